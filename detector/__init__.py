@@ -1,0 +1,11 @@
+"""Deepfake video detector: video -> sampled frames -> faces -> scores -> explanations -> report.
+
+    from detector import analyze
+    report = analyze("clip.mp4", frames=32, cam="gradcam")
+    print(report.label, report.score)
+"""
+from .errors import InputError, NoModelError
+from .pipeline import analyze
+from .report import Report
+
+__all__ = ["analyze", "Report", "InputError", "NoModelError"]

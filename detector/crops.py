@@ -1,0 +1,116 @@
+"""Face crops for training and evaluation, cached on disk outside the repository.
+
+Uses the pipeline's own decoding and face detection (:func:`detector.video.sample_frames`,
+:func:`detector.pipeline.detect_faces`): there is no second implementation.  For each
+video the crops of its main identity (the face tracked over the most frames) are
+written as PNG files under ``<cache>/<key>/``, where the key hashes the video's path,
+size and mtime with the sampling settings; a rerun with the same settings reuses them.
+
+Default cache: ``$DEEPFAKE_CACHE`` or ``~/.cache/deepfake-detector/crops``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CACHE_VERSION = 1
+DEFAULT_CACHE = Path(os.environ.get("DEEPFAKE_CACHE", Path.home() / ".cache" / "deepfake-detector" / "crops"))
+
+
+@dataclass
+class CropSet:
+    video: str
+    files: list[str]  # PNG paths, one per sampled frame with a face of the main identity
+    times: list[float]
+    frames: int  # sampled frames
+    with_face: int  # sampled frames with any face
+
+
+def cache_key(video: str, frames: int, margin: float, max_side: int) -> str:
+    st = os.stat(video)
+    raw = f"v{CACHE_VERSION}|{os.path.abspath(video)}|{st.st_size}|{int(st.st_mtime)}|{frames}|{margin}|{max_side}"
+    return hashlib.sha1(raw.encode()).hexdigest()[:20]
+
+
+def main_identity(faces_per_frame) -> int | None:
+    """The identity seen in most sampled frames (ties: the larger median face)."""
+    counts = Counter(f.identity for faces in faces_per_frame for f in faces)
+    if not counts:
+        return None
+    sizes: dict[int, list[int]] = {}
+    for faces in faces_per_frame:
+        for f in faces:
+            sizes.setdefault(f.identity, []).append(f.box[2] * f.box[3])
+    return max(counts, key=lambda i: (counts[i], float(np.median(sizes[i]))))
+
+
+def extract_crops(video: str, frames: int = 32, margin: float = 0.3, max_side: int = 320,
+                  cache: str | os.PathLike = DEFAULT_CACHE) -> CropSet:
+    """Crops of the main face of ``video`` (cached).  Raises InputError for unreadable videos."""
+    import cv2
+
+    from .pipeline import detect_faces
+    from .video import sample_frames
+
+    folder = Path(cache) / cache_key(video, frames, margin, max_side)
+    meta_path = folder / "meta.json"
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        return CropSet(video=video, files=[str(folder / f) for f in meta["files"]], times=meta["times"],
+                       frames=meta["frames"], with_face=meta["with_face"])
+    _, sampled = sample_frames(video, n_frames=frames)
+    faces_per_frame, _ = detect_faces(sampled, margin=margin)
+    ident = main_identity(faces_per_frame)
+    folder.mkdir(parents=True, exist_ok=True)
+    files, times = [], []
+    for fr, faces in zip(sampled, faces_per_frame):
+        face = next((f for f in faces if f.identity == ident), None)
+        if face is None:
+            continue
+        crop = face.crop
+        if crop.shape[0] > max_side:
+            crop = cv2.resize(crop, (max_side, max_side), interpolation=cv2.INTER_AREA)
+        name = f"{fr.index:06d}.png"
+        cv2.imwrite(str(folder / name), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        files.append(name)
+        times.append(round(fr.time, 4))
+    meta = {"video": os.path.abspath(video), "files": files, "times": times, "frames": len(sampled),
+            "with_face": sum(bool(f) for f in faces_per_frame), "margin": margin}
+    tmp = meta_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta))
+    tmp.replace(meta_path)  # written last: a half-done folder is redone next time
+    return CropSet(video=video, files=[str(folder / f) for f in files], times=times, frames=len(sampled),
+                   with_face=meta["with_face"])
+
+
+def _extract_one(args):
+    video, frames, margin, cache = args
+    from .errors import InputError
+
+    try:
+        return extract_crops(video, frames=frames, margin=margin, cache=cache)
+    except InputError as e:
+        return str(e)
+
+
+def extract_many(videos: list[str], frames: int = 32, margin: float = 0.3, cache=DEFAULT_CACHE, workers: int = 2,
+                 progress: bool = True) -> dict[str, CropSet | str]:
+    """Crops for many videos, ``workers`` processes in parallel.  Values are CropSets or error messages."""
+    import multiprocessing as mp
+
+    from tqdm import tqdm
+
+    jobs = [(v, frames, margin, str(cache)) for v in videos]
+    if workers <= 1:
+        results = [_extract_one(j) for j in tqdm(jobs, disable=not progress, desc="crops", unit="video")]
+    else:
+        with mp.get_context("spawn").Pool(workers) as pool:
+            results = list(tqdm(pool.imap(_extract_one, jobs), total=len(jobs), disable=not progress, desc="crops",
+                                unit="video"))
+    return dict(zip(videos, results))

@@ -1,0 +1,136 @@
+"""The pipeline, top to bottom: video -> sampled frames -> faces -> scores -> explanations -> report.
+
+:func:`analyze` is the one entry point that the CLI, the app, the evaluation
+command, the benchmark and the tests all call.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+
+from .errors import InputError
+from .faces import FaceDetector, crop_face, track
+from .model import Classifier, load_model
+from .report import FaceResult, FrameResult, Report, summarise
+from .video import Limits, SampledFrame, sample_frames
+
+Progress = Callable[[float, str], None]
+
+_local = threading.local()
+
+
+def face_detector() -> FaceDetector:
+    """One BlazeFace per thread, created on first use (mediapipe graphs are not thread-safe)."""
+    if getattr(_local, "detector", None) is None:
+        _local.detector = FaceDetector()
+    return _local.detector
+
+
+def detect_faces(frames: list[SampledFrame], margin: float = 0.3, detector: FaceDetector | None = None):
+    """Faces of every sampled frame, tracked into identities, each with its square crop.
+
+    Returns one list per frame (empty where no face was found) and the number of identities.
+    """
+    detector = detector or face_detector()
+    per_frame = []
+    for fr in frames:
+        faces = detector.detect(fr.image)
+        for f in faces:
+            f.crop = crop_face(fr.image, f.box, margin)
+        per_frame.append(faces)
+    n_ids = track(per_frame)
+    return per_frame, n_ids
+
+
+def analyze(
+    video_path: str,
+    *,
+    frames: int | None = 32,
+    fps: float | None = None,
+    model: str | Classifier | None = None,
+    rule: str = "confident",
+    threshold: float | None = None,
+    cam: str | None = None,
+    cam_faces: int | None = None,
+    faithfulness: bool = True,
+    limits: Limits = Limits(),
+    progress: Progress | None = None,
+    keep_frames: bool = False,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Report:
+    """Analyse one video and return its :class:`~detector.report.Report`.
+
+    frames / fps  -- sample ``frames`` evenly over the clip, or one every ``1/fps`` s.
+    model         -- a loaded Classifier, a model name in ``assets/models``, a card path, or None (default).
+    rule          -- how frame scores become a video score: "confident" (DFDC winner) or "mean".
+    threshold     -- video score at or above which the label is "fake" (default: the model card's).
+    cam           -- a CAM method name (see ``explain.METHODS``) to explain faces, or None for no CAM.
+    cam_faces     -- explain at most this many faces (the highest-scoring ones); None: every face.
+    keep_frames   -- keep the decoded frames on ``report.frame_images`` (the app shows them).
+    transform     -- applied to each decoded RGB frame before detection (e.g. ``detector.perturb.make_transform``).
+
+    Raises :class:`~detector.errors.InputError` for input it cannot use (one-line message),
+    :class:`~detector.errors.NoModelError` when no trained model is installed.
+    """
+    step = progress or (lambda fraction, desc: None)
+    t0 = time.perf_counter()
+    clf = model if isinstance(model, Classifier) else load_model(model)
+    timings: dict[str, float] = {}
+
+    step(0.0, "decoding")
+    t = time.perf_counter()
+    info, sampled = sample_frames(video_path, n_frames=frames, fps=fps, limits=limits)
+    if transform is not None:
+        for fr in sampled:
+            fr.image = np.ascontiguousarray(transform(fr.image), dtype=np.uint8)
+    timings["decode"] = time.perf_counter() - t
+
+    step(0.25, "finding faces")
+    t = time.perf_counter()
+    faces_per_frame, _ = detect_faces(sampled, margin=clf.card.face_margin)
+    timings["detect"] = time.perf_counter() - t
+
+    step(0.5, "scoring faces")
+    t = time.perf_counter()
+    all_faces = [f for faces in faces_per_frame for f in faces]
+    scores = clf.predict([f.crop for f in all_faces])
+    timings["classify"] = time.perf_counter() - t
+
+    results = [
+        FrameResult(index=fr.index, time=fr.time, faces=[
+            FaceResult(identity=f.identity, box=f.box, confidence=f.confidence, score=0.0, keypoints=f.keypoints,
+                       crop=f.crop)
+            for f in faces
+        ])
+        for fr, faces in zip(sampled, faces_per_frame)
+    ]
+    face_results = [f for fr in results for f in fr.faces]
+    for f, s in zip(face_results, scores):
+        f.score = float(s)
+
+    if cam and face_results:
+        step(0.7, "explaining faces")
+        t = time.perf_counter()
+        from explain import explain_faces  # imported only when asked: detector works without CAM
+
+        chosen = sorted(face_results, key=lambda f: -f.score)[: cam_faces or len(face_results)]
+        for f, exp in zip(chosen, explain_faces(clf, [f.crop for f in chosen], method=cam, faithfulness=faithfulness)):
+            f.cam = exp.cam
+            f.explanation = exp.figures()
+        timings["explain"] = time.perf_counter() - t
+
+    timings["total"] = time.perf_counter() - t0
+    report = summarise(
+        video_path, results, threshold=clf.card.threshold if threshold is None else float(threshold), rule=rule,
+        model=clf.name, timings=timings, video_info=info.to_dict(), cam_method=cam if cam else None,
+    )
+    if keep_frames:
+        report.frame_images = {fr.index: fr.image for fr in sampled}
+    step(1.0, "done")
+    return report
+
+
+__all__ = ["analyze", "detect_faces", "face_detector", "InputError"]

@@ -1,0 +1,368 @@
+"""Train a face classifier with fastai and export it as safetensors + model card.
+
+    python -m detector.train --data ../shared/data/ffpp --arch efficientnet_lite0 --pretrained imagenet \\
+        --size 160 --epochs 6 --lr-find --out runs/effnet
+
+Steps, top to bottom:
+1. read the dataset (any layout :mod:`detector.datasets` accepts) and split it by
+   pair group (a fake and its target real never sit on both sides);
+2. extract face crops with the pipeline's own decoder and detector (cached on disk,
+   outside the repository: :mod:`detector.crops`);
+3. build fastai DataLoaders: albumentations augmentations on training crops,
+   optional self-blended pseudo-fakes (``--sbi``), ImageNet normalisation;
+4. ``lr_find`` (plot saved) then ``fine_tune`` (pretrained: frozen body first, then
+   discriminative rates) or ``fit_one_cycle`` (from scratch); class balance by loss weights;
+5. evaluate on validation at frame and video level, save plots (lr_find, losses,
+   confusion matrix, top losses), metrics.json, and the model (safetensors + card).
+``--install`` copies the model into ``assets/models`` (``--default`` makes it the default).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+import numpy as np  # noqa: E402
+
+
+def augmentations(size: int):
+    """Training augmentations (albumentations), after the seeds' recipe for face-swap detection."""
+    import albumentations as A
+    import cv2
+
+    return A.Compose([
+        A.ImageCompression(quality_range=(60, 100), p=0.5),
+        A.GaussNoise(std_range=(0.02, 0.08), p=0.2),
+        A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MedianBlur(blur_limit=3), A.Blur(blur_limit=3)], p=0.15),
+        A.HorizontalFlip(p=0.5),
+        A.OneOf([A.RandomRotate90(p=1.0), A.Transpose(p=1.0)], p=0.1),
+        A.Affine(translate_percent=(-0.06, 0.06), scale=(0.9, 1.1), rotate=(-10, 10), border_mode=cv2.BORDER_CONSTANT,
+                 p=0.5),  # ShiftScaleRotate
+        A.OneOf([A.CLAHE(p=1.0), A.Sharpen(p=1.0), A.Emboss(p=1.0), A.RandomBrightnessContrast(p=1.0)], p=0.5),
+        A.HueSaturationValue(hue_shift_limit=10, sat_shift_limit=20, val_shift_limit=10, p=0.3),
+        A.ToGray(p=0.05),
+        A.CropAndPad(percent=(-0.1, 0.1), keep_size=True, p=0.3),
+        A.Resize(size, size, interpolation=cv2.INTER_AREA),
+    ])
+
+
+def _fastai_transforms(size: int, sbi_p: float, vocab: list[str], seed: int):
+    """Item transforms for fastai: self-blending (train only), albumentations (train) / resize (valid)."""
+    import cv2
+    from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
+
+    train_aug = augmentations(size)
+
+    class AlbumentationsTransform(RandTransform):
+        "Albumentations on training images; a plain resize on validation."
+        split_idx, order = None, 2
+
+        def before_call(self, b, split_idx):
+            self.idx = split_idx
+
+        def encodes(self, img: PILImage):
+            arr = np.asarray(img)
+            if self.idx == 0:
+                out = train_aug(image=arr)["image"]
+            else:
+                out = cv2.resize(arr, (size, size), interpolation=cv2.INTER_AREA)
+            return PILImage.create(out)
+
+    class SelfBlend(ItemTransform):
+        "Turn a real training crop into a self-blended pseudo-fake with probability p (Shiohara & Yamasaki 2022)."
+        split_idx, order = 0, 1
+
+        def __init__(self, p: float):
+            from .sbi import SelfBlender
+
+            self.p, self.blender = p, SelfBlender(seed=seed)
+            self.real, self.fake = vocab.index("real"), vocab.index("fake")
+            self._landmarks: dict[int, np.ndarray | None] = {}
+
+        def encodes(self, xy):
+            img, y = xy
+            if int(y) != self.real or random.random() >= self.p:
+                return xy
+            arr = np.asarray(img)
+            key = hash(arr.tobytes()[::997])
+            if key not in self._landmarks:
+                self._landmarks[key] = self.blender.landmarks(arr)
+            if self._landmarks[key] is None:
+                return xy
+            out = self.blender.blend(arr, landmarks=self._landmarks[key])
+            if out is None:
+                return xy
+            return PILImage.create(out[0]), TensorCategory(self.fake)
+
+    tfms = [AlbumentationsTransform()]
+    if sbi_p > 0:
+        tfms.insert(0, SelfBlend(sbi_p))
+    return tfms
+
+
+def build_table(items, crops, val_ids: set[str]):
+    import pandas as pd
+
+    rows = []
+    for it in items:
+        cs = crops.get(it.path)
+        if cs is None or isinstance(cs, str):
+            continue
+        for f, t in zip(cs.files, cs.times):
+            rows.append({"path": f, "label": "fake" if it.label == 1 else "real", "video": it.path, "time": t,
+                         "group": it.group, "method": it.method or "original", "is_valid": it.path in val_ids})
+    return pd.DataFrame(rows)
+
+
+def video_scores(df_valid, fake_prob: np.ndarray):
+    """Per-video scores with the pipeline's aggregation rules."""
+    from .report import confident_rule, mean_rule
+
+    d = df_valid.assign(p=fake_prob)
+    out = []
+    for video, g in d.groupby("video", sort=True):
+        out.append({"video": video, "label": int(g["label"].iloc[0] == "fake"), "method": g["method"].iloc[0],
+                    "group": g["group"].iloc[0], "frames": len(g), "confident": confident_rule(g["p"].values),
+                    "mean": mean_rule(g["p"].values)})
+    return out
+
+
+def metrics_block(labels, scores, threshold: float = 0.5) -> dict:
+    """AUC, AP, accuracy, log loss and confusion counts at ``threshold`` (the metrics shared with evaluation)."""
+    from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
+    y = np.asarray(labels, dtype=int)
+    s = np.clip(np.asarray(scores, dtype=np.float64), 1e-6, 1 - 1e-6)
+    pred = (s >= threshold).astype(int)
+    both = len(set(y.tolist())) == 2
+    return {
+        "n": int(len(y)), "n_fake": int(y.sum()), "n_real": int((1 - y).sum()),
+        "auc": float(roc_auc_score(y, s)) if both else None,
+        "ap": float(average_precision_score(y, s)) if both else None,
+        "accuracy": float((pred == y).mean()) if len(y) else None,
+        "log_loss": float(log_loss(y, s, labels=[0, 1])) if len(y) else None,
+        "confusion": {"tp": int(((pred == 1) & (y == 1)).sum()), "fp": int(((pred == 1) & (y == 0)).sum()),
+                      "tn": int(((pred == 0) & (y == 0)).sum()), "fn": int(((pred == 0) & (y == 1)).sum())},
+        "threshold": threshold,
+    }
+
+
+def parse_args(argv=None):
+    from .architectures import REGISTRY
+
+    p = argparse.ArgumentParser(prog="python -m detector.train", description="Train a face classifier with fastai")
+    p.add_argument("--data", required=True, help="dataset root (FaceForensics++ tree, DFDC metadata.json, real/+fake/)")
+    p.add_argument("--arch", required=True, choices=sorted(REGISTRY))
+    p.add_argument("--size", type=int, help="input size in pixels (default: the architecture's)")
+    p.add_argument("--epochs", type=int, default=5, help="epochs after the frozen epoch (pretrained) or in all")
+    p.add_argument("--freeze-epochs", type=int, default=1, help="epochs with the body frozen (pretrained only)")
+    p.add_argument("--lr", type=float, help="learning rate (default: lr_find's suggestion with --lr-find, else 1e-3)")
+    p.add_argument("--lr-find", action="store_true", help="run fastai's lr_find, save its plot, use its suggestion")
+    p.add_argument("--pretrained", default="auto", choices=["auto", "none", "imagenet", "timm"],
+                   help="auto: offline ImageNet weights where the architecture has them, else none")
+    p.add_argument("--frames", type=int, default=32, help="frames sampled per video for crops")
+    p.add_argument("--bs", type=int, default=32)
+    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sbi", type=float, default=0.0, metavar="P",
+                   help="turn a real training crop into a self-blended pseudo-fake with probability P (0: off)")
+    p.add_argument("--max-train-frames", type=int, default=0,
+                   help="use at most this many crops per training video (0: all); validation always uses all")
+    p.add_argument("--out", default=None, help="run folder (default runs/<arch>-<time>)")
+    p.add_argument("--cache", default=None, help="crop cache folder (default ~/.cache/deepfake-detector/crops)")
+    p.add_argument("--workers", type=int, default=2, help="processes for crop extraction")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    p.add_argument("--half", action="store_true", help="store the weights as float16")
+    p.add_argument("--name", help="model name in the card (default: the architecture)")
+    p.add_argument("--install", action="store_true", help="copy the exported model into assets/models")
+    p.add_argument("--default", action="store_true", help="with --install: make it the default model")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    t_start = time.time()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+    from fastai.vision.all import (CategoryBlock, ClassificationInterpretation, ColReader, ColSplitter,
+                                   CrossEntropyLossFlat, DataBlock, ImageBlock, Learner, Normalize, RocAucBinary,
+                                   accuracy, imagenet_stats, minimum, set_seed, slide, steep, valley)
+
+    from . import architectures
+    from .crops import DEFAULT_CACHE, extract_many
+    from .datasets import read_dataset, split_by_group
+    from .errors import InputError
+    from .model import ModelCard, save_model
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    set_seed(args.seed, reproducible=True)
+    arch = architectures.get(args.arch)
+    size = args.size or arch.default_size
+    pretrained = args.pretrained
+    if pretrained == "auto":
+        pretrained = "imagenet" if arch.offline_imagenet else "none"
+    out = Path(args.out or f"runs/{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out.mkdir(parents=True, exist_ok=True)
+    log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+
+    try:
+        items = read_dataset(args.data)
+    except InputError as e:
+        log(f"error: {e}")
+        return 2
+    train_items, val_items = split_by_group(items, val_fraction=args.val_fraction, seed=args.seed)
+    log(f"{len(items)} videos: {len(train_items)} train, {len(val_items)} validation "
+        f"({len({i.group for i in val_items})} validation groups)")
+
+    t0 = time.time()
+    crops = extract_many([it.path for it in items], frames=args.frames, cache=args.cache or DEFAULT_CACHE,
+                         workers=args.workers)
+    failed = {k: v for k, v in crops.items() if isinstance(v, str)}
+    for v in failed.values():
+        log(f"skipped: {v}")
+    t_crops = time.time() - t0
+    df = build_table(items, crops, {it.path for it in val_items})
+    if args.max_train_frames:
+        keep = df[~df.is_valid].groupby("video", group_keys=False).apply(
+            lambda g: g.iloc[np.linspace(0, len(g) - 1, min(len(g), args.max_train_frames)).round().astype(int)])
+        df = df[df.is_valid].pipe(lambda v: __import__("pandas").concat([keep, v])).reset_index(drop=True)
+    log(f"crops: {int((~df.is_valid).sum())} train, {int(df.is_valid.sum())} validation ({t_crops:.0f} s)")
+
+    vocab = ["fake", "real"]  # fastai sorts the vocab: logits come in this order
+    dblock = DataBlock(
+        blocks=(ImageBlock, CategoryBlock(vocab=vocab)),
+        get_x=ColReader("path"), get_y=ColReader("label"), splitter=ColSplitter("is_valid"),
+        item_tfms=_fastai_transforms(size, args.sbi, vocab, args.seed),
+        batch_tfms=[Normalize.from_stats(*imagenet_stats)],
+    )
+    dls = dblock.dataloaders(df, bs=args.bs, num_workers=0)
+    assert list(dls.vocab) == vocab, dls.vocab
+    train_labels = df[~df.is_valid]["label"].value_counts()
+    # class balance: weight each class by the inverse of its share of training crops
+    weights = torch.tensor([len(df[~df.is_valid]) / (2 * train_labels.get(c, 1)) for c in vocab], dtype=torch.float32)
+    if args.sbi:
+        weights = torch.ones(2)  # pseudo-fakes rebalance the classes on their own
+    log(f"class weights {dict(zip(vocab, weights.tolist()))}")
+
+    net = arch.build(num_classes=2, pretrained=None if pretrained == "none" else pretrained, size=size)
+    learn = Learner(dls, net, loss_func=CrossEntropyLossFlat(weight=weights), metrics=[accuracy, RocAucBinary()],
+                    splitter=arch.param_groups, path=out, model_dir=".")
+    if pretrained != "none":
+        learn.freeze()
+
+    lr = args.lr or 1e-3
+    suggestion = None
+    if args.lr_find:
+        res = learn.lr_find(suggest_funcs=(minimum, steep, valley, slide), show_plot=True)
+        suggestion = {k: float(v) for k, v in res._asdict().items()}
+        plt.title(f"lr_find ({args.arch}): valley {suggestion['valley']:.2e}")
+        plt.savefig(out / "lr_find.png", dpi=110, bbox_inches="tight")
+        plt.close("all")
+        if not args.lr:
+            lr = suggestion["valley"]
+        log(f"lr_find suggestions {suggestion}; using {lr:.2e}")
+
+    t0 = time.time()
+    if pretrained != "none":
+        learn.fine_tune(args.epochs, base_lr=lr, freeze_epochs=args.freeze_epochs)
+    else:
+        learn.fit_one_cycle(args.epochs, lr)
+    t_fit = time.time() - t0
+
+    learn.recorder.plot_loss()
+    plt.title(f"losses ({args.arch})")
+    plt.savefig(out / "loss_curve.png", dpi=110, bbox_inches="tight")
+    plt.close("all")
+
+    preds, targs = learn.get_preds(dl=dls.valid)
+    fake_prob = preds[:, vocab.index("fake")].numpy()
+    frame_labels = (targs.numpy() == vocab.index("fake")).astype(int)
+    df_valid = df[df.is_valid].reset_index(drop=True)
+    vids = video_scores(df_valid, fake_prob)
+    metrics = {
+        "frame": metrics_block(frame_labels, fake_prob),
+        "video": metrics_block([v["label"] for v in vids], [v["confident"] for v in vids]),
+        "video_mean_rule": metrics_block([v["label"] for v in vids], [v["mean"] for v in vids]),
+        "video_by_method": {},
+    }
+    for method in sorted({v["method"] for v in vids} - {"original"}):
+        sub = [v for v in vids if v["method"] in (method, "original")]
+        metrics["video_by_method"][method] = metrics_block([v["label"] for v in sub], [v["confident"] for v in sub])
+    (out / "val_videos.json").write_text(json.dumps(vids, indent=1))
+
+    interp = ClassificationInterpretation.from_learner(learn)
+    interp.plot_confusion_matrix(title=f"frames, validation ({args.arch})")
+    plt.savefig(out / "confusion_matrix.png", dpi=110, bbox_inches="tight")
+    plt.close("all")
+    interp.plot_top_losses(9, nrows=3)
+    plt.savefig(out / "top_losses.png", dpi=90, bbox_inches="tight")
+    plt.close("all")
+
+    name = args.name or args.arch
+    wall = time.time() - t_start
+    card = ModelCard(
+        name=name, architecture=args.arch, input_size=size, classes=vocab, fake_class="fake", threshold=0.5,
+        face_margin=0.3, default=args.default,
+        trained={
+            "data": f"FaceForensics++ c23 sample ({len(items)} videos: "
+                    f"{sum(i.label == 0 for i in items)} real, {sum(i.label == 1 for i in items)} fake)"
+                    if "ffpp" in str(args.data) else str(args.data),
+            "split": {"rule": "by pair group", "seed": args.seed, "val_fraction": args.val_fraction,
+                      "val_groups": sorted({i.group for i in val_items}),
+                      "train_videos": len(train_items), "val_videos": len(val_items)},
+            "pretrained": pretrained, "epochs": args.epochs,
+            "freeze_epochs": args.freeze_epochs if pretrained != "none" else 0,
+            "lr": lr, "lr_find": suggestion, "batch_size": args.bs, "frames_per_video": args.frames,
+            "sbi": args.sbi, "class_weights": weights.tolist(),
+            "train_crops": int((~df.is_valid).sum()), "val_crops": int(df.is_valid.sum()),
+            "fit_seconds": round(t_fit, 1), "wall_seconds": round(wall, 1), "crop_seconds": round(t_crops, 1),
+            "threads": torch.get_num_threads(),
+            "command": "python -m detector.train " + " ".join(sys.argv[1:] if argv is None else argv),
+        },
+        metrics={"video_auc": metrics["video"]["auc"], "video_accuracy": metrics["video"]["accuracy"],
+                 "video_ap": metrics["video"]["ap"], "video_log_loss": metrics["video"]["log_loss"],
+                 "video_confusion": metrics["video"]["confusion"], "frame_auc": metrics["frame"]["auc"],
+                 "frame_accuracy": metrics["frame"]["accuracy"]},
+        notes=("Trained by detector/train.py on FaceForensics++ (non-commercial research terms); "
+               + ("ImageNet-initialised." if pretrained != "none" else "trained from scratch (no offline ImageNet weights).")),
+    )
+    learn.model.eval()
+    card_path = save_model(learn.model, card, out / "model", half=args.half)
+    weight_mb = (out / "model" / card.weights).stat().st_size / 2**20
+    result = {"arch": args.arch, "size": size, "pretrained": pretrained, "metrics": metrics, "lr": lr,
+              "lr_find": suggestion, "fit_seconds": round(t_fit, 1), "wall_seconds": round(wall, 1),
+              "weight_mb": round(weight_mb, 2), "model_card": str(card_path), "command": card.trained["command"]}
+    (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    log(json.dumps({k: result[k] for k in ("arch", "size", "fit_seconds", "wall_seconds", "weight_mb")}))
+    log(f"video AUC {metrics['video']['auc']}, accuracy {metrics['video']['accuracy']}, "
+        f"log loss {metrics['video']['log_loss']}, confusion {metrics['video']['confusion']}")
+    if args.install:
+        from .model import MODELS_DIR
+
+        MODELS_DIR.mkdir(parents=True, exist_ok=True)
+        if args.default:  # only one default
+            from .model import list_models
+
+            for other in list_models(MODELS_DIR):
+                if other.default and other.name != name:
+                    other.default = False
+                    (MODELS_DIR / f"{other.name}.json").write_text(other.to_json())
+        for f in (out / "model").iterdir():
+            shutil.copy2(f, MODELS_DIR / f.name)
+        log(f"installed {name} into {MODELS_DIR}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Shared fixtures: clips rendered from skimage's astronaut, bad files, and a small untrained model.
+
+The untrained model exists only so the plumbing can be tested without the shipped
+weights; it lives in a temporary folder and is never written into assets/.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+FFPP = SHARED_DATA / "ffpp"
+needs_ffpp = pytest.mark.skipif(not FFPP.is_dir(), reason=f"FaceForensics++ sample not found at {FFPP}")
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory) -> dict[str, str]:
+    """Small H.264 clips: 'face' (astronaut, 2 s, 640x480), 'plain' (no face), 'rotated' (tagged 90 deg)."""
+    from detector.synthetic import render_clip
+
+    d = tmp_path_factory.mktemp("clips")
+    return {
+        "face": render_clip(str(d / "face.mp4"), seconds=2, fps=25, size=(640, 480)),
+        "plain": render_clip(str(d / "plain.mp4"), seconds=1, fps=25, size=(320, 240), source="plain"),
+        "rotated": render_clip(str(d / "rotated.mp4"), seconds=1, fps=25, size=(640, 480), rotate=90),
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """An UNTRAINED resnet18 at 64 px saved as a model card + safetensors, for plumbing tests only."""
+    import torch
+
+    from detector import architectures
+    from detector.model import ModelCard, save_model
+
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("models")
+    net = architectures.build("resnet18", num_classes=2)
+    card = ModelCard(name="untrained_resnet18", architecture="resnet18", input_size=64, default=True,
+                     notes="random weights, for tests only")
+    save_model(net, card, d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir):
+    from detector.model import load_model
+
+    return load_model("untrained_resnet18", directory=tiny_model_dir)
