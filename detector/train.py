@@ -31,6 +31,8 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import numpy as np  # noqa: E402
 
+from .metrics import metrics_block  # noqa: E402,F401  (shared with detector.evaluate)
+
 
 def augmentations(size: int):
     """Training augmentations (albumentations), after the seeds' recipe for face-swap detection."""
@@ -132,26 +134,6 @@ def video_scores(df_valid, fake_prob: np.ndarray):
                     "group": g["group"].iloc[0], "frames": len(g), "confident": confident_rule(g["p"].values),
                     "mean": mean_rule(g["p"].values)})
     return out
-
-
-def metrics_block(labels, scores, threshold: float = 0.5) -> dict:
-    """AUC, AP, accuracy, log loss and confusion counts at ``threshold`` (the metrics shared with evaluation)."""
-    from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
-
-    y = np.asarray(labels, dtype=int)
-    s = np.clip(np.asarray(scores, dtype=np.float64), 1e-6, 1 - 1e-6)
-    pred = (s >= threshold).astype(int)
-    both = len(set(y.tolist())) == 2
-    return {
-        "n": int(len(y)), "n_fake": int(y.sum()), "n_real": int((1 - y).sum()),
-        "auc": float(roc_auc_score(y, s)) if both else None,
-        "ap": float(average_precision_score(y, s)) if both else None,
-        "accuracy": float((pred == y).mean()) if len(y) else None,
-        "log_loss": float(log_loss(y, s, labels=[0, 1])) if len(y) else None,
-        "confusion": {"tp": int(((pred == 1) & (y == 1)).sum()), "fp": int(((pred == 1) & (y == 0)).sum()),
-                      "tn": int(((pred == 0) & (y == 0)).sum()), "fn": int(((pred == 0) & (y == 1)).sum())},
-        "threshold": threshold,
-    }
 
 
 def parse_args(argv=None):
