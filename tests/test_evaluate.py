@@ -1,0 +1,159 @@
+"""detector.evaluate end to end on a tiny real/ + fake/ dataset of rendered clips, with the untrained test model.
+
+The scores of an untrained model mean nothing; these tests check the plumbing: every
+level has its metrics, the numbers agree with the per-video rows, perturbations reach
+the frames, the report files are written, and bad input ends in one line with exit 2.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detector.datasets import read_dataset
+from detector.evaluate import main, select_split
+from detector.metrics import metrics_block
+from detector.model import ModelCard
+
+ROOT = Path(__file__).resolve().parent.parent
+METRIC_KEYS = {"n", "n_fake", "n_real", "auc", "ap", "accuracy", "log_loss", "confusion", "threshold"}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """real/ (2 astronaut clips, 1 without a face) and fake/<method>/ (2 altered astronaut clips), 1 s at 10 fps."""
+    from detector.synthetic import render_clip
+
+    root = tmp_path_factory.mktemp("evalset")
+    for sub in ("real", "fake/Deepfakes", "fake/FaceSwap"):
+        (root / sub).mkdir(parents=True)
+    small = dict(seconds=1, fps=10, size=(320, 240))
+    render_clip(str(root / "real" / "a.mp4"), **small)
+    render_clip(str(root / "real" / "b.mp4"), transform=lambda f, i: np.ascontiguousarray(f[:, ::-1]), **small)
+    render_clip(str(root / "real" / "empty.mp4"), source="plain", **small)
+    render_clip(str(root / "fake" / "Deepfakes" / "a.mp4"), transform=lambda f, i: (f * 0.8).astype(np.uint8), **small)
+    render_clip(str(root / "fake" / "FaceSwap" / "b.mp4"), transform=lambda f, i: (f // 2 + 60).astype(np.uint8),
+                **small)
+    return root
+
+
+@pytest.fixture(scope="module")
+def evaluated(dataset, tiny_model_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("evalout")
+    card = tiny_model_dir / "untrained_resnet18.json"
+    argv = [str(dataset), "--model", str(card), "--frames", "4", "--perturb", "all", "--quiet",
+            "--json", str(out / "eval.json"), "--report", str(out / "report")]
+    rc = main(argv)
+    return rc, json.loads((out / "eval.json").read_text()), out
+
+
+def test_every_level_has_video_frame_and_method_metrics(evaluated):
+    rc, result, _ = evaluated
+    assert rc == 0
+    assert list(result["levels"]) == ["none", "fliprot", "heavy"]
+    assert result["split"]["used"] == "all"  # the test model's card has no training split
+    for level, lv in result["levels"].items():
+        for kind in ("video", "video_mean_rule", "frame"):
+            assert METRIC_KEYS <= set(lv[kind]), (level, kind)
+        video = lv["video"]
+        assert lv["videos"] == 5 and lv["failed"] == 0 and lv["no_face"] == 1  # the plain clip has no face
+        assert (video["n"], video["n_fake"], video["n_real"]) == (4, 2, 2)
+        assert sum(video["confusion"].values()) == video["n"]
+        assert 0.0 <= video["auc"] <= 1.0 and 0.0 <= video["accuracy"] <= 1.0 and video["log_loss"] > 0
+        assert lv["frame"]["n"] >= video["n"]  # at least one face per scored video
+        assert set(lv["by_method"]) == {"Deepfakes", "FaceSwap"}
+        for m, b in lv["by_method"].items():
+            assert (b["video"]["n_fake"], b["video"]["n_real"]) == (1, 2), m
+
+
+def test_metrics_agree_with_the_per_video_rows(evaluated):
+    _, result, _ = evaluated
+    for level, lv in result["levels"].items():
+        rows = [r for r in result["videos"] if r["level"] == level and r["score"] is not None]
+        expected = metrics_block([int(r["label_name"] == "fake") for r in rows], [r["score"] for r in rows],
+                                 result["threshold"])
+        assert lv["video"]["confusion"] == expected.pop("confusion"), level
+        assert {k: v for k, v in lv["video"].items() if k != "confusion"} == pytest.approx(expected), level
+
+
+def test_perturbations_reach_the_frames(evaluated):
+    _, result, _ = evaluated
+    scores = {(r["id"], r["level"]): r["score"] for r in result["videos"]}
+    ids = {r["id"] for r in result["videos"] if r["score"] is not None}
+    for level in ("fliprot", "heavy"):
+        assert any(scores[(i, level)] != scores[(i, "none")] for i in ids), level
+
+
+def test_report_files(evaluated):
+    _, result, out = evaluated
+    report = out / "report"
+    for name in ("roc.png", "score_histograms.png"):
+        data = (report / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
+    with open(report / "videos.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 5 * 3
+    assert {r["level"] for r in rows} == {"none", "fliprot", "heavy"}
+    empty = [r for r in rows if r["id"] == "real/empty"]
+    assert len(empty) == 3 and all(r["score"] == "" and r["frames_with_face"] == "0" for r in empty)
+    by_key = {(r["id"], r["level"]): r for r in result["videos"]}
+    for r in rows:
+        if r["score"]:
+            assert float(r["score"]) == pytest.approx(by_key[(r["id"], r["level"])]["score"], abs=1e-6)
+
+
+def test_table_on_stdout(dataset, tiny_model_dir, capsys):
+    rc = main([str(dataset), "--model", str(tiny_model_dir / "untrained_resnet18.json"), "--frames", "2", "--quiet",
+               "--limit", "2"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "AUC" in out and "logloss" in out and "none" in out and "untrained_resnet18" in out
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, capsys):
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    assert main([str(tmp_path / "missing"), "--model", card]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "no such folder" in err and len(err.splitlines()) == 1
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "fake").mkdir()
+    assert main([str(tmp_path), "--model", card]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "no videos" in err and len(err.splitlines()) == 1
+
+    assert main([str(tmp_path), "--model", card, "--frames", "0"]) == 2
+    assert "--frames" in capsys.readouterr().err
+
+
+def test_command_line_bad_folder(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "detector.evaluate", str(tmp_path / "nope")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_select_split_uses_the_cards_validation_groups(dataset):
+    items = read_dataset(dataset)  # groups are file stems: "a", "b", "empty"
+    card = ModelCard(name="m", architecture="resnet18", input_size=64,
+                     trained={"split": {"val_groups": ["a"]}})
+    val, used, note = select_split(items, card, "val")
+    assert used == "val" and {it.group for it in val} == {"a"} and len(val) == 2
+    train, used, _ = select_split(items, card, "train")
+    assert used == "train" and {it.group for it in train} == {"b", "empty"}
+    everything, used, _ = select_split(items, card, "all")
+    assert used == "all" and len(everything) == len(items)
+
+    no_split = ModelCard(name="m", architecture="resnet18", input_size=64)
+    got, used, note = select_split(items, no_split, "val")
+    assert used == "all" and len(got) == len(items) and "no training split" in note
+
+    other = ModelCard(name="m", architecture="resnet18", input_size=64, trained={"split": {"val_groups": ["zzz"]}})
+    got, used, note = select_split(items, other, "val")
+    assert used == "all" and len(got) == len(items) and "not its training data" in note
