@@ -69,7 +69,9 @@ def _fastai_transforms(size: int, sbi_p: float, vocab: list[str], seed: int):
         def before_call(self, b, split_idx):
             self.idx = split_idx
 
-        def encodes(self, img: PILImage):
+        def encodes(self, img):  # no annotation: fastai's dispatch cannot resolve postponed (string) hints
+            if not isinstance(img, PILImage):
+                return img
             arr = np.asarray(img)
             if self.idx == 0:
                 out = train_aug(image=arr)["image"]
@@ -147,6 +149,7 @@ def parse_args(argv=None):
     p.add_argument("--freeze-epochs", type=int, default=1, help="epochs with the body frozen (pretrained only)")
     p.add_argument("--lr", type=float, help="learning rate (default: lr_find's suggestion with --lr-find, else 1e-3)")
     p.add_argument("--lr-find", action="store_true", help="run fastai's lr_find, save its plot, use its suggestion")
+    p.add_argument("--lr-find-steps", type=int, default=60, help="mini-batches lr_find tries (fastai's default: 100)")
     p.add_argument("--pretrained", default="auto", choices=["auto", "none", "imagenet", "timm"],
                    help="auto: offline ImageNet weights where the architecture has them, else none")
     p.add_argument("--frames", type=int, default=32, help="frames sampled per video for crops")
@@ -246,7 +249,7 @@ def main(argv=None) -> int:
     lr = args.lr or 1e-3
     suggestion = None
     if args.lr_find:
-        res = learn.lr_find(suggest_funcs=(minimum, steep, valley, slide), show_plot=True)
+        res = learn.lr_find(suggest_funcs=(minimum, steep, valley, slide), num_it=args.lr_find_steps, show_plot=True)
         suggestion = {k: float(v) for k, v in res._asdict().items()}
         plt.title(f"lr_find ({args.arch}): valley {suggestion['valley']:.2e}")
         plt.savefig(out / "lr_find.png", dpi=110, bbox_inches="tight")

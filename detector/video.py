@@ -72,6 +72,10 @@ def _open(path: str, limits: Limits):
         container = av.open(path, metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, OSError) as e:
         raise InputError(f"{path}: not a readable video ({_short(e)})") from None
+    fmt = container.format.name or ""
+    if fmt == "image2" or fmt.endswith("_pipe"):  # FFmpeg reads a still image as a one-frame video
+        container.close()
+        raise InputError(f"{path}: this is a still image ({fmt.replace('_pipe', '')}), not a video")
     if not container.streams.video:
         kinds = sorted({s.type for s in container.streams}) or ["nothing"]
         container.close()
@@ -209,14 +213,17 @@ def _decode_at(container, stream, info: VideoInfo, times: list[float], seek_gap:
     frames = container.decode(stream)
     last_t = -math.inf  # time of the last decoded frame
     prev = None  # last decoded frame (candidate when the target falls between two frames)
+    sought = -1  # index of the last target we seeked for: at most one seek per target
     i = 0
     try:
         while i < len(times):
             target = times[i]
-            if target - last_t > seek_gap:
+            if sought < i and target - last_t > seek_gap:
+                # jump to the keyframe before the target instead of decoding everything in between
                 container.seek(int((start + target) / tb), stream=stream, backward=True, any_frame=False)
                 frames = container.decode(stream)
                 prev = None
+                sought = i
             frame = next(frames, None)
             if frame is None:  # end of stream: the remaining targets take the last frame
                 if prev is not None and prev.pts not in taken_pts:

@@ -1,0 +1,54 @@
+"""Faces: BlazeFace finds the astronaut, crops are square with margin, tracking keeps identities."""
+import numpy as np
+import pytest
+
+from detector.faces import Face, FaceDetector, crop_box, crop_face, iou, track
+
+
+@pytest.fixture(scope="module")
+def detector():
+    d = FaceDetector()
+    yield d
+    d.close()
+
+
+def test_finds_the_astronaut(detector):
+    from skimage import data
+
+    faces = detector.detect(data.astronaut())
+    assert len(faces) == 1
+    f = faces[0]
+    x, y, w, h = f.box
+    # her face is around x 170-260, y 50-160 in the 512x512 image
+    assert 140 < x + w / 2 < 290 and 60 < y + h / 2 < 170 and 50 < w < 160
+    assert f.confidence > 0.7
+    assert len(f.keypoints) == 6
+    # eyes are above the mouth
+    assert f.keypoints[0][1] < f.keypoints[3][1]
+
+
+def test_no_face_on_plain_image(detector):
+    assert detector.detect(np.full((240, 320, 3), 120, np.uint8)) == []
+
+
+def test_crop_square_with_margin_and_padding():
+    img = np.full((100, 200, 3), 7, np.uint8)
+    crop = crop_face(img, (180, 10, 40, 20), margin=0.5)  # runs off the right edge
+    assert crop.shape == (60, 60, 3)
+    assert (crop[:, -5:] == 0).all()  # padded black outside the frame
+    assert (crop[20:40, 10:20] == 7).all()
+    x, y, side = crop_box((10, 10, 40, 20), 200, 100, margin=0.3)
+    assert side == 52 and (x, y) == (4, -6)
+
+
+def test_track_links_moving_face_and_keeps_two_people_apart():
+    def face(x):
+        return Face(box=(x, 50, 40, 40), confidence=0.9, keypoints=[])
+
+    frames = [[face(10), face(150)], [face(15), face(152)], [], [face(20), face(149)], [face(400)]]
+    n = track(frames)
+    assert [f.identity for f in frames[0]] == [0, 1]
+    assert [f.identity for f in frames[1]] == [0, 1]
+    assert [f.identity for f in frames[3]] == [0, 1]  # across a frame with no face
+    assert frames[4][0].identity == 2 and n == 3
+    assert iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(1 / 3)

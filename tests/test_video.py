@@ -1,0 +1,128 @@
+"""Decoding: even sampling, timestamps, limits, and every kind of bad file."""
+import numpy as np
+import pytest
+
+from detector.errors import InputError
+from detector.video import Limits, _upright, list_videos, probe, sample_frames, sample_times
+
+
+def test_sample_times_even_and_fps():
+    assert sample_times(10.0, 4) == [1.25, 3.75, 6.25, 8.75]
+    assert sample_times(2.0, fps=2) == [0.0, 0.5, 1.0, 1.5]
+    with pytest.raises(InputError, match="limit"):
+        sample_times(100.0, fps=30, max_frames=512)
+
+
+def test_samples_spread_over_clip(clips):
+    info, frames = sample_frames(clips["face"], n_frames=8)
+    assert (info.width, info.height, info.fps) == (640, 480, 25.0)
+    assert abs(info.duration - 2.0) < 0.05
+    assert len(frames) == 8
+    times = [f.time for f in frames]
+    assert times == sorted(times)
+    # targets are (i + 0.5) * 2 s / 8: 0.125, 0.375, ... within one frame (0.04 s)
+    assert np.allclose(times, [(i + 0.5) * 0.25 for i in range(8)], atol=0.041)
+    assert [f.index for f in frames] == [round(t * 25) for t in times]
+    assert frames[0].image.shape == (480, 640, 3) and frames[0].image.dtype == np.uint8
+    # the clip pans: sampled frames differ
+    assert np.abs(frames[0].image.astype(int) - frames[-1].image.astype(int)).mean() > 5
+
+
+def test_more_targets_than_frames_gives_each_frame_once(clips):
+    _, frames = sample_frames(clips["plain"], n_frames=100)  # 25 frames in the clip
+    assert len(frames) == 25
+    assert len({f.index for f in frames}) == 25
+
+
+def test_fps_sampling(clips):
+    _, frames = sample_frames(clips["face"], n_frames=None, fps=2)
+    assert [round(f.time, 2) for f in frames] == [0.0, 0.52, 1.0, 1.52] or len(frames) == 4
+
+
+def test_seek_and_sequential_agree(clips):
+    # seeking (gap 0) and decoding straight through (gap huge) must pick the same frames
+    _, a = sample_frames(clips["face"], n_frames=6, seek_gap=0.0)
+    _, b = sample_frames(clips["face"], n_frames=6, seek_gap=1e9)
+    assert [f.index for f in a] == [f.index for f in b]
+    assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b))
+
+
+def test_upright_rotation():
+    img = np.zeros((2, 3, 3), np.uint8)
+    img[0, 0] = 255  # top-left
+    assert _upright(img, 0) is img
+    r = _upright(img, 90)  # 90 deg counter-clockwise: top-left goes to bottom-left
+    assert r.shape == (3, 2, 3) and r[2, 0, 0] == 255
+
+
+def test_limits(clips):
+    with pytest.raises(InputError, match="longer than"):
+        probe(clips["face"], Limits(max_duration_s=1.0))
+    with pytest.raises(InputError, match="megapixels"):
+        probe(clips["face"], Limits(max_pixels=320 * 240))
+    with pytest.raises(InputError, match="MB"):
+        probe(clips["face"], Limits(max_file_mb=0.000001))
+
+
+@pytest.mark.parametrize("kind,match", [
+    ("missing", "no such file"),
+    ("empty", "empty"),
+    ("text", "not a readable video"),
+    ("png", "still image|not a readable"),
+    ("truncated", "truncated|cannot be decoded|not a readable|no frame"),
+    ("audio", "no video stream"),
+    ("folder", "folder"),
+])
+def test_bad_files(tmp_path, clips, kind, match):
+    path = bad_file(tmp_path, clips, kind)
+    with pytest.raises(InputError, match=match) as e:
+        sample_frames(path, 8)
+    assert "\n" not in str(e.value)
+
+
+def bad_file(tmp_path, clips, kind: str) -> str:
+    """Write one kind of bad input; shared with the CLI tests."""
+    import av
+
+    p = tmp_path / f"{kind}.mp4"
+    if kind == "missing":
+        return str(tmp_path / "nope.mp4")
+    if kind == "empty":
+        p.write_bytes(b"")
+    elif kind == "text":
+        p.write_text("this is not a video, only text renamed .mp4\n" * 20)
+    elif kind == "png":
+        import cv2
+        from skimage import data
+
+        p = tmp_path / "image.png"
+        cv2.imwrite(str(p), data.astronaut())
+    elif kind == "truncated":
+        raw = open(clips["face"], "rb").read()
+        p.write_bytes(raw[: len(raw) // 3])  # moov atom (at the end) is lost
+    elif kind == "audio":
+        p = tmp_path / "audio.m4a"
+        with av.open(str(p), "w") as out:
+            s = out.add_stream("aac", rate=16000)
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate = 16000
+            for _ in range(10):
+                for packet in s.encode(frame):
+                    out.mux(packet)
+            for packet in s.encode():
+                out.mux(packet)
+    elif kind == "folder":
+        return str(tmp_path)
+    return str(p)
+
+
+def test_list_videos(tmp_path):
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.MOV").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("x")
+    assert [p.split("/")[-1] for p in list_videos(str(tmp_path))] == ["a.mp4", "b.MOV"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="no video files"):
+        list_videos(str(empty))
