@@ -186,7 +186,7 @@ class Chain:
         return out
 
     def describe(self) -> str:
-        return ", ".join(f"{name} {strength:g}" for name, strength in self.steps) or "unchanged"
+        return ", ".join(f"{name} {strength:.2f}" for name, strength in self.steps) or "unchanged"
 
 
 LEVELS: dict[str, Chain] = {
@@ -200,6 +200,12 @@ LEVELS: dict[str, Chain] = {
         ("contrast", 0.5),
         ("grayscale", 1.0),
     )),
+}
+
+LEVEL_DESCRIPTIONS = {
+    "none": "unchanged",
+    "fliprot": "mirrored left-right, then rotated by 10 degrees",
+    "heavy": "brighter, slightly blurred, 8 black squares, noise, lower contrast, then grey",
 }
 
 
@@ -222,4 +228,4 @@ def make_transform(name: str, strength: float = 0.5, seed: int = 0) -> Callable[
     return lambda image: fn(image, strength, rng)
 
 
-__all__ = ["PERTURBATIONS", "DESCRIPTIONS", "LEVELS", "Chain", "make_transform"]
+__all__ = ["PERTURBATIONS", "DESCRIPTIONS", "LEVELS", "LEVEL_DESCRIPTIONS", "Chain", "make_transform"]

@@ -1,0 +1,538 @@
+"""The browser app: upload a video, get a verdict you can inspect.  ``python app.py``
+
+A gradio Blocks app over the same :func:`detector.pipeline.analyze` the CLI uses; the
+pictures, plots and tables come from the gradio-free helpers in ``webapp/``.
+
+* "Analyse a video": verdict with the video score and how it was aggregated, warnings
+  when it is shaky, a timeline of the fake probability per sampled frame (click a
+  point, a face tile, or move the slider to see that frame with its boxes), face
+  crops beside their CAM overlays, and the per-frame table as CSV / JSON.
+* "Failure lab": perturb the clip (JPEG, blur, noise, flip...) and compare verdicts;
+  or run the three robustness levels (none / flip+rotate / heavy).
+* HTTP API: ``/analyze_json`` returns the CLI's JSON report (see ``gradio_client``).
+
+Serves on 127.0.0.1:7860; GRADIO_SERVER_NAME, GRADIO_SERVER_PORT or PORT change that
+(a Space or a container sets 0.0.0.0).  Models come from assets/models (or the folder
+in DEEPFAKE_MODELS_DIR).  No analytics, nothing downloaded.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import logging  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from detector.errors import InputError, NoModelError  # noqa: E402
+from detector.perturb import DESCRIPTIONS, LEVEL_DESCRIPTIONS, LEVELS, PERTURBATIONS  # noqa: E402
+from detector.model import MODELS_DIR, list_models  # noqa: E402
+from detector.video import Limits  # noqa: E402
+from webapp.tables import HEADERS  # noqa: E402
+from webapp.verdict import message_html  # noqa: E402
+
+log = logging.getLogger("app")
+
+LIMITS = Limits(max_file_mb=200, max_duration_s=120, max_frames=128)
+CAM_FALLBACK = ["gradcam", "gradcam++", "hirescam", "eigencam", "layercam"]
+NO_CAM = "none (faster)"
+TITLE = "Deepfake video detector"
+EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: the same, face self-blended"}
+
+
+# ---------------------------------------------------------------- choices
+
+
+def model_choices() -> list[tuple[str, str]]:
+    return [(f"{c.name}  ({c.architecture}, {c.input_size}px{', default' if c.default else ''})", c.name)
+            for c in list_models(MODELS_DIR)]
+
+
+def model_card(name: str | None):
+    for c in list_models(MODELS_DIR):
+        if c.name == name:
+            return c
+    return None
+
+
+def cam_choices() -> list[str]:
+    try:
+        from explain import METHODS
+    except Exception as e:  # explanations are optional: the verdict works without them
+        log.warning("CAM explanations unavailable: %s", e)
+        return [NO_CAM]
+    return [*METHODS, NO_CAM]
+
+
+# ---------------------------------------------------------------- the analysis (a thin layer over analyze)
+
+
+class _UserError(Exception):
+    pass
+
+
+def _friendly(e: Exception, video: str | None) -> str:
+    """The one-line message of an InputError/NoModelError, without the server's temp path."""
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if video:
+        msg = msg.replace(str(video), os.path.basename(str(video)))
+    return msg
+
+
+def _run_guarded(fn, video, *args, **kwargs):
+    """Call ``fn``; turn every failure into a readable gr.Error (never a stack trace in the UI)."""
+    try:
+        return fn(video, *args, **kwargs)
+    except gr.Error:
+        raise
+    except InputError as e:
+        raise gr.Error(_friendly(e, video), title="Cannot analyse this video", duration=None,
+                       print_exception=False) from None
+    except NoModelError as e:
+        raise gr.Error(_friendly(e, video), title="No model", duration=None, print_exception=False) from None
+    except Exception as e:  # a bug: log it for the operator, keep the user's message short
+        log.exception("analysis failed")
+        raise gr.Error(f"Something went wrong inside the detector ({type(e).__name__}: {_friendly(e, video)[:200]}).",
+                       title="Internal error", duration=None, print_exception=False) from None
+
+
+def _check_video(video: str | None) -> str:
+    if not video:
+        raise InputError("Upload a video first (mp4, mov, webm or avi), or pick an example.")
+    return video
+
+
+def run_analysis(video, frames, model_name, cam, threshold, rule="confident", cam_faces=0, progress=None):
+    """UI inputs -> :class:`~detector.report.Report` through ``detector.pipeline.analyze``."""
+    from detector.pipeline import analyze
+
+    video = _check_video(video)
+    cam = None if not cam or cam == NO_CAM else cam
+    report = analyze(
+        video, frames=int(frames), model=model_name or None, rule=rule or "confident",
+        threshold=None if threshold is None else float(threshold), cam=cam,
+        cam_faces=int(cam_faces) if cam_faces else None, faithfulness=True, limits=LIMITS,
+        progress=progress, keep_frames=True,
+    )
+    report.video = os.path.basename(video)  # never show or export the server's upload path
+    return report
+
+
+def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order, progress=gr.Progress()):
+    """The Analyse button: one analysis, every output of the first tab."""
+    from webapp.faces import frame_view, gallery_items
+    from webapp.plots import timeline_figure
+    from webapp.tables import table_rows, write_downloads
+    from webapp.verdict import model_caveat, verdict_html
+
+    report = _run_guarded(run_analysis, video, frames, model_name, cam, threshold, rule, cam_faces,
+                          progress=lambda f, d: progress(f, desc=d))
+    progress(1.0, desc="drawing the results")
+    pos = _first_fake_position(report)
+    image, caption = frame_view(report, pos)
+    items, positions = gallery_items(report, order)
+    csv_path, json_path = write_downloads(report, tempfile.mkdtemp(prefix="report_"))
+    return (
+        verdict_html(report, model_caveat=model_caveat(model_card(report.model))),
+        timeline_figure(report),
+        gr.Slider(minimum=1, maximum=max(1, len(report.frames)), value=pos + 1, step=1, interactive=True),
+        image,
+        caption,
+        items,
+        positions,
+        table_rows(report),
+        gr.DownloadButton(value=csv_path, visible=True),
+        gr.DownloadButton(value=json_path, visible=True),
+        report.to_dict(),
+        report,
+    )
+
+
+def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None):
+    """HTTP API: the CLI's JSON report of one video (``{"video", "score", "label", "frames", ...}``)."""
+    return _run_guarded(run_analysis, video, frames, model_name, cam, threshold).to_dict()
+
+
+def _first_fake_position(report) -> int:
+    """Frame to show first: the one with the highest-scoring face (else the first)."""
+    best, best_score = 0, -1.0
+    for pos, fr in enumerate(report.frames):
+        for f in fr.faces:
+            if f.score > best_score:
+                best, best_score = pos, f.score
+    return best
+
+
+def on_frame(report, position):
+    from webapp.faces import frame_view
+
+    if report is None:
+        return None, ""
+    return frame_view(report, int(position) - 1)
+
+
+def on_order(report, order):
+    from webapp.faces import gallery_items
+
+    if report is None:
+        return [], []
+    return gallery_items(report, order)
+
+
+def on_gallery_select(positions, evt: gr.SelectData):
+    if not positions or evt.index is None or evt.index >= len(positions):
+        return gr.Slider()
+    return gr.Slider(value=positions[evt.index] + 1)
+
+
+def on_timeline_pick(value):
+    """The plot-click bridge: the page's script writes "<frame position>:<stamp>" into a hidden box."""
+    try:
+        return gr.Slider(value=int(str(value).split(":")[0]) + 1)
+    except (TypeError, ValueError):
+        return gr.Slider()
+
+
+def on_model(name):
+    card = model_card(name)
+    if card is None:
+        return gr.Slider(), ""
+    return gr.Slider(value=float(card.threshold)), card_markdown(card)
+
+
+def card_markdown(card) -> str:
+    if card is None:
+        return "No model selected."
+    lines = [f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "
+             f"threshold {card.threshold:.2f}, face margin {card.face_margin:.0%}."]
+    if card.trained:
+        data = card.trained.get("data") or card.trained.get("dataset")
+        if data:
+            lines.append(f"Trained on: {data}.")
+    if card.metrics:
+        shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in list(card.metrics.items())[:6]
+                          if not isinstance(v, (dict, list)))
+        lines.append(f"Validation: {shown}.")
+    else:
+        lines.append("⚠ No validation metrics on this model's card.")
+    if card.notes:
+        lines.append(card.notes)
+    return "\n\n".join(lines)
+
+
+# ---------------------------------------------------------------- failure lab
+
+
+def on_compare(video, name, strength, frames, seed, model_name, threshold, progress=gr.Progress()):
+    from webapp import lab
+    from webapp.faces import draw_boxes, side_by_side
+    from webapp.plots import timeline_figure
+    from webapp.verdict import verdict_html
+
+    def work(video):
+        video = _check_video(video)
+        return lab.compare(video, name, float(strength), model=model_name or None, frames=int(frames),
+                           threshold=threshold, seed=int(seed), limits=LIMITS,
+                           progress=lambda f, d: progress(f, desc=d))
+
+    original, perturbed = _run_guarded(work, video)
+    pos = lab.preview_position(original)
+    a, b = lab.frame_at(original, pos), lab.frame_at(perturbed, pos)
+    preview = None
+    if a is not None and b is not None:
+        preview = side_by_side(draw_boxes(a, original.frames[pos].faces, original.threshold),
+                               draw_boxes(b, perturbed.frames[pos].faces, perturbed.threshold),
+                               ("original", lab.describe(name, float(strength)).split(" (")[0]))
+    delta = "" if original.score != original.score or perturbed.score != perturbed.score else (
+        f"**Score change:** {original.score:.3f} → {perturbed.score:.3f} "
+        f"({perturbed.score - original.score:+.3f}); verdict "
+        + ("unchanged." if original.label == perturbed.label else f"**flipped** ({original.label} → {perturbed.label}).")
+    )
+    return (
+        verdict_html(original, title="original", compact=True),
+        verdict_html(perturbed, title=lab.describe(name, float(strength)), compact=True),
+        timeline_figure(original, title="original", height=300),
+        timeline_figure(perturbed, title=f"{name} {float(strength):.2f}", height=300),
+        preview,
+        delta,
+    )
+
+
+def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()):
+    from webapp import lab
+    from webapp.faces import draw_boxes
+    from webapp.plots import levels_figure
+
+    def work(video):
+        video = _check_video(video)
+        return lab.levels(video, model=model_name or None, frames=int(frames), threshold=threshold, seed=int(seed),
+                          limits=LIMITS, progress=lambda f, d: progress(f, desc=d))
+
+    reports = _run_guarded(work, video)
+    first = next(iter(reports.values()))
+    scores = {name: r.score for name, r in reports.items()}
+    figure = levels_figure(scores, first.threshold, {n: LEVEL_DESCRIPTIONS[n] for n in reports})
+    pos = lab.preview_position(first)
+    tiles = []
+    for name, r in reports.items():
+        img = lab.frame_at(r, pos)
+        if img is not None:
+            score = "no face" if r.score != r.score else f"score {r.score:.2f} ({r.label})"
+            tiles.append((draw_boxes(img, r.frames[pos].faces, r.threshold), f"{name}: {score}"))
+    rows = [f"| **{n}** | " + ("no face" if r.score != r.score else f"{r.score:.3f}") + f" | {r.label} | {r.face_rate:.0%} |"
+            for n, r in reports.items()]
+    table = "| level | video score | verdict | frames with a face |\n|---|---|---|---|\n"
+    return figure, tiles, table + "\n".join(rows)
+
+
+# ---------------------------------------------------------------- layout
+
+CSS = """
+.gradio-container {max-width: 1320px !important; margin: auto;}
+#title h1 {margin-bottom: 0;}
+#subtitle {color: #555; margin-top: 0;}
+#analyse-btn, #compare-btn, #levels-btn {font-size: 16px;}
+#face-gallery .thumbnail-lg {aspect-ratio: 2 / 1.12 !important;}
+#face-gallery .grid-container {grid-auto-rows: auto !important;}
+#face-gallery .caption-label {font-size: 12px;}
+#limits {font-size: 13px; color: #666; margin-top: -6px;}
+footer {display: none !important;}
+"""
+
+# gr.Plot has no click event (gradio 6): this script forwards plotly's own click on a timeline
+# point into a hidden textbox, whose change event selects that frame.
+HEAD = """
+<script>
+(function () {
+  function onClick(ev) {
+    if (!ev || !ev.points || !ev.points.length) return;
+    var cd = ev.points[0].customdata;
+    if (!cd || cd.length === 0) return;
+    var box = document.querySelector('#timeline-pick textarea, #timeline-pick input');
+    if (!box) return;
+    var setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(box), 'value').set;
+    setter.call(box, String(cd[0]) + ':' + Date.now());
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    box.dispatchEvent(new Event('change', {bubbles: true}));
+  }
+  function hook() {
+    document.querySelectorAll('#timeline .js-plotly-plot').forEach(function (gd) {
+      if (typeof gd.on !== 'function') return;
+      if (gd.removeListener) gd.removeListener('plotly_click', onClick);
+      gd.on('plotly_click', onClick);
+    });
+  }
+  new MutationObserver(hook).observe(document.documentElement, {childList: true, subtree: true});
+})();
+</script>
+"""
+
+
+def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
+    models = model_choices()
+    default_model = models[0][1] if models else None
+    default_card = model_card(default_model)
+    cams = cam_choices()
+    example_rows = [[p] for p in (examples or {}).values()]
+    example_labels = [EXAMPLE_LABELS.get(k, k) for k in (examples or {})]
+
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 7200)) as demo:
+        report_state = gr.State(None)
+        positions_state = gr.State([])
+        gr.Markdown(f"# {TITLE}", elem_id="title")
+        gr.Markdown("Finds the faces in a video, scores each one with a trained classifier, and shows *where* the "
+                    "model looked. A score is one model's estimate, not proof.", elem_id="subtitle")
+        if not models:
+            gr.HTML(message_html(f"No trained model is installed in {MODELS_DIR}. Train one with "
+                                 "`python -m detector.train` (see the README) or set DEEPFAKE_MODELS_DIR; "
+                                 "until then nothing can be analysed.", "error"), elem_id="no-model")
+
+        with gr.Tabs():
+            # ------------------------------------------------ tab 1
+            with gr.Tab("Analyse a video", id="analyse"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=4, min_width=320):
+                        video = gr.Video(label="Video", sources=["upload"], height=280, elem_id="video-in")
+                        gr.Markdown(f"mp4, mov, webm or avi · up to {LIMITS.max_file_mb:.0f} MB and "
+                                    f"{LIMITS.max_duration_s:.0f} s", elem_id="limits")
+                        if example_rows:
+                            gr.Examples(example_rows, inputs=[video], example_labels=example_labels,
+                                        label="Examples (rendered by the project from a public-domain photo)")
+                        frames = gr.Slider(4, LIMITS.max_frames, value=32, step=1, label="Frames to sample",
+                                           info="spread evenly over the clip; more is steadier but slower",
+                                           elem_id="frames")
+                        model = gr.Dropdown(models, value=default_model, label="Model", elem_id="model")
+                        cam = gr.Dropdown(cams, value=cams[0], label="Explanation (CAM method)",
+                                          info="heat map of the pixels that pushed the score")
+                        threshold = gr.Slider(0.0, 1.0, value=float(default_card.threshold if default_card else 0.5),
+                                              step=0.01, label="Threshold", info="video score at or above it → fake")
+                        with gr.Accordion("More settings", open=False):
+                            rule = gr.Radio(["confident", "mean"], value="confident", label="Aggregation rule",
+                                            info="confident: the DFDC winner's rule; mean: plain mean per face")
+                            cam_faces = gr.Slider(0, 128, value=48, step=1, label="Explain at most this many faces",
+                                                  info="the most fake first; 0 = all")
+                            model_info = gr.Markdown(card_markdown(default_card))
+                        analyse_btn = gr.Button("Analyse", variant="primary", elem_id="analyse-btn", size="lg")
+                    with gr.Column(scale=7, min_width=480):
+                        verdict = gr.HTML(message_html("Upload a video or pick an example, then press Analyse."),
+                                          elem_id="verdict")
+                        timeline = gr.Plot(label="Fake probability over time (click a point to see its frame)",
+                                           elem_id="timeline")
+                        pick = gr.Textbox(visible="hidden", elem_id="timeline-pick")
+                        frame_slider = gr.Slider(1, 2, value=1, step=1, label="Sampled frame", interactive=False,
+                                                 elem_id="frame-slider")
+                        frame_caption = gr.Markdown(elem_id="frame-caption")
+                        frame_image = gr.Image(label="Frame with the detected faces", interactive=False, height=360,
+                                               elem_id="frame-image", buttons=["download", "fullscreen"])
+                gr.Markdown("### Faces and their explanations\nEach tile: the face as the model saw it, and the CAM "
+                            "heat map over it (red = pushed towards *fake*). Red frame = scored at or above the "
+                            "threshold, green = below. Click a tile to see its frame.")
+                order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
+                gallery = gr.Gallery(label="Face crops with CAM overlays", show_label=False, columns=4, height=520,
+                                     object_fit="contain", elem_id="face-gallery", allow_preview=True)
+                with gr.Accordion("Per-frame table and downloads", open=False):
+                    with gr.Row():
+                        csv_btn = gr.DownloadButton("Download CSV", visible=False, elem_id="csv-download")
+                        json_btn = gr.DownloadButton("Download JSON", visible=False, elem_id="json-download")
+                    table = gr.Dataframe(headers=HEADERS, interactive=False, max_height=420, elem_id="frame-table")
+                    report_json = gr.JSON(label="Report (the CLI's JSON schema)", open=False)
+
+            # ------------------------------------------------ tab 2
+            with gr.Tab("Failure lab", id="lab"):
+                gr.Markdown("**How fragile is the verdict?** Perturb the clip and run it again, or run the three "
+                            "levels of a small robustness study. Uses the model and threshold chosen in the first tab; "
+                            "no CAM here, to keep it quick.")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=4, min_width=320):
+                        lab_video = gr.Video(label="Video", sources=["upload"], height=220, elem_id="lab-video")
+                        if example_rows:
+                            gr.Examples(example_rows, inputs=[lab_video], example_labels=example_labels,
+                                        label="Examples")
+                        pert = gr.Dropdown([(f"{n}: {DESCRIPTIONS[n]}", n) for n in PERTURBATIONS], value="jpeg",
+                                           label="Perturbation")
+                        strength = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Strength (0 = unchanged)")
+                        with gr.Row():
+                            lab_frames = gr.Slider(4, 64, value=16, step=1, label="Frames to sample")
+                            seed = gr.Number(0, precision=0, label="Random seed (noise, dropout)", minimum=0)
+                        compare_btn = gr.Button("Compare original vs perturbed", variant="primary",
+                                                elem_id="compare-btn")
+                        levels_btn = gr.Button("Run the three levels (none / flip+rotate / heavy)",
+                                               variant="secondary", elem_id="levels-btn")
+                        gr.Markdown("\n".join(f"- **{n}**: {LEVEL_DESCRIPTIONS[n]}"
+                                              + (f" <small>({c.describe()})</small>" if c.steps else "")
+                                              for n, c in LEVELS.items()))
+                    with gr.Column(scale=7, min_width=480):
+                        delta = gr.Markdown(elem_id="lab-delta")
+                        with gr.Row():
+                            verdict_a = gr.HTML(elem_id="verdict-original")
+                            verdict_b = gr.HTML(elem_id="verdict-perturbed")
+                        with gr.Row():
+                            plot_a = gr.Plot(show_label=False, elem_id="timeline-original")
+                            plot_b = gr.Plot(show_label=False, elem_id="timeline-perturbed")
+                        preview = gr.Image(label="The same frame, original and perturbed", show_label=False,
+                                           interactive=False,
+                                           height=300, elem_id="lab-preview")
+                        levels_plot = gr.Plot(show_label=False, elem_id="levels-plot")
+                        levels_table = gr.Markdown()
+                        levels_gallery = gr.Gallery(label="One frame at each level", show_label=False, columns=3,
+                                                    height=260,
+                                                    object_fit="contain", elem_id="levels-gallery")
+
+            # ------------------------------------------------ tab 3
+            with gr.Tab("How it works", id="about"):
+                gr.Markdown(ABOUT)
+
+        # ------------------------------------------------ events
+        outputs = [verdict, timeline, frame_slider, frame_image, frame_caption, gallery, positions_state, table,
+                   csv_btn, json_btn, report_json, report_state]
+        analyse_btn.click(on_analyze, [video, frames, model, cam, threshold, rule, cam_faces, order], outputs,
+                          api_visibility="private", concurrency_id="analysis")
+        frame_slider.change(on_frame, [report_state, frame_slider], [frame_image, frame_caption],
+                            api_visibility="private", concurrency_limit=None, show_progress="hidden")
+        order.change(on_order, [report_state, order], [gallery, positions_state], api_visibility="private",
+                     concurrency_limit=None)
+        gallery.select(on_gallery_select, [positions_state], [frame_slider], api_visibility="private",
+                       concurrency_limit=None, show_progress="hidden")
+        pick.change(on_timeline_pick, [pick], [frame_slider], api_visibility="private", concurrency_limit=None,
+                    show_progress="hidden")
+        model.change(on_model, [model], [threshold, model_info], api_visibility="private", concurrency_limit=None)
+        compare_btn.click(on_compare, [lab_video, pert, strength, lab_frames, seed, model, threshold],
+                          [verdict_a, verdict_b, plot_a, plot_b, preview, delta], api_visibility="private",
+                          concurrency_id="analysis")
+        levels_btn.click(on_levels, [lab_video, lab_frames, seed, model, threshold],
+                         [levels_plot, levels_gallery, levels_table], api_visibility="private",
+                         concurrency_id="analysis")
+        # API only: the CLI's JSON report.  The hidden button is never shown; the endpoint is the point.
+        api_btn = gr.Button(visible=False)
+        api_out = gr.JSON(visible=False)
+        api_btn.click(analyze_json, [video, frames, model, cam, threshold], [api_out], api_name="analyze_json",
+                      concurrency_id="analysis")
+    return demo
+
+
+ABOUT = f"""
+### What happens to your video
+1. **Decode**: {LIMITS.max_frames} frames at most are sampled evenly over the clip (PyAV); rotation tags are applied.
+2. **Find faces**: BlazeFace (mediapipe) finds faces in each sampled frame; faces are tracked into identities.
+3. **Score**: each face crop gets a *fake probability* from the classifier (the model card says what it was trained on).
+4. **Aggregate**: the *confident* rule (from the DFDC winning solution) turns frame scores into one score per person;
+   the video score is the highest among the people seen often enough. At or above the threshold → *fake*.
+5. **Explain**: a class-activation map (Grad-CAM and relatives) shows which pixels pushed the score; its faithfulness
+   figures (probability drop when those pixels are blurred, share of the map on the face) are in the table.
+
+### Read the verdict with care
+- No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
+- A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
+  *Failure lab*.
+- Limits: {LIMITS.max_file_mb:.0f} MB, {LIMITS.max_duration_s:.0f} s, 1440p. One analysis runs at a time; others wait
+  in the queue.
+
+### Use it from code
+`python -m detector scan clip.mp4 --json out.json` writes the same report as the JSON download here. Over HTTP:
+`gradio_client.Client(url).predict(handle_file("clip.mp4"), 32, None, "none (faster)", 0.5, api_name="/analyze_json")`.
+"""
+
+
+def _warm_up() -> None:
+    """Load the default model and the face detector's libraries in the background (first analysis is faster)."""
+    try:
+        from detector.model import load_model
+        from detector.pipeline import face_detector  # noqa: F401  (imports mediapipe)
+
+        load_model(None, MODELS_DIR)
+        import explain  # noqa: F401
+    except Exception as e:  # nothing installed yet: the UI says so
+        log.info("warm-up skipped: %s", e)
+
+
+def server_address() -> tuple[str, int]:
+    name = os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    port = int(os.environ.get("GRADIO_SERVER_PORT") or os.environ.get("PORT") or 7860)
+    return name, port
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from webapp.examples import ensure_examples
+
+    examples = {}
+    if os.environ.get("DEEPFAKE_APP_EXAMPLES", "1") != "0":
+        examples = ensure_examples()
+    demo = build_demo(examples)
+    demo.queue(default_concurrency_limit=1)
+    threading.Thread(target=_warm_up, daemon=True).start()
+    name, port = server_address()
+    theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="slate",
+                           font=["Inter", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],
+                           font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
+    demo.launch(server_name=name, server_port=port, max_file_size=f"{LIMITS.max_file_mb:.0f}mb",
+                show_error=True, theme=theme, css=CSS, head=HEAD, footer_links=["api"], run_history=False)
+
+
+if __name__ == "__main__":
+    main()

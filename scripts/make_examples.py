@@ -1,0 +1,35 @@
+"""Render the app's example clips into assets/examples/ (the app also does this on first start).
+
+    python scripts/make_examples.py            # only the missing ones
+    python scripts/make_examples.py --force    # render both again
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from webapp.examples import EXAMPLES_DIR, ensure_examples
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(EXAMPLES_DIR), help="folder to write into (default: assets/examples)")
+    parser.add_argument("--force", action="store_true", help="render again even if the clips exist")
+    args = parser.parse_args(argv)
+    made = ensure_examples(args.out, force=args.force)
+    for kind, path in made.items():
+        print(f"{kind}: {path}")
+    missing = {"real", "fake"} - set(made)
+    if missing:
+        print(f"could not render: {', '.join(sorted(missing))} (see the warning above)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

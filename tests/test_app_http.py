@@ -1,0 +1,210 @@
+"""The app as a user and a program see it: ``python app.py`` in a subprocess, driven over HTTP.
+
+* ``gradio_client`` calls the ``/analyze_json`` endpoint and checks the CLI's JSON schema.
+* A real Chromium (Playwright, system browser at /usr/bin/chromium; never ``playwright install``)
+  uploads a 10 s clip, presses Analyse, waits for the verdict, timeline and gallery, saves a
+  screenshot and records the time from the click to the full result.
+
+The app uses the shipped default model when assets/models has one; otherwise an UNTRAINED
+model built in a temporary folder (``tiny_model_dir``, plumbing only; its scores mean nothing).
+Screenshots and timings go to $SCREENSHOT_DIR when set (else a temporary folder).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _shipped_model() -> bool:
+    from detector.model import ASSETS, list_models
+
+    return bool(list_models(ASSETS / "models"))
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, request):
+    """Start ``python app.py`` on a free port; yields its URL; stops it afterwards."""
+    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(_free_port()),
+               GRADIO_ANALYTICS_ENABLED="False", NO_ALBUMENTATIONS_UPDATE="1", PYTHONUNBUFFERED="1")
+    env.pop("PORT", None)
+    if not _shipped_model():
+        env["DEEPFAKE_MODELS_DIR"] = str(request.getfixturevalue("tiny_model_dir"))
+    log_path = tmp_path_factory.mktemp("app") / "app.log"
+    log = open(log_path, "w")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{env['GRADIO_SERVER_PORT']}"
+    try:
+        deadline = time.time() + 180  # first start renders the example clips
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app.py exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url + "/config", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError(f"app.py did not come up:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        print(f"\napp ready in {time.perf_counter() - t0:.1f} s at {url}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def ten_second_clip(tmp_path_factory) -> str:
+    from detector.synthetic import render_clip
+
+    return render_clip(str(tmp_path_factory.mktemp("clip") / "astronaut_10s.mp4"), seconds=10, fps=25, size=(640, 480))
+
+
+def _out_dir() -> Path:
+    d = os.environ.get("SCREENSHOT_DIR")
+    path = Path(d) if d else Path(tempfile.gettempdir()) / "deepfake_app_screens"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_config_has_analytics_off_and_the_json_endpoint(app_url):
+    with urllib.request.urlopen(app_url + "/config", timeout=10) as r:
+        config = json.load(r)
+    names = [d.get("api_name") for d in config["dependencies"]]
+    assert "analyze_json" in names
+    assert config.get("analytics_enabled") is False
+
+
+def test_analyze_json_over_http(app_url, clips):
+    from gradio_client import Client, handle_file
+
+    client = Client(app_url, verbose=False)
+    result = client.predict(handle_file(clips["face"]), 8, None, "none (faster)", 0.5,
+                            api_name="/analyze_json")
+    assert set(result) >= {"video", "score", "label", "threshold", "frames", "timings"}
+    assert result["video"] == "face.mp4"  # the name only: never the server's upload path
+    assert result["label"] in ("real", "fake")
+    assert result["threshold"] == 0.5
+    assert 0.0 <= result["score"] <= 1.0
+    assert 1 <= len(result["frames"]) <= 8
+    faces = [f for fr in result["frames"] for f in fr["faces"]]
+    assert faces, "the astronaut's face should be found"
+    for fr in result["frames"]:
+        assert set(fr) >= {"index", "time", "faces"}
+        assert isinstance(fr["index"], int) and fr["time"] >= 0
+        for f in fr["faces"]:
+            assert set(f) >= {"identity", "box", "score"}
+            assert len(f["box"]) == 4 and 0.0 <= f["score"] <= 1.0
+    assert result["timings"]["total"] > 0
+    assert (result["label"] == "fake") == (result["score"] >= result["threshold"])
+
+
+def test_bad_file_gives_a_readable_error(app_url, tmp_path):
+    from gradio_client import Client, handle_file
+
+    bad = tmp_path / "notavideo.mp4"
+    bad.write_bytes(b"this is not a video at all" * 100)
+    client = Client(app_url, verbose=False)
+    with pytest.raises(Exception) as err:
+        client.predict(handle_file(str(bad)), 8, None, "none (faster)", 0.5, api_name="/analyze_json")
+    msg = str(err.value)
+    assert "notavideo.mp4" in msg and "Traceback" not in msg
+    assert "/tmp/gradio" not in msg  # the server's upload folder stays private
+
+
+# ---------------------------------------------------------------- the browser
+
+
+def _browser(playwright, tmp_path):
+    """Chromium with a fresh profile folder (Playwright passes it as --user-data-dir)."""
+    return playwright.chromium.launch_persistent_context(
+        str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+        viewport={"width": 1400, "height": 1000},
+    )
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)")
+def test_browser_upload_analyse_and_inspect(app_url, ten_second_clip, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    out = _out_dir()
+    with sync_playwright() as p:
+        try:
+            browser = _browser(p, tmp_path)
+        except Exception as e:  # pragma: no cover - depends on the machine
+            pytest.skip(f"Chromium does not start here: {e}")
+        page = browser.new_page()
+        page.goto(app_url, wait_until="domcontentloaded")
+        expect(page.locator("#analyse-btn")).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(out / "app_start.png"), full_page=True)
+
+        page.locator("#video-in input[type=file]").set_input_files(ten_second_clip)
+        expect(page.locator("#video-in video")).to_have_count(1, timeout=60_000)
+        frames = page.locator("#frames input[type=number]")
+        frames.fill("32")
+        frames.press("Enter")
+
+        t0 = time.perf_counter()
+        page.locator("#analyse-btn").click()
+        expect(page.locator("#verdict .verdict-label")).to_be_visible(timeout=240_000)
+        expect(page.locator("#timeline .js-plotly-plot")).to_be_visible(timeout=60_000)
+        expect(page.locator("#face-gallery img").first).to_be_visible(timeout=60_000)
+        expect(page.locator("#frame-image img").first).to_be_visible(timeout=60_000)
+        elapsed = time.perf_counter() - t0
+
+        verdict = page.locator("#verdict").inner_text()
+        assert "Likely REAL" in verdict or "Likely FAKE" in verdict
+        assert "video score" in verdict and "threshold" in verdict
+        n_tiles = page.locator("#face-gallery img").count()
+        assert n_tiles >= 1
+        n_points = page.locator("#timeline .scatterlayer .points path").count()
+        assert n_points >= 16, "one marker per sampled frame with a face"
+        page.screenshot(path=str(out / "app_result.png"), full_page=True)
+
+        # clicking a timeline point selects that frame (the plotly click bridge)
+        caption_before = page.locator("#frame-caption").inner_text()
+        box = page.locator("#timeline .scatterlayer .points path").nth(5).bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly's drag layer is on top
+        expect(page.locator("#frame-caption")).to_contain_text("Sampled frame 6 of", timeout=20_000)
+        assert page.locator("#frame-caption").inner_text() != caption_before
+
+        # "most fake first" reorders the gallery: the first caption holds the highest score
+        page.get_by_label("most fake first").check()
+        page.wait_for_timeout(1500)
+        page.locator("#face-gallery button").first.click()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(out / "app_gallery_preview.png"), full_page=True)
+        browser.close()
+
+    print(f"\nupload click -> full result: {elapsed:.1f} s (10 s clip, 32 frames, {n_tiles} face tiles)")
+    record = {"seconds_click_to_result": round(elapsed, 2), "clip_seconds": 10, "frames": 32, "face_tiles": n_tiles,
+              "model": "shipped default" if _shipped_model() else "untrained test model"}
+    (out / "app_timing.json").write_text(json.dumps(record, indent=2) + "\n")
+    assert elapsed < 240

@@ -1,0 +1,11 @@
+"""Gradio-free helpers of the browser app (``app.py``): what it shows, computed from a Report.
+
+    verdict.py   the verdict card (label, score, how it was aggregated, warnings) as HTML
+    plots.py     plotly figures: the score timeline, the robustness-level bars
+    faces.py     the face gallery (CAM overlays, captions, order) and frames with boxes drawn
+    tables.py    the per-frame table and the CSV / JSON downloads
+    lab.py       the failure lab: analyse a clip with and without a perturbation
+    examples.py  the two example clips (rendered here: a real one and a self-blended fake)
+
+Nothing here imports gradio, so each piece is testable (and reusable) on its own.
+"""

@@ -1,0 +1,100 @@
+"""The app's two example clips, rendered by the project itself (nothing copied from any data set).
+
+* ``astronaut_real.mp4`` -- scikit-image's public-domain astronaut photo, panned and zoomed
+  (:func:`detector.synthetic.render_clip`): a real face.
+* ``astronaut_selfblended_fake.mp4`` -- the same clip with every frame self-blended
+  (:class:`detector.sbi.SelfBlender`: the face blended back onto itself with a slightly
+  changed copy, the training trick of Shiohara & Yamasaki 2022): a synthetic fake.
+
+They are written into ``assets/examples/`` (git-ignored) on the app's first start, or by
+``python scripts/make_examples.py``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from detector.model import ASSETS
+
+EXAMPLES_DIR = ASSETS / "examples"
+REAL = "astronaut_real.mp4"
+FAKE = "astronaut_selfblended_fake.mp4"
+SECONDS, FPS, SIZE = 6.0, 25, (640, 480)
+
+log = logging.getLogger(__name__)
+
+
+def render_real(path: str | os.PathLike, seconds: float = SECONDS, fps: int = FPS, size=SIZE) -> str:
+    from detector.synthetic import render_clip
+
+    return render_clip(str(path), seconds=seconds, fps=fps, size=size)
+
+
+def self_blend_frame(frame, detector, blender, seed: int = 0, margin: float = 0.3):
+    """``frame`` with its most confident face self-blended in place (unchanged if no face is found).
+
+    The blender is re-seeded for every frame, so each frame gets the same colour change,
+    mask deformation and blend ratio (relative to its face): the fake does not flicker.
+    """
+    import numpy as np
+
+    from detector.faces import crop_box, crop_face
+
+    faces = detector.detect(frame)
+    if not faces:
+        return frame
+    box = faces[0].box
+    h, w = frame.shape[:2]
+    x, y, side = crop_box(box, w, h, margin)
+    blender.rng = np.random.default_rng(seed)
+    result = blender.blend(crop_face(frame, box, margin))
+    if result is None:
+        return frame
+    fake, _ = result
+    out = frame.copy()
+    sx0, sy0, sx1, sy1 = max(x, 0), max(y, 0), min(x + side, w), min(y + side, h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0:sy1, sx0:sx1] = fake[sy0 - y : sy1 - y, sx0 - x : sx1 - x]
+    return out
+
+
+def render_fake(path: str | os.PathLike, seconds: float = SECONDS, fps: int = FPS, size=SIZE, seed: int = 0) -> str:
+    """The real clip with the face of every frame self-blended (:func:`self_blend_frame`)."""
+    from detector.faces import FaceDetector
+    from detector.sbi import SelfBlender
+    from detector.synthetic import render_clip
+
+    detector = FaceDetector()
+    with SelfBlender(seed=seed) as blender:
+        try:
+            return render_clip(str(path), seconds=seconds, fps=fps, size=size,
+                               transform=lambda frame, i: self_blend_frame(frame, detector, blender, seed))
+        finally:
+            detector.close()
+
+
+def ensure_examples(folder: str | os.PathLike = EXAMPLES_DIR, force: bool = False) -> dict[str, str]:
+    """Render the missing example clips; returns {"real": path, "fake": path} for those that exist.
+
+    A clip that cannot be rendered (e.g. ``detector.sbi`` missing) is logged and left out.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for kind, name, render in (("real", REAL, render_real), ("fake", FAKE, render_fake)):
+        path = folder / name
+        if force or not path.exists() or path.stat().st_size == 0:
+            tmp = path.with_suffix(".part.mp4")
+            try:
+                render(tmp)
+                os.replace(tmp, path)
+            except Exception as e:  # an example is a nicety: the app starts without it
+                log.warning("could not render the %s example clip: %s: %s", kind, type(e).__name__, e)
+                tmp.unlink(missing_ok=True)
+                continue
+        out[kind] = str(path)
+    return out
+
+
+__all__ = ["ensure_examples", "render_real", "render_fake", "self_blend_frame", "EXAMPLES_DIR"]

@@ -1,0 +1,93 @@
+"""The verdict card: real / fake, the video score, how it was aggregated, and why to doubt it.
+
+Everything is plain HTML with inline styles (so it reads the same in light and dark
+themes) built from a :class:`~detector.report.Report`; user-facing text is escaped.
+"""
+from __future__ import annotations
+
+import html
+import math
+
+from detector.report import RULE_TEXT, Report
+
+COLOURS = {
+    "fake": ("#fdecea", "#b71c1c", "#e53935"),  # background, text, border
+    "real": ("#e8f5e9", "#1b5e20", "#43a047"),
+    "unknown": ("#f1f1f1", "#424242", "#9e9e9e"),
+}
+HEADLINES = {"fake": "Likely FAKE", "real": "Likely REAL", "unknown": "No verdict: no face found"}
+
+_CARD = ("border-radius:12px;padding:14px 18px;margin:2px 0 8px 0;border:2px solid {border};"
+         "background:{bg};color:{fg};font-family:Inter,system-ui,sans-serif;line-height:1.45")
+_WARN = ("border-radius:10px;padding:10px 14px;margin:6px 0;border:1px solid #f0b429;background:#fff8e1;"
+         "color:#6d4c00;font-family:Inter,system-ui,sans-serif;font-size:14px;line-height:1.4")
+
+
+def _fmt(v: float) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+
+def warnings_html(warnings: list[str]) -> str:
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+    return (f'<div style="{_WARN}"><b>&#9888; Treat this verdict with care</b>'
+            f'<ul style="margin:4px 0 0 18px;padding:0">{items}</ul></div>')
+
+
+def verdict_html(report: Report, title: str = "", model_caveat: str = "", compact: bool = False) -> str:
+    """The verdict card of one report.  ``model_caveat``: a line about the model itself (shown as a warning)."""
+    bg, fg, border = COLOURS.get(report.label, COLOURS["unknown"])
+    head = HEADLINES.get(report.label, report.label)
+    n = len(report.frames)
+    with_face = sum(fr.has_face for fr in report.frames)
+    ids = len(report.identities)
+    parts = [f'<div style="{_CARD.format(border=border, bg=bg, fg=fg)}">']
+    if title:
+        parts.append(f'<div style="font-size:13px;opacity:.8;text-transform:uppercase;letter-spacing:.05em">'
+                     f'{html.escape(title)}</div>')
+    parts.append(f'<div style="font-size:{24 if compact else 30}px;font-weight:800" class="verdict-label">'
+                 f'{html.escape(head)}</div>')
+    if not math.isnan(report.score):
+        cmp = "&ge;" if report.score >= report.threshold else "&lt;"
+        parts.append(f'<div style="font-size:{16 if compact else 18}px;margin-top:2px">video score '
+                     f'<b class="verdict-score">{report.score:.3f}</b> {cmp} threshold {report.threshold:.2f}</div>')
+        rule = report.aggregation
+        others = ", ".join(f"{k} rule {_fmt(v)}" for k, v in report.scores_by_rule.items() if k != rule)
+        if not compact:
+            parts.append(f'<div style="font-size:13.5px;margin-top:6px;color:#333"><b>How:</b> each face gets a '
+                         f'fake probability; the <b>{html.escape(rule)}</b> rule '
+                         f'({html.escape(RULE_TEXT.get(rule, rule))}) gives the video score.'
+                         + (f" For comparison: {html.escape(others)}." if others else "") + "</div>")
+    facts = [f"faces in {with_face} of {n} sampled frames", f"{ids} face identit{'y' if ids == 1 else 'ies'}",
+             f"model <code>{html.escape(report.model)}</code>"]
+    if "total" in report.timings:
+        facts.append(f"{report.timings['total']:.1f} s")
+    parts.append(f'<div style="font-size:13px;margin-top:6px;color:#444">{" &middot; ".join(facts)}</div></div>')
+    notes = list(report.warnings) + ([model_caveat] if model_caveat else [])
+    parts.append(warnings_html(notes))
+    return "".join(parts)
+
+
+def message_html(text: str, kind: str = "info") -> str:
+    """A plain box for states without a report: the welcome line, a missing model, an error."""
+    styles = {
+        "info": ("#eef4fb", "#1d3b5a", "#90caf9"),
+        "error": ("#fdecea", "#b71c1c", "#e53935"),
+        "warning": ("#fff8e1", "#6d4c00", "#f0b429"),
+    }
+    bg, fg, border = styles.get(kind, styles["info"])
+    return f'<div style="{_CARD.format(border=border, bg=bg, fg=fg)};font-size:15px">{html.escape(text)}</div>'
+
+
+def model_caveat(card) -> str:
+    """A warning when the model card records no validation metrics (e.g. an untrained test model)."""
+    if card is None:
+        return ""
+    if not card.metrics:
+        return (f"The model '{card.name}' has no validation metrics on its card: its scores are untested "
+                "and may mean nothing.")
+    return ""
+
+
+__all__ = ["verdict_html", "warnings_html", "message_html", "model_caveat", "HEADLINES"]
