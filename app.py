@@ -18,7 +18,9 @@ in DEEPFAKE_MODELS_DIR).  No analytics, nothing downloaded.
 from __future__ import annotations
 
 import os
+import time
 
+_T0 = time.perf_counter()  # cold start is measured from here (see main)
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -37,6 +39,7 @@ from webapp.tables import HEADERS  # noqa: E402
 from webapp.verdict import message_html  # noqa: E402
 
 log = logging.getLogger("app")
+_imported = time.perf_counter()
 
 LIMITS = Limits(max_file_mb=200, max_duration_s=120, max_frames=128)
 CAM_FALLBACK = ["gradcam", "gradcam++", "hirescam", "eigencam", "layercam"]
@@ -367,15 +370,15 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
                                            info="spread evenly over the clip; more is steadier but slower",
                                            elem_id="frames")
                         model = gr.Dropdown(models, value=default_model, label="Model", elem_id="model")
-                        cam = gr.Dropdown(cams, value=cams[0], label="Explanation (CAM method)",
+                        cam = gr.Dropdown(cams, value=cams[0], label="Explanation (CAM method)", elem_id="cam",
                                           info="heat map of the pixels that pushed the score")
                         threshold = gr.Slider(0.0, 1.0, value=float(default_card.threshold if default_card else 0.5),
                                               step=0.01, label="Threshold", info="video score at or above it → fake")
                         with gr.Accordion("More settings", open=False):
                             rule = gr.Radio(["confident", "mean"], value="confident", label="Aggregation rule",
                                             info="confident: the DFDC winner's rule; mean: plain mean per face")
-                            cam_faces = gr.Slider(0, 128, value=48, step=1, label="Explain at most this many faces",
-                                                  info="the most fake first; 0 = all")
+                            cam_faces = gr.Slider(0, 128, value=16, step=1, label="Explain at most this many faces",
+                                                  info="the most fake first; 0 = all (slower on CPU)")
                             model_info = gr.Markdown(card_markdown(default_card))
                         analyse_btn = gr.Button("Analyse", variant="primary", elem_id="analyse-btn", size="lg")
                     with gr.Column(scale=7, min_width=480):
@@ -417,7 +420,8 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
                                            label="Perturbation")
                         strength = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Strength (0 = unchanged)")
                         with gr.Row():
-                            lab_frames = gr.Slider(4, 64, value=16, step=1, label="Frames to sample")
+                            lab_frames = gr.Slider(4, 64, value=16, step=1, label="Frames to sample",
+                                                   elem_id="lab-frames")
                             seed = gr.Number(0, precision=0, label="Random seed (noise, dropout)", minimum=0)
                         compare_btn = gr.Button("Compare original vs perturbed", variant="primary",
                                                 elem_id="compare-btn")
@@ -531,7 +535,11 @@ def main() -> None:
                            font=["Inter", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],
                            font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
     demo.launch(server_name=name, server_port=port, max_file_size=f"{LIMITS.max_file_mb:.0f}mb",
-                show_error=True, theme=theme, css=CSS, head=HEAD, footer_links=["api"], run_history=False)
+                show_error=True, theme=theme, css=CSS, head=HEAD, footer_links=["api"], run_history=False,
+                prevent_thread_lock=True)
+    log.info("ready in %.1f s after start (imports %.1f s) on http://%s:%d", time.perf_counter() - _T0, _imported - _T0,
+             name, port)
+    demo.block_thread()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,320 @@
+"""The app's pieces without a server: figures, verdict card, face tiles, tables, the lab, examples, handlers.
+
+Uses the UNTRAINED test model (``tiny_model``): these tests check plumbing and presentation,
+never what a score means.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+
+from detector.report import FaceResult, FrameResult, summarise
+
+
+def _report(scores_by_frame, threshold=0.5, with_images=True):
+    """A small hand-made report: ``scores_by_frame`` = [[(identity, score), ...] per frame]."""
+    frames = []
+    for i, faces in enumerate(scores_by_frame):
+        frames.append(FrameResult(index=i * 10, time=i * 0.4, faces=[
+            FaceResult(identity=ident, box=(40 + 100 * ident, 30, 80, 90), confidence=0.9, score=s,
+                       crop=np.full((96, 96, 3), 100 + 10 * i, np.uint8))
+            for ident, s in faces
+        ]))
+    r = summarise("clip <b>.mp4", frames, threshold=threshold, model="m", timings={"total": 1.5},
+                  video_info={"duration": 0.4 * len(frames)})
+    if with_images:
+        r.frame_images = {fr.index: np.full((240, 320, 3), 50, np.uint8) for fr in frames}
+    return r
+
+
+@pytest.fixture
+def report():
+    return _report([[(0, 0.9), (1, 0.2)], [(0, 0.8)], [], [(0, 0.95), (1, 0.1)]])
+
+
+# ---------------------------------------------------------------- plots
+
+
+def test_timeline_has_one_line_per_identity_and_marks_missing_faces(report):
+    from webapp.plots import timeline_figure
+
+    fig = timeline_figure(report)
+    names = [t.name for t in fig.data]
+    assert names == ["face 0", "face 1", "no face"]
+    face0 = fig.data[0]
+    assert list(face0.y) == [0.9, 0.8, 0.95]
+    assert list(face0.x) == [0.0, pytest.approx(0.4), pytest.approx(1.2)]
+    # customdata: position in report.frames (the click bridge relies on it), frame index, identity
+    assert [list(c) for c in face0.customdata] == [[0, 0, 0], [1, 10, 0], [3, 30, 0]]
+    assert list(fig.data[2].customdata[0]) == [2, 20, -1]
+    assert "time" in face0.hovertemplate and "fake probability" in face0.hovertemplate
+    hlines = [s for s in fig.layout.shapes if s.type == "line" and s.y0 == s.y1]
+    assert any(abs(s.y0 - 0.5) < 1e-9 for s in hlines), "threshold line"
+
+
+def test_levels_figure_handles_no_face(report):
+    from webapp.plots import FAKE_RED, REAL_GREEN, levels_figure
+
+    fig = levels_figure({"none": 0.9, "fliprot": 0.3, "heavy": float("nan")}, 0.5)
+    bar = fig.data[0]
+    assert list(bar.text) == ["0.90", "0.30", "no face"]
+    assert list(bar.marker.color)[:2] == [FAKE_RED, REAL_GREEN]
+
+
+# ---------------------------------------------------------------- verdict
+
+
+def test_verdict_card_says_label_score_rule_and_escapes(report):
+    from webapp.verdict import verdict_html
+
+    html = verdict_html(report, model_caveat="model <untested>")
+    assert "Likely FAKE" in html
+    assert f"{report.score:.3f}" in html and "threshold 0.50" in html
+    assert "confident" in html and "mean rule" in html  # how it was aggregated, and the other rule
+    assert "faces in 3 of 4 sampled frames" in html
+    assert "model &lt;untested&gt;" in html and "<untested>" not in html
+
+
+def test_verdict_for_no_face_and_warnings():
+    from webapp.verdict import verdict_html
+
+    r = _report([[], [], []])
+    html = verdict_html(r)
+    assert "No verdict" in html and "No face was found" in html
+    assert math.isnan(r.score)
+
+
+def test_model_caveat_only_without_metrics(tiny_model):
+    from webapp.verdict import model_caveat
+
+    assert "no validation metrics" in model_caveat(tiny_model.card)
+    card = type(tiny_model.card)(**{**tiny_model.card.__dict__, "metrics": {"auc": 0.9}})
+    assert model_caveat(card) == ""
+
+
+# ---------------------------------------------------------------- faces
+
+
+def test_gallery_orders_and_maps_tiles_to_frames(report):
+    from webapp.faces import gallery_items
+
+    items, positions = gallery_items(report, "time")
+    assert len(items) == 5 and positions == [0, 0, 1, 3, 3]
+    items, positions = gallery_items(report, "most fake first")
+    scores = [float(caption.split("fake ")[1].split(" ")[0]) for _, caption in items]
+    assert scores == sorted(scores, reverse=True) and scores[0] == 0.95
+    assert positions[0] == 3
+    tile = items[0][0]
+    assert tile.dtype == np.uint8 and tile.shape[1] > tile.shape[0]  # crop beside its CAM panel
+    assert tuple(tile[2, tile.shape[1] // 2]) == (214, 39, 40)  # red frame: scored above the threshold
+    assert tuple(items[-1][0][2, 100]) == (44, 160, 44)  # green frame: below
+
+
+def test_tile_uses_the_cam_overlay(report):
+    from webapp.faces import face_tile
+
+    face = report.frames[0].faces[0]
+    plain = face_tile(face, 0.5)
+    face.cam = np.tile(np.linspace(0, 1, 96, dtype=np.float32), (96, 1))
+    with_cam = face_tile(face, 0.5)
+    half = plain.shape[1] // 2
+    assert np.array_equal(plain[:, :half - 10], with_cam[:, :half - 10])  # the crop side is the same
+    assert not np.array_equal(plain[:, half + 10:], with_cam[:, half + 10:])
+
+
+def test_frame_view_draws_boxes(report):
+    from webapp.faces import frame_view
+
+    image, caption = frame_view(report, 0)
+    assert "Sampled frame 1 of 4" in caption and "face 0 0.90" in caption
+    x, y, w, h = report.frames[0].faces[0].box
+    assert tuple(image[y + h // 2, x]) == (214, 39, 40)  # left edge of the fake face's box is red
+    x, y, w, h = report.frames[0].faces[1].box
+    assert tuple(image[y + h // 2, x]) == (44, 160, 44)
+    image, caption = frame_view(report, 2)
+    assert "no face found" in caption and np.all(image == 50)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def test_table_and_downloads_match_the_cli(report, tmp_path):
+    from detector.report import csv_text
+    from webapp.tables import HEADERS, table_rows, write_downloads
+
+    rows = table_rows(report)
+    assert len(rows) == 6 and all(len(r) == len(HEADERS) for r in rows)
+    assert rows[3][:3] == [20, 0.8, "none"]
+    csv_path, json_path = write_downloads(report, str(tmp_path))
+    assert open(csv_path, newline="").read() == csv_text([report])
+    assert list(csv.DictReader(io.StringIO(open(csv_path).read())))[0]["score"] == "0.9"
+    data = json.load(open(json_path))
+    assert data == json.loads(report.to_json())
+    assert "<" not in csv_path  # the file name is sanitised
+
+
+# ---------------------------------------------------------------- lab
+
+
+def test_lab_compare_and_levels(clips, tiny_model):
+    from webapp import lab
+
+    original, flipped = lab.compare(clips["face"], "hflip", 1.0, model=tiny_model, frames=4)
+    assert [f.index for f in original.frames] == [f.index for f in flipped.frames]
+    pos = lab.preview_position(original)
+    assert np.array_equal(lab.frame_at(flipped, pos), lab.frame_at(original, pos)[:, ::-1])
+    seen = []
+    reports = lab.levels(clips["face"], model=tiny_model, frames=4, progress=lambda f, d: seen.append((f, d)))
+    assert list(reports) == ["none", "fliprot", "heavy"]
+    assert seen[0][0] == 0.0 and seen[-1][0] == pytest.approx(1.0)
+    assert any(d.startswith("heavy: ") for _, d in seen)
+    fr = reports["heavy"].frames[0]
+    img = reports["heavy"].frame_images[fr.index]
+    assert np.abs(img[..., 0].astype(int) - img[..., 2]).mean() < 3  # heavy ends in grayscale
+    with pytest.raises(ValueError):
+        lab.compare(clips["face"], "sharpen", 0.5, model=tiny_model, frames=4)
+
+
+# ---------------------------------------------------------------- examples
+
+
+def test_self_blended_example_changes_only_the_face(tmp_path):
+    from detector.faces import FaceDetector
+    from detector.sbi import SelfBlender
+    from detector.synthetic import _frame, astronaut
+    from webapp.examples import self_blend_frame
+
+    frame = _frame(astronaut(), 0.3, 640, 480)
+    detector = FaceDetector()
+    try:
+        with SelfBlender(seed=0) as blender:
+            a = self_blend_frame(frame, detector, blender, seed=0)
+            b = self_blend_frame(frame, detector, blender, seed=0)
+        box = detector.detect(frame)[0].box
+    finally:
+        detector.close()
+    assert np.array_equal(a, b), "same seed, same blend: the example clip does not flicker"
+    changed = np.any(a != frame, axis=2)
+    assert changed.mean() > 0.005
+    x, y, w, h = box
+    m = int(0.5 * max(w, h))
+    outside = changed.copy()
+    outside[max(0, y - m): y + h + m, max(0, x - m): x + w + m] = False
+    assert not outside.any(), "nothing changes away from the face"
+    plain = np.full((240, 320, 3), 90, np.uint8)
+    assert np.array_equal(self_blend_frame(plain, FaceDetector(), SelfBlender(seed=0)), plain)
+
+
+def test_ensure_examples_renders_missing_real_clip(tmp_path, monkeypatch):
+    from detector.synthetic import render_clip
+    from detector.video import probe
+    from webapp import examples
+
+    monkeypatch.setattr(examples, "render_real", lambda path: render_clip(str(path), seconds=0.5))
+
+    def broken(path):
+        raise RuntimeError("no blender here")
+
+    monkeypatch.setattr(examples, "render_fake", broken)
+    made = examples.ensure_examples(tmp_path)
+    assert set(made) == {"real"}  # a clip that cannot be rendered is left out, the app still starts
+    assert probe(made["real"]).duration > 0
+    assert not list(tmp_path.glob("*.part.mp4"))
+
+
+# ---------------------------------------------------------------- handlers (gradio objects, no server)
+
+
+def test_errors_become_readable_gradio_errors(tmp_path, tiny_model_dir):
+    import gradio as gr
+
+    import app
+
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    bad = tmp_path / "holiday.avi"
+    bad.write_bytes(b"\x00" * 2000)
+    with pytest.raises(gr.Error) as err:
+        app._run_guarded(app.run_analysis, str(bad), 8, card, app.NO_CAM, 0.5)
+    assert "holiday.avi" in err.value.message and str(tmp_path) not in err.value.message
+    with pytest.raises(gr.Error) as err:
+        app._run_guarded(app.run_analysis, None, 8, card, app.NO_CAM, 0.5)
+    assert "Upload a video first" in err.value.message
+    with pytest.raises(gr.Error) as err:
+        app._run_guarded(app.run_analysis, str(bad), 8, "no_such_model", app.NO_CAM, 0.5)
+    assert "no_such_model" in err.value.message and err.value.title == "No model"
+
+    def boom(video):
+        raise ZeroDivisionError("x")
+
+    with pytest.raises(gr.Error) as err:
+        app._run_guarded(boom, "v.mp4")
+    assert "ZeroDivisionError" in err.value.message and "Traceback" not in err.value.message
+
+
+def test_on_analyze_fills_every_output(clips, tiny_model_dir):
+    import app
+
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    calls = []
+    out = app.on_analyze(clips["face"], 6, card, "gradcam", 0.5, "confident", 3, "most fake first",
+                         progress=lambda f, desc=None: calls.append((f, desc)))
+    verdict, fig, slider, image, caption, items, positions, rows, csv_btn, json_btn, data, report = out
+    assert "Likely" in verdict and len(fig.data) >= 1
+    assert image is not None and caption.startswith("Sampled frame")
+    assert len(items) == len(positions) == len(report.faces) >= 1
+    assert sum(f.cam is not None for f in report.faces) == min(3, len(report.faces))  # cam_faces honoured
+    assert data["video"] == "face.mp4" and data == report.to_dict()
+    assert csv_btn.value["path"].endswith("face_report.csv") and json_btn.value["path"].endswith("face_report.json")
+    assert json.load(open(json_btn.value["path"])) == data
+    assert calls and calls[0][1] == "decoding" and calls[-1][0] == 1.0
+    assert app.on_timeline_pick("2:12345").value == 3
+    # a clip without a face: a clear "no verdict", an empty gallery, the frames still viewable
+    out = app.on_analyze(clips["plain"], 4, card, "gradcam", 0.5, "confident", 3, "time",
+                         progress=lambda f, desc=None: None)
+    verdict, fig, _, image, caption, items, *_ = out
+    assert "No verdict" in verdict and "No face was found" in verdict
+    assert items == [] and image is not None and "no face found" in caption
+    assert [t.name for t in fig.data] == ["no face"]
+    assert app.on_frame(report, 1)[1].startswith("Sampled frame 1 of")
+
+
+def test_server_address_reads_the_environment(monkeypatch):
+    import app
+
+    for k in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "PORT"):
+        monkeypatch.delenv(k, raising=False)
+    assert app.server_address() == ("127.0.0.1", 7860)
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    assert app.server_address() == ("0.0.0.0", 8080)
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "9000")
+    assert app.server_address() == ("0.0.0.0", 9000)
+
+
+def test_without_a_model_the_page_says_so(monkeypatch, tmp_path):
+    import app
+
+    monkeypatch.setattr(app, "MODELS_DIR", tmp_path)  # an empty folder: no model installed
+    demo = app.build_demo({})
+    values = [str(c.get("props", {}).get("value")) for c in demo.get_config_file()["components"]]
+    assert any("No trained model is installed" in v and str(tmp_path) in v for v in values)
+    dropdown = next(c for c in demo.get_config_file()["components"] if c.get("props", {}).get("elem_id") == "model")
+    assert dropdown["props"]["choices"] == []
+
+
+def test_the_page_offers_every_model_and_cam_method(monkeypatch, tiny_model_dir):
+    import app
+    from explain import METHODS
+
+    monkeypatch.setattr(app, "MODELS_DIR", tiny_model_dir)
+    config = app.build_demo({}).get_config_file()
+    props = {c["props"].get("elem_id"): c["props"] for c in config["components"] if c.get("props", {}).get("elem_id")}
+    assert [v for _, v in props["model"]["choices"]] == ["untrained_resnet18"]
+    assert props["model"]["value"] == "untrained_resnet18"
+    assert [v for _, v in props["cam"]["choices"]] == [*METHODS, app.NO_CAM]
+    assert "analyze_json" in [d.get("api_name") for d in config["dependencies"]]
