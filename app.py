@@ -25,7 +25,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import atexit  # noqa: E402
 import logging  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 
@@ -42,7 +44,7 @@ log = logging.getLogger("app")
 _imported = time.perf_counter()
 
 LIMITS = Limits(max_file_mb=200, max_duration_s=120, max_frames=128)
-CAM_FALLBACK = ["gradcam", "gradcam++", "hirescam", "eigencam", "layercam"]
+CAM_METHODS = ["gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "eigencam"]  # = list(explain.METHODS)
 NO_CAM = "none (faster)"
 TITLE = "Deepfake video detector"
 EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: the same, face self-blended"}
@@ -64,12 +66,12 @@ def model_card(name: str | None):
 
 
 def cam_choices() -> list[str]:
-    try:
-        from explain import METHODS
-    except Exception as e:  # explanations are optional: the verdict works without them
-        log.warning("CAM explanations unavailable: %s", e)
-        return [NO_CAM]
-    return [*METHODS, NO_CAM]
+    """CAM methods offered: the names of ``explain.METHODS`` (a test keeps the two lists equal).
+
+    Listed here rather than imported: importing ``explain`` (pytorch-grad-cam, torchvision)
+    takes seconds, which the warm-up thread spends after the page is already served.
+    """
+    return [*CAM_METHODS, NO_CAM]
 
 
 # ---------------------------------------------------------------- the analysis (a thin layer over analyze)
@@ -139,7 +141,7 @@ def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order
     pos = _first_fake_position(report)
     image, caption = frame_view(report, pos)
     items, positions = gallery_items(report, order)
-    csv_path, json_path = write_downloads(report, tempfile.mkdtemp(prefix="report_"))
+    csv_path, json_path = write_downloads(report, tempfile.mkdtemp(prefix="report_", dir=_downloads_root()))
     return (
         verdict_html(report, model_caveat=model_caveat(model_card(report.model))),
         timeline_figure(report),
@@ -154,6 +156,17 @@ def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order
         report.to_dict(),
         report,
     )
+
+
+_DOWNLOADS: list[str] = []
+
+
+def _downloads_root() -> str:
+    """One temporary folder per process for the CSV/JSON files (gradio serves copies); removed at exit."""
+    if not _DOWNLOADS:
+        _DOWNLOADS.append(tempfile.mkdtemp(prefix="deepfake_app_"))
+        atexit.register(shutil.rmtree, _DOWNLOADS[0], ignore_errors=True)
+    return _DOWNLOADS[0]
 
 
 def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None):
@@ -529,7 +542,6 @@ def main() -> None:
         examples = ensure_examples()
     demo = build_demo(examples)
     demo.queue(default_concurrency_limit=1)
-    threading.Thread(target=_warm_up, daemon=True).start()
     name, port = server_address()
     theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="slate",
                            font=["Inter", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],
@@ -537,8 +549,9 @@ def main() -> None:
     demo.launch(server_name=name, server_port=port, max_file_size=f"{LIMITS.max_file_mb:.0f}mb",
                 show_error=True, theme=theme, css=CSS, head=HEAD, footer_links=["api"], run_history=False,
                 prevent_thread_lock=True)
-    log.info("ready in %.1f s after start (imports %.1f s) on http://%s:%d", time.perf_counter() - _T0, _imported - _T0,
-             name, port)
+    log.info("ready in %.1f s after start (imports %.1f s; %.1f s of CPU) on http://%s:%d", time.perf_counter() - _T0,
+             _imported - _T0, time.process_time(), name, port)
+    threading.Thread(target=_warm_up, daemon=True).start()  # after "ready": it must not slow the start
     demo.block_thread()
 
 
