@@ -27,6 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import atexit  # noqa: E402
 import logging  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -86,7 +87,7 @@ def _friendly(e: Exception, video: str | None) -> str:
     msg = str(e).splitlines()[0] if str(e) else type(e).__name__
     if video:
         msg = msg.replace(str(video), os.path.basename(str(video)))
-    return msg
+    return re.sub(r"\[Errno -?\d+\] ", "", msg)  # FFmpeg's error numbers mean nothing to a user
 
 
 def _run_guarded(fn, video, *args, **kwargs):
@@ -110,6 +111,25 @@ def _check_video(video: str | None) -> str:
     if not video:
         raise InputError("Upload a video first (mp4, mov, webm or avi), or pick an example.")
     return video
+
+
+def validate_input(video, model_name):
+    """Quick checks before an analysis: a video is given, readable, within the limits; the model exists.
+
+    Raises gr.Error (shown as a message box) on the first problem; else returns a "working" note.
+    """
+    from detector.model import resolve
+    from detector.video import probe
+
+    def check(video):
+        video = _check_video(video)
+        info = probe(video, LIMITS)
+        resolve(model_name or None, MODELS_DIR)
+        return info
+
+    info = _run_guarded(check, video)
+    return message_html(f"Analysing {os.path.basename(video)} ({info.duration:.1f} s, {info.width}x{info.height}, "
+                        f"{info.fps:.0f} fps)…")
 
 
 def run_analysis(video, frames, model_name, cam, threshold, rule="confident", cam_faces=0, progress=None):
@@ -303,7 +323,10 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
     rows = [f"| **{n}** | " + ("no face" if r.score != r.score else f"{r.score:.3f}") + f" | {r.label} | {r.face_rate:.0%} |"
             for n, r in reports.items()]
     table = "| level | video score | verdict | frames with a face |\n|---|---|---|---|\n"
-    return figure, tiles, table + "\n".join(rows)
+    labels = {r.label for r in reports.values()}
+    summary = ("**Three levels:** the verdict " + ("holds at every level." if len(labels) == 1 else
+               "**changes** between levels: " + ", ".join(f"{n} {r.label}" for n, r in reports.items()) + "."))
+    return figure, tiles, table + "\n".join(rows), summary
 
 
 # ---------------------------------------------------------------- layout
@@ -467,8 +490,11 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
         # ------------------------------------------------ events
         outputs = [verdict, timeline, frame_slider, frame_image, frame_caption, gallery, positions_state, table,
                    csv_btn, json_btn, report_json, report_state]
-        analyse_btn.click(on_analyze, [video, frames, model, cam, threshold, rule, cam_faces, order], outputs,
-                          api_visibility="private", concurrency_id="analysis")
+        # a quick check first (header, limits, model): a bad file is reported once, on the verdict, in seconds
+        analyse_btn.click(validate_input, [video, model], [verdict], api_visibility="private", concurrency_limit=None,
+                          show_progress="minimal").success(
+            on_analyze, [video, frames, model, cam, threshold, rule, cam_faces, order], outputs,
+            api_visibility="private", concurrency_id="analysis")
         frame_slider.change(on_frame, [report_state, frame_slider], [frame_image, frame_caption],
                             api_visibility="private", concurrency_limit=None, show_progress="hidden")
         order.change(on_order, [report_state, order], [gallery, positions_state], api_visibility="private",
@@ -478,12 +504,15 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
         pick.change(on_timeline_pick, [pick], [frame_slider], api_visibility="private", concurrency_limit=None,
                     show_progress="hidden")
         model.change(on_model, [model], [threshold, model_info], api_visibility="private", concurrency_limit=None)
-        compare_btn.click(on_compare, [lab_video, pert, strength, lab_frames, seed, model, threshold],
-                          [verdict_a, verdict_b, plot_a, plot_b, preview, delta], api_visibility="private",
-                          concurrency_id="analysis")
-        levels_btn.click(on_levels, [lab_video, lab_frames, seed, model, threshold],
-                         [levels_plot, levels_gallery, levels_table], api_visibility="private",
-                         concurrency_id="analysis")
+        compare_btn.click(validate_input, [lab_video, model], [delta], api_visibility="private",
+                          concurrency_limit=None, show_progress="minimal").success(
+            on_compare, [lab_video, pert, strength, lab_frames, seed, model, threshold],
+            [verdict_a, verdict_b, plot_a, plot_b, preview, delta], api_visibility="private", concurrency_id="analysis")
+        levels_btn.click(validate_input, [lab_video, model], [delta], api_visibility="private",
+                         concurrency_limit=None, show_progress="minimal").success(
+            on_levels, [lab_video, lab_frames, seed, model, threshold],
+            [levels_plot, levels_gallery, levels_table, delta],
+            api_visibility="private", concurrency_id="analysis")
         # API only: the CLI's JSON report.  The hidden button is never shown; the endpoint is the point.
         api_btn = gr.Button(visible=False)
         api_out = gr.JSON(visible=False)

@@ -318,3 +318,29 @@ def test_the_page_offers_every_model_and_cam_method(monkeypatch, tiny_model_dir)
     assert props["model"]["value"] == "untrained_resnet18"
     assert [v for _, v in props["cam"]["choices"]] == [*METHODS, app.NO_CAM]
     assert "analyze_json" in [d.get("api_name") for d in config["dependencies"]]
+
+
+def test_validate_input_checks_file_limits_and_model(clips, tiny_model_dir, tmp_path):
+    import gradio as gr
+
+    import app
+
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    note = app.validate_input(clips["face"], card)
+    assert "Analysing face.mp4 (2.0 s, 640x480, 25 fps)" in note
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x01" * 5000)
+    with pytest.raises(gr.Error) as err:
+        app.validate_input(str(bad), card)
+    assert err.value.message.startswith("broken.mp4:") and str(tmp_path) not in err.value.message
+    assert "Errno" not in err.value.message
+    with pytest.raises(gr.Error) as err:
+        app.validate_input(clips["face"], "no_such_model")
+    assert err.value.title == "No model"
+    long_clip = tmp_path / "long.mp4"
+    from detector.synthetic import render_clip
+
+    render_clip(str(long_clip), seconds=121, fps=1, size=(64, 48), source="plain")
+    with pytest.raises(gr.Error) as err:
+        app.validate_input(str(long_clip), card)
+    assert "120 s limit" in err.value.message
