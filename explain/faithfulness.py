@@ -1,0 +1,87 @@
+"""How far a CAM can be trusted: does the model's fake probability depend on the pixels it marks?
+
+* ``drop_blur`` / ``drop_remove``: the fake probability of the face minus that of the
+  same face with the top ``fraction`` (20%) of CAM pixels blurred (Gaussian, sigma =
+  input size / 32) or removed (set to the normalisation mean, i.e. a flat grey; 0 in
+  the normalised input).  A faithful map for a face called fake gives a clear
+  positive drop; near 0 means the marked pixels do not matter to the model.  This is
+  the deletion test of Petsiuk et al. 2018 (RISE) at one step; blurring keeps colours
+  and shapes but wipes out fine texture, where blending artefacts live.
+* ``face_mass``: the share of the CAM's mass inside the detector's face box.  A crop is
+  the face box grown by ``margin`` (0.3) on its longer side (``detector.faces.crop_box``),
+  so the box is the centred square of side ``S / (1 + margin)``: ``face_area`` = 59% of
+  the crop.  A map spread evenly gives ``face_mass == face_area``; more means the
+  model looks at the face, less that it looks at the background.
+
+Figures are NaN where the CAM is zero everywhere (nothing is marked).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from detector.model import Classifier
+
+TOP_FRACTION = 0.2
+
+
+def top_mask(cams: np.ndarray, fraction: float = TOP_FRACTION) -> np.ndarray:
+    """Boolean N x H x W mask of each map's ``fraction`` highest pixels (exactly that many)."""
+    n, h, w = cams.shape
+    k = max(1, int(round(fraction * h * w)))
+    order = np.argsort(-cams.reshape(n, -1), axis=1, kind="stable")[:, :k]
+    mask = np.zeros((n, h * w), dtype=bool)
+    np.put_along_axis(mask, order, True, axis=1)
+    return mask.reshape(n, h, w)
+
+
+def perturb(x: torch.Tensor, mask: np.ndarray, sigma: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(blurred, removed) copies of the normalised batch ``x`` where ``mask`` is set."""
+    size = x.shape[-1]
+    sigma = sigma or max(1.0, size / 32)
+    kernel = 2 * int(np.ceil(3 * sigma)) + 1
+    m = torch.from_numpy(mask)[:, None]
+    # OpenCV's separable blur: ~10x faster than torchvision's 2-D convolution, same result
+    smooth = np.stack([
+        cv2.GaussianBlur(img.transpose(1, 2, 0), (kernel, kernel), sigma, borderType=cv2.BORDER_REFLECT_101)
+        .reshape(img.shape[1], img.shape[2], -1).transpose(2, 0, 1)
+        for img in x.detach().float().numpy()
+    ])
+    blurred = torch.where(m, torch.from_numpy(smooth).to(x.dtype), x)
+    removed = torch.where(m, torch.zeros((), dtype=x.dtype), x)
+    return blurred, removed
+
+
+def probability_drops(classifier: Classifier, x: torch.Tensor, cams: np.ndarray, scores: np.ndarray,
+                      fraction: float = TOP_FRACTION) -> tuple[np.ndarray, np.ndarray]:
+    """(drop_blur, drop_remove) per face: one batched forward pass over both perturbed copies."""
+    blurred, removed = perturb(x, top_mask(cams, fraction))
+    with torch.inference_mode():
+        probs = classifier.fake_probability_from_logits(classifier.net(torch.cat([blurred, removed]))).numpy()
+    n = len(x)
+    empty = cams.reshape(n, -1).max(axis=1) <= 0
+    drop_blur = np.where(empty, np.nan, scores - probs[:n])
+    drop_remove = np.where(empty, np.nan, scores - probs[n:])
+    return drop_blur.astype(np.float64), drop_remove.astype(np.float64)
+
+
+def face_box(height: int, width: int, margin: float) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1) of the face box inside a crop of that size made with ``margin``."""
+    fh, fw = height / (1 + margin), width / (1 + margin)
+    y0, x0 = int(round((height - fh) / 2)), int(round((width - fw) / 2))
+    return y0, int(round(y0 + fh)), x0, int(round(x0 + fw))
+
+
+def face_mass(cam: np.ndarray, margin: float) -> tuple[float, float]:
+    """(share of the CAM's mass inside the face box, share of the crop's area the box covers)."""
+    h, w = cam.shape
+    y0, y1, x0, x1 = face_box(h, w, margin)
+    area = (y1 - y0) * (x1 - x0) / (h * w)
+    total = float(cam.sum(dtype=np.float64))
+    if total <= 0:
+        return float("nan"), area
+    return float(cam[y0:y1, x0:x1].sum(dtype=np.float64)) / total, area
+
+
+__all__ = ["TOP_FRACTION", "top_mask", "perturb", "probability_drops", "face_box", "face_mass"]

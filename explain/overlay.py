@@ -1,0 +1,29 @@
+"""A CAM drawn over its crop as a heat map (pytorch-grad-cam's ``show_cam_on_image``, jet colours)."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from pytorch_grad_cam.utils.image import show_cam_on_image
+
+
+def overlay(crop: np.ndarray, cam: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """RGB uint8 image the size of ``crop``: ``alpha`` of heat map over ``1 - alpha`` of the crop.
+
+    ``cam`` holds values in [0, 1]; it is resized to the crop if their sizes differ.
+    """
+    crop = np.asarray(crop)
+    if crop.ndim != 3 or crop.shape[2] != 3:
+        raise ValueError(f"overlay needs an RGB crop (H x W x 3), got shape {crop.shape}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be within [0, 1], got {alpha}")
+    h, w = crop.shape[:2]
+    if alpha == 0.0:
+        return crop.astype(np.uint8) if crop.dtype == np.uint8 else np.uint8(np.clip(crop, 0, 1) * 255)
+    cam = np.nan_to_num(np.asarray(cam, dtype=np.float32))
+    if cam.shape != (h, w):
+        cam = cv2.resize(cam, (w, h), interpolation=cv2.INTER_LINEAR)
+    image = crop.astype(np.float32) / 255.0 if crop.dtype == np.uint8 else np.clip(crop.astype(np.float32), 0, 1)
+    return show_cam_on_image(image, np.clip(cam, 0.0, 1.0), use_rgb=True, image_weight=1.0 - alpha)
+
+
+__all__ = ["overlay"]
