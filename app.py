@@ -389,7 +389,8 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
         if not models:
             gr.HTML(message_html(f"No trained model is installed in {MODELS_DIR}. Train one with "
                                  "`python -m detector.train` (see the README) or set DEEPFAKE_MODELS_DIR; "
-                                 "until then nothing can be analysed.", "error"), elem_id="no-model")
+                                 "until then nothing can be analysed.", "error"), elem_id="no-model",
+                    apply_default_css=False)
 
         with gr.Tabs():
             # ------------------------------------------------ tab 1
@@ -419,7 +420,7 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
                         analyse_btn = gr.Button("Analyse", variant="primary", elem_id="analyse-btn", size="lg")
                     with gr.Column(scale=7, min_width=480):
                         verdict = gr.HTML(message_html("Upload a video or pick an example, then press Analyse."),
-                                          elem_id="verdict")
+                                          elem_id="verdict", apply_default_css=False)
                         timeline = gr.Plot(label="Fake probability over time (click a point to see its frame)",
                                            elem_id="timeline")
                         pick = gr.Textbox(visible="hidden", elem_id="timeline-pick")
@@ -469,8 +470,8 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
                     with gr.Column(scale=7, min_width=480):
                         delta = gr.Markdown(elem_id="lab-delta")
                         with gr.Row():
-                            verdict_a = gr.HTML(elem_id="verdict-original")
-                            verdict_b = gr.HTML(elem_id="verdict-perturbed")
+                            verdict_a = gr.HTML(elem_id="verdict-original", apply_default_css=False)
+                            verdict_b = gr.HTML(elem_id="verdict-perturbed", apply_default_css=False)
                         with gr.Row():
                             plot_a = gr.Plot(show_label=False, elem_id="timeline-original")
                             plot_b = gr.Plot(show_label=False, elem_id="timeline-perturbed")
