@@ -46,7 +46,7 @@ def face_tile(face: FaceResult, threshold: float, side: int = 176, border: int =
         right = overlay(crop, cv2.resize(face.cam.astype(np.float32), (side, side)))
     else:
         right = (crop * 0.35 + 90).astype(np.uint8)
-        for i, line in enumerate(("no CAM", "(not among the", "faces explained)")):
+        for i, line in enumerate(("no CAM: only the", "most fake faces are", "explained (settings)")):
             cv2.putText(right, line, (10, side // 2 - 14 + 18 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1,
                         cv2.LINE_AA)
     tile = np.concatenate([crop, np.full((side, 4, 3), 255, np.uint8), right], axis=1)
