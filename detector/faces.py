@@ -51,11 +51,14 @@ class FaceDetector:
         """Faces in an RGB uint8 frame, most confident first, overlapping duplicates removed."""
         h, w = image.shape[:2]
         small = image
-        scale = max(h, w) / self.max_side
-        if scale > 1:  # BlazeFace works at 128/192 px anyway; shrinking huge frames first saves time
+        k = -(-max(h, w) // self.max_side)  # BlazeFace works at 128/192 px anyway: shrink huge frames first
+        if k > 1:
             import cv2
 
-            small = cv2.resize(image, (round(w / scale), round(h / scale)), interpolation=cv2.INTER_AREA)
+            # by a whole factor, on a frame cut to a multiple of it: OpenCV's fast INTER_AREA path
+            # (a fractional factor costs ~20 ms per 1080p frame, more than the detector itself)
+            h, w = h // k * k, w // k * k
+            small = cv2.resize(image[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
         small = np.ascontiguousarray(small)
         faces = self._run(self.full_range, small, w, h)
         if not faces:
