@@ -68,7 +68,8 @@ class Classifier:
 
     def __init__(self, card: ModelCard, net: torch.nn.Module, path: Path | None = None):
         self.card = card
-        self.net = net.eval()
+        # channels-last (NHWC) tensors: 1.4-2x faster convolutions on CPU than NCHW (bench/speed.py)
+        self.net = net.eval().to(memory_format=torch.channels_last)
         self.path = path
         self._mean = torch.tensor(card.mean, dtype=torch.float32).view(1, 3, 1, 1)
         self._std = torch.tensor(card.std, dtype=torch.float32).view(1, 3, 1, 1)
@@ -89,14 +90,17 @@ class Classifier:
             cv2.resize(c, (s, s), interpolation=cv2.INTER_AREA if c.shape[0] > s else cv2.INTER_LINEAR) for c in crops
         ])
         x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255.0)
-        return (x - self._mean) / self._std
+        return ((x - self._mean) / self._std).contiguous(memory_format=torch.channels_last)
 
     def fake_probability_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.softmax(logits.float(), dim=1)[:, self.card.fake_index]
 
     @torch.inference_mode()
-    def predict(self, crops: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
-        """Fake probability for each crop (one batched forward pass per ``batch_size`` crops)."""
+    def predict(self, crops: list[np.ndarray], batch_size: int = 8) -> np.ndarray:
+        """Fake probability for each crop (one batched forward pass per ``batch_size`` crops).
+
+        Small batches are faster on CPU (their activations stay in cache) and need less memory.
+        """
         if not crops:
             return np.zeros(0, dtype=np.float32)
         out = []
