@@ -59,7 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="val (default): only the model card's validation groups; train: the others; all: every video")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON ('-' for stdout)")
     p.add_argument("--report", metavar="DIR", help="write roc.png, score_histograms.png and videos.csv into DIR")
-    p.add_argument("--limit", type=int, default=0, help="evaluate at most this many videos (0: all; for quick runs)")
+    p.add_argument("--limit", type=int, default=0, help="evaluate at most this many videos, evenly spread (0: all; for quick runs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -298,8 +298,10 @@ def main(argv=None) -> int:
         items, used, note = select_split(items, clf.card, args.split)
     except InputError as e:
         return _fail(str(e))
-    if args.limit:
-        items = items[: args.limit]
+    if 0 < args.limit < len(items):  # evenly spread over the (label-sorted) list, so both classes stay in
+        step = len(items) / args.limit
+        items = [items[int(i * step)] for i in range(args.limit)]
+        note += f"; --limit: {len(items)} of them, evenly spread"
     print(note, file=sys.stderr)
 
     levels = list(LEVELS) if args.perturb == "all" else [args.perturb]
