@@ -1,0 +1,67 @@
+"""analyze(): one report with per-frame faces, identities, aggregation, timings; aggregation rules."""
+import math
+
+import numpy as np
+import pytest
+
+from detector.pipeline import analyze
+from detector.report import FaceResult, FrameResult, confident_rule, mean_rule, summarise
+
+
+def test_analyze_face_clip(clips, tiny_model):
+    r = analyze(clips["face"], frames=8, model=tiny_model)
+    assert len(r.frames) == 8 and r.face_rate == 1.0
+    assert [i.identity for i in r.identities] == [0]
+    faces = r.faces
+    assert len(faces) == 8 and all(f.crop.shape[0] == f.crop.shape[1] for f in faces)
+    assert r.score == pytest.approx(max(r.scores_by_rule[r.aggregation], 0), abs=1e-9)
+    assert r.label == ("fake" if r.score >= r.threshold else "real")
+    assert r.scores_by_rule["mean"] == pytest.approx(np.mean([f.score for f in faces]), abs=1e-6)
+    assert set(r.timings) == {"decode", "detect", "classify", "total"}
+    assert r.timings["total"] >= r.timings["decode"] + r.timings["detect"]
+    assert r.video_info["width"] == 640
+    d = r.to_dict()
+    assert d["frames"][0]["faces"][0]["box"] == list(faces[0].box)
+
+
+def test_scores_are_deterministic_and_batched_like_single(clips, tiny_model):
+    r = analyze(clips["face"], frames=4, model=tiny_model)
+    crops = [f.crop for f in r.faces]
+    single = np.array([tiny_model.predict([c])[0] for c in crops])
+    assert np.allclose(single, [f.score for f in r.faces], atol=1e-5)
+
+
+def test_no_face_clip_is_reported_not_dropped(clips, tiny_model):
+    r = analyze(clips["plain"], frames=5, model=tiny_model)
+    assert len(r.frames) == 5 and all(not fr.has_face for fr in r.frames)
+    assert r.label == "unknown" and math.isnan(r.score)
+    assert r.warnings and "No face" in r.warnings[0]
+
+
+def test_confident_rule():
+    assert confident_rule([0.9] * 20 + [0.1] * 12) == pytest.approx(0.9)  # 20 > 32/2.5 and > 11
+    assert confident_rule([0.1] * 30 + [0.5] * 2) == pytest.approx(0.1)  # > 90% confident reals
+    assert confident_rule([0.6] * 10 + [0.3] * 10) == pytest.approx(0.45)  # neither: mean
+    assert mean_rule([0.2, 0.4]) == pytest.approx(0.3)
+
+
+def _frames(scores_by_identity):
+    n = max(len(s) for s in scores_by_identity.values())
+    frames = []
+    for i in range(n):
+        faces = [FaceResult(identity=k, box=(0, 0, 100, 100), confidence=0.9, score=s[i])
+                 for k, s in scores_by_identity.items() if i < len(s)]
+        frames.append(FrameResult(index=i, time=i / 10, faces=faces))
+    return frames
+
+
+def test_video_is_fake_if_a_main_identity_is_fake_but_not_a_glimpse():
+    r = summarise("v", _frames({0: [0.1] * 10, 1: [0.95] * 10}), threshold=0.5, rule="mean")
+    assert r.label == "fake" and r.score == pytest.approx(0.95)
+    glimpse = summarise("v", _frames({0: [0.1] * 10, 1: [0.99]}), threshold=0.5, rule="mean")
+    assert glimpse.label == "real"  # a one-frame face cannot decide alone
+
+
+def test_split_scores_warn():
+    r = summarise("v", _frames({0: [0.9, 0.1] * 8}), threshold=0.5, rule="mean")
+    assert any("close to the threshold" in w or "split" in w for w in r.warnings)
