@@ -148,6 +148,9 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=5, help="epochs after the frozen epoch (pretrained) or in all")
     p.add_argument("--freeze-epochs", type=int, default=1, help="epochs with the body frozen (pretrained only)")
     p.add_argument("--lr", type=float, help="learning rate (default: lr_find's suggestion with --lr-find, else 1e-3)")
+    p.add_argument("--lr-mult", type=float, default=10,
+                   help="fine_tune: the body learns this many times slower than the head (fastai's default, 100, "
+                        "left the body nearly frozen here: two layer groups, so the body gets the slowest rate)")
     p.add_argument("--lr-find", action="store_true", help="run fastai's lr_find, save its plot, use its suggestion")
     p.add_argument("--lr-find-steps", type=int, default=60, help="mini-batches lr_find tries (fastai's default: 100)")
     p.add_argument("--pretrained", default="auto", choices=["auto", "none", "imagenet", "timm"],
@@ -260,7 +263,7 @@ def main(argv=None) -> int:
 
     t0 = time.time()
     if pretrained != "none":
-        learn.fine_tune(args.epochs, base_lr=lr, freeze_epochs=args.freeze_epochs)
+        learn.fine_tune(args.epochs, base_lr=lr, freeze_epochs=args.freeze_epochs, lr_mult=args.lr_mult)
     else:
         learn.fit_one_cycle(args.epochs, lr)
     t_fit = time.time() - t0
@@ -308,7 +311,8 @@ def main(argv=None) -> int:
                       "train_videos": len(train_items), "val_videos": len(val_items)},
             "pretrained": pretrained, "epochs": args.epochs,
             "freeze_epochs": args.freeze_epochs if pretrained != "none" else 0,
-            "lr": lr, "lr_find": suggestion, "batch_size": args.bs, "frames_per_video": args.frames,
+            "lr": lr, "lr_mult": args.lr_mult if pretrained != "none" else None, "lr_find": suggestion,
+            "max_train_frames": args.max_train_frames, "size": size, "batch_size": args.bs, "frames_per_video": args.frames,
             "sbi": args.sbi, "class_weights": weights.tolist(),
             "train_crops": int((~df.is_valid).sum()), "val_crops": int(df.is_valid.sum()),
             "fit_seconds": round(t_fit, 1), "wall_seconds": round(wall, 1), "crop_seconds": round(t_crops, 1),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 
 import av
@@ -85,7 +86,10 @@ def _open(path: str, limits: Limits):
 
 
 def _short(e: Exception) -> str:
+    """FFmpeg's reason in a few words: no error number, no repeated file name."""
     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    msg = re.sub(r"^\[Errno -?\d+\]\s*", "", msg)
+    msg = re.sub(r":\s*'[^']*'$", "", msg)  # PyAV appends ": '<path>'"; the caller names the file already
     return msg[:160]
 
 
