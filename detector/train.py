@@ -238,9 +238,11 @@ def main(argv=None) -> int:
     assert list(dls.vocab) == vocab, dls.vocab
     train_labels = df[~df.is_valid]["label"].value_counts()
     # class balance: weight each class by the inverse of its share of training crops
-    weights = torch.tensor([len(df[~df.is_valid]) / (2 * train_labels.get(c, 1)) for c in vocab], dtype=torch.float32)
-    if args.sbi:
-        weights = torch.ones(2)  # pseudo-fakes rebalance the classes on their own
+    # (with --sbi P, a share P of the real crops arrives as pseudo-fakes: count them as such)
+    n_real, n_fake = train_labels.get("real", 1), train_labels.get("fake", 1)
+    counts = {"real": n_real * (1 - args.sbi), "fake": n_fake + n_real * args.sbi}
+    n_train = n_real + n_fake
+    weights = torch.tensor([n_train / (2 * max(counts[c], 1.0)) for c in vocab], dtype=torch.float32)
     log(f"class weights {dict(zip(vocab, weights.tolist()))}")
 
     net = arch.build(num_classes=2, pretrained=None if pretrained == "none" else pretrained, size=size)
