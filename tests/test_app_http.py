@@ -7,7 +7,8 @@
 
 The app uses the shipped default model when assets/models has one; otherwise an UNTRAINED
 model built in a temporary folder (``tiny_model_dir``, plumbing only; its scores mean nothing).
-Screenshots and timings go to $SCREENSHOT_DIR when set (else a temporary folder).
+Screenshots and timings go to $SCREENSHOT_DIR when set (else a temporary folder); $APP_TEST_CLIP
+replaces the rendered clips (the closing note's screenshots use a FaceForensics++ video this way).
 """
 from __future__ import annotations
 
@@ -95,9 +96,20 @@ def app_url(tmp_path_factory, request):
 
 @pytest.fixture(scope="module")
 def ten_second_clip(tmp_path_factory) -> str:
+    """A 10 s astronaut clip, or $APP_TEST_CLIP (e.g. a FaceForensics++ video, for the screenshots)."""
     from detector.synthetic import render_clip
 
+    if os.environ.get("APP_TEST_CLIP"):
+        return os.environ["APP_TEST_CLIP"]
+
     return render_clip(str(tmp_path_factory.mktemp("clip") / "astronaut_10s.mp4"), seconds=10, fps=25, size=(640, 480))
+
+
+def _duration(path: str) -> float:
+    import av
+
+    with av.open(path) as c:
+        return float(c.duration or 0) / 1e6
 
 
 def _out_dir() -> Path:
@@ -227,9 +239,10 @@ def test_browser_upload_analyse_and_inspect(app_url, ten_second_clip, tmp_path):
         browser.close()
 
     print(f"\nupload {upload_s:.1f} s; Analyse click -> full result: {elapsed:.1f} s "
-          f"(10 s clip, 32 frames, {n_tiles} face tiles, model {model_name})")
+          f"({_duration(ten_second_clip):.1f} s clip, 32 frames, {n_tiles} face tiles, model {model_name})")
     record = {"seconds_upload": round(upload_s, 2), "seconds_click_to_result": round(elapsed, 2),
-              "seconds_upload_to_result": round(upload_s + elapsed, 2), "clip_seconds": 10, "frames": 32,
+              "seconds_upload_to_result": round(upload_s + elapsed, 2), "clip": os.path.basename(ten_second_clip),
+              "clip_seconds": round(_duration(ten_second_clip), 2), "frames": 32,
               "face_tiles": n_tiles,
               "model": model_name, "cam": "gradcam, 16 most fake faces, with faithfulness figures",
               "cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)}
@@ -250,7 +263,7 @@ def test_browser_failure_lab(app_url, clips, tmp_path):
         page = browser.new_page()
         page.goto(app_url, wait_until="domcontentloaded")
         page.get_by_role("tab", name="Failure lab").click()
-        page.locator("#lab-video input[type=file]").set_input_files(clips["face"])
+        page.locator("#lab-video input[type=file]").set_input_files(os.environ.get("APP_TEST_CLIP") or clips["face"])
         expect(page.locator("#lab-video video")).to_have_count(1, timeout=60_000)
         page.locator("#lab-frames input[type=number]").fill("8")
         page.locator("#lab-frames input[type=number]").press("Enter")

@@ -1,0 +1,70 @@
+"""The models shipped in assets/models: cards are complete, weights load without pickle, the default scores a clip.
+
+These guard the repository's own assets (a card pointing at a missing file, a card
+that claims metrics the training never wrote, fp16 weights that no longer load).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from detector.model import MODELS_DIR, list_models, load_model
+
+CARDS = sorted(MODELS_DIR.glob("*.json"))
+needs_models = pytest.mark.skipif(not CARDS, reason=f"no model installed in {MODELS_DIR}")
+
+
+@needs_models
+def test_exactly_one_default_and_every_card_has_weights():
+    cards = list_models()
+    assert len(cards) == len(CARDS), "a card in assets/models has no weights beside it"
+    assert sum(c.default for c in cards) == 1
+    for c in cards:
+        assert (MODELS_DIR / c.weights).suffix == ".safetensors"
+        assert (MODELS_DIR / c.weights).stat().st_size < 30 * 2**20, f"{c.weights} is over 30 MB"
+
+
+@needs_models
+@pytest.mark.parametrize("card_path", CARDS, ids=[p.stem for p in CARDS])
+def test_card_records_how_it_was_trained_and_measured(card_path):
+    data = json.loads(card_path.read_text())
+    for key in ("architecture", "input_size", "mean", "std", "classes", "threshold", "weights"):
+        assert key in data, key
+    assert sorted(data["classes"]) == ["fake", "real"]
+    trained, metrics = data["trained"], data["metrics"]
+    assert "command" in trained and "detector.train" in trained["command"]
+    assert trained["split"]["val_groups"], "the card must name the validation pair groups"
+    assert trained["split"]["val_videos"] > 0 and trained["wall_seconds"] > 0
+    assert 0.0 <= metrics["video_auc"] <= 1.0
+    assert sum(metrics["video_confusion"].values()) == trained["split"]["val_videos"]
+
+
+@needs_models
+def test_default_model_scores_a_face_clip(clips):
+    from detector.pipeline import analyze
+
+    clf = load_model()
+    assert clf.card.default
+    report = analyze(clips["face"], frames=6, model=clf)
+    scores = [f.score for fr in report.frames for f in fr.faces]
+    assert scores, "the astronaut clip should have faces"
+    assert all(0.0 <= s <= 1.0 and not math.isnan(s) for s in scores)
+    assert 0.0 <= report.score <= 1.0
+    assert report.label in ("real", "fake")
+
+
+@needs_models
+@pytest.mark.parametrize("card_path", CARDS, ids=[p.stem for p in CARDS])
+def test_each_model_is_deterministic_and_sensitive_to_input(card_path):
+    clf = load_model(str(card_path))
+    rng = np.random.default_rng(0)
+    size = clf.card.input_size
+    crops = [rng.integers(0, 255, (size, size, 3), dtype=np.uint8), np.full((size, size, 3), 128, np.uint8)]
+    a = clf.predict(crops)
+    b = clf.predict(crops)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    assert a.shape == (2,)
+    assert abs(float(a[0]) - float(a[1])) > 1e-6, "two very different crops got the same score"
