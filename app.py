@@ -55,7 +55,11 @@ EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: t
 
 
 def model_choices() -> list[tuple[str, str]]:
-    return [(f"{c.name}  ({c.architecture}, {c.input_size}px{', default' if c.default else ''})", c.name)
+    def auc(c) -> str:
+        v = c.metrics.get("video_auc")
+        return f", val AUC {v:.2f}" if isinstance(v, (int, float)) else ", untested"
+
+    return [(f"{c.name}  ({c.architecture}, {c.input_size}px{auc(c)}{', default' if c.default else ''})", c.name)
             for c in list_models(MODELS_DIR)]
 
 

@@ -89,12 +89,14 @@ def test_verdict_for_no_face_and_warnings():
     assert math.isnan(r.score)
 
 
-def test_model_caveat_only_without_metrics(tiny_model):
+def test_model_caveat_without_metrics_or_near_chance(tiny_model):
     from webapp.verdict import model_caveat
 
     assert "no validation metrics" in model_caveat(tiny_model.card)
-    card = type(tiny_model.card)(**{**tiny_model.card.__dict__, "metrics": {"auc": 0.9}})
+    card = type(tiny_model.card)(**{**tiny_model.card.__dict__, "metrics": {"video_auc": 0.9}})
     assert model_caveat(card) == ""
+    chance = type(tiny_model.card)(**{**tiny_model.card.__dict__, "metrics": {"video_auc": 0.52}})
+    assert "close to chance" in model_caveat(chance) and "0.52" in model_caveat(chance)
 
 
 # ---------------------------------------------------------------- faces

@@ -81,12 +81,17 @@ def message_html(text: str, kind: str = "info") -> str:
 
 
 def model_caveat(card) -> str:
-    """A warning when the model card records no validation metrics (e.g. an untrained test model)."""
+    """A warning when the model card records no validation metrics (e.g. an untrained test model),
+    or metrics near chance (e.g. a net trained from scratch on too little data, kept for teaching)."""
     if card is None:
         return ""
     if not card.metrics:
         return (f"The model '{card.name}' has no validation metrics on its card: its scores are untested "
                 "and may mean nothing.")
+    auc = card.metrics.get("video_auc", card.metrics.get("auc"))
+    if isinstance(auc, (int, float)) and auc < 0.65:
+        return (f"The model '{card.name}' is close to chance on its validation videos (video AUC {auc:.2f}): "
+                "its verdicts mean little. It is shipped to show how such a model fails, not to judge a clip.")
     return ""
 
 
