@@ -30,7 +30,9 @@ def top_mask(cams: np.ndarray, fraction: float = TOP_FRACTION) -> np.ndarray:
     """Boolean N x H x W mask of each map's ``fraction`` highest pixels (exactly that many)."""
     n, h, w = cams.shape
     k = max(1, int(round(fraction * h * w)))
-    order = np.argsort(-cams.reshape(n, -1), axis=1, kind="stable")[:, :k]
+    flat = cams.reshape(n, -1)
+    # a partial sort (O(pixels)) is enough: only which pixels are in the top k matters, not their order
+    order = np.argpartition(-flat, k - 1, axis=1)[:, :k] if k < flat.shape[1] else np.tile(np.arange(k), (n, 1))
     mask = np.zeros((n, h * w), dtype=bool)
     np.put_along_axis(mask, order, True, axis=1)
     return mask.reshape(n, h, w)
@@ -54,11 +56,13 @@ def perturb(x: torch.Tensor, mask: np.ndarray, sigma: float | None = None) -> tu
 
 
 def probability_drops(classifier: Classifier, x: torch.Tensor, cams: np.ndarray, scores: np.ndarray,
-                      fraction: float = TOP_FRACTION) -> tuple[np.ndarray, np.ndarray]:
-    """(drop_blur, drop_remove) per face: one batched forward pass over both perturbed copies."""
+                      fraction: float = TOP_FRACTION, batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """(drop_blur, drop_remove) per face: batched forward passes over both perturbed copies."""
     blurred, removed = perturb(x, top_mask(cams, fraction))
-    with torch.inference_mode():
-        probs = classifier.fake_probability_from_logits(classifier.net(torch.cat([blurred, removed]))).numpy()
+    both = torch.cat([blurred, removed])
+    with torch.inference_mode():  # batches of 8: their activations stay in cache (~1.6x faster than 32 at once on CPU)
+        logits = torch.cat([classifier.net(both[i : i + batch_size]) for i in range(0, len(both), batch_size)])
+        probs = classifier.fake_probability_from_logits(logits).numpy()
     n = len(x)
     empty = cams.reshape(n, -1).max(axis=1) <= 0
     drop_blur = np.where(empty, np.nan, scores - probs[:n])
