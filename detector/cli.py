@@ -30,8 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", metavar="OUT", help="write one row per face (and per faceless frame) as CSV")
     s.add_argument("--max-duration", type=float, default=600.0, help="longest clip accepted, seconds (default 600)")
     s.add_argument("--quiet", action="store_true", help="no progress bar or summary lines")
-    m = sub.add_parser("models", help="list the installed models")
+    m = sub.add_parser("models", help="list the installed models, or install one from a training run")
     m.add_argument("--json", action="store_true")
+    m.add_argument("--install", metavar="CARD", help="copy a trained model (its .json card and weights) into assets/models")
+    m.add_argument("--default", action="store_true", help="with --install: make it the default model")
     return p
 
 
@@ -48,7 +50,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _models(args) -> int:
-    from .model import list_models
+    from .errors import NoModelError
+    from .model import install_model, list_models
+
+    if args.install:
+        try:
+            path = install_model(args.install, default=args.default)
+        except (OSError, ValueError, TypeError, KeyError, NoModelError) as e:
+            return _fail(f"{args.install}: cannot install ({e})")
+        print(f"installed {path}")
 
     cards = list_models()
     if args.json:

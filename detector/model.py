@@ -131,6 +131,34 @@ def save_model(net: torch.nn.Module, card: ModelCard, directory: str | os.PathLi
     return path
 
 
+def install_model(card_path: str | os.PathLike, default: bool = False,
+                  directory: str | os.PathLike = MODELS_DIR) -> Path:
+    """Copy a card and its weights (e.g. ``runs/x/model/<name>.json``) into ``directory``.
+
+    With ``default``, it becomes the only default model.  Returns the installed card's path.
+    """
+    import shutil
+
+    src = Path(card_path)
+    card = ModelCard.from_file(src)  # fails clearly on a file that is not a card
+    weights = src.parent / card.weights
+    if not card.weights or not weights.exists():
+        raise NoModelError(f"{src}: the weights {card.weights!r} are not beside the card")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if default:
+        for other in list_models(directory):
+            if other.default and other.name != card.name:
+                other.default = False
+                (directory / f"{other.name}.json").write_text(other.to_json())
+    card.default = default or card.default
+    if (directory / weights.name).resolve() != weights.resolve():
+        shutil.copy2(weights, directory / weights.name)
+    (directory / f"{card.name}.json").write_text(card.to_json())
+    _CACHE.clear()
+    return directory / f"{card.name}.json"
+
+
 def list_models(directory: str | os.PathLike = MODELS_DIR) -> list[ModelCard]:
     """Cards of the installed models whose weights exist, the default first."""
     directory = Path(directory)

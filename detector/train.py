@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import random
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -339,18 +338,9 @@ def main(argv=None) -> int:
     log(f"video AUC {metrics['video']['auc']}, accuracy {metrics['video']['accuracy']}, "
         f"log loss {metrics['video']['log_loss']}, confusion {metrics['video']['confusion']}")
     if args.install:
-        from .model import MODELS_DIR
+        from .model import install_model
 
-        MODELS_DIR.mkdir(parents=True, exist_ok=True)
-        if args.default:  # only one default
-            from .model import list_models
-
-            for other in list_models(MODELS_DIR):
-                if other.default and other.name != name:
-                    other.default = False
-                    (MODELS_DIR / f"{other.name}.json").write_text(other.to_json())
-        for f in (out / "model").iterdir():
-            shutil.copy2(f, MODELS_DIR / f.name)
+        install_model(card_path, default=args.default)
         log(f"installed {name} into {MODELS_DIR}")
     return 0
 

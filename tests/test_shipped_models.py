@@ -68,3 +68,32 @@ def test_each_model_is_deterministic_and_sensitive_to_input(card_path):
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert a.shape == (2,)
     assert abs(float(a[0]) - float(a[1])) > 1e-6, "two very different crops got the same score"
+
+
+def test_install_model_copies_card_and_weights_and_keeps_one_default(tiny_model_dir, tmp_path):
+    from detector.model import install_model, list_models
+
+    target = tmp_path / "models"
+    card = tiny_model_dir / "untrained_resnet18.json"
+    install_model(card, default=True, directory=target)
+    assert [c.name for c in list_models(target)] == ["untrained_resnet18"]
+    # a second model made default takes the flag from the first
+    data = json.loads(card.read_text())
+    data["name"], data["default"] = "other", False
+    other = tmp_path / "run" / "other.json"
+    other.parent.mkdir()
+    other.write_text(json.dumps(data))
+    (other.parent / data["weights"]).write_bytes((tiny_model_dir / data["weights"]).read_bytes())
+    install_model(other, default=True, directory=target)
+    cards = {c.name: c.default for c in list_models(target)}
+    assert cards == {"other": True, "untrained_resnet18": False}
+
+
+def test_install_model_refuses_a_card_without_weights(tmp_path, tiny_model_dir):
+    from detector.errors import NoModelError
+    from detector.model import install_model
+
+    lone = tmp_path / "lone.json"
+    lone.write_text((tiny_model_dir / "untrained_resnet18.json").read_text())
+    with pytest.raises(NoModelError):
+        install_model(lone, directory=tmp_path / "models")
