@@ -6,7 +6,9 @@
 
 Crops go through ``classifier.preprocess`` in batches of ``batch_size``; per batch
 there is one forward/backward pass for the CAMs (which also gives the scores) and,
-with ``faithfulness``, one more forward pass over the blurred and removed copies
+with ``faithfulness``, one more forward pass over the copies with the top CAM pixels
+blurred (``drop_blur``, the figure the app shows) and, with ``removal=True``, also
+removed (``drop_remove``; otherwise None: it doubles the cost of the figures)
 (see ``faithfulness.py``).  CAMs are computed at the model's input size and then
 resized to each crop.
 """
@@ -60,6 +62,7 @@ def explain_faces(
     faithfulness: bool = True,
     batch_size: int = 16,
     top_fraction: float = TOP_FRACTION,
+    removal: bool = False,
 ) -> list[Explanation]:
     """One :class:`Explanation` per RGB uint8 crop, in order.  See the module docstring."""
     method_class(method)  # fail early, in one line, on an unknown name
@@ -72,7 +75,7 @@ def explain_faces(
         maps, logits = compute_cams(classifier, x, method)
         scores = classifier.fake_probability_from_logits(logits).numpy().astype(np.float64)
         if faithfulness:
-            drop_blur, drop_remove = probability_drops(classifier, x, maps, scores, top_fraction)
+            drop_blur, drop_remove = probability_drops(classifier, x, maps, scores, top_fraction, remove=removal)
         else:
             drop_blur = drop_remove = np.full(len(chunk), math.nan)
         for i, crop in enumerate(chunk):

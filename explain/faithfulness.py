@@ -6,7 +6,10 @@
   the normalised input).  A faithful map for a face called fake gives a clear
   positive drop; near 0 means the marked pixels do not matter to the model.  This is
   the deletion test of Petsiuk et al. 2018 (RISE) at one step; blurring keeps colours
-  and shapes but wipes out fine texture, where blending artefacts live.
+  and shapes but wipes out fine texture, where blending artefacts live.  The pipeline
+  and the app compute ``drop_blur`` only (``explain_faces(removal=True)`` adds
+  ``drop_remove``): a flat grey patch is far from anything the model saw in training,
+  and a second pass would double the cost of the figures.
 * ``face_mass``: the share of the CAM's mass inside the detector's face box.  A crop is
   the face box grown by ``margin`` (0.3) on its longer side (``detector.faces.crop_box``),
   so the box is the centred square of side ``S / (1 + margin)``: ``face_area`` = 59% of
@@ -56,17 +59,21 @@ def perturb(x: torch.Tensor, mask: np.ndarray, sigma: float | None = None) -> tu
 
 
 def probability_drops(classifier: Classifier, x: torch.Tensor, cams: np.ndarray, scores: np.ndarray,
-                      fraction: float = TOP_FRACTION, batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """(drop_blur, drop_remove) per face: batched forward passes over both perturbed copies."""
+                      fraction: float = TOP_FRACTION, batch_size: int = 8,
+                      remove: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(drop_blur, drop_remove) per face: batched forward passes over the perturbed copies.
+
+    ``remove=False`` scores only the blurred copies (drop_remove is NaN): half the cost.
+    """
     blurred, removed = perturb(x, top_mask(cams, fraction))
-    both = torch.cat([blurred, removed])
+    both = torch.cat([blurred, removed]) if remove else blurred
     with torch.inference_mode():  # batches of 8: their activations stay in cache (~1.6x faster than 32 at once on CPU)
         logits = torch.cat([classifier.net(both[i : i + batch_size]) for i in range(0, len(both), batch_size)])
         probs = classifier.fake_probability_from_logits(logits).numpy()
     n = len(x)
     empty = cams.reshape(n, -1).max(axis=1) <= 0
     drop_blur = np.where(empty, np.nan, scores - probs[:n])
-    drop_remove = np.where(empty, np.nan, scores - probs[n:])
+    drop_remove = np.where(empty, np.nan, scores - probs[n:]) if remove else np.full(n, np.nan)
     return drop_blur.astype(np.float64), drop_remove.astype(np.float64)
 
 

@@ -73,16 +73,26 @@ def _check(exps: list[Explanation], crops, clf: Classifier) -> None:
         if exp.cam.max() > 0:  # an all-zero map (possible on an untrained net) marks nothing: figures are None
             assert exp.cam.max() == pytest.approx(1.0, abs=1e-3)
             assert -1.0 <= figs["drop_blur"] <= 1.0
-            assert -1.0 <= figs["drop_remove"] <= 1.0
+            if figs["drop_remove"] is not None:  # only with removal=True
+                assert -1.0 <= figs["drop_remove"] <= 1.0
             assert 0.0 <= figs["face_mass"] <= 1.0
         else:
             assert figs["drop_blur"] is None and figs["face_mass"] is None
 
 
 def test_every_architecture(classifier, crops):
-    exps = explain_faces(classifier, crops, method="gradcam", batch_size=2)  # 2 batches: 2 + 1
+    exps = explain_faces(classifier, crops, method="gradcam", batch_size=2, removal=True)  # 2 batches: 2 + 1
     _check(exps, crops, classifier)
     assert any(e.cam.max() > 0 for e in exps), "every Grad-CAM map came out empty"
+
+
+def test_removal_figure_only_when_asked(classifier, crops):
+    with_removal = explain_faces(classifier, crops[:1], removal=True)[0].figures()
+    default = explain_faces(classifier, crops[:1])[0].figures()
+    assert default["drop_remove"] is None
+    assert default["drop_blur"] == pytest.approx(with_removal["drop_blur"], abs=1e-5)
+    if with_removal["drop_blur"] is not None:
+        assert with_removal["drop_remove"] is not None
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
