@@ -72,7 +72,7 @@ class Classifier:
         # BatchNorm folded into the convs (about a third less forward time; checked, see detector/fold.py)
         from detector.fold import fold_batchnorm
 
-        net, self.folded = fold_batchnorm(net.eval(), size=card.input_size)
+        net, _ = fold_batchnorm(net.eval(), size=card.input_size)
         self.net = net.to(memory_format=torch.channels_last)
         self.path = path
         self._mean = torch.tensor(card.mean, dtype=torch.float32).view(1, 3, 1, 1)

@@ -340,8 +340,8 @@ def main(argv=None) -> int:
     if args.install:
         from .model import install_model
 
-        install_model(card_path, default=args.default)
-        log(f"installed {name} into {MODELS_DIR}")
+        installed = install_model(card_path, default=args.default)
+        log(f"installed {name} as {installed}")
     return 0
 
 
