@@ -104,10 +104,68 @@ def _fastai_transforms(size: int, sbi_p: float, vocab: list[str], seed: int):
                 return xy
             return PILImage.create(out[0]), TensorCategory(self.fake)
 
-    tfms = [AlbumentationsTransform()]
+    class PreResize(RandTransform):
+        "Shrink a training crop to 1.25x the input size first: augmenting and blending 320-px crops cost 3x more."
+        split_idx, order = 0, 0
+
+        def __init__(self):
+            super().__init__(p=1.0)
+            self.side = int(round(1.25 * size))
+
+        def encodes(self, img):
+            if not isinstance(img, PILImage) or max(img.size) <= self.side:
+                return img
+            arr = cv2.resize(np.asarray(img), (self.side, self.side), interpolation=cv2.INTER_AREA)
+            return PILImage.create(arr)
+
+    tfms = [PreResize(), AlbumentationsTransform()]
     if sbi_p > 0:
-        tfms.insert(0, SelfBlend(sbi_p))
+        tfms.insert(1, SelfBlend(sbi_p))
     return tfms
+
+
+def channels_last_callback():
+    """Train in channels-last memory format: on this CPU a training step of EfficientNet-Lite0 at 160 px took
+    42 ms per image instead of 70 ms in the default layout."""
+    import torch
+    from fastai.callback.core import Callback
+
+    class ChannelsLastCPU(Callback):
+        order = -1
+
+        def before_fit(self):
+            self.learn.model.to(memory_format=torch.channels_last)
+
+        def before_batch(self):
+            self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x
+                                  for x in self.learn.xb)
+
+    return ChannelsLastCPU()
+
+
+def lr_find(learn, num_it: int, suggest_funcs) -> dict[str, float]:
+    """fastai's ``lr_find``, then each suggestion rule that has enough points (fastai's own call fails as a whole
+    when one rule does: ``slide`` needs ~17 losses, and the finder stops early when the loss diverges).
+    Plots the curve with the suggestions into the current matplotlib figure."""
+    import torch
+
+    learn.lr_find(num_it=num_it, suggest_funcs=None, show_plot=False)
+    rec = learn.recorder
+    lrs = torch.tensor(rec.lrs[num_it // 10:-5])
+    losses = torch.tensor([float(v) for v in rec.losses[num_it // 10:-5]])
+    keep = ~torch.isnan(losses)
+    lrs, losses = lrs[keep], losses[keep]
+    found, points, names = {}, [], []
+    for func in suggest_funcs:
+        try:
+            value, point = func(lrs, losses, num_it)
+        except (IndexError, ValueError, RuntimeError):
+            continue  # not enough points for this rule
+        found[func.__name__] = float(value)
+        points.append(point)
+        names.append(func.__name__)
+    rec.plot_lr_find(suggestions=points, nms=names)
+    return found
 
 
 def build_table(items, crops, val_ids: set[str]):
@@ -170,7 +228,10 @@ def parse_args(argv=None):
     p.add_argument("--name", help="model name in the card (default: the architecture)")
     p.add_argument("--install", action="store_true", help="copy the exported model into assets/models")
     p.add_argument("--default", action="store_true", help="with --install: make it the default model")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.lr_find_steps < 10:
+        p.error("--lr-find-steps must be at least 10 (lr_find drops the first tenth and the last 5 losses)")
+    return args
 
 
 def main(argv=None) -> int:
@@ -246,20 +307,21 @@ def main(argv=None) -> int:
 
     net = arch.build(num_classes=2, pretrained=None if pretrained == "none" else pretrained, size=size)
     learn = Learner(dls, net, loss_func=CrossEntropyLossFlat(weight=weights), metrics=[accuracy, RocAucBinary()],
-                    splitter=arch.param_groups, path=out, model_dir=".")
+                    splitter=arch.param_groups, path=out, model_dir=".", cbs=[channels_last_callback()])
     if pretrained != "none":
         learn.freeze()
 
     lr = args.lr or 1e-3
     suggestion = None
     if args.lr_find:
-        res = learn.lr_find(suggest_funcs=(minimum, steep, valley, slide), num_it=args.lr_find_steps, show_plot=True)
-        suggestion = {k: float(v) for k, v in res._asdict().items()}
-        plt.title(f"lr_find ({args.arch}): valley {suggestion['valley']:.2e}")
+        suggestion = lr_find(learn, args.lr_find_steps, (minimum, steep, valley, slide))
+        best = suggestion.get("valley") or suggestion.get("minimum")
+        plt.title(f"lr_find ({args.arch}): " + (f"valley {suggestion['valley']:.2e}" if "valley" in suggestion
+                                                 else "too few points for the valley rule"))
         plt.savefig(out / "lr_find.png", dpi=110, bbox_inches="tight")
         plt.close("all")
-        if not args.lr:
-            lr = suggestion["valley"]
+        if not args.lr and best:
+            lr = best
         log(f"lr_find suggestions {suggestion}; using {lr:.2e}")
 
     t0 = time.time()
@@ -294,7 +356,8 @@ def main(argv=None) -> int:
     interp.plot_confusion_matrix(title=f"frames, validation ({args.arch})")
     plt.savefig(out / "confusion_matrix.png", dpi=110, bbox_inches="tight")
     plt.close("all")
-    interp.plot_top_losses(9, nrows=3)
+    k = min(9, len(df_valid))  # a tiny validation set has fewer than 9 crops
+    interp.plot_top_losses(k, nrows=max(1, int(np.ceil(np.sqrt(k)))))
     plt.savefig(out / "top_losses.png", dpi=90, bbox_inches="tight")
     plt.close("all")
 

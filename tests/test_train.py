@@ -1,0 +1,126 @@
+"""detector.train end to end on a tiny real/ + fake/ dataset of rendered clips (seconds, not a real training run).
+
+A model trained on six astronaut clips means nothing; these tests check that one run
+of the script writes everything the training issue asks for (plots, metrics, a loadable
+safetensors model with a complete card), that the split keeps groups apart, and that
+the crop cache is reused by a second run.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detector.datasets import read_dataset
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """real/{a,b,c}.mp4 and fake/Deepfakes/{a,b,c}.mp4: three groups (a real and its fake share a stem)."""
+    from detector.synthetic import render_clip
+
+    root = tmp_path_factory.mktemp("trainset")
+    (root / "real").mkdir()
+    (root / "fake" / "Deepfakes").mkdir(parents=True)
+    small = dict(seconds=1, fps=8, size=(320, 240))
+    looks = {"a": lambda f, i: f, "b": lambda f, i: np.ascontiguousarray(f[:, ::-1]),
+             "c": lambda f, i: (f * 0.9).astype(np.uint8)}
+    for stem, look in looks.items():
+        render_clip(str(root / "real" / f"{stem}.mp4"), transform=look, **small)
+        render_clip(str(root / "fake" / "Deepfakes" / f"{stem}.mp4"),
+                    transform=lambda f, i, look=look: (look(f, i) // 2 + 60).astype(np.uint8), **small)
+    return root
+
+
+@pytest.fixture(scope="module")
+def run(dataset, tmp_path_factory):
+    from detector.train import main
+
+    out = tmp_path_factory.mktemp("run")
+    cache = out / "cache"
+    argv = ["--data", str(dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1",
+            "--bs", "4", "--lr-find", "--lr-find-steps", "12", "--sbi", "0.5", "--val-fraction", "0.34",
+            "--workers", "1", "--cache", str(cache), "--half", "--out", str(out / "r")]
+    rc = main(argv)
+    return rc, out / "r", cache, argv
+
+
+def test_run_writes_plots_metrics_and_model(run):
+    rc, out, _, _ = run
+    assert rc == 0
+    for name in ("lr_find.png", "loss_curve.png", "confusion_matrix.png", "top_losses.png"):
+        assert (out / name).stat().st_size > 1000, name  # a real PNG, not an empty file
+    metrics = json.loads((out / "metrics.json").read_text())
+    for level in ("frame", "video"):
+        block = metrics["metrics"][level]
+        assert {"auc", "ap", "accuracy", "log_loss", "confusion"} <= set(block)
+        assert 0.0 <= block["accuracy"] <= 1.0 and block["log_loss"] > 0
+    assert metrics["lr_find"]["valley"] > 0
+    assert metrics["weight_mb"] > 1
+    assert metrics["command"].startswith("python -m detector.train --data")
+
+
+def test_card_describes_the_model_and_it_loads(run):
+    import torch
+
+    from detector.model import ModelCard, load_model
+
+    _, out, _, _ = run
+    card_path = out / "model" / "resnet18.json"
+    card = ModelCard.from_file(card_path)
+    assert (card.architecture, card.input_size, card.classes, card.dtype) == ("resnet18", 32, ["fake", "real"],
+                                                                               "float16")
+    assert card.trained["split"]["rule"] == "by pair group" and card.trained["sbi"] == 0.5
+    assert card.trained["pretrained"] == "none"  # resnet18 has no offline ImageNet weights: from scratch
+    assert set(card.metrics) >= {"video_auc", "video_accuracy", "video_ap", "video_log_loss", "video_confusion"}
+    clf = load_model(str(card_path))
+    crops = [np.full((48, 48, 3), v, np.uint8) for v in (0, 128, 255)]
+    p = clf.predict(crops)
+    assert p.shape == (3,) and np.all((p >= 0) & (p <= 1))
+    # the saved weights are plain contiguous tensors (training ran in channels-last layout)
+    from safetensors.torch import load_file
+
+    state = load_file(str(out / "model" / card.weights))
+    assert all(t.is_contiguous() for t in state.values())
+    assert any(t.dtype == torch.float16 for t in state.values())
+
+
+def test_validation_groups_never_trained_on(run, dataset):
+    _, out, _, _ = run
+    card = json.loads((out / "model" / "resnet18.json").read_text())
+    val_groups = set(card["trained"]["split"]["val_groups"])
+    videos = json.loads((out / "val_videos.json").read_text())
+    assert videos and {v["group"] for v in videos} == val_groups
+    all_groups = {it.group for it in read_dataset(dataset)}
+    assert val_groups and val_groups < all_groups  # some groups left for training, none on both sides
+
+
+def test_second_run_reuses_the_crop_cache(run, tmp_path):
+    from detector.crops import extract_many
+
+    _, _, cache, _ = run
+    folders = sorted(p.name for p in cache.iterdir())
+    stamps = {p: p.stat().st_mtime_ns for p in cache.rglob("meta.json")}
+    assert len(stamps) == 6
+    videos = [json.loads(p.read_text())["video"] for p in stamps]
+    extract_many(videos, frames=4, cache=cache, workers=1, progress=False)
+    assert sorted(p.name for p in cache.iterdir()) == folders
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("meta.json")} == stamps
+
+
+def test_too_few_lr_find_steps_is_refused(tmp_path):
+    from detector.train import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--data", str(tmp_path), "--arch", "resnet18", "--lr-find-steps", "4"])
+    assert e.value.code == 2
+
+
+def test_bad_data_folder_is_one_line_error(tmp_path, capsys):
+    from detector.train import main
+
+    rc = main(["--data", str(tmp_path / "nope"), "--arch", "resnet18", "--out", str(tmp_path / "r")])
+    assert rc == 2
+    assert "no such folder" in capsys.readouterr().err
