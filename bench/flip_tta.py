@@ -22,7 +22,8 @@ def main(argv=None) -> int:
     import cv2
 
     from detector.crops import extract_many
-    from detector.datasets import read_dataset, split_by_group
+    from detector.datasets import read_dataset
+    from detector.evaluate import select_split
     from detector.metrics import metrics_block
     from detector.model import load_model
     from detector.report import confident_rule, mean_rule
@@ -34,11 +35,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     clf = load_model(args.model)
-    split = clf.card.trained.get("split", {})
-    items = read_dataset(args.data)
-    _, val = split_by_group(items, split.get("val_fraction", 0.2), split.get("seed", 0))
-    if split.get("val_groups") and sorted({i.group for i in val}) != sorted(split["val_groups"]):
-        print("error: this data does not give the model's validation groups", file=sys.stderr)
+    val, used, note = select_split(read_dataset(args.data), clf.card, "val")
+    if used != "val":
+        print(f"error: {note}", file=sys.stderr)
         return 2
     crops = extract_many([v.path for v in val], frames=args.frames, margin=clf.card.face_margin, workers=1,
                          progress=False)

@@ -153,8 +153,9 @@ def lr_find(learn, num_it: int, suggest_funcs) -> dict[str, float]:
     rec = learn.recorder
     lrs = torch.tensor(rec.lrs[num_it // 10:-5])
     losses = torch.tensor([float(v) for v in rec.losses[num_it // 10:-5]])
-    keep = ~torch.isnan(losses)
-    lrs, losses = lrs[keep], losses[keep]
+    nan = torch.nonzero(torch.isnan(losses)).flatten()
+    if len(nan):  # the loss diverged: keep what came before, as fastai does
+        lrs, losses = lrs[: nan[0]], losses[: nan[0]]
     found, points, names = {}, [], []
     for func in suggest_funcs:
         try:
