@@ -159,7 +159,7 @@ def level_metrics(rows: list[dict], threshold: float) -> dict:
         frame_labels = [r["label"] for r in subset for _ in r["frame_scores"]]
         frame_scores = [s for r in subset for s in r["frame_scores"]]
         return {
-            "video": metrics_block([r["label"] for r in subset], [r["score"] for r in subset], threshold),
+            "video": metrics_block([r["label"] for r in subset], [r["score"] for r in subset], threshold, ci=True),
             "video_mean_rule": metrics_block([r["label"] for r in subset], [r["score_mean"] for r in subset], threshold),
             "frame": metrics_block(frame_labels, frame_scores, threshold),
         }
@@ -198,6 +198,10 @@ def table(result: dict) -> str:
                 f"{level:8s} {name[:18]:18s} {v['n']:6d} {_f(v['auc']):>6s} {_f(v['accuracy']):>6s} {_f(v['ap']):>6s} "
                 f"{_f(v['log_loss']):>7s} {c['tp']:4d} {c['fp']:4d} {c['tn']:4d} {c['fn']:4d} | "
                 f"{fr['n']:6d} {_f(fr['auc']):>6s} {_f(fr['accuracy']):>6s} {_f(fr['ap']):>6s}")
+        ci = lv["video"].get("auc_ci95")
+        if ci:
+            lines.append(f"{'':8s} video AUC {_f(lv['video']['auc'])}, 95% bootstrap interval {ci[0]:.3f}-{ci[1]:.3f} "
+                         f"({lv['video']['n_fake']} fake, {lv['video']['n_real']} real videos)")
         if lv["failed"] or lv["no_face"]:
             lines.append(f"{'':8s} ({lv['failed']} unreadable, {lv['no_face']} without a face: not in the metrics)")
     lines += ["", "video level: confident-frames rule, highest-scoring identity; per method: that method's fakes "

@@ -65,6 +65,8 @@ def test_every_level_has_video_frame_and_method_metrics(evaluated):
         assert (video["n"], video["n_fake"], video["n_real"]) == (4, 2, 2)
         assert sum(video["confusion"].values()) == video["n"]
         assert 0.0 <= video["auc"] <= 1.0 and 0.0 <= video["accuracy"] <= 1.0 and video["log_loss"] > 0
+        low, high = video["auc_ci95"]  # bootstrap interval over videos, not over frames
+        assert 0.0 <= low <= video["auc"] <= high <= 1.0 and "auc_ci95" not in lv["frame"]
         assert lv["frame"]["n"] >= video["n"]  # at least one face per scored video
         assert set(lv["by_method"]) == {"Deepfakes", "FaceSwap"}
         for m, b in lv["by_method"].items():
@@ -76,7 +78,7 @@ def test_metrics_agree_with_the_per_video_rows(evaluated):
     for level, lv in result["levels"].items():
         rows = [r for r in result["videos"] if r["level"] == level and r["score"] is not None]
         expected = metrics_block([int(r["label_name"] == "fake") for r in rows], [r["score"] for r in rows],
-                                 result["threshold"])
+                                 result["threshold"], ci=True)
         assert lv["video"]["confusion"] == expected.pop("confusion"), level
         assert {k: v for k, v in lv["video"].items() if k != "confusion"} == pytest.approx(expected), level
 
@@ -113,6 +115,7 @@ def test_table_on_stdout(dataset, tiny_model_dir, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "AUC" in out and "logloss" in out and "none" in out and "untrained_resnet18" in out
+    assert "95% bootstrap interval" in out
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, capsys):

@@ -57,6 +57,7 @@ def test_run_writes_plots_metrics_and_model(run):
         block = metrics["metrics"][level]
         assert {"auc", "ap", "accuracy", "log_loss", "confusion"} <= set(block)
         assert 0.0 <= block["accuracy"] <= 1.0 and block["log_loss"] > 0
+    assert "auc_ci95" in metrics["metrics"]["video"] and "auc_ci95" not in metrics["metrics"]["frame"]
     assert metrics["lr_find"]["valley"] > 0
     assert metrics["weight_mb"] > 1
     assert metrics["command"].startswith("python -m detector.train --data")
@@ -74,7 +75,8 @@ def test_card_describes_the_model_and_it_loads(run):
                                                                                "float16")
     assert card.trained["split"]["rule"] == "by pair group" and card.trained["sbi"] == 0.5
     assert card.trained["pretrained"] == "none"  # resnet18 has no offline ImageNet weights: from scratch
-    assert set(card.metrics) >= {"video_auc", "video_accuracy", "video_ap", "video_log_loss", "video_confusion"}
+    assert set(card.metrics) >= {"video_auc", "video_auc_ci95", "video_accuracy", "video_ap", "video_log_loss",
+                                 "video_confusion"}
     clf = load_model(str(card_path))
     crops = [np.full((48, 48, 3), v, np.uint8) for v in (0, 128, 255)]
     p = clf.predict(crops)
