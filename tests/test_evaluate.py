@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from detector.datasets import read_dataset
-from detector.evaluate import main, select_split
+from detector.evaluate import main, select_split, table
 from detector.metrics import metrics_block
 from detector.model import ModelCard
 
@@ -80,7 +80,16 @@ def test_metrics_agree_with_the_per_video_rows(evaluated):
         expected = metrics_block([int(r["label_name"] == "fake") for r in rows], [r["score"] for r in rows],
                                  result["threshold"], ci=True)
         assert lv["video"]["confusion"] == expected.pop("confusion"), level
-        assert {k: v for k, v in lv["video"].items() if k != "confusion"} == pytest.approx(expected), level
+        assert lv["video"]["auc_ci95"] == pytest.approx(expected.pop("auc_ci95")), level
+        assert {k: v for k, v in lv["video"].items() if k not in ("confusion", "auc_ci95")} == pytest.approx(expected), level
+
+
+def test_table_gives_each_levels_auc_interval(evaluated):
+    _, result, _ = evaluated
+    text = table(result)
+    for level, lv in result["levels"].items():
+        low, high = lv["video"]["auc_ci95"]
+        assert f"95% bootstrap interval {low:.3f}-{high:.3f} (2 fake, 2 real videos)" in text, level
 
 
 def test_perturbations_reach_the_frames(evaluated):
@@ -115,7 +124,6 @@ def test_table_on_stdout(dataset, tiny_model_dir, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "AUC" in out and "logloss" in out and "none" in out and "untrained_resnet18" in out
-    assert "95% bootstrap interval" in out
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, capsys):
