@@ -19,9 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main(argv=None) -> int:
-    import cv2
-
-    from detector.crops import extract_many
+    from detector.crops import extract_many, read_crop
     from detector.datasets import read_dataset
     from detector.evaluate import select_split
     from detector.metrics import metrics_block
@@ -46,7 +44,7 @@ def main(argv=None) -> int:
         cs = crops[it.path]
         if isinstance(cs, str) or not cs.files:
             continue
-        imgs = [cv2.cvtColor(cv2.imread(f), cv2.COLOR_BGR2RGB) for f in cs.files]
+        imgs = [read_crop(f) for f in cs.files]
         plain = clf.predict(imgs)
         mirrored = clf.predict([np.ascontiguousarray(im[:, ::-1]) for im in imgs])
         rows.append((it.label, plain, mirrored))

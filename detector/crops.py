@@ -89,6 +89,13 @@ def extract_crops(video: str, frames: int = 32, margin: float = 0.3, max_side: i
                    with_face=meta["with_face"])
 
 
+def read_crop(path) -> np.ndarray:
+    """A cached crop as the RGB array :func:`extract_crops` wrote (PNG stores it as BGR)."""
+    import cv2
+
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
 def _extract_one(args):
     video, frames, margin, cache = args
     from .errors import InputError

@@ -126,7 +126,9 @@ class CropLoader:
         if arr is None:
             import cv2
 
-            arr = cv2.cvtColor(cv2.imread(str(row["path"]), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            from .crops import read_crop
+
+            arr = read_crop(row["path"])
             if not row["is_valid"] and max(arr.shape[:2]) > self.side:
                 arr = cv2.resize(arr, (self.side, self.side), interpolation=cv2.INTER_AREA)
             arr.setflags(write=False)  # shared by every epoch: a transform must not change it in place
@@ -395,8 +397,9 @@ def main(argv=None) -> int:
               "weight_mb": round(weight_mb, 2), "model_card": str(card_path), "command": card.trained["command"]}
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
     log(json.dumps({k: result[k] for k in ("arch", "size", "fit_seconds", "wall_seconds", "weight_mb")}))
-    log(f"video AUC {metrics['video']['auc']} (95% bootstrap interval {metrics['video']['auc_ci95']}), accuracy {metrics['video']['accuracy']}, "
-        f"log loss {metrics['video']['log_loss']}, confusion {metrics['video']['confusion']}")
+    log(f"video AUC {metrics['video']['auc']} (95% bootstrap interval {metrics['video']['auc_ci95']}), "
+        f"accuracy {metrics['video']['accuracy']}, log loss {metrics['video']['log_loss']}, "
+        f"confusion {metrics['video']['confusion']}")
     if args.install:
         from .model import install_model
 
