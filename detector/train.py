@@ -230,7 +230,10 @@ def parse_args(argv=None):
     p.add_argument("--frames", type=int, default=32, help="frames sampled per video for crops")
     p.add_argument("--bs", type=int, default=32)
     p.add_argument("--val-fraction", type=float, default=0.2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of training (initial head, batch order, augmentations)")
+    p.add_argument("--split-seed", type=int, default=None,
+                   help="seed of the train/validation split (default: --seed); fix it to compare training seeds "
+                        "on one validation set")
     p.add_argument("--sbi", type=float, default=0.0, metavar="P",
                    help="turn a real training crop into a self-blended pseudo-fake with probability P (0: off)")
     p.add_argument("--max-train-frames", type=int, default=0,
@@ -283,12 +286,13 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
 
+    split_seed = args.seed if args.split_seed is None else args.split_seed
     try:
         items = read_dataset(args.data)
     except InputError as e:
         log(f"error: {e}")
         return 2
-    train_items, val_items = split_by_group(items, val_fraction=args.val_fraction, seed=args.seed)
+    train_items, val_items = split_by_group(items, val_fraction=args.val_fraction, seed=split_seed)
     log(f"{len(items)} videos: {len(train_items)} train, {len(val_items)} validation "
         f"({len({i.group for i in val_items})} validation groups)")
 
@@ -395,12 +399,12 @@ def main(argv=None) -> int:
             "data": f"FaceForensics++ c23 sample ({len(items)} videos: "
                     f"{sum(i.label == 0 for i in items)} real, {sum(i.label == 1 for i in items)} fake)"
                     if "ffpp" in str(args.data) else str(args.data),
-            "split": {"rule": "by pair group", "seed": args.seed, "val_fraction": args.val_fraction,
+            "split": {"rule": "by pair group", "seed": split_seed, "val_fraction": args.val_fraction,
                       "val_groups": sorted({i.group for i in val_items}),
                       "train_videos": len(train_items), "val_videos": len(val_items)},
             "pretrained": pretrained, "epochs": args.epochs,
             "freeze_epochs": args.freeze_epochs if pretrained != "none" else 0,
-            "freeze_stages": args.freeze_stages,
+            "freeze_stages": args.freeze_stages, "seed": args.seed,
             "lr": lr, "lr_mult": args.lr_mult if pretrained != "none" else None, "lr_find": suggestion,
             "max_train_frames": args.max_train_frames, "size": size, "batch_size": args.bs, "frames_per_video": args.frames,
             "sbi": args.sbi, "class_weights": weights.tolist(),

@@ -161,3 +161,22 @@ def test_freeze_stages_from_scratch_is_refused(tmp_path, capsys):
     rc = main(["--data", str(tmp_path), "--arch", "resnet18", "--freeze-stages", "2", "--out", str(tmp_path / "r")])
     assert rc == 2
     assert "--freeze-stages" in capsys.readouterr().err
+
+
+def test_split_seed_keeps_the_validation_set_while_the_training_seed_changes(run, dataset, tmp_path):
+    from detector.datasets import split_by_group
+    from detector.train import main
+
+    items = read_dataset(dataset)
+    seed = next(s for s in range(1, 50)  # a training seed whose own split differs from seed 0's
+                if {i.group for i in split_by_group(items, 0.34, seed=s)[1]}
+                != {i.group for i in split_by_group(items, 0.34, seed=0)[1]})
+    _, first, cache, _ = run  # seed 0
+    out = tmp_path / "r"
+    rc = main(["--data", str(dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1",
+               "--bs", "4", "--val-fraction", "0.34", "--workers", "1", "--cache", str(cache),
+               "--seed", str(seed), "--split-seed", "0", "--out", str(out)])
+    assert rc == 0
+    cards = [json.loads((d / "model" / "resnet18.json").read_text())["trained"] for d in (first, out)]
+    assert cards[0]["split"]["val_groups"] == cards[1]["split"]["val_groups"]
+    assert cards[1]["split"]["seed"] == 0 and cards[1]["seed"] == seed
