@@ -278,13 +278,18 @@ def main(argv=None) -> int:
     pretrained = args.pretrained
     if pretrained == "auto":
         pretrained = "imagenet" if arch.offline_imagenet else "none"
-    if args.freeze_stages and pretrained == "none":
-        print("error: --freeze-stages keeps pretrained layers at their values; from scratch it would keep random "
-              "ones", file=sys.stderr)
-        return 2
+    log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+    if args.freeze_stages:
+        try:  # checked on a throwaway net now, not after the crop extraction
+            if pretrained == "none":
+                raise ValueError("--freeze-stages keeps pretrained layers at their values; from scratch it would "
+                                 "keep random ones")
+            arch.early_modules(arch.build(num_classes=2, size=size), args.freeze_stages)
+        except ValueError as e:
+            log(f"error: {e}")
+            return 2
     out = Path(args.out or f"runs/{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
     out.mkdir(parents=True, exist_ok=True)
-    log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
 
     split_seed = args.seed if args.split_seed is None else args.split_seed
     try:

@@ -163,6 +163,16 @@ def test_freeze_stages_from_scratch_is_refused(tmp_path, capsys):
     assert "--freeze-stages" in capsys.readouterr().err
 
 
+def test_freeze_stages_beyond_the_last_stage_is_refused(tmp_path, capsys):
+    from detector.train import main
+
+    rc = main(["--data", str(tmp_path), "--arch", "efficientnet_lite0", "--freeze-stages", "7",
+               "--out", str(tmp_path / "r")])
+    assert rc == 2
+    assert "has 7 stages; freeze at most 6" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()  # refused before any work
+
+
 def test_split_seed_keeps_the_validation_set_while_the_training_seed_changes(run, dataset, tmp_path):
     from detector.datasets import split_by_group
     from detector.train import main
