@@ -33,12 +33,18 @@ import numpy as np  # noqa: E402
 from .metrics import metrics_block  # noqa: E402,F401  (shared with detector.evaluate)
 
 
-def augmentations(size: int):
-    """Training augmentations (albumentations), after the seeds' recipe for face-swap detection."""
+def augmentations(size: int, downscale: float = 0.0):
+    """Training augmentations (albumentations), after the seeds' recipe for face-swap detection.
+
+    ``downscale``: probability of shrinking the crop to 35-70% of its side and back (a low-resolution source,
+    upscaled), before the compression, for both classes, so that a blurry real face is not a fake by its blur."""
     import albumentations as A
     import cv2
 
     return A.Compose([
+        *([A.Downscale(scale_range=(0.35, 0.7), interpolation_pair={"downscale": cv2.INTER_AREA,
+                                                                    "upscale": cv2.INTER_LINEAR}, p=downscale)]
+          if downscale > 0 else []),
         A.ImageCompression(quality_range=(60, 100), p=0.5),
         A.GaussNoise(std_range=(0.02, 0.08), p=0.2),
         A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MedianBlur(blur_limit=3), A.Blur(blur_limit=3)], p=0.15),
@@ -54,12 +60,12 @@ def augmentations(size: int):
     ])
 
 
-def _fastai_transforms(size: int, sbi_p: float, vocab: list[str], seed: int):
+def _fastai_transforms(size: int, sbi_p: float, vocab: list[str], seed: int, downscale: float = 0.0):
     """Item transforms for fastai: self-blending (train only), albumentations (train) / resize (valid)."""
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
-    train_aug = augmentations(size)
+    train_aug = augmentations(size, downscale)
 
     class AlbumentationsTransform(RandTransform):
         "Albumentations on training images; a plain resize on validation."
@@ -154,6 +160,41 @@ def keep_frozen(modules):
     return KeepFrozen()
 
 
+def weight_average(decay: float):
+    """A fastai callback keeping an exponential moving average of the weights (and batch-norm statistics) over
+    training steps, as timm's ``ModelEmaV3`` does: ``avg = decay * avg + (1 - decay) * w`` after each step, with
+    timm's warm-up ``min(decay, (1 + n) / (10 + n))``.  It never changes the training itself: read the average
+    from ``cb.average`` after the fit."""
+    import copy
+
+    import torch
+    from fastai.callback.core import Callback
+
+    class WeightAverage(Callback):
+        order = 90  # after the optimiser step
+
+        def __init__(self):
+            self.average, self.updates = None, 0
+
+        def before_fit(self):
+            if self.average is None:
+                self.average = copy.deepcopy(self.learn.model).eval().requires_grad_(False)
+
+        @torch.no_grad()
+        def after_batch(self):
+            if not self.training:
+                return
+            self.updates += 1
+            d = min(decay, (1 + self.updates) / (10 + self.updates))
+            for a, w in zip(self.average.state_dict().values(), self.learn.model.state_dict().values()):
+                if a.dtype.is_floating_point:
+                    a.lerp_(w, 1 - d)
+                else:
+                    a.copy_(w)
+
+    return WeightAverage()
+
+
 def lr_find(learn, num_it: int, suggest_funcs) -> dict[str, float]:
     """fastai's ``lr_find``, then each suggestion rule that has enough points (fastai's own call fails as a whole
     when one rule does: ``slide`` needs ~17 losses, and the finder stops early when the loss diverges).
@@ -236,6 +277,11 @@ def parse_args(argv=None):
                         "on one validation set")
     p.add_argument("--sbi", type=float, default=0.0, metavar="P",
                    help="turn a real training crop into a self-blended pseudo-fake with probability P (0: off)")
+    p.add_argument("--downscale", type=float, default=0.0, metavar="P",
+                   help="shrink a training crop to 35-70%% of its side and back with probability P (0: off)")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="export an exponential moving average of the weights over training steps (e.g. 0.998; "
+                        "0: off); metrics.json also scores the last weights, for comparison")
     p.add_argument("--max-train-frames", type=int, default=0,
                    help="use at most this many crops per training video (0: all); validation always uses all")
     p.add_argument("--out", default=None, help="run folder (default runs/<arch>-<time>)")
@@ -247,6 +293,10 @@ def parse_args(argv=None):
     p.add_argument("--install", action="store_true", help="copy the exported model into assets/models")
     p.add_argument("--default", action="store_true", help="with --install: make it the default model")
     args = p.parse_args(argv)
+    if not 0 <= args.downscale <= 1 or not 0 <= args.sbi <= 1:
+        p.error("--downscale and --sbi are probabilities: between 0 and 1")
+    if not 0 <= args.ema < 1:
+        p.error("--ema is a decay: at least 0 and below 1 (0.998 averages over about the last 500 steps)")
     if args.lr_find_steps < 10:
         p.error("--lr-find-steps must be at least 10 (lr_find drops the first tenth and the last 5 losses)")
     return args
@@ -319,7 +369,7 @@ def main(argv=None) -> int:
     dblock = DataBlock(
         blocks=(ImageBlock, CategoryBlock(vocab=vocab)),
         get_x=CropLoader(size), get_y=ColReader("label"), splitter=ColSplitter("is_valid"),
-        item_tfms=_fastai_transforms(size, args.sbi, vocab, args.seed),
+        item_tfms=_fastai_transforms(size, args.sbi, vocab, args.seed, args.downscale),
         batch_tfms=[Normalize.from_stats(*imagenet_stats)],
     )
     dls = dblock.dataloaders(df, bs=args.bs, num_workers=0)
@@ -347,6 +397,7 @@ def main(argv=None) -> int:
 
     lr = args.lr or 1e-3
     suggestion = None
+    average = None
     if args.lr_find:
         suggestion = lr_find(learn, args.lr_find_steps, (minimum, steep, valley, slide))
         best = suggestion.get("valley") or suggestion.get("minimum")
@@ -358,6 +409,9 @@ def main(argv=None) -> int:
             lr = best
         log(f"lr_find suggestions {suggestion}; using {lr:.2e}")
 
+    if args.ema:  # added after lr_find, which must not feed the average
+        average = weight_average(args.ema)
+        learn.add_cb(average)
     t0 = time.time()
     if pretrained != "none":
         learn.fine_tune(args.epochs, base_lr=lr, freeze_epochs=args.freeze_epochs, lr_mult=args.lr_mult)
@@ -370,10 +424,19 @@ def main(argv=None) -> int:
     plt.savefig(out / "loss_curve.png", dpi=110, bbox_inches="tight")
     plt.close("all")
 
+    df_valid = df[df.is_valid].reset_index(drop=True)
+    last_weights = None
+    if average is not None:  # score the last weights, then put the average in their place for everything below
+        preds, targs = learn.get_preds(dl=dls.valid)
+        vids = video_scores(df_valid, preds[:, vocab.index("fake")].numpy())
+        last_weights = {"frame": metrics_block((targs.numpy() == vocab.index("fake")).astype(int),
+                                               preds[:, vocab.index("fake")].numpy()),
+                        "video": metrics_block([v["label"] for v in vids], [v["confident"] for v in vids], ci=True)}
+        learn.remove_cb(average)
+        learn.model.load_state_dict(average.average.state_dict())
     preds, targs = learn.get_preds(dl=dls.valid)
     fake_prob = preds[:, vocab.index("fake")].numpy()
     frame_labels = (targs.numpy() == vocab.index("fake")).astype(int)
-    df_valid = df[df.is_valid].reset_index(drop=True)
     vids = video_scores(df_valid, fake_prob)
     metrics = {
         "frame": metrics_block(frame_labels, fake_prob),
@@ -384,6 +447,8 @@ def main(argv=None) -> int:
     for method in sorted({v["method"] for v in vids} - {"original"}):
         sub = [v for v in vids if v["method"] in (method, "original")]
         metrics["video_by_method"][method] = metrics_block([v["label"] for v in sub], [v["confident"] for v in sub])
+    if last_weights is not None:
+        metrics["last_weights"] = last_weights  # without --ema's average: the same run's paired comparison
     (out / "val_videos.json").write_text(json.dumps(vids, indent=1))
 
     interp = ClassificationInterpretation.from_learner(learn)
@@ -412,7 +477,7 @@ def main(argv=None) -> int:
             "freeze_stages": args.freeze_stages, "seed": args.seed,
             "lr": lr, "lr_mult": args.lr_mult if pretrained != "none" else None, "lr_find": suggestion,
             "max_train_frames": args.max_train_frames, "size": size, "batch_size": args.bs, "frames_per_video": args.frames,
-            "sbi": args.sbi, "class_weights": weights.tolist(),
+            "sbi": args.sbi, "downscale": args.downscale, "ema": args.ema, "class_weights": weights.tolist(),
             "train_crops": int((~df.is_valid).sum()), "val_crops": int(df.is_valid.sum()),
             "fit_seconds": round(t_fit, 1), "wall_seconds": round(wall, 1), "crop_seconds": round(t_crops, 1),
             "threads": torch.get_num_threads(),
@@ -437,6 +502,9 @@ def main(argv=None) -> int:
     log(f"video AUC {metrics['video']['auc']} (95% bootstrap interval {metrics['video']['auc_ci95']}), "
         f"accuracy {metrics['video']['accuracy']}, log loss {metrics['video']['log_loss']}, "
         f"confusion {metrics['video']['confusion']}")
+    if last_weights is not None:
+        log(f"the last weights, without the average: video AUC {last_weights['video']['auc']}, "
+            f"log loss {last_weights['video']['log_loss']}")
     if args.install:
         from .model import install_model
 

@@ -41,7 +41,7 @@ def run(dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     cache = out / "cache"
     argv = ["--data", str(dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1",
-            "--bs", "4", "--lr-find", "--lr-find-steps", "12", "--sbi", "0.5", "--val-fraction", "0.34",
+            "--bs", "4", "--lr-find", "--lr-find-steps", "12", "--sbi", "0.5", "--downscale", "0.5", "--ema", "0.9", "--val-fraction", "0.34",
             "--workers", "1", "--cache", str(cache), "--half", "--out", str(out / "r")]
     rc = main(argv)
     return rc, out / "r", cache, argv
@@ -58,6 +58,8 @@ def test_run_writes_plots_metrics_and_model(run):
         assert {"auc", "ap", "accuracy", "log_loss", "confusion"} <= set(block)
         assert 0.0 <= block["accuracy"] <= 1.0 and block["log_loss"] > 0
     assert "auc_ci95" in metrics["metrics"]["video"] and "auc_ci95" not in metrics["metrics"]["frame"]
+    # --ema: the exported model is the average; the last weights are scored too, for a paired comparison
+    assert {"auc", "log_loss", "confusion"} <= set(metrics["metrics"]["last_weights"]["video"])
     assert metrics["lr_find"]["valley"] > 0
     assert metrics["weight_mb"] > 1
     assert metrics["command"].startswith("python -m detector.train --data")
@@ -73,7 +75,8 @@ def test_card_describes_the_model_and_it_loads(run):
     card = ModelCard.from_file(card_path)
     assert (card.architecture, card.input_size, card.classes, card.dtype) == ("resnet18", 32, ["fake", "real"],
                                                                                "float16")
-    assert card.trained["split"]["rule"] == "by pair group" and card.trained["sbi"] == 0.5
+    assert card.trained["split"]["rule"] == "by pair group"
+    assert card.trained["sbi"] == 0.5 and card.trained["downscale"] == 0.5 and card.trained["ema"] == 0.9
     assert card.trained["pretrained"] == "none"  # resnet18 has no offline ImageNet weights: from scratch
     assert set(card.metrics) >= {"video_auc", "video_auc_ci95", "video_accuracy", "video_ap", "video_log_loss",
                                  "video_confusion"}
@@ -118,6 +121,55 @@ def test_too_few_lr_find_steps_is_refused(tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["--data", str(tmp_path), "--arch", "resnet18", "--lr-find-steps", "4"])
     assert e.value.code == 2
+
+
+@pytest.mark.parametrize("flag,value", [("--downscale", "1.5"), ("--sbi", "-0.1"), ("--ema", "1")])
+def test_probability_or_decay_out_of_range_is_refused(tmp_path, flag, value):
+    from detector.train import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--data", str(tmp_path), "--arch", "resnet18", flag, value])
+    assert e.value.code == 2
+
+
+def test_weight_average_follows_training_steps_only_with_timm_warmup():
+    from types import SimpleNamespace
+
+    import torch
+
+    from detector.train import weight_average
+
+    net = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.BatchNorm1d(1))
+    torch.nn.init.zeros_(net[0].weight)
+    cb = weight_average(0.5)
+    cb.learn = SimpleNamespace(model=net, training=True)
+    cb.before_fit()
+    torch.nn.init.ones_(net[0].weight)
+    net[1].num_batches_tracked += 3
+    cb.after_batch()  # first update: decay min(0.5, 2/11), so the average moves 9/11 of the way
+    avg = cb.average.state_dict()
+    assert torch.allclose(avg["0.weight"], torch.full((1, 2), 9 / 11))
+    assert int(avg["1.num_batches_tracked"]) == 3  # integer buffers are copied, not averaged
+    cb.learn.training = False
+    torch.nn.init.constant_(net[0].weight, 5.0)
+    cb.after_batch()  # a validation batch: no update
+    assert torch.allclose(cb.average.state_dict()["0.weight"], torch.full((1, 2), 9 / 11))
+    assert not any(p.requires_grad for p in cb.average.parameters())
+
+
+def test_downscale_blurs_the_crop_and_is_off_by_default():
+    """--downscale P puts albumentations' Downscale first with probability P: a sharp face comes out softer."""
+    import cv2
+    from skimage.data import astronaut
+
+    from detector.train import augmentations
+
+    assert "Downscale" not in [type(t).__name__ for t in augmentations(160)]
+    first = augmentations(160, downscale=1.0).transforms[0]
+    assert type(first).__name__ == "Downscale" and first.p == 1.0
+    face = cv2.resize(astronaut()[0:220, 140:360], (200, 200), interpolation=cv2.INTER_AREA)
+    detail = lambda img: cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()  # noqa: E731
+    assert detail(first(image=face)["image"]) < 0.6 * detail(face)
 
 
 def test_bad_data_folder_is_one_line_error(tmp_path, capsys):
