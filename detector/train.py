@@ -425,25 +425,25 @@ def main(argv=None) -> int:
     plt.close("all")
 
     df_valid = df[df.is_valid].reset_index(drop=True)
+
+    def validate():
+        "The validation crops' fake probabilities and labels, the per-video scores, and frame + video metrics."
+        preds, targs = learn.get_preds(dl=dls.valid)
+        prob, labels = preds[:, vocab.index("fake")].numpy(), (targs.numpy() == vocab.index("fake")).astype(int)
+        vids = video_scores(df_valid, prob)
+        return vids, {"frame": metrics_block(labels, prob),
+                      "video": metrics_block([v["label"] for v in vids], [v["confident"] for v in vids], ci=True)}
+
     last_weights = None
     if average is not None:  # score the last weights, then put the average in their place for everything below
-        preds, targs = learn.get_preds(dl=dls.valid)
-        vids = video_scores(df_valid, preds[:, vocab.index("fake")].numpy())
-        last_weights = {"frame": metrics_block((targs.numpy() == vocab.index("fake")).astype(int),
-                                               preds[:, vocab.index("fake")].numpy()),
-                        "video": metrics_block([v["label"] for v in vids], [v["confident"] for v in vids], ci=True)}
+        _, last_weights = validate()
         learn.remove_cb(average)
         learn.model.load_state_dict(average.average.state_dict())
-    preds, targs = learn.get_preds(dl=dls.valid)
-    fake_prob = preds[:, vocab.index("fake")].numpy()
-    frame_labels = (targs.numpy() == vocab.index("fake")).astype(int)
-    vids = video_scores(df_valid, fake_prob)
-    metrics = {
-        "frame": metrics_block(frame_labels, fake_prob),
-        "video": metrics_block([v["label"] for v in vids], [v["confident"] for v in vids], ci=True),
+    vids, metrics = validate()
+    metrics.update({
         "video_mean_rule": metrics_block([v["label"] for v in vids], [v["mean"] for v in vids]),
         "video_by_method": {},
-    }
+    })
     for method in sorted({v["method"] for v in vids} - {"original"}):
         sub = [v for v in vids if v["method"] in (method, "original")]
         metrics["video_by_method"][method] = metrics_block([v["label"] for v in sub], [v["confident"] for v in sub])
