@@ -41,8 +41,8 @@ def run(dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     cache = out / "cache"
     argv = ["--data", str(dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1",
-            "--bs", "4", "--lr-find", "--lr-find-steps", "12", "--sbi", "0.5", "--downscale", "0.5", "--ema", "0.9", "--val-fraction", "0.34",
-            "--workers", "1", "--cache", str(cache), "--half", "--out", str(out / "r")]
+            "--bs", "4", "--lr-find", "--lr-find-steps", "12", "--sbi", "0.5", "--downscale", "0.5", "--ema", "0.9",
+            "--val-fraction", "0.34", "--workers", "1", "--cache", str(cache), "--half", "--out", str(out / "r")]
     rc = main(argv)
     return rc, out / "r", cache, argv
 
