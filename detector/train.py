@@ -174,11 +174,13 @@ def weight_average(decay: float):
         order = 90  # after the optimiser step
 
         def __init__(self):
-            self.average, self.updates = None, 0
+            self.average, self.updates, self.pairs = None, 0, []
 
         def before_fit(self):
             if self.average is None:
                 self.average = copy.deepcopy(self.learn.model).eval().requires_grad_(False)
+            # state_dict tensors share storage with the parameters and buffers: pair them once per fit, not per step
+            self.pairs = list(zip(self.average.state_dict().values(), self.learn.model.state_dict().values()))
 
         @torch.no_grad()
         def after_batch(self):
@@ -186,7 +188,7 @@ def weight_average(decay: float):
                 return
             self.updates += 1
             d = min(decay, (1 + self.updates) / (10 + self.updates))
-            for a, w in zip(self.average.state_dict().values(), self.learn.model.state_dict().values()):
+            for a, w in self.pairs:
                 if a.dtype.is_floating_point:
                     a.lerp_(w, 1 - d)
                 else:
@@ -397,7 +399,6 @@ def main(argv=None) -> int:
 
     lr = args.lr or 1e-3
     suggestion = None
-    average = None
     if args.lr_find:
         suggestion = lr_find(learn, args.lr_find_steps, (minimum, steep, valley, slide))
         best = suggestion.get("valley") or suggestion.get("minimum")
@@ -409,8 +410,8 @@ def main(argv=None) -> int:
             lr = best
         log(f"lr_find suggestions {suggestion}; using {lr:.2e}")
 
-    if args.ema:  # added after lr_find, which must not feed the average
-        average = weight_average(args.ema)
+    average = weight_average(args.ema) if args.ema else None
+    if average is not None:  # added after lr_find, which must not feed the average
         learn.add_cb(average)
     t0 = time.time()
     if pretrained != "none":
