@@ -33,8 +33,11 @@ import numpy as np  # noqa: E402
 from .metrics import metrics_block  # noqa: E402,F401  (shared with detector.evaluate)
 
 
-def augmentations(size: int, downscale: float = 0.0):
+def augmentations(size: int, downscale: float = 0.0, seed: int | None = None):
     """Training augmentations (albumentations), after the seeds' recipe for face-swap detection.
+
+    ``seed``: albumentations draws from its own generator, which ``random.seed`` / ``torch.manual_seed`` do not
+    reach; unseeded (None) it starts from fresh OS entropy, so two runs of one command augment differently.
 
     ``downscale``: probability of shrinking the crop to 35-70% of its side and back (a low-resolution source,
     upscaled), before the compression, for both classes, so that a blurry real face is not a fake by its blur."""
@@ -57,7 +60,7 @@ def augmentations(size: int, downscale: float = 0.0):
         A.ToGray(p=0.05),
         A.CropAndPad(percent=(-0.1, 0.1), keep_size=True, p=0.3),
         A.Resize(size, size, interpolation=cv2.INTER_AREA),
-    ])
+    ], seed=seed)
 
 
 def _fastai_transforms(size: int, sbi_p: float, vocab: list[str], seed: int, downscale: float = 0.0):
@@ -65,7 +68,7 @@ def _fastai_transforms(size: int, sbi_p: float, vocab: list[str], seed: int, dow
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
-    train_aug = augmentations(size, downscale)
+    train_aug = augmentations(size, downscale, seed)
 
     class AlbumentationsTransform(RandTransform):
         "Albumentations on training images; a plain resize on validation."

@@ -115,6 +115,24 @@ def test_second_run_reuses_the_crop_cache(run, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in cache.rglob("meta.json")} == stamps
 
 
+def test_same_seed_same_run(run, tmp_path):
+    """--seed fixes everything random (batch order, the head, albumentations, self-blending): the same command
+    twice gives the same lr_find suggestion and the same weights, bit for bit."""
+    from safetensors.torch import load_file
+
+    from detector.train import main
+
+    _, first, _, argv = run
+    again = tmp_path / "again"
+    assert main([*argv[:-1], str(again)]) == 0
+    runs = [json.loads((d / "metrics.json").read_text()) for d in (first, again)]
+    assert runs[0]["lr_find"] == runs[1]["lr_find"]
+    assert runs[0]["metrics"] == runs[1]["metrics"]
+    weights = [load_file(str(d / "model" / "resnet18.safetensors")) for d in (first, again)]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(weights[0][k].equal(weights[1][k]) for k in weights[0])
+
+
 def test_too_few_lr_find_steps_is_refused(tmp_path):
     from detector.train import main
 
