@@ -312,5 +312,35 @@ def split_by_group(items: list[VideoItem], val_fraction: float = 0.2,
     return train, valid
 
 
+def fold_by_group(items: list[VideoItem], folds: int, seed: int = 0) -> list[list[VideoItem]]:
+    """``folds`` disjoint lists of items, whole groups in each, together all the items: for cross-validation,
+    where each fold in turn is the validation set of a run trained on the others.
+
+    Deterministic for a given ``seed``.  Groups are dealt out stratum by stratum (what a group holds, as for
+    :func:`split_by_group`), each to the fold with the fewest groups of its stratum so far, then the fewest
+    videos, so each fold gets a share of every kind of group and about as many videos.  The item order is kept.
+    """
+    by_group: dict[str, list[VideoItem]] = defaultdict(list)
+    for it in items:
+        by_group[it.group].append(it)
+    if not 2 <= folds <= len(by_group):
+        raise ValueError(f"{folds} folds of {len(by_group)} groups: need 2 to {len(by_group)} folds")
+    rng = random.Random(seed)
+    strata: dict[tuple, list[str]] = defaultdict(list)
+    for g in sorted(by_group):
+        strata[tuple(sorted(_categories(by_group[g])))].append(g)
+    fold_of: dict[str, int] = {}
+    videos = [0] * folds
+    for k in sorted(strata, key=lambda k: (-len(strata[k]), k)):  # the common kinds first
+        rng.shuffle(strata[k])
+        taken = [0] * folds
+        for g in sorted(strata[k], key=lambda g: -len(by_group[g])):  # stable: the shuffle breaks size ties
+            f = min(range(folds), key=lambda f: (taken[f], videos[f], f))
+            fold_of[g] = f
+            taken[f] += 1
+            videos[f] += len(by_group[g])
+    return [[it for it in items if fold_of[it.group] == f] for f in range(folds)]
+
+
 __all__ = ["VideoItem", "REAL", "FAKE", "read_dataset", "read_ffpp", "read_dfdc", "read_real_fake",
-           "detect_layout", "split_by_group", "LAYOUTS"]
+           "detect_layout", "split_by_group", "fold_by_group", "LAYOUTS"]

@@ -280,6 +280,11 @@ def parse_args(argv=None):
     p.add_argument("--split-seed", type=int, default=None,
                    help="seed of the train/validation split (default: --seed); fix it to compare training seeds "
                         "on one validation set")
+    p.add_argument("--folds", type=int, default=0, metavar="K",
+                   help="cross-validation: deal the pair groups into K folds (by --split-seed) and validate on "
+                        "fold --fold, training on the rest (0: one split by --val-fraction); pool the K runs "
+                        "with python -m detector.crossval")
+    p.add_argument("--fold", type=int, default=0, metavar="I", help="with --folds: the validation fold, 0 to K-1")
     p.add_argument("--sbi", type=float, default=0.0, metavar="P",
                    help="turn a real training crop into a self-blended pseudo-fake with probability P (0: off)")
     p.add_argument("--downscale", type=float, default=0.0, metavar="P",
@@ -302,6 +307,8 @@ def parse_args(argv=None):
         p.error("--downscale and --sbi are probabilities: between 0 and 1")
     if not 0 <= args.ema < 1:
         p.error("--ema is a decay: at least 0 and below 1 (0.998 averages over about the last 500 steps)")
+    if args.folds and not 0 <= args.fold < args.folds or args.folds == 1 or args.fold and not args.folds:
+        p.error("--fold I needs --folds K with K >= 2 and 0 <= I < K")
     if args.lr_find_steps < 10:
         p.error("--lr-find-steps must be at least 10 (lr_find drops the first tenth and the last 5 losses)")
     return args
@@ -321,7 +328,7 @@ def main(argv=None) -> int:
 
     from . import architectures
     from .crops import DEFAULT_CACHE, extract_many
-    from .datasets import read_dataset, split_by_group
+    from .datasets import fold_by_group, read_dataset, split_by_group
     from .errors import InputError
     from .model import ModelCard, save_model
 
@@ -349,10 +356,14 @@ def main(argv=None) -> int:
     split_seed = args.seed if args.split_seed is None else args.split_seed
     try:
         items = read_dataset(args.data)
-    except InputError as e:
+        if args.folds:
+            val_items = fold_by_group(items, args.folds, seed=split_seed)[args.fold]
+            train_items = [it for it in items if it.group not in {v.group for v in val_items}]
+        else:
+            train_items, val_items = split_by_group(items, val_fraction=args.val_fraction, seed=split_seed)
+    except (InputError, ValueError) as e:
         log(f"error: {e}")
         return 2
-    train_items, val_items = split_by_group(items, val_fraction=args.val_fraction, seed=split_seed)
     log(f"{len(items)} videos: {len(train_items)} train, {len(val_items)} validation "
         f"({len({i.group for i in val_items})} validation groups)")
 
@@ -473,7 +484,9 @@ def main(argv=None) -> int:
             "data": f"FaceForensics++ c23 sample ({len(items)} videos: "
                     f"{sum(i.label == 0 for i in items)} real, {sum(i.label == 1 for i in items)} fake)"
                     if "ffpp" in str(args.data) else str(args.data),
-            "split": {"rule": "by pair group", "seed": split_seed, "val_fraction": args.val_fraction,
+            "split": {"rule": "by pair group", "seed": split_seed,
+                      **({"folds": args.folds, "fold": args.fold} if args.folds
+                         else {"val_fraction": args.val_fraction}),
                       "val_groups": sorted({i.group for i in val_items}),
                       "train_videos": len(train_items), "val_videos": len(val_items)},
             "pretrained": pretrained, "epochs": args.epochs,
@@ -498,7 +511,8 @@ def main(argv=None) -> int:
     learn.model.eval()
     card_path = save_model(learn.model, card, out / "model", half=args.half)
     weight_mb = (out / "model" / card.weights).stat().st_size / 2**20
-    result = {"arch": args.arch, "size": size, "pretrained": pretrained, "metrics": metrics, "lr": lr,
+    result = {"arch": args.arch, "size": size, "pretrained": pretrained, "split": card.trained["split"],
+              "metrics": metrics, "lr": lr,
               "lr_find": suggestion, "fit_seconds": round(t_fit, 1), "wall_seconds": round(wall, 1),
               "weight_mb": round(weight_mb, 2), "model_card": str(card_path), "command": card.trained["command"]}
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
