@@ -53,3 +53,24 @@ def tiny_model(tiny_model_dir):
     from detector.model import load_model
 
     return load_model("untrained_resnet18", directory=tiny_model_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """A training set of six rendered clips, real/{a,b,c}.mp4 and fake/Deepfakes/{a,b,c}.mp4: three groups (a
+    real and its fake share a stem), for tests of detector.train and detector.crossval."""
+    import numpy as np
+
+    from detector.synthetic import render_clip
+
+    root = tmp_path_factory.mktemp("trainset")
+    (root / "real").mkdir()
+    (root / "fake" / "Deepfakes").mkdir(parents=True)
+    small = dict(seconds=1, fps=8, size=(320, 240))
+    looks = {"a": lambda f, i: f, "b": lambda f, i: np.ascontiguousarray(f[:, ::-1]),
+             "c": lambda f, i: (f * 0.9).astype(np.uint8)}
+    for stem, look in looks.items():
+        render_clip(str(root / "real" / f"{stem}.mp4"), transform=look, **small)
+        render_clip(str(root / "fake" / "Deepfakes" / f"{stem}.mp4"),
+                    transform=lambda f, i, look=look: (look(f, i) // 2 + 60).astype(np.uint8), **small)
+    return root

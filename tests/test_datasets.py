@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FFPP, needs_ffpp
-from detector.datasets import detect_layout, read_dataset, split_by_group
+from detector.datasets import detect_layout, fold_by_group, read_dataset, split_by_group
 from detector.errors import InputError
 
 
@@ -187,6 +187,34 @@ def test_split_never_puts_everything_on_one_side(tmp_path):
     assert train and val
     with pytest.raises(ValueError):
         split_by_group(items, 1.0)
+
+
+
+def test_folds_partition_whole_groups_evenly(tmp_path):
+    pairs = [(f"{2 * i:03d}", f"{2 * i + 1:03d}") for i in range(13)]
+    make_ffpp(tmp_path, pairs=pairs[:7], methods=("Deepfakes", "Face2Face", "FaceSwap"))  # 8 videos a group
+    make_ffpp(tmp_path, pairs=pairs[7:], methods=("Deepfakes",))  # 4 videos a group
+    items = read_dataset(tmp_path)
+    folds = fold_by_group(items, 3, seed=0)
+    assert sorted(map(id, sum(folds, []))) == sorted(map(id, items))  # every video in exactly one fold
+    groups = [{it.group for it in f} for f in folds]
+    assert not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])  # whole groups
+    for f in folds:  # each fold has reals and every method, and its share of the big and the small groups
+        assert {(it.label_name, it.method) for it in f} == {
+            ("real", None), ("fake", "Deepfakes"), ("fake", "Face2Face"), ("fake", "FaceSwap")}
+        assert sorted(sum(it.group == g for it in f) for g in {it.group for it in f}).count(8) in (2, 3)
+    sizes = [len(f) for f in folds]
+    assert max(sizes) - min(sizes) <= 8  # within one big group: the strata come first (76 videos: 32, 24, 24)
+    for i, f in enumerate(folds):  # a fold's train side is the other folds, like split_by_group's
+        train = [it for it in items if it.group not in groups[i]]
+        check_split(items, train, f)
+    assert fold_by_group(items, 3, seed=0) == folds  # deterministic
+    assert fold_by_group(list(reversed(items)), 3, seed=0)[1] == list(reversed(folds[1]))  # order-independent
+    assert len({tuple(frozenset(it.group for it in f) for f in fold_by_group(items, 3, seed=s))
+                for s in range(6)}) > 1  # the seed matters
+    for k in (1, 14):
+        with pytest.raises(ValueError, match="folds"):
+            fold_by_group(items, k)
 
 
 @needs_ffpp

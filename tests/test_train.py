@@ -1,4 +1,4 @@
-"""detector.train end to end on a tiny real/ + fake/ dataset of rendered clips (seconds, not a real training run).
+"""detector.train end to end on conftest's ``tiny_dataset`` of rendered clips (seconds, not a real training run).
 
 A model trained on six astronaut clips means nothing; these tests check that one run
 of the script writes everything the training issue asks for (plots, metrics, a loadable
@@ -8,7 +8,6 @@ the crop cache is reused by a second run.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,30 +16,12 @@ from detector.datasets import read_dataset
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    """real/{a,b,c}.mp4 and fake/Deepfakes/{a,b,c}.mp4: three groups (a real and its fake share a stem)."""
-    from detector.synthetic import render_clip
-
-    root = tmp_path_factory.mktemp("trainset")
-    (root / "real").mkdir()
-    (root / "fake" / "Deepfakes").mkdir(parents=True)
-    small = dict(seconds=1, fps=8, size=(320, 240))
-    looks = {"a": lambda f, i: f, "b": lambda f, i: np.ascontiguousarray(f[:, ::-1]),
-             "c": lambda f, i: (f * 0.9).astype(np.uint8)}
-    for stem, look in looks.items():
-        render_clip(str(root / "real" / f"{stem}.mp4"), transform=look, **small)
-        render_clip(str(root / "fake" / "Deepfakes" / f"{stem}.mp4"),
-                    transform=lambda f, i, look=look: (look(f, i) // 2 + 60).astype(np.uint8), **small)
-    return root
-
-
-@pytest.fixture(scope="module")
-def run(dataset, tmp_path_factory):
+def run(tiny_dataset, tmp_path_factory):
     from detector.train import main
 
     out = tmp_path_factory.mktemp("run")
     cache = out / "cache"
-    argv = ["--data", str(dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1",
+    argv = ["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1",
             "--bs", "4", "--lr-find", "--lr-find-steps", "12", "--sbi", "0.5", "--downscale", "0.5", "--ema", "0.9",
             "--val-fraction", "0.34", "--workers", "1", "--cache", str(cache), "--half", "--out", str(out / "r")]
     rc = main(argv)
@@ -92,13 +73,13 @@ def test_card_describes_the_model_and_it_loads(run):
     assert any(t.dtype == torch.float16 for t in state.values())
 
 
-def test_validation_groups_never_trained_on(run, dataset):
+def test_validation_groups_never_trained_on(run, tiny_dataset):
     _, out, _, _ = run
     card = json.loads((out / "model" / "resnet18.json").read_text())
     val_groups = set(card["trained"]["split"]["val_groups"])
     videos = json.loads((out / "val_videos.json").read_text())
     assert videos and {v["group"] for v in videos} == val_groups
-    all_groups = {it.group for it in read_dataset(dataset)}
+    all_groups = {it.group for it in read_dataset(tiny_dataset)}
     assert val_groups and val_groups < all_groups  # some groups left for training, none on both sides
 
 
@@ -141,12 +122,13 @@ def test_too_few_lr_find_steps_is_refused(tmp_path):
     assert e.value.code == 2
 
 
-@pytest.mark.parametrize("flag,value", [("--downscale", "1.5"), ("--sbi", "-0.1"), ("--ema", "1")])
-def test_probability_or_decay_out_of_range_is_refused(tmp_path, flag, value):
+@pytest.mark.parametrize("extra", [["--downscale", "1.5"], ["--sbi", "-0.1"], ["--ema", "1"],
+                                   ["--folds", "3", "--fold", "3"], ["--fold", "1"], ["--folds", "1"]])
+def test_out_of_range_option_is_refused(tmp_path, extra):
     from detector.train import main
 
     with pytest.raises(SystemExit) as e:
-        main(["--data", str(tmp_path), "--arch", "resnet18", flag, value])
+        main(["--data", str(tmp_path), "--arch", "resnet18", *extra])
     assert e.value.code == 2
 
 
@@ -198,7 +180,7 @@ def test_bad_data_folder_is_one_line_error(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
-def test_freeze_stages_keeps_the_early_layers_at_imagenet_values(dataset, tmp_path):
+def test_freeze_stages_keeps_the_early_layers_at_imagenet_values(tiny_dataset, tmp_path):
     """--freeze-stages 2 on the ImageNet-initialised EfficientNet: the stem and first two stages (batch-norm
     weights included) leave training exactly as they came; the third stage and the head were trained."""
     import torch
@@ -208,7 +190,7 @@ def test_freeze_stages_keeps_the_early_layers_at_imagenet_values(dataset, tmp_pa
     from detector.train import main
 
     out = tmp_path / "r"
-    rc = main(["--data", str(dataset), "--arch", "efficientnet_lite0", "--size", "32", "--frames", "4",
+    rc = main(["--data", str(tiny_dataset), "--arch", "efficientnet_lite0", "--size", "32", "--frames", "4",
                "--epochs", "1", "--bs", "4", "--val-fraction", "0.34", "--workers", "1", "--freeze-stages", "2",
                "--cache", str(tmp_path / "cache"), "--out", str(out)])
     assert rc == 0
@@ -243,17 +225,17 @@ def test_freeze_stages_beyond_the_last_stage_is_refused(tmp_path, capsys):
     assert not (tmp_path / "r").exists()  # refused before any work
 
 
-def test_split_seed_keeps_the_validation_set_while_the_training_seed_changes(run, dataset, tmp_path):
+def test_split_seed_keeps_the_validation_set_while_the_training_seed_changes(run, tiny_dataset, tmp_path):
     from detector.datasets import split_by_group
     from detector.train import main
 
-    items = read_dataset(dataset)
+    items = read_dataset(tiny_dataset)
     seed = next(s for s in range(1, 50)  # a training seed whose own split differs from seed 0's
                 if {i.group for i in split_by_group(items, 0.34, seed=s)[1]}
                 != {i.group for i in split_by_group(items, 0.34, seed=0)[1]})
     _, first, cache, _ = run  # seed 0
     out = tmp_path / "r"
-    rc = main(["--data", str(dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1",
+    rc = main(["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1",
                "--bs", "4", "--val-fraction", "0.34", "--workers", "1", "--cache", str(cache),
                "--seed", str(seed), "--split-seed", "0", "--out", str(out)])
     assert rc == 0
