@@ -56,6 +56,7 @@ def pool(runs: list[dict]) -> dict:
     """Pooled and per-fold metrics of cross-validation runs (from :func:`read_fold`) of one recipe."""
     if not runs:
         raise InputError("no runs to pool")
+    runs = sorted(runs, key=lambda r: r["fold"])
     first = runs[0]
     for r in runs[1:]:
         if (r["folds"], r["seed"]) != (first["folds"], first["seed"]):
@@ -64,7 +65,7 @@ def pool(runs: list[dict]) -> dict:
         if _recipe(r["command"]) != _recipe(first["command"]):
             raise InputError(f"{r['dir']} and {first['dir']} were trained by different commands:\n  "
                              f"{_recipe(r['command'])}\n  {_recipe(first['command'])}")
-    folds = sorted(r["fold"] for r in runs)
+    folds = [r["fold"] for r in runs]
     if len(set(folds)) < len(folds):
         raise InputError(f"fold given twice: folds {folds}")
     seen: dict[str, int] = {}
@@ -74,10 +75,10 @@ def pool(runs: list[dict]) -> dict:
                 raise InputError(f"{v['video']} is validated in fold {seen[v['video']]} and fold {r['fold']}")
             seen[v["video"]] = r["fold"]
 
-    videos = [dict(v, fold=r["fold"]) for r in sorted(runs, key=lambda r: r["fold"]) for v in r["videos"]]
+    videos = [dict(v, fold=r["fold"]) for r in runs for v in r["videos"]]
     labels, scores = [v["label"] for v in videos], [v["confident"] for v in videos]
     per_fold = []
-    for r in sorted(runs, key=lambda r: r["fold"]):
+    for r in runs:
         block = metrics_block([v["label"] for v in r["videos"]], [v["confident"] for v in r["videos"]], ci=True)
         per_fold.append({"fold": r["fold"], "dir": r["dir"], **block})
     fold_aucs = [f["auc"] for f in per_fold if f["auc"] is not None]

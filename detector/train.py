@@ -358,7 +358,8 @@ def main(argv=None) -> int:
         items = read_dataset(args.data)
         if args.folds:
             val_items = fold_by_group(items, args.folds, seed=split_seed)[args.fold]
-            train_items = [it for it in items if it.group not in {v.group for v in val_items}]
+            val_groups = {it.group for it in val_items}
+            train_items = [it for it in items if it.group not in val_groups]
         else:
             train_items, val_items = split_by_group(items, val_fraction=args.val_fraction, seed=split_seed)
     except (InputError, ValueError) as e:
