@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .metrics import metrics_block
+from .train import video_metrics, video_metrics_by_method
 
 
 def read_fold(run_dir: str | Path) -> dict:
@@ -76,28 +76,20 @@ def pool(runs: list[dict]) -> dict:
             seen[v["video"]] = r["fold"]
 
     videos = [dict(v, fold=r["fold"]) for r in runs for v in r["videos"]]
-    labels, scores = [v["label"] for v in videos], [v["confident"] for v in videos]
-    per_fold = []
-    for r in runs:
-        block = metrics_block([v["label"] for v in r["videos"]], [v["confident"] for v in r["videos"]], ci=True)
-        per_fold.append({"fold": r["fold"], "dir": r["dir"], **block})
+    per_fold = [{"fold": r["fold"], "dir": r["dir"], **video_metrics(r["videos"], ci=True)} for r in runs]
     fold_aucs = [f["auc"] for f in per_fold if f["auc"] is not None]
     reals = [v for v in videos if v["label"] == 0]
-    by_method = {}
-    for method in sorted({v["method"] for v in videos if v["label"] == 1}):
-        sub = reals + [v for v in videos if v["label"] == 1 and v["method"] == method]
-        by_method[method] = metrics_block([v["label"] for v in sub], [v["confident"] for v in sub], ci=True)
     name = lambda v: {"video": (f"{v['method']}/" if v["label"] == 1 else "") + Path(v["video"]).name,  # noqa: E731
                       "method": v["method"], "fold": v["fold"], "fake_probability": round(v["confident"], 4)}
     return {
         "folds": first["folds"], "split_seed": first["seed"], "folds_run": folds,
         "complete": folds == list(range(first["folds"])),
         "command": _recipe(first["command"]) + f" --folds {first['folds']} --fold I",
-        "pooled": metrics_block(labels, scores, ci=True),
+        "pooled": video_metrics(videos, ci=True),
         "per_fold": per_fold,
         "fold_auc_mean": float(np.mean(fold_aucs)) if fold_aucs else None,
         "fold_auc_sd": float(np.std(fold_aucs, ddof=1)) if len(fold_aucs) > 1 else None,
-        "by_method": by_method,
+        "by_method": video_metrics_by_method(videos, ci=True),
         "reals_scored_most_fake": [name(v) for v in sorted(reals, key=lambda v: -v["confident"])[:8]],
         "fakes_scored_most_real": [name(v) for v in sorted((v for v in videos if v["label"] == 1),
                                                            key=lambda v: v["confident"])[:8]],

@@ -30,7 +30,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import numpy as np  # noqa: E402
 
-from .metrics import metrics_block  # noqa: E402,F401  (shared with detector.evaluate)
+from .metrics import metrics_block  # noqa: E402
 
 
 def augmentations(size: int, downscale: float = 0.0, seed: int | None = None):
@@ -253,6 +253,17 @@ def video_scores(df_valid, fake_prob: np.ndarray):
     return out
 
 
+def video_metrics(vids, rule: str = "confident", ci: bool = False) -> dict:
+    """:func:`metrics_block` of per-video scores (:func:`video_scores`' dicts) under one aggregation rule."""
+    return metrics_block([v["label"] for v in vids], [v[rule] for v in vids], ci=ci)
+
+
+def video_metrics_by_method(vids, ci: bool = False) -> dict:
+    """Each manipulation method's fakes against all the reals (fakes of no named method are left out)."""
+    methods = sorted({v["method"] for v in vids if v["label"] == 1} - {"original"})
+    return {m: video_metrics([v for v in vids if v["label"] == 0 or v["method"] == m], ci=ci) for m in methods}
+
+
 def parse_args(argv=None):
     from .architectures import REGISTRY
 
@@ -448,7 +459,7 @@ def main(argv=None) -> int:
         prob, labels = preds[:, vocab.index("fake")].numpy(), (targs.numpy() == vocab.index("fake")).astype(int)
         vids = video_scores(df_valid, prob)
         return vids, {"frame": metrics_block(labels, prob),
-                      "video": metrics_block([v["label"] for v in vids], [v["confident"] for v in vids], ci=True)}
+                      "video": video_metrics(vids, ci=True)}
 
     last_weights = None
     if average is not None:  # score the last weights, then put the average in their place for everything below
@@ -456,13 +467,8 @@ def main(argv=None) -> int:
         learn.remove_cb(average)
         learn.model.load_state_dict(average.average.state_dict())
     vids, metrics = validate()
-    metrics.update({
-        "video_mean_rule": metrics_block([v["label"] for v in vids], [v["mean"] for v in vids]),
-        "video_by_method": {},
-    })
-    for method in sorted({v["method"] for v in vids} - {"original"}):
-        sub = [v for v in vids if v["method"] in (method, "original")]
-        metrics["video_by_method"][method] = metrics_block([v["label"] for v in sub], [v["confident"] for v in sub])
+    metrics.update({"video_mean_rule": video_metrics(vids, rule="mean"),
+                    "video_by_method": video_metrics_by_method(vids)})
     if last_weights is not None:
         metrics["last_weights"] = last_weights  # without --ema's average: the same run's paired comparison
     (out / "val_videos.json").write_text(json.dumps(vids, indent=1))
