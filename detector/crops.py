@@ -33,6 +33,10 @@ class CropSet:
 
 
 def cache_key(video: str, frames: int, margin: float, max_side: int) -> str:
+    from .stills import is_still
+
+    if is_still(video):
+        frames = 1  # a photo is one frame whatever the setting: one cache entry for every --frames
     st = os.stat(video)
     raw = f"v{CACHE_VERSION}|{os.path.abspath(video)}|{st.st_size}|{int(st.st_mtime)}|{frames}|{margin}|{max_side}"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
@@ -56,6 +60,7 @@ def extract_crops(video: str, frames: int = 32, margin: float = 0.3, max_side: i
     import cv2
 
     from .pipeline import detect_faces
+    from .stills import STILL_PAD, is_still, read_still
     from .video import sample_frames
 
     folder = Path(cache) / cache_key(video, frames, margin, max_side)
@@ -64,8 +69,12 @@ def extract_crops(video: str, frames: int = 32, margin: float = 0.3, max_side: i
         meta = json.loads(meta_path.read_text())
         return CropSet(video=video, files=[str(folder / f) for f in meta["files"]], times=meta["times"],
                        frames=meta["frames"], with_face=meta["with_face"])
-    _, sampled = sample_frames(video, n_frames=frames)
-    faces_per_frame, _ = detect_faces(sampled, margin=margin)
+    if is_still(video):  # a photo: one frame, its borders mirrored outwards as the pipeline does
+        _, sampled = read_still(video)
+        faces_per_frame, _ = detect_faces(sampled, margin=margin, pad=STILL_PAD)
+    else:
+        _, sampled = sample_frames(video, n_frames=frames)
+        faces_per_frame, _ = detect_faces(sampled, margin=margin)
     ident = main_identity(faces_per_frame)
     folder.mkdir(parents=True, exist_ok=True)
     files, times = [], []

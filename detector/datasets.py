@@ -35,11 +35,13 @@ import math
 import os
 import random
 import re
+import zlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import InputError
+from .stills import IMAGE_EXTENSIONS
 from .video import VIDEO_EXTENSIONS
 
 REAL, FAKE = 0, 1
@@ -49,25 +51,51 @@ FFPP_COMPRESSIONS = ("raw", "c0", "c23", "c40")
 
 @dataclass(frozen=True)
 class VideoItem:
-    path: str  # absolute path of the video file
+    path: str  # absolute path of the video (or photo) file
     label: int  # 1 = fake, 0 = real
     label_name: str  # "fake" or "real"
     group: str  # videos sharing people or footage: always on the same side of a split
     method: str | None  # manipulation method of a fake when the layout says it (FF++ folder), else None
     id: str  # unique within the dataset: the path below the root, without extension
+    kind: str = "video"  # "video" or "image" (a photo: a one-frame clip)
+    source: str = ""  # which data set it comes from (the root folder's name; ":actors" for FF++ actor clips)
+    subgroup: str | None = None  # a population label the data names (UTKFace's race field), for fairness tables
+
+
+Item = VideoItem  # a video or a photo
+
+UTK_RACES = {"0": "white", "1": "black", "2": "asian", "3": "indian", "4": "other"}
+_UTK_NAME = re.compile(r"^\d+_\d+_(\d)_\d+")  # <age>_<gender>_<race>_<date>.jpg.chip.jpg
+STILL_HOLDOUT = 5  # one photo in STILL_HOLDOUT (by a hash of its file name) is never trained on: see held_out()
+
+
+def held_out(item: VideoItem) -> bool:
+    """Whether ``item`` is a photo of the fixed held-out part of a photo folder (one in STILL_HOLDOUT, chosen by a
+    hash of the file name, so it is the same on every machine and in every run): training never uses it, in no
+    fold; ``detector.evaluate --split heldout`` measures false alarms on it."""
+    return item.kind == "image" and zlib.crc32(os.path.basename(item.path).encode()) % STILL_HOLDOUT == 0
 
 
 def _item(root: Path, path: Path, label: int, group: str, method: str | None) -> VideoItem:
     rel = path.relative_to(root).with_suffix("").as_posix()
-    return VideoItem(os.path.abspath(path), label, LABEL_NAMES[label], group, method, rel)
+    kind = "image" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
+    source = root.name + (":actors" if "original_sequences/actors/" in path.as_posix() else "")
+    m = _UTK_NAME.match(path.name) if kind == "image" else None
+    return VideoItem(os.path.abspath(path), label, LABEL_NAMES[label], group, method, rel, kind, source,
+                     UTK_RACES.get(m.group(1)) if m else None)
 
 
 def _is_video(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS and not path.name.startswith(".")
 
 
+def _is_media(path: Path) -> bool:
+    return (path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
+            and not path.name.startswith("."))
+
+
 def _videos_below(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if _is_video(p))
+    return sorted(p for p in folder.rglob("*") if _is_media(p))
 
 
 # ---------------------------------------------------------------- FaceForensics++
@@ -117,16 +145,29 @@ def _subdirs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
-def read_ffpp(root: str | os.PathLike) -> list[VideoItem]:
-    """FaceForensics++ tree (see module docstring); fakes of ``<a>_<b>`` link ids a and b into one group."""
-    root = Path(root)
-    entries: list[tuple[Path, int, str | None, list[str]]] = []  # path, label, method, linked ids
+def read_ffpp(*roots: str | os.PathLike) -> list[VideoItem]:
+    """FaceForensics++ trees (see module docstring); fakes of ``<a>_<b>`` link ids a and b into one group.
+
+    Several roots (e.g. the c23 and the c40 copies) are read together, so a video and its twin at another
+    compression, which share their ids, fall in one group."""
+    entries = [e for root in roots for e in _ffpp_entries(Path(root))]
+    comps = _Components()
+    for _, _, _, _, nodes in entries:
+        for node in nodes:
+            comps.union(nodes[0], node)
+    names = comps.names()
+    return [_item(root, path, label, names[nodes[0]], method) for root, path, label, method, nodes in entries]
+
+
+def _ffpp_entries(root: Path) -> list[tuple[Path, Path, int, str | None, list[str]]]:
+    """(root, path, label, method, linked ids) of every video of one FF++ tree."""
+    entries: list[tuple[Path, Path, int, str | None, list[str]]] = []
     for source in _subdirs(root / "original_sequences"):
         actors = source.name == "actors"
         for path in _ffpp_videos(source):
             m = _DFD_REAL.match(path.stem) if actors else None
             node = f"actor{m.group(1)}" if m else (f"{source.name}:{path.stem}" if actors else path.stem)
-            entries.append((path, REAL, None, [node]))
+            entries.append((root, path, REAL, None, [node]))
     for method_dir in _subdirs(root / "manipulated_sequences"):
         method = method_dir.name
         for path in _ffpp_videos(method_dir):
@@ -136,14 +177,8 @@ def read_ffpp(root: str | os.PathLike) -> list[VideoItem]:
             else:
                 m = _PAIR.match(path.stem)
                 nodes = [m.group(1), m.group(2)] if m else [f"{method}:{path.stem}"]
-            entries.append((path, FAKE, method, nodes))
-
-    comps = _Components()
-    for _, _, _, nodes in entries:
-        for node in nodes:
-            comps.union(nodes[0], node)
-    names = comps.names()
-    return [_item(root, path, label, names[nodes[0]], method) for path, label, method, nodes in entries]
+            entries.append((root, path, FAKE, method, nodes))
+    return entries
 
 
 # ---------------------------------------------------------------- DFDC
@@ -187,7 +222,8 @@ def _label_dirs(root: Path) -> dict[int, Path]:
 
 
 def read_real_fake(root: str | os.PathLike) -> list[VideoItem]:
-    """``real/`` and ``fake/`` folders (videos at any depth); group = file stem."""
+    """``real/`` and ``fake/`` folders (videos or photos at any depth; either folder may be missing, e.g. a folder
+    of real photos only); group = file stem."""
     root = Path(root)
     items: list[VideoItem] = []
     for label, folder in sorted(_label_dirs(root).items()):
@@ -218,9 +254,29 @@ def detect_layout(root: str | os.PathLike) -> str | None:
     return None
 
 
-def read_dataset(root: str | os.PathLike) -> list[VideoItem]:
-    """Every labelled video under ``root``, its layout detected (also one folder down, e.g. ``data/ffpp``)."""
-    root = Path(root)
+def read_datasets(roots: list[str | os.PathLike]) -> list[VideoItem]:
+    """Every labelled video and photo under several roots (e.g. ``ffpp ffpp_c40 faces_utk``), as one list.
+
+    FaceForensics++ trees are read together (:func:`read_ffpp`), so twins at two compressions share a group;
+    other roots keep their own groups, prefixed by the root's name where two roots could clash."""
+    roots = [Path(r) for r in roots]
+    if len(roots) == 1:
+        return read_dataset(roots[0])
+    found = [_resolve_root(r) for r in roots]
+    if len({r.resolve() for r, _ in found}) < len(found):
+        raise InputError("the same data folder is named twice")
+    ffpp = [r for r, lay in found if lay == "ffpp"]
+    items = read_ffpp(*ffpp) if ffpp else []
+    for r, lay in found:
+        if lay != "ffpp":
+            items += [replace(it, group=f"{r.name}/{it.group}") for it in LAYOUTS[lay](r)]
+    if not items:
+        raise InputError("no videos or photos in " + ", ".join(map(str, roots)))
+    return items
+
+
+def _resolve_root(root: Path) -> tuple[Path, str]:
+    """(root, layout), descending one folder where the root itself has no layout; InputError if none."""
     if not root.is_dir():
         raise InputError(f"{root}: no such folder" if not root.exists() else f"{root}: is a file, not a dataset folder")
     layout = detect_layout(root)
@@ -231,9 +287,15 @@ def read_dataset(root: str | os.PathLike) -> list[VideoItem]:
             root, layout = inner[0]
     if layout is None:
         raise InputError(f"{root}: not a dataset layout this reads; expected {_EXPECTED}")
+    return root, layout
+
+
+def read_dataset(root: str | os.PathLike) -> list[VideoItem]:
+    """Every labelled video under ``root``, its layout detected (also one folder down, e.g. ``data/ffpp``)."""
+    root, layout = _resolve_root(Path(root))
     items = LAYOUTS[layout](root)
     if not items:
-        raise InputError(f"{root}: looks like a {layout} dataset but holds no videos "
+        raise InputError(f"{root}: looks like a {layout} dataset but holds no videos or photos "
                          f"({', '.join(VIDEO_EXTENSIONS[:3])}, ...)")
     return items
 
@@ -325,11 +387,17 @@ def fold_by_group(items: list[VideoItem], folds: int, seed: int = 0) -> list[lis
         by_group[it.group].append(it)
     if not 2 <= folds <= len(by_group):
         raise ValueError(f"{folds} folds of {len(by_group)} groups: need 2 to {len(by_group)} folds")
+    # a photo with a group of its own (a folder of photos: split by file) goes to a fold by a hash of its file
+    # name, so thousands of photos neither change how the video groups are dealt nor depend on the seed
+    fold_of: dict[str, int] = {}
+    for g, members in list(by_group.items()):
+        if len(members) == 1 and members[0].kind == "image":
+            fold_of[g] = zlib.crc32(os.path.basename(members[0].path).encode()) // STILL_HOLDOUT % folds
+            del by_group[g]
     rng = random.Random(seed)
     strata: dict[tuple, list[str]] = defaultdict(list)
     for g in sorted(by_group):
         strata[tuple(sorted(_categories(by_group[g])))].append(g)
-    fold_of: dict[str, int] = {}
     videos = [0] * folds
     for k in sorted(strata, key=lambda k: (-len(strata[k]), k)):  # the common kinds first
         rng.shuffle(strata[k])
@@ -342,5 +410,5 @@ def fold_by_group(items: list[VideoItem], folds: int, seed: int = 0) -> list[lis
     return [[it for it in items if fold_of[it.group] == f] for f in range(folds)]
 
 
-__all__ = ["VideoItem", "REAL", "FAKE", "read_dataset", "read_ffpp", "read_dfdc", "read_real_fake",
+__all__ = ["VideoItem", "Item", "held_out", "read_datasets", "UTK_RACES", "REAL", "FAKE", "read_dataset", "read_ffpp", "read_dfdc", "read_real_fake",
            "detect_layout", "split_by_group", "fold_by_group", "LAYOUTS"]

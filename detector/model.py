@@ -38,6 +38,7 @@ class ModelCard:
     classes: list[str] = field(default_factory=lambda: ["real", "fake"])  # order of the logits
     fake_class: str = "fake"
     threshold: float = 0.5  # video score >= threshold -> "fake"
+    uncertain: list[float] | None = None  # [low, threshold): scores labelled "uncertain" (see detector.calibration)
     face_margin: float = 0.3  # crop margin the model was trained with
     weights: str = ""  # file name of the safetensors beside the card
     dtype: str = "float32"  # how the weights are stored

@@ -15,6 +15,7 @@ from .errors import InputError
 from .faces import FaceDetector, crop_face, track
 from .model import Classifier, load_model
 from .report import FaceResult, FrameResult, Report, summarise
+from .stills import STILL_PAD, is_still, read_still
 from .video import Limits, SampledFrame, sample_frames
 
 Progress = Callable[[float, str], None]
@@ -40,17 +41,34 @@ def face_detector() -> FaceDetector:
     return _local.detector
 
 
-def detect_faces(frames: list[SampledFrame], margin: float = 0.3, detector: FaceDetector | None = None):
+def detect_faces(frames: list[SampledFrame], margin: float = 0.3, detector: FaceDetector | None = None,
+                 pad: float = 0.0):
     """Faces of every sampled frame, tracked into identities, each with its square crop.
 
-    Returns one list per frame (empty where no face was found) and the number of identities.
+    ``pad`` (stills): detect on a copy with that share of each side mirrored outwards
+    (:func:`detector.stills.pad_still`), keep the faces centred inside the original and crop them from the
+    padded copy, so a tightly cropped photo still gives a whole face with its margin.  Boxes are in the
+    original's pixels.  Returns one list per frame (empty where no face was found) and the number of identities.
     """
     detector = detector or face_detector()
     per_frame = []
     for fr in frames:
-        faces = detector.detect(fr.image)
-        for f in faces:
-            f.crop = crop_face(fr.image, f.box, margin)
+        image, ox, oy = fr.image, 0, 0
+        if pad > 0:
+            from .stills import pad_still
+
+            image, ox, oy = pad_still(fr.image, pad)
+        h, w = fr.image.shape[:2]
+        faces = []
+        for f in detector.detect(image):
+            x, y, bw, bh = f.box
+            cx, cy = x + bw / 2 - ox, y + bh / 2 - oy
+            if not (0 <= cx < w and 0 <= cy < h):
+                continue  # a mirror image of a face in the padding
+            f.crop = crop_face(image, f.box, margin)
+            f.box = (int(x - ox), int(y - oy), int(bw), int(bh))
+            f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
+            faces.append(f)
         per_frame.append(faces)
     n_ids = track(per_frame)
     return per_frame, n_ids
@@ -72,7 +90,7 @@ def analyze(
     keep_frames: bool = False,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Report:
-    """Analyse one video and return its :class:`~detector.report.Report`.
+    """Analyse one video (or one photo: jpg, png, webp, bmp, as a one-frame clip) and return its :class:`~detector.report.Report`.
 
     frames / fps  -- sample ``frames`` evenly over the clip, or one every ``1/fps`` s.
     model         -- a loaded Classifier, a model name in ``assets/models``, a card path, or None (default).
@@ -94,7 +112,9 @@ def analyze(
 
     step(0.0, "decoding")
     t = time.perf_counter()
-    info, sampled = sample_frames(video_path, n_frames=frames, fps=fps, limits=limits)
+    still = is_still(video_path)
+    info, sampled = read_still(video_path) if still else sample_frames(video_path, n_frames=frames, fps=fps,
+                                                                       limits=limits)
     if transform is not None:
         for fr in sampled:
             fr.image = np.ascontiguousarray(transform(fr.image), dtype=np.uint8)
@@ -102,7 +122,7 @@ def analyze(
 
     step(0.25, "finding faces")
     t = time.perf_counter()
-    faces_per_frame, _ = detect_faces(sampled, margin=clf.card.face_margin)
+    faces_per_frame, _ = detect_faces(sampled, margin=clf.card.face_margin, pad=STILL_PAD if still else 0.0)
     timings["detect"] = time.perf_counter() - t
 
     all_faces = [f for faces in faces_per_frame for f in faces]

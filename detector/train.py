@@ -30,6 +30,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import numpy as np  # noqa: E402
 
+from .calibration import calibrate_threshold, false_alarm_table  # noqa: E402
 from .metrics import metrics_block  # noqa: E402
 
 
@@ -236,8 +237,44 @@ def build_table(items, crops, val_ids: set[str]):
             continue
         for f, t in zip(cs.files, cs.times):
             rows.append({"path": f, "label": "fake" if it.label == 1 else "real", "video": it.path, "time": t,
-                         "group": it.group, "method": it.method or "original", "is_valid": it.path in val_ids})
+                         "group": it.group, "method": it.method or "original", "is_valid": it.path in val_ids,
+                         "source": it.source or "data", "kind": it.kind, "subgroup": it.subgroup or ""})
     return pd.DataFrame(rows)
+
+
+def sampling_weights(train_df) -> tuple[np.ndarray, dict]:
+    """Per-crop sampling weights for a balanced epoch, and the share of the epoch each (label, source) gets.
+
+    Half of an epoch's draws are real crops and half fake ones; within a class, each source (``ffpp``,
+    ``ffpp_c40``, ``ffpp_c40:actors``, ``faces_utk``...) gets a share in proportion to the square root of its
+    crop count, so thousands of photos count more than a few clips, but cannot drown them."""
+    shares: dict[str, float] = {}
+    w = np.zeros(len(train_df), dtype=np.float64)
+    for label, g in train_df.groupby("label"):
+        counts = g.groupby("source").size()
+        root = np.sqrt(counts.astype(float))
+        for source, n in counts.items():
+            share = 0.5 * float(root[source] / root.sum()) if train_df["label"].nunique() > 1 else float(
+                root[source] / root.sum())
+            shares[f"{label}:{source}"] = round(share, 4)
+            w[((train_df["label"] == label) & (train_df["source"] == source)).values] = share / n
+    return w, shares
+
+
+def balanced_dl_type():
+    """A fastai TfmdDL that draws its training epoch with replacement by ``wgts`` (fastai's WeightedDL, with the
+    epoch's length ``n`` free of the data set's: a fixed budget of crops per epoch however many there are)."""
+    from fastai.callback.data import WeightedDL
+
+    class BalancedDL(WeightedDL):
+        def get_idxs(self):
+            if self.n == 0:
+                return []
+            if not self.shuffle:
+                return list(range(min(self.n, len(self.dataset))))
+            return list(np.random.choice(len(self.dataset), self.n, p=self.wgts))
+
+    return BalancedDL
 
 
 def video_scores(df_valid, fake_prob: np.ndarray):
@@ -247,10 +284,42 @@ def video_scores(df_valid, fake_prob: np.ndarray):
     d = df_valid.assign(p=fake_prob)
     out = []
     for video, g in d.groupby("video", sort=True):
-        out.append({"video": video, "label": int(g["label"].iloc[0] == "fake"), "method": g["method"].iloc[0],
-                    "group": g["group"].iloc[0], "frames": len(g), "confident": confident_rule(g["p"].values),
-                    "mean": mean_rule(g["p"].values)})
+        first = g.iloc[0]
+        out.append({"video": video, "label": int(first["label"] == "fake"), "method": first["method"],
+                    "group": first["group"], "frames": len(g), "confident": confident_rule(g["p"].values),
+                    "mean": mean_rule(g["p"].values), "source": first.get("source", ""),
+                    "kind": first.get("kind", "video"), "subgroup": first.get("subgroup", "") or None})
     return out
+
+
+def metrics_by_source(vids, threshold: float = 0.5) -> dict:
+    """Per data source: metrics where it holds both classes, false alarms where it holds reals only."""
+    out = {}
+    for source in sorted({v.get("source", "") for v in vids}):
+        sub = [v for v in vids if v.get("source", "") == source]
+        out[source or "data"] = video_metrics(sub, ci=True) if len({v["label"] for v in sub}) == 2 else \
+            false_alarm_table(sub, threshold)[-1]
+    return out
+
+
+def false_alarms_by_subgroup(vids, threshold: float = 0.5) -> list[dict]:
+    """False alarms of the real photos per population group (UTKFace's race field), where the data names one."""
+    photos = [v for v in vids if v.get("kind") == "image" and v["label"] == 0]
+    return false_alarm_table(photos, threshold) if photos else []
+
+
+def describe_data(items, heldout, roots) -> str:
+    """One line for the model card: what the model was trained and validated on."""
+    from collections import Counter
+
+    parts = []
+    for source, n in sorted(Counter(it.source for it in items).items()):
+        sub = [it for it in items if it.source == source]
+        kind = "photos" if all(it.kind == "image" for it in sub) else "videos"
+        parts.append(f"{source}: {n} {kind} ({sum(it.label == 0 for it in sub)} real, "
+                     f"{sum(it.label == 1 for it in sub)} fake)")
+    held = f"; {len(heldout)} photos held out of training for testing" if heldout else ""
+    return "; ".join(parts) + held + " (" + " ".join(map(str, roots)) + ")"
 
 
 def video_metrics(vids, rule: str = "confident", ci: bool = False) -> dict:
@@ -268,7 +337,9 @@ def parse_args(argv=None):
     from .architectures import REGISTRY
 
     p = argparse.ArgumentParser(prog="python -m detector.train", description="Train a face classifier with fastai")
-    p.add_argument("--data", required=True, help="dataset root (FaceForensics++ tree, DFDC metadata.json, real/+fake/)")
+    p.add_argument("--data", required=True, nargs="+",
+                   help="dataset root(s) (FaceForensics++ trees, DFDC metadata.json, real/+fake/ folders of videos "
+                        "or photos); several are read as one set, FF++ twins at two compressions in one group")
     p.add_argument("--arch", required=True, choices=sorted(REGISTRY))
     p.add_argument("--size", type=int, help="input size in pixels (default: the architecture's)")
     p.add_argument("--epochs", type=int, default=5, help="epochs after the frozen epoch (pretrained) or in all")
@@ -303,6 +374,14 @@ def parse_args(argv=None):
     p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                    help="export an exponential moving average of the weights over training steps (e.g. 0.998; "
                         "0: off); metrics.json also scores the last weights, for comparison")
+    p.add_argument("--epoch-size", type=int, default=0, metavar="N",
+                   help="draw N training crops per epoch, balanced by class and source (0: every crop once, "
+                        "unbalanced, with class weights in the loss)")
+    p.add_argument("--fit-valid", type=int, default=0, metavar="N",
+                   help="score at most N validation crops after each epoch, for the curves (0: all); the final "
+                        "metrics always use them all")
+    p.add_argument("--target-fa", type=float, default=0.05,
+                   help="false-alarm rate on the validation reals that sets the card's threshold (default 0.05)")
     p.add_argument("--max-train-frames", type=int, default=0,
                    help="use at most this many crops per training video (0: all); validation always uses all")
     p.add_argument("--out", default=None, help="run folder (default runs/<arch>-<time>)")
@@ -320,6 +399,8 @@ def parse_args(argv=None):
         p.error("--ema is a decay: at least 0 and below 1 (0.998 averages over about the last 500 steps)")
     if args.folds and not 0 <= args.fold < args.folds or args.folds == 1 or args.fold and not args.folds:
         p.error("--fold I needs --folds K with K >= 2 and 0 <= I < K")
+    if args.epoch_size < 0 or args.fit_valid < 0 or not 0 < args.target_fa < 1:
+        p.error("--epoch-size and --fit-valid are counts (0 or more); --target-fa is a rate between 0 and 1")
     if args.lr_find_steps < 10:
         p.error("--lr-find-steps must be at least 10 (lr_find drops the first tenth and the last 5 losses)")
     return args
@@ -339,7 +420,7 @@ def main(argv=None) -> int:
 
     from . import architectures
     from .crops import DEFAULT_CACHE, extract_many
-    from .datasets import fold_by_group, read_dataset, split_by_group
+    from .datasets import fold_by_group, held_out, read_datasets, split_by_group
     from .errors import InputError
     from .model import ModelCard, save_model
 
@@ -366,7 +447,9 @@ def main(argv=None) -> int:
 
     split_seed = args.seed if args.split_seed is None else args.split_seed
     try:
-        items = read_dataset(args.data)
+        items = read_datasets(args.data)
+        heldout = [it for it in items if held_out(it)]  # a fixed part of each photo folder: never trained on
+        items = [it for it in items if not held_out(it)]
         if args.folds:
             val_items = fold_by_group(items, args.folds, seed=split_seed)[args.fold]
             val_groups = {it.group for it in val_items}
@@ -376,8 +459,8 @@ def main(argv=None) -> int:
     except (InputError, ValueError) as e:
         log(f"error: {e}")
         return 2
-    log(f"{len(items)} videos: {len(train_items)} train, {len(val_items)} validation "
-        f"({len({i.group for i in val_items})} validation groups)")
+    log(f"{len(items)} videos and photos: {len(train_items)} train, {len(val_items)} validation "
+        f"({len({i.group for i in val_items})} validation groups); {len(heldout)} photos held out of every run")
 
     t0 = time.time()
     crops = extract_many([it.path for it in items], frames=args.frames, cache=args.cache or DEFAULT_CACHE,
@@ -400,15 +483,29 @@ def main(argv=None) -> int:
         item_tfms=_fastai_transforms(size, args.sbi, vocab, args.seed, args.downscale),
         batch_tfms=[Normalize.from_stats(*imagenet_stats)],
     )
-    dls = dblock.dataloaders(df, bs=args.bs, num_workers=0)
+    shares = None
+    if args.epoch_size:  # a balanced epoch of a fixed size: each class half, each source by its square root
+        wgts, shares = sampling_weights(df[~df.is_valid].reset_index(drop=True))
+        dls = dblock.datasets(df).dataloaders(bs=args.bs, num_workers=0, dl_type=balanced_dl_type(),
+                                              dl_kwargs=({"wgts": wgts, "n": args.epoch_size}, {}),
+                                              after_item=dblock.item_tfms, after_batch=dblock.batch_tfms)
+        log(f"epoch: {args.epoch_size} crops drawn by share {shares}")
+        n_real = sum(v for k, v in shares.items() if k.startswith("real:"))
+        n_fake, n_train = 1.0 - n_real, 1.0
+    else:
+        dls = dblock.dataloaders(df, bs=args.bs, num_workers=0)
+        train_labels = df[~df.is_valid]["label"].value_counts()
+        n_real, n_fake = train_labels.get("real", 1), train_labels.get("fake", 1)
+        n_train = n_real + n_fake
     assert list(dls.vocab) == vocab, dls.vocab
-    train_labels = df[~df.is_valid]["label"].value_counts()
+    full_valid = dls.valid
+    if args.fit_valid and df.is_valid.sum() > args.fit_valid:  # a fixed sample of the validation crops per epoch
+        sample = df[df.is_valid].sample(n=args.fit_valid, random_state=args.seed)
+        dls.loaders[1] = dls.test_dl(sample, with_labels=True)
     # class balance: weight each class by the inverse of its share of training crops
     # (with --sbi P, a share P of the real crops arrives as pseudo-fakes: count them as such)
-    n_real, n_fake = train_labels.get("real", 1), train_labels.get("fake", 1)
     counts = {"real": n_real * (1 - args.sbi), "fake": n_fake + n_real * args.sbi}
-    n_train = n_real + n_fake
-    weights = torch.tensor([n_train / (2 * max(counts[c], 1.0)) for c in vocab], dtype=torch.float32)
+    weights = torch.tensor([n_train / (2 * max(counts[c], 1e-6)) for c in vocab], dtype=torch.float32)
     log(f"class weights {dict(zip(vocab, weights.tolist()))}")
 
     net = arch.build(num_classes=2, pretrained=None if pretrained == "none" else pretrained, size=size)
@@ -455,7 +552,7 @@ def main(argv=None) -> int:
 
     def validate():
         "The validation crops' fake probabilities and labels, the per-video scores, and frame + video metrics."
-        preds, targs = learn.get_preds(dl=dls.valid)
+        preds, targs = learn.get_preds(dl=full_valid)
         prob, labels = preds[:, vocab.index("fake")].numpy(), (targs.numpy() == vocab.index("fake")).astype(int)
         vids = video_scores(df_valid, prob)
         return vids, {"frame": metrics_block(labels, prob),
@@ -468,12 +565,15 @@ def main(argv=None) -> int:
         learn.model.load_state_dict(average.average.state_dict())
     vids, metrics = validate()
     metrics.update({"video_mean_rule": video_metrics(vids, rule="mean"),
-                    "video_by_method": video_metrics_by_method(vids)})
+                    "video_by_method": video_metrics_by_method(vids),
+                    "by_source": metrics_by_source(vids), "by_subgroup": false_alarms_by_subgroup(vids)})
+    calibration = calibrate_threshold(vids, target=args.target_fa)
+    metrics["calibration"] = calibration
     if last_weights is not None:
         metrics["last_weights"] = last_weights  # without --ema's average: the same run's paired comparison
     (out / "val_videos.json").write_text(json.dumps(vids, indent=1))
 
-    interp = ClassificationInterpretation.from_learner(learn)
+    interp = ClassificationInterpretation.from_learner(learn, dl=full_valid)
     interp.plot_confusion_matrix(title=f"frames, validation ({args.arch})")
     plt.savefig(out / "confusion_matrix.png", dpi=110, bbox_inches="tight")
     plt.close("all")
@@ -485,12 +585,12 @@ def main(argv=None) -> int:
     name = args.name or args.arch
     wall = time.time() - t_start
     card = ModelCard(
-        name=name, architecture=args.arch, input_size=size, classes=vocab, fake_class="fake", threshold=0.5,
+        name=name, architecture=args.arch, input_size=size, classes=vocab, fake_class="fake",
+        threshold=calibration["threshold"], uncertain=calibration["uncertain"],
         face_margin=0.3, default=args.default,
         trained={
-            "data": f"FaceForensics++ c23 sample ({len(items)} videos: "
-                    f"{sum(i.label == 0 for i in items)} real, {sum(i.label == 1 for i in items)} fake)"
-                    if "ffpp" in str(args.data) else str(args.data),
+            "data": describe_data(items, heldout, args.data),
+            "calibration": calibration, "sampling": shares, "epoch_size": args.epoch_size,
             "split": {"rule": "by pair group", "seed": split_seed,
                       **({"folds": args.folds, "fold": args.fold} if args.folds
                          else {"val_fraction": args.val_fraction}),
