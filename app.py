@@ -1,6 +1,6 @@
 """The browser app: upload a video, get a verdict you can inspect.  ``python app.py``
 
-A gradio Blocks app over the same :func:`detector.pipeline.analyze` the CLI uses; the
+A gradio Blocks app over the same :func:`detector.inference.pipeline.analyze` the CLI uses; the
 pictures, plots and tables come from the gradio-free helpers in ``webapp/``.
 
 * "Analyse a video": verdict with the video score and how it was aggregated, warnings
@@ -15,6 +15,7 @@ Serves on 127.0.0.1:7860; GRADIO_SERVER_NAME, GRADIO_SERVER_PORT or PORT change 
 (a Space or a container sets 0.0.0.0).  Models come from assets/models (or the folder
 in DEEPFAKE_MODELS_DIR).  No analytics, nothing downloaded.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,12 +35,15 @@ import threading  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
+from detector.constants import model_dirs  # noqa: E402
 from detector.errors import InputError, NoModelError  # noqa: E402
-from detector.perturb import DESCRIPTIONS, LEVEL_DESCRIPTIONS, LEVELS, PERTURBATIONS  # noqa: E402
-from detector.model import MODELS_DIR, list_models  # noqa: E402
-from detector.video import Limits  # noqa: E402
+from detector.evaluation.perturb import DESCRIPTIONS, LEVEL_DESCRIPTIONS, LEVELS, PERTURBATIONS  # noqa: E402
+from detector.inference.video import Limits  # noqa: E402
+from detector.models.store import list_models  # noqa: E402
 from webapp.tables import HEADERS  # noqa: E402
 from webapp.verdict import message_html  # noqa: E402
+
+MODELS_DIR = None  # where models are looked up: None for the user's and the shipped models (tests set a folder)
 
 log = logging.getLogger("app")
 _imported = time.perf_counter()
@@ -59,8 +63,10 @@ def model_choices() -> list[tuple[str, str]]:
         v = c.metrics.get("video_auc")
         return f", val AUC {v:.2f}" if isinstance(v, (int, float)) else ", untested"
 
-    return [(f"{c.name}  ({c.architecture}, {c.input_size}px{auc(c)}{', default' if c.default else ''})", c.name)
-            for c in list_models(MODELS_DIR)]
+    return [
+        (f"{c.name}  ({c.architecture}, {c.input_size}px{auc(c)}{', default' if c.default else ''})", c.name)
+        for c in list_models(MODELS_DIR)
+    ]
 
 
 def model_card(name: str | None):
@@ -101,14 +107,19 @@ def _run_guarded(fn, video, *args, **kwargs):
     except gr.Error:
         raise
     except InputError as e:
-        raise gr.Error(_friendly(e, video), title="Cannot analyse this video", duration=None,
-                       print_exception=False) from None
+        raise gr.Error(
+            _friendly(e, video), title="Cannot analyse this video", duration=None, print_exception=False
+        ) from None
     except NoModelError as e:
         raise gr.Error(_friendly(e, video), title="No model", duration=None, print_exception=False) from None
     except Exception as e:  # a bug: log it for the operator, keep the user's message short
         log.exception("analysis failed")
-        raise gr.Error(f"Something went wrong inside the detector ({type(e).__name__}: {_friendly(e, video)[:200]}).",
-                       title="Internal error", duration=None, print_exception=False) from None
+        raise gr.Error(
+            f"Something went wrong inside the detector ({type(e).__name__}: {_friendly(e, video)[:200]}).",
+            title="Internal error",
+            duration=None,
+            print_exception=False,
+        ) from None
 
 
 def _check_video(video: str | None) -> str:
@@ -122,8 +133,8 @@ def validate_input(video, model_name):
 
     Raises gr.Error (shown as a message box) on the first problem; else returns a "working" note.
     """
-    from detector.model import resolve
-    from detector.video import probe
+    from detector.inference.video import probe
+    from detector.models.store import resolve
 
     def check(video):
         video = _check_video(video)
@@ -132,21 +143,29 @@ def validate_input(video, model_name):
         return info
 
     info = _run_guarded(check, video)
-    return message_html(f"Analysing {os.path.basename(video)} ({info.duration:.1f} s, {info.width}x{info.height}, "
-                        f"{info.fps:.0f} fps)…")
+    return message_html(
+        f"Analysing {os.path.basename(video)} ({info.duration:.1f} s, {info.width}x{info.height}, {info.fps:.0f} fps)…"
+    )
 
 
 def run_analysis(video, frames, model_name, cam, threshold, rule="confident", cam_faces=0, progress=None):
-    """UI inputs -> :class:`~detector.report.Report` through ``detector.pipeline.analyze``."""
-    from detector.pipeline import analyze
+    """UI inputs -> :class:`~detector.inference.report.Report` through ``detector.inference.pipeline.analyze``."""
+    from detector.inference.pipeline import analyze
 
     video = _check_video(video)
     cam = None if not cam or cam == NO_CAM else cam
     report = analyze(
-        video, frames=int(frames), model=model_name or None, rule=rule or "confident",
-        threshold=None if threshold is None else float(threshold), cam=cam,
-        cam_faces=int(cam_faces) if cam_faces else None, faithfulness=True, limits=LIMITS,
-        progress=progress, keep_frames=True,
+        video,
+        frames=int(frames),
+        model=model_name or None,
+        rule=rule or "confident",
+        threshold=None if threshold is None else float(threshold),
+        cam=cam,
+        cam_faces=int(cam_faces) if cam_faces else None,
+        faithfulness=True,
+        limits=LIMITS,
+        progress=progress,
+        keep_frames=True,
     )
     report.video = os.path.basename(video)  # never show or export the server's upload path
     return report
@@ -159,8 +178,17 @@ def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order
     from webapp.tables import table_rows, write_downloads
     from webapp.verdict import model_caveat, verdict_html
 
-    report = _run_guarded(run_analysis, video, frames, model_name, cam, threshold, rule, cam_faces,
-                          progress=lambda f, d: progress(f, desc=d))
+    report = _run_guarded(
+        run_analysis,
+        video,
+        frames,
+        model_name,
+        cam,
+        threshold,
+        rule,
+        cam_faces,
+        progress=lambda f, d: progress(f, desc=d),
+    )
     progress(1.0, desc="drawing the results")
     pos = _first_fake_position(report)
     image, caption = frame_view(report, pos)
@@ -248,15 +276,20 @@ def on_model(name):
 def card_markdown(card) -> str:
     if card is None:
         return "No model selected."
-    lines = [f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "
-             f"threshold {card.threshold:.2f}, face margin {card.face_margin:.0%}."]
+    lines = [
+        f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "
+        f"threshold {card.threshold:.2f}, face margin {card.face_margin:.0%}."
+    ]
     if card.trained:
         data = card.trained.get("data") or card.trained.get("dataset")
         if data:
             lines.append(f"Trained on: {data}.")
     if card.metrics:
-        shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in list(card.metrics.items())[:6]
-                          if not isinstance(v, (dict, list)))
+        shown = ", ".join(
+            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in list(card.metrics.items())[:6]
+            if not isinstance(v, (dict, list))
+        )
         lines.append(f"Validation: {shown}.")
     else:
         lines.append("⚠ No validation metrics on this model's card.")
@@ -276,22 +309,40 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
 
     def work(video):
         video = _check_video(video)
-        return lab.compare(video, name, float(strength), model=model_name or None, frames=int(frames),
-                           threshold=threshold, seed=int(seed), limits=LIMITS,
-                           progress=lambda f, d: progress(f, desc=d))
+        return lab.compare(
+            video,
+            name,
+            float(strength),
+            model=model_name or None,
+            frames=int(frames),
+            threshold=threshold,
+            seed=int(seed),
+            limits=LIMITS,
+            progress=lambda f, d: progress(f, desc=d),
+        )
 
     original, perturbed = _run_guarded(work, video)
     pos = lab.preview_position(original)
     a, b = lab.frame_at(original, pos), lab.frame_at(perturbed, pos)
     preview = None
     if a is not None and b is not None:
-        preview = side_by_side(draw_boxes(a, original.frames[pos].faces, original.threshold),
-                               draw_boxes(b, perturbed.frames[pos].faces, perturbed.threshold),
-                               ("original", lab.describe(name, float(strength)).split(" (")[0]))
-    delta = "" if original.score != original.score or perturbed.score != perturbed.score else (
-        f"**Score change:** {original.score:.3f} → {perturbed.score:.3f} "
-        f"({perturbed.score - original.score:+.3f}); verdict "
-        + ("unchanged." if original.label == perturbed.label else f"**flipped** ({original.label} → {perturbed.label}).")
+        preview = side_by_side(
+            draw_boxes(a, original.frames[pos].faces, original.threshold),
+            draw_boxes(b, perturbed.frames[pos].faces, perturbed.threshold),
+            ("original", lab.describe(name, float(strength)).split(" (")[0]),
+        )
+    delta = (
+        ""
+        if original.score != original.score or perturbed.score != perturbed.score
+        else (
+            f"**Score change:** {original.score:.3f} → {perturbed.score:.3f} "
+            f"({perturbed.score - original.score:+.3f}); verdict "
+            + (
+                "unchanged."
+                if original.label == perturbed.label
+                else f"**flipped** ({original.label} → {perturbed.label})."
+            )
+        )
     )
     return (
         verdict_html(original, title="original", compact=True),
@@ -310,8 +361,15 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
 
     def work(video):
         video = _check_video(video)
-        return lab.levels(video, model=model_name or None, frames=int(frames), threshold=threshold, seed=int(seed),
-                          limits=LIMITS, progress=lambda f, d: progress(f, desc=d))
+        return lab.levels(
+            video,
+            model=model_name or None,
+            frames=int(frames),
+            threshold=threshold,
+            seed=int(seed),
+            limits=LIMITS,
+            progress=lambda f, d: progress(f, desc=d),
+        )
 
     reports = _run_guarded(work, video)
     first = next(iter(reports.values()))
@@ -324,12 +382,19 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
         if img is not None:
             score = "no face" if r.score != r.score else f"score {r.score:.2f} ({r.label})"
             tiles.append((draw_boxes(img, r.frames[pos].faces, r.threshold), f"{name}: {score}"))
-    rows = [f"| **{n}** | " + ("no face" if r.score != r.score else f"{r.score:.3f}") + f" | {r.label} | {r.face_rate:.0%} |"
-            for n, r in reports.items()]
+    rows = [
+        f"| **{n}** | "
+        + ("no face" if r.score != r.score else f"{r.score:.3f}")
+        + f" | {r.label} | {r.face_rate:.0%} |"
+        for n, r in reports.items()
+    ]
     table = "| level | video score | verdict | frames with a face |\n|---|---|---|---|\n"
     labels = {r.label for r in reports.values()}
-    summary = ("**Three levels:** the verdict " + ("holds at every level." if len(labels) == 1 else
-               "**changes** between levels: " + ", ".join(f"{n} {r.label}" for n, r in reports.items()) + "."))
+    summary = "**Three levels:** the verdict " + (
+        "holds at every level."
+        if len(labels) == 1
+        else "**changes** between levels: " + ", ".join(f"{n} {r.label}" for n, r in reports.items()) + "."
+    )
     return figure, tiles, table + "\n".join(rows), summary
 
 
@@ -388,13 +453,22 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
         report_state = gr.State(None)
         positions_state = gr.State([])
         gr.Markdown(f"# {TITLE}", elem_id="title")
-        gr.Markdown("Finds the faces in a video, scores each one with a trained classifier, and shows *where* the "
-                    "model looked. A score is one model's estimate, not proof.", elem_id="subtitle")
+        gr.Markdown(
+            "Finds the faces in a video, scores each one with a trained classifier, and shows *where* the "
+            "model looked. A score is one model's estimate, not proof.",
+            elem_id="subtitle",
+        )
         if not models:
-            gr.HTML(message_html(f"No trained model is installed in {MODELS_DIR}. Train one with "
-                                 "`python -m detector.train` (see the README) or set DEEPFAKE_MODELS_DIR; "
-                                 "until then nothing can be analysed.", "error"), elem_id="no-model",
-                    apply_default_css=False)
+            gr.HTML(
+                message_html(
+                    f"No trained model is installed in {MODELS_DIR or ', '.join(map(str, model_dirs()))}. "
+                    "Train one with `deepfake-lens train` (see the README) or set DEEPFAKE_MODELS_DIR; "
+                    "until then nothing can be analysed.",
+                    "error",
+                ),
+                elem_id="no-model",
+                apply_default_css=False,
+            )
 
         with gr.Tabs():
             # ------------------------------------------------ tab 1
@@ -402,43 +476,96 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=4, min_width=320):
                         video = gr.Video(label="Video", sources=["upload"], height=280, elem_id="video-in")
-                        gr.Markdown(f"mp4, mov, webm or avi · up to {LIMITS.max_file_mb:.0f} MB and "
-                                    f"{LIMITS.max_duration_s:.0f} s", elem_id="limits")
+                        gr.Markdown(
+                            f"mp4, mov, webm or avi · up to {LIMITS.max_file_mb:.0f} MB and "
+                            f"{LIMITS.max_duration_s:.0f} s",
+                            elem_id="limits",
+                        )
                         if example_rows:
-                            gr.Examples(example_rows, inputs=[video], example_labels=example_labels,
-                                        label="Examples (rendered by the project from a public-domain photo)")
-                        frames = gr.Slider(4, LIMITS.max_frames, value=32, step=1, label="Frames to sample",
-                                           info="spread evenly over the clip; more is steadier but slower",
-                                           elem_id="frames")
+                            gr.Examples(
+                                example_rows,
+                                inputs=[video],
+                                example_labels=example_labels,
+                                label="Examples (rendered by the project from a public-domain photo)",
+                            )
+                        frames = gr.Slider(
+                            4,
+                            LIMITS.max_frames,
+                            value=32,
+                            step=1,
+                            label="Frames to sample",
+                            info="spread evenly over the clip; more is steadier but slower",
+                            elem_id="frames",
+                        )
                         model = gr.Dropdown(models, value=default_model, label="Model", elem_id="model")
-                        cam = gr.Dropdown(cams, value=cams[0], label="Explanation (CAM method)", elem_id="cam",
-                                          info="heat map of the pixels that pushed the score")
-                        threshold = gr.Slider(0.0, 1.0, value=float(default_card.threshold if default_card else 0.5),
-                                              step=0.01, label="Threshold", info="video score at or above it → fake")
+                        cam = gr.Dropdown(
+                            cams,
+                            value=cams[0],
+                            label="Explanation (CAM method)",
+                            elem_id="cam",
+                            info="heat map of the pixels that pushed the score",
+                        )
+                        threshold = gr.Slider(
+                            0.0,
+                            1.0,
+                            value=float(default_card.threshold if default_card else 0.5),
+                            step=0.01,
+                            label="Threshold",
+                            info="video score at or above it → fake",
+                        )
                         with gr.Accordion("More settings", open=False):
-                            rule = gr.Radio(["confident", "mean"], value="confident", label="Aggregation rule",
-                                            info="confident: the DFDC winner's rule; mean: plain mean per face")
-                            cam_faces = gr.Slider(0, 128, value=16, step=1, label="Explain at most this many faces",
-                                                  info="the most fake first; 0 = all (slower on CPU)")
+                            rule = gr.Radio(
+                                ["confident", "mean"],
+                                value="confident",
+                                label="Aggregation rule",
+                                info="confident: the DFDC winner's rule; mean: plain mean per face",
+                            )
+                            cam_faces = gr.Slider(
+                                0,
+                                128,
+                                value=16,
+                                step=1,
+                                label="Explain at most this many faces",
+                                info="the most fake first; 0 = all (slower on CPU)",
+                            )
                             model_info = gr.Markdown(card_markdown(default_card))
                         analyse_btn = gr.Button("Analyse", variant="primary", elem_id="analyse-btn", size="lg")
                     with gr.Column(scale=7, min_width=480):
-                        verdict = gr.HTML(message_html("Upload a video or pick an example, then press Analyse."),
-                                          elem_id="verdict", apply_default_css=False)
-                        timeline = gr.Plot(label="Fake probability over time (click a point to see its frame)",
-                                           elem_id="timeline")
+                        verdict = gr.HTML(
+                            message_html("Upload a video or pick an example, then press Analyse."),
+                            elem_id="verdict",
+                            apply_default_css=False,
+                        )
+                        timeline = gr.Plot(
+                            label="Fake probability over time (click a point to see its frame)", elem_id="timeline"
+                        )
                         pick = gr.Textbox(visible="hidden", elem_id="timeline-pick")
-                        frame_slider = gr.Slider(1, 2, value=1, step=1, label="Sampled frame", interactive=False,
-                                                 elem_id="frame-slider")
+                        frame_slider = gr.Slider(
+                            1, 2, value=1, step=1, label="Sampled frame", interactive=False, elem_id="frame-slider"
+                        )
                         frame_caption = gr.Markdown(elem_id="frame-caption")
-                        frame_image = gr.Image(label="Frame with the detected faces", interactive=False, height=360,
-                                               elem_id="frame-image", buttons=["download", "fullscreen"])
-                gr.Markdown("### Faces and their explanations\nEach tile: the face as the model saw it, and the CAM "
-                            "heat map over it (red = pushed towards *fake*). Red frame = scored at or above the "
-                            "threshold, green = below. Click a tile to see its frame.")
+                        frame_image = gr.Image(
+                            label="Frame with the detected faces",
+                            interactive=False,
+                            height=360,
+                            elem_id="frame-image",
+                            buttons=["download", "fullscreen"],
+                        )
+                gr.Markdown(
+                    "### Faces and their explanations\nEach tile: the face as the model saw it, and the CAM "
+                    "heat map over it (red = pushed towards *fake*). Red frame = scored at or above the "
+                    "threshold, green = below. Click a tile to see its frame."
+                )
                 order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
-                gallery = gr.Gallery(label="Face crops with CAM overlays", show_label=False, columns=4, height=520,
-                                     object_fit="contain", elem_id="face-gallery", allow_preview=True)
+                gallery = gr.Gallery(
+                    label="Face crops with CAM overlays",
+                    show_label=False,
+                    columns=4,
+                    height=520,
+                    object_fit="contain",
+                    elem_id="face-gallery",
+                    allow_preview=True,
+                )
                 with gr.Accordion("Per-frame table and downloads", open=False):
                     with gr.Row():
                         csv_btn = gr.DownloadButton("Download CSV", visible=False, elem_id="csv-download")
@@ -448,29 +575,42 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
 
             # ------------------------------------------------ tab 2
             with gr.Tab("Failure lab", id="lab"):
-                gr.Markdown("**How fragile is the verdict?** Perturb the clip and run it again, or run the three "
-                            "levels of a small robustness study. Uses the model and threshold chosen in the first tab; "
-                            "no CAM here, to keep it quick.")
+                gr.Markdown(
+                    "**How fragile is the verdict?** Perturb the clip and run it again, or run the three "
+                    "levels of a small robustness study. Uses the model and threshold chosen in the first tab; "
+                    "no CAM here, to keep it quick."
+                )
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=4, min_width=320):
                         lab_video = gr.Video(label="Video", sources=["upload"], height=220, elem_id="lab-video")
                         if example_rows:
-                            gr.Examples(example_rows, inputs=[lab_video], example_labels=example_labels,
-                                        label="Examples")
-                        pert = gr.Dropdown([(f"{n}: {DESCRIPTIONS[n]}", n) for n in PERTURBATIONS], value="jpeg",
-                                           label="Perturbation")
+                            gr.Examples(
+                                example_rows, inputs=[lab_video], example_labels=example_labels, label="Examples"
+                            )
+                        pert = gr.Dropdown(
+                            [(f"{n}: {DESCRIPTIONS[n]}", n) for n in PERTURBATIONS], value="jpeg", label="Perturbation"
+                        )
                         strength = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Strength (0 = unchanged)")
                         with gr.Row():
-                            lab_frames = gr.Slider(4, 64, value=16, step=1, label="Frames to sample",
-                                                   elem_id="lab-frames")
+                            lab_frames = gr.Slider(
+                                4, 64, value=16, step=1, label="Frames to sample", elem_id="lab-frames"
+                            )
                             seed = gr.Number(0, precision=0, label="Random seed (noise, dropout)", minimum=0)
-                        compare_btn = gr.Button("Compare original vs perturbed", variant="primary",
-                                                elem_id="compare-btn")
-                        levels_btn = gr.Button("Run the three levels (none / flip+rotate / heavy)",
-                                               variant="secondary", elem_id="levels-btn")
-                        gr.Markdown("\n".join(f"- **{n}**: {LEVEL_DESCRIPTIONS[n]}"
-                                              + (f" <small>({c.describe()})</small>" if c.steps else "")
-                                              for n, c in LEVELS.items()))
+                        compare_btn = gr.Button(
+                            "Compare original vs perturbed", variant="primary", elem_id="compare-btn"
+                        )
+                        levels_btn = gr.Button(
+                            "Run the three levels (none / flip+rotate / heavy)",
+                            variant="secondary",
+                            elem_id="levels-btn",
+                        )
+                        gr.Markdown(
+                            "\n".join(
+                                f"- **{n}**: {LEVEL_DESCRIPTIONS[n]}"
+                                + (f" <small>({c.describe()})</small>" if c.steps else "")
+                                for n, c in LEVELS.items()
+                            )
+                        )
                     with gr.Column(scale=7, min_width=480):
                         delta = gr.Markdown(elem_id="lab-delta")
                         with gr.Row():
@@ -479,50 +619,128 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
                         with gr.Row():
                             plot_a = gr.Plot(show_label=False, elem_id="timeline-original")
                             plot_b = gr.Plot(show_label=False, elem_id="timeline-perturbed")
-                        preview = gr.Image(label="The same frame, original and perturbed", show_label=False,
-                                           interactive=False,
-                                           height=300, elem_id="lab-preview")
+                        preview = gr.Image(
+                            label="The same frame, original and perturbed",
+                            show_label=False,
+                            interactive=False,
+                            height=300,
+                            elem_id="lab-preview",
+                        )
                         levels_plot = gr.Plot(show_label=False, elem_id="levels-plot")
                         levels_table = gr.Markdown()
-                        levels_gallery = gr.Gallery(label="One frame at each level", show_label=False, columns=3,
-                                                    height=260,
-                                                    object_fit="contain", elem_id="levels-gallery")
+                        levels_gallery = gr.Gallery(
+                            label="One frame at each level",
+                            show_label=False,
+                            columns=3,
+                            height=260,
+                            object_fit="contain",
+                            elem_id="levels-gallery",
+                        )
 
             # ------------------------------------------------ tab 3
             with gr.Tab("How it works", id="about"):
                 gr.Markdown(ABOUT)
 
         # ------------------------------------------------ events
-        outputs = [verdict, timeline, frame_slider, frame_image, frame_caption, gallery, positions_state, table,
-                   csv_btn, json_btn, report_json, report_state]
+        outputs = [
+            verdict,
+            timeline,
+            frame_slider,
+            frame_image,
+            frame_caption,
+            gallery,
+            positions_state,
+            table,
+            csv_btn,
+            json_btn,
+            report_json,
+            report_state,
+        ]
         # a quick check first (header, limits, model): a bad file is reported once, on the verdict, in seconds
-        analyse_btn.click(validate_input, [video, model], [verdict], api_visibility="private", concurrency_limit=None,
-                          show_progress="minimal").success(
-            on_analyze, [video, frames, model, cam, threshold, rule, cam_faces, order], outputs,
-            api_visibility="private", concurrency_id="analysis")
-        frame_slider.change(on_frame, [report_state, frame_slider], [frame_image, frame_caption],
-                            api_visibility="private", concurrency_limit=None, show_progress="hidden")
-        order.change(on_order, [report_state, order], [gallery, positions_state], api_visibility="private",
-                     concurrency_limit=None)
-        gallery.select(on_gallery_select, [positions_state], [frame_slider], api_visibility="private",
-                       concurrency_limit=None, show_progress="hidden")
-        pick.change(on_timeline_pick, [pick], [frame_slider], api_visibility="private", concurrency_limit=None,
-                    show_progress="hidden")
+        analyse_btn.click(
+            validate_input,
+            [video, model],
+            [verdict],
+            api_visibility="private",
+            concurrency_limit=None,
+            show_progress="minimal",
+        ).success(
+            on_analyze,
+            [video, frames, model, cam, threshold, rule, cam_faces, order],
+            outputs,
+            api_visibility="private",
+            concurrency_id="analysis",
+        )
+        frame_slider.change(
+            on_frame,
+            [report_state, frame_slider],
+            [frame_image, frame_caption],
+            api_visibility="private",
+            concurrency_limit=None,
+            show_progress="hidden",
+        )
+        order.change(
+            on_order,
+            [report_state, order],
+            [gallery, positions_state],
+            api_visibility="private",
+            concurrency_limit=None,
+        )
+        gallery.select(
+            on_gallery_select,
+            [positions_state],
+            [frame_slider],
+            api_visibility="private",
+            concurrency_limit=None,
+            show_progress="hidden",
+        )
+        pick.change(
+            on_timeline_pick,
+            [pick],
+            [frame_slider],
+            api_visibility="private",
+            concurrency_limit=None,
+            show_progress="hidden",
+        )
         model.change(on_model, [model], [threshold, model_info], api_visibility="private", concurrency_limit=None)
-        compare_btn.click(validate_input, [lab_video, model], [delta], api_visibility="private",
-                          concurrency_limit=None, show_progress="minimal").success(
-            on_compare, [lab_video, pert, strength, lab_frames, seed, model, threshold],
-            [verdict_a, verdict_b, plot_a, plot_b, preview, delta], api_visibility="private", concurrency_id="analysis")
-        levels_btn.click(validate_input, [lab_video, model], [delta], api_visibility="private",
-                         concurrency_limit=None, show_progress="minimal").success(
-            on_levels, [lab_video, lab_frames, seed, model, threshold],
+        compare_btn.click(
+            validate_input,
+            [lab_video, model],
+            [delta],
+            api_visibility="private",
+            concurrency_limit=None,
+            show_progress="minimal",
+        ).success(
+            on_compare,
+            [lab_video, pert, strength, lab_frames, seed, model, threshold],
+            [verdict_a, verdict_b, plot_a, plot_b, preview, delta],
+            api_visibility="private",
+            concurrency_id="analysis",
+        )
+        levels_btn.click(
+            validate_input,
+            [lab_video, model],
+            [delta],
+            api_visibility="private",
+            concurrency_limit=None,
+            show_progress="minimal",
+        ).success(
+            on_levels,
+            [lab_video, lab_frames, seed, model, threshold],
             [levels_plot, levels_gallery, levels_table, delta],
-            api_visibility="private", concurrency_id="analysis")
+            api_visibility="private",
+            concurrency_id="analysis",
+        )
         # API only: the CLI's JSON report.  The hidden button is never shown; the endpoint is the point.
         api_btn = gr.Button(visible=False)
         api_out = gr.JSON(visible=False)
-        api_btn.click(analyze_json, [video, frames, model, cam, threshold], [api_out], api_name="analyze_json",
-                      concurrency_id="analysis")
+        api_btn.click(
+            analyze_json,
+            [video, frames, model, cam, threshold],
+            [api_out],
+            api_name="analyze_json",
+            concurrency_id="analysis",
+        )
     return demo
 
 
@@ -552,8 +770,8 @@ ABOUT = f"""
 def _warm_up() -> None:
     """Load the default model and the face detector's libraries in the background (first analysis is faster)."""
     try:
-        from detector.model import load_model
-        from detector.pipeline import face_detector  # noqa: F401  (imports mediapipe)
+        from detector.inference.pipeline import face_detector  # noqa: F401  (imports mediapipe)
+        from detector.models.classifier import load_model
 
         load_model(None, MODELS_DIR)
         import explain  # noqa: F401
@@ -577,14 +795,32 @@ def main() -> None:
     demo = build_demo(examples)
     demo.queue(default_concurrency_limit=1)
     name, port = server_address()
-    theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="slate",
-                           font=["Inter", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],
-                           font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
-    demo.launch(server_name=name, server_port=port, max_file_size=f"{LIMITS.max_file_mb:.0f}mb",
-                show_error=True, theme=theme, css=CSS, head=HEAD, footer_links=["api"], run_history=False,
-                prevent_thread_lock=True)
-    log.info("ready in %.1f s after start (imports %.1f s; %.1f s of CPU) on http://%s:%d", time.perf_counter() - _T0,
-             _imported - _T0, time.process_time(), name, port)
+    theme = gr.themes.Soft(
+        primary_hue="indigo",
+        secondary_hue="slate",
+        font=["Inter", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    )
+    demo.launch(
+        server_name=name,
+        server_port=port,
+        max_file_size=f"{LIMITS.max_file_mb:.0f}mb",
+        show_error=True,
+        theme=theme,
+        css=CSS,
+        head=HEAD,
+        footer_links=["api"],
+        run_history=False,
+        prevent_thread_lock=True,
+    )
+    log.info(
+        "ready in %.1f s after start (imports %.1f s; %.1f s of CPU) on http://%s:%d",
+        time.perf_counter() - _T0,
+        _imported - _T0,
+        time.process_time(),
+        name,
+        port,
+    )
     threading.Thread(target=_warm_up, daemon=True).start()  # after "ready": it must not slow the start
     demo.block_thread()
 

@@ -2,8 +2,10 @@
 
     python bench/face_rate.py ../shared/data/ffpp --real-only --frames 32
 
-Uses the pipeline's own decoding and face detection (detector.video, detector.pipeline.detect_faces).
+Uses the pipeline's own decoding and face detection (detector.inference.video,
+detector.inference.pipeline.detect_faces).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from detector.datasets import read_dataset  # noqa: E402
-from detector.pipeline import detect_faces  # noqa: E402
-from detector.video import sample_frames  # noqa: E402
+from detector.data.datasets import read_dataset  # noqa: E402
+from detector.inference.pipeline import detect_faces  # noqa: E402
+from detector.inference.video import sample_frames  # noqa: E402
 
 
 def main() -> int:
@@ -35,8 +37,13 @@ def main() -> int:
         total += len(frames)
         found += hit
         print(f"{it.id:12s} {it.label_name:5s} {hit:3d}/{len(frames)}", flush=True)
-    result = {"videos": len(items), "frames": total, "with_face": found, "face_rate": round(found / total, 4),
-              "seconds": round(time.perf_counter() - t0, 1)}
+    result = {
+        "videos": len(items),
+        "frames": total,
+        "with_face": found,
+        "face_rate": round(found / total, 4),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     print(json.dumps(result))
     return 0
 

@@ -7,6 +7,7 @@ of the model's validation videos (the pair groups its card says training never s
 they are, mirrored, and averaged, and prints video AUC, accuracy and log loss under both
 aggregation rules, then frame AUC.  The pipeline does not flip: this script is why.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main(argv=None) -> int:
-    from detector.crops import extract_many, read_crop
-    from detector.datasets import read_dataset
-    from detector.evaluate import select_split
-    from detector.metrics import metrics_block
-    from detector.model import load_model
-    from detector.report import confident_rule, mean_rule
+    from detector.data.crops import extract_many, read_crop
+    from detector.data.datasets import read_dataset
+    from detector.evaluation.evaluate import select_split
+    from detector.evaluation.metrics import metrics_block
+    from detector.inference.report import confident_rule, mean_rule
+    from detector.models.classifier import load_model
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data")
@@ -37,8 +38,9 @@ def main(argv=None) -> int:
     if used != "val":
         print(f"error: {note}", file=sys.stderr)
         return 2
-    crops = extract_many([v.path for v in val], frames=args.frames, margin=clf.card.face_margin, workers=1,
-                         progress=False)
+    crops = extract_many(
+        [v.path for v in val], frames=args.frames, margin=clf.card.face_margin, workers=1, progress=False
+    )
     rows = []
     for it in val:
         cs = crops[it.path]
@@ -54,8 +56,10 @@ def main(argv=None) -> int:
     for name, pick in variants.items():
         for rule in (confident_rule, mean_rule):
             m = metrics_block(labels, [rule(pick(r)) for r in rows])
-            print(f"{name:9s} {rule.__name__:15s} video AUC {m['auc']:.3f}  acc {m['accuracy']:.3f}  "
-                  f"log loss {m['log_loss']:.3f}")
+            print(
+                f"{name:9s} {rule.__name__:15s} video AUC {m['auc']:.3f}  acc {m['accuracy']:.3f}  "
+                f"log loss {m['log_loss']:.3f}"
+            )
     frame_labels = np.concatenate([[r[0]] * len(r[1]) for r in rows])
     for name, pick in variants.items():
         print(f"{name:9s} frame AUC {metrics_block(frame_labels, np.concatenate([pick(r) for r in rows]))['auc']:.3f}")

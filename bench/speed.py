@@ -5,9 +5,9 @@
 
 For each resolution, in one process, the median of ``--runs`` runs after one warm-up of:
 
-* ``decode``         -- :func:`detector.video.sample_frames` of the 32 sampled frames;
-* ``decode_detect``  -- the same plus :func:`detector.pipeline.detect_faces` (BlazeFace, crops, tracking);
-* ``full``           -- :func:`detector.pipeline.analyze` (scores, verdict);
+* ``decode``         -- :func:`detector.inference.video.sample_frames` of the 32 sampled frames;
+* ``decode_detect``  -- the same plus :func:`detector.inference.pipeline.detect_faces` (BlazeFace, crops, tracking);
+* ``full``           -- :func:`detector.inference.pipeline.analyze` (scores, verdict);
 * ``full_cam``       -- ``analyze(cam="gradcam")``: Grad-CAM and its faithfulness figures on every face;
 
 with frames per second, the stage times of ``full_cam`` (the report's timings), the
@@ -23,6 +23,7 @@ shared machine they are noisy.
 
 Output: a markdown table, then, as the last line, one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,14 +53,18 @@ def rss_mb() -> float:
 
 def load_classifier(args, tmp: Path):
     """(classifier, description, models folder for the cold-start process)."""
+    from detector.constants import SHIPPED_MODELS as MODELS_DIR
     from detector.errors import NoModelError
-    from detector.model import MODELS_DIR, load_model
+    from detector.models.classifier import load_model
 
     if args.model:
         clf = load_model(args.model)
         note = "" if clf.card.trained else " -- its card has no training record (untrained?)"
-        return clf, f"{clf.name} ({clf.card.architecture}, {clf.card.input_size} px) from {clf.path}{note}", \
-            clf.path.parent
+        return (
+            clf,
+            f"{clf.name} ({clf.card.architecture}, {clf.card.input_size} px) from {clf.path}{note}",
+            clf.path.parent,
+        )
     if not args.untrained_only:
         try:
             clf = load_model()
@@ -68,20 +73,25 @@ def load_classifier(args, tmp: Path):
             pass
     import torch
 
-    from detector import architectures
-    from detector.model import ModelCard, save_model
+    from detector.models import registry as architectures
+    from detector.models.card import ModelCard
+    from detector.models.store import save_model
 
     arch = architectures.get(args.untrained)
     size = args.size or arch.default_size
     torch.manual_seed(0)
     net = arch.build(num_classes=2, size=size)
     name = f"untrained_{arch.name}"
-    card = ModelCard(name=name, architecture=arch.name, input_size=size, default=True,
-                     notes="random weights: for timing only")
+    card = ModelCard(
+        name=name, architecture=arch.name, input_size=size, default=True, notes="random weights: for timing only"
+    )
     save_model(net, card, tmp / "models")
     clf = load_model(str(tmp / "models" / f"{name}.json"))
-    return clf, (f"UNTRAINED {arch.name} at {size} px (no model installed: timings only, the scores mean nothing)"), \
-        tmp / "models"
+    return (
+        clf,
+        (f"UNTRAINED {arch.name} at {size} px (no model installed: timings only, the scores mean nothing)"),
+        tmp / "models",
+    )
 
 
 def cpu_seconds() -> float:
@@ -109,8 +119,8 @@ def timed(fn, runs: int, keep=lambda result: result) -> tuple[float, float, list
 
 
 def bench_clip(path: str, clf, frames: int, runs: int, cam: str) -> dict:
-    from detector.pipeline import analyze, detect_faces
-    from detector.video import sample_frames
+    from detector.inference.pipeline import analyze, detect_faces
+    from detector.inference.video import sample_frames
 
     def decode():
         return sample_frames(path, n_frames=frames)[1]
@@ -123,12 +133,17 @@ def bench_clip(path: str, clf, frames: int, runs: int, cam: str) -> dict:
     out["decode_s"], out["decode_cpu_s"], counts = timed(decode, runs, keep=len)
     n_frames = counts[0]
     out["decode_detect_s"], out["decode_detect_cpu_s"], counts = timed(
-        decode_detect, runs, keep=lambda faces: sum(len(f) for f in faces))
+        decode_detect, runs, keep=lambda faces: sum(len(f) for f in faces)
+    )
     out["faces"] = counts[0]
-    out["full_s"], out["full_cpu_s"], _ = timed(lambda: analyze(path, frames=frames, model=clf), runs, keep=lambda r: None)
+    out["full_s"], out["full_cpu_s"], _ = timed(
+        lambda: analyze(path, frames=frames, model=clf), runs, keep=lambda r: None
+    )
     out["full_cam_s"], out["full_cam_cpu_s"], kept = timed(
-        lambda: analyze(path, frames=frames, model=clf, cam=cam), runs,
-        keep=lambda r: (r.timings, sum(f.cam is not None for f in r.faces)))
+        lambda: analyze(path, frames=frames, model=clf, cam=cam),
+        runs,
+        keep=lambda r: (r.timings, sum(f.cam is not None for f in r.faces)),
+    )
     for stage in ("decode", "detect", "classify", "explain"):
         out[f"stage_{stage}_s"] = statistics.median(timings.get(stage, 0.0) for timings, _ in kept)
     out["frames"] = n_frames
@@ -159,8 +174,8 @@ try:
 except ImportError as e:
     t = time.perf_counter()
     import detector, explain
-    from detector.model import load_model
-    from detector.pipeline import face_detector
+    from detector.models.classifier import load_model
+    from detector.inference.pipeline import face_detector
     load_model(); face_detector()
     out["warm_up_s"] = time.perf_counter() - t
     out["what"] = f"app not usable ({e}): import detector, explain + load_model() + face detector"
@@ -175,8 +190,9 @@ def cold_start(models_dir: Path, runs: int) -> dict:
     results = []
     for i in range(runs + 1):
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", COLD_START], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=600)
+        proc = subprocess.run(
+            [sys.executable, "-c", COLD_START], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+        )
         wall = time.perf_counter() - t
         if proc.returncode != 0:
             tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
@@ -186,30 +202,40 @@ def cold_start(models_dir: Path, runs: int) -> dict:
         if i:
             results.append(data)
     med = {k: statistics.median(r[k] for r in results) for k in results[0] if k != "what"}
-    return {"cold_start_s": med["wall_s"], **{f"cold_{k}": v for k, v in med.items() if k != "wall_s"},
-            "what": results[0]["what"]}
+    return {
+        "cold_start_s": med["wall_s"],
+        **{f"cold_{k}": v for k, v in med.items() if k != "wall_s"},
+        "what": results[0]["what"],
+    }
 
 
 def markdown(res: dict, names: list[str]) -> str:
     lines = [
         "Wall seconds (frames per second) and, in brackets, CPU seconds of the process (all threads):",
         "",
-        "| clip | frames | faces | decode | decode+detect | full | full+CAM | full+CAM / decode+detect "
-        "| peak RSS MB |",
+        "| clip | frames | faces | decode | decode+detect | full | full+CAM | full+CAM / decode+detect | peak RSS MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n in names:
         r = res[n]
         cells = " | ".join(f"{r[f'{s}_s']:.2f} s ({r[f'{s}_fps']:.0f} fps) [{r[f'{s}_cpu_s']:.2f}]" for s in STAGES)
-        lines.append(f"| {n} | {r['frames']} | {r['faces']} | {cells} | {r['ratio']:.2f} [{r['ratio_cpu']:.2f}] "
-                     f"| {r['peak_rss_mb']:.0f} |")
-    lines += ["", "Stages of full+CAM (median wall s, from the report's timings):", "",
-              "| clip | decode | detect | classify | explain (CAM + faithfulness) | faces explained |",
-              "|---|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {n} | {r['frames']} | {r['faces']} | {cells} | {r['ratio']:.2f} [{r['ratio_cpu']:.2f}] "
+            f"| {r['peak_rss_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        "Stages of full+CAM (median wall s, from the report's timings):",
+        "",
+        "| clip | decode | detect | classify | explain (CAM + faithfulness) | faces explained |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for n in names:
         r = res[n]
-        lines.append(f"| {n} | {r['stage_decode_s']:.2f} | {r['stage_detect_s']:.2f} | {r['stage_classify_s']:.2f} "
-                     f"| {r['stage_explain_s']:.2f} | {r['cam_faces']} |")
+        lines.append(
+            f"| {n} | {r['stage_decode_s']:.2f} | {r['stage_detect_s']:.2f} | {r['stage_classify_s']:.2f} "
+            f"| {r['stage_explain_s']:.2f} | {r['cam_faces']} |"
+        )
     return "\n".join(lines)
 
 
@@ -221,10 +247,15 @@ def main() -> int:
     ap.add_argument("--fps", type=int, default=30)
     ap.add_argument("--resolutions", default="480p,720p,1080p", help=f"comma-separated, of {', '.join(RESOLUTIONS)}")
     ap.add_argument("--model", help="model card path or installed name (default: the default model)")
-    ap.add_argument("--untrained", default="efficientnet_lite0",
-                    help="architecture of the untrained stand-in used when no model is installed")
+    ap.add_argument(
+        "--untrained",
+        default="efficientnet_lite0",
+        help="architecture of the untrained stand-in used when no model is installed",
+    )
     ap.add_argument("--size", type=int, help="input size of the untrained stand-in (default: the architecture's)")
-    ap.add_argument("--untrained-only", action="store_true", help="use the untrained stand-in even if a model is installed")
+    ap.add_argument(
+        "--untrained-only", action="store_true", help="use the untrained stand-in even if a model is installed"
+    )
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2: the target is 2 CPU cores)")
     ap.add_argument("--cam", default="gradcam")
     ap.add_argument("--cold-runs", type=int, default=3, help="fresh processes for the cold start (0: skip)")
@@ -238,7 +269,7 @@ def main() -> int:
 
     import torch
 
-    from detector.synthetic import render_clip
+    from detector.data.synthetic import render_clip
 
     torch.set_num_threads(args.threads)
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
@@ -258,18 +289,21 @@ def main() -> int:
                 render_clip(str(path), seconds=args.seconds, fps=args.fps, size=(w, h))
             log(f"measuring {n} ({args.runs} runs after a warm-up)...")
             results[n] = bench_clip(str(path), clf, args.frames, args.runs, args.cam)
-            log(f"  {n}: full+CAM {results[n]['full_cam_s']:.2f} s, decode+detect {results[n]['decode_detect_s']:.2f} s")
+            log(
+                f"  {n}: full+CAM {results[n]['full_cam_s']:.2f} s, decode+detect {results[n]['decode_detect_s']:.2f} s"
+            )
         load_after = os.getloadavg()
         cold = {"cold_start_s": None, "what": "skipped"}
         if args.cold_runs > 0:
             log(f"cold start ({args.cold_runs} fresh processes after a warm-up)...")
             cold = cold_start(models_dir, args.cold_runs)
 
-    print(f"# Pipeline speed: {args.seconds:g} s clips at {args.fps} fps, {args.frames} sampled frames, "
-          f"CAM {args.cam}")
+    print(f"# Pipeline speed: {args.seconds:g} s clips at {args.fps} fps, {args.frames} sampled frames, CAM {args.cam}")
     print(f"model: {model_text}")
-    print(f"torch threads {torch.get_num_threads()}, CPUs {os.cpu_count()}, load average "
-          f"{load_before[0]:.1f} before / {load_after[0]:.1f} after (1 min)")
+    print(
+        f"torch threads {torch.get_num_threads()}, CPUs {os.cpu_count()}, load average "
+        f"{load_before[0]:.1f} before / {load_after[0]:.1f} after (1 min)"
+    )
     print()
     print(markdown(results, names))
     print()
@@ -277,9 +311,15 @@ def main() -> int:
         print(f"cold start {cold['cold_start_s']:.1f} s: {cold['what']}")
     else:
         print(f"cold start: {cold['what']}")
-    summary = {"model": model_text, "untrained": model_text.startswith("UNTRAINED") or "untrained?" in model_text, "runs": args.runs,
-               "frames": args.frames, "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
-               "load_avg_1min": [round(load_before[0], 2), round(load_after[0], 2)]}
+    summary = {
+        "model": model_text,
+        "untrained": model_text.startswith("UNTRAINED") or "untrained?" in model_text,
+        "runs": args.runs,
+        "frames": args.frames,
+        "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "load_avg_1min": [round(load_before[0], 2), round(load_after[0], 2)],
+    }
     for n in names:
         r = results[n]
         for s in STAGES:

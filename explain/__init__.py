@@ -13,9 +13,10 @@ Files, one job each (after pytorch-grad-cam's layout):
     explanation.py   Explanation and explain_faces(), which ties the above together
     overlay.py       the CAM as a heat map over the crop
 
-The target layer of each architecture is ``detector.architectures.get(name).cam_layer``.
+The target layer of each architecture is ``detector.models.registry.get(name).cam_layer``.
 This package never imports gradio.
 """
+
 from .explanation import Explanation, explain_faces
 from .methods import METHODS
 from .overlay import overlay

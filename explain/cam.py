@@ -11,6 +11,7 @@ the graph, gradients and recorded activations are dropped after each call, so
 repeated calls neither add hooks nor hold memory.  One lock serialises CAM
 computations: they share the model's hooks and take both CPU cores anyway.
 """
+
 from __future__ import annotations
 
 import threading
@@ -21,12 +22,12 @@ import torch
 from pytorch_grad_cam.base_cam import BaseCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-from detector.model import Classifier
+from detector.models.classifier import Classifier
 
 from .methods import method_class
 from .recorder import LayerRecorder
 
-_CAMS: "weakref.WeakKeyDictionary[Classifier, dict[str, BaseCAM]]" = weakref.WeakKeyDictionary()
+_CAMS: weakref.WeakKeyDictionary[Classifier, dict[str, BaseCAM]] = weakref.WeakKeyDictionary()
 _LOCK = threading.RLock()
 
 

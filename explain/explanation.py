@@ -12,6 +12,7 @@ removed (``drop_remove``; otherwise None: it doubles the cost of the figures)
 (see ``faithfulness.py``).  CAMs are computed at the model's input size and then
 resized to each crop.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,7 +22,7 @@ import cv2
 import numpy as np
 
 from detector.errors import InputError
-from detector.model import Classifier
+from detector.models.classifier import Classifier
 
 from .cam import compute_cams
 from .faithfulness import TOP_FRACTION, face_mass, probability_drops
@@ -64,9 +65,17 @@ def explain_faces(
     top_fraction: float = TOP_FRACTION,
     removal: bool = False,
 ) -> list[Explanation]:
-    """One :class:`Explanation` per RGB uint8 crop, in order.  See the module docstring."""
+    """One :class:`Explanation` per RGB uint8 crop, in order.  See the module docstring.
+
+    An ensemble (``classifier.members``) is explained member by member: its CAM, score and figures are the means
+    of its members' (each member's map scaled to [0, 1] first, so each has the same say)."""
     method_class(method)  # fail early, in one line, on an unknown name
     crops = _check_crops(crops)
+    if getattr(classifier, "members", None):
+        per_member = [
+            explain_faces(m, crops, method, faithfulness, batch_size, top_fraction, removal) for m in classifier.members
+        ]
+        return [_mean_explanation(list(exps), method) for exps in zip(*per_member)]
     margin = float(classifier.card.face_margin)
     explanations: list[Explanation] = []
     for start in range(0, len(crops), max(1, int(batch_size))):
@@ -82,12 +91,34 @@ def explain_faces(
             h, w = crop.shape[:2]
             cam = maps[i] if maps[i].shape == (h, w) else cv2.resize(maps[i], (w, h), interpolation=cv2.INTER_LINEAR)
             cam = np.clip(cam, 0.0, 1.0).astype(np.float32, copy=False)
-            exp = Explanation(cam=cam, score=float(scores[i]), method=method,
-                              drop_blur=float(drop_blur[i]), drop_remove=float(drop_remove[i]))
+            exp = Explanation(
+                cam=cam,
+                score=float(scores[i]),
+                method=method,
+                drop_blur=float(drop_blur[i]),
+                drop_remove=float(drop_remove[i]),
+            )
             if faithfulness:
                 exp.face_mass, exp.face_area = face_mass(cam, margin)
             explanations.append(exp)
     return explanations
+
+
+def _mean_explanation(exps: list[Explanation], method: str) -> Explanation:
+    def mean(name: str) -> float:
+        values = [getattr(e, name) for e in exps if math.isfinite(getattr(e, name))]
+        return float(np.mean(values)) if values else math.nan
+
+    cam = np.mean([e.cam for e in exps], axis=0).astype(np.float32)
+    return Explanation(
+        cam=cam,
+        score=mean("score"),
+        method=method,
+        drop_blur=mean("drop_blur"),
+        drop_remove=mean("drop_remove"),
+        face_mass=mean("face_mass"),
+        face_area=mean("face_area"),
+    )
 
 
 __all__ = ["Explanation", "explain_faces"]

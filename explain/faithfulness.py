@@ -11,20 +11,21 @@
   ``drop_remove``): a flat grey patch is far from anything the model saw in training,
   and a second pass would double the cost of the figures.
 * ``face_mass``: the share of the CAM's mass inside the detector's face box.  A crop is
-  the face box grown by ``margin`` (0.3) on its longer side (``detector.faces.crop_box``),
+  the face box grown by ``margin`` (0.3) on its longer side (``detector.inference.faces.crop_box``),
   so the box is the centred square of side ``S / (1 + margin)``: ``face_area`` = 59% of
   the crop.  A map spread evenly gives ``face_mass == face_area``; more means the
   model looks at the face, less that it looks at the background.
 
 Figures are NaN where the CAM is zero everywhere (nothing is marked).
 """
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import torch
 
-from detector.model import Classifier
+from detector.models.classifier import Classifier
 
 TOP_FRACTION = 0.2
 
@@ -48,19 +49,28 @@ def perturb(x: torch.Tensor, mask: np.ndarray, sigma: float | None = None) -> tu
     kernel = 2 * int(np.ceil(3 * sigma)) + 1
     m = torch.from_numpy(mask)[:, None]
     # OpenCV's separable blur: ~10x faster than torchvision's 2-D convolution, same result
-    smooth = np.stack([
-        cv2.GaussianBlur(img.transpose(1, 2, 0), (kernel, kernel), sigma, borderType=cv2.BORDER_REFLECT_101)
-        .reshape(img.shape[1], img.shape[2], -1).transpose(2, 0, 1)
-        for img in x.detach().float().numpy()
-    ])
+    smooth = np.stack(
+        [
+            cv2.GaussianBlur(img.transpose(1, 2, 0), (kernel, kernel), sigma, borderType=cv2.BORDER_REFLECT_101)
+            .reshape(img.shape[1], img.shape[2], -1)
+            .transpose(2, 0, 1)
+            for img in x.detach().float().numpy()
+        ]
+    )
     blurred = torch.where(m, torch.from_numpy(smooth).to(x.dtype), x)
     removed = torch.where(m, torch.zeros((), dtype=x.dtype), x)
     return blurred, removed
 
 
-def probability_drops(classifier: Classifier, x: torch.Tensor, cams: np.ndarray, scores: np.ndarray,
-                      fraction: float = TOP_FRACTION, batch_size: int = 8,
-                      remove: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def probability_drops(
+    classifier: Classifier,
+    x: torch.Tensor,
+    cams: np.ndarray,
+    scores: np.ndarray,
+    fraction: float = TOP_FRACTION,
+    batch_size: int = 8,
+    remove: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """(drop_blur, drop_remove) per face: batched forward passes over the perturbed copies.
 
     ``remove=False`` scores only the blurred copies (drop_remove is NaN): half the cost.

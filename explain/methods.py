@@ -12,6 +12,7 @@ once per channel of the target layer (512-1280 passes per face).
     eigencam   Muhammad & Yeasin 2020: first principal component of the activations
                (class-agnostic: it does not use the fake logit).
 """
+
 from __future__ import annotations
 
 from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, XGradCAM

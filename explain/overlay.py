@@ -1,4 +1,5 @@
 """A CAM drawn over its crop as a heat map (pytorch-grad-cam's ``show_cam_on_image``, jet colours)."""
+
 from __future__ import annotations
 
 import cv2

@@ -14,19 +14,25 @@ because the classifier is shared by the whole app:
   pass then covers only the head (a pooling and a linear layer) instead of the whole
   network, which makes Grad-CAM on CPU cost little more than a plain forward pass.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Callable
 
 import torch
 from torch import nn
 
 
 class LayerRecorder:
-    def __init__(self, model: nn.Module, target_layers: list[nn.Module], reshape_transform: Callable | None = None,
-                 uses_gradients: bool = True):
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layers: list[nn.Module],
+        reshape_transform: Callable | None = None,
+        uses_gradients: bool = True,
+    ):
         self.model = model
         self.target_layers = list(target_layers)
         self.reshape_transform = reshape_transform

@@ -1,8 +1,9 @@
 """Render the app's example clips into assets/examples/ (the app also does this on first start).
 
-    python scripts/make_examples.py            # only the missing ones
-    python scripts/make_examples.py --force    # render both again
+python scripts/make_examples.py            # only the missing ones
+python scripts/make_examples.py --force    # render both again
 """
+
 from __future__ import annotations
 
 import argparse

@@ -10,6 +10,7 @@ model built in a temporary folder (``tiny_model_dir``, plumbing only; its scores
 Screenshots and timings go to $SCREENSHOT_DIR when set (else a temporary folder); $APP_TEST_CLIP
 replaces the rendered clips (the closing note's screenshots use a FaceForensics++ video this way).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -38,14 +47,15 @@ def _free_port() -> int:
 
 
 def _shipped_model() -> bool:
-    from detector.model import ASSETS, list_models
+    from detector.constants import REPO_ASSETS as ASSETS
+    from detector.models.store import list_models
 
     return bool(list_models(ASSETS / "models"))
 
 
 def _models_dir_from_env() -> str | None:
     """DEEPFAKE_MODELS_DIR when the caller set it to a folder with models (to time another model)."""
-    from detector.model import list_models
+    from detector.models.store import list_models
 
     d = os.environ.get("DEEPFAKE_MODELS_DIR")
     return d if d and list_models(d) else None
@@ -54,8 +64,14 @@ def _models_dir_from_env() -> str | None:
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, request):
     """Start ``python app.py`` on a free port; yields its URL; stops it afterwards."""
-    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(_free_port()),
-               GRADIO_ANALYTICS_ENABLED="False", NO_ALBUMENTATIONS_UPDATE="1", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_SERVER_PORT=str(_free_port()),
+        GRADIO_ANALYTICS_ENABLED="False",
+        NO_ALBUMENTATIONS_UPDATE="1",
+        PYTHONUNBUFFERED="1",
+    )
     env.pop("PORT", None)
     if _models_dir_from_env():
         pass  # the caller's models
@@ -96,7 +112,7 @@ def app_url(tmp_path_factory, request):
 @pytest.fixture(scope="module")
 def ten_second_clip(tmp_path_factory) -> str:
     """A 10 s astronaut clip, or $APP_TEST_CLIP (e.g. a FaceForensics++ video, for the screenshots)."""
-    from detector.synthetic import render_clip
+    from detector.data.synthetic import render_clip
 
     if os.environ.get("APP_TEST_CLIP"):
         return os.environ["APP_TEST_CLIP"]
@@ -130,8 +146,7 @@ def test_analyze_json_over_http(app_url, clips):
     from gradio_client import Client, handle_file
 
     client = Client(app_url, verbose=False)
-    result = client.predict(handle_file(clips["face"]), 8, None, "none (faster)", 0.5,
-                            api_name="/analyze_json")
+    result = client.predict(handle_file(clips["face"]), 8, None, "none (faster)", 0.5, api_name="/analyze_json")
     assert set(result) >= {"video", "score", "label", "threshold", "frames", "timings"}
     assert result["video"] == "face.mp4"  # the name only: never the server's upload path
     assert result["label"] in ("real", "fake")
@@ -169,7 +184,10 @@ def test_bad_file_gives_a_readable_error(app_url, tmp_path):
 def _browser(playwright, tmp_path):
     """Chromium with a fresh profile folder (Playwright passes it as --user-data-dir)."""
     return playwright.chromium.launch_persistent_context(
-        str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+        str(tmp_path / "chromium-profile"),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
         viewport={"width": 1400, "height": 1000},
     )
 
@@ -229,22 +247,33 @@ def test_browser_upload_analyse_and_inspect(app_url, ten_second_clip, tmp_path):
         page.wait_for_timeout(1500)
         first = page.locator("#face-gallery .thumbnail-item").first
         tile_time = first.inner_text().split(" s")[0].strip()  # caption "0.80 s · face 0 · fake 0.48 (real)"
-        scores = [float(t.split("fake ")[1].split(" ")[0])
-                  for t in page.locator("#face-gallery .caption-label").all_inner_texts()]
+        scores = [
+            float(t.split("fake ")[1].split(" ")[0])
+            for t in page.locator("#face-gallery .caption-label").all_inner_texts()
+        ]
         assert scores == sorted(scores, reverse=True)
         first.click()
         expect(page.locator("#frame-caption")).to_contain_text(f"t = {tile_time} s", timeout=20_000)
         page.screenshot(path=str(out / "app_gallery_preview.png"), full_page=True)
         browser.close()
 
-    print(f"\nupload {upload_s:.1f} s; Analyse click -> full result: {elapsed:.1f} s "
-          f"({_duration(ten_second_clip):.1f} s clip, 32 frames, {n_tiles} face tiles, model {model_name})")
-    record = {"seconds_upload": round(upload_s, 2), "seconds_click_to_result": round(elapsed, 2),
-              "seconds_upload_to_result": round(upload_s + elapsed, 2), "clip": os.path.basename(ten_second_clip),
-              "clip_seconds": round(_duration(ten_second_clip), 2), "frames": 32,
-              "face_tiles": n_tiles,
-              "model": model_name, "cam": "gradcam, 16 most fake faces, with faithfulness figures",
-              "cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)}
+    print(
+        f"\nupload {upload_s:.1f} s; Analyse click -> full result: {elapsed:.1f} s "
+        f"({_duration(ten_second_clip):.1f} s clip, 32 frames, {n_tiles} face tiles, model {model_name})"
+    )
+    record = {
+        "seconds_upload": round(upload_s, 2),
+        "seconds_click_to_result": round(elapsed, 2),
+        "seconds_upload_to_result": round(upload_s + elapsed, 2),
+        "clip": os.path.basename(ten_second_clip),
+        "clip_seconds": round(_duration(ten_second_clip), 2),
+        "frames": 32,
+        "face_tiles": n_tiles,
+        "model": model_name,
+        "cam": "gradcam, 16 most fake faces, with faithfulness figures",
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
     (out / "app_timing.json").write_text(json.dumps(record, indent=2) + "\n")
     assert elapsed < 240
 

@@ -3,6 +3,7 @@
 Uses the UNTRAINED test model (``tiny_model``): these tests check plumbing and presentation,
 never what a score means.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,20 +14,37 @@ import math
 import numpy as np
 import pytest
 
-from detector.report import FaceResult, FrameResult, summarise
+from detector.inference.report import FaceResult, FrameResult, summarise
 
 
 def _report(scores_by_frame, threshold=0.5, with_images=True):
     """A small hand-made report: ``scores_by_frame`` = [[(identity, score), ...] per frame]."""
     frames = []
     for i, faces in enumerate(scores_by_frame):
-        frames.append(FrameResult(index=i * 10, time=i * 0.4, faces=[
-            FaceResult(identity=ident, box=(40 + 100 * ident, 30, 80, 90), confidence=0.9, score=s,
-                       crop=np.full((96, 96, 3), 100 + 10 * i, np.uint8))
-            for ident, s in faces
-        ]))
-    r = summarise("clip <b>.mp4", frames, threshold=threshold, model="m", timings={"total": 1.5},
-                  video_info={"duration": 0.4 * len(frames)})
+        frames.append(
+            FrameResult(
+                index=i * 10,
+                time=i * 0.4,
+                faces=[
+                    FaceResult(
+                        identity=ident,
+                        box=(40 + 100 * ident, 30, 80, 90),
+                        confidence=0.9,
+                        score=s,
+                        crop=np.full((96, 96, 3), 100 + 10 * i, np.uint8),
+                    )
+                    for ident, s in faces
+                ],
+            )
+        )
+    r = summarise(
+        "clip <b>.mp4",
+        frames,
+        threshold=threshold,
+        model="m",
+        timings={"total": 1.5},
+        video_info={"duration": 0.4 * len(frames)},
+    )
     if with_images:
         r.frame_images = {fr.index: np.full((240, 320, 3), 50, np.uint8) for fr in frames}
     return r
@@ -125,8 +143,8 @@ def test_tile_uses_the_cam_overlay(report):
     face.cam = np.tile(np.linspace(0, 1, 96, dtype=np.float32), (96, 1))
     with_cam = face_tile(face, 0.5)
     half = plain.shape[1] // 2
-    assert np.array_equal(plain[:, :half - 10], with_cam[:, :half - 10])  # the crop side is the same
-    assert not np.array_equal(plain[:, half + 10:], with_cam[:, half + 10:])
+    assert np.array_equal(plain[:, : half - 10], with_cam[:, : half - 10])  # the crop side is the same
+    assert not np.array_equal(plain[:, half + 10 :], with_cam[:, half + 10 :])
 
 
 def test_frame_view_draws_boxes(report):
@@ -146,7 +164,7 @@ def test_frame_view_draws_boxes(report):
 
 
 def test_table_and_downloads_match_the_cli(report, tmp_path):
-    from detector.report import csv_text
+    from detector.inference.report import csv_text
     from webapp.tables import HEADERS, table_rows, write_downloads
 
     rows = table_rows(report)
@@ -186,9 +204,9 @@ def test_lab_compare_and_levels(clips, tiny_model):
 
 
 def test_self_blended_example_changes_only_the_face(tmp_path):
-    from detector.faces import FaceDetector
-    from detector.sbi import SelfBlender
-    from detector.synthetic import _frame, astronaut
+    from detector.data.synthetic import _frame, astronaut
+    from detector.inference.faces import FaceDetector
+    from detector.training.sbi import SelfBlender
     from webapp.examples import self_blend_frame
 
     frame = _frame(astronaut(), 0.3, 640, 480)
@@ -206,15 +224,15 @@ def test_self_blended_example_changes_only_the_face(tmp_path):
     x, y, w, h = box
     m = int(0.5 * max(w, h))
     outside = changed.copy()
-    outside[max(0, y - m): y + h + m, max(0, x - m): x + w + m] = False
+    outside[max(0, y - m) : y + h + m, max(0, x - m) : x + w + m] = False
     assert not outside.any(), "nothing changes away from the face"
     plain = np.full((240, 320, 3), 90, np.uint8)
     assert np.array_equal(self_blend_frame(plain, FaceDetector(), SelfBlender(seed=0)), plain)
 
 
 def test_ensure_examples_renders_missing_real_clip(tmp_path, monkeypatch):
-    from detector.synthetic import render_clip
-    from detector.video import probe
+    from detector.data.synthetic import render_clip
+    from detector.inference.video import probe
     from webapp import examples
 
     monkeypatch.setattr(examples, "render_real", lambda path: render_clip(str(path), seconds=0.5))
@@ -263,8 +281,17 @@ def test_on_analyze_fills_every_output(clips, tiny_model_dir):
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
     calls = []
-    out = app.on_analyze(clips["face"], 6, card, "gradcam", 0.5, "confident", 3, "most fake first",
-                         progress=lambda f, desc=None: calls.append((f, desc)))
+    out = app.on_analyze(
+        clips["face"],
+        6,
+        card,
+        "gradcam",
+        0.5,
+        "confident",
+        3,
+        "most fake first",
+        progress=lambda f, desc=None: calls.append((f, desc)),
+    )
     verdict, fig, slider, image, caption, items, positions, rows, csv_btn, json_btn, data, report = out
     assert "Likely" in verdict and len(fig.data) >= 1
     assert image is not None and caption.startswith("Sampled frame")
@@ -276,8 +303,9 @@ def test_on_analyze_fills_every_output(clips, tiny_model_dir):
     assert calls and calls[0][1] == "decoding" and calls[-1][0] == 1.0
     assert app.on_timeline_pick("2:12345").value == 3
     # a clip without a face: a clear "no verdict", an empty gallery, the frames still viewable
-    out = app.on_analyze(clips["plain"], 4, card, "gradcam", 0.5, "confident", 3, "time",
-                         progress=lambda f, desc=None: None)
+    out = app.on_analyze(
+        clips["plain"], 4, card, "gradcam", 0.5, "confident", 3, "time", progress=lambda f, desc=None: None
+    )
     verdict, fig, _, image, caption, items, *_ = out
     assert "No verdict" in verdict and "No face was found" in verdict
     assert items == [] and image is not None and "no face found" in caption
@@ -340,7 +368,7 @@ def test_validate_input_checks_file_limits_and_model(clips, tiny_model_dir, tmp_
         app.validate_input(clips["face"], "no_such_model")
     assert err.value.title == "No model"
     long_clip = tmp_path / "long.mp4"
-    from detector.synthetic import render_clip
+    from detector.data.synthetic import render_clip
 
     render_clip(str(long_clip), seconds=121, fps=1, size=(64, 48), source="plain")
     with pytest.raises(gr.Error) as err:

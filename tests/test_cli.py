@@ -1,4 +1,5 @@
 """The scan command: JSON/CSV schema, batches, and a one-line error for every kind of bad input."""
+
 import csv
 import json
 import os
@@ -17,8 +18,14 @@ def scan(*args, models_dir=None, timeout=240):
     env = dict(os.environ, NO_ALBUMENTATIONS_UPDATE="1")
     if models_dir is not None:
         env["DEEPFAKE_MODELS_DIR"] = str(models_dir)
-    return subprocess.run([sys.executable, "-m", "detector", "scan", *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "detector", "scan", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def assert_one_line_error(proc, pattern):
@@ -73,14 +80,17 @@ def test_batch_folder_keeps_input_order_and_reports_failures(tmp_path, clips, ti
     assert "c_broken.mp4" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("kind,pattern", [
-    ("missing", "no such file"),
-    ("empty", "empty"),
-    ("text", "not a readable video"),
-    ("png", "still image"),
-    ("truncated", "truncated|cannot be decoded|not a readable|no frame"),
-    ("audio", "no video stream"),
-])
+@pytest.mark.parametrize(
+    "kind,pattern",
+    [
+        ("missing", "no such file"),
+        ("empty", "empty"),
+        ("text", "not a readable video"),
+        ("png", "still image"),
+        ("truncated", "truncated|cannot be decoded|not a readable|no frame"),
+        ("audio", "no video stream"),
+    ],
+)
 def test_bad_input_one_line(tmp_path, clips, tiny_model_dir, kind, pattern):
     proc = scan(bad_file(tmp_path, clips, kind), models_dir=tiny_model_dir)
     assert_one_line_error(proc, pattern)
@@ -88,11 +98,11 @@ def test_bad_input_one_line(tmp_path, clips, tiny_model_dir, kind, pattern):
 
 def test_empty_folder(tmp_path, tiny_model_dir):
     proc = scan(tmp_path, models_dir=tiny_model_dir)
-    assert_one_line_error(proc, "no video files")
+    assert_one_line_error(proc, "no videos or photos")
 
 
 def test_4k_and_too_long(tmp_path, tiny_model_dir):
-    from detector.synthetic import render_clip
+    from detector.data.synthetic import render_clip
 
     big = render_clip(str(tmp_path / "4k.mp4"), seconds=0.2, fps=10, size=(3840, 2160), source="plain")
     assert_one_line_error(scan(big, models_dir=tiny_model_dir), "3840x2160.*megapixels")

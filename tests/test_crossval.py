@@ -1,32 +1,58 @@
-"""detector.crossval: three tiny fold runs of detector.train pooled into one measure, and the pooling's checks."""
+"""detector.evaluation.crossval: three tiny fold runs of detector.training.run pooled into one measure, and the
+pooling's checks."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from detector.crossval import main, pool, read_fold
 from detector.errors import InputError
-from detector.metrics import metrics_block
+from detector.evaluation.crossval import main, pool, read_fold
+from detector.evaluation.metrics import metrics_block
 
 
 @pytest.fixture(scope="module")
 def fold_runs(tiny_dataset, tmp_path_factory):
-    from detector.train import main as train
+    from detector.training.run import main as train
 
     out = tmp_path_factory.mktemp("cv")
     dirs = []
     for i in range(3):
-        rc = train(["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4",
-                    "--epochs", "1", "--bs", "4", "--folds", "3", "--fold", str(i), "--workers", "1",
-                    "--cache", str(out / "cache"), "--out", str(out / f"fold{i}")])
+        rc = train(
+            [
+                "--data",
+                str(tiny_dataset),
+                "--arch",
+                "resnet18",
+                "--size",
+                "32",
+                "--frames",
+                "4",
+                "--epochs",
+                "1",
+                "--bs",
+                "4",
+                "--folds",
+                "3",
+                "--fold",
+                str(i),
+                "--workers",
+                "1",
+                "--cache",
+                str(out / "cache"),
+                "--out",
+                str(out / f"fold{i}"),
+            ]
+        )
         assert rc == 0
         dirs.append(out / f"fold{i}")
     return dirs
 
 
 def test_each_fold_validates_on_its_own_groups(fold_runs, tiny_dataset):
-    from detector.datasets import fold_by_group, read_dataset
+    from detector.data.datasets import read_dataset
+    from detector.data.splits import fold_by_group
 
     folds = fold_by_group(read_dataset(tiny_dataset), 3, seed=0)
     for i, d in enumerate(fold_runs):
@@ -49,7 +75,8 @@ def test_pooled_over_every_video_once(fold_runs, tmp_path, capsys):
     assert result["pooled"] == expected
     aucs = [f["auc"] for f in result["per_fold"]]
     assert result["fold_auc_mean"] == pytest.approx(sum(aucs) / 3)
-    assert result["command"].endswith("--folds 3 --fold I") and "--out" not in result["command"]
+    assert result["command"].endswith("folds=3 fold=I") and "out=" not in result["command"]
+    assert not {"fold", "folds", "out", "cache"} & set(result["recipe"]) and result["recipe"]["arch"] == "resnet18"
     printed = capsys.readouterr().out
     assert "pooled over 6 videos (3 fake, 3 real)" in printed and "partial" not in printed
 
@@ -59,9 +86,15 @@ def test_missing_fold_is_reported_as_partial(fold_runs, capsys):
     assert "folds [0, 2] only, of 3: a partial measure" in capsys.readouterr().out
 
 
-def fake_run(fold, folds=3, seed=0, videos=(), command="python -m detector.train --data D --arch a"):
-    return {"dir": f"run{fold}", "folds": folds, "fold": fold, "seed": seed,
-            "command": f"{command} --folds {folds} --fold {fold} --out run{fold}", "videos": list(videos)}
+def fake_run(fold, folds=3, seed=0, videos=(), arch="a"):
+    return {
+        "dir": f"run{fold}",
+        "folds": folds,
+        "fold": fold,
+        "seed": seed,
+        "recipe": {"data": ["D"], "arch": arch, "epochs": 5},
+        "videos": list(videos),
+    }
 
 
 def video(name, label, p, method="Deepfakes"):
@@ -72,22 +105,32 @@ def test_pool_refuses_runs_that_do_not_belong_together():
     a = [video("a.mp4", 0, 0.2), video("a_b.mp4", 1, 0.9)]
     b = [video("c.mp4", 0, 0.4), video("c_d.mp4", 1, 0.3)]
     assert pool([fake_run(0, videos=a), fake_run(1, videos=b)])["pooled"]["n"] == 4
-    cases = {"split seed": [fake_run(0, videos=a), fake_run(1, seed=1, videos=b)],
-             "different commands": [fake_run(0, videos=a), fake_run(1, videos=b, command="python -m x --arch b")],
-             "fold given twice": [fake_run(0, videos=a), fake_run(0, videos=b)],
-             "validated in fold 0 and fold 1": [fake_run(0, videos=a), fake_run(1, videos=a)]}
+    cases = {
+        "split seed": [fake_run(0, videos=a), fake_run(1, seed=1, videos=b)],
+        "different recipes: arch 'b' vs 'a'": [fake_run(0, videos=a), fake_run(1, videos=b, arch="b")],
+        "fold given twice": [fake_run(0, videos=a), fake_run(0, videos=b)],
+        "validated in fold 0 and fold 1": [fake_run(0, videos=a), fake_run(1, videos=a)],
+    }
     for message, runs in cases.items():
         with pytest.raises(InputError, match=message):
             pool(runs)
 
 
 def test_pool_names_where_the_recipe_fails():
-    videos = [video("r1.mp4", 0, 0.9), video("r2.mp4", 0, 0.1), video("f1.mp4", 1, 0.05),
-              video("f2.mp4", 1, 0.95, "FaceSwap")]
+    videos = [
+        video("r1.mp4", 0, 0.9),
+        video("r2.mp4", 0, 0.1),
+        video("f1.mp4", 1, 0.05),
+        video("f2.mp4", 1, 0.95, "FaceSwap"),
+    ]
     result = pool([fake_run(0, videos=videos)])
     assert [v["video"] for v in result["reals_scored_most_fake"]] == ["r1.mp4", "r2.mp4"]
-    assert result["fakes_scored_most_real"][0] == {"video": "Deepfakes/f1.mp4", "method": "Deepfakes", "fold": 0,
-                                                   "fake_probability": 0.05}
+    assert result["fakes_scored_most_real"][0] == {
+        "video": "Deepfakes/f1.mp4",
+        "method": "Deepfakes",
+        "fold": 0,
+        "fake_probability": 0.05,
+    }
     assert result["by_method"]["Deepfakes"]["auc"] == 0.0 and result["by_method"]["FaceSwap"]["auc"] == 1.0
 
 

@@ -3,6 +3,7 @@
 Layouts are rebuilt in tmp_path with empty .mp4 files (readers never open videos);
 one test reads the real FaceForensics++ sample when it is present.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import FFPP, needs_ffpp
-from detector.datasets import detect_layout, fold_by_group, read_dataset, split_by_group
+
+from detector.data.datasets import detect_layout, read_dataset
+from detector.data.splits import fold_by_group, split_by_group
 from detector.errors import InputError
 
 
@@ -23,13 +25,24 @@ def touch(root: Path, *rels: str) -> None:
         p.write_bytes(b"")
 
 
-def make_ffpp(root: Path, pairs=(("001", "002"), ("003", "004"), ("005", "006"), ("007", "008"), ("009", "010")),
-              methods=("Deepfakes", "FaceSwap"), comp="c23") -> Path:
+def make_ffpp(
+    root: Path,
+    pairs=(("001", "002"), ("003", "004"), ("005", "006"), ("007", "008"), ("009", "010")),
+    methods=("Deepfakes", "FaceSwap"),
+    comp="c23",
+) -> Path:
     for a, b in pairs:
-        touch(root, f"original_sequences/youtube/{comp}/videos/{a}.mp4", f"original_sequences/youtube/{comp}/videos/{b}.mp4")
+        touch(
+            root,
+            f"original_sequences/youtube/{comp}/videos/{a}.mp4",
+            f"original_sequences/youtube/{comp}/videos/{b}.mp4",
+        )
         for m in methods:
-            touch(root, f"manipulated_sequences/{m}/{comp}/videos/{a}_{b}.mp4",
-                  f"manipulated_sequences/{m}/{comp}/videos/{b}_{a}.mp4")
+            touch(
+                root,
+                f"manipulated_sequences/{m}/{comp}/videos/{a}_{b}.mp4",
+                f"manipulated_sequences/{m}/{comp}/videos/{b}_{a}.mp4",
+            )
     return root
 
 
@@ -39,9 +52,12 @@ def by_id(items):
 
 def test_ffpp_labels_groups_methods(tmp_path):
     make_ffpp(tmp_path, pairs=(("033", "097"), ("035", "036")))
-    touch(tmp_path, "original_sequences/youtube/c23/videos/500.mp4",  # a real linked to nothing
-          "manipulated_sequences/Deepfakes/c23/masks/videos/033_097.mp4",  # masks are not videos to learn from
-          "original_sequences/youtube/c23/videos/notes.txt")
+    touch(
+        tmp_path,
+        "original_sequences/youtube/c23/videos/500.mp4",  # a real linked to nothing
+        "manipulated_sequences/Deepfakes/c23/masks/videos/033_097.mp4",  # masks are not videos to learn from
+        "original_sequences/youtube/c23/videos/notes.txt",
+    )
     items = read_dataset(tmp_path)
     assert detect_layout(tmp_path) == "ffpp"
     assert len(items) == 5 + 2 * 4
@@ -58,9 +74,13 @@ def test_ffpp_labels_groups_methods(tmp_path):
 
 def test_ffpp_chains_and_other_compressions(tmp_path):
     # 001_002 and 002_003 chain three ids into one group; c40 and raw folders are read too
-    touch(tmp_path, "original_sequences/youtube/c40/videos/001.mp4", "original_sequences/youtube/raw/videos/003.mp4",
-          "manipulated_sequences/NeuralTextures/c40/videos/001_002.mp4",
-          "manipulated_sequences/Face2Face/c0/videos/002_003.mp4")
+    touch(
+        tmp_path,
+        "original_sequences/youtube/c40/videos/001.mp4",
+        "original_sequences/youtube/raw/videos/003.mp4",
+        "manipulated_sequences/NeuralTextures/c40/videos/001_002.mp4",
+        "manipulated_sequences/Face2Face/c0/videos/002_003.mp4",
+    )
     items = read_dataset(tmp_path)
     assert len(items) == 4
     assert {it.group for it in items} == {"001_002_003"}
@@ -68,10 +88,13 @@ def test_ffpp_chains_and_other_compressions(tmp_path):
 
 
 def test_ffpp_deepfakedetection_groups_by_actor(tmp_path):
-    touch(tmp_path, "original_sequences/actors/c23/videos/01__exit_phone_room.mp4",
-          "original_sequences/actors/c23/videos/02__talking.mp4",
-          "original_sequences/actors/c23/videos/05__walking.mp4",
-          "manipulated_sequences/DeepFakeDetection/c23/videos/01_02__exit_phone_room__YVGY8LOK.mp4")
+    touch(
+        tmp_path,
+        "original_sequences/actors/c23/videos/01__exit_phone_room.mp4",
+        "original_sequences/actors/c23/videos/02__talking.mp4",
+        "original_sequences/actors/c23/videos/05__walking.mp4",
+        "manipulated_sequences/DeepFakeDetection/c23/videos/01_02__exit_phone_room__YVGY8LOK.mp4",
+    )
     groups = {it.id.rsplit("/", 1)[1]: it.group for it in read_dataset(tmp_path)}
     assert groups["01__exit_phone_room"] == groups["02__talking"] == groups["01_02__exit_phone_room__YVGY8LOK"]
     assert groups["05__walking"] != groups["01__exit_phone_room"]
@@ -79,12 +102,16 @@ def test_ffpp_deepfakedetection_groups_by_actor(tmp_path):
 
 def test_dfdc_metadata_in_subfolders(tmp_path):
     parts = {
-        "part_0": {"a.mp4": {"label": "REAL", "original": None, "split": "train"},
-                   "b.mp4": {"label": "FAKE", "original": "a.mp4", "split": "train"},
-                   "missing.mp4": {"label": "FAKE", "original": "a.mp4", "split": "train"}},
-        "part_1": {"c.mp4": {"label": "REAL", "original": None, "split": "train"},
-                   "d.mp4": {"label": "FAKE", "original": "c.mp4", "split": "train"},
-                   "e.mp4": {"label": "FAKE", "original": "c.mp4", "split": "train"}},
+        "part_0": {
+            "a.mp4": {"label": "REAL", "original": None, "split": "train"},
+            "b.mp4": {"label": "FAKE", "original": "a.mp4", "split": "train"},
+            "missing.mp4": {"label": "FAKE", "original": "a.mp4", "split": "train"},
+        },
+        "part_1": {
+            "c.mp4": {"label": "REAL", "original": None, "split": "train"},
+            "d.mp4": {"label": "FAKE", "original": "c.mp4", "split": "train"},
+            "e.mp4": {"label": "FAKE", "original": "c.mp4", "split": "train"},
+        },
     }
     for part, meta in parts.items():
         (tmp_path / part).mkdir()
@@ -93,8 +120,13 @@ def test_dfdc_metadata_in_subfolders(tmp_path):
     items = read_dataset(tmp_path)
     assert detect_layout(tmp_path) == "dfdc"
     got = {Path(it.path).name: (it.label, it.group, it.method) for it in items}
-    assert got == {"a.mp4": (0, "a", None), "b.mp4": (1, "a", None), "c.mp4": (0, "c", None),
-                   "d.mp4": (1, "c", None), "e.mp4": (1, "c", None)}
+    assert got == {
+        "a.mp4": (0, "a", None),
+        "b.mp4": (1, "a", None),
+        "c.mp4": (0, "c", None),
+        "d.mp4": (1, "c", None),
+        "e.mp4": (1, "c", None),
+    }
 
 
 def test_dfdc_bad_label_is_input_error(tmp_path):
@@ -105,12 +137,23 @@ def test_dfdc_bad_label_is_input_error(tmp_path):
 
 
 def test_real_fake_folders_any_depth(tmp_path):
-    touch(tmp_path, "real/clip1.mp4", "real/sub/deeper/clip2.MOV", "fake/clip1.mp4", "fake/FaceSwap/clip2.webm",
-          "fake/readme.txt")
+    touch(
+        tmp_path,
+        "real/clip1.mp4",
+        "real/sub/deeper/clip2.MOV",
+        "fake/clip1.mp4",
+        "fake/FaceSwap/clip2.webm",
+        "fake/readme.txt",
+    )
     items = read_dataset(tmp_path)
     assert detect_layout(tmp_path) == "real_fake"
     got = sorted((it.label_name, it.group, it.method) for it in items)
-    assert got == [("fake", "clip1", None), ("fake", "clip2", "FaceSwap"), ("real", "clip1", None), ("real", "clip2", None)]
+    assert got == [
+        ("fake", "clip1", None),
+        ("fake", "clip2", "FaceSwap"),
+        ("real", "clip1", None),
+        ("real", "clip2", None),
+    ]
 
 
 def test_layout_one_folder_down(tmp_path):
@@ -118,11 +161,14 @@ def test_layout_one_folder_down(tmp_path):
     assert len(read_dataset(tmp_path)) == 5 * 2 + 5 * 4
 
 
-@pytest.mark.parametrize("setup, message", [
-    (lambda p: touch(p, "video.mp4"), "not a dataset layout"),
-    (lambda p: (p / "real").mkdir() or (p / "fake").mkdir(), "holds no videos"),
-    (lambda p: (p / "original_sequences" / "youtube" / "c23" / "videos").mkdir(parents=True), "holds no videos"),
-])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda p: touch(p, "video.mp4"), "not a dataset layout"),
+        (lambda p: (p / "real").mkdir() or (p / "fake").mkdir(), "holds no videos"),
+        (lambda p: (p / "original_sequences" / "youtube" / "c23" / "videos").mkdir(parents=True), "holds no videos"),
+    ],
+)
 def test_unreadable_layouts_raise_input_error(tmp_path, setup, message):
     setup(tmp_path)
     with pytest.raises(InputError, match=message) as e:
@@ -153,7 +199,11 @@ def test_split_invariants_and_determinism(tmp_path):
     assert len({it.group for it in val}) == 4  # 20% of 20 groups
     for side in (train, val):  # both sides hold reals and every method
         assert {(it.label_name, it.method) for it in side} == {
-            ("real", None), ("fake", "Deepfakes"), ("fake", "Face2Face"), ("fake", "FaceSwap")}
+            ("real", None),
+            ("fake", "Deepfakes"),
+            ("fake", "Face2Face"),
+            ("fake", "FaceSwap"),
+        }
     assert split_by_group(items, 0.2, seed=0) == (train, val)
     assert split_by_group(list(reversed(items)), 0.2, seed=0)[1] == list(reversed(val))  # order-independent
     val_sets = set()
@@ -189,7 +239,6 @@ def test_split_never_puts_everything_on_one_side(tmp_path):
         split_by_group(items, 1.0)
 
 
-
 def test_folds_partition_whole_groups_evenly(tmp_path):
     pairs = [(f"{2 * i:03d}", f"{2 * i + 1:03d}") for i in range(13)]
     make_ffpp(tmp_path, pairs=pairs[:7], methods=("Deepfakes", "Face2Face", "FaceSwap"))  # 8 videos a group
@@ -201,7 +250,11 @@ def test_folds_partition_whole_groups_evenly(tmp_path):
     assert not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])  # whole groups
     for f in folds:  # each fold has reals and every method, and its share of the big and the small groups
         assert {(it.label_name, it.method) for it in f} == {
-            ("real", None), ("fake", "Deepfakes"), ("fake", "Face2Face"), ("fake", "FaceSwap")}
+            ("real", None),
+            ("fake", "Deepfakes"),
+            ("fake", "Face2Face"),
+            ("fake", "FaceSwap"),
+        }
         assert sorted(sum(it.group == g for it in f) for g in {it.group for it in f}).count(8) in (2, 3)
     sizes = [len(f) for f in folds]
     assert max(sizes) - min(sizes) <= 8  # within one big group: the strata come first (76 videos: 32, 24, 24)
@@ -210,8 +263,9 @@ def test_folds_partition_whole_groups_evenly(tmp_path):
         check_split(items, train, f)
     assert fold_by_group(items, 3, seed=0) == folds  # deterministic
     assert fold_by_group(list(reversed(items)), 3, seed=0)[1] == list(reversed(folds[1]))  # order-independent
-    assert len({tuple(frozenset(it.group for it in f) for f in fold_by_group(items, 3, seed=s))
-                for s in range(6)}) > 1  # the seed matters
+    assert (
+        len({tuple(frozenset(it.group for it in f) for f in fold_by_group(items, 3, seed=s)) for s in range(6)}) > 1
+    )  # the seed matters
     for k in (1, 14):
         with pytest.raises(ValueError, match="folds"):
             fold_by_group(items, k)

@@ -1,9 +1,11 @@
-"""detector.evaluate end to end on a tiny real/ + fake/ dataset of rendered clips, with the untrained test model.
+"""detector.evaluation.evaluate end to end on a tiny real/ + fake/ dataset of rendered clips, with the untrained
+test model.
 
 The scores of an untrained model mean nothing; these tests check the plumbing: every
 level has its metrics, the numbers agree with the per-video rows, perturbations reach
 the frames, the report files are written, and bad input ends in one line with exit 2.
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detector.datasets import read_dataset
-from detector.evaluate import main, select_split, table
-from detector.metrics import metrics_block
-from detector.model import ModelCard
+from detector.data.datasets import read_dataset
+from detector.evaluation.evaluate import main, select_split, table
+from detector.evaluation.metrics import metrics_block
+from detector.models.card import ModelCard
 
 ROOT = Path(__file__).resolve().parent.parent
 METRIC_KEYS = {"n", "n_fake", "n_real", "auc", "ap", "accuracy", "log_loss", "confusion", "threshold"}
@@ -27,7 +29,7 @@ METRIC_KEYS = {"n", "n_fake", "n_real", "auc", "ap", "accuracy", "log_loss", "co
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     """real/ (2 astronaut clips, 1 without a face) and fake/<method>/ (2 altered astronaut clips), 1 s at 10 fps."""
-    from detector.synthetic import render_clip
+    from detector.data.synthetic import render_clip
 
     root = tmp_path_factory.mktemp("evalset")
     for sub in ("real", "fake/Deepfakes", "fake/FaceSwap"):
@@ -37,8 +39,9 @@ def dataset(tmp_path_factory) -> Path:
     render_clip(str(root / "real" / "b.mp4"), transform=lambda f, i: np.ascontiguousarray(f[:, ::-1]), **small)
     render_clip(str(root / "real" / "empty.mp4"), source="plain", **small)
     render_clip(str(root / "fake" / "Deepfakes" / "a.mp4"), transform=lambda f, i: (f * 0.8).astype(np.uint8), **small)
-    render_clip(str(root / "fake" / "FaceSwap" / "b.mp4"), transform=lambda f, i: (f // 2 + 60).astype(np.uint8),
-                **small)
+    render_clip(
+        str(root / "fake" / "FaceSwap" / "b.mp4"), transform=lambda f, i: (f // 2 + 60).astype(np.uint8), **small
+    )
     return root
 
 
@@ -46,8 +49,20 @@ def dataset(tmp_path_factory) -> Path:
 def evaluated(dataset, tiny_model_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("evalout")
     card = tiny_model_dir / "untrained_resnet18.json"
-    argv = [str(dataset), "--model", str(card), "--frames", "4", "--perturb", "all", "--quiet",
-            "--json", str(out / "eval.json"), "--report", str(out / "report")]
+    argv = [
+        str(dataset),
+        "--model",
+        str(card),
+        "--frames",
+        "4",
+        "--perturb",
+        "all",
+        "--quiet",
+        "--json",
+        str(out / "eval.json"),
+        "--report",
+        str(out / "report"),
+    ]
     rc = main(argv)
     return rc, json.loads((out / "eval.json").read_text()), out
 
@@ -77,11 +92,14 @@ def test_metrics_agree_with_the_per_video_rows(evaluated):
     _, result, _ = evaluated
     for level, lv in result["levels"].items():
         rows = [r for r in result["videos"] if r["level"] == level and r["score"] is not None]
-        expected = metrics_block([int(r["label_name"] == "fake") for r in rows], [r["score"] for r in rows],
-                                 result["threshold"], ci=True)
+        expected = metrics_block(
+            [int(r["label_name"] == "fake") for r in rows], [r["score"] for r in rows], result["threshold"], ci=True
+        )
         assert lv["video"]["confusion"] == expected.pop("confusion"), level
         assert lv["video"]["auc_ci95"] == pytest.approx(expected.pop("auc_ci95")), level
-        assert {k: v for k, v in lv["video"].items() if k not in ("confusion", "auc_ci95")} == pytest.approx(expected), level
+        assert {k: v for k, v in lv["video"].items() if k not in ("confusion", "auc_ci95")} == pytest.approx(
+            expected
+        ), level
 
 
 def test_table_gives_each_levels_auc_interval(evaluated):
@@ -119,8 +137,18 @@ def test_report_files(evaluated):
 
 
 def test_table_on_stdout(dataset, tiny_model_dir, capsys):
-    rc = main([str(dataset), "--model", str(tiny_model_dir / "untrained_resnet18.json"), "--frames", "2", "--quiet",
-               "--limit", "2"])
+    rc = main(
+        [
+            str(dataset),
+            "--model",
+            str(tiny_model_dir / "untrained_resnet18.json"),
+            "--frames",
+            "2",
+            "--quiet",
+            "--limit",
+            "2",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert "AUC" in out and "logloss" in out and "none" in out and "untrained_resnet18" in out
@@ -143,8 +171,13 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, capsys):
 
 
 def test_command_line_bad_folder(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "detector.evaluate", str(tmp_path / "nope")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "detector.evaluation.evaluate", str(tmp_path / "nope")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
@@ -152,8 +185,7 @@ def test_command_line_bad_folder(tmp_path):
 
 def test_select_split_uses_the_cards_validation_groups(dataset):
     items = read_dataset(dataset)  # groups are file stems: "a", "b", "empty"
-    card = ModelCard(name="m", architecture="resnet18", input_size=64,
-                     trained={"split": {"val_groups": ["a"]}})
+    card = ModelCard(name="m", architecture="resnet18", input_size=64, trained={"split": {"val_groups": ["a"]}})
     val, used, note = select_split(items, card, "val")
     assert used == "val" and {it.group for it in val} == {"a"} and len(val) == 2
     train, used, _ = select_split(items, card, "train")

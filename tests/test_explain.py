@@ -4,6 +4,7 @@ Untrained nets say nothing about where a real model looks; these tests check the
 plumbing and the definitions: shapes, ranges, the fake-class target, the figures'
 arithmetic, that hooks do not pile up, and that the pipeline fills FaceResult.cam.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,11 +16,12 @@ import pytest
 import torch
 from torch import nn
 
-from detector import architectures
 from detector.errors import InputError
-from detector.model import Classifier, ModelCard
+from detector.models import registry as architectures
+from detector.models.card import ModelCard
+from detector.models.classifier import Classifier
 from explain import METHODS, Explanation, explain_faces, overlay
-from explain.cam import cam_for, cached_methods
+from explain.cam import cached_methods, cam_for
 from explain.faithfulness import face_box, face_mass, probability_drops, top_mask
 
 SIZE = 64  # smallest size at which every architecture still has a 2 x 2 CAM (coatnet_0 runs from 32 px up)
@@ -104,8 +106,9 @@ def test_every_method_on_resnet18(resnet, crops, method):
 
 def test_target_is_the_fake_logit(resnet, crops):
     """Swapping the class order flips the target: the map of 'fake' then differs (same weights)."""
-    swapped = Classifier(ModelCard(name="swapped", architecture="resnet18", input_size=SIZE,
-                                   classes=["fake", "real"]), resnet.net)
+    swapped = Classifier(
+        ModelCard(name="swapped", architecture="resnet18", input_size=SIZE, classes=["fake", "real"]), resnet.net
+    )
     a = explain_faces(resnet, crops[:1], method="hirescam", faithfulness=False)[0]
     b = explain_faces(swapped, crops[:1], method="hirescam", faithfulness=False)[0]
     assert a.score == pytest.approx(1 - b.score, abs=1e-5)
@@ -226,7 +229,7 @@ def test_overlay(crops):
 
 
 def test_analyze_fills_cams(clips, tiny_model):
-    from detector.pipeline import analyze
+    from detector.inference.pipeline import analyze
 
     report = analyze(clips["face"], frames=3, model=tiny_model, cam="gradcam")
     faces = report.faces

@@ -1,8 +1,9 @@
 """Faces: BlazeFace finds the astronaut, crops are square with margin, tracking keeps identities."""
+
 import numpy as np
 import pytest
 
-from detector.faces import Face, FaceDetector, crop_box, crop_face, iou, track
+from detector.inference.faces import Face, FaceDetector, crop_box, crop_face, iou, track
 
 
 @pytest.fixture(scope="module")

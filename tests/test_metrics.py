@@ -1,9 +1,10 @@
-"""detector.metrics: the bootstrap interval of the video AUC."""
+"""detector.evaluation.metrics: the bootstrap interval of the video AUC."""
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from detector.metrics import auc_interval, metrics_block
+from detector.evaluation.metrics import auc_interval, metrics_block
 
 
 def _scores(n_fake, n_real, shift, seed=0):

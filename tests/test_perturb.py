@@ -1,10 +1,11 @@
 """Perturbations: shape and dtype kept, strength 0 is the identity, and each one does what it says."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from detector.perturb import LEVELS, PERTURBATIONS, make_transform
+from detector.evaluation.perturb import LEVELS, PERTURBATIONS, make_transform
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +39,9 @@ def test_full_strength_changes_the_image(image, name):
 
 @pytest.mark.parametrize("name", ["jpeg", "blur", "noise", "downscale", "contrast", "rotate", "dropout"])
 def test_stronger_means_further_from_the_original(image, name):
-    diff = [np.abs(PERTURBATIONS[name](image, s, np.random.default_rng(1)).astype(int) - image).mean()
-            for s in (0.2, 0.9)]
+    diff = [
+        np.abs(PERTURBATIONS[name](image, s, np.random.default_rng(1)).astype(int) - image).mean() for s in (0.2, 0.9)
+    ]
     assert diff[1] > diff[0]
 
 
@@ -102,10 +104,12 @@ def test_make_transform_is_deterministic(image):
 
 
 def test_analyze_applies_the_transform(clips, tiny_model):
-    from detector.pipeline import analyze
+    from detector.inference.pipeline import analyze
 
     plain = analyze(clips["face"], frames=4, model=tiny_model, keep_frames=True)
-    flipped = analyze(clips["face"], frames=4, model=tiny_model, keep_frames=True, transform=make_transform("hflip", 1.0))
+    flipped = analyze(
+        clips["face"], frames=4, model=tiny_model, keep_frames=True, transform=make_transform("hflip", 1.0)
+    )
     assert [f.index for f in plain.frames] == [f.index for f in flipped.frames]
     for idx, img in plain.frame_images.items():
         assert np.array_equal(flipped.frame_images[idx], img[:, ::-1])

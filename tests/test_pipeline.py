@@ -1,11 +1,12 @@
 """analyze(): one report with per-frame faces, identities, aggregation, timings; aggregation rules."""
+
 import math
 
 import numpy as np
 import pytest
 
-from detector.pipeline import analyze
-from detector.report import FaceResult, FrameResult, confident_rule, mean_rule, summarise
+from detector.inference.pipeline import analyze
+from detector.inference.report import FaceResult, FrameResult, confident_rule, mean_rule, summarise
 
 
 def test_analyze_face_clip(clips, tiny_model):
@@ -49,8 +50,11 @@ def _frames(scores_by_identity):
     n = max(len(s) for s in scores_by_identity.values())
     frames = []
     for i in range(n):
-        faces = [FaceResult(identity=k, box=(0, 0, 100, 100), confidence=0.9, score=s[i])
-                 for k, s in scores_by_identity.items() if i < len(s)]
+        faces = [
+            FaceResult(identity=k, box=(0, 0, 100, 100), confidence=0.9, score=s[i])
+            for k, s in scores_by_identity.items()
+            if i < len(s)
+        ]
         frames.append(FrameResult(index=i, time=i / 10, faces=faces))
     return frames
 

@@ -4,6 +4,7 @@ Proof by prediction: skimage's ``chelsea`` (a tabby cat) must come out as an
 ImageNet cat class (281 tabby .. 285 Egyptian cat) with a confident probability.
 A wrong key map, a transposed tensor or a BatchNorm epsilon mix-up would not.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,7 +36,7 @@ def _imagenet_tensor(rgb: np.ndarray) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def imagenet_model():
-    from detector.pretrained import efficientnet_lite0_state_dict
+    from detector.models.pretrained import efficientnet_lite0_state_dict
 
     model = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000)
     state = efficientnet_lite0_state_dict()
@@ -47,7 +48,7 @@ def imagenet_model():
 
 
 def test_every_key_filled_with_source_values(imagenet_model):
-    from detector.pretrained import source_path
+    from detector.models.pretrained import source_path
 
     source = torch.load(source_path(), weights_only=True, map_location="cpu")
     assert torch.equal(imagenet_model.conv_stem.weight, source["_conv_stem.weight"])
@@ -65,7 +66,9 @@ def test_chelsea_is_a_cat(imagenet_model):
     with torch.no_grad():
         probs = imagenet_model(_imagenet_tensor(data.chelsea())).softmax(1)[0]
     top1 = int(probs.argmax())
-    print(f"chelsea top-1: class {top1}, p={float(probs[top1]):.3f}; all cat classes p={float(probs[281:286].sum()):.3f}")
+    print(
+        f"chelsea top-1: class {top1}, p={float(probs[top1]):.3f}; all cat classes p={float(probs[281:286].sum()):.3f}"
+    )
     assert top1 in CAT_CLASSES
     assert float(probs[top1]) > 0.3  # ImageNet splits cats into five close classes; they share the mass
     assert float(probs[281:286].sum()) > 0.8
@@ -81,11 +84,11 @@ def test_coffee_is_espresso(imagenet_model):
 
 
 def test_architecture_registry_builds_imagenet_two_class():
-    from detector import architectures
+    from detector.models import registry as architectures
 
     model = architectures.build("efficientnet_lite0", num_classes=2, pretrained="imagenet")
     assert model.get_classifier().out_features == 2
-    from detector.pretrained import source_path
+    from detector.models.pretrained import source_path
 
     source = torch.load(source_path(), weights_only=True, map_location="cpu")
     assert torch.equal(model.conv_head.weight, source["_conv_head.weight"])

@@ -1,4 +1,5 @@
 """Self-blended pseudo-fakes on the astronaut's face (skimage, public domain)."""
+
 from __future__ import annotations
 
 import pickle
@@ -6,14 +7,14 @@ import pickle
 import numpy as np
 import pytest
 
-from detector.sbi import BLEND_RATIOS, N_LANDMARKS, SelfBlender
+from detector.training.sbi import BLEND_RATIOS, N_LANDMARKS, SelfBlender
 
 
 @pytest.fixture(scope="module")
 def crop():
     from skimage import data
 
-    from detector.faces import FaceDetector, crop_face
+    from detector.inference.faces import FaceDetector, crop_face
 
     image = data.astronaut()
     detector = FaceDetector()

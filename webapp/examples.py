@@ -1,21 +1,23 @@
 """The app's two example clips, rendered by the project itself (nothing copied from any data set).
 
 * ``astronaut_real.mp4`` -- scikit-image's public-domain astronaut photo, panned and zoomed
-  (:func:`detector.synthetic.render_clip`): a real face.
+  (:func:`detector.data.synthetic.render_clip`): a real face.
 * ``astronaut_selfblended_fake.mp4`` -- the same clip with every frame self-blended
-  (:class:`detector.sbi.SelfBlender`: the face blended back onto itself with a slightly
+  (:class:`detector.training.sbi.SelfBlender`: the face blended back onto itself with a slightly
   changed copy, the training trick of Shiohara & Yamasaki 2022): a synthetic fake.
 
 They are written into ``assets/examples/`` (git-ignored) on the app's first start, or by
 ``python scripts/make_examples.py``.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 from pathlib import Path
 
-from detector.model import ASSETS
+from detector.constants import FACE_MARGIN
+from detector.constants import REPO_ASSETS as ASSETS
 
 EXAMPLES_DIR = ASSETS / "examples"
 REAL = "astronaut_real.mp4"
@@ -26,12 +28,12 @@ log = logging.getLogger(__name__)
 
 
 def render_real(path: str | os.PathLike, seconds: float = SECONDS, fps: int = FPS, size=SIZE) -> str:
-    from detector.synthetic import render_clip
+    from detector.data.synthetic import render_clip
 
     return render_clip(str(path), seconds=seconds, fps=fps, size=size)
 
 
-def self_blend_frame(frame, detector, blender, seed: int = 0, margin: float = 0.3):
+def self_blend_frame(frame, detector, blender, seed: int = 0, margin: float = FACE_MARGIN):
     """``frame`` with its most confident face self-blended in place (unchanged if no face is found).
 
     The blender is re-seeded for every frame, so each frame gets the same colour change,
@@ -39,7 +41,7 @@ def self_blend_frame(frame, detector, blender, seed: int = 0, margin: float = 0.
     """
     import numpy as np
 
-    from detector.faces import crop_box, crop_face
+    from detector.inference.faces import crop_box, crop_face
 
     faces = detector.detect(frame)
     if not faces:
@@ -61,15 +63,20 @@ def self_blend_frame(frame, detector, blender, seed: int = 0, margin: float = 0.
 
 def render_fake(path: str | os.PathLike, seconds: float = SECONDS, fps: int = FPS, size=SIZE, seed: int = 0) -> str:
     """The real clip with the face of every frame self-blended (:func:`self_blend_frame`)."""
-    from detector.faces import FaceDetector
-    from detector.sbi import SelfBlender
-    from detector.synthetic import render_clip
+    from detector.data.synthetic import render_clip
+    from detector.inference.faces import FaceDetector
+    from detector.training.sbi import SelfBlender
 
     detector = FaceDetector()
     with SelfBlender(seed=seed) as blender:
         try:
-            return render_clip(str(path), seconds=seconds, fps=fps, size=size,
-                               transform=lambda frame, i: self_blend_frame(frame, detector, blender, seed))
+            return render_clip(
+                str(path),
+                seconds=seconds,
+                fps=fps,
+                size=size,
+                transform=lambda frame, i: self_blend_frame(frame, detector, blender, seed),
+            )
         finally:
             detector.close()
 
@@ -77,7 +84,7 @@ def render_fake(path: str | os.PathLike, seconds: float = SECONDS, fps: int = FP
 def ensure_examples(folder: str | os.PathLike = EXAMPLES_DIR, force: bool = False) -> dict[str, str]:
     """Render the missing example clips; returns {"real": path, "fake": path} for those that exist.
 
-    A clip that cannot be rendered (e.g. ``detector.sbi`` missing) is logged and left out.
+    A clip that cannot be rendered (e.g. ``detector.training.sbi`` missing) is logged and left out.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

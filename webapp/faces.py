@@ -6,12 +6,13 @@ most suspicious faces stand out.  :func:`gallery_items` orders tiles by time or
 "most fake first" and returns, for each tile, the position of its frame in
 ``report.frames`` (the app uses it to show the frame when a tile is clicked).
 """
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from detector.report import FaceResult, Report
+from detector.inference.report import FaceResult, Report
 
 RED = (214, 39, 40)
 GREEN = (44, 160, 44)
@@ -47,8 +48,16 @@ def face_tile(face: FaceResult, threshold: float, side: int = 176, border: int =
     else:
         right = (crop * 0.35 + 90).astype(np.uint8)
         for i, line in enumerate(("no CAM: only the", "most fake faces are", "explained (settings)")):
-            cv2.putText(right, line, (10, side // 2 - 14 + 18 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1,
-                        cv2.LINE_AA)
+            cv2.putText(
+                right,
+                line,
+                (10, side // 2 - 14 + 18 * i),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.45,
+                (255, 255, 255),
+                1,
+                cv2.LINE_AA,
+            )
     tile = np.concatenate([crop, np.full((side, 4, 3), 255, np.uint8), right], axis=1)
     colour = _colour(face.score, threshold)
     tile = cv2.copyMakeBorder(tile, border, border, border, border, cv2.BORDER_CONSTANT, value=colour)
@@ -56,7 +65,9 @@ def face_tile(face: FaceResult, threshold: float, side: int = 176, border: int =
     return tile
 
 
-def gallery_items(report: Report, order: str = "time", side: int = 176) -> tuple[list[tuple[np.ndarray, str]], list[int]]:
+def gallery_items(
+    report: Report, order: str = "time", side: int = 176
+) -> tuple[list[tuple[np.ndarray, str]], list[int]]:
     """Tiles with captions and the frame position of each, ordered by time or most fake first."""
     entries = [(pos, fr, f) for pos, fr in enumerate(report.frames) for f in fr.faces]
     if order == "most fake first":
@@ -97,9 +108,11 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
     return draw_boxes(image, fr.faces, report.threshold), caption
 
 
-def side_by_side(left: np.ndarray, right: np.ndarray, labels: tuple[str, str] = ("original", "perturbed"),
-                 height: int = 300) -> np.ndarray:
+def side_by_side(
+    left: np.ndarray, right: np.ndarray, labels: tuple[str, str] = ("original", "perturbed"), height: int = 300
+) -> np.ndarray:
     """Two frames at the same height next to each other, each with its label (the lab's preview)."""
+
     def fit(img):
         scale = height / img.shape[0]
         return cv2.resize(img, (max(1, round(img.shape[1] * scale)), height), interpolation=cv2.INTER_AREA)

@@ -1,21 +1,22 @@
 """The failure lab: run the same clip through the pipeline with and without a perturbation.
 
 Teaching aid: how much does a verdict move when the video is re-compressed, blurred,
-mirrored...?  Every run goes through :func:`detector.pipeline.analyze` with a frame
-``transform`` from :mod:`detector.perturb`; nothing here re-implements the pipeline.
+mirrored...?  Every run goes through :func:`detector.inference.pipeline.analyze` with a frame
+``transform`` from :mod:`detector.evaluation.perturb`; nothing here re-implements the pipeline.
 
     original, perturbed = compare(path, "jpeg", 0.8, model="...", frames=16)
     reports = levels(path, model="...")          # {"none": Report, "fliprot": ..., "heavy": ...}
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from detector.perturb import DESCRIPTIONS, LEVELS, PERTURBATIONS, make_transform
-from detector.pipeline import analyze
-from detector.report import Report
+from detector.evaluation.perturb import DESCRIPTIONS, LEVELS, PERTURBATIONS, make_transform
+from detector.inference.pipeline import analyze
+from detector.inference.report import Report
 
 Progress = Callable[[float, str], None]
 
@@ -34,18 +35,44 @@ def describe(name: str, strength: float) -> str:
     return f"{name} at strength {strength:.2f} ({DESCRIPTIONS.get(name, name)})"
 
 
-def run(video: str, name: str | None, strength: float = 0.5, *, model=None, frames: int = 16,
-        threshold: float | None = None, seed: int = 0, limits=None, progress: Progress | None = None,
-        label: str = "") -> Report:
+def run(
+    video: str,
+    name: str | None,
+    strength: float = 0.5,
+    *,
+    model=None,
+    frames: int = 16,
+    threshold: float | None = None,
+    seed: int = 0,
+    limits=None,
+    progress: Progress | None = None,
+    label: str = "",
+) -> Report:
     """One analysis of ``video`` with perturbation/level ``name`` (None: unchanged); frames are kept."""
     transform = None if name in (None, "", "none") else make_transform(name, strength, seed)
     kwargs = {"limits": limits} if limits is not None else {}
-    return analyze(video, frames=frames, model=model, threshold=threshold, cam=None, keep_frames=True,
-                   transform=transform, progress=_part(progress, 0.0, 1.0, label or (name or "original")), **kwargs)
+    return analyze(
+        video,
+        frames=frames,
+        model=model,
+        threshold=threshold,
+        cam=None,
+        keep_frames=True,
+        transform=transform,
+        progress=_part(progress, 0.0, 1.0, label or (name or "original")),
+        **kwargs,
+    )
 
 
-def compare(video: str, name: str, strength: float, *, original: Report | None = None, progress: Progress | None = None,
-            **kwargs) -> tuple[Report, Report]:
+def compare(
+    video: str,
+    name: str,
+    strength: float,
+    *,
+    original: Report | None = None,
+    progress: Progress | None = None,
+    **kwargs,
+) -> tuple[Report, Report]:
     """(unchanged, perturbed) reports of ``video``; pass ``original`` to reuse an earlier unchanged run."""
     if name not in PERTURBATIONS:
         raise ValueError(f"unknown perturbation {name!r}; known: {', '.join(PERTURBATIONS)}")
@@ -56,7 +83,7 @@ def compare(video: str, name: str, strength: float, *, original: Report | None =
 
 
 def levels(video: str, *, progress: Progress | None = None, **kwargs) -> dict[str, Report]:
-    """One report per robustness level of :data:`detector.perturb.LEVELS` (none, fliprot, heavy)."""
+    """One report per robustness level of :data:`detector.evaluation.perturb.LEVELS` (none, fliprot, heavy)."""
     out = {}
     n = len(LEVELS)
     for i, name in enumerate(LEVELS):

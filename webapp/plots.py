@@ -7,11 +7,12 @@ point shows the time, the frame number, the face and its score; each point's
 ``customdata`` carries the position of its frame in ``report.frames`` so the app can
 show that frame when a point is clicked.
 """
+
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from detector.report import Report
+from detector.inference.report import Report
 
 # colour-blind-safe identity colours (Okabe-Ito), none of them the red/green of the verdicts
 IDENTITY_COLOURS = ["#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#009E73", "#F0E442", "#000000", "#D55E00"]
@@ -40,9 +41,13 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
     t = report.threshold
     duration = max([fr.time for fr in report.frames] + [report.video_info.get("duration", 0.0) or 0.0, 0.1])
     fig.add_hrect(y0=t, y1=1.05, fillcolor=FAKE_RED, opacity=0.06, line_width=0, layer="below")
-    fig.add_hline(y=t, line=dict(color=FAKE_RED, dash="dash", width=1.5),
-                  annotation_text=f"threshold {t:.2f}", annotation_position="top left",
-                  annotation_font=dict(color=FAKE_RED, size=12))
+    fig.add_hline(
+        y=t,
+        line=dict(color=FAKE_RED, dash="dash", width=1.5),
+        annotation_text=f"threshold {t:.2f}",
+        annotation_position="top left",
+        annotation_font=dict(color=FAKE_RED, size=12),
+    )
     identities = sorted({f.identity for f in report.faces})
     for k, ident in enumerate(identities):
         xs, ys, custom = [], [], []
@@ -53,33 +58,53 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
                     ys.append(f.score)
                     custom.append([pos, fr.index, ident])
         colour = IDENTITY_COLOURS[k % len(IDENTITY_COLOURS)]
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, customdata=custom, mode="lines+markers", name=f"face {ident}",
-            line=dict(color=colour, width=2), marker=dict(size=9, color=colour, line=dict(color="white", width=1)),
-            hovertemplate=("<b>face %{customdata[2]}</b><br>time %{x:.2f} s (frame %{customdata[1]})"
-                           "<br>fake probability %{y:.3f}<extra></extra>"),
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                customdata=custom,
+                mode="lines+markers",
+                name=f"face {ident}",
+                line=dict(color=colour, width=2),
+                marker=dict(size=9, color=colour, line=dict(color="white", width=1)),
+                hovertemplate=(
+                    "<b>face %{customdata[2]}</b><br>time %{x:.2f} s (frame %{customdata[1]})"
+                    "<br>fake probability %{y:.3f}<extra></extra>"
+                ),
+            )
+        )
     missing = [(pos, fr) for pos, fr in enumerate(report.frames) if not fr.faces]
     if missing:
-        fig.add_trace(go.Scatter(
-            x=[fr.time for _, fr in missing], y=[-0.03] * len(missing),
-            customdata=[[pos, fr.index, -1] for pos, fr in missing],
-            mode="markers", name="no face", marker=dict(symbol="x-thin", size=9, color="#888",
-                                                         line=dict(color="#888", width=2)),
-            hovertemplate="no face found<br>time %{x:.2f} s (frame %{customdata[1]})<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[fr.time for _, fr in missing],
+                y=[-0.03] * len(missing),
+                customdata=[[pos, fr.index, -1] for pos, fr in missing],
+                mode="markers",
+                name="no face",
+                marker=dict(symbol="x-thin", size=9, color="#888", line=dict(color="#888", width=2)),
+                hovertemplate="no face found<br>time %{x:.2f} s (frame %{customdata[1]})<extra></extra>",
+            )
+        )
     if selected is not None and 0 <= selected < len(report.frames):
         fig.add_vline(x=report.frames[selected].time, line=dict(color="#555", width=1, dash="dot"))
     _base_layout(fig, title, height)
-    fig.update_xaxes(title_text="time in the clip (s)", range=[-0.02 * duration, duration * 1.02],
-                     gridcolor="#eee", zeroline=False)
-    fig.update_yaxes(title_text="fake probability", range=[-0.07, 1.05], gridcolor="#eee", zeroline=False,
-                     tickvals=[0, 0.25, 0.5, 0.75, 1.0])
+    fig.update_xaxes(
+        title_text="time in the clip (s)", range=[-0.02 * duration, duration * 1.02], gridcolor="#eee", zeroline=False
+    )
+    fig.update_yaxes(
+        title_text="fake probability",
+        range=[-0.07, 1.05],
+        gridcolor="#eee",
+        zeroline=False,
+        tickvals=[0, 0.25, 0.5, 0.75, 1.0],
+    )
     return fig
 
 
-def levels_figure(scores: dict[str, float], threshold: float, notes: dict[str, str] | None = None,
-                  height: int = 320) -> go.Figure:
+def levels_figure(
+    scores: dict[str, float], threshold: float, notes: dict[str, str] | None = None, height: int = 320
+) -> go.Figure:
     """Bar chart: video score at each perturbation level (NaN -> no face found), threshold line."""
     names = list(scores)
     values = [scores[n] for n in names]
@@ -87,13 +112,25 @@ def levels_figure(scores: dict[str, float], threshold: float, notes: dict[str, s
     colours = ["#bbb" if v != v else (FAKE_RED if v >= threshold else REAL_GREEN) for v in values]
     text = ["no face" if v != v else f"{v:.2f}" for v in values]
     hover = [(notes or {}).get(n, "") for n in names]
-    fig = go.Figure(go.Bar(
-        x=names, y=shown, marker_color=colours, text=text, textposition="outside", customdata=hover,
-        hovertemplate="<b>%{x}</b><br>video score %{text}<br>%{customdata}<extra></extra>", width=0.5,
-    ))
-    fig.add_hline(y=threshold, line=dict(color=FAKE_RED, dash="dash", width=1.5),
-                  annotation_text=f"threshold {threshold:.2f}", annotation_position="top left",
-                  annotation_font=dict(color=FAKE_RED, size=12))
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=shown,
+            marker_color=colours,
+            text=text,
+            textposition="outside",
+            customdata=hover,
+            hovertemplate="<b>%{x}</b><br>video score %{text}<br>%{customdata}<extra></extra>",
+            width=0.5,
+        )
+    )
+    fig.add_hline(
+        y=threshold,
+        line=dict(color=FAKE_RED, dash="dash", width=1.5),
+        annotation_text=f"threshold {threshold:.2f}",
+        annotation_position="top left",
+        annotation_font=dict(color=FAKE_RED, size=12),
+    )
     _base_layout(fig, "Video score at each perturbation level", height)
     fig.update_yaxes(title_text="video fake probability", range=[0, 1.12], gridcolor="#eee")
     fig.update_xaxes(title_text="perturbation level")

@@ -3,15 +3,27 @@
 The downloads are exactly what the CLI writes (``Report.csv_text`` / ``Report.to_json``),
 so a file saved from the app and one from ``python -m detector scan`` read the same.
 """
+
 from __future__ import annotations
 
 import os
 import re
 
-from detector.report import Report, csv_text
+from detector.inference.report import Report, csv_text
 
-HEADERS = ["frame", "time (s)", "face", "fake probability", "x", "y", "w", "h", "detector confidence",
-           "CAM drop (blur)", "CAM mass on face"]
+HEADERS = [
+    "frame",
+    "time (s)",
+    "face",
+    "fake probability",
+    "x",
+    "y",
+    "w",
+    "h",
+    "detector confidence",
+    "CAM drop (blur)",
+    "CAM mass on face",
+]
 
 
 def table_rows(report: Report) -> list[list]:
@@ -23,8 +35,21 @@ def table_rows(report: Report) -> list[list]:
         for f in fr.faces:
             x, y, w, h = (int(v) for v in f.box)
             exp = f.explanation or {}
-            rows.append([fr.index, round(fr.time, 3), f.identity, round(float(f.score), 4), x, y, w, h,
-                         round(float(f.confidence), 3), exp.get("drop_blur"), exp.get("face_mass")])
+            rows.append(
+                [
+                    fr.index,
+                    round(fr.time, 3),
+                    f.identity,
+                    round(float(f.score), 4),
+                    x,
+                    y,
+                    w,
+                    h,
+                    round(float(f.confidence), 3),
+                    exp.get("drop_blur"),
+                    exp.get("face_mass"),
+                ]
+            )
     return rows
 
 

@@ -1,26 +1,37 @@
 """The verdict card: real / fake, the video score, how it was aggregated, and why to doubt it.
 
 Everything is plain HTML with inline styles (so it reads the same in light and dark
-themes) built from a :class:`~detector.report.Report`; user-facing text is escaped.
+themes) built from a :class:`~detector.inference.report.Report`; user-facing text is escaped.
 """
+
 from __future__ import annotations
 
 import html
 import math
 
-from detector.report import RULE_TEXT, Report
+from detector.inference.report import RULE_TEXT, Report
 
 COLOURS = {
     "fake": ("#fdecea", "#b71c1c", "#e53935"),  # background, text, border
     "real": ("#e8f5e9", "#1b5e20", "#43a047"),
+    "uncertain": ("#fff8e1", "#6d4c00", "#f0b429"),
     "unknown": ("#f1f1f1", "#424242", "#9e9e9e"),
 }
-HEADLINES = {"fake": "Likely FAKE", "real": "Likely REAL", "unknown": "No verdict: no face found"}
+HEADLINES = {
+    "fake": "Likely FAKE",
+    "real": "Likely REAL",
+    "uncertain": "UNCERTAIN: cannot tell",
+    "unknown": "No verdict: no face found",
+}
 
-_CARD = ("border-radius:12px;padding:14px 18px;margin:2px 0 8px 0;border:2px solid {border};"
-         "background:{bg};color:{fg};font-family:Inter,system-ui,sans-serif;line-height:1.45")
-_WARN = ("border-radius:10px;padding:10px 14px;margin:6px 0;border:1px solid #f0b429;background:#fff8e1;"
-         "color:#6d4c00;font-family:Inter,system-ui,sans-serif;font-size:14px;line-height:1.4")
+_CARD = (
+    "border-radius:12px;padding:14px 18px;margin:2px 0 8px 0;border:2px solid {border};"
+    "background:{bg};color:{fg};font-family:Inter,system-ui,sans-serif;line-height:1.45"
+)
+_WARN = (
+    "border-radius:10px;padding:10px 14px;margin:6px 0;border:1px solid #f0b429;background:#fff8e1;"
+    "color:#6d4c00;font-family:Inter,system-ui,sans-serif;font-size:14px;line-height:1.4"
+)
 
 
 def _fmt(v: float) -> str:
@@ -31,8 +42,10 @@ def warnings_html(warnings: list[str]) -> str:
     if not warnings:
         return ""
     items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
-    return (f'<div style="{_WARN}"><b>&#9888; Treat this verdict with care</b>'
-            f'<ul style="margin:4px 0 0 18px;padding:0">{items}</ul></div>')
+    return (
+        f'<div style="{_WARN}"><b>&#9888; Treat this verdict with care</b>'
+        f'<ul style="margin:4px 0 0 18px;padding:0">{items}</ul></div>'
+    )
 
 
 def verdict_html(report: Report, title: str = "", model_caveat: str = "", compact: bool = False) -> str:
@@ -44,23 +57,35 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
     ids = len(report.identities)
     parts = [f'<div style="{_CARD.format(border=border, bg=bg, fg=fg)}">']
     if title:
-        parts.append(f'<div style="font-size:13px;opacity:.8;text-transform:uppercase;letter-spacing:.05em">'
-                     f'{html.escape(title)}</div>')
-    parts.append(f'<div style="font-size:{24 if compact else 30}px;font-weight:800" class="verdict-label">'
-                 f'{html.escape(head)}</div>')
+        parts.append(
+            f'<div style="font-size:13px;opacity:.8;text-transform:uppercase;letter-spacing:.05em">'
+            f"{html.escape(title)}</div>"
+        )
+    parts.append(
+        f'<div style="font-size:{24 if compact else 30}px;font-weight:800" class="verdict-label">'
+        f"{html.escape(head)}</div>"
+    )
     if not math.isnan(report.score):
         cmp = "&ge;" if report.score >= report.threshold else "&lt;"
-        parts.append(f'<div style="font-size:{16 if compact else 18}px;margin-top:2px">video score '
-                     f'<b class="verdict-score">{report.score:.3f}</b> {cmp} threshold {report.threshold:.2f}</div>')
+        parts.append(
+            f'<div style="font-size:{16 if compact else 18}px;margin-top:2px">video score '
+            f'<b class="verdict-score">{report.score:.3f}</b> {cmp} threshold {report.threshold:.2f}</div>'
+        )
         rule = report.aggregation
         others = ", ".join(f"{k} rule {_fmt(v)}" for k, v in report.scores_by_rule.items() if k != rule)
         if not compact:
-            parts.append(f'<div style="font-size:13.5px;margin-top:6px;color:#333"><b>How:</b> each face gets a '
-                         f'fake probability; the <b>{html.escape(rule)}</b> rule '
-                         f'({html.escape(RULE_TEXT.get(rule, rule))}) gives the video score.'
-                         + (f" For comparison: {html.escape(others)}." if others else "") + "</div>")
-    facts = [f"faces in {with_face} of {n} sampled frames", f"{ids} face identit{'y' if ids == 1 else 'ies'}",
-             f"model <code>{html.escape(report.model)}</code>"]
+            parts.append(
+                f'<div style="font-size:13.5px;margin-top:6px;color:#333"><b>How:</b> each face gets a '
+                f"fake probability; the <b>{html.escape(rule)}</b> rule "
+                f"({html.escape(RULE_TEXT.get(rule, rule))}) gives the video score."
+                + (f" For comparison: {html.escape(others)}." if others else "")
+                + "</div>"
+            )
+    facts = [
+        f"faces in {with_face} of {n} sampled frames",
+        f"{ids} face identit{'y' if ids == 1 else 'ies'}",
+        f"model <code>{html.escape(report.model)}</code>",
+    ]
     if "total" in report.timings:
         facts.append(f"{report.timings['total']:.1f} s")
     parts.append(f'<div style="font-size:13px;margin-top:6px;color:#444">{" &middot; ".join(facts)}</div></div>')
@@ -86,12 +111,16 @@ def model_caveat(card) -> str:
     if card is None:
         return ""
     if not card.metrics:
-        return (f"The model '{card.name}' has no validation metrics on its card: its scores are untested "
-                "and may mean nothing.")
+        return (
+            f"The model '{card.name}' has no validation metrics on its card: its scores are untested "
+            "and may mean nothing."
+        )
     auc = card.metrics.get("video_auc", card.metrics.get("auc"))
     if isinstance(auc, (int, float)) and auc < 0.65:
-        return (f"The model '{card.name}' is close to chance on its validation videos (video AUC {auc:.2f}): "
-                "its verdicts mean little. It is shipped to show how such a model fails, not to judge a clip.")
+        return (
+            f"The model '{card.name}' is close to chance on its validation videos (video AUC {auc:.2f}): "
+            "its verdicts mean little. It is shipped to show how such a model fails, not to judge a clip."
+        )
     return ""
 
 

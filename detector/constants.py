@@ -1,0 +1,80 @@
+"""Every constant the package shares, in one place: paths, margins, limits, thresholds.
+
+Paths
+    SHIPPED_MODELS   the trained models that come with the package (read through importlib.resources when
+                     installed; the repository's ``assets/models`` when run from a checkout)
+    USER_MODELS      where ``deepfake-lens models --install`` and ``train --install`` put models: a user data
+                     folder, never the installed package (``$DEEPFAKE_LENS_HOME/models``, default
+                     ``$XDG_DATA_HOME/deepfake-lens/models`` or ``~/.local/share/deepfake-lens/models``)
+    MODEL_DIRS       where models are looked up, in order: ``$DEEPFAKE_MODELS_DIR`` alone when set (one folder,
+                     for tests and benchmarks), else USER_MODELS then SHIPPED_MODELS
+    CROP_CACHE       face crops made for training and evaluation (``$DEEPFAKE_CACHE``, default
+                     ``~/.cache/deepfake-lens/crops``)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = [
+    "FACE_MARGIN",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "DEFAULT_THRESHOLD",
+    "DEFAULT_FRAMES",
+    "SHIPPED_MODELS",
+    "USER_MODELS",
+    "MODEL_DIRS",
+    "CROP_CACHE",
+    "model_dirs",
+    "REPO_ASSETS",
+]
+
+# ---------------------------------------------------------------- faces and models
+FACE_MARGIN = 0.3  # a face crop is the detector's box grown by this share of its longer side, squared
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+DEFAULT_THRESHOLD = 0.5  # a card without a calibrated threshold
+DEFAULT_FRAMES = 32  # frames sampled evenly over a clip
+CROP_MAX_SIDE = 320  # cached training crops are stored at most this large
+
+# ---------------------------------------------------------------- inputs
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".mpg", ".mpeg", ".wmv", ".flv")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # photos: analysed as one-frame clips
+
+# ---------------------------------------------------------------- paths
+REPO_ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def _shipped() -> Path:
+    try:  # installed: the package data ``detector/assets`` (pyproject maps the repository's assets/ there)
+        from importlib.resources import files
+
+        p = Path(str(files("detector.assets") / "models"))
+        if p.is_dir():
+            return p
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return REPO_ASSETS / "models"
+
+
+def _data_home() -> Path:
+    if os.environ.get("DEEPFAKE_LENS_HOME"):
+        return Path(os.environ["DEEPFAKE_LENS_HOME"])
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "deepfake-lens"
+
+
+SHIPPED_MODELS = _shipped()
+USER_MODELS = _data_home() / "models"
+CROP_CACHE = Path(os.environ.get("DEEPFAKE_CACHE") or Path.home() / ".cache" / "deepfake-lens" / "crops")
+
+
+def model_dirs() -> list[Path]:
+    """Folders models are looked up in, first match wins (read from the environment at each call)."""
+    if os.environ.get("DEEPFAKE_MODELS_DIR"):
+        return [Path(os.environ["DEEPFAKE_MODELS_DIR"])]
+    return [USER_MODELS, SHIPPED_MODELS]
+
+
+MODEL_DIRS = model_dirs()

@@ -1,0 +1,151 @@
+"""Face crops for training and evaluation, cached on disk outside the repository.
+
+Uses the pipeline's own decoding and face detection (:func:`detector.inference.video.sample_frames`,
+:func:`detector.inference.pipeline.detect_faces`): there is no second implementation.  For each
+video the crops of its main identity (the face tracked over the most frames) are
+written as PNG files under ``<cache>/<key>/``, where the key hashes the video's path,
+size and mtime with the sampling settings; a rerun with the same settings reuses them.
+
+Default cache: :data:`detector.constants.CROP_CACHE`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from detector.constants import CROP_CACHE, CROP_MAX_SIDE, FACE_MARGIN
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class CropSet:
+    video: str
+    files: list[str]  # PNG paths, one per sampled frame with a face of the main identity
+    times: list[float]
+    frames: int  # sampled frames
+    with_face: int  # sampled frames with any face
+
+
+def cache_key(video: str, frames: int, margin: float, max_side: int) -> str:
+    from detector.inference.stills import is_still
+
+    if is_still(video):
+        frames = 1  # a photo is one frame whatever the setting: one cache entry for every --frames
+    st = os.stat(video)
+    raw = f"v{CACHE_VERSION}|{os.path.abspath(video)}|{st.st_size}|{int(st.st_mtime)}|{frames}|{margin}|{max_side}"
+    return hashlib.sha1(raw.encode()).hexdigest()[:20]
+
+
+def extract_crops(
+    video: str,
+    frames: int = 32,
+    margin: float = FACE_MARGIN,
+    max_side: int = CROP_MAX_SIDE,
+    cache: str | os.PathLike = CROP_CACHE,
+) -> CropSet:
+    """Crops of the main face of ``video`` (cached).  Raises InputError for unreadable videos."""
+    import cv2
+
+    from detector.inference.pipeline import detect_faces
+    from detector.inference.stills import STILL_PAD, is_still, read_still
+    from detector.inference.video import sample_frames
+
+    folder = Path(cache) / cache_key(video, frames, margin, max_side)
+    meta_path = folder / "meta.json"
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        return CropSet(
+            video=video,
+            files=[str(folder / f) for f in meta["files"]],
+            times=meta["times"],
+            frames=meta["frames"],
+            with_face=meta["with_face"],
+        )
+    if is_still(video):  # a photo: one frame, its borders mirrored outwards as the pipeline does
+        _, sampled = read_still(video)
+        faces_per_frame, _ = detect_faces(sampled, margin=margin, pad=STILL_PAD)
+    else:
+        _, sampled = sample_frames(video, n_frames=frames)
+        faces_per_frame, _ = detect_faces(sampled, margin=margin)
+    from detector.inference.faces import main_identity
+
+    ident = main_identity(faces_per_frame)
+    folder.mkdir(parents=True, exist_ok=True)
+    files, times = [], []
+    for fr, faces in zip(sampled, faces_per_frame):
+        face = next((f for f in faces if f.identity == ident), None)
+        if face is None:
+            continue
+        crop = face.crop
+        if crop.shape[0] > max_side:
+            crop = cv2.resize(crop, (max_side, max_side), interpolation=cv2.INTER_AREA)
+        name = f"{fr.index:06d}.png"
+        cv2.imwrite(str(folder / name), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        files.append(name)
+        times.append(round(fr.time, 4))
+    meta = {
+        "video": os.path.abspath(video),
+        "files": files,
+        "times": times,
+        "frames": len(sampled),
+        "with_face": sum(bool(f) for f in faces_per_frame),
+        "margin": margin,
+    }
+    tmp = meta_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta))
+    tmp.replace(meta_path)  # written last: a half-done folder is redone next time
+    return CropSet(
+        video=video,
+        files=[str(folder / f) for f in files],
+        times=times,
+        frames=len(sampled),
+        with_face=meta["with_face"],
+    )
+
+
+def read_crop(path) -> np.ndarray:
+    """A cached crop as the RGB array :func:`extract_crops` wrote (PNG stores it as BGR)."""
+    import cv2
+
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _extract_one(args):
+    video, frames, margin, cache = args
+    from detector.errors import InputError
+
+    try:
+        return extract_crops(video, frames=frames, margin=margin, cache=cache)
+    except InputError as e:
+        return str(e)
+
+
+def extract_many(
+    videos: list[str],
+    frames: int = 32,
+    margin: float = FACE_MARGIN,
+    cache=CROP_CACHE,
+    workers: int = 2,
+    progress: bool = True,
+) -> dict[str, CropSet | str]:
+    """Crops for many videos, ``workers`` processes in parallel.  Values are CropSets or error messages."""
+    import multiprocessing as mp
+
+    from tqdm import tqdm
+
+    jobs = [(v, frames, margin, str(cache)) for v in videos]
+    if workers <= 1:
+        results = [_extract_one(j) for j in tqdm(jobs, disable=not progress, desc="crops", unit="video")]
+    else:
+        with mp.get_context("spawn").Pool(workers) as pool:
+            results = list(
+                tqdm(pool.imap(_extract_one, jobs), total=len(jobs), disable=not progress, desc="crops", unit="video")
+            )
+    return dict(zip(videos, results))

@@ -1,0 +1,117 @@
+"""The decision threshold, chosen for a false-alarm rate on reals the model never trained on, and the
+"uncertain" band below it.
+
+A score is the model's fake probability; its 0.5 is not a meaningful line (the
+training classes were reweighted and the data are not the user's).  What a user of
+a detector needs to know is how often it calls a real person fake.  So the card's
+threshold is chosen from validation (out-of-fold) scores of real items:
+
+* real items are put in **strata**: all real videos together, and photos by the
+  population label the data names (UTKFace's race field; ``photos`` when none);
+* the threshold is the lowest score at which **every stratum** has at most
+  ``target`` of its reals at or above it (floor of ``target * n`` false alarms);
+  so no group pays for another's low rate;
+* the **uncertain band** ``[low, threshold)`` is the same rule at ``band_factor``
+  times the target rate: scores there are neither trusted as real nor called fake.
+
+:func:`false_alarm_table` reports the rate per stratum at a given threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+
+DEFAULT_TARGET_FA = 0.05
+BAND_FACTOR = 3.0  # the uncertain band starts where the false-alarm rate would be 3x the target
+
+
+def stratum(item: dict) -> str:
+    """The calibration stratum of one scored item (a dict with ``kind``, ``subgroup``)."""
+    if item.get("kind") == "image":
+        return f"photos:{item['subgroup']}" if item.get("subgroup") else "photos"
+    return "videos"
+
+
+def _threshold_for(scores: np.ndarray, rate: float) -> float:
+    """Lowest t (a score just above one of the reals, or 0) with at most floor(rate * n) reals scoring >= t."""
+    s = np.sort(np.asarray(scores, dtype=np.float64))[::-1]  # descending
+    allowed = int(math.floor(rate * len(s) + 1e-9))
+    if allowed >= len(s):
+        return 0.0
+    return float(np.nextafter(s[allowed], 1.0))  # the (allowed+1)-th highest real must fall below t
+
+
+def calibrate_threshold(
+    items: list[dict],
+    target: float = DEFAULT_TARGET_FA,
+    score_key: str = "confident",
+    band_factor: float = BAND_FACTOR,
+    min_stratum: int = 5,
+) -> dict:
+    """Threshold and uncertain band from scored items (dicts with ``label`` 0/1, ``kind``, ``subgroup`` and the
+    score under ``score_key``), for at most ``target`` false alarms in every stratum of at least ``min_stratum``
+    reals (smaller strata join the videos).  Returns a dict for the model card: threshold, uncertain [low, high),
+    target, rule, and the reals counted per stratum."""
+    reals: dict[str, list[float]] = defaultdict(list)
+    for it in items:
+        if int(it["label"]) == 0 and it.get(score_key) is not None and not np.isnan(it[score_key]):
+            reals[stratum(it)].append(float(it[score_key]))
+    small = [k for k, v in reals.items() if len(v) < min_stratum and k != "videos"]
+    for k in small:
+        reals["videos"] += reals.pop(k)
+    if not reals:
+        return {
+            "threshold": 0.5,
+            "uncertain": None,
+            "target_false_alarms": target,
+            "rule": "no real item in validation: the threshold stays at 0.5",
+            "strata": {},
+        }
+    thr = max(_threshold_for(np.array(v), target) for v in reals.values())
+    low = max(_threshold_for(np.array(v), min(1.0, band_factor * target)) for v in reals.values())
+    thr = float(min(max(thr, 1e-4), 0.9999))
+    low = float(min(low, thr))
+    return {
+        "threshold": round(thr, 6),
+        "uncertain": [round(low, 6), round(thr, 6)],
+        "target_false_alarms": target,
+        "rule": (
+            f"lowest score with at most {target:.0%} false alarms in every stratum of validation reals "
+            f"(real videos; photos per population group), never trained on; uncertain from the same rule at "
+            f"{band_factor * target:.0%}"
+        ),
+        "strata": {k: len(v) for k, v in sorted(reals.items())},
+    }
+
+
+def false_alarm_table(
+    items: list[dict], threshold: float, score_key: str = "confident", by: str = "stratum"
+) -> list[dict]:
+    """False alarms of the real items at ``threshold``: one row per stratum (``by="stratum"``) or per ``source``,
+    plus an "all" row: {name, reals, false_alarms, rate, median_score}."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for it in items:
+        if int(it["label"]) == 0 and it.get(score_key) is not None and not np.isnan(it[score_key]):
+            key = stratum(it) if by == "stratum" else str(it.get(by) or "-")
+            groups[key].append(float(it[score_key]))
+    rows = []
+    everything = [s for v in groups.values() for s in v]
+    for name, scores in [*sorted(groups.items()), ("all", everything)]:
+        s = np.asarray(scores)
+        fa = int((s >= threshold).sum())
+        rows.append(
+            {
+                "name": name,
+                "reals": int(len(s)),
+                "false_alarms": fa,
+                "rate": round(fa / len(s), 4) if len(s) else None,
+                "median_score": round(float(np.median(s)), 4) if len(s) else None,
+            }
+        )
+    return rows
+
+
+__all__ = ["calibrate_threshold", "false_alarm_table", "stratum", "DEFAULT_TARGET_FA", "BAND_FACTOR"]

@@ -1,0 +1,231 @@
+"""Pool the runs of a cross-validation into one measure of a training recipe.
+
+    for i in 0 1 2; do deepfake-lens train --recipe realfaces --folds 3 --fold $i --out runs/cv/fold$i; done
+    deepfake-lens crossval runs/cv/fold0 runs/cv/fold1 runs/cv/fold2 [--json runs/cv/crossval.json]
+
+Each run of ``deepfake-lens train --folds K --fold I`` validates on one fold of whole pair groups
+and trains on the others, so together the K runs score every video once, by a model that
+never saw its group.  One validation split of 22 videos (7 real) puts a recipe anywhere from
+0.83 to 0.96 here; pooled over all 100 videos (33 real) the AUC's interval is about half as
+wide.  This prints, and ``--json`` writes:
+
+- the pooled video-level metrics (AUC with its 95% bootstrap interval, AP, accuracy, log loss,
+  confusion counts at 0.5) over every out-of-fold video;
+- each fold's own AUC and their mean (the runs' models differ, so their scores are not quite on
+  one scale: the pooled AUC also counts pairs across folds);
+- the pooled AUC of each manipulation method against all the reals;
+- the real videos scored most fake and the fakes scored most real: where the recipe fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from detector.errors import InputError
+from detector.evaluation.calibration import DEFAULT_TARGET_FA, calibrate_threshold, false_alarm_table
+from detector.evaluation.scores import metrics_by_source, video_metrics, video_metrics_by_method
+
+
+def read_fold(run_dir: str | Path) -> dict:
+    """One cross-validation run: its split (folds, fold, seed), command and per-video validation scores."""
+    run = Path(run_dir)
+    try:
+        metrics = json.loads((run / "metrics.json").read_text())
+        videos = json.loads((run / "val_videos.json").read_text())
+    except FileNotFoundError as e:
+        raise InputError(f"{run}: not a finished training run (no {Path(e.filename).name})") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{run}: unreadable run files ({e})") from None
+    split = metrics.get("split") or {}
+    if not split.get("folds"):
+        raise InputError(f"{run}: not a cross-validation run (trained without --folds)")
+    return {
+        "dir": str(run),
+        "folds": split["folds"],
+        "fold": split["fold"],
+        "seed": split["seed"],
+        "recipe": _recipe(metrics, run),
+        "videos": videos,
+    }
+
+
+def _recipe(metrics: dict, run: Path) -> dict:
+    """The run's training config without the fold and where it was written (:meth:`TrainConfig.recipe`).  A run
+    that saved no config (an older one) has its command line read back through the train command's parser."""
+    from detector.training.config import TrainConfig, parse_config
+
+    if metrics.get("config"):
+        return TrainConfig.from_dict(metrics["config"]).recipe()
+    words = shlex.split(metrics.get("command", ""))
+    start = next(
+        (i + 1 for i, w in enumerate(words) if w in ("detector.train", "train", "detector.training.run")), None
+    )
+    if start is None:
+        raise InputError(f"{run}: the run records neither its config nor a train command")
+    try:
+        return parse_config(words[start:]).recipe()
+    except SystemExit:
+        raise InputError(f"{run}: its recorded train command no longer parses") from None
+
+
+def _recipe_text(recipe: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in recipe.items() if v not in (None, False, 0, 0.0))
+
+
+def pool(runs: list[dict]) -> dict:
+    """Pooled and per-fold metrics of cross-validation runs (from :func:`read_fold`) of one recipe."""
+    if not runs:
+        raise InputError("no runs to pool")
+    runs = sorted(runs, key=lambda r: r["fold"])
+    first = runs[0]
+    for r in runs[1:]:
+        if (r["folds"], r["seed"]) != (first["folds"], first["seed"]):
+            raise InputError(
+                f"{r['dir']}: fold {r['fold']} of {r['folds']} by split seed {r['seed']}, but "
+                f"{first['dir']} is of {first['folds']} folds by split seed {first['seed']}"
+            )
+        if r["recipe"] != first["recipe"]:
+            diff = sorted(
+                k for k in set(r["recipe"]) | set(first["recipe"]) if r["recipe"].get(k) != first["recipe"].get(k)
+            )
+            raise InputError(
+                f"{r['dir']} and {first['dir']} were trained by different recipes: "
+                + "; ".join(f"{k} {r['recipe'].get(k)!r} vs {first['recipe'].get(k)!r}" for k in diff)
+            )
+    folds = [r["fold"] for r in runs]
+    if len(set(folds)) < len(folds):
+        raise InputError(f"fold given twice: folds {folds}")
+    seen: dict[str, int] = {}
+    for r in runs:
+        for v in r["videos"]:
+            if v["video"] in seen:  # cannot happen with one K and seed, unless the dataset changed between runs
+                raise InputError(f"{v['video']} is validated in fold {seen[v['video']]} and fold {r['fold']}")
+            seen[v["video"]] = r["fold"]
+
+    videos = [dict(v, fold=r["fold"]) for r in runs for v in r["videos"]]
+    target = first["recipe"].get("target_fa") or DEFAULT_TARGET_FA
+    calibration = calibrate_threshold(videos, target=target)  # out-of-fold: every score from a model that never saw it
+    per_fold = [{"fold": r["fold"], "dir": r["dir"], **video_metrics(r["videos"], ci=True)} for r in runs]
+    fold_aucs = [f["auc"] for f in per_fold if f["auc"] is not None]
+    reals = [v for v in videos if v["label"] == 0 and v.get("kind", "video") == "video"]
+    name = lambda v: {
+        "video": (f"{v['method']}/" if v["label"] == 1 else "") + Path(v["video"]).name,  # noqa: E731
+        "method": v["method"],
+        "fold": v["fold"],
+        "fake_probability": round(v["confident"], 4),
+    }
+    return {
+        "folds": first["folds"],
+        "split_seed": first["seed"],
+        "folds_run": folds,
+        "complete": folds == list(range(first["folds"])),
+        "recipe": first["recipe"],
+        "command": "deepfake-lens train " + _recipe_text(first["recipe"]) + f" folds={first['folds']} fold=I",
+        "pooled": video_metrics(videos, ci=True),
+        "by_source": metrics_by_source(videos),
+        "calibration": calibration,
+        "false_alarms_at_threshold": false_alarm_table(videos, calibration["threshold"]),
+        "false_alarms_by_source_at_threshold": false_alarm_table(videos, calibration["threshold"], by="source"),
+        "per_fold": per_fold,
+        "fold_auc_mean": float(np.mean(fold_aucs)) if fold_aucs else None,
+        "fold_auc_sd": float(np.std(fold_aucs, ddof=1)) if len(fold_aucs) > 1 else None,
+        "by_method": video_metrics_by_method(videos, ci=True),
+        "reals_scored_most_fake": [name(v) for v in sorted(reals, key=lambda v: -v["confident"])[:8]],
+        "fakes_scored_most_real": [
+            name(v) for v in sorted((v for v in videos if v["label"] == 1), key=lambda v: v["confident"])[:8]
+        ],
+        "videos": [name(v) | {"label": v["label"]} for v in videos],
+    }
+
+
+def _auc(block: dict) -> str:
+    if block["auc"] is None:
+        return "n/a (one class)"
+    ci = block.get("auc_ci95")
+    return f"{block['auc']:.3f}" + (f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else "")
+
+
+def render(result: dict) -> str:
+    """The result as the text the command prints."""
+    p = result["pooled"]
+    c = p["confusion"]
+    lines = [
+        f"{result['folds']}-fold cross-validation by pair group (split seed {result['split_seed']}): "
+        f"folds {result['folds_run']}"
+        + ("" if result["complete"] else f" only, of {result['folds']}: a partial measure"),
+        f"  {result['command']}",
+        "",
+        f"{'fold':>4}  {'videos':>6}  {'real':>4}  {'video AUC (95% interval)':<26} {'log loss':>8}",
+    ]
+    for f in result["per_fold"]:
+        lines.append(f"{f['fold']:>4}  {f['n']:>6}  {f['n_real']:>4}  {_auc(f):<26} {f['log_loss']:>8.3f}")
+    if result["fold_auc_sd"] is not None:
+        lines.append(f"mean of the folds' AUCs {result['fold_auc_mean']:.3f} (sd {result['fold_auc_sd']:.3f})")
+    lines += [
+        "",
+        f"pooled over {p['n']} videos ({p['n_fake']} fake, {p['n_real']} real): AUC {_auc(p)}, "
+        f"AP {p['ap']:.3f}, accuracy {p['accuracy']:.3f}, log loss {p['log_loss']:.3f}, "
+        f"at 0.5: TP {c['tp']} FP {c['fp']} TN {c['tn']} FN {c['fn']}"
+        if p["auc"] is not None
+        else f"pooled over {p['n']} videos: one class only, no AUC",
+    ]
+    for method, b in result["by_method"].items():
+        lines.append(f"  {method} ({b['n_fake']}) against all reals: AUC {_auc(b)}")
+    for source, b in result.get("by_source", {}).items():
+        if b.get("auc") is not None:
+            lines.append(f"  source {source}: {b['n']} videos ({b['n_real']} real): AUC {_auc(b)}")
+    cal = result.get("calibration") or {}
+    if cal:
+        lines += [
+            "",
+            f"out-of-fold threshold for at most {cal['target_false_alarms']:.0%} false alarms per stratum: "
+            f"{cal['threshold']:.4f} (uncertain from {cal['uncertain'][0]:.4f})"
+            if cal.get("uncertain")
+            else f"threshold: {cal.get('threshold')}",
+        ]
+        for row in result.get("false_alarms_at_threshold", []) + result.get("false_alarms_by_source_at_threshold", []):
+            lines.append(
+                f"  {row['name']:<22} reals {row['reals']:>5}  false alarms {row['false_alarms']:>4}  "
+                f"rate {row['rate'] if row['rate'] is not None else '-'}"
+            )
+    lines += [
+        "",
+        "reals scored most fake: "
+        + ", ".join(
+            f"{v['video']} {v['fake_probability']:.2f} (fold {v['fold']})" for v in result["reals_scored_most_fake"][:5]
+        ),
+        "fakes scored most real: "
+        + ", ".join(
+            f"{v['video']} {v['fake_probability']:.2f} (fold {v['fold']})" for v in result["fakes_scored_most_real"][:5]
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(
+        prog="deepfake-lens crossval",
+        description="Pool the runs of deepfake-lens train --folds K --fold I into one measure",
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders of one recipe, one per fold")
+    p.add_argument("--json", metavar="OUT", help="also write the result as JSON")
+    args = p.parse_args(argv)
+    try:
+        result = pool([read_fold(d) for d in args.runs])
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(render(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,513 @@
+"""Evaluate a model on a labelled video dataset, clean and under perturbations.
+
+    python -m detector.evaluation.evaluate ../shared/data/ffpp --split val --perturb all --json eval.json --report eval/
+
+DATA is any layout :func:`detector.data.datasets.read_dataset` reads (FaceForensics++,
+DFDC ``metadata.json``, ``real/`` + ``fake/``).  Every video goes through the same
+:func:`detector.inference.pipeline.analyze` the CLI and the app use, once per perturbation
+level (``--perturb``: ``none``; ``fliprot``: flip + small rotation; ``heavy``:
+brightness, blur, dropout, noise, contrast and grayscale together; ``all``: the
+three; see :data:`detector.evaluation.perturb.LEVELS`).  A perturbation is applied to each
+decoded frame before face detection, with a seed fixed per video.
+
+For each level it reports, at the model card's threshold (:mod:`detector.evaluation.metrics`):
+
+* video level -- the report's score (confident-frames rule, highest identity);
+* frame level -- one score per sampled frame: that frame's face of the video's main
+  identity (the face tracked in most frames), as the training crops are chosen;
+* per manipulation method, where the layout names one: that method's fakes against
+  all the real videos.
+
+Videos where no face is found have no score: they are counted (``no_face``) and left
+out of the metrics.  ``--split val`` (the default) keeps only the pair groups the
+model card lists as its validation split (``trained.split.val_groups``), i.e. videos
+the model never saw; without a split in the card, or when no video of DATA is in it,
+it says so and evaluates everything.
+
+Outputs: a table on stdout, a progress bar on stderr, ``--json OUT`` (``-`` for
+stdout) and ``--report DIR`` (``roc.png``, ``score_histograms.png``, ``videos.csv``).
+Exit codes: 0 done; 1 done, but some videos could not be read; 2 bad input or no model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+PERTURB_CHOICES = ("none", "fliprot", "heavy", "all")
+CSV_FIELDS = [
+    "id",
+    "level",
+    "label",
+    "method",
+    "group",
+    "subgroup",
+    "score",
+    "score_mean",
+    "predicted",
+    "correct",
+    "frames",
+    "frames_with_face",
+    "faces",
+    "seconds",
+    "error",
+    "path",
+]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="deepfake-lens evaluate",
+        description="Evaluate a model on a labelled video dataset, clean and perturbed",
+    )
+    p.add_argument(
+        "data",
+        metavar="DATA",
+        nargs="+",
+        help="dataset folder(s): FaceForensics++ tree, DFDC metadata.json, real/+fake/ folders of videos or photos",
+    )
+    p.add_argument("--model", help="model name in assets/models or path to its .json card (default: the default)")
+    p.add_argument("--frames", type=int, default=32, help="frames sampled evenly over each video (default 32)")
+    p.add_argument(
+        "--perturb",
+        choices=PERTURB_CHOICES,
+        default="none",
+        help="perturbation level(s) to evaluate under (default none; all = none, fliprot, heavy)",
+    )
+    p.add_argument(
+        "--split",
+        choices=("val", "train", "all", "heldout"),
+        default="val",
+        help="val (default): only the model card's validation groups; train: the others; all: every video; "
+        "heldout: the fixed fifth of each photo folder that training never uses",
+    )
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON ('-' for stdout)")
+    p.add_argument("--report", metavar="DIR", help="write roc.png, score_histograms.png and videos.csv into DIR")
+    p.add_argument(
+        "--limit", type=int, default=0, help="evaluate at most this many videos, evenly spread (0: all; for quick runs)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+# ---------------------------------------------------------------- choosing videos
+
+
+def select_split(items, card, split: str):
+    """(items to evaluate, split used, a note saying why) for ``split`` in val/train/all, from the card's split."""
+    from detector.errors import InputError
+
+    if split == "all":
+        return items, "all", f"all {len(items)} videos (--split all)"
+    if split == "heldout":
+        from detector.data.datasets import held_out
+
+        kept = [it for it in items if held_out(it)]
+        if not kept:
+            raise InputError("no held-out photos here: --split heldout keeps the fixed fifth of a photo folder")
+        return kept, "heldout", f"{len(kept)} of {len(items)} photos: the fifth of the folder no training run uses"
+    val_groups = set(((card.trained or {}).get("split") or {}).get("val_groups") or [])
+    if not val_groups:
+        return items, "all", f"the model card has no training split: evaluating all {len(items)} videos"
+    in_val = [it for it in items if it.group in val_groups]
+    if not in_val:
+        return (
+            items,
+            "all",
+            (
+                f"no video of this dataset is in the model's validation split (not its training data?): "
+                f"evaluating all {len(items)} videos"
+            ),
+        )
+    if split == "val":
+        n_groups = len({it.group for it in in_val})
+        return (
+            in_val,
+            "val",
+            (
+                f"the model's validation split: {len(in_val)} of {len(items)} videos "
+                f"({n_groups} pair groups never seen in training)"
+            ),
+        )
+    in_train = [it for it in items if it.group not in val_groups]
+    if not in_train:
+        raise InputError(
+            "every video of this dataset is in the model's validation split: none is left for --split train"
+        )
+    return in_train, "train", f"the model's training split: {len(in_train)} of {len(items)} videos (seen in training)"
+
+
+# ---------------------------------------------------------------- running the pipeline
+
+
+def _main_identity_scores(report) -> list[float]:
+    """One score per sampled frame: the face of the main identity (as :mod:`detector.data.crops` picks it)."""
+    from detector.inference.faces import main_identity
+
+    per_frame = [fr.faces for fr in report.frames]
+    ident = main_identity(per_frame)
+    if ident is None:
+        return []
+    return [f.score for faces in per_frame for f in faces if f.identity == ident]
+
+
+def run_one(item, level: str, clf, frames: int) -> dict:
+    """Analyse one video under one perturbation level; a row for the CSV (errors recorded, not raised)."""
+    from detector.errors import InputError
+    from detector.evaluation.perturb import make_transform
+    from detector.inference.pipeline import analyze
+
+    row = {
+        "id": item.id,
+        "level": level,
+        "label": item.label,
+        "label_name": item.label_name,
+        "method": item.method or "",
+        "group": item.group,
+        "kind": item.kind,
+        "source": item.source,
+        "subgroup": item.subgroup,
+        "path": item.path,
+        "score": None,
+        "score_mean": None,
+        "predicted": "",
+        "frames": 0,
+        "frames_with_face": 0,
+        "faces": 0,
+        "frame_scores": [],
+        "error": "",
+    }
+    transform = None if level == "none" else make_transform(level, seed=zlib.crc32(item.id.encode()))
+    t0 = time.perf_counter()
+    try:
+        report = analyze(item.path, frames=frames, model=clf, transform=transform)
+    except InputError as e:
+        row["error"] = str(e)
+    else:
+        finite = not math.isnan(report.score)
+        row.update(
+            score=float(report.score) if finite else None,
+            score_mean=float(report.scores_by_rule["mean"]) if finite else None,
+            predicted=report.label,
+            frames=len(report.frames),
+            frames_with_face=sum(fr.has_face for fr in report.frames),
+            faces=len(report.faces),
+            frame_scores=_main_identity_scores(report),
+        )
+    row["seconds"] = round(time.perf_counter() - t0, 3)
+    row["correct"] = "" if row["score"] is None else int((row["predicted"] == "fake") == bool(item.label))
+    return row
+
+
+def evaluate_items(items, clf, levels: list[str], frames: int, progress: bool = True) -> list[dict]:
+    """Rows for every (video, level); each video's levels run back to back (its file stays in the OS cache)."""
+    from tqdm import tqdm
+
+    rows = []
+    bar = tqdm(
+        total=len(items) * len(levels),
+        unit="run",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+        desc="evaluating",
+    )
+    for item in items:
+        for level in levels:
+            bar.set_postfix_str(f"{level} {item.id}", refresh=False)
+            rows.append(run_one(item, level, clf, frames))
+            bar.update(1)
+    bar.close()
+    return rows
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def level_metrics(rows: list[dict], threshold: float) -> dict:
+    """Video-level, frame-level and per-method metrics of the rows of one level."""
+    from detector.evaluation.metrics import metrics_block
+
+    scored = [r for r in rows if r["score"] is not None]
+
+    def blocks(subset):
+        frame_labels = [r["label"] for r in subset for _ in r["frame_scores"]]
+        frame_scores = [s for r in subset for s in r["frame_scores"]]
+        return {
+            "video": metrics_block([r["label"] for r in subset], [r["score"] for r in subset], threshold, ci=True),
+            "video_mean_rule": metrics_block(
+                [r["label"] for r in subset], [r["score_mean"] for r in subset], threshold
+            ),
+            "frame": metrics_block(frame_labels, frame_scores, threshold),
+        }
+
+    from detector.evaluation.calibration import false_alarm_table
+
+    out = blocks(scored)
+    out["videos"] = len(rows)
+    out["labels"] = {name: sum(r["predicted"] == name for r in scored) for name in ("real", "uncertain", "fake")}
+    reals = [r for r in scored if r["label"] == 0]
+    if reals:  # how often real people are called fake, overall and per group the data names
+        out["false_alarms"] = false_alarm_table(scored, threshold, score_key="score")
+        out["false_alarms_by_source"] = false_alarm_table(scored, threshold, score_key="score", by="source")
+        q = np.quantile([r["score"] for r in reals], [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99])
+        out["real_score_quantiles"] = dict(zip(("p10", "p25", "p50", "p75", "p90", "p95", "p99"), q.round(4).tolist()))
+    out["failed"] = sum(bool(r["error"]) for r in rows)
+    out["no_face"] = sum(r["score"] is None and not r["error"] for r in rows)
+    out["seconds"] = round(sum(r["seconds"] for r in rows), 1)
+    methods = sorted({r["method"] for r in scored if r["label"] == 1 and r["method"]})
+    out["by_method"] = {}
+    for m in methods:
+        sub = [r for r in scored if r["label"] == 0 or r["method"] == m]
+        out["by_method"][m] = blocks(sub)
+    return out
+
+
+# ---------------------------------------------------------------- output
+
+
+def _f(v, digits: int = 3) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def table(result: dict) -> str:
+    """The results as a fixed-width text table: one line per (level, subset)."""
+    head = (
+        f"{'level':8s} {'subset':18s} {'videos':>6s} {'AUC':>6s} {'acc':>6s} {'AP':>6s} {'logloss':>7s} "
+        f"{'TP':>4s} {'FP':>4s} {'TN':>4s} {'FN':>4s} | {'frames':>6s} {'fAUC':>6s} {'facc':>6s} {'fAP':>6s}"
+    )
+    lines = [
+        f"model {result['model']} (threshold {result['threshold']:g}), {result['frames']} frames per video",
+        f"data {result['data']}: {result['split']['note']}",
+        "",
+        head,
+        "-" * len(head),
+    ]
+    for level, lv in result["levels"].items():
+        subsets = [("all", lv)] + [(m, b) for m, b in lv["by_method"].items()]
+        for name, b in subsets:
+            v, fr = b["video"], b["frame"]
+            c = v["confusion"]
+            lines.append(
+                f"{level:8s} {name[:18]:18s} {v['n']:6d} {_f(v['auc']):>6s} {_f(v['accuracy']):>6s} {_f(v['ap']):>6s} "
+                f"{_f(v['log_loss']):>7s} {c['tp']:4d} {c['fp']:4d} {c['tn']:4d} {c['fn']:4d} | "
+                f"{fr['n']:6d} {_f(fr['auc']):>6s} {_f(fr['accuracy']):>6s} {_f(fr['ap']):>6s}"
+            )
+        ci = lv["video"].get("auc_ci95")
+        if ci:
+            lines.append(
+                f"{'':8s} video AUC {_f(lv['video']['auc'])}, 95% bootstrap interval {ci[0]:.3f}-{ci[1]:.3f} "
+                f"({lv['video']['n_fake']} fake, {lv['video']['n_real']} real videos)"
+            )
+        if lv["failed"] or lv["no_face"]:
+            lines.append(f"{'':8s} ({lv['failed']} unreadable, {lv['no_face']} without a face: not in the metrics)")
+        if lv.get("false_alarms"):
+            lines += [
+                "",
+                f"{'':8s} false alarms at the threshold {result['threshold']:g} (real items called fake):",
+                f"{'':8s} {'group':<22s} {'reals':>6s} {'false alarms':>12s} {'rate':>7s} {'median':>7s}",
+            ]
+            for row in lv["false_alarms"]:
+                rate = "-" if row["rate"] is None else f"{row['rate']:.1%}"
+                lines.append(
+                    f"{'':8s} {row['name']:<22s} {row['reals']:6d} {row['false_alarms']:12d} {rate:>7s} "
+                    f"{_f(row['median_score']):>7s}"
+                )
+            lines.append(
+                f"{'':8s} labels: "
+                + ", ".join(f"{k} {v}" for k, v in lv["labels"].items())
+                + "; real scores "
+                + ", ".join(f"{k} {v:.3f}" for k, v in lv["real_score_quantiles"].items())
+            )
+    lines += [
+        "",
+        "video level: confident-frames rule, highest-scoring identity; per method: that method's fakes "
+        "against all real videos; frame level: the main identity's face in each sampled frame",
+    ]
+    return "\n".join(lines)
+
+
+def write_report(directory: str | os.PathLike, rows: list[dict], result: dict) -> list[Path]:
+    """roc.png (video and frame ROC per level), score_histograms.png (by class, per level), videos.csv."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from detector.evaluation.metrics import roc_points
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    levels = list(result["levels"])
+    threshold = result["threshold"]
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+    for ax, kind in zip(axes, ("video", "frame")):
+        for level in levels:
+            lr = [r for r in rows if r["level"] == level and r["score"] is not None]
+            if kind == "video":
+                labels, scores = [r["label"] for r in lr], [r["score"] for r in lr]
+            else:
+                labels = [r["label"] for r in lr for _ in r["frame_scores"]]
+                scores = [s for r in lr for s in r["frame_scores"]]
+            pts = roc_points(labels, scores)
+            if pts is not None:
+                auc = result["levels"][level][kind]["auc"]
+                ax.plot(*pts, label=f"{level} (AUC {auc:.3f}, n={len(labels)})")
+        ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+        ax.set(
+            xlim=(0, 1),
+            ylim=(0, 1.01),
+            xlabel="false positive rate (real called fake)",
+            ylabel="true positive rate (fake caught)",
+            title=f"{kind}-level ROC",
+        )
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower right", fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "needs real and fake videos with faces", ha="center", va="center")
+    names = ", ".join(Path(d).name for d in result["data"].split())
+    fig.suptitle(f"{result['model']} on {names} (split: {result['split']['used']})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out / "roc.png", dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(len(levels), 1, figsize=(7, 2.6 * len(levels)), squeeze=False)
+    bins = np.linspace(0, 1, 26)
+    for ax, level in zip(axes[:, 0], levels):
+        lr = [r for r in rows if r["level"] == level and r["score"] is not None]
+        for label, name, colour in ((0, "real", "tab:blue"), (1, "fake", "tab:red")):
+            s = [r["score"] for r in lr if r["label"] == label]
+            ax.hist(s, bins=bins, alpha=0.6, color=colour, label=f"{name} (n={len(s)})")
+        ax.axvline(threshold, color="black", lw=1, ls="--", label=f"threshold {threshold:g}")
+        if any(r["kind"] == "image" for r in lr):
+            ax.set_yscale("log")  # thousands of photos beside a few videos
+        ax.set(xlim=(0, 1), ylabel="videos / photos", title=f"scores by class: {level}")
+        ax.legend(fontsize=8)
+    axes[-1, 0].set_xlabel("video score (fake probability)")
+    fig.tight_layout()
+    fig.savefig(out / "score_histograms.png", dpi=110)
+    plt.close(fig)
+
+    with open(out / "videos.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow(
+                {
+                    **r,
+                    "label": r["label_name"],
+                    "score": "" if r["score"] is None else round(r["score"], 6),
+                    "score_mean": "" if r["score_mean"] is None else round(r["score_mean"], 6),
+                }
+            )
+    return [out / "roc.png", out / "score_histograms.png", out / "videos.csv"]
+
+
+# ---------------------------------------------------------------- command
+
+
+def _fail(msg: str, code: int = 2) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return code
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from detector.data.datasets import read_datasets
+    from detector.errors import InputError, NoModelError
+    from detector.evaluation.perturb import LEVELS
+    from detector.models.classifier import load_model
+
+    if args.frames < 1:
+        return _fail("--frames must be at least 1")
+    try:
+        items = read_datasets(args.data)
+    except InputError as e:
+        return _fail(str(e))
+    try:
+        clf = load_model(args.model)
+    except NoModelError as e:
+        return _fail(str(e))
+    try:
+        items, used, note = select_split(items, clf.card, args.split)
+    except InputError as e:
+        return _fail(str(e))
+    if 0 < args.limit < len(items):  # evenly spread over the (label-sorted) list, so both classes stay in
+        step = len(items) / args.limit
+        items = [items[int(i * step)] for i in range(args.limit)]
+        note += f"; --limit: {len(items)} of them, evenly spread"
+    print(note, file=sys.stderr)
+
+    levels = list(LEVELS) if args.perturb == "all" else [args.perturb]
+    t0 = time.perf_counter()
+    rows = evaluate_items(items, clf, levels, args.frames, progress=not args.quiet)
+    threshold = float(clf.card.threshold)
+    result = {
+        "data": " ".join(str(Path(d).resolve()) for d in args.data),
+        "model": clf.name,
+        "model_card": str(clf.path) if clf.path else None,
+        "threshold": threshold,
+        "aggregation": "confident",
+        "frames": args.frames,
+        "split": {"asked": args.split, "used": used, "note": note, "videos": len(items)},
+        "levels": {},
+        "level_descriptions": {lv: LEVELS[lv].describe() for lv in levels},
+        "seconds": None,
+        "failures": sorted({f"{r['id']}: {r['error']}" for r in rows if r["error"]}),
+    }
+    for level in levels:
+        result["levels"][level] = level_metrics([r for r in rows if r["level"] == level], threshold)
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    result["videos"] = [
+        {
+            k: r[k]
+            for k in (
+                "id",
+                "level",
+                "label_name",
+                "method",
+                "group",
+                "score",
+                "score_mean",
+                "predicted",
+                "source",
+                "subgroup",
+                "frames_with_face",
+                "frames",
+                "error",
+            )
+        }
+        for r in rows
+    ]
+
+    print(table(result))
+    for failure in result["failures"]:
+        print(f"unreadable: {failure}", file=sys.stderr)
+    if args.report:
+        paths = write_report(args.report, rows, result)
+        print(f"report: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    if args.json:
+        text = json.dumps(result, indent=2)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(text + "\n")
+    return 1 if result["failures"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""Image perturbations for robustness experiments: pure functions on RGB uint8 frames.
+
+Each entry of :data:`PERTURBATIONS` is ``fn(image, strength, rng) -> image``:
+
+* ``image``    -- H x W x 3 RGB ``uint8`` (not modified; a new array is returned),
+* ``strength`` -- in [0, 1]; 0 leaves the image unchanged, 1 is the strongest setting,
+* ``rng``      -- a :class:`numpy.random.Generator` (used by the random ones: noise, dropout).
+
+The output always has the input's shape and dtype, so a perturbed frame goes through
+the pipeline like any other (``analyze(..., transform=make_transform("blur", 0.5))``).
+
+:data:`LEVELS` are the three settings of a small robustness study: ``none``,
+``fliprot`` (horizontal flip and a small rotation) and ``heavy`` (brightness, blur,
+dropout, noise, contrast and grayscale together).  The app's failure lab and the
+evaluation command both use them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+Perturbation = Callable[[np.ndarray, float, np.random.Generator], np.ndarray]
+
+
+def _check(image: np.ndarray, strength: float) -> float:
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {image.shape} {image.dtype}")
+    s = float(strength)
+    if not 0.0 <= s <= 1.0:
+        raise ValueError(f"strength must be in [0, 1], got {strength}")
+    return s
+
+
+def jpeg(image: np.ndarray, strength: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """JPEG re-compression: quality 95 (strength 0+) down to 5 (strength 1); strength 0 is no re-encoding."""
+    import cv2
+
+    s = _check(image, strength)
+    if s == 0:
+        return image.copy()
+    quality = int(round(95 - 90 * s))
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def blur(image: np.ndarray, strength: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Gaussian blur, sigma up to 4% of the frame's longer side (about 25 px on a 640 px frame)."""
+    import cv2
+
+    s = _check(image, strength)
+    sigma = s * 0.04 * max(image.shape[:2])
+    if sigma < 0.1:
+        return image.copy()
+    return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, sigmaY=sigma)
+
+
+def noise(image: np.ndarray, strength: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Additive Gaussian noise, standard deviation up to 50 grey levels."""
+    s = _check(image, strength)
+    if s == 0:
+        return image.copy()
+    rng = rng if rng is not None else np.random.default_rng(0)
+    noisy = image.astype(np.float32) + rng.normal(0.0, 50.0 * s, size=image.shape).astype(np.float32)
+    return np.clip(noisy, 0, 255).round().astype(np.uint8)
+
+
+def downscale(image: np.ndarray, strength: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Shrink to as little as 1/8 of the size and scale back up (lost detail, blocky faces)."""
+    import cv2
+
+    s = _check(image, strength)
+    h, w = image.shape[:2]
+    factor = 1.0 - 0.875 * s
+    sw, sh = max(1, round(w * factor)), max(1, round(h * factor))
+    if (sw, sh) == (w, h):
+        return image.copy()
+    small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def brightness(image: np.ndarray, strength: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Brighten by adding up to 128 grey levels (half the range) at strength 1."""
+    s = _check(image, strength)
+    return np.clip(image.astype(np.int16) + int(round(128 * s)), 0, 255).astype(np.uint8)
+
+
+def contrast(image: np.ndarray, strength: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Flatten contrast towards the image mean: down to 20% of the original at strength 1."""
+    s = _check(image, strength)
+    if s == 0:
+        return image.copy()
+    x = image.astype(np.float32)
+    mean = x.mean()
+    return np.clip(mean + (x - mean) * (1.0 - 0.8 * s), 0, 255).round().astype(np.uint8)
+
+
+def grayscale(image: np.ndarray, strength: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Blend towards the grey (luma) image: fully grey at strength 1, still 3 channels."""
+    s = _check(image, strength)
+    if s == 0:
+        return image.copy()
+    x = image.astype(np.float32)
+    luma = x @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    out = (1.0 - s) * x + s * luma[..., None]
+    return np.clip(out, 0, 255).round().astype(np.uint8)
+
+
+def hflip(image: np.ndarray, strength: float = 1.0, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Mirror left-right (any strength above 0; a flip has no degree)."""
+    s = _check(image, strength)
+    return np.ascontiguousarray(image[:, ::-1]) if s > 0 else image.copy()
+
+
+def rotate(image: np.ndarray, strength: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Rotate about the centre by up to 30 degrees (counter-clockwise), edges reflected."""
+    import cv2
+
+    s = _check(image, strength)
+    angle = 30.0 * s
+    if angle == 0:
+        return image.copy()
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def dropout(image: np.ndarray, strength: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Coarse dropout: 8 black squares at random places covering up to ~25% of the frame."""
+    s = _check(image, strength)
+    out = image.copy()
+    if s == 0:
+        return out
+    rng = rng if rng is not None else np.random.default_rng(0)
+    h, w = image.shape[:2]
+    holes = 8
+    side = max(1, int(round(np.sqrt(0.25 * s * h * w / holes))))
+    for _ in range(holes):
+        y = int(rng.integers(0, max(1, h - side + 1)))
+        x = int(rng.integers(0, max(1, w - side + 1)))
+        out[y : y + side, x : x + side] = 0
+    return out
+
+
+PERTURBATIONS: dict[str, Perturbation] = {
+    "jpeg": jpeg,
+    "blur": blur,
+    "noise": noise,
+    "downscale": downscale,
+    "brightness": brightness,
+    "contrast": contrast,
+    "grayscale": grayscale,
+    "hflip": hflip,
+    "rotate": rotate,
+    "dropout": dropout,
+}
+
+DESCRIPTIONS = {
+    "jpeg": "JPEG re-compression (quality 95 -> 5)",
+    "blur": "Gaussian blur (sigma up to 4% of the frame side)",
+    "noise": "Gaussian noise (std up to 50 grey levels)",
+    "downscale": "downscale and upscale back (down to 1/8 size)",
+    "brightness": "brighter (up to +128 grey levels)",
+    "contrast": "lower contrast (down to 20%)",
+    "grayscale": "colour removed (grey at strength 1)",
+    "hflip": "horizontal flip",
+    "rotate": "rotation (up to 30 degrees)",
+    "dropout": "black squares over up to 25% of the frame",
+}
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Several perturbations applied in order: ``Chain((("hflip", 1.0), ("rotate", 0.33)))(image, rng)``."""
+
+    steps: tuple[tuple[str, float], ...]
+
+    def __call__(self, image: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        rng = rng if rng is not None else np.random.default_rng(0)
+        out = image.copy()
+        for name, strength in self.steps:
+            out = PERTURBATIONS[name](out, strength, rng)
+        return out
+
+    def describe(self) -> str:
+        return ", ".join(f"{name} {strength:.2f}" for name, strength in self.steps) or "unchanged"
+
+
+LEVELS: dict[str, Chain] = {
+    "none": Chain(()),
+    "fliprot": Chain((("hflip", 1.0), ("rotate", 1 / 3))),  # mirrored and turned by 10 degrees
+    "heavy": Chain(
+        (
+            ("brightness", 0.3),
+            ("blur", 0.1),
+            ("dropout", 0.4),
+            ("noise", 0.3),
+            ("contrast", 0.5),
+            ("grayscale", 1.0),
+        )
+    ),
+}
+
+LEVEL_DESCRIPTIONS = {
+    "none": "unchanged",
+    "fliprot": "mirrored left-right, then rotated by 10 degrees",
+    "heavy": "brighter, slightly blurred, 8 black squares, noise, lower contrast, then grey",
+}
+
+
+def make_transform(name: str, strength: float = 0.5, seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
+    """A frame transform for :func:`detector.inference.pipeline.analyze`: one perturbation or a level name.
+
+    ``name`` is a key of :data:`PERTURBATIONS` (used at ``strength``) or of :data:`LEVELS`
+    (``strength`` ignored).  Random perturbations draw from one generator seeded with
+    ``seed``, so the same clip perturbed twice gives the same frames.
+    """
+    rng = np.random.default_rng(seed)
+    if name in LEVELS:
+        chain = LEVELS[name]
+        return lambda image: chain(image, rng)
+    if name not in PERTURBATIONS:
+        known = ", ".join([*PERTURBATIONS, *LEVELS])
+        raise ValueError(f"unknown perturbation {name!r}; known: {known}")
+    _check(np.zeros((1, 1, 3), np.uint8), strength)
+    fn = PERTURBATIONS[name]
+    return lambda image: fn(image, strength, rng)
+
+
+__all__ = ["PERTURBATIONS", "DESCRIPTIONS", "LEVELS", "LEVEL_DESCRIPTIONS", "Chain", "make_transform"]

@@ -1,0 +1,168 @@
+"""Faces: BlazeFace detection (mediapipe, offline), square crops, and tracking into identities.
+
+The second stage of the pipeline.
+
+* :class:`FaceDetector` wraps mediapipe's BlazeFace.  It runs the full-range model
+  (faces up to ~5 m, as in news footage) and, on frames where that finds nothing,
+  the short-range model (close-ups, selfies).  Both ship inside the
+  ``mediapipe==0.10.21`` wheel: nothing is downloaded.
+* :func:`crop_face` cuts a square around a box with a margin (30% by default),
+  padding with black where the square leaves the frame.
+* :func:`track` links faces across sampled frames into identities by box overlap.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from detector.constants import FACE_MARGIN
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ logging
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
+
+
+@dataclass
+class Face:
+    box: tuple[int, int, int, int]  # x, y, w, h in pixels of the (upright) frame
+    confidence: float
+    keypoints: list[tuple[float, float]]  # 6 BlazeFace keypoints, pixels, see KEYPOINT_NAMES
+    identity: int = -1  # set by track()
+    crop: np.ndarray | None = field(default=None, repr=False)  # square RGB crop with margin
+
+
+class FaceDetector:
+    """BlazeFace through mediapipe's ``solutions`` API.  Not thread-safe: one per thread."""
+
+    def __init__(self, min_confidence: float = 0.5, max_side: int = 1280):
+        import mediapipe as mp  # imported here: it is slow to import and pulls in jax
+
+        fd = mp.solutions.face_detection
+        self.full_range = fd.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+        self.short_range = fd.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
+        self.max_side = max_side
+
+    def close(self) -> None:
+        self.full_range.close()
+        self.short_range.close()
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """Faces in an RGB uint8 frame, most confident first, overlapping duplicates removed."""
+        h, w = image.shape[:2]
+        small = image
+        k = -(-max(h, w) // self.max_side)  # BlazeFace works at 128/192 px anyway: shrink huge frames first
+        if k > 1:
+            import cv2
+
+            # by a whole factor, on a frame cut to a multiple of it: OpenCV's fast INTER_AREA path
+            # (a fractional factor costs ~20 ms per 1080p frame, more than the detector itself)
+            h, w = h // k * k, w // k * k
+            small = cv2.resize(image[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
+        small = np.ascontiguousarray(small)
+        faces = self._run(self.full_range, small, w, h)
+        if not faces:
+            faces = self._run(self.short_range, small, w, h)
+        return _nms(sorted(faces, key=lambda f: -f.confidence))
+
+    @staticmethod
+    def _run(model, image: np.ndarray, w: int, h: int) -> list[Face]:
+        result = model.process(image)
+        faces = []
+        for det in result.detections or []:
+            rb = det.location_data.relative_bounding_box
+            x0, y0 = max(0.0, rb.xmin) * w, max(0.0, rb.ymin) * h
+            x1, y1 = min(1.0, rb.xmin + rb.width) * w, min(1.0, rb.ymin + rb.height) * h
+            if x1 - x0 < 4 or y1 - y0 < 4:
+                continue
+            kps = [(kp.x * w, kp.y * h) for kp in det.location_data.relative_keypoints]
+            box = (int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0)))
+            faces.append(Face(box=box, confidence=float(det.score[0]), keypoints=kps))
+        return faces
+
+
+def iou(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _nms(faces: list[Face], threshold: float = 0.4) -> list[Face]:
+    kept: list[Face] = []
+    for f in faces:
+        if all(iou(f.box, k.box) < threshold for k in kept):
+            kept.append(f)
+    return kept
+
+
+def crop_box(box, frame_w: int, frame_h: int, margin: float = FACE_MARGIN) -> tuple[int, int, int]:
+    """The square (x, y, side) around ``box`` grown by ``margin`` of its longer side."""
+    x, y, w, h = box
+    side = int(round(max(w, h) * (1 + margin)))
+    cx, cy = x + w / 2, y + h / 2
+    return int(round(cx - side / 2)), int(round(cy - side / 2)), max(side, 1)
+
+
+def crop_face(image: np.ndarray, box, margin: float = FACE_MARGIN) -> np.ndarray:
+    """Square RGB crop around ``box`` with ``margin``; parts outside the frame are black."""
+    h, w = image.shape[:2]
+    x, y, side = crop_box(box, w, h, margin)
+    out = np.zeros((side, side, 3), dtype=image.dtype)
+    sx0, sy0 = max(x, 0), max(y, 0)
+    sx1, sy1 = min(x + side, w), min(y + side, h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y : sy1 - y, sx0 - x : sx1 - x] = image[sy0:sy1, sx0:sx1]
+    return out
+
+
+def main_identity(faces_per_frame) -> int | None:
+    """The identity seen in most sampled frames (ties: the larger median face)."""
+    from collections import Counter
+
+    counts = Counter(f.identity for faces in faces_per_frame for f in faces)
+    if not counts:
+        return None
+    sizes: dict[int, list[int]] = {}
+    for faces in faces_per_frame:
+        for f in faces:
+            sizes.setdefault(f.identity, []).append(f.box[2] * f.box[3])
+    return max(counts, key=lambda i: (counts[i], float(np.median(sizes[i]))))
+
+
+def track(faces_per_frame: list[list[Face]], min_iou: float = 0.2, max_gap: int = 4) -> int:
+    """Give every face an ``identity`` by linking boxes across consecutive sampled frames.
+
+    Greedy matching by IoU (best pairs first) against each identity's last box; an
+    identity unseen for more than ``max_gap`` sampled frames is closed.  Faces are
+    numbered 0, 1, ... in order of first appearance.  Returns the number of identities.
+    """
+    active: dict[int, tuple[int, tuple]] = {}  # identity -> (frame number last seen, last box)
+    next_id = 0
+    for fi, faces in enumerate(faces_per_frame):
+        active = {k: v for k, v in active.items() if fi - v[0] <= max_gap}
+        pairs = sorted(
+            ((iou(face.box, box), j, ident) for j, face in enumerate(faces) for ident, (_, box) in active.items()),
+            reverse=True,
+        )
+        used_faces, used_ids = set(), set()
+        for overlap, j, ident in pairs:
+            if overlap < min_iou:
+                break
+            if j in used_faces or ident in used_ids:
+                continue
+            faces[j].identity = ident
+            used_faces.add(j)
+            used_ids.add(ident)
+        for j, face in enumerate(faces):
+            if j not in used_faces:
+                face.identity = next_id
+                next_id += 1
+            active[face.identity] = (fi, face.box)
+    return next_id

@@ -1,0 +1,205 @@
+"""The pipeline, top to bottom: video -> sampled frames -> faces -> scores -> explanations -> report.
+
+:func:`analyze` is the one entry point that the CLI, the app, the evaluation
+command, the benchmark and the tests all call.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from detector.constants import FACE_MARGIN
+from detector.errors import InputError
+from detector.inference.faces import FaceDetector, crop_face, track
+from detector.inference.report import FaceResult, FrameResult, Report, summarise
+from detector.inference.stills import STILL_PAD, is_still, read_still
+from detector.inference.video import Limits, SampledFrame, sample_frames
+from detector.models.classifier import Classifier, load_model
+
+Progress = Callable[[float, str], None]
+
+
+def cam_batch(input_size: int) -> int:
+    """Faces per CAM batch: about four 224-px faces (the faithfulness pass runs two copies of each).
+
+    Small batches keep the activations in the CPU's cache: at 224 px, batches of 4 ran
+    EfficientNet-Lite0's CAM + faithfulness ~20% faster than batches of 8 and ~40% faster
+    than 16 (bench/speed.py), and need less memory.
+    """
+    return max(4, int(4 * (224 / max(1, input_size)) ** 2))
+
+
+_local = threading.local()
+
+
+def face_detector() -> FaceDetector:
+    """One BlazeFace per thread, created on first use (mediapipe graphs are not thread-safe)."""
+    if getattr(_local, "detector", None) is None:
+        _local.detector = FaceDetector()
+    return _local.detector
+
+
+def detect_faces(
+    frames: list[SampledFrame], margin: float = FACE_MARGIN, detector: FaceDetector | None = None, pad: float = 0.0
+):
+    """Faces of every sampled frame, tracked into identities, each with its square crop.
+
+    ``pad`` (stills): detect on a copy with that share of each side mirrored outwards
+    (:func:`detector.inference.stills.pad_still`), keep the faces centred inside the original and crop them from the
+    padded copy, so a tightly cropped photo still gives a whole face with its margin.  Boxes are in the
+    original's pixels.  Returns one list per frame (empty where no face was found) and the number of identities.
+    """
+    detector = detector or face_detector()
+    per_frame = []
+    for fr in frames:
+        image, ox, oy = fr.image, 0, 0
+        if pad > 0:
+            from detector.inference.stills import pad_still
+
+            image, ox, oy = pad_still(fr.image, pad)
+        h, w = fr.image.shape[:2]
+        faces = []
+        for f in detector.detect(image):
+            x, y, bw, bh = f.box
+            cx, cy = x + bw / 2 - ox, y + bh / 2 - oy
+            if not (0 <= cx < w and 0 <= cy < h):
+                continue  # a mirror image of a face in the padding
+            f.crop = crop_face(image, f.box, margin)
+            f.box = (int(x - ox), int(y - oy), int(bw), int(bh))
+            f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
+            faces.append(f)
+        per_frame.append(faces)
+    n_ids = track(per_frame)
+    return per_frame, n_ids
+
+
+def analyze(
+    video_path: str,
+    *,
+    frames: int | None = 32,
+    fps: float | None = None,
+    model: str | Classifier | None = None,
+    rule: str = "confident",
+    threshold: float | None = None,
+    cam: str | None = None,
+    cam_faces: int | None = None,
+    faithfulness: bool = True,
+    limits: Limits = Limits(),
+    progress: Progress | None = None,
+    keep_frames: bool = False,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Report:
+    """Analyse one video (or one photo: jpg, png, webp, bmp, as a one-frame clip) and return its
+    :class:`~detector.inference.report.Report`.
+
+    frames / fps  -- sample ``frames`` evenly over the clip, or one every ``1/fps`` s.
+    model         -- a loaded Classifier, a model name in ``assets/models``, a card path, or None (default).
+    rule          -- how frame scores become a video score: "confident" (DFDC winner) or "mean".
+    threshold     -- video score at or above which the label is "fake" (default: the model card's).
+    cam           -- a CAM method name (see ``explain.METHODS``) to explain faces, or None for no CAM.
+    cam_faces     -- explain at most this many faces (the highest-scoring ones); None: every face (then the
+                     CAM's forward pass also gives the scores: there is no separate "classify" pass).
+    keep_frames   -- keep the decoded frames on ``report.frame_images`` (the app shows them).
+    transform     -- applied to each decoded RGB frame before detection
+                     (e.g. ``detector.evaluation.perturb.make_transform``).
+
+    Raises :class:`~detector.errors.InputError` for input it cannot use (one-line message),
+    :class:`~detector.errors.NoModelError` when no trained model is installed.
+    """
+    step = progress or (lambda fraction, desc: None)
+    t0 = time.perf_counter()
+    clf = model if isinstance(model, Classifier) else load_model(model)
+    timings: dict[str, float] = {}
+
+    step(0.0, "decoding")
+    t = time.perf_counter()
+    still = is_still(video_path)
+    info, sampled = (
+        read_still(video_path) if still else sample_frames(video_path, n_frames=frames, fps=fps, limits=limits)
+    )
+    if transform is not None:
+        for fr in sampled:
+            fr.image = np.ascontiguousarray(transform(fr.image), dtype=np.uint8)
+    timings["decode"] = time.perf_counter() - t
+
+    step(0.25, "finding faces")
+    t = time.perf_counter()
+    faces_per_frame, _ = detect_faces(sampled, margin=clf.card.face_margin, pad=STILL_PAD if still else 0.0)
+    timings["detect"] = time.perf_counter() - t
+
+    all_faces = [f for faces in faces_per_frame for f in faces]
+    # CAM on every face: its forward pass gives the scores too, so the faces are not classified twice
+    cam_all = bool(cam) and bool(all_faces) and (not cam_faces or cam_faces >= len(all_faces))
+    step(0.5, "scoring faces")
+    t = time.perf_counter()
+    scores = None if cam_all else clf.predict([f.crop for f in all_faces])
+    timings["classify"] = time.perf_counter() - t
+
+    results = [
+        FrameResult(
+            index=fr.index,
+            time=fr.time,
+            faces=[
+                FaceResult(
+                    identity=f.identity,
+                    box=f.box,
+                    confidence=f.confidence,
+                    score=0.0,
+                    keypoints=f.keypoints,
+                    crop=f.crop,
+                )
+                for f in faces
+            ],
+        )
+        for fr, faces in zip(sampled, faces_per_frame)
+    ]
+    face_results = [f for fr in results for f in fr.faces]
+    for f, s in zip(face_results, scores if scores is not None else []):
+        f.score = float(s)
+
+    if cam and face_results:
+        step(0.7, "explaining faces")
+        t = time.perf_counter()
+        from explain import explain_faces  # imported only when asked: detector works without CAM
+
+        chosen = face_results if cam_all else sorted(face_results, key=lambda f: -f.score)[:cam_faces]
+        exps = explain_faces(
+            clf,
+            [f.crop for f in chosen],
+            method=cam,
+            faithfulness=faithfulness,
+            batch_size=cam_batch(clf.card.input_size),
+        )
+        for f, exp in zip(chosen, exps):
+            if cam_all:
+                f.score = exp.score  # the same network on the same crop: the classifier's score
+            f.cam = exp.cam
+            f.explanation = exp.figures()
+        timings["explain"] = time.perf_counter() - t  # with CAM on every face, includes the scoring
+
+    timings["total"] = time.perf_counter() - t0
+    # a threshold given by the caller (other than the card's own, to the slider's 0.01) replaces the card's, and
+    # its uncertain band with it
+    own = threshold is None or abs(float(threshold) - clf.card.threshold) <= 0.005
+    report = summarise(
+        video_path,
+        results,
+        threshold=clf.card.threshold if own else float(threshold),
+        rule=rule,
+        model=clf.name,
+        timings=timings,
+        video_info=info.to_dict(),
+        cam_method=cam if cam else None,
+        uncertain=clf.card.uncertain if own else None,
+    )
+    if keep_frames:
+        report.frame_images = {fr.index: fr.image for fr in sampled}
+    step(1.0, "done")
+    return report
+
+
+__all__ = ["analyze", "detect_faces", "face_detector", "InputError"]

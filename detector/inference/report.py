@@ -1,0 +1,307 @@
+"""The one result type: :class:`Report`, and the rules that turn face scores into a verdict.
+
+``Report.to_dict()`` is the JSON schema the CLI writes, the app offers for
+download and the HTTP API returns::
+
+    {"video": str, "score": float, "label": "fake"|"uncertain"|"real"|"unknown", "threshold": float,
+     "uncertain": [low, threshold] or null,
+     "frames": [{"index": int, "time": float,
+                 "faces": [{"identity": int, "box": [x, y, w, h], "score": float}]}],
+     "timings": {...}, ...}
+
+Images (crops, CAM maps) stay on the Python objects and are left out of JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# ---------------------------------------------------------------- aggregation rules
+
+
+def mean_rule(scores) -> float:
+    scores = np.asarray(scores, dtype=np.float64)
+    return float(scores.mean()) if scores.size else float("nan")
+
+
+def confident_rule(scores, high: float = 0.8, low: float = 0.2) -> float:
+    """The DFDC winner's rule (Seferbekov, 2020): trust the confident frames.
+
+    If more than 40% of the frames (and more than 11 of them) score above ``high``,
+    the video score is the mean of those; else, if over 90% score below ``low``, the
+    mean of those; else the plain mean.  With fewer than 32 frames the 11-frame
+    floor scales down proportionally.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    n = s.size
+    if n == 0:
+        return float("nan")
+    fakes = int(np.count_nonzero(s > high))
+    if fakes > n / 2.5 and fakes > 11 * min(1.0, n / 32):
+        return float(s[s > high].mean())
+    if np.count_nonzero(s < low) > 0.9 * n:
+        return float(s[s < low].mean())
+    return float(s.mean())
+
+
+RULES = {"confident": confident_rule, "mean": mean_rule}
+RULE_TEXT = {
+    "confident": "DFDC-winner confident-frames rule (mean of frames > 0.8 if over 40% are; "
+    "mean of frames < 0.2 if over 90% are; else mean), then the highest-scoring identity",
+    "mean": "mean over frames, then the highest-scoring identity",
+}
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class FaceResult:
+    identity: int
+    box: tuple[int, int, int, int]  # x, y, w, h in frame pixels
+    confidence: float  # detector confidence
+    score: float  # fake probability from the classifier
+    keypoints: list[tuple[float, float]] = field(default_factory=list, repr=False)
+    crop: np.ndarray | None = field(default=None, repr=False)  # RGB crop given to the classifier
+    cam: np.ndarray | None = field(default=None, repr=False)  # CAM in [0, 1], crop-sized
+    explanation: dict | None = None  # faithfulness figures of the CAM, see explain/
+
+    def to_dict(self) -> dict:
+        d = {
+            "identity": self.identity,
+            "box": [int(v) for v in self.box],
+            "score": round(float(self.score), 6),
+            "confidence": round(float(self.confidence), 4),
+        }
+        if self.explanation:
+            d["explanation"] = self.explanation
+        return d
+
+
+@dataclass
+class FrameResult:
+    index: int
+    time: float
+    faces: list[FaceResult] = field(default_factory=list)
+
+    @property
+    def has_face(self) -> bool:
+        return bool(self.faces)
+
+    def to_dict(self) -> dict:
+        return {
+            "index": int(self.index),
+            "time": round(float(self.time), 4),
+            "faces": [f.to_dict() for f in self.faces],
+        }
+
+
+@dataclass
+class IdentityResult:
+    identity: int
+    frames: int  # sampled frames where this face appears
+    score: float  # aggregated with the report's rule
+    mean: float
+    first_time: float
+    last_time: float
+    median_box_side: float
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Report:
+    video: str
+    score: float  # NaN when no face was found
+    label: str  # "fake", "uncertain", "real" or "unknown" (no face): see verdict()
+    threshold: float
+    aggregation: str  # rule name, see RULES
+    frames: list[FrameResult]
+    identities: list[IdentityResult]
+    timings: dict[str, float]  # seconds per stage: decode, detect, classify, explain, total
+    model: str
+    video_info: dict = field(default_factory=dict)
+    scores_by_rule: dict[str, float] = field(default_factory=dict)  # video score under each rule
+    warnings: list[str] = field(default_factory=list)  # why the verdict may not be trustworthy
+    cam_method: str | None = None
+    uncertain: list[float] | None = None  # [low, threshold): the band labelled "uncertain"
+    frame_images: dict[int, np.ndarray] | None = field(default=None, repr=False)  # decoded frames, if kept
+
+    @property
+    def faces(self) -> list[FaceResult]:
+        return [f for fr in self.frames for f in fr.faces]
+
+    @property
+    def face_rate(self) -> float:
+        """Share of sampled frames with at least one face."""
+        return sum(fr.has_face for fr in self.frames) / len(self.frames) if self.frames else 0.0
+
+    def to_dict(self) -> dict:
+        score = None if np.isnan(self.score) else round(float(self.score), 6)
+        return {
+            "video": self.video,
+            "score": score,
+            "label": self.label,
+            "threshold": self.threshold,
+            "uncertain": self.uncertain,
+            "aggregation": self.aggregation,
+            "scores_by_rule": {k: (None if np.isnan(v) else round(v, 6)) for k, v in self.scores_by_rule.items()},
+            "model": self.model,
+            "cam_method": self.cam_method,
+            "frames": [fr.to_dict() for fr in self.frames],
+            "identities": [i.to_dict() for i in self.identities],
+            "face_rate": round(self.face_rate, 4),
+            "warnings": list(self.warnings),
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "video_info": self.video_info,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def csv_rows(self) -> list[dict]:
+        """One row per face, plus one row (empty face fields) per frame with no face."""
+        rows = []
+        for fr in self.frames:
+            base = {"video": self.video, "frame": fr.index, "time": round(fr.time, 4)}
+            if not fr.faces:
+                rows.append({**base, "identity": "", "x": "", "y": "", "w": "", "h": "", "score": "", "face_found": 0})
+            for f in fr.faces:
+                x, y, w, h = f.box
+                rows.append(
+                    {
+                        **base,
+                        "identity": f.identity,
+                        "x": x,
+                        "y": y,
+                        "w": w,
+                        "h": h,
+                        "score": round(float(f.score), 6),
+                        "face_found": 1,
+                    }
+                )
+        return rows
+
+
+CSV_FIELDS = ["video", "frame", "time", "identity", "x", "y", "w", "h", "score", "face_found"]
+
+
+def write_csv(reports: list[Report], fh) -> None:
+    writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    for r in reports:
+        writer.writerows(r.csv_rows())
+
+
+def csv_text(reports: list[Report]) -> str:
+    buf = io.StringIO()
+    write_csv(reports, buf)
+    return buf.getvalue()
+
+
+def verdict(score: float, threshold: float, uncertain: list[float] | None = None) -> str:
+    """The label of a score: "fake" at or above ``threshold``; "uncertain" in the band ``[low, threshold)`` the
+    model card gives (scores a model cannot tell from its real validation faces' upper tail); else "real";
+    "unknown" for no score (no face)."""
+    if score is None or np.isnan(score):
+        return "unknown"
+    if score >= threshold:
+        return "fake"
+    if uncertain and score >= min(float(uncertain[0]), threshold):
+        return "uncertain"
+    return "real"
+
+
+def summarise(
+    video: str,
+    frames: list[FrameResult],
+    *,
+    threshold: float,
+    rule: str = "confident",
+    model: str = "",
+    timings: dict | None = None,
+    video_info: dict | None = None,
+    cam_method: str | None = None,
+    min_identity_share: float = 0.25,
+    uncertain: list[float] | None = None,
+) -> Report:
+    """Aggregate face scores into identity and video scores, and note what makes the verdict shaky.
+
+    An identity's score is ``rule`` over its faces.  The video score is the highest
+    identity score among identities seen in at least ``min_identity_share`` of the
+    frames that have a face (so a one-frame false detection cannot decide alone);
+    a video is fake if any such person is.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown aggregation rule {rule!r}; known: {', '.join(RULES)}")
+    by_id: dict[int, list[tuple[float, FaceResult]]] = {}
+    for fr in frames:
+        for f in fr.faces:
+            by_id.setdefault(f.identity, []).append((fr.time, f))
+    identities = []
+    for ident, items in sorted(by_id.items()):
+        scores = [f.score for _, f in items]
+        identities.append(
+            IdentityResult(
+                identity=ident,
+                frames=len(items),
+                score=RULES[rule](scores),
+                mean=mean_rule(scores),
+                first_time=min(t for t, _ in items),
+                last_time=max(t for t, _ in items),
+                median_box_side=float(np.median([max(f.box[2], f.box[3]) for _, f in items])),
+            )
+        )
+    with_face = sum(fr.has_face for fr in frames)
+    main = [i for i in identities if i.frames >= min_identity_share * with_face] or identities
+    scores_by_rule = {}
+    for name, fn in RULES.items():
+        per_id = [fn([f.score for _, f in by_id[i.identity]]) for i in main]
+        scores_by_rule[name] = max(per_id) if per_id else float("nan")
+    score = scores_by_rule[rule]
+    label = verdict(score, threshold, uncertain)
+    report = Report(
+        video=video,
+        score=score,
+        label=label,
+        threshold=threshold,
+        aggregation=rule,
+        frames=frames,
+        identities=identities,
+        timings=dict(timings or {}),
+        model=model,
+        video_info=dict(video_info or {}),
+        scores_by_rule=scores_by_rule,
+        cam_method=cam_method,
+        uncertain=list(uncertain) if uncertain else None,
+    )
+    report.warnings = trust_warnings(report)
+    return report
+
+
+def trust_warnings(report: Report, min_face_px: int = 64) -> list[str]:
+    """Plain reasons to doubt the verdict (an empty list when nothing stands out)."""
+    out = []
+    n = len(report.frames)
+    with_face = sum(fr.has_face for fr in report.frames)
+    if with_face == 0:
+        return ["No face was found in any sampled frame: there is nothing to judge."]
+    if with_face < max(4, 0.5 * n):
+        out.append(f"Faces were found in only {with_face} of {n} sampled frames; the score rests on few faces.")
+    sides = [max(f.box[2], f.box[3]) for f in report.faces]
+    if np.median(sides) < min_face_px:
+        out.append(f"Faces are small (median {np.median(sides):.0f} px); the model sees little detail.")
+    scores = np.array([f.score for f in report.faces])
+    t = report.threshold
+    if abs(report.score - t) < 0.1:
+        out.append(f"The video score {report.score:.2f} is close to the threshold {t:.2f}.")
+    elif scores.size >= 4:
+        above = float(np.mean(scores >= t))
+        if 0.25 <= above <= 0.75:
+            out.append(f"Frame scores are split: {above:.0%} of faces score above the threshold, the rest below.")
+    return out

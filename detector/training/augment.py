@@ -1,0 +1,181 @@
+"""Training data for fastai: albumentations augmentations, self-blended pseudo-fakes, crops kept in memory, and
+balanced epochs over classes and sources."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+__all__ = ["augmentations", "item_transforms", "CropLoader", "sampling_weights", "balanced_dl_type"]
+
+
+def augmentations(size: int, downscale: float = 0.0, seed: int | None = None):
+    """Training augmentations (albumentations), after the seeds' recipe for face-swap detection.
+
+    ``seed``: albumentations draws from its own generator, which ``random.seed`` / ``torch.manual_seed`` do not
+    reach; unseeded (None) it starts from fresh OS entropy, so two runs of one command augment differently.
+
+    ``downscale``: probability of shrinking the crop to 35-70% of its side and back (a low-resolution source,
+    upscaled), before the compression, for both classes, so that a blurry real face is not a fake by its blur."""
+    import albumentations as A
+    import cv2
+
+    return A.Compose(
+        [
+            *(
+                [
+                    A.Downscale(
+                        scale_range=(0.35, 0.7),
+                        interpolation_pair={"downscale": cv2.INTER_AREA, "upscale": cv2.INTER_LINEAR},
+                        p=downscale,
+                    )
+                ]
+                if downscale > 0
+                else []
+            ),
+            A.ImageCompression(quality_range=(60, 100), p=0.5),
+            A.GaussNoise(std_range=(0.02, 0.08), p=0.2),
+            A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MedianBlur(blur_limit=3), A.Blur(blur_limit=3)], p=0.15),
+            A.HorizontalFlip(p=0.5),
+            A.OneOf([A.RandomRotate90(p=1.0), A.Transpose(p=1.0)], p=0.1),
+            A.Affine(
+                translate_percent=(-0.06, 0.06),
+                scale=(0.9, 1.1),
+                rotate=(-10, 10),
+                border_mode=cv2.BORDER_CONSTANT,
+                p=0.5,
+            ),  # ShiftScaleRotate
+            A.OneOf([A.CLAHE(p=1.0), A.Sharpen(p=1.0), A.Emboss(p=1.0), A.RandomBrightnessContrast(p=1.0)], p=0.5),
+            A.HueSaturationValue(hue_shift_limit=10, sat_shift_limit=20, val_shift_limit=10, p=0.3),
+            A.ToGray(p=0.05),
+            A.CropAndPad(percent=(-0.1, 0.1), keep_size=True, p=0.3),
+            A.Resize(size, size, interpolation=cv2.INTER_AREA),
+        ],
+        seed=seed,
+    )
+
+
+def item_transforms(size: int, sbi_p: float, vocab: list[str], seed: int, downscale: float = 0.0):
+    """Item transforms for fastai: self-blending (train only), albumentations (train) / resize (valid)."""
+    import cv2
+    from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
+
+    train_aug = augmentations(size, downscale, seed)
+
+    class AlbumentationsTransform(RandTransform):
+        "Albumentations on training images; a plain resize on validation."
+
+        split_idx, order = None, 2
+
+        def before_call(self, b, split_idx):
+            self.idx = split_idx
+
+        def encodes(self, img):  # no annotation: fastai's dispatch cannot resolve postponed (string) hints
+            if not isinstance(img, PILImage):
+                return img
+            arr = np.asarray(img)
+            if self.idx == 0:
+                out = train_aug(image=arr)["image"]
+            else:
+                out = cv2.resize(arr, (size, size), interpolation=cv2.INTER_AREA)
+            return PILImage.create(out)
+
+    class SelfBlend(ItemTransform):
+        "Turn a real training crop into a self-blended pseudo-fake with probability p (Shiohara & Yamasaki 2022)."
+
+        split_idx, order = 0, 1
+
+        def __init__(self, p: float):
+            from detector.training.sbi import SelfBlender
+
+            self.p, self.blender = p, SelfBlender(seed=seed)
+            self.real, self.fake = vocab.index("real"), vocab.index("fake")
+            self._landmarks: dict[int, np.ndarray | None] = {}
+
+        def encodes(self, xy):
+            img, y = xy
+            if int(y) != self.real or random.random() >= self.p:
+                return xy
+            arr = np.asarray(img)
+            key = hash(arr.tobytes()[::997])
+            if key not in self._landmarks:
+                self._landmarks[key] = self.blender.landmarks(arr)
+            if self._landmarks[key] is None:
+                return xy
+            out = self.blender.blend(arr, landmarks=self._landmarks[key])
+            if out is None:
+                return xy
+            return PILImage.create(out[0]), TensorCategory(self.fake)
+
+    tfms = [AlbumentationsTransform()]
+    if sbi_p > 0:
+        tfms.insert(0, SelfBlend(sbi_p))
+    return tfms
+
+
+class CropLoader:
+    """fastai's ``get_x``: a table row -> its crop as an RGB array, decoded once and kept in memory.
+
+    Decoding the PNG was a third of the data time of every epoch (about 3.5 of 10 ms per crop).  Training crops
+    are kept shrunk to 1.25x the input size (augmenting and self-blending full 320-px crops cost 3x more);
+    validation crops are kept whole, so that they are resized exactly as ``Classifier.preprocess`` does.
+    About 120 kB per training crop at 160 px and 300 kB per validation crop: ~1 GB at 64 frames per video."""
+
+    def __init__(self, size: int):
+        self.side, self._memo = int(round(1.25 * size)), {}
+
+    def __call__(self, row) -> np.ndarray:
+        arr = self._memo.get(row["path"])
+        if arr is None:
+            import cv2
+
+            from detector.data.crops import read_crop
+
+            arr = read_crop(row["path"])
+            if not row["is_valid"] and max(arr.shape[:2]) > self.side:
+                arr = cv2.resize(arr, (self.side, self.side), interpolation=cv2.INTER_AREA)
+            arr.setflags(write=False)  # shared by every epoch: a transform must not change it in place
+            self._memo[row["path"]] = arr
+        return arr
+
+
+def sampling_weights(train_df) -> tuple[np.ndarray, dict]:
+    """Per-crop sampling weights for a balanced epoch, and the share of the epoch each (label, source) gets.
+
+    Half of an epoch's draws are real crops and half fake ones; within a class, each source (``ffpp``,
+    ``ffpp_c40``, ``ffpp_c40:actors``, ``faces_utk``...) gets a share in proportion to the square root of its
+    crop count, so thousands of photos count more than a few clips, but cannot drown them."""
+    shares: dict[str, float] = {}
+    w = np.zeros(len(train_df), dtype=np.float64)
+    for label, g in train_df.groupby("label"):
+        counts = g.groupby("source").size()
+        root = np.sqrt(counts.astype(float))
+        for source, n in counts.items():
+            share = (
+                0.5 * float(root[source] / root.sum())
+                if train_df["label"].nunique() > 1
+                else float(root[source] / root.sum())
+            )
+            shares[f"{label}:{source}"] = round(share, 4)
+            w[((train_df["label"] == label) & (train_df["source"] == source)).values] = share / n
+    return w, shares
+
+
+def balanced_dl_type():
+    """A fastai TfmdDL that draws its training epoch with replacement by ``wgts`` (fastai's WeightedDL, with the
+    epoch's length ``n`` free of the data set's: a fixed budget of crops per epoch however many there are)."""
+    from fastai.callback.data import WeightedDL
+
+    class BalancedDL(WeightedDL):
+        def get_idxs(self):
+            if self.n == 0:
+                return []
+            if not self.shuffle:
+                return list(range(min(self.n, len(self.dataset))))
+            return list(np.random.choice(len(self.dataset), self.n, p=self.wgts))
+
+    return BalancedDL

@@ -1,0 +1,227 @@
+"""A training recipe as data: :class:`TrainConfig`, filled from a TOML recipe file and/or command-line flags.
+
+    deepfake-lens train --recipe realfaces --folds 3 --fold 0 --out runs/cv/fold0
+    deepfake-lens train --data ../shared/data/ffpp --arch efficientnet_lite0 --epochs 4
+
+A recipe is a TOML file whose keys are the fields below (``recipes/*.toml`` in this
+package ship the recipes of the shipped models: ``--recipe NAME`` finds them by
+name).  Flags given on the command line override the recipe.  The whole config is
+saved with the run (``config.toml``, ``metrics.json``) and in the model card, and
+``crossval`` compares runs by :meth:`TrainConfig.recipe` (the config without the
+fold and where the run was written), not by their command lines.
+
+Every flag of ``train`` is a field here, with its help text: the parser is built
+from this class (:func:`parser`), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+
+__all__ = ["TrainConfig", "parser", "parse_config", "recipe_path", "RECIPES", "NOT_RECIPE"]
+
+RECIPES = Path(__file__).resolve().parent / "recipes"
+# where and how a run is done, not what is trained: left out of recipe comparisons
+NOT_RECIPE = ("folds", "fold", "out", "cache", "workers", "threads", "name", "install", "default")
+
+
+def _f(default, help: str, **kw):
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass
+class TrainConfig:
+    data: list[str] = _f(
+        None,
+        "dataset root(s): FaceForensics++ trees, DFDC metadata.json, real/+fake/ folders of "
+        "videos or photos; several are read as one set (FF++ twins at two compressions in one "
+        "group)",
+        nargs="+",
+    )
+    arch: str = _f(None, "architecture (deepfake-lens models --architectures lists them)")
+    size: int | None = _f(None, "input size in pixels (default: the architecture's)")
+    pretrained: str = _f(
+        "auto",
+        "auto: offline ImageNet weights where the architecture has them, else none",
+        choices=["auto", "none", "imagenet", "timm"],
+    )
+    epochs: int = _f(5, "epochs after the frozen epoch (pretrained) or in all")
+    freeze_epochs: int = _f(1, "epochs with the body frozen (pretrained only)")
+    freeze_stages: int = _f(
+        0,
+        "pretrained only: keep the stem and first K stages at their ImageNet values "
+        "throughout (no backward pass through them: faster steps on CPU)",
+        metavar="K",
+    )
+    lr: float | None = _f(None, "learning rate (default: lr_find's suggestion with --lr-find, else 1e-3)")
+    lr_mult: float = _f(10.0, "fine_tune: the body learns this many times slower than the head")
+    lr_find: bool = _f(False, "run fastai's lr_find, save its plot (use its suggestion unless --lr is given)")
+    lr_find_steps: int = _f(60, "mini-batches lr_find tries")
+    frames: int = _f(32, "frames sampled per video for crops")
+    bs: int = _f(32, "batch size")
+    val_fraction: float = _f(0.2, "share of the groups in validation (without --folds)")
+    seed: int = _f(0, "seed of training (initial head, batch order, augmentations)")
+    split_seed: int | None = _f(None, "seed of the train/validation split (default: --seed)")
+    folds: int = _f(
+        0,
+        "cross-validation: deal the groups into K folds and validate on fold --fold, training on "
+        "the rest (0: one split by --val-fraction); pool the K runs with deepfake-lens crossval",
+        metavar="K",
+    )
+    fold: int = _f(0, "with --folds: the validation fold, 0 to K-1", metavar="I")
+    sbi: float = _f(
+        0.0, "turn a real training crop into a self-blended pseudo-fake with probability P (0: off)", metavar="P"
+    )
+    downscale: float = _f(0.0, "shrink a training crop to 35-70%% of its side and back with probability P", metavar="P")
+    ema: float = _f(0.0, "export a moving average of the weights over steps (e.g. 0.998; 0: off)", metavar="DECAY")
+    epoch_size: int = _f(
+        0,
+        "draw N training crops per epoch, balanced by class and source (0: every crop once, "
+        "with class weights in the loss)",
+        metavar="N",
+    )
+    fit_valid: int = _f(
+        0,
+        "score at most N validation crops after each epoch, for the curves (0: all); the final metrics use them all",
+        metavar="N",
+    )
+    target_fa: float = _f(0.05, "false-alarm rate on the validation reals that sets the card's threshold")
+    max_train_frames: int = _f(0, "use at most this many crops per training video (0: all)")
+    half: bool = _f(False, "store the weights as float16")
+    out: str | None = _f(None, "run folder (default runs/<arch>-<time>)")
+    cache: str | None = _f(None, "crop cache folder (default: the user cache, see detector.constants)")
+    workers: int = _f(2, "processes for crop extraction")
+    threads: int = _f(0, "torch threads (0: all cores)")
+    name: str | None = _f(None, "model name in the card (default: the architecture)")
+    install: bool = _f(False, "copy the exported model into the user's model folder")
+    default: bool = _f(False, "with --install: make it the default model")
+
+    # ------------------------------------------------------------------ checks and views
+
+    def check(self) -> None:
+        """Raise ValueError (one line) for a config that cannot be trained."""
+        if not self.data:
+            raise ValueError("no data: give --data ROOT [ROOT...] or a recipe with data = [...]")
+        if not self.arch:
+            raise ValueError('no architecture: give --arch NAME or a recipe with arch = "..."')
+        if not 0 <= self.downscale <= 1 or not 0 <= self.sbi <= 1:
+            raise ValueError("--downscale and --sbi are probabilities: between 0 and 1")
+        if not 0 <= self.ema < 1:
+            raise ValueError("--ema is a decay: at least 0 and below 1 (0.998 averages over about the last 500 steps)")
+        if self.folds and not 0 <= self.fold < self.folds or self.folds == 1 or self.fold and not self.folds:
+            raise ValueError("--fold I needs --folds K with K >= 2 and 0 <= I < K")
+        if self.epoch_size < 0 or self.fit_valid < 0 or not 0 < self.target_fa < 1:
+            raise ValueError("--epoch-size and --fit-valid are counts (0 or more); --target-fa is a rate in (0, 1)")
+        if self.lr_find_steps < 10:
+            raise ValueError(
+                "--lr-find-steps must be at least 10 (lr_find drops the first tenth and the last 5 losses)"
+            )
+
+    @property
+    def effective_split_seed(self) -> int:
+        return self.seed if self.split_seed is None else self.split_seed
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def recipe(self) -> dict:
+        """What is trained, without where and how the run was done (fold, output folder, cache, threads...)."""
+        return {k: v for k, v in self.to_dict().items() if k not in NOT_RECIPE}
+
+    def to_toml(self) -> str:
+        """The config as a TOML recipe (None values left out: they mean 'the default')."""
+        lines = []
+        for k, v in self.to_dict().items():
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                lines.append(f"{k} = {'true' if v else 'false'}")
+            elif isinstance(v, (int, float)):
+                lines.append(f"{k} = {v!r}")
+            elif isinstance(v, list):
+                lines.append(f"{k} = [{', '.join(_quote(x) for x in v)}]")
+            else:
+                lines.append(f"{k} = {_quote(v)}")
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown recipe key(s): {', '.join(unknown)}")
+        cfg = cls(**d)
+        if isinstance(cfg.data, str):
+            cfg.data = [cfg.data]
+        return cfg
+
+
+def _quote(s) -> str:
+    return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def recipe_path(name_or_path: str) -> Path:
+    """A recipe file: a path, or the name of a shipped recipe (``realfaces`` -> recipes/realfaces.toml)."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" and p.is_file():
+        return p
+    shipped = RECIPES / f"{name_or_path}.toml"
+    if shipped.is_file():
+        return shipped
+    known = ", ".join(sorted(q.stem for q in RECIPES.glob("*.toml")))
+    raise ValueError(f"no recipe {name_or_path!r} (a .toml file, or one of: {known})")
+
+
+def parser(prog: str = "deepfake-lens train") -> argparse.ArgumentParser:
+    """The train command's parser, one flag per :class:`TrainConfig` field; every default is None, so that what
+    was given on the command line can be told from what was not."""
+    from detector.models.registry import REGISTRY
+
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Train a face classifier with fastai (lr_find, one-cycle "
+        "fine-tuning) and export it as safetensors + model card",
+    )
+    p.add_argument("--recipe", help="a TOML recipe (path, or the name of a shipped one); flags override it")
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        meta = dict(f.metadata)
+        kw = {"help": meta.pop("help"), "default": None}
+        if f.type in ("bool",):
+            kw["action"] = "store_true"
+        else:
+            kw["type"] = {"int": int, "float": float, "int | None": int, "float | None": float}.get(str(f.type), str)
+            kw.update(meta)
+        if f.name == "arch":
+            kw["choices"] = sorted(REGISTRY)
+        p.add_argument(flag, **kw)
+    return p
+
+
+def parse_config(argv=None, prog: str = "deepfake-lens train") -> TrainConfig:
+    """Defaults <- the recipe file <- the flags given; exits with a one-line usage error on a bad config."""
+    p = parser(prog)
+    args = p.parse_args(argv)
+    values: dict = {}
+    if args.recipe:
+        try:
+            with open(recipe_path(args.recipe), "rb") as fh:
+                values = tomllib.load(fh)
+            TrainConfig.from_dict(values)  # unknown keys
+        except (OSError, ValueError, tomllib.TOMLDecodeError) as e:
+            p.error(f"--recipe {args.recipe}: {e}")
+    for f in fields(TrainConfig):
+        given = getattr(args, f.name)
+        if given is not None and not (f.type == "bool" and given is False):
+            values[f.name] = given
+    for f in fields(TrainConfig):
+        values.setdefault(f.name, f.default if f.default is not MISSING else None)
+    cfg = TrainConfig.from_dict(values)
+    try:
+        cfg.check()
+    except ValueError as e:
+        p.error(str(e))
+    return cfg

@@ -1,0 +1,130 @@
+"""Make one model of the K fold runs of a cross-validation: ``deepfake-lens ensemble RUN_DIR... --name NAME``.
+
+    deepfake-lens ensemble runs/cv/fold0 runs/cv/fold1 runs/cv/fold2 --name realfaces --out runs/cv/ensemble \\
+        [--install [--default]]
+
+The ensemble's card names the K members' weight files (copied beside it); its fake
+probability is the members' mean (:class:`detector.models.classifier.Ensemble`).  Its
+threshold and uncertain band are calibrated on the **out-of-fold** scores of the
+cross-validation (:func:`detector.evaluation.crossval.pool`): every score there comes
+from a member that never trained on that video or photo.  The card's metrics are the
+pooled out-of-fold figures: an honest estimate for one member, and a slightly
+pessimistic one for the mean of K members.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from detector.errors import InputError, NoModelError
+from detector.evaluation.crossval import pool, read_fold
+from detector.models.card import ModelCard, weights_path
+from detector.models.store import install_model
+
+__all__ = ["make_ensemble", "main"]
+
+
+def make_ensemble(run_dirs: list[str | Path], name: str, out: str | Path) -> Path:
+    """Write ``out/<name>.json`` and the members' weights; returns the card's path.  InputError if the runs are not
+    the complete folds of one recipe."""
+    runs = [read_fold(d) for d in run_dirs]
+    result = pool(runs)
+    if not result["complete"]:
+        raise InputError(f"an ensemble needs all {result['folds']} folds; got folds {result['folds_run']}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cards, members, walls = [], [], []
+    for r in sorted(runs, key=lambda r: r["fold"]):
+        metrics = json.loads((Path(r["dir"]) / "metrics.json").read_text())
+        card_path = Path(metrics["model_card"])
+        if not card_path.is_absolute() and not card_path.exists():
+            card_path = Path(r["dir"]) / "model" / card_path.name
+        card = ModelCard.from_file(card_path)
+        src = weights_path(card, card_path.parent)
+        dst = f"{name}_fold{r['fold']}.safetensors"
+        shutil.copy2(src, out / dst)
+        cards.append(card)
+        members.append(dst)
+        walls.append(card.trained.get("wall_seconds"))
+    first = cards[0]
+    if len({(c.architecture, c.input_size, tuple(c.classes)) for c in cards}) != 1:
+        raise InputError("the fold models differ in architecture, input size or classes")
+    cal = result["calibration"]
+    pooled = result["pooled"]
+    by_source = result.get("by_source", {})
+    card = ModelCard(
+        name=name,
+        architecture=first.architecture,
+        input_size=first.input_size,
+        mean=first.mean,
+        std=first.std,
+        classes=first.classes,
+        fake_class=first.fake_class,
+        threshold=cal["threshold"],
+        uncertain=cal["uncertain"],
+        face_margin=first.face_margin,
+        members=members,
+        dtype=first.dtype,
+        trained={
+            "data": first.trained.get("data"),
+            "ensemble_of": f"the {len(cards)} fold models of one recipe",
+            "split": {
+                "rule": first.trained.get("split", {}).get("rule"),
+                "folds": result["folds"],
+                "seed": result["split_seed"],
+                "heldout_photos": first.trained.get("split", {}).get("heldout_photos"),
+            },
+            "calibration": {**cal, "on": "out-of-fold scores of the cross-validation"},
+            "config": result["recipe"],
+            "fold_wall_seconds": walls,
+            "pretrained": first.trained.get("pretrained"),
+            "command": result["command"],
+        },
+        metrics={
+            "out_of_fold": True,
+            "video_auc": pooled["auc"],
+            "video_auc_ci95": pooled.get("auc_ci95"),
+            "video_ap": pooled["ap"],
+            "video_log_loss": pooled["log_loss"],
+            "by_source_auc": {k: v.get("auc") for k, v in by_source.items()},
+            "by_method_auc": {k: v["auc"] for k, v in result["by_method"].items()},
+            "false_alarms_at_threshold": result["false_alarms_at_threshold"],
+        },
+        ranges=first.ranges,
+        notes=first.notes + " An ensemble: the mean of the fold models' fake probabilities.",
+    )
+    path = out / f"{name}.json"
+    path.write_text(card.to_json())
+    (out / "crossval.json").write_text(json.dumps({k: v for k, v in result.items() if k != "videos"}, indent=1))
+    return path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(
+        prog="deepfake-lens ensemble", description="Make one model (an ensemble) of the fold runs of a cross-validation"
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="the K fold runs of one recipe")
+    p.add_argument("--name", required=True, help="the model's name")
+    p.add_argument("--out", help="folder to write it into (default runs/<name>)")
+    p.add_argument("--install", action="store_true", help="also install it into the user's model folder")
+    p.add_argument("--default", action="store_true", help="with --install: make it the default model")
+    args = p.parse_args(argv)
+    if not args.name.replace("_", "").replace("-", "").isalnum():
+        p.error("--name: letters, digits, '-' and '_' only")
+    try:
+        path = make_ensemble(args.runs, args.name, args.out or f"runs/{args.name}")
+        print(f"wrote {path}")
+        if args.install:
+            print(f"installed {install_model(path, default=args.default)}")
+    except (InputError, NoModelError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,517 @@
+"""Train a face classifier with fastai and export it as safetensors + model card.
+
+    deepfake-lens train --recipe realfaces --folds 3 --fold 0 --out runs/cv/fold0
+    deepfake-lens train --data ../shared/data/ffpp --arch efficientnet_lite0 --size 160 --epochs 6 --lr-find
+
+The run, top to bottom (:func:`train`), each step a function:
+
+1. :func:`prepare` -- read the data roots, split by group (a fake and its target real, a video and its twin at
+   another compression, an actor's clips: never on both sides; a fixed fifth of each photo folder is held out of
+   every run), and extract face crops with the pipeline's own decoder and detector (cached outside the
+   repository, :mod:`detector.data.crops`);
+2. :func:`learner` -- fastai DataLoaders (albumentations, self-blended pseudo-fakes, balanced epochs:
+   :mod:`detector.training.augment`), the network and a fastai ``Learner``;
+3. :func:`fit` -- ``lr_find`` (plot saved), then ``fine_tune`` (pretrained: frozen body first, then
+   discriminative rates) or ``fit_one_cycle`` (from scratch);
+4. :func:`validate` -- every validation crop scored; per-video and per-photo metrics, by method, source and
+   population group; the threshold calibrated for a false-alarm rate on the validation reals
+   (:mod:`detector.evaluation.calibration`); plots (losses, confusion matrix, top losses);
+5. :func:`export` -- safetensors + card (with the config), metrics.json, config.toml; ``--install`` copies the
+   model into the user's model folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+import numpy as np  # noqa: E402
+
+from detector.evaluation.calibration import calibrate_threshold  # noqa: E402
+from detector.evaluation.metrics import metrics_block  # noqa: E402
+from detector.evaluation.scores import (  # noqa: E402
+    false_alarms_by_subgroup,
+    metrics_by_source,
+    video_metrics,
+    video_metrics_by_method,
+    video_scores,
+)
+from detector.training.config import TrainConfig, parse_config  # noqa: E402
+
+__all__ = ["train", "prepare", "learner", "fit", "validate", "export", "main", "Prepared"]
+
+VOCAB = ["fake", "real"]  # fastai sorts the vocab: logits come in this order
+
+
+def log(*a) -> None:
+    print(*a, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Prepared:
+    """What :func:`prepare` found: the items on each side, the crop table, and timings."""
+
+    items: list
+    train_items: list
+    val_items: list
+    heldout: list
+    df: object  # pandas DataFrame, one row per crop (see build_table)
+    pretrained: str
+    size: int
+    seconds: dict = field(default_factory=dict)
+
+
+def resolve_arch(cfg: TrainConfig):
+    """(architecture, input size, pretrained) for ``cfg``; ValueError for a --freeze-stages that cannot work,
+    checked on a throwaway net now, not after the crop extraction."""
+    from detector.models import registry
+
+    arch = registry.get(cfg.arch)
+    size = cfg.size or arch.default_size
+    pretrained = cfg.pretrained
+    if pretrained == "auto":
+        pretrained = "imagenet" if arch.offline_imagenet else "none"
+    if cfg.freeze_stages:
+        if pretrained == "none":
+            raise ValueError(
+                "--freeze-stages keeps pretrained layers at their values; from scratch it would keep random ones"
+            )
+        arch.early_modules(arch.build(num_classes=2, size=size), cfg.freeze_stages)
+    return arch, size, pretrained
+
+
+def build_table(items, crops, val_ids: set[str]):
+    import pandas as pd
+
+    rows = []
+    for it in items:
+        cs = crops.get(it.path)
+        if cs is None or isinstance(cs, str):
+            continue
+        for f, t in zip(cs.files, cs.times):
+            rows.append(
+                {
+                    "path": f,
+                    "label": "fake" if it.label == 1 else "real",
+                    "video": it.path,
+                    "time": t,
+                    "group": it.group,
+                    "method": it.method or "original",
+                    "is_valid": it.path in val_ids,
+                    "source": it.source or "data",
+                    "kind": it.kind,
+                    "subgroup": it.subgroup or "",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def prepare(cfg: TrainConfig) -> Prepared:
+    """Read, split and crop the data (InputError / ValueError for data that cannot be used)."""
+    from detector.constants import CROP_CACHE
+    from detector.data.crops import extract_many
+    from detector.data.datasets import held_out, read_datasets
+    from detector.data.splits import fold_by_group, split_by_group
+
+    _, size, pretrained = resolve_arch(cfg)
+    items = read_datasets(cfg.data)
+    heldout = [it for it in items if held_out(it)]  # a fixed part of each photo folder: never trained on
+    items = [it for it in items if not held_out(it)]
+    seed = cfg.effective_split_seed
+    if cfg.folds:
+        val_items = fold_by_group(items, cfg.folds, seed=seed)[cfg.fold]
+        val_groups = {it.group for it in val_items}
+        train_items = [it for it in items if it.group not in val_groups]
+    else:
+        train_items, val_items = split_by_group(items, val_fraction=cfg.val_fraction, seed=seed)
+    log(
+        f"{len(items)} videos and photos: {len(train_items)} train, {len(val_items)} validation "
+        f"({len({i.group for i in val_items})} validation groups); {len(heldout)} photos held out of every run"
+    )
+
+    t0 = time.time()
+    crops = extract_many(
+        [it.path for it in items], frames=cfg.frames, cache=cfg.cache or CROP_CACHE, workers=cfg.workers
+    )
+    for v in crops.values():
+        if isinstance(v, str):
+            log(f"skipped: {v}")
+    t_crops = time.time() - t0
+    df = build_table(items, crops, {it.path for it in val_items})
+    if cfg.max_train_frames:
+        import pandas as pd
+
+        keep = (
+            df[~df.is_valid]
+            .groupby("video", group_keys=False)
+            .apply(lambda g: g.iloc[np.linspace(0, len(g) - 1, min(len(g), cfg.max_train_frames)).round().astype(int)])
+        )
+        df = pd.concat([keep, df[df.is_valid]]).reset_index(drop=True)
+    log(f"crops: {int((~df.is_valid).sum())} train, {int(df.is_valid.sum())} validation ({t_crops:.0f} s)")
+    return Prepared(items, train_items, val_items, heldout, df, pretrained, size, {"crops": round(t_crops, 1)})
+
+
+def learner(cfg: TrainConfig, prep: Prepared, out: Path):
+    """(fastai Learner, the full validation DataLoader, the training sampling shares, the class weights)."""
+    import torch
+    from fastai.vision.all import (
+        CategoryBlock,
+        ColReader,
+        ColSplitter,
+        CrossEntropyLossFlat,
+        DataBlock,
+        ImageBlock,
+        Learner,
+        Normalize,
+        RocAucBinary,
+        accuracy,
+        imagenet_stats,
+    )
+
+    from detector.training.augment import CropLoader, balanced_dl_type, item_transforms, sampling_weights
+    from detector.training.callbacks import KeepFrozen
+
+    arch, size, pretrained = resolve_arch(cfg)
+    df = prep.df
+    dblock = DataBlock(
+        blocks=(ImageBlock, CategoryBlock(vocab=VOCAB)),
+        get_x=CropLoader(size),
+        get_y=ColReader("label"),
+        splitter=ColSplitter("is_valid"),
+        item_tfms=item_transforms(size, cfg.sbi, VOCAB, cfg.seed, cfg.downscale),
+        batch_tfms=[Normalize.from_stats(*imagenet_stats)],
+    )
+    shares = None
+    if cfg.epoch_size:  # a balanced epoch of a fixed size: each class half, each source by its square root
+        wgts, shares = sampling_weights(df[~df.is_valid].reset_index(drop=True))
+        dls = dblock.datasets(df).dataloaders(
+            bs=cfg.bs,
+            num_workers=0,
+            dl_type=balanced_dl_type(),
+            dl_kwargs=({"wgts": wgts, "n": cfg.epoch_size}, {}),
+            after_item=dblock.item_tfms,
+            after_batch=dblock.batch_tfms,
+        )
+        log(f"epoch: {cfg.epoch_size} crops drawn by share {shares}")
+        n_real = sum(v for k, v in shares.items() if k.startswith("real:"))
+        n_fake, n_train = 1.0 - n_real, 1.0
+    else:
+        dls = dblock.dataloaders(df, bs=cfg.bs, num_workers=0)
+        labels = df[~df.is_valid]["label"].value_counts()
+        n_real, n_fake = labels.get("real", 1), labels.get("fake", 1)
+        n_train = n_real + n_fake
+    assert list(dls.vocab) == VOCAB, dls.vocab
+    full_valid = dls.valid
+    if cfg.fit_valid and df.is_valid.sum() > cfg.fit_valid:  # a fixed sample of the validation crops per epoch
+        dls.loaders[1] = dls.test_dl(df[df.is_valid].sample(n=cfg.fit_valid, random_state=cfg.seed), with_labels=True)
+    # class balance: weight each class by the inverse of its share of training crops
+    # (with --sbi P, a share P of the real crops arrives as pseudo-fakes: count them as such)
+    counts = {"real": n_real * (1 - cfg.sbi), "fake": n_fake + n_real * cfg.sbi}
+    weights = torch.tensor([n_train / (2 * max(counts[c], 1e-6)) for c in VOCAB], dtype=torch.float32)
+    log(f"class weights {dict(zip(VOCAB, weights.tolist()))}")
+
+    net = arch.build(num_classes=2, pretrained=None if pretrained == "none" else pretrained, size=size)
+    learn = Learner(
+        dls,
+        net,
+        loss_func=CrossEntropyLossFlat(weight=weights),
+        metrics=[accuracy, RocAucBinary()],
+        splitter=arch.param_groups,
+        path=out,
+        model_dir=".",
+    )
+    # channels-last weights (fastai's ChannelsLast callback; no mixed precision on CPU): a training step of
+    # EfficientNet-Lite0 at 160 px took ~40 ms per image instead of ~70 ms here
+    learn.to_channelslast(use_amp=False)
+    if pretrained != "none":
+        learn.freeze()
+    if cfg.freeze_stages:
+        learn.add_cb(KeepFrozen(arch.early_modules(learn.model, cfg.freeze_stages)))
+    return learn, full_valid, shares, weights
+
+
+def lr_find(learn, num_it: int, suggest_funcs) -> dict[str, float]:
+    """fastai's ``lr_find``, then each suggestion rule that has enough points (fastai's own call fails as a whole
+    when one rule does: ``slide`` needs ~17 losses, and the finder stops early when the loss diverges).
+    Plots the curve with the suggestions into the current matplotlib figure."""
+    import torch
+
+    learn.lr_find(num_it=num_it, suggest_funcs=None, show_plot=False)
+    rec = learn.recorder
+    lrs = torch.tensor(rec.lrs[num_it // 10 : -5])
+    losses = torch.tensor([float(v) for v in rec.losses[num_it // 10 : -5]])
+    nan = torch.nonzero(torch.isnan(losses)).flatten()
+    if len(nan):  # the loss diverged: keep what came before, as fastai does
+        lrs, losses = lrs[: nan[0]], losses[: nan[0]]
+    found, points, names = {}, [], []
+    for func in suggest_funcs:
+        try:
+            value, point = func(lrs, losses, num_it)
+        except (IndexError, ValueError, RuntimeError):
+            continue  # not enough points for this rule
+        found[func.__name__] = float(value)
+        points.append(point)
+        names.append(func.__name__)
+    rec.plot_lr_find(suggestions=points, nms=names)
+    return found
+
+
+def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
+    """lr_find (with --lr-find), then fine_tune or fit_one_cycle; returns {lr, lr_find, fit_seconds, average}."""
+    import matplotlib.pyplot as plt
+    from fastai.vision.all import minimum, slide, steep, valley
+
+    from detector.training.callbacks import WeightAverage
+
+    lr, suggestion = cfg.lr or 1e-3, None
+    if cfg.lr_find:
+        suggestion = lr_find(learn, cfg.lr_find_steps, (minimum, steep, valley, slide))
+        best = suggestion.get("valley") or suggestion.get("minimum")
+        plt.title(
+            f"lr_find ({cfg.arch}): "
+            + (f"valley {suggestion['valley']:.2e}" if "valley" in suggestion else "too few points for the valley rule")
+        )
+        plt.savefig(out / "lr_find.png", dpi=110, bbox_inches="tight")
+        plt.close("all")
+        if not cfg.lr and best:
+            lr = best
+        log(f"lr_find suggestions {suggestion}; using {lr:.2e}")
+    average = WeightAverage(cfg.ema) if cfg.ema else None
+    if average is not None:  # added after lr_find, which must not feed the average
+        learn.add_cb(average)
+    t0 = time.time()
+    if pretrained != "none":
+        learn.fine_tune(cfg.epochs, base_lr=lr, freeze_epochs=cfg.freeze_epochs, lr_mult=cfg.lr_mult)
+    else:
+        learn.fit_one_cycle(cfg.epochs, lr)
+    t_fit = time.time() - t0
+    learn.recorder.plot_loss()
+    plt.title(f"losses ({cfg.arch})")
+    plt.savefig(out / "loss_curve.png", dpi=110, bbox_inches="tight")
+    plt.close("all")
+    return {"lr": lr, "lr_find": suggestion, "fit_seconds": round(t_fit, 1), "average": average}
+
+
+def _score(learn, dl, df_valid) -> tuple[list[dict], dict]:
+    "The validation crops' fake probabilities -> per-video scores, and frame + video metrics."
+    preds, targs = learn.get_preds(dl=dl)
+    prob = preds[:, VOCAB.index("fake")].numpy()
+    labels = (targs.numpy() == VOCAB.index("fake")).astype(int)
+    vids = video_scores(df_valid, prob)
+    return vids, {"frame": metrics_block(labels, prob), "video": video_metrics(vids, ci=True)}
+
+
+def validate(cfg: TrainConfig, learn, full_valid, prep: Prepared, fitted: dict, out: Path) -> tuple[list, dict]:
+    """Score every validation crop (the exported weights: --ema's average in place of the last ones); metrics by
+    method, source and group; the calibrated threshold; the confusion matrix and top losses."""
+    import matplotlib.pyplot as plt
+    from fastai.vision.all import ClassificationInterpretation
+
+    df_valid = prep.df[prep.df.is_valid].reset_index(drop=True)
+    last_weights = None
+    average = fitted["average"]
+    if average is not None:  # score the last weights, then put the average in their place for everything below
+        _, last_weights = _score(learn, full_valid, df_valid)
+        learn.remove_cb(average)
+        learn.model.load_state_dict(average.average.state_dict())
+    vids, metrics = _score(learn, full_valid, df_valid)
+    calibration = calibrate_threshold(vids, target=cfg.target_fa)
+    metrics.update(
+        {
+            "video_mean_rule": video_metrics(vids, rule="mean"),
+            "video_by_method": video_metrics_by_method(vids),
+            "by_source": metrics_by_source(vids),
+            "by_subgroup": false_alarms_by_subgroup(vids),
+            "by_subgroup_at_threshold": false_alarms_by_subgroup(vids, calibration["threshold"]),
+            "calibration": calibration,
+        }
+    )
+    if last_weights is not None:
+        metrics["last_weights"] = last_weights  # without --ema's average: the same run's paired comparison
+    (out / "val_videos.json").write_text(json.dumps(vids, indent=1))
+
+    interp = ClassificationInterpretation.from_learner(learn, dl=full_valid)
+    interp.plot_confusion_matrix(title=f"frames, validation ({cfg.arch})")
+    plt.savefig(out / "confusion_matrix.png", dpi=110, bbox_inches="tight")
+    plt.close("all")
+    k = min(9, len(df_valid))  # a tiny validation set has fewer than 9 crops
+    interp.plot_top_losses(k, nrows=max(1, int(np.ceil(np.sqrt(k)))))
+    plt.savefig(out / "top_losses.png", dpi=90, bbox_inches="tight")
+    plt.close("all")
+    return vids, metrics
+
+
+def describe_data(items, heldout, roots) -> str:
+    """One line for the model card: what the model was trained and validated on."""
+    from collections import Counter
+
+    parts = []
+    for source, n in sorted(Counter(it.source for it in items).items()):
+        sub = [it for it in items if it.source == source]
+        kind = "photos" if all(it.kind == "image" for it in sub) else "videos"
+        parts.append(
+            f"{source}: {n} {kind} ({sum(it.label == 0 for it in sub)} real, {sum(it.label == 1 for it in sub)} fake)"
+        )
+    held = f"; {len(heldout)} photos held out of training for testing" if heldout else ""
+    return "; ".join(parts) + held + " (" + " ".join(map(str, roots)) + ")"
+
+
+def export(
+    cfg: TrainConfig,
+    learn,
+    prep: Prepared,
+    fitted: dict,
+    metrics: dict,
+    weights,
+    shares,
+    out: Path,
+    t_start: float,
+    argv,
+) -> dict:
+    """Write the model (safetensors + card with the config), config.toml and metrics.json; --install it."""
+    import torch
+
+    from detector.models.card import ModelCard
+    from detector.models.store import install_model, save_model
+
+    name = cfg.name or cfg.arch
+    wall = time.time() - t_start
+    calibration = metrics["calibration"]
+    command = "deepfake-lens train " + " ".join(sys.argv[1:] if argv is None else argv)
+    card = ModelCard(
+        name=name,
+        architecture=cfg.arch,
+        input_size=prep.size,
+        classes=VOCAB,
+        fake_class="fake",
+        threshold=calibration["threshold"],
+        uncertain=calibration["uncertain"],
+        default=cfg.default,
+        trained={
+            "data": describe_data(prep.items, prep.heldout, cfg.data),
+            "split": {
+                "rule": "by group (FF++ pair groups with their twins, actors by person, photos by file)",
+                "seed": cfg.effective_split_seed,
+                **({"folds": cfg.folds, "fold": cfg.fold} if cfg.folds else {"val_fraction": cfg.val_fraction}),
+                "val_groups": sorted({i.group for i in prep.val_items}),
+                "train_videos": len(prep.train_items),
+                "val_videos": len(prep.val_items),
+                "heldout_photos": len(prep.heldout),
+            },
+            "pretrained": prep.pretrained,
+            "calibration": calibration,
+            "sampling": shares,
+            "lr": fitted["lr"],
+            "lr_find": fitted["lr_find"],
+            "class_weights": weights.tolist(),
+            "train_crops": int((~prep.df.is_valid).sum()),
+            "val_crops": int(prep.df.is_valid.sum()),
+            "fit_seconds": fitted["fit_seconds"],
+            "wall_seconds": round(wall, 1),
+            "crop_seconds": prep.seconds.get("crops"),
+            "threads": torch.get_num_threads(),
+            "config": cfg.to_dict(),
+            "command": command,
+        },
+        metrics={
+            "video_auc": metrics["video"]["auc"],
+            "video_auc_ci95": metrics["video"]["auc_ci95"],
+            "video_accuracy": metrics["video"]["accuracy"],
+            "video_ap": metrics["video"]["ap"],
+            "video_log_loss": metrics["video"]["log_loss"],
+            "video_confusion": metrics["video"]["confusion"],
+            "frame_auc": metrics["frame"]["auc"],
+            "frame_accuracy": metrics["frame"]["accuracy"],
+        },
+        notes=(
+            "Trained by deepfake-lens train (detector/training/run.py); data under non-commercial research terms "
+            "(FaceForensics++, UTKFace where used); "
+            + (
+                "ImageNet-initialised."
+                if prep.pretrained != "none"
+                else "trained from scratch (no offline ImageNet weights)."
+            )
+        ),
+    )
+    learn.model.eval()
+    card_path = save_model(learn.model, card, out / "model", half=cfg.half)
+    weight_mb = (out / "model" / card.weights).stat().st_size / 2**20
+    (out / "config.toml").write_text(cfg.to_toml())
+    result = {
+        "arch": cfg.arch,
+        "size": prep.size,
+        "pretrained": prep.pretrained,
+        "split": card.trained["split"],
+        "metrics": metrics,
+        "lr": fitted["lr"],
+        "lr_find": fitted["lr_find"],
+        "fit_seconds": fitted["fit_seconds"],
+        "wall_seconds": round(wall, 1),
+        "weight_mb": round(weight_mb, 2),
+        "model_card": str(card_path),
+        "config": cfg.to_dict(),
+        "command": command,
+    }
+    (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    log(json.dumps({k: result[k] for k in ("arch", "size", "fit_seconds", "wall_seconds", "weight_mb")}))
+    v = metrics["video"]
+    log(
+        f"video AUC {v['auc']} (95% bootstrap interval {v['auc_ci95']}), accuracy {v['accuracy']}, "
+        f"log loss {v['log_loss']}, confusion {v['confusion']}; threshold {calibration['threshold']}"
+    )
+    if "last_weights" in metrics:
+        lw = metrics["last_weights"]["video"]
+        log(f"the last weights, without the average: video AUC {lw['auc']}, log loss {lw['log_loss']}")
+    if cfg.install:
+        log(f"installed {name} as {install_model(card_path, default=cfg.default)}")
+    return result
+
+
+def train(cfg: TrainConfig, argv=None) -> dict:
+    """The whole run for one config; returns what metrics.json holds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import torch
+    from fastai.vision.all import set_seed
+
+    from detector.errors import InputError
+
+    t_start = time.time()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    set_seed(cfg.seed, reproducible=True)
+    try:
+        resolve_arch(cfg)  # fail on a bad --freeze-stages before any work
+        out = Path(cfg.out or f"runs/{cfg.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+        out.mkdir(parents=True, exist_ok=True)
+        prep = prepare(cfg)
+    except (ValueError, OSError) as e:  # a config or data that cannot be used: one line, before any training
+        raise InputError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
+    learn, full_valid, shares, weights = learner(cfg, prep, out)
+    fitted = fit(cfg, learn, prep.pretrained, out)
+    _, metrics = validate(cfg, learn, full_valid, prep, fitted, out)
+    return export(cfg, learn, prep, fitted, metrics, weights, shares, out, t_start, argv)
+
+
+def main(argv=None) -> int:
+    """``deepfake-lens train``: 0 done; 2 bad arguments or data (one line on stderr)."""
+    from detector.errors import InputError
+
+    cfg = parse_config(argv)
+    try:
+        train(cfg, argv)
+    except InputError as e:
+        log(f"error: {e}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

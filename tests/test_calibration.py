@@ -1,0 +1,48 @@
+"""The calibrated threshold, its uncertain band, and the three-way verdict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detector.evaluation.calibration import calibrate_threshold, false_alarm_table
+from detector.inference.report import verdict
+
+
+def item(score, label=0, kind="video", subgroup=None):
+    return {"confident": score, "label": label, "kind": kind, "subgroup": subgroup}
+
+
+def test_threshold_keeps_every_stratum_at_or_under_the_target():
+    rng = np.random.default_rng(0)
+    videos = [item(s) for s in rng.uniform(0, 0.6, 40)]
+    white = [item(s, kind="image", subgroup="white") for s in rng.uniform(0, 0.3, 200)]
+    black = [item(s, kind="image", subgroup="black") for s in rng.uniform(0, 0.9, 60)]  # the hardest group
+    fakes = [item(s, label=1) for s in rng.uniform(0.5, 1, 50)]
+    everything = videos + white + black + fakes
+    cal = calibrate_threshold(everything, target=0.05)
+    for rows in (videos, white, black):
+        fa = sum(r["confident"] >= cal["threshold"] for r in rows)
+        assert fa <= int(0.05 * len(rows))
+    # the hardest group sets it: just above its 4th highest score (floor(0.05 * 60) = 3 false alarms allowed)
+    assert cal["threshold"] == pytest.approx(sorted(r["confident"] for r in black)[-4], abs=1e-6)
+    low, high = cal["uncertain"]
+    assert low <= high == cal["threshold"] and cal["strata"] == {"photos:black": 60, "photos:white": 200, "videos": 40}
+    table = {r["name"]: r for r in false_alarm_table(everything, cal["threshold"])}
+    assert table["all"]["reals"] == 300 and table["photos:black"]["rate"] <= 0.05
+
+
+def test_no_reals_leaves_the_threshold_at_a_half():
+    assert calibrate_threshold([item(0.9, label=1)])["threshold"] == 0.5
+
+
+def test_verdict_has_three_ways_and_unknown():
+    band = [0.6, 0.8]
+    assert [verdict(s, 0.8, band) for s in (0.2, 0.6, 0.79, 0.8, 0.99)] == [
+        "real",
+        "uncertain",
+        "uncertain",
+        "fake",
+        "fake",
+    ]
+    assert verdict(float("nan"), 0.8, band) == "unknown" and verdict(0.7, 0.8, None) == "real"

@@ -1,0 +1,54 @@
+"""TrainConfig: recipes as TOML data, flags over them, and the comparison crossval makes."""
+
+from __future__ import annotations
+
+import pytest
+
+from detector.training.config import RECIPES, TrainConfig, parse_config
+
+
+def test_flags_override_the_recipe_and_the_rest_keep_their_defaults(tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('data = ["a", "b"]\narch = "resnet18"\nepochs = 3\nsbi = 0.5\n')
+    cfg = parse_config(["--recipe", str(recipe), "--epochs", "7", "--lr-find"])
+    assert (cfg.data, cfg.arch, cfg.epochs, cfg.sbi, cfg.lr_find, cfg.bs) == (["a", "b"], "resnet18", 7, 0.5, True, 32)
+    again = TrainConfig.from_dict(__import__("tomllib").loads(cfg.to_toml()))
+    assert again == cfg  # a run's config.toml is itself a recipe
+
+
+def test_recipe_leaves_out_where_and_how_a_run_was_done():
+    a = parse_config(["--data", "d", "--arch", "resnet18", "--folds", "3", "--fold", "0", "--out", "x"])
+    b = parse_config(["--data", "d", "--arch", "resnet18", "--folds", "3", "--fold", "2", "--threads", "1"])
+    assert a.recipe() == b.recipe() and a != b
+    assert parse_config(["--data", "d", "--arch", "resnet18", "--epochs", "2"]).recipe() != a.recipe()
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--arch", "resnet18"], "no data"),
+        (["--data", "d", "--arch", "resnet18", "--sbi", "2"], "probabilities"),
+        (["--data", "d", "--arch", "resnet18", "--fold", "1"], "--fold I needs --folds K"),
+        (["--recipe", "no_such_recipe"], "no recipe"),
+    ],
+)
+def test_bad_configs_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        parse_config(argv)
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_unknown_recipe_keys_are_refused(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('data = ["d"]\narch = "resnet18"\nepochz = 3\n')
+    with pytest.raises(SystemExit):
+        parse_config(["--recipe", str(bad)])
+    assert "unknown recipe key(s): epochz" in capsys.readouterr().err
+
+
+def test_shipped_recipes_parse():
+    names = sorted(p.stem for p in RECIPES.glob("*.toml"))
+    assert "realfaces" in names
+    for name in names:
+        cfg = parse_config(["--recipe", name])
+        assert cfg.data and cfg.arch

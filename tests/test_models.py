@@ -1,0 +1,71 @@
+"""Model cards and their weights: ensembles of members, and cards that must be refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from detector.errors import NoModelError
+from detector.models.card import BadCardError, ModelCard
+from detector.models.classifier import Ensemble, load_model
+
+
+def _copy_card(src_dir, dst_dir, **changes):
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    card = json.loads((src_dir / "untrained_resnet18.json").read_text())
+    card.update(changes)
+    (dst_dir / f"{card['name']}.json").write_text(json.dumps(card))
+    return dst_dir / f"{card['name']}.json"
+
+
+def test_an_ensemble_averages_its_members(tiny_model_dir, tmp_path):
+    import torch
+
+    from detector.models import registry
+    from detector.models.store import save_model
+
+    torch.manual_seed(1)
+    other = registry.build("resnet18", num_classes=2)
+    second = ModelCard(name="second", architecture="resnet18", input_size=64)
+    save_model(other, second, tmp_path)
+    shutil.copy(tiny_model_dir / "untrained_resnet18.safetensors", tmp_path / "m0.safetensors")
+    path = _copy_card(tiny_model_dir, tmp_path, name="pair", members=["m0.safetensors", "second.safetensors"])
+    ens = load_model(str(path))
+    assert isinstance(ens, Ensemble) and len(ens.members) == 2
+    crops = [np.random.default_rng(i).integers(0, 255, (80, 80, 3), dtype=np.uint8) for i in range(3)]
+    expected = np.mean([m.predict(crops) for m in ens.members], axis=0)
+    assert np.allclose(ens.predict(crops), expected, atol=1e-6)
+
+    from explain import explain_faces
+
+    exps = explain_faces(ens, crops, method="gradcam", faithfulness=False)
+    singles = [explain_faces(m, crops, method="gradcam", faithfulness=False) for m in ens.members]
+    assert np.allclose(exps[0].cam, (singles[0][0].cam + singles[1][0].cam) / 2, atol=1e-6)
+    assert exps[1].score == pytest.approx((singles[0][1].score + singles[1][1].score) / 2, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"weights": "../../../../etc/passwd"}, "must be a .safetensors file name"),
+        ({"weights": "/etc/passwd.safetensors"}, "must be a .safetensors file name"),
+        ({"members": ["ok.safetensors", "../x.safetensors"]}, "must be a .safetensors file name"),
+        ({"architecture": "no_such_net"}, "unknown architecture"),
+        ({"classes": ["a", "b"]}, "not a usable model card"),
+    ],
+)
+def test_bad_cards_are_refused_without_reading_outside_their_folder(tiny_model_dir, tmp_path, changes, message):
+    shutil.copy(tiny_model_dir / "untrained_resnet18.safetensors", tmp_path / "ok.safetensors")
+    path = _copy_card(tiny_model_dir, tmp_path / "cards", name=f"bad{abs(hash(message)) % 1000}", **changes)
+    shutil.copy(tmp_path / "ok.safetensors", path.parent / "ok.safetensors")
+    with pytest.raises(NoModelError, match=message):
+        load_model(str(path))
+
+
+def test_not_json_is_a_bad_card(tmp_path):
+    (tmp_path / "x.json").write_text("{not json")
+    with pytest.raises(BadCardError, match="not a usable model card"):
+        ModelCard.from_file(tmp_path / "x.json")

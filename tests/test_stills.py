@@ -1,0 +1,96 @@
+"""Photos as inputs: a jpg/png/webp/bmp is a one-frame clip through the same analyze(); bad photos are one-line
+errors; tightly cropped faces are found (mirrored borders); the CLI scans a folder of photos."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from detector.errors import InputError
+from detector.inference.pipeline import analyze
+from detector.inference.stills import MAX_STILL_PIXELS, pad_still, read_still
+
+
+def write(path, rgb):
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return str(path)
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".webp", ".bmp"])
+def test_a_photo_is_a_one_frame_clip_with_a_face(tmp_path, tiny_model, ext):
+    path = write(tmp_path / f"astronaut{ext}", data.astronaut())
+    report = analyze(path, model=tiny_model, cam="gradcam")
+    assert len(report.frames) == 1 and report.frames[0].time == 0.0
+    assert len(report.faces) == 1 and report.label in ("real", "uncertain", "fake")
+    face = report.faces[0]
+    assert face.cam is not None and face.cam.shape == face.crop.shape[:2]
+    x, y, w, h = face.box  # in the photo's own pixels: the astronaut's face is near (170-290, 40-200)
+    assert 120 < x + w / 2 < 320 and 40 < y + h / 2 < 200
+    assert report.video_info["frame_count"] == 1 and report.to_dict()["label"] == report.label
+
+
+def test_a_tightly_cropped_face_is_found_and_its_mirror_images_are_not(tmp_path, tiny_model):
+    tight = np.ascontiguousarray(data.astronaut()[30:230, 150:330])  # the face fills the picture
+    report = analyze(write(tmp_path / "tight.jpg", tight), model=tiny_model)
+    assert len(report.faces) == 1  # the mirrored copies in the padding are dropped
+    padded, ox, oy = pad_still(tight)
+    assert padded.shape[:2] == (tight.shape[0] + 2 * oy, tight.shape[1] + 2 * ox)
+    assert np.array_equal(padded[oy : oy + tight.shape[0], ox : ox + tight.shape[1]], tight)
+
+
+def test_bad_photos_are_one_line_errors(tmp_path):
+    jpg = write(tmp_path / "whole.jpg", data.astronaut())
+    raw = open(jpg, "rb").read()
+    (tmp_path / "truncated.jpg").write_bytes(raw[: len(raw) // 3])
+    (tmp_path / "text.png").write_text("not a picture\n" * 10)
+    write(tmp_path / "tiny.png", np.zeros((1, 1, 3), np.uint8))
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    # a PNG whose header declares 100000 x 100000 pixels: refused before anything is decoded
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0))
+    (tmp_path / "bomb.png").write_bytes(bomb + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+    expected = {
+        "truncated.jpg": "damaged",
+        "text.png": "not a picture",
+        "tiny.png": "too small",
+        "empty.jpg": "empty",
+        "bomb.png": "too large|decompression bomb",
+        "missing.jpg": "no such file",
+    }
+    for name, pattern in expected.items():
+        with pytest.raises(InputError, match=pattern) as info:
+            read_still(str(tmp_path / name))
+        assert "\n" not in str(info.value)
+    assert 100000 * 100000 > MAX_STILL_PIXELS
+
+
+def test_scan_takes_a_folder_of_photos(tmp_path, tiny_model_dir):
+    import os
+
+    write(tmp_path / "a.jpg", data.astronaut())
+    write(tmp_path / "b.png", np.ascontiguousarray(data.astronaut()[::-1]))
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff")  # fails alone; the others are still written
+    out = tmp_path / "out.json"
+    env = {**os.environ, "DEEPFAKE_MODELS_DIR": str(tiny_model_dir)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "detector", "scan", str(tmp_path), "--json", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 1 and "broken.jpg" in proc.stderr and "Traceback" not in proc.stderr
+    reports = json.loads(out.read_text())
+    assert [r["video"].rsplit("/", 1)[-1] for r in reports] == ["a.jpg", "b.png"]
+    assert all(len(r["frames"]) == 1 for r in reports)
