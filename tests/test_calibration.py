@@ -46,3 +46,17 @@ def test_verdict_has_three_ways_and_unknown():
         "fake",
     ]
     assert verdict(float("nan"), 0.8, band) == "unknown" and verdict(0.7, 0.8, None) == "real"
+
+
+def test_faces_unlike_the_training_faces_are_warned_about():
+    from detector.inference.quality import face_stats, out_of_range, ranges_of
+
+    rng = np.random.default_rng(0)
+    kps = [(40.0, 50.0), (80.0, 50.0), (60.0, 70.0)]
+    sharp = [face_stats(rng.integers(0, 255, (160, 160, 3), dtype=np.uint8), (0, 0, 150, 150), kps) for _ in range(20)]
+    ranges = ranges_of(sharp)
+    assert ranges["faces"] == 20 and ranges["face_px"] == [150.0, 150.0] and abs(ranges["yaw"][0]) < 1e-6
+    assert out_of_range(sharp[:3], ranges) == []
+    flat = [face_stats(np.full((40, 40, 3), 90, np.uint8), (0, 0, 30, 30), kps)]
+    warnings = out_of_range(flat, ranges)
+    assert any("smaller" in w for w in warnings) and any("blurrier" in w for w in warnings)

@@ -15,6 +15,7 @@ import numpy as np
 from detector.constants import FACE_MARGIN
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, track
+from detector.inference.quality import face_stats
 from detector.inference.report import FaceResult, FrameResult, Report, summarise
 from detector.inference.stills import STILL_PAD, is_still, read_still
 from detector.inference.video import Limits, SampledFrame, sample_frames
@@ -151,6 +152,7 @@ def analyze(
                     score=0.0,
                     keypoints=f.keypoints,
                     crop=f.crop,
+                    stats=face_stats(f.crop, f.box, f.keypoints) if clf.card.ranges else None,
                 )
                 for f in faces
             ],
@@ -195,6 +197,7 @@ def analyze(
         video_info=info.to_dict(),
         cam_method=cam if cam else None,
         uncertain=clf.card.uncertain if own else None,
+        ranges=clf.card.ranges or None,
     )
     if keep_frames:
         report.frame_images = {fr.index: fr.image for fr in sampled}

@@ -69,6 +69,7 @@ class FaceResult:
     crop: np.ndarray | None = field(default=None, repr=False)  # RGB crop given to the classifier
     cam: np.ndarray | None = field(default=None, repr=False)  # CAM in [0, 1], crop-sized
     explanation: dict | None = None  # faithfulness figures of the CAM, see explain/
+    stats: dict | None = field(default=None, repr=False)  # face size, sharpness... (detector.inference.quality)
 
     def to_dict(self) -> dict:
         d = {
@@ -229,6 +230,7 @@ def summarise(
     cam_method: str | None = None,
     min_identity_share: float = 0.25,
     uncertain: list[float] | None = None,
+    ranges: dict | None = None,
 ) -> Report:
     """Aggregate face scores into identity and video scores, and note what makes the verdict shaky.
 
@@ -280,18 +282,19 @@ def summarise(
         cam_method=cam_method,
         uncertain=list(uncertain) if uncertain else None,
     )
-    report.warnings = trust_warnings(report)
+    report.warnings = trust_warnings(report, ranges=ranges)
     return report
 
 
-def trust_warnings(report: Report, min_face_px: int = 64) -> list[str]:
-    """Plain reasons to doubt the verdict (an empty list when nothing stands out)."""
+def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = None) -> list[str]:
+    """Plain reasons to doubt the verdict (an empty list when nothing stands out); with the model card's
+    ``ranges``, also where the faces are unlike those the model trained on (:mod:`detector.inference.quality`)."""
     out = []
     n = len(report.frames)
     with_face = sum(fr.has_face for fr in report.frames)
     if with_face == 0:
         return ["No face was found in any sampled frame: there is nothing to judge."]
-    if with_face < max(4, 0.5 * n):
+    if n > 1 and with_face < max(4, 0.5 * n):  # (a photo is one frame)
         out.append(f"Faces were found in only {with_face} of {n} sampled frames; the score rests on few faces.")
     sides = [max(f.box[2], f.box[3]) for f in report.faces]
     if np.median(sides) < min_face_px:
@@ -304,4 +307,8 @@ def trust_warnings(report: Report, min_face_px: int = 64) -> list[str]:
         above = float(np.mean(scores >= t))
         if 0.25 <= above <= 0.75:
             out.append(f"Frame scores are split: {above:.0%} of faces score above the threshold, the rest below.")
+    if ranges:
+        from detector.inference.quality import out_of_range
+
+        out += out_of_range([f.stats for f in report.faces if f.stats], ranges)
     return out

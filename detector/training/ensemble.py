@@ -28,7 +28,7 @@ from detector.models.store import install_model
 __all__ = ["make_ensemble", "main"]
 
 
-def make_ensemble(run_dirs: list[str | Path], name: str, out: str | Path) -> Path:
+def make_ensemble(run_dirs: list[str | Path], name: str, out: str | Path, ranges: dict | None = None) -> Path:
     """Write ``out/<name>.json`` and the members' weights; returns the card's path.  InputError if the runs are not
     the complete folds of one recipe."""
     runs = [read_fold(d) for d in run_dirs]
@@ -94,7 +94,7 @@ def make_ensemble(run_dirs: list[str | Path], name: str, out: str | Path) -> Pat
             "by_method_auc": {k: v["auc"] for k, v in result["by_method"].items()},
             "false_alarms_at_threshold": result["false_alarms_at_threshold"],
         },
-        ranges=first.ranges,
+        ranges=ranges or first.ranges,
         notes=first.notes + " An ensemble: the mean of the fold models' fake probabilities.",
     )
     path = out / f"{name}.json"
@@ -110,13 +110,29 @@ def main(argv=None) -> int:
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="the K fold runs of one recipe")
     p.add_argument("--name", required=True, help="the model's name")
     p.add_argument("--out", help="folder to write it into (default runs/<name>)")
+    p.add_argument(
+        "--ranges-from",
+        nargs="+",
+        metavar="DATA",
+        help="measure the training faces' size, sharpness, brightness and head turn on these data roots (held-out "
+        "photos left out), so the report can warn about faces unlike them",
+    )
+    p.add_argument("--ranges-items", type=int, default=400, help="videos and photos sampled for --ranges-from")
     p.add_argument("--install", action="store_true", help="also install it into the user's model folder")
     p.add_argument("--default", action="store_true", help="with --install: make it the default model")
     args = p.parse_args(argv)
     if not args.name.replace("_", "").replace("-", "").isalnum():
         p.error("--name: letters, digits, '-' and '_' only")
     try:
-        path = make_ensemble(args.runs, args.name, args.out or f"runs/{args.name}")
+        ranges = None
+        if args.ranges_from:
+            from detector.data.datasets import held_out, read_datasets
+            from detector.data.ranges import measure_ranges
+
+            items = [it for it in read_datasets(args.ranges_from) if not held_out(it)]
+            ranges = measure_ranges(items, max_items=args.ranges_items)
+            print(f"ranges over {ranges['faces']} training faces: {ranges}")
+        path = make_ensemble(args.runs, args.name, args.out or f"runs/{args.name}", ranges=ranges)
         print(f"wrote {path}")
         if args.install:
             print(f"installed {install_model(path, default=args.default)}")

@@ -1,0 +1,77 @@
+"""How a face looks to the model, in four numbers, and whether that is within what the model trained on.
+
+:func:`face_stats` measures one face (its crop and detector keypoints):
+
+``face_px``     the face box's longer side in frame pixels (small faces carry little detail);
+``sharpness``   variance of the Laplacian of the crop at 128 px, grey levels (blur and heavy compression lower it);
+``brightness``  mean grey level of the crop, 0-255;
+``yaw``         nose offset from the eyes' midpoint over the eye distance (0 frontal; about +-1 in profile).
+
+A model card's ``ranges`` holds the 2nd and 98th percentiles of each over its training
+faces (:func:`ranges_of`; made by ``deepfake-lens ensemble --ranges-from`` or
+:func:`detector.data.ranges.measure_ranges`).  :func:`out_of_range` turns the
+median of a clip's faces into plain warnings when they fall outside.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["face_stats", "ranges_of", "out_of_range", "STAT_TEXT"]
+
+STAT_TEXT = {
+    "face_px": ("smaller", "larger", "face size", "{:.0f} px"),
+    "sharpness": ("blurrier or more compressed", "sharper", "sharpness", "{:.0f}"),
+    "brightness": ("darker", "brighter", "brightness", "{:.0f}"),
+    "yaw": ("more turned to one side", "more turned to the other side", "head turn", "{:+.2f}"),
+}
+
+
+def face_stats(crop: np.ndarray, box, keypoints) -> dict[str, float]:
+    """The four measures of one face (see the module docstring)."""
+    import cv2
+
+    grey = cv2.cvtColor(cv2.resize(crop, (128, 128), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+    stats = {
+        "face_px": float(max(box[2], box[3])),
+        "sharpness": float(cv2.Laplacian(grey, cv2.CV_64F).var()),
+        "brightness": float(grey.mean()),
+        "yaw": float("nan"),
+    }
+    if keypoints is not None and len(keypoints) >= 3:
+        (rx, ry), (lx, ly), (nx, _) = keypoints[0], keypoints[1], keypoints[2]
+        eye = float(np.hypot(lx - rx, ly - ry))
+        if eye > 1e-3:
+            stats["yaw"] = float((nx - (rx + lx) / 2) / eye)
+    return stats
+
+
+def ranges_of(stats: list[dict[str, float]], low: float = 2.0, high: float = 98.0) -> dict[str, list[float]]:
+    """{measure: [low percentile, high percentile]} over many faces' :func:`face_stats`, and the face count."""
+    out: dict = {"faces": len(stats), "percentiles": [low, high]}
+    for key in STAT_TEXT:
+        values = np.array([s[key] for s in stats if np.isfinite(s.get(key, np.nan))])
+        if values.size:
+            out[key] = [round(float(np.percentile(values, low)), 3), round(float(np.percentile(values, high)), 3)]
+    return out
+
+
+def out_of_range(stats: list[dict[str, float]], ranges: dict) -> list[str]:
+    """Warnings for the median of ``stats`` (one clip's faces) outside the card's ``ranges``."""
+    if not stats or not ranges:
+        return []
+    warnings = []
+    for key, (below, above, name, fmt) in STAT_TEXT.items():
+        if key not in ranges:
+            continue
+        values = [s[key] for s in stats if np.isfinite(s.get(key, np.nan))]
+        if not values:
+            continue
+        value, (lo, hi) = float(np.median(values)), ranges[key]
+        if value < lo or value > hi:
+            word = below if value < lo else above
+            warnings.append(
+                f"The faces are {word} than nearly all the model was trained on ({name} {fmt.format(value)}; "
+                f"training {fmt.format(lo)} to {fmt.format(hi)}): its score means less here."
+            )
+    return warnings
