@@ -12,9 +12,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from detector.data.datasets import read_dataset  # noqa: E402
 from detector.inference.pipeline import detect_faces  # noqa: E402

@@ -38,7 +38,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -159,7 +158,6 @@ def bench_clip(path: str, clf, frames: int, runs: int, cam: str) -> dict:
 COLD_START = r"""
 import json, os, sys, time
 t0 = time.perf_counter()
-sys.path.insert(0, os.getcwd())
 out = {}
 try:
     import app
