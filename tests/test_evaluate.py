@@ -200,3 +200,32 @@ def test_select_split_uses_the_cards_validation_groups(dataset):
     other = ModelCard(name="m", architecture="resnet18", input_size=64, trained={"split": {"val_groups": ["zzz"]}})
     got, used, note = select_split(items, other, "val")
     assert used == "all" and len(got) == len(items) and "not its training data" in note
+
+
+def test_real_photos_get_a_false_alarm_table_per_group(tmp_path, tiny_model_dir, capsys):
+    """A folder of real photos named as UTKFace names them: false alarms overall and per group, on the held-out
+    fifth (--split heldout) or on all of them."""
+    import cv2
+    from skimage import data
+
+    from detector.data.datasets import held_out
+
+    root = tmp_path / "photos" / "real"
+    root.mkdir(parents=True)
+    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    for i in range(12):
+        cv2.imwrite(str(root / f"{20 + i}_0_{i % 3}_2017010{i}.jpg.chip.jpg"), np.roll(face, 7 * i, axis=1))
+    out = tmp_path / "eval.json"
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    assert main([str(tmp_path / "photos"), "--model", card, "--split", "all", "--json", str(out), "--quiet"]) == 0
+    level = json.loads(out.read_text())["levels"]["none"]
+    rows = {r["name"]: r for r in level["false_alarms"]}
+    assert set(rows) == {"photos:white", "photos:black", "photos:asian", "all"}
+    assert rows["all"]["reals"] == 12 == sum(rows[g]["reals"] for g in rows if g != "all")
+    assert rows["all"]["false_alarms"] == level["video"]["confusion"]["fp"]
+    assert "false alarms at the threshold" in capsys.readouterr().out
+    items = read_dataset(tmp_path / "photos")
+    if any(held_out(it) for it in items):
+        assert main([str(tmp_path / "photos"), "--model", card, "--split", "heldout", "--quiet"]) == 0
+    else:
+        assert main([str(tmp_path / "photos"), "--model", card, "--split", "heldout", "--quiet"]) == 2
