@@ -229,3 +229,18 @@ def test_real_photos_get_a_false_alarm_table_per_group(tmp_path, tiny_model_dir,
         assert main([str(tmp_path / "photos"), "--model", card, "--split", "heldout", "--quiet"]) == 0
     else:
         assert main([str(tmp_path / "photos"), "--model", card, "--split", "heldout", "--quiet"]) == 2
+
+
+def test_a_folder_without_a_layout_is_evaluated_with_the_label_given(dataset, tiny_model_dir, tmp_path):
+    out = tmp_path / "wild.json"
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    # dataset/real holds plain clips: no layout of its own, so it needs --label
+    assert main([str(dataset / "real"), "--model", card, "--quiet"]) == 2
+    assert (
+        main(
+            [str(dataset / "real"), "--model", card, "--label", "real", "--frames", "4", "--quiet", "--json", str(out)]
+        )
+        == 0
+    )
+    level = json.loads(out.read_text())["levels"]["none"]
+    assert level["videos"] == 3 and level["video"]["n_fake"] == 0 and level["false_alarms"][-1]["name"] == "all"

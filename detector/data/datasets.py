@@ -243,6 +243,18 @@ def read_real_fake(root: str | os.PathLike) -> list[VideoItem]:
     return items
 
 
+def read_labelled_folder(root: str | os.PathLike, label: int) -> list[VideoItem]:
+    """Every video and photo below ``root`` (any layout, or none), all with one ``label``: e.g. a folder of real
+    clips from the wild for a false-alarm measure.  Group = file stem."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: no such folder" if not root.exists() else f"{root}: is a file, not a folder")
+    items = [_item(root, p, label, p.stem, None) for p in _videos_below(root)]
+    if not items:
+        raise InputError(f"{root}: no videos or photos below it")
+    return items
+
+
 # ---------------------------------------------------------------- detection
 
 LAYOUTS = {"ffpp": read_ffpp, "dfdc": read_dfdc, "real_fake": read_real_fake}

@@ -92,6 +92,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="val (default): only the model card's validation groups; train: the others; all: every video; "
         "heldout: the fixed fifth of each photo folder that training never uses",
     )
+    p.add_argument(
+        "--label",
+        choices=("real", "fake"),
+        help="every video and photo below DATA has this label, whatever the layout (e.g. real clips from the wild)",
+    )
     p.add_argument("--json", metavar="OUT", help="write the results as JSON ('-' for stdout)")
     p.add_argument("--report", metavar="DIR", help="write roc.png, score_histograms.png and videos.csv into DIR")
     p.add_argument(
@@ -434,7 +439,13 @@ def main(argv=None) -> int:
     if args.frames < 1:
         return _fail("--frames must be at least 1")
     try:
-        items = read_datasets(args.data)
+        if args.label:
+            from detector.data.datasets import FAKE, REAL, read_labelled_folder
+
+            label = REAL if args.label == "real" else FAKE
+            items = [it for root in args.data for it in read_labelled_folder(root, label)]
+        else:
+            items = read_datasets(args.data)
     except InputError as e:
         return _fail(str(e))
     try:
