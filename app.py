@@ -1,9 +1,9 @@
-"""The browser app: upload a video, get a verdict you can inspect.  ``python app.py``
+"""The browser app: upload a video or a photo, get a verdict you can inspect.  ``python app.py``
 
 A gradio Blocks app over the same :func:`detector.inference.pipeline.analyze` the CLI uses; the
 pictures, plots and tables come from the gradio-free helpers in ``webapp/``.
 
-* "Analyse a video": verdict with the video score and how it was aggregated, warnings
+* "Analyse a video or photo": verdict with the video score and how it was aggregated, warnings
   when it is shaky, a timeline of the fake probability per sampled frame (click a
   point, a face tile, or move the slider to see that frame with its boxes), face
   crops beside their CAM overlays, and the per-frame table as CSV / JSON.
@@ -38,6 +38,7 @@ import gradio as gr  # noqa: E402
 from detector.constants import model_dirs  # noqa: E402
 from detector.errors import InputError, NoModelError  # noqa: E402
 from detector.evaluation.perturb import DESCRIPTIONS, LEVEL_DESCRIPTIONS, LEVELS, PERTURBATIONS  # noqa: E402
+from detector.inference.stills import is_still  # noqa: E402
 from detector.inference.video import Limits  # noqa: E402
 from detector.models.store import list_models  # noqa: E402
 from webapp.tables import HEADERS  # noqa: E402
@@ -52,6 +53,7 @@ LIMITS = Limits(max_file_mb=200, max_duration_s=120, max_frames=128)
 CAM_METHODS = ["gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "eigencam"]  # = list(explain.METHODS)
 NO_CAM = "none (faster)"
 TITLE = "Deepfake video detector"
+PHOTO_NOTE = "A photo is a single frame: there is no timeline. The photo with its faces is shown below."
 EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: the same, face self-blended"}
 
 
@@ -124,28 +126,49 @@ def _run_guarded(fn, video, *args, **kwargs):
 
 def _check_video(video: str | None) -> str:
     if not video:
-        raise InputError("Upload a video first (mp4, mov, webm or avi), or pick an example.")
+        raise InputError(
+            "Upload a video (mp4, mov, webm or avi) or a photo (jpg, png, webp or bmp) first, or pick an example."
+        )
     return video
 
 
-def validate_input(video, model_name):
-    """Quick checks before an analysis: a video is given, readable, within the limits; the model exists.
+def pick_media(video: str | None, photo: str | None) -> str | None:
+    """The file to analyse: the photo when one is given, else the video (the page keeps only one of them)."""
+    return photo or video or None
+
+
+def _check_photo(photo: str | None) -> None:
+    if photo and not is_still(photo):
+        raise InputError(f"{os.path.basename(photo)}: photos must be jpg, png, webp or bmp")
+
+
+def validate_input(video, model_name, photo=None):
+    """Quick checks before an analysis: a video or photo is given, readable, within the limits; the model exists.
 
     Raises gr.Error (shown as a message box) on the first problem; else returns a "working" note.
     """
     from detector.inference.video import probe
     from detector.models.store import resolve
 
-    def check(video):
-        video = _check_video(video)
-        info = probe(video, LIMITS)
+    media = pick_media(video, photo)
+
+    def check(media):
+        media = _check_video(media)
+        _check_photo(photo)
+        if is_still(media):
+            from detector.inference.stills import read_still
+
+            info, _ = read_still(media)
+        else:
+            info = probe(media, LIMITS)
         resolve(model_name or None, MODELS_DIR)
         return info
 
-    info = _run_guarded(check, video)
-    return message_html(
-        f"Analysing {os.path.basename(video)} ({info.duration:.1f} s, {info.width}x{info.height}, {info.fps:.0f} fps)…"
-    )
+    info = _run_guarded(check, media)
+    name = os.path.basename(media)
+    if is_still(media):
+        return message_html(f"Analysing the photo {name} ({info.width}x{info.height})…")
+    return message_html(f"Analysing {name} ({info.duration:.1f} s, {info.width}x{info.height}, {info.fps:.0f} fps)…")
 
 
 def run_analysis(video, frames, model_name, cam, threshold, rule="confident", cam_faces=0, progress=None):
@@ -171,16 +194,16 @@ def run_analysis(video, frames, model_name, cam, threshold, rule="confident", ca
     return report
 
 
-def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order, progress=gr.Progress()):
-    """The Analyse button: one analysis, every output of the first tab."""
+def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order, photo=None, progress=gr.Progress()):
+    """The Analyse button: one analysis of the video or photo, every output of the first tab."""
     from webapp.faces import frame_view, gallery_items
     from webapp.plots import timeline_figure
     from webapp.tables import table_rows, write_downloads
-    from webapp.verdict import model_caveat, verdict_html
+    from webapp.verdict import is_photo, model_caveat, verdict_html
 
     report = _run_guarded(
         run_analysis,
-        video,
+        pick_media(video, photo),
         frames,
         model_name,
         cam,
@@ -194,10 +217,12 @@ def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order
     image, caption = frame_view(report, pos)
     items, positions = gallery_items(report, order)
     csv_path, json_path = write_downloads(report, tempfile.mkdtemp(prefix="report_", dir=_downloads_root()))
+    photo = is_photo(report)  # one frame: no timeline, no frame slider
     return (
         verdict_html(report, model_caveat=model_caveat(model_card(report.model))),
-        timeline_figure(report),
-        gr.Slider(minimum=1, maximum=max(1, len(report.frames)), value=pos + 1, step=1, interactive=True),
+        gr.update(value=None if photo else timeline_figure(report), visible=not photo),
+        gr.update(value=PHOTO_NOTE if photo else "", visible=photo),
+        _frame_slider(report, pos, visible=not photo),
         image,
         caption,
         items,
@@ -208,6 +233,12 @@ def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order
         report.to_dict(),
         report,
     )
+
+
+def _frame_slider(report, pos: int, visible: bool = True) -> gr.Slider:
+    """The frame slider over the report's sampled frames (gradio wants maximum > minimum, even for one frame)."""
+    n = len(report.frames)
+    return gr.Slider(minimum=1, maximum=max(2, n), value=pos + 1, step=1, interactive=n > 1, visible=visible)
 
 
 _DOWNLOADS: list[str] = []
@@ -221,9 +252,15 @@ def _downloads_root() -> str:
     return _DOWNLOADS[0]
 
 
-def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None):
-    """HTTP API: the CLI's JSON report of one video (``{"video", "score", "label", "frames", ...}``)."""
-    return _run_guarded(run_analysis, video, frames, model_name, cam, threshold).to_dict()
+def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None, photo=None):
+    """HTTP API: the CLI's JSON report of one video or photo (``{"video", "score", "label", "frames", ...}``)."""
+
+    def work(media):
+        media = _check_video(media)
+        _check_photo(photo)
+        return run_analysis(media, frames, model_name, cam, threshold)
+
+    return _run_guarded(work, pick_media(video, photo)).to_dict()
 
 
 def _first_fake_position(report) -> int:
@@ -250,6 +287,11 @@ def on_order(report, order):
     if report is None:
         return [], []
     return gallery_items(report, order)
+
+
+def _keep_one(value):
+    """A file was put in one input: empty the other one (left unchanged when this one was emptied)."""
+    return None if value else gr.skip()
 
 
 def on_gallery_select(positions, evt: gr.SelectData):
@@ -454,7 +496,7 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
         positions_state = gr.State([])
         gr.Markdown(f"# {TITLE}", elem_id="title")
         gr.Markdown(
-            "Finds the faces in a video, scores each one with a trained classifier, and shows *where* the "
+            "Finds the faces in a video or photo, scores each one with a trained classifier, and shows *where* the "
             "model looked. A score is one model's estimate, not proof.",
             elem_id="subtitle",
         )
@@ -472,22 +514,40 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
 
         with gr.Tabs():
             # ------------------------------------------------ tab 1
-            with gr.Tab("Analyse a video", id="analyse"):
+            with gr.Tab("Analyse a video or photo", id="analyse"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=4, min_width=320):
-                        video = gr.Video(label="Video", sources=["upload"], height=280, elem_id="video-in")
-                        gr.Markdown(
-                            f"mp4, mov, webm or avi · up to {LIMITS.max_file_mb:.0f} MB and "
-                            f"{LIMITS.max_duration_s:.0f} s",
-                            elem_id="limits",
-                        )
-                        if example_rows:
-                            gr.Examples(
-                                example_rows,
-                                inputs=[video],
-                                example_labels=example_labels,
-                                label="Examples (rendered by the project from a public-domain photo)",
-                            )
+                        with gr.Tabs(elem_id="media-tabs"):
+                            with gr.Tab("Video", id="video-tab"):
+                                video = gr.Video(label="Video", sources=["upload"], height=280, elem_id="video-in")
+                                gr.Markdown(
+                                    f"mp4, mov, webm or avi · up to {LIMITS.max_file_mb:.0f} MB and "
+                                    f"{LIMITS.max_duration_s:.0f} s",
+                                    elem_id="limits",
+                                )
+                                if example_rows:
+                                    gr.Examples(
+                                        example_rows,
+                                        inputs=[video],
+                                        example_labels=example_labels,
+                                        label="Examples (rendered by the project from a public-domain photo)",
+                                    )
+                            with gr.Tab("Photo", id="photo-tab"):
+                                # the uploaded file as it is (image_mode=None: never re-encoded before the analysis)
+                                photo = gr.Image(
+                                    label="Photo",
+                                    sources=["upload", "clipboard"],
+                                    type="filepath",
+                                    image_mode=None,
+                                    format="png",
+                                    height=280,
+                                    elem_id="photo-in",
+                                )
+                                gr.Markdown(
+                                    f"jpg, png, webp or bmp · up to {LIMITS.max_file_mb:.0f} MB · "
+                                    "the photo is analysed as one frame",
+                                    elem_id="photo-limits",
+                                )
                         frames = gr.Slider(
                             4,
                             LIMITS.max_frames,
@@ -532,13 +592,14 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
                         analyse_btn = gr.Button("Analyse", variant="primary", elem_id="analyse-btn", size="lg")
                     with gr.Column(scale=7, min_width=480):
                         verdict = gr.HTML(
-                            message_html("Upload a video or pick an example, then press Analyse."),
+                            message_html("Upload a video or a photo, or pick an example, then press Analyse."),
                             elem_id="verdict",
                             apply_default_css=False,
                         )
                         timeline = gr.Plot(
                             label="Fake probability over time (click a point to see its frame)", elem_id="timeline"
                         )
+                        timeline_note = gr.Markdown(visible=False, elem_id="timeline-note")
                         pick = gr.Textbox(visible="hidden", elem_id="timeline-pick")
                         frame_slider = gr.Slider(
                             1, 2, value=1, step=1, label="Sampled frame", interactive=False, elem_id="frame-slider"
@@ -645,6 +706,7 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
         outputs = [
             verdict,
             timeline,
+            timeline_note,
             frame_slider,
             frame_image,
             frame_caption,
@@ -657,16 +719,23 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
             report_state,
         ]
         # a quick check first (header, limits, model): a bad file is reported once, on the verdict, in seconds
+        # one file at a time: a new video (upload or example) clears the photo, a new photo the video
+        video.change(
+            _keep_one, [video], [photo], api_visibility="private", concurrency_limit=None, show_progress="hidden"
+        )
+        photo.change(
+            _keep_one, [photo], [video], api_visibility="private", concurrency_limit=None, show_progress="hidden"
+        )
         analyse_btn.click(
             validate_input,
-            [video, model],
+            [video, model, photo],
             [verdict],
             api_visibility="private",
             concurrency_limit=None,
             show_progress="minimal",
         ).success(
             on_analyze,
-            [video, frames, model, cam, threshold, rule, cam_faces, order],
+            [video, frames, model, cam, threshold, rule, cam_faces, order, photo],
             outputs,
             api_visibility="private",
             concurrency_id="analysis",
@@ -736,7 +805,7 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
         api_out = gr.JSON(visible=False)
         api_btn.click(
             analyze_json,
-            [video, frames, model, cam, threshold],
+            [video, frames, model, cam, threshold, photo],
             [api_out],
             api_name="analyze_json",
             concurrency_id="analysis",
@@ -745,8 +814,9 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
 
 
 ABOUT = f"""
-### What happens to your video
+### What happens to your video or photo
 1. **Decode**: {LIMITS.max_frames} frames at most are sampled evenly over the clip (PyAV); rotation tags are applied.
+   A photo (jpg, png, webp, bmp) is one frame, turned upright by its EXIF tag.
 2. **Find faces**: BlazeFace (mediapipe) finds faces in each sampled frame; faces are tracked into identities.
 3. **Score**: each face crop gets a *fake probability* from the classifier (the model card says what it was trained on).
 4. **Aggregate**: the *confident* rule (from the DFDC winning solution) turns frame scores into one score per person;
@@ -763,7 +833,8 @@ ABOUT = f"""
 
 ### Use it from code
 `python -m detector scan clip.mp4 --json out.json` writes the same report as the JSON download here. Over HTTP:
-`gradio_client.Client(url).predict(handle_file("clip.mp4"), 32, None, "none (faster)", 0.5, api_name="/analyze_json")`.
+`gradio_client.Client(url).predict(handle_file("clip.mp4"), 32, None, "none (faster)", 0.5, api_name="/analyze_json")`;
+for a photo, pass `None` as the video and `photo=handle_file("photo.jpg")`.
 """
 
 

@@ -263,7 +263,7 @@ def test_errors_become_readable_gradio_errors(tmp_path, tiny_model_dir):
     assert "holiday.avi" in err.value.message and str(tmp_path) not in err.value.message
     with pytest.raises(gr.Error) as err:
         app._run_guarded(app.run_analysis, None, 8, card, app.NO_CAM, 0.5)
-    assert "Upload a video first" in err.value.message
+    assert "Upload a video" in err.value.message and "or a photo" in err.value.message
     with pytest.raises(gr.Error) as err:
         app._run_guarded(app.run_analysis, str(bad), 8, "no_such_model", app.NO_CAM, 0.5)
     assert "no_such_model" in err.value.message and err.value.title == "No model"
@@ -292,7 +292,9 @@ def test_on_analyze_fills_every_output(clips, tiny_model_dir):
         "most fake first",
         progress=lambda f, desc=None: calls.append((f, desc)),
     )
-    verdict, fig, slider, image, caption, items, positions, rows, csv_btn, json_btn, data, report = out
+    verdict, plot, note, slider, image, caption, items, positions, rows, csv_btn, json_btn, data, report = out
+    fig = plot["value"]
+    assert plot["visible"] and not note["visible"] and slider.visible
     assert "Likely" in verdict and len(fig.data) >= 1
     assert image is not None and caption.startswith("Sampled frame")
     assert len(items) == len(positions) == len(report.faces) >= 1
@@ -306,10 +308,10 @@ def test_on_analyze_fills_every_output(clips, tiny_model_dir):
     out = app.on_analyze(
         clips["plain"], 4, card, "gradcam", 0.5, "confident", 3, "time", progress=lambda f, desc=None: None
     )
-    verdict, fig, _, image, caption, items, *_ = out
+    verdict, plot, _, _, image, caption, items, *_ = out
     assert "No verdict" in verdict and "No face was found" in verdict
     assert items == [] and image is not None and "no face found" in caption
-    assert [t.name for t in fig.data] == ["no face"]
+    assert [t.name for t in plot["value"].data] == ["no face"]
     assert app.on_frame(report, 1)[1].startswith("Sampled frame 1 of")
 
 
@@ -374,3 +376,67 @@ def test_validate_input_checks_file_limits_and_model(clips, tiny_model_dir, tmp_
     with pytest.raises(gr.Error) as err:
         app.validate_input(str(long_clip), card)
     assert "120 s limit" in err.value.message
+
+
+# ---------------------------------------------------------------- photos
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> str:
+    """The astronaut as a JPEG photo (one face)."""
+    from PIL import Image
+
+    from detector.data.synthetic import astronaut
+
+    path = tmp_path_factory.mktemp("photos") / "astronaut.jpg"
+    Image.fromarray(astronaut()).save(path, quality=92)
+    return str(path)
+
+
+def test_photo_is_analysed_as_one_frame(photo, tiny_model_dir, clips):
+    import app
+
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    assert app.pick_media(None, photo) == photo and app.pick_media(clips["face"], None) == clips["face"]
+    assert app.pick_media(None, None) is None
+    assert app.validate_input(None, card, photo).count("Analysing the photo astronaut.jpg (512x512)") == 1
+    out = app.on_analyze(
+        None, 6, card, "gradcam", 0.5, "confident", 3, "time", photo, progress=lambda f, desc=None: None
+    )
+    verdict, plot, note, slider, image, caption, items, positions, rows, csv_btn, json_btn, data, report = out
+    assert "Likely" in verdict and "a photo with 1 face" in verdict and "sampled frames" not in verdict
+    assert not plot["visible"] and plot["value"] is None  # no timeline for one frame...
+    assert note["visible"] and "photo" in note["value"]  # ...and a note that says why
+    assert not slider.visible
+    assert image is not None and image.shape[:2] == (512, 512) and caption.startswith("The photo · face 0")
+    assert len(items) == len(positions) == 1 and report.faces[0].cam is not None  # the face, explained
+    assert items[0][1].startswith("face 0 · fake ")  # no time in a photo's captions
+    assert len(rows) == 1 and len(data["frames"]) == 1 and data["video"] == "astronaut.jpg"
+    assert json_btn.value["path"].endswith("astronaut_report.json")
+    # a video analysed afterwards shows its timeline again
+    out = app.on_analyze(
+        clips["face"], 4, card, app.NO_CAM, 0.5, "confident", 3, "time", None, progress=lambda *a, **k: None
+    )
+    assert out[1]["visible"] and not out[2]["visible"] and out[3].visible
+
+
+def test_photo_input_errors_and_one_file_at_a_time(tmp_path, tiny_model_dir, photo):
+    import gradio as gr
+
+    import app
+
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    gif = tmp_path / "anim.gif"
+    gif.write_bytes(b"GIF89a" + b"\x00" * 100)
+    with pytest.raises(gr.Error) as err:
+        app.validate_input(None, card, str(gif))
+    assert err.value.message == "anim.gif: photos must be jpg, png, webp or bmp"
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)
+    with pytest.raises(gr.Error) as err:
+        app.validate_input(None, card, str(broken))
+    assert err.value.message.startswith("broken.png:") and str(tmp_path) not in err.value.message
+    assert app.analyze_json(None, 4, card, app.NO_CAM, 0.5, photo)["video"] == "astronaut.jpg"
+    # a file put in one input empties the other; emptying one leaves the other alone
+    assert app._keep_one(photo) is None
+    assert app._keep_one(None) == gr.skip()

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from detector.inference.report import FaceResult, Report
+from detector.inference.stills import is_still
 
 RED = (214, 39, 40)
 GREEN = (44, 160, 44)
@@ -73,9 +74,11 @@ def gallery_items(
     if order == "most fake first":
         entries.sort(key=lambda e: (-e[2].score, e[1].time))
     items, positions = [], []
+    photo = is_still(report.video)
     for pos, fr, f in entries:
         verdict = "FAKE" if f.score >= report.threshold else "real"
-        caption = f"{fr.time:.2f} s · face {f.identity} · fake {f.score:.2f} ({verdict})"
+        where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
+        caption = f"{where}face {f.identity} · fake {f.score:.2f} ({verdict})"
         items.append((face_tile(f, report.threshold, side), caption))
         positions.append(pos)
     return items, positions
@@ -102,7 +105,10 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
     fr = report.frames[pos]
     image = (report.frame_images or {}).get(fr.index)
     scores = ", ".join(f"face {f.identity} {f.score:.2f}" for f in fr.faces) or "no face found"
-    caption = f"Sampled frame {pos + 1} of {len(report.frames)} · t = {fr.time:.2f} s (frame {fr.index}) · {scores}"
+    if is_still(report.video):
+        caption = f"The photo · {scores}"
+    else:
+        caption = f"Sampled frame {pos + 1} of {len(report.frames)} · t = {fr.time:.2f} s (frame {fr.index}) · {scores}"
     if image is None:
         return None, caption
     return draw_boxes(image, fr.faces, report.threshold), caption

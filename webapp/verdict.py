@@ -10,6 +10,7 @@ import html
 import math
 
 from detector.inference.report import RULE_TEXT, Report
+from detector.inference.stills import is_still
 
 COLOURS = {
     "fake": ("#fdecea", "#b71c1c", "#e53935"),  # background, text, border
@@ -81,17 +82,26 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
                 + (f" For comparison: {html.escape(others)}." if others else "")
                 + "</div>"
             )
-    facts = [
-        f"faces in {with_face} of {n} sampled frames",
-        f"{ids} face identit{'y' if ids == 1 else 'ies'}",
-        f"model <code>{html.escape(report.model)}</code>",
-    ]
+    if is_photo(report):
+        faces = len(report.faces)
+        facts = [f"a photo with {faces} face{'' if faces == 1 else 's'}"]
+    else:
+        facts = [
+            f"faces in {with_face} of {n} sampled frames",
+            f"{ids} face identit{'y' if ids == 1 else 'ies'}",
+        ]
+    facts.append(f"model <code>{html.escape(report.model)}</code>")
     if "total" in report.timings:
         facts.append(f"{report.timings['total']:.1f} s")
     parts.append(f'<div style="font-size:13px;margin-top:6px;color:#444">{" &middot; ".join(facts)}</div></div>')
     notes = list(report.warnings) + ([model_caveat] if model_caveat else [])
     parts.append(warnings_html(notes))
     return "".join(parts)
+
+
+def is_photo(report: Report) -> bool:
+    """Whether the report is of a photo (a one-frame clip: jpg, png, webp or bmp)."""
+    return is_still(report.video)
 
 
 def message_html(text: str, kind: str = "info") -> str:
@@ -124,4 +134,4 @@ def model_caveat(card) -> str:
     return ""
 
 
-__all__ = ["verdict_html", "warnings_html", "message_html", "model_caveat", "HEADLINES"]
+__all__ = ["verdict_html", "warnings_html", "message_html", "model_caveat", "is_photo", "HEADLINES"]
