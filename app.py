@@ -213,13 +213,19 @@ def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order
         progress=lambda f, d: progress(f, desc=d),
     )
     progress(1.0, desc="drawing the results")
+    card = _card_of(model_name)
+    judged = {  # what the threshold slider needs to judge these scores again
+        "threshold": None if card is None else float(card.threshold),
+        "uncertain": None if card is None or not card.uncertain else list(card.uncertain),
+        "caveat": model_caveat(card),
+    }
     pos = _first_fake_position(report)
     image, caption = frame_view(report, pos)
     items, positions = gallery_items(report, order)
     csv_path, json_path = write_downloads(report, tempfile.mkdtemp(prefix="report_", dir=_downloads_root()))
     photo = is_photo(report)  # one frame: no timeline, no frame slider
     return (
-        verdict_html(report, model_caveat=model_caveat(model_card(report.model))),
+        verdict_html(report, model_caveat=judged["caveat"]),
         gr.update(value=None if photo else timeline_figure(report), visible=not photo),
         gr.update(value=PHOTO_NOTE if photo else "", visible=photo),
         _frame_slider(report, pos, visible=not photo),
@@ -232,7 +238,50 @@ def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order
         gr.DownloadButton(value=json_path, visible=True),
         report.to_dict(),
         report,
+        judged,
     )
+
+
+def on_threshold(report, judged, threshold, position, order):
+    """The threshold slider: label the scores already computed again (no new analysis).
+
+    At the model card's own threshold its uncertain band applies; at any other, plain real / fake.
+    Redraws what shows the threshold: the verdict card, the timeline, the frame, the gallery and the downloads.
+    """
+    from webapp.faces import frame_view, gallery_items
+    from webapp.plots import timeline_figure
+    from webapp.tables import write_downloads
+    from webapp.verdict import is_photo, relabel, verdict_html
+
+    if report is None or threshold is None:
+        return (gr.skip(),) * 9
+    judged = judged or {}
+    report = relabel(report, float(threshold), judged.get("threshold"), judged.get("uncertain"))
+    image, _ = frame_view(report, int(position or 1) - 1)
+    items, positions = gallery_items(report, order)
+    csv_path, json_path = write_downloads(report, tempfile.mkdtemp(prefix="report_", dir=_downloads_root()))
+    return (
+        verdict_html(report, model_caveat=judged.get("caveat", "")),
+        gr.skip() if is_photo(report) else timeline_figure(report),
+        image,
+        items,
+        positions,
+        gr.DownloadButton(value=csv_path, visible=True),
+        gr.DownloadButton(value=json_path, visible=True),
+        report.to_dict(),
+        report,
+    )
+
+
+def _card_of(model_name):
+    """The model card the analysis used (by name or path), or None."""
+    from detector.models.card import ModelCard
+    from detector.models.store import resolve
+
+    try:
+        return ModelCard.from_file(resolve(model_name or None, MODELS_DIR))
+    except Exception:  # the analysis itself said what was wrong
+        return None
 
 
 def _frame_slider(report, pos: int, visible: bool = True) -> gr.Slider:
@@ -369,8 +418,8 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
     preview = None
     if a is not None and b is not None:
         preview = side_by_side(
-            draw_boxes(a, original.frames[pos].faces, original.threshold),
-            draw_boxes(b, perturbed.frames[pos].faces, perturbed.threshold),
+            draw_boxes(a, original.frames[pos].faces, original.threshold, original.uncertain),
+            draw_boxes(b, perturbed.frames[pos].faces, perturbed.threshold, perturbed.uncertain),
             ("original", lab.describe(name, float(strength)).split(" (")[0]),
         )
     delta = (
@@ -423,7 +472,7 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
         img = lab.frame_at(r, pos)
         if img is not None:
             score = "no face" if r.score != r.score else f"score {r.score:.2f} ({r.label})"
-            tiles.append((draw_boxes(img, r.frames[pos].faces, r.threshold), f"{name}: {score}"))
+            tiles.append((draw_boxes(img, r.frames[pos].faces, r.threshold, r.uncertain), f"{name}: {score}"))
     rows = [
         f"| **{n}** | "
         + ("no face" if r.score != r.score else f"{r.score:.3f}")
@@ -493,6 +542,7 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
 
     with gr.Blocks(title=TITLE, delete_cache=(3600, 7200)) as demo:
         report_state = gr.State(None)
+        judged_state = gr.State(None)  # the model card's threshold and uncertain band, for the threshold slider
         positions_state = gr.State([])
         gr.Markdown(f"# {TITLE}", elem_id="title")
         gr.Markdown(
@@ -571,7 +621,8 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
                             value=float(default_card.threshold if default_card else 0.5),
                             step=0.01,
                             label="Threshold",
-                            info="video score at or above it → fake",
+                            info="video score at or above it → fake. At the model's own threshold, scores "
+                            "in its uncertain band just below → uncertain. Moving it re-labels at once.",
                         )
                         with gr.Accordion("More settings", open=False):
                             rule = gr.Radio(
@@ -717,6 +768,7 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
             json_btn,
             report_json,
             report_state,
+            judged_state,
         ]
         # a quick check first (header, limits, model): a bad file is reported once, on the verdict, in seconds
         # one file at a time: a new video (upload or example) clears the photo, a new photo the video
@@ -739,6 +791,15 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
             outputs,
             api_visibility="private",
             concurrency_id="analysis",
+        )
+        threshold.change(
+            on_threshold,
+            [report_state, judged_state, threshold, frame_slider, order],
+            [verdict, timeline, frame_image, gallery, positions_state, csv_btn, json_btn, report_json, report_state],
+            api_visibility="private",
+            concurrency_limit=None,
+            show_progress="hidden",
+            trigger_mode="always_last",
         )
         frame_slider.change(
             on_frame,

@@ -292,7 +292,7 @@ def test_on_analyze_fills_every_output(clips, tiny_model_dir):
         "most fake first",
         progress=lambda f, desc=None: calls.append((f, desc)),
     )
-    verdict, plot, note, slider, image, caption, items, positions, rows, csv_btn, json_btn, data, report = out
+    verdict, plot, note, slider, image, caption, items, positions, rows, csv_btn, json_btn, data, report, _ = out
     fig = plot["value"]
     assert plot["visible"] and not note["visible"] and slider.visible
     assert "Likely" in verdict and len(fig.data) >= 1
@@ -403,7 +403,7 @@ def test_photo_is_analysed_as_one_frame(photo, tiny_model_dir, clips):
     out = app.on_analyze(
         None, 6, card, "gradcam", 0.5, "confident", 3, "time", photo, progress=lambda f, desc=None: None
     )
-    verdict, plot, note, slider, image, caption, items, positions, rows, csv_btn, json_btn, data, report = out
+    verdict, plot, note, slider, image, caption, items, positions, rows, csv_btn, json_btn, data, report, _ = out
     assert "Likely" in verdict and "a photo with 1 face" in verdict and "sampled frames" not in verdict
     assert not plot["visible"] and plot["value"] is None  # no timeline for one frame...
     assert note["visible"] and "photo" in note["value"]  # ...and a note that says why
@@ -440,3 +440,83 @@ def test_photo_input_errors_and_one_file_at_a_time(tmp_path, tiny_model_dir, pho
     # a file put in one input empties the other; emptying one leaves the other alone
     assert app._keep_one(photo) is None
     assert app._keep_one(None) == gr.skip()
+
+
+# ---------------------------------------------------------------- three-way verdict
+
+
+def test_uncertain_verdict_is_explained_and_drawn_amber():
+    from webapp.faces import gallery_items
+    from webapp.plots import timeline_figure
+    from webapp.verdict import relabel, verdict_html
+
+    r = relabel(_report([[(0, 0.5)], [(0, 0.52)], [(0, 0.48)], [(0, 0.5)]]), 0.6, 0.6, [0.4, 0.6])
+    assert r.label == "uncertain" and r.uncertain == [0.4, 0.6]
+    html = verdict_html(r)
+    assert "UNCERTAIN" in html and "uncertain from 0.40" in html
+    assert "What &ldquo;uncertain&rdquo; means" in html and "real faces from the model's validation set" in html
+    assert "cannot tell" in verdict_html(r, compact=True)
+    items, _ = gallery_items(r)
+    assert items[0][1].endswith("(uncertain)") and tuple(items[0][0][2, 100]) == (214, 140, 0)  # amber frame
+    bands = [s for s in timeline_figure(r).layout.shapes if s.type == "rect" and abs(s.y0 - 0.4) < 1e-9]
+    assert len(bands) == 1 and abs(bands[0].y1 - 0.6) < 1e-9
+    assert "uncertain" not in verdict_html(relabel(r, 0.3, 0.6, [0.4, 0.6])).lower()
+
+
+def test_relabel_keeps_the_band_only_at_the_cards_threshold():
+    from webapp.verdict import relabel
+
+    original = _report([[(0, 0.55)], [(0, 0.55)], [(0, 0.55)], [(0, 0.55)]], threshold=0.6)
+    original.warnings.append("a warning from elsewhere")
+    card = (0.6, [0.4, 0.6])
+    at_card = relabel(original, 0.6, *card)
+    assert (at_card.label, at_card.threshold, at_card.uncertain) == ("uncertain", 0.6, [0.4, 0.6])
+    assert relabel(original, 0.604, *card).label == "uncertain"  # the slider's 0.01 steps land near it
+    lower = relabel(original, 0.5, *card)
+    assert (lower.label, lower.threshold, lower.uncertain) == ("fake", 0.5, None)
+    higher = relabel(original, 0.8, *card)
+    assert (higher.label, higher.uncertain) == ("real", None)
+    assert relabel(original, 0.6).label == "real"  # no card: plain real / fake
+    # the scores are not touched, the original is not changed; threshold-dependent warnings follow the threshold
+    assert original.label == "real" and original.threshold == 0.6 and higher.score == original.score
+    assert any("close to the threshold" in w for w in at_card.warnings)
+    assert not any("close to the threshold" in w for w in higher.warnings)
+    assert higher.warnings[-1] == "a warning from elsewhere"
+    assert relabel(_report([[], []]), 0.6, *card).label == "unknown"
+
+
+@pytest.fixture(scope="module")
+def banded_model_dir(tiny_model_dir, tmp_path_factory):
+    """The untrained model with a card that has an uncertain band covering almost every score: [0.01, 0.99)."""
+    import shutil
+
+    d = tmp_path_factory.mktemp("banded")
+    card = json.loads((tiny_model_dir / "untrained_resnet18.json").read_text())
+    card.update(threshold=0.99, uncertain=[0.01, 0.99])
+    (d / "untrained_resnet18.json").write_text(json.dumps(card))
+    shutil.copy(tiny_model_dir / card["weights"], d / card["weights"])
+    return d
+
+
+def test_threshold_slider_relabels_without_a_new_analysis(clips, banded_model_dir, monkeypatch):
+    import app
+
+    card = str(banded_model_dir / "untrained_resnet18.json")
+    out = app.on_analyze(
+        clips["face"], 4, card, app.NO_CAM, 0.99, "confident", 0, "time", None, progress=lambda *a, **k: None
+    )
+    verdict, *_, data, report, judged = out
+    assert report.label == "uncertain" and "UNCERTAIN" in verdict and data["uncertain"] == [0.01, 0.99]
+    assert judged["threshold"] == 0.99 and judged["uncertain"] == [0.01, 0.99]
+
+    monkeypatch.setattr(app, "run_analysis", lambda *a, **k: pytest.fail("the slider must not analyse again"))
+    score = report.score
+    out = app.on_threshold(report, judged, 0.0, 1, "time")
+    verdict, fig, image, items, positions, csv_btn, json_btn, data, moved = out
+    assert moved.label == "fake" and "Likely FAKE" in verdict and moved.score == score
+    assert data["label"] == "fake" and data["uncertain"] is None and json.load(open(json_btn.value["path"])) == data
+    assert all(caption.endswith("(FAKE)") for _, caption in items)
+    assert any(abs(s.y0) < 1e-9 for s in fig.layout.shapes if s.type == "line")  # threshold line at 0
+    back = app.on_threshold(moved, judged, 0.99, 1, "time")
+    assert back[-1].label == "uncertain" and "What &ldquo;uncertain&rdquo; means" in back[0]
+    assert app.on_threshold(None, None, 0.5, 1, "time") == (app.gr.skip(),) * 9  # nothing analysed yet

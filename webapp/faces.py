@@ -1,10 +1,11 @@
 """Pictures of faces: gallery tiles (crop beside its CAM overlay) and frames with boxes drawn.
 
 Each gallery tile is the face crop next to its class-activation map over the crop,
-framed red when the face scores at or above the threshold and green below it, so the
-most suspicious faces stand out.  :func:`gallery_items` orders tiles by time or
-"most fake first" and returns, for each tile, the position of its frame in
-``report.frames`` (the app uses it to show the frame when a tile is clicked).
+framed red when the face scores at or above the threshold, amber in the model's
+uncertain band below it, and green below that, so the most suspicious faces stand out.
+:func:`gallery_items` orders tiles by time or "most fake first" and returns, for each
+tile, the position of its frame in ``report.frames`` (the app uses it to show the frame
+when a tile is clicked).
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from detector.inference.report import FaceResult, Report
+from detector.inference.report import FaceResult, Report, verdict
 from detector.inference.stills import is_still
 
 RED = (214, 39, 40)
 GREEN = (44, 160, 44)
+AMBER = (214, 140, 0)
 GREY = (120, 120, 120)
 ORDERS = ("time", "most fake first")
+_COLOURS = {"fake": RED, "uncertain": AMBER, "real": GREEN}
+_WORDS = {"fake": "FAKE", "uncertain": "uncertain", "real": "real"}
 
 
-def _colour(score: float, threshold: float) -> tuple[int, int, int]:
-    return RED if score >= threshold else GREEN
+def _colour(score: float, threshold: float, band: list[float] | None = None) -> tuple[int, int, int]:
+    return _COLOURS.get(verdict(score, threshold, band), GREY)
 
 
 def _square(image: np.ndarray, side: int) -> np.ndarray:
@@ -39,8 +43,10 @@ def _label(image: np.ndarray, text: str, org: tuple[int, int], colour, scale: fl
     cv2.putText(image, text, (x + 3, y - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def face_tile(face: FaceResult, threshold: float, side: int = 176, border: int = 6) -> np.ndarray:
-    """Crop | CAM overlay (or a grey "not explained" panel), framed in the verdict colour."""
+def face_tile(
+    face: FaceResult, threshold: float, side: int = 176, border: int = 6, band: list[float] | None = None
+) -> np.ndarray:
+    """Crop | CAM overlay (or a grey "not explained" panel), framed in the verdict colour (``band``: uncertain)."""
     crop = _square(face.crop if face.crop is not None else np.zeros((side, side, 3), np.uint8), side)
     if face.cam is not None:
         from explain import overlay
@@ -60,7 +66,7 @@ def face_tile(face: FaceResult, threshold: float, side: int = 176, border: int =
                 cv2.LINE_AA,
             )
     tile = np.concatenate([crop, np.full((side, 4, 3), 255, np.uint8), right], axis=1)
-    colour = _colour(face.score, threshold)
+    colour = _colour(face.score, threshold, band)
     tile = cv2.copyMakeBorder(tile, border, border, border, border, cv2.BORDER_CONSTANT, value=colour)
     _label(tile, f"{face.score:.2f}", (border, border + 22), colour, scale=0.6)
     return tile
@@ -76,22 +82,25 @@ def gallery_items(
     items, positions = [], []
     photo = is_still(report.video)
     for pos, fr, f in entries:
-        verdict = "FAKE" if f.score >= report.threshold else "real"
+        word = _WORDS.get(verdict(f.score, report.threshold, report.uncertain), "?")
         where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
-        caption = f"{where}face {f.identity} · fake {f.score:.2f} ({verdict})"
-        items.append((face_tile(f, report.threshold, side), caption))
+        caption = f"{where}face {f.identity} · fake {f.score:.2f} ({word})"
+        items.append((face_tile(f, report.threshold, side, band=report.uncertain), caption))
         positions.append(pos)
     return items, positions
 
 
-def draw_boxes(image: np.ndarray, faces: list[FaceResult], threshold: float) -> np.ndarray:
-    """A copy of the frame with each face's box and score, red at/above the threshold, green below."""
+def draw_boxes(
+    image: np.ndarray, faces: list[FaceResult], threshold: float, band: list[float] | None = None
+) -> np.ndarray:
+    """A copy of the frame with each face's box and score, red at/above the threshold, amber in the uncertain
+    ``band`` below it, green below that."""
     out = image.copy()
     thick = max(2, round(max(out.shape[:2]) / 320))
     scale = max(0.5, max(out.shape[:2]) / 1100)
     for f in faces:
         x, y, w, h = (int(v) for v in f.box)
-        colour = _colour(f.score, threshold)
+        colour = _colour(f.score, threshold, band)
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, thick)
         _label(out, f"face {f.identity}: {f.score:.2f}", (x, y - 2), colour, scale)
     return out
@@ -111,7 +120,7 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
         caption = f"Sampled frame {pos + 1} of {len(report.frames)} · t = {fr.time:.2f} s (frame {fr.index}) · {scores}"
     if image is None:
         return None, caption
-    return draw_boxes(image, fr.faces, report.threshold), caption
+    return draw_boxes(image, fr.faces, report.threshold, report.uncertain), caption
 
 
 def side_by_side(

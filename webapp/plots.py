@@ -2,7 +2,8 @@
 
 ``timeline_figure(report)`` draws one line per face identity (fake probability of each
 sampled frame over time), the decision threshold, a shaded "fake" zone above it, and
-grey crosses at the bottom for sampled frames where no face was found.  Hovering a
+grey crosses at the bottom for sampled frames where no face was found; an amber band
+below the threshold when the report has an "uncertain" band.  Hovering a
 point shows the time, the frame number, the face and its score; each point's
 ``customdata`` carries the position of its frame in ``report.frames`` so the app can
 show that frame when a point is clicked.
@@ -18,6 +19,7 @@ from detector.inference.report import Report
 IDENTITY_COLOURS = ["#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#009E73", "#F0E442", "#000000", "#D55E00"]
 FAKE_RED = "#d62728"
 REAL_GREEN = "#2ca02c"
+UNCERTAIN_AMBER = "#f0b429"
 FONT = dict(family="Inter, system-ui, sans-serif", size=13)
 
 
@@ -41,6 +43,18 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
     t = report.threshold
     duration = max([fr.time for fr in report.frames] + [report.video_info.get("duration", 0.0) or 0.0, 0.1])
     fig.add_hrect(y0=t, y1=1.05, fillcolor=FAKE_RED, opacity=0.06, line_width=0, layer="below")
+    if report.uncertain and float(report.uncertain[0]) < t:
+        fig.add_hrect(
+            y0=float(report.uncertain[0]),
+            y1=t,
+            fillcolor=UNCERTAIN_AMBER,
+            opacity=0.18,
+            line_width=0,
+            layer="below",
+            annotation_text="uncertain",
+            annotation_position="bottom left",
+            annotation_font=dict(color="#6d4c00", size=11),
+        )
     fig.add_hline(
         y=t,
         line=dict(color=FAKE_RED, dash="dash", width=1.5),
@@ -137,4 +151,4 @@ def levels_figure(
     return fig
 
 
-__all__ = ["timeline_figure", "levels_figure", "IDENTITY_COLOURS", "FAKE_RED", "REAL_GREEN"]
+__all__ = ["timeline_figure", "levels_figure", "IDENTITY_COLOURS", "FAKE_RED", "REAL_GREEN", "UNCERTAIN_AMBER"]

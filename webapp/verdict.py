@@ -1,15 +1,17 @@
-"""The verdict card: real / fake, the video score, how it was aggregated, and why to doubt it.
+"""The verdict card: real / uncertain / fake, the video score, how it was aggregated, and why to doubt it.
 
 Everything is plain HTML with inline styles (so it reads the same in light and dark
 themes) built from a :class:`~detector.inference.report.Report`; user-facing text is escaped.
+:func:`relabel` judges the same scores at another threshold (the app's threshold slider).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 
-from detector.inference.report import RULE_TEXT, Report
+from detector.inference.report import RULE_TEXT, Report, trust_warnings, verdict
 from detector.inference.stills import is_still
 
 COLOURS = {
@@ -66,12 +68,17 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
         f'<div style="font-size:{24 if compact else 30}px;font-weight:800" class="verdict-label">'
         f"{html.escape(head)}</div>"
     )
+    band = report.uncertain
     if not math.isnan(report.score):
         cmp = "&ge;" if report.score >= report.threshold else "&lt;"
         parts.append(
             f'<div style="font-size:{16 if compact else 18}px;margin-top:2px">video score '
-            f'<b class="verdict-score">{report.score:.3f}</b> {cmp} threshold {report.threshold:.2f}</div>'
+            f'<b class="verdict-score">{report.score:.3f}</b> {cmp} threshold {report.threshold:.2f}'
+            + (f" &middot; uncertain from {float(band[0]):.2f}" if band else "")
+            + "</div>"
         )
+        if report.label == "uncertain":
+            parts.append(uncertain_html(report, compact))
         rule = report.aggregation
         others = ", ".join(f"{k} rule {_fmt(v)}" for k, v in report.scores_by_rule.items() if k != rule)
         if not compact:
@@ -97,6 +104,40 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
     notes = list(report.warnings) + ([model_caveat] if model_caveat else [])
     parts.append(warnings_html(notes))
     return "".join(parts)
+
+
+def uncertain_html(report: Report, compact: bool = False) -> str:
+    """What an "uncertain" verdict means, in words (the score is in the band where real faces also score)."""
+    low = float(report.uncertain[0]) if report.uncertain else report.threshold
+    if compact:
+        text = f"Score in the uncertain band {low:.2f}&ndash;{report.threshold:.2f}: the model cannot tell."
+    else:
+        text = (
+            f"<b>What &ldquo;uncertain&rdquo; means:</b> the score lies between {low:.2f} and the threshold "
+            f"{report.threshold:.2f}, where real faces from the model's validation set also score. In this band the "
+            "model cannot tell a fake from a real face: it does not call this fake, and it does not vouch that it "
+            "is real. Look for other evidence."
+        )
+    return f'<div class="verdict-uncertain" style="font-size:13.5px;margin-top:6px">{text}</div>'
+
+
+def relabel(
+    report: Report, threshold: float, card_threshold: float | None = None, card_band: list[float] | None = None
+) -> Report:
+    """A copy of ``report`` judged at ``threshold`` from its scores (no new analysis).
+
+    At the model card's own threshold (to the slider's 0.01) the card's uncertain band applies, as in
+    :func:`detector.inference.pipeline.analyze`; at any other threshold the label is plain real / fake.
+    The warnings that depend on the threshold are worked out again; the others are kept.
+    """
+    own = card_threshold is not None and abs(float(threshold) - float(card_threshold)) <= 0.005
+    t = float(card_threshold) if own else float(threshold)
+    band = list(card_band) if own and card_band else None
+    old_auto = trust_warnings(report)
+    kept = [w for w in report.warnings if w not in old_auto]
+    new = dataclasses.replace(report, threshold=t, uncertain=band, label=verdict(report.score, t, band))
+    new.warnings = trust_warnings(new) + kept
+    return new
 
 
 def is_photo(report: Report) -> bool:
@@ -134,4 +175,13 @@ def model_caveat(card) -> str:
     return ""
 
 
-__all__ = ["verdict_html", "warnings_html", "message_html", "model_caveat", "is_photo", "HEADLINES"]
+__all__ = [
+    "verdict_html",
+    "warnings_html",
+    "message_html",
+    "model_caveat",
+    "uncertain_html",
+    "relabel",
+    "is_photo",
+    "HEADLINES",
+]
