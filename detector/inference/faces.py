@@ -13,7 +13,10 @@ The second stage of the pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,15 +38,44 @@ class Face:
     crop: np.ndarray | None = field(default=None, repr=False)  # square RGB crop with margin
 
 
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence what mediapipe's C++ side (TensorFlow Lite, absl) prints on file descriptor 2 while its graphs are
+    built and first run ("Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires..."): log spam a
+    user cannot act on.  Python's own warnings and errors are untouched outside this short window."""
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no real stderr (some embedded hosts): nothing to silence
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+
+
 class FaceDetector:
     """BlazeFace through mediapipe's ``solutions`` API.  Not thread-safe: one per thread."""
 
     def __init__(self, min_confidence: float = 0.5, max_side: int = 1280):
-        import mediapipe as mp  # imported here: it is slow to import and pulls in jax
+        with quiet_native_stderr():
+            import mediapipe as mp  # imported here: it is slow to import and pulls in jax
 
-        fd = mp.solutions.face_detection
-        self.full_range = fd.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
-        self.short_range = fd.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
+            fd = mp.solutions.face_detection
+            self.full_range = fd.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+            self.short_range = fd.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
+            blank = np.zeros((64, 64, 3), np.uint8)
+            self.full_range.process(blank)  # the first run logs too
+            self.short_range.process(blank)
         self.max_side = max_side
 
     def close(self) -> None:

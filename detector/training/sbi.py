@@ -64,14 +64,18 @@ class SelfBlender:
 
     def _face_mesh(self):
         if self._mesh is None:
-            import mediapipe as mp
+            from detector.inference.faces import quiet_native_stderr
 
-            self._mesh = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=True,
-                max_num_faces=1,
-                refine_landmarks=False,
-                min_detection_confidence=self.min_confidence,
-            )
+            with quiet_native_stderr():
+                import mediapipe as mp
+
+                self._mesh = mp.solutions.face_mesh.FaceMesh(
+                    static_image_mode=True,
+                    max_num_faces=1,
+                    refine_landmarks=False,
+                    min_detection_confidence=self.min_confidence,
+                )
+                self._mesh.process(np.zeros((64, 64, 3), np.uint8))  # its first run logs too
         return self._mesh
 
     def close(self) -> None:
