@@ -19,4 +19,5 @@ def test_scan_prints_only_its_own_lines(clips, tiny_model_dir):
     assert proc.returncode == 0, proc.stderr
     for noise in ("XNNPACK", "W0000", "absl::InitializeLog", "inference_feedback_manager"):
         assert noise not in proc.stderr, proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith(clips["face"])
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith(clips["face"]) and all(line.startswith("  warning: ") for line in lines[1:])
