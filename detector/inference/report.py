@@ -166,37 +166,66 @@ class Report:
         return json.dumps(self.to_dict(), indent=2)
 
     def csv_rows(self) -> list[dict]:
-        """One row per face, plus one row (empty face fields) per frame with no face."""
-        rows = []
-        for fr in self.frames:
-            base = {"video": self.video, "frame": fr.index, "time": round(fr.time, 4)}
-            if not fr.faces:
-                rows.append({**base, "identity": "", "x": "", "y": "", "w": "", "h": "", "score": "", "face_found": 0})
-            for f in fr.faces:
-                x, y, w, h = f.box
-                rows.append(
-                    {
-                        **base,
-                        "identity": f.identity,
-                        "x": x,
-                        "y": y,
-                        "w": w,
-                        "h": h,
-                        "score": round(float(f.score), 6),
-                        "face_found": 1,
-                    }
-                )
-        return rows
+        """One row per face, plus one row (empty face fields) per frame with no face (see :func:`csv_rows_of`)."""
+        return csv_rows_of(self.to_dict())
 
 
-CSV_FIELDS = ["video", "frame", "time", "identity", "x", "y", "w", "h", "score", "face_found"]
+CSV_FIELDS = [
+    "video",
+    "frame",
+    "time",
+    "identity",
+    "x",
+    "y",
+    "w",
+    "h",
+    "score",
+    "face_found",
+    "video_score",
+    "video_label",
+    "threshold",
+    "model",
+]
 
 
-def write_csv(reports: list[Report], fh) -> None:
+def csv_rows_of(report: dict) -> list[dict]:
+    """CSV rows of one report's JSON form (:meth:`Report.to_dict`), so that reports read back from a JSONL file
+    make the same CSV: one row per face, one per frame without a face, each with the video's score and label."""
+    video = {
+        "video": report["video"],
+        "video_score": "" if report["score"] is None else report["score"],
+        "video_label": report["label"],
+        "threshold": report["threshold"],
+        "model": report["model"],
+    }
+    rows = []
+    for fr in report["frames"]:
+        base = {**video, "frame": fr["index"], "time": fr["time"]}
+        if not fr["faces"]:
+            rows.append({**base, "identity": "", "x": "", "y": "", "w": "", "h": "", "score": "", "face_found": 0})
+        for f in fr["faces"]:
+            x, y, w, h = f["box"]
+            rows.append(
+                {
+                    **base,
+                    "identity": f["identity"],
+                    "x": x,
+                    "y": y,
+                    "w": w,
+                    "h": h,
+                    "score": f["score"],
+                    "face_found": 1,
+                }
+            )
+    return rows
+
+
+def write_csv(reports: list, fh) -> None:
+    """Reports (:class:`Report` objects or their JSON dicts) as CSV."""
     writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
     writer.writeheader()
     for r in reports:
-        writer.writerows(r.csv_rows())
+        writer.writerows(r.csv_rows() if isinstance(r, Report) else csv_rows_of(r))
 
 
 def csv_text(reports: list[Report]) -> str:

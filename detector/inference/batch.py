@@ -1,0 +1,192 @@
+"""Scanning many inputs: results streamed one JSON line per input as it finishes, resumable, on N worker processes.
+
+    deepfake-lens scan archive/ --jsonl results.jsonl --workers 2
+
+* **Streaming**: each finished input is appended to the JSONL file as one line and flushed to disk at once,
+  so a run that is interrupted (Ctrl-C, ``kill -9``, a crash) loses at most the inputs in flight.
+* **Resume**: run the same command again and the inputs already in the file (same path, size and modification
+  time, same model and settings) are skipped; a torn last line of an interrupted run is ignored and redone.
+* **Workers**: ``workers`` processes (spawned), each loading the model once, with torch threads split so that
+  workers x threads = the CPUs this process may use; a bad input fails alone, as an ``error`` line.
+
+A line is ``{"key": {...}, "report": {...}}`` for an analysed input or ``{"key": {...}, "error": "..."}`` for one
+that could not be; :func:`summary` reads the file back (the summary JSON and CSV are made from it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+__all__ = ["ScanSettings", "input_key", "read_done", "scan_many", "summary", "available_cpus"]
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask; a container's share where the OS says so)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """What changes a result: part of every line's key, so a rerun with other settings does not skip."""
+
+    model: str | None = None
+    frames: int | None = 32
+    fps: float | None = None
+    rule: str = "confident"
+    threshold: float | None = None
+    cam: str | None = None
+    max_duration: float = 600.0
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def key_part(self, model_name: str) -> dict:
+        return {
+            "model": model_name,
+            "frames": self.frames,
+            "fps": self.fps,
+            "rule": self.rule,
+            "threshold": self.threshold,
+            "cam": self.cam,
+        }
+
+
+def input_key(path: str, settings: ScanSettings, model_name: str) -> dict:
+    """What identifies one result: the file (absolute path, size, modification time) and the settings."""
+    try:
+        st = os.stat(path)
+        size, mtime = st.st_size, int(st.st_mtime)
+    except OSError:
+        size, mtime = None, None
+    return {"path": os.path.abspath(path), "size": size, "mtime": mtime, **settings.key_part(model_name)}
+
+
+def _key_id(key: dict) -> str:
+    return json.dumps(key, sort_keys=True)
+
+
+def read_done(jsonl: str) -> dict[str, dict]:
+    """The lines of an earlier run by key (a line that does not parse, e.g. the torn last line of a killed run,
+    is left out, so that input is done again)."""
+    done: dict[str, dict] = {}
+    if not os.path.exists(jsonl):
+        return done
+    with open(jsonl, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                row = json.loads(line)
+                done[_key_id(row["key"])] = row
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    return done
+
+
+# ---------------------------------------------------------------- one input, in this process or a worker
+
+_WORKER: dict = {}
+
+
+def _init_worker(settings: ScanSettings, threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    from detector.models.classifier import load_model
+
+    _WORKER["clf"] = load_model(settings.model)
+    _WORKER["settings"] = settings
+
+
+def _analyse(path: str) -> dict:
+    """One input -> a line (report or error); never raises for bad input."""
+    from detector.errors import InputError
+    from detector.inference.pipeline import analyze
+    from detector.inference.video import Limits
+
+    settings: ScanSettings = _WORKER["settings"]
+    clf = _WORKER["clf"]
+    key = input_key(path, settings, clf.name)
+    try:
+        report = analyze(
+            path,
+            frames=None if settings.fps else settings.frames,
+            fps=settings.fps,
+            model=clf,
+            rule=settings.rule,
+            threshold=settings.threshold,
+            cam=settings.cam,
+            limits=Limits(max_duration_s=settings.max_duration),
+        )
+        return {"key": key, "report": report.to_dict()}
+    except InputError as e:
+        return {"key": key, "error": str(e)}
+    except Exception as e:  # noqa: BLE001 -- one input's bug must not cost the others: recorded as its error
+        return {"key": key, "error": f"{os.path.basename(path)}: internal error ({type(e).__name__}: {e})"}
+
+
+def scan_many(
+    paths: list[str], settings: ScanSettings, jsonl: str | None = None, workers: int = 1
+) -> Iterator[tuple[dict, bool]]:
+    """Analyse ``paths``, yielding ``(line, skipped)`` for each, in completion order.  With ``jsonl``, each new line
+    is appended and flushed as it comes, and inputs already there are yielded as skipped without work."""
+    from detector.models.classifier import load_model
+
+    clf = load_model(settings.model)  # fail here, once, for a bad model: before any worker starts
+    done = read_done(jsonl) if jsonl else {}
+    todo = []
+    for p in paths:
+        row = done.get(_key_id(input_key(p, settings, clf.name)))
+        if row is not None:
+            yield row, True
+        else:
+            todo.append(p)
+    out = open(jsonl, "a+", encoding="utf-8") if jsonl else None
+    if out is not None and out.tell() > 0:  # a killed run may have left a torn last line: start on a new one
+        out.seek(out.tell() - 1)
+        if out.read(1) != "\n":
+            out.write("\n")
+    try:
+        for row in _run(todo, settings, workers, clf):
+            if out is not None:
+                out.write(json.dumps(row) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            yield row, False
+    finally:
+        if out is not None:
+            out.close()
+
+
+def _run(paths: list[str], settings: ScanSettings, workers: int, clf) -> Iterator[dict]:
+    if not paths:
+        return
+    workers = max(1, min(workers, len(paths)))
+    if workers == 1:
+        _WORKER.update(clf=clf, settings=settings)
+        for p in paths:
+            yield _analyse(p)
+        return
+    import multiprocessing as mp
+
+    threads = max(1, available_cpus() // workers)
+    with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(settings, threads)) as pool:
+        yield from pool.imap_unordered(_analyse, paths)
+
+
+def summary(jsonl: str, paths: list[str] | None = None) -> tuple[list[dict], list[dict]]:
+    """(reports, errors) from a JSONL file, in the order of ``paths`` when given (else the file's), one per input:
+    the latest line of each path wins."""
+    rows: dict[str, dict] = {}
+    with open(jsonl, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                row = json.loads(line)
+                rows[row["key"]["path"]] = row
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    order = [os.path.abspath(p) for p in paths] if paths is not None else list(rows)
+    picked = [rows[p] for p in order if p in rows]
+    return [r["report"] for r in picked if "report" in r], [r for r in picked if "error" in r]
