@@ -60,3 +60,22 @@ def test_faces_unlike_the_training_faces_are_warned_about():
     flat = [face_stats(np.full((40, 40, 3), 90, np.uint8), (0, 0, 30, 30), kps)]
     warnings = out_of_range(flat, ranges)
     assert any("smaller" in w for w in warnings) and any("blurrier" in w for w in warnings)
+
+
+def test_cross_fitted_false_alarms_judge_each_fold_by_the_others_threshold():
+    from detector.evaluation.crossval import cross_fitted_false_alarms
+
+    rng = np.random.default_rng(1)
+    videos = []
+    for fold in range(3):
+        shift = 0.3 if fold == 2 else 0.0  # fold 2's reals score higher than the others': its false alarms show
+        videos += [dict(item(float(s) + shift), fold=fold, source="ffpp") for s in rng.uniform(0, 0.6, 40)]
+        videos += [dict(item(float(s), label=1), fold=fold, source="ffpp") for s in rng.uniform(0.5, 1, 40)]
+    cf = cross_fitted_false_alarms(videos, target=0.05)
+    assert set(cf["thresholds"]) == {0, 1, 2}
+    rows = {r["name"]: r for r in cf["by_source"]}
+    assert rows["ffpp"]["reals"] == 120 and rows["all"]["false_alarms"] == rows["ffpp"]["false_alarms"]
+    fold2 = [v for v in videos if v["fold"] == 2 and v["label"] == 0]
+    expected = sum(v["confident"] >= cf["thresholds"][2] for v in fold2)
+    assert expected > 0.05 * 40  # judged by the others' threshold, the shifted fold pays
+    assert rows["ffpp"]["false_alarms"] >= expected

@@ -132,6 +132,7 @@ def pool(runs: list[dict]) -> dict:
         "calibration": calibration,
         "false_alarms_at_threshold": false_alarm_table(videos, calibration["threshold"]),
         "false_alarms_by_source_at_threshold": false_alarm_table(videos, calibration["threshold"], by="source"),
+        "cross_fitted": cross_fitted_false_alarms(videos, target),
         "per_fold": per_fold,
         "fold_auc_mean": float(np.mean(fold_aucs)) if fold_aucs else None,
         "fold_auc_sd": float(np.std(fold_aucs, ddof=1)) if len(fold_aucs) > 1 else None,
@@ -142,6 +143,42 @@ def pool(runs: list[dict]) -> dict:
         ],
         "videos": [name(v) | {"label": v["label"]} for v in videos],
     }
+
+
+def cross_fitted_false_alarms(videos: list[dict], target: float) -> dict:
+    """False alarms measured honestly: each fold's reals judged at the threshold calibrated on the OTHER folds'
+    out-of-fold scores (the pooled threshold was fitted on all of them, so its own false-alarm rate is optimistic).
+    Rows per stratum and per source, summed over the folds."""
+    from collections import defaultdict
+
+    from detector.evaluation.calibration import stratum
+
+    folds = sorted({v["fold"] for v in videos})
+    if len(folds) < 2:
+        return {}
+    thresholds, judged = {}, []
+    for f in folds:
+        thr = calibrate_threshold([v for v in videos if v["fold"] != f], target=target)["threshold"]
+        thresholds[f] = thr
+        judged += [(v, v["confident"] >= thr) for v in videos if v["fold"] == f and v["label"] == 0]
+
+    def table(by: str) -> list[dict]:
+        groups: dict[str, list[bool]] = defaultdict(list)
+        for v, fake in judged:
+            groups[stratum(v) if by == "stratum" else str(v.get(by) or "-")].append(fake)
+        rows = []
+        for name, flags in [*sorted(groups.items()), ("all", [x for fl in groups.values() for x in fl])]:
+            rows.append(
+                {
+                    "name": name,
+                    "reals": len(flags),
+                    "false_alarms": int(sum(flags)),
+                    "rate": round(sum(flags) / len(flags), 4) if flags else None,
+                }
+            )
+        return rows
+
+    return {"thresholds": thresholds, "by_stratum": table("stratum"), "by_source": table("source")}
 
 
 def _auc(block: dict) -> str:
@@ -193,6 +230,14 @@ def render(result: dict) -> str:
             lines.append(
                 f"  {row['name']:<22} reals {row['reals']:>5}  false alarms {row['false_alarms']:>4}  "
                 f"rate {row['rate'] if row['rate'] is not None else '-'}"
+            )
+    cf = result.get("cross_fitted") or {}
+    if cf:
+        lines += ["", "cross-fitted false alarms (each fold judged at the threshold calibrated on the other folds):"]
+        for row in cf["by_stratum"] + cf["by_source"]:
+            rate = row["rate"] if row["rate"] is not None else "-"
+            lines.append(
+                f"  {row['name']:<22} reals {row['reals']:>5}  false alarms {row['false_alarms']:>4}  rate {rate}"
             )
     lines += [
         "",
