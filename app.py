@@ -32,6 +32,9 @@ import re  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from functools import partial  # noqa: E402
+from importlib.resources import files  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
@@ -50,7 +53,6 @@ log = logging.getLogger("app")
 _imported = time.perf_counter()
 
 LIMITS = Limits(max_file_mb=200, max_duration_s=120, max_frames=128)
-CAM_METHODS = ["gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "eigencam"]  # = list(explain.METHODS)
 NO_CAM = "none (faster)"
 TITLE = "Deepfake video detector"
 PHOTO_NOTE = "A photo is a single frame: there is no timeline. The photo with its faces is shown below."
@@ -79,12 +81,14 @@ def model_card(name: str | None):
 
 
 def cam_choices() -> list[str]:
-    """CAM methods offered: the names of ``explain.METHODS`` (a test keeps the two lists equal).
+    """CAM methods offered: the names of ``explain.METHODS``, then "none".
 
-    Listed here rather than imported: importing ``explain`` (pytorch-grad-cam, torchvision)
-    takes seconds, which the warm-up thread spends after the page is already served.
+    Importing ``explain`` (pytorch-grad-cam) here costs a few seconds before the page is served, which the
+    warm-up thread used to spend afterwards; one list of methods is worth it.
     """
-    return [*CAM_METHODS, NO_CAM]
+    from explain import METHODS
+
+    return [*METHODS, NO_CAM]
 
 
 # ---------------------------------------------------------------- the analysis (a thin layer over analyze)
@@ -180,7 +184,7 @@ def run_analysis(video, frames, model_name, cam, threshold, rule="confident", ca
     report = analyze(
         video,
         frames=int(frames),
-        model=model_name or None,
+        model=_model(model_name),
         rule=rule or "confident",
         threshold=None if threshold is None else float(threshold),
         cam=cam,
@@ -194,8 +198,19 @@ def run_analysis(video, frames, model_name, cam, threshold, rule="confident", ca
     return report
 
 
-def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order, photo=None, progress=gr.Progress()):
-    """The Analyse button: one analysis of the video or photo, every output of the first tab."""
+def _model(model_name):
+    """The classifier a model name (or card path) from the page means, looked up where the menu lists them
+    (``MODELS_DIR``); loaded once per process."""
+    from detector.models.classifier import load_model
+
+    return load_model(model_name or None, MODELS_DIR)
+
+
+def on_analyze(
+    ui, video, photo, frames, model_name, cam, threshold, rule, cam_faces, order, progress=gr.Progress()
+) -> dict:
+    """The Analyse button: one analysis of the video or photo; returns ``{component of ui: value}`` for every
+    output of the first tab (``ui``: its :class:`AnalyseTab`)."""
     from webapp.faces import frame_view, gallery_items
     from webapp.plots import timeline_figure
     from webapp.tables import table_rows, write_downloads
@@ -224,26 +239,26 @@ def on_analyze(video, frames, model_name, cam, threshold, rule, cam_faces, order
     items, positions = gallery_items(report, order)
     csv_path, json_path = write_downloads(report, tempfile.mkdtemp(prefix="report_", dir=_downloads_root()))
     photo = is_photo(report)  # one frame: no timeline, no frame slider
-    return (
-        verdict_html(report, model_caveat=judged["caveat"]),
-        gr.update(value=None if photo else timeline_figure(report), visible=not photo),
-        gr.update(value=PHOTO_NOTE if photo else "", visible=photo),
-        _frame_slider(report, pos, visible=not photo),
-        image,
-        caption,
-        items,
-        positions,
-        table_rows(report),
-        gr.DownloadButton(value=csv_path, visible=True),
-        gr.DownloadButton(value=json_path, visible=True),
-        report.to_dict(),
-        report,
-        judged,
-    )
+    return {
+        ui.verdict: verdict_html(report, model_caveat=judged["caveat"]),
+        ui.timeline: gr.update(value=None if photo else timeline_figure(report), visible=not photo),
+        ui.timeline_note: gr.update(value=PHOTO_NOTE if photo else "", visible=photo),
+        ui.frame_slider: _frame_slider(report, pos, visible=not photo),
+        ui.frame_image: image,
+        ui.frame_caption: caption,
+        ui.gallery: items,
+        ui.positions_state: positions,
+        ui.table: table_rows(report),
+        ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
+        ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
+        ui.report_json: report.to_dict(),
+        ui.report_state: report,
+        ui.judged_state: judged,
+    }
 
 
-def on_threshold(report, judged, threshold, position, order):
-    """The threshold slider: label the scores already computed again (no new analysis).
+def on_threshold(ui, report, judged, threshold, position, order) -> dict:
+    """The threshold slider: label the scores already computed again (no new analysis); ``{component: value}``.
 
     At the model card's own threshold its uncertain band applies; at any other, plain real / fake.
     Redraws what shows the threshold: the verdict card, the timeline, the frame, the gallery and the downloads.
@@ -254,23 +269,25 @@ def on_threshold(report, judged, threshold, position, order):
     from webapp.verdict import is_photo, relabel, verdict_html
 
     if report is None or threshold is None:
-        return (gr.skip(),) * 9
+        return {}  # nothing analysed yet: nothing to re-label
     judged = judged or {}
     report = relabel(report, float(threshold), judged.get("threshold"), judged.get("uncertain"))
     image, _ = frame_view(report, int(position or 1) - 1)
     items, positions = gallery_items(report, order)
     csv_path, json_path = write_downloads(report, tempfile.mkdtemp(prefix="report_", dir=_downloads_root()))
-    return (
-        verdict_html(report, model_caveat=judged.get("caveat", "")),
-        gr.skip() if is_photo(report) else timeline_figure(report),
-        image,
-        items,
-        positions,
-        gr.DownloadButton(value=csv_path, visible=True),
-        gr.DownloadButton(value=json_path, visible=True),
-        report.to_dict(),
-        report,
-    )
+    out = {
+        ui.verdict: verdict_html(report, model_caveat=judged.get("caveat", "")),
+        ui.frame_image: image,
+        ui.gallery: items,
+        ui.positions_state: positions,
+        ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
+        ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
+        ui.report_json: report.to_dict(),
+        ui.report_state: report,
+    }
+    if not is_photo(report):  # a photo has no timeline
+        out[ui.timeline] = timeline_figure(report)
+    return out
 
 
 def _card_of(model_name):
@@ -404,7 +421,7 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
             video,
             name,
             float(strength),
-            model=model_name or None,
+            model=_model(model_name),
             frames=int(frames),
             threshold=threshold,
             seed=int(seed),
@@ -454,7 +471,7 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
         video = _check_video(video)
         return lab.levels(
             video,
-            model=model_name or None,
+            model=_model(model_name),
             frames=int(frames),
             threshold=threshold,
             seed=int(seed),
@@ -489,388 +506,415 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
     return figure, tiles, table + "\n".join(rows), summary
 
 
-# ---------------------------------------------------------------- layout
+# ---------------------------------------------------------------- layout: one builder per tab
 
-CSS = """
-.gradio-container {max-width: 1320px !important; margin: auto;}
-#title h1 {margin-bottom: 0;}
-#subtitle {color: #555; margin-top: 0;}
-#analyse-btn, #compare-btn, #levels-btn {font-size: 16px;}
-#face-gallery .thumbnail-lg {aspect-ratio: 2 / 1.12 !important;}
-#face-gallery .grid-container {grid-auto-rows: auto !important;}
-#face-gallery .caption-label {font-size: 12px;}
-#limits {font-size: 13px; color: #666; margin-top: -6px;}
-footer {display: none !important;}
-"""
+STATIC = files("webapp") / "static"
+CSS = (STATIC / "app.css").read_text()
+# gr.Plot has no click event (gradio 6): this script forwards plotly's click on a timeline point (see the file)
+HEAD = f"<script>\n{(STATIC / 'timeline_click.js').read_text()}</script>\n"
 
-# gr.Plot has no click event (gradio 6): this script forwards plotly's own click on a timeline
-# point into a hidden textbox, whose change event selects that frame.
-HEAD = """
-<script>
-(function () {
-  function onClick(ev) {
-    if (!ev || !ev.points || !ev.points.length) return;
-    var cd = ev.points[0].customdata;
-    if (!cd || cd.length === 0) return;
-    var box = document.querySelector('#timeline-pick textarea, #timeline-pick input');
-    if (!box) return;
-    var setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(box), 'value').set;
-    setter.call(box, String(cd[0]) + ':' + Date.now());
-    box.dispatchEvent(new Event('input', {bubbles: true}));
-    box.dispatchEvent(new Event('change', {bubbles: true}));
-  }
-  function hook() {
-    document.querySelectorAll('#timeline .js-plotly-plot').forEach(function (gd) {
-      if (typeof gd.on !== 'function') return;
-      if (gd.removeListener) gd.removeListener('plotly_click', onClick);
-      gd.on('plotly_click', onClick);
-    });
-  }
-  new MutationObserver(hook).observe(document.documentElement, {childList: true, subtree: true});
-})();
-</script>
-"""
+
+@dataclass
+class AnalyseTab:
+    """The first tab's components: its handlers return ``{component: value}`` over these."""
+
+    video: gr.Video
+    photo: gr.Image
+    frames: gr.Slider
+    model: gr.Dropdown
+    cam: gr.Dropdown
+    threshold: gr.Slider
+    rule: gr.Radio
+    cam_faces: gr.Slider
+    model_info: gr.Markdown
+    analyse_btn: gr.Button
+    verdict: gr.HTML
+    timeline: gr.Plot
+    timeline_note: gr.Markdown
+    pick: gr.Textbox
+    frame_slider: gr.Slider
+    frame_caption: gr.Markdown
+    frame_image: gr.Image
+    order: gr.Radio
+    gallery: gr.Gallery
+    csv_btn: gr.DownloadButton
+    json_btn: gr.DownloadButton
+    table: gr.Dataframe
+    report_json: gr.JSON
+    report_state: gr.State
+    positions_state: gr.State
+    judged_state: gr.State  # the model card's threshold, uncertain band and caveat, for the threshold slider
+
+    @property
+    def results(self) -> list:
+        """What one analysis fills (the outputs of :func:`on_analyze`)."""
+        return [
+            self.verdict,
+            self.timeline,
+            self.timeline_note,
+            self.frame_slider,
+            self.frame_image,
+            self.frame_caption,
+            self.gallery,
+            self.positions_state,
+            self.table,
+            self.csv_btn,
+            self.json_btn,
+            self.report_json,
+            self.report_state,
+            self.judged_state,
+        ]
+
+    @property
+    def judged(self) -> list:
+        """What shows the threshold (the outputs of :func:`on_threshold`)."""
+        return [
+            self.verdict,
+            self.timeline,
+            self.frame_image,
+            self.gallery,
+            self.positions_state,
+            self.csv_btn,
+            self.json_btn,
+            self.report_json,
+            self.report_state,
+        ]
+
+
+def build_header(models: list) -> None:
+    gr.Markdown(f"# {TITLE}", elem_id="title")
+    gr.Markdown(
+        "Finds the faces in a video or photo, scores each one with a trained classifier, and shows *where* the "
+        "model looked. A score is one model's estimate, not proof.",
+        elem_id="subtitle",
+    )
+    if not models:
+        gr.HTML(
+            message_html(
+                f"No trained model is installed in {MODELS_DIR or ', '.join(map(str, model_dirs()))}. "
+                "Train one with `deepfake-lens train` (see the README) or set DEEPFAKE_MODELS_DIR; "
+                "until then nothing can be analysed.",
+                "error",
+            ),
+            elem_id="no-model",
+            apply_default_css=False,
+        )
+
+
+def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image]:
+    """The Video / Photo input tabs of the first tab; one file at a time (see :func:`_keep_one`)."""
+    with gr.Tabs(elem_id="media-tabs"):
+        with gr.Tab("Video", id="video-tab"):
+            video = gr.Video(label="Video", sources=["upload"], height=280, elem_id="video-in")
+            gr.Markdown(
+                f"mp4, mov, webm or avi · up to {LIMITS.max_file_mb:.0f} MB and {LIMITS.max_duration_s:.0f} s",
+                elem_id="limits",
+            )
+            if examples:
+                gr.Examples(
+                    [[p] for p in examples.values()],
+                    inputs=[video],
+                    example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
+                    label="Examples (rendered by the project from a public-domain photo)",
+                )
+        with gr.Tab("Photo", id="photo-tab"):
+            # the uploaded file as it is (image_mode=None: never re-encoded before the analysis)
+            photo = gr.Image(
+                label="Photo",
+                sources=["upload", "clipboard"],
+                type="filepath",
+                image_mode=None,
+                format="png",
+                height=280,
+                elem_id="photo-in",
+            )
+            gr.Markdown(
+                f"jpg, png, webp or bmp · up to {LIMITS.max_file_mb:.0f} MB · the photo is analysed as one frame",
+                elem_id="photo-limits",
+            )
+    return video, photo
+
+
+def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> AnalyseTab:
+    """The "Analyse a video or photo" tab: inputs and settings, verdict, timeline, frame, gallery, table; its events."""
+    default_model = models[0][1] if models else None
+    default_card = model_card(default_model)
+    cams = cam_choices()
+    with gr.Tab("Analyse a video or photo", id="analyse"):
+        report_state, positions_state, judged_state = gr.State(None), gr.State([]), gr.State(None)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=4, min_width=320):
+                video, photo = _media_inputs(examples or {})
+                frames = gr.Slider(
+                    4,
+                    LIMITS.max_frames,
+                    value=32,
+                    step=1,
+                    label="Frames to sample",
+                    info="spread evenly over the clip; more is steadier but slower",
+                    elem_id="frames",
+                )
+                model = gr.Dropdown(models, value=default_model, label="Model", elem_id="model")
+                cam = gr.Dropdown(
+                    cams,
+                    value=cams[0],
+                    label="Explanation (CAM method)",
+                    elem_id="cam",
+                    info="heat map of the pixels that pushed the score",
+                )
+                threshold = gr.Slider(
+                    0.0,
+                    1.0,
+                    value=float(default_card.threshold if default_card else 0.5),
+                    step=0.01,
+                    label="Threshold",
+                    info="video score at or above it → fake. At the model's own threshold, scores "
+                    "in its uncertain band just below → uncertain. Moving it re-labels at once.",
+                    elem_id="threshold",
+                )
+                with gr.Accordion("More settings", open=False):
+                    rule = gr.Radio(
+                        ["confident", "mean"],
+                        value="confident",
+                        label="Aggregation rule",
+                        info="confident: the DFDC winner's rule; mean: plain mean per face",
+                    )
+                    cam_faces = gr.Slider(
+                        0,
+                        128,
+                        value=16,
+                        step=1,
+                        label="Explain at most this many faces",
+                        info="the most fake first; 0 = all (slower on CPU)",
+                    )
+                    model_info = gr.Markdown(card_markdown(default_card))
+                analyse_btn = gr.Button("Analyse", variant="primary", elem_id="analyse-btn", size="lg")
+            with gr.Column(scale=7, min_width=480):
+                verdict = gr.HTML(
+                    message_html("Upload a video or a photo, or pick an example, then press Analyse."),
+                    elem_id="verdict",
+                    apply_default_css=False,
+                )
+                timeline = gr.Plot(
+                    label="Fake probability over time (click a point to see its frame)", elem_id="timeline"
+                )
+                timeline_note = gr.Markdown(visible=False, elem_id="timeline-note")
+                pick = gr.Textbox(visible="hidden", elem_id="timeline-pick")
+                frame_slider = gr.Slider(
+                    1, 2, value=1, step=1, label="Sampled frame", interactive=False, elem_id="frame-slider"
+                )
+                frame_caption = gr.Markdown(elem_id="frame-caption")
+                frame_image = gr.Image(
+                    label="Frame with the detected faces",
+                    interactive=False,
+                    height=360,
+                    elem_id="frame-image",
+                    buttons=["download", "fullscreen"],
+                )
+        gr.Markdown(
+            "### Faces and their explanations\nEach tile: the face as the model saw it, and the CAM "
+            "heat map over it (red = pushed towards *fake*). Red frame = scored at or above the "
+            "threshold, amber = in the model's uncertain band just below it, green = below. Click a tile to see "
+            "its frame."
+        )
+        order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
+        gallery = gr.Gallery(
+            label="Face crops with CAM overlays",
+            show_label=False,
+            columns=4,
+            height=520,
+            object_fit="contain",
+            elem_id="face-gallery",
+            allow_preview=True,
+        )
+        with gr.Accordion("Per-frame table and downloads", open=False):
+            with gr.Row():
+                csv_btn = gr.DownloadButton("Download CSV", visible=False, elem_id="csv-download")
+                json_btn = gr.DownloadButton("Download JSON", visible=False, elem_id="json-download")
+            table = gr.Dataframe(headers=HEADERS, interactive=False, max_height=420, elem_id="frame-table")
+            report_json = gr.JSON(label="Report (the CLI's JSON schema)", open=False)
+    ui = AnalyseTab(
+        video=video,
+        photo=photo,
+        frames=frames,
+        model=model,
+        cam=cam,
+        threshold=threshold,
+        rule=rule,
+        cam_faces=cam_faces,
+        model_info=model_info,
+        analyse_btn=analyse_btn,
+        verdict=verdict,
+        timeline=timeline,
+        timeline_note=timeline_note,
+        pick=pick,
+        frame_slider=frame_slider,
+        frame_caption=frame_caption,
+        frame_image=frame_image,
+        order=order,
+        gallery=gallery,
+        csv_btn=csv_btn,
+        json_btn=json_btn,
+        table=table,
+        report_json=report_json,
+        report_state=report_state,
+        positions_state=positions_state,
+        judged_state=judged_state,
+    )
+    _wire_analyse_tab(ui)
+    return ui
+
+
+def _wire_analyse_tab(ui: AnalyseTab) -> None:
+    quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    # one file at a time: a new video (upload or example) clears the photo, a new photo the video
+    ui.video.change(_keep_one, [ui.video], [ui.photo], **quick)
+    ui.photo.change(_keep_one, [ui.photo], [ui.video], **quick)
+    # a quick check first (header, limits, model): a bad file is reported once, on the verdict, in seconds
+    ui.analyse_btn.click(
+        validate_input,
+        [ui.video, ui.model, ui.photo],
+        [ui.verdict],
+        api_visibility="private",
+        concurrency_limit=None,
+        show_progress="minimal",
+    ).success(
+        partial(on_analyze, ui),
+        [ui.video, ui.photo, ui.frames, ui.model, ui.cam, ui.threshold, ui.rule, ui.cam_faces, ui.order],
+        ui.results,
+        api_visibility="private",
+        concurrency_id="analysis",
+    )
+    ui.threshold.change(
+        partial(on_threshold, ui),
+        [ui.report_state, ui.judged_state, ui.threshold, ui.frame_slider, ui.order],
+        ui.judged,
+        trigger_mode="always_last",
+        **quick,
+    )
+    ui.frame_slider.change(on_frame, [ui.report_state, ui.frame_slider], [ui.frame_image, ui.frame_caption], **quick)
+    ui.order.change(
+        on_order,
+        [ui.report_state, ui.order],
+        [ui.gallery, ui.positions_state],
+        api_visibility="private",
+        concurrency_limit=None,
+    )
+    ui.gallery.select(on_gallery_select, [ui.positions_state], [ui.frame_slider], **quick)
+    ui.pick.change(on_timeline_pick, [ui.pick], [ui.frame_slider], **quick)
+    ui.model.change(
+        on_model, [ui.model], [ui.threshold, ui.model_info], api_visibility="private", concurrency_limit=None
+    )
+
+
+def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -> None:
+    """The "Failure lab" tab (uses the first tab's model and threshold) and its events."""
+    examples = examples or {}
+    with gr.Tab("Failure lab", id="lab"):
+        gr.Markdown(
+            "**How fragile is the verdict?** Perturb the clip and run it again, or run the three "
+            "levels of a small robustness study. Uses the model and threshold chosen in the first tab; "
+            "no CAM here, to keep it quick."
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=4, min_width=320):
+                lab_video = gr.Video(label="Video", sources=["upload"], height=220, elem_id="lab-video")
+                if examples:
+                    gr.Examples(
+                        [[p] for p in examples.values()],
+                        inputs=[lab_video],
+                        example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
+                        label="Examples",
+                    )
+                pert = gr.Dropdown(
+                    [(f"{n}: {DESCRIPTIONS[n]}", n) for n in PERTURBATIONS], value="jpeg", label="Perturbation"
+                )
+                strength = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Strength (0 = unchanged)")
+                with gr.Row():
+                    lab_frames = gr.Slider(4, 64, value=16, step=1, label="Frames to sample", elem_id="lab-frames")
+                    seed = gr.Number(0, precision=0, label="Random seed (noise, dropout)", minimum=0)
+                compare_btn = gr.Button("Compare original vs perturbed", variant="primary", elem_id="compare-btn")
+                levels_btn = gr.Button(
+                    "Run the three levels (none / flip+rotate / heavy)",
+                    variant="secondary",
+                    elem_id="levels-btn",
+                )
+                gr.Markdown(
+                    "\n".join(
+                        f"- **{n}**: {LEVEL_DESCRIPTIONS[n]}" + (f" <small>({c.describe()})</small>" if c.steps else "")
+                        for n, c in LEVELS.items()
+                    )
+                )
+            with gr.Column(scale=7, min_width=480):
+                delta = gr.Markdown(elem_id="lab-delta")
+                with gr.Row():
+                    verdict_a = gr.HTML(elem_id="verdict-original", apply_default_css=False)
+                    verdict_b = gr.HTML(elem_id="verdict-perturbed", apply_default_css=False)
+                with gr.Row():
+                    plot_a = gr.Plot(show_label=False, elem_id="timeline-original")
+                    plot_b = gr.Plot(show_label=False, elem_id="timeline-perturbed")
+                preview = gr.Image(
+                    label="The same frame, original and perturbed",
+                    show_label=False,
+                    interactive=False,
+                    height=300,
+                    elem_id="lab-preview",
+                )
+                levels_plot = gr.Plot(show_label=False, elem_id="levels-plot")
+                levels_table = gr.Markdown()
+                levels_gallery = gr.Gallery(
+                    label="One frame at each level",
+                    show_label=False,
+                    columns=3,
+                    height=260,
+                    object_fit="contain",
+                    elem_id="levels-gallery",
+                )
+    check = dict(api_visibility="private", concurrency_limit=None, show_progress="minimal")
+    compare_btn.click(validate_input, [lab_video, analyse.model], [delta], **check).success(
+        on_compare,
+        [lab_video, pert, strength, lab_frames, seed, analyse.model, analyse.threshold],
+        [verdict_a, verdict_b, plot_a, plot_b, preview, delta],
+        api_visibility="private",
+        concurrency_id="analysis",
+    )
+    levels_btn.click(validate_input, [lab_video, analyse.model], [delta], **check).success(
+        on_levels,
+        [lab_video, lab_frames, seed, analyse.model, analyse.threshold],
+        [levels_plot, levels_gallery, levels_table, delta],
+        api_visibility="private",
+        concurrency_id="analysis",
+    )
+
+
+def build_about_tab() -> None:
+    with gr.Tab("How it works", id="about"):
+        gr.Markdown(ABOUT)
+
+
+def build_api(analyse: AnalyseTab) -> None:
+    """API only: the CLI's JSON report at ``/analyze_json``.  The hidden button is never shown; the endpoint is
+    the point."""
+    api_btn = gr.Button(visible=False)
+    api_out = gr.JSON(visible=False)
+    api_btn.click(
+        analyze_json,
+        [analyse.video, analyse.frames, analyse.model, analyse.cam, analyse.threshold, analyse.photo],
+        [api_out],
+        api_name="analyze_json",
+        concurrency_id="analysis",
+    )
 
 
 def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
     models = model_choices()
-    default_model = models[0][1] if models else None
-    default_card = model_card(default_model)
-    cams = cam_choices()
-    example_rows = [[p] for p in (examples or {}).values()]
-    example_labels = [EXAMPLE_LABELS.get(k, k) for k in (examples or {})]
-
     with gr.Blocks(title=TITLE, delete_cache=(3600, 7200)) as demo:
-        report_state = gr.State(None)
-        judged_state = gr.State(None)  # the model card's threshold and uncertain band, for the threshold slider
-        positions_state = gr.State([])
-        gr.Markdown(f"# {TITLE}", elem_id="title")
-        gr.Markdown(
-            "Finds the faces in a video or photo, scores each one with a trained classifier, and shows *where* the "
-            "model looked. A score is one model's estimate, not proof.",
-            elem_id="subtitle",
-        )
-        if not models:
-            gr.HTML(
-                message_html(
-                    f"No trained model is installed in {MODELS_DIR or ', '.join(map(str, model_dirs()))}. "
-                    "Train one with `deepfake-lens train` (see the README) or set DEEPFAKE_MODELS_DIR; "
-                    "until then nothing can be analysed.",
-                    "error",
-                ),
-                elem_id="no-model",
-                apply_default_css=False,
-            )
-
+        build_header(models)
         with gr.Tabs():
-            # ------------------------------------------------ tab 1
-            with gr.Tab("Analyse a video or photo", id="analyse"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=4, min_width=320):
-                        with gr.Tabs(elem_id="media-tabs"):
-                            with gr.Tab("Video", id="video-tab"):
-                                video = gr.Video(label="Video", sources=["upload"], height=280, elem_id="video-in")
-                                gr.Markdown(
-                                    f"mp4, mov, webm or avi · up to {LIMITS.max_file_mb:.0f} MB and "
-                                    f"{LIMITS.max_duration_s:.0f} s",
-                                    elem_id="limits",
-                                )
-                                if example_rows:
-                                    gr.Examples(
-                                        example_rows,
-                                        inputs=[video],
-                                        example_labels=example_labels,
-                                        label="Examples (rendered by the project from a public-domain photo)",
-                                    )
-                            with gr.Tab("Photo", id="photo-tab"):
-                                # the uploaded file as it is (image_mode=None: never re-encoded before the analysis)
-                                photo = gr.Image(
-                                    label="Photo",
-                                    sources=["upload", "clipboard"],
-                                    type="filepath",
-                                    image_mode=None,
-                                    format="png",
-                                    height=280,
-                                    elem_id="photo-in",
-                                )
-                                gr.Markdown(
-                                    f"jpg, png, webp or bmp · up to {LIMITS.max_file_mb:.0f} MB · "
-                                    "the photo is analysed as one frame",
-                                    elem_id="photo-limits",
-                                )
-                        frames = gr.Slider(
-                            4,
-                            LIMITS.max_frames,
-                            value=32,
-                            step=1,
-                            label="Frames to sample",
-                            info="spread evenly over the clip; more is steadier but slower",
-                            elem_id="frames",
-                        )
-                        model = gr.Dropdown(models, value=default_model, label="Model", elem_id="model")
-                        cam = gr.Dropdown(
-                            cams,
-                            value=cams[0],
-                            label="Explanation (CAM method)",
-                            elem_id="cam",
-                            info="heat map of the pixels that pushed the score",
-                        )
-                        threshold = gr.Slider(
-                            0.0,
-                            1.0,
-                            value=float(default_card.threshold if default_card else 0.5),
-                            step=0.01,
-                            label="Threshold",
-                            info="video score at or above it → fake. At the model's own threshold, scores "
-                            "in its uncertain band just below → uncertain. Moving it re-labels at once.",
-                        )
-                        with gr.Accordion("More settings", open=False):
-                            rule = gr.Radio(
-                                ["confident", "mean"],
-                                value="confident",
-                                label="Aggregation rule",
-                                info="confident: the DFDC winner's rule; mean: plain mean per face",
-                            )
-                            cam_faces = gr.Slider(
-                                0,
-                                128,
-                                value=16,
-                                step=1,
-                                label="Explain at most this many faces",
-                                info="the most fake first; 0 = all (slower on CPU)",
-                            )
-                            model_info = gr.Markdown(card_markdown(default_card))
-                        analyse_btn = gr.Button("Analyse", variant="primary", elem_id="analyse-btn", size="lg")
-                    with gr.Column(scale=7, min_width=480):
-                        verdict = gr.HTML(
-                            message_html("Upload a video or a photo, or pick an example, then press Analyse."),
-                            elem_id="verdict",
-                            apply_default_css=False,
-                        )
-                        timeline = gr.Plot(
-                            label="Fake probability over time (click a point to see its frame)", elem_id="timeline"
-                        )
-                        timeline_note = gr.Markdown(visible=False, elem_id="timeline-note")
-                        pick = gr.Textbox(visible="hidden", elem_id="timeline-pick")
-                        frame_slider = gr.Slider(
-                            1, 2, value=1, step=1, label="Sampled frame", interactive=False, elem_id="frame-slider"
-                        )
-                        frame_caption = gr.Markdown(elem_id="frame-caption")
-                        frame_image = gr.Image(
-                            label="Frame with the detected faces",
-                            interactive=False,
-                            height=360,
-                            elem_id="frame-image",
-                            buttons=["download", "fullscreen"],
-                        )
-                gr.Markdown(
-                    "### Faces and their explanations\nEach tile: the face as the model saw it, and the CAM "
-                    "heat map over it (red = pushed towards *fake*). Red frame = scored at or above the "
-                    "threshold, green = below. Click a tile to see its frame."
-                )
-                order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
-                gallery = gr.Gallery(
-                    label="Face crops with CAM overlays",
-                    show_label=False,
-                    columns=4,
-                    height=520,
-                    object_fit="contain",
-                    elem_id="face-gallery",
-                    allow_preview=True,
-                )
-                with gr.Accordion("Per-frame table and downloads", open=False):
-                    with gr.Row():
-                        csv_btn = gr.DownloadButton("Download CSV", visible=False, elem_id="csv-download")
-                        json_btn = gr.DownloadButton("Download JSON", visible=False, elem_id="json-download")
-                    table = gr.Dataframe(headers=HEADERS, interactive=False, max_height=420, elem_id="frame-table")
-                    report_json = gr.JSON(label="Report (the CLI's JSON schema)", open=False)
-
-            # ------------------------------------------------ tab 2
-            with gr.Tab("Failure lab", id="lab"):
-                gr.Markdown(
-                    "**How fragile is the verdict?** Perturb the clip and run it again, or run the three "
-                    "levels of a small robustness study. Uses the model and threshold chosen in the first tab; "
-                    "no CAM here, to keep it quick."
-                )
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=4, min_width=320):
-                        lab_video = gr.Video(label="Video", sources=["upload"], height=220, elem_id="lab-video")
-                        if example_rows:
-                            gr.Examples(
-                                example_rows, inputs=[lab_video], example_labels=example_labels, label="Examples"
-                            )
-                        pert = gr.Dropdown(
-                            [(f"{n}: {DESCRIPTIONS[n]}", n) for n in PERTURBATIONS], value="jpeg", label="Perturbation"
-                        )
-                        strength = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Strength (0 = unchanged)")
-                        with gr.Row():
-                            lab_frames = gr.Slider(
-                                4, 64, value=16, step=1, label="Frames to sample", elem_id="lab-frames"
-                            )
-                            seed = gr.Number(0, precision=0, label="Random seed (noise, dropout)", minimum=0)
-                        compare_btn = gr.Button(
-                            "Compare original vs perturbed", variant="primary", elem_id="compare-btn"
-                        )
-                        levels_btn = gr.Button(
-                            "Run the three levels (none / flip+rotate / heavy)",
-                            variant="secondary",
-                            elem_id="levels-btn",
-                        )
-                        gr.Markdown(
-                            "\n".join(
-                                f"- **{n}**: {LEVEL_DESCRIPTIONS[n]}"
-                                + (f" <small>({c.describe()})</small>" if c.steps else "")
-                                for n, c in LEVELS.items()
-                            )
-                        )
-                    with gr.Column(scale=7, min_width=480):
-                        delta = gr.Markdown(elem_id="lab-delta")
-                        with gr.Row():
-                            verdict_a = gr.HTML(elem_id="verdict-original", apply_default_css=False)
-                            verdict_b = gr.HTML(elem_id="verdict-perturbed", apply_default_css=False)
-                        with gr.Row():
-                            plot_a = gr.Plot(show_label=False, elem_id="timeline-original")
-                            plot_b = gr.Plot(show_label=False, elem_id="timeline-perturbed")
-                        preview = gr.Image(
-                            label="The same frame, original and perturbed",
-                            show_label=False,
-                            interactive=False,
-                            height=300,
-                            elem_id="lab-preview",
-                        )
-                        levels_plot = gr.Plot(show_label=False, elem_id="levels-plot")
-                        levels_table = gr.Markdown()
-                        levels_gallery = gr.Gallery(
-                            label="One frame at each level",
-                            show_label=False,
-                            columns=3,
-                            height=260,
-                            object_fit="contain",
-                            elem_id="levels-gallery",
-                        )
-
-            # ------------------------------------------------ tab 3
-            with gr.Tab("How it works", id="about"):
-                gr.Markdown(ABOUT)
-
-        # ------------------------------------------------ events
-        outputs = [
-            verdict,
-            timeline,
-            timeline_note,
-            frame_slider,
-            frame_image,
-            frame_caption,
-            gallery,
-            positions_state,
-            table,
-            csv_btn,
-            json_btn,
-            report_json,
-            report_state,
-            judged_state,
-        ]
-        # a quick check first (header, limits, model): a bad file is reported once, on the verdict, in seconds
-        # one file at a time: a new video (upload or example) clears the photo, a new photo the video
-        video.change(
-            _keep_one, [video], [photo], api_visibility="private", concurrency_limit=None, show_progress="hidden"
-        )
-        photo.change(
-            _keep_one, [photo], [video], api_visibility="private", concurrency_limit=None, show_progress="hidden"
-        )
-        analyse_btn.click(
-            validate_input,
-            [video, model, photo],
-            [verdict],
-            api_visibility="private",
-            concurrency_limit=None,
-            show_progress="minimal",
-        ).success(
-            on_analyze,
-            [video, frames, model, cam, threshold, rule, cam_faces, order, photo],
-            outputs,
-            api_visibility="private",
-            concurrency_id="analysis",
-        )
-        threshold.change(
-            on_threshold,
-            [report_state, judged_state, threshold, frame_slider, order],
-            [verdict, timeline, frame_image, gallery, positions_state, csv_btn, json_btn, report_json, report_state],
-            api_visibility="private",
-            concurrency_limit=None,
-            show_progress="hidden",
-            trigger_mode="always_last",
-        )
-        frame_slider.change(
-            on_frame,
-            [report_state, frame_slider],
-            [frame_image, frame_caption],
-            api_visibility="private",
-            concurrency_limit=None,
-            show_progress="hidden",
-        )
-        order.change(
-            on_order,
-            [report_state, order],
-            [gallery, positions_state],
-            api_visibility="private",
-            concurrency_limit=None,
-        )
-        gallery.select(
-            on_gallery_select,
-            [positions_state],
-            [frame_slider],
-            api_visibility="private",
-            concurrency_limit=None,
-            show_progress="hidden",
-        )
-        pick.change(
-            on_timeline_pick,
-            [pick],
-            [frame_slider],
-            api_visibility="private",
-            concurrency_limit=None,
-            show_progress="hidden",
-        )
-        model.change(on_model, [model], [threshold, model_info], api_visibility="private", concurrency_limit=None)
-        compare_btn.click(
-            validate_input,
-            [lab_video, model],
-            [delta],
-            api_visibility="private",
-            concurrency_limit=None,
-            show_progress="minimal",
-        ).success(
-            on_compare,
-            [lab_video, pert, strength, lab_frames, seed, model, threshold],
-            [verdict_a, verdict_b, plot_a, plot_b, preview, delta],
-            api_visibility="private",
-            concurrency_id="analysis",
-        )
-        levels_btn.click(
-            validate_input,
-            [lab_video, model],
-            [delta],
-            api_visibility="private",
-            concurrency_limit=None,
-            show_progress="minimal",
-        ).success(
-            on_levels,
-            [lab_video, lab_frames, seed, model, threshold],
-            [levels_plot, levels_gallery, levels_table, delta],
-            api_visibility="private",
-            concurrency_id="analysis",
-        )
-        # API only: the CLI's JSON report.  The hidden button is never shown; the endpoint is the point.
-        api_btn = gr.Button(visible=False)
-        api_out = gr.JSON(visible=False)
-        api_btn.click(
-            analyze_json,
-            [video, frames, model, cam, threshold, photo],
-            [api_out],
-            api_name="analyze_json",
-            concurrency_id="analysis",
-        )
+            analyse = build_analyse_tab(models, examples)
+            build_lab_tab(analyse, examples)
+            build_about_tab()
+        build_api(analyse)
     return demo
 
 
@@ -881,7 +925,8 @@ ABOUT = f"""
 2. **Find faces**: BlazeFace (mediapipe) finds faces in each sampled frame; faces are tracked into identities.
 3. **Score**: each face crop gets a *fake probability* from the classifier (the model card says what it was trained on).
 4. **Aggregate**: the *confident* rule (from the DFDC winning solution) turns frame scores into one score per person;
-   the video score is the highest among the people seen often enough. At or above the threshold → *fake*.
+   the video score is the highest among the people seen often enough. At or above the threshold → *fake*; just
+   below it, in the model's *uncertain* band (where real faces of its validation set also score) → *uncertain*.
 5. **Explain**: a class-activation map (Grad-CAM and relatives) shows which pixels pushed the score; its faithfulness
    figures (probability drop when those pixels are blurred, share of the map on the face) are in the table.
 

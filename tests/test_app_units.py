@@ -7,9 +7,11 @@ never what a score means.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -276,13 +278,37 @@ def test_errors_become_readable_gradio_errors(tmp_path, tiny_model_dir):
     assert "ZeroDivisionError" in err.value.message and "Traceback" not in err.value.message
 
 
-def test_on_analyze_fills_every_output(clips, tiny_model_dir):
+@pytest.fixture(scope="module")
+def ui():
+    """The first tab's components, built outside a server: its handlers return {component: value} over them."""
+    import gradio as gr
+
+    import app
+
+    with gr.Blocks():
+        return app.build_analyse_tab([], {})
+
+
+def _named(ui, out: dict) -> SimpleNamespace:
+    """A handler's {component: value} as attributes named like the AnalyseTab fields (``o.verdict``)."""
+    by_id = {id(getattr(ui, f.name)): f.name for f in dataclasses.fields(ui)}
+    assert all(id(c) in by_id for c in out), "every key is a component of the tab"
+    return SimpleNamespace(**{by_id[id(c)]: v for c, v in out.items()})
+
+
+def _silent(*args, **kwargs):
+    return None
+
+
+def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     import app
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
     calls = []
     out = app.on_analyze(
+        ui,
         clips["face"],
+        None,
         6,
         card,
         "gradcam",
@@ -292,26 +318,29 @@ def test_on_analyze_fills_every_output(clips, tiny_model_dir):
         "most fake first",
         progress=lambda f, desc=None: calls.append((f, desc)),
     )
-    verdict, plot, note, slider, image, caption, items, positions, rows, csv_btn, json_btn, data, report, _ = out
-    fig = plot["value"]
-    assert plot["visible"] and not note["visible"] and slider.visible
-    assert "Likely" in verdict and len(fig.data) >= 1
-    assert image is not None and caption.startswith("Sampled frame")
-    assert len(items) == len(positions) == len(report.faces) >= 1
+    assert set(out) == set(ui.results)  # every output of the analysis, each once
+    o = _named(ui, out)
+    fig, report, data = o.timeline["value"], o.report_state, o.report_json
+    assert o.timeline["visible"] and not o.timeline_note["visible"] and o.frame_slider.visible
+    assert "Likely" in o.verdict and len(fig.data) >= 1
+    assert o.frame_image is not None and o.frame_caption.startswith("Sampled frame")
+    assert len(o.gallery) == len(o.positions_state) == len(report.faces) >= 1
+    assert len(o.table) == sum(max(1, len(fr.faces)) for fr in report.frames)
     assert sum(f.cam is not None for f in report.faces) == min(3, len(report.faces))  # cam_faces honoured
     assert data["video"] == "face.mp4" and data == report.to_dict()
-    assert csv_btn.value["path"].endswith("face_report.csv") and json_btn.value["path"].endswith("face_report.json")
-    assert json.load(open(json_btn.value["path"])) == data
+    csv_path, json_path = o.csv_btn.value["path"], o.json_btn.value["path"]
+    assert csv_path.endswith("face_report.csv") and json_path.endswith("face_report.json")
+    assert json.load(open(json_path)) == data
+    assert o.judged_state == {"threshold": 0.5, "uncertain": None, "caveat": o.judged_state["caveat"]}
+    assert "no validation metrics" in o.judged_state["caveat"] and "no validation metrics" in o.verdict
     assert calls and calls[0][1] == "decoding" and calls[-1][0] == 1.0
     assert app.on_timeline_pick("2:12345").value == 3
     # a clip without a face: a clear "no verdict", an empty gallery, the frames still viewable
-    out = app.on_analyze(
-        clips["plain"], 4, card, "gradcam", 0.5, "confident", 3, "time", progress=lambda f, desc=None: None
-    )
-    verdict, plot, _, _, image, caption, items, *_ = out
-    assert "No verdict" in verdict and "No face was found" in verdict
-    assert items == [] and image is not None and "no face found" in caption
-    assert [t.name for t in plot["value"].data] == ["no face"]
+    out = app.on_analyze(ui, clips["plain"], None, 4, card, "gradcam", 0.5, "confident", 3, "time", progress=_silent)
+    o = _named(ui, out)
+    assert "No verdict" in o.verdict and "No face was found" in o.verdict
+    assert o.gallery == [] and o.frame_image is not None and "no face found" in o.frame_caption
+    assert [t.name for t in o.timeline["value"].data] == ["no face"]
     assert app.on_frame(report, 1)[1].startswith("Sampled frame 1 of")
 
 
@@ -393,31 +422,31 @@ def photo(tmp_path_factory) -> str:
     return str(path)
 
 
-def test_photo_is_analysed_as_one_frame(photo, tiny_model_dir, clips):
+def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     import app
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
     assert app.pick_media(None, photo) == photo and app.pick_media(clips["face"], None) == clips["face"]
     assert app.pick_media(None, None) is None
     assert app.validate_input(None, card, photo).count("Analysing the photo astronaut.jpg (512x512)") == 1
-    out = app.on_analyze(
-        None, 6, card, "gradcam", 0.5, "confident", 3, "time", photo, progress=lambda f, desc=None: None
-    )
-    verdict, plot, note, slider, image, caption, items, positions, rows, csv_btn, json_btn, data, report, _ = out
-    assert "Likely" in verdict and "a photo with 1 face" in verdict and "sampled frames" not in verdict
-    assert not plot["visible"] and plot["value"] is None  # no timeline for one frame...
-    assert note["visible"] and "photo" in note["value"]  # ...and a note that says why
-    assert not slider.visible
-    assert image is not None and image.shape[:2] == (512, 512) and caption.startswith("The photo · face 0")
-    assert len(items) == len(positions) == 1 and report.faces[0].cam is not None  # the face, explained
-    assert items[0][1].startswith("face 0 · fake ")  # no time in a photo's captions
-    assert len(rows) == 1 and len(data["frames"]) == 1 and data["video"] == "astronaut.jpg"
-    assert json_btn.value["path"].endswith("astronaut_report.json")
+    o = _named(ui, app.on_analyze(ui, None, photo, 6, card, "gradcam", 0.5, "confident", 3, "time", progress=_silent))
+    assert "Likely" in o.verdict and "a photo with 1 face" in o.verdict and "sampled frames" not in o.verdict
+    assert not o.timeline["visible"] and o.timeline["value"] is None  # no timeline for one frame...
+    assert o.timeline_note["visible"] and "photo" in o.timeline_note["value"]  # ...and a note that says why
+    assert not o.frame_slider.visible
+    assert o.frame_image.shape[:2] == (512, 512) and o.frame_caption.startswith("The photo · face 0")
+    report, data = o.report_state, o.report_json
+    assert len(o.gallery) == len(o.positions_state) == 1 and report.faces[0].cam is not None  # the face, explained
+    assert o.gallery[0][1].startswith("face 0 · fake ")  # no time in a photo's captions
+    assert len(o.table) == 1 and len(data["frames"]) == 1 and data["video"] == "astronaut.jpg"
+    assert o.json_btn.value["path"].endswith("astronaut_report.json")
+    # the threshold slider on a photo leaves the (hidden) timeline alone
+    assert ui.timeline not in app.on_threshold(ui, report, o.judged_state, 0.2, 1, "time")
     # a video analysed afterwards shows its timeline again
-    out = app.on_analyze(
-        clips["face"], 4, card, app.NO_CAM, 0.5, "confident", 3, "time", None, progress=lambda *a, **k: None
+    o = _named(
+        ui, app.on_analyze(ui, clips["face"], None, 4, card, app.NO_CAM, 0.5, "confident", 3, "time", progress=_silent)
     )
-    assert out[1]["visible"] and not out[2]["visible"] and out[3].visible
+    assert o.timeline["visible"] and not o.timeline_note["visible"] and o.frame_slider.visible
 
 
 def test_photo_input_errors_and_one_file_at_a_time(tmp_path, tiny_model_dir, photo):
@@ -498,25 +527,41 @@ def banded_model_dir(tiny_model_dir, tmp_path_factory):
     return d
 
 
-def test_threshold_slider_relabels_without_a_new_analysis(clips, banded_model_dir, monkeypatch):
+def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_model_dir, monkeypatch):
     import app
 
     card = str(banded_model_dir / "untrained_resnet18.json")
-    out = app.on_analyze(
-        clips["face"], 4, card, app.NO_CAM, 0.99, "confident", 0, "time", None, progress=lambda *a, **k: None
+    o = _named(
+        ui, app.on_analyze(ui, clips["face"], None, 4, card, app.NO_CAM, 0.99, "confident", 0, "time", progress=_silent)
     )
-    verdict, *_, data, report, judged = out
-    assert report.label == "uncertain" and "UNCERTAIN" in verdict and data["uncertain"] == [0.01, 0.99]
+    report, judged = o.report_state, o.judged_state
+    assert report.label == "uncertain" and "UNCERTAIN" in o.verdict and o.report_json["uncertain"] == [0.01, 0.99]
     assert judged["threshold"] == 0.99 and judged["uncertain"] == [0.01, 0.99]
 
     monkeypatch.setattr(app, "run_analysis", lambda *a, **k: pytest.fail("the slider must not analyse again"))
-    score = report.score
-    out = app.on_threshold(report, judged, 0.0, 1, "time")
-    verdict, fig, image, items, positions, csv_btn, json_btn, data, moved = out
-    assert moved.label == "fake" and "Likely FAKE" in verdict and moved.score == score
-    assert data["label"] == "fake" and data["uncertain"] is None and json.load(open(json_btn.value["path"])) == data
-    assert all(caption.endswith("(FAKE)") for _, caption in items)
-    assert any(abs(s.y0) < 1e-9 for s in fig.layout.shapes if s.type == "line")  # threshold line at 0
-    back = app.on_threshold(moved, judged, 0.99, 1, "time")
-    assert back[-1].label == "uncertain" and "What &ldquo;uncertain&rdquo; means" in back[0]
-    assert app.on_threshold(None, None, 0.5, 1, "time") == (app.gr.skip(),) * 9  # nothing analysed yet
+    out = app.on_threshold(ui, report, judged, 0.0, 1, "time")
+    assert set(out) == set(ui.judged)
+    o = _named(ui, out)
+    moved, data = o.report_state, o.report_json
+    assert moved.label == "fake" and "Likely FAKE" in o.verdict and moved.score == report.score
+    assert data["label"] == "fake" and data["uncertain"] is None
+    assert json.load(open(o.json_btn.value["path"])) == data
+    assert all(caption.endswith("(FAKE)") for _, caption in o.gallery)
+    assert any(abs(s.y0) < 1e-9 for s in o.timeline.layout.shapes if s.type == "line")  # threshold line at 0
+    back = _named(ui, app.on_threshold(ui, moved, judged, 0.99, 1, "time"))
+    assert back.report_state.label == "uncertain" and "What &ldquo;uncertain&rdquo; means" in back.verdict
+    assert app.on_threshold(ui, None, None, 0.5, 1, "time") == {}  # nothing analysed yet: nothing changes
+
+
+def test_styles_and_script_come_from_webapp_static():
+    from pathlib import Path
+
+    import app
+    import webapp
+
+    static = Path(webapp.__file__).parent / "static"
+    assert app.CSS == (static / "app.css").read_text() and "#face-gallery" in app.CSS
+    assert app.HEAD.startswith("<script>") and app.HEAD.rstrip().endswith("</script>")
+    assert (static / "timeline_click.js").read_text() in app.HEAD and "plotly_click" in app.HEAD
+    source = Path(app.__file__).read_text()
+    assert "plotly_click" not in source and "{font-size" not in source  # nothing inline any more

@@ -1,0 +1,86 @@
+"""The first tab's events run through gradio itself, in process (no server, no browser).
+
+``Blocks.process_api`` does what a click in the page does: the frontend's payloads are
+preprocessed by the input components, the handler runs, and its ``{component: value}``
+is postprocessed by the output components.  Uses the UNTRAINED test model (plumbing only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def demo(tiny_model_dir):
+    import app
+
+    old = app.MODELS_DIR
+    app.MODELS_DIR = tiny_model_dir
+    try:
+        yield app.build_demo({})
+    finally:
+        app.MODELS_DIR = old
+
+
+def _event(demo, name):
+    """The BlockFunction whose handler is ``app.<name>`` (bound to its tab with functools.partial)."""
+    for fn in demo.fns.values():
+        if isinstance(fn.fn, partial) and fn.fn.func.__name__ == name:
+            return fn
+    raise AssertionError(f"no event runs {name}")
+
+
+def _file(path: str) -> dict:
+    import os
+
+    return {"path": path, "orig_name": os.path.basename(path), "meta": {"_type": "gradio.FileData"}}
+
+
+def _run(demo, fn, inputs, state):
+    return asyncio.run(demo.process_api(fn, inputs, state=state))["data"]
+
+
+def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monkeypatch):
+    from gradio.state_holder import SessionState
+    from PIL import Image
+
+    from detector.data.synthetic import astronaut
+
+    analyse, threshold = _event(demo, "on_analyze"), _event(demo, "on_threshold")
+    ui = analyse.fn.args[0]
+    assert [o._id for o in analyse.outputs] == [c._id for c in ui.results]
+    state = SessionState(demo)
+    # video, photo, frames, model, cam, threshold, rule, cam faces, order
+    settings = [4, "untrained_resnet18", "gradcam", 0.5, "confident", 2, "time"]
+    data = _run(demo, analyse, [_file(clips["face"]), None, *settings], state)
+    by = dict(zip([c._id for c in ui.results], data))
+    assert "verdict-label" in by[ui.verdict._id]
+    assert by[ui.timeline._id]["visible"] is True and by[ui.timeline._id]["value"]["type"] == "plotly"
+    assert by[ui.report_json._id].root["video"] == "face.mp4"
+    assert len(by[ui.gallery._id]) >= 1
+    report = state[ui.report_state._id]
+    assert report.label in ("real", "fake") and state[ui.judged_state._id]["threshold"] == 0.5
+
+    # the slider re-labels from the stored report (the state), without analysing again
+    data = _run(demo, threshold, [None, None, 0.0, 1, "time"], state)
+    by = dict(zip([c._id for c in ui.judged], data))
+    assert "Likely FAKE" in by[ui.verdict._id] and state[ui.report_state._id].label == "fake"
+    assert state[ui.report_state._id].score == report.score
+
+    # a photo: given to the analysis as the uploaded file itself (never re-encoded), no timeline
+    photo = tmp_path / "portrait.jpg"
+    Image.fromarray(astronaut()).save(photo, quality=90)
+    import app
+
+    given = []
+    real_run = app.run_analysis
+    monkeypatch.setattr(app, "run_analysis", lambda media, *a, **k: given.append(media) or real_run(media, *a, **k))
+    data = _run(demo, analyse, [None, _file(str(photo)), *settings], state)
+    assert open(given[0], "rb").read() == photo.read_bytes()  # the very bytes that were uploaded
+    by = dict(zip([c._id for c in ui.results], data))
+    assert by[ui.timeline._id]["visible"] is False and by[ui.timeline_note._id]["visible"] is True
+    assert by[ui.report_json._id].root["video"] == "portrait.jpg"
+    assert "a photo with 1 face" in by[ui.verdict._id]
