@@ -194,7 +194,16 @@ def run_analysis(video, frames, model_name, cam, threshold, rule="confident", ca
         progress=progress,
         keep_frames=True,
     )
-    report.video = os.path.basename(video)  # never show or export the server's upload path
+    return _without_server_path(report, video)
+
+
+def _without_server_path(report, path: str):
+    """The report with the uploaded file's base name wherever the server's upload path was (``video``,
+    ``video_info.path``, warnings): the page, the downloads and the API never show gradio's cache folder."""
+    name = os.path.basename(str(path))
+    report.video = name
+    report.video_info = {**report.video_info, "path": name} if "path" in report.video_info else report.video_info
+    report.warnings = [w.replace(str(path), name) for w in report.warnings]
     return report
 
 

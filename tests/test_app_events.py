@@ -8,6 +8,8 @@ is postprocessed by the output components.  Uses the UNTRAINED test model (plumb
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from functools import partial
 
 import pytest
@@ -34,8 +36,6 @@ def _event(demo, name):
 
 
 def _file(path: str) -> dict:
-    import os
-
     return {"path": path, "orig_name": os.path.basename(path), "meta": {"_type": "gradio.FileData"}}
 
 
@@ -47,19 +47,28 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     from gradio.state_holder import SessionState
     from PIL import Image
 
+    import app
     from detector.data.synthetic import astronaut
 
     analyse, threshold = _event(demo, "on_analyze"), _event(demo, "on_threshold")
     ui = analyse.fn.args[0]
     assert [o._id for o in analyse.outputs] == [c._id for c in ui.results]
     state = SessionState(demo)
+    given = []  # the paths the analysis was given
+    real_run = app.run_analysis
+    monkeypatch.setattr(app, "run_analysis", lambda media, *a, **k: given.append(media) or real_run(media, *a, **k))
     # video, photo, frames, model, cam, threshold, rule, cam faces, order
     settings = [4, "untrained_resnet18", "gradcam", 0.5, "confident", 2, "time"]
     data = _run(demo, analyse, [_file(clips["face"]), None, *settings], state)
     by = dict(zip([c._id for c in ui.results], data))
     assert "verdict-label" in by[ui.verdict._id]
     assert by[ui.timeline._id]["visible"] is True and by[ui.timeline._id]["value"]["type"] == "plotly"
-    assert by[ui.report_json._id].root["video"] == "face.mp4"
+    exported = by[ui.report_json._id].root
+    assert exported["video"] == "face.mp4" and exported["video_info"]["path"] == "face.mp4"
+    upload_dir = os.path.dirname(given[0])  # gradio's cache folder of the upload: never in what goes out
+    assert given[0] != clips["face"] and upload_dir not in json.dumps(exported)
+    for button in (ui.csv_btn, ui.json_btn):
+        assert upload_dir not in open(by[button._id]["value"]["path"]).read()
     assert len(by[ui.gallery._id]) >= 1
     report = state[ui.report_state._id]
     assert report.label in ("real", "fake") and state[ui.judged_state._id]["threshold"] == 0.5
@@ -73,13 +82,8 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     # a photo: given to the analysis as the uploaded file itself (never re-encoded), no timeline
     photo = tmp_path / "portrait.jpg"
     Image.fromarray(astronaut()).save(photo, quality=90)
-    import app
-
-    given = []
-    real_run = app.run_analysis
-    monkeypatch.setattr(app, "run_analysis", lambda media, *a, **k: given.append(media) or real_run(media, *a, **k))
     data = _run(demo, analyse, [None, _file(str(photo)), *settings], state)
-    assert open(given[0], "rb").read() == photo.read_bytes()  # the very bytes that were uploaded
+    assert open(given[-1], "rb").read() == photo.read_bytes()  # the very bytes that were uploaded
     by = dict(zip([c._id for c in ui.results], data))
     assert by[ui.timeline._id]["visible"] is False and by[ui.timeline_note._id]["visible"] is True
     assert by[ui.report_json._id].root["video"] == "portrait.jpg"

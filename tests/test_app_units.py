@@ -565,3 +565,26 @@ def test_styles_and_script_come_from_webapp_static():
     assert (static / "timeline_click.js").read_text() in app.HEAD and "plotly_click" in app.HEAD
     source = Path(app.__file__).read_text()
     assert "plotly_click" not in source and "{font-size" not in source  # nothing inline any more
+
+
+# ---------------------------------------------------------------- no server path in what leaves the server
+
+
+def test_no_server_path_in_the_api_or_the_downloads(ui, clips, photo, tiny_model_dir):
+    import os
+
+    import app
+
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    folders = {os.path.dirname(clips["face"]), os.path.dirname(photo)}
+    for video, pic, name in ((clips["face"], None, "face.mp4"), (None, photo, "astronaut.jpg")):
+        data = app.analyze_json(video, 4, card, app.NO_CAM, 0.5, pic)
+        assert data["video"] == name and data["video_info"]["path"] == name
+        assert not any(f in json.dumps(data) for f in folders)
+        o = _named(
+            ui, app.on_analyze(ui, video, pic, 4, card, app.NO_CAM, 0.5, "confident", 0, "time", progress=_silent)
+        )
+        assert o.report_json["video_info"]["path"] == name and o.report_state.video == name
+        for button in (o.csv_btn, o.json_btn):
+            text = open(button.value["path"]).read()
+            assert name in text and not any(f in text for f in folders)
