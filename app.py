@@ -328,14 +328,21 @@ def _downloads_root() -> str:
 
 
 def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None, photo=None):
-    """HTTP API: the CLI's JSON report of one video or photo (``{"video", "score", "label", "frames", ...}``)."""
+    """HTTP API: the CLI's JSON report of one video or photo (``{"video", "score", "label", "frames", ...}``).
+
+    ``video`` holds the uploaded file's name; ``video_info`` has no ``path``: gradio_client takes any
+    ``{"path": str}`` in a result for a file on the server and fails fetching it (403), and the server's own
+    path is nobody's business.
+    """
 
     def work(media):
         media = _check_video(media)
         _check_photo(photo)
         return run_analysis(media, frames, model_name, cam, threshold)
 
-    return _run_guarded(work, pick_media(video, photo)).to_dict()
+    data = _run_guarded(work, pick_media(video, photo)).to_dict()
+    data["video_info"] = {k: v for k, v in data["video_info"].items() if k != "path"}
+    return data
 
 
 def _first_fake_position(report) -> int:
