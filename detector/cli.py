@@ -58,6 +58,7 @@ DELEGATED = {
     "evaluate": ("detector.evaluation.evaluate", "evaluate a model on a labelled data set, clean and perturbed"),
     "crossval": ("detector.evaluation.crossval", "pool the runs of a cross-validation"),
     "ensemble": ("detector.training.ensemble", "make one model of the fold runs of a cross-validation"),
+    "import-mesonet": ("detector.models.mesonet_import", "convert the MesoNet authors' Keras weights into model cards"),
 }
 
 

@@ -146,3 +146,4 @@ def count_parameters(model: nn.Module) -> int:
 
 
 __all__ = ["Architecture", "REGISTRY", "register", "get", "build", "count_parameters"]
+from detector.models import mesonet as _mesonet  # noqa: E402, F401 -- registers meso4 and mesoinception4
