@@ -9,35 +9,87 @@
 
 Bad input ends with a one-line message on stderr and a non-zero exit code, never a
 traceback.  Exit codes: 0 all inputs analysed; 1 some could not be analysed (the
-others are still written); 2 bad arguments or no model.
+others are still written); 2 bad arguments, no model, nothing to analyse, or a
+--json/--csv target that cannot be written (checked before any analysis); 130
+interrupted (Ctrl-C: what was analysed so far is still written).
+
+One input that fails, in any way, never costs the others: its error is printed and
+the scan goes on.  CSV rows are written as each input is analysed; the JSON at the
+end.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import stat
 import sys
 from dataclasses import asdict
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``error: ...``) and exit code 2, like every other refusal."""
+
+    def error(self, message: str):
+        message = " ".join(str(message).split())
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text!r}")
+    return value
+
+
+def _frame_count(text: str) -> int:
+    """A whole number of frames, at least 1 and at most the decoder's limit (checked before anything runs)."""
+    from detector.inference.video import Limits
+
+    value = _number(text)  # "5e7" is a number too: refused below by the limit, not as a typo
+    if value < 1 or value != int(value):
+        raise argparse.ArgumentTypeError(f"must be a whole number of frames, at least 1, not {text!r}")
+    if value > Limits.max_frames:
+        raise argparse.ArgumentTypeError(f"at most {Limits.max_frames} frames may be sampled, not {text!r}")
+    return int(value)
+
+
+def _probability(text: str) -> float:
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deepfake-lens", description="Explainable deepfake detector for videos and photos")
+    p = _Parser(prog="deepfake-lens", description="Explainable deepfake detector for videos and photos")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("scan", help="score videos and photos (files or folders)")
     s.add_argument("paths", nargs="+", metavar="PATH", help="video or photo files, or folders of them")
     g = s.add_mutually_exclusive_group()
-    g.add_argument("--frames", type=int, default=32, help="frames sampled evenly over each clip (default 32)")
-    g.add_argument("--fps", type=float, help="sample this many frames per second instead")
+    g.add_argument("--frames", type=_frame_count, default=32, help="frames sampled evenly over each clip (default 32)")
+    g.add_argument("--fps", type=_positive, help="sample this many frames per second instead")
     s.add_argument("--model", help="model name in assets/models, or a path to its .json card (default: the default)")
     s.add_argument("--rule", choices=["confident", "mean"], default="confident", help="frame-to-video aggregation")
-    s.add_argument("--threshold", type=float, help="fake if score >= threshold (default: the model card's)")
+    s.add_argument("--threshold", type=_probability, help="fake if score >= threshold (default: the model card's)")
     s.add_argument("--cam", help="also compute CAM explanations with this method (e.g. gradcam)")
     s.add_argument("--json", metavar="OUT", help="write the report(s) as JSON ('-' for stdout)")
     s.add_argument("--csv", metavar="OUT", help="write one row per face (and per faceless frame) as CSV")
-    s.add_argument("--max-duration", type=float, default=600.0, help="longest clip accepted, seconds (default 600)")
+    s.add_argument("--max-duration", type=_positive, default=600.0, help="longest clip accepted, seconds (default 600)")
     s.add_argument("--quiet", action="store_true", help="no progress bar or summary lines")
     m = sub.add_parser("models", help="list the installed models, or install one from a training run")
     m.add_argument("--json", action="store_true")
@@ -106,80 +158,160 @@ def _models(args) -> int:
 
 
 def _scan(args) -> int:
+    problem = _check_outputs(args)  # before anything is loaded or analysed
+    if problem:
+        return _fail(problem)
+
+    import csv
+
     from detector.errors import InputError, NoModelError
     from detector.inference.pipeline import analyze
-    from detector.inference.report import write_csv
+    from detector.inference.report import CSV_FIELDS
     from detector.inference.video import Limits, list_videos
     from detector.models.classifier import load_model
 
-    if args.frames is not None and args.frames < 1:
-        return _fail("--frames must be at least 1")
     try:
         clf = load_model(args.model)
     except NoModelError as e:
         return _fail(str(e))
     videos: list[str] = []
+    failures: list[str] = []
     for path in args.paths:
         try:
             videos.extend(list_videos(path))
-        except InputError as e:
-            return _fail(str(e))
+        except InputError as e:  # a folder with nothing to analyse: the other paths still are
+            failures.append(str(e))
+            print(f"error: {e}", file=sys.stderr)
+    if not videos:
+        return 2
     limits = Limits(max_duration_s=args.max_duration)
-    reports, failures = [], []
+    reports = []
     bar = None
     if len(videos) > 1 and not args.quiet:
         from tqdm import tqdm
 
         bar = tqdm(total=len(videos), unit="video", file=sys.stderr, dynamic_ncols=True)
-    for path in videos:
-        try:
-            report = analyze(
-                path,
-                frames=None if args.fps else args.frames,
-                fps=args.fps,
-                model=clf,
-                rule=args.rule,
-                threshold=args.threshold,
-                cam=args.cam,
-                limits=limits,
-            )
-            reports.append(report)
-            if not args.quiet:
-                line = (
-                    f"{path}: {report.label} (score {report.score:.3f}, threshold {report.threshold:.3f}, "
-                    f"faces in {report.face_rate:.0%} of {len(report.frames)} frames, "
-                    f"{report.timings['total']:.1f} s)"
-                )
-                (bar.write(line, file=sys.stderr) if bar else print(line, file=sys.stderr))
-                for w in report.warnings:
-                    (
-                        bar.write(f"  warning: {w}", file=sys.stderr)
-                        if bar
-                        else print(f"  warning: {w}", file=sys.stderr)
-                    )
-        except InputError as e:
-            failures.append(str(e))
-            (bar.write(f"error: {e}", file=sys.stderr) if bar else print(f"error: {e}", file=sys.stderr))
-        if bar:
-            bar.update(1)
-    if bar:
-        bar.close()
-    _write_outputs(args, reports, write_csv)
-    return 1 if failures else 0
 
+    def say(line: str) -> None:
+        (bar.write(line, file=sys.stderr) if bar else print(line, file=sys.stderr))
 
-def _write_outputs(args, reports, write_csv) -> None:
-    if args.json:
-        data = [r.to_dict() for r in reports]
-        text = json.dumps(data[0] if len(data) == 1 and _single_input(args) else data, indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            with open(args.json, "w") as f:
-                f.write(text + "\n")
+    table = writer = None
     if args.csv:
-        with open(args.csv, "w", newline="") as f:
-            write_csv(reports, f)
+        try:
+            table = open(args.csv, "w", newline="")
+        except OSError as e:
+            return _fail(f"--csv {args.csv}: cannot be written ({e.strerror or e})")
+        writer = csv.DictWriter(table, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+    interrupted = False
+    try:
+        for path in videos:
+            try:
+                report = analyze(
+                    path,
+                    frames=None if args.fps else args.frames,
+                    fps=args.fps,
+                    model=clf,
+                    rule=args.rule,
+                    threshold=args.threshold,
+                    cam=args.cam,
+                    limits=limits,
+                )
+            except InputError as e:
+                failures.append(str(e))
+                say(f"error: {e}")
+            except Exception as e:  # a bug, or something unforeseen in this one file: it must not cost the others
+                msg = f"{path}: could not be analysed ({_one_line(e)})"
+                failures.append(msg)
+                say(f"error: {msg}")
+            else:
+                reports.append(report)
+                if writer is not None:  # rows as they come: an interrupted scan keeps them
+                    writer.writerows(report.csv_rows())
+                    table.flush()
+                if not args.quiet:
+                    say(
+                        f"{path}: {report.label} (score {report.score:.3f}, threshold {report.threshold:.3f}, "
+                        f"faces in {report.face_rate:.0%} of {len(report.frames)} frames, "
+                        f"{report.timings.get('total', 0.0):.1f} s)"
+                    )
+                    for w in report.warnings:
+                        say(f"  warning: {w}")
+            if bar:
+                bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+        say(f"interrupted: writing the {len(reports)} result(s) of the inputs analysed so far")
+    finally:
+        if bar:
+            bar.close()
+        if table is not None:
+            table.close()
+    problem = _write_json(args, reports)
+    if problem:
+        return _fail(problem)
+    return 130 if interrupted else 1 if failures else 0
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())[:200]
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _check_outputs(args) -> str | None:
+    """Why the --json or --csv target cannot be written, or None: checked before any analysis."""
+    targets = [("--json", args.json), ("--csv", args.csv)]
+    targets = [(flag, t) for flag, t in targets if t and not (flag == "--json" and t == "-")]
+    if len(targets) == 2 and os.path.abspath(targets[0][1]) == os.path.abspath(targets[1][1]):
+        return f"--json and --csv name the same file ({args.csv}); give two"
+    for flag, target in targets:
+        problem = _unwritable(target)
+        if problem:
+            return f"{flag} {target}: {problem}"
+    return None
+
+
+def _unwritable(path: str) -> str | None:
+    if os.path.isdir(path):
+        return "is a folder; give a file name"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"no such folder ({folder})"
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        return f"cannot be written ({e.strerror or e})"
+    if mode is not None and stat.S_ISFIFO(mode):
+        return None  # a named pipe: opening it here would wait for its reader
+    try:
+        with open(path, "a"):  # "a": an existing file is left as it is until the results are written
+            pass
+    except OSError as e:
+        return f"cannot be written ({e.strerror or e})"
+    if mode is None:
+        try:
+            os.remove(path)  # created only to try: no empty file is left if the scan stops before writing
+        except OSError:
+            pass
+    return None
+
+
+def _write_json(args, reports) -> str | None:
+    if not args.json:
+        return None
+    data = [r.to_dict() for r in reports]
+    text = json.dumps(data[0] if len(data) == 1 and _single_input(args) else data, indent=2)
+    if args.json == "-":
+        print(text)
+        return None
+    try:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
+    except OSError as e:
+        return f"--json {args.json}: cannot be written ({e.strerror or e})"
+    return None
 
 
 def _single_input(args) -> bool:

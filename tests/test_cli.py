@@ -108,3 +108,157 @@ def test_4k_and_too_long(tmp_path, tiny_model_dir):
     assert_one_line_error(scan(big, models_dir=tiny_model_dir), "3840x2160.*megapixels")
     long = render_clip(str(tmp_path / "long.mp4"), seconds=610, fps=1, size=(64, 64), source="plain")
     assert_one_line_error(scan(long, models_dir=tiny_model_dir), "longer than the 600 s limit")
+
+
+# ---------------------------------------------------------------- in-process: arguments, outputs, one file's failure
+# ``scan`` runs here with a stand-in for the pipeline and the model loader (no torch, no model), so these tests
+# check the command's own rules: what it refuses before any work, and that one input's failure costs no other.
+
+
+@pytest.fixture
+def fake_scan(monkeypatch, tmp_path):
+    """main(["scan", ...]) with analyze() replaced: ``on[name]`` runs before a file's (empty) report is made."""
+    import types
+
+    from detector.inference.report import FrameResult, summarise
+
+    calls: list[str] = []
+    on: dict = {}
+
+    def analyze(path, **kwargs):
+        calls.append(os.path.basename(path))
+        if os.path.basename(path) in on:
+            on[os.path.basename(path)](path, kwargs)
+        return summarise(path, [FrameResult(index=0, time=0.0)], threshold=0.5, timings={"total": 0.0})
+
+    def load_model(name=None, **kwargs):
+        return object()
+
+    monkeypatch.setitem(sys.modules, "detector.inference.pipeline", types.SimpleNamespace(analyze=analyze))
+    monkeypatch.setitem(sys.modules, "detector.models.classifier", types.SimpleNamespace(load_model=load_model))
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        (tmp_path / name).write_bytes(b"not read by the stand-in")
+    return types.SimpleNamespace(calls=calls, on=on, dir=tmp_path)
+
+
+def run_main(*args) -> int:
+    from detector.cli import main
+
+    try:
+        return main(["scan", *map(str, args)])
+    except SystemExit as e:
+        return e.code
+    except KeyboardInterrupt:  # raised by a stand-in analyze(): scan must catch it, never the test session
+        pytest.fail("KeyboardInterrupt escaped scan")
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "flag,value",
+    [
+        ("--fps", "nan"),
+        ("--fps", "inf"),
+        ("--fps", "0"),
+        ("--fps", "-1"),
+        ("--frames", "0"),
+        ("--frames", "-1"),
+        ("--frames", "5e7"),
+        ("--max-duration", "nan"),
+        ("--max-duration", "0"),
+        ("--max-duration", "-1"),
+        ("--threshold", "nan"),
+        ("--threshold", "-0.1"),
+        ("--threshold", "1.5"),
+    ],
+)
+def test_bad_numbers_are_one_line_usage_errors(fake_scan, capsys, flag, value):
+    code = run_main(fake_scan.dir / "a.mp4", flag, value)
+    assert code == 2
+    assert flag in one_error_line(capsys.readouterr().err)
+    assert fake_scan.calls == []
+
+
+def test_fps_too_high_is_refused_by_the_limit_before_sampling(fake_scan, capsys, clips):
+    from detector.inference.video import sample_frames
+
+    def decode(path, kwargs):
+        sample_frames(clips["plain"], n_frames=kwargs["frames"], fps=kwargs["fps"], limits=kwargs["limits"])
+
+    fake_scan.on["a.mp4"] = decode
+    assert run_main(fake_scan.dir / "a.mp4", "--fps", "5e7") == 1
+    assert "limit is 512" in one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("flag", ["--json", "--csv"])
+@pytest.mark.parametrize("target", ["missing_folder/out", "a_folder", "/proc/version"])
+def test_unwritable_output_is_refused_before_any_analysis(fake_scan, capsys, flag, target):
+    (fake_scan.dir / "a_folder").mkdir()
+    out = target if target.startswith("/") else fake_scan.dir / target
+    if target.startswith("/") and not os.path.exists(target):
+        pytest.skip(f"{target} does not exist here")
+    code = run_main(fake_scan.dir / "a.mp4", fake_scan.dir / "b.mp4", flag, out)
+    assert code == 2
+    assert flag in one_error_line(capsys.readouterr().err)
+    assert fake_scan.calls == []  # refused before the work, not after it
+
+
+def test_output_check_leaves_no_file_behind(fake_scan, capsys):
+    from detector.errors import NoModelError
+
+    def no_model(name=None, **kwargs):
+        raise NoModelError("no trained model is installed")
+
+    sys.modules["detector.models.classifier"].load_model = no_model
+    out = fake_scan.dir / "r.json"
+    assert run_main(fake_scan.dir / "a.mp4", "--json", out) == 2
+    assert not out.exists()
+
+
+def test_unexpected_error_in_one_file_costs_no_other(fake_scan, capsys):
+    def boom(path, kwargs):
+        raise RuntimeError("something\nunforeseen")
+
+    fake_scan.on["b.mp4"] = boom
+    out, table = fake_scan.dir / "r.json", fake_scan.dir / "r.csv"
+    code = run_main(fake_scan.dir, "--json", out, "--csv", table, "--quiet")
+    assert code == 1
+    assert fake_scan.calls == ["a.mp4", "b.mp4", "c.mp4"]
+    line = one_error_line(capsys.readouterr().err)
+    assert "b.mp4" in line and "RuntimeError: something unforeseen" in line
+    assert [Path(r["video"]).name for r in json.loads(out.read_text())] == ["a.mp4", "c.mp4"]
+    assert [Path(r["video"]).name for r in csv.DictReader(table.open())] == ["a.mp4", "c.mp4"]
+
+
+def test_csv_rows_are_written_as_they_come(fake_scan, capsys):
+    table = fake_scan.dir / "r.csv"
+    seen = {}
+    fake_scan.on["b.mp4"] = lambda path, kwargs: seen.setdefault("rows", list(csv.DictReader(table.open())))
+    assert run_main(fake_scan.dir / "a.mp4", fake_scan.dir / "b.mp4", "--csv", table, "--quiet") == 0
+    assert [Path(r["video"]).name for r in seen["rows"]] == ["a.mp4"]  # on disk before b.mp4 was analysed
+
+
+def test_interrupted_scan_still_writes_what_was_analysed(fake_scan, capsys):
+    def interrupt(path, kwargs):
+        raise KeyboardInterrupt
+
+    fake_scan.on["b.mp4"] = interrupt
+    out, table = fake_scan.dir / "r.json", fake_scan.dir / "r.csv"
+    code = run_main(fake_scan.dir, "--json", out, "--csv", table, "--quiet")
+    assert code == 130
+    assert fake_scan.calls == ["a.mp4", "b.mp4"]
+    assert [Path(r["video"]).name for r in json.loads(out.read_text())] == ["a.mp4"]
+    assert [Path(r["video"]).name for r in csv.DictReader(table.open())] == ["a.mp4"]
+
+
+def test_empty_folder_among_inputs_costs_no_other(fake_scan, capsys):
+    empty = fake_scan.dir / "empty"
+    empty.mkdir()
+    out = fake_scan.dir / "r.json"
+    assert run_main(fake_scan.dir / "a.mp4", empty, "--json", out, "--quiet") == 1
+    assert "no videos or photos" in one_error_line(capsys.readouterr().err)
+    assert [Path(r["video"]).name for r in json.loads(out.read_text())] == ["a.mp4"]

@@ -15,9 +15,12 @@ The first stage of the pipeline.  ``sample_frames`` turns a path into a list of
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
+import stat
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import av
@@ -59,30 +62,72 @@ class SampledFrame:
     image: np.ndarray = field(repr=False)  # H x W x 3 RGB uint8, upright
 
 
-def _open(path: str, limits: Limits):
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a folder, not a video file")
-    size = os.path.getsize(path)
-    if size == 0:
-        raise InputError(f"{path}: the file is empty (0 bytes)")
-    if size > limits.max_file_mb * 1024 * 1024:
-        raise InputError(f"{path}: the file is {size / 2**20:.0f} MB, over the {limits.max_file_mb:.0f} MB limit")
+# What PyAV and FFmpeg raise on a damaged or unusual file.  InputError (a ValueError) is re-raised before these
+# are caught, so its message is never wrapped twice.
+_AV_ERRORS = (av.FFmpegError, OSError, EOFError, ValueError, TypeError, ArithmeticError, IndexError)
+
+# demuxers of still images: FFmpeg reads a photo or an icon as a one-frame "video"
+_STILL_FORMATS = {"image2", "ico", "alias_pix", "brender_pix", "imagepipe"}
+
+
+def _check_file(path: str, limits: Limits) -> None:
+    """Refuse, before FFmpeg sees it, what is not a regular file of an acceptable size."""
     try:
-        container = av.open(path, metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError, OSError) as e:
-        raise InputError(f"{path}: not a readable video ({_short(e)})") from None
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read ({e.strerror or _short(e)})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a folder, not a video file")
+    if not stat.S_ISREG(st.st_mode):  # a device (/dev/urandom), a FIFO, a socket: no size to check, maybe no end
+        raise InputError(f"{path}: not a regular file (a device, pipe or socket), not a video file")
+    if st.st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes)")
+    if st.st_size > limits.max_file_mb * 1024 * 1024:
+        raise InputError(f"{path}: the file is {st.st_size / 2**20:.0f} MB, over the {limits.max_file_mb:.0f} MB limit")
+
+
+@contextmanager
+def _opened(path: str, limits: Limits):
+    """The container of a video file, checked (a video stream, not a still image), closed on exit.
+
+    FFmpeg reads the file through a Python file object, so a name such as ``concat:a.mp4`` or ``file:a.mp4`` is
+    only a name, never an FFmpeg protocol.
+    """
+    _check_file(path, limits)
+    try:
+        fh = open(path, "rb")
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read ({e.strerror or _short(e)})") from None
+    with fh:
+        try:
+            container = av.open(fh, metadata_errors="ignore")
+        except InputError:
+            raise
+        except _AV_ERRORS as e:
+            raise InputError(f"{path}: not a readable video ({_short(e)})") from None
+        try:
+            _check_streams(container, path)
+            yield container
+        finally:
+            try:
+                container.close()
+            except _AV_ERRORS:
+                pass
+
+
+def _check_streams(container, path: str) -> None:
     fmt = container.format.name or ""
-    if fmt == "image2" or fmt.endswith("_pipe"):  # FFmpeg reads a still image as a one-frame video
-        container.close()
+    if fmt in _STILL_FORMATS or fmt.endswith("_pipe"):
         raise InputError(f"{path}: this is a still image ({fmt.replace('_pipe', '')}), not a video")
     if not container.streams.video:
         kinds = sorted({s.type for s in container.streams}) or ["nothing"]
-        container.close()
         raise InputError(f"{path}: no video stream in this file (it holds {', '.join(kinds)})")
-    container.streams.video[0].thread_type = "AUTO"  # frame threads: decode on both cores
-    return container
+    stream = container.streams.video[0]
+    if stream.codec_context is None:
+        raise InputError(f"{path}: no decoder for this video's codec")
+    stream.thread_type = "AUTO"  # frame threads: decode on both cores
 
 
 def _short(e: Exception) -> str:
@@ -94,22 +139,39 @@ def _short(e: Exception) -> str:
 
 
 def _rotation(stream) -> int:
-    """Rotation to apply, in degrees counter-clockwise, from the stream's display matrix or tag."""
+    """Rotation to apply, in degrees counter-clockwise, from the stream's tag (old files and muxers)."""
     for key in ("rotate", "ROTATE"):
         value = stream.metadata.get(key)
         if value:
             try:
                 return (-int(float(value))) % 360  # the tag is clockwise
-            except ValueError:
+            except (ValueError, OverflowError):
                 pass
     return 0
 
 
 def _frame_rotation(frame, fallback: int) -> int:
-    rot = getattr(frame, "rotation", None)  # PyAV >= 13 reads the display matrix side data
-    if rot is None:
+    """Rotation of a decoded frame, counter-clockwise degrees, from its display matrix; ``fallback`` without one.
+
+    The matrix is read here rather than through PyAV's ``frame.rotation``: FFmpeg's angle of a degenerate matrix
+    (all zeros) is NaN, which PyAV turns into -2**31 degrees (a half turn once reduced).  A degenerate matrix
+    is no rotation.
+    """
+    try:
+        side = frame.side_data.get("DISPLAYMATRIX")
+    except (KeyError, ValueError, TypeError, AttributeError):
+        side = None
+    if side is None:
         return fallback
-    return int(round(rot)) % 360
+    m = np.frombuffer(bytes(side), dtype=np.int32)  # 3x3, row-major; a b c d in 16.16 fixed point
+    if m.size < 9:
+        return 0
+    a, b, c, d = (float(v) / 65536.0 for v in (m[0], m[1], m[3], m[4]))
+    sx, sy = math.hypot(a, c), math.hypot(b, d)
+    if sx == 0.0 or sy == 0.0:
+        return 0
+    angle = -math.degrees(math.atan2(b / sy, a / sx))  # as av_display_rotation_get
+    return int(round(angle)) % 360
 
 
 def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
@@ -120,51 +182,57 @@ def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
 
 def probe(path: str, limits: Limits = Limits()) -> VideoInfo:
     """Read the header of a video and check it against ``limits`` (decodes at most one frame)."""
-    container = _open(path, limits)
     try:
-        return _probe(container, path, limits)
-    finally:
-        container.close()
+        with _opened(path, limits) as container:
+            return _probe(container, path, limits)[0]
+    except InputError:
+        raise
+    except _AV_ERRORS as e:
+        raise InputError(f"{path}: not a readable video ({_short(e)})") from None
 
 
-def _probe(container, path: str, limits: Limits) -> VideoInfo:
+def _start(stream) -> float:
+    """Seconds of the stream's first timestamp (a clip's times count from there)."""
+    if stream.start_time is None or not stream.time_base:
+        return 0.0
+    return float(stream.start_time * stream.time_base)
+
+
+def _fps(stream) -> float:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else 0.0
+    return fps if math.isfinite(fps) and fps > 0 else 0.0
+
+
+def _probe(container, path: str, limits: Limits):
+    """The clip's VideoInfo, checked against ``limits``; its first frame (decoded) and the frames after it."""
     stream = container.streams.video[0]
     ctx = stream.codec_context
     width, height = int(ctx.width or 0), int(ctx.height or 0)
-    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-    fps = float(rate) if rate else 0.0
-    duration = None
-    if stream.duration is not None and stream.time_base is not None:
-        duration = float(stream.duration * stream.time_base)
-    elif container.duration is not None:
-        duration = container.duration / av.time_base
-    rotation = _rotation(stream)
-    first = None
+    if width * height > limits.max_pixels:  # refused before a frame is decoded
+        raise InputError(_too_large(path, width, height, limits))
+    fps = _fps(stream)
+    frames = container.decode(stream)
     try:
-        for frame in container.decode(stream):
-            first = frame
-            break
-    except (av.FFmpegError, OSError) as e:
+        first = next(frames, None)
+    except InputError:
+        raise
+    except _AV_ERRORS as e:
         raise InputError(f"{path}: the video stream cannot be decoded ({_short(e)})") from None
     if first is None:
         raise InputError(f"{path}: the video stream holds no frames (empty or truncated file)")
-    rotation = _frame_rotation(first, rotation)
+    rotation = _frame_rotation(first, _rotation(stream))
     width, height = width or first.width, height or first.height
     if rotation in (90, 270):
         width, height = height, width
     if width * height > limits.max_pixels:
-        raise InputError(
-            f"{path}: frames are {width}x{height}, larger than the limit of {limits.max_pixels / 1e6:.1f} megapixels "
-            "(downscale it to 1080p or less)"
-        )
-    if not duration or duration <= 0 or not math.isfinite(duration):
-        duration = float(stream.frames / fps) if stream.frames and fps else 0.0
+        raise InputError(_too_large(path, width, height, limits))
+    duration, frame_count = _duration(container, stream, fps, path, limits)
     if duration > limits.max_duration_s:
         raise InputError(
             f"{path}: the clip lasts {duration:.0f} s, longer than the {limits.max_duration_s:.0f} s limit"
         )
-    frame_count = int(stream.frames or round(duration * fps))
-    return VideoInfo(
+    info = VideoInfo(
         path=path,
         width=width,
         height=height,
@@ -174,23 +242,119 @@ def _probe(container, path: str, limits: Limits) -> VideoInfo:
         rotation=rotation,
         codec=ctx.name or "?",
     )
+    return info, first, frames
+
+
+def _too_large(path: str, width: int, height: int, limits: Limits) -> str:
+    return (
+        f"{path}: frames are {width}x{height}, larger than the limit of {limits.max_pixels / 1e6:.1f} megapixels "
+        "(downscale it to 1080p or less)"
+    )
+
+
+def _duration(container, stream, fps: float, path: str, limits: Limits) -> tuple[float, int]:
+    """Seconds and frames of the video stream, from the stream's own header; else counted from its packets.
+
+    The container's duration is used only when the clip starts at 0: some formats (Matroska) count it from
+    timestamp 0, others from the first frame, so for a clip that starts late it is either the clip's length or
+    its end.  Counting reads the packets without decoding them.
+    """
+    duration = None
+    if stream.duration and stream.duration > 0 and stream.time_base:
+        duration = float(stream.duration * stream.time_base)
+    elif stream.frames and fps:
+        duration = stream.frames / fps
+    elif container.duration and container.duration > 0:
+        starts = [container.start_time or 0, (stream.start_time or 0) * float(stream.time_base or 0) * av.time_base]
+        if all(abs(s) <= av.time_base / 2 for s in starts):
+            duration = container.duration / av.time_base
+    if duration is not None and math.isfinite(duration) and duration > 0:
+        return duration, int(stream.frames or round(duration * fps))
+    return _count(path, fps, limits)
+
+
+def _count(path: str, fps: float, limits: Limits) -> tuple[float, int]:
+    """Seconds and frames of the video stream, counted from its packets (in a second reader of the file).
+
+    Stops as soon as the clip is known to be over ``limits.max_duration_s``; a damaged tail ends the count.
+    """
+    n, first, end, timed = 0, None, None, True
+    with _opened(path, limits) as container:
+        stream = container.streams.video[0]
+        tb = float(stream.time_base) if stream.time_base else 0.0
+        start = stream.start_time
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:  # the empty packet that flushes the decoder at the end
+                    continue
+                n += 1
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is None or not tb:
+                    timed = False
+                if timed:
+                    first = ts if first is None else min(first, ts)
+                    stop = ts + (packet.duration or 0)
+                    end = stop if end is None else max(end, stop)
+                    seconds = (end - (start if start is not None else first)) * tb
+                else:
+                    seconds = n / fps if fps else 0.0
+                if seconds > limits.max_duration_s:
+                    raise InputError(f"{path}: the clip lasts longer than the {limits.max_duration_s:.0f} s limit")
+        except InputError:
+            raise
+        except _AV_ERRORS:
+            pass  # a damaged tail: what was read so far
+    if timed and end is not None:
+        seconds = (end - (start if start is not None else first)) * tb
+        if end == first and fps:  # one packet without a duration: one frame's time
+            seconds += 1.0 / fps
+    else:
+        seconds = n / fps if fps else 0.0
+    return max(0.0, float(seconds)), n
+
+
+def _check_request(n_frames: float | None, fps: float | None, max_frames: int) -> None:
+    """Refuse a frame count or a rate that cannot be sampled, before anything is allocated or decoded."""
+    if fps:  # None or 0: sample n_frames evenly
+        if not (math.isfinite(fps) and fps > 0):
+            raise InputError(f"the sampling rate must be a positive number of frames per second, not {fps}")
+        return
+    if n_frames is None or n_frames == 0:
+        return  # the default
+    if not (math.isfinite(n_frames) and n_frames >= 1):
+        raise InputError(f"the number of frames to sample must be at least 1, not {n_frames}")
+    if n_frames > max_frames:
+        raise InputError(f"asked for {n_frames:.0f} frames; the limit is {max_frames} (lower --frames or --fps)")
 
 
 def sample_times(
     duration: float, n_frames: int | None = 32, fps: float | None = None, max_frames: int = 512
 ) -> list[float]:
-    """Target times: ``n_frames`` spread evenly (centre of equal slices), or every ``1/fps`` seconds."""
-    if duration <= 0:
+    """Target times: ``n_frames`` spread evenly (centre of equal slices), or every ``1/fps`` seconds.
+
+    Too many targets are refused (InputError) before the list is built.
+    """
+    _check_request(n_frames, fps, max_frames)
+    if not math.isfinite(duration) or duration <= 0:
         return [0.0]
     if fps:
+        expected = duration * fps  # the number of targets, but for rounding
+        if expected > max_frames + 1:
+            raise InputError(
+                f"asked for about {expected:.0f} frames; the limit is {max_frames} (lower --frames or --fps)"
+            )
         step = 1.0 / fps
         times = [i * step for i in range(int(duration / step) + 1) if i * step < duration]
     else:
-        n = max(1, int(n_frames or 32))
+        n = int(n_frames or 32)
         times = [(i + 0.5) * duration / n for i in range(n)]
     if len(times) > max_frames:
         raise InputError(f"asked for {len(times)} frames; the limit is {max_frames} (lower --frames or --fps)")
     return times
+
+
+class _Unseekable(Exception):
+    """The container refused a seek (a raw stream): decode the file again from the start, straight through."""
 
 
 def sample_frames(
@@ -204,64 +368,121 @@ def sample_frames(
 
     Frames between targets are decoded (a codec needs them) but never converted to
     RGB; when the next target lies more than ``seek_gap`` seconds ahead the reader
-    seeks to the keyframe before it instead.  On a clip whose frames are fewer than
-    the targets, each frame is returned once.
+    seeks to the keyframe before it instead, unless that keyframe is behind the
+    decoder (known from the container's index, or learnt from a seek that went back):
+    then it decodes straight on, so a clip with one keyframe is decoded about once,
+    not once per target.  On a clip whose frames are fewer than the targets, each frame
+    is returned once.
     """
-    container = _open(path, limits)
+    _check_request(n_frames, fps, limits.max_frames)
     try:
-        info = _probe(container, path, limits)
-        stream = container.streams.video[0]
-        times = sample_times(info.duration, n_frames, fps, limits.max_frames)
-        return info, _decode_at(container, stream, info, times, seek_gap, path)
-    finally:
-        container.close()
+        with _opened(path, limits) as container:
+            info, first, rest = _probe(container, path, limits)
+            times = sample_times(info.duration, n_frames, fps, limits.max_frames)
+            stream = container.streams.video[0]
+            try:
+                return info, _decode_at(container, stream, info, times, seek_gap, path, first, rest)
+            except _Unseekable:
+                pass
+        with _opened(path, limits) as container:
+            stream = container.streams.video[0]
+            rest = container.decode(stream)
+            first = next(rest, None)
+            if first is None:
+                raise InputError(f"{path}: no frame could be decoded (empty or truncated video)")
+            return info, _decode_at(container, stream, info, times, math.inf, path, first, rest)
+    except InputError:
+        raise
+    except _AV_ERRORS as e:
+        raise InputError(f"{path}: the video cannot be decoded ({_short(e)})") from None
+
+
+def _keyframe_before(stream, seconds: float, tb: float, start: float) -> float | None:
+    """Time (from the clip's start) of the keyframe that a seek to ``seconds`` lands on, from the container's
+    index; None when the index cannot say (no index, or one built while reading that does not reach so far)."""
+    entries = stream.index_entries
+    count = len(entries)
+    if not count:
+        return None
+    ts = int((start + seconds) / tb)
+    if entries[count - 1].timestamp < ts:
+        return None
+    k = entries.search_timestamp(ts, backward=True, any_frame=False)
+    if k < 0:
+        return None
+    return entries[k].timestamp * tb - start
 
 
 def _decode_at(
-    container, stream, info: VideoInfo, times: list[float], seek_gap: float, path: str
+    container, stream, info: VideoInfo, times: list[float], seek_gap: float, path: str, first, rest
 ) -> list[SampledFrame]:
-    tb = float(stream.time_base)
-    start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+    """The frames nearest to ``times``: decoding on from ``first`` (already decoded) and ``rest``."""
+    tb = float(stream.time_base) if stream.time_base else 0.0
+    start = _start(stream)
     half = 0.5 / info.fps if info.fps else 0.0
+    timeless = first.pts is None or not tb  # a raw stream: times from the frame count, no seeking
+    can_seek = not timeless
     out: list[SampledFrame] = []
-    taken_pts: set[int] = set()
-    container.seek(stream.start_time or 0, stream=stream, backward=True, any_frame=False)
-    frames = container.decode(stream)
-    last_t = -math.inf  # time of the last decoded frame
-    prev = None  # last decoded frame (candidate when the target falls between two frames)
-    sought = -1  # index of the last target we seeked for: at most one seek per target
+    taken: set[float] = set()
+    frames = itertools.chain([first], rest)
+    n = -1  # frames decoded since the start (used only without timestamps, where nothing is sought)
+    last_t = 0.0 if timeless else first.pts * tb - start  # time of the last decoded frame: the decoder's position
+    prev, prev_t = None, 0.0  # last decoded frame (candidate when the target falls between two frames)
+    sought = -1  # index of the last target a seek was considered for: at most one seek per target
+    landing_from = None  # after a seek: the decoder's position before it
+    no_key_span = 0.0  # seconds without a keyframe that a seek back has shown: shorter jumps decode straight on
     i = 0
     try:
         while i < len(times):
             target = times[i]
-            if sought < i and target - last_t > seek_gap:
-                # jump to the keyframe before the target instead of decoding everything in between
-                container.seek(int((start + target) / tb), stream=stream, backward=True, any_frame=False)
-                frames = container.decode(stream)
-                prev = None
+            if can_seek and sought < i and target - last_t > max(seek_gap, no_key_span):
                 sought = i
+                key = _keyframe_before(stream, target, tb, start)
+                if key is None or key > last_t + half:
+                    # jump to the keyframe before the target instead of decoding everything in between
+                    try:
+                        container.seek(int((start + target) / tb), stream=stream, backward=True, any_frame=False)
+                    except av.FFmpegError:
+                        raise _Unseekable() from None
+                    frames = container.decode(stream)
+                    prev = None
+                    landing_from = last_t
             frame = next(frames, None)
             if frame is None:  # end of stream: the remaining targets take the last frame
-                if prev is not None and prev.pts not in taken_pts:
-                    out.append(_to_sample(prev, start, info))
-                    taken_pts.add(prev.pts)
+                if prev is not None and prev_t not in taken:
+                    out.append(_to_sample(prev, prev_t, info))
+                    taken.add(prev_t)
                 break
-            if frame.pts is None:
+            n += 1
+            if timeless:
+                t = n / info.fps if info.fps else 0.0
+            elif frame.pts is None:
                 continue
-            t = frame.pts * tb - start
+            else:
+                t = frame.pts * tb - start
+            if landing_from is not None:
+                if t <= landing_from + half:
+                    # the seek went back to a keyframe at or before where the decoder was: there is none for
+                    # (target - t) seconds, so a jump no longer than that decodes straight on.  On a clip with
+                    # one keyframe a seek is then tried again only for a jump longer than the whole clip so far:
+                    # the frames are decoded at most about twice, not once per target.
+                    no_key_span = max(no_key_span, target - t)
+                landing_from = None
             last_t = t
             if t + half < target:
-                prev = frame
+                prev, prev_t = frame, t
                 continue
             # frame is the first at/after the target: keep whichever of it and the previous is nearer
-            pick = prev if (prev is not None and target - (prev.pts * tb - start) < t - target) else frame
+            pick, pick_t = (prev, prev_t) if (prev is not None and target - prev_t < t - target) else (frame, t)
             while i < len(times) and times[i] <= t + half:
                 i += 1
-            if pick.pts not in taken_pts:
-                out.append(_to_sample(pick, start, info))
-                taken_pts.add(pick.pts)
-            prev = frame
-    except (av.FFmpegError, OSError) as e:
+            if pick_t not in taken:
+                out.append(_to_sample(pick, pick_t, info))
+                taken.add(pick_t)
+            prev, prev_t = frame, t
+    except (InputError, _Unseekable):
+        raise
+    except _AV_ERRORS as e:
         if not out:
             raise InputError(f"{path}: the video cannot be decoded ({_short(e)})") from None
         # a truncated file: keep what was decoded before the damage
@@ -270,8 +491,8 @@ def _decode_at(
     return out
 
 
-def _to_sample(frame, start: float, info: VideoInfo) -> SampledFrame:
-    t = max(0.0, float(frame.pts * frame.time_base) - start)
+def _to_sample(frame, t: float, info: VideoInfo) -> SampledFrame:
+    t = max(0.0, float(t))
     image = _upright(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, info.rotation))
     index = int(round(t * info.fps)) if info.fps else 0
     return SampledFrame(index=index, time=t, image=image)
