@@ -44,6 +44,7 @@ def test_no_model_installed_says_so(tmp_path, clips):
     assert proc.returncode == 2
 
 
+@pytest.mark.slow
 def test_scan_json_and_csv(tmp_path, clips, tiny_model_dir):
     out, table = tmp_path / "r.json", tmp_path / "r.csv"
     proc = scan(clips["face"], "--frames", 6, "--json", out, "--csv", table, models_dir=tiny_model_dir)
@@ -62,6 +63,7 @@ def test_scan_json_and_csv(tmp_path, clips, tiny_model_dir):
     assert len(rows) == 6 and rows[0]["face_found"] == "1"
 
 
+@pytest.mark.slow
 def test_batch_folder_keeps_input_order_and_reports_failures(tmp_path, clips, tiny_model_dir):
     folder = tmp_path / "batch"
     folder.mkdir()
@@ -80,6 +82,7 @@ def test_batch_folder_keeps_input_order_and_reports_failures(tmp_path, clips, ti
     assert "c_broken.mp4" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "kind,pattern",
     [
@@ -96,11 +99,13 @@ def test_bad_input_one_line(tmp_path, clips, tiny_model_dir, kind, pattern):
     assert_one_line_error(proc, pattern)
 
 
+@pytest.mark.slow
 def test_empty_folder(tmp_path, tiny_model_dir):
     proc = scan(tmp_path, models_dir=tiny_model_dir)
     assert_one_line_error(proc, "no videos or photos")
 
 
+@pytest.mark.slow
 def test_4k_and_too_long(tmp_path, tiny_model_dir):
     from detector.data.synthetic import render_clip
 

@@ -50,6 +50,7 @@ def fold_runs(tiny_dataset, tmp_path_factory):
     return dirs
 
 
+@pytest.mark.slow
 def test_each_fold_validates_on_its_own_groups(fold_runs, tiny_dataset):
     from detector.data.datasets import read_dataset
     from detector.data.splits import fold_by_group
@@ -64,6 +65,7 @@ def test_each_fold_validates_on_its_own_groups(fold_runs, tiny_dataset):
         assert card["trained"]["split"] == split
 
 
+@pytest.mark.slow
 def test_pooled_over_every_video_once(fold_runs, tmp_path, capsys):
     out = tmp_path / "cv.json"
     assert main([str(d) for d in fold_runs] + ["--json", str(out)]) == 0
@@ -81,6 +83,7 @@ def test_pooled_over_every_video_once(fold_runs, tmp_path, capsys):
     assert "pooled over 6 videos (3 fake, 3 real)" in printed and "partial" not in printed
 
 
+@pytest.mark.slow
 def test_missing_fold_is_reported_as_partial(fold_runs, capsys):
     assert main([str(fold_runs[0]), str(fold_runs[2])]) == 0
     assert "folds [0, 2] only, of 3: a partial measure" in capsys.readouterr().out

@@ -271,6 +271,7 @@ def test_folds_partition_whole_groups_evenly(tmp_path):
             fold_by_group(items, k)
 
 
+@pytest.mark.data
 @needs_ffpp
 def test_shared_ffpp_sample():
     items = read_dataset(FFPP)

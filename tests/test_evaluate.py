@@ -67,6 +67,7 @@ def evaluated(dataset, tiny_model_dir, tmp_path_factory):
     return rc, json.loads((out / "eval.json").read_text()), out
 
 
+@pytest.mark.slow
 def test_every_level_has_video_frame_and_method_metrics(evaluated):
     rc, result, _ = evaluated
     assert rc == 0
@@ -88,6 +89,7 @@ def test_every_level_has_video_frame_and_method_metrics(evaluated):
             assert (b["video"]["n_fake"], b["video"]["n_real"]) == (1, 2), m
 
 
+@pytest.mark.slow
 def test_metrics_agree_with_the_per_video_rows(evaluated):
     _, result, _ = evaluated
     for level, lv in result["levels"].items():
@@ -102,6 +104,7 @@ def test_metrics_agree_with_the_per_video_rows(evaluated):
         ), level
 
 
+@pytest.mark.slow
 def test_table_gives_each_levels_auc_interval(evaluated):
     _, result, _ = evaluated
     text = table(result)
@@ -110,6 +113,7 @@ def test_table_gives_each_levels_auc_interval(evaluated):
         assert f"95% bootstrap interval {low:.3f}-{high:.3f} (2 fake, 2 real videos)" in text, level
 
 
+@pytest.mark.slow
 def test_perturbations_reach_the_frames(evaluated):
     _, result, _ = evaluated
     scores = {(r["id"], r["level"]): r["score"] for r in result["videos"]}
@@ -118,6 +122,7 @@ def test_perturbations_reach_the_frames(evaluated):
         assert any(scores[(i, level)] != scores[(i, "none")] for i in ids), level
 
 
+@pytest.mark.slow
 def test_report_files(evaluated):
     _, result, out = evaluated
     report = out / "report"

@@ -14,6 +14,7 @@ def _scores(n_fake, n_real, shift, seed=0):
     return labels, scores
 
 
+@pytest.mark.slow
 def test_interval_agrees_with_a_plain_bootstrap():
     labels, scores = _scores(15, 7, 1.0)
     low, high = auc_interval(labels, scores, n_boot=4000)

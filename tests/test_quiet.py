@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a scan in a subprocess: Python, torch and mediapipe start each time
+
 
 def test_scan_prints_only_its_own_lines(clips, tiny_model_dir):
     env = {**os.environ, "DEEPFAKE_MODELS_DIR": str(tiny_model_dir)}

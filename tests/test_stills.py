@@ -75,6 +75,7 @@ def test_bad_photos_are_one_line_errors(tmp_path):
     assert 100000 * 100000 > MAX_STILL_PIXELS
 
 
+@pytest.mark.slow
 def test_scan_takes_a_folder_of_photos(tmp_path, tiny_model_dir):
     import os
 

@@ -58,6 +58,7 @@ def run(tiny_dataset, tmp_path_factory):
     return rc, out / "r", cache, argv
 
 
+@pytest.mark.slow
 def test_run_writes_plots_metrics_and_model(run):
     rc, out, _, _ = run
     assert rc == 0
@@ -77,6 +78,7 @@ def test_run_writes_plots_metrics_and_model(run):
     assert metrics["config"]["arch"] == "resnet18" and (out / "config.toml").is_file()
 
 
+@pytest.mark.slow
 def test_card_describes_the_model_and_it_loads(run):
     import torch
 
@@ -119,6 +121,7 @@ def test_card_describes_the_model_and_it_loads(run):
     assert any(t.dtype == torch.float16 for t in state.values())
 
 
+@pytest.mark.slow
 def test_validation_groups_never_trained_on(run, tiny_dataset):
     _, out, _, _ = run
     card = json.loads((out / "model" / "resnet18.json").read_text())
@@ -129,6 +132,7 @@ def test_validation_groups_never_trained_on(run, tiny_dataset):
     assert val_groups and val_groups < all_groups  # some groups left for training, none on both sides
 
 
+@pytest.mark.slow
 def test_second_run_reuses_the_crop_cache(run, tmp_path):
     from detector.data.crops import extract_many
 
@@ -142,6 +146,7 @@ def test_second_run_reuses_the_crop_cache(run, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in cache.rglob("meta.json")} == stamps
 
 
+@pytest.mark.slow
 def test_same_seed_same_run(run, tmp_path):
     """--seed fixes everything random (batch order, the head, albumentations, self-blending): the same command
     twice gives the same lr_find suggestion and the same weights, bit for bit."""
@@ -235,6 +240,7 @@ def test_bad_data_folder_is_one_line_error(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_freeze_stages_keeps_the_early_layers_at_imagenet_values(tiny_dataset, tmp_path):
     """--freeze-stages 2 on the ImageNet-initialised EfficientNet: the stem and first two stages (batch-norm
     weights included) leave training exactly as they came; the third stage and the head were trained."""
@@ -304,6 +310,7 @@ def test_freeze_stages_beyond_the_last_stage_is_refused(tmp_path, capsys):
     assert not (tmp_path / "r").exists()  # refused before any work
 
 
+@pytest.mark.slow
 def test_split_seed_keeps_the_validation_set_while_the_training_seed_changes(run, tiny_dataset, tmp_path):
     from detector.data.splits import split_by_group
     from detector.training.run import main
