@@ -81,14 +81,11 @@ def model_card(name: str | None):
 
 
 def cam_choices() -> list[str]:
-    """CAM methods offered: the names of ``explain.METHODS``, then "none".
+    """CAM methods offered: ``explain.METHOD_NAMES`` (the keys of ``explain.METHODS``, listed without importing
+    torch or pytorch-grad-cam, so the page is served sooner), then "none"."""
+    from explain import METHOD_NAMES
 
-    Importing ``explain`` (pytorch-grad-cam) here costs a few seconds before the page is served, which the
-    warm-up thread used to spend afterwards; one list of methods is worth it.
-    """
-    from explain import METHODS
-
-    return [*METHODS, NO_CAM]
+    return [*METHOD_NAMES, NO_CAM]
 
 
 # ---------------------------------------------------------------- the analysis (a thin layer over analyze)

@@ -17,8 +17,20 @@ The target layer of each architecture is ``detector.models.registry.get(name).ca
 This package never imports gradio.
 """
 
-from .explanation import Explanation, explain_faces
-from .methods import METHODS
-from .overlay import overlay
+from .names import METHOD_NAMES
 
-__all__ = ["explain_faces", "Explanation", "METHODS", "overlay"]
+__all__ = ["explain_faces", "Explanation", "METHODS", "METHOD_NAMES", "overlay"]
+
+_LAZY = {"explain_faces": "explanation", "Explanation": "explanation", "METHODS": "methods", "overlay": "overlay"}
+
+
+def __getattr__(name: str):
+    """torch and pytorch-grad-cam load on first use, not on ``import explain`` (the app lists METHOD_NAMES at
+    start without paying for them)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,6 +20,8 @@ from pytorch_grad_cam.base_cam import BaseCAM
 
 from detector.errors import InputError
 
+from .names import METHOD_NAMES
+
 METHODS: dict[str, type[BaseCAM]] = {
     "gradcam": GradCAM,
     "gradcam++": GradCAMPlusPlus,
@@ -28,6 +30,9 @@ METHODS: dict[str, type[BaseCAM]] = {
     "layercam": LayerCAM,
     "eigencam": EigenCAM,
 }
+
+
+assert tuple(METHODS) == METHOD_NAMES, "explain/names.py lists the methods of METHODS, in order"
 
 
 def method_class(name: str) -> type[BaseCAM]:
