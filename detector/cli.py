@@ -68,6 +68,16 @@ def _frame_count(text: str) -> int:
     return int(value)
 
 
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"{n}: give 1 to 64 workers")
+    return n
+
+
 def _probability(text: str) -> float:
     value = _number(text)
     if not 0.0 <= value <= 1.0:
@@ -90,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", metavar="OUT", help="write the report(s) as JSON ('-' for stdout)")
     s.add_argument("--csv", metavar="OUT", help="write one row per face (and per faceless frame) as CSV")
     s.add_argument("--max-duration", type=_positive, default=600.0, help="longest clip accepted, seconds (default 600)")
+    s.add_argument(
+        "--jsonl",
+        metavar="OUT",
+        help="append one JSON line per input as it finishes; a rerun skips the inputs already there (same file, "
+        "size, modification time, model and settings): an interrupted archive scan resumes where it stopped",
+    )
+    s.add_argument("--workers", type=_workers, default=1, help="processes, each with the model loaded once (default 1)")
     s.add_argument("--quiet", action="store_true", help="no progress bar or summary lines")
     m = sub.add_parser("models", help="list the installed models, or install one from a training run")
     m.add_argument("--json", action="store_true")
@@ -165,15 +182,10 @@ def _scan(args) -> int:
     import csv
 
     from detector.errors import InputError, NoModelError
-    from detector.inference.pipeline import analyze
-    from detector.inference.report import CSV_FIELDS
-    from detector.inference.video import Limits, list_videos
-    from detector.models.classifier import load_model
+    from detector.inference.batch import ScanSettings, scan_many
+    from detector.inference.report import CSV_FIELDS, csv_rows_of
+    from detector.inference.video import list_videos
 
-    try:
-        clf = load_model(args.model)
-    except NoModelError as e:
-        return _fail(str(e))
     videos: list[str] = []
     failures: list[str] = []
     for path in args.paths:
@@ -184,13 +196,21 @@ def _scan(args) -> int:
             print(f"error: {e}", file=sys.stderr)
     if not videos:
         return 2
-    limits = Limits(max_duration_s=args.max_duration)
-    reports = []
+    settings = ScanSettings(
+        model=args.model,
+        frames=None if args.fps else args.frames,
+        fps=args.fps,
+        rule=args.rule,
+        threshold=args.threshold,
+        cam=args.cam,
+        max_duration=args.max_duration,
+    )
+    reports: dict[str, dict] = {}  # absolute path -> report dict
     bar = None
     if len(videos) > 1 and not args.quiet:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(videos), unit="video", file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(total=len(videos), unit="input", file=sys.stderr, dynamic_ncols=True)
 
     def say(line: str) -> None:
         (bar.write(line, file=sys.stderr) if bar else print(line, file=sys.stderr))
@@ -203,42 +223,33 @@ def _scan(args) -> int:
             return _fail(f"--csv {args.csv}: cannot be written ({e.strerror or e})")
         writer = csv.DictWriter(table, fieldnames=CSV_FIELDS)
         writer.writeheader()
-    interrupted = False
+    interrupted, skipped_n = False, 0
     try:
-        for path in videos:
-            try:
-                report = analyze(
-                    path,
-                    frames=None if args.fps else args.frames,
-                    fps=args.fps,
-                    model=clf,
-                    rule=args.rule,
-                    threshold=args.threshold,
-                    cam=args.cam,
-                    limits=limits,
-                )
-            except InputError as e:
-                failures.append(str(e))
-                say(f"error: {e}")
-            except Exception as e:  # a bug, or something unforeseen in this one file: it must not cost the others
-                msg = f"{path}: could not be analysed ({_one_line(e)})"
-                failures.append(msg)
-                say(f"error: {msg}")
+        for row, skipped in scan_many(videos, settings, jsonl=args.jsonl, workers=args.workers):
+            skipped_n += skipped
+            if "error" in row:
+                failures.append(row["error"])
+                if not skipped:
+                    say(f"error: {row['error']}")
             else:
-                reports.append(report)
+                report = row["report"]
+                reports[row["key"]["path"]] = report
                 if writer is not None:  # rows as they come: an interrupted scan keeps them
-                    writer.writerows(report.csv_rows())
+                    writer.writerows(csv_rows_of(report))
                     table.flush()
-                if not args.quiet:
+                if not args.quiet and not skipped:
+                    score = "n/a" if report["score"] is None else f"{report['score']:.3f}"
                     say(
-                        f"{path}: {report.label} (score {report.score:.3f}, threshold {report.threshold:.3f}, "
-                        f"faces in {report.face_rate:.0%} of {len(report.frames)} frames, "
-                        f"{report.timings.get('total', 0.0):.1f} s)"
+                        f"{report['video']}: {report['label']} (score {score}, threshold {report['threshold']:.3f}, "
+                        f"faces in {report['face_rate']:.0%} of {len(report['frames'])} frames, "
+                        f"{report['timings'].get('total', 0.0):.1f} s)"
                     )
-                    for w in report.warnings:
+                    for w in report["warnings"]:
                         say(f"  warning: {w}")
             if bar:
                 bar.update(1)
+    except NoModelError as e:
+        return _fail(str(e))
     except KeyboardInterrupt:
         interrupted = True
         say(f"interrupted: writing the {len(reports)} result(s) of the inputs analysed so far")
@@ -247,7 +258,10 @@ def _scan(args) -> int:
             bar.close()
         if table is not None:
             table.close()
-    problem = _write_json(args, reports)
+    if skipped_n and not args.quiet:
+        print(f"{skipped_n} input(s) already in {args.jsonl}: not analysed again", file=sys.stderr)
+    ordered = [reports[p] for p in (os.path.abspath(v) for v in videos) if p in reports]  # input order
+    problem = _write_json(args, ordered)
     if problem:
         return _fail(problem)
     return 130 if interrupted else 1 if failures else 0
@@ -260,10 +274,10 @@ def _one_line(e: BaseException) -> str:
 
 def _check_outputs(args) -> str | None:
     """Why the --json or --csv target cannot be written, or None: checked before any analysis."""
-    targets = [("--json", args.json), ("--csv", args.csv)]
+    targets = [("--json", args.json), ("--csv", args.csv), ("--jsonl", args.jsonl)]
     targets = [(flag, t) for flag, t in targets if t and not (flag == "--json" and t == "-")]
-    if len(targets) == 2 and os.path.abspath(targets[0][1]) == os.path.abspath(targets[1][1]):
-        return f"--json and --csv name the same file ({args.csv}); give two"
+    if len({os.path.abspath(t) for _, t in targets}) < len(targets):
+        return "--json, --csv and --jsonl must name different files"
     for flag, target in targets:
         problem = _unwritable(target)
         if problem:
@@ -301,7 +315,7 @@ def _unwritable(path: str) -> str | None:
 def _write_json(args, reports) -> str | None:
     if not args.json:
         return None
-    data = [r.to_dict() for r in reports]
+    data = [r if isinstance(r, dict) else r.to_dict() for r in reports]
     text = json.dumps(data[0] if len(data) == 1 and _single_input(args) else data, indent=2)
     if args.json == "-":
         print(text)

@@ -61,3 +61,21 @@ def test_two_workers_give_the_same_scores_as_one(inputs, tiny_model_dir, tmp_pat
         assert faces_one == pytest.approx(faces_two, abs=1e-6)
         assert row["report"]["score"] == pytest.approx(two[path]["report"]["score"], abs=1e-6)
     assert json.loads(open(tmp_path / "two.jsonl").readline())["key"]["model"] == "untrained_resnet18"
+
+
+def test_scan_jsonl_resumes_and_the_summary_is_made_from_it(inputs, tiny_model_dir, tmp_path, monkeypatch, capsys):
+    from detector.cli import main
+
+    monkeypatch.setenv("DEEPFAKE_MODELS_DIR", str(tiny_model_dir))
+    jsonl, first, second = (str(tmp_path / n) for n in ("r.jsonl", "a.json", "b.json"))
+    argv = ["scan", *inputs, "--frames", "4", "--jsonl", jsonl]
+    assert main([*argv, "--json", first]) == 1  # one input is broken: exit 1, the others written
+    capsys.readouterr()
+    assert main([*argv, "--json", second]) == 1
+    assert "4 input(s) already in" in capsys.readouterr().err
+    a, b = json.load(open(first)), json.load(open(second))
+    assert [r["video"] for r in a] == [r["video"] for r in b] == [inputs[0], inputs[2], inputs[3]]
+    assert [r["score"] for r in a] == [r["score"] for r in b]
+    with pytest.raises(SystemExit) as info:
+        main(["scan", inputs[0], "--jsonl", jsonl, "--workers", "0"])
+    assert info.value.code == 2 and "give 1 to 64 workers" in capsys.readouterr().err

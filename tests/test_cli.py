@@ -137,7 +137,7 @@ def fake_scan(monkeypatch, tmp_path):
         return summarise(path, [FrameResult(index=0, time=0.0)], threshold=0.5, timings={"total": 0.0})
 
     def load_model(name=None, **kwargs):
-        return object()
+        return types.SimpleNamespace(name="stand-in")
 
     monkeypatch.setitem(sys.modules, "detector.inference.pipeline", types.SimpleNamespace(analyze=analyze))
     monkeypatch.setitem(sys.modules, "detector.models.classifier", types.SimpleNamespace(load_model=load_model))

@@ -124,7 +124,8 @@ def _analyse(path: str) -> dict:
     except InputError as e:
         return {"key": key, "error": str(e)}
     except Exception as e:  # noqa: BLE001 -- one input's bug must not cost the others: recorded as its error
-        return {"key": key, "error": f"{os.path.basename(path)}: internal error ({type(e).__name__}: {e})"}
+        text = " ".join(str(e).split())[:200]  # one line, whatever the exception says
+        return {"key": key, "error": f"{os.path.basename(path)}: could not be analysed ({type(e).__name__}: {text})"}
 
 
 def scan_many(
