@@ -947,8 +947,8 @@ ABOUT = f"""
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.
-- Limits: {LIMITS.max_file_mb:.0f} MB, {LIMITS.max_duration_s:.0f} s, 1440p. One analysis runs at a time; others wait
-  in the queue.
+- Limits: {LIMITS.max_file_mb:.0f} MB, {LIMITS.max_duration_s:.0f} s, 1440p. Analyses run one at a time (the host
+  can allow more); others wait in the queue, which shows their position.
 
 ### Use it from code
 `python -m detector scan clip.mp4 --json out.json` writes the same report as the JSON download here. Over HTTP:
@@ -964,9 +964,25 @@ def _warm_up() -> None:
         from detector.models.classifier import load_model
 
         load_model(None, MODELS_DIR)
-        import explain  # noqa: F401
+        from explain import explain_faces  # noqa: F401  (torch, pytorch-grad-cam)
     except Exception as e:  # nothing installed yet: the UI says so
         log.info("warm-up skipped: %s", e)
+
+
+def queue_settings() -> tuple[int, int]:
+    """(analyses run at once, requests that may wait) from DEEPFAKE_APP_CONCURRENCY (default 1: an analysis takes
+    both cores of a free Space) and DEEPFAKE_APP_QUEUE_SIZE (default 16; a request beyond it is told the queue is
+    full).  On larger hardware, about one analysis per 2 cores."""
+
+    def read(name: str, default: int, low: int, high: int) -> int:
+        try:
+            value = int(os.environ.get(name, default))
+        except ValueError:
+            log.warning("%s=%r is not a whole number: using %d", name, os.environ.get(name), default)
+            return default
+        return min(max(value, low), high)
+
+    return read("DEEPFAKE_APP_CONCURRENCY", 1, 1, 64), read("DEEPFAKE_APP_QUEUE_SIZE", 16, 1, 10_000)
 
 
 def server_address() -> tuple[str, int]:
@@ -983,7 +999,8 @@ def main() -> None:
     if os.environ.get("DEEPFAKE_APP_EXAMPLES", "1") != "0":
         examples = ensure_examples()
     demo = build_demo(examples)
-    demo.queue(default_concurrency_limit=1)
+    concurrency, queue_size = queue_settings()
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     name, port = server_address()
     theme = gr.themes.Soft(
         primary_hue="indigo",

@@ -589,3 +589,17 @@ def test_no_server_path_in_the_api_or_the_downloads(ui, clips, photo, tiny_model
         for button in (o.csv_btn, o.json_btn):
             text = open(button.value["path"]).read()
             assert name in text and not any(f in text for f in folders)
+
+
+def test_queue_settings_come_from_the_environment(monkeypatch):
+    import app
+
+    monkeypatch.delenv("DEEPFAKE_APP_CONCURRENCY", raising=False)
+    monkeypatch.delenv("DEEPFAKE_APP_QUEUE_SIZE", raising=False)
+    assert app.queue_settings() == (1, 16)
+    monkeypatch.setenv("DEEPFAKE_APP_CONCURRENCY", "4")
+    monkeypatch.setenv("DEEPFAKE_APP_QUEUE_SIZE", "64")
+    assert app.queue_settings() == (4, 64)
+    monkeypatch.setenv("DEEPFAKE_APP_CONCURRENCY", "lots")
+    monkeypatch.setenv("DEEPFAKE_APP_QUEUE_SIZE", "0")
+    assert app.queue_settings() == (1, 1)
