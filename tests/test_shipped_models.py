@@ -22,12 +22,14 @@ needs_models = pytest.mark.skipif(not CARDS, reason=f"no model installed in {MOD
 
 @needs_models
 def test_exactly_one_default_and_every_card_has_weights():
-    cards = list_models()
+    cards = list_models(MODELS_DIR)
     assert len(cards) == len(CARDS), "a card in assets/models has no weights beside it"
     assert sum(c.default for c in cards) == 1
     for c in cards:
-        assert (MODELS_DIR / c.weights).suffix == ".safetensors"
-        assert (MODELS_DIR / c.weights).stat().st_size < 30 * 2**20, f"{c.weights} is over 30 MB"
+        for name in c.weight_files:  # an ensemble: each member's file
+            assert (MODELS_DIR / name).suffix == ".safetensors"
+            assert (MODELS_DIR / name).stat().st_size < 30 * 2**20, f"{name} is over 30 MB"
+        assert (MODELS_DIR / f"{c.name}.md").is_file(), f"{c.name} has no model card (<name>.md)"
 
 
 @needs_models
@@ -39,6 +41,14 @@ def test_card_records_how_it_was_trained_and_measured(card_path):
     assert sorted(data["classes"]) == ["fake", "real"]
     trained, metrics = data["trained"], data["metrics"]
     assert "command" in trained and " train " in f" {trained['command']} ".replace(".train ", " train ")
+    if data.get("members"):  # an ensemble of fold models: measured and calibrated out of fold
+        assert len(data["members"]) >= 2 and metrics["out_of_fold"] is True
+        assert (
+            trained["calibration"]["threshold"] == data["threshold"] and "out-of-fold" in trained["calibration"]["on"]
+        )
+        assert data["uncertain"][0] <= data["threshold"] and 0.5 <= metrics["video_auc"] <= 1.0
+        assert data["ranges"]["faces"] > 100, "the card records what the training faces looked like"
+        return
     assert trained["split"]["val_groups"], "the card must name the validation pair groups"
     assert trained["split"]["val_videos"] > 0 and trained["wall_seconds"] > 0
     assert 0.0 <= metrics["video_auc"] <= 1.0
@@ -56,7 +66,7 @@ def test_default_model_scores_a_face_clip(clips):
     assert scores, "the astronaut clip should have faces"
     assert all(0.0 <= s <= 1.0 and not math.isnan(s) for s in scores)
     assert 0.0 <= report.score <= 1.0
-    assert report.label in ("real", "fake")
+    assert report.label in ("real", "uncertain", "fake")
 
 
 @needs_models
