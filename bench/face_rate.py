@@ -29,7 +29,7 @@ def main() -> int:
     t0 = time.perf_counter()
     for it in items:
         _, frames = sample_frames(it.path, n_frames=args.frames)
-        faces, _ = detect_faces(frames)
+        faces = detect_faces(frames)
         hit = sum(bool(f) for f in faces)
         total += len(frames)
         found += hit

@@ -125,7 +125,7 @@ def bench_clip(path: str, clf, frames: int, runs: int, cam: str) -> dict:
         return sample_frames(path, n_frames=frames)[1]
 
     def decode_detect():
-        faces, _ = detect_faces(decode(), margin=clf.card.face_margin)
+        faces = detect_faces(decode(), margin=clf.card.face_margin)
         return faces
 
     out: dict = {}

@@ -70,10 +70,10 @@ def extract_crops(
         )
     if is_still(video):  # a photo: one frame, its borders mirrored outwards as the pipeline does
         _, sampled = read_still(video)
-        faces_per_frame, _ = detect_faces(sampled, margin=margin, pad=STILL_PAD)
+        faces_per_frame = detect_faces(sampled, margin=margin, pad=STILL_PAD)
     else:
         _, sampled = sample_frames(video, n_frames=frames)
-        faces_per_frame, _ = detect_faces(sampled, margin=margin)
+        faces_per_frame = detect_faces(sampled, margin=margin)
     from detector.inference.faces import main_identity
 
     ident = main_identity(faces_per_frame)

@@ -28,7 +28,7 @@ def measure_ranges(items, frames: int = 8, max_items: int = 400, seed: int = 0) 
             _, sampled = read_still(it.path) if still else sample_frames(it.path, n_frames=frames)
         except InputError:
             continue
-        per_frame, _ = detect_faces(sampled, margin=FACE_MARGIN, pad=STILL_PAD if still else 0.0)
+        per_frame = detect_faces(sampled, margin=FACE_MARGIN, pad=STILL_PAD if still else 0.0)
         for faces in per_frame:
             if faces:
                 f = max(faces, key=lambda f: f.box[2] * f.box[3])

@@ -31,11 +31,30 @@ KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ea
 
 @dataclass
 class Face:
+    """One face in one frame, from detection to explanation: the detector fills box, confidence and keypoints,
+    :func:`track` the identity, the pipeline the crop, the score and (with CAM) cam and explanation.  The report's
+    ``FaceResult`` is this same class."""
+
     box: tuple[int, int, int, int]  # x, y, w, h in pixels of the (upright) frame
-    confidence: float
-    keypoints: list[tuple[float, float]]  # 6 BlazeFace keypoints, pixels, see KEYPOINT_NAMES
+    confidence: float  # detector confidence
+    keypoints: list[tuple[float, float]] = field(default_factory=list, repr=False)  # 6 BlazeFace keypoints, pixels
     identity: int = -1  # set by track()
-    crop: np.ndarray | None = field(default=None, repr=False)  # square RGB crop with margin
+    score: float = 0.0  # fake probability from the classifier
+    crop: np.ndarray | None = field(default=None, repr=False)  # square RGB crop with margin, given to the classifier
+    cam: np.ndarray | None = field(default=None, repr=False)  # CAM in [0, 1], crop-sized
+    explanation: dict | None = None  # faithfulness figures of the CAM, see explain/
+    stats: dict | None = field(default=None, repr=False)  # face size, sharpness... (detector.inference.quality)
+
+    def to_dict(self) -> dict:
+        d = {
+            "identity": self.identity,
+            "box": [int(v) for v in self.box],
+            "score": round(float(self.score), 6),
+            "confidence": round(float(self.confidence), 4),
+        }
+        if self.explanation:
+            d["explanation"] = self.explanation
+        return d
 
 
 _STDERR_LOCK = threading.Lock()

@@ -16,7 +16,7 @@ from detector.constants import FACE_MARGIN
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, track
 from detector.inference.quality import face_stats
-from detector.inference.report import FaceResult, FrameResult, Report, summarise
+from detector.inference.report import FrameResult, Report, summarise
 from detector.inference.stills import STILL_PAD, is_still, read_still
 from detector.inference.video import Limits, SampledFrame, sample_frames
 from detector.models.classifier import Classifier, load_model
@@ -52,7 +52,7 @@ def detect_faces(
     ``pad`` (stills): detect on a copy with that share of each side mirrored outwards
     (:func:`detector.inference.stills.pad_still`), keep the faces centred inside the original and crop them from the
     padded copy, so a tightly cropped photo still gives a whole face with its margin.  Boxes are in the
-    original's pixels.  Returns one list per frame (empty where no face was found) and the number of identities.
+    original's pixels.  Returns one list of faces per frame (empty where no face was found), tracked into identities.
     """
     detector = detector or face_detector()
     per_frame = []
@@ -74,8 +74,8 @@ def detect_faces(
             f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
             faces.append(f)
         per_frame.append(faces)
-    n_ids = track(per_frame)
-    return per_frame, n_ids
+    track(per_frame)
+    return per_frame
 
 
 def analyze(
@@ -129,7 +129,7 @@ def analyze(
 
     step(0.25, "finding faces")
     t = time.perf_counter()
-    faces_per_frame, _ = detect_faces(sampled, margin=clf.card.face_margin, pad=STILL_PAD if still else 0.0)
+    faces_per_frame = detect_faces(sampled, margin=clf.card.face_margin, pad=STILL_PAD if still else 0.0)
     timings["detect"] = time.perf_counter() - t
 
     all_faces = [f for faces in faces_per_frame for f in faces]
@@ -140,25 +140,10 @@ def analyze(
     scores = None if cam_all else clf.predict([f.crop for f in all_faces])
     timings["classify"] = time.perf_counter() - t
 
-    results = [
-        FrameResult(
-            index=fr.index,
-            time=fr.time,
-            faces=[
-                FaceResult(
-                    identity=f.identity,
-                    box=f.box,
-                    confidence=f.confidence,
-                    score=0.0,
-                    keypoints=f.keypoints,
-                    crop=f.crop,
-                    stats=face_stats(f.crop, f.box, f.keypoints) if clf.card.ranges else None,
-                )
-                for f in faces
-            ],
-        )
-        for fr, faces in zip(sampled, faces_per_frame)
-    ]
+    if clf.card.ranges:  # what the faces look like, against what the model trained on
+        for f in all_faces:
+            f.stats = face_stats(f.crop, f.box, f.keypoints)
+    results = [FrameResult(index=fr.index, time=fr.time, faces=faces) for fr, faces in zip(sampled, faces_per_frame)]
     face_results = [f for fr in results for f in fr.faces]
     for f, s in zip(face_results, scores if scores is not None else []):
         f.score = float(s)

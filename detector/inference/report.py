@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from detector.inference.faces import Face
+
 # ---------------------------------------------------------------- aggregation rules
 
 
@@ -59,28 +61,7 @@ RULE_TEXT = {
 # ---------------------------------------------------------------- results
 
 
-@dataclass
-class FaceResult:
-    identity: int
-    box: tuple[int, int, int, int]  # x, y, w, h in frame pixels
-    confidence: float  # detector confidence
-    score: float  # fake probability from the classifier
-    keypoints: list[tuple[float, float]] = field(default_factory=list, repr=False)
-    crop: np.ndarray | None = field(default=None, repr=False)  # RGB crop given to the classifier
-    cam: np.ndarray | None = field(default=None, repr=False)  # CAM in [0, 1], crop-sized
-    explanation: dict | None = None  # faithfulness figures of the CAM, see explain/
-    stats: dict | None = field(default=None, repr=False)  # face size, sharpness... (detector.inference.quality)
-
-    def to_dict(self) -> dict:
-        d = {
-            "identity": self.identity,
-            "box": [int(v) for v in self.box],
-            "score": round(float(self.score), 6),
-            "confidence": round(float(self.confidence), 4),
-        }
-        if self.explanation:
-            d["explanation"] = self.explanation
-        return d
+FaceResult = Face  # one face of one frame: detected, scored and explained (see detector.inference.faces.Face)
 
 
 @dataclass

@@ -141,9 +141,5 @@ register(
 )
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-__all__ = ["Architecture", "REGISTRY", "register", "get", "build", "count_parameters"]
+__all__ = ["Architecture", "REGISTRY", "register", "get", "build"]
 from detector.models import mesonet as _mesonet  # noqa: E402, F401 -- registers meso4 and mesoinception4
