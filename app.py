@@ -6,7 +6,8 @@ pictures, plots and tables come from the gradio-free helpers in ``webapp/``.
 * "Analyse a video or photo": verdict with the video score and how it was aggregated, warnings
   when it is shaky, a timeline of the fake probability per sampled frame (click a
   point, a face tile, or move the slider to see that frame with its boxes), face
-  crops beside their CAM overlays, and the per-frame table as CSV / JSON.
+  crops beside their CAM overlays, and the per-frame table as CSV / JSON; a shareable report (one
+  self-contained HTML file: verdict, warnings, timeline, faces with their CAMs, model card summary).
 * "Failure lab": perturb the clip (JPEG, blur, noise, flip...) and compare verdicts;
   or run the three robustness levels (none / flip+rotate / heavy).
 * HTTP API: ``/analyze_json`` returns the CLI's JSON report (see ``gradio_client``).
@@ -219,7 +220,7 @@ def on_analyze(
     output of the first tab (``ui``: its :class:`AnalyseTab`)."""
     from webapp.faces import frame_view, gallery_items
     from webapp.plots import timeline_figure
-    from webapp.tables import table_rows, write_downloads
+    from webapp.tables import table_rows
     from webapp.verdict import is_photo, model_caveat, verdict_html
 
     report = _run_guarded(
@@ -239,11 +240,12 @@ def on_analyze(
         "threshold": None if card is None else float(card.threshold),
         "uncertain": None if card is None or not card.uncertain else list(card.uncertain),
         "caveat": model_caveat(card),
+        "card": card,  # for the HTML report (its summary of the model card)
     }
     pos = _first_fake_position(report)
     image, caption = frame_view(report, pos)
     items, positions = gallery_items(report, order)
-    csv_path, json_path = write_downloads(report, tempfile.mkdtemp(prefix="report_", dir=_downloads_root()))
+    csv_path, json_path, html_path = _write_downloads(report, judged)
     photo = is_photo(report)  # one frame: no timeline, no frame slider
     return {
         ui.verdict: verdict_html(report, model_caveat=judged["caveat"]),
@@ -257,6 +259,7 @@ def on_analyze(
         ui.table: table_rows(report),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
         ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
+        ui.html_btn: gr.DownloadButton(value=html_path, visible=True),
         ui.report_json: report.to_dict(),
         ui.report_state: report,
         ui.judged_state: judged,
@@ -271,7 +274,6 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
     """
     from webapp.faces import frame_view, gallery_items
     from webapp.plots import timeline_figure
-    from webapp.tables import write_downloads
     from webapp.verdict import is_photo, relabel, verdict_html
 
     if report is None or threshold is None:
@@ -280,7 +282,7 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
     report = relabel(report, float(threshold), judged.get("threshold"), judged.get("uncertain"))
     image, _ = frame_view(report, int(position or 1) - 1)
     items, positions = gallery_items(report, order)
-    csv_path, json_path = write_downloads(report, tempfile.mkdtemp(prefix="report_", dir=_downloads_root()))
+    csv_path, json_path, html_path = _write_downloads(report, judged)
     out = {
         ui.verdict: verdict_html(report, model_caveat=judged.get("caveat", "")),
         ui.frame_image: image,
@@ -288,12 +290,25 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
         ui.positions_state: positions,
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
         ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
+        ui.html_btn: gr.DownloadButton(value=html_path, visible=True),
         ui.report_json: report.to_dict(),
         ui.report_state: report,
     }
     if not is_photo(report):  # a photo has no timeline
         out[ui.timeline] = timeline_figure(report)
     return out
+
+
+def _write_downloads(report, judged: dict) -> tuple[str, str, str]:
+    """The CSV, the JSON and the shareable HTML report of ``report``, in a fresh folder (gradio serves copies);
+    ``judged``: the model card and its caveat (see :func:`on_analyze`)."""
+    from webapp.html_report import write_html_report
+    from webapp.tables import write_downloads
+
+    folder = tempfile.mkdtemp(prefix="report_", dir=_downloads_root())
+    csv_path, json_path = write_downloads(report, folder)
+    html_path = write_html_report(report, judged.get("card"), folder, model_caveat=judged.get("caveat", ""))
+    return csv_path, json_path, html_path
 
 
 def _card_of(model_name):
@@ -317,7 +332,7 @@ _DOWNLOADS: list[str] = []
 
 
 def _downloads_root() -> str:
-    """One temporary folder per process for the CSV/JSON files (gradio serves copies); removed at exit."""
+    """One temporary folder per process for the downloads (gradio serves copies); removed at exit."""
     if not _DOWNLOADS:
         _DOWNLOADS.append(tempfile.mkdtemp(prefix="deepfake_app_"))
         atexit.register(shutil.rmtree, _DOWNLOADS[0], ignore_errors=True)
@@ -552,6 +567,7 @@ class AnalyseTab:
     gallery: gr.Gallery
     csv_btn: gr.DownloadButton
     json_btn: gr.DownloadButton
+    html_btn: gr.DownloadButton
     table: gr.Dataframe
     report_json: gr.JSON
     report_state: gr.State
@@ -573,6 +589,7 @@ class AnalyseTab:
             self.table,
             self.csv_btn,
             self.json_btn,
+            self.html_btn,
             self.report_json,
             self.report_state,
             self.judged_state,
@@ -589,6 +606,7 @@ class AnalyseTab:
             self.positions_state,
             self.csv_btn,
             self.json_btn,
+            self.html_btn,
             self.report_json,
             self.report_state,
         ]
@@ -740,8 +758,11 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
             elem_id="face-gallery",
             allow_preview=True,
         )
-        with gr.Accordion("Per-frame table and downloads", open=False):
+        with gr.Accordion("Downloads (shareable report, CSV, JSON) and the per-frame table", open=False):
             with gr.Row():
+                html_btn = gr.DownloadButton(
+                    "Download report (one HTML file)", visible=False, elem_id="html-download", variant="primary"
+                )
                 csv_btn = gr.DownloadButton("Download CSV", visible=False, elem_id="csv-download")
                 json_btn = gr.DownloadButton("Download JSON", visible=False, elem_id="json-download")
             table = gr.Dataframe(headers=HEADERS, interactive=False, max_height=420, elem_id="frame-table")
@@ -768,6 +789,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
         gallery=gallery,
         csv_btn=csv_btn,
         json_btn=json_btn,
+        html_btn=html_btn,
         table=table,
         report_json=report_json,
         report_state=report_state,

@@ -67,7 +67,7 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     assert exported["video"] == "face.mp4" and exported["video_info"]["path"] == "face.mp4"
     upload_dir = os.path.dirname(given[0])  # gradio's cache folder of the upload: never in what goes out
     assert given[0] != clips["face"] and upload_dir not in json.dumps(exported)
-    for button in (ui.csv_btn, ui.json_btn):
+    for button in (ui.csv_btn, ui.json_btn, ui.html_btn):
         assert upload_dir not in open(by[button._id]["value"]["path"]).read()
     assert len(by[ui.gallery._id]) >= 1
     report = state[ui.report_state._id]

@@ -331,7 +331,13 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     csv_path, json_path = o.csv_btn.value["path"], o.json_btn.value["path"]
     assert csv_path.endswith("face_report.csv") and json_path.endswith("face_report.json")
     assert json.load(open(json_path)) == data
-    assert o.judged_state == {"threshold": 0.5, "uncertain": None, "caveat": o.judged_state["caveat"]}
+    assert o.judged_state == {
+        "threshold": 0.5,
+        "uncertain": None,
+        "caveat": o.judged_state["caveat"],
+        "card": o.judged_state["card"],
+    }
+    assert o.judged_state["card"].name == "untrained_resnet18"
     assert "no validation metrics" in o.judged_state["caveat"] and "no validation metrics" in o.verdict
     assert calls and calls[0][1] == "decoding" and calls[-1][0] == 1.0
     assert app.on_timeline_pick("2:12345").value == 3
@@ -586,7 +592,7 @@ def test_no_server_path_in_the_api_or_the_downloads(ui, clips, photo, tiny_model
             ui, app.on_analyze(ui, video, pic, 4, card, app.NO_CAM, 0.5, "confident", 0, "time", progress=_silent)
         )
         assert o.report_json["video_info"]["path"] == name and o.report_state.video == name
-        for button in (o.csv_btn, o.json_btn):
+        for button in (o.csv_btn, o.json_btn, o.html_btn):
             text = open(button.value["path"]).read()
             assert name in text and not any(f in text for f in folders)
 

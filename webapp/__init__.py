@@ -4,6 +4,7 @@
     plots.py     plotly figures: the score timeline, the robustness-level bars
     faces.py     the face gallery (CAM overlays, captions, order) and frames with boxes drawn
     tables.py    the per-frame table and the CSV / JSON downloads
+    html_report.py  the shareable report: one self-contained HTML file (images inline, no script)
     lab.py       the failure lab: analyse a clip with and without a perturbation
     examples.py  the two example clips (rendered here: a real one and a self-blended fake)
 

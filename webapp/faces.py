@@ -44,15 +44,22 @@ def _label(image: np.ndarray, text: str, org: tuple[int, int], colour, scale: fl
 
 
 def face_tile(
-    face: FaceResult, threshold: float, side: int = 176, border: int = 6, band: list[float] | None = None
+    face: FaceResult,
+    threshold: float,
+    side: int = 176,
+    border: int = 6,
+    band: list[float] | None = None,
+    panel: bool = True,
 ) -> np.ndarray:
-    """Crop | CAM overlay (or a grey "not explained" panel), framed in the verdict colour (``band``: uncertain)."""
+    """Crop | CAM overlay (or a grey "not explained" panel), framed in the verdict colour (``band``: uncertain).
+    ``panel=False``: the crop alone (no second panel), for a face that has no CAM."""
     crop = _square(face.crop if face.crop is not None else np.zeros((side, side, 3), np.uint8), side)
+    right = None
     if face.cam is not None:
         from explain import overlay
 
         right = overlay(crop, cv2.resize(face.cam.astype(np.float32), (side, side)))
-    else:
+    elif panel:
         right = (crop * 0.35 + 90).astype(np.uint8)
         for i, line in enumerate(("no CAM: only the", "most fake faces are", "explained (settings)")):
             cv2.putText(
@@ -65,7 +72,7 @@ def face_tile(
                 1,
                 cv2.LINE_AA,
             )
-    tile = np.concatenate([crop, np.full((side, 4, 3), 255, np.uint8), right], axis=1)
+    tile = crop if right is None else np.concatenate([crop, np.full((side, 4, 3), 255, np.uint8), right], axis=1)
     colour = _colour(face.score, threshold, band)
     tile = cv2.copyMakeBorder(tile, border, border, border, border, cv2.BORDER_CONSTANT, value=colour)
     _label(tile, f"{face.score:.2f}", (border, border + 22), colour, scale=0.6)

@@ -53,17 +53,18 @@ def table_rows(report: Report) -> list[list]:
     return rows
 
 
-def _stem(report: Report) -> str:
-    stem = os.path.splitext(os.path.basename(report.video))[0] or "video"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)[:60]
+def stem(report: Report) -> str:
+    """The downloads' file-name stem: the input's base name without extension, made safe."""
+    base = os.path.splitext(os.path.basename(report.video))[0] or "video"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", base)[:60]
 
 
 def write_downloads(report: Report, folder: str) -> tuple[str, str]:
     """Write ``<video>_report.csv`` and ``<video>_report.json`` (the CLI's schema) into ``folder``."""
     os.makedirs(folder, exist_ok=True)
-    stem = _stem(report)
-    csv_path = os.path.join(folder, f"{stem}_report.csv")
-    json_path = os.path.join(folder, f"{stem}_report.json")
+    name = stem(report)
+    csv_path = os.path.join(folder, f"{name}_report.csv")
+    json_path = os.path.join(folder, f"{name}_report.json")
     with open(csv_path, "w", newline="") as fh:
         fh.write(csv_text([report]))
     with open(json_path, "w") as fh:
@@ -71,4 +72,4 @@ def write_downloads(report: Report, folder: str) -> tuple[str, str]:
     return csv_path, json_path
 
 
-__all__ = ["HEADERS", "table_rows", "write_downloads"]
+__all__ = ["HEADERS", "table_rows", "write_downloads", "stem"]

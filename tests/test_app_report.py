@@ -1,0 +1,142 @@
+"""The shareable HTML report (webapp/html_report.py): one self-contained file, nothing fetched, no server path.
+
+Hand-made reports (``_report`` of test_app_units) and the UNTRAINED test model: presentation only.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import UTC, datetime
+
+import cv2
+import numpy as np
+import pytest
+from test_app_units import _report  # tests/ is on sys.path under pytest
+
+SERVER_DIR = "/srv/gradio/cache/3f2a9c"
+URL_RESOURCE = re.compile(r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?!data:)[a-z]+:|url\(|@import""", re.I)
+
+
+@pytest.fixture
+def uploaded():
+    """A report whose input still carries a server path (video, video_info, a warning), one face explained."""
+    r = _report([[(0, 0.9), (1, 0.2)], [(0, 0.8)], [], [(0, 0.95), (1, 0.1)]])
+    r.video = f"{SERVER_DIR}/holiday clip.mp4"
+    r.video_info = {**r.video_info, "path": r.video, "width": 320, "height": 240, "fps": 25.0}
+    r.warnings.append(f"{r.video}: the stream ends early")
+    r.cam_method = "gradcam"
+    r.frames[3].faces[0].cam = np.tile(np.linspace(0, 1, 96, dtype=np.float32), (96, 1))
+    return r
+
+
+def _card(tiny_model, **changes):
+    return type(tiny_model.card)(**{**tiny_model.card.__dict__, **changes})
+
+
+def _images(page: str) -> list[bytes]:
+    return [base64.b64decode(b) for b in re.findall(r"data:image/(?:png|jpeg);base64,([A-Za-z0-9+/=]+)", page)]
+
+
+def test_report_is_one_self_contained_file(uploaded, tiny_model):
+    from webapp.html_report import report_html
+
+    card = _card(
+        tiny_model,
+        trained={"calibration": {"rule": "lowest score with at most 5% false alarms", "on": "validation"}},
+        notes="weights from https://example.org/weights and http://example.org/x",
+        metrics={"video_auc": 0.91},
+    )
+    page = report_html(uploaded, card, now=datetime(2025, 3, 4, 15, 30, tzinfo=UTC))
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "http://" not in page and "https://" not in page  # no URL at all, not even in the card's notes
+    assert "example.org/weights" in page  # ...whose address is kept as plain text
+    assert not URL_RESOURCE.search(page) and "<script" not in page.lower() and "<link" not in page.lower()
+    assert "default-src 'none'" in page  # the browser is told to fetch nothing
+    images = _images(page)
+    assert len(images) >= 3 and page.count("data:image") == len(images)  # timeline, frame, face tiles
+    assert any(b.startswith(b"\x89PNG") for b in images) and any(b.startswith(b"\xff\xd8") for b in images)
+    assert b"matplotlib" not in b"".join(images)  # the PNG carries no tool name / address
+    # the verdict, the band, the warnings, the model card, the input by its base name and the date
+    assert "Likely FAKE" in page and "0.925" in page and "threshold 0.50" in page
+    assert "stream ends early" in page and "Faces were found in only 3 of 4" in page
+    assert "holiday clip.mp4" in page and SERVER_DIR not in page and "/srv" not in page
+    assert "untrained_resnet18" in page and "resnet18" in page and "video_auc 0.910" in page
+    assert "lowest score with at most 5% false alarms (on validation)" in page
+    assert "2025-03-04 15:30" in page
+
+
+def test_faces_most_fake_first_and_at_most_max_faces(uploaded):
+    from webapp.html_report import report_html
+
+    page = report_html(uploaded, None, max_faces=3)
+    scores = [float(s) for s in re.findall(r"fake probability <b>([0-9.]+)</b>", page)]
+    assert scores == [0.95, 0.9, 0.8]  # most fake first, three of five
+    assert "3 of 5 faces shown" in page and "heat map" in page
+    assert "model card of <code>m</code> was not available" in page
+    figures = re.findall(r"<figure>.*?</figure>", page)
+    assert len(figures) == 3 and "t = 1.20 s" in figures[0]  # the explained face, with its time
+
+
+def test_uncertain_band_and_calibration_text(tiny_model):
+    from webapp.html_report import calibration_rule, report_html
+    from webapp.verdict import relabel
+
+    r = relabel(_report([[(0, 0.5)], [(0, 0.52)], [(0, 0.48)], [(0, 0.5)]]), 0.6, 0.6, [0.4, 0.6])
+    page = report_html(r, _card(tiny_model, uncertain=[0.4, 0.6], threshold=0.6))
+    assert "UNCERTAIN" in page and "uncertain band" in page and "cannot tell a fake from a real face" in page
+    assert "0.400 to 0.600" in page  # the card's band
+    assert "not recorded on the card" in page  # this card says nothing of its calibration
+    assert calibration_rule(_card(tiny_model, trained={"calibration": "none: the authors' rule"})) == (
+        "none: the authors' rule"
+    )
+    assert calibration_rule(None) == ""
+    plain = report_html(relabel(r, 0.3, 0.6, [0.4, 0.6]), None)
+    assert "No uncertain band applies" in plain
+
+
+def test_photo_and_no_face_and_cam_off(uploaded):
+    from webapp.html_report import report_html
+
+    photo = _report([[(0, 0.7)]])
+    photo.video = "portrait.jpg"
+    page = report_html(photo, None)
+    assert "The photo" in page and "over time" not in page and "t = " not in page
+    uploaded.cam_method = None
+    uploaded.frames[3].faces[0].cam = None
+    page = report_html(uploaded, None)
+    assert "CAM) was off" in page and "beside its" not in page
+    tiles = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in _images(page.split("<figure>", 1)[1])]
+    assert len(tiles) == 5 and all(t.shape[0] == t.shape[1] for t in tiles)  # the crop alone, no empty CAM panel
+    empty = report_html(_report([[], []], with_images=False), None)
+    assert "No verdict" in empty and "No face was found" in empty and "<figure>" not in empty
+
+
+def test_write_html_report_names_the_file_after_the_input(uploaded, tmp_path):
+    from webapp.html_report import write_html_report
+
+    path = write_html_report(uploaded, None, str(tmp_path))
+    assert path == str(tmp_path / "holiday_clip_report.html")
+    assert "holiday clip.mp4" in open(path, encoding="utf-8").read()
+
+
+def test_the_app_offers_the_report_beside_the_csv_and_json(clips, tiny_model_dir):
+    import gradio as gr
+
+    import app
+
+    with gr.Blocks():
+        ui = app.build_analyse_tab([], {})
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    out = app.on_analyze(
+        ui, clips["face"], None, 4, card, "gradcam", 0.5, "confident", 2, "time", progress=lambda *a, **k: None
+    )
+    path = out[ui.html_btn].value["path"]
+    assert path.endswith("face_report.html") and out[ui.html_btn].visible
+    page = open(path, encoding="utf-8").read()
+    assert "face.mp4" in page and "data:image" in page and "https://" not in page
+    assert str(tiny_model_dir) not in page and clips["face"] not in page
+    assert "random weights, for tests only" in page  # the model card's notes
+    # the threshold slider writes the report again, judged at the new threshold
+    moved = app.on_threshold(ui, out[ui.report_state], out[ui.judged_state], 0.0, 1, "time")
+    assert "Likely FAKE" in open(moved[ui.html_btn].value["path"], encoding="utf-8").read()

@@ -1,0 +1,321 @@
+"""A shareable report: ONE self-contained HTML file of an analysis (no server, no network, no script).
+
+    html = report_html(report, card)              # the page as a string
+    path = write_html_report(report, card, dir)   # <video>_report.html in dir
+
+The file holds the verdict (label, score, threshold, the uncertain band and what it means), the warnings,
+the timeline of per-frame scores (a small matplotlib PNG; plotly would need its CDN), the frame with the
+highest-scoring face, the face crops with their CAM overlays (most fake first, at most ``max_faces``), the
+per-frame table, a summary of the model card (how its threshold was chosen) and the date.  Every image is
+inline (``data:image/...;base64``), the CSS is inline, nothing is fetched (a Content-Security-Policy says
+so), and the input appears by its base name only, never by a path on the server.  Text that mentions a web
+address (a model card's notes) is kept as plain text without its ``http(s)://`` scheme, so the file holds
+no URL a browser could follow.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+import re
+from datetime import datetime
+
+import cv2
+import numpy as np
+
+from detector.inference.report import RULE_TEXT, FaceResult, Report, verdict
+from webapp.faces import draw_boxes, face_tile
+from webapp.tables import HEADERS, stem, table_rows
+from webapp.verdict import HEADLINES, is_photo, verdict_html
+
+MAX_FACES = 24
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+_STYLE = """
+body{font-family:Inter,system-ui,-apple-system,'Segoe UI',sans-serif;max-width:960px;margin:24px auto;
+padding:0 16px;color:#222;line-height:1.45;background:#fff}
+h1{font-size:24px;margin:0 0 2px 0}
+h2{font-size:18px;margin:26px 0 8px 0;border-bottom:1px solid #ddd;padding-bottom:3px}
+.meta{color:#555;font-size:14px}.note{font-size:14px;color:#333}.small{font-size:12.5px;color:#555}
+.faces{display:flex;flex-wrap:wrap;gap:12px}.faces figure{margin:0;width:300px}
+.faces img{width:100%;height:auto;display:block;border-radius:4px}
+.faces figcaption{font-size:12.5px;color:#333;margin-top:3px}
+img.wide{max-width:100%;height:auto;display:block}
+table{border-collapse:collapse;font-size:12.5px}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}
+th{background:#f4f4f4}dl{display:grid;grid-template-columns:max-content auto;gap:3px 14px;font-size:14px;margin:0}
+dt{font-weight:600;color:#444}dd{margin:0}
+"""
+
+
+def _no_scheme(text: str) -> str:
+    """``text`` with every ``http://`` / ``https://`` dropped (the address stays readable, nothing to follow)."""
+    return re.sub(r"(?i)\bhttps?://", "", text)
+
+
+def _esc(text) -> str:
+    return html.escape(_no_scheme(str(text)))
+
+
+def data_uri(image: np.ndarray, fmt: str = "jpeg", quality: int = 88) -> str:
+    """An RGB uint8 image as a ``data:image/jpeg|png;base64,...`` URI."""
+    bgr = cv2.cvtColor(np.ascontiguousarray(image, dtype=np.uint8), cv2.COLOR_RGB2BGR)
+    if fmt == "png":
+        ok, buf = cv2.imencode(".png", bgr)
+    else:
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError("could not encode the image")
+    return f"data:image/{'png' if fmt == 'png' else 'jpeg'};base64,{base64.b64encode(buf.tobytes()).decode('ascii')}"
+
+
+def timeline_png(report: Report, width: float = 8.5, height: float = 2.8, dpi: int = 100) -> bytes:
+    """The fake probability of each sampled frame over time as a PNG (matplotlib, no pyplot: thread-safe):
+    one line per face identity, the threshold, the uncertain band, grey crosses where no face was found."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from webapp.plots import FAKE_RED, IDENTITY_COLOURS, UNCERTAIN_AMBER
+
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    t = report.threshold
+    duration = max([fr.time for fr in report.frames] + [report.video_info.get("duration", 0.0) or 0.0, 0.1])
+    ax.axhspan(t, 1.05, color=FAKE_RED, alpha=0.06, lw=0)
+    if report.uncertain and float(report.uncertain[0]) < t:
+        ax.axhspan(float(report.uncertain[0]), t, color=UNCERTAIN_AMBER, alpha=0.2, lw=0, label="uncertain band")
+    ax.axhline(t, color=FAKE_RED, ls="--", lw=1.3, label=f"threshold {t:.2f}")
+    for k, ident in enumerate(sorted({f.identity for f in report.faces})):
+        pts = [(fr.time, f.score) for fr in report.frames for f in fr.faces if f.identity == ident]
+        xs, ys = zip(*pts)
+        colour = IDENTITY_COLOURS[k % len(IDENTITY_COLOURS)]
+        ax.plot(xs, ys, "-o", color=colour, ms=4, lw=1.6, label=f"face {ident}")
+    missing = [fr.time for fr in report.frames if not fr.faces]
+    if missing:
+        ax.plot(missing, [-0.03] * len(missing), "x", color="#888", ms=6, label="no face")
+    ax.set_xlim(-0.02 * duration, duration * 1.02)
+    ax.set_ylim(-0.07, 1.05)
+    ax.set_xlabel("time in the clip (s)")
+    ax.set_ylabel("fake probability")
+    ax.grid(color="#eee")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})  # no tool name or web address in the file
+    return buf.getvalue()
+
+
+def calibration_rule(card) -> str:
+    """How the card's threshold was chosen: ``trained.calibration.rule`` (a dict's rule, or the text itself)."""
+    cal = (getattr(card, "trained", None) or {}).get("calibration")
+    if isinstance(cal, dict):
+        rule = cal.get("rule")
+        on = cal.get("on")
+        return f"{rule} (on {on})" if rule and on else (rule or "")
+    return cal if isinstance(cal, str) else ""
+
+
+def _model_section(report: Report, card) -> str:
+    if card is None:
+        return f'<p class="note">The model card of <code>{_esc(report.model)}</code> was not available.</p>'
+    rows = [
+        ("Name", f"<code>{_esc(card.name)}</code>"),
+        ("Architecture", f"{_esc(card.architecture)}, input {int(card.input_size)} px"),
+        ("Threshold on the card", f"{float(card.threshold):.3f}"),
+        (
+            "Uncertain band",
+            f"{float(card.uncertain[0]):.3f} to {float(card.uncertain[1]):.3f}" if card.uncertain else "none",
+        ),
+        ("How the threshold was chosen", _esc(calibration_rule(card) or "not recorded on the card")),
+    ]
+    data = (card.trained or {}).get("data") or (card.trained or {}).get("dataset")
+    if data:
+        rows.append(("Trained on", _esc(data)))
+    shown = [
+        f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+        for k, v in (card.metrics or {}).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ][:6]
+    rows.append(("Validation", _esc(", ".join(shown)) if shown else "no validation metrics on the card"))
+    if card.notes:
+        rows.append(("Notes", _esc(card.notes)))
+    body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
+    return f"<dl>{body}</dl>"
+
+
+def _band_text(report: Report) -> str:
+    """The threshold and the uncertain band in words (shown whatever the label)."""
+    t = report.threshold
+    if report.uncertain:
+        low = float(report.uncertain[0])
+        return (
+            f"A video score at or above the threshold {t:.2f} is called <b>fake</b>. Scores from {low:.2f} up to the "
+            f"threshold form the model's <b>uncertain band</b>: real faces of its validation set also score there, "
+            "so in this band the model cannot tell a fake from a real face and says <b>uncertain</b> (it neither "
+            f"calls it fake nor vouches that it is real). Below {low:.2f}: <b>real</b>."
+        )
+    return (
+        f"A video score at or above the threshold {t:.2f} is called <b>fake</b>, below it <b>real</b>. "
+        "No uncertain band applies (the model card has none, or the threshold was moved away from the card's)."
+    )
+
+
+def _faces_of(report: Report, max_faces: int) -> list[tuple[int, FaceResult]]:
+    """(frame position, face), most fake first (earlier first on ties), at most ``max_faces``."""
+    entries = [(pos, f) for pos, fr in enumerate(report.frames) for f in fr.faces]
+    entries.sort(key=lambda e: (-e[1].score, report.frames[e[0]].time))
+    return entries[: max(0, int(max_faces))]
+
+
+def _faces_section(report: Report, max_faces: int) -> str:
+    entries = _faces_of(report, max_faces)
+    if not entries:
+        return '<p class="note">No face was found, so there is nothing to show here.</p>'
+    cam_on = report.cam_method is not None
+    total = len(report.faces)
+    intro = (
+        f"Each face as the model saw it, beside its <b>{_esc(report.cam_method)}</b> heat map (red = pushed towards "
+        "fake). Only the most fake faces are explained; the others show a grey panel."
+        if cam_on
+        else "The explanation (CAM) was off for this analysis: the crops are shown without heat maps."
+    )
+    intro += f" Most fake first; {len(entries)} of {total} face{'s' if total != 1 else ''} shown."
+    figures = []
+    for pos, f in entries:
+        fr = report.frames[pos]
+        tile = face_tile(f, report.threshold, side=144, band=report.uncertain, panel=cam_on)
+        word = verdict(f.score, report.threshold, report.uncertain)
+        where = "" if is_photo(report) else f"t = {fr.time:.2f} s (frame {fr.index}) · "
+        figures.append(
+            f'<figure><img src="{data_uri(tile)}" alt="face {f.identity}">'
+            f"<figcaption>{where}face {f.identity} · fake probability <b>{f.score:.3f}</b> ({_esc(word)})"
+            "</figcaption></figure>"
+        )
+    return f'<p class="note">{intro}</p><div class="faces">{"".join(figures)}</div>'
+
+
+def _frame_section(report: Report, max_side: int = 720) -> str:
+    """The frame with the highest-scoring face (the photo itself for a photo), boxes drawn, as a JPEG."""
+    entries = _faces_of(report, 1)
+    pos = entries[0][0] if entries else 0
+    if not report.frames or not report.frame_images:
+        return ""
+    fr = report.frames[pos]
+    image = report.frame_images.get(fr.index)
+    if image is None:
+        return ""
+    image = draw_boxes(image, fr.faces, report.threshold, report.uncertain)
+    scale = max_side / max(image.shape[:2])
+    if scale < 1:
+        image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), cv2.INTER_AREA)
+    what = "The photo" if is_photo(report) else f"The frame with the highest-scoring face (t = {fr.time:.2f} s)"
+    return (
+        f'<h2>{what}</h2><img class="wide" src="{data_uri(image, quality=85)}" alt="frame {fr.index}">'
+        '<p class="small">Boxes: red = at or above the threshold, amber = in the uncertain band, green = below.</p>'
+    )
+
+
+def _table_section(report: Report) -> str:
+    def cell(v):
+        return "" if v is None else _esc(v)
+
+    head = "".join(f"<th>{_esc(h)}</th>" for h in HEADERS)
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in table_rows(report))
+    return (
+        f"<details><summary>Per-frame scores ({len(report.frames)} sampled frame"
+        f"{'s' if len(report.frames) != 1 else ''})</summary>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>"
+    )
+
+
+def _scrubbed(report: Report) -> tuple[str, list[str]]:
+    """The input's base name, and the warnings with any server path replaced by it."""
+    name = os.path.basename(str(report.video)) or "input"
+    paths = {str(report.video), str(report.video_info.get("path") or "")} - {"", name}
+    warnings = []
+    for w in report.warnings:
+        for p in sorted(paths, key=len, reverse=True):
+            w = w.replace(p, name)
+        warnings.append(w)
+    return name, warnings
+
+
+def report_html(
+    report: Report,
+    card=None,
+    *,
+    max_faces: int = MAX_FACES,
+    model_caveat: str = "",
+    now: datetime | None = None,
+) -> str:
+    """The whole report as one HTML page (see the module's docstring).  ``card``: the model card the analysis
+    used (or None); ``model_caveat``: a line about the model shown with the warnings; ``now``: the date shown."""
+    import dataclasses
+
+    name, warnings = _scrubbed(report)
+    shown = dataclasses.replace(report, video=name, warnings=[_no_scheme(w) for w in warnings])
+    when = (now or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z").strip()
+    info = report.video_info or {}
+    facts = []
+    if is_photo(report):
+        facts.append(f"photo, {info.get('width', '?')}x{info.get('height', '?')}")
+    else:
+        if info.get("duration"):
+            facts.append(f"{float(info['duration']):.1f} s")
+        if info.get("width"):
+            facts.append(f"{info['width']}x{info.get('height', '?')}")
+        if info.get("fps"):
+            facts.append(f"{float(info['fps']):.0f} fps")
+        facts.append(f"{len(report.frames)} frames sampled")
+    headline = HEADLINES.get(report.label, report.label)
+    score = "no score" if report.score is None or math.isnan(report.score) else f"score {report.score:.3f}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(name)}: {_esc(headline)} ({score})</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        "<h1>Deepfake detector report</h1>",
+        f'<div class="meta"><b>{_esc(name)}</b> · {_esc(", ".join(facts))} · analysed {_esc(when)}</div>',
+        "<h2>Verdict</h2>",
+        verdict_html(shown, model_caveat=_no_scheme(model_caveat)),
+    ]
+    if not (shown.warnings or model_caveat):
+        parts.append('<p class="note">No warning was raised for this analysis.</p>')
+    parts.append(f'<p class="note">{_band_text(report)}</p>')
+    if report.aggregation in RULE_TEXT:
+        parts.append(
+            f'<p class="small">Aggregation: {_esc(report.aggregation)}: {_esc(RULE_TEXT[report.aggregation])}.</p>'
+        )
+    if report.frames and not is_photo(report):
+        png = base64.b64encode(timeline_png(report)).decode("ascii")
+        parts += [
+            "<h2>Fake probability over time</h2>",
+            f'<img class="wide" src="data:image/png;base64,{png}" alt="timeline of the per-frame scores">',
+        ]
+    parts.append(_frame_section(report))
+    parts += ["<h2>Faces and their explanations</h2>", _faces_section(report, max_faces)]
+    if report.frames:
+        parts += ["<h2>Per-frame table</h2>", _table_section(report)]
+    parts += ["<h2>Model</h2>", _model_section(report, card)]
+    parts.append(
+        '<p class="small" style="margin-top:28px">Made with deepfake-lens. A score is one model\'s estimate, not '
+        "proof: a detector can miss kinds of fakes it never saw, and compression or filters can fool it.</p>"
+        "</body></html>"
+    )
+    return "\n".join(p for p in parts if p)
+
+
+def write_html_report(report: Report, card, folder: str, **kwargs) -> str:
+    """Write ``<video>_report.html`` (:func:`report_html`) into ``folder``; returns its path."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{stem(report)}_report.html")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(report_html(report, card, **kwargs))
+    return path
+
+
+__all__ = ["report_html", "write_html_report", "timeline_png", "data_uri", "calibration_rule", "MAX_FACES"]
