@@ -8,8 +8,9 @@ pictures, plots and tables come from the gradio-free helpers in ``webapp/``.
   point, a face tile, or move the slider to see that frame with its boxes), face
   crops beside their CAM overlays, and the per-frame table as CSV / JSON; a shareable report (one
   self-contained HTML file: verdict, warnings, timeline, faces with their CAMs, model card summary).
-* "Failure lab": perturb the clip (JPEG, blur, noise, flip...) and compare verdicts;
-  or run the three robustness levels (none / flip+rotate / heavy).
+* "Failure lab": perturb the clip (the first tab's video, or another) with JPEG, blur, noise, flip... and
+  compare verdicts and face crops; or run the three robustness levels (none / flip+rotate / heavy), with a
+  warning where a level finds faces in fewer frames than the clean run.
 * HTTP API: ``/analyze_json`` returns the CLI's JSON report (see ``gradio_client``).
 
 Serves on 127.0.0.1:7860; GRADIO_SERVER_NAME, GRADIO_SERVER_PORT or PORT change that
@@ -438,6 +439,8 @@ def card_markdown(card) -> str:
 
 
 def on_compare(video, name, strength, frames, seed, model_name, threshold, progress=gr.Progress()):
+    """The lab's compare button: verdicts, timelines, the same frame and the face crops before / after, and the
+    score change with a face-coverage warning."""
     from webapp import lab
     from webapp.faces import draw_boxes, side_by_side
     from webapp.plots import timeline_figure
@@ -467,30 +470,20 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
             draw_boxes(b, perturbed.frames[pos].faces, perturbed.threshold, perturbed.uncertain),
             ("original", lab.describe(name, float(strength)).split(" (")[0]),
         )
-    delta = (
-        ""
-        if original.score != original.score or perturbed.score != perturbed.score
-        else (
-            f"**Score change:** {original.score:.3f} → {perturbed.score:.3f} "
-            f"({perturbed.score - original.score:+.3f}); verdict "
-            + (
-                "unchanged."
-                if original.label == perturbed.label
-                else f"**flipped** ({original.label} → {perturbed.label})."
-            )
-        )
-    )
     return (
         verdict_html(original, title="original", compact=True),
         verdict_html(perturbed, title=lab.describe(name, float(strength)), compact=True),
         timeline_figure(original, title="original", height=300),
         timeline_figure(perturbed, title=f"{name} {float(strength):.2f}", height=300),
         preview,
-        delta,
+        lab.crop_pairs(original, perturbed),
+        lab.compare_summary(original, perturbed),
     )
 
 
 def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()):
+    """The lab's levels button: the score at each level, one frame per level, the levels table (with its
+    face-coverage warnings) and a one-line summary."""
     from webapp import lab
     from webapp.faces import draw_boxes
     from webapp.plots import levels_figure
@@ -518,20 +511,24 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
         if img is not None:
             score = "no face" if r.score != r.score else f"score {r.score:.2f} ({r.label})"
             tiles.append((draw_boxes(img, r.frames[pos].faces, r.threshold, r.uncertain), f"{name}: {score}"))
-    rows = [
-        f"| **{n}** | "
-        + ("no face" if r.score != r.score else f"{r.score:.3f}")
-        + f" | {r.label} | {r.face_rate:.0%} |"
-        for n, r in reports.items()
-    ]
-    table = "| level | video score | verdict | frames with a face |\n|---|---|---|---|\n"
-    labels = {r.label for r in reports.values()}
-    summary = "**Three levels:** the verdict " + (
-        "holds at every level."
-        if len(labels) == 1
-        else "**changes** between levels: " + ", ".join(f"{n} {r.label}" for n, r in reports.items()) + "."
-    )
-    return figure, tiles, table + "\n".join(rows), summary
+    return figure, tiles, lab.levels_table(reports), lab.levels_summary(reports)
+
+
+def on_lab_clip(lab_clip, first_video, first_photo, asked: bool = False):
+    """Fill the lab with the first tab's video: on the button (``asked``), or when the lab tab is opened with
+    no clip of its own.  Returns (the lab's clip, or gr.skip() to leave it; a note when nothing could be done)."""
+    from webapp import lab
+
+    clip, note = lab.clip_for_lab(lab_clip, first_video, first_photo, asked=asked)
+    return (gr.skip() if clip is None else clip), (note or gr.skip())
+
+
+def on_lab_new_clip(n: int, clip) -> tuple:
+    """A new clip in the lab (upload, example, the first tab's, or none): its name under it, and ``n`` empty
+    results (those of the previous clip must not stay on screen)."""
+    from webapp import lab
+
+    return (lab.clip_note(clip), *(None for _ in range(n)))
 
 
 # ---------------------------------------------------------------- layout: one builder per tab
@@ -843,17 +840,22 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
 
 
 def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -> None:
-    """The "Failure lab" tab (uses the first tab's model and threshold) and its events."""
+    """The "Failure lab" tab (uses the first tab's model and threshold, and its video) and its events."""
     examples = examples or {}
-    with gr.Tab("Failure lab", id="lab"):
+    with gr.Tab("Failure lab", id="lab") as tab:
         gr.Markdown(
             "**How fragile is the verdict?** Perturb the clip and run it again, or run the three "
-            "levels of a small robustness study. Uses the model and threshold chosen in the first tab; "
-            "no CAM here, to keep it quick."
+            "levels of a small robustness study. Uses the model and threshold chosen in the first tab, and its "
+            "video when this tab has none; no CAM here, to keep it quick."
         )
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=320):
                 lab_video = gr.Video(label="Video", sources=["upload"], height=220, elem_id="lab-video")
+                with gr.Row():
+                    use_first = gr.Button(
+                        "Use the video from the first tab", size="sm", variant="secondary", elem_id="lab-use-first"
+                    )
+                lab_note = gr.Markdown(elem_id="lab-note")
                 if examples:
                     gr.Examples(
                         [[p] for p in examples.values()],
@@ -895,8 +897,16 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                     height=300,
                     elem_id="lab-preview",
                 )
+                crops = gr.Gallery(
+                    label="Faces before and after (original | perturbed)",
+                    columns=3,
+                    height="auto",
+                    object_fit="contain",
+                    elem_id="lab-crops",
+                    allow_preview=True,
+                )
                 levels_plot = gr.Plot(show_label=False, elem_id="levels-plot")
-                levels_table = gr.Markdown()
+                levels_table = gr.Markdown(elem_id="levels-table")
                 levels_gallery = gr.Gallery(
                     label="One frame at each level",
                     show_label=False,
@@ -905,20 +915,36 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                     object_fit="contain",
                     elem_id="levels-gallery",
                 )
+    compared = [verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta]
+    levelled = [levels_plot, levels_gallery, levels_table, delta]
     check = dict(api_visibility="private", concurrency_limit=None, show_progress="minimal")
-    compare_btn.click(validate_input, [lab_video, analyse.model], [delta], **check).success(
+    compare_run = compare_btn.click(validate_input, [lab_video, analyse.model], [delta], **check).success(
         on_compare,
         [lab_video, pert, strength, lab_frames, seed, analyse.model, analyse.threshold],
-        [verdict_a, verdict_b, plot_a, plot_b, preview, delta],
+        compared,
         api_visibility="private",
         concurrency_id="analysis",
     )
-    levels_btn.click(validate_input, [lab_video, analyse.model], [delta], **check).success(
+    levels_run = levels_btn.click(validate_input, [lab_video, analyse.model], [delta], **check).success(
         on_levels,
         [lab_video, lab_frames, seed, analyse.model, analyse.threshold],
-        [levels_plot, levels_gallery, levels_table, delta],
+        levelled,
         api_visibility="private",
         concurrency_id="analysis",
+    )
+    quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    first = [lab_video, analyse.video, analyse.photo]
+    use_first.click(partial(on_lab_clip, asked=True), first, [lab_video, lab_note], **quick)
+    tab.select(on_lab_clip, first, [lab_video, lab_note], **quick)
+    # a new clip (upload, example, the first tab's): the results shown are of the old one; a run still going
+    # for the old clip is cancelled
+    stale = list(dict.fromkeys(compared + levelled))
+    lab_video.change(
+        partial(on_lab_new_clip, len(stale)),
+        [lab_video],
+        [lab_note, *stale],
+        cancels=[compare_run, levels_run],
+        **quick,
     )
 
 

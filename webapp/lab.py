@@ -6,17 +6,24 @@ mirrored...?  Every run goes through :func:`detector.inference.pipeline.analyze`
 
     original, perturbed = compare(path, "jpeg", 0.8, model="...", frames=16)
     reports = levels(path, model="...")          # {"none": Report, "fliprot": ..., "heavy": ...}
+
+What the lab tab shows is made here too: the levels table with its face-coverage warnings
+(:func:`levels_table`), the before/after face crops (:func:`crop_pairs`), and which clip the lab takes
+from the first tab (:func:`clip_for_lab`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
 from detector.evaluation.perturb import DESCRIPTIONS, LEVELS, PERTURBATIONS, make_transform
 from detector.inference.pipeline import analyze
 from detector.inference.report import Report
+from detector.inference.stills import is_still
 
 Progress = Callable[[float, str], None]
 
@@ -106,4 +113,148 @@ def frame_at(report: Report, pos: int) -> np.ndarray | None:
     return report.frame_images.get(report.frames[min(pos, len(report.frames) - 1)].index)
 
 
-__all__ = ["run", "compare", "levels", "describe", "preview_position", "frame_at"]
+def face_frames(report: Report) -> int:
+    """Sampled frames in which at least one face was found."""
+    return sum(fr.has_face for fr in report.frames)
+
+
+def coverage_warning(clean: Report, other: Report) -> str:
+    """A warning when ``other`` found faces in fewer sampled frames than the ``clean`` run (else "")."""
+    c, o, n = face_frames(clean), face_frames(other), len(other.frames)
+    if o >= c:
+        return ""
+    if o == 0:
+        return f"no face found in any of {n} frames (clean run: {c}): nothing left to judge"
+    return f"faces in only {o} of {n} frames, {c - o} fewer than the clean run: the score rests on fewer faces"
+
+
+def _score(r: Report) -> str:
+    return "no face" if r.score != r.score else f"{r.score:.3f}"
+
+
+def levels_table(reports: dict[str, Report]) -> str:
+    """The levels as a markdown table: video score, verdict, frames with a face, and a warning where a level
+    found faces in fewer frames than the clean run (the "none" level, else the first)."""
+    if not reports:
+        return ""
+    clean = reports.get("none") or next(iter(reports.values()))
+    rows = ["| level | video score | verdict | frames with a face | face coverage |", "|---|---|---|---|---|"]
+    for name, r in reports.items():
+        warning = coverage_warning(clean, r)
+        rows.append(
+            f"| **{name}** | {_score(r)} | {r.label} | {face_frames(r)} of {len(r.frames)} | "
+            + (f"⚠ {warning}" if warning else ("clean run" if r is clean else "as the clean run"))
+            + " |"
+        )
+    return "\n".join(rows)
+
+
+def levels_summary(reports: dict[str, Report]) -> str:
+    """One line: does the verdict hold at every level?"""
+    labels = {r.label for r in reports.values()}
+    return "**Three levels:** the verdict " + (
+        "holds at every level."
+        if len(labels) == 1
+        else "**changes** between levels: " + ", ".join(f"{n} {r.label}" for n, r in reports.items()) + "."
+    )
+
+
+def compare_summary(original: Report, perturbed: Report) -> str:
+    """The score change and whether the verdict flipped, and a face-coverage warning (markdown)."""
+    lines = []
+    if original.score == original.score and perturbed.score == perturbed.score:
+        lines.append(
+            f"**Score change:** {original.score:.3f} → {perturbed.score:.3f} "
+            f"({perturbed.score - original.score:+.3f}); verdict "
+            + (
+                "unchanged."
+                if original.label == perturbed.label
+                else f"**flipped** ({original.label} → {perturbed.label})."
+            )
+        )
+    else:
+        lines.append(f"**Verdict:** {original.label} → {perturbed.label}.")
+    warning = coverage_warning(original, perturbed)
+    if warning:
+        lines.append(f"⚠ **Face coverage:** perturbed, {warning}.")
+    return "\n\n".join(lines)
+
+
+def _largest(faces):
+    return max(faces, key=lambda f: f.box[2] * f.box[3]) if faces else None
+
+
+def _no_face_panel(side: int, border: int) -> np.ndarray:
+    panel = np.full((side + 2 * border, side + 2 * border, 3), 200, np.uint8)
+    for i, line in enumerate(("no face", "found")):
+        (tw, _), _ = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
+        org = ((panel.shape[1] - tw) // 2, panel.shape[0] // 2 - 4 + 24 * i)
+        cv2.putText(panel, line, org, cv2.FONT_HERSHEY_SIMPLEX, 0.6, (70, 70, 70), 1, cv2.LINE_AA)
+    return panel
+
+
+def crop_pairs(before: Report, after: Report, max_pairs: int = 6, side: int = 128) -> list[tuple[np.ndarray, str]]:
+    """Gallery items: the face crop of the unchanged run beside the perturbed run's, at up to ``max_pairs``
+    sampled frames spread over the clip (frames where the unchanged run found a face).  In each frame the
+    largest face of each run is shown (a mirrored or turned frame keeps its face, not its box); "no face
+    found" where the perturbed run lost it.  Each crop is framed in its own verdict colour."""
+    from webapp.faces import face_tile
+
+    border = 5
+    with_face = [i for i, fr in enumerate(before.frames) if fr.faces and i < len(after.frames)]
+    if not with_face or max_pairs <= 0:
+        return []
+    picks = sorted({with_face[round(k * (len(with_face) - 1) / max(1, max_pairs - 1))] for k in range(max_pairs)})
+    items = []
+    for pos in picks:
+        a, b = _largest(before.frames[pos].faces), _largest(after.frames[pos].faces)
+        left = face_tile(a, before.threshold, side, border, before.uncertain, panel=False)
+        right = (
+            face_tile(b, after.threshold, side, border, after.uncertain, panel=False)
+            if b is not None
+            else _no_face_panel(side, border)
+        )
+        gap = np.full((left.shape[0], 8, 3), 255, np.uint8)
+        where = "" if is_still(before.video) else f"t = {before.frames[pos].time:.2f} s · "  # a photo: no time
+        change = f"{a.score:.2f} → {b.score:.2f}" if b is not None else f"{a.score:.2f} → no face found"
+        items.append((np.concatenate([left, gap, right], axis=1), f"{where}fake {change}"))
+    return items
+
+
+def clip_for_lab(lab_clip: str | None, first_video: str | None, first_photo: str | None = None, asked: bool = False):
+    """Which clip the lab should hold: ``(clip, or None to leave the lab as it is; a note for the user)``.
+
+    ``asked``: the user pressed "use the video from the first tab"; else the lab tab was just opened, and the
+    first tab's video fills an empty lab (a clip already there is kept).  The lab works on videos only.
+    The note says why nothing changed when the user asked (a photo, or no video in the first tab).
+    """
+    if not asked:
+        return (first_video if first_video and not lab_clip else None), ""
+    if first_video:
+        return first_video, ""
+    if first_photo:
+        return None, "The first tab holds a photo; the lab works on videos. Upload one here or pick an example."
+    return None, "The first tab has no video yet. Upload one here or pick an example."
+
+
+def clip_note(clip: str | None) -> str:
+    """The line under the lab's video: which clip the results will be of (its base name)."""
+    return f"Clip: **{os.path.basename(clip)}**" if clip else ""
+
+
+__all__ = [
+    "run",
+    "compare",
+    "levels",
+    "describe",
+    "preview_position",
+    "frame_at",
+    "face_frames",
+    "coverage_warning",
+    "levels_table",
+    "levels_summary",
+    "compare_summary",
+    "crop_pairs",
+    "clip_for_lab",
+    "clip_note",
+]

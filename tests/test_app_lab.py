@@ -1,0 +1,182 @@
+"""The failure lab: its gradio-free parts (webapp/lab.py) and its events run through gradio in process.
+
+Hand-made reports and the UNTRAINED test model: plumbing and presentation only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import numpy as np
+import pytest
+from test_app_units import _report  # tests/ is on sys.path under pytest
+
+
+def _levels():
+    clean = _report([[(0, 0.9)], [(0, 0.8)], [(0, 0.7)], [(0, 0.9)]])
+    flipped = _report([[(0, 0.6)], [(0, 0.5)], [(0, 0.4)], [(0, 0.6)]])
+    heavy = _report([[(0, 0.3)], [], [], [(0, 0.2)]])
+    blank = _report([[], [], [], []])
+    return {"none": clean, "fliprot": flipped, "heavy": heavy, "blank": blank}
+
+
+def test_levels_table_warns_where_faces_were_lost():
+    from webapp import lab
+
+    table = lab.levels_table(_levels())
+    rows = table.splitlines()
+    assert rows[0].startswith("| level |") and "face coverage" in rows[0] and len(rows) == 6
+    assert "| **none** |" in rows[2] and "4 of 4" in rows[2] and "clean run" in rows[2] and "⚠" not in rows[2]
+    assert "as the clean run" in rows[3] and "⚠" not in rows[3]
+    assert "2 of 4" in rows[4] and "⚠ faces in only 2 of 4 frames, 2 fewer than the clean run" in rows[4]
+    assert "no face" in rows[5] and "⚠ no face found in any of 4 frames (clean run: 4)" in rows[5]
+    assert lab.levels_table({}) == ""
+    assert "changes" in lab.levels_summary(_levels()) and "heavy real" in lab.levels_summary(_levels())
+    same = {k: v for k, v in _levels().items() if k in ("none", "fliprot")}
+    assert "holds at every level" in lab.levels_summary(same)
+
+
+def test_compare_summary_says_the_change_and_the_lost_faces():
+    from webapp import lab
+
+    levels = _levels()
+    text = lab.compare_summary(levels["none"], levels["heavy"])
+    assert "**Score change:**" in text and "**flipped** (fake → real)" in text
+    assert "⚠ **Face coverage:** perturbed, faces in only 2 of 4 frames" in text
+    assert "Face coverage" not in lab.compare_summary(levels["none"], levels["fliprot"])
+    assert "fake → unknown" in lab.compare_summary(levels["none"], levels["blank"])
+
+
+def test_crop_pairs_put_before_beside_after():
+    from webapp import lab
+
+    levels = _levels()
+    items = lab.crop_pairs(levels["none"], levels["heavy"], max_pairs=4, side=64)
+    assert [c for _, c in items] == [
+        "t = 0.00 s · fake 0.90 → 0.30",
+        "t = 0.40 s · fake 0.80 → no face found",
+        "t = 0.80 s · fake 0.70 → no face found",
+        "t = 1.20 s · fake 0.90 → 0.20",
+    ]
+    image = items[0][0]
+    assert image.dtype == np.uint8 and image.shape[0] == 64 + 10 and image.shape[1] == 2 * (64 + 10) + 8
+    assert tuple(image[2, 2]) == (214, 39, 40) and tuple(image[2, -3]) == (44, 160, 44)  # each in its colour
+    assert len(lab.crop_pairs(levels["none"], levels["heavy"], max_pairs=2)) == 2  # spread: first and last
+    assert lab.crop_pairs(levels["blank"], levels["none"]) == []  # no face before: nothing to pair
+    photo = _report([[(0, 0.7)]])
+    photo.video = "portrait.jpg"
+    assert lab.crop_pairs(photo, photo)[0][1] == "fake 0.70 → 0.70"  # a photo has no time
+
+
+def test_clip_for_lab_takes_the_first_tabs_video():
+    from webapp import lab
+
+    # opening the lab tab: an empty lab takes the first tab's video, a clip already there stays
+    assert lab.clip_for_lab(None, "/c/a.mp4") == ("/c/a.mp4", "")
+    assert lab.clip_for_lab("/c/mine.mp4", "/c/a.mp4") == (None, "")
+    assert lab.clip_for_lab(None, None, "/c/p.jpg") == (None, "")
+    # the button: the first tab's video replaces the lab's; a photo or nothing is said so
+    assert lab.clip_for_lab("/c/mine.mp4", "/c/a.mp4", asked=True) == ("/c/a.mp4", "")
+    clip, note = lab.clip_for_lab("/c/mine.mp4", None, "/c/p.jpg", asked=True)
+    assert clip is None and "photo" in note and "videos" in note
+    clip, note = lab.clip_for_lab(None, None, None, asked=True)
+    assert clip is None and "no video yet" in note
+    assert lab.clip_note("/tmp/gradio/x1/face.mp4") == "Clip: **face.mp4**" and lab.clip_note(None) == ""
+
+
+def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):
+    import app
+
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    out = app.on_compare(clips["face"], "hflip", 1.0, 4, 0, card, 0.5, progress=lambda *a, **k: None)
+    verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta = out
+    assert "original" in verdict_a and "hflip" in verdict_b and preview is not None
+    assert 1 <= len(crops) <= 4 and all(c.startswith("t = ") and "→" in c for _, c in crops)
+    assert "Score change" in delta
+    figure, tiles, table, summary = app.on_levels(clips["face"], 4, 0, card, 0.5, progress=lambda *a, **k: None)
+    assert len(tiles) == 3 and "face coverage" in table and "**none**" in table and "Three levels" in summary
+
+
+# ---------------------------------------------------------------- the lab's events through gradio
+
+
+@pytest.fixture(scope="module")
+def demo(tiny_model_dir):
+    import app
+
+    old = app.MODELS_DIR
+    app.MODELS_DIR = tiny_model_dir
+    try:
+        yield app.build_demo({})
+    finally:
+        app.MODELS_DIR = old
+
+
+def _events(demo, name) -> list:
+    """The BlockFunctions whose handler is ``app.<name>`` (possibly bound with functools.partial)."""
+    from functools import partial
+
+    out = []
+    for fn in demo.fns.values():
+        f = fn.fn.func if isinstance(fn.fn, partial) else fn.fn
+        if getattr(f, "__name__", "") == name:
+            out.append(fn)
+    assert out, f"no event runs {name}"
+    return out
+
+
+def _file(path: str) -> dict:
+    return {"path": path, "orig_name": os.path.basename(path), "meta": {"_type": "gradio.FileData"}}
+
+
+def _run(demo, fn, inputs, state):
+    return asyncio.run(demo.process_api(fn, inputs, state=state))["data"]
+
+
+def _by_elem(outputs, data):
+    return {getattr(c, "elem_id", None) or c._id: v for c, v in zip(outputs, data)}
+
+
+def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
+    from functools import partial
+
+    from gradio.state_holder import SessionState
+
+    state = SessionState(demo)
+    prefill = _events(demo, "on_lab_clip")
+    opened = next(fn for fn in prefill if not isinstance(fn.fn, partial))  # the lab tab is opened
+    button = next(fn for fn in prefill if isinstance(fn.fn, partial))  # "Use the video from the first tab"
+    assert button.fn.keywords == {"asked": True}
+    assert [getattr(c, "elem_id", None) for c in opened.inputs][:1] == ["lab-video"]
+    assert [getattr(c, "elem_id", None) for c in opened.outputs] == ["lab-video", "lab-note"]
+
+    # an empty lab takes the first tab's video when the tab is opened
+    data = _run(demo, opened, [None, _file(clips["face"]), None], state)
+    assert data[0]["orig_name"] == "face.mp4" and data[1] == {"__type__": "update"}  # no note to show
+    # a lab with its own clip keeps it
+    data = _run(demo, opened, [_file(clips["plain"]), _file(clips["face"]), None], state)
+    assert all(d.get("__type__") == "update" and len(d) == 1 for d in data)  # skipped: nothing changes
+    # the button with only a photo in the first tab: the lab is left alone, and says why
+    photo = tmp_path / "p.jpg"
+    from PIL import Image
+
+    Image.new("RGB", (64, 64)).save(photo)
+    data = _run(demo, button, [_file(clips["plain"]), None, _file(str(photo))], state)
+    assert data[0].get("__type__") == "update" and "photo" in data[1]
+
+    # a new clip clears what was shown for the old one and names the new one
+    (new_clip,) = _events(demo, "on_lab_new_clip")
+    ids = [getattr(c, "elem_id", None) for c in new_clip.outputs]
+    for elem in ("lab-note", "verdict-original", "verdict-perturbed", "timeline-original", "timeline-perturbed"):
+        assert elem in ids
+    for elem in ("lab-preview", "lab-crops", "lab-delta", "levels-plot", "levels-table", "levels-gallery"):
+        assert elem in ids
+    assert len(ids) == len(set(ids))
+    # a run still going for the old clip is cancelled by the same trigger
+    cancelled = {demo.fns[i].fn.__name__ for f in demo.fns.values() if f.targets == new_clip.targets for i in f.cancels}
+    assert cancelled == {"on_compare", "on_levels"}
+    data = _run(demo, new_clip, [_file(clips["face"])], state)
+    out = _by_elem(new_clip.outputs, data)
+    assert out["lab-note"] == "Clip: **face.mp4**"
+    assert all(not v for k, v in out.items() if k != "lab-note"), out
