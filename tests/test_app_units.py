@@ -166,18 +166,47 @@ def test_frame_view_draws_boxes(report):
 
 
 def test_table_and_downloads_match_the_cli(report, tmp_path):
-    from detector.inference.report import csv_text
+    from detector.inference.report import CSV_FIELDS, csv_text
     from webapp.tables import HEADERS, table_rows, write_downloads
 
     rows = table_rows(report)
     assert len(rows) == 6 and all(len(r) == len(HEADERS) for r in rows)
     assert rows[3][:3] == [20, 0.8, "none"]
     csv_path, json_path = write_downloads(report, str(tmp_path))
-    assert open(csv_path, newline="").read() == csv_text([report])
-    assert list(csv.DictReader(io.StringIO(open(csv_path).read())))[0]["score"] == "0.9"
+    app_rows = list(csv.DictReader(io.StringIO(open(csv_path, newline="").read())))
+    cli_rows = list(csv.DictReader(io.StringIO(csv_text([report]))))
+    assert [{k: r[k] for k in CSV_FIELDS} for r in app_rows] == cli_rows  # the CLI's columns, values unchanged
+    assert open(csv_path).readline().startswith(",".join(CSV_FIELDS) + ",")  # ...first, in the CLI's order
+    assert app_rows[0]["score"] == "0.9"
     data = json.load(open(json_path))
     assert data == json.loads(report.to_json())
     assert "<" not in csv_path  # the file name is sanitised
+
+
+def test_every_on_screen_column_is_in_the_csv(report):
+    from detector.inference.report import CSV_FIELDS
+    from webapp.tables import CSV_COLUMN, HEADERS, csv_download, csv_fields, table_rows
+
+    report.frames[0].faces[0].explanation = {"score": 0.9, "drop_blur": 0.31, "face_mass": 0.72, "drop_remove": None}
+    report.frames[0].faces[1].explanation = {"score": 0.2, "drop_blur": float("nan"), "face_mass": None}
+    text = csv_download(report)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    header = text.splitlines()[0].split(",")
+    assert header == csv_fields() and header[: len(CSV_FIELDS)] == CSV_FIELDS
+    assert {"video_score", "video_label", "threshold", "model"} <= set(header)  # the CLI's video columns
+    assert set(CSV_COLUMN) == set(HEADERS) and set(CSV_COLUMN.values()) <= set(header)
+    table = table_rows(report)
+    assert len(rows) == len(table)
+    for row, shown in zip(rows, table):
+        for name, value in zip(HEADERS, shown):
+            got = row[CSV_COLUMN[name]]
+            if value is None or value == "none":  # no face in the frame, or no CAM figure
+                assert got == "", (name, got)
+            else:
+                assert float(got) == pytest.approx(float(value), abs=1e-3), (name, got, value)
+    assert rows[0]["cam_drop_blur"] == "0.31" and rows[0]["cam_face_mass"] == "0.72"
+    assert rows[1]["cam_drop_blur"] == "" and rows[1]["confidence"] == "0.9"  # NaN written as empty
+    assert rows[3]["face_found"] == "0" and rows[3]["confidence"] == ""
 
 
 # ---------------------------------------------------------------- lab
@@ -331,6 +360,8 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     csv_path, json_path = o.csv_btn.value["path"], o.json_btn.value["path"]
     assert csv_path.endswith("face_report.csv") and json_path.endswith("face_report.json")
     assert json.load(open(json_path)) == data
+    rows = list(csv.DictReader(open(csv_path, newline="")))
+    assert len(rows) == len(o.table) and sum(r["cam_drop_blur"] != "" for r in rows) == 3  # the explained faces
     assert o.judged_state == {
         "threshold": 0.5,
         "uncertain": None,

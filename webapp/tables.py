@@ -1,15 +1,19 @@
 """The per-frame table shown in the app, and the CSV / JSON files it offers for download.
 
-The downloads are exactly what the CLI writes (``Report.csv_text`` / ``Report.to_json``),
-so a file saved from the app and one from ``python -m detector scan`` read the same.
+The JSON download is exactly what the CLI writes (``Report.to_json``).  The CSV has the CLI's columns
+(:data:`detector.inference.report.CSV_FIELDS`, same order, same values), then the columns the on-screen
+table shows that the CLI's CSV lacks (:data:`EXTRA_CSV_FIELDS`: detector confidence and the CAM's
+faithfulness figures), so every column on screen is in the file (:data:`CSV_COLUMN` says where).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 
-from detector.inference.report import Report, csv_text
+from detector.inference.report import CSV_FIELDS, Report, csv_rows_of
 
 HEADERS = [
     "frame",
@@ -24,6 +28,69 @@ HEADERS = [
     "CAM drop (blur)",
     "CAM mass on face",
 ]
+
+
+# the on-screen column -> its column in the CSV download
+CSV_COLUMN = {
+    "frame": "frame",
+    "time (s)": "time",
+    "face": "identity",
+    "fake probability": "score",
+    "x": "x",
+    "y": "y",
+    "w": "w",
+    "h": "h",
+    "detector confidence": "confidence",
+    "CAM drop (blur)": "cam_drop_blur",
+    "CAM mass on face": "cam_face_mass",
+}
+# what the app's CSV adds after the CLI's columns (empty on rows without a face, or without a CAM)
+EXTRA_CSV_FIELDS = ["confidence", "cam_drop_blur", "cam_face_mass"]
+
+
+def csv_fields() -> list[str]:
+    """The app CSV's columns: the CLI's, then those of :data:`EXTRA_CSV_FIELDS` it does not have yet."""
+    return CSV_FIELDS + [f for f in EXTRA_CSV_FIELDS if f not in CSV_FIELDS]
+
+
+def _extras(data: dict) -> list[dict]:
+    """The extra columns of each CSV row of a report's JSON form, in :func:`csv_rows_of`'s row order."""
+
+    def value(v):
+        v = _figure(v)
+        return "" if v is None else v
+
+    out = []
+    for fr in data["frames"]:
+        if not fr["faces"]:
+            out.append(dict.fromkeys(EXTRA_CSV_FIELDS, ""))
+        for f in fr["faces"]:
+            exp = f.get("explanation") or {}
+            out.append(
+                {
+                    "confidence": value(f.get("confidence")),
+                    "cam_drop_blur": value(exp.get("drop_blur")),
+                    "cam_face_mass": value(exp.get("face_mass")),
+                }
+            )
+    return out
+
+
+def csv_download(report: Report) -> str:
+    """The CSV the app offers: one row per face (one per frame without a face), every on-screen column."""
+    data = report.to_dict()
+    rows = csv_rows_of(data)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=csv_fields())
+    writer.writeheader()
+    for row, extra in zip(rows, _extras(data), strict=True):
+        writer.writerow({**extra, **row})  # a column the CLI's CSV has keeps the CLI's value
+    return buf.getvalue()
+
+
+def _figure(v):
+    """A CAM figure for the table: None (an empty cell) where there is none or it is NaN."""
+    return None if v is None or (isinstance(v, float) and v != v) else v
 
 
 def table_rows(report: Report) -> list[list]:
@@ -46,8 +113,8 @@ def table_rows(report: Report) -> list[list]:
                     w,
                     h,
                     round(float(f.confidence), 3),
-                    exp.get("drop_blur"),
-                    exp.get("face_mass"),
+                    _figure(exp.get("drop_blur")),
+                    _figure(exp.get("face_mass")),
                 ]
             )
     return rows
@@ -60,16 +127,26 @@ def stem(report: Report) -> str:
 
 
 def write_downloads(report: Report, folder: str) -> tuple[str, str]:
-    """Write ``<video>_report.csv`` and ``<video>_report.json`` (the CLI's schema) into ``folder``."""
+    """Write ``<video>_report.csv`` (:func:`csv_download`) and ``<video>_report.json`` (the CLI's schema) into
+    ``folder``."""
     os.makedirs(folder, exist_ok=True)
     name = stem(report)
     csv_path = os.path.join(folder, f"{name}_report.csv")
     json_path = os.path.join(folder, f"{name}_report.json")
     with open(csv_path, "w", newline="") as fh:
-        fh.write(csv_text([report]))
+        fh.write(csv_download(report))
     with open(json_path, "w") as fh:
         fh.write(report.to_json())
     return csv_path, json_path
 
 
-__all__ = ["HEADERS", "table_rows", "write_downloads", "stem"]
+__all__ = [
+    "HEADERS",
+    "CSV_COLUMN",
+    "EXTRA_CSV_FIELDS",
+    "csv_fields",
+    "csv_download",
+    "table_rows",
+    "write_downloads",
+    "stem",
+]
