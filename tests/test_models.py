@@ -69,3 +69,25 @@ def test_not_json_is_a_bad_card(tmp_path):
     (tmp_path / "x.json").write_text("{not json")
     with pytest.raises(BadCardError, match="not a usable model card"):
         ModelCard.from_file(tmp_path / "x.json")
+
+
+@pytest.mark.parametrize("name", ["../../../../tmp/x", "/tmp/x", "a b", "", "x" * 200])
+def test_a_card_name_that_is_not_a_plain_file_name_is_refused(tiny_model_dir, tmp_path, name):
+    from detector.models.store import install_model
+
+    path = _copy_card(tiny_model_dir, tmp_path / "cards", name="ok")
+    data = json.loads(path.read_text())
+    data["name"] = name
+    path.write_text(json.dumps(data))
+    with pytest.raises(BadCardError, match="name"):
+        install_model(path, directory=tmp_path / "models")
+    assert not list((tmp_path / "models").glob("*")) if (tmp_path / "models").exists() else True
+
+
+def test_a_card_with_wrong_types_is_skipped_not_fatal(tiny_model_dir, tmp_path):
+    from detector.models.store import list_models
+
+    shutil.copy(tiny_model_dir / "untrained_resnet18.safetensors", tmp_path / "untrained_resnet18.safetensors")
+    _copy_card(tiny_model_dir, tmp_path)
+    _copy_card(tiny_model_dir, tmp_path, name="broken", weights=5)
+    assert [c.name for c in list_models(tmp_path)] == ["untrained_resnet18"]

@@ -44,6 +44,12 @@ def _threshold_for(scores: np.ndarray, rate: float) -> float:
     return float(np.nextafter(s[allowed], 1.0))  # the (allowed+1)-th highest real must fall below t
 
 
+def _round_up(x: float, digits: int = 6) -> float:
+    """Round up to ``digits`` decimals: never below the real score the threshold must stay above."""
+    k = 10**digits
+    return float(math.ceil(float(x) * k) / k)
+
+
 def calibrate_threshold(
     items: list[dict],
     target: float = DEFAULT_TARGET_FA,
@@ -72,12 +78,14 @@ def calibrate_threshold(
         }
     thr = max(_threshold_for(np.array(v), target) for v in reals.values())
     low = max(_threshold_for(np.array(v), min(1.0, band_factor * target)) for v in reals.values())
-    thr = float(min(max(thr, 1e-4), 0.9999))
-    low = float(min(low, thr))
+    capped = thr > 1.0 - 1e-6  # reals scoring (about) 1.0: no threshold below 1 keeps them under the target
+    thr = _round_up(min(max(thr, 1e-4), 1.0 - 1e-6))
+    low = min(_round_up(low), thr)
     return {
-        "threshold": round(thr, 6),
-        "uncertain": [round(low, 6), round(thr, 6)],
+        "threshold": thr,
+        "uncertain": [low, thr],
         "target_false_alarms": target,
+        "capped": capped,
         "rule": (
             f"lowest score with at most {target:.0%} false alarms in every stratum of validation reals "
             f"(real videos; photos per population group), never trained on; uncertain from the same rule at "

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from detector.constants import DEFAULT_THRESHOLD, FACE_MARGIN, IMAGENET_MEAN, IMAGENET_STD
 from detector.errors import NoModelError
 
-__all__ = ["ModelCard", "weights_path", "BadCardError"]
+__all__ = ["ModelCard", "weights_path", "BadCardError", "NAME"]
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")  # a model's name is also its card's file name
 
 
 class BadCardError(NoModelError):
@@ -72,9 +75,15 @@ class ModelCard:
             known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
             card = cls(**known)
             card.mean, card.std = tuple(card.mean), tuple(card.std)
+            if not isinstance(card.name, str) or not NAME.fullmatch(card.name):
+                raise ValueError(f"name {card.name!r}: letters, digits, '-' and '_' only")
+            if not isinstance(card.weights, str) or not all(isinstance(m, str) for m in card.members):
+                raise TypeError("weights and members are file names")
+            if not isinstance(card.input_size, int) or not 8 <= card.input_size <= 1024:
+                raise ValueError(f"input_size {card.input_size!r}")
             float(card.threshold)
             card.fake_index  # noqa: B018 -- the fake class must be one of the classes
-        except (OSError, ValueError, TypeError, KeyError) as e:
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
             raise BadCardError(f"{Path(path).name}: not a usable model card ({str(e).splitlines()[0][:120]})") from None
         return card
 

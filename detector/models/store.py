@@ -56,7 +56,7 @@ def install_model(
         for other in list_models([directory]):
             if other.default and other.name != card.name:
                 other.default = False
-                (directory / f"{other.name}.json").write_text(other.to_json())
+                Path(other.path).write_text(other.to_json())
     card.default = default or card.default
     for f in files:
         if (directory / f.name).resolve() != f:
