@@ -740,10 +740,10 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     buttons=["download", "fullscreen"],
                 )
         gr.Markdown(
-            "### Faces and their explanations\nEach tile: the face as the model saw it, and the CAM "
-            "heat map over it (red = pushed towards *fake*). Red frame = scored at or above the "
-            "threshold, amber = in the model's uncertain band just below it, green = below. Click a tile to see "
-            "its frame."
+            "### Faces and their explanations\nEach tile: the face as the model saw it and, beside it, its CAM "
+            "heat map (red = pushed towards *fake*) when a CAM method is chosen. Red frame = scored at or above the "
+            "threshold, amber = in the model's uncertain band just below it, green = below; the score is in the "
+            "frame's bottom strip. Click a tile to see its frame."
         )
         order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
         gallery = gr.Gallery(
@@ -897,8 +897,10 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                     height=300,
                     elem_id="lab-preview",
                 )
+                gr.Markdown("**Faces before and after** (original | perturbed, the largest face of each frame)")
                 crops = gr.Gallery(
                     label="Faces before and after (original | perturbed)",
+                    show_label=False,
                     columns=3,
                     height="auto",
                     object_fit="contain",

@@ -60,7 +60,8 @@ def test_crop_pairs_put_before_beside_after():
         "t = 1.20 s · fake 0.90 → 0.20",
     ]
     image = items[0][0]
-    assert image.dtype == np.uint8 and image.shape[0] == 64 + 10 and image.shape[1] == 2 * (64 + 10) + 8
+    assert image.dtype == np.uint8 and image.shape[1] == 2 * (64 + 10) + 8  # two framed 64-px crops, a gap
+    assert image.shape[0] > 64 + 10  # and the score strip under them
     assert tuple(image[2, 2]) == (214, 39, 40) and tuple(image[2, -3]) == (44, 160, 44)  # each in its colour
     assert len(lab.crop_pairs(levels["none"], levels["heavy"], max_pairs=2)) == 2  # spread: first and last
     assert lab.crop_pairs(levels["blank"], levels["none"]) == []  # no face before: nothing to pair

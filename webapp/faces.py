@@ -2,7 +2,9 @@
 
 Each gallery tile is the face crop next to its class-activation map over the crop,
 framed red when the face scores at or above the threshold, amber in the model's
-uncertain band below it, and green below that, so the most suspicious faces stand out.
+uncertain band below it, and green below that, so the most suspicious faces stand out;
+the score is written in the frame's bottom strip, never over the crop or the heat map
+(the page's captions go under the tiles too: see static/app.css).
 :func:`gallery_items` orders tiles by time or "most fake first" and returns, for each
 tile, the position of its frame in ``report.frames`` (the app uses it to show the frame
 when a tile is clicked).
@@ -34,13 +36,54 @@ def _square(image: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(image, (side, side), interpolation=interp)
 
 
-def _label(image: np.ndarray, text: str, org: tuple[int, int], colour, scale: float = 0.5) -> None:
-    """Text on a filled box of ``colour`` (white letters), drawn in place."""
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    x, y = org
-    y = max(th + base + 2, y)
-    cv2.rectangle(image, (x, y - th - base - 4), (x + tw + 6, y), colour, -1)
-    cv2.putText(image, text, (x + 3, y - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+# the box the app's frame viewer shows a frame in (gr.Image height=360 in a column about 720 px wide): a frame is
+# scaled down to fit it, so the labels drawn on a large frame are drawn larger to stay readable there
+VIEW = (720, 360)
+LABEL_PX = 13  # height of a box label's letters on screen, in the viewer
+
+
+def label_style(height: int, width: int, view: tuple[int, int] = VIEW, px: float = LABEL_PX) -> tuple[float, int, int]:
+    """(font scale, letter thickness, box line thickness) for labels and boxes drawn on a ``width`` x ``height``
+    frame, so that shown in ``view`` (scaled to fit, as the page does) the letters are about ``px`` high and the
+    lines about 2 px: a 1080p frame or a portrait phone video is shown at a fifth to a third of its size."""
+    shown = min(view[0] / max(1, width), view[1] / max(1, height))  # display pixels per frame pixel
+    (_, th), _ = cv2.getTextSize("0", FONT, 1.0, 1)
+    scale = float(min(max(px / (th * shown), 0.45), 8.0))
+    return scale, max(1, round(scale * 1.5)), max(2, round(2 / shown))
+
+
+def _label(
+    image: np.ndarray, text: str, org: tuple[int, int], colour, scale: float = 0.5, thickness: int = 1
+) -> tuple[int, int, int, int]:
+    """Text on a filled box of ``colour`` (white letters), drawn in place with its bottom-left at ``org``, moved
+    inside the image where it would stick out (a box at the frame's top or right edge).  Returns the box drawn
+    (x0, y0, x1, y1)."""
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
+    pad = max(3, thickness + 2)
+    w, h = tw + 2 * pad, th + base + 2 * pad
+    x = int(min(max(0, org[0]), max(0, image.shape[1] - w)))
+    y = int(min(max(h, org[1]), image.shape[0]))
+    cv2.rectangle(image, (x, y - h), (x + w, y), colour, -1)
+    cv2.putText(image, text, (x + pad, y - base - pad), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    return x, y - h, x + w, y
+
+
+def _panel_text(panel: np.ndarray, lines: tuple[str, ...]) -> None:
+    """White lines of text centred on ``panel`` (in place), as large as fits its width (at most 0.5)."""
+    side = panel.shape[1]
+    widest = max(cv2.getTextSize(line, FONT, 1.0, 1)[0][0] for line in lines)
+    scale = min(0.5, (side - 14) / widest)
+    (_, th), _ = cv2.getTextSize("Ag", FONT, scale, 1)
+    step = round(th * 1.9)
+    top = (panel.shape[0] - step * (len(lines) - 1)) // 2 + th // 2
+    for i, line in enumerate(lines):
+        (tw, _), _ = cv2.getTextSize(line, FONT, scale, 1)
+        cv2.putText(panel, line, ((side - tw) // 2, top + step * i), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+CAM_OFF_TEXT = ("CAM is off:", "no heat map.", "Choose a CAM", "method to see one")
+NOT_EXPLAINED_TEXT = ("not explained:", "only the most fake", "faces get a heat", "map (More settings)")
 
 
 def face_tile(
@@ -50,9 +93,13 @@ def face_tile(
     border: int = 6,
     band: list[float] | None = None,
     panel: bool = True,
+    cam_off: bool = False,
 ) -> np.ndarray:
-    """Crop | CAM overlay (or a grey "not explained" panel), framed in the verdict colour (``band``: uncertain).
-    ``panel=False``: the crop alone (no second panel), for a face that has no CAM."""
+    """Crop | CAM overlay, framed in the verdict colour (``band``: uncertain), with the score and verdict in a
+    strip under both (nothing is drawn over the crop or the heat map).
+
+    A face without a CAM gets a grey panel that says why: the CAM was off for the analysis (``cam_off``), or only
+    the most fake faces were explained; ``panel=False``: the crop alone, no second panel."""
     crop = _square(face.crop if face.crop is not None else np.zeros((side, side, 3), np.uint8), side)
     right = None
     if face.cam is not None:
@@ -61,21 +108,24 @@ def face_tile(
         right = overlay(crop, cv2.resize(face.cam.astype(np.float32), (side, side)))
     elif panel:
         right = (crop * 0.35 + 90).astype(np.uint8)
-        for i, line in enumerate(("no CAM: only the", "most fake faces are", "explained (settings)")):
-            cv2.putText(
-                right,
-                line,
-                (10, side // 2 - 14 + 18 * i),
-                cv2.FONT_HERSHEY_SIMPLEX,
-                0.45,
-                (255, 255, 255),
-                1,
-                cv2.LINE_AA,
-            )
+        _panel_text(right, CAM_OFF_TEXT if cam_off else NOT_EXPLAINED_TEXT)
     tile = crop if right is None else np.concatenate([crop, np.full((side, 4, 3), 255, np.uint8), right], axis=1)
     colour = _colour(face.score, threshold, band)
-    tile = cv2.copyMakeBorder(tile, border, border, border, border, cv2.BORDER_CONSTANT, value=colour)
-    _label(tile, f"{face.score:.2f}", (border, border + 22), colour, scale=0.6)
+    strip = max(18, round(side * 0.13))
+    tile = cv2.copyMakeBorder(tile, border, strip, border, border, cv2.BORDER_CONSTANT, value=colour)
+    word = _WORDS.get(verdict(face.score, threshold, band), "")
+    scale = (strip - 6) / 22
+    (_, th), base = cv2.getTextSize("0", FONT, scale, 1)
+    cv2.putText(
+        tile,
+        f"{face.score:.2f} {word}",
+        (border + 2, tile.shape[0] - (strip - th) // 2 - 1),
+        FONT,
+        scale,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
     return tile
 
 
@@ -92,24 +142,29 @@ def gallery_items(
         word = _WORDS.get(verdict(f.score, report.threshold, report.uncertain), "?")
         where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
         caption = f"{where}face {f.identity} · fake {f.score:.2f} ({word})"
-        items.append((face_tile(f, report.threshold, side, band=report.uncertain), caption))
+        tile = face_tile(f, report.threshold, side, band=report.uncertain, cam_off=report.cam_method is None)
+        items.append((tile, caption))
         positions.append(pos)
     return items, positions
 
 
 def draw_boxes(
-    image: np.ndarray, faces: list[FaceResult], threshold: float, band: list[float] | None = None
+    image: np.ndarray,
+    faces: list[FaceResult],
+    threshold: float,
+    band: list[float] | None = None,
+    view: tuple[int, int] = VIEW,
 ) -> np.ndarray:
     """A copy of the frame with each face's box and score, red at/above the threshold, amber in the uncertain
-    ``band`` below it, green below that."""
+    ``band`` below it, green below that; letters and lines sized for the viewer (:func:`label_style`), labels
+    kept inside the frame (``view``: the box the frame is shown in)."""
     out = image.copy()
-    thick = max(2, round(max(out.shape[:2]) / 320))
-    scale = max(0.5, max(out.shape[:2]) / 1100)
+    scale, letters, line = label_style(*out.shape[:2], view=view)
     for f in faces:
         x, y, w, h = (int(v) for v in f.box)
         colour = _colour(f.score, threshold, band)
-        cv2.rectangle(out, (x, y), (x + w, y + h), colour, thick)
-        _label(out, f"face {f.identity}: {f.score:.2f}", (x, y - 2), colour, scale)
+        cv2.rectangle(out, (x, y), (x + w, y + h), colour, line)
+        _label(out, f"face {f.identity}: {f.score:.2f}", (x - line // 2, y - line // 2), colour, scale, letters)
     return out
 
 
@@ -145,4 +200,4 @@ def side_by_side(
     return np.concatenate([a, np.full((height, 8, 3), 255, np.uint8), b], axis=1)
 
 
-__all__ = ["gallery_items", "face_tile", "draw_boxes", "frame_view", "side_by_side", "ORDERS"]
+__all__ = ["gallery_items", "face_tile", "draw_boxes", "frame_view", "side_by_side", "label_style", "ORDERS"]

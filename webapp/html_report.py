@@ -206,7 +206,7 @@ def _frame_section(report: Report, max_side: int = 720) -> str:
     image = report.frame_images.get(fr.index)
     if image is None:
         return ""
-    image = draw_boxes(image, fr.faces, report.threshold, report.uncertain)
+    image = draw_boxes(image, fr.faces, report.threshold, report.uncertain, view=(max_side, max_side))
     scale = max_side / max(image.shape[:2])
     if scale < 1:
         image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), cv2.INTER_AREA)

@@ -184,8 +184,9 @@ def _largest(faces):
     return max(faces, key=lambda f: f.box[2] * f.box[3]) if faces else None
 
 
-def _no_face_panel(side: int, border: int) -> np.ndarray:
-    panel = np.full((side + 2 * border, side + 2 * border, 3), 200, np.uint8)
+def _no_face_panel(shape: tuple[int, ...]) -> np.ndarray:
+    """A light grey panel of ``shape`` that says "no face found"."""
+    panel = np.full(shape, 200, np.uint8)
     for i, line in enumerate(("no face", "found")):
         (tw, _), _ = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
         org = ((panel.shape[1] - tw) // 2, panel.shape[0] // 2 - 4 + 24 * i)
@@ -212,7 +213,7 @@ def crop_pairs(before: Report, after: Report, max_pairs: int = 6, side: int = 12
         right = (
             face_tile(b, after.threshold, side, border, after.uncertain, panel=False)
             if b is not None
-            else _no_face_panel(side, border)
+            else _no_face_panel(left.shape)
         )
         gap = np.full((left.shape[0], 8, 3), 255, np.uint8)
         where = "" if is_still(before.video) else f"t = {before.frames[pos].time:.2f} s · "  # a photo: no time

@@ -1,0 +1,115 @@
+"""The face gallery and the frame viewer's boxes: what can be checked without a browser.
+
+Tiles: nothing drawn over the crop or its heat map (the score is in the frame's bottom strip), a placeholder
+that says the CAM was off when it was; the page's captions go under the tiles (static/app.css); box labels
+sized for the viewer on portrait and 1080p frames, and kept inside the frame.
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+
+from detector.inference.report import FaceResult
+
+
+def _face(score=0.9, cam=False, side=96):
+    rng = np.random.default_rng(0)
+    crop = rng.integers(0, 180, (side, side, 3), dtype=np.uint8)  # darker than any text: white = drawn
+    f = FaceResult(identity=0, box=(10, 10, 50, 50), confidence=0.9, score=score, crop=crop)
+    if cam:
+        f.cam = np.tile(np.linspace(0, 1, side, dtype=np.float32), (side, 1))
+    return f
+
+
+def test_nothing_is_drawn_over_the_crop_or_its_heat_map():
+    from explain import overlay
+    from webapp.faces import face_tile
+
+    side, border = 176, 6
+    f = _face(cam=True)
+    tile = face_tile(f, 0.5, side=side, border=border)
+    crop = cv2.resize(f.crop, (side, side), interpolation=cv2.INTER_LINEAR)
+    heat = overlay(crop, cv2.resize(f.cam, (side, side)))
+    left = tile[border : border + side, border : border + side]
+    right = tile[border : border + side, border + side + 4 : border + 2 * side + 4]
+    assert np.array_equal(left, crop) and np.array_equal(right, heat)
+    strip = tile[border + side :]  # the score is written under both pictures
+    assert strip.shape[0] >= 18 and (strip == 255).all(axis=2).any()
+
+
+def test_cam_off_placeholder_says_so(monkeypatch):
+    from test_app_units import _report
+
+    from webapp import faces
+
+    assert "off" in " ".join(faces.CAM_OFF_TEXT) and "off" not in " ".join(faces.NOT_EXPLAINED_TEXT)
+    side, border = 176, 6
+    off = faces.face_tile(_face(), 0.5, side=side, border=border, cam_off=True)
+    unexplained = faces.face_tile(_face(), 0.5, side=side, border=border)
+    panel = (slice(border, border + side), slice(border + side + 4, border + 2 * side + 4))
+    assert np.array_equal(off[:, : border + side], unexplained[:, : border + side])  # the crop side is the same
+    assert not np.array_equal(off[panel], unexplained[panel])  # the panel's words differ
+    for tile in (off, unexplained):  # the words fit the panel: nothing written at its edges
+        text = (tile[panel] >= 250).all(axis=2)
+        assert text.any() and not text[:, :4].any() and not text[:, -4:].any()
+    # the gallery says "off" when the analysis had no CAM method, "not explained" when it had one
+    r = _report([[(0, 0.9)], [(0, 0.2)]])
+    seen = []
+    real_tile = faces.face_tile
+    monkeypatch.setattr(faces, "face_tile", lambda *a, **k: seen.append(k.get("cam_off")) or real_tile(*a, **k))
+    r.cam_method = None
+    faces.gallery_items(r)
+    r.cam_method = "gradcam"
+    faces.gallery_items(r)
+    assert seen == [True, True, False, False]
+
+
+def test_captions_go_under_the_tiles():
+    import app
+
+    css = re.sub(r"\s+", " ", app.CSS)
+    rules = dict(re.findall(r"([^{}]+)\{([^{}]*)\}", css))
+    caption = next(body for sel, body in rules.items() if "#face-gallery .caption-label" in sel)
+    assert "position: static !important" in caption and "opacity: 1 !important" in caption
+    thumb = next(body for sel, body in rules.items() if "#face-gallery .thumbnail-item.thumbnail-lg" in sel)
+    assert "aspect-ratio: auto" in thumb and "flex-direction: column" in thumb
+    assert any("#lab-crops .caption-label" in sel for sel in rules)  # the lab's before/after crops too
+
+
+@pytest.mark.parametrize("width,height", [(1080, 1920), (1920, 1080), (3840, 2160), (640, 480), (480, 640)])
+def test_box_labels_are_readable_in_the_viewer(width, height):
+    from webapp.faces import FONT, VIEW, label_style
+
+    scale, letters, line = label_style(height, width)
+    shown = min(VIEW[0] / width, VIEW[1] / height)  # the page scales the frame to fit the viewer
+    (_, th), _ = cv2.getTextSize("face 0: 0.93", FONT, scale, letters)
+    assert 10 <= th * shown <= 16, "letters about 13 px high on screen"
+    assert letters * shown >= 0.6 and line * shown >= 1.5, "strokes and box lines do not vanish when scaled down"
+
+
+def test_small_frames_keep_a_legible_minimum():
+    from webapp.faces import label_style
+
+    scale, letters, line = label_style(120, 160)
+    assert scale >= 0.45 and letters >= 1 and line >= 2
+
+
+@pytest.mark.parametrize("width,height", [(1080, 1920), (1920, 1080)])
+def test_box_labels_stay_inside_the_frame(width, height):
+    from webapp.faces import FONT, RED, _label, draw_boxes, label_style
+
+    # a face at the top-right corner: its label would stick out above and to the right
+    side = width // 5
+    face = FaceResult(identity=0, box=(width - side - 2, 2, side, side), confidence=1.0, score=0.93)
+    out = draw_boxes(np.full((height, width, 3), 60, np.uint8), [face], 0.5)
+    scale, letters, _ = label_style(height, width)
+    (tw, th), base = cv2.getTextSize("face 0: 0.93", FONT, scale, letters)
+    red = (out == RED).all(axis=2)
+    ys, xs = np.nonzero(red[: th + base + 30])
+    assert xs.max() == width - 1 and xs.max() - xs.min() + 1 >= tw, "the whole label, moved inside"
+    x0, y0, x1, y1 = _label(np.zeros((100, 200, 3), np.uint8), "face 12: 0.99", (190, 3), RED, 0.5)
+    assert x0 > 0 and y0 == 0 and x1 == 200 and y1 <= 100  # moved left and down, just inside
