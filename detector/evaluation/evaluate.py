@@ -122,10 +122,20 @@ def select_split(items, card, split: str):
         if not kept:
             raise InputError("no held-out photos here: --split heldout keeps the fixed fifth of a photo folder")
         return kept, "heldout", f"{len(kept)} of {len(items)} photos: the fifth of the folder no training run uses"
-    val_groups = set(((card.trained or {}).get("split") or {}).get("val_groups") or [])
+    if split in ("val", "train") and getattr(card, "members", None):
+        raise InputError(
+            f"{card.name} is an ensemble of fold models: every item of its training data was seen by some member, so "
+            "it has no validation split; use --split heldout (held-out photos), data it never saw with --split all, "
+            "or its out-of-fold figures (deepfake-lens crossval)"
+        )
+
+    def bare(group: str) -> str:  # "faces_utk/x" (read among several roots) and "x" (alone) are one group
+        return group.rsplit("/", 1)[-1]
+
+    val_groups = {bare(g) for g in ((card.trained or {}).get("split") or {}).get("val_groups") or []}
     if not val_groups:
         return items, "all", f"the model card has no training split: evaluating all {len(items)} videos"
-    in_val = [it for it in items if it.group in val_groups]
+    in_val = [it for it in items if bare(it.group) in val_groups]
     if not in_val:
         return (
             items,
@@ -145,7 +155,7 @@ def select_split(items, card, split: str):
                 f"({n_groups} pair groups never seen in training)"
             ),
         )
-    in_train = [it for it in items if it.group not in val_groups]
+    in_train = [it for it in items if bare(it.group) not in val_groups]
     if not in_train:
         raise InputError(
             "every video of this dataset is in the model's validation split: none is left for --split train"

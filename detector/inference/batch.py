@@ -52,6 +52,7 @@ class ScanSettings:
             "rule": self.rule,
             "threshold": self.threshold,
             "cam": self.cam,
+            "max_duration": self.max_duration,
         }
 
 
@@ -63,6 +64,24 @@ def input_key(path: str, settings: ScanSettings, model_name: str) -> dict:
     except OSError:
         size, mtime = None, None
     return {"path": os.path.abspath(path), "size": size, "mtime": mtime, **settings.key_part(model_name)}
+
+
+def model_id(clf) -> str:
+    """The model's name and a short hash of its card and weight files' sizes and times: a model retrained and
+    installed under the same name does not reuse the old results."""
+    import hashlib
+
+    parts = [clf.name]
+    path = getattr(clf, "path", None)
+    if path is not None and os.path.exists(path):
+        folder = os.path.dirname(path)
+        for name in [os.path.basename(path), *clf.card.weight_files]:
+            try:
+                st = os.stat(os.path.join(folder, name))
+                parts.append(f"{name}:{st.st_size}:{int(st.st_mtime)}")
+            except OSError:
+                parts.append(name)
+    return f"{clf.name}@{hashlib.sha1('|'.join(parts).encode()).hexdigest()[:10]}"
 
 
 def _key_id(key: dict) -> str:
@@ -106,9 +125,11 @@ def _analyse(path: str) -> dict:
     from detector.inference.pipeline import analyze
     from detector.inference.video import Limits
 
+    if os.environ.get("DEEPFAKE_TEST_CRASH_ON") and path.endswith(os.environ["DEEPFAKE_TEST_CRASH_ON"]):
+        os._exit(70)  # tests only: a worker killed by the input it was given (native crash, out of memory)
     settings: ScanSettings = _WORKER["settings"]
     clf = _WORKER["clf"]
-    key = input_key(path, settings, clf.name)
+    key = input_key(path, settings, model_id(clf))
     try:
         report = analyze(
             path,
@@ -139,8 +160,8 @@ def scan_many(
     done = read_done(jsonl) if jsonl else {}
     todo = []
     for p in paths:
-        row = done.get(_key_id(input_key(p, settings, clf.name)))
-        if row is not None:
+        row = done.get(_key_id(input_key(p, settings, model_id(clf))))
+        if row is not None and "error" not in row:  # an input that failed is tried again
             yield row, True
         else:
             todo.append(p)
@@ -170,16 +191,56 @@ def _run(paths: list[str], settings: ScanSettings, workers: int, clf) -> Iterato
         for p in paths:
             yield _analyse(p)
         return
-    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
 
     threads = max(1, available_cpus() // workers)
-    with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(settings, threads)) as pool:
-        yield from pool.imap_unordered(_analyse, paths)
+    pending, breaks = list(paths), 0
+    while pending:  # a worker that dies (a crash in native code, memory) breaks the pool: start a new one
+        if breaks >= 2:  # an input keeps killing workers: the rest go one by one, so only that one fails
+            for p in pending:
+                yield _alone(p, settings, threads)
+            return
+        with ProcessPoolExecutor(
+            workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings, threads)
+        ) as pool:
+            futures = {pool.submit(_analyse, p): p for p in pending}
+            finished: set[str] = set()
+            try:
+                for fut in as_completed(futures):
+                    row = fut.result()
+                    finished.add(futures[fut])
+                    yield row
+                pending = []
+            except BrokenProcessPool:
+                pending, breaks = [p for p in pending if p not in finished], breaks + 1
+
+
+def _alone(path: str, settings: ScanSettings, threads: int) -> dict:
+    """One input in a fresh worker of its own; an error line if that worker dies too."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(
+        1, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings, threads)
+    ) as pool:
+        try:
+            return pool.submit(_analyse, path).result()
+        except BrokenProcessPool:
+            key = {"path": os.path.abspath(path), "model": settings.model}
+            return {
+                "key": key,
+                "error": f"{os.path.basename(path)}: the worker analysing it died (a crash in native "
+                "code, or out of memory)",
+            }
 
 
 def summary(jsonl: str, paths: list[str] | None = None) -> tuple[list[dict], list[dict]]:
     """(reports, errors) from a JSONL file, in the order of ``paths`` when given (else the file's), one per input:
-    the latest line of each path wins."""
+    the latest line of each path wins, whatever its settings (a file may hold runs of several settings: give each
+    settings its own file).  ``scan`` builds its JSON and CSV from the lines it yields instead."""
     rows: dict[str, dict] = {}
     with open(jsonl, encoding="utf-8", errors="replace") as fh:
         for line in fh:
