@@ -18,10 +18,11 @@ This package never imports gradio.
 """
 
 from .names import METHOD_NAMES
+from .overlay import overlay  # light (OpenCV, NumPy); bound now so the name is never shadowed by its module
 
 __all__ = ["explain_faces", "Explanation", "METHODS", "METHOD_NAMES", "overlay"]
 
-_LAZY = {"explain_faces": "explanation", "Explanation": "explanation", "METHODS": "methods", "overlay": "overlay"}
+_LAZY = {"explain_faces": "explanation", "Explanation": "explanation", "METHODS": "methods"}
 
 
 def __getattr__(name: str):

@@ -67,8 +67,10 @@ def explain_faces(
 ) -> list[Explanation]:
     """One :class:`Explanation` per RGB uint8 crop, in order.  See the module docstring.
 
-    An ensemble (``classifier.members``) is explained member by member: its CAM, score and figures are the means
-    of its members' (each member's map scaled to [0, 1] first, so each has the same say)."""
+    An ensemble (``classifier.members``) is explained member by member: its CAM is the mean of its members' maps
+    (each scaled to [0, 1] first, so each has the same say), scaled to [0, 1] again; its score is their mean; its
+    faithfulness figures are the means of the members' own figures (each member's drop when its own top pixels
+    are blurred), not a measure of the mean map."""
     method_class(method)  # fail early, in one line, on an unknown name
     crops = _check_crops(crops)
     if getattr(classifier, "members", None):
@@ -110,6 +112,9 @@ def _mean_explanation(exps: list[Explanation], method: str) -> Explanation:
         return float(np.mean(values)) if values else math.nan
 
     cam = np.mean([e.cam for e in exps], axis=0).astype(np.float32)
+    peak = float(cam.max()) if cam.size else 0.0
+    if peak > 0:  # scaled to [0, 1] like each member's map (where members disagree the mean peaks below 1)
+        cam /= peak
     return Explanation(
         cam=cam,
         score=mean("score"),

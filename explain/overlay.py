@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from pytorch_grad_cam.utils.image import show_cam_on_image
 
 
 def overlay(crop: np.ndarray, cam: np.ndarray, alpha: float = 0.5) -> np.ndarray:
@@ -23,6 +22,8 @@ def overlay(crop: np.ndarray, cam: np.ndarray, alpha: float = 0.5) -> np.ndarray
     cam = np.nan_to_num(np.asarray(cam, dtype=np.float32))
     if cam.shape != (h, w):
         cam = cv2.resize(cam, (w, h), interpolation=cv2.INTER_LINEAR)
+    from pytorch_grad_cam.utils.image import show_cam_on_image  # (imports torch: on first use, not at import)
+
     image = crop.astype(np.float32) / 255.0 if crop.dtype == np.uint8 else np.clip(crop.astype(np.float32), 0, 1)
     return show_cam_on_image(image, np.clip(cam, 0.0, 1.0), use_rgb=True, image_weight=1.0 - alpha)
 

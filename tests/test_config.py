@@ -52,3 +52,15 @@ def test_shipped_recipes_parse():
     for name in names:
         cfg = parse_config(["--recipe", name])
         assert cfg.data and cfg.arch
+
+
+def test_on_off_flags_override_a_recipe_both_ways(tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('data = ["d"]\narch = "resnet18"\nhalf = true\nlr = 0.004\nlr_find = true\n')
+    assert parse_config(["--recipe", str(recipe)]).half is True
+    assert parse_config(["--recipe", str(recipe), "--no-half"]).half is False
+    kept = parse_config(["--recipe", str(recipe)])
+    assert kept.lr_find and kept.lr == 0.004  # the recipe's rate, lr_find for the record
+    asked = parse_config(["--recipe", str(recipe), "--lr-find"])
+    assert asked.lr_find and asked.lr is None  # asked for on the command line: its suggestion is used
+    assert parse_config(["--recipe", str(recipe), "--lr-find", "--lr", "0.01"]).lr == 0.01

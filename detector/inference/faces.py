@@ -101,8 +101,10 @@ class FaceDetector:
         self.full_range.close()
         self.short_range.close()
 
-    def detect(self, image: np.ndarray) -> list[Face]:
-        """Faces in an RGB uint8 frame, most confident first, overlapping duplicates removed."""
+    def detect(self, image: np.ndarray, region: tuple[float, float, float, float] | None = None) -> list[Face]:
+        """Faces in an RGB uint8 frame, most confident first, overlapping duplicates removed.  ``region``
+        (x0, y0, x1, y1): keep only faces centred inside it (a photo's own area inside its mirrored padding),
+        before duplicates are removed and before the short-range model is tried."""
         h, w = image.shape[:2]
         small = image
         k = -(-max(h, w) // self.max_side)  # BlazeFace works at 128/192 px anyway: shrink huge frames first
@@ -114,9 +116,16 @@ class FaceDetector:
             h, w = h // k * k, w // k * k
             small = cv2.resize(image[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
         small = np.ascontiguousarray(small)
-        faces = self._run(self.full_range, small, w, h)
+
+        def inside(faces: list[Face]) -> list[Face]:
+            if region is None:
+                return faces
+            x0, y0, x1, y1 = region
+            return [f for f in faces if x0 <= f.box[0] + f.box[2] / 2 < x1 and y0 <= f.box[1] + f.box[3] / 2 < y1]
+
+        faces = inside(self._run(self.full_range, small, w, h))
         if not faces:
-            faces = self._run(self.short_range, small, w, h)
+            faces = inside(self._run(self.short_range, small, w, h))
         return _nms(sorted(faces, key=lambda f: -f.confidence))
 
     @staticmethod

@@ -64,7 +64,7 @@ def detect_faces(
             image, ox, oy = pad_still(fr.image, pad)
         h, w = fr.image.shape[:2]
         faces = []
-        for f in detector.detect(image):
+        for f in detector.detect(image, region=(ox, oy, ox + w, oy + h) if pad > 0 else None):
             x, y, bw, bh = f.box
             cx, cy = x + bw / 2 - ox, y + bh / 2 - oy
             if not (0 <= cx < w and 0 <= cy < h):

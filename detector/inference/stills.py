@@ -59,7 +59,12 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
                 if min(w, h) < MIN_STILL_SIDE:
                     raise InputError(f"{name}: {w}x{h} is too small a picture to hold a face")
                 fmt = im.format or "image"
-                im = ImageOps.exif_transpose(im)
+                try:
+                    im = ImageOps.exif_transpose(im)
+                except Exception:  # noqa: BLE001 -- malformed EXIF: keep the picture as stored, unrotated
+                    pass
+                if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: scale to 8 bits, do not clip
+                    im = im.point(lambda v: v / 256).convert("L") if im.mode != "I" else im.convert("L")
                 im = im.convert("RGB")
                 if max(im.size) > MAX_STILL_SIDE:
                     im.thumbnail((MAX_STILL_SIDE, MAX_STILL_SIDE), Image.Resampling.LANCZOS)

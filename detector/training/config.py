@@ -58,7 +58,12 @@ class TrainConfig:
     )
     lr: float | None = _f(None, "learning rate (default: lr_find's suggestion with --lr-find, else 1e-3)")
     lr_mult: float = _f(10.0, "fine_tune: the body learns this many times slower than the head")
-    lr_find: bool = _f(False, "run fastai's lr_find, save its plot (use its suggestion unless --lr is given)")
+    lr_find: bool = _f(
+        False,
+        "run fastai's lr_find and save its plot; its suggestion is used unless a learning rate "
+        "is set (given with --lr-find on the command line and no --lr, the suggestion is used "
+        "even over a recipe's lr)",
+    )
     lr_find_steps: int = _f(60, "mini-batches lr_find tries")
     frames: int = _f(32, "frames sampled per video for crops")
     bs: int = _f(32, "batch size")
@@ -191,7 +196,7 @@ def parser(prog: str = "deepfake-lens train") -> argparse.ArgumentParser:
         meta = dict(f.metadata)
         kw = {"help": meta.pop("help"), "default": None}
         if f.type in ("bool",):
-            kw["action"] = "store_true"
+            kw["action"] = argparse.BooleanOptionalAction  # --x / --no-x: either overrides the recipe
         else:
             kw["type"] = {"int": int, "float": float, "int | None": int, "float | None": float}.get(str(f.type), str)
             kw.update(meta)
@@ -215,8 +220,10 @@ def parse_config(argv=None, prog: str = "deepfake-lens train") -> TrainConfig:
             p.error(f"--recipe {args.recipe}: {e}")
     for f in fields(TrainConfig):
         given = getattr(args, f.name)
-        if given is not None and not (f.type == "bool" and given is False):
+        if given is not None:
             values[f.name] = given
+    if args.lr_find and args.lr is None:  # asked for on the command line: use its suggestion, not a recipe's lr
+        values["lr"] = None
     for f in fields(TrainConfig):
         values.setdefault(f.name, f.default if f.default is not MISSING else None)
     cfg = TrainConfig.from_dict(values)
