@@ -80,7 +80,7 @@ def test_pooled_over_every_video_once(fold_runs, tmp_path, capsys):
     assert result["command"].endswith("folds=3 fold=I") and "out=" not in result["command"]
     assert not {"fold", "folds", "out", "cache"} & set(result["recipe"]) and result["recipe"]["arch"] == "resnet18"
     printed = capsys.readouterr().out
-    assert "pooled over 6 videos (3 fake, 3 real)" in printed and "partial" not in printed
+    assert "pooled over 6 videos and photos (3 fake, 3 real)" in printed and "partial" not in printed
 
 
 @pytest.mark.slow

@@ -136,7 +136,8 @@ def pool(runs: list[dict]) -> dict:
         "per_fold": per_fold,
         "fold_auc_mean": float(np.mean(fold_aucs)) if fold_aucs else None,
         "fold_auc_sd": float(np.std(fold_aucs, ddof=1)) if len(fold_aucs) > 1 else None,
-        "by_method": video_metrics_by_method(videos, ci=True),
+        # each method's fake videos against the real videos (photos would make every method look easier)
+        "by_method": video_metrics_by_method([v for v in videos if v.get("kind", "video") == "video"], ci=True),
         "reals_scored_most_fake": [name(v) for v in sorted(reals, key=lambda v: -v["confident"])[:8]],
         "fakes_scored_most_real": [
             name(v) for v in sorted((v for v in videos if v["label"] == 1), key=lambda v: v["confident"])[:8]
@@ -198,22 +199,22 @@ def render(result: dict) -> str:
         + ("" if result["complete"] else f" only, of {result['folds']}: a partial measure"),
         f"  {result['command']}",
         "",
-        f"{'fold':>4}  {'videos':>6}  {'real':>4}  {'video AUC (95% interval)':<26} {'log loss':>8}",
+        f"{'fold':>4}  {'items':>6}  {'real':>5}  {'AUC (95% interval)':<26} {'log loss':>8}",
     ]
     for f in result["per_fold"]:
-        lines.append(f"{f['fold']:>4}  {f['n']:>6}  {f['n_real']:>4}  {_auc(f):<26} {f['log_loss']:>8.3f}")
+        lines.append(f"{f['fold']:>4}  {f['n']:>6}  {f['n_real']:>5}  {_auc(f):<26} {f['log_loss']:>8.3f}")
     if result["fold_auc_sd"] is not None:
         lines.append(f"mean of the folds' AUCs {result['fold_auc_mean']:.3f} (sd {result['fold_auc_sd']:.3f})")
     lines += [
         "",
-        f"pooled over {p['n']} videos ({p['n_fake']} fake, {p['n_real']} real): AUC {_auc(p)}, "
+        f"pooled over {p['n']} videos and photos ({p['n_fake']} fake, {p['n_real']} real): AUC {_auc(p)}, "
         f"AP {p['ap']:.3f}, accuracy {p['accuracy']:.3f}, log loss {p['log_loss']:.3f}, "
         f"at 0.5: TP {c['tp']} FP {c['fp']} TN {c['tn']} FN {c['fn']}"
         if p["auc"] is not None
-        else f"pooled over {p['n']} videos: one class only, no AUC",
+        else f"pooled over {p['n']} items: one class only, no AUC",
     ]
     for method, b in result["by_method"].items():
-        lines.append(f"  {method} ({b['n_fake']}) against all reals: AUC {_auc(b)}")
+        lines.append(f"  {method} ({b['n_fake']}) against the real videos: AUC {_auc(b)}")
     for source, b in result.get("by_source", {}).items():
         if b.get("auc") is not None:
             lines.append(f"  source {source}: {b['n']} videos ({b['n_real']} real): AUC {_auc(b)}")
