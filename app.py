@@ -66,11 +66,20 @@ EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: t
 
 def model_choices() -> list[tuple[str, str]]:
     def auc(c) -> str:
+        """The honest figure first: cross-validated (out-of-fold) when the card has one, else its validation split."""
+        cv = c.metrics.get("crossval_video_auc")
+        if isinstance(cv, (int, float)):
+            return f", cross-validated AUC {cv:.2f}"
         v = c.metrics.get("video_auc")
-        return f", val AUC {v:.2f}" if isinstance(v, (int, float)) else ", untested"
+        if isinstance(v, (int, float)):
+            return f", {'out-of-fold' if c.metrics.get('out_of_fold') else 'one-split'} AUC {v:.2f}"
+        return ", untested"
+
+    def kind(c) -> str:
+        return f"{len(c.members)} x {c.architecture}" if c.members else c.architecture
 
     return [
-        (f"{c.name}  ({c.architecture}, {c.input_size}px{auc(c)}{', default' if c.default else ''})", c.name)
+        (f"{c.name}  ({kind(c)}, {c.input_size}px{auc(c)}{', default' if c.default else ''})", c.name)
         for c in list_models(MODELS_DIR)
     ]
 
