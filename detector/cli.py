@@ -165,7 +165,8 @@ def _models(args) -> int:
     elif not cards:
         print("no trained model is installed (see README: Training)")
     for c in cards if not args.json else []:
-        auc = c.metrics.get("video_auc")
+        auc = c.metrics.get("crossval_video_auc", c.metrics.get("video_auc"))
+        auc = f"{auc:.3f}" if isinstance(auc, (int, float)) else auc
         kind = f"ensemble of {len(c.members)}" if c.members else c.architecture
         print(
             f"{c.name:24s} {kind:20s} {c.input_size:4d}px  threshold {c.threshold:.3f}  "

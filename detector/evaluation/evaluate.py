@@ -452,6 +452,9 @@ def main(argv=None) -> int:
         if args.label:
             from detector.data.datasets import FAKE, REAL, read_labelled_folder
 
+            if args.split == "val":  # a plain folder has none of the card's groups: it is outside data
+                args.split = "all"
+
             label = REAL if args.label == "real" else FAKE
             items = [it for root in args.data for it in read_labelled_folder(root, label)]
         else:
