@@ -33,7 +33,7 @@ def crossval_tables(cv: dict) -> str:
     out += ["", "| fold | items (real) | video AUC (95% interval) |", "|---|---|---|"]
     for f in cv["per_fold"]:
         out.append(f"| {f['fold']} | {f['n']} ({f['n_real']}) | {_auc(f)} |")
-    out += ["", "| method (fakes against all reals) | fakes | video AUC (95% interval) |", "|---|---|---|"]
+    out += ["", "| method (fake videos against the real videos) | fakes | video AUC (95% interval) |", "|---|---|---|"]
     for m, b in cv["by_method"].items():
         out.append(f"| {m} | {b['n_fake']} | {_auc(b)} |")
     cal = cv["calibration"]

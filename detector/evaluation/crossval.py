@@ -142,7 +142,9 @@ def pool(runs: list[dict]) -> dict:
         "fakes_scored_most_real": [
             name(v) for v in sorted((v for v in videos if v["label"] == 1), key=lambda v: v["confident"])[:8]
         ],
-        "videos": [name(v) | {"label": v["label"]} for v in videos],
+        "videos": [
+            name(v) | {"label": v["label"], "kind": v.get("kind", "video"), "source": v.get("source")} for v in videos
+        ],
     }
 
 
@@ -254,6 +256,42 @@ def render(result: dict) -> str:
     return "\n".join(lines)
 
 
+def plot_scores(result: dict, path: str | Path) -> None:
+    """Histogram of the out-of-fold scores: real photos, real videos and fake videos, with the threshold and the
+    uncertain band (log scale: thousands of photos beside a few dozen videos)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    videos = result["videos"]
+    groups = {
+        "real photos": [v["fake_probability"] for v in videos if v["label"] == 0 and v.get("kind") == "image"],
+        "real videos": [v["fake_probability"] for v in videos if v["label"] == 0 and v.get("kind") != "image"],
+        "fake videos": [v["fake_probability"] for v in videos if v["label"] == 1],
+    }
+    cal = result["calibration"]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    bins = np.linspace(0, 1, 41)
+    for (name, scores), colour in zip(groups.items(), ("tab:green", "tab:blue", "tab:red")):
+        if scores:
+            ax.hist(scores, bins=bins, alpha=0.55, color=colour, label=f"{name} (n={len(scores)})")
+    if cal.get("uncertain"):
+        ax.axvspan(cal["uncertain"][0], cal["threshold"], color="orange", alpha=0.15, label="uncertain band")
+    ax.axvline(cal["threshold"], color="black", ls="--", lw=1, label=f"threshold {cal['threshold']:.3f}")
+    ax.set(
+        yscale="log",
+        xlim=(0, 1),
+        xlabel="out-of-fold fake probability",
+        ylabel="items (log scale)",
+        title=f"{result['folds']}-fold cross-validation: scores by class",
+    )
+    ax.legend(fontsize=8, loc="upper center")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
         prog="deepfake-lens crossval",
@@ -261,6 +299,7 @@ def main(argv=None) -> int:
     )
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders of one recipe, one per fold")
     p.add_argument("--json", metavar="OUT", help="also write the result as JSON")
+    p.add_argument("--plot", metavar="PNG", help="also draw the out-of-fold scores by class, with the threshold")
     args = p.parse_args(argv)
     try:
         result = pool([read_fold(d) for d in args.runs])
@@ -270,6 +309,8 @@ def main(argv=None) -> int:
     print(render(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.plot:
+        plot_scores(result, args.plot)
     return 0
 
 
