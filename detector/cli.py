@@ -6,6 +6,7 @@
     deepfake-lens evaluate DATA [--split val|heldout|...]                       detector.evaluation.evaluate
     deepfake-lens crossval RUN_DIR...                                           detector.evaluation.crossval
     deepfake-lens ensemble RUN_DIR... --name NAME                               detector.training.ensemble
+    deepfake-lens compare CLIP [--models a,b|all]                                detector.evaluation.compare
 
 Bad input ends with a one-line message on stderr and a non-zero exit code, never a
 traceback.  Exit codes: 0 all inputs analysed; 1 some could not be analysed (the
@@ -127,6 +128,7 @@ DELEGATED = {
     "evaluate": ("detector.evaluation.evaluate", "evaluate a model on a labelled data set, clean and perturbed"),
     "crossval": ("detector.evaluation.crossval", "pool the runs of a cross-validation"),
     "ensemble": ("detector.training.ensemble", "make one model of the fold runs of a cross-validation"),
+    "compare": ("detector.evaluation.compare", "run several models on one clip or photo, side by side"),
     "import-mesonet": ("detector.models.mesonet_import", "convert the MesoNet authors' Keras weights into model cards"),
 }
 

@@ -94,3 +94,17 @@ def test_a_worker_that_dies_costs_only_its_own_input(inputs, tiny_model_dir, tmp
     assert set(by_name) == {os.path.basename(p) for p in inputs}
     assert "died" in by_name["rotated.mp4"]["error"]
     assert "report" in by_name["face.mp4"] and "report" in by_name["plain.mp4"]
+
+
+def test_compare_runs_every_model_on_one_clip(clips, tiny_model_dir, tmp_path, monkeypatch, capsys):
+    from detector.cli import main
+
+    monkeypatch.setenv("DEEPFAKE_MODELS_DIR", str(tiny_model_dir))
+    out, table = tmp_path / "cmp.json", tmp_path / "cmp.csv"
+    assert main(["compare", clips["face"], "--frames", "4", "--json", str(out), "--csv", str(table)]) == 0
+    printed = capsys.readouterr().out
+    assert "untrained_resnet18" in printed and "the models agree" in printed
+    data = json.loads(out.read_text())
+    assert [r["model"] for r in data["models"]] == ["untrained_resnet18"] and data["models"][0]["faces"] == 4
+    assert "untrained_resnet18" in data["reports"] and table.read_text().startswith("model,architecture,label")
+    assert main(["compare", str(tmp_path / "missing.mp4")]) == 2
