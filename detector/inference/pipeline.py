@@ -64,11 +64,9 @@ def detect_faces(
             image, ox, oy = pad_still(fr.image, pad)
         h, w = fr.image.shape[:2]
         faces = []
+        # with padding, the detector keeps only faces centred in the photo's own area (not its mirror images)
         for f in detector.detect(image, region=(ox, oy, ox + w, oy + h) if pad > 0 else None):
             x, y, bw, bh = f.box
-            cx, cy = x + bw / 2 - ox, y + bh / 2 - oy
-            if not (0 <= cx < w and 0 <= cy < h):
-                continue  # a mirror image of a face in the padding
             f.crop = crop_face(image, f.box, margin)
             f.box = (int(x - ox), int(y - oy), int(bw), int(bh))
             f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
