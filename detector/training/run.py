@@ -62,6 +62,7 @@ class Prepared:
     val_items: list
     heldout: list
     df: object  # pandas DataFrame, one row per crop (see build_table)
+    arch: object  # the registry's Architecture
     pretrained: str
     size: int
     seconds: dict = field(default_factory=dict)
@@ -112,14 +113,15 @@ def build_table(items, crops, val_ids: set[str]):
     return pd.DataFrame(rows)
 
 
-def prepare(cfg: TrainConfig) -> Prepared:
-    """Read, split and crop the data (InputError / ValueError for data that cannot be used)."""
+def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
+    """Read, split and crop the data (InputError / ValueError for data that cannot be used).  ``resolved``: what
+    :func:`resolve_arch` gave for ``cfg``, when the caller has it already."""
     from detector.constants import CROP_CACHE
     from detector.data.crops import extract_many
     from detector.data.datasets import held_out, read_datasets
     from detector.data.splits import fold_by_group, split_by_group
 
-    _, size, pretrained = resolve_arch(cfg)
+    arch, size, pretrained = resolved or resolve_arch(cfg)
     items = read_datasets(cfg.data)
     heldout = [it for it in items if held_out(it)]  # a fixed part of each photo folder: never trained on
     items = [it for it in items if not held_out(it)]
@@ -154,7 +156,7 @@ def prepare(cfg: TrainConfig) -> Prepared:
         )
         df = pd.concat([keep, df[df.is_valid]]).reset_index(drop=True)
     log(f"crops: {int((~df.is_valid).sum())} train, {int(df.is_valid.sum())} validation ({t_crops:.0f} s)")
-    return Prepared(items, train_items, val_items, heldout, df, pretrained, size, {"crops": round(t_crops, 1)})
+    return Prepared(items, train_items, val_items, heldout, df, arch, pretrained, size, {"crops": round(t_crops, 1)})
 
 
 def learner(cfg: TrainConfig, prep: Prepared, out: Path):
@@ -177,7 +179,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path):
     from detector.training.augment import CropLoader, balanced_dl_type, item_transforms, sampling_weights
     from detector.training.callbacks import KeepFrozen
 
-    arch, size, pretrained = resolve_arch(cfg)
+    arch, size, pretrained = prep.arch, prep.size, prep.pretrained
     df = prep.df
     dblock = DataBlock(
         blocks=(ImageBlock, CategoryBlock(vocab=VOCAB)),
@@ -488,10 +490,10 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         torch.set_num_threads(cfg.threads)
     set_seed(cfg.seed, reproducible=True)
     try:
-        resolve_arch(cfg)  # fail on a bad --freeze-stages before any work
+        resolved = resolve_arch(cfg)  # fail on a bad --freeze-stages before any work (once: it builds a net)
         out = Path(cfg.out or f"runs/{cfg.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
         out.mkdir(parents=True, exist_ok=True)
-        prep = prepare(cfg)
+        prep = prepare(cfg, resolved)
     except (ValueError, OSError) as e:  # a config or data that cannot be used: one line, before any training
         raise InputError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
     learn, full_valid, shares, weights = learner(cfg, prep, out)
