@@ -95,21 +95,21 @@ def calibrate_threshold(
     }
 
 
-def false_alarm_table(
-    items: list[dict], threshold: float, score_key: str = "confident", by: str = "stratum"
-) -> list[dict]:
-    """False alarms of the real items at ``threshold``: one row per stratum (``by="stratum"``) or per ``source``,
-    plus an "all" row: {name, reals, false_alarms, rate, median_score}."""
-    groups: dict[str, list[float]] = defaultdict(list)
+def false_alarm_table(items: list[dict], threshold, score_key: str = "confident", by: str = "stratum") -> list[dict]:
+    """False alarms of the real items at ``threshold`` (a number, or a function of the item: e.g. each fold's own),
+    one row per stratum (``by="stratum"``) or per ``source``, plus an "all" row:
+    {name, reals, false_alarms, rate, median_score}."""
+    at = threshold if callable(threshold) else (lambda it: threshold)
+    groups: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     for it in items:
         if int(it["label"]) == 0 and it.get(score_key) is not None and not np.isnan(it[score_key]):
             key = stratum(it) if by == "stratum" else str(it.get(by) or "-")
-            groups[key].append(float(it[score_key]))
+            groups[key].append((float(it[score_key]), float(it[score_key]) >= at(it)))
     rows = []
-    everything = [s for v in groups.values() for s in v]
-    for name, scores in [*sorted(groups.items()), ("all", everything)]:
-        s = np.asarray(scores)
-        fa = int((s >= threshold).sum())
+    everything = [x for v in groups.values() for x in v]
+    for name, judged in [*sorted(groups.items()), ("all", everything)]:
+        s = np.asarray([score for score, _ in judged])
+        fa = sum(fake for _, fake in judged)
         rows.append(
             {
                 "name": name,

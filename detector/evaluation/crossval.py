@@ -152,36 +152,18 @@ def cross_fitted_false_alarms(videos: list[dict], target: float) -> dict:
     """False alarms measured honestly: each fold's reals judged at the threshold calibrated on the OTHER folds'
     out-of-fold scores (the pooled threshold was fitted on all of them, so its own false-alarm rate is optimistic).
     Rows per stratum and per source, summed over the folds."""
-    from collections import defaultdict
-
-    from detector.evaluation.calibration import stratum
-
     folds = sorted({v["fold"] for v in videos})
     if len(folds) < 2:
         return {}
-    thresholds, judged = {}, []
-    for f in folds:
-        thr = calibrate_threshold([v for v in videos if v["fold"] != f], target=target)["threshold"]
-        thresholds[f] = thr
-        judged += [(v, v["confident"] >= thr) for v in videos if v["fold"] == f and v["label"] == 0]
-
-    def table(by: str) -> list[dict]:
-        groups: dict[str, list[bool]] = defaultdict(list)
-        for v, fake in judged:
-            groups[stratum(v) if by == "stratum" else str(v.get(by) or "-")].append(fake)
-        rows = []
-        for name, flags in [*sorted(groups.items()), ("all", [x for fl in groups.values() for x in fl])]:
-            rows.append(
-                {
-                    "name": name,
-                    "reals": len(flags),
-                    "false_alarms": int(sum(flags)),
-                    "rate": round(sum(flags) / len(flags), 4) if flags else None,
-                }
-            )
-        return rows
-
-    return {"thresholds": thresholds, "by_stratum": table("stratum"), "by_source": table("source")}
+    thresholds = {
+        f: calibrate_threshold([v for v in videos if v["fold"] != f], target=target)["threshold"] for f in folds
+    }
+    at = lambda v: thresholds[v["fold"]]  # noqa: E731
+    return {
+        "thresholds": thresholds,
+        "by_stratum": false_alarm_table(videos, at),
+        "by_source": false_alarm_table(videos, at, by="source"),
+    }
 
 
 def _auc(block: dict) -> str:
