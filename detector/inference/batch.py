@@ -115,8 +115,8 @@ def _init_worker(settings: ScanSettings, threads: int) -> None:
     torch.set_num_threads(max(1, threads))
     from detector.models.classifier import load_model
 
-    _WORKER["clf"] = load_model(settings.model)
-    _WORKER["settings"] = settings
+    clf = load_model(settings.model)
+    _WORKER.update(clf=clf, settings=settings, model_id=model_id(clf))
 
 
 def _analyse(path: str) -> dict:
@@ -129,7 +129,7 @@ def _analyse(path: str) -> dict:
         os._exit(70)  # tests only: a worker killed by the input it was given (native crash, out of memory)
     settings: ScanSettings = _WORKER["settings"]
     clf = _WORKER["clf"]
-    key = input_key(path, settings, model_id(clf))
+    key = input_key(path, settings, _WORKER["model_id"])
     try:
         report = analyze(
             path,
@@ -158,9 +158,10 @@ def scan_many(
 
     clf = load_model(settings.model)  # fail here, once, for a bad model: before any worker starts
     done = read_done(jsonl) if jsonl else {}
+    mid = model_id(clf)  # once: it reads the model files' sizes and times
     todo = []
     for p in paths:
-        row = done.get(_key_id(input_key(p, settings, model_id(clf))))
+        row = done.get(_key_id(input_key(p, settings, mid)))
         if row is not None and "error" not in row:  # an input that failed is tried again
             yield row, True
         else:
@@ -187,7 +188,7 @@ def _run(paths: list[str], settings: ScanSettings, workers: int, clf) -> Iterato
         return
     workers = max(1, min(workers, len(paths)))
     if workers == 1:
-        _WORKER.update(clf=clf, settings=settings)
+        _WORKER.update(clf=clf, settings=settings, model_id=model_id(clf))
         for p in paths:
             yield _analyse(p)
         return
