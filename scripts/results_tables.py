@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from detector.evaluation.crossval import auc_text
+
 
 def _auc(b: dict | None) -> str:
-    if not b or b.get("auc") is None:
-        return "-"
-    ci = b.get("auc_ci95")
-    return f"{b['auc']:.3f}" + (f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else "")
+    return auc_text(b, missing="-")
 
 
 def _rate(row: dict) -> str:

@@ -166,9 +166,10 @@ def cross_fitted_false_alarms(videos: list[dict], target: float) -> dict:
     }
 
 
-def _auc(block: dict) -> str:
-    if block["auc"] is None:
-        return "n/a (one class)"
+def auc_text(block: dict | None, missing: str = "n/a (one class)") -> str:
+    """An AUC with its 95% interval, as tables print it: "0.862 (0.78-0.93)"."""
+    if not block or block.get("auc") is None:
+        return missing
     ci = block.get("auc_ci95")
     return f"{block['auc']:.3f}" + (f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else "")
 
@@ -186,22 +187,22 @@ def render(result: dict) -> str:
         f"{'fold':>4}  {'items':>6}  {'real':>5}  {'AUC (95% interval)':<26} {'log loss':>8}",
     ]
     for f in result["per_fold"]:
-        lines.append(f"{f['fold']:>4}  {f['n']:>6}  {f['n_real']:>5}  {_auc(f):<26} {f['log_loss']:>8.3f}")
+        lines.append(f"{f['fold']:>4}  {f['n']:>6}  {f['n_real']:>5}  {auc_text(f):<26} {f['log_loss']:>8.3f}")
     if result["fold_auc_sd"] is not None:
         lines.append(f"mean of the folds' AUCs {result['fold_auc_mean']:.3f} (sd {result['fold_auc_sd']:.3f})")
     lines += [
         "",
-        f"pooled over {p['n']} videos and photos ({p['n_fake']} fake, {p['n_real']} real): AUC {_auc(p)}, "
+        f"pooled over {p['n']} videos and photos ({p['n_fake']} fake, {p['n_real']} real): AUC {auc_text(p)}, "
         f"AP {p['ap']:.3f}, accuracy {p['accuracy']:.3f}, log loss {p['log_loss']:.3f}, "
         f"at 0.5: TP {c['tp']} FP {c['fp']} TN {c['tn']} FN {c['fn']}"
         if p["auc"] is not None
         else f"pooled over {p['n']} items: one class only, no AUC",
     ]
     for method, b in result["by_method"].items():
-        lines.append(f"  {method} ({b['n_fake']}) against the real videos: AUC {_auc(b)}")
+        lines.append(f"  {method} ({b['n_fake']}) against the real videos: AUC {auc_text(b)}")
     for source, b in result.get("by_source", {}).items():
         if b.get("auc") is not None:
-            lines.append(f"  source {source}: {b['n']} videos ({b['n_real']} real): AUC {_auc(b)}")
+            lines.append(f"  source {source}: {b['n']} videos ({b['n_real']} real): AUC {auc_text(b)}")
     cal = result.get("calibration") or {}
     if cal:
         lines += [
