@@ -5,8 +5,23 @@
 
 Each model runs the same :func:`detector.inference.pipeline.analyze` on the same sampled
 frames; the table gives each one's label, score, threshold and how many faces it scored above
-its threshold, and says where the models disagree.  ``--json`` writes every model's full report
-under its name; ``--csv`` one row per model.  Exit codes: 0 done; 2 bad input, argument or model.
+its threshold, and says where the models disagree (which faces of which frames they label
+differently).  ``--json`` writes every model's full report under its name, with the faces
+labelled differently; ``--csv`` one row per model.  Exit codes: 0 done; 2 bad input, argument or model.
+
+From code (the app's "Compare models" tab)::
+
+    c = compare_models("clip.mp4", ["effnet_realfaces", "resnet18"], frames=16, cam="gradcam")
+    c.rows                 # one summary row per model (the CLI's table)
+    c.runs[0].series()     # [(time, top face score or None), ...] per sampled frame: the timeline
+    c.face                 # the one face every model is explained on (same frame, same identity)
+    c.runs[0].face.cam     # that model's CAM of it (crop-sized, in [0, 1])
+    c.disagreements()      # the faces the models label differently
+
+The face explained is the one the models disagree on most (the widest spread of score minus own threshold
+among faces labelled differently), else the most fake face under the first model (the default, when the
+models come from :func:`~detector.models.store.list_models`).  Faces are matched across models by frame and
+track identity: every model sees the same frames and the same detections (only its crop margin differs).
 """
 
 from __future__ import annotations
@@ -15,45 +30,252 @@ import argparse
 import csv
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-__all__ = ["compare", "main"]
+from detector.inference.report import FaceResult, Report, verdict
+
+__all__ = ["compare", "compare_models", "Comparison", "ModelRun", "ChosenFace", "disagreement", "main", "FIELDS"]
 
 FIELDS = ["model", "architecture", "label", "score", "threshold", "uncertain_from", "faces", "faces_over_threshold"]
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class ModelRun:
+    """One model's run on the clip: its report, its summary row, and the chosen face as it saw it."""
+
+    name: str
+    architecture: str  # "efficientnet_lite0", or "3 x efficientnet_lite0" for an ensemble
+    report: Report
+    face: FaceResult | None = None  # the chosen face in this report (with ``cam`` when a CAM method was given)
+
+    @property
+    def row(self) -> dict:
+        """The CLI's summary row (see ``FIELDS``)."""
+        r = self.report
+        scores = [f.score for f in r.faces]
+        return {
+            "model": self.name,
+            "architecture": self.architecture,
+            "label": r.label,
+            "score": None if r.score != r.score else round(float(r.score), 4),
+            "threshold": r.threshold,
+            "uncertain_from": r.uncertain[0] if r.uncertain else None,
+            "faces": len(scores),
+            "faces_over_threshold": sum(s >= r.threshold for s in scores),
+        }
+
+    def series(self) -> list[tuple[float, float | None]]:
+        """``(time, score)`` per sampled frame: the highest face score of that frame (the face the verdict rests
+        on), None where no face was found."""
+        return [(fr.time, max((f.score for f in fr.faces), default=None)) for fr in self.report.frames]
+
+    def label_of(self, score: float) -> str:
+        return verdict(score, self.report.threshold, self.report.uncertain)
+
+
+@dataclass
+class ChosenFace:
+    """The face every model is explained on: position in each report's ``frames``, frame index, time, track
+    identity, box, and why it was chosen."""
+
+    position: int
+    frame: int
+    time: float
+    identity: int
+    box: tuple[int, int, int, int]
+    why: str
+
+    def to_dict(self) -> dict:
+        return {
+            "frame": self.frame,
+            "time": round(float(self.time), 4),
+            "identity": self.identity,
+            "box": [int(v) for v in self.box],
+            "why": self.why,
+        }
+
+
+@dataclass
+class Comparison:
+    """Every model's run on one clip (in the order asked), the face chosen for the CAMs, and the CAM method."""
+
+    path: str
+    runs: list[ModelRun]
+    face: ChosenFace | None = None
+    cam_method: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> list[dict]:
+        return [r.row for r in self.runs]
+
+    @property
+    def reports(self) -> dict[str, dict]:
+        """``{model: report JSON}`` (:meth:`Report.to_dict`)."""
+        return {r.name: r.report.to_dict() for r in self.runs}
+
+    def faces(self) -> list[dict]:
+        """Every face all models scored (same frame and identity), in time order: ``{"position", "frame", "time",
+        "identity", "box", "scores": {model: score}, "labels": {model: label}, "spread"}``; ``spread``: the widest
+        gap between two models' scores minus their own thresholds."""
+        if not self.runs:
+            return []
+        per_run = [
+            {(pos, f.identity): f for pos, fr in enumerate(r.report.frames) for f in fr.faces} for r in self.runs
+        ]
+        first = self.runs[0].report
+        out = []
+        for pos, fr in enumerate(first.frames):
+            for f in fr.faces:
+                key = (pos, f.identity)
+                if not all(key in faces for faces in per_run):
+                    continue
+                scores = {r.name: float(faces[key].score) for r, faces in zip(self.runs, per_run)}
+                margins = [scores[r.name] - r.report.threshold for r in self.runs]
+                out.append(
+                    {
+                        "position": pos,
+                        "frame": fr.index,
+                        "time": fr.time,
+                        "identity": f.identity,
+                        "box": tuple(int(v) for v in f.box),
+                        "scores": scores,
+                        "labels": {r.name: r.label_of(scores[r.name]) for r in self.runs},
+                        "spread": max(margins) - min(margins),
+                    }
+                )
+        return out
+
+    def disagreements(self) -> list[dict]:
+        """The faces (see :meth:`faces`) that the models label differently (fake / uncertain / real)."""
+        return [f for f in self.faces() if len(set(f["labels"].values())) > 1]
+
+    def to_dict(self) -> dict:
+        """The JSON download: input, one row per model, the explained face, the faces labelled differently
+        (time, identity, each model's score and label) and every model's full report."""
+
+        def face(f: dict) -> dict:
+            return {
+                "frame": f["frame"],
+                "time": round(float(f["time"]), 4),
+                "identity": f["identity"],
+                "scores": {k: round(v, 6) for k, v in f["scores"].items()},
+                "labels": f["labels"],
+            }
+
+        return {
+            "input": self.path,
+            "models": self.rows,
+            "verdicts_agree": len({r["label"] for r in self.rows if r["label"] != "unknown"}) <= 1,
+            "explained_face": None if self.face is None else {**self.face.to_dict(), "cam_method": self.cam_method},
+            "faces_labelled_differently": [face(f) for f in self.disagreements()],
+            "faces_compared": len(self.faces()),
+            "reports": self.reports,
+        }
+
+
+def _architecture(card) -> str:
+    return f"{len(card.members)} x {card.architecture}" if card.members else card.architecture
+
+
+def choose_face(comparison: Comparison) -> ChosenFace | None:
+    """The face to explain with every model: among the faces labelled differently, the one with the widest
+    spread (score minus own threshold); when all agree, the most fake face under the first model."""
+    faces = comparison.faces()
+    if not faces:
+        return None
+    differ = [f for f in faces if len(set(f["labels"].values())) > 1]
+    first = comparison.runs[0].name
+    if differ:
+        best = max(differ, key=lambda f: f["spread"])  # max keeps the earliest of equals
+        why = "the face the models disagree on most"
+    else:
+        best = max(faces, key=lambda f: f["scores"][first])
+        why = f"the most fake face under {first} (the models label every face alike)"
+    return ChosenFace(best["position"], best["frame"], best["time"], best["identity"], best["box"], why)
+
+
+def compare_models(
+    path: str,
+    models: list,
+    frames: int = 32,
+    *,
+    cam: str | None = None,
+    directory=None,
+    limits=None,
+    keep_frames: bool = False,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Run each model (a name, card path or loaded Classifier; names are looked up in ``directory``, as
+    :func:`~detector.models.store.resolve` does) on ``path`` with the same sampled frames, choose one face
+    (:func:`choose_face`) and, with ``cam`` (a CAM method name, see ``explain.METHODS``), explain that face with
+    every model: ``runs[i].face.cam``.  Models are loaded once per process (cached).
+
+    Raises InputError / NoModelError (one line) as :func:`~detector.inference.pipeline.analyze` does."""
+    from detector.inference.pipeline import analyze
+    from detector.models.classifier import Classifier, load_model
+
+    step = progress or (lambda fraction, desc: None)
+    kwargs = {"limits": limits} if limits is not None else {}
+    runs, classifiers = [], []
+    n = max(1, len(models))
+    for i, m in enumerate(models):
+        step(i / (n + 1), f"loading {m if isinstance(m, str) else m.name}")
+        clf = m if isinstance(m, Classifier) else load_model(m, directory)
+        report = analyze(
+            path,
+            frames=frames,
+            model=clf,
+            keep_frames=keep_frames and i == 0,
+            progress=lambda f, d, i=i, name=clf.name: step((i + f) / (n + 1), f"{name}: {d}"),
+            **kwargs,
+        )
+        runs.append(ModelRun(clf.name, _architecture(clf.card), report))
+        classifiers.append(clf)
+    comparison = Comparison(path, runs, cam_method=cam or None)
+    comparison.face = choose_face(comparison)
+    if comparison.face is not None:
+        chosen = comparison.face
+        for run in runs:
+            run.face = next(f for f in run.report.frames[chosen.position].faces if f.identity == chosen.identity)
+        if cam:
+            from explain import explain_faces
+
+            for k, (run, clf) in enumerate(zip(runs, classifiers)):
+                step((n + k / n) / (n + 1), f"explaining the face with {run.name}")
+                exp = explain_faces(clf, [run.face.crop], method=cam, faithfulness=False)[0]
+                run.face.cam = exp.cam
+    step(1.0, "done")
+    return comparison
 
 
 def compare(path: str, models: list[str], frames: int = 32) -> tuple[list[dict], dict]:
     """(one summary row per model, {model: report dict}) for ``path``.  Raises InputError / NoModelError."""
-    from detector.inference.pipeline import analyze
-    from detector.models.classifier import load_model
-
-    rows, reports = [], {}
-    for name in models:
-        clf = load_model(name)
-        report = analyze(path, frames=frames, model=clf)
-        scores = [f.score for f in report.faces]
-        rows.append(
-            {
-                "model": clf.name,
-                "architecture": f"{len(clf.card.members)} x {clf.card.architecture}"
-                if clf.card.members
-                else clf.card.architecture,
-                "label": report.label,
-                "score": None if report.score != report.score else round(float(report.score), 4),
-                "threshold": report.threshold,
-                "uncertain_from": report.uncertain[0] if report.uncertain else None,
-                "faces": len(scores),
-                "faces_over_threshold": sum(s >= report.threshold for s in scores),
-            }
-        )
-        reports[clf.name] = report.to_dict()
-    return rows, reports
+    c = compare_models(path, models, frames)
+    return c.rows, c.reports
 
 
 def disagreement(rows: list[dict]) -> str:
+    """One line on the verdicts: "the models agree: fake", or who says what."""
     labels = {r["label"] for r in rows if r["label"] != "unknown"}
     if len(labels) <= 1:
         return f"the models agree: {labels.pop() if labels else 'no face'}"
     return "the models disagree: " + ", ".join(f"{r['model']} says {r['label']}" for r in rows)
+
+
+def faces_line(comparison: Comparison) -> str:
+    """One line on the faces: how many of those every model scored are labelled differently, and when."""
+    faces, differ = comparison.faces(), comparison.disagreements()
+    if not faces:
+        return "no face was scored by every model"
+    if not differ:
+        return f"every model labels each of the {len(faces)} faces alike"
+    t0, t1 = min(f["time"] for f in differ), max(f["time"] for f in differ)
+    when = f"at {t0:.2f} s" if t0 == t1 else f"between {t0:.2f} s and {t1:.2f} s"
+    return f"{len(differ)} of {len(faces)} faces are labelled differently, {when}"
 
 
 def main(argv=None) -> int:
@@ -74,10 +296,11 @@ def main(argv=None) -> int:
         print("error: no model installed to compare", file=sys.stderr)
         return 2
     try:
-        rows, reports = compare(args.path, models, args.frames)
+        comparison = compare_models(args.path, models, args.frames)
     except (InputError, NoModelError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    rows = comparison.rows
     width = max(len(r["model"]) for r in rows)
     for r in rows:
         score = "n/a" if r["score"] is None else f"{r['score']:.3f}"
@@ -86,9 +309,10 @@ def main(argv=None) -> int:
             f"faces over it {r['faces_over_threshold']}/{r['faces']}  ({r['architecture']})"
         )
     print(disagreement(rows))
+    print(faces_line(comparison))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"input": args.path, "models": rows, "reports": reports}, fh, indent=1)
+            json.dump(comparison.to_dict(), fh, indent=1)
     if args.csv:
         with open(args.csv, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=FIELDS)

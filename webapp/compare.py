@@ -1,0 +1,267 @@
+"""The "Compare models" view: what the app shows of a :class:`~detector.evaluation.compare.Comparison`.
+
+    c = compare_models(path, [card.name for card in list_models()], frames=16, cam="gradcam")
+    timeline_figure(c)        # one line per model (its top face score per sampled frame), each with its threshold
+    verdict_rows(c)           # model, architecture, label, score, threshold, faces over threshold
+    cam_row(c)                # one CAM tile per model, all of the same face, each under its model's name
+    disagreement_markdown(c)  # which frames / faces the models label differently
+    write_downloads(c, dir)   # the CLI's files: <clip>_compare.json and <clip>_compare.csv
+
+The files are what ``deepfake-lens compare CLIP --json OUT --csv OUT`` writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import cv2
+import numpy as np
+
+from detector.evaluation.compare import FIELDS, Comparison, disagreement, faces_line
+from detector.inference.stills import is_still
+
+# plotly and the tile drawing are imported where used: the app imports this module (for its headers) while it builds
+
+__all__ = [
+    "VERDICT_HEADERS",
+    "MODEL_COLOURS",
+    "model_colour",
+    "timeline_figure",
+    "verdict_rows",
+    "cam_row",
+    "disagreement_markdown",
+    "write_downloads",
+    "clip_for_compare",
+]
+
+VERDICT_HEADERS = ["model", "architecture", "label", "video score", "threshold", "faces over threshold"]
+MAX_TIMES = 8  # times listed per group of faces in the disagreement text
+# the colours of webapp.plots.IDENTITY_COLOURS (Okabe-Ito, colour-blind-safe), one per model
+MODEL_COLOURS = ["#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#009E73", "#F0E442", "#000000", "#D55E00"]
+
+
+def model_colour(k: int) -> str:
+    """The colour of the ``k``-th model, the same in the timeline and above its CAM tile."""
+    return MODEL_COLOURS[k % len(MODEL_COLOURS)]
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+
+
+def _photo(c: Comparison) -> bool:
+    return bool(c.runs) and is_still(c.runs[0].report.video)
+
+
+def timeline_figure(c: Comparison, height: int = 380):
+    """Each model's fake probability over time (the highest face score of each sampled frame), its own threshold
+    as a dashed line of its colour, grey triangles at the bottom where the models label a face differently, and
+    a dotted line at the explained face.  Returns a plotly Figure."""
+    import plotly.graph_objects as go
+
+    from webapp.plots import _base_layout
+
+    fig = go.Figure()
+    times = [t for r in c.runs for t, _ in r.series()]
+    duration = max(times + [0.1])
+    thresholds: dict[float, list[str]] = {}
+    for k, run in enumerate(c.runs):
+        colour = model_colour(k)
+        series = run.series()
+        t = float(run.report.threshold)
+        fig.add_trace(
+            go.Scatter(
+                x=[x for x, _ in series],
+                y=[y for _, y in series],
+                mode="lines+markers",
+                name=f"{run.name}: {run.report.label}",
+                legendgroup=run.name,
+                connectgaps=False,
+                line=dict(color=colour, width=2.5),
+                marker=dict(size=7, color=colour, line=dict(color="white", width=1)),
+                hovertemplate=f"<b>{run.name}</b><br>time %{{x:.2f}} s<br>top face score %{{y:.3f}}"
+                f"<br>threshold {t:.2f}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[-0.02 * duration, duration * 1.02],
+                y=[t, t],
+                mode="lines",
+                name=f"{run.name} threshold {t:.2f}",
+                legendgroup=run.name,
+                showlegend=False,
+                line=dict(color=colour, width=1.5, dash="dash"),
+                hovertemplate=f"{run.name} threshold {t:.2f}<extra></extra>",
+            )
+        )
+        thresholds.setdefault(round(t, 2), []).append(run.name)
+    for t, names in thresholds.items():  # one label per threshold value (two models may share one)
+        fig.add_annotation(
+            x=duration * 1.02,
+            y=t,
+            xanchor="right",
+            yanchor="bottom",
+            text=f"threshold {t:.2f}: {', '.join(names)}",
+            showarrow=False,
+            font=dict(size=11, color="#444"),
+        )
+    differ = c.disagreements()
+    if differ:
+        fig.add_trace(
+            go.Scatter(
+                x=[f["time"] for f in differ],
+                y=[-0.03] * len(differ),
+                mode="markers",
+                name="labels differ",
+                marker=dict(symbol="triangle-up", size=9, color="#777"),
+                customdata=[[f["identity"], ", ".join(f"{m} {lab}" for m, lab in f["labels"].items())] for f in differ],
+                hovertemplate="face %{customdata[0]} at %{x:.2f} s<br>%{customdata[1]}<extra></extra>",
+            )
+        )
+    if c.face is not None:
+        fig.add_vline(
+            x=c.face.time,
+            line=dict(color="#555", width=1, dash="dot"),
+            annotation_text="explained face",
+            annotation_position="top",
+            annotation_font=dict(size=11, color="#555"),
+        )
+    _base_layout(fig, "Fake probability per model (top face of each sampled frame)", height)
+    fig.update_xaxes(
+        title_text="time in the clip (s)", range=[-0.02 * duration, duration * 1.02], gridcolor="#eee", zeroline=False
+    )
+    fig.update_yaxes(
+        title_text="fake probability", range=[-0.07, 1.05], gridcolor="#eee", zeroline=False, tickvals=[0, 0.5, 1.0]
+    )
+    return fig
+
+
+def verdict_rows(c: Comparison) -> list[list]:
+    """One row per model (:data:`VERDICT_HEADERS`): its label, video score, threshold and faces over it."""
+    out = []
+    for r in c.rows:
+        out.append(
+            [
+                r["model"],
+                r["architecture"],
+                r["label"],
+                "no face" if r["score"] is None else f"{r['score']:.3f}",
+                f"{r['threshold']:.2f}",
+                f"{r['faces_over_threshold']} of {r['faces']}",
+            ]
+        )
+    return out
+
+
+def _title(text: str, width: int, colour: tuple[int, int, int], height: int = 30) -> np.ndarray:
+    """A white strip ``width`` wide with ``text`` in dark letters after a square of the model's colour."""
+    from webapp.faces import FONT
+
+    strip = np.full((height, width, 3), 255, np.uint8)
+    cv2.rectangle(strip, (2, 8), (16, 22), colour, -1)
+    scale = 0.55
+    while scale > 0.3 and cv2.getTextSize(text, FONT, scale, 1)[0][0] > width - 26:
+        scale -= 0.05
+    cv2.putText(strip, text, (22, 21), FONT, scale, (30, 30, 30), 1, cv2.LINE_AA)
+    return strip
+
+
+def cam_row(c: Comparison, side: int = 150, gap: int = 14) -> np.ndarray | None:
+    """One image: for each model, the explained face as it saw it beside its CAM overlay, framed in the colour of
+    its label, under the model's name; None when no face was scored by every model."""
+    from webapp.faces import face_tile
+
+    if c.face is None or not c.runs:
+        return None
+    tiles = []
+    for k, run in enumerate(c.runs):
+        tile = face_tile(run.face, run.report.threshold, side, band=run.report.uncertain, cam_off=c.cam_method is None)
+        head = _title(run.name, tile.shape[1], _rgb(model_colour(k)))
+        tiles.append(np.concatenate([head, tile], axis=0))
+    height = max(t.shape[0] for t in tiles)
+    parts = []
+    for i, t in enumerate(tiles):
+        if t.shape[0] < height:
+            t = np.concatenate([t, np.full((height - t.shape[0], t.shape[1], 3), 255, np.uint8)], axis=0)
+        parts.append(t)
+        if i < len(tiles) - 1:
+            parts.append(np.full((height, gap, 3), 255, np.uint8))
+    return np.concatenate(parts, axis=1)
+
+
+def _score(v: float | None) -> str:
+    return "no face" if v is None else f"{v:.2f}"
+
+
+def _times(faces: list[dict], photo: bool) -> str:
+    if photo:
+        return ""
+    shown = [f"{f['time']:.2f} s" for f in faces[:MAX_TIMES]]
+    more = len(faces) - MAX_TIMES
+    return " (" + ", ".join(shown) + (f", and {more} more" if more > 0 else "") + ")"
+
+
+def disagreement_markdown(c: Comparison) -> str:
+    """Where the models disagree, in Markdown: the verdicts, how many faces are labelled differently, the faces
+    grouped by who says what (with their times), and which face the CAMs show."""
+    if not c.runs:
+        return ""
+    photo = _photo(c)
+    rows = c.rows
+    verdicts = disagreement(rows)
+    scores = ", ".join(f"{r['model']} {r['label']} ({_score(r['score'])})" for r in rows)
+    head = [f"**Verdicts:** {verdicts.split(':')[0]}: {scores}.", f"**Faces:** {faces_line(c)}."]
+    groups: dict[tuple, list[dict]] = {}
+    for f in c.disagreements():
+        groups.setdefault(tuple(f["labels"].items()), []).append(f)
+    items = []
+    for labels, faces in sorted(groups.items(), key=lambda g: -len(g[1])):
+        who = " · ".join(f"{m} **{lab}**" for m, lab in labels)
+        n = len(faces)
+        items.append(f"- {who}: {n} face{'' if n == 1 else 's'}{_times(faces, photo)}")
+    if items:
+        head.append("\n".join(items))
+    if c.face is not None:
+        where = "in the photo" if photo else f"at {c.face.time:.2f} s (frame {c.face.frame})"
+        cam = f"{c.cam_method} CAM" if c.cam_method else "no CAM (none chosen)"
+        head.append(f"**Explained face:** face {c.face.identity} {where}, {c.face.why}; {cam} of each model below.")
+    return "\n\n".join(head)
+
+
+def _stem(c: Comparison) -> str:
+    base = os.path.splitext(os.path.basename(c.path))[0] or "clip"
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in base)
+
+
+def write_downloads(c: Comparison, folder: str) -> tuple[str, str]:
+    """``<clip>_compare.json`` (:meth:`Comparison.to_dict`: rows, the explained face, the faces labelled
+    differently, every model's report) and ``<clip>_compare.csv`` (one row per model, :data:`FIELDS`) in
+    ``folder``: the files ``deepfake-lens compare --json --csv`` writes."""
+    import json
+
+    os.makedirs(folder, exist_ok=True)
+    json_path = os.path.join(folder, f"{_stem(c)}_compare.json")
+    csv_path = os.path.join(folder, f"{_stem(c)}_compare.csv")
+    with open(json_path, "w") as fh:
+        json.dump(c.to_dict(), fh, indent=1)
+    with open(csv_path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(c.rows)
+    return csv_path, json_path
+
+
+def clip_for_compare(own: str | None, first_video: str | None, first_photo: str | None = None, asked: bool = False):
+    """Which clip the compare tab should hold: ``(clip, or None to leave it as it is; a note for the user)``.
+
+    ``asked``: the user pressed "use the video from the first tab"; else the tab was just opened, and the first
+    tab's video fills an empty tab (a clip already there is kept)."""
+    if not asked:
+        return (first_video if first_video and not own else None), ""
+    if first_video:
+        return first_video, ""
+    if first_photo:
+        return None, "The first tab holds a photo; this tab compares models on a video (for a photo: the CLI)."
+    return None, "The first tab has no video yet. Upload one here or pick an example."
