@@ -183,8 +183,11 @@ def validate_input(video, model_name, photo=None):
     return message_html(f"Analysing {name} ({info.duration:.1f} s, {info.width}x{info.height}, {info.fps:.0f} fps)…")
 
 
-def run_analysis(video, frames, model_name, cam, threshold, rule="confident", cam_faces=0, progress=None):
-    """UI inputs -> :class:`~detector.inference.report.Report` through ``detector.inference.pipeline.analyze``."""
+def run_analysis(
+    video, frames, model_name, cam, threshold, rule="confident", cam_faces=0, progress=None, keep_frames=True
+):
+    """UI inputs -> :class:`~detector.inference.report.Report` through ``detector.inference.pipeline.analyze``
+    (``keep_frames``: keep the decoded frames on the report, for the page)."""
     from detector.inference.pipeline import analyze
 
     video = _check_video(video)
@@ -200,7 +203,7 @@ def run_analysis(video, frames, model_name, cam, threshold, rule="confident", ca
         faithfulness=True,
         limits=LIMITS,
         progress=progress,
-        keep_frames=True,
+        keep_frames=keep_frames,
     )
     return _without_server_path(report, video)
 
@@ -224,12 +227,26 @@ def _model(model_name):
 
 
 def on_analyze(
-    ui, video, photo, frames, model_name, cam, threshold, rule, cam_faces, order, progress=gr.Progress()
+    ui,
+    video,
+    photo,
+    frames,
+    model_name,
+    cam,
+    threshold,
+    rule,
+    cam_faces,
+    order,
+    progress=gr.Progress(),
 ) -> dict:
     """The Analyse button: one analysis of the video or photo; returns ``{component of ui: value}`` for every
-    output of the first tab (``ui``: its :class:`AnalyseTab`)."""
+    output of the first tab (``ui``: its :class:`AnalyseTab`).
+
+    The session keeps a slim copy of the report (:func:`webapp.session.slim_report`: frames as small JPEGs), and
+    the uploaded file until the session ends (the lab and a second analysis use it again)."""
     from webapp.faces import frame_view, gallery_items
     from webapp.plots import timeline_figure
+    from webapp.session import release_memory, slim_report
     from webapp.tables import table_rows
     from webapp.verdict import is_photo, model_caveat, verdict_html
 
@@ -244,6 +261,9 @@ def on_analyze(
         cam_faces,
         progress=lambda f, d: progress(f, desc=d),
     )
+    _hold_for_session(pick_media(video, photo))
+    report = slim_report(report)  # the full-size frames go now, not when the session ends
+    release_memory()
     progress(1.0, desc="drawing the results")
     card = _card_of(model_name)
     judged = {  # what the threshold slider needs to judge these scores again
@@ -310,12 +330,14 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
 
 
 def _write_downloads(report, judged: dict) -> tuple[str, str, str]:
-    """The CSV, the JSON and the shareable HTML report of ``report``, in a fresh folder (gradio serves copies);
-    ``judged``: the model card and its caveat (see :func:`on_analyze`)."""
+    """The CSV, the JSON and the shareable HTML report of ``report``, in a fresh folder (gradio serves copies,
+    and the folder is deleted when the session ends); ``judged``: the model card and its caveat (see
+    :func:`on_analyze`)."""
     from webapp.html_report import write_html_report
     from webapp.tables import write_downloads
 
     folder = tempfile.mkdtemp(prefix="report_", dir=_downloads_root())
+    _hold_for_session(folder, upload=False)
     csv_path, json_path = write_downloads(report, folder)
     html_path = write_html_report(report, judged.get("card"), folder, model_caveat=judged.get("caveat", ""))
     return csv_path, json_path, html_path
@@ -349,6 +371,60 @@ def _downloads_root() -> str:
     return _DOWNLOADS[0]
 
 
+_FILES: list = []  # the webapp.session.Uploads of this process (made on first use)
+
+
+def _session_files():
+    """What each session uses: its uploads (in gradio's upload folder) and its downloads folders."""
+    if not _FILES:
+        from gradio.utils import get_upload_folder
+
+        from webapp.session import Uploads
+
+        _FILES.append(Uploads(get_upload_folder(), _downloads_root()))
+    return _FILES[0]
+
+
+def _hold_for_session(path: str | None, upload: bool = True) -> None:
+    """Keep ``path`` until the session of the event being handled ends, then delete it (see :func:`end_session`;
+    outside an event, e.g. in tests, nothing is noted).  ``upload``: a file the user uploaded (an example clip,
+    which gradio copies into the same folder for every session, is never deleted); else a downloads folder."""
+    from gradio.context import LocalContext
+
+    request = LocalContext.request.get(None)  # set by gradio in the handler's thread (handlers are partials here)
+    session = getattr(request, "session_hash", None)
+    if not path or not session:
+        return
+    blocks = LocalContext.blocks.get(None)
+    if upload and str(path) not in getattr(blocks, "upload_file_set", ()):
+        return
+    _session_files().hold(str(path), session)
+
+
+def end_session(demo: gr.Blocks, request: gr.Request) -> None:
+    """A tab was closed or reloaded (``demo.unload``): drop its state now (gradio would keep it an hour after the
+    page goes), delete the uploads and downloads no other session uses, and give the memory back to the system."""
+    from webapp.session import release_memory
+
+    session = getattr(request, "session_hash", None)
+    if not session:
+        return
+    holder = getattr(demo, "state_holder", None)
+    if holder is not None and session in holder:
+        holder.delete_state(session)  # each gr.State's delete_callback runs, its value goes
+        with holder.lock:
+            holder.session_data.pop(session, None)  # the session's copy of the page's config goes too
+            holder.time_last_used.pop(session, None)
+    gone = _session_files().release(session)
+    release_memory()
+    log.info(
+        "session ended: %d file(s) deleted; %d session(s) with state, %d file(s) held",
+        len(gone),
+        len(getattr(holder, "session_data", ())),
+        _session_files().held(),
+    )
+
+
 def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None, photo=None):
     """HTTP API: the CLI's JSON report of one video or photo (``{"video", "score", "label", "frames", ...}``).
 
@@ -360,10 +436,14 @@ def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None, 
     def work(media):
         media = _check_video(media)
         _check_photo(photo)
-        return run_analysis(media, frames, model_name, cam, threshold)
+        return run_analysis(media, frames, model_name, cam, threshold, keep_frames=False)
 
+    from webapp.session import release_memory
+
+    _hold_for_session(pick_media(video, photo))
     data = _run_guarded(work, pick_media(video, photo)).to_dict()
     data["video_info"] = {k: v for k, v in data["video_info"].items() if k != "path"}
+    release_memory()
     return data
 
 
@@ -823,7 +903,8 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
         partial(on_analyze, ui),
         [ui.video, ui.photo, ui.frames, ui.model, ui.cam, ui.threshold, ui.rule, ui.cam_faces, ui.order],
         ui.results,
-        api_visibility="private",
+        api_name="analyze_page",  # undocumented: what the page calls (bench/app_soak.py calls it as a page would)
+        api_visibility="undocumented",
         concurrency_id="analysis",
     )
     ui.threshold.change(
@@ -831,7 +912,8 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
         [ui.report_state, ui.judged_state, ui.threshold, ui.frame_slider, ui.order],
         ui.judged,
         trigger_mode="always_last",
-        **quick,
+        **{**quick, "api_visibility": "undocumented"},
+        api_name="relabel_page",
     )
     ui.frame_slider.change(on_frame, [ui.report_state, ui.frame_slider], [ui.frame_image, ui.frame_caption], **quick)
     ui.order.change(
@@ -987,6 +1069,11 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
             build_lab_tab(analyse, examples)
             build_about_tab()
         build_api(analyse)
+
+        def ended(request: gr.Request) -> None:  # a closed or reloaded tab: its state, files and memory go now
+            end_session(demo, request)
+
+        demo.unload(ended)
     return demo
 
 
@@ -1052,6 +1139,10 @@ def server_address() -> tuple[str, int]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if os.environ.get("DEEPFAKE_APP_MMAP", "1") != "0":
+        from webapp.session import fix_mmap_threshold
+
+        fix_mmap_threshold()  # decoded frames are given back to the system when freed (see its doc)
     from webapp.examples import ensure_examples
 
     examples = {}

@@ -6,6 +6,7 @@
     tables.py    the per-frame table and the CSV / JSON downloads
     html_report.py  the shareable report: one self-contained HTML file (images inline, no script)
     lab.py       the failure lab: analyse a clip with and without a perturbation
+    session.py   what a browser session keeps (frames as small JPEGs), uploads and memory freed when it ends
     examples.py  the two example clips (rendered here: a real one and a self-blended fake)
 
 Nothing here imports gradio, so each piece is testable (and reusable) on its own.

@@ -17,6 +17,7 @@ import numpy as np
 
 from detector.inference.report import FaceResult, Report, verdict
 from detector.inference.stills import is_still
+from webapp.session import frame_scale
 
 RED = (214, 39, 40)
 GREEN = (44, 160, 44)
@@ -154,14 +155,16 @@ def draw_boxes(
     threshold: float,
     band: list[float] | None = None,
     view: tuple[int, int] = VIEW,
+    box_scale: float = 1.0,
 ) -> np.ndarray:
     """A copy of the frame with each face's box and score, red at/above the threshold, amber in the uncertain
     ``band`` below it, green below that; letters and lines sized for the viewer (:func:`label_style`), labels
-    kept inside the frame (``view``: the box the frame is shown in)."""
+    kept inside the frame (``view``: the box the frame is shown in; ``box_scale``: the frame's size over the
+    clip's, for a frame kept downscaled, see :func:`webapp.session.frame_scale`)."""
     out = image.copy()
     scale, letters, line = label_style(*out.shape[:2], view=view)
     for f in faces:
-        x, y, w, h = (int(v) for v in f.box)
+        x, y, w, h = (round(v * box_scale) for v in f.box)
         colour = _colour(f.score, threshold, band)
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, line)
         _label(out, f"face {f.identity}: {f.score:.2f}", (x - line // 2, y - line // 2), colour, scale, letters)
@@ -174,7 +177,8 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
         return None, ""
     pos = int(min(max(pos, 0), len(report.frames) - 1))
     fr = report.frames[pos]
-    image = (report.frame_images or {}).get(fr.index)
+    frames = report.frame_images or {}
+    image = frames.get(fr.index)
     scores = ", ".join(f"face {f.identity} {f.score:.2f}" for f in fr.faces) or "no face found"
     if is_still(report.video):
         caption = f"The photo · {scores}"
@@ -182,7 +186,8 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
         caption = f"Sampled frame {pos + 1} of {len(report.frames)} · t = {fr.time:.2f} s (frame {fr.index}) · {scores}"
     if image is None:
         return None, caption
-    return draw_boxes(image, fr.faces, report.threshold, report.uncertain), caption
+    box_scale = frame_scale(frames, fr.index)
+    return draw_boxes(image, fr.faces, report.threshold, report.uncertain, box_scale=box_scale), caption
 
 
 def side_by_side(

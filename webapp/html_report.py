@@ -28,6 +28,7 @@ import numpy as np
 
 from detector.inference.report import RULE_TEXT, FaceResult, Report, verdict
 from webapp.faces import draw_boxes, face_tile
+from webapp.session import frame_scale
 from webapp.tables import HEADERS, stem, table_rows
 from webapp.verdict import HEADLINES, is_photo, verdict_html
 
@@ -206,7 +207,10 @@ def _frame_section(report: Report, max_side: int = 720) -> str:
     image = report.frame_images.get(fr.index)
     if image is None:
         return ""
-    image = draw_boxes(image, fr.faces, report.threshold, report.uncertain, view=(max_side, max_side))
+    box_scale = frame_scale(report.frame_images, fr.index)
+    image = draw_boxes(
+        image, fr.faces, report.threshold, report.uncertain, view=(max_side, max_side), box_scale=box_scale
+    )
     scale = max_side / max(image.shape[:2])
     if scale < 1:
         image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), cv2.INTER_AREA)

@@ -80,21 +80,28 @@ def compare(
     progress: Progress | None = None,
     **kwargs,
 ) -> tuple[Report, Report]:
-    """(unchanged, perturbed) reports of ``video``; pass ``original`` to reuse an earlier unchanged run."""
+    """(unchanged, perturbed) reports of ``video``; pass ``original`` to reuse an earlier unchanged run.  Each keeps
+    the decoded frame at the original's :func:`preview_position` only (see :func:`keep_frame`)."""
     if name not in PERTURBATIONS:
         raise ValueError(f"unknown perturbation {name!r}; known: {', '.join(PERTURBATIONS)}")
     if original is None:
         original = run(video, None, progress=_part(progress, 0.0, 0.5, "original"), **kwargs)
+    pos = preview_position(original)
+    keep_frame(original, pos)
     perturbed = run(video, name, strength, progress=_part(progress, 0.5, 0.5, f"{name} {strength:.2f}"), **kwargs)
-    return original, perturbed
+    return original, keep_frame(perturbed, pos)
 
 
 def levels(video: str, *, progress: Progress | None = None, **kwargs) -> dict[str, Report]:
-    """One report per robustness level of :data:`detector.evaluation.perturb.LEVELS` (none, fliprot, heavy)."""
+    """One report per robustness level of :data:`detector.evaluation.perturb.LEVELS` (none, fliprot, heavy); each
+    keeps the decoded frame at the first level's :func:`preview_position` only (see :func:`keep_frame`)."""
     out = {}
     n = len(LEVELS)
+    pos = None
     for i, name in enumerate(LEVELS):
         out[name] = run(video, name, progress=_part(progress, i / n, 1 / n, name), **kwargs)
+        pos = preview_position(out[name]) if pos is None else pos
+        keep_frame(out[name], pos)
     return out
 
 
@@ -105,6 +112,15 @@ def preview_position(report: Report) -> int:
     mid = len(report.frames) // 2
     with_face = [i for i, fr in enumerate(report.frames) if fr.faces]
     return min(with_face, key=lambda i: abs(i - mid)) if with_face else mid
+
+
+def keep_frame(report: Report, pos: int) -> Report:
+    """Drop the report's decoded frames but the one at position ``pos`` (the one the lab shows), in place: a
+    lab job holds two or three reports, and 64 frames of a 1440p clip are 0.7 GB."""
+    if report.frames and report.frame_images:
+        index = report.frames[min(pos, len(report.frames) - 1)].index
+        report.frame_images = {k: v for k, v in report.frame_images.items() if k == index}
+    return report
 
 
 def frame_at(report: Report, pos: int) -> np.ndarray | None:
@@ -250,6 +266,7 @@ __all__ = [
     "describe",
     "preview_position",
     "frame_at",
+    "keep_frame",
     "face_frames",
     "coverage_warning",
     "levels_table",
