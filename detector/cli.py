@@ -6,6 +6,7 @@
     deepfake-lens evaluate DATA [--split val|heldout|...]                       detector.evaluation.evaluate
     deepfake-lens crossval RUN_DIR...                                           detector.evaluation.crossval
     deepfake-lens ensemble RUN_DIR... --name NAME                               detector.training.ensemble
+    deepfake-lens train-temporal [--recipe NAME|FILE] [--export HEAD]         detector.training.temporal
     deepfake-lens compare CLIP [--models a,b|all]                                detector.evaluation.compare
 
 Bad input ends with a one-line message on stderr and a non-zero exit code, never a
@@ -129,6 +130,7 @@ DELEGATED = {
     "crossval": ("detector.evaluation.crossval", "pool the runs of a cross-validation"),
     "ensemble": ("detector.training.ensemble", "make one model of the fold runs of a cross-validation"),
     "compare": ("detector.evaluation.compare", "run several models on one clip or photo, side by side"),
+    "train-temporal": ("detector.training.temporal", "train sequence heads over a fold ensemble's frame embeddings"),
     "import-mesonet": ("detector.models.mesonet_import", "convert the MesoNet authors' Keras weights into model cards"),
 }
 
@@ -242,6 +244,10 @@ def _scan(args) -> int:
                     table.flush()
                 if not args.quiet and not skipped:
                     score = "n/a" if report["score"] is None else f"{report['score']:.3f}"
+                    seq = report.get("sequence")
+                    if seq:  # a temporal model: its sequence score and verdict too
+                        s = "n/a" if seq["score"] is None else f"{seq['score']:.3f}"
+                        score += f"; sequence {seq['label']} {s}, threshold {seq['threshold']:.3f}"
                     say(
                         f"{report['video']}: {report['label']} (score {score}, threshold {report['threshold']:.3f}, "
                         f"faces in {report['face_rate']:.0%} of {len(report['frames'])} frames, "

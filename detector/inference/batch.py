@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["ScanSettings", "input_key", "read_done", "scan_many", "summary", "available_cpus"]
+__all__ = ["ScanSettings", "input_key", "key_path", "read_done", "scan_many", "summary", "available_cpus"]
 
 
 def available_cpus() -> int:
@@ -56,14 +56,27 @@ class ScanSettings:
         }
 
 
-def input_key(path: str, settings: ScanSettings, model_name: str) -> dict:
-    """What identifies one result: the file (absolute path, size, modification time) and the settings."""
-    try:
-        st = os.stat(path)
-        size, mtime = st.st_size, int(st.st_mtime)
-    except OSError:
-        size, mtime = None, None
-    return {"path": os.path.abspath(path), "size": size, "mtime": mtime, **settings.key_part(model_name)}
+def key_path(path: str) -> str:
+    """How a line names its input: a local file by its absolute path, a URI (s3://...) as given."""
+    from detector.inference.ray_engine import is_uri
+
+    return path if is_uri(path) else os.path.abspath(path)
+
+
+def input_key(
+    path: str, settings: ScanSettings, model_name: str, stat: tuple[int | None, int | None] | None = None
+) -> dict:
+    """What identifies one result: the file (absolute path, size, modification time) and the settings.
+    ``stat``: (size, mtime) when already known (a listing of a remote filesystem), else read from the file."""
+    if stat is not None:
+        size, mtime = stat
+    else:
+        try:
+            st = os.stat(path)
+            size, mtime = st.st_size, int(st.st_mtime)
+        except OSError:
+            size, mtime = None, None
+    return {"path": key_path(path), "size": size, "mtime": mtime, **settings.key_part(model_name)}
 
 
 def model_id(clf) -> str:
@@ -150,18 +163,33 @@ def _analyse(path: str) -> dict:
 
 
 def scan_many(
-    paths: list[str], settings: ScanSettings, jsonl: str | None = None, workers: int = 1
+    paths: list[str],
+    settings: ScanSettings,
+    jsonl: str | None = None,
+    workers: int | None = 1,
+    engine: str = "local",
+    address: str | None = None,
+    stats: dict[str, tuple[int | None, int | None]] | None = None,
 ) -> Iterator[tuple[dict, bool]]:
     """Analyse ``paths``, yielding ``(line, skipped)`` for each, in completion order.  With ``jsonl``, each new line
-    is appended and flushed as it comes, and inputs already there are yielded as skipped without work."""
+    is appended and flushed as it comes, and inputs already there are yielded as skipped without work.
+
+    engine  -- "local": ``workers`` processes on this machine; "ray": Ray Data with ``workers`` actors on the Ray
+               cluster at ``address`` (None: a local Ray with this machine's CPUs), see
+               :mod:`detector.inference.ray_engine`; paths may then be URIs (s3://...).
+    stats   -- (size, mtime) per path where already known (from :func:`ray_engine.list_inputs`).
+    """
     from detector.models.classifier import load_model
 
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine {engine!r}: 'local' or 'ray'")
+    stats = stats or {}
     clf = load_model(settings.model)  # fail here, once, for a bad model: before any worker starts
     done = read_done(jsonl) if jsonl else {}
     mid = model_id(clf)  # once: it reads the model files' sizes and times
     todo = []
     for p in paths:
-        row = done.get(_key_id(input_key(p, settings, mid)))
+        row = done.get(_key_id(input_key(p, settings, mid, stats.get(p))))
         if row is not None and "error" not in row:  # an input that failed is tried again
             yield row, True
         else:
@@ -172,7 +200,11 @@ def scan_many(
         if out.read(1) != "\n":
             out.write("\n")
     try:
-        for row in _run(todo, settings, workers, clf):
+        if engine == "ray":
+            rows = _run_ray(todo, settings, workers, address, mid, stats)
+        else:
+            rows = _run(todo, settings, workers or 1, clf)
+        for row in rows:
             if out is not None:
                 out.write(json.dumps(row) + "\n")
                 out.flush()
@@ -218,6 +250,31 @@ def _run(paths: list[str], settings: ScanSettings, workers: int, clf) -> Iterato
                 pending, breaks = [p for p in pending if p not in finished], breaks + 1
 
 
+def _run_ray(
+    paths: list[str], settings: ScanSettings, workers: int | None, address: str | None, mid: str, stats: dict
+) -> Iterator[dict]:
+    """The Ray engine: ``workers`` actors (None: one per CPU of the cluster), each with threads = CPUs / actors,
+    no more than the smallest node has."""
+    if not paths:
+        return
+    from detector.inference import ray_engine
+
+    ray_engine.connect(address, cpus=available_cpus())
+    import ray
+
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    smallest = min((int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")), default=cpus)
+    workers = max(1, min(workers or cpus, len(paths), cpus))
+    threads = max(1, min(cpus // workers, smallest))  # an actor must fit on one node
+    items = []
+    for p in paths:
+        if p not in stats:
+            key = input_key(p, settings, mid)
+            stats[p] = (key["size"], key["mtime"])
+        items.append((p, *stats[p]))
+    yield from ray_engine.run(items, settings, workers, threads, mid)
+
+
 def _alone(path: str, settings: ScanSettings, threads: int) -> dict:
     """One input in a fresh worker of its own; an error line if that worker dies too."""
     from concurrent.futures import ProcessPoolExecutor
@@ -250,6 +307,6 @@ def summary(jsonl: str, paths: list[str] | None = None) -> tuple[list[dict], lis
                 rows[row["key"]["path"]] = row
             except (json.JSONDecodeError, KeyError, TypeError):
                 continue
-    order = [os.path.abspath(p) for p in paths] if paths is not None else list(rows)
+    order = [key_path(p) for p in paths] if paths is not None else list(rows)
     picked = [rows[p] for p in order if p in rows]
     return [r["report"] for r in picked if "report" in r], [r for r in picked if "error" in r]
