@@ -16,7 +16,7 @@ from detector.constants import FACE_MARGIN
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, track
 from detector.inference.quality import face_stats
-from detector.inference.report import FrameResult, Report, summarise
+from detector.inference.report import FrameResult, Report, attach_sequence, summarise
 from detector.inference.stills import STILL_PAD, is_still, read_still
 from detector.inference.video import Limits, SampledFrame, sample_frames
 from detector.models.classifier import Classifier, load_model
@@ -76,6 +76,23 @@ def detect_faces(
     return per_frame
 
 
+def sequence_tracks(clf, results: list[FrameResult], faces: list, embeddings: list[np.ndarray]) -> list[dict]:
+    """A temporal model's head over each identity track: ``embeddings`` are each member's rows for ``faces`` (in
+    that order); a track is its identity's faces in frame order.  Returns {identity, score, frames, weights,
+    contributions} per identity (:func:`detector.inference.report.attach_sequence`)."""
+    row = {id(f): i for i, f in enumerate(faces)}
+    by_id: dict[int, list[tuple[int, int]]] = {}
+    for fr in results:
+        for f in fr.faces:
+            by_id.setdefault(f.identity, []).append((fr.index, row[id(f)]))
+    tracks = []
+    for ident, steps in sorted(by_id.items()):
+        rows = [r for _, r in steps]
+        out = clf.sequence([e[rows] for e in embeddings])
+        tracks.append({"identity": ident, "frames": [i for i, _ in steps], **out})
+    return tracks
+
+
 def analyze(
     video_path: str,
     *,
@@ -100,6 +117,9 @@ def analyze(
     rule          -- how frame scores become a video score: "confident" (DFDC winner) or "mean".
     threshold     -- video score at or above which the label is "fake" (default: the model card's).
     cam           -- a CAM method name (see ``explain.METHODS``) to explain faces, or None for no CAM.
+    A temporal model (a card with ``temporal``) also runs its sequence head over each identity track:
+    ``report.sequence`` (the report's score and label stay the frame model's).
+
     cam_faces     -- explain at most this many faces (the highest-scoring ones); None: every face (then the
                      CAM's forward pass also gives the scores: there is no separate "classify" pass).
     keep_frames   -- keep the decoded frames on ``report.frame_images`` (the app shows them).
@@ -135,7 +155,12 @@ def analyze(
     cam_all = bool(cam) and bool(all_faces) and (not cam_faces or cam_faces >= len(all_faces))
     step(0.5, "scoring faces")
     t = time.perf_counter()
-    scores = None if cam_all else clf.predict([f.crop for f in all_faces])
+    temporal = bool(getattr(clf, "heads", None)) and bool(all_faces)  # a temporal model: embeddings for its heads
+    if temporal:
+        embeddings, probs = clf.embed_members([f.crop for f in all_faces])
+        scores = None if cam_all else probs
+    else:
+        scores = None if cam_all else clf.predict([f.crop for f in all_faces])
     timings["classify"] = time.perf_counter() - t
 
     if clf.card.ranges:  # what the faces look like, against what the model trained on
@@ -182,10 +207,19 @@ def analyze(
         uncertain=clf.card.uncertain if own else None,
         ranges=clf.card.ranges or None,
     )
+    if temporal:
+        t = time.perf_counter()
+        attach_sequence(
+            report,
+            sequence_tracks(clf, results, all_faces, embeddings),
+            threshold=float(clf.card.temporal.get("threshold", clf.card.threshold)),
+            uncertain=clf.card.temporal.get("uncertain"),
+        )
+        report.timings["sequence"] = time.perf_counter() - t
     if keep_frames:
         report.frame_images = {fr.index: fr.image for fr in sampled}
     step(1.0, "done")
     return report
 
 
-__all__ = ["analyze", "detect_faces", "face_detector", "InputError"]
+__all__ = ["analyze", "detect_faces", "face_detector", "sequence_tracks", "InputError"]

@@ -7,7 +7,8 @@ download and the HTTP API returns::
      "uncertain": [low, threshold] or null,
      "frames": [{"index": int, "time": float,
                  "faces": [{"identity": int, "box": [x, y, w, h], "score": float}]}],
-     "timings": {...}, ...}
+     "timings": {...}, ...,
+     "sequence": {...}}   (a temporal model only: sequence scores per identity track, see attach_sequence)
 
 Images (crops, CAM maps) stay on the Python objects and are left out of JSON.
 """
@@ -113,6 +114,7 @@ class Report:
     cam_method: str | None = None
     uncertain: list[float] | None = None  # [low, threshold): the band labelled "uncertain"
     frame_images: dict[int, np.ndarray] | None = field(default=None, repr=False)  # decoded frames, if kept
+    sequence: dict | None = None  # a temporal model's sequence scores per identity track (see attach_sequence)
 
     @property
     def faces(self) -> list[FaceResult]:
@@ -141,6 +143,7 @@ class Report:
             "warnings": list(self.warnings),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "video_info": self.video_info,
+            **({"sequence": self.sequence} if self.sequence is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -166,6 +169,8 @@ CSV_FIELDS = [
     "video_label",
     "threshold",
     "model",
+    "sequence_score",  # a temporal model: the face's track's sequence score, and the face's contribution to it
+    "contribution",
 ]
 
 
@@ -180,6 +185,10 @@ def csv_rows_of(report: dict) -> list[dict]:
         "model": report["model"],
     }
     rows = []
+    shares = {}  # (identity, frame) -> (the track's sequence score, the face's contribution)
+    for t in (report.get("sequence") or {}).get("tracks", []):
+        for index, c in zip(t["frames"], t["contributions"]):
+            shares[(t["identity"], index)] = (t["score"], c)
     for fr in report["frames"]:
         base = {**video, "frame": fr["index"], "time": fr["time"]}
         if not fr["faces"]:
@@ -198,6 +207,8 @@ def csv_rows_of(report: dict) -> list[dict]:
                     "face_found": 1,
                 }
             )
+            if (f["identity"], fr["index"]) in shares:
+                rows[-1]["sequence_score"], rows[-1]["contribution"] = shares[(f["identity"], fr["index"])]
     return rows
 
 
@@ -294,6 +305,50 @@ def summarise(
     )
     report.warnings = trust_warnings(report, ranges=ranges)
     return report
+
+
+def attach_sequence(
+    report: Report,
+    tracks: list[dict],
+    threshold: float,
+    uncertain: list[float] | None = None,
+    min_identity_share: float = 0.25,
+) -> dict:
+    """Put a temporal model's track scores on ``report.sequence`` (and return it)::
+
+        {"score": float, "label": str, "threshold": float, "uncertain": [low, threshold] or null,
+         "tracks": [{"identity": int, "score": float, "frame_score": float, "frames": [frame index...],
+                     "weights": [...], "contributions": [...]}]}
+
+    ``tracks``: {identity, score, frames, weights, contributions} per identity (the sequence head's output on
+    its faces in frame order).  A track's ``frame_score`` is its identity's score under the report's rule; the
+    sequence ``score`` of the video is the highest track score among the identities the frame score counts
+    (seen in at least ``min_identity_share`` of the frames with a face); its label, that score at the sequence
+    threshold (the card's ``temporal.threshold``).  The report's own score and label stay the frame model's."""
+    frame_score = {i.identity: i.score for i in report.identities}
+    with_face = sum(fr.has_face for fr in report.frames)
+    main = {i.identity for i in report.identities if i.frames >= min_identity_share * with_face} or set(frame_score)
+    rows = [
+        {
+            "identity": int(t["identity"]),
+            "score": round(float(t["score"]), 6),
+            "frame_score": round(float(frame_score.get(t["identity"], float("nan"))), 6),
+            "frames": [int(i) for i in t["frames"]],
+            "weights": [round(float(w), 6) for w in t["weights"]],
+            "contributions": [round(float(c), 6) for c in t["contributions"]],
+        }
+        for t in sorted(tracks, key=lambda t: t["identity"])
+    ]
+    counted = [r["score"] for r in rows if r["identity"] in main]
+    score = max(counted) if counted else float("nan")
+    report.sequence = {
+        "score": None if np.isnan(score) else round(score, 6),
+        "label": verdict(score, threshold, uncertain),
+        "threshold": threshold,
+        "uncertain": list(uncertain) if uncertain else None,
+        "tracks": rows,
+    }
+    return report.sequence
 
 
 def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = None) -> list[str]:

@@ -6,7 +6,8 @@
 Architecture name (:mod:`detector.models.registry`), input size, normalisation, class
 order, the decision threshold and its "uncertain" band (how they were chosen:
 ``trained.calibration``), where the model came from (data, split, config, metrics),
-and, for an ensemble, its members' weight files.  Loading never unpickles anything:
+and, for an ensemble, its members' weight files; for a temporal model (``temporal``), its sequence heads' file
+and settings.  Loading never unpickles anything:
 safetensors holds tensors only, and the card is JSON.  A card may only name weight
 files that sit in its own folder (:func:`weights_path`).
 """
@@ -51,6 +52,10 @@ class ModelCard:
     metrics: dict = field(default_factory=dict)  # measured on data the model never trained on
     ranges: dict = field(default_factory=dict)  # what the training faces looked like (face size, blur...), for warnings
     notes: str = ""
+    # a temporal model: a sequence head per member over its frame embeddings, per identity track
+    # ({"head": "lstm"|"transformer", "weights": "<heads>.safetensors", "threshold": ..., ...}, see
+    # detector.models.temporal); empty for a frame model
+    temporal: dict = field(default_factory=dict)
 
     @property
     def fake_index(self) -> int:
@@ -82,6 +87,10 @@ class ModelCard:
             if not isinstance(card.input_size, int) or not 8 <= card.input_size <= 1024:
                 raise ValueError(f"input_size {card.input_size!r}")
             float(card.threshold)
+            if card.temporal and (
+                not isinstance(card.temporal, dict) or not isinstance(card.temporal.get("weights"), str)
+            ):
+                raise TypeError("temporal is an object naming its heads' weights file")
             card.fake_index  # noqa: B018 -- the fake class must be one of the classes
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
             raise BadCardError(f"{Path(path).name}: not a usable model card ({str(e).splitlines()[0][:120]})") from None

@@ -1,5 +1,6 @@
 """A loaded model: crops in, fake probabilities out.  :func:`load_model` reads a card and its weights (once per
-process); a card with ``members`` loads as an :class:`Ensemble`, whose probability is the members' mean."""
+process); a card with ``members`` loads as an :class:`Ensemble`, whose probability is the members' mean; a card
+with ``temporal`` as a :class:`TemporalClassifier` (the same frame scores, plus a sequence score per track)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from detector.errors import NoModelError
 from detector.models import registry
 from detector.models.card import BadCardError, ModelCard, weights_path
 
-__all__ = ["Classifier", "Ensemble", "load_model", "clear_cache"]
+__all__ = ["Classifier", "Ensemble", "TemporalClassifier", "load_model", "clear_cache"]
 
 
 class Classifier:
@@ -68,6 +69,21 @@ class Classifier:
             out.append(self.fake_probability_from_logits(logits))
         return torch.cat(out).numpy().astype(np.float32)
 
+    @torch.inference_mode()
+    def embed(self, crops: list[np.ndarray], batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+        """(N x D pooled features before the classifier layer, N fake probabilities) of each crop, from one forward
+        pass: the frame embeddings a temporal head (:mod:`detector.models.temporal`) reads, with the frame scores."""
+        if not crops:
+            return np.zeros((0, self.net.num_features), np.float32), np.zeros(0, dtype=np.float32)
+        feats, probs = [], []
+        for i in range(0, len(crops), batch_size):
+            f = self.net.forward_head(
+                self.net.forward_features(self.preprocess(crops[i : i + batch_size])), pre_logits=True
+            )
+            feats.append(f.float())
+            probs.append(self.fake_probability_from_logits(self.net.get_classifier()(f)))
+        return torch.cat(feats).numpy().astype(np.float32), torch.cat(probs).numpy().astype(np.float32)
+
 
 class Ensemble(Classifier):
     """Several networks of one architecture and input size as one model: the fake probability of a crop is the
@@ -89,6 +105,69 @@ class Ensemble(Classifier):
             probs = [m.fake_probability_from_logits(m.net(x)) for m in self.members]
             out.append(torch.stack(probs).mean(0))
         return torch.cat(out).numpy().astype(np.float32)
+
+
+class TemporalClassifier(Ensemble):
+    """A frame model (one network, or an ensemble's members) with a sequence head per member
+    (:mod:`detector.models.temporal`, from the card's ``temporal`` block): frames score as before, and
+    :meth:`sequence` scores one identity track from its members' frame embeddings.  Head k reads member k's
+    embeddings; the sequence probability is the mean over the (member, head) pairs."""
+
+    def __init__(
+        self, card: ModelCard, members: list[Classifier], heads: list[torch.nn.Module], path: Path | None = None
+    ):
+        super().__init__(card, members, path)
+        self.heads = [h.eval() for h in heads]
+
+    @torch.inference_mode()
+    def embed_members(self, crops: list[np.ndarray], batch_size: int = 8) -> tuple[list[np.ndarray], np.ndarray]:
+        """(each member's N x D embeddings, N fake probabilities: the members' mean, as :meth:`predict` gives)."""
+        out = [m.embed(crops, batch_size) for m in self.members]
+        probs = np.mean([p for _, p in out], axis=0).astype(np.float32) if crops else np.zeros(0, np.float32)
+        return [e for e, _ in out], probs
+
+    @torch.inference_mode()
+    def sequence(self, embeddings: list[np.ndarray]) -> dict:
+        """One track (each member's T x D embeddings, in time order) -> {score: clip fake probability, weights: T
+        pooling weights (sum 1), contributions: T shares of the clip logit}, averaged over the (member, head)
+        pairs."""
+        scores, weights, contributions = [], [], []
+        for head, emb in zip(self.heads, embeddings):
+            out = head(torch.from_numpy(np.asarray(emb, np.float32)).unsqueeze(0))
+            scores.append(float(torch.sigmoid(out["logit"])[0]))
+            weights.append(out["weights"][0].numpy())
+            contributions.append(out["contributions"][0].numpy())
+        return {
+            "score": float(np.mean(scores)),
+            "weights": np.mean(weights, axis=0),
+            "contributions": np.mean(contributions, axis=0),
+        }
+
+
+def _heads(card: ModelCard, folder: Path, n: int) -> list[torch.nn.Module]:
+    """The card's ``n`` sequence heads (``member{k}.*`` in its ``temporal.weights`` file; a lone model: ``member0``)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from detector.models.temporal import build_head
+
+    file = weights_path(card, folder, card.temporal["weights"])
+    if not file.is_file():
+        raise NoModelError(f"{card.name}: its sequence heads {file.name} are missing")
+    try:
+        state = load_file(str(file))
+    except (SafetensorError, OSError) as e:
+        raise BadCardError(f"{card.name}: cannot read the sequence heads {file.name} ({e})") from None
+    heads = []
+    for k in range(n):
+        prefix = f"member{k}."
+        try:
+            head = build_head(card.temporal)
+            head.load_state_dict({key[len(prefix) :]: v.float() for key, v in state.items() if key.startswith(prefix)})
+        except (ValueError, TypeError, RuntimeError) as e:
+            raise BadCardError(f"{card.name}: the sequence heads do not fit ({str(e).splitlines()[0][:100]})") from None
+        heads.append(head)
+    return heads
 
 
 _CACHE: dict[str, Classifier] = {}
@@ -136,5 +215,8 @@ def load_model(name_or_path: str | None = None, directory: str | os.PathLike | l
             if not f.is_file():
                 raise NoModelError(f"{card_path.name}: its weights {f.name} are missing")
         nets = [Classifier(card, _network(card, f), card_path) for f in files]
-        _CACHE[key] = Ensemble(card, nets, card_path) if card.members else nets[0]
+        if card.temporal:
+            _CACHE[key] = TemporalClassifier(card, nets, _heads(card, card_path.parent, len(nets)), card_path)
+        else:
+            _CACHE[key] = Ensemble(card, nets, card_path) if card.members else nets[0]
     return _CACHE[key]
