@@ -108,7 +108,24 @@ def _parser() -> argparse.ArgumentParser:
         help="append one JSON line per input as it finishes; a rerun skips the inputs already there (same file, "
         "size, modification time, model and settings): an interrupted archive scan resumes where it stopped",
     )
-    s.add_argument("--workers", type=_workers, default=1, help="processes, each with the model loaded once (default 1)")
+    s.add_argument(
+        "--workers",
+        type=_workers,
+        help="processes (local engine, default 1) or Ray actors (default: one per CPU of the cluster), "
+        "each with the model loaded once",
+    )
+    s.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: worker processes on this machine; ray: Ray Data on a Ray cluster (pip install "
+        "'deepfake-lens[scale]'), PATHs may then be URIs such as s3://bucket/archive/",
+    )
+    s.add_argument(
+        "--address",
+        help="with --engine ray: the cluster to join ('auto': the one this node belongs to, or ray://HOST:10001); "
+        "default: a local Ray on this machine's CPUs",
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar or summary lines")
     m = sub.add_parser("models", help="list the installed models, or install one from a training run")
     m.add_argument("--json", action="store_true")
@@ -187,15 +204,31 @@ def _scan(args) -> int:
     import csv
 
     from detector.errors import InputError, NoModelError
-    from detector.inference.batch import ScanSettings, scan_many
+    from detector.inference.batch import ScanSettings, key_path, scan_many
+    from detector.inference.ray_engine import is_uri, list_inputs
     from detector.inference.report import CSV_FIELDS, csv_rows_of
     from detector.inference.video import list_videos
 
+    if args.address and args.engine != "ray":
+        return _fail("--address needs --engine ray")
+    if args.engine == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            return _fail("--engine ray needs Ray: pip install 'deepfake-lens[scale]'")
     videos: list[str] = []
+    stats: dict[str, tuple] = {}
     failures: list[str] = []
     for path in args.paths:
         try:
-            videos.extend(list_videos(path))
+            if args.engine == "ray":
+                for p, size, mtime in list_inputs(path):
+                    videos.append(p)
+                    stats[p] = (size, mtime)
+            elif is_uri(path):
+                raise InputError(f"{path}: a URI is read by the Ray engine only (add --engine ray)")
+            else:
+                videos.extend(list_videos(path))
         except InputError as e:  # a folder with nothing to analyse: the other paths still are
             failures.append(str(e))
             print(f"error: {e}", file=sys.stderr)
@@ -230,7 +263,16 @@ def _scan(args) -> int:
         writer.writeheader()
     interrupted, skipped_n = False, 0
     try:
-        for row, skipped in scan_many(videos, settings, jsonl=args.jsonl, workers=args.workers):
+        rows = scan_many(
+            videos,
+            settings,
+            jsonl=args.jsonl,
+            workers=args.workers if args.engine == "ray" else args.workers or 1,
+            engine=args.engine,
+            address=args.address,
+            stats=stats,
+        )
+        for row, skipped in rows:
             skipped_n += skipped
             if "error" in row:
                 failures.append(row["error"])
@@ -259,6 +301,8 @@ def _scan(args) -> int:
                 bar.update(1)
     except NoModelError as e:
         return _fail(str(e))
+    except ConnectionError as e:  # the Ray engine could not join --address
+        return _fail(f"--address {args.address}: cannot join the Ray cluster ({_one_line(e)})")
     except KeyboardInterrupt:
         interrupted = True
         say(f"interrupted: writing the {len(reports)} result(s) of the inputs analysed so far")
@@ -269,7 +313,7 @@ def _scan(args) -> int:
             table.close()
     if skipped_n and not args.quiet:
         print(f"{skipped_n} input(s) already in {args.jsonl}: not analysed again", file=sys.stderr)
-    ordered = [reports[p] for p in (os.path.abspath(v) for v in videos) if p in reports]  # input order
+    ordered = [reports[p] for p in (key_path(v) for v in videos) if p in reports]  # input order
     problem = _write_json(args, ordered)
     if problem:
         return _fail(problem)
