@@ -11,6 +11,9 @@ pictures, plots and tables come from the gradio-free helpers in ``webapp/``.
 * "Failure lab": perturb the clip (the first tab's video, or another) with JPEG, blur, noise, flip... and
   compare verdicts and face crops; or run the three robustness levels (none / flip+rotate / heavy), with a
   warning where a level finds faces in fewer frames than the clean run.
+* "Compare models": every installed model on one clip (the first tab's video, or another): their timelines
+  overlaid with each threshold, each verdict, where they label faces differently, one CAM per model of the same
+  face, and the comparison as JSON / CSV (what ``deepfake-lens compare`` writes); models load when first compared.
 * HTTP API: ``/analyze_json`` returns the CLI's JSON report (see ``gradio_client``).
 
 Serves on 127.0.0.1:7860; GRADIO_SERVER_NAME, GRADIO_SERVER_PORT or PORT change that
@@ -620,6 +623,63 @@ def on_lab_new_clip(n: int, clip) -> tuple:
     return (lab.clip_note(clip), *(None for _ in range(n)))
 
 
+# ---------------------------------------------------------------- compare models
+
+
+def on_compare_models(ui, video, models, frames, cam, progress=gr.Progress()) -> dict:
+    """The compare tab's button: every ticked model on the same sampled frames of the clip (each loaded when first
+    used, then kept), their timelines overlaid, their verdicts, one CAM per model of the same face, where they
+    disagree, and the CLI's JSON / CSV; returns ``{component of ui: value}`` (``ui``: its :class:`CompareTab`)."""
+    from detector.evaluation.compare import compare_models
+    from webapp import compare as view
+
+    def work(video):
+        video = _check_video(video)
+        if not models:
+            raise InputError("Tick at least one model to compare.")
+        return compare_models(
+            video,
+            list(models),
+            int(frames),
+            cam=None if not cam or cam == NO_CAM else cam,
+            directory=MODELS_DIR,
+            limits=LIMITS,
+            progress=lambda f, d: progress(f, desc=d),
+        )
+
+    from webapp.session import release_memory
+
+    comparison = _run_guarded(work, video)
+    _hold_for_session(video)
+    for run in comparison.runs:
+        _without_server_path(run.report, video)
+    comparison.path = os.path.basename(str(video))
+    progress(1.0, desc="drawing the results")
+    folder = tempfile.mkdtemp(prefix="compare_", dir=_downloads_root())
+    _hold_for_session(folder, upload=False)
+    csv_path, json_path = view.write_downloads(comparison, folder)
+    out = {
+        ui.summary: view.disagreement_markdown(comparison),
+        ui.table: view.verdict_rows(comparison),
+        ui.timeline: view.timeline_figure(comparison),
+        ui.cams: view.cam_row(comparison),
+        ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
+        ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
+    }
+    del comparison  # the reports and face crops go now; the page keeps only what it shows
+    release_memory()
+    return out
+
+
+def on_compare_clip(own, first_video, first_photo, asked: bool = False):
+    """Fill the compare tab with the first tab's video: on its button (``asked``), or when the tab is opened with
+    no clip of its own.  Returns (the tab's clip, or gr.skip() to leave it; a note when nothing could be done)."""
+    from webapp.compare import clip_for_compare
+
+    clip, note = clip_for_compare(own, first_video, first_photo, asked=asked)
+    return (gr.skip() if clip is None else clip), (note or gr.skip())
+
+
 # ---------------------------------------------------------------- layout: one builder per tab
 
 STATIC = files("webapp") / "static"
@@ -1041,6 +1101,116 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     )
 
 
+@dataclass
+class CompareTab:
+    """The "Compare models" tab's components: :func:`on_compare_models` returns ``{component: value}`` over these."""
+
+    video: gr.Video
+    models: gr.CheckboxGroup
+    frames: gr.Slider
+    cam: gr.Dropdown
+    run_btn: gr.Button
+    summary: gr.Markdown
+    table: gr.Dataframe
+    timeline: gr.Plot
+    cams: gr.Image
+    json_btn: gr.DownloadButton
+    csv_btn: gr.DownloadButton
+
+    @property
+    def results(self) -> list:
+        """What one comparison fills (the outputs of :func:`on_compare_models`)."""
+        return [self.summary, self.table, self.timeline, self.cams, self.json_btn, self.csv_btn]
+
+
+def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str] | None = None) -> CompareTab:
+    """The "Compare models" tab (every installed model on one clip, the first tab's video when it has none) and
+    its events.  The models are loaded when a comparison runs, not when the page is built."""
+    from webapp.compare import VERDICT_HEADERS
+
+    examples = examples or {}
+    cams = cam_choices()
+    with gr.Tab("Compare models", id="compare") as tab:
+        gr.Markdown(
+            "**Do the models agree?** Every ticked model runs on the same sampled frames of one clip: their "
+            "timelines overlaid (each with its own threshold), each verdict, where they label faces differently, "
+            "and one CAM per model of the same face. Each model is loaded when first compared (the first run is "
+            "slower)."
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=4, min_width=320):
+                video = gr.Video(label="Video", sources=["upload"], height=220, elem_id="compare-video")
+                use_first = gr.Button(
+                    "Use the video from the first tab", size="sm", variant="secondary", elem_id="compare-use-first"
+                )
+                note = gr.Markdown(elem_id="compare-note")
+                if examples:
+                    gr.Examples(
+                        [[p] for p in examples.values()],
+                        inputs=[video],
+                        example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
+                        label="Examples",
+                    )
+                chosen = gr.CheckboxGroup(
+                    models, value=[name for _, name in models], label="Models to compare", elem_id="compare-models"
+                )
+                frames = gr.Slider(4, 64, value=16, step=1, label="Frames to sample", elem_id="compare-frames")
+                cam = gr.Dropdown(
+                    cams,
+                    value=cams[0],
+                    label="Explanation (CAM method)",
+                    info="one heat map per model, of the same face",
+                    elem_id="compare-cam",
+                )
+                run_btn = gr.Button("Compare the models", variant="primary", elem_id="compare-models-btn")
+            with gr.Column(scale=7, min_width=480):
+                summary = gr.Markdown(elem_id="compare-summary")
+                table = gr.Dataframe(headers=VERDICT_HEADERS, interactive=False, elem_id="compare-table")
+                timeline = gr.Plot(show_label=False, elem_id="compare-timeline")
+                cam_row = gr.Image(
+                    label="The same face, as each model saw it, beside its CAM",
+                    interactive=False,
+                    elem_id="compare-cams",
+                    buttons=["download", "fullscreen"],
+                )
+                with gr.Row():
+                    json_btn = gr.DownloadButton("Download JSON", visible=False, elem_id="compare-json")
+                    csv_btn = gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv")
+    ui = CompareTab(video, chosen, frames, cam, run_btn, summary, table, timeline, cam_row, json_btn, csv_btn)
+    run = run_btn.click(
+        validate_input,
+        [video, analyse.model],
+        [summary],
+        api_visibility="private",
+        concurrency_limit=None,
+        show_progress="minimal",
+    ).success(
+        partial(on_compare_models, ui),
+        [video, chosen, frames, cam],
+        ui.results,
+        api_visibility="private",
+        concurrency_id="analysis",
+    )
+    quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    first = [video, analyse.video, analyse.photo]
+    use_first.click(partial(on_compare_clip, asked=True), first, [video, note], **quick)
+    tab.select(on_compare_clip, first, [video, note], **quick)
+
+    # a new clip: the results shown are of the old one, and a comparison still going for it is cancelled
+    def cleared(clip):
+        hidden = gr.DownloadButton(value=None, visible=False)
+        return f"Clip: **{os.path.basename(clip)}**" if clip else "", None, None, None, None, hidden, hidden
+
+    video.change(
+        cleared,
+        [video],
+        [note, *ui.results],
+        cancels=[run],
+        **quick,
+    )
+    return ui
+
+
 def build_about_tab() -> None:
     with gr.Tab("How it works", id="about"):
         gr.Markdown(ABOUT)
@@ -1067,6 +1237,7 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
         with gr.Tabs():
             analyse = build_analyse_tab(models, examples)
             build_lab_tab(analyse, examples)
+            build_compare_tab(analyse, models, examples)
             build_about_tab()
         build_api(analyse)
 

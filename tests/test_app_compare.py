@@ -1,0 +1,144 @@
+"""The "Compare models" tab's events run through gradio itself, in process (no server, no browser).
+
+Two UNTRAINED networks under two names with thresholds 0.01 and 0.99 (``pair_dir`` in test_compare.py): on every
+face one says fake and the other real.  Plumbing only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from functools import partial
+
+import pytest
+from test_compare import pair_dir  # noqa: F401  (the fixture; tests/ is on sys.path under pytest)
+
+
+@pytest.fixture(scope="module")
+def demo(pair_dir):  # noqa: F811
+    import app
+
+    old = app.MODELS_DIR
+    app.MODELS_DIR = pair_dir
+    try:
+        yield app.build_demo({})
+    finally:
+        app.MODELS_DIR = old
+
+
+def _events(demo, name) -> list:
+    out = []
+    for fn in demo.fns.values():
+        f = fn.fn.func if isinstance(fn.fn, partial) else fn.fn
+        if getattr(f, "__name__", "") == name:
+            out.append(fn)
+    assert out, f"no event runs {name}"
+    return out
+
+
+def _file(path: str) -> dict:
+    return {"path": path, "orig_name": os.path.basename(path), "meta": {"_type": "gradio.FileData"}}
+
+
+def _run(demo, fn, inputs, state):
+    return asyncio.run(demo.process_api(fn, inputs, state=state))["data"]
+
+
+def _by_elem(outputs, data) -> dict:
+    return {getattr(c, "elem_id", None) or c._id: v for c, v in zip(outputs, data)}
+
+
+def test_the_tab_lists_every_model_and_loads_none_before_a_comparison(demo, pair_dir):  # noqa: F811
+    from detector.models import classifier
+
+    (compare,) = _events(demo, "on_compare_models")
+    ui = compare.fn.args[0]
+    assert [o._id for o in compare.outputs] == [c._id for c in ui.results]
+    assert [getattr(c, "elem_id", None) for c in compare.inputs] == [
+        "compare-video",
+        "compare-models",
+        "compare-frames",
+        "compare-cam",
+    ]
+    assert ui.models.value == ["eager", "wary"] and [v for _, v in ui.models.choices] == ["eager", "wary"]
+    # the page was built without loading any of them (they load when a comparison runs)
+    assert not [k for k in classifier._CACHE if k.startswith(str(pair_dir.resolve()))]
+
+
+@pytest.mark.slow
+def test_compare_event_through_gradio(demo, clips):
+    from gradio.state_holder import SessionState
+
+    state = SessionState(demo)
+    (compare,) = _events(demo, "on_compare_models")
+    data = _run(demo, compare, [_file(clips["face"]), ["eager", "wary"], 4, "gradcam"], state)
+    out = _by_elem(compare.outputs, data)
+    summary = out["compare-summary"]
+    assert "the models disagree: eager fake" in summary and "wary real" in summary
+    assert "4 of 4 faces are labelled differently" in summary and "gradcam CAM of each model" in summary
+    table = out["compare-table"]
+    assert table["headers"][:3] == ["model", "architecture", "label"]
+    assert [row[:3] for row in table["data"]] == [["eager", "resnet18", "fake"], ["wary", "resnet18", "real"]]
+    plot = json.loads(out["compare-timeline"]["plot"])
+    assert out["compare-timeline"]["type"] == "plotly"
+    assert [t["name"] for t in plot["data"] if t.get("mode") == "lines+markers"] == ["eager: fake", "wary: real"]
+    assert out["compare-cams"]["path"].endswith(".png") or out["compare-cams"]["path"].endswith(".webp")
+    for elem in ("compare-json", "compare-csv"):
+        assert out[elem]["visible"] is True
+    saved = json.loads(open(out["compare-json"]["value"]["path"]).read())
+    assert saved["input"] == "face.mp4" and [r["model"] for r in saved["models"]] == ["eager", "wary"]
+    assert saved["explained_face"]["cam_method"] == "gradcam" and len(saved["faces_labelled_differently"]) == 4
+    upload_dir = os.path.dirname(compare.inputs[0].preprocess(compare.inputs[0].data_model(**_file(clips["face"]))))
+    assert upload_dir not in json.dumps(saved)  # the server's upload folder is never in a download
+    assert all(r["video"] == "face.mp4" for r in saved["reports"].values())
+    assert open(out["compare-csv"]["value"]["path"]).readline().startswith("model,architecture,label")
+
+    # no model ticked: a readable error, no stack trace
+    with pytest.raises(Exception) as err:
+        _run(demo, compare, [_file(clips["face"]), [], 4, "gradcam"], state)
+    assert "Tick at least one model" in str(err.value)
+
+
+def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, clips, tmp_path):
+    from gradio.state_holder import SessionState
+    from PIL import Image
+
+    state = SessionState(demo)
+    prefill = _events(demo, "on_compare_clip")
+    opened = next(fn for fn in prefill if not isinstance(fn.fn, partial))  # the tab is opened
+    button = next(fn for fn in prefill if isinstance(fn.fn, partial))  # "Use the video from the first tab"
+    assert [getattr(c, "elem_id", None) for c in opened.outputs] == ["compare-video", "compare-note"]
+    assert [getattr(c, "elem_id", None) for c in opened.inputs] == ["compare-video", "video-in", "photo-in"]
+    data = _run(demo, opened, [None, _file(clips["face"]), None], state)
+    assert data[0]["orig_name"] == "face.mp4"
+    data = _run(demo, opened, [_file(clips["plain"]), _file(clips["face"]), None], state)
+    assert all(d.get("__type__") == "update" and len(d) == 1 for d in data)  # its own clip stays
+    photo = tmp_path / "p.jpg"
+    Image.new("RGB", (64, 64)).save(photo)
+    data = _run(demo, button, [_file(clips["plain"]), None, _file(str(photo))], state)
+    assert data[0].get("__type__") == "update" and "photo" in data[1]
+
+    # a new clip: its name, the old results gone, a comparison still going cancelled
+    (compare,) = _events(demo, "on_compare_models")
+    cleared = next(
+        fn
+        for fn in demo.fns.values()
+        if getattr(fn.fn, "__name__", "") == "cleared" and fn.inputs and fn.inputs[0] is compare.inputs[0]
+    )
+    ids = [getattr(c, "elem_id", None) for c in cleared.outputs]
+    assert ids == ["compare-note", "compare-summary", "compare-table", "compare-timeline", "compare-cams"] + [
+        "compare-json",
+        "compare-csv",
+    ]
+    cancelled = {
+        getattr(demo.fns[i].fn, "func", demo.fns[i].fn).__name__
+        for f in demo.fns.values()
+        if f.targets == cleared.targets
+        for i in f.cancels
+    }  # gradio runs the cancelling as its own event on the same trigger
+    assert cancelled == {"on_compare_models"}
+    out = _by_elem(cleared.outputs, _run(demo, cleared, [_file(clips["face"])], state))
+    assert out["compare-note"] == "Clip: **face.mp4**"
+    assert out["compare-json"]["visible"] is False and out["compare-csv"]["visible"] is False
+    assert not out["compare-summary"] and not out["compare-cams"] and not out["compare-timeline"]

@@ -1,0 +1,218 @@
+"""Several models on one clip: detector.evaluation.compare (the CLI's ``compare``) and webapp/compare.py (the app's
+"Compare models" view).
+
+Hand-made reports for the presentation; for the runs, two UNTRAINED 64-px networks (the same weights) saved under
+two names with thresholds 0.01 and 0.99, so that on any face one says fake and the other real: a disagreement
+made on purpose, plumbing only (their scores mean nothing).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from test_app_units import _report  # tests/ is on sys.path under pytest
+
+
+@pytest.fixture(scope="session")
+def pair_dir(tmp_path_factory):
+    """Two untrained resnet18 cards over the same weights: "eager" (threshold 0.01, the default) and "wary"
+    (threshold 0.99)."""
+    import torch
+
+    from detector.models import registry as architectures
+    from detector.models.card import ModelCard
+    from detector.models.store import save_model
+
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("pair")
+    net = architectures.build("resnet18", num_classes=2)
+    for name, threshold, default in (("eager", 0.01, True), ("wary", 0.99, False)):
+        card = ModelCard(
+            name=name, architecture="resnet18", input_size=64, default=default, threshold=threshold, notes="tests only"
+        )
+        save_model(net, card, d)
+    return d
+
+
+def _comparison(threshold_b=0.5):
+    """Two hand-made runs over the same three frames: model a and model b (b's threshold ``threshold_b``)."""
+    from detector.evaluation.compare import Comparison, ModelRun, choose_face
+
+    a = _report([[(0, 0.9)], [(0, 0.7), (1, 0.2)], []], threshold=0.5)
+    b = _report([[(0, 0.8)], [(0, 0.3), (1, 0.1)], []], threshold=threshold_b)
+    a.model, b.model = "a", "b"
+    c = Comparison("clip.mp4", [ModelRun("a", "resnet18", a), ModelRun("b", "3 x efficientnet_lite0", b)])
+    c.face = choose_face(c)
+    for run in c.runs:
+        run.face = next(f for f in run.report.frames[c.face.position].faces if f.identity == c.face.identity)
+    return c
+
+
+# ---------------------------------------------------------------- detector.evaluation.compare
+
+
+def test_faces_are_matched_by_frame_and_identity_and_the_disagreement_chosen():
+    c = _comparison()
+    faces = c.faces()
+    assert [(f["time"], f["identity"]) for f in faces] == [(0.0, 0), (0.4, 0), (0.4, 1)]  # the empty frame: none
+    assert faces[1]["scores"] == {"a": 0.7, "b": 0.3} and faces[1]["labels"] == {"a": "fake", "b": "real"}
+    assert faces[1]["spread"] == pytest.approx(0.4)
+    assert [(f["frame"], f["identity"]) for f in c.disagreements()] == [(10, 0)]
+    # the face explained: the one labelled differently (not the most fake under a, frame 0)
+    assert (c.face.frame, c.face.identity, c.face.time) == (10, 0, 0.4) and "disagree" in c.face.why
+    assert [r.face.score for r in c.runs] == [0.7, 0.3]
+    assert c.runs[0].series() == [(0.0, 0.9), (0.4, 0.7), (0.8, None)]  # top face per frame, None: no face
+    rows = c.rows
+    assert rows[0]["faces_over_threshold"] == 2 and rows[1]["faces_over_threshold"] == 1 and rows[0]["faces"] == 3
+    assert rows[1]["architecture"] == "3 x efficientnet_lite0"
+
+
+def test_when_the_models_agree_the_most_fake_face_of_the_first_is_explained():
+    c = _comparison(threshold_b=0.25)  # b now says fake on 0.3 too: every face labelled alike
+    assert c.disagreements() == []
+    assert (c.face.frame, c.face.identity) == (0, 0) and "most fake face under a" in c.face.why
+
+
+def test_the_comparison_json_has_rows_face_disagreements_and_reports():
+    from detector.evaluation.compare import disagreement, faces_line
+
+    c = _comparison()
+    data = json.loads(json.dumps(c.to_dict()))  # plain JSON
+    assert data["input"] == "clip.mp4" and [r["model"] for r in data["models"]] == ["a", "b"]
+    assert data["verdicts_agree"] is True  # both videos score fake; only one face differs
+    assert data["explained_face"]["frame"] == 10 and data["faces_compared"] == 3
+    assert data["faces_labelled_differently"] == [
+        {"frame": 10, "time": 0.4, "identity": 0, "scores": {"a": 0.7, "b": 0.3}, "labels": {"a": "fake", "b": "real"}}
+    ]
+    assert set(data["reports"]) == {"a", "b"} and data["reports"]["b"]["frames"][1]["faces"][0]["score"] == 0.3
+    assert disagreement(c.rows).startswith("the models agree")
+    assert faces_line(c) == "1 of 3 faces are labelled differently, at 0.40 s"
+
+
+@pytest.mark.slow
+def test_compare_models_explains_the_same_face_with_every_model(clips, pair_dir):
+    from detector.evaluation.compare import compare_models, disagreement
+
+    steps = []
+    c = compare_models(
+        clips["face"], ["eager", "wary"], 4, cam="gradcam", directory=pair_dir, progress=lambda f, d: steps.append(f)
+    )
+    assert [r.name for r in c.runs] == ["eager", "wary"] and c.cam_method == "gradcam"
+    assert [r["label"] for r in c.rows] == ["fake", "real"]
+    assert disagreement(c.rows) == "the models disagree: eager says fake, wary says real"
+    assert len(c.faces()) == 4 and len(c.disagreements()) == 4  # every face: one says fake, the other real
+    assert c.face is not None and "disagree" in c.face.why
+    # the same face (frame, identity, box) in both runs, each with its CAM over its crop
+    for run in c.runs:
+        face = next(f for f in run.report.frames[c.face.position].faces if f.identity == c.face.identity)
+        assert face is run.face and tuple(face.box) == c.face.box
+        assert run.face.cam is not None and run.face.cam.shape == run.face.crop.shape[:2]
+        assert 0.0 <= float(run.face.cam.min()) and float(run.face.cam.max()) <= 1.0
+        assert len(run.series()) == 4 and all(s is not None for _, s in run.series())
+    assert c.runs[0].face.score == pytest.approx(c.runs[1].face.score)  # the same weights
+    assert steps == sorted(steps) and steps[-1] == 1.0
+    # no CAM method: the face is still chosen, without CAMs
+    plain = compare_models(clips["face"], ["eager", "wary"], 4, directory=pair_dir)
+    assert plain.face is not None and all(r.face.cam is None for r in plain.runs)
+
+
+@pytest.mark.slow
+def test_cli_compare_says_where_the_models_disagree(clips, pair_dir, tmp_path, monkeypatch, capsys):
+    from detector.cli import main
+
+    monkeypatch.setenv("DEEPFAKE_MODELS_DIR", str(pair_dir))
+    out, table = tmp_path / "cmp.json", tmp_path / "cmp.csv"
+    assert main(["compare", clips["face"], "--frames", "4", "--json", str(out), "--csv", str(table)]) == 0
+    printed = capsys.readouterr().out
+    assert "the models disagree: eager says fake, wary says real" in printed
+    assert "4 of 4 faces are labelled differently, between" in printed
+    data = json.loads(out.read_text())
+    assert [r["model"] for r in data["models"]] == ["eager", "wary"] and data["verdicts_agree"] is False
+    assert len(data["faces_labelled_differently"]) == 4 and set(data["reports"]) == {"eager", "wary"}
+    assert data["explained_face"]["cam_method"] is None  # the CLI explains nothing
+    rows = list(csv.DictReader(table.open()))
+    assert [(r["model"], r["label"], r["threshold"]) for r in rows] == [
+        ("eager", "fake", "0.01"),
+        ("wary", "real", "0.99"),
+    ]
+
+
+# ---------------------------------------------------------------- webapp/compare.py
+
+
+def test_timeline_has_a_line_and_a_threshold_per_model_and_marks_the_disagreement():
+    from webapp import compare as view
+
+    c = _comparison(threshold_b=0.6)
+    fig = view.timeline_figure(c)
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    assert [t.name for t in lines] == ["a: fake", "b: real"]  # b's video score 0.55 (the mean of 0.8 and 0.3)
+    assert list(lines[1].y) == [0.8, 0.3, None]  # the frame with no face is a gap
+    thresholds = [t for t in fig.data if t.mode == "lines"]
+    assert [tuple(t.y) for t in thresholds] == [(0.5, 0.5), (0.6, 0.6)]
+    assert [t.line.color for t in thresholds] == [t.line.color for t in lines] == view.MODEL_COLOURS[:2]
+    assert {a.text for a in fig.layout.annotations} >= {"threshold 0.50: a", "threshold 0.60: b", "explained face"}
+    (differ,) = [t for t in fig.data if t.name == "labels differ"]
+    assert list(differ.x) == [0.4] and "a fake, b real" in differ.customdata[0][1]
+    assert fig.layout.shapes[0].x0 == 0.4  # the dotted line at the explained face
+
+
+def test_verdict_rows_and_the_disagreement_text():
+    from webapp import compare as view
+
+    c = _comparison()
+    assert view.verdict_rows(c) == [
+        ["a", "resnet18", "fake", "0.900", "0.50", "2 of 3"],
+        ["b", "3 x efficientnet_lite0", "fake", "0.550", "0.50", "1 of 3"],
+    ]  # video scores by the confident rule: a's one frame over 0.8 (0.9); b's plain mean of 0.8 and 0.3
+    text = view.disagreement_markdown(c)
+    assert text.startswith("**Verdicts:** the models agree: a fake (0.90), b fake (0.55).")
+    assert "**Faces:** 1 of 3 faces are labelled differently, at 0.40 s." in text
+    assert "- a **fake** · b **real**: 1 face (0.40 s)" in text
+    assert "**Explained face:** face 0 at 0.40 s (frame 10), the face the models disagree on most; no CAM" in text
+    assert view.disagreement_markdown(_comparison(threshold_b=0.25)).count("\n- ") == 0  # none to list
+
+
+def test_cam_row_puts_one_tile_per_model_side_by_side():
+    from webapp import compare as view
+    from webapp.faces import face_tile
+
+    c = _comparison()
+    c.runs[0].face.cam = np.linspace(0, 1, 96 * 96, dtype=np.float32).reshape(96, 96)
+    row = view.cam_row(c, side=100, gap=10)
+    tile = face_tile(c.runs[0].face, 0.5, 100)
+    assert row.dtype == np.uint8 and row.shape == (tile.shape[0] + 30, 2 * tile.shape[1] + 10, 3)
+    assert (row[40:, tile.shape[1] : tile.shape[1] + 10] == 255).all()  # the white gap between the tiles
+    assert tuple(row[30 + 2, 2]) == (214, 39, 40)  # a says fake on this face: red frame
+    assert tuple(row[30 + 2, tile.shape[1] + 12]) == (44, 160, 44)  # b says real: green
+    assert tuple(row[15, 9]) == (0, 114, 178)  # a's colour square in its title (#0072B2)
+    c.face = None
+    assert view.cam_row(c) is None
+
+
+def test_downloads_are_the_clis_files(tmp_path):
+    from detector.evaluation.compare import FIELDS
+    from webapp import compare as view
+
+    c = _comparison()
+    csv_path, json_path = view.write_downloads(c, str(tmp_path / "out"))
+    assert csv_path.endswith("clip_compare.csv") and json_path.endswith("clip_compare.json")
+    assert json.loads(open(json_path).read()) == json.loads(json.dumps(c.to_dict()))
+    rows = list(csv.DictReader(open(csv_path)))
+    assert (
+        list(rows[0]) == FIELDS and [r["model"] for r in rows] == ["a", "b"] and rows[1]["faces_over_threshold"] == "1"
+    )
+
+
+def test_clip_for_compare_takes_the_first_tabs_video():
+    from webapp.compare import clip_for_compare
+
+    assert clip_for_compare(None, "/c/a.mp4") == ("/c/a.mp4", "")
+    assert clip_for_compare("/c/mine.mp4", "/c/a.mp4") == (None, "")
+    assert clip_for_compare("/c/mine.mp4", "/c/a.mp4", asked=True) == ("/c/a.mp4", "")
+    clip, note = clip_for_compare("/c/mine.mp4", None, "/c/p.jpg", asked=True)
+    assert clip is None and "photo" in note
+    assert clip_for_compare(None, None, None, asked=True)[1].startswith("The first tab has no video yet")
