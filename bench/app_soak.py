@@ -215,14 +215,15 @@ def wait_ended(log_path: Path, count: int, limit_s: float = 90.0) -> float:
     return time.time() - t0
 
 
-def soak(args) -> dict:
+def soak(args, env: dict | None = None) -> dict:
+    """Run the soak (``args``: the command line's options; ``env``: more environment for the app); its figures."""
     from detector.data.synthetic import render_clip
 
     work = Path(tempfile.mkdtemp(prefix="app_soak_"))
     size = SIZES.get(args.size) or tuple(int(v) for v in args.size.lower().split("x"))
     clip = str(work / f"soak_{size[0]}x{size[1]}.mp4")
     render_clip(clip, seconds=args.seconds, fps=25, size=size)
-    proc, url, log_path = start_app(work)
+    proc, url, log_path = start_app(work, env)
     sampler = Sampler(proc.pid)
     try:
         rss_ready = wait_steady(proc.pid)
@@ -290,7 +291,7 @@ def soak(args) -> dict:
     }
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--analyses", type=int, default=200, help="analyses in all (default 200)")
     ap.add_argument("--sessions", type=int, default=8, help="concurrent sessions (default 8)")
@@ -301,7 +302,11 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--settle", type=float, default=10.0, help="seconds to wait after the sessions ended before reading RSS"
     )
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     load0 = os.getloadavg()
     print(f"load average at start: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}", flush=True)
     r = soak(args)

@@ -1,0 +1,94 @@
+"""What a browser session keeps and frees: the slim report (webapp.session), the shared uploads, and a tiny soak of the
+real app (``bench/app_soak.py``: ``python app.py`` in a subprocess, sessions through gradio_client) whose sessions'
+state, uploads and downloads must all be gone once the clients close.  The soak starts the app: ``slow``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _report(clips, tiny_model, **kwargs):
+    from detector.inference.pipeline import analyze
+
+    return analyze(clips["face"], frames=4, model=tiny_model, keep_frames=True, **kwargs)
+
+
+def test_slim_report_keeps_small_frames_and_the_boxes_in_place(clips, tiny_model):
+    from webapp.faces import frame_view
+    from webapp.session import FACE_SIDE, EncodedFrames, report_nbytes, slim_report
+
+    full = _report(clips, tiny_model, cam="gradcam")
+    index = full.frames[0].index
+    original = full.frame_images[index].copy()
+    full_bytes = report_nbytes(full)
+    big = full.frame_images  # a 640x480 clip: make the kept frames smaller than it, to test the box scaling
+    slim = slim_report(full, frame_side=320)
+    assert isinstance(slim.frame_images, EncodedFrames) and set(slim.frame_images) == set(big)
+    kept = slim.frame_images[index]
+    assert kept.shape == (240, 320, 3) and slim.frame_images.scale(index) == pytest.approx(0.5)
+    small = original[::2, ::2].astype(int)
+    assert np.abs(kept.astype(int) - small).mean() < 6  # a JPEG of the downscaled frame
+    assert report_nbytes(slim) < full_bytes / 5
+    for f in slim.faces:
+        assert max(f.crop.shape[:2]) <= FACE_SIDE and (f.cam is None or max(f.cam.shape) <= FACE_SIDE)
+    assert slim.to_dict() == full.to_dict()  # scores, boxes, timings: the JSON is unchanged
+
+    # the boxes are drawn where the face is on the smaller frame
+    pos = next(i for i, fr in enumerate(slim.frames) if fr.faces)
+    image, caption = frame_view(slim, pos)
+    assert image.shape == (240, 320, 3) and "face" in caption
+    x, y, w, h = slim.frames[pos].faces[0].box
+    frame = slim.frame_images[slim.frames[pos].index].astype(int)
+    changed = np.abs(image.astype(int) - frame).sum(axis=2) > 60
+    ys, xs = np.nonzero(changed)
+    assert abs(xs.min() - x / 2) < 6 and abs(ys.max() - (y + h) / 2) < 6  # the box's left and bottom, halved
+
+
+def test_uploads_are_deleted_when_no_session_uses_them(tmp_path):
+    from webapp.session import Uploads
+
+    root, other = tmp_path / "gradio", tmp_path / "examples"
+    (root / "abc").mkdir(parents=True)
+    other.mkdir()
+    shared, example = root / "abc" / "clip.mp4", other / "example.mp4"
+    shared.write_bytes(b"x")
+    example.write_bytes(b"x")
+    downloads = root / "report_1"
+    downloads.mkdir()
+    (downloads / "r.csv").write_text("x")
+    files = Uploads(root)
+    files.hold(str(shared), "tab1")
+    files.hold(str(shared), "tab2")  # the same content uploaded in two tabs: one file
+    files.hold(str(downloads), "tab1")
+    files.hold(str(example), "tab1")  # outside the root: never held, never deleted
+    assert files.held() == 2
+    assert files.release("tab1") == [str(downloads)] and shared.exists() and not downloads.exists()
+    assert files.release("tab2") == [str(shared)] and not shared.exists() and not (root / "abc").exists()
+    assert example.exists() and root.exists() and files.held() == 0
+
+
+@pytest.mark.slow
+def test_tiny_soak_frees_every_session(request):
+    """6 analyses in 2 concurrent sessions of the running app (+ its warm-up session): all succeed, and once the
+    clients have closed the app holds no session state, no upload and no download folder."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import app_soak
+
+    from detector.constants import REPO_ASSETS
+    from detector.models.store import list_models
+
+    env = {"DEEPFAKE_APP_EXAMPLES": "0"}
+    if not list_models(REPO_ASSETS / "models"):
+        env["DEEPFAKE_MODELS_DIR"] = str(request.getfixturevalue("tiny_model_dir"))
+    args = app_soak.parse_args("--analyses 6 --sessions 2 --frames 6 --seconds 2 --settle 2".split())
+    r = app_soak.soak(args, env)
+    assert r["warmup_ok"] and (r["analyses"], r["ok"], r["failed"]) == (6, 6, 0), r["errors"]
+    assert r["sessions"] == 2 and r["sessions_ended"] == 3  # the warm-up tab and the two soak tabs
+    assert r["sessions_with_state"] == 0 and r["files_held"] == 0 and r["uploads_left"] == 0
+    assert r["rss_peak_mb"] >= r["rss_start_mb"] > 0
