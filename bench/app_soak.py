@@ -14,6 +14,7 @@ and waits for the app's warm-up.  Then:
    browser tab), share ``--analyses`` analyses through the page's own Analyse event (``/analyze_page``: the
    session keeps its report, as the page does) with the page's defaults (first CAM method, 16 faces explained),
    each followed by one threshold move (``/relabel_page``: re-labels from the session's stored report);
+   with ``--api``, the HTTP API (``/analyze_json``) instead;
 3. the clients close (their heartbeat streams end, as when a tab closes: the app's ``unload`` drops the
    session); after ``--settle`` seconds ``rss_after`` is read.
 
@@ -168,6 +169,14 @@ def one_session(url: str, clip: str, count: int, args, results: list, lock: thre
         for i in range(count):
             t = time.perf_counter()
             try:
+                if args.api:  # the HTTP API instead: the CLI's JSON report, nothing kept by the session
+                    data = client.predict(
+                        handle_file(clip), args.frames, None, args.cam, args.threshold, api_name="/analyze_json"
+                    )
+                    ok = data.get("label") in ("fake", "real", "uncertain", "unknown")
+                    with lock:
+                        results.append({"ok": ok, "seconds": time.perf_counter() - t, "error": "" if ok else str(data)})
+                    continue
                 out = client.predict(
                     handle_file(clip),
                     None,
@@ -284,6 +293,7 @@ def soak(args, env: dict | None = None) -> dict:
         "clip": f"{size[0]}x{size[1]}, {args.seconds:g} s at 25 fps",
         "frames": args.frames,
         "cam": args.cam,
+        "endpoint": "/analyze_json" if args.api else "/analyze_page + /relabel_page",
         "settle_s": args.settle,
         "close_s": round(close_s, 1),
         "errors": errors[:5],
@@ -299,6 +309,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--size", default="480p", help=f"clip size: {', '.join(SIZES)} or WxH (default 480p)")
     ap.add_argument("--seconds", type=float, default=6.0, help="clip length (default 6 s)")
     ap.add_argument("--cam", default="gradcam", help='CAM method, or "none (faster)" (default gradcam)')
+    ap.add_argument("--api", action="store_true", help="call the HTTP API (/analyze_json) instead of the page's events")
     ap.add_argument(
         "--settle", type=float, default=10.0, help="seconds to wait after the sessions ended before reading RSS"
     )
