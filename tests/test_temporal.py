@@ -171,3 +171,59 @@ def test_pipeline_reports_sequence_and_frame_scores(temporal_dir, tiny_model, cl
     with_face = [r for r in rows if r["face_found"] == "1" and r["identity"] == str(main["identity"])]
     assert with_face and all(float(r["sequence_score"]) == main["score"] for r in with_face)
     assert [float(r["contribution"]) for r in with_face] == main["contributions"]
+
+
+def test_compare_pools_out_of_fold_scores_and_keeps_extra_reals_apart():
+    from sklearn.metrics import roc_auc_score
+
+    from detector.training.temporal import compare, render
+
+    rng = np.random.default_rng(0)
+    videos = []
+    for i in range(60):
+        label, source = i % 2, "ffpp" if i < 40 else "ffpp_c40"
+        base = float(np.clip(0.3 + 0.3 * label + rng.normal(0, 0.2), 0, 1))
+        videos.append(
+            {
+                "video": f"v{i}",
+                "label": label,
+                "method": "Deepfakes" if label else "original",
+                "source": source,
+                "kind": "video",
+                "subgroup": "",
+                "fold": i % 3,
+                "backbone_mean": base,
+                "lstm": float(np.clip(base + rng.normal(0, 0.1), 0, 1)),
+            }
+        )
+    videos += [
+        {**videos[0], "video": f"w{i}", "label": 0, "source": "wild_real", "fold": -1, "backbone_mean": s, "lstm": s}
+        for i, s in enumerate([0.1, 0.99])
+    ]
+    result = compare(videos, ["backbone_mean", "lstm"], target=0.05)
+    oof = [v for v in videos if v["fold"] >= 0]
+    for key in ("backbone_mean", "lstm"):
+        row = result[key]
+        assert row["auc"]["auc"] == pytest.approx(roc_auc_score([v["label"] for v in oof], [v[key] for v in oof]))
+        assert set(row["by_source"]) == {"ffpp", "ffpp_c40"}  # wild_real holds one class: false alarms only
+        assert row["cross_fitted_false_alarms"][-1]["reals"] == 30  # the out-of-fold reals, not the extra ones
+        assert row["extra_false_alarms"][0]["name"] == "wild_real" and row["extra_false_alarms"][0]["reals"] == 2
+        assert row["extra_false_alarms"][0]["false_alarms"] == int(0.99 >= row["threshold"]) + int(
+            0.1 >= row["threshold"]
+        )
+    low, high = result["lstm"]["auc_minus_backbone"]["all"]
+    assert low <= result["lstm"]["auc"]["auc"] - result["backbone_mean"]["auc"]["auc"] <= high
+    assert "backbone_mean" not in result["backbone_mean"].get("auc_minus_backbone", {})
+    text = render(
+        {
+            "videos_scored": 60,
+            "frames": 64,
+            "stride": 2,
+            "steps": 32,
+            "folds": 3,
+            "compare": result,
+            "fit_seconds": {"lstm": 12.0},
+            "embed_seconds": 100.0,
+        }
+    )
+    assert "LSTM head" in text and "minus backbone" in text
