@@ -42,9 +42,11 @@ def encode(
     time_base: Fraction | None = None,
     fmt: str | None = None,
     rotation: float | None = None,
+    pts: list[int] | None = None,
 ) -> str:
-    """An H.264 clip of ``n`` frames.  ``first_pts``/``time_base``: timestamps that start late; ``fmt``: a
-    container format (``"h264"`` writes a raw stream, no container); ``rotation``: a display matrix."""
+    """An H.264 clip of ``n`` frames.  ``first_pts``/``time_base``: timestamps that start late; ``pts``: each
+    frame's own (in ``time_base``), e.g. gaps that the rate ``fps`` does not tell; ``fmt``: a container format
+    (``"h264"`` writes a raw stream, no container); ``rotation``: a display matrix."""
     width, height = size
     time_base = time_base or Fraction(1, fps)
     per_frame = int(round(1 / (fps * time_base)))
@@ -57,7 +59,7 @@ def encode(
             stream.set_display_rotation(rotation)
         for i in range(n):
             frame = av.VideoFrame.from_ndarray(frame_image(i, width, height), format="rgb24")
-            frame.pts = first_pts + i * per_frame
+            frame.pts = first_pts + (pts[i] if pts is not None else i * per_frame)
             frame.time_base = time_base
             for packet in stream.encode(frame):
                 out.mux(packet)
@@ -228,6 +230,22 @@ def test_clip_whose_timestamps_start_late(tmp_path, suffix):
     assert np.allclose([f.time for f in frames], [(i + 0.5) / 8 for i in range(8)], atol=0.041)
     assert [f.index for f in frames] == sorted({f.index for f in frames})
     assert frames[-1].index < 25
+
+
+@pytest.mark.parametrize("suffix", ["mkv", "mp4"])
+def test_frames_further_apart_than_the_rate_are_not_lost(tmp_path, suffix):
+    # found by bench/corpus.py: declared 25 fps, frames 0, 1, 2, 3, 4 s apart.  Each target took the nearer of
+    # two frames and then skipped every target up to the later one, so a frame whose targets came after the
+    # midpoint was never kept (4 of these 5 frames; 2 of 4 frames at 0, 1, 100 and 500 s)
+    ms = Fraction(1, 1000)
+    spread = encode(tmp_path / f"spread.{suffix}", n=5, pts=[0, 1000, 2000, 3000, 4000], time_base=ms)
+    _, frames = sample_frames(spread, 32)
+    assert [round(f.time, 3) for f in frames] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    far = encode(tmp_path / f"far.{suffix}", n=4, pts=[0, 1000, 100_000, 500_000], time_base=ms)
+    for gap in (2.0, 1e9):  # seeking or decoding straight through
+        _, frames = sample_frames(far, 32, seek_gap=gap)
+        times = [round(f.time, 3) for f in frames]
+        assert times[-2:] == [100.0, 500.0] and len(times) == 3, times  # 0 s or 1 s for the first targets
 
 
 # ---------------------------------------------------------------- limits before allocation

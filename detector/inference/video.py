@@ -472,13 +472,16 @@ def _decode_at(
             if t + half < target:
                 prev, prev_t = frame, t
                 continue
-            # frame is the first at/after the target: keep whichever of it and the previous is nearer
-            pick, pick_t = (prev, prev_t) if (prev is not None and target - prev_t < t - target) else (frame, t)
+            # frame is the first at/after the target: each target up to it takes whichever of it and the previous
+            # frame is nearer (frames further apart than the rate says, e.g. a gap in a variable-rate clip, can
+            # have targets nearer to each of them: neither is lost)
             while i < len(times) and times[i] <= t + half:
+                near_prev = prev is not None and times[i] - prev_t < t - times[i]
+                pick, pick_t = (prev, prev_t) if near_prev else (frame, t)
+                if pick_t not in taken:
+                    out.append(_to_sample(pick, pick_t, info))
+                    taken.add(pick_t)
                 i += 1
-            if pick_t not in taken:
-                out.append(_to_sample(pick, pick_t, info))
-                taken.add(pick_t)
             prev, prev_t = frame, t
     except (InputError, _Unseekable):
         raise
