@@ -1165,10 +1165,18 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                 run_btn = gr.Button("Compare the models", variant="primary", elem_id="compare-models-btn")
             with gr.Column(scale=7, min_width=480):
                 summary = gr.Markdown(elem_id="compare-summary")
-                table = gr.Dataframe(headers=VERDICT_HEADERS, interactive=False, elem_id="compare-table")
+                table = gr.Dataframe(
+                    headers=VERDICT_HEADERS,
+                    interactive=False,
+                    wrap=True,
+                    column_widths=["25%", "25%", "9%", "10%", "13%", "18%"],
+                    elem_id="compare-table",
+                )
                 timeline = gr.Plot(show_label=False, elem_id="compare-timeline")
+                gr.Markdown("**The same face, as each model saw it, beside its CAM**")
                 cam_row = gr.Image(
                     label="The same face, as each model saw it, beside its CAM",
+                    show_label=False,
                     interactive=False,
                     elem_id="compare-cams",
                     buttons=["download", "fullscreen"],

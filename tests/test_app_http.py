@@ -336,3 +336,52 @@ def test_browser_failure_lab(app_url, clips, tmp_path):
         expect(page.locator("#levels-plot .js-plotly-plot")).to_be_visible()
         page.screenshot(path=str(out / "app_failure_lab.png"), full_page=True)
         browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)")
+def test_browser_compare_models(app_url, tmp_path):
+    """The "Compare models" tab on the real example clip (rendered here, as the app renders its example), where
+    the shipped models disagree: the default ensemble says real, the two single networks fake.  Saves
+    compare.png (docs/compare.png is this screenshot, taken with SCREENSHOT_DIR=docs)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from detector.models.store import list_models
+    from webapp.examples import render_real
+
+    clip = os.environ.get("APP_TEST_CLIP") or render_real(tmp_path / "astronaut_real.mp4")
+    shipped = not _models_dir_from_env() and _shipped_model()
+    names = [c.name for c in list_models(_models_dir_from_env())] if shipped or _models_dir_from_env() else []
+    out = _out_dir()
+    with sync_playwright() as p:
+        try:
+            browser = _browser(p, tmp_path)
+        except Exception as e:  # pragma: no cover - depends on the machine
+            pytest.skip(f"Chromium does not start here: {e}")
+        page = browser.new_page()
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Compare models").click()
+        page.locator("#compare-video input[type=file]").set_input_files(clip)
+        expect(page.locator("#compare-video video")).to_have_count(1, timeout=60_000)
+        expect(page.locator("#compare-note")).to_contain_text(os.path.basename(clip), timeout=20_000)
+        t0 = time.perf_counter()
+        page.locator("#compare-models-btn").click()
+        expect(page.locator("#compare-cams img").first).to_be_visible(timeout=300_000)
+        expect(page.locator("#compare-timeline .js-plotly-plot")).to_be_visible(timeout=60_000)
+        expect(page.locator("#compare-summary")).to_contain_text("Explained face", timeout=60_000)
+        elapsed = time.perf_counter() - t0
+        summary = page.locator("#compare-summary").inner_text()
+        table = page.locator("#compare-table").inner_text()
+        legend = page.locator("#compare-timeline .legendtext").all_text_contents()
+        for name in names:
+            assert name in table and any(t.startswith(f"{name}: ") for t in legend)
+        if shipped:  # on this clip the shipped models disagree
+            assert "the models disagree" in summary and "labelled differently" in summary
+            assert "effnet_realfaces real" in summary
+        expect(page.locator("#compare-json")).to_be_visible()
+        page.locator("#compare-summary").scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(out / "compare.png"), full_page=True)
+        browser.close()
+    print(f"\nCompare click -> full result: {elapsed:.1f} s ({len(names) or '?'} models, 16 frames)")

@@ -35,7 +35,7 @@ __all__ = [
     "clip_for_compare",
 ]
 
-VERDICT_HEADERS = ["model", "architecture", "label", "video score", "threshold", "faces over threshold"]
+VERDICT_HEADERS = ["model", "architecture", "label", "score", "threshold", "faces over threshold"]
 MAX_TIMES = 8  # times listed per group of faces in the disagreement text
 # the colours of webapp.plots.IDENTITY_COLOURS (Okabe-Ito, colour-blind-safe), one per model
 MODEL_COLOURS = ["#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#009E73", "#F0E442", "#000000", "#D55E00"]
@@ -106,6 +106,7 @@ def timeline_figure(c: Comparison, height: int = 380):
             text=f"threshold {t:.2f}: {', '.join(names)}",
             showarrow=False,
             font=dict(size=11, color="#444"),
+            bgcolor="rgba(255,255,255,0.8)",
         )
     differ = c.disagreements()
     if differ:
@@ -129,6 +130,10 @@ def timeline_figure(c: Comparison, height: int = 380):
             annotation_font=dict(size=11, color="#555"),
         )
     _base_layout(fig, "Fake probability per model (top face of each sampled frame)", height)
+    # the legend under the plot: above it, it would cover the label of the explained face's line
+    fig.update_layout(
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0), margin=dict(b=40, t=60)
+    )
     fig.update_xaxes(
         title_text="time in the clip (s)", range=[-0.02 * duration, duration * 1.02], gridcolor="#eee", zeroline=False
     )
@@ -139,7 +144,8 @@ def timeline_figure(c: Comparison, height: int = 380):
 
 
 def verdict_rows(c: Comparison) -> list[list]:
-    """One row per model (:data:`VERDICT_HEADERS`): its label, video score, threshold and faces over it."""
+    """One row per model (:data:`VERDICT_HEADERS`): its label, video score, threshold and how many of its faces
+    score at or above it."""
     out = []
     for r in c.rows:
         out.append(
