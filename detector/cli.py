@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import re
 import stat
 import sys
 from dataclasses import asdict
@@ -153,8 +154,16 @@ DELEGATED = {
 
 
 def _fail(msg: str, code: int = 2) -> int:
-    print(f"error: {msg}", file=sys.stderr)
+    print(f"error: {_printable(msg)}", file=sys.stderr)
     return code
+
+
+_BREAKS = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _printable(text: str) -> str:
+    """``text`` as one line: control characters and line breaks (a newline in a file name) written as escapes."""
+    return _BREAKS.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,7 +240,7 @@ def _scan(args) -> int:
                 videos.extend(list_videos(path))
         except InputError as e:  # a folder with nothing to analyse: the other paths still are
             failures.append(str(e))
-            print(f"error: {e}", file=sys.stderr)
+            print(f"error: {_printable(str(e))}", file=sys.stderr)
     if not videos:
         return 2
     settings = ScanSettings(
@@ -251,12 +260,14 @@ def _scan(args) -> int:
         bar = tqdm(total=len(videos), unit="input", file=sys.stderr, dynamic_ncols=True)
 
     def say(line: str) -> None:
+        line = _printable(line)
         (bar.write(line, file=sys.stderr) if bar else print(line, file=sys.stderr))
 
     table = writer = None
     if args.csv:
         try:
-            table = open(args.csv, "w", newline="")
+            # a file name that is not UTF-8 is written as its own bytes, not refused half way through
+            table = open(args.csv, "w", newline="", encoding="utf-8", errors="surrogateescape")
         except OSError as e:
             return _fail(f"--csv {args.csv}: cannot be written ({e.strerror or e})")
         writer = csv.DictWriter(table, fieldnames=CSV_FIELDS)

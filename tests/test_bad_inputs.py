@@ -336,3 +336,24 @@ def test_one_keyframe_is_decoded_once_not_per_sample(tmp_path, counting, suffix)
     assert all(np.abs(a.image.astype(int) - b.image.astype(int)).mean() < 4 for a, b in zip(frames, with_keys))
     # a clip with keyframes still seeks, and decodes far fewer frames than it holds
     assert seeks_keyed >= 6 and decoded_keyed < 200, (seeks_keyed, decoded_keyed)
+
+
+# ---------------------------------------------------------------- photos
+
+
+def test_pillow_warnings_do_not_reach_stderr(tmp_path):
+    # found by bench/corpus.py: a JPEG with malformed EXIF made Pillow warn "Corrupt EXIF data", two lines on the
+    # scan's stderr beside its one-line errors; the picture itself is read, unrotated
+    import warnings
+
+    from PIL import Image
+
+    from detector.inference.stills import read_still
+
+    path = tmp_path / "exif_junk.jpg"
+    Image.fromarray(frame_image(0, 64, 48)).save(path, exif=b"Exif\x00\x00II*\x00\xff\xff\xff\x7f" + bytes(40))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info, frames = read_still(str(path))
+    assert [str(w.message) for w in caught] == []
+    assert (info.width, info.height) == (64, 48) and frames[0].image.shape == (48, 64, 3)

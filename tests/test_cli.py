@@ -267,3 +267,28 @@ def test_empty_folder_among_inputs_costs_no_other(fake_scan, capsys):
     assert run_main(fake_scan.dir / "a.mp4", empty, "--json", out, "--quiet") == 1
     assert "no videos or photos" in one_error_line(capsys.readouterr().err)
     assert [Path(r["video"]).name for r in json.loads(out.read_text())] == ["a.mp4"]
+
+
+def test_newline_in_a_failing_file_name_is_still_one_error_line(fake_scan, capsys):
+    # found by bench/corpus.py: the error names the file, and a newline in the name split it over two lines
+    (fake_scan.dir / "new\nline.mp4").write_bytes(b"x")
+
+    def refuse(path, kwargs):
+        from detector.errors import InputError
+
+        raise InputError(f"{path}: not a readable video")
+
+    fake_scan.on["new\nline.mp4"] = refuse
+    assert run_main(fake_scan.dir / "new\nline.mp4", "--quiet") == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert "new\\nline.mp4: not a readable video" in line
+
+
+def test_csv_of_a_file_name_that_is_not_utf8(fake_scan, capsys):
+    # found by bench/corpus.py: writing the CSV row of such a name raised UnicodeEncodeError (a traceback)
+    name = os.fsdecode(b"caf\xe9.mp4")
+    (fake_scan.dir / name).write_bytes(b"x")
+    table = fake_scan.dir / "r.csv"
+    assert run_main(fake_scan.dir / name, "--csv", table, "--quiet") == 0
+    assert capsys.readouterr().err == ""
+    assert os.fsencode(str(fake_scan.dir / name)) in table.read_bytes()  # the name's own bytes

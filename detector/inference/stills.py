@@ -48,6 +48,9 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
         raise InputError(f"{name}: the file is empty")
     try:
         with warnings.catch_warnings():
+            # Pillow's own complaints (e.g. "Corrupt EXIF data") would reach stderr as two more lines: a damaged
+            # part that does not stop the picture is ignored, as the malformed EXIF below is
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 w, h = im.size
