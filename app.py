@@ -404,16 +404,39 @@ def _hold_for_session(path: str | None, upload: bool = True) -> None:
     _session_files().hold(str(path), session)
 
 
+def _grace_s() -> float:
+    """Seconds a closed tab's state and files are kept (DEEPFAKE_APP_SESSION_GRACE_S, default 60): a page whose
+    connection dropped for a moment reconnects with the same session and finds them."""
+    try:
+        return max(0.0, float(os.environ.get("DEEPFAKE_APP_SESSION_GRACE_S", 60)))
+    except ValueError:
+        return 60.0
+
+
 def end_session(demo: gr.Blocks, request: gr.Request) -> None:
-    """A tab was closed or reloaded (``demo.unload``): drop its state now (gradio would keep it an hour after the
-    page goes), delete the uploads and downloads no other session uses, and give the memory back to the system."""
-    from webapp.session import release_memory
+    """A tab was closed or reloaded (``demo.unload``): after a short grace (:func:`_grace_s`), unless the tab has
+    been used since, drop its state (gradio would keep it an hour after the page goes), delete the uploads and
+    downloads no other session uses, and give the memory back to the system (:func:`free_session`)."""
+    import datetime
 
     session = getattr(request, "session_hash", None)
-    if not session:
-        return
+    if session:
+        timer = threading.Timer(_grace_s(), free_session, (demo, session, datetime.datetime.now()))
+        timer.daemon = True
+        timer.start()
+
+
+def free_session(demo: gr.Blocks, session: str, closed_at=None) -> bool:
+    """Drop the state, uploads and downloads of ``session`` (see :func:`end_session`); not when an event of it ran
+    after ``closed_at`` (the tab reconnected).  Returns whether it was freed."""
+    from webapp.session import release_memory
+
     holder = getattr(demo, "state_holder", None)
     if holder is not None and session in holder:
+        last = holder.time_last_used.get(session)
+        if closed_at is not None and last is not None and last > closed_at:
+            log.info("session back after its page closed: kept")
+            return False
         holder.delete_state(session)  # each gr.State's delete_callback runs, its value goes
         with holder.lock:
             holder.session_data.pop(session, None)  # the session's copy of the page's config goes too
@@ -426,6 +449,7 @@ def end_session(demo: gr.Blocks, request: gr.Request) -> None:
         len(getattr(holder, "session_data", ())),
         _session_files().held(),
     )
+    return True
 
 
 def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None, photo=None):

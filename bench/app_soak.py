@@ -16,7 +16,8 @@ and waits for the app's warm-up.  Then:
    each followed by one threshold move (``/relabel_page``: re-labels from the session's stored report);
    with ``--api``, the HTTP API (``/analyze_json``) instead;
 3. the clients close (their heartbeat streams end, as when a tab closes: the app's ``unload`` drops the
-   session); after ``--settle`` seconds ``rss_after`` is read.
+   session after a grace of DEEPFAKE_APP_SESSION_GRACE_S, 60 s); once the app's log says every session ended,
+   and ``--settle`` seconds more, ``rss_after`` is read.
 
 The app's resident memory (VmRSS of the server process and its children, from /proc) is sampled every 0.25 s
 throughout: ``rss_peak`` is the highest.  Also checked: every upload was deleted when its session ended.
@@ -215,9 +216,10 @@ def ended_sessions(log_path: Path) -> int:
     return len(re.findall(r"session ended:", log_path.read_text()))
 
 
-def wait_ended(log_path: Path, count: int, limit_s: float = 90.0) -> float:
+def wait_ended(log_path: Path, count: int, limit_s: float = 180.0) -> float:
     """Wait until the app's log says ``count`` sessions ended (a client's heartbeat stream ends at its next beat,
-    up to 15 s after ``close``); returns the seconds waited."""
+    up to 15 s after ``close``; the app then keeps a closed tab's state for a grace of 60 s); returns the seconds
+    waited."""
     t0 = time.time()
     while ended_sessions(log_path) < count and time.time() - t0 < limit_s:
         time.sleep(0.5)

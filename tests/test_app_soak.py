@@ -73,6 +73,33 @@ def test_uploads_are_deleted_when_no_session_uses_them(tmp_path):
     assert example.exists() and root.exists() and files.held() == 0
 
 
+def test_a_closed_session_is_freed_unless_it_came_back(tmp_path, monkeypatch):
+    import datetime
+
+    import gradio as gr
+    from gradio.state_holder import StateHolder
+
+    import app
+    from webapp.session import Uploads
+
+    with gr.Blocks() as demo:
+        state = gr.State(None, delete_callback=lambda v: dropped.append(v))
+    dropped = []
+    holder = StateHolder()
+    holder.set_blocks(demo)
+    holder["tab"][state._id] = "a report"
+    monkeypatch.setattr(app, "_FILES", [Uploads(tmp_path)])
+    upload = tmp_path / "h" / "clip.mp4"
+    upload.parent.mkdir()
+    upload.write_bytes(b"x")
+    app._session_files().hold(str(upload), "tab")
+    before = datetime.datetime.now() - datetime.timedelta(seconds=5)
+    assert not app.free_session(demo, "tab", before)  # an event ran after the page closed: the tab came back
+    assert "tab" in holder and upload.exists() and not dropped
+    assert app.free_session(demo, "tab", datetime.datetime.now())
+    assert "tab" not in holder and dropped == ["a report"] and not upload.exists()
+
+
 @pytest.mark.slow
 def test_tiny_soak_frees_every_session(request):
     """6 analyses in 2 concurrent sessions of the running app (+ its warm-up session): all succeed, and once the
@@ -83,7 +110,7 @@ def test_tiny_soak_frees_every_session(request):
     from detector.constants import REPO_ASSETS
     from detector.models.store import list_models
 
-    env = {"DEEPFAKE_APP_EXAMPLES": "0"}
+    env = {"DEEPFAKE_APP_EXAMPLES": "0", "DEEPFAKE_APP_SESSION_GRACE_S": "1"}
     if not list_models(REPO_ASSETS / "models"):
         env["DEEPFAKE_MODELS_DIR"] = str(request.getfixturevalue("tiny_model_dir"))
     args = app_soak.parse_args("--analyses 6 --sessions 2 --frames 6 --seconds 2 --settle 2".split())
