@@ -357,3 +357,10 @@ def test_pillow_warnings_do_not_reach_stderr(tmp_path):
         info, frames = read_still(str(path))
     assert [str(w.message) for w in caught] == []
     assert (info.width, info.height) == (64, 48) and frames[0].image.shape == (48, 64, 3)
+
+
+def test_an_absurd_rate_is_refused_in_a_short_line():
+    # found by bench/corpus.py: --fps 1e308 was refused with the frame count written out in 309 digits
+    with pytest.raises(InputError, match=r"about 2e\+308 frames|about inf frames") as e:
+        sample_times(2.0, n_frames=None, fps=1e308)
+    assert len(str(e.value)) < 120

@@ -340,9 +340,8 @@ def sample_times(
     if fps:
         expected = duration * fps  # the number of targets, but for rounding
         if expected > max_frames + 1:
-            raise InputError(
-                f"asked for about {expected:.0f} frames; the limit is {max_frames} (lower --frames or --fps)"
-            )
+            count = f"{expected:.0f}" if expected < 1e12 else f"{expected:.3g}"  # --fps 1e308: not 309 digits
+            raise InputError(f"asked for about {count} frames; the limit is {max_frames} (lower --frames or --fps)")
         step = 1.0 / fps
         times = [i * step for i in range(int(duration / step) + 1) if i * step < duration]
     else:
