@@ -53,9 +53,13 @@ PAPER = (
     "IEEE WIFS 2018, arXiv:1809.00888"
 )
 CODE = "https://github.com/DariusAf/MesoNet"
+COMMIT = "2144d56"  # the authors' commit the weight files come from (../shared/peers/README.md)
 DATA = {
-    "Deepfake": "the paper's Deepfake set: faces from deepfake and real videos the authors collected online",
-    "Face2Face": "the paper's Face2Face set: faces from the FaceForensics dataset (Roessler et al. 2018)",
+    "Deepfake": "the paper's Deepfake set: faces from deepfake and real videos the authors collected online (which "
+    "videos is not published; whether any share people or sources with FaceForensics++ is unknown)",
+    "Face2Face": "the paper's Face2Face set: faces from the FaceForensics dataset (Roessler et al. 2018), whose "
+    "real videos come from YouTube as FaceForensics++'s do: its training faces may overlap the YouTube sources (and "
+    "people) of FaceForensics++ videos, ours included",
 }
 INPUT_SIZE = 256
 # The authors' crop (pipeline.py): a square of 2.2 x 1.3 x max(eye distance, eye-to-mouth distance) around the
@@ -176,7 +180,8 @@ def _card(name: str, architecture: str, trained_on: str, src: Path, sha: str):
         uncertain=None,
         face_margin=FACE_MARGIN,
         trained={
-            "source": f"authors' published weights, converted from {src.name} (sha256 {sha})",
+            "source": f"authors' published weights, converted from {src.name} (sha256 {sha}) of {CODE} at commit "
+            f"{COMMIT}",
             "license": "Apache-2.0",
             "license_files": list(LICENSE_FILES.values()),
             "paper": PAPER,
@@ -193,9 +198,11 @@ def _card(name: str, architecture: str, trained_on: str, src: Path, sha: str):
             f"published ({CODE}, file {src.name}), trained by them on {trained_on} faces; converted from Keras to "
             "PyTorch without retraining and checked layer by layer against a NumPy forward pass of the .h5 "
             "(tests/test_mesonet.py). Apache-2.0: LICENSE-MESONET and NOTICE-MESONET must ship beside these weights. "
-            "Not trained or calibrated by this project: threshold 0.5 is the authors' rule, and no metric on our "
-            "data is claimed. Inputs: 256 x 256 RGB in [0, 1] (no mean/std normalisation); the authors cropped "
-            "faces with their own aligner, so our crops (face_margin 0.2) only approximate theirs."
+            "Not trained or calibrated by this project: threshold 0.5 is the authors' rule. Figures on our data, "
+            "where the card has them (metrics), were measured after conversion with this project's pipeline on data "
+            "these weights never trained on (see the model's .md card). Inputs: 256 x 256 RGB in [0, 1] (no "
+            "mean/std normalisation); the authors cropped faces with their own aligner, so our crops (face_margin "
+            "0.2) only approximate theirs."
         ),
     )
 
