@@ -191,9 +191,12 @@ def run_analysis(
 ):
     """UI inputs -> :class:`~detector.inference.report.Report` through ``detector.inference.pipeline.analyze``
     (``keep_frames``: keep the decoded frames on the report, for the page)."""
-    from detector.inference.pipeline import analyze
+    from detector.inference.pipeline import analyze, face_detector
 
     video = _check_video(video)
+    # this thread's face detector made before any frame is decoded: mediapipe's first import keeps the frames of its
+    # callers alive for good, so made inside analyze() it held that analysis' frames (1.4 GB at 1440p) for ever
+    face_detector()
     cam = None if not cam or cam == NO_CAM else cam
     report = analyze(
         video,
@@ -1307,11 +1310,12 @@ for a photo, pass `None` as the video and `photo=handle_file("photo.jpg")`.
 
 
 def _warm_up() -> None:
-    """Load the default model and the face detector's libraries in the background (first analysis is faster)."""
+    """Load the default model and the face detector in the background (first analysis is faster)."""
     try:
-        from detector.inference.pipeline import face_detector  # noqa: F401  (imports mediapipe)
+        from detector.inference.pipeline import face_detector
         from detector.models.classifier import load_model
 
+        face_detector()  # imports mediapipe here, not during an analysis (see run_analysis)
         load_model(None, MODELS_DIR)
         from explain import explain_faces  # noqa: F401  (torch, pytorch-grad-cam)
     except Exception as e:  # nothing installed yet: the UI says so

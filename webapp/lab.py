@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from detector.evaluation.perturb import DESCRIPTIONS, LEVELS, PERTURBATIONS, make_transform
-from detector.inference.pipeline import analyze
+from detector.inference.pipeline import analyze, face_detector
 from detector.inference.report import Report
 from detector.inference.stills import is_still
 
@@ -58,6 +58,7 @@ def run(
     """One analysis of ``video`` with perturbation/level ``name`` (None: unchanged); frames are kept."""
     transform = None if name in (None, "", "none") else make_transform(name, strength, seed)
     kwargs = {"limits": limits} if limits is not None else {}
+    face_detector()  # made before the frames are decoded (see app.run_analysis: its first import pins its callers)
     return analyze(
         video,
         frames=frames,
