@@ -99,6 +99,7 @@ def throughput(args, tmp: Path) -> dict:
     base = outs["1 worker"]
     for name in runs:
         results[name]["max_score_gap_vs_1_worker"] = max_score_gap(base, outs[name])
+    stages = stage_means(base)
     print(f"\n{n} inputs in {args.data}, --frames {args.frames}; load after: {load()}\n")
     print("| engine | wall (s) | videos | videos/min | max score gap vs 1 worker | load before |")
     print("|---|---:|---:|---:|---:|---|")
@@ -107,7 +108,22 @@ def throughput(args, tmp: Path) -> dict:
             f"| {name} | {r['wall_s']} | {r['videos']} | {r['videos_per_min']} | "
             f"{r['max_score_gap_vs_1_worker']:.1e} | {r['load_before']} |"
         )
-    return {"bench": "throughput", "inputs": n, "frames": args.frames, "runs": results}
+    print("\nstage means per video, 1 worker (the report's timings, seconds): " + json.dumps(stages))
+    return {"bench": "throughput", "inputs": n, "frames": args.frames, "runs": results, "stage_means_s": stages}
+
+
+def stage_means(rows: dict[str, dict]) -> dict[str, float]:
+    """Mean of each stage's time over the analysed inputs (the reports' ``timings``), and bytes read per input."""
+    import statistics
+
+    reports = [r["report"] for r in rows.values() if "report" in r]
+    keys = sorted({k for r in reports for k in r.get("timings", {})})
+    out = {k: round(statistics.mean(r["timings"].get(k, 0.0) for r in reports), 3) for k in keys}
+    sizes = [r["key"]["size"] for r in rows.values() if r["key"].get("size")]
+    out["mb_per_input"] = round(statistics.mean(sizes) / 1e6, 2) if sizes else None
+    faces = [sum(len(f["faces"]) for f in r["frames"]) for r in reports]
+    out["faces_per_input"] = round(statistics.mean(faces), 1) if faces else None
+    return out
 
 
 def lines_of_inputs(folder: Path):
