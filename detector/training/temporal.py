@@ -581,6 +581,12 @@ def export(cfg: TemporalConfig, out: Path, name: str, head_name: str, models: di
         "sequence_by_source_auc": {s: b["auc"] for s, b in row["by_source"].items()},
         "backbone_video_auc": result["compare"]["backbone_mean"]["auc"]["auc"],
     }
+    card.notes = (
+        f"A temporal model: {cfg.backbone}'s frame scores as they are, plus a {head_name} sequence head per fold "
+        f"member over that member's frame embeddings of each identity track (trained with fastai on the other folds' "
+        f"videos, the member frozen; deepfake-lens train-temporal).  Frame data as {cfg.backbone}: FaceForensics++ "
+        f"(non-commercial research terms)."
+    )
     (folder / f"{name}.json").write_text(card.to_json())
     return folder
 
