@@ -217,6 +217,23 @@ def test_real_display_matrix_still_rotates(tmp_path):
     assert all(np.array_equal(a.image, np.rot90(b.image)) for a, b in zip(frames, expected))
 
 
+@pytest.mark.parametrize("rotation", [45, 89.5])
+def test_rotation_is_reported_as_applied(tmp_path, rotation):
+    # found by bench/corpus.py: a 45-degree display matrix was reported as rotation 45 (and a tag of 1e20 degrees
+    # as 80) while the frames were not turned; only quarter turns are applied, within a degree
+    plain = encode(tmp_path / "plain.mp4", n=5)
+    turned = encode(tmp_path / "turned.mp4", n=5, rotation=rotation)
+    info, frames = sample_frames(turned, 3)
+    _, expected = sample_frames(plain, 3)
+    if rotation == 45:
+        assert info.rotation == 0 and (info.width, info.height) == (64, 48)
+        assert all(np.array_equal(a.image, b.image) for a, b in zip(frames, expected))
+    else:
+        assert info.rotation == 90 and (info.width, info.height) == (48, 64)
+        assert all(np.array_equal(a.image, np.rot90(b.image)) for a, b in zip(frames, expected))
+    assert video._quarter(-1e20) == 0 and video._quarter(-90.0) == 270 and video._quarter(359.5) == 0
+
+
 # ---------------------------------------------------------------- durations
 
 

@@ -144,7 +144,7 @@ def _rotation(stream) -> int:
         value = stream.metadata.get(key)
         if value:
             try:
-                return (-int(float(value))) % 360  # the tag is clockwise
+                return _quarter(-float(value))  # the tag is clockwise
             except (ValueError, OverflowError):
                 pass
     return 0
@@ -171,7 +171,18 @@ def _frame_rotation(frame, fallback: int) -> int:
     if sx == 0.0 or sy == 0.0:
         return 0
     angle = -math.degrees(math.atan2(b / sy, a / sx))  # as av_display_rotation_get
-    return int(round(angle)) % 360
+    return _quarter(angle)
+
+
+def _quarter(angle: float) -> int:
+    """``angle`` (degrees) as the quarter turn it is within a degree of, in [0, 360); any other angle is no rotation.
+
+    Frames are only ever turned by quarter turns (as FFmpeg's own autorotation does), so a 45-degree matrix or a
+    tag of 1e20 degrees is reported as the 0 it is applied as, not as 45 or 80.
+    """
+    a = angle % 360.0
+    q = round(a / 90.0) * 90
+    return int(q) % 360 if abs(a - q) <= 1.0 else 0
 
 
 def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
