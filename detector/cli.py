@@ -297,13 +297,13 @@ def _scan(args) -> int:
                     table.flush()
                 if not args.quiet and not skipped:
                     score = "n/a" if report["score"] is None else f"{report['score']:.3f}"
-                    seq = report.get("sequence")
-                    if seq:  # a temporal model: its sequence score and verdict too
+                    seq, sequence = report.get("sequence"), ""
+                    if seq:  # a temporal model: its sequence verdict and score too
                         s = "n/a" if seq["score"] is None else f"{seq['score']:.3f}"
-                        score += f"; sequence {seq['label']} {s}, threshold {seq['threshold']:.3f}"
+                        sequence = f"sequence {seq['label']} {s} at threshold {seq['threshold']:.6g}, "
                     say(
                         f"{report['video']}: {report['label']} (score {score}, threshold {report['threshold']:.3f}, "
-                        f"faces in {report['face_rate']:.0%} of {len(report['frames'])} frames, "
+                        f"{sequence}faces in {report['face_rate']:.0%} of {len(report['frames'])} frames, "
                         f"{report['timings'].get('total', 0.0):.1f} s)"
                     )
                     for w in report["warnings"]:

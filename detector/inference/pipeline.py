@@ -216,6 +216,7 @@ def analyze(
             uncertain=clf.card.temporal.get("uncertain"),
         )
         report.timings["sequence"] = time.perf_counter() - t
+        report.timings["total"] += report.timings["sequence"]
     if keep_frames:
         report.frame_images = {fr.index: fr.image for fr in sampled}
     step(1.0, "done")

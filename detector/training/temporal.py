@@ -319,11 +319,12 @@ def train_head(
     from fastai.data.load import DataLoader
     from fastai.learner import Learner
     from fastai.losses import BCEWithLogitsLossFlat
+    from fastai.torch_core import set_seed
 
     from detector.models.temporal import build_head
     from detector.training.run import lr_find
 
-    torch.manual_seed(cfg.seed)
+    set_seed(cfg.seed)  # torch, numpy and Python's random (fastai's DataLoader draws its shuffle from the last)
     length = -(-cfg.frames // cfg.stride)
     spec = {
         "head": head_name,
