@@ -246,3 +246,24 @@ def test_training_is_reproducible_whatever_the_global_random_state():
         runs.append((fitted["lr"], score_head(head, tracks[16:], emb, 2, 32)))
     assert runs[0][0] == runs[1][0]
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_export_writes_a_card_that_loads_as_a_temporal_model(tiny_model_dir, tmp_path):
+    from detector.models.card import ModelCard
+    from detector.models.classifier import TemporalClassifier, load_model
+    from detector.training.temporal import TemporalConfig, export
+
+    cfg = TemporalConfig(backbone=str(tiny_model_dir / "untrained_resnet18.json"), folds=1, hidden=8)
+    torch.manual_seed(1)
+    head = build_head({"head": "lstm", "embed_dim": 512, "hidden": 8}).eval()
+    row = {"threshold": 0.7, "auc": {"auc": 0.6}, "by_source": {"ffpp": {"auc": 0.6}}}
+    result = {"compare": {"lstm": row, "backbone_mean": {"auc": {"auc": 0.65}}}}
+    folder = export(cfg, tmp_path, "tiny_temporal", "lstm", {("lstm", 0): head}, result)
+    card = ModelCard.from_file(folder / "tiny_temporal.json")
+    assert card.temporal["head"] == "lstm" and card.temporal["threshold"] == 0.7 and not card.default
+    assert card.metrics["sequence_video_auc"] == 0.6 and card.metrics["backbone_video_auc"] == 0.65
+    clf = load_model(str(folder / "tiny_temporal.json"))
+    assert isinstance(clf, TemporalClassifier)
+    x = torch.randn(1, 7, 512)
+    with torch.inference_mode():
+        assert torch.allclose(clf.heads[0](x)["logit"], head(x)["logit"])  # the very head that was trained

@@ -382,14 +382,6 @@ def score_head(head, tracks: list[dict], emb: np.ndarray, stride: int, length: i
 # ---------------------------------------------------------------- cross-validation: heads against their backbone
 
 
-def spec_of(cfg: TemporalConfig, head_name: str, embed_dim: int) -> dict:
-    """The ``temporal`` block of a model card for ``head_name`` as the recipe builds it."""
-    spec = {"head": head_name, "embed_dim": embed_dim, "dropout": cfg.dropout}
-    spec.update({"hidden": cfg.hidden} if head_name == "lstm" else {})
-    spec.update({"d_model": cfg.d_model, "layers": cfg.layers, "nhead": cfg.nhead} if head_name != "lstm" else {})
-    return spec
-
-
 def crossval(cfg: TemporalConfig, out: Path) -> dict:
     """Train each head on each fold (member k frozen, trained on the other folds' main-identity tracks) and score
     the held-out fold, next to the backbone alone on the same frames.  Returns {videos: per-video scores, heads:
