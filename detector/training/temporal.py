@@ -156,7 +156,13 @@ def embed_items(cfg: TemporalConfig, out: Path) -> None:
     from detector.errors import InputError
     from detector.models.classifier import load_model
 
-    key = {"frames": cfg.frames, "backbone": cfg.backbone, "data": cfg.data, "extra_reals": cfg.extra_reals}
+    key = {  # what the cache holds: the embeddings, and each video's fold
+        "frames": cfg.frames,
+        "backbone": cfg.backbone,
+        "data": cfg.data,
+        "extra_reals": cfg.extra_reals,
+        "split": [cfg.split_data, cfg.folds, cfg.split_seed],
+    }
     meta_path = out / "tracks.json"
     if meta_path.exists() and json.loads(meta_path.read_text()).get("key") == key:
         log(f"embeddings cached in {out}")
