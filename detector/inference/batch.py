@@ -88,7 +88,8 @@ def model_id(clf) -> str:
     path = getattr(clf, "path", None)
     if path is not None and os.path.exists(path):
         folder = os.path.dirname(path)
-        for name in [os.path.basename(path), *clf.card.weight_files]:
+        heads = [clf.card.temporal["weights"]] if clf.card.temporal else []  # a temporal model's sequence heads
+        for name in [os.path.basename(path), *clf.card.weight_files, *heads]:
             try:
                 st = os.stat(os.path.join(folder, name))
                 parts.append(f"{name}:{st.st_size}:{int(st.st_mtime)}")
