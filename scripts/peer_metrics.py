@@ -6,7 +6,10 @@ none of our data) into its card's ``metrics``.
         --c40 runs/mesonet/c40/mesonet_df_authors.json --utk runs/mesonet/utk/mesonet_df_authors.json \\
         --wild runs/mesonet/wild/mesonet_df_authors.json --command "python scripts/evaluate_many.py ..."
 
-Every figure is copied from the evaluation files (nothing is computed here but rounding); the card says they are
+Every figure is copied from the evaluation files, except the c40 AUC without the DeepFakeDetection actor clips
+(``c40_video_auc_youtube``: the 8 YouTube reals against the 32 fakes, as the cross-validation of
+``effnet_realfaces`` reports its c40 figure), computed here from the evaluation's per-video scores with
+:func:`detector.evaluation.metrics.metrics_block`.  The card says they are
 unseen-by-the-model figures (``unseen``: true), not out-of-fold or validation-split ones.  Refuses an evaluation
 of another model or at another threshold than the card's.
 """
@@ -17,6 +20,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 
 def _load(path: str | None, card: dict) -> dict | None:
@@ -50,7 +56,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     path = Path(args.card)
     card = json.loads(path.read_text())
+    from detector.evaluation.metrics import metrics_block
+
     c23, c40, utk, wild = (_load(f, card) for f in (args.c23, args.c40, args.utk, args.wild))
+    c40_videos = json.loads(Path(args.c40).read_text())["videos"] if args.c40 else []
     m = {
         "video_auc": _auc(c23["video"]),
         "video_auc_ci95": c23["video"].get("auc_ci95"),
@@ -63,7 +72,13 @@ def main(argv=None) -> int:
         "false_alarms_ffpp_c23_reals": _alarms(c23),
     }
     if c40:
-        m["c40_video_auc"] = _auc(c40["video"])
+        m["c40_video_auc"] = _auc(c40["video"])  # every c40 video, the 10 actor clips among the reals
+        youtube = [v for v in c40_videos if v["score"] is not None and v["source"] == "ffpp_c40"]
+        yt = metrics_block(
+            [int(v["label_name"] == "fake") for v in youtube], [v["score"] for v in youtube], card["threshold"], ci=True
+        )
+        m["c40_video_auc_youtube"] = _auc(yt)
+        m["c40_video_auc_youtube_ci95"] = yt.get("auc_ci95")
         m["c40_by_method"] = {k: _auc(v["video"]) for k, v in c40["by_method"].items()}
         m["false_alarms_ffpp_c40_reals"] = {
             r["name"]: f"{r['false_alarms']} of {r['reals']}" for r in c40.get("false_alarms_by_source", [])

@@ -9,6 +9,7 @@ a temporary folder, never into assets/.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -267,3 +268,72 @@ def test_import_mesonet_install_puts_the_models_and_the_license_in_the_model_fol
     assert {"mesonet_df_authors", "mesoinception_f2f_authors"} <= names and len(names) == 4
     assert not any(c.default for c in list_models())  # importing never changes the default model
     assert (installed / "LICENSE-MESONET").is_file() and (installed / "NOTICE-MESONET").is_file()
+
+
+# ---------------------------------------------------------------- the converted models shipped in assets/models
+
+SHIPPED = ["mesonet_df_authors", "mesonet_f2f_authors", "mesoinception_df_authors", "mesoinception_f2f_authors"]
+
+
+def _shipped_dir() -> Path:
+    from detector.constants import SHIPPED_MODELS
+
+    return SHIPPED_MODELS
+
+
+def test_the_shipped_peer_models_carry_the_authors_license_and_are_never_the_default():
+    from detector.models.store import list_models
+
+    folder = _shipped_dir()
+    cards = {c.name: c for c in list_models(folder)}
+    missing = [n for n in SHIPPED if n not in cards]
+    if len(missing) == len(SHIPPED):
+        pytest.skip(f"no MesoNet peer model shipped in {folder}")
+    assert not missing, f"only some peer models are shipped: {missing} missing"
+    assert "Apache License" in (folder / "LICENSE-MESONET").read_text()
+    assert "Darius Afchar" in (folder / "NOTICE-MESONET").read_text()
+    if PEERS.is_dir():  # the authors' own files, byte for byte
+        assert (folder / "LICENSE-MESONET").read_bytes() == (PEERS / "LICENSE").read_bytes()
+        assert (folder / "NOTICE-MESONET").read_bytes() == (PEERS / "NOTICE").read_bytes()
+    for n in SHIPPED:
+        card = cards[n]
+        assert not card.default, f"{n} must not be the default model"
+        assert card.trained["license"] == "Apache-2.0" and card.trained["license_files"] == [
+            "LICENSE-MESONET",
+            "NOTICE-MESONET",
+        ]
+        assert "sha256" in card.trained["source"] and "DariusAf/MesoNet" in card.trained["source"]
+        assert card.threshold == 0.5 and card.face_margin == 0.2 and card.input_size == 256
+        assert (folder / f"{n}.md").is_file() and "Apache-2.0" in (folder / f"{n}.md").read_text()
+    assert not list(folder.glob("*.h5")), "the .h5 files are converted once, never shipped"
+
+
+def test_the_shipped_peer_models_load_and_score_without_h5py(monkeypatch):
+    """load_model reads safetensors + JSON only: with h5py made unimportable, every peer model still loads and
+    scores the astronaut's face crops."""
+    from detector.models.classifier import clear_cache, load_model
+
+    folder = _shipped_dir()
+    if not (folder / f"{SHIPPED[0]}.json").is_file():
+        pytest.skip(f"no MesoNet peer model shipped in {folder}")
+    monkeypatch.setitem(sys.modules, "h5py", None)  # any `import h5py` now raises ImportError
+    clear_cache()
+    crops = _astronaut_crops()
+    try:
+        for n in SHIPPED:
+            p = load_model(str(folder / f"{n}.json")).predict(crops)
+            assert p.shape == (len(crops),) and np.all((p >= 0) & (p <= 1)), n
+    finally:
+        clear_cache()
+
+
+def test_a_shipped_peer_model_scores_a_rendered_face_clip(clips):
+    from detector.inference.pipeline import analyze
+
+    card = _shipped_dir() / "mesonet_df_authors.json"
+    if not card.is_file():
+        pytest.skip(f"mesonet_df_authors is not shipped in {card.parent}")
+    report = analyze(clips["face"], frames=4, model=str(card))
+    scores = [f.score for fr in report.frames for f in fr.faces]
+    assert scores and all(0.0 <= s <= 1.0 for s in scores), "the astronaut clip has a face in every frame"
+    assert report.model == "mesonet_df_authors" and report.label in ("real", "uncertain", "fake")

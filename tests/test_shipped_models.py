@@ -40,6 +40,15 @@ def test_card_records_how_it_was_trained_and_measured(card_path):
         assert key in data, key
     assert sorted(data["classes"]) == ["fake", "real"]
     trained, metrics = data["trained"], data["metrics"]
+    if trained.get("source", "").startswith("authors' published weights"):  # a peer model (import-mesonet)
+        assert not data["default"] and trained["license_files"], "a peer model ships with its authors' licence"
+        for name in trained["license_files"]:
+            assert (MODELS_DIR / name).is_file(), f"{name} must ship beside {card_path.name}"
+        assert "calibration" in trained and "converted_by" in trained
+        if metrics:  # measured by our pipeline on data these weights never trained on, with the command
+            assert metrics["unseen"] is True and metrics["out_of_fold"] is False and metrics["command"]
+            assert 0.0 <= metrics["video_auc"] <= 1.0 and metrics["threshold"] == data["threshold"]
+        return
     assert "command" in trained and " train " in f" {trained['command']} ".replace(".train ", " train ")
     if data.get("members"):  # an ensemble of fold models: measured and calibrated out of fold
         assert len(data["members"]) >= 2 and metrics["out_of_fold"] is True
