@@ -11,10 +11,11 @@ For each model, in one process, after ``--warmup`` untimed passes, the median of
 * ``forward``  -- the network alone on the already preprocessed batch (an ensemble: every member's network);
 
 each divided by the number of crops: milliseconds per face.  The crops are the face of
-``skimage.data.astronaut()`` (Eileen Collins) at a few framings, resized to 200 px as a BlazeFace crop of a
-720p face is: the time does not depend on what the face shows.  Face detection and decoding are not timed
-(``bench/speed.py`` times the whole pipeline).  ``--untrained ARCH:SIZE`` adds a network of that architecture
-with random weights (the time depends on the architecture and input size, not on the weights), labelled so.
+``skimage.data.astronaut()`` (Eileen Collins) at four framings, each resized to a 200 px square (the classifier
+resizes every crop to its input size): the time does not depend on what the face shows.  Face detection and
+decoding are not timed (``bench/speed.py`` times the whole pipeline).  ``--untrained ARCH:SIZE`` adds a network
+of that architecture with random weights (the time depends on the architecture and input size, not on the
+weights), labelled so.
 
 The load average before and after is printed with the figures: on a shared 2-core machine they are noisy.
 Output: a markdown table, then, as the last line, one JSON object.
@@ -90,13 +91,13 @@ def measure(clf, crops, batch: int, warmup: int, runs: int) -> dict:
     pred = time_runs(lambda: clf.predict(crops, batch_size=batch), warmup, runs)
     fwd = time_runs(forward, warmup, runs)
     n = len(crops)
-    params = sum(p.numel() for p in nets[0].parameters())  # after BatchNorm folding: the running network
+    params = sum(p.numel() for p in nets[0].parameters())  # as it runs: BatchNorm folded where it can be
     return {
         "model": clf.name,
         "architecture": (f"{len(nets)} x " if clf.members else "") + clf.card.architecture,
         "input_size": clf.card.input_size,
         "networks": len(nets),
-        "params_running": params * len(nets),
+        "params_folded": params * len(nets),
         "predict_ms_per_face": 1000 * statistics.median(pred) / n,
         "forward_ms_per_face": 1000 * statistics.median(fwd) / n,
         "predict_ms_per_face_min": 1000 * min(pred) / n,
