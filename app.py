@@ -75,7 +75,9 @@ def model_choices() -> list[tuple[str, str]]:
             return f", cross-validated AUC {cv:.2f}"
         v = c.metrics.get("video_auc")
         if isinstance(v, (int, float)):
-            return f", {'out-of-fold' if c.metrics.get('out_of_fold') else 'one-split'} AUC {v:.2f}"
+            how = "out-of-fold" if c.metrics.get("out_of_fold") else "one-split"
+            how = "unseen-data" if c.metrics.get("unseen") else how  # a peer model measured on data it never saw
+            return f", {how} AUC {v:.2f}"
         return ", untested"
 
     def kind(c) -> str:
@@ -92,6 +94,12 @@ def model_card(name: str | None):
         if c.name == name:
             return c
     return None
+
+
+def is_peer(name: str) -> bool:
+    """A model trained by others and converted (the MesoNet authors' weights), not by this project's recipes."""
+    card = model_card(name)
+    return card is not None and "converted_by" in (card.trained or {})
 
 
 def cam_choices() -> list[str]:
@@ -1179,7 +1187,10 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                         label="Examples",
                     )
                 chosen = gr.CheckboxGroup(
-                    models, value=[name for _, name in models], label="Models to compare", elem_id="compare-models"
+                    models,
+                    value=[name for _, name in models if not is_peer(name)],  # ours; a peer model is one tick away
+                    label="Models to compare",
+                    elem_id="compare-models",
                 )
                 frames = gr.Slider(4, 64, value=16, step=1, label="Frames to sample", elem_id="compare-frames")
                 cam = gr.Dropdown(
