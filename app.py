@@ -200,6 +200,7 @@ def run_analysis(
     """UI inputs -> :class:`~detector.inference.report.Report` through ``detector.inference.pipeline.analyze``
     (``keep_frames``: keep the decoded frames on the report, for the page)."""
     from detector.inference.pipeline import analyze, face_detector
+    from webapp.session import FRAME_SIDE
 
     video = _check_video(video)
     # this thread's face detector made before any frame is decoded: mediapipe's first import keeps the frames of its
@@ -217,7 +218,7 @@ def run_analysis(
         faithfulness=True,
         limits=LIMITS,
         progress=progress,
-        keep_frames=keep_frames,
+        keep_frames=FRAME_SIDE if keep_frames else False,  # the page shows frames no larger: never kept full size
     )
     return _without_server_path(report, video)
 

@@ -352,7 +352,11 @@ def test_browser_compare_models(app_url, tmp_path):
 
     clip = os.environ.get("APP_TEST_CLIP") or render_real(tmp_path / "astronaut_real.mp4")
     shipped = not _models_dir_from_env() and _shipped_model()
-    names = [c.name for c in list_models(_models_dir_from_env())] if shipped or _models_dir_from_env() else []
+    names = (  # the models ticked by default: this project's own, not the converted peers (one tick away)
+        [c.name for c in list_models(_models_dir_from_env()) if "converted_by" not in (c.trained or {})]
+        if shipped or _models_dir_from_env()
+        else []
+    )
     out = _out_dir()
     with sync_playwright() as p:
         try:

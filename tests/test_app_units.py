@@ -371,7 +371,7 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     }
     assert o.judged_state["card"].name == "untrained_resnet18"
     assert "no validation metrics" in o.judged_state["caveat"] and "no validation metrics" in o.verdict
-    assert calls and calls[0][1] == "decoding" and calls[-1][0] == 1.0
+    assert calls and calls[0][1].startswith("decoding") and calls[-1][0] == 1.0
     assert app.on_timeline_pick("2:12345").value == 3
     # a clip without a face: a clear "no verdict", an empty gallery, the frames still viewable
     out = app.on_analyze(ui, clips["plain"], None, 4, card, "gradcam", 0.5, "confident", 3, "time", progress=_silent)

@@ -70,3 +70,44 @@ def test_video_is_fake_if_a_main_identity_is_fake_but_not_a_glimpse():
 def test_split_scores_warn():
     r = summarise("v", _frames({0: [0.9, 0.1] * 8}), threshold=0.5, rule="mean")
     assert any("close to the threshold" in w or "split" in w for w in r.warnings)
+
+
+@pytest.mark.slow
+def test_frames_are_not_all_held_at_full_size(tmp_path, tiny_model):
+    """Faces are found in each frame as it is decoded, then the frame is dropped (or shrunk with an int
+    ``keep_frames``): 48 frames of 1280x720 (133 MB as RGB) never sit in memory together."""
+    import tracemalloc
+
+    from detector.data.synthetic import render_clip
+    from detector.inference.pipeline import face_detector
+
+    clip = render_clip(str(tmp_path / "hd.mp4"), seconds=4, fps=24, size=(1280, 720))
+    face_detector()  # made outside the measure (its first import allocates on its own)
+    analyze(clip, frames=2, model=tiny_model)  # warm: the first run's one-off allocations are not the frames'
+    frame_bytes = 1280 * 720 * 3
+    tracemalloc.start()
+    try:
+        dropped = analyze(clip, frames=48, model=tiny_model)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(dropped.frames) == 48 and dropped.face_rate == 1.0 and dropped.frame_images is None
+    assert peak < 16 * frame_bytes, f"peak {peak / 1e6:.0f} MB: frames were held"  # all 48 would be 133 MB
+
+    small = analyze(clip, frames=6, model=tiny_model, keep_frames=320)
+    full = analyze(clip, frames=6, model=tiny_model, keep_frames=True)
+    assert {i: im.shape for i, im in small.frame_images.items()} == {i: (180, 320, 3) for i in small.frame_images}
+    assert small.frame_shapes == {i: (720, 1280) for i in small.frame_images}
+    assert all(im.shape == (720, 1280, 3) for im in full.frame_images.values())
+    assert [f.score for f in small.faces] == [f.score for f in full.faces]  # what is kept never changes a score
+    assert [f.box for f in small.faces] == [f.box for f in full.faces]
+
+
+def test_slim_report_scales_boxes_from_frames_kept_small(clips, tiny_model):
+    from webapp.session import EncodedFrames, slim_report
+
+    kept = slim_report(analyze(clips["face"], frames=3, model=tiny_model, keep_frames=320))
+    assert isinstance(kept.frame_images, EncodedFrames)
+    index = next(iter(kept.frame_images))
+    assert kept.frame_images.shapes[index] == (480, 640)  # the decoded size, not the kept one
+    assert kept.frame_images.scale(index) == pytest.approx(0.5)

@@ -45,15 +45,21 @@ class EncodedFrames(Mapping):
     decodes one frame (a few ms).  :meth:`scale` is the stored size over the original's (boxes are in the
     original's pixels)."""
 
-    def __init__(self, frames: Mapping[int, np.ndarray], side: int = FRAME_SIDE, quality: int = FRAME_QUALITY):
+    def __init__(
+        self,
+        frames: Mapping[int, np.ndarray],
+        side: int = FRAME_SIDE,
+        quality: int = FRAME_QUALITY,
+        shapes: Mapping[int, tuple[int, int]] | None = None,
+    ):
+        """``shapes``: each frame's (height, width) as decoded, where ``frames`` were already kept smaller
+        (``Report.frame_shapes``); by default the frames' own."""
         self._jpeg: dict[int, bytes] = {}
         self._scale: dict[int, float] = {}
         self.shapes: dict[int, tuple[int, int]] = {}  # original (height, width) of each frame
         for index, image in frames.items():
-            h, w = image.shape[:2]
-            scale = min(1.0, side / max(h, w, 1))
-            if scale < 1.0:
-                image = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), cv2.INTER_AREA)
+            h, w = (shapes or {}).get(index, image.shape[:2])
+            image = _fit(image, side)
             ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
             if not ok:  # cannot happen for an RGB uint8 frame; keep the frame out rather than fail the page
                 continue
@@ -103,7 +109,7 @@ def slim_report(report: Report, frame_side: int = FRAME_SIDE, face_side: int = F
             f.cam = _fit(cam, face_side).astype(np.float16)
     frames = report.frame_images
     if frames and not isinstance(frames, EncodedFrames):
-        frames = EncodedFrames(frames, side=frame_side)
+        frames = EncodedFrames(frames, side=frame_side, shapes=report.frame_shapes)
     return dataclasses.replace(report, frame_images=frames)
 
 

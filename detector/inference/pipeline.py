@@ -55,25 +55,45 @@ def detect_faces(
     original's pixels.  Returns one list of faces per frame (empty where no face was found), tracked into identities.
     """
     detector = detector or face_detector()
-    per_frame = []
-    for fr in frames:
-        image, ox, oy = fr.image, 0, 0
-        if pad > 0:
-            from detector.inference.stills import pad_still
-
-            image, ox, oy = pad_still(fr.image, pad)
-        h, w = fr.image.shape[:2]
-        faces = []
-        # with padding, the detector keeps only faces centred in the photo's own area (not its mirror images)
-        for f in detector.detect(image, region=(ox, oy, ox + w, oy + h) if pad > 0 else None):
-            x, y, bw, bh = f.box
-            f.crop = crop_face(image, f.box, margin)
-            f.box = (int(x - ox), int(y - oy), int(bw), int(bh))
-            f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
-            faces.append(f)
-        per_frame.append(faces)
+    per_frame = [faces_in(fr.image, margin, detector, pad) for fr in frames]
     track(per_frame)
     return per_frame
+
+
+def faces_in(image: np.ndarray, margin: float, detector: FaceDetector, pad: float = 0.0) -> list:
+    """The faces of one frame, each with its square crop (not yet tracked): see :func:`detect_faces`."""
+    h, w = image.shape[:2]
+    ox = oy = 0
+    if pad > 0:
+        from detector.inference.stills import pad_still
+
+        image, ox, oy = pad_still(image, pad)
+    faces = []
+    # with padding, the detector keeps only faces centred in the photo's own area (not its mirror images)
+    for f in detector.detect(image, region=(ox, oy, ox + w, oy + h) if pad > 0 else None):
+        x, y, bw, bh = f.box
+        f.crop = crop_face(image, f.box, margin)
+        f.box = (int(x - ox), int(y - oy), int(bw), int(bh))
+        f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
+        faces.append(f)
+    return faces
+
+
+def kept_image(image: np.ndarray, keep: bool | int) -> np.ndarray | None:
+    """What a frame keeps once its faces are found: nothing, the whole frame (``True``), or a copy whose longer side
+    is at most ``keep`` pixels (an int: the app's page needs no more)."""
+    if keep is False or keep is None:
+        return None
+    if keep is True:
+        return image
+    h, w = image.shape[:2]
+    side = max(h, w)
+    if side <= int(keep):
+        return image
+    import cv2
+
+    scale = int(keep) / side
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 def sequence_tracks(clf, results: list[FrameResult], faces: list, embeddings: list[np.ndarray]) -> list[dict]:
@@ -106,7 +126,7 @@ def analyze(
     faithfulness: bool = True,
     limits: Limits = Limits(),
     progress: Progress | None = None,
-    keep_frames: bool = False,
+    keep_frames: bool | int = False,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Report:
     """Analyse one video (or one photo: jpg, png, webp, bmp, as a one-frame clip) and return its
@@ -122,7 +142,8 @@ def analyze(
 
     cam_faces     -- explain at most this many faces (the highest-scoring ones); None: every face (then the
                      CAM's forward pass also gives the scores: there is no separate "classify" pass).
-    keep_frames   -- keep the decoded frames on ``report.frame_images`` (the app shows them).
+    keep_frames   -- keep the decoded frames on ``report.frame_images`` (the app shows them): True at full size,
+                     an int to keep copies whose longer side is at most that many pixels (less memory).
     transform     -- applied to each decoded RGB frame before detection
                      (e.g. ``detector.evaluation.perturb.make_transform``).
 
@@ -134,21 +155,37 @@ def analyze(
     clf = model if isinstance(model, Classifier) else load_model(model)
     timings: dict[str, float] = {}
 
-    step(0.0, "decoding")
+    step(0.0, "decoding, finding faces")
     t = time.perf_counter()
     still = is_still(video_path)
-    info, sampled = (
-        read_still(video_path) if still else sample_frames(video_path, n_frames=frames, fps=fps, limits=limits)
-    )
-    if transform is not None:
-        for fr in sampled:
-            fr.image = np.ascontiguousarray(transform(fr.image), dtype=np.uint8)
-    timings["decode"] = time.perf_counter() - t
+    # faces are found in each frame as it is decoded, and the frame then shrunk or dropped (``keep_frames``): the
+    # clip's full-size frames are never all in memory at once (128 frames of 1440p would be 1.4 GB).  The detector
+    # is made before decoding (mediapipe's first import, made later, kept that analysis' frames alive for good).
+    detector = face_detector()
+    margin, pad = clf.card.face_margin, STILL_PAD if still else 0.0
+    detect_s = 0.0
+    shapes: dict[int, tuple[int, int]] = {}
 
-    step(0.25, "finding faces")
-    t = time.perf_counter()
-    faces_per_frame = detect_faces(sampled, margin=clf.card.face_margin, pad=STILL_PAD if still else 0.0)
-    timings["detect"] = time.perf_counter() - t
+    def on_frame(fr: SampledFrame) -> None:
+        nonlocal detect_s
+        if transform is not None:
+            fr.image = np.ascontiguousarray(transform(fr.image), dtype=np.uint8)
+        shapes[fr.index] = tuple(fr.image.shape[:2])
+        td = time.perf_counter()
+        fr.faces = faces_in(fr.image, margin, detector, pad)
+        detect_s += time.perf_counter() - td
+        fr.image = kept_image(fr.image, keep_frames)
+
+    if still:
+        info, sampled = read_still(video_path)
+        for fr in sampled:
+            on_frame(fr)
+    else:
+        info, sampled = sample_frames(video_path, n_frames=frames, fps=fps, limits=limits, on_frame=on_frame)
+    faces_per_frame = [fr.faces or [] for fr in sampled]
+    track(faces_per_frame)
+    timings["decode"] = time.perf_counter() - t - detect_s
+    timings["detect"] = detect_s
 
     all_faces = [f for faces in faces_per_frame for f in faces]
     # CAM on every face: its forward pass gives the scores too, so the faces are not classified twice
@@ -219,8 +256,9 @@ def analyze(
         report.timings["total"] += report.timings["sequence"]
     if keep_frames:
         report.frame_images = {fr.index: fr.image for fr in sampled}
+        report.frame_shapes = {fr.index: shapes[fr.index] for fr in sampled}
     step(1.0, "done")
     return report
 
 
-__all__ = ["analyze", "detect_faces", "face_detector", "sequence_tracks", "InputError"]
+__all__ = ["analyze", "detect_faces", "face_detector", "faces_in", "kept_image", "sequence_tracks", "InputError"]

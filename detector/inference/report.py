@@ -114,6 +114,8 @@ class Report:
     cam_method: str | None = None
     uncertain: list[float] | None = None  # [low, threshold): the band labelled "uncertain"
     frame_images: dict[int, np.ndarray] | None = field(default=None, repr=False)  # decoded frames, if kept
+    # (height, width) of each kept frame as decoded: boxes are in these pixels when frame_images are kept smaller
+    frame_shapes: dict[int, tuple[int, int]] | None = field(default=None, repr=False)
     sequence: dict | None = None  # a temporal model's sequence scores per identity track (see attach_sequence)
 
     @property

@@ -20,6 +20,7 @@ import math
 import os
 import re
 import stat
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -59,7 +60,8 @@ class VideoInfo:
 class SampledFrame:
     index: int  # frame number in the clip (from its timestamp)
     time: float  # seconds from the start of the clip
-    image: np.ndarray = field(repr=False)  # H x W x 3 RGB uint8, upright
+    image: np.ndarray | None = field(repr=False)  # H x W x 3 RGB uint8, upright (None once analyze has used it)
+    faces: list | None = field(default=None, repr=False)  # analyze's faces of this frame, found as it was decoded
 
 
 # What PyAV and FFmpeg raise on a damaged or unusual file.  InputError (a ValueError) is re-raised before these
@@ -373,6 +375,7 @@ def sample_frames(
     fps: float | None = None,
     limits: Limits = Limits(),
     seek_gap: float = 2.0,
+    on_frame: Callable[[SampledFrame], None] | None = None,
 ) -> tuple[VideoInfo, list[SampledFrame]]:
     """Decode the frames nearest to evenly spaced target times.
 
@@ -383,6 +386,11 @@ def sample_frames(
     then it decodes straight on, so a clip with one keyframe is decoded about once,
     not once per target.  On a clip whose frames are fewer than the targets, each frame
     is returned once.
+
+    ``on_frame`` is called with each sampled frame as soon as it is decoded (in time order), and may shrink or drop
+    its image: :func:`detector.inference.pipeline.analyze` finds the faces there, so the clip's full-size frames are
+    never all in memory at once.  If a clip turns out unseekable it is decoded again from the start and
+    ``on_frame`` sees fresh frames; only the returned list counts.
     """
     _check_request(n_frames, fps, limits.max_frames)
     try:
@@ -391,7 +399,7 @@ def sample_frames(
             times = sample_times(info.duration, n_frames, fps, limits.max_frames)
             stream = container.streams.video[0]
             try:
-                return info, _decode_at(container, stream, info, times, seek_gap, path, first, rest)
+                return info, _decode_at(container, stream, info, times, seek_gap, path, first, rest, on_frame)
             except _Unseekable:
                 pass
         with _opened(path, limits) as container:
@@ -400,7 +408,7 @@ def sample_frames(
             first = next(rest, None)
             if first is None:
                 raise InputError(f"{path}: no frame could be decoded (empty or truncated video)")
-            return info, _decode_at(container, stream, info, times, math.inf, path, first, rest)
+            return info, _decode_at(container, stream, info, times, math.inf, path, first, rest, on_frame)
     except InputError:
         raise
     except _AV_ERRORS as e:
@@ -424,7 +432,7 @@ def _keyframe_before(stream, seconds: float, tb: float, start: float) -> float |
 
 
 def _decode_at(
-    container, stream, info: VideoInfo, times: list[float], seek_gap: float, path: str, first, rest
+    container, stream, info: VideoInfo, times: list[float], seek_gap: float, path: str, first, rest, on_frame=None
 ) -> list[SampledFrame]:
     """The frames nearest to ``times``: decoding on from ``first`` (already decoded) and ``rest``."""
     tb = float(stream.time_base) if stream.time_base else 0.0
@@ -460,7 +468,7 @@ def _decode_at(
             frame = next(frames, None)
             if frame is None:  # end of stream: the remaining targets take the last frame
                 if prev is not None and prev_t not in taken:
-                    out.append(_to_sample(prev, prev_t, info))
+                    out.append(_to_sample(prev, prev_t, info, on_frame))
                     taken.add(prev_t)
                 break
             n += 1
@@ -489,7 +497,7 @@ def _decode_at(
                 near_prev = prev is not None and times[i] - prev_t < t - times[i]
                 pick, pick_t = (prev, prev_t) if near_prev else (frame, t)
                 if pick_t not in taken:
-                    out.append(_to_sample(pick, pick_t, info))
+                    out.append(_to_sample(pick, pick_t, info, on_frame))
                     taken.add(pick_t)
                 i += 1
             prev, prev_t = frame, t
@@ -504,11 +512,14 @@ def _decode_at(
     return out
 
 
-def _to_sample(frame, t: float, info: VideoInfo) -> SampledFrame:
+def _to_sample(frame, t: float, info: VideoInfo, on_frame=None) -> SampledFrame:
     t = max(0.0, float(t))
     image = _upright(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, info.rotation))
     index = int(round(t * info.fps)) if info.fps else 0
-    return SampledFrame(index=index, time=t, image=image)
+    sample = SampledFrame(index=index, time=t, image=image)
+    if on_frame is not None:
+        on_frame(sample)
+    return sample
 
 
 def list_videos(path: str) -> list[str]:
