@@ -81,6 +81,12 @@ def _workers(text: str) -> int:
     return n
 
 
+def _model_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty: give a model name (deepfake-lens models lists them) or a card path")
+    return text
+
+
 def _probability(text: str) -> float:
     value = _number(text)
     if not 0.0 <= value <= 1.0:
@@ -96,7 +102,11 @@ def _parser() -> argparse.ArgumentParser:
     g = s.add_mutually_exclusive_group()
     g.add_argument("--frames", type=_frame_count, default=32, help="frames sampled evenly over each clip (default 32)")
     g.add_argument("--fps", type=_positive, help="sample this many frames per second instead")
-    s.add_argument("--model", help="model name in assets/models, or a path to its .json card (default: the default)")
+    s.add_argument(
+        "--model",
+        type=_model_name,
+        help="model name in assets/models, or a path to its .json card (default: the default)",
+    )
     s.add_argument("--rule", choices=["confident", "mean"], default="confident", help="frame-to-video aggregation")
     s.add_argument("--threshold", type=_probability, help="fake if score >= threshold (default: the model card's)")
     s.add_argument("--cam", help="also compute CAM explanations with this method (e.g. gradcam)")

@@ -179,6 +179,8 @@ def one_error_line(err: str) -> str:
         ("--threshold", "nan"),
         ("--threshold", "-0.1"),
         ("--threshold", "1.5"),
+        ("--model", ""),
+        ("--model", "  "),
     ],
 )
 def test_bad_numbers_are_one_line_usage_errors(fake_scan, capsys, flag, value):
