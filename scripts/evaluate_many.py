@@ -8,7 +8,7 @@ Everything after ``--`` is ``deepfake-lens evaluate``'s own arguments (DATA, ``-
 ``main`` (same items, same rows, same metrics, table and JSON) and writes ``OUT/<model>.json`` (and, with
 ``--report``, ``OUT/<model>/``).  The only difference: the videos are analysed item by item for all the models
 in one pass, and :func:`detector.inference.pipeline.analyze`'s decoding and face detection of a video are reused
-by the next model when the frames asked for, the face margin and the still padding are the same (a copy of the
+by the next model when the frames asked for, the limits and the face margin are the same (a copy of the
 faces each time; the MesoNet cards all crop at margin 0.2).  Decoding and BlazeFace are deterministic, so each
 model's figures are those a separate ``deepfake-lens evaluate --model M`` gives (checked: the 100 c23 scores of
 mesonet_df_authors are equal), for four MesoNet models in about a third of the time of four separate runs.
@@ -31,32 +31,22 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 
 def reuse_detection() -> None:
-    """Patch the pipeline so that analysing one path again (same frames, margin, padding) reuses its decoded frames
-    and faces: a one-entry memo, right for item-outer, model-inner loops."""
+    """Patch the pipeline so that analysing one path again (same frames, limits and margin, no transform, no kept
+    frames) reuses its decoded frames' faces: a one-entry memo, right for item-outer, model-inner loops."""
     from detector.inference import pipeline
 
-    sample, still, detect = pipeline.sample_frames, pipeline.read_still, pipeline.detect_faces
-    memo = {"decode": (None, None), "detect": (None, None)}
+    find = pipeline.frames_and_faces
+    memo: dict = {"key": None, "value": None}
 
-    def sample_frames(path, **kw):
-        key = ("video", str(path), repr(sorted(kw.items())))
-        if memo["decode"][0] != key:
-            memo["decode"] = (key, sample(path, **kw))
-        return memo["decode"][1]
+    def frames_and_faces(video_path, *, transform=None, keep_frames=False, **kw):
+        if transform is not None or keep_frames:
+            return find(video_path, transform=transform, keep_frames=keep_frames, **kw)
+        key = (str(video_path), repr(sorted(kw.items())))
+        if memo["key"] != key:
+            memo["key"], memo["value"] = key, find(video_path, **kw)
+        return copy.deepcopy(memo["value"])  # analyze tracks the faces and writes scores into them
 
-    def read_still(path, *a, **kw):
-        key = ("still", str(path), repr(a), repr(sorted(kw.items())))
-        if memo["decode"][0] != key:
-            memo["decode"] = (key, still(path, *a, **kw))
-        return memo["decode"][1]
-
-    def detect_faces(frames, margin=pipeline.FACE_MARGIN, detector=None, pad=0.0):
-        key = (memo["decode"][0], id(frames), float(margin), float(pad))
-        if detector is not None or memo["detect"][0] != key:
-            memo["detect"] = (key, detect(frames, margin=margin, detector=detector, pad=pad))
-        return copy.deepcopy(memo["detect"][1])  # analyze writes scores into the faces
-
-    pipeline.sample_frames, pipeline.read_still, pipeline.detect_faces = sample_frames, read_still, detect_faces
+    pipeline.frames_and_faces = frames_and_faces
 
 
 def main(argv=None) -> int:

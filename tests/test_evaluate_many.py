@@ -35,15 +35,13 @@ def test_evaluate_many_equals_evaluate_per_model_and_detects_once(tiny_dataset, 
         alone[m] = json.loads((tmp_path / f"alone_{m}.json").read_text())
 
     calls = []
-    detect = pipeline.detect_faces
+    find = pipeline.frames_and_faces
 
-    def counted(frames, **kw):
-        calls.append(len(frames))
-        return detect(frames, **kw)
+    def counted(path, **kw):
+        calls.append(path)
+        return find(path, **kw)
 
-    for name in ("sample_frames", "read_still"):  # restored after the test: the script patches the pipeline
-        monkeypatch.setattr(pipeline, name, getattr(pipeline, name))
-    monkeypatch.setattr(pipeline, "detect_faces", counted)
+    monkeypatch.setattr(pipeline, "frames_and_faces", counted)  # restored after the test: the script patches it
     monkeypatch.setattr(evaluate, "evaluate_items", evaluate.evaluate_items)
     out = tmp_path / "many"
     assert _script().main(["--models", ",".join(MODELS), "--out", str(out), "--", *args]) == 0

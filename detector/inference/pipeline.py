@@ -18,7 +18,7 @@ from detector.inference.faces import FaceDetector, crop_face, track
 from detector.inference.quality import face_stats
 from detector.inference.report import FrameResult, Report, attach_sequence, summarise
 from detector.inference.stills import STILL_PAD, is_still, read_still
-from detector.inference.video import Limits, SampledFrame, sample_frames
+from detector.inference.video import Limits, SampledFrame, VideoInfo, sample_frames
 from detector.models.classifier import Classifier, load_model
 
 Progress = Callable[[float, str], None]
@@ -77,6 +77,47 @@ def faces_in(image: np.ndarray, margin: float, detector: FaceDetector, pad: floa
         f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
         faces.append(f)
     return faces
+
+
+def frames_and_faces(
+    video_path: str,
+    *,
+    frames: int | None,
+    fps: float | None,
+    limits: Limits,
+    margin: float,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    keep_frames: bool | int = False,
+) -> tuple[VideoInfo, list[SampledFrame], float]:
+    """The sampled frames of a video (or a photo), each with its faces (``frame.faces``, not yet tracked) and its
+    decoded ``shape``, and the seconds spent finding faces.
+
+    Faces are found in each frame as it is decoded, and the frame is then dropped or shrunk (``keep_frames``, see
+    :func:`kept_image`): the clip's full-size frames are never all in memory at once (128 frames of 1440p would be
+    1.4 GB).  The detector is made before decoding (mediapipe's first import, made later, kept that analysis'
+    frames alive for good)."""
+    still = is_still(video_path)
+    detector = face_detector()
+    pad = STILL_PAD if still else 0.0
+    detect_s = 0.0
+
+    def on_frame(fr: SampledFrame) -> None:
+        nonlocal detect_s
+        if transform is not None:
+            fr.image = np.ascontiguousarray(transform(fr.image), dtype=np.uint8)
+        fr.shape = tuple(fr.image.shape[:2])
+        td = time.perf_counter()
+        fr.faces = faces_in(fr.image, margin, detector, pad)
+        detect_s += time.perf_counter() - td
+        fr.image = kept_image(fr.image, keep_frames)
+
+    if still:
+        info, sampled = read_still(video_path)
+        for fr in sampled:
+            on_frame(fr)
+    else:
+        info, sampled = sample_frames(video_path, n_frames=frames, fps=fps, limits=limits, on_frame=on_frame)
+    return info, sampled, detect_s
 
 
 def kept_image(image: np.ndarray, keep: bool | int) -> np.ndarray | None:
@@ -157,31 +198,15 @@ def analyze(
 
     step(0.0, "decoding, finding faces")
     t = time.perf_counter()
-    still = is_still(video_path)
-    # faces are found in each frame as it is decoded, and the frame then shrunk or dropped (``keep_frames``): the
-    # clip's full-size frames are never all in memory at once (128 frames of 1440p would be 1.4 GB).  The detector
-    # is made before decoding (mediapipe's first import, made later, kept that analysis' frames alive for good).
-    detector = face_detector()
-    margin, pad = clf.card.face_margin, STILL_PAD if still else 0.0
-    detect_s = 0.0
-    shapes: dict[int, tuple[int, int]] = {}
-
-    def on_frame(fr: SampledFrame) -> None:
-        nonlocal detect_s
-        if transform is not None:
-            fr.image = np.ascontiguousarray(transform(fr.image), dtype=np.uint8)
-        shapes[fr.index] = tuple(fr.image.shape[:2])
-        td = time.perf_counter()
-        fr.faces = faces_in(fr.image, margin, detector, pad)
-        detect_s += time.perf_counter() - td
-        fr.image = kept_image(fr.image, keep_frames)
-
-    if still:
-        info, sampled = read_still(video_path)
-        for fr in sampled:
-            on_frame(fr)
-    else:
-        info, sampled = sample_frames(video_path, n_frames=frames, fps=fps, limits=limits, on_frame=on_frame)
+    info, sampled, detect_s = frames_and_faces(
+        video_path,
+        frames=frames,
+        fps=fps,
+        limits=limits,
+        margin=clf.card.face_margin,
+        transform=transform,
+        keep_frames=keep_frames,
+    )
     faces_per_frame = [fr.faces or [] for fr in sampled]
     track(faces_per_frame)
     timings["decode"] = time.perf_counter() - t - detect_s
@@ -256,9 +281,18 @@ def analyze(
         report.timings["total"] += report.timings["sequence"]
     if keep_frames:
         report.frame_images = {fr.index: fr.image for fr in sampled}
-        report.frame_shapes = {fr.index: shapes[fr.index] for fr in sampled}
+        report.frame_shapes = {fr.index: fr.shape for fr in sampled}
     step(1.0, "done")
     return report
 
 
-__all__ = ["analyze", "detect_faces", "face_detector", "faces_in", "kept_image", "sequence_tracks", "InputError"]
+__all__ = [
+    "analyze",
+    "detect_faces",
+    "face_detector",
+    "faces_in",
+    "frames_and_faces",
+    "kept_image",
+    "sequence_tracks",
+    "InputError",
+]

@@ -62,6 +62,7 @@ class SampledFrame:
     time: float  # seconds from the start of the clip
     image: np.ndarray | None = field(repr=False)  # H x W x 3 RGB uint8, upright (None once analyze has used it)
     faces: list | None = field(default=None, repr=False)  # analyze's faces of this frame, found as it was decoded
+    shape: tuple[int, int] | None = field(default=None, repr=False)  # (height, width) as decoded, once image is let go
 
 
 # What PyAV and FFmpeg raise on a damaged or unusual file.  InputError (a ValueError) is re-raised before these
