@@ -642,13 +642,19 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
     return figure, tiles, lab.levels_table(reports), lab.levels_summary(reports)
 
 
+def _clip_from_first_tab(choose, own, first_video, first_photo, asked: bool):
+    """(the tab's clip, or gr.skip() to leave it; a note when nothing could be done) from ``choose``
+    (:func:`webapp.lab.clip_for_lab` or :func:`webapp.compare.clip_for_compare`)."""
+    clip, note = choose(own, first_video, first_photo, asked=asked)
+    return (gr.skip() if clip is None else clip), (note or gr.skip())
+
+
 def on_lab_clip(lab_clip, first_video, first_photo, asked: bool = False):
     """Fill the lab with the first tab's video: on the button (``asked``), or when the lab tab is opened with
-    no clip of its own.  Returns (the lab's clip, or gr.skip() to leave it; a note when nothing could be done)."""
+    no clip of its own."""
     from webapp import lab
 
-    clip, note = lab.clip_for_lab(lab_clip, first_video, first_photo, asked=asked)
-    return (gr.skip() if clip is None else clip), (note or gr.skip())
+    return _clip_from_first_tab(lab.clip_for_lab, lab_clip, first_video, first_photo, asked)
 
 
 def on_lab_new_clip(n: int, clip) -> tuple:
@@ -709,11 +715,10 @@ def on_compare_models(ui, video, models, frames, cam, progress=gr.Progress()) ->
 
 def on_compare_clip(own, first_video, first_photo, asked: bool = False):
     """Fill the compare tab with the first tab's video: on its button (``asked``), or when the tab is opened with
-    no clip of its own.  Returns (the tab's clip, or gr.skip() to leave it; a note when nothing could be done)."""
+    no clip of its own."""
     from webapp.compare import clip_for_compare
 
-    clip, note = clip_for_compare(own, first_video, first_photo, asked=asked)
-    return (gr.skip() if clip is None else clip), (note or gr.skip())
+    return _clip_from_first_tab(clip_for_compare, own, first_video, first_photo, asked)
 
 
 # ---------------------------------------------------------------- layout: one builder per tab
@@ -722,6 +727,25 @@ STATIC = files("webapp") / "static"
 CSS = (STATIC / "app.css").read_text()
 # gr.Plot has no click event (gradio 6): this script forwards plotly's click on a timeline point (see the file)
 HEAD = f"<script>\n{(STATIC / 'timeline_click.js').read_text()}</script>\n"
+
+
+def clip_input(prefix: str, examples: dict) -> tuple[gr.Video, gr.Button, gr.Markdown]:
+    """A tab's own video (the lab's, the compare view's): the upload, a button to take the first tab's video, the
+    line that names the clip, and the example clips; elem_ids ``<prefix>-video``, ``-use-first``, ``-note``."""
+    video = gr.Video(label="Video", sources=["upload"], height=220, elem_id=f"{prefix}-video")
+    with gr.Row():
+        use_first = gr.Button(
+            "Use the video from the first tab", size="sm", variant="secondary", elem_id=f"{prefix}-use-first"
+        )
+    note = gr.Markdown(elem_id=f"{prefix}-note")
+    if examples:
+        gr.Examples(
+            [[p] for p in examples.values()],
+            inputs=[video],
+            example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
+            label="Examples",
+        )
+    return video, use_first, note
 
 
 @dataclass
@@ -1037,19 +1061,7 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
         )
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=320):
-                lab_video = gr.Video(label="Video", sources=["upload"], height=220, elem_id="lab-video")
-                with gr.Row():
-                    use_first = gr.Button(
-                        "Use the video from the first tab", size="sm", variant="secondary", elem_id="lab-use-first"
-                    )
-                lab_note = gr.Markdown(elem_id="lab-note")
-                if examples:
-                    gr.Examples(
-                        [[p] for p in examples.values()],
-                        inputs=[lab_video],
-                        example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
-                        label="Examples",
-                    )
+                lab_video, use_first, lab_note = clip_input("lab", examples)
                 pert = gr.Dropdown(
                     [(f"{n}: {DESCRIPTIONS[n]}", n) for n in PERTURBATIONS], value="jpeg", label="Perturbation"
                 )
@@ -1175,18 +1187,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
         )
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=320):
-                video = gr.Video(label="Video", sources=["upload"], height=220, elem_id="compare-video")
-                use_first = gr.Button(
-                    "Use the video from the first tab", size="sm", variant="secondary", elem_id="compare-use-first"
-                )
-                note = gr.Markdown(elem_id="compare-note")
-                if examples:
-                    gr.Examples(
-                        [[p] for p in examples.values()],
-                        inputs=[video],
-                        example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
-                        label="Examples",
-                    )
+                video, use_first, note = clip_input("compare", examples)
                 chosen = gr.CheckboxGroup(
                     models,
                     value=[name for _, name in models if not is_peer(name)],  # ours; a peer model is one tick away
@@ -1245,8 +1246,10 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
 
     # a new clip: the results shown are of the old one, and a comparison still going for it is cancelled
     def cleared(clip):
+        from webapp.lab import clip_note
+
         hidden = gr.DownloadButton(value=None, visible=False)
-        return f"Clip: **{os.path.basename(clip)}**" if clip else "", None, None, None, None, hidden, hidden
+        return clip_note(clip), None, None, None, None, hidden, hidden
 
     video.change(
         cleared,

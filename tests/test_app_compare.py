@@ -6,53 +6,25 @@ face one says fake and the other real.  Plumbing only.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from functools import partial
 
 import pytest
+from gradio_events import app_demo, by_elem, events, file_data, run_event  # tests/ is on sys.path under pytest
 from test_compare import pair_dir  # noqa: F401  (the fixture; tests/ is on sys.path under pytest)
 
 
 @pytest.fixture(scope="module")
 def demo(pair_dir):  # noqa: F811
-    import app
-
-    old = app.MODELS_DIR
-    app.MODELS_DIR = pair_dir
-    try:
-        yield app.build_demo({})
-    finally:
-        app.MODELS_DIR = old
-
-
-def _events(demo, name) -> list:
-    out = []
-    for fn in demo.fns.values():
-        f = fn.fn.func if isinstance(fn.fn, partial) else fn.fn
-        if getattr(f, "__name__", "") == name:
-            out.append(fn)
-    assert out, f"no event runs {name}"
-    return out
-
-
-def _file(path: str) -> dict:
-    return {"path": path, "orig_name": os.path.basename(path), "meta": {"_type": "gradio.FileData"}}
-
-
-def _run(demo, fn, inputs, state):
-    return asyncio.run(demo.process_api(fn, inputs, state=state))["data"]
-
-
-def _by_elem(outputs, data) -> dict:
-    return {getattr(c, "elem_id", None) or c._id: v for c, v in zip(outputs, data)}
+    with app_demo(pair_dir) as built:
+        yield built
 
 
 def test_the_tab_lists_every_model_and_loads_none_before_a_comparison(demo, pair_dir):  # noqa: F811
     from detector.models import classifier
 
-    (compare,) = _events(demo, "on_compare_models")
+    (compare,) = events(demo, "on_compare_models")
     ui = compare.fn.args[0]
     assert [o._id for o in compare.outputs] == [c._id for c in ui.results]
     assert [getattr(c, "elem_id", None) for c in compare.inputs] == [
@@ -71,9 +43,9 @@ def test_compare_event_through_gradio(demo, clips):
     from gradio.state_holder import SessionState
 
     state = SessionState(demo)
-    (compare,) = _events(demo, "on_compare_models")
-    data = _run(demo, compare, [_file(clips["face"]), ["eager", "wary"], 4, "gradcam"], state)
-    out = _by_elem(compare.outputs, data)
+    (compare,) = events(demo, "on_compare_models")
+    data = run_event(demo, compare, [file_data(clips["face"]), ["eager", "wary"], 4, "gradcam"], state)
+    out = by_elem(compare.outputs, data)
     summary = out["compare-summary"]
     assert "the models disagree: eager fake" in summary and "wary real" in summary
     assert "4 of 4 faces are labelled differently" in summary and "gradcam CAM of each model" in summary
@@ -89,14 +61,14 @@ def test_compare_event_through_gradio(demo, clips):
     saved = json.loads(open(out["compare-json"]["value"]["path"]).read())
     assert saved["input"] == "face.mp4" and [r["model"] for r in saved["models"]] == ["eager", "wary"]
     assert saved["explained_face"]["cam_method"] == "gradcam" and len(saved["faces_labelled_differently"]) == 4
-    upload_dir = os.path.dirname(compare.inputs[0].preprocess(compare.inputs[0].data_model(**_file(clips["face"]))))
+    upload_dir = os.path.dirname(compare.inputs[0].preprocess(compare.inputs[0].data_model(**file_data(clips["face"]))))
     assert upload_dir not in json.dumps(saved)  # the server's upload folder is never in a download
     assert all(r["video"] == "face.mp4" for r in saved["reports"].values())
     assert open(out["compare-csv"]["value"]["path"]).readline().startswith("model,architecture,label")
 
     # no model ticked: a readable error, no stack trace
     with pytest.raises(Exception) as err:
-        _run(demo, compare, [_file(clips["face"]), [], 4, "gradcam"], state)
+        run_event(demo, compare, [file_data(clips["face"]), [], 4, "gradcam"], state)
     assert "Tick at least one model" in str(err.value)
 
 
@@ -105,22 +77,22 @@ def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, c
     from PIL import Image
 
     state = SessionState(demo)
-    prefill = _events(demo, "on_compare_clip")
+    prefill = events(demo, "on_compare_clip")
     opened = next(fn for fn in prefill if not isinstance(fn.fn, partial))  # the tab is opened
     button = next(fn for fn in prefill if isinstance(fn.fn, partial))  # "Use the video from the first tab"
     assert [getattr(c, "elem_id", None) for c in opened.outputs] == ["compare-video", "compare-note"]
     assert [getattr(c, "elem_id", None) for c in opened.inputs] == ["compare-video", "video-in", "photo-in"]
-    data = _run(demo, opened, [None, _file(clips["face"]), None], state)
+    data = run_event(demo, opened, [None, file_data(clips["face"]), None], state)
     assert data[0]["orig_name"] == "face.mp4"
-    data = _run(demo, opened, [_file(clips["plain"]), _file(clips["face"]), None], state)
+    data = run_event(demo, opened, [file_data(clips["plain"]), file_data(clips["face"]), None], state)
     assert all(d.get("__type__") == "update" and len(d) == 1 for d in data)  # its own clip stays
     photo = tmp_path / "p.jpg"
     Image.new("RGB", (64, 64)).save(photo)
-    data = _run(demo, button, [_file(clips["plain"]), None, _file(str(photo))], state)
+    data = run_event(demo, button, [file_data(clips["plain"]), None, file_data(str(photo))], state)
     assert data[0].get("__type__") == "update" and "photo" in data[1]
 
     # a new clip: its name, the old results gone, a comparison still going cancelled
-    (compare,) = _events(demo, "on_compare_models")
+    (compare,) = events(demo, "on_compare_models")
     cleared = next(
         fn
         for fn in demo.fns.values()
@@ -138,7 +110,7 @@ def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, c
         for i in f.cancels
     }  # gradio runs the cancelling as its own event on the same trigger
     assert cancelled == {"on_compare_models"}
-    out = _by_elem(cleared.outputs, _run(demo, cleared, [_file(clips["face"])], state))
+    out = by_elem(cleared.outputs, run_event(demo, cleared, [file_data(clips["face"])], state))
     assert out["compare-note"] == "Clip: **face.mp4**"
     assert out["compare-json"]["visible"] is False and out["compare-csv"]["visible"] is False
     assert not out["compare-summary"] and not out["compare-cams"] and not out["compare-timeline"]

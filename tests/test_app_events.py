@@ -7,40 +7,22 @@ is postprocessed by the output components.  Uses the UNTRAINED test model (plumb
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-from functools import partial
 
 import pytest
+from gradio_events import app_demo, events, file_data, run_event  # tests/ is on sys.path under pytest
 
 
 @pytest.fixture(scope="module")
 def demo(tiny_model_dir):
-    import app
-
-    old = app.MODELS_DIR
-    app.MODELS_DIR = tiny_model_dir
-    try:
-        yield app.build_demo({})
-    finally:
-        app.MODELS_DIR = old
+    with app_demo(tiny_model_dir) as built:
+        yield built
 
 
 def _event(demo, name):
-    """The BlockFunction whose handler is ``app.<name>`` (bound to its tab with functools.partial)."""
-    for fn in demo.fns.values():
-        if isinstance(fn.fn, partial) and fn.fn.func.__name__ == name:
-            return fn
-    raise AssertionError(f"no event runs {name}")
-
-
-def _file(path: str) -> dict:
-    return {"path": path, "orig_name": os.path.basename(path), "meta": {"_type": "gradio.FileData"}}
-
-
-def _run(demo, fn, inputs, state):
-    return asyncio.run(demo.process_api(fn, inputs, state=state))["data"]
+    """The first BlockFunction whose handler is ``app.<name>``."""
+    return events(demo, name)[0]
 
 
 def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monkeypatch):
@@ -59,7 +41,7 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     monkeypatch.setattr(app, "run_analysis", lambda media, *a, **k: given.append(media) or real_run(media, *a, **k))
     # video, photo, frames, model, cam, threshold, rule, cam faces, order
     settings = [4, "untrained_resnet18", "gradcam", 0.5, "confident", 2, "time"]
-    data = _run(demo, analyse, [_file(clips["face"]), None, *settings], state)
+    data = run_event(demo, analyse, [file_data(clips["face"]), None, *settings], state)
     by = dict(zip([c._id for c in ui.results], data))
     assert "verdict-label" in by[ui.verdict._id]
     assert by[ui.timeline._id]["visible"] is True and by[ui.timeline._id]["value"]["type"] == "plotly"
@@ -74,7 +56,7 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     assert report.label in ("real", "fake") and state[ui.judged_state._id]["threshold"] == 0.5
 
     # the slider re-labels from the stored report (the state), without analysing again
-    data = _run(demo, threshold, [None, None, 0.0, 1, "time"], state)
+    data = run_event(demo, threshold, [None, None, 0.0, 1, "time"], state)
     by = dict(zip([c._id for c in ui.judged], data))
     assert "Likely FAKE" in by[ui.verdict._id] and state[ui.report_state._id].label == "fake"
     assert state[ui.report_state._id].score == report.score
@@ -82,7 +64,7 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     # a photo: given to the analysis as the uploaded file itself (never re-encoded), no timeline
     photo = tmp_path / "portrait.jpg"
     Image.fromarray(astronaut()).save(photo, quality=90)
-    data = _run(demo, analyse, [None, _file(str(photo)), *settings], state)
+    data = run_event(demo, analyse, [None, file_data(str(photo)), *settings], state)
     assert open(given[-1], "rb").read() == photo.read_bytes()  # the very bytes that were uploaded
     by = dict(zip([c._id for c in ui.results], data))
     assert by[ui.timeline._id]["visible"] is False and by[ui.timeline_note._id]["visible"] is True

@@ -5,11 +5,9 @@ Hand-made reports and the UNTRAINED test model: plumbing and presentation only.
 
 from __future__ import annotations
 
-import asyncio
-import os
-
 import numpy as np
 import pytest
+from gradio_events import app_demo, by_elem, events, file_data, run_event  # tests/ is on sys.path under pytest
 from test_app_units import _report  # tests/ is on sys.path under pytest
 
 
@@ -104,39 +102,8 @@ def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):
 
 @pytest.fixture(scope="module")
 def demo(tiny_model_dir):
-    import app
-
-    old = app.MODELS_DIR
-    app.MODELS_DIR = tiny_model_dir
-    try:
-        yield app.build_demo({})
-    finally:
-        app.MODELS_DIR = old
-
-
-def _events(demo, name) -> list:
-    """The BlockFunctions whose handler is ``app.<name>`` (possibly bound with functools.partial)."""
-    from functools import partial
-
-    out = []
-    for fn in demo.fns.values():
-        f = fn.fn.func if isinstance(fn.fn, partial) else fn.fn
-        if getattr(f, "__name__", "") == name:
-            out.append(fn)
-    assert out, f"no event runs {name}"
-    return out
-
-
-def _file(path: str) -> dict:
-    return {"path": path, "orig_name": os.path.basename(path), "meta": {"_type": "gradio.FileData"}}
-
-
-def _run(demo, fn, inputs, state):
-    return asyncio.run(demo.process_api(fn, inputs, state=state))["data"]
-
-
-def _by_elem(outputs, data):
-    return {getattr(c, "elem_id", None) or c._id: v for c, v in zip(outputs, data)}
+    with app_demo(tiny_model_dir) as built:
+        yield built
 
 
 def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
@@ -145,7 +112,7 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     from gradio.state_holder import SessionState
 
     state = SessionState(demo)
-    prefill = _events(demo, "on_lab_clip")
+    prefill = events(demo, "on_lab_clip")
     opened = next(fn for fn in prefill if not isinstance(fn.fn, partial))  # the lab tab is opened
     button = next(fn for fn in prefill if isinstance(fn.fn, partial))  # "Use the video from the first tab"
     assert button.fn.keywords == {"asked": True}
@@ -153,21 +120,21 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     assert [getattr(c, "elem_id", None) for c in opened.outputs] == ["lab-video", "lab-note"]
 
     # an empty lab takes the first tab's video when the tab is opened
-    data = _run(demo, opened, [None, _file(clips["face"]), None], state)
+    data = run_event(demo, opened, [None, file_data(clips["face"]), None], state)
     assert data[0]["orig_name"] == "face.mp4" and data[1] == {"__type__": "update"}  # no note to show
     # a lab with its own clip keeps it
-    data = _run(demo, opened, [_file(clips["plain"]), _file(clips["face"]), None], state)
+    data = run_event(demo, opened, [file_data(clips["plain"]), file_data(clips["face"]), None], state)
     assert all(d.get("__type__") == "update" and len(d) == 1 for d in data)  # skipped: nothing changes
     # the button with only a photo in the first tab: the lab is left alone, and says why
     photo = tmp_path / "p.jpg"
     from PIL import Image
 
     Image.new("RGB", (64, 64)).save(photo)
-    data = _run(demo, button, [_file(clips["plain"]), None, _file(str(photo))], state)
+    data = run_event(demo, button, [file_data(clips["plain"]), None, file_data(str(photo))], state)
     assert data[0].get("__type__") == "update" and "photo" in data[1]
 
     # a new clip clears what was shown for the old one and names the new one
-    (new_clip,) = _events(demo, "on_lab_new_clip")
+    (new_clip,) = events(demo, "on_lab_new_clip")
     ids = [getattr(c, "elem_id", None) for c in new_clip.outputs]
     for elem in ("lab-note", "verdict-original", "verdict-perturbed", "timeline-original", "timeline-perturbed"):
         assert elem in ids
@@ -177,7 +144,7 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     # a run still going for the old clip is cancelled by the same trigger
     cancelled = {demo.fns[i].fn.__name__ for f in demo.fns.values() if f.targets == new_clip.targets for i in f.cancels}
     assert cancelled == {"on_compare", "on_levels"}
-    data = _run(demo, new_clip, [_file(clips["face"])], state)
-    out = _by_elem(new_clip.outputs, data)
+    data = run_event(demo, new_clip, [file_data(clips["face"])], state)
+    out = by_elem(new_clip.outputs, data)
     assert out["lab-note"] == "Clip: **face.mp4**"
     assert all(not v for k, v in out.items() if k != "lab-note"), out

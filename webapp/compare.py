@@ -260,14 +260,8 @@ def write_downloads(c: Comparison, folder: str) -> tuple[str, str]:
 
 
 def clip_for_compare(own: str | None, first_video: str | None, first_photo: str | None = None, asked: bool = False):
-    """Which clip the compare tab should hold: ``(clip, or None to leave it as it is; a note for the user)``.
+    """Which clip the compare tab should hold: :func:`webapp.lab.clip_from_first_tab` with this tab's note."""
+    from webapp.lab import clip_from_first_tab
 
-    ``asked``: the user pressed "use the video from the first tab"; else the tab was just opened, and the first
-    tab's video fills an empty tab (a clip already there is kept)."""
-    if not asked:
-        return (first_video if first_video and not own else None), ""
-    if first_video:
-        return first_video, ""
-    if first_photo:
-        return None, "The first tab holds a photo; this tab compares models on a video (for a photo: the CLI)."
-    return None, "The first tab has no video yet. Upload one here or pick an example."
+    note = "The first tab holds a photo; this tab compares models on a video (for a photo: the CLI)."
+    return clip_from_first_tab(own, first_video, first_photo, asked, photo_note=note)

@@ -239,24 +239,36 @@ def crop_pairs(before: Report, after: Report, max_pairs: int = 6, side: int = 12
     return items
 
 
-def clip_for_lab(lab_clip: str | None, first_video: str | None, first_photo: str | None = None, asked: bool = False):
-    """Which clip the lab should hold: ``(clip, or None to leave the lab as it is; a note for the user)``.
+def clip_from_first_tab(
+    own: str | None,
+    first_video: str | None,
+    first_photo: str | None = None,
+    asked: bool = False,
+    photo_note: str = "The first tab holds a photo; the lab works on videos. Upload one here or pick an example.",
+):
+    """Which clip a tab that works on videos (the lab, the compare view) should hold: ``(clip, or None to leave the
+    tab as it is; a note for the user)``.
 
-    ``asked``: the user pressed "use the video from the first tab"; else the lab tab was just opened, and the
-    first tab's video fills an empty lab (a clip already there is kept).  The lab works on videos only.
-    The note says why nothing changed when the user asked (a photo, or no video in the first tab).
+    ``asked``: the user pressed "use the video from the first tab"; else the tab was just opened, and the first
+    tab's video fills an empty tab (a clip already there is kept).  The note says why nothing changed when the
+    user asked (``photo_note`` for a photo, or no video in the first tab).
     """
     if not asked:
-        return (first_video if first_video and not lab_clip else None), ""
+        return (first_video if first_video and not own else None), ""
     if first_video:
         return first_video, ""
     if first_photo:
-        return None, "The first tab holds a photo; the lab works on videos. Upload one here or pick an example."
+        return None, photo_note
     return None, "The first tab has no video yet. Upload one here or pick an example."
 
 
+def clip_for_lab(lab_clip: str | None, first_video: str | None, first_photo: str | None = None, asked: bool = False):
+    """:func:`clip_from_first_tab` for the lab."""
+    return clip_from_first_tab(lab_clip, first_video, first_photo, asked)
+
+
 def clip_note(clip: str | None) -> str:
-    """The line under the lab's video: which clip the results will be of (its base name)."""
+    """The line under a tab's video (the lab's, the compare view's): which clip the results will be of."""
     return f"Clip: **{os.path.basename(clip)}**" if clip else ""
 
 
@@ -275,5 +287,6 @@ __all__ = [
     "compare_summary",
     "crop_pairs",
     "clip_for_lab",
+    "clip_from_first_tab",
     "clip_note",
 ]
