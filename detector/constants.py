@@ -29,6 +29,8 @@ __all__ = [
     "CROP_CACHE",
     "model_dirs",
     "REPO_ASSETS",
+    "DEPTH_SIZE",
+    "DEPTH_FLOOR",
 ]
 
 # ---------------------------------------------------------------- faces and models
@@ -38,6 +40,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_THRESHOLD = 0.5  # a card without a calibrated threshold
 DEFAULT_FRAMES = 32  # frames sampled evenly over a clip
 CROP_MAX_SIDE = 320  # cached training crops are stored at most this large
+DEPTH_SIZE = 64  # side of a face crop's landmark depth map (detector.inference.depth)
+DEPTH_FLOOR = 0.1  # the farthest face point's value in a depth map (0 is kept for "no face there")
 
 # ---------------------------------------------------------------- inputs
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".mpg", ".mpeg", ".wmv", ".flv")
