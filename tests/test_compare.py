@@ -216,3 +216,33 @@ def test_clip_for_compare_takes_the_first_tabs_video():
     clip, note = clip_for_compare("/c/mine.mp4", None, "/c/p.jpg", asked=True)
     assert clip is None and "photo" in note
     assert clip_for_compare(None, None, None, asked=True)[1].startswith("The first tab has no video yet")
+
+
+def test_models_share_one_decode_and_each_gets_its_own_margin(clips, tmp_path, monkeypatch):
+    """The clip is decoded and its faces found once for all the models; each model still scores crops at its own
+    margin, exactly as a run of analyze() with that model alone does."""
+    import torch
+
+    from detector.evaluation.compare import compare_models
+    from detector.inference import pipeline
+    from detector.models import registry as architectures
+    from detector.models.card import ModelCard
+    from detector.models.store import save_model
+
+    torch.manual_seed(1)
+    net = architectures.build("resnet18", num_classes=2)
+    for name, margin in (("tight", 0.1), ("wide", 0.6)):
+        save_model(net, ModelCard(name=name, architecture="resnet18", input_size=64, face_margin=margin), tmp_path)
+    calls = []
+    find = pipeline.frames_and_faces
+    monkeypatch.setattr(pipeline, "frames_and_faces", lambda *a, **k: calls.append(k) or find(*a, **k))
+    c = compare_models(clips["face"], ["tight", "wide"], 4, directory=tmp_path)
+    assert len(calls) == 1 and calls[0]["margins"] == [0.1, 0.6]
+    alone = {n: pipeline.analyze(clips["face"], frames=4, model=str(tmp_path / f"{n}.json")) for n in ("tight", "wide")}
+    for run in c.runs:
+        got = [(f.identity, f.box, f.score) for fr in run.report.frames for f in fr.faces]
+        want = [(f.identity, f.box, f.score) for fr in alone[run.name].frames for f in fr.faces]
+        assert got == want and len(got) == 4
+    tight, wide = (r.report.frames[0].faces[0] for r in c.runs)
+    assert tight.crop.shape[0] < wide.crop.shape[0]  # its own margin's crop, not a shared one
+    assert tight.score != wide.score

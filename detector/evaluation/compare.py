@@ -4,7 +4,8 @@
     deepfake-lens compare photo.jpg --models effnet_realfaces,efficientnet_lite0 --json cmp.json --csv cmp.csv
 
 Each model runs the same :func:`detector.inference.pipeline.analyze` on the same sampled
-frames; the table gives each one's label, score, threshold and how many faces it scored above
+frames and faces, decoded and detected once for all the models (each face cropped at each model's
+margin); the table gives each one's label, score, threshold and how many faces it scored above
 its threshold, and says where the models disagree (which faces of which frames they label
 differently).  ``--json`` writes every model's full report under its name, with the faces
 labelled differently; ``--csv`` one row per model.  Exit codes: 0 done; 2 bad input, argument or model.
@@ -215,26 +216,40 @@ def compare_models(
     every model: ``runs[i].face.cam``.  Models are loaded once per process (cached).
 
     Raises InputError / NoModelError (one line) as :func:`~detector.inference.pipeline.analyze` does."""
-    from detector.inference.pipeline import analyze
+    from detector.inference.pipeline import analyze, faces_at, frames_and_faces
+    from detector.inference.video import Limits
     from detector.models.classifier import Classifier, load_model
 
     step = progress or (lambda fraction, desc: None)
-    kwargs = {"limits": limits} if limits is not None else {}
-    runs, classifiers = [], []
     n = max(1, len(models))
-    for i, m in enumerate(models):
-        step(i / (n + 1), f"loading {m if isinstance(m, str) else m.name}")
-        clf = m if isinstance(m, Classifier) else load_model(m, directory)
+    classifiers = []
+    for m in models:
+        step(0.0, f"loading {m if isinstance(m, str) else m.name}")
+        classifiers.append(m if isinstance(m, Classifier) else load_model(m, directory))
+    runs = []
+    # one decode and one face detection for every model: each face is cropped at every model's margin
+    step(0.0, "decoding, finding faces")
+    margins = sorted({float(c.card.face_margin) for c in classifiers})
+    found = classifiers and frames_and_faces(
+        path,
+        frames=frames,
+        fps=None,
+        limits=limits if limits is not None else Limits(),
+        margin=margins[0],
+        keep_frames=keep_frames,
+        margins=margins,
+    )
+    for i, clf in enumerate(classifiers):
         report = analyze(
             path,
             frames=frames,
             model=clf,
             keep_frames=keep_frames and i == 0,
+            found=faces_at(found, clf.card.face_margin),
             progress=lambda f, d, i=i, name=clf.name: step((i + f) / (n + 1), f"{name}: {d}"),
-            **kwargs,
         )
         runs.append(ModelRun(clf.name, _architecture(clf.card), report))
-        classifiers.append(clf)
+    del found
     comparison = Comparison(path, runs, cam_method=cam or None)
     comparison.face = choose_face(comparison)
     if comparison.face is not None:

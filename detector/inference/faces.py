@@ -44,6 +44,8 @@ class Face:
     cam: np.ndarray | None = field(default=None, repr=False)  # CAM in [0, 1], crop-sized
     explanation: dict | None = None  # faithfulness figures of the CAM, see explain/
     stats: dict | None = field(default=None, repr=False)  # face size, sharpness... (detector.inference.quality)
+    # crops at other margins, {margin: crop}, when one decode serves models with different margins (compare view)
+    crops: dict | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         d = {

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -60,8 +61,11 @@ def detect_faces(
     return per_frame
 
 
-def faces_in(image: np.ndarray, margin: float, detector: FaceDetector, pad: float = 0.0) -> list:
-    """The faces of one frame, each with its square crop (not yet tracked): see :func:`detect_faces`."""
+def faces_in(
+    image: np.ndarray, margin: float, detector: FaceDetector, pad: float = 0.0, margins: Sequence[float] = ()
+) -> list:
+    """The faces of one frame, each with its square crop (not yet tracked): see :func:`detect_faces`.  With
+    ``margins``, each face also keeps its crop at each of those margins (``face.crops``, ``margin`` included)."""
     h, w = image.shape[:2]
     ox = oy = 0
     if pad > 0:
@@ -73,6 +77,9 @@ def faces_in(image: np.ndarray, margin: float, detector: FaceDetector, pad: floa
     for f in detector.detect(image, region=(ox, oy, ox + w, oy + h) if pad > 0 else None):
         x, y, bw, bh = f.box
         f.crop = crop_face(image, f.box, margin)
+        if margins:
+            f.crops = {float(m): crop_face(image, f.box, m) for m in margins if float(m) != float(margin)}
+            f.crops[float(margin)] = f.crop
         f.box = (int(x - ox), int(y - oy), int(bw), int(bh))
         f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
         faces.append(f)
@@ -88,6 +95,7 @@ def frames_and_faces(
     margin: float,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
     keep_frames: bool | int = False,
+    margins: Sequence[float] = (),
 ) -> tuple[VideoInfo, list[SampledFrame], float]:
     """The sampled frames of a video (or a photo), each with its faces (``frame.faces``, not yet tracked) and its
     decoded ``shape``, and the seconds spent finding faces.
@@ -95,7 +103,8 @@ def frames_and_faces(
     Faces are found in each frame as it is decoded, and the frame is then dropped or shrunk (``keep_frames``, see
     :func:`kept_image`): the clip's full-size frames are never all in memory at once (128 frames of 1440p would be
     1.4 GB).  The detector is made before decoding (mediapipe's first import, made later, kept that analysis'
-    frames alive for good)."""
+    frames alive for good).  ``margins``: also crop each face at these margins (``face.crops``), so that models
+    with different margins can share one decode (:func:`faces_at`)."""
     still = is_still(video_path)
     detector = face_detector()
     pad = STILL_PAD if still else 0.0
@@ -107,7 +116,7 @@ def frames_and_faces(
             fr.image = np.ascontiguousarray(transform(fr.image), dtype=np.uint8)
         fr.shape = tuple(fr.image.shape[:2])
         td = time.perf_counter()
-        fr.faces = faces_in(fr.image, margin, detector, pad)
+        fr.faces = faces_in(fr.image, margin, detector, pad, margins)
         detect_s += time.perf_counter() - td
         fr.image = kept_image(fr.image, keep_frames)
 
@@ -118,6 +127,26 @@ def frames_and_faces(
     else:
         info, sampled = sample_frames(video_path, n_frames=frames, fps=fps, limits=limits, on_frame=on_frame)
     return info, sampled, detect_s
+
+
+def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
+    """A fresh copy of :func:`frames_and_faces`'s result whose faces carry their crops at ``margin`` (it must be one
+    of the ``margins`` they were found with), untracked and unscored: what :func:`analyze` takes as ``found``, once
+    per model, while the decoded frames are shared."""
+    info, sampled, detect_s = found
+    frames = []
+    for fr in sampled:
+        faces = []
+        for f in fr.faces or []:
+            crops = f.crops or {}
+            crop = crops.get(float(margin))
+            if crop is None:
+                raise ValueError(f"faces were not cropped at margin {margin} (have {sorted(crops)})")
+            faces.append(
+                replace(f, crop=crop, crops=None, identity=-1, score=0.0, cam=None, explanation=None, stats=None)
+            )
+        frames.append(replace(fr, faces=faces))
+    return info, frames, detect_s
 
 
 def kept_image(image: np.ndarray, keep: bool | int) -> np.ndarray | None:
@@ -169,6 +198,7 @@ def analyze(
     progress: Progress | None = None,
     keep_frames: bool | int = False,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    found: tuple[VideoInfo, list[SampledFrame], float] | None = None,
 ) -> Report:
     """Analyse one video (or one photo: jpg, png, webp, bmp, as a one-frame clip) and return its
     :class:`~detector.inference.report.Report`.
@@ -187,6 +217,9 @@ def analyze(
                      an int to keep copies whose longer side is at most that many pixels (less memory).
     transform     -- applied to each decoded RGB frame before detection
                      (e.g. ``detector.evaluation.perturb.make_transform``).
+    found         -- this clip's frames and faces, already found (:func:`faces_at` of a :func:`frames_and_faces`
+                     result, at this model's margin): no decoding or detection (the compare view's models share
+                     one decode).  Their faces are written into: pass a fresh copy per call.
 
     Raises :class:`~detector.errors.InputError` for input it cannot use (one-line message),
     :class:`~detector.errors.NoModelError` when no trained model is installed.
@@ -198,19 +231,22 @@ def analyze(
 
     step(0.0, "decoding, finding faces")
     t = time.perf_counter()
-    info, sampled, detect_s = frames_and_faces(
-        video_path,
-        frames=frames,
-        fps=fps,
-        limits=limits,
-        margin=clf.card.face_margin,
-        transform=transform,
-        keep_frames=keep_frames,
-    )
+    if found is None:
+        info, sampled, detect_s = frames_and_faces(
+            video_path,
+            frames=frames,
+            fps=fps,
+            limits=limits,
+            margin=clf.card.face_margin,
+            transform=transform,
+            keep_frames=keep_frames,
+        )
+    else:
+        info, sampled, detect_s = found
     faces_per_frame = [fr.faces or [] for fr in sampled]
     track(faces_per_frame)
-    timings["decode"] = time.perf_counter() - t - detect_s
-    timings["detect"] = detect_s
+    timings["decode"] = 0.0 if found is not None else time.perf_counter() - t - detect_s
+    timings["detect"] = 0.0 if found is not None else detect_s  # shared: counted once, by whoever decoded
 
     all_faces = [f for faces in faces_per_frame for f in faces]
     # CAM on every face: its forward pass gives the scores too, so the faces are not classified twice
@@ -290,6 +326,7 @@ __all__ = [
     "analyze",
     "detect_faces",
     "face_detector",
+    "faces_at",
     "faces_in",
     "frames_and_faces",
     "kept_image",
