@@ -159,6 +159,7 @@ DELEGATED = {
     "ensemble": ("detector.training.ensemble", "make one model of the fold runs of a cross-validation"),
     "compare": ("detector.evaluation.compare", "run several models on one clip or photo, side by side"),
     "train-temporal": ("detector.training.temporal", "train sequence heads over a fold ensemble's frame embeddings"),
+    "train-depth": ("detector.training.depth", "train the RGB + depth (FaceMesh landmark depth) sequence head"),
     "import-mesonet": ("detector.models.mesonet_import", "convert the MesoNet authors' Keras weights into model cards"),
 }
 

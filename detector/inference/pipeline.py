@@ -166,10 +166,13 @@ def kept_image(image: np.ndarray, keep: bool | int) -> np.ndarray | None:
     return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
-def sequence_tracks(clf, results: list[FrameResult], faces: list, embeddings: list[np.ndarray]) -> list[dict]:
+def sequence_tracks(
+    clf, results: list[FrameResult], faces: list, embeddings: list[np.ndarray], depth: np.ndarray | None = None
+) -> list[dict]:
     """A temporal model's head over each identity track: ``embeddings`` are each member's rows for ``faces`` (in
     that order); a track is its identity's faces in frame order.  Returns {identity, score, frames, weights,
-    contributions} per identity (:func:`detector.inference.report.attach_sequence`)."""
+    contributions} per identity (:func:`detector.inference.report.attach_sequence`).  An RGB + depth model also
+    reads ``depth``, the faces' depth maps (N x S x S, same order), and adds ``depth_attention`` per step."""
     row = {id(f): i for i, f in enumerate(faces)}
     by_id: dict[int, list[tuple[int, int]]] = {}
     for fr in results:
@@ -178,7 +181,7 @@ def sequence_tracks(clf, results: list[FrameResult], faces: list, embeddings: li
     tracks = []
     for ident, steps in sorted(by_id.items()):
         rows = [r for _, r in steps]
-        out = clf.sequence([e[rows] for e in embeddings])
+        out = clf.sequence([e[rows] for e in embeddings], **({"depth": depth[rows]} if depth is not None else {}))
         tracks.append({"identity": ident, "frames": [i for i, _ in steps], **out})
     return tracks
 
@@ -307,12 +310,23 @@ def analyze(
     )
     if temporal:
         t = time.perf_counter()
-        attach_sequence(
+        depth = found_depth = None
+        if getattr(clf, "depth_size", None):  # an RGB + depth model: each face's FaceMesh landmark depth map
+            from detector.inference.depth import depth_maps
+
+            depth, found_depth = depth_maps([f.crop for f in all_faces], clf.depth_size)
+            report.timings["depth"] = time.perf_counter() - t
+        tracks = sequence_tracks(clf, results, all_faces, embeddings, depth)
+        seq = attach_sequence(
             report,
-            sequence_tracks(clf, results, all_faces, embeddings),
+            tracks,
             threshold=float(clf.card.temporal.get("threshold", clf.card.threshold)),
             uncertain=clf.card.temporal.get("uncertain"),
         )
+        if depth is not None:
+            seq["depth"] = {"source": "facemesh_z", "faces": len(found_depth), "found": int(found_depth.sum())}
+            for row, tr in zip(seq["tracks"], sorted(tracks, key=lambda tr: tr["identity"])):
+                row["depth_attention"] = [round(float(a), 6) for a in tr["depth_attention"]]
         report.timings["sequence"] = time.perf_counter() - t
         report.timings["total"] += report.timings["sequence"]
     if keep_frames:

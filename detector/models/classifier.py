@@ -126,14 +126,29 @@ class TemporalClassifier(Ensemble):
         probs = np.mean([p for _, p in out], axis=0).astype(np.float32) if crops else np.zeros(0, np.float32)
         return [e for e, _ in out], probs
 
+    @property
+    def depth_size(self) -> int | None:
+        """The side of the depth maps its heads read (an RGB + depth model, :mod:`detector.models.depth`), else
+        None."""
+        from detector.models.depth import is_depth_spec
+
+        return int(self.heads[0].depth_size) if is_depth_spec(self.card.temporal) else None
+
     @torch.inference_mode()
-    def sequence(self, embeddings: list[np.ndarray]) -> dict:
+    def sequence(self, embeddings: list[np.ndarray], depth: np.ndarray | None = None) -> dict:
         """One track (each member's T x D embeddings, in time order) -> {score: clip fake probability, weights: T
         pooling weights (sum 1), contributions: T shares of the clip logit}, averaged over the (member, head)
-        pairs."""
-        scores, weights, contributions = [], [], []
+        pairs.  An RGB + depth model also reads ``depth`` (T x S x S maps, :mod:`detector.inference.depth`) and
+        adds ``depth_attention`` (T shares of each step's attention on its depth tokens)."""
+        scores, weights, contributions, on_depth = [], [], [], []
         for head, emb in zip(self.heads, embeddings):
-            out = head(torch.from_numpy(np.asarray(emb, np.float32)).unsqueeze(0))
+            x = torch.from_numpy(np.asarray(emb, np.float32)).unsqueeze(0)
+            if self.depth_size is not None:
+                d = None if depth is None else torch.from_numpy(np.asarray(depth, np.float32)).unsqueeze(0)
+                out = head(x, None, d)
+                on_depth.append(out["depth_attention"][0].numpy())
+            else:
+                out = head(x)
             scores.append(float(torch.sigmoid(out["logit"])[0]))
             weights.append(out["weights"][0].numpy())
             contributions.append(out["contributions"][0].numpy())
@@ -141,6 +156,7 @@ class TemporalClassifier(Ensemble):
             "score": float(np.mean(scores)),
             "weights": np.mean(weights, axis=0),
             "contributions": np.mean(contributions, axis=0),
+            **({"depth_attention": np.mean(on_depth, axis=0)} if on_depth else {}),
         }
 
 
@@ -149,8 +165,10 @@ def _heads(card: ModelCard, folder: Path, n: int) -> list[torch.nn.Module]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from detector.models.depth import build_depth_head, is_depth_spec
     from detector.models.temporal import build_head
 
+    build = build_depth_head if is_depth_spec(card.temporal) else build_head
     file = weights_path(card, folder, card.temporal["weights"])
     if not file.is_file():
         raise NoModelError(f"{card.name}: its sequence heads {file.name} are missing")
@@ -162,7 +180,7 @@ def _heads(card: ModelCard, folder: Path, n: int) -> list[torch.nn.Module]:
     for k in range(n):
         prefix = f"member{k}."
         try:
-            head = build_head(card.temporal)
+            head = build(card.temporal)
             head.load_state_dict({key[len(prefix) :]: v.float() for key, v in state.items() if key.startswith(prefix)})
         except (ValueError, TypeError, RuntimeError) as e:
             raise BadCardError(f"{card.name}: the sequence heads do not fit ({str(e).splitlines()[0][:100]})") from None
