@@ -43,6 +43,10 @@ CROP_MAX_SIDE = 320  # cached training crops are stored at most this large
 DEPTH_SIZE = 64  # side of a face crop's landmark depth map (detector.inference.depth)
 DEPTH_FLOOR = 0.1  # the farthest face point's value in a depth map (0 is kept for "no face there")
 
+# ---------------------------------------------------------------- training
+DEFAULT_DISTILL_ALPHA = 0.7  # train --teacher: weight of the teacher's soft loss (the labels' loss gets the rest)
+DEFAULT_DISTILL_TEMPERATURE = 1.0  # train --teacher: softmax temperature of the soft loss
+
 # ---------------------------------------------------------------- inputs
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".mpg", ".mpeg", ".wmv", ".flv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # photos: analysed as one-frame clips

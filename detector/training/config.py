@@ -21,6 +21,8 @@ import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
+from detector.constants import DEFAULT_DISTILL_ALPHA, DEFAULT_DISTILL_TEMPERATURE
+
 __all__ = ["TrainConfig", "parser", "parse_config", "recipe_path", "RECIPES", "NOT_RECIPE"]
 
 RECIPES = Path(__file__).resolve().parent / "recipes"
@@ -82,6 +84,22 @@ class TrainConfig:
     )
     downscale: float = _f(0.0, "shrink a training crop to 35-70%% of its side and back with probability P", metavar="P")
     ema: float = _f(0.0, "export a moving average of the weights over steps (e.g. 0.998; 0: off)", metavar="DECAY")
+    teacher: str | None = _f(
+        None,
+        "distil from this model card: the loss mixes the labels' cross-entropy with the teacher's probabilities on "
+        "the same augmented batch; '{fold}' in it becomes --fold, so one recipe serves every fold (a teacher whose "
+        "card shows it trained on this run's validation items is refused)",
+        metavar="CARD",
+    )
+    distill_alpha: float | None = _f(
+        None, f"with --teacher: weight of the teacher's soft loss (default {DEFAULT_DISTILL_ALPHA})", metavar="A"
+    )
+    distill_temperature: float = _f(
+        DEFAULT_DISTILL_TEMPERATURE,
+        "with --teacher: softmax temperature of the teacher's and the student's logits in the soft loss (which is "
+        "scaled by T^2)",
+        metavar="T",
+    )
     epoch_size: int = _f(
         0,
         "draw N training crops per epoch, balanced by class and source (0: every crop once, "
@@ -120,6 +138,14 @@ class TrainConfig:
             raise ValueError("--fold I needs --folds K with K >= 2 and 0 <= I < K")
         if self.epoch_size < 0 or self.fit_valid < 0 or not 0 < self.target_fa < 1:
             raise ValueError("--epoch-size and --fit-valid are counts (0 or more); --target-fa is a rate in (0, 1)")
+        if self.distill_alpha is not None and not 0 <= self.distill_alpha <= 1 or not self.distill_temperature > 0:
+            raise ValueError("--distill-alpha is a weight between 0 and 1; --distill-temperature is above 0")
+        if self.teacher is None and (
+            self.distill_alpha is not None or self.distill_temperature != DEFAULT_DISTILL_TEMPERATURE
+        ):
+            raise ValueError("--distill-alpha and --distill-temperature need --teacher CARD")
+        if self.teacher and "{fold}" in self.teacher and not self.folds:
+            raise ValueError("--teacher names '{fold}' but the run has no --folds")
         if self.lr_find_steps < 10:
             raise ValueError(
                 "--lr-find-steps must be at least 10 (lr_find drops the first tenth and the last 5 losses)"
@@ -128,6 +154,18 @@ class TrainConfig:
     @property
     def effective_split_seed(self) -> int:
         return self.seed if self.split_seed is None else self.split_seed
+
+    def teacher_card(self) -> str | None:
+        """The teacher's card for this run: ``--teacher`` with ``{fold}`` replaced by ``--fold`` (None: no teacher;
+        an empty ``--teacher ''`` turns a recipe's teacher off)."""
+        return self.teacher.replace("{fold}", str(self.fold)) if self.teacher else None
+
+    @property
+    def effective_distill_alpha(self) -> float:
+        """The soft loss's weight: ``--distill-alpha``, else the default with a teacher, else 0."""
+        if not self.teacher:
+            return 0.0
+        return DEFAULT_DISTILL_ALPHA if self.distill_alpha is None else self.distill_alpha
 
     def to_dict(self) -> dict:
         return asdict(self)

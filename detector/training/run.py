@@ -159,8 +159,9 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
     return Prepared(items, train_items, val_items, heldout, df, arch, pretrained, size, {"crops": round(t_crops, 1)})
 
 
-def learner(cfg: TrainConfig, prep: Prepared, out: Path):
-    """(fastai Learner, the full validation DataLoader, the training sampling shares, the class weights)."""
+def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
+    """(fastai Learner, the full validation DataLoader, the training sampling shares, the class weights).
+    ``teacher``: a loaded model (:func:`detector.training.distill.load_teacher`) to distil from, or None."""
     import torch
     from fastai.vision.all import (
         CategoryBlock,
@@ -177,7 +178,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path):
     )
 
     from detector.training.augment import CropLoader, balanced_dl_type, item_transforms, sampling_weights
-    from detector.training.callbacks import KeepFrozen
+    from detector.training.callbacks import DistillationCallback, KeepFrozen
 
     arch, size, pretrained = prep.arch, prep.size, prep.pretrained
     df = prep.df
@@ -187,7 +188,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path):
         get_y=ColReader("label"),
         splitter=ColSplitter("is_valid"),
         item_tfms=item_transforms(size, cfg.sbi, VOCAB, cfg.seed, cfg.downscale),
-        batch_tfms=[Normalize.from_stats(*imagenet_stats)],
+        batch_tfms=[Normalize.from_stats(*imagenet_stats)],  # the distillation callback undoes it for the teacher
     )
     shares = None
     if cfg.epoch_size:  # a balanced epoch of a fixed size: each class half, each source by its square root
@@ -235,6 +236,19 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path):
         learn.freeze()
     if cfg.freeze_stages:
         learn.add_cb(KeepFrozen(arch.early_modules(learn.model, cfg.freeze_stages)))
+    if teacher is not None:
+        alpha, temperature = cfg.effective_distill_alpha, cfg.distill_temperature
+        learn.add_cb(
+            DistillationCallback(
+                teacher,
+                alpha,
+                temperature,
+                fake_index=VOCAB.index("fake"),
+                mean=imagenet_stats[0],
+                std=imagenet_stats[1],
+            )
+        )
+        log(f"distilling from {teacher.card.name} ({cfg.teacher_card()}): soft loss weight {alpha}, T {temperature}")
     return learn, full_valid, shares, weights
 
 
@@ -381,6 +395,11 @@ def export(
 
     from detector.models.card import ModelCard
     from detector.models.store import install_model, save_model
+    from detector.training.callbacks import DistillationCallback
+    from detector.training.distill import distillation_record
+
+    distiller = next((cb for cb in learn.cbs if isinstance(cb, DistillationCallback)), None)
+    distillation = distillation_record(cfg, distiller.teacher) if distiller is not None else None
 
     name = cfg.name or cfg.arch
     wall = time.time() - t_start
@@ -414,6 +433,7 @@ def export(
             "class_weights": weights.tolist(),
             "train_crops": int((~prep.df.is_valid).sum()),
             "val_crops": int(prep.df.is_valid.sum()),
+            **({"distillation": distillation} if distillation else {}),
             "fit_seconds": fitted["fit_seconds"],
             "wall_seconds": round(wall, 1),
             "crop_seconds": prep.seconds.get("crops"),
@@ -439,6 +459,12 @@ def export(
                 if prep.pretrained != "none"
                 else "trained from scratch (no offline ImageNet weights)."
             )
+            + (
+                f" Distilled from {distillation['name']} ({distillation['card']}; soft loss weight "
+                f"{distillation['alpha']}, temperature {distillation['temperature']})."
+                if distillation
+                else ""
+            )
         ),
     )
     learn.model.eval()
@@ -456,6 +482,7 @@ def export(
         "fit_seconds": fitted["fit_seconds"],
         "wall_seconds": round(wall, 1),
         "weight_mb": round(weight_mb, 2),
+        **({"distillation": distillation} if distillation else {}),
         "model_card": str(card_path),
         "config": cfg.to_dict(),
         "command": command,
@@ -484,6 +511,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
     from fastai.vision.all import set_seed
 
     from detector.errors import InputError
+    from detector.training.distill import check_teacher_groups, load_teacher
 
     t_start = time.time()
     if cfg.threads:
@@ -491,12 +519,14 @@ def train(cfg: TrainConfig, argv=None) -> dict:
     set_seed(cfg.seed, reproducible=True)
     try:
         resolved = resolve_arch(cfg)  # fail on a bad --freeze-stages before any work (once: it builds a net)
+        teacher = load_teacher(cfg)  # and on a teacher that cannot be used or saw this run's validation items
         out = Path(cfg.out or f"runs/{cfg.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
         out.mkdir(parents=True, exist_ok=True)
         prep = prepare(cfg, resolved)
+        check_teacher_groups(cfg, teacher, prep.val_items)
     except (ValueError, OSError) as e:  # a config or data that cannot be used: one line, before any training
         raise InputError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
-    learn, full_valid, shares, weights = learner(cfg, prep, out)
+    learn, full_valid, shares, weights = learner(cfg, prep, out, teacher)
     fitted = fit(cfg, learn, prep.pretrained, out)
     _, metrics = validate(cfg, learn, full_valid, prep, fitted, out)
     return export(cfg, learn, prep, fitted, metrics, weights, shares, out, t_start, argv)

@@ -1,0 +1,190 @@
+"""The teacher of a distilled run (``deepfake-lens train --teacher CARD``): load it from its card, and refuse one
+that trained on the run's validation items.
+
+    deepfake-lens train --recipe resnet18_distill --folds 3 --fold 0 --out runs/cvr18d/fold0
+
+The teacher is read like any model (:func:`detector.models.classifier.load_model`: JSON card + safetensors from
+the card's own folder, never a pickle).  Its card says how it was trained (``trained.split``: folds, fold, split
+seed, validation groups; ``trained.config`` or ``trained.command``: the data roots), and a cross-validated student
+must not learn from a teacher that saw the student's validation fold, or its out-of-fold scores would not be:
+
+* :func:`check_teacher` (before any work): the teacher's split (folds and fold, or validation share) and split seed
+  and data roots must be the student's; an ensemble (its members saw every fold) is refused for ``--folds``; a card
+  that records no split only gets a warning;
+* :func:`check_teacher_groups` (after the split): every validation group of the student must be one of the
+  teacher's validation groups, where its card lists them.
+
+The loss itself is :class:`detector.training.callbacks.DistillationCallback`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from detector.training.config import TrainConfig
+
+__all__ = ["load_teacher", "check_teacher", "check_teacher_groups", "teacher_data", "distillation_record"]
+
+
+def _warn(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr, flush=True)
+
+
+def teacher_data(card) -> list[str] | None:
+    """The data roots a card's model was trained on: ``trained.config.data``, else the ``--data`` words of
+    ``trained.command``; None where the card records neither.
+
+    :param card: a :class:`detector.models.card.ModelCard`
+    :returns: the roots as written when it was trained, or None
+    """
+    trained = card.trained if isinstance(card.trained, dict) else {}
+    config = trained.get("config")
+    if isinstance(config, dict) and config.get("data"):
+        data = config["data"]
+        return [data] if isinstance(data, str) else [str(d) for d in data]
+    command = trained.get("command")
+    if isinstance(command, str) and "--data" in command:
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            return None
+        start = words.index("--data") + 1
+        roots = []
+        for w in words[start:]:
+            if w.startswith("--"):
+                break
+            roots.append(w)
+        return roots or None
+    return None
+
+
+def _same_roots(a: list[str], b: list[str]) -> bool:
+    """Whether two lists of data roots name the same folders (as written, or resolved from here)."""
+
+    def norm(roots, resolve):
+        return sorted(str(Path(r).resolve()) if resolve else os.path.normpath(r) for r in roots)
+
+    return norm(a, False) == norm(b, False) or norm(a, True) == norm(b, True)
+
+
+def check_teacher(cfg: TrainConfig, card) -> list[str]:
+    """Refuse (ValueError, one line) a teacher whose card shows that it trained on items the run validates on;
+    returns the warnings for what its card does not record.
+
+    :param cfg: the student's config (``cfg.teacher`` set)
+    :param card: the teacher's :class:`detector.models.card.ModelCard`
+    :returns: warning lines (empty: every check could be made)
+    """
+    where = f"--teacher {cfg.teacher_card()}"
+    trained = card.trained if isinstance(card.trained, dict) else {}
+    split = trained.get("split") if isinstance(trained.get("split"), dict) else {}
+    if cfg.folds and (card.members or ("folds" in split and "fold" not in split)):
+        raise ValueError(
+            f"{where}: {card.name} is an ensemble whose members together trained on every fold; distil fold I "
+            "from the fold-I model of the same cross-validation (a path with '{fold}')"
+        )
+    warnings = []
+    seed = cfg.effective_split_seed
+    if "seed" not in split or ("folds" not in split and "val_fraction" not in split):
+        warnings.append(
+            f"{where}: its card records no training split, so it cannot be checked that the teacher never trained "
+            "on this run's validation items"
+        )
+    else:
+        mine = f"fold {cfg.fold} of {cfg.folds}" if cfg.folds else f"a {cfg.val_fraction} validation share"
+        if split.get("folds"):
+            theirs = f"fold {split.get('fold')} of {split['folds']}"
+        else:
+            theirs = f"a {split.get('val_fraction')} validation share"
+        same = (
+            split.get("folds") == cfg.folds and split.get("fold") == cfg.fold
+            if cfg.folds
+            else not split.get("folds") and split.get("val_fraction") == cfg.val_fraction
+        )
+        if not same or split["seed"] != seed:
+            raise ValueError(
+                f"{where}: {card.name} validated on {theirs} (split seed {split['seed']}), this run on {mine} "
+                f"(split seed {seed}): the teacher trained on this run's validation items"
+            )
+    roots = teacher_data(card)
+    if roots is None:
+        warnings.append(f"{where}: its card does not record its data roots; they could not be compared")
+    elif not _same_roots(roots, cfg.data):
+        raise ValueError(
+            f"{where}: {card.name} was trained on {' '.join(roots)}, this run on {' '.join(cfg.data)}: another "
+            "split of other data, so the teacher may have trained on this run's validation items"
+        )
+    return warnings
+
+
+def load_teacher(cfg: TrainConfig):
+    """The run's teacher (None without ``--teacher``), checked by :func:`check_teacher` (warnings printed) and
+    loaded from its card; ValueError (one line) for a card that cannot be used or is refused.
+
+    :param cfg: the student's config
+    :returns: a :class:`detector.models.classifier.Classifier` (an ``Ensemble`` for a card with members), or None
+    """
+    path = cfg.teacher_card()
+    if not path:
+        return None
+    from detector.errors import NoModelError
+    from detector.models.card import ModelCard
+    from detector.models.classifier import load_model
+    from detector.models.store import resolve
+
+    try:
+        card_path = resolve(path)
+        card = ModelCard.from_file(card_path)
+    except NoModelError as e:
+        raise ValueError(f"--teacher {path}: {e}") from None
+    for w in check_teacher(cfg, card):
+        _warn(w)
+    try:
+        teacher = load_model(str(card_path))
+    except NoModelError as e:
+        raise ValueError(f"--teacher {path}: {e}") from None
+    if len(teacher.card.classes) != 2:
+        raise ValueError(f"--teacher {path}: {teacher.card.name} has {len(teacher.card.classes)} classes, not 2")
+    return teacher
+
+
+def check_teacher_groups(cfg: TrainConfig, teacher, val_items) -> None:
+    """After the split: refuse (ValueError, one line) a teacher whose card lists its validation groups when one of
+    the run's validation groups is not among them (the teacher trained on it).
+
+    :param cfg: the student's config
+    :param teacher: what :func:`load_teacher` gave (None: nothing to check)
+    :param val_items: the run's validation items (``Prepared.val_items``)
+    """
+    if teacher is None:
+        return
+    split = teacher.card.trained.get("split") if isinstance(teacher.card.trained, dict) else None
+    if not isinstance(split, dict) or not isinstance(split.get("val_groups"), list):
+        return
+    seen = sorted({it.group for it in val_items} - set(split["val_groups"]))
+    if seen:
+        raise ValueError(
+            f"--teacher {cfg.teacher_card()}: {teacher.card.name} trained on {len(seen)} of this run's validation "
+            f"groups (e.g. {seen[0]})"
+        )
+
+
+def distillation_record(cfg: TrainConfig, teacher) -> dict:
+    """What the student's card records of its teacher (``trained.distillation``).
+
+    :param cfg: the student's config
+    :param teacher: the loaded teacher
+    :returns: {teacher: as given, card: this fold's card, name, architecture, input_size, alpha, temperature}
+    """
+    return {
+        "teacher": cfg.teacher,
+        "card": cfg.teacher_card(),
+        "name": teacher.card.name,
+        "architecture": teacher.card.architecture,
+        "input_size": teacher.card.input_size,
+        "alpha": cfg.effective_distill_alpha,
+        "temperature": cfg.distill_temperature,
+    }

@@ -1,0 +1,215 @@
+"""Knowledge distillation in ``deepfake-lens train --teacher CARD``: the mixed loss, the ``{fold}`` substitution, the
+refusal of a teacher that trained on the run's validation items, and one tiny distilled run (tiny cards made here:
+no shared data)."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from detector.models.card import ModelCard
+from detector.training.config import parse_config
+
+BASE = ["--data", "d", "--arch", "resnet18"]
+
+
+class FixedLogits(torch.nn.Module):
+    """A teacher network whose logits are the same for every crop; it keeps its last input."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.nn.Parameter(torch.tensor(logits, dtype=torch.float32), requires_grad=False)
+        self.seen = None
+
+    def forward(self, x):
+        self.seen = x
+        return self.logits.expand(len(x), -1)
+
+
+def fixed_teacher(p_fake: float, size: int = 8, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)):
+    """A loaded-model stand-in whose card orders the classes real, fake (the student's are fake, real)."""
+    card = ModelCard(name="t", architecture="resnet18", input_size=size, mean=mean, std=std, classes=["real", "fake"])
+    net = FixedLogits([0.0, math.log(p_fake / (1 - p_fake))])
+    return SimpleNamespace(card=card, members=[], net=net)
+
+
+def kl(q: list[float], logits: list[float], t: float) -> float:
+    z = [v / t for v in logits]
+    log_norm = math.log(sum(math.exp(v) for v in z))
+    return sum(qc * (math.log(qc) - (zc - log_norm)) for qc, zc in zip(q, z) if qc > 0)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0])
+def test_loss_is_the_weighted_mix_of_the_labels_and_the_teachers_probabilities(temperature):
+    from detector.training.callbacks import DistillationCallback
+
+    teacher = fixed_teacher(0.8)
+    cb = DistillationCallback(teacher, alpha=0.7, temperature=temperature, fake_index=0)
+    gray = torch.full((2, 3, 16, 16), 0.5)  # the student's input size, normalised with the student's stats
+    x = (gray - cb.mean) / cb.std
+    pred = torch.tensor([[1.0, -1.0], [0.0, 2.0]], requires_grad=True)  # student logits: fake, real
+    y = torch.tensor([0, 1])
+    hard = torch.nn.functional.cross_entropy(pred, y)
+    cb.learn = SimpleNamespace(training=True, xb=(x,), yb=(y,), pred=pred, loss_grad=hard, loss=hard.clone())
+    cb.after_loss()
+
+    seen = teacher.net.seen  # resized to the teacher's size, renormalised with its stats: 0.5 gray -> 0
+    assert seen.shape == (2, 3, 8, 8) and seen.abs().max() < 1e-5
+    q_fake = 1 / (1 + math.exp(-math.log(4) / temperature))  # teacher p_fake 0.8 at T=1, softened at T
+    q = [q_fake, 1 - q_fake]  # in the student's order: fake, real
+    soft = temperature**2 * (kl(q, [1.0, -1.0], temperature) + kl(q, [0.0, 2.0], temperature)) / 2
+    expected = 0.3 * hard.item() + 0.7 * soft
+    assert cb.learn.loss_grad.item() == pytest.approx(expected, rel=1e-5)
+    assert cb.learn.loss.item() == pytest.approx(expected, rel=1e-5)
+    assert cb.last["soft"] == pytest.approx(soft, rel=1e-5)
+    cb.learn.loss_grad.backward()
+    assert pred.grad is not None and pred.grad.abs().sum() > 0
+
+    cb.learn = SimpleNamespace(training=False, xb=(x,), yb=(y,), pred=pred, loss_grad=hard, loss=hard)
+    cb.after_loss()  # validation: the plain loss
+    assert cb.learn.loss_grad is hard
+
+
+def test_teacher_path_takes_the_runs_fold():
+    cfgs = [
+        parse_config([*BASE, "--teacher", "runs/cv/fold{fold}/model/m.json", "--folds", "3", "--fold", str(i)])
+        for i in range(3)
+    ]
+    assert [c.teacher_card() for c in cfgs] == [f"runs/cv/fold{i}/model/m.json" for i in range(3)]
+    assert cfgs[0].recipe() == cfgs[2].recipe()  # one recipe over the folds: crossval pools them
+    assert cfgs[0].effective_distill_alpha == 0.7 and cfgs[0].distill_temperature == 1.0
+    assert parse_config(BASE).teacher_card() is None and parse_config(BASE).effective_distill_alpha == 0.0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--teacher", "fold{fold}/m.json"],  # no --folds
+        ["--distill-alpha", "0.5"],  # no --teacher
+        ["--teacher", "m.json", "--distill-alpha", "1.5"],
+        ["--teacher", "m.json", "--distill-temperature", "0"],
+    ],
+)
+def test_bad_distillation_options_are_refused(extra):
+    with pytest.raises(SystemExit) as e:
+        parse_config([*BASE, *extra])
+    assert e.value.code == 2
+
+
+def teacher_card(folder, data, split: dict | None, members=()):
+    """A tiny resnet18 teacher (random weights) with a card recording ``split`` and ``data``; returns its path."""
+    from detector.models import registry
+    from detector.models.store import save_model
+
+    torch.manual_seed(0)
+    trained = {"config": {"data": [str(d) for d in data]}}
+    if split is not None:
+        trained["split"] = split
+    card = ModelCard(name="teacher", architecture="resnet18", input_size=48, classes=["fake", "real"], trained=trained)
+    path = save_model(registry.build("resnet18", num_classes=2), card, folder)
+    if members:
+        card = ModelCard.from_file(path)
+        card.members = list(members)
+        path.write_text(card.to_json())
+    return path
+
+
+def test_a_teacher_of_another_fold_split_or_data_is_refused(tmp_path):
+    from detector.training.distill import check_teacher
+
+    card = ModelCard.from_file(teacher_card(tmp_path, ["d"], {"folds": 3, "fold": 1, "seed": 0}))
+    same = parse_config([*BASE, "--teacher", "x.json", "--folds", "3", "--fold", "1"])
+    assert check_teacher(same, card) == []
+    for extra in (["--fold", "0"], ["--fold", "1", "--split-seed", "1"]):
+        cfg = parse_config([*BASE, "--teacher", "x.json", "--folds", "3", *extra])
+        with pytest.raises(ValueError, match="trained on this run's validation items"):
+            check_teacher(cfg, card)
+    with pytest.raises(ValueError, match="validated on fold 1 of 3"):
+        check_teacher(parse_config([*BASE, "--teacher", "x.json"]), card)  # a plain split
+    other = parse_config(["--data", "e", "--arch", "resnet18", "--teacher", "x.json", "--folds", "3", "--fold", "1"])
+    with pytest.raises(ValueError, match="was trained on d, this run on e"):
+        check_teacher(other, card)
+    unrecorded = ModelCard(name="u", architecture="resnet18", input_size=48)
+    assert len(check_teacher(same, unrecorded)) == 2  # warned, not refused: nothing to compare
+
+
+def test_an_ensemble_teacher_is_refused_for_a_cross_validated_run(tmp_path):
+    from detector.training.distill import check_teacher
+
+    card = ModelCard.from_file(teacher_card(tmp_path, ["d"], {"folds": 3, "seed": 0}, members=["teacher.safetensors"]))
+    cfg = parse_config([*BASE, "--teacher", "x.json", "--folds", "3", "--fold", "0"])
+    with pytest.raises(ValueError, match="ensemble whose members together trained on every fold"):
+        check_teacher(cfg, card)
+
+
+def test_the_shipped_ensemble_is_refused_as_a_fold_teacher():
+    from detector.constants import REPO_ASSETS
+    from detector.training.distill import check_teacher
+
+    path = REPO_ASSETS / "models" / "effnet_realfaces.json"
+    if not path.is_file():
+        pytest.skip("the shipped ensemble is not in this checkout")
+    card = ModelCard.from_file(path)
+    cfg = parse_config(["--recipe", "resnet18_distill", "--folds", "3", "--fold", "0", "--teacher", str(path)])
+    with pytest.raises(ValueError, match="ensemble"):
+        check_teacher(cfg, card)
+
+
+def test_a_teacher_that_trained_on_a_validation_group_is_refused(tmp_path):
+    from detector.training.distill import check_teacher_groups
+
+    cfg = parse_config([*BASE, "--teacher", "x.json", "--folds", "3", "--fold", "0"])
+    teacher = SimpleNamespace(card=ModelCard(name="t", architecture="resnet18", input_size=48))
+    teacher.card.trained = {"split": {"val_groups": ["a", "b"]}}
+    check_teacher_groups(cfg, teacher, [SimpleNamespace(group="a"), SimpleNamespace(group="b")])
+    with pytest.raises(ValueError, match="trained on 1 of this run's validation groups"):
+        check_teacher_groups(cfg, teacher, [SimpleNamespace(group="a"), SimpleNamespace(group="c")])
+
+
+def test_train_refuses_a_teacher_of_another_fold_before_any_work(tmp_path, capsys):
+    from detector.training.run import main
+
+    card = teacher_card(tmp_path / "t", [tmp_path], {"folds": 3, "fold": 2, "seed": 0})
+    argv = ["--data", str(tmp_path), "--arch", "resnet18", "--folds", "3", "--fold", "0"]
+    rc = main([*argv, "--teacher", str(card), "--out", str(tmp_path / "r")])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "validated on fold 2 of 3" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys):
+    """A tiny run with ``--teacher .../fold{fold}/...``: it trains, and its card names the teacher as given."""
+    from detector.data.datasets import read_dataset
+    from detector.data.splits import fold_by_group
+    from detector.models.classifier import load_model
+    from detector.training.run import main
+
+    groups = sorted({it.group for it in fold_by_group(read_dataset(tiny_dataset), 3, seed=0)[1]})
+    teacher_card(tmp_path / "fold1", [tiny_dataset], {"folds": 3, "fold": 1, "seed": 0, "val_groups": groups})
+    given = str(tmp_path / "fold{fold}" / "teacher.json")
+    out = tmp_path / "r"
+    argv = ["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1"]
+    argv += ["--bs", "4", "--folds", "3", "--fold", "1", "--workers", "1", "--cache", str(tmp_path / "cache")]
+    argv += ["--teacher", given, "--distill-alpha", "0.5", "--distill-temperature", "2", "--out", str(out)]
+    assert main(argv) == 0
+    assert "distilling from teacher" in capsys.readouterr().err
+    card = json.loads((out / "model" / "resnet18.json").read_text())
+    record = card["trained"]["distillation"]
+    assert record == {
+        "teacher": given,
+        "card": str(tmp_path / "fold1" / "teacher.json"),
+        "name": "teacher",
+        "architecture": "resnet18",
+        "input_size": 48,
+        "alpha": 0.5,
+        "temperature": 2.0,
+    }
+    assert card["trained"]["config"]["teacher"] == given and "Distilled from teacher" in card["notes"]
+    assert json.loads((out / "metrics.json").read_text())["distillation"] == record
+    assert load_model(str(out / "model" / "resnet18.json")).predict([]).shape == (0,)
