@@ -146,6 +146,11 @@ def _parser() -> argparse.ArgumentParser:
         help="copy a trained model (its .json card and weights) into the user's model folder",
     )
     m.add_argument("--default", action="store_true", help="with --install: make it the default model")
+    m.add_argument(
+        "--architectures",
+        action="store_true",
+        help="list the architectures train --arch takes (input sizes, offline ImageNet weights) instead",
+    )
     for name, (_, text) in DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False)
     return p
@@ -193,6 +198,8 @@ def _models(args) -> int:
     from detector.errors import NoModelError
     from detector.models.store import install_model, list_models
 
+    if args.architectures:
+        return _architectures(args.json)
     if args.install:
         try:
             path = install_model(args.install, default=args.default)
@@ -213,6 +220,35 @@ def _models(args) -> int:
             f"{c.name:24s} {kind:20s} {c.input_size:4d}px  threshold {c.threshold:.3f}  "
             f"AUC {auc if auc is not None else '?'}{'  (default)' if c.default else ''}  {c.path}"
         )
+    return 0
+
+
+def _architectures(as_json: bool) -> int:
+    """``models --architectures``: the registry's architectures, one line each (or JSON)."""
+    from detector.models.registry import REGISTRY
+
+    rows = []
+    for name in sorted(REGISTRY):
+        a = REGISTRY[name]
+        sizes = [f"{a.min_size} px and up"] if a.min_size > 1 else []
+        sizes += [f"multiples of {a.size_multiple}"] if a.size_multiple > 1 else []
+        sizes = ", ".join(sizes) or "any size"
+        rows.append(
+            {
+                "name": name,
+                "default_size": a.default_size,
+                "min_size": a.min_size,
+                "size_multiple": a.size_multiple,
+                "sizes": sizes,
+                "offline_imagenet": a.offline_imagenet is not None,
+                "description": a.description,
+            }
+        )
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        print(f"{r['name']:20s} {r['default_size']:3d} px ({r['sizes']})  {r['description']}")
     return 0
 
 

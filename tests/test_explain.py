@@ -31,7 +31,9 @@ FIGURES = {"score", "drop_blur", "drop_remove", "face_mass", "face_area"}
 def _classifier(arch: str) -> Classifier:
     torch.manual_seed(0)
     # MesoNet's dense layer is sized for its 256-px input (its 1/64 downsampling leaves 1 x 1 at 64 px)
-    size = architectures.get(arch).default_size if getattr(architectures.get(arch), "fixed_size", False) else SIZE
+    # (Inception-ResNet-V2's valid-padding stem needs 107 px for a 2 x 2 map: its min_size)
+    entry = architectures.get(arch)
+    size = entry.default_size if getattr(entry, "fixed_size", False) else max(SIZE, entry.min_size)
     net = architectures.build(arch, num_classes=2, size=size)
     return Classifier(ModelCard(name=f"untrained_{arch}", architecture=arch, input_size=size), net)
 

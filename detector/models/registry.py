@@ -31,10 +31,21 @@ class Architecture:
     description: str = ""
     # (stem modules, stage modules in input order): what ``--freeze-stages`` keeps at ImageNet values
     stages: Callable[[nn.Module], tuple[list[nn.Module], list[nn.Module]]] | None = None
+    min_size: int = 1  # the smallest input size accepted
+    size_multiple: int = 1  # input sizes must be a multiple of this (attention windows)
+
+    def check_size(self, size: int) -> int:
+        """``size`` if the network takes it; ValueError (one line, naming the sizes that work) otherwise."""
+        if size < self.min_size or size % self.size_multiple:
+            step = f"a multiple of {self.size_multiple}, " if self.size_multiple > 1 else ""
+            raise ValueError(f"{self.name} needs an input size {step}at least {self.min_size} px; got {size}")
+        return size
 
     def build(self, num_classes: int = 2, pretrained: str | None = None, size: int | None = None) -> nn.Module:
         import timm
 
+        if size is not None:
+            self.check_size(size)
         kwargs = {}
         if self.fixed_size:
             kwargs["img_size"] = size or self.default_size
@@ -116,12 +127,41 @@ register(
         timm_name="coatnet_0_rw_224",
         default_size=224,
         fixed_size=True,
+        size_multiple=32,  # its attention windows tile the 1/32 grid: 80 or 112 px fail in the stages
         # the final LayerNorm2d (NCHW), whose output is pooled straight into the classifier.  Not stages[-1]:
         # a per-pixel LayerNorm follows it, so there grad . activation == 0 at every pixel (scale invariance)
         # and HiResCAM / LayerCAM maps are pure rounding noise.
         cam_layer=lambda m: m.norm,
         stages=lambda m: ([m.stem], list(m.stages)),
         description="CoAtNet-0 (C-C-T-T, Dai et al. 2021); no offline ImageNet weights here, trained from scratch",
+    )
+)
+
+
+def _inception_resnet_v2_stages(m: nn.Module) -> tuple[list[nn.Module], list[nn.Module]]:
+    """(stem, stages) of timm's Inception-ResNet-V2: the valid-padding stem down to 1/8, then its three grids
+    (35, 17 and 8 px at 299): Inception-ResNet-A, -B and -C, each with the reduction block before it."""
+    stem = [m.conv2d_1a, m.conv2d_2a, m.conv2d_2b, m.maxpool_3a, m.conv2d_3b, m.conv2d_4a, m.maxpool_5a]
+    stages = [
+        nn.Sequential(m.mixed_5b, m.repeat),
+        nn.Sequential(m.mixed_6a, m.repeat_1),
+        nn.Sequential(m.mixed_7a, m.repeat_2, m.block8, m.conv2d_7b),
+    ]
+    return stem, stages
+
+
+register(
+    Architecture(
+        name="inception_resnet_v2",
+        timm_name="inception_resnet_v2",
+        default_size=299,
+        # conv2d_7b = 1x1 conv + BatchNorm + ReLU, the 1536-channel map pooled straight into the classifier.
+        # Valid-padding stem and reductions: the map is 1 x 1 from 75 px (below, the net fails) and grows a pixel
+        # every 32 px (107 -> 2 x 2, 139 -> 3 x 3, 299 -> 8 x 8); 107 is the least with a Grad-CAM to look at.
+        cam_layer=lambda m: m.conv2d_7b,
+        min_size=107,
+        stages=_inception_resnet_v2_stages,
+        description="Inception-ResNet-V2 (Szegedy et al. 2017); no offline ImageNet weights here, trained from scratch",
     )
 )
 

@@ -69,12 +69,12 @@ class Prepared:
 
 
 def resolve_arch(cfg: TrainConfig):
-    """(architecture, input size, pretrained) for ``cfg``; ValueError for a --freeze-stages that cannot work,
-    checked on a throwaway net now, not after the crop extraction."""
+    """(architecture, input size, pretrained) for ``cfg``; ValueError for an input size the net does not take or
+    a --freeze-stages that cannot work, checked now (the latter on a throwaway net), not after the crop extraction."""
     from detector.models import registry
 
     arch = registry.get(cfg.arch)
-    size = cfg.size or arch.default_size
+    size = arch.check_size(cfg.size or arch.default_size)
     pretrained = cfg.pretrained
     if pretrained == "auto":
         pretrained = "imagenet" if arch.offline_imagenet else "none"
