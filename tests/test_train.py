@@ -356,3 +356,48 @@ def test_split_seed_keeps_the_validation_set_while_the_training_seed_changes(run
     cards = [json.loads((d / "model" / "resnet18.json").read_text())["trained"] for d in (first, out)]
     assert cards[0]["split"]["val_groups"] == cards[1]["split"]["val_groups"]
     assert cards[1]["split"]["seed"] == 0 and cards[1]["config"]["seed"] == seed
+
+
+def test_scored_interpretation_equals_fastais_own_from_one_pass():
+    """The confusion matrix and top losses of the training run's validation come from the scoring pass's own
+    predictions, and equal what fastai's ClassificationInterpretation.from_learner computes with two more passes."""
+    import numpy as np
+    import torch
+    from fastai.vision.all import (
+        CategoryBlock,
+        ClassificationInterpretation,
+        CrossEntropyLossFlat,
+        DataBlock,
+        ImageBlock,
+        Learner,
+        PILImage,
+        RandomSplitter,
+    )
+    from torch import nn
+
+    from detector.training.run import scored_interpretation
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (8, 8, 3), dtype=np.uint8) for _ in range(48)]
+    items = list(range(48))
+    block = DataBlock(
+        blocks=(ImageBlock, CategoryBlock),
+        get_x=lambda i: PILImage.create(images[i]),
+        get_y=lambda i: "fake" if i % 3 else "real",
+        splitter=RandomSplitter(0.5, seed=0),
+    )
+    dls = block.dataloaders(items, bs=8, num_workers=0)
+    torch.manual_seed(0)
+    learn = Learner(dls, nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2)), loss_func=CrossEntropyLossFlat())
+    dl = dls.valid.new(shuffle=False, drop_last=False)
+    calls = []
+    get_preds = learn.get_preds
+    learn.get_preds = lambda *a, **k: calls.append(k) or get_preds(*a, **k)
+    preds, targs, losses = learn.get_preds(dl=dl, with_loss=True)
+    ours = scored_interpretation(learn, dl, preds, targs, losses)
+    cm = ours.confusion_matrix()
+    assert len(calls) == 1 and cm.sum() == len(dl.dataset)
+    theirs = ClassificationInterpretation.from_learner(learn, dl=dl)
+    assert (cm == theirs.confusion_matrix()).all() and len(calls) == 3
+    assert torch.allclose(ours.top_losses(5)[0], theirs.top_losses(5)[0])
+    assert (ours.top_losses(5)[1] == theirs.top_losses(5)[1]).all()

@@ -314,29 +314,46 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
     return {"lr": lr, "lr_find": suggestion, "fit_seconds": round(t_fit, 1), "average": average}
 
 
-def _score(learn, dl, df_valid) -> tuple[list[dict], dict]:
-    "The validation crops' fake probabilities -> per-video scores, and frame + video metrics."
-    preds, targs = learn.get_preds(dl=dl)
+def _score(learn, dl, df_valid) -> tuple[list[dict], dict, tuple]:
+    """The validation crops' fake probabilities -> per-video scores, and frame + video metrics; and the pass's
+    (probabilities, targets, losses) for :class:`ScoredInterpretation`."""
+    preds, targs, losses = learn.get_preds(dl=dl, with_loss=True)
     prob = preds[:, VOCAB.index("fake")].numpy()
     labels = (targs.numpy() == VOCAB.index("fake")).astype(int)
     vids = video_scores(df_valid, prob)
-    return vids, {"frame": metrics_block(labels, prob), "video": video_metrics(vids, ci=True)}
+    return vids, {"frame": metrics_block(labels, prob), "video": video_metrics(vids, ci=True)}, (preds, targs, losses)
+
+
+def scored_interpretation(learn, dl, preds, targs, losses):
+    """fastai's ClassificationInterpretation (confusion matrix, top losses) over predictions already made: one pass
+    over the validation crops instead of three (``from_learner`` predicts them all for the losses, and
+    ``confusion_matrix`` all again)."""
+    import torch
+    from fastai.vision.all import ClassificationInterpretation
+
+    class ScoredInterpretation(ClassificationInterpretation):
+        def confusion_matrix(self):
+            "Confusion matrix as an ``np.ndarray`` (rows: actual, columns: predicted), from the stored predictions."
+            x = torch.arange(0, len(self.vocab))
+            d, t = preds.argmax(dim=1), targs.view(-1)
+            return ((d == x[:, None]) & (t == x[:, None, None])).long().sum(2).numpy()
+
+    return ScoredInterpretation(learn, dl, losses)
 
 
 def validate(cfg: TrainConfig, learn, full_valid, prep: Prepared, fitted: dict, out: Path) -> tuple[list, dict]:
     """Score every validation crop (the exported weights: --ema's average in place of the last ones); metrics by
     method, source and group; the calibrated threshold; the confusion matrix and top losses."""
     import matplotlib.pyplot as plt
-    from fastai.vision.all import ClassificationInterpretation
 
     df_valid = prep.df[prep.df.is_valid].reset_index(drop=True)
     last_weights = None
     average = fitted["average"]
     if average is not None:  # score the last weights, then put the average in their place for everything below
-        _, last_weights = _score(learn, full_valid, df_valid)
+        _, last_weights, _ = _score(learn, full_valid, df_valid)
         learn.remove_cb(average)
         learn.model.load_state_dict(average.average.state_dict())
-    vids, metrics = _score(learn, full_valid, df_valid)
+    vids, metrics, scored = _score(learn, full_valid, df_valid)
     calibration = calibrate_threshold(vids, target=cfg.target_fa)
     metrics.update(
         {
@@ -352,7 +369,7 @@ def validate(cfg: TrainConfig, learn, full_valid, prep: Prepared, fitted: dict, 
         metrics["last_weights"] = last_weights  # without --ema's average: the same run's paired comparison
     (out / "val_videos.json").write_text(json.dumps(vids, indent=1))
 
-    interp = ClassificationInterpretation.from_learner(learn, dl=full_valid)
+    interp = scored_interpretation(learn, full_valid, *scored)
     interp.plot_confusion_matrix(title=f"frames, validation ({cfg.arch})")
     plt.savefig(out / "confusion_matrix.png", dpi=110, bbox_inches="tight")
     plt.close("all")
