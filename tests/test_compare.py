@@ -246,3 +246,15 @@ def test_models_share_one_decode_and_each_gets_its_own_margin(clips, tmp_path, m
     tight, wide = (r.report.frames[0].faces[0] for r in c.runs)
     assert tight.crop.shape[0] < wide.crop.shape[0]  # its own margin's crop, not a shared one
     assert tight.score != wide.score
+
+
+def test_faces_at_refuses_a_margin_the_faces_were_not_cropped_at(clips):
+    from detector.inference.pipeline import faces_at, frames_and_faces
+    from detector.inference.video import Limits
+
+    found = frames_and_faces(clips["face"], frames=2, fps=None, limits=Limits(), margin=0.3, margins=[0.3, 0.5])
+    info, frames, _ = faces_at(found, 0.5)
+    face = frames[0].faces[0]
+    assert face.crop is found[1][0].faces[0].crops[0.5] and face.crops is None and face.identity == -1
+    with pytest.raises(ValueError, match="not cropped at margin 0.2"):
+        faces_at(found, 0.2)
