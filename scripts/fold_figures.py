@@ -18,6 +18,21 @@ from detector.evaluation.crossval import auc_text
 from detector.evaluation.metrics import metrics_block
 
 METHODS = ("Deepfakes", "Face2Face", "FaceSwap")
+HEADERS = {
+    "run": "run",
+    "arch": "architecture",
+    "size": "input",
+    "init": "init",
+    "params": "parameters",
+    "minutes": "wall time, min",
+    "fit_minutes": "fitting, min",
+    "c23": "c23 video AUC (95% interval)",
+    "methods": "c23 by method: DF / F2F / FS",
+    "c40": "c40 video AUC",
+    "threshold": "threshold (5% of validation reals)",
+    "c23_reals_fake": "c23 reals at or above it",
+    "photos_fake_at_0.5": "validation photos at or above 0.5",
+}
 
 
 def _auc(videos: list[dict]) -> str:
@@ -78,10 +93,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     rows = [row(r) for r in args.runs]
     keys = list(rows[0])
-    print("| " + " | ".join(keys) + " |")
+    print("| " + " | ".join(HEADERS[k] for k in keys) + " |")
     print("|" + "---|" * len(keys))
     for r in rows:
-        print("| " + " | ".join("-" if r[k] is None else str(r[k]) for k in keys) + " |")
+        cells = ("-" if r[k] is None else f"{r[k]:,}" if k == "params" else str(r[k]) for k in keys)
+        print("| " + " | ".join(cells) + " |")
     return 0
 
 

@@ -55,4 +55,4 @@ def test_row_has_the_runs_figures_on_its_own_fold(tmp_path, capsys):
     assert r["c23_reals_fake"] == "1 of 2" and r["photos_fake_at_0.5"] == "1 of 2"
     assert mod.main([str(tmp_path / "fold0")]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("| run | arch |") and "meso4" in out[2]
+    assert out[0].startswith("| run | architecture |") and "meso4" in out[2]
