@@ -53,6 +53,7 @@ from detector.training.temporal import (
     TemporalConfig,
     _describe,
     compare,
+    fit_head,
     load_embeddings,
     log,
     pad,
@@ -174,16 +175,9 @@ def train_rgbd_head(
     """Fit one RGB + depth head with fastai, as :func:`detector.training.temporal.train_head` fits the others
     (same views, standardisation, class weighting, lr_find's valley unless the recipe gives ``lr``, then
     ``fit_one_cycle``).  Returns (head in eval mode, {lr, lr_find, fit_seconds, losses})."""
-    import torch
-    from fastai.callback.schedule import valley  # also patches Learner.lr_find / fit_one_cycle
-    from fastai.data.core import DataLoaders
-    from fastai.data.load import DataLoader
-    from fastai.learner import Learner
-    from fastai.losses import BCEWithLogitsLossFlat
     from fastai.torch_core import set_seed
 
     from detector.models.depth import RGBDHead
-    from detector.training.run import lr_find
 
     set_seed(cfg.seed)
     length = -(-cfg.frames // cfg.stride)
@@ -197,36 +191,10 @@ def train_rgbd_head(
         depth_width=cfg.depth_width,
         depth_grid=cfg.depth_grid,
     )
-    rows = np.concatenate([steps_of(t, 1) for t in train_tracks])
-    head.set_normalisation(torch.from_numpy(emb[rows].mean(0)), torch.from_numpy(emb[rows].std(0)))
     views = {"window": cfg.window, "samples": cfg.samples_per_video, "seed": cfg.seed}
     train_ds = DepthSequenceData(train_tracks, emb, depth, cfg.stride, length, train=True, **views)
     valid_ds = DepthSequenceData(valid_tracks, emb, depth, cfg.stride, length)
-    dls = DataLoaders(
-        DataLoader(train_ds, bs=cfg.bs, shuffle=True, drop_last=True),
-        DataLoader(valid_ds, bs=64, shuffle=False),
-        device="cpu",
-    )
-    labels = np.array([t["label"] for t in train_tracks])
-    pos_weight = torch.tensor(max(1, int((labels == 0).sum())) / max(1, int((labels == 1).sum())))
-    learn = Learner(dls, _wrap(head), loss_func=BCEWithLogitsLossFlat(pos_weight=pos_weight), wd=cfg.wd)
-    learn.recorder.train_metrics = False
-    lr, found = cfg.lr, None
-    with learn.no_bar(), learn.no_logging():
-        if lr is None:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            found = lr_find(learn, 100, (valley,))
-            plt.close("all")
-            lr = found.get("valley", 1e-3)
-        t0 = time.time()
-        learn.fit_one_cycle(cfg.epochs, lr)
-    seconds = time.time() - t0
-    losses = [[round(float(v), 4) for v in vals[:2]] for vals in learn.recorder.values]
-    return head.eval(), {"lr": lr, "lr_find": found, "fit_seconds": round(seconds, 1), "losses": losses}
+    return fit_head(cfg, head, _wrap(head), train_tracks, emb, train_ds, valid_ds)
 
 
 def score_rgbd_head(

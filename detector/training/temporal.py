@@ -45,6 +45,7 @@ __all__ = [
     "SequenceData",
     "sequences",
     "train_head",
+    "fit_head",
     "score_head",
     "crossval",
     "compare",
@@ -319,16 +320,9 @@ def train_head(
     """Fit one head with fastai (lr_find's valley unless the recipe gives ``lr``, then ``fit_one_cycle``) on the
     training tracks' random views; ``valid_tracks`` only shows a validation loss (nothing is chosen by it).
     Returns (head in eval mode, {lr, lr_find, fit_seconds, losses})."""
-    import torch
-    from fastai.callback.schedule import valley  # also patches Learner.lr_find / fit_one_cycle
-    from fastai.data.core import DataLoaders
-    from fastai.data.load import DataLoader
-    from fastai.learner import Learner
-    from fastai.losses import BCEWithLogitsLossFlat
     from fastai.torch_core import set_seed
 
     from detector.models.temporal import build_head
-    from detector.training.run import lr_find
 
     set_seed(cfg.seed)  # torch, numpy and Python's random (fastai's DataLoader draws its shuffle from the last)
     length = -(-cfg.frames // cfg.stride)
@@ -342,11 +336,27 @@ def train_head(
         "dropout": cfg.dropout,
     }
     head = build_head(spec)
-    rows = np.concatenate([steps_of(t, 1) for t in train_tracks])  # every training face: the standardisation
-    head.set_normalisation(torch.from_numpy(emb[rows].mean(0)), torch.from_numpy(emb[rows].std(0)))
     views = {"window": cfg.window, "samples": cfg.samples_per_video, "seed": cfg.seed}
     train_ds = SequenceData(train_tracks, emb, cfg.stride, length, train=True, **views)
     valid_ds = SequenceData(valid_tracks, emb, cfg.stride, length)
+    return fit_head(cfg, head, ClipLogit(head), train_tracks, emb, train_ds, valid_ds)
+
+
+def fit_head(cfg: TemporalConfig, head, model, train_tracks: list[dict], emb: np.ndarray, train_ds, valid_ds) -> tuple:
+    """Fit a sequence ``head`` (wrapped as ``model``: its batch in, the clip logit out) with fastai: the embeddings
+    standardised on every training face, the classes weighted, lr_find's valley unless the recipe gives ``lr``, then
+    ``fit_one_cycle``.  Returns (head in eval mode, {lr, lr_find, fit_seconds, losses})."""
+    import torch
+    from fastai.callback.schedule import valley  # also patches Learner.lr_find / fit_one_cycle
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
+    from fastai.learner import Learner
+    from fastai.losses import BCEWithLogitsLossFlat
+
+    from detector.training.run import lr_find
+
+    rows = np.concatenate([steps_of(t, 1) for t in train_tracks])  # every training face: the standardisation
+    head.set_normalisation(torch.from_numpy(emb[rows].mean(0)), torch.from_numpy(emb[rows].std(0)))
     dls = DataLoaders(
         DataLoader(train_ds, bs=cfg.bs, shuffle=True, drop_last=True),
         DataLoader(valid_ds, bs=64, shuffle=False),
@@ -354,7 +364,7 @@ def train_head(
     )
     labels = np.array([t["label"] for t in train_tracks])
     pos_weight = torch.tensor(max(1, int((labels == 0).sum())) / max(1, int((labels == 1).sum())))
-    learn = Learner(dls, ClipLogit(head), loss_func=BCEWithLogitsLossFlat(pos_weight=pos_weight), wd=cfg.wd)
+    learn = Learner(dls, model, loss_func=BCEWithLogitsLossFlat(pos_weight=pos_weight), wd=cfg.wd)
     learn.recorder.train_metrics = False
     lr, found = cfg.lr, None
     with learn.no_bar(), learn.no_logging():
