@@ -51,15 +51,12 @@ from detector.constants import DEPTH_SIZE
 from detector.training.temporal import (
     SequenceData,
     TemporalConfig,
-    _describe,
     compare,
     fit_head,
-    load_embeddings,
     log,
     pad,
     recipe_path,
     render,
-    steps_of,
 )
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -221,58 +218,20 @@ def crossval_depth(cfg: DepthConfig, embeddings: Path, depth: np.ndarray, found:
     """:func:`detector.training.temporal.crossval` with the RGB + depth head beside the others (the heads named
     in the recipe; ``rgbd`` reads the depth maps).  Returns {videos, heads, models}; each video also carries
     ``depth_found``, the share of its scored faces with a FaceMesh depth map."""
-    from detector.inference.report import confident_rule
-    from detector.training.temporal import score_head, train_head
+    from detector.training.temporal import crossval, fit_plain
 
-    length = -(-cfg.frames // cfg.stride)
-    videos: dict[str, dict] = {}
-    record: dict[str, list] = {h: [] for h in cfg.heads}
-    models: dict[tuple[str, int], object] = {}
-    extra_scores: dict[str, dict[str, list[float]]] = {}
-    for k in range(cfg.folds):
-        tracks, emb, prob = load_embeddings(embeddings, k)
-        main = [t for t in tracks if t["main"] and len(steps_of(t, cfg.stride, 0))]
-        train = [t for t in main if t["fold"] not in (k, -1)]
-        test = [t for t in main if t["fold"] == k]
-        extra = [t for t in main if t["fold"] == -1]
-        for t in test + extra:
-            steps = steps_of(t, cfg.stride, 0)
-            p = prob[steps]
-            scores = {
-                "backbone_mean": float(p.mean()),
-                "backbone_confident": confident_rule(p),
-                "depth_found": float(found[steps].mean()),
-            }
-            if t["fold"] == -1:
-                for key, v in scores.items():
-                    extra_scores.setdefault(t["video"], {}).setdefault(key, []).append(v)
-            else:
-                videos[t["video"]] = {**_describe(t), "frames": int(len(p)), **scores}
-        for name in cfg.heads:
-            t0 = time.time()
-            if name == RGBD:
-                head, fitted = train_rgbd_head(cfg, train, test, emb, depth)
-                s_test, a_test = score_rgbd_head(head, test, emb, depth, cfg.stride, length)
-                s_extra, _ = score_rgbd_head(head, extra, emb, depth, cfg.stride, length)
-                for t, a in zip(test, a_test):
-                    videos[t["video"]]["rgbd_depth_attention"] = float(a)
-            else:
-                head, fitted = train_head(cfg, name, train, test, emb)
-                s_test = score_head(head, test, emb, cfg.stride, length)
-                s_extra = score_head(head, extra, emb, cfg.stride, length)
-            fitted["wall_seconds"] = round(time.time() - t0, 1)
-            fitted["train_videos"] = len(train)
-            record[name].append(fitted)
-            models[(name, k)] = head
-            for t, s in zip(test, s_test):
-                videos[t["video"]][name] = float(s)
-            for t, s in zip(extra, s_extra):
-                extra_scores.setdefault(t["video"], {}).setdefault(name, []).append(float(s))
-            log(f"fold {k} {name}: {len(train)} training tracks, lr {fitted['lr']:.2e}, {fitted['wall_seconds']} s")
-    meta = {t["video"]: t for t in json.loads((embeddings / "tracks.json").read_text())["tracks"] if t["main"]}
-    for video, scores in extra_scores.items():
-        videos[video] = {**_describe(meta[video]), "frames": None, **{k: float(np.mean(v)) for k, v in scores.items()}}
-    return {"videos": list(videos.values()), "heads": record, "models": models}
+    def fit(cfg, name, train, test, emb, length):
+        if name != RGBD:
+            return fit_plain(cfg, name, train, test, emb, length)
+        head, fitted = train_rgbd_head(cfg, train, test, emb, depth)
+
+        def score(tracks):
+            probs, on_depth = score_rgbd_head(head, tracks, emb, depth, cfg.stride, length)
+            return probs, {"rgbd_depth_attention": on_depth}
+
+        return head, fitted, score
+
+    return crossval(cfg, embeddings, fit=fit, step_scores=lambda rows: {"depth_found": float(found[rows].mean())})
 
 
 def export_depth(cfg: DepthConfig, out: Path, name: str, models: dict, result: dict) -> Path:

@@ -48,6 +48,7 @@ __all__ = [
     "fit_head",
     "score_head",
     "crossval",
+    "fit_plain",
     "compare",
     "export",
     "main",
@@ -398,10 +399,20 @@ def score_head(head, tracks: list[dict], emb: np.ndarray, stride: int, length: i
 # ---------------------------------------------------------------- cross-validation: heads against their backbone
 
 
-def crossval(cfg: TemporalConfig, out: Path) -> dict:
+def fit_plain(cfg: TemporalConfig, name: str, train: list[dict], test: list[dict], emb: np.ndarray, length: int):
+    """:func:`crossval`'s default ``fit``: head ``name`` by :func:`train_head`, scored by :func:`score_head`."""
+    head, fitted = train_head(cfg, name, train, test, emb)
+    return head, fitted, lambda tracks: (score_head(head, tracks, emb, cfg.stride, length), {})
+
+
+def crossval(cfg: TemporalConfig, out: Path, fit=fit_plain, step_scores=None) -> dict:
     """Train each head on each fold (member k frozen, trained on the other folds' main-identity tracks) and score
     the held-out fold, next to the backbone alone on the same frames.  Returns {videos: per-video scores, heads:
-    per fold and head the fit's record, models: the fitted heads by (head, fold)}."""
+    per fold and head the fit's record, models: the fitted heads by (head, fold)}.
+
+    ``fit(cfg, name, train, test, emb, length)`` -> (head, its fit record, ``score(tracks)`` -> (clip fake
+    probabilities, {key: a value per track} kept on the held-out videos)) trains one head (:func:`fit_plain`);
+    ``step_scores(rows)`` -> {key: value} adds scores of a video's scored embedding rows beside the backbone's."""
     from detector.inference.report import confident_rule
 
     length = -(-cfg.frames // cfg.stride)
@@ -416,8 +427,10 @@ def crossval(cfg: TemporalConfig, out: Path) -> dict:
         test = [t for t in main if t["fold"] == k]
         extra = [t for t in main if t["fold"] == -1]
         for t in test + extra:
-            p = prob[steps_of(t, cfg.stride, 0)]
+            steps = steps_of(t, cfg.stride, 0)
+            p = prob[steps]
             scores = {"backbone_mean": float(p.mean()), "backbone_confident": confident_rule(p)}
+            scores.update(step_scores(steps) if step_scores else {})
             if t["fold"] == -1:
                 for key, v in scores.items():
                     extra_scores.setdefault(t["video"], {}).setdefault(key, []).append(v)
@@ -425,14 +438,18 @@ def crossval(cfg: TemporalConfig, out: Path) -> dict:
                 videos[t["video"]] = {**_describe(t), "frames": int(len(p)), **scores}
         for name in cfg.heads:
             t0 = time.time()
-            head, fitted = train_head(cfg, name, train, test, emb)
+            head, fitted, score = fit(cfg, name, train, test, emb, length)
             fitted["wall_seconds"] = round(time.time() - t0, 1)
             fitted["train_videos"] = len(train)
             record[name].append(fitted)
             models[(name, k)] = head
-            for t, s in zip(test, score_head(head, test, emb, cfg.stride, length)):
+            s_test, more = score(test)
+            for key, values in more.items():
+                for t, v in zip(test, values):
+                    videos[t["video"]][key] = float(v)
+            for t, s in zip(test, s_test):
                 videos[t["video"]][name] = float(s)
-            for t, s in zip(extra, score_head(head, extra, emb, cfg.stride, length)):
+            for t, s in zip(extra, score(extra)[0]):
                 extra_scores.setdefault(t["video"], {}).setdefault(name, []).append(float(s))
             log(f"fold {k} {name}: {len(train)} training tracks, lr {fitted['lr']:.2e}, {fitted['wall_seconds']} s")
     meta = {t["video"]: t for t in json.loads((out / "tracks.json").read_text())["tracks"] if t["main"]}
