@@ -41,6 +41,27 @@ def test_nothing_is_drawn_over_the_crop_or_its_heat_map():
     assert strip.shape[0] >= 18 and (strip == 255).all(axis=2).any()
 
 
+def test_an_rgbd_face_shows_its_depth_map_as_a_third_panel():
+    from webapp.faces import DEPTH_TEXT, face_tile
+
+    side, border = 176, 6
+    f = _face(cam=True)
+    plain = face_tile(f, 0.5, side=side, border=border)
+    yy, xx = np.mgrid[:32, :32]
+    f.depth = np.where((yy - 16) ** 2 + (xx - 16) ** 2 < 144, 0.3 + 0.7 * (1 - np.hypot(yy - 16, xx - 16) / 12), 0)
+    f.depth = f.depth.astype(np.float32)
+    tile = face_tile(f, 0.5, side=side, border=border)
+    assert tile.shape[1] == plain.shape[1] + side + 4 and tile.shape[0] == plain.shape[0]
+    assert np.array_equal(tile[:, : border + 2 * side + 4], plain[:, : border + 2 * side + 4])  # crop, CAM alike
+    depth = tile[border : border + side, border + 2 * side + 8 : border + 3 * side + 8].astype(int)
+    centre, corner = depth[side // 2, side // 2].sum(), depth[8, 8].sum()
+    assert centre > corner + 300  # nearer brighter; off the face dark
+    # FaceMesh found no face: a grey panel says so instead of a black square
+    f.depth = np.zeros((32, 32), np.float32)
+    none = face_tile(f, 0.5, side=side, border=border)[border : border + side, border + 2 * side + 8 :][:, :side]
+    assert (none >= 250).all(axis=2).any() and "no face" in " ".join(DEPTH_TEXT)
+
+
 def test_cam_off_placeholder_says_so(monkeypatch):
     from test_app_units import _report
 

@@ -216,6 +216,13 @@ def test_pipeline_runs_the_depth_stream_of_an_rgbd_card(depth_card_dir, tiny_mod
     assert all(0 <= a <= 1 for a in main["depth_attention"]) and max(main["depth_attention"]) > 0
     assert "depth" in report.timings and "sequence" in report.timings
     assert json.loads(report.to_json())["sequence"]["depth"]["found"] == seq["depth"]["found"]
+    # each face keeps the map its depth stream read (the app shows it beside the crop); the JSON says if found
+    assert all(f.depth is not None and f.depth.shape == (32, 32) for f in report.faces)
+    assert sum(bool(f.depth.any()) for f in report.faces) == seq["depth"]["found"]
+    assert [f["depth_found"] for fr in json.loads(report.to_json())["frames"] for f in fr["faces"]] == [
+        bool(f.depth.any()) for f in report.faces
+    ]
+    assert all(f.depth is None for f in plain.faces) and "depth_found" not in plain.to_json()
     # the same track without depth maps scores differently: the depth is read
     faces = [f for f in report.faces if f.identity == main["identity"]]
     embeddings, _ = clf.embed_members([f.crop for f in faces])

@@ -1,6 +1,7 @@
 """Pictures of faces: gallery tiles (crop beside its CAM overlay) and frames with boxes drawn.
 
-Each gallery tile is the face crop next to its class-activation map over the crop,
+Each gallery tile is the face crop next to its class-activation map over the crop (and, for an
+RGB + depth model, a third panel: the FaceMesh landmark depth map its depth stream read),
 framed red when the face scores at or above the threshold, amber in the model's
 uncertain band below it, and green below that, so the most suspicious faces stand out;
 the score is written in the frame's bottom strip, never over the crop or the heat map
@@ -87,6 +88,24 @@ CAM_OFF_TEXT = ("CAM is off:", "no heat map.", "Choose a CAM", "method to see on
 NOT_EXPLAINED_TEXT = ("not explained:", "only the most fake", "faces get a heat", "map (More settings)")
 
 
+DEPTH_TEXT = ("no depth map:", "FaceMesh found", "no face here")
+
+
+def depth_panel(depth: np.ndarray, side: int = 176) -> np.ndarray:
+    """A face's landmark depth map (S x S in [0, 1], nearer brighter, 0 off the face) as a side x side RGB panel
+    in a bone colour map, marked "depth (estimate)": it is FaceMesh's landmark fit, not measured depth.  A map
+    that is all zero (FaceMesh found no face in the crop) gets a grey panel that says so."""
+    if not np.any(depth):
+        panel = np.full((side, side, 3), 90, np.uint8)
+        _panel_text(panel, DEPTH_TEXT)
+        return panel
+    grey = cv2.resize(np.clip(depth, 0, 1).astype(np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
+    panel = cv2.cvtColor(cv2.applyColorMap((grey * 255).astype(np.uint8), cv2.COLORMAP_BONE), cv2.COLOR_BGR2RGB)
+    scale = max(0.3, side / 440)
+    cv2.putText(panel, "depth (estimate)", (4, side - 6), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return panel
+
+
 def face_tile(
     face: FaceResult,
     threshold: float,
@@ -96,8 +115,8 @@ def face_tile(
     panel: bool = True,
     cam_off: bool = False,
 ) -> np.ndarray:
-    """Crop | CAM overlay, framed in the verdict colour (``band``: uncertain), with the score and verdict in a
-    strip under both (nothing is drawn over the crop or the heat map).
+    """Crop | CAM overlay (| depth map, for an RGB + depth model), framed in the verdict colour (``band``:
+    uncertain), with the score and verdict in a strip under them (nothing is drawn over the pictures).
 
     A face without a CAM gets a grey panel that says why: the CAM was off for the analysis (``cam_off``), or only
     the most fake faces were explained; ``panel=False``: the crop alone, no second panel."""
@@ -110,7 +129,10 @@ def face_tile(
     elif panel:
         right = (crop * 0.35 + 90).astype(np.uint8)
         _panel_text(right, CAM_OFF_TEXT if cam_off else NOT_EXPLAINED_TEXT)
-    tile = crop if right is None else np.concatenate([crop, np.full((side, 4, 3), 255, np.uint8), right], axis=1)
+    gap = np.full((side, 4, 3), 255, np.uint8)
+    tile = crop if right is None else np.concatenate([crop, gap, right], axis=1)
+    if face.depth is not None:  # an RGB + depth model: the depth map its second stream read, beside the crop
+        tile = np.concatenate([tile, gap, depth_panel(face.depth, side)], axis=1)
     colour = _colour(face.score, threshold, band)
     strip = max(18, round(side * 0.13))
     tile = cv2.copyMakeBorder(tile, border, strip, border, border, cv2.BORDER_CONSTANT, value=colour)

@@ -46,6 +46,8 @@ class Face:
     stats: dict | None = field(default=None, repr=False)  # face size, sharpness... (detector.inference.quality)
     # crops at other margins, {margin: crop}, when one decode serves models with different margins (compare view)
     crops: dict | None = field(default=None, repr=False)
+    # an RGB + depth model's depth map of the crop (S x S in [0, 1], 0 off the face; detector.inference.depth)
+    depth: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         d = {
@@ -56,6 +58,8 @@ class Face:
         }
         if self.explanation:
             d["explanation"] = self.explanation
+        if self.depth is not None:
+            d["depth_found"] = bool(self.depth.any())  # FaceMesh found the face: the depth stream saw a surface
         return d
 
 

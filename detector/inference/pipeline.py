@@ -315,6 +315,8 @@ def analyze(
             from detector.inference.depth import depth_maps
 
             depth, found_depth = depth_maps([f.crop for f in all_faces], clf.depth_size)
+            for f, d in zip(all_faces, depth):
+                f.depth = d  # shown beside the crop in the app
             report.timings["depth"] = time.perf_counter() - t
         tracks = sequence_tracks(clf, results, all_faces, embeddings, depth)
         seq = attach_sequence(
