@@ -267,3 +267,26 @@ def test_export_writes_a_card_that_loads_as_a_temporal_model(tiny_model_dir, tmp
     x = torch.randn(1, 7, 512)
     with torch.inference_mode():
         assert torch.allclose(clf.heads[0](x)["logit"], head(x)["logit"])  # the very head that was trained
+
+
+def test_an_embedding_cache_is_read_only_with_the_recipes_faces_and_folds(tmp_path, monkeypatch):
+    from detector.training import temporal
+    from detector.training.temporal import TemporalConfig, embedding_key, embeddings_cached
+
+    cfg = TemporalConfig(data=["d"], folds=2)
+    folds = {"a.mp4": 0, "b.mp4": 1}
+    monkeypatch.setattr(temporal, "fold_items", lambda c: ([], dict(folds)))
+    tracks = [{"video": v, "fold": k} for v, k in folds.items()]
+
+    def cache(key):
+        (tmp_path / "tracks.json").write_text(json.dumps({"key": key, "tracks": tracks}))
+        return embeddings_cached(cfg, tmp_path)
+
+    assert not embeddings_cached(cfg, tmp_path)  # nothing there
+    assert cache(embedding_key(cfg))
+    assert not cache({**embedding_key(cfg), "frames": 32})  # other faces
+    assert not cache({**embedding_key(cfg), "split": [[], 2, 1]})  # other folds
+    legacy = {k: v for k, v in embedding_key(cfg).items() if k != "split"}  # a key from before the split was in it
+    assert cache(legacy)  # read: every cached video is in the fold the recipe's split gives it
+    folds["b.mp4"] = 0  # the recipe's split now puts b in another fold: the cache is not read
+    assert not cache(legacy)

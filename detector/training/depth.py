@@ -52,6 +52,8 @@ from detector.training.temporal import (
     SequenceData,
     TemporalConfig,
     compare,
+    embed_items,
+    embedding_key,
     fit_head,
     log,
     pad,
@@ -77,8 +79,9 @@ class DepthConfig(TemporalConfig):
 # ---------------------------------------------------------------- depth maps of the embedded faces
 
 
-def _embedding_key(cfg: TemporalConfig) -> dict:
-    return {"frames": cfg.frames, "backbone": cfg.backbone, "data": cfg.data, "extra_reals": cfg.extra_reals}
+def _faces_key(cfg: TemporalConfig) -> dict:
+    """Which faces an embedding cache's rows are (its key less the folds: the depth maps do not depend on them)."""
+    return {k: v for k, v in embedding_key(cfg).items() if k != "split"}
 
 
 def depth_cache(cfg: DepthConfig, embeddings: Path, out: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +96,7 @@ def depth_cache(cfg: DepthConfig, embeddings: Path, out: Path) -> tuple[np.ndarr
     meta = json.loads((embeddings / "tracks.json").read_text())
     rows = sum(t["length"] for t in meta["tracks"])
     path = out / f"depth{cfg.depth_size}.npz"
-    key = json.dumps({**_embedding_key(cfg), "rows": rows, "size": cfg.depth_size}, sort_keys=True)
+    key = json.dumps({**_faces_key(cfg), "rows": rows, "size": cfg.depth_size}, sort_keys=True)
     if path.exists():
         z = np.load(path)
         if str(z["key"]) == key:
@@ -288,12 +291,7 @@ def main(argv=None) -> int:
         return 2
     embeddings, out = Path(args.embeddings), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta_path = embeddings / "tracks.json"
-    cached = json.loads(meta_path.read_text()).get("key", {}) if meta_path.exists() else {}
-    if {k: cached.get(k) for k in _embedding_key(cfg)} != _embedding_key(cfg):
-        from detector.training.temporal import embed_items
-
-        embed_items(cfg, embeddings)
+    embed_items(cfg, embeddings)  # a no-op when they are cached for this recipe's faces and folds
     depth, found = depth_cache(cfg, embeddings, out)
     cv = crossval_depth(cfg, embeddings, depth, found)
     keys = ["backbone_mean", "backbone_confident", *cfg.heads]
@@ -305,7 +303,7 @@ def main(argv=None) -> int:
         "stride": cfg.stride,
         "steps": -(-cfg.frames // cfg.stride),
         "videos_scored": len(oof),
-        "embed_seconds": json.loads(meta_path.read_text())["seconds"],
+        "embed_seconds": json.loads((embeddings / "tracks.json").read_text())["seconds"],
         "fit_seconds": {h: sum(r["wall_seconds"] for r in cv["heads"][h]) for h in cfg.heads},
         "depth_found": {
             "faces": round(float(np.mean([v["depth_found"] for v in oof])), 4),

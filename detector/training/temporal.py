@@ -41,6 +41,8 @@ __all__ = [
     "fold_items",
     "embed_video",
     "embed_items",
+    "embedding_key",
+    "embeddings_cached",
     "load_embeddings",
     "SequenceData",
     "sequences",
@@ -152,23 +154,45 @@ def embed_video(path: str, backbones: list, frames: int, margin: float) -> list[
     return out
 
 
-def embed_items(cfg: TemporalConfig, out: Path) -> None:
-    """Write ``out/tracks.json`` and ``out/embeddings_fold{k}.npz`` (see the module docstring); skipped when both
-    exist for the same settings."""
-    from detector.errors import InputError
-    from detector.models.classifier import load_model
-
-    key = {  # what the cache holds: the embeddings, and each video's fold
+def embedding_key(cfg: TemporalConfig) -> dict:
+    """What an embedding cache holds: the faces' embeddings (frames, backbone, data, extra reals) and each
+    video's fold (split)."""
+    return {
         "frames": cfg.frames,
         "backbone": cfg.backbone,
         "data": cfg.data,
         "extra_reals": cfg.extra_reals,
         "split": [cfg.split_data, cfg.folds, cfg.split_seed],
     }
+
+
+def embeddings_cached(cfg: TemporalConfig, out: Path) -> bool:
+    """Whether ``out`` holds what :func:`embed_items` would write for ``cfg``: the same :func:`embedding_key`; or,
+    for a cache whose key predates the split, the rest of the key the same and every cached video in the fold
+    that ``cfg``'s split gives it (checked video by video, so a cache is never read with other folds)."""
     meta_path = out / "tracks.json"
-    if meta_path.exists() and json.loads(meta_path.read_text()).get("key") == key:
+    if not meta_path.exists():
+        return False
+    meta = json.loads(meta_path.read_text())
+    key, cached = embedding_key(cfg), meta.get("key") or {}
+    if cached == key:
+        return True
+    if "split" in cached or cached != {k: v for k, v in key.items() if k != "split"}:
+        return False
+    _, fold_of = fold_items(cfg)
+    return all(fold_of.get(t["video"]) == t["fold"] for t in meta["tracks"])
+
+
+def embed_items(cfg: TemporalConfig, out: Path) -> None:
+    """Write ``out/tracks.json`` and ``out/embeddings_fold{k}.npz`` (see the module docstring); skipped when they
+    are cached for the same settings (:func:`embeddings_cached`)."""
+    from detector.errors import InputError
+    from detector.models.classifier import load_model
+
+    if embeddings_cached(cfg, out):
         log(f"embeddings cached in {out}")
         return
+    key = embedding_key(cfg)
     items, fold_of = fold_items(cfg)
     ens = load_model(cfg.backbone)
     members = ens.members or [ens]
@@ -214,7 +238,7 @@ def embed_items(cfg: TemporalConfig, out: Path) -> None:
     for k in range(len(members)):
         np.savez(out / f"embeddings_fold{k}.npz", emb=np.concatenate(embs[k]), prob=np.concatenate(probs[k]))
     meta = {"key": key, "frames": cfg.frames, "seconds": round(time.time() - t0, 1), "tracks": rows}
-    meta_path.write_text(json.dumps(meta))
+    (out / "tracks.json").write_text(json.dumps(meta))
     log(f"wrote {len(rows)} tracks ({n} faces) to {out} in {time.time() - t0:.0f} s")
 
 
