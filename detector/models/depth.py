@@ -10,6 +10,11 @@ Per frame (B x T steps)::
                    plus a learned position per cell                                       (keys and values)
     fused          RGB token + cross-attention(RGB token -> [a learned "no depth" token, depth tokens])
 
+Why one way (RGB queries depth, not also depth queries RGB): each frame has one RGB token, the backbone's pooled
+embedding (the cache holds no spatial features).  A depth token attending to a single key gets all of its weight
+on it, so the reverse attention would only add the same projection of the RGB token to every depth token, not a
+learned choice.  Between frames, the RGB and depth information meet again in the transformer's self-attention.
+
 A frame whose map is all zero (FaceMesh found no face, or padding) attends to the "no depth" token only.  Then
 step positions, the transformer encoder, and the pooling every sequence head shares
 (:class:`~detector.models.temporal.SequenceHead`): outputs ``logit``, ``frame_logits``, ``weights``,

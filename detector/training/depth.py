@@ -42,7 +42,7 @@ import json
 import os
 import time
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,7 @@ from detector.constants import DEPTH_SIZE
 from detector.training.temporal import (
     SequenceData,
     TemporalConfig,
-    compare,
+    crossval_result,
     embed_items,
     embedding_key,
     fit_head,
@@ -59,6 +59,7 @@ from detector.training.temporal import (
     pad,
     recipe_path,
     render,
+    write_result,
 )
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -294,39 +295,17 @@ def main(argv=None) -> int:
     embed_items(cfg, embeddings)  # a no-op when they are cached for this recipe's faces and folds
     depth, found = depth_cache(cfg, embeddings, out)
     cv = crossval_depth(cfg, embeddings, depth, found)
-    keys = ["backbone_mean", "backbone_confident", *cfg.heads]
     oof = [v for v in cv["videos"] if v["fold"] >= 0]
-    result = {
-        "recipe": asdict(cfg),
-        "folds": cfg.folds,
-        "frames": cfg.frames,
-        "stride": cfg.stride,
-        "steps": -(-cfg.frames // cfg.stride),
-        "videos_scored": len(oof),
-        "embed_seconds": json.loads((embeddings / "tracks.json").read_text())["seconds"],
-        "fit_seconds": {h: sum(r["wall_seconds"] for r in cv["heads"][h]) for h in cfg.heads},
-        "depth_found": {
-            "faces": round(float(np.mean([v["depth_found"] for v in oof])), 4),
-            "videos_without_any": sum(v["depth_found"] == 0 for v in oof),
-        },
-        "compare": compare(cv["videos"], keys, cfg.target_fa),
-        "heads": cv["heads"],
-        "videos": cv["videos"],
+    found_share = {
+        "faces": round(float(np.mean([v["depth_found"] for v in oof])), 4),
+        "videos_without_any": sum(v["depth_found"] == 0 for v in oof),
     }
+    result = crossval_result(cfg, cv, embeddings, depth_found=found_share)
+    text = render(result) + f"depth maps: {found_share['faces']:.1%} of the scored faces have a FaceMesh mesh"
     if RGBD in cfg.heads:
         result["rgbd_depth_attention"] = round(float(np.mean([v["rgbd_depth_attention"] for v in oof])), 4)
-    (out / "crossval.json").write_text(json.dumps(result, indent=1))
-    text = render(result) + (
-        f"depth maps: {result['depth_found']['faces']:.1%} of the scored faces have a FaceMesh mesh"
-        + (
-            f"; the rgbd head puts {result['rgbd_depth_attention']:.1%} of its cross-attention on depth tokens"
-            if RGBD in cfg.heads
-            else ""
-        )
-        + "\n"
-    )
-    (out / "crossval.txt").write_text(text)
-    print(text)
+        text += f"; the rgbd head puts {result['rgbd_depth_attention']:.1%} of its cross-attention on depth tokens"
+    write_result(out, result, text + "\n")
     if args.export:
         print(f"wrote {export_depth(cfg, out, args.name, cv['models'], result)}")
     return 0

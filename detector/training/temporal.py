@@ -40,9 +40,11 @@ __all__ = [
     "TemporalConfig",
     "fold_items",
     "embed_video",
+    "crossval_result",
     "embed_items",
     "embedding_key",
     "embeddings_cached",
+    "write_result",
     "load_embeddings",
     "SequenceData",
     "sequences",
@@ -669,6 +671,33 @@ def recipe_path(name_or_path: str) -> Path:
     raise ValueError(f"no temporal recipe {name_or_path!r} (a .toml file, or one of: {known})")
 
 
+def crossval_result(cfg: TemporalConfig, cv: dict, embeddings: Path, **extra) -> dict:
+    """What ``crossval.json`` holds for a :func:`crossval` result ``cv`` over the cache ``embeddings``: the recipe,
+    the sequence set-up, times, the comparison of the backbone and the heads out of fold, and per head and per
+    video figures; ``extra`` keys go in before the comparison."""
+    return {
+        "recipe": asdict(cfg),
+        "folds": cfg.folds,
+        "frames": cfg.frames,
+        "stride": cfg.stride,
+        "steps": -(-cfg.frames // cfg.stride),
+        "videos_scored": sum(v["fold"] >= 0 for v in cv["videos"]),
+        "embed_seconds": json.loads((embeddings / "tracks.json").read_text())["seconds"],
+        "fit_seconds": {h: sum(r["wall_seconds"] for r in cv["heads"][h]) for h in cfg.heads},
+        **extra,
+        "compare": compare(cv["videos"], ["backbone_mean", "backbone_confident", *cfg.heads], cfg.target_fa),
+        "heads": cv["heads"],
+        "videos": cv["videos"],
+    }
+
+
+def write_result(out: Path, result: dict, text: str) -> None:
+    """``out/crossval.json`` and ``out/crossval.txt`` (``text``, also printed)."""
+    (out / "crossval.json").write_text(json.dumps(result, indent=1))
+    (out / "crossval.txt").write_text(text)
+    print(text)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -685,24 +714,8 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     embed_items(cfg, out)
     cv = crossval(cfg, out)
-    keys = ["backbone_mean", "backbone_confident", *cfg.heads]
-    result = {
-        "recipe": asdict(cfg),
-        "folds": cfg.folds,
-        "frames": cfg.frames,
-        "stride": cfg.stride,
-        "steps": -(-cfg.frames // cfg.stride),
-        "videos_scored": sum(v["fold"] >= 0 for v in cv["videos"]),
-        "embed_seconds": json.loads((out / "tracks.json").read_text())["seconds"],
-        "fit_seconds": {h: sum(r["wall_seconds"] for r in cv["heads"][h]) for h in cfg.heads},
-        "compare": compare(cv["videos"], keys, cfg.target_fa),
-        "heads": cv["heads"],
-        "videos": cv["videos"],
-    }
-    (out / "crossval.json").write_text(json.dumps(result, indent=1))
-    text = render(result)
-    (out / "crossval.txt").write_text(text)
-    print(text)
+    result = crossval_result(cfg, cv, out)
+    write_result(out, result, render(result))
     if args.export:
         print(f"wrote {export(cfg, out, args.name, args.export, cv['models'], result)}")
     return 0
