@@ -950,9 +950,10 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 )
         gr.Markdown(
             "### Faces and their explanations\nEach tile: the face as the model saw it and, beside it, its CAM "
-            "heat map (red = pushed towards *fake*) when a CAM method is chosen. Red frame = scored at or above the "
-            "threshold, amber = in the model's uncertain band just below it, green = below; the score is in the "
-            "frame's bottom strip. Click a tile to see its frame."
+            "heat map (red = pushed towards *fake*) when a CAM method is chosen; with an RGB + depth model, last, "
+            "the depth map its depth stream read (FaceMesh's estimate, brighter = nearer). Red frame = scored at or "
+            "above the threshold, amber = in the model's uncertain band just below it, green = below; the score is "
+            "in the frame's bottom strip. Click a tile to see its frame."
         )
         order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
         gallery = gr.Gallery(

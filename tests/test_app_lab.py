@@ -66,6 +66,11 @@ def test_crop_pairs_put_before_beside_after():
     photo = _report([[(0, 0.7)]])
     photo.video = "portrait.jpg"
     assert lab.crop_pairs(photo, photo)[0][1] == "fake 0.70 → 0.70"  # a photo has no time
+    # an RGB + depth model's faces: the pairs stay crop | crop, no depth panels
+    for r in (levels["none"], levels["heavy"]):
+        for f in r.faces:
+            f.depth = np.full((16, 16), 0.5, np.float32)
+    assert lab.crop_pairs(levels["none"], levels["heavy"], max_pairs=4, side=64)[0][0].shape == image.shape
 
 
 def test_clip_for_lab_takes_the_first_tabs_video():

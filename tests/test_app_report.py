@@ -66,6 +66,20 @@ def test_report_is_one_self_contained_file(uploaded, tiny_model):
     assert "2025-03-04 15:30" in page
 
 
+def test_an_rgbd_models_faces_show_their_depth_maps_at_the_same_panel_size(uploaded):
+    from webapp.html_report import report_html
+
+    plain = report_html(uploaded, None)
+    assert "depth map" not in plain and 'style="width' not in plain
+    for f in uploaded.faces:
+        f.depth = np.full((16, 16), 0.6, np.float32)
+    page = report_html(uploaded, None)
+    assert "depth map as the model's depth stream read it" in page and "not a measured depth" in page
+    widths = [int(w) for w in re.findall(r'<figure style="width:(\d+)px">', page)]
+    # one face has a CAM (crop | CAM | depth: 3 panels), the others crop | grey panel | depth: all 3 panels wide
+    assert len(widths) == len(uploaded.faces) and set(widths) == {round(300 * (3 * 144 + 8 + 12) / 304)}
+
+
 def test_faces_most_fake_first_and_at_most_max_faces(uploaded):
     from webapp.html_report import report_html
 

@@ -37,6 +37,14 @@ def test_slim_report_keeps_small_frames_and_the_boxes_in_place(clips, tiny_model
     assert report_nbytes(slim) < full_bytes / 5
     for f in slim.faces:
         assert max(f.crop.shape[:2]) <= FACE_SIDE and (f.cam is None or max(f.cam.shape) <= FACE_SIDE)
+    # an RGB + depth model's maps: counted, and each kept as its own small float16 copy, not a view of the stack
+    stack = np.ones((len(full.faces), 64, 64), np.float32)
+    before = report_nbytes(slim)
+    for f, d in zip(full.faces, stack):  # slimmed in place: slim's faces are full's
+        f.depth = d
+    assert report_nbytes(slim) == before + stack.nbytes
+    slim = slim_report(full, frame_side=320)
+    assert all(f.depth.dtype == np.float16 and f.depth.base is None for f in slim.faces)
     assert slim.to_dict() == full.to_dict()  # scores, boxes, timings: the JSON is unchanged
 
     # the boxes are drawn where the face is on the smaller frame

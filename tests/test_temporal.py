@@ -288,5 +288,21 @@ def test_an_embedding_cache_is_read_only_with_the_recipes_faces_and_folds(tmp_pa
     assert not cache({**embedding_key(cfg), "split": [[], 2, 1]})  # other folds
     legacy = {k: v for k, v in embedding_key(cfg).items() if k != "split"}  # a key from before the split was in it
     assert cache(legacy)  # read: every cached video is in the fold the recipe's split gives it
+    assert json.loads((tmp_path / "tracks.json").read_text())["key"] == embedding_key(cfg)  # checked once: full key
     folds["b.mp4"] = 0  # the recipe's split now puts b in another fold: the cache is not read
     assert not cache(legacy)
+    assert json.loads((tmp_path / "tracks.json").read_text())["key"] == legacy  # and not rewritten
+    # the recipe's data as split_data, or none (the folds of data): the same folds, the same key
+    assert embedding_key(TemporalConfig(data=["d"], split_data=["d"], folds=2)) == embedding_key(cfg)
+
+    # embed_items reads nothing and loads no model when the cache is there
+    def no_model(*a, **k):
+        raise AssertionError("the backbone was loaded")
+
+    import detector.models.classifier as classifier
+
+    monkeypatch.setattr(classifier, "load_model", no_model)
+    cache(embedding_key(cfg))
+    temporal.embed_items(cfg, tmp_path)
+    with pytest.raises(AssertionError, match="backbone was loaded"):
+        temporal.embed_items(TemporalConfig(data=["d"], folds=2, frames=8), tmp_path)

@@ -1,4 +1,5 @@
-"""Pictures of faces: gallery tiles (crop beside its CAM overlay) and frames with boxes drawn.
+"""Pictures of faces: gallery tiles (crop beside its CAM overlay; an RGB + depth model's depth map) and frames with
+boxes drawn.
 
 Each gallery tile is the face crop next to its class-activation map over the crop (and, for an
 RGB + depth model, a third panel: the FaceMesh landmark depth map its depth stream read),
@@ -88,7 +89,7 @@ CAM_OFF_TEXT = ("CAM is off:", "no heat map.", "Choose a CAM", "method to see on
 NOT_EXPLAINED_TEXT = ("not explained:", "only the most fake", "faces get a heat", "map (More settings)")
 
 
-DEPTH_TEXT = ("no depth map:", "FaceMesh found", "no face here")
+DEPTH_TEXT = ("no depth map:", "FaceMesh found", "no face mesh here")
 
 
 def depth_panel(depth: np.ndarray, side: int = 176) -> np.ndarray:
@@ -114,12 +115,14 @@ def face_tile(
     band: list[float] | None = None,
     panel: bool = True,
     cam_off: bool = False,
+    depth: bool = True,
 ) -> np.ndarray:
     """Crop | CAM overlay (| depth map, for an RGB + depth model), framed in the verdict colour (``band``:
     uncertain), with the score and verdict in a strip under them (nothing is drawn over the pictures).
 
     A face without a CAM gets a grey panel that says why: the CAM was off for the analysis (``cam_off``), or only
-    the most fake faces were explained; ``panel=False``: the crop alone, no second panel."""
+    the most fake faces were explained; ``panel=False``: no grey panel (the crop alone when there is no CAM).
+    A face with a depth map gets it as the last panel unless ``depth=False`` (the lab's before | after pairs)."""
     crop = _square(face.crop if face.crop is not None else np.zeros((side, side, 3), np.uint8), side)
     right = None
     if face.cam is not None:
@@ -131,7 +134,7 @@ def face_tile(
         _panel_text(right, CAM_OFF_TEXT if cam_off else NOT_EXPLAINED_TEXT)
     gap = np.full((side, 4, 3), 255, np.uint8)
     tile = crop if right is None else np.concatenate([crop, gap, right], axis=1)
-    if face.depth is not None:  # an RGB + depth model: the depth map its second stream read, beside the crop
+    if depth and face.depth is not None:  # an RGB + depth model: the depth map its second stream read, beside the crop
         tile = np.concatenate([tile, gap, depth_panel(face.depth, side)], axis=1)
     colour = _colour(face.score, threshold, band)
     strip = max(18, round(side * 0.13))
@@ -227,4 +230,14 @@ def side_by_side(
     return np.concatenate([a, np.full((height, 8, 3), 255, np.uint8), b], axis=1)
 
 
-__all__ = ["gallery_items", "face_tile", "draw_boxes", "frame_view", "side_by_side", "label_style", "ORDERS"]
+__all__ = [
+    "gallery_items",
+    "face_tile",
+    "depth_panel",
+    "draw_boxes",
+    "frame_view",
+    "side_by_side",
+    "label_style",
+    "ORDERS",
+    "DEPTH_TEXT",
+]

@@ -182,6 +182,11 @@ def _faces_section(report: Report, max_faces: int) -> str:
         if cam_on
         else "The explanation (CAM) was off for this analysis: the crops are shown without heat maps."
     )
+    if any(f.depth is not None for _, f in entries):
+        intro += (
+            " Last panel: the face's depth map as the model's depth stream read it (brighter = nearer; FaceMesh's "
+            "landmark estimate, not a measured depth)."
+        )
     intro += f" Most fake first; {len(entries)} of {total} face{'s' if total != 1 else ''} shown."
     figures = []
     for pos, f in entries:
@@ -189,8 +194,10 @@ def _faces_section(report: Report, max_faces: int) -> str:
         tile = face_tile(f, report.threshold, side=144, band=report.uncertain, panel=cam_on)
         word = verdict(f.score, report.threshold, report.uncertain)
         where = "" if is_photo(report) else f"t = {fr.time:.2f} s (frame {fr.index}) · "
+        # a tile with a depth panel is wider: its figure grows with it, so the panels keep their size
+        wide = f' style="width:{round(300 * tile.shape[1] / 304)}px"' if f.depth is not None else ""
         figures.append(
-            f'<figure><img src="{data_uri(tile)}" alt="face {f.identity}">'
+            f'<figure{wide}><img src="{data_uri(tile)}" alt="face {f.identity}">'
             f"<figcaption>{where}face {f.identity} · fake probability <b>{f.score:.3f}</b> ({_esc(word)})"
             "</figcaption></figure>"
         )

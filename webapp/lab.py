@@ -226,9 +226,9 @@ def crop_pairs(before: Report, after: Report, max_pairs: int = 6, side: int = 12
     items = []
     for pos in picks:
         a, b = _largest(before.frames[pos].faces), _largest(after.frames[pos].faces)
-        left = face_tile(a, before.threshold, side, border, before.uncertain, panel=False)
+        left = face_tile(a, before.threshold, side, border, before.uncertain, panel=False, depth=False)
         right = (
-            face_tile(b, after.threshold, side, border, after.uncertain, panel=False)
+            face_tile(b, after.threshold, side, border, after.uncertain, panel=False, depth=False)
             if b is not None
             else _no_face_panel(left.shape)
         )

@@ -100,13 +100,16 @@ def _fit(image: np.ndarray, side: int) -> np.ndarray:
 
 def slim_report(report: Report, frame_side: int = FRAME_SIDE, face_side: int = FACE_SIDE) -> Report:
     """``report`` with what a page keeps (see the module's doc): frames as downscaled JPEGs, face crops and CAMs at
-    ``face_side``.  Scores, boxes, timings and the JSON form are unchanged; the faces are slimmed in place."""
+    ``face_side``, depth maps as float16.  Scores, boxes, timings and the JSON form are unchanged; the faces are
+    slimmed in place."""
     for f in report.faces:
         if f.crop is not None:
             f.crop = np.ascontiguousarray(_fit(f.crop, face_side))
         if f.cam is not None:
             cam = np.asarray(f.cam, dtype=np.float32)
             f.cam = _fit(cam, face_side).astype(np.float16)
+        if f.depth is not None:  # its own small copy (not a view that keeps the whole clip's stack of maps alive)
+            f.depth = np.asarray(f.depth, dtype=np.float16).copy()
     frames = report.frame_images
     if frames and not isinstance(frames, EncodedFrames):
         frames = EncodedFrames(frames, side=frame_side, shapes=report.frame_shapes)
@@ -114,13 +117,13 @@ def slim_report(report: Report, frame_side: int = FRAME_SIDE, face_side: int = F
 
 
 def report_nbytes(report: Report | None) -> int:
-    """Bytes of image data a report holds (frames, crops, CAMs): what a session's state costs."""
+    """Bytes of image data a report holds (frames, crops, CAMs, depth maps): what a session's state costs."""
     if report is None:
         return 0
     frames = report.frame_images or {}
     total = frames.nbytes if isinstance(frames, EncodedFrames) else sum(np.asarray(v).nbytes for v in frames.values())
     for f in report.faces:
-        total += sum(a.nbytes for a in (f.crop, f.cam) if a is not None)
+        total += sum(a.nbytes for a in (f.crop, f.cam, f.depth) if a is not None)
     return int(total)
 
 

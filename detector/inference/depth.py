@@ -10,7 +10,8 @@ interpolated linearly over a Delaunay triangulation of the landmarks' x, y and r
 * inside, normalised per face: the nearest point (usually the nose tip) 1, the farthest
   :data:`detector.constants.DEPTH_FLOOR`, so that a face pixel is never 0.
 
-A crop where FaceMesh finds no face gives an all-zero map and ``found = False``, never an error.
+A crop where FaceMesh finds no face (or only degenerate landmarks, with no surface to draw) gives an all-zero map
+and ``found = False``, never an error: ``found`` is always "the map is not empty".
 
     >>> result = face_depth(crop)          # DepthMap(depth: size x size float32 in [0, 1], found: bool)
     >>> maps, found = depth_maps(crops)    # N x size x size, N flags
@@ -91,7 +92,8 @@ def face_depth(crop: np.ndarray, size: int = DEPTH_SIZE) -> DepthMap:
     pts = landmarks(crop)
     if pts is None:
         return DepthMap(np.zeros((size, size), np.float32), False)
-    return DepthMap(raster(pts, size), True)
+    depth = raster(pts, size)
+    return DepthMap(depth, bool(depth.any()))  # degenerate landmarks (no triangle to draw): no map, not found
 
 
 def depth_maps(crops: list[np.ndarray], size: int = DEPTH_SIZE) -> tuple[np.ndarray, np.ndarray]:

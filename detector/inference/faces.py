@@ -59,7 +59,7 @@ class Face:
         if self.explanation:
             d["explanation"] = self.explanation
         if self.depth is not None:
-            d["depth_found"] = bool(self.depth.any())  # FaceMesh found the face: the depth stream saw a surface
+            d["depth_found"] = bool(self.depth.any())  # a non-empty map: FaceMesh found the face, a surface was drawn
         return d
 
 

@@ -143,7 +143,9 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
             if crop is None:
                 raise ValueError(f"faces were not cropped at margin {margin} (have {sorted(crops)})")
             faces.append(
-                replace(f, crop=crop, crops=None, identity=-1, score=0.0, cam=None, explanation=None, stats=None)
+                replace(
+                    f, crop=crop, crops=None, identity=-1, score=0.0, cam=None, explanation=None, stats=None, depth=None
+                )
             )
         frames.append(replace(fr, faces=faces))
     return info, frames, detect_s

@@ -164,14 +164,15 @@ def embedding_key(cfg: TemporalConfig) -> dict:
         "backbone": cfg.backbone,
         "data": cfg.data,
         "extra_reals": cfg.extra_reals,
-        "split": [cfg.split_data, cfg.folds, cfg.split_seed],
+        "split": [cfg.split_data or cfg.data, cfg.folds, cfg.split_seed],  # no split_data: the folds of data
     }
 
 
 def embeddings_cached(cfg: TemporalConfig, out: Path) -> bool:
     """Whether ``out`` holds what :func:`embed_items` would write for ``cfg``: the same :func:`embedding_key`; or,
     for a cache whose key predates the split, the rest of the key the same and every cached video in the fold
-    that ``cfg``'s split gives it (checked video by video, so a cache is never read with other folds)."""
+    that ``cfg``'s split gives it (checked video by video, so a cache is never read with other folds; such a cache
+    then gets the full key, so the check runs once)."""
     meta_path = out / "tracks.json"
     if not meta_path.exists():
         return False
@@ -182,7 +183,10 @@ def embeddings_cached(cfg: TemporalConfig, out: Path) -> bool:
     if "split" in cached or cached != {k: v for k, v in key.items() if k != "split"}:
         return False
     _, fold_of = fold_items(cfg)
-    return all(fold_of.get(t["video"]) == t["fold"] for t in meta["tracks"])
+    if not all(fold_of.get(t["video"]) == t["fold"] for t in meta["tracks"]):
+        return False
+    meta_path.write_text(json.dumps({**meta, "key": key}))
+    return True
 
 
 def embed_items(cfg: TemporalConfig, out: Path) -> None:
