@@ -103,6 +103,8 @@ def depth_panel(depth: np.ndarray, side: int = 176) -> np.ndarray:
     grey = cv2.resize(np.clip(depth, 0, 1).astype(np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
     panel = cv2.cvtColor(cv2.applyColorMap((grey * 255).astype(np.uint8), cv2.COLORMAP_BONE), cv2.COLOR_BGR2RGB)
     scale = max(0.3, side / 440)
+    (tw, th), base = cv2.getTextSize("depth (estimate)", FONT, scale, 1)
+    cv2.rectangle(panel, (0, side - th - base - 8), (tw + 8, side), (0, 0, 0), -1)  # legible over a bright chin
     cv2.putText(panel, "depth (estimate)", (4, side - 6), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
     return panel
 
