@@ -109,7 +109,7 @@ def slim_report(report: Report, frame_side: int = FRAME_SIDE, face_side: int = F
             cam = np.asarray(f.cam, dtype=np.float32)
             f.cam = _fit(cam, face_side).astype(np.float16)
         if f.depth is not None:  # its own small copy (not a view that keeps the whole clip's stack of maps alive)
-            f.depth = np.asarray(f.depth, dtype=np.float16).copy()
+            f.depth = f.depth.astype(np.float16)
     frames = report.frame_images
     if frames and not isinstance(frames, EncodedFrames):
         frames = EncodedFrames(frames, side=frame_side, shapes=report.frame_shapes)

@@ -53,7 +53,7 @@ from detector.training.temporal import (
     TemporalConfig,
     crossval_result,
     embed_items,
-    embedding_key,
+    faces_key,
     fit_head,
     log,
     pad,
@@ -80,11 +80,6 @@ class DepthConfig(TemporalConfig):
 # ---------------------------------------------------------------- depth maps of the embedded faces
 
 
-def _faces_key(cfg: TemporalConfig) -> dict:
-    """Which faces an embedding cache's rows are (its key less the folds: the depth maps do not depend on them)."""
-    return {k: v for k, v in embedding_key(cfg).items() if k != "split"}
-
-
 def depth_cache(cfg: DepthConfig, embeddings: Path, out: Path) -> tuple[np.ndarray, np.ndarray]:
     """(N x size x size uint8 depth maps, N found flags), one row per row of ``embeddings``' arrays (see the
     module docstring); cached as ``out/depth{size}.npz``."""
@@ -97,7 +92,8 @@ def depth_cache(cfg: DepthConfig, embeddings: Path, out: Path) -> tuple[np.ndarr
     meta = json.loads((embeddings / "tracks.json").read_text())
     rows = sum(t["length"] for t in meta["tracks"])
     path = out / f"depth{cfg.depth_size}.npz"
-    key = json.dumps({**_faces_key(cfg), "rows": rows, "size": cfg.depth_size}, sort_keys=True)
+    # the faces, not their folds: the depth maps do not depend on the split
+    key = json.dumps({**faces_key(cfg), "rows": rows, "size": cfg.depth_size}, sort_keys=True)
     if path.exists():
         z = np.load(path)
         if str(z["key"]) == key:

@@ -44,6 +44,7 @@ __all__ = [
     "embed_items",
     "embedding_key",
     "embeddings_cached",
+    "faces_key",
     "write_result",
     "load_embeddings",
     "SequenceData",
@@ -156,16 +157,15 @@ def embed_video(path: str, backbones: list, frames: int, margin: float) -> list[
     return out
 
 
+def faces_key(cfg: TemporalConfig) -> dict:
+    """Which faces an embedding cache's rows are, and by which backbone: frames, backbone, data, extra reals."""
+    return {"frames": cfg.frames, "backbone": cfg.backbone, "data": cfg.data, "extra_reals": cfg.extra_reals}
+
+
 def embedding_key(cfg: TemporalConfig) -> dict:
-    """What an embedding cache holds: the faces' embeddings (frames, backbone, data, extra reals) and each
-    video's fold (split)."""
-    return {
-        "frames": cfg.frames,
-        "backbone": cfg.backbone,
-        "data": cfg.data,
-        "extra_reals": cfg.extra_reals,
-        "split": [cfg.split_data or cfg.data, cfg.folds, cfg.split_seed],  # no split_data: the folds of data
-    }
+    """What an embedding cache holds: the faces' embeddings (:func:`faces_key`) and each video's fold (split)."""
+    # no split_data: the folds of data
+    return {**faces_key(cfg), "split": [cfg.split_data or cfg.data, cfg.folds, cfg.split_seed]}
 
 
 def embeddings_cached(cfg: TemporalConfig, out: Path) -> bool:
@@ -180,7 +180,7 @@ def embeddings_cached(cfg: TemporalConfig, out: Path) -> bool:
     key, cached = embedding_key(cfg), meta.get("key") or {}
     if cached == key:
         return True
-    if "split" in cached or cached != {k: v for k, v in key.items() if k != "split"}:
+    if "split" in cached or cached != faces_key(cfg):
         return False
     _, fold_of = fold_items(cfg)
     if not all(fold_of.get(t["video"]) == t["fold"] for t in meta["tracks"]):
