@@ -401,3 +401,34 @@ def test_scored_interpretation_equals_fastais_own_from_one_pass():
     assert (cm == theirs.confusion_matrix()).all() and len(calls) == 3
     assert torch.allclose(ours.top_losses(5)[0], theirs.top_losses(5)[0])
     assert (ours.top_losses(5)[1] == theirs.top_losses(5)[1]).all()
+
+
+@pytest.mark.slow
+def test_domain_balanced_epoch_draws_pseudo_fakes_as_rows(run, tiny_dataset, tmp_path):
+    """--balance domain: each source half real, its fake half partly self-blended copies of its real crops; the
+    card records the shares, and the item transform no longer turns reals fake (the rows do)."""
+    from detector.training.run import main
+
+    _, _, cache, _ = run
+    out = tmp_path / "d"
+    argv = ["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1"]
+    argv += ["--bs", "4", "--val-fraction", "0.34", "--workers", "1", "--cache", str(cache), "--out", str(out)]
+    assert main(argv + ["--epoch-size", "16", "--balance", "domain", "--sbi", "0.25"]) == 0
+    trained = json.loads((out / "model" / "resnet18.json").read_text())["trained"]
+    shares = trained["sampling"]
+    assert trained["config"]["balance"] == "domain"
+    assert sum(v for k, v in shares.items() if k.startswith("real:")) == pytest.approx(0.5, abs=1e-3)
+    fakes = {k: v for k, v in shares.items() if k.startswith("fake:")}
+    pseudo = {k: v for k, v in shares.items() if k.startswith("sbi:")}
+    assert fakes and pseudo  # the clips' fakes and the self-blended copies of their reals
+    assert sum(pseudo.values()) == pytest.approx(0.25 * 0.5, abs=1e-3)  # one source: a quarter of its fake half
+    assert trained["class_weights"] == [1.0, 1.0]
+
+
+def test_domain_balance_needs_an_epoch_size_and_pseudo_fakes(tmp_path, capsys):
+    from detector.training.run import main
+
+    for extra in (["--sbi", "0.5"], ["--epoch-size", "64"]):
+        with pytest.raises(SystemExit):
+            main(["--data", str(tmp_path), "--arch", "resnet18", "--balance", "domain", *extra])
+        assert "--balance domain needs" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """Training data for fastai: albumentations augmentations, self-blended pseudo-fakes, crops kept in memory, and
-balanced epochs over classes and sources."""
+balanced epochs over classes and sources (``sampling_weights``) or over sources, each half real
+(``domain_sampling_weights``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import numpy as np
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-__all__ = ["augmentations", "item_transforms", "CropLoader", "sampling_weights", "balanced_dl_type"]
+__all__ = [
+    "augmentations",
+    "item_transforms",
+    "CropLoader",
+    "with_pseudo_fakes",
+    "sampling_weights",
+    "domain_sampling_weights",
+    "balanced_dl_type",
+]
 
 
 def augmentations(size: int, downscale: float = 0.0, seed: int | None = None):
@@ -123,10 +132,19 @@ class CropLoader:
     Decoding the PNG was a third of the data time of every epoch (about 3.5 of 10 ms per crop).  Training crops
     are kept shrunk to 1.25x the input size (augmenting and self-blending full 320-px crops cost 3x more);
     validation crops are kept whole, so that they are resized exactly as ``Classifier.preprocess`` does.
-    About 120 kB per training crop at 160 px and 300 kB per validation crop: ~1 GB at 64 frames per video."""
+    About 120 kB per training crop at 160 px and 300 kB per validation crop: ~1 GB at 64 frames per video.
 
-    def __init__(self, size: int):
+    ``sbi_seed``: a row whose ``pseudo`` column is true (:func:`with_pseudo_fakes`) is returned self-blended, a
+    new blend at every call, from the landmarks :meth:`find_landmarks` kept for its crop."""
+
+    def __init__(self, size: int, sbi_seed: int | None = None):
         self.side, self._memo = int(round(1.25 * size)), {}
+        self._landmarks: dict[str, np.ndarray] = {}
+        self._blender = None
+        if sbi_seed is not None:
+            from detector.training.sbi import SelfBlender
+
+            self._blender = SelfBlender(seed=sbi_seed)
 
     def __call__(self, row) -> np.ndarray:
         arr = self._memo.get(row["path"])
@@ -140,7 +158,37 @@ class CropLoader:
                 arr = cv2.resize(arr, (self.side, self.side), interpolation=cv2.INTER_AREA)
             arr.setflags(write=False)  # shared by every epoch: a transform must not change it in place
             self._memo[row["path"]] = arr
+        if self._blender is not None and row.get("pseudo", False):
+            for _ in range(3):  # a blend fails only when the mask's deformation erases a tiny face
+                out = self._blender.blend(arr, landmarks=self._landmarks[row["path"]])
+                if out is not None:
+                    return out[0]
         return arr
+
+    def find_landmarks(self, rows) -> set[str]:
+        """Find and keep the FaceMesh landmarks of each row's (training-size) crop; the paths where one was found.
+        About 5 ms a crop."""
+        if self._blender is None:
+            raise ValueError("a CropLoader without sbi_seed makes no pseudo-fakes")
+        for _, row in rows.iterrows():
+            if row["path"] not in self._landmarks:
+                pts = self._blender.landmarks(np.ascontiguousarray(self(row)))
+                if pts is not None:
+                    self._landmarks[row["path"]] = pts
+        return set(self._landmarks)
+
+
+def with_pseudo_fakes(df, loader: CropLoader):
+    """The table plus one pseudo-fake row per real training crop where FaceMesh finds the face: a copy labelled
+    ``fake``, method ``sbi``, with ``pseudo`` true (``loader`` self-blends it whenever it is drawn).  Validation
+    rows are left as they are: pseudo-fakes are a training device, never a measure."""
+    import pandas as pd
+
+    df = df.assign(pseudo=False)
+    real_train = df[(~df.is_valid) & (df.label == "real")]
+    found = loader.find_landmarks(real_train)
+    pseudo = real_train[real_train.path.isin(found)].assign(label="fake", method="sbi", pseudo=True)
+    return pd.concat([df, pseudo], ignore_index=True)
 
 
 def sampling_weights(train_df) -> tuple[np.ndarray, dict]:
@@ -162,6 +210,43 @@ def sampling_weights(train_df) -> tuple[np.ndarray, dict]:
             )
             shares[f"{label}:{source}"] = round(share, 4)
             w[((train_df["label"] == label) & (train_df["source"] == source)).values] = share / n
+    return w, shares
+
+
+def domain_sampling_weights(train_df, pseudo_share: float) -> tuple[np.ndarray, dict]:
+    """Per-crop sampling weights for an epoch balanced within each source, and the share each part gets.
+
+    Each source (``ffpp``, ``ffpp_c40``, ``ffpp_c40:actors``, ``faces_utk``...) gets a share of the epoch in
+    proportion to the square root of its crop count (pseudo-fake copies not counted), and within a source half of
+    the draws are its real crops and half fakes: its own fakes and, for ``pseudo_share`` of that half, self-blended
+    pseudo-fakes of its reals (rows with ``pseudo`` true, from :func:`with_pseudo_fakes`); a source of reals only
+    gets all of its fake half as pseudo-fakes.  So no source tells real from fake by its look (a photo's sharpness,
+    a video's compression): with balance by class only, the thousands of real photos make "photo" mean real and
+    "compressed video" mean fake, and the real videos pay for it.  Share keys: ``real:SOURCE``, ``fake:SOURCE``,
+    ``sbi:SOURCE``."""
+    if not 0 < pseudo_share <= 1:
+        raise ValueError("the pseudo-fakes' share of a source's fake half must be in (0, 1]")
+    pseudo = train_df["pseudo"].to_numpy(bool) if "pseudo" in train_df else np.zeros(len(train_df), bool)
+    real = (train_df["label"] == "real").to_numpy()
+    fake = ~real & ~pseudo
+    source = train_df["source"].to_numpy()
+    counts = train_df[~pseudo].groupby("source").size()
+    root = np.sqrt(counts.astype(float))
+    w, shares = np.zeros(len(train_df), dtype=np.float64), {}
+    for name in counts.index:
+        of = source == name
+        parts = {"real": of & real, "fake": of & fake, "sbi": of & pseudo}
+        has = {k: bool(m.any()) for k, m in parts.items()}
+        fake_half = {"fake": 1.0 - pseudo_share, "sbi": pseudo_share} if has["fake"] and has["sbi"] else None
+        if fake_half is None:  # only one kind of fake (or none): it takes the whole half
+            fake_half = {k: 1.0 for k in ("fake", "sbi") if has[k]}
+        split = {"real": 0.5, **{k: 0.5 * v for k, v in fake_half.items()}} if has["real"] and fake_half else None
+        if split is None:  # one class only (a folder of fakes, or reals without a face FaceMesh finds)
+            split = {k: 1.0 / sum(has.values()) for k in parts if has[k]}
+        for part, frac in split.items():
+            share = float(root[name] / root.sum()) * frac
+            shares[f"{part}:{name}"] = round(share, 4)
+            w[parts[part]] = share / parts[part].sum()
     return w, shares
 
 

@@ -80,7 +80,11 @@ class TrainConfig:
     )
     fold: int = _f(0, "with --folds: the validation fold, 0 to K-1", metavar="I")
     sbi: float = _f(
-        0.0, "turn a real training crop into a self-blended pseudo-fake with probability P (0: off)", metavar="P"
+        0.0,
+        "self-blended pseudo-fakes (0: off): with --balance class, the probability that a real training crop is "
+        "turned into one; with --balance domain, their share of the fake half of a source that has fakes of its "
+        "own (a source of reals only gets all of its fake half from them)",
+        metavar="P",
     )
     downscale: float = _f(0.0, "shrink a training crop to 35-70%% of its side and back with probability P", metavar="P")
     ema: float = _f(0.0, "export a moving average of the weights over steps (e.g. 0.998; 0: off)", metavar="DECAY")
@@ -105,6 +109,13 @@ class TrainConfig:
         "draw N training crops per epoch, balanced by class and source (0: every crop once, "
         "with class weights in the loss)",
         metavar="N",
+    )
+    balance: str = _f(
+        "class",
+        "with --epoch-size: class (half real, half fake; each class's sources by the square root of their "
+        "crops) or domain (each source by the square root of its crops, half of it real and half fake, so that "
+        "no source's look tells the label; needs --sbi for sources of reals only)",
+        choices=["class", "domain"],
     )
     fit_valid: int = _f(
         0,
@@ -138,6 +149,8 @@ class TrainConfig:
             raise ValueError("--fold I needs --folds K with K >= 2 and 0 <= I < K")
         if self.epoch_size < 0 or self.fit_valid < 0 or not 0 < self.target_fa < 1:
             raise ValueError("--epoch-size and --fit-valid are counts (0 or more); --target-fa is a rate in (0, 1)")
+        if self.balance == "domain" and not (self.epoch_size and self.sbi):
+            raise ValueError("--balance domain needs --epoch-size N and --sbi P (pseudo-fakes for real-only sources)")
         if self.distill_alpha is not None and not 0 <= self.distill_alpha <= 1 or not self.distill_temperature > 0:
             raise ValueError("--distill-alpha is a weight between 0 and 1; --distill-temperature is above 0")
         if self.teacher is None and (

@@ -177,22 +177,37 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         imagenet_stats,
     )
 
-    from detector.training.augment import CropLoader, balanced_dl_type, item_transforms, sampling_weights
+    from detector.training.augment import (
+        CropLoader,
+        balanced_dl_type,
+        domain_sampling_weights,
+        item_transforms,
+        sampling_weights,
+        with_pseudo_fakes,
+    )
     from detector.training.callbacks import DistillationCallback, KeepFrozen
 
     arch, size, pretrained = prep.arch, prep.size, prep.pretrained
     df = prep.df
+    by_domain = cfg.balance == "domain"
+    loader = CropLoader(size, sbi_seed=cfg.seed if by_domain else None)
+    if by_domain:  # pseudo-fakes are rows of their own, so that the epoch's draw decides their share per source
+        t0 = time.time()
+        df = with_pseudo_fakes(df, loader)
+        log(f"pseudo-fake rows: {int(df.pseudo.sum())} of the real training crops ({time.time() - t0:.0f} s)")
+    transform_sbi = 0.0 if by_domain else cfg.sbi  # the share of real draws the item transform turns fake
     dblock = DataBlock(
         blocks=(ImageBlock, CategoryBlock(vocab=VOCAB)),
-        get_x=CropLoader(size),
+        get_x=loader,
         get_y=ColReader("label"),
         splitter=ColSplitter("is_valid"),
-        item_tfms=item_transforms(size, cfg.sbi, VOCAB, cfg.seed, cfg.downscale),
+        item_tfms=item_transforms(size, transform_sbi, VOCAB, cfg.seed, cfg.downscale),
         batch_tfms=[Normalize.from_stats(*imagenet_stats)],  # the distillation callback undoes it for the teacher
     )
     shares = None
-    if cfg.epoch_size:  # a balanced epoch of a fixed size: each class half, each source by its square root
-        wgts, shares = sampling_weights(df[~df.is_valid].reset_index(drop=True))
+    if cfg.epoch_size:  # a balanced epoch of a fixed size: by class (sources by their square root) or by source
+        train_df = df[~df.is_valid].reset_index(drop=True)
+        wgts, shares = domain_sampling_weights(train_df, cfg.sbi) if by_domain else sampling_weights(train_df)
         dls = dblock.datasets(df).dataloaders(
             bs=cfg.bs,
             num_workers=0,
@@ -215,7 +230,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         dls.loaders[1] = dls.test_dl(df[df.is_valid].sample(n=cfg.fit_valid, random_state=cfg.seed), with_labels=True)
     # class balance: weight each class by the inverse of its share of training crops
     # (with --sbi P, a share P of the real crops arrives as pseudo-fakes: count them as such)
-    counts = {"real": n_real * (1 - cfg.sbi), "fake": n_fake + n_real * cfg.sbi}
+    counts = {"real": n_real * (1 - transform_sbi), "fake": n_fake + n_real * transform_sbi}
     weights = torch.tensor([n_train / (2 * max(counts[c], 1e-6)) for c in VOCAB], dtype=torch.float32)
     log(f"class weights {dict(zip(VOCAB, weights.tolist()))}")
 
