@@ -405,24 +405,41 @@ def test_scored_interpretation_equals_fastais_own_from_one_pass():
 
 @pytest.mark.slow
 def test_domain_balanced_epoch_draws_pseudo_fakes_as_rows(run, tiny_dataset, tmp_path):
-    """--balance domain: each source half real, its fake half partly self-blended copies of its real crops; the
-    card records the shares, and the item transform no longer turns reals fake (the rows do)."""
-    from detector.training.run import main
+    """--balance domain: each source half real, its fake half partly self-blended copies of its real crops, drawn as
+    rows of fastai's training set (the item transform no longer turns reals fake); the card records the shares."""
+    from detector.training.config import parse_config
+    from detector.training.run import learner, main, prepare
 
     _, _, cache, _ = run
-    out = tmp_path / "d"
     argv = ["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1"]
-    argv += ["--bs", "4", "--val-fraction", "0.34", "--workers", "1", "--cache", str(cache), "--out", str(out)]
-    assert main(argv + ["--epoch-size", "16", "--balance", "domain", "--sbi", "0.25"]) == 0
+    argv += ["--bs", "4", "--val-fraction", "0.34", "--workers", "1", "--cache", str(cache)]
+    argv += ["--epoch-size", "16", "--balance", "domain", "--sbi", "0.25"]
+    cfg = parse_config(argv + ["--out", str(tmp_path / "l")])
+    learn, full_valid, shares, weights = learner(cfg, prepare(cfg), tmp_path / "l")
+    train = learn.dls.train
+    rows = train.items
+    assert rows.pseudo.any() and not full_valid.items.pseudo.any()
+    assert (rows[rows.pseudo].label == "fake").all() and set(rows[rows.pseudo].path) <= set(rows[~rows.pseudo].path)
+    assert "SelfBlend" not in [type(t).__name__ for t in train.after_item.fs]
+    train.n = 20_000  # a long draw, to check the shares fastai actually draws by
+    drawn = rows.iloc[train.get_idxs()]
+    assert (drawn.label == "real").mean() == pytest.approx(0.5, abs=0.02)
+    assert drawn[drawn.label == "fake"].pseudo.mean() == pytest.approx(0.25, abs=0.02)
+    assert weights.tolist() == [1.0, 1.0]
+    # a drawn pseudo-fake row decodes to a blend of its real crop, labelled fake
+    i = int(np.flatnonzero(rows.pseudo.to_numpy())[0])
+    j = int(np.flatnonzero(((rows.path == rows.iloc[i].path) & ~rows.pseudo).to_numpy())[0])
+    (fake_img, fake_y), (real_img, real_y) = train.dataset[i], train.dataset[j]
+    assert (train.vocab[int(fake_y)], train.vocab[int(real_y)]) == ("fake", "real")
+    assert np.abs(np.asarray(fake_img).astype(int) - np.asarray(real_img)).mean() > 0.5
+
+    out = tmp_path / "d"
+    assert main(argv + ["--out", str(out)]) == 0
     trained = json.loads((out / "model" / "resnet18.json").read_text())["trained"]
-    shares = trained["sampling"]
-    assert trained["config"]["balance"] == "domain"
+    assert trained["config"]["balance"] == "domain" and trained["class_weights"] == [1.0, 1.0]
+    assert trained["sampling"] == shares
     assert sum(v for k, v in shares.items() if k.startswith("real:")) == pytest.approx(0.5, abs=1e-3)
-    fakes = {k: v for k, v in shares.items() if k.startswith("fake:")}
-    pseudo = {k: v for k, v in shares.items() if k.startswith("sbi:")}
-    assert fakes and pseudo  # the clips' fakes and the self-blended copies of their reals
-    assert sum(pseudo.values()) == pytest.approx(0.25 * 0.5, abs=1e-3)  # one source: a quarter of its fake half
-    assert trained["class_weights"] == [1.0, 1.0]
+    assert sum(v for k, v in shares.items() if k.startswith("sbi:")) == pytest.approx(0.25 * 0.5, abs=1e-3)
 
 
 def test_domain_balance_needs_an_epoch_size_and_pseudo_fakes(tmp_path, capsys):

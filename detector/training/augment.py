@@ -16,6 +16,7 @@ __all__ = [
     "item_transforms",
     "CropLoader",
     "with_pseudo_fakes",
+    "pseudo_fake_counts",
     "sampling_weights",
     "domain_sampling_weights",
     "balanced_dl_type",
@@ -135,11 +136,14 @@ class CropLoader:
     About 120 kB per training crop at 160 px and 300 kB per validation crop: ~1 GB at 64 frames per video.
 
     ``sbi_seed``: a row whose ``pseudo`` column is true (:func:`with_pseudo_fakes`) is returned self-blended, a
-    new blend at every call, from the landmarks :meth:`find_landmarks` kept for its crop."""
+    new blend at every call, from the landmarks :meth:`find_landmarks` kept for its crop.  A blend fails only when
+    the mask's random deformation erases a tiny face; after 5 tries the row's real crop is returned as it is (so
+    labelled fake) and counted in ``failed_blends``, which the training log reports."""
 
     def __init__(self, size: int, sbi_seed: int | None = None):
         self.side, self._memo = int(round(1.25 * size)), {}
         self._landmarks: dict[str, np.ndarray] = {}
+        self.failed_blends = 0
         self._blender = None
         if sbi_seed is not None:
             from detector.training.sbi import SelfBlender
@@ -159,15 +163,16 @@ class CropLoader:
             arr.setflags(write=False)  # shared by every epoch: a transform must not change it in place
             self._memo[row["path"]] = arr
         if self._blender is not None and row.get("pseudo", False):
-            for _ in range(3):  # a blend fails only when the mask's deformation erases a tiny face
+            for _ in range(5):
                 out = self._blender.blend(arr, landmarks=self._landmarks[row["path"]])
                 if out is not None:
                     return out[0]
+            self.failed_blends += 1
         return arr
 
     def find_landmarks(self, rows) -> set[str]:
-        """Find and keep the FaceMesh landmarks of each row's (training-size) crop; the paths where one was found.
-        About 5 ms a crop."""
+        """Find and keep the FaceMesh landmarks of each row's (training-size) crop (about 5 ms a crop); the paths of
+        these rows where a face was found.  FaceMesh is closed afterwards: blending needs only the landmarks."""
         if self._blender is None:
             raise ValueError("a CropLoader without sbi_seed makes no pseudo-fakes")
         for _, row in rows.iterrows():
@@ -175,7 +180,8 @@ class CropLoader:
                 pts = self._blender.landmarks(np.ascontiguousarray(self(row)))
                 if pts is not None:
                     self._landmarks[row["path"]] = pts
-        return set(self._landmarks)
+        self._blender.close()
+        return {p for p in rows["path"] if p in self._landmarks}
 
 
 def with_pseudo_fakes(df, loader: CropLoader):
@@ -189,6 +195,14 @@ def with_pseudo_fakes(df, loader: CropLoader):
     found = loader.find_landmarks(real_train)
     pseudo = real_train[real_train.path.isin(found)].assign(label="fake", method="sbi", pseudo=True)
     return pd.concat([df, pseudo], ignore_index=True)
+
+
+def pseudo_fake_counts(df) -> dict[str, tuple[int, int]]:
+    """Per source: (pseudo-fake copies, real training crops) of a table from :func:`with_pseudo_fakes`."""
+    train = df[~df.is_valid]
+    reals = train[train.label == "real"].groupby("source").size()
+    copies = train[train.pseudo].groupby("source").size()
+    return {s: (int(copies.get(s, 0)), int(n)) for s, n in reals.items()}
 
 
 def sampling_weights(train_df) -> tuple[np.ndarray, dict]:

@@ -106,7 +106,7 @@ class TrainConfig:
     )
     epoch_size: int = _f(
         0,
-        "draw N training crops per epoch, balanced by class and source (0: every crop once, "
+        "draw N training crops per epoch, balanced as --balance says (0: every crop once, "
         "with class weights in the loss)",
         metavar="N",
     )
@@ -114,7 +114,7 @@ class TrainConfig:
         "class",
         "with --epoch-size: class (half real, half fake; each class's sources by the square root of their "
         "crops) or domain (each source by the square root of its crops, half of it real and half fake, so that "
-        "no source's look tells the label; needs --sbi for sources of reals only)",
+        "no source's look tells the label; needs --sbi P > 0, the pseudo-fakes of sources of reals only)",
         choices=["class", "domain"],
     )
     fit_valid: int = _f(

@@ -182,6 +182,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         balanced_dl_type,
         domain_sampling_weights,
         item_transforms,
+        pseudo_fake_counts,
         sampling_weights,
         with_pseudo_fakes,
     )
@@ -194,7 +195,12 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     if by_domain:  # pseudo-fakes are rows of their own, so that the epoch's draw decides their share per source
         t0 = time.time()
         df = with_pseudo_fakes(df, loader)
-        log(f"pseudo-fake rows: {int(df.pseudo.sum())} of the real training crops ({time.time() - t0:.0f} s)")
+        counts = pseudo_fake_counts(df)
+        log(f"pseudo-fake rows (copies, real crops) per source: {counts} ({time.time() - t0:.0f} s)")
+        fakes = set(df[(~df.is_valid) & (df.label == "fake") & ~df.pseudo].source)
+        for source, (copies, _) in counts.items():
+            if not copies and source not in fakes:
+                log(f"warning: FaceMesh found no face in {source}'s crops: it has no fakes, so it is drawn all real")
     transform_sbi = 0.0 if by_domain else cfg.sbi  # the share of real draws the item transform turns fake
     dblock = DataBlock(
         blocks=(ImageBlock, CategoryBlock(vocab=VOCAB)),
@@ -217,7 +223,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
             after_batch=dblock.batch_tfms,
         )
         log(f"epoch: {cfg.epoch_size} crops drawn by share {shares}")
-        n_real = sum(v for k, v in shares.items() if k.startswith("real:"))
+        n_real = float(wgts[(train_df.label == "real").to_numpy()].sum() / wgts.sum())
         n_fake, n_train = 1.0 - n_real, 1.0
     else:
         dls = dblock.dataloaders(df, bs=cfg.bs, num_workers=0)
@@ -264,6 +270,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
             )
         )
         log(f"distilling from {teacher.card.name} ({cfg.teacher_card()}): soft loss weight {alpha}, T {temperature}")
+    learn.crop_loader = loader  # its failed blends are reported after the fit
     return learn, full_valid, shares, weights
 
 
@@ -322,6 +329,9 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
     else:
         learn.fit_one_cycle(cfg.epochs, lr)
     t_fit = time.time() - t0
+    failed = getattr(learn, "crop_loader", None) and learn.crop_loader.failed_blends
+    if failed:
+        log(f"pseudo-fake draws whose blend failed 5 times (trained on as their real crop, labelled fake): {failed}")
     learn.recorder.plot_loss()
     plt.title(f"losses ({cfg.arch})")
     plt.savefig(out / "loss_curve.png", dpi=110, bbox_inches="tight")
