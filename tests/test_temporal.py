@@ -286,6 +286,7 @@ def test_an_embedding_cache_is_read_only_with_the_recipes_faces_and_folds(tmp_pa
     assert cache(embedding_key(cfg))
     assert not cache({**embedding_key(cfg), "frames": 32})  # other faces
     assert not cache({**embedding_key(cfg), "split": [[], 2, 1]})  # other folds
+    assert not cache({**embedding_key(cfg), "backbone_weights": "0" * 16})  # other weights under the same name
     legacy = {k: v for k, v in embedding_key(cfg).items() if k != "split"}  # a key from before the split was in it
     assert cache(legacy)  # read: every cached video is in the fold the recipe's split gives it
     assert json.loads((tmp_path / "tracks.json").read_text())["key"] == embedding_key(cfg)  # checked once: full key
@@ -306,3 +307,22 @@ def test_an_embedding_cache_is_read_only_with_the_recipes_faces_and_folds(tmp_pa
     temporal.embed_items(cfg, tmp_path)
     with pytest.raises(AssertionError, match="backbone was loaded"):
         temporal.embed_items(TemporalConfig(data=["d"], folds=2, frames=8), tmp_path)
+
+
+def test_backbone_digest_follows_the_weights_not_the_name(tiny_model_dir, tmp_path):
+    """A retrained model installed under the same name must not reuse the old model's embedding cache."""
+    import shutil
+
+    from detector.training.temporal import backbone_digest
+
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, d)
+    card = next(d.glob("*.json"))
+    first = backbone_digest(str(card))
+    assert first and first == backbone_digest(str(card))
+    weights = next(d.glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # other weights, same name and card
+    weights.write_bytes(bytes(data))
+    assert backbone_digest(str(card)) not in (None, first)
+    assert backbone_digest(str(tmp_path / "missing.json")) is None

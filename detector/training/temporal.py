@@ -157,9 +157,38 @@ def embed_video(path: str, backbones: list, frames: int, margin: float) -> list[
     return out
 
 
+def backbone_digest(name: str) -> str | None:
+    """A short SHA-1 of the backbone's weight files (its members' for an ensemble), so that a cache made by other
+    weights under the same name (a retrained default) is never read; None when the backbone cannot be found."""
+    import hashlib
+
+    from detector.errors import NoModelError
+    from detector.models.card import ModelCard
+    from detector.models.store import resolve
+
+    try:
+        path = resolve(name)
+        card = ModelCard.from_file(path)
+        digest = hashlib.sha1()
+        for f in card.weight_files:
+            with open(path.parent / f, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+    except (NoModelError, OSError, ValueError, TypeError):
+        return None
+    return digest.hexdigest()[:16]
+
+
 def faces_key(cfg: TemporalConfig) -> dict:
-    """Which faces an embedding cache's rows are, and by which backbone: frames, backbone, data, extra reals."""
-    return {"frames": cfg.frames, "backbone": cfg.backbone, "data": cfg.data, "extra_reals": cfg.extra_reals}
+    """Which faces an embedding cache's rows are, and by which backbone: frames, backbone (name and weights), data,
+    extra reals."""
+    return {
+        "frames": cfg.frames,
+        "backbone": cfg.backbone,
+        "backbone_weights": backbone_digest(cfg.backbone),
+        "data": cfg.data,
+        "extra_reals": cfg.extra_reals,
+    }
 
 
 def embedding_key(cfg: TemporalConfig) -> dict:
