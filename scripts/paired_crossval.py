@@ -97,7 +97,9 @@ def main(argv=None) -> int:
         rows = compare(a, b)
     except (OSError, ValueError, KeyError) as e:
         p.error(str(e))
-    print(f"A = {args.a}\nB = {args.b}\n")
+    only = len(set(a) ^ set(b))
+    print(f"A = {args.a}\nB = {args.b}")
+    print(f"{len(set(a) & set(b))} items out of fold in both; {only} in one only, left out\n")
     print("| items | n (fakes) | AUC A | AUC B | B - A (95% paired interval) |\n|---|---|---|---|---|")
     for r in rows:
         lo, hi = r["ci95"]

@@ -287,12 +287,7 @@ def test_an_embedding_cache_is_read_only_with_the_recipes_faces_and_folds(tmp_pa
     assert not cache({**embedding_key(cfg), "frames": 32})  # other faces
     assert not cache({**embedding_key(cfg), "split": [[], 2, 1]})  # other folds
     assert not cache({**embedding_key(cfg), "backbone_weights": "0" * 16})  # other weights under the same name
-    legacy = {k: v for k, v in embedding_key(cfg).items() if k != "split"}  # a key from before the split was in it
-    assert cache(legacy)  # read: every cached video is in the fold the recipe's split gives it
-    assert json.loads((tmp_path / "tracks.json").read_text())["key"] == embedding_key(cfg)  # checked once: full key
-    folds["b.mp4"] = 0  # the recipe's split now puts b in another fold: the cache is not read
-    assert not cache(legacy)
-    assert json.loads((tmp_path / "tracks.json").read_text())["key"] == legacy  # and not rewritten
+    assert not cache({k: v for k, v in embedding_key(cfg).items() if k != "split"})  # a key without the split
     # the recipe's data as split_data, or none (the folds of data): the same folds, the same key
     assert embedding_key(TemporalConfig(data=["d"], split_data=["d"], folds=2)) == embedding_key(cfg)
 

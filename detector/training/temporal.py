@@ -198,24 +198,12 @@ def embedding_key(cfg: TemporalConfig) -> dict:
 
 
 def embeddings_cached(cfg: TemporalConfig, out: Path) -> bool:
-    """Whether ``out`` holds what :func:`embed_items` would write for ``cfg``: the same :func:`embedding_key`; or,
-    for a cache whose key predates the split, the rest of the key the same and every cached video in the fold
-    that ``cfg``'s split gives it (checked video by video, so a cache is never read with other folds; such a cache
-    then gets the full key, so the check runs once)."""
+    """Whether ``out`` holds what :func:`embed_items` would write for ``cfg``: the same :func:`embedding_key` (the
+    same faces, by the same backbone weights, in the same folds)."""
     meta_path = out / "tracks.json"
     if not meta_path.exists():
         return False
-    meta = json.loads(meta_path.read_text())
-    key, cached = embedding_key(cfg), meta.get("key") or {}
-    if cached == key:
-        return True
-    if "split" in cached or cached != faces_key(cfg):
-        return False
-    _, fold_of = fold_items(cfg)
-    if not all(fold_of.get(t["video"]) == t["fold"] for t in meta["tracks"]):
-        return False
-    meta_path.write_text(json.dumps({**meta, "key": key}))
-    return True
+    return json.loads(meta_path.read_text()).get("key") == embedding_key(cfg)
 
 
 def embed_items(cfg: TemporalConfig, out: Path) -> None:
