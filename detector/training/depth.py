@@ -93,8 +93,7 @@ def depth_cache(cfg: DepthConfig, embeddings: Path, out: Path) -> tuple[np.ndarr
     rows = sum(t["length"] for t in meta["tracks"])
     path = out / f"depth{cfg.depth_size}.npz"
     # the faces, not their folds nor the backbone's weights: the depth maps depend on neither
-    faces = {k: v for k, v in faces_key(cfg).items() if k != "backbone_weights"}
-    key = json.dumps({**faces, "rows": rows, "size": cfg.depth_size}, sort_keys=True)
+    key = json.dumps({**faces_key(cfg), "rows": rows, "size": cfg.depth_size}, sort_keys=True)
     if path.exists():
         z = np.load(path)
         if str(z["key"]) == key:

@@ -180,30 +180,27 @@ def backbone_digest(name: str) -> str | None:
 
 
 def faces_key(cfg: TemporalConfig) -> dict:
-    """Which faces an embedding cache's rows are, and by which backbone: frames, backbone (name and weights), data,
-    extra reals."""
-    return {
-        "frames": cfg.frames,
-        "backbone": cfg.backbone,
-        "backbone_weights": backbone_digest(cfg.backbone),
-        "data": cfg.data,
-        "extra_reals": cfg.extra_reals,
-    }
+    """Which faces an embedding cache's rows are: frames, backbone (by name), data, extra reals."""
+    return {"frames": cfg.frames, "backbone": cfg.backbone, "data": cfg.data, "extra_reals": cfg.extra_reals}
 
 
 def embedding_key(cfg: TemporalConfig) -> dict:
-    """What an embedding cache holds: the faces' embeddings (:func:`faces_key`) and each video's fold (split)."""
+    """What an embedding cache holds: the faces' embeddings (:func:`faces_key`), by which weights of the backbone
+    (:func:`backbone_digest`), and each video's fold (split)."""
     # no split_data: the folds of data
-    return {**faces_key(cfg), "split": [cfg.split_data or cfg.data, cfg.folds, cfg.split_seed]}
+    split = [cfg.split_data or cfg.data, cfg.folds, cfg.split_seed]
+    return {**faces_key(cfg), "backbone_weights": backbone_digest(cfg.backbone), "split": split}
+
+
+def _cached_key(out: Path) -> dict | None:
+    meta_path = out / "tracks.json"
+    return json.loads(meta_path.read_text()).get("key") if meta_path.exists() else None
 
 
 def embeddings_cached(cfg: TemporalConfig, out: Path) -> bool:
     """Whether ``out`` holds what :func:`embed_items` would write for ``cfg``: the same :func:`embedding_key` (the
     same faces, by the same backbone weights, in the same folds)."""
-    meta_path = out / "tracks.json"
-    if not meta_path.exists():
-        return False
-    return json.loads(meta_path.read_text()).get("key") == embedding_key(cfg)
+    return _cached_key(out) == embedding_key(cfg)
 
 
 def embed_items(cfg: TemporalConfig, out: Path) -> None:
@@ -212,10 +209,10 @@ def embed_items(cfg: TemporalConfig, out: Path) -> None:
     from detector.errors import InputError
     from detector.models.classifier import load_model
 
-    if embeddings_cached(cfg, out):
+    key = embedding_key(cfg)  # hashes the backbone's weight files: once
+    if _cached_key(out) == key:
         log(f"embeddings cached in {out}")
         return
-    key = embedding_key(cfg)
     items, fold_of = fold_items(cfg)
     ens = load_model(cfg.backbone)
     members = ens.members or [ens]
