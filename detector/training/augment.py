@@ -250,13 +250,13 @@ def domain_sampling_weights(train_df, pseudo_share: float) -> tuple[np.ndarray, 
     for name in counts.index:
         of = source == name
         parts = {"real": of & real, "fake": of & fake, "sbi": of & pseudo}
-        has = {k: bool(m.any()) for k, m in parts.items()}
-        fake_half = {"fake": 1.0 - pseudo_share, "sbi": pseudo_share} if has["fake"] and has["sbi"] else None
-        if fake_half is None:  # only one kind of fake (or none): it takes the whole half
-            fake_half = {k: 1.0 for k in ("fake", "sbi") if has[k]}
-        split = {"real": 0.5, **{k: 0.5 * v for k, v in fake_half.items()}} if has["real"] and fake_half else None
-        if split is None:  # one class only (a folder of fakes, or reals without a face FaceMesh finds)
-            split = {k: 1.0 / sum(has.values()) for k in parts if has[k]}
+        present = [k for k, m in parts.items() if m.any()]
+        fakes = [k for k in present if k != "real"]
+        if "real" in present and fakes:  # half real; the fake half to both kinds of fake, or all to the one there is
+            fake_half = {"fake": 1.0 - pseudo_share, "sbi": pseudo_share} if len(fakes) == 2 else {fakes[0]: 1.0}
+            split = {"real": 0.5, **{k: 0.5 * v for k, v in fake_half.items()}}
+        else:  # one class only (a folder of fakes, or reals without a face FaceMesh finds)
+            split = {k: 1.0 / len(present) for k in present}
         for part, frac in split.items():
             share = float(root[name] / root.sum()) * frac
             shares[f"{part}:{name}"] = round(share, 4)
