@@ -14,9 +14,23 @@ import pytest
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FFPP = SHARED_DATA / "ffpp"
 needs_ffpp = pytest.mark.skipif(not FFPP.is_dir(), reason=f"FaceForensics++ sample not found at {FFPP}")
+
+
+def load_script(path: str, name: str):
+    """A script of the repository that is not part of the package (``scripts/``, ``bench/``), imported as the module
+    ``name`` (registered in ``sys.modules``, so its dataclasses and pickles resolve)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -8,27 +8,15 @@ the runner does catch each kind of failure, with a stand-in for the command.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+from conftest import load_script  # tests/ is on sys.path under pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load_corpus():
-    spec = importlib.util.spec_from_file_location("bench_corpus", ROOT / "bench" / "corpus.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_corpus"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus = _load_corpus()
+corpus = load_script("bench/corpus.py", "bench_corpus")
 
 
 @pytest.mark.slow

@@ -3,21 +3,16 @@ each video's faces found once."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from conftest import load_script  # tests/ is on sys.path under pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["mesonet_df_authors", "mesoinception_df_authors"]  # shipped, same crop margin: detection is shared
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("evaluate_many", ROOT / "scripts" / "evaluate_many.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("scripts/evaluate_many.py", "evaluate_many")
 
 
 @pytest.mark.slow

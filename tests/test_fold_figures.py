@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import load_script  # tests/ is on sys.path under pytest
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("fold_figures", ROOT / "scripts" / "fold_figures.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("scripts/fold_figures.py", "fold_figures")
 
 
 def _run(tmp_path: Path) -> Path:

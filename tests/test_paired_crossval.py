@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import load_script  # tests/ is on sys.path under pytest
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("paired_crossval", ROOT / "scripts" / "paired_crossval.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("scripts/paired_crossval.py", "paired_crossval")
 
 
 def _crossval(path: Path, fake_scores: list[float], fold_of_first: int = 0) -> str:
