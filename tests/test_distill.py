@@ -197,8 +197,10 @@ def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys):
     argv = ["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1"]
     argv += ["--bs", "4", "--folds", "3", "--fold", "1", "--workers", "1", "--cache", str(tmp_path / "cache")]
     argv += ["--teacher", given, "--distill-alpha", "0.5", "--distill-temperature", "2", "--out", str(out)]
+    argv += ["--distill-features", "0.5"]
     assert main(argv) == 0
-    assert "distilling from teacher" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "distilling from teacher" in err and "pooled-feature loss weight 0.5" in err
     card = json.loads((out / "model" / "resnet18.json").read_text())
     record = card["trained"]["distillation"]
     assert record == {
@@ -209,7 +211,65 @@ def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys):
         "input_size": 48,
         "alpha": 0.5,
         "temperature": 2.0,
+        "features": 0.5,
     }
     assert card["trained"]["config"]["teacher"] == given and "Distilled from teacher" in card["notes"]
     assert json.loads((out / "metrics.json").read_text())["distillation"] == record
+    from safetensors import safe_open
+
+    with safe_open(str(out / "model" / "resnet18.safetensors"), "pt") as f:
+        assert f.keys() and not any(k.startswith("distill_projection") for k in f.keys())  # training only
     assert load_model(str(out / "model" / "resnet18.json")).predict([]).shape == (0,)
+
+
+def test_feature_loss_regresses_the_projected_student_onto_the_standardised_teacher():
+    """--distill-features: the third term is the weight times the mean square between the projected student
+    features and the teacher's, standardised by the running mean and spread (the first batch's here); the
+    projection gets a gradient and the loss reaches zero when it maps onto the standardised target."""
+    import timm
+
+    from detector.training.callbacks import DistillationCallback
+
+    torch.manual_seed(0)
+    net = timm.create_model("resnet18", pretrained=False, num_classes=2).eval()
+    card = ModelCard(name="t", architecture="resnet18", input_size=16, classes=["real", "fake"])
+    teacher = SimpleNamespace(card=card, members=[], net=net)
+    projection = torch.nn.Linear(8, net.num_features)
+    with pytest.raises(ValueError, match="one network and a projection"):
+        DistillationCallback(teacher, alpha=0.5, feature_weight=1.0)
+    cb = DistillationCallback(teacher, alpha=0.5, temperature=1.0, feature_weight=2.0, projection=projection)
+    x = torch.randn(6, 3, 16, 16)
+    probs, pooled = cb.teacher_outputs(x, features=True)
+    assert pooled.shape == (6, net.num_features) and torch.allclose(probs.sum(1), torch.ones(6))
+    assert torch.allclose(probs[:, 1], cb.teacher_outputs(x, features=False)[0][:, 1], atol=1e-6)
+
+    student = torch.randn(6, 8)
+    spread = pooled.var(0, unbiased=False).sqrt()
+    target = (pooled - pooled.mean(0)) / spread.clamp_min(float(spread.mean()) * 0.01)
+    expected = ((projection(student) - target) ** 2).mean()
+    pred = torch.tensor([[1.0, -1.0]] * 6, requires_grad=True)
+    y = torch.zeros(6, dtype=torch.long)
+    hard = torch.nn.functional.cross_entropy(pred, y)
+    cb.student_features = student
+    cb.learn = SimpleNamespace(training=True, xb=(x,), yb=(y,), pred=pred, loss_grad=hard, loss=hard.clone())
+    cb.after_loss()
+    assert cb.last["feature"] == pytest.approx(expected.item(), rel=1e-5)
+    mix = 0.5 * cb.last["hard"] + 0.5 * cb.last["soft"] + 2.0 * cb.last["feature"]
+    assert cb.learn.loss_grad.item() == pytest.approx(mix, rel=1e-5)
+    cb.learn.loss_grad.backward()
+    assert projection.weight.grad is not None and projection.weight.grad.abs().sum() > 0
+
+    exact = torch.nn.Linear(8, net.num_features)  # maps these 6 students onto their targets (9 unknowns, 6 equations)
+    with torch.no_grad():
+        solution = torch.linalg.lstsq(torch.cat([student, torch.ones(6, 1)], 1), target).solution
+        exact.weight.copy_(solution[:8].T)
+        exact.bias.copy_(solution[8])
+    cb.projection = exact
+    assert cb.feature_loss(student, pooled).item() < 1e-6  # same batch again: the running estimates stay put
+
+
+def test_feature_distillation_needs_a_teacher():
+    with pytest.raises(SystemExit):
+        parse_config([*BASE, "--distill-features", "1"])
+    cfg = parse_config([*BASE, "--teacher", "m.json", "--distill-features", "1"])
+    assert cfg.distill_features == 1.0 and "distill_features" in cfg.recipe()

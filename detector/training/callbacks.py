@@ -71,7 +71,14 @@ class DistillationCallback(Callback):
 
     The teacher runs in eval mode without gradients at its own input size and normalisation: the student's batch
     is denormalised with the student's ``mean``/``std``, resized to the teacher's input size and renormalised with
-    the teacher card's.  The last batch's two terms are kept in ``last`` ({hard, soft}).
+    the teacher card's.  The last batch's terms are kept in ``last`` ({hard, soft} and, with features, feature).
+
+    With ``feature_weight`` > 0 (a teacher of one network), a third term regresses the student's pooled features
+    (the input of its classifier), mapped by ``projection`` (a linear layer the run attaches to the student as
+    ``distill_projection``, so that the optimiser trains it, and drops before export), onto the teacher's pooled
+    features on the same crops, each dimension standardised by running estimates of its mean and spread
+    (FitNets, Romero et al. 2015, on pooled features): ``+ feature_weight * mean((P f_s - z(f_t))^2)``.  The
+    teacher's features carry far more of what it learnt (ImageNet's included) than its two probabilities do.
 
     :param teacher: a loaded model (:func:`detector.models.classifier.load_model`): one network, or an ensemble
         whose members' probabilities are averaged
@@ -80,9 +87,12 @@ class DistillationCallback(Callback):
     :param fake_index: the fake class's index in the student's logits
     :param mean: the student's normalisation mean (RGB, 0-1 scale)
     :param std: the student's normalisation standard deviation
+    :param feature_weight: weight of the feature term (0: off)
+    :param projection: the student-to-teacher feature map (needed with ``feature_weight`` > 0)
     """
 
     order = 10  # before the recorder and the weight average read the loss (after_batch)
+    momentum = 0.01  # of the running mean and spread of the teacher's features
 
     def __init__(
         self,
@@ -92,10 +102,17 @@ class DistillationCallback(Callback):
         fake_index: int = 0,
         mean: tuple[float, float, float] = IMAGENET_MEAN,
         std: tuple[float, float, float] = IMAGENET_STD,
+        feature_weight: float = 0.0,
+        projection: torch.nn.Module | None = None,
     ):
         self.teacher, self.fake_index = teacher, fake_index
         self.alpha, self.temperature = float(alpha), float(temperature)
         self.nets = [m.net.eval().requires_grad_(False) for m in (teacher.members or [teacher])]
+        self.feature_weight, self.projection = float(feature_weight), projection
+        if self.feature_weight and (len(self.nets) != 1 or projection is None):
+            raise ValueError("feature distillation needs a teacher of one network and a projection")
+        self.feature_mean = self.feature_var = None  # running estimates over the training batches
+        self.student_features, self.hook = None, None
         card = teacher.card
         self.size, self.teacher_fake = card.input_size, card.fake_index
         stats = lambda v: torch.tensor(v, dtype=torch.float32).view(1, 3, 1, 1)  # noqa: E731
@@ -103,12 +120,50 @@ class DistillationCallback(Callback):
         self.t_mean, self.t_std = stats(card.mean), stats(card.std)
         self.last: dict[str, float] = {}
 
+    def before_fit(self):
+        if self.feature_weight and self.hook is None:  # the classifier's input: the student's pooled features
+            self.hook = self.learn.model.get_classifier().register_forward_pre_hook(self._keep_features)
+
+    def after_fit(self):
+        if self.hook is not None:
+            self.hook.remove()
+            self.hook, self.student_features = None, None
+
+    def _keep_features(self, module, args):
+        self.student_features = args[0]
+
     @torch.no_grad()
     def teacher_probs(self, x: torch.Tensor) -> torch.Tensor:
         """The teacher's N x 2 class probabilities at temperature T, in the student's class order.
 
         :param x: the student's normalised N x 3 x S x S batch
         """
+        return self.teacher_outputs(x, features=False)[0]
+
+    @torch.no_grad()
+    def teacher_outputs(self, x: torch.Tensor, features: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(the teacher's N x 2 probabilities at temperature T in the student's class order, its N x F pooled
+        features or None).  ``features`` needs a timm network (``forward_features``, ``forward_head``).
+
+        :param x: the student's normalised N x 3 x S x S batch
+        :param features: also return the pooled features (one network)
+        """
+        x = self._teacher_input(x)
+        if features:
+            net = self.nets[0]
+            pooled = net.forward_head(net.forward_features(x), pre_logits=True).float()
+            fake = torch.softmax(net.get_classifier()(pooled).float() / self.temperature, dim=1)[:, self.teacher_fake]
+        else:
+            pooled = None
+            fake = torch.stack(
+                [torch.softmax(net(x).float() / self.temperature, dim=1)[:, self.teacher_fake] for net in self.nets]
+            ).mean(0)
+        probs = torch.empty(len(fake), 2, device=fake.device)
+        probs[:, self.fake_index], probs[:, 1 - self.fake_index] = fake, 1 - fake
+        return probs, pooled
+
+    def _teacher_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The student's batch at the teacher's input size and normalisation."""
         x = x.as_subclass(torch.Tensor).float()
         device = next(self.nets[0].parameters()).device
         x = (x * self.std.to(x.device) + self.mean.to(x.device)).to(device)
@@ -116,13 +171,28 @@ class DistillationCallback(Callback):
             x = F.interpolate(
                 x, size=(self.size, self.size), mode="bilinear", align_corners=False, antialias=x.shape[-1] > self.size
             )
-        x = ((x - self.t_mean.to(device)) / self.t_std.to(device)).contiguous(memory_format=torch.channels_last)
-        fake = torch.stack(
-            [torch.softmax(net(x).float() / self.temperature, dim=1)[:, self.teacher_fake] for net in self.nets]
-        ).mean(0)
-        probs = torch.empty(len(fake), 2, device=device)
-        probs[:, self.fake_index], probs[:, 1 - self.fake_index] = fake, 1 - fake
-        return probs
+        return ((x - self.t_mean.to(device)) / self.t_std.to(device)).contiguous(memory_format=torch.channels_last)
+
+    def feature_loss(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        """mean((projection(student) - z(teacher))^2), z standardising each teacher dimension by the running mean
+        and spread (updated with this batch first; a dimension's spread is floored at 1% of the mean spread, so
+        that a dead one is not blown up).
+
+        :param student: the student's N x D pooled features
+        :param teacher: the teacher's N x F pooled features
+        """
+        teacher = teacher.detach().float()
+        mean, var = teacher.mean(0), teacher.var(0, unbiased=False)
+        if self.feature_mean is None:
+            self.feature_mean, self.feature_var = mean, var
+        else:
+            self.feature_mean = self.feature_mean.lerp(mean, self.momentum)
+            self.feature_var = self.feature_var.lerp(var, self.momentum)
+        spread = self.feature_var.sqrt()
+        spread = spread.clamp_min(max(float(spread.mean()) * 0.01, 1e-6))
+        target = (teacher - self.feature_mean) / spread
+        mapped = self.projection(student.as_subclass(torch.Tensor).float().flatten(1))
+        return ((mapped - target.to(mapped.device)) ** 2).mean()
 
     def soft_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """T^2 * KL(target || softmax(pred / T)), averaged over the batch.
@@ -137,8 +207,14 @@ class DistillationCallback(Callback):
         if not self.training or not self.learn.yb:
             return
         hard = self.learn.loss_grad
-        soft = self.soft_loss(self.learn.pred, self.teacher_probs(self.learn.xb[0]))
+        with_features = self.feature_weight > 0 and self.student_features is not None
+        probs, pooled = self.teacher_outputs(self.learn.xb[0], features=with_features)
+        soft = self.soft_loss(self.learn.pred, probs)
         loss = (1 - self.alpha) * hard + self.alpha * soft
+        self.last = {"hard": float(hard.detach()), "soft": float(soft.detach())}
+        if with_features:
+            feature = self.feature_loss(self.student_features, pooled)
+            loss = loss + self.feature_weight * feature
+            self.last["feature"] = float(feature.detach())
         self.learn.loss_grad = loss
         self.learn.loss = loss.clone()
-        self.last = {"hard": float(hard.detach()), "soft": float(soft.detach())}

@@ -104,6 +104,13 @@ class TrainConfig:
         "scaled by T^2)",
         metavar="T",
     )
+    distill_features: float = _f(
+        0.0,
+        "with --teacher (one network): weight of a loss that regresses the student's pooled features, through a "
+        "linear map dropped at export, onto the teacher's standardised pooled features on the same crops "
+        "(FitNets-style; 0: off)",
+        metavar="W",
+    )
     epoch_size: int = _f(
         0,
         "draw N training crops per epoch, balanced as --balance says (0: every crop once, "
@@ -154,9 +161,13 @@ class TrainConfig:
         if self.distill_alpha is not None and not 0 <= self.distill_alpha <= 1 or not self.distill_temperature > 0:
             raise ValueError("--distill-alpha is a weight between 0 and 1; --distill-temperature is above 0")
         if self.teacher is None and (
-            self.distill_alpha is not None or self.distill_temperature != DEFAULT_DISTILL_TEMPERATURE
+            self.distill_alpha is not None
+            or self.distill_temperature != DEFAULT_DISTILL_TEMPERATURE
+            or self.distill_features
         ):
-            raise ValueError("--distill-alpha and --distill-temperature need --teacher CARD")
+            raise ValueError("--distill-alpha, --distill-temperature and --distill-features need --teacher CARD")
+        if self.distill_features < 0:
+            raise ValueError("--distill-features is a loss weight: 0 or more")
         if self.teacher and "{fold}" in self.teacher and not self.folds:
             raise ValueError("--teacher names '{fold}' but the run has no --folds")
         if self.lr_find_steps < 10:

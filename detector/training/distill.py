@@ -177,7 +177,8 @@ def distillation_record(cfg: TrainConfig, teacher) -> dict:
 
     :param cfg: the student's config
     :param teacher: the loaded teacher
-    :returns: {teacher: as given, card: this fold's card, name, architecture, input_size, alpha, temperature}
+    :returns: {teacher: as given, card: this fold's card, name, architecture, input_size, alpha, temperature, and
+        features: the pooled-feature loss weight where there is one}
     """
     return {
         "teacher": cfg.teacher,
@@ -187,4 +188,5 @@ def distillation_record(cfg: TrainConfig, teacher) -> dict:
         "input_size": teacher.card.input_size,
         "alpha": cfg.effective_distill_alpha,
         "temperature": cfg.distill_temperature,
+        **({"features": cfg.distill_features} if cfg.distill_features else {}),
     }

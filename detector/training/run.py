@@ -47,6 +47,7 @@ from detector.training.config import TrainConfig, parse_config  # noqa: E402
 __all__ = ["train", "prepare", "learner", "fit", "validate", "export", "main", "Prepared"]
 
 VOCAB = ["fake", "real"]  # fastai sorts the vocab: logits come in this order
+PROJECTION = "distill_projection"  # --distill-features: the student-to-teacher feature map, attached for training only
 
 
 def log(*a) -> None:
@@ -241,6 +242,12 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     log(f"class weights {dict(zip(VOCAB, weights.tolist()))}")
 
     net = arch.build(num_classes=2, pretrained=None if pretrained == "none" else pretrained, size=size)
+    projection = None
+    if teacher is not None and cfg.distill_features:  # trained with the body (param_groups), dropped at export
+        if teacher.members:
+            raise ValueError(f"--distill-features: {teacher.card.name} is an ensemble; give one network as --teacher")
+        projection = torch.nn.Linear(net.num_features, teacher.net.num_features)
+        net.add_module(PROJECTION, projection)
     learn = Learner(
         dls,
         net,
@@ -267,9 +274,14 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
                 fake_index=VOCAB.index("fake"),
                 mean=imagenet_stats[0],
                 std=imagenet_stats[1],
+                feature_weight=cfg.distill_features,
+                projection=projection,
             )
         )
-        log(f"distilling from {teacher.card.name} ({cfg.teacher_card()}): soft loss weight {alpha}, T {temperature}")
+        log(
+            f"distilling from {teacher.card.name} ({cfg.teacher_card()}): soft loss weight {alpha}, T {temperature}"
+            + (f", pooled-feature loss weight {cfg.distill_features}" if projection is not None else "")
+        )
     learn.crop_loader = loader  # its failed blends are reported after the fit
     return learn, full_valid, shares, weights
 
@@ -503,13 +515,17 @@ def export(
             )
             + (
                 f" Distilled from {distillation['name']} ({distillation['card']}; soft loss weight "
-                f"{distillation['alpha']}, temperature {distillation['temperature']})."
+                f"{distillation['alpha']}, temperature {distillation['temperature']}"
+                + (f", pooled-feature loss weight {distillation['features']}" if "features" in distillation else "")
+                + ")."
                 if distillation
                 else ""
             )
         ),
     )
     learn.model.eval()
+    if PROJECTION in learn.model._modules:  # --distill-features' map: training only, not part of the model
+        del learn.model._modules[PROJECTION]
     card_path = save_model(learn.model, card, out / "model", half=cfg.half)
     weight_mb = (out / "model" / card.weights).stat().st_size / 2**20
     (out / "config.toml").write_text(cfg.to_toml())
