@@ -313,3 +313,14 @@ def test_feature_hook_lives_for_training_passes_and_the_projection_trains_with_t
     ids = {id(p) for p in projection.parameters()}
     assert ids <= {id(p) for p in head} and not ids & {id(p) for p in body}
     assert len(body) + len(head) == len(list(student.parameters()))
+
+
+def test_feature_distillation_refuses_an_ensemble_teacher_when_it_is_loaded(tmp_path):
+    """Pooled features of several networks cannot be averaged: load_teacher refuses the card before any work."""
+    from detector.training.distill import load_teacher
+
+    path = teacher_card(tmp_path, ["d"], {"val_fraction": 0.2, "seed": 0}, members=["teacher.safetensors"] * 2)
+    plain = parse_config([*BASE, "--teacher", str(path)])
+    assert load_teacher(plain).members  # an ensemble teacher is fine for the probabilities
+    with pytest.raises(ValueError, match="is an ensemble; give one network"):
+        load_teacher(parse_config([*BASE, "--teacher", str(path), "--distill-features", "1"]))

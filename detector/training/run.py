@@ -243,9 +243,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
 
     net = arch.build(num_classes=2, pretrained=None if pretrained == "none" else pretrained, size=size)
     projection = None
-    if teacher is not None and cfg.distill_features:  # trained with the head, dropped at export
-        if teacher.members:
-            raise ValueError(f"--distill-features: {teacher.card.name} is an ensemble; give one network as --teacher")
+    if teacher is not None and cfg.distill_features:  # one network (load_teacher); trains with the head, not exported
         projection = torch.nn.Linear(net.num_features, teacher.net.num_features)
         net.add_module(PROJECTION, projection)
     learn = Learner(
