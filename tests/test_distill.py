@@ -324,3 +324,35 @@ def test_feature_distillation_refuses_an_ensemble_teacher_when_it_is_loaded(tmp_
     assert load_teacher(plain).members  # an ensemble teacher is fine for the probabilities
     with pytest.raises(ValueError, match="is an ensemble; give one network"):
         load_teacher(parse_config([*BASE, "--teacher", str(path), "--distill-features", "1"]))
+
+
+@pytest.mark.parametrize("name", ["meso4", "mesoinception4", "resnet18", "efficientnet_lite0"])
+def test_every_student_hands_its_classifier_pooled_features(name):
+    """--distill-features and frame embeddings read the classifier's input: every architecture names its width
+    (``num_features``) and gives it with ``forward_head(..., pre_logits=True)``; the training hook sees the same
+    tensor, and the classifier maps it to the network's logits (MesoNet's one unit z shown as [-z/2, z/2])."""
+    from detector.models import registry
+    from detector.training.callbacks import DistillationCallback
+
+    torch.manual_seed(0)
+    size = 64 if name.startswith("meso") else 32
+    student = registry.build(name, num_classes=2, size=size).eval()
+    teacher_net = registry.build("resnet18", num_classes=2).eval()
+    card = ModelCard(name="t", architecture="resnet18", input_size=32)
+    teacher = SimpleNamespace(card=card, members=[], net=teacher_net)
+    projection = torch.nn.Linear(student.num_features, teacher_net.num_features)
+    cb = DistillationCallback(teacher, alpha=0.5, feature_weight=1.0, projection=projection)
+    cb.learn = SimpleNamespace(model=student, training=True)
+    x = torch.randn(3, 3, size, size)
+    cb.before_train()
+    with torch.no_grad():
+        logits = student(x)
+        seen = cb.student_features
+        pooled = student.forward_head(student.forward_features(x), pre_logits=True)
+        out = student.get_classifier()(pooled)
+    cb.after_train()
+    assert pooled.shape == seen.shape == (3, student.num_features)
+    assert torch.allclose(seen, pooled, atol=1e-6)
+    if out.shape[1] == 1:  # MesoNet
+        out = torch.cat([-0.5 * out, 0.5 * out], dim=1)
+    assert torch.allclose(out, logits, atol=1e-5)

@@ -98,6 +98,7 @@ class _MesoNet(nn.Module):
         self.flatten = nn.Flatten()  # NCHW order; the importer permutes Keras' channels-last dense rows to it
         self.drop1 = nn.Dropout(drop_rate)
         self.fc1 = nn.Linear(16 * side * side, 16)
+        self.num_features = 16  # timm's name: the width of the classifier's input (embeddings, feature distillation)
         self.act = nn.LeakyReLU(0.1)
         self.drop2 = nn.Dropout(drop_rate)
         # two classes: one unit z (the authors' sigmoid), shown as [-z/2, z/2]; otherwise one logit per class
@@ -108,9 +109,12 @@ class _MesoNet(nn.Module):
             x = block(x)
         return x
 
-    def forward_head(self, x):
-        x = self.fc1(self.drop1(self.flatten(x)))
-        z = self.fc2(self.drop2(self.act(x)))
+    def forward_head(self, x, pre_logits: bool = False):
+        """The dense head; with ``pre_logits`` (timm's flag) the classifier's 16-wide input instead of the logits."""
+        x = self.drop2(self.act(self.fc1(self.drop1(self.flatten(x)))))
+        if pre_logits:
+            return x
+        z = self.fc2(x)
         if self.num_classes == 2:
             half = 0.5 * z
             return torch.cat([-half, half], dim=1)
