@@ -197,10 +197,11 @@ def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys):
     argv = ["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1"]
     argv += ["--bs", "4", "--folds", "3", "--fold", "1", "--workers", "1", "--cache", str(tmp_path / "cache")]
     argv += ["--teacher", given, "--distill-alpha", "0.5", "--distill-temperature", "2", "--out", str(out)]
-    argv += ["--distill-features", "0.5"]
+    argv += ["--distill-features", "0.5", "--distill-teacher-size"]
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "distilling from teacher" in err and "pooled-feature loss weight 0.5" in err
+    assert "training crops at 48 px for the teacher, 32 px for the student" in err
     card = json.loads((out / "model" / "resnet18.json").read_text())
     record = card["trained"]["distillation"]
     assert record == {
@@ -212,6 +213,7 @@ def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys):
         "alpha": 0.5,
         "temperature": 2.0,
         "features": 0.5,
+        "teacher_size": True,
     }
     assert card["trained"]["config"]["teacher"] == given and "Distilled from teacher" in card["notes"]
     assert json.loads((out / "metrics.json").read_text())["distillation"] == record
@@ -271,6 +273,8 @@ def test_feature_loss_regresses_the_projected_student_onto_the_standardised_teac
 def test_feature_distillation_needs_a_teacher():
     with pytest.raises(SystemExit):
         parse_config([*BASE, "--distill-features", "1"])
+    with pytest.raises(SystemExit):
+        parse_config([*BASE, "--distill-teacher-size"])
     cfg = parse_config([*BASE, "--teacher", "m.json", "--distill-features", "1"])
     assert cfg.distill_features == 1.0 and "distill_features" in cfg.recipe()
 
@@ -356,3 +360,35 @@ def test_every_student_hands_its_classifier_pooled_features(name):
     if out.shape[1] == 1:  # MesoNet
         out = torch.cat([-0.5 * out, 0.5 * out], dim=1)
     assert torch.allclose(out, logits, atol=1e-5)
+
+
+def test_at_the_teachers_size_the_teacher_scores_the_batch_and_the_student_a_shrunk_copy():
+    """--distill-teacher-size: a training batch at the teacher's size reaches the student shrunk to its own size
+    (antialiased), and the teacher scores the batch as it came; a validation batch passes unchanged."""
+    import timm
+    import torch.nn.functional as F
+
+    from detector.training.callbacks import DistillationCallback
+
+    torch.manual_seed(0)
+    net = timm.create_model("resnet18", pretrained=False, num_classes=2).eval()
+    teacher = SimpleNamespace(card=ModelCard(name="t", architecture="resnet18", input_size=48), members=[], net=net)
+    cb = DistillationCallback(teacher, alpha=0.5, student_size=32)
+    x, y = torch.randn(4, 3, 48, 48), torch.zeros(4, dtype=torch.long)
+    cb.learn = SimpleNamespace(training=True, xb=(x,), yb=(y,))
+    cb.before_batch()
+    assert cb.learn.xb[0].shape == (4, 3, 32, 32) and cb.teacher_x is x
+    expected = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False, antialias=True)
+    assert torch.allclose(cb.learn.xb[0], expected, atol=1e-6)
+    seen = []
+    real_outputs = cb.teacher_outputs
+    cb.teacher_outputs = lambda batch, features: seen.append(batch.shape) or real_outputs(batch, features)
+    pred = torch.zeros(4, 2, requires_grad=True)
+    hard = torch.nn.functional.cross_entropy(pred, y)
+    cb.learn.pred, cb.learn.loss_grad, cb.learn.loss = pred, hard, hard.clone()
+    cb.after_loss()
+    assert seen == [(4, 3, 48, 48)] and cb.learn.loss_grad.requires_grad
+    valid = torch.randn(4, 3, 32, 32)
+    cb.learn = SimpleNamespace(training=False, xb=(valid,), yb=(y,))
+    cb.before_batch()
+    assert cb.learn.xb[0] is valid and cb.teacher_x is None

@@ -69,12 +69,15 @@ def augmentations(size: int, downscale: float = 0.0, seed: int | None = None):
     )
 
 
-def item_transforms(size: int, sbi_p: float, vocab: list[str], seed: int, downscale: float = 0.0):
-    """Item transforms for fastai: self-blending (train only), albumentations (train) / resize (valid)."""
+def item_transforms(
+    size: int, sbi_p: float, vocab: list[str], seed: int, downscale: float = 0.0, train_size: int | None = None
+):
+    """Item transforms for fastai: self-blending (train only), albumentations (train, at ``train_size``, default
+    ``size``) / resize to ``size`` (valid)."""
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
-    train_aug = augmentations(size, downscale, seed)
+    train_aug = augmentations(train_size or size, downscale, seed)
 
     class AlbumentationsTransform(RandTransform):
         "Albumentations on training images; a plain resize on validation."

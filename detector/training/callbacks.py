@@ -80,6 +80,11 @@ class DistillationCallback(Callback):
     (FitNets, Romero et al. 2015, on pooled features): ``+ feature_weight * mean((P f_s - z(f_t))^2)``: 1,280
     numbers a crop to learn from instead of two probabilities.
 
+    With ``student_size`` (the run's ``--distill-teacher-size``), training batches arrive at the teacher's input
+    size: the teacher scores them as they are, and the student sees each batch shrunk to ``student_size``
+    (bilinear with antialiasing) -- so the teacher is not handed crops that lost their detail at the student's
+    size.  Validation batches, already at the student's size, pass unchanged.
+
     :param teacher: a loaded model (:func:`detector.models.classifier.load_model`): one network, or an ensemble
         whose members' probabilities are averaged
     :param alpha: weight of the soft loss, 0 to 1
@@ -89,6 +94,8 @@ class DistillationCallback(Callback):
     :param std: the student's normalisation standard deviation
     :param feature_weight: weight of the feature term (0: off)
     :param projection: the student-to-teacher feature map (needed with ``feature_weight`` > 0)
+    :param student_size: the student's input size, where training batches come at the teacher's (None: they come
+        at the student's)
     """
 
     order = 10  # before the recorder and the weight average read the loss (after_batch)
@@ -104,8 +111,10 @@ class DistillationCallback(Callback):
         std: tuple[float, float, float] = IMAGENET_STD,
         feature_weight: float = 0.0,
         projection: torch.nn.Module | None = None,
+        student_size: int | None = None,
     ):
         self.teacher, self.fake_index = teacher, fake_index
+        self.student_size, self.teacher_x = student_size, None
         self.alpha, self.temperature = float(alpha), float(temperature)
         self.nets = [m.net.eval().requires_grad_(False) for m in (teacher.members or [teacher])]
         self.feature_weight, self.projection = float(feature_weight), projection
@@ -132,6 +141,23 @@ class DistillationCallback(Callback):
         self.hook, self.student_features = None, None
 
     after_fit = after_train  # an interrupted epoch too
+
+    def before_batch(self):
+        self.teacher_x = None
+        if not (self.training and self.student_size and self.learn.xb):
+            return
+        x = self.learn.xb[0]
+        if x.shape[-1] == self.student_size and x.shape[-2] == self.student_size:
+            return
+        self.teacher_x = x
+        small = F.interpolate(
+            x.as_subclass(torch.Tensor).float(),
+            size=(self.student_size, self.student_size),
+            mode="bilinear",
+            align_corners=False,
+            antialias=True,
+        )
+        self.learn.xb = (small.contiguous(memory_format=torch.channels_last), *self.learn.xb[1:])
 
     def _keep_features(self, module, args):
         self.student_features = args[0]
@@ -214,7 +240,8 @@ class DistillationCallback(Callback):
         with_features = self.feature_weight > 0
         if with_features and self.student_features is None:
             raise RuntimeError("feature distillation: the student's classifier saw no input on this batch")
-        probs, pooled = self.teacher_outputs(self.learn.xb[0], features=with_features)
+        x = self.teacher_x if self.teacher_x is not None else self.learn.xb[0]
+        probs, pooled = self.teacher_outputs(x, features=with_features)
         soft = self.soft_loss(self.learn.pred, probs)
         loss = (1 - self.alpha) * hard + self.alpha * soft
         self.last = {"hard": float(hard.detach()), "soft": float(soft.detach())}

@@ -111,6 +111,12 @@ class TrainConfig:
         "(FitNets-style; 0: off)",
         metavar="W",
     )
+    distill_teacher_size: bool = _f(
+        False,
+        "with --teacher: augment the training crops at the teacher's input size where it is larger than --size; "
+        "the teacher scores them there and the student sees each batch shrunk to its own size (validation stays "
+        "at the student's size)",
+    )
     epoch_size: int = _f(
         0,
         "draw N training crops per epoch, balanced as --balance says (0: every crop once, "
@@ -164,8 +170,12 @@ class TrainConfig:
             self.distill_alpha is not None
             or self.distill_temperature != DEFAULT_DISTILL_TEMPERATURE
             or self.distill_features
+            or self.distill_teacher_size
         ):
-            raise ValueError("--distill-alpha, --distill-temperature and --distill-features need --teacher CARD")
+            raise ValueError(
+                "--distill-alpha, --distill-temperature, --distill-features and --distill-teacher-size need "
+                "--teacher CARD"
+            )
         if self.distill_features < 0:
             raise ValueError("--distill-features is a loss weight: 0 or more")
         if self.teacher and "{fold}" in self.teacher and not self.folds:

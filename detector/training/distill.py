@@ -180,7 +180,8 @@ def distillation_record(cfg: TrainConfig, teacher) -> dict:
     :param cfg: the student's config
     :param teacher: the loaded teacher
     :returns: {teacher: as given, card: this fold's card, name, architecture, input_size, alpha, temperature, and
-        features: the pooled-feature loss weight where there is one}
+        features: the pooled-feature loss weight where there is one, teacher_size: true where the training crops came
+        at the teacher's input size}
     """
     return {
         "teacher": cfg.teacher,
@@ -191,4 +192,5 @@ def distillation_record(cfg: TrainConfig, teacher) -> dict:
         "alpha": cfg.effective_distill_alpha,
         "temperature": cfg.distill_temperature,
         **({"features": cfg.distill_features} if cfg.distill_features else {}),
+        **({"teacher_size": True} if cfg.distill_teacher_size else {}),
     }

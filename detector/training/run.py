@@ -192,7 +192,10 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     arch, size, pretrained = prep.arch, prep.size, prep.pretrained
     df = prep.df
     by_domain = cfg.balance == "domain"
-    loader = CropLoader(size, sbi_seed=cfg.seed if by_domain else None)
+    train_size = size  # --distill-teacher-size: training crops at the teacher's size, shrunk for the student
+    if teacher is not None and cfg.distill_teacher_size:
+        train_size = max(size, teacher.card.input_size)
+    loader = CropLoader(train_size, sbi_seed=cfg.seed if by_domain else None)
     if by_domain:  # pseudo-fakes are rows of their own, so that the epoch's draw decides their share per source
         t0 = time.time()
         df = with_pseudo_fakes(df, loader)
@@ -208,7 +211,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         get_x=loader,
         get_y=ColReader("label"),
         splitter=ColSplitter("is_valid"),
-        item_tfms=item_transforms(size, transform_sbi, VOCAB, cfg.seed, cfg.downscale),
+        item_tfms=item_transforms(size, transform_sbi, VOCAB, cfg.seed, cfg.downscale, train_size=train_size),
         batch_tfms=[Normalize.from_stats(*imagenet_stats)],  # the distillation callback undoes it for the teacher
     )
     shares = None
@@ -274,11 +277,13 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
                 std=imagenet_stats[1],
                 feature_weight=cfg.distill_features,
                 projection=projection,
+                student_size=size if train_size != size else None,
             )
         )
         log(
             f"distilling from {teacher.card.name} ({cfg.teacher_card()}): soft loss weight {alpha}, T {temperature}"
             + (f", pooled-feature loss weight {cfg.distill_features}" if projection is not None else "")
+            + (f"; training crops at {train_size} px for the teacher, {size} px for the student" * (train_size != size))
         )
     learn.crop_loader = loader  # its failed blends are reported after the fit
     return learn, full_valid, shares, weights
