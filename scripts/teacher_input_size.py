@@ -30,7 +30,6 @@ def main(argv=None) -> int:
     ap.add_argument("run", help="a cross-validation folder: fold0/, fold1/, ... each with model/ and val_videos.json")
     ap.add_argument("--size", type=int, default=112, help="the student's input size")
     ap.add_argument("--source", default="ffpp", help="which source's validation videos (default ffpp)")
-    ap.add_argument("--frames", type=int, default=64, help="sampled frames per video (the recipe's)")
     args = ap.parse_args(argv)
     pooled = {"native": [], "student": [], "label": []}
     for fold in sorted(p for p in Path(args.run).glob("fold[0-9]*") if p.is_dir()):
@@ -38,9 +37,11 @@ def main(argv=None) -> int:
         model = load_model(str(card))
         s = model.card.input_size
         items = [v for v in json.loads((fold / "val_videos.json").read_text()) if v["source"] == args.source]
+        config = json.loads((fold / "metrics.json").read_text())["config"]  # the run's own crops
+        crop_args = {"frames": config["frames"], **({"cache": config["cache"]} if config.get("cache") else {})}
         native, student, labels = [], [], []
         for it in items:
-            crops = [read_crop(f) for f in extract_crops(it["video"], frames=args.frames).files]
+            crops = [read_crop(f) for f in extract_crops(it["video"], **crop_args).files]
             if not crops:
                 continue
             native.append(float(model.predict(crops).mean()))

@@ -213,9 +213,10 @@ def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys):
         "alpha": 0.5,
         "temperature": 2.0,
         "features": 0.5,
-        "teacher_size": True,
+        "teacher_size": 48,
     }
     assert card["trained"]["config"]["teacher"] == given and "Distilled from teacher" in card["notes"]
+    assert "the teacher scored the training crops at 48 px" in card["notes"]
     assert json.loads((out / "metrics.json").read_text())["distillation"] == record
     from safetensors import safe_open
 
@@ -270,11 +271,11 @@ def test_feature_loss_regresses_the_projected_student_onto_the_standardised_teac
     assert cb.feature_loss(student, pooled).item() < 1e-6  # same batch again: the running estimates stay put
 
 
-def test_feature_distillation_needs_a_teacher():
-    with pytest.raises(SystemExit):
-        parse_config([*BASE, "--distill-features", "1"])
-    with pytest.raises(SystemExit):
-        parse_config([*BASE, "--distill-teacher-size"])
+def test_feature_distillation_needs_a_teacher(capsys):
+    for flag in (["--distill-features", "1"], ["--distill-teacher-size"]):
+        with pytest.raises(SystemExit):
+            parse_config([*BASE, *flag])
+        assert "--distill-teacher-size need --teacher CARD" in capsys.readouterr().err
     cfg = parse_config([*BASE, "--teacher", "m.json", "--distill-features", "1"])
     assert cfg.distill_features == 1.0 and "distill_features" in cfg.recipe()
 
@@ -334,7 +335,7 @@ def test_feature_distillation_refuses_an_ensemble_teacher_when_it_is_loaded(tmp_
 def test_every_student_hands_its_classifier_pooled_features(name):
     """--distill-features and frame embeddings read the classifier's input: every architecture names its width
     (``num_features``) and gives it with ``forward_head(..., pre_logits=True)``; the training hook sees the same
-    tensor, and the classifier maps it to the network's logits (MesoNet's one unit z shown as [-z/2, z/2])."""
+    tensor, and ``logits_from_pooled`` maps it to the network's logits (MesoNet's one unit z as [-z/2, z/2])."""
     from detector.models import registry
     from detector.training.callbacks import DistillationCallback
 
@@ -353,20 +354,20 @@ def test_every_student_hands_its_classifier_pooled_features(name):
         logits = student(x)
         seen = cb.student_features
         pooled = student.forward_head(student.forward_features(x), pre_logits=True)
-        out = student.get_classifier()(pooled)
+        out = registry.logits_from_pooled(student, pooled)
     cb.after_train()
     assert pooled.shape == seen.shape == (3, student.num_features)
     assert torch.allclose(seen, pooled, atol=1e-6)
-    if out.shape[1] == 1:  # MesoNet
-        out = torch.cat([-0.5 * out, 0.5 * out], dim=1)
     assert torch.allclose(out, logits, atol=1e-5)
 
 
 def test_at_the_teachers_size_the_teacher_scores_the_batch_and_the_student_a_shrunk_copy():
-    """--distill-teacher-size: a training batch at the teacher's size reaches the student shrunk to its own size
-    (antialiased), and the teacher scores the batch as it came; a validation batch passes unchanged."""
+    """--distill-teacher-size: a training batch at the teacher's size reaches the student shrunk to its own size as
+    the pipeline shrinks a crop (INTER_AREA), and the teacher scores the batch as it came; a validation batch
+    passes unchanged."""
+    import cv2
+    import numpy as np
     import timm
-    import torch.nn.functional as F
 
     from detector.training.callbacks import DistillationCallback
 
@@ -378,8 +379,8 @@ def test_at_the_teachers_size_the_teacher_scores_the_batch_and_the_student_a_shr
     cb.learn = SimpleNamespace(training=True, xb=(x,), yb=(y,))
     cb.before_batch()
     assert cb.learn.xb[0].shape == (4, 3, 32, 32) and cb.teacher_x is x
-    expected = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False, antialias=True)
-    assert torch.allclose(cb.learn.xb[0], expected, atol=1e-6)
+    pipeline = np.stack([cv2.resize(a, (32, 32), interpolation=cv2.INTER_AREA) for a in x.permute(0, 2, 3, 1).numpy()])
+    assert torch.allclose(cb.learn.xb[0].permute(0, 2, 3, 1), torch.from_numpy(pipeline), atol=1e-5)
     seen = []
     real_outputs = cb.teacher_outputs
     cb.teacher_outputs = lambda batch, features: seen.append(batch.shape) or real_outputs(batch, features)
@@ -392,3 +393,38 @@ def test_at_the_teachers_size_the_teacher_scores_the_batch_and_the_student_a_shr
     cb.learn = SimpleNamespace(training=False, xb=(valid,), yb=(y,))
     cb.before_batch()
     assert cb.learn.xb[0] is valid and cb.teacher_x is None
+
+
+def test_training_crops_are_augmented_at_the_teachers_size_and_validation_at_the_students():
+    """--distill-teacher-size's data side: the item transforms give training crops at ``train_size`` and
+    validation crops at the model's size."""
+    import numpy as np
+    from fastai.vision.all import PILImage
+
+    from detector.training.augment import item_transforms
+
+    (resize,) = item_transforms(32, 0.0, ["fake", "real"], seed=0, train_size=48)
+    img = PILImage.create(np.random.default_rng(0).integers(0, 255, (100, 100, 3), dtype=np.uint8))
+    sides = {}
+    for split in (0, 1):
+        resize.before_call(None, split)
+        sides[split] = np.asarray(resize.encodes(img)).shape
+    assert sides == {0: (48, 48, 3), 1: (32, 32, 3)}
+
+
+def test_a_mesonet_gives_the_same_frame_probabilities_from_its_embeddings(tmp_path):
+    """Classifier.embed on a MesoNet (one output unit): its probabilities are predict()'s, not a softmax over
+    one column (which would be 1 for every frame)."""
+    import numpy as np
+
+    from detector.models import registry
+    from detector.models.classifier import load_model
+    from detector.models.store import save_model
+
+    torch.manual_seed(0)
+    card = ModelCard(name="m", architecture="meso4", input_size=64, classes=["fake", "real"])
+    model = load_model(str(save_model(registry.build("meso4", num_classes=2, size=64), card, tmp_path)))
+    crops = [np.random.default_rng(i).integers(0, 255, (80, 80, 3), dtype=np.uint8) for i in range(5)]
+    feats, probs = model.embed(crops)
+    assert feats.shape == (5, 16)
+    assert np.allclose(probs, model.predict(crops), atol=1e-5) and probs.std() > 0

@@ -81,7 +81,7 @@ class Classifier:
                 self.net.forward_features(self.preprocess(crops[i : i + batch_size])), pre_logits=True
             )
             feats.append(f.float())
-            probs.append(self.fake_probability_from_logits(self.net.get_classifier()(f)))
+            probs.append(self.fake_probability_from_logits(registry.logits_from_pooled(self.net, f)))
         return torch.cat(feats).numpy().astype(np.float32), torch.cat(probs).numpy().astype(np.float32)
 
 

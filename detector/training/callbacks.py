@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from fastai.callback.core import Callback
 
 from detector.constants import IMAGENET_MEAN, IMAGENET_STD
+from detector.models.registry import logits_from_pooled
 
 __all__ = ["KeepFrozen", "WeightAverage", "DistillationCallback"]
 
@@ -59,6 +61,16 @@ class WeightAverage(Callback):
                 a.copy_(w)
 
 
+def shrink(x: torch.Tensor, size: int) -> torch.Tensor:
+    """A normalised N x 3 x H x W batch resized to ``size`` px a side as ``Classifier.preprocess`` resizes a crop
+    (OpenCV ``INTER_AREA``, image by image; the normalisation is per channel, so it commutes with the resize)."""
+    import cv2
+
+    arr = x.as_subclass(torch.Tensor).detach().float().permute(0, 2, 3, 1).cpu().numpy()
+    out = np.stack([cv2.resize(a, (size, size), interpolation=cv2.INTER_AREA) for a in arr])
+    return torch.from_numpy(out).permute(0, 3, 1, 2).to(x.device).contiguous(memory_format=torch.channels_last)
+
+
 class DistillationCallback(Callback):
     """Knowledge distillation (Hinton et al. 2015): on each training batch, the teacher scores the same augmented
     crops (self-blended pseudo-fakes included), and the loss becomes
@@ -82,8 +94,9 @@ class DistillationCallback(Callback):
 
     With ``student_size`` (the run's ``--distill-teacher-size``), training batches arrive at the teacher's input
     size: the teacher scores them as they are, and the student sees each batch shrunk to ``student_size``
-    (bilinear with antialiasing) -- so the teacher is not handed crops that lost their detail at the student's
-    size.  Validation batches, already at the student's size, pass unchanged.
+    (:func:`shrink`: the pipeline's own ``INTER_AREA`` resize) -- so the teacher is not handed crops
+    that lost their detail at the student's size.  Validation batches, already at the student's size, pass
+    unchanged.  The augmentations act before the shrink, at the teacher's size.
 
     :param teacher: a loaded model (:func:`detector.models.classifier.load_model`): one network, or an ensemble
         whose members' probabilities are averaged
@@ -150,14 +163,7 @@ class DistillationCallback(Callback):
         if x.shape[-1] == self.student_size and x.shape[-2] == self.student_size:
             return
         self.teacher_x = x
-        small = F.interpolate(
-            x.as_subclass(torch.Tensor).float(),
-            size=(self.student_size, self.student_size),
-            mode="bilinear",
-            align_corners=False,
-            antialias=True,
-        )
-        self.learn.xb = (small.contiguous(memory_format=torch.channels_last), *self.learn.xb[1:])
+        self.learn.xb = (shrink(x, self.student_size), *self.learn.xb[1:])
 
     def _keep_features(self, module, args):
         self.student_features = args[0]
@@ -173,7 +179,8 @@ class DistillationCallback(Callback):
     @torch.no_grad()
     def teacher_outputs(self, x: torch.Tensor, features: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(the teacher's N x 2 probabilities at temperature T in the student's class order, its N x F pooled
-        features or None).  ``features`` needs a timm network (``forward_features``, ``forward_head``).
+        features or None).  ``features`` needs a network with pooled features (``forward_features``,
+        ``forward_head(..., pre_logits=True)``).
 
         :param x: the student's normalised N x 3 x S x S batch
         :param features: also return the pooled features (one network)
@@ -182,7 +189,8 @@ class DistillationCallback(Callback):
         if features:
             net = self.nets[0]
             pooled = net.forward_head(net.forward_features(x), pre_logits=True).float()
-            fake = torch.softmax(net.get_classifier()(pooled).float() / self.temperature, dim=1)[:, self.teacher_fake]
+            logits = logits_from_pooled(net, pooled).float()
+            fake = torch.softmax(logits / self.temperature, dim=1)[:, self.teacher_fake]
         else:
             pooled = None
             fake = torch.stack(

@@ -174,14 +174,15 @@ def check_teacher_groups(cfg: TrainConfig, teacher, val_items) -> None:
         )
 
 
-def distillation_record(cfg: TrainConfig, teacher) -> dict:
+def distillation_record(cfg: TrainConfig, teacher, teacher_size: int | None = None) -> dict:
     """What the student's card records of its teacher (``trained.distillation``).
 
     :param cfg: the student's config
     :param teacher: the loaded teacher
+    :param teacher_size: where the teacher scored the training crops at its own size (not the student's): that size
     :returns: {teacher: as given, card: this fold's card, name, architecture, input_size, alpha, temperature, and
-        features: the pooled-feature loss weight where there is one, teacher_size: true where the training crops came
-        at the teacher's input size}
+        features: the pooled-feature loss weight where there is one, teacher_size: the size in px at which the teacher
+        scored the training crops where it was not the student's (``--distill-teacher-size``)}
     """
     return {
         "teacher": cfg.teacher,
@@ -192,5 +193,5 @@ def distillation_record(cfg: TrainConfig, teacher) -> dict:
         "alpha": cfg.effective_distill_alpha,
         "temperature": cfg.distill_temperature,
         **({"features": cfg.distill_features} if cfg.distill_features else {}),
-        **({"teacher_size": True} if cfg.distill_teacher_size else {}),
+        **({"teacher_size": teacher_size} if teacher_size else {}),
     }

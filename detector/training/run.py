@@ -195,6 +195,11 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     train_size = size  # --distill-teacher-size: training crops at the teacher's size, shrunk for the student
     if teacher is not None and cfg.distill_teacher_size:
         train_size = max(size, teacher.card.input_size)
+        if train_size == size:
+            log(
+                f"warning: --distill-teacher-size changes nothing: the teacher's input size "
+                f"({teacher.card.input_size} px) is not above the student's ({size} px)"
+            )
     loader = CropLoader(train_size, sbi_seed=cfg.seed if by_domain else None)
     if by_domain:  # pseudo-fakes are rows of their own, so that the epoch's draw decides their share per source
         t0 = time.time()
@@ -465,7 +470,10 @@ def export(
     from detector.training.distill import distillation_record
 
     distiller = next((cb for cb in learn.cbs if isinstance(cb, DistillationCallback)), None)
-    distillation = distillation_record(cfg, distiller.teacher) if distiller is not None else None
+    distillation = None
+    if distiller is not None:
+        teacher_size = distiller.teacher.card.input_size if distiller.student_size else None
+        distillation = distillation_record(cfg, distiller.teacher, teacher_size=teacher_size)
 
     name = cfg.name or cfg.arch
     wall = time.time() - t_start
@@ -529,6 +537,11 @@ def export(
                 f" Distilled from {distillation['name']} ({distillation['card']}; soft loss weight "
                 f"{distillation['alpha']}, temperature {distillation['temperature']}"
                 + (f", pooled-feature loss weight {distillation['features']}" if "features" in distillation else "")
+                + (
+                    f"; the teacher scored the training crops at {distillation['teacher_size']} px"
+                    if "teacher_size" in distillation
+                    else ""
+                )
                 + ")."
                 if distillation
                 else ""
