@@ -1,5 +1,6 @@
 """Two recipes' out-of-fold scores on the same items, side by side: the AUC of each per source and per method, their
-difference with a paired bootstrap interval, and where the reals of each source score.
+difference with a paired bootstrap interval, the pooled AUC split into fake-real pairs within one fold and across
+folds, and where the reals of each source score.
 
     python scripts/paired_crossval.py runs/cv3r/crossval.json runs/cvdom/crossval.json
 
@@ -68,6 +69,25 @@ def compare(a: dict[tuple, dict], b: dict[tuple, dict]) -> list[dict]:
     return rows
 
 
+def fold_pairs(v: dict[tuple, dict], source: str) -> dict:
+    """Where a source's pooled AUC comes from: {within: the share of fake-real pairs from one fold ranked right (ties
+    count half), across: the same for pairs from two folds, n_within, n_across: their counts}.  The pooled AUC is
+    their weighted mean; a recipe whose folds place their reals at different heights loses across folds what it
+    gains within them."""
+    fakes = [x for k, x in v.items() if k[0] == source and x["label"] == 1]
+    reals = [x for k, x in v.items() if k[0] == source and x["label"] == 0]
+    right = {True: 0.0, False: 0.0}
+    count = {True: 0, False: 0}
+    for f in fakes:
+        for r in reals:
+            same = f["fold"] == r["fold"]
+            d = f["fake_probability"] - r["fake_probability"]
+            right[same] += 1.0 if d > 0 else 0.5 if d == 0 else 0.0
+            count[same] += 1
+    share = lambda same: right[same] / count[same] if count[same] else float("nan")  # noqa: E731
+    return {"within": share(True), "across": share(False), "n_within": count[True], "n_across": count[False]}
+
+
 def real_scores(a: dict[tuple, dict], b: dict[tuple, dict]) -> list[dict]:
     """Per source: the median and 95th percentile of its reals' out-of-fold scores under each recipe."""
     rows = []
@@ -107,6 +127,16 @@ def main(argv=None) -> int:
             f"| {r['set']} | {r['n']} ({r['fakes']}) | {r['a']:.3f} | {r['b']:.3f} | {r['diff']:+.3f} "
             f"({lo:+.3f} to {hi:+.3f}) |"
         )
+    common = set(a) & set(b)
+    print("\n| fake-real pairs of | within one fold (pairs): A, B | across folds (pairs): A, B |\n|---|---|---|")
+    for source in sorted({k[0] for k in common}):
+        pa = fold_pairs({k: a[k] for k in common}, source)
+        pb = fold_pairs({k: b[k] for k in common}, source)
+        if pa["n_within"] + pa["n_across"]:
+            print(
+                f"| {source} | ({pa['n_within']}) {pa['within']:.3f}, {pb['within']:.3f} "
+                f"| ({pa['n_across']}) {pa['across']:.3f}, {pb['across']:.3f} |"
+            )
     print("\n| reals of | n | A: median, 95th percentile | B: median, 95th percentile |\n|---|---|---|---|")
     for r in real_scores(a, b):
         print(f"| {r['source']} | {r['reals']} | {r['a'][0]:.3f}, {r['a'][1]:.3f} | {r['b'][0]:.3f}, {r['b'][1]:.3f} |")

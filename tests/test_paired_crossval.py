@@ -45,6 +45,11 @@ def test_paired_difference_per_source_and_method(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| ffpp | 4 (2) | 0.250 | 1.000 | +0.750" in out
     assert "| faces_utk | 1 | 0.100, 0.100 | 0.100, 0.100 |" in out  # the held-out photo (fold -1) is left out
+    # A's fakes are in fold 1 with real 001 (0.6): within, 0.5 beats nothing, 0.1 nothing; across (real 000, 0.2
+    # in fold 0), 0.5 wins and 0.1 loses
+    assert "| ffpp | (2) 0.000, 1.000 | (2) 0.500, 1.000 |" in out
+    split = mod.fold_pairs(mod.scores(a), "ffpp")
+    assert split == {"within": 0.0, "across": 0.5, "n_within": 2, "n_across": 2}
 
 
 def test_different_folds_are_refused(tmp_path, capsys):
