@@ -1,5 +1,6 @@
 """Two recipes' out-of-fold scores on the same items, side by side: the AUC of each per source and per method, their
-difference with a paired bootstrap interval, the pooled AUC split into fake-real pairs within one fold and across
+difference with a paired bootstrap interval, the AUC of the two recipes' mean score (an ensemble of both, out of
+fold), the pooled AUC split into fake-real pairs within one fold and across
 folds, and where the reals of each source score.
 
     python scripts/paired_crossval.py runs/cv3r/crossval.json runs/cvdom/crossval.json
@@ -54,6 +55,7 @@ def compare(a: dict[tuple, dict], b: dict[tuple, dict]) -> list[dict]:
             y = [a[k]["label"] for k in keys]
             sa, sb = [a[k]["fake_probability"] for k in keys], [b[k]["fake_probability"] for k in keys]
             auc_a, auc_b = metrics_block(y, sa)["auc"], metrics_block(y, sb)["auc"]
+            auc_mean = metrics_block(y, [(p + q) / 2 for p, q in zip(sa, sb)])["auc"]
             lo, hi = paired_auc_difference(y, sb, sa)
             rows.append(
                 {
@@ -64,6 +66,7 @@ def compare(a: dict[tuple, dict], b: dict[tuple, dict]) -> list[dict]:
                     "b": auc_b,
                     "diff": auc_b - auc_a,
                     "ci95": [lo, hi],
+                    "mean": auc_mean,
                 }
             )
     return rows
@@ -120,12 +123,15 @@ def main(argv=None) -> int:
     only = len(set(a) ^ set(b))
     print(f"A = {args.a}\nB = {args.b}")
     print(f"{len(set(a) & set(b))} items out of fold in both; {only} in one only, left out\n")
-    print("| items | n (fakes) | AUC A | AUC B | B - A (95% paired interval) |\n|---|---|---|---|---|")
+    print(
+        "| items | n (fakes) | AUC A | AUC B | B - A (95% paired interval) | AUC of the mean of A and B |\n"
+        "|---|---|---|---|---|---|"
+    )
     for r in rows:
         lo, hi = r["ci95"]
         print(
             f"| {r['set']} | {r['n']} ({r['fakes']}) | {r['a']:.3f} | {r['b']:.3f} | {r['diff']:+.3f} "
-            f"({lo:+.3f} to {hi:+.3f}) |"
+            f"({lo:+.3f} to {hi:+.3f}) | {r['mean']:.3f} |"
         )
     common = set(a) & set(b)
     print("\n| fake-real pairs of | within one fold (pairs): A, B | across folds (pairs): A, B |\n|---|---|---|")

@@ -41,6 +41,8 @@ def test_paired_difference_per_source_and_method(tmp_path, capsys):
     assert rows["ffpp: Deepfakes"]["a"] == pytest.approx(0.5) and rows["ffpp: Face2Face"]["a"] == pytest.approx(0.0)
     lo, hi = rows["ffpp"]["ci95"]
     assert lo <= rows["ffpp"]["diff"] <= hi and rows["ffpp"]["diff"] == pytest.approx(0.75)
+    # the mean of both: reals 0.2, 0.6; fakes 0.7, 0.4 -> 3 of 4 pairs right
+    assert rows["ffpp"]["mean"] == pytest.approx(0.75)
     assert mod.main([a, b]) == 0
     out = capsys.readouterr().out
     assert "| ffpp | 4 (2) | 0.250 | 1.000 | +0.750" in out
