@@ -134,10 +134,10 @@ def main(argv=None) -> int:
             f"({lo:+.3f} to {hi:+.3f}) | {r['mean']:.3f} |"
         )
     common = set(a) & set(b)
+    a_common, b_common = {k: a[k] for k in common}, {k: b[k] for k in common}
     print("\n| fake-real pairs of | within one fold (pairs): A, B | across folds (pairs): A, B |\n|---|---|---|")
     for source in sorted({k[0] for k in common}):
-        pa = fold_pairs({k: a[k] for k in common}, source)
-        pb = fold_pairs({k: b[k] for k in common}, source)
+        pa, pb = fold_pairs(a_common, source), fold_pairs(b_common, source)
         if pa["n_within"] + pa["n_across"]:
             print(
                 f"| {source} | ({pa['n_within']}) {pa['within']:.3f}, {pb['within']:.3f} "

@@ -3,7 +3,8 @@
 A distilled student at S px hands its teacher its own batch, resized up to the teacher's size
 (``DistillationCallback._teacher_input``): the teacher then scores crops that lost their detail at S px.
 This scores each fold's FF++ validation videos with the fold's model twice, on the cached crops:
-(a) crop -> teacher size, as the pipeline does; (b) crop -> S px -> teacher size (bilinear, as in training).
+(a) crop -> teacher size, as the pipeline does; (b) crop -> S px, normalised as the student's batch, then through
+the distillation callback's own teacher path (as in training without ``--distill-teacher-size``).
 Per video: the mean fake probability over its crops (not the pipeline's confident-frames rule).
 
     python scripts/teacher_input_size.py runs/cvdom --size 112 [--source ffpp]
@@ -18,11 +19,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
+from detector.constants import IMAGENET_MEAN, IMAGENET_STD
 from detector.data.crops import extract_crops, read_crop
 from detector.models.classifier import load_model
+from detector.training.callbacks import DistillationCallback
+
+STUDENT_MEAN = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(1, 3, 1, 1)  # train's batch normalisation
+STUDENT_STD = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(1, 3, 1, 1)
 
 
 def main(argv=None) -> int:
@@ -36,6 +41,7 @@ def main(argv=None) -> int:
         card = next((fold / "model").glob("*.json"))
         model = load_model(str(card))
         s = model.card.input_size
+        teacher = DistillationCallback(model, alpha=0.0)  # the path a distilled student's batch takes
         items = [v for v in json.loads((fold / "val_videos.json").read_text()) if v["source"] == args.source]
         config = json.loads((fold / "metrics.json").read_text())["config"]  # the run's own crops
         crop_args = {"frames": config["frames"], **({"cache": config["cache"]} if config.get("cache") else {})}
@@ -47,11 +53,7 @@ def main(argv=None) -> int:
             native.append(float(model.predict(crops).mean()))
             small = [cv2.resize(c, (args.size, args.size), interpolation=cv2.INTER_AREA) for c in crops]
             x = torch.from_numpy(np.stack(small)).permute(0, 3, 1, 2).float().div_(255.0)
-            x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False)
-            x = ((x - model._mean) / model._std).contiguous(memory_format=torch.channels_last)
-            with torch.inference_mode():
-                logits = [model.net(x[i : i + 8]) for i in range(0, len(x), 8)]
-                probs = torch.cat([model.fake_probability_from_logits(z) for z in logits])
+            probs = teacher.teacher_probs((x - STUDENT_MEAN) / STUDENT_STD)[:, teacher.fake_index]
             student.append(float(probs.mean()))
             labels.append(it["label"])
         a, b = roc_auc_score(labels, native), roc_auc_score(labels, student)
