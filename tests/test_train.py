@@ -178,6 +178,7 @@ def test_too_few_lr_find_steps_is_refused(tmp_path):
     [
         ["--downscale", "1.5"],
         ["--sbi", "-0.1"],
+        ["--cutout", "2"],
         ["--ema", "1"],
         ["--folds", "3", "--fold", "3"],
         ["--fold", "1"],
@@ -230,6 +231,26 @@ def test_downscale_blurs_the_crop_and_is_off_by_default():
     face = cv2.resize(astronaut()[0:220, 140:360], (200, 200), interpolation=cv2.INTER_AREA)
     detail = lambda img: cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()  # noqa: E731
     assert detail(first(image=face)["image"]) < 0.6 * detail(face)
+
+
+def test_cutout_blacks_out_part_of_the_crop_and_is_off_by_default():
+    """--cutout P adds albumentations' CoarseDropout with probability P, before the final resize: at P = 1 a
+    patch of the face comes out black (0) while the crop keeps its size."""
+    import cv2
+    from skimage.data import astronaut
+
+    from detector.training.augment import augmentations
+
+    assert "CoarseDropout" not in [type(t).__name__ for t in augmentations(160)]
+    names = [type(t).__name__ for t in augmentations(160, cutout=1.0, seed=3)]
+    assert names[-2:] == ["CoarseDropout", "Resize"]
+    cut = augmentations(160, cutout=1.0, seed=3).transforms[-2]
+    assert cut.p == 1.0
+    face = cv2.resize(astronaut()[0:220, 140:360], (200, 200), interpolation=cv2.INTER_AREA)
+    face = np.clip(face, 1, 255).astype(np.uint8)  # no black pixel of its own
+    out = cut(image=face)["image"]
+    black = (out == 0).all(axis=2).mean()
+    assert out.shape == face.shape and 0.15**2 <= black <= 2 * 0.35**2
 
 
 def test_bad_data_folder_is_one_line_error(tmp_path, capsys):

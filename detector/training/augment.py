@@ -23,14 +23,19 @@ __all__ = [
 ]
 
 
-def augmentations(size: int, downscale: float = 0.0, seed: int | None = None):
+def augmentations(size: int, downscale: float = 0.0, seed: int | None = None, cutout: float = 0.0):
     """Training augmentations (albumentations), after the seeds' recipe for face-swap detection.
 
     ``seed``: albumentations draws from its own generator, which ``random.seed`` / ``torch.manual_seed`` do not
     reach; unseeded (None) it starts from fresh OS entropy, so two runs of one command augment differently.
 
     ``downscale``: probability of shrinking the crop to 35-70% of its side and back (a low-resolution source,
-    upscaled), before the compression, for both classes, so that a blurry real face is not a fake by its blur."""
+    upscaled), before the compression, for both classes, so that a blurry real face is not a fake by its blur.
+
+    ``cutout``: probability of blacking out one or two random rectangles, each 15-35% of the crop's side, after
+    the other augmentations (the DFDC winner's face cutout, Seferbekov 2020, without landmarks): a fake whose
+    most telling region is hidden must be found by what remains, so that one region (or one person's look)
+    does not carry the decision."""
     import albumentations as A
     import cv2
 
@@ -63,6 +68,15 @@ def augmentations(size: int, downscale: float = 0.0, seed: int | None = None):
             A.HueSaturationValue(hue_shift_limit=10, sat_shift_limit=20, val_shift_limit=10, p=0.3),
             A.ToGray(p=0.05),
             A.CropAndPad(percent=(-0.1, 0.1), keep_size=True, p=0.3),
+            *(
+                [
+                    A.CoarseDropout(
+                        num_holes_range=(1, 2), hole_height_range=(0.15, 0.35), hole_width_range=(0.15, 0.35), p=cutout
+                    )
+                ]
+                if cutout > 0
+                else []
+            ),
             A.Resize(size, size, interpolation=cv2.INTER_AREA),
         ],
         seed=seed,
@@ -70,14 +84,20 @@ def augmentations(size: int, downscale: float = 0.0, seed: int | None = None):
 
 
 def item_transforms(
-    size: int, sbi_p: float, vocab: list[str], seed: int, downscale: float = 0.0, train_size: int | None = None
+    size: int,
+    sbi_p: float,
+    vocab: list[str],
+    seed: int,
+    downscale: float = 0.0,
+    train_size: int | None = None,
+    cutout: float = 0.0,
 ):
     """Item transforms for fastai: self-blending (train only), albumentations (train, at ``train_size``, default
     ``size``) / resize to ``size`` (valid)."""
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
-    train_aug = augmentations(train_size or size, downscale, seed)
+    train_aug = augmentations(train_size or size, downscale, seed, cutout)
 
     class AlbumentationsTransform(RandTransform):
         "Albumentations on training images; a plain resize on validation."

@@ -87,6 +87,9 @@ class TrainConfig:
         metavar="P",
     )
     downscale: float = _f(0.0, "shrink a training crop to 35-70%% of its side and back with probability P", metavar="P")
+    cutout: float = _f(
+        0.0, "black out 1-2 random rectangles (15-35%% of the side) of a training crop with probability P", metavar="P"
+    )
     ema: float = _f(0.0, "export a moving average of the weights over steps (e.g. 0.998; 0: off)", metavar="DECAY")
     teacher: str | None = _f(
         None,
@@ -154,8 +157,8 @@ class TrainConfig:
             raise ValueError("no data: give --data ROOT [ROOT...] or a recipe with data = [...]")
         if not self.arch:
             raise ValueError('no architecture: give --arch NAME or a recipe with arch = "..."')
-        if not 0 <= self.downscale <= 1 or not 0 <= self.sbi <= 1:
-            raise ValueError("--downscale and --sbi are probabilities: between 0 and 1")
+        if not all(0 <= p <= 1 for p in (self.downscale, self.sbi, self.cutout)):
+            raise ValueError("--downscale, --sbi and --cutout are probabilities: between 0 and 1")
         if not 0 <= self.ema < 1:
             raise ValueError("--ema is a decay: at least 0 and below 1 (0.998 averages over about the last 500 steps)")
         if self.folds and not 0 <= self.fold < self.folds or self.folds == 1 or self.fold and not self.folds:

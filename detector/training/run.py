@@ -216,7 +216,9 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         get_x=loader,
         get_y=ColReader("label"),
         splitter=ColSplitter("is_valid"),
-        item_tfms=item_transforms(size, transform_sbi, VOCAB, cfg.seed, cfg.downscale, train_size=train_size),
+        item_tfms=item_transforms(
+            size, transform_sbi, VOCAB, cfg.seed, cfg.downscale, train_size=train_size, cutout=cfg.cutout
+        ),
         batch_tfms=[Normalize.from_stats(*imagenet_stats)],  # the distillation callback undoes it for the teacher
     )
     shares = None
