@@ -183,8 +183,10 @@ def test_train_refuses_a_teacher_of_another_fold_before_any_work(tmp_path, capsy
 
 
 @pytest.mark.slow
-def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys):
-    """A tiny run with ``--teacher .../fold{fold}/...``: it trains, and its card names the teacher as given."""
+@pytest.mark.parametrize("grid", [0, 2])
+def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys, grid):
+    """A tiny run with ``--teacher .../fold{fold}/...``: it trains, and its card names the teacher as given (with
+    ``--distill-grid``, the feature maps' grid too)."""
     from detector.data.datasets import read_dataset
     from detector.data.splits import fold_by_group
     from detector.models.classifier import load_model
@@ -197,10 +199,11 @@ def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys):
     argv = ["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1"]
     argv += ["--bs", "4", "--folds", "3", "--fold", "1", "--workers", "1", "--cache", str(tmp_path / "cache")]
     argv += ["--teacher", given, "--distill-alpha", "0.5", "--distill-temperature", "2", "--out", str(out)]
-    argv += ["--distill-features", "0.5", "--distill-teacher-size"]
+    argv += ["--distill-features", "0.5", "--distill-teacher-size"] + ["--distill-grid", str(grid)] * bool(grid)
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert "distilling from teacher" in err and "pooled-feature loss weight 0.5" in err
+    kind = "the feature maps averaged onto a 2 x 2 grid, cell by cell" if grid else "the pooled features"
+    assert "distilling from teacher" in err and f"feature loss weight 0.5 ({kind})" in err
     assert "training crops at 48 px for the teacher, 32 px for the student" in err
     card = json.loads((out / "model" / "resnet18.json").read_text())
     record = card["trained"]["distillation"]
@@ -213,10 +216,12 @@ def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys):
         "alpha": 0.5,
         "temperature": 2.0,
         "features": 0.5,
+        **({"feature_grid": grid} if grid else {}),
         "teacher_size": 48,
     }
     assert card["trained"]["config"]["teacher"] == given and "Distilled from teacher" in card["notes"]
     assert "the teacher scored the training crops at 48 px" in card["notes"]
+    assert f"feature loss weight 0.5 ({kind})" in card["notes"]
     assert json.loads((out / "metrics.json").read_text())["distillation"] == record
     from safetensors import safe_open
 
@@ -269,6 +274,62 @@ def test_feature_loss_regresses_the_projected_student_onto_the_standardised_teac
         exact.bias.copy_(solution[8])
     cb.projection = exact
     assert cb.feature_loss(student, pooled).item() < 1e-6  # same batch again: the running estimates stay put
+
+
+def test_feature_maps_on_a_grid_are_compared_cell_by_cell():
+    """--distill-grid G: the hook reads the student's map at its global_pool, both maps are averaged onto G x G
+    cells, and the loss is the pooled loss's formula over one row a cell; the cells' mean is the pooled feature."""
+    import timm
+
+    from detector.models import registry
+    from detector.training.callbacks import DistillationCallback
+
+    torch.manual_seed(0)
+    net = timm.create_model("resnet18", pretrained=False, num_classes=2).eval()
+    teacher = SimpleNamespace(card=ModelCard(name="t", architecture="resnet18", input_size=64), members=[], net=net)
+    student = registry.build("resnet18", num_classes=2)
+    projection = torch.nn.Linear(student.num_features, net.num_features)
+    cb = DistillationCallback(teacher, alpha=0.5, feature_weight=1.0, projection=projection, feature_grid=2)
+    x = torch.randn(4, 3, 64, 64)  # a 2 x 2 map for both networks at 64 px
+    probs, cells = cb.teacher_outputs(x, features=True)
+    assert cells.shape == (4, net.num_features, 2, 2)
+    pooled = net.forward_head(net.forward_features(x), pre_logits=True)
+    assert torch.allclose(cells.mean((2, 3)), pooled, atol=1e-5)
+    assert torch.allclose(probs[:, 1], cb.teacher_outputs(x, features=False)[0][:, 1], atol=1e-6)
+
+    cb.learn = SimpleNamespace(model=student, training=True)
+    cb.before_train()
+    pred = student(x)
+    assert cb.student_features.shape == (4, student.num_features, 2, 2)  # the map, not the pooled features
+    rows = lambda t: t.permute(0, 2, 3, 1).reshape(-1, t.shape[1])  # noqa: E731
+    target = rows(cells)
+    spread = target.var(0, unbiased=False).sqrt()
+    target = (target - target.mean(0)) / spread.clamp_min(float(spread.mean()) * 0.01)
+    expected = ((projection(rows(cb.student_features)) - target) ** 2).mean()
+    y = torch.zeros(4, dtype=torch.long)
+    hard = torch.nn.functional.cross_entropy(pred, y)
+    cb.learn = SimpleNamespace(training=True, xb=(x,), yb=(y,), pred=pred, loss_grad=hard, loss=hard.clone())
+    cb.after_loss()
+    assert cb.last["feature"] == pytest.approx(expected.item(), rel=1e-5)
+    cb.learn.loss_grad.backward()
+    assert projection.weight.grad.abs().sum() > 0 and student.conv1.weight.grad.abs().sum() > 0
+    cb.after_train()
+    assert cb.hook is None
+
+
+def test_a_grid_needs_feature_distillation_and_is_recorded(capsys):
+    from detector.training.distill import distillation_record
+
+    for flags in (["--distill-grid", "2"], ["--distill-features", "1", "--distill-grid", "-1"]):
+        with pytest.raises(SystemExit):
+            parse_config([*BASE, "--teacher", "m.json", *flags])
+        assert "--distill-grid G is a number of cells a side" in capsys.readouterr().err
+    cfg = parse_config([*BASE, "--teacher", "m.json", "--distill-features", "1", "--distill-grid", "4"])
+    card = ModelCard(name="t", architecture="efficientnet_lite0", input_size=160)
+    record = distillation_record(cfg, SimpleNamespace(card=card))
+    assert record["features"] == 1.0 and record["feature_grid"] == 4 and "teacher_size" not in record
+    plain = parse_config([*BASE, "--teacher", "m.json"])
+    assert "feature_grid" not in distillation_record(plain, SimpleNamespace(card=card))
 
 
 def test_feature_distillation_needs_a_teacher(capsys):

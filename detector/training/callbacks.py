@@ -90,7 +90,10 @@ class DistillationCallback(Callback):
     ``distill_projection``, so that the optimiser trains it, and drops before export), onto the teacher's pooled
     features on the same crops, each dimension standardised by running estimates of its mean and spread
     (FitNets, Romero et al. 2015, on pooled features): ``+ feature_weight * mean((P f_s - z(f_t))^2)``: 1,280
-    numbers a crop to learn from instead of two probabilities.
+    numbers a crop to learn from instead of two probabilities.  With ``feature_grid`` G > 0 the term compares the
+    feature maps before pooling instead (the input of the student's ``global_pool``, the teacher's
+    ``forward_features``), each averaged onto a G x G grid: the projection maps each cell's student features onto
+    the teacher's features of the same cell, G * G times the numbers a crop (the pooled features are their mean).
 
     With ``student_size`` (the run's ``--distill-teacher-size``), training batches arrive at the teacher's input
     size: the teacher scores them as they are, and the student sees each batch shrunk to ``student_size``
@@ -109,6 +112,8 @@ class DistillationCallback(Callback):
     :param projection: the student-to-teacher feature map (needed with ``feature_weight`` > 0)
     :param student_size: the student's input size, where training batches come at the teacher's (None: they come
         at the student's)
+    :param feature_grid: with ``feature_weight`` > 0: compare the feature maps averaged onto this many cells a side
+        (0: the pooled features); the student needs a ``global_pool`` module (timm networks have one)
     """
 
     order = 10  # before the recorder and the weight average read the loss (after_batch)
@@ -125,12 +130,14 @@ class DistillationCallback(Callback):
         feature_weight: float = 0.0,
         projection: torch.nn.Module | None = None,
         student_size: int | None = None,
+        feature_grid: int = 0,
     ):
         self.teacher, self.fake_index = teacher, fake_index
         self.student_size, self.teacher_x = student_size, None
         self.alpha, self.temperature = float(alpha), float(temperature)
         self.nets = [m.net.eval().requires_grad_(False) for m in (teacher.members or [teacher])]
         self.feature_weight, self.projection = float(feature_weight), projection
+        self.feature_grid = int(feature_grid)
         if self.feature_weight and (len(self.nets) != 1 or projection is None):
             raise ValueError("feature distillation needs a teacher of one network and a projection")
         self.feature_mean = self.feature_var = None  # running estimates over the training batches
@@ -145,8 +152,10 @@ class DistillationCallback(Callback):
     # the hook lives for training passes only: not during validation, nor when WeightAverage copies the model
     # (before_fit), which would deep-copy this callback, the teacher and the Learner with it
     def before_train(self):
-        if self.feature_weight and self.hook is None:  # the classifier's input: the student's pooled features
-            self.hook = self.learn.model.get_classifier().register_forward_pre_hook(self._keep_features)
+        if self.feature_weight and self.hook is None:  # the classifier's input (pooled features) or the pool's (map)
+            model = self.learn.model
+            module = model.global_pool if self.feature_grid else model.get_classifier()
+            self.hook = module.register_forward_pre_hook(self._keep_features)
 
     def after_train(self):
         if self.hook is not None:
@@ -179,7 +188,8 @@ class DistillationCallback(Callback):
     @torch.no_grad()
     def teacher_outputs(self, x: torch.Tensor, features: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(the teacher's N x 2 probabilities at temperature T in the student's class order, its N x F pooled
-        features or None).  ``features`` needs a network with pooled features (``forward_features``,
+        features -- or, with ``feature_grid`` G, its N x F x G x G feature map averaged onto the grid -- or None).
+        ``features`` needs a network with pooled features (``forward_features``,
         ``forward_head(..., pre_logits=True)``).
 
         :param x: the student's normalised N x 3 x S x S batch
@@ -188,9 +198,12 @@ class DistillationCallback(Callback):
         x = self._teacher_input(x)
         if features:
             net = self.nets[0]
-            pooled = net.forward_head(net.forward_features(x), pre_logits=True).float()
+            fmap = net.forward_features(x)
+            pooled = net.forward_head(fmap, pre_logits=True).float()
             logits = logits_from_pooled(net, pooled).float()
             fake = torch.softmax(logits / self.temperature, dim=1)[:, self.teacher_fake]
+            if self.feature_grid:
+                pooled = self.on_grid(fmap)
         else:
             pooled = None
             fake = torch.stack(
@@ -211,15 +224,26 @@ class DistillationCallback(Callback):
             )
         return ((x - self.t_mean.to(device)) / self.t_std.to(device)).contiguous(memory_format=torch.channels_last)
 
+    def on_grid(self, fmap: torch.Tensor) -> torch.Tensor:
+        """An N x C x H x W feature map averaged onto the ``feature_grid`` x ``feature_grid`` cells."""
+        fmap = fmap.as_subclass(torch.Tensor).float()
+        return F.adaptive_avg_pool2d(fmap, self.feature_grid).contiguous()
+
+    @staticmethod
+    def _rows(t: torch.Tensor) -> torch.Tensor:
+        """N x C (pooled) stays; N x C x G x G becomes (N G G) x C, one row a cell."""
+        t = t.as_subclass(torch.Tensor).float()
+        return t.permute(0, 2, 3, 1).reshape(-1, t.shape[1]) if t.ndim == 4 else t.flatten(1)
+
     def feature_loss(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         """mean((projection(student) - z(teacher))^2), z standardising each teacher dimension by the running mean
         and spread (updated with this batch first; a dimension's spread is floored at 1% of the mean spread, so
         that a dead one is not blown up).
 
-        :param student: the student's N x D pooled features
-        :param teacher: the teacher's N x F pooled features
+        :param student: the student's N x D pooled features (or N x D x G x G, on the grid)
+        :param teacher: the teacher's N x F pooled features (or N x F x G x G, on the grid)
         """
-        teacher = teacher.detach().float()
+        teacher = self._rows(teacher.detach())
         mean, var = teacher.mean(0), teacher.var(0, unbiased=False)
         if self.feature_mean is None:
             self.feature_mean, self.feature_var = mean, var
@@ -229,7 +253,7 @@ class DistillationCallback(Callback):
         spread = self.feature_var.sqrt()
         spread = spread.clamp_min(max(float(spread.mean()) * 0.01, 1e-6))
         target = (teacher - self.feature_mean) / spread
-        mapped = self.projection(student.as_subclass(torch.Tensor).float().flatten(1))
+        mapped = self.projection(self._rows(student))
         return ((mapped - target.to(mapped.device)) ** 2).mean()
 
     def soft_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -254,7 +278,8 @@ class DistillationCallback(Callback):
         loss = (1 - self.alpha) * hard + self.alpha * soft
         self.last = {"hard": float(hard.detach()), "soft": float(soft.detach())}
         if with_features:
-            feature = self.feature_loss(self.student_features, pooled)
+            student = self.on_grid(self.student_features) if self.feature_grid else self.student_features
+            feature = self.feature_loss(student, pooled)
             loss = loss + self.feature_weight * feature
             self.last["feature"] = float(feature.detach())
         self.learn.loss_grad = loss

@@ -114,6 +114,12 @@ class TrainConfig:
         "(FitNets-style; 0: off)",
         metavar="W",
     )
+    distill_grid: int = _f(
+        0,
+        "with --distill-features: compare the feature maps before pooling, each averaged onto a G x G grid, cell by "
+        "cell, instead of the pooled features (0: pooled; the student needs a global_pool, as timm networks have)",
+        metavar="G",
+    )
     distill_teacher_size: bool = _f(
         False,
         "with --teacher: augment the training crops at the teacher's input size where it is larger than --size; "
@@ -181,6 +187,8 @@ class TrainConfig:
             )
         if self.distill_features < 0:
             raise ValueError("--distill-features is a loss weight: 0 or more")
+        if self.distill_grid < 0 or self.distill_grid and not self.distill_features:
+            raise ValueError("--distill-grid G is a number of cells a side (0 or more) and needs --distill-features W")
         if self.teacher and "{fold}" in self.teacher and not self.folds:
             raise ValueError("--teacher names '{fold}' but the run has no --folds")
         if self.lr_find_steps < 10:

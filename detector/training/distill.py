@@ -181,7 +181,8 @@ def distillation_record(cfg: TrainConfig, teacher, teacher_size: int | None = No
     :param teacher: the loaded teacher
     :param teacher_size: where the teacher scored the training crops at its own size (not the student's): that size
     :returns: {teacher: as given, card: this fold's card, name, architecture, input_size, alpha, temperature, and
-        features: the pooled-feature loss weight where there is one, teacher_size: the size in px at which the teacher
+        features: the pooled-feature loss weight where there is one, feature_grid: its grid where it compares
+        feature maps, teacher_size: the size in px at which the teacher
         scored the training crops where it was not the student's (``--distill-teacher-size``)}
     """
     return {
@@ -193,5 +194,6 @@ def distillation_record(cfg: TrainConfig, teacher, teacher_size: int | None = No
         "alpha": cfg.effective_distill_alpha,
         "temperature": cfg.distill_temperature,
         **({"features": cfg.distill_features} if cfg.distill_features else {}),
+        **({"feature_grid": cfg.distill_grid} if cfg.distill_grid else {}),
         **({"teacher_size": teacher_size} if teacher_size else {}),
     }

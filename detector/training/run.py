@@ -254,6 +254,8 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     net = arch.build(num_classes=2, pretrained=None if pretrained == "none" else pretrained, size=size)
     projection = None
     if teacher is not None and cfg.distill_features:  # one network (load_teacher); trains with the head, not exported
+        if cfg.distill_grid and not isinstance(getattr(net, "global_pool", None), torch.nn.Module):
+            raise ValueError(f"--distill-grid: {cfg.arch} has no global_pool module whose input is its feature map")
         projection = torch.nn.Linear(net.num_features, teacher.net.num_features)
         net.add_module(PROJECTION, projection)
     learn = Learner(
@@ -285,15 +287,22 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
                 feature_weight=cfg.distill_features,
                 projection=projection,
                 student_size=size if train_size != size else None,
+                feature_grid=cfg.distill_grid,
             )
         )
         log(
             f"distilling from {teacher.card.name} ({cfg.teacher_card()}): soft loss weight {alpha}, T {temperature}"
-            + (f", pooled-feature loss weight {cfg.distill_features}" if projection is not None else "")
+            + (f", feature loss weight {cfg.distill_features} ({_feature_kind(cfg)})" if projection is not None else "")
             + (f"; training crops at {train_size} px for the teacher, {size} px for the student" * (train_size != size))
         )
     learn.crop_loader = loader  # its failed blends are reported after the fit
     return learn, full_valid, shares, weights
+
+
+def _feature_kind(cfg: TrainConfig) -> str:
+    """What ``--distill-features`` compares, in words."""
+    g = cfg.distill_grid
+    return f"the feature maps averaged onto a {g} x {g} grid, cell by cell" if g else "the pooled features"
 
 
 def _projection_in_head(groups: list, projection) -> list:
@@ -538,7 +547,11 @@ def export(
             + (
                 f" Distilled from {distillation['name']} ({distillation['card']}; soft loss weight "
                 f"{distillation['alpha']}, temperature {distillation['temperature']}"
-                + (f", pooled-feature loss weight {distillation['features']}" if "features" in distillation else "")
+                + (
+                    f", feature loss weight {distillation['features']} ({_feature_kind(cfg)})"
+                    if "features" in distillation
+                    else ""
+                )
                 + (
                     f"; the teacher scored the training crops at {distillation['teacher_size']} px"
                     if "teacher_size" in distillation
