@@ -183,7 +183,7 @@ def test_train_refuses_a_teacher_of_another_fold_before_any_work(tmp_path, capsy
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("grid", [0, 2])
+@pytest.mark.parametrize("grid", [0, 1])
 def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys, grid):
     """A tiny run with ``--teacher .../fold{fold}/...``: it trains, and its card names the teacher as given (with
     ``--distill-grid``, the feature maps' grid too)."""
@@ -200,9 +200,10 @@ def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys, gri
     argv += ["--bs", "4", "--folds", "3", "--fold", "1", "--workers", "1", "--cache", str(tmp_path / "cache")]
     argv += ["--teacher", given, "--distill-alpha", "0.5", "--distill-temperature", "2", "--out", str(out)]
     argv += ["--distill-features", "0.5", "--distill-teacher-size"] + ["--distill-grid", str(grid)] * bool(grid)
+    # (at 32 px the student's map is 1 x 1, so the grid is 1: this checks the hook and the records in a real run)
     assert main(argv) == 0
     err = capsys.readouterr().err
-    kind = "the feature maps averaged onto a 2 x 2 grid, cell by cell" if grid else "the pooled features"
+    kind = "the feature maps averaged onto a 1 x 1 grid, cell by cell" if grid else "the pooled features"
     assert "distilling from teacher" in err and f"feature loss weight 0.5 ({kind})" in err
     assert "training crops at 48 px for the teacher, 32 px for the student" in err
     card = json.loads((out / "model" / "resnet18.json").read_text())
@@ -278,7 +279,8 @@ def test_feature_loss_regresses_the_projected_student_onto_the_standardised_teac
 
 def test_feature_maps_on_a_grid_are_compared_cell_by_cell():
     """--distill-grid G: the hook reads the student's map at its global_pool, both maps are averaged onto G x G
-    cells, and the loss is the pooled loss's formula over one row a cell; the cells' mean is the pooled feature."""
+    cells (here 4 x 4 maps onto 2 x 2: each cell the mean of a 2 x 2 block), and the loss is the pooled loss's
+    formula over one row a cell."""
     import timm
 
     from detector.models import registry
@@ -286,26 +288,35 @@ def test_feature_maps_on_a_grid_are_compared_cell_by_cell():
 
     torch.manual_seed(0)
     net = timm.create_model("resnet18", pretrained=False, num_classes=2).eval()
-    teacher = SimpleNamespace(card=ModelCard(name="t", architecture="resnet18", input_size=64), members=[], net=net)
+    teacher = SimpleNamespace(card=ModelCard(name="t", architecture="resnet18", input_size=128), members=[], net=net)
     student = registry.build("resnet18", num_classes=2)
     projection = torch.nn.Linear(student.num_features, net.num_features)
     cb = DistillationCallback(teacher, alpha=0.5, feature_weight=1.0, projection=projection, feature_grid=2)
-    x = torch.randn(4, 3, 64, 64)  # a 2 x 2 map for both networks at 64 px
+    x = torch.randn(4, 3, 128, 128)  # a 4 x 4 map for both networks at 128 px
+    blocks = (
+        lambda m: torch.stack(  # noqa: E731
+            [
+                torch.stack([m[:, :, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2].mean((2, 3)) for j in range(2)], -1)
+                for i in range(2)
+            ],
+            -2,
+        )
+    )
     probs, cells = cb.teacher_outputs(x, features=True)
-    assert cells.shape == (4, net.num_features, 2, 2)
-    pooled = net.forward_head(net.forward_features(x), pre_logits=True)
-    assert torch.allclose(cells.mean((2, 3)), pooled, atol=1e-5)
+    fmap = net.forward_features(x)
+    assert fmap.shape[-2:] == (4, 4) and cells.shape == (4, net.num_features, 2, 2)
+    assert torch.allclose(cells, blocks(fmap), atol=1e-5)
     assert torch.allclose(probs[:, 1], cb.teacher_outputs(x, features=False)[0][:, 1], atol=1e-6)
 
     cb.learn = SimpleNamespace(model=student, training=True)
     cb.before_train()
     pred = student(x)
-    assert cb.student_features.shape == (4, student.num_features, 2, 2)  # the map, not the pooled features
+    assert cb.student_features.shape == (4, student.num_features, 4, 4)  # the map, not the pooled features
     rows = lambda t: t.permute(0, 2, 3, 1).reshape(-1, t.shape[1])  # noqa: E731
-    target = rows(cells)
+    target = rows(blocks(fmap))
     spread = target.var(0, unbiased=False).sqrt()
     target = (target - target.mean(0)) / spread.clamp_min(float(spread.mean()) * 0.01)
-    expected = ((projection(rows(cb.student_features)) - target) ** 2).mean()
+    expected = ((projection(rows(blocks(cb.student_features))) - target) ** 2).mean()
     y = torch.zeros(4, dtype=torch.long)
     hard = torch.nn.functional.cross_entropy(pred, y)
     cb.learn = SimpleNamespace(training=True, xb=(x,), yb=(y,), pred=pred, loss_grad=hard, loss=hard.clone())
@@ -315,6 +326,28 @@ def test_feature_maps_on_a_grid_are_compared_cell_by_cell():
     assert projection.weight.grad.abs().sum() > 0 and student.conv1.weight.grad.abs().sum() > 0
     cb.after_train()
     assert cb.hook is None
+
+
+@pytest.mark.parametrize(
+    "arch, size, grid, message",
+    [
+        ("meso4", 256, 2, "meso4 has no global_pool module"),
+        ("resnet18", 64, 3, "the student (resnet18 at 64 px) has a feature map of 2 x 2 cells; give G at most 2"),
+        ("resnet18", 160, 3, "the teacher (resnet18 at 48 px) has a feature map of 2 x 2 cells; give G at most 2"),
+    ],
+)
+def test_train_refuses_a_grid_it_cannot_give_before_any_work(tiny_dataset, tmp_path, capsys, arch, size, grid, message):
+    """--distill-grid G needs a student with a global_pool and maps of at least G x G cells on both sides: one line,
+    exit 2, before any crop is cut."""
+    from detector.training.run import main
+
+    teacher_card(tmp_path, [str(tiny_dataset)], {"val_fraction": 0.2, "seed": 0})  # resnet18, 48 px
+    argv = ["--data", str(tiny_dataset), "--arch", arch, "--size", str(size), "--cache", str(tmp_path / "cache")]
+    argv += ["--teacher", str(tmp_path / "teacher.json"), "--distill-features", "1", "--distill-grid", str(grid)]
+    assert main([*argv, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "r").exists()
 
 
 def test_a_grid_needs_feature_distillation_and_is_recorded(capsys):

@@ -93,7 +93,9 @@ class DistillationCallback(Callback):
     numbers a crop to learn from instead of two probabilities.  With ``feature_grid`` G > 0 the term compares the
     feature maps before pooling instead (the input of the student's ``global_pool``, the teacher's
     ``forward_features``), each averaged onto a G x G grid: the projection maps each cell's student features onto
-    the teacher's features of the same cell, G * G times the numbers a crop (the pooled features are their mean).
+    the teacher's features of the same cell, G * G times the numbers a crop.  Where a map's side is not a multiple of
+    G the cells overlap (adaptive average pooling), and the two networks' cells then cover somewhat different parts
+    of the crop.
 
     With ``student_size`` (the run's ``--distill-teacher-size``), training batches arrive at the teacher's input
     size: the teacher scores them as they are, and the student sees each batch shrunk to ``student_size``
@@ -193,7 +195,7 @@ class DistillationCallback(Callback):
         ``forward_head(..., pre_logits=True)``).
 
         :param x: the student's normalised N x 3 x S x S batch
-        :param features: also return the pooled features (one network)
+        :param features: also return the pooled features, or the map on the grid (one network)
         """
         x = self._teacher_input(x)
         if features:
@@ -271,7 +273,9 @@ class DistillationCallback(Callback):
         hard = self.learn.loss_grad
         with_features = self.feature_weight > 0
         if with_features and self.student_features is None:
-            raise RuntimeError("feature distillation: the student's classifier saw no input on this batch")
+            raise RuntimeError(
+                "feature distillation: the student's classifier (or global pool) saw no input on this batch"
+            )
         x = self.teacher_x if self.teacher_x is not None else self.learn.xb[0]
         probs, pooled = self.teacher_outputs(x, features=with_features)
         soft = self.soft_loss(self.learn.pred, probs)

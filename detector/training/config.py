@@ -117,7 +117,8 @@ class TrainConfig:
     distill_grid: int = _f(
         0,
         "with --distill-features: compare the feature maps before pooling, each averaged onto a G x G grid, cell by "
-        "cell, instead of the pooled features (0: pooled; the student needs a global_pool, as timm networks have)",
+        "cell, instead of the pooled features (0: pooled); students: resnet18, efficientnet_lite0/2, "
+        "inception_resnet_v2; G at most either map's side (about the input size / 32: 4 at 112-128 px)",
         metavar="G",
     )
     distill_teacher_size: bool = _f(

@@ -26,7 +26,14 @@ from pathlib import Path
 
 from detector.training.config import TrainConfig
 
-__all__ = ["load_teacher", "check_teacher", "check_teacher_groups", "teacher_data", "distillation_record"]
+__all__ = [
+    "load_teacher",
+    "check_teacher",
+    "check_feature_grid",
+    "check_teacher_groups",
+    "teacher_data",
+    "distillation_record",
+]
 
 
 def _warn(msg: str) -> None:
@@ -151,6 +158,44 @@ def load_teacher(cfg: TrainConfig):
     if cfg.distill_features and teacher.members:
         raise ValueError(f"--distill-features: {teacher.card.name} is an ensemble; give one network as --teacher")
     return teacher
+
+
+def check_feature_grid(cfg: TrainConfig, arch, size: int, teacher) -> None:
+    """Before any work: refuse (ValueError, one line) a ``--distill-grid`` G that the student or the teacher cannot
+    give: a student without a ``global_pool`` module (whose input is its feature map), or a feature map with fewer
+    than G cells a side (averaging it onto the grid would copy cells, not compare regions).  Each network runs
+    once on a blank image at its input size.
+
+    :param cfg: the student's config
+    :param arch: the student's registry entry
+    :param size: the student's input size
+    :param teacher: what :func:`load_teacher` gave
+    """
+    g = cfg.distill_grid
+    if not g or teacher is None:
+        return
+    import torch
+
+    student = arch.build(num_classes=2, size=size).eval()
+    if not isinstance(getattr(student, "global_pool", None), torch.nn.Module):
+        raise ValueError(
+            f"--distill-grid: {cfg.arch} has no global_pool module whose input is its feature map "
+            "(resnet18, efficientnet_lite0/2 and inception_resnet_v2 have one)"
+        )
+    with torch.no_grad():
+        for who, net, side in (
+            (f"the student ({cfg.arch} at {size} px)", student, size),
+            (
+                f"the teacher ({teacher.card.architecture} at {teacher.card.input_size} px)",
+                teacher.net,
+                teacher.card.input_size,
+            ),
+        ):
+            cells = min(net.forward_features(torch.zeros(1, 3, side, side)).shape[-2:])
+            if cells < g:
+                raise ValueError(
+                    f"--distill-grid {g}: {who} has a feature map of {cells} x {cells} cells; give G at most {cells}"
+                )
 
 
 def check_teacher_groups(cfg: TrainConfig, teacher, val_items) -> None:

@@ -254,8 +254,6 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     net = arch.build(num_classes=2, pretrained=None if pretrained == "none" else pretrained, size=size)
     projection = None
     if teacher is not None and cfg.distill_features:  # one network (load_teacher); trains with the head, not exported
-        if cfg.distill_grid and not isinstance(getattr(net, "global_pool", None), torch.nn.Module):
-            raise ValueError(f"--distill-grid: {cfg.arch} has no global_pool module whose input is its feature map")
         projection = torch.nn.Linear(net.num_features, teacher.net.num_features)
         net.add_module(PROJECTION, projection)
     learn = Learner(
@@ -609,7 +607,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
     from fastai.vision.all import set_seed
 
     from detector.errors import InputError
-    from detector.training.distill import check_teacher_groups, load_teacher
+    from detector.training.distill import check_feature_grid, check_teacher_groups, load_teacher
 
     t_start = time.time()
     if cfg.threads:
@@ -618,6 +616,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
     try:
         resolved = resolve_arch(cfg)  # fail on a bad --freeze-stages before any work (once: it builds a net)
         teacher = load_teacher(cfg)  # and on a teacher that cannot be used or saw this run's validation items
+        check_feature_grid(cfg, resolved[0], resolved[1], teacher)  # and on a --distill-grid it cannot give
         out = Path(cfg.out or f"runs/{cfg.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
         out.mkdir(parents=True, exist_ok=True)
         prep = prepare(cfg, resolved)
