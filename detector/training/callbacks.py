@@ -204,16 +204,15 @@ class DistillationCallback(Callback):
             pooled = net.forward_head(fmap, pre_logits=True).float()
             logits = logits_from_pooled(net, pooled).float()
             fake = torch.softmax(logits / self.temperature, dim=1)[:, self.teacher_fake]
-            if self.feature_grid:
-                pooled = self.on_grid(fmap)
+            target = self.on_grid(fmap) if self.feature_grid else pooled
         else:
-            pooled = None
+            target = None
             fake = torch.stack(
                 [torch.softmax(net(x).float() / self.temperature, dim=1)[:, self.teacher_fake] for net in self.nets]
             ).mean(0)
         probs = torch.empty(len(fake), 2, device=fake.device)
         probs[:, self.fake_index], probs[:, 1 - self.fake_index] = fake, 1 - fake
-        return probs, pooled
+        return probs, target
 
     def _teacher_input(self, x: torch.Tensor) -> torch.Tensor:
         """The student's batch at the teacher's input size and normalisation."""
@@ -277,13 +276,13 @@ class DistillationCallback(Callback):
                 "feature distillation: the student's classifier (or global pool) saw no input on this batch"
             )
         x = self.teacher_x if self.teacher_x is not None else self.learn.xb[0]
-        probs, pooled = self.teacher_outputs(x, features=with_features)
+        probs, target = self.teacher_outputs(x, features=with_features)
         soft = self.soft_loss(self.learn.pred, probs)
         loss = (1 - self.alpha) * hard + self.alpha * soft
         self.last = {"hard": float(hard.detach()), "soft": float(soft.detach())}
         if with_features:
             student = self.on_grid(self.student_features) if self.feature_grid else self.student_features
-            feature = self.feature_loss(student, pooled)
+            feature = self.feature_loss(student, target)
             loss = loss + self.feature_weight * feature
             self.last["feature"] = float(feature.detach())
         self.learn.loss_grad = loss
