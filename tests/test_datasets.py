@@ -67,6 +67,8 @@ def test_ffpp_labels_groups_methods(tmp_path):
     fake = ids["manipulated_sequences/FaceSwap/c23/videos/097_033"]
     assert (fake.label, fake.label_name, fake.method, fake.group) == (1, "fake", "FaceSwap", "033_097")
     assert Path(fake.path).is_file() and Path(fake.path).is_absolute()
+    assert fake.target == ids["original_sequences/youtube/c23/videos/097"].path  # made from its target's video
+    assert real.target is None
     assert ids["original_sequences/youtube/c23/videos/500"].group == "500"
     assert {it.group for it in items} == {"033_097", "035_036", "500"}
     assert len(ids) == len(items)  # ids are unique
@@ -85,6 +87,9 @@ def test_ffpp_chains_and_other_compressions(tmp_path):
     assert len(items) == 4
     assert {it.group for it in items} == {"001_002_003"}
     assert sorted(it.method for it in items if it.label) == ["Face2Face", "NeuralTextures"]
+    targets = {it.method: it.target for it in items if it.label}  # the target at the fake's own compression
+    assert targets["NeuralTextures"] == str(tmp_path / "original_sequences/youtube/c40/videos/001.mp4")
+    assert targets["Face2Face"] == str(tmp_path / "original_sequences/youtube/c0/videos/002.mp4")
 
 
 def test_ffpp_deepfakedetection_groups_by_actor(tmp_path):
@@ -98,6 +103,7 @@ def test_ffpp_deepfakedetection_groups_by_actor(tmp_path):
     groups = {it.id.rsplit("/", 1)[1]: it.group for it in read_dataset(tmp_path)}
     assert groups["01__exit_phone_room"] == groups["02__talking"] == groups["01_02__exit_phone_room__YVGY8LOK"]
     assert groups["05__walking"] != groups["01__exit_phone_room"]
+    assert all(it.target is None for it in read_dataset(tmp_path))  # a DFD fake's names do not say which scene
 
 
 def test_dfdc_metadata_in_subfolders(tmp_path):
@@ -127,6 +133,8 @@ def test_dfdc_metadata_in_subfolders(tmp_path):
         "d.mp4": (1, "c", None),
         "e.mp4": (1, "c", None),
     }
+    targets = {Path(it.path).name: it.target for it in items}
+    assert targets["e.mp4"] == str(tmp_path / "part_1" / "c.mp4") and targets["c.mp4"] is None
 
 
 def test_dfdc_bad_label_is_input_error(tmp_path):
@@ -154,6 +162,11 @@ def test_real_fake_folders_any_depth(tmp_path):
         ("real", "clip1", None),
         ("real", "clip2", None),
     ]
+    targets = {it.id: it.target for it in items if it.label}  # a fake with one real of its stem was made from it
+    assert targets == {
+        "fake/clip1": str(tmp_path / "real/clip1.mp4"),
+        "fake/FaceSwap/clip2": str(tmp_path / "real/sub/deeper/clip2.MOV"),
+    }
 
 
 def test_layout_one_folder_down(tmp_path):

@@ -57,6 +57,8 @@ class VideoItem:
     kind: str = "video"  # "video" or "image" (a photo: a one-frame clip)
     source: str = ""  # which data set it comes from (the root folder's name; ":actors" for FF++ actor clips)
     subgroup: str | None = None  # a population label the data names (UTKFace's race field), for fairness tables
+    target: str | None = None  # a fake's target: the absolute path of the real video it was made from, where the
+    # layout says it (FF++ <target>_<source> beside original_sequences/youtube, DFDC's "original"), else None
 
 
 Item = VideoItem  # a video or a photo
@@ -73,7 +75,7 @@ def held_out(item: VideoItem) -> bool:
     return item.kind == "image" and zlib.crc32(os.path.basename(item.path).encode()) % STILL_HOLDOUT == 0
 
 
-def _item(root: Path, path: Path, label: int, group: str, method: str | None) -> VideoItem:
+def _item(root: Path, path: Path, label: int, group: str, method: str | None, target: Path | None = None) -> VideoItem:
     rel = path.relative_to(root).with_suffix("").as_posix()
     kind = "image" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
     source = root.name + (":actors" if "original_sequences/actors/" in path.as_posix() else "")
@@ -88,6 +90,7 @@ def _item(root: Path, path: Path, label: int, group: str, method: str | None) ->
         kind,
         source,
         UTK_RACES.get(m.group(1)) if m else None,
+        os.path.abspath(target) if target is not None else None,
     )
 
 
@@ -163,7 +166,20 @@ def read_ffpp(*roots: str | os.PathLike) -> list[VideoItem]:
         for node in nodes:
             comps.union(nodes[0], node)
     names = comps.names()
-    return [_item(root, path, label, names[nodes[0]], method) for root, path, label, method, nodes in entries]
+    return [
+        _item(root, path, label, names[nodes[0]], method, _ffpp_target(root, path, method))
+        for root, path, label, method, nodes in entries
+    ]
+
+
+def _ffpp_target(root: Path, path: Path, method: str | None) -> Path | None:
+    """The real video a FaceForensics++ fake ``<target>_<source>`` was made from: ``<target>`` in
+    ``original_sequences/youtube`` at the fake's compression (None for reals, DeepFakeDetection fakes, odd names)."""
+    m = _PAIR.match(path.stem) if method and method != "DeepFakeDetection" else None
+    if m is None:
+        return None
+    compression = path.parent.parent.name  # manipulated_sequences/<Method>/<c23>/videos/<a>_<b>.mp4
+    return root / "original_sequences" / "youtube" / compression / "videos" / f"{m.group(1)}{path.suffix}"
 
 
 def _ffpp_entries(root: Path) -> list[tuple[Path, Path, int, str | None, list[str]]]:
@@ -212,7 +228,8 @@ def read_dfdc(root: str | os.PathLike) -> list[VideoItem]:
             label = FAKE if label_text == "FAKE" else REAL
             original = info.get("original") if label == FAKE else None
             group = Path(original).stem if original else path.stem
-            items.append(_item(root, path, label, group, None))
+            target = meta_path.parent / str(original) if original else None
+            items.append(_item(root, path, label, group, None, target))
     return items
 
 
@@ -232,14 +249,20 @@ def _label_dirs(root: Path) -> dict[int, Path]:
 
 def read_real_fake(root: str | os.PathLike) -> list[VideoItem]:
     """``real/`` and ``fake/`` folders (videos or photos at any depth; either folder may be missing, e.g. a folder
-    of real photos only); group = file stem."""
+    of real photos only); group = file stem.  A fake whose stem is that of exactly one real video is taken to be
+    made from it (its ``target``)."""
     root = Path(root)
     items: list[VideoItem] = []
-    for label, folder in sorted(_label_dirs(root).items()):
+    dirs = _label_dirs(root)
+    reals: dict[str, list[Path]] = defaultdict(list)
+    for path in _videos_below(dirs[REAL]) if REAL in dirs else []:
+        reals[path.stem].append(path)
+    for label, folder in sorted(dirs.items()):
         for path in _videos_below(folder):
             parts = path.relative_to(folder).parts
             method = parts[0] if label == FAKE and len(parts) > 1 else None
-            items.append(_item(root, path, label, path.stem, method))
+            same = reals.get(path.stem, []) if label == FAKE else []
+            items.append(_item(root, path, label, path.stem, method, same[0] if len(same) == 1 else None))
     return items
 
 

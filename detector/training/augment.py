@@ -20,6 +20,8 @@ __all__ = [
     "sampling_weights",
     "domain_sampling_weights",
     "balanced_dl_type",
+    "pair_partners",
+    "paired_dl_type",
 ]
 
 
@@ -301,3 +303,70 @@ def balanced_dl_type():
             return list(np.random.choice(len(self.dataset), self.n, p=self.wgts))
 
     return BalancedDL
+
+
+def pair_partners(train_df, max_gap: float = 0.5) -> list[np.ndarray]:
+    """For each row of a training table (from :func:`with_pseudo_fakes`), the rows that can be its other half in a
+    (real, fake) pair of one frame, as index arrays (empty where there is none):
+
+    * a pseudo-fake: the real crop it is blended from (the same image, but for the blend);
+    * a fake with a known ``target`` (the real video it was made from): that video's crop nearest in time, if
+      within ``max_gap`` seconds (FF++ fakes keep their target's frames from its start, but many Face2Face and FaceSwap
+      fakes are shorter, so the evenly spaced sampled times drift apart: half a second still shows one scene);
+    * a real crop: its own pseudo-fake, and every fake crop that names it so.
+
+    So a pair shows one person in one pose, once real and once manipulated: what tells them apart is the
+    manipulation, not who is in the picture."""
+    n = len(train_df)
+    partners: list[list[int]] = [[] for _ in range(n)]
+    label = train_df["label"].to_numpy()
+    pseudo = train_df["pseudo"].to_numpy(bool) if "pseudo" in train_df else np.zeros(n, bool)
+    paths = train_df["path"].to_numpy()
+    real_by_path = {paths[i]: i for i in range(n) if label[i] == "real"}
+    for i in np.flatnonzero(pseudo):
+        j = real_by_path.get(paths[i])
+        if j is not None:
+            partners[i].append(j)
+            partners[j].append(int(i))
+    if "target" in train_df:
+        videos, times = train_df["video"].to_numpy(), train_df["time"].to_numpy(float)
+        real_frames: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for video, idx in train_df[label == "real"].groupby("video").indices.items():
+            rows = np.flatnonzero(label == "real")[idx]
+            rows = rows[np.argsort(times[rows])]
+            real_frames[video] = (times[rows], rows)
+        targets = train_df["target"].to_numpy()
+        for i in np.flatnonzero((label == "fake") & ~pseudo):
+            frames = real_frames.get(targets[i]) if targets[i] else None
+            if frames is None or videos[i] == targets[i]:
+                continue
+            t, rows = frames
+            k = int(np.clip(np.searchsorted(t, times[i]), 1, len(t) - 1)) if len(t) > 1 else 0
+            k = k - 1 if k > 0 and abs(t[k - 1] - times[i]) <= abs(t[k] - times[i]) else k
+            if abs(t[k] - times[i]) <= max_gap:
+                partners[i].append(int(rows[k]))
+                partners[int(rows[k])].append(int(i))
+    return [np.asarray(sorted(set(p)), dtype=np.int64) for p in partners]
+
+
+def paired_dl_type(partners: list[np.ndarray]):
+    """A :func:`balanced_dl_type` loader whose training epoch is drawn in pairs: half of ``n`` crops drawn by
+    ``wgts`` among those with a partner (:func:`pair_partners`), each followed by one of its partners at random.
+    A batch of even size thus holds whole pairs at positions (0, 1), (2, 3)...: what
+    :class:`detector.training.callbacks.PairedRanking` reads.  Validation is not paired."""
+    has = np.array([len(p) > 0 for p in partners])
+
+    class PairedDL(balanced_dl_type()):
+        def get_idxs(self):
+            if self.n == 0 or not self.shuffle:
+                return super().get_idxs()
+            w = self.wgts * has
+            anchors = np.random.choice(len(self.dataset), self.n // 2, p=w / w.sum())
+            picks = np.random.random(len(anchors))
+            out: list[int] = []
+            for a, u in zip(anchors, picks):
+                p = partners[a]
+                out += [int(a), int(p[int(u * len(p))])]
+            return out
+
+    return PairedDL

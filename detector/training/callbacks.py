@@ -12,7 +12,7 @@ from fastai.callback.core import Callback
 from detector.constants import IMAGENET_MEAN, IMAGENET_STD
 from detector.models.registry import logits_from_pooled
 
-__all__ = ["KeepFrozen", "WeightAverage", "DistillationCallback"]
+__all__ = ["KeepFrozen", "WeightAverage", "DistillationCallback", "PairedRanking"]
 
 
 class KeepFrozen(Callback):
@@ -285,5 +285,46 @@ class DistillationCallback(Callback):
             feature = self.feature_loss(student, target)
             loss = loss + self.feature_weight * feature
             self.last["feature"] = float(feature.detach())
+        self.learn.loss_grad = loss
+        self.learn.loss = loss.clone()
+
+
+class PairedRanking(Callback):
+    """Add ``weight * softplus(z_real - z_fake)`` per (real, fake) pair to the training loss, ``z`` being a row's
+    fake logit minus its real one: the fake of a pair must score above its real.  The training loader puts pairs at
+    batch positions (0, 1), (2, 3)... (:func:`detector.training.augment.paired_dl_type`); a position pair whose
+    two labels agree is skipped.  Validation batches are not paired and not touched."""
+
+    order = 60  # after DistillationCallback (order 0): both add to the loss
+
+    def __init__(self, weight: float, fake_index: int = 1):
+        self.weight, self.fake_index = weight, fake_index
+        self.last: float | None = None  # the last training batch's ranking term, for logs and tests
+
+    def ranking_loss(self, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+        """The mean ranking term over the batch's pairs (None if no pair has one real and one fake).
+
+        :param pred: N x 2 logits, pairs at rows (0, 1), (2, 3)...
+        :param y: N class indices
+        """
+        n = len(y) // 2 * 2
+        pred, y = pred.as_subclass(torch.Tensor).float()[:n], y.as_subclass(torch.Tensor)[:n]
+        z = (pred[:, self.fake_index] - pred[:, 1 - self.fake_index]).view(-1, 2)
+        fake = (y == self.fake_index).view(-1, 2)
+        mixed = fake[:, 0] != fake[:, 1]
+        if not bool(mixed.any()):
+            return None
+        z_fake = torch.where(fake[:, 0], z[:, 0], z[:, 1])
+        z_real = torch.where(fake[:, 0], z[:, 1], z[:, 0])
+        return F.softplus(z_real - z_fake)[mixed].mean()
+
+    def after_loss(self):
+        if not self.training or not self.learn.yb:
+            return
+        rank = self.ranking_loss(self.learn.pred, self.learn.yb[0])
+        if rank is None:
+            return
+        self.last = float(rank.detach())
+        loss = self.learn.loss_grad + self.weight * rank
         self.learn.loss_grad = loss
         self.learn.loss = loss.clone()

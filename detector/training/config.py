@@ -90,6 +90,14 @@ class TrainConfig:
     cutout: float = _f(
         0.0, "black out 1-2 random rectangles (15-35%% of the side) of a training crop with probability P", metavar="P"
     )
+    pairs: float = _f(
+        0.0,
+        "weight W of a ranking loss on (real, fake) pairs of one frame (0: off; needs --epoch-size and --balance "
+        "domain): every crop drawn brings its partner into the batch (a fake the crop of its target real video at "
+        "the same time, a pseudo-fake the real crop it is blended from, a real crop one of those), and the loss "
+        "adds W * softplus(z_real - z_fake) per pair, z being the fake logit minus the real one",
+        metavar="W",
+    )
     ema: float = _f(0.0, "export a moving average of the weights over steps (e.g. 0.998; 0: off)", metavar="DECAY")
     teacher: str | None = _f(
         None,
@@ -174,6 +182,8 @@ class TrainConfig:
             raise ValueError("--epoch-size and --fit-valid are counts (0 or more); --target-fa is a rate in (0, 1)")
         if self.balance == "domain" and not (self.epoch_size and self.sbi):
             raise ValueError("--balance domain needs --epoch-size N and --sbi P (pseudo-fakes for real-only sources)")
+        if self.pairs < 0 or self.pairs and not (self.balance == "domain" and self.bs % 2 == 0):
+            raise ValueError("--pairs W is a loss weight (0 or more) and needs --balance domain and an even --bs")
         if self.distill_alpha is not None and not 0 <= self.distill_alpha <= 1 or not self.distill_temperature > 0:
             raise ValueError("--distill-alpha is a weight between 0 and 1; --distill-temperature is above 0")
         if self.teacher is None and (

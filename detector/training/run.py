@@ -109,6 +109,7 @@ def build_table(items, crops, val_ids: set[str]):
                     "source": it.source or "data",
                     "kind": it.kind,
                     "subgroup": it.subgroup or "",
+                    "target": it.target or "",
                 }
             )
     return pd.DataFrame(rows)
@@ -183,11 +184,13 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         balanced_dl_type,
         domain_sampling_weights,
         item_transforms,
+        pair_partners,
+        paired_dl_type,
         pseudo_fake_counts,
         sampling_weights,
         with_pseudo_fakes,
     )
-    from detector.training.callbacks import DistillationCallback, KeepFrozen
+    from detector.training.callbacks import DistillationCallback, KeepFrozen, PairedRanking
 
     arch, size, pretrained = prep.arch, prep.size, prep.pretrained
     df = prep.df
@@ -225,10 +228,21 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     if cfg.epoch_size:  # a balanced epoch of a fixed size: by class (sources by their square root) or by source
         train_df = df[~df.is_valid].reset_index(drop=True)
         wgts, shares = domain_sampling_weights(train_df, cfg.sbi) if by_domain else sampling_weights(train_df)
+        dl_type = balanced_dl_type()
+        if cfg.pairs:  # each draw brings its partner: the same frame, once real and once fake
+            partners = pair_partners(train_df)
+            paired = np.array([len(p) > 0 for p in partners])
+            log(
+                f"pairs: {int(paired.sum())} of {len(paired)} training rows have a partner; the epoch's draws by "
+                f"share among them: {float(wgts[paired].sum() / wgts.sum()):.3f} of the weight"
+            )
+            if not paired.any():
+                raise ValueError("--pairs: no training crop has a partner (no pseudo-fakes and no fake with a target)")
+            dl_type = paired_dl_type(partners)
         dls = dblock.datasets(df).dataloaders(
             bs=cfg.bs,
             num_workers=0,
-            dl_type=balanced_dl_type(),
+            dl_type=dl_type,
             dl_kwargs=({"wgts": wgts, "n": cfg.epoch_size}, {}),
             after_item=dblock.item_tfms,
             after_batch=dblock.batch_tfms,
@@ -272,6 +286,9 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         learn.freeze()
     if cfg.freeze_stages:
         learn.add_cb(KeepFrozen(arch.early_modules(learn.model, cfg.freeze_stages)))
+    if cfg.pairs:
+        learn.add_cb(PairedRanking(cfg.pairs, fake_index=VOCAB.index("fake")))
+        log(f"ranking loss on (real, fake) pairs of one frame, weight {cfg.pairs}")
     if teacher is not None:
         alpha, temperature = cfg.effective_distill_alpha, cfg.distill_temperature
         learn.add_cb(
