@@ -167,6 +167,8 @@ def test_real_fake_folders_any_depth(tmp_path):
         "fake/clip1": str(tmp_path / "real/clip1.mp4"),
         "fake/FaceSwap/clip2": str(tmp_path / "real/sub/deeper/clip2.MOV"),
     }
+    touch(tmp_path, "real/other/clip1.mp4")  # two reals of one stem: which one the fake was made from is unknown
+    assert {it.id: it.target for it in read_dataset(tmp_path) if it.label}["fake/clip1"] is None
 
 
 def test_layout_one_folder_down(tmp_path):

@@ -14,24 +14,25 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from detector.training.augment import pair_partners
+from detector.training.augment import pair_partners, paired_shares
 from detector.training.callbacks import PairedRanking
 
 
 def _table():
-    """Real video R (times 0, 1, 2), its fake F (target R; times 0.05, 1.3, 9.0), a real photo P with a pseudo-fake
-    copy, a real photo Q without one, and a fake G whose target is not in the table."""
+    """A fake G whose target is not in the table; real video R (times 2, 0, 1: not in time order) after it, with its
+    fake F (target R; times 0.05, 1.3, 9.0) between R's rows; a real photo P with a pseudo-fake copy, and a real
+    photo Q without one (FaceMesh found no face)."""
     rows = [
-        dict(path="r0", video="R", time=0.0, label="real", target="", pseudo=False),
-        dict(path="r1", video="R", time=1.0, label="real", target="", pseudo=False),
-        dict(path="r2", video="R", time=2.0, label="real", target="", pseudo=False),
-        dict(path="f0", video="F", time=0.05, label="fake", target="R", pseudo=False),
-        dict(path="f1", video="F", time=1.3, label="fake", target="R", pseudo=False),
-        dict(path="f2", video="F", time=9.0, label="fake", target="R", pseudo=False),  # no frame of R near it
-        dict(path="p", video="P", time=0.0, label="real", target="", pseudo=False),
-        dict(path="p", video="P", time=0.0, label="fake", target="", pseudo=True),
-        dict(path="q", video="Q", time=0.0, label="real", target="", pseudo=False),
-        dict(path="g", video="G", time=0.0, label="fake", target="elsewhere", pseudo=False),
+        dict(path="g", video="G", time=0.0, label="fake", target="elsewhere", pseudo=False, source="v"),
+        dict(path="r2", video="R", time=2.0, label="real", target="", pseudo=False, source="v"),
+        dict(path="f0", video="F", time=0.05, label="fake", target="R", pseudo=False, source="v"),
+        dict(path="r0", video="R", time=0.0, label="real", target="", pseudo=False, source="v"),
+        dict(path="f1", video="F", time=1.3, label="fake", target="R", pseudo=False, source="v"),
+        dict(path="r1", video="R", time=1.0, label="real", target="", pseudo=False, source="v"),
+        dict(path="f2", video="F", time=9.0, label="fake", target="R", pseudo=False, source="v"),  # R has no frame near
+        dict(path="p", video="P", time=0.0, label="real", target="", pseudo=False, source="photos"),
+        dict(path="p", video="P", time=0.0, label="fake", target="", pseudo=True, source="photos"),
+        dict(path="q", video="Q", time=0.0, label="real", target="", pseudo=False, source="photos"),
     ]
     return pd.DataFrame(rows)
 
@@ -39,18 +40,36 @@ def _table():
 def test_partners_pair_a_fake_with_its_targets_frame_and_a_pseudo_fake_with_its_real():
     got = [p.tolist() for p in pair_partners(_table())]
     assert got == [
-        [3],  # r0 <- f0 (0.05 s apart)
-        [4],  # r1 <- f1 (0.3 s apart)
+        [],  # G: its target is not trained on
         [],  # r2: f2 is 7 s away
-        [0],
-        [1],
+        [3],  # f0 -> r0 (0.05 s apart)
+        [2],
+        [5],  # f1 -> r1 (0.3 s apart)
+        [4],
         [],
-        [7],  # the real photo and its own pseudo-fake
-        [6],
+        [8],  # the real photo and its own pseudo-fake
+        [7],
         [],  # a photo FaceMesh found no face in: no pseudo-fake, so no pair
-        [],  # a fake whose target is not trained on
     ]
-    assert [p.tolist() for p in pair_partners(_table(), max_gap=0.1)][1] == []  # 0.3 s is too far at 0.1
+    assert [p.tolist() for p in pair_partners(_table(), max_gap=0.1)][4] == []  # 0.3 s is too far at 0.1
+    # a "fake" naming itself as its target is no pair
+    self_target = pd.DataFrame([dict(path="x", video="X", time=0.0, label="fake", target="X", pseudo=False)])
+    assert [p.tolist() for p in pair_partners(self_target)] == [[]]
+
+
+def test_paired_shares_follow_anchors_and_their_partners():
+    table = _table()
+    partners = pair_partners(table)
+    wgts = np.ones(len(table))  # anchors: the six rows with a partner, 1/6 each
+    shares = paired_shares(table, wgts, partners)
+    # each anchor brings its only partner: every paired row is drawn 1/6 of the time
+    assert shares == {
+        "fake:v": pytest.approx(2 / 6, abs=1e-4),
+        "real:v": pytest.approx(2 / 6, abs=1e-4),
+        "real:photos": pytest.approx(1 / 6, abs=1e-4),
+        "sbi:photos": pytest.approx(1 / 6, abs=1e-4),
+    }
+    assert sum(shares.values()) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_ranking_loss_is_softplus_of_real_minus_fake_over_mixed_pairs():
@@ -75,7 +94,7 @@ def test_ranking_term_is_added_to_the_training_loss_only():
         loss_grad = torch.tensor(0.25)
         loss = torch.tensor(0.25)
 
-    rank = PairedRanking(2.0)
+    rank = PairedRanking(2.0, fake_index=1)
     rank.learn = Learn()
     rank.after_loss()
     assert float(rank.learn.loss_grad.detach()) == pytest.approx(0.25 + 2.0 * float(F.softplus(torch.tensor(2.0))))
@@ -124,9 +143,20 @@ def test_paired_run_draws_whole_pairs_and_records_the_option(tiny_dataset, tmp_p
         assert rows.video[a] == rows.video[b] or rows.target[a] == rows.video[b] or rows.target[b] == rows.video[a]
     fakes = [a if rows.label[a] == "fake" else b for a, b in idxs]
     assert 0.05 < np.mean([rows.pseudo[i] for i in fakes]) < 0.95  # both kinds of fake are paired
-    train.n = 16
-    xb, yb = train.one_batch()
-    assert (yb.view(-1, 2).sum(1) == 1).all()  # fastai's own batches: one fake in each pair (fake = 1)
+    # fastai's own batches, as the fit sees them: whole pairs in the order get_idxs gave
+    train.n, train.bs = 64, 8
+    np.random.seed(5)
+    want = np.asarray(train.get_idxs()).reshape(-1, 8)
+    np.random.seed(5)
+    fake = train.vocab.o2i["fake"]
+    for batch, idxs in zip(train, want):
+        yb = batch[1]
+        assert [train.vocab[int(v)] for v in yb] == rows.label[idxs].tolist()
+        assert ((yb == fake).view(-1, 2).sum(1) == 1).all()  # one fake in each pair
+    ranking = next(cb for cb in learn.cbs if type(cb).__name__ == "PairedRanking")
+    assert ranking.last is None
+    learn.fit(1)
+    assert ranking.last is not None and ranking.last > 0  # the term was computed on the fit's batches
 
     out = tmp_path / "run"
     assert main(argv + ["--out", str(out)]) == 0

@@ -58,7 +58,8 @@ class VideoItem:
     source: str = ""  # which data set it comes from (the root folder's name; ":actors" for FF++ actor clips)
     subgroup: str | None = None  # a population label the data names (UTKFace's race field), for fairness tables
     target: str | None = None  # a fake's target: the absolute path of the real video it was made from, where the
-    # layout says it (FF++ <target>_<source> beside original_sequences/youtube, DFDC's "original"), else None
+    # layout says it (FF++ <target>_<source> -> original_sequences/youtube at the fake's compression, DFDC's
+    # "original", a fake/ file with one real/ file of its stem), else None; a name: the file may not exist
 
 
 Item = VideoItem  # a video or a photo

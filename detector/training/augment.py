@@ -22,6 +22,7 @@ __all__ = [
     "balanced_dl_type",
     "pair_partners",
     "paired_dl_type",
+    "paired_shares",
 ]
 
 
@@ -370,3 +371,24 @@ def paired_dl_type(partners: list[np.ndarray]):
             return out
 
     return PairedDL
+
+
+def paired_shares(train_df, wgts: np.ndarray, partners: list[np.ndarray]) -> dict[str, float]:
+    """The share of a :func:`paired_dl_type` epoch each part of each source gets (keys as
+    :func:`domain_sampling_weights`'s: ``real:SOURCE``, ``fake:SOURCE``, ``sbi:SOURCE``), computed, not drawn: a
+    row's chance is half its chance as an anchor (``wgts`` among rows with a partner) plus half the chance that an
+    anchor it is a partner of picks it.  Pairing changes the mix the weights alone would give: a real crop's
+    partner is its pseudo-fake or one of its fakes, whatever share ``--sbi`` gave the pseudo-fakes."""
+    has = np.array([len(p) > 0 for p in partners])
+    anchor = np.asarray(wgts, dtype=np.float64) * has
+    anchor = anchor / anchor.sum()
+    chance = 0.5 * anchor
+    for a in np.flatnonzero(anchor):
+        chance[partners[a]] += 0.5 * anchor[a] / len(partners[a])
+    pseudo = train_df["pseudo"].to_numpy(bool) if "pseudo" in train_df else np.zeros(len(train_df), bool)
+    part = np.where(pseudo, "sbi", train_df["label"].to_numpy())
+    keys = [f"{k}:{src}" for k, src in zip(part, train_df["source"].to_numpy())]
+    shares: dict[str, float] = {}
+    for k, c in zip(keys, chance):
+        shares[k] = shares.get(k, 0.0) + float(c)
+    return {k: round(v, 4) for k, v in shares.items() if v > 0}

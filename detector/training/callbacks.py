@@ -295,11 +295,11 @@ class PairedRanking(Callback):
     batch positions (0, 1), (2, 3)... (:func:`detector.training.augment.paired_dl_type`); a position pair whose
     two labels agree is skipped.  Validation batches are not paired and not touched."""
 
-    order = 60  # after DistillationCallback (order 0): both add to the loss
+    order = 60  # after_loss after DistillationCallback's (order 10), so the term is not scaled by its alpha
 
-    def __init__(self, weight: float, fake_index: int = 1):
-        self.weight, self.fake_index = weight, fake_index
-        self.last: float | None = None  # the last training batch's ranking term, for logs and tests
+    def __init__(self, weight: float, fake_index: int = 0):
+        self.weight, self.fake_index = weight, fake_index  # fake_index: the project's VOCAB puts "fake" first
+        self.last: float | None = None  # the last training batch's ranking term (None until one had a pair)
 
     def ranking_loss(self, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
         """The mean ranking term over the batch's pairs (None if no pair has one real and one fake).

@@ -92,10 +92,11 @@ class TrainConfig:
     )
     pairs: float = _f(
         0.0,
-        "weight W of a ranking loss on (real, fake) pairs of one frame (0: off; needs --epoch-size and --balance "
-        "domain): every crop drawn brings its partner into the batch (a fake the crop of its target real video at "
-        "the same time, a pseudo-fake the real crop it is blended from, a real crop one of those), and the loss "
-        "adds W * softplus(z_real - z_fake) per pair, z being the fake logit minus the real one",
+        "weight W of a ranking loss on (real, fake) pairs of one frame (0: off; needs --balance domain and an "
+        "even --bs): half the epoch is drawn by the balance's shares among crops that have a partner, each "
+        "followed by a partner (a fake: its target real video's crop nearest in time, within 0.5 s; a "
+        "pseudo-fake: the real crop it is blended from; a real crop: one of those, at random), and the loss adds "
+        "W * softplus(z_real - z_fake) per pair, z being the fake logit minus the real one",
         metavar="W",
     )
     ema: float = _f(0.0, "export a moving average of the weights over steps (e.g. 0.998; 0: off)", metavar="DECAY")
