@@ -162,4 +162,6 @@ def test_paired_run_draws_whole_pairs_and_records_the_option(tiny_dataset, tmp_p
     assert main(argv + ["--out", str(out)]) == 0
     trained = json.loads((out / "model" / "resnet18.json").read_text())["trained"]
     assert trained["config"]["pairs"] == 1.0
+    assert sum(trained["sampling"].values()) == pytest.approx(1.0, abs=1e-3)  # the paired draw's mix, recorded
+    assert sum(v for k, v in trained["sampling"].items() if k.startswith("real:")) == pytest.approx(0.5, abs=1e-3)
     assert "ranking loss on (real, fake) pairs of one frame, weight 1.0" in capsys.readouterr().err

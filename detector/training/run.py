@@ -186,6 +186,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         item_transforms,
         pair_partners,
         paired_dl_type,
+        paired_shares,
         pseudo_fake_counts,
         sampling_weights,
         with_pseudo_fakes,
@@ -239,6 +240,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
             if not paired.any():
                 raise ValueError("--pairs: no training crop has a partner (no pseudo-fakes and no fake with a target)")
             dl_type = paired_dl_type(partners)
+            shares = paired_shares(train_df, wgts, partners)  # what the paired epoch draws, not the weights alone
         dls = dblock.datasets(df).dataloaders(
             bs=cfg.bs,
             num_workers=0,
@@ -247,7 +249,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
             after_item=dblock.item_tfms,
             after_batch=dblock.batch_tfms,
         )
-        log(f"epoch: {cfg.epoch_size} crops drawn by share {shares}")
+        log(f"epoch: {cfg.epoch_size} crops drawn{' in pairs' * bool(cfg.pairs)} by share {shares}")
         n_real = float(wgts[(train_df.label == "real").to_numpy()].sum() / wgts.sum())
         n_fake, n_train = 1.0 - n_real, 1.0
     else:
