@@ -312,12 +312,13 @@ def pair_partners(train_df, max_gap: float = 0.5) -> list[np.ndarray]:
 
     * a pseudo-fake: the real crop it is blended from (the same image, but for the blend);
     * a fake with a known ``target`` (the real video it was made from): that video's crop nearest in time, if
-      within ``max_gap`` seconds (FF++ fakes keep their target's frames from its start, but many Face2Face and FaceSwap
-      fakes are shorter, so the evenly spaced sampled times drift apart: half a second still shows one scene);
+      within ``max_gap`` seconds (FF++ fakes follow their target's frames from its start, but some Face2Face and
+      FaceSwap fakes differ in length from it, so the evenly spaced sampled times drift apart: half a second still
+      shows one scene);
     * a real crop: its own pseudo-fake, and every fake crop that names it so.
 
-    So a pair shows one person in one pose, once real and once manipulated: what tells them apart is the
-    manipulation, not who is in the picture."""
+    So a pair shows one person in one scene, within half a second, once real and once manipulated: who is in the
+    picture cannot tell them apart."""
     n = len(train_df)
     partners: list[list[int]] = [[] for _ in range(n)]
     label = train_df["label"].to_numpy()
