@@ -254,12 +254,12 @@ def read_real_fake(root: str | os.PathLike) -> list[VideoItem]:
     made from it (its ``target``)."""
     root = Path(root)
     items: list[VideoItem] = []
-    dirs = _label_dirs(root)
+    below = {label: (folder, _videos_below(folder)) for label, folder in sorted(_label_dirs(root).items())}
     reals: dict[str, list[Path]] = defaultdict(list)
-    for path in _videos_below(dirs[REAL]) if REAL in dirs else []:
+    for path in below.get(REAL, (None, []))[1]:
         reals[path.stem].append(path)
-    for label, folder in sorted(dirs.items()):
-        for path in _videos_below(folder):
+    for label, (folder, paths) in below.items():
+        for path in paths:
             parts = path.relative_to(folder).parts
             method = parts[0] if label == FAKE and len(parts) > 1 else None
             same = reals.get(path.stem, []) if label == FAKE else []

@@ -333,8 +333,9 @@ def pair_partners(train_df, max_gap: float = 0.5) -> list[np.ndarray]:
     if "target" in train_df:
         videos, times = train_df["video"].to_numpy(), train_df["time"].to_numpy(float)
         real_frames: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        real_rows = np.flatnonzero(label == "real")
         for video, idx in train_df[label == "real"].groupby("video").indices.items():
-            rows = np.flatnonzero(label == "real")[idx]
+            rows = real_rows[idx]
             rows = rows[np.argsort(times[rows])]
             real_frames[video] = (times[rows], rows)
         targets = train_df["target"].to_numpy()
