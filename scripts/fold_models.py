@@ -83,9 +83,10 @@ def unpack(card_path: str | Path, out: str | Path) -> list[Path]:
     return written
 
 
-def score(card_path: str | Path) -> dict:
+def score(card_path: str | Path, cache: str | None = None) -> dict:
     """Score fold model ``<run>/model/<arch>.json``'s validation items as its training run did at its end; write the
-    run's ``val_videos.json`` and ``metrics.json``; returns the metrics."""
+    run's ``val_videos.json`` and ``metrics.json``; returns the metrics.  ``cache``: the crop cache (default: the
+    one ``train`` uses by default)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -99,7 +100,7 @@ def score(card_path: str | Path) -> dict:
     card_path = Path(card_path)
     card = ModelCard.from_file(card_path)
     out = card_path.parent.parent
-    cfg = TrainConfig.from_dict({**card.trained["config"], "out": str(out)})
+    cfg = TrainConfig.from_dict({**card.trained["config"], "out": str(out), "cache": cache})
     set_seed(cfg.seed, reproducible=True)
     prep = prepare(cfg)
     learn, full_valid, _, _ = learner(cfg, prep, out)
@@ -134,11 +135,12 @@ def main(argv=None) -> int:
         action="store_true",
         help="also score each fold's validation items as its training run did (val_videos.json, metrics.json)",
     )
+    p.add_argument("--cache", help="with --score: the crop cache folder (default: train's default)")
     args = p.parse_args(argv)
     try:
         for card in unpack(args.card, args.out):
             if args.score:
-                score(card)
+                score(card, args.cache)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

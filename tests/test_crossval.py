@@ -145,3 +145,29 @@ def test_a_run_without_folds_or_results_is_a_clear_error(tmp_path, capsys):
         read_fold(tmp_path / "plain")
     assert main([str(tmp_path / "missing")]) == 2
     assert "not a finished training run (no metrics.json)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_shipped_ensemble_scores_its_folds_again(fold_runs, tmp_path):
+    """scripts/fold_models.py --score: the ensemble of the fold runs, unpacked and scored again, gives each run's own
+    out-of-fold scores and the same pooled measure, without training."""
+    from conftest import load_script
+
+    from detector.training.ensemble import make_ensemble
+
+    card = make_ensemble(fold_runs, "tiny", tmp_path / "shipped")
+    mod = load_script("scripts/fold_models.py", "fold_models")
+    cache = str(fold_runs[0].parent / "cache")
+    assert mod.main([str(card), str(tmp_path / "cv"), "--score", "--cache", cache]) == 0
+    again = [tmp_path / "cv" / f"fold{i}" for i in range(3)]
+    for old, new in zip(fold_runs, again):
+        was = {v["video"]: v for v in json.loads((old / "val_videos.json").read_text())}
+        now = {v["video"]: v for v in json.loads((new / "val_videos.json").read_text())}
+        assert set(now) == set(was) and len(now) == 2
+        for name, v in now.items():
+            assert v["label"] == was[name]["label"]
+            for rule in ("confident", "mean"):
+                assert v[rule] == pytest.approx(was[name][rule], abs=1e-5)
+        assert read_fold(new)["recipe"] == read_fold(old)["recipe"]
+    pooled = [pool([read_fold(d) for d in dirs])["pooled"]["auc"] for dirs in (fold_runs, again)]
+    assert pooled[1] == pytest.approx(pooled[0], abs=1e-6)
