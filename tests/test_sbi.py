@@ -105,3 +105,58 @@ def test_rejects_non_rgb_uint8(blender, crop):
         blender.blend(crop.astype(np.float32))
     with pytest.raises(ValueError):
         blender.landmarks(crop[..., 0])
+
+
+def _inside(mask, pts, idx) -> bool:
+    """Whether the mean of landmarks ``idx`` lies inside ``mask``."""
+    x, y = np.round(pts[list(idx)].mean(0)).astype(int)
+    return bool(mask[y, x] > 0)
+
+
+def test_region_masks_cover_their_part_only(crop, landmarks):
+    from detector.training.sbi import LEFT_EYE, LIPS, NOSE, NOSE_TIP, REGIONS, RIGHT_EYE
+
+    blender = SelfBlender(seed=0, regions=1.0)
+    face = blender._hull_mask(crop.shape[:2], landmarks).sum()
+    chin = (152,)  # FaceMesh's lowest point of the chin
+    expect = {  # part -> (landmark sets inside its mask, sets outside)
+        "mouth": ([LIPS], [LEFT_EYE, RIGHT_EYE, (168,)]),  # 168: the bridge of the nose
+        "lower face": ([LIPS, chin], [LEFT_EYE, RIGHT_EYE]),
+        "eyes": ([LEFT_EYE, RIGHT_EYE], [LIPS, chin]),
+        "nose": ([NOSE, (NOSE_TIP,)], [LIPS, chin, LEFT_EYE, RIGHT_EYE]),
+    }
+    assert set(expect) == set(REGIONS)
+    for region, (inside, outside) in expect.items():
+        for _ in range(5):  # every draw of the margin
+            mask, side = blender._region_mask(crop.shape[:2], landmarks, region)
+            # the parts are far smaller than the face; the lower face, cheeks and jaw included, still smaller
+            assert 4 <= side < max(crop.shape[:2]) and 0 < mask.sum() < (0.95 if region == "lower face" else 0.3) * face
+            assert all(_inside(mask, landmarks, idx) for idx in inside), region
+            assert not any(_inside(mask, landmarks, idx) for idx in outside), region
+    with pytest.raises(ValueError, match="region is one of"):
+        blender._region_mask(crop.shape[:2], landmarks, "ears")
+
+
+def test_region_blends_change_a_part_of_the_face(crop, landmarks):
+    whole = [SelfBlender(seed=s).blend(crop, landmarks)[1] for s in range(8)]
+    parts = [SelfBlender(seed=s, regions=1.0).blend(crop, landmarks)[1] for s in range(8)]
+    area = lambda masks: np.median([(m > 0).sum() for m in masks])  # noqa: E731
+    assert area(parts) < 0.6 * area(whole)  # a part of the face, not all of it
+    for fake_mask in parts:
+        assert fake_mask.max() > 0  # the soft edge scales with the part: a small part is not erased
+    far = far_from_face(crop, landmarks, 0.2)  # still nothing far from the face changes
+    for s in range(8):
+        fake, mask = SelfBlender(seed=s, regions=1.0).blend(crop, landmarks)
+        assert np.array_equal(fake[far], crop[far]) and np.array_equal(fake[mask == 0], crop[mask == 0])
+
+
+def test_no_regions_blends_as_before(crop, landmarks, monkeypatch):
+    """regions=0 (the default) draws nothing more: the same seed gives the same whole-face blends as ever."""
+    a = [SelfBlender(seed=3).blend(crop, landmarks) for _ in range(1)]
+    monkeypatch.setattr(SelfBlender, "_region_mask", lambda *a, **k: pytest.fail("a part was drawn"))
+    b = SelfBlender(seed=3, regions=0.0)
+    for first in a:
+        again = b.blend(crop, landmarks)
+        assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        SelfBlender(regions=1.5)

@@ -461,6 +461,12 @@ def test_domain_balanced_epoch_draws_pseudo_fakes_as_rows(run, tiny_dataset, tmp
     assert trained["sampling"] == shares
     assert sum(v for k, v in shares.items() if k.startswith("real:")) == pytest.approx(0.5, abs=1e-3)
     assert sum(v for k, v in shares.items() if k.startswith("sbi:")) == pytest.approx(0.25 * 0.5, abs=1e-3)
+    assert learn.crop_loader._blender.regions == 0.0 and trained["config"]["sbi_regions"] == 0.0
+
+    # --sbi-regions P reaches the blender that makes the pseudo-fake rows (whole faces otherwise)
+    cfg = parse_config(argv + ["--sbi-regions", "0.5", "--out", str(tmp_path / "r")])
+    learn, *_ = learner(cfg, prepare(cfg), tmp_path / "r")
+    assert learn.crop_loader._blender.regions == 0.5 and cfg.recipe()["sbi_regions"] == 0.5
 
 
 def test_domain_balance_needs_an_epoch_size_and_pseudo_fakes(tmp_path, capsys):

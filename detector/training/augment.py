@@ -94,9 +94,10 @@ def item_transforms(
     downscale: float = 0.0,
     train_size: int | None = None,
     cutout: float = 0.0,
+    sbi_regions: float = 0.0,
 ):
-    """Item transforms for fastai: self-blending (train only), albumentations (train, at ``train_size``, default
-    ``size``) / resize to ``size`` (valid)."""
+    """Item transforms for fastai: self-blending (train only; ``sbi_regions``: :class:`SelfBlender`'s ``regions``),
+    albumentations (train, at ``train_size``, default ``size``) / resize to ``size`` (valid)."""
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
@@ -128,7 +129,7 @@ def item_transforms(
         def __init__(self, p: float):
             from detector.training.sbi import SelfBlender
 
-            self.p, self.blender = p, SelfBlender(seed=seed)
+            self.p, self.blender = p, SelfBlender(seed=seed, regions=sbi_regions)
             self.real, self.fake = vocab.index("real"), vocab.index("fake")
             self._landmarks: dict[int, np.ndarray | None] = {}
 
@@ -164,9 +165,10 @@ class CropLoader:
     ``sbi_seed``: a row whose ``pseudo`` column is true (:func:`with_pseudo_fakes`) is returned self-blended, a
     new blend at every call, from the landmarks :meth:`find_landmarks` kept for its crop.  A blend fails only when
     the mask's random deformation erases a tiny face; after 5 tries the row's real crop is returned as it is (so
-    labelled fake) and counted in ``failed_blends``, which the training log reports."""
+    labelled fake) and counted in ``failed_blends``, which the training log reports.  ``sbi_regions``: the share of
+    blends over one part of the face (:class:`detector.training.sbi.SelfBlender`'s ``regions``)."""
 
-    def __init__(self, size: int, sbi_seed: int | None = None):
+    def __init__(self, size: int, sbi_seed: int | None = None, sbi_regions: float = 0.0):
         self.side, self._memo = int(round(1.25 * size)), {}
         self._landmarks: dict[str, np.ndarray] = {}
         self.failed_blends = 0
@@ -174,7 +176,7 @@ class CropLoader:
         if sbi_seed is not None:
             from detector.training.sbi import SelfBlender
 
-            self._blender = SelfBlender(seed=sbi_seed)
+            self._blender = SelfBlender(seed=sbi_seed, regions=sbi_regions)
 
     def __call__(self, row) -> np.ndarray:
         arr = self._memo.get(row["path"])

@@ -86,6 +86,12 @@ class TrainConfig:
         "own (a source of reals only gets all of its fake half from them)",
         metavar="P",
     )
+    sbi_regions: float = _f(
+        0.0,
+        "with --sbi: the share of pseudo-fakes blended over one part of the face (mouth, lower face, eyes or nose, "
+        "alike) instead of the whole face, as a reenactment changes the mouth and jaw only (0: whole faces only)",
+        metavar="P",
+    )
     downscale: float = _f(0.0, "shrink a training crop to 35-70%% of its side and back with probability P", metavar="P")
     cutout: float = _f(
         0.0, "black out 1-2 random rectangles (15-35%% of the side) of a training crop with probability P", metavar="P"
@@ -173,8 +179,10 @@ class TrainConfig:
             raise ValueError("no data: give --data ROOT [ROOT...] or a recipe with data = [...]")
         if not self.arch:
             raise ValueError('no architecture: give --arch NAME or a recipe with arch = "..."')
-        if not all(0 <= p <= 1 for p in (self.downscale, self.sbi, self.cutout)):
-            raise ValueError("--downscale, --sbi and --cutout are probabilities: between 0 and 1")
+        if not all(0 <= p <= 1 for p in (self.downscale, self.sbi, self.cutout, self.sbi_regions)):
+            raise ValueError("--downscale, --sbi, --sbi-regions and --cutout are probabilities: between 0 and 1")
+        if self.sbi_regions and not self.sbi:
+            raise ValueError("--sbi-regions P is a share of the pseudo-fakes: it needs --sbi P > 0")
         if not 0 <= self.ema < 1:
             raise ValueError("--ema is a decay: at least 0 and below 1 (0.998 averages over about the last 500 steps)")
         if self.folds and not 0 <= self.fold < self.folds or self.folds == 1 or self.fold and not self.folds:

@@ -204,7 +204,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
                 f"warning: --distill-teacher-size changes nothing: the teacher's input size "
                 f"({teacher.card.input_size} px) is not above the student's ({size} px)"
             )
-    loader = CropLoader(train_size, sbi_seed=cfg.seed if by_domain else None)
+    loader = CropLoader(train_size, sbi_seed=cfg.seed if by_domain else None, sbi_regions=cfg.sbi_regions)
     if by_domain:  # pseudo-fakes are rows of their own, so that the epoch's draw decides their share per source
         t0 = time.time()
         df = with_pseudo_fakes(df, loader)
@@ -221,7 +221,14 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         get_y=ColReader("label"),
         splitter=ColSplitter("is_valid"),
         item_tfms=item_transforms(
-            size, transform_sbi, VOCAB, cfg.seed, cfg.downscale, train_size=train_size, cutout=cfg.cutout
+            size,
+            transform_sbi,
+            VOCAB,
+            cfg.seed,
+            cfg.downscale,
+            train_size=train_size,
+            cutout=cfg.cutout,
+            sbi_regions=cfg.sbi_regions,
         ),
         batch_tfms=[Normalize.from_stats(*imagenet_stats)],  # the distillation callback undoes it for the teacher
     )

@@ -13,7 +13,13 @@ real face onto itself.
    ``mediapipe==0.10.21`` wheel).  No face -> ``None``.
 2. **Mask**: convex hull of the landmarks (the whole face, or sometimes only the
    part below the eyebrows), deformed at random: an elastic warp, then a dilation
-   or erosion.
+   or erosion.  With ``regions=P``, a share P of the masks is one part of the face
+   instead (the mouth, the lower face below the nose, the eyes or the nose, alike;
+   :meth:`SelfBlender._region_mask`), after the region-wise forgeries of Chen et
+   al., "Self-supervised Learning of Adversarial Example: Towards Good
+   Generalizations for Deepfake Detection" (SLADD, CVPR 2022): a reenactment
+   (Face2Face, NeuralTextures) re-renders the mouth and jaw and leaves the rest of
+   the face as it was, a trace no whole-face blend shows.
 3. **Source**: the same crop, altered: colour (RGB shift, hue/saturation/value,
    brightness/contrast), frequency (sharpening, or down- then up-scaling) and a
    small shift/scale, which the mask follows.
@@ -45,6 +51,16 @@ N_LANDMARKS = 468
 BLEND_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)  # the paper's choice: full blends half of the time
 # FaceMesh indices of the eyebrows (mediapipe's FACEMESH_LEFT/RIGHT_EYEBROW)
 EYEBROWS = (46, 52, 53, 55, 63, 65, 66, 70, 105, 107, 276, 282, 283, 285, 293, 295, 296, 300, 334, 336)
+# FaceMesh indices of parts of the face (mediapipe's FACEMESH_LIPS, FACEMESH_NOSE, FACEMESH_LEFT/RIGHT_EYE), for
+# SelfBlender(regions=P); a part's hull is widened by a share of its smaller side (REGION_MARGIN)
+LIPS = (0, 13, 14, 17, 37, 39, 40, 61, 78, 80, 81, 82, 84, 87, 88, 91, 95, 146, 178, 181, 185, 191, 267, 269, 270,
+        291, 308, 310, 311, 312, 314, 317, 318, 321, 324, 375, 402, 405, 409, 415)  # fmt: skip
+NOSE = (1, 2, 4, 5, 6, 19, 45, 48, 64, 94, 97, 98, 115, 168, 195, 197, 220, 275, 278, 294, 326, 327, 344, 440)
+LEFT_EYE = (249, 263, 362, 373, 374, 380, 381, 382, 384, 385, 386, 387, 388, 390, 398, 466)
+RIGHT_EYE = (7, 33, 133, 144, 145, 153, 154, 155, 157, 158, 159, 160, 161, 163, 173, 246)
+NOSE_TIP = 4
+REGIONS = ("mouth", "lower face", "eyes", "nose")
+REGION_MARGIN = (0.1, 0.3)  # the hull grows by this share of the part's smaller side, drawn uniformly
 
 
 def _odd(x: float) -> int:
@@ -55,9 +71,12 @@ def _odd(x: float) -> int:
 class SelfBlender:
     """Makes self-blended pseudo-fakes; ``seed`` makes the random choices reproducible."""
 
-    def __init__(self, seed: int | None = None, min_confidence: float = 0.5):
+    def __init__(self, seed: int | None = None, min_confidence: float = 0.5, regions: float = 0.0):
+        if not 0.0 <= regions <= 1.0:
+            raise ValueError(f"regions is a share of the masks, between 0 and 1; got {regions}")
         self.rng = np.random.default_rng(seed)
         self.min_confidence = min_confidence
+        self.regions = regions
         self._mesh = None
 
     # ------------------------------------------------------------ landmarks
@@ -116,11 +135,16 @@ class SelfBlender:
             landmarks = self.landmarks(crop)
             if landmarks is None:
                 return None
-        mask = self._hull_mask(crop.shape[:2], np.asarray(landmarks, dtype=np.float32))
+        pts = np.asarray(landmarks, dtype=np.float32)
+        side = None  # the whole face: deformations and softening in proportion to the crop's side
+        if self.regions and self.rng.random() < self.regions:  # no draw at all with regions=0: blends as before
+            mask, side = self._region_mask(crop.shape[:2], pts)
+        else:
+            mask = self._hull_mask(crop.shape[:2], pts)
         source = self._frequency(self._colour(crop))
         source, mask = self._affine(source, mask)
-        mask = self._deform(mask)
-        soft = self._soften(mask) * self.rng.choice(BLEND_RATIOS)
+        mask = self._deform(mask, side)
+        soft = self._soften(mask, side) * self.rng.choice(BLEND_RATIOS)
         if soft.max() <= 0:
             return None  # the deformation erased the face region (tiny crops only)
         w = soft[..., None]
@@ -140,11 +164,40 @@ class SelfBlender:
         cv2.fillConvexPoly(mask, hull, 1)
         return mask.astype(np.float32)
 
-    def _deform(self, mask: np.ndarray) -> np.ndarray:
-        """Elastic warp (up to ~5% of the crop side), then dilate or erode by up to ~4%."""
+    def _region_mask(
+        self, shape: tuple[int, int], pts: np.ndarray, region: str | None = None
+    ) -> tuple[np.ndarray, float]:
+        """One part of the face (``region``, default drawn from :data:`REGIONS` alike): the hull of its landmarks
+        (each eye its own), widened by 10-30% of the part's smaller side; and its larger side, the scale of the
+        part's deformation and soft edge."""
+        if region is None:
+            region = REGIONS[int(self.rng.integers(len(REGIONS)))]
+        elif region not in REGIONS:
+            raise ValueError(f"region is one of {', '.join(REGIONS)}; got {region!r}")
+        if region == "mouth":
+            parts = [pts[list(LIPS)]]
+        elif region == "nose":
+            parts = [pts[list(NOSE)]]
+        elif region == "eyes":
+            parts = [pts[list(LEFT_EYE)], pts[list(RIGHT_EYE)]]
+        else:  # the lower face: mouth, chin and jaw, below the tip of the nose
+            below = pts[pts[:, 1] >= pts[NOSE_TIP, 1]]
+            parts = [below if len(below) >= 3 else pts]
+        extent = np.ptp(np.concatenate(parts), axis=0)
+        side = max(float(extent.max()), 4.0)
+        mask = np.zeros(shape, dtype=np.uint8)
+        for part in parts:
+            cv2.fillConvexPoly(mask, cv2.convexHull(np.round(part).astype(np.int32)), 1)
+        r = int(round(float(extent.min()) * self.rng.uniform(*REGION_MARGIN)))
+        if r:
+            mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+        return mask.astype(np.float32), side
+
+    def _deform(self, mask: np.ndarray, side: float | None = None) -> np.ndarray:
+        """Elastic warp (up to ~5% of ``side``, default the crop's), then dilate or erode by up to ~4%."""
         h, w = mask.shape
-        side = max(h, w)
-        grid = max(side // 24, 2)  # smooth random displacements: coarse noise, upsampled
+        side = side or max(h, w)
+        grid = max(max(h, w) // 24, 2)  # smooth random displacements: coarse noise, upsampled
         amp = side * self.rng.uniform(0.005, 0.025)  # displacements up to ~2 * amp (5% of the side)
         dx, dy = (
             cv2.resize(
@@ -163,9 +216,10 @@ class SelfBlender:
             mask = (cv2.dilate if r > 0 else cv2.erode)(mask, kernel)
         return mask
 
-    def _soften(self, mask: np.ndarray) -> np.ndarray:
-        """The paper's dynamic blend mask: blur and keep the core (erodes), blur again (soft edge)."""
-        side = max(mask.shape)
+    def _soften(self, mask: np.ndarray, side: float | None = None) -> np.ndarray:
+        """The paper's dynamic blend mask: blur and keep the core (erodes), blur again (soft edge); kernels of 2-10%
+        of ``side`` (default the crop's)."""
+        side = side or max(mask.shape)
         k1 = _odd(side * self.rng.uniform(0.02, 0.1))
         core = cv2.GaussianBlur(mask, (k1, k1), 0)
         if core.max() <= 0:
