@@ -11,8 +11,10 @@ together saw every fold).  A fresh checkout has the shipped ensemble but not the
 writes them back.  Each member's weights are copied byte for byte (the ensemble copied them from those folders);
 each card is the ensemble's card with the member's own split: its fold, and its validation groups, worked out by
 the same rule and seed from the data roots the card records (so the data must be where the card says, relative to
-the current directory), so that ``train`` can check that a teacher never trained on its student's validation
-items.  The threshold and calibration stay the ensemble's (out of fold): a teacher's threshold is not used.
+the current directory, and must still hold what the card's ``trained.data`` line counts: other data are refused,
+since their split would not be the members'), so that ``train`` can check that a teacher never trained on its
+student's validation items.  A fold folder holding other weights (a trained run's) is refused without ``--force``.
+The threshold and calibration stay the ensemble's (out of fold): a teacher's threshold is not used.
 
 ``--score`` also rebuilds what ``crossval`` and ``scripts/paired_crossval.py`` read from a fold's run: each fold
 model scores its own validation crops by the training code's own last step (:func:`detector.training.run.validate`,
@@ -25,91 +27,127 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
 
-from detector.errors import InputError
-from detector.models.card import ModelCard
+from detector.errors import InputError, NoModelError
+from detector.models.card import ModelCard, weights_path
+
+MEMBER = re.compile(r"_fold(\d+)\.safetensors$")
 
 
-def val_groups(config: dict, folds: int, fold: int, seed: int) -> list[str]:
-    """The validation groups of fold ``fold``, split as ``train --folds`` splits them."""
+def fold_groups(card: ModelCard, folds: int, seed: int) -> list[list[str]]:
+    """Each fold's validation groups, split as ``train --folds`` split them: from the data roots the card records,
+    read now.  InputError unless the data are what the card says the members were trained on (its ``trained.data``
+    line, which counts the items of each source and the photos held out): a split of other data would hand a fold
+    the groups another member trained on, and ``train``'s teacher checks would then pass on false records."""
     from detector.data.datasets import held_out, read_datasets
     from detector.data.splits import fold_by_group
+    from detector.training.run import describe_data
 
-    items = [it for it in read_datasets(config["data"]) if not held_out(it)]
-    return sorted({it.group for it in fold_by_group(items, folds, seed=seed)[fold]})
+    roots = card.trained["config"]["data"]
+    everything = read_datasets(roots)
+    heldout = [it for it in everything if held_out(it)]
+    items = [it for it in everything if not held_out(it)]
+    now = describe_data(items, heldout, roots)
+    if now != card.trained.get("data"):
+        raise InputError(
+            f"{card.name}: the data below {' '.join(roots)} are not what its members were trained on (card: "
+            f"{card.trained.get('data')!r}; now: {now!r}), so their folds cannot be told"
+        )
+    return [sorted({it.group for it in val}) for val in fold_by_group(items, folds, seed=seed)]
 
 
-def unpack(card_path: str | Path, out: str | Path) -> list[Path]:
-    """Write ``out/fold<I>/model/<architecture>.json`` and its weights for each member; returns the card paths."""
+def _same_file(a: Path, b: Path) -> bool:
+    return a.is_file() and b.is_file() and a.read_bytes() == b.read_bytes()
+
+
+def unpack(card_path: str | Path, out: str | Path, force: bool = False) -> list[Path]:
+    """Write ``out/fold<I>/model/<architecture>.json`` and its weights for each member; returns the card paths.
+    A fold folder that holds other weights (a trained run's own) is refused unless ``force``."""
     card_path = Path(card_path)
+    card = ModelCard.from_file(card_path)  # a card that is not JSON or not a card: BadCardError, one line
     raw = json.loads(card_path.read_text())
-    card = ModelCard.from_file(card_path)
-    split = (card.trained or {}).get("split") or {}
-    config = (card.trained or {}).get("config") or {}
+    trained = card.trained if isinstance(card.trained, dict) else {}
+    split, config = trained.get("split") or {}, trained.get("config") or {}
     folds, seed = split.get("folds"), split.get("seed")
     if not card.members or not folds or len(card.members) != folds or seed is None or not config.get("data"):
         raise InputError(f"{card_path}: not an ensemble of the {folds or 'K'} fold models of one cross-validation")
-    written = []
+    sources = []
     for fold, member in enumerate(card.members):
-        src = card_path.parent / member
-        if f"fold{fold}" not in member or not src.is_file():
-            raise InputError(f"{card_path}: member {member} is not fold {fold}'s weights beside the card")
-        dst_dir = Path(out) / f"fold{fold}" / "model"
+        m = MEMBER.search(member)
+        if not m or int(m.group(1)) != fold:
+            raise InputError(f"{card_path}: member {member!r} is not named as fold {fold}'s weights (*_fold{fold})")
+        sources.append(weights_path(card, card_path.parent, member))  # inside the card's folder, or BadCardError
+        if not sources[-1].is_file():
+            raise InputError(f"{card_path}: member {member} is missing")
+    weights = f"{card.architecture}.safetensors"
+    dirs = [Path(out) / f"fold{fold}" / "model" for fold in range(folds)]
+    for src, d in zip(sources, dirs):
+        if (d / weights).exists() and not force and not _same_file(src, d / weights):
+            raise InputError(f"{d / weights}: other weights are there (a trained run's?); give --force to replace them")
+    groups = fold_groups(card, folds, seed)  # before anything is written
+    written = []
+    for fold, (src, dst_dir) in enumerate(zip(sources, dirs)):
         dst_dir.mkdir(parents=True, exist_ok=True)
-        weights = f"{card.architecture}.safetensors"
         shutil.copy2(src, dst_dir / weights)
-        groups = val_groups(config, folds, fold, seed)
         member_card = {
             **raw,
             "name": f"{card.name}_fold{fold}",
             "weights": weights,
             "members": [],
             "default": False,
+            "temporal": {},
+            "metrics": {},  # the ensemble's figures are not this member's own
+            "notes": f"Fold {fold} of {card.name}, written back by scripts/fold_models.py; its threshold and "
+            f"uncertain band are the ensemble's (out of fold). {card.notes}",
             "trained": {
                 **raw["trained"],
                 "ensemble_of": None,
-                "split": {**split, "fold": fold, "val_groups": groups},
+                "split": {**split, "fold": fold, "val_groups": groups[fold]},
                 "config": {**config, "folds": folds, "fold": fold},
-                "unpacked_from": f"{card.name} (member {member})",
+                "unpacked_from": f"{card.name} (member {card.members[fold]}); validation groups split again from "
+                "the recorded data roots, which held what the card records",
             },
         }
         dst = dst_dir / f"{card.architecture}.json"
         dst.write_text(json.dumps(member_card, indent=1) + "\n")
-        print(f"{dst}: {member}, fold {fold} of {folds}, {len(groups)} validation groups")
+        print(f"{dst}: {card.members[fold]}, fold {fold} of {folds}, {len(groups[fold])} validation groups")
         written.append(dst)
     return written
 
 
-def score(card_path: str | Path, cache: str | None = None) -> dict:
+def score(card_path: str | Path, cache: str | None = None, force: bool = False) -> dict:
     """Score fold model ``<run>/model/<arch>.json``'s validation items as its training run did at its end; write the
     run's ``val_videos.json`` and ``metrics.json``; returns the metrics.  ``cache``: the crop cache (default: the
-    one ``train`` uses by default)."""
+    one ``train`` uses by default).  A trained run's own ``metrics.json`` is not replaced unless ``force``."""
     import matplotlib
 
     matplotlib.use("Agg")
     from fastai.vision.all import set_seed
     from safetensors.torch import load_file
 
-    from detector.models.card import weights_path
     from detector.training.config import TrainConfig
     from detector.training.run import learner, log, prepare, validate
 
     card_path = Path(card_path)
     card = ModelCard.from_file(card_path)
     out = card_path.parent.parent
+    if (out / "metrics.json").is_file() and "rescored" not in json.loads((out / "metrics.json").read_text()):
+        if not force:
+            raise InputError(f"{out}: a trained run's metrics.json is there; give --force to replace it")
     cfg = TrainConfig.from_dict({**card.trained["config"], "out": str(out), "cache": cache})
     set_seed(cfg.seed, reproducible=True)
     prep = prepare(cfg)
+    split = {**card.trained["split"], "val_groups": sorted({i.group for i in prep.val_items})}
+    if split["val_groups"] != card.trained["split"]["val_groups"]:
+        raise InputError(f"{card_path}: the data's split no longer gives this fold's validation groups")
     learn, full_valid, _, _ = learner(cfg, prep, out)
     learn.model.load_state_dict(load_file(str(weights_path(card, card_path.parent))))
     learn.model.eval()
     _, metrics = validate(cfg, learn, full_valid, prep, {"average": None}, out)
-    split = {**card.trained["split"], "val_groups": sorted({i.group for i in prep.val_items})}
-    if split["val_groups"] != card.trained["split"]["val_groups"]:
-        raise InputError(f"{card_path}: the data's split no longer gives this fold's validation groups")
     result = {
         "arch": cfg.arch,
         "size": prep.size,
@@ -136,12 +174,13 @@ def main(argv=None) -> int:
         help="also score each fold's validation items as its training run did (val_videos.json, metrics.json)",
     )
     p.add_argument("--cache", help="with --score: the crop cache folder (default: train's default)")
+    p.add_argument("--force", action="store_true", help="replace a trained run's weights or metrics in OUT")
     args = p.parse_args(argv)
     try:
-        for card in unpack(args.card, args.out):
+        for card in unpack(args.card, args.out, force=args.force):
             if args.score:
-                score(card, args.cache)
-    except InputError as e:
+                score(card, args.cache, force=args.force)
+    except (InputError, NoModelError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

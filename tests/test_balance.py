@@ -137,3 +137,13 @@ def test_a_loader_without_a_seed_makes_no_pseudo_fakes(crops):
     df = pd.DataFrame([{"path": crops[0], "label": "real", "is_valid": False}])
     with pytest.raises(ValueError, match="pseudo-fakes"):
         with_pseudo_fakes(df, CropLoader(64))
+
+
+def test_sbi_regions_reach_the_class_balance_blender():
+    """--balance class blends in the item transform: --sbi-regions reaches its blender too (0 by default)."""
+    from detector.training.augment import item_transforms
+
+    for regions in (0.0, 0.7):
+        tfms = item_transforms(64, 0.5, ["fake", "real"], 0, sbi_regions=regions)
+        assert type(tfms[0]).__name__ == "SelfBlend" and tfms[0].blender.regions == regions
+    assert "SelfBlend" not in [type(t).__name__ for t in item_transforms(64, 0.0, ["fake", "real"], 0)]
