@@ -61,7 +61,9 @@ def row(run: Path) -> dict:
             )
     c23 = [v for v in videos if v["source"] == "ffpp"]
     reals = [v for v in c23 if v["label"] == 0]
-    threshold = float(card["threshold"])
+    # the run's own calibration (its card's threshold; a run scored again from an ensemble's member carries the
+    # ensemble's threshold in its card, its own fold's in metrics.json)
+    threshold = float(metrics.get("metrics", {}).get("calibration", {}).get("threshold", card["threshold"]))
     utk = [v for v in videos if v["source"] == "faces_utk"]
     return {
         "run": str(run),
@@ -69,8 +71,9 @@ def row(run: Path) -> dict:
         "size": metrics["size"],
         "init": metrics["pretrained"],
         "params": params,
-        "minutes": round(metrics["wall_seconds"] / 60, 1),
-        "fit_minutes": round(metrics["fit_seconds"] / 60, 1),
+        # a run scored again from shipped weights (scripts/fold_models.py --score) was not timed
+        "minutes": round(metrics["wall_seconds"] / 60, 1) if "wall_seconds" in metrics else "not timed",
+        "fit_minutes": round(metrics["fit_seconds"] / 60, 1) if "fit_seconds" in metrics else "not timed",
         "c23": f"{_auc(c23)} ({len(c23) - len(reals)} fakes, {len(reals)} reals)",
         "methods": " / ".join(_auc(reals + [v for v in c23 if v["method"] == m]) for m in METHODS),
         "c40": _auc([v for v in videos if v["source"] == "ffpp_c40"]),
