@@ -52,3 +52,17 @@ def test_row_has_the_runs_figures_on_its_own_fold(tmp_path, capsys):
     assert mod.main([str(tmp_path / "fold0")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("| run | architecture |") and "meso4" in out[2]
+
+
+def test_a_rescored_run_gives_its_own_threshold_and_no_time(tmp_path):
+    """A fold scored again from an ensemble's member (scripts/fold_models.py --score): no wall time, and the
+    threshold of its own fold's calibration (metrics.json), not the ensemble's in its card."""
+    mod = _script()
+    run = _run(tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    del metrics["wall_seconds"], metrics["fit_seconds"]
+    metrics["metrics"] = {"calibration": {"threshold": 0.85}}  # the card says 0.7: reals 0.1, 0.8 -> none above
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    r = mod.row(run)
+    assert (r["minutes"], r["fit_minutes"], r["threshold"]) == ("not timed", "not timed", 0.85)
+    assert r["c23_reals_fake"] == "0 of 2"
