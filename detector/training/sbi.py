@@ -68,6 +68,14 @@ def _odd(x: float) -> int:
     return k if k % 2 else k + 1
 
 
+def _grow(mask: np.ndarray, r: int) -> np.ndarray:
+    """``mask`` dilated (r > 0) or eroded (r < 0) by an ellipse of radius abs(r) pixels; as it is for r = 0."""
+    if not r:
+        return mask
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(r) + 1, 2 * abs(r) + 1))
+    return (cv2.dilate if r > 0 else cv2.erode)(mask, kernel)
+
+
 class SelfBlender:
     """Makes self-blended pseudo-fakes; ``seed`` makes the random choices reproducible."""
 
@@ -188,9 +196,7 @@ class SelfBlender:
         mask = np.zeros(shape, dtype=np.uint8)
         for part in parts:
             cv2.fillConvexPoly(mask, cv2.convexHull(np.round(part).astype(np.int32)), 1)
-        r = int(round(float(extent.min()) * self.rng.uniform(*REGION_MARGIN)))
-        if r:
-            mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+        mask = _grow(mask, int(round(float(extent.min()) * self.rng.uniform(*REGION_MARGIN))))
         return mask.astype(np.float32), side
 
     def _deform(self, mask: np.ndarray, side: float | None = None) -> np.ndarray:
@@ -210,11 +216,7 @@ class SelfBlender:
         xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         mask = cv2.remap(mask, xs + amp * dx, ys + amp * dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         mask = (mask > 0.5).astype(np.float32)
-        r = int(round(side * self.rng.uniform(-0.04, 0.04)))
-        if r:
-            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(r) + 1, 2 * abs(r) + 1))
-            mask = (cv2.dilate if r > 0 else cv2.erode)(mask, kernel)
-        return mask
+        return _grow(mask, int(round(side * self.rng.uniform(-0.04, 0.04))))
 
     def _soften(self, mask: np.ndarray, side: float | None = None) -> np.ndarray:
         """The paper's dynamic blend mask: blur and keep the core (erodes), blur again (soft edge); kernels of 2-10%
