@@ -384,7 +384,7 @@ def test_feature_hook_lives_for_training_passes_and_the_projection_trains_with_t
 
     from detector.models import registry
     from detector.training.callbacks import DistillationCallback
-    from detector.training.run import _projection_in_head
+    from detector.training.run import _in_head
 
     torch.manual_seed(0)
     net = timm.create_model("resnet18", pretrained=False, num_classes=2).eval()
@@ -408,7 +408,7 @@ def test_feature_hook_lives_for_training_passes_and_the_projection_trains_with_t
     with pytest.raises(RuntimeError, match="saw no input"):
         cb.after_loss()
 
-    body, head = _projection_in_head(registry.get("resnet18").param_groups(student), projection)
+    body, head = _in_head(registry.get("resnet18").param_groups(student), projection)
     ids = {id(p) for p in projection.parameters()}
     assert ids <= {id(p) for p in head} and not ids & {id(p) for p in body}
     assert len(body) + len(head) == len(list(student.parameters()))

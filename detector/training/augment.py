@@ -14,6 +14,8 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 __all__ = [
     "augmentations",
     "item_transforms",
+    "MaskBuffer",
+    "split_mask",
     "CropLoader",
     "with_pseudo_fakes",
     "pseudo_fake_counts",
@@ -115,7 +117,10 @@ def item_transforms(
             if not isinstance(img, PILImage):
                 return img
             arr = np.asarray(img)
-            if self.idx == 0:
+            if self.idx == 0 and arr.ndim == 3 and arr.shape[2] == 4:  # --mask-weight: RGB + mask, moved together
+                aug = train_aug(image=np.ascontiguousarray(arr[..., :3]), mask=np.ascontiguousarray(arr[..., 3]))
+                out = np.dstack([aug["image"], aug["mask"]])
+            elif self.idx == 0:
                 out = train_aug(image=arr)["image"]
             else:
                 out = cv2.resize(arr, (size, size), interpolation=cv2.INTER_AREA)
@@ -154,6 +159,39 @@ def item_transforms(
     return tfms
 
 
+class MaskBuffer:
+    """Where :func:`split_mask` leaves the training batch's masks for
+    :class:`detector.training.callbacks.MaskSupervision` (the loader runs in the training process: ``num_workers=0``).
+    ``mask``: N x H x W in [0, 1], a sample's mask all ``UNKNOWN_MASK`` / 255 where it has none; None for a batch
+    without masks (validation)."""
+
+    def __init__(self):
+        self.mask = None
+
+
+UNKNOWN_MASK = 1  # the fourth channel of a training crop whose mask is not known (values 0 or 1: never a real mask)
+
+
+def split_mask(buffer: MaskBuffer):
+    """A fastai batch transform (before ``Normalize``) that takes the fourth channel, the mask, off a training batch
+    of RGB + mask crops into ``buffer`` and passes the RGB on; a batch of three channels passes as it is."""
+    from fastai.vision.all import TensorImage, Transform
+
+    class SplitMask(Transform):
+        order = 50  # after IntToFloatTensor (10), before Normalize (99)
+
+        def encodes(self, x):  # no annotation: see item_transforms
+            if not isinstance(x, TensorImage):
+                return x
+            if x.ndim == 4 and x.shape[1] == 4:
+                buffer.mask = x[:, 3].as_subclass(__import__("torch").Tensor).float()
+                return x[:, :3]
+            buffer.mask = None
+            return x
+
+    return SplitMask()
+
+
 class CropLoader:
     """fastai's ``get_x``: a table row -> its crop as an RGB array, decoded once and kept in memory.
 
@@ -168,8 +206,9 @@ class CropLoader:
     labelled fake) and counted in ``failed_blends``, which the training log reports.  ``sbi_regions``: the share of
     blends over one part of the face (:class:`detector.training.sbi.SelfBlender`'s ``regions``)."""
 
-    def __init__(self, size: int, sbi_seed: int | None = None, sbi_regions: float = 0.0):
+    def __init__(self, size: int, sbi_seed: int | None = None, sbi_regions: float = 0.0, masks: bool = False):
         self.side, self._memo = int(round(1.25 * size)), {}
+        self.masks, self._memo_mask = masks, {}
         self._landmarks: dict[str, np.ndarray] = {}
         self.failed_blends = 0
         self._blender = None
@@ -178,7 +217,8 @@ class CropLoader:
 
             self._blender = SelfBlender(seed=sbi_seed, regions=sbi_regions)
 
-    def __call__(self, row) -> np.ndarray:
+    def rgb(self, row) -> np.ndarray:
+        """The row's crop, RGB (read-only; kept in memory)."""
         arr = self._memo.get(row["path"])
         if arr is None:
             import cv2
@@ -190,13 +230,47 @@ class CropLoader:
                 arr = cv2.resize(arr, (self.side, self.side), interpolation=cv2.INTER_AREA)
             arr.setflags(write=False)  # shared by every epoch: a transform must not change it in place
             self._memo[row["path"]] = arr
+        return arr
+
+    def __call__(self, row) -> np.ndarray:
+        arr = self.rgb(row)
+        with_mask = self.masks and not row["is_valid"]
         if self._blender is not None and row.get("pseudo", False):
             for _ in range(5):
                 out = self._blender.blend(arr, landmarks=self._landmarks[row["path"]])
                 if out is not None:
+                    if with_mask:  # where the blend changed the crop (its soft edge's faint tail left out)
+                        soft = out[1]
+                        return np.dstack([out[0], ((soft >= 0.1 * soft.max()) * 255).astype(np.uint8)])
                     return out[0]
             self.failed_blends += 1
-        return arr
+            return np.dstack([arr, np.full(arr.shape[:2], UNKNOWN_MASK, np.uint8)]) if with_mask else arr
+        return self._with_mask(row, arr) if with_mask else arr
+
+    def _with_mask(self, row, arr: np.ndarray) -> np.ndarray:
+        """A training crop with its mask as a fourth channel: none changed on a real crop, the cached difference
+        mask on a fake (:mod:`detector.data.masks`), ``UNKNOWN_MASK`` where a fake has none."""
+        out = self._memo_mask.get(row["path"])
+        if out is None:
+            import cv2
+
+            mask_path = row.get("mask", "") if row["label"] == "fake" else ""
+            if row["label"] == "real":
+                mask = np.zeros(arr.shape[:2], np.uint8)
+            elif mask_path:
+                mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+                if mask is None:
+                    raise ValueError(f"{mask_path}: unreadable mask (delete the crop cache's masks.json to redo it)")
+                if mask.shape != arr.shape[:2]:
+                    mask = cv2.resize(mask, arr.shape[1::-1], interpolation=cv2.INTER_AREA)
+                if mask.max() == UNKNOWN_MASK:  # a faint trace, shrunk: it must not read as "unknown"
+                    mask[mask == UNKNOWN_MASK] = 0
+            else:
+                mask = np.full(arr.shape[:2], UNKNOWN_MASK, np.uint8)
+            out = np.dstack([arr, mask])
+            out.setflags(write=False)
+            self._memo_mask[row["path"]] = out
+        return out
 
     def find_landmarks(self, rows) -> set[str]:
         """Find and keep the FaceMesh landmarks of each row's (training-size) crop (about 5 ms a crop); the paths of
@@ -205,7 +279,7 @@ class CropLoader:
             raise ValueError("a CropLoader without sbi_seed makes no pseudo-fakes")
         for _, row in rows.iterrows():
             if row["path"] not in self._landmarks:
-                pts = self._blender.landmarks(np.ascontiguousarray(self(row)))
+                pts = self._blender.landmarks(np.ascontiguousarray(self.rgb(row)))
                 if pts is not None:
                     self._landmarks[row["path"]] = pts
         self._blender.close()

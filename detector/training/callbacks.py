@@ -12,7 +12,7 @@ from fastai.callback.core import Callback
 from detector.constants import IMAGENET_MEAN, IMAGENET_STD
 from detector.models.registry import logits_from_pooled
 
-__all__ = ["KeepFrozen", "WeightAverage", "DistillationCallback", "PairedRanking"]
+__all__ = ["KeepFrozen", "WeightAverage", "DistillationCallback", "PairedRanking", "MaskSupervision"]
 
 
 class KeepFrozen(Callback):
@@ -326,5 +326,76 @@ class PairedRanking(Callback):
             return
         self.last = float(rank.detach())
         loss = self.learn.loss_grad + self.weight * rank
+        self.learn.loss_grad = loss
+        self.learn.loss = loss.clone()
+
+
+class MaskSupervision(Callback):
+    """Add ``weight * BCE(head(feature map), mask on the map's grid)`` to the training loss: the network learns where
+    a fake was changed, not only that it was (as Face X-ray and multi-task detectors do), from the difference masks
+    of FaceForensics++ fakes (:mod:`detector.data.masks`), the blend masks of pseudo-fakes, and nothing changed on
+    reals.  Each of the feature map's cells (5 x 5 at 160 px for EfficientNet-Lite0) is asked for the share of its
+    pixels that changed.  A sample without a mask (``UNKNOWN_MASK``) adds nothing.
+
+    ``head``: a 1 x 1 convolution from the feature map's channels to one, attached to the network for training only
+    (dropped at export); ``buffer``: where :func:`detector.training.augment.split_mask` leaves the batch's masks.
+    The feature map is the input of the network's ``global_pool``.  Validation batches are not touched."""
+
+    order = 60  # after_loss after DistillationCallback's (order 10), so the term is not scaled by its alpha
+
+    def __init__(self, head: torch.nn.Module, weight: float, buffer):
+        self.head, self.weight, self.buffer = head, float(weight), buffer
+        self.features, self.hook = None, None
+        self.last: float | None = None  # the last training batch's mask term
+        self.history: list[float] = []  # its mean over each epoch's training batches
+        self._sum, self._n = 0.0, 0
+
+    def before_train(self):
+        if self.hook is None:
+            self.hook = self.learn.model.global_pool.register_forward_pre_hook(self._keep)
+
+    def after_train(self):
+        if self.hook is not None:
+            self.hook.remove()
+        self.hook, self.features = None, None
+        if self._n:
+            self.history.append(round(self._sum / self._n, 4))
+        self._sum, self._n = 0.0, 0
+
+    after_fit = after_train
+
+    def before_batch(self):
+        self.features = None
+
+    def _keep(self, module, args):
+        self.features = args[0]
+
+    def mask_loss(self, fmap: torch.Tensor, mask: torch.Tensor) -> torch.Tensor | None:
+        """The mean BCE over the cells of the samples that have a mask (None if none has).
+
+        :param fmap: N x C x h x w feature map
+        :param mask: N x H x W in [0, 1] (a sample without a mask all ``UNKNOWN_MASK`` / 255)
+        """
+        from detector.training.augment import UNKNOWN_MASK
+
+        mask = mask.to(fmap.device).float()
+        known = (mask.flatten(1).amax(1) - UNKNOWN_MASK / 255).abs() > 0.5 / 255
+        if not bool(known.any()):
+            return None
+        target = F.adaptive_avg_pool2d(mask[known, None], fmap.shape[-2:])
+        logits = self.head(fmap[known].as_subclass(torch.Tensor)).float()
+        return F.binary_cross_entropy_with_logits(logits, target)
+
+    def after_loss(self):
+        if not self.training or self.features is None or self.buffer.mask is None:
+            return
+        if len(self.buffer.mask) != len(self.features):
+            raise RuntimeError("mask supervision: the batch's masks and feature maps do not match")
+        term = self.mask_loss(self.features, self.buffer.mask)
+        if term is None:
+            return
+        self.last = float(term.detach())
+        self._sum, self._n = self._sum + self.last, self._n + 1
+        loss = self.learn.loss_grad + self.weight * term
         self.learn.loss_grad = loss
         self.learn.loss = loss.clone()

@@ -105,6 +105,14 @@ class TrainConfig:
         "W * softplus(z_real - z_fake) per pair, z being the fake logit minus the real one",
         metavar="W",
     )
+    mask_weight: float = _f(
+        0.0,
+        "weight W of a loss that asks the network where a fake was changed (0: off; needs --balance domain and a "
+        "network with a global pool): a 1 x 1 convolution on the last feature map, dropped at export, predicts "
+        "each cell's share of changed pixels, against the difference of a FaceForensics++ fake with its target "
+        "real video (cached beside the crops), a pseudo-fake's blend mask, and nothing on reals",
+        metavar="W",
+    )
     ema: float = _f(0.0, "export a moving average of the weights over steps (e.g. 0.998; 0: off)", metavar="DECAY")
     teacher: str | None = _f(
         None,
@@ -191,6 +199,8 @@ class TrainConfig:
             raise ValueError("--epoch-size and --fit-valid are counts (0 or more); --target-fa is a rate in (0, 1)")
         if self.balance == "domain" and not (self.epoch_size and self.sbi):
             raise ValueError("--balance domain needs --epoch-size N and --sbi P (pseudo-fakes for real-only sources)")
+        if self.mask_weight < 0 or self.mask_weight and self.balance != "domain":
+            raise ValueError("--mask-weight W is a loss weight (0 or more) and needs --balance domain")
         if self.pairs < 0 or self.pairs and not (self.balance == "domain" and self.bs % 2 == 0):
             raise ValueError("--pairs W is a loss weight (0 or more) and needs --balance domain and an even --bs")
         if self.distill_alpha is not None and not 0 <= self.distill_alpha <= 1 or not self.distill_temperature > 0:

@@ -48,6 +48,7 @@ __all__ = ["train", "prepare", "learner", "fit", "validate", "export", "main", "
 
 VOCAB = ["fake", "real"]  # fastai sorts the vocab: logits come in this order
 PROJECTION = "distill_projection"  # --distill-features: the student-to-teacher feature map, attached for training only
+MASK_HEAD = "mask_head"  # --mask-weight: the feature map's cells to their share of changed pixels, for training only
 
 
 def log(*a) -> None:
@@ -181,6 +182,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
 
     from detector.training.augment import (
         CropLoader,
+        MaskBuffer,
         balanced_dl_type,
         domain_sampling_weights,
         item_transforms,
@@ -189,9 +191,10 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         paired_shares,
         pseudo_fake_counts,
         sampling_weights,
+        split_mask,
         with_pseudo_fakes,
     )
-    from detector.training.callbacks import DistillationCallback, KeepFrozen, PairedRanking
+    from detector.training.callbacks import DistillationCallback, KeepFrozen, MaskSupervision, PairedRanking
 
     arch, size, pretrained = prep.arch, prep.size, prep.pretrained
     df = prep.df
@@ -204,7 +207,10 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
                 f"warning: --distill-teacher-size changes nothing: the teacher's input size "
                 f"({teacher.card.input_size} px) is not above the student's ({size} px)"
             )
-    loader = CropLoader(train_size, sbi_seed=cfg.seed if by_domain else None, sbi_regions=cfg.sbi_regions)
+    with_masks = cfg.mask_weight > 0
+    loader = CropLoader(
+        train_size, sbi_seed=cfg.seed if by_domain else None, sbi_regions=cfg.sbi_regions, masks=with_masks
+    )
     if by_domain:  # pseudo-fakes are rows of their own, so that the epoch's draw decides their share per source
         t0 = time.time()
         df = with_pseudo_fakes(df, loader)
@@ -214,6 +220,16 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         for source, (copies, _) in counts.items():
             if not copies and source not in fakes:
                 log(f"warning: FaceMesh found no face in {source}'s crops: it has no fakes, so it is drawn all real")
+    if with_masks:
+        from detector.constants import CROP_CACHE
+        from detector.data.masks import masks_for_table
+
+        t0 = time.time()
+        df, mask_stats = masks_for_table(df, cfg.frames, cache=cfg.cache or CROP_CACHE, workers=cfg.workers)
+        log(f"masks of the training fakes: {mask_stats} ({time.time() - t0:.0f} s)")
+        if not mask_stats["with mask"]:
+            log("warning: --mask-weight: no training fake has a mask (no fake names its target real video)")
+    buffer = MaskBuffer() if with_masks else None
     transform_sbi = 0.0 if by_domain else cfg.sbi  # the share of real draws the item transform turns fake
     dblock = DataBlock(
         blocks=(ImageBlock, CategoryBlock(vocab=VOCAB)),
@@ -230,7 +246,8 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
             cutout=cfg.cutout,
             sbi_regions=cfg.sbi_regions,
         ),
-        batch_tfms=[Normalize.from_stats(*imagenet_stats)],  # the distillation callback undoes it for the teacher
+        # the distillation callback undoes Normalize for the teacher; split_mask takes --mask-weight's masks off
+        batch_tfms=[*([split_mask(buffer)] if with_masks else []), Normalize.from_stats(*imagenet_stats)],
     )
     shares = None
     if cfg.epoch_size:  # a balanced epoch of a fixed size: by class (sources by their square root) or by source
@@ -279,12 +296,18 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     if teacher is not None and cfg.distill_features:  # one network (load_teacher); trains with the head, not exported
         projection = torch.nn.Linear(net.num_features, teacher.net.num_features)
         net.add_module(PROJECTION, projection)
+    mask_head = None
+    if with_masks:  # trains with the head, not exported
+        if not hasattr(net, "global_pool") or not getattr(net, "num_features", None):
+            raise ValueError(f"--mask-weight needs a network with a global pool; {cfg.arch} has none")
+        mask_head = torch.nn.Conv2d(net.num_features, 1, kernel_size=1)
+        net.add_module(MASK_HEAD, mask_head)
     learn = Learner(
         dls,
         net,
         loss_func=CrossEntropyLossFlat(weight=weights),
         metrics=[accuracy, RocAucBinary()],
-        splitter=lambda m: _projection_in_head(arch.param_groups(m), projection),
+        splitter=lambda m: _in_head(arch.param_groups(m), projection, mask_head),
         path=out,
         model_dir=".",
     )
@@ -319,6 +342,9 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
             + (f", feature loss weight {cfg.distill_features} ({_feature_kind(cfg)})" if projection is not None else "")
             + (f"; training crops at {train_size} px for the teacher, {size} px for the student" * (train_size != size))
         )
+    if with_masks:
+        learn.add_cb(MaskSupervision(mask_head, cfg.mask_weight, buffer))
+        log(f"mask loss weight {cfg.mask_weight}: where each fake was changed, on the last feature map's cells")
     learn.crop_loader = loader  # its failed blends are reported after the fit
     return learn, full_valid, shares, weights
 
@@ -329,13 +355,15 @@ def _feature_kind(cfg: TrainConfig) -> str:
     return f"the feature maps averaged onto a {g} x {g} grid, cell by cell" if g else "the pooled features"
 
 
-def _projection_in_head(groups: list, projection) -> list:
-    """``--distill-features``' projection trains with the head (at the full rate, and in a frozen epoch), not
-    with the body, where the architecture's [body, head] groups put every module but the classifier."""
-    if projection is None:
+def _in_head(groups: list, *modules) -> list:
+    """Training-only modules (``--distill-features``' projection, ``--mask-weight``'s head; None: absent) train with
+    the head (at the full rate, and in a frozen epoch), not with the body, where the architecture's [body, head]
+    groups put every module but the classifier."""
+    extra = [p for m in modules if m is not None for p in m.parameters()]
+    if not extra:
         return groups
-    ids = {id(p) for p in projection.parameters()}
-    return [[p for p in g if id(p) not in ids] for g in groups[:-1]] + [groups[-1] + list(projection.parameters())]
+    ids = {id(p) for p in extra}
+    return [[p for p in g if id(p) not in ids] for g in groups[:-1]] + [groups[-1] + extra]
 
 
 def lr_find(learn, num_it: int, suggest_funcs) -> dict[str, float]:
@@ -396,6 +424,9 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
     failed = getattr(learn, "crop_loader", None) and learn.crop_loader.failed_blends
     if failed:
         log(f"pseudo-fake draws whose blend failed 5 times (trained on as their real crop, labelled fake): {failed}")
+    masks = next((c for c in learn.cbs if type(c).__name__ == "MaskSupervision"), None)
+    if masks is not None:
+        log(f"mask term (before its weight), mean over each epoch's training batches: {masks.history}")
     learn.recorder.plot_loss()
     plt.title(f"losses ({cfg.arch})")
     plt.savefig(out / "loss_curve.png", dpi=110, bbox_inches="tight")
@@ -588,8 +619,9 @@ def export(
         ),
     )
     learn.model.eval()
-    if PROJECTION in learn.model._modules:  # --distill-features' map: training only, not part of the model
-        del learn.model._modules[PROJECTION]
+    for name in (PROJECTION, MASK_HEAD):  # --distill-features' map, --mask-weight's head: training only
+        if name in learn.model._modules:
+            del learn.model._modules[name]
     card_path = save_model(learn.model, card, out / "model", half=cfg.half)
     weight_mb = (out / "model" / card.weights).stat().st_size / 2**20
     (out / "config.toml").write_text(cfg.to_toml())

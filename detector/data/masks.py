@@ -1,0 +1,196 @@
+"""Where a fake frame was changed: a mask per cached fake crop, from the difference with its target real video.
+
+A FaceForensics++ fake ``<target>_<source>.mp4`` is the real video ``<target>.mp4`` with its face replaced or
+reenacted, frame by frame: everything else (background, body, hair) is the real video's, re-encoded.  So the same
+square cut from the fake frame and from the real frame of the same number differs only where the method changed
+the face, plus compression noise.  :func:`manipulation_masks` cuts that square from the target at every cached
+crop of the fake (the pipeline's own sampling, detection and margin: :func:`detector.data.crops.extract_crops`),
+and keeps ``|fake - real| > MASK_THRESHOLD`` (largest channel, blurred) as the crop's mask.
+
+A frame is left without a mask (None) where the two do not line up: the target has no frame of that number (some
+Face2Face fakes are longer than their target), the frames differ in size, or the border of the crop, which no
+method touches, differs by more than compression does (``MAX_BORDER_DIFF``; a Face2Face video cropped to another
+width).  ``train --mask-weight`` learns to predict these masks beside the label (see
+:class:`detector.training.callbacks.MaskSupervision`).
+
+Masks are cached beside the crops, in ``<crop folder>/masks.json`` and ``mask_<frame>.png`` (0 or 255).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from detector.constants import CROP_CACHE, CROP_MAX_SIDE, FACE_MARGIN
+
+__all__ = ["MASK_THRESHOLD", "MAX_BORDER_DIFF", "difference_mask", "manipulation_masks", "masks_for_table"]
+
+MASK_VERSION = 1
+MASK_THRESHOLD = 15.0  # grey levels of the blurred largest-channel difference: above it, changed
+MAX_BORDER_DIFF = 8.0  # median difference on the crop's outer 12%, above which the two frames do not line up
+BORDER = 0.12  # share of the side that is the crop's border
+
+
+def difference_mask(fake: np.ndarray, real: np.ndarray) -> np.ndarray | None:
+    """The changed pixels of a fake crop against the same cut of its real frame: an H x W uint8 mask (0 or 255),
+    or None where the two do not line up (different shapes, or a border that differs beyond compression noise).
+
+    :param fake: the fake crop, H x W x 3 uint8
+    :param real: the same square cut from the target's frame of the same number, H x W x 3 uint8
+    """
+    import cv2
+
+    if fake.shape != real.shape or fake.ndim != 3 or min(fake.shape[:2]) < 8:
+        return None
+    diff = np.abs(fake.astype(np.int16) - real.astype(np.int16)).max(axis=2).astype(np.float32)
+    diff = cv2.GaussianBlur(diff, (0, 0), max(fake.shape[0] / 100, 0.5))
+    b = max(int(round(fake.shape[0] * BORDER)), 1)
+    border = np.ones(diff.shape, bool)
+    border[b:-b, b:-b] = False
+    if float(np.median(diff[border])) > MAX_BORDER_DIFF:
+        return None
+    mask = (diff > MASK_THRESHOLD).astype(np.uint8) * 255
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, k)
+
+
+def _target_frames(path: str, wanted: set[int]) -> dict[int, np.ndarray]:
+    """RGB frames of ``path`` whose number (time x rate, as :func:`detector.inference.video.sample_frames` counts)
+    is in ``wanted``, decoded in one pass."""
+    import av
+
+    out: dict[int, np.ndarray] = {}
+    if not wanted:
+        return out
+    last = max(wanted)
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or 0)
+        start = stream.start_time or 0
+        for frame in container.decode(stream):
+            if frame.pts is None or not fps:
+                continue
+            i = int(round(float((frame.pts - start) * stream.time_base) * fps))
+            if i in wanted:
+                out[i] = frame.to_ndarray(format="rgb24")
+            if i >= last:
+                break
+    return out
+
+
+def manipulation_masks(
+    fake: str,
+    target: str,
+    frames: int = 32,
+    margin: float = FACE_MARGIN,
+    max_side: int = CROP_MAX_SIDE,
+    cache: str | os.PathLike = CROP_CACHE,
+) -> dict[str, str | None]:
+    """The mask of each cached crop of ``fake``: {crop path: mask PNG path, or None where the target does not line
+    up}.  Cached beside the crops; a target that changed since is recomputed.
+
+    :param fake: a fake video
+    :param target: the real video it was made from
+    :param frames, margin, max_side, cache: the crops' settings (as :func:`detector.data.crops.extract_crops`)
+    """
+    import cv2
+
+    from detector.data.crops import extract_crops, read_crop
+    from detector.inference.faces import crop_face, main_identity
+    from detector.inference.pipeline import detect_faces
+    from detector.inference.video import sample_frames
+
+    crops = extract_crops(fake, frames=frames, margin=margin, max_side=max_side, cache=cache)
+    folder = Path(crops.files[0]).parent if crops.files else None
+    if folder is None:
+        return {}
+    st = os.stat(target)
+    stamp = {"version": MASK_VERSION, "target": os.path.abspath(target), "size": st.st_size, "mtime": int(st.st_mtime)}
+    meta_path = folder / "masks.json"
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("stamp") == stamp:
+            return {str(folder / f): (str(folder / m) if m else None) for f, m in meta["masks"].items()}
+
+    _, sampled = sample_frames(fake, n_frames=frames)  # the crops' own frames, faces and identity, found again
+    faces_per_frame = detect_faces(sampled, margin=margin)
+    ident = main_identity(faces_per_frame)
+    by_name = {}
+    for fr, faces in zip(sampled, faces_per_frame):
+        face = next((f for f in faces if f.identity == ident), None)
+        if face is not None:
+            by_name[f"{fr.index:06d}.png"] = (fr.index, face)
+    real = _target_frames(target, {by_name[Path(f).name][0] for f in crops.files if Path(f).name in by_name})
+    masks: dict[str, str | None] = {}
+    for path in crops.files:
+        name = Path(path).name
+        masks[name] = None
+        if name not in by_name or by_name[name][0] not in real:
+            continue
+        index, face = by_name[name]
+        cached = read_crop(path)
+        fake_crop, real_crop = face.crop, crop_face(real[index], face.box, margin)
+        if fake_crop.shape[0] > max_side:
+            fake_crop = cv2.resize(fake_crop, (max_side, max_side), interpolation=cv2.INTER_AREA)
+            real_crop = cv2.resize(real_crop, (max_side, max_side), interpolation=cv2.INTER_AREA)
+        if fake_crop.shape != cached.shape or np.abs(fake_crop.astype(np.int16) - cached).mean() > 1.0:
+            continue  # not the crop that was cached (another face found this time): no mask rather than a wrong one
+        mask = difference_mask(fake_crop, real_crop)
+        if mask is None:
+            continue
+        mask_name = f"mask_{name}"
+        cv2.imwrite(str(folder / mask_name), mask)
+        masks[name] = mask_name
+    tmp = meta_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"stamp": stamp, "masks": masks}))
+    tmp.replace(meta_path)
+    return {str(folder / f): (str(folder / m) if m else None) for f, m in masks.items()}
+
+
+def _masks_one(args):
+    fake, target, frames, cache = args
+    from detector.errors import InputError
+
+    try:
+        return manipulation_masks(fake, target, frames=frames, cache=cache)
+    except (InputError, OSError, ValueError) as e:
+        return str(e)
+
+
+def masks_for_table(df, frames: int, cache=CROP_CACHE, workers: int = 2, progress: bool = True):
+    """The training table with a ``mask`` column: the mask PNG of each training fake crop whose video names its
+    target real video (FaceForensics++), "" elsewhere (reals, pseudo-fakes, validation rows, fakes without a
+    target or whose frame does not line up).  Returns (table, {"with mask": n, "fake crops": n, "videos": n}).
+
+    :param df: the training table (:func:`detector.training.run.build_table`)
+    :param frames, cache: the crops' settings
+    :param workers: processes in parallel
+    """
+    import multiprocessing as mp
+
+    from tqdm import tqdm
+
+    rows = df[(~df.is_valid) & (df.label == "fake") & (df.target != "")]
+    rows = rows[rows.target.map(os.path.isfile)]  # a fake whose target real video is not in the data has no mask
+    if "pseudo" in df:
+        rows = rows[~rows.pseudo]
+    jobs = sorted({(v, t, frames, str(cache)) for v, t in zip(rows.video, rows.target)})
+    if workers <= 1 or len(jobs) < 2:
+        results = [_masks_one(j) for j in tqdm(jobs, disable=not progress, desc="masks", unit="video")]
+    else:
+        with mp.get_context("spawn").Pool(workers) as pool:
+            results = list(tqdm(pool.imap(_masks_one, jobs), total=len(jobs), disable=not progress, desc="masks"))
+    found: dict[str, str] = {}
+    for r in results:
+        if isinstance(r, dict):
+            found.update({k: v for k, v in r.items() if v})
+    mask = df.path.map(found).fillna("")
+    mask[df.is_valid | (df.label != "fake")] = ""
+    if "pseudo" in df:
+        mask[df.pseudo] = ""
+    df = df.assign(mask=mask)
+    stats = {"with mask": int((df["mask"] != "").sum()), "fake crops": int(len(rows)), "videos": len(jobs)}
+    return df, stats

@@ -1,0 +1,174 @@
+"""Where a fake was changed (detector.data.masks) and the training loss that learns it (train --mask-weight)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+
+def _face_patch(frame: np.ndarray, i: int) -> np.ndarray:
+    """A 'manipulation': the inner half of each detected face brightened (everything else untouched)."""
+    from detector.inference.pipeline import face_detector
+
+    out = frame.copy()
+    for f in face_detector().detect(frame):
+        x, y, w, h = f.box
+        x0, y0 = x + w // 4, y + h // 4
+        out[y0 : y0 + h // 2, x0 : x0 + w // 2] = np.clip(
+            out[y0 : y0 + h // 2, x0 : x0 + w // 2].astype(int) + 70, 0, 255
+        ).astype(np.uint8)
+    return out
+
+
+@pytest.fixture(scope="module")
+def ffpp_tiny(tmp_path_factory) -> Path:
+    """FaceForensics++'s layout, two pair groups: reals 001, 002, 003, 004 and fakes 001_002, 003_004 made from
+    their targets 001, 003 by brightening the faces."""
+    from detector.data.synthetic import render_clip
+
+    root = tmp_path_factory.mktemp("ffpp")
+    real = root / "original_sequences" / "youtube" / "c23" / "videos"
+    fake = root / "manipulated_sequences" / "Deepfakes" / "c23" / "videos"
+    real.mkdir(parents=True)
+    fake.mkdir(parents=True)
+    small = dict(seconds=1, fps=8, size=(320, 240))
+    looks = {"001": lambda f: f, "002": lambda f: np.ascontiguousarray(f[:, ::-1]), "003": lambda f: f // 2 + 50}
+    looks["004"] = lambda f: np.ascontiguousarray((f // 2 + 50)[:, ::-1])
+    for stem, look in looks.items():
+        render_clip(str(real / f"{stem}.mp4"), transform=lambda f, i, look=look: look(f), **small)
+    for target, source in (("001", "002"), ("003", "004")):
+        look = looks[target]
+        render_clip(
+            str(fake / f"{target}_{source}.mp4"), transform=lambda f, i, look=look: _face_patch(look(f), i), **small
+        )
+    return root
+
+
+def test_difference_mask_marks_the_changed_pixels_and_refuses_frames_that_do_not_line_up():
+    import cv2
+
+    from detector.data.masks import difference_mask
+
+    noise = np.random.default_rng(0).integers(0, 256, (200, 200, 3)).astype(np.uint8)
+    real = cv2.GaussianBlur(noise, (0, 0), 1.5)  # a textured frame: a shifted cut of it differs everywhere
+    fake = real.copy()
+    fake[60:140, 60:140] = np.clip(fake[60:140, 60:140].astype(int) + 60, 0, 255)
+    mask = difference_mask(fake, real)
+    assert mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
+    assert (mask[70:130, 70:130] == 255).mean() > 0.95
+    assert (mask[:40] == 0).all() and (mask[:, :40] == 0).all()
+    assert (difference_mask(real, real) == 0).all()
+    # shifted by 8 pixels (another crop of the frame): the border differs, no mask rather than a wrong one
+    assert difference_mask(np.ascontiguousarray(np.roll(fake, 8, axis=1)), real) is None
+    assert difference_mask(fake[:100], real) is None
+
+
+def test_manipulation_masks_cut_the_fakes_crops_from_their_target(ffpp_tiny, tmp_path):
+    from detector.data.crops import extract_crops, read_crop
+    from detector.data.masks import manipulation_masks
+
+    fake = ffpp_tiny / "manipulated_sequences" / "Deepfakes" / "c23" / "videos" / "001_002.mp4"
+    target = ffpp_tiny / "original_sequences" / "youtube" / "c23" / "videos" / "001.mp4"
+    masks = manipulation_masks(str(fake), str(target), frames=4, cache=tmp_path)
+    crops = extract_crops(str(fake), frames=4, cache=tmp_path)
+    assert set(masks) == set(crops.files) and len(masks) >= 3
+    assert all(m is not None for m in masks.values())
+    for crop, m in masks.items():
+        mask = read_crop(m)[..., 0]
+        assert mask.shape == read_crop(crop).shape[:2]
+        n = mask.shape[0]
+        centre, border = mask[n // 3 : 2 * n // 3, n // 3 : 2 * n // 3], mask[: n // 8]
+        assert (centre == 255).mean() > 0.5 and (border == 0).all()
+
+    # cached: the same answer without decoding; a target that changed is compared again
+    meta = Path(crops.files[0]).parent / "masks.json"
+    stamp = meta.stat().st_mtime_ns
+    assert manipulation_masks(str(fake), str(target), frames=4, cache=tmp_path) == masks
+    assert meta.stat().st_mtime_ns == stamp
+    other = ffpp_tiny / "original_sequences" / "youtube" / "c23" / "videos" / "002.mp4"
+    unlike = manipulation_masks(str(fake), str(other), frames=4, cache=tmp_path)  # not its target: no line-up
+    assert set(unlike) == set(masks) and all(m is None for m in unlike.values())
+    assert json.loads(meta.read_text())["stamp"]["target"] == os.path.abspath(other)
+
+
+def test_mask_loss_counts_only_samples_with_a_mask():
+    from detector.training.augment import UNKNOWN_MASK, MaskBuffer
+    from detector.training.callbacks import MaskSupervision
+
+    torch.manual_seed(0)
+    head = torch.nn.Conv2d(8, 1, 1)
+    cb = MaskSupervision(head, 2.0, MaskBuffer())
+    fmap = torch.randn(3, 8, 2, 2)
+    mask = torch.zeros(3, 8, 8)
+    mask[0, :4, :4] = 1.0  # one cell of four changed
+    mask[2] = UNKNOWN_MASK / 255  # no mask
+    loss = cb.mask_loss(fmap, mask)
+    target = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    logits = head(fmap[:2])[:, 0]
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, target.expand(2, 2, 2) * torch.tensor([1.0, 0.0]).view(2, 1, 1)
+    )
+    assert torch.allclose(loss, expected)
+    assert cb.mask_loss(fmap[2:], mask[2:]) is None
+
+    # added to the training loss, times the weight; validation batches untouched
+    cb.features, cb.buffer.mask = fmap, mask
+    base = torch.tensor(0.5, requires_grad=True)
+    cb.learn = SimpleNamespace(training=True, loss_grad=base * 1, loss=None)
+    cb.after_loss()
+    assert torch.allclose(cb.learn.loss_grad, 0.5 + 2.0 * expected.detach())
+    assert cb.last == pytest.approx(float(expected.detach()))
+    cb.learn = SimpleNamespace(training=False, loss_grad=base * 1, loss=None)
+    cb.after_loss()
+    assert float(cb.learn.loss_grad) == 0.5
+
+
+@pytest.mark.slow
+def test_mask_weight_trains_on_rgb_and_mask_and_exports_without_the_head(ffpp_tiny, tmp_path):
+    from detector.training.config import parse_config
+    from detector.training.run import MASK_HEAD, learner, main, prepare
+
+    cache = tmp_path / "cache"
+    argv = ["--data", str(ffpp_tiny), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1"]
+    argv += ["--bs", "4", "--folds", "2", "--fold", "0", "--workers", "1", "--cache", str(cache)]
+    argv += ["--epoch-size", "16", "--balance", "domain", "--sbi", "0.25", "--mask-weight", "1"]
+    cfg = parse_config(argv + ["--out", str(tmp_path / "l")])
+    learn, full_valid, *_ = learner(cfg, prepare(cfg), tmp_path / "l")
+    rows = learn.dls.train.items
+    fakes = rows[(rows.label == "fake") & ~rows.pseudo]
+    assert len(fakes) and (fakes["mask"] != "").all()  # every training fake has its target's difference mask
+    assert (rows[rows.label == "real"]["mask"] == "").all() and (full_valid.items["mask"] == "").all()
+    # a training item is RGB + mask; the batch reaches the network as RGB, the masks wait in the buffer
+    i = int(np.flatnonzero(((rows.label == "fake") & ~rows.pseudo).to_numpy())[0])
+    img, _ = learn.dls.train.dataset[i]
+    assert np.asarray(img).shape[2] == 4 and np.asarray(img)[..., 3].max() == 255
+    xb, yb = learn.dls.train.one_batch()
+    assert xb.shape[1] == 3
+    cb = next(c for c in learn.cbs if type(c).__name__ == "MaskSupervision")
+    assert cb.buffer.mask is not None and cb.buffer.mask.shape == (len(xb), 32, 32)
+    vx, _ = full_valid.one_batch()
+    assert vx.shape[1] == 3 and cb.buffer.mask is None
+
+    out = tmp_path / "m"
+    assert main(argv + ["--out", str(out)]) == 0
+    from safetensors.torch import load_file
+
+    weights = load_file(str(out / "model" / "resnet18.safetensors"))
+    assert not any(k.startswith(MASK_HEAD) for k in weights)
+    trained = json.loads((out / "model" / "resnet18.json").read_text())["trained"]
+    assert trained["config"]["mask_weight"] == 1.0
+
+
+def test_mask_weight_needs_domain_balance(tmp_path, capsys):
+    from detector.training.run import main
+
+    for extra in (["--mask-weight", "1"], ["--mask-weight", "-1", "--balance", "domain", "--sbi", "0.5"]):
+        with pytest.raises(SystemExit):
+            main(["--data", str(tmp_path), "--arch", "resnet18", "--epoch-size", "64", *extra])
+        assert "--mask-weight W is a loss weight" in capsys.readouterr().err
