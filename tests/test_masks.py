@@ -29,8 +29,9 @@ def _face_patch(frame: np.ndarray, i: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def ffpp_tiny(tmp_path_factory) -> Path:
     """FaceForensics++'s layout, two pair groups: reals 001, 002, 003, 004 and fakes 001_002, 003_004 made from
-    their targets 001, 003 by brightening the faces."""
-    from detector.data.synthetic import render_clip
+    their targets 001, 003 by brightening the faces (Deepfakes), and a Face2Face 001_002 made the same way from a
+    narrower cut of 001."""
+    from detector.data.synthetic import _frame, astronaut, render_clip
 
     root = tmp_path_factory.mktemp("ffpp")
     real = root / "original_sequences" / "youtube" / "c23" / "videos"
@@ -47,6 +48,14 @@ def ffpp_tiny(tmp_path_factory) -> Path:
         render_clip(
             str(fake / f"{target}_{source}.mp4"), transform=lambda f, i, look=look: _face_patch(look(f), i), **small
         )
+    # Face2Face's way: made from a copy of the target cut to a narrower width (here 8 pixels off each side)
+    f2f = root / "manipulated_sequences" / "Face2Face" / "c23" / "videos"
+    f2f.mkdir(parents=True)
+    render_clip(
+        str(f2f / "001_002.mp4"),
+        transform=lambda f, i: _face_patch(np.ascontiguousarray(_frame(astronaut(), i / 7, 320, 240)[:, 8:312]), i),
+        **{**small, "size": (304, 240)},
+    )
     return root
 
 
@@ -69,11 +78,26 @@ def test_difference_mask_marks_the_changed_pixels_and_refuses_frames_that_do_not
     assert difference_mask(fake[:100], real) is None
 
 
-def test_manipulation_masks_cut_the_fakes_crops_from_their_target(ffpp_tiny, tmp_path):
+def test_frame_offset_finds_where_a_narrower_fake_was_cut_from_its_target():
+    import cv2
+
+    from detector.data.masks import frame_offset
+
+    noise = np.random.default_rng(1).integers(0, 256, (120, 200, 3)).astype(np.uint8)
+    real = cv2.GaussianBlur(noise, (0, 0), 1.0)
+    fake = np.ascontiguousarray(real[2:118, 11:187])  # 16 pixels narrower on each side pair, as Face2Face's copies
+    assert frame_offset(fake, real) == (11, 2)
+    assert frame_offset(real, real) == (0, 0)
+    assert frame_offset(real, fake) is None  # the target smaller than the fake: not a cut of it
+    assert frame_offset(fake[:10, :10], real) is None  # too many places to try: not a cut of it either
+
+
+@pytest.mark.parametrize("method", ["Deepfakes", "Face2Face"])
+def test_manipulation_masks_cut_the_fakes_crops_from_their_target(ffpp_tiny, tmp_path, method):
     from detector.data.crops import extract_crops, read_crop
     from detector.data.masks import manipulation_masks
 
-    fake = ffpp_tiny / "manipulated_sequences" / "Deepfakes" / "c23" / "videos" / "001_002.mp4"
+    fake = ffpp_tiny / "manipulated_sequences" / method / "c23" / "videos" / "001_002.mp4"
     target = ffpp_tiny / "original_sequences" / "youtube" / "c23" / "videos" / "001.mp4"
     masks = manipulation_masks(str(fake), str(target), frames=4, cache=tmp_path)
     crops = extract_crops(str(fake), frames=4, cache=tmp_path)
@@ -85,6 +109,9 @@ def test_manipulation_masks_cut_the_fakes_crops_from_their_target(ffpp_tiny, tmp
         n = mask.shape[0]
         centre, border = mask[n // 3 : 2 * n // 3, n // 3 : 2 * n // 3], mask[: n // 8]
         assert (centre == 255).mean() > 0.5 and (border == 0).all()
+        assert (mask == 255).mean() < 0.5  # the patch, not a misaligned frame's everything
+    if method == "Face2Face":
+        return
 
     # cached: the same answer without decoding; a target that changed is compared again
     meta = Path(crops.files[0]).parent / "masks.json"

@@ -7,10 +7,11 @@ the face, plus compression noise.  :func:`manipulation_masks` cuts that square f
 crop of the fake (the pipeline's own sampling, detection and margin: :func:`detector.data.crops.extract_crops`),
 and keeps ``|fake - real| > MASK_THRESHOLD`` (largest channel, blurred) as the crop's mask.
 
-A frame is left without a mask (None) where the two do not line up: the target has no frame of that number (some
-Face2Face fakes are longer than their target), the frames differ in size, or the border of the crop, which no
-method touches, differs by more than compression does (``MAX_BORDER_DIFF``; a Face2Face video cropped to another
-width).  ``train --mask-weight`` learns to predict these masks beside the label (see
+Face2Face and NeuralTextures fakes were made from a copy of the target cropped to a width that is a multiple of 16
+(832 of 854 pixels, say), so the target's frame is first cut to the fake's size at the offset where the two agree
+best (:func:`frame_offset`).  A frame is left without a mask (None) where the two still do not line up: the target
+has no frame of that number, or the border of the crop, which no method touches, differs by more than compression
+does (``MAX_BORDER_DIFF``).  ``train --mask-weight`` learns to predict these masks beside the label (see
 :class:`detector.training.callbacks.MaskSupervision`).
 
 Masks are cached beside the crops, in ``<crop folder>/masks.json`` and ``mask_<frame>.png`` (0 or 255).
@@ -26,12 +27,20 @@ import numpy as np
 
 from detector.constants import CROP_CACHE, CROP_MAX_SIDE, FACE_MARGIN
 
-__all__ = ["MASK_THRESHOLD", "MAX_BORDER_DIFF", "difference_mask", "manipulation_masks", "masks_for_table"]
+__all__ = [
+    "MASK_THRESHOLD",
+    "MAX_BORDER_DIFF",
+    "difference_mask",
+    "frame_offset",
+    "manipulation_masks",
+    "masks_for_table",
+]
 
-MASK_VERSION = 1
+MASK_VERSION = 2  # 2: the target's frame cut to the fake's size (frame_offset)
 MASK_THRESHOLD = 15.0  # grey levels of the blurred largest-channel difference: above it, changed
 MAX_BORDER_DIFF = 8.0  # median difference on the crop's outer 12%, above which the two frames do not line up
 BORDER = 0.12  # share of the side that is the crop's border
+MAX_OFFSETS = 4096  # cuts of the target's frame that frame_offset tries at most
 
 
 def difference_mask(fake: np.ndarray, real: np.ndarray) -> np.ndarray | None:
@@ -55,6 +64,31 @@ def difference_mask(fake: np.ndarray, real: np.ndarray) -> np.ndarray | None:
     mask = (diff > MASK_THRESHOLD).astype(np.uint8) * 255
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, k)
+
+
+def frame_offset(fake: np.ndarray, real: np.ndarray) -> tuple[int, int] | None:
+    """Where the fake's frame sits in its target's frame: (dx, dy) of the cut of ``real`` the size of ``fake``
+    that differs least from it (median of the largest channel's difference, on every 4th pixel); (0, 0) for frames
+    of one size, None where the target's frame is the smaller, or so much larger (over ``MAX_OFFSETS`` cuts) that
+    the fake is not a cut of it.
+
+    :param fake: a fake frame, H x W x 3
+    :param real: the target's frame of the same number, at least H x W
+    """
+    (hf, wf), (hr, wr) = fake.shape[:2], real.shape[:2]
+    if hr < hf or wr < wf or (hr - hf + 1) * (wr - wf + 1) > MAX_OFFSETS:
+        return None
+    if (hr, wr) == (hf, wf):
+        return 0, 0
+    a = fake[::4, ::4].astype(np.int16)
+    best = None
+    for dy in range(hr - hf + 1):
+        for dx in range(wr - wf + 1):
+            b = real[dy : dy + hf : 4, dx : dx + wf : 4].astype(np.int16)
+            d = float(np.median(np.abs(a - b).max(axis=2)))
+            if best is None or d < best[0]:
+                best = (d, dx, dy)
+    return best[1], best[2]
 
 
 def _target_frames(path: str, wanted: set[int]) -> dict[int, np.ndarray]:
@@ -124,15 +158,22 @@ def manipulation_masks(
         if face is not None:
             by_name[f"{fr.index:06d}.png"] = (fr.index, face)
     real = _target_frames(target, {by_name[Path(f).name][0] for f in crops.files if Path(f).name in by_name})
+    offset = None  # where the fake's frames sit in the target's (found on the first pair, kept for the clip)
+    for fr in sampled:
+        if fr.index in real:
+            offset = frame_offset(fr.image, real[fr.index])
+            break
+    hf, wf = sampled[0].image.shape[:2] if sampled else (0, 0)
     masks: dict[str, str | None] = {}
     for path in crops.files:
         name = Path(path).name
         masks[name] = None
-        if name not in by_name or by_name[name][0] not in real:
+        if offset is None or name not in by_name or by_name[name][0] not in real:
             continue
         index, face = by_name[name]
         cached = read_crop(path)
-        fake_crop, real_crop = face.crop, crop_face(real[index], face.box, margin)
+        dx, dy = offset
+        fake_crop, real_crop = face.crop, crop_face(real[index][dy : dy + hf, dx : dx + wf], face.box, margin)
         if fake_crop.shape[0] > max_side:
             fake_crop = cv2.resize(fake_crop, (max_side, max_side), interpolation=cv2.INTER_AREA)
             real_crop = cv2.resize(real_crop, (max_side, max_side), interpolation=cv2.INTER_AREA)
