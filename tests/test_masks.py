@@ -76,6 +76,10 @@ def test_difference_mask_marks_the_changed_pixels_and_refuses_frames_that_do_not
     # shifted by 8 pixels (another crop of the frame): the border differs, no mask rather than a wrong one
     assert difference_mask(np.ascontiguousarray(np.roll(fake, 8, axis=1)), real) is None
     assert difference_mask(fake[:100], real) is None
+    # a bright band along the border (a head that moved between two frames a moment apart): not a changed face
+    moved = fake.copy()
+    moved[:, :30] = np.clip(moved[:, :30].astype(int) + 60, 0, 255)
+    assert difference_mask(moved, real) is None
 
 
 def test_frame_offset_finds_where_a_narrower_fake_was_cut_from_its_target():

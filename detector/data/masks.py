@@ -11,7 +11,8 @@ Face2Face and NeuralTextures fakes were made from a copy of the target cropped t
 (832 of 854 pixels, say), so the target's frame is first cut to the fake's size at the offset where the two agree
 best (:func:`frame_offset`).  A frame is left without a mask (None) where the two still do not line up: the target
 has no frame of that number, or the border of the crop, which no method touches, differs by more than compression
-does (``MAX_BORDER_DIFF``).  ``train --mask-weight`` learns to predict these masks beside the label (see
+does (``MAX_BORDER_DIFF``), or over a tenth of it is marked changed (``MAX_BORDER_CHANGED``: some Face2Face fakes
+are a few frames off their target, and the outline of the moving head and shoulders shows).  ``train --mask-weight`` learns to predict these masks beside the label (see
 :class:`detector.training.callbacks.MaskSupervision`).
 
 Masks are cached beside the crops, in ``<crop folder>/masks.json`` and ``mask_<frame>.png`` (0 or 255).
@@ -36,9 +37,10 @@ __all__ = [
     "masks_for_table",
 ]
 
-MASK_VERSION = 2  # 2: the target's frame cut to the fake's size (frame_offset)
+MASK_VERSION = 3  # 2: the target's frame cut to the fake's size (frame_offset); 3: MAX_BORDER_CHANGED
 MASK_THRESHOLD = 15.0  # grey levels of the blurred largest-channel difference: above it, changed
 MAX_BORDER_DIFF = 8.0  # median difference on the crop's outer 12%, above which the two frames do not line up
+MAX_BORDER_CHANGED = 0.10  # share of that border marked changed, above which they do not line up either
 BORDER = 0.12  # share of the side that is the crop's border
 MAX_OFFSETS = 4096  # cuts of the target's frame that frame_offset tries at most
 
@@ -63,7 +65,10 @@ def difference_mask(fake: np.ndarray, real: np.ndarray) -> np.ndarray | None:
         return None
     mask = (diff > MASK_THRESHOLD).astype(np.uint8) * 255
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, k)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, k)
+    if float((mask[border] > 0).mean()) > MAX_BORDER_CHANGED:
+        return None  # the outline of a head or shoulders that moved: frames a moment apart, not a changed face
+    return mask
 
 
 def frame_offset(fake: np.ndarray, real: np.ndarray) -> tuple[int, int] | None:
