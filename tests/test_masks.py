@@ -183,6 +183,7 @@ def test_mask_weight_trains_on_rgb_and_mask_and_exports_without_the_head(ffpp_ti
     assert xb.shape[1] == 3
     cb = next(c for c in learn.cbs if type(c).__name__ == "MaskSupervision")
     assert cb.buffer.mask is not None and cb.buffer.mask.shape == (len(xb), 32, 32)
+    assert 0 <= float(cb.buffer.mask.min()) and float(cb.buffer.mask.max()) <= 1  # after IntToFloatTensor
     vx, _ = full_valid.one_batch()
     assert vx.shape[1] == 3 and cb.buffer.mask is None
 
@@ -203,3 +204,35 @@ def test_mask_weight_needs_domain_balance(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main(["--data", str(tmp_path), "--arch", "resnet18", "--epoch-size", "64", *extra])
         assert "--mask-weight W is a loss weight" in capsys.readouterr().err
+
+
+def test_crop_loader_gives_training_crops_a_mask_channel(tmp_path):
+    """--mask-weight: a training row is RGB + mask (a pseudo-fake: where its blend changed it; a real: nothing; a
+    fake without a mask: UNKNOWN_MASK); a validation row stays RGB."""
+    import cv2
+    import pandas as pd
+
+    from detector.data.synthetic import astronaut
+    from detector.training.augment import UNKNOWN_MASK, CropLoader, with_pseudo_fakes
+
+    crop = np.ascontiguousarray(cv2.resize(astronaut()[20:260, 120:360], (200, 200)))
+    path = tmp_path / "a.png"
+    cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+    row = dict(path=str(path), video="v", time=0.0, group="g", method="original", source="s", kind="video")
+    df = pd.DataFrame(
+        [
+            {**row, "label": "real", "is_valid": False, "mask": ""},
+            {**row, "label": "fake", "is_valid": False, "mask": "", "method": "Deepfakes"},
+            {**row, "label": "real", "is_valid": True, "mask": ""},
+        ]
+    )
+    loader = CropLoader(160, sbi_seed=0, masks=True)
+    df = with_pseudo_fakes(df, loader)
+    real, fake, valid, pseudo = (df.iloc[i] for i in range(4))
+    assert pseudo.pseudo and pseudo.label == "fake"
+    out = loader(pseudo)
+    assert out.shape == (200, 200, 4) and out[..., 3].max() == 255
+    changed = np.abs(out[..., :3].astype(int) - crop).max(axis=2) > 0
+    assert (out[..., 3][changed] == 255).mean() > 0.7  # where the blend changed the crop
+    assert (loader(real)[..., 3] == 0).all() and (loader(fake)[..., 3] == UNKNOWN_MASK).all()
+    assert loader(valid).shape == (200, 200, 3)

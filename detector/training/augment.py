@@ -250,7 +250,8 @@ class CropLoader:
     def _with_mask(self, row, arr: np.ndarray) -> np.ndarray:
         """A training crop with its mask as a fourth channel: none changed on a real crop, the cached difference
         mask on a fake (:mod:`detector.data.masks`), ``UNKNOWN_MASK`` where a fake has none."""
-        out = self._memo_mask.get(row["path"])
+        key = (row["path"], row["label"])
+        out = self._memo_mask.get(key)
         if out is None:
             import cv2
 
@@ -269,7 +270,7 @@ class CropLoader:
                 mask = np.full(arr.shape[:2], UNKNOWN_MASK, np.uint8)
             out = np.dstack([arr, mask])
             out.setflags(write=False)
-            self._memo_mask[row["path"]] = out
+            self._memo_mask[key] = out
         return out
 
     def find_landmarks(self, rows) -> set[str]:
