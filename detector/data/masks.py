@@ -12,8 +12,10 @@ Face2Face and NeuralTextures fakes were made from a copy of the target cropped t
 best (:func:`frame_offset`).  A frame is left without a mask (None) where the two still do not line up: the target
 has no frame of that number, or the border of the crop, which no method touches, differs by more than compression
 does (``MAX_BORDER_DIFF``), or over a tenth of it is marked changed (``MAX_BORDER_CHANGED``: some Face2Face fakes
-are a few frames off their target, and the outline of the moving head and shoulders shows).  ``train --mask-weight`` learns to predict these masks beside the label (see
-:class:`detector.training.callbacks.MaskSupervision`).
+are a few frames off their target, and the outline of the moving head and shoulders shows).
+
+``train --mask-weight`` learns to predict these masks beside the label
+(:class:`detector.training.callbacks.MaskSupervision`).
 
 Masks are cached beside the crops, in ``<crop folder>/masks.json`` and ``mask_<frame>.png`` (0 or 255).
 """
