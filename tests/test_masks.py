@@ -236,3 +236,57 @@ def test_crop_loader_gives_training_crops_a_mask_channel(tmp_path):
     assert (out[..., 3][changed] == 255).mean() > 0.7  # where the blend changed the crop
     assert (loader(real)[..., 3] == 0).all() and (loader(fake)[..., 3] == UNKNOWN_MASK).all()
     assert loader(valid).shape == (200, 200, 3)
+
+
+def test_the_mask_moves_with_the_crop_through_the_training_augmentations():
+    """Flips, rotations, affine moves, crops and the resize move the mask channel exactly as the image."""
+    from fastai.vision.all import PILImage
+
+    from detector.training.augment import item_transforms
+
+    arr = np.zeros((80, 80, 4), np.uint8)
+    arr[8:28, 8:44] = 255  # an off-centre white block, and its mask
+    (augment,) = item_transforms(64, 0.0, ["fake", "real"], seed=0)
+    for _ in range(30):
+        out = np.asarray(augment(PILImage.create(arr), split_idx=0))
+        assert out.shape == (64, 64, 4)
+        block, mask = out[..., :3].mean(axis=2) > 128, out[..., 3] > 128
+        assert (block & mask).sum() / max((block | mask).sum(), 1) > 0.7
+    valid = np.asarray(augment(PILImage.create(arr), split_idx=1))
+    assert valid.shape == (64, 64, 4)  # validation only resizes (its crops never carry a mask)
+
+
+def test_masks_for_a_table_without_targets_is_empty_not_an_error():
+    import pandas as pd
+
+    from detector.data.masks import masks_for_table
+
+    df = pd.DataFrame(
+        {
+            "path": ["a.png", "b.png"],
+            "label": ["real", "fake"],
+            "video": ["r.mp4", "f.mp4"],
+            "is_valid": [False, False],
+            "target": ["", ""],
+            "pseudo": [False, False],
+        }
+    )
+    out, stats = masks_for_table(df, frames=4, workers=1, progress=False)
+    assert list(out["mask"]) == ["", ""]
+    assert stats == {"with mask": 0, "fake crops": 0, "videos": 0, "failed": []}
+    df.loc[1, "target"] = "/no/such/target.mp4"  # a target not in the data: no mask, no error
+    out, stats = masks_for_table(df, frames=4, workers=1, progress=False)
+    assert stats["videos"] == 0 and list(out["mask"]) == ["", ""]
+
+
+def test_the_mask_head_trains_with_the_classifier():
+    from detector.models import registry
+    from detector.training.run import _in_head
+
+    net = registry.build("resnet18", num_classes=2)
+    head = torch.nn.Conv2d(net.num_features, 1, 1)
+    net.add_module("mask_head", head)
+    body, last = _in_head(registry.get("resnet18").param_groups(net), None, head)
+    ids = {id(p) for p in head.parameters()}
+    assert ids <= {id(p) for p in last} and not ids & {id(p) for p in body}
+    assert len(body) + len(last) == len(list(net.parameters()))

@@ -200,18 +200,21 @@ def manipulation_masks(
 
 def _masks_one(args):
     fake, target, frames, cache = args
-    from detector.errors import InputError
+    import av
+    import cv2
 
     try:
         return manipulation_masks(fake, target, frames=frames, cache=cache)
-    except (InputError, OSError, ValueError) as e:
-        return str(e)
+    except (av.FFmpegError, cv2.error, OSError, EOFError, ValueError, IndexError) as e:  # InputError is a ValueError
+        return f"{fake}: {e}"
 
 
 def masks_for_table(df, frames: int, cache=CROP_CACHE, workers: int = 2, progress: bool = True):
     """The training table with a ``mask`` column: the mask PNG of each training fake crop whose video names its
-    target real video (FaceForensics++), "" elsewhere (reals, pseudo-fakes, validation rows, fakes without a
-    target or whose frame does not line up).  Returns (table, {"with mask": n, "fake crops": n, "videos": n}).
+    target real video (``VideoItem.target``: FaceForensics++'s ``A_B`` -> ``A``, DFDC's ``original``...), "" elsewhere
+    (reals, pseudo-fakes, validation rows, fakes without a target or whose frame does not line up).  Returns (table,
+    {"with mask": n, "fake crops": n, "videos": n, "failed": [messages]}): fake crops and videos count the training
+    fakes whose target is there; a video whose masks could not be made (a decoder error) is a message in "failed".
 
     :param df: the training table (:func:`detector.training.run.build_table`)
     :param frames, cache: the crops' settings
@@ -222,9 +225,10 @@ def masks_for_table(df, frames: int, cache=CROP_CACHE, workers: int = 2, progres
     from tqdm import tqdm
 
     rows = df[(~df.is_valid) & (df.label == "fake") & (df.target != "")]
-    rows = rows[rows.target.map(os.path.isfile)]  # a fake whose target real video is not in the data has no mask
+    # a fake whose target real video is not in the data has no mask
+    rows = rows[rows.target.map(os.path.isfile).astype(bool)] if len(rows) else rows
     if "pseudo" in df:
-        rows = rows[~rows.pseudo]
+        rows = rows[~rows.pseudo.astype(bool)]
     jobs = sorted({(v, t, frames, str(cache)) for v, t in zip(rows.video, rows.target)})
     if workers <= 1 or len(jobs) < 2:
         results = [_masks_one(j) for j in tqdm(jobs, disable=not progress, desc="masks", unit="video")]
@@ -232,6 +236,7 @@ def masks_for_table(df, frames: int, cache=CROP_CACHE, workers: int = 2, progres
         with mp.get_context("spawn").Pool(workers) as pool:
             results = list(tqdm(pool.imap(_masks_one, jobs), total=len(jobs), disable=not progress, desc="masks"))
     found: dict[str, str] = {}
+    failed = [r for r in results if isinstance(r, str)]
     for r in results:
         if isinstance(r, dict):
             found.update({k: v for k, v in r.items() if v})
@@ -240,5 +245,10 @@ def masks_for_table(df, frames: int, cache=CROP_CACHE, workers: int = 2, progres
     if "pseudo" in df:
         mask[df.pseudo] = ""
     df = df.assign(mask=mask)
-    stats = {"with mask": int((df["mask"] != "").sum()), "fake crops": int(len(rows)), "videos": len(jobs)}
+    stats = {
+        "with mask": int((df["mask"] != "").sum()),
+        "fake crops": int(len(rows)),
+        "videos": len(jobs),
+        "failed": failed,
+    }
     return df, stats

@@ -76,7 +76,11 @@ def augmentations(size: int, downscale: float = 0.0, seed: int | None = None, cu
             *(
                 [
                     A.CoarseDropout(
-                        num_holes_range=(1, 2), hole_height_range=(0.15, 0.35), hole_width_range=(0.15, 0.35), p=cutout
+                        num_holes_range=(1, 2),
+                        hole_height_range=(0.15, 0.35),
+                        hole_width_range=(0.15, 0.35),
+                        fill_mask=0,  # with --mask-weight: a blacked-out part shows no change
+                        p=cutout,
                     )
                 ]
                 if cutout > 0
@@ -193,7 +197,8 @@ def split_mask(buffer: MaskBuffer):
 
 
 class CropLoader:
-    """fastai's ``get_x``: a table row -> its crop as an RGB array, decoded once and kept in memory.
+    """fastai's ``get_x``: a table row -> its crop as an RGB array, decoded once and kept in memory (with
+    ``masks``, a training crop is RGB + its mask, see :meth:`_with_mask`).
 
     Decoding the PNG was a third of the data time of every epoch (about 3.5 of 10 ms per crop).  Training crops
     are kept shrunk to 1.25x the input size (augmenting and self-blending full 320-px crops cost 3x more);
@@ -251,8 +256,8 @@ class CropLoader:
         """A training crop with its mask as a fourth channel: none changed on a real crop, the cached difference
         mask on a fake (:mod:`detector.data.masks`), ``UNKNOWN_MASK`` where a fake has none."""
         key = (row["path"], row["label"])
-        out = self._memo_mask.get(key)
-        if out is None:
+        mask = self._memo_mask.get(key)
+        if mask is None:
             import cv2
 
             mask_path = row.get("mask", "") if row["label"] == "fake" else ""
@@ -264,14 +269,12 @@ class CropLoader:
                     raise ValueError(f"{mask_path}: unreadable mask (delete the crop cache's masks.json to redo it)")
                 if mask.shape != arr.shape[:2]:
                     mask = cv2.resize(mask, arr.shape[1::-1], interpolation=cv2.INTER_AREA)
-                if mask.max() == UNKNOWN_MASK:  # a faint trace, shrunk: it must not read as "unknown"
-                    mask[mask == UNKNOWN_MASK] = 0
+                mask[mask <= UNKNOWN_MASK] = 0  # faint traces of the shrinking: a known mask never reads "unknown"
             else:
                 mask = np.full(arr.shape[:2], UNKNOWN_MASK, np.uint8)
-            out = np.dstack([arr, mask])
-            out.setflags(write=False)
-            self._memo_mask[key] = out
-        return out
+            mask.setflags(write=False)
+            self._memo_mask[key] = mask  # the mask alone: the crop is kept once, in _memo
+        return np.dstack([arr, mask])
 
     def find_landmarks(self, rows) -> set[str]:
         """Find and keep the FaceMesh landmarks of each row's (training-size) crop (about 5 ms a crop); the paths of

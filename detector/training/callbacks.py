@@ -387,8 +387,10 @@ class MaskSupervision(Callback):
         return F.binary_cross_entropy_with_logits(logits, target)
 
     def after_loss(self):
-        if not self.training or self.features is None or self.buffer.mask is None:
+        if not self.training or self.buffer.mask is None:
             return
+        if self.features is None:
+            raise RuntimeError("mask supervision: the network's global pool saw no input on this training batch")
         if len(self.buffer.mask) != len(self.features):
             raise RuntimeError("mask supervision: the batch's masks and feature maps do not match")
         term = self.mask_loss(self.features, self.buffer.mask)

@@ -226,7 +226,12 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
 
         t0 = time.time()
         df, mask_stats = masks_for_table(df, cfg.frames, cache=cfg.cache or CROP_CACHE, workers=cfg.workers)
+        failed = mask_stats.pop("failed")
         log(f"masks of the training fakes: {mask_stats} ({time.time() - t0:.0f} s)")
+        for msg in failed[:5]:
+            log(f"no masks: {msg}")
+        if len(failed) > 5:
+            log(f"no masks for {len(failed) - 5} more videos")
         if not mask_stats["with mask"]:
             log("warning: --mask-weight: no training fake has a mask (no fake names its target real video)")
     buffer = MaskBuffer() if with_masks else None
@@ -298,8 +303,8 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         net.add_module(PROJECTION, projection)
     mask_head = None
     if with_masks:  # trains with the head, not exported
-        if not hasattr(net, "global_pool") or not getattr(net, "num_features", None):
-            raise ValueError(f"--mask-weight needs a network with a global pool; {cfg.arch} has none")
+        if not isinstance(getattr(net, "global_pool", None), torch.nn.Module) or not getattr(net, "num_features", 0):
+            raise ValueError(f"--mask-weight needs a network with a global pool module; {cfg.arch} has none")
         mask_head = torch.nn.Conv2d(net.num_features, 1, kernel_size=1)
         net.add_module(MASK_HEAD, mask_head)
     learn = Learner(
@@ -412,6 +417,9 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
         if not cfg.lr and best:
             lr = best
         log(f"lr_find suggestions {suggestion}; using {lr:.2e}")
+    masks = next((c for c in learn.cbs if type(c).__name__ == "MaskSupervision"), None)
+    if masks is not None:
+        masks.history.clear()  # lr_find's passes are not an epoch
     average = WeightAverage(cfg.ema) if cfg.ema else None
     if average is not None:  # added after lr_find, which must not feed the average
         learn.add_cb(average)
@@ -424,7 +432,6 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
     failed = getattr(learn, "crop_loader", None) and learn.crop_loader.failed_blends
     if failed:
         log(f"pseudo-fake draws whose blend failed 5 times (trained on as their real crop, labelled fake): {failed}")
-    masks = next((c for c in learn.cbs if type(c).__name__ == "MaskSupervision"), None)
     if masks is not None:
         log(f"mask term (before its weight), mean over each epoch's training batches: {masks.history}")
     learn.recorder.plot_loss()
