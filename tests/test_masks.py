@@ -290,3 +290,15 @@ def test_the_mask_head_trains_with_the_classifier():
     ids = {id(p) for p in head.parameters()}
     assert ids <= {id(p) for p in last} and not ids & {id(p) for p in body}
     assert len(body) + len(last) == len(list(net.parameters()))
+
+
+@pytest.mark.parametrize("arch", ["coatnet_0", "meso4"])
+def test_mask_weight_refuses_a_network_without_a_global_pool_module_before_any_work(arch, tmp_path):
+    from detector.training.config import TrainConfig
+    from detector.training.run import resolve_arch
+
+    cfg = TrainConfig.from_dict(
+        {"data": [str(tmp_path)], "arch": arch, "mask_weight": 1.0, "balance": "domain", "sbi": 0.25, "epoch_size": 8}
+    )
+    with pytest.raises(ValueError, match="global pool module"):
+        resolve_arch(cfg)

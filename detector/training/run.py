@@ -86,7 +86,18 @@ def resolve_arch(cfg: TrainConfig):
                 "--freeze-stages keeps pretrained layers at their values; from scratch it would keep random ones"
             )
         arch.early_modules(arch.build(num_classes=2, size=size), cfg.freeze_stages)
+    if cfg.mask_weight:
+        _check_mask_head(arch.build(num_classes=2, size=size), cfg.arch)
     return arch, size, pretrained
+
+
+def _check_mask_head(net, name: str) -> None:
+    """--mask-weight reads the feature map at the input of a ``global_pool`` module (ValueError where there is none:
+    coatnet_0's is a setting, MesoNet has none)."""
+    import torch
+
+    if not isinstance(getattr(net, "global_pool", None), torch.nn.Module) or not getattr(net, "num_features", 0):
+        raise ValueError(f"--mask-weight needs a network with a global pool module; {name} has none")
 
 
 def build_table(items, crops, val_ids: set[str]):
@@ -303,8 +314,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         net.add_module(PROJECTION, projection)
     mask_head = None
     if with_masks:  # trains with the head, not exported
-        if not isinstance(getattr(net, "global_pool", None), torch.nn.Module) or not getattr(net, "num_features", 0):
-            raise ValueError(f"--mask-weight needs a network with a global pool module; {cfg.arch} has none")
+        _check_mask_head(net, cfg.arch)
         mask_head = torch.nn.Conv2d(net.num_features, 1, kernel_size=1)
         net.add_module(MASK_HEAD, mask_head)
     learn = Learner(
