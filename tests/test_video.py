@@ -40,6 +40,19 @@ def test_fps_sampling(clips):
     assert [round(f.time, 2) for f in frames] == [0.0, 0.52, 1.0, 1.52] or len(frames) == 4
 
 
+def test_given_times_take_the_frames_of_those_moments(clips):
+    """times=: another clip's moments (a fake's, for its target's frames): the frames of the same numbers."""
+    _, even = sample_frames(clips["face"], n_frames=8)
+    _, same = sample_frames(clips["face"], times=[f.time for f in reversed(even)])  # any order: sorted
+    assert [f.index for f in same] == [f.index for f in even]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(same, even))
+    _, late = sample_frames(clips["face"], times=[0.5, 60.0])  # past the end: the last frame, once
+    assert [f.index for f in late] == [12, 49]
+    for bad in ([], [-1.0], [float("nan")], [0.1] * 10_000):
+        with pytest.raises(InputError, match="times to sample"):
+            sample_frames(clips["face"], times=bad)
+
+
 def test_seek_and_sequential_agree(clips):
     # seeking (gap 0) and decoding straight through (gap huge) must pick the same frames
     _, a = sample_frames(clips["face"], n_frames=6, seek_gap=0.0)

@@ -136,16 +136,19 @@ def extract_many(
     progress: bool = True,
 ) -> dict[str, CropSet | str]:
     """Crops for many videos, ``workers`` processes in parallel.  Values are CropSets or error messages."""
+    jobs = [(v, frames, margin, str(cache)) for v in videos]
+    return dict(zip(videos, parallel_map(_extract_one, jobs, workers, progress, "crops")))
+
+
+def parallel_map(func, jobs: list, workers: int, progress: bool, desc: str) -> list:
+    """``[func(job) for job in jobs]``, in ``workers`` spawned processes when more than one (in order), with a
+    progress bar of ``desc`` per video.  ``func`` must be a top-level function (it is pickled to the workers)."""
     import multiprocessing as mp
 
     from tqdm import tqdm
 
-    jobs = [(v, frames, margin, str(cache)) for v in videos]
-    if workers <= 1:
-        results = [_extract_one(j) for j in tqdm(jobs, disable=not progress, desc="crops", unit="video")]
-    else:
-        with mp.get_context("spawn").Pool(workers) as pool:
-            results = list(
-                tqdm(pool.imap(_extract_one, jobs), total=len(jobs), disable=not progress, desc="crops", unit="video")
-            )
-    return dict(zip(videos, results))
+    bar = dict(total=len(jobs), disable=not progress, desc=desc, unit="video")
+    if workers <= 1 or len(jobs) < 2:
+        return [func(j) for j in tqdm(jobs, **bar)]
+    with mp.get_context("spawn").Pool(workers) as pool:
+        return list(tqdm(pool.imap(func, jobs), **bar))

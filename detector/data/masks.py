@@ -98,30 +98,6 @@ def frame_offset(fake: np.ndarray, real: np.ndarray) -> tuple[int, int] | None:
     return best[1], best[2]
 
 
-def _target_frames(path: str, wanted: set[int]) -> dict[int, np.ndarray]:
-    """RGB frames of ``path`` whose number (time x rate, as :func:`detector.inference.video.sample_frames` counts)
-    is in ``wanted``, decoded in one pass."""
-    import av
-
-    out: dict[int, np.ndarray] = {}
-    if not wanted:
-        return out
-    last = max(wanted)
-    with av.open(path) as container:
-        stream = container.streams.video[0]
-        fps = float(stream.average_rate or 0)
-        start = stream.start_time or 0
-        for frame in container.decode(stream):
-            if frame.pts is None or not fps:
-                continue
-            i = int(round(float((frame.pts - start) * stream.time_base) * fps))
-            if i in wanted:
-                out[i] = frame.to_ndarray(format="rgb24")
-            if i >= last:
-                break
-    return out
-
-
 def manipulation_masks(
     fake: str,
     target: str,
@@ -164,7 +140,9 @@ def manipulation_masks(
         face = next((f for f in faces if f.identity == ident), None)
         if face is not None:
             by_name[f"{fr.index:06d}.png"] = (fr.index, face)
-    real = _target_frames(target, {by_name[Path(f).name][0] for f in crops.files if Path(f).name in by_name})
+    # the target's frames at the fake's moments, by the same decoder (so numbered, and turned upright, alike)
+    moments = [fr.time for fr in sampled if f"{fr.index:06d}.png" in by_name]
+    real = {fr.index: fr.image for fr in sample_frames(target, times=moments)[1]} if moments else {}
     offset = None  # where the fake's frames sit in the target's (found on the first pair, kept for the clip)
     for fr in sampled:
         if fr.index in real:
@@ -220,9 +198,7 @@ def masks_for_table(df, frames: int, cache=CROP_CACHE, workers: int = 2, progres
     :param frames, cache: the crops' settings
     :param workers: processes in parallel
     """
-    import multiprocessing as mp
-
-    from tqdm import tqdm
+    from detector.data.crops import parallel_map
 
     rows = df[(~df.is_valid) & (df.label == "fake") & (df.target != "")]
     # a fake whose target real video is not in the data has no mask
@@ -230,21 +206,15 @@ def masks_for_table(df, frames: int, cache=CROP_CACHE, workers: int = 2, progres
     if "pseudo" in df:
         rows = rows[~rows.pseudo.astype(bool)]
     jobs = sorted({(v, t, frames, str(cache)) for v, t in zip(rows.video, rows.target)})
-    if workers <= 1 or len(jobs) < 2:
-        results = [_masks_one(j) for j in tqdm(jobs, disable=not progress, desc="masks", unit="video")]
-    else:
-        with mp.get_context("spawn").Pool(workers) as pool:
-            results = list(tqdm(pool.imap(_masks_one, jobs), total=len(jobs), disable=not progress, desc="masks"))
+    results = parallel_map(_masks_one, jobs, workers, progress, "masks")
     found: dict[str, str] = {}
     failed = [r for r in results if isinstance(r, str)]
     for r in results:
         if isinstance(r, dict):
             found.update({k: v for k, v in r.items() if v})
-    mask = df.path.map(found).fillna("")
-    mask[df.is_valid | (df.label != "fake")] = ""
-    if "pseudo" in df:
-        mask[df.pseudo] = ""
-    df = df.assign(mask=mask)
+    # the keys are the crops of training fakes' videos: reals, pseudo-fakes (copies of real crops) and validation
+    # rows, which are other videos' crops, get ""
+    df = df.assign(mask=df.path.map(found).fillna(""))
     stats = {
         "with mask": int((df["mask"] != "").sum()),
         "fake crops": int(len(rows)),

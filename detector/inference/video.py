@@ -20,7 +20,7 @@ import math
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -377,8 +377,10 @@ def sample_frames(
     limits: Limits = Limits(),
     seek_gap: float = 2.0,
     on_frame: Callable[[SampledFrame], None] | None = None,
+    times: Sequence[float] | None = None,
 ) -> tuple[VideoInfo, list[SampledFrame]]:
-    """Decode the frames nearest to evenly spaced target times.
+    """Decode the frames nearest to evenly spaced target times (or to ``times``, in seconds, when given: the same
+    moments of another clip, say).
 
     Frames between targets are decoded (a codec needs them) but never converted to
     RGB; when the next target lies more than ``seek_gap`` seconds ahead the reader
@@ -393,11 +395,17 @@ def sample_frames(
     never all in memory at once.  If a clip turns out unseekable it is decoded again from the start and
     ``on_frame`` sees fresh frames; only the returned list counts.
     """
-    _check_request(n_frames, fps, limits.max_frames)
+    if times is None:
+        _check_request(n_frames, fps, limits.max_frames)
+    elif not times or len(times) > limits.max_frames or not all(math.isfinite(t) and t >= 0 for t in times):
+        raise InputError(f"times to sample must be 1 to {limits.max_frames} finite seconds, at or after 0")
     try:
         with _opened(path, limits) as container:
             info, first, rest = _probe(container, path, limits)
-            times = sample_times(info.duration, n_frames, fps, limits.max_frames)
+            if times is None:
+                times = sample_times(info.duration, n_frames, fps, limits.max_frames)
+            else:
+                times = sorted(float(t) for t in times)
             stream = container.streams.video[0]
             try:
                 return info, _decode_at(container, stream, info, times, seek_gap, path, first, rest, on_frame)
