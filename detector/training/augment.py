@@ -179,6 +179,7 @@ UNKNOWN_MASK = 1  # the fourth channel of a training crop whose mask is not know
 def split_mask(buffer: MaskBuffer):
     """A fastai batch transform (before ``Normalize``) that takes the fourth channel, the mask, off a training batch
     of RGB + mask crops into ``buffer`` and passes the RGB on; a batch of three channels passes as it is."""
+    import torch
     from fastai.vision.all import TensorImage, Transform
 
     class SplitMask(Transform):
@@ -188,7 +189,7 @@ def split_mask(buffer: MaskBuffer):
             if not isinstance(x, TensorImage):
                 return x
             if x.ndim == 4 and x.shape[1] == 4:
-                buffer.mask = x[:, 3].as_subclass(__import__("torch").Tensor).float()
+                buffer.mask = x[:, 3].as_subclass(torch.Tensor).float()
                 return x[:, :3]
             buffer.mask = None
             return x

@@ -80,14 +80,16 @@ def resolve_arch(cfg: TrainConfig):
     pretrained = cfg.pretrained
     if pretrained == "auto":
         pretrained = "imagenet" if arch.offline_imagenet else "none"
-    if cfg.freeze_stages:
-        if pretrained == "none":
-            raise ValueError(
-                "--freeze-stages keeps pretrained layers at their values; from scratch it would keep random ones"
-            )
-        arch.early_modules(arch.build(num_classes=2, size=size), cfg.freeze_stages)
-    if cfg.mask_weight:
-        _check_mask_head(arch.build(num_classes=2, size=size), cfg.arch)
+    if cfg.freeze_stages and pretrained == "none":
+        raise ValueError(
+            "--freeze-stages keeps pretrained layers at their values; from scratch it would keep random ones"
+        )
+    if cfg.freeze_stages or cfg.mask_weight:  # one throwaway net for both checks
+        net = arch.build(num_classes=2, size=size)
+        if cfg.freeze_stages:
+            arch.early_modules(net, cfg.freeze_stages)
+        if cfg.mask_weight:
+            _check_mask_head(net, cfg.arch)
     return arch, size, pretrained
 
 
@@ -313,8 +315,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         projection = torch.nn.Linear(net.num_features, teacher.net.num_features)
         net.add_module(PROJECTION, projection)
     mask_head = None
-    if with_masks:  # trains with the head, not exported
-        _check_mask_head(net, cfg.arch)
+    if with_masks:  # trains with the head, not exported (resolve_arch checked the network has a global pool)
         mask_head = torch.nn.Conv2d(net.num_features, 1, kernel_size=1)
         net.add_module(MASK_HEAD, mask_head)
     learn = Learner(
@@ -412,7 +413,7 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
     import matplotlib.pyplot as plt
     from fastai.vision.all import minimum, slide, steep, valley
 
-    from detector.training.callbacks import WeightAverage
+    from detector.training.callbacks import MaskSupervision, WeightAverage
 
     lr, suggestion = cfg.lr or 1e-3, None
     if cfg.lr_find:
@@ -427,7 +428,7 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
         if not cfg.lr and best:
             lr = best
         log(f"lr_find suggestions {suggestion}; using {lr:.2e}")
-    masks = next((c for c in learn.cbs if type(c).__name__ == "MaskSupervision"), None)
+    masks = next((c for c in learn.cbs if isinstance(c, MaskSupervision)), None)
     if masks is not None:
         masks.history.clear()  # lr_find's passes are not an epoch
     average = WeightAverage(cfg.ema) if cfg.ema else None
