@@ -200,9 +200,11 @@ def test_a_distilled_run_records_its_teacher(tiny_dataset, tmp_path, capsys, gri
     argv += ["--bs", "4", "--folds", "3", "--fold", "1", "--workers", "1", "--cache", str(tmp_path / "cache")]
     argv += ["--teacher", given, "--distill-alpha", "0.5", "--distill-temperature", "2", "--out", str(out)]
     argv += ["--distill-features", "0.5", "--distill-teacher-size"] + ["--distill-grid", str(grid)] * bool(grid)
+    argv += ["--mixup", "1"] * bool(grid)  # the teacher scores the blended crops
     # (at 32 px the student's map is 1 x 1, so the grid is 1: this checks the hook and the records in a real run)
     assert main(argv) == 0
     err = capsys.readouterr().err
+    assert ("mixup: each training crop blended with another of its batch" in err) == bool(grid)
     kind = "the feature maps averaged onto a 1 x 1 grid, cell by cell" if grid else "the pooled features"
     assert "distilling from teacher" in err and f"feature loss weight 0.5 ({kind})" in err
     assert "training crops at 48 px for the teacher, 32 px for the student" in err
@@ -522,3 +524,53 @@ def test_a_mesonet_gives_the_same_frame_probabilities_from_its_embeddings(tmp_pa
     feats, probs = model.embed(crops)
     assert feats.shape == (5, 16)
     assert np.allclose(probs, model.predict(crops), atol=1e-5) and probs.std() > 0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--mixup", "-1"], ["--mixup", "1", "--mask-weight", "1"], ["--mixup", "1", "--pairs", "1"]],
+)
+def test_bad_mixup_options_are_refused(extra):
+    argv = [*BASE, "--epoch-size", "8", "--balance", "domain", "--sbi", "0.25", *extra]
+    with pytest.raises(SystemExit) as e:
+        parse_config(argv)
+    assert e.value.code == 2
+
+
+def test_mixup_blends_the_batch_before_the_teacher_scores_it():
+    """--mixup with --teacher (function matching): in a fastai Learner with the run's two callbacks, the teacher
+    scores the blended crops the student sees, not the crops as drawn."""
+    from fastai.callback.core import Callback
+    from fastai.callback.mixup import MixUp
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
+    from fastai.learner import Learner
+    from fastai.losses import CrossEntropyLossFlat
+
+    from detector.training.callbacks import DistillationCallback
+
+    torch.manual_seed(0)
+    items = [(torch.full((3, 8, 8), float(i)), torch.tensor(i % 2)) for i in range(4)]  # crop i: every pixel i
+    dls = DataLoaders(DataLoader(items, bs=4), DataLoader(items, bs=4))
+    teacher = fixed_teacher(0.8)
+    distill = DistillationCallback(teacher, alpha=0.5, temperature=1.0, fake_index=0)
+    seen = []
+
+    class Spy(Callback):
+        order = 20  # after the distillation callback's after_loss
+
+        def after_loss(self):
+            if self.training:
+                seen.append((self.learn.xb[0].clone(), teacher.net.seen.clone(), distill.last))
+
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2))
+    learn = Learner(dls, net, loss_func=CrossEntropyLossFlat(), cbs=[MixUp(1.0), distill, Spy()])
+    learn.fit(1, lr=0.0)
+    assert len(seen) == 1
+    student, scored, last = seen[0]
+    values = student[:, 0, 0, 0]
+    assert torch.equal(student, values.view(4, 1, 1, 1).expand_as(student))  # each crop is still one value...
+    blended = (values - values.round()).abs() > 1e-4
+    assert blended.any()  # ...but not a drawn crop's: a blend of two (a crop blended with itself stays itself)
+    assert torch.allclose(scored, distill._teacher_input(student), atol=1e-5)  # the teacher saw the blends
+    assert set(last) == {"hard", "soft"}

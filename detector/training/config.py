@@ -113,6 +113,14 @@ class TrainConfig:
         "real video (cached beside the crops), a pseudo-fake's blend mask, and nothing on reals",
         metavar="W",
     )
+    mixup: float = _f(
+        0.0,
+        "blend each training crop with another crop of its batch (fastai's MixUp: the weight of the larger part "
+        "drawn from Beta(A, A), the labels' loss blended alike; 0: off); with --teacher the teacher scores the "
+        "blended crops, so the student matches the teacher's function between the crops too (function matching, "
+        "Beyer et al. 2022)",
+        metavar="A",
+    )
     ema: float = _f(0.0, "export a moving average of the weights over steps (e.g. 0.998; 0: off)", metavar="DECAY")
     teacher: str | None = _f(
         None,
@@ -201,6 +209,11 @@ class TrainConfig:
             raise ValueError("--balance domain needs --epoch-size N and --sbi P (pseudo-fakes for real-only sources)")
         if self.mask_weight < 0 or self.mask_weight and self.balance != "domain":
             raise ValueError("--mask-weight W is a loss weight (0 or more) and needs --balance domain")
+        if self.mixup < 0 or self.mixup and (self.mask_weight or self.pairs):
+            raise ValueError(
+                "--mixup A is a Beta parameter (0: off, else above 0) and works with neither "
+                "--mask-weight nor --pairs (a blended crop has neither one mask nor one partner)"
+            )
         if self.pairs < 0 or self.pairs and not (self.balance == "domain" and self.bs % 2 == 0):
             raise ValueError("--pairs W is a loss weight (0 or more) and needs --balance domain and an even --bs")
         if self.distill_alpha is not None and not 0 <= self.distill_alpha <= 1 or not self.distill_temperature > 0:

@@ -179,6 +179,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     """(fastai Learner, the full validation DataLoader, the training sampling shares, the class weights).
     ``teacher``: a loaded model (:func:`detector.training.distill.load_teacher`) to distil from, or None."""
     import torch
+    from fastai.callback.mixup import MixUp
     from fastai.vision.all import (
         CategoryBlock,
         ColReader,
@@ -334,6 +335,9 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         learn.freeze()
     if cfg.freeze_stages:
         learn.add_cb(KeepFrozen(arch.early_modules(learn.model, cfg.freeze_stages)))
+    if cfg.mixup:  # before the distillation callback reads the batch (order 0 < 10): the teacher sees the blends
+        learn.add_cb(MixUp(cfg.mixup))
+        log(f"mixup: each training crop blended with another of its batch, weights from Beta({cfg.mixup}, {cfg.mixup})")
     if cfg.pairs:
         learn.add_cb(PairedRanking(cfg.pairs, fake_index=VOCAB.index("fake")))
         log(f"ranking loss on (real, fake) pairs of one frame, weight {cfg.pairs}")
