@@ -207,12 +207,13 @@ def run_analysis(
     # callers alive for good, so made inside analyze() it held that analysis' frames (1.4 GB at 1440p) for ever
     face_detector()
     cam = None if not cam or cam == NO_CAM else cam
+    model = _model(model_name)
     report = analyze(
         video,
         frames=int(frames),
-        model=_model(model_name),
+        model=model,
         rule=rule or "confident",
-        threshold=None if threshold is None else float(threshold),
+        threshold=_slider_threshold(threshold, model),
         cam=cam,
         cam_faces=int(cam_faces) if cam_faces else None,
         faithfulness=True,
@@ -231,6 +232,14 @@ def _without_server_path(report, path: str):
     report.video_info = {**report.video_info, "path": name} if "path" in report.video_info else report.video_info
     report.warnings = [w.replace(str(path), name) for w in report.warnings]
     return report
+
+
+def _slider_threshold(threshold, model) -> float | None:
+    """The threshold slider's value as ``analyze`` takes it: None (the card's own threshold and its uncertain band)
+    within half a slider step (0.005) of the card's threshold, which the slider cannot show to the last digit."""
+    if threshold is None or abs(float(threshold) - float(model.card.threshold)) <= 0.005:
+        return None
+    return float(threshold)
 
 
 def _model(model_name):
@@ -576,13 +585,14 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
 
     def work(video):
         video = _check_video(video)
+        model = _model(model_name)
         return lab.compare(
             video,
             name,
             float(strength),
-            model=_model(model_name),
+            model=model,
             frames=int(frames),
-            threshold=threshold,
+            threshold=_slider_threshold(threshold, model),
             seed=int(seed),
             limits=LIMITS,
             progress=lambda f, d: progress(f, desc=d),
@@ -618,11 +628,12 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
 
     def work(video):
         video = _check_video(video)
+        model = _model(model_name)
         return lab.levels(
             video,
-            model=_model(model_name),
+            model=model,
             frames=int(frames),
-            threshold=threshold,
+            threshold=_slider_threshold(threshold, model),
             seed=int(seed),
             limits=LIMITS,
             progress=lambda f, d: progress(f, desc=d),

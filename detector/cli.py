@@ -12,107 +12,60 @@
 Bad input ends with a one-line message on stderr and a non-zero exit code, never a
 traceback.  Exit codes: 0 all inputs analysed; 1 some could not be analysed (the
 others are still written); 2 bad arguments, no model, nothing to analyse, or a
---json/--csv target that cannot be written (checked before any analysis); 130
+--json/--csv target that cannot be written, or that names an input or a video or photo
+file (checked before any analysis, so no result is lost and no input overwritten); 130
 interrupted (Ctrl-C: what was analysed so far is still written).
 
 One input that fails, in any way, never costs the others: its error is printed and
 the scan goes on.  CSV rows are written as each input is analysed; the JSON at the
-end.
+end.  Output piped into a reader that stops early (``| head``) ends the run quietly.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
-import re
-import stat
 import sys
 from dataclasses import asdict
+
+from detector.cliargs import (
+    STDOUT,
+    Parser,
+    check_outputs,
+    fail,
+    frame_count,
+    frame_rate,
+    model_name,
+    positive,
+    printable,
+    probability,
+    workers,
+)
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (``error: ...``) and exit code 2, like every other refusal."""
-
-    def error(self, message: str):
-        message = " ".join(str(message).split())
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {text!r}")
-    return value
-
-
-def _frame_count(text: str) -> int:
-    """A whole number of frames, at least 1 and at most the decoder's limit (checked before anything runs)."""
-    from detector.inference.video import Limits
-
-    value = _number(text)  # "5e7" is a number too: refused below by the limit, not as a typo
-    if value < 1 or value != int(value):
-        raise argparse.ArgumentTypeError(f"must be a whole number of frames, at least 1, not {text!r}")
-    if value > Limits.max_frames:
-        raise argparse.ArgumentTypeError(f"at most {Limits.max_frames} frames may be sampled, not {text!r}")
-    return int(value)
-
-
-def _workers(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= n <= 64:
-        raise argparse.ArgumentTypeError(f"{n}: give 1 to 64 workers")
-    return n
-
-
-def _model_name(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("empty: give a model name (deepfake-lens models lists them) or a card path")
-    return text
-
-
-def _probability(text: str) -> float:
-    value = _number(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text!r}")
-    return value
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="deepfake-lens", description="Explainable deepfake detector for videos and photos")
+def _parser() -> Parser:
+    p = Parser(prog="deepfake-lens", description="Explainable deepfake detector for videos and photos")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("scan", help="score videos and photos (files or folders)")
     s.add_argument("paths", nargs="+", metavar="PATH", help="video or photo files, or folders of them")
     g = s.add_mutually_exclusive_group()
-    g.add_argument("--frames", type=_frame_count, default=32, help="frames sampled evenly over each clip (default 32)")
-    g.add_argument("--fps", type=_positive, help="sample this many frames per second instead")
+    g.add_argument("--frames", type=frame_count, default=32, help="frames sampled evenly over each clip (default 32)")
+    g.add_argument("--fps", type=frame_rate, help="sample this many frames per second instead")
     s.add_argument(
         "--model",
-        type=_model_name,
+        type=model_name,
         help="model name in assets/models, or a path to its .json card (default: the default)",
     )
     s.add_argument("--rule", choices=["confident", "mean"], default="confident", help="frame-to-video aggregation")
-    s.add_argument("--threshold", type=_probability, help="fake if score >= threshold (default: the model card's)")
+    s.add_argument("--threshold", type=probability, help="fake if score >= threshold (default: the model card's)")
     s.add_argument("--cam", help="also compute CAM explanations with this method (e.g. gradcam)")
     s.add_argument("--json", metavar="OUT", help="write the report(s) as JSON ('-' for stdout)")
-    s.add_argument("--csv", metavar="OUT", help="write one row per face (and per faceless frame) as CSV")
-    s.add_argument("--max-duration", type=_positive, default=600.0, help="longest clip accepted, seconds (default 600)")
+    s.add_argument(
+        "--csv", metavar="OUT", help="write one row per face (and per faceless frame) as CSV ('-' for stdout)"
+    )
+    s.add_argument("--max-duration", type=positive, default=600.0, help="longest clip accepted, seconds (default 600)")
     s.add_argument(
         "--jsonl",
         metavar="OUT",
@@ -121,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--workers",
-        type=_workers,
+        type=workers,
         help="processes (local engine, default 1) or Ray actors (default: one per CPU of the cluster), "
         "each with the model loaded once",
     )
@@ -169,20 +122,16 @@ DELEGATED = {
 }
 
 
-def _fail(msg: str, code: int = 2) -> int:
-    print(f"error: {_printable(msg)}", file=sys.stderr)
-    return code
-
-
-_BREAKS = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
-
-
-def _printable(text: str) -> str:
-    """``text`` as one line: control characters and line breaks (a newline in a file name) written as escapes."""
-    return _BREAKS.sub(lambda m: repr(m.group())[1:-1], text)
-
-
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # the reader of our output went away (| head): stop quietly, as a Unix tool does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit must not raise again
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in DELEGATED:
         import importlib
@@ -204,7 +153,7 @@ def _models(args) -> int:
         try:
             path = install_model(args.install, default=args.default)
         except (OSError, NoModelError) as e:
-            return _fail(f"{args.install}: cannot install ({e})")
+            return fail(f"{args.install}: cannot install ({e})")
         print(f"installed {path}")
 
     cards = list_models()
@@ -253,9 +202,14 @@ def _architectures(as_json: bool) -> int:
 
 
 def _scan(args) -> int:
-    problem = _check_outputs(args)  # before anything is loaded or analysed
+    if args.jsonl == STDOUT:
+        return fail("--jsonl needs a file: a rerun reads it back to skip what is done")
+    if args.json == STDOUT and args.csv == STDOUT:
+        return fail("--json - and --csv - would mix on standard output: give one of them a file")
+    targets = [("--json", args.json), ("--csv", args.csv), ("--jsonl", args.jsonl)]
+    problem = check_outputs(targets, inputs=args.paths)  # before anything is loaded or analysed
     if problem:
-        return _fail(problem)
+        return fail(problem)
 
     import csv
 
@@ -266,12 +220,12 @@ def _scan(args) -> int:
     from detector.inference.video import list_videos
 
     if args.address and args.engine != "ray":
-        return _fail("--address needs --engine ray")
+        return fail("--address needs --engine ray")
     if args.engine == "ray":
         try:
             import ray  # noqa: F401
         except ImportError:
-            return _fail("--engine ray needs Ray: pip install 'deepfake-lens[scale]'")
+            return fail("--engine ray needs Ray: pip install 'deepfake-lens[scale]'")
     videos: list[str] = []
     stats: dict[str, tuple] = {}
     failures: list[str] = []
@@ -284,10 +238,14 @@ def _scan(args) -> int:
             elif is_uri(path):
                 raise InputError(f"{path}: a URI is read by the Ray engine only (add --engine ray)")
             else:
-                videos.extend(list_videos(path))
+                unreadable: list[str] = []
+                videos.extend(list_videos(path, unreadable))
+                for message in unreadable:  # a folder below it that cannot be read: said, and counted as failed
+                    failures.append(message)
+                    print(f"error: {printable(message)}", file=sys.stderr)
         except InputError as e:  # a folder with nothing to analyse: the other paths still are
             failures.append(str(e))
-            print(f"error: {_printable(str(e))}", file=sys.stderr)
+            print(f"error: {printable(str(e))}", file=sys.stderr)
     if not videos:
         return 2
     settings = ScanSettings(
@@ -307,16 +265,19 @@ def _scan(args) -> int:
         bar = tqdm(total=len(videos), unit="input", file=sys.stderr, dynamic_ncols=True)
 
     def say(line: str) -> None:
-        line = _printable(line)
+        line = printable(line)
         (bar.write(line, file=sys.stderr) if bar else print(line, file=sys.stderr))
 
     table = writer = None
-    if args.csv:
+    if args.csv == STDOUT:
+        table = sys.stdout
+    elif args.csv:
         try:
             # a file name that is not UTF-8 is written as its own bytes, not refused half way through
             table = open(args.csv, "w", newline="", encoding="utf-8", errors="surrogateescape")
         except OSError as e:
-            return _fail(f"--csv {args.csv}: cannot be written ({e.strerror or e})")
+            return fail(f"--csv {args.csv}: cannot be written ({e.strerror or e})")
+    if table is not None:
         writer = csv.DictWriter(table, fieldnames=CSV_FIELDS)
         writer.writeheader()
     interrupted, skipped_n = False, 0
@@ -358,23 +319,23 @@ def _scan(args) -> int:
             if bar:
                 bar.update(1)
     except NoModelError as e:
-        return _fail(str(e))
+        return fail(str(e))
     except ConnectionError as e:  # the Ray engine could not join --address
-        return _fail(f"--address {args.address}: cannot join the Ray cluster ({_one_line(e)})")
+        return fail(f"--address {args.address}: cannot join the Ray cluster ({_one_line(e)})")
     except KeyboardInterrupt:
         interrupted = True
         say(f"interrupted: writing the {len(reports)} result(s) of the inputs analysed so far")
     finally:
         if bar:
             bar.close()
-        if table is not None:
+        if table is not None and table is not sys.stdout:
             table.close()
     if skipped_n and not args.quiet:
         print(f"{skipped_n} input(s) already in {args.jsonl}: not analysed again", file=sys.stderr)
     ordered = [reports[p] for p in (key_path(v) for v in videos) if p in reports]  # input order
     problem = _write_json(args, ordered)
     if problem:
-        return _fail(problem)
+        return fail(problem)
     return 130 if interrupted else 1 if failures else 0
 
 
@@ -383,52 +344,12 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
-def _check_outputs(args) -> str | None:
-    """Why the --json or --csv target cannot be written, or None: checked before any analysis."""
-    targets = [("--json", args.json), ("--csv", args.csv), ("--jsonl", args.jsonl)]
-    targets = [(flag, t) for flag, t in targets if t and not (flag == "--json" and t == "-")]
-    if len({os.path.abspath(t) for _, t in targets}) < len(targets):
-        return "--json, --csv and --jsonl must name different files"
-    for flag, target in targets:
-        problem = _unwritable(target)
-        if problem:
-            return f"{flag} {target}: {problem}"
-    return None
-
-
-def _unwritable(path: str) -> str | None:
-    if os.path.isdir(path):
-        return "is a folder; give a file name"
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        return f"no such folder ({folder})"
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as e:
-        return f"cannot be written ({e.strerror or e})"
-    if mode is not None and stat.S_ISFIFO(mode):
-        return None  # a named pipe: opening it here would wait for its reader
-    try:
-        with open(path, "a"):  # "a": an existing file is left as it is until the results are written
-            pass
-    except OSError as e:
-        return f"cannot be written ({e.strerror or e})"
-    if mode is None:
-        try:
-            os.remove(path)  # created only to try: no empty file is left if the scan stops before writing
-        except OSError:
-            pass
-    return None
-
-
 def _write_json(args, reports) -> str | None:
     if not args.json:
         return None
     data = [r if isinstance(r, dict) else r.to_dict() for r in reports]
     text = json.dumps(data[0] if len(data) == 1 and _single_input(args) else data, indent=2)
-    if args.json == "-":
+    if args.json == STDOUT:
         print(text)
         return None
     try:

@@ -294,3 +294,89 @@ def test_csv_of_a_file_name_that_is_not_utf8(fake_scan, capsys):
     assert run_main(fake_scan.dir / name, "--csv", table, "--quiet") == 0
     assert capsys.readouterr().err == ""
     assert os.fsencode(str(fake_scan.dir / name)) in table.read_bytes()  # the name's own bytes
+
+
+@pytest.mark.parametrize("flag", ["--json", "--csv", "--jsonl"])
+def test_an_output_named_like_an_input_is_refused_and_the_input_kept(fake_scan, capsys, flag):
+    # found by review: --csv victim.mp4 victim.mp4 cut the video to a CSV header; --json clip.mp4 (its OUT
+    # forgotten) wrote over the clip
+    victim = fake_scan.dir / "a.mp4"
+    assert run_main(victim, flag, victim) == 2
+    assert "is one of the inputs" in one_error_line(capsys.readouterr().err)
+    assert victim.read_bytes() == b"not read by the stand-in" and fake_scan.calls == []
+    assert run_main(fake_scan.dir / "b.mp4", flag, victim) == 2  # not an input, but named like a video
+    assert "named like a video or a photo" in one_error_line(capsys.readouterr().err)
+    assert victim.read_bytes() == b"not read by the stand-in" and fake_scan.calls == []
+
+
+def test_csv_to_stdout_and_the_stdout_refusals(fake_scan, capsys):
+    assert run_main(fake_scan.dir / "a.mp4", "--csv", "-", "--quiet") == 0
+    out = capsys.readouterr()
+    assert [Path(r["video"]).name for r in csv.DictReader(out.out.splitlines())] == ["a.mp4"]
+    assert not (fake_scan.dir / "-").exists() and not Path("-").exists()
+    assert run_main(fake_scan.dir / "a.mp4", "--csv", "-", "--json", "-") == 2
+    assert "would mix on standard output" in one_error_line(capsys.readouterr().err)
+    assert run_main(fake_scan.dir / "a.mp4", "--jsonl", "-") == 2
+    assert "--jsonl needs a file" in one_error_line(capsys.readouterr().err)
+
+
+def test_tiny_fps_is_a_usage_error(fake_scan, capsys):
+    # found by review: --fps 5e-324 made the sampling interval infinite and said the video was empty
+    assert run_main(fake_scan.dir / "a.mp4", "--fps", "5e-324") == 2
+    assert "--fps" in one_error_line(capsys.readouterr().err)
+    from detector.inference.video import sample_times
+
+    assert sample_times(12.0, None, fps=5e-324) == [0.0]  # from code: the first frame, not nothing
+
+
+def test_a_reader_that_stops_early_ends_the_scan_quietly(tmp_path):
+    # found by review: `scan ... --json - | head -1` ended in a BrokenPipeError traceback
+    clip = tmp_path / "a.mp4"
+    clip.write_bytes(b"not read by the stand-in")
+    code = (
+        "import sys, types\n"
+        "from detector.inference.report import FrameResult, summarise\n"
+        "frame = [FrameResult(index=0, time=0.0)]\n"
+        "report = lambda p, **k: summarise(p, frame, threshold=0.5, timings={'total': 0.0})\n"
+        "sys.modules['detector.inference.pipeline'] = types.SimpleNamespace(analyze=report)\n"
+        "stand_in = lambda *a, **k: types.SimpleNamespace(name='s')\n"
+        "sys.modules['detector.models.classifier'] = types.SimpleNamespace(load_model=stand_in)\n"
+        "from detector.cli import main\n"
+        f"sys.exit(main(['scan'] + [{str(clip)!r}] * 400 + ['--json', '-', '--quiet']))\n"
+    )
+    env = dict(os.environ, NO_ALBUMENTATIONS_UPDATE="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout.readline().strip() == b"["  # one line, as `head -1` reads, then the reader goes
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_an_unreadable_folder_is_said_not_skipped(fake_scan, capsys, monkeypatch):
+    # found by review: os.walk skipped a folder it could not read without a word (faked here: root reads all)
+    import detector.inference.video as video
+
+    locked = fake_scan.dir / "locked"
+    locked.mkdir()  # empty: the stand-in walk says it cannot be read
+    real_walk = os.walk
+
+    def walk(top, onerror=None, **kwargs):
+        if Path(top) == locked:
+            onerror(PermissionError(13, "Permission denied", str(locked)))
+            return
+        for root, dirs, files in real_walk(top, onerror=onerror, **kwargs):
+            if Path(root) == locked:
+                onerror(PermissionError(13, "Permission denied", str(locked)))
+                continue
+            yield root, dirs, files
+
+    monkeypatch.setattr(video.os, "walk", walk)
+    assert run_main(fake_scan.dir, "--quiet") == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert "locked: a folder that cannot be read (Permission denied); its files are skipped" in line
+    assert fake_scan.calls == ["a.mp4", "b.mp4", "c.mp4"]
+    assert run_main(locked, "--quiet") == 2
+    assert "locked: the folder cannot be read (Permission denied)" in one_error_line(capsys.readouterr().err)

@@ -140,6 +140,42 @@ def test_cli_compare_says_where_the_models_disagree(clips, pair_dir, tmp_path, m
     ]
 
 
+def test_cli_compare_checks_its_outputs_and_models_before_any_run(tmp_path, monkeypatch, capsys):
+    # found by review: an unwritable --json crashed after the whole comparison; "--models ," said no model was
+    # installed; a file name with a line break gave two error lines
+    import detector.evaluation.compare as compare
+
+    def never(*args, **kwargs):
+        raise AssertionError("no model may run before the outputs are checked")
+
+    monkeypatch.setattr(compare, "compare_models", never)
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x")
+    cases = [
+        (["--json", str(tmp_path / "missing" / "x.json")], "no such folder"),
+        (["--csv", str(tmp_path)], "is a folder"),
+        (["--json", str(clip)], "is one of the inputs"),
+        (["--models", ","], "no model name in it"),
+    ]
+    for extra, pattern in cases:
+        assert compare.main([str(clip), *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error:") and pattern in err[0], err
+    with pytest.raises(SystemExit) as e:
+        compare.main([str(clip), "--frames", "0"])
+    assert e.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+    from detector.errors import InputError
+
+    def refuse(path, *args, **kwargs):
+        raise InputError(f"{path}: not a readable video")
+
+    monkeypatch.setattr(compare, "compare_models", refuse)
+    assert compare.main([str(tmp_path / "new\nline.mp4"), "--models", "a"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "new\\nline.mp4: not a readable video" in err[0]
+
+
 # ---------------------------------------------------------------- webapp/compare.py
 
 

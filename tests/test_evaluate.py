@@ -171,8 +171,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "no videos" in err and len(err.splitlines()) == 1
 
-    assert main([str(tmp_path), "--model", card, "--frames", "0"]) == 2
-    assert "--frames" in capsys.readouterr().err
+    for frames in ("0", "100000"):  # refused before any item is read, not once per video
+        with pytest.raises(SystemExit) as e:
+            main([str(tmp_path), "--model", card, "--frames", frames])
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error:") and "--frames" in err and len(err.splitlines()) == 1
+
+    # found by review: a --json that is a folder crashed after the whole evaluation; refused before it now
+    (tmp_path / "out").mkdir()
+    assert main([str(tmp_path), "--model", card, "--json", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "is a folder" in err and len(err.splitlines()) == 1
 
 
 def test_command_line_bad_folder(tmp_path):

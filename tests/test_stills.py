@@ -75,6 +75,40 @@ def test_bad_photos_are_one_line_errors(tmp_path):
     assert 100000 * 100000 > MAX_STILL_PIXELS
 
 
+def test_a_strip_an_unreadable_photo_and_the_path_in_the_error(tmp_path, monkeypatch):
+    # found by review: a 100000 x 16 PNG gave a raw OpenCV error (shrunk to 4096 x 1, then cut to nothing by the
+    # detector); an unreadable photo was called damaged; photo errors named the file alone, not its path
+    from PIL import Image
+
+    from detector.inference.faces import FaceDetector
+
+    strip = write(tmp_path / "strip.png", np.zeros((16, 100000, 3), np.uint8))
+    with pytest.raises(InputError, match="too narrow a picture") as info:
+        read_still(strip)
+    assert str(info.value).startswith(strip + ":")  # the path, as video errors give it
+    assert FaceDetector().detect(np.zeros((16, 100000, 3), np.uint8)) == []  # a strip holds no face, no error
+
+    photo = write(tmp_path / "photo.jpg", data.astronaut())
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", photo)
+
+    monkeypatch.setattr(Image, "open", denied)
+    with pytest.raises(InputError, match="the file cannot be read \\(Permission denied\\)"):
+        read_still(photo)
+
+
+def test_a_threshold_given_is_kept_to_the_last_digit(tmp_path, tiny_model):
+    # found by review: a --threshold within 0.005 of the card's was silently replaced by the card's
+    photo = write(tmp_path / "a.jpg", data.astronaut())
+    own = float(tiny_model.card.threshold)
+    near = own - 0.004
+    report = analyze(photo, model=tiny_model, threshold=near)
+    assert report.threshold == near and report.uncertain is None
+    report = analyze(photo, model=tiny_model, threshold=own)
+    assert report.threshold == own and report.uncertain == tiny_model.card.uncertain
+
+
 @pytest.mark.slow
 def test_scan_takes_a_folder_of_photos(tmp_path, tiny_model_dir):
     import os

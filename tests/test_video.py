@@ -144,3 +144,21 @@ def test_list_videos(tmp_path):
     empty.mkdir()
     with pytest.raises(InputError, match="no videos or photos"):
         list_videos(str(empty))
+
+
+def test_a_clip_cut_short_is_said():
+    # found by review: a file cut in half kept its header's duration, and half the clip was analysed without a word
+    from detector.inference.video import SampledFrame, VideoInfo, cut_short
+
+    clip = dict(width=8, height=8, rotation=0)
+    info = VideoInfo(path="c.mp4", fps=10.0, duration=12.0, frame_count=120, codec="h264", **clip)
+    times = sample_times(12.0, 8)
+    frames = [SampledFrame(index=int(t * 10), time=t, image=None) for t in times if t < 5.6]
+    warning = cut_short(info, frames, times)
+    assert warning and "stop at 5.2 s of the 12.0 s its header gives" in warning
+    whole = [SampledFrame(index=int(t * 10), time=t, image=None) for t in times]
+    assert cut_short(info, whole, times) is None
+    near = whole[:-1] + [SampledFrame(index=105, time=10.5, image=None)]  # the clip ends 0.75 s before the target
+    assert cut_short(info, near, times) is None
+    still = VideoInfo(path="p.jpg", fps=0.0, duration=0.0, frame_count=1, codec="jpeg", **clip)
+    assert cut_short(still, whole[:1], [0.0]) is None

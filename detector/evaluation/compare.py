@@ -27,7 +27,6 @@ track identity: every model sees the same frames and the same detections (only i
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
@@ -294,45 +293,54 @@ def faces_line(comparison: Comparison) -> str:
 
 
 def main(argv=None) -> int:
+    from detector.cliargs import Parser, check_outputs, fail, frame_count, printable
     from detector.errors import InputError, NoModelError
     from detector.models.store import list_models
 
-    p = argparse.ArgumentParser(prog="deepfake-lens compare", description="Several models on one clip or photo")
+    p = Parser(prog="deepfake-lens compare", description="Several models on one clip or photo")
     p.add_argument("path", metavar="CLIP", help="a video or a photo")
     p.add_argument("--models", default="all", help="comma-separated model names or card paths (default: all)")
-    p.add_argument("--frames", type=int, default=32, help="frames sampled evenly over the clip (default 32)")
+    p.add_argument("--frames", type=frame_count, default=32, help="frames sampled evenly over the clip (default 32)")
     p.add_argument("--json", metavar="OUT", help="write every model's report, by model name")
     p.add_argument("--csv", metavar="OUT", help="write one row per model")
     args = p.parse_args(argv)
-    if not 1 <= args.frames <= 512:
-        p.error("--frames: 1 to 512")
-    models = [c.name for c in list_models()] if args.models == "all" else [m for m in args.models.split(",") if m]
-    if not models:
-        print("error: no model installed to compare", file=sys.stderr)
-        return 2
+    problem = check_outputs([("--json", args.json), ("--csv", args.csv)], inputs=[args.path])
+    if problem:  # before any model runs: a result that cannot be written is not worth the wait
+        return fail(problem)
+    if args.models == "all":
+        models = [c.name for c in list_models()]
+        if not models:
+            return fail("no model installed to compare (deepfake-lens models --install CARD)")
+    else:
+        models = [m.strip() for m in args.models.split(",") if m.strip()]
+        if not models:
+            return fail(f"--models {args.models!r}: no model name in it (give names separated by commas, or all)")
     try:
         comparison = compare_models(args.path, models, args.frames)
     except (InputError, NoModelError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e))
     rows = comparison.rows
     width = max(len(r["model"]) for r in rows)
     for r in rows:
         score = "n/a" if r["score"] is None else f"{r['score']:.3f}"
-        print(
+        line = (
             f"{r['model']:<{width}}  {r['label']:<9}  score {score}  threshold {r['threshold']:.3f}  "
             f"faces over it {r['faces_over_threshold']}/{r['faces']}  ({r['architecture']})"
         )
+        print(printable(line))  # a card path given as the model may hold a line break
     print(disagreement(rows))
     print(faces_line(comparison))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(comparison.to_dict(), fh, indent=1)
-    if args.csv:
-        with open(args.csv, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
+    try:
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(comparison.to_dict(), fh, indent=1)
+        if args.csv:
+            with open(args.csv, "w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=FIELDS)
+                writer.writeheader()
+                writer.writerows(rows)
+    except OSError as e:  # checked before the run; gone since (a full disk, a folder removed)
+        return fail(f"{e.filename}: cannot be written ({e.strerror or e})")
     return 0
 
 

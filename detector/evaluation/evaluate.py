@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from detector.cliargs import Parser, check_outputs, fail, frame_count
+
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 PERTURB_CHOICES = ("none", "fliprot", "heavy", "all")
@@ -67,7 +69,7 @@ CSV_FIELDS = [
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="deepfake-lens evaluate",
         description="Evaluate a model on a labelled video dataset, clean and perturbed",
     )
@@ -78,7 +80,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="dataset folder(s): FaceForensics++ tree, DFDC metadata.json, real/+fake/ folders of videos or photos",
     )
     p.add_argument("--model", help="model name in assets/models or path to its .json card (default: the default)")
-    p.add_argument("--frames", type=int, default=32, help="frames sampled evenly over each video (default 32)")
+    p.add_argument("--frames", type=frame_count, default=32, help="frames sampled evenly over each video (default 32)")
     p.add_argument(
         "--perturb",
         choices=PERTURB_CHOICES,
@@ -434,11 +436,6 @@ def write_report(directory: str | os.PathLike, rows: list[dict], result: dict) -
 # ---------------------------------------------------------------- command
 
 
-def _fail(msg: str, code: int = 2) -> int:
-    print(f"error: {msg}", file=sys.stderr)
-    return code
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     from detector.data.datasets import read_datasets
@@ -446,8 +443,12 @@ def main(argv=None) -> int:
     from detector.evaluation.perturb import LEVELS
     from detector.models.classifier import load_model
 
-    if args.frames < 1:
-        return _fail("--frames must be at least 1")
+    # before any item is scored: results that cannot be written are not worth the wait
+    problem = check_outputs([("--json", args.json)], inputs=args.data, make_folders=True)
+    if not problem and args.report and (os.path.exists(args.report) and not os.path.isdir(args.report)):
+        problem = f"--report {args.report}: is a file; give a folder"
+    if problem:
+        return fail(problem)
     try:
         if args.label:
             from detector.data.datasets import FAKE, REAL, read_labelled_folder
@@ -460,15 +461,15 @@ def main(argv=None) -> int:
         else:
             items = read_datasets(args.data)
     except InputError as e:
-        return _fail(str(e))
+        return fail(str(e))
     try:
         clf = load_model(args.model)
     except NoModelError as e:
-        return _fail(str(e))
+        return fail(str(e))
     try:
         items, used, note = select_split(items, clf.card, args.split)
     except InputError as e:
-        return _fail(str(e))
+        return fail(str(e))
     if 0 < args.limit < len(items):  # evenly spread over the (label-sorted) list, so both classes stay in
         step = len(items) / args.limit
         items = [items[int(i * step)] for i in range(args.limit)]
@@ -520,16 +521,18 @@ def main(argv=None) -> int:
     print(table(result))
     for failure in result["failures"]:
         print(f"unreadable: {failure}", file=sys.stderr)
-    if args.report:
-        paths = write_report(args.report, rows, result)
-        print(f"report: {', '.join(str(p) for p in paths)}", file=sys.stderr)
-    if args.json:
-        text = json.dumps(result, indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(text + "\n")
+    try:
+        if args.report:
+            paths = write_report(args.report, rows, result)
+            print(f"report: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+        if args.json:
+            text = json.dumps(result, indent=2)
+            if args.json == "-":
+                print(text)
+            else:
+                Path(args.json).write_text(text + "\n")
+    except OSError as e:  # checked before the run; gone since (a full disk, a folder removed)
+        return fail(f"{e.filename}: cannot be written ({e.strerror or e})")
     return 1 if result["failures"] else 0
 
 

@@ -115,6 +115,8 @@ class FaceDetector:
         small = image
         k = -(-max(h, w) // self.max_side)  # BlazeFace works at 128/192 px anyway: shrink huge frames first
         if k > 1:
+            if min(h, w) < k:  # a strip (say 100000 x 16) shrunk by k would be empty: it holds no face anyway
+                return []
             import cv2
 
             # by a whole factor, on a frame cut to a multiple of it: OpenCV's fast INTER_AREA path

@@ -19,7 +19,7 @@ from detector.inference.faces import FaceDetector, crop_face, track
 from detector.inference.quality import face_stats
 from detector.inference.report import FrameResult, Report, attach_sequence, summarise
 from detector.inference.stills import STILL_PAD, is_still, read_still
-from detector.inference.video import Limits, SampledFrame, VideoInfo, sample_frames
+from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames, sample_times
 from detector.models.classifier import Classifier, load_model
 
 Progress = Callable[[float, str], None]
@@ -295,9 +295,9 @@ def analyze(
         timings["explain"] = time.perf_counter() - t  # with CAM on every face, includes the scoring
 
     timings["total"] = time.perf_counter() - t0
-    # a threshold given by the caller (other than the card's own, to the slider's 0.01) replaces the card's, and
-    # its uncertain band with it
-    own = threshold is None or abs(float(threshold) - clf.card.threshold) <= 0.005
+    # a threshold given by the caller (other than the card's own) replaces the card's, and its uncertain band with
+    # it: as given, to the last digit (the app's slider, in steps of 0.01, passes None at the card's own)
+    own = threshold is None or float(threshold) == float(clf.card.threshold)
     report = summarise(
         video_path,
         results,
@@ -310,6 +310,10 @@ def analyze(
         uncertain=clf.card.uncertain if own else None,
         ranges=clf.card.ranges or None,
     )
+    if not is_still(video_path):  # a truncated file: say the verdict rests on its first part only
+        short = cut_short(info, sampled, sample_times(info.duration, frames, fps, limits.max_frames))
+        if short:
+            report.warnings.append(short)
     if temporal:
         t = time.perf_counter()
         depth = found_depth = None

@@ -41,7 +41,7 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = str(path)
-    name = os.path.basename(path)
+    name = path  # as video errors name it: in a folder tree, which IMG_0001.jpg failed
     if not os.path.isfile(path):
         raise InputError(f"{name}: no such file" if not os.path.exists(path) else f"{name}: not a regular file")
     if os.path.getsize(path) == 0:
@@ -61,6 +61,8 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
                     )
                 if min(w, h) < MIN_STILL_SIDE:
                     raise InputError(f"{name}: {w}x{h} is too small a picture to hold a face")
+                if min(w, h) * min(1.0, MAX_STILL_SIDE / max(w, h)) < MIN_STILL_SIDE:  # its short side once shrunk
+                    raise InputError(f"{name}: {w}x{h} is too narrow a picture to hold a face")
                 fmt = im.format or "image"
                 try:
                     im = ImageOps.exif_transpose(im)
@@ -78,7 +80,12 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
         raise InputError(f"{name}: refused, its declared size is a decompression bomb") from None
     except UnidentifiedImageError:
         raise InputError(f"{name}: not a picture this can read (jpg, png, webp, bmp)") from None
-    except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt data
+    except OSError as e:
+        if e.errno is None:  # Pillow's truncated or corrupt data (no system error number)
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise InputError(f"{name}: a damaged picture ({msg})") from None
+        raise InputError(f"{name}: the file cannot be read ({e.strerror or e})") from None  # permissions, I/O
+    except (ValueError, SyntaxError) as e:  # corrupt data
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise InputError(f"{name}: a damaged picture ({msg})") from None
     info = VideoInfo(

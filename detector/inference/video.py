@@ -243,9 +243,7 @@ def _probe(container, path: str, limits: Limits):
         raise InputError(_too_large(path, width, height, limits))
     duration, frame_count = _duration(container, stream, fps, path, limits)
     if duration > limits.max_duration_s:
-        raise InputError(
-            f"{path}: the clip lasts {duration:.0f} s, longer than the {limits.max_duration_s:.0f} s limit"
-        )
+        raise InputError(f"{path}: the clip lasts {duration:.4g} s, longer than the {limits.max_duration_s:g} s limit")
     info = VideoInfo(
         path=path,
         width=width,
@@ -313,7 +311,7 @@ def _count(path: str, fps: float, limits: Limits) -> tuple[float, int]:
                 else:
                     seconds = n / fps if fps else 0.0
                 if seconds > limits.max_duration_s:
-                    raise InputError(f"{path}: the clip lasts longer than the {limits.max_duration_s:.0f} s limit")
+                    raise InputError(f"{path}: the clip lasts longer than the {limits.max_duration_s:g} s limit")
         except InputError:
             raise
         except _AV_ERRORS:
@@ -357,6 +355,8 @@ def sample_times(
             count = f"{expected:.0f}" if expected < 1e12 else f"{expected:.3g}"  # --fps 1e308: not 309 digits
             raise InputError(f"asked for about {count} frames; the limit is {max_frames} (lower --frames or --fps)")
         step = 1.0 / fps
+        if not math.isfinite(step):  # a rate so small (5e-324) that its interval overflows: the first frame
+            return [0.0]
         times = [i * step for i in range(int(duration / step) + 1) if i * step < duration]
     else:
         n = int(n_frames or 32)
@@ -364,6 +364,21 @@ def sample_times(
     if len(times) > max_frames:
         raise InputError(f"asked for {len(times)} frames; the limit is {max_frames} (lower --frames or --fps)")
     return times
+
+
+def cut_short(info: VideoInfo, sampled: list[SampledFrame], times: list[float]) -> str | None:
+    """A warning when the frames decoded end well before the sampling ``times`` did (the last target more than
+    1 s and 5% of the clip after the last frame): a file cut short, whose header promises more than it holds.
+    None for a photo, a clip without a duration, or a clip decoded to its end."""
+    if not sampled or not times or info.frame_count == 1 or not info.duration > 0:
+        return None
+    last = max(fr.time for fr in sampled)
+    if times[-1] - last <= max(1.0, 0.05 * info.duration):
+        return None
+    return (
+        f"The clip's frames stop at {last:.1f} s of the {info.duration:.1f} s its header gives: the file may be cut "
+        "short, and what follows was not analysed."
+    )
 
 
 class _Unseekable(Exception):
@@ -531,17 +546,30 @@ def _to_sample(frame, t: float, info: VideoInfo, on_frame=None) -> SampledFrame:
     return sample
 
 
-def list_videos(path: str) -> list[str]:
-    """A file as itself; a folder as the videos and photos below it, sorted.  Raises InputError if none."""
+def list_videos(path: str, unreadable: list[str] | None = None) -> list[str]:
+    """A file as itself; a folder as the videos and photos below it, sorted.  Raises InputError if none.
+
+    :param unreadable: where given, a one-line message is appended for each folder below ``path`` that cannot be
+        read (its files are not listed, and would otherwise be skipped without a word)
+    """
     media = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
     if os.path.isdir(path):
+        errors: list[OSError] = []
         found = sorted(
             os.path.join(root, name)
-            for root, _, names in os.walk(path)
+            for root, _, names in os.walk(path, onerror=errors.append)
             for name in names
             if name.lower().endswith(media) and not name.startswith(".")
         )
+        messages = [
+            f"{e.filename}: a folder that cannot be read ({e.strerror or e}); its files are skipped" for e in errors
+        ]
         if not found:
-            raise InputError(f"{path}: no videos or photos in this folder (looked for {', '.join(media)})")
+            if messages and os.path.abspath(str(errors[0].filename)) == os.path.abspath(path):
+                raise InputError(f"{path}: the folder cannot be read ({errors[0].strerror or errors[0]})")
+            why = f"; {len(messages)} folder(s) below it cannot be read" if messages else ""
+            raise InputError(f"{path}: no videos or photos in this folder (looked for {', '.join(media)}){why}")
+        if unreadable is not None:
+            unreadable.extend(messages)
         return found
     return [path]
