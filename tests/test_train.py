@@ -183,6 +183,8 @@ def test_too_few_lr_find_steps_is_refused(tmp_path):
         ["--folds", "3", "--fold", "3"],
         ["--fold", "1"],
         ["--folds", "1"],
+        ["--train-groups", "0"],
+        ["--train-groups", "1.5"],
     ],
 )
 def test_out_of_range_option_is_refused(tmp_path, extra):
@@ -191,6 +193,20 @@ def test_out_of_range_option_is_refused(tmp_path, extra):
     with pytest.raises(SystemExit) as e:
         main(["--data", str(tmp_path), "--arch", "resnet18", *extra])
     assert e.value.code == 2
+
+
+def test_train_groups_leaves_out_faked_groups_only_and_always_the_same():
+    from types import SimpleNamespace as Item
+
+    from detector.training.run import fewer_groups
+
+    items = [Item(group=f"pair{i}", label=label) for i in range(10) for label in (0, 1)]
+    items += [Item(group=f"photo{i}", label=0) for i in range(50)]  # reals only: never left out
+    dropped = fewer_groups(items, 0.5, "0-1")
+    assert len(dropped) == 5 and all(g.startswith("pair") for g in dropped)
+    assert fewer_groups(items, 0.5, "0-1") == dropped  # a fixed draw per seed and fold
+    assert fewer_groups(items, 0.5, "0-2") != dropped
+    assert fewer_groups(items, 1.0, "0-1") == set() and len(fewer_groups(items, 0.01, "0-1")) == 9
 
 
 def test_weight_average_follows_training_steps_only_with_timm_warmup():

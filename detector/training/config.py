@@ -178,6 +178,13 @@ class TrainConfig:
     )
     target_fa: float = _f(0.05, "false-alarm rate on the validation reals that sets the card's threshold")
     max_train_frames: int = _f(0, "use at most this many crops per training video (0: all)")
+    train_groups: float = _f(
+        1.0,
+        "train on this share of the training groups that hold fakes (FaceForensics++ pair groups, c23 and c40 "
+        "twins together), a fixed draw per split seed and fold; sources of reals only (photos, actors) and the "
+        "validation items are kept whole: a learning curve in the number of faked people (1: all)",
+        metavar="F",
+    )
     half: bool = _f(False, "store the weights as float16")
     out: str | None = _f(None, "run folder (default runs/<arch>-<time>)")
     cache: str | None = _f(None, "crop cache folder (default: the user cache, see detector.constants)")
@@ -197,6 +204,8 @@ class TrainConfig:
             raise ValueError('no architecture: give --arch NAME or a recipe with arch = "..."')
         if not all(0 <= p <= 1 for p in (self.downscale, self.sbi, self.cutout, self.sbi_regions)):
             raise ValueError("--downscale, --sbi, --sbi-regions and --cutout are probabilities: between 0 and 1")
+        if not 0 < self.train_groups <= 1:
+            raise ValueError("--train-groups F is a share of the training groups: above 0 and at most 1")
         if self.sbi_regions and not self.sbi:
             raise ValueError("--sbi-regions P is a share of the pseudo-fakes: it needs --sbi P > 0")
         if not 0 <= self.ema < 1:

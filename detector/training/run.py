@@ -129,6 +129,16 @@ def build_table(items, crops, val_ids: set[str]):
     return pd.DataFrame(rows)
 
 
+def fewer_groups(train_items, share: float, seed: str) -> set[str]:
+    """The groups to leave out so that ``share`` of the training groups holding a fake remain (rounded, at least
+    one): a fixed draw for ``seed``.  Groups of reals only are never left out."""
+    import random
+
+    faked = sorted({it.group for it in train_items if it.label == 1})
+    keep = max(1, round(len(faked) * share))
+    return set(random.Random(seed).sample(faked, len(faked) - keep))
+
+
 def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
     """Read, split and crop the data (InputError / ValueError for data that cannot be used).  ``resolved``: what
     :func:`resolve_arch` gave for ``cfg``, when the caller has it already."""
@@ -148,6 +158,11 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
         train_items = [it for it in items if it.group not in val_groups]
     else:
         train_items, val_items = split_by_group(items, val_fraction=cfg.val_fraction, seed=seed)
+    if cfg.train_groups < 1:  # a learning curve: fewer faked people, the same validation
+        dropped = fewer_groups(train_items, cfg.train_groups, f"{seed}-{cfg.fold}")
+        train_items = [it for it in train_items if it.group not in dropped]
+        items = [it for it in items if it.group not in dropped]
+        log(f"--train-groups {cfg.train_groups}: {len(dropped)} training groups with fakes left out")
     log(
         f"{len(items)} videos and photos: {len(train_items)} train, {len(val_items)} validation "
         f"({len({i.group for i in val_items})} validation groups); {len(heldout)} photos held out of every run"
