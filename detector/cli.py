@@ -124,7 +124,9 @@ DELEGATED = {
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at the interpreter's exit: a small output fits the buffer until then
+        return code
     except BrokenPipeError:  # the reader of our output went away (| head): stop quietly, as a Unix tool does
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit must not raise again
@@ -231,18 +233,18 @@ def _scan(args) -> int:
     failures: list[str] = []
     for path in args.paths:
         try:
+            unreadable: list[str] = []
             if args.engine == "ray":
-                for p, size, mtime in list_inputs(path):
+                for p, size, mtime in list_inputs(path, unreadable):
                     videos.append(p)
                     stats[p] = (size, mtime)
             elif is_uri(path):
                 raise InputError(f"{path}: a URI is read by the Ray engine only (add --engine ray)")
             else:
-                unreadable: list[str] = []
                 videos.extend(list_videos(path, unreadable))
-                for message in unreadable:  # a folder below it that cannot be read: said, and counted as failed
-                    failures.append(message)
-                    print(f"error: {printable(message)}", file=sys.stderr)
+            for message in unreadable:  # a folder below it that cannot be read: said, and counted as failed
+                failures.append(message)
+                print(f"error: {printable(message)}", file=sys.stderr)
         except InputError as e:  # a folder with nothing to analyse: the other paths still are
             failures.append(str(e))
             print(f"error: {printable(str(e))}", file=sys.stderr)

@@ -528,7 +528,7 @@ def test_a_mesonet_gives_the_same_frame_probabilities_from_its_embeddings(tmp_pa
 
 @pytest.mark.parametrize(
     "extra",
-    [["--mixup", "-1"], ["--mixup", "1", "--mask-weight", "1"], ["--mixup", "1", "--pairs", "1"]],
+    [["--mixup", "-1"], ["--mixup", "nan"], ["--mixup", "1", "--mask-weight", "1"], ["--mixup", "1", "--pairs", "1"]],
 )
 def test_bad_mixup_options_are_refused(extra):
     argv = [*BASE, "--epoch-size", "8", "--balance", "domain", "--sbi", "0.25", *extra]

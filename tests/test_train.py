@@ -207,6 +207,7 @@ def test_train_groups_leaves_out_faked_groups_only_and_always_the_same():
     assert fewer_groups(items, 0.5, "0-1") == dropped  # a fixed draw per seed and fold
     assert fewer_groups(items, 0.5, "0-2") != dropped
     assert fewer_groups(items, 1.0, "0-1") == set() and len(fewer_groups(items, 0.01, "0-1")) == 9
+    assert fewer_groups(items, 0.5, "0-1") <= fewer_groups(items, 0.3, "0-1")  # nested: a learning curve
 
 
 def test_weight_average_follows_training_steps_only_with_timm_warmup():

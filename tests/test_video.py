@@ -1,5 +1,7 @@
 """Decoding: even sampling, timestamps, limits, and every kind of bad file."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -146,19 +148,49 @@ def test_list_videos(tmp_path):
         list_videos(str(empty))
 
 
-def test_a_clip_cut_short_is_said():
-    # found by review: a file cut in half kept its header's duration, and half the clip was analysed without a word
-    from detector.inference.video import SampledFrame, VideoInfo, cut_short
+def _clip(path, times, audio_s=None, fmt=None, faststart=False, tb=Fraction(1, 1000)) -> str:
+    """A 64 x 64 MPEG-4 clip with a frame at each of ``times`` (seconds), and ``audio_s`` seconds of silence."""
+    import av
 
-    clip = dict(width=8, height=8, rotation=0)
-    info = VideoInfo(path="c.mp4", fps=10.0, duration=12.0, frame_count=120, codec="h264", **clip)
-    times = sample_times(12.0, 8)
-    frames = [SampledFrame(index=int(t * 10), time=t, image=None) for t in times if t < 5.6]
-    warning = cut_short(info, frames, times)
-    assert warning and "stop at 5.2 s of the 12.0 s its header gives" in warning
-    whole = [SampledFrame(index=int(t * 10), time=t, image=None) for t in times]
-    assert cut_short(info, whole, times) is None
-    near = whole[:-1] + [SampledFrame(index=105, time=10.5, image=None)]  # the clip ends 0.75 s before the target
-    assert cut_short(info, near, times) is None
-    still = VideoInfo(path="p.jpg", fps=0.0, duration=0.0, frame_count=1, codec="jpeg", **clip)
-    assert cut_short(still, whole[:1], [0.0]) is None
+    out = av.open(str(path), "w", format=fmt, options={"movflags": "faststart"} if faststart else {})
+    video = out.add_stream("mpeg4", rate=10)
+    video.width = video.height = 64
+    video.pix_fmt = "yuv420p"
+    video.codec_context.time_base = tb
+    audio = out.add_stream("aac", rate=8000) if audio_s else None  # every stream before the first packet
+    for k, t in enumerate(times):
+        frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), k * 20 % 255, np.uint8), format="rgb24")
+        frame.pts, frame.time_base = int(round(t / tb)), tb
+        out.mux(video.encode(frame))
+    out.mux(video.encode())
+    if audio is not None:
+        n = int(audio_s * 8000)
+        for i in range(0, n, 1024):
+            silence = np.zeros((1, min(1024, n - i)), np.float32)
+            frame = av.AudioFrame.from_ndarray(silence, format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 8000, i
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode())
+    out.close()
+    return str(path)
+
+
+def test_a_clip_cut_short_is_said_and_a_whole_one_is_not(tmp_path):
+    # found by review: a file cut short kept its header's duration, and only its first part was analysed without a
+    # word; the first warning for it also fired on whole clips (a slow rate, a longer audio track)
+    from detector.inference.video import cut_short
+
+    def warning(path, n=8):
+        info, _ = sample_frames(path, n_frames=n)
+        return cut_short(info, sample_times(info.duration, n))
+
+    whole = _clip(tmp_path / "whole.mp4", [0.1 * i for i in range(120)], faststart=True)
+    slow = _clip(tmp_path / "slow.mp4", [2.0 * i for i in range(10)], tb=Fraction(1, 2))  # 0.5 frames a second
+    gap = _clip(tmp_path / "gap.mp4", [0.1 * i for i in range(101)] + [13.0])  # 3 s without a new frame
+    longer_audio = _clip(tmp_path / "audio.mkv", [0.1 * i for i in range(100)], audio_s=13.0, fmt="matroska")
+    for path in (whole, slow, gap, longer_audio):
+        assert warning(path) is None and warning(path, 32) is None, path
+    data = open(whole, "rb").read()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    said = warning(str(tmp_path / "cut.mp4"))
+    assert said and "of the 12.0 s its header gives: the file looks cut short" in said

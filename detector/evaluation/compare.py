@@ -292,8 +292,17 @@ def faces_line(comparison: Comparison) -> str:
     return f"{len(differ)} of {len(faces)} faces are labelled differently, {when}"
 
 
+def _output(target: str, **kwargs):
+    """A results file to write, or standard output for ``-`` (left open)."""
+    import contextlib
+
+    from detector.cliargs import STDOUT
+
+    return contextlib.nullcontext(sys.stdout) if target == STDOUT else open(target, "w", **kwargs)
+
+
 def main(argv=None) -> int:
-    from detector.cliargs import Parser, check_outputs, fail, frame_count, printable
+    from detector.cliargs import STDOUT, Parser, check_outputs, fail, frame_count, printable
     from detector.errors import InputError, NoModelError
     from detector.models.store import list_models
 
@@ -301,9 +310,11 @@ def main(argv=None) -> int:
     p.add_argument("path", metavar="CLIP", help="a video or a photo")
     p.add_argument("--models", default="all", help="comma-separated model names or card paths (default: all)")
     p.add_argument("--frames", type=frame_count, default=32, help="frames sampled evenly over the clip (default 32)")
-    p.add_argument("--json", metavar="OUT", help="write every model's report, by model name")
-    p.add_argument("--csv", metavar="OUT", help="write one row per model")
+    p.add_argument("--json", metavar="OUT", help="write every model's report, by model name ('-' for stdout)")
+    p.add_argument("--csv", metavar="OUT", help="write one row per model ('-' for stdout)")
     args = p.parse_args(argv)
+    if args.json == STDOUT and args.csv == STDOUT:
+        return fail("--json - and --csv - would mix on standard output: give one of them a file")
     problem = check_outputs([("--json", args.json), ("--csv", args.csv)], inputs=[args.path])
     if problem:  # before any model runs: a result that cannot be written is not worth the wait
         return fail(problem)
@@ -320,6 +331,7 @@ def main(argv=None) -> int:
     except (InputError, NoModelError) as e:
         return fail(str(e))
     rows = comparison.rows
+    shown = sys.stderr if STDOUT in (args.json, args.csv) else sys.stdout  # stdout holds the JSON or CSV then
     width = max(len(r["model"]) for r in rows)
     for r in rows:
         score = "n/a" if r["score"] is None else f"{r['score']:.3f}"
@@ -327,15 +339,15 @@ def main(argv=None) -> int:
             f"{r['model']:<{width}}  {r['label']:<9}  score {score}  threshold {r['threshold']:.3f}  "
             f"faces over it {r['faces_over_threshold']}/{r['faces']}  ({r['architecture']})"
         )
-        print(printable(line))  # a card path given as the model may hold a line break
-    print(disagreement(rows))
-    print(faces_line(comparison))
+        print(printable(line), file=shown)  # a card path given as the model may hold a line break
+    print(disagreement(rows), file=shown)
+    print(faces_line(comparison), file=shown)
     try:
         if args.json:
-            with open(args.json, "w") as fh:
+            with _output(args.json) as fh:
                 json.dump(comparison.to_dict(), fh, indent=1)
         if args.csv:
-            with open(args.csv, "w", newline="") as fh:
+            with _output(args.csv, newline="") as fh:
                 writer = csv.DictWriter(fh, fieldnames=FIELDS)
                 writer.writeheader()
                 writer.writerows(rows)

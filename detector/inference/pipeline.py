@@ -311,7 +311,7 @@ def analyze(
         ranges=clf.card.ranges or None,
     )
     if not is_still(video_path):  # a truncated file: say the verdict rests on its first part only
-        short = cut_short(info, sampled, sample_times(info.duration, frames, fps, limits.max_frames))
+        short = cut_short(info, sample_times(info.duration, frames, fps, limits.max_frames))
         if short:
             report.warnings.append(short)
     if temporal:

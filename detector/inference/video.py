@@ -51,9 +51,12 @@ class VideoInfo:
     frame_count: int  # estimated when the container does not say
     rotation: int  # degrees, counter-clockwise, as applied
     codec: str
+    # where the frames stopped short (seconds; None: they did not): at damaged data, or well before the stream's
+    # own header's end (see _check_end)
+    damaged_at: float | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "damaged_at"}  # the report's video_info
 
 
 @dataclass
@@ -366,18 +369,26 @@ def sample_times(
     return times
 
 
-def cut_short(info: VideoInfo, sampled: list[SampledFrame], times: list[float]) -> str | None:
-    """A warning when the frames decoded end well before the sampling ``times`` did (the last target more than
-    1 s and 5% of the clip after the last frame): a file cut short, whose header promises more than it holds.
-    None for a photo, a clip without a duration, or a clip decoded to its end."""
-    if not sampled or not times or info.frame_count == 1 or not info.duration > 0:
-        return None
-    last = max(fr.time for fr in sampled)
-    if times[-1] - last <= max(1.0, 0.05 * info.duration):
+def _check_end(info: VideoInfo, stream, tb: float, last, last_t: float, times: list[float]) -> None:
+    """At the end of the stream: set ``info.damaged_at`` when the last frame (``last``, at ``last_t`` s) ends
+    well before the last target time although the video stream's own header says it lasts longer: a file cut
+    short.  A duration from the container (which may count a longer audio track) proves nothing, and a last frame
+    shown for long (a variable frame rate) ends where its own duration says."""
+    if not (times and stream.duration and tb):
+        return
+    span = float(last.duration * tb) if last is not None and last.duration else (1.0 / info.fps if info.fps else 0.0)
+    if times[-1] - (last_t + span) > max(1.0, 0.05 * info.duration):
+        info.damaged_at = last_t
+
+
+def cut_short(info: VideoInfo, times: list[float]) -> str | None:
+    """A warning when the frames stopped at damaged data, or ended well before the video stream's own header says
+    (``info.damaged_at``, set while decoding), ahead of the last sampling time: a file cut short.  Else None."""
+    if info.damaged_at is None or not times or times[-1] <= info.damaged_at:
         return None
     return (
-        f"The clip's frames stop at {last:.1f} s of the {info.duration:.1f} s its header gives: the file may be cut "
-        "short, and what follows was not analysed."
+        f"The clip's frames stop at {info.damaged_at:.1f} s of the {info.duration:.1f} s its header gives: the "
+        "file looks cut short or damaged there, and what follows was not analysed."
     )
 
 
@@ -494,6 +505,7 @@ def _decode_at(
                 if prev is not None and prev_t not in taken:
                     out.append(_to_sample(prev, prev_t, info, on_frame))
                     taken.add(prev_t)
+                _check_end(info, stream, tb, prev, prev_t if prev is not None else last_t, times)
                 break
             n += 1
             if timeless:
@@ -530,7 +542,8 @@ def _decode_at(
     except _AV_ERRORS as e:
         if not out:
             raise InputError(f"{path}: the video cannot be decoded ({_short(e)})") from None
-        # a truncated file: keep what was decoded before the damage
+        # a truncated file: keep what was decoded before the damage, and say where it stopped (cut_short)
+        info.damaged_at = max(fr.time for fr in out)
     if not out:
         raise InputError(f"{path}: no frame could be decoded (empty or truncated video)")
     return out

@@ -17,6 +17,7 @@ from this class (:func:`parser`), so the two cannot drift apart.
 from __future__ import annotations
 
 import argparse
+import math
 import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -218,7 +219,7 @@ class TrainConfig:
             raise ValueError("--balance domain needs --epoch-size N and --sbi P (pseudo-fakes for real-only sources)")
         if self.mask_weight < 0 or self.mask_weight and self.balance != "domain":
             raise ValueError("--mask-weight W is a loss weight (0 or more) and needs --balance domain")
-        if self.mixup < 0 or self.mixup and (self.mask_weight or self.pairs):
+        if not math.isfinite(self.mixup) or self.mixup < 0 or self.mixup and (self.mask_weight or self.pairs):
             raise ValueError(
                 "--mixup A is a Beta parameter (0: off, else above 0) and works with neither "
                 "--mask-weight nor --pairs (a blended crop has neither one mask nor one partner)"

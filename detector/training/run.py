@@ -131,12 +131,14 @@ def build_table(items, crops, val_ids: set[str]):
 
 def fewer_groups(train_items, share: float, seed: str) -> set[str]:
     """The groups to leave out so that ``share`` of the training groups holding a fake remain (rounded, at least
-    one): a fixed draw for ``seed``.  Groups of reals only are never left out."""
+    one): a fixed draw for ``seed``, nested (a smaller share leaves out a superset).  Groups of reals only are
+    never left out."""
     import random
 
     faked = sorted({it.group for it in train_items if it.label == 1})
+    random.Random(seed).shuffle(faked)  # one order per seed: a smaller share leaves out more of the same groups
     keep = max(1, round(len(faked) * share))
-    return set(random.Random(seed).sample(faked, len(faked) - keep))
+    return set(faked[: len(faked) - keep])
 
 
 def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
@@ -351,7 +353,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     if cfg.freeze_stages:
         learn.add_cb(KeepFrozen(arch.early_modules(learn.model, cfg.freeze_stages)))
     if cfg.mixup:  # before the distillation callback reads the batch (order 0 < 10): the teacher sees the blends
-        learn.add_cb(MixUp(cfg.mixup))
+        learn.add_cb(MixUp(float(cfg.mixup)))  # a TOML 1 is an int: Beta needs floats
         log(f"mixup: each training crop blended with another of its batch, weights from Beta({cfg.mixup}, {cfg.mixup})")
     if cfg.pairs:
         learn.add_cb(PairedRanking(cfg.pairs, fake_index=VOCAB.index("fake")))
