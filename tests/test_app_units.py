@@ -641,3 +641,16 @@ def test_queue_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("DEEPFAKE_APP_CONCURRENCY", "lots")
     monkeypatch.setenv("DEEPFAKE_APP_QUEUE_SIZE", "0")
     assert app.queue_settings() == (1, 1)
+
+
+def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
+    # the slider moves in steps of 0.01 and cannot show 0.932064: within half a step it stands for the card's own
+    # threshold (None to analyze, which then keeps the card's uncertain band); elsewhere its value, exactly
+    from types import SimpleNamespace
+
+    import app
+
+    model = SimpleNamespace(card=SimpleNamespace(threshold=0.932064))
+    assert app._slider_threshold(None, model) is None
+    assert app._slider_threshold(0.93, model) is None and app._slider_threshold(0.935, model) is None
+    assert app._slider_threshold(0.92, model) == 0.92 and app._slider_threshold(0.5, model) == 0.5
