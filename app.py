@@ -195,10 +195,21 @@ def validate_input(video, model_name, photo=None):
 
 
 def run_analysis(
-    video, frames, model_name, cam, threshold, rule="confident", cam_faces=0, progress=None, keep_frames=True
+    video,
+    frames,
+    model_name,
+    cam,
+    threshold,
+    rule="confident",
+    cam_faces=0,
+    progress=None,
+    keep_frames=True,
+    from_slider=True,
 ):
     """UI inputs -> :class:`~detector.inference.report.Report` through ``detector.inference.pipeline.analyze``
-    (``keep_frames``: keep the decoded frames on the report, for the page)."""
+    (``keep_frames``: keep the decoded frames on the report, for the page; ``from_slider``: the threshold comes
+    from the page's slider, which stands for the card's own within half a step, see :func:`_slider_threshold`;
+    else it is taken exactly, as the command line takes it)."""
     from detector.inference.pipeline import analyze, face_detector
     from webapp.session import FRAME_SIDE
 
@@ -213,7 +224,7 @@ def run_analysis(
         frames=int(frames),
         model=model,
         rule=rule or "confident",
-        threshold=_slider_threshold(threshold, model),
+        threshold=_slider_threshold(threshold, model) if from_slider else threshold,
         cam=cam,
         cam_faces=int(cam_faces) if cam_faces else None,
         faithfulness=True,
@@ -484,7 +495,8 @@ def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None, 
     def work(media):
         media = _check_video(media)
         _check_photo(photo)
-        return run_analysis(media, frames, model_name, cam, threshold, keep_frames=False)
+        exact = None if threshold is None else float(threshold)  # an API caller's threshold is taken as given
+        return run_analysis(media, frames, model_name, cam, exact, keep_frames=False, from_slider=False)
 
     from webapp.session import release_memory
 

@@ -654,3 +654,20 @@ def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
     assert app._slider_threshold(None, model) is None
     assert app._slider_threshold(0.93, model) is None and app._slider_threshold(0.935, model) is None
     assert app._slider_threshold(0.92, model) == 0.92 and app._slider_threshold(0.5, model) == 0.5
+
+
+def test_the_http_api_takes_a_threshold_exactly(tiny_model_dir, tmp_path):
+    # the slider's half-step tolerance is the page's: an API caller's threshold near the card's is kept as given
+    import cv2
+    from skimage import data
+
+    import app
+
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    own = json.loads(open(card).read())["threshold"]
+    photo = str(tmp_path / "a.jpg")
+    cv2.imwrite(photo, cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    near = own + 0.003
+    exact = app.run_analysis(photo, 1, card, app.NO_CAM, near, keep_frames=False, from_slider=False)
+    slider = app.run_analysis(photo, 1, card, app.NO_CAM, near, keep_frames=False)
+    assert exact.threshold == near and slider.threshold == own
