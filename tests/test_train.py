@@ -493,3 +493,20 @@ def test_domain_balance_needs_an_epoch_size_and_pseudo_fakes(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main(["--data", str(tmp_path), "--arch", "resnet18", "--balance", "domain", *extra])
         assert "--balance domain needs" in capsys.readouterr().err
+
+
+def test_train_groups_leaves_the_groups_out_of_the_table_not_out_of_the_data_line(tiny_dataset, tmp_path):
+    # the card's data line counts what was read, so that scripts/fold_models.py can still tell the folds
+    from detector.training.config import parse_config
+    from detector.training.run import describe_data, prepare
+
+    base = ["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "2", "--workers", "1"]
+    base += ["--cache", str(tmp_path / "cache"), "--folds", "3", "--fold", "0"]
+    full, fewer = prepare(parse_config(base)), prepare(parse_config([*base, "--train-groups", "0.01"]))
+    assert describe_data(fewer.items, fewer.heldout, [str(tiny_dataset)]) == describe_data(
+        full.items, full.heldout, [str(tiny_dataset)]
+    )
+    assert len(fewer.train_items) < len(full.train_items)
+    trained = set(fewer.df[~fewer.df.is_valid].video)
+    assert trained < set(full.df[~full.df.is_valid].video)
+    assert set(fewer.df[fewer.df.is_valid].video) == set(full.df[full.df.is_valid].video)  # validation whole

@@ -59,7 +59,7 @@ def log(*a) -> None:
 class Prepared:
     """What :func:`prepare` found: the items on each side, the crop table, and timings."""
 
-    items: list
+    items: list  # every item read, held-out photos apart (--train-groups' left-out groups included)
     train_items: list
     val_items: list
     heldout: list
@@ -160,6 +160,7 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
         train_items = [it for it in items if it.group not in val_groups]
     else:
         train_items, val_items = split_by_group(items, val_fraction=cfg.val_fraction, seed=seed)
+    everything = items  # the data as read (the card's data line), whatever --train-groups leaves out
     if cfg.train_groups < 1:  # a learning curve: fewer faked people, the same validation
         dropped = fewer_groups(train_items, cfg.train_groups, f"{seed}-{cfg.fold}")
         train_items = [it for it in train_items if it.group not in dropped]
@@ -189,7 +190,9 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
         )
         df = pd.concat([keep, df[df.is_valid]]).reset_index(drop=True)
     log(f"crops: {int((~df.is_valid).sum())} train, {int(df.is_valid.sum())} validation ({t_crops:.0f} s)")
-    return Prepared(items, train_items, val_items, heldout, df, arch, pretrained, size, {"crops": round(t_crops, 1)})
+    return Prepared(
+        everything, train_items, val_items, heldout, df, arch, pretrained, size, {"crops": round(t_crops, 1)}
+    )
 
 
 def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
