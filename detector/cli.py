@@ -206,8 +206,6 @@ def _architectures(as_json: bool) -> int:
 def _scan(args) -> int:
     if args.jsonl == STDOUT:
         return fail("--jsonl needs a file: a rerun reads it back to skip what is done")
-    if args.json == STDOUT and args.csv == STDOUT:
-        return fail("--json - and --csv - would mix on standard output: give one of them a file")
     targets = [("--json", args.json), ("--csv", args.csv), ("--jsonl", args.jsonl)]
     problem = check_outputs(targets, inputs=args.paths)  # before anything is loaded or analysed
     if problem:

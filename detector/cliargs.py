@@ -133,9 +133,13 @@ def check_outputs(
 ) -> str | None:
     """Why one of the output ``targets`` ((flag, path or None) pairs) cannot be written, or None: checked before
     any analysis, so that no result is lost at the end and no input is overwritten.  ``-`` (standard output) is
-    always fine.  Refused: two flags naming one file, a target that is one of ``inputs`` or named like a video or
+    fine for one flag.  Refused: two flags naming one file, a target that is one of ``inputs`` or named like a video or
     a photo (``--json clip.mp4`` with the OUT forgotten would write over the clip), a folder, a missing folder
-    (created instead with ``make_folders``), and a file that cannot be opened for writing."""
+    (created instead with ``make_folders``), a file that cannot be opened for writing, and two flags both writing
+    to standard output."""
+    to_stdout = [flag for flag, t in targets if t == STDOUT]
+    if len(to_stdout) > 1:
+        return f"{' - and '.join(to_stdout)} - would mix on standard output: give one of them a file"
     targets = [(flag, t) for flag, t in targets if t and t != STDOUT]
     if len({os.path.abspath(t) for _, t in targets}) < len(targets):
         return f"{', '.join(flag for flag, _ in targets)} must name different files"

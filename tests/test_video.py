@@ -182,7 +182,7 @@ def test_a_clip_cut_short_is_said_and_a_whole_one_is_not(tmp_path):
 
     def warning(path, n=8):
         info, _ = sample_frames(path, n_frames=n)
-        return cut_short(info, sample_times(info.duration, n))
+        return cut_short(info)
 
     whole = _clip(tmp_path / "whole.mp4", [0.1 * i for i in range(120)], faststart=True)
     slow = _clip(tmp_path / "slow.mp4", [2.0 * i for i in range(10)], tb=Fraction(1, 2))  # 0.5 frames a second

@@ -19,7 +19,7 @@ from detector.inference.faces import FaceDetector, crop_face, track
 from detector.inference.quality import face_stats
 from detector.inference.report import FrameResult, Report, attach_sequence, summarise
 from detector.inference.stills import STILL_PAD, is_still, read_still
-from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames, sample_times
+from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames
 from detector.models.classifier import Classifier, load_model
 
 Progress = Callable[[float, str], None]
@@ -311,7 +311,7 @@ def analyze(
         ranges=clf.card.ranges or None,
     )
     if not is_still(video_path):  # a truncated file: say the verdict rests on its first part only
-        short = cut_short(info, sample_times(info.duration, frames, fps, limits.max_frames))
+        short = cut_short(info)
         if short:
             report.warnings.append(short)
     if temporal:

@@ -381,10 +381,10 @@ def _check_end(info: VideoInfo, stream, tb: float, last, last_t: float, times: l
         info.damaged_at = last_t
 
 
-def cut_short(info: VideoInfo, times: list[float]) -> str | None:
-    """A warning when the frames stopped at damaged data, or ended well before the video stream's own header says
-    (``info.damaged_at``, set while decoding), ahead of the last sampling time: a file cut short.  Else None."""
-    if info.damaged_at is None or not times or times[-1] <= info.damaged_at:
+def cut_short(info: VideoInfo) -> str | None:
+    """A warning when the frames stopped at damaged data, or ended well before the video stream's own header says,
+    with sampling times still ahead (``info.damaged_at``, set while decoding): a file cut short.  Else None."""
+    if info.damaged_at is None:
         return None
     return (
         f"The clip's frames stop at {info.damaged_at:.1f} s of the {info.duration:.1f} s its header gives: the "
