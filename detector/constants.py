@@ -23,6 +23,7 @@ __all__ = [
     "IMAGENET_STD",
     "DEFAULT_THRESHOLD",
     "DEFAULT_FRAMES",
+    "SCORE_DECIMALS",
     "SHIPPED_MODELS",
     "USER_MODELS",
     "MODEL_DIRS",
@@ -39,6 +40,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_THRESHOLD = 0.5  # a card without a calibrated threshold
 DEFAULT_FRAMES = 32  # frames sampled evenly over a clip
+SCORE_DECIMALS = 6  # reports write scores to this many decimals, and labels compare them so
 CROP_MAX_SIDE = 320  # cached training crops are stored at most this large
 DEPTH_SIZE = 64  # side of a face crop's landmark depth map (detector.inference.depth)
 DEPTH_FLOOR = 0.1  # the farthest face point's value in a depth map (0 is kept for "no face there")

@@ -79,3 +79,16 @@ def test_cross_fitted_false_alarms_judge_each_fold_by_the_others_threshold():
     expected = sum(v["confident"] >= cf["thresholds"][2] for v in fold2)
     assert expected > 0.05 * 40  # judged by the others' threshold, the shifted fold pays
     assert rows["ffpp"]["false_alarms"] >= expected
+
+
+def test_verdict_compares_the_score_the_report_writes():
+    """A score that the report writes equal to the threshold is "fake", one that rounds below it is not: the label
+    never contradicts the printed figures."""
+    from detector.inference.report import verdict
+
+    thr = 0.932064
+    assert verdict(0.9320636, thr, [0.58, thr]) == "fake"  # written 0.932064
+    assert verdict(0.9320634, thr, [0.58, thr]) == "uncertain"  # written 0.932063
+    assert verdict(0.5799996, thr, [0.58, thr]) == "uncertain"  # written 0.58
+    assert verdict(0.5799994, thr, [0.58, thr]) == "real"
+    assert verdict(float("nan"), thr) == "unknown"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from detector.constants import SCORE_DECIMALS
 from detector.inference.faces import Face
 
 # ---------------------------------------------------------------- aggregation rules
@@ -94,7 +95,7 @@ class IdentityResult:
     median_box_side: float
 
     def to_dict(self) -> dict:
-        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+        return {k: (round(v, SCORE_DECIMALS) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -128,7 +129,7 @@ class Report:
         return sum(fr.has_face for fr in self.frames) / len(self.frames) if self.frames else 0.0
 
     def to_dict(self) -> dict:
-        score = None if np.isnan(self.score) else round(float(self.score), 6)
+        score = None if np.isnan(self.score) else round(float(self.score), SCORE_DECIMALS)
         return {
             "video": self.video,
             "score": score,
@@ -136,7 +137,9 @@ class Report:
             "threshold": self.threshold,
             "uncertain": self.uncertain,
             "aggregation": self.aggregation,
-            "scores_by_rule": {k: (None if np.isnan(v) else round(v, 6)) for k, v in self.scores_by_rule.items()},
+            "scores_by_rule": {
+                k: (None if np.isnan(v) else round(v, SCORE_DECIMALS)) for k, v in self.scores_by_rule.items()
+            },
             "model": self.model,
             "cam_method": self.cam_method,
             "frames": [fr.to_dict() for fr in self.frames],
@@ -231,9 +234,11 @@ def csv_text(reports: list[Report]) -> str:
 def verdict(score: float, threshold: float, uncertain: list[float] | None = None) -> str:
     """The label of a score: "fake" at or above ``threshold``; "uncertain" in the band ``[low, threshold)`` the
     model card gives (scores a model cannot tell from its real validation faces' upper tail); else "real";
-    "unknown" for no score (no face)."""
+    "unknown" for no score (no face).  The score is compared as the report writes it (6 decimals), so a score
+    shown equal to the threshold is always "fake"."""
     if score is None or np.isnan(score):
         return "unknown"
+    score = round(float(score), SCORE_DECIMALS)
     if score >= threshold:
         return "fake"
     if uncertain and score >= min(float(uncertain[0]), threshold):
@@ -333,8 +338,8 @@ def attach_sequence(
     rows = [
         {
             "identity": int(t["identity"]),
-            "score": round(float(t["score"]), 6),
-            "frame_score": round(float(frame_score.get(t["identity"], float("nan"))), 6),
+            "score": round(float(t["score"]), SCORE_DECIMALS),
+            "frame_score": round(float(frame_score.get(t["identity"], float("nan"))), SCORE_DECIMALS),
             "frames": [int(i) for i in t["frames"]],
             "weights": [round(float(w), 6) for w in t["weights"]],
             "contributions": [round(float(c), 6) for c in t["contributions"]],
@@ -344,7 +349,7 @@ def attach_sequence(
     counted = [r["score"] for r in rows if r["identity"] in main]
     score = max(counted) if counted else float("nan")
     report.sequence = {
-        "score": None if np.isnan(score) else round(score, 6),
+        "score": None if np.isnan(score) else round(score, SCORE_DECIMALS),
         "label": verdict(score, threshold, uncertain),
         "threshold": threshold,
         "uncertain": list(uncertain) if uncertain else None,
