@@ -33,6 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import atexit  # noqa: E402
 import logging  # noqa: E402
+import math  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
@@ -49,6 +50,7 @@ from detector.evaluation.perturb import DESCRIPTIONS, LEVEL_DESCRIPTIONS, LEVELS
 from detector.inference.stills import is_still  # noqa: E402
 from detector.inference.video import Limits  # noqa: E402
 from detector.models.store import list_models  # noqa: E402
+from webapp.photo_input import PhotoInput  # noqa: E402
 from webapp.tables import HEADERS  # noqa: E402
 from webapp.verdict import message_html  # noqa: E402
 
@@ -221,18 +223,30 @@ def run_analysis(
     model = _model(model_name)
     report = analyze(
         video,
-        frames=int(frames),
+        frames=_whole(frames, "frames"),
         model=model,
         rule=rule or "confident",
         threshold=_slider_threshold(threshold, model) if from_slider else threshold,
         cam=cam,
-        cam_faces=int(cam_faces) if cam_faces else None,
+        cam_faces=_whole(cam_faces, "faces to explain") if cam_faces else None,
         faithfulness=True,
         limits=LIMITS,
         progress=progress,
         keep_frames=FRAME_SIDE if keep_frames else False,  # the page shows frames no larger: never kept full size
     )
     return _without_server_path(report, video)
+
+
+def _whole(value, what: str) -> int:
+    """A slider's number as a whole number; an InputError for NaN or infinity (a raw HTTP call can send them:
+    gradio's range check lets NaN through)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number; got {value!r}") from None
+    if not math.isfinite(number):
+        raise InputError(f"{what} must be a finite number; got {value!r}")
+    return int(round(number))
 
 
 def _without_server_path(report, path: str):
@@ -496,6 +510,8 @@ def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None, 
         media = _check_video(media)
         _check_photo(photo)
         exact = None if threshold is None else float(threshold)  # an API caller's threshold is taken as given
+        if exact is not None and not (math.isfinite(exact) and 0 <= exact <= 1):
+            raise InputError(f"the threshold is a probability, between 0 and 1; got {threshold!r}")
         return run_analysis(media, frames, model_name, cam, exact, keep_frames=False, from_slider=False)
 
     from webapp.session import release_memory
@@ -879,7 +895,7 @@ def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image]:
                 )
         with gr.Tab("Photo", id="photo-tab"):
             # the uploaded file as it is (image_mode=None: never re-encoded before the analysis)
-            photo = gr.Image(
+            photo = PhotoInput(
                 label="Photo",
                 sources=["upload", "clipboard"],
                 type="filepath",
@@ -1051,7 +1067,9 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
         api_visibility="undocumented",
         concurrency_id="analysis",
     )
-    ui.threshold.change(
+    # .input, not .change: only the user's own moves re-label the report on screen; a new model's threshold, set on
+    # the slider by on_model, must not re-judge the previous model's scores at it
+    ui.threshold.input(
         partial(on_threshold, ui),
         [ui.report_state, ui.judged_state, ui.threshold, ui.frame_slider, ui.order],
         ui.judged,
@@ -1295,9 +1313,12 @@ def build_api(analyse: AnalyseTab) -> None:
     the point."""
     api_btn = gr.Button(visible=False)
     api_out = gr.JSON(visible=False)
+    # the API's threshold is its own hidden input, empty by default: a caller who gives none gets the chosen model's
+    # own threshold and uncertain band (the page's slider would hand every caller the default model's threshold)
+    api_threshold = gr.Number(value=None, visible=False, minimum=0, maximum=1, label="threshold")
     api_btn.click(
         analyze_json,
-        [analyse.video, analyse.frames, analyse.model, analyse.cam, analyse.threshold, analyse.photo],
+        [analyse.video, analyse.frames, analyse.model, analyse.cam, api_threshold, analyse.photo],
         [api_out],
         api_name="analyze_json",
         concurrency_id="analysis",

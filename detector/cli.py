@@ -211,12 +211,10 @@ def _scan(args) -> int:
     if problem:
         return fail(problem)
 
-    import csv
-
     from detector.errors import InputError, NoModelError
     from detector.inference.batch import ScanSettings, key_path, scan_many
     from detector.inference.ray_engine import is_uri, list_inputs
-    from detector.inference.report import CSV_FIELDS, csv_rows_of
+    from detector.inference.report import CSV_FIELDS, SafeDictWriter, csv_rows_of
     from detector.inference.video import list_videos
 
     if args.address and args.engine != "ray":
@@ -278,7 +276,7 @@ def _scan(args) -> int:
         except OSError as e:
             return fail(f"--csv {args.csv}: cannot be written ({e.strerror or e})")
     if table is not None:
-        writer = csv.DictWriter(table, fieldnames=CSV_FIELDS)
+        writer = SafeDictWriter(table, fieldnames=CSV_FIELDS)
         writer.writeheader()
     interrupted, skipped_n = False, 0
     try:

@@ -671,3 +671,90 @@ def test_the_http_api_takes_a_threshold_exactly(tiny_model_dir, tmp_path):
     exact = app.run_analysis(photo, 1, card, app.NO_CAM, near, keep_frames=False, from_slider=False)
     slider = app.run_analysis(photo, 1, card, app.NO_CAM, near, keep_frames=False)
     assert exact.threshold == near and slider.threshold == own
+
+
+# ---------------------------------------------------------------- found by a review of the app's and library's input
+
+
+def test_api_callers_who_give_no_threshold_get_the_chosen_models_own(tiny_model_dir, tmp_path):
+    """The HTTP API's threshold is a hidden input of its own, empty by default: gradio_client fills an omitted
+    argument with the input's default, and the page's slider would have judged every model at the default
+    model's threshold.  NaN or a value outside [0, 1] is a one-line error, as a NaN frame count is."""
+    import cv2
+    import gradio as gr
+    from gradio_events import app_demo, events  # tests/ is on sys.path under pytest
+    from skimage import data
+
+    import app
+
+    with app_demo(tiny_model_dir) as demo:
+        (api,) = events(demo, "analyze_json")
+        threshold_input = api.inputs[4]
+        assert isinstance(threshold_input, gr.Number) and threshold_input.value is None
+        assert not threshold_input.visible
+        (relabel,) = events(demo, "on_threshold")  # the slider re-labels on the user's own moves only
+        assert [t[1] for t in relabel.targets] == ["input"]
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    photo = str(tmp_path / "a.png")
+    cv2.imwrite(photo, cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    own = json.loads(open(card).read())["threshold"]
+    assert app.analyze_json(None, 1, card, app.NO_CAM, None, photo)["threshold"] == own
+    for bad in (float("nan"), float("inf"), 1.5, -0.1):
+        with pytest.raises(gr.Error) as err:
+            app.analyze_json(None, 1, card, app.NO_CAM, bad, photo)
+        assert "threshold is a probability" in err.value.message and "\n" not in err.value.message
+    with pytest.raises(gr.Error) as err:
+        app.analyze_json(None, float("nan"), card, app.NO_CAM, None, photo)
+    assert err.value.message == "frames must be a finite number; got nan"
+
+
+def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model_dir):
+    """gradio's Image opened the upload with PIL before any handler ran: an empty or mislabelled file gave its
+    several-line "Could not preprocess" error with the server's path.  PhotoInput passes the path on."""
+    import gradio as gr
+    from gradio.data_classes import FileData
+
+    import app
+    from webapp.photo_input import PhotoInput
+
+    slot = PhotoInput(type="filepath", image_mode=None)
+    assert slot.get_block_name() == "image"  # drawn by the page as gradio's Image
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    mp4 = tmp_path / "clip.jpg"
+    mp4.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    for bad in (empty, mp4):
+        path = slot.preprocess(FileData(path=str(bad), orig_name=bad.name))
+        assert path == str(bad)
+        with pytest.raises(gr.Error) as err:
+            app.validate_input(None, card, path)
+        assert err.value.message.startswith(f"{bad.name}:") and "\n" not in err.value.message
+        assert str(tmp_path) not in err.value.message
+    assert slot.preprocess(None) is None
+
+
+def test_printed_score_and_threshold_agree_with_the_label():
+    from webapp.verdict import score_against_threshold
+
+    # found by review: "video score 0.931 < threshold 0.93"
+    assert score_against_threshold(0.9315, 0.932064) == ("0.931", "0.932", False)
+    assert score_against_threshold(0.93204, 0.932064) == ("0.9320", "0.9321", False)  # not "0.932 < 0.932"
+    assert score_against_threshold(0.95, 0.932064) == ("0.950", "0.932", True)
+    assert score_against_threshold(0.9320636, 0.932064) == ("0.932", "0.932", True)  # equal when printed: fake
+    s, t, above = score_against_threshold(0.9320634, 0.932064)
+    assert not above and float(s) < float(t)
+
+
+def test_csv_cells_are_never_spreadsheet_formulas():
+    from detector.inference.report import spreadsheet_safe, write_csv
+
+    assert spreadsheet_safe('=HYPERLINK("http://x","y").png') == '\'=HYPERLINK("http://x","y").png'
+    cells = [spreadsheet_safe(v) for v in ("+1", "-cmd", "@SUM(A1)", "clip.mp4", -20, 0.5)]
+    assert cells == ["'+1", "'-cmd", "'@SUM(A1)", "clip.mp4", -20, 0.5]
+    report = _report([[(0, 0.7)]])
+    report.video = "=cmd|' /C calc'!A0.mp4"
+    buf = io.StringIO()
+    write_csv([report], buf)
+    row = next(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert row["video"].startswith("'=") and row["x"] == "40"

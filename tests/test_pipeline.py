@@ -111,3 +111,55 @@ def test_slim_report_scales_boxes_from_frames_kept_small(clips, tiny_model):
     index = next(iter(kept.frame_images))
     assert kept.frame_images.shapes[index] == (480, 640)  # the decoded size, not the kept one
     assert kept.frame_images.scale(index) == pytest.approx(0.5)
+
+
+def test_bad_arguments_are_refused_before_any_work(clips, tiny_model, monkeypatch):
+    """Found by review: rule="median" failed after decoding, scoring and CAM; cam_faces=-1 explained all but one
+    face; frames="8" raised TypeError; a NaN threshold wrote invalid JSON; a pathlib.Path input made a report that
+    could not be written as JSON."""
+    import json
+    from pathlib import Path
+
+    import detector.inference.pipeline as pipeline
+    from detector.errors import InputError
+
+    def no_decoding(*a, **k):
+        raise AssertionError("decoded before the arguments were checked")
+
+    monkeypatch.setattr(pipeline, "frames_and_faces", no_decoding)
+    bad = [
+        ({"rule": "median"}, "unknown rule 'median'; known: confident, mean"),
+        ({"cam_faces": -1}, "cam_faces must be a whole number"),
+        ({"frames": "8"}, "frames must be a whole number of frames; got '8'"),
+        ({"frames": 8.0}, "frames must be a whole number"),
+        ({"fps": "2"}, "fps must be a number"),
+        ({"threshold": float("nan")}, "the threshold is a probability, between 0 and 1; got nan"),
+        ({"threshold": 1.5}, "the threshold is a probability"),
+        ({"threshold": -0.1}, "the threshold is a probability"),
+        ({"threshold": True}, "the threshold is a probability"),
+    ]
+    for kwargs, message in bad:
+        with pytest.raises(InputError) as err:
+            analyze(clips["face"], model=tiny_model, **kwargs)
+        assert message in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(InputError, match="must be a file path"):
+        analyze(42, model=tiny_model)
+    monkeypatch.undo()
+    report = analyze(Path(clips["face"]), model=tiny_model, frames=np.int64(4), threshold=np.float32(0.5))
+    assert report.video == clips["face"] and isinstance(report.video, str)
+    assert json.loads(report.to_json())["video_info"]["path"] == clips["face"]
+
+
+def test_a_very_short_clip_is_not_said_to_lack_faces():
+    # found by review: "Faces were found in only 3 of 3 sampled frames"
+    from detector.inference.report import trust_warnings
+
+    def face(i):
+        return FaceResult(identity=0, box=(10, 10, 120, 120), confidence=0.9, score=0.1)
+
+    frames = [FrameResult(index=i, time=i / 10, faces=[face(i)]) for i in range(3)]
+    warnings = trust_warnings(summarise("v.mp4", frames, threshold=0.5))
+    assert not any("only 3 of 3" in w for w in warnings)
+    assert any(w.startswith("Only 3 frames could be sampled (all with a face)") for w in warnings)
+    frames[1].faces = []
+    assert any("only 2 of 3 sampled frames" in w for w in trust_warnings(summarise("v.mp4", frames, threshold=0.5)))

@@ -12,13 +12,13 @@ The files are what ``deepfake-lens compare CLIP --json OUT --csv OUT`` writes.
 
 from __future__ import annotations
 
-import csv
 import os
 
 import cv2
 import numpy as np
 
 from detector.evaluation.compare import FIELDS, Comparison, disagreement, faces_line
+from detector.inference.report import SafeDictWriter
 from detector.inference.stills import is_still
 
 # plotly and the tile drawing are imported where used: the app imports this module (for its headers) while it builds
@@ -253,7 +253,7 @@ def write_downloads(c: Comparison, folder: str) -> tuple[str, str]:
     with open(json_path, "w") as fh:
         json.dump(c.to_dict(), fh, indent=1)
     with open(csv_path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        writer = SafeDictWriter(fh, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(c.rows)
     return csv_path, json_path

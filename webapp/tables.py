@@ -8,12 +8,11 @@ faithfulness figures), so every column on screen is in the file (:data:`CSV_COLU
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import re
 
-from detector.inference.report import CSV_FIELDS, Report, csv_rows_of
+from detector.inference.report import CSV_FIELDS, Report, SafeDictWriter, csv_rows_of
 
 HEADERS = [
     "frame",
@@ -81,7 +80,7 @@ def csv_download(report: Report) -> str:
     data = report.to_dict()
     rows = csv_rows_of(data)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=csv_fields())
+    writer = SafeDictWriter(buf, fieldnames=csv_fields())
     writer.writeheader()
     for row, extra in zip(rows, _extras(data), strict=True):
         writer.writerow({**extra, **row})  # a column the CLI's CSV has keeps the CLI's value

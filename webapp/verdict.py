@@ -11,6 +11,7 @@ import dataclasses
 import html
 import math
 
+from detector.constants import SCORE_DECIMALS
 from detector.inference.report import RULE_TEXT, Report, trust_warnings, verdict
 from detector.inference.stills import is_still
 
@@ -39,6 +40,18 @@ _WARN = (
 
 def _fmt(v: float) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+
+def score_against_threshold(score: float, threshold: float) -> tuple[str, str, bool]:
+    """(score text, threshold text, at or above): both to 3 decimals, or to as many more (up to the report's 6) as
+    it takes for the printed figures to agree with the side the label puts the score on (0.9315 against 0.9321 is
+    "0.9315 < 0.9321", never "0.932 < 0.932" or "0.931 < 0.93")."""
+    above = round(float(score), SCORE_DECIMALS) >= threshold  # as verdict() compares them
+    for digits in range(3, SCORE_DECIMALS + 1):
+        s, t = f"{score:.{digits}f}", f"{threshold:.{digits}f}"
+        if (float(s) >= float(t)) == above:
+            break
+    return s, t, above
 
 
 def warnings_html(warnings: list[str]) -> str:
@@ -70,10 +83,11 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
     )
     band = report.uncertain
     if not math.isnan(report.score):
-        cmp = "&ge;" if report.score >= report.threshold else "&lt;"
+        score_text, thr_text, above = score_against_threshold(report.score, report.threshold)
+        cmp = "&ge;" if above else "&lt;"
         parts.append(
             f'<div style="font-size:{16 if compact else 18}px;margin-top:2px">video score '
-            f'<b class="verdict-score">{report.score:.3f}</b> {cmp} threshold {report.threshold:.2f}'
+            f'<b class="verdict-score">{score_text}</b> {cmp} threshold {thr_text}'
             + (f" &middot; uncertain from {float(band[0]):.2f}" if band else "")
             + "</div>"
         )

@@ -27,13 +27,12 @@ track identity: every model sees the same frames and the same detections (only i
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from detector.inference.report import FaceResult, Report, verdict
+from detector.inference.report import FaceResult, Report, SafeDictWriter, verdict
 
 __all__ = ["compare", "compare_models", "Comparison", "ModelRun", "ChosenFace", "disagreement", "main", "FIELDS"]
 
@@ -346,7 +345,7 @@ def main(argv=None) -> int:
                 json.dump(comparison.to_dict(), fh, indent=1)
         if args.csv:
             with _output(args.csv, newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=FIELDS)
+                writer = SafeDictWriter(fh, fieldnames=FIELDS)
                 writer.writeheader()
                 writer.writerows(rows)
     except OSError as e:  # checked before the run; gone since (a full disk, a folder removed)

@@ -32,7 +32,6 @@ Exit codes: 0 done; 1 done, but some videos could not be read; 2 bad input or no
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -44,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from detector.cliargs import Parser, check_outputs, fail, frame_count
+from detector.inference.report import SafeDictWriter
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -419,7 +419,7 @@ def write_report(directory: str | os.PathLike, rows: list[dict], result: dict) -
     plt.close(fig)
 
     with open(out / "videos.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        writer = SafeDictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
         for r in rows:
             writer.writerow(

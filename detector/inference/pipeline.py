@@ -188,6 +188,40 @@ def sequence_tracks(
     return tracks
 
 
+def check_arguments(video_path, frames, fps, rule, threshold, cam_faces) -> str:
+    """``video_path`` as a string (a ``pathlib.Path`` too), once :func:`analyze`'s other arguments are known good:
+    an :class:`InputError` (one line) before any decoding for a bad one, not a crash after the work is done."""
+    import math
+    import numbers
+    import os
+
+    from detector.inference.report import RULES
+
+    try:
+        path = os.fspath(video_path)
+    except TypeError:
+        raise InputError(f"the input must be a file path; got {type(video_path).__name__}") from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+
+    def number(value) -> bool:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+    if frames is not None and not (isinstance(frames, numbers.Integral) and not isinstance(frames, bool)):
+        raise InputError(f"frames must be a whole number of frames; got {frames!r}")
+    if fps is not None and not number(fps):
+        raise InputError(f"fps must be a number of frames a second; got {fps!r}")
+    if rule not in RULES:
+        raise InputError(f"unknown rule {rule!r}; known: {', '.join(RULES)}")
+    if threshold is not None and not (number(threshold) and math.isfinite(threshold) and 0 <= threshold <= 1):
+        raise InputError(f"the threshold is a probability, between 0 and 1; got {threshold!r}")
+    if cam_faces is not None and not (
+        isinstance(cam_faces, numbers.Integral) and not isinstance(cam_faces, bool) and cam_faces >= 0
+    ):
+        raise InputError(f"cam_faces must be a whole number, 0 or more (0 or None: every face); got {cam_faces!r}")
+    return path
+
+
 def analyze(
     video_path: str,
     *,
@@ -229,6 +263,7 @@ def analyze(
     Raises :class:`~detector.errors.InputError` for input it cannot use (one-line message),
     :class:`~detector.errors.NoModelError` when no trained model is installed.
     """
+    video_path = check_arguments(video_path, frames, fps, rule, threshold, cam_faces)
     step = progress or (lambda fraction, desc: None)
     t0 = time.perf_counter()
     clf = model if isinstance(model, Classifier) else load_model(model)
@@ -346,6 +381,7 @@ def analyze(
 
 __all__ = [
     "analyze",
+    "check_arguments",
     "detect_faces",
     "face_detector",
     "faces_at",

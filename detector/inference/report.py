@@ -217,9 +217,29 @@ def csv_rows_of(report: dict) -> list[dict]:
     return rows
 
 
+def spreadsheet_safe(value):
+    """A text cell that a spreadsheet would run as a formula (a file named ``=HYPERLINK(...).png``: starting with
+    = + - @, a tab or a carriage return) with a ``'`` before it, as OWASP advises; numbers and other text as they
+    are."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+class SafeDictWriter(csv.DictWriter):
+    """``csv.DictWriter`` whose every row is :func:`spreadsheet_safe`: what every CSV this project writes uses."""
+
+    def writerow(self, rowdict):
+        return super().writerow({k: spreadsheet_safe(v) for k, v in rowdict.items()})
+
+    def writerows(self, rowdicts):
+        for row in rowdicts:
+            self.writerow(row)
+
+
 def write_csv(reports: list, fh) -> None:
-    """Reports (:class:`Report` objects or their JSON dicts) as CSV."""
-    writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+    """Reports (:class:`Report` objects or their JSON dicts) as CSV; text cells are :func:`spreadsheet_safe`."""
+    writer = SafeDictWriter(fh, fieldnames=CSV_FIELDS)
     writer.writeheader()
     for r in reports:
         writer.writerows(r.csv_rows() if isinstance(r, Report) else csv_rows_of(r))
@@ -367,7 +387,10 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     if with_face == 0:
         return ["No face was found in any sampled frame: there is nothing to judge."]
     if n > 1 and with_face < max(4, 0.5 * n):  # (a photo is one frame)
-        out.append(f"Faces were found in only {with_face} of {n} sampled frames; the score rests on few faces.")
+        if with_face < n:
+            out.append(f"Faces were found in only {with_face} of {n} sampled frames; the score rests on few faces.")
+        else:  # a very short clip: every frame has a face, but there are few
+            out.append(f"Only {n} frames could be sampled (all with a face); the score rests on few faces.")
     sides = [max(f.box[2], f.box[3]) for f in report.faces]
     if np.median(sides) < min_face_px:
         out.append(f"Faces are small (median {np.median(sides):.0f} px); the model sees little detail.")

@@ -1,0 +1,30 @@
+"""The page's photo slot: gradio's ``Image`` that leaves a file PIL cannot open to the app's own checks."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+__all__ = ["PhotoInput"]
+
+class PhotoInput(gr.Image):
+    """``gr.Image(type="filepath")`` whose preprocessing never fails on the file itself.
+
+    gradio opens an uploaded image with PIL before any handler runs, so an empty, truncated or mislabelled file, or
+    one over PIL's decompression-bomb limit, ended in gradio's several-line "Could not preprocess input" error with
+    the server's upload path in it.  Here such a file is passed on as its path, and the app's own checks
+    (:func:`detector.inference.stills.read_still`) give their one-line message.
+    """
+
+    is_template = True  # gradio's way for a subclass: the page and the config name it "image", its parent
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except Exception:  # noqa: BLE001 -- whatever PIL makes of the file, the app's checks judge it
+            path = getattr(payload, "path", None)
+            return str(path) if path else None
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
