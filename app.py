@@ -50,7 +50,7 @@ from detector.evaluation.perturb import DESCRIPTIONS, LEVEL_DESCRIPTIONS, LEVELS
 from detector.inference.stills import is_still  # noqa: E402
 from detector.inference.video import Limits  # noqa: E402
 from detector.models.store import list_models  # noqa: E402
-from webapp.photo_input import PhotoInput  # noqa: E402
+from webapp.photo_input import photo_input  # noqa: E402
 from webapp.tables import HEADERS  # noqa: E402
 from webapp.verdict import message_html  # noqa: E402
 
@@ -895,10 +895,9 @@ def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image]:
                 )
         with gr.Tab("Photo", id="photo-tab"):
             # the uploaded file as it is (image_mode=None: never re-encoded before the analysis)
-            photo = PhotoInput(
+            photo = photo_input(
                 label="Photo",
                 sources=["upload", "clipboard"],
-                type="filepath",
                 image_mode=None,
                 format="png",
                 height=280,

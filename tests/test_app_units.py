@@ -710,15 +710,15 @@ def test_api_callers_who_give_no_threshold_get_the_chosen_models_own(tiny_model_
 
 def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model_dir):
     """gradio's Image opened the upload with PIL before any handler ran: an empty or mislabelled file gave its
-    several-line "Could not preprocess" error with the server's path.  PhotoInput passes the path on."""
+    several-line "Could not preprocess" error with the server's path.  photo_input passes the path on."""
     import gradio as gr
     from gradio.data_classes import FileData
 
     import app
-    from webapp.photo_input import PhotoInput
+    from webapp.photo_input import photo_input
 
-    slot = PhotoInput(type="filepath", image_mode=None)
-    assert slot.get_block_name() == "image"  # drawn by the page as gradio's Image
+    slot = photo_input(image_mode=None)
+    assert type(slot) is gr.Image  # drawn by the page as gradio's Image; no subclass (gradio writes a .pyi for one)
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
     mp4 = tmp_path / "clip.jpg"
@@ -732,6 +732,14 @@ def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model
         assert err.value.message.startswith(f"{bad.name}:") and "\n" not in err.value.message
         assert str(tmp_path) not in err.value.message
     assert slot.preprocess(None) is None
+    # the whole way, through gradio's own preprocessing of the API's inputs
+    from gradio.state_holder import SessionState
+    from gradio_events import app_demo, events, file_data, run_event  # tests/ is on sys.path under pytest
+
+    with app_demo(tiny_model_dir) as demo:
+        (api,) = events(demo, "analyze_json")
+        with pytest.raises(gr.Error, match=r"^empty\.png: the file is empty$"):
+            run_event(demo, api, [None, 4, card, app.NO_CAM, None, file_data(str(empty))], SessionState(demo))
 
 
 def test_printed_score_and_threshold_agree_with_the_label():
