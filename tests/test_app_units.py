@@ -739,7 +739,7 @@ def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model
     with app_demo(tiny_model_dir) as demo:
         (api,) = events(demo, "analyze_json")
         with pytest.raises(gr.Error, match=r"^empty\.png: the file is empty$"):
-            run_event(demo, api, [None, 4, card, app.NO_CAM, None, file_data(str(empty))], SessionState(demo))
+            run_event(demo, api, [None, 4, None, app.NO_CAM, None, file_data(str(empty))], SessionState(demo))
 
 
 def test_printed_score_and_threshold_agree_with_the_label():
