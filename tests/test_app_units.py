@@ -738,8 +738,9 @@ def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model
 
     with app_demo(tiny_model_dir) as demo:
         (api,) = events(demo, "analyze_json")
-        with pytest.raises(gr.Error, match=r"^empty\.png: the file is empty$"):
+        with pytest.raises(gr.Error) as err:
             run_event(demo, api, [None, 4, None, app.NO_CAM, None, file_data(str(empty))], SessionState(demo))
+    assert err.value.message == "empty.png: the file is empty"
 
 
 def test_printed_score_and_threshold_agree_with_the_label():
