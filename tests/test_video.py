@@ -194,20 +194,3 @@ def test_a_clip_cut_short_is_said_and_a_whole_one_is_not(tmp_path):
     (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
     said = warning(str(tmp_path / "cut.mp4"))
     assert said and "of the 12.0 s its header gives: the file looks cut short" in said
-
-
-def test_a_variable_rate_clip_gives_each_target_its_own_frame_and_index(tmp_path):
-    # frames that bunch up (here 10 in 0.1 s after a 9 s gap; the average rate is under 2 a second) sit far closer
-    # than half the average interval: a target must take its own frame, not an earlier one within that half
-    # (found: 10.01 s took the frame at 10.0 s, and the frames of 10.03 s and after were lost), and no two sampled
-    # frames may share an index (time x the average rate), or a track's frames would collide in the report
-    times = [k / 10 for k in range(10)] + [10 + k / 100 for k in range(10)]
-    path = _clip(tmp_path / "bunched.mp4", times)
-    info, frames = sample_frames(path, times=times[10:])
-    assert info.fps < 2
-    assert [round(f.time, 2) for f in frames] == [round(t, 2) for t in times[10:]]
-    for f, t in zip(frames, times[10:]):
-        assert f.image.mean() == pytest.approx(times.index(t) * 20 % 255, abs=3)  # the frame drawn for t
-    indices = [f.index for f in frames]
-    assert indices == sorted(set(indices)), indices
-    assert indices[0] == round(frames[0].time * info.fps)  # the first is the plain estimate

@@ -61,9 +61,7 @@ class VideoInfo:
 
 @dataclass
 class SampledFrame:
-    # frame number in the clip: time x the stream's average frame rate, exact at a constant rate; on a variable-rate
-    # clip an estimate, kept increasing so that no two sampled frames share one
-    index: int
+    index: int  # frame number in the clip (from its timestamp)
     time: float  # seconds from the start of the clip
     image: np.ndarray | None = field(repr=False)  # H x W x 3 RGB uint8, upright (None once analyze has used it)
     faces: list | None = field(default=None, repr=False)  # analyze's faces of this frame, found as it was decoded
@@ -475,10 +473,6 @@ def _decode_at(
     tb = float(stream.time_base) if stream.time_base else 0.0
     start = _start(stream)
     half = 0.5 / info.fps if info.fps else 0.0
-    # a frame this close before a target counts as at it (timestamps rounded to the time base); anything earlier
-    # waits for the next frame, which may be nearer: on a variable-rate clip frames can sit much closer together
-    # than half the average interval, and the target's own frame must not lose to an earlier one
-    tol = min(half, 1e-3)
     timeless = first.pts is None or not tb  # a raw stream: times from the frame count, no seeking
     can_seek = not timeless
     out: list[SampledFrame] = []
@@ -509,7 +503,7 @@ def _decode_at(
             frame = next(frames, None)
             if frame is None:  # end of stream: the remaining targets take the last frame
                 if prev is not None and prev_t not in taken:
-                    out.append(_to_sample(prev, prev_t, info, on_frame, out))
+                    out.append(_to_sample(prev, prev_t, info, on_frame))
                     taken.add(prev_t)
                 _check_end(info, stream, tb, prev, prev_t if prev is not None else last_t, times)
                 break
@@ -529,17 +523,17 @@ def _decode_at(
                     no_key_span = max(no_key_span, target - t)
                 landing_from = None
             last_t = t
-            if t + tol < target:
+            if t + half < target:
                 prev, prev_t = frame, t
                 continue
             # frame is the first at/after the target: each target up to it takes whichever of it and the previous
             # frame is nearer (frames further apart than the rate says, e.g. a gap in a variable-rate clip, can
             # have targets nearer to each of them: neither is lost)
-            while i < len(times) and times[i] <= t + tol:
-                near_prev = prev is not None and times[i] - prev_t <= t - times[i] + 1e-9  # a tie: the earlier
+            while i < len(times) and times[i] <= t + half:
+                near_prev = prev is not None and times[i] - prev_t < t - times[i]
                 pick, pick_t = (prev, prev_t) if near_prev else (frame, t)
                 if pick_t not in taken:
-                    out.append(_to_sample(pick, pick_t, info, on_frame, out))
+                    out.append(_to_sample(pick, pick_t, info, on_frame))
                     taken.add(pick_t)
                 i += 1
             prev, prev_t = frame, t
@@ -555,14 +549,10 @@ def _decode_at(
     return out
 
 
-def _to_sample(frame, t: float, info: VideoInfo, on_frame=None, before: list[SampledFrame] = ()) -> SampledFrame:
-    """The sampled frame at ``t`` s; ``before``: the frames sampled so far (in time order), whose last index this one's
-    must exceed (frames of a variable-rate clip can sit closer than the average rate says)."""
+def _to_sample(frame, t: float, info: VideoInfo, on_frame=None) -> SampledFrame:
     t = max(0.0, float(t))
     image = _upright(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, info.rotation))
     index = int(round(t * info.fps)) if info.fps else 0
-    if before:
-        index = max(index, before[-1].index + 1)
     sample = SampledFrame(index=index, time=t, image=image)
     if on_frame is not None:
         on_frame(sample)
