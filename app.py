@@ -357,6 +357,8 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
 
     if report is None or threshold is None:
         return {}  # nothing analysed yet: nothing to re-label
+    if not (math.isfinite(float(threshold)) and 0 <= float(threshold) <= 1):  # the slider sends none: raw HTTP
+        raise gr.Error(f"the threshold is a probability, between 0 and 1; got {threshold!r}", print_exception=False)
     judged = judged or {}
     report = relabel(report, float(threshold), judged.get("threshold"), judged.get("uncertain"))
     image, _ = frame_view(report, int(position or 1) - 1)

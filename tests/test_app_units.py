@@ -566,6 +566,8 @@ def banded_model_dir(tiny_model_dir, tmp_path_factory):
 
 
 def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_model_dir, monkeypatch):
+    import gradio as gr
+
     import app
 
     card = str(banded_model_dir / "untrained_resnet18.json")
@@ -589,6 +591,9 @@ def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_mode
     back = _named(ui, app.on_threshold(ui, moved, judged, 0.99, 1, "time"))
     assert back.report_state.label == "uncertain" and "What &ldquo;uncertain&rdquo; means" in back.verdict
     assert app.on_threshold(ui, None, None, 0.5, 1, "time") == {}  # nothing analysed yet: nothing changes
+    for bad in (float("nan"), 1.5):  # the undocumented page API, called raw (found by review)
+        with pytest.raises(gr.Error, match="threshold is a probability"):
+            app.on_threshold(ui, report, judged, bad, 1, "time")
 
 
 def test_styles_and_script_come_from_webapp_static():
@@ -744,15 +749,20 @@ def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model
 
 
 def test_printed_score_and_threshold_agree_with_the_label():
-    from webapp.verdict import score_against_threshold
+    from webapp.verdict import agreeing_figures, verdict_html
 
-    # found by review: "video score 0.931 < threshold 0.93"
-    assert score_against_threshold(0.9315, 0.932064) == ("0.931", "0.932", False)
-    assert score_against_threshold(0.93204, 0.932064) == ("0.9320", "0.9321", False)  # not "0.932 < 0.932"
-    assert score_against_threshold(0.95, 0.932064) == ("0.950", "0.932", True)
-    assert score_against_threshold(0.9320636, 0.932064) == ("0.932", "0.932", True)  # equal when printed: fake
-    s, t, above = score_against_threshold(0.9320634, 0.932064)
-    assert not above and float(s) < float(t)
+    # found by review: "video score 0.931 < threshold 0.93", "0.583 < threshold 0.932 · uncertain from 0.58" (real)
+    assert agreeing_figures(0.9315, 0.932064) == ("0.931", "0.932")
+    assert agreeing_figures(0.93204, 0.932064) == ("0.9320", "0.9321")  # not "0.932 < 0.932"
+    assert agreeing_figures(0.95, 0.932064) == ("0.950", "0.932")
+    assert agreeing_figures(0.583, 0.583274) == ("0.5830", "0.5833")
+    s, b = agreeing_figures(0.7, 0.7000004)  # a threshold given to 7 decimals
+    assert float(s) < float(b)
+    report = _report([[(0, 0.583)]] * 4, threshold=0.932064)
+    report.uncertain = [0.583274, 0.932064]
+    report.label = "real"
+    html = verdict_html(report)
+    assert "0.583</b> &lt; threshold 0.932 &middot; uncertain from 0.5833" in html
 
 
 def test_csv_cells_are_never_spreadsheet_formulas():

@@ -131,7 +131,8 @@ def test_bad_arguments_are_refused_before_any_work(clips, tiny_model, monkeypatc
         ({"rule": "median"}, "unknown rule 'median'; known: confident, mean"),
         ({"cam_faces": -1}, "cam_faces must be a whole number"),
         ({"frames": "8"}, "frames must be a whole number of frames; got '8'"),
-        ({"frames": 8.0}, "frames must be a whole number"),
+        ({"frames": 8.5}, "frames must be a whole number"),
+        ({"frames": float("nan")}, "frames must be a whole number"),
         ({"fps": "2"}, "fps must be a number"),
         ({"threshold": float("nan")}, "the threshold is a probability, between 0 and 1; got nan"),
         ({"threshold": 1.5}, "the threshold is a probability"),
@@ -146,6 +147,7 @@ def test_bad_arguments_are_refused_before_any_work(clips, tiny_model, monkeypatc
         analyze(42, model=tiny_model)
     monkeypatch.undo()
     report = analyze(Path(clips["face"]), model=tiny_model, frames=np.int64(4), threshold=np.float32(0.5))
+    assert len(analyze(clips["face"], model=tiny_model, frames=4.0).frames) == 4  # a whole float is a count
     assert report.video == clips["face"] and isinstance(report.video, str)
     assert json.loads(report.to_json())["video_info"]["path"] == clips["face"]
 
@@ -160,6 +162,6 @@ def test_a_very_short_clip_is_not_said_to_lack_faces():
     frames = [FrameResult(index=i, time=i / 10, faces=[face(i)]) for i in range(3)]
     warnings = trust_warnings(summarise("v.mp4", frames, threshold=0.5))
     assert not any("only 3 of 3" in w for w in warnings)
-    assert any(w.startswith("Only 3 frames could be sampled (all with a face)") for w in warnings)
+    assert any(w.startswith("Only 3 frames were sampled (each with a face)") for w in warnings)
     frames[1].faces = []
     assert any("only 2 of 3 sampled frames" in w for w in trust_warnings(summarise("v.mp4", frames, threshold=0.5)))

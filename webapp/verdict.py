@@ -11,7 +11,6 @@ import dataclasses
 import html
 import math
 
-from detector.constants import SCORE_DECIMALS
 from detector.inference.report import RULE_TEXT, Report, trust_warnings, verdict
 from detector.inference.stills import is_still
 
@@ -42,16 +41,16 @@ def _fmt(v: float) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
-def score_against_threshold(score: float, threshold: float) -> tuple[str, str, bool]:
-    """(score text, threshold text, at or above): both to 3 decimals, or to as many more (up to the report's 6) as
-    it takes for the printed figures to agree with the side the label puts the score on (0.9315 against 0.9321 is
-    "0.9315 < 0.9321", never "0.932 < 0.932" or "0.931 < 0.93")."""
-    above = round(float(score), SCORE_DECIMALS) >= threshold  # as verdict() compares them
-    for digits in range(3, SCORE_DECIMALS + 1):
-        s, t = f"{score:.{digits}f}", f"{threshold:.{digits}f}"
-        if (float(s) >= float(t)) == above:
+def agreeing_figures(score: float, bound: float) -> tuple[str, str]:
+    """``score`` and ``bound`` printed to 3 decimals, or to as many more as it takes for the printed figures to
+    compare as the raw ones do (0.9315 against 0.932064: "0.931" and "0.932"; 0.93204 against it: "0.9320" and
+    "0.9321", never "0.932" twice)."""
+    above = score >= bound
+    for digits in range(3, 13):
+        s, b = f"{score:.{digits}f}", f"{bound:.{digits}f}"
+        if (float(s) >= float(b)) == above:
             break
-    return s, t, above
+    return s, b
 
 
 def warnings_html(warnings: list[str]) -> str:
@@ -83,12 +82,14 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
     )
     band = report.uncertain
     if not math.isnan(report.score):
-        score_text, thr_text, above = score_against_threshold(report.score, report.threshold)
-        cmp = "&ge;" if above else "&lt;"
+        # every figure printed to as many digits as it takes to agree with the label (see agreeing_figures)
+        score_text, thr_text = agreeing_figures(report.score, report.threshold)
+        cmp = "&ge;" if report.score >= report.threshold else "&lt;"
+        band_text = agreeing_figures(report.score, float(band[0]))[1] if band else ""
         parts.append(
             f'<div style="font-size:{16 if compact else 18}px;margin-top:2px">video score '
             f'<b class="verdict-score">{score_text}</b> {cmp} threshold {thr_text}'
-            + (f" &middot; uncertain from {float(band[0]):.2f}" if band else "")
+            + (f" &middot; uncertain from {band_text}" if band else "")
             + "</div>"
         )
         if report.label == "uncertain":

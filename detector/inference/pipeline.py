@@ -207,7 +207,8 @@ def check_arguments(video_path, frames, fps, rule, threshold, cam_faces) -> str:
     def number(value) -> bool:
         return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
-    if frames is not None and not (isinstance(frames, numbers.Integral) and not isinstance(frames, bool)):
+    whole = number(frames) and math.isfinite(frames) and float(frames).is_integer()  # 8, np.int64(8), 8.0
+    if frames is not None and not whole:
         raise InputError(f"frames must be a whole number of frames; got {frames!r}")
     if fps is not None and not number(fps):
         raise InputError(f"fps must be a number of frames a second; got {fps!r}")

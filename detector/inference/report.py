@@ -254,11 +254,10 @@ def csv_text(reports: list[Report]) -> str:
 def verdict(score: float, threshold: float, uncertain: list[float] | None = None) -> str:
     """The label of a score: "fake" at or above ``threshold``; "uncertain" in the band ``[low, threshold)`` the
     model card gives (scores a model cannot tell from its real validation faces' upper tail); else "real";
-    "unknown" for no score (no face).  The score is compared as the report writes it (6 decimals), so a score
-    shown equal to the threshold is always "fake"."""
+    "unknown" for no score (no face).  The raw score is compared, as calibration counted it: a calibrated threshold
+    sits just above the highest real it lets through, which rounding the score first could lift onto it."""
     if score is None or np.isnan(score):
         return "unknown"
-    score = round(float(score), SCORE_DECIMALS)
     if score >= threshold:
         return "fake"
     if uncertain and score >= min(float(uncertain[0]), threshold):
@@ -389,8 +388,8 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     if n > 1 and with_face < max(4, 0.5 * n):  # (a photo is one frame)
         if with_face < n:
             out.append(f"Faces were found in only {with_face} of {n} sampled frames; the score rests on few faces.")
-        else:  # a very short clip: every frame has a face, but there are few
-            out.append(f"Only {n} frames could be sampled (all with a face); the score rests on few faces.")
+        else:  # few frames (a very short clip, or few asked for), each with a face
+            out.append(f"Only {n} frames were sampled (each with a face); the score rests on few faces.")
     sides = [max(f.box[2], f.box[3]) for f in report.faces]
     if np.median(sides) < min_face_px:
         out.append(f"Faces are small (median {np.median(sides):.0f} px); the model sees little detail.")
