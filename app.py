@@ -511,9 +511,8 @@ def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None, 
     def work(media):
         media = _check_video(media)
         _check_photo(photo)
-        exact = None if threshold is None else float(threshold)  # an API caller's threshold is taken as given
-        if exact is not None and not (math.isfinite(exact) and 0 <= exact <= 1):
-            raise InputError(f"the threshold is a probability, between 0 and 1; got {threshold!r}")
+        # an API caller's threshold is taken as given (analyze refuses one that is no probability)
+        exact = None if threshold is None else float(threshold)
         return run_analysis(media, frames, model_name, cam, exact, keep_frames=False, from_slider=False)
 
     from webapp.session import release_memory
