@@ -120,6 +120,28 @@ def test_compare_models_explains_the_same_face_with_every_model(clips, pair_dir)
 
 
 @pytest.mark.slow
+def test_cli_compare_to_a_reader_that_stops_early_ends_quietly(clips, pair_dir, monkeypatch, capsys):
+    # `compare CLIP --json - | head -c 10` said "error: None: cannot be written (Broken pipe)": the pipe's
+    # BrokenPipeError was taken for a file that could not be written
+    import io
+
+    from detector.cli import main
+
+    class GoneReader(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self):
+            return 1
+
+    monkeypatch.setenv("DEEPFAKE_MODELS_DIR", str(pair_dir))
+    monkeypatch.setattr("sys.stdout", GoneReader())
+    monkeypatch.setattr("os.dup2", lambda *a: None)  # main silences stdout's descriptor: not the test runner's
+    assert main(["compare", clips["face"], "--frames", "4", "--json", "-"]) == 1
+    assert "cannot be written" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_cli_compare_says_where_the_models_disagree(clips, pair_dir, tmp_path, monkeypatch, capsys):
     from detector.cli import main
 

@@ -348,6 +348,8 @@ def main(argv=None) -> int:
                 writer = SafeDictWriter(fh, fieldnames=FIELDS)
                 writer.writeheader()
                 writer.writerows(rows)
+    except BrokenPipeError:  # `--json - | head`: the reader went away; the command line's main ends quietly
+        raise
     except OSError as e:  # checked before the run; gone since (a full disk, a folder removed)
         return fail(f"{e.filename}: cannot be written ({e.strerror or e})")
     return 0
