@@ -6,6 +6,9 @@ command, the benchmark and the tests all call.
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +20,7 @@ from detector.constants import FACE_MARGIN
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, track
 from detector.inference.quality import face_stats
-from detector.inference.report import FrameResult, Report, attach_sequence, summarise
+from detector.inference.report import RULES, FrameResult, Report, attach_sequence, summarise
 from detector.inference.stills import STILL_PAD, is_still, read_still
 from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames
 from detector.models.classifier import Classifier, load_model
@@ -191,12 +194,6 @@ def sequence_tracks(
 def check_arguments(video_path, frames, fps, rule, threshold, cam_faces) -> str:
     """``video_path`` as a string (a ``pathlib.Path`` too), once :func:`analyze`'s other arguments are known good:
     an :class:`InputError` (one line) before any decoding for a bad one, not a crash after the work is done."""
-    import math
-    import numbers
-    import os
-
-    from detector.inference.report import RULES
-
     try:
         path = os.fspath(video_path)
     except TypeError:
