@@ -17,8 +17,7 @@ import os
 import cv2
 import numpy as np
 
-from detector.evaluation.compare import FIELDS, Comparison, disagreement, faces_line
-from detector.inference.report import SafeDictWriter
+from detector.evaluation.compare import Comparison, disagreement, faces_line, write_csv
 from detector.inference.stills import is_still
 
 # plotly and the tile drawing are imported where used: the app imports this module (for its headers) while it builds
@@ -253,9 +252,7 @@ def write_downloads(c: Comparison, folder: str) -> tuple[str, str]:
     with open(json_path, "w") as fh:
         json.dump(c.to_dict(), fh, indent=1)
     with open(csv_path, "w", newline="") as fh:
-        writer = SafeDictWriter(fh, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(c.rows)
+        write_csv(c, fh)
     return csv_path, json_path
 
 

@@ -34,7 +34,17 @@ from dataclasses import dataclass, field
 
 from detector.inference.report import FaceResult, Report, SafeDictWriter, verdict
 
-__all__ = ["compare", "compare_models", "Comparison", "ModelRun", "ChosenFace", "disagreement", "main", "FIELDS"]
+__all__ = [
+    "compare",
+    "compare_models",
+    "Comparison",
+    "ModelRun",
+    "ChosenFace",
+    "disagreement",
+    "main",
+    "FIELDS",
+    "write_csv",
+]
 
 FIELDS = ["model", "architecture", "label", "score", "threshold", "uncertain_from", "faces", "faces_over_threshold"]
 
@@ -291,6 +301,14 @@ def faces_line(comparison: Comparison) -> str:
     return f"{len(differ)} of {len(faces)} faces are labelled differently, {when}"
 
 
+def write_csv(comparison: Comparison, fh) -> None:
+    """The comparison's CSV (one row per model, :data:`FIELDS`) to an open text file: what ``--csv`` writes and the
+    app's compare tab offers."""
+    writer = SafeDictWriter(fh, fieldnames=FIELDS)
+    writer.writeheader()
+    writer.writerows(comparison.rows)
+
+
 def _output(target: str, **kwargs):
     """A results file to write, or standard output for ``-`` (left open)."""
     import contextlib
@@ -345,9 +363,7 @@ def main(argv=None) -> int:
                 json.dump(comparison.to_dict(), fh, indent=1)
         if args.csv:
             with _output(args.csv, newline="") as fh:
-                writer = SafeDictWriter(fh, fieldnames=FIELDS)
-                writer.writeheader()
-                writer.writerows(rows)
+                write_csv(comparison, fh)
     except BrokenPipeError:  # `--json - | head`: the reader went away; the command line's main ends quietly
         raise
     except OSError as e:  # checked before the run; gone since (a full disk, a folder removed)
