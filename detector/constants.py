@@ -40,7 +40,9 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_THRESHOLD = 0.5  # a card without a calibrated threshold
 DEFAULT_FRAMES = 32  # frames sampled evenly over a clip
-SCORE_DECIMALS = 6  # reports write scores to this many decimals (labels compare the raw score: report.verdict)
+# reports write scores (and a sequence head's weights and contributions) to this many decimals; labels compare the raw
+# score (report.verdict)
+SCORE_DECIMALS = 6
 CROP_MAX_SIDE = 320  # cached training crops are stored at most this large
 DEPTH_SIZE = 64  # side of a face crop's landmark depth map (detector.inference.depth)
 DEPTH_FLOOR = 0.1  # the farthest face point's value in a depth map (0 is kept for "no face there")

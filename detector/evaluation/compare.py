@@ -32,6 +32,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from detector.constants import SCORE_DECIMALS
 from detector.inference.report import FaceResult, Report, SafeDictWriter, verdict
 
 __all__ = [
@@ -171,7 +172,7 @@ class Comparison:
                 "frame": f["frame"],
                 "time": round(float(f["time"]), 4),
                 "identity": f["identity"],
-                "scores": {k: round(v, 6) for k, v in f["scores"].items()},
+                "scores": {k: round(v, SCORE_DECIMALS) for k, v in f["scores"].items()},
                 "labels": f["labels"],
             }
 

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from detector.cliargs import Parser, check_outputs, fail, frame_count
+from detector.constants import SCORE_DECIMALS
 from detector.inference.report import SafeDictWriter
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -426,8 +427,8 @@ def write_report(directory: str | os.PathLike, rows: list[dict], result: dict) -
                 {
                     **r,
                     "label": r["label_name"],
-                    "score": "" if r["score"] is None else round(r["score"], 6),
-                    "score_mean": "" if r["score_mean"] is None else round(r["score_mean"], 6),
+                    "score": "" if r["score"] is None else round(r["score"], SCORE_DECIMALS),
+                    "score_mean": "" if r["score_mean"] is None else round(r["score_mean"], SCORE_DECIMALS),
                 }
             )
     return [out / "roc.png", out / "score_histograms.png", out / "videos.csv"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from detector.constants import FACE_MARGIN
+from detector.constants import FACE_MARGIN, SCORE_DECIMALS
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ logging
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -53,7 +53,7 @@ class Face:
         d = {
             "identity": self.identity,
             "box": [int(v) for v in self.box],
-            "score": round(float(self.score), 6),
+            "score": round(float(self.score), SCORE_DECIMALS),
             "confidence": round(float(self.confidence), 4),
         }
         if self.explanation:

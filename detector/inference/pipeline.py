@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from detector.constants import FACE_MARGIN
+from detector.constants import FACE_MARGIN, SCORE_DECIMALS
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, track
 from detector.inference.quality import face_stats
@@ -367,7 +367,7 @@ def analyze(
         if depth is not None:
             seq["depth"] = {"source": "facemesh_z", "faces": len(found_depth), "found": int(found_depth.sum())}
             for row, tr in zip(seq["tracks"], sorted(tracks, key=lambda tr: tr["identity"])):
-                row["depth_attention"] = [round(float(a), 6) for a in tr["depth_attention"]]
+                row["depth_attention"] = [round(float(a), SCORE_DECIMALS) for a in tr["depth_attention"]]
         report.timings["sequence"] = time.perf_counter() - t
         report.timings["total"] += report.timings["sequence"]
     if keep_frames:

@@ -360,8 +360,8 @@ def attach_sequence(
             "score": round(float(t["score"]), SCORE_DECIMALS),
             "frame_score": round(float(frame_score.get(t["identity"], float("nan"))), SCORE_DECIMALS),
             "frames": [int(i) for i in t["frames"]],
-            "weights": [round(float(w), 6) for w in t["weights"]],
-            "contributions": [round(float(c), 6) for c in t["contributions"]],
+            "weights": [round(float(w), SCORE_DECIMALS) for w in t["weights"]],
+            "contributions": [round(float(c), SCORE_DECIMALS) for c in t["contributions"]],
         }
         for t in sorted(tracks, key=lambda t: t["identity"])
     ]
