@@ -1,0 +1,68 @@
+"""scripts/shared_errors.py: several recipes' out-of-fold scores, their mean, and fakes against their own reals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import load_script  # tests/ is on sys.path under pytest
+
+
+def _script():
+    return load_script("scripts/shared_errors.py", "shared_errors")
+
+
+def _crossval(path: Path, scores: dict[str, float], folds: dict[str, int] | None = None) -> str:
+    """FF++ items named by their ids (a real "183.mp4", a fake "183_253.mp4"), an actor clip and a photo."""
+    v = lambda name, p: {  # noqa: E731
+        "video": f"/data/{name}",
+        "method": "original" if "_" not in name else "Deepfakes",
+        "fold": (folds or {}).get(name, 0),
+        "fake_probability": p,
+        "label": int("_" in name and name[0].isdigit()),
+        "source": "ffpp",
+    }
+    videos = [v(name, p) for name, p in scores.items()]
+    videos.append({**v("01__kitchen.mp4", 0.1), "label": 0})  # an actor: no pair group, left out of own pairs
+    path.write_text(json.dumps({"videos": videos}))
+    return str(path)
+
+
+def test_pair_ids():
+    mod = _script()
+    assert mod.pair_ids("/x/c23/videos/183_253.mp4") == ("183", "253")
+    assert mod.pair_ids("183.mp4") == ("183",)
+    assert mod.pair_ids("01__kitchen_pan.mp4") == () and mod.pair_ids("a_b.jpg") == ()
+
+
+def test_each_recipe_the_mean_and_own_pair_groups(tmp_path, capsys):
+    mod = _script()
+    # recipe A: each fake above its own reals (183, 253 low; 400, 500 high) but below the other group's reals
+    a = {"183.mp4": 0.1, "253.mp4": 0.2, "183_253.mp4": 0.3, "400.mp4": 0.7, "500.mp4": 0.8, "400_500.mp4": 0.9}
+    # recipe B: the level per group flipped, the order within each group kept
+    b = {"183.mp4": 0.7, "253.mp4": 0.8, "183_253.mp4": 0.9, "400.mp4": 0.1, "500.mp4": 0.2, "400_500.mp4": 0.3}
+    pa, pb = _crossval(tmp_path / "a.json", a), _crossval(tmp_path / "b.json", b)
+    rows = {r["recipe"]: r for r in mod.table({"A": mod.scores(pa), "B": mod.scores(pb)})}
+    assert set(rows) == {"A", "B", "mean of all"}
+    # the actor clip is left out: 4 reals and 2 fakes; A's fake 0.3 beats 2 of 4 reals, 0.9 all 4 -> 6 of 8
+    assert rows["A"]["n"] == 6 and rows["A"]["fakes"] == 2
+    assert rows["A"]["auc"] == pytest.approx(0.75) and rows["B"]["auc"] == pytest.approx(0.75)
+    assert rows["A"]["own"] == 1.0 and rows["A"]["n_own"] == 4  # each fake against its own two reals
+    # the mean: reals 0.4, 0.5, 0.4, 0.5; fakes 0.6, 0.6 -> every pair right
+    assert rows["mean of all"]["auc"] == pytest.approx(1.0)
+    assert mod.main([pa, pb]) == 0
+    assert "| ffpp | mean of all | 6 (2) | 1.000 | 1.000 (4) |" in capsys.readouterr().out
+
+
+def test_different_folds_or_one_file_are_refused(tmp_path, capsys):
+    mod = _script()
+    scores = {"183.mp4": 0.1, "183_253.mp4": 0.3}
+    a = _crossval(tmp_path / "a.json", scores)
+    b = _crossval(tmp_path / "b.json", scores, folds={"183.mp4": 1})
+    with pytest.raises(SystemExit):
+        mod.main([a, b])
+    assert "different folds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        mod.main([a])
+    assert "at least two" in capsys.readouterr().err
