@@ -1,5 +1,7 @@
 """Are the errors the recipes' or the data's?  Several recipes' out-of-fold scores on the same items: per FF++ source,
-each recipe's pooled AUC, the AUC of the mean of all their scores (an ensemble of every recipe, out of fold), and
+each recipe's pooled AUC, the AUC of the mean of all their scores (an ensemble of every recipe, out of fold), the
+best mean of two recipes (picked on the very items it is scored on, so an optimistic bound on what averaging two of
+them could give), and
 the share of pairs a recipe ranks right when a fake meets only the real videos of its own pair group (the two
 people the fake was made from), against pairs of a fake and any real.
 
@@ -18,6 +20,7 @@ of fold in all of them are used.  FF++ names give the pair groups: a fake ``183_
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 
@@ -67,7 +70,12 @@ def table(runs: dict[str, dict]) -> list[dict]:
         if len(set(y)) < 2:
             continue
         named = {name: [v[k]["fake_probability"] for k in keys] for name, v in runs.items()}
+        pairs = {f"mean of {a} and {b}": list((np.array(named[a]) + np.array(named[b])) / 2)
+                 for a, b in itertools.combinations(named, 2)}  # fmt: skip
         named["mean of all"] = list(np.mean(list(named.values()), axis=0))
+        if len(runs) > 2:  # the best pair, picked on the very items it is scored on: an optimistic bound
+            best = max(pairs, key=lambda name: metrics_block(y, pairs[name])["auc"])
+            named[f"best pair (optimistic): {best}"] = pairs[best]
         for name, s in named.items():
             items = [{**first[k], "fake_probability": p} for k, p in zip(keys, s)]
             share, n = own_pairs(items)

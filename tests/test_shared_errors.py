@@ -53,6 +53,10 @@ def test_each_recipe_the_mean_and_own_pair_groups(tmp_path, capsys):
     assert rows["mean of all"]["auc"] == pytest.approx(1.0)
     assert mod.main([pa, pb]) == 0
     assert "| ffpp | mean of all | 6 (2) | 1.000 | 1.000 (4) |" in capsys.readouterr().out
+    # with three recipes, the best mean of two is named: A and B (1.0), not A and its copy (0.75)
+    three = mod.table({"A": mod.scores(pa), "B": mod.scores(pb), "A again": mod.scores(pa)})
+    best = [r for r in three if r["recipe"].startswith("best pair")]
+    assert [r["recipe"] for r in best] == ["best pair (optimistic): mean of A and B"] and best[0]["auc"] == 1.0
 
 
 def test_different_folds_or_one_file_are_refused(tmp_path, capsys):
