@@ -1,20 +1,20 @@
 """Are the errors the recipes' or the data's?  Several recipes' out-of-fold scores on the same items: per FF++ source,
 each recipe's pooled AUC, the AUC of the mean of all their scores (an ensemble of every recipe, out of fold), the
 best mean of two recipes (picked on the very items it is scored on, so an optimistic bound on what averaging two of
-them could give), and
-the share of pairs a recipe ranks right when a fake meets only the real videos of its own pair group (the two
-people the fake was made from), against pairs of a fake and any real.
+them could give), and how often a fake is ranked above the real video of the same person, and above the real video
+of the same scene, against a fake and any real (the pooled AUC).
 
     python scripts/shared_errors.py runs/cvdom/crossval.json runs/cvmnv2/crossval.json runs/cvreg/crossval.json
 
 If the mean of many recipes ranks no better than the best of them, their errors are the same items: what limits
-them is the data (which people, which videos), not one recipe's luck.  If a fake is ranked above its own reals far
-more often than above any real, the score carries a level per person or video that moves whole pair groups up or
-down, and that level, not the fake/real signal, costs the pooled AUC.
+them is the data (which people, which videos), not one recipe's luck.  If a fake is ranked above the real video of
+its own person far more often than above any real, the score carries a level per person that moves a person's
+videos up or down together, and that level, not the fake/real signal, costs the pooled AUC.
 
 All files come from ``deepfake-lens crossval --json`` over the same folds (same data and split seed); the items out
-of fold in all of them are used.  FF++ names give the pair groups: a fake ``183_253.mp4`` against the reals
-``183.mp4`` and ``253.mp4`` of its source.
+of fold in all of them are used.  FF++ names a fake ``TARGET_SOURCE.mp4``: it is TARGET's video (the same scene as
+the real ``TARGET.mp4``) with SOURCE's face (Deepfakes, FaceSwap: the same person as ``SOURCE.mp4``) or with
+TARGET's own face re-enacted by SOURCE (Face2Face, NeuralTextures: the same person as ``TARGET.mp4``).
 """
 
 from __future__ import annotations
@@ -39,22 +39,28 @@ def pair_ids(video: str) -> tuple[str, ...]:
     return tuple(parts) if len(parts) <= 2 and all(p.isdigit() for p in parts) else ()
 
 
-def own_pairs(items: list[dict]) -> tuple[float, int]:
-    """(share of the (fake, real of its own pair group) pairs ranked right, ties half; their count)."""
+SWAPS = ("Deepfakes", "FaceSwap")  # the source's face on the target's video; the others re-enact the target's face
+
+
+def same_person_and_scene(items: list[dict]) -> dict[str, tuple[float, int]]:
+    """{"person": (share of the (fake, real video of the same person) pairs ranked right, ties half; their
+    count), "scene": the same against the real video of the same scene}."""
     reals = {pair_ids(x["video"])[0]: x["fake_probability"] for x in items if x["label"] == 0 and pair_ids(x["video"])}
-    right, n = 0.0, 0
-    for f in (x for x in items if x["label"] == 1):
-        for r in pair_ids(f["video"]):
-            if r in reals:
-                d = f["fake_probability"] - reals[r]
-                right += 1.0 if d > 0 else 0.5 if d == 0 else 0.0
-                n += 1
-    return (right / n if n else float("nan")), n
+    right = {"person": [0.0, 0], "scene": [0.0, 0]}
+    for f in (x for x in items if x["label"] == 1 and len(pair_ids(x["video"])) == 2):
+        target, source = pair_ids(f["video"])
+        for kind, real in (("person", source if f["method"] in SWAPS else target), ("scene", target)):
+            if real in reals:
+                d = f["fake_probability"] - reals[real]
+                right[kind][0] += 1.0 if d > 0 else 0.5 if d == 0 else 0.0
+                right[kind][1] += 1
+    return {k: (r / n if n else float("nan"), n) for k, (r, n) in right.items()}
 
 
 def table(runs: dict[str, dict]) -> list[dict]:
-    """One row per recipe and one for the mean of all, per source with both classes: AUC over every fake-real
-    pair, and the share right over own-pair-group pairs."""
+    """One row per recipe, one for the mean of all and (from three recipes) one for the best mean of two, per
+    source with both classes: the AUC over every fake-real pair, and the share ranked right of the pairs of a fake
+    and the real video of the same person ("person", "n_person") and of the same scene ("scene", "n_scene")."""
     common = set.intersection(*(set(v) for v in runs.values()))
     if not common:
         raise ValueError("the cross-validations share no items")
@@ -78,9 +84,10 @@ def table(runs: dict[str, dict]) -> list[dict]:
             named[f"best pair (optimistic): {best}"] = pairs[best]
         for name, s in named.items():
             items = [{**first[k], "fake_probability": p} for k, p in zip(keys, s)]
-            share, n = own_pairs(items)
+            same = same_person_and_scene(items)
             rows.append({"source": source, "recipe": name, "n": len(keys), "fakes": sum(y),
-                         "auc": metrics_block(y, s)["auc"], "own": share, "n_own": n})  # fmt: skip
+                         "auc": metrics_block(y, s)["auc"], "person": same["person"][0], "n_person": same["person"][1],
+                         "scene": same["scene"][0], "n_scene": same["scene"][1]})  # fmt: skip
     return rows
 
 
@@ -95,12 +102,13 @@ def main(argv=None) -> int:
     except (OSError, ValueError, KeyError) as e:
         p.error(str(e))
     print(
-        "| source | recipe | videos (fakes) | pooled AUC | a fake against its own pair group's reals: right (pairs) |\n"
-        "|---|---|---|---|---|"
+        "| source | recipe | videos (fakes) | pooled AUC: a fake above a real | a fake above the real video of the "
+        "same person (pairs) | of the same scene (pairs) |\n|---|---|---|---|---|---|"
     )
     for r in rows:
         counts = f"{r['n']} ({r['fakes']})"
-        print(f"| {r['source']} | {r['recipe']} | {counts} | {r['auc']:.3f} | {r['own']:.3f} ({r['n_own']}) |")
+        same = f"{r['person']:.3f} ({r['n_person']}) | {r['scene']:.3f} ({r['n_scene']})"
+        print(f"| {r['source']} | {r['recipe']} | {counts} | {r['auc']:.3f} | {same} |")
     return 0
 
 

@@ -48,15 +48,30 @@ def test_each_recipe_the_mean_and_own_pair_groups(tmp_path, capsys):
     # the actor clip is left out: 4 reals and 2 fakes; A's fake 0.3 beats 2 of 4 reals, 0.9 all 4 -> 6 of 8
     assert rows["A"]["n"] == 6 and rows["A"]["fakes"] == 2
     assert rows["A"]["auc"] == pytest.approx(0.75) and rows["B"]["auc"] == pytest.approx(0.75)
-    assert rows["A"]["own"] == 1.0 and rows["A"]["n_own"] == 4  # each fake against its own two reals
+    # each fake (Deepfakes) above the real of its source person and of its target's scene
+    assert (rows["A"]["person"], rows["A"]["n_person"], rows["A"]["scene"], rows["A"]["n_scene"]) == (1.0, 2, 1.0, 2)
     # the mean: reals 0.4, 0.5, 0.4, 0.5; fakes 0.6, 0.6 -> every pair right
     assert rows["mean of all"]["auc"] == pytest.approx(1.0)
     assert mod.main([pa, pb]) == 0
-    assert "| ffpp | mean of all | 6 (2) | 1.000 | 1.000 (4) |" in capsys.readouterr().out
+    assert "| ffpp | mean of all | 6 (2) | 1.000 | 1.000 (2) | 1.000 (2) |" in capsys.readouterr().out
     # with three recipes, the best mean of two is named: A and B (1.0), not A and its copy (0.75)
     three = mod.table({"A": mod.scores(pa), "B": mod.scores(pb), "A again": mod.scores(pa)})
     best = [r for r in three if r["recipe"].startswith("best pair")]
     assert [r["recipe"] for r in best] == ["best pair (optimistic): mean of A and B"] and best[0]["auc"] == 1.0
+
+
+def test_same_person_depends_on_the_method():
+    """A swap (Deepfakes, FaceSwap) shows SOURCE's face in TARGET's scene; a re-enactment TARGET's own face."""
+    mod = _script()
+    item = lambda name, label, p, method="original": {  # noqa: E731
+        "video": name, "label": label, "fake_probability": p, "method": method}  # fmt: skip
+    reals = [item("183.mp4", 0, 0.5), item("253.mp4", 0, 0.2)]
+    swap = mod.same_person_and_scene(reals + [item("183_253.mp4", 1, 0.3, "FaceSwap")])
+    assert swap == {"person": (1.0, 1), "scene": (0.0, 1)}  # above 253 (its face), below 183 (its scene)
+    reenacted = mod.same_person_and_scene(reals + [item("183_253.mp4", 1, 0.3, "Face2Face")])
+    assert reenacted == {"person": (0.0, 1), "scene": (0.0, 1)}  # 183's face in 183's scene
+    tie = mod.same_person_and_scene(reals + [item("183_253.mp4", 1, 0.5, "NeuralTextures")])
+    assert tie == {"person": (0.5, 1), "scene": (0.5, 1)}
 
 
 def test_different_folds_or_one_file_are_refused(tmp_path, capsys):
