@@ -12,53 +12,6 @@ import pytest
 import torch
 
 
-def _face_patch(frame: np.ndarray, i: int) -> np.ndarray:
-    """A 'manipulation': the inner half of each detected face brightened (everything else untouched)."""
-    from detector.inference.pipeline import face_detector
-
-    out = frame.copy()
-    for f in face_detector().detect(frame):
-        x, y, w, h = f.box
-        x0, y0 = x + w // 4, y + h // 4
-        out[y0 : y0 + h // 2, x0 : x0 + w // 2] = np.clip(
-            out[y0 : y0 + h // 2, x0 : x0 + w // 2].astype(int) + 70, 0, 255
-        ).astype(np.uint8)
-    return out
-
-
-@pytest.fixture(scope="module")
-def ffpp_tiny(tmp_path_factory) -> Path:
-    """FaceForensics++'s layout, two pair groups: reals 001, 002, 003, 004 and fakes 001_002, 003_004 made from
-    their targets 001, 003 by brightening the faces (Deepfakes), and a Face2Face 001_002 made the same way from a
-    narrower cut of 001."""
-    from detector.data.synthetic import _frame, astronaut, render_clip
-
-    root = tmp_path_factory.mktemp("ffpp")
-    real = root / "original_sequences" / "youtube" / "c23" / "videos"
-    fake = root / "manipulated_sequences" / "Deepfakes" / "c23" / "videos"
-    real.mkdir(parents=True)
-    fake.mkdir(parents=True)
-    small = dict(seconds=1, fps=8, size=(320, 240))
-    looks = {"001": lambda f: f, "002": lambda f: np.ascontiguousarray(f[:, ::-1]), "003": lambda f: f // 2 + 50}
-    looks["004"] = lambda f: np.ascontiguousarray((f // 2 + 50)[:, ::-1])
-    for stem, look in looks.items():
-        render_clip(str(real / f"{stem}.mp4"), transform=lambda f, i, look=look: look(f), **small)
-    for target, source in (("001", "002"), ("003", "004")):
-        look = looks[target]
-        render_clip(
-            str(fake / f"{target}_{source}.mp4"), transform=lambda f, i, look=look: _face_patch(look(f), i), **small
-        )
-    # Face2Face's way: made from a copy of the target cut to a narrower width (here 8 pixels off each side)
-    f2f = root / "manipulated_sequences" / "Face2Face" / "c23" / "videos"
-    f2f.mkdir(parents=True)
-    render_clip(
-        str(f2f / "001_002.mp4"),
-        transform=lambda f, i: _face_patch(np.ascontiguousarray(_frame(astronaut(), i / 7, 320, 240)[:, 8:312]), i),
-        **{**small, "size": (304, 240)},
-    )
-    return root
-
-
 def test_difference_mask_marks_the_changed_pixels_and_refuses_frames_that_do_not_line_up():
     import cv2
 

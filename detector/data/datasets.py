@@ -76,6 +76,20 @@ def held_out(item: VideoItem) -> bool:
     return item.kind == "image" and zlib.crc32(os.path.basename(item.path).encode()) % STILL_HOLDOUT == 0
 
 
+def real_person(path: str) -> str | None:
+    """Who a real FaceForensics++ video shows: ``.../original_sequences/youtube/c23/videos/183.mp4`` -> ``"183"``
+    (its c40 twin too), ``.../original_sequences/actors/c23/videos/01__kitchen_pan.mp4`` -> ``"actor01"`` (every
+    scene of an actor); None for anything else (a fake, a photo, another layout), whose person is not known."""
+    p = Path(path)
+    parts = p.parts
+    if "original_sequences" not in parts:
+        return None
+    if "actors" in parts:
+        m = _DFD_REAL.match(p.stem)
+        return f"actor{m.group(1)}" if m else None
+    return p.stem if p.stem.isdigit() else None
+
+
 def _item(root: Path, path: Path, label: int, group: str, method: str | None, target: Path | None = None) -> VideoItem:
     rel = path.relative_to(root).with_suffix("").as_posix()
     kind = "image" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
@@ -352,6 +366,7 @@ __all__ = [
     "VideoItem",
     "Item",
     "held_out",
+    "real_person",
     "read_datasets",
     "UTK_RACES",
     "REAL",

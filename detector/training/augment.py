@@ -373,16 +373,22 @@ def domain_sampling_weights(train_df, pseudo_share: float) -> tuple[np.ndarray, 
 
 def balanced_dl_type():
     """A fastai TfmdDL that draws its training epoch with replacement by ``wgts`` (fastai's WeightedDL, with the
-    epoch's length ``n`` free of the data set's: a fixed budget of crops per epoch however many there are)."""
+    epoch's length ``n`` free of the data set's: a fixed budget of crops per epoch however many there are).  Its
+    ``drawn`` holds the epoch's rows in draw order: batch ``i`` is ``drawn[i * bs:(i + 1) * bs]``."""
     from fastai.callback.data import WeightedDL
 
     class BalancedDL(WeightedDL):
+        drawn: list = []  # the last epoch's rows, in the order its batches take them (IdentityAdversary reads it)
+
         def get_idxs(self):
             if self.n == 0:
-                return []
-            if not self.shuffle:
-                return list(range(min(self.n, len(self.dataset))))
-            return list(np.random.choice(len(self.dataset), self.n, p=self.wgts))
+                idxs = []
+            elif not self.shuffle:
+                idxs = list(range(min(self.n, len(self.dataset))))
+            else:
+                idxs = list(np.random.choice(len(self.dataset), self.n, p=self.wgts))
+            self.drawn = idxs
+            return idxs
 
     return BalancedDL
 

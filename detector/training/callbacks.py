@@ -12,7 +12,15 @@ from fastai.callback.core import Callback
 from detector.constants import IMAGENET_MEAN, IMAGENET_STD
 from detector.models.registry import logits_from_pooled
 
-__all__ = ["KeepFrozen", "WeightAverage", "DistillationCallback", "PairedRanking", "MaskSupervision"]
+__all__ = [
+    "KeepFrozen",
+    "WeightAverage",
+    "DistillationCallback",
+    "PairedRanking",
+    "MaskSupervision",
+    "GradientReversal",
+    "IdentityAdversary",
+]
 
 
 class KeepFrozen(Callback):
@@ -394,6 +402,102 @@ class MaskSupervision(Callback):
         if len(self.buffer.mask) != len(self.features):
             raise RuntimeError("mask supervision: the batch's masks and feature maps do not match")
         term = self.mask_loss(self.features, self.buffer.mask)
+        if term is None:
+            return
+        self.last = float(term.detach())
+        self._sum, self._n = self._sum + self.last, self._n + 1
+        loss = self.learn.loss_grad + self.weight * term
+        self.learn.loss_grad = loss
+        self.learn.loss = loss.clone()
+
+
+class GradientReversal(torch.autograd.Function):
+    """The identity forward; backward, the gradient times ``-scale`` (Ganin & Lempitsky 2015)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.scale = float(scale)
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return -ctx.scale * grad, None
+
+
+class IdentityAdversary(Callback):
+    """Add ``weight * CE(head(reverse(features)), person)`` over a training batch's crops of known people: ``head``
+    (a linear layer, attached to the network for training only, dropped at export) learns who each crop shows from
+    the pooled features (the classifier's input), and the network receives that gradient reversed and scaled by
+    ``ramp`` = 2 / (1 + exp(-10 p)), p the fit's progress: it learns features that do not tell the people apart.
+
+    A detector's score carries a level per person (a few real people score high in every frame); features that
+    cannot tell the training people apart cannot carry such a level for them.  ``persons``: per training row (the
+    order of the training loader's data set), a person index, or -1 (a fake, a pseudo-fake, a photo: not asked).
+    ``labels``: per training row, its class index, checked against each batch's targets (the rows of a batch are
+    read from the loader's ``drawn``; a mismatch means the batch is not the rows it is taken for).  Validation
+    batches are not touched."""
+
+    order = 60  # after_loss after DistillationCallback's (order 10), so the term is not scaled by its alpha
+
+    def __init__(self, head: torch.nn.Module, weight: float, persons, labels):
+        self.head, self.weight = head, float(weight)
+        self.persons = torch.as_tensor(np.asarray(persons), dtype=torch.long)
+        self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+        self.features, self.hook = None, None
+        self.last: float | None = None  # the last training batch's identity term (before the weight)
+        self.history: list[float] = []  # its mean over each epoch's training batches
+        self._sum, self._n = 0.0, 0
+
+    def before_train(self):
+        if self.hook is None:
+            self.hook = self.learn.model.get_classifier().register_forward_pre_hook(self._keep)
+
+    def after_train(self):
+        if self.hook is not None:
+            self.hook.remove()
+        self.hook, self.features = None, None
+        if self._n:
+            self.history.append(round(self._sum / self._n, 4))
+        self._sum, self._n = 0.0, 0
+
+    after_fit = after_train
+
+    def before_batch(self):
+        self.features = None
+
+    def _keep(self, module, args):
+        self.features = args[0]
+
+    @staticmethod
+    def ramp(progress: float) -> float:
+        return float(2.0 / (1.0 + np.exp(-10.0 * progress)) - 1.0)
+
+    def batch_rows(self) -> torch.Tensor:
+        """The training rows of the current batch, from the loader's draw."""
+        dl = self.learn.dl
+        n = len(self.learn.yb[0])
+        start = self.learn.iter * dl.bs
+        rows = torch.as_tensor(np.asarray(dl.drawn[start : start + n]), dtype=torch.long)
+        y = self.learn.yb[0].as_subclass(torch.Tensor).cpu()
+        if len(rows) != n or not torch.equal(self.labels[rows], y):
+            raise RuntimeError("identity adversary: the batch is not the rows the training loader drew for it")
+        return rows
+
+    def identity_loss(self, features: torch.Tensor, persons: torch.Tensor, scale: float) -> torch.Tensor | None:
+        """The mean cross-entropy of the head's person guesses over the rows of a known person (None if none is),
+        through gradient reversal at ``scale``."""
+        known = persons >= 0
+        if not bool(known.any()):
+            return None
+        x = GradientReversal.apply(features.as_subclass(torch.Tensor)[known.to(features.device)], scale)
+        return F.cross_entropy(self.head(x).float(), persons[known].to(features.device))
+
+    def after_loss(self):
+        if not self.training or not self.learn.yb:
+            return
+        if self.features is None:
+            raise RuntimeError("identity adversary: the network's classifier saw no input on this training batch")
+        term = self.identity_loss(self.features, self.persons[self.batch_rows()], self.ramp(self.learn.pct_train))
         if term is None:
             return
         self.last = float(term.detach())

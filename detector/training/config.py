@@ -114,6 +114,15 @@ class TrainConfig:
         "real video (cached beside the crops), a pseudo-fake's blend mask, and nothing on reals",
         metavar="W",
     )
+    identity_adversary: float = _f(
+        0.0,
+        "weight W of a loss that keeps the network from knowing who a real person is (0: off; needs --balance "
+        "domain and a network with a classifier layer; not with --pairs or --mixup): a linear head, dropped at "
+        "export, learns which training person a real FaceForensics++ or actor crop shows from the pooled features, "
+        "and its gradient reaches the network reversed (gradient reversal, Ganin & Lempitsky 2015), scaled up from 0 "
+        "over each fit as 2 / (1 + exp(-10 p)) - 1",
+        metavar="W",
+    )
     mixup: float = _f(
         0.0,
         "blend each training crop with another crop of its batch (fastai's MixUp: the weight of the larger part "
@@ -223,6 +232,16 @@ class TrainConfig:
             raise ValueError(
                 "--mixup A is a Beta parameter (0: off, else above 0) and works with neither "
                 "--mask-weight nor --pairs (a blended crop has neither one mask nor one partner)"
+            )
+        if (
+            not math.isfinite(self.identity_adversary)
+            or self.identity_adversary < 0
+            or self.identity_adversary
+            and (self.balance != "domain" or self.pairs or self.mixup)
+        ):
+            raise ValueError(
+                "--identity-adversary W is a loss weight (0 or more) and needs --balance domain, without --pairs "
+                "or --mixup"
             )
         if self.pairs < 0 or self.pairs and not (self.balance == "domain" and self.bs % 2 == 0):
             raise ValueError("--pairs W is a loss weight (0 or more) and needs --balance domain and an even --bs")

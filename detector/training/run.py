@@ -49,6 +49,7 @@ __all__ = ["train", "prepare", "learner", "fit", "validate", "export", "main", "
 VOCAB = ["fake", "real"]  # fastai sorts the vocab: logits come in this order
 PROJECTION = "distill_projection"  # --distill-features: the student-to-teacher feature map, attached for training only
 MASK_HEAD = "mask_head"  # --mask-weight: the feature map's cells to their share of changed pixels, for training only
+IDENTITY_HEAD = "identity_head"  # --identity-adversary: pooled features to the training person, for training only
 
 
 def log(*a) -> None:
@@ -84,13 +85,31 @@ def resolve_arch(cfg: TrainConfig):
         raise ValueError(
             "--freeze-stages keeps pretrained layers at their values; from scratch it would keep random ones"
         )
-    if cfg.freeze_stages or cfg.mask_weight:  # one throwaway net for both checks
+    if cfg.freeze_stages or cfg.mask_weight or cfg.identity_adversary:  # one throwaway net for the checks
         net = arch.build(num_classes=2, size=size)
         if cfg.freeze_stages:
             arch.early_modules(net, cfg.freeze_stages)
         if cfg.mask_weight:
             _check_mask_head(net, cfg.arch)
+        if cfg.identity_adversary and not (hasattr(net, "get_classifier") and getattr(net, "num_features", 0)):
+            raise ValueError(f"--identity-adversary reads the classifier's input; {cfg.arch} has no classifier layer")
     return arch, size, pretrained
+
+
+def training_persons(train_df) -> tuple[np.ndarray, list[str]]:
+    """(per training row, the index of the real person it shows or -1; the persons' names): rows of real
+    FaceForensics++ and actor videos (:func:`detector.data.datasets.real_person`), not their pseudo-fakes, fakes
+    or photos."""
+    from detector.data.datasets import real_person
+
+    pseudo = train_df["pseudo"].to_numpy(bool) if "pseudo" in train_df else np.zeros(len(train_df), bool)
+    who = [
+        real_person(video) if label == "real" and not p else None
+        for video, label, p in zip(train_df["video"], train_df["label"], pseudo)
+    ]
+    names = sorted({w for w in who if w is not None})
+    index = {n: i for i, n in enumerate(names)}
+    return np.array([index.get(w, -1) if w is not None else -1 for w in who], dtype=np.int64), names
 
 
 def _check_mask_head(net, name: str) -> None:
@@ -228,7 +247,13 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         split_mask,
         with_pseudo_fakes,
     )
-    from detector.training.callbacks import DistillationCallback, KeepFrozen, MaskSupervision, PairedRanking
+    from detector.training.callbacks import (
+        DistillationCallback,
+        IdentityAdversary,
+        KeepFrozen,
+        MaskSupervision,
+        PairedRanking,
+    )
 
     arch, size, pretrained = prep.arch, prep.size, prep.pretrained
     df = prep.df
@@ -339,12 +364,23 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     if with_masks:  # trains with the head, not exported (resolve_arch checked the network has a global pool)
         mask_head = torch.nn.Conv2d(net.num_features, 1, kernel_size=1)
         net.add_module(MASK_HEAD, mask_head)
+    identity_head = None
+    if cfg.identity_adversary:  # trains with the head, not exported (resolve_arch checked the classifier layer)
+        train_rows = df[~df.is_valid].reset_index(drop=True)  # the training loader's rows, in its order
+        persons, names = training_persons(train_rows)
+        if len(names) < 2:
+            raise ValueError(
+                f"--identity-adversary: the training crops show {len(names)} known real person(s) "
+                "(real FaceForensics++ or actor videos); it needs at least two"
+            )
+        identity_head = torch.nn.Linear(net.num_features, len(names))
+        net.add_module(IDENTITY_HEAD, identity_head)
     learn = Learner(
         dls,
         net,
         loss_func=CrossEntropyLossFlat(weight=weights),
         metrics=[accuracy, RocAucBinary()],
-        splitter=lambda m: _in_head(arch.param_groups(m), projection, mask_head),
+        splitter=lambda m: _in_head(arch.param_groups(m), projection, mask_head, identity_head),
         path=out,
         model_dir=".",
     )
@@ -385,6 +421,13 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     if with_masks:
         learn.add_cb(MaskSupervision(mask_head, cfg.mask_weight, buffer))
         log(f"mask loss weight {cfg.mask_weight}: where each fake was changed, on the last feature map's cells")
+    if identity_head is not None:
+        labels = [VOCAB.index(v) for v in train_rows["label"]]
+        learn.add_cb(IdentityAdversary(identity_head, cfg.identity_adversary, persons, labels))
+        log(
+            f"identity adversary, weight {cfg.identity_adversary}: {len(names)} training people, "
+            f"{int((persons >= 0).sum())} of {len(persons)} training rows; its gradient reaches the network reversed"
+        )
     learn.crop_loader = loader  # its failed blends are reported after the fit
     return learn, full_valid, shares, weights
 
@@ -396,7 +439,8 @@ def _feature_kind(cfg: TrainConfig) -> str:
 
 
 def _in_head(groups: list, *modules) -> list:
-    """Training-only modules (``--distill-features``' projection, ``--mask-weight``'s head; None: absent) train with
+    """Training-only modules (``--distill-features``' projection, ``--mask-weight``'s and ``--identity-adversary``'s
+    heads; None: absent) train with
     the head (at the full rate, and in a frozen epoch), not with the body, where the architecture's [body, head]
     groups put every module but the classifier."""
     extra = [p for m in modules if m is not None for p in m.parameters()]
@@ -437,7 +481,7 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
     import matplotlib.pyplot as plt
     from fastai.vision.all import minimum, slide, steep, valley
 
-    from detector.training.callbacks import MaskSupervision, WeightAverage
+    from detector.training.callbacks import IdentityAdversary, MaskSupervision, WeightAverage
 
     lr, suggestion = cfg.lr or 1e-3, None
     if cfg.lr_find:
@@ -452,9 +496,15 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
         if not cfg.lr and best:
             lr = best
         log(f"lr_find suggestions {suggestion}; using {lr:.2e}")
-    masks = next((c for c in learn.cbs if isinstance(c, MaskSupervision)), None)
-    if masks is not None:
-        masks.history.clear()  # lr_find's passes are not an epoch
+    terms = {
+        "mask term": next((c for c in learn.cbs if isinstance(c, MaskSupervision)), None),
+        "identity term (the head's cross-entropy; ln of the people's count is a guess)": next(
+            (c for c in learn.cbs if isinstance(c, IdentityAdversary)), None
+        ),
+    }
+    for cb in terms.values():
+        if cb is not None:
+            cb.history.clear()  # lr_find's passes are not an epoch
     average = WeightAverage(cfg.ema) if cfg.ema else None
     if average is not None:  # added after lr_find, which must not feed the average
         learn.add_cb(average)
@@ -467,8 +517,9 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
     failed = getattr(learn, "crop_loader", None) and learn.crop_loader.failed_blends
     if failed:
         log(f"pseudo-fake draws whose blend failed 5 times (trained on as their real crop, labelled fake): {failed}")
-    if masks is not None:
-        log(f"mask term (before its weight), mean over each epoch's training batches: {masks.history}")
+    for name, cb in terms.items():
+        if cb is not None:
+            log(f"{name}, before its weight, mean over each epoch's training batches: {cb.history}")
     learn.recorder.plot_loss()
     plt.title(f"losses ({cfg.arch})")
     plt.savefig(out / "loss_curve.png", dpi=110, bbox_inches="tight")
@@ -661,7 +712,7 @@ def export(
         ),
     )
     learn.model.eval()
-    for name in (PROJECTION, MASK_HEAD):  # --distill-features' map, --mask-weight's head: training only
+    for name in (PROJECTION, MASK_HEAD, IDENTITY_HEAD):  # training only: --distill-features' map, the extra heads
         if name in learn.model._modules:
             del learn.model._modules[name]
     card_path = save_model(learn.model, card, out / "model", half=cfg.half)
