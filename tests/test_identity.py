@@ -20,6 +20,7 @@ def test_real_person_names_ffpp_and_actor_reals_only():
     assert real_person("/d/ffpp/manipulated_sequences/Deepfakes/c23/videos/183_253.mp4") is None
     assert real_person("/d/faces_utk/real/10_0_0_2017.jpg.chip.jpg") is None
     assert real_person("/d/set/real/clip7.mp4") is None
+    assert real_person("/actors/ffpp/original_sequences/youtube/c23/videos/183.mp4") == "183"  # a folder above
 
 
 def test_training_persons_index_the_real_videos_not_their_pseudo_fakes():
@@ -105,6 +106,31 @@ def test_identity_adversary_options_are_checked(tmp_path, capsys, extra):
     with pytest.raises(SystemExit):
         main(["--data", str(tmp_path), "--arch", "resnet18", "--epoch-size", "64", *extra])
     assert "--identity-adversary W is a loss weight" in capsys.readouterr().err
+
+
+def test_identity_adversary_needs_a_classifier_layer(monkeypatch):
+    """Every registered network has one (timm's get_classifier; MesoNet's own); a network without is refused."""
+    from detector.models.registry import Architecture
+    from detector.training.config import parse_config
+    from detector.training.run import resolve_arch
+
+    monkeypatch.setattr(Architecture, "build", lambda self, **kw: torch.nn.Linear(2, 2))
+    cfg = parse_config(["--data", "x", "--arch", "resnet18", "--epoch-size", "64", "--balance", "domain", "--sbi",
+                        "0.5", "--identity-adversary", "1"])  # fmt: skip
+    with pytest.raises(ValueError, match="reads the classifier's input; resnet18 has no classifier layer"):
+        resolve_arch(cfg)
+
+
+def test_identity_adversary_needs_two_known_people(tiny_dataset, tmp_path, capsys):
+    """real/ + fake/ folders name no person: refused before the pseudo-fakes are made."""
+    from detector.training.run import main
+
+    argv = ["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1"]
+    argv += ["--bs", "4", "--workers", "1", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "o")]
+    argv += ["--epoch-size", "16", "--balance", "domain", "--sbi", "0.25", "--identity-adversary", "1"]
+    assert main(argv) == 2
+    assert "error: --identity-adversary: the training crops show 0 known real person(s)" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "model").exists()
 
 
 @pytest.mark.slow

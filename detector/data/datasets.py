@@ -82,9 +82,10 @@ def real_person(path: str) -> str | None:
     scene of an actor); None for anything else (a fake, a photo, another layout), whose person is not known."""
     p = Path(path)
     parts = p.parts
-    if "original_sequences" not in parts:
+    if "original_sequences" not in parts[:-1]:
         return None
-    if "actors" in parts:
+    subset = parts[len(parts) - 1 - parts[::-1].index("original_sequences") :][1]  # the folder below it
+    if subset == "actors":
         m = _DFD_REAL.match(p.stem)
         return f"actor{m.group(1)}" if m else None
     return p.stem if p.stem.isdigit() else None

@@ -378,7 +378,7 @@ def balanced_dl_type():
     from fastai.callback.data import WeightedDL
 
     class BalancedDL(WeightedDL):
-        drawn: list = []  # the last epoch's rows, in the order its batches take them (IdentityAdversary reads it)
+        drawn: list[int] = []  # the last epoch's rows, in the order its batches take them (IdentityAdversary reads it)
 
         def get_idxs(self):
             if self.n == 0:

@@ -420,7 +420,7 @@ class GradientReversal(torch.autograd.Function):
         return x.view_as(x)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         return -ctx.scale * grad, None
 
 
@@ -428,7 +428,7 @@ class IdentityAdversary(Callback):
     """Add ``weight * CE(head(reverse(features)), person)`` over a training batch's crops of known people: ``head``
     (a linear layer, attached to the network for training only, dropped at export) learns who each crop shows from
     the pooled features (the classifier's input), and the network receives that gradient reversed and scaled by
-    ``ramp`` = 2 / (1 + exp(-10 p)), p the fit's progress: it learns features that do not tell the people apart.
+    ``ramp`` = 2 / (1 + exp(-10 p)) - 1, p the fit's progress: it learns features that do not tell the people apart.
 
     A detector's score carries a level per person (a few real people score high in every frame); features that
     cannot tell the training people apart cannot carry such a level for them.  ``persons``: per training row (the
@@ -439,7 +439,7 @@ class IdentityAdversary(Callback):
 
     order = 60  # after_loss after DistillationCallback's (order 10), so the term is not scaled by its alpha
 
-    def __init__(self, head: torch.nn.Module, weight: float, persons, labels):
+    def __init__(self, head: torch.nn.Module, weight: float, persons: np.ndarray | list[int], labels: list[int]):
         self.head, self.weight = head, float(weight)
         self.persons = torch.as_tensor(np.asarray(persons), dtype=torch.long)
         self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)

@@ -112,6 +112,18 @@ def training_persons(train_df) -> tuple[np.ndarray, list[str]]:
     return np.array([index.get(w, -1) if w is not None else -1 for w in who], dtype=np.int64), names
 
 
+def check_identity_people(cfg: TrainConfig, prep: Prepared) -> None:
+    """--identity-adversary needs training crops of at least two known real people (ValueError), found before the
+    slow steps (pseudo-fakes, masks), which add none."""
+    if cfg.identity_adversary:
+        people = training_persons(prep.df[~prep.df.is_valid])[1]
+        if len(people) < 2:
+            raise ValueError(
+                f"--identity-adversary: the training crops show {len(people)} known real person(s) "
+                "(real FaceForensics++ or actor videos); it needs at least two"
+            )
+
+
 def _check_mask_head(net, name: str) -> None:
     """--mask-weight reads the feature map at the input of a ``global_pool`` module (ValueError where there is none:
     coatnet_0's is a setting, MesoNet has none)."""
@@ -368,12 +380,8 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     if cfg.identity_adversary:  # trains with the head, not exported (resolve_arch checked the classifier layer)
         train_rows = df[~df.is_valid].reset_index(drop=True)  # the training loader's rows, in its order
         persons, names = training_persons(train_rows)
-        if len(names) < 2:
-            raise ValueError(
-                f"--identity-adversary: the training crops show {len(names)} known real person(s) "
-                "(real FaceForensics++ or actor videos); it needs at least two"
-            )
-        identity_head = torch.nn.Linear(net.num_features, len(names))
+        width = getattr(net.get_classifier(), "in_features", net.num_features)  # what the classifier reads
+        identity_head = torch.nn.Linear(width, len(names))
         net.add_module(IDENTITY_HEAD, identity_head)
     learn = Learner(
         dls,
@@ -440,9 +448,8 @@ def _feature_kind(cfg: TrainConfig) -> str:
 
 def _in_head(groups: list, *modules) -> list:
     """Training-only modules (``--distill-features``' projection, ``--mask-weight``'s and ``--identity-adversary``'s
-    heads; None: absent) train with
-    the head (at the full rate, and in a frozen epoch), not with the body, where the architecture's [body, head]
-    groups put every module but the classifier."""
+    heads; None: absent) train with the head (at the full rate, and in a frozen epoch), not with the body, where the
+    architecture's [body, head] groups put every module but the classifier."""
     extra = [p for m in modules if m is not None for p in m.parameters()]
     if not extra:
         return groups
@@ -498,7 +505,7 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
         log(f"lr_find suggestions {suggestion}; using {lr:.2e}")
     terms = {
         "mask term": next((c for c in learn.cbs if isinstance(c, MaskSupervision)), None),
-        "identity term (the head's cross-entropy; ln of the people's count is a guess)": next(
+        "identity term (the head's cross-entropy; ln K is chance for K people)": next(
             (c for c in learn.cbs if isinstance(c, IdentityAdversary)), None
         ),
     }
@@ -772,6 +779,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         prep = prepare(cfg, resolved)
         check_teacher_groups(cfg, teacher, prep.val_items)
+        check_identity_people(cfg, prep)
     except (ValueError, OSError) as e:  # a config or data that cannot be used: one line, before any training
         raise InputError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
     learn, full_valid, shares, weights = learner(cfg, prep, out, teacher)
