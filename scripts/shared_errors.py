@@ -1,20 +1,21 @@
 """Are the errors the recipes' or the data's?  Several recipes' out-of-fold scores on the same items: per FF++ source,
-each recipe's pooled AUC, the AUC of the mean of all their scores (an ensemble of every recipe, out of fold), the
-best mean of two recipes (picked on the very items it is scored on, so an optimistic bound on what averaging two of
-them could give), and how often a fake is ranked above the real video of the same person, and above the real video
-of the same scene, against a fake and any real (the pooled AUC).
+each recipe's pooled AUC and its rank correlation with the first recipe, the AUC of the mean of all their scores (an
+ensemble of every recipe, out of fold), the best mean of two recipes (picked on the very items it is scored on, so an
+optimistic bound on what averaging two of them could give), and how often a fake is ranked above one real video of
+its own: another video of the same face (for a face swap), and the video it was made from.
 
     python scripts/shared_errors.py runs/cvdom/crossval.json runs/cvmnv2/crossval.json runs/cvreg/crossval.json
 
-If the mean of many recipes ranks no better than the best of them, their errors are the same items: what limits
-them is the data (which people, which videos), not one recipe's luck.  If a fake is ranked above the real video of
-its own person far more often than above any real, the score carries a level per person that moves a person's
-videos up or down together, and that level, not the fake/real signal, costs the pooled AUC.
+If the recipes' scores correlate highly and the mean of many ranks no better than the best of them, they get the
+same items wrong: what limits them is the data (which people, which videos), not one recipe's luck.  If a fake is
+ranked above a real video of its own person far more often than above any real, the score carries a level per
+person or video that moves both up or down together, and that level, not the fake/real signal, costs the pooled AUC.
 
 All files come from ``deepfake-lens crossval --json`` over the same folds (same data and split seed); the items out
-of fold in all of them are used.  FF++ names a fake ``TARGET_SOURCE.mp4``: it is TARGET's video (the same scene as
-the real ``TARGET.mp4``) with SOURCE's face (Deepfakes, FaceSwap: the same person as ``SOURCE.mp4``) or with
-TARGET's own face re-enacted by SOURCE (Face2Face, NeuralTextures: the same person as ``TARGET.mp4``).
+of fold in all of them are used.  FF++ names a fake ``TARGET_SOURCE.mp4``: it is TARGET's video (the scene of the
+real ``TARGET.mp4``) with SOURCE's face (Deepfakes, FaceSwap: the face of ``SOURCE.mp4``, another video) or with
+TARGET's own face re-enacted by SOURCE (Face2Face, NeuralTextures: the face of ``TARGET.mp4``, the video it was made
+from).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import os
 import sys
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from detector.evaluation.metrics import metrics_block
 
@@ -39,17 +41,19 @@ def pair_ids(video: str) -> tuple[str, ...]:
     return tuple(parts) if len(parts) <= 2 and all(p.isdigit() for p in parts) else ()
 
 
-SWAPS = ("Deepfakes", "FaceSwap")  # the source's face on the target's video; the others re-enact the target's face
+SWAPS = ("Deepfakes", "FaceSwap")  # SOURCE's face on TARGET's video: SOURCE.mp4 is another video of the same face
 
 
 def same_person_and_scene(items: list[dict]) -> dict[str, tuple[float, int]]:
-    """{"person": (share of the (fake, real video of the same person) pairs ranked right, ties half; their
-    count), "scene": the same against the real video of the same scene}."""
+    """{"person": (share of the (face swap, another real video of the same face: SOURCE.mp4) pairs ranked right,
+    ties half; their count), "scene": the same for (any fake, the real video it was made from: TARGET.mp4)}.  A
+    re-enactment (Face2Face, NeuralTextures) shows TARGET's own face, so its same-person real is the video it was
+    made from, counted under "scene"; a method not known to be a swap is left out of "person"."""
     reals = {pair_ids(x["video"])[0]: x["fake_probability"] for x in items if x["label"] == 0 and pair_ids(x["video"])}
     right = {"person": [0.0, 0], "scene": [0.0, 0]}
     for f in (x for x in items if x["label"] == 1 and len(pair_ids(x["video"])) == 2):
         target, source = pair_ids(f["video"])
-        for kind, real in (("person", source if f["method"] in SWAPS else target), ("scene", target)):
+        for kind, real in (("person", source if f["method"] in SWAPS else None), ("scene", target)):
             if real in reals:
                 d = f["fake_probability"] - reals[real]
                 right[kind][0] += 1.0 if d > 0 else 0.5 if d == 0 else 0.0
@@ -59,8 +63,10 @@ def same_person_and_scene(items: list[dict]) -> dict[str, tuple[float, int]]:
 
 def table(runs: dict[str, dict]) -> list[dict]:
     """One row per recipe, one for the mean of all and (from three recipes) one for the best mean of two, per
-    source with both classes: the AUC over every fake-real pair, and the share ranked right of the pairs of a fake
-    and the real video of the same person ("person", "n_person") and of the same scene ("scene", "n_scene")."""
+    source with both classes: the AUC over every pair of a fake and a real FF++ video (real items without an FF++ id,
+    such as actor clips, are left out), the Spearman correlation of the row's scores with the first recipe's
+    ("rho"), and the share ranked right of the pairs of a swap and another real video of the same face ("person",
+    "n_person") and of a fake and the real video it was made from ("scene", "n_scene")."""
     common = set.intersection(*(set(v) for v in runs.values()))
     if not common:
         raise ValueError("the cross-validations share no items")
@@ -76,17 +82,20 @@ def table(runs: dict[str, dict]) -> list[dict]:
         if len(set(y)) < 2:
             continue
         named = {name: [v[k]["fake_probability"] for k in keys] for name, v in runs.items()}
-        pairs = {f"mean of {a} and {b}": list((np.array(named[a]) + np.array(named[b])) / 2)
-                 for a, b in itertools.combinations(named, 2)}  # fmt: skip
-        named["mean of all"] = list(np.mean(list(named.values()), axis=0))
+        reference = named[next(iter(runs))]
         if len(runs) > 2:  # the best pair, picked on the very items it is scored on: an optimistic bound
+            pairs = {f"mean of {a} and {b}": list((np.array(named[a]) + np.array(named[b])) / 2)
+                     for a, b in itertools.combinations(named, 2)}  # fmt: skip
             best = max(pairs, key=lambda name: metrics_block(y, pairs[name])["auc"])
+        named["mean of all"] = list(np.mean(list(named.values()), axis=0))
+        if len(runs) > 2:
             named[f"best pair (optimistic): {best}"] = pairs[best]
         for name, s in named.items():
             items = [{**first[k], "fake_probability": p} for k, p in zip(keys, s)]
             same = same_person_and_scene(items)
             rows.append({"source": source, "recipe": name, "n": len(keys), "fakes": sum(y),
-                         "auc": metrics_block(y, s)["auc"], "person": same["person"][0], "n_person": same["person"][1],
+                         "auc": metrics_block(y, s)["auc"], "rho": float(spearmanr(reference, s)[0]),
+                         "person": same["person"][0], "n_person": same["person"][1],
                          "scene": same["scene"][0], "n_scene": same["scene"][1]})  # fmt: skip
     return rows
 
@@ -95,20 +104,21 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("crossval", nargs="+", help="crossval.json of each recipe (the same folds)")
     args = p.parse_args(argv)
-    if len(args.crossval) < 2:
-        p.error("give at least two cross-validations")
+    if len(set(args.crossval)) < 2:
+        p.error("give at least two different cross-validations")
     try:
         rows = table({path: scores(path) for path in args.crossval})
     except (OSError, ValueError, KeyError) as e:
         p.error(str(e))
     print(
-        "| source | recipe | videos (fakes) | pooled AUC: a fake above a real | a fake above the real video of the "
-        "same person (pairs) | of the same scene (pairs) |\n|---|---|---|---|---|---|"
+        "| source | recipe | videos (fakes) | pooled AUC: a fake above a real | rank correlation with the first "
+        "recipe | a face swap above another real video of the same face (pairs) | a fake above the real video it "
+        "was made from (pairs) |\n|---|---|---|---|---|---|---|"
     )
     for r in rows:
         counts = f"{r['n']} ({r['fakes']})"
         same = f"{r['person']:.3f} ({r['n_person']}) | {r['scene']:.3f} ({r['n_scene']})"
-        print(f"| {r['source']} | {r['recipe']} | {counts} | {r['auc']:.3f} | {same} |")
+        print(f"| {r['source']} | {r['recipe']} | {counts} | {r['auc']:.3f} | {r['rho']:.2f} | {same} |")
     return 0
 
 

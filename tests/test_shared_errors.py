@@ -48,12 +48,14 @@ def test_each_recipe_the_mean_and_own_pair_groups(tmp_path, capsys):
     # the actor clip is left out: 4 reals and 2 fakes; A's fake 0.3 beats 2 of 4 reals, 0.9 all 4 -> 6 of 8
     assert rows["A"]["n"] == 6 and rows["A"]["fakes"] == 2
     assert rows["A"]["auc"] == pytest.approx(0.75) and rows["B"]["auc"] == pytest.approx(0.75)
-    # each fake (Deepfakes) above the real of its source person and of its target's scene
+    # each fake (a Deepfakes swap) above the other real video of its face (SOURCE) and the one it was made from
     assert (rows["A"]["person"], rows["A"]["n_person"], rows["A"]["scene"], rows["A"]["n_scene"]) == (1.0, 2, 1.0, 2)
     # the mean: reals 0.4, 0.5, 0.4, 0.5; fakes 0.6, 0.6 -> every pair right
     assert rows["mean of all"]["auc"] == pytest.approx(1.0)
     assert mod.main([pa, pb]) == 0
-    assert "| ffpp | mean of all | 6 (2) | 1.000 | 1.000 (2) | 1.000 (2) |" in capsys.readouterr().out
+    # A and B rank the items differently (rank correlation with A: B below 1, A itself 1)
+    assert rows["A"]["rho"] == pytest.approx(1.0) and rows["B"]["rho"] < 0.5
+    assert "| ffpp | A | 6 (2) | 0.750 | 1.00 | 1.000 (2) | 1.000 (2) |" in capsys.readouterr().out.replace(pa, "A")
     # with three recipes, the best mean of two is named: A and B (1.0), not A and its copy (0.75)
     three = mod.table({"A": mod.scores(pa), "B": mod.scores(pb), "A again": mod.scores(pa)})
     best = [r for r in three if r["recipe"].startswith("best pair")]
@@ -68,10 +70,13 @@ def test_same_person_depends_on_the_method():
     reals = [item("183.mp4", 0, 0.5), item("253.mp4", 0, 0.2)]
     swap = mod.same_person_and_scene(reals + [item("183_253.mp4", 1, 0.3, "FaceSwap")])
     assert swap == {"person": (1.0, 1), "scene": (0.0, 1)}  # above 253 (its face), below 183 (its scene)
+    # a re-enactment shows 183's own face in 183's scene: its same-person real is the video it was made from
     reenacted = mod.same_person_and_scene(reals + [item("183_253.mp4", 1, 0.3, "Face2Face")])
-    assert reenacted == {"person": (0.0, 1), "scene": (0.0, 1)}  # 183's face in 183's scene
+    assert reenacted["scene"] == (0.0, 1) and reenacted["person"][1] == 0
     tie = mod.same_person_and_scene(reals + [item("183_253.mp4", 1, 0.5, "NeuralTextures")])
-    assert tie == {"person": (0.5, 1), "scene": (0.5, 1)}
+    assert tie["scene"] == (0.5, 1)
+    unknown = mod.same_person_and_scene(reals + [item("183_253.mp4", 1, 0.3, "FaceShifter")])  # not known as a swap
+    assert unknown["person"][1] == 0 and unknown["scene"] == (0.0, 1)
 
 
 def test_different_folds_or_one_file_are_refused(tmp_path, capsys):
@@ -85,3 +90,6 @@ def test_different_folds_or_one_file_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         mod.main([a])
     assert "at least two" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        mod.main([a, a])  # the same file twice is one cross-validation
+    assert "at least two different" in capsys.readouterr().err
