@@ -338,29 +338,27 @@ class PairedRanking(Callback):
         self.learn.loss = loss.clone()
 
 
-class MaskSupervision(Callback):
-    """Add ``weight * BCE(head(feature map), mask on the map's grid)`` to the training loss: the network learns where
-    a fake was changed, not only that it was (as Face X-ray and multi-task detectors do), from the difference masks
-    of FaceForensics++ fakes (:mod:`detector.data.masks`), the blend masks of pseudo-fakes, and nothing changed on
-    reals.  Each of the feature map's cells (5 x 5 at 160 px for EfficientNet-Lite0) is asked for the share of its
-    pixels that changed.  A sample without a mask (``UNKNOWN_MASK``) adds nothing.
-
-    ``head``: a 1 x 1 convolution from the feature map's channels to one, attached to the network for training only
-    (dropped at export); ``buffer``: where :func:`detector.training.augment.split_mask` leaves the batch's masks.
-    The feature map is the input of the network's ``global_pool``.  Validation batches are not touched."""
+class _TrainingTerm(Callback):
+    """A loss term on the features a hooked module of the network sees on training batches (its input, kept by a
+    forward pre-hook that lives for training passes only), added to the labels' loss times ``weight``.  Subclasses
+    name the module (:meth:`hooked`) and compute the term in ``after_loss``, then call :meth:`add`.  ``last``: the
+    last training batch's term (before the weight); ``history``: its mean over each epoch's training batches."""
 
     order = 60  # after_loss after DistillationCallback's (order 10), so the term is not scaled by its alpha
 
-    def __init__(self, head: torch.nn.Module, weight: float, buffer):
-        self.head, self.weight, self.buffer = head, float(weight), buffer
+    def __init__(self, weight: float):
+        self.weight = float(weight)
         self.features, self.hook = None, None
-        self.last: float | None = None  # the last training batch's mask term
-        self.history: list[float] = []  # its mean over each epoch's training batches
+        self.last: float | None = None
+        self.history: list[float] = []
         self._sum, self._n = 0.0, 0
+
+    def hooked(self, model: torch.nn.Module) -> torch.nn.Module:
+        raise NotImplementedError
 
     def before_train(self):
         if self.hook is None:
-            self.hook = self.learn.model.global_pool.register_forward_pre_hook(self._keep)
+            self.hook = self.hooked(self.learn.model).register_forward_pre_hook(self._keep)
 
     def after_train(self):
         if self.hook is not None:
@@ -377,6 +375,33 @@ class MaskSupervision(Callback):
 
     def _keep(self, module, args):
         self.features = args[0]
+
+    def add(self, term: torch.Tensor) -> None:
+        """Add ``weight * term`` to the batch's loss, and keep the term for ``last`` and ``history``."""
+        self.last = float(term.detach())
+        self._sum, self._n = self._sum + self.last, self._n + 1
+        loss = self.learn.loss_grad + self.weight * term
+        self.learn.loss_grad = loss
+        self.learn.loss = loss.clone()
+
+
+class MaskSupervision(_TrainingTerm):
+    """Add ``weight * BCE(head(feature map), mask on the map's grid)`` to the training loss: the network learns where
+    a fake was changed, not only that it was (as Face X-ray and multi-task detectors do), from the difference masks
+    of FaceForensics++ fakes (:mod:`detector.data.masks`), the blend masks of pseudo-fakes, and nothing changed on
+    reals.  Each of the feature map's cells (5 x 5 at 160 px for EfficientNet-Lite0) is asked for the share of its
+    pixels that changed.  A sample without a mask (``UNKNOWN_MASK``) adds nothing.
+
+    ``head``: a 1 x 1 convolution from the feature map's channels to one, attached to the network for training only
+    (dropped at export); ``buffer``: where :func:`detector.training.augment.split_mask` leaves the batch's masks.
+    The feature map is the input of the network's ``global_pool``.  Validation batches are not touched."""
+
+    def __init__(self, head: torch.nn.Module, weight: float, buffer):
+        super().__init__(weight)
+        self.head, self.buffer = head, buffer
+
+    def hooked(self, model: torch.nn.Module) -> torch.nn.Module:
+        return model.global_pool
 
     def mask_loss(self, fmap: torch.Tensor, mask: torch.Tensor) -> torch.Tensor | None:
         """The mean BCE over the cells of the samples that have a mask (None if none has).
@@ -404,11 +429,7 @@ class MaskSupervision(Callback):
         term = self.mask_loss(self.features, self.buffer.mask)
         if term is None:
             return
-        self.last = float(term.detach())
-        self._sum, self._n = self._sum + self.last, self._n + 1
-        loss = self.learn.loss_grad + self.weight * term
-        self.learn.loss_grad = loss
-        self.learn.loss = loss.clone()
+        self.add(term)
 
 
 class GradientReversal(torch.autograd.Function):
@@ -424,7 +445,7 @@ class GradientReversal(torch.autograd.Function):
         return -ctx.scale * grad, None
 
 
-class IdentityAdversary(Callback):
+class IdentityAdversary(_TrainingTerm):
     """Add ``weight * CE(head(reverse(features)), person)`` over a training batch's crops of known people: ``head``
     (a linear layer, attached to the network for training only, dropped at export) learns who each crop shows from
     the pooled features (the classifier's input), and the network receives that gradient reversed and scaled by
@@ -437,36 +458,14 @@ class IdentityAdversary(Callback):
     read from the loader's ``drawn``; a mismatch means the batch is not the rows it is taken for).  Validation
     batches are not touched."""
 
-    order = 60  # after_loss after DistillationCallback's (order 10), so the term is not scaled by its alpha
-
     def __init__(self, head: torch.nn.Module, weight: float, persons: np.ndarray | list[int], labels: list[int]):
-        self.head, self.weight = head, float(weight)
+        super().__init__(weight)
+        self.head = head
         self.persons = torch.as_tensor(np.asarray(persons), dtype=torch.long)
         self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
-        self.features, self.hook = None, None
-        self.last: float | None = None  # the last training batch's identity term (before the weight)
-        self.history: list[float] = []  # its mean over each epoch's training batches
-        self._sum, self._n = 0.0, 0
 
-    def before_train(self):
-        if self.hook is None:
-            self.hook = self.learn.model.get_classifier().register_forward_pre_hook(self._keep)
-
-    def after_train(self):
-        if self.hook is not None:
-            self.hook.remove()
-        self.hook, self.features = None, None
-        if self._n:
-            self.history.append(round(self._sum / self._n, 4))
-        self._sum, self._n = 0.0, 0
-
-    after_fit = after_train
-
-    def before_batch(self):
-        self.features = None
-
-    def _keep(self, module, args):
-        self.features = args[0]
+    def hooked(self, model: torch.nn.Module) -> torch.nn.Module:
+        return model.get_classifier()
 
     @staticmethod
     def ramp(progress: float) -> float:
@@ -500,8 +499,4 @@ class IdentityAdversary(Callback):
         term = self.identity_loss(self.features, self.persons[self.batch_rows()], self.ramp(self.learn.pct_train))
         if term is None:
             return
-        self.last = float(term.detach())
-        self._sum, self._n = self._sum + self.last, self._n + 1
-        loss = self.learn.loss_grad + self.weight * term
-        self.learn.loss_grad = loss
-        self.learn.loss = loss.clone()
+        self.add(term)
