@@ -81,11 +81,9 @@ def real_person(path: str) -> str | None:
     (its c40 twin too), ``.../original_sequences/actors/c23/videos/01__kitchen_pan.mp4`` -> ``"actor01"`` (every
     scene of an actor); None for anything else (a fake, a photo, another layout), whose person is not known."""
     p = Path(path)
-    parts = p.parts
-    if "original_sequences" not in parts[:-1]:
+    if "original_sequences/" not in p.as_posix():
         return None
-    subset = parts[len(parts) - 1 - parts[::-1].index("original_sequences") :][1]  # the folder below it
-    if subset == "actors":
+    if "original_sequences/actors/" in p.as_posix():  # as _item tells an actor clip's source
         m = _DFD_REAL.match(p.stem)
         return f"actor{m.group(1)}" if m else None
     return p.stem if p.stem.isdigit() else None

@@ -18,6 +18,7 @@ __all__ = [
     "DistillationCallback",
     "PairedRanking",
     "MaskSupervision",
+    "TrainingTerm",
     "GradientReversal",
     "IdentityAdversary",
 ]
@@ -338,13 +339,16 @@ class PairedRanking(Callback):
         self.learn.loss = loss.clone()
 
 
-class _TrainingTerm(Callback):
+class TrainingTerm(Callback):
     """A loss term on the features a hooked module of the network sees on training batches (its input, kept by a
     forward pre-hook that lives for training passes only), added to the labels' loss times ``weight``.  Subclasses
     name the module (:meth:`hooked`) and compute the term in ``after_loss``, then call :meth:`add`.  ``last``: the
-    last training batch's term (before the weight); ``history``: its mean over each epoch's training batches."""
+    last training batch's term (before the weight); ``history``: its mean over each epoch's training batches;
+    ``name``: what the training log calls the term."""
 
     order = 60  # after_loss after DistillationCallback's (order 10), so the term is not scaled by its alpha
+
+    name = "term"
 
     def __init__(self, weight: float):
         self.weight = float(weight)
@@ -385,7 +389,7 @@ class _TrainingTerm(Callback):
         self.learn.loss = loss.clone()
 
 
-class MaskSupervision(_TrainingTerm):
+class MaskSupervision(TrainingTerm):
     """Add ``weight * BCE(head(feature map), mask on the map's grid)`` to the training loss: the network learns where
     a fake was changed, not only that it was (as Face X-ray and multi-task detectors do), from the difference masks
     of FaceForensics++ fakes (:mod:`detector.data.masks`), the blend masks of pseudo-fakes, and nothing changed on
@@ -395,6 +399,8 @@ class MaskSupervision(_TrainingTerm):
     ``head``: a 1 x 1 convolution from the feature map's channels to one, attached to the network for training only
     (dropped at export); ``buffer``: where :func:`detector.training.augment.split_mask` leaves the batch's masks.
     The feature map is the input of the network's ``global_pool``.  Validation batches are not touched."""
+
+    name = "mask term"
 
     def __init__(self, head: torch.nn.Module, weight: float, buffer):
         super().__init__(weight)
@@ -445,7 +451,7 @@ class GradientReversal(torch.autograd.Function):
         return -ctx.scale * grad, None
 
 
-class IdentityAdversary(_TrainingTerm):
+class IdentityAdversary(TrainingTerm):
     """Add ``weight * CE(head(reverse(features)), person)`` over a training batch's crops of known people: ``head``
     (a linear layer, attached to the network for training only, dropped at export) learns who each crop shows from
     the pooled features (the classifier's input), and the network receives that gradient reversed and scaled by
@@ -457,6 +463,8 @@ class IdentityAdversary(_TrainingTerm):
     ``labels``: per training row, its class index, checked against each batch's targets (the rows of a batch are
     read from the loader's ``drawn``; a mismatch means the batch is not the rows it is taken for).  Validation
     batches are not touched."""
+
+    name = "identity term (the head's cross-entropy; ln K is chance for K people)"
 
     def __init__(self, head: torch.nn.Module, weight: float, persons: np.ndarray | list[int], labels: list[int]):
         super().__init__(weight)

@@ -109,7 +109,7 @@ def training_persons(train_df) -> tuple[np.ndarray, list[str]]:
     ]
     names = sorted({w for w in who if w is not None})
     index = {n: i for i, n in enumerate(names)}
-    return np.array([index.get(w, -1) if w is not None else -1 for w in who], dtype=np.int64), names
+    return np.array([index.get(w, -1) for w in who], dtype=np.int64), names
 
 
 def check_identity_people(cfg: TrainConfig, prep: Prepared) -> None:
@@ -488,7 +488,7 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
     import matplotlib.pyplot as plt
     from fastai.vision.all import minimum, slide, steep, valley
 
-    from detector.training.callbacks import IdentityAdversary, MaskSupervision, WeightAverage
+    from detector.training.callbacks import TrainingTerm, WeightAverage
 
     lr, suggestion = cfg.lr or 1e-3, None
     if cfg.lr_find:
@@ -503,15 +503,9 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
         if not cfg.lr and best:
             lr = best
         log(f"lr_find suggestions {suggestion}; using {lr:.2e}")
-    terms = {
-        "mask term": next((c for c in learn.cbs if isinstance(c, MaskSupervision)), None),
-        "identity term (the head's cross-entropy; ln K is chance for K people)": next(
-            (c for c in learn.cbs if isinstance(c, IdentityAdversary)), None
-        ),
-    }
-    for cb in terms.values():
-        if cb is not None:
-            cb.history.clear()  # lr_find's passes are not an epoch
+    terms = [c for c in learn.cbs if isinstance(c, TrainingTerm)]  # --mask-weight's, --identity-adversary's
+    for cb in terms:
+        cb.history.clear()  # lr_find's passes are not an epoch
     average = WeightAverage(cfg.ema) if cfg.ema else None
     if average is not None:  # added after lr_find, which must not feed the average
         learn.add_cb(average)
@@ -524,9 +518,8 @@ def fit(cfg: TrainConfig, learn, pretrained: str, out: Path) -> dict:
     failed = getattr(learn, "crop_loader", None) and learn.crop_loader.failed_blends
     if failed:
         log(f"pseudo-fake draws whose blend failed 5 times (trained on as their real crop, labelled fake): {failed}")
-    for name, cb in terms.items():
-        if cb is not None:
-            log(f"{name}, before its weight, mean over each epoch's training batches: {cb.history}")
+    for cb in terms:
+        log(f"{cb.name}, before its weight, mean over each epoch's training batches: {cb.history}")
     learn.recorder.plot_loss()
     plt.title(f"losses ({cfg.arch})")
     plt.savefig(out / "loss_curve.png", dpi=110, bbox_inches="tight")
