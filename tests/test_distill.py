@@ -574,3 +574,13 @@ def test_mixup_blends_the_batch_before_the_teacher_scores_it():
     assert blended.any()  # ...but not a drawn crop's: a blend of two (a crop blended with itself stays itself)
     assert torch.allclose(scored, distill._teacher_input(student), atol=1e-5)  # the teacher saw the blends
     assert set(last) == {"hard", "soft"}
+
+
+def test_a_teacher_that_crops_faces_at_another_margin_is_refused(tmp_path):
+    """The teacher scores the student's crops: at another margin it would score faces framed as it never saw them."""
+    from detector.training.distill import load_teacher
+
+    path = teacher_card(tmp_path, ["d"], {"val_fraction": 0.2, "seed": 0})
+    assert load_teacher(parse_config([*BASE, "--teacher", str(path)])).card.face_margin == 0.3
+    with pytest.raises(ValueError, match="margin 0.3, this run crops at 0.6: give --margin 0.3"):
+        load_teacher(parse_config([*BASE, "--teacher", str(path), "--margin", "0.6"]))

@@ -510,3 +510,28 @@ def test_train_groups_leaves_the_groups_out_of_the_table_not_out_of_the_data_lin
     trained = set(fewer.df[~fewer.df.is_valid].video)
     assert trained < set(full.df[~full.df.is_valid].video)
     assert set(fewer.df[fewer.df.is_valid].video) == set(full.df[full.df.is_valid].video)  # validation whole
+
+
+@pytest.mark.slow
+def test_margin_crops_wider_faces_and_the_card_says_so(run, tmp_path):
+    """--margin 0.6: the run crops (and caches) the faces at 0.6, 1.6/1.3 times as wide as at the default 0.3 around
+    the same detections, and its card records the margin, which the pipeline and `ensemble --ranges-from` crop at."""
+    from detector.data.crops import read_crop
+    from detector.models.card import ModelCard
+    from detector.training.ensemble import run_margin
+    from detector.training.run import main
+
+    _, _, cache, argv = run
+    out = tmp_path / "wide"
+    assert main([*argv[:-1], str(out), "--margin", "0.6"]) == 0
+    assert run_margin(out) == 0.6
+    assert ModelCard.from_file(next((out / "model").glob("*.json"))).face_margin == 0.6
+    metas = [json.loads(p.read_text()) | {"dir": p.parent} for p in cache.rglob("meta.json")]
+    by_margin = {m: {d["video"]: d for d in metas if d["margin"] == m} for m in (0.3, 0.6)}
+    assert len(by_margin[0.3]) == len(by_margin[0.6]) == 6
+    ratios = []
+    for video, wide in by_margin[0.6].items():
+        narrow = by_margin[0.3][video]
+        for name in set(wide["files"]) & set(narrow["files"]):
+            ratios.append(read_crop(wide["dir"] / name).shape[0] / read_crop(narrow["dir"] / name).shape[0])
+    assert ratios and abs(float(np.median(ratios)) - 1.6 / 1.3) < 0.05

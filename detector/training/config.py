@@ -22,7 +22,7 @@ import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
-from detector.constants import DEFAULT_DISTILL_ALPHA, DEFAULT_DISTILL_TEMPERATURE
+from detector.constants import DEFAULT_DISTILL_ALPHA, DEFAULT_DISTILL_TEMPERATURE, FACE_MARGIN
 
 __all__ = ["TrainConfig", "parser", "parse_config", "recipe_path", "RECIPES", "NOT_RECIPE"]
 
@@ -69,6 +69,13 @@ class TrainConfig:
     )
     lr_find_steps: int = _f(60, "mini-batches lr_find tries")
     frames: int = _f(32, "frames sampled per video for crops")
+    margin: float = _f(
+        FACE_MARGIN,
+        "face crop margin: the detector's box grown by this share of its longer side, squared (the card records it, "
+        "and the pipeline crops the faces it scores alike); more shows the network more of the head and its "
+        "surroundings at the same input size",
+        metavar="M",
+    )
     bs: int = _f(32, "batch size")
     val_fraction: float = _f(0.2, "share of the groups in validation (without --folds)")
     seed: int = _f(0, "seed of training (initial head, batch order, augmentations)")
@@ -228,6 +235,10 @@ class TrainConfig:
             raise ValueError("--balance domain needs --epoch-size N and --sbi P (pseudo-fakes for real-only sources)")
         if self.mask_weight < 0 or self.mask_weight and self.balance != "domain":
             raise ValueError("--mask-weight W is a loss weight (0 or more) and needs --balance domain")
+        if not (math.isfinite(self.margin) and 0 <= self.margin <= 2):
+            raise ValueError("--margin M is a share of the face box's side: between 0 and 2")
+        if self.mask_weight and self.margin != FACE_MARGIN:
+            raise ValueError(f"--mask-weight: the masks are made at the pipeline's margin {FACE_MARGIN}; drop --margin")
         if not math.isfinite(self.mixup) or self.mixup < 0 or self.mixup and (self.mask_weight or self.pairs):
             raise ValueError(
                 "--mixup A is a Beta parameter (0: off, else above 0) and works with neither "

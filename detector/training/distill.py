@@ -155,6 +155,11 @@ def load_teacher(cfg: TrainConfig):
         raise ValueError(f"--teacher {path}: {e}") from None
     if len(teacher.card.classes) != 2:
         raise ValueError(f"--teacher {path}: {teacher.card.name} has {len(teacher.card.classes)} classes, not 2")
+    if float(teacher.card.face_margin) != float(cfg.margin):
+        raise ValueError(
+            f"--teacher {path}: {teacher.card.name} scores faces cropped at margin {teacher.card.face_margin}, "
+            f"this run crops at {cfg.margin}: give --margin {teacher.card.face_margin}"
+        )
     if cfg.distill_features and teacher.members:
         raise ValueError(f"--distill-features: {teacher.card.name} is an ensemble; give one network as --teacher")
     return teacher

@@ -28,6 +28,20 @@ from detector.models.store import install_model
 __all__ = ["make_ensemble", "main"]
 
 
+def run_card(run_dir: str | Path) -> Path:
+    """The model card a training run wrote (its metrics.json names it)."""
+    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    card_path = Path(metrics["model_card"])
+    if not card_path.is_absolute() and not card_path.exists():
+        card_path = Path(run_dir) / "model" / card_path.name
+    return card_path
+
+
+def run_margin(run_dir: str | Path) -> float:
+    """The face margin a training run cropped at."""
+    return float(ModelCard.from_file(run_card(run_dir)).face_margin)
+
+
 def make_ensemble(run_dirs: list[str | Path], name: str, out: str | Path, ranges: dict | None = None) -> Path:
     """Write ``out/<name>.json`` and the members' weights; returns the card's path.  InputError if the runs are not
     the complete folds of one recipe."""
@@ -39,10 +53,7 @@ def make_ensemble(run_dirs: list[str | Path], name: str, out: str | Path, ranges
     out.mkdir(parents=True, exist_ok=True)
     cards, members, walls = [], [], []
     for r in sorted(runs, key=lambda r: r["fold"]):
-        metrics = json.loads((Path(r["dir"]) / "metrics.json").read_text())
-        card_path = Path(metrics["model_card"])
-        if not card_path.is_absolute() and not card_path.exists():
-            card_path = Path(r["dir"]) / "model" / card_path.name
+        card_path = run_card(r["dir"])
         card = ModelCard.from_file(card_path)
         src = weights_path(card, card_path.parent)
         dst = f"{name}_fold{r['fold']}.safetensors"
@@ -51,8 +62,8 @@ def make_ensemble(run_dirs: list[str | Path], name: str, out: str | Path, ranges
         members.append(dst)
         walls.append(card.trained.get("wall_seconds"))
     first = cards[0]
-    if len({(c.architecture, c.input_size, tuple(c.classes)) for c in cards}) != 1:
-        raise InputError("the fold models differ in architecture, input size or classes")
+    if len({(c.architecture, c.input_size, tuple(c.classes), float(c.face_margin)) for c in cards}) != 1:
+        raise InputError("the fold models differ in architecture, input size, classes or face margin")
     cal = result["calibration"]
     from detector.evaluation.scores import video_metrics
 
@@ -145,7 +156,7 @@ def main(argv=None) -> int:
             from detector.data.ranges import measure_ranges
 
             items = [it for it in read_datasets(args.ranges_from) if not held_out(it)]
-            ranges = measure_ranges(items, max_items=args.ranges_items)
+            ranges = measure_ranges(items, max_items=args.ranges_items, margin=run_margin(args.runs[0]))
             print(f"ranges over {ranges['faces']} training faces: {ranges}")
         path = make_ensemble(args.runs, args.name, args.out or f"runs/{args.name}", ranges=ranges)
         print(f"wrote {path}")

@@ -204,7 +204,11 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
 
     t0 = time.time()
     crops = extract_many(
-        [it.path for it in items], frames=cfg.frames, cache=cfg.cache or CROP_CACHE, workers=cfg.workers
+        [it.path for it in items],
+        frames=cfg.frames,
+        margin=cfg.margin,
+        cache=cfg.cache or CROP_CACHE,
+        workers=cfg.workers,
     )
     for v in crops.values():
         if isinstance(v, str):
@@ -646,6 +650,7 @@ def export(
         fake_class="fake",
         threshold=calibration["threshold"],
         uncertain=calibration["uncertain"],
+        face_margin=cfg.margin,
         default=cfg.default,
         trained={
             "data": describe_data(prep.items, prep.heldout, cfg.data),
