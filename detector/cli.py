@@ -32,6 +32,7 @@ from detector.cliargs import (
     STDOUT,
     Parser,
     check_outputs,
+    face_count,
     fail,
     frame_count,
     frame_rate,
@@ -61,6 +62,13 @@ def _parser() -> Parser:
     s.add_argument("--rule", choices=["confident", "mean"], default="confident", help="frame-to-video aggregation")
     s.add_argument("--threshold", type=probability, help="fake if score >= threshold (default: the model card's)")
     s.add_argument("--cam", help="also compute CAM explanations with this method (e.g. gradcam)")
+    s.add_argument(
+        "--cam-faces",
+        type=face_count,
+        default=0,
+        metavar="N",
+        help="with --cam: explain at most N faces per input, the most fake first (default 0: every face)",
+    )
     s.add_argument("--json", metavar="OUT", help="write the report(s) as JSON ('-' for stdout)")
     s.add_argument(
         "--csv", metavar="OUT", help="write one row per face (and per faceless frame) as CSV ('-' for stdout)"
@@ -253,6 +261,7 @@ def _scan(args) -> int:
         rule=args.rule,
         threshold=args.threshold,
         cam=args.cam,
+        cam_faces=args.cam_faces or None,
         max_duration=args.max_duration,
     )
     reports: dict[str, dict] = {}  # absolute path -> report dict

@@ -88,6 +88,14 @@ def frame_count(text: str) -> int:
     return int(value)
 
 
+def face_count(text: str) -> int:
+    """A whole number of faces, 0 or more (0: every face)."""
+    value = number(text)
+    if value < 0 or value != int(value) or value > 10**9:
+        raise argparse.ArgumentTypeError(f"must be a whole number of faces, 0 or more, not {text!r}")
+    return int(value)
+
+
 def workers(text: str) -> int:
     """1 to 64 processes."""
     try:

@@ -181,6 +181,9 @@ def one_error_line(err: str) -> str:
         ("--threshold", "1.5"),
         ("--model", ""),
         ("--model", "  "),
+        ("--cam-faces", "-1"),
+        ("--cam-faces", "1.5"),
+        ("--cam-faces", "nan"),
     ],
 )
 def test_bad_numbers_are_one_line_usage_errors(fake_scan, capsys, flag, value):
@@ -384,3 +387,20 @@ def test_an_unreadable_folder_is_said_not_skipped(fake_scan, capsys, monkeypatch
     assert fake_scan.calls == ["a.mp4", "b.mp4", "c.mp4"]
     assert run_main(locked, "--quiet") == 2
     assert "locked: the folder cannot be read (Permission denied)" in one_error_line(capsys.readouterr().err)
+
+
+def test_cam_faces_reaches_the_pipeline_and_keys_a_resumed_scan_only_when_set(fake_scan, capsys):
+    """--cam-faces N bounds the explained faces per input (the library's cam_faces; the app's slider); without it
+    every face is explained, and a scan's resume key stays what it was before the option existed."""
+    from detector.inference.batch import ScanSettings
+
+    seen = {}
+    fake_scan.on["a.mp4"] = lambda path, kwargs: seen.update(kwargs)
+    assert run_main(fake_scan.dir / "a.mp4", "--cam", "gradcam", "--cam-faces", "2", "--quiet") == 0
+    assert seen["cam"] == "gradcam" and seen["cam_faces"] == 2
+    assert run_main(fake_scan.dir / "a.mp4", "--cam", "gradcam", "--quiet") == 0
+    assert seen["cam_faces"] is None
+    before = ScanSettings(cam="gradcam").key_part("m")
+    assert "cam_faces" not in before
+    assert ScanSettings(cam="gradcam", cam_faces=2).key_part("m") == {**before, "cam_faces": 2}
+    assert ScanSettings(cam_faces=2).key_part("m") == ScanSettings().key_part("m")  # no CAM: nothing to bound

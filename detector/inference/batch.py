@@ -41,6 +41,7 @@ class ScanSettings:
     rule: str = "confident"
     threshold: float | None = None
     cam: str | None = None
+    cam_faces: int | None = None  # explain at most this many faces (None: every face)
     max_duration: float = 600.0
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -53,6 +54,8 @@ class ScanSettings:
             "threshold": self.threshold,
             "cam": self.cam,
             "max_duration": self.max_duration,
+            # only when set, so that the lines of a scan made before the option existed still match
+            **({"cam_faces": self.cam_faces} if self.cam and self.cam_faces else {}),
         }
 
 
@@ -153,6 +156,7 @@ def _analyse(path: str) -> dict:
             rule=settings.rule,
             threshold=settings.threshold,
             cam=settings.cam,
+            cam_faces=settings.cam_faces,
             limits=Limits(max_duration_s=settings.max_duration),
         )
         return {"key": key, "report": report.to_dict()}
