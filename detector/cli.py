@@ -227,6 +227,8 @@ def _scan(args) -> int:
 
     if args.address and args.engine != "ray":
         return fail("--address needs --engine ray")
+    if args.cam_faces and not args.cam:
+        return fail("--cam-faces needs --cam METHOD (it bounds the faces explained)")
     if args.engine == "ray":
         try:
             import ray  # noqa: F401

@@ -27,6 +27,7 @@ __all__ = [
     "positive",
     "frame_rate",
     "frame_count",
+    "face_count",
     "workers",
     "model_name",
     "probability",

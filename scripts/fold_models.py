@@ -139,7 +139,9 @@ def score(card_path: str | Path, cache: str | None = None, force: bool = False) 
         if not force:
             raise InputError(f"{out}: a trained run's metrics.json is there; give --force to replace it")
     # scoring needs no teacher and no --mask-weight head (training-only parts, absent from the weights)
-    cfg = TrainConfig.from_dict({**card.trained["config"], "out": str(out), "cache": cache, "mask_weight": 0.0})
+    cfg = TrainConfig.from_dict(
+        {**card.trained["config"], "out": str(out), "cache": cache, "mask_weight": 0.0, "margin": card.face_margin}
+    )
     set_seed(cfg.seed, reproducible=True)
     prep = prepare(cfg)
     split = {**card.trained["split"], "val_groups": sorted({i.group for i in prep.val_items})}

@@ -44,7 +44,11 @@ def main(argv=None) -> int:
         teacher = DistillationCallback(model, alpha=0.0)  # the path a distilled student's batch takes
         items = [v for v in json.loads((fold / "val_videos.json").read_text()) if v["source"] == args.source]
         config = json.loads((fold / "metrics.json").read_text())["config"]  # the run's own crops
-        crop_args = {"frames": config["frames"], **({"cache": config["cache"]} if config.get("cache") else {})}
+        crop_args = {
+            "frames": config["frames"],
+            "margin": model.card.face_margin,
+            **({"cache": config["cache"]} if config.get("cache") else {}),
+        }
         native, student, labels = [], [], []
         for it in items:
             crops = [read_crop(f) for f in extract_crops(it["video"], **crop_args).files]

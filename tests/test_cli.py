@@ -400,6 +400,15 @@ def test_cam_faces_reaches_the_pipeline_and_keys_a_resumed_scan_only_when_set(fa
     assert seen["cam"] == "gradcam" and seen["cam_faces"] == 2
     assert run_main(fake_scan.dir / "a.mp4", "--cam", "gradcam", "--quiet") == 0
     assert seen["cam_faces"] is None
+    assert run_main(fake_scan.dir / "a.mp4", "--cam-faces", "2", "--quiet") == 2  # nothing to bound without --cam
+    assert "--cam-faces needs --cam" in one_error_line(capsys.readouterr().err)
+    # a resumed scan: the bound is part of a line's key, so another bound analyses again and the same one skips
+    lines = fake_scan.dir / "scan.jsonl"
+    fake_scan.calls.clear()
+    for bound in ("0", "2", "2", "3"):
+        args = ("--cam", "gradcam", "--cam-faces", bound, "--jsonl", lines, "--quiet")
+        assert run_main(fake_scan.dir / "a.mp4", *args) == 0
+    assert fake_scan.calls == ["a.mp4"] * 3
     before = ScanSettings(cam="gradcam").key_part("m")
     assert "cam_faces" not in before
     assert ScanSettings(cam="gradcam", cam_faces=2).key_part("m") == {**before, "cam_faces": 2}

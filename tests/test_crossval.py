@@ -171,3 +171,36 @@ def test_a_shipped_ensemble_scores_its_folds_again(fold_runs, tmp_path):
         assert read_fold(new)["recipe"] == read_fold(old)["recipe"]
     pooled = [pool([read_fold(d) for d in dirs])["pooled"]["auc"] for dirs in (fold_runs, again)]
     assert pooled[1] == pytest.approx(pooled[0], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_an_ensemble_of_folds_at_other_margins_is_refused_before_anything_is_measured_or_written(
+    fold_runs, tiny_dataset, tmp_path, monkeypatch
+):
+    """The fold models must crop faces alike; the quality ranges are measured at their margin, after the checks."""
+    import shutil
+
+    import detector.data.ranges
+    from detector.models.card import ModelCard
+    from detector.training.ensemble import make_ensemble, run_card
+
+    asked = []
+    monkeypatch.setattr(
+        detector.data.ranges, "measure_ranges", lambda items, max_items, margin: asked.append(margin) or {"faces": 0}
+    )
+    path = make_ensemble(fold_runs, "tiny", tmp_path / "ok", ranges_from=[str(tiny_dataset)])
+    assert asked == [0.3] and ModelCard.from_file(path).ranges == {"faces": 0}
+
+    runs = [tmp_path / f"fold{i}" for i in range(3)]
+    for src, dst in zip(fold_runs, runs):
+        shutil.copytree(src, dst)
+        metrics = json.loads((dst / "metrics.json").read_text())
+        metrics["model_card"] = run_card(src).name  # read from the copy's own model folder
+        (dst / "metrics.json").write_text(json.dumps(metrics))
+    card_path = run_card(runs[1])
+    card = ModelCard.from_file(card_path)
+    card.face_margin = 0.6
+    card_path.write_text(card.to_json())
+    with pytest.raises(InputError, match="face margin"):
+        make_ensemble(runs, "mixed", tmp_path / "mixed", ranges_from=[str(tiny_dataset)])
+    assert asked == [0.3] and not (tmp_path / "mixed").exists()

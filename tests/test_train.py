@@ -515,16 +515,14 @@ def test_train_groups_leaves_the_groups_out_of_the_table_not_out_of_the_data_lin
 @pytest.mark.slow
 def test_margin_crops_wider_faces_and_the_card_says_so(run, tmp_path):
     """--margin 0.6: the run crops (and caches) the faces at 0.6, 1.6/1.3 times as wide as at the default 0.3 around
-    the same detections, and its card records the margin, which the pipeline and `ensemble --ranges-from` crop at."""
+    the same detections, and its card records the margin (which the pipeline crops at)."""
     from detector.data.crops import read_crop
     from detector.models.card import ModelCard
-    from detector.training.ensemble import run_margin
     from detector.training.run import main
 
     _, _, cache, argv = run
     out = tmp_path / "wide"
     assert main([*argv[:-1], str(out), "--margin", "0.6"]) == 0
-    assert run_margin(out) == 0.6
     assert ModelCard.from_file(next((out / "model").glob("*.json"))).face_margin == 0.6
     metas = [json.loads(p.read_text()) | {"dir": p.parent} for p in cache.rglob("meta.json")]
     by_margin = {m: {d["video"]: d for d in metas if d["margin"] == m} for m in (0.3, 0.6)}

@@ -177,17 +177,19 @@ def manipulation_masks(
 
 
 def _masks_one(args):
-    fake, target, frames, cache = args
+    fake, target, frames, margin, cache = args
     import av
     import cv2
 
     try:
-        return manipulation_masks(fake, target, frames=frames, cache=cache)
+        return manipulation_masks(fake, target, frames=frames, margin=margin, cache=cache)
     except (av.FFmpegError, cv2.error, OSError, EOFError, ValueError, IndexError) as e:  # InputError is a ValueError
         return f"{fake}: {e}"
 
 
-def masks_for_table(df, frames: int, cache=CROP_CACHE, workers: int = 2, progress: bool = True):
+def masks_for_table(
+    df, frames: int, cache=CROP_CACHE, workers: int = 2, progress: bool = True, margin: float = FACE_MARGIN
+):
     """The training table with a ``mask`` column: the mask PNG of each training fake crop whose video names its
     target real video (``VideoItem.target``: FaceForensics++'s ``A_B`` -> ``A``, DFDC's ``original``...), "" elsewhere
     (reals, pseudo-fakes, validation rows, fakes without a target or whose frame does not line up).  Returns (table,
@@ -195,7 +197,7 @@ def masks_for_table(df, frames: int, cache=CROP_CACHE, workers: int = 2, progres
     fakes whose target is there; a video whose masks could not be made (a decoder error) is a message in "failed".
 
     :param df: the training table (:func:`detector.training.run.build_table`)
-    :param frames, cache: the crops' settings
+    :param frames, cache, margin: the crops' settings
     :param workers: processes in parallel
     """
     from detector.data.crops import parallel_map
@@ -205,7 +207,7 @@ def masks_for_table(df, frames: int, cache=CROP_CACHE, workers: int = 2, progres
     rows = rows[rows.target.map(os.path.isfile).astype(bool)] if len(rows) else rows
     if "pseudo" in df:
         rows = rows[~rows.pseudo.astype(bool)]
-    jobs = sorted({(v, t, frames, str(cache)) for v, t in zip(rows.video, rows.target)})
+    jobs = sorted({(v, t, frames, margin, str(cache)) for v, t in zip(rows.video, rows.target)})
     results = parallel_map(_masks_one, jobs, workers, progress, "masks")
     found: dict[str, str] = {}
     failed = [r for r in results if isinstance(r, str)]

@@ -235,10 +235,8 @@ class TrainConfig:
             raise ValueError("--balance domain needs --epoch-size N and --sbi P (pseudo-fakes for real-only sources)")
         if self.mask_weight < 0 or self.mask_weight and self.balance != "domain":
             raise ValueError("--mask-weight W is a loss weight (0 or more) and needs --balance domain")
-        if not (math.isfinite(self.margin) and 0 <= self.margin <= 2):
-            raise ValueError("--margin M is a share of the face box's side: between 0 and 2")
-        if self.mask_weight and self.margin != FACE_MARGIN:
-            raise ValueError(f"--mask-weight: the masks are made at the pipeline's margin {FACE_MARGIN}; drop --margin")
+        if not (math.isfinite(self.margin) and 0 <= self.margin <= 1):
+            raise ValueError("--margin M is a share of the face box's side: between 0 and 1")
         if not math.isfinite(self.mixup) or self.mixup < 0 or self.mixup and (self.mask_weight or self.pairs):
             raise ValueError(
                 "--mixup A is a Beta parameter (0: off, else above 0) and works with neither "

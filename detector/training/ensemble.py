@@ -37,33 +37,41 @@ def run_card(run_dir: str | Path) -> Path:
     return card_path
 
 
-def run_margin(run_dir: str | Path) -> float:
-    """The face margin a training run cropped at."""
-    return float(ModelCard.from_file(run_card(run_dir)).face_margin)
-
-
-def make_ensemble(run_dirs: list[str | Path], name: str, out: str | Path, ranges: dict | None = None) -> Path:
+def make_ensemble(
+    run_dirs: list[str | Path],
+    name: str,
+    out: str | Path,
+    ranges: dict | None = None,
+    ranges_from: list[str] | None = None,
+    ranges_items: int = 400,
+) -> Path:
     """Write ``out/<name>.json`` and the members' weights; returns the card's path.  InputError if the runs are not
-    the complete folds of one recipe."""
-    runs = [read_fold(d) for d in run_dirs]
+    the complete folds of one recipe (checked before anything is measured or written).  ``ranges``: the card's
+    quality ranges; or ``ranges_from``: data roots to measure them on (``ranges_items`` videos and photos, held-out
+    photos left out), at the fold models' face margin."""
+    runs = sorted((read_fold(d) for d in run_dirs), key=lambda r: r["fold"])
     result = pool(runs)
     if not result["complete"]:
         raise InputError(f"an ensemble needs all {result['folds']} folds; got folds {result['folds_run']}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    cards, members, walls = [], [], []
-    for r in sorted(runs, key=lambda r: r["fold"]):
-        card_path = run_card(r["dir"])
-        card = ModelCard.from_file(card_path)
-        src = weights_path(card, card_path.parent)
-        dst = f"{name}_fold{r['fold']}.safetensors"
-        shutil.copy2(src, out / dst)
-        cards.append(card)
-        members.append(dst)
-        walls.append(card.trained.get("wall_seconds"))
+    card_paths = [run_card(r["dir"]) for r in runs]
+    cards = [ModelCard.from_file(p) for p in card_paths]
     first = cards[0]
     if len({(c.architecture, c.input_size, tuple(c.classes), float(c.face_margin)) for c in cards}) != 1:
         raise InputError("the fold models differ in architecture, input size, classes or face margin")
+    if ranges_from:
+        from detector.data.datasets import held_out, read_datasets
+        from detector.data.ranges import measure_ranges
+
+        items = [it for it in read_datasets(ranges_from) if not held_out(it)]
+        ranges = measure_ranges(items, max_items=ranges_items, margin=first.face_margin)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    members, walls = [], []
+    for r, card, card_path in zip(runs, cards, card_paths):
+        dst = f"{name}_fold{r['fold']}.safetensors"
+        shutil.copy2(weights_path(card, card_path.parent), out / dst)
+        members.append(dst)
+        walls.append(card.trained.get("wall_seconds"))
     cal = result["calibration"]
     from detector.evaluation.scores import video_metrics
 
@@ -150,15 +158,11 @@ def main(argv=None) -> int:
     if not args.name.replace("_", "").replace("-", "").isalnum():
         p.error("--name: letters, digits, '-' and '_' only")
     try:
-        ranges = None
+        out = args.out or f"runs/{args.name}"
+        path = make_ensemble(args.runs, args.name, out, ranges_from=args.ranges_from, ranges_items=args.ranges_items)
         if args.ranges_from:
-            from detector.data.datasets import held_out, read_datasets
-            from detector.data.ranges import measure_ranges
-
-            items = [it for it in read_datasets(args.ranges_from) if not held_out(it)]
-            ranges = measure_ranges(items, max_items=args.ranges_items, margin=run_margin(args.runs[0]))
-            print(f"ranges over {ranges['faces']} training faces: {ranges}")
-        path = make_ensemble(args.runs, args.name, args.out or f"runs/{args.name}", ranges=ranges)
+            ranges = ModelCard.from_file(path).ranges
+            print(f"ranges over {ranges.get('faces')} training faces: {ranges}")
         print(f"wrote {path}")
         if args.install:
             print(f"installed {install_model(path, default=args.default)}")

@@ -300,7 +300,9 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         from detector.data.masks import masks_for_table
 
         t0 = time.time()
-        df, mask_stats = masks_for_table(df, cfg.frames, cache=cfg.cache or CROP_CACHE, workers=cfg.workers)
+        df, mask_stats = masks_for_table(
+            df, cfg.frames, cache=cfg.cache or CROP_CACHE, workers=cfg.workers, margin=cfg.margin
+        )
         failed = mask_stats.pop("failed")
         log(f"masks of the training fakes: {mask_stats} ({time.time() - t0:.0f} s)")
         for msg in failed[:5]:
