@@ -8,13 +8,17 @@ Each item is out of fold in every dealing: scored by a fold model that never tra
 of its dealings' scores is out of sample too: it is what a bag of the recipe's models, one from each dealing, would
 give an item none of them trained on (a shipped ensemble of all the dealings' fold models averages more members, each
 of which trained on two thirds of the data).  If the reals that score high change with the dealing, their level is
-the luck of which people a model trained with, not something about those people, and averaging dealings evens it
-out; if they stay, the level is theirs.
+the luck of the training draw, not something about those people: which people a model trained with, and the
+training's own randomness (batch order, pseudo-fakes, lr_find's pick), which changes with the data too; these
+dealings do not tell the two apart.  Whatever its source, averaging models trained apart evens such a level out; if
+the same reals stay high, the level is theirs.
 
 Per FF++ source with both classes: each dealing's pooled AUC (95% bootstrap interval), the AUC of the mean of all
 dealings' scores and per method (against the source's reals), the mean Spearman rank correlation between the
 dealings' scores over all items and over the reals only, and the reals each dealing scores most fake.  The files come
-from ``deepfake-lens crossval --json`` of one recipe (the same training config but the split seed) on the same data.
+from ``deepfake-lens crossval --json`` of one recipe (the same training config and number of folds, another split
+seed; the training seed may differ), all folds run, on the same data; items missing from some of them are left out
+(and counted).
 """
 
 from __future__ import annotations
@@ -38,11 +42,17 @@ TOP = 4  # reals named per dealing
 
 
 def recipe_of(path: str) -> tuple[dict, int]:
-    """(the training config without the split seed, with defaults filled; the split seed) of a crossval.json."""
+    """(the training config without its seeds, with defaults filled, and the number of folds; the split seed) of a
+    crossval.json; ValueError for a cross-validation with folds not run.  The training seed is left out of the
+    comparison: without ``--split-seed`` it is what deals the folds."""
     with open(path) as fh:
         d = json.load(fh)
-    recipe = TrainConfig.from_dict(dict(d["recipe"])).recipe()
-    return {k: v for k, v in recipe.items() if k != "split_seed"}, int(d["split_seed"])
+    if not d.get("complete", True):
+        raise ValueError(f"{path}: not every fold was run (folds {d.get('folds_run')} of {d.get('folds')})")
+    config = TrainConfig.from_dict(dict(d["recipe"]))
+    recipe = {k: v for k, v in config.recipe().items() if k not in ("split_seed", "seed")}
+    recipe["folds"] = d.get("folds")
+    return recipe, int(d["split_seed"] if d.get("split_seed") is not None else config.effective_split_seed)
 
 
 def table(runs: dict[str, dict]) -> list[dict]:
@@ -53,6 +63,7 @@ def table(runs: dict[str, dict]) -> list[dict]:
     common = set.intersection(*(set(v) for v in runs.values()))
     if not common:
         raise ValueError("the cross-validations share no items")
+    left_out = len(set.union(*(set(v) for v in runs.values())) - common)
     first = next(iter(runs.values()))
     if any(v[k]["label"] != first[k]["label"] for v in runs.values() for k in common):
         raise ValueError("the cross-validations label their items differently: not the same data")
@@ -83,6 +94,7 @@ def table(runs: dict[str, dict]) -> list[dict]:
                 "mean_ci": mean.get("auc_ci95"),
                 "rho": float(np.mean([spearmanr(each[i], each[j])[0] for i, j in pairs])),
                 "rho_reals": float(np.mean([spearmanr(each[i][reals], each[j][reals])[0] for i, j in pairs])),
+                "left_out": left_out,
             }
             if name == source:
                 real_keys = [k for k in keys if first[k]["label"] == 0]
@@ -117,6 +129,8 @@ def main(argv=None) -> int:
         rows = table({path: scores(path) for path in args.crossval})
     except (OSError, ValueError, KeyError) as e:
         p.error(str(e))
+    if rows and rows[0]["left_out"]:
+        print(f"{rows[0]['left_out']} items out of fold in some of the cross-validations only: left out")
     head = " | ".join(f"split seed {s}" for s in seeds)
     print(
         f"| items | videos (fakes) | {head} | mean of the {len(seeds)} dealings | rank correlation between dealings: "

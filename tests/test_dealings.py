@@ -59,3 +59,27 @@ def test_the_same_dealing_twice_or_another_recipe_is_refused(tmp_path, capsys):
     assert "different recipes" in capsys.readouterr().err
     # a recipe written before a training option existed reads as that option's default
     assert mod.main([pa, _crossval(tmp_path / "older.json", a, 1, {"margin": 0.3})]) == 0
+
+
+def test_other_fold_counts_and_unfinished_cross_validations_are_refused(tmp_path, capsys):
+    mod = load_script("scripts/dealings.py", "dealings")
+    a = {"1.mp4": 0.9, "1_2.mp4": 0.8, "2.mp4": 0.3}
+    pa = _crossval(tmp_path / "a.json", a, 0)
+    five = tmp_path / "five.json"
+    five.write_text(json.dumps({**json.loads(Path(_crossval(five, a, 1)).read_text()), "folds": 5}))
+    with pytest.raises(SystemExit):
+        mod.main([pa, str(five)])
+    assert "different recipes" in capsys.readouterr().err
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({**json.loads(Path(_crossval(partial, a, 1)).read_text()), "complete": False}))
+    with pytest.raises(SystemExit):
+        mod.main([pa, str(partial)])
+    assert "not every fold was run" in capsys.readouterr().err
+    # a dealing made by --seed alone (no split seed) is that seed's dealing; an item missing from one is counted
+    seed_only = json.loads(Path(_crossval(tmp_path / "s.json", {"1.mp4": 0.2, "1_2.mp4": 0.7}, 0)).read_text())
+    seed_only.pop("split_seed")
+    seed_only["recipe"]["seed"] = 3
+    (tmp_path / "s.json").write_text(json.dumps(seed_only))
+    assert mod.main([pa, str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    assert "1 items out of fold in some of the cross-validations only: left out" in out and "split seed 3" in out
