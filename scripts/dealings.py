@@ -14,7 +14,8 @@ dealings do not tell the two apart.  Whatever its source, averaging models train
 the same reals stay high, the level is theirs.
 
 Per FF++ source with both classes: each dealing's pooled AUC (95% bootstrap interval), the AUC of the mean of all
-dealings' scores and per method (against the source's reals), the mean Spearman rank correlation between the
+dealings' scores and per method (against the source's reals) with its paired difference from the first dealing, the
+mean Spearman rank correlation between the
 dealings' scores over all items and over the reals only, and the reals each dealing scores most fake.  The files come
 from ``deepfake-lens crossval --json`` of one recipe (the same training config and number of folds, another split
 seed; the training seed may differ), all folds run, on the same data; items missing from some of them are left out
@@ -34,6 +35,7 @@ from scipy.stats import spearmanr
 
 from detector.evaluation.metrics import metrics_block
 from detector.training.config import TrainConfig
+from detector.training.temporal import paired_auc_difference
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from paired_crossval import METHODS, scores  # noqa: E402
@@ -81,7 +83,8 @@ def table(runs: dict[str, dict]) -> list[dict]:
             y = [first[k]["label"] for k in keys]
             each = [np.array([v[k]["fake_probability"] for k in keys]) for v in runs.values()]
             blocks = [metrics_block(y, s, ci=True) for s in each]
-            mean = metrics_block(y, np.mean(each, axis=0), ci=True)
+            mean_scores = np.mean(each, axis=0)
+            mean = metrics_block(y, mean_scores, ci=True)
             reals = np.array(y) == 0
             pairs = list(itertools.combinations(range(len(each)), 2))
             row = {
@@ -92,6 +95,8 @@ def table(runs: dict[str, dict]) -> list[dict]:
                 "ci": [b.get("auc_ci95") for b in blocks],
                 "mean_auc": mean["auc"],
                 "mean_ci": mean.get("auc_ci95"),
+                # the mean against the first dealing, item by item: (difference, its 95% paired bootstrap interval)
+                "gain": (mean["auc"] - blocks[0]["auc"], paired_auc_difference(y, mean_scores, each[0])),
                 "rho": float(np.mean([spearmanr(each[i], each[j])[0] for i, j in pairs])),
                 "rho_reals": float(np.mean([spearmanr(each[i][reals], each[j][reals])[0] for i, j in pairs])),
                 "left_out": left_out,
@@ -133,13 +138,15 @@ def main(argv=None) -> int:
         print(f"{rows[0]['left_out']} items out of fold in some of the cross-validations only: left out")
     head = " | ".join(f"split seed {s}" for s in seeds)
     print(
-        f"| items | videos (fakes) | {head} | mean of the {len(seeds)} dealings | rank correlation between dealings: "
-        f"all / reals |\n|---|---|{'---|' * len(seeds)}---|---|"
+        f"| items | videos (fakes) | {head} | mean of the {len(seeds)} dealings | the mean - split seed {seeds[0]} "
+        f"(95% paired interval) | rank correlation between dealings: all / reals |\n"
+        f"|---|---|{'---|' * len(seeds)}---|---|---|"
     )
     for r in rows:
         each = " | ".join(f"{a:.3f}{_interval(c)}" for a, c in zip(r["auc"], r["ci"]))
         print(
             f"| {r['set']} | {r['n']} ({r['fakes']}) | {each} | {r['mean_auc']:.3f}{_interval(r['mean_ci'])} | "
+            f"{r['gain'][0]:+.3f} ({r['gain'][1][0]:+.3f} to {r['gain'][1][1]:+.3f}) | "
             f"{r['rho']:.2f} / {r['rho_reals']:.2f} |"
         )
     for r in rows:

@@ -38,13 +38,18 @@ def test_each_dealing_the_mean_and_who_scores_high(tmp_path, capsys):
     assert row["auc"] == [pytest.approx(0.5), pytest.approx(0.5)]
     # the mean: reals 0.5, 0.5; fakes 0.8, 0.7: every pair right
     assert row["mean_auc"] == pytest.approx(1.0)
+    assert row["gain"][0] == pytest.approx(0.5) and len(row["gain"][1]) == 2  # the mean - the first dealing
     assert row["rho_reals"] == pytest.approx(-1.0)  # the two reals swap places between the dealings
     assert [top[0][0] for top in row["top"]] == ["1.mp4", "2.mp4"]
     assert row["top"][0][0][1] == [0.9, 0.1]  # its score in each dealing
     assert method["set"] == "ffpp: Deepfakes" and method["mean_auc"] == pytest.approx(1.0)
     assert mod.main([pa, pb]) == 0
     out = capsys.readouterr().out
-    assert "| ffpp | 4 (2) | 0.500" in out and "split seed 1 (score in each dealing): 2.mp4 (0.10 / 0.90)" in out
+    assert (
+        "| ffpp | 4 (2) | 0.500" in out
+        and "| +0.500 (" in out
+        and "split seed 1 (score in each dealing): 2.mp4 (0.10 / 0.90)" in out
+    )
 
 
 def test_the_same_dealing_twice_or_another_recipe_is_refused(tmp_path, capsys):
