@@ -65,7 +65,6 @@ def table(runs: dict[str, dict]) -> list[dict]:
     common = set.intersection(*(set(v) for v in runs.values()))
     if not common:
         raise ValueError("the cross-validations share no items")
-    left_out = len(set.union(*(set(v) for v in runs.values())) - common)
     first = next(iter(runs.values()))
     if any(v[k]["label"] != first[k]["label"] for v in runs.values() for k in common):
         raise ValueError("the cross-validations label their items differently: not the same data")
@@ -99,7 +98,6 @@ def table(runs: dict[str, dict]) -> list[dict]:
                 "gain": (mean["auc"] - blocks[0]["auc"], paired_auc_difference(y, mean_scores, each[0])),
                 "rho": float(np.mean([spearmanr(each[i], each[j])[0] for i, j in pairs])),
                 "rho_reals": float(np.mean([spearmanr(each[i][reals], each[j][reals])[0] for i, j in pairs])),
-                "left_out": left_out,
             }
             if name == source:
                 real_keys = [k for k in keys if first[k]["label"] == 0]
@@ -131,11 +129,13 @@ def main(argv=None) -> int:
         seeds = [s for _, s in recipes]
         if len(set(seeds)) < len(seeds):
             p.error(f"two cross-validations share a dealing (split seeds {seeds}): give each dealing once")
-        rows = table({path: scores(path) for path in args.crossval})
+        runs = {path: scores(path) for path in args.crossval}
+        rows = table(runs)
     except (OSError, ValueError, KeyError) as e:
         p.error(str(e))
-    if rows and rows[0]["left_out"]:
-        print(f"{rows[0]['left_out']} items out of fold in some of the cross-validations only: left out")
+    left_out = len(set.union(*map(set, runs.values())) - set.intersection(*map(set, runs.values())))
+    if left_out:
+        print(f"{left_out} items out of fold in some of the cross-validations only: left out")
     head = " | ".join(f"split seed {s}" for s in seeds)
     print(
         f"| items | videos (fakes) | {head} | mean of the {len(seeds)} dealings | the mean - split seed {seeds[0]} "
