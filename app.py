@@ -36,6 +36,7 @@ import logging  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -1404,8 +1405,15 @@ def server_address() -> tuple[str, int]:
     return name, port
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    """A stop by SIGTERM (``docker stop``, a Space restart, ``kill``) ends the process as Ctrl-C does, so that the
+    atexit handlers run: the downloads folder is removed (Python's default for SIGTERM skips them)."""
+    raise SystemExit(0)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if os.environ.get("DEEPFAKE_APP_MMAP", "1") != "0":
         from webapp.session import fix_mmap_threshold
 

@@ -20,7 +20,9 @@ and waits for the app's warm-up.  Then:
    and ``--settle`` seconds more, ``rss_after`` is read.
 
 The app's resident memory (VmRSS of the server process and its children, from /proc) is sampled every 0.25 s
-throughout: ``rss_peak`` is the highest.  Also checked: every upload was deleted when its session ended.
+throughout: ``rss_peak`` is the highest.  Also checked: every upload was deleted when its session ended, and
+SIGTERM (what a container stop sends) ends the app, whose downloads folder goes with it.  The work folder (clip, the
+app's log, its upload folder) is removed at the end unless ``--keep``.
 Prints a table, then as the last line one JSON object: ``{analyses, ok, failed, sessions, rss_start_mb,
 rss_peak_mb, rss_after_mb, after_vs_start, ...}``.  The load average is printed with the figures: the
 machine may be shared.
@@ -32,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -127,11 +130,13 @@ def start_app(workdir: Path, env_extra: dict | None = None) -> tuple[subprocess.
         GRADIO_SERVER_PORT=str(port),
         GRADIO_ANALYTICS_ENABLED="False",
         GRADIO_TEMP_DIR=str(workdir / "gradio"),
+        TMPDIR=str(workdir / "tmp"),  # the app's own temporary folders (its downloads), to check they go at exit
         NO_ALBUMENTATIONS_UPDATE="1",
         PYTHONUNBUFFERED="1",
         **(env_extra or {}),
     )
     env.pop("PORT", None)
+    (workdir / "tmp").mkdir(exist_ok=True)
     log_path = workdir / "app.log"
     proc = subprocess.Popen(
         [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT
@@ -153,12 +158,15 @@ def start_app(workdir: Path, env_extra: dict | None = None) -> tuple[subprocess.
         time.sleep(0.5)
 
 
-def stop_app(proc: subprocess.Popen) -> None:
+def stop_app(proc: subprocess.Popen) -> bool:
+    """SIGTERM, as a container stop sends; True if the app ended by it within 20 s (else it is killed)."""
     proc.terminate()
     try:
         proc.wait(timeout=20)
+        return True
     except subprocess.TimeoutExpired:
         proc.kill()
+        return False
 
 
 def one_session(url: str, clip: str, count: int, args, results: list, lock: threading.Lock) -> None:
@@ -236,6 +244,7 @@ def soak(args, env: dict | None = None) -> dict:
     render_clip(clip, seconds=args.seconds, fps=25, size=size)
     proc, url, log_path = start_app(work, env)
     sampler = Sampler(proc.pid)
+    stopped = False
     try:
         rss_ready = wait_steady(proc.pid)
         args.threshold = page_threshold(url)
@@ -266,14 +275,17 @@ def soak(args, env: dict | None = None) -> dict:
         rss_peak = max(peak_soak, peak_before)
     finally:
         sampler.stop()
-        stop_app(proc)
+        stopped = stop_app(proc)
     log_text = log_path.read_text()
     ended = len(re.findall(r"session ended:", log_text))
     last = re.findall(r"session ended: .*?(\d+) session\(s\) with state, (\d+) file\(s\) held", log_text)
     uploads_left = sorted(p.name for p in (work / "gradio").rglob(Path(clip).name))
+    downloads_left = sorted(p.name for p in (work / "tmp").glob("deepfake_app_*"))  # removed at the app's exit
     ok = sum(r["ok"] for r in results)
     errors = sorted({r["error"] for r in results if not r["ok"]})
     secs = sorted(r["seconds"] for r in results) or [0.0]
+    if not getattr(args, "keep", False):  # the clip, the app's log and its upload folder: kept only when asked
+        shutil.rmtree(work, ignore_errors=True)
     return {
         "analyses": len(results),
         "ok": ok,
@@ -291,6 +303,8 @@ def soak(args, env: dict | None = None) -> dict:
         "sessions_with_state": int(last[-1][0]) if last else None,
         "files_held": int(last[-1][1]) if last else None,
         "uploads_left": len(uploads_left),
+        "downloads_left": len(downloads_left),
+        "stopped_by_sigterm": stopped,
         "warmup_ok": bool(warm and warm[0]["ok"]),
         "warmup_s": round(t1 - t0, 1),
         "soak_s": round(soak_s, 1),
@@ -303,6 +317,8 @@ def soak(args, env: dict | None = None) -> dict:
         "close_s": round(close_s, 1),
         "errors": errors[:5],
         "load": [round(v, 2) for v in os.getloadavg()],
+        "work": str(work),
+        "work_kept": work.exists(),
     }
 
 
@@ -317,6 +333,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--api", action="store_true", help="call the HTTP API (/analyze_json) instead of the page's events")
     ap.add_argument(
         "--settle", type=float, default=10.0, help="seconds to wait after the sessions ended before reading RSS"
+    )
+    ap.add_argument(
+        "--keep", action="store_true", help="keep the work folder (the clip, the app's log, its uploads); else removed"
     )
     return ap.parse_args(argv)
 
@@ -339,6 +358,7 @@ def main(argv=None) -> int:
         ),
         ("sessions ended (app log) / with state left", f"{r['sessions_ended']} / {r['sessions_with_state']}"),
         ("uploads left on disk", str(r["uploads_left"])),
+        ("downloads folders left after SIGTERM", f"{r['downloads_left']} (ended by it: {r['stopped_by_sigterm']})"),
     ]
     print("\n| | |\n|---|---|")
     for k, v in rows:
@@ -346,6 +366,8 @@ def main(argv=None) -> int:
     if r["errors"]:
         print("errors:", *r["errors"], sep="\n  ")
     print(f"load average at the end: {' '.join(f'{v:.2f}' for v in r['load'])}")
+    if r["work_kept"]:
+        print(f"work folder kept: {r['work']}")
     print(json.dumps(r))
     return 0 if r["failed"] == 0 and r["analyses"] > 0 else 1
 

@@ -127,3 +127,5 @@ def test_tiny_soak_frees_every_session(request):
     assert r["sessions"] == 2 and r["sessions_ended"] == 3  # the warm-up tab and the two soak tabs
     assert r["sessions_with_state"] == 0 and r["files_held"] == 0 and r["uploads_left"] == 0
     assert r["rss_peak_mb"] >= r["rss_start_mb"] > 0
+    assert r["stopped_by_sigterm"] and r["downloads_left"] == 0  # a container stop ends it and its folders go
+    assert not r["work_kept"] and not Path(r["work"]).exists()  # no clip, log or upload folder left in the temp dir
