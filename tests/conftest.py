@@ -6,7 +6,10 @@ weights; it lives in a temporary folder and is never written into assets/.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,9 @@ import pytest
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+if "GRADIO_TEMP_DIR" not in os.environ:  # gradio's copies of the tests' uploads and outputs go with the run
+    os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="deepfake_tests_gradio_")
+    atexit.register(shutil.rmtree, os.environ["GRADIO_TEMP_DIR"], ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
