@@ -1406,14 +1406,16 @@ def server_address() -> tuple[str, int]:
 
 
 def _exit_on_sigterm(signum, frame) -> None:
-    """A stop by SIGTERM (``docker stop``, a Space restart, ``kill``) ends the process as Ctrl-C does, so that the
-    atexit handlers run: the downloads folder is removed (Python's default for SIGTERM skips them)."""
-    raise SystemExit(0)
+    """A stop by SIGTERM (``docker stop``, a Space restart, ``kill``) takes Ctrl-C's path: gradio closes its server,
+    ``main`` returns and the atexit handlers run, so the downloads folder is removed (Python's default for SIGTERM
+    skips them).  A second SIGTERM while that runs is ignored."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # before launch: gradio's SSR server sets its own after ours
     if os.environ.get("DEEPFAKE_APP_MMAP", "1") != "0":
         from webapp.session import fix_mmap_threshold
 

@@ -21,8 +21,9 @@ and waits for the app's warm-up.  Then:
 
 The app's resident memory (VmRSS of the server process and its children, from /proc) is sampled every 0.25 s
 throughout: ``rss_peak`` is the highest.  Also checked: every upload was deleted when its session ended, and
-SIGTERM (what a container stop sends) ends the app, whose downloads folder goes with it.  The work folder (clip, the
-app's log, its upload folder) is removed at the end unless ``--keep``.
+SIGTERM (what a container stop sends) shuts the app down cleanly and its downloads folder goes with it.  The work
+folder (the clip, the app's log, its upload and temporary folders) is removed at the end when all of that passed,
+unless ``--keep``; when something failed it is kept, and its path printed.
 Prints a table, then as the last line one JSON object: ``{analyses, ok, failed, sessions, rss_start_mb,
 rss_peak_mb, rss_after_mb, after_vs_start, ...}``.  The load average is printed with the figures: the
 machine may be shared.
@@ -159,11 +160,11 @@ def start_app(workdir: Path, env_extra: dict | None = None) -> tuple[subprocess.
 
 
 def stop_app(proc: subprocess.Popen) -> bool:
-    """SIGTERM, as a container stop sends; True if the app ended by it within 20 s (else it is killed)."""
+    """SIGTERM, as a container stop sends; True if the app shut down cleanly on it within 20 s (exit status 0: its
+    handler closes the server and exits; Python's default for SIGTERM ends with -15).  Else it is killed."""
     proc.terminate()
     try:
-        proc.wait(timeout=20)
-        return True
+        return proc.wait(timeout=20) == 0
     except subprocess.TimeoutExpired:
         proc.kill()
         return False
@@ -284,7 +285,8 @@ def soak(args, env: dict | None = None) -> dict:
     ok = sum(r["ok"] for r in results)
     errors = sorted({r["error"] for r in results if not r["ok"]})
     secs = sorted(r["seconds"] for r in results) or [0.0]
-    if not getattr(args, "keep", False):  # the clip, the app's log and its upload folder: kept only when asked
+    clean = ok == len(results) and stopped and not uploads_left and not downloads_left
+    if clean and not getattr(args, "keep", False):  # the clip, the app's log, its uploads: kept if anything failed
         shutil.rmtree(work, ignore_errors=True)
     return {
         "analyses": len(results),

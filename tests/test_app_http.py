@@ -199,7 +199,7 @@ def test_bad_file_gives_a_readable_error(app_url, tmp_path):
         client.predict(handle_file(str(bad)), 8, None, "none (faster)", 0.5, api_name="/analyze_json")
     msg = str(err.value)
     assert "notavideo.mp4" in msg and "Traceback" not in msg
-    assert "/tmp/gradio" not in msg  # the server's upload folder stays private
+    assert "/gradio/" not in msg and os.environ["GRADIO_TEMP_DIR"] not in msg  # the upload folder stays private
 
 
 # ---------------------------------------------------------------- the browser
