@@ -245,7 +245,6 @@ def soak(args, env: dict | None = None) -> dict:
     render_clip(clip, seconds=args.seconds, fps=25, size=size)
     proc, url, log_path = start_app(work, env)
     sampler = Sampler(proc.pid)
-    stopped = False
     try:
         rss_ready = wait_steady(proc.pid)
         args.threshold = page_threshold(url)
@@ -286,7 +285,7 @@ def soak(args, env: dict | None = None) -> dict:
     errors = sorted({r["error"] for r in results if not r["ok"]})
     secs = sorted(r["seconds"] for r in results) or [0.0]
     clean = ok == len(results) and stopped and not uploads_left and not downloads_left
-    if clean and not getattr(args, "keep", False):  # the clip, the app's log, its uploads: kept if anything failed
+    if clean and not args.keep:  # the clip, the app's log, its uploads: kept if anything failed
         shutil.rmtree(work, ignore_errors=True)
     return {
         "analyses": len(results),
