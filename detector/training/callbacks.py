@@ -13,7 +13,6 @@ from detector.constants import IMAGENET_MEAN, IMAGENET_STD
 from detector.models.registry import logits_from_pooled
 
 __all__ = [
-    "PlainTensors",
     "KeepFrozen",
     "WeightAverage",
     "DistillationCallback",
@@ -23,19 +22,6 @@ __all__ = [
     "GradientReversal",
     "IdentityAdversary",
 ]
-
-
-class PlainTensors(Callback):
-    """Hand the network its image batch as a plain ``torch.Tensor``.  fastai's typed tensors (``TensorImage``) route
-    every operation through Python's ``__torch_function__``, and a network of many small layers pays for it at each:
-    on 2 CPU cores a MobileNetV2 training step at 160 px takes about a quarter longer on a ``TensorImage`` batch
-    (``bench/train_step.py``).  The same maths, rounded differently (a run does not repeat one made before this
-    callback bit for bit).  The targets and the predictions are untouched: losses and metrics see what they saw."""
-
-    order = -1  # before the callbacks that read the batch (distillation, mixup, pairs): they get plain tensors too
-
-    def before_batch(self):
-        self.learn.xb = tuple(x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x for x in self.xb)
 
 
 class KeepFrozen(Callback):

@@ -269,7 +269,6 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         KeepFrozen,
         MaskSupervision,
         PairedRanking,
-        PlainTensors,
     )
 
     arch, size, pretrained = prep.arch, prep.size, prep.pretrained
@@ -402,7 +401,6 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     # channels-last weights (fastai's ChannelsLast callback; no mixed precision on CPU): a training step of
     # EfficientNet-Lite0 at 160 px took ~40 ms per image instead of ~70 ms here
     learn.to_channelslast(use_amp=False)
-    learn.add_cb(PlainTensors())  # batches as plain tensors: fastai's typed ones cost a quarter more a step on CPU
     if pretrained != "none":
         learn.freeze()
     if cfg.freeze_stages:
