@@ -33,9 +33,8 @@ import sys
 import numpy as np
 from scipy.stats import spearmanr
 
-from detector.evaluation.metrics import metrics_block
+from detector.evaluation.metrics import metrics_block, paired_auc_difference
 from detector.training.config import TrainConfig
-from detector.training.temporal import paired_auc_difference
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from paired_crossval import METHODS, scores  # noqa: E402

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.evaluation.metrics import metrics_block
+from detector.evaluation.metrics import metrics_block, paired_auc_difference
 from detector.models.classifier import load_model
 from detector.training.depth import score_rgbd_head
-from detector.training.temporal import load_embeddings, paired_auc_difference, steps_of
+from detector.training.temporal import load_embeddings, steps_of
 
 r = json.load(open("runs/depth/crossval.json"))
 oof = [v for v in r["videos"] if v["fold"] >= 0]

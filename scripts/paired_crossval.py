@@ -18,8 +18,7 @@ import json
 
 import numpy as np
 
-from detector.evaluation.metrics import metrics_block
-from detector.training.temporal import paired_auc_difference
+from detector.evaluation.metrics import metrics_block, paired_auc_difference
 
 METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
 

@@ -1,10 +1,10 @@
-"""detector.evaluation.metrics: the bootstrap interval of the video AUC."""
+"""detector.evaluation.metrics: the bootstrap interval of the video AUC, and of the difference of two AUCs."""
 
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from detector.evaluation.metrics import auc_interval, metrics_block
+from detector.evaluation.metrics import auc_interval, metrics_block, paired_auc_difference
 
 
 def _scores(n_fake, n_real, shift, seed=0):
@@ -53,3 +53,31 @@ def test_metrics_block_adds_the_interval_only_when_asked():
     low, high = metrics_block(labels, p, ci=True)["auc_ci95"]
     assert low == pytest.approx(auc_interval(labels, np.clip(p, 1e-6, 1 - 1e-6))[0], abs=1e-4)
     assert 0 <= low < high <= 1
+
+
+def test_paired_difference_interval_brackets_the_difference_and_is_zero_for_equal_scores():
+    rng = np.random.default_rng(3)
+    y = np.array([1] * 30 + [0] * 30)
+    a = y * 0.6 + rng.random(60)  # the better score: AUC near 0.9
+    b = y * 0.2 + rng.random(60)  # the weaker one
+    lo, hi = paired_auc_difference(y, a, b)
+    diff = roc_auc_score(y, a) - roc_auc_score(y, b)
+    assert lo < diff < hi and lo > 0, (lo, diff, hi)
+    assert paired_auc_difference(y, a, a) == [0.0, 0.0]  # the same resample for both: no spread at all
+    lo2, hi2 = paired_auc_difference(y, b, a)
+    assert (lo2, hi2) == (-hi, -lo)  # antisymmetric
+
+
+def test_paired_difference_is_narrower_than_either_interval_when_scores_share_hard_videos():
+    rng = np.random.default_rng(4)
+    y = np.array([1] * 25 + [0] * 25)
+    base = y * 0.5 + rng.random(50)  # both scores see the same hard videos
+    a, b = base + 0.05 * rng.random(50), base + 0.05 * rng.random(50)
+    lo, hi = paired_auc_difference(y, a, b)
+    ia = auc_interval(y, a)
+    assert hi - lo < (ia[1] - ia[0]) / 2
+
+
+def test_paired_difference_needs_both_classes():
+    with pytest.raises(ValueError, match="both fakes"):
+        paired_auc_difference([1, 1, 1], [0.1, 0.2, 0.3], [0.3, 0.2, 0.1])

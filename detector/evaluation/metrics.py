@@ -8,7 +8,9 @@ classes and are ``None`` otherwise; an empty set gives ``None`` for every rate.
 ``ci=True`` adds ``auc_ci95``, a bootstrap interval for the AUC (:func:`auc_interval`):
 with a few dozen videos it is wide, and says how far apart two AUCs must be to mean
 anything.  Use it on independent samples (videos), not on frames of the same videos.
-:func:`roc_points` gives the ROC curve the evaluation report plots.
+:func:`paired_auc_difference` gives the interval of the difference of two scores' AUCs over the same
+videos (two recipes' out-of-fold scores, say).  :func:`roc_points` gives the ROC curve the evaluation report
+plots.
 """
 
 from __future__ import annotations
@@ -69,6 +71,25 @@ def auc_interval(labels, scores, level: float = 0.95, n_boot: int = 2000, seed: 
     return float(low), float(high)
 
 
+def paired_auc_difference(labels, a, b, n_boot: int = 2000, seed: int = 0) -> list[float]:
+    """95% bootstrap interval of AUC(a) - AUC(b) over the same videos (fakes and reals resampled separately, the
+        same resample for both scores).  The AUC is the share of (fake, real) pairs ordered right, ties half.  Paired,
+    it is much narrower than two separate intervals would suggest: both scores meet the same hard videos."""
+    y, a, b = np.asarray(labels), np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if not ((y == 1).any() and (y == 0).any()):
+        raise ValueError("a paired AUC difference needs both fakes (label 1) and reals (label 0)")
+
+    def pairs(s):
+        f, r = s[y == 1][:, None], s[y == 0][None, :]
+        return (f > r) + 0.5 * (f == r)
+
+    diff = pairs(a) - pairs(b)  # fakes x reals
+    rng = np.random.default_rng(seed)
+    nf, nr = diff.shape
+    boots = [diff[rng.integers(0, nf, nf)][:, rng.integers(0, nr, nr)].mean() for _ in range(n_boot)]
+    return [round(float(np.percentile(boots, 2.5)), 4), round(float(np.percentile(boots, 97.5)), 4)]
+
+
 def roc_points(labels, scores) -> tuple[np.ndarray, np.ndarray] | None:
     """(false positive rates, true positive rates) of the ROC curve, or None without both classes."""
     from sklearn.metrics import roc_curve
@@ -80,4 +101,4 @@ def roc_points(labels, scores) -> tuple[np.ndarray, np.ndarray] | None:
     return fpr, tpr
 
 
-__all__ = ["metrics_block", "auc_interval", "roc_points"]
+__all__ = ["metrics_block", "auc_interval", "paired_auc_difference", "roc_points"]

@@ -507,28 +507,12 @@ def _describe(track: dict) -> dict:
     return {k: track[k] for k in keys}
 
 
-def paired_auc_difference(labels, a, b, n_boot: int = 2000, seed: int = 0) -> list[float]:
-    """95% bootstrap interval of AUC(a) - AUC(b) over the same videos (fakes and reals resampled separately, the
-    same resample for both scores).  The AUC is the share of (fake, real) pairs ordered right, ties half."""
-    y, a, b = np.asarray(labels), np.asarray(a, np.float64), np.asarray(b, np.float64)
-
-    def pairs(s):
-        f, r = s[y == 1][:, None], s[y == 0][None, :]
-        return (f > r) + 0.5 * (f == r)
-
-    diff = pairs(a) - pairs(b)  # fakes x reals
-    rng = np.random.default_rng(seed)
-    nf, nr = diff.shape
-    boots = [diff[rng.integers(0, nf, nf)][:, rng.integers(0, nr, nr)].mean() for _ in range(n_boot)]
-    return [round(float(np.percentile(boots, 2.5)), 4), round(float(np.percentile(boots, 97.5)), 4)]
-
-
 def compare(videos: list[dict], keys: list[str], target: float) -> dict:
     """Per score key: pooled out-of-fold AUC (all, per source, per method), the AUC difference to the backbone's
     mean with its paired bootstrap interval, cross-fitted false alarms on the out-of-fold reals, and false alarms
     of the extra reals at the threshold calibrated on all out-of-fold reals."""
     from detector.evaluation.calibration import calibrate_threshold, false_alarm_table
-    from detector.evaluation.metrics import metrics_block
+    from detector.evaluation.metrics import metrics_block, paired_auc_difference
     from detector.evaluation.scores import video_metrics_by_method
 
     oof = [v for v in videos if v["fold"] >= 0]
