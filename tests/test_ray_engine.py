@@ -13,9 +13,10 @@ ray = pytest.importorskip("ray", reason="the Ray engine needs the scale extra: p
 
 
 @pytest.fixture(scope="module")
-def local_ray():
+def local_ray(tmp_path_factory):
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # its session folder (logs, sockets) under pytest's temporary folders, which pytest prunes, not /tmp/ray
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=str(tmp_path_factory.mktemp("ray")))
     yield
     ray.shutdown()
 
