@@ -45,7 +45,7 @@ from importlib.resources import files  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from detector.constants import model_dirs  # noqa: E402
+from detector.constants import APP_DOWNLOADS_PREFIX, model_dirs  # noqa: E402
 from detector.errors import InputError, NoModelError  # noqa: E402
 from detector.evaluation.perturb import DESCRIPTIONS, LEVEL_DESCRIPTIONS, LEVELS, PERTURBATIONS  # noqa: E402
 from detector.inference.stills import is_still  # noqa: E402
@@ -418,7 +418,7 @@ _DOWNLOADS: list[str] = []
 def _downloads_root() -> str:
     """One temporary folder per process for the downloads (gradio serves copies); removed at exit."""
     if not _DOWNLOADS:
-        _DOWNLOADS.append(tempfile.mkdtemp(prefix="deepfake_app_"))
+        _DOWNLOADS.append(tempfile.mkdtemp(prefix=APP_DOWNLOADS_PREFIX))
         atexit.register(shutil.rmtree, _DOWNLOADS[0], ignore_errors=True)
     return _DOWNLOADS[0]
 

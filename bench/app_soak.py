@@ -46,6 +46,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from detector.constants import APP_DOWNLOADS_PREFIX  # noqa: E402
+
 SIZES = {"360p": (640, 360), "480p": (640, 480), "720p": (1280, 720), "1080p": (1920, 1080), "1440p": (2560, 1440)}
 
 
@@ -280,7 +284,8 @@ def soak(args, env: dict | None = None) -> dict:
     ended = len(re.findall(r"session ended:", log_text))
     last = re.findall(r"session ended: .*?(\d+) session\(s\) with state, (\d+) file\(s\) held", log_text)
     uploads_left = sorted(p.name for p in (work / "gradio").rglob(Path(clip).name))
-    downloads_left = sorted(p.name for p in (work / "tmp").glob("deepfake_app_*"))  # removed at the app's exit
+    # the app removes its downloads folder at exit
+    downloads_left = sorted(p.name for p in (work / "tmp").glob(f"{APP_DOWNLOADS_PREFIX}*"))
     ok = sum(r["ok"] for r in results)
     errors = sorted({r["error"] for r in results if not r["ok"]})
     secs = sorted(r["seconds"] for r in results) or [0.0]

@@ -32,6 +32,7 @@ __all__ = [
     "REPO_ASSETS",
     "DEPTH_SIZE",
     "DEPTH_FLOOR",
+    "APP_DOWNLOADS_PREFIX",
 ]
 
 # ---------------------------------------------------------------- faces and models
@@ -54,6 +55,9 @@ DEFAULT_DISTILL_TEMPERATURE = 1.0  # train --teacher: softmax temperature of the
 # ---------------------------------------------------------------- inputs
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".mpg", ".mpeg", ".wmv", ".flv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # photos: analysed as one-frame clips
+
+# ---------------------------------------------------------------- the app
+APP_DOWNLOADS_PREFIX = "deepfake_app_"  # the app's one folder of report downloads in the temp dir, removed at exit
 
 # ---------------------------------------------------------------- paths
 REPO_ASSETS = Path(__file__).resolve().parent.parent / "assets"
