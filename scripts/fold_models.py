@@ -145,13 +145,23 @@ def score(card_path: str | Path, cache: str | None = None, force: bool = False) 
     )
     set_seed(cfg.seed, reproducible=True)
     prep = prepare(cfg)
-    # the learner is only the scorer: a plain training loader, without the pseudo-fake rows (FaceMesh over every
-    # real training crop, a minute a fold) that a balanced epoch would need; validate reads only prep and the
-    # target rate and arch, which stay the run's
-    plain = replace(cfg, balance="class", epoch_size=0, sbi=0.0, pairs=0.0, mixup=0.0, identity_adversary=0.0)
     split = {**card.trained["split"], "val_groups": sorted({i.group for i in prep.val_items})}
     if split["val_groups"] != card.trained["split"]["val_groups"]:
         raise InputError(f"{card_path}: the data's split no longer gives this fold's validation groups")
+    # the learner is only the scorer: its training loader is never drawn from, so it is built without the pseudo-fake
+    # rows of a --balance domain epoch (FaceMesh over every real training crop, a minute a fold); a class-balanced
+    # epoch of the same size gives the loss the run's class weights (half the draws real either way), which the
+    # top losses are ranked by; validate reads only prep, the target rate and the arch, which stay the run's
+    domain = cfg.balance == "domain"
+    plain = replace(
+        cfg,
+        balance="class",
+        sbi=0.0 if domain else cfg.sbi,
+        sbi_regions=0.0 if domain else cfg.sbi_regions,
+        pairs=0.0,
+        mixup=0.0,
+        identity_adversary=0.0,
+    )
     learn, full_valid, _, _ = learner(plain, prep, out)
     learn.model.load_state_dict(load_file(str(weights_path(card, card_path.parent))))
     learn.model.eval()

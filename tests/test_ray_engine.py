@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -13,12 +15,15 @@ ray = pytest.importorskip("ray", reason="the Ray engine needs the scale extra: p
 
 
 @pytest.fixture(scope="module")
-def local_ray(tmp_path_factory):
+def local_ray():
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    # its session folder (logs, sockets) under pytest's temporary folders, which pytest prunes, not /tmp/ray
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=str(tmp_path_factory.mktemp("ray")))
+    # its session folder (logs, sockets) in a folder of its own, removed afterwards, not left in /tmp/ray; short,
+    # because Ray refuses socket paths over about 100 bytes (pytest's folders, or a macOS TMPDIR, come close)
+    folder = tempfile.mkdtemp(prefix="ray", dir="/tmp" if os.path.isdir("/tmp") else None)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=folder)
     yield
     ray.shutdown()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture()

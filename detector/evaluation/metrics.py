@@ -73,7 +73,7 @@ def auc_interval(labels, scores, level: float = 0.95, n_boot: int = 2000, seed: 
 
 def paired_auc_difference(labels, a, b, n_boot: int = 2000, seed: int = 0) -> list[float]:
     """95% bootstrap interval of AUC(a) - AUC(b) over the same videos (fakes and reals resampled separately, the
-        same resample for both scores).  The AUC is the share of (fake, real) pairs ordered right, ties half.  Paired,
+    same resample for both scores).  The AUC is the share of (fake, real) pairs ordered right, ties half.  Paired,
     it is much narrower than two separate intervals would suggest: both scores meet the same hard videos."""
     y, a, b = np.asarray(labels), np.asarray(a, np.float64), np.asarray(b, np.float64)
     if not ((y == 1).any() and (y == 0).any()):
