@@ -49,6 +49,11 @@ def metrics_block(labels, scores, threshold: float = 0.5, ci: bool = False) -> d
     return block
 
 
+def _pairs_ordered(fake: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """Fakes x reals: 1 where the fake scores above the real, 0.5 on a tie, else 0 (its mean is the AUC)."""
+    return (fake[:, None] > real[None, :]) + 0.5 * (fake[:, None] == real[None, :])
+
+
 def auc_interval(labels, scores, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float] | None:
     """Percentile bootstrap interval of the ROC AUC, resampling fakes and reals separately (each class keeps
     its count, so every resample has both).  None without both classes.
@@ -61,7 +66,7 @@ def auc_interval(labels, scores, level: float = 0.95, n_boot: int = 2000, seed: 
     fake, real = s[y == 1], s[y == 0]
     if not len(fake) or not len(real):
         return None
-    pairs = (fake[:, None] > real[None, :]) + 0.5 * (fake[:, None] == real[None, :])
+    pairs = _pairs_ordered(fake, real)
     rng = np.random.default_rng(seed)
     w_fake = rng.multinomial(len(fake), np.full(len(fake), 1 / len(fake)), size=n_boot)
     w_real = rng.multinomial(len(real), np.full(len(real), 1 / len(real)), size=n_boot)
@@ -78,12 +83,7 @@ def paired_auc_difference(labels, a, b, n_boot: int = 2000, seed: int = 0) -> li
     y, a, b = np.asarray(labels), np.asarray(a, np.float64), np.asarray(b, np.float64)
     if not ((y == 1).any() and (y == 0).any()):
         raise ValueError("a paired AUC difference needs both fakes (label 1) and reals (label 0)")
-
-    def pairs(s):
-        f, r = s[y == 1][:, None], s[y == 0][None, :]
-        return (f > r) + 0.5 * (f == r)
-
-    diff = pairs(a) - pairs(b)  # fakes x reals
+    diff = _pairs_ordered(a[y == 1], a[y == 0]) - _pairs_ordered(b[y == 1], b[y == 0])  # fakes x reals
     rng = np.random.default_rng(seed)
     nf, nr = diff.shape
     boots = [diff[rng.integers(0, nf, nf)][:, rng.integers(0, nr, nr)].mean() for _ in range(n_boot)]
