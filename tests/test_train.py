@@ -533,3 +533,73 @@ def test_margin_crops_wider_faces_and_the_card_says_so(run, tmp_path):
         for name in set(wide["files"]) & set(narrow["files"]):
             ratios.append(read_crop(wide["dir"] / name).shape[0] / read_crop(narrow["dir"] / name).shape[0])
     assert ratios and abs(float(np.median(ratios)) - 1.6 / 1.3) < 0.05
+
+
+def test_cpu_autocast_runs_the_batch_in_bfloat16_and_hands_float32_on():
+    from types import SimpleNamespace
+
+    import torch
+
+    from detector.training.callbacks import CpuAutocast
+
+    net = torch.nn.Linear(4, 2)
+    cb = CpuAutocast()
+    cb.learn = SimpleNamespace(pred=None)
+    cb.before_batch()
+    assert torch.is_autocast_enabled("cpu")
+    cb.learn.pred = net(torch.ones(3, 4))
+    assert cb.learn.pred.dtype == torch.bfloat16
+    cb.after_pred()
+    assert cb.learn.pred.dtype == torch.float32
+    cb.after_loss()
+    assert not torch.is_autocast_enabled("cpu")
+    assert net.weight.dtype == torch.float32  # the weights themselves are never cast
+    cb.before_batch()
+    cb.after_cancel_batch()  # a batch cancelled before its loss leaves the autocast as well
+    cb.after_batch()  # and leaving twice is harmless
+    assert not torch.is_autocast_enabled("cpu")
+
+
+def test_float32_scoring_removes_the_autocast_so_scores_equal_the_float32_model():
+    """A Learner trained with CpuAutocast predicts in bfloat16 (scores rounded to ~3 digits); after
+    float32_scoring its predictions are the float32 network's, bit for bit, as the pipeline computes them."""
+    import torch
+    from fastai.data.core import DataLoaders
+    from fastai.learner import Learner
+    from torch.utils.data import TensorDataset
+
+    from detector.training.callbacks import CpuAutocast
+    from detector.training.run import float32_scoring
+
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 8), torch.randint(0, 2, (16,))
+    dls = DataLoaders.from_dsets(TensorDataset(x, y), TensorDataset(x, y), bs=8, shuffle=False)
+    net = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
+    learn = Learner(dls, net, loss_func=torch.nn.CrossEntropyLoss(), cbs=[CpuAutocast()])
+    with torch.no_grad():
+        exact = net(x)
+    preds, _ = learn.get_preds(dl=dls.valid)
+    assert preds.dtype == torch.float32 and not torch.equal(preds, exact)  # bfloat16 arithmetic, handed on as float
+    assert torch.allclose(preds, exact, atol=0.05)
+    float32_scoring(learn)
+    assert not any(isinstance(c, CpuAutocast) for c in learn.cbs)
+    preds, _ = learn.get_preds(dl=dls.valid)
+    assert torch.equal(preds, exact)
+
+
+@pytest.mark.slow
+def test_bf16_training_runs_and_the_card_records_it(run, tmp_path):
+    """--precision bf16 trains through the whole run (lr_find, the frozen epoch, fine_tune, validation, export):
+    the arithmetic differs from float32's, so the weights do; the card records the precision."""
+    from safetensors.torch import load_file
+
+    from detector.training.run import main
+
+    _, first, _, argv = run
+    out = tmp_path / "bf16"
+    assert main([*argv[:-2], "--precision", "bf16", "--out", str(out)]) == 0
+    card = json.loads((out / "model" / "resnet18.json").read_text())
+    assert card["trained"]["config"]["precision"] == "bf16"
+    assert 0 < card["threshold"] < 1
+    a, b = (load_file(str(d / "model" / "resnet18.safetensors")) for d in (first, out))
+    assert a.keys() == b.keys() and any(not a[k].equal(b[k]) for k in a)

@@ -14,6 +14,7 @@ from detector.models.registry import logits_from_pooled
 
 __all__ = [
     "KeepFrozen",
+    "CpuAutocast",
     "WeightAverage",
     "DistillationCallback",
     "PairedRanking",
@@ -39,6 +40,39 @@ class KeepFrozen(Callback):
             for p in m.parameters():
                 p.requires_grad_(False)
                 p.grad = None
+
+
+class CpuAutocast(Callback):
+    """bfloat16 autocast of each batch's forward pass and loss on the CPU (fastai's ``MixedPrecision`` autocasts
+    CUDA only: CPU operations stay float32 under it).  Weights, gradients and the optimiser's state stay float32,
+    and bfloat16 has float32's range, so no gradient scaler is needed; the predictions reach the loss and the
+    metrics as float32.  Remove it before scoring what the exported (float32) model will score."""
+
+    order = 10  # as fastai's MixedPrecision: after the callbacks that prepare the batch (order 0)
+
+    def __init__(self, dtype=torch.bfloat16):
+        self.dtype, self._ctx = dtype, None
+
+    def before_batch(self):
+        self._ctx = torch.autocast("cpu", dtype=self.dtype)
+        self._ctx.__enter__()
+
+    def after_pred(self):
+        self.learn.pred = self.learn.pred.float()
+
+    def after_loss(self):
+        self._leave()
+
+    def after_batch(self):  # a batch cancelled before its loss (an exception, lr_find's stop) leaves it too
+        self._leave()
+
+    def after_cancel_batch(self):
+        self._leave()
+
+    def _leave(self):
+        if self._ctx is not None:
+            ctx, self._ctx = self._ctx, None
+            ctx.__exit__(None, None, None)
 
 
 class WeightAverage(Callback):

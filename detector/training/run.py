@@ -264,6 +264,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         with_pseudo_fakes,
     )
     from detector.training.callbacks import (
+        CpuAutocast,
         DistillationCallback,
         IdentityAdversary,
         KeepFrozen,
@@ -398,9 +399,12 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         path=out,
         model_dir=".",
     )
-    # channels-last weights (fastai's ChannelsLast callback; no mixed precision on CPU): a training step of
-    # EfficientNet-Lite0 at 160 px took ~40 ms per image instead of ~70 ms here
+    # channels-last weights (fastai's ChannelsLast callback without its mixed precision, which autocasts CUDA only;
+    # --precision bf16 autocasts on the CPU): a training step of EfficientNet-Lite0 at 160 px took ~40 ms per image
+    # instead of ~70 ms here
     learn.to_channelslast(use_amp=False)
+    if cfg.precision == "bf16":
+        learn.add_cb(CpuAutocast(torch.bfloat16))
     if pretrained != "none":
         learn.freeze()
     if cfg.freeze_stages:
@@ -560,12 +564,22 @@ def scored_interpretation(learn, dl, preds, targs, losses):
     return ScoredInterpretation(learn, dl, losses)
 
 
+def float32_scoring(learn) -> None:
+    """Remove ``--precision bf16``'s autocast: what follows scores as the pipeline will score the exported weights,
+    in float32 (the calibrated threshold is read off these scores)."""
+    from detector.training.callbacks import CpuAutocast
+
+    for cb in [c for c in learn.cbs if isinstance(c, CpuAutocast)]:
+        learn.remove_cb(cb)
+
+
 def validate(cfg: TrainConfig, learn, full_valid, prep: Prepared, fitted: dict, out: Path) -> tuple[list, dict]:
     """Score every validation crop (the exported weights: --ema's average in place of the last ones); metrics by
     method, source and group; the calibrated threshold; the confusion matrix and top losses."""
     import matplotlib.pyplot as plt
 
     df_valid = prep.df[prep.df.is_valid].reset_index(drop=True)
+    float32_scoring(learn)
     last_weights = None
     average = fitted["average"]
     if average is not None:  # score the last weights, then put the average in their place for everything below
