@@ -603,3 +603,24 @@ def test_bf16_training_runs_and_the_card_records_it(run, tmp_path):
     assert 0 < card["threshold"] < 1
     a, b = (load_file(str(d / "model" / "resnet18.safetensors")) for d in (first, out))
     assert a.keys() == b.keys() and any(not a[k].equal(b[k]) for k in a)
+
+
+def test_train_step_bench_times_both_precisions(capsys):
+    """bench/train_step.py, tiny: a table row per pass and a JSON line with both precisions' medians."""
+    from conftest import load_script
+
+    bench = load_script("bench/train_step.py", "bench_train_step")
+    assert bench.main(["--size", "64", "--bs", "2", "--rounds", "1", "--steps", "1", "--freeze-stages", "1"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(out[-1])
+    assert result["freeze_stages"] == 1 and len(result["step_bf16_rounds_ms"]) == 1
+    assert all(result[f"{k}_ms"] > 0 for k in ("step_fp32", "step_bf16", "valid_fp32", "valid_bf16"))
+    assert any(line.startswith("| training step |") for line in out)
+
+
+def test_train_step_bench_refuses_a_bad_stage_count(capsys):
+    from conftest import load_script
+
+    bench = load_script("bench/train_step.py", "bench_train_step")
+    assert bench.main(["--freeze-stages", "99", "--rounds", "1", "--steps", "1"]) == 2
+    assert "freeze at most" in capsys.readouterr().err
