@@ -1,6 +1,6 @@
 """CPU time of one training step and one validation batch, float32 against ``train --precision bf16``.
 
-    .venv/bin/python bench/train_step.py                         # the default's recipe: MobileNetV2, 160 px, 3 stages frozen
+    .venv/bin/python bench/train_step.py       # the default's recipe: MobileNetV2, 160 px, 3 stages frozen
     .venv/bin/python bench/train_step.py --arch efficientnet_lite0 --freeze-stages 0 --rounds 6
 
 The network is built as ``train`` builds it (random weights: the time does not depend on them), in channels-last
