@@ -582,7 +582,7 @@ def card_markdown(card) -> str:
         return "No model selected."
     lines = [
         f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "
-        f"threshold {card.threshold:.2f}, face margin {card.face_margin:.0%}."
+        f"threshold {card.threshold:.3f}, face margin {card.face_margin:.0%}."
     ]
     if card.trained:
         data = card.trained.get("data") or card.trained.get("dataset")

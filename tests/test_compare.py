@@ -212,7 +212,7 @@ def test_timeline_has_a_line_and_a_threshold_per_model_and_marks_the_disagreemen
     thresholds = [t for t in fig.data if t.mode == "lines"]
     assert [tuple(t.y) for t in thresholds] == [(0.5, 0.5), (0.6, 0.6)]
     assert [t.line.color for t in thresholds] == [t.line.color for t in lines] == view.MODEL_COLOURS[:2]
-    assert {a.text for a in fig.layout.annotations} >= {"threshold 0.50: a", "threshold 0.60: b", "explained face"}
+    assert {a.text for a in fig.layout.annotations} >= {"threshold 0.500: a", "threshold 0.600: b", "explained face"}
     (differ,) = [t for t in fig.data if t.name == "labels differ"]
     assert list(differ.x) == [0.4] and "a fake, b real" in differ.customdata[0][1]
     assert fig.layout.shapes[0].x0 == 0.4  # the dotted line at the explained face

@@ -80,7 +80,7 @@ def timeline_figure(c: Comparison, height: int = 380):
                 line=dict(color=colour, width=2.5),
                 marker=dict(size=7, color=colour, line=dict(color="white", width=1)),
                 hovertemplate=f"<b>{run.name}</b><br>time %{{x:.2f}} s<br>top face score %{{y:.3f}}"
-                f"<br>threshold {t:.2f}<extra></extra>",
+                f"<br>threshold {t:.3f}<extra></extra>",
             )
         )
         fig.add_trace(
@@ -88,11 +88,11 @@ def timeline_figure(c: Comparison, height: int = 380):
                 x=[-0.02 * duration, duration * 1.02],
                 y=[t, t],
                 mode="lines",
-                name=f"{run.name} threshold {t:.2f}",
+                name=f"{run.name} threshold {t:.3f}",
                 legendgroup=run.name,
                 showlegend=False,
                 line=dict(color=colour, width=1.5, dash="dash"),
-                hovertemplate=f"{run.name} threshold {t:.2f}<extra></extra>",
+                hovertemplate=f"{run.name} threshold {t:.3f}<extra></extra>",
             )
         )
         thresholds.setdefault(round(t, 2), []).append(run.name)
@@ -102,7 +102,7 @@ def timeline_figure(c: Comparison, height: int = 380):
             y=t,
             xanchor="right",
             yanchor="bottom",
-            text=f"threshold {t:.2f}: {', '.join(names)}",
+            text=f"threshold {t:.3f}: {', '.join(names)}",
             showarrow=False,
             font=dict(size=11, color="#444"),
             bgcolor="rgba(255,255,255,0.8)",

@@ -58,7 +58,7 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
     fig.add_hline(
         y=t,
         line=dict(color=FAKE_RED, dash="dash", width=1.5),
-        annotation_text=f"threshold {t:.2f}",
+        annotation_text=f"threshold {t:.3f}",
         annotation_position="top left",
         annotation_font=dict(color=FAKE_RED, size=12),
     )
@@ -141,7 +141,7 @@ def levels_figure(
     fig.add_hline(
         y=threshold,
         line=dict(color=FAKE_RED, dash="dash", width=1.5),
-        annotation_text=f"threshold {threshold:.2f}",
+        annotation_text=f"threshold {threshold:.3f}",
         annotation_position="top left",
         annotation_font=dict(color=FAKE_RED, size=12),
     )

@@ -396,7 +396,7 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     scores = np.array([f.score for f in report.faces])
     t = report.threshold
     if abs(report.score - t) < 0.1:
-        out.append(f"The video score {report.score:.2f} is close to the threshold {t:.2f}.")
+        out.append(f"The video score {report.score:.2f} is close to the threshold {t:.3f}.")
     elif scores.size >= 4:
         above = float(np.mean(scores >= t))
         if 0.25 <= above <= 0.75:

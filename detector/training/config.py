@@ -195,10 +195,10 @@ class TrainConfig:
     )
     precision: str = _f(
         "fp32",
-        "arithmetic of the training passes: fp32, or bf16 (bfloat16 autocast on the CPU, about 0.8x of a training "
-        "step and 0.4x of a validation batch where the CPU has AVX512-BF16 or AMX; weights, gradients and the "
-        "optimiser stay float32, and the validation scores that set the threshold are computed in float32, as the "
-        "pipeline computes them)",
+        "arithmetic of the training passes: fp32, or bf16 (bfloat16 autocast on the CPU: 0.83x of a training step "
+        "and 0.4x of a validation batch on a CPU with AVX512-BF16, bench/train_step.py; a CPU without bfloat16 "
+        "instructions may gain nothing; weights, gradients and the optimiser stay float32, and the validation "
+        "scores that set the threshold are computed in float32, as the pipeline computes them)",
         choices=["fp32", "bf16"],
     )
     target_fa: float = _f(0.05, "false-alarm rate on the validation reals that sets the card's threshold")
