@@ -51,8 +51,8 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    arch = registry.get(args.arch)
     try:
+        arch = registry.get(args.arch)
         net = arch.build(num_classes=2, size=args.size)
         frozen = arch.early_modules(net, args.freeze_stages)
     except ValueError as e:

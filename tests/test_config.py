@@ -67,3 +67,14 @@ def test_on_off_flags_override_a_recipe_both_ways(tmp_path):
     asked = parse_config(["--recipe", str(recipe), "--lr-find"])
     assert asked.lr_find and asked.lr is None  # asked for on the command line: its suggestion is used
     assert parse_config(["--recipe", str(recipe), "--lr-find", "--lr", "0.01"]).lr == 0.01
+
+
+def test_a_recipe_with_an_unknown_precision_is_refused(tmp_path, capsys):
+    """--precision's choices guard the command line only: a recipe's "BF16" would have trained in float32."""
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('data = ["a"]\narch = "resnet18"\nprecision = "BF16"\n')
+    with pytest.raises(SystemExit):
+        parse_config(["--recipe", str(recipe)])
+    assert "--precision is fp32 or bf16, not 'BF16'" in capsys.readouterr().err
+    recipe.write_text('data = ["a"]\narch = "resnet18"\nprecision = "bf16"\n')
+    assert parse_config(["--recipe", str(recipe)]).precision == "bf16"

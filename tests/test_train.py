@@ -558,6 +558,32 @@ def test_cpu_autocast_runs_the_batch_in_bfloat16_and_hands_float32_on():
     cb.after_cancel_batch()  # a batch cancelled before its loss leaves the autocast as well
     cb.after_batch()  # and leaving twice is harmless
     assert not torch.is_autocast_enabled("cpu")
+    cb.before_batch()  # a batch that raised in its forward pass (fastai has no `finally`): never left...
+    cb.before_batch()  # ...the next batch leaves it before entering again, so one exit closes everything
+    cb.after_loss()
+    assert not torch.is_autocast_enabled("cpu")
+    cb.before_batch()
+    cb.after_fit()  # and the end of a fit leaves it whatever happened
+    assert not torch.is_autocast_enabled("cpu")
+
+
+def test_training_terms_take_bfloat16_features():
+    """Under --precision bf16 the hooked features are bfloat16 and the terms run after the autocast ends: the float32
+    heads of --mask-weight and --identity-adversary take them (a dtype clash raised before)."""
+    import torch
+
+    from detector.training.callbacks import IdentityAdversary, MaskSupervision
+
+    torch.manual_seed(0)
+    fmap = torch.randn(2, 8, 4, 4).bfloat16().requires_grad_()
+    term = MaskSupervision(torch.nn.Conv2d(8, 1, 1), 1.0, buffer=None).mask_loss(fmap, torch.zeros(2, 16, 16))
+    assert term.dtype == torch.float32
+    term.backward()
+    assert fmap.grad is not None and fmap.grad.dtype == torch.bfloat16
+    feats = torch.randn(3, 8).bfloat16()
+    adversary = IdentityAdversary(torch.nn.Linear(8, 2), 0.3, persons=[0, 1, -1], labels=[1, 1, 0])
+    loss = adversary.identity_loss(feats, torch.tensor([0, 1, -1]), 1.0)
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
 
 
 def test_float32_scoring_removes_the_autocast_so_scores_equal_the_float32_model():
@@ -577,7 +603,7 @@ def test_float32_scoring_removes_the_autocast_so_scores_equal_the_float32_model(
     net = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
     learn = Learner(dls, net, loss_func=torch.nn.CrossEntropyLoss(), cbs=[CpuAutocast()])
     with torch.no_grad():
-        exact = net(x)
+        exact = torch.cat([net(x[:8]), net(x[8:])])  # in the loader's batches of 8, as get_preds computes
     preds, _ = learn.get_preds(dl=dls.valid)
     assert preds.dtype == torch.float32 and not torch.equal(preds, exact)  # bfloat16 arithmetic, handed on as float
     assert torch.allclose(preds, exact, atol=0.05)
@@ -588,16 +614,29 @@ def test_float32_scoring_removes_the_autocast_so_scores_equal_the_float32_model(
 
 
 @pytest.mark.slow
-def test_bf16_training_runs_and_the_card_records_it(run, tmp_path):
+def test_bf16_training_runs_and_the_card_records_it(run, tmp_path, monkeypatch):
     """--precision bf16 trains through the whole run (lr_find, the frozen epoch, fine_tune, validation, export):
     the arithmetic differs from float32's, so the weights do; the card records the precision."""
+    import torch
     from safetensors.torch import load_file
 
+    import detector.training.run as run_module
+    from detector.training.callbacks import CpuAutocast
     from detector.training.run import main
 
     _, first, _, argv = run
     out = tmp_path / "bf16"
+    scored = []
+
+    def score_in_float32(learn, dl, df_valid):  # the final scoring, which sets the threshold
+        assert not any(isinstance(c, CpuAutocast) for c in learn.cbs) and not torch.is_autocast_enabled("cpu")
+        scored.append(len(df_valid))
+        return score(learn, dl, df_valid)
+
+    score = run_module._score
+    monkeypatch.setattr(run_module, "_score", score_in_float32)
     assert main([*argv[:-2], "--precision", "bf16", "--out", str(out)]) == 0
+    assert scored and not torch.is_autocast_enabled("cpu")
     card = json.loads((out / "model" / "resnet18.json").read_text())
     assert card["trained"]["config"]["precision"] == "bf16"
     assert 0 < card["threshold"] < 1
@@ -607,10 +646,14 @@ def test_bf16_training_runs_and_the_card_records_it(run, tmp_path):
 
 def test_train_step_bench_times_both_precisions(capsys):
     """bench/train_step.py, tiny: a table row per pass and a JSON line with both precisions' medians."""
+    import torch
     from conftest import load_script
 
     bench = load_script("bench/train_step.py", "bench_train_step")
-    assert bench.main(["--size", "64", "--bs", "2", "--rounds", "1", "--steps", "1", "--freeze-stages", "1"]) == 0
+    threads = str(torch.get_num_threads())  # the bench sets the process's torch threads and seed: keep both
+    with torch.random.fork_rng():
+        argv = ["--size", "64", "--bs", "2", "--rounds", "1", "--steps", "1", "--freeze-stages", "1"]
+        assert bench.main([*argv, "--threads", threads]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     result = json.loads(out[-1])
     assert result["freeze_stages"] == 1 and len(result["step_bf16_rounds_ms"]) == 1
@@ -622,5 +665,11 @@ def test_train_step_bench_refuses_a_bad_stage_count(capsys):
     from conftest import load_script
 
     bench = load_script("bench/train_step.py", "bench_train_step")
-    assert bench.main(["--freeze-stages", "99", "--rounds", "1", "--steps", "1"]) == 2
-    assert "freeze at most" in capsys.readouterr().err
+    import torch
+
+    threads = str(torch.get_num_threads())
+    with torch.random.fork_rng():
+        assert bench.main(["--freeze-stages", "99", "--rounds", "1", "--steps", "1", "--threads", threads]) == 2
+        assert bench.main(["--arch", "nosuchnet", "--threads", threads]) == 2
+    err = capsys.readouterr().err
+    assert "freeze at most" in err and "unknown architecture" in err

@@ -46,14 +46,22 @@ class CpuAutocast(Callback):
     """bfloat16 autocast of each batch's forward pass and loss on the CPU (fastai's ``MixedPrecision`` autocasts
     CUDA only: CPU operations stay float32 under it).  Weights, gradients and the optimiser's state stay float32,
     and bfloat16 has float32's range, so no gradient scaler is needed; the predictions reach the loss and the
-    metrics as float32.  Remove it before scoring what the exported (float32) model will score."""
+    metrics as float32.  Remove it before scoring what the exported (float32) model will score
+    (``detector.training.run.float32_scoring``).
 
-    order = 10  # as fastai's MixedPrecision: after the callbacks that prepare the batch (order 0)
+    Its ``after_loss`` runs before every other callback's (order 5): the distillation teacher and the training
+    terms (``--mask-weight``, ``--identity-adversary``) compute outside the autocast, in float32."""
+
+    order = 5  # before_batch after KeepFrozen's (0); after_loss before DistillationCallback's (10) and the terms' (60)
 
     def __init__(self, dtype=torch.bfloat16):
         self.dtype, self._ctx = dtype, None
 
+    def before_fit(self):
+        self.leave()
+
     def before_batch(self):
+        self.leave()  # fastai has no `finally`: a batch that raised (not a cancel) never reached after_loss
         self._ctx = torch.autocast("cpu", dtype=self.dtype)
         self._ctx.__enter__()
 
@@ -61,15 +69,19 @@ class CpuAutocast(Callback):
         self.learn.pred = self.learn.pred.float()
 
     def after_loss(self):
-        self._leave()
+        self.leave()
 
-    def after_batch(self):  # a batch cancelled before its loss (an exception, lr_find's stop) leaves it too
-        self._leave()
+    def after_batch(self):  # a batch cancelled before its loss (CancelBatchException) leaves it too
+        self.leave()
 
     def after_cancel_batch(self):
-        self._leave()
+        self.leave()
 
-    def _leave(self):
+    def after_fit(self):
+        self.leave()
+
+    def leave(self):
+        """Leave the autocast if this callback entered it and has not left it yet (harmless otherwise)."""
         if self._ctx is not None:
             ctx, self._ctx = self._ctx, None
             ctx.__exit__(None, None, None)
@@ -456,7 +468,8 @@ class MaskSupervision(TrainingTerm):
         if not bool(known.any()):
             return None
         target = F.adaptive_avg_pool2d(mask[known, None], fmap.shape[-2:])
-        logits = self.head(fmap[known].as_subclass(torch.Tensor)).float()
+        # .float(): under --precision bf16 the hooked map is bfloat16, and this term runs after the autocast ends
+        logits = self.head(fmap[known].as_subclass(torch.Tensor).float()).float()
         return F.binary_cross_entropy_with_logits(logits, target)
 
     def after_loss(self):
@@ -530,7 +543,8 @@ class IdentityAdversary(TrainingTerm):
         known = persons >= 0
         if not bool(known.any()):
             return None
-        x = GradientReversal.apply(features.as_subclass(torch.Tensor)[known.to(features.device)], scale)
+        # .float(): under --precision bf16 the hooked features are bfloat16, and this term runs after the autocast
+        x = GradientReversal.apply(features.as_subclass(torch.Tensor).float()[known.to(features.device)], scale)
         return F.cross_entropy(self.head(x).float(), persons[known].to(features.device))
 
     def after_loss(self):

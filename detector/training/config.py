@@ -233,6 +233,8 @@ class TrainConfig:
             raise ValueError("--train-groups F is a share of the training groups: above 0 and at most 1")
         if self.sbi_regions and not self.sbi:
             raise ValueError("--sbi-regions P is a share of the pseudo-fakes: it needs --sbi P > 0")
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"--precision is fp32 or bf16, not {self.precision!r}")
         if not 0 <= self.ema < 1:
             raise ValueError("--ema is a decay: at least 0 and below 1 (0.998 averages over about the last 500 steps)")
         if self.folds and not 0 <= self.fold < self.folds or self.folds == 1 or self.fold and not self.folds:

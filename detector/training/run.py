@@ -570,6 +570,7 @@ def float32_scoring(learn) -> None:
     from detector.training.callbacks import CpuAutocast
 
     for cb in [c for c in learn.cbs if isinstance(c, CpuAutocast)]:
+        cb.leave()  # in case a failed batch left it entered
         learn.remove_cb(cb)
 
 
