@@ -662,11 +662,10 @@ def test_train_step_bench_times_both_precisions(capsys):
 
 
 def test_train_step_bench_refuses_a_bad_stage_count(capsys):
+    import torch
     from conftest import load_script
 
     bench = load_script("bench/train_step.py", "bench_train_step")
-    import torch
-
     threads = str(torch.get_num_threads())
     with torch.random.fork_rng():
         assert bench.main(["--freeze-stages", "99", "--rounds", "1", "--steps", "1", "--threads", threads]) == 2

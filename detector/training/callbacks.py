@@ -52,7 +52,7 @@ class CpuAutocast(Callback):
     Its ``after_loss`` runs before every other callback's (order 5): the distillation teacher and the training
     terms (``--mask-weight``, ``--identity-adversary``) compute outside the autocast, in float32."""
 
-    order = 5  # before_batch after KeepFrozen's (0); after_loss before DistillationCallback's (10) and the terms' (60)
+    order = 5  # after_loss before DistillationCallback's (10) and the training terms' (60), whatever the add order
 
     def __init__(self, dtype=torch.bfloat16):
         self.dtype, self._ctx = dtype, None
