@@ -137,6 +137,16 @@ def test_pool_names_where_the_recipe_fails():
     assert result["by_method"]["Deepfakes"]["auc"] == 0.0 and result["by_method"]["FaceSwap"]["auc"] == 1.0
 
 
+def test_pooled_scores_keep_enough_decimals_to_keep_their_order():
+    """Scores a hundred-thousandth apart (a real against the threshold or a fake) must not tie in crossval.json,
+    which the paired comparisons read: ties from rounding moved AUCs in the third decimal."""
+    videos = [video("r1.mp4", 0, 0.9445740), video("f1.mp4", 1, 0.9445781), video("r2.mp4", 0, 0.1)]
+    result = pool([fake_run(0, videos=videos)])
+    stored = {v["video"]: v["fake_probability"] for v in result["videos"]}
+    assert stored["Deepfakes/f1.mp4"] > stored["r1.mp4"]
+    assert stored["r1.mp4"] == pytest.approx(0.944574, abs=1e-9)
+
+
 def test_a_run_without_folds_or_results_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "metrics.json").write_text(json.dumps({"split": {"rule": "by pair group", "seed": 0}}))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from detector.constants import SCORE_DECIMALS
 from detector.errors import InputError
 from detector.evaluation.calibration import DEFAULT_TARGET_FA, calibrate_threshold, false_alarm_table
 from detector.evaluation.scores import metrics_by_source, video_metrics, video_metrics_by_method
@@ -118,7 +119,7 @@ def pool(runs: list[dict]) -> dict:
         "video": (f"{v['method']}/" if v["label"] == 1 else "") + Path(v["video"]).name,  # noqa: E731
         "method": v["method"],
         "fold": v["fold"],
-        "fake_probability": round(v["confident"], 4),
+        "fake_probability": round(v["confident"], SCORE_DECIMALS),  # ties made by rounding would move AUCs
     }
     return {
         "folds": first["folds"],
