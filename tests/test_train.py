@@ -512,6 +512,28 @@ def test_train_groups_leaves_the_groups_out_of_the_table_not_out_of_the_data_lin
     assert set(fewer.df[fewer.df.is_valid].video) == set(full.df[full.df.is_valid].video)  # validation whole
 
 
+def test_train_sources_trains_on_some_sources_and_validates_all_of_the_same_folds(tiny_dataset, ffpp_tiny, tmp_path):
+    """--train-sources: the folds are dealt as without it (so the scores pair with a run on all the sources), every
+    validation item is kept, and only the named sources' training items are trained on; a name not in the data is
+    a one-line error that lists the sources there are."""
+    from detector.errors import InputError
+    from detector.training.config import parse_config
+    from detector.training.run import prepare
+
+    base = ["--data", str(tiny_dataset), str(ffpp_tiny), "--arch", "resnet18", "--size", "32", "--frames", "2"]
+    base += ["--workers", "1", "--cache", str(tmp_path / "cache"), "--folds", "2", "--fold", "0"]
+    full = prepare(parse_config(base))
+    some = prepare(parse_config([*base, "--train-sources", ffpp_tiny.name]))
+    assert {it.source for it in full.train_items} == {tiny_dataset.name, ffpp_tiny.name}
+    assert {it.source for it in some.train_items} == {ffpp_tiny.name}
+    assert some.train_items == [it for it in full.train_items if it.source == ffpp_tiny.name]
+    assert some.val_items == full.val_items
+    assert set(some.df[some.df.is_valid].video) == set(full.df[full.df.is_valid].video)
+    assert set(some.df[~some.df.is_valid].source) == {ffpp_tiny.name}
+    with pytest.raises(InputError, match=f"no source nope in the data .its sources: {ffpp_tiny.name}"):
+        prepare(parse_config([*base, "--train-sources", "nope"]))
+
+
 @pytest.mark.slow
 def test_margin_crops_wider_faces_and_the_card_says_so(run, tmp_path):
     """--margin 0.6: the run crops (and caches) the faces at 0.6, 1.6/1.3 times as wide as at the default 0.3 around

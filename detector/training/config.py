@@ -210,6 +210,14 @@ class TrainConfig:
         "validation items are kept whole: a learning curve in the number of faked people (1: all)",
         metavar="F",
     )
+    train_sources: list[str] | None = _f(
+        None,
+        "train only on the items of these data sources (a root folder's name, e.g. ffpp faces_utk; "
+        "ffpp_c40:actors for FF++'s actor clips); the folds are dealt and validated over all the data as without "
+        "it, so a source left out is scored out of fold by models that never trained on any of it (default: all)",
+        nargs="+",
+        metavar="SOURCE",
+    )
     half: bool = _f(False, "store the weights as float16")
     out: str | None = _f(None, "run folder (default runs/<arch>-<time>)")
     cache: str | None = _f(None, "crop cache folder (default: the user cache, see detector.constants)")

@@ -33,6 +33,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import numpy as np  # noqa: E402
 
+from detector.errors import InputError  # noqa: E402
 from detector.evaluation.calibration import calibrate_threshold  # noqa: E402
 from detector.evaluation.metrics import metrics_block  # noqa: E402
 from detector.evaluation.scores import (  # noqa: E402
@@ -197,6 +198,17 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
         train_items = [it for it in train_items if it.group not in dropped]
         items = [it for it in items if it.group not in dropped]
         log(f"--train-groups {cfg.train_groups}: {len(dropped)} training groups with fakes left out")
+    if cfg.train_sources:  # train on some sources only; the folds and their validation stay those of all the data
+        known = sorted({it.source or "data" for it in everything})
+        unknown = sorted(set(cfg.train_sources) - set(known))
+        if unknown:
+            raise InputError(
+                f"--train-sources: no source {', '.join(unknown)} in the data (its sources: {', '.join(known)})"
+            )
+        left_out = {it.path for it in train_items if (it.source or "data") not in cfg.train_sources}
+        train_items = [it for it in train_items if it.path not in left_out]
+        items = [it for it in items if it.path not in left_out]
+        log(f"--train-sources {' '.join(cfg.train_sources)}: {len(left_out)} training items of other sources left out")
     log(
         f"{len(items)} videos and photos: {len(train_items)} train, {len(val_items)} validation "
         f"({len({i.group for i in val_items})} validation groups); {len(heldout)} photos held out of every run"
@@ -779,7 +791,6 @@ def train(cfg: TrainConfig, argv=None) -> dict:
     import torch
     from fastai.vision.all import set_seed
 
-    from detector.errors import InputError
     from detector.training.distill import check_feature_grid, check_teacher_groups, load_teacher
 
     t_start = time.time()
