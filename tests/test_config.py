@@ -78,3 +78,18 @@ def test_a_recipe_with_an_unknown_precision_is_refused(tmp_path, capsys):
     assert "--precision is fp32 or bf16, not 'BF16'" in capsys.readouterr().err
     recipe.write_text('data = ["a"]\narch = "resnet18"\nprecision = "bf16"\n')
     assert parse_config(["--recipe", str(recipe)]).precision == "bf16"
+
+
+def test_train_sources_are_one_sorted_list_from_a_recipe_or_flags(tmp_path, capsys):
+    """A recipe's single name is a list of one; order and repeats do not make another recipe (folds trained alike
+    must pool in crossval); an empty list is refused rather than read as "all"."""
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('data = ["D"]\narch = "resnet18"\ntrain_sources = "ffpp"\n')
+    assert parse_config(["--recipe", str(recipe)]).train_sources == ["ffpp"]
+    flags = ["--data", "D", "--arch", "resnet18", "--train-sources", "ffpp", "faces_utk", "ffpp"]
+    assert parse_config(flags).train_sources == ["faces_utk", "ffpp"]
+    assert parse_config(flags).recipe() == parse_config([*flags[:-3], "faces_utk", "ffpp"]).recipe()
+    recipe.write_text('data = ["D"]\narch = "resnet18"\ntrain_sources = []\n')
+    with pytest.raises(SystemExit) as info:
+        parse_config(["--recipe", str(recipe)])
+    assert info.value.code == 2 and "--train-sources names at least one source" in capsys.readouterr().err

@@ -144,7 +144,18 @@ def test_pooled_scores_keep_enough_decimals_to_keep_their_order():
     result = pool([fake_run(0, videos=videos)])
     stored = {v["video"]: v["fake_probability"] for v in result["videos"]}
     assert stored["Deepfakes/f1.mp4"] > stored["r1.mp4"]
-    assert stored["r1.mp4"] == pytest.approx(0.944574, abs=1e-9)
+    assert stored["r1.mp4"] == 0.9445740
+
+    # the threshold is rounded up from the real below it: a stored real must stay on its side of the threshold
+    # (each real's score here would round to the nearest 6th decimal upwards, onto a threshold rounded up from it)
+    reals = [video(f"r{i}.mp4", 0, i / 50 + 0.0000007) for i in range(40)]
+    fakes = [video(f"f{i}.mp4", 1, 0.5 + i / 100) for i in range(10)]
+    result = pool([fake_run(0, videos=reals + fakes)])
+    t = result["calibration"]["threshold"]
+    raw = {v["video"]: v["confident"] for v in reals}
+    stored = {v["video"]: v["fake_probability"] for v in result["videos"] if v["label"] == 0}
+    assert sum(p >= t for p in stored.values()) == sum(p >= t for p in raw.values())
+    assert stored == raw
 
 
 def test_a_run_without_folds_or_results_is_a_clear_error(tmp_path, capsys):

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from detector.data.datasets import read_dataset
+from detector.errors import InputError
 from detector.evaluation.evaluate import main, select_split, table
 from detector.evaluation.metrics import metrics_block
 from detector.models.card import ModelCard
@@ -215,6 +216,29 @@ def test_select_split_uses_the_cards_validation_groups(dataset):
     other = ModelCard(name="m", architecture="resnet18", input_size=64, trained={"split": {"val_groups": ["zzz"]}})
     got, used, note = select_split(items, other, "val")
     assert used == "all" and len(got) == len(items) and "not its training data" in note
+
+
+def test_select_split_train_leaves_out_the_sources_a_model_never_trained_on(dataset):
+    """A model trained with --train-sources saw none of the other sources' items: --split train keeps only its own
+    sources, and says why when none of this data's is left."""
+    items = read_dataset(dataset)
+    source = items[0].source or "data"
+    split = {"val_groups": ["a"]}
+    mine = ModelCard(
+        name="m",
+        architecture="resnet18",
+        input_size=64,
+        trained={"split": split, "config": {"train_sources": [source]}},
+    )
+    train, used, _ = select_split(items, mine, "train")
+    assert used == "train" and {it.group for it in train} == {"b", "empty"}
+    other = ModelCard(
+        name="m", architecture="resnet18", input_size=64, trained={"split": split, "config": {"train_sources": ["x"]}}
+    )
+    with pytest.raises(InputError, match="or of a source it never trained on .it trained on x only"):
+        select_split(items, other, "train")
+    val, used, _ = select_split(items, other, "val")  # the validation split is the folds', whatever it trained on
+    assert used == "val" and {it.group for it in val} == {"a"}
 
 
 def test_real_photos_get_a_false_alarm_table_per_group(tmp_path, tiny_model_dir, capsys):

@@ -532,6 +532,17 @@ def test_train_sources_trains_on_some_sources_and_validates_all_of_the_same_fold
     assert set(some.df[~some.df.is_valid].source) == {ffpp_tiny.name}
     with pytest.raises(InputError, match=f"no source nope in the data .its sources: {ffpp_tiny.name}"):
         prepare(parse_config([*base, "--train-sources", "nope"]))
+    # a source of reals only, without pseudo-fakes: nothing fake to learn from
+    photos = tmp_path / "photos" / "real"
+    photos.mkdir(parents=True)
+    import cv2
+    from skimage import data
+
+    for i in range(10):
+        cv2.imwrite(str(photos / f"p{i}.jpg"), np.roll(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), 9 * i, 1))
+    argv = [*base[:2], str(photos.parent), *base[2:], "--train-sources", "photos"]
+    with pytest.raises(InputError, match="no fake left to train on"):
+        prepare(parse_config(argv))
 
 
 @pytest.mark.slow

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.constants import SCORE_DECIMALS
 from detector.errors import InputError
 from detector.evaluation.calibration import DEFAULT_TARGET_FA, calibrate_threshold, false_alarm_table
 from detector.evaluation.scores import metrics_by_source, video_metrics, video_metrics_by_method
@@ -119,7 +118,9 @@ def pool(runs: list[dict]) -> dict:
         "video": (f"{v['method']}/" if v["label"] == 1 else "") + Path(v["video"]).name,  # noqa: E731
         "method": v["method"],
         "fold": v["fold"],
-        "fake_probability": round(v["confident"], SCORE_DECIMALS),  # ties made by rounding would move AUCs
+        # unrounded: the threshold is rounded up to SCORE_DECIMALS from the real below it, so a rounded score could
+        # equal it; ties made by rounding also moved paired AUCs (scripts/paired_crossval.py reads these)
+        "fake_probability": float(v["confident"]),
     }
     return {
         "folds": first["folds"],

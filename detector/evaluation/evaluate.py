@@ -125,17 +125,20 @@ def select_split(items, card, split: str):
         if not kept:
             raise InputError("no held-out photos here: --split heldout keeps the fixed fifth of a photo folder")
         return kept, "heldout", f"{len(kept)} of {len(items)} photos: the fifth of the folder no training run uses"
+    trained = card.trained or {}
+    sources = (trained.get("config") or {}).get("train_sources")  # train --train-sources: the others never trained on
     if split in ("val", "train") and getattr(card, "members", None):
         raise InputError(
             f"{card.name} is an ensemble of fold models: every item of its training data was seen by some member, so "
             "it has no validation split; use --split heldout (held-out photos), data it never saw with --split all, "
             "or its out-of-fold figures (deepfake-lens crossval)"
+            + (f"; it trained on the sources {', '.join(sources)} only" if sources else "")
         )
 
     def bare(group: str) -> str:  # "faces_utk/x" (read among several roots) and "x" (alone) are one group
         return group.rsplit("/", 1)[-1]
 
-    val_groups = {bare(g) for g in ((card.trained or {}).get("split") or {}).get("val_groups") or []}
+    val_groups = {bare(g) for g in (trained.get("split") or {}).get("val_groups") or []}
     if not val_groups:
         return items, "all", f"the model card has no training split: evaluating all {len(items)} videos"
     in_val = [it for it in items if bare(it.group) in val_groups]
@@ -158,10 +161,14 @@ def select_split(items, card, split: str):
                 f"({n_groups} pair groups never seen in training)"
             ),
         )
-    in_train = [it for it in items if bare(it.group) not in val_groups]
+    in_train = [
+        it for it in items if bare(it.group) not in val_groups and (not sources or (it.source or "data") in sources)
+    ]
     if not in_train:
         raise InputError(
-            "every video of this dataset is in the model's validation split: none is left for --split train"
+            "every video of this dataset is in the model's validation split"
+            + (f" or of a source it never trained on (it trained on {', '.join(sources)} only)" if sources else "")
+            + ": none is left for --split train"
         )
     return in_train, "train", f"the model's training split: {len(in_train)} of {len(items)} videos (seen in training)"
 

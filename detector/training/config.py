@@ -213,8 +213,10 @@ class TrainConfig:
     train_sources: list[str] | None = _f(
         None,
         "train only on the items of these data sources (a root folder's name, e.g. ffpp faces_utk; "
-        "ffpp_c40:actors for FF++'s actor clips); the folds are dealt and validated over all the data as without "
-        "it, so a source left out is scored out of fold by models that never trained on any of it (default: all)",
+        "ffpp_c40:actors for FF++'s actor clips: the clips of a DeepFakeDetection tree's actors are a source apart "
+        "from its fakes); the folds are dealt and validated over all the data as without it, so a source left out "
+        "is scored out of fold by models that never trained on any of it (a --teacher may have; --train-groups "
+        "counts the groups of every source) (default: all)",
         nargs="+",
         metavar="SOURCE",
     )
@@ -239,6 +241,8 @@ class TrainConfig:
             raise ValueError("--downscale, --sbi, --sbi-regions and --cutout are probabilities: between 0 and 1")
         if not 0 < self.train_groups <= 1:
             raise ValueError("--train-groups F is a share of the training groups: above 0 and at most 1")
+        if self.train_sources is not None and not self.train_sources:
+            raise ValueError("--train-sources names at least one source (leave it out to train on all of them)")
         if self.sbi_regions and not self.sbi:
             raise ValueError("--sbi-regions P is a share of the pseudo-fakes: it needs --sbi P > 0")
         if self.precision not in ("fp32", "bf16"):
@@ -343,6 +347,10 @@ class TrainConfig:
         cfg = cls(**d)
         if isinstance(cfg.data, str):
             cfg.data = [cfg.data]
+        if isinstance(cfg.train_sources, str):
+            cfg.train_sources = [cfg.train_sources]
+        if cfg.train_sources:  # one recipe whatever the order: folds trained alike pool in crossval
+            cfg.train_sources = sorted(set(cfg.train_sources))
         return cfg
 
 

@@ -61,7 +61,7 @@ def log(*a) -> None:
 class Prepared:
     """What :func:`prepare` found: the items on each side, the crop table, and timings."""
 
-    items: list  # every item read, held-out photos apart (--train-groups' left-out groups included)
+    items: list  # every item read, held-out photos apart (--train-groups' and --train-sources' left-out included)
     train_items: list
     val_items: list
     heldout: list
@@ -209,6 +209,13 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
         train_items = [it for it in train_items if it.path not in left_out]
         items = [it for it in items if it.path not in left_out]
         log(f"--train-sources {' '.join(cfg.train_sources)}: {len(left_out)} training items of other sources left out")
+        for name in cfg.train_sources:
+            if not any((it.source or "data") == name for it in train_items):
+                log(f"warning: --train-sources {name}: every item of it is in this fold's validation: none trained on")
+        if not train_items:
+            raise InputError("--train-sources: nothing left to train on in this fold")
+        if not cfg.sbi and not any(it.label == 1 for it in train_items):
+            raise InputError("--train-sources: no fake left to train on (name a source with fakes, or give --sbi P)")
     log(
         f"{len(items)} videos and photos: {len(train_items)} train, {len(val_items)} validation "
         f"({len({i.group for i in val_items})} validation groups); {len(heldout)} photos held out of every run"
@@ -691,6 +698,14 @@ def export(
                 "train_videos": len(prep.train_items),
                 "val_videos": len(prep.val_items),
                 "heldout_photos": len(prep.heldout),
+                **(
+                    {
+                        "train_sources": cfg.train_sources,
+                        "trained_on": describe_data(prep.train_items, [], cfg.data),
+                    }
+                    if cfg.train_sources
+                    else {}
+                ),
             },
             "pretrained": prep.pretrained,
             "calibration": calibration,
@@ -725,6 +740,12 @@ def export(
                 "ImageNet-initialised."
                 if prep.pretrained != "none"
                 else "trained from scratch (no offline ImageNet weights)."
+            )
+            + (
+                f" Trained on the sources {', '.join(cfg.train_sources)} only (trained.split.trained_on); the others "
+                "in the data line were validated, never trained on."
+                if cfg.train_sources
+                else ""
             )
             + (
                 f" Distilled from {distillation['name']} ({distillation['card']}; soft loss weight "
