@@ -93,3 +93,17 @@ def test_train_sources_are_one_sorted_list_from_a_recipe_or_flags(tmp_path, caps
     with pytest.raises(SystemExit) as info:
         parse_config(["--recipe", str(recipe)])
     assert info.value.code == 2 and "--train-sources names at least one source" in capsys.readouterr().err
+
+
+def test_train_sources_all_turns_a_recipes_list_off_and_a_bad_one_is_a_usage_error(tmp_path, capsys):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('data = ["D"]\narch = "resnet18"\ntrain_sources = ["ffpp", "faces_utk"]\n')
+    assert parse_config(["--recipe", str(recipe), "--train-sources", "x"]).train_sources == ["x"]  # the flag wins
+    assert parse_config(["--recipe", str(recipe), "--train-sources", "all"]).train_sources is None
+    again = TrainConfig.from_dict(__import__("tomllib").loads(parse_config(["--recipe", str(recipe)]).to_toml()))
+    assert again.train_sources == ["faces_utk", "ffpp"]
+    for bad in ("5", '[1, "a"]', '[["a"]]', '[""]'):
+        recipe.write_text(f'data = ["D"]\narch = "resnet18"\ntrain_sources = {bad}\n')
+        with pytest.raises(SystemExit) as info:
+            parse_config(["--recipe", str(recipe)])
+        assert info.value.code == 2 and "train_sources is a list of data source names" in capsys.readouterr().err

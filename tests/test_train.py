@@ -546,6 +546,25 @@ def test_train_sources_trains_on_some_sources_and_validates_all_of_the_same_fold
 
 
 @pytest.mark.slow
+def test_a_run_on_some_sources_says_so_in_its_card(tiny_dataset, ffpp_tiny, tmp_path):
+    """The card of a --train-sources run names the sources it trained on and counts only their items as trained on,
+    while its data line keeps every source read (scripts/fold_models.py checks that line against the data)."""
+    from detector.models.card import ModelCard
+    from detector.training.run import main
+
+    argv = ["--data", str(tiny_dataset), str(ffpp_tiny), "--arch", "resnet18", "--size", "32", "--frames", "2"]
+    argv += ["--epochs", "1", "--bs", "4", "--lr", "1e-3", "--sbi", "0.5", "--folds", "2", "--fold", "0"]
+    argv += ["--workers", "1", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "r")]
+    assert main([*argv, "--train-sources", ffpp_tiny.name]) == 0
+    card = ModelCard.from_file(next((tmp_path / "r" / "model").glob("*.json")))
+    split = card.trained["split"]
+    assert split["train_sources"] == [ffpp_tiny.name] == card.trained["config"]["train_sources"]
+    assert split["trained_on"].startswith(f"{ffpp_tiny.name}: ") and tiny_dataset.name not in split["trained_on"]
+    assert tiny_dataset.name in card.trained["data"] and ffpp_tiny.name in card.trained["data"]
+    assert f"Trained on the sources {ffpp_tiny.name} only" in card.notes
+
+
+@pytest.mark.slow
 def test_margin_crops_wider_faces_and_the_card_says_so(run, tmp_path):
     """--margin 0.6: the run crops (and caches) the faces at 0.6, 1.6/1.3 times as wide as at the default 0.3 around
     the same detections, and its card records the margin (which the pipeline crops at)."""

@@ -118,7 +118,7 @@ def pool(runs: list[dict]) -> dict:
         "video": (f"{v['method']}/" if v["label"] == 1 else "") + Path(v["video"]).name,  # noqa: E731
         "method": v["method"],
         "fold": v["fold"],
-        # unrounded: the threshold is rounded up to SCORE_DECIMALS from the real below it, so a rounded score could
+        # unrounded: the threshold is rounded up to 6 decimals from the real below it, so a rounded score could
         # equal it; ties made by rounding also moved paired AUCs (scripts/paired_crossval.py reads these)
         "fake_probability": float(v["confident"]),
     }

@@ -92,7 +92,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--split",
         choices=("val", "train", "all", "heldout"),
         default="val",
-        help="val (default): only the model card's validation groups; train: the others; all: every video; "
+        help="val (default): only the model card's validation groups; train: the others (of the sources it trained "
+        "on, held-out photos apart); all: every video; "
         "heldout: the fixed fifth of each photo folder that training never uses",
     )
     p.add_argument(
@@ -113,7 +114,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def select_split(items, card, split: str):
-    """(items to evaluate, split used, a note saying why) for ``split`` in val/train/all, from the card's split."""
+    """(items to evaluate, split used, a note saying why) for ``split`` in val/train/all, from the card's split:
+    ``train`` keeps only the sources the model trained on (``train --train-sources``) and never a held-out photo."""
     from detector.errors import InputError
 
     if split == "all":
@@ -161,8 +163,14 @@ def select_split(items, card, split: str):
                 f"({n_groups} pair groups never seen in training)"
             ),
         )
+    from detector.data.datasets import held_out
+
     in_train = [
-        it for it in items if bare(it.group) not in val_groups and (not sources or (it.source or "data") in sources)
+        it
+        for it in items
+        if bare(it.group) not in val_groups
+        and (not sources or (it.source or "data") in sources)
+        and not held_out(it)  # the fixed fifth of a photo folder that no training run uses
     ]
     if not in_train:
         raise InputError(

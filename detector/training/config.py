@@ -216,7 +216,7 @@ class TrainConfig:
         "ffpp_c40:actors for FF++'s actor clips: the clips of a DeepFakeDetection tree's actors are a source apart "
         "from its fakes); the folds are dealt and validated over all the data as without it, so a source left out "
         "is scored out of fold by models that never trained on any of it (a --teacher may have; --train-groups "
-        "counts the groups of every source) (default: all)",
+        "counts the groups of every source); 'all' trains on every source, as without it (default: all)",
         nargs="+",
         metavar="SOURCE",
     )
@@ -349,6 +349,12 @@ class TrainConfig:
             cfg.data = [cfg.data]
         if isinstance(cfg.train_sources, str):
             cfg.train_sources = [cfg.train_sources]
+        if cfg.train_sources is not None and not (
+            isinstance(cfg.train_sources, list) and all(isinstance(x, str) and x for x in cfg.train_sources)
+        ):
+            raise ValueError('train_sources is a list of data source names (e.g. ["ffpp", "faces_utk"])')
+        if cfg.train_sources == ["all"]:  # --train-sources all: a recipe's list turned off
+            cfg.train_sources = None
         if cfg.train_sources:  # one recipe whatever the order: folds trained alike pool in crossval
             cfg.train_sources = sorted(set(cfg.train_sources))
         return cfg

@@ -102,6 +102,11 @@ def make_ensemble(
                 "folds": result["folds"],
                 "seed": result["split_seed"],
                 "heldout_photos": first.trained.get("split", {}).get("heldout_photos"),
+                **(
+                    {"train_sources": result["recipe"]["train_sources"]}
+                    if result["recipe"].get("train_sources")
+                    else {}
+                ),
             },
             "calibration": {**cal, "on": "out-of-fold scores of the cross-validation"},
             "config": result["recipe"],

@@ -211,7 +211,7 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
         log(f"--train-sources {' '.join(cfg.train_sources)}: {len(left_out)} training items of other sources left out")
         for name in cfg.train_sources:
             if not any((it.source or "data") == name for it in train_items):
-                log(f"warning: --train-sources {name}: every item of it is in this fold's validation: none trained on")
+                log(f"warning: --train-sources {name}: none of its items is left to train on in this fold")
         if not train_items:
             raise InputError("--train-sources: nothing left to train on in this fold")
         if not cfg.sbi and not any(it.label == 1 for it in train_items):
@@ -701,7 +701,7 @@ def export(
                 **(
                     {
                         "train_sources": cfg.train_sources,
-                        "trained_on": describe_data(prep.train_items, [], cfg.data),
+                        "trained_on": describe_data(prep.train_items, [], []).removesuffix(" ()"),
                     }
                     if cfg.train_sources
                     else {}
@@ -742,8 +742,8 @@ def export(
                 else "trained from scratch (no offline ImageNet weights)."
             )
             + (
-                f" Trained on the sources {', '.join(cfg.train_sources)} only (trained.split.trained_on); the others "
-                "in the data line were validated, never trained on."
+                f" Trained on the sources {', '.join(cfg.train_sources)} only (trained.config.train_sources); the "
+                "others in the data line were never trained on (those in a fold's validation groups were validated)."
                 if cfg.train_sources
                 else ""
             )
@@ -837,7 +837,6 @@ def train(cfg: TrainConfig, argv=None) -> dict:
 
 def main(argv=None) -> int:
     """``deepfake-lens train``: 0 done; 2 bad arguments or data (one line on stderr)."""
-    from detector.errors import InputError
 
     cfg = parse_config(argv)
     try:
