@@ -116,13 +116,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def select_split(items, card, split: str):
     """(items to evaluate, split used, a note saying why) for ``split`` in val/train/all, from the card's split:
     ``train`` keeps only the sources the model trained on (``train --train-sources``) and never a held-out photo."""
+    from detector.data.datasets import held_out
     from detector.errors import InputError
 
     if split == "all":
         return items, "all", f"all {len(items)} videos (--split all)"
     if split == "heldout":
-        from detector.data.datasets import held_out
-
         kept = [it for it in items if held_out(it)]
         if not kept:
             raise InputError("no held-out photos here: --split heldout keeps the fixed fifth of a photo folder")
@@ -163,8 +162,6 @@ def select_split(items, card, split: str):
                 f"({n_groups} pair groups never seen in training)"
             ),
         )
-    from detector.data.datasets import held_out
-
     in_train = [
         it
         for it in items
