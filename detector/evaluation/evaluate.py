@@ -114,7 +114,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def select_split(items, card, split: str):
-    """(items to evaluate, split used, a note saying why) for ``split`` in val/train/all, from the card's split:
+    """(items to evaluate, split used, a note saying why) for ``split`` in val/train/all/heldout, from the card's split:
     ``train`` keeps only the sources the model trained on (``train --train-sources``) and never a held-out photo."""
     from detector.data.datasets import held_out
     from detector.errors import InputError
