@@ -633,8 +633,9 @@ def validate(cfg: TrainConfig, learn, full_valid, prep: Prepared, fitted: dict, 
     return vids, metrics
 
 
-def describe_data(items, heldout, roots) -> str:
-    """One line for the model card: what the model was trained and validated on."""
+def describe_data(items, heldout, roots=()) -> str:
+    """One line for the model card: what the model was trained and validated on (the data roots read, if given, in
+    parentheses at its end)."""
     from collections import Counter
 
     parts = []
@@ -645,7 +646,8 @@ def describe_data(items, heldout, roots) -> str:
             f"{source}: {n} {kind} ({sum(it.label == 0 for it in sub)} real, {sum(it.label == 1 for it in sub)} fake)"
         )
     held = f"; {len(heldout)} photos held out of training for testing" if heldout else ""
-    return "; ".join(parts) + held + " (" + " ".join(map(str, roots)) + ")"
+    read = f" ({' '.join(map(str, roots))})" if roots else ""
+    return "; ".join(parts) + held + read
 
 
 def export(
@@ -701,7 +703,7 @@ def export(
                 **(
                     {
                         "train_sources": cfg.train_sources,
-                        "trained_on": describe_data(prep.train_items, [], []).removesuffix(" ()"),
+                        "trained_on": describe_data(prep.train_items, []),
                     }
                     if cfg.train_sources
                     else {}
