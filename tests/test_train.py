@@ -532,6 +532,13 @@ def test_train_sources_trains_on_some_sources_and_validates_all_of_the_same_fold
     assert set(some.df[~some.df.is_valid].source) == {ffpp_tiny.name}
     with pytest.raises(InputError, match=f"no source nope in the data .its sources: {ffpp_tiny.name}"):
         prepare(parse_config([*base, "--train-sources", "nope"]))
+    # SOURCE/real: one class of a source; the other sources whole
+    reals = prepare(parse_config([*base, "--train-sources", f"{ffpp_tiny.name}/real", tiny_dataset.name]))
+    kept = [it for it in full.train_items if it.source == tiny_dataset.name or it.label == 0]
+    assert reals.train_items == kept and any(it.label == 1 for it in full.train_items if it not in kept)
+    assert reals.val_items == full.val_items
+    with pytest.raises(InputError, match="SOURCE/real or SOURCE/fake"):
+        prepare(parse_config([*base, "--train-sources", f"{ffpp_tiny.name}/maybe"]))
     # a source of reals only, without pseudo-fakes: nothing fake to learn from
     photos = tmp_path / "photos" / "real"
     photos.mkdir(parents=True)

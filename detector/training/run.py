@@ -161,6 +161,13 @@ def build_table(items, crops, val_ids: set[str]):
     return pd.DataFrame(rows)
 
 
+def in_sources(item, names) -> bool:
+    """Whether ``--train-sources``'s ``names`` take ``item``: its source's name (a root folder's, e.g. ``ffpp``), or
+    that name with one class, ``SOURCE/real`` or ``SOURCE/fake`` (e.g. ``ffpp_c40/real``: that source's reals only)."""
+    source = item.source or "data"
+    return source in names or f"{source}/{'fake' if item.label == 1 else 'real'}" in names
+
+
 def fewer_groups(train_items, share: float, seed: str) -> set[str]:
     """The groups to leave out so that ``share`` of the training groups holding a fake remain (rounded, at least
     one): a fixed draw for ``seed``, nested (a smaller share leaves out a superset).  Groups of reals only are
@@ -200,17 +207,18 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
         log(f"--train-groups {cfg.train_groups}: {len(dropped)} training groups with fakes left out")
     if cfg.train_sources:  # train on some sources only; the folds and their validation stay those of all the data
         known = sorted({it.source or "data" for it in everything})
-        unknown = sorted(set(cfg.train_sources) - set(known))
+        unknown = sorted(set(cfg.train_sources) - set(known) - {f"{s}/{lab}" for s in known for lab in VOCAB})
         if unknown:
             raise InputError(
-                f"--train-sources: no source {', '.join(unknown)} in the data (its sources: {', '.join(known)})"
+                f"--train-sources: no source {', '.join(unknown)} in the data (its sources: {', '.join(known)}; "
+                f"SOURCE/real or SOURCE/fake for one class of a source)"
             )
-        left_out = {it.path for it in train_items if (it.source or "data") not in cfg.train_sources}
+        left_out = {it.path for it in train_items if not in_sources(it, cfg.train_sources)}
         train_items = [it for it in train_items if it.path not in left_out]
         items = [it for it in items if it.path not in left_out]
         log(f"--train-sources {' '.join(cfg.train_sources)}: {len(left_out)} training items of other sources left out")
         for name in cfg.train_sources:
-            if not any((it.source or "data") == name for it in train_items):
+            if not any(in_sources(it, [name]) for it in train_items):
                 log(f"warning: --train-sources {name}: none of its items is left to train on in this fold")
         if not train_items:
             raise InputError("--train-sources: nothing left to train on in this fold")
