@@ -214,8 +214,9 @@ class TrainConfig:
         None,
         "train only on the items of these data sources (a root folder's name, e.g. ffpp faces_utk; "
         "ffpp_c40:actors for FF++'s actor clips: the clips of a DeepFakeDetection tree's actors are a source apart "
-        "from its fakes; SOURCE/real or SOURCE/fake for one class of a source, e.g. ffpp_c40/real); the folds are dealt and validated over all the data as without it, so a source left out "
-        "is scored out of fold by models that never trained on any of it (a --teacher may have; --train-groups "
+        "from its fakes; SOURCE/real or SOURCE/fake for one class of a source, e.g. ffpp_c40/real); the folds are "
+        "dealt and validated over all the data as without it, so a source left out is scored out of fold by models "
+        "that never trained on any of it (a --teacher may have; --train-groups "
         "counts the groups of every source); 'all' trains on every source, as without it (default: all)",
         nargs="+",
         metavar="SOURCE",
