@@ -239,6 +239,15 @@ def test_select_split_train_leaves_out_the_sources_a_model_never_trained_on(data
         select_split(items, other, "train")
     val, used, _ = select_split(items, other, "val")  # the validation split is the folds', whatever it trained on
     assert used == "val" and {it.group for it in val} == {"a"}
+    # SOURCE/real: one class of a source (train --train-sources ffpp_c40/real): its reals only
+    reals = ModelCard(
+        name="m",
+        architecture="resnet18",
+        input_size=64,
+        trained={"split": split, "config": {"train_sources": [f"{source}/real"]}},
+    )
+    got, used, _ = select_split(items, reals, "train")
+    assert used == "train" and got == [it for it in train if it.label_name == "real"] and len(got) < len(train)
 
 
 def test_real_photos_get_a_false_alarm_table_per_group(tmp_path, tiny_model_dir, capsys):

@@ -361,8 +361,16 @@ def read_dataset(root: str | os.PathLike) -> list[VideoItem]:
     return items
 
 
+def in_sources(item, names) -> bool:
+    """Whether ``train --train-sources``'s ``names`` take ``item``: its source's name (a root folder's, e.g.
+    ``ffpp``), or that name with one class, ``SOURCE/real`` or ``SOURCE/fake`` (``ffpp_c40/real``: its reals only)."""
+    source = item.source or "data"
+    return source in names or f"{source}/{item.label_name}" in names
+
+
 __all__ = [
     "VideoItem",
+    "in_sources",
     "Item",
     "held_out",
     "real_person",

@@ -116,7 +116,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def select_split(items, card, split: str):
     """(items to evaluate, split used, a note saying why) for ``split`` in val/train/all/heldout, from the card's split:
     ``train`` keeps only the sources the model trained on (``train --train-sources``) and never a held-out photo."""
-    from detector.data.datasets import held_out
+    from detector.data.datasets import held_out, in_sources
     from detector.errors import InputError
 
     if split == "all":
@@ -166,7 +166,7 @@ def select_split(items, card, split: str):
         it
         for it in items
         if bare(it.group) not in val_groups
-        and (not sources or (it.source or "data") in sources)
+        and (not sources or in_sources(it, sources))
         and not held_out(it)  # the fixed fifth of a photo folder that no training run uses
     ]
     if not in_train:

@@ -161,13 +161,6 @@ def build_table(items, crops, val_ids: set[str]):
     return pd.DataFrame(rows)
 
 
-def in_sources(item, names) -> bool:
-    """Whether ``--train-sources``'s ``names`` take ``item``: its source's name (a root folder's, e.g. ``ffpp``), or
-    that name with one class, ``SOURCE/real`` or ``SOURCE/fake`` (e.g. ``ffpp_c40/real``: that source's reals only)."""
-    source = item.source or "data"
-    return source in names or f"{source}/{'fake' if item.label == 1 else 'real'}" in names
-
-
 def fewer_groups(train_items, share: float, seed: str) -> set[str]:
     """The groups to leave out so that ``share`` of the training groups holding a fake remain (rounded, at least
     one): a fixed draw for ``seed``, nested (a smaller share leaves out a superset).  Groups of reals only are
@@ -185,7 +178,7 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
     :func:`resolve_arch` gave for ``cfg``, when the caller has it already."""
     from detector.constants import CROP_CACHE
     from detector.data.crops import extract_many
-    from detector.data.datasets import held_out, read_datasets
+    from detector.data.datasets import held_out, in_sources, read_datasets
     from detector.data.splits import fold_by_group, split_by_group
 
     arch, size, pretrained = resolved or resolve_arch(cfg)
@@ -216,7 +209,10 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
         left_out = {it.path for it in train_items if not in_sources(it, cfg.train_sources)}
         train_items = [it for it in train_items if it.path not in left_out]
         items = [it for it in items if it.path not in left_out]
-        log(f"--train-sources {' '.join(cfg.train_sources)}: {len(left_out)} training items of other sources left out")
+        log(
+            f"--train-sources {' '.join(cfg.train_sources)}: {len(left_out)} training items of other sources "
+            "(or classes) left out"
+        )
         for name in cfg.train_sources:
             if not any(in_sources(it, [name]) for it in train_items):
                 log(f"warning: --train-sources {name}: none of its items is left to train on in this fold")
