@@ -126,6 +126,7 @@ DELEGATED = {
     "compare": ("detector.evaluation.compare", "run several models on one clip or photo, side by side"),
     "train-temporal": ("detector.training.temporal", "train sequence heads over a fold ensemble's frame embeddings"),
     "train-depth": ("detector.training.depth", "train the RGB + depth (FaceMesh landmark depth) sequence head"),
+    "mimic": ("detector.training.mimic", "label-free pretraining: mimic an ImageNet network's features on face crops"),
     "import-mesonet": ("detector.models.mesonet_import", "convert the MesoNet authors' Keras weights into model cards"),
 }
 

@@ -1,0 +1,419 @@
+"""Label-free pretraining by feature mimicking: a network with no offline ImageNet weights (ResNet-18) learns to
+reproduce, from face crops alone, the feature maps of one that has them (MobileNetV2), so that it starts its
+fine-tuning from ImageNet-like features instead of random ones.
+
+    deepfake-lens mimic --arch resnet18 --teacher mobilenetv2 --data ../shared/data/faces_utk --size 112 \\
+        --epochs 6 --out runs/mimic
+    deepfake-lens train --recipe resnet18_mimic --folds 3 --fold 0 --out runs/cvr18m/fold0
+
+The teacher is the ImageNet network itself, never a deepfake model: the pretraining sees no label, real or fake,
+and no fake.  At four depths (strides 4, 8, 16 and 32) a 1 x 1 convolution maps the student's feature map onto the
+teacher's, whose channels are standardised by statistics of the first batches; the loss is the mean squared error
+summed over the four (in the spirit of FitNets, Romero et al. 2015, with the teacher's ImageNet features as the
+target instead of a trained detector's).  Trained with fastai (``fit_one_cycle``), bfloat16 autocast on the CPU.
+
+What it writes, into ``--out``:
+
+* ``{arch}_mimic.safetensors``: the student's weights without its classifier (safetensors: never a pickle);
+* ``{arch}_mimic.json``: how they were made (architecture, teacher, data, items, epochs, losses, timings, the
+  weight file's SHA-256), read back by ``train --init`` (:func:`load_init`), which refuses weights of another
+  architecture or a file whose hash is not the one recorded;
+* ``losses.png``: fastai's training and validation losses.
+
+The crops are those of training (:func:`detector.data.crops.extract_many`: the pipeline's detector and margin),
+held-out photos left out, as every training run does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+__all__ = ["FEATURE_TAPS", "features", "MimicNet", "mimic_loss", "CropImages", "pretrain", "load_init", "main"]
+
+SUFFIX = "_mimic"
+
+
+def log(*a) -> None:
+    print(*a, file=sys.stderr, flush=True)
+
+
+def _resnet_taps(m: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    x = m.maxpool(m.act1(m.bn1(m.conv1(x))))
+    out = []
+    for stage in (m.layer1, m.layer2, m.layer3, m.layer4):
+        x = stage(x)
+        out.append(x)
+    return out
+
+
+def _mobilenetv2_taps(m: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    x = m.bn1(m.conv_stem(x))
+    out = []
+    for i, block in enumerate(m.blocks):
+        x = block(x)
+        if i in (1, 2, 4):  # strides 4, 8, 16 (24, 32, 96 channels)
+            out.append(x)
+    out.append(m.bn2(m.conv_head(x)))  # stride 32, 1,280 channels: what the classifier pools
+    return out
+
+
+# architecture name -> the feature maps at strides 4, 8, 16 and 32, in that order
+FEATURE_TAPS = {"resnet18": _resnet_taps, "mobilenetv2": _mobilenetv2_taps}
+
+
+def features(arch: str, net: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """``net``'s feature maps at strides 4, 8, 16 and 32 for the batch ``x`` (ValueError for an architecture
+    without taps)."""
+    if arch not in FEATURE_TAPS:
+        raise ValueError(f"feature mimicking knows {', '.join(sorted(FEATURE_TAPS))}; not {arch!r}")
+    return FEATURE_TAPS[arch](net, x)
+
+
+class MimicNet(nn.Module):
+    """The student, one 1 x 1 convolution per depth onto the teacher's channels, and the frozen teacher (kept in
+    eval mode whatever ``train()`` says: its batch-norm statistics are ImageNet's).  ``forward`` gives
+    ``(student maps, standardised teacher maps)``, resized to the teacher's grid where they differ."""
+
+    def __init__(self, arch: str, student: nn.Module, teacher_arch: str, teacher: nn.Module, size: int):
+        super().__init__()
+        self.arch, self.teacher_arch = arch, teacher_arch
+        self.bf16 = False  # bfloat16 autocast of the forward pass (the loss is taken in float32)
+        self.student = student
+        self.teacher = teacher.eval()
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+        with torch.no_grad():
+            probe = torch.zeros(1, 3, size, size)
+            s_ch = [f.shape[1] for f in features(arch, student.eval(), probe)]
+            t_ch = [f.shape[1] for f in features(teacher_arch, self.teacher, probe)]
+        student.train()
+        self.adapters = nn.ModuleList(nn.Conv2d(s, t, kernel_size=1) for s, t in zip(s_ch, t_ch))
+        for i, c in enumerate(t_ch):
+            self.register_buffer(f"mean{i}", torch.zeros(1, c, 1, 1))
+            self.register_buffer(f"std{i}", torch.ones(1, c, 1, 1))
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    @torch.no_grad()
+    def teacher_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [t.float() for t in features(self.teacher_arch, self.teacher, x)]
+
+    @torch.no_grad()
+    def set_statistics(self, batches) -> None:
+        """Per-channel mean and standard deviation of the teacher's maps over ``batches`` (image tensors)."""
+        per_batch = [[(t.mean((0, 2, 3)), (t**2).mean((0, 2, 3))) for t in self.teacher_maps(x)] for x in batches]
+        n = len(per_batch)
+        sums = [(sum(b[i][0] for b in per_batch), sum(b[i][1] for b in per_batch)) for i in range(len(per_batch[0]))]
+        for i, (m1, m2) in enumerate(sums):
+            mean, sq = m1 / n, m2 / n
+            getattr(self, f"mean{i}").copy_(mean.view(1, -1, 1, 1))
+            getattr(self, f"std{i}").copy_((sq - mean**2).clamp_min(1e-6).sqrt().view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            return self._forward(x)
+
+    def _forward(self, x: torch.Tensor):
+        maps = self.teacher_maps(x)
+        targets = [(t - getattr(self, f"mean{i}")) / getattr(self, f"std{i}") for i, t in enumerate(maps)]
+        outs, kept = [], []
+        for adapter, s, t in zip(self.adapters, features(self.arch, self.student, x), targets):
+            s = adapter(s).float()
+            t = t.float()
+            if s.shape[-2:] != t.shape[-2:]:
+                s = F.interpolate(s, size=t.shape[-2:], mode="bilinear", align_corners=False)
+            outs.append(s)
+            kept.append(t)
+        return outs, kept
+
+
+def mimic_loss(pred, *_) -> torch.Tensor:
+    """The mean squared error between each mapped student map and the standardised teacher map, summed over the
+    depths (the labels fastai passes are dummies: the pretraining has none)."""
+    outs, targets = pred
+    return sum(F.mse_loss(s, t) for s, t in zip(outs, targets))
+
+
+class CropImages(torch.utils.data.Dataset):
+    """Cached face crops as normalised ``size`` x ``size`` tensors, augmented for training (a random crop of 60-100%
+    of the area, flips, colour, JPEG, blur), with a dummy label for fastai."""
+
+    def __init__(self, files: list[str], size: int, train: bool, seed: int = 0):
+        import albumentations as A
+
+        self.files, self.size, self.train = list(files), size, train
+        self.rng = np.random.default_rng(seed)
+        if train:
+            self.tfm = A.Compose(
+                [
+                    A.RandomResizedCrop(size=(size, size), scale=(0.6, 1.0), ratio=(0.85, 1.18)),
+                    A.HorizontalFlip(),
+                    A.ColorJitter(0.2, 0.2, 0.2, 0.03, p=0.5),
+                    A.ImageCompression(quality_range=(40, 95), p=0.4),
+                    A.GaussianBlur(blur_limit=(3, 5), p=0.15),
+                ]
+            )
+        else:
+            self.tfm = A.Compose([A.Resize(size, size)])
+        self.mean = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255
+        self.std = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int):
+        from detector.data.crops import read_crop
+
+        img = self.tfm(image=read_crop(self.files[i]))["image"].astype(np.float32)
+        img = (img - self.mean) / self.std
+        return torch.from_numpy(img.transpose(2, 0, 1).copy()), torch.tensor(0)
+
+
+def _classifier_keys(net: nn.Module) -> set[str]:
+    """The state-dict keys of ``net``'s classifier (not pretrained: they keep their fresh values)."""
+    ids = {id(p) for p in net.get_classifier().parameters()}
+    return {n for n, p in net.named_parameters() if id(p) in ids}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def pretrain(
+    data: list[str],
+    out: str | os.PathLike,
+    arch: str = "resnet18",
+    teacher: str = "mobilenetv2",
+    size: int = 112,
+    epochs: int = 6,
+    lr: float = 2e-3,
+    bs: int = 64,
+    valid_share: float = 0.05,
+    frames: int = 64,
+    cache: str | None = None,
+    workers: int = 2,
+    seed: int = 0,
+    precision: str = "bf16",
+    limit: int | None = None,
+) -> dict:
+    """Pretrain ``arch`` to mimic ``teacher``'s ImageNet feature maps on the face crops of ``data`` (held-out photos
+    left out); write the weights and their record into ``out``.  Returns the record.
+
+    :param data: data roots, read as training reads them (their labels are not used)
+    :param valid_share: a share of the crops (by item) kept to watch the loss on crops not trained on
+    :param limit: use at most this many items (tests)
+    """
+    from fastai.callback.schedule import fit_one_cycle  # noqa: F401  (patches Learner)
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
+    from fastai.learner import Learner
+
+    from detector.constants import CROP_CACHE, FACE_MARGIN
+    from detector.data.crops import extract_many
+    from detector.data.datasets import held_out, read_datasets
+    from detector.errors import InputError
+    from detector.models import registry
+
+    t0 = time.time()
+    torch.manual_seed(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    student_arch, teacher_arch = registry.get(arch), registry.get(teacher)
+    if teacher_arch.offline_imagenet is None:
+        raise ValueError(f"the teacher must have offline ImageNet weights; {teacher} has none")
+    for name in (arch, teacher):
+        if name not in FEATURE_TAPS:
+            raise ValueError(f"feature mimicking knows {', '.join(sorted(FEATURE_TAPS))}; not {name!r}")
+    size = student_arch.check_size(size)
+    items = [it for it in read_datasets(data) if not held_out(it)]
+    rng = np.random.default_rng(seed)
+    rng.shuffle(items)
+    if limit:
+        items = items[:limit]
+    paths = [it.path for it in items]
+    crops = extract_many(paths, frames=frames, margin=FACE_MARGIN, cache=cache or CROP_CACHE, workers=workers)
+    n_valid = max(1, int(round(len(items) * valid_share)))
+    valid_paths = {it.path for it in items[:n_valid]}
+    train_files, valid_files = [], []
+    for path, cs in crops.items():
+        if isinstance(cs, str):
+            continue
+        (valid_files if path in valid_paths else train_files).extend(cs.files)
+    if not train_files or not valid_files:
+        raise InputError("mimic: no face crops to train on (or none left to watch the loss)")
+    log(f"mimic: {len(train_files)} training crops, {len(valid_files)} watched, from {len(items)} items")
+
+    student = registry.build(arch, num_classes=2, size=size)
+    teacher_net = registry.build(teacher, num_classes=2, pretrained="imagenet", size=size)
+    model = MimicNet(arch, student, teacher, teacher_net, size)
+    train_ds, valid_ds = CropImages(train_files, size, True, seed), CropImages(valid_files, size, False)
+    first = [train_ds[i][0] for i in range(min(512, len(train_ds)))]  # the teacher's channel statistics
+    stat_batches = [torch.stack(first[j : j + bs]) for j in range(0, len(first), bs)]
+    model.set_statistics(stat_batches)
+    dls = DataLoaders(
+        DataLoader(train_ds, bs=bs, shuffle=True, drop_last=True, num_workers=0),
+        DataLoader(valid_ds, bs=bs, num_workers=0),
+        device="cpu",
+    )
+    learn = Learner(
+        dls,
+        model,
+        loss_func=mimic_loss,
+        splitter=lambda m: [list(m.student.parameters()) + list(m.adapters.parameters())],
+        path=out,
+        model_dir=".",
+    )
+    model.bf16 = precision == "bf16"
+    t_fit = time.time()
+    learn.fit_one_cycle(epochs, lr)
+    fit_seconds = time.time() - t_fit
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        learn.recorder.plot_loss()
+        import matplotlib.pyplot as plt
+
+        plt.savefig(out / "losses.png", dpi=80)
+        plt.close("all")
+    except Exception as e:  # a plot is a nicety: never lose the weights for it
+        log(f"warning: no loss plot ({e})")
+
+    from safetensors.torch import save_file
+
+    student.eval()
+    classifier = _classifier_keys(student)
+    state = {k: v.detach().contiguous() for k, v in student.state_dict().items() if k not in classifier}
+    weights = out / f"{arch}{SUFFIX}.safetensors"
+    save_file(state, str(weights))
+    values = [list(map(float, v)) for v in learn.recorder.values]
+    record = {
+        "kind": "feature mimicking (label-free)",
+        "arch": arch,
+        "size": size,
+        "teacher": teacher,
+        "teacher_weights": "ImageNet (offline, detector.models.pretrained)",
+        "taps": "strides 4, 8, 16, 32",
+        "data": list(data),
+        "items": len(items),
+        "train_crops": len(train_files),
+        "watched_crops": len(valid_files),
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": bs,
+        "precision": precision,
+        "seed": seed,
+        "losses": {"train_last": float(learn.recorder.losses[-1]), "valid_by_epoch": [v[1] for v in values]},
+        "fit_seconds": round(fit_seconds, 1),
+        "wall_seconds": round(time.time() - t0, 1),
+        "threads": torch.get_num_threads(),
+        "weights": weights.name,
+        "sha256": _sha256(weights),
+    }
+    (out / f"{arch}{SUFFIX}.json").write_text(json.dumps(record, indent=2))
+    log(json.dumps({k: record[k] for k in ("arch", "teacher", "train_crops", "fit_seconds", "wall_seconds")}))
+    return record
+
+
+def load_init(net: nn.Module, arch: str, path: str | os.PathLike) -> dict:
+    """Load the body weights of ``path`` (a ``*_mimic.safetensors`` with its ``.json`` record beside it) into
+    ``net`` (an ``arch`` network); the classifier keeps its fresh values.  Returns the record.  ValueError (one line)
+    for a missing record, another architecture, a hash that is not the recorded one, or weights that do not fit."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    record_path = path.with_suffix(".json")
+    if path.suffix != ".safetensors" or not path.is_file():
+        raise ValueError(f"--init {path}: not a .safetensors file (deepfake-lens mimic writes one)")
+    if not record_path.is_file():
+        raise ValueError(f"--init {path}: no record {record_path.name} beside it (deepfake-lens mimic writes both)")
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"--init {path}: unreadable record {record_path.name} ({e})") from None
+    if record.get("arch") != arch:
+        raise ValueError(f"--init {path}: weights of {record.get('arch')!r}, not of --arch {arch}")
+    if record.get("sha256") != _sha256(path):
+        raise ValueError(f"--init {path}: the file is not the one its record describes (SHA-256 differs)")
+    state = load_file(str(path))
+    classifier = _classifier_keys(net)
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    missing = [k for k in missing if k not in classifier]
+    if missing or unexpected:
+        raise ValueError(
+            f"--init {path}: weights do not fit {arch} ({len(missing)} missing, {len(unexpected)} unexpected)"
+        )
+    return record
+
+
+def main(argv=None) -> int:
+    from detector.errors import InputError
+
+    p = argparse.ArgumentParser(
+        prog="deepfake-lens mimic",
+        description="label-free pretraining: a network without offline ImageNet weights learns to reproduce the "
+        "feature maps of one with them, on face crops (then: train --init OUT/ARCH_mimic.safetensors)",
+    )
+    p.add_argument("--data", nargs="+", required=True, help="data roots (their labels are not used)")
+    p.add_argument("--out", required=True, help="folder for the weights, their record and the loss plot")
+    p.add_argument("--arch", default="resnet18", choices=sorted(FEATURE_TAPS), help="the student")
+    p.add_argument("--teacher", default="mobilenetv2", help="an architecture with offline ImageNet weights")
+    p.add_argument("--size", type=int, default=112, help="input size in pixels")
+    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--bs", type=int, default=64, help="batch size")
+    p.add_argument("--frames", type=int, default=64, help="frames sampled per video (photos: one)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
+    p.add_argument("--limit", type=int, default=None, help="use at most N items")
+    args = p.parse_args(argv)
+    for name in ("epochs", "bs", "size", "frames"):
+        if getattr(args, name) < 1:
+            print(f"error: --{name} must be at least 1", file=sys.stderr)
+            return 2
+    if not args.lr > 0:
+        print("error: --lr must be positive", file=sys.stderr)
+        return 2
+    try:
+        pretrain(
+            args.data,
+            args.out,
+            arch=args.arch,
+            teacher=args.teacher,
+            size=args.size,
+            epochs=args.epochs,
+            lr=args.lr,
+            bs=args.bs,
+            frames=args.frames,
+            seed=args.seed,
+            precision=args.precision,
+            limit=args.limit,
+        )
+    except (InputError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
