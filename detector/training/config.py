@@ -51,6 +51,13 @@ class TrainConfig:
         "auto: offline ImageNet weights where the architecture has them, else none",
         choices=["auto", "none", "imagenet", "timm"],
     )
+    init: str | None = _f(
+        None,
+        "start from the body weights of this *_mimic.safetensors (deepfake-lens mimic: label-free pretraining on face "
+        "crops, with its .json record beside it) and fine-tune as a pretrained network (the frozen epoch, "
+        "discriminative rates, --freeze-stages); needs --pretrained auto or none",
+        metavar="FILE",
+    )
     epochs: int = _f(5, "epochs after the frozen epoch (pretrained) or in all")
     freeze_epochs: int = _f(1, "epochs with the body frozen (pretrained only)")
     freeze_stages: int = _f(
@@ -246,6 +253,8 @@ class TrainConfig:
             raise ValueError("--train-sources names at least one source (leave it out to train on all of them)")
         if self.sbi_regions and not self.sbi:
             raise ValueError("--sbi-regions P is a share of the pseudo-fakes: it needs --sbi P > 0")
+        if self.init and self.pretrained not in ("auto", "none"):
+            raise ValueError(f"--init gives the starting weights: it cannot go with --pretrained {self.pretrained}")
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"--precision is fp32 or bf16, not {self.precision!r}")
         if not 0 <= self.ema < 1:

@@ -50,6 +50,7 @@ __all__ = ["train", "prepare", "learner", "fit", "validate", "export", "main", "
 VOCAB = ["fake", "real"]  # fastai sorts the vocab: logits come in this order
 PROJECTION = "distill_projection"  # --distill-features: the student-to-teacher feature map, attached for training only
 MASK_HEAD = "mask_head"  # --mask-weight: the feature map's cells to their share of changed pixels, for training only
+MIMIC = "mimic"  # Prepared.pretrained for a run that starts from --init's weights
 IDENTITY_HEAD = "identity_head"  # --identity-adversary: pooled features to the training person, for training only
 
 
@@ -80,7 +81,12 @@ def resolve_arch(cfg: TrainConfig):
     arch = registry.get(cfg.arch)
     size = arch.check_size(cfg.size or arch.default_size)
     pretrained = cfg.pretrained
-    if pretrained == "auto":
+    if cfg.init:  # label-free pretrained weights (deepfake-lens mimic), checked now: the record, the hash, the fit
+        from detector.training.mimic import load_init
+
+        load_init(arch.build(num_classes=2, size=size), cfg.arch, cfg.init)
+        pretrained = MIMIC
+    elif pretrained == "auto":
         pretrained = "imagenet" if arch.offline_imagenet else "none"
     if cfg.freeze_stages and pretrained == "none":
         raise ValueError(
@@ -397,7 +403,16 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     weights = torch.tensor([n_train / (2 * max(counts[c], 1e-6)) for c in VOCAB], dtype=torch.float32)
     log(f"class weights {dict(zip(VOCAB, weights.tolist()))}")
 
-    net = arch.build(num_classes=2, pretrained=None if pretrained == "none" else pretrained, size=size)
+    net = arch.build(num_classes=2, pretrained=None if pretrained in ("none", MIMIC) else pretrained, size=size)
+    if pretrained == MIMIC:
+        from detector.training.mimic import load_init
+
+        record = load_init(net, cfg.arch, cfg.init)
+        log(
+            f"init: {cfg.init} ({record.get('kind')}: {record.get('teacher')}'s features on "
+            f"{record.get('train_crops')} "
+            f"crops of {', '.join(record.get('data', []))}, {record.get('epochs')} epochs)"
+        )
     projection = None
     if teacher is not None and cfg.distill_features:  # one network (load_teacher); trains with the head, not exported
         projection = torch.nn.Linear(net.num_features, teacher.net.num_features)
@@ -488,6 +503,12 @@ def _in_head(groups: list, *modules) -> list:
         return groups
     ids = {id(p) for p in extra}
     return [[p for p in g if id(p) not in ids] for g in groups[:-1]] + [groups[-1] + extra]
+
+
+def _init_record(cfg: TrainConfig) -> dict:
+    """Where ``--init``'s weights came from: the file as given and its record (checked by ``resolve_arch``)."""
+    record = json.loads(Path(cfg.init).with_suffix(".json").read_text())
+    return {"file": cfg.init, **record}
 
 
 def lr_find(learn, num_it: int, suggest_funcs) -> dict[str, float]:
@@ -714,6 +735,7 @@ def export(
                 ),
             },
             "pretrained": prep.pretrained,
+            **({"init": _init_record(cfg)} if prep.pretrained == MIMIC else {}),
             "calibration": calibration,
             "sampling": shares,
             "lr": fitted["lr"],
@@ -743,7 +765,10 @@ def export(
             "Trained by deepfake-lens train (detector/training/run.py); data under non-commercial research terms "
             "(FaceForensics++, UTKFace where used); "
             + (
-                "ImageNet-initialised."
+                "initialised by label-free pretraining on face crops (deepfake-lens mimic: the network learnt to "
+                "reproduce an ImageNet network's feature maps; trained.init), no ImageNet weights of its own."
+                if prep.pretrained == MIMIC
+                else "ImageNet-initialised."
                 if prep.pretrained != "none"
                 else "trained from scratch (no offline ImageNet weights)."
             )

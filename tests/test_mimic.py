@@ -1,0 +1,140 @@
+"""detector.training.mimic: label-free pretraining by feature mimicking, and ``train --init`` that starts from it.
+
+The end-to-end test pretrains on conftest's rendered clips (seconds, not a real pretraining), then fine-tunes from
+those weights with the stem and first stage kept frozen: the trained model's frozen layers must be exactly the
+pretrained ones, and its card must say where they came from.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from detector.models import registry
+from detector.training.mimic import MimicNet, features, load_init, mimic_loss
+
+
+def test_taps_give_four_maps_at_strides_4_to_32():
+    x = torch.zeros(2, 3, 64, 64)
+    for arch in ("resnet18", "mobilenetv2"):
+        net = registry.build(arch, num_classes=2).eval()
+        with torch.no_grad():
+            maps = features(arch, net, x)
+        assert [m.shape[-1] for m in maps] == [16, 8, 4, 2], arch
+    with pytest.raises(ValueError, match="feature mimicking knows"):
+        features("coatnet_0", None, x)
+
+
+def test_teacher_stays_in_eval_and_its_maps_are_standardised():
+    torch.manual_seed(0)
+    student = registry.build("resnet18", num_classes=2)
+    teacher = registry.build("mobilenetv2", num_classes=2, pretrained="imagenet")
+    model = MimicNet("resnet18", student, "mobilenetv2", teacher, 64)
+    batches = [torch.randn(8, 3, 64, 64) for _ in range(2)]
+    model.set_statistics(batches)
+    model.train()
+    assert student.training and not teacher.training
+    assert not any(p.requires_grad for p in teacher.parameters())
+    outs, targets = model(torch.cat(batches))
+    assert [o.shape for o in outs] == [t.shape for t in targets]
+    deep = targets[-1]  # 1,280 channels: each standardised over the statistics' own images
+    assert deep.mean().abs() < 0.05 and abs(deep.std().item() - 1) < 0.1
+    loss = mimic_loss((outs, targets), torch.zeros(16))
+    loss.backward()
+    assert student.conv1.weight.grad is not None and teacher.conv_stem.weight.grad is None
+
+
+def _saved(tmp_path, arch="resnet18"):
+    from safetensors.torch import save_file
+
+    from detector.training.mimic import _sha256
+
+    net = registry.build(arch, num_classes=2)
+    path = tmp_path / f"{arch}_mimic.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items() if not k.startswith("fc.")}, str(path))
+    path.with_suffix(".json").write_text(json.dumps({"arch": arch, "sha256": _sha256(path)}))
+    return net, path
+
+
+def test_load_init_loads_the_body_and_leaves_the_classifier(tmp_path):
+    source, path = _saved(tmp_path)
+    net = registry.build("resnet18", num_classes=2)
+    fc = net.fc.weight.clone()
+    record = load_init(net, "resnet18", path)
+    assert record["arch"] == "resnet18"
+    assert torch.equal(net.layer3[0].conv1.weight, source.layer3[0].conv1.weight)
+    assert torch.equal(net.fc.weight, fc)
+
+
+def test_load_init_refuses_another_architecture_a_changed_file_and_no_record(tmp_path):
+    _, path = _saved(tmp_path)
+    net = registry.build("resnet18", num_classes=2)
+    record = json.loads(path.with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps({**record, "arch": "mobilenetv2"}))
+    with pytest.raises(ValueError, match="weights of 'mobilenetv2', not of --arch resnet18"):
+        load_init(net, "resnet18", path)
+    path.with_suffix(".json").write_text(json.dumps({**record, "sha256": "0" * 64}))
+    with pytest.raises(ValueError, match="SHA-256 differs"):
+        load_init(net, "resnet18", path)
+    path.with_suffix(".json").unlink()
+    with pytest.raises(ValueError, match="no record"):
+        load_init(net, "resnet18", path)
+    with pytest.raises(ValueError, match="not a .safetensors file"):
+        load_init(net, "resnet18", tmp_path / "missing.safetensors")
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
+    from detector.training.mimic import main
+    from detector.training.run import main as train
+
+    assert main(["--data", str(tmp_path), "--out", str(tmp_path / "m"), "--epochs", "0"]) == 2
+    assert "--epochs must be at least 1" in capsys.readouterr().err
+    assert main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m")]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+    rc = train(["--data", str(tmp_path), "--arch", "resnet18", "--init", "x.safetensors", "--pretrained", "imagenet"])
+    assert rc == 2
+    assert "--init gives the starting weights" in capsys.readouterr().err
+    rc = train(["--data", str(tmp_path), "--arch", "resnet18", "--init", str(tmp_path / "x.safetensors")])
+    assert rc == 2
+    assert "not a .safetensors file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_pretrain_then_fine_tune_from_it_keeps_the_frozen_layers_and_says_so(tiny_dataset, tmp_path):
+    from safetensors.torch import load_file
+
+    from detector.training.mimic import pretrain
+    from detector.training.run import main
+
+    cache = tmp_path / "cache"
+    record = pretrain(
+        [str(tiny_dataset)], tmp_path / "m", size=32, epochs=1, bs=4, frames=4, cache=str(cache), workers=1,
+        valid_share=0.2,
+    )
+    init = tmp_path / "m" / "resnet18_mimic.safetensors"
+    assert init.is_file() and record["sha256"] and (tmp_path / "m" / "losses.png").is_file()
+    pretrained = load_file(str(init))
+    assert not any(k.startswith("fc.") for k in pretrained)
+    out = tmp_path / "r"
+    rc = main(
+        [
+            "--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--epochs", "1",
+            "--bs", "4", "--val-fraction", "0.34", "--workers", "1", "--init", str(init), "--freeze-stages", "1",
+            "--cache", str(cache), "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    card = json.loads(next((out / "model").glob("*.json")).read_text())
+    assert card["trained"]["pretrained"] == "mimic"
+    assert card["trained"]["init"]["sha256"] == record["sha256"] and card["trained"]["init"]["file"] == str(init)
+    assert "label-free pretraining" in card["notes"]
+    trained = load_file(str(out / "model" / card["weights"]))
+    early = [k for k in trained if k.startswith(("conv1.", "bn1.", "layer1.")) and not k.endswith("num_batches_tracked")]
+    params = [k for k in early if not k.endswith(("running_mean", "running_var"))]
+    assert params
+    for k in params:  # kept frozen from the pretrained values (the card's weights are float32 here: no --half)
+        assert torch.equal(trained[k], pretrained[k]), k
+    later = [k for k in trained if k.startswith("layer3.") and k.endswith("conv1.weight")]
+    assert any(not torch.equal(trained[k], pretrained[k]) for k in later)
