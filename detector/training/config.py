@@ -62,7 +62,7 @@ class TrainConfig:
     freeze_epochs: int = _f(1, "epochs with the body frozen (pretrained only)")
     freeze_stages: int = _f(
         0,
-        "pretrained only: keep the stem and first K stages at their ImageNet values "
+        "pretrained only: keep the stem and first K stages at their ImageNet (or --init) values "
         "throughout (no backward pass through them: faster steps on CPU)",
         metavar="K",
     )
@@ -254,7 +254,10 @@ class TrainConfig:
         if self.sbi_regions and not self.sbi:
             raise ValueError("--sbi-regions P is a share of the pseudo-fakes: it needs --sbi P > 0")
         if self.init and self.pretrained not in ("auto", "none"):
-            raise ValueError(f"--init gives the starting weights: it cannot go with --pretrained {self.pretrained}")
+            raise ValueError(
+                f"--init gives the starting weights: it cannot go with --pretrained {self.pretrained} "
+                "(--init '' turns a recipe's off)"
+            )
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"--precision is fp32 or bf16, not {self.precision!r}")
         if not 0 <= self.ema < 1:
@@ -363,6 +366,8 @@ class TrainConfig:
             isinstance(cfg.train_sources, list) and all(isinstance(x, str) and x for x in cfg.train_sources)
         ):
             raise ValueError('train_sources is a list of data source names (e.g. ["ffpp", "faces_utk"])')
+        if cfg.init is not None and not isinstance(cfg.init, str):
+            raise ValueError('init is the path of a *_mimic.safetensors file ("runs/mimic/resnet18_mimic.safetensors")')
         if cfg.train_sources == ["all"]:  # --train-sources all: a recipe's list turned off
             cfg.train_sources = None
         if cfg.train_sources:  # one recipe whatever the order: folds trained alike pool in crossval

@@ -112,6 +112,7 @@ def make_ensemble(
             "config": result["recipe"],
             "fold_wall_seconds": walls,
             "pretrained": first.trained.get("pretrained"),
+            **({"init": first.trained["init"]} if "init" in first.trained else {}),  # train --init's weights
             "command": result["command"],
         },
         metrics={

@@ -158,7 +158,6 @@ class CropImages(torch.utils.data.Dataset):
         import albumentations as A
 
         self.files, self.size, self.train = list(files), size, train
-        self.rng = np.random.default_rng(seed)
         if train:
             self.tfm = A.Compose(
                 [
@@ -167,7 +166,8 @@ class CropImages(torch.utils.data.Dataset):
                     A.ColorJitter(0.2, 0.2, 0.2, 0.03, p=0.5),
                     A.ImageCompression(quality_range=(40, 95), p=0.4),
                     A.GaussianBlur(blur_limit=(3, 5), p=0.15),
-                ]
+                ],
+                seed=seed,
             )
         else:
             self.tfm = A.Compose([A.Resize(size, size)])
@@ -227,6 +227,7 @@ def pretrain(
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
     from fastai.learner import Learner
+    from fastai.torch_core import set_seed
 
     from detector.constants import CROP_CACHE, FACE_MARGIN
     from detector.data.crops import extract_many
@@ -235,9 +236,8 @@ def pretrain(
     from detector.models import registry
 
     t0 = time.time()
-    torch.manual_seed(seed)
+    set_seed(seed, reproducible=True)  # fastai's shuffle (Python's random), numpy and torch
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     student_arch, teacher_arch = registry.get(arch), registry.get(teacher)
     if teacher_arch.offline_imagenet is None:
         raise ValueError(f"the teacher must have offline ImageNet weights; {teacher} has none")
@@ -261,13 +261,15 @@ def pretrain(
         (valid_files if path in valid_paths else train_files).extend(cs.files)
     if not train_files or not valid_files:
         raise InputError("mimic: no face crops to train on (or none left to watch the loss)")
+    out.mkdir(parents=True, exist_ok=True)
     log(f"mimic: {len(train_files)} training crops, {len(valid_files)} watched, from {len(items)} items")
 
     student = registry.build(arch, num_classes=2, size=size)
     teacher_net = registry.build(teacher, num_classes=2, pretrained="imagenet", size=size)
     model = MimicNet(arch, student, teacher, teacher_net, size)
     train_ds, valid_ds = CropImages(train_files, size, True, seed), CropImages(valid_files, size, False)
-    first = [train_ds[i][0] for i in range(min(512, len(train_ds)))]  # the teacher's channel statistics
+    picked = rng.choice(len(train_ds), size=min(512, len(train_ds)), replace=False)  # for the teacher's statistics
+    first = [train_ds[int(i)][0] for i in picked]
     stat_batches = [torch.stack(first[j : j + bs]) for j in range(0, len(first), bs)]
     model.set_statistics(stat_batches)
     dls = DataLoaders(
@@ -343,21 +345,29 @@ def load_init(net: nn.Module, arch: str, path: str | os.PathLike) -> dict:
 
     path = Path(path)
     record_path = path.with_suffix(".json")
-    if path.suffix != ".safetensors" or not path.is_file():
+    if path.suffix != ".safetensors":
         raise ValueError(f"--init {path}: not a .safetensors file (deepfake-lens mimic writes one)")
+    if not path.is_file():
+        raise ValueError(f"--init {path}: no such file")
     if not record_path.is_file():
         raise ValueError(f"--init {path}: no record {record_path.name} beside it (deepfake-lens mimic writes both)")
     try:
         record = json.loads(record_path.read_text())
     except (OSError, ValueError) as e:
         raise ValueError(f"--init {path}: unreadable record {record_path.name} ({e})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"--init {path}: the record {record_path.name} is not a JSON object")
     if record.get("arch") != arch:
         raise ValueError(f"--init {path}: weights of {record.get('arch')!r}, not of --arch {arch}")
     if record.get("sha256") != _sha256(path):
         raise ValueError(f"--init {path}: the file is not the one its record describes (SHA-256 differs)")
-    state = load_file(str(path))
+    try:
+        state = load_file(str(path))
+        missing, unexpected = net.load_state_dict(state, strict=False)
+    except (OSError, RuntimeError, ValueError) as e:  # an unreadable file, or tensors of other shapes
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"--init {path}: weights do not fit {arch} ({first})") from None
     classifier = _classifier_keys(net)
-    missing, unexpected = net.load_state_dict(state, strict=False)
     missing = [k for k in missing if k not in classifier]
     if missing or unexpected:
         raise ValueError(
@@ -386,14 +396,25 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
     p.add_argument("--limit", type=int, default=None, help="use at most N items")
+    p.add_argument("--cache", default=None, help="crop cache folder (default: train's, see detector.constants)")
+    p.add_argument("--workers", type=int, default=2, help="processes for crop extraction")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     args = p.parse_args(argv)
-    for name in ("epochs", "bs", "size", "frames"):
+    if args.threads < 0:
+        print("error: --threads must be 0 (all cores) or more", file=sys.stderr)
+        return 2
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return 2
+    for name in ("epochs", "bs", "size", "frames", "workers"):
         if getattr(args, name) < 1:
             print(f"error: --{name} must be at least 1", file=sys.stderr)
             return 2
     if not args.lr > 0:
         print("error: --lr must be positive", file=sys.stderr)
         return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
     try:
         pretrain(
             args.data,
@@ -408,10 +429,12 @@ def main(argv=None) -> int:
             seed=args.seed,
             precision=args.precision,
             limit=args.limit,
+            cache=args.cache,
+            workers=args.workers,
         )
     except (InputError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return 2
     return 0
 
 

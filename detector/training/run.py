@@ -11,7 +11,8 @@ The run, top to bottom (:func:`train`), each step a function:
    repository, :mod:`detector.data.crops`);
 2. :func:`learner` -- fastai DataLoaders (albumentations, self-blended pseudo-fakes, balanced epochs:
    :mod:`detector.training.augment`), the network and a fastai ``Learner``;
-3. :func:`fit` -- ``lr_find`` (plot saved), then ``fine_tune`` (pretrained: frozen body first, then
+3. :func:`fit` -- ``lr_find`` (plot saved), then ``fine_tune`` (pretrained, ImageNet or ``--init``'s label-free
+   weights from ``deepfake-lens mimic``: frozen body first, then
    discriminative rates) or ``fit_one_cycle`` (from scratch);
 4. :func:`validate` -- every validation crop scored; per-video and per-photo metrics, by method, source and
    population group; the threshold calibrated for a false-alarm rate on the validation reals
@@ -404,10 +405,12 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     log(f"class weights {dict(zip(VOCAB, weights.tolist()))}")
 
     net = arch.build(num_classes=2, pretrained=None if pretrained in ("none", MIMIC) else pretrained, size=size)
+    init_record = None
     if pretrained == MIMIC:
         from detector.training.mimic import load_init
 
         record = load_init(net, cfg.arch, cfg.init)
+        init_record = {"file": cfg.init, **record}  # for the card: the record of the weights loaded, as loaded
         log(
             f"init: {cfg.init} ({record.get('kind')}: {record.get('teacher')}'s features on "
             f"{record.get('train_crops')} "
@@ -485,6 +488,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
             f"{int((persons >= 0).sum())} of {len(persons)} training rows; its gradient reaches the network reversed"
         )
     learn.crop_loader = loader  # its failed blends are reported after the fit
+    learn.init_record = init_record
     return learn, full_valid, shares, weights
 
 
@@ -503,12 +507,6 @@ def _in_head(groups: list, *modules) -> list:
         return groups
     ids = {id(p) for p in extra}
     return [[p for p in g if id(p) not in ids] for g in groups[:-1]] + [groups[-1] + extra]
-
-
-def _init_record(cfg: TrainConfig) -> dict:
-    """Where ``--init``'s weights came from: the file as given and its record (checked by ``resolve_arch``)."""
-    record = json.loads(Path(cfg.init).with_suffix(".json").read_text())
-    return {"file": cfg.init, **record}
 
 
 def lr_find(learn, num_it: int, suggest_funcs) -> dict[str, float]:
@@ -735,7 +733,7 @@ def export(
                 ),
             },
             "pretrained": prep.pretrained,
-            **({"init": _init_record(cfg)} if prep.pretrained == MIMIC else {}),
+            **({"init": learn.init_record} if getattr(learn, "init_record", None) else {}),
             "calibration": calibration,
             "sampling": shares,
             "lr": fitted["lr"],
