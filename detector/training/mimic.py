@@ -4,7 +4,7 @@ fine-tuning from ImageNet-like features instead of random ones.
 
     deepfake-lens mimic --arch resnet18 --teacher mobilenetv2 --data ../shared/data/faces_utk --size 112 \\
         --epochs 6 --out runs/mimic
-    deepfake-lens train --recipe resnet18_mimic --folds 3 --fold 0 --out runs/cvr18m/fold0
+    deepfake-lens train --recipe resnet18_mimic --folds 3 --fold 0 --out runs/cvr18i/fold0
 
 The teacher is the ImageNet network itself, never a deepfake model: the pretraining sees no label, real or fake,
 and no fake.  At four depths (strides 4, 8, 16 and 32) a 1 x 1 convolution maps the student's feature map onto the
