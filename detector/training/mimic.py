@@ -3,7 +3,7 @@ reproduce, from face crops alone, the feature maps of one that has them (MobileN
 fine-tuning from ImageNet-like features instead of random ones.
 
     deepfake-lens mimic --arch resnet18 --teacher mobilenetv2 --data ../shared/data/faces_utk --size 112 \\
-        --epochs 6 --out runs/mimic
+        --epochs 8 --out runs/mimic
     deepfake-lens train --recipe resnet18_mimic --folds 3 --fold 0 --out runs/cvr18i/fold0
 
 The teacher is the ImageNet network itself, never a deepfake model: the pretraining sees no label, real or fake,
