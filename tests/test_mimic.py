@@ -53,12 +53,12 @@ def test_teacher_stays_in_eval_and_its_maps_are_standardised():
 def _saved(tmp_path, arch="resnet18"):
     from safetensors.torch import save_file
 
-    from detector.training.mimic import _sha256
+    from detector.models.store import file_sha256
 
     net = registry.build(arch, num_classes=2)
     path = tmp_path / f"{arch}_mimic.safetensors"
     save_file({k: v.contiguous() for k, v in net.state_dict().items() if not k.startswith("fc.")}, str(path))
-    path.with_suffix(".json").write_text(json.dumps({"arch": arch, "sha256": _sha256(path)}))
+    path.with_suffix(".json").write_text(json.dumps({"arch": arch, "sha256": file_sha256(path)}))
     return net, path
 
 
@@ -94,11 +94,11 @@ def test_load_init_refuses_another_architecture_a_changed_file_and_no_record(tmp
 def test_load_init_refuses_weights_of_another_shape(tmp_path):
     from safetensors.torch import save_file
 
-    from detector.training.mimic import _sha256
+    from detector.models.store import file_sha256
 
     path = tmp_path / "resnet18_mimic.safetensors"
     save_file({"conv1.weight": torch.zeros(8, 3, 3, 3)}, str(path))
-    path.with_suffix(".json").write_text(json.dumps({"arch": "resnet18", "sha256": _sha256(path)}))
+    path.with_suffix(".json").write_text(json.dumps({"arch": "resnet18", "sha256": file_sha256(path)}))
     with pytest.raises(ValueError, match="weights do not fit resnet18"):
         load_init(registry.build("resnet18", num_classes=2), "resnet18", path)
     path.with_suffix(".json").write_text("[1, 2]")

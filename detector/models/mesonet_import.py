@@ -29,13 +29,14 @@ cards list the classes ``["fake", "real"]``: the net's logits ``[-z/2, z/2]`` gi
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from detector.models.store import file_sha256
 
 __all__ = ["WEIGHT_FILES", "read_keras_weights", "convert", "import_mesonet", "main"]
 
@@ -66,14 +67,6 @@ INPUT_SIZE = 256
 # nose.  Measured with BlazeFace on FaceForensics++ frames, that square is about 1.2 x the longer side of our
 # detector's box: a margin of 0.2 frames a face as they did (centred on the box rather than the nose).
 FACE_MARGIN = 0.2
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_keras_weights(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
@@ -222,7 +215,7 @@ def import_mesonet(source: str | Path, out: str | Path, install: bool = False) -
     cards = []
     for file, (name, architecture, trained_on) in WEIGHT_FILES.items():
         path = source / file
-        sha = _sha256(path)
+        sha = file_sha256(path)
         net = convert(read_keras_weights(path), architecture, source=file)
         cards.append(save_model(net, _card(name, architecture, trained_on, path, sha), out))
     if install:

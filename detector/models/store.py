@@ -7,6 +7,7 @@ installed package.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -15,7 +16,7 @@ from detector.constants import USER_MODELS, model_dirs
 from detector.errors import NoModelError
 from detector.models.card import BadCardError, ModelCard, weights_path
 
-__all__ = ["save_model", "install_model", "list_models", "resolve", "card_path_of"]
+__all__ = ["save_model", "install_model", "list_models", "resolve", "card_path_of", "file_sha256"]
 
 
 def save_model(net, card: ModelCard, directory: str | os.PathLike, half: bool = False) -> Path:
@@ -125,3 +126,12 @@ def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list
             "(see README) or pass --model PATH"
         )
     return card_path_of(cards[0])
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, read a megabyte at a time (weight files are recorded and checked by it)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

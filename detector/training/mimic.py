@@ -27,7 +27,6 @@ held-out photos left out, as every training run does.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -40,6 +39,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
+
+from detector.models.store import file_sha256  # noqa: E402
 
 __all__ = ["FEATURE_TAPS", "features", "MimicNet", "mimic_loss", "CropImages", "pretrain", "load_init", "main"]
 
@@ -191,14 +192,6 @@ def _classifier_keys(net: nn.Module) -> set[str]:
     return {n for n, p in net.named_parameters() if id(p) in ids}
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def pretrain(
     data: list[str],
     out: str | os.PathLike,
@@ -330,7 +323,7 @@ def pretrain(
         "wall_seconds": round(time.time() - t0, 1),
         "threads": torch.get_num_threads(),
         "weights": weights.name,
-        "sha256": _sha256(weights),
+        "sha256": file_sha256(weights),
     }
     (out / f"{arch}{SUFFIX}.json").write_text(json.dumps(record, indent=2))
     log(json.dumps({k: record[k] for k in ("arch", "teacher", "train_crops", "fit_seconds", "wall_seconds")}))
@@ -359,7 +352,7 @@ def load_init(net: nn.Module, arch: str, path: str | os.PathLike) -> dict:
         raise ValueError(f"--init {path}: the record {record_path.name} is not a JSON object")
     if record.get("arch") != arch:
         raise ValueError(f"--init {path}: weights of {record.get('arch')!r}, not of --arch {arch}")
-    if record.get("sha256") != _sha256(path):
+    if record.get("sha256") != file_sha256(path):
         raise ValueError(f"--init {path}: the file is not the one its record describes (SHA-256 differs)")
     try:
         state = load_file(str(path))
@@ -400,19 +393,16 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=2, help="processes for crop extraction")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     args = p.parse_args(argv)
-    if args.threads < 0:
-        print("error: --threads must be 0 (all cores) or more", file=sys.stderr)
-        return 2
-    if args.limit is not None and args.limit < 1:
-        print("error: --limit must be at least 1", file=sys.stderr)
-        return 2
-    for name in ("epochs", "bs", "size", "frames", "workers"):
-        if getattr(args, name) < 1:
-            print(f"error: --{name} must be at least 1", file=sys.stderr)
+    problems = [
+        (args.threads < 0, "--threads must be 0 (all cores) or more"),
+        (args.limit is not None and args.limit < 1, "--limit must be at least 1"),
+        *((getattr(args, n) < 1, f"--{n} must be at least 1") for n in ("epochs", "bs", "size", "frames", "workers")),
+        (not args.lr > 0, "--lr must be positive"),
+    ]
+    for bad, message in problems:
+        if bad:
+            print(f"error: {message}", file=sys.stderr)
             return 2
-    if not args.lr > 0:
-        print("error: --lr must be positive", file=sys.stderr)
-        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
