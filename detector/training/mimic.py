@@ -406,22 +406,8 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        pretrain(
-            args.data,
-            args.out,
-            arch=args.arch,
-            teacher=args.teacher,
-            size=args.size,
-            epochs=args.epochs,
-            lr=args.lr,
-            bs=args.bs,
-            frames=args.frames,
-            seed=args.seed,
-            precision=args.precision,
-            limit=args.limit,
-            cache=args.cache,
-            workers=args.workers,
-        )
+        options = ("arch", "teacher", "size", "epochs", "lr", "bs", "frames", "seed", "precision", "limit", "cache")
+        pretrain(args.data, args.out, workers=args.workers, **{k: getattr(args, k) for k in options})
     except (InputError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
