@@ -413,8 +413,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
         init_record = {"file": cfg.init, **record}  # for the card: the record of the weights loaded, as loaded
         log(
             f"init: {cfg.init} ({record.get('kind')}: {record.get('teacher')}'s features on "
-            f"{record.get('train_crops')} "
-            f"crops of {', '.join(record.get('data', []))}, {record.get('epochs')} epochs)"
+            f"{record.get('train_crops')} crops of {', '.join(record.get('data', []))}, {record.get('epochs')} epochs)"
         )
     projection = None
     if teacher is not None and cfg.distill_features:  # one network (load_teacher); trains with the head, not exported
@@ -764,7 +763,7 @@ def export(
             "(FaceForensics++, UTKFace where used); "
             + (
                 "initialised by label-free pretraining on face crops (deepfake-lens mimic: the network learnt to "
-                "reproduce an ImageNet network's feature maps; trained.init), no ImageNet weights of its own."
+                "approximate an ImageNet network's feature maps; trained.init), no ImageNet weights of its own."
                 if prep.pretrained == MIMIC
                 else "ImageNet-initialised."
                 if prep.pretrained != "none"
