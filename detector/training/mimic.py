@@ -40,6 +40,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
+from detector.constants import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 from detector.models.store import file_sha256  # noqa: E402
 
 __all__ = ["FEATURE_TAPS", "features", "MimicNet", "mimic_loss", "CropImages", "pretrain", "load_init", "main"]
@@ -75,12 +76,17 @@ def _mobilenetv2_taps(m: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
 FEATURE_TAPS = {"resnet18": _resnet_taps, "mobilenetv2": _mobilenetv2_taps}
 
 
+def _taps(arch: str):
+    """The feature-map taps of ``arch`` (ValueError for an architecture without them)."""
+    if arch not in FEATURE_TAPS:
+        raise ValueError(f"feature mimicking knows {', '.join(sorted(FEATURE_TAPS))}; not {arch!r}")
+    return FEATURE_TAPS[arch]
+
+
 def features(arch: str, net: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     """``net``'s feature maps at strides 4, 8, 16 and 32 for the batch ``x`` (ValueError for an architecture
     without taps)."""
-    if arch not in FEATURE_TAPS:
-        raise ValueError(f"feature mimicking knows {', '.join(sorted(FEATURE_TAPS))}; not {arch!r}")
-    return FEATURE_TAPS[arch](net, x)
+    return _taps(arch)(net, x)
 
 
 class MimicNet(nn.Module):
@@ -172,8 +178,8 @@ class CropImages(torch.utils.data.Dataset):
             )
         else:
             self.tfm = A.Compose([A.Resize(size, size)])
-        self.mean = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255
-        self.std = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
+        self.mean = np.array(IMAGENET_MEAN, dtype=np.float32) * 255
+        self.std = np.array(IMAGENET_STD, dtype=np.float32) * 255
 
     def __len__(self) -> int:
         return len(self.files)
@@ -234,9 +240,8 @@ def pretrain(
     student_arch, teacher_arch = registry.get(arch), registry.get(teacher)
     if teacher_arch.offline_imagenet is None:
         raise ValueError(f"the teacher must have offline ImageNet weights; {teacher} has none")
-    for name in (arch, teacher):
-        if name not in FEATURE_TAPS:
-            raise ValueError(f"feature mimicking knows {', '.join(sorted(FEATURE_TAPS))}; not {name!r}")
+    for name in (arch, teacher):  # both must have taps: refused before any crop is made
+        _taps(name)
     size = student_arch.check_size(size)
     items = [it for it in read_datasets(data) if not held_out(it)]
     rng = np.random.default_rng(seed)
