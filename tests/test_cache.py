@@ -125,3 +125,12 @@ def test_cli_reports_prunes_and_refuses_nonsense(cache, tmp_path, capsys):
     assert main(["--dir", str(afile)]) == 2
     assert main(["--dir", str(tmp_path / "none")]) == 0  # no cache yet: nothing in it
     assert "0 entries" in capsys.readouterr().out
+
+
+def test_the_command_line_routes_cache(tmp_path, capsys):
+    from detector.cli import main as cli
+
+    assert cli(["cache", "--dir", str(tmp_path)]) == 0
+    assert "0 entries" in capsys.readouterr().out
+    assert cli(["cache", "--prune", "--bogus"]) == 2
+    assert "error:" in capsys.readouterr().err
