@@ -127,6 +127,7 @@ DELEGATED = {
     "train-temporal": ("detector.training.temporal", "train sequence heads over a fold ensemble's frame embeddings"),
     "train-depth": ("detector.training.depth", "train the RGB + depth (FaceMesh landmark depth) sequence head"),
     "mimic": ("detector.training.mimic", "label-free pretraining: mimic an ImageNet network's features on face crops"),
+    "cache": ("detector.data.cache", "the face-crop cache: its size, and --prune for entries no run can read again"),
     "import-mesonet": ("detector.models.mesonet_import", "convert the MesoNet authors' Keras weights into model cards"),
 }
 

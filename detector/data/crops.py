@@ -4,7 +4,9 @@ Uses the pipeline's own decoding and face detection (:func:`detector.inference.v
 :func:`detector.inference.pipeline.detect_faces`): there is no second implementation.  For each
 video the crops of its main identity (the face tracked over the most frames) are
 written as PNG files under ``<cache>/<key>/``, where the key hashes the video's path,
-size and mtime with the sampling settings; a rerun with the same settings reuses them.
+size and mtime with the sampling settings; a rerun with the same settings reuses them.  Nothing
+removes an entry whose source changed or went: ``deepfake-lens cache --prune`` does
+(:mod:`detector.data.cache`).
 
 Default cache: :data:`detector.constants.CROP_CACHE`.
 """
@@ -90,8 +92,11 @@ def extract_crops(
         cv2.imwrite(str(folder / name), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
         files.append(name)
         times.append(round(fr.time, 4))
+    st = os.stat(video)
     meta = {
         "video": os.path.abspath(video),
+        "size": st.st_size,  # the source as keyed: `deepfake-lens cache` tells an entry whose source changed
+        "mtime": int(st.st_mtime),
         "files": files,
         "times": times,
         "frames": len(sampled),

@@ -1,0 +1,138 @@
+"""deepfake-lens cache: the crop cache's entries by state, and --prune removing only what no run can read again."""
+
+import json
+import os
+import time
+
+import pytest
+
+from detector.data.cache import QUIET_SECONDS, entries, main, prune, survey
+
+HOUR_AGO = time.time() - 2 * QUIET_SECONDS
+
+
+def _source(path, text="clip") -> str:
+    path.write_text(text)
+    return str(path)
+
+
+def _entry(cache, key, source, *, recorded=True, size=None, mtime=None, png_bytes=100):
+    folder = cache / key
+    folder.mkdir(parents=True)
+    (folder / "000000.png").write_bytes(b"x" * png_bytes)
+    meta = {"video": source, "files": ["000000.png"], "times": [0.0], "frames": 1, "with_face": 1, "margin": 0.3}
+    if recorded:
+        st = os.stat(source)
+        meta |= {"size": st.st_size if size is None else size, "mtime": int(st.st_mtime) if mtime is None else mtime}
+    (folder / "meta.json").write_text(json.dumps(meta))
+    return folder
+
+
+@pytest.fixture
+def cache(tmp_path):
+    """One entry of every kind, plus things that are not entries."""
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    data.mkdir()
+    kept = _source(data / "kept.mp4")
+    _entry(cache, "a" * 20, kept)  # current: size and mtime as recorded
+    _entry(cache, "b" * 20, _source(data / "resized.mp4"), size=1)  # changed: another size recorded
+    old = _entry(cache, "c" * 20, _source(data / "old_meta_ok.mp4"), recorded=False)  # written before the source's
+    os.utime(data / "old_meta_ok.mp4", (HOUR_AGO, HOUR_AGO))  # mtime: current
+    touched = _entry(cache, "d" * 20, _source(data / "old_meta_touched.mp4"), recorded=False)
+    os.utime(touched / "meta.json", (HOUR_AGO, HOUR_AGO))  # the source modified after the entry was written: changed
+    gone = _source(data / "gone.mp4")
+    _entry(cache, "e" * 20, gone)
+    os.remove(gone)  # orphaned
+    (cache / ("f" * 20)).mkdir()  # incomplete, fresh: an extraction running now, kept
+    (cache / ("f" * 20) / "000000.png").write_bytes(b"x" * 50)
+    stale = cache / ("0" * 20)  # incomplete, untouched for two hours: removable
+    stale.mkdir()
+    os.utime(stale, (HOUR_AGO, HOUR_AGO))
+    bad = _entry(cache, "1" * 20, kept)  # unreadable meta: incomplete, and old
+    (bad / "meta.json").write_text("{not json")
+    os.utime(bad, (HOUR_AGO, HOUR_AGO))
+    (cache / "notes").mkdir()  # not a cache key: never touched
+    (cache / "README.txt").write_text("mine")
+    assert os.stat(old / "meta.json").st_mtime >= os.stat(data / "old_meta_ok.mp4").st_mtime
+    return cache
+
+
+def test_entries_are_judged_by_their_source(cache):
+    states = {e.path.name[0]: (e.state, e.removable) for e in entries(cache)}
+    assert states == {
+        "a": ("current", False),
+        "b": ("changed", True),
+        "c": ("current", False),
+        "d": ("changed", True),
+        "e": ("orphaned", True),
+        "f": ("incomplete", False),
+        "0": ("incomplete", True),
+        "1": ("incomplete", True),
+    }
+    found = survey(cache)
+    assert found["total"]["entries"] == 8 and found["removable"]["entries"] == 5
+    metas = sum(len((cache / (k * 20) / "meta.json").read_text()) for k in "ac")
+    assert found["current"] == {"entries": 2, "bytes": 2 * 100 + metas}
+
+
+def test_prune_removes_only_what_no_run_reads_again(cache):
+    dry = prune(cache, dry_run=True)
+    assert dry["entries"] == 5 and dry["failed"] == 0
+    assert len(list(cache.iterdir())) == 10  # nothing removed
+    done = prune(cache)
+    assert done == dry
+    assert sorted(p.name for p in cache.iterdir()) == sorted(["a" * 20, "c" * 20, "f" * 20, "notes", "README.txt"])
+    assert prune(cache)["entries"] == 0
+
+
+def test_an_entry_the_pipeline_writes_is_current_until_its_source_changes(tmp_path):
+    import cv2
+    from skimage import data as skdata
+
+    from detector.data.crops import extract_crops
+
+    photo = tmp_path / "astronaut.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR))
+    cache = tmp_path / "cache"
+    crops = extract_crops(str(photo), cache=cache)
+    assert crops.files, "the astronaut's face should be found"
+    (entry,) = entries(cache)
+    assert entry.state == "current" and entry.source == os.path.abspath(photo)
+    later = os.stat(photo).st_mtime + 10
+    os.utime(photo, (later, later))  # restored or copied again: a new mtime, so a new key
+    (entry,) = entries(cache)
+    assert entry.state == "changed"
+    assert extract_crops(str(photo), cache=cache).files  # cut again under the new key
+    assert sorted(e.state for e in entries(cache)) == ["changed", "current"]
+    assert prune(cache)["entries"] == 1
+    assert [e.state for e in entries(cache)] == ["current"]
+
+
+def test_cli_reports_prunes_and_refuses_nonsense(cache, tmp_path, capsys):
+    assert main(["--dir", str(cache)]) == 0
+    out = capsys.readouterr().out
+    assert "8 entries" in out and "orphaned" in out and "--prune would remove 5" in out
+    assert main(["--dir", str(cache), "--prune", "--dry-run"]) == 0
+    assert "would remove 5 entries" in capsys.readouterr().out
+    assert len([p for p in cache.iterdir() if len(p.name) == 20]) == 8
+    assert main(["--dir", str(cache), "--prune", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["pruned"]["entries"] == 5 and report["survey"]["total"]["entries"] == 8
+    assert main(["--dir", str(cache), "--dry-run"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    assert main(["--dir", str(afile)]) == 2
+    assert main(["--dir", str(tmp_path / "none")]) == 0  # no cache yet: nothing in it
+    assert "0 entries" in capsys.readouterr().out
+
+
+def test_the_command_line_routes_cache(tmp_path, capsys):
+    from detector.cli import main as cli
+
+    assert cli(["cache", "--dir", str(tmp_path)]) == 0
+    assert "0 entries" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:  # argparse's usage error, one line
+        cli(["cache", "--prune", "--bogus"])
+    assert exit_.value.code == 2
+    assert "error:" in capsys.readouterr().err
