@@ -16,14 +16,17 @@ def _source(path, text="clip") -> str:
     return str(path)
 
 
-def _entry(cache, key, source, *, recorded=True, size=None, mtime=None, png_bytes=100):
+def _entry(cache, key, source, *, version=2, size=None, mtime=None, fingerprint=None, png_bytes=100):
+    from detector.data.crops import source_fingerprint
+
     folder = cache / key
     folder.mkdir(parents=True)
     (folder / "000000.png").write_bytes(b"x" * png_bytes)
     meta = {"video": source, "files": ["000000.png"], "times": [0.0], "frames": 1, "with_face": 1, "margin": 0.3}
-    if recorded:
-        st = os.stat(source)
-        meta |= {"size": st.st_size if size is None else size, "mtime": int(st.st_mtime) if mtime is None else mtime}
+    st = os.stat(source)
+    meta |= {"size": st.st_size if size is None else size, "mtime": int(st.st_mtime) if mtime is None else mtime}
+    if version >= 2:
+        meta |= {"version": version, "fingerprint": fingerprint or source_fingerprint(source)}
     (folder / "meta.json").write_text(json.dumps(meta))
     return folder
 
@@ -35,11 +38,9 @@ def cache(tmp_path):
     data.mkdir()
     kept = _source(data / "kept.mp4")
     _entry(cache, "a" * 20, kept)  # current: size and mtime as recorded
-    _entry(cache, "b" * 20, _source(data / "resized.mp4"), size=1)  # changed: another size recorded
-    old = _entry(cache, "c" * 20, _source(data / "old_meta_ok.mp4"), recorded=False)  # written before the source's
-    os.utime(data / "old_meta_ok.mp4", (HOUR_AGO, HOUR_AGO))  # mtime: current
-    touched = _entry(cache, "d" * 20, _source(data / "old_meta_touched.mp4"), recorded=False)
-    os.utime(touched / "meta.json", (HOUR_AGO, HOUR_AGO))  # the source modified after the entry was written: changed
+    _entry(cache, "b" * 20, _source(data / "rewritten.mp4"), size=1, fingerprint="0" * 40)  # changed: other bytes
+    _entry(cache, "c" * 20, _source(data / "copied.mp4"), mtime=1)  # copied again: a new mtime, the same bytes: current
+    _entry(cache, "d" * 20, _source(data / "v1.mp4"), version=1)  # keyed by path and mtime, as before: outdated
     gone = _source(data / "gone.mp4")
     _entry(cache, "e" * 20, gone)
     os.remove(gone)  # orphaned
@@ -53,7 +54,6 @@ def cache(tmp_path):
     os.utime(bad, (HOUR_AGO, HOUR_AGO))
     (cache / "notes").mkdir()  # not a cache key: never touched
     (cache / "README.txt").write_text("mine")
-    assert os.stat(old / "meta.json").st_mtime >= os.stat(data / "old_meta_ok.mp4").st_mtime
     return cache
 
 
@@ -63,7 +63,7 @@ def test_entries_are_judged_by_their_source(cache):
         "a": ("current", False),
         "b": ("changed", True),
         "c": ("current", False),
-        "d": ("changed", True),
+        "d": ("outdated", True),
         "e": ("orphaned", True),
         "f": ("incomplete", False),
         "0": ("incomplete", True),
@@ -73,6 +73,30 @@ def test_entries_are_judged_by_their_source(cache):
     assert found["total"]["entries"] == 8 and found["removable"]["entries"] == 5
     metas = sum(len((cache / (k * 20) / "meta.json").read_text()) for k in "ac")
     assert found["current"] == {"entries": 2, "bytes": 2 * 100 + metas}
+
+
+def test_a_fingerprint_follows_the_bytes_not_the_path_or_the_time(tmp_path):
+    from detector.data import crops
+
+    big = bytearray(os.urandom(crops.WHOLE_FILE + (3 << 20)))  # sampled in blocks, not read whole
+    first = tmp_path / "a.mp4"
+    first.write_bytes(big)
+    copy = tmp_path / "copy" / "a.mp4"
+    copy.parent.mkdir()
+    copy.write_bytes(big)
+    os.utime(copy, (HOUR_AGO, HOUR_AGO))
+    assert crops.source_fingerprint(first) == crops.source_fingerprint(copy)
+    big[100] ^= 1  # a byte of the first MiB
+    copy.write_bytes(big)
+    assert crops.source_fingerprint(copy) != crops.source_fingerprint(first)
+    (tmp_path / "short.mp4").write_bytes(big[:-1])
+    assert crops.source_fingerprint(tmp_path / "short.mp4") != crops.source_fingerprint(copy)
+    small = tmp_path / "small.png"  # read whole: a change anywhere tells
+    small.write_bytes(b"y" * 5000)
+    before = crops.source_fingerprint(small)
+    small.write_bytes(b"y" * 2500 + b"z" + b"y" * 2499)
+    os.utime(small, (HOUR_AGO, HOUR_AGO))
+    assert crops.source_fingerprint(small) != before
 
 
 def test_prune_removes_only_what_no_run_reads_again(cache):
@@ -85,7 +109,9 @@ def test_prune_removes_only_what_no_run_reads_again(cache):
     assert prune(cache)["entries"] == 0
 
 
-def test_an_entry_the_pipeline_writes_is_current_until_its_source_changes(tmp_path):
+def test_an_entry_follows_its_bytes_to_a_copy_and_goes_when_they_change(tmp_path):
+    import shutil
+
     import cv2
     from skimage import data as skdata
 
@@ -98,11 +124,20 @@ def test_an_entry_the_pipeline_writes_is_current_until_its_source_changes(tmp_pa
     assert crops.files, "the astronaut's face should be found"
     (entry,) = entries(cache)
     assert entry.state == "current" and entry.source == os.path.abspath(photo)
-    later = os.stat(photo).st_mtime + 10
-    os.utime(photo, (later, later))  # restored or copied again: a new mtime, so a new key
+    written = (entry.path / crops.files[0].rsplit("/", 1)[1]).stat().st_mtime_ns
+    copy = tmp_path / "restored" / "astronaut.png"  # the data set copied elsewhere: a new path and mtime
+    copy.parent.mkdir()
+    shutil.copy(photo, copy)
+    os.utime(copy, (HOUR_AGO, HOUR_AGO))
+    again = extract_crops(str(copy), cache=cache)
+    assert [p.rsplit("/", 1)[1] for p in again.files] == [p.rsplit("/", 1)[1] for p in crops.files]
+    (entry,) = entries(cache)  # not cut again: the same entry, now recording the copy
+    assert entry.state == "current" and entry.source == os.path.abspath(copy)
+    assert (entry.path / crops.files[0].rsplit("/", 1)[1]).stat().st_mtime_ns == written
+    cv2.imwrite(str(copy), cv2.cvtColor(skdata.astronaut()[:, ::-1], cv2.COLOR_RGB2BGR))  # other bytes
     (entry,) = entries(cache)
     assert entry.state == "changed"
-    assert extract_crops(str(photo), cache=cache).files  # cut again under the new key
+    assert extract_crops(str(copy), cache=cache).files  # cut again under the new key
     assert sorted(e.state for e in entries(cache)) == ["changed", "current"]
     assert prune(cache)["entries"] == 1
     assert [e.state for e in entries(cache)] == ["current"]

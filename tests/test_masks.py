@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -78,7 +77,9 @@ def test_manipulation_masks_cut_the_fakes_crops_from_their_target(ffpp_tiny, tmp
     other = ffpp_tiny / "original_sequences" / "youtube" / "c23" / "videos" / "002.mp4"
     unlike = manipulation_masks(str(fake), str(other), frames=4, cache=tmp_path)  # not its target: no line-up
     assert set(unlike) == set(masks) and all(m is None for m in unlike.values())
-    assert json.loads(meta.read_text())["stamp"]["target"] == os.path.abspath(other)
+    from detector.data.crops import source_fingerprint
+
+    assert json.loads(meta.read_text())["stamp"]["target"] == source_fingerprint(other)
 
 
 def test_mask_loss_counts_only_samples_with_a_mask():

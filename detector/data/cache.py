@@ -4,20 +4,21 @@
     deepfake-lens cache --prune -n      # what --prune would remove, removing nothing
     deepfake-lens cache --prune         # remove what can no longer be used
 
-:func:`detector.data.crops.extract_crops` keys an entry by its source file's path, size and modification time (with
-the sampling settings), so an entry is never read for a file that changed; but nothing removes it either.  A data
-set copied, restored or mounted again gets new modification times, and a training run then cuts every crop again
-beside the old ones, which stay on disk for good.  This finds them:
+:func:`detector.data.crops.extract_crops` keys an entry by a fingerprint of its source file's bytes (with the sampling
+settings), so an entry is never read for a file whose bytes changed, and a data set copied, restored or mounted again
+keeps its crops (a run records the new path); but nothing removes an entry no run can read again.  This finds them:
 
-* ``current``: its source is there and has not changed since the entry was written;
-* ``changed``: its source is there but changed since (its size or modification time is not the recorded one; for
-  an entry that recorded neither, the source was modified after the entry was written): no run reads it again;
-* ``orphaned``: its source is gone;
+* ``current``: its source is at the path last recorded, with the bytes it was cut from (its size and modification
+  time as recorded, or else its fingerprint);
+* ``changed``: its source is there but its bytes changed since: no run reads the entry again;
+* ``orphaned``: no file at the path last recorded (a data set moved: a run over it at its new place before
+  ``--prune`` finds its entries again and records the new path);
+* ``outdated``: written by an earlier version of the cache, whose keys no run makes any more;
 * ``incomplete``: no readable ``meta.json`` (written last): an extraction that was killed, or one running now;
   only those untouched for an hour count as removable, so a running extraction is never pulled from under it.
 
-``--prune`` removes the changed, orphaned and removable incomplete entries, and only folders whose name is a cache
-key (20 hexadecimal digits): nothing else in the folder is touched.
+``--prune`` removes the changed, orphaned, outdated and removable incomplete entries, and only folders whose name is
+a cache key (20 hexadecimal digits): nothing else in the folder is touched.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from detector.constants import CROP_CACHE
+from detector.data.crops import CACHE_VERSION, source_fingerprint
 
 __all__ = ["STATES", "Entry", "entries", "survey", "prune", "main"]
 
-STATES = ("current", "changed", "orphaned", "incomplete")
-REMOVABLE = ("changed", "orphaned", "incomplete")
+STATES = ("current", "changed", "orphaned", "outdated", "incomplete")
+REMOVABLE = ("changed", "orphaned", "outdated", "incomplete")
 KEY = re.compile(r"^[0-9a-f]{20}$")  # detector.data.crops.cache_key's names
 QUIET_SECONDS = 3600  # an incomplete entry untouched this long is a killed extraction, not a running one
 
@@ -73,7 +75,6 @@ def _state(folder: Path, now: float) -> tuple[str, str | None, bool]:
     try:
         meta = json.loads(meta_path.read_text())
         source = meta["video"]
-        written = meta_path.stat().st_mtime
         if not isinstance(source, str):
             raise TypeError(source)
     except (OSError, ValueError, KeyError, TypeError):
@@ -82,15 +83,16 @@ def _state(folder: Path, now: float) -> tuple[str, str | None, bool]:
         except OSError:
             quiet = False
         return "incomplete", None, quiet
+    if meta.get("version") != CACHE_VERSION or not isinstance(meta.get("fingerprint"), str):
+        return "outdated", source, True
     try:
         st = os.stat(source)
-    except OSError:
+        if meta.get("size") == st.st_size and meta.get("mtime") == int(st.st_mtime):
+            return "current", source, False  # as recorded: its bytes are not read again
+        same = source_fingerprint(source) == meta["fingerprint"]
+    except OSError:  # gone, or not a readable file
         return "orphaned", source, True
-    if "size" in meta and "mtime" in meta:
-        changed = meta["size"] != st.st_size or meta["mtime"] != int(st.st_mtime)
-    else:  # an entry written before size and mtime were recorded: its key used an mtime before it was written
-        changed = int(st.st_mtime) > int(written)
-    return ("changed", source, True) if changed else ("current", source, False)
+    return ("current", source, False) if same else ("changed", source, True)
 
 
 def entries(cache: str | os.PathLike = CROP_CACHE, now: float | None = None) -> Iterator[Entry]:
@@ -152,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         "entries no run can read again (their source changed or is gone, or their extraction was killed)",
     )
     p.add_argument("--dir", default=None, help=f"the cache folder (default: $DEEPFAKE_CACHE or {CROP_CACHE})")
-    p.add_argument("--prune", action="store_true", help="remove the changed, orphaned and stale incomplete entries")
+    p.add_argument(
+        "--prune", action="store_true", help="remove the changed, orphaned, outdated and stale incomplete entries"
+    )
     p.add_argument("-n", "--dry-run", action="store_true", help="with --prune: say what would go, remove nothing")
     p.add_argument("--json", action="store_true", help="print the survey (and what was pruned) as JSON")
     args = p.parse_args(argv)

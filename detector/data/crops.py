@@ -23,7 +23,11 @@ import numpy as np
 
 from detector.constants import CROP_CACHE, CROP_MAX_SIDE, FACE_MARGIN
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 1 keyed by path, size and mtime: entries of an earlier version are never read
+WHOLE_FILE = 8 << 20  # files up to this size are fingerprinted whole
+BLOCK = 1 << 16  # larger ones: their size, first and last MiB, and BLOCKS blocks of this size between
+BLOCKS = 16
+_FINGERPRINTS: dict[tuple, str] = {}  # per process, by (path, size, mtime_ns, inode)
 
 
 @dataclass
@@ -35,14 +39,58 @@ class CropSet:
     with_face: int  # sampled frames with any face
 
 
+def source_fingerprint(path: str | os.PathLike) -> str:
+    """A SHA-1 over a file's bytes: all of them for a file up to 8 MiB (every photo, most clips); for a larger one
+    its size, its first and last MiB and 16 blocks of 64 KiB evenly between, so that a large video costs a few
+    reads, not a second pass over it.  Not a path and not a modification time: a copy of the file has the same.
+
+    :param path: the source file
+    :return: 40 hexadecimal digits
+    """
+    st = os.stat(path)
+    memo = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if memo in _FINGERPRINTS:
+        return _FINGERPRINTS[memo]
+    h = hashlib.sha1(f"{st.st_size}|".encode())
+    with open(path, "rb") as f:
+        if st.st_size <= WHOLE_FILE:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        else:
+            step = (st.st_size - (2 << 20)) // (BLOCKS + 1)
+            spans = [(0, 1 << 20), *(((1 << 20) + step * (i + 1), BLOCK) for i in range(BLOCKS))]
+            for start, length in [*spans, (st.st_size - (1 << 20), 1 << 20)]:
+                f.seek(start)
+                h.update(f.read(length))
+    _FINGERPRINTS[memo] = h.hexdigest()
+    return _FINGERPRINTS[memo]
+
+
 def cache_key(video: str, frames: int, margin: float, max_side: int) -> str:
     from detector.inference.stills import is_still
 
     if is_still(video):
         frames = 1  # a photo is one frame whatever the setting: one cache entry for every --frames
-    st = os.stat(video)
-    raw = f"v{CACHE_VERSION}|{os.path.abspath(video)}|{st.st_size}|{int(st.st_mtime)}|{frames}|{margin}|{max_side}"
+    raw = f"v{CACHE_VERSION}|{source_fingerprint(video)}|{frames}|{margin}|{max_side}"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
+
+
+def _write_meta(meta_path: Path, meta: dict) -> None:
+    tmp = meta_path.with_name(f"meta.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(meta))
+    tmp.replace(meta_path)  # written last, whole: a half-done folder is redone next time
+
+
+def _source_fields(video: str) -> dict:
+    """What an entry records of the source it was last read for: `deepfake-lens cache` judges it by them."""
+    st = os.stat(video)
+    return {
+        "version": CACHE_VERSION,
+        "video": os.path.abspath(video),
+        "fingerprint": source_fingerprint(video),
+        "size": st.st_size,
+        "mtime": int(st.st_mtime),
+    }
 
 
 def extract_crops(
@@ -63,6 +111,9 @@ def extract_crops(
     meta_path = folder / "meta.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
+        source = _source_fields(video)
+        if any(meta.get(k) != v for k, v in source.items()):  # the same bytes at a new path or with a new mtime:
+            _write_meta(meta_path, meta | source)  # the entry follows its source (`cache` judges it by them)
         return CropSet(
             video=video,
             files=[str(folder / f) for f in meta["files"]],
@@ -92,20 +143,15 @@ def extract_crops(
         cv2.imwrite(str(folder / name), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
         files.append(name)
         times.append(round(fr.time, 4))
-    st = os.stat(video)
     meta = {
-        "video": os.path.abspath(video),
-        "size": st.st_size,  # the source as keyed: `deepfake-lens cache` tells an entry whose source changed
-        "mtime": int(st.st_mtime),
+        **_source_fields(video),
         "files": files,
         "times": times,
         "frames": len(sampled),
         "with_face": sum(bool(f) for f in faces_per_frame),
         "margin": margin,
     }
-    tmp = meta_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta))
-    tmp.replace(meta_path)  # written last: a half-done folder is redone next time
+    _write_meta(meta_path, meta)
     return CropSet(
         video=video,
         files=[str(folder / f) for f in files],

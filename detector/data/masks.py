@@ -115,7 +115,7 @@ def manipulation_masks(
     """
     import cv2
 
-    from detector.data.crops import extract_crops, read_crop
+    from detector.data.crops import extract_crops, read_crop, source_fingerprint
     from detector.inference.faces import crop_face, main_identity
     from detector.inference.pipeline import detect_faces
     from detector.inference.video import sample_frames
@@ -124,8 +124,7 @@ def manipulation_masks(
     folder = Path(crops.files[0]).parent if crops.files else None
     if folder is None:
         return {}
-    st = os.stat(target)
-    stamp = {"version": MASK_VERSION, "target": os.path.abspath(target), "size": st.st_size, "mtime": int(st.st_mtime)}
+    stamp = {"version": MASK_VERSION, "target": source_fingerprint(target)}  # its bytes: a copied data set keeps them
     meta_path = folder / "masks.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
