@@ -179,6 +179,7 @@ def test_too_few_lr_find_steps_is_refused(tmp_path):
         ["--downscale", "1.5"],
         ["--sbi", "-0.1"],
         ["--cutout", "2"],
+        ["--compress", "-1"],
         ["--ema", "1"],
         ["--folds", "3", "--fold", "3"],
         ["--fold", "1"],
@@ -248,6 +249,33 @@ def test_downscale_blurs_the_crop_and_is_off_by_default():
     face = cv2.resize(astronaut()[0:220, 140:360], (200, 200), interpolation=cv2.INTER_AREA)
     detail = lambda img: cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()  # noqa: E731
     assert detail(first(image=face)["image"]) < 0.6 * detail(face)
+
+
+def test_compress_adds_heavy_jpeg_before_the_mild_one_and_is_off_by_default():
+    """--compress P adds a JPEG compression at quality 15-40 with probability P, before the mild one every run has:
+    at P = 1 the face comes out blocky (its 8 x 8 block edges stand out) and close to the original in colour."""
+    import cv2
+    from skimage.data import astronaut
+
+    from detector.training.augment import augmentations
+
+    def jpegs(aug):
+        return [t for t in aug.transforms if type(t).__name__ == "ImageCompression"]
+
+    assert [t.quality_range for t in jpegs(augmentations(160))] == [(60, 100)]
+    heavy, mild = jpegs(augmentations(160, compress=1.0, seed=3))
+    assert heavy.quality_range == (15, 40) and heavy.p == 1.0 and mild.quality_range == (60, 100)
+    face = cv2.resize(astronaut()[0:220, 140:360], (200, 200), interpolation=cv2.INTER_AREA)
+    out = heavy(image=face)["image"]
+    assert out.shape == face.shape and np.abs(out.astype(float) - face).mean() < 12
+
+    def block_edges(img):  # how much larger the steps across 8 x 8 block borders are than those inside blocks
+        g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(float)
+        steps = np.abs(np.diff(g, axis=1))
+        border = steps[:, 7::8].mean()
+        return border / np.delete(steps, np.s_[7::8], axis=1).mean()
+
+    assert block_edges(out) > 1.2 * block_edges(face)
 
 
 def test_cutout_blacks_out_part_of_the_crop_and_is_off_by_default():

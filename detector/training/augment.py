@@ -28,7 +28,9 @@ __all__ = [
 ]
 
 
-def augmentations(size: int, downscale: float = 0.0, seed: int | None = None, cutout: float = 0.0):
+def augmentations(
+    size: int, downscale: float = 0.0, seed: int | None = None, cutout: float = 0.0, compress: float = 0.0
+):
     """Training augmentations (albumentations), after the seeds' recipe for face-swap detection.
 
     ``seed``: albumentations draws from its own generator, which ``random.seed`` / ``torch.manual_seed`` do not
@@ -36,6 +38,11 @@ def augmentations(size: int, downscale: float = 0.0, seed: int | None = None, cu
 
     ``downscale``: probability of shrinking the crop to 35-70% of its side and back (a low-resolution source,
     upscaled), before the compression, for both classes, so that a blurry real face is not a fake by its blur.
+
+    ``compress``: probability of a heavy JPEG compression (quality 15-40) of the crop at its cached size, before
+    the usual mild one (60-100), for both classes: the blocking and lost detail of a strongly compressed video
+    (FaceForensics++ c40, a clip passed through a social network), so that a fake is told by what survives
+    compression and a heavily compressed real face is not a fake by its blocks.
 
     ``cutout``: probability of blacking out one or two random rectangles, each 15-35% of the crop's side, after
     the other augmentations (the DFDC winner's face cutout, Seferbekov 2020, without landmarks): a fake whose
@@ -57,6 +64,7 @@ def augmentations(size: int, downscale: float = 0.0, seed: int | None = None, cu
                 if downscale > 0
                 else []
             ),
+            *([A.ImageCompression(quality_range=(15, 40), p=compress)] if compress > 0 else []),
             A.ImageCompression(quality_range=(60, 100), p=0.5),
             A.GaussNoise(std_range=(0.02, 0.08), p=0.2),
             A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MedianBlur(blur_limit=3), A.Blur(blur_limit=3)], p=0.15),
@@ -101,13 +109,14 @@ def item_transforms(
     train_size: int | None = None,
     cutout: float = 0.0,
     sbi_regions: float = 0.0,
+    compress: float = 0.0,
 ):
     """Item transforms for fastai: self-blending (train only; ``sbi_regions``: :class:`SelfBlender`'s ``regions``),
     albumentations (train, at ``train_size``, default ``size``) / resize to ``size`` (valid)."""
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
-    train_aug = augmentations(train_size or size, downscale, seed, cutout)
+    train_aug = augmentations(train_size or size, downscale, seed, cutout, compress)
 
     class AlbumentationsTransform(RandTransform):
         "Albumentations on training images; a plain resize on validation."

@@ -108,6 +108,12 @@ class TrainConfig:
         metavar="P",
     )
     downscale: float = _f(0.0, "shrink a training crop to 35-70%% of its side and back with probability P", metavar="P")
+    compress: float = _f(
+        0.0,
+        "compress a training crop heavily (JPEG quality 15-40, both classes) with probability P, as a strongly "
+        "compressed video (FaceForensics++ c40) is",
+        metavar="P",
+    )
     cutout: float = _f(
         0.0, "black out 1-2 random rectangles (15-35%% of the side) of a training crop with probability P", metavar="P"
     )
@@ -245,8 +251,10 @@ class TrainConfig:
             raise ValueError("no data: give --data ROOT [ROOT...] or a recipe with data = [...]")
         if not self.arch:
             raise ValueError('no architecture: give --arch NAME or a recipe with arch = "..."')
-        if not all(0 <= p <= 1 for p in (self.downscale, self.sbi, self.cutout, self.sbi_regions)):
-            raise ValueError("--downscale, --sbi, --sbi-regions and --cutout are probabilities: between 0 and 1")
+        if not all(0 <= p <= 1 for p in (self.downscale, self.compress, self.sbi, self.cutout, self.sbi_regions)):
+            raise ValueError(
+                "--downscale, --compress, --sbi, --sbi-regions and --cutout are probabilities: between 0 and 1"
+            )
         if not 0 < self.train_groups <= 1:
             raise ValueError("--train-groups F is a share of the training groups: above 0 and at most 1")
         if self.train_sources is not None and not self.train_sources:
