@@ -76,27 +76,76 @@ def test_entries_are_judged_by_their_source(cache):
 
 
 def test_a_fingerprint_follows_the_bytes_not_the_path_or_the_time(tmp_path):
-    from detector.data import crops
+    from detector.data.crops import source_fingerprint
 
-    big = bytearray(os.urandom(crops.WHOLE_FILE + (3 << 20)))  # sampled in blocks, not read whole
+    big = bytearray(os.urandom((9 << 20) + 12345))  # over a megabyte block, read whole
     first = tmp_path / "a.mp4"
     first.write_bytes(big)
     copy = tmp_path / "copy" / "a.mp4"
     copy.parent.mkdir()
     copy.write_bytes(big)
     os.utime(copy, (HOUR_AGO, HOUR_AGO))
-    assert crops.source_fingerprint(first) == crops.source_fingerprint(copy)
-    big[100] ^= 1  # a byte of the first MiB
-    copy.write_bytes(big)
-    assert crops.source_fingerprint(copy) != crops.source_fingerprint(first)
+    assert source_fingerprint(first) == source_fingerprint(copy)
+    for where in (100, 5 << 20, len(big) - 1):  # a byte anywhere, the middle of the file included
+        changed = bytearray(big)
+        changed[where] ^= 1
+        copy.write_bytes(changed)
+        os.utime(copy, (HOUR_AGO, HOUR_AGO))  # same size, same old mtime: read again all the same
+        assert source_fingerprint(copy) != source_fingerprint(first)
     (tmp_path / "short.mp4").write_bytes(big[:-1])
-    assert crops.source_fingerprint(tmp_path / "short.mp4") != crops.source_fingerprint(copy)
-    small = tmp_path / "small.png"  # read whole: a change anywhere tells
-    small.write_bytes(b"y" * 5000)
-    before = crops.source_fingerprint(small)
-    small.write_bytes(b"y" * 2500 + b"z" + b"y" * 2499)
-    os.utime(small, (HOUR_AGO, HOUR_AGO))
-    assert crops.source_fingerprint(small) != before
+    assert source_fingerprint(tmp_path / "short.mp4") != source_fingerprint(first)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "missing"])
+def test_what_is_not_a_file_is_a_one_line_error_and_never_opened(tmp_path, kind):
+    from detector.data.crops import _extract_one, source_fingerprint
+    from detector.errors import InputError
+
+    path = tmp_path / "clip.mp4"
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it would block for ever
+    elif kind == "folder":
+        path.mkdir()
+    with pytest.raises(InputError) as err:
+        source_fingerprint(path)
+    assert "\n" not in str(err.value) and str(path) in str(err.value)
+    message = _extract_one((str(path), 4, 0.3, str(tmp_path / "cache")))  # extract_many's worker: skipped, said why
+    assert isinstance(message, str) and str(path) in message
+
+
+def test_odd_sources_and_versions_are_judged_without_hanging(tmp_path):
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    data.mkdir()
+    fifo = _source(data / "fifo.mp4")
+    _entry(cache, "a" * 20, fifo, size=1)  # recorded as another size: its bytes would be read
+    os.remove(fifo)
+    os.mkfifo(fifo)  # now a pipe where the file was
+    folder = _source(data / "folder.mp4")
+    _entry(cache, "b" * 20, folder, size=1)
+    os.remove(folder)
+    os.mkdir(folder)
+    _entry(cache, "c" * 20, _source(data / "newer.mp4"), version=3)  # a newer checkout's: left alone
+    nul = _entry(cache, "d" * 20, _source(data / "nul.mp4"))
+    meta = json.loads((nul / "meta.json").read_text())
+    (nul / "meta.json").write_text(json.dumps(meta | {"video": "bad\0name"}))
+    os.utime(nul, (HOUR_AGO, HOUR_AGO))
+    states = {e.path.name[0]: (e.state, e.removable) for e in entries(cache)}
+    assert states == {
+        "a": ("orphaned", True),
+        "b": ("orphaned", True),
+        "c": ("newer", False),
+        "d": ("incomplete", True),
+    }
+
+
+def test_prune_judges_each_entry_again_before_it_goes(cache, monkeypatch):
+    """An entry that a run found again between the survey and its removal (its new path recorded) stays."""
+    from detector.data import cache as cache_mod
+
+    stale = [cache_mod.Entry(cache / ("a" * 20), "orphaned", 100, "gone", removable=True)]  # current, in truth
+    monkeypatch.setattr(cache_mod, "entries", lambda *a, **k: iter(stale))
+    assert prune(cache) == {"entries": 0, "bytes": 0, "failed": 0}
+    assert (cache / ("a" * 20) / "meta.json").exists()
 
 
 def test_prune_removes_only_what_no_run_reads_again(cache):
@@ -109,7 +158,7 @@ def test_prune_removes_only_what_no_run_reads_again(cache):
     assert prune(cache)["entries"] == 0
 
 
-def test_an_entry_follows_its_bytes_to_a_copy_and_goes_when_they_change(tmp_path):
+def test_an_entry_follows_its_bytes_to_a_copy_and_goes_when_they_change(tmp_path, monkeypatch):
     import shutil
 
     import cv2
@@ -134,6 +183,16 @@ def test_an_entry_follows_its_bytes_to_a_copy_and_goes_when_they_change(tmp_path
     (entry,) = entries(cache)  # not cut again: the same entry, now recording the copy
     assert entry.state == "current" and entry.source == os.path.abspath(copy)
     assert (entry.path / crops.files[0].rsplit("/", 1)[1]).stat().st_mtime_ns == written
+    from detector.data import crops as crops_mod
+
+    def read_only(*args):
+        raise PermissionError("read-only cache")
+
+    other = tmp_path / "elsewhere.png"  # a hit that cannot record its new path is still a hit
+    shutil.copy(photo, other)
+    monkeypatch.setattr(crops_mod, "write_json", read_only)
+    assert extract_crops(str(other), cache=cache).files == again.files
+    monkeypatch.undo()
     cv2.imwrite(str(copy), cv2.cvtColor(skdata.astronaut()[:, ::-1], cv2.COLOR_RGB2BGR))  # other bytes
     (entry,) = entries(cache)
     assert entry.state == "changed"

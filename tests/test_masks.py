@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -73,6 +74,11 @@ def test_manipulation_masks_cut_the_fakes_crops_from_their_target(ffpp_tiny, tmp
     meta = Path(crops.files[0]).parent / "masks.json"
     stamp = meta.stat().st_mtime_ns
     assert manipulation_masks(str(fake), str(target), frames=4, cache=tmp_path) == masks
+    assert meta.stat().st_mtime_ns == stamp
+    moved = tmp_path / "copied" / Path(target).name  # its target copied elsewhere: the same bytes, reused
+    moved.parent.mkdir()
+    shutil.copy(target, moved)
+    assert manipulation_masks(str(fake), str(moved), frames=4, cache=tmp_path) == masks
     assert meta.stat().st_mtime_ns == stamp
     other = ffpp_tiny / "original_sequences" / "youtube" / "c23" / "videos" / "002.mp4"
     unlike = manipulation_masks(str(fake), str(other), frames=4, cache=tmp_path)  # not its target: no line-up

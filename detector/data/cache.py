@@ -4,21 +4,25 @@
     deepfake-lens cache --prune -n      # what --prune would remove, removing nothing
     deepfake-lens cache --prune         # remove what can no longer be used
 
-:func:`detector.data.crops.extract_crops` keys an entry by a fingerprint of its source file's bytes (with the sampling
+:func:`detector.data.crops.extract_crops` keys an entry by the SHA-1 of its source file's bytes (with the sampling
 settings), so an entry is never read for a file whose bytes changed, and a data set copied, restored or mounted again
 keeps its crops (a run records the new path); but nothing removes an entry no run can read again.  This finds them:
 
 * ``current``: its source is at the path last recorded, with the bytes it was cut from (its size and modification
-  time as recorded, or else its fingerprint);
+  time as recorded, or else the SHA-1 of its bytes);
 * ``changed``: its source is there but its bytes changed since: no run reads the entry again;
-* ``orphaned``: no file at the path last recorded (a data set moved: a run over it at its new place before
-  ``--prune`` finds its entries again and records the new path);
+* ``orphaned``: no file at the path last recorded, or something that is not a file (a data set moved: a run over it
+  at its new place before ``--prune`` finds its entries again and records the new path);
 * ``outdated``: written by an earlier version of the cache, whose keys no run makes any more;
 * ``incomplete``: no readable ``meta.json`` (written last): an extraction that was killed, or one running now;
-  only those untouched for an hour count as removable, so a running extraction is never pulled from under it.
+  only those untouched for an hour count as removable, so a running extraction is never pulled from under it;
+* ``unreadable``: its source is there but cannot be read now (permissions, an I/O error, a mount gone stale);
+* ``newer``: written by a newer version of the cache (another checkout sharing the folder).
 
-``--prune`` removes the changed, orphaned, outdated and removable incomplete entries, and only folders whose name is
-a cache key (20 hexadecimal digits): nothing else in the folder is touched.
+``--prune`` removes the changed, orphaned, outdated and stale incomplete entries, and only folders whose name is a
+cache key (20 hexadecimal digits): nothing else in the folder is touched; an unreadable or newer entry is kept.  Each
+entry is judged again just before it goes, so one that a run has just found again (its new path recorded) stays;
+still, prune when no training runs: a run that finds an entry after that check reads a folder that is going.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -35,10 +40,11 @@ from pathlib import Path
 
 from detector.constants import CROP_CACHE
 from detector.data.crops import CACHE_VERSION, source_fingerprint
+from detector.errors import InputError
 
 __all__ = ["STATES", "Entry", "entries", "survey", "prune", "main"]
 
-STATES = ("current", "changed", "orphaned", "outdated", "incomplete")
+STATES = ("current", "changed", "orphaned", "outdated", "incomplete", "unreadable", "newer")
 REMOVABLE = ("changed", "orphaned", "outdated", "incomplete")
 KEY = re.compile(r"^[0-9a-f]{20}$")  # detector.data.crops.cache_key's names
 QUIET_SECONDS = 3600  # an incomplete entry untouched this long is a killed extraction, not a running one
@@ -75,7 +81,7 @@ def _state(folder: Path, now: float) -> tuple[str, str | None, bool]:
     try:
         meta = json.loads(meta_path.read_text())
         source = meta["video"]
-        if not isinstance(source, str):
+        if not isinstance(source, str) or "\0" in source:
             raise TypeError(source)
     except (OSError, ValueError, KeyError, TypeError):
         try:
@@ -83,15 +89,25 @@ def _state(folder: Path, now: float) -> tuple[str, str | None, bool]:
         except OSError:
             quiet = False
         return "incomplete", None, quiet
-    if meta.get("version") != CACHE_VERSION or not isinstance(meta.get("fingerprint"), str):
+    version = meta.get("version")
+    if not isinstance(version, int) or version < CACHE_VERSION or not isinstance(meta.get("fingerprint"), str):
         return "outdated", source, True
+    if version > CACHE_VERSION:
+        return "newer", source, False
     try:
         st = os.stat(source)
-        if meta.get("size") == st.st_size and meta.get("mtime") == int(st.st_mtime):
-            return "current", source, False  # as recorded: its bytes are not read again
-        same = source_fingerprint(source) == meta["fingerprint"]
-    except OSError:  # gone, or not a readable file
+    except (FileNotFoundError, NotADirectoryError):
         return "orphaned", source, True
+    except OSError:
+        return "unreadable", source, False
+    if not stat.S_ISREG(st.st_mode):  # a folder, pipe or device where the file was: never opened
+        return "orphaned", source, True
+    if meta.get("size") == st.st_size and meta.get("mtime") == int(st.st_mtime):
+        return "current", source, False  # as recorded: its bytes are not read again
+    try:
+        same = source_fingerprint(source) == meta["fingerprint"]
+    except InputError:  # it could be stat'ed but not read
+        return "unreadable", source, False
     return ("current", source, False) if same else ("changed", source, True)
 
 
@@ -130,6 +146,8 @@ def prune(cache: str | os.PathLike = CROP_CACHE, dry_run: bool = False, now: flo
     for e in entries(cache, now):
         if not e.removable:
             continue
+        if not dry_run and not _state(e.path, time.time() if now is None else now)[2]:
+            continue  # a run found it again meanwhile (and recorded its new path), or an extraction began
         if not dry_run:
             try:
                 shutil.rmtree(e.path)
@@ -151,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     p = Parser(
         prog="deepfake-lens cache",
         description="the face-crop cache of training and evaluation: its size by state, and --prune to remove the "
-        "entries no run can read again (their source changed or is gone, or their extraction was killed)",
+        "entries no run can read again (their source changed or is gone, an earlier cache version, or their "
+        "extraction was killed)",
     )
     p.add_argument("--dir", default=None, help=f"the cache folder (default: $DEEPFAKE_CACHE or {CROP_CACHE})")
     p.add_argument(

@@ -3,10 +3,11 @@
 Uses the pipeline's own decoding and face detection (:func:`detector.inference.video.sample_frames`,
 :func:`detector.inference.pipeline.detect_faces`): there is no second implementation.  For each
 video the crops of its main identity (the face tracked over the most frames) are
-written as PNG files under ``<cache>/<key>/``, where the key hashes the video's path,
-size and mtime with the sampling settings; a rerun with the same settings reuses them.  Nothing
-removes an entry whose source changed or went: ``deepfake-lens cache --prune`` does
-(:mod:`detector.data.cache`).
+written as PNG files under ``<cache>/<key>/``, where the key hashes the SHA-1 of the video file's bytes
+(:func:`source_fingerprint`) with the sampling settings: a rerun with the same settings reuses them, and so does a
+run on a copy of the data set, a restored one or one mounted elsewhere (new paths and modification times, the same
+bytes); a file whose bytes changed gets a new key.  Nothing removes an entry that no run can read again:
+``deepfake-lens cache --prune`` does (:mod:`detector.data.cache`).
 
 Default cache: :data:`detector.constants.CROP_CACHE`.
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +27,7 @@ import numpy as np
 from detector.constants import CROP_CACHE, CROP_MAX_SIDE, FACE_MARGIN
 
 CACHE_VERSION = 2  # 1 keyed by path, size and mtime: entries of an earlier version are never read
-WHOLE_FILE = 8 << 20  # files up to this size are fingerprinted whole
-BLOCK = 1 << 16  # larger ones: their size, first and last MiB, and BLOCKS blocks of this size between
-BLOCKS = 16
-_FINGERPRINTS: dict[tuple, str] = {}  # per process, by (path, size, mtime_ns, inode)
+_FINGERPRINTS: dict[tuple, str] = {}  # per process, by the file's identity and times (see source_fingerprint)
 
 
 @dataclass
@@ -40,54 +40,71 @@ class CropSet:
 
 
 def source_fingerprint(path: str | os.PathLike) -> str:
-    """A SHA-1 over a file's bytes: all of them for a file up to 8 MiB (every photo, most clips); for a larger one
-    its size, its first and last MiB and 16 blocks of 64 KiB evenly between, so that a large video costs a few
-    reads, not a second pass over it.  Not a path and not a modification time: a copy of the file has the same.
+    """The SHA-1 of a file's bytes, all of them: what a cache entry is keyed by.  Not its path and not its
+    modification time, so a copy of the file has the same.  Reading the file costs about a second a gigabyte from
+    the page cache, once per process and file (remembered by device, inode, size, modification and change time:
+    a file rewritten in place, even with its old modification time put back, is read again).
 
     :param path: the source file
     :return: 40 hexadecimal digits
+    :raises InputError: (one line) for what is not a readable regular file: a folder, a pipe, a device, no file
     """
-    st = os.stat(path)
-    memo = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
-    if memo in _FINGERPRINTS:
-        return _FINGERPRINTS[memo]
-    h = hashlib.sha1(f"{st.st_size}|".encode())
-    with open(path, "rb") as f:
-        if st.st_size <= WHOLE_FILE:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        else:
-            step = (st.st_size - (2 << 20)) // (BLOCKS + 1)
-            spans = [(0, 1 << 20), *(((1 << 20) + step * (i + 1), BLOCK) for i in range(BLOCKS))]
-            for start, length in [*spans, (st.st_size - (1 << 20), 1 << 20)]:
-                f.seek(start)
-                h.update(f.read(length))
-    _FINGERPRINTS[memo] = h.hexdigest()
+    from detector.errors import InputError
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the open, a device never end
+        raise InputError(f"{path}: not a regular file (a folder, device, pipe or socket)")
+    memo = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if memo not in _FINGERPRINTS:
+        h, left = hashlib.sha1(), st.st_size
+        try:
+            with open(path, "rb") as f:
+                while left > 0 and (block := f.read(min(left, 1 << 20))):
+                    h.update(block)
+                    left -= len(block)
+        except OSError as e:
+            raise InputError(f"{path}: cannot be read ({e.strerror or e})") from None
+        _FINGERPRINTS[memo] = h.hexdigest()
     return _FINGERPRINTS[memo]
 
 
-def cache_key(video: str, frames: int, margin: float, max_side: int) -> str:
+def cache_key(video: str, frames: int, margin: float, max_side: int, fingerprint: str | None = None) -> str:
+    """The entry's folder name: the source's bytes (``fingerprint``, or :func:`source_fingerprint`'s) with the
+    sampling settings."""
     from detector.inference.stills import is_still
 
     if is_still(video):
         frames = 1  # a photo is one frame whatever the setting: one cache entry for every --frames
-    raw = f"v{CACHE_VERSION}|{source_fingerprint(video)}|{frames}|{margin}|{max_side}"
+    raw = f"v{CACHE_VERSION}|{fingerprint or source_fingerprint(video)}|{frames}|{margin}|{max_side}"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
 
 
-def _write_meta(meta_path: Path, meta: dict) -> None:
-    tmp = meta_path.with_name(f"meta.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(meta))
-    tmp.replace(meta_path)  # written last, whole: a half-done folder is redone next time
+def write_json(path: Path, data: dict) -> None:
+    """``data`` as JSON at ``path``, whole or not at all: through a temporary file of its own in the same folder,
+    so that two processes writing one entry at once, or a reader, never see half of it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(data))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _source_fields(video: str) -> dict:
     """What an entry records of the source it was last read for: `deepfake-lens cache` judges it by them."""
+    fingerprint = source_fingerprint(video)  # InputError for what is not a readable file
     st = os.stat(video)
     return {
         "version": CACHE_VERSION,
         "video": os.path.abspath(video),
-        "fingerprint": source_fingerprint(video),
+        "fingerprint": fingerprint,
         "size": st.st_size,
         "mtime": int(st.st_mtime),
     }
@@ -107,13 +124,16 @@ def extract_crops(
     from detector.inference.stills import STILL_PAD, is_still, read_still
     from detector.inference.video import sample_frames
 
-    folder = Path(cache) / cache_key(video, frames, margin, max_side)
+    source = _source_fields(video)  # before decoding: what is recorded is what was keyed, even if the file changes
+    folder = Path(cache) / cache_key(video, frames, margin, max_side, source["fingerprint"])
     meta_path = folder / "meta.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        source = _source_fields(video)
         if any(meta.get(k) != v for k, v in source.items()):  # the same bytes at a new path or with a new mtime:
-            _write_meta(meta_path, meta | source)  # the entry follows its source (`cache` judges it by them)
+            try:  # the entry follows its source (`deepfake-lens cache` judges it by them); a cache it may not
+                write_json(meta_path, meta | source)  # write to (read-only, another user's) is still read
+            except OSError:
+                pass
         return CropSet(
             video=video,
             files=[str(folder / f) for f in meta["files"]],
@@ -144,14 +164,14 @@ def extract_crops(
         files.append(name)
         times.append(round(fr.time, 4))
     meta = {
-        **_source_fields(video),
+        **source,
         "files": files,
         "times": times,
         "frames": len(sampled),
         "with_face": sum(bool(f) for f in faces_per_frame),
         "margin": margin,
     }
-    _write_meta(meta_path, meta)
+    write_json(meta_path, meta)  # written last: a half-done folder is redone next time
     return CropSet(
         video=video,
         files=[str(folder / f) for f in files],

@@ -115,7 +115,7 @@ def manipulation_masks(
     """
     import cv2
 
-    from detector.data.crops import extract_crops, read_crop, source_fingerprint
+    from detector.data.crops import extract_crops, read_crop, source_fingerprint, write_json
     from detector.inference.faces import crop_face, main_identity
     from detector.inference.pipeline import detect_faces
     from detector.inference.video import sample_frames
@@ -169,9 +169,7 @@ def manipulation_masks(
         mask_name = f"mask_{name}"
         cv2.imwrite(str(folder / mask_name), mask)
         masks[name] = mask_name
-    tmp = meta_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"stamp": stamp, "masks": masks}))
-    tmp.replace(meta_path)
+    write_json(meta_path, {"stamp": stamp, "masks": masks})
     return {str(folder / f): (str(folder / m) if m else None) for f, m in masks.items()}
 
 
