@@ -61,7 +61,7 @@ def source_fingerprint(path: str | os.PathLike) -> str:
         raise InputError(f"{path}: not a regular file (a folder, device, pipe or socket)")
     memo = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if memo not in _FINGERPRINTS:
-        h, left = hashlib.sha1(), st.st_size
+        h, left = hashlib.sha1(f"{st.st_size}|".encode()), st.st_size  # the size first, then every byte
         try:
             with open(path, "rb") as f:
                 while left > 0 and (block := f.read(min(left, 1 << 20))):
