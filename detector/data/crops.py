@@ -40,7 +40,7 @@ class CropSet:
 
 
 def source_fingerprint(path: str | os.PathLike) -> str:
-    """The SHA-1 of a file's bytes, all of them: what a cache entry is keyed by.  Not its path and not its
+    """A SHA-1 over a file's size and all its bytes: what a cache entry is keyed by.  Not its path and not its
     modification time, so a copy of the file has the same.  Reading the file costs about a second a gigabyte from
     the page cache, once per process and file (remembered by device, inode, size, modification and change time:
     a file rewritten in place, even with its old modification time put back, is read again).
