@@ -112,6 +112,11 @@ def _parser() -> Parser:
         action="store_true",
         help="list the architectures train --arch takes (input sizes, offline ImageNet weights) instead",
     )
+    m.add_argument(
+        "--recipes",
+        action="store_true",
+        help="list the training recipes train --recipe takes (what each trains, whether it ships, its c23 AUC) instead",
+    )
     for name, (_, text) in DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False)
     return p
@@ -161,6 +166,8 @@ def _models(args) -> int:
 
     if args.architectures:
         return _architectures(args.json)
+    if args.recipes:
+        return _recipes(args.json)
     if args.install:
         try:
             path = install_model(args.install, default=args.default)
@@ -210,6 +217,25 @@ def _architectures(as_json: bool) -> int:
         return 0
     for r in rows:
         print(f"{r['name']:20s} {r['default_size']:3d} px ({r['sizes']})  {r['description']}")
+    return 0
+
+
+def _recipes(as_json: bool) -> int:
+    """``models --recipes``: the recipe index, one line each (or JSON), the default first, then what ships."""
+    from detector.training.config import recipe_index
+
+    order = {"default": 0, "shipped": 1}
+    rows = [{"name": k, **v} for k, v in recipe_index().items()]
+    rows.sort(key=lambda r: order.get(r["status"], 2))  # stable: the index's own order within a status
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        status = f"{r['status']}: {r['model']}" if r.get("model") else r["status"]
+        note = " *" if r.get("measured") else ""
+        print(f"{r['name']:34s} c23 {r['c23']:.3f}{note:2s} {status:30s} {r['summary']}")
+    print("c23: pooled out-of-fold FF++ c23 video AUC on the default's 3 folds; * measured otherwise (see --json)")
+    print("figures and commands: docs/results.md, at each recipe's `results` anchor")
     return 0
 
 

@@ -107,3 +107,67 @@ def test_train_sources_all_turns_a_recipes_list_off_and_a_bad_one_is_a_usage_err
         with pytest.raises(SystemExit) as info:
             parse_config(["--recipe", str(recipe)])
         assert info.value.code == 2 and "train_sources is a list of data source names" in capsys.readouterr().err
+
+
+def _index():
+    from detector.training.config import recipe_index
+
+    return recipe_index()
+
+
+def test_the_recipe_index_names_every_recipe_once_and_only_recipes():
+    from detector.training.config import recipe_path
+
+    index = _index()
+    files = {p.relative_to(RECIPES).with_suffix("").as_posix() for p in RECIPES.rglob("*.toml")}
+    assert set(index) == files
+    assert [k for k, v in index.items() if v["status"] == "default"] == ["realfaces_c40_reals"]
+    for name, entry in index.items():
+        assert entry["status"] in ("default", "shipped", "not shipped"), name
+        assert ("model" in entry) == (entry["status"] != "not shipped"), name
+        assert entry["summary"] and 0.0 <= entry["c23"] <= 1.0, name
+        if "/" not in name:
+            assert recipe_path(name).is_file()
+
+
+def test_the_recipe_index_points_at_headings_that_exist_in_the_results():
+    import re
+    from pathlib import Path
+
+    results = Path(__file__).resolve().parent.parent / "docs" / "results.md"
+    anchors, fenced = set(), False
+    for line in results.read_text(encoding="utf-8").splitlines():
+        fenced ^= line.startswith("```")
+        if line.startswith("#") and not fenced:  # GitHub's anchors: lower case, punctuation dropped, spaces to -
+            anchors.add(re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-"))
+    missing = {k: v["results"] for k, v in _index().items() if v["results"] not in anchors}
+    assert not missing
+
+
+def test_the_recipe_index_agrees_with_the_shipped_model_cards():
+    import json
+
+    from detector.constants import SHIPPED_MODELS
+
+    for name, entry in _index().items():
+        if entry["status"] == "not shipped":
+            continue
+        card = json.loads((SHIPPED_MODELS / f"{entry['model']}.json").read_text())
+        assert card["default"] == (entry["status"] == "default"), name
+        recipe = TrainConfig.from_dict(__import__("tomllib").loads(RECIPES.joinpath(f"{name}.toml").read_text()))
+        trained = card["trained"].get("config", card["trained"])  # fold ensembles keep the whole config
+        assert (card["architecture"], card["input_size"]) == (recipe.arch, recipe.size), name
+        assert trained["epochs"] == recipe.epochs, name
+
+
+def test_models_recipes_lists_the_index_the_default_first(capsys):
+    import json
+
+    from detector.cli import main
+
+    assert main(["models", "--recipes"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("realfaces_c40_reals") and "default: mnv2_c40_reals" in lines[0]
+    assert main(["models", "--recipes", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows][0] == "realfaces_c40_reals" and {r["name"] for r in rows} == set(_index())

@@ -24,9 +24,20 @@ from pathlib import Path
 
 from detector.constants import DEFAULT_DISTILL_ALPHA, DEFAULT_DISTILL_TEMPERATURE, FACE_MARGIN
 
-__all__ = ["TrainConfig", "parser", "parse_config", "recipe_path", "RECIPES", "NOT_RECIPE"]
+__all__ = [
+    "TrainConfig",
+    "parser",
+    "parse_config",
+    "recipe_path",
+    "recipe_index",
+    "RECIPES",
+    "RECIPE_INDEX",
+    "NOT_RECIPE",
+]
 
 RECIPES = Path(__file__).resolve().parent / "recipes"
+# one table per recipe: summary, status (default / shipped / not shipped), model, c23 figure, results anchor
+RECIPE_INDEX = Path(__file__).resolve().parent / "recipe_index.toml"
 # where and how a run is done, not what is trained: left out of recipe comparisons
 NOT_RECIPE = ("folds", "fold", "out", "cache", "workers", "threads", "name", "install", "default")
 
@@ -397,6 +408,15 @@ def recipe_path(name_or_path: str) -> Path:
         return shipped
     known = ", ".join(sorted(q.stem for q in RECIPES.glob("*.toml")))
     raise ValueError(f"no recipe {name_or_path!r} (a .toml file, or one of: {known})")
+
+
+def recipe_index() -> dict[str, dict]:
+    """The shipped recipes' index (``recipe_index.toml``): recipe name (``temporal/rgbd`` for those under a folder) ->
+    ``summary``, ``status`` ("default", "shipped" or "not shipped"), ``model`` (the card's name, where it ships),
+    ``c23`` (pooled out-of-fold FF++ c23 video AUC; ``measured`` says how where it differs) and ``results`` (the
+    heading's anchor in docs/results.md)."""
+    with open(RECIPE_INDEX, "rb") as f:
+        return tomllib.load(f)
 
 
 def parser(prog: str = "deepfake-lens train") -> argparse.ArgumentParser:
