@@ -154,7 +154,7 @@ def test_the_recipe_index_agrees_with_the_shipped_model_cards():
             continue
         card = json.loads((SHIPPED_MODELS / f"{entry['model']}.json").read_text())
         assert card["default"] == (entry["status"] == "default"), name
-        recipe = TrainConfig.from_dict(__import__("tomllib").loads(RECIPES.joinpath(f"{name}.toml").read_text()))
+        recipe = parse_config(["--recipe", name])
         trained = card["trained"].get("config", card["trained"])  # fold ensembles keep the whole config
         assert (card["architecture"], card["input_size"]) == (recipe.arch, recipe.size), name
         assert trained["epochs"] == recipe.epochs, name
