@@ -177,6 +177,9 @@ def test_a_shipped_ensemble_scores_its_folds_again(fold_runs, tmp_path):
     from detector.training.ensemble import make_ensemble
 
     card = make_ensemble(fold_runs, "tiny", tmp_path / "shipped")
+    metrics = json.loads(card.read_text())["metrics"]
+    figures = {k for k in metrics if k not in ("out_of_fold", "definitions", "crossval_source")}
+    assert figures <= set(metrics["definitions"])  # each figure says what it measures
     mod = load_script("scripts/fold_models.py", "fold_models")
     cache = str(fold_runs[0].parent / "cache")
     assert mod.main([str(card), str(tmp_path / "cv"), "--score", "--cache", cache]) == 0

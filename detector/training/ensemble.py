@@ -25,7 +25,27 @@ from detector.evaluation.crossval import pool, read_fold
 from detector.models.card import ModelCard, weights_path
 from detector.models.store import install_model
 
-__all__ = ["make_ensemble", "main"]
+__all__ = ["METRIC_DEFINITIONS", "make_ensemble", "main"]
+
+# what each figure of an ensemble card's ``metrics`` measures (written into the card as ``metrics.definitions``, so a
+# reader of the JSON can tell the pooled figures apart); every one is out of fold
+METRIC_DEFINITIONS = {
+    "video_auc": "every video of every source together (photos left out), each scored by the fold model that never "
+    "trained on it",
+    "video_auc_ci95": "a 95% bootstrap interval of video_auc (fakes and reals resampled separately)",
+    "video_ap": "the average precision of the same videos, fake the positive class",
+    "video_log_loss": "the log loss of the same videos' scores",
+    "all_items_auc": "videos and photos together",
+    "crossval_video_auc": "the first source holding both classes (crossval_source) alone: the figure recipes are "
+    "compared by",
+    "by_source_auc": "each source's fakes against its own reals (null where a source has one class)",
+    "by_method_auc": "each manipulation method's fake videos, of every source (c23 and c40 alike), against every real "
+    "video",
+    "recall_at_threshold": "the share of fake videos scoring at or above the card's threshold",
+    "cross_fitted_false_alarms": "reals scoring at or above a threshold fitted on the other folds' reals, per source",
+    "false_alarms_at_threshold": "reals at or above the card's threshold, per calibration stratum; the threshold was "
+    "fitted on these same scores, so these rates are optimistic (cross_fitted_false_alarms are not)",
+}
 
 
 def run_card(run_dir: str | Path) -> Path:
@@ -133,6 +153,7 @@ def make_ensemble(
             "cross_fitted_false_alarms": result.get("cross_fitted", {}).get("by_source"),
             "by_method_auc": {k: v["auc"] for k, v in result["by_method"].items()},
             "false_alarms_at_threshold": result["false_alarms_at_threshold"],
+            "definitions": METRIC_DEFINITIONS,
         },
         ranges=ranges or first.ranges,
         notes=first.notes + " An ensemble: the mean of the fold models' fake probabilities.",
