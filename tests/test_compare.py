@@ -218,6 +218,18 @@ def test_timeline_has_a_line_and_a_threshold_per_model_and_marks_the_disagreemen
     assert fig.layout.shapes[0].x0 == 0.4  # the dotted line at the explained face
 
 
+def test_close_thresholds_share_one_label_so_none_print_over_another():
+    from webapp.compare import threshold_labels
+
+    labels = threshold_labels({0.5: ["r"], 0.91: ["a", "b"], 0.9: ["c"], 0.94: ["d"], 0.6: ["e"]})
+    assert labels == [
+        (0.5, "threshold 0.500: r"),
+        (0.6, "threshold 0.600: e"),
+        (0.94, "thresholds 0.90-0.94: c, a, b, d"),
+    ]
+    assert threshold_labels({}) == []
+
+
 def test_verdict_rows_and_the_disagreement_text():
     from webapp import compare as view
 

@@ -26,6 +26,7 @@ __all__ = [
     "VERDICT_HEADERS",
     "MODEL_COLOURS",
     "model_colour",
+    "threshold_labels",
     "timeline_figure",
     "verdict_rows",
     "cam_row",
@@ -51,6 +52,25 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 def _photo(c: Comparison) -> bool:
     return bool(c.runs) and is_still(c.runs[0].report.video)
+
+
+def threshold_labels(thresholds: dict[float, list[str]], gap: float = 0.06) -> list[tuple[float, str]]:
+    """Labels for the thresholds' dashed lines, ``(height, text)``: values closer than ``gap`` (about a label's
+    height on the plot) share one label at the highest of them, so that labels do not print over each other
+    (three ensembles at 0.90, 0.91 and 0.94 get "thresholds 0.90-0.94: a, b, c")."""
+    groups: list[list[tuple[float, list[str]]]] = []
+    for t, names in sorted(thresholds.items()):
+        if groups and t - groups[-1][-1][0] < gap:
+            groups[-1].append((t, names))
+        else:
+            groups.append([(t, names)])
+    out = []
+    for g in groups:
+        names = ", ".join(n for _, ns in g for n in ns)
+        low, high = g[0][0], g[-1][0]
+        text = f"threshold {low:.3f}: {names}" if len(g) == 1 else f"thresholds {low:.2f}-{high:.2f}: {names}"
+        out.append((high, text))
+    return out
 
 
 def timeline_figure(c: Comparison, height: int = 380):
@@ -96,13 +116,13 @@ def timeline_figure(c: Comparison, height: int = 380):
             )
         )
         thresholds.setdefault(round(t, 2), []).append(run.name)
-    for t, names in thresholds.items():  # one label per threshold value (two models may share one)
+    for top, text in threshold_labels(thresholds):  # one label per group of close thresholds: none overlap
         fig.add_annotation(
             x=duration * 1.02,
-            y=t,
+            y=top,
             xanchor="right",
             yanchor="bottom",
-            text=f"threshold {t:.3f}: {', '.join(names)}",
+            text=text,
             showarrow=False,
             font=dict(size=11, color="#444"),
             bgcolor="rgba(255,255,255,0.8)",
