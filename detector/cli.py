@@ -42,6 +42,7 @@ from detector.cliargs import (
     probability,
     workers,
 )
+from explain.names import METHOD_NAMES
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -61,7 +62,12 @@ def _parser() -> Parser:
     )
     s.add_argument("--rule", choices=["confident", "mean"], default="confident", help="frame-to-video aggregation")
     s.add_argument("--threshold", type=probability, help="fake if score >= threshold (default: the model card's)")
-    s.add_argument("--cam", help="also compute CAM explanations with this method (e.g. gradcam)")
+    s.add_argument(
+        "--cam",
+        choices=METHOD_NAMES,
+        metavar="METHOD",
+        help=f"also compute CAM explanations with this method ({', '.join(METHOD_NAMES)})",
+    )
     s.add_argument(
         "--cam-faces",
         type=face_count,
@@ -137,7 +143,18 @@ DELEGATED = {
 }
 
 
+def _unbreakable_stdout() -> None:
+    """Standard output that writes any file name: a name that is not UTF-8 as its own bytes on a UTF-8 stream, and
+    anything the stream cannot encode (``é`` on an ASCII console) as a backslash escape, not a traceback."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    try:
+        sys.stdout.reconfigure(errors="surrogateescape" if encoding == "utf8" else "backslashreplace")
+    except (AttributeError, ValueError):  # replaced by a stream without reconfigure (a test's capture)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _unbreakable_stdout()
     try:
         code = _main(argv)
         sys.stdout.flush()  # here, not at the interpreter's exit: a small output fits the buffer until then
@@ -357,6 +374,8 @@ def _scan(args) -> int:
                 bar.update(1)
     except NoModelError as e:
         return fail(str(e))
+    except BrokenPipeError:  # a ConnectionError too, but the reader of --csv - went away (| head): main ends quietly
+        raise
     except ConnectionError as e:  # the Ray engine could not join --address
         return fail(f"--address {args.address}: cannot join the Ray cluster ({_one_line(e)})")
     except KeyboardInterrupt:

@@ -413,3 +413,46 @@ def test_cam_faces_reaches_the_pipeline_and_keys_a_resumed_scan_only_when_set(fa
     assert "cam_faces" not in before
     assert ScanSettings(cam="gradcam", cam_faces=2).key_part("m") == {**before, "cam_faces": 2}
     assert ScanSettings(cam_faces=2).key_part("m") == ScanSettings().key_part("m")  # no CAM: nothing to bound
+
+
+@pytest.mark.slow
+def test_csv_to_an_ascii_only_stdout_escapes_a_name_it_cannot_encode(tmp_path, clips, tiny_model_dir):
+    """Found by a probe: ``--csv -`` on a console that cannot encode ``é`` stopped with a UnicodeEncodeError."""
+    clip = tmp_path / "caf\u00e9.mp4"
+    clip.write_bytes(Path(clips["face"]).read_bytes())
+    env = dict(os.environ, DEEPFAKE_MODELS_DIR=str(tiny_model_dir), PYTHONIOENCODING="ascii")
+    proc = subprocess.run(
+        [sys.executable, "-m", "detector", "scan", str(clip), "--frames", "2", "--csv", "-"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr.decode(errors="replace")
+    rows = list(csv.DictReader(proc.stdout.decode("ascii").splitlines()))
+    assert len(rows) == 2 and all(r["video"].endswith("caf\\xe9.mp4") for r in rows)
+
+
+@pytest.mark.slow
+def test_a_csv_reader_that_stops_early_is_not_reported_as_a_ray_error(tmp_path, clips, tiny_model_dir):
+    """A broken pipe is a ConnectionError in Python: it was reported as ``cannot join the Ray cluster``."""
+    env = dict(os.environ, DEEPFAKE_MODELS_DIR=str(tiny_model_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "detector", "scan", clips["face"], clips["face"], "--frames", "8", "--csv", "-"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.readline()  # the header, then the reader goes away
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=240) in (0, 1)
+    assert "Ray" not in err and "Traceback" not in err, err
+
+
+def test_an_unknown_cam_method_is_refused_once_before_any_input(tmp_path):
+    proc = scan(tmp_path / "a.mp4", tmp_path / "b.mp4", "--cam", "nope", models_dir=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "--cam: invalid choice: 'nope'.*gradcam")
+    assert "a.mp4" not in proc.stderr  # no input was tried

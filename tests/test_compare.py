@@ -193,9 +193,15 @@ def test_cli_compare_checks_its_outputs_and_models_before_any_run(tmp_path, monk
         raise InputError(f"{path}: not a readable video")
 
     monkeypatch.setattr(compare, "compare_models", refuse)
-    assert compare.main([str(tmp_path / "new\nline.mp4"), "--models", "a"]) == 2
+    # an input that cannot be read exits 1, as scan does; a usage or model error exits 2
+    assert compare.main([str(tmp_path / "new\nline.mp4"), "--models", "a"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "new\\nline.mp4: not a readable video" in err[0]
+
+    asked = []
+    monkeypatch.setattr(compare, "compare_models", lambda path, models, frames: asked.append(models) or refuse(path))
+    assert compare.main([str(clip), "--models", "a, b,a,,b"]) == 1
+    assert asked == [["a", "b"]]  # each model once, in the order first named
 
 
 # ---------------------------------------------------------------- webapp/compare.py

@@ -292,3 +292,23 @@ def test_a_folder_without_a_layout_is_evaluated_with_the_label_given(dataset, ti
     )
     level = json.loads(out.read_text())["levels"]["none"]
     assert level["videos"] == 3 and level["video"]["n_fake"] == 0 and level["false_alarms"][-1]["name"] == "all"
+
+
+def test_a_report_folder_inside_the_data_is_refused_before_anything_is_written(tmp_path, tiny_model_dir, capsys):
+    """roc.png written into a folder of photos would overwrite a photo of that name and join the data next time."""
+    import cv2
+    from skimage import data
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    cv2.imwrite(str(photos / "roc.png"), face)
+    before = (photos / "roc.png").read_bytes()
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    for report in (photos, photos / "sub"):
+        capsys.readouterr()
+        assert main([str(photos), "--model", card, "--label", "real", "--report", str(report), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "is inside the data" in err and len(err.splitlines()) == 1
+    assert (photos / "roc.png").read_bytes() == before and not (photos / "sub").exists()
+    assert sorted(p.name for p in photos.iterdir()) == ["roc.png"]

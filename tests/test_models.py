@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,6 +65,50 @@ def test_bad_cards_are_refused_without_reading_outside_their_folder(tiny_model_d
     shutil.copy(tmp_path / "ok.safetensors", path.parent / "ok.safetensors")
     with pytest.raises(NoModelError, match=message):
         load_model(str(path))
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"mean": [0.5, 0.5]}, "mean"),
+        ({"std": [0.2, 0.0, 0.2]}, "std"),
+        ({"std": [0.2, -1, 0.2]}, "std"),
+        ({"mean": ["a", 0.5, 0.5]}, "mean"),
+        ({"threshold": 2}, "threshold"),
+        ({"threshold": "0.5"}, "threshold"),
+        ({"threshold": True}, "threshold"),
+        ({"uncertain": [0.4]}, "uncertain"),
+        ({"uncertain": [0.6, 0.4]}, "uncertain"),
+        ({"face_margin": -1}, "face_margin"),
+        ({"dtype": "int8"}, "dtype"),
+        ({"classes": ["fake", "fake"], "fake_class": "fake"}, "classes"),
+    ],
+)
+def test_a_card_with_unusable_numbers_is_refused_at_load_naming_the_field(tiny_model_dir, tmp_path, changes, field):
+    path = _copy_card(tiny_model_dir, tmp_path, **changes)
+    with pytest.raises(BadCardError, match=f"not a usable model card \\({field} "):
+        ModelCard.from_file(path)
+
+
+def test_a_card_threshold_of_nan_or_infinity_is_refused(tiny_model_dir, tmp_path):
+    path = _copy_card(tiny_model_dir, tmp_path)
+    text = path.read_text()
+    for value in ("NaN", "Infinity"):
+        data = json.loads(text)
+        data["threshold"] = 12345.5
+        path.write_text(json.dumps(data).replace("12345.5", value))
+        with pytest.raises(BadCardError, match="threshold"):
+            ModelCard.from_file(path)
+
+
+def test_the_shipped_cards_pass_the_checks():
+    from detector.constants import SHIPPED_MODELS
+
+    cards = sorted(Path(SHIPPED_MODELS).glob("*.json"))
+    assert cards
+    for path in cards:
+        card = ModelCard.from_file(path)
+        assert 0.0 <= card.threshold <= 1.0 and len(card.mean) == 3
 
 
 def test_not_json_is_a_bad_card(tmp_path):

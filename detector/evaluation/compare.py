@@ -339,13 +339,15 @@ def main(argv=None) -> int:
         if not models:
             return fail("no model installed to compare (deepfake-lens models --install CARD)")
     else:
-        models = [m.strip() for m in args.models.split(",") if m.strip()]
+        models = list(dict.fromkeys(m.strip() for m in args.models.split(",") if m.strip()))  # each model once
         if not models:
             return fail(f"--models {args.models!r}: no model name in it (give names separated by commas, or all)")
     try:
         comparison = compare_models(args.path, models, args.frames)
-    except (InputError, NoModelError) as e:
+    except NoModelError as e:
         return fail(str(e))
+    except InputError as e:  # the clip itself (missing, unreadable): exit 1, as scan's for an input that fails
+        return fail(str(e), code=1)
     rows = comparison.rows
     shown = sys.stderr if STDOUT in (args.json, args.csv) else sys.stdout  # stdout holds the JSON or CSV then
     width = max(len(r["model"]) for r in rows)

@@ -368,6 +368,23 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+REPORT_FILES = ("roc.png", "score_histograms.png", "videos.csv")  # what write_report puts in its folder
+
+
+def report_folder_problem(directory: str, data: list[str]) -> str | None:
+    """Why ``--report directory`` cannot take the report, or None: a file, or a folder inside one of
+    the ``data`` roots, where roc.png and videos.csv could overwrite an input or join the data as one."""
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        return f"--report {directory}: is a file; give a folder"
+    folder = Path(directory).resolve()
+    for root in data:
+        root_path = Path(root).resolve()
+        root_dir = root_path if root_path.is_dir() else root_path.parent
+        if folder == root_dir or root_dir in folder.parents:
+            return f"--report {directory}: is inside the data {root}; give a folder outside it"
+    return None
+
+
 def write_report(directory: str | os.PathLike, rows: list[dict], result: dict) -> list[Path]:
     """roc.png (video and frame ROC per level), score_histograms.png (by class, per level), videos.csv."""
     import matplotlib
@@ -443,7 +460,7 @@ def write_report(directory: str | os.PathLike, rows: list[dict], result: dict) -
                     "score_mean": "" if r["score_mean"] is None else round(r["score_mean"], SCORE_DECIMALS),
                 }
             )
-    return [out / "roc.png", out / "score_histograms.png", out / "videos.csv"]
+    return [out / name for name in REPORT_FILES]
 
 
 # ---------------------------------------------------------------- command
@@ -458,8 +475,8 @@ def main(argv=None) -> int:
 
     # before any item is scored: results that cannot be written are not worth the wait
     problem = check_outputs([("--json", args.json)], inputs=args.data, make_folders=True)
-    if not problem and args.report and (os.path.exists(args.report) and not os.path.isdir(args.report)):
-        problem = f"--report {args.report}: is a file; give a folder"
+    if not problem and args.report:
+        problem = report_folder_problem(args.report, args.data)
     if problem:
         return fail(problem)
     try:

@@ -15,6 +15,7 @@ files that sit in its own folder (:func:`weights_path`).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -25,6 +26,7 @@ from detector.errors import NoModelError
 
 __all__ = ["ModelCard", "weights_path", "BadCardError", "NAME"]
 
+DTYPES = ("float32", "float16", "bfloat16")  # how a card's weights may be stored
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")  # a model's name is also its card's file name
 
 
@@ -86,7 +88,7 @@ class ModelCard:
                 raise TypeError("weights and members are file names")
             if not isinstance(card.input_size, int) or not 8 <= card.input_size <= 1024:
                 raise ValueError(f"input_size {card.input_size!r}")
-            float(card.threshold)
+            _check_numbers(card)
             if card.temporal and (
                 not isinstance(card.temporal, dict) or not isinstance(card.temporal.get("weights"), str)
             ):
@@ -95,6 +97,36 @@ class ModelCard:
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
             raise BadCardError(f"{Path(path).name}: not a usable model card ({str(e).splitlines()[0][:120]})") from None
         return card
+
+
+def _number(value, what: str, low: float = -math.inf, high: float = math.inf) -> float:
+    """``value`` as a finite float within [low, high]; ValueError (naming ``what``) otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= float(value) <= high:
+        raise ValueError(f"{what} {value!r}: a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def _check_numbers(card: ModelCard) -> None:
+    """The card's numbers are usable: three finite means and positive stds, a threshold and band within [0, 1]..."""
+    for what, values, low in (("mean", card.mean, -1e3), ("std", card.std, 1e-6)):
+        if len(values) != 3:
+            raise ValueError(f"{what} {list(values)!r}: three numbers, one per colour channel")
+        for v in values:
+            _number(v, what, low, 1e3)
+    card.threshold = _number(card.threshold, "threshold", 0.0, 1.0)
+    if card.uncertain is not None:
+        band = card.uncertain
+        if not isinstance(band, (list, tuple)) or len(band) != 2:
+            raise ValueError(f"uncertain {band!r}: two numbers [low, high]")
+        low, high = (_number(v, "uncertain", 0.0, 1.0) for v in band)
+        if low > high:
+            raise ValueError(f"uncertain {band!r}: low above high")
+    card.face_margin = _number(card.face_margin, "face_margin", 0.0, 4.0)
+    if card.dtype not in DTYPES:
+        raise ValueError(f"dtype {card.dtype!r}: one of {', '.join(DTYPES)}")
+    classes = card.classes
+    if not isinstance(classes, list) or len(classes) < 2 or len(set(map(str, classes))) != len(classes):
+        raise ValueError(f"classes {card.classes!r}: two or more distinct names")
 
 
 def weights_path(card: ModelCard, folder: str | os.PathLike, file: str | None = None) -> Path:
