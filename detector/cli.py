@@ -185,6 +185,8 @@ def _models(args) -> int:
         return _architectures(args.json)
     if args.recipes:
         return _recipes(args.json)
+    if args.default and not args.install:
+        return fail("--default goes with --install CARD (it makes the model installed the default)")
     if args.install:
         try:
             path = install_model(args.install, default=args.default)
@@ -261,6 +263,11 @@ def _scan(args) -> int:
         return fail("--jsonl needs a file: a rerun reads it back to skip what is done")
     targets = [("--json", args.json), ("--csv", args.csv), ("--jsonl", args.jsonl)]
     problem = check_outputs(targets, inputs=args.paths)  # before anything is loaded or analysed
+    if not problem and args.jsonl:
+        from detector.inference.batch import jsonl_problem
+
+        reason = jsonl_problem(args.jsonl)
+        problem = reason and f"--jsonl {args.jsonl}: {reason}"
     if problem:
         return fail(problem)
 

@@ -97,6 +97,14 @@ def face_count(text: str) -> int:
     return int(value)
 
 
+def whole(text: str) -> int:
+    """A whole number, 0 or more (a count or a limit, where 0 means none or all as the flag says)."""
+    value = number(text)
+    if value < 0 or value != int(value) or value > 10**12:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, not {text!r}")
+    return int(value)
+
+
 def workers(text: str) -> int:
     """1 to 64 processes."""
     try:

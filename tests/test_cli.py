@@ -456,3 +456,48 @@ def test_an_unknown_cam_method_is_refused_once_before_any_input(tmp_path):
     assert proc.returncode == 2
     assert_one_line_error(proc, "--cam: invalid choice: 'nope'.*gradcam")
     assert "a.mp4" not in proc.stderr  # no input was tried
+
+
+@pytest.mark.parametrize(
+    "argv, pattern",
+    [
+        (["models", "--default"], "--default goes with --install"),
+        (["cache", "--dir", "", "--prune"], "--dir: an empty folder name"),
+        (["evaluate", "--limit", "-1", "."], "--limit: must be a whole number"),
+    ],
+)
+def test_arguments_that_would_do_nothing_or_the_wrong_thing_are_refused(argv, pattern, capsys):
+    """Found by a probe: each of these exited 0 (``cache --dir ''`` surveyed, and with --prune would have pruned,
+    the default cache instead of the empty name)."""
+    from detector.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's refusal
+        code = e.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and pattern in err[0], err
+
+
+def test_a_jsonl_that_is_not_an_earlier_scans_is_refused_before_anything_is_appended(tmp_path, capsys):
+    from detector.cli import main
+
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text("my notes\n")
+    assert main(["scan", str(tmp_path / "clip.mp4"), "--jsonl", str(notes)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not a scan's JSONL" in err[0]
+    assert notes.read_text() == "my notes\n"
+    from detector.inference.batch import jsonl_problem
+
+    earlier = tmp_path / "earlier.jsonl"
+    earlier.write_text('{"key": {"path": "a.mp4"}, "report": {}}\n{"key": {"pa')  # a torn last line: resumable
+    assert jsonl_problem(str(earlier)) is None and jsonl_problem(str(tmp_path / "new.jsonl")) is None
+    (tmp_path / "empty.jsonl").write_text("")
+    assert jsonl_problem(str(tmp_path / "empty.jsonl")) is None
+
+
+def test_a_frame_limit_error_names_the_input_it_concerns(clips, tiny_model_dir):
+    proc = scan(clips["face"], "--fps", 1000, models_dir=tiny_model_dir)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, r"face\.mp4: asked for about 2000 frames; the limit is \d+")

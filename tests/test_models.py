@@ -137,3 +137,19 @@ def test_a_card_with_wrong_types_is_skipped_not_fatal(tiny_model_dir, tmp_path):
     _copy_card(tiny_model_dir, tmp_path)
     _copy_card(tiny_model_dir, tmp_path, name="broken", weights=5)
     assert [c.name for c in list_models(tmp_path)] == ["untrained_resnet18"]
+
+
+def test_a_folder_of_several_cards_given_as_the_model_is_refused_not_guessed(tiny_model_dir, tmp_path):
+    """Found by a probe: ``--model FOLDER`` with several cards silently used the folder's default."""
+    from detector.models.store import resolve
+
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copy(tiny_model_dir / "untrained_resnet18.safetensors", one)
+    _copy_card(tiny_model_dir, one)
+    assert resolve(str(one)).name == "untrained_resnet18.json"  # a folder holding one card: that card
+    shutil.copy(tiny_model_dir / "untrained_resnet18.safetensors", one / "second.safetensors")
+    _copy_card(tiny_model_dir, one, name="second", weights="second.safetensors")
+    with pytest.raises(NoModelError, match="holds 2 model cards") as refused:
+        resolve(str(one))
+    assert "second" in str(refused.value) and "untrained_resnet18" in str(refused.value)

@@ -181,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.dry_run and not args.prune:
         return fail("--dry-run goes with --prune")
-    cache = Path(args.dir) if args.dir else CROP_CACHE
+    if args.dir is not None and not args.dir.strip():  # '' is not "the default": --prune must not reach another cache
+        return fail("--dir: an empty folder name; leave --dir out for the default cache")
+    cache = Path(args.dir) if args.dir is not None else CROP_CACHE
     if cache.exists() and not cache.is_dir():
         return fail(f"not a folder: {printable(str(cache))}")
     found = survey(cache)

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.cliargs import Parser, check_outputs, fail, frame_count
+from detector.cliargs import Parser, check_outputs, fail, frame_count, whole
 from detector.constants import SCORE_DECIMALS
 from detector.inference.report import SafeDictWriter
 
@@ -104,7 +104,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--json", metavar="OUT", help="write the results as JSON ('-' for stdout)")
     p.add_argument("--report", metavar="DIR", help="write roc.png, score_histograms.png and videos.csv into DIR")
     p.add_argument(
-        "--limit", type=int, default=0, help="evaluate at most this many videos, evenly spread (0: all; for quick runs)"
+        "--limit",
+        type=whole,
+        default=0,
+        help="evaluate at most this many videos, evenly spread (0: all; for quick runs)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)

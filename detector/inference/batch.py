@@ -105,6 +105,21 @@ def _key_id(key: dict) -> str:
     return json.dumps(key, sort_keys=True)
 
 
+def jsonl_problem(jsonl: str) -> str | None:
+    """Why ``jsonl`` cannot be the ``--jsonl`` of a scan, or None: a file that exists holds an earlier scan's lines
+    (each starts ``{"key"``), or nothing; anything else (notes, a CSV, a video) would get lines appended to it."""
+    try:
+        with open(jsonl, "rb") as fh:
+            head = fh.read(64)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    if head.strip() and not head.lstrip().startswith(b'{"key"'):
+        return "exists and is not a scan's JSONL; give a new file, or the --jsonl of an earlier scan to resume it"
+    return None
+
+
 def read_done(jsonl: str) -> dict[str, dict]:
     """The lines of an earlier run by key (a line that does not parse, e.g. the torn last line of a killed run,
     is left out, so that input is done again)."""
@@ -160,8 +175,9 @@ def _analyse(path: str) -> dict:
             limits=Limits(max_duration_s=settings.max_duration),
         )
         return {"key": key, "report": report.to_dict()}
-    except InputError as e:
-        return {"key": key, "error": str(e)}
+    except InputError as e:  # every error names its input (a limit on the frames asked for says nothing of which)
+        message = str(e)
+        return {"key": key, "error": message if message.startswith(path) else f"{path}: {message}"}
     except Exception as e:  # noqa: BLE001 -- one input's bug must not cost the others: recorded as its error
         text = " ".join(str(e).split())[:200]  # one line, whatever the exception says
         return {"key": key, "error": f"{os.path.basename(path)}: could not be analysed ({type(e).__name__}: {text})"}

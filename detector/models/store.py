@@ -111,8 +111,11 @@ def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list
             return p
         if p.is_dir():
             cards = list_models(p)
-            if cards:
+            if len(cards) == 1:
                 return card_path_of(cards[0])
+            if len(cards) > 1:  # which one is meant cannot be guessed: the default of the folder would be a guess
+                names = ", ".join(c.name for c in cards[:6]) + (", ..." if len(cards) > 6 else "")
+                raise NoModelError(f"{name_or_path}: holds {len(cards)} model cards ({names}); give one card or name")
         for card in list_models(directory):
             if card.name == name_or_path:
                 return card_path_of(card)
