@@ -159,10 +159,25 @@ def main(argv: list[str] | None = None) -> int:
         code = _main(argv)
         sys.stdout.flush()  # here, not at the interpreter's exit: a small output fits the buffer until then
         return code
-    except BrokenPipeError:  # the reader of our output went away (| head): stop quietly, as a Unix tool does
+    except BrokenPipeError as e:
+        if not _stdout_is_broken():  # another pipe (a --csv FIFO whose reader went): said, as any failed output
+            return fail(f"an output's reader went away before everything was written ({_one_line(e)})", code=1)
+        # the reader of our output went away (| head): stop quietly, as a Unix tool does
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit must not raise again
         return 1
+
+
+def _stdout_is_broken() -> bool:
+    """Whether standard output is a pipe without a reader (POLLERR on its write end)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows) or no descriptor: take it for stdout's
+        return True
 
 
 def _main(argv: list[str] | None) -> int:
@@ -181,12 +196,12 @@ def _models(args) -> int:
     from detector.errors import NoModelError
     from detector.models.store import install_model, list_models
 
+    if args.default and not args.install:
+        return fail("--default goes with --install CARD (it makes the model installed the default)")
     if args.architectures:
         return _architectures(args.json)
     if args.recipes:
         return _recipes(args.json)
-    if args.default and not args.install:
-        return fail("--default goes with --install CARD (it makes the model installed the default)")
     if args.install:
         try:
             path = install_model(args.install, default=args.default)

@@ -108,3 +108,25 @@ def test_compare_runs_every_model_on_one_clip(clips, tiny_model_dir, tmp_path, m
     assert [r["model"] for r in data["models"]] == ["untrained_resnet18"] and data["models"][0]["faces"] == 4
     assert "untrained_resnet18" in data["reports"] and table.read_text().startswith("model,architecture,label")
     assert main(["compare", str(tmp_path / "missing.mp4")]) == 2
+
+
+@pytest.mark.parametrize("name", ["a", "asked"])
+def test_an_error_names_its_input_even_when_the_message_starts_with_the_name(name, tmp_path, monkeypatch):
+    # a file named "a" or "asked": the limit's message "asked for ..." starts with those letters, not with the name
+    from detector.errors import InputError
+    from detector.inference import batch, pipeline
+
+    def refuse(path, **kwargs):
+        raise InputError("asked for about 2000 frames; the limit is 1000")
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_bytes(b"x")
+    monkeypatch.setattr(pipeline, "analyze", refuse)
+    monkeypatch.setattr(batch, "_WORKER", {"settings": ScanSettings(model="m"), "clf": None, "model_id": "m"})
+    assert batch._analyse(name)["error"] == f"{name}: asked for about 2000 frames; the limit is 1000"
+
+    def named(path, **kwargs):
+        raise InputError(f"{path}: not a readable video")
+
+    monkeypatch.setattr(pipeline, "analyze", named)
+    assert batch._analyse(name)["error"] == f"{name}: not a readable video"  # named once, not twice

@@ -462,6 +462,7 @@ def test_an_unknown_cam_method_is_refused_once_before_any_input(tmp_path):
     "argv, pattern",
     [
         (["models", "--default"], "--default goes with --install"),
+        (["models", "--default", "--recipes"], "--default goes with --install"),
         (["cache", "--dir", "", "--prune"], "--dir: an empty folder name"),
         (["evaluate", "--limit", "-1", "."], "--limit: must be a whole number"),
     ],
@@ -501,3 +502,25 @@ def test_a_frame_limit_error_names_the_input_it_concerns(clips, tiny_model_dir):
     proc = scan(clips["face"], "--fps", 1000, models_dir=tiny_model_dir)
     assert proc.returncode == 1
     assert_one_line_error(proc, r"face\.mp4: asked for about 2000 frames; the limit is \d+")
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_said_not_swallowed(monkeypatch, capfd):
+    import types
+
+    from detector import cli
+
+    def closed_fifo(argv):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "_main", closed_fifo)
+    assert cli.main(["scan", "x.mp4", "--csv", "fifo"]) == 1  # stdout (pytest's file) is fine: the pipe was another
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "reader went away" in err[0], err
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        monkeypatch.setattr(sys, "stdout", types.SimpleNamespace(fileno=lambda: write_end))
+        assert cli._stdout_is_broken()  # a pipe without its reader: the quiet ending of `| head`
+    finally:
+        os.close(write_end)

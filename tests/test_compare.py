@@ -193,10 +193,23 @@ def test_cli_compare_checks_its_outputs_and_models_before_any_run(tmp_path, monk
         raise InputError(f"{path}: not a readable video")
 
     monkeypatch.setattr(compare, "compare_models", refuse)
-    # an input that cannot be read exits 1, as scan does; a usage or model error exits 2
-    assert compare.main([str(tmp_path / "new\nline.mp4"), "--models", "a"]) == 1
+    # an input that is there but cannot be read exits 1, as scan does; a path that is not there exits 2
+    hostile = tmp_path / "new\nline.mp4"
+    hostile.write_bytes(b"not a video")
+    assert compare.main([str(hostile), "--models", "a"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "new\\nline.mp4: not a readable video" in err[0]
+    assert compare.main([str(tmp_path / "gone.mp4"), "--models", "a"]) == 2
+    assert "gone.mp4: not a readable video" in capsys.readouterr().err
+
+    from detector.errors import NoModelError
+
+    def no_model(path, models, frames):
+        raise NoModelError(f"{models[0]}: no such model")
+
+    monkeypatch.setattr(compare, "compare_models", no_model)
+    assert compare.main([str(hostile), "--models", "nope"]) == 2  # a model that is not there: 2, as scan's
+    assert "nope: no such model" in capsys.readouterr().err
 
     asked = []
     monkeypatch.setattr(compare, "compare_models", lambda path, models, frames: asked.append(models) or refuse(path))

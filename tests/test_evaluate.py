@@ -312,3 +312,16 @@ def test_a_report_folder_inside_the_data_is_refused_before_anything_is_written(t
         assert "is inside the data" in err and len(err.splitlines()) == 1
     assert (photos / "roc.png").read_bytes() == before and not (photos / "sub").exists()
     assert sorted(p.name for p in photos.iterdir()) == ["roc.png"]
+
+
+def test_report_folder_check_accepts_a_folder_outside_the_data_and_leaves_a_missing_root_to_the_reader(tmp_path):
+    from detector.evaluation.evaluate import report_folder_problem
+
+    data = tmp_path / "data"
+    data.mkdir()
+    assert report_folder_problem(str(tmp_path / "report"), [str(data)]) is None
+    assert "is inside the data" in report_folder_problem(str(data / "report"), [str(data)])
+    # a data root that is not there: its parent (tmp_path) is not taken for the data; the reader says "no such"
+    assert report_folder_problem(str(tmp_path / "report"), [str(tmp_path / "typo")]) is None
+    (tmp_path / "file").write_text("x")
+    assert "is a file" in report_folder_problem(str(tmp_path / "file"), [str(data)])

@@ -82,6 +82,11 @@ def test_bad_cards_are_refused_without_reading_outside_their_folder(tiny_model_d
         ({"face_margin": -1}, "face_margin"),
         ({"dtype": "int8"}, "dtype"),
         ({"classes": ["fake", "fake"], "fake_class": "fake"}, "classes"),
+        ({"classes": "fakereal"}, "classes"),
+        ({"face_margin": 5}, "face_margin"),
+        ({"uncertain": [0.2, 1.5]}, "uncertain"),
+        ({"temporal": {"weights": "h.safetensors", "threshold": 3}}, "temporal.threshold"),
+        ({"temporal": {"weights": "h.safetensors", "uncertain": [0.9, 0.1]}}, "temporal.uncertain"),
     ],
 )
 def test_a_card_with_unusable_numbers_is_refused_at_load_naming_the_field(tiny_model_dir, tmp_path, changes, field):
@@ -90,15 +95,21 @@ def test_a_card_with_unusable_numbers_is_refused_at_load_naming_the_field(tiny_m
         ModelCard.from_file(path)
 
 
-def test_a_card_threshold_of_nan_or_infinity_is_refused(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("field", ["threshold", "mean"])
+def test_a_card_number_of_nan_or_infinity_is_refused(tiny_model_dir, tmp_path, field):
     path = _copy_card(tiny_model_dir, tmp_path)
     text = path.read_text()
     for value in ("NaN", "Infinity"):
         data = json.loads(text)
-        data["threshold"] = 12345.5
+        data[field] = 12345.5 if field == "threshold" else [0.5, 12345.5, 0.5]
         path.write_text(json.dumps(data).replace("12345.5", value))
-        with pytest.raises(BadCardError, match="threshold"):
+        with pytest.raises(BadCardError, match=f"\\({field} "):
             ModelCard.from_file(path)
+
+
+def test_an_empty_uncertain_band_means_none(tiny_model_dir, tmp_path):
+    card = ModelCard.from_file(_copy_card(tiny_model_dir, tmp_path, uncertain=[]))
+    assert card.uncertain is None
 
 
 def test_the_shipped_cards_pass_the_checks():

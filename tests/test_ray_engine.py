@@ -93,6 +93,22 @@ def test_a_uri_input_is_read_through_pyarrow(clips, tiny_model_dir, tmp_path, mo
     assert row["report"].get("video_info", {}).get("path", uri) == uri  # the input, not the temporary copy
 
 
+def test_a_uri_inputs_error_names_the_uri_not_the_temporary_copy(tmp_path, monkeypatch):
+    from detector.errors import InputError
+    from detector.inference import batch, pipeline
+    from detector.inference.ray_engine import _analyse_any
+
+    def refuse(path, **kwargs):
+        raise InputError(f"{path}: not a readable video")
+
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    monkeypatch.setattr(pipeline, "analyze", refuse)
+    monkeypatch.setattr(batch, "_WORKER", {"settings": ScanSettings(model="m"), "clf": None, "model_id": "m"})
+    uri = "file://" + str(broken)
+    assert _analyse_any(uri, 11, 0)["error"] == f"{uri}: not a readable video"
+
+
 @pytest.mark.slow
 def test_an_input_that_kills_its_actor_fails_alone(inputs, tiny_model_dir, tmp_path, monkeypatch, local_ray):
     monkeypatch.setenv("DEEPFAKE_MODELS_DIR", str(tiny_model_dir))

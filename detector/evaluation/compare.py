@@ -28,6 +28,7 @@ track identity: every model sees the same frames and the same detections (only i
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -346,8 +347,8 @@ def main(argv=None) -> int:
         comparison = compare_models(args.path, models, args.frames)
     except NoModelError as e:
         return fail(str(e))
-    except InputError as e:  # the clip itself (missing, unreadable): exit 1, as scan's for an input that fails
-        return fail(str(e), code=1)
+    except InputError as e:  # as scan's codes: a path that is not there is a bad argument (2), a clip that fails is 1
+        return fail(str(e), code=1 if os.path.exists(args.path) else 2)
     rows = comparison.rows
     shown = sys.stderr if STDOUT in (args.json, args.csv) else sys.stdout  # stdout holds the JSON or CSV then
     width = max(len(r["model"]) for r in rows)

@@ -382,6 +382,8 @@ def report_folder_problem(directory: str, data: list[str]) -> str | None:
     folder = Path(directory).resolve()
     for root in data:
         root_path = Path(root).resolve()
+        if not root_path.exists():  # the reader says so, in its own words
+            continue
         root_dir = root_path if root_path.is_dir() else root_path.parent
         if folder == root_dir or root_dir in folder.parents:
             return f"--report {directory}: is inside the data {root}; give a folder outside it"

@@ -177,7 +177,7 @@ def _analyse(path: str) -> dict:
         return {"key": key, "report": report.to_dict()}
     except InputError as e:  # every error names its input (a limit on the frames asked for says nothing of which)
         message = str(e)
-        return {"key": key, "error": message if message.startswith(path) else f"{path}: {message}"}
+        return {"key": key, "error": message if message.startswith(f"{path}: ") else f"{path}: {message}"}
     except Exception as e:  # noqa: BLE001 -- one input's bug must not cost the others: recorded as its error
         text = " ".join(str(e).split())[:200]  # one line, whatever the exception says
         return {"key": key, "error": f"{os.path.basename(path)}: could not be analysed ({type(e).__name__}: {text})"}

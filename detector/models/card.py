@@ -88,11 +88,11 @@ class ModelCard:
                 raise TypeError("weights and members are file names")
             if not isinstance(card.input_size, int) or not 8 <= card.input_size <= 1024:
                 raise ValueError(f"input_size {card.input_size!r}")
-            _check_numbers(card)
             if card.temporal and (
                 not isinstance(card.temporal, dict) or not isinstance(card.temporal.get("weights"), str)
             ):
                 raise TypeError("temporal is an object naming its heads' weights file")
+            _check_numbers(card)
             card.fake_index  # noqa: B018 -- the fake class must be one of the classes
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
             raise BadCardError(f"{Path(path).name}: not a usable model card ({str(e).splitlines()[0][:120]})") from None
@@ -114,19 +114,30 @@ def _check_numbers(card: ModelCard) -> None:
         for v in values:
             _number(v, what, low, 1e3)
     card.threshold = _number(card.threshold, "threshold", 0.0, 1.0)
-    if card.uncertain is not None:
-        band = card.uncertain
-        if not isinstance(band, (list, tuple)) or len(band) != 2:
-            raise ValueError(f"uncertain {band!r}: two numbers [low, high]")
-        low, high = (_number(v, "uncertain", 0.0, 1.0) for v in band)
-        if low > high:
-            raise ValueError(f"uncertain {band!r}: low above high")
+    card.uncertain = _band(card.uncertain, "uncertain")
+    if card.temporal:  # the sequence verdict has its own threshold and band
+        if "threshold" in card.temporal:
+            card.temporal["threshold"] = _number(card.temporal["threshold"], "temporal.threshold", 0.0, 1.0)
+        if "uncertain" in card.temporal:
+            card.temporal["uncertain"] = _band(card.temporal["uncertain"], "temporal.uncertain")
     card.face_margin = _number(card.face_margin, "face_margin", 0.0, 4.0)
     if card.dtype not in DTYPES:
         raise ValueError(f"dtype {card.dtype!r}: one of {', '.join(DTYPES)}")
     classes = card.classes
     if not isinstance(classes, list) or len(classes) < 2 or len(set(map(str, classes))) != len(classes):
         raise ValueError(f"classes {card.classes!r}: two or more distinct names")
+
+
+def _band(band, what: str) -> list[float] | None:
+    """An "uncertain" band: None (or an empty list) for none, else [low, high] within [0, 1]."""
+    if band is None or (isinstance(band, (list, tuple)) and not band):
+        return None
+    if not isinstance(band, (list, tuple)) or len(band) != 2:
+        raise ValueError(f"{what} {band!r}: two numbers [low, high]")
+    low, high = (_number(v, what, 0.0, 1.0) for v in band)
+    if low > high:
+        raise ValueError(f"{what} {band!r}: low above high")
+    return [low, high]
 
 
 def weights_path(card: ModelCard, folder: str | os.PathLike, file: str | None = None) -> Path:
