@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         # the reader of our output went away (| head): stop quietly, as a Unix tool does
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit must not raise again
+        os.close(devnull)
         return 1
 
 
@@ -172,12 +173,15 @@ def _stdout_is_broken() -> bool:
     """Whether standard output is a pipe without a reader (POLLERR on its write end)."""
     import select
 
-    try:
-        poller = select.poll()
-        poller.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
-    except (AttributeError, OSError, ValueError):  # no poll (Windows) or no descriptor: take it for stdout's
+    if not hasattr(select, "poll"):  # Windows: no way to ask; take the broken pipe for stdout's
         return True
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no descriptor (a StringIO): it cannot be the broken pipe
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
 
 
 def _main(argv: list[str] | None) -> int:

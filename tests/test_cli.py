@@ -524,3 +524,7 @@ def test_a_broken_pipe_that_is_not_stdout_is_said_not_swallowed(monkeypatch, cap
         assert cli._stdout_is_broken()  # a pipe without its reader: the quiet ending of `| head`
     finally:
         os.close(write_end)
+    import io
+
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert not cli._stdout_is_broken()  # no descriptor (redirect_stdout): the broken pipe was another

@@ -108,6 +108,14 @@ def test_a_uri_inputs_error_names_the_uri_not_the_temporary_copy(tmp_path, monke
     uri = "file://" + str(broken)
     assert _analyse_any(uri, 11, 0)["error"] == f"{uri}: not a readable video"
 
+    def crash(path, **kwargs):  # a bug: batch names the input by its base name, which is the URI's
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pipeline, "analyze", crash)
+    assert _analyse_any(uri, 11, 0)["error"].startswith(f"{uri}: could not be analysed (RuntimeError: boom")
+    gone = "file://" + str(tmp_path / "gone.mp4")
+    assert _analyse_any(gone, None, None)["error"].startswith(f"{gone}: cannot be read (")
+
 
 @pytest.mark.slow
 def test_an_input_that_kills_its_actor_fails_alone(inputs, tiny_model_dir, tmp_path, monkeypatch, local_ray):

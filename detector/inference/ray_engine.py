@@ -137,10 +137,12 @@ def _analyse_any(path: str, size: int | None, mtime: int | None) -> dict:
                     dst.write(chunk)
             row = batch._analyse(local)
     except Exception as e:  # noqa: BLE001 -- unreadable remote file: its error line, not the run's end
-        return {"key": key, "error": f"{name}: cannot be read ({' '.join(str(e).split())[:200]})"}
+        return {"key": key, "error": f"{path}: cannot be read ({' '.join(str(e).split())[:200]})"}
     row["key"] = key
-    if "error" in row and row["error"].startswith(f"{local}: "):  # the URI, not the temporary copy's path
-        row["error"] = f"{path}: {row['error'][len(local) + 2 :]}"
+    for named in (local, name):  # the URI, not the temporary copy's path (or its bare name)
+        if "error" in row and row["error"].startswith(f"{named}: "):
+            row["error"] = f"{path}: {row['error'][len(named) + 2 :]}"
+            break
     if "report" in row:  # the report names the input, not the temporary copy
         row["report"]["video"] = name
         if isinstance(row["report"].get("video_info"), dict) and "path" in row["report"]["video_info"]:
