@@ -293,7 +293,7 @@ def _scan(args) -> int:
     from detector.errors import InputError, NoModelError
     from detector.inference.batch import ScanSettings, key_path, scan_many
     from detector.inference.ray_engine import is_uri, list_inputs
-    from detector.inference.report import CSV_FIELDS, SafeDictWriter, csv_rows_of
+    from detector.inference.report import CSV_FIELDS, SafeDictWriter, agreeing_figures, csv_rows_of
     from detector.inference.video import list_videos
 
     if args.address and args.engine != "ray":
@@ -384,13 +384,17 @@ def _scan(args) -> int:
                     writer.writerows(csv_rows_of(report))
                     table.flush()
                 if not args.quiet and not skipped:
-                    score = "n/a" if report["score"] is None else f"{report['score']:.3f}"
+                    score, thr = (
+                        ("n/a", f"{report['threshold']:.3f}")
+                        if report["score"] is None
+                        else agreeing_figures(report["score"], report["threshold"])
+                    )
                     seq, sequence = report.get("sequence"), ""
                     if seq:  # a temporal model: its sequence verdict and score too
                         s = "n/a" if seq["score"] is None else f"{seq['score']:.3f}"
                         sequence = f"sequence {seq['label']} {s} at threshold {seq['threshold']:.6g}, "
                     say(
-                        f"{report['video']}: {report['label']} (score {score}, threshold {report['threshold']:.3f}, "
+                        f"{report['video']}: {report['label']} (score {score}, threshold {thr}, "
                         f"{sequence}faces in {report['face_rate']:.0%} of {len(report['frames'])} frames, "
                         f"{report['timings'].get('total', 0.0):.1f} s)"
                     )

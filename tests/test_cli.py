@@ -528,3 +528,22 @@ def test_a_broken_pipe_that_is_not_stdout_is_said_not_swallowed(monkeypatch, cap
 
     monkeypatch.setattr(sys, "stdout", io.StringIO())
     assert not cli._stdout_is_broken()  # no descriptor (redirect_stdout): the broken pipe was another
+
+
+def test_the_scan_line_prints_figures_that_agree_with_the_label(fake_scan, capsys, monkeypatch):
+    # found by review: a score of 0.9076 under the threshold 0.90793 printed "uncertain (score 0.908, threshold 0.908"
+    from detector.inference.report import FaceResult, FrameResult, summarise
+
+    def face():
+        return FaceResult(identity=0, box=(0, 0, 100, 100), confidence=0.9, score=0.9076)
+
+    frames = [FrameResult(index=i, time=i / 10, faces=[face()]) for i in range(8)]
+
+    def analyze(path, **kwargs):
+        return summarise(path, frames, threshold=0.90793, uncertain=[0.47, 0.90793], timings={"total": 0.0})
+
+    monkeypatch.setattr(sys.modules["detector.inference.pipeline"], "analyze", analyze)
+    assert run_main(fake_scan.dir / "a.mp4") == 0
+    err = capsys.readouterr().err
+    assert "uncertain (score 0.9076, threshold 0.9079," in err, err
+    assert "The video score 0.9076 is close to the threshold 0.9079." in err

@@ -11,7 +11,7 @@ import dataclasses
 import html
 import math
 
-from detector.inference.report import RULE_TEXT, Report, trust_warnings, verdict
+from detector.inference.report import RULE_TEXT, Report, agreeing_figures, trust_warnings, verdict
 from detector.inference.stills import is_still
 
 COLOURS = {
@@ -39,18 +39,6 @@ _WARN = (
 
 def _fmt(v: float) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
-
-
-def agreeing_figures(score: float, bound: float) -> tuple[str, str]:
-    """``score`` and ``bound`` printed to 3 decimals, or to as many more as it takes for the printed figures to
-    compare as the raw ones do (0.9315 against 0.932064: "0.931" and "0.932"; 0.93204 against it: "0.9320" and
-    "0.9321", never "0.932" twice)."""
-    above = score >= bound
-    for digits in range(3, 13):
-        s, b = f"{score:.{digits}f}", f"{bound:.{digits}f}"
-        if (float(s) >= float(b)) == above:
-            break
-    return s, b
 
 
 def warnings_html(warnings: list[str]) -> str:

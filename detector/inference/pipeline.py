@@ -191,7 +191,7 @@ def sequence_tracks(
     return tracks
 
 
-def check_arguments(video_path, frames, fps, rule, threshold, cam_faces) -> str:
+def check_arguments(video_path, frames, fps, rule, threshold, cam_faces, cam=None) -> str:
     """``video_path`` as a string (a ``pathlib.Path`` too), once :func:`analyze`'s other arguments are known good:
     an :class:`InputError` (one line) before any decoding for a bad one, not a crash after the work is done."""
     try:
@@ -217,6 +217,11 @@ def check_arguments(video_path, frames, fps, rule, threshold, cam_faces) -> str:
         isinstance(cam_faces, numbers.Integral) and not isinstance(cam_faces, bool) and cam_faces >= 0
     ):
         raise InputError(f"cam_faces must be a whole number, 0 or more (0 or None: every face); got {cam_faces!r}")
+    if cam:  # checked here too, not only where faces get explained: a clip without a face must not take any name
+        from explain.names import METHOD_NAMES
+
+        if cam not in METHOD_NAMES:
+            raise InputError(f"unknown CAM method {cam!r}; choose one of: {', '.join(METHOD_NAMES)}")
     return path
 
 
@@ -261,7 +266,7 @@ def analyze(
     Raises :class:`~detector.errors.InputError` for input it cannot use (one-line message),
     :class:`~detector.errors.NoModelError` when no trained model is installed.
     """
-    video_path = check_arguments(video_path, frames, fps, rule, threshold, cam_faces)
+    video_path = check_arguments(video_path, frames, fps, rule, threshold, cam_faces, cam)
     step = progress or (lambda fraction, desc: None)
     t0 = time.perf_counter()
     clf = model if isinstance(model, Classifier) else load_model(model)

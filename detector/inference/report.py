@@ -251,6 +251,18 @@ def csv_text(reports: list[Report]) -> str:
     return buf.getvalue()
 
 
+def agreeing_figures(score: float, bound: float) -> tuple[str, str]:
+    """``score`` and ``bound`` printed to 3 decimals, or to as many more as it takes for the printed figures to
+    compare as the raw ones do (0.9315 against 0.932064: "0.931" and "0.932"; 0.93204 against it: "0.9320" and
+    "0.9321", never "0.932" twice): what every message that shows a score beside its threshold prints."""
+    above = score >= bound
+    for digits in range(3, 13):
+        s, b = f"{score:.{digits}f}", f"{bound:.{digits}f}"
+        if (float(s) >= float(b)) == above:
+            break
+    return s, b
+
+
 def verdict(score: float, threshold: float, uncertain: list[float] | None = None) -> str:
     """The label of a score: "fake" at or above ``threshold``; "uncertain" in the band ``[low, threshold)`` the
     model card gives (scores a model cannot tell from its real validation faces' upper tail); else "real";
@@ -284,7 +296,9 @@ def summarise(
     An identity's score is ``rule`` over its faces.  The video score is the highest
     identity score among identities seen in at least ``min_identity_share`` of the
     frames that have a face (so a one-frame false detection cannot decide alone);
-    a video is fake if any such person is.
+    a video is fake if any such person is.  Where no identity is seen that often (tracking
+    broke the faces into short tracks), the video score is ``rule`` over all the faces
+    together, as training's validation scores a video, and a warning says so.
     """
     if rule not in RULES:
         raise ValueError(f"unknown aggregation rule {rule!r}; known: {', '.join(RULES)}")
@@ -307,11 +321,15 @@ def summarise(
             )
         )
     with_face = sum(fr.has_face for fr in frames)
-    main = [i for i in identities if i.frames >= min_identity_share * with_face] or identities
+    main = [i for i in identities if i.frames >= min_identity_share * with_face]
     scores_by_rule = {}
     for name, fn in RULES.items():
-        per_id = [fn([f.score for _, f in by_id[i.identity]]) for i in main]
-        scores_by_rule[name] = max(per_id) if per_id else float("nan")
+        if main:
+            scores_by_rule[name] = max(fn([f.score for _, f in by_id[i.identity]]) for i in main)
+        elif identities:  # tracking broke every face apart: the rule over all faces, as calibration pooled them
+            scores_by_rule[name] = fn([f.score for items in by_id.values() for _, f in items])
+        else:
+            scores_by_rule[name] = float("nan")
     score = scores_by_rule[rule]
     label = verdict(score, threshold, uncertain)
     report = Report(
@@ -330,6 +348,13 @@ def summarise(
         uncertain=list(uncertain) if uncertain else None,
     )
     report.warnings = trust_warnings(report, ranges=ranges)
+    if identities and not main:
+        report.warnings.insert(
+            0,
+            f"The faces could not be followed from frame to frame ({len(identities)} short tracks, none in a quarter "
+            "of the frames with a face: far-apart frames, cuts or fast motion); the score pools every face found, "
+            "whoever it is.",
+        )
     return report
 
 
@@ -385,9 +410,13 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     with_face = sum(fr.has_face for fr in report.frames)
     if with_face == 0:
         return ["No face was found in any sampled frame: there is nothing to judge."]
-    if n > 1 and with_face < max(4, 0.5 * n):  # (a photo is one frame)
+    from detector.inference.stills import is_still
+
+    if not is_still(report.video) and with_face < max(4, 0.5 * n):  # (a photo is one frame: nothing to warn of)
         if with_face < n:
             out.append(f"Faces were found in only {with_face} of {n} sampled frames; the score rests on few faces.")
+        elif n == 1:  # a one-frame clip, or one frame asked for
+            out.append("Only 1 frame was sampled (with a face); the score rests on few faces.")
         else:  # few frames (a very short clip, or few asked for), each with a face
             out.append(f"Only {n} frames were sampled (each with a face); the score rests on few faces.")
     sides = [max(f.box[2], f.box[3]) for f in report.faces]
@@ -396,7 +425,8 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     scores = np.array([f.score for f in report.faces])
     t = report.threshold
     if abs(report.score - t) < 0.1:
-        out.append(f"The video score {report.score:.2f} is close to the threshold {t:.3f}.")
+        score_text, thr_text = agreeing_figures(report.score, t)
+        out.append(f"The video score {score_text} is close to the threshold {thr_text}.")
     elif scores.size >= 4:
         above = float(np.mean(scores >= t))
         if 0.25 <= above <= 0.75:
