@@ -170,3 +170,90 @@ def test_pretrain_then_fine_tune_from_it_keeps_the_frozen_layers_and_says_so(tin
         assert torch.equal(trained[k], pretrained[k]), k
     later = [k for k in trained if k.startswith("layer3.") and k.endswith("conv1.weight")]
     assert any(not torch.equal(trained[k], pretrained[k]) for k in later)
+
+
+def test_mimic_on_a_recipe_fold_needs_the_fold_and_no_data(tmp_path, capsys):
+    from detector.training.mimic import main
+
+    out = str(tmp_path / "m")
+    assert main(["--out", out]) == 2
+    assert "give --data ROOT... or --recipe R --fold I" in capsys.readouterr().err
+    assert main(["--recipe", "resnet18_mimic_fold", "--out", out]) == 2
+    assert "--recipe needs --fold I" in capsys.readouterr().err
+    assert main(["--recipe", "resnet18_mimic_fold", "--data", str(tmp_path), "--fold", "0", "--out", out]) == 2
+    assert "--data or --recipe, not both" in capsys.readouterr().err
+    assert main(["--data", str(tmp_path), "--fold", "0", "--out", out]) == 2
+    assert "--folds and --fold go with --recipe" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_an_init_named_per_fold_needs_folds(tmp_path, capsys):
+    from detector.training.config import parse_config
+
+    cfg = parse_config(["--data", str(tmp_path), "--arch", "resnet18", "--init", "m/fold{fold}/r.safetensors",
+                        "--folds", "3", "--fold", "2"])  # fmt: skip
+    assert cfg.init_file() == "m/fold2/r.safetensors"
+    with pytest.raises(SystemExit) as e:
+        parse_config(["--data", str(tmp_path), "--arch", "resnet18", "--init", "m/fold{fold}/r.safetensors"])
+    assert e.value.code == 2
+    assert "--init names '{fold}' but the run has no --folds" in capsys.readouterr().err
+
+
+def test_weights_pretrained_on_one_fold_serve_that_fold_only(tmp_path):
+    from detector.training.config import parse_config
+    from detector.training.mimic import check_init_split
+
+    def cfg(*more):
+        return parse_config(["--data", "d/ffpp", "d/utk/", "--arch", "resnet18", *more])
+
+    split = {"folds": 3, "fold": 0, "split_seed": 0, "data": ["d/ffpp", "d/utk"], "validation_groups": 40}
+    check_init_split(cfg("--folds", "3", "--fold", "0", "--split-seed", "0"), {"split": split})  # its own fold
+    check_init_split(cfg("--folds", "3", "--fold", "1"), {"split": None})  # pretrained without a split: any run
+    for more, named in [
+        (("--folds", "3", "--fold", "1"), "fold 0 (this run: 1)"),
+        (("--folds", "5", "--fold", "0"), "folds 3 (this run: 5)"),
+        (("--folds", "3", "--fold", "0", "--split-seed", "4"), "split_seed 0 (this run: 4)"),
+        ((), "folds 3 (this run: None)"),
+    ]:
+        with pytest.raises(ValueError, match="pretrained on the training items of another split") as e:
+            check_init_split(cfg(*more), {"split": split})
+        assert named in str(e.value)
+    with pytest.raises(ValueError, match="data"):
+        check_init_split(parse_config(["--data", "d/ffpp", "--arch", "resnet18", "--folds", "3", "--fold", "0"]),
+                         {"split": split})  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_fold_pretraining_sees_only_that_folds_training_crops(tiny_dataset, tmp_path, monkeypatch):
+    import detector.training.mimic as mimic
+    from detector.data.datasets import read_datasets
+    from detector.data.splits import fold_by_group
+    from detector.training.config import parse_config
+    from detector.training.run import main
+
+    seen: list[str] = []
+    real_init = mimic.CropImages.__init__
+
+    def spy(self, files, *a, **k):
+        seen.extend(files)
+        real_init(self, files, *a, **k)
+
+    monkeypatch.setattr(mimic.CropImages, "__init__", spy)
+    cache = str(tmp_path / "cache")
+    common = ["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4", "--workers", "1",
+              "--cache", cache, "--folds", "3"]  # fmt: skip
+    split = parse_config([*common, "--fold", "0"])
+    record = mimic.pretrain([], tmp_path / "m", size=32, epochs=1, bs=4, cache=cache, workers=1, split=split)
+    val = {it.path for it in fold_by_group(read_datasets([str(tiny_dataset)]), 3, seed=0)[0]}
+    assert record["items"] == 6 - len(val) and record["split"]["fold"] == 0 and record["split"]["folds"] == 3
+    from detector.data.crops import extract_many
+
+    crops = extract_many(sorted(val), frames=4, margin=split.margin, cache=cache, workers=1)
+    val_files = {f for cs in crops.values() for f in cs.files}
+    assert (
+        seen and val_files and not val_files & set(seen)
+    )  # no crop of the fold's validation videos, not even unlabelled
+    init = str(tmp_path / "m" / "resnet18_mimic.safetensors")
+    rest = ["--epochs", "1", "--bs", "4", "--out", str(tmp_path / "r"), "--init", init]
+    assert main([*common, "--fold", "1", *rest]) == 2  # another fold: refused before any training
+    assert not (tmp_path / "r" / "model").exists()

@@ -66,7 +66,8 @@ class TrainConfig:
         None,
         "start from the body weights of this *_mimic.safetensors (deepfake-lens mimic: label-free pretraining on face "
         "crops, with its .json record beside it) and fine-tune as a pretrained network (the frozen epoch, "
-        "discriminative rates, --freeze-stages); needs --pretrained auto or none",
+        "discriminative rates, --freeze-stages); needs --pretrained auto or none; '{fold}' in it becomes --fold (a "
+        "pretraining made on one fold's training items, `mimic --recipe R --folds K --fold I`, serves that fold only)",
         metavar="FILE",
     )
     epochs: int = _f(5, "epochs after the frozen epoch (pretrained) or in all")
@@ -326,6 +327,8 @@ class TrainConfig:
             raise ValueError("--distill-grid G is a number of cells a side (0 or more) and needs --distill-features W")
         if self.teacher and "{fold}" in self.teacher and not self.folds:
             raise ValueError("--teacher names '{fold}' but the run has no --folds")
+        if self.init and "{fold}" in self.init and not self.folds:
+            raise ValueError("--init names '{fold}' but the run has no --folds")
         if self.lr_find_steps < 10:
             raise ValueError(
                 "--lr-find-steps must be at least 10 (lr_find drops the first tenth and the last 5 losses)"
@@ -334,6 +337,10 @@ class TrainConfig:
     @property
     def effective_split_seed(self) -> int:
         return self.seed if self.split_seed is None else self.split_seed
+
+    def init_file(self) -> str | None:
+        """The starting weights of this run: ``--init`` with ``{fold}`` replaced by ``--fold`` (None: none)."""
+        return self.init.replace("{fold}", str(self.fold)) if self.init else None
 
     def teacher_card(self) -> str | None:
         """The teacher's card for this run: ``--teacher`` with ``{fold}`` replaced by ``--fold`` (None: no teacher;

@@ -22,6 +22,16 @@ What it writes, into ``--out``:
 
 The crops are those of training (:func:`detector.data.crops.extract_many`: the pipeline's detector and margin),
 held-out photos left out, as every training run does.
+
+**On one fold's training items** (``--recipe R --folds K --fold I``): the crops are exactly those fold I of recipe R
+trains on (its data, frames, margin, split seed and ``train_sources``; the validation groups of the fold never seen,
+not even without their labels), so the pretraining may use the videos themselves, fakes included, and not only
+photos.  The record names the split, and ``train --init`` refuses the weights for any other fold, split or data
+(:func:`check_init_split`).  ``--init FILE`` starts the student from an earlier pretraining instead of random
+weights (the mapping layers start afresh), e.g. the photo-only pretraining continued on a fold's videos::
+
+    deepfake-lens mimic --recipe resnet18_mimic_fold --folds 3 --fold 0 --init runs/mimic/resnet18_mimic.safetensors \\
+        --epochs 2 --out runs/mimicf/fold0
 """
 
 from __future__ import annotations
@@ -43,7 +53,17 @@ from torch import nn  # noqa: E402
 from detector.constants import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 from detector.models.store import file_sha256  # noqa: E402
 
-__all__ = ["FEATURE_TAPS", "features", "MimicNet", "mimic_loss", "CropImages", "pretrain", "load_init", "main"]
+__all__ = [
+    "FEATURE_TAPS",
+    "features",
+    "MimicNet",
+    "mimic_loss",
+    "CropImages",
+    "pretrain",
+    "load_init",
+    "check_init_split",
+    "main",
+]
 
 SUFFIX = "_mimic"
 
@@ -214,6 +234,8 @@ def pretrain(
     seed: int = 0,
     precision: str = "bf16",
     limit: int | None = None,
+    init: str | os.PathLike | None = None,
+    split=None,
 ) -> dict:
     """Pretrain ``arch`` to mimic ``teacher``'s ImageNet feature maps on the face crops of ``data`` (held-out photos
     left out); write the weights and their record into ``out``.  Returns the record.
@@ -221,6 +243,9 @@ def pretrain(
     :param data: data roots, read as training reads them (their labels are not used)
     :param valid_share: a share of the crops (by item) kept to watch the loss on crops not trained on
     :param limit: use at most this many items (tests)
+    :param init: start the student from these earlier ``*_mimic.safetensors`` weights (:func:`load_init`)
+    :param split: a :class:`~detector.training.config.TrainConfig` with ``folds`` and ``fold``: pretrain on the crops
+        that fold trains on (its recipe's data, frames and margin; ``data`` and ``frames`` are then not used)
     """
     from fastai.callback.schedule import fit_one_cycle  # noqa: F401  (patches Learner)
     from fastai.data.core import DataLoaders
@@ -243,26 +268,53 @@ def pretrain(
     for name in (arch, teacher):  # both must have taps: refused before any crop is made
         _taps(name)
     size = student_arch.check_size(size)
-    items = [it for it in read_datasets(data) if not held_out(it)]
     rng = np.random.default_rng(seed)
-    rng.shuffle(items)
-    if limit:
-        items = items[:limit]
-    paths = [it.path for it in items]
-    crops = extract_many(paths, frames=frames, margin=FACE_MARGIN, cache=cache or CROP_CACHE, workers=workers)
-    n_valid = max(1, int(round(len(items) * valid_share)))
-    valid_paths = {it.path for it in items[:n_valid]}
-    train_files, valid_files = [], []
-    for path, cs in crops.items():
-        if isinstance(cs, str):
-            continue
-        (valid_files if path in valid_paths else train_files).extend(cs.files)
+    split_record = None
+    if split is not None:  # the crops one fold of a recipe trains on, and nothing of its validation
+        from detector.training.run import prepare
+
+        if not split.folds:
+            raise ValueError("mimic on a recipe's training items needs --folds K and --fold I")
+        prep = prepare(split, resolved=(student_arch, size, "none"))
+        train_rows = prep.df[~prep.df.is_valid]
+        files_by_item = {video: list(g.path) for video, g in train_rows.groupby("video", sort=True)}
+        keys = sorted(files_by_item)
+        rng.shuffle(keys)
+        if limit:
+            keys = keys[:limit]
+        n_valid = max(1, int(round(len(keys) * valid_share)))
+        valid_files = [f for k in keys[:n_valid] for f in files_by_item[k]]
+        train_files = [f for k in keys[n_valid:] for f in files_by_item[k]]
+        data, frames, n_items = list(split.data), split.frames, len(keys)
+        split_record = split_of(split, prep.val_items)
+    else:
+        items = [it for it in read_datasets(data) if not held_out(it)]
+        rng.shuffle(items)
+        if limit:
+            items = items[:limit]
+        paths = [it.path for it in items]
+        crops = extract_many(paths, frames=frames, margin=FACE_MARGIN, cache=cache or CROP_CACHE, workers=workers)
+        n_valid = max(1, int(round(len(items) * valid_share)))
+        valid_paths = {it.path for it in items[:n_valid]}
+        train_files, valid_files = [], []
+        for path, cs in crops.items():
+            if isinstance(cs, str):
+                continue
+            (valid_files if path in valid_paths else train_files).extend(cs.files)
+        n_items = len(items)
     if not train_files or not valid_files:
         raise InputError("mimic: no face crops to train on (or none left to watch the loss)")
     out.mkdir(parents=True, exist_ok=True)
-    log(f"mimic: {len(train_files)} training crops, {len(valid_files)} watched, from {len(items)} items")
+    log(f"mimic: {len(train_files)} training crops, {len(valid_files)} watched, from {n_items} items")
 
     student = registry.build(arch, num_classes=2, size=size)
+    init_record = None
+    if init is not None:
+        loaded = load_init(student, arch, init)
+        if split_record is not None and loaded.get("split") and loaded["split"] != split_record:
+            raise ValueError(f"--init {init}: pretrained on another split or fold than this one")
+        init_record = {k: loaded.get(k) for k in ("teacher", "data", "items", "epochs", "size", "split", "sha256")}
+        init_record["file"] = str(init)
     teacher_net = registry.build(teacher, num_classes=2, pretrained="imagenet", size=size)
     model = MimicNet(arch, student, teacher, teacher_net, size)
     train_ds, valid_ds = CropImages(train_files, size, True, seed), CropImages(valid_files, size, False)
@@ -315,7 +367,7 @@ def pretrain(
         "teacher_weights": "ImageNet (offline, detector.models.pretrained)",
         "taps": "strides 4, 8, 16, 32",
         "data": list(data),
-        "items": len(items),
+        "items": n_items,
         "train_crops": len(train_files),
         "watched_crops": len(valid_files),
         "epochs": epochs,
@@ -323,6 +375,8 @@ def pretrain(
         "batch_size": bs,
         "precision": precision,
         "seed": seed,
+        "init": init_record,
+        "split": split_record,
         "losses": {"train_last": float(learn.recorder.losses[-1]), "valid_by_epoch": [v[1] for v in values]},
         "fit_seconds": round(fit_seconds, 1),
         "wall_seconds": round(time.time() - t0, 1),
@@ -333,6 +387,39 @@ def pretrain(
     (out / f"{arch}{SUFFIX}.json").write_text(json.dumps(record, indent=2))
     log(json.dumps({k: record[k] for k in ("arch", "teacher", "train_crops", "fit_seconds", "wall_seconds")}))
     return record
+
+
+def split_of(cfg, val_items) -> dict:
+    """What a fold-restricted pretraining records of its split: what :func:`check_init_split` compares."""
+    return {
+        "folds": int(cfg.folds),
+        "fold": int(cfg.fold),
+        "split_seed": int(cfg.effective_split_seed),
+        "data": sorted(os.path.normpath(d) for d in cfg.data),
+        "validation_groups": len({it.group for it in val_items}),
+    }
+
+
+def check_init_split(cfg, record: dict) -> None:
+    """ValueError (one line) where ``--init`` weights were pretrained on one fold's training items (their record's
+    ``split``) and this run is not that fold of that split of the same data: its validation items would have been
+    seen.  Weights pretrained without a split (on photos) pass."""
+    split = record.get("split") if isinstance(record, dict) else None
+    if not split:
+        return
+    mine = {
+        "folds": cfg.folds or None,
+        "fold": cfg.fold if cfg.folds else None,
+        "split_seed": cfg.effective_split_seed,
+        "data": sorted(os.path.normpath(d) for d in cfg.data),
+    }
+    theirs = {k: split.get(k) for k in mine}
+    if mine != theirs:
+        differ = ", ".join(f"{k} {theirs[k]} (this run: {mine[k]})" for k in mine if mine[k] != theirs[k])
+        raise ValueError(
+            f"--init {cfg.init_file()}: pretrained on the training items of another split ({differ}); its crops "
+            "would include this run's validation items"
+        )
 
 
 def load_init(net: nn.Module, arch: str, path: str | os.PathLike) -> dict:
@@ -382,7 +469,14 @@ def main(argv=None) -> int:
         description="label-free pretraining: a network without offline ImageNet weights learns to reproduce the "
         "feature maps of one with them, on face crops (then: train --init OUT/ARCH_mimic.safetensors)",
     )
-    p.add_argument("--data", nargs="+", required=True, help="data roots (their labels are not used)")
+    p.add_argument("--data", nargs="+", help="data roots (their labels are not used)")
+    p.add_argument(
+        "--recipe",
+        help="instead of --data: the crops that fold --fold of this training recipe trains on (with --folds K)",
+    )
+    p.add_argument("--folds", type=int, default=None, help="with --recipe: the number of folds (default: the recipe's)")
+    p.add_argument("--fold", type=int, default=None, help="with --recipe: the fold whose training items to use")
+    p.add_argument("--init", default=None, help="start from these *_mimic.safetensors weights (an earlier pretraining)")
     p.add_argument("--out", required=True, help="folder for the weights, their record and the loss plot")
     p.add_argument("--arch", default="resnet18", choices=sorted(FEATURE_TAPS), help="the student")
     p.add_argument("--teacher", default="mobilenetv2", help="an architecture with offline ImageNet weights")
@@ -399,6 +493,10 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     args = p.parse_args(argv)
     problems = [
+        (not args.data and not args.recipe, "give --data ROOT... or --recipe R --fold I"),
+        (bool(args.data and args.recipe), "--data or --recipe, not both (the recipe names its data)"),
+        (bool(args.recipe) and args.fold is None, "--recipe needs --fold I (and the recipe's --folds K, or one given)"),
+        (not args.recipe and (args.fold is not None or args.folds is not None), "--folds and --fold go with --recipe"),
         (args.threads < 0, "--threads must be 0 (all cores) or more"),
         (args.limit is not None and args.limit < 1, "--limit must be at least 1"),
         *((getattr(args, n) < 1, f"--{n} must be at least 1") for n in ("epochs", "bs", "size", "frames", "workers")),
@@ -410,9 +508,24 @@ def main(argv=None) -> int:
             return 2
     if args.threads:
         torch.set_num_threads(args.threads)
+    split = None
+    if args.recipe:  # the fold's own config, as train reads it: a bad recipe or fold is a usage error (exit 2)
+        from detector.training.config import parse_config
+
+        argv_split = ["--recipe", args.recipe, "--fold", str(args.fold), "--init", ""]
+        if args.folds is not None:
+            argv_split += ["--folds", str(args.folds)]
+        split = parse_config(argv_split, prog="deepfake-lens mimic")
     try:
         options = ("arch", "teacher", "size", "epochs", "lr", "bs", "frames", "seed", "precision", "limit", "cache")
-        pretrain(args.data, args.out, workers=args.workers, **{k: getattr(args, k) for k in options})
+        pretrain(
+            args.data or [],
+            args.out,
+            workers=args.workers,
+            init=args.init,
+            split=split,
+            **{k: getattr(args, k) for k in options},
+        )
     except (InputError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -83,9 +83,10 @@ def resolve_arch(cfg: TrainConfig):
     size = arch.check_size(cfg.size or arch.default_size)
     pretrained = cfg.pretrained
     if cfg.init:  # label-free pretrained weights (deepfake-lens mimic), checked now: the record, the hash, the fit
-        from detector.training.mimic import load_init
+        from detector.training.mimic import check_init_split, load_init
 
-        load_init(arch.build(num_classes=2, size=size), cfg.arch, cfg.init)
+        record = load_init(arch.build(num_classes=2, size=size), cfg.arch, cfg.init_file())
+        check_init_split(cfg, record)  # and a pretraining that saw another fold's validation items
         pretrained = MIMIC
     elif pretrained == "auto":
         pretrained = "imagenet" if arch.offline_imagenet else "none"
@@ -410,10 +411,10 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
     if pretrained == MIMIC:
         from detector.training.mimic import load_init
 
-        record = load_init(net, cfg.arch, cfg.init)
-        init_record = {"file": cfg.init, **record}  # for the card: the record of the weights loaded, as loaded
+        record = load_init(net, cfg.arch, cfg.init_file())
+        init_record = {"file": cfg.init_file(), **record}  # for the card: the record of the weights loaded, as loaded
         log(
-            f"init: {cfg.init} ({record.get('kind')}: {record.get('teacher')}'s features on "
+            f"init: {cfg.init_file()} ({record.get('kind')}: {record.get('teacher')}'s features on "
             f"{record.get('train_crops')} crops of {', '.join(record.get('data', []))}, {record.get('epochs')} epochs)"
         )
     projection = None
