@@ -158,6 +158,15 @@ def _check_video(video: str | None) -> str:
     return video
 
 
+def not_analysed() -> str:
+    """The verdict panel after a file could not be analysed (the error box beside it says why)."""
+    return message_html(
+        "This file could not be analysed: the reason is in the message box at the top right. "
+        "Choose another file, then press Analyse.",
+        "error",
+    )
+
+
 def pick_media(video: str | None, photo: str | None) -> str | None:
     """The file to analyse: the photo when one is given, else the video (the page keeps only one of them)."""
     return photo or video or None
@@ -1053,14 +1062,15 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     ui.video.change(_keep_one, [ui.video], [ui.photo], **quick)
     ui.photo.change(_keep_one, [ui.photo], [ui.video], **quick)
     # a quick check first (header, limits, model): a bad file is reported once, on the verdict, in seconds
-    ui.analyse_btn.click(
+    checked = ui.analyse_btn.click(
         validate_input,
         [ui.video, ui.model, ui.photo],
         [ui.verdict],
         api_visibility="private",
         concurrency_limit=None,
         show_progress="minimal",
-    ).success(
+    )
+    analysed = checked.success(
         partial(on_analyze, ui),
         [ui.video, ui.photo, ui.frames, ui.model, ui.cam, ui.threshold, ui.rule, ui.cam_faces, ui.order],
         ui.results,
@@ -1068,6 +1078,9 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
         api_visibility="undocumented",
         concurrency_id="analysis",
     )
+    # the reason is in the error box; the verdict panel must not go on saying "Upload a video..." or "Analysing..."
+    for step in (checked, analysed):
+        step.failure(not_analysed, None, [ui.verdict], **quick)
     # .input, not .change: only the user's own moves re-label the report on screen; a new model's threshold, set on
     # the slider by on_model, must not re-judge the previous model's scores at it
     ui.threshold.input(

@@ -70,3 +70,18 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     assert by[ui.timeline._id]["visible"] is False and by[ui.timeline_note._id]["visible"] is True
     assert by[ui.report_json._id].root["video"] == "portrait.jpg"
     assert "a photo with 1 face" in by[ui.verdict._id]
+
+
+def test_a_failed_analysis_says_so_in_the_verdict_panel(demo):
+    # found by a browser check: after a bad upload the verdict panel kept "Upload a video or a photo..." under an
+    # error badge; the reason is in the error box, and the panel now says the file could not be analysed
+    import app
+
+    check, analyse = _event(demo, "validate_input"), _event(demo, "on_analyze")
+    ui = analyse.fn.args[0]
+    after = {fn.trigger_after for fn in events(demo, "not_analysed")}
+    assert {check._id, analyse._id} <= after
+    for fn in events(demo, "not_analysed"):
+        if fn.trigger_after in (check._id, analyse._id):
+            assert fn.trigger_only_on_failure and [o._id for o in fn.outputs] == [ui.verdict._id]
+    assert "could not be analysed" in app.not_analysed()

@@ -777,3 +777,18 @@ def test_csv_cells_are_never_spreadsheet_formulas():
     write_csv([report], buf)
     row = next(csv.DictReader(io.StringIO(buf.getvalue())))
     assert row["video"].startswith("'=") and row["x"] == "40"
+
+
+def test_a_photo_verdict_speaks_of_a_photo_and_a_clip_verdict_in_plain_words(report):
+    # found by a browser check: a photo's verdict read "video score" and explained the frames rule; the clip's rule
+    # was a run of nested brackets
+    import dataclasses
+
+    from webapp.verdict import verdict_html
+
+    clip = verdict_html(report)
+    assert "video score" in clip and "if over 40% of their faces score above 0.8" in clip
+    assert "most fake person seen in at least a quarter of the frames" in clip
+    photo = verdict_html(dataclasses.replace(report, video="portrait.jpg", frames=report.frames[:1]))
+    assert "video score" not in photo and "40%" not in photo
+    assert "the score is the most fake face" in photo

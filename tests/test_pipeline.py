@@ -213,3 +213,16 @@ def test_a_very_short_clip_is_not_said_to_lack_faces():
     assert any(w.startswith("Only 3 frames were sampled (each with a face)") for w in warnings)
     frames[1].faces = []
     assert any("only 2 of 3 sampled frames" in w for w in trust_warnings(summarise("v.mp4", frames, threshold=0.5)))
+
+
+def test_close_to_the_threshold_means_close_on_its_own_side():
+    # found by a browser check: with the threshold at 0.908 every fake verdict, 0.998 included, was "close to it"
+    def close(score, threshold, name="v.mp4"):
+        r = summarise(name, _frames({0: [score] * 8}), threshold=threshold, rule="mean")
+        return [w for w in r.warnings if "close to the threshold" in w]
+
+    assert close(0.998, 0.90793) == []
+    assert close(0.93, 0.90793) == ["The video score 0.930 is close to the threshold 0.908."]
+    assert close(0.85, 0.90793) and not close(0.80, 0.90793)  # below: 0.1, as before
+    assert close(0.58, 0.5) and close(0.42, 0.5) and not close(0.61, 0.5)  # a threshold of 0.5: 0.1 both sides
+    assert close(0.93, 0.90793, "p.jpg") == ["The score 0.930 is close to the threshold 0.908."]  # a photo

@@ -237,7 +237,10 @@ def disagreement_markdown(c: Comparison) -> str:
     rows = c.rows
     verdicts = disagreement(rows)
     scores = ", ".join(f"{r['model']} {r['label']} ({_score(r['score'])})" for r in rows)
-    head = [f"**Verdicts:** {verdicts.split(':')[0]}: {scores}.", f"**Faces:** {faces_line(c)}."]
+    head = [
+        f"**Verdicts on the whole {'photo' if photo else 'clip'}:** {verdicts.split(':')[0]}: {scores}.",
+        f"**Face by face:** {faces_line(c)}.",
+    ]
     groups: dict[tuple, list[dict]] = {}
     for f in c.disagreements():
         groups.setdefault(tuple(f["labels"].items()), []).append(f)

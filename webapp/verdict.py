@@ -69,13 +69,14 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
         f"{html.escape(head)}</div>"
     )
     band = report.uncertain
+    photo = is_photo(report)
     if not math.isnan(report.score):
         # every figure printed to as many digits as it takes to agree with the label (see agreeing_figures)
         score_text, thr_text = agreeing_figures(report.score, report.threshold)
         cmp = "&ge;" if report.score >= report.threshold else "&lt;"
         band_text = agreeing_figures(report.score, float(band[0]))[1] if band else ""
         parts.append(
-            f'<div style="font-size:{16 if compact else 18}px;margin-top:2px">video score '
+            f'<div style="font-size:{16 if compact else 18}px;margin-top:2px">{"score" if photo else "video score"} '
             f'<b class="verdict-score">{score_text}</b> {cmp} threshold {thr_text}'
             + (f" &middot; uncertain from {band_text}" if band else "")
             + "</div>"
@@ -84,15 +85,21 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
             parts.append(uncertain_html(report, compact))
         rule = report.aggregation
         others = ", ".join(f"{k} rule {_fmt(v)}" for k, v in report.scores_by_rule.items() if k != rule)
-        if not compact:
+        if photo and not compact:
             parts.append(
-                f'<div style="font-size:13.5px;margin-top:6px;color:#333"><b>How:</b> each face gets a '
-                f"fake probability; the <b>{html.escape(rule)}</b> rule "
-                f"({html.escape(RULE_TEXT.get(rule, rule))}) gives the video score."
+                '<div style="font-size:13.5px;margin-top:6px;color:#333"><b>How:</b> each face gets a fake '
+                "probability; the score is the most fake face's.</div>"
+            )
+        elif not compact:
+            how = HOW_TEXT.get(rule, html.escape(RULE_TEXT.get(rule, rule)))
+            parts.append(
+                f'<div style="font-size:13.5px;margin-top:6px;color:#333"><b>How:</b> each face in each sampled '
+                f"frame gets a fake probability; {how} The most fake person seen in at least a quarter of the "
+                "frames gives the video score."
                 + (f" For comparison: {html.escape(others)}." if others else "")
                 + "</div>"
             )
-    if is_photo(report):
+    if photo:
         faces = len(report.faces)
         facts = [f"a photo with {faces} face{'' if faces == 1 else 's'}"]
     else:
@@ -107,6 +114,13 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
     notes = list(report.warnings) + ([model_caveat] if model_caveat else [])
     parts.append(warnings_html(notes))
     return "".join(parts)
+
+
+HOW_TEXT = {
+    "confident": "for each person, the <b>confident</b> rule combines them: if over 40% of their faces score above "
+    "0.8, the mean of those; if over 90% score below 0.2, the mean of those; otherwise the mean of all.",
+    "mean": "for each person, the <b>mean</b> rule averages them.",
+}
 
 
 def uncertain_html(report: Report, compact: bool = False) -> str:

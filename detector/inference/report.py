@@ -424,9 +424,13 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
         out.append(f"Faces are small (median {np.median(sides):.0f} px); the model sees little detail.")
     scores = np.array([f.score for f in report.faces])
     t = report.threshold
-    if abs(report.score - t) < 0.1:
+    # "close": within a quarter of the room on its side of the threshold, at most 0.1 (with a threshold of 0.908,
+    # 0.023 above it: 0.998 is not close to it; 0.1 below, as with any threshold from 0.4 up)
+    room = (1.0 - t) if report.score >= t else t
+    if abs(report.score - t) < min(0.1, 0.25 * room):
         score_text, thr_text = agreeing_figures(report.score, t)
-        out.append(f"The video score {score_text} is close to the threshold {thr_text}.")
+        what = "The score" if is_still(report.video) else "The video score"
+        out.append(f"{what} {score_text} is close to the threshold {thr_text}.")
     elif scores.size >= 4:
         above = float(np.mean(scores >= t))
         if 0.25 <= above <= 0.75:
