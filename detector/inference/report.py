@@ -298,7 +298,7 @@ def summarise(
     frames that have a face (so a one-frame false detection cannot decide alone);
     a video is fake if any such person is.  Where no identity is seen that often (tracking
     broke the faces into short tracks), the video score is ``rule`` over all the faces
-    together, as training's validation scores a video, and a warning says so.
+    together, and a warning says so.
     """
     if rule not in RULES:
         raise ValueError(f"unknown aggregation rule {rule!r}; known: {', '.join(RULES)}")
@@ -326,7 +326,7 @@ def summarise(
     for name, fn in RULES.items():
         if main:
             scores_by_rule[name] = max(fn([f.score for _, f in by_id[i.identity]]) for i in main)
-        elif identities:  # tracking broke every face apart: the rule over all faces, as calibration pooled them
+        elif identities:  # tracking broke every face apart: the rule over all faces, not the single most fake
             scores_by_rule[name] = fn([f.score for items in by_id.values() for _, f in items])
         else:
             scores_by_rule[name] = float("nan")

@@ -24,11 +24,12 @@ The crops are those of training (:func:`detector.data.crops.extract_many`: the p
 held-out photos left out, as every training run does.
 
 **On one fold's training items** (``--recipe R --folds K --fold I``): the crops are exactly those fold I of recipe R
-trains on (its data, frames, margin, split seed and ``train_sources``; the validation groups of the fold never seen,
-not even without their labels), so the pretraining may use the videos themselves, fakes included, and not only
-photos.  The record names the split, and ``train --init`` refuses the weights for any other fold, split or data
-(:func:`check_init_split`).  ``--init FILE`` starts the student from an earlier pretraining instead of random
-weights (the mapping layers start afresh), e.g. the photo-only pretraining continued on a fold's videos::
+trains on (its data, frames, margin, split seed and ``train_sources``; this stage never sees a crop of the fold's
+validation groups, though an ``--init`` pretrained without a split, on photos, may have seen some of them
+unlabelled), so the pretraining may use the videos themselves, fakes included, and not only photos. The record names
+the split, and ``train --init`` refuses the weights for any other fold, split or data (:func:`check_init_split`).
+``--init FILE`` starts the student from an earlier pretraining instead of random weights (the mapping layers start
+afresh), e.g. the photo-only pretraining continued on a fold's videos::
 
     deepfake-lens mimic --recipe resnet18_mimic_fold --folds 3 --fold 0 --init runs/mimic/resnet18_mimic.safetensors \\
         --epochs 2 --out runs/mimicf/fold0
