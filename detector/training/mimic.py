@@ -6,11 +6,14 @@ fine-tuning from ImageNet-like features instead of random ones.
         --epochs 8 --out runs/mimic
     deepfake-lens train --recipe resnet18_mimic --folds 3 --fold 0 --out runs/cvr18i/fold0
 
-The teacher is the ImageNet network itself, never a deepfake model: the pretraining sees no label, real or fake,
-and no fake.  At four depths (strides 4, 8, 16 and 32) a 1 x 1 convolution maps the student's feature map onto the
+The teacher is the ImageNet network itself, not a deepfake model: the pretraining sees no label, real or fake.
+(With ``--teacher-model CARD`` and a fold, it is instead that fold's trained detector, whose card must show it never
+trained on the fold's validation items: distillation of its feature maps, no longer label-free.)
+
+At four depths (strides 4, 8, 16 and 32) a 1 x 1 convolution maps the student's feature map onto the
 teacher's, whose channels are standardised by statistics of the first batches; the loss is the mean squared error
-summed over the four (in the spirit of FitNets, Romero et al. 2015, with the teacher's ImageNet features as the
-target instead of a trained detector's).  Trained with fastai (``fit_one_cycle``), bfloat16 autocast on the CPU.
+summed over the four (in the spirit of FitNets, Romero et al. 2015, by default with the teacher's ImageNet features
+as the target instead of a trained detector's).  Trained with fastai (``fit_one_cycle``), bfloat16 autocast on the CPU.
 
 What it writes, into ``--out``:
 
@@ -237,6 +240,7 @@ def pretrain(
     limit: int | None = None,
     init: str | os.PathLike | None = None,
     split=None,
+    teacher_model: str | None = None,
 ) -> dict:
     """Pretrain ``arch`` to mimic ``teacher``'s ImageNet feature maps on the face crops of ``data`` (held-out photos
     left out); write the weights and their record into ``out``.  Returns the record.
@@ -247,6 +251,10 @@ def pretrain(
     :param init: start the student from these earlier ``*_mimic.safetensors`` weights (:func:`load_init`)
     :param split: a :class:`~detector.training.config.TrainConfig` with ``folds`` and ``fold``: pretrain on the crops
         that fold trains on (its recipe's data, frames and margin; ``data`` and ``frames`` are then not used)
+    :param teacher_model: with ``split``: a trained detector's card (``{fold}`` replaced by the fold) whose feature
+        maps the student copies instead of the ImageNet network's; refused unless its card shows it trained on this
+        fold's training items only (:func:`detector.training.distill.check_teacher` and ``check_teacher_groups``).
+        The stage is then distillation: the teacher learned from labels, so the student's features carry them.
     """
     from fastai.callback.schedule import fit_one_cycle  # noqa: F401  (patches Learner)
     from fastai.data.core import DataLoaders
@@ -263,8 +271,20 @@ def pretrain(
     t0 = time.time()
     set_seed(seed, reproducible=True)  # fastai's shuffle (Python's random), numpy and torch
     out = Path(out)
+    detector_teacher = None
+    if teacher_model is not None:  # a fold's trained detector: checked against the split before any work
+        from dataclasses import replace
+
+        from detector.training.distill import load_teacher
+
+        if split is None or not split.folds:
+            raise ValueError("--teacher-model needs --recipe R --folds K --fold I (the teacher's own fold)")
+        detector_teacher = load_teacher(replace(split, teacher=teacher_model))
+        if detector_teacher.members:
+            raise ValueError(f"--teacher-model {teacher_model}: an ensemble; give the fold's own model")
+        teacher = detector_teacher.card.architecture
     student_arch, teacher_arch = registry.get(arch), registry.get(teacher)
-    if teacher_arch.offline_imagenet is None:
+    if detector_teacher is None and teacher_arch.offline_imagenet is None:
         raise ValueError(f"the teacher must have offline ImageNet weights; {teacher} has none")
     for name in (arch, teacher):  # both must have taps: refused before any crop is made
         _taps(name)
@@ -288,6 +308,12 @@ def pretrain(
         train_files = [f for k in keys[n_valid:] for f in files_by_item[k]]
         data, frames, n_items = list(split.data), split.frames, len(keys)
         split_record = split_of(split, prep.val_items)
+        if detector_teacher is not None:
+            from dataclasses import replace
+
+            from detector.training.distill import check_teacher_groups
+
+            check_teacher_groups(replace(split, teacher=teacher_model), detector_teacher, prep.val_items)
     else:
         items = [it for it in read_datasets(data) if not held_out(it)]
         rng.shuffle(items)
@@ -314,9 +340,17 @@ def pretrain(
         loaded = load_init(student, arch, init)
         if split_record is not None and loaded.get("split") and loaded["split"] != split_record:
             raise ValueError(f"--init {init}: pretrained on another split or fold than this one")
+        if split_record is None and loaded.get("split"):  # the weights saw one fold's training items: they still did
+            split_record = loaded["split"]
         init_record = {k: loaded.get(k) for k in ("teacher", "data", "items", "epochs", "size", "split", "sha256")}
         init_record["file"] = str(init)
-    teacher_net = registry.build(teacher, num_classes=2, pretrained="imagenet", size=size)
+    if detector_teacher is not None:
+        teacher_net = detector_teacher.net.to(memory_format=torch.contiguous_format).float()
+        card_file = teacher_model.replace("{fold}", str(split.fold))
+        teacher_weights = f"the trained detector {detector_teacher.card.name} ({card_file})"
+    else:
+        teacher_net = registry.build(teacher, num_classes=2, pretrained="imagenet", size=size)
+        teacher_weights = "ImageNet (offline, detector.models.pretrained)"
     model = MimicNet(arch, student, teacher, teacher_net, size)
     train_ds, valid_ds = CropImages(train_files, size, True, seed), CropImages(valid_files, size, False)
     picked = rng.choice(len(train_ds), size=min(512, len(train_ds)), replace=False)  # for the teacher's statistics
@@ -361,11 +395,11 @@ def pretrain(
     save_file(state, str(weights))
     values = [list(map(float, v)) for v in learn.recorder.values]
     record = {
-        "kind": "feature mimicking (label-free)",
+        "kind": "feature mimicking (label-free)" if detector_teacher is None else "feature distillation (a detector)",
         "arch": arch,
         "size": size,
         "teacher": teacher,
-        "teacher_weights": "ImageNet (offline, detector.models.pretrained)",
+        "teacher_weights": teacher_weights,
         "taps": "strides 4, 8, 16, 32",
         "data": list(data),
         "items": n_items,
@@ -481,6 +515,12 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="folder for the weights, their record and the loss plot")
     p.add_argument("--arch", default="resnet18", choices=sorted(FEATURE_TAPS), help="the student")
     p.add_argument("--teacher", default="mobilenetv2", help="an architecture with offline ImageNet weights")
+    p.add_argument(
+        "--teacher-model",
+        default=None,
+        help="with --recipe: copy this trained detector's feature maps instead (a card; '{fold}' becomes --fold); "
+        "refused unless it trained on this fold's training items only",
+    )
     p.add_argument("--size", type=int, default=112, help="input size in pixels")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -498,6 +538,7 @@ def main(argv=None) -> int:
         (bool(args.data and args.recipe), "--data or --recipe, not both (the recipe names its data)"),
         (bool(args.recipe) and args.fold is None, "--recipe needs --fold I (and the recipe's --folds K, or one given)"),
         (not args.recipe and (args.fold is not None or args.folds is not None), "--folds and --fold go with --recipe"),
+        (bool(args.teacher_model) and not args.recipe, "--teacher-model goes with --recipe R --folds K --fold I"),
         (args.threads < 0, "--threads must be 0 (all cores) or more"),
         (args.limit is not None and args.limit < 1, "--limit must be at least 1"),
         *((getattr(args, n) < 1, f"--{n} must be at least 1") for n in ("epochs", "bs", "size", "frames", "workers")),
@@ -516,6 +557,9 @@ def main(argv=None) -> int:
         argv_split = ["--recipe", args.recipe, "--fold", str(args.fold), "--init", ""]
         if args.folds is not None:
             argv_split += ["--folds", str(args.folds)]
+        if args.cache:
+            argv_split += ["--cache", args.cache]
+        argv_split += ["--workers", str(args.workers)]
         split = parse_config(argv_split, prog="deepfake-lens mimic")
     try:
         options = ("arch", "teacher", "size", "epochs", "lr", "bs", "frames", "seed", "precision", "limit", "cache")
@@ -525,6 +569,7 @@ def main(argv=None) -> int:
             workers=args.workers,
             init=args.init,
             split=split,
+            teacher_model=args.teacher_model,
             **{k: getattr(args, k) for k in options},
         )
     except (InputError, ValueError, OSError) as e:
