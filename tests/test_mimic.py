@@ -257,3 +257,95 @@ def test_a_fold_pretraining_sees_only_that_folds_training_crops(tiny_dataset, tm
     rest = ["--epochs", "1", "--bs", "4", "--out", str(tmp_path / "r"), "--init", init]
     assert main([*common, "--fold", "1", *rest]) == 2  # another fold: refused before any training
     assert not (tmp_path / "r" / "model").exists()
+
+
+def test_splits_compare_their_groups_where_both_records_list_them():
+    from detector.training.mimic import same_split
+
+    a = {"folds": 3, "fold": 0, "split_seed": 0, "data": ["d/ffpp", "d/utk"], "validation_groups": 2}
+    with_ids = {**a, "data": ["d/utk/", "d/ffpp"], "validation_group_ids": ["g1", "g2"]}
+    assert same_split(a, with_ids)  # an older record without the groups: the rest decides
+    assert same_split(with_ids, {**with_ids, "validation_group_ids": ["g2", "g1"]})
+    assert not same_split(with_ids, {**with_ids, "validation_group_ids": ["g1", "g3"]})
+    assert not same_split(a, {**a, "fold": 1}) and not same_split(a, {**a, "data": ["d/ffpp"]})
+
+
+def test_a_run_whose_validation_groups_the_pretraining_trained_on_is_refused():
+    from types import SimpleNamespace
+
+    from detector.training.config import parse_config
+    from detector.training.mimic import check_init_groups, check_init_split
+
+    cfg = parse_config(["--data", "d/ffpp", "--arch", "resnet18", "--folds", "3", "--fold", "0", "--init", "w.sft"])
+    items = [SimpleNamespace(group=g) for g in ("g1", "g2", "g2")]
+    split = {"folds": 3, "fold": 0, "split_seed": 0, "data": ["d/ffpp"], "validation_group_ids": ["g1", "g2", "g9"]}
+    check_init_groups(cfg, {"split": split}, items)  # every validation group of the run was held out of it
+    check_init_groups(cfg, {"split": {k: v for k, v in split.items() if k != "validation_group_ids"}}, items)
+    with pytest.raises(ValueError, match="pretrained on 1 of this run's validation groups") as e:
+        check_init_groups(cfg, {"split": {**split, "validation_group_ids": ["g1"]}}, items)
+    assert "g2" in str(e.value)
+    # the pretraining it continued is checked too: a stage without a split over a fold-1 stage
+    chained = {"split": None, "init": {"split": {**split, "fold": 1}}}
+    with pytest.raises(ValueError, match=r"fold 1 \(this run: 0\)"):
+        check_init_split(cfg, chained)
+
+
+def test_a_teacher_model_needs_a_recipe_fold_and_its_own_fold(tmp_path, capsys):
+    from test_distill import teacher_card
+
+    from detector.training.config import parse_config
+    from detector.training.mimic import main, pretrain
+
+    out = str(tmp_path / "m")
+    assert main(["--data", str(tmp_path), "--teacher-model", "t.json", "--out", out]) == 2
+    assert "--teacher-model goes with --recipe" in capsys.readouterr().err
+    card = teacher_card(tmp_path / "t", [str(tmp_path)], {"folds": 3, "fold": 1, "seed": 0})
+    split = parse_config(["--data", str(tmp_path), "--arch", "resnet18", "--folds", "3", "--fold", "0"])
+    with pytest.raises(ValueError, match="the teacher trained on this run's validation items"):
+        pretrain([], out, split=split, teacher_model=str(card))  # refused before any crop is cut
+    with pytest.raises(ValueError, match="needs --recipe"):
+        pretrain([str(tmp_path)], out, teacher_model=str(card))
+    assert not (tmp_path / "m").exists()
+
+
+def test_mimic_on_a_recipe_passes_cache_and_workers_on(tmp_path, monkeypatch):
+    import detector.training.mimic as mimic
+
+    got = {}
+    monkeypatch.setattr(mimic, "pretrain", lambda data, out, split=None, **k: got.update(split=split))
+    cache = str(tmp_path / "cache")
+    argv = ["--recipe", "resnet18_mimic_fold", "--fold", "1", "--cache", cache, "--workers", "3", "--out", "o"]
+    assert mimic.main(argv) == 0
+    assert got["split"].cache == cache and got["split"].workers == 3 and got["split"].fold == 1
+
+
+@pytest.mark.slow
+def test_a_fold_pretraining_copies_that_folds_detector_when_given_one(tiny_dataset, tmp_path):
+    from test_distill import teacher_card
+
+    import detector.training.mimic as mimic
+    from detector.training.config import parse_config
+
+    cache = str(tmp_path / "cache")
+    split = parse_config(["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4",
+                          "--workers", "1", "--cache", cache, "--folds", "3", "--fold", "0"])  # fmt: skip
+    card = teacher_card(tmp_path / "t0", [str(tiny_dataset)], {"folds": 3, "fold": 0, "seed": 0})
+    pattern = str(card).replace("t0", "t{fold}")
+    record = mimic.pretrain([], tmp_path / "m", size=32, epochs=1, bs=4, split=split, teacher_model=pattern)
+    assert record["kind"] == "feature distillation (a detector)" and record["teacher"] == "resnet18"
+    assert str(card) in record["teacher_weights"] and record["split"]["validation_group_ids"]
+    # a stage after it, without a split, keeps the split its start saw
+    init = str(tmp_path / "m" / "resnet18_mimic.safetensors")
+    again = mimic.pretrain([str(tiny_dataset)], tmp_path / "m2", size=32, epochs=1, bs=4, frames=4, cache=cache,
+                           workers=1, init=init)  # fmt: skip
+    assert again["split"] == record["split"] and again["init"]["kind"] == record["kind"]
+
+
+def test_the_card_says_when_the_start_copied_a_detector(tmp_path):
+    from detector.training.run import _init_note
+
+    path = tmp_path / "resnet18_mimic.safetensors"
+    (tmp_path / "resnet18_mimic.json").write_text(json.dumps({"kind": "feature mimicking (label-free)"}))
+    assert "label-free" in _init_note(str(path)) and "trained detector" not in _init_note(str(path))
+    (tmp_path / "resnet18_mimic.json").write_text(json.dumps({"kind": "feature distillation (a detector)"}))
+    assert "a trained detector of the same fold" in _init_note(str(path))

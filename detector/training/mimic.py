@@ -65,7 +65,10 @@ __all__ = [
     "CropImages",
     "pretrain",
     "load_init",
+    "init_record",
     "check_init_split",
+    "check_init_groups",
+    "same_split",
     "main",
 ]
 
@@ -335,15 +338,16 @@ def pretrain(
     log(f"mimic: {len(train_files)} training crops, {len(valid_files)} watched, from {n_items} items")
 
     student = registry.build(arch, num_classes=2, size=size)
-    init_record = None
+    init_info = None
     if init is not None:
         loaded = load_init(student, arch, init)
-        if split_record is not None and loaded.get("split") and loaded["split"] != split_record:
+        if split_record is not None and any(not same_split(s, split_record) for s in _init_splits(loaded)):
             raise ValueError(f"--init {init}: pretrained on another split or fold than this one")
         if split_record is None and loaded.get("split"):  # the weights saw one fold's training items: they still did
             split_record = loaded["split"]
-        init_record = {k: loaded.get(k) for k in ("teacher", "data", "items", "epochs", "size", "split", "sha256")}
-        init_record["file"] = str(init)
+        keep = ("kind", "teacher", "teacher_weights", "data", "items", "epochs", "size", "split", "sha256")
+        init_info = {k: loaded.get(k) for k in keep}
+        init_info["file"] = str(init)
     if detector_teacher is not None:
         teacher_net = detector_teacher.net.to(memory_format=torch.contiguous_format).float()
         card_file = teacher_model.replace("{fold}", str(split.fold))
@@ -410,7 +414,7 @@ def pretrain(
         "batch_size": bs,
         "precision": precision,
         "seed": seed,
-        "init": init_record,
+        "init": init_info,
         "split": split_record,
         "losses": {"train_last": float(learn.recorder.losses[-1]), "valid_by_epoch": [v[1] for v in values]},
         "fit_seconds": round(fit_seconds, 1),
@@ -425,36 +429,98 @@ def pretrain(
 
 
 def split_of(cfg, val_items) -> dict:
-    """What a fold-restricted pretraining records of its split: what :func:`check_init_split` compares."""
+    """What a fold-restricted pretraining records of its split: what :func:`check_init_split` and
+    :func:`check_init_groups` compare (the validation groups themselves, sorted, beside their number)."""
+    groups = sorted({str(it.group) for it in val_items})
     return {
         "folds": int(cfg.folds),
         "fold": int(cfg.fold),
         "split_seed": int(cfg.effective_split_seed),
         "data": sorted(os.path.normpath(d) for d in cfg.data),
-        "validation_groups": len({it.group for it in val_items}),
+        "validation_groups": len(groups),
+        "validation_group_ids": groups,
     }
+
+
+def _init_splits(record) -> list[dict]:
+    """The splits a pretraining's record names: its own and its ``--init``'s (a chain of stages), each a dict."""
+    if not isinstance(record, dict):
+        return []
+    found = [record["split"]] if isinstance(record.get("split"), dict) and record["split"] else []
+    parent = record.get("init")
+    if isinstance(parent, dict) and isinstance(parent.get("split"), dict) and parent["split"]:
+        found.append(parent["split"])
+    return found
+
+
+def _same_data(a, b) -> bool:
+    from detector.training.distill import _same_roots
+
+    return isinstance(a, list) and isinstance(b, list) and _same_roots([str(x) for x in a], [str(x) for x in b])
+
+
+def same_split(a: dict, b: dict) -> bool:
+    """Whether two recorded splits are one: folds, fold, split seed and data roots (as written or resolved), and
+    the validation groups where both records list them."""
+    if any(a.get(k) != b.get(k) for k in ("folds", "fold", "split_seed")):
+        return False
+    if not _same_data(a.get("data"), b.get("data")):
+        return False
+    ids_a, ids_b = a.get("validation_group_ids"), b.get("validation_group_ids")
+    return ids_a is None or ids_b is None or sorted(ids_a) == sorted(ids_b)
 
 
 def check_init_split(cfg, record: dict) -> None:
     """ValueError (one line) where ``--init`` weights were pretrained on one fold's training items (their record's
-    ``split``) and this run is not that fold of that split of the same data: its validation items would have been
-    seen.  Weights pretrained without a split (on photos) pass."""
-    split = record.get("split") if isinstance(record, dict) else None
-    if not split:
-        return
+    ``split``, or that of the pretraining they continued) and this run is not that fold of that split of the same
+    data: its validation items would have been seen.  Weights pretrained without a split (on photos) pass.  The
+    groups themselves are compared after the split, by :func:`check_init_groups`."""
     mine = {
         "folds": cfg.folds or None,
         "fold": cfg.fold if cfg.folds else None,
         "split_seed": cfg.effective_split_seed,
         "data": sorted(os.path.normpath(d) for d in cfg.data),
     }
-    theirs = {k: split.get(k) for k in mine}
-    if mine != theirs:
-        differ = ", ".join(f"{k} {theirs[k]} (this run: {mine[k]})" for k in mine if mine[k] != theirs[k])
-        raise ValueError(
-            f"--init {cfg.init_file()}: pretrained on the training items of another split ({differ}); its crops "
-            "would include this run's validation items"
-        )
+    for split in _init_splits(record):
+        theirs = {k: split.get(k) for k in mine}
+        differ = [k for k in mine if (not _same_data(mine[k], theirs[k]) if k == "data" else mine[k] != theirs[k])]
+        if differ:
+            named = ", ".join(f"{k} {theirs[k]} (this run: {mine[k]})" for k in differ)
+            raise ValueError(
+                f"--init {cfg.init_file()}: pretrained on the training items of another split ({named}); its crops "
+                "would include this run's validation items"
+            )
+
+
+def check_init_groups(cfg, record: dict, val_items) -> None:
+    """After the split: ValueError (one line) where a fold pretraining's record lists its validation groups and one
+    of this run's validation groups is not among them (the pretraining trained on it, if without labels)."""
+    mine = {str(it.group) for it in val_items}
+    for split in _init_splits(record):
+        ids = split.get("validation_group_ids")
+        if not isinstance(ids, list):
+            continue
+        seen = sorted(mine - set(map(str, ids)))
+        if seen:
+            raise ValueError(
+                f"--init {cfg.init_file()}: pretrained on {len(seen)} of this run's validation groups "
+                f"(e.g. {seen[0]}); its crops included them"
+            )
+
+
+def init_record(path: str | os.PathLike) -> dict:
+    """The record beside ``*_mimic.safetensors`` weights (ValueError, one line, for none or an unreadable one)."""
+    path = Path(path)
+    record_path = path.with_suffix(".json")
+    if not record_path.is_file():
+        raise ValueError(f"--init {path}: no record {record_path.name} beside it (deepfake-lens mimic writes both)")
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"--init {path}: unreadable record {record_path.name} ({e})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"--init {path}: the record {record_path.name} is not a JSON object")
+    return record
 
 
 def load_init(net: nn.Module, arch: str, path: str | os.PathLike) -> dict:
@@ -464,19 +530,11 @@ def load_init(net: nn.Module, arch: str, path: str | os.PathLike) -> dict:
     from safetensors.torch import load_file
 
     path = Path(path)
-    record_path = path.with_suffix(".json")
     if path.suffix != ".safetensors":
         raise ValueError(f"--init {path}: not a .safetensors file (deepfake-lens mimic writes one)")
     if not path.is_file():
         raise ValueError(f"--init {path}: no such file")
-    if not record_path.is_file():
-        raise ValueError(f"--init {path}: no record {record_path.name} beside it (deepfake-lens mimic writes both)")
-    try:
-        record = json.loads(record_path.read_text())
-    except (OSError, ValueError) as e:
-        raise ValueError(f"--init {path}: unreadable record {record_path.name} ({e})") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"--init {path}: the record {record_path.name} is not a JSON object")
+    record = init_record(path)
     if record.get("arch") != arch:
         raise ValueError(f"--init {path}: weights of {record.get('arch')!r}, not of --arch {arch}")
     if record.get("sha256") != file_sha256(path):

@@ -74,6 +74,25 @@ class Prepared:
     seconds: dict = field(default_factory=dict)
 
 
+def _init_note(path: str) -> str:
+    """The card's sentence on ``--init`` weights: label-free (an ImageNet network's maps) or, where a stage copied
+    a trained detector's maps (``mimic --teacher-model``), distilled."""
+    from detector.training.mimic import init_record
+
+    record = init_record(path)
+    kinds = [str(r.get("kind", "")) for r in (record, record.get("init") or {}) if isinstance(r, dict)]
+    if any(k.startswith("feature distillation") for k in kinds):
+        return (
+            "initialised by pretraining on face crops (deepfake-lens mimic; trained.init): the network learnt to "
+            "approximate the feature maps of a trained detector of the same fold (mimic --teacher-model), after "
+            "those of an ImageNet network; no ImageNet weights of its own."
+        )
+    return (
+        "initialised by label-free pretraining on face crops (deepfake-lens mimic: the network learnt to "
+        "approximate an ImageNet network's feature maps; trained.init), no ImageNet weights of its own."
+    )
+
+
 def resolve_arch(cfg: TrainConfig):
     """(architecture, input size, pretrained) for ``cfg``; ValueError for an input size the net does not take or
     a --freeze-stages that cannot work, checked now (the latter on a throwaway net), not after the crop extraction."""
@@ -764,8 +783,7 @@ def export(
             "Trained by deepfake-lens train (detector/training/run.py); data under non-commercial research terms "
             "(FaceForensics++, UTKFace where used); "
             + (
-                "initialised by label-free pretraining on face crops (deepfake-lens mimic: the network learnt to "
-                "approximate an ImageNet network's feature maps; trained.init), no ImageNet weights of its own."
+                _init_note(cfg.init_file())
                 if prep.pretrained == MIMIC
                 else "ImageNet-initialised."
                 if prep.pretrained != "none"
@@ -856,6 +874,10 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         prep = prepare(cfg, resolved)
         check_teacher_groups(cfg, teacher, prep.val_items)
+        if cfg.init:  # a fold pretraining's record lists its validation groups: they must cover this run's
+            from detector.training.mimic import check_init_groups, init_record
+
+            check_init_groups(cfg, init_record(cfg.init_file()), prep.val_items)
         check_identity_people(cfg, prep)
     except (ValueError, OSError) as e:  # a config or data that cannot be used: one line, before any training
         raise InputError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
