@@ -391,8 +391,12 @@ def _scan(args) -> int:
                     )
                     seq, sequence = report.get("sequence"), ""
                     if seq:  # a temporal model: its sequence verdict and score too
-                        s = "n/a" if seq["score"] is None else f"{seq['score']:.3f}"
-                        sequence = f"sequence {seq['label']} {s} at threshold {seq['threshold']:.6g}, "
+                        s, t = (
+                            ("n/a", f"{seq['threshold']:.3f}")
+                            if seq["score"] is None
+                            else agreeing_figures(seq["score"], seq["threshold"])
+                        )
+                        sequence = f"sequence {seq['label']} {s} at threshold {t}, "
                     say(
                         f"{report['video']}: {report['label']} (score {score}, threshold {thr}, "
                         f"{sequence}faces in {report['face_rate']:.0%} of {len(report['frames'])} frames, "

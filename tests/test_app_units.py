@@ -792,3 +792,29 @@ def test_a_photo_verdict_speaks_of_a_photo_and_a_clip_verdict_in_plain_words(rep
     photo = verdict_html(dataclasses.replace(report, video="portrait.jpg", frames=report.frames[:1]))
     assert "video score" not in photo and "40%" not in photo
     assert "the score is the most fake face" in photo
+
+
+def test_a_verdict_whose_faces_were_pooled_does_not_speak_of_the_most_fake_person():
+    # found by review: when tracking broke the faces into short tracks the score pooled every face, but the "How"
+    # line and the HTML report's rule still said the most fake person seen in a quarter of the frames decided it
+    from detector.inference.report import FaceResult, FrameResult, is_pooled, rule_text, summarise
+    from webapp.html_report import report_html
+    from webapp.verdict import verdict_html
+
+    frames = [
+        FrameResult(
+            index=i, time=float(i), faces=[FaceResult(identity=i, box=(0, 0, 100, 100), confidence=0.9, score=0.1)]
+        )  # fmt: skip
+        for i in range(12)
+    ]
+    broken = summarise("clip.mp4", frames, threshold=0.5)
+    assert is_pooled(broken)
+    html = verdict_html(broken)
+    assert "most fake person" not in html and "for each person" not in html
+    assert "took every face together" in html
+    assert "over all faces together" in rule_text(broken) and "highest-scoring identity" not in rule_text(broken)
+    assert "over all faces together" in report_html(broken)
+    followed = summarise("clip.mp4", [FrameResult(index=i, time=float(i), faces=[
+        FaceResult(identity=0, box=(0, 0, 100, 100), confidence=0.9, score=0.1)]) for i in range(12)],
+        threshold=0.5)  # fmt: skip
+    assert not is_pooled(followed) and "highest-scoring identity" in rule_text(followed)

@@ -547,3 +547,23 @@ def test_the_scan_line_prints_figures_that_agree_with_the_label(fake_scan, capsy
     err = capsys.readouterr().err
     assert "uncertain (score 0.9076, threshold 0.9079," in err, err
     assert "The video score 0.9076 is close to the threshold 0.9079." in err
+
+
+def test_the_scan_line_prints_sequence_figures_that_agree_with_its_label(fake_scan, capsys, monkeypatch):
+    # found by review: a temporal model's part of the line printed its score to 3 decimals and its threshold to 6
+    from detector.inference.report import FaceResult, FrameResult, attach_sequence, summarise
+
+    frames = [FrameResult(index=i, time=i / 10, faces=[FaceResult(identity=0, box=(0, 0, 100, 100), confidence=0.9,
+                                                                  score=0.2)]) for i in range(8)]  # fmt: skip
+
+    def analyze(path, **kwargs):
+        report = summarise(path, frames, threshold=0.5, timings={"total": 0.0})
+        track = {"identity": 0, "score": 0.9079, "frames": list(range(8)), "weights": [0.125] * 8,
+                 "contributions": [0.0] * 8}  # fmt: skip
+        attach_sequence(report, [track], threshold=0.90793)
+        return report
+
+    monkeypatch.setattr(sys.modules["detector.inference.pipeline"], "analyze", analyze)
+    assert run_main(fake_scan.dir / "a.mp4") == 0
+    err = capsys.readouterr().err
+    assert "sequence real 0.90790 at threshold 0.90793," in err, err

@@ -95,6 +95,35 @@ def test_faces_broken_into_short_tracks_are_pooled_not_maxed(rule):
     assert not any("could not be followed" in w for w in followed.warnings)
 
 
+def test_a_sequence_verdict_counts_main_tracks_and_pools_short_ones():
+    # found by review: with no main identity, the sequence score was the single most fake track, so one stray
+    # two-face track could call a clip fake whatever the rest said
+    from detector.inference.report import attach_sequence, main_identities
+
+    def track(identity, score, n):
+        return {"identity": identity, "score": score, "frames": list(range(n)), "weights": [1 / n] * n,
+                "contributions": [0.0] * n}  # fmt: skip
+
+    followed = summarise("v.mp4", _frames({0: [0.1] * 10, 1: [0.99]}), threshold=0.5)
+    assert main_identities(followed.identities, followed.frames) == {0}
+    seq = attach_sequence(followed, [track(0, 0.2, 10), track(1, 0.97, 1)], threshold=0.5)
+    assert seq["score"] == pytest.approx(0.2) and seq["label"] == "real" and not seq["pooled"]
+    frames = [
+        FrameResult(
+            index=i, time=float(i), faces=[FaceResult(identity=i // 2, box=(0, 0, 100, 100), confidence=0.9, score=0.1)]
+        )  # fmt: skip
+        for i in range(20)
+    ]
+    broken = summarise("v.mp4", frames, threshold=0.5)  # ten tracks of two faces: none in a quarter of the frames
+    assert main_identities(broken.identities, broken.frames) == set()
+    tracks = [track(k, 0.1, 2) for k in range(9)] + [track(9, 0.95, 2)]
+    seq = attach_sequence(broken, tracks, threshold=0.5)
+    assert seq["pooled"] and seq["score"] == pytest.approx(0.185) and seq["label"] == "real"
+    uneven = attach_sequence(broken, [track(0, 0.1, 6), track(1, 0.9, 2)], threshold=0.5)
+    assert uneven["score"] == pytest.approx(0.3)  # each track by its number of faces
+    assert attach_sequence(broken, [], threshold=0.5)["score"] is None
+
+
 def test_the_close_to_threshold_warning_agrees_with_the_label():
     # found by review: 0.906 under the threshold 0.90793 read "The video score 0.91 is close to the threshold 0.908."
     r = summarise("v.mp4", _frames({0: [0.906] * 8}), threshold=0.90793, rule="mean")

@@ -26,7 +26,7 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from detector.inference.report import RULE_TEXT, FaceResult, Report, verdict
+from detector.inference.report import RULE_TEXT, FaceResult, Report, rule_text, verdict
 from webapp.faces import draw_boxes, face_tile
 from webapp.session import frame_scale
 from webapp.tables import HEADERS, stem, table_rows
@@ -298,9 +298,7 @@ def report_html(
         parts.append('<p class="note">No warning was raised for this analysis.</p>')
     parts.append(f'<p class="note">{_band_text(report)}</p>')
     if report.aggregation in RULE_TEXT:
-        parts.append(
-            f'<p class="small">Aggregation: {_esc(report.aggregation)}: {_esc(RULE_TEXT[report.aggregation])}.</p>'
-        )
+        parts.append(f'<p class="small">Aggregation: {_esc(report.aggregation)}: {_esc(rule_text(report))}.</p>')
     if report.frames and not is_photo(report):
         png = base64.b64encode(timeline_png(report)).decode("ascii")
         parts += [

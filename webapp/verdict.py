@@ -11,7 +11,7 @@ import dataclasses
 import html
 import math
 
-from detector.inference.report import RULE_TEXT, Report, agreeing_figures, trust_warnings, verdict
+from detector.inference.report import RULE_TEXT, Report, agreeing_figures, is_pooled, trust_warnings, verdict
 from detector.inference.stills import is_still
 
 COLOURS = {
@@ -92,10 +92,17 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
             )
         elif not compact:
             how = HOW_TEXT.get(rule, html.escape(RULE_TEXT.get(rule, rule)))
+            if is_pooled(report):  # no person to speak of: the rule ran over every face
+                how = how.replace("for each person, ", "")
+            who = (
+                "No person could be followed through a quarter of the frames, so the rule took every face "
+                "together for the video score."
+                if is_pooled(report)
+                else "The most fake person seen in at least a quarter of the frames gives the video score."
+            )
             parts.append(
                 f'<div style="font-size:13.5px;margin-top:6px;color:#333"><b>How:</b> each face in each sampled '
-                f"frame gets a fake probability; {how} The most fake person seen in at least a quarter of the "
-                "frames gives the video score."
+                f"frame gets a fake probability; {how} {who}"
                 + (f" For comparison: {html.escape(others)}." if others else "")
                 + "</div>"
             )

@@ -277,6 +277,29 @@ def verdict(score: float, threshold: float, uncertain: list[float] | None = None
     return "real"
 
 
+def main_identities(identities: list[IdentityResult], frames: list[FrameResult], share: float = 0.25) -> set[int]:
+    """The identities a video's verdict counts: those seen in at least ``share`` of the frames with a face (so a
+    one-frame false detection cannot decide alone).  Empty where tracking broke every face into short tracks:
+    the verdict then pools all faces (:func:`summarise`, :func:`attach_sequence`)."""
+    with_face = sum(fr.has_face for fr in frames)
+    return {i.identity for i in identities if i.frames >= share * with_face}
+
+
+def is_pooled(report: Report, share: float = 0.25) -> bool:
+    """Whether ``report``'s video score pooled every face (tracking followed no identity through ``share`` of the
+    frames with a face) instead of taking the most fake main identity."""
+    return bool(report.identities) and not main_identities(report.identities, report.frames, share)
+
+
+def rule_text(report: Report) -> str:
+    """How ``report``'s rule made its video score, in words (:data:`RULE_TEXT`, or the pooled fallback's)."""
+    text = RULE_TEXT.get(report.aggregation, report.aggregation)
+    if is_pooled(report):
+        text = text.replace(", then the highest-scoring identity", "")
+        text += ", over all faces together (no identity was followed through a quarter of the frames with a face)"
+    return text
+
+
 def summarise(
     video: str,
     frames: list[FrameResult],
@@ -320,8 +343,8 @@ def summarise(
                 median_box_side=float(np.median([max(f.box[2], f.box[3]) for _, f in items])),
             )
         )
-    with_face = sum(fr.has_face for fr in frames)
-    main = [i for i in identities if i.frames >= min_identity_share * with_face]
+    main_ids = main_identities(identities, frames, min_identity_share)
+    main = [i for i in identities if i.identity in main_ids]
     scores_by_rule = {}
     for name, fn in RULES.items():
         if main:
@@ -374,11 +397,12 @@ def attach_sequence(
     ``tracks``: {identity, score, frames, weights, contributions} per identity (the sequence head's output on
     its faces in frame order).  A track's ``frame_score`` is its identity's score under the report's rule; the
     sequence ``score`` of the video is the highest track score among the identities the frame score counts
-    (seen in at least ``min_identity_share`` of the frames with a face); its label, that score at the sequence
-    threshold (the card's ``temporal.threshold``).  The report's own score and label stay the frame model's."""
+    (:func:`main_identities`); where there is none (tracking broke the faces into short tracks), it pools every
+    track, each weighted by its number of faces, as the frame score pools every face, and ``pooled`` is true.
+    Its label: that score at the sequence threshold (the card's ``temporal.threshold``).  The report's own score
+    and label stay the frame model's."""
     frame_score = {i.identity: i.score for i in report.identities}
-    with_face = sum(fr.has_face for fr in report.frames)
-    main = {i.identity for i in report.identities if i.frames >= min_identity_share * with_face} or set(frame_score)
+    main = main_identities(report.identities, report.frames, min_identity_share)
     rows = [
         {
             "identity": int(t["identity"]),
@@ -391,12 +415,20 @@ def attach_sequence(
         for t in sorted(tracks, key=lambda t: t["identity"])
     ]
     counted = [r["score"] for r in rows if r["identity"] in main]
-    score = max(counted) if counted else float("nan")
+    pooled = not counted and bool(rows)
+    if counted:
+        score = max(counted)
+    elif pooled:  # no main identity: every track, by its number of faces (not the single most fake track)
+        sizes = [max(len(r["frames"]), 1) for r in rows]
+        score = float(np.average([r["score"] for r in rows], weights=sizes))
+    else:
+        score = float("nan")
     report.sequence = {
         "score": None if np.isnan(score) else round(score, SCORE_DECIMALS),
         "label": verdict(score, threshold, uncertain),
         "threshold": threshold,
         "uncertain": list(uncertain) if uncertain else None,
+        "pooled": pooled,
         "tracks": rows,
     }
     return report.sequence
