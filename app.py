@@ -159,10 +159,10 @@ def _check_video(video: str | None) -> str:
 
 
 def not_analysed() -> str:
-    """The verdict panel after a file could not be analysed (the error box beside it says why)."""
+    """The verdict panel after an analysis failed (the error box beside it says why: the file, or the model)."""
     return message_html(
-        "This file could not be analysed: the reason is in the message box at the top right. "
-        "Choose another file, then press Analyse.",
+        "Nothing could be analysed: the reason is in the message box at the top right (the file, or the "
+        "model chosen). Change what it names, then press Analyse.",
         "error",
     )
 

@@ -228,3 +228,20 @@ def test_an_ensemble_of_folds_at_other_margins_is_refused_before_anything_is_mea
     with pytest.raises(InputError, match="face margin"):
         make_ensemble(runs, "mixed", tmp_path / "mixed", ranges_from=[str(tiny_dataset)])
     assert asked == [0.3] and not (tmp_path / "mixed").exists()
+
+
+def test_an_ensemble_card_names_each_members_own_init():
+    # found by review: members fine-tuned from per-fold pretrainings (an init with '{fold}') were recorded as all
+    # starting from fold 0's
+    from types import SimpleNamespace
+
+    from detector.training.ensemble import members_init
+
+    def card(init):
+        return SimpleNamespace(trained={"init": init} if init else {})
+
+    per_fold = [card({"file": f"m/fold{i}/r.safetensors", "sha256": str(i)}) for i in range(3)]
+    assert members_init(per_fold) == {"init_by_member": [c.trained["init"] for c in per_fold]}
+    shared = [card({"file": "m/r.safetensors", "sha256": "a"}) for _ in range(3)]
+    assert members_init(shared) == {"init": {"file": "m/r.safetensors", "sha256": "a"}}
+    assert members_init([card(None) for _ in range(3)]) == {}

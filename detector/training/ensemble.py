@@ -25,7 +25,7 @@ from detector.evaluation.crossval import pool, read_fold
 from detector.models.card import ModelCard, weights_path
 from detector.models.store import install_model
 
-__all__ = ["METRIC_DEFINITIONS", "make_ensemble", "main"]
+__all__ = ["METRIC_DEFINITIONS", "make_ensemble", "members_init", "main"]
 
 # what each figure of an ensemble card's ``metrics`` measures (written into the card as ``metrics.definitions``, so a
 # reader of the JSON can tell the pooled figures apart); every one is out of fold
@@ -55,6 +55,18 @@ def run_card(run_dir: str | Path) -> Path:
     if not card_path.is_absolute() and not card_path.exists():
         card_path = Path(run_dir) / "model" / card_path.name
     return card_path
+
+
+def members_init(cards) -> dict:
+    """What an ensemble card records of its members' ``train --init`` weights: ``init`` where they all started from
+    the same file, ``init_by_member`` (one record per member, in order) where each fold had its own (a recipe's
+    ``init`` with ``{fold}``), nothing where none had any."""
+    inits = [c.trained.get("init") if isinstance(c.trained, dict) else None for c in cards]
+    if not any(inits):
+        return {}
+    if all(i == inits[0] for i in inits):
+        return {"init": inits[0]}
+    return {"init_by_member": inits}
 
 
 def make_ensemble(
@@ -132,7 +144,7 @@ def make_ensemble(
             "config": result["recipe"],
             "fold_wall_seconds": walls,
             "pretrained": first.trained.get("pretrained"),
-            **({"init": first.trained["init"]} if "init" in first.trained else {}),  # train --init's weights
+            **members_init(cards),  # train --init's weights
             "command": result["command"],
         },
         metrics={

@@ -302,13 +302,8 @@ def pretrain(
         prep = prepare(split, resolved=(student_arch, size, "none"))
         train_rows = prep.df[~prep.df.is_valid]
         files_by_item = {video: list(g.path) for video, g in train_rows.groupby("video", sort=True)}
-        keys = sorted(files_by_item)
-        rng.shuffle(keys)
-        if limit:
-            keys = keys[:limit]
-        n_valid = max(1, int(round(len(keys) * valid_share)))
-        valid_files = [f for k in keys[:n_valid] for f in files_by_item[k]]
-        train_files = [f for k in keys[n_valid:] for f in files_by_item[k]]
+        keys = _shuffled(sorted(files_by_item), rng, limit)
+        train_files, valid_files = _held_back(keys, files_by_item, valid_share)
         data, frames, n_items = list(split.data), split.frames, len(keys)
         split_record = split_of(split, prep.val_items)
         if detector_teacher is not None:
@@ -318,19 +313,11 @@ def pretrain(
 
             check_teacher_groups(replace(split, teacher=teacher_model), detector_teacher, prep.val_items)
     else:
-        items = [it for it in read_datasets(data) if not held_out(it)]
-        rng.shuffle(items)
-        if limit:
-            items = items[:limit]
+        items = _shuffled([it for it in read_datasets(data) if not held_out(it)], rng, limit)
         paths = [it.path for it in items]
         crops = extract_many(paths, frames=frames, margin=FACE_MARGIN, cache=cache or CROP_CACHE, workers=workers)
-        n_valid = max(1, int(round(len(items) * valid_share)))
-        valid_paths = {it.path for it in items[:n_valid]}
-        train_files, valid_files = [], []
-        for path, cs in crops.items():
-            if isinstance(cs, str):
-                continue
-            (valid_files if path in valid_paths else train_files).extend(cs.files)
+        files_by_item = {path: list(cs.files) for path, cs in crops.items() if not isinstance(cs, str)}  # str: failed
+        train_files, valid_files = _held_back(paths, files_by_item, valid_share)
         n_items = len(items)
     if not train_files or not valid_files:
         raise InputError("mimic: no face crops to train on (or none left to watch the loss)")
@@ -426,6 +413,21 @@ def pretrain(
     (out / f"{arch}{SUFFIX}.json").write_text(json.dumps(record, indent=2))
     log(json.dumps({k: record[k] for k in ("arch", "teacher", "train_crops", "fit_seconds", "wall_seconds")}))
     return record
+
+
+def _shuffled(keys: list, rng, limit: int | None) -> list:
+    """``keys`` shuffled in place by ``rng`` and cut to ``limit`` (the items a pretraining uses, in its order)."""
+    rng.shuffle(keys)
+    return keys[:limit] if limit else keys
+
+
+def _held_back(keys: list, files_by_item: dict, valid_share: float) -> tuple[list, list]:
+    """(training crops, watched crops): the crops of the first ``valid_share`` of ``keys`` (at least one item) are
+    kept to watch the loss on; an item without crops counts, as it was drawn."""
+    n_valid = max(1, int(round(len(keys) * valid_share)))
+    valid = [f for k in keys[:n_valid] for f in files_by_item.get(k, ())]
+    train = [f for k in keys[n_valid:] for f in files_by_item.get(k, ())]
+    return train, valid
 
 
 def split_of(cfg, val_items) -> dict:
