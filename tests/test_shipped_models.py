@@ -57,6 +57,8 @@ def test_card_records_how_it_was_trained_and_measured(card_path):
         )
         assert data["uncertain"][0] <= data["threshold"] and 0.5 <= metrics["video_auc"] <= 1.0
         assert data["ranges"]["faces"] > 100, "the card records what the training faces looked like"
+        # measured over every source it trained on, not a random draw of 19 photos to 1 video
+        assert len(data["ranges"].get("sources", {})) >= 3, data["ranges"]
         return
     assert trained["split"]["val_groups"], "the card must name the validation pair groups"
     assert trained["split"]["val_videos"] > 0 and trained["wall_seconds"] > 0
