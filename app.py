@@ -45,7 +45,7 @@ from importlib.resources import files  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from detector.constants import APP_DOWNLOADS_PREFIX, model_dirs  # noqa: E402
+from detector.constants import APP_DOWNLOADS_PREFIX, DEFAULT_FRAMES, model_dirs  # noqa: E402
 from detector.errors import InputError, NoModelError  # noqa: E402
 from detector.evaluation.perturb import DESCRIPTIONS, LEVEL_DESCRIPTIONS, LEVELS, PERTURBATIONS  # noqa: E402
 from detector.inference.stills import is_still  # noqa: E402
@@ -267,6 +267,12 @@ def _without_server_path(report, path: str):
     report.video_info = {**report.video_info, "path": name} if "path" in report.video_info else report.video_info
     report.warnings = [w.replace(str(path), name) for w in report.warnings]
     return report
+
+
+def slider_value(threshold: float) -> float:
+    """A card's threshold as the slider shows it: to its 0.01 step (0.90793 shows as 0.91, which the slider can
+    hold; :func:`_slider_threshold` reads any value within half a step of the card's as the card's own)."""
+    return round(float(threshold), 2)
 
 
 def _slider_threshold(threshold, model) -> float | None:
@@ -583,7 +589,7 @@ def on_model(name):
     card = model_card(name)
     if card is None:
         return gr.Slider(), ""
-    return gr.Slider(value=float(card.threshold)), card_markdown(card)
+    return gr.Slider(value=slider_value(card.threshold)), card_markdown(card)
 
 
 def card_markdown(card) -> str:
@@ -934,7 +940,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 frames = gr.Slider(
                     4,
                     LIMITS.max_frames,
-                    value=32,
+                    value=DEFAULT_FRAMES,
                     step=1,
                     label="Frames to sample",
                     info="spread evenly over the clip; more is steadier but slower",
@@ -951,7 +957,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 threshold = gr.Slider(
                     0.0,
                     1.0,
-                    value=float(default_card.threshold if default_card else 0.5),
+                    value=slider_value(default_card.threshold if default_card else 0.5),
                     step=0.01,
                     label="Threshold",
                     info="video score at or above it → fake. At the model's own threshold, scores "
@@ -1123,7 +1129,16 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                 )
                 strength = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Strength (0 = unchanged)")
                 with gr.Row():
-                    lab_frames = gr.Slider(4, 64, value=16, step=1, label="Frames to sample", elem_id="lab-frames")
+                    lab_frames = gr.Slider(
+                        4,
+                        64,
+                        value=16,
+                        step=1,
+                        label="Frames to sample",
+                        info=f"fewer than Analyse's {DEFAULT_FRAMES}, as each change is analysed again: the unchanged "
+                        "clip's score can differ a little from Analyse's",
+                        elem_id="lab-frames",
+                    )
                     seed = gr.Number(0, precision=0, label="Random seed (noise, dropout)", minimum=0)
                 compare_btn = gr.Button("Compare original vs perturbed", variant="primary", elem_id="compare-btn")
                 levels_btn = gr.Button(
@@ -1250,7 +1265,9 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     label="Models to compare",
                     elem_id="compare-models",
                 )
-                frames = gr.Slider(4, 64, value=16, step=1, label="Frames to sample", elem_id="compare-frames")
+                frames = gr.Slider(  # as Analyse and the CLI: a model's verdict here is the one it gives there
+                    4, 64, value=DEFAULT_FRAMES, step=1, label="Frames to sample", elem_id="compare-frames"
+                )
                 cam = gr.Dropdown(
                     cams,
                     value=cams[0],

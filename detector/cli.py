@@ -42,6 +42,7 @@ from detector.cliargs import (
     probability,
     workers,
 )
+from detector.constants import DEFAULT_FRAMES
 from explain.names import METHOD_NAMES
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -53,7 +54,12 @@ def _parser() -> Parser:
     s = sub.add_parser("scan", help="score videos and photos (files or folders)")
     s.add_argument("paths", nargs="+", metavar="PATH", help="video or photo files, or folders of them")
     g = s.add_mutually_exclusive_group()
-    g.add_argument("--frames", type=frame_count, default=32, help="frames sampled evenly over each clip (default 32)")
+    g.add_argument(
+        "--frames",
+        type=frame_count,
+        default=DEFAULT_FRAMES,
+        help=f"frames sampled evenly over each clip (default {DEFAULT_FRAMES})",
+    )
     g.add_argument("--fps", type=frame_rate, help="sample this many frames per second instead")
     s.add_argument(
         "--model",

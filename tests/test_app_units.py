@@ -659,6 +659,10 @@ def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
     assert app._slider_threshold(None, model) is None
     assert app._slider_threshold(0.93, model) is None and app._slider_threshold(0.935, model) is None
     assert app._slider_threshold(0.92, model) == 0.92 and app._slider_threshold(0.5, model) == 0.5
+    # found by a browser check: the slider was given 0.90793 with its 0.01 step, a value it cannot hold; it shows
+    # the card's threshold to its step, which still stands for the card's own
+    assert app.slider_value(0.90793) == 0.91 and app.slider_value(0.5) == 0.5
+    assert app._slider_threshold(app.slider_value(0.932064), model) is None
 
 
 def test_the_http_api_takes_a_threshold_exactly(tiny_model_dir, tmp_path):
