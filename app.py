@@ -278,7 +278,7 @@ def slider_value(threshold: float) -> float:
 def _slider_threshold(threshold, model) -> float | None:
     """The threshold slider's value as ``analyze`` takes it: None (the card's own threshold and its uncertain band)
     within half a slider step (0.005) of the card's threshold, which the slider cannot show to the last digit."""
-    if threshold is None or abs(float(threshold) - float(model.card.threshold)) <= 0.005:
+    if threshold is None or abs(float(threshold) - float(model.card.threshold)) <= 0.005 + 1e-9:  # float slack
         return None
     return float(threshold)
 
@@ -516,7 +516,7 @@ def free_session(demo: gr.Blocks, session: str, closed_at=None) -> bool:
     return True
 
 
-def analyze_json(video, frames=32, model_name=None, cam=NO_CAM, threshold=None, photo=None):
+def analyze_json(video, frames=DEFAULT_FRAMES, model_name=None, cam=NO_CAM, threshold=None, photo=None):
     """HTTP API: the CLI's JSON report of one video or photo (``{"video", "score", "label", "frames", ...}``).
 
     ``video`` holds the uploaded file's name; ``video_info`` has no ``path``: gradio_client takes any

@@ -33,8 +33,7 @@ def main(argv=None) -> int:
     if args.items < 1:
         print("error: --items must be at least 1", file=sys.stderr)
         return 2
-    from detector.data.datasets import held_out, read_datasets
-    from detector.data.ranges import measure_ranges
+    from detector.data.ranges import measure_ranges, training_items
 
     cards = {}
     for c in args.cards:
@@ -47,13 +46,6 @@ def main(argv=None) -> int:
             print(f"error: {c}: not a model card (no face_margin)", file=sys.stderr)
             return 2
         cards[c] = data
-    try:
-        items = [it for it in read_datasets(args.roots) if not held_out(it)]
-    except (InputError, OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    from detector.data.datasets import in_sources
-
     measured: dict[tuple, dict] = {}
     for path, data in cards.items():
         margin = float(data["face_margin"])
@@ -62,8 +54,12 @@ def main(argv=None) -> int:
         sources = tuple(split.get("train_sources") or ())  # a recipe that trained on some sources only
         key = (margin, sources)
         if key not in measured:
-            kept = [it for it in items if in_sources(it, sources)] if sources else items
-            measured[key] = measure_ranges(kept, max_items=args.items, margin=margin)
+            try:
+                items = training_items(args.roots, list(sources))
+            except (InputError, OSError, ValueError) as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+            measured[key] = measure_ranges(items, max_items=args.items, margin=margin)
         new = measured[key]
         print(f"{path}\n  was {json.dumps(data.get('ranges'))}\n  now {json.dumps(new)}")
         if not args.dry_run:

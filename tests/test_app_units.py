@@ -663,6 +663,8 @@ def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
     # the card's threshold to its step, which still stands for the card's own
     assert app.slider_value(0.90793) == 0.91 and app.slider_value(0.5) == 0.5
     assert app._slider_threshold(app.slider_value(0.932064), model) is None
+    for t in (0.125, 0.905, 0.335):  # rounded by exactly half a step: still the card's own, float error or not
+        assert app._slider_threshold(app.slider_value(t), SimpleNamespace(card=SimpleNamespace(threshold=t))) is None
 
 
 def test_the_http_api_takes_a_threshold_exactly(tiny_model_dir, tmp_path):

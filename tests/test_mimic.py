@@ -319,26 +319,89 @@ def test_mimic_on_a_recipe_passes_cache_and_workers_on(tmp_path, monkeypatch):
     assert got["split"].cache == cache and got["split"].workers == 3 and got["split"].fold == 1
 
 
-@pytest.mark.slow
-def test_a_fold_pretraining_copies_that_folds_detector_when_given_one(tiny_dataset, tmp_path):
+def _teacher(tmp_path, data, split, size=32):
+    """A tiny teacher card of ``split`` at ``size`` px (test_distill's, with its input size set)."""
     from test_distill import teacher_card
 
+    from detector.models.card import ModelCard
+
+    path = teacher_card(tmp_path, data, split)
+    card = ModelCard.from_file(path)
+    card.input_size = size
+    path.write_text(card.to_json())
+    return path
+
+
+def test_a_teacher_model_must_show_its_split_and_take_mimics_crops(tmp_path):
+    # found by review: a teacher card without a recorded split was only warned of, and a teacher at another input
+    # size or normalisation was used as it came
+    from detector.models.card import ModelCard
+    from detector.training.config import parse_config
+    from detector.training.mimic import load_detector_teacher
+
+    split = parse_config(["--data", str(tmp_path), "--arch", "resnet18", "--folds", "3", "--fold", "0"])
+    full = {"folds": 3, "fold": 0, "seed": 0, "val_groups": ["a"]}
+    assert load_detector_teacher(split, str(_teacher(tmp_path / "ok", [str(tmp_path)], full)), 32).card.name
+    for folder, card_split, size, message in [
+        ("none", None, 32, "does not record its split"),
+        ("nogroups", {"folds": 3, "fold": 0, "seed": 0}, 32, "does not record its split"),
+        ("size", full, 48, "give --size 48"),
+    ]:
+        path = _teacher(tmp_path / folder, [str(tmp_path)], card_split, size)
+        with pytest.raises(ValueError, match=message):
+            load_detector_teacher(split, str(path), 32)
+    odd = ModelCard.from_file(_teacher(tmp_path / "mean", [str(tmp_path)], full))
+    odd.mean = [0.5, 0.5, 0.5]
+    (tmp_path / "mean" / "teacher.json").write_text(odd.to_json())
+    with pytest.raises(ValueError, match="another mean and std"):
+        load_detector_teacher(split, str(tmp_path / "mean" / "teacher.json"), 32)
+
+
+def test_a_stage_without_a_split_keeps_its_starts_split_only_if_it_sees_none_of_its_validation(tmp_path):
+    from detector.training.mimic import _split_after_init
+
+    def weights(name, record):
+        (tmp_path / f"{name}.json").write_text(json.dumps(record))
+        return str(tmp_path / f"{name}.safetensors")
+
+    split = {"folds": 3, "fold": 1, "split_seed": 0, "data": ["d"], "validation_group_ids": ["g1", "g2"]}
+    fold1 = weights("fold1", {"split": split})
+    assert _split_after_init(fold1, None, {"g3", "g4"}) == split  # none of its validation: it keeps the split
+    with pytest.raises(ValueError, match=r"2 of these items are in that fold's validation groups .*--fold 1\)"):
+        _split_after_init(fold1, None, {"g1", "g2", "g3"})
+    older = weights("older", {"split": {k: v for k, v in split.items() if k != "validation_group_ids"}})
+    with pytest.raises(ValueError, match="does not list"):
+        _split_after_init(older, None, {"g3"})
+    photos = weights("photos", {"split": None})
+    assert _split_after_init(photos, None, {"g1"}) is None and _split_after_init(None, None, {"g1"}) is None
+    assert _split_after_init(fold1, split, set()) == split
+    with pytest.raises(ValueError, match="another split or fold"):
+        _split_after_init(fold1, {**split, "fold": 2}, set())
+
+
+@pytest.mark.slow
+def test_a_fold_pretraining_copies_that_folds_detector_when_given_one(tiny_dataset, tmp_path):
     import detector.training.mimic as mimic
+    from detector.data.datasets import read_datasets
+    from detector.data.splits import fold_by_group
     from detector.training.config import parse_config
 
     cache = str(tmp_path / "cache")
     split = parse_config(["--data", str(tiny_dataset), "--arch", "resnet18", "--size", "32", "--frames", "4",
                           "--workers", "1", "--cache", cache, "--folds", "3", "--fold", "0"])  # fmt: skip
-    card = teacher_card(tmp_path / "t0", [str(tiny_dataset)], {"folds": 3, "fold": 0, "seed": 0})
+    val = sorted({str(it.group) for it in fold_by_group(read_datasets([str(tiny_dataset)]), 3, seed=0)[0]})
+    card = _teacher(tmp_path / "t0", [str(tiny_dataset)], {"folds": 3, "fold": 0, "seed": 0, "val_groups": val})
     pattern = str(card).replace("t0", "t{fold}")
     record = mimic.pretrain([], tmp_path / "m", size=32, epochs=1, bs=4, split=split, teacher_model=pattern)
     assert record["kind"] == "feature distillation (a detector)" and record["teacher"] == "resnet18"
-    assert str(card) in record["teacher_weights"] and record["split"]["validation_group_ids"]
-    # a stage after it, without a split, keeps the split its start saw
+    assert record["distilled"] and str(card) in record["teacher_weights"]
+    assert record["split"]["validation_group_ids"] == val
+    # a stage after it on the whole data set, without a split, would see the fold's validation items: refused
     init = str(tmp_path / "m" / "resnet18_mimic.safetensors")
-    again = mimic.pretrain([str(tiny_dataset)], tmp_path / "m2", size=32, epochs=1, bs=4, frames=4, cache=cache,
-                           workers=1, init=init)  # fmt: skip
-    assert again["split"] == record["split"] and again["init"]["kind"] == record["kind"]
+    with pytest.raises(ValueError, match="in that fold's validation groups"):
+        mimic.pretrain([str(tiny_dataset)], tmp_path / "m2", size=32, epochs=1, bs=4, frames=4, cache=cache,
+                       workers=1, init=init)  # fmt: skip
+    assert not (tmp_path / "m2").exists()
 
 
 def test_the_card_says_when_the_start_copied_a_detector(tmp_path):
@@ -349,3 +412,20 @@ def test_the_card_says_when_the_start_copied_a_detector(tmp_path):
     assert "label-free" in _init_note(str(path)) and "trained detector" not in _init_note(str(path))
     (tmp_path / "resnet18_mimic.json").write_text(json.dumps({"kind": "feature distillation (a detector)"}))
     assert "a trained detector of the same fold" in _init_note(str(path))
+    # two stages later: the flag travels with the weights
+    later = {"kind": "feature mimicking (label-free)", "distilled": True, "init": {"kind": "feature mimicking"}}
+    (tmp_path / "resnet18_mimic.json").write_text(json.dumps(later))
+    assert "a trained detector of the same fold" in _init_note(str(path))
+
+
+def test_weights_pretrained_without_a_split_on_the_runs_data_are_warned_of():
+    from detector.training.config import parse_config
+    from detector.training.run import init_overlap_warnings
+
+    cfg = parse_config(["--data", "d/ffpp", "d/utk", "--arch", "resnet18", "--folds", "3", "--fold", "0",
+                        "--init", "m/r.safetensors"])  # fmt: skip
+    (line,) = init_overlap_warnings(cfg, {"split": None, "data": ["d/utk/"]})
+    assert "pretrained without a split on d/utk" in line and "without labels" in line
+    assert init_overlap_warnings(cfg, {"split": None, "data": ["elsewhere"]}) == []
+    fold = {"folds": 3, "fold": 0, "split_seed": 0, "data": ["d/ffpp", "d/utk"]}
+    assert init_overlap_warnings(cfg, {"split": fold, "data": ["d/utk"]}) == []  # checked strictly instead

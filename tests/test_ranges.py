@@ -54,3 +54,16 @@ def test_no_items_give_no_draw(n):
     from detector.data.ranges import drawn_by_source
 
     assert drawn_by_source([SimpleNamespace(source="a")] * n, 10) == [SimpleNamespace(source="a")] * n
+
+
+def test_the_ranges_measure_the_sources_a_model_trained_on(monkeypatch):
+    # found by review: `ensemble --ranges-from` measured every source, the ones a recipe never trained on included
+    import detector.data.datasets as datasets
+    from detector.data.ranges import training_items
+
+    items = [SimpleNamespace(source=s, label_name=lab, path=p) for s, lab, p in
+             [("ffpp", "fake", "a"), ("c40", "fake", "b"), ("c40", "real", "c"), ("utk", "real", "held")]]  # fmt: skip
+    monkeypatch.setattr(datasets, "read_datasets", lambda roots: items)
+    monkeypatch.setattr(datasets, "held_out", lambda it: it.path == "held")
+    assert [it.path for it in training_items(["d"])] == ["a", "b", "c"]
+    assert [it.path for it in training_items(["d"], ["ffpp", "c40/real"])] == ["a", "c"]

@@ -9,7 +9,17 @@ from detector.constants import FACE_MARGIN
 from detector.errors import InputError
 from detector.inference.quality import face_stats, ranges_of
 
-__all__ = ["measure_ranges", "drawn_by_source"]
+__all__ = ["measure_ranges", "drawn_by_source", "training_items"]
+
+
+def training_items(roots: list[str], train_sources=None) -> list:
+    """The items of ``roots`` a model trained on, whose faces its ranges describe: held-out photos left out, and
+    where ``train_sources`` is given (a recipe's ``--train-sources``), the sources it never trained on too."""
+    from detector.data.datasets import held_out, in_sources, read_datasets
+
+    return [
+        it for it in read_datasets(roots) if not held_out(it) and (not train_sources or in_sources(it, train_sources))
+    ]
 
 
 def drawn_by_source(items, max_items: int, seed: int = 0) -> list:
@@ -19,7 +29,7 @@ def drawn_by_source(items, max_items: int, seed: int = 0) -> list:
     and a 1080p clip's faces read as larger than training's, though the actor clips are 1080p)."""
     by_source: dict[str, list] = {}
     for it in items:
-        by_source.setdefault(getattr(it, "source", "") or "", []).append(it)
+        by_source.setdefault(getattr(it, "source", "") or "data", []).append(it)
     rng = random.Random(seed)
     queues = []
     for name in sorted(by_source):

@@ -33,7 +33,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from detector.constants import SCORE_DECIMALS
+from detector.constants import DEFAULT_FRAMES, SCORE_DECIMALS
 from detector.inference.report import FaceResult, Report, SafeDictWriter, verdict
 
 __all__ = [
@@ -212,7 +212,7 @@ def choose_face(comparison: Comparison) -> ChosenFace | None:
 def compare_models(
     path: str,
     models: list,
-    frames: int = 32,
+    frames: int = DEFAULT_FRAMES,
     *,
     cam: str | None = None,
     directory=None,
@@ -277,7 +277,7 @@ def compare_models(
     return comparison
 
 
-def compare(path: str, models: list[str], frames: int = 32) -> tuple[list[dict], dict]:
+def compare(path: str, models: list[str], frames: int = DEFAULT_FRAMES) -> tuple[list[dict], dict]:
     """(one summary row per model, {model: report dict}) for ``path``.  Raises InputError / NoModelError."""
     c = compare_models(path, models, frames)
     return c.rows, c.reports

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from detector.constants import FACE_MARGIN, SCORE_DECIMALS
+from detector.constants import DEFAULT_FRAMES, FACE_MARGIN, SCORE_DECIMALS
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, track
 from detector.inference.quality import face_stats
@@ -228,7 +228,7 @@ def check_arguments(video_path, frames, fps, rule, threshold, cam_faces, cam=Non
 def analyze(
     video_path: str,
     *,
-    frames: int | None = 32,
+    frames: int | None = DEFAULT_FRAMES,
     fps: float | None = None,
     model: str | Classifier | None = None,
     rule: str = "confident",

@@ -54,6 +54,7 @@ def confident_rule(scores, high: float = 0.8, low: float = 0.2) -> float:
 
 
 RULES = {"confident": confident_rule, "mean": mean_rule}
+MAIN_SHARE = 0.25  # a person counts for the verdict when seen in at least this share ("a quarter") of the frames
 RULE_TEXT = {
     "confident": "DFDC-winner confident-frames rule (mean of frames > 0.8 if over 40% are; "
     "mean of frames < 0.2 if over 90% are; else mean), then the highest-scoring identity",
@@ -277,7 +278,7 @@ def verdict(score: float, threshold: float, uncertain: list[float] | None = None
     return "real"
 
 
-def main_identities(identities: list[IdentityResult], frames: list[FrameResult], share: float = 0.25) -> set[int]:
+def main_identities(identities: list[IdentityResult], frames: list[FrameResult], share: float = MAIN_SHARE) -> set[int]:
     """The identities a video's verdict counts: those seen in at least ``share`` of the frames with a face (so a
     one-frame false detection cannot decide alone).  Empty where tracking broke every face into short tracks:
     the verdict then pools all faces (:func:`summarise`, :func:`attach_sequence`)."""
@@ -285,7 +286,7 @@ def main_identities(identities: list[IdentityResult], frames: list[FrameResult],
     return {i.identity for i in identities if i.frames >= share * with_face}
 
 
-def is_pooled(report: Report, share: float = 0.25) -> bool:
+def is_pooled(report: Report, share: float = MAIN_SHARE) -> bool:
     """Whether ``report``'s video score pooled every face (tracking followed no identity through ``share`` of the
     frames with a face) instead of taking the most fake main identity."""
     return bool(report.identities) and not main_identities(report.identities, report.frames, share)
@@ -310,7 +311,7 @@ def summarise(
     timings: dict | None = None,
     video_info: dict | None = None,
     cam_method: str | None = None,
-    min_identity_share: float = 0.25,
+    min_identity_share: float = MAIN_SHARE,
     uncertain: list[float] | None = None,
     ranges: dict | None = None,
 ) -> Report:
@@ -386,7 +387,7 @@ def attach_sequence(
     tracks: list[dict],
     threshold: float,
     uncertain: list[float] | None = None,
-    min_identity_share: float = 0.25,
+    min_identity_share: float = MAIN_SHARE,
 ) -> dict:
     """Put a temporal model's track scores on ``report.sequence`` (and return it)::
 

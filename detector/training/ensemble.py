@@ -90,11 +90,10 @@ def make_ensemble(
     first = cards[0]
     if len({(c.architecture, c.input_size, tuple(c.classes), float(c.face_margin)) for c in cards}) != 1:
         raise InputError("the fold models differ in architecture, input size, classes or face margin")
-    if ranges_from:
-        from detector.data.datasets import held_out, read_datasets
-        from detector.data.ranges import measure_ranges
+    if ranges_from:  # the faces the models trained on: the held-out photos and untrained sources left out
+        from detector.data.ranges import measure_ranges, training_items
 
-        items = [it for it in read_datasets(ranges_from) if not held_out(it)]
+        items = training_items(ranges_from, result["recipe"].get("train_sources"))
         ranges = measure_ranges(items, max_items=ranges_items, margin=first.face_margin)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

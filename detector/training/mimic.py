@@ -276,15 +276,7 @@ def pretrain(
     out = Path(out)
     detector_teacher = None
     if teacher_model is not None:  # a fold's trained detector: checked against the split before any work
-        from dataclasses import replace
-
-        from detector.training.distill import load_teacher
-
-        if split is None or not split.folds:
-            raise ValueError("--teacher-model needs --recipe R --folds K --fold I (the teacher's own fold)")
-        detector_teacher = load_teacher(replace(split, teacher=teacher_model))
-        if detector_teacher.members:
-            raise ValueError(f"--teacher-model {teacher_model}: an ensemble; give the fold's own model")
+        detector_teacher = load_detector_teacher(split, teacher_model, size)
         teacher = detector_teacher.card.architecture
     student_arch, teacher_arch = registry.get(arch), registry.get(teacher)
     if detector_teacher is None and teacher_arch.offline_imagenet is None:
@@ -305,7 +297,7 @@ def pretrain(
         keys = _shuffled(sorted(files_by_item), rng, limit)
         train_files, valid_files = _held_back(keys, files_by_item, valid_share)
         data, frames, n_items = list(split.data), split.frames, len(keys)
-        split_record = split_of(split, prep.val_items)
+        split_record = _split_after_init(init, split_of(split, prep.val_items), set())
         if detector_teacher is not None:
             from dataclasses import replace
 
@@ -314,6 +306,7 @@ def pretrain(
             check_teacher_groups(replace(split, teacher=teacher_model), detector_teacher, prep.val_items)
     else:
         items = _shuffled([it for it in read_datasets(data) if not held_out(it)], rng, limit)
+        split_record = _split_after_init(init, None, {str(it.group) for it in items})  # before any crop is cut
         paths = [it.path for it in items]
         crops = extract_many(paths, frames=frames, margin=FACE_MARGIN, cache=cache or CROP_CACHE, workers=workers)
         files_by_item = {path: list(cs.files) for path, cs in crops.items() if not isinstance(cs, str)}  # str: failed
@@ -328,11 +321,7 @@ def pretrain(
     init_info = None
     if init is not None:
         loaded = load_init(student, arch, init)
-        if split_record is not None and any(not same_split(s, split_record) for s in _init_splits(loaded)):
-            raise ValueError(f"--init {init}: pretrained on another split or fold than this one")
-        if split_record is None and loaded.get("split"):  # the weights saw one fold's training items: they still did
-            split_record = loaded["split"]
-        keep = ("kind", "teacher", "teacher_weights", "data", "items", "epochs", "size", "split", "sha256")
+        keep = ("kind", "distilled", "teacher", "teacher_weights", "data", "items", "epochs", "size", "split", "sha256")
         init_info = {k: loaded.get(k) for k in keep}
         init_info["file"] = str(init)
     if detector_teacher is not None:
@@ -387,6 +376,9 @@ def pretrain(
     values = [list(map(float, v)) for v in learn.recorder.values]
     record = {
         "kind": "feature mimicking (label-free)" if detector_teacher is None else "feature distillation (a detector)",
+        # a detector's maps were copied here or in a stage these weights continued: never label-free again
+        "distilled": detector_teacher is not None
+        or bool(init_info and (init_info.get("distilled") or _is_distillation(init_info))),
         "arch": arch,
         "size": size,
         "teacher": teacher,
@@ -428,6 +420,79 @@ def _held_back(keys: list, files_by_item: dict, valid_share: float) -> tuple[lis
     valid = [f for k in keys[:n_valid] for f in files_by_item.get(k, ())]
     train = [f for k in keys[n_valid:] for f in files_by_item.get(k, ())]
     return train, valid
+
+
+def _is_distillation(record) -> bool:
+    return isinstance(record, dict) and str(record.get("kind", "")).startswith("feature distillation")
+
+
+def _split_after_init(init, split_record: dict | None, groups: set[str]) -> dict | None:
+    """The split this pretraining records, given the one it ``--init`` weights were made on: ValueError (one line)
+    for weights of another split or fold; a stage without a split (``split_record`` None) from weights of one fold
+    keeps that fold's split, refused where its items (``groups``) include the fold's validation groups or the
+    record does not list them (it would pass as having seen only the fold's training items)."""
+    if init is None:
+        return split_record
+    splits = _init_splits(init_record(init))
+    if split_record is not None:
+        if any(not same_split(s, split_record) for s in splits):
+            raise ValueError(f"--init {init}: pretrained on another split or fold than this one")
+        return split_record
+    if not splits:
+        return None
+    theirs = splits[0]
+    ids = theirs.get("validation_group_ids")
+    again = f"continue it on that fold (--recipe R --folds {theirs.get('folds')} --fold {theirs.get('fold')})"
+    if not isinstance(ids, list):
+        raise ValueError(f"--init {init}: pretrained on one fold's training items, whose validation groups its "
+                         f"record does not list: {again}")  # fmt: skip
+    seen = sorted(groups & set(map(str, ids)))
+    if seen:
+        raise ValueError(
+            f"--init {init}: pretrained on fold {theirs.get('fold')}'s training items, and {len(seen)} of these items "
+            f"are in that fold's validation groups (e.g. {seen[0]}): {again}"
+        )
+    return theirs
+
+
+def load_detector_teacher(split, teacher_model: str, size: int):
+    """The trained detector ``mimic --teacher-model`` copies (``{fold}`` in the path becomes the fold), checked before
+    any work; ValueError (one line) unless its card shows it trained on this fold's training items only (its split,
+    data roots and validation groups recorded, and the same as this fold's: :func:`detector.training.distill.
+    check_teacher`, where a missing record only warns, is strict here), and unless it takes the crops as ``mimic``
+    makes them (ImageNet normalisation, ``size`` pixels: its features are those it learnt at its own size)."""
+    from dataclasses import replace
+
+    from detector.errors import NoModelError
+    from detector.models.card import ModelCard
+    from detector.models.store import resolve
+    from detector.training.distill import check_teacher, load_teacher
+
+    if split is None or not split.folds:
+        raise ValueError("--teacher-model needs --recipe R --folds K --fold I (the teacher's own fold)")
+    cfg = replace(split, teacher=teacher_model)
+    path = cfg.teacher_card()
+    try:
+        card = ModelCard.from_file(resolve(path))
+    except NoModelError as e:
+        raise ValueError(f"--teacher-model {path}: {e}") from None
+    gaps = check_teacher(cfg, card)  # raises for another fold, split seed or data
+    trained = card.trained if isinstance(card.trained, dict) else {}
+    tsplit = trained.get("split") if isinstance(trained.get("split"), dict) else {}
+    if gaps or not isinstance(tsplit.get("val_groups"), list):
+        raise ValueError(
+            f"--teacher-model {path}: its card does not record its split, data roots and validation groups, so it "
+            "cannot be shown that it never trained on this fold's validation items"
+        )
+    if card.members:
+        raise ValueError(f"--teacher-model {path}: an ensemble; give the fold's own model")
+    if not (np.allclose(card.mean, IMAGENET_MEAN, atol=1e-4) and np.allclose(card.std, IMAGENET_STD, atol=1e-4)):
+        raise ValueError(f"--teacher-model {path}: it normalises crops with another mean and std than ImageNet's")
+    if int(card.input_size) != int(size):
+        raise ValueError(
+            f"--teacher-model {path}: it scores faces at {card.input_size} px; give --size {card.input_size}"
+        )
+    return load_teacher(cfg)
 
 
 def split_of(cfg, val_items) -> dict:

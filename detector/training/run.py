@@ -74,14 +74,33 @@ class Prepared:
     seconds: dict = field(default_factory=dict)
 
 
+def init_overlap_warnings(cfg: TrainConfig, record: dict) -> list[str]:
+    """Warnings for ``--init`` weights pretrained without a split on data roots this run also validates on: its
+    validation items may have been among their crops, without labels (the pretraining of the ``resnet18_mimic``
+    recipes on ``faces_utk``).  Weights made on one fold's training items are checked strictly instead."""
+    from detector.training.mimic import _init_splits
+
+    if _init_splits(record):
+        return []
+    theirs = {os.path.normpath(str(d)) for d in record.get("data") or []}
+    shared = sorted(theirs & {os.path.normpath(d) for d in cfg.data})
+    if not shared:
+        return []
+    return [
+        f"--init {cfg.init_file()} was pretrained without a split on {', '.join(shared)}, which this run validates "
+        "on too: some validation items may have been among its crops, without labels"
+    ]
+
+
 def _init_note(path: str) -> str:
     """The card's sentence on ``--init`` weights: label-free (an ImageNet network's maps) or, where a stage copied
     a trained detector's maps (``mimic --teacher-model``), distilled."""
     from detector.training.mimic import init_record
 
     record = init_record(path)
-    kinds = [str(r.get("kind", "")) for r in (record, record.get("init") or {}) if isinstance(r, dict)]
-    if any(k.startswith("feature distillation") for k in kinds):
+    parent = record.get("init") if isinstance(record.get("init"), dict) else {}
+    kinds = [str(r.get("kind", "")) for r in (record, parent)]
+    if record.get("distilled") or parent.get("distilled") or any(k.startswith("feature distillation") for k in kinds):
         return (
             "initialised by pretraining on face crops (deepfake-lens mimic; trained.init): the network learnt to "
             "approximate the feature maps of a trained detector of the same fold (mimic --teacher-model), after "
@@ -106,6 +125,8 @@ def resolve_arch(cfg: TrainConfig):
 
         record = load_init(arch.build(num_classes=2, size=size), cfg.arch, cfg.init_file())
         check_init_split(cfg, record)  # and a pretraining that saw another fold's validation items
+        for line in init_overlap_warnings(cfg, record):
+            print(f"warning: {line}", file=sys.stderr)
         pretrained = MIMIC
     elif pretrained == "auto":
         pretrained = "imagenet" if arch.offline_imagenet else "none"
