@@ -158,13 +158,33 @@ def _check_video(video: str | None) -> str:
     return video
 
 
-def not_analysed() -> str:
-    """The verdict panel after an analysis failed (the error box beside it says why: the file, or the model)."""
-    return message_html(
-        "Nothing could be analysed: the reason is in the message box at the top right (the file, or the "
-        "model chosen). Change what it names, then press Analyse.",
-        "error",
-    )
+NOT_ANALYSED = (
+    "Nothing could be analysed: the reason is in the message box at the top right (the file, or the model chosen). "
+    "Change what it names, then press Analyse."
+)
+
+
+def not_analysed(ui) -> dict:
+    """Every result of the Analyse tab after an analysis failed: the verdict panel says so (the error box beside it
+    says why: the file, or the model), and the previous file's timeline, frame, faces, table, downloads and report
+    go, so that nothing on the page, the threshold slider's re-labelling included, speaks of another file."""
+    return {
+        ui.verdict: message_html(NOT_ANALYSED, "error"),
+        ui.timeline: gr.update(value=None, visible=True),
+        ui.timeline_note: gr.update(value="", visible=False),
+        ui.frame_slider: gr.Slider(minimum=1, maximum=2, value=1, visible=True),
+        ui.frame_image: None,
+        ui.frame_caption: "",
+        ui.gallery: [],
+        ui.positions_state: [],
+        ui.table: [],
+        ui.csv_btn: gr.DownloadButton(value=None, visible=False),
+        ui.json_btn: gr.DownloadButton(value=None, visible=False),
+        ui.html_btn: gr.DownloadButton(value=None, visible=False),
+        ui.report_json: None,
+        ui.report_state: None,
+        ui.judged_state: None,
+    }
 
 
 def pick_media(video: str | None, photo: str | None) -> str | None:
@@ -1086,7 +1106,7 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     )
     # the reason is in the error box; the verdict panel must not go on saying "Upload a video..." or "Analysing..."
     for step in (checked, analysed):
-        step.failure(not_analysed, None, [ui.verdict], **quick)
+        step.failure(partial(not_analysed, ui), None, ui.results, **quick)
     # .input, not .change: only the user's own moves re-label the report on screen; a new model's threshold, set on
     # the slider by on_model, must not re-judge the previous model's scores at it
     ui.threshold.input(

@@ -83,6 +83,11 @@ def test_a_failed_analysis_says_so_in_the_verdict_panel(demo):
     assert {check._id, analyse._id} <= after
     for fn in events(demo, "not_analysed"):
         if fn.trigger_after in (check._id, analyse._id):
-            assert fn.trigger_only_on_failure and [o._id for o in fn.outputs] == [ui.verdict._id]
-    assert "Nothing could be analysed" in app.not_analysed()
-    assert "the file, or the model" in app.not_analysed()  # a missing model fails here too, not only a bad file
+            assert fn.trigger_only_on_failure and [o._id for o in fn.outputs] == [o._id for o in ui.results]
+    # found by a browser check: after a failure the previous file's timeline, frame and faces stayed, and moving
+    # the threshold re-labelled the previous file's report; every result is cleared now
+    cleared = app.not_analysed(ui)
+    assert set(cleared) == set(ui.results)
+    assert "Nothing could be analysed" in cleared[ui.verdict] and "the file, or the model" in cleared[ui.verdict]
+    assert cleared[ui.report_state] is None and cleared[ui.judged_state] is None and cleared[ui.gallery] == []
+    assert app.on_threshold(ui, cleared[ui.report_state], None, 0.5, 1, "time") == {}

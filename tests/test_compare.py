@@ -278,6 +278,10 @@ def test_cam_row_puts_one_tile_per_model_side_by_side():
     assert tuple(row[30 + 2, 2]) == (214, 39, 40)  # a says fake on this face: red frame
     assert tuple(row[30 + 2, tile.shape[1] + 12]) == (44, 160, 44)  # b says real: green
     assert tuple(row[15, 9]) == (0, 114, 178)  # a's colour square in its title (#0072B2)
+    # found by a browser check: six models side by side shrank to an unreadable strip; three a row at most
+    grid = view.cam_row(c, side=100, gap=10, per_row=1)
+    assert grid.shape == (2 * (tile.shape[0] + 30) + 10, tile.shape[1], 3)
+    assert (grid[tile.shape[0] + 30 : tile.shape[0] + 40] == 255).all()  # the white gap between the rows
     c.face = None
     assert view.cam_row(c) is None
 

@@ -193,9 +193,10 @@ def _title(text: str, width: int, colour: tuple[int, int, int], height: int = 30
     return strip
 
 
-def cam_row(c: Comparison, side: int = 150, gap: int = 14) -> np.ndarray | None:
+def cam_row(c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3) -> np.ndarray | None:
     """One image: for each model, the explained face as it saw it beside its CAM overlay, framed in the colour of
-    its label, under the model's name; None when no face was scored by every model."""
+    its label, under the model's name, at most ``per_row`` models a row (six side by side were shrunk to a strip
+    too small to read); None when no face was scored by every model."""
     from webapp.faces import face_tile
 
     if c.face is None or not c.runs:
@@ -205,15 +206,22 @@ def cam_row(c: Comparison, side: int = 150, gap: int = 14) -> np.ndarray | None:
         tile = face_tile(run.face, run.report.threshold, side, band=run.report.uncertain, cam_off=c.cam_method is None)
         head = _title(run.name, tile.shape[1], _rgb(model_colour(k)))
         tiles.append(np.concatenate([head, tile], axis=0))
-    height = max(t.shape[0] for t in tiles)
-    parts = []
-    for i, t in enumerate(tiles):
-        if t.shape[0] < height:
-            t = np.concatenate([t, np.full((height - t.shape[0], t.shape[1], 3), 255, np.uint8)], axis=0)
-        parts.append(t)
-        if i < len(tiles) - 1:
-            parts.append(np.full((height, gap, 3), 255, np.uint8))
-    return np.concatenate(parts, axis=1)
+    height, width = max(t.shape[0] for t in tiles), max(t.shape[1] for t in tiles)
+    rows = []
+    for start in range(0, len(tiles), per_row):
+        parts = []
+        for i, t in enumerate(tiles[start : start + per_row]):
+            pad = np.full((height, width, 3), 255, np.uint8)
+            pad[: t.shape[0], : t.shape[1]] = t
+            parts += ([np.full((height, gap, 3), 255, np.uint8)] if i else []) + [pad]
+        rows.append(np.concatenate(parts, axis=1))
+    full = rows[0].shape[1]
+    out = []
+    for i, r in enumerate(rows):  # a short last row stays on the left, white to the right
+        if r.shape[1] < full:
+            r = np.concatenate([r, np.full((height, full - r.shape[1], 3), 255, np.uint8)], axis=1)
+        out += ([np.full((gap, full, 3), 255, np.uint8)] if i else []) + [r]
+    return np.concatenate(out, axis=0)
 
 
 def _score(v: float | None) -> str:
