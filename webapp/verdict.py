@@ -92,12 +92,13 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
             )
         elif not compact:
             how = HOW_TEXT.get(rule, html.escape(RULE_TEXT.get(rule, rule)))
-            if is_pooled(report):  # no person to speak of: the rule ran over every face
+            pooled = is_pooled(report)
+            if pooled:  # no person to speak of: the rule ran over every face
                 how = how.replace("for each person, ", "").replace("their faces", "the faces")
             who = (
                 "No person could be followed through a quarter of the frames, so the rule took every face "
                 "together for the video score."
-                if is_pooled(report)
+                if pooled
                 else "The most fake person seen in at least a quarter of the frames gives the video score."
             )
             parts.append(

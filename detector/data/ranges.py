@@ -4,6 +4,7 @@ over a sample of a data set and returns :func:`detector.inference.quality.ranges
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 from detector.constants import FACE_MARGIN
 from detector.errors import InputError
@@ -22,6 +23,11 @@ def training_items(roots: list[str], train_sources=None) -> list:
     ]
 
 
+def _source(item) -> str:
+    """The source an item is drawn and counted under (``item.source``; "data" for none)."""
+    return getattr(item, "source", "") or "data"
+
+
 def drawn_by_source(items, max_items: int, seed: int = 0) -> list:
     """Up to ``max_items`` of ``items``, drawn in turn from each source (``item.source``; shuffled within each), so
     that thousands of photos of one folder do not crowd out the videos of the others: the ranges then span every
@@ -29,7 +35,7 @@ def drawn_by_source(items, max_items: int, seed: int = 0) -> list:
     and a 1080p clip's faces read as larger than training's, though the actor clips are 1080p)."""
     by_source: dict[str, list] = {}
     for it in items:
-        by_source.setdefault(getattr(it, "source", "") or "data", []).append(it)
+        by_source.setdefault(_source(it), []).append(it)
     rng = random.Random(seed)
     queues = []
     for name in sorted(by_source):
@@ -67,8 +73,5 @@ def measure_ranges(items, frames: int = 8, max_items: int = 400, seed: int = 0, 
                 f = max(faces, key=lambda f: f.box[2] * f.box[3])
                 stats.append(face_stats(f.crop, f.box, f.keypoints))
     out = ranges_of(stats)
-    counts: dict[str, int] = {}
-    for it in drawn:
-        counts[getattr(it, "source", "") or "data"] = counts.get(getattr(it, "source", "") or "data", 0) + 1
-    out["sources"] = counts
+    out["sources"] = dict(Counter(_source(it) for it in drawn))
     return out

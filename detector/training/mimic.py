@@ -66,6 +66,7 @@ __all__ = [
     "pretrain",
     "load_init",
     "init_record",
+    "is_distilled",
     "check_init_split",
     "check_init_groups",
     "same_split",
@@ -377,8 +378,7 @@ def pretrain(
     record = {
         "kind": "feature mimicking (label-free)" if detector_teacher is None else "feature distillation (a detector)",
         # a detector's maps were copied here or in a stage these weights continued: never label-free again
-        "distilled": detector_teacher is not None
-        or bool(init_info and (init_info.get("distilled") or _is_distillation(init_info))),
+        "distilled": detector_teacher is not None or is_distilled(init_info),
         "arch": arch,
         "size": size,
         "teacher": teacher,
@@ -422,8 +422,16 @@ def _held_back(keys: list, files_by_item: dict, valid_share: float) -> tuple[lis
     return train, valid
 
 
-def _is_distillation(record) -> bool:
-    return isinstance(record, dict) and str(record.get("kind", "")).startswith("feature distillation")
+def is_distilled(record) -> bool:
+    """Whether weights with this record (a ``*_mimic.json``, or the ``init`` part of one) copied a trained detector's
+    feature maps, in their own stage or one they continued (``distilled``, or the stage's ``kind``)."""
+    if not isinstance(record, dict):
+        return False
+    parent = record.get("init") if isinstance(record.get("init"), dict) else {}
+    kinds = (str(r.get("kind", "")) for r in (record, parent))
+    return bool(record.get("distilled") or parent.get("distilled")) or any(
+        k.startswith("feature distillation") for k in kinds
+    )
 
 
 def _split_after_init(init, split_record: dict | None, groups: set[str]) -> dict | None:

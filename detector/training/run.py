@@ -95,12 +95,9 @@ def init_overlap_warnings(cfg: TrainConfig, record: dict) -> list[str]:
 def _init_note(path: str) -> str:
     """The card's sentence on ``--init`` weights: label-free (an ImageNet network's maps) or, where a stage copied
     a trained detector's maps (``mimic --teacher-model``), distilled."""
-    from detector.training.mimic import init_record
+    from detector.training.mimic import init_record, is_distilled
 
-    record = init_record(path)
-    parent = record.get("init") if isinstance(record.get("init"), dict) else {}
-    kinds = [str(r.get("kind", "")) for r in (record, parent)]
-    if record.get("distilled") or parent.get("distilled") or any(k.startswith("feature distillation") for k in kinds):
+    if is_distilled(init_record(path)):
         return (
             "initialised by pretraining on face crops (deepfake-lens mimic; trained.init): the network learnt to "
             "approximate the feature maps of a trained detector of the same fold (mimic --teacher-model), after "
