@@ -86,8 +86,11 @@ def model_choices() -> list[tuple[str, str]]:
     def kind(c) -> str:
         return f"{len(c.members)} x {c.architecture}" if c.members else c.architecture
 
+    def threshold(c) -> str:
+        return "" if c.calibrated else f", threshold {c.threshold:g} not calibrated"
+
     return [
-        (f"{c.name}  ({kind(c)}, {c.input_size}px{auc(c)}{', default' if c.default else ''})", c.name)
+        (f"{c.name}  ({kind(c)}, {c.input_size}px{auc(c)}{threshold(c)}{', default' if c.default else ''})", c.name)
         for c in list_models(MODELS_DIR)
     ]
 
@@ -103,6 +106,14 @@ def is_peer(name: str) -> bool:
     """A model trained by others and converted (the MesoNet authors' weights), not by this project's recipes."""
     card = model_card(name)
     return card is not None and "converted_by" in (card.trained or {})
+
+
+def compared_by_default(name: str) -> bool:
+    """Ticked in the compare tab at first: the default model, and this project's models whose threshold was
+    calibrated on real people they never trained on.  The early baselines (a fixed 0.5, which calls many real
+    faces fake) and the peers are one tick away."""
+    card = model_card(name)
+    return card is not None and (card.default or (card.calibrated and not is_peer(name)))
 
 
 def cam_choices() -> list[str]:
@@ -1281,8 +1292,10 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                 video, use_first, note = clip_input("compare", examples)
                 chosen = gr.CheckboxGroup(
                     models,
-                    value=[name for _, name in models if not is_peer(name)],  # ours; a peer model is one tick away
+                    value=[name for _, name in models if compared_by_default(name)],
                     label="Models to compare",
+                    info="ticked: the default and the others calibrated on real people; the baselines with a fixed "
+                    "0.5 threshold and the MesoNet authors' weights are one tick away",
                     elem_id="compare-models",
                 )
                 frames = gr.Slider(  # as Analyse and the CLI: a model's verdict here is the one it gives there

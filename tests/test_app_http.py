@@ -344,9 +344,13 @@ def test_browser_failure_lab(app_url, clips, tmp_path):
 @pytest.mark.browser
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)")
 def test_browser_compare_models(app_url, tmp_path):
-    """The "Compare models" tab on the real example clip (rendered here, as the app renders its example), where
-    the shipped models disagree: the default ensemble says real, the two single networks fake.  Saves
-    compare.png (docs/compare.png is this screenshot, taken with SCREENSHOT_DIR=docs)."""
+    """The "Compare models" tab on the real example clip (rendered here, as the app renders its example).  The
+    models ticked at first (the default and the others calibrated on real people) agree that it is real; with the
+    two early baselines ticked too (a fixed 0.5 threshold), the models disagree: the ensembles say real, the
+    single networks fake, and the summary says which thresholds were calibrated.  Saves compare.png
+    (docs/compare.png is this screenshot, taken with SCREENSHOT_DIR=docs)."""
+    import re
+
     from playwright.sync_api import expect, sync_playwright
 
     from detector.models.store import list_models
@@ -354,11 +358,10 @@ def test_browser_compare_models(app_url, tmp_path):
 
     clip = os.environ.get("APP_TEST_CLIP") or render_real(tmp_path / "astronaut_real.mp4")
     shipped = not _models_dir_from_env() and _shipped_model()
-    names = (  # the models ticked by default: this project's own, not the converted peers (one tick away)
-        [c.name for c in list_models(_models_dir_from_env()) if "converted_by" not in (c.trained or {})]
-        if shipped or _models_dir_from_env()
-        else []
-    )
+    cards = list_models(_models_dir_from_env()) if shipped or _models_dir_from_env() else []
+    ticked = [c.name for c in cards if c.default or (c.calibrated and "converted_by" not in (c.trained or {}))]
+    baselines = [c.name for c in cards if not c.calibrated and "converted_by" not in (c.trained or {})]
+    names = ticked + baselines
     out = _out_dir()
     with sync_playwright() as p:
         try:
@@ -371,6 +374,13 @@ def test_browser_compare_models(app_url, tmp_path):
         page.locator("#compare-video input[type=file]").set_input_files(clip)
         expect(page.locator("#compare-video video")).to_have_count(1, timeout=60_000)
         expect(page.locator("#compare-note")).to_contain_text(os.path.basename(clip), timeout=20_000)
+        boxes = page.locator("#compare-models input[type=checkbox]")
+        expect(boxes.first).to_be_visible(timeout=20_000)
+        checked = [boxes.nth(i).is_checked() for i in range(boxes.count())]
+        if cards:
+            assert sum(checked) == len(ticked), "the default and the calibrated models are ticked at first"
+        for name in baselines:  # one tick away: ticked here so that the models disagree
+            page.locator("#compare-models label").filter(has_text=re.compile(rf"^\s*{re.escape(name)}\s")).click()
         t0 = time.perf_counter()
         page.locator("#compare-models-btn").click()
         expect(page.locator("#compare-cams img").first).to_be_visible(timeout=300_000)
@@ -382,13 +392,14 @@ def test_browser_compare_models(app_url, tmp_path):
         legend = page.locator("#compare-timeline .legendtext").all_text_contents()
         for name in names:
             assert name in table and any(t.startswith(f"{name}: ") for t in legend)
-        if shipped:  # on this clip the shipped models disagree
+        if shipped:  # on this clip the baselines disagree with the calibrated models, which agree it is real
             assert "the models disagree" in summary and "labelled differently" in summary
             default = next(c.name for c in list_models() if c.default)
-            assert f"{default} real" in summary
+            assert f"{default} real" in summary and "Thresholds:" in summary
+            assert "calibrated on real people agree: real" in summary
         expect(page.locator("#compare-json")).to_be_visible()
         page.locator("#compare-summary").scroll_into_view_if_needed()
         page.wait_for_timeout(500)
         page.screenshot(path=str(out / "compare.png"), full_page=True)
         browser.close()
-    print(f"\nCompare click -> full result: {elapsed:.1f} s ({len(names) or '?'} models, 16 frames)")
+    print(f"\nCompare click -> full result: {elapsed:.1f} s ({len(names) or '?'} models, 32 frames)")

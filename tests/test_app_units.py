@@ -114,6 +114,8 @@ def test_model_caveat_without_metrics_or_near_chance(tiny_model):
 
     assert "no validation metrics" in model_caveat(tiny_model.card)
     card = type(tiny_model.card)(**{**tiny_model.card.__dict__, "metrics": {"video_auc": 0.9}})
+    assert "fixed threshold of 0.50" in model_caveat(card)  # good on fakes, but its threshold was never calibrated
+    card.trained = {"calibration": {"threshold": card.threshold}}
     assert model_caveat(card) == ""
     chance = type(tiny_model.card)(**{**tiny_model.card.__dict__, "metrics": {"video_auc": 0.52}})
     assert "close to chance" in model_caveat(chance) and "0.52" in model_caveat(chance)

@@ -18,8 +18,8 @@ from test_app_units import _report  # tests/ is on sys.path under pytest
 
 @pytest.fixture(scope="session")
 def pair_dir(tmp_path_factory):
-    """Two untrained resnet18 cards over the same weights: "eager" (threshold 0.01, the default) and "wary"
-    (threshold 0.99)."""
+    """Two untrained resnet18 cards over the same weights: "eager" (threshold 0.01, the default, not calibrated)
+    and "wary" (threshold 0.99, recorded as calibrated)."""
     import torch
 
     from detector.models import registry as architectures
@@ -33,6 +33,8 @@ def pair_dir(tmp_path_factory):
         card = ModelCard(
             name=name, architecture="resnet18", input_size=64, default=default, threshold=threshold, notes="tests only"
         )
+        if not default:  # as train writes it (detector.evaluation.calibration), by hand
+            card.trained = {"calibration": {"threshold": threshold, "rule": "tests only"}}
         save_model(net, card, d)
     return d
 
@@ -102,7 +104,11 @@ def test_compare_models_explains_the_same_face_with_every_model(clips, pair_dir)
     )
     assert [r.name for r in c.runs] == ["eager", "wary"] and c.cam_method == "gradcam"
     assert [r["label"] for r in c.rows] == ["fake", "real"]
-    assert disagreement(c.rows) == "the models disagree: eager says fake, wary says real"
+    assert disagreement(c.rows) == (  # eager's threshold is not calibrated
+        "the models disagree: eager says fake, wary says real; the only model calibrated on real people, wary, "
+        "says real"
+    )
+    assert [r["calibrated"] for r in c.rows] == [False, True]
     assert len(c.faces()) == 4 and len(c.disagreements()) == 4  # every face: one says fake, the other real
     assert c.face is not None and "disagree" in c.face.why
     # the same face (frame, identity, box) in both runs, each with its CAM over its crop
@@ -156,10 +162,14 @@ def test_cli_compare_says_where_the_models_disagree(clips, pair_dir, tmp_path, m
     assert len(data["faces_labelled_differently"]) == 4 and set(data["reports"]) == {"eager", "wary"}
     assert data["explained_face"]["cam_method"] is None  # the CLI explains nothing
     rows = list(csv.DictReader(table.open()))
-    assert [(r["model"], r["label"], r["threshold"]) for r in rows] == [
-        ("eager", "fake", "0.01"),
-        ("wary", "real", "0.99"),
+    assert [(r["model"], r["label"], r["threshold"], r["calibrated"]) for r in rows] == [
+        ("eager", "fake", "0.01", "False"),
+        ("wary", "real", "0.99", "True"),
     ]
+    eager = next(line for line in printed.splitlines() if line.startswith("eager "))
+    assert "threshold 0.010 (fixed, not calibrated)" in eager
+    assert "the only model calibrated on real people, wary, says real" in printed
+    assert [r["calibrated"] for r in data["models"]] == [False, True]
 
 
 def test_cli_compare_checks_its_outputs_and_models_before_any_run(tmp_path, monkeypatch, capsys):

@@ -112,6 +112,15 @@ def test_an_empty_uncertain_band_means_none(tiny_model_dir, tmp_path):
     assert card.uncertain is None
 
 
+def test_a_card_is_calibrated_only_when_it_records_how_its_threshold_was_chosen():
+    card = ModelCard(name="m", architecture="resnet18", input_size=64)
+    assert not card.calibrated  # a fixed 0.5
+    card.trained = {"calibration": "none: threshold 0.5 is the authors' own rule"}  # what a converted peer records
+    assert not card.calibrated
+    card.trained = {"calibration": {"threshold": 0.9, "target_false_alarms": 0.05}}
+    assert card.calibrated
+
+
 def test_the_shipped_cards_pass_the_checks():
     from detector.constants import SHIPPED_MODELS
 

@@ -121,3 +121,19 @@ def test_install_model_refuses_a_card_without_weights(tmp_path, tiny_model_dir):
     lone.write_text((tiny_model_dir / "untrained_resnet18.json").read_text())
     with pytest.raises(NoModelError):
         install_model(lone, directory=tmp_path / "models")
+
+
+@needs_models
+def test_compare_ticks_the_default_and_the_calibrated_models_only():
+    """The compare tab's first ticks: a real clip is not shown "models disagree" because of the two early baselines
+    with a fixed 0.5 threshold (they call many real faces fake) or the peers; those stay one tick away."""
+    from app import compared_by_default, is_peer
+
+    cards = list_models()
+    ticked = {c.name for c in cards if compared_by_default(c.name)}
+    assert next(c.name for c in cards if c.default) in ticked
+    for c in cards:
+        assert (c.name in ticked) == (c.default or (c.calibrated and not is_peer(c.name))), c.name
+        if c.threshold == 0.5 and not c.calibrated:
+            assert c.name not in ticked
+    assert {"efficientnet_lite0", "resnet18"}.isdisjoint(ticked) and len(ticked) >= 2

@@ -173,7 +173,7 @@ def verdict_rows(c: Comparison) -> list[list]:
                 r["architecture"],
                 r["label"],
                 "no face" if r["score"] is None else f"{r['score']:.3f}",
-                f"{r['threshold']:.2f}",
+                f"{r['threshold']:.2f}" + ("" if r.get("calibrated", True) else " fixed"),
                 f"{r['faces_over_threshold']} of {r['faces']}",
             ]
         )
@@ -245,10 +245,16 @@ def disagreement_markdown(c: Comparison) -> str:
     rows = c.rows
     verdicts = disagreement(rows)
     scores = ", ".join(f"{r['model']} {r['label']} ({_score(r['score'])})" for r in rows)
-    head = [
-        f"**Verdicts on the whole {'photo' if photo else 'clip'}:** {verdicts.split(':')[0]}: {scores}.",
-        f"**Face by face:** {faces_line(c)}.",
-    ]
+    head = [f"**Verdicts on the whole {'photo' if photo else 'clip'}:** {verdicts.split(':')[0]}: {scores}."]
+    fixed = [r["model"] for r in rows if not r.get("calibrated", True)]
+    if fixed:
+        agreed = verdicts.partition("; ")[2]  # "the N models calibrated on real people agree: real", or ""
+        head.append(
+            f"**Thresholds:** {', '.join(fixed)} {'uses' if len(fixed) == 1 else 'use'} a fixed threshold, not one "
+            "chosen for a stated false-alarm rate on real people never trained on: read "
+            f"{'its label' if len(fixed) == 1 else 'their labels'} with care" + (f"; {agreed}." if agreed else ".")
+        )
+    head.append(f"**Face by face:** {faces_line(c)}.")
     groups: dict[tuple, list[dict]] = {}
     for f in c.disagreements():
         groups.setdefault(tuple(f["labels"].items()), []).append(f)

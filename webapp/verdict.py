@@ -183,7 +183,8 @@ def message_html(text: str, kind: str = "info") -> str:
 
 def model_caveat(card) -> str:
     """A warning when the model card records no validation metrics (e.g. an untrained test model),
-    or metrics near chance (e.g. a net trained from scratch on too little data, kept for teaching)."""
+    metrics near chance (e.g. a net trained from scratch on too little data, kept for teaching), or a threshold
+    not calibrated on real people (the early baselines' and the MesoNet authors' fixed 0.5)."""
     if card is None:
         return ""
     if not card.metrics:
@@ -196,6 +197,12 @@ def model_caveat(card) -> str:
         return (
             f"The model '{card.name}' is close to chance on its validation videos (video AUC {auc:.2f}): "
             "its verdicts mean little. It is shipped to show how such a model fails, not to judge a clip."
+        )
+    if not card.calibrated:
+        return (
+            f"The model '{card.name}' decides at a fixed threshold of {card.threshold:.2f}, not one chosen for a "
+            "stated false-alarm rate on real people it never trained on: it may call real faces fake often (its "
+            "model card says how often)."
         )
     return ""
 

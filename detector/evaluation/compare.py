@@ -5,9 +5,10 @@
 
 Each model runs the same :func:`detector.inference.pipeline.analyze` on the same sampled
 frames and faces, decoded and detected once for all the models (each face cropped at each model's
-margin); the table gives each one's label, score, threshold and how many faces it scored above
-its threshold, and says where the models disagree (which faces of which frames they label
-differently).  ``--json`` writes every model's full report under its name, with the faces
+margin); the table gives each one's label, score, threshold (marked fixed when it was not
+calibrated on real people: ``ModelCard.calibrated``) and how many faces it scored above its
+threshold, and says where the models disagree (which faces of which frames they label
+differently), and what the calibrated models say when only the others differ.  ``--json`` writes every model's full report under its name, with the faces
 labelled differently; ``--csv`` one row per model.  Exit codes: 0 done; 2 bad input, argument or model.
 
 From code (the app's "Compare models" tab)::
@@ -48,7 +49,17 @@ __all__ = [
     "write_csv",
 ]
 
-FIELDS = ["model", "architecture", "label", "score", "threshold", "uncertain_from", "faces", "faces_over_threshold"]
+FIELDS = [
+    "model",
+    "architecture",
+    "label",
+    "score",
+    "threshold",
+    "uncertain_from",
+    "calibrated",
+    "faces",
+    "faces_over_threshold",
+]
 
 Progress = Callable[[float, str], None]
 
@@ -61,6 +72,7 @@ class ModelRun:
     architecture: str  # "efficientnet_lite0", or "3 x efficientnet_lite0" for an ensemble
     report: Report
     face: FaceResult | None = None  # the chosen face in this report (with ``cam`` when a CAM method was given)
+    calibrated: bool = True  # its threshold was set on reals it never trained on (ModelCard.calibrated), not 0.5
 
     @property
     def row(self) -> dict:
@@ -74,6 +86,7 @@ class ModelRun:
             "score": None if r.score != r.score else round(float(r.score), 4),
             "threshold": r.threshold,
             "uncertain_from": r.uncertain[0] if r.uncertain else None,
+            "calibrated": self.calibrated,
             "faces": len(scores),
             "faces_over_threshold": sum(s >= r.threshold for s in scores),
         }
@@ -258,7 +271,7 @@ def compare_models(
             found=faces_at(found, clf.card.face_margin),
             progress=lambda f, d, i=i, name=clf.name: step((i + f) / (n + 1), f"{name}: {d}"),
         )
-        runs.append(ModelRun(clf.name, _architecture(clf.card), report))
+        runs.append(ModelRun(clf.name, _architecture(clf.card), report, calibrated=clf.card.calibrated))
     del found
     comparison = Comparison(path, runs, cam_method=cam or None)
     comparison.face = choose_face(comparison)
@@ -284,11 +297,22 @@ def compare(path: str, models: list[str], frames: int = DEFAULT_FRAMES) -> tuple
 
 
 def disagreement(rows: list[dict]) -> str:
-    """One line on the verdicts: "the models agree: fake", or who says what."""
+    """One line on the verdicts: "the models agree: fake", or who says what; when only models with an
+    uncalibrated threshold (``calibrated`` false in their rows) differ, it says that those calibrated on real people
+    agree."""
     labels = {r["label"] for r in rows if r["label"] != "unknown"}
     if len(labels) <= 1:
         return f"the models agree: {labels.pop() if labels else 'no face'}"
-    return "the models disagree: " + ", ".join(f"{r['model']} says {r['label']}" for r in rows)
+    line = "the models disagree: " + ", ".join(f"{r['model']} says {r['label']}" for r in rows)
+    calibrated = [r for r in rows if r.get("calibrated", True)]
+    agreed = {r["label"] for r in calibrated if r["label"] != "unknown"}
+    if len(agreed) == 1 and len(calibrated) < len(rows):
+        n, label = len(calibrated), agreed.pop()
+        if n == 1:
+            line += f"; the only model calibrated on real people, {calibrated[0]['model']}, says {label}"
+        else:
+            line += f"; the {n} models calibrated on real people agree: {label}"
+    return line
 
 
 def faces_line(comparison: Comparison) -> str:
@@ -328,7 +352,12 @@ def main(argv=None) -> int:
     p = Parser(prog="deepfake-lens compare", description="Several models on one clip or photo")
     p.add_argument("path", metavar="CLIP", help="a video or a photo")
     p.add_argument("--models", default="all", help="comma-separated model names or card paths (default: all)")
-    p.add_argument("--frames", type=frame_count, default=32, help="frames sampled evenly over the clip (default 32)")
+    p.add_argument(
+        "--frames",
+        type=frame_count,
+        default=DEFAULT_FRAMES,
+        help=f"frames sampled evenly over the clip (default {DEFAULT_FRAMES})",
+    )
     p.add_argument("--json", metavar="OUT", help="write every model's report, by model name ('-' for stdout)")
     p.add_argument("--csv", metavar="OUT", help="write one row per model ('-' for stdout)")
     args = p.parse_args(argv)
@@ -354,8 +383,9 @@ def main(argv=None) -> int:
     width = max(len(r["model"]) for r in rows)
     for r in rows:
         score = "n/a" if r["score"] is None else f"{r['score']:.3f}"
+        fixed = "" if r["calibrated"] else " (fixed, not calibrated)"
         line = (
-            f"{r['model']:<{width}}  {r['label']:<9}  score {score}  threshold {r['threshold']:.3f}  "
+            f"{r['model']:<{width}}  {r['label']:<9}  score {score}  threshold {r['threshold']:.3f}{fixed}  "
             f"faces over it {r['faces_over_threshold']}/{r['faces']}  ({r['architecture']})"
         )
         print(printable(line), file=shown)  # a card path given as the model may hold a line break

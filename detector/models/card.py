@@ -64,6 +64,14 @@ class ModelCard:
         return self.classes.index(self.fake_class)
 
     @property
+    def calibrated(self) -> bool:
+        """Whether the threshold was chosen on validation scores (reals the model never trained on, for a stated
+        false-alarm rate: ``trained.calibration``), not a fixed 0.5 (the early baselines; the MesoNet authors'
+        rule)."""
+        cal = (self.trained or {}).get("calibration")
+        return isinstance(cal, dict) and "threshold" in cal
+
+    @property
     def weight_files(self) -> list[str]:
         """The weight files to load: the members of an ensemble, else the one file."""
         return list(self.members) or [self.weights]
