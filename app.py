@@ -61,6 +61,8 @@ log = logging.getLogger("app")
 _imported = time.perf_counter()
 
 LIMITS = Limits(max_file_mb=200, max_duration_s=120, max_frames=128)
+# the lab and compare tabs analyse a clip several times over (each change, each model): fewer frames at most
+MANY_RUNS_MAX_FRAMES = 64
 NO_CAM = "none (faster)"
 TITLE = "Deepfake video detector"
 PHOTO_NOTE = "A photo is a single frame: there is no timeline. The photo with its faces is shown below."
@@ -1162,7 +1164,7 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                 with gr.Row():
                     lab_frames = gr.Slider(
                         4,
-                        64,
+                        MANY_RUNS_MAX_FRAMES,
                         value=16,
                         step=1,
                         label="Frames to sample",
@@ -1299,7 +1301,14 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     elem_id="compare-models",
                 )
                 frames = gr.Slider(  # as Analyse and the CLI: a model's verdict here is the one it gives there
-                    4, 64, value=DEFAULT_FRAMES, step=1, label="Frames to sample", elem_id="compare-frames"
+                    4,
+                    MANY_RUNS_MAX_FRAMES,
+                    value=DEFAULT_FRAMES,
+                    step=1,
+                    label="Frames to sample",
+                    info=f"as Analyse's {DEFAULT_FRAMES}, so each verdict is the one it gives there; at most "
+                    f"{MANY_RUNS_MAX_FRAMES} here (Analyse: {LIMITS.max_frames}), as every ticked model scores each",
+                    elem_id="compare-frames",
                 )
                 cam = gr.Dropdown(
                     cams,
