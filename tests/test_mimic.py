@@ -8,6 +8,7 @@ pretrained ones, and its card must say where they came from.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -427,5 +428,8 @@ def test_weights_pretrained_without_a_split_on_the_runs_data_are_warned_of():
     (line,) = init_overlap_warnings(cfg, {"split": None, "data": ["d/utk/"]})
     assert "pretrained without a split on d/utk" in line and "without labels" in line
     assert init_overlap_warnings(cfg, {"split": None, "data": ["elsewhere"]}) == []
+    # the pretraining recorded the root as an absolute path, the run names it relative to here: one root
+    (line,) = init_overlap_warnings(cfg, {"split": None, "data": [os.path.abspath("d/utk")]})
+    assert "on d/utk," in line
     fold = {"folds": 3, "fold": 0, "split_seed": 0, "data": ["d/ffpp", "d/utk"]}
     assert init_overlap_warnings(cfg, {"split": fold, "data": ["d/utk"]}) == []  # checked strictly instead

@@ -8,8 +8,9 @@ frames and faces, decoded and detected once for all the models (each face croppe
 margin); the table gives each one's label, score, threshold (marked fixed when it was not
 calibrated on real people: ``ModelCard.calibrated``) and how many faces it scored above its
 threshold, and says where the models disagree (which faces of which frames they label
-differently), and what the calibrated models say when only the others differ.  ``--json`` writes every model's full report under its name, with the faces
-labelled differently; ``--csv`` one row per model.  Exit codes: 0 done; 2 bad input, argument or model.
+differently), and what the calibrated models say when only the others differ.  ``--json``
+writes every model's full report under its name, with the faces labelled differently; ``--csv``
+one row per model.  Exit codes: 0 done; 2 bad input, argument or model.
 
 From code (the app's "Compare models" tab)::
 

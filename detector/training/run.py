@@ -82,8 +82,10 @@ def init_overlap_warnings(cfg: TrainConfig, record: dict) -> list[str]:
 
     if _init_splits(record):
         return []
-    theirs = {os.path.normpath(str(d)) for d in record.get("data") or []}
-    shared = sorted(theirs & {os.path.normpath(d) for d in cfg.data})
+    theirs = [str(d) for d in record.get("data") or []]
+    # as written or resolved from here (distill._same_roots): "../shared/data/x" and its absolute path are one root
+    names = {os.path.normpath(d) for d in theirs} | {str(Path(d).resolve()) for d in theirs}
+    shared = sorted(d for d in cfg.data if os.path.normpath(d) in names or str(Path(d).resolve()) in names)
     if not shared:
         return []
     return [
