@@ -53,7 +53,7 @@ from detector.inference.video import Limits  # noqa: E402
 from detector.models.store import list_models  # noqa: E402
 from webapp.photo_input import photo_input  # noqa: E402
 from webapp.tables import HEADERS  # noqa: E402
-from webapp.verdict import message_html  # noqa: E402
+from webapp.verdict import THRESHOLD_STEP, message_html  # noqa: E402
 
 MODELS_DIR = None  # where models are looked up: None for the user's and the shipped models (tests set a folder)
 
@@ -303,15 +303,16 @@ def _without_server_path(report, path: str):
 
 
 def slider_value(threshold: float) -> float:
-    """A card's threshold as the slider shows it: to its 0.01 step (0.90793 shows as 0.91, which the slider can
-    hold; :func:`_slider_threshold` reads any value within half a step of the card's as the card's own)."""
-    return round(float(threshold), 2)
+    """A card's threshold as the slider shows it: to its step, :data:`webapp.verdict.THRESHOLD_STEP` (0.90793 shows
+    as 0.908, as the verdict prints it; :func:`_slider_threshold` reads any value within half a step of the card's
+    as the card's own)."""
+    return round(round(float(threshold) / THRESHOLD_STEP) * THRESHOLD_STEP, 6)
 
 
 def _slider_threshold(threshold, model) -> float | None:
     """The threshold slider's value as ``analyze`` takes it: None (the card's own threshold and its uncertain band)
-    within half a slider step (0.005) of the card's threshold, which the slider cannot show to the last digit."""
-    if threshold is None or abs(float(threshold) - float(model.card.threshold)) <= 0.005 + 1e-9:  # float slack
+    within half a slider step of the card's threshold, which the slider cannot show to the last digit."""
+    if threshold is None or abs(float(threshold) - float(model.card.threshold)) <= THRESHOLD_STEP / 2 + 1e-9:
         return None
     return float(threshold)
 
@@ -397,7 +398,7 @@ def on_analyze(
 def on_threshold(ui, report, judged, threshold, position, order) -> dict:
     """The threshold slider: label the scores already computed again (no new analysis); ``{component: value}``.
 
-    At the model card's own threshold its uncertain band applies; at any other, plain real / fake.
+    At the model card's own threshold its uncertain band applies; at another, the band keeps its lower edge.
     Redraws what shows the threshold: the verdict card, the timeline, the frame, the gallery and the downloads.
     """
     from webapp.faces import frame_view, gallery_items
@@ -991,10 +992,10 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     0.0,
                     1.0,
                     value=slider_value(default_card.threshold if default_card else 0.5),
-                    step=0.01,
+                    step=THRESHOLD_STEP,
                     label="Threshold",
-                    info="video score at or above it → fake. At the model's own threshold, scores "
-                    "in its uncertain band just below → uncertain. Moving it re-labels at once.",
+                    info="video score at or above it → fake; from the model's uncertain band's lower edge up to it "
+                    "→ uncertain. Moving it re-labels at once.",
                     elem_id="threshold",
                 )
                 with gr.Accordion("More settings", open=False):
@@ -1430,6 +1431,9 @@ ABOUT = f"""
 
 ### Read the verdict with care
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
+- So do faces unlike all the model trained on: smaller or larger, blurrier or sharper (less compressed), darker or
+  brighter, more turned than nearly all its training faces (the ranges are in its card). Its training videos are
+  compressed TV footage, so a clean HD clip can read "sharper": its score then means less, either way.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.
 - Limits: {LIMITS.max_file_mb:.0f} MB, {LIMITS.max_duration_s:.0f} s, 1440p. Analyses run one at a time (the host
@@ -1437,8 +1441,10 @@ ABOUT = f"""
 
 ### Use it from code
 `python -m detector scan clip.mp4 --json out.json` writes the same report as the JSON download here. Over HTTP:
-`gradio_client.Client(url).predict(handle_file("clip.mp4"), 32, None, "none (faster)", 0.5, api_name="/analyze_json")`;
-for a photo, pass `None` as the video and `photo=handle_file("photo.jpg")`.
+`gradio_client.Client(url).predict(handle_file("clip.mp4"), 32, None, "none (faster)", None, api_name="/analyze_json")`
+(the model `None`: the default; the threshold `None`: the model's own, with its uncertain band, as on this page; a
+number there is used as given, the band ending at it); for a photo, pass `None` as the video and
+`photo=handle_file("photo.jpg")`.
 """
 
 

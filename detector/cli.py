@@ -67,7 +67,12 @@ def _parser() -> Parser:
         help="model name in assets/models, or a path to its .json card (default: the default)",
     )
     s.add_argument("--rule", choices=["confident", "mean"], default="confident", help="frame-to-video aggregation")
-    s.add_argument("--threshold", type=probability, help="fake if score >= threshold (default: the model card's)")
+    s.add_argument(
+        "--threshold",
+        type=probability,
+        help="fake if score >= threshold (default: the model card's); uncertain from the lower edge of the card's "
+        "band up to it",
+    )
     s.add_argument(
         "--cam",
         choices=METHOD_NAMES,

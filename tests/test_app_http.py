@@ -274,9 +274,9 @@ def test_browser_upload_analyse_and_inspect(app_url, ten_second_clip, tmp_path):
         page.get_by_label("most fake first").check()
         page.wait_for_timeout(1500)
         first = page.locator("#face-gallery .thumbnail-item").first
-        tile_time = first.inner_text().split(" s")[0].strip()  # caption "0.80 s · face 0 · fake 0.48 (real)"
+        tile_time = first.inner_text().split(" s")[0].strip()  # caption "0.80 s · face 0 · score 0.48 (real)"
         scores = [
-            float(t.split("fake ")[1].split(" ")[0])
+            float(t.split("score ")[1].split(" ")[0])
             for t in page.locator("#face-gallery .caption-label").all_inner_texts()
         ]
         assert scores == sorted(scores, reverse=True)

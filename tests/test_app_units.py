@@ -130,7 +130,7 @@ def test_gallery_orders_and_maps_tiles_to_frames(report):
     items, positions = gallery_items(report, "time")
     assert len(items) == 5 and positions == [0, 0, 1, 3, 3]
     items, positions = gallery_items(report, "most fake first")
-    scores = [float(caption.split("fake ")[1].split(" ")[0]) for _, caption in items]
+    scores = [float(caption.split("score ")[1].split(" ")[0]) for _, caption in items]
     assert scores == sorted(scores, reverse=True) and scores[0] == 0.95
     assert positions[0] == 3
     tile = items[0][0]
@@ -477,7 +477,7 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     assert o.frame_image.shape[:2] == (512, 512) and o.frame_caption.startswith("The photo · face 0")
     report, data = o.report_state, o.report_json
     assert len(o.gallery) == len(o.positions_state) == 1 and report.faces[0].cam is not None  # the face, explained
-    assert o.gallery[0][1].startswith("face 0 · fake ")  # no time in a photo's captions
+    assert o.gallery[0][1].startswith("face 0 · score ")  # no time in a photo's captions
     assert len(o.table) == 1 and len(data["frames"]) == 1 and data["video"] == "astronaut.jpg"
     assert o.json_btn.value["path"].endswith("astronaut_report.json")
     # the threshold slider on a photo leaves the (hidden) timeline alone
@@ -532,7 +532,7 @@ def test_uncertain_verdict_is_explained_and_drawn_amber():
     assert "uncertain" not in verdict_html(relabel(r, 0.3, 0.6, [0.4, 0.6])).lower()
 
 
-def test_relabel_keeps_the_band_only_at_the_cards_threshold():
+def test_relabel_keeps_the_bands_lower_edge_at_any_threshold():
     from webapp.verdict import relabel
 
     original = _report([[(0, 0.55)], [(0, 0.55)], [(0, 0.55)], [(0, 0.55)]], threshold=0.6)
@@ -542,15 +542,20 @@ def test_relabel_keeps_the_band_only_at_the_cards_threshold():
     assert (at_card.label, at_card.threshold, at_card.uncertain) == ("uncertain", 0.6, [0.4, 0.6])
     assert relabel(original, 0.604, *card).label == "uncertain"  # the slider's 0.01 steps land near it
     lower = relabel(original, 0.5, *card)
-    assert (lower.label, lower.threshold, lower.uncertain) == ("fake", 0.5, None)
+    assert (lower.label, lower.threshold, lower.uncertain) == ("fake", 0.5, [0.4, 0.5])
+    # a higher threshold does not vouch for a score the model cannot tell from its validation reals
     higher = relabel(original, 0.8, *card)
-    assert (higher.label, higher.uncertain) == ("real", None)
+    assert (higher.label, higher.uncertain) == ("uncertain", [0.4, 0.8])
+    below = relabel(original, 0.3, *card)  # at or below the band's lower edge: no band
+    assert (below.label, below.uncertain) == ("fake", None)
+    assert relabel(_report([[(0, 0.35)], [(0, 0.35)]], threshold=0.6), 0.8, *card).label == "real"
     assert relabel(original, 0.6).label == "real"  # no card: plain real / fake
     # the scores are not touched, the original is not changed; threshold-dependent warnings follow the threshold
     assert original.label == "real" and original.threshold == 0.6 and higher.score == original.score
     assert any("close to the threshold" in w for w in at_card.warnings)
-    assert not any("close to the threshold" in w for w in higher.warnings)
-    assert higher.warnings[-1] == "a warning from elsewhere"
+    far = relabel(original, 0.95, *card)
+    assert not any("close to the threshold" in w for w in far.warnings)
+    assert far.warnings[-1] == "a warning from elsewhere"
     assert relabel(_report([[], []]), 0.6, *card).label == "unknown"
 
 
@@ -651,7 +656,7 @@ def test_queue_settings_come_from_the_environment(monkeypatch):
 
 
 def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
-    # the slider moves in steps of 0.01 and cannot show 0.932064: within half a step it stands for the card's own
+    # the slider moves in steps of 0.001 and cannot show 0.932064: within half a step it stands for the card's own
     # threshold (None to analyze, which then keeps the card's uncertain band); elsewhere its value, exactly
     from types import SimpleNamespace
 
@@ -659,13 +664,13 @@ def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
 
     model = SimpleNamespace(card=SimpleNamespace(threshold=0.932064))
     assert app._slider_threshold(None, model) is None
-    assert app._slider_threshold(0.93, model) is None and app._slider_threshold(0.935, model) is None
-    assert app._slider_threshold(0.92, model) == 0.92 and app._slider_threshold(0.5, model) == 0.5
-    # found by a browser check: the slider was given 0.90793 with its 0.01 step, a value it cannot hold; it shows
-    # the card's threshold to its step, which still stands for the card's own
-    assert app.slider_value(0.90793) == 0.91 and app.slider_value(0.5) == 0.5
+    assert app._slider_threshold(0.932, model) is None and app._slider_threshold(0.9325, model) is None
+    assert app._slider_threshold(0.931, model) == 0.931 and app._slider_threshold(0.5, model) == 0.5
+    # found by a browser check: the slider was given 0.90793 with a step it cannot hold; it shows the card's
+    # threshold to its step (0.908, as the verdict prints it), which still stands for the card's own
+    assert app.slider_value(0.90793) == 0.908 and app.slider_value(0.5) == 0.5
     assert app._slider_threshold(app.slider_value(0.932064), model) is None
-    for t in (0.125, 0.905, 0.335):  # rounded by exactly half a step: still the card's own, float error or not
+    for t in (0.1255, 0.9045, 0.3335):  # rounded by exactly half a step: still the card's own, float error or not
         assert app._slider_threshold(app.slider_value(t), SimpleNamespace(card=SimpleNamespace(threshold=t))) is None
 
 
@@ -680,7 +685,7 @@ def test_the_http_api_takes_a_threshold_exactly(tiny_model_dir, tmp_path):
     own = json.loads(open(card).read())["threshold"]
     photo = str(tmp_path / "a.jpg")
     cv2.imwrite(photo, cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
-    near = own + 0.003
+    near = own + 0.0003  # within the slider's half step (0.0005)
     exact = app.run_analysis(photo, 1, card, app.NO_CAM, near, keep_frames=False, from_slider=False)
     slider = app.run_analysis(photo, 1, card, app.NO_CAM, near, keep_frames=False)
     assert exact.threshold == near and slider.threshold == own

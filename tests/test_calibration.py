@@ -96,3 +96,23 @@ def test_verdict_keeps_the_calibrated_guarantee():
     assert labels.count("fake") == 1  # 0.99 only: 1 of 20, within the 5% asked for
     assert verdict(0.7000006, cal["threshold"]) != "fake"
     assert verdict(float("nan"), 0.5) == "unknown"
+
+
+def test_a_threshold_other_than_the_cards_keeps_the_bands_lower_edge():
+    from detector.inference.report import band_at
+
+    assert band_at(0.9, 0.9, [0.47, 0.9]) == [0.47, 0.9]  # the card's own
+    assert band_at(0.95, 0.9, [0.47, 0.9]) == [0.47, 0.95]  # raised: 0.6 stays uncertain, not real
+    assert band_at(0.5, 0.9, [0.47, 0.9]) == [0.47, 0.5]
+    assert band_at(0.4, 0.9, [0.47, 0.9]) is None and band_at(0.47, 0.9, [0.47, 0.9]) is None
+    assert band_at(0.95, 0.9, None) is None
+
+
+def test_a_faces_printed_score_compares_with_the_printed_threshold_as_the_raw_ones_do():
+    from detector.inference.report import score_text
+
+    # found by a browser check: a face at 0.9078 under the threshold 0.90793 read "fake 0.91 (uncertain)"
+    assert score_text(0.9078, 0.90793, [0.473685, 0.90793]) == "0.9078"
+    assert score_text(0.9080, 0.90793) == "0.91" and score_text(0.55, 0.90793, [0.473685, 0.90793]) == "0.55"
+    assert score_text(0.4735, 0.90793, [0.473685, 0.90793]) == "0.4735"  # just under the band: real
+    assert score_text(0.90793, 0.90793) == "0.91"  # at the threshold: fake, and reads so

@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from detector.inference.report import FaceResult, Report, verdict
+from detector.inference.report import FaceResult, Report, score_text, verdict
 from detector.inference.stills import is_still
 from webapp.session import frame_scale
 
@@ -146,7 +146,7 @@ def face_tile(
     (_, th), base = cv2.getTextSize("0", FONT, scale, 1)
     cv2.putText(
         tile,
-        f"{face.score:.2f} {word}",
+        f"{score_text(face.score, threshold, band)} {word}",
         (border + 2, tile.shape[0] - (strip - th) // 2 - 1),
         FONT,
         scale,
@@ -169,7 +169,8 @@ def gallery_items(
     for pos, fr, f in entries:
         word = _WORDS.get(verdict(f.score, report.threshold, report.uncertain), "?")
         where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
-        caption = f"{where}face {f.identity} · fake {f.score:.2f} ({word})"
+        shown = score_text(f.score, report.threshold, report.uncertain)
+        caption = f"{where}face {f.identity} · score {shown} ({word})"
         tile = face_tile(f, report.threshold, side, band=report.uncertain, cam_off=report.cam_method is None)
         items.append((tile, caption))
         positions.append(pos)
@@ -194,7 +195,8 @@ def draw_boxes(
         x, y, w, h = (round(v * box_scale) for v in f.box)
         colour = _colour(f.score, threshold, band)
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, line)
-        _label(out, f"face {f.identity}: {f.score:.2f}", (x - line // 2, y - line // 2), colour, scale, letters)
+        shown = score_text(f.score, threshold, band)
+        _label(out, f"face {f.identity}: {shown}", (x - line // 2, y - line // 2), colour, scale, letters)
     return out
 
 
@@ -206,7 +208,10 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
     fr = report.frames[pos]
     frames = report.frame_images or {}
     image = frames.get(fr.index)
-    scores = ", ".join(f"face {f.identity} {f.score:.2f}" for f in fr.faces) or "no face found"
+    scores = (
+        ", ".join(f"face {f.identity} {score_text(f.score, report.threshold, report.uncertain)}" for f in fr.faces)
+        or "no face found"
+    )
     if is_still(report.video):
         caption = f"The photo · {scores}"
     else:

@@ -152,14 +152,14 @@ def _band_text(report: Report) -> str:
     if report.uncertain:
         low = float(report.uncertain[0])
         return (
-            f"A video score at or above the threshold {t:.2f} is called <b>fake</b>. Scores from {low:.2f} up to the "
+            f"A video score at or above the threshold {t:.3f} is called <b>fake</b>. Scores from {low:.3f} up to the "
             f"threshold form the model's <b>uncertain band</b>: real faces of its validation set also score there, "
             "so in this band the model cannot tell a fake from a real face and says <b>uncertain</b> (it neither "
-            f"calls it fake nor vouches that it is real). Below {low:.2f}: <b>real</b>."
+            f"calls it fake nor vouches that it is real). Below {low:.3f}: <b>real</b>."
         )
     return (
-        f"A video score at or above the threshold {t:.2f} is called <b>fake</b>, below it <b>real</b>. "
-        "No uncertain band applies (the model card has none, or the threshold was moved away from the card's)."
+        f"A video score at or above the threshold {t:.3f} is called <b>fake</b>, below it <b>real</b>. "
+        "No uncertain band applies (the model card has none, or the threshold was set below the band's lower edge)."
     )
 
 

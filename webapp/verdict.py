@@ -11,7 +11,15 @@ import dataclasses
 import html
 import math
 
-from detector.inference.report import RULE_TEXT, Report, agreeing_figures, is_pooled, trust_warnings, verdict
+from detector.inference.report import (
+    RULE_TEXT,
+    Report,
+    agreeing_figures,
+    band_at,
+    is_pooled,
+    trust_warnings,
+    verdict,
+)
 from detector.inference.stills import is_still
 
 COLOURS = {
@@ -131,15 +139,18 @@ HOW_TEXT = {
 }
 
 
+THRESHOLD_STEP = 0.001  # the threshold slider's step: 0.90793 shows as 0.908, as the verdict prints it
+
+
 def uncertain_html(report: Report, compact: bool = False) -> str:
     """What an "uncertain" verdict means, in words (the score is in the band where real faces also score)."""
     low = float(report.uncertain[0]) if report.uncertain else report.threshold
     if compact:
-        text = f"Score in the uncertain band {low:.2f}&ndash;{report.threshold:.2f}: the model cannot tell."
+        text = f"Score in the uncertain band {low:.3f}&ndash;{report.threshold:.3f}: the model cannot tell."
     else:
         text = (
-            f"<b>What &ldquo;uncertain&rdquo; means:</b> the score lies between {low:.2f} and the threshold "
-            f"{report.threshold:.2f}, where real faces from the model's validation set also score. In this band the "
+            f"<b>What &ldquo;uncertain&rdquo; means:</b> the score lies between {low:.3f} and the threshold "
+            f"{report.threshold:.3f}, where real faces from the model's validation set also score. In this band the "
             "model cannot tell a fake from a real face: it does not call this fake, and it does not vouch that it "
             "is real. Look for other evidence."
         )
@@ -151,13 +162,15 @@ def relabel(
 ) -> Report:
     """A copy of ``report`` judged at ``threshold`` from its scores (no new analysis).
 
-    At the model card's own threshold (to the slider's 0.01) the card's uncertain band applies, as in
-    :func:`detector.inference.pipeline.analyze`; at any other threshold the label is plain real / fake.
-    The warnings that depend on the threshold are worked out again; the others are kept.
+    At the model card's own threshold (to the slider's step, :data:`THRESHOLD_STEP`) the card's uncertain band
+    applies; at another, the
+    band keeps its lower edge and ends at the new threshold (:func:`~detector.inference.report.band_at`), as in
+    :func:`detector.inference.pipeline.analyze`.  The warnings that depend on the threshold are worked out again;
+    the others are kept.
     """
-    own = card_threshold is not None and abs(float(threshold) - float(card_threshold)) <= 0.005
+    own = card_threshold is not None and abs(float(threshold) - float(card_threshold)) <= THRESHOLD_STEP / 2 + 1e-9
     t = float(card_threshold) if own else float(threshold)
-    band = list(card_band) if own and card_band else None
+    band = band_at(t, card_threshold, card_band) if card_threshold is not None else None
     old_auto = trust_warnings(report)
     kept = [w for w in report.warnings if w not in old_auto]
     new = dataclasses.replace(report, threshold=t, uncertain=band, label=verdict(report.score, t, band))
@@ -213,6 +226,7 @@ __all__ = [
     "message_html",
     "model_caveat",
     "uncertain_html",
+    "THRESHOLD_STEP",
     "relabel",
     "is_photo",
     "HEADLINES",

@@ -20,7 +20,7 @@ from detector.constants import DEFAULT_FRAMES, FACE_MARGIN, SCORE_DECIMALS
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, track
 from detector.inference.quality import face_stats
-from detector.inference.report import RULES, FrameResult, Report, attach_sequence, summarise
+from detector.inference.report import RULES, FrameResult, Report, attach_sequence, band_at, summarise
 from detector.inference.stills import STILL_PAD, is_still, read_still
 from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames
 from detector.models.classifier import Classifier, load_model
@@ -333,19 +333,20 @@ def analyze(
         timings["explain"] = time.perf_counter() - t  # with CAM on every face, includes the scoring
 
     timings["total"] = time.perf_counter() - t0
-    # a threshold given by the caller (other than the card's own) replaces the card's, and its uncertain band with
-    # it: as given, to the last digit (the app's slider, in steps of 0.01, passes None at the card's own)
+    # a threshold given by the caller (other than the card's own) replaces the card's, as given, to the last digit
+    # (the app's slider, in steps of 0.01, passes None at the card's own); the uncertain band keeps its lower edge
     own = threshold is None or float(threshold) == float(clf.card.threshold)
+    t = clf.card.threshold if own else float(threshold)
     report = summarise(
         video_path,
         results,
-        threshold=clf.card.threshold if own else float(threshold),
+        threshold=t,
         rule=rule,
         model=clf.name,
         timings=timings,
         video_info=info.to_dict(),
         cam_method=cam if cam else None,
-        uncertain=clf.card.uncertain if own else None,
+        uncertain=band_at(t, clf.card.threshold, clf.card.uncertain),
         ranges=clf.card.ranges or None,
     )
     if not is_still(video_path):  # a truncated file: say the verdict rests on its first part only

@@ -264,6 +264,18 @@ def agreeing_figures(score: float, bound: float) -> tuple[str, str]:
     return s, b
 
 
+def score_text(score: float, threshold: float, uncertain: list[float] | None = None, digits: int = 2) -> str:
+    """``score`` printed to ``digits`` decimals, or to as many more as it takes to compare with the threshold and
+    the uncertain band's lower edge, printed alike, as the raw figures do: a face at 0.9078 under a threshold of
+    0.90793 reads "0.9078", not "0.91" (which reads as at the threshold, though the face is not called fake)."""
+    bounds = [float(threshold)] + ([float(uncertain[0])] if uncertain else [])
+    for d in range(digits, 13):
+        shown = f"{score:.{d}f}"
+        if all((float(shown) >= float(f"{b:.{d}f}")) == (score >= b) for b in bounds):
+            return shown
+    return shown
+
+
 def verdict(score: float, threshold: float, uncertain: list[float] | None = None) -> str:
     """The label of a score: "fake" at or above ``threshold``; "uncertain" in the band ``[low, threshold)`` the
     model card gives (scores a model cannot tell from its real validation faces' upper tail); else "real";
@@ -276,6 +288,19 @@ def verdict(score: float, threshold: float, uncertain: list[float] | None = None
     if uncertain and score >= min(float(uncertain[0]), threshold):
         return "uncertain"
     return "real"
+
+
+def band_at(threshold: float, card_threshold: float, card_band: list[float] | None) -> list[float] | None:
+    """The uncertain band at ``threshold``.  At the card's own threshold, the card's band.  At another, the band
+    keeps its lower edge (the score above which the model's validation reals stop being rare: calibration's rule
+    at three times the false-alarm target) and ends at the new threshold, so that raising the threshold never turns
+    an uncertain score into "real"; none where the threshold is at or below that edge, or the card has no band."""
+    if not card_band:
+        return None
+    if float(threshold) == float(card_threshold):
+        return [float(card_band[0]), float(card_band[1])]
+    low = float(card_band[0])
+    return [low, float(threshold)] if low < float(threshold) else None
 
 
 def main_identities(identities: list[IdentityResult], frames: list[FrameResult], share: float = MAIN_SHARE) -> set[int]:
