@@ -177,12 +177,25 @@ NOT_ANALYSED = (
 )
 
 
-def not_analysed(ui) -> dict:
-    """Every result of the Analyse tab after an analysis failed: the verdict panel says so (the error box beside it
-    says why: the file, or the model), and the previous file's timeline, frame, faces, table, downloads and report
-    go, so that nothing on the page, the threshold slider's re-labelling included, speaks of another file."""
+def failure_reason(video, model_name, photo=None) -> str | None:
+    """The one-line reason :func:`validate_input` gives for these inputs, or None where its checks pass (the
+    analysis itself failed later)."""
+    try:
+        validate_input(video, model_name, photo)
+    except gr.Error as e:
+        return str(e.message)
+    return None
+
+
+def not_analysed(ui, video=None, model_name=None, photo=None) -> dict:
+    """Every result of the Analyse tab after an analysis failed: the verdict panel says so, and why where the quick
+    checks can tell (:func:`failure_reason`: the error box at the top right says it too, but it can be closed),
+    and the previous file's timeline, frame, faces, table, downloads and report go, so that nothing on the page,
+    the threshold slider's re-labelling included, speaks of another file."""
+    reason = failure_reason(video, model_name, photo) if (video or photo) else None
+    text = f"Nothing could be analysed: {reason}" if reason else NOT_ANALYSED
     return {
-        ui.verdict: message_html(NOT_ANALYSED, "error"),
+        ui.verdict: message_html(text, "error"),
         ui.timeline: gr.update(value=None, visible=True),
         ui.timeline_note: gr.update(value="", visible=False),
         ui.frame_slider: gr.Slider(minimum=1, maximum=2, value=1, visible=True),
@@ -1120,7 +1133,7 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     )
     # the reason is in the error box; the verdict panel must not go on saying "Upload a video..." or "Analysing..."
     for step in (checked, analysed):
-        step.failure(partial(not_analysed, ui), None, ui.results, **quick)
+        step.failure(partial(not_analysed, ui), [ui.video, ui.model, ui.photo], ui.results, **quick)
     # .input, not .change: only the user's own moves re-label the report on screen; a new model's threshold, set on
     # the slider by on_model, must not re-judge the previous model's scores at it
     ui.threshold.input(

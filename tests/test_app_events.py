@@ -72,7 +72,7 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     assert "a photo with 1 face" in by[ui.verdict._id]
 
 
-def test_a_failed_analysis_says_so_in_the_verdict_panel(demo):
+def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path):
     # found by a browser check: after a bad upload the verdict panel kept "Upload a video or a photo..." under an
     # error badge; the reason is in the error box, and the panel now says the file could not be analysed
     import app
@@ -91,3 +91,10 @@ def test_a_failed_analysis_says_so_in_the_verdict_panel(demo):
     assert "Nothing could be analysed" in cleared[ui.verdict] and "the file, or the model" in cleared[ui.verdict]
     assert cleared[ui.report_state] is None and cleared[ui.judged_state] is None and cleared[ui.gallery] == []
     assert app.on_threshold(ui, cleared[ui.report_state], None, 0.5, 1, "time") == {}
+    # found by a browser check: once the error box was closed, the reason was gone; the panel says it too
+    for fn in events(demo, "not_analysed"):
+        assert [getattr(c, "elem_id", None) for c in fn.inputs] == ["video-in", "model", "photo-in"]
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    told = app.not_analysed(ui, str(bad), None, None)[ui.verdict]
+    assert "Nothing could be analysed: notes.mp4" in told and "the file, or the model" not in told
