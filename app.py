@@ -642,21 +642,22 @@ def on_model(name):
 def card_markdown(card) -> str:
     if card is None:
         return "No model selected."
+    from webapp.cards import card_figures
+    from webapp.html_report import calibration_rule
+
     lines = [
         f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "
         f"threshold {card.threshold:.3f}, face margin {card.face_margin:.0%}."
     ]
+    rule = calibration_rule(card) if card.calibrated else ""
+    lines.append(f"Threshold: {rule}." if rule else "Threshold: fixed, not calibrated on real people.")
     if card.trained:
         data = card.trained.get("data") or card.trained.get("dataset")
         if data:
-            lines.append(f"Trained on: {data}.")
-    if card.metrics:
-        shown = ", ".join(
-            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in list(card.metrics.items())[:6]
-            if not isinstance(v, (dict, list))
-        )
-        lines.append(f"Validation: {shown}.")
+            lines.append(f"Trained on: {', '.join(data) if isinstance(data, list) else data}.")
+    figures = card_figures(card)
+    if figures:
+        lines.append("\n".join(f"- {f}." for f in figures))
     else:
         lines.append("⚠ No validation metrics on this model's card.")
     if card.notes:

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from detector.inference.report import RULE_TEXT, FaceResult, Report, rule_text, verdict
+from webapp.cards import card_figures
 from webapp.faces import draw_boxes, face_tile
 from webapp.session import frame_scale
 from webapp.tables import HEADERS, stem, table_rows
@@ -134,12 +135,8 @@ def _model_section(report: Report, card) -> str:
     data = (card.trained or {}).get("data") or (card.trained or {}).get("dataset")
     if data:
         rows.append(("Trained on", _esc(data)))
-    shown = [
-        f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-        for k, v in (card.metrics or {}).items()
-        if isinstance(v, (int, float)) and not isinstance(v, bool)
-    ][:6]
-    rows.append(("Validation", _esc(", ".join(shown)) if shown else "no validation metrics on the card"))
+    shown = card_figures(card)
+    rows.append(("Validation", "<br>".join(_esc(f) for f in shown) if shown else "no validation metrics on the card"))
     if card.notes:
         rows.append(("Notes", _esc(card.notes)))
     body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
