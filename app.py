@@ -715,6 +715,7 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
 def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()):
     """The lab's levels button: the score at each level, one frame per level, the levels table (with its
     face-coverage warnings) and a one-line summary."""
+    from detector.inference.report import score_text
     from webapp import lab
     from webapp.faces import draw_boxes
     from webapp.plots import levels_figure
@@ -735,13 +736,15 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
     reports = _run_guarded(work, video)
     first = next(iter(reports.values()))
     scores = {name: r.score for name, r in reports.items()}
-    figure = levels_figure(scores, first.threshold, {n: LEVEL_DESCRIPTIONS[n] for n in reports})
+    figure = levels_figure(
+        scores, first.threshold, {n: LEVEL_DESCRIPTIONS[n] for n in reports}, uncertain=first.uncertain
+    )
     pos = lab.preview_position(first)
     tiles = []
     for name, r in reports.items():
         img = lab.frame_at(r, pos)
         if img is not None:
-            score = "no face" if r.score != r.score else f"score {r.score:.2f} ({r.label})"
+            score = "no face" if r.score != r.score else f"{score_text(r.score, r.threshold, r.uncertain)} {r.label}"
             tiles.append((draw_boxes(img, r.frames[pos].faces, r.threshold, r.uncertain), f"{name}: {score}"))
     return figure, tiles, lab.levels_table(reports), lab.levels_summary(reports)
 
@@ -759,6 +762,12 @@ def on_lab_clip(lab_clip, first_video, first_photo, asked: bool = False):
     from webapp import lab
 
     return _clip_from_first_tab(lab.clip_for_lab, lab_clip, first_video, first_photo, asked)
+
+
+def lab_cleared(n: int) -> tuple:
+    """``n`` empty lab results: a comparison's when the three levels run, and the levels' when a comparison runs
+    (the two share the results column; one's cards must not stay under the other's headline)."""
+    return tuple(None for _ in range(n))
 
 
 def on_lab_new_clip(n: int, clip) -> tuple:
@@ -1253,6 +1262,9 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
         concurrency_id="analysis",
     )
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    compare_only, levels_only = [c for c in compared if c is not delta], [c for c in levelled if c is not delta]
+    compare_btn.click(partial(lab_cleared, len(levels_only)), None, levels_only, **quick)
+    levels_btn.click(partial(lab_cleared, len(compare_only)), None, compare_only, **quick)
     first = [lab_video, analyse.video, analyse.photo]
     use_first.click(partial(on_lab_clip, asked=True), first, [lab_video, lab_note], **quick)
     tab.select(on_lab_clip, first, [lab_video, lab_note], **quick)

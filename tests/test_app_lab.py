@@ -43,7 +43,7 @@ def test_compare_summary_says_the_change_and_the_lost_faces():
     assert "**Score change:**" in text and "**flipped** (fake → real)" in text
     assert "⚠ **Face coverage:** perturbed, faces in only 2 of 4 frames" in text
     assert "Face coverage" not in lab.compare_summary(levels["none"], levels["fliprot"])
-    assert "fake → unknown" in lab.compare_summary(levels["none"], levels["blank"])
+    assert "fake → no verdict (no face found)" in lab.compare_summary(levels["none"], levels["blank"])
 
 
 def test_crop_pairs_put_before_beside_after():
@@ -153,3 +153,16 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     out = by_elem(new_clip.outputs, data)
     assert out["lab-note"] == "Clip: **face.mp4**"
     assert all(not v for k, v in out.items() if k != "lab-note"), out
+
+
+def test_each_lab_run_clears_the_others_results(demo):
+    # found by a browser check: after "Run the three levels" the comparison's cards stayed under the new headline
+    cleared = events(demo, "lab_cleared")
+    ids = {tuple(getattr(c, "elem_id", None) for c in fn.outputs) for fn in cleared}
+    assert ids == {
+        ("levels-plot", "levels-gallery", "levels-table"),
+        ("verdict-original", "verdict-perturbed", "timeline-original", "timeline-perturbed")
+        + ("lab-preview", "lab-crops"),
+    }
+    for fn in cleared:
+        assert all(v is None for v in fn.fn())

@@ -84,6 +84,12 @@ def test_levels_figure_handles_no_face(report):
     bar = fig.data[0]
     assert list(bar.text) == ["0.90", "0.30", "no face"]
     assert list(bar.marker.color)[:2] == [FAKE_RED, REAL_GREEN]
+    # found by a browser check: a level in the uncertain band was drawn green while the table said uncertain
+    from webapp.plots import UNCERTAIN_AMBER
+
+    fig = levels_figure({"none": 0.9, "heavy": 0.71, "fliprot": 0.3}, 0.908, uncertain=[0.47, 0.908])
+    assert list(fig.data[0].marker.color) == [UNCERTAIN_AMBER, UNCERTAIN_AMBER, REAL_GREEN]  # 0.9 < 0.908
+    assert any(s.fillcolor == UNCERTAIN_AMBER for s in fig.layout.shapes)
 
 
 # ---------------------------------------------------------------- verdict

@@ -36,10 +36,10 @@ def _part(progress: Progress | None, start: float, span: float, label: str) -> P
 
 
 def describe(name: str, strength: float) -> str:
-    """A short human description: 'jpeg 0.80 (JPEG re-compression ...)' or a level's steps."""
+    """A short human description: 'jpeg at strength 0.80: JPEG re-compression ...' or a level's steps."""
     if name in LEVELS:
         return f"{name}: {LEVELS[name].describe()}"
-    return f"{name} at strength {strength:.2f} ({DESCRIPTIONS.get(name, name)})"
+    return f"{name} at strength {strength:.2f}: {DESCRIPTIONS.get(name, name)}"
 
 
 def run(
@@ -166,13 +166,18 @@ def levels_table(reports: dict[str, Report]) -> str:
     return "\n".join(rows)
 
 
+def _said(label: str) -> str:
+    """A label as the verdict card words it: "unknown" is "no verdict (no face found)"."""
+    return "no verdict (no face found)" if label == "unknown" else label
+
+
 def levels_summary(reports: dict[str, Report]) -> str:
     """One line: does the verdict hold at every level?"""
     labels = {r.label for r in reports.values()}
     return "**Three levels:** the verdict " + (
         "holds at every level."
         if len(labels) == 1
-        else "**changes** between levels: " + ", ".join(f"{n} {r.label}" for n, r in reports.items()) + "."
+        else "**changes** between levels: " + ", ".join(f"{n} {_said(r.label)}" for n, r in reports.items()) + "."
     )
 
 
@@ -190,7 +195,7 @@ def compare_summary(original: Report, perturbed: Report) -> str:
             )
         )
     else:
-        lines.append(f"**Verdict:** {original.label} → {perturbed.label}.")
+        lines.append(f"**Verdict:** {_said(original.label)} → {_said(perturbed.label)}.")
     warning = coverage_warning(original, perturbed)
     if warning:
         lines.append(f"⚠ **Face coverage:** perturbed, {warning}.")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from detector.inference.report import Report
+from detector.inference.report import Report, score_text, verdict
 
 # colour-blind-safe identity colours (Okabe-Ito), none of them the red/green of the verdicts
 IDENTITY_COLOURS = ["#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#009E73", "#F0E442", "#000000", "#D55E00"]
@@ -117,14 +117,20 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
 
 
 def levels_figure(
-    scores: dict[str, float], threshold: float, notes: dict[str, str] | None = None, height: int = 320
+    scores: dict[str, float],
+    threshold: float,
+    notes: dict[str, str] | None = None,
+    height: int = 320,
+    uncertain: list[float] | None = None,
 ) -> go.Figure:
-    """Bar chart: video score at each perturbation level (NaN -> no face found), threshold line."""
+    """Bar chart: video score at each perturbation level (NaN -> no face found), coloured by its label (red fake,
+    amber in the ``uncertain`` band, green real), the threshold line and the band."""
     names = list(scores)
     values = [scores[n] for n in names]
     shown = [0.0 if v != v else v for v in values]  # NaN (no face) drawn as an empty bar
-    colours = ["#bbb" if v != v else (FAKE_RED if v >= threshold else REAL_GREEN) for v in values]
-    text = ["no face" if v != v else f"{v:.2f}" for v in values]
+    colour_of = {"fake": FAKE_RED, "uncertain": UNCERTAIN_AMBER, "real": REAL_GREEN}
+    colours = ["#bbb" if v != v else colour_of[verdict(v, threshold, uncertain)] for v in values]
+    text = ["no face" if v != v else score_text(v, threshold, uncertain) for v in values]
     hover = [(notes or {}).get(n, "") for n in names]
     fig = go.Figure(
         go.Bar(
@@ -138,6 +144,18 @@ def levels_figure(
             width=0.5,
         )
     )
+    if uncertain and float(uncertain[0]) < threshold:
+        fig.add_hrect(
+            y0=float(uncertain[0]),
+            y1=threshold,
+            fillcolor=UNCERTAIN_AMBER,
+            opacity=0.18,
+            line_width=0,
+            layer="below",
+            annotation_text="uncertain",
+            annotation_position="bottom left",
+            annotation_font=dict(color="#6d4c00", size=11),
+        )
     fig.add_hline(
         y=threshold,
         line=dict(color=FAKE_RED, dash="dash", width=1.5),
