@@ -117,6 +117,9 @@ def test_photo_and_no_face_and_cam_off(uploaded):
     photo.video = "portrait.jpg"
     page = report_html(photo, None)
     assert "The photo" in page and "over time" not in page and "t = " not in page
+    # found by a browser check: a photo's report spoke of a video score, identities and sampled frames
+    assert "The photo's score (its most fake face's) at or above the threshold" in page
+    assert "A video score" not in page and "identity" not in page and "sampled frame" not in page
     uploaded.cam_method = None
     uploaded.frames[3].faces[0].cam = None
     page = report_html(uploaded, None)

@@ -146,16 +146,17 @@ def _model_section(report: Report, card) -> str:
 def _band_text(report: Report) -> str:
     """The threshold and the uncertain band in words (shown whatever the label)."""
     t = report.threshold
+    what = "The photo's score (its most fake face's)" if is_photo(report) else "A video score"
     if report.uncertain:
         low = float(report.uncertain[0])
         return (
-            f"A video score at or above the threshold {t:.3f} is called <b>fake</b>. Scores from {low:.3f} up to the "
+            f"{what} at or above the threshold {t:.3f} is called <b>fake</b>. Scores from {low:.3f} up to the "
             f"threshold form the model's <b>uncertain band</b>: real faces of its validation set also score there, "
             "so in this band the model cannot tell a fake from a real face and says <b>uncertain</b> (it neither "
             f"calls it fake nor vouches that it is real). Below {low:.3f}: <b>real</b>."
         )
     return (
-        f"A video score at or above the threshold {t:.3f} is called <b>fake</b>, below it <b>real</b>. "
+        f"{what} at or above the threshold {t:.3f} is called <b>fake</b>, below it <b>real</b>. "
         "No uncertain band applies (the model card has none, or the threshold was set below the band's lower edge)."
     )
 
@@ -231,9 +232,12 @@ def _table_section(report: Report) -> str:
 
     head = "".join(f"<th>{_esc(h)}</th>" for h in HEADERS)
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in table_rows(report))
+    n = len(report.frames)
+    what = f"Per-frame scores ({n} sampled frame{'s' * (n != 1)})"
+    if is_photo(report):
+        what = "Scores of the photo's faces"
     return (
-        f"<details><summary>Per-frame scores ({len(report.frames)} sampled frame"
-        f"{'s' if len(report.frames) != 1 else ''})</summary>"
+        f"<details><summary>{what}</summary>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>"
     )
 
@@ -294,7 +298,7 @@ def report_html(
     if not (shown.warnings or model_caveat):
         parts.append('<p class="note">No warning was raised for this analysis.</p>')
     parts.append(f'<p class="note">{_band_text(report)}</p>')
-    if report.aggregation in RULE_TEXT:
+    if report.aggregation in RULE_TEXT and not is_photo(report):  # a photo's score is its most fake face's
         parts.append(f'<p class="small">Aggregation: {_esc(report.aggregation)}: {_esc(rule_text(report))}.</p>')
     if report.frames and not is_photo(report):
         png = base64.b64encode(timeline_png(report)).decode("ascii")
@@ -305,7 +309,7 @@ def report_html(
     parts.append(_frame_section(report))
     parts += ["<h2>Faces and their explanations</h2>", _faces_section(report, max_faces)]
     if report.frames:
-        parts += ["<h2>Per-frame table</h2>", _table_section(report)]
+        parts += [f"<h2>{'Table' if is_photo(report) else 'Per-frame table'}</h2>", _table_section(report)]
     parts += ["<h2>Model</h2>", _model_section(report, card)]
     parts.append(
         '<p class="small" style="margin-top:28px">Made with deepfake-lens. A score is one model\'s estimate, not '
