@@ -1065,7 +1065,8 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
             "heat map (red = pushed towards *fake*) when a CAM method is chosen; with an RGB + depth model, last, "
             "the depth map its depth stream read (FaceMesh's estimate, brighter = nearer). Red frame = scored at or "
             "above the threshold, amber = in the model's uncertain band just below it, green = below; the score is "
-            "in the frame's bottom strip. Click a tile to see its frame."
+            "in the frame's bottom strip. In a video, one face in one frame is not the verdict: the threshold was "
+            "set for whole clips, and a few frames of a real clip can score above it. Click a tile to see its frame."
         )
         order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
         gallery = gr.Gallery(
