@@ -1062,7 +1062,9 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 )
         gr.Markdown(
             "### Faces and their explanations\nEach tile: the face as the model saw it and, beside it, its CAM "
-            "heat map (red = pushed towards *fake*) when a CAM method is chosen; with an RGB + depth model, last, "
+            "heat map (red = pushed towards *fake*; each map is scaled to its own strongest spot, so on a face "
+            "scored real it shows where the model leaned most towards fake, not evidence of a fake) when a CAM "
+            "method is chosen; with an RGB + depth model, last, "
             "the depth map its depth stream read (FaceMesh's estimate, brighter = nearer). Red frame = scored at or "
             "above the threshold, amber = in the model's uncertain band just below it, green = below; the score is "
             "in the frame's bottom strip. In a video, one face in one frame is not the verdict: the threshold was "
