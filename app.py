@@ -91,8 +91,8 @@ def model_choices() -> list[tuple[str, str]]:
     def threshold(c) -> str:
         return "" if c.calibrated else f", threshold {c.threshold:g} not calibrated"
 
-    return [
-        (f"{c.name}  ({kind(c)}, {c.input_size}px{auc(c)}{threshold(c)}{', default' if c.default else ''})", c.name)
+    return [  # short enough for the menu's width: the default first, the input size is on the card
+        (f"{c.name}  ({'default; ' if c.default else ''}{kind(c)}{auc(c)}{threshold(c)})", c.name)
         for c in list_models(MODELS_DIR)
     ]
 
