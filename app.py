@@ -1448,14 +1448,16 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
 
 ABOUT = f"""
 ### What happens to your video or photo
-1. **Decode**: {LIMITS.max_frames} frames at most are sampled evenly over the clip (PyAV); rotation tags are applied.
-   A photo (jpg, png, webp, bmp) is one frame, turned upright by its EXIF tag.
+1. **Decode**: {DEFAULT_FRAMES} frames (up to {LIMITS.max_frames} on the slider) are sampled evenly over the clip
+   (PyAV); rotation tags are applied. A photo (jpg, png, webp, bmp) is one frame, turned upright by its EXIF tag.
 2. **Find faces**: BlazeFace (mediapipe) finds faces in each sampled frame; faces are tracked into identities.
 3. **Score**: each face crop gets a *fake probability* from the classifier (the model card says what it was trained on).
 4. **Aggregate**: the *confident* rule (from the DFDC winning solution) turns frame scores into one score per person;
-   the video score is the highest among the people seen often enough. At or above the threshold → *fake*; just
-   below it, in the model's *uncertain* band (where real faces of its validation set also score) → *uncertain*.
-5. **Explain**: a class-activation map (Grad-CAM and relatives) shows which pixels pushed the score; its faithfulness
+   the video score is the highest among the people seen often enough (a photo's: its most fake face's). At or above
+   the threshold → *fake*; just below it, in the model's *uncertain* band (where real faces of its validation set
+   also score) → *uncertain*.
+5. **Explain**: a class-activation map (Grad-CAM and relatives) shows which pixels pushed the score towards *fake*,
+   each map scaled to its own strongest spot (on a face scored real, red is not evidence of a fake); its faithfulness
    figures (probability drop when those pixels are blurred, share of the map on the face) are in the table.
 
 ### Read the verdict with care
