@@ -649,8 +649,10 @@ def card_markdown(card) -> str:
         f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "
         f"threshold {card.threshold:.3f}, face margin {card.face_margin:.0%}."
     ]
-    rule = calibration_rule(card) if card.calibrated else ""
-    lines.append(f"Threshold: {rule}." if rule else "Threshold: fixed, not calibrated on real people.")
+    if card.calibrated:
+        lines.append(f"Threshold: {calibration_rule(card) or 'calibrated on validation reals (rule not recorded)'}.")
+    else:
+        lines.append("Threshold: fixed, not calibrated on real people.")
     if card.trained:
         data = card.trained.get("data") or card.trained.get("dataset")
         if data:
@@ -699,7 +701,7 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
         preview = side_by_side(
             draw_boxes(a, original.frames[pos].faces, original.threshold, original.uncertain),
             draw_boxes(b, perturbed.frames[pos].faces, perturbed.threshold, perturbed.uncertain),
-            ("original", lab.describe(name, float(strength)).split(" (")[0]),
+            ("original", lab.describe(name, float(strength)).split(":")[0]),
         )
     return (
         verdict_html(original, title="original", compact=True),

@@ -53,7 +53,7 @@ def test_compare_event_through_gradio(demo, clips):
     assert table["headers"][:3] == ["model", "architecture", "label"]
     assert [row[:3] for row in table["data"]] == [["eager", "resnet18", "fake"], ["wary", "resnet18", "real"]]
     # eager's threshold is a fixed one: the table and the summary say so, and what the calibrated one says
-    assert [row[4] for row in table["data"]] == ["0.01 fixed", "0.99"]
+    assert [row[4] for row in table["data"]] == ["0.010 fixed", "0.990"]
     assert "**Thresholds:** eager uses a fixed threshold" in summary
     assert "the only model calibrated on real people, wary, says real." in summary
     plot = json.loads(out["compare-timeline"]["plot"])

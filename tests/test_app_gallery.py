@@ -136,3 +136,16 @@ def test_box_labels_stay_inside_the_frame(width, height):
     assert xs.max() == width - 1 and xs.max() - xs.min() + 1 >= tw, "the whole label, moved inside"
     x0, y0, x1, y1 = _label(np.zeros((100, 200, 3), np.uint8), "face 12: 0.99", (190, 3), RED, 0.5)
     assert x0 > 0 and y0 == 0 and x1 == 200 and y1 <= 100  # moved left and down, just inside
+
+
+def test_a_long_score_fits_a_narrow_tile():
+    # found by review: "0.9078 uncertain" (a score printed to 4 decimals beside its threshold) ran off a 64-px tile
+    from webapp.faces import face_tile
+
+    face = FaceResult(identity=0, box=(0, 0, 64, 64), confidence=1.0, score=0.9078)
+    face.crop = np.full((64, 64, 3), 128, np.uint8)
+    tile = face_tile(face, 0.90793, 64, band=[0.473685, 0.90793], panel=False)
+    strip = tile[-12:, :, :]
+    amber = tile[2, 2].copy()
+    assert (strip[:, -3] == amber).all(), "the last columns of the strip stay the frame's colour: no text there"
+    assert (strip != amber).any(), "the score was written"

@@ -52,10 +52,10 @@ def test_crop_pairs_put_before_beside_after():
     levels = _levels()
     items = lab.crop_pairs(levels["none"], levels["heavy"], max_pairs=4, side=64)
     assert [c for _, c in items] == [
-        "t = 0.00 s · fake 0.90 → 0.30",
-        "t = 0.40 s · fake 0.80 → no face found",
-        "t = 0.80 s · fake 0.70 → no face found",
-        "t = 1.20 s · fake 0.90 → 0.20",
+        "t = 0.00 s · score 0.90 → 0.30",
+        "t = 0.40 s · score 0.80 → no face found",
+        "t = 0.80 s · score 0.70 → no face found",
+        "t = 1.20 s · score 0.90 → 0.20",
     ]
     image = items[0][0]
     assert image.dtype == np.uint8 and image.shape[1] == 2 * (64 + 10) + 8  # two framed 64-px crops, a gap
@@ -65,7 +65,7 @@ def test_crop_pairs_put_before_beside_after():
     assert lab.crop_pairs(levels["blank"], levels["none"]) == []  # no face before: nothing to pair
     photo = _report([[(0, 0.7)]])
     photo.video = "portrait.jpg"
-    assert lab.crop_pairs(photo, photo)[0][1] == "fake 0.70 → 0.70"  # a photo has no time
+    assert lab.crop_pairs(photo, photo)[0][1] == "score 0.70 → 0.70"  # a photo has no time
     # an RGB + depth model's faces: the pairs stay crop | crop, no depth panels
     for r in (levels["none"], levels["heavy"]):
         for f in r.faces:

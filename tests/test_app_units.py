@@ -121,7 +121,7 @@ def test_model_caveat_without_metrics_or_near_chance(tiny_model):
     assert "no validation metrics" in model_caveat(tiny_model.card)
     card = type(tiny_model.card)(**{**tiny_model.card.__dict__, "metrics": {"video_auc": 0.9}})
     assert "fixed threshold of 0.50" in model_caveat(card)  # good on fakes, but its threshold was never calibrated
-    card.trained = {"calibration": {"threshold": card.threshold}}
+    card.trained = {"calibration": {"threshold": card.threshold, "strata": {"videos": 9}}}
     assert model_caveat(card) == ""
     chance = type(tiny_model.card)(**{**tiny_model.card.__dict__, "metrics": {"video_auc": 0.52}})
     assert "close to chance" in model_caveat(chance) and "0.52" in model_caveat(chance)
@@ -546,7 +546,10 @@ def test_relabel_keeps_the_bands_lower_edge_at_any_threshold():
     card = (0.6, [0.4, 0.6])
     at_card = relabel(original, 0.6, *card)
     assert (at_card.label, at_card.threshold, at_card.uncertain) == ("uncertain", 0.6, [0.4, 0.6])
-    assert relabel(original, 0.604, *card).label == "uncertain"  # the slider's 0.01 steps land near it
+    # the slider's steps (0.001) cannot land on a card's threshold: within half a step it stands for the card's own
+    near = relabel(original, 0.6004, *card)
+    assert (near.threshold, near.uncertain) == (0.6, [0.4, 0.6])
+    assert relabel(original, 0.6006, *card).threshold == 0.6006
     lower = relabel(original, 0.5, *card)
     assert (lower.label, lower.threshold, lower.uncertain) == ("fake", 0.5, [0.4, 0.5])
     # a higher threshold does not vouch for a score the model cannot tell from its validation reals

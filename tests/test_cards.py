@@ -48,6 +48,26 @@ def test_a_single_split_a_peer_and_an_unknown_card():
         )
     )
     assert peer[0] == "Measured on all 100 FaceForensics++ c23 videos: video AUC 0.73"
-    assert peer[1] == "Real people it called fake: real clips from outside FaceForensics++ 2 of 4"
+    assert peer[1] == "Real people it called fake at its threshold: real clips from outside FaceForensics++ 2 of 4"
     assert card_figures(SimpleNamespace(metrics={"accuracy": 0.5})) == ["accuracy 0.500"]
     assert card_figures(SimpleNamespace(metrics={})) == [] and card_figures(SimpleNamespace(metrics=None)) == []
+
+
+def test_figures_of_the_wrong_type_are_left_out_never_an_error():
+    # found by review: a hand-edited card's metrics raised where the old listing never did
+    odd = {
+        "video_auc": 0.8,
+        "out_of_fold": True,
+        "video_auc_ci95": [None, None],
+        "by_method_auc": ["Deepfakes", 0.9],
+        "by_source_auc": {"ffpp": None, "ffpp_c40": None},
+        "cross_fitted_false_alarms": [{"name": "ffpp", "reals": 33}, "x"],
+        "crossval_source": ["ffpp"],
+        "crossval_video_auc": float("nan"),
+    }
+    assert card_figures(SimpleNamespace(metrics=odd)) == [
+        "Every validation video of every source together, out of fold: video AUC 0.80"
+    ]
+    assert card_figures(SimpleNamespace(metrics={"definitions": {"a": "b"}})) == []  # nothing to show: none
+    assert card_figures(SimpleNamespace(metrics={"by_method_auc": {"Deepfakes": None}})) == []
+    assert card_figures(SimpleNamespace(metrics="not a dict")) == []

@@ -34,7 +34,7 @@ def pair_dir(tmp_path_factory):
             name=name, architecture="resnet18", input_size=64, default=default, threshold=threshold, notes="tests only"
         )
         if not default:  # as train writes it (detector.evaluation.calibration), by hand
-            card.trained = {"calibration": {"threshold": threshold, "rule": "tests only"}}
+            card.trained = {"calibration": {"threshold": threshold, "rule": "tests only", "strata": {"videos": 9}}}
         save_model(net, card, d)
     return d
 
@@ -264,8 +264,8 @@ def test_verdict_rows_and_the_disagreement_text():
 
     c = _comparison()
     assert view.verdict_rows(c) == [
-        ["a", "resnet18", "fake", "0.900", "0.50", "2 of 3"],
-        ["b", "3 x efficientnet_lite0", "fake", "0.550", "0.50", "1 of 3"],
+        ["a", "resnet18", "fake", "0.900", "0.500", "2 of 3"],
+        ["b", "3 x efficientnet_lite0", "fake", "0.550", "0.500", "1 of 3"],
     ]  # video scores by the confident rule: a's one frame over 0.8 (0.9); b's plain mean of 0.8 and 0.3
     text = view.disagreement_markdown(c)
     assert text.startswith("**Verdicts on the whole clip:** the models agree: a fake (0.90), b fake (0.55).")
@@ -273,6 +273,22 @@ def test_verdict_rows_and_the_disagreement_text():
     assert "- a **fake** · b **real**: 1 face (0.40 s)" in text
     assert "**Explained face:** face 0 at 0.40 s (frame 10), the face the models disagree on most; no CAM" in text
     assert view.disagreement_markdown(_comparison(threshold_b=0.25)).count("\n- ") == 0  # none to list
+    # found by review: the table printed 0.908 (fake) beside a threshold of 0.91
+    close = _comparison(threshold_b=0.5504)
+    assert view.verdict_rows(close)[1][3:5] == ["0.5500", "0.5504"] and "b real (0.5500)" in view.disagreement_markdown(
+        close
+    )
+
+
+def test_models_that_found_no_face_are_not_counted_as_agreeing():
+    from detector.evaluation.compare import disagreement
+
+    rows = [
+        {"model": "a", "label": "real", "calibrated": True},
+        {"model": "b", "label": "unknown", "calibrated": True},
+        {"model": "c", "label": "fake", "calibrated": False},
+    ]
+    assert disagreement(rows).endswith("; the only model calibrated on real people, a, says real")
 
 
 def test_cam_row_puts_one_tile_per_model_side_by_side():

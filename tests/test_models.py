@@ -117,8 +117,15 @@ def test_a_card_is_calibrated_only_when_it_records_how_its_threshold_was_chosen(
     assert not card.calibrated  # a fixed 0.5
     card.trained = {"calibration": "none: threshold 0.5 is the authors' own rule"}  # what a converted peer records
     assert not card.calibrated
-    card.trained = {"calibration": {"threshold": 0.9, "target_false_alarms": 0.05}}
+    card.threshold = 0.9
+    card.trained = {"calibration": {"threshold": 0.9, "target_false_alarms": 0.05, "strata": {"videos": 40}}}
     assert card.calibrated
+    card.threshold = 0.95  # set by hand after the calibration: not the calibrated one
+    assert not card.calibrated
+    # calibrate_threshold's fallback where validation held no real item: 0.5, no strata, no band
+    card.threshold = 0.5
+    card.trained = {"calibration": {"threshold": 0.5, "uncertain": None, "strata": {}, "rule": "no real item"}}
+    assert not card.calibrated
 
 
 def test_the_shipped_cards_pass_the_checks():

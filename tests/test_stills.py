@@ -109,6 +109,16 @@ def test_a_threshold_given_is_kept_to_the_last_digit(tmp_path, tiny_model):
     assert report.threshold == near and report.uncertain == band_at(near, own, tiny_model.card.uncertain)
     report = analyze(photo, model=tiny_model, threshold=own)
     assert report.threshold == own and report.uncertain == tiny_model.card.uncertain
+    # a card with a band: another threshold keeps the band's lower edge, up to it
+    import dataclasses
+
+    from detector.models.classifier import Classifier
+
+    banded = dataclasses.replace(tiny_model.card, threshold=0.9, uncertain=[0.3, 0.9])
+    model = Classifier(banded, tiny_model.net)
+    assert analyze(photo, model=model).uncertain == [0.3, 0.9]
+    assert analyze(photo, model=model, threshold=0.95).uncertain == [0.3, 0.95]
+    assert analyze(photo, model=model, threshold=0.2).uncertain is None
 
 
 @pytest.mark.slow

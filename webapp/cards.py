@@ -26,61 +26,94 @@ def source_name(name: str) -> str:
 
 
 def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
 
 
-def _aucs(aucs: dict, names=source_name) -> str:
-    return ", ".join(f"{names(k)} {v:.2f}" for k, v in aucs.items() if _number(v))
+def _aucs(aucs, names=source_name) -> str:
+    """ "name 0.94, name 0.73" for the numbers of a {name: AUC} dict (anything else: "")."""
+    if not isinstance(aucs, dict):
+        return ""
+    return ", ".join(f"{names(str(k))} {v:.2f}" for k, v in aucs.items() if _number(v))
+
+
+def _interval(ci) -> str:
+    ok = isinstance(ci, (list, tuple)) and len(ci) == 2 and all(_number(v) for v in ci)
+    return f" (95% interval {ci[0]:.2f}-{ci[1]:.2f})" if ok else ""
+
+
+def _text(v) -> str:
+    return v if isinstance(v, str) else ""
 
 
 def card_figures(card) -> list[str]:
     """The card's figures as short sentences, the most honest first (cross-validated, then the rest); the raw
-    metric names only where the card holds figures of no known kind."""
-    m = dict(getattr(card, "metrics", None) or {})
+    metric names only where the card holds figures of no known kind.  Figures of the wrong type (a hand-edited
+    card) are left out, never an error."""
+    m = getattr(card, "metrics", None)
+    m = m if isinstance(m, dict) else {}
     out = []
     cv = m.get("crossval_video_auc")
     if _number(cv):
-        source = source_name(m.get("crossval_source") or "ffpp")
-        note = m.get("crossval_note")
+        note = _text(m.get("crossval_note"))
         out.append(
-            f"Cross-validated on {source}, each video scored by a fold model that never trained on it: video AUC "
-            f"{cv:.2f}" + (f" ({note})" if note else "")
+            f"Cross-validated on {source_name(_text(m.get('crossval_source')) or 'ffpp')}, each video scored by a "
+            f"fold model that never trained on it: video AUC {cv:.2f}" + (f" ({note})" if note else "")
         )
-    va, ci = m.get("video_auc"), m.get("video_auc_ci95")
-    interval = f" (95% interval {ci[0]:.2f}-{ci[1]:.2f})" if isinstance(ci, list) and len(ci) == 2 else ""
+    va = m.get("video_auc")
     if _number(va):
-        if m.get("unseen"):
-            out.append(f"Measured on {m.get('measured_on') or 'data it never trained on'}: video AUC {va:.2f}")
-        elif m.get("out_of_fold"):
-            out.append(f"Every validation video of every source together, out of fold: video AUC {va:.2f}{interval}")
+        if m.get("unseen") is True:
+            where = _text(m.get("measured_on")) or "data it never trained on"
+            out.append(f"Measured on {where}: video AUC {va:.2f}")
+        elif m.get("out_of_fold") is True:
+            out.append(
+                "Every validation video of every source together, out of fold: video AUC "
+                f"{va:.2f}{_interval(m.get('video_auc_ci95'))}"
+            )
         else:
-            out.append(f"Its own validation split (one split, not cross-validated): video AUC {va:.2f}{interval}")
-    by_source = {k: v for k, v in (m.get("by_source_auc") or {}).items() if _number(v)}
-    if len(by_source) > 1:
+            out.append(
+                "Its own validation split (one split, not cross-validated): video AUC "
+                f"{va:.2f}{_interval(m.get('video_auc_ci95'))}"
+            )
+    by_source = m.get("by_source_auc")
+    if isinstance(by_source, dict) and sum(_number(v) for v in by_source.values()) > 1:
         out.append(f"By source (its fakes against its own reals): {_aucs(by_source)}")
-    by_method = m.get("by_method_auc") or {}
+    by_method = _aucs(m.get("by_method_auc"), str)
     if by_method:
-        out.append(f"By manipulation method, against every real video: {_aucs(by_method, str)}")
+        out.append(f"By manipulation method, against every real video: {by_method}")
     recall = m.get("recall_at_threshold")
     if _number(recall):
         out.append(f"At its threshold it calls {recall:.0%} of the fake validation videos fake")
-    fitted = [r for r in m.get("cross_fitted_false_alarms") or [] if isinstance(r, dict) and r.get("name") != "all"]
+    rows = m.get("cross_fitted_false_alarms")
+    fitted = [
+        f"{source_name(str(r['name']))} {r['false_alarms']:,} of {r['reals']:,}"
+        for r in (rows if isinstance(rows, list) else [])
+        if isinstance(r, dict)
+        and r.get("name") != "all"
+        and isinstance(r.get("false_alarms"), int)
+        and isinstance(r.get("reals"), int)
+    ]
     if fitted:
-        parts = ", ".join(
-            f"{source_name(r['name'])} {r['false_alarms']:,} of {r['reals']:,}" for r in fitted if "reals" in r
+        out.append(
+            "Real people it called fake, out of fold (each fold at a threshold fitted on the others): "
+            + ", ".join(fitted)
         )
-        out.append(f"Real people it called fake, out of fold (each fold at a threshold fitted on the others): {parts}")
-    peers = [
-        (what, m[key])
+    said = [
+        f"{what} {m[key]}"
         for key, what in (
+            ("false_alarms_utk_heldout", "held-out UTKFace photos"),
             ("false_alarms_ffpp_c23_reals", "FaceForensics++ c23 real videos"),
             ("false_alarms_wild_real", "real clips from outside FaceForensics++"),
         )
         if isinstance(m.get(key), str)
     ]
-    if peers:
-        out.append("Real people it called fake: " + ", ".join(f"{what} {n}" for what, n in peers))
-    if not out and m:
-        raw = (f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in m.items())
-        out.append(", ".join(r for r, v in zip(raw, m.values()) if not isinstance(v, (dict, list)))[:400])
+    if said:
+        out.append("Real people it called fake at its threshold: " + ", ".join(said))
+    if not out:
+        raw = ", ".join(
+            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in m.items()
+            if isinstance(v, (int, float, str)) and not isinstance(v, bool)
+        )
+        if raw:
+            out.append(raw[:400])
     return out

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from detector.evaluation.compare import Comparison, disagreement, faces_line, write_csv
+from detector.inference.report import agreeing_figures, score_text
 from detector.inference.stills import is_still
 
 # plotly and the tile drawing are imported where used: the app imports this module (for its headers) while it builds
@@ -167,13 +168,16 @@ def verdict_rows(c: Comparison) -> list[list]:
     score at or above it."""
     out = []
     for r in c.rows:
+        score, threshold = ("no face", f"{r['threshold']:.3f}")
+        if r["score"] is not None:  # printed so that they compare as the raw figures do
+            score, threshold = agreeing_figures(r["score"], r["threshold"])
         out.append(
             [
                 r["model"],
                 r["architecture"],
                 r["label"],
-                "no face" if r["score"] is None else f"{r['score']:.3f}",
-                f"{r['threshold']:.2f}" + ("" if r.get("calibrated", True) else " fixed"),
+                score,
+                threshold + ("" if r.get("calibrated", True) else " fixed"),
                 f"{r['faces_over_threshold']} of {r['faces']}",
             ]
         )
@@ -224,8 +228,12 @@ def cam_row(c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3) -> 
     return np.concatenate(out, axis=0)
 
 
-def _score(v: float | None) -> str:
-    return "no face" if v is None else f"{v:.2f}"
+def _score(row: dict) -> str:
+    """A row's video score, to as many decimals as it takes to compare with its threshold as the raw one does."""
+    if row["score"] is None:
+        return "no face"
+    band = [row["uncertain_from"]] if row.get("uncertain_from") is not None else None
+    return score_text(row["score"], row["threshold"], band)
 
 
 def _times(faces: list[dict], photo: bool) -> str:
@@ -244,7 +252,7 @@ def disagreement_markdown(c: Comparison) -> str:
     photo = _photo(c)
     rows = c.rows
     verdicts = disagreement(rows)
-    scores = ", ".join(f"{r['model']} {r['label']} ({_score(r['score'])})" for r in rows)
+    scores = ", ".join(f"{r['model']} {r['label']} ({_score(r)})" for r in rows)
     head = [f"**Verdicts on the whole {'photo' if photo else 'clip'}:** {verdicts.split(':')[0]}: {scores}."]
     fixed = [r["model"] for r in rows if not r.get("calibrated", True)]
     if fixed:

@@ -142,11 +142,24 @@ def face_tile(
     strip = max(18, round(side * 0.13))
     tile = cv2.copyMakeBorder(tile, border, strip, border, border, cv2.BORDER_CONSTANT, value=colour)
     word = _WORDS.get(verdict(face.score, threshold, band), "")
-    scale = (strip - 6) / 22
+    shown = score_text(face.score, threshold, band)
+    room = tile.shape[1] - 2 * border - 4
+
+    def fitted(text: str) -> float:  # the largest scale, down to 0.3, at which ``text`` fits the strip
+        scale = (strip - 6) / 22
+        while scale > 0.3 and cv2.getTextSize(text, FONT, scale, 1)[0][0] > room:
+            scale -= 0.02
+        return scale
+
+    text = f"{shown} {word}"  # a longer score ("0.9078 uncertain") on a narrow tile: smaller, or the score alone
+    scale = fitted(text)
+    if cv2.getTextSize(text, FONT, scale, 1)[0][0] > room:
+        text = shown
+        scale = fitted(text)
     (_, th), base = cv2.getTextSize("0", FONT, scale, 1)
     cv2.putText(
         tile,
-        f"{score_text(face.score, threshold, band)} {word}",
+        text,
         (border + 2, tile.shape[0] - (strip - th) // 2 - 1),
         FONT,
         scale,

@@ -26,7 +26,7 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from detector.inference.report import RULE_TEXT, FaceResult, Report, rule_text, verdict
+from detector.inference.report import RULE_TEXT, FaceResult, Report, rule_text, score_text, verdict
 from webapp.cards import card_figures
 from webapp.faces import draw_boxes, face_tile
 from webapp.session import frame_scale
@@ -88,7 +88,7 @@ def timeline_png(report: Report, width: float = 8.5, height: float = 2.8, dpi: i
     ax.axhspan(t, 1.05, color=FAKE_RED, alpha=0.06, lw=0)
     if report.uncertain and float(report.uncertain[0]) < t:
         ax.axhspan(float(report.uncertain[0]), t, color=UNCERTAIN_AMBER, alpha=0.2, lw=0, label="uncertain band")
-    ax.axhline(t, color=FAKE_RED, ls="--", lw=1.3, label=f"threshold {t:.2f}")
+    ax.axhline(t, color=FAKE_RED, ls="--", lw=1.3, label=f"threshold {t:.3f}")
     for k, ident in enumerate(sorted({f.identity for f in report.faces})):
         pts = [(fr.time, f.score) for fr in report.frames for f in fr.faces if f.identity == ident]
         xs, ys = zip(*pts)
@@ -196,7 +196,8 @@ def _faces_section(report: Report, max_faces: int) -> str:
         wide = f' style="width:{round(300 * tile.shape[1] / 304)}px"' if f.depth is not None else ""
         figures.append(
             f'<figure{wide}><img src="{data_uri(tile)}" alt="face {f.identity}">'
-            f"<figcaption>{where}face {f.identity} · fake probability <b>{f.score:.3f}</b> ({_esc(word)})"
+            f"<figcaption>{where}face {f.identity} · fake probability "
+            f"<b>{score_text(f.score, report.threshold, report.uncertain, digits=3)}</b> ({_esc(word)})"
             "</figcaption></figure>"
         )
     return f'<p class="note">{intro}</p><div class="faces">{"".join(figures)}</div>'

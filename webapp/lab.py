@@ -22,7 +22,7 @@ import numpy as np
 
 from detector.evaluation.perturb import DESCRIPTIONS, LEVELS, PERTURBATIONS, make_transform
 from detector.inference.pipeline import analyze, face_detector
-from detector.inference.report import Report
+from detector.inference.report import Report, score_text
 from detector.inference.stills import is_still
 
 Progress = Callable[[float, str], None]
@@ -239,8 +239,9 @@ def crop_pairs(before: Report, after: Report, max_pairs: int = 6, side: int = 12
         )
         gap = np.full((left.shape[0], 8, 3), 255, np.uint8)
         where = "" if is_still(before.video) else f"t = {before.frames[pos].time:.2f} s · "  # a photo: no time
-        change = f"{a.score:.2f} → {b.score:.2f}" if b is not None else f"{a.score:.2f} → no face found"
-        items.append((np.concatenate([left, gap, right], axis=1), f"{where}fake {change}"))
+        before_score = score_text(a.score, before.threshold, before.uncertain)
+        after_score = "no face found" if b is None else score_text(b.score, after.threshold, after.uncertain)
+        items.append((np.concatenate([left, gap, right], axis=1), f"{where}score {before_score} → {after_score}"))
     return items
 
 

@@ -214,8 +214,8 @@ def model_caveat(card) -> str:
     if not card.calibrated:
         return (
             f"The model '{card.name}' decides at a fixed threshold of {card.threshold:.2f}, not one chosen for a "
-            "stated false-alarm rate on real people it never trained on: it may call real faces fake often (its "
-            "model card says how often)."
+            "stated false-alarm rate on real people it never trained on: it may call real faces fake often (the "
+            "model's figures say how often, where it was measured)."
         )
     return ""
 

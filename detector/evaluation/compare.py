@@ -305,9 +305,9 @@ def disagreement(rows: list[dict]) -> str:
     if len(labels) <= 1:
         return f"the models agree: {labels.pop() if labels else 'no face'}"
     line = "the models disagree: " + ", ".join(f"{r['model']} says {r['label']}" for r in rows)
-    calibrated = [r for r in rows if r.get("calibrated", True)]
-    agreed = {r["label"] for r in calibrated if r["label"] != "unknown"}
-    if len(agreed) == 1 and len(calibrated) < len(rows):
+    calibrated = [r for r in rows if r.get("calibrated", True) and r["label"] != "unknown"]  # those that judged
+    agreed = {r["label"] for r in calibrated}
+    if len(agreed) == 1 and any(not r.get("calibrated", True) for r in rows):
         n, label = len(calibrated), agreed.pop()
         if n == 1:
             line += f"; the only model calibrated on real people, {calibrated[0]['model']}, says {label}"

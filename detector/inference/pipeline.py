@@ -334,7 +334,7 @@ def analyze(
 
     timings["total"] = time.perf_counter() - t0
     # a threshold given by the caller (other than the card's own) replaces the card's, as given, to the last digit
-    # (the app's slider, in steps of 0.01, passes None at the card's own); the uncertain band keeps its lower edge
+    # (the app's slider passes None within half its step of the card's own); the uncertain band keeps its lower edge
     own = threshold is None or float(threshold) == float(clf.card.threshold)
     t = clf.card.threshold if own else float(threshold)
     report = summarise(

@@ -69,7 +69,17 @@ class ModelCard:
         false-alarm rate: ``trained.calibration``), not a fixed 0.5 (the early baselines; the MesoNet authors'
         rule)."""
         cal = (self.trained or {}).get("calibration")
-        return isinstance(cal, dict) and "threshold" in cal
+        if not isinstance(cal, dict):
+            return False
+        t = cal.get("threshold")
+        # the threshold in use is the one calibrated, and reals were there to calibrate it on (with none,
+        # calibrate_threshold falls back to 0.5 with no strata and no band)
+        return (
+            isinstance(t, (int, float))
+            and not isinstance(t, bool)
+            and abs(float(t) - float(self.threshold)) <= 1e-9
+            and bool(cal.get("strata") or cal.get("uncertain"))
+        )
 
     @property
     def weight_files(self) -> list[str]:
