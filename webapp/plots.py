@@ -37,16 +37,12 @@ def _base_layout(fig: go.Figure, title: str, height: int) -> None:
     )
 
 
-def timeline_figure(report: Report, title: str = "", height: int = 340, selected: int | None = None) -> go.Figure:
-    """Fake probability per sampled frame, one line per identity.  ``selected``: frame position to mark."""
-    fig = go.Figure()
-    t = report.threshold
-    duration = max([fr.time for fr in report.frames] + [report.video_info.get("duration", 0.0) or 0.0, 0.1])
-    fig.add_hrect(y0=t, y1=1.05, fillcolor=FAKE_RED, opacity=0.06, line_width=0, layer="below")
-    if report.uncertain and float(report.uncertain[0]) < t:
+def _band(fig: go.Figure, uncertain: list[float] | None, threshold: float) -> None:
+    """The uncertain band ``[low, threshold)`` as a labelled amber strip behind the data (none without a band)."""
+    if uncertain and float(uncertain[0]) < threshold:
         fig.add_hrect(
-            y0=float(report.uncertain[0]),
-            y1=t,
+            y0=float(uncertain[0]),
+            y1=threshold,
             fillcolor=UNCERTAIN_AMBER,
             opacity=0.18,
             line_width=0,
@@ -55,6 +51,15 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
             annotation_position="bottom left",
             annotation_font=dict(color="#6d4c00", size=11),
         )
+
+
+def timeline_figure(report: Report, title: str = "", height: int = 340, selected: int | None = None) -> go.Figure:
+    """Fake probability per sampled frame, one line per identity.  ``selected``: frame position to mark."""
+    fig = go.Figure()
+    t = report.threshold
+    duration = max([fr.time for fr in report.frames] + [report.video_info.get("duration", 0.0) or 0.0, 0.1])
+    fig.add_hrect(y0=t, y1=1.05, fillcolor=FAKE_RED, opacity=0.06, line_width=0, layer="below")
+    _band(fig, report.uncertain, t)
     fig.add_hline(
         y=t,
         line=dict(color=FAKE_RED, dash="dash", width=1.5),
@@ -144,18 +149,7 @@ def levels_figure(
             width=0.5,
         )
     )
-    if uncertain and float(uncertain[0]) < threshold:
-        fig.add_hrect(
-            y0=float(uncertain[0]),
-            y1=threshold,
-            fillcolor=UNCERTAIN_AMBER,
-            opacity=0.18,
-            line_width=0,
-            layer="below",
-            annotation_text="uncertain",
-            annotation_position="bottom left",
-            annotation_font=dict(color="#6d4c00", size=11),
-        )
+    _band(fig, uncertain, threshold)
     fig.add_hline(
         y=threshold,
         line=dict(color=FAKE_RED, dash="dash", width=1.5),
