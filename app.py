@@ -194,8 +194,12 @@ def not_analysed(ui, video=None, model_name=None, photo=None) -> dict:
     the threshold slider's re-labelling included, speaks of another file."""
     reason = failure_reason(video, model_name, photo) if (video or photo) else None
     text = f"Nothing could be analysed: {reason}" if reason else NOT_ANALYSED
+    return {**cleared_results(ui), ui.verdict: message_html(text, "error")}
+
+
+def cleared_results(ui) -> dict:
+    """Every result of the Analyse tab emptied (the verdict panel left to the caller)."""
     return {
-        ui.verdict: message_html(text, "error"),
         ui.timeline: gr.update(value=None, visible=True),
         ui.timeline_note: gr.update(value="", visible=False),
         ui.frame_slider: gr.Slider(minimum=1, maximum=2, value=1, visible=True),
@@ -246,10 +250,34 @@ def validate_input(video, model_name, photo=None):
         return info
 
     info = _run_guarded(check, media)
+    return message_html(f"Analysing {_media_line(media, info)}…")
+
+
+def _media_line(media: str, info) -> str:
+    """ "the photo a.jpg (512x512)" or "clip.mp4 (3.0 s, 640x360, 25 fps)"."""
     name = os.path.basename(media)
     if is_still(media):
-        return message_html(f"Analysing the photo {name} ({info.width}x{info.height})…")
-    return message_html(f"Analysing {name} ({info.duration:.1f} s, {info.width}x{info.height}, {info.fps:.0f} fps)…")
+        return f"the photo {name} ({info.width}x{info.height})"
+    return f"{name} ({info.duration:.1f} s, {info.width}x{info.height}, {info.fps:.0f} fps)"
+
+
+def on_new_media(ui, media, model_name) -> dict:
+    """A file put in the video or the photo input: the previous file's results go (they would be read as this
+    one's), and the verdict panel says at once whether this file can be analysed, with the quick checks'
+    one-line reason when not (a text file named .mp4 was only found out on pressing Analyse).  Nothing changes
+    when the input was emptied."""
+    if not media:
+        return {ui.verdict: gr.skip()}  # a dict, so that gradio reads it as {component: value}: nothing to change
+    reason = failure_reason(None if is_still(media) else media, model_name, media if is_still(media) else None)
+    if reason:
+        panel = message_html(f"This file cannot be analysed: {reason}", "error")
+    else:
+        from detector.inference.stills import read_still
+        from detector.inference.video import probe
+
+        info = read_still(media)[0] if is_still(media) else probe(media, LIMITS)
+        panel = message_html(f"Ready: {_media_line(media, info)}. Press Analyse.")
+    return {**cleared_results(ui), ui.verdict: panel}
 
 
 def run_analysis(
@@ -1129,6 +1157,8 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     # one file at a time: a new video (upload or example) clears the photo, a new photo the video
     ui.video.change(_keep_one, [ui.video], [ui.photo], **quick)
     ui.photo.change(_keep_one, [ui.photo], [ui.video], **quick)
+    for media in (ui.video, ui.photo):  # a new file: the old results go, and the panel says if it can be analysed
+        media.change(partial(on_new_media, ui), [media, ui.model], ui.results, **quick)
     # a quick check first (header, limits, model): a bad file is reported once, on the verdict, in seconds
     checked = ui.analyse_btn.click(
         validate_input,

@@ -98,3 +98,36 @@ def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path):
     bad.write_text("not a video")
     told = app.not_analysed(ui, str(bad), None, None)[ui.verdict]
     assert "Nothing could be analysed: notes.mp4" in told and "the file, or the model" not in told
+
+
+def test_a_new_file_clears_the_old_results_and_says_at_once_if_it_can_be_analysed(demo, clips, tmp_path):
+    # found by a browser check: a text file named .mp4 was only found out on pressing Analyse, and until then the
+    # previous file's verdict stayed beside the new file
+    from gradio.state_holder import SessionState
+
+    state = SessionState(demo)
+    new_file = events(demo, "on_new_media")
+    ui = new_file[0].fn.args[0]
+    assert [[getattr(c, "elem_id", None) for c in fn.inputs] for fn in new_file] == [
+        ["video-in", "model"],
+        ["photo-in", "model"],
+    ]
+    video_event, photo_event = new_file
+    out = dict(
+        zip([o._id for o in video_event.outputs], run_event(demo, video_event, [file_data(clips["face"]), None], state))
+    )
+    assert "Ready: face.mp4 (" in out[ui.verdict._id] and "Press Analyse" in out[ui.verdict._id]
+    assert out[ui.report_state._id] is None and out[ui.gallery._id] == []  # the previous file's results are gone
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    out = dict(
+        zip([o._id for o in video_event.outputs], run_event(demo, video_event, [file_data(str(bad)), None], state))
+    )
+    assert "This file cannot be analysed: notes.mp4" in out[ui.verdict._id]
+    # the input emptied (by the user, or by a file put in the other input): nothing changes
+    data = run_event(demo, photo_event, [None, None], state)
+    # every output a bare update: no value given (the verdict's is gradio's skip, {"__type__": "update"})
+    assert data[0] == {"props": {"__type__": "update"}, "__type__": "update"}  # the verdict: skipped
+    assert all(
+        d is None or (isinstance(d, dict) and "value" not in d and "value" not in (d.get("props") or {})) for d in data
+    )
