@@ -268,6 +268,7 @@ def on_new_media(ui, media, model_name) -> dict:
     when the input was emptied."""
     if not media:
         return {ui.verdict: gr.skip()}  # a dict, so that gradio reads it as {component: value}: nothing to change
+    _hold_for_session(media)  # uploads are shared by content: the same file in another tab must outlive its end
     reason = failure_reason(None if is_still(media) else media, model_name, media if is_still(media) else None)
     if reason:
         panel = message_html(f"This file cannot be analysed: {reason}", "error")
@@ -529,6 +530,8 @@ def _session_files():
 
 def _hold_for_session(path: str | None, upload: bool = True) -> None:
     """Keep ``path`` until the session of the event being handled ends, then delete it (see :func:`end_session`;
+    gradio keeps one file per upload content, so two tabs that upload the same clip share it: every handler that
+    receives an upload holds it, or the other tab's end deletes it under this one;
     outside an event, e.g. in tests, nothing is noted).  ``upload``: a file the user uploaded (an example clip,
     which gradio copies into the same folder for every session, is never deleted); else a downloads folder."""
     from gradio.context import LocalContext
@@ -706,6 +709,8 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
     from webapp.plots import timeline_figure
     from webapp.verdict import verdict_html
 
+    _hold_for_session(video)  # this session uses the upload too: another tab's end must not delete it
+
     def work(video):
         video = _check_video(video)
         model = _model(model_name)
@@ -749,6 +754,8 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
     from webapp import lab
     from webapp.faces import draw_boxes
     from webapp.plots import levels_figure
+
+    _hold_for_session(video)
 
     def work(video):
         video = _check_video(video)
@@ -805,6 +812,7 @@ def on_lab_new_clip(n: int, clip) -> tuple:
     results (those of the previous clip must not stay on screen)."""
     from webapp import lab
 
+    _hold_for_session(clip)
     return (lab.clip_note(clip), *(None for _ in range(n)))
 
 
@@ -1425,6 +1433,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
     def cleared(clip):
         from webapp.lab import clip_note
 
+        _hold_for_session(clip)
         hidden = gr.DownloadButton(value=None, visible=False)
         return clip_note(clip), None, None, None, None, hidden, hidden
 

@@ -129,3 +129,21 @@ def test_tiny_soak_frees_every_session(request):
     assert r["rss_peak_mb"] >= r["rss_start_mb"] > 0
     assert r["stopped_by_sigterm"] and r["downloads_left"] == 0  # a container stop ends it and its folders go
     assert not r["work_kept"] and not Path(r["work"]).exists()  # no clip, log or upload folder left in the temp dir
+
+
+def test_every_handler_given_an_upload_holds_it_for_its_session(monkeypatch, tmp_path, tiny_model_dir):
+    # found by a browser check: two tabs uploaded the same clip (gradio keeps one file per content); one ran only
+    # the failure lab, which held nothing, and the other tab's end deleted the clip under it ("no such file")
+    import app
+
+    held = []
+    monkeypatch.setattr(app, "_hold_for_session", lambda path, upload=True: held.append(path))
+    clip = str(tmp_path / "clip.mp4")
+    app.on_lab_new_clip(3, clip)
+    import gradio as gr
+
+    with pytest.raises(gr.Error, match="clip.mp4"):  # no such file: held before anything is read
+        app.on_compare(clip, "jpeg", 0.5, 4, 0, str(tiny_model_dir / "untrained_resnet18.json"), 0.5)
+    with pytest.raises(gr.Error, match="clip.mp4"):
+        app.on_levels(clip, 4, 0, str(tiny_model_dir / "untrained_resnet18.json"), 0.5)
+    assert held == [clip, clip, clip]

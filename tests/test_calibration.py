@@ -62,6 +62,22 @@ def test_faces_unlike_the_training_faces_are_warned_about():
     assert any("smaller" in w for w in warnings) and any("blurrier" in w for w in warnings)
 
 
+def test_ranges_join_each_sources_own_percentiles():
+    # found by a browser check: 8 frames of each of 118 videos outweighed 282 photos in one pooled percentile, and
+    # an ordinary training photo read as "sharper than nearly all the model was trained on"
+    from detector.inference.quality import out_of_range, ranges_of
+
+    videos = [{"face_px": 150.0, "sharpness": 100.0 + i / 10, "brightness": 100.0, "yaw": 0.0} for i in range(1000)]
+    photos = [{"face_px": 160.0, "sharpness": 1000.0 + 10 * i, "brightness": 105.0, "yaw": 0.0} for i in range(10)]
+    pooled = ranges_of(videos + photos)
+    joined = ranges_of(videos + photos, groups=["ffpp"] * 1000 + ["faces_utk"] * 10)
+    assert pooled["sharpness"][1] < 1080 <= joined["sharpness"][1]  # the photos' upper tail is theirs
+    assert joined["sharpness"][0] == joined["by_source"]["ffpp"]["sharpness"][0] < 105
+    assert set(joined["by_source"]) == {"ffpp", "faces_utk"} and joined["faces"] == 1010
+    a_photo = [{"face_px": 160.0, "sharpness": 1080.0, "brightness": 105.0, "yaw": 0.0}]
+    assert out_of_range(a_photo, pooled) and not out_of_range(a_photo, joined)
+
+
 def test_cross_fitted_false_alarms_judge_each_fold_by_the_others_threshold():
     from detector.evaluation.crossval import cross_fitted_false_alarms
 

@@ -53,14 +53,15 @@ def drawn_by_source(items, max_items: int, seed: int = 0) -> list:
 def measure_ranges(items, frames: int = 8, max_items: int = 400, seed: int = 0, margin: float = FACE_MARGIN) -> dict:
     """Ranges of face size, sharpness, brightness and head turn over up to ``max_items`` items drawn in turn from
     each source (:func:`drawn_by_source`; videos: ``frames`` frames each; photos: one), the main face of each
-    frame, cropped at ``margin`` (the model's: sharpness and brightness are measured over the crop).  The result
-    records how many items of each source it measured (``sources``)."""
+    frame, cropped at ``margin`` (the model's: sharpness and brightness are measured over the crop); each source's
+    percentiles on its own faces, joined (:func:`~detector.inference.quality.ranges_of`).  The result records how
+    many items of each source it measured (``sources``)."""
     from detector.inference.pipeline import detect_faces
     from detector.inference.stills import STILL_PAD, is_still, read_still
     from detector.inference.video import sample_frames
 
     drawn = drawn_by_source(list(items), max_items, seed)
-    stats = []
+    stats, groups = [], []
     for it in drawn:
         try:
             still = is_still(it.path)
@@ -72,6 +73,7 @@ def measure_ranges(items, frames: int = 8, max_items: int = 400, seed: int = 0, 
             if faces:
                 f = max(faces, key=lambda f: f.box[2] * f.box[3])
                 stats.append(face_stats(f.crop, f.box, f.keypoints))
-    out = ranges_of(stats)
+                groups.append(_source(it))
+    out = ranges_of(stats, groups=groups)  # each source's own percentiles, joined
     out["sources"] = dict(Counter(_source(it) for it in drawn))
     return out

@@ -8,7 +8,7 @@
 ``yaw``         nose offset from the eyes' midpoint over the eye distance (0 frontal; about +-1 in profile).
 
 A model card's ``ranges`` holds the 2nd and 98th percentiles of each over its training
-faces (:func:`ranges_of`; made by ``deepfake-lens ensemble --ranges-from`` or
+faces, taken within each source and joined (:func:`ranges_of`; made by ``deepfake-lens ensemble --ranges-from`` or
 :func:`detector.data.ranges.measure_ranges`).  :func:`out_of_range` turns the
 median of a clip's faces into plain warnings when they fall outside.
 """
@@ -46,13 +46,37 @@ def face_stats(crop: np.ndarray, box, keypoints) -> dict[str, float]:
     return stats
 
 
-def ranges_of(stats: list[dict[str, float]], low: float = 2.0, high: float = 98.0) -> dict[str, list[float]]:
-    """{measure: [low percentile, high percentile]} over many faces' :func:`face_stats`, and the face count."""
-    out: dict = {"faces": len(stats), "percentiles": [low, high]}
+def _percentiles(stats: list[dict[str, float]], low: float, high: float) -> dict[str, list[float]]:
+    out = {}
     for key in STAT_TEXT:
         values = np.array([s[key] for s in stats if np.isfinite(s.get(key, np.nan))])
         if values.size:
             out[key] = [round(float(np.percentile(values, low)), 3), round(float(np.percentile(values, high)), 3)]
+    return out
+
+
+def ranges_of(
+    stats: list[dict[str, float]], low: float = 2.0, high: float = 98.0, groups: list[str] | None = None
+) -> dict[str, list[float]]:
+    """{measure: [low percentile, high percentile]} over many faces' :func:`face_stats`, and the face count.
+
+    With ``groups`` (each face's source: "ffpp", "faces_utk"...), each source's percentiles are taken on its own
+    faces and the ranges join them (the lowest low, the highest high; ``by_source`` keeps each): a face like those
+    of any one source the model trained on is not "unlike the training faces".  Pooled, the many video frames
+    outweighed the photos, and an ordinary training photo read as sharper or brighter than training."""
+    out: dict = {"faces": len(stats), "percentiles": [low, high]}
+    if not groups:
+        out.update(_percentiles(stats, low, high))
+        return out
+    by_group: dict[str, list] = {}
+    for s, g in zip(stats, groups):
+        by_group.setdefault(g, []).append(s)
+    per = {g: _percentiles(members, low, high) for g, members in sorted(by_group.items())}
+    for key in STAT_TEXT:
+        spans = [r[key] for r in per.values() if key in r]
+        if spans:
+            out[key] = [min(lo for lo, _ in spans), max(hi for _, hi in spans)]
+    out["by_source"] = per
     return out
 
 
