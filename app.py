@@ -687,7 +687,7 @@ def card_markdown(card) -> str:
     if card.trained:
         data = card.trained.get("data") or card.trained.get("dataset")
         if data:
-            lines.append(f"Trained on: {', '.join(data) if isinstance(data, list) else data}.")
+            lines.append(f"Data (training and validation): {', '.join(data) if isinstance(data, list) else data}.")
     figures = card_figures(card)
     if figures:
         lines.append("\n".join(f"- {f}." for f in figures))

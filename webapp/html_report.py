@@ -134,7 +134,7 @@ def _model_section(report: Report, card) -> str:
     ]
     data = (card.trained or {}).get("data") or (card.trained or {}).get("dataset")
     if data:
-        rows.append(("Trained on", _esc(data)))
+        rows.append(("Data (training and validation)", _esc(data)))
     shown = card_figures(card)
     rows.append(("Validation", "<br>".join(_esc(f) for f in shown) if shown else "no validation metrics on the card"))
     if card.notes:
