@@ -171,6 +171,7 @@ def _check_video(video: str | None) -> str:
     return video
 
 
+WELCOME = "Upload a video or a photo, or pick an example, then press Analyse."
 NOT_ANALYSED = (
     "Nothing could be analysed: the reason is in the message box at the top right (the file, or the model chosen). "
     "Change what it names, then press Analyse."
@@ -261,13 +262,16 @@ def _media_line(media: str, info) -> str:
     return f"{name} ({info.duration:.1f} s, {info.width}x{info.height}, {info.fps:.0f} fps)"
 
 
-def on_new_media(ui, media, model_name) -> dict:
+def on_new_media(ui, media, other, model_name) -> dict:
     """A file put in the video or the photo input: the previous file's results go (they would be read as this
     one's), and the verdict panel says at once whether this file can be analysed, with the quick checks'
-    one-line reason when not (a text file named .mp4 was only found out on pressing Analyse).  Nothing changes
-    when the input was emptied."""
+    one-line reason when not (a text file named .mp4 was only found out on pressing Analyse).  The input emptied
+    and the ``other`` one empty too: the results and any message about the removed file go, the welcome line
+    returns; emptied because a file was put in the other input: nothing changes (that input's event speaks)."""
     if not media:
-        return {ui.verdict: gr.skip()}  # a dict, so that gradio reads it as {component: value}: nothing to change
+        if other:
+            return {ui.verdict: gr.skip()}  # a dict, so that gradio reads it as {component: value}: nothing to do
+        return {**cleared_results(ui), ui.verdict: message_html(WELCOME)}
     _hold_for_session(media)  # uploads are shared by content: the same file in another tab must outlive its end
     reason = failure_reason(None if is_still(media) else media, model_name, media if is_still(media) else None)
     if reason:
@@ -1078,7 +1082,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 analyse_btn = gr.Button("Analyse", variant="primary", elem_id="analyse-btn", size="lg")
             with gr.Column(scale=7, min_width=480):
                 verdict = gr.HTML(
-                    message_html("Upload a video or a photo, or pick an example, then press Analyse."),
+                    message_html(WELCOME),
                     elem_id="verdict",
                     apply_default_css=False,
                 )
@@ -1165,8 +1169,9 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     # one file at a time: a new video (upload or example) clears the photo, a new photo the video
     ui.video.change(_keep_one, [ui.video], [ui.photo], **quick)
     ui.photo.change(_keep_one, [ui.photo], [ui.video], **quick)
-    for media in (ui.video, ui.photo):  # a new file: the old results go, and the panel says if it can be analysed
-        media.change(partial(on_new_media, ui), [media, ui.model], ui.results, **quick)
+    for media, other in ((ui.video, ui.photo), (ui.photo, ui.video)):  # a new file: the old results go, and
+        # the panel says whether it can be analysed
+        media.change(partial(on_new_media, ui), [media, other, ui.model], ui.results, **quick)
     # a quick check first (header, limits, model): a bad file is reported once, on the verdict, in seconds
     checked = ui.analyse_btn.click(
         validate_input,

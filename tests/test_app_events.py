@@ -109,25 +109,29 @@ def test_a_new_file_clears_the_old_results_and_says_at_once_if_it_can_be_analyse
     new_file = events(demo, "on_new_media")
     ui = new_file[0].fn.args[0]
     assert [[getattr(c, "elem_id", None) for c in fn.inputs] for fn in new_file] == [
-        ["video-in", "model"],
-        ["photo-in", "model"],
+        ["video-in", "photo-in", "model"],
+        ["photo-in", "video-in", "model"],
     ]
     video_event, photo_event = new_file
-    out = dict(
-        zip([o._id for o in video_event.outputs], run_event(demo, video_event, [file_data(clips["face"]), None], state))
-    )
+
+    def run(inputs):
+        return dict(zip([o._id for o in video_event.outputs], run_event(demo, video_event, inputs, state)))
+
+    out = run([file_data(clips["face"]), None, None])
     assert "Ready: face.mp4 (" in out[ui.verdict._id] and "Press Analyse" in out[ui.verdict._id]
     assert out[ui.report_state._id] is None and out[ui.gallery._id] == []  # the previous file's results are gone
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
-    out = dict(
-        zip([o._id for o in video_event.outputs], run_event(demo, video_event, [file_data(str(bad)), None], state))
-    )
+    out = run([file_data(str(bad)), None, None])
     assert "This file cannot be analysed: notes.mp4" in out[ui.verdict._id]
-    # the input emptied (by the user, or by a file put in the other input): nothing changes
-    data = run_event(demo, photo_event, [None, None], state)
+    # the photo input emptied because a video was put in: nothing changes (the video's event speaks)
+    data = run_event(demo, photo_event, [None, file_data(clips["face"]), None], state)
     # every output a bare update: no value given (the verdict's is gradio's skip, {"__type__": "update"})
     assert data[0] == {"props": {"__type__": "update"}, "__type__": "update"}  # the verdict: skipped
     assert all(
         d is None or (isinstance(d, dict) and "value" not in d and "value" not in (d.get("props") or {})) for d in data
     )
+
+    # found by a browser check: the bad file removed with its X, its error stayed; now the welcome line returns
+    out = run([None, None, None])
+    assert "Upload a video or a photo" in out[ui.verdict._id] and out[ui.report_state._id] is None
