@@ -182,7 +182,7 @@ def failure_reason(video, model_name, photo=None) -> str | None:
     """The one-line reason :func:`validate_input` gives for these inputs, or None where its checks pass (the
     analysis itself failed later)."""
     try:
-        validate_input(video, model_name, photo)
+        checked_media(video, model_name, photo)
     except gr.Error as e:
         return str(e.message)
     return None
@@ -233,6 +233,13 @@ def validate_input(video, model_name, photo=None):
 
     Raises gr.Error (shown as a message box) on the first problem; else returns a "working" note.
     """
+    media, info = checked_media(video, model_name, photo)
+    return message_html(f"Analysing {_media_line(media, info)}…")
+
+
+def checked_media(video, model_name, photo=None):
+    """(the file to analyse, its header info) after :func:`validate_input`'s checks; gr.Error (one line) on the
+    first problem."""
     from detector.inference.video import probe
     from detector.models.store import resolve
 
@@ -250,8 +257,7 @@ def validate_input(video, model_name, photo=None):
         resolve(model_name or None, MODELS_DIR)
         return info
 
-    info = _run_guarded(check, media)
-    return message_html(f"Analysing {_media_line(media, info)}…")
+    return media, _run_guarded(check, media)
 
 
 def _media_line(media: str, info) -> str:
@@ -273,15 +279,12 @@ def on_new_media(ui, media, other, model_name) -> dict:
             return {ui.verdict: gr.skip()}  # a dict, so that gradio reads it as {component: value}: nothing to do
         return {**cleared_results(ui), ui.verdict: message_html(WELCOME)}
     _hold_for_session(media)  # uploads are shared by content: the same file in another tab must outlive its end
-    reason = failure_reason(None if is_still(media) else media, model_name, media if is_still(media) else None)
-    if reason:
-        panel = message_html(f"This file cannot be analysed: {reason}", "error")
-    else:
-        from detector.inference.stills import read_still
-        from detector.inference.video import probe
-
-        info = read_still(media)[0] if is_still(media) else probe(media, LIMITS)
+    photo = is_still(media)
+    try:  # the file is read once: its header for the "Ready" line, or the reason it cannot be analysed
+        media, info = checked_media(None if photo else media, model_name, media if photo else None)
         panel = message_html(f"Ready: {_media_line(media, info)}. Press Analyse.")
+    except gr.Error as e:
+        panel = message_html(f"This file cannot be analysed: {e.message}", "error")
     return {**cleared_results(ui), ui.verdict: panel}
 
 
@@ -817,7 +820,7 @@ def on_lab_new_clip(n: int, clip) -> tuple:
     from webapp import lab
 
     _hold_for_session(clip)
-    return (lab.clip_note(clip), *(None for _ in range(n)))
+    return (lab.clip_note(clip), *lab_cleared(n))
 
 
 # ---------------------------------------------------------------- compare models
