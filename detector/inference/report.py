@@ -256,12 +256,8 @@ def agreeing_figures(score: float, bound: float) -> tuple[str, str]:
     """``score`` and ``bound`` printed to 3 decimals, or to as many more as it takes for the printed figures to
     compare as the raw ones do (0.9315 against 0.932064: "0.931" and "0.932"; 0.93204 against it: "0.9320" and
     "0.9321", never "0.932" twice): what every message that shows a score beside its threshold prints."""
-    above = score >= bound
-    for digits in range(3, 13):
-        s, b = f"{score:.{digits}f}", f"{bound:.{digits}f}"
-        if (float(s) >= float(b)) == above:
-            break
-    return s, b
+    shown = score_text(score, bound, digits=3)
+    return shown, f"{bound:.{len(shown.split('.')[1])}f}"
 
 
 def score_text(score: float, threshold: float, uncertain: list[float] | None = None, digits: int = 2) -> str:
