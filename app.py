@@ -104,18 +104,16 @@ def model_card(name: str | None):
     return None
 
 
-def is_peer(name: str) -> bool:
+def is_peer(card) -> bool:
     """A model trained by others and converted (the MesoNet authors' weights), not by this project's recipes."""
-    card = model_card(name)
     return card is not None and "converted_by" in (card.trained or {})
 
 
-def compared_by_default(name: str) -> bool:
+def compared_by_default(card) -> bool:
     """Ticked in the compare tab at first: the default model, and this project's models whose threshold was
     calibrated on real people they never trained on.  The early baselines (a fixed 0.5, which calls many real
     faces fake) and the peers are one tick away."""
-    card = model_card(name)
-    return card is not None and (card.default or (card.calibrated and not is_peer(name)))
+    return card is not None and (card.default or (card.calibrated and not is_peer(card)))
 
 
 def cam_choices() -> list[str]:
@@ -1372,7 +1370,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                 video, use_first, note = clip_input("compare", examples)
                 chosen = gr.CheckboxGroup(
                     models,
-                    value=[name for _, name in models if compared_by_default(name)],
+                    value=[c.name for c in list_models(MODELS_DIR) if compared_by_default(c)],  # cards read once
                     label="Models to compare",
                     info="ticked: the default and the others calibrated on real people; the baselines with a fixed "
                     "0.5 threshold and the MesoNet authors' weights are one tick away",

@@ -130,11 +130,11 @@ def test_compare_ticks_the_default_and_the_calibrated_models_only():
     from app import compared_by_default, is_peer
 
     cards = list_models()
-    ticked = {c.name for c in cards if compared_by_default(c.name)}
+    ticked = {c.name for c in cards if compared_by_default(c)}
     assert next(c.name for c in cards if c.default) in ticked
     for c in cards:
         if c.members:  # the ensembles: calibrated out of fold on real people, ticked
             assert c.name in ticked and c.calibrated, c.name
-        if is_peer(c.name) or (c.threshold == 0.5 and not c.calibrated):  # a fixed threshold: one tick away
+        if is_peer(c) or (c.threshold == 0.5 and not c.calibrated):  # a fixed threshold: one tick away
             assert c.name not in ticked, c.name
     assert {"efficientnet_lite0", "resnet18"}.isdisjoint(ticked) and len(ticked) >= 2
