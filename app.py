@@ -393,7 +393,7 @@ def on_analyze(
     from webapp.faces import frame_view, gallery_items
     from webapp.plots import timeline_figure
     from webapp.session import release_memory, slim_report
-    from webapp.tables import table_rows
+    from webapp.tables import table_value
     from webapp.verdict import is_photo, model_caveat, verdict_html
 
     report = _run_guarded(
@@ -432,7 +432,7 @@ def on_analyze(
         ui.frame_caption: caption,
         ui.gallery: items,
         ui.positions_state: positions,
-        ui.table: table_rows(report),
+        ui.table: table_value(report),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
         ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
         ui.html_btn: gr.DownloadButton(value=html_path, visible=True),

@@ -120,6 +120,8 @@ def test_photo_and_no_face_and_cam_off(uploaded):
     # found by a browser check: a photo's report spoke of a video score, identities and sampled frames
     assert "The photo's score (its most fake face's) at or above the threshold" in page
     assert "A video score" not in page and "identity" not in page and "sampled frame" not in page
+    assert "<th>time (s)</th>" not in page and "<th>frame</th>" not in page and "<th>face</th>" in page
+    assert "<th>time (s)</th>" in report_html(uploaded, None)  # a clip's table keeps them
     uploaded.cam_method = None
     uploaded.frames[3].faces[0].cam = None
     page = report_html(uploaded, None)

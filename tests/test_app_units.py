@@ -360,6 +360,7 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     o = _named(ui, out)
     fig, report, data = o.timeline["value"], o.report_state, o.report_json
     assert o.timeline["visible"] and not o.timeline_note["visible"] and o.frame_slider.visible
+    assert o.table["headers"][:3] == ["frame", "time (s)", "face"] and len(o.table["data"][0]) == 11
     assert "Likely" in o.verdict and len(fig.data) >= 1
     assert o.frame_image is not None and o.frame_caption.startswith("Sampled frame")
     assert len(o.gallery) == len(o.positions_state) == len(report.faces) >= 1
@@ -484,7 +485,9 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     report, data = o.report_state, o.report_json
     assert len(o.gallery) == len(o.positions_state) == 1 and report.faces[0].cam is not None  # the face, explained
     assert o.gallery[0][1].startswith("face 0 · score ")  # no time in a photo's captions
-    assert len(o.table) == 1 and len(data["frames"]) == 1 and data["video"] == "astronaut.jpg"
+    assert len(o.table["data"]) == 1 and len(data["frames"]) == 1 and data["video"] == "astronaut.jpg"
+    assert o.table["headers"][:2] == ["face", "fake probability"]  # a photo has no frame number or time
+    assert o.table["data"][0][:2] == [0, pytest.approx(report.faces[0].score, abs=1e-4)]
     assert o.json_btn.value["path"].endswith("astronaut_report.json")
     # the threshold slider on a photo leaves the (hidden) timeline alone
     assert ui.timeline not in app.on_threshold(ui, report, o.judged_state, 0.2, 1, "time")

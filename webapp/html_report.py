@@ -30,7 +30,7 @@ from detector.inference.report import RULE_TEXT, FaceResult, Report, rule_text, 
 from webapp.cards import card_figures
 from webapp.faces import draw_boxes, face_tile
 from webapp.session import frame_scale
-from webapp.tables import HEADERS, stem, table_rows
+from webapp.tables import stem, table_value
 from webapp.verdict import HEADLINES, is_photo, verdict_html
 
 MAX_FACES = 24
@@ -231,8 +231,9 @@ def _table_section(report: Report) -> str:
     def cell(v):
         return "" if v is None else _esc(v)
 
-    head = "".join(f"<th>{_esc(h)}</th>" for h in HEADERS)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in table_rows(report))
+    table = table_value(report)
+    head = "".join(f"<th>{_esc(h)}</th>" for h in table["headers"])
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in table["data"])
     n = len(report.frames)
     what = f"Per-frame scores ({n} sampled frame{'s' * (n != 1)})"
     if is_photo(report):

@@ -13,6 +13,7 @@ import os
 import re
 
 from detector.inference.report import CSV_FIELDS, Report, SafeDictWriter, csv_rows_of
+from detector.inference.stills import is_still
 
 HEADERS = [
     "frame",
@@ -119,6 +120,23 @@ def table_rows(report: Report) -> list[list]:
     return rows
 
 
+# the columns a photo's table leaves out: it has one frame, at no time (the CSV and JSON keep them, for one schema)
+PHOTO_DROPS = ("frame", "time (s)")
+
+
+def table_headers(report: Report) -> list[str]:
+    """The on-screen table's columns for ``report``: :data:`HEADERS`, less :data:`PHOTO_DROPS` for a photo."""
+    return [h for h in HEADERS if h not in PHOTO_DROPS] if is_still(report.video) else list(HEADERS)
+
+
+def table_value(report: Report) -> dict:
+    """The table as shown (app and HTML report): ``{"headers": ..., "data": ...}``, gradio's Dataframe value;
+    a photo's has no frame or time column."""
+    headers = table_headers(report)
+    keep = [i for i, h in enumerate(HEADERS) if h in headers]
+    return {"headers": headers, "data": [[row[i] for i in keep] for row in table_rows(report)]}
+
+
 def stem(report: Report) -> str:
     """The downloads' file-name stem: the input's base name without extension, made safe."""
     base = os.path.splitext(os.path.basename(report.video))[0] or "video"
@@ -146,6 +164,9 @@ __all__ = [
     "csv_fields",
     "csv_download",
     "table_rows",
+    "table_headers",
+    "table_value",
+    "PHOTO_DROPS",
     "write_downloads",
     "stem",
 ]
