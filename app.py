@@ -678,8 +678,7 @@ def on_model(name):
 def card_markdown(card) -> str:
     if card is None:
         return "No model selected."
-    from webapp.cards import card_figures
-    from webapp.html_report import calibration_rule
+    from webapp.cards import calibration_rule, card_figures
 
     lines = [
         f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "

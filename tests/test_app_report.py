@@ -94,7 +94,8 @@ def test_faces_most_fake_first_and_at_most_max_faces(uploaded):
 
 
 def test_uncertain_band_and_calibration_text(tiny_model):
-    from webapp.html_report import calibration_rule, report_html
+    from webapp.cards import calibration_rule
+    from webapp.html_report import report_html
     from webapp.verdict import relabel
 
     r = relabel(_report([[(0, 0.5)], [(0, 0.52)], [(0, 0.48)], [(0, 0.5)]]), 0.6, 0.6, [0.4, 0.6])

@@ -1,5 +1,6 @@
 """A model card's measured figures in plain words, for the app's model panel and the HTML report.
 
+    calibration_rule(card)   # "lowest score with at most 5% false alarms ... (on validation)"
     card_figures(card)   # ["Cross-validated on FaceForensics++ c23 ...: video AUC 0.94", "By source: ...", ...]
 
 The card's ``metrics`` hold the figures under the names the training and evaluation code write
@@ -9,7 +10,7 @@ each measures).  A reader wants to know on what, and how honestly, each was meas
 
 from __future__ import annotations
 
-__all__ = ["card_figures", "SOURCE_NAMES", "source_name"]
+__all__ = ["card_figures", "calibration_rule", "SOURCE_NAMES", "source_name"]
 
 SOURCE_NAMES = {
     "ffpp": "FaceForensics++ c23",
@@ -18,6 +19,16 @@ SOURCE_NAMES = {
     "faces_utk": "UTKFace photos",
     "all": "all",
 }
+
+
+def calibration_rule(card) -> str:
+    """How the card's threshold was chosen: ``trained.calibration.rule`` (a dict's rule, or the text itself)."""
+    cal = (getattr(card, "trained", None) or {}).get("calibration")
+    if isinstance(cal, dict):
+        rule = cal.get("rule")
+        on = cal.get("on")
+        return f"{rule} (on {on})" if rule and on else (rule or "")
+    return cal if isinstance(cal, str) else ""
 
 
 def source_name(name: str) -> str:

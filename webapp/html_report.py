@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from detector.inference.report import RULE_TEXT, FaceResult, Report, rule_text, score_text, verdict
-from webapp.cards import card_figures
+from webapp.cards import calibration_rule, card_figures
 from webapp.faces import draw_boxes, face_tile
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
@@ -107,16 +107,6 @@ def timeline_png(report: Report, width: float = 8.5, height: float = 2.8, dpi: i
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})  # no tool name or web address in the file
     return buf.getvalue()
-
-
-def calibration_rule(card) -> str:
-    """How the card's threshold was chosen: ``trained.calibration.rule`` (a dict's rule, or the text itself)."""
-    cal = (getattr(card, "trained", None) or {}).get("calibration")
-    if isinstance(cal, dict):
-        rule = cal.get("rule")
-        on = cal.get("on")
-        return f"{rule} (on {on})" if rule and on else (rule or "")
-    return cal if isinstance(cal, str) else ""
 
 
 def _model_section(report: Report, card) -> str:
@@ -330,4 +320,4 @@ def write_html_report(report: Report, card, folder: str, **kwargs) -> str:
     return path
 
 
-__all__ = ["report_html", "write_html_report", "timeline_png", "data_uri", "calibration_rule", "MAX_FACES"]
+__all__ = ["report_html", "write_html_report", "timeline_png", "data_uri", "MAX_FACES"]
