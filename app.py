@@ -1110,7 +1110,9 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
             "the depth map its depth stream read (FaceMesh's estimate, brighter = nearer). Red frame = scored at or "
             "above the threshold, amber = in the model's uncertain band just below it, green = below; the score is "
             "in the frame's bottom strip. In a video, one face in one frame is not the verdict: the threshold was "
-            "set for whole clips, and a few frames of a real clip can score above it. Click a tile to see its frame."
+            "set for whole clips, and a few frames of a real clip can score above it. Hatched, beyond a dashed line: "
+            "where the face's square runs past the picture's edge (a photo's border mirrored, a frame's black edge): "
+            "the model saw it, the picture does not hold it. Click a tile to see its frame."
         )
         order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
         gallery = gr.Gallery(
@@ -1504,7 +1506,9 @@ ABOUT = f"""
    also score) → *uncertain*.
 5. **Explain**: a class-activation map (Grad-CAM and relatives) shows which pixels pushed the score towards *fake*,
    each map scaled to its own strongest spot (on a face scored real, red is not evidence of a fake); its faithfulness
-   figures (probability drop when those pixels are blurred, share of the map on the face) are in the table.
+   figures (probability drop when those pixels are blurred, share of the map on the face) are in the table. Where a
+   face's square runs past the picture's edge, the tile hatches that part: padding (a photo's border mirrored
+   outwards, black beyond a video frame) that the model saw and the picture does not hold.
 
 ### Read the verdict with care
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.

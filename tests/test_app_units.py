@@ -157,6 +157,23 @@ def test_tile_uses_the_cam_overlay(report):
     assert not np.array_equal(plain[:, half + 10 :], with_cam[:, half + 10 :])
 
 
+def test_tile_hatches_the_padding_beyond_the_pictures_edge_in_both_panels(report):
+    from webapp.faces import face_tile, mark_padding
+
+    face = report.frames[0].faces[0]
+    face.cam = np.ones((96, 96), np.float32)
+    plain = face_tile(face, 0.5, side=176, border=6)
+    face.inside = (0.5, 0.0, 1.0, 1.0)  # the left half of the square lies beyond the picture's left edge
+    marked = face_tile(face, 0.5, side=176, border=6)
+    assert plain.shape == marked.shape
+    for left in (6, 6 + 176 + 4):  # the crop, then its CAM overlay
+        panel, before = marked[6 : 6 + 176, left : left + 176], plain[6 : 6 + 176, left : left + 176]
+        assert not np.array_equal(panel[:, :80], before[:, :80])  # hatched outside
+        assert np.array_equal(panel[:, 92:], before[:, 92:])  # untouched inside, past the dashed edge
+    square = np.full((40, 40, 3), 100, np.uint8)
+    assert mark_padding(square, None) is square
+
+
 def test_frame_view_draws_boxes(report):
     from webapp.faces import frame_view
 
@@ -364,14 +381,14 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     assert "Likely" in o.verdict and len(fig.data) >= 1
     assert o.frame_image is not None and o.frame_caption.startswith("Sampled frame")
     assert len(o.gallery) == len(o.positions_state) == len(report.faces) >= 1
-    assert len(o.table) == sum(max(1, len(fr.faces)) for fr in report.frames)
+    assert len(o.table["data"]) == sum(max(1, len(fr.faces)) for fr in report.frames)
     assert sum(f.cam is not None for f in report.faces) == min(3, len(report.faces))  # cam_faces honoured
     assert data["video"] == "face.mp4" and data == report.to_dict()
     csv_path, json_path = o.csv_btn.value["path"], o.json_btn.value["path"]
     assert csv_path.endswith("face_report.csv") and json_path.endswith("face_report.json")
     assert json.load(open(json_path)) == data
     rows = list(csv.DictReader(open(csv_path, newline="")))
-    assert len(rows) == len(o.table) and sum(r["cam_drop_blur"] != "" for r in rows) == 3  # the explained faces
+    assert len(rows) == len(o.table["data"]) and sum(r["cam_drop_blur"] != "" for r in rows) == 3  # the explained faces
     assert o.judged_state == {
         "threshold": 0.5,
         "uncertain": None,

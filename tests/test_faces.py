@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from detector.inference.faces import Face, FaceDetector, crop_box, crop_face, iou, track
+from detector.inference.faces import Face, FaceDetector, crop_box, crop_face, crop_inside, iou, track
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,16 @@ def test_crop_square_with_margin_and_padding():
     assert (crop[20:40, 10:20] == 7).all()
     x, y, side = crop_box((10, 10, 40, 20), 200, 100, margin=0.3)
     assert side == 52 and (x, y) == (4, -6)
+
+
+def test_crop_inside_is_the_share_of_the_square_within_the_picture():
+    assert crop_inside((40, 40, 20, 20), 100, 100, 0.5) is None  # square 30-60 x 35-65: all inside
+    x0, y0, x1, y1 = crop_inside((0, 40, 20, 20), 100, 100, 1.0)  # square -10..30 wide, 30..70 high
+    assert (x0, y0, x1, y1) == (0.25, 0.0, 1.0, 1.0)
+    image = np.full((100, 100, 3), 200, np.uint8)
+    crop = crop_face(image, (0, 40, 20, 20), 1.0)
+    assert (crop[:, :10] == 0).all() and (crop[:, 10:] == 200).all()  # the black quarter is the part outside
+    assert crop_inside((90, 90, 20, 20), 100, 100, 0.0) == (0.0, 0.0, 0.5, 0.5)
 
 
 def test_track_links_moving_face_and_keeps_two_people_apart():

@@ -30,6 +30,7 @@ def test_a_photo_is_a_one_frame_clip_with_a_face(tmp_path, tiny_model, ext):
     assert len(report.faces) == 1 and report.label in ("real", "uncertain", "fake")
     face = report.faces[0]
     assert face.cam is not None and face.cam.shape == face.crop.shape[:2]
+    assert face.inside is None  # a face well inside the photo: its square holds no padding
     x, y, w, h = face.box  # in the photo's own pixels: the astronaut's face is near (170-290, 40-200)
     assert 120 < x + w / 2 < 320 and 40 < y + h / 2 < 200
     assert report.video_info["frame_count"] == 1 and report.to_dict()["label"] == report.label
@@ -42,6 +43,25 @@ def test_a_tightly_cropped_face_is_found_and_its_mirror_images_are_not(tmp_path,
     padded, ox, oy = pad_still(tight)
     assert padded.shape[:2] == (tight.shape[0] + 2 * oy, tight.shape[1] + 2 * ox)
     assert np.array_equal(padded[oy : oy + tight.shape[0], ox : ox + tight.shape[1]], tight)
+
+
+def test_a_face_cropped_closer_than_its_margin_says_which_part_of_its_square_is_padding(tmp_path, tiny_model):
+    tight = np.ascontiguousarray(data.astronaut()[60:180, 180:290])  # closer than the face's square with its margin
+    report = analyze(write(tmp_path / "closer.jpg", tight), model=tiny_model, cam="gradcam")
+    face = report.faces[0]
+    x0, y0, x1, y1 = face.inside  # the square runs past the photo on every side
+    assert 0 < x0 < 0.5 < x1 < 1 and 0 < y0 < 0.5 < y1 < 1
+    side = len(face.crop)
+    assert face.crop[side // 2, : round(x0 * side) - 1].any()  # that part is the photo mirrored, not black
+    import dataclasses
+
+    from webapp.faces import face_tile
+
+    tile = face_tile(face, report.threshold, side=176, border=6)
+    unmarked = face_tile(dataclasses.replace(face, inside=None), report.threshold, side=176, border=6)
+    inner = round(x0 * 176) + 6 + 3  # past the dashed edge, inside the photo: as it was
+    assert not np.array_equal(tile[6:182, 6 : inner - 6], unmarked[6:182, 6 : inner - 6])  # hatched beyond the edge
+    assert np.array_equal(tile[100:110, inner : inner + 20], unmarked[100:110, inner : inner + 20])
 
 
 def test_bad_photos_are_one_line_errors(tmp_path):

@@ -92,6 +92,32 @@ NOT_EXPLAINED_TEXT = ("not explained:", "only the most fake", "faces get a heat"
 DEPTH_TEXT = ("no depth map:", "FaceMesh found", "no face mesh here")
 
 
+def mark_padding(panel: np.ndarray, inside: tuple[float, float, float, float] | None) -> np.ndarray:
+    """``panel`` (a crop or its CAM overlay, square) with the part outside the picture hatched and the picture's
+    edge drawn dashed: padding the model saw (a photo's borders mirrored outwards, a frame's black edge) but that is
+    not in the picture, so a hot spot there is not a spot in the picture.  ``inside``: :attr:`Face.inside`."""
+    if inside is None:
+        return panel
+    out = panel.copy()
+    h, w = out.shape[:2]
+    x0, y0, x1, y1 = (round(inside[0] * w), round(inside[1] * h), round(inside[2] * w), round(inside[3] * h))
+    yy, xx = np.mgrid[0:h, 0:w]
+    outside = (xx < x0) | (xx >= x1) | (yy < y0) | (yy >= y1)
+    stripes = ((xx + yy) % 8) < 3
+    out[outside & stripes] = (out[outside & stripes] * 0.3 + 255 * 0.7).astype(np.uint8)  # light diagonal hatching
+    dashes = ((xx + yy) // 4) % 2 == 0
+    edge = np.zeros_like(outside)
+    for x in (x0, x1 - 1):
+        if 0 < x < w - 1:
+            edge[max(y0, 0) : min(y1, h), x] = True
+    for y in (y0, y1 - 1):
+        if 0 < y < h - 1:
+            edge[y, max(x0, 0) : min(x1, w)] = True
+    out[edge & dashes] = 255
+    out[edge & ~dashes] = 0
+    return out
+
+
 def depth_panel(depth: np.ndarray, side: int = 176) -> np.ndarray:
     """A face's landmark depth map (S x S in [0, 1], nearer brighter, 0 off the face) as a side x side RGB panel
     in a bone colour map, marked "depth (estimate)": it is FaceMesh's landmark fit, not measured depth.  A map
@@ -120,7 +146,8 @@ def face_tile(
     depth: bool = True,
 ) -> np.ndarray:
     """Crop | CAM overlay (| depth map, for an RGB + depth model), framed in the verdict colour (``band``:
-    uncertain), with the score and verdict in a strip under them (nothing is drawn over the pictures).
+    uncertain), with the score and verdict in a strip under them (nothing is drawn over the pictures but the
+    hatching of padding beyond the picture's edge, :func:`mark_padding`).
 
     A face without a CAM gets a grey panel that says why: the CAM was off for the analysis (``cam_off``), or only
     the most fake faces were explained; ``panel=False``: no grey panel (the crop alone when there is no CAM).
@@ -130,10 +157,11 @@ def face_tile(
     if face.cam is not None:
         from explain import overlay
 
-        right = overlay(crop, cv2.resize(face.cam.astype(np.float32), (side, side)))
+        right = mark_padding(overlay(crop, cv2.resize(face.cam.astype(np.float32), (side, side))), face.inside)
     elif panel:
         right = (crop * 0.35 + 90).astype(np.uint8)
         _panel_text(right, CAM_OFF_TEXT if cam_off else NOT_EXPLAINED_TEXT)
+    crop = mark_padding(crop, face.inside)
     gap = np.full((side, 4, 3), 255, np.uint8)
     tile = crop if right is None else np.concatenate([crop, gap, right], axis=1)
     if depth and face.depth is not None:  # an RGB + depth model: the depth map its second stream read, beside the crop

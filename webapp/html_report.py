@@ -170,6 +170,11 @@ def _faces_section(report: Report, max_faces: int) -> str:
         if cam_on
         else "The explanation (CAM) was off for this analysis: the crops are shown without heat maps."
     )
+    if any(f.inside is not None for _, f in entries):
+        intro += (
+            " Hatched, beyond a dashed line: where the face's square runs past the picture's edge (a photo's border "
+            "mirrored outwards, black beyond a video frame): the model saw it, the picture does not hold it."
+        )
     if any(f.depth is not None for _, f in entries):
         intro += (
             " Last panel: the face's depth map as the model's depth stream read it (brighter = nearer; FaceMesh's "

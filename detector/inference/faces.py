@@ -48,6 +48,9 @@ class Face:
     crops: dict | None = field(default=None, repr=False)
     # an RGB + depth model's depth map of the crop (S x S in [0, 1], 0 off the face; detector.inference.depth)
     depth: np.ndarray | None = field(default=None, repr=False)
+    # the part of the crop inside the picture, (x0, y0, x1, y1) as shares of its side (crop_inside); None: all of it.
+    # The rest is padding the model saw but the picture does not hold: mirrored for a photo, black for a video frame
+    inside: tuple[float, float, float, float] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         d = {
@@ -176,6 +179,20 @@ def crop_box(box, frame_w: int, frame_h: int, margin: float = FACE_MARGIN) -> tu
     side = int(round(max(w, h) * (1 + margin)))
     cx, cy = x + w / 2, y + h / 2
     return int(round(cx - side / 2)), int(round(cy - side / 2)), max(side, 1)
+
+
+def crop_inside(
+    box, frame_w: int, frame_h: int, margin: float = FACE_MARGIN
+) -> tuple[float, float, float, float] | None:
+    """The part of ``box``'s square crop (:func:`crop_box`) that lies inside a ``frame_w`` x ``frame_h`` picture, as
+    ``(x0, y0, x1, y1)`` shares of the crop's side; None when the whole crop does.  The rest of the crop is
+    padding: black in a video frame (:func:`crop_face`), the picture mirrored outwards in a photo."""
+    x, y, side = crop_box(box, frame_w, frame_h, margin)
+    x0, y0 = max(0, -x) / side, max(0, -y) / side
+    x1, y1 = min(side, frame_w - x) / side, min(side, frame_h - y) / side
+    if x0 <= 0 and y0 <= 0 and x1 >= 1 and y1 >= 1:
+        return None
+    return tuple(float(min(1.0, max(0.0, v))) for v in (x0, y0, x1, y1))
 
 
 def crop_face(image: np.ndarray, box, margin: float = FACE_MARGIN) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 
 from detector.constants import DEFAULT_FRAMES, FACE_MARGIN, SCORE_DECIMALS
 from detector.errors import InputError
-from detector.inference.faces import FaceDetector, crop_face, track
+from detector.inference.faces import FaceDetector, crop_face, crop_inside, track
 from detector.inference.quality import face_stats
 from detector.inference.report import RULES, FrameResult, Report, attach_sequence, band_at, summarise
 from detector.inference.stills import STILL_PAD, is_still, read_still
@@ -85,6 +85,7 @@ def faces_in(
             f.crops[float(margin)] = f.crop
         f.box = (int(x - ox), int(y - oy), int(bw), int(bh))
         f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
+        f.inside = crop_inside(f.box, w, h, margin)  # a photo's mirrored padding, a frame's black edge
         faces.append(f)
     return faces
 
@@ -145,9 +146,19 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
             crop = crops.get(float(margin))
             if crop is None:
                 raise ValueError(f"faces were not cropped at margin {margin} (have {sorted(crops)})")
+            inside = crop_inside(f.box, fr.shape[1], fr.shape[0], margin) if fr.shape else None
             faces.append(
                 replace(
-                    f, crop=crop, crops=None, identity=-1, score=0.0, cam=None, explanation=None, stats=None, depth=None
+                    f,
+                    crop=crop,
+                    crops=None,
+                    identity=-1,
+                    score=0.0,
+                    cam=None,
+                    explanation=None,
+                    stats=None,
+                    depth=None,
+                    inside=inside,
                 )
             )
         frames.append(replace(fr, faces=faces))
