@@ -56,7 +56,7 @@ def test_faces_unlike_the_training_faces_are_warned_about():
     sharp = [face_stats(rng.integers(0, 255, (160, 160, 3), dtype=np.uint8), (0, 0, 150, 150), kps) for _ in range(20)]
     ranges = ranges_of(sharp)
     assert ranges["faces"] == 20 and ranges["face_px"] == [150.0, 150.0] and abs(ranges["yaw"][0]) < 1e-6
-    assert out_of_range(sharp[:3], ranges) == []
+    assert out_of_range(sharp, ranges) == []  # their median is inside
     flat = [face_stats(np.full((40, 40, 3), 90, np.uint8), (0, 0, 30, 30), kps)]
     warnings = out_of_range(flat, ranges)
     assert any("smaller" in w for w in warnings) and any("blurrier" in w for w in warnings)
@@ -68,14 +68,32 @@ def test_ranges_join_each_sources_own_percentiles():
     from detector.inference.quality import out_of_range, ranges_of
 
     videos = [{"face_px": 150.0, "sharpness": 100.0 + i / 10, "brightness": 100.0, "yaw": 0.0} for i in range(1000)]
-    photos = [{"face_px": 160.0, "sharpness": 1000.0 + 10 * i, "brightness": 105.0, "yaw": 0.0} for i in range(10)]
+    photos = [{"face_px": 160.0, "sharpness": 1000.0 + i, "brightness": 105.0, "yaw": 0.0} for i in range(100)]
     pooled = ranges_of(videos + photos)
-    joined = ranges_of(videos + photos, groups=["ffpp"] * 1000 + ["faces_utk"] * 10)
+    joined = ranges_of(videos + photos, groups=["ffpp"] * 1000 + ["faces_utk"] * 100)
     assert pooled["sharpness"][1] < 1080 <= joined["sharpness"][1]  # the photos' upper tail is theirs
     assert joined["sharpness"][0] == joined["by_source"]["ffpp"]["sharpness"][0] < 105
-    assert set(joined["by_source"]) == {"ffpp", "faces_utk"} and joined["faces"] == 1010
+    assert set(joined["by_source"]) == {"ffpp", "faces_utk"} and joined["faces"] == 1100
     a_photo = [{"face_px": 160.0, "sharpness": 1080.0, "brightness": 105.0, "yaw": 0.0}]
     assert out_of_range(a_photo, pooled) and not out_of_range(a_photo, joined)
+
+
+def test_a_range_end_is_never_set_by_a_sources_few_most_extreme_faces():
+    # found reading a card: the 2nd percentile of the actor clips' 80 faces was a turned head (-0.99), one of its
+    # two most turned faces, and so no clip was ever "more turned than the training faces"
+    from detector.inference.quality import TAIL_FACES, out_of_range, ranges_of
+
+    frontal = [{"face_px": 150.0, "sharpness": 100.0, "brightness": 100.0, "yaw": i / 100} for i in range(-20, 21)]
+    turned = [dict(frontal[0], yaw=-0.99), dict(frontal[0], yaw=-0.97)]  # two faces of one clip turned away
+    many = [dict(frontal[0], yaw=-0.3 + i / 1000) for i in range(600)]  # a large source: 2% is 12 faces
+    r = ranges_of(frontal + turned + many, groups=["actors"] * 43 + ["ffpp"] * 600)
+    assert r["tail_faces"] == TAIL_FACES == 5
+    assert r["by_source"]["actors"]["yaw"][0] == -0.18  # its 5th most turned face, not the two at -0.97 and -0.99
+    yaws = [f["yaw"] for f in many]  # a large source keeps its plain percentiles
+    assert r["by_source"]["ffpp"]["yaw"] == [round(float(np.percentile(yaws, q)), 3) for q in (2, 98)]
+    assert out_of_range([dict(frontal[0], yaw=-0.9)], r) and not out_of_range([dict(frontal[0], yaw=-0.25)], r)
+    tiny = ranges_of([dict(frontal[0], yaw=v) for v in (0.1, 0.2, 0.3)])
+    assert tiny["yaw"] == [0.104, 0.296]  # under twice the tail: its plain percentiles (one face beyond each end)
 
 
 def test_cross_fitted_false_alarms_judge_each_fold_by_the_others_threshold():

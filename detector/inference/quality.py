@@ -8,7 +8,8 @@
 ``yaw``         nose offset from the eyes' midpoint over the eye distance (0 frontal; about +-1 in profile).
 
 A model card's ``ranges`` holds the 2nd and 98th percentiles of each over its training
-faces, taken within each source and joined (:func:`ranges_of`; made by ``deepfake-lens ensemble --ranges-from`` or
+faces (never fewer than :data:`TAIL_FACES` faces beyond an end), taken within each source and joined
+(:func:`ranges_of`; made by ``deepfake-lens ensemble --ranges-from`` or
 :func:`detector.data.ranges.measure_ranges`).  :func:`out_of_range` turns the
 median of a clip's faces into plain warnings when they fall outside.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["face_stats", "ranges_of", "out_of_range", "STAT_TEXT"]
+__all__ = ["face_stats", "ranges_of", "out_of_range", "STAT_TEXT", "TAIL_FACES"]
 
 STAT_TEXT = {
     "face_px": ("smaller", "larger", "face size", "{:.0f} px"),
@@ -46,12 +47,24 @@ def face_stats(crop: np.ndarray, box, keypoints) -> dict[str, float]:
     return stats
 
 
-def _percentiles(stats: list[dict[str, float]], low: float, high: float) -> dict[str, list[float]]:
+# a range's end is never set by fewer training faces than this, beyond it: the 2nd percentile of a source of 80
+# faces (the actor clips, 8 frames each) was its one or two most extreme faces (a turned head read as "trained on")
+TAIL_FACES = 5
+
+
+def _percentiles(
+    stats: list[dict[str, float]], low: float, high: float, tail: int = TAIL_FACES
+) -> dict[str, list[float]]:
+    """[low, high] percentiles of each measure, each end moved inwards where fewer than ``tail`` faces lie beyond it
+    (at most half the faces on each side)."""
     out = {}
     for key in STAT_TEXT:
-        values = np.array([s[key] for s in stats if np.isfinite(s.get(key, np.nan))])
+        values = np.sort(np.array([s[key] for s in stats if np.isfinite(s.get(key, np.nan))]))
         if values.size:
-            out[key] = [round(float(np.percentile(values, low)), 3), round(float(np.percentile(values, high)), 3)]
+            k = max(1, min(int(tail), values.size // 2))
+            lo = max(float(np.percentile(values, low)), float(values[k - 1]))
+            hi = min(float(np.percentile(values, high)), float(values[-k]))
+            out[key] = [round(lo, 3), round(hi, 3)]
     return out
 
 
@@ -63,8 +76,10 @@ def ranges_of(
     With ``groups`` (each face's source: "ffpp", "faces_utk"...), each source's percentiles are taken on its own
     faces and the ranges join them (the lowest low, the highest high; ``by_source`` keeps each): a face like those
     of any one source the model trained on is not "unlike the training faces".  Pooled, the many video frames
-    outweighed the photos, and an ordinary training photo read as sharper or brighter than training."""
-    out: dict = {"faces": len(stats), "percentiles": [low, high]}
+    outweighed the photos, and an ordinary training photo read as sharper or brighter than training.  Each end
+    has at least :data:`TAIL_FACES` of its source's faces at or beyond it (``tail_faces`` on the card): in a
+    source of a few dozen faces the 2nd percentile is its most extreme face."""
+    out: dict = {"faces": len(stats), "percentiles": [low, high], "tail_faces": TAIL_FACES}
     if not groups:
         out.update(_percentiles(stats, low, high))
         return out
