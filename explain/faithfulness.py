@@ -16,6 +16,11 @@
   the crop.  A map spread evenly gives ``face_mass == face_area``; more means the
   model looks at the face, less that it looks at the background.
 
+* ``padding_mass``: where the face's square runs past the picture's edge (``inside``: the part within it, as
+  shares of the crop's side; ``detector.inference.faces.crop_inside``), the share of the CAM's mass on that
+  padding (a photo's border mirrored outwards, black beyond a video frame): mass on something the picture does
+  not hold.  ``peak_in_padding``: whether the map's strongest pixel lies there.
+
 Figures are NaN where the CAM is zero everywhere (nothing is marked).
 """
 
@@ -105,4 +110,40 @@ def face_mass(cam: np.ndarray, margin: float) -> tuple[float, float]:
     return float(cam[y0:y1, x0:x1].sum(dtype=np.float64)) / total, area
 
 
-__all__ = ["TOP_FRACTION", "top_mask", "perturb", "probability_drops", "face_box", "face_mass"]
+def _outside(shape: tuple[int, int], inside) -> np.ndarray:
+    h, w = shape
+    x0, y0, x1, y1 = (round(inside[0] * w), round(inside[1] * h), round(inside[2] * w), round(inside[3] * h))
+    out = np.ones((h, w), dtype=bool)
+    out[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = False
+    return out
+
+
+def padding_mass(cam: np.ndarray, inside) -> float:
+    """The share of the CAM's mass beyond the picture's edge (``inside``: see the module docstring); 0 when the
+    whole crop is inside (``inside`` None), NaN for an empty map."""
+    if inside is None:
+        return 0.0
+    total = float(cam.sum(dtype=np.float64))
+    if total <= 0:
+        return float("nan")
+    return float(cam[_outside(cam.shape, inside)].sum(dtype=np.float64)) / total
+
+
+def peak_in_padding(cam: np.ndarray, inside) -> bool:
+    """Whether the CAM's strongest pixel lies beyond the picture's edge (False for an empty map or no padding)."""
+    if inside is None or cam.size == 0 or float(cam.max()) <= 0:
+        return False
+    y, x = np.unravel_index(int(np.argmax(cam)), cam.shape)
+    return bool(_outside(cam.shape, inside)[y, x])
+
+
+__all__ = [
+    "TOP_FRACTION",
+    "top_mask",
+    "perturb",
+    "probability_drops",
+    "face_box",
+    "face_mass",
+    "padding_mass",
+    "peak_in_padding",
+]

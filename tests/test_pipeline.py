@@ -244,6 +244,37 @@ def test_a_very_short_clip_is_not_said_to_lack_faces():
     assert any("only 2 of 3 sampled frames" in w for w in trust_warnings(summarise("v.mp4", frames, threshold=0.5)))
 
 
+def test_a_heat_map_strongest_on_the_padding_beyond_the_picture_is_warned_of():
+    # found looking at tiles of tightly cropped photos: the CAM was often hottest on the mirrored border
+    from explain.faithfulness import padding_mass, peak_in_padding
+
+    cam = np.zeros((40, 40), np.float32)
+    cam[20, 5] = 1.0  # the strongest spot, in the left quarter
+    cam[20, 30] = 0.5
+    inside = (0.25, 0.0, 1.0, 1.0)  # the left quarter of the square lies beyond the picture's edge
+    assert peak_in_padding(cam, inside) and not peak_in_padding(cam, None) and not peak_in_padding(cam * 0, inside)
+    assert padding_mass(cam, inside) == pytest.approx(1 / 1.5) and padding_mass(cam, None) == 0.0
+    assert math.isnan(padding_mass(cam * 0, inside))
+
+    def face(hot: bool):
+        return FaceResult(
+            identity=0, box=(10, 10, 120, 120), confidence=0.9, score=0.2, cam=cam if hot else cam[:, ::-1].copy()
+        )
+
+    photo = [FrameResult(index=0, time=0.0, faces=[face(True)])]
+    photo[0].faces[0].inside = inside
+    warnings = summarise("portrait.jpg", photo, threshold=0.5).warnings
+    assert "On 1 of 1 explained face, the heat map is strongest beyond the picture's edge" in " ".join(warnings)
+    assert any("the photo's border mirrored outwards" in w for w in warnings)
+    frames = [FrameResult(index=i, time=i / 10, faces=[face(i == 0)]) for i in range(8)]
+    for fr in frames:
+        fr.faces[0].inside = inside
+    warnings = summarise("v.mp4", frames, threshold=0.5).warnings
+    assert any(w.startswith("On 1 of 8 explained faces") and "black beyond the frame" in w for w in warnings)
+    frames[0].faces[0].inside = None  # no padding: nothing to warn of
+    assert not any("beyond the picture" in w for w in summarise("v.mp4", frames, threshold=0.5).warnings)
+
+
 def test_close_to_the_threshold_means_close_on_its_own_side():
     # found by a browser check: with the threshold at 0.908 every fake verdict, 0.998 included, was "close to it"
     def close(score, threshold, name="v.mp4"):

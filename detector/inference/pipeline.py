@@ -341,6 +341,11 @@ def analyze(
                 f.score = exp.score  # the same network on the same crop: the classifier's score
             f.cam = exp.cam
             f.explanation = exp.figures()
+            if f.inside is not None and faithfulness:  # the square runs past the picture: how much of the map is there
+                from explain.faithfulness import padding_mass
+
+                mass = padding_mass(exp.cam, f.inside)
+                f.explanation["padding_mass"] = round(mass, 4) if math.isfinite(mass) else None
         timings["explain"] = time.perf_counter() - t  # with CAM on every face, includes the scoring
 
     timings["total"] = time.perf_counter() - t0

@@ -493,4 +493,22 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
         from detector.inference.quality import out_of_range
 
         out += out_of_range([f.stats for f in report.faces if f.stats], ranges)
+    explained = [f for f in report.faces if f.cam is not None]
+    off_picture = sum(_peak_in_padding(f) for f in explained)
+    if off_picture:
+        pad = "the photo's border mirrored outwards" if is_still(report.video) else "black beyond the frame's edge"
+        faces = f"{off_picture} of {len(explained)} explained face{'s' * (len(explained) != 1)}"
+        out.append(
+            f"On {faces}, the heat map is strongest beyond the picture's edge, on padding the model was given "
+            f"({pad}): that spot is not in the picture."
+        )
     return out
+
+
+def _peak_in_padding(face) -> bool:
+    """Whether ``face``'s CAM peaks on the padding of its square (:attr:`Face.inside`)."""
+    if getattr(face, "inside", None) is None:
+        return False
+    from explain.faithfulness import peak_in_padding
+
+    return peak_in_padding(face.cam, face.inside)
