@@ -180,6 +180,7 @@ def test_too_few_lr_find_steps_is_refused(tmp_path):
         ["--sbi", "-0.1"],
         ["--cutout", "2"],
         ["--compress", "-1"],
+        ["--tight-pad", "1.2"],
         ["--ema", "1"],
         ["--folds", "3", "--fold", "3"],
         ["--fold", "1"],
@@ -276,6 +277,39 @@ def test_compress_adds_heavy_jpeg_before_the_mild_one_and_is_off_by_default():
         return border / np.delete(steps, np.s_[7::8], axis=1).mean()
 
     assert block_edges(out) > 1.2 * block_edges(face)
+
+
+def test_tight_pad_gives_a_crop_a_tight_photos_mirrored_border_and_is_off_by_default():
+    """--tight-pad P: a training crop keeps a random inner rectangle and the rest mirrors it, as the pipeline pads a
+    photo whose face fills it (found by scripts/tight_photos.py: a fake cut as a tight photo scored as real)."""
+    from skimage.data import astronaut
+
+    from detector.training.augment import item_transforms, tight_box, tight_pad
+    from detector.training.config import TrainConfig
+
+    assert TrainConfig().tight_pad == 0.0
+    face = np.ascontiguousarray(astronaut()[0:200, 150:350])
+    for seed in range(20):
+        out = tight_pad(face, np.random.default_rng(seed))
+        x0, y0, iw, ih = tight_box(200, 200, np.random.default_rng(seed))  # the same draw
+        assert out.shape == face.shape and out.dtype == face.dtype and (iw < 190 or ih < 190)
+        assert 120 <= min(iw, ih) and x0 + iw <= 200 and y0 + ih <= 200
+        inner = face[y0 : y0 + ih, x0 : x0 + iw]
+        assert np.array_equal(out[y0 : y0 + ih, x0 : x0 + iw], inner)  # kept in place
+        if x0 > 1:  # left of it: the kept part mirrored about its first column
+            assert np.array_equal(out[y0 : y0 + ih, x0 - 1], inner[:, 1]) and not np.array_equal(out, face)
+    rng = np.random.default_rng(0)
+    with_mask = np.dstack([face, np.zeros(face.shape[:2], np.uint8)])
+    assert tight_pad(with_mask, rng).shape == with_mask.shape  # --mask-weight's fourth channel moves with it
+    (aug,) = item_transforms(64, 0.0, ["fake", "real"], seed=1, tight=1.0)
+    (plain,) = item_transforms(64, 0.0, ["fake", "real"], seed=1)
+    from fastai.vision.all import PILImage
+
+    img = PILImage.create(face)
+    valid = np.asarray(aug(img, split_idx=1))  # validation: never padded
+    assert np.array_equal(valid, np.asarray(plain(img, split_idx=1)))
+    # training: padded first, then the same seeded augmentations
+    assert not np.array_equal(np.asarray(aug(img, split_idx=0)), np.asarray(plain(img, split_idx=0)))
 
 
 def test_cutout_blacks_out_part_of_the_crop_and_is_off_by_default():

@@ -13,6 +13,8 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 __all__ = [
     "augmentations",
+    "tight_pad",
+    "tight_box",
     "item_transforms",
     "MaskBuffer",
     "split_mask",
@@ -100,6 +102,29 @@ def augmentations(
     )
 
 
+def tight_box(h: int, w: int, rng: np.random.Generator, low: float = 0.6) -> tuple[int, int, int, int]:
+    """The (x0, y0, width, height) :func:`tight_pad` keeps of an ``h`` x ``w`` crop."""
+    sx, sy = rng.uniform(low, 1.0, 2)
+    if min(sx, sy) >= 0.95:  # at least one side visibly cut
+        sx = rng.uniform(low, 0.95)
+    iw, ih = max(2, int(round(sx * w))), max(2, int(round(sy * h)))
+    return int(rng.integers(0, w - iw + 1)), int(rng.integers(0, h - ih + 1)), iw, ih
+
+
+def tight_pad(image: np.ndarray, rng: np.random.Generator, low: float = 0.6) -> np.ndarray:
+    """``image`` (a square face crop, any channels) as if cut from a photo that held only part of it: a random inner
+    rectangle (each side ``low``-100% of the crop's, at least one under 95%, placed at random) is kept and the rest
+    is filled by mirroring it outwards, as :func:`detector.inference.stills.pad_still` fills a tightly cropped
+    photo's face square.  Same size as ``image``."""
+    import cv2
+
+    h, w = image.shape[:2]
+    x0, y0, iw, ih = tight_box(h, w, rng, low)
+    inner = np.ascontiguousarray(image[y0 : y0 + ih, x0 : x0 + iw])
+    out = cv2.copyMakeBorder(inner, y0, h - ih - y0, x0, w - iw - x0, cv2.BORDER_REFLECT_101)
+    return out.reshape(image.shape)
+
+
 def item_transforms(
     size: int,
     sbi_p: float,
@@ -110,13 +135,18 @@ def item_transforms(
     cutout: float = 0.0,
     sbi_regions: float = 0.0,
     compress: float = 0.0,
+    tight: float = 0.0,
 ):
     """Item transforms for fastai: self-blending (train only; ``sbi_regions``: :class:`SelfBlender`'s ``regions``),
-    albumentations (train, at ``train_size``, default ``size``) / resize to ``size`` (valid)."""
+    albumentations (train, at ``train_size``, default ``size``) / resize to ``size`` (valid).  ``tight``: the
+    probability that a training crop, of either class, is first given a tightly cropped photo's mirrored border
+    (:func:`tight_pad`): the photos trained on all have one, the video frames none, and without it a fake's face
+    cut as a tight photo scored as real (``scripts/tight_photos.py``)."""
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
     train_aug = augmentations(train_size or size, downscale, seed, cutout, compress)
+    tight_rng = np.random.default_rng(None if seed is None else seed + 7919)
 
     class AlbumentationsTransform(RandTransform):
         "Albumentations on training images; a plain resize on validation."
@@ -130,6 +160,8 @@ def item_transforms(
             if not isinstance(img, PILImage):
                 return img
             arr = np.asarray(img)
+            if self.idx == 0 and tight > 0 and tight_rng.random() < tight:  # a tight photo's mirrored border
+                arr = tight_pad(arr, tight_rng)  # (with --mask-weight's mask channel, moved together)
             if self.idx == 0 and arr.ndim == 3 and arr.shape[2] == 4:  # --mask-weight: RGB + mask, moved together
                 aug = train_aug(image=np.ascontiguousarray(arr[..., :3]), mask=np.ascontiguousarray(arr[..., 3]))
                 out = np.dstack([aug["image"], aug["mask"]])

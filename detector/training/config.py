@@ -129,6 +129,12 @@ class TrainConfig:
     cutout: float = _f(
         0.0, "black out 1-2 random rectangles (15-35%% of the side) of a training crop with probability P", metavar="P"
     )
+    tight_pad: float = _f(
+        0.0,
+        "with probability P, give a training crop (both classes) a tightly cropped photo's border: keep a random "
+        "60-100%% of each side and mirror it outwards, as the pipeline pads a photo whose face fills it",
+        metavar="P",
+    )
     pairs: float = _f(
         0.0,
         "weight W of a ranking loss on (real, fake) pairs of one frame (0: off; needs --balance domain and an "
@@ -263,9 +269,11 @@ class TrainConfig:
             raise ValueError("no data: give --data ROOT [ROOT...] or a recipe with data = [...]")
         if not self.arch:
             raise ValueError('no architecture: give --arch NAME or a recipe with arch = "..."')
-        if not all(0 <= p <= 1 for p in (self.downscale, self.compress, self.sbi, self.cutout, self.sbi_regions)):
+        probabilities = (self.downscale, self.compress, self.sbi, self.cutout, self.sbi_regions, self.tight_pad)
+        if not all(0 <= p <= 1 for p in probabilities):
             raise ValueError(
-                "--downscale, --compress, --sbi, --sbi-regions and --cutout are probabilities: between 0 and 1"
+                "--downscale, --compress, --sbi, --sbi-regions, --cutout and --tight-pad are probabilities: "
+                "between 0 and 1"
             )
         if not 0 < self.train_groups <= 1:
             raise ValueError("--train-groups F is a share of the training groups: above 0 and at most 1")

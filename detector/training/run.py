@@ -399,6 +399,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
             cutout=cfg.cutout,
             sbi_regions=cfg.sbi_regions,
             compress=cfg.compress,
+            tight=cfg.tight_pad,
         ),
         # the distillation callback undoes Normalize for the teacher; split_mask takes --mask-weight's masks off
         batch_tfms=[*([split_mask(buffer)] if with_masks else []), Normalize.from_stats(*imagenet_stats)],

@@ -1,0 +1,98 @@
+"""Fakes as tightly cropped photos: does the mirrored padding make a fake look real?
+
+A photo whose face fills it (as UTKFace's chips do) gives a face square that runs past the picture's edge, and the
+pipeline fills that part by mirroring the photo's border outwards, as training did with the UTKFace photos, all of
+them real.  This takes one frame from the middle of each FaceForensics++ c23 video, saves it twice in a
+temporary folder (deleted afterwards; nothing is written into the repository) as a PNG photo: the whole frame, and
+the face cut as tightly as a UTKFace chip (the face square shrunk to ``--tight`` of its side), and scores both
+through ``analyze`` with the fold model that never trained on the video (``runs/cvc40r/foldK``: see
+``scripts/fold_models.py``).  The same face, the same model: only the picture's extent differs.
+
+    python scripts/tight_photos.py --data ../shared/data/ffpp --folds runs/cvc40r --crossval runs/cvc40r/crossval.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default="../shared/data/ffpp", help="FaceForensics++ c23 root")
+    p.add_argument("--folds", default="runs/cvc40r", help="the default's fold models (foldK/model/*.json)")
+    p.add_argument("--crossval", default="runs/cvc40r/crossval.json", help="which fold validated each video")
+    p.add_argument("--model", default="mnv2_c40_reals", help="the card whose threshold and band label the scores")
+    p.add_argument("--tight", type=float, default=0.77, help="the photo's side over the face square's (UTKFace ~0.77)")
+    args = p.parse_args(argv)
+    import cv2
+
+    from detector.data.datasets import read_datasets
+    from detector.inference.faces import crop_box
+    from detector.inference.pipeline import analyze, face_detector
+    from detector.inference.report import verdict
+    from detector.inference.video import sample_frames
+    from detector.models.classifier import load_model
+
+    card = load_model(args.model).card
+    folds = {(v["source"], v["method"], v["video"]): v["fold"] for v in json.load(open(args.crossval))["videos"]}
+    models = {}
+    for k in sorted(set(folds.values())):
+        cards = [f for f in os.listdir(os.path.join(args.folds, f"fold{k}", "model")) if f.endswith(".json")]
+        models[k] = load_model(os.path.join(args.folds, f"fold{k}", "model", cards[0]))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for it in read_datasets([args.data]):
+            name = os.path.basename(it.path) if it.label == 0 else f"{it.method}/{os.path.basename(it.path)}"
+            key = (it.source, it.method or "original", name)  # as crossval.json names the video
+            if key not in folds:
+                continue
+            _, frames = sample_frames(it.path, n_frames=3)
+            image = frames[len(frames) // 2].image
+            faces = face_detector().detect(image)
+            if not faces:
+                continue
+            box = max(faces, key=lambda f: f.box[2] * f.box[3]).box
+            h, w = image.shape[:2]
+            x, y, side = crop_box(box, w, h, card.face_margin)
+            cut = int(round(side * args.tight))
+            cx, cy = x + side / 2, y + side / 2
+            x0, y0 = max(0, int(round(cx - cut / 2))), max(0, int(round(cy - cut / 2)))
+            tight = image[y0 : min(h, y0 + cut), x0 : min(w, x0 + cut)]
+            scores = []
+            for name, picture in (("whole", image), ("tight", tight)):
+                path = os.path.join(tmp, f"{name}.png")
+                cv2.imwrite(path, cv2.cvtColor(np.ascontiguousarray(picture), cv2.COLOR_RGB2BGR))
+                report = analyze(path, model=models[folds[key]])
+                scores.append(report.score)
+            rows.append((it.label_name, it.method or "original", *scores))
+    print(f"{len(rows)} videos, one frame each; labels at {card.name}'s threshold {card.threshold:.4f}")
+    print("| videos | n | median score: whole frame | as a tight photo | fake / uncertain / real: whole | tight |")
+    print("|---|---:|---:|---:|---|---|")
+
+    def labels(values):
+        got = [verdict(v, card.threshold, card.uncertain) for v in values if v == v]
+        return " / ".join(str(got.count(k)) for k in ("fake", "uncertain", "real"))
+
+    groups = [("real", None)] + [("fake", m) for m in sorted({r[1] for r in rows if r[0] == "fake"})] + [("fake", "")]
+    for label, method in groups:
+        sel = [r for r in rows if r[0] == label and (method in (None, "") or r[1] == method)]
+        if not sel:
+            continue
+        whole = np.array([r[2] for r in sel], dtype=float)
+        tight = np.array([r[3] for r in sel], dtype=float)
+        name = "real" if label == "real" else (f"fake: {method}" if method else "fake: all")
+        print(
+            f"| {name} | {len(sel)} | {np.nanmedian(whole):.3f} | {np.nanmedian(tight):.3f} | "
+            f"{labels(whole)} | {labels(tight)} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
