@@ -31,6 +31,7 @@ def test_a_photo_is_a_one_frame_clip_with_a_face(tmp_path, tiny_model, ext):
     face = report.faces[0]
     assert face.cam is not None and face.cam.shape == face.crop.shape[:2]
     assert face.inside is None  # a face well inside the photo: its square holds no padding
+    assert not any("fills the photo" in w for w in report.warnings)
     x, y, w, h = face.box  # in the photo's own pixels: the astronaut's face is near (170-290, 40-200)
     assert 120 < x + w / 2 < 320 and 40 < y + h / 2 < 200
     assert report.video_info["frame_count"] == 1 and report.to_dict()["label"] == report.label
@@ -52,6 +53,7 @@ def test_a_face_cropped_closer_than_its_margin_says_which_part_of_its_square_is_
     x0, y0, x1, y1 = face.inside  # the square runs past the photo on every side
     assert 0 < x0 < 0.5 < x1 < 1 and 0 < y0 < 0.5 < y1 < 1
     assert 0 < face.explanation["padding_mass"] < 1  # the share of its heat map on that padding
+    assert any(w.startswith("The face fills the photo") for w in report.warnings)  # its scores mean less
     side = len(face.crop)
     assert face.crop[side // 2, : round(x0 * side) - 1].any()  # that part is the photo mirrored, not black
     import dataclasses
