@@ -675,6 +675,20 @@ def on_model(name):
     return gr.Slider(value=slider_value(card.threshold)), card_markdown(card)
 
 
+def on_model_changed(ui, report, model_name, video, photo) -> dict:
+    """The user picked another model: results of the previous one go (the slider now shows the new model's
+    threshold, and the panel went on showing the old model's verdict, "out of date" nowhere said: found by a
+    browser check), and the panel says to press Analyse; nothing analysed yet: nothing changes."""
+    if report is None:
+        return {ui.verdict: gr.skip()}
+    media = pick_media(video, photo)
+    what = f" {os.path.basename(media)}" if media else ""
+    return {
+        **cleared_results(ui),
+        ui.verdict: message_html(f"Model changed to {model_name}: press Analyse to score{what} with it."),
+    }
+
+
 def card_markdown(card) -> str:
     if card is None:
         return "No model selected."
@@ -1194,6 +1208,17 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     # the reason is in the error box; the verdict panel must not go on saying "Upload a video..." or "Analysing..."
     for step in (checked, analysed):
         step.failure(partial(not_analysed, ui), [ui.video, ui.model, ui.photo], ui.results, **quick)
+    # another file or another model while an analysis runs: it is cancelled (its verdict would land on the new file:
+    # found by a browser check), and results already shown of another model go (on_model_changed)
+    for media in (ui.video, ui.photo):
+        media.change(None, None, None, cancels=[checked, analysed], **quick)
+    ui.model.input(
+        partial(on_model_changed, ui),
+        [ui.report_state, ui.model, ui.video, ui.photo],
+        ui.results,
+        cancels=[checked, analysed],
+        **quick,
+    )
     # .input, not .change: only the user's own moves re-label the report on screen; a new model's threshold, set on
     # the slider by on_model, must not re-judge the previous model's scores at it
     ui.threshold.input(

@@ -135,3 +135,33 @@ def test_a_new_file_clears_the_old_results_and_says_at_once_if_it_can_be_analyse
     # found by a browser check: the bad file removed with its X, its error stayed; now the welcome line returns
     out = run([None, None, None])
     assert "Upload a video or a photo" in out[ui.verdict._id] and out[ui.report_state._id] is None
+
+
+def test_another_file_or_model_cancels_a_running_analysis_and_a_new_model_clears_the_old_ones_results(
+    demo, clips, tmp_path
+):
+    # found by a browser check: a clip swapped for another during its analysis got the first clip's "Likely FAKE";
+    # a model picked after an analysis left that analysis' verdict beside the new model's threshold
+    from gradio.state_holder import SessionState
+
+    (analysed,) = events(demo, "on_analyze")
+    ui = analysed.fn.args[0]
+    (checked,) = [fn for fn in events(demo, "validate_input") if ui.analyse_btn._id in (t[0] for t in fn.targets)]
+    cancelling = [fn for fn in demo.fns.values() if fn.cancels]
+    by_trigger = {}
+    for fn in cancelling:
+        for block, _ in fn.targets:
+            by_trigger.setdefault(demo.blocks[block].elem_id, set()).update(fn.cancels)
+    for elem in ("video-in", "photo-in", "model"):
+        assert {analysed._id, checked._id} <= by_trigger.get(elem, set()), elem
+    (changed,) = events(demo, "on_model_changed")
+    assert [t[1] for t in changed.targets] == ["input"]  # the user's pick only, not a model set by code
+    state = SessionState(demo)
+    nothing = run_event(demo, changed, [None, "untrained_resnet18", None, None], state)
+    assert nothing[0] == {"props": {"__type__": "update"}, "__type__": "update"}  # nothing analysed: no change
+    import app
+
+    report = app.run_analysis(clips["face"], 4, str(ui.model.value), app.NO_CAM, 0.5)
+    out = app.on_model_changed(ui, report, "mesonet_df_authors", clips["face"], None)
+    assert out[ui.report_state] is None and out[ui.gallery] == []
+    assert "Model changed to mesonet_df_authors: press Analyse to score face.mp4 with it." in out[ui.verdict]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
+import os
 
 from detector.inference.report import (
     RULE_TEXT,
@@ -123,6 +124,7 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
             f"faces in {with_face} of {n} sampled frames",
             f"{ids} face identit{'y' if ids == 1 else 'ies'}",
         ]
+    facts.insert(0, f"<b>{html.escape(os.path.basename(report.video) or report.video)}</b>")  # whose verdict this is
     facts.append(f"model <code>{html.escape(report.model)}</code>")
     if "total" in report.timings:
         facts.append(f"{report.timings['total']:.1f} s")
