@@ -67,6 +67,16 @@ def test_a_face_cropped_closer_than_its_margin_says_which_part_of_its_square_is_
     assert np.array_equal(tile[100:110, inner : inner + 20], unmarked[100:110, inner : inner + 20])
 
 
+def test_a_wide_photo_of_two_people_finds_both_faces(tmp_path, tiny_model):
+    # found by a browser check: the photo padded by half its size on each side made both faces too small for the
+    # detector ("no face found"); the photo as it is shows them
+    two = np.ascontiguousarray(np.concatenate([data.astronaut(), data.astronaut()[:, ::-1]], axis=1))
+    report = analyze(write(tmp_path / "two.png", two), model=tiny_model)
+    centres = sorted(f.box[0] + f.box[2] / 2 for f in report.faces)
+    assert len(centres) == 2 and centres[0] < 512 < centres[1]  # one face in each half, in the photo's pixels
+    assert all(f.crop.shape[0] == f.crop.shape[1] > 100 for f in report.faces)
+
+
 def test_bad_photos_are_one_line_errors(tmp_path):
     jpg = write(tmp_path / "whole.jpg", data.astronaut())
     raw = open(jpg, "rb").read()
