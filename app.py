@@ -196,6 +196,30 @@ def not_analysed(ui, video=None, model_name=None, photo=None) -> dict:
     return {**cleared_results(ui), ui.verdict: message_html(text, "error")}
 
 
+def not_run(video, model_name, more: str | None = None) -> str:
+    """The lab's and the compare tab's panel after a run failed: why, where the quick checks (or ``more``, a reason
+    the caller can tell) say it, else where to read it.  Found by a browser check: their panels went on saying
+    "Analysing ..." under gradio's bare "Error" badge, and the reason was only in a box that can be closed."""
+    reason = (failure_reason(video, model_name) if video else "no clip: upload one, or use the first tab's") or more
+    text = f"Not run: {reason}" if reason else "Not run: the reason is in the message box at the top right."
+    return message_html(text, "error")
+
+
+def compare_not_run(ui, video, models, model_name) -> dict:
+    """The compare tab after a comparison failed: :func:`not_run`'s line, and the previous comparison's table,
+    timeline, CAMs and downloads go (they were offered on as if of this run)."""
+    more = None if models else "tick at least one model to compare."
+    hidden = gr.DownloadButton(value=None, visible=False)
+    return {
+        ui.summary: not_run(video, model_name, more),
+        ui.table: None,
+        ui.timeline: None,
+        ui.cams: None,
+        ui.json_btn: hidden,
+        ui.csv_btn: hidden,
+    }
+
+
 def cleared_results(ui) -> dict:
     """Every result of the Analyse tab emptied (the verdict panel left to the caller)."""
     return {
@@ -1322,14 +1346,16 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     compared = [verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta]
     levelled = [levels_plot, levels_gallery, levels_table, delta]
     check = dict(api_visibility="private", concurrency_limit=None, show_progress="minimal")
-    compare_run = compare_btn.click(validate_input, [lab_video, analyse.model], [delta], **check).success(
+    compare_checked = compare_btn.click(validate_input, [lab_video, analyse.model], [delta], **check)
+    compare_run = compare_checked.success(
         on_compare,
         [lab_video, pert, strength, lab_frames, seed, analyse.model, analyse.threshold],
         compared,
         api_visibility="private",
         concurrency_id="analysis",
     )
-    levels_run = levels_btn.click(validate_input, [lab_video, analyse.model], [delta], **check).success(
+    levels_checked = levels_btn.click(validate_input, [lab_video, analyse.model], [delta], **check)
+    levels_run = levels_checked.success(
         on_levels,
         [lab_video, lab_frames, seed, analyse.model, analyse.threshold],
         levelled,
@@ -1337,6 +1363,8 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
         concurrency_id="analysis",
     )
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    for step in (compare_checked, compare_run, levels_checked, levels_run):  # the checks' failure or the run's:
+        step.failure(not_run, [lab_video, analyse.model], [delta], **quick)  # the panel says why
     compare_only, levels_only = [c for c in compared if c is not delta], [c for c in levelled if c is not delta]
     compare_btn.click(partial(lab_cleared, len(levels_only)), None, levels_only, **quick)
     levels_btn.click(partial(lab_cleared, len(compare_only)), None, compare_only, **quick)
@@ -1442,14 +1470,15 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     json_btn = gr.DownloadButton("Download JSON", visible=False, elem_id="compare-json")
                     csv_btn = gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv")
     ui = CompareTab(video, chosen, frames, cam, run_btn, summary, table, timeline, cam_row, json_btn, csv_btn)
-    run = run_btn.click(
+    checked = run_btn.click(
         validate_input,
         [video, analyse.model],
         [summary],
         api_visibility="private",
         concurrency_limit=None,
         show_progress="minimal",
-    ).success(
+    )
+    run = checked.success(
         partial(on_compare_models, ui),
         [video, chosen, frames, cam],
         ui.results,
@@ -1457,6 +1486,8 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
         concurrency_id="analysis",
     )
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    for step in (checked, run):
+        step.failure(partial(compare_not_run, ui), [video, chosen, analyse.model], ui.results, **quick)
     first = [video, analyse.video, analyse.photo]
     use_first.click(partial(on_compare_clip, asked=True), first, [video, note], **quick)
     tab.select(on_compare_clip, first, [video, note], **quick)
@@ -1473,7 +1504,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
         cleared,
         [video],
         [note, *ui.results],
-        cancels=[run],
+        cancels=[checked, run],
         **quick,
     )
     return ui

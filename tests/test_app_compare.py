@@ -113,8 +113,33 @@ def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, c
         if f.targets == cleared.targets
         for i in f.cancels
     }  # gradio runs the cancelling as its own event on the same trigger
-    assert cancelled == {"on_compare_models"}
+    assert cancelled == {"on_compare_models", "validate_input"}  # the run, and its checks if still going
     out = by_elem(cleared.outputs, run_event(demo, cleared, [file_data(clips["face"])], state))
     assert out["compare-note"] == "Clip: **face.mp4**"
     assert out["compare-json"]["visible"] is False and out["compare-csv"]["visible"] is False
     assert not out["compare-summary"] and not out["compare-cams"] and not out["compare-timeline"]
+
+
+def test_a_failed_comparison_or_lab_run_says_why_and_drops_the_previous_results(demo, clips, tmp_path):
+    # found by a browser check: with no model ticked, the panel kept "Analysing ..." under a bare "Error" badge and
+    # the previous comparison's downloads were still offered; the lab's panel likewise
+    import app
+
+    failed = events(demo, "compare_not_run")
+    assert len(failed) == 2  # the checks' failure and the run's
+    ui = failed[0].fn.args[0]
+    assert len(events(demo, "not_run")) == 4  # the lab: checks and run, of both of its buttons
+    out = app.compare_not_run(ui, clips["face"], [], str(pair_dir_model(demo)))
+    assert "Not run: tick at least one model to compare." in out[ui.summary]
+    assert out[ui.table] is None and out[ui.timeline] is None and not out[ui.json_btn].visible
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    assert "Not run: notes.mp4" in app.compare_not_run(ui, str(bad), ["a"], None)[ui.summary]
+    assert "Not run: no clip" in app.not_run(None, None)
+    assert "message box at the top right" in app.not_run(clips["face"], None)  # the checks pass: the run failed
+
+
+def pair_dir_model(demo):
+    """The first tab's model (its dropdown's value)."""
+    (analysed,) = events(demo, "on_analyze")
+    return analysed.fn.args[0].model.value

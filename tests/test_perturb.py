@@ -120,3 +120,20 @@ def test_analyze_applies_the_transform(clips, tiny_model):
             xa, _, wa, _ = a.faces[0].box
             xb, _, wb, _ = b.faces[0].box
             assert abs((xa + wa / 2) - (w - (xb + wb / 2))) < 0.1 * w
+
+
+def test_a_perturbation_is_described_by_its_figures_at_the_strength_used(image):
+    # found by a browser check: "jpeg at strength 0.70: JPEG re-compression (quality 95 -> 5)" was read as quality 5
+    import cv2
+
+    from detector.evaluation.perturb import PERTURBATIONS, describe_at, jpeg
+    from webapp.lab import describe
+
+    assert describe_at("jpeg", 0.7) == "JPEG re-compression at quality 32"
+    assert describe("jpeg", 0.7) == "jpeg at strength 0.70: JPEG re-compression at quality 32"
+    # the figure is the quality used: re-encoding at it gives the same frame
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 32])
+    assert np.array_equal(jpeg(image, 0.7), cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
+    assert describe_at("rotate", 0.5) == "rotated by 15 degrees" and describe_at("blur", 0.0) == "unchanged"
+    assert describe_at("downscale", 1.0) == "shrunk to 12% of its size and back"
+    assert all(describe_at(n, 0.5) for n in PERTURBATIONS)  # every perturbation has its words

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from detector.evaluation.perturb import DESCRIPTIONS, LEVELS, PERTURBATIONS, make_transform
+from detector.evaluation.perturb import LEVELS, PERTURBATIONS, describe_at, make_transform
 from detector.inference.pipeline import analyze, face_detector
 from detector.inference.report import Report, score_text
 from detector.inference.stills import is_still
@@ -39,7 +39,7 @@ def describe(name: str, strength: float) -> str:
     """A short human description: 'jpeg at strength 0.80: JPEG re-compression ...' or a level's steps."""
     if name in LEVELS:
         return f"{name}: {LEVELS[name].describe()}"
-    return f"{name} at strength {strength:.2f}: {DESCRIPTIONS.get(name, name)}"
+    return f"{name} at strength {strength:.2f}: {describe_at(name, strength)}"
 
 
 def run(

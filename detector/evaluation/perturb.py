@@ -173,6 +173,31 @@ DESCRIPTIONS = {
 }
 
 
+# what each perturbation does at a given strength s (DESCRIPTIONS: over the whole range); the figures follow the
+# functions above ("jpeg at strength 0.70: quality 95 -> 5" read as quality 5, where it was 32: a browser check)
+_AT_STRENGTH = {
+    "jpeg": lambda s: f"JPEG re-compression at quality {int(round(95 - 90 * s))}",
+    "blur": lambda s: f"Gaussian blur, sigma {4 * s:.1f}% of the frame's longer side",
+    "noise": lambda s: f"Gaussian noise, std {50 * s:.0f} grey levels",
+    "downscale": lambda s: f"shrunk to {1 - 0.875 * s:.0%} of its size and back",
+    "brightness": lambda s: f"brighter by {int(round(128 * s))} grey levels",
+    "contrast": lambda s: f"contrast down to {1 - 0.8 * s:.0%}",
+    "grayscale": lambda s: f"{s:.0%} of the colour removed",
+    "hflip": lambda s: "horizontal flip",
+    "rotate": lambda s: f"rotated by {30 * s:.0f} degrees",
+    "dropout": lambda s: f"8 black squares over {25 * s:.0f}% of the frame",
+}
+
+
+def describe_at(name: str, strength: float) -> str:
+    """What perturbation ``name`` does at ``strength``, in figures: "JPEG re-compression at quality 32"."""
+    s = float(strength)
+    if s == 0:
+        return "unchanged"
+    at = _AT_STRENGTH.get(name)
+    return at(s) if at else DESCRIPTIONS.get(name, name)
+
+
 @dataclass(frozen=True)
 class Chain:
     """Several perturbations applied in order: ``Chain((("hflip", 1.0), ("rotate", 0.33)))(image, rng)``."""
@@ -231,4 +256,4 @@ def make_transform(name: str, strength: float = 0.5, seed: int = 0) -> Callable[
     return lambda image: fn(image, strength, rng)
 
 
-__all__ = ["PERTURBATIONS", "DESCRIPTIONS", "LEVELS", "LEVEL_DESCRIPTIONS", "Chain", "make_transform"]
+__all__ = ["describe_at", "PERTURBATIONS", "DESCRIPTIONS", "LEVELS", "LEVEL_DESCRIPTIONS", "Chain", "make_transform"]
