@@ -290,6 +290,19 @@ def _media_line(media: str, info) -> str:
     return f"{name} ({info.duration:.1f} s, {info.width}x{info.height}, {info.fps:.0f} fps)"
 
 
+# video codecs browsers play in a <video> element; others (MPEG-4 Part 2, say) leave the player blank
+BROWSER_CODECS = {"h264", "vp8", "vp9", "av1"}
+
+
+def _playable_note(info, photo: bool) -> str:
+    """A word for a clip the browser's player will likely show blank (found by a browser check: the SadTalker clips,
+    MPEG-4 Part 2, stayed blank with no message, though they analyse as any other)."""
+    codec = (getattr(info, "codec", "") or "").lower()
+    if photo or not codec or codec in BROWSER_CODECS:
+        return ""
+    return f" Your browser may not play this clip ({codec} video) in the player above: it is analysed all the same."
+
+
 def on_new_media(ui, media, other, model_name) -> dict:
     """A file put in the video or the photo input: the previous file's results go (they would be read as this
     one's), and the verdict panel says at once whether this file can be analysed, with the quick checks'
@@ -304,7 +317,7 @@ def on_new_media(ui, media, other, model_name) -> dict:
     photo = is_still(media)
     try:  # the file is read once: its header for the "Ready" line, or the reason it cannot be analysed
         media, info = checked_media(None if photo else media, model_name, media if photo else None)
-        panel = message_html(f"Ready: {_media_line(media, info)}. Press Analyse.")
+        panel = message_html(f"Ready: {_media_line(media, info)}. Press Analyse.{_playable_note(info, photo)}")
     except gr.Error as e:
         panel = message_html(f"This file cannot be analysed: {e.message}", "error")
     return {**cleared_results(ui), ui.verdict: panel}

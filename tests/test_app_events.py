@@ -165,3 +165,16 @@ def test_another_file_or_model_cancels_a_running_analysis_and_a_new_model_clears
     out = app.on_model_changed(ui, report, "mesonet_df_authors", clips["face"], None)
     assert out[ui.report_state] is None and out[ui.gallery] == []
     assert "Model changed to mesonet_df_authors: press Analyse to score face.mp4 with it." in out[ui.verdict]
+
+
+def test_a_clip_the_browser_cannot_play_is_said_to_be_analysed_all_the_same(demo, clips, tmp_path):
+    # found by a browser check: MPEG-4 Part 2 clips (the SadTalker ones) left the player blank with no word
+    import app
+    from detector.data.synthetic import render_clip
+
+    old = render_clip(str(tmp_path / "old codec.mp4"), seconds=0.4, codec="mpeg4")
+    (video_event, _) = events(demo, "on_new_media")
+    ui = video_event.fn.args[0]
+    said = app.on_new_media(ui, old, None, None)[ui.verdict]
+    assert "Ready: old codec.mp4" in said and "may not play this clip (mpeg4 video)" in said
+    assert "may not play" not in app.on_new_media(ui, clips["face"], None, None)[ui.verdict]  # H.264 plays

@@ -64,6 +64,26 @@ def test_an_rgbd_face_shows_its_depth_map_as_a_third_panel():
     assert face_tile(f, 0.5, side=side, border=border, depth=False).shape == plain.shape  # depth=False: no panel
 
 
+def test_an_empty_heat_map_says_so_instead_of_a_flat_blue_overlay():
+    # found by a browser check: a face whose CAM was zero everywhere got a flat blue overlay, blank figures and no word
+    from webapp import faces
+
+    side, border = 176, 6
+    f = _face()
+    f.cam = np.zeros((32, 32), np.float32)
+    empty = faces.face_tile(f, 0.5, side=side, border=border)
+    panel = empty[border : border + side, border + side + 4 : border + 2 * side + 4]
+    text = (panel >= 250).all(axis=2)
+    assert text.any() and not text[:, :4].any() and not text[:, -4:].any()  # words, within the panel
+    f.cam = np.ones((32, 32), np.float32)  # a map with something in it: the overlay, no words
+    assert (
+        not (faces.face_tile(f, 0.5, side=side, border=border)[border : border + side, border + side + 4 :] >= 250)
+        .all(axis=2)
+        .any()
+    )
+    assert "More settings" not in " ".join(faces.NOT_EXPLAINED_TEXT)  # the tile goes into the HTML report too
+
+
 def test_cam_off_placeholder_says_so(monkeypatch):
     from test_app_units import _report
 

@@ -86,7 +86,9 @@ def _panel_text(panel: np.ndarray, lines: tuple[str, ...]) -> None:
 
 
 CAM_OFF_TEXT = ("CAM is off:", "no heat map.", "Choose a CAM", "method to see one")
-NOT_EXPLAINED_TEXT = ("not explained:", "only the most fake", "faces get a heat", "map (More settings)")
+NOT_EXPLAINED_TEXT = ("not explained:", "only the most", "fake faces get", "a heat map")
+# a CAM that is zero everywhere: a flat blue overlay read as "looked nowhere"; it says nothing pushed towards fake
+EMPTY_MAP_TEXT = ("empty heat map:", "nothing in the", "face pushed", "towards fake")
 
 
 DEPTH_TEXT = ("no depth map:", "FaceMesh found", "no face mesh here")
@@ -154,7 +156,10 @@ def face_tile(
     A face with a depth map gets it as the last panel unless ``depth=False`` (the lab's before | after pairs)."""
     crop = _square(face.crop if face.crop is not None else np.zeros((side, side, 3), np.uint8), side)
     right = None
-    if face.cam is not None:
+    if face.cam is not None and not float(np.max(face.cam)) > 0:
+        right = (crop * 0.35 + 90).astype(np.uint8)
+        _panel_text(right, EMPTY_MAP_TEXT)
+    elif face.cam is not None:
         from explain import overlay
 
         right = mark_padding(overlay(crop, cv2.resize(face.cam.astype(np.float32), (side, side))), face.inside)

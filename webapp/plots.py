@@ -48,7 +48,8 @@ def _band(fig: go.Figure, uncertain: list[float] | None, threshold: float) -> No
             line_width=0,
             layer="below",
             annotation_text="uncertain",
-            annotation_position="bottom left",
+            annotation_position="bottom right",  # the threshold's label is on the left: a thin band (a threshold
+            # moved down near the band's edge) printed one over the other (a browser check)
             annotation_font=dict(color="#6d4c00", size=11),
         )
 
