@@ -301,7 +301,7 @@ def _scan(args) -> int:
     if problem:
         return fail(problem)
 
-    from detector.errors import InputError, NoModelError
+    from detector.errors import InputError, NoModelError, OutputError
     from detector.inference.batch import ScanSettings, key_path, scan_many
     from detector.inference.ray_engine import is_uri, list_inputs
     from detector.inference.report import CSV_FIELDS, SafeDictWriter, agreeing_figures, csv_rows_of
@@ -372,6 +372,7 @@ def _scan(args) -> int:
         writer = SafeDictWriter(table, fieldnames=CSV_FIELDS)
         writer.writeheader()
     interrupted, skipped_n = False, 0
+    csv_problem = output_problem = None
     try:
         rows = scan_many(
             videos,
@@ -392,8 +393,15 @@ def _scan(args) -> int:
                 report = row["report"]
                 reports[row["key"]["path"]] = report
                 if writer is not None:  # rows as they come: an interrupted scan keeps them
-                    writer.writerows(csv_rows_of(report))
-                    table.flush()
+                    try:
+                        writer.writerows(csv_rows_of(report))
+                        table.flush()
+                    except OSError as e:  # a full disk: the scan goes on, the JSON is still written (a review)
+                        if table is sys.stdout:
+                            raise
+                        csv_problem = f"--csv {args.csv}: cannot be written ({e.strerror or e})"
+                        say(f"error: {csv_problem}")
+                        writer = None
                 if not args.quiet and not skipped:
                     score, thr = (
                         ("n/a", f"{report['threshold']:.3f}")
@@ -423,6 +431,9 @@ def _scan(args) -> int:
         raise
     except ConnectionError as e:  # the Ray engine could not join --address
         return fail(f"--address {args.address}: cannot join the Ray cluster ({_one_line(e)})")
+    except OutputError as e:  # the --jsonl could not be written: the results so far still go to --json
+        output_problem = str(e)
+        say(f"error: {output_problem}")
     except KeyboardInterrupt:
         interrupted = True
         say(f"interrupted: writing the {len(reports)} result(s) of the inputs analysed so far")
@@ -430,13 +441,25 @@ def _scan(args) -> int:
         if bar:
             bar.close()
         if table is not None and table is not sys.stdout:
-            table.close()
+            try:
+                table.close()
+            except OSError as e:
+                if not csv_problem:
+                    csv_problem = f"--csv {args.csv}: cannot be written ({e.strerror or e})"
+                    say(f"error: {csv_problem}")
     if skipped_n and not args.quiet:
         print(f"{skipped_n} input(s) already in {args.jsonl}: not analysed again", file=sys.stderr)
+    if len(videos) > 1 and not args.quiet:  # the tally a long scan ends on (errors scroll away above: a review)
+        tally = f"{len(reports)} of {len(videos)} input(s) with a result"
+        if failures:
+            tally += f"; {len(failures)} could not be analysed (each said above, as 'error: ...')"
+        print(tally, file=sys.stderr)
     ordered = [reports[p] for p in (key_path(v) for v in videos) if p in reports]  # input order
     problem = _write_json(args, ordered)
     if problem:
         return fail(problem)
+    if csv_problem or output_problem:  # said when it happened
+        return 1
     return 130 if interrupted else 1 if failures else 0
 
 

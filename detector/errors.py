@@ -12,3 +12,7 @@ class InputError(ValueError):
 
 class NoModelError(RuntimeError):
     """No trained model is installed (or the one asked for does not exist)."""
+
+
+class OutputError(OSError):
+    """A results file could not be written (a full disk, say): the message is one line naming the file."""

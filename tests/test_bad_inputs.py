@@ -87,7 +87,7 @@ def test_ico_named_mp4_is_refused_in_one_line(tmp_path):
     Image.fromarray(frame_image(0, 32, 32)).save(p)
     named = tmp_path / "icon.mp4"
     os.replace(p, named)
-    with pytest.raises(InputError, match="still image") as e:
+    with pytest.raises(InputError, match="picture under a name that is not a photo.s; name it .jpg") as e:
         sample_frames(str(named), 8)
     assert "\n" not in str(e.value)
 

@@ -89,7 +89,7 @@ def test_batch_folder_keeps_input_order_and_reports_failures(tmp_path, clips, ti
         ("missing", "no such file"),
         ("empty", "empty"),
         ("text", "not a readable video"),
-        ("png", "still image"),
+        ("png", "picture under a name that is not a photo"),
         ("truncated", "truncated|cannot be decoded|not a readable|no frame"),
         ("audio", "no video stream"),
     ],
@@ -496,6 +496,17 @@ def test_a_jsonl_that_is_not_an_earlier_scans_is_refused_before_anything_is_appe
     assert jsonl_problem(str(earlier)) is None and jsonl_problem(str(tmp_path / "new.jsonl")) is None
     (tmp_path / "empty.jsonl").write_text("")
     assert jsonl_problem(str(tmp_path / "empty.jsonl")) is None
+    # a named pipe as --jsonl: refused at once (reading it back to resume blocked for good: a hostile-input review)
+    import os
+
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    assert "not a plain file" in jsonl_problem(str(tmp_path / "pipe.jsonl"))
+    assert main(["scan", str(tmp_path / "clip.mp4"), "--jsonl", str(tmp_path / "pipe.jsonl")]) == 2
+    # a line nested thousands deep in an earlier scan's JSONL is left out, as a torn one is, not a RecursionError
+    from detector.inference.batch import read_done
+
+    (tmp_path / "deep.jsonl").write_text('{"key": {"path": "a.mp4"}, "report": {}}\n' + "[" * 100000 + "]" * 100000)
+    assert len(read_done(str(tmp_path / "deep.jsonl"))) == 1
 
 
 def test_a_frame_limit_error_names_the_input_it_concerns(clips, tiny_model_dir):
@@ -567,3 +578,67 @@ def test_the_scan_line_prints_sequence_figures_that_agree_with_its_label(fake_sc
     assert run_main(fake_scan.dir / "a.mp4") == 0
     err = capsys.readouterr().err
     assert "sequence real 0.90790 at threshold 0.90793," in err, err
+
+
+def test_a_full_disk_under_the_csv_or_the_jsonl_is_one_line_and_the_json_is_still_written(fake_scan, capsys):
+    # found by a hostile-input review: a full disk under --csv (or --jsonl) ended the scan with a traceback and the
+    # --json of every input analysed was never written
+    out = fake_scan.dir / "r.json"
+    assert run_main(fake_scan.dir, "--json", out, "--csv", "/dev/full", "--quiet") == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "--csv /dev/full: cannot be written (No space left on device)" in err
+    assert [Path(r["video"]).name for r in json.loads(out.read_text())] == ["a.mp4", "b.mp4", "c.mp4"]
+    assert fake_scan.calls == ["a.mp4", "b.mp4", "c.mp4"]  # the scan went on
+
+    import builtins
+
+    real_open = builtins.open
+
+    class Full:  # a JSONL whose writes fail as on a full disk
+        def __init__(self, *a, **k):
+            self.fh = real_open(*a, **k)
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def __iter__(self):
+            return iter(self.fh)
+
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+
+    jsonl = fake_scan.dir / "r.jsonl"
+    opened = lambda file, *a, **k: Full(file, *a, **k) if str(file) == str(jsonl) else real_open(file, *a, **k)  # noqa: E731
+    builtins.open = opened
+    try:
+        code = run_main(fake_scan.dir, "--json", out, "--jsonl", jsonl, "--quiet")
+    finally:
+        builtins.open = real_open
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: --jsonl {jsonl}: cannot be written (No space left on device)"
+    ]
+    assert json.loads(out.read_text()) == []  # the JSON is written, of what was recorded before: nothing here
+
+
+def test_a_scan_of_several_inputs_ends_on_its_tally(fake_scan, capsys):
+    # found by a hostile-input review: a folder of 19 inputs, 13 failing, ended with no word of how many failed
+    def broken(path, kwargs):
+        from detector.errors import InputError
+
+        raise InputError("not a readable video")
+
+    fake_scan.on["b.mp4"] = broken
+    assert run_main(fake_scan.dir) == 1
+    err = [line.strip() for line in capsys.readouterr().err.splitlines() if line.strip()]  # (with the progress bar's)
+    assert any(line.startswith("error: ") and line.endswith("b.mp4: not a readable video") for line in err), err
+    assert err[-1] == "2 of 3 input(s) with a result; 1 could not be analysed (each said above, as 'error: ...')"
+    assert run_main(fake_scan.dir, "--quiet") == 1
+    assert "with a result" not in capsys.readouterr().err  # --quiet: errors only

@@ -157,6 +157,9 @@ def test_cli_compare_says_where_the_models_disagree(clips, pair_dir, tmp_path, m
     printed = capsys.readouterr().out
     assert "the models disagree: eager says fake, wary says real" in printed
     assert "4 of 4 faces are labelled differently, between" in printed
+    # a full disk under --json (checked writable before the run): one line naming the option, not "None: ..."
+    assert main(["compare", clips["face"], "--frames", "4", "--json", "/dev/full"]) == 2
+    assert "error: --json /dev/full: cannot be written (No space left on device)" in capsys.readouterr().err
     data = json.loads(out.read_text())
     assert [r["model"] for r in data["models"]] == ["eager", "wary"] and data["verdicts_agree"] is False
     assert len(data["faces_labelled_differently"]) == 4 and set(data["reports"]) == {"eager", "wary"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -325,3 +326,21 @@ def test_report_folder_check_accepts_a_folder_outside_the_data_and_leaves_a_miss
     assert report_folder_problem(str(tmp_path / "report"), [str(tmp_path / "typo")]) is None
     (tmp_path / "file").write_text("x")
     assert "is a file" in report_folder_problem(str(tmp_path / "file"), [str(data)])
+    # a folder that cannot be made under a file: said before the evaluation, not after it (a hostile-input review)
+    assert "cannot be written" in report_folder_problem(str(tmp_path / "file" / "report"), [str(data)])
+    if os.geteuid() != 0:  # root may write anywhere
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o555)
+        assert "cannot be written" in report_folder_problem(str(ro / "report"), [str(data)])
+
+
+def test_an_unreadable_folder_below_the_data_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import detector.data.datasets as datasets
+
+    def locked(roots):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "locked"))
+
+    monkeypatch.setattr(datasets, "read_datasets", locked)
+    assert main([str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith("locked: cannot be read (Permission denied)")

@@ -142,6 +142,10 @@ def test_not_json_is_a_bad_card(tmp_path):
     (tmp_path / "x.json").write_text("{not json")
     with pytest.raises(BadCardError, match="not a usable model card"):
         ModelCard.from_file(tmp_path / "x.json")
+    # nested thousands deep: json.load recursed into a RecursionError traceback (a hostile-input review)
+    (tmp_path / "deep.json").write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(BadCardError, match="not a usable model card \\(nested too deep\\)"):
+        ModelCard.from_file(tmp_path / "deep.json")
 
 
 @pytest.mark.parametrize("name", ["../../../../tmp/x", "/tmp/x", "a b", "", "x" * 200])

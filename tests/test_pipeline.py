@@ -210,6 +210,7 @@ def test_bad_arguments_are_refused_before_any_work(clips, tiny_model, monkeypatc
         ({"frames": "8"}, "frames must be a whole number of frames; got '8'"),
         ({"frames": 8.5}, "frames must be a whole number"),
         ({"frames": float("nan")}, "frames must be a whole number"),
+        ({"frames": 0}, "frames must be at least 1 (None: the default, 32); got 0"),
         ({"fps": "2"}, "fps must be a number"),
         ({"threshold": float("nan")}, "the threshold is a probability, between 0 and 1; got nan"),
         ({"threshold": 1.5}, "the threshold is a probability"),

@@ -86,7 +86,7 @@ def test_limits(clips):
         ("missing", "no such file"),
         ("empty", "empty"),
         ("text", "not a readable video"),
-        ("png", "still image|not a readable"),
+        ("png", "picture under a name that is not a photo|not a readable"),
         ("truncated", "truncated|cannot be decoded|not a readable|no frame"),
         ("audio", "no video stream"),
         ("folder", "folder"),

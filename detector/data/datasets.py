@@ -230,6 +230,8 @@ def read_dfdc(root: str | os.PathLike) -> list[VideoItem]:
             meta = json.loads(meta_path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise InputError(f"{meta_path}: not a readable metadata.json ({e})") from None
+        except RecursionError:
+            raise InputError(f"{meta_path}: not a readable metadata.json (nested too deep)") from None
         if not isinstance(meta, dict):
             raise InputError(f"{meta_path}: expected a JSON object of file name -> {{label, original}}")
         for name, info in sorted(meta.items()):

@@ -392,17 +392,20 @@ def main(argv=None) -> int:
         print(printable(line), file=shown)  # a card path given as the model may hold a line break
     print(disagreement(rows), file=shown)
     print(faces_line(comparison), file=shown)
-    try:
-        if args.json:
-            with _output(args.json) as fh:
-                json.dump(comparison.to_dict(), fh, indent=1)
-        if args.csv:
-            with _output(args.csv, newline="") as fh:
-                write_csv(comparison, fh)
-    except BrokenPipeError:  # `--json - | head`: the reader went away; the command line's main ends quietly
-        raise
-    except OSError as e:  # checked before the run; gone since (a full disk, a folder removed)
-        return fail(f"{e.filename}: cannot be written ({e.strerror or e})")
+    for option, target, write in (
+        ("--json", args.json, lambda fh: json.dump(comparison.to_dict(), fh, indent=1)),
+        ("--csv", args.csv, lambda fh: write_csv(comparison, fh)),
+    ):
+        if not target:
+            continue
+        try:
+            with _output(target, newline="") as fh:
+                write(fh)
+        except BrokenPipeError:  # `--json - | head`: the reader went away; the command line's main ends quietly
+            raise
+        except OSError as e:  # checked before the run; gone since (a full disk: the error's own file name was
+            # None when the write, not the open, failed: a review)
+            return fail(f"{option} {target}: cannot be written ({e.strerror or e})")
     return 0
 
 

@@ -387,6 +387,10 @@ def report_folder_problem(directory: str, data: list[str]) -> str | None:
         root_dir = root_path if root_path.is_dir() else root_path.parent
         if folder == root_dir or root_dir in folder.parents:
             return f"--report {directory}: is inside the data {root}; give a folder outside it"
+    # written only after the whole evaluation: a folder that cannot be made or written lost it all (a review)
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+        return f"--report {directory}: cannot be written ({existing} is not a folder this can write in)"
     return None
 
 
@@ -497,6 +501,8 @@ def main(argv=None) -> int:
             items = read_datasets(args.data)
     except InputError as e:
         return fail(str(e))
+    except OSError as e:  # an unreadable folder below the data (a traceback before: a hostile-input review)
+        return fail(f"{e.filename or args.data[0]}: cannot be read ({e.strerror or e})")
     try:
         clf = load_model(args.model)
     except NoModelError as e:

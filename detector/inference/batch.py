@@ -107,7 +107,18 @@ def _key_id(key: dict) -> str:
 
 def jsonl_problem(jsonl: str) -> str | None:
     """Why ``jsonl`` cannot be the ``--jsonl`` of a scan, or None: a file that exists holds an earlier scan's lines
-    (each starts ``{"key"``), or nothing; anything else (notes, a CSV, a video) would get lines appended to it."""
+    (each starts ``{"key"``), or nothing; anything else (notes, a CSV, a video) would get lines appended to it.  It is
+    read back to resume, so it must be a plain file: a named pipe would block that read for good (found by a
+    hostile-input review: the scan hung with no word)."""
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(jsonl).st_mode):
+            return "is not a plain file (a scan reads its --jsonl back to resume); give a file name"
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
     try:
         with open(jsonl, "rb") as fh:
             head = fh.read(64)
@@ -131,7 +142,7 @@ def read_done(jsonl: str) -> dict[str, dict]:
             try:
                 row = json.loads(line)
                 done[_key_id(row["key"])] = row
-            except (json.JSONDecodeError, KeyError, TypeError):
+            except (json.JSONDecodeError, KeyError, TypeError, RecursionError):  # RecursionError: nested thousands deep
                 continue
     return done
 
@@ -227,13 +238,21 @@ def scan_many(
             rows = _run(todo, settings, workers or 1, clf)
         for row in rows:
             if out is not None:
-                out.write(json.dumps(row) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
+                try:
+                    out.write(json.dumps(row) + "\n")
+                    out.flush()
+                    os.fsync(out.fileno())
+                except OSError as e:  # a full disk: said in one line (a traceback before: a hostile-input review)
+                    from detector.errors import OutputError
+
+                    raise OutputError(f"--jsonl {jsonl}: cannot be written ({e.strerror or e})") from None
             yield row, False
     finally:
         if out is not None:
-            out.close()
+            try:
+                out.close()
+            except OSError:  # nothing more could be written: the error above, or the lines so far, say it
+                pass
 
 
 def _run(paths: list[str], settings: ScanSettings, workers: int, clf) -> Iterator[dict]:
@@ -326,7 +345,7 @@ def summary(jsonl: str, paths: list[str] | None = None) -> tuple[list[dict], lis
             try:
                 row = json.loads(line)
                 rows[row["key"]["path"]] = row
-            except (json.JSONDecodeError, KeyError, TypeError):
+            except (json.JSONDecodeError, KeyError, TypeError, RecursionError):  # RecursionError: nested thousands deep
                 continue
     order = [key_path(p) for p in paths] if paths is not None else list(rows)
     picked = [rows[p] for p in order if p in rows]

@@ -228,6 +228,8 @@ def check_arguments(video_path, frames, fps, rule, threshold, cam_faces, cam=Non
     whole = number(frames) and math.isfinite(frames) and float(frames).is_integer()  # 8, np.int64(8), 8.0
     if frames is not None and not whole:
         raise InputError(f"frames must be a whole number of frames; got {frames!r}")
+    if frames is not None and frames < 1:  # 0 was taken as "the default" below, quietly (a review): say so instead
+        raise InputError(f"frames must be at least 1 (None: the default, {DEFAULT_FRAMES}); got {frames!r}")
     if fps is not None and not number(fps):
         raise InputError(f"fps must be a number of frames a second; got {fps!r}")
     if rule not in RULES:

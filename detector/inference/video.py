@@ -126,7 +126,12 @@ def _opened(path: str, limits: Limits):
 def _check_streams(container, path: str) -> None:
     fmt = container.format.name or ""
     if fmt in _STILL_FORMATS or fmt.endswith("_pipe"):
-        raise InputError(f"{path}: this is a still image ({fmt.replace('_pipe', '')}), not a video")
+        kind = fmt.replace("_pipe", "")  # a photo under another name ("photo.heic" holding a JPEG, a review): the
+        # photo path takes jpg, png, webp and bmp by their names
+        raise InputError(
+            f"{path}: a {kind} picture under a name that is not a photo's; name it .jpg, .png, .webp or .bmp "
+            "to analyse it as a photo"
+        )
     if not container.streams.video:
         kinds = sorted({s.type for s in container.streams}) or ["nothing"]
         raise InputError(f"{path}: no video stream in this file (it holds {', '.join(kinds)})")

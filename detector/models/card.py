@@ -112,6 +112,8 @@ class ModelCard:
                 raise TypeError("temporal is an object naming its heads' weights file")
             _check_numbers(card)
             card.fake_index  # noqa: B018 -- the fake class must be one of the classes
+        except RecursionError:  # JSON nested thousands deep: json.load recurses (found by a hostile-input review)
+            raise BadCardError(f"{Path(path).name}: not a usable model card (nested too deep)") from None
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
             raise BadCardError(f"{Path(path).name}: not a usable model card ({str(e).splitlines()[0][:120]})") from None
         return card
