@@ -303,3 +303,27 @@ def test_shared_ffpp_sample():
     for g in val_groups:  # each validation group brings its reals and its fakes
         assert {it.label for it in val if it.group == g} == {0, 1}
     assert {it.method for it in val if it.label} == {"Deepfakes", "Face2Face", "FaceSwap"}
+
+
+def test_a_folder_below_the_data_that_cannot_be_read_is_named_not_left_out(tmp_path, monkeypatch):
+    # found by a hostile-input review: evaluate on a folder with an unreadable subfolder measured the rest without a
+    # word (running as root here, so the refusal is made by a stand-in for the system's)
+    import os
+
+    from detector.data.datasets import read_labelled_folder
+
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "a.jpg").write_bytes(b"x")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "b.jpg").write_bytes(b"x")
+    assert len(read_labelled_folder(tmp_path, 0)) == 2
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(InputError, match=r"locked: cannot be read \(Permission denied\)"):
+        read_labelled_folder(tmp_path, 0)
