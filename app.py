@@ -716,14 +716,20 @@ def on_model_changed(ui, report, model_name, video, photo) -> dict:
     """The user picked another model: results of the previous one go (the slider now shows the new model's
     threshold, and the panel went on showing the old model's verdict, "out of date" nowhere said: found by a
     browser check), and the panel says to press Analyse; nothing analysed yet: nothing changes."""
-    if report is None:
+    card = _card_of(model_name) if report is not None else None
+    if report is None or (card is not None and card.name == report.model):  # the same model picked again (a check)
         return {ui.verdict: gr.skip()}
     media = pick_media(video, photo)
     what = f" {os.path.basename(media)}" if media else ""
-    return {
+    out = {
         **cleared_results(ui),
         ui.verdict: message_html(f"Model changed to {model_name}: press Analyse to score{what} with it."),
     }
+    if media and is_still(media):  # a photo keeps its page: no timeline, no frame slider (a browser check)
+        out[ui.timeline] = gr.update(value=None, visible=False)
+        out[ui.timeline_note] = gr.update(value=PHOTO_NOTE, visible=True)
+        out[ui.frame_slider] = gr.Slider(minimum=1, maximum=2, value=1, visible=False)
+    return out
 
 
 def card_markdown(card) -> str:

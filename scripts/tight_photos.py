@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     p.add_argument("--data", default="../shared/data/ffpp", help="FaceForensics++ c23 root")
     p.add_argument("--folds", default="runs/cvc40r", help="the default's fold models (foldK/model/*.json)")
     p.add_argument("--crossval", default="runs/cvc40r/crossval.json", help="which fold validated each video")
-    p.add_argument("--model", default="mnv2_c40_reals", help="the card whose threshold and band label the scores")
+    p.add_argument("--model", default=None, help="the card whose threshold labels the scores (default: the default)")
     p.add_argument("--tight", type=float, default=0.77, help="the photo's side over the face square's (UTKFace ~0.77)")
     args = p.parse_args(argv)
     import cv2

@@ -162,6 +162,8 @@ def test_another_file_or_model_cancels_a_running_analysis_and_a_new_model_clears
     import app
 
     report = app.run_analysis(clips["face"], 4, str(ui.model.value), app.NO_CAM, 0.5)
+    same = app.on_model_changed(ui, report, str(ui.model.value), clips["face"], None)
+    assert same == {ui.verdict: same[ui.verdict]} and "Model changed" not in str(same[ui.verdict])  # picked again
     out = app.on_model_changed(ui, report, "mesonet_df_authors", clips["face"], None)
     assert out[ui.report_state] is None and out[ui.gallery] == []
     assert "Model changed to mesonet_df_authors: press Analyse to score face.mp4 with it." in out[ui.verdict]

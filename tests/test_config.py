@@ -121,7 +121,7 @@ def test_the_recipe_index_names_every_recipe_once_and_only_recipes():
     index = _index()
     files = {p.relative_to(RECIPES).with_suffix("").as_posix() for p in RECIPES.rglob("*.toml")}
     assert set(index) == files
-    assert [k for k, v in index.items() if v["status"] == "default"] == ["realfaces_c40_reals"]
+    assert [k for k, v in index.items() if v["status"] == "default"] == ["realfaces_tightpad"]
     for name, entry in index.items():
         assert entry["status"] in ("default", "shipped", "not shipped"), name
         assert ("model" in entry) == (entry["status"] != "not shipped"), name
@@ -167,7 +167,7 @@ def test_models_recipes_lists_the_index_the_default_first(capsys):
 
     assert main(["models", "--recipes"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("realfaces_c40_reals") and "default: mnv2_c40_reals" in lines[0]
+    assert lines[0].startswith("realfaces_tightpad") and "default: mnv2_tightpad" in lines[0]
     assert main(["models", "--recipes", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["name"] for r in rows][0] == "realfaces_c40_reals" and {r["name"] for r in rows} == set(_index())
+    assert [r["name"] for r in rows][0] == "realfaces_tightpad" and {r["name"] for r in rows} == set(_index())

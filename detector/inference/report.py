@@ -495,9 +495,9 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
         out += out_of_range([f.stats for f in report.faces if f.stats], ranges)
     if is_still(report.video) and any(getattr(f, "inside", None) is not None for f in report.faces):
         out.append(
-            "The face fills the photo: part of its square lies beyond the picture's edge and is filled by mirroring. "
-            "Fakes cut this tightly are missed far more often than in their whole picture: give the whole picture "
-            "if you have it."
+            "A face fills the photo or touches its edge: part of its square lies beyond the picture and is filled "
+            "by mirroring. Faces cut this tightly are scored less reliably than in their whole picture (the earlier "
+            "models missed most fakes cut so): give the whole picture if you have it."
         )
     explained = [f for f in report.faces if f.cam is not None]
     off_picture = sum(_peak_in_padding(f) for f in explained)
