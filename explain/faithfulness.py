@@ -110,7 +110,8 @@ def face_mass(cam: np.ndarray, margin: float) -> tuple[float, float]:
     return float(cam[y0:y1, x0:x1].sum(dtype=np.float64)) / total, area
 
 
-def _outside(shape: tuple[int, int], inside) -> np.ndarray:
+def padding_mask(shape: tuple[int, int], inside) -> np.ndarray:
+    """Boolean H x W mask of the part of a crop beyond the picture's edge (``inside``: see the module docstring)."""
     h, w = shape
     x0, y0, x1, y1 = (round(inside[0] * w), round(inside[1] * h), round(inside[2] * w), round(inside[3] * h))
     out = np.ones((h, w), dtype=bool)
@@ -126,7 +127,7 @@ def padding_mass(cam: np.ndarray, inside) -> float:
     total = float(cam.sum(dtype=np.float64))
     if total <= 0:
         return float("nan")
-    return float(cam[_outside(cam.shape, inside)].sum(dtype=np.float64)) / total
+    return float(cam[padding_mask(cam.shape, inside)].sum(dtype=np.float64)) / total
 
 
 def peak_in_padding(cam: np.ndarray, inside) -> bool:
@@ -134,7 +135,7 @@ def peak_in_padding(cam: np.ndarray, inside) -> bool:
     if inside is None or cam.size == 0 or float(cam.max()) <= 0:
         return False
     y, x = np.unravel_index(int(np.argmax(cam)), cam.shape)
-    return bool(_outside(cam.shape, inside)[y, x])
+    return bool(padding_mask(cam.shape, inside)[y, x])
 
 
 __all__ = [
@@ -144,6 +145,7 @@ __all__ = [
     "probability_drops",
     "face_box",
     "face_mass",
+    "padding_mask",
     "padding_mass",
     "peak_in_padding",
 ]

@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     from detector.inference.pipeline import analyze
     from detector.inference.report import verdict
     from detector.models.classifier import load_model
-    from explain.faithfulness import _outside
+    from explain.faithfulness import padding_mask
 
     model = load_model(args.model)
     card = model.card
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
         for f in report.faces:
             if f.inside is not None:
                 crops.append(f.crop)
-                masks.append(_outside(f.crop.shape[:2], f.inside))
+                masks.append(padding_mask(f.crop.shape[:2], f.inside))
     if not crops:
         print("no photo whose face's square runs past its edge")
         return 1

@@ -103,8 +103,10 @@ def mark_padding(panel: np.ndarray, inside: tuple[float, float, float, float] | 
     out = panel.copy()
     h, w = out.shape[:2]
     x0, y0, x1, y1 = (round(inside[0] * w), round(inside[1] * h), round(inside[2] * w), round(inside[3] * h))
+    from explain.faithfulness import padding_mask
+
+    outside = padding_mask((h, w), inside)  # the same part padding_mass and the report's warning measure
     yy, xx = np.mgrid[0:h, 0:w]
-    outside = (xx < x0) | (xx >= x1) | (yy < y0) | (yy >= y1)
     stripes = ((xx + yy) % 8) < 3
     out[outside & stripes] = (out[outside & stripes] * 0.3 + 255 * 0.7).astype(np.uint8)  # light diagonal hatching
     dashes = ((xx + yy) // 4) % 2 == 0
