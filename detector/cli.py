@@ -373,6 +373,12 @@ def _scan(args) -> int:
         writer.writeheader()
     interrupted, skipped_n = False, 0
     csv_problem = output_problem = None
+
+    def csv_failed(e: OSError) -> str:  # said once, when it happens; the scan goes on without the CSV
+        problem = f"--csv {args.csv}: cannot be written ({e.strerror or e})"
+        say(f"error: {problem}")
+        return problem
+
     try:
         rows = scan_many(
             videos,
@@ -399,8 +405,7 @@ def _scan(args) -> int:
                     except OSError as e:  # a full disk: the scan goes on, the JSON is still written (a review)
                         if table is sys.stdout:
                             raise
-                        csv_problem = f"--csv {args.csv}: cannot be written ({e.strerror or e})"
-                        say(f"error: {csv_problem}")
+                        csv_problem = csv_failed(e)
                         writer = None
                 if not args.quiet and not skipped:
                     score, thr = (
@@ -444,9 +449,7 @@ def _scan(args) -> int:
             try:
                 table.close()
             except OSError as e:
-                if not csv_problem:
-                    csv_problem = f"--csv {args.csv}: cannot be written ({e.strerror or e})"
-                    say(f"error: {csv_problem}")
+                csv_problem = csv_problem or csv_failed(e)
     if skipped_n and not args.quiet:
         print(f"{skipped_n} input(s) already in {args.jsonl}: not analysed again", file=sys.stderr)
     if len(videos) > 1 and not args.quiet:  # the tally a long scan ends on (errors scroll away above: a review)

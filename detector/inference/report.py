@@ -493,7 +493,7 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
         from detector.inference.quality import out_of_range
 
         out += out_of_range([f.stats for f in report.faces if f.stats], ranges)
-    if is_still(report.video) and any(getattr(f, "inside", None) is not None for f in report.faces):
+    if is_still(report.video) and any(f.inside is not None for f in report.faces):
         out.append(
             "A face fills the photo or touches its edge: part of its square lies beyond the picture and is filled "
             "by mirroring. Faces cut this tightly are scored less reliably than in their whole picture (the earlier "
@@ -513,7 +513,7 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
 
 def _peak_in_padding(face) -> bool:
     """Whether ``face``'s CAM peaks on the padding of its square (:attr:`Face.inside`)."""
-    if getattr(face, "inside", None) is None:
+    if face.inside is None:
         return False
     from explain.faithfulness import peak_in_padding
 
