@@ -1115,9 +1115,13 @@ def _scan_folder(corpus: Corpus, python: str | None, stall: float, log) -> tuple
                 written = json.loads(out_json.read_text()) if out_json.exists() else None
             except json.JSONDecodeError as e:
                 written = f"not JSON ({e})"
-            n = len(written) if isinstance(written, list) else 1 if isinstance(written, dict) else None
+            entries = [written] if isinstance(written, dict) else written if isinstance(written, list) else None
+            n = None if entries is None else sum("error" not in e for e in entries)
+            failed = None if entries is None else sum("error" in e for e in entries)
             if reports and n != len(reports):
                 problem = f"--json holds {n} reports, the JSONL {len(reports)}"
+            elif new and failed != len(new) - len(reports):  # every input in --json, failed ones too
+                problem = f"--json holds {failed} failed inputs, the JSONL {len(new) - len(reports)}"
             elif child.rc != (1 if any("error" in r for r in new.values()) else 0):
                 problem = f"exit code {child.rc} with {len(new) - len(reports)} errors"
         if problem:

@@ -17,7 +17,8 @@ file (checked before any analysis, so no result is lost and no input overwritten
 interrupted (Ctrl-C: what was analysed so far is still written).
 
 One input that fails, in any way, never costs the others: its error is printed and
-the scan goes on.  CSV rows are written as each input is analysed; the JSON at the
+the scan goes on, and --json and --csv list it with the reports (label ``unknown``, no
+score, ``error``: the reason; see :func:`detector.inference.report.error_entry`).  CSV rows are written as each input is analysed; the JSON at the
 end.  Output piped into a reader that stops early (``| head``) ends the run quietly.
 """
 
@@ -41,6 +42,7 @@ from detector.cliargs import (
     printable,
     probability,
     workers,
+    write_failed,
 )
 from detector.constants import DEFAULT_FRAMES
 from explain.names import METHOD_NAMES
@@ -304,7 +306,7 @@ def _scan(args) -> int:
     from detector.errors import InputError, NoModelError, OutputError
     from detector.inference.batch import ScanSettings, key_path, scan_many
     from detector.inference.ray_engine import is_uri, list_inputs
-    from detector.inference.report import CSV_FIELDS, SafeDictWriter, agreeing_figures, csv_rows_of
+    from detector.inference.report import CSV_FIELDS, SafeDictWriter, agreeing_figures, csv_rows_of, error_entry
     from detector.inference.video import list_videos
 
     if args.address and args.engine != "ray":
@@ -319,25 +321,47 @@ def _scan(args) -> int:
     videos: list[str] = []
     stats: dict[str, tuple] = {}
     failures: list[str] = []
+    # what --json and --csv hold, in the order of the inputs: each input's report or error entry, and the paths given
+    # that could not be listed (a folder with nothing to analyse); a file named twice (a folder and a file in it) is
+    # analysed and listed once
+    results: dict[str, dict] = {}
+    listed: set[str] = set()
+    named_again = 0
+
+    def listing_failed(path: str, message: str) -> None:
+        failures.append(message)
+        results[f"listing:{len(results)}"] = error_entry(path, message)
+        print(f"error: {printable(message)}", file=sys.stderr)
+
     for path in args.paths:
         try:
             unreadable: list[str] = []
             if args.engine == "ray":
+                found = []
                 for p, size, mtime in list_inputs(path, unreadable):
-                    videos.append(p)
+                    found.append(p)
                     stats[p] = (size, mtime)
             elif is_uri(path):
                 raise InputError(f"{path}: a URI is read by the Ray engine only (add --engine ray)")
             else:
-                videos.extend(list_videos(path, unreadable))
+                found = list_videos(path, unreadable)
+            for p in found:
+                if key_path(p) in listed:
+                    named_again += 1
+                    continue
+                listed.add(key_path(p))
+                videos.append(p)
+                results[key_path(p)] = {}  # its place in the outputs' order
             for message in unreadable:  # a folder below it that cannot be read: said, and counted as failed
-                failures.append(message)
-                print(f"error: {printable(message)}", file=sys.stderr)
+                listing_failed(message.split(": ", 1)[0], message)
         except InputError as e:  # a folder with nothing to analyse: the other paths still are
-            failures.append(str(e))
-            print(f"error: {printable(str(e))}", file=sys.stderr)
+            listing_failed(path, str(e))
+    given = {key_path(v): v for v in videos}  # how the error entry of an input names it: as it was given
+    if named_again and not args.quiet:
+        print(f"{named_again} input(s) named more than once: each is analysed once", file=sys.stderr)
     if not videos:
-        return 2
+        problem = _write_json(args, list(results.values())) or _write_listing_csv(args, list(results.values()))
+        return fail(problem) if problem else 2
     settings = ScanSettings(
         model=args.model,
         frames=None if args.fps else args.frames,
@@ -367,15 +391,18 @@ def _scan(args) -> int:
             # a file name that is not UTF-8 is written as its own bytes, not refused half way through
             table = open(args.csv, "w", newline="", encoding="utf-8", errors="surrogateescape")
         except OSError as e:
-            return fail(f"--csv {args.csv}: cannot be written ({e.strerror or e})")
+            return fail(write_failed("--csv", args.csv, e))
     if table is not None:
         writer = SafeDictWriter(table, fieldnames=CSV_FIELDS)
         writer.writeheader()
+        for entry in results.values():  # the paths that could not be listed come first, as in the JSON
+            if entry:
+                writer.writerows(csv_rows_of(entry))
     interrupted, skipped_n = False, 0
     csv_problem = output_problem = None
 
     def csv_failed(e: OSError) -> str:  # said once, when it happens; the scan goes on without the CSV
-        problem = f"--csv {args.csv}: cannot be written ({e.strerror or e})"
+        problem = write_failed("--csv", args.csv, e)
         say(f"error: {problem}")
         return problem
 
@@ -395,39 +422,41 @@ def _scan(args) -> int:
                 failures.append(row["error"])
                 if not skipped:
                     say(f"error: {row['error']}")
+                report = error_entry(given.get(row["key"]["path"], row["key"]["path"]), row["error"])
+                results[row["key"]["path"]] = report
             else:
                 report = row["report"]
-                reports[row["key"]["path"]] = report
-                if writer is not None:  # rows as they come: an interrupted scan keeps them
-                    try:
-                        writer.writerows(csv_rows_of(report))
-                        table.flush()
-                    except OSError as e:  # a full disk: the scan goes on, the JSON is still written (a review)
-                        if table is sys.stdout:
-                            raise
-                        csv_problem = csv_failed(e)
-                        writer = None
-                if not args.quiet and not skipped:
-                    score, thr = (
-                        ("n/a", f"{report['threshold']:.3f}")
-                        if report["score"] is None
-                        else agreeing_figures(report["score"], report["threshold"])
+                reports[row["key"]["path"]] = results[row["key"]["path"]] = report
+            if writer is not None:  # rows as they come: an interrupted scan keeps them
+                try:
+                    writer.writerows(csv_rows_of(report))
+                    table.flush()
+                except OSError as e:  # a full disk: the scan goes on, the JSON is still written (a review)
+                    if table is sys.stdout:
+                        raise
+                    csv_problem = csv_failed(e)
+                    writer = None
+            if "error" not in row and not args.quiet and not skipped:
+                score, thr = (
+                    ("n/a", f"{report['threshold']:.3f}")
+                    if report["score"] is None
+                    else agreeing_figures(report["score"], report["threshold"])
+                )
+                seq, sequence = report.get("sequence"), ""
+                if seq:  # a temporal model: its sequence verdict and score too
+                    s, t = (
+                        ("n/a", f"{seq['threshold']:.3f}")
+                        if seq["score"] is None
+                        else agreeing_figures(seq["score"], seq["threshold"])
                     )
-                    seq, sequence = report.get("sequence"), ""
-                    if seq:  # a temporal model: its sequence verdict and score too
-                        s, t = (
-                            ("n/a", f"{seq['threshold']:.3f}")
-                            if seq["score"] is None
-                            else agreeing_figures(seq["score"], seq["threshold"])
-                        )
-                        sequence = f"sequence {seq['label']} {s} at threshold {t}, "
-                    say(
-                        f"{report['video']}: {report['label']} (score {score}, threshold {thr}, "
-                        f"{sequence}faces in {report['face_rate']:.0%} of {len(report['frames'])} frames, "
-                        f"{report['timings'].get('total', 0.0):.1f} s)"
-                    )
-                    for w in report["warnings"]:
-                        say(f"  warning: {w}")
+                    sequence = f"sequence {seq['label']} {s} at threshold {t}, "
+                say(
+                    f"{report['video']}: {report['label']} (score {score}, threshold {thr}, "
+                    f"{sequence}faces in {report['face_rate']:.0%} of {len(report['frames'])} frames, "
+                    f"{report['timings'].get('total', 0.0):.1f} s)"
+                )
+                for w in report["warnings"]:
+                    say(f"  warning: {w}")
             if bar:
                 bar.update(1)
     except NoModelError as e:
@@ -457,7 +486,7 @@ def _scan(args) -> int:
         if failures:
             tally += f"; {len(failures)} could not be analysed (each said above, as 'error: ...')"
         print(tally, file=sys.stderr)
-    ordered = [reports[p] for p in (key_path(v) for v in videos) if p in reports]  # input order
+    ordered = [entry for entry in results.values() if entry]  # input order; an interrupted scan's rest left out
     problem = _write_json(args, ordered)
     if problem:
         return fail(problem)
@@ -483,7 +512,25 @@ def _write_json(args, reports) -> str | None:
         with open(args.json, "w") as f:
             f.write(text + "\n")
     except OSError as e:
-        return f"--json {args.json}: cannot be written ({e.strerror or e})"
+        return write_failed("--json", args.json, e)
+    return None
+
+
+def _write_listing_csv(args, entries: list[dict]) -> str | None:
+    """The --csv of a scan with nothing to analyse: a row for each path that could not be listed (so that no earlier
+    scan's table is left in its place, read as this one's)."""
+    if not args.csv:
+        return None
+    from detector.inference.report import write_csv
+
+    if args.csv == STDOUT:
+        write_csv(entries, sys.stdout)
+        return None
+    try:
+        with open(args.csv, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
+            write_csv(entries, f)
+    except OSError as e:
+        return write_failed("--csv", args.csv, e)
     return None
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "fail",
     "check_outputs",
     "unwritable",
+    "write_failed",
     "STDOUT",
 ]
 
@@ -182,6 +183,12 @@ def _same_file(a: str, b: str) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def write_failed(option: str, path: str, error: OSError) -> str:
+    """The one line said when writing the results named by ``option`` (``--json``, ``--report``...) failed: the
+    option, the path and the system's reason, the same in every command."""
+    return f"{option} {path}: cannot be written ({error.strerror or error})"
 
 
 def unwritable(path: str) -> str | None:

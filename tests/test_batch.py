@@ -76,7 +76,8 @@ def test_scan_jsonl_resumes_and_the_summary_is_made_from_it(inputs, tiny_model_d
     assert main([*argv, "--json", second]) == 1
     assert "3 input(s) already in" in capsys.readouterr().err  # the broken one is tried again
     a, b = json.load(open(first)), json.load(open(second))
-    assert [r["video"] for r in a] == [r["video"] for r in b] == [inputs[0], inputs[2], inputs[3]]
+    assert [r["video"] for r in a] == [r["video"] for r in b] == inputs  # the broken one with its reason
+    assert [bool(r.get("error")) for r in a] == [bool(r.get("error")) for r in b] == [False, True, False, False]
     assert [r["score"] for r in a] == [r["score"] for r in b]
     with pytest.raises(SystemExit) as info:
         main(["scan", inputs[0], "--jsonl", jsonl, "--workers", "0"])

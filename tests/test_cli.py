@@ -74,7 +74,10 @@ def test_batch_folder_keeps_input_order_and_reports_failures(tmp_path, clips, ti
     proc = scan(folder, "--frames", 4, "--json", out, models_dir=tiny_model_dir)
     assert proc.returncode == 1  # one video failed, the others are still written
     data = json.loads(out.read_text())
-    assert [Path(r["video"]).name for r in data] == ["a_face.mp4", "b_plain.mp4"]
+    assert [Path(r["video"]).name for r in data] == ["a_face.mp4", "b_plain.mp4", "c_broken.mp4"]
+    broken = data[2]  # listed with the reports, its reason beside it (an archive scan's review lost it)
+    assert broken["label"] == "unknown" and broken["score"] is None and "not a readable video" in broken["error"]
+    assert "error" not in data[0] and "error" not in data[1]
     plain = data[1]
     assert plain["label"] == "unknown" and plain["score"] is None
     assert all(fr["faces"] == [] for fr in plain["frames"]) and len(plain["frames"]) == 4
@@ -240,8 +243,15 @@ def test_unexpected_error_in_one_file_costs_no_other(fake_scan, capsys):
     assert fake_scan.calls == ["a.mp4", "b.mp4", "c.mp4"]
     line = one_error_line(capsys.readouterr().err)
     assert "b.mp4" in line and "RuntimeError: something unforeseen" in line
-    assert [Path(r["video"]).name for r in json.loads(out.read_text())] == ["a.mp4", "c.mp4"]
-    assert [Path(r["video"]).name for r in csv.DictReader(table.open())] == ["a.mp4", "c.mp4"]
+    entries = json.loads(out.read_text())
+    assert [Path(r["video"]).name for r in entries] == ["a.mp4", "b.mp4", "c.mp4"]  # b.mp4 with its reason
+    assert "RuntimeError: something unforeseen" in entries[1]["error"] and entries[1]["label"] == "unknown"
+    rows = list(csv.DictReader(table.open()))
+    assert [(Path(r["video"]).name, bool(r["error"])) for r in rows] == [
+        ("a.mp4", False),
+        ("b.mp4", True),
+        ("c.mp4", False),
+    ]
 
 
 def test_csv_rows_are_written_as_they_come(fake_scan, capsys):
@@ -271,7 +281,40 @@ def test_empty_folder_among_inputs_costs_no_other(fake_scan, capsys):
     out = fake_scan.dir / "r.json"
     assert run_main(fake_scan.dir / "a.mp4", empty, "--json", out, "--quiet") == 1
     assert "no videos or photos" in one_error_line(capsys.readouterr().err)
-    assert [Path(r["video"]).name for r in json.loads(out.read_text())] == ["a.mp4"]
+    entries = json.loads(out.read_text())
+    assert [Path(r["video"]).name for r in entries] == ["a.mp4", "empty"]  # in the order given, with its reason
+    assert "no videos or photos" in entries[1]["error"] and "error" not in entries[0]
+
+
+def test_every_input_is_in_the_json_and_csv_even_when_none_could_be_analysed(fake_scan, capsys):
+    # found by review: one failing input wrote [] (no reason), and a scan of an empty folder left an earlier scan's
+    # --json and --csv in place, to be read as this one's
+    def refuse(path, kwargs):
+        from detector.errors import InputError
+
+        raise InputError(f"{path}: not a readable video")
+
+    fake_scan.on["a.mp4"] = refuse
+    out, table = fake_scan.dir / "r.json", fake_scan.dir / "r.csv"
+    assert run_main(fake_scan.dir / "a.mp4", "--json", out, "--csv", table, "--quiet") == 1
+    one = json.loads(out.read_text())  # one input: its entry, as one input's report is written (not a list)
+    assert one["label"] == "unknown" and one["error"].endswith("a.mp4: not a readable video")
+    assert [r["error"] != "" for r in csv.DictReader(table.open())] == [True]
+    empty = fake_scan.dir / "empty"
+    empty.mkdir()
+    assert run_main(empty, "--json", out, "--csv", table, "--quiet") == 2
+    assert "no videos or photos" in json.loads(out.read_text())[0]["error"]
+    assert "no videos or photos" in next(csv.DictReader(table.open()))["error"]
+
+
+def test_an_input_named_twice_is_analysed_once(fake_scan, capsys):
+    out = fake_scan.dir / "r.json"
+    a = fake_scan.dir / "a.mp4"
+    assert run_main(fake_scan.dir, a, f"{fake_scan.dir}/./a.mp4", "--json", out) == 0
+    assert fake_scan.calls == ["a.mp4", "b.mp4", "c.mp4"]
+    assert [Path(r["video"]).name for r in json.loads(out.read_text())] == ["a.mp4", "b.mp4", "c.mp4"]
+    err = capsys.readouterr().err
+    assert "2 input(s) named more than once: each is analysed once" in err and "3 of 3 input(s)" in err
 
 
 def test_newline_in_a_failing_file_name_is_still_one_error_line(fake_scan, capsys):
@@ -336,8 +379,9 @@ def test_tiny_fps_is_a_usage_error(fake_scan, capsys):
 def test_a_reader_that_stops_early_ends_the_scan_quietly(tmp_path, inputs):
     # found by review: `scan ... --json - | head -1` ended in a BrokenPipeError traceback; with one input (an
     # output that fits the buffer) it came at the interpreter's exit, after main had returned
-    clip = tmp_path / "a.mp4"
-    clip.write_bytes(b"not read by the stand-in")
+    clips = [tmp_path / f"a{i}.mp4" for i in range(inputs)]  # each once: an input named twice is analysed once
+    for clip in clips:
+        clip.write_bytes(b"not read by the stand-in")
     code = (
         "import sys, types\n"
         "from detector.inference.report import FrameResult, summarise\n"
@@ -347,7 +391,7 @@ def test_a_reader_that_stops_early_ends_the_scan_quietly(tmp_path, inputs):
         "stand_in = lambda *a, **k: types.SimpleNamespace(name='s')\n"
         "sys.modules['detector.models.classifier'] = types.SimpleNamespace(load_model=stand_in)\n"
         "from detector.cli import main\n"
-        f"sys.exit(main(['scan'] + [{str(clip)!r}] * {inputs} + ['--json', '-', '--quiet']))\n"
+        f"sys.exit(main(['scan'] + {[str(c) for c in clips]!r} + ['--json', '-', '--quiet']))\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered, as in a shell
     env["NO_ALBUMENTATIONS_UPDATE"] = "1"

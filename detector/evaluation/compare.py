@@ -346,7 +346,7 @@ def _output(target: str, **kwargs):
 
 
 def main(argv=None) -> int:
-    from detector.cliargs import STDOUT, Parser, check_outputs, fail, frame_count, printable
+    from detector.cliargs import STDOUT, Parser, check_outputs, fail, frame_count, printable, write_failed
     from detector.errors import InputError, NoModelError
     from detector.models.store import list_models
 
@@ -378,7 +378,19 @@ def main(argv=None) -> int:
     except NoModelError as e:
         return fail(str(e))
     except InputError as e:  # as scan's codes: a path that is not there is a bad argument (2), a clip that fails is 1
-        return fail(str(e), code=1 if os.path.exists(args.path) else 2)
+        # the outputs say so too: an earlier comparison's files left in their place would be read as this one's
+        message = str(e)
+        for option, target, write in (
+            ("--json", args.json, lambda fh: json.dump({"input": args.path, "models": [], "error": message}, fh)),
+            ("--csv", args.csv, lambda fh: SafeDictWriter(fh, fieldnames=FIELDS).writeheader()),
+        ):
+            if target and target != STDOUT:
+                try:
+                    with open(target, "w", newline="") as fh:
+                        write(fh)
+                except OSError as w:
+                    print(f"error: {printable(write_failed(option, target, w))}", file=sys.stderr)
+        return fail(message, code=1 if os.path.exists(args.path) else 2)
     rows = comparison.rows
     shown = sys.stderr if STDOUT in (args.json, args.csv) else sys.stdout  # stdout holds the JSON or CSV then
     width = max(len(r["model"]) for r in rows)
@@ -405,7 +417,7 @@ def main(argv=None) -> int:
             raise
         except OSError as e:  # checked before the run; gone since (a full disk: the error's own file name was
             # None when the write, not the open, failed: a review)
-            return fail(f"{option} {target}: cannot be written ({e.strerror or e})")
+            return fail(write_failed(option, target, e))
     return 0
 
 

@@ -243,9 +243,10 @@ def scan_many(
                     out.flush()
                     os.fsync(out.fileno())
                 except OSError as e:  # a full disk: said in one line (a traceback before: a hostile-input review)
+                    from detector.cliargs import write_failed
                     from detector.errors import OutputError
 
-                    raise OutputError(f"--jsonl {jsonl}: cannot be written ({e.strerror or e})") from None
+                    raise OutputError(write_failed("--jsonl", jsonl, e)) from None
             yield row, False
     finally:
         if out is not None:

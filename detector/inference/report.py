@@ -177,12 +177,41 @@ CSV_FIELDS = [
     "model",
     "sequence_score",  # a temporal model: the face's track's sequence score, and the face's contribution to it
     "contribution",
+    "error",  # an input that could not be analysed: its one row says why (see error_entry)
 ]
+
+
+def error_entry(video: str, message: str, model: str | None = None) -> dict:
+    """The JSON form of an input that could not be analysed, as a scan's ``--json`` lists it among the reports: the
+    keys a reader of reports needs (no score, label ``unknown``, no frames, identities or warnings) and ``error``, the
+    one-line reason.  A reader tells it from a report by its ``error`` key."""
+    return {
+        "video": video,
+        "score": None,
+        "label": "unknown",
+        "threshold": None,
+        "model": model,
+        "frames": [],
+        "identities": [],
+        "warnings": [],
+        "error": message,
+    }
 
 
 def csv_rows_of(report: dict) -> list[dict]:
     """CSV rows of one report's JSON form (:meth:`Report.to_dict`), so that reports read back from a JSONL file
-    make the same CSV: one row per face, one per frame without a face, each with the video's score and label."""
+    make the same CSV: one row per face, one per frame without a face, each with the video's score and label; an
+    input that could not be analysed (:func:`error_entry`) is one row with its ``error``."""
+    if "error" in report:
+        return [
+            {
+                "video": report["video"],
+                "video_label": "unknown",
+                "model": report.get("model") or "",
+                "face_found": 0,
+                "error": report["error"],
+            }
+        ]
     video = {
         "video": report["video"],
         "video_score": "" if report["score"] is None else report["score"],
