@@ -18,8 +18,9 @@ interrupted (Ctrl-C: what was analysed so far is still written).
 
 One input that fails, in any way, never costs the others: its error is printed and
 the scan goes on, and --json and --csv list it with the reports (label ``unknown``, no
-score, ``error``: the reason; see :func:`detector.inference.report.error_entry`).  CSV rows are written as each input is analysed; the JSON at the
-end.  Output piped into a reader that stops early (``| head``) ends the run quietly.
+score, ``error``: the reason; see :func:`detector.inference.report.error_entry`).  CSV
+rows are written as each input is analysed; the JSON at the end.  Output piped into a
+reader that stops early (``| head``) ends the run quietly.
 """
 
 from __future__ import annotations

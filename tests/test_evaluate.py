@@ -344,3 +344,71 @@ def test_an_unreadable_folder_below_the_data_is_one_line_not_a_traceback(tmp_pat
     assert main([str(tmp_path), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].endswith("locked: cannot be read (Permission denied)")
+
+
+def test_json_on_stdout_is_json_alone_and_same_stem_photos_keep_apart(tmp_path, tiny_model_dir, capsys):
+    # found by review: `evaluate --json -` printed the table before the JSON on stdout (no parser could read it); a.jpg
+    # and a.png shared the id "a"; a folder named twice with --label counted every photo twice; a file name with a
+    # line break forged a second line on stderr
+    import cv2
+    from skimage import data
+
+    folder = tmp_path / "same"
+    folder.mkdir()
+    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    cv2.imwrite(str(folder / "a.jpg"), face)
+    cv2.imwrite(str(folder / "a.png"), face[:, ::-1])
+    (folder / "bad\nerror: forged.jpg").write_bytes(b"")
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    argv = [str(folder), str(folder), "--label", "real", "--model", card, "--quiet", "--json", "-"]
+    assert main(argv) == 1  # the empty photo could not be read
+    out, err = capsys.readouterr()
+    result = json.loads(out)  # stdout is the JSON alone; the table went to stderr
+    assert "false alarms at the threshold" in err and "3 file(s) below more than one DATA folder" in err
+    ids = sorted(v["id"] for v in result["videos"])
+    assert ids == ["a.jpg", "a.png", "bad\nerror: forged"]
+    assert {os.path.basename(v["path"]) for v in result["videos"]} == {"a.jpg", "a.png", "bad\nerror: forged.jpg"}
+    assert not any(line.startswith("error: forged") for line in err.splitlines())
+
+
+@pytest.mark.parametrize(
+    "meta,said",
+    [
+        ({"x.mp4": {"label": "FAKE", "original": 5}}, "has original 5, expected a file name"),
+        ({"x.mp4": "FAKE"}, "x.mp4 has 'FAKE', expected"),
+        ({"../x.mp4": {"label": "REAL"}}, "is not a file in its folder"),
+        ({"/etc/x.mp4": {"label": "REAL"}}, "is not a file in its folder"),
+    ],
+)
+def test_a_malformed_dfdc_metadata_is_one_line(tmp_path, tiny_model_dir, capsys, meta, said):
+    # found by review: a number as "original" and an absolute name ended in tracebacks; a bare label was dropped
+    # without a word ("holds no videos")
+    (tmp_path / "x.mp4").write_bytes(b"not read")
+    (tmp_path / "metadata.json").write_text(json.dumps(meta))
+    assert main([str(tmp_path), "--split", "all", "--model", str(tiny_model_dir / "untrained_resnet18.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and said in err and len(err.splitlines()) == 1, err
+
+
+def test_a_key_listed_twice_in_dfdc_metadata_is_refused(tmp_path):
+    (tmp_path / "x.mp4").write_bytes(b"not read")
+    (tmp_path / "metadata.json").write_text('{"x.mp4": {"label": "REAL"}, "x.mp4": {"label": "FAKE"}}')
+    with pytest.raises(InputError, match="x.mp4 is listed twice"):
+        read_dataset(tmp_path)
+
+
+def test_an_output_that_fails_after_the_run_costs_not_the_other(dataset, tiny_model_dir, tmp_path, capsys):
+    # found by review: a --report that failed at the end (videos.csv turned into a folder) lost the --json too, and a
+    # --json on a full disk was said as "None: cannot be written"
+    report = tmp_path / "rep"
+    (report / "videos.csv").mkdir(parents=True)
+    out = tmp_path / "eval.json"
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    argv = [str(dataset), "--split", "all", "--model", card, "--frames", "2", "--limit", "2", "--quiet"]
+    assert main([*argv, "--json", str(out), "--report", str(report)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: --report {report}: cannot be written") and "videos.csv" in err
+    assert json.loads(out.read_text())["model"] == "untrained_resnet18"
+    if os.path.exists("/dev/full"):
+        assert main([*argv, "--json", "/dev/full"]) == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: --json /dev/full: cannot be written")

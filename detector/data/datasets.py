@@ -34,7 +34,7 @@ import json
 import os
 import re
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -230,28 +230,48 @@ def _ffpp_entries(root: Path) -> list[tuple[Path, Path, int, str | None, list[st
 # ---------------------------------------------------------------- DFDC
 
 
+def _no_repeated_keys(pairs: list[tuple]) -> dict:
+    """A JSON object's pairs as a dict, refusing a key given twice (json.loads would keep the last without a word)."""
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise InputError(f"{key} is listed twice")
+        seen[key] = value
+    return seen
+
+
 def read_dfdc(root: str | os.PathLike) -> list[VideoItem]:
-    """DFDC-style folders: every ``metadata.json`` below ``root`` labels the videos beside it."""
+    """DFDC-style folders: every ``metadata.json`` below ``root`` labels the videos (and photos) beside it.  A file
+    listed but not there is skipped (a partial download); an entry that is not ``{label, original}``, a name that
+    leads out of the metadata's folder, or a name listed twice is refused with a one-line :class:`InputError`."""
     root = Path(root)
     items: list[VideoItem] = []
     for meta_path in sorted(root.rglob("metadata.json")):
         try:
-            meta = json.loads(meta_path.read_text())
+            meta = json.loads(meta_path.read_text(), object_pairs_hook=_no_repeated_keys)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise InputError(f"{meta_path}: not a readable metadata.json ({e})") from None
         except RecursionError:
             raise InputError(f"{meta_path}: not a readable metadata.json (nested too deep)") from None
+        except InputError as e:
+            raise InputError(f"{meta_path}: {e}") from None
         if not isinstance(meta, dict):
             raise InputError(f"{meta_path}: expected a JSON object of file name -> {{label, original}}")
         for name, info in sorted(meta.items()):
             path = meta_path.parent / name
-            if not _is_video(path) or not isinstance(info, dict):
-                continue  # listed but not present (a partial download), or not a video
+            if os.path.isabs(name) or os.path.normpath(name).split(os.sep)[0] in ("..", "."):
+                raise InputError(f"{meta_path}: {name!r} is not a file in its folder (a name, not a path out of it)")
+            if not _is_media(path):
+                continue  # listed but not present (a partial download), or neither a video nor a photo
+            if not isinstance(info, dict):
+                raise InputError(f'{meta_path}: {name} has {info!r}, expected {{"label": "FAKE" or "REAL", ...}}')
             label_text = str(info.get("label", "")).upper()
             if label_text not in ("FAKE", "REAL"):
                 raise InputError(f"{meta_path}: {name} has label {info.get('label')!r}, expected FAKE or REAL")
             label = FAKE if label_text == "FAKE" else REAL
             original = info.get("original") if label == FAKE else None
+            if original is not None and not isinstance(original, str):
+                raise InputError(f"{meta_path}: {name} has original {original!r}, expected a file name")
             group = Path(original).stem if original else path.stem
             target = meta_path.parent / str(original) if original else None
             items.append(_item(root, path, label, group, None, target))
@@ -291,6 +311,13 @@ def read_real_fake(root: str | os.PathLike) -> list[VideoItem]:
     return items
 
 
+def unique_ids(items: list[VideoItem]) -> list[VideoItem]:
+    """``items`` with every id unique: files that differ only in their extension (``a.jpg`` and ``a.png``) would
+    share the id ``a``; each of them keeps its extension in its id instead (``a.jpg``, ``a.png``)."""
+    counts = Counter(it.id for it in items)
+    return [replace(it, id=it.id + Path(it.path).suffix) if counts[it.id] > 1 else it for it in items]
+
+
 def read_labelled_folder(root: str | os.PathLike, label: int) -> list[VideoItem]:
     """Every video and photo below ``root`` (any layout, or none), all with one ``label``: e.g. a folder of real
     clips from the wild for a false-alarm measure.  Group = file stem."""
@@ -300,7 +327,7 @@ def read_labelled_folder(root: str | os.PathLike, label: int) -> list[VideoItem]
     items = [_item(root, p, label, p.stem, None) for p in _videos_below(root)]
     if not items:
         raise InputError(f"{root}: no videos or photos below it")
-    return items
+    return unique_ids(items)
 
 
 # ---------------------------------------------------------------- detection
@@ -342,7 +369,7 @@ def read_datasets(roots: list[str | os.PathLike]) -> list[VideoItem]:
             items += [replace(it, group=f"{r.name}/{it.group}") for it in LAYOUTS[lay](r)]
     if not items:
         raise InputError("no videos or photos in " + ", ".join(map(str, roots)))
-    return items
+    return unique_ids(items)
 
 
 def _resolve_root(root: Path) -> tuple[Path, str]:
@@ -369,7 +396,7 @@ def read_dataset(root: str | os.PathLike) -> list[VideoItem]:
             f"{root}: looks like a {layout} dataset but holds no videos or photos "
             f"({', '.join(VIDEO_EXTENSIONS[:3])}, ...)"
         )
-    return items
+    return unique_ids(items)
 
 
 def in_sources(item, names) -> bool:
@@ -386,6 +413,7 @@ __all__ = [
     "held_out",
     "real_person",
     "read_datasets",
+    "unique_ids",
     "UTK_RACES",
     "REAL",
     "FAKE",

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.cliargs import Parser, check_outputs, fail, frame_count, whole
+from detector.cliargs import STDOUT, Parser, check_outputs, fail, frame_count, printable, whole, write_failed
 from detector.constants import SCORE_DECIMALS
 from detector.inference.report import SafeDictWriter
 
@@ -490,13 +490,20 @@ def main(argv=None) -> int:
         return fail(problem)
     try:
         if args.label:
-            from detector.data.datasets import FAKE, REAL, read_labelled_folder
+            from detector.data.datasets import FAKE, REAL, read_labelled_folder, unique_ids
 
             if args.split == "val":  # a plain folder has none of the card's groups: it is outside data
                 args.split = "all"
 
             label = REAL if args.label == "real" else FAKE
             items = [it for root in args.data for it in read_labelled_folder(root, label)]
+            unique = list({it.path: it for it in items}.values())  # a folder named twice, or one inside another
+            if len(unique) < len(items):
+                print(
+                    f"{len(items) - len(unique)} file(s) below more than one DATA folder: each counted once",
+                    file=sys.stderr,
+                )
+            items = unique_ids(unique)
         else:
             items = read_datasets(args.data)
     except InputError as e:
@@ -554,26 +561,36 @@ def main(argv=None) -> int:
                 "frames_with_face",
                 "frames",
                 "error",
+                "path",
             )
         }
         for r in rows
     ]
 
-    print(table(result))
+    # the table goes to stderr when stdout holds the JSON (--json -): what a reader of stdout parses is JSON alone
+    print(table(result), file=sys.stderr if args.json == STDOUT else sys.stdout)
     for failure in result["failures"]:
-        print(f"unreadable: {failure}", file=sys.stderr)
-    try:
-        if args.report:
-            paths = write_report(args.report, rows, result)
-            print(f"report: {', '.join(str(p) for p in paths)}", file=sys.stderr)
-        if args.json:
-            text = json.dumps(result, indent=2)
-            if args.json == "-":
+        print(f"unreadable: {printable(failure)}", file=sys.stderr)
+    problems = []  # each output is tried, whatever became of the other: the JSON first (the whole result)
+    if args.json:
+        text = json.dumps(result, indent=2)
+        try:
+            if args.json == STDOUT:
                 print(text)
             else:
                 Path(args.json).write_text(text + "\n")
-    except OSError as e:  # checked before the run; gone since (a full disk, a folder removed)
-        return fail(f"{e.filename}: cannot be written ({e.strerror or e})")
+        except OSError as e:  # checked before the run; gone since (a full disk, a folder removed)
+            problems.append(write_failed("--json", args.json, e))
+    if args.report:
+        try:
+            paths = write_report(args.report, rows, result)
+            print(f"report: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+        except OSError as e:
+            problems.append(write_failed("--report", args.report, e) + (f" at {e.filename}" if e.filename else ""))
+    for problem in problems[:-1]:
+        print(f"error: {printable(problem)}", file=sys.stderr)
+    if problems:
+        return fail(problems[-1])
     return 1 if result["failures"] else 0
 
 
