@@ -48,6 +48,9 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         message = " ".join(str(message).split())
+        dashed = [a for a in sys.argv[1:] if a.startswith("-") and len(a) > 1 and os.path.exists(a)]
+        if dashed and ("required" in message or "unrecognized" in message):  # a file named -x.jpg is read as an option
+            message += f"; a file whose name starts with '-' goes after '--' (... -- {dashed[0]})"
         self.exit(2, f"error: {printable(message)} (see {self.prog} --help)\n")
 
 

@@ -686,3 +686,12 @@ def test_a_scan_of_several_inputs_ends_on_its_tally(fake_scan, capsys):
     assert err[-1] == "2 of 3 input(s) with a result; 1 could not be analysed (each said above, as 'error: ...')"
     assert run_main(fake_scan.dir, "--quiet") == 1
     assert "with a result" not in capsys.readouterr().err  # --quiet: errors only
+
+
+def test_a_file_named_like_an_option_gets_a_hint(tmp_path, monkeypatch, capsys):
+    # found by review: `scan -leading.jpg` said only "the following arguments are required: PATH"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-leading.jpg").write_bytes(b"x")
+    monkeypatch.setattr(sys, "argv", ["deepfake-lens", "scan", "-leading.jpg"])
+    assert run_main("-leading.jpg") == 2
+    assert "goes after '--' (... -- -leading.jpg)" in one_error_line(capsys.readouterr().err)
