@@ -186,11 +186,18 @@ def failure_reason(video, model_name, photo=None) -> str | None:
     return None
 
 
-def not_analysed(ui, video=None, model_name=None, photo=None) -> dict:
+def not_analysed(ui, video=None, model_name=None, photo=None, asked=None) -> dict:
     """Every result of the Analyse tab after an analysis failed: the verdict panel says so, and why where the quick
     checks can tell (:func:`failure_reason`: the error box at the top right says it too, but it can be closed),
     and the previous file's timeline, frame, faces, table, downloads and report go, so that nothing on the page,
-    the threshold slider's re-labelling included, speaks of another file."""
+    the threshold slider's re-labelling included, speaks of another file.
+
+    ``asked``: the (video, photo, model) the analysis was asked for (:func:`check_and_remember`).  When the inputs
+    are no longer those, the analysis did not fail: another file or model cancelled it, and that change's own
+    handler speaks ("Ready: ...", "Model changed to ...").  Found by a browser check: a red "Nothing could be
+    analysed: the reason is in the message box" with no message box, after a model was picked mid-analysis."""
+    if asked is not None and tuple(asked) != (video, photo, model_name):
+        return {ui.verdict: gr.skip()}
     reason = failure_reason(video, model_name, photo) if (video or photo) else None
     text = f"Nothing could be analysed: {reason}" if reason else NOT_ANALYSED
     return {**cleared_results(ui), ui.verdict: message_html(text, "error")}
@@ -257,6 +264,11 @@ def validate_input(video, model_name, photo=None):
     """
     media, info = checked_media(video, model_name, photo)
     return message_html(f"Analysing {_media_line(media, info)}…")
+
+
+def check_and_remember(video, model_name, photo=None):
+    """:func:`validate_input`'s note, and what was asked for (for :func:`not_analysed` to tell a cancelled run)."""
+    return validate_input(video, model_name, photo), (video, photo, model_name)
 
 
 def checked_media(video, model_name, photo=None):
@@ -991,6 +1003,7 @@ class AnalyseTab:
     report_state: gr.State
     positions_state: gr.State
     judged_state: gr.State  # the model card's threshold, uncertain band and caveat, for the threshold slider
+    asked_state: gr.State  # (video, photo, model) of the analysis last asked for (see not_analysed)
 
     @property
     def results(self) -> list:
@@ -1090,6 +1103,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
     cams = cam_choices()
     with gr.Tab("Analyse a video or photo", id="analyse"):
         report_state, positions_state, judged_state = gr.State(None), gr.State([]), gr.State(None)
+        asked_state = gr.State(None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=320):
                 video, photo = _media_inputs(examples or {})
@@ -1218,6 +1232,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
         report_state=report_state,
         positions_state=positions_state,
         judged_state=judged_state,
+        asked_state=asked_state,
     )
     _wire_analyse_tab(ui)
     return ui
@@ -1233,9 +1248,9 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
         media.change(partial(on_new_media, ui), [media, other, ui.model], ui.results, **quick)
     # a quick check first (header, limits, model): a bad file is reported once, on the verdict, in seconds
     checked = ui.analyse_btn.click(
-        validate_input,
+        check_and_remember,
         [ui.video, ui.model, ui.photo],
-        [ui.verdict],
+        [ui.verdict, ui.asked_state],
         api_visibility="private",
         concurrency_limit=None,
         show_progress="minimal",
@@ -1250,7 +1265,7 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     )
     # the reason is in the error box; the verdict panel must not go on saying "Upload a video..." or "Analysing..."
     for step in (checked, analysed):
-        step.failure(partial(not_analysed, ui), [ui.video, ui.model, ui.photo], ui.results, **quick)
+        step.failure(partial(not_analysed, ui), [ui.video, ui.model, ui.photo, ui.asked_state], ui.results, **quick)
     # another file or another model while an analysis runs: it is cancelled (its verdict would land on the new file:
     # found by a browser check), and results already shown of another model go (on_model_changed)
     for media in (ui.video, ui.photo):

@@ -77,7 +77,7 @@ def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path):
     # error badge; the reason is in the error box, and the panel now says the file could not be analysed
     import app
 
-    check, analyse = _event(demo, "validate_input"), _event(demo, "on_analyze")
+    check, analyse = _event(demo, "check_and_remember"), _event(demo, "on_analyze")
     ui = analyse.fn.args[0]
     after = {fn.trigger_after for fn in events(demo, "not_analysed")}
     assert {check._id, analyse._id} <= after
@@ -93,11 +93,18 @@ def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path):
     assert app.on_threshold(ui, cleared[ui.report_state], None, 0.5, 1, "time") == {}
     # found by a browser check: once the error box was closed, the reason was gone; the panel says it too
     for fn in events(demo, "not_analysed"):
-        assert [getattr(c, "elem_id", None) for c in fn.inputs] == ["video-in", "model", "photo-in"]
+        assert [getattr(c, "elem_id", None) for c in fn.inputs][:3] == ["video-in", "model", "photo-in"]
+        assert fn.inputs[3] is ui.asked_state
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
-    told = app.not_analysed(ui, str(bad), None, None)[ui.verdict]
+    told = app.not_analysed(ui, str(bad), None, None, (str(bad), None, None))[ui.verdict]
     assert "Nothing could be analysed: notes.mp4" in told and "the file, or the model" not in told
+    # found by a browser check: another model (or a photo) picked mid-analysis cancels it, and gradio then runs the
+    # failure handler: it must leave the panel to that change's own line, not say "Nothing could be analysed"
+    import gradio as gr
+
+    assert app.not_analysed(ui, str(bad), "other_model", None, (str(bad), None, "m")) == {ui.verdict: gr.skip()}
+    assert app.not_analysed(ui, None, "m", "photo.jpg", (str(bad), None, "m")) == {ui.verdict: gr.skip()}
 
 
 def test_a_new_file_clears_the_old_results_and_says_at_once_if_it_can_be_analysed(demo, clips, tmp_path):
@@ -146,7 +153,7 @@ def test_another_file_or_model_cancels_a_running_analysis_and_a_new_model_clears
 
     (analysed,) = events(demo, "on_analyze")
     ui = analysed.fn.args[0]
-    (checked,) = [fn for fn in events(demo, "validate_input") if ui.analyse_btn._id in (t[0] for t in fn.targets)]
+    (checked,) = [fn for fn in events(demo, "check_and_remember") if ui.analyse_btn._id in (t[0] for t in fn.targets)]
     cancelling = [fn for fn in demo.fns.values() if fn.cancels]
     by_trigger = {}
     for fn in cancelling:
