@@ -203,11 +203,17 @@ def not_analysed(ui, video=None, model_name=None, photo=None, asked=None) -> dic
     return {**cleared_results(ui), ui.verdict: message_html(text, "error")}
 
 
+NO_CLIP = (
+    "no video in this tab: upload one, pick an example or use the first tab's video (this tab works on videos; a "
+    "photo is analysed in the first tab)."
+)
+
+
 def not_run(video, model_name, more: str | None = None) -> str:
     """The lab's and the compare tab's panel after a run failed: why, where the quick checks (or ``more``, a reason
     the caller can tell) say it, else where to read it.  Found by a browser check: their panels went on saying
     "Analysing ..." under gradio's bare "Error" badge, and the reason was only in a box that can be closed."""
-    reason = (failure_reason(video, model_name) if video else "no clip: upload one, or use the first tab's") or more
+    reason = (failure_reason(video, model_name) if video else NO_CLIP) or more
     text = f"Not run: {reason}" if reason else "Not run: the reason is in the message box at the top right."
     return message_html(text, "error")
 
@@ -303,16 +309,24 @@ def _media_line(media: str, info) -> str:
 
 
 # video codecs browsers play in a <video> element; others (MPEG-4 Part 2, say) leave the player blank
-BROWSER_CODECS = {"h264", "vp8", "vp9", "av1"}
-
-
 def _playable_note(info, photo: bool) -> str:
-    """A word for a clip the browser's player will likely show blank (found by a browser check: the SadTalker clips,
-    MPEG-4 Part 2, stayed blank with no message, though they analyse as any other)."""
-    codec = (getattr(info, "codec", "") or "").lower()
-    if photo or not codec or codec in BROWSER_CODECS:
-        return ""
-    return f" Your browser may not play this clip ({codec} video) in the player above: it is analysed all the same."
+    """:func:`webapp.lab.playable_note` for the "Ready" line (a leading space, "" for a photo)."""
+    from webapp.lab import playable_note
+
+    note = "" if photo else playable_note(getattr(info, "codec", ""))
+    return f" {note}" if note else ""
+
+
+VIDEO_LIMITS = f"mp4, mov, webm or avi · up to {LIMITS.max_file_mb:.0f} MB and {LIMITS.max_duration_s:.0f} s"
+
+
+def limits_line(video) -> str:
+    """The line under the first tab's video: the formats and limits, and, for a clip the browser will likely show
+    blank, that it is analysed all the same (the "Ready" line said it, but the verdict replaces it)."""
+    from webapp.lab import clip_codec, playable_note
+
+    note = playable_note(clip_codec(video))
+    return f"{VIDEO_LIMITS}  \n**{note}**" if note else VIDEO_LIMITS
 
 
 def on_new_media(ui, media, other, model_name) -> dict:
@@ -1068,10 +1082,8 @@ def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image]:
     with gr.Tabs(elem_id="media-tabs"):
         with gr.Tab("Video", id="video-tab"):
             video = gr.Video(label="Video", sources=["upload"], height=280, elem_id="video-in")
-            gr.Markdown(
-                f"mp4, mov, webm or avi · up to {LIMITS.max_file_mb:.0f} MB and {LIMITS.max_duration_s:.0f} s",
-                elem_id="limits",
-            )
+            limits = gr.Markdown(VIDEO_LIMITS, elem_id="limits")
+            video.change(limits_line, [video], [limits], api_visibility="private", show_progress="hidden")
             if examples:
                 gr.Examples(
                     [[p] for p in examples.values()],

@@ -135,7 +135,7 @@ def test_a_failed_comparison_or_lab_run_says_why_and_drops_the_previous_results(
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
     assert "Not run: notes.mp4" in app.compare_not_run(ui, str(bad), ["a"], None)[ui.summary]
-    assert "Not run: no clip" in app.not_run(None, None)
+    assert "Not run: no video in this tab" in app.not_run(None, None) and "photo" in app.not_run(None, None)
     assert "message box at the top right" in app.not_run(clips["face"], None)  # the checks pass: the run failed
 
 

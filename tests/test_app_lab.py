@@ -79,7 +79,10 @@ def test_clip_for_lab_takes_the_first_tabs_video():
     # opening the lab tab: an empty lab takes the first tab's video, a clip already there stays
     assert lab.clip_for_lab(None, "/c/a.mp4") == ("/c/a.mp4", "")
     assert lab.clip_for_lab("/c/mine.mp4", "/c/a.mp4") == (None, "")
-    assert lab.clip_for_lab(None, None, "/c/p.jpg") == (None, "")
+    # found by a browser check: a photo in the first tab was a dead end, said only on pressing the button; said at once
+    clip, note = lab.clip_for_lab(None, None, "/c/p.jpg")
+    assert clip is None and "photo" in note and "videos" in note
+    assert lab.clip_for_lab("/c/mine.mp4", None, "/c/p.jpg") == (None, "")  # the lab's own clip: nothing to say
     # the button: the first tab's video replaces the lab's; a photo or nothing is said so
     assert lab.clip_for_lab("/c/mine.mp4", "/c/a.mp4", asked=True) == ("/c/a.mp4", "")
     clip, note = lab.clip_for_lab("/c/mine.mp4", None, "/c/p.jpg", asked=True)
@@ -87,6 +90,27 @@ def test_clip_for_lab_takes_the_first_tabs_video():
     clip, note = lab.clip_for_lab(None, None, None, asked=True)
     assert clip is None and "no video yet" in note
     assert lab.clip_note("/tmp/gradio/x1/face.mp4") == "Clip: **face.mp4**" and lab.clip_note(None) == ""
+    # found by a browser check: an MPEG-4 Part 2 clip left the player blank with no word, the analysis unaffected
+    assert "may not play this clip (mpeg4 video)" in lab.playable_note("mpeg4") and lab.playable_note("h264") == ""
+
+
+def test_a_clip_the_browser_cannot_play_is_said_under_the_player(tmp_path):
+    import av
+
+    import app
+    from webapp import lab
+
+    clip = tmp_path / "part2.mp4"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 40 * i, np.uint8), format="rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    assert lab.clip_codec(str(clip)) == "mpeg4"
+    assert "may not play this clip" in lab.clip_note(str(clip)) and "may not play" in app.limits_line(str(clip))
+    assert app.limits_line(None) == app.VIDEO_LIMITS
 
 
 def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):

@@ -259,8 +259,10 @@ def clip_from_first_tab(
     tab's video fills an empty tab (a clip already there is kept).  The note says why nothing changed when the
     user asked (``photo_note`` for a photo, or no video in the first tab).
     """
-    if not asked:
-        return (first_video if first_video and not own else None), ""
+    if not asked:  # opened: an empty tab takes the first tab's video, or says at once why a photo there is not taken
+        if first_video and not own:
+            return first_video, ""
+        return None, (photo_note if first_photo and not own and not first_video else "")
     if first_video:
         return first_video, ""
     if first_photo:
@@ -273,9 +275,40 @@ def clip_for_lab(lab_clip: str | None, first_video: str | None, first_photo: str
     return clip_from_first_tab(lab_clip, first_video, first_photo, asked)
 
 
+BROWSER_CODECS = {"h264", "vp8", "vp9", "av1"}  # what browsers' video players show; others play blank
+
+
+def playable_note(codec: str | None) -> str:
+    """A word for a clip the browser's player will likely show blank (found by a browser check: the SadTalker clips,
+    MPEG-4 Part 2, stayed blank with no message, though they analyse as any other); "" for the others."""
+    codec = (codec or "").lower()
+    if not codec or codec in BROWSER_CODECS:
+        return ""
+    return f"Your browser may not play this clip ({codec} video) in the player above: it is analysed all the same."
+
+
+def clip_codec(clip: str | None) -> str:
+    """The video codec of ``clip`` from its header, or "" (no clip, a photo, a file that cannot be probed)."""
+    if not clip:
+        return ""
+    from detector.inference.stills import is_still
+    from detector.inference.video import probe
+
+    if is_still(clip):
+        return ""
+    try:
+        return getattr(probe(clip), "codec", "") or ""
+    except Exception:  # noqa: BLE001 -- a file the checks refuse is said by them, on Run; this line only names it
+        return ""
+
+
 def clip_note(clip: str | None) -> str:
-    """The line under a tab's video (the lab's, the compare view's): which clip the results will be of."""
-    return f"Clip: **{os.path.basename(clip)}**" if clip else ""
+    """The line under a tab's video (the lab's, the compare view's): which clip the results will be of, and a word
+    when the browser will likely not play it."""
+    if not clip:
+        return ""
+    blank = playable_note(clip_codec(clip))
+    return f"Clip: **{os.path.basename(clip)}**" + (f". {blank}" if blank else "")
 
 
 __all__ = [
@@ -295,4 +328,6 @@ __all__ = [
     "clip_for_lab",
     "clip_from_first_tab",
     "clip_note",
+    "playable_note",
+    "clip_codec",
 ]
