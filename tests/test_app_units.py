@@ -578,6 +578,7 @@ def test_relabel_keeps_the_bands_lower_edge_at_any_threshold():
     below = relabel(original, 0.3, *card)  # at or below the band's lower edge: no band
     assert (below.label, below.uncertain) == ("fake", None)
     assert relabel(_report([[(0, 0.35)], [(0, 0.35)]], threshold=0.6), 0.8, *card).label == "real"
+
     assert relabel(original, 0.6).label == "real"  # no card: plain real / fake
     # the scores are not touched, the original is not changed; threshold-dependent warnings follow the threshold
     assert original.label == "real" and original.threshold == 0.6 and higher.score == original.score
@@ -586,6 +587,27 @@ def test_relabel_keeps_the_bands_lower_edge_at_any_threshold():
     assert not any("close to the threshold" in w for w in far.warnings)
     assert far.warnings[-1] == "a warning from elsewhere"
     assert relabel(_report([[], []]), 0.6, *card).label == "unknown"
+
+
+def test_a_threshold_moved_by_hand_is_said_in_the_warnings():
+    # found by a browser check: a real clip moved to "Likely FAKE" by the slider read as the model's own verdict
+    from detector.inference.report import HAND_THRESHOLD
+    from webapp.verdict import relabel, verdict_html
+
+    original = _report([[(0, 0.55)], [(0, 0.55)], [(0, 0.55)], [(0, 0.55)]], threshold=0.6)
+    original.warnings.append("a warning from elsewhere")
+    card = (0.6, [0.4, 0.6])
+    moved = relabel(original, 0.5, *card)
+    assert (
+        moved.warnings[0].startswith(HAND_THRESHOLD) and "0.500" in moved.warnings[0] and "0.600" in moved.warnings[0]
+    )
+    assert "a warning from elsewhere" in moved.warnings and "set by hand" in verdict_html(moved)
+    again = relabel(moved, 0.45, *card)  # moved twice: one such line, of the threshold now
+    assert [w for w in again.warnings if w.startswith(HAND_THRESHOLD)] == [
+        again.warnings[0]
+    ] and "0.450" in again.warnings[0]
+    back = relabel(moved, 0.6, *card)
+    assert not any(w.startswith(HAND_THRESHOLD) for w in back.warnings) and "a warning from elsewhere" in back.warnings
 
 
 @pytest.fixture(scope="module")

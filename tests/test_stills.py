@@ -152,6 +152,11 @@ def test_a_threshold_given_is_kept_to_the_last_digit(tmp_path, tiny_model):
     assert analyze(photo, model=model).uncertain == [0.3, 0.9]
     assert analyze(photo, model=model, threshold=0.95).uncertain == [0.3, 0.95]
     assert analyze(photo, model=model, threshold=0.2).uncertain is None
+    # a threshold other than the card's is said in the warnings (the CLI's --threshold, the app's slider)
+    from detector.inference.report import HAND_THRESHOLD
+
+    assert analyze(photo, model=model, threshold=0.95).warnings[0].startswith(HAND_THRESHOLD)
+    assert not any(w.startswith(HAND_THRESHOLD) for w in analyze(photo, model=model, threshold=0.9).warnings)
 
 
 @pytest.mark.slow

@@ -13,10 +13,12 @@ import math
 import os
 
 from detector.inference.report import (
+    HAND_THRESHOLD,
     RULE_TEXT,
     Report,
     agreeing_figures,
     band_at,
+    hand_threshold_warning,
     is_pooled,
     trust_warnings,
     verdict,
@@ -174,9 +176,10 @@ def relabel(
     t = float(card_threshold) if own else float(threshold)
     band = band_at(t, card_threshold, card_band) if card_threshold is not None else None
     old_auto = trust_warnings(report)
-    kept = [w for w in report.warnings if w not in old_auto]
+    kept = [w for w in report.warnings if w not in old_auto and not w.startswith(HAND_THRESHOLD)]
     new = dataclasses.replace(report, threshold=t, uncertain=band, label=verdict(report.score, t, band))
-    new.warnings = trust_warnings(new) + kept
+    hand = [] if own or card_threshold is None else [hand_threshold_warning(t, float(card_threshold))]
+    new.warnings = hand + trust_warnings(new) + kept
     return new
 
 

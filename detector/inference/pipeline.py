@@ -20,7 +20,15 @@ from detector.constants import DEFAULT_FRAMES, FACE_MARGIN, SCORE_DECIMALS
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, crop_inside, iou, track
 from detector.inference.quality import face_stats
-from detector.inference.report import RULES, FrameResult, Report, attach_sequence, band_at, summarise
+from detector.inference.report import (
+    RULES,
+    FrameResult,
+    Report,
+    attach_sequence,
+    band_at,
+    hand_threshold_warning,
+    summarise,
+)
 from detector.inference.stills import STILL_PAD, is_still, read_still
 from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames
 from detector.models.classifier import Classifier, load_model
@@ -377,6 +385,8 @@ def analyze(
         uncertain=band_at(t, clf.card.threshold, clf.card.uncertain),
         ranges=clf.card.ranges or None,
     )
+    if not own:
+        report.warnings.insert(0, hand_threshold_warning(t, clf.card.threshold))
     if not is_still(video_path):  # a truncated file: say the verdict rests on its first part only
         short = cut_short(info)
         if short:

@@ -485,6 +485,20 @@ def attach_sequence(
     return report.sequence
 
 
+HAND_THRESHOLD = "The threshold was set by hand"  # how hand_threshold_warning's line starts
+
+
+def hand_threshold_warning(threshold: float, card_threshold: float) -> str:
+    """The warning of a verdict at a threshold other than the model card's: the card's was calibrated on real people
+    (at most its share of real videos and photos called fake in validation); another has no such measure behind it.
+    Found by a browser check: a real clip moved to "Likely FAKE" by the slider read as the model's own verdict."""
+    t, c = agreeing_figures(threshold, card_threshold)
+    return (
+        f"{HAND_THRESHOLD} ({t}); the model's own threshold is {c}, calibrated on real people it never trained on. "
+        "The verdict at another threshold is not the model's, and its false-alarm rate was not measured."
+    )
+
+
 def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = None) -> list[str]:
     """Plain reasons to doubt the verdict (an empty list when nothing stands out); with the model card's
     ``ranges``, also where the faces are unlike those the model trained on (:mod:`detector.inference.quality`)."""
