@@ -177,5 +177,5 @@ def test_scan_takes_a_folder_of_photos(tmp_path, tiny_model_dir):
     )
     assert proc.returncode == 1 and "broken.jpg" in proc.stderr and "Traceback" not in proc.stderr
     reports = json.loads(out.read_text())
-    assert [r["video"].rsplit("/", 1)[-1] for r in reports] == ["a.jpg", "b.png"]
-    assert all(len(r["frames"]) == 1 for r in reports)
+    assert [r["video"].rsplit("/", 1)[-1] for r in reports] == ["a.jpg", "b.png", "broken.jpg"]
+    assert all(len(r["frames"]) == 1 for r in reports[:2]) and reports[2]["error"] and not reports[2]["frames"]
