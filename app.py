@@ -45,7 +45,7 @@ from importlib.resources import files  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from detector.constants import APP_DOWNLOADS_PREFIX, DEFAULT_FRAMES, model_dirs  # noqa: E402
+from detector.constants import APP_DOWNLOADS_PREFIX, DEFAULT_FRAMES, LAB_PAIRS, model_dirs  # noqa: E402
 from detector.errors import InputError, NoModelError  # noqa: E402
 from detector.evaluation.perturb import DESCRIPTIONS, LEVEL_DESCRIPTIONS, LEVELS, PERTURBATIONS  # noqa: E402
 from detector.inference.stills import is_still  # noqa: E402
@@ -888,6 +888,11 @@ def on_lab_clip(lab_clip, first_video, first_photo, asked: bool = False):
     return _clip_from_first_tab(lab.clip_for_lab, lab_clip, first_video, first_photo, asked)
 
 
+def lab_shown(compared: bool) -> tuple:
+    """The lab's two result boxes, one shown at a time: the comparison's (``compared``) or the levels'."""
+    return gr.Column(visible=compared), gr.Column(visible=not compared)
+
+
 def lab_cleared(n: int) -> tuple:
     """``n`` empty lab results: a comparison's when the three levels run, and the levels' when a comparison runs
     (the two share the results column; one's cards must not stay under the other's headline)."""
@@ -1202,6 +1207,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
             label="Face crops with CAM overlays",
             show_label=False,
             columns=4,
+            fit_columns=False,  # one face: a quarter of the width, not the whole (its score strip fell out of view)
             height=520,
             object_fit="contain",
             elem_id="face-gallery",
@@ -1356,39 +1362,46 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                 )
             with gr.Column(scale=7, min_width=480):
                 delta = gr.Markdown(elem_id="lab-delta")
-                with gr.Row():
-                    verdict_a = gr.HTML(elem_id="verdict-original", apply_default_css=False)
-                    verdict_b = gr.HTML(elem_id="verdict-perturbed", apply_default_css=False)
-                with gr.Row():
-                    plot_a = gr.Plot(show_label=False, elem_id="timeline-original")
-                    plot_b = gr.Plot(show_label=False, elem_id="timeline-perturbed")
-                preview = gr.Image(
-                    label="The same frame, original and perturbed",
-                    show_label=False,
-                    interactive=False,
-                    height=300,
-                    elem_id="lab-preview",
-                )
-                gr.Markdown("**Faces before and after** (original | perturbed, the largest face of each frame)")
-                crops = gr.Gallery(
-                    label="Faces before and after (original | perturbed)",
-                    show_label=False,
-                    columns=3,
-                    height="auto",
-                    object_fit="contain",
-                    elem_id="lab-crops",
-                    allow_preview=True,
-                )
-                levels_plot = gr.Plot(show_label=False, elem_id="levels-plot")
-                levels_table = gr.Markdown(elem_id="levels-table")
-                levels_gallery = gr.Gallery(
-                    label="One frame at each level",
-                    show_label=False,
-                    columns=3,
-                    height=260,
-                    object_fit="contain",
-                    elem_id="levels-gallery",
-                )
+                # the comparison and the levels show one at a time: the other's empty boxes stood above the results
+                with gr.Column(elem_id="lab-compared") as compare_box:
+                    with gr.Row():
+                        verdict_a = gr.HTML(elem_id="verdict-original", apply_default_css=False)
+                        verdict_b = gr.HTML(elem_id="verdict-perturbed", apply_default_css=False)
+                    with gr.Row():
+                        plot_a = gr.Plot(show_label=False, elem_id="timeline-original")
+                        plot_b = gr.Plot(show_label=False, elem_id="timeline-perturbed")
+                    preview = gr.Image(
+                        label="The same frame, original and perturbed",
+                        show_label=False,
+                        interactive=False,
+                        height=300,
+                        elem_id="lab-preview",
+                    )
+                    gr.Markdown(
+                        f"**Faces before and after** (original | perturbed: the largest face in {LAB_PAIRS} of the "
+                        "sampled frames, spread over the clip)"
+                    )
+                    crops = gr.Gallery(
+                        label="Faces before and after (original | perturbed)",
+                        show_label=False,
+                        columns=3,
+                        fit_columns=False,
+                        height="auto",
+                        object_fit="contain",
+                        elem_id="lab-crops",
+                        allow_preview=True,
+                    )
+                with gr.Column(visible=False, elem_id="lab-levelled") as levels_box:
+                    levels_plot = gr.Plot(show_label=False, elem_id="levels-plot")
+                    levels_table = gr.Markdown(elem_id="levels-table")
+                    levels_gallery = gr.Gallery(
+                        label="One frame at each level",
+                        show_label=False,
+                        columns=3,
+                        height=260,
+                        object_fit="contain",
+                        elem_id="levels-gallery",
+                    )
     compared = [verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta]
     levelled = [levels_plot, levels_gallery, levels_table, delta]
     check = dict(api_visibility="private", concurrency_limit=None, show_progress="minimal")
@@ -1414,6 +1427,8 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     compare_only, levels_only = [c for c in compared if c is not delta], [c for c in levelled if c is not delta]
     compare_btn.click(partial(lab_cleared, len(levels_only)), None, levels_only, **quick)
     levels_btn.click(partial(lab_cleared, len(compare_only)), None, compare_only, **quick)
+    for btn, shown in ((compare_btn, True), (levels_btn, False)):
+        btn.click(partial(lab_shown, shown), None, [compare_box, levels_box], **quick)
     first = [lab_video, analyse.video, analyse.photo]
     use_first.click(partial(on_lab_clip, asked=True), first, [lab_video, lab_note], **quick)
     tab.select(on_lab_clip, first, [lab_video, lab_note], **quick)

@@ -33,6 +33,7 @@ __all__ = [
     "DEPTH_SIZE",
     "DEPTH_FLOOR",
     "APP_DOWNLOADS_PREFIX",
+    "LAB_PAIRS",
 ]
 
 # ---------------------------------------------------------------- faces and models
@@ -57,6 +58,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".mpg", ".m
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # photos: analysed as one-frame clips
 
 # ---------------------------------------------------------------- the app
+LAB_PAIRS = 6  # the failure lab's "faces before and after": that many sampled frames, spread over the clip
 APP_DOWNLOADS_PREFIX = "deepfake_app_"  # the app's one folder of report downloads in the temp dir, removed at exit
 
 # ---------------------------------------------------------------- paths

@@ -190,3 +190,17 @@ def test_each_lab_run_clears_the_others_results(demo):
     }
     for fn in cleared:
         assert all(v is None for v in fn.fn())
+
+
+def test_lab_progress_names_each_part_once_and_one_result_box_shows(clips):
+    # found by a browser check: "jpeg 0.70: jpeg: decoding, finding faces"; and the comparison's empty boxes stood
+    # above the levels' results
+    import app
+    from webapp import lab
+
+    said = []
+    lab.compare(clips["face"], "jpeg", 0.7, frames=4, progress=lambda f, d: said.append(d))
+    assert said and all(d.count(":") == 1 for d in said), said
+    assert {d.split(":")[0] for d in said} == {"original", "jpeg 0.70"}
+    shown, hidden = app.lab_shown(False)
+    assert (shown.visible, hidden.visible) == (False, True)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from detector.constants import LAB_PAIRS
 from detector.evaluation.perturb import LEVELS, PERTURBATIONS, describe_at, make_transform
 from detector.inference.pipeline import analyze, face_detector
 from detector.inference.report import Report, score_text
@@ -55,7 +56,9 @@ def run(
     progress: Progress | None = None,
     label: str = "",
 ) -> Report:
-    """One analysis of ``video`` with perturbation/level ``name`` (None: unchanged); frames are kept."""
+    """One analysis of ``video`` with perturbation/level ``name`` (None: unchanged); frames are kept.  ``label``:
+    put before each progress line (:func:`compare` and :func:`levels` pass progress already labelled: "jpeg 0.70:
+    jpeg: decoding" said the name twice, a browser check found)."""
     transform = None if name in (None, "", "none") else make_transform(name, strength, seed)
     kwargs = {"limits": limits} if limits is not None else {}
     face_detector()  # made before the frames are decoded (see app.run_analysis: its first import pins its callers)
@@ -67,7 +70,7 @@ def run(
         cam=None,
         keep_frames=True,
         transform=transform,
-        progress=_part(progress, 0.0, 1.0, label or (name or "original")),
+        progress=_part(progress, 0.0, 1.0, label) if label else progress,  # compare and levels label their parts
         **kwargs,
     )
 
@@ -216,7 +219,9 @@ def _no_face_panel(shape: tuple[int, ...]) -> np.ndarray:
     return panel
 
 
-def crop_pairs(before: Report, after: Report, max_pairs: int = 6, side: int = 128) -> list[tuple[np.ndarray, str]]:
+def crop_pairs(
+    before: Report, after: Report, max_pairs: int = LAB_PAIRS, side: int = 128
+) -> list[tuple[np.ndarray, str]]:
     """Gallery items: the face crop of the unchanged run beside the perturbed run's, at up to ``max_pairs``
     sampled frames spread over the clip (frames where the unchanged run found a face).  In each frame the
     largest face of each run is shown (a mirrored or turned frame keeps its face, not its box); "no face
