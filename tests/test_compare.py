@@ -276,6 +276,15 @@ def test_verdict_rows_and_the_disagreement_text():
     assert "- a **fake** · b **real**: 1 face (0.40 s)" in text
     assert "**Explained face:** face 0 at 0.40 s (frame 10), the face the models disagree on most; no CAM" in text
     assert view.disagreement_markdown(_comparison(threshold_b=0.25)).count("\n- ") == 0  # none to list
+    # found by a browser check: five model names on every line; the most common label's models are "the other N"
+    five = (("t", "real"), ("e", "uncertain"), ("c", "real"), ("r", "real"), ("l", "uncertain"))
+    assert view._pattern(five) == "e, l **uncertain** · the other 3 **real**"
+    two_two = (("a", "real"), ("b", "fake"), ("c", "fake"), ("d", "real"))  # no label holds most: each named
+    assert view._pattern(two_two) == "a, d **real** · b, c **fake**"
+    assert view._pattern((*five[:4], ("l", "real"))) == "e **uncertain** · the other 4 **real**"
+    assert view._pattern((("a", "fake"), ("b", "real"), ("c", "real"), ("d", "real"), ("e", "uncertain"))) == (
+        "a **fake** · e **uncertain** · the other 3 **real**"
+    )
     # found by review: the table printed 0.908 (fake) beside a threshold of 0.91
     close = _comparison(threshold_b=0.5504)
     assert view.verdict_rows(close)[1][3:5] == ["0.5500", "0.5504"] and "b real (0.5500)" in view.disagreement_markdown(

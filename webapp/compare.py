@@ -116,7 +116,7 @@ def timeline_figure(c: Comparison, height: int = 380):
                 hovertemplate=f"{run.name} threshold {t:.3f}<extra></extra>",
             )
         )
-        thresholds.setdefault(round(t, 2), []).append(run.name)
+        thresholds.setdefault(round(t, 4), []).append(run.name)  # labelled as the table says it (0.666, not 0.670)
     for top, text in threshold_labels(thresholds):  # one label per group of close thresholds: none overlap
         fig.add_annotation(
             x=duration * 1.02,
@@ -268,7 +268,7 @@ def disagreement_markdown(c: Comparison) -> str:
         groups.setdefault(tuple(f["labels"].items()), []).append(f)
     items = []
     for labels, faces in sorted(groups.items(), key=lambda g: -len(g[1])):
-        who = " · ".join(f"{m} **{lab}**" for m, lab in labels)
+        who = _pattern(labels)
         n = len(faces)
         items.append(f"- {who}: {n} face{'' if n == 1 else 's'}{_times(faces, photo)}")
     if items:
@@ -278,6 +278,20 @@ def disagreement_markdown(c: Comparison) -> str:
         cam = f"{c.cam_method} CAM" if c.cam_method else "no CAM (none chosen)"
         head.append(f"**Explained face:** face {c.face.identity} {where}, {c.face.why}; {cam} of each model below.")
     return "\n\n".join(head)
+
+
+def _pattern(labels: tuple) -> str:
+    """How the models label one group of faces, each label once with its models ("a **fake** · b, c **real**");
+    with three or more models on the most common label, those are "the other N" (five model names on every line
+    made the list too long to read: a browser check)."""
+    by: dict[str, list[str]] = {}
+    for model, label in labels:
+        by.setdefault(label, []).append(model)
+    order = sorted(by.items(), key=lambda kv: -len(kv[1]))  # stable: among equals, the order of the models
+    (top_label, top), rest = order[0], order[1:]
+    if len(top) >= 3 and rest and len(top) > len(rest[0][1]):
+        return " · ".join(f"{', '.join(ms)} **{lab}**" for lab, ms in rest) + f" · the other {len(top)} **{top_label}**"
+    return " · ".join(f"{', '.join(ms)} **{lab}**" for lab, ms in order)
 
 
 def _stem(c: Comparison) -> str:
