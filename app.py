@@ -72,29 +72,34 @@ EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: t
 # ---------------------------------------------------------------- choices
 
 
-def model_choices() -> list[tuple[str, str]]:
-    def auc(c) -> str:
+def model_choices(short: bool = False) -> list[tuple[str, str]]:
+    """(label, name) of each installed model, the default first.  ``short``: for the first tab's closed menu, which
+    cut the full label off mid-word (a browser check): the name, "default", the AUC (how it was measured unless
+    cross-validated) and "not calibrated" where it is not; the model's card below the menu says the rest."""
+
+    def auc(c) -> tuple[str, float | None]:
         """The honest figure first: cross-validated (out-of-fold) when the card has one, else its validation split."""
         cv = c.metrics.get("crossval_video_auc")
         if isinstance(cv, (int, float)):
-            return f", cross-validated AUC {cv:.2f}"
+            return "cross-validated", cv
         v = c.metrics.get("video_auc")
         if isinstance(v, (int, float)):
             how = "out-of-fold" if c.metrics.get("out_of_fold") else "one-split"
             how = "unseen-data" if c.metrics.get("unseen") else how  # a peer model measured on data it never saw
-            return f", {how} AUC {v:.2f}"
-        return ", untested"
+            return how, v
+        return "untested", None
 
-    def kind(c) -> str:
-        return f"{len(c.members)} x {c.architecture}" if c.members else c.architecture
+    def label(c) -> str:
+        how, value = auc(c)
+        if short:
+            figure = "untested" if value is None else f"{'' if how == 'cross-validated' else how + ' '}AUC {value:.2f}"
+            return f"{c.name} ({'default, ' if c.default else ''}{figure}{'' if c.calibrated else ', not calibrated'})"
+        kind = f"{len(c.members)} x {c.architecture}" if c.members else c.architecture
+        figure = ", untested" if value is None else f", {how} AUC {value:.2f}"
+        threshold = "" if c.calibrated else f", threshold {c.threshold:g} not calibrated"
+        return f"{c.name}  ({'default; ' if c.default else ''}{kind}{figure}{threshold})"
 
-    def threshold(c) -> str:
-        return "" if c.calibrated else f", threshold {c.threshold:g} not calibrated"
-
-    return [  # short enough for the menu's width: the default first, the input size is on the card
-        (f"{c.name}  ({'default; ' if c.default else ''}{kind(c)}{auc(c)}{threshold(c)})", c.name)
-        for c in list_models(MODELS_DIR)
-    ]
+    return [(label(c), c.name) for c in list_models(MODELS_DIR)]  # the default first; the input size is on the card
 
 
 def model_card(name: str | None):
@@ -1133,7 +1138,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     info="spread evenly over the clip; more is steadier but slower",
                     elem_id="frames",
                 )
-                model = gr.Dropdown(models, value=default_model, label="Model", elem_id="model")
+                model = gr.Dropdown(model_choices(short=True), value=default_model, label="Model", elem_id="model")
                 cam = gr.Dropdown(
                     cams,
                     value=cams[0],

@@ -882,3 +882,15 @@ def test_a_verdict_whose_faces_were_pooled_does_not_speak_of_the_most_fake_perso
         FaceResult(identity=0, box=(0, 0, 100, 100), confidence=0.9, score=0.1)]) for i in range(12)],
         threshold=0.5)  # fmt: skip
     assert not is_pooled(followed) and "highest-scoring identity" in rule_text(followed)
+
+
+def test_the_model_menu_labels_fit_the_closed_menu():
+    # found by a browser check: "mnv2_tightpad  (default; 3 x mobilenetv2, cross-valida" cut off by the menu's arrow
+    import app
+
+    short, full = app.model_choices(short=True), app.model_choices()
+    assert [n for _, n in short] == [n for _, n in full] and short
+    assert all(label.startswith(name + " (") and len(label) <= 52 for label, name in short), short
+    assert short[0][0].startswith(f"{short[0][1]} (default, ")
+    for (label, _), (long_label, _) in zip(short, full):
+        assert ("not calibrated" in label) == ("not calibrated" in long_label)
