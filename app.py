@@ -74,8 +74,8 @@ EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: t
 
 def model_choices(short: bool = False) -> list[tuple[str, str]]:
     """(label, name) of each installed model, the default first.  ``short``: for the first tab's closed menu, which
-    cut the full label off mid-word (a browser check): the name, "default", the AUC (how it was measured unless
-    cross-validated) and "not calibrated" where it is not; the model's card below the menu says the rest."""
+    cut the full label off mid-word (a browser check): the name, "default", the AUC ("one-split" where it was not
+    measured on data the model never saw) and "not calibrated" where it is not; the model's card below the menu says the rest."""
 
     def auc(c) -> tuple[str, float | None]:
         """The honest figure first: cross-validated (out-of-fold) when the card has one, else its validation split."""
@@ -92,7 +92,8 @@ def model_choices(short: bool = False) -> list[tuple[str, str]]:
     def label(c) -> str:
         how, value = auc(c)
         if short:
-            figure = "untested" if value is None else f"{'' if how == 'cross-validated' else how + ' '}AUC {value:.2f}"
+            # measured on data it never saw (cross-validated, out of fold, unseen data) unless "one-split"
+            figure = "untested" if value is None else f"{how + ' ' if how == 'one-split' else ''}AUC {value:.2f}"
             return f"{c.name} ({'default, ' if c.default else ''}{figure}{'' if c.calibrated else ', not calibrated'})"
         kind = f"{len(c.members)} x {c.architecture}" if c.members else c.architecture
         figure = ", untested" if value is None else f", {how} AUC {value:.2f}"
