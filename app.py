@@ -75,7 +75,8 @@ EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: t
 def model_choices(short: bool = False) -> list[tuple[str, str]]:
     """(label, name) of each installed model, the default first.  ``short``: for the first tab's closed menu, which
     cut the full label off mid-word (a browser check): the name, "default", the AUC ("one-split" where it was not
-    measured on data the model never saw) and "not calibrated" where it is not; the model's card below the menu says the rest."""
+    measured on data the model never saw) and "not calibrated" where it is not; the model's card below the menu
+    says the rest."""
 
     def auc(c) -> tuple[str, float | None]:
         """The honest figure first: cross-validated (out-of-fold) when the card has one, else its validation split."""
