@@ -324,7 +324,10 @@ def _playable_note(info, photo: bool) -> str:
     return f" {note}" if note else ""
 
 
-VIDEO_LIMITS = f"mp4, mov, webm or avi · up to {LIMITS.max_file_mb:.0f} MB and {LIMITS.max_duration_s:.0f} s"
+VIDEO_LIMITS = (
+    f"mp4, mov, webm or avi · up to {LIMITS.max_file_mb:.0f} MB and {LIMITS.max_duration_s:.0f} s · "
+    "a photo goes in the Photo tab"  # a jpg dropped here got only the browser's "Invalid file type" (a review)
+)
 
 
 def limits_line(video) -> str:
@@ -1137,7 +1140,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     value=DEFAULT_FRAMES,
                     step=1,
                     label="Frames to sample",
-                    info="spread evenly over the clip; more is steadier but slower",
+                    info="spread evenly over a clip (a photo is one frame); more is steadier but slower",
                     elem_id="frames",
                 )
                 model = gr.Dropdown(model_choices(short=True), value=default_model, label="Model", elem_id="model")
@@ -1154,7 +1157,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     value=slider_value(default_card.threshold if default_card else 0.5),
                     step=THRESHOLD_STEP,
                     label="Threshold",
-                    info="video score at or above it → fake; from the model's uncertain band's lower edge up to it "
+                    info="score at or above it → fake; from the model's uncertain band's lower edge up to it "
                     "→ uncertain. Moving it re-labels at once.",
                     elem_id="threshold",
                 )
@@ -1343,18 +1346,18 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                     [(f"{n}: {DESCRIPTIONS[n]}", n) for n in PERTURBATIONS], value="jpeg", label="Perturbation"
                 )
                 strength = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Strength (0 = unchanged)")
-                with gr.Row():
-                    lab_frames = gr.Slider(
-                        4,
-                        MANY_RUNS_MAX_FRAMES,
-                        value=16,
-                        step=1,
-                        label="Frames to sample",
-                        info=f"fewer than Analyse's {DEFAULT_FRAMES}, as each change is analysed again: the unchanged "
-                        "clip's score can differ a little from Analyse's",
-                        elem_id="lab-frames",
-                    )
-                    seed = gr.Number(0, precision=0, label="Random seed (noise, dropout)", minimum=0)
+                # one above the other: side by side, the slider's help was squeezed into a narrow column (a review)
+                lab_frames = gr.Slider(
+                    4,
+                    MANY_RUNS_MAX_FRAMES,
+                    value=16,
+                    step=1,
+                    label="Frames to sample",
+                    info=f"fewer than Analyse's {DEFAULT_FRAMES}, as each change is analysed again: the unchanged "
+                    "clip's score can differ a little from Analyse's",
+                    elem_id="lab-frames",
+                )
+                seed = gr.Number(0, precision=0, label="Random seed (noise, dropout)", minimum=0, elem_id="lab-seed")
                 compare_btn = gr.Button("Compare original vs perturbed", variant="primary", elem_id="compare-btn")
                 levels_btn = gr.Button(
                     "Run the three levels (none / flip+rotate / heavy)",

@@ -169,3 +169,21 @@ def test_a_long_score_fits_a_narrow_tile():
     amber = tile[2, 2].copy()
     assert (strip[:, -3] == amber).all(), "the last columns of the strip stay the frame's colour: no text there"
     assert (strip != amber).any(), "the score was written"
+
+
+def test_a_small_photo_is_labelled_at_the_size_it_is_seen_with_a_dark_edge():
+    # found by review: on a tiny photo the labels were drawn in its own few pixels and blown up by the viewer into a
+    # blur; on a red background a red label and box had no edge
+    from webapp.faces import EDGE, MAX_ENLARGE, RED, VIEW, draw_boxes
+
+    red = np.zeros((90, 120, 3), np.uint8)
+    red[:] = RED
+    face = FaceResult(identity=0, box=(40, 30, 40, 40), confidence=1.0, score=0.93)
+    out = draw_boxes(red, [face], 0.5)
+    k = min(MAX_ENLARGE, VIEW[0] / 120, VIEW[1] / 90)
+    assert out.shape[:2] == (round(90 * k), round(120 * k))
+    x, y = round(40 * k), round(30 * k)
+    assert (out[y + 20, x - 3 : x + 4] == EDGE).all(axis=1).any(), "the box has a dark edge on the red"
+    assert (out > 200).all(axis=2).sum() > 50, "white letters"
+    big = np.full((1080, 1920, 3), 60, np.uint8)
+    assert draw_boxes(big, [face], 0.5).shape == big.shape  # a frame the viewer shrinks is drawn as it is

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -50,12 +51,15 @@ def test_slim_report_keeps_small_frames_and_the_boxes_in_place(clips, tiny_model
     # the boxes are drawn where the face is on the smaller frame
     pos = next(i for i, fr in enumerate(slim.frames) if fr.faces)
     image, caption = frame_view(slim, pos)
-    assert image.shape == (240, 320, 3) and "face" in caption
+    k = image.shape[1] / 320  # the viewer enlarges a 320-px frame: it is drawn enlarged, its labels sharp
+    assert image.shape == (round(240 * k), round(320 * k), 3) and "face" in caption
     x, y, w, h = slim.frames[pos].faces[0].box
-    frame = slim.frame_images[slim.frames[pos].index].astype(int)
+    frame = slim.frame_images[slim.frames[pos].index]
+    frame = cv2.resize(frame, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR).astype(int)
     changed = np.abs(image.astype(int) - frame).sum(axis=2) > 60
     ys, xs = np.nonzero(changed)
-    assert abs(xs.min() - x / 2) < 6 and abs(ys.max() - (y + h) / 2) < 6  # the box's left and bottom, halved
+    # the box's left and bottom, halved (the kept frame) and enlarged (the view)
+    assert abs(xs.min() - x / 2 * k) < 6 and abs(ys.max() - (y + h) / 2 * k) < 6
 
 
 def test_uploads_are_deleted_when_no_session_uses_them(tmp_path):

@@ -208,7 +208,7 @@ def test_fps_too_high_is_refused_by_the_limit_before_sampling(fake_scan, capsys,
 
 
 @pytest.mark.parametrize("flag", ["--json", "--csv"])
-@pytest.mark.parametrize("target", ["missing_folder/out", "a_folder", "/proc/version"])
+@pytest.mark.parametrize("target", ["a.mp4/under_a_file/out", "a_folder", "/proc/version"])
 def test_unwritable_output_is_refused_before_any_analysis(fake_scan, capsys, flag, target):
     (fake_scan.dir / "a_folder").mkdir()
     out = target if target.startswith("/") else fake_scan.dir / target
@@ -218,6 +218,14 @@ def test_unwritable_output_is_refused_before_any_analysis(fake_scan, capsys, fla
     assert code == 2
     assert flag in one_error_line(capsys.readouterr().err)
     assert fake_scan.calls == []  # refused before the work, not after it
+
+
+def test_a_missing_output_folder_is_made_as_every_command_makes_it(fake_scan, capsys):
+    # found by review: evaluate made --json's missing folder, scan refused it ("no such folder"); the commands in
+    # docs/results.md write to runs/<name>/, which a fresh checkout lacks
+    out, table = fake_scan.dir / "new" / "r.json", fake_scan.dir / "other" / "deeper" / "r.csv"
+    assert run_main(fake_scan.dir / "a.mp4", "--json", out, "--csv", table, "--quiet") == 0
+    assert json.loads(out.read_text())["video"].endswith("a.mp4") and "a.mp4" in table.read_text()
 
 
 def test_output_check_leaves_no_file_behind(fake_scan, capsys):

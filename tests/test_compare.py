@@ -187,7 +187,7 @@ def test_cli_compare_checks_its_outputs_and_models_before_any_run(tmp_path, monk
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"x")
     cases = [
-        (["--json", str(tmp_path / "missing" / "x.json")], "no such folder"),
+        (["--json", str(clip / "x.json")], "its folder cannot be made"),
         (["--csv", str(tmp_path)], "is a folder"),
         (["--json", str(clip)], "is one of the inputs"),
         (["--models", ","], "no model name in it"),

@@ -272,7 +272,15 @@ def test_real_photos_get_a_false_alarm_table_per_group(tmp_path, tiny_model_dir,
     assert set(rows) == {"photos:white", "photos:black", "photos:asian", "all"}
     assert rows["all"]["reals"] == 12 == sum(rows[g]["reals"] for g in rows if g != "all")
     assert rows["all"]["false_alarms"] == level["video"]["confusion"]["fp"]
-    assert "false alarms at the threshold" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "false alarms at the threshold" in text
+    # found by review: a folder of photos was "all 12 videos", "32 frames per video", "real videos"
+    assert (
+        "all 12 photos (--split all)" in text
+        and "one frame per photo" in text
+        and "video" not in text.split("\n")[0] + text.split("\n")[1]
+    )
+    assert json.loads(out.read_text())["inputs"] == "photos"
     items = read_dataset(tmp_path / "photos")
     if any(held_out(it) for it in items):
         assert main([str(tmp_path / "photos"), "--model", card, "--split", "heldout", "--quiet"]) == 0

@@ -63,3 +63,14 @@ def test_track_links_moving_face_and_keeps_two_people_apart():
     assert [f.identity for f in frames[3]] == [0, 1]  # across a frame with no face
     assert frames[4][0].identity == 2 and n == 3
     assert iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(1 / 3)
+
+
+def test_track_numbers_new_faces_left_to_right():
+    # found by review: on a photo of two people the detector's most confident face (the right-hand one) was face 0
+    def face(x, confidence):
+        return Face(box=(x, 50, 40, 40), confidence=confidence, keypoints=[])
+
+    frames = [[face(300, 0.99), face(20, 0.7)], [face(302, 0.99), face(22, 0.7), face(150, 0.8)]]
+    assert track(frames) == 3
+    assert [f.identity for f in frames[0]] == [1, 0]  # the left-hand person is face 0
+    assert [f.identity for f in frames[1]] == [1, 0, 2]  # a face first seen later comes after, wherever it stands

@@ -44,6 +44,8 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 # scaled down to fit it, so the labels drawn on a large frame are drawn larger to stay readable there
 VIEW = (720, 360)
 LABEL_PX = 13  # height of a box label's letters on screen, in the viewer
+MAX_ENLARGE = 4.0  # a small photo is enlarged at most this much before its labels are drawn (draw_boxes)
+EDGE = (20, 20, 20)  # the dark edge around boxes and labels: readable on a red or a green background
 
 
 def label_style(height: int, width: int, view: tuple[int, int] = VIEW, px: float = LABEL_PX) -> tuple[float, int, int]:
@@ -57,16 +59,24 @@ def label_style(height: int, width: int, view: tuple[int, int] = VIEW, px: float
 
 
 def _label(
-    image: np.ndarray, text: str, org: tuple[int, int], colour, scale: float = 0.5, thickness: int = 1
+    image: np.ndarray,
+    text: str,
+    org: tuple[int, int],
+    colour,
+    scale: float = 0.5,
+    thickness: int = 1,
+    edge: bool = False,
 ) -> tuple[int, int, int, int]:
     """Text on a filled box of ``colour`` (white letters), drawn in place with its bottom-left at ``org``, moved
-    inside the image where it would stick out (a box at the frame's top or right edge).  Returns the box drawn
-    (x0, y0, x1, y1)."""
+    inside the image where it would stick out (a box at the frame's top or right edge); with ``edge``, the box
+    has a 1-px dark edge (:data:`EDGE`).  Returns the box drawn (x0, y0, x1, y1)."""
     (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
     pad = max(3, thickness + 2)
     w, h = tw + 2 * pad, th + base + 2 * pad
     x = int(min(max(0, org[0]), max(0, image.shape[1] - w)))
     y = int(min(max(h, org[1]), image.shape[0]))
+    if edge:
+        cv2.rectangle(image, (x - 1, y - h - 1), (x + w + 1, y + 1), EDGE, -1)
     cv2.rectangle(image, (x, y - h), (x + w, y), colour, -1)
     cv2.putText(image, text, (x + pad, y - base - pad), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
     return x, y - h, x + w, y
@@ -236,15 +246,26 @@ def draw_boxes(
     """A copy of the frame with each face's box and score, red at/above the threshold, amber in the uncertain
     ``band`` below it, green below that; letters and lines sized for the viewer (:func:`label_style`), labels
     kept inside the frame (``view``: the box the frame is shown in; ``box_scale``: the frame's size over the
-    clip's, for a frame kept downscaled, see :func:`webapp.session.frame_scale`)."""
-    out = image.copy()
+    clip's, for a frame kept downscaled, see :func:`webapp.session.frame_scale`).
+
+    A frame the viewer would enlarge (a small photo) is enlarged here first, up to :data:`MAX_ENLARGE` times, so
+    that its labels are drawn at the size they are seen, not blown up into blurred letters; each box and label
+    has a thin dark edge, so that a red label stays readable on a red background."""
+    h0, w0 = image.shape[:2]
+    enlarge = min(MAX_ENLARGE, view[0] / max(1, w0), view[1] / max(1, h0))
+    if enlarge >= 1.25:
+        out = cv2.resize(image, (round(w0 * enlarge), round(h0 * enlarge)), interpolation=cv2.INTER_LINEAR)
+        box_scale *= out.shape[1] / w0
+    else:
+        out = image.copy()
     scale, letters, line = label_style(*out.shape[:2], view=view)
     for f in faces:
         x, y, w, h = (round(v * box_scale) for v in f.box)
         colour = _colour(f.score, threshold, band)
+        cv2.rectangle(out, (x, y), (x + w, y + h), EDGE, line + 2)  # the dark edge on each side of the line
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, line)
         shown = score_text(f.score, threshold, band)
-        _label(out, f"face {f.identity}: {shown}", (x - line // 2, y - line // 2), colour, scale, letters)
+        _label(out, f"face {f.identity}: {shown}", (x - line // 2, y - line // 2), colour, scale, letters, edge=True)
     return out
 
 

@@ -123,7 +123,7 @@ def select_split(items, card, split: str):
     from detector.errors import InputError
 
     if split == "all":
-        return items, "all", f"all {len(items)} videos (--split all)"
+        return items, "all", f"all {len(items)} {_nouns(items)} (--split all)"
     if split == "heldout":
         kept = [it for it in items if held_out(it)]
         if not kept:
@@ -144,15 +144,15 @@ def select_split(items, card, split: str):
 
     val_groups = {bare(g) for g in (trained.get("split") or {}).get("val_groups") or []}
     if not val_groups:
-        return items, "all", f"the model card has no training split: evaluating all {len(items)} videos"
+        return items, "all", f"the model card has no training split: evaluating all {len(items)} {_nouns(items)}"
     in_val = [it for it in items if bare(it.group) in val_groups]
     if not in_val:
         return (
             items,
             "all",
             (
-                f"no video of this dataset is in the model's validation split (not its training data?): "
-                f"evaluating all {len(items)} videos"
+                f"nothing in this dataset is in the model's validation split (not its training data?): "
+                f"evaluating all {len(items)} {_nouns(items)}"
             ),
         )
     if split == "val":
@@ -161,7 +161,7 @@ def select_split(items, card, split: str):
             in_val,
             "val",
             (
-                f"the model's validation split: {len(in_val)} of {len(items)} videos "
+                f"the model's validation split: {len(in_val)} of {len(items)} {_nouns(items)} "
                 f"({n_groups} pair groups never seen in training)"
             ),
         )
@@ -174,11 +174,24 @@ def select_split(items, card, split: str):
     ]
     if not in_train:
         raise InputError(
-            "every video of this dataset is in the model's validation split"
+            f"every one of this dataset's {_nouns(items)} is in the model's validation split"
             + (f" or of a source it never trained on (it trained on {', '.join(sources)} only)" if sources else "")
             + ": none is left for --split train"
         )
-    return in_train, "train", f"the model's training split: {len(in_train)} of {len(items)} videos (seen in training)"
+    return (
+        in_train,
+        "train",
+        f"the model's training split: {len(in_train)} of {len(items)} {_nouns(items)} (seen in training)",
+    )
+
+
+def _nouns(items) -> str:
+    """What ``items`` are, in words: "videos", "photos" or "videos and photos" (a folder of photos was called
+    videos)."""
+    kinds = {getattr(it, "kind", "video") for it in items}
+    return {frozenset({"image"}): "photos", frozenset({"video", "image"}): "videos and photos"}.get(
+        frozenset(kinds), "videos"
+    )
 
 
 # ---------------------------------------------------------------- running the pipeline
@@ -316,12 +329,14 @@ def _f(v, digits: int = 3) -> str:
 
 def table(result: dict) -> str:
     """The results as a fixed-width text table: one line per (level, subset)."""
+    nouns = result.get("inputs", "videos")
     head = (
-        f"{'level':8s} {'subset':18s} {'videos':>6s} {'AUC':>6s} {'acc':>6s} {'AP':>6s} {'logloss':>7s} "
+        f"{'level':8s} {'subset':18s} {'inputs':>6s} {'AUC':>6s} {'acc':>6s} {'AP':>6s} {'logloss':>7s} "
         f"{'TP':>4s} {'FP':>4s} {'TN':>4s} {'FN':>4s} | {'frames':>6s} {'fAUC':>6s} {'facc':>6s} {'fAP':>6s}"
     )
     lines = [
-        f"model {result['model']} (threshold {result['threshold']:g}), {result['frames']} frames per video",
+        f"model {result['model']} (threshold {result['threshold']:g}), "
+        + ("one frame per photo" if nouns == "photos" else f"{result['frames']} frames per video"),
         f"data {result['data']}: {result['split']['note']}",
         "",
         head,
@@ -341,10 +356,12 @@ def table(result: dict) -> str:
         if ci:
             lines.append(
                 f"{'':8s} video AUC {_f(lv['video']['auc'])}, 95% bootstrap interval {ci[0]:.3f}-{ci[1]:.3f} "
-                f"({lv['video']['n_fake']} fake, {lv['video']['n_real']} real videos)"
+                f"({lv['video']['n_fake']} fake, {lv['video']['n_real']} real {nouns})"
             )
         if lv["failed"] or lv["no_face"]:
-            lines.append(f"{'':8s} ({lv['failed']} unreadable, {lv['no_face']} without a face: not in the metrics)")
+            lines.append(
+                f"{'':8s} ({lv['failed']} could not be analysed, {lv['no_face']} without a face: not in the metrics)"
+            )
         if lv.get("false_alarms"):
             lines += [
                 "",
@@ -366,7 +383,7 @@ def table(result: dict) -> str:
     lines += [
         "",
         "video level: confident-frames rule, highest-scoring identity; per method: that method's fakes "
-        "against all real videos; frame level: the main identity's face in each sampled frame",
+        f"against all real {nouns}; frame level: the main identity's face in each sampled frame",
     ]
     return "\n".join(lines)
 
@@ -483,7 +500,7 @@ def main(argv=None) -> int:
     from detector.models.classifier import load_model
 
     # before any item is scored: results that cannot be written are not worth the wait
-    problem = check_outputs([("--json", args.json)], inputs=args.data, make_folders=True)
+    problem = check_outputs([("--json", args.json)], inputs=args.data)
     if not problem and args.report:
         problem = report_folder_problem(args.report, args.data)
     if problem:
@@ -536,6 +553,7 @@ def main(argv=None) -> int:
         "aggregation": "confident",
         "frames": args.frames,
         "split": {"asked": args.split, "used": used, "note": note, "videos": len(items)},
+        "inputs": _nouns(items),  # "videos", "photos" or "videos and photos": how the table names them
         "levels": {},
         "level_descriptions": {lv: LEVELS[lv].describe() for lv in levels},
         "seconds": None,
@@ -570,7 +588,7 @@ def main(argv=None) -> int:
     # the table goes to stderr when stdout holds the JSON (--json -): what a reader of stdout parses is JSON alone
     print(table(result), file=sys.stderr if args.json == STDOUT else sys.stdout)
     for failure in result["failures"]:
-        print(f"unreadable: {printable(failure)}", file=sys.stderr)
+        print(f"not analysed: {printable(failure)}", file=sys.stderr)
     problems = []  # each output is tried, whatever became of the other: the JSON first (the whole result)
     if args.json:
         text = json.dumps(result, indent=2)

@@ -226,7 +226,8 @@ def track(faces_per_frame: list[list[Face]], min_iou: float = 0.2, max_gap: int 
 
     Greedy matching by IoU (best pairs first) against each identity's last box; an
     identity unseen for more than ``max_gap`` sampled frames is closed.  Faces are
-    numbered 0, 1, ... in order of first appearance.  Returns the number of identities.
+    numbered 0, 1, ... in order of first appearance, left to right within a frame (a
+    photo's face 0 is its left-hand person).  Returns the number of identities.
     """
     active: dict[int, tuple[int, tuple]] = {}  # identity -> (frame number last seen, last box)
     next_id = 0
@@ -245,9 +246,10 @@ def track(faces_per_frame: list[list[Face]], min_iou: float = 0.2, max_gap: int 
             faces[j].identity = ident
             used_faces.add(j)
             used_ids.add(ident)
-        for j, face in enumerate(faces):
+        for j in sorted(range(len(faces)), key=lambda j: (faces[j].box[0], faces[j].box[1])):  # left to right
             if j not in used_faces:
-                face.identity = next_id
+                faces[j].identity = next_id
                 next_id += 1
+        for face in faces:
             active[face.identity] = (fi, face.box)
     return next_id

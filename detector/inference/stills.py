@@ -45,7 +45,7 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
     if not os.path.isfile(path):
         raise InputError(f"{name}: no such file" if not os.path.exists(path) else f"{name}: not a regular file")
     if os.path.getsize(path) == 0:
-        raise InputError(f"{name}: the file is empty")
+        raise InputError(f"{name}: the file is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
             # Pillow's own complaints (e.g. "Corrupt EXIF data") would reach stderr as two more lines: a damaged
