@@ -232,15 +232,27 @@ def _models(args) -> int:
         print(json.dumps([{**asdict(c), "path": str(c.path)} for c in cards], indent=2))
     elif not cards:
         print("no trained model is installed (see README: Training)")
+    width = max([24] + [len(c.name) for c in cards])  # a longer name kept its row out of line
     for c in cards if not args.json else []:
         auc = c.metrics.get("crossval_video_auc", c.metrics.get("video_auc"))
         auc = f"{auc:.3f}" if isinstance(auc, (int, float)) else auc
         kind = f"ensemble of {len(c.members)}" if c.members else c.architecture
         print(
-            f"{c.name:24s} {kind:20s} {c.input_size:4d}px  threshold {c.threshold:.3f}  "
+            f"{c.name:{width}s} {kind:20s} {c.input_size:4d}px  threshold {c.threshold:.3f}  "
             f"AUC {auc if auc is not None else '?'}{'  (default)' if c.default else ''}  {c.path}"
         )
     return 0
+
+
+def _faces_seen(report: dict) -> str:
+    """How many faces a report's input showed, in words: a photo's face count ("1 face", "no face found"; a photo
+    was "faces in 100% of 1 frames"), a video's share of sampled frames with a face."""
+    from detector.inference.stills import is_still
+
+    if is_still(report["video"]):
+        n = sum(len(fr.get("faces") or []) for fr in report["frames"])
+        return "no face found" if n == 0 else f"{n} face{'s' if n > 1 else ''}"
+    return f"faces in {report['face_rate']:.0%} of {len(report['frames'])} frames"
 
 
 def _architectures(as_json: bool) -> int:
@@ -453,8 +465,7 @@ def _scan(args) -> int:
                     sequence = f"sequence {seq['label']} {s} at threshold {t}, "
                 say(
                     f"{report['video']}: {report['label']} (score {score}, threshold {thr}, "
-                    f"{sequence}faces in {report['face_rate']:.0%} of {len(report['frames'])} frames, "
-                    f"{report['timings'].get('total', 0.0):.1f} s)"
+                    f"{sequence}{_faces_seen(report)}, {report['timings'].get('total', 0.0):.1f} s)"
                 )
                 for w in report["warnings"]:
                     say(f"  warning: {w}")

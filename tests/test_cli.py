@@ -703,3 +703,16 @@ def test_a_file_named_like_an_option_gets_a_hint(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["deepfake-lens", "scan", "-leading.jpg"])
     assert run_main("-leading.jpg") == 2
     assert "goes after '--' (... -- -leading.jpg)" in one_error_line(capsys.readouterr().err)
+
+
+def test_the_scan_line_counts_a_photos_faces_not_its_frames():
+    # found by review: a photo's line said "faces in 100% of 1 frames"
+    from detector.cli import _faces_seen
+
+    def report(video, faces_per_frame):
+        frames = [{"faces": [{}] * n} for n in faces_per_frame]
+        return {"video": video, "frames": frames, "face_rate": sum(map(bool, faces_per_frame)) / len(frames)}
+
+    assert _faces_seen(report("a.jpg", [2])) == "2 faces" and _faces_seen(report("a.png", [1])) == "1 face"
+    assert _faces_seen(report("a.webp", [0])) == "no face found"
+    assert _faces_seen(report("a.mp4", [1, 0, 1, 1])) == "faces in 75% of 4 frames"

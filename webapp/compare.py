@@ -126,7 +126,7 @@ def timeline_figure(c: Comparison, height: int = 380):
             text=text,
             showarrow=False,
             font=dict(size=11, color="#444"),
-            bgcolor="rgba(255,255,255,0.8)",
+            bgcolor="rgba(255,255,255,0.92)",  # readable over a line that runs at its height
         )
     differ = c.disagreements()
     if differ:
