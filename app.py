@@ -39,7 +39,7 @@ import shutil  # noqa: E402
 import signal  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
 from functools import partial  # noqa: E402
 from importlib.resources import files  # noqa: E402
 
@@ -1033,6 +1033,7 @@ class AnalyseTab:
     positions_state: gr.State
     judged_state: gr.State  # the model card's threshold, uncertain band and caveat, for the threshold slider
     asked_state: gr.State  # (video, photo, model) of the analysis last asked for (see not_analysed)
+    example_sets: list = field(default_factory=list)  # the video's example lists (picking one cancels an analysis)
 
     @property
     def results(self) -> list:
@@ -1092,19 +1093,22 @@ def build_header(models: list) -> None:
         )
 
 
-def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image]:
+def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image, list]:
     """The Video / Photo input tabs of the first tab; one file at a time (see :func:`_keep_one`)."""
     with gr.Tabs(elem_id="media-tabs"):
         with gr.Tab("Video", id="video-tab"):
             video = gr.Video(label="Video", sources=["upload"], height=280, elem_id="video-in")
             limits = gr.Markdown(VIDEO_LIMITS, elem_id="limits")
             video.change(limits_line, [video], [limits], api_visibility="private", show_progress="hidden")
+            example_sets = []
             if examples:
-                gr.Examples(
-                    [[p] for p in examples.values()],
-                    inputs=[video],
-                    example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
-                    label="Examples (rendered by the project from a public-domain photo)",
+                example_sets.append(
+                    gr.Examples(
+                        [[p] for p in examples.values()],
+                        inputs=[video],
+                        example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
+                        label="Examples (rendered by the project from a public-domain photo)",
+                    )
                 )
         with gr.Tab("Photo", id="photo-tab"):
             # the uploaded file as it is (image_mode=None: never re-encoded before the analysis)
@@ -1120,7 +1124,7 @@ def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image]:
                 f"jpg, png, webp or bmp · up to {LIMITS.max_file_mb:.0f} MB · the photo is analysed as one frame",
                 elem_id="photo-limits",
             )
-    return video, photo
+    return video, photo, example_sets
 
 
 def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> AnalyseTab:
@@ -1133,7 +1137,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
         asked_state = gr.State(None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=320):
-                video, photo = _media_inputs(examples or {})
+                video, photo, example_sets = _media_inputs(examples or {})
                 frames = gr.Slider(
                     4,
                     LIMITS.max_frames,
@@ -1235,6 +1239,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
     ui = AnalyseTab(
         video=video,
         photo=photo,
+        example_sets=example_sets,
         frames=frames,
         model=model,
         cam=cam,
@@ -1296,8 +1301,13 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
         step.failure(partial(not_analysed, ui), [ui.video, ui.model, ui.photo, ui.asked_state], ui.results, **quick)
     # another file or another model while an analysis runs: it is cancelled (its verdict would land on the new file:
     # found by a browser check), and results already shown of another model go (on_model_changed)
+    # the user's own change of file (upload, paste, clear, an example picked), not .change: the browser can deliver
+    # an upload's change event after Analyse was pressed (seen with Debian's Chromium), and that cancelled the
+    # analysis just asked for ("Nothing could be analysed" with no message box: CI's browser test)
     for media in (ui.video, ui.photo):
-        media.change(None, None, None, cancels=[checked, analysed], **quick)
+        media.input(None, None, None, cancels=[checked, analysed], **quick)
+    for ex in ui.example_sets:
+        ex.dataset.click(None, None, None, cancels=[checked, analysed], **quick)
     ui.model.input(
         partial(on_model_changed, ui),
         [ui.report_state, ui.model, ui.video, ui.photo],

@@ -825,16 +825,19 @@ def _cases(m: _Maker) -> None:
         m.case(f"{flag} {value or repr(value)}", [clip, flag, value, "--json", j, "--quiet"], expect, fast, j)
     # outputs
     (out / "a_folder").mkdir(exist_ok=True)
+    (out / "a_file").write_text("x")
     for name, args, expect, fast in [
-        ("--json into a missing folder", ["--json", out / "missing" / "r.json"], "error", True),
+        ("--json into a missing folder (made)", ["--json", out / "missing" / "r.json"], "report", True),
+        ("--json under a file", ["--json", out / "a_file" / "r.json"], "error", True),
         ("--json to a folder", ["--json", out / "a_folder"], "error", False),
         ("--csv /proc/version", ["--csv", "/proc/version"], "error", True),
         ("--json /dev/full", ["--json", "/dev/full"], "error", False),
-        ("--jsonl into a missing folder", ["--jsonl", out / "missing" / "r.jsonl"], "error", False),
+        ("--jsonl into a missing folder (made)", ["--jsonl", out / "missing2" / "r.jsonl"], "report", False),
         ("--json and --csv the same file", ["--json", out / "same", "--csv", out / "same"], "error", False),
         ("--json to stdout", ["--json", "-"], "report", False),
     ]:
-        m.case(name, [clip, *args, "--quiet"], expect, fast, "-" if "stdout" in name else None)
+        json_out = "-" if "stdout" in name else (str(args[1]) if name.startswith("--json into") else None)
+        m.case(name, [clip, *args, "--quiet"], expect, fast, json_out)
     # model cards
     for name, card, fast in cards:
         m.case(f"--model {name}", [clip, "--model", card, "--quiet"], "error", fast)
