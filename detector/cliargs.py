@@ -149,16 +149,13 @@ def fail(msg: str, code: int = 2) -> int:
     return code
 
 
-def check_outputs(
-    targets: Sequence[tuple[str, str | None]], inputs: Iterable[str] = (), make_folders: bool = True
-) -> str | None:
+def check_outputs(targets: Sequence[tuple[str, str | None]], inputs: Iterable[str] = ()) -> str | None:
     """Why one of the output ``targets`` ((flag, path or None) pairs) cannot be written, or None: checked before
     any analysis, so that no result is lost at the end and no input is overwritten.  ``-`` (standard output) is
     fine for one flag.  Refused: two flags naming one file, a target that is one of ``inputs`` or named like a video or
     a photo (``--json clip.mp4`` with the OUT forgotten would write over the clip), a folder, a missing folder
-    that cannot be made (one that can is made, as every command does: ``--json runs/x/out.json`` in a fresh
-    checkout; ``make_folders=False`` refuses it instead), a file that cannot be opened for writing, and two flags
-    both writing to standard output."""
+    that cannot be made (one that can is made, for every command: ``--json runs/x/out.json`` in a fresh
+    checkout), a file that cannot be opened for writing, and two flags both writing to standard output."""
     to_stdout = [flag for flag, t in targets if t == STDOUT]
     if len(to_stdout) > 1:
         return f"{' - and '.join(to_stdout)} - would mix on standard output: give one of them a file"
@@ -171,7 +168,7 @@ def check_outputs(
             return f"{flag} {target}: is one of the inputs; give another file name for the results"
         if target.lower().endswith(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS):
             return f"{flag} {target}: is named like a video or a photo; give a results file (e.g. results.json)"
-        if make_folders and not os.path.isdir(target):
+        if not os.path.isdir(target):
             try:
                 os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
             except OSError as e:

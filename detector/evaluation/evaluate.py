@@ -189,9 +189,9 @@ def _nouns(items) -> str:
     """What ``items`` are, in words: "videos", "photos" or "videos and photos" (a folder of photos was called
     videos)."""
     kinds = {getattr(it, "kind", "video") for it in items}
-    return {frozenset({"image"}): "photos", frozenset({"video", "image"}): "videos and photos"}.get(
-        frozenset(kinds), "videos"
-    )
+    if kinds == {"image"}:
+        return "photos"
+    return "videos and photos" if "image" in kinds else "videos"
 
 
 # ---------------------------------------------------------------- running the pipeline
