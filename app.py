@@ -45,7 +45,7 @@ from importlib.resources import files  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from detector.constants import APP_DOWNLOADS_PREFIX, DEFAULT_FRAMES, LAB_PAIRS, model_dirs  # noqa: E402
+from detector.constants import APP_DOWNLOADS_PREFIX, DEFAULT_FRAMES, GIF_EXTENSIONS, LAB_PAIRS, model_dirs  # noqa: E402
 from detector.errors import InputError, NoModelError  # noqa: E402
 from detector.evaluation.perturb import DESCRIPTIONS, LEVEL_DESCRIPTIONS, LEVELS, PERTURBATIONS  # noqa: E402
 from detector.inference.stills import is_still  # noqa: E402
@@ -171,7 +171,7 @@ def _run_guarded(fn, video, *args, **kwargs):
 def _check_video(video: str | None) -> str:
     if not video:
         raise InputError(
-            "Upload a video (mp4, mov, webm or avi) or a photo (jpg, png, webp or bmp) first, or pick an example."
+            "Upload a video (mp4, mov, webm or avi) or a photo (jpg, png, webp, bmp or gif) first, or pick an example."
         )
     return video
 
@@ -266,8 +266,9 @@ def pick_media(video: str | None, photo: str | None) -> str | None:
 
 
 def _check_photo(photo: str | None) -> None:
-    if photo and not is_still(photo):
-        raise InputError(f"{os.path.basename(photo)}: photos must be jpg, png, webp or bmp")
+    """A photo must be a picture; an animated gif put in the photo slot is analysed as the short clip it is."""
+    if photo and not (is_still(photo) or photo.lower().endswith(GIF_EXTENSIONS)):
+        raise InputError(f"{os.path.basename(photo)}: photos must be jpg, png, webp, bmp or gif")
 
 
 def validate_input(video, model_name, photo=None):
@@ -839,8 +840,8 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
         timeline_figure(original, title="original", height=300),
         timeline_figure(perturbed, title=f"{name} {float(strength):.2f}", height=300),
         preview,
-        lab.crop_pairs(original, perturbed),
-        lab.compare_summary(original, perturbed),
+        lab.crop_pairs(original, perturbed, moved=lab.moves_faces(name)),
+        lab.compare_summary(original, perturbed, moved=lab.moves_faces(name)),
     )
 
 
@@ -1121,7 +1122,8 @@ def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image, list]:
                 elem_id="photo-in",
             )
             gr.Markdown(
-                f"jpg, png, webp or bmp · up to {LIMITS.max_file_mb:.0f} MB · the photo is analysed as one frame",
+                f"jpg, png, webp, bmp or gif · up to {LIMITS.max_file_mb:.0f} MB · the photo is analysed as one frame "
+                "(an animated gif as a short clip)",
                 elem_id="photo-limits",
             )
     return video, photo, example_sets
@@ -1634,7 +1636,8 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
 ABOUT = f"""
 ### What happens to your video or photo
 1. **Decode**: {DEFAULT_FRAMES} frames (up to {LIMITS.max_frames} on the slider) are sampled evenly over the clip
-   (PyAV); rotation tags are applied. A photo (jpg, png, webp, bmp) is one frame, turned upright by its EXIF tag.
+   (PyAV); rotation tags are applied. A photo (jpg, png, webp, bmp, a one-frame gif) is one frame, turned
+   upright by its EXIF tag, its transparent parts laid on white; an animated gif is a clip.
 2. **Find faces**: BlazeFace (mediapipe) finds faces in each sampled frame; faces are tracked into identities.
 3. **Score**: each face crop gets a *fake probability* from the classifier (the model card says what it was trained on).
 4. **Aggregate**: the *confident* rule (from the DFDC winning solution) turns frame scores into one score per person;
@@ -1649,9 +1652,10 @@ ABOUT = f"""
 
 ### Read the verdict with care
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
-- So do faces unlike all the model trained on: smaller or larger, blurrier or sharper (less compressed), darker or
-  brighter, more turned than nearly all its training faces (the ranges are in its card). Its training videos are
-  compressed TV footage, so a clean HD clip can read "sharper": its score then means less, either way.
+- So do faces unlike all the model trained on: smaller or larger, blurrier or sharper (less compressed, or grainy:
+  noise counts as fine detail), darker or brighter, more turned than nearly all its training faces (the ranges are
+  in its card). Its training videos are compressed TV footage, so a clean HD clip can read "sharper": its score
+  then means less, either way.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.
 - Limits: {LIMITS.max_file_mb:.0f} MB, {LIMITS.max_duration_s:.0f} s, 1440p. Analyses run one at a time (the host

@@ -568,6 +568,8 @@ def _photos(m: _Maker) -> None:
         ("photo_tiff_named.jpg", False, lambda p: pil.save(p, format="TIFF")),
         ("photo_gif_named.png", False, lambda p: pil.save(p, format="GIF")),
         ("photo_bmp_topdown.bmp", False, lambda p: _bmp_topdown(pil, p)),
+        ("photo.gif", True, lambda p: pil.save(p, format="GIF")),  # one frame: a photo
+        ("photo_animated.gif", False, lambda p: pil.save(p, save_all=True, append_images=[pil.rotate(180)] * 2)),
     ]
     for name, fast, write in valid:
         if m.want(fast):

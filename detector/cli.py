@@ -247,9 +247,9 @@ def _models(args) -> int:
 def _faces_seen(report: dict) -> str:
     """How many faces a report's input showed, in words: a photo's face count ("1 face", "no face found"; a photo
     was "faces in 100% of 1 frames"), a video's share of sampled frames with a face."""
-    from detector.inference.stills import is_still
+    from detector.inference.stills import is_photo_report
 
-    if is_still(report["video"]):
+    if is_photo_report(report["video"], report.get("video_info")):
         n = sum(len(fr.get("faces") or []) for fr in report["frames"])
         return "no face found" if n == 0 else f"{n} face{'s' if n > 1 else ''}"
     return f"faces in {report['face_rate']:.0%} of {len(report['frames'])} frames"
@@ -320,7 +320,7 @@ def _scan(args) -> int:
     from detector.inference.batch import ScanSettings, key_path, scan_many
     from detector.inference.ray_engine import is_uri, list_inputs
     from detector.inference.report import CSV_FIELDS, SafeDictWriter, agreeing_figures, csv_rows_of, error_entry
-    from detector.inference.video import list_videos
+    from detector.inference.video import list_videos, skipped_line
 
     if args.address and args.engine != "ray":
         return fail("--address needs --engine ray")
@@ -349,6 +349,7 @@ def _scan(args) -> int:
     for path in args.paths:
         try:
             unreadable: list[str] = []
+            skipped: list[str] = []
             if args.engine == "ray":
                 found = []
                 for p, size, mtime in list_inputs(path, unreadable):
@@ -357,7 +358,9 @@ def _scan(args) -> int:
             elif is_uri(path):
                 raise InputError(f"{path}: a URI is read by the Ray engine only (add --engine ray)")
             else:
-                found = list_videos(path, unreadable)
+                found = list_videos(path, unreadable, skipped)
+                if skipped and not args.quiet:  # said, not counted as failed: a folder holds other files too
+                    print(printable(skipped_line(path, skipped)), file=sys.stderr)
             for p in found:
                 if key_path(p) in listed:
                     named_again += 1

@@ -56,6 +56,7 @@ DEFAULT_DISTILL_TEMPERATURE = 1.0  # train --teacher: softmax temperature of the
 # ---------------------------------------------------------------- inputs
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".mpg", ".mpeg", ".wmv", ".flv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # photos: analysed as one-frame clips
+GIF_EXTENSIONS = (".gif",)  # a photo when it holds one frame, a clip when animated (detector.inference.stills)
 
 # ---------------------------------------------------------------- the app
 LAB_PAIRS = 6  # the failure lab's "faces before and after": that many sampled frames, spread over the clip

@@ -46,6 +46,28 @@ def test_compare_summary_says_the_change_and_the_lost_faces():
     assert "fake → no verdict (no face found)" in lab.compare_summary(levels["none"], levels["blank"])
 
 
+def test_the_same_face_is_paired_and_a_background_face_is_not():
+    # a review: heavy blur lost the face and found a "face" in the background; the lab paired the two (the largest
+    # face of each run) and said nothing while that other face's score flipped the verdict
+    from webapp import lab
+
+    clean = _report([[(0, 0.9)], [(0, 0.8)], [(0, 0.9)], [(0, 0.9)]])
+    blurred = _report([[(0, 0.85)], [(3, 0.2)], [(3, 0.1)], []])  # identity 3: a box far to the right
+    captions = [c for _, c in lab.crop_pairs(clean, blurred, max_pairs=4, side=64)]
+    assert captions[0].endswith("score 0.90 → 0.85")
+    assert captions[1].endswith("→ face lost (other faces found)") and captions[3].endswith("→ no face found")
+    assert lab.swapped_faces(clean, blurred) == (2, 4)
+    assert "⚠ **Other faces:** in 2 of 4 frames" in lab.compare_summary(clean, blurred)
+    # mirrored: the face is where its mirror image was (the frames are 320 px wide here), or alone in its frame
+    clean.video_info["width"] = blurred.video_info["width"] = 320
+    assert lab.moves_faces("hflip") and lab.moves_faces("fliprot") and not lab.moves_faces("blur")
+    mirrored = _report([[(2, 0.7)], [(3, 0.6)], [(0, 0.6), (3, 0.5)], [(3, 0.6)]])
+    mirrored.video_info["width"] = 320
+    assert lab.swapped_faces(clean, mirrored, moved=True) == (0, 4)  # face 2's box (240..320) mirrors 0's (0..80)
+    assert lab.swapped_faces(clean, mirrored) == (3, 4)  # unmoved, a face elsewhere is another face
+    assert "Other faces" not in lab.compare_summary(clean, mirrored, moved=True)
+
+
 def test_crop_pairs_put_before_beside_after():
     from webapp import lab
 

@@ -522,11 +522,21 @@ def test_photo_input_errors_and_one_file_at_a_time(tmp_path, tiny_model_dir, pho
     import app
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
-    gif = tmp_path / "anim.gif"
+    tiff = tmp_path / "scan.tiff"
+    tiff.write_bytes(b"II*\x00" + b"\x00" * 100)
+    with pytest.raises(gr.Error) as err:
+        app.validate_input(None, card, str(tiff))
+    assert err.value.message == "scan.tiff: photos must be jpg, png, webp, bmp or gif"
+    gif = tmp_path / "broken.gif"
     gif.write_bytes(b"GIF89a" + b"\x00" * 100)
     with pytest.raises(gr.Error) as err:
         app.validate_input(None, card, str(gif))
-    assert err.value.message == "anim.gif: photos must be jpg, png, webp or bmp"
+    assert err.value.message == "broken.gif: not a picture this can read (jpg, png, webp, bmp or a one-frame gif)"
+    from PIL import Image  # an animated gif in the photo slot is the short clip it is (it was refused: a review)
+
+    frames = [Image.open(photo).resize((128, 128)).rotate(a) for a in (0, 5, 10)]  # the same three would be one
+    frames[0].save(tmp_path / "moving.gif", save_all=True, append_images=frames[1:], duration=100)
+    assert app.validate_input(None, card, str(tmp_path / "moving.gif")).count("moving.gif (0.3 s, 128x128, 10 fps)")
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)
     with pytest.raises(gr.Error) as err:

@@ -72,5 +72,8 @@ def test_track_numbers_new_faces_left_to_right():
 
     frames = [[face(300, 0.99), face(20, 0.7)], [face(302, 0.99), face(22, 0.7), face(150, 0.8)]]
     assert track(frames) == 3
-    assert [f.identity for f in frames[0]] == [1, 0]  # the left-hand person is face 0
-    assert [f.identity for f in frames[1]] == [1, 0, 2]  # a face first seen later comes after, wherever it stands
+    # the left-hand person is face 0; each frame lists its faces by number (a review: a group photo's caption,
+    # gallery and CSV read 1, 2, 0, 3, the detector's order)
+    assert [(f.identity, f.box[0]) for f in frames[0]] == [(0, 20), (1, 300)]
+    assert [(f.identity, f.box[0]) for f in frames[1]] == [(0, 22), (1, 302), (2, 150)]  # a face first seen later
+    # comes after, wherever it stands

@@ -4,6 +4,7 @@ errors; tightly cropped faces are found (mirrored borders); the CLI scans a fold
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -98,7 +99,7 @@ def test_bad_photos_are_one_line_errors(tmp_path):
         "text.png": "not a picture",
         "tiny.png": "too small",
         "empty.jpg": "empty",
-        "bomb.png": "too large|decompression bomb",
+        "bomb.png": "too large a picture \\(10000 megapixels; at most 64\\)",
         "missing.jpg": "no such file",
     }
     for name, pattern in expected.items():
@@ -179,3 +180,94 @@ def test_scan_takes_a_folder_of_photos(tmp_path, tiny_model_dir):
     reports = json.loads(out.read_text())
     assert [r["video"].rsplit("/", 1)[-1] for r in reports] == ["a.jpg", "b.png", "broken.jpg"]
     assert all(len(r["frames"]) == 1 for r in reports[:2]) and reports[2]["error"] and not reports[2]["frames"]
+
+
+def test_a_picture_over_pillows_bomb_limit_is_too_large_not_a_bomb(tmp_path):
+    # a review: a 102-megapixel camera JPEG was called "a decompression bomb" (Pillow warns from 89 MP), while a
+    # 70-megapixel one got the plain "too large"
+    from PIL import Image
+
+    path = tmp_path / "camera.jpg"
+    Image.new("RGB", (12000, 8500), (90, 90, 90)).save(path, quality=30)
+    with pytest.raises(InputError, match=r"12000x8500 is too large a picture \(102 megapixels; at most 64\)"):
+        read_still(str(path))
+
+
+def test_transparent_parts_of_a_photo_are_laid_on_white(tmp_path):
+    # a review: a cut-out PNG's fully transparent pixels (black underneath) were analysed and shown as black,
+    # though the browser's preview showed them as the page
+    from PIL import Image
+
+    rgba = np.zeros((64, 64, 4), np.uint8)
+    rgba[..., :3] = 0  # junk under the transparent part
+    rgba[16:48, 16:48] = (200, 30, 30, 255)  # an opaque red square
+    rgba[0:8, 0:8] = (0, 0, 255, 128)  # half transparent blue
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cut.png")
+    image = read_still(str(tmp_path / "cut.png"))[1][0].image
+    assert tuple(image[60, 60]) == (255, 255, 255) and tuple(image[32, 32]) == (200, 30, 30)
+    assert tuple(image[2, 2]) in {(127, 127, 255), (126, 126, 255), (128, 128, 255)}  # blended with white
+    pal = Image.fromarray(rgba[..., :3]).convert("P")
+    pal.save(tmp_path / "pal.png", transparency=int(np.asarray(pal)[60, 60]))  # the black index transparent
+    assert tuple(read_still(str(tmp_path / "pal.png"))[1][0].image[60, 60]) == (255, 255, 255)
+
+
+def test_a_one_frame_gif_is_a_photo_and_an_animated_gif_a_clip(tmp_path, tiny_model):
+    # a review: a gif was read as a video by the command line (a one-frame "clip" at 100 fps, none of a photo's
+    # padding) and refused by the app's photo slot; a folder scan skipped gifs without a word
+    from PIL import Image
+
+    from detector.inference.stills import is_photo_report, is_still
+    from detector.inference.video import list_videos
+
+    pil = Image.fromarray(data.astronaut())
+    pil.save(tmp_path / "one.gif")
+    pil.save(tmp_path / "moving.gif", save_all=True, append_images=[pil.rotate(3), pil.rotate(6)], duration=100)
+    assert is_still(tmp_path / "one.gif") and not is_still(tmp_path / "moving.gif")
+    assert not is_still(tmp_path / "one.mp4") and is_still(tmp_path / "missing.gif")  # read_still says why
+    photo = analyze(str(tmp_path / "one.gif"), model=tiny_model)
+    clip = analyze(str(tmp_path / "moving.gif"), model=tiny_model, frames=3)
+    assert photo.is_photo and photo.video_info["fps"] == 0 and len(photo.faces) == 1
+    assert not clip.is_photo and len(clip.frames) == 3 and clip.video_info["fps"] > 0
+    assert is_photo_report("x/one.gif", photo.to_dict()["video_info"])  # the app keeps only the name
+    assert not is_photo_report("moving.gif", clip.to_dict()["video_info"])
+    assert [os.path.basename(p) for p in list_videos(str(tmp_path))] == ["moving.gif", "one.gif"]
+
+
+def test_faces_too_small_for_the_whole_photo_are_found_tile_by_tile(tmp_path, tiny_model):
+    # a review: faces 100-150 px across in a 1080p photo gave "no face found"; they are searched in tiles, each
+    # face found once, listed left to right, without the cuts between tiles making extra halves of faces
+    face = cv2.resize(np.ascontiguousarray(data.astronaut()[20:260, 120:360]), (150, 150))
+    photo = np.full((1080, 1920, 3), 120, np.uint8)
+    spots = [(1500, 600), (200, 300), (900, 465)]  # the last across the middle cut between tiles
+    for x, y in spots:
+        photo[y : y + 150, x : x + 150] = face
+    report = analyze(write(tmp_path / "group.jpg", photo), model=tiny_model)
+    found = [f.box for f in report.faces]
+    assert len(found) == 3, found
+    assert [f.identity for f in report.faces] == [0, 1, 2]  # listed by number
+    assert [b[0] + b[2] / 2 for b in found] == sorted(b[0] + b[2] / 2 for b in found)  # numbered left to right
+    for (x, y), box in zip(sorted(spots), found):
+        assert abs(box[0] + box[2] / 2 - (x + 75)) < 40 and abs(box[1] + box[3] / 2 - (y + 75)) < 40
+
+
+def test_a_photo_without_a_face_says_what_to_try(tmp_path, tiny_model):
+    report = analyze(write(tmp_path / "wall.jpg", np.full((600, 800, 3), 128, np.uint8)), model=tiny_model)
+    assert report.label == "unknown" and report.is_photo
+    assert (
+        report.warnings[0].startswith("No face was found in the photo")
+        and "crop the picture closer" in (report.warnings[0])
+    )
+
+
+def test_a_folder_scan_says_which_files_it_skipped(tmp_path):
+    # a review: a folder's .heic photos were passed over without a word
+    from detector.inference.video import list_videos, skipped_line
+
+    for name in ("a.jpg", "b.heic", "c.HEIC", "notes.txt", ".hidden.heic"):
+        (tmp_path / name).write_bytes(b"x")
+    skipped: list[str] = []
+    assert [os.path.basename(p) for p in list_videos(str(tmp_path), skipped=skipped)] == ["a.jpg"]
+    assert sorted(os.path.basename(p) for p in skipped) == ["b.heic", "c.HEIC", "notes.txt"]  # hidden files aside
+    line = skipped_line("photos", skipped)
+    assert line.startswith("photos: 3 file(s) skipped, not videos or photos by their names (2 .heic, 1 .txt)")
+    assert "jpg, jpeg, png, webp, bmp, gif" in line and "\n" not in line

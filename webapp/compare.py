@@ -19,7 +19,6 @@ import numpy as np
 
 from detector.evaluation.compare import Comparison, disagreement, faces_line, write_csv
 from detector.inference.report import agreeing_figures, score_text
-from detector.inference.stills import is_still
 
 # plotly and the tile drawing are imported where used: the app imports this module (for its headers) while it builds
 
@@ -52,7 +51,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 
 def _photo(c: Comparison) -> bool:
-    return bool(c.runs) and is_still(c.runs[0].report.video)
+    return bool(c.runs) and c.runs[0].report.is_photo
 
 
 def threshold_labels(thresholds: dict[float, list[str]], gap: float = 0.06) -> list[tuple[float, str]]:

@@ -18,7 +18,6 @@ import cv2
 import numpy as np
 
 from detector.inference.report import FaceResult, Report, score_text, verdict
-from detector.inference.stills import is_still
 from webapp.session import frame_scale
 
 RED = (214, 39, 40)
@@ -223,7 +222,7 @@ def gallery_items(
     if order == "most fake first":
         entries.sort(key=lambda e: (-e[2].score, e[1].time))
     items, positions = [], []
-    photo = is_still(report.video)
+    photo = report.is_photo
     for pos, fr, f in entries:
         word = _WORDS.get(verdict(f.score, report.threshold, report.uncertain), "?")
         where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
@@ -281,7 +280,7 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
         ", ".join(f"face {f.identity} {score_text(f.score, report.threshold, report.uncertain)}" for f in fr.faces)
         or "no face found"
     )
-    if is_still(report.video):
+    if report.is_photo:
         caption = f"The photo · {scores}"
     else:
         caption = f"Sampled frame {pos + 1} of {len(report.frames)} · t = {fr.time:.2f} s (frame {fr.index}) · {scores}"

@@ -24,7 +24,6 @@ from detector.constants import LAB_PAIRS
 from detector.evaluation.perturb import LEVELS, PERTURBATIONS, describe_at, make_transform
 from detector.inference.pipeline import analyze, face_detector
 from detector.inference.report import Report, score_text
-from detector.inference.stills import is_still
 
 Progress = Callable[[float, str], None]
 
@@ -184,8 +183,9 @@ def levels_summary(reports: dict[str, Report]) -> str:
     )
 
 
-def compare_summary(original: Report, perturbed: Report) -> str:
-    """The score change and whether the verdict flipped, and a face-coverage warning (markdown)."""
+def compare_summary(original: Report, perturbed: Report, moved: bool = False) -> str:
+    """The score change and whether the verdict flipped, and a face-coverage warning (markdown).  ``moved``: the
+    perturbation moves faces (:func:`moves_faces`)."""
     lines = []
     if original.score == original.score and perturbed.score == perturbed.score:
         lines.append(
@@ -202,6 +202,12 @@ def compare_summary(original: Report, perturbed: Report) -> str:
     warning = coverage_warning(original, perturbed)
     if warning:
         lines.append(f"⚠ **Face coverage:** perturbed, {warning}.")
+    swapped, n = swapped_faces(original, perturbed, moved)
+    if swapped:
+        lines.append(
+            f"⚠ **Other faces:** in {swapped} of {n} frames the perturbed run lost the clean run's face and found "
+            "another elsewhere (often not a face at all): its score is of those, not of the face you see before."
+        )
     return "\n\n".join(lines)
 
 
@@ -209,10 +215,51 @@ def _largest(faces):
     return max(faces, key=lambda f: f.box[2] * f.box[3]) if faces else None
 
 
-def _no_face_panel(shape: tuple[int, ...]) -> np.ndarray:
-    """A light grey panel of ``shape`` that says "no face found"."""
+MOVING = {"hflip", "rotate", "fliprot"}  # perturbations (and levels) that move faces in the frame
+
+
+def moves_faces(name: str) -> bool:
+    """Whether perturbation or level ``name`` moves faces (mirrors or turns the frame)."""
+    return name in MOVING
+
+
+def _partner(face, faces: list, width: int, moved: bool):
+    """The face among ``faces`` (a perturbed run's, in the same sampled frame) that is ``face``: the one whose box
+    overlaps its box most; where the perturbation ``moved`` faces, its mirror image's box counts too (a turn moves
+    it less).  None when it was lost.  The largest face of each run was paired before, and blur that lost the face
+    paired it with a "face" in the background (a review)."""
+    from detector.inference.faces import iou
+
+    if not faces:
+        return None
+    x, y, w, h = face.box
+    boxes = [face.box, (width - x - w, y, w, h)] if moved and width else [face.box]
+    overlap, best = max(((max(iou(b, f.box) for b in boxes), i) for i, f in enumerate(faces)))
+    return faces[best] if overlap >= (0.1 if moved else 0.3) else None
+
+
+def _pair_at(before: Report, after: Report, pos: int, moved: bool = False):
+    """(the unchanged run's largest face at sampled frame ``pos``, the same face in the perturbed run or None)."""
+    a = _largest(before.frames[pos].faces)
+    others = after.frames[pos].faces if pos < len(after.frames) else []
+    if moved and len(others) == 1 and len(before.frames[pos].faces) == 1:
+        return a, others[0]  # mirrored or turned, one face before and after: the same person, wherever it went
+    return a, _partner(a, others, int(before.video_info.get("width") or 0), moved)
+
+
+def swapped_faces(before: Report, after: Report, moved: bool = False) -> tuple[int, int]:
+    """(frames where the perturbed run lost the unchanged run's main face but found another, frames with a face in
+    the unchanged run).  A review: heavy blur lost the face, a "face" in the background was scored instead and
+    flipped the verdict, with nothing said."""
+    with_face = [i for i, fr in enumerate(before.frames) if fr.faces and i < len(after.frames)]
+    swapped = sum(1 for i in with_face if after.frames[i].faces and _pair_at(before, after, i, moved)[1] is None)
+    return swapped, len(with_face)
+
+
+def _no_face_panel(shape: tuple[int, ...], lines: tuple[str, ...] = ("no face", "found")) -> np.ndarray:
+    """A light grey panel of ``shape`` that says "no face found" (or ``lines``)."""
     panel = np.full(shape, 200, np.uint8)
-    for i, line in enumerate(("no face", "found")):
+    for i, line in enumerate(lines):
         (tw, _), _ = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
         org = ((panel.shape[1] - tw) // 2, panel.shape[0] // 2 - 4 + 24 * i)
         cv2.putText(panel, line, org, cv2.FONT_HERSHEY_SIMPLEX, 0.6, (70, 70, 70), 1, cv2.LINE_AA)
@@ -220,12 +267,13 @@ def _no_face_panel(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def crop_pairs(
-    before: Report, after: Report, max_pairs: int = LAB_PAIRS, side: int = 128
+    before: Report, after: Report, max_pairs: int = LAB_PAIRS, side: int = 128, moved: bool = False
 ) -> list[tuple[np.ndarray, str]]:
     """Gallery items: the face crop of the unchanged run beside the perturbed run's, at up to ``max_pairs``
     sampled frames spread over the clip (frames where the unchanged run found a face).  In each frame the
-    largest face of each run is shown (a mirrored or turned frame keeps its face, not its box); "no face
-    found" where the perturbed run lost it.  Each crop is framed in its own verdict colour."""
+    unchanged run's largest face is shown beside the same face in the perturbed run (:func:`_partner`: found by
+    its place, also mirrored where the perturbation ``moved`` faces), "no face found" where the perturbed run lost
+    it, "face lost" where it found only other faces.  Each crop is framed in its own verdict colour."""
     from webapp.faces import face_tile
 
     border = 5
@@ -235,17 +283,19 @@ def crop_pairs(
     picks = sorted({with_face[round(k * (len(with_face) - 1) / max(1, max_pairs - 1))] for k in range(max_pairs)})
     items = []
     for pos in picks:
-        a, b = _largest(before.frames[pos].faces), _largest(after.frames[pos].faces)
+        a, b = _pair_at(before, after, pos, moved)
+        others = after.frames[pos].faces
         left = face_tile(a, before.threshold, side, border, before.uncertain, panel=False, depth=False)
         right = (
             face_tile(b, after.threshold, side, border, after.uncertain, panel=False, depth=False)
             if b is not None
-            else _no_face_panel(left.shape)
+            else _no_face_panel(left.shape, ("face", "lost") if others else ("no face", "found"))
         )
         gap = np.full((left.shape[0], 8, 3), 255, np.uint8)
-        where = "" if is_still(before.video) else f"t = {before.frames[pos].time:.2f} s · "  # a photo: no time
+        where = "" if before.is_photo else f"t = {before.frames[pos].time:.2f} s · "  # a photo: no time
         before_score = score_text(a.score, before.threshold, before.uncertain)
-        after_score = "no face found" if b is None else score_text(b.score, after.threshold, after.uncertain)
+        lost = "face lost (other faces found)" if others else "no face found"
+        after_score = lost if b is None else score_text(b.score, after.threshold, after.uncertain)
         items.append((np.concatenate([left, gap, right], axis=1), f"{where}score {before_score} → {after_score}"))
     return items
 
@@ -330,6 +380,8 @@ __all__ = [
     "levels_summary",
     "compare_summary",
     "crop_pairs",
+    "moves_faces",
+    "swapped_faces",
     "clip_for_lab",
     "clip_from_first_tab",
     "clip_note",

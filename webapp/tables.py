@@ -13,7 +13,6 @@ import os
 import re
 
 from detector.inference.report import CSV_FIELDS, Report, SafeDictWriter, csv_rows_of
-from detector.inference.stills import is_still
 
 HEADERS = [
     "frame",
@@ -126,7 +125,7 @@ PHOTO_DROPS = ("frame", "time (s)")
 
 def table_headers(report: Report) -> list[str]:
     """The on-screen table's columns for ``report``: :data:`HEADERS`, less :data:`PHOTO_DROPS` for a photo."""
-    return [h for h in HEADERS if h not in PHOTO_DROPS] if is_still(report.video) else list(HEADERS)
+    return [h for h in HEADERS if h not in PHOTO_DROPS] if report.is_photo else list(HEADERS)
 
 
 def table_value(report: Report) -> dict:

@@ -23,7 +23,6 @@ from detector.inference.report import (
     trust_warnings,
     verdict,
 )
-from detector.inference.stills import is_still
 
 COLOURS = {
     "fake": ("#fdecea", "#b71c1c", "#e53935"),  # background, text, border
@@ -185,7 +184,7 @@ def relabel(
 
 def is_photo(report: Report) -> bool:
     """Whether the report is of a photo (a one-frame clip: jpg, png, webp or bmp)."""
-    return is_still(report.video)
+    return report.is_photo
 
 
 def message_html(text: str, kind: str = "info") -> str:

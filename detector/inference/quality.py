@@ -3,7 +3,8 @@
 :func:`face_stats` measures one face (its crop and detector keypoints):
 
 ``face_px``     the face box's longer side in frame pixels (small faces carry little detail);
-``sharpness``   variance of the Laplacian of the crop at 128 px, grey levels (blur and heavy compression lower it);
+``sharpness``   variance of the Laplacian of the crop at 128 px, grey levels (blur and heavy compression lower it,
+                noise raises it: "fine detail" in the warnings);
 ``brightness``  mean grey level of the crop, 0-255;
 ``yaw``         nose offset from the eyes' midpoint over the eye distance (0 frontal; about +-1 in profile).
 
@@ -22,7 +23,8 @@ __all__ = ["face_stats", "ranges_of", "out_of_range", "STAT_TEXT", "TAIL_FACES"]
 
 STAT_TEXT = {
     "face_px": ("smaller", "larger", "face size", "{:.0f} px"),
-    "sharpness": ("blurrier or more compressed", "sharper", "sharpness", "{:.0f}"),
+    # fine detail: noise and grain raise it as much as sharp focus does (a review: a noisy frame read as "sharper")
+    "sharpness": ("blurrier or more compressed", "sharper or grainier (noise)", "fine detail", "{:.0f}"),
     "brightness": ("darker", "brighter", "brightness", "{:.0f}"),
     "yaw": ("more turned to one side", "more turned to the other side", "head turn", "{:+.2f}"),
 }

@@ -125,6 +125,13 @@ class Report:
         return [f for fr in self.frames for f in fr.faces]
 
     @property
+    def is_photo(self) -> bool:
+        """Whether the input was a photo (a one-frame clip read by :mod:`detector.inference.stills`)."""
+        from detector.inference.stills import is_photo_report
+
+        return is_photo_report(self.video, self.video_info)
+
+    @property
     def face_rate(self) -> float:
         """Share of sampled frames with at least one face."""
         return sum(fr.has_face for fr in self.frames) / len(self.frames) if self.frames else 0.0
@@ -505,11 +512,15 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     out = []
     n = len(report.frames)
     with_face = sum(fr.has_face for fr in report.frames)
+    photo = report.is_photo
     if with_face == 0:
+        if photo:  # a review: a photo's faces 100-150 px across were missed, with no hint what to do
+            return [
+                "No face was found in the photo: there is nothing to judge. Faces turned far aside, hidden, or under "
+                "about 50 pixels across are missed: crop the picture closer around the face and try again."
+            ]
         return ["No face was found in any sampled frame: there is nothing to judge."]
-    from detector.inference.stills import is_still
-
-    if not is_still(report.video) and with_face < max(4, 0.5 * n):  # (a photo is one frame: nothing to warn of)
+    if not photo and with_face < max(4, 0.5 * n):  # (a photo is one frame: nothing to warn of)
         if with_face < n:
             out.append(f"Faces were found in only {with_face} of {n} sampled frames; the score rests on few faces.")
         elif n == 1:  # a one-frame clip, or one frame asked for
@@ -526,17 +537,18 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     room = (1.0 - t) if report.score >= t else t
     if abs(report.score - t) < min(0.1, 0.25 * room):
         score_text, thr_text = agreeing_figures(report.score, t)
-        what = "The score" if is_still(report.video) else "The video score"
+        what = "The score" if photo else "The video score"
         out.append(f"{what} {score_text} is close to the threshold {thr_text}.")
     elif scores.size >= 4:
         above = float(np.mean(scores >= t))
         if 0.25 <= above <= 0.75:
-            out.append(f"Frame scores are split: {above:.0%} of faces score above the threshold, the rest below.")
+            what = "Face scores are split" if photo else "Frame scores are split"
+            out.append(f"{what}: {above:.0%} of faces score above the threshold, the rest below.")
     if ranges:
         from detector.inference.quality import out_of_range
 
         out += out_of_range([f.stats for f in report.faces if f.stats], ranges)
-    if is_still(report.video) and any(f.inside is not None for f in report.faces):
+    if photo and any(f.inside is not None for f in report.faces):
         out.append(
             "A face fills the photo or touches its edge: part of its square lies beyond the picture and is filled "
             "by mirroring. Faces cut this tightly are scored less reliably than in their whole picture (the earlier "
@@ -545,7 +557,7 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     explained = [f for f in report.faces if f.cam is not None]
     off_picture = sum(_peak_in_padding(f) for f in explained)
     if off_picture:
-        pad = "the photo's border mirrored outwards" if is_still(report.video) else "black beyond the frame's edge"
+        pad = "the photo's border mirrored outwards" if photo else "black beyond the frame's edge"
         faces = f"{off_picture} of {len(explained)} explained face{'s' * (len(explained) != 1)}"
         out.append(
             f"On {faces}, the heat map is strongest beyond the picture's edge, on padding the model was given "

@@ -1,4 +1,5 @@
-"""Still images (photos) as one-frame clips: the first stage of the pipeline for a jpg, png, webp or bmp.
+"""Still images (photos) as one-frame clips: the first stage of the pipeline for a jpg, png, webp, bmp or a
+one-frame gif (an animated gif is a clip, read by :mod:`detector.inference.video`).
 
 :func:`read_still` gives the same ``(VideoInfo, [SampledFrame])`` pair as
 :func:`detector.inference.video.sample_frames`, so faces, scores, CAM and the report are the
@@ -11,6 +12,10 @@ UTKFace).  :func:`pad_still` mirrors the borders outwards so that the detector s
 a whole face and the crop's margin sees surroundings, as in a video frame; faces
 found in the mirrored border itself are dropped (see ``detect_faces(pad=...)``).
 Training crops of stills are made by the same two functions.
+
+A picture's transparent parts (a png or webp cut out around a person) are laid on white, as a browser shows
+them on a white page: the colours stored under a fully transparent pixel are never seen by a person and are
+often junk (black, or what the editor left there).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import os
 
 import numpy as np
 
-from detector.constants import IMAGE_EXTENSIONS
+from detector.constants import GIF_EXTENSIONS, IMAGE_EXTENSIONS
 from detector.errors import InputError
 from detector.inference.video import SampledFrame, VideoInfo
 
@@ -29,9 +34,37 @@ MIN_STILL_SIDE = 16  # smaller cannot hold a face the detector finds
 STILL_PAD = 0.5  # mirror this share of each side outwards before face detection
 
 
+PHOTO_FORMATS = "jpg, png, webp, bmp or a one-frame gif"  # what read_still reads, for messages
+
+
 def is_still(path: str | os.PathLike) -> bool:
-    """Whether ``path`` names a photo (by its extension, as the file picker and scan do)."""
-    return str(path).lower().endswith(IMAGE_EXTENSIONS)
+    """Whether ``path`` names a photo: by its extension, as the file picker and scan do; a gif by its content (one
+    frame: a photo; animated: a clip).  A gif that cannot be opened counts as a photo, so that :func:`read_still`
+    gives the reason."""
+    name = str(path).lower()
+    if name.endswith(IMAGE_EXTENSIONS):
+        return True
+    return name.endswith(GIF_EXTENSIONS) and not _animated(str(path))
+
+
+def is_photo_report(video: str, video_info: dict | None) -> bool:
+    """Whether a report (its ``video`` name and ``video_info``) is of a photo, without its file (the app keeps only
+    the base name): by the name, and for a gif by how it was read (a photo has no frame rate)."""
+    name = str(video).lower()
+    if name.endswith(IMAGE_EXTENSIONS):
+        return True
+    return name.endswith(GIF_EXTENSIONS) and not float((video_info or {}).get("fps") or 0.0)
+
+
+def _animated(path: str) -> bool:
+    """Whether the gif at ``path`` holds more than one frame (Pillow looks for a second one only)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return bool(getattr(im, "is_animated", False))
+    except Exception:  # noqa: BLE001 -- missing, damaged, a bomb: read_still says why
+        return False
 
 
 def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
@@ -50,8 +83,7 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
         with warnings.catch_warnings():
             # Pillow's own complaints (e.g. "Corrupt EXIF data") would reach stderr as two more lines: a damaged
             # part that does not stop the picture is ignored, as the malformed EXIF below is
-            warnings.simplefilter("ignore")
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")  # a DecompressionBombWarning too: MAX_STILL_PIXELS is stricter
             with Image.open(path) as im:
                 w, h = im.size
                 if w * h > MAX_STILL_PIXELS:
@@ -70,16 +102,16 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
                     pass
                 if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: scale to 8 bits, do not clip
                     im = im.point(lambda v: v / 256).convert("L") if im.mode != "I" else im.convert("L")
-                im = im.convert("RGB")
+                im = _on_white(im)
                 if max(im.size) > MAX_STILL_SIDE:
                     im.thumbnail((MAX_STILL_SIDE, MAX_STILL_SIDE), Image.Resampling.LANCZOS)
                 image = np.asarray(im, dtype=np.uint8).copy()
     except InputError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(f"{name}: refused, its declared size is a decompression bomb") from None
+    except Image.DecompressionBombError as e:  # over twice Pillow's limit: refused by Pillow before its size is read
+        raise InputError(_bomb_message(name, str(e))) from None
     except UnidentifiedImageError:
-        raise InputError(f"{name}: not a picture this can read (jpg, png, webp, bmp)") from None
+        raise InputError(f"{name}: not a picture this can read ({PHOTO_FORMATS})") from None
     except OSError as e:
         if e.errno is None:  # Pillow's truncated or corrupt data (no system error number)
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -101,6 +133,28 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
     return info, [SampledFrame(index=0, time=0.0, image=image)]
 
 
+def _on_white(im):
+    """``im`` as RGB, its transparent parts (alpha, or a palette's transparent colour) laid on white."""
+    from PIL import Image
+
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        im = im.convert("RGBA")
+        white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, im).convert("RGB")
+    return im.convert("RGB")
+
+
+def _bomb_message(name: str, reason: str) -> str:
+    """Pillow's decompression-bomb refusal as the same "too large" line as a picture under Pillow's limit."""
+    import re
+
+    m = re.search(r"\((\d+) pixels\)", reason)
+    size = f"{int(m.group(1)) / 1e6:.0f} megapixels; " if m else ""
+    return f"{name}: too large a picture ({size}at most {MAX_STILL_PIXELS / 1e6:.0f})"
+
+
 def pad_still(image: np.ndarray, share: float = STILL_PAD) -> tuple[np.ndarray, int, int]:
     """``image`` with ``share`` of its height/width mirrored outwards on each side; returns it and the (x, y) offset
     of the original inside it."""
@@ -115,4 +169,13 @@ def pad_still(image: np.ndarray, share: float = STILL_PAD) -> tuple[np.ndarray, 
     return cv2.copyMakeBorder(image, py, py, px, px, cv2.BORDER_REFLECT_101), px, py
 
 
-__all__ = ["IMAGE_EXTENSIONS", "is_still", "read_still", "pad_still", "MAX_STILL_PIXELS", "STILL_PAD"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "PHOTO_FORMATS",
+    "is_still",
+    "is_photo_report",
+    "read_still",
+    "pad_still",
+    "MAX_STILL_PIXELS",
+    "STILL_PAD",
+]

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import av
 import numpy as np
 
-from detector.constants import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS  # noqa: E402
+from detector.constants import GIF_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS  # noqa: E402
 from detector.errors import InputError
 
 
@@ -554,6 +554,18 @@ def _decode_at(
     return out
 
 
+def skipped_line(folder: str, skipped: list[str]) -> str:
+    """One line for the files of ``folder`` that a scan passed over: how many, and of which kinds."""
+    from collections import Counter
+
+    kinds = Counter(os.path.splitext(p)[1].lower() or "no extension" for p in skipped)
+    named = ", ".join(f"{n} {k}" for k, n in kinds.most_common(4)) + (", ..." if len(kinds) > 4 else "")
+    return (
+        f"{folder}: {len(skipped)} file(s) skipped, not videos or photos by their names ({named}); "
+        f"photos are read as {', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS + GIF_EXTENSIONS)}"
+    )
+
+
 def _to_sample(frame, t: float, info: VideoInfo, on_frame=None) -> SampledFrame:
     t = max(0.0, float(t))
     image = _upright(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, info.rotation))
@@ -564,21 +576,26 @@ def _to_sample(frame, t: float, info: VideoInfo, on_frame=None) -> SampledFrame:
     return sample
 
 
-def list_videos(path: str, unreadable: list[str] | None = None) -> list[str]:
+def list_videos(path: str, unreadable: list[str] | None = None, skipped: list[str] | None = None) -> list[str]:
     """A file as itself; a folder as the videos and photos below it, sorted.  Raises InputError if none.
 
     :param unreadable: where given, a one-line message is appended for each folder below ``path`` that cannot be
         read (its files are not listed, and would otherwise be skipped without a word)
+    :param skipped: where given, the files below ``path`` that are not listed (not a video or photo by their name;
+        hidden files aside) are appended, so that a caller can say so (a folder's .heic photos were passed over in
+        silence)
     """
-    media = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
+    media = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS + GIF_EXTENSIONS
     if os.path.isdir(path):
         errors: list[OSError] = []
-        found = sorted(
-            os.path.join(root, name)
-            for root, _, names in os.walk(path, onerror=errors.append)
-            for name in names
-            if name.lower().endswith(media) and not name.startswith(".")
-        )
+        found, others = [], []
+        for root, _, names in os.walk(path, onerror=errors.append):
+            for name in names:
+                if not name.startswith("."):
+                    (found if name.lower().endswith(media) else others).append(os.path.join(root, name))
+        found.sort()
+        if skipped is not None:
+            skipped.extend(sorted(others))
         messages = [
             f"{e.filename}: a folder that cannot be read ({e.strerror or e}); its files are skipped" for e in errors
         ]
