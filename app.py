@@ -64,7 +64,7 @@ LIMITS = Limits(max_file_mb=200, max_duration_s=120, max_frames=128)
 # the lab and compare tabs analyse a clip several times over (each change, each model): fewer frames at most
 MANY_RUNS_MAX_FRAMES = 64
 NO_CAM = "none (faster)"
-TITLE = "Deepfake video detector"
+TITLE = "Deepfake detector for videos and photos"
 PHOTO_NOTE = "A photo is a single frame: there is no timeline. The photo with its faces is shown below."
 EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: the same, face self-blended"}
 
@@ -772,7 +772,7 @@ def on_model_changed(ui, report, model_name, video, photo) -> dict:
 def card_markdown(card) -> str:
     if card is None:
         return "No model selected."
-    from webapp.cards import calibration_rule, card_figures
+    from webapp.cards import calibration_rule, card_figures, for_readers
 
     lines = [
         f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "
@@ -785,18 +785,31 @@ def card_markdown(card) -> str:
     if card.trained:
         data = card.trained.get("data") or card.trained.get("dataset")
         if data:
-            lines.append(f"Data (training and validation): {', '.join(data) if isinstance(data, list) else data}.")
+            data = ", ".join(map(str, data)) if isinstance(data, list) else data
+            lines.append(f"Data (training and validation): {for_readers(data)}.")
     figures = card_figures(card)
     if figures:
         lines.append("\n".join(f"- {f}." for f in figures))
     else:
         lines.append("⚠ No validation metrics on this model's card.")
     if card.notes:
-        lines.append(card.notes)
+        lines.append(for_readers(card.notes))
     return "\n\n".join(lines)
 
 
 # ---------------------------------------------------------------- failure lab
+
+
+def lab_strength_info(name: str, strength: float) -> str:
+    """:func:`webapp.lab.strength_info` (the lab's strength slider's help)."""
+    from webapp.lab import strength_info
+
+    return strength_info(name, strength)
+
+
+def on_strength(name: str, strength: float):
+    """The lab's perturbation or strength changed: the slider's help says what it now does."""
+    return gr.Slider(info=lab_strength_info(name, strength))
 
 
 def on_compare(video, name, strength, frames, seed, model_name, threshold, progress=gr.Progress()):
@@ -1357,7 +1370,15 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                 pert = gr.Dropdown(
                     [(f"{n}: {DESCRIPTIONS[n]}", n) for n in PERTURBATIONS], value="jpeg", label="Perturbation"
                 )
-                strength = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Strength (0 = unchanged)")
+                strength = gr.Slider(
+                    0.0,
+                    1.0,
+                    value=0.7,
+                    step=0.05,
+                    label="Strength (0 = unchanged)",
+                    info=lab_strength_info("jpeg", 0.7),
+                    elem_id="lab-strength",
+                )
                 # one above the other: side by side, the slider's help was squeezed into a narrow column (a review)
                 lab_frames = gr.Slider(
                     4,
@@ -1400,8 +1421,8 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                         elem_id="lab-preview",
                     )
                     gr.Markdown(
-                        f"**Faces before and after** (original | perturbed: the largest face in {LAB_PAIRS} of the "
-                        "sampled frames, spread over the clip)"
+                        f"**Faces before and after** (original | perturbed: the original's largest face in "
+                        f"{LAB_PAIRS} of the sampled frames, spread over the clip, beside the same face perturbed)"
                     )
                     crops = gr.Gallery(
                         label="Faces before and after (original | perturbed)",
@@ -1451,6 +1472,8 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     levels_btn.click(partial(lab_cleared, len(compare_only)), None, compare_only, **quick)
     for btn, shown in ((compare_btn, True), (levels_btn, False)):
         btn.click(partial(lab_shown, shown), None, [compare_box, levels_box], **quick)
+    for changed in (pert.change, strength.change):  # the slider says what the perturbation does at its strength
+        changed(on_strength, [pert, strength], [strength], **quick)
     first = [lab_video, analyse.video, analyse.photo]
     use_first.click(partial(on_lab_clip, asked=True), first, [lab_video, lab_note], **quick)
     tab.select(on_lab_clip, first, [lab_video, lab_note], **quick)

@@ -226,3 +226,19 @@ def test_lab_progress_names_each_part_once_and_one_result_box_shows(clips):
     assert {d.split(":")[0] for d in said} == {"original", "jpeg 0.70"}
     shown, hidden = app.lab_shown(False)
     assert (shown.visible, hidden.visible) == (False, True)
+
+
+def test_the_strength_slider_says_what_the_perturbation_does(demo):
+    # a review: a flip ignored the strength without a word, and no strength said what it did in figures
+    from gradio.state_holder import SessionState
+
+    from webapp.lab import strength_info
+
+    assert strength_info("jpeg", 0.7) == "at 0.70: JPEG re-compression at quality 32"
+    assert strength_info("blur", 0.0) == "at 0.00: unchanged"
+    assert strength_info("hflip", 0.3).startswith("a flip has no degree")
+    changed = events(demo, "on_strength")
+    assert len(changed) == 2  # the perturbation's change and the strength's
+    assert all([c.elem_id for c in fn.outputs] == ["lab-strength"] for fn in changed)
+    data = run_event(demo, changed[0], ["noise", 0.5], SessionState(demo))
+    assert data[0]["info"] == "at 0.50: Gaussian noise, std 25 grey levels"

@@ -161,3 +161,25 @@ def test_the_app_offers_the_report_beside_the_csv_and_json(clips, tiny_model_dir
     # the threshold slider writes the report again, judged at the new threshold
     moved = app.on_threshold(ui, out[ui.report_state], out[ui.judged_state], 0.0, 1, "time")
     assert "Likely FAKE" in open(moved[ui.html_btn].value["path"], encoding="utf-8").read()
+
+
+def test_the_model_section_speaks_to_readers_and_red_is_not_evidence(uploaded, tiny_model):
+    # a review of the report: its model section showed "(detector/training/run.py)", "(trained.config.train_sources)"
+    # and data paths, and the heat maps lacked the page's "red is not evidence of a fake"
+    from webapp.cards import for_readers
+    from webapp.html_report import report_html
+
+    notes = (
+        "Trained by deepfake-lens train (detector/training/run.py). Trained on the sources faces_utk, ffpp, "
+        "ffpp_c40/real, ffpp_c40:actors only (trained.config.train_sources)."
+    )
+    assert for_readers(notes) == (
+        "Trained by deepfake-lens train. Trained on the sources UTKFace photos, FaceForensics++ c23, "
+        "FaceForensics++ c40 (its real videos), DeepFakeDetection actor clips only."
+    )
+    data = "ffpp: 100 videos (33 real, 67 fake); 1554 photos held out (../shared/data/ffpp ../shared/data/faces_utk)"
+    assert for_readers(data) == "FaceForensics++ c23: 100 videos (33 real, 67 fake); 1554 photos held out"
+    assert for_readers("see x/ffpp and ffpp_c23x") == "see x/ffpp and ffpp_c23x"  # names inside others stay
+    page = report_html(uploaded, _card(tiny_model, notes=notes, trained={"data": data}))
+    assert "run.py" not in page and "trained.config" not in page and "../shared" not in page
+    assert "FaceForensics++ c40 (its real videos)" in page and "red is not evidence of a fake" in page

@@ -10,7 +10,9 @@ each measures).  A reader wants to know on what, and how honestly, each was meas
 
 from __future__ import annotations
 
-__all__ = ["card_figures", "calibration_rule", "SOURCE_NAMES", "source_name"]
+import re
+
+__all__ = ["card_figures", "calibration_rule", "SOURCE_NAMES", "source_name", "for_readers"]
 
 SOURCE_NAMES = {
     "ffpp": "FaceForensics++ c23",
@@ -19,6 +21,21 @@ SOURCE_NAMES = {
     "faces_utk": "UTKFace photos",
     "all": "all",
 }
+
+
+# a parenthesis that speaks to developers: a file path, a source file, a field of the card (a review of the HTML
+# report: "(detector/training/run.py)", "(trained.config.train_sources)", "(../shared/data/ffpp ...)")
+_DEVELOPER_ASIDE = re.compile(r"\s*\((?=[^()]*(?:\.py\b|\.\./|/shared/|\btrained\.\w|\bconfig\.\w))[^()]*\)")
+_SOURCES = "|".join(re.escape(k) for k in sorted(SOURCE_NAMES, key=len, reverse=True) if k != "all")
+_SOURCE_WORD = re.compile(rf"(?<![\w/.:-])({_SOURCES})(/real)?(?!\w)")  # "ffpp_c40/real": that source's real videos
+
+
+def for_readers(text: str) -> str:
+    """A card's data line or notes as a reader of the page or the report should see them: the data sources by
+    their names (``ffpp_c40`` is "FaceForensics++ c40"), asides for developers (paths, source files, card fields)
+    left out."""
+    text = _DEVELOPER_ASIDE.sub("", str(text))
+    return _SOURCE_WORD.sub(lambda m: SOURCE_NAMES[m.group(1)] + (" (its real videos)" if m.group(2) else ""), text)
 
 
 def calibration_rule(card) -> str:

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from detector.inference.report import RULE_TEXT, FaceResult, Report, rule_text, score_text, verdict
-from webapp.cards import calibration_rule, card_figures
+from webapp.cards import calibration_rule, card_figures, for_readers
 from webapp.faces import draw_boxes, face_tile
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
@@ -124,11 +124,12 @@ def _model_section(report: Report, card) -> str:
     ]
     data = (card.trained or {}).get("data") or (card.trained or {}).get("dataset")
     if data:
-        rows.append(("Data (training and validation)", _esc(data)))
+        data = ", ".join(map(str, data)) if isinstance(data, list) else data
+        rows.append(("Data (training and validation)", _esc(for_readers(data))))
     shown = card_figures(card)
     rows.append(("Validation", "<br>".join(_esc(f) for f in shown) if shown else "no validation metrics on the card"))
     if card.notes:
-        rows.append(("Notes", _esc(card.notes)))
+        rows.append(("Notes", _esc(for_readers(card.notes))))
     body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
     return f"<dl>{body}</dl>"
 
@@ -166,7 +167,9 @@ def _faces_section(report: Report, max_faces: int) -> str:
     total = len(report.faces)
     intro = (
         f"Each face as the model saw it, beside its <b>{_esc(report.cam_method)}</b> heat map (red = pushed towards "
-        "fake). Only the most fake faces are explained; the others show a grey panel."
+        "fake). Each map is scaled to its own strongest spot, so on a face scored real the red is only where the "
+        "model leaned most towards fake: <b>red is not evidence of a fake</b>. Only the most fake faces are "
+        "explained; the others show a grey panel."
         if cam_on
         else "The explanation (CAM) was off for this analysis: the crops are shown without heat maps."
     )

@@ -42,6 +42,14 @@ def describe(name: str, strength: float) -> str:
     return f"{name} at strength {strength:.2f}: {describe_at(name, strength)}"
 
 
+def strength_info(name: str, strength: float) -> str:
+    """The strength slider's help for perturbation ``name``: what it does at ``strength``, in figures; a flip has
+    no strength (a review: the slider moved, the flip stayed the same, and nothing said so)."""
+    if name == "hflip":
+        return "a flip has no degree: any strength above 0 mirrors the frame, 0 leaves it"
+    return f"at {float(strength):.2f}: {describe_at(name, float(strength))}"
+
+
 def run(
     video: str,
     name: str | None,
@@ -371,6 +379,7 @@ __all__ = [
     "compare",
     "levels",
     "describe",
+    "strength_info",
     "preview_position",
     "frame_at",
     "keep_frame",
