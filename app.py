@@ -847,6 +847,10 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
             draw_boxes(b, perturbed.frames[pos].faces, perturbed.threshold, perturbed.uncertain),
             ("original", lab.describe(name, float(strength)).split(":")[0]),
         )
+        if not original.is_photo:  # which moment of the clip it is (a review: the preview did not say)
+            fr = original.frames[pos]
+            label = f"The same frame, original and perturbed: t = {fr.time:.2f} s (frame {fr.index})"
+            preview = gr.Image(value=preview, label=label, show_label=True)
     return (
         verdict_html(original, title="original", compact=True),
         verdict_html(perturbed, title=lab.describe(name, float(strength)), compact=True),
@@ -1661,7 +1665,8 @@ ABOUT = f"""
 1. **Decode**: {DEFAULT_FRAMES} frames (up to {LIMITS.max_frames} on the slider) are sampled evenly over the clip
    (PyAV); rotation tags are applied. A photo (jpg, png, webp, bmp, a one-frame gif) is one frame, turned
    upright by its EXIF tag, its transparent parts laid on white; an animated gif is a clip.
-2. **Find faces**: BlazeFace (mediapipe) finds faces in each sampled frame; faces are tracked into identities.
+2. **Find faces**: BlazeFace (mediapipe) finds faces in each sampled frame, and follows each person from frame to
+   frame: face 0, face 1... numbered left to right as they first appear.
 3. **Score**: each face crop gets a *fake probability* from the classifier (the model card says what it was trained on).
 4. **Aggregate**: the *confident* rule (from the DFDC winning solution) turns frame scores into one score per person;
    the video score is the highest among the people seen often enough (a photo's: its most fake face's). At or above
@@ -1669,7 +1674,9 @@ ABOUT = f"""
    also score) → *uncertain*.
 5. **Explain**: a class-activation map (Grad-CAM and relatives) shows which pixels pushed the score towards *fake*,
    each map scaled to its own strongest spot (on a face scored real, red is not evidence of a fake); its faithfulness
-   figures (probability drop when those pixels are blurred, share of the map on the face) are in the table. Where a
+   figures are in the table: *CAM drop (blur)* is how far the fake probability falls when the map's hottest pixels
+   are blurred (large: the map found what drove the score; near 0 or negative: it did not, and blurring there even
+   made the face look more fake), and the share of the map on the face itself. Where a
    face's square runs past the picture's edge, the tile hatches that part: padding (a photo's border mirrored
    outwards, black beyond a video frame) that the model saw and the picture does not hold.
 
@@ -1683,6 +1690,17 @@ ABOUT = f"""
   *Failure lab*.
 - Limits: {LIMITS.max_file_mb:.0f} MB, {LIMITS.max_duration_s:.0f} s, 1440p. Analyses run one at a time (the host
   can allow more); others wait in the queue, which shows their position.
+
+### The other tabs
+- **Failure lab**: the same clip changed on purpose (JPEG re-compression, blur, noise, shrinking, brightness,
+  contrast, colour removed, a mirror flip, a turn, black squares), analysed again beside the original, with the
+  original's faces paired with the same faces changed. *Three levels* runs a small robustness study: unchanged,
+  *fliprot* (mirrored and turned by 10 degrees: a fair detector should not care) and *heavy* (several changes at
+  once). The perturbation's strength is said in figures under its slider (blur's *sigma* is how wide the blur
+  spreads, as a share of the frame's longer side). A verdict that flips under a change a person would not notice
+  is a verdict to doubt.
+- **Compare models**: every installed model on one clip, their timelines overlaid, each verdict, and one heat map
+  per model for the same face; where they disagree, no single verdict should be trusted alone.
 
 ### Use it from code
 `python -m detector scan clip.mp4 --json out.json` writes the same report as the JSON download here. Over HTTP:

@@ -141,7 +141,8 @@ def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):
     card = str(tiny_model_dir / "untrained_resnet18.json")
     out = app.on_compare(clips["face"], "hflip", 1.0, 4, 0, card, 0.5, progress=lambda *a, **k: None)
     verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta = out
-    assert "original" in verdict_a and "hflip" in verdict_b and preview is not None
+    assert "original" in verdict_a and "hflip" in verdict_b and preview.value is not None
+    assert preview.label.startswith("The same frame, original and perturbed: t = ") and preview.show_label
     assert 1 <= len(crops) <= 4 and all(c.startswith("t = ") and "→" in c for _, c in crops)
     assert "Score change" in delta
     figure, tiles, table, summary = app.on_levels(clips["face"], 4, 0, card, 0.5, progress=lambda *a, **k: None)

@@ -155,8 +155,9 @@ def levels_figure(
         y=threshold,
         line=dict(color=FAKE_RED, dash="dash", width=1.5),
         annotation_text=f"threshold {threshold:.3f}",
-        annotation_position="top left",
+        annotation_position="top right",  # past the last bar's middle: at the left, the first bar hid it (a review)
         annotation_font=dict(color=FAKE_RED, size=12),
+        annotation_bgcolor="rgba(255,255,255,0.92)",
     )
     _base_layout(fig, "Video score at each perturbation level", height)
     fig.update_yaxes(title_text="video fake probability", range=[0, 1.12], gridcolor="#eee")
