@@ -1688,6 +1688,8 @@ ABOUT = f"""
   then means less, either way.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.
+- A clip or photo of the research data the model trained on (FaceForensics++, UTKFace) is recognised by its bytes
+  and named in the first warning: a right verdict on it proves nothing about new material.
 - Limits: {LIMITS.max_file_mb:.0f} MB, {LIMITS.max_duration_s:.0f} s, 1440p. Analyses run one at a time (the host
   can allow more); others wait in the queue, which shows their position.
 

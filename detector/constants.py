@@ -58,6 +58,15 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".mpg", ".m
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # photos: analysed as one-frame clips
 GIF_EXTENSIONS = (".gif",)  # a photo when it holds one frame, a clip when animated (detector.inference.stills)
 
+# the shared data's sources (a data folder's name; ":actors" for FF++ actor clips) by their names for readers
+SOURCE_NAMES = {
+    "ffpp": "FaceForensics++ c23",
+    "ffpp_c40": "FaceForensics++ c40",
+    "ffpp_c40:actors": "DeepFakeDetection actor clips",
+    "faces_utk": "UTKFace photos",
+    "all": "all",
+}
+
 # ---------------------------------------------------------------- the app
 LAB_PAIRS = 6  # the failure lab's "faces before and after": that many sampled frames, spread over the clip
 APP_DOWNLOADS_PREFIX = "deepfake_app_"  # the app's one folder of report downloads in the temp dir, removed at exit

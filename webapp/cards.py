@@ -12,15 +12,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["card_figures", "calibration_rule", "SOURCE_NAMES", "source_name", "for_readers"]
+from detector.constants import SOURCE_NAMES
 
-SOURCE_NAMES = {
-    "ffpp": "FaceForensics++ c23",
-    "ffpp_c40": "FaceForensics++ c40",
-    "ffpp_c40:actors": "DeepFakeDetection actor clips",
-    "faces_utk": "UTKFace photos",
-    "all": "all",
-}
+__all__ = ["card_figures", "calibration_rule", "SOURCE_NAMES", "source_name", "for_readers"]
 
 
 # a parenthesis that speaks to developers: a file path, a source file, a field of the card (a review of the HTML

@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from detector.constants import DEFAULT_FRAMES, FACE_MARGIN, SCORE_DECIMALS
+from detector.data.seen import seen_warning
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, crop_inside, iou, track
 from detector.inference.quality import face_stats
@@ -393,6 +394,9 @@ def analyze(
     )
     if not own:
         report.warnings.insert(0, hand_threshold_warning(t, clf.card.threshold))
+    seen = seen_warning(video_path, clf.card)  # a file of the model's own training data: its score proves nothing
+    if seen:
+        report.warnings.insert(0, seen)
     if not is_still(video_path):  # a truncated file: say the verdict rests on its first part only
         short = cut_short(info)
         if short:
