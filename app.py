@@ -1218,6 +1218,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 frame_caption = gr.Markdown(elem_id="frame-caption")
                 frame_image = gr.Image(
                     label="Frame with the detected faces",
+                    show_label=False,  # its badge hid the label of a face at the picture's top edge (a review)
                     interactive=False,
                     height=360,
                     elem_id="frame-image",
