@@ -1676,8 +1676,8 @@ ABOUT = f"""
 5. **Explain**: a class-activation map (Grad-CAM and relatives) shows which pixels pushed the score towards *fake*,
    each map scaled to its own strongest spot (on a face scored real, red is not evidence of a fake); its faithfulness
    figures are in the table: *CAM drop (blur)* is how far the fake probability falls when the map's hottest pixels
-   are blurred (large: the map found what drove the score; near 0 or negative: it did not, and blurring there even
-   made the face look more fake), and the share of the map on the face itself. Where a
+   are blurred (large: the map found what drove the score; near 0: it did not; negative: blurring those pixels
+   made the face look *more* fake), and the share of the map on the face itself. Where a
    face's square runs past the picture's edge, the tile hatches that part: padding (a photo's border mirrored
    outwards, black beyond a video frame) that the model saw and the picture does not hold.
 

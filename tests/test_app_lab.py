@@ -243,3 +243,24 @@ def test_the_strength_slider_says_what_the_perturbation_does(demo):
     assert all([c.elem_id for c in fn.outputs] == ["lab-strength"] for fn in changed)
     data = run_event(demo, changed[0], ["noise", 0.5], SessionState(demo))
     assert data[0]["info"] == "at 0.50: Gaussian noise, std 25 grey levels"
+
+
+def test_a_flip_keeps_each_persons_number():
+    # a review: a flipped frame numbered its faces left to right anew, so the perturbed timeline's "face 0" was the
+    # other person, read as one face's score jumping from 0.2 to 0.45
+    from webapp import lab
+
+    clean = _report([[(0, 0.2), (1, 0.45)], [(0, 0.2), (1, 0.45)], [(0, 0.25)]])  # boxes x 40 and 140, 80 wide
+    flipped = _report([[(0, 0.4), (1, 0.3)], [(0, 0.4), (1, 0.3)], [(1, 0.3)]])  # numbered anew, left to right
+    for r in (clean, flipped):
+        r.video_info["width"] = 260  # face 0's box (40..120) mirrors onto face 1's (140..220)
+    lab.align_numbers(clean, flipped, moved=True)
+    assert [[(f.identity, f.score) for f in fr.faces] for fr in flipped.frames] == [
+        [(0, 0.3), (1, 0.4)],
+        [(0, 0.3), (1, 0.4)],
+        [(0, 0.3)],
+    ]
+    assert [i.identity for i in flipped.identities] == [0, 1]
+    stranger = _report([[(3, 0.9)]])  # a face paired with none gets a number of its own
+    lab.align_numbers(_report([[(0, 0.2)]]), stranger)
+    assert stranger.frames[0].faces[0].identity == 1 and stranger.identities[0].identity == 1

@@ -824,7 +824,8 @@ def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model
 
 
 def test_printed_score_and_threshold_agree_with_the_label():
-    from webapp.verdict import agreeing_figures, verdict_html
+    from detector.inference.report import agreeing_figures
+    from webapp.verdict import verdict_html
 
     # found by review: "video score 0.931 < threshold 0.93", "0.583 < threshold 0.932 · uncertain from 0.58" (real)
     assert agreeing_figures(0.9315, 0.932064) == ("0.931", "0.932")
@@ -837,7 +838,8 @@ def test_printed_score_and_threshold_agree_with_the_label():
     report.uncertain = [0.583274, 0.932064]
     report.label = "real"
     html = verdict_html(report)
-    assert "0.583</b> &lt; threshold 0.932 &middot; uncertain from 0.5833" in html
+    # all three to the same digits (the score beside the band's edge to 3, the edge to 4, read as in the band)
+    assert "0.5830</b> &lt; threshold 0.9321 &middot; uncertain from 0.5833" in html
 
 
 def test_csv_cells_are_never_spreadsheet_formulas():
@@ -905,3 +907,28 @@ def test_the_model_menu_labels_fit_the_closed_menu():
     assert short[0][0].startswith(f"{short[0][1]} (default, ")
     for (label, _), (long_label, _) in zip(short, full):
         assert ("not calibrated" in label) == ("not calibrated" in long_label)
+
+
+def test_the_score_is_printed_to_agree_with_the_threshold_and_the_band():
+    # a review: "video score 0.418 ... uncertain from 0.4184 -> Likely REAL" read as a score in the band called real
+    from detector.inference.report import figures_against
+    from webapp.verdict import verdict_html
+
+    assert figures_against(0.41837, 0.666, 0.41840) == ["0.41837", "0.66600", "0.41840"]
+    assert figures_against(0.5, 0.666, 0.418) == ["0.500", "0.666", "0.418"]
+    r = _report([[(0, 0.41837)]], threshold=0.666)
+    r.uncertain = [0.4184, 0.666]
+    page = verdict_html(r)
+    assert "0.41837</b>" in page and "uncertain from 0.41840" in page and "Likely REAL" in page
+
+
+def test_the_edge_warning_of_a_group_photo_names_its_faces():
+    # a review: "A face fills the photo or touches its edge" on a group photo, without saying which
+    from detector.inference.report import trust_warnings
+
+    r = _report([[(0, 0.2), (1, 0.3), (2, 0.1)]])
+    r.video = "group.jpg"
+    r.frames[0].faces[0].inside = (0.2, 0.0, 1.0, 1.0)
+    assert any(w.startswith("Face 0 touches the photo's edge: part of its square") for w in trust_warnings(r))
+    r.frames[0].faces[2].inside = (0.0, 0.0, 0.8, 1.0)
+    assert any(w.startswith("Faces 0, 2 touch the photo's edge: part of their square") for w in trust_warnings(r))

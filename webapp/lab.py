@@ -100,6 +100,7 @@ def compare(
     pos = preview_position(original)
     keep_frame(original, pos)
     perturbed = run(video, name, strength, progress=_part(progress, 0.5, 0.5, f"{name} {strength:.2f}"), **kwargs)
+    align_numbers(original, perturbed, moves_faces(name))
     return original, keep_frame(perturbed, pos)
 
 
@@ -111,6 +112,8 @@ def levels(video: str, *, progress: Progress | None = None, **kwargs) -> dict[st
     pos = None
     for i, name in enumerate(LEVELS):
         out[name] = run(video, name, progress=_part(progress, i / n, 1 / n, name), **kwargs)
+        if i:
+            align_numbers(out[next(iter(out))], out[name], moves_faces(name))
         pos = preview_position(out[name]) if pos is None else pos
         keep_frame(out[name], pos)
     return out
@@ -255,6 +258,38 @@ def _pair_at(before: Report, after: Report, pos: int, moved: bool = False):
     return a, _partner(a, others, int(before.video_info.get("width") or 0), moved)
 
 
+def align_numbers(before: Report, after: Report, moved: bool = False) -> Report:
+    """Number ``after``'s faces as ``before`` numbers the same people, in place: each of its identities takes the
+    number of the face it is paired with (:func:`_partner`) in most frames; one paired with none gets a number after
+    all of ``before``'s.  A review: a flipped frame numbers its faces left to right anew, so "face 0" of the
+    perturbed timeline was the other person, and read as one face's score jumping."""
+    width = int(before.video_info.get("width") or 0)
+    votes: dict[tuple[int, int], int] = {}
+    for fa, fb in zip(before.frames, after.frames):
+        for b in fb.faces:
+            a = _partner(b, fa.faces, width, moved)
+            if a is not None:
+                votes[(b.identity, a.identity)] = votes.get((b.identity, a.identity), 0) + 1
+    mapping: dict[int, int] = {}
+    for (b_id, a_id), _ in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0])):
+        if b_id not in mapping and a_id not in mapping.values():
+            mapping[b_id] = a_id
+    free = max([i.identity for i in before.identities] + [f.identity for f in before.faces] + [-1]) + 1
+    for ident in sorted({f.identity for f in after.faces} | {i.identity for i in after.identities}):
+        if ident not in mapping:
+            mapping[ident], free = free, free + 1
+    for fr in after.frames:
+        for f in fr.faces:
+            f.identity = mapping.get(f.identity, f.identity)
+        fr.faces.sort(key=lambda f: f.identity)
+    for i in after.identities:
+        i.identity = mapping.get(i.identity, i.identity)
+    after.identities.sort(key=lambda i: i.identity)
+    for row in (after.sequence or {}).get("tracks") or []:
+        row["identity"] = mapping.get(row.get("identity"), row.get("identity"))
+    return after
+
+
 def swapped_faces(before: Report, after: Report, moved: bool = False) -> tuple[int, int]:
     """(frames where the perturbed run lost the unchanged run's main face but found another, frames with a face in
     the unchanged run).  A review: heavy blur lost the face, a "face" in the background was scored instead and
@@ -389,6 +424,7 @@ __all__ = [
     "levels_summary",
     "compare_summary",
     "crop_pairs",
+    "align_numbers",
     "moves_faces",
     "swapped_faces",
     "clip_for_lab",

@@ -16,8 +16,8 @@ from detector.inference.report import (
     HAND_THRESHOLD,
     RULE_TEXT,
     Report,
-    agreeing_figures,
     band_at,
+    figures_against,
     hand_threshold_warning,
     is_pooled,
     trust_warnings,
@@ -81,13 +81,15 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
     band = report.uncertain
     photo = is_photo(report)
     if not math.isnan(report.score):
-        # every figure printed to as many digits as it takes to agree with the label (see agreeing_figures)
-        score_text, thr_text = agreeing_figures(report.score, report.threshold)
+        # every figure printed to as many digits as it takes to agree with the label (see figures_against)
+        # against the threshold and the band's edge at once: "0.418" beside "uncertain from 0.4184" read as a
+        # score in the band called real (a review); it is "0.4183"
+        shown = figures_against(report.score, report.threshold, *([float(band[0])] if band else []))
+        shown_score, thr_text, band_text = (shown + [""])[:3]
         cmp = "&ge;" if report.score >= report.threshold else "&lt;"
-        band_text = agreeing_figures(report.score, float(band[0]))[1] if band else ""
         parts.append(
             f'<div style="font-size:{16 if compact else 18}px;margin-top:2px">{"score" if photo else "video score"} '
-            f'<b class="verdict-score">{score_text}</b> {cmp} threshold {thr_text}'
+            f'<b class="verdict-score">{shown_score}</b> {cmp} threshold {thr_text}'
             + (f" &middot; uncertain from {band_text}" if band else "")
             + "</div>"
         )

@@ -296,6 +296,18 @@ def agreeing_figures(score: float, bound: float) -> tuple[str, str]:
     return shown, f"{bound:.{len(shown.split('.')[1])}f}"
 
 
+def figures_against(score: float, *bounds: float) -> list[str]:
+    """``score`` and each of ``bounds`` printed alike, to 3 decimals or as many more as it takes for the score to
+    compare with every bound as the raw figures do (:func:`agreeing_figures` against several bounds at once)."""
+    shown = score
+    for d in range(3, 13):
+        shown = f"{score:.{d}f}"
+        if all((float(shown) >= float(f"{b:.{d}f}")) == (score >= b) for b in bounds):
+            break
+    d = len(shown.split(".")[1])
+    return [shown] + [f"{float(b):.{d}f}" for b in bounds]
+
+
 def score_text(score: float, threshold: float, uncertain: list[float] | None = None, digits: int = 2) -> str:
     """``score`` printed to ``digits`` decimals, or to as many more as it takes to compare with the threshold and
     the uncertain band's lower edge, printed alike, as the raw figures do: a face at 0.9078 under a threshold of
@@ -548,9 +560,15 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
         from detector.inference.quality import out_of_range
 
         out += out_of_range([f.stats for f in report.faces if f.stats], ranges)
-    if photo and any(f.inside is not None for f in report.faces):
+    cut = sorted({f.identity for f in report.faces if f.inside is not None})
+    if photo and cut:
+        who = (  # which faces, where the photo holds several (a review: the group photo's warning named none)
+            "A face fills the photo or touches its edge"
+            if len(report.faces) == 1
+            else f"Face{'s' * (len(cut) > 1)} {', '.join(map(str, cut))} touch{'es' * (len(cut) == 1)} the photo's edge"
+        )
         out.append(
-            "A face fills the photo or touches its edge: part of its square lies beyond the picture and is filled "
+            f"{who}: part of {'its' if len(cut) == 1 else 'their'} square lies beyond the picture and is filled "
             "by mirroring. Faces cut this tightly are scored less reliably than in their whole picture (the earlier "
             "models missed most fakes cut so): give the whole picture if you have it."
         )
