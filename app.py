@@ -66,6 +66,7 @@ MANY_RUNS_MAX_FRAMES = 64
 NO_CAM = "none (faster)"
 TITLE = "Deepfake detector for videos and photos"
 PHOTO_NOTE = "A photo is a single frame: there is no timeline. The photo with its faces is shown below."
+PHOTO_NOTE_NO_FACE = "A photo is a single frame: there is no timeline. No face was found in the photo below."
 EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: the same, face self-blended"}
 
 
@@ -500,7 +501,9 @@ def on_analyze(
     return {
         ui.verdict: verdict_html(report, model_caveat=judged["caveat"]),
         ui.timeline: gr.update(value=None if photo else timeline_figure(report), visible=not photo),
-        ui.timeline_note: gr.update(value=PHOTO_NOTE if photo else "", visible=photo),
+        ui.timeline_note: gr.update(
+            value=(PHOTO_NOTE if report.faces else PHOTO_NOTE_NO_FACE) if photo else "", visible=photo
+        ),
         ui.frame_slider: _frame_slider(report, pos, visible=not photo),
         ui.frame_image: image,
         ui.frame_caption: caption,

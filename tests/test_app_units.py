@@ -932,3 +932,24 @@ def test_the_edge_warning_of_a_group_photo_names_its_faces():
     assert any(w.startswith("Face 0 touches the photo's edge: part of its square") for w in trust_warnings(r))
     r.frames[0].faces[2].inside = (0.0, 0.0, 0.8, 1.0)
     assert any(w.startswith("Faces 0, 2 touch the photo's edge: part of their square") for w in trust_warnings(r))
+
+
+def test_a_photo_without_a_face_has_no_verdict_to_doubt(tmp_path, tiny_model_dir):
+    # a review: "No face was found in the photo" sat under "Treat this verdict with care" beside "No verdict", and
+    # the note above the picture spoke of "the photo with its faces"
+    import cv2
+    import gradio as gr
+    import numpy as np
+
+    import app
+
+    wall = tmp_path / "wall.jpg"
+    cv2.imwrite(str(wall), np.full((300, 400, 3), 128, np.uint8))
+    with gr.Blocks():
+        ui = app.build_analyse_tab([], {})
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    out = app.on_analyze(
+        ui, None, str(wall), 4, card, app.NO_CAM, 0.5, "confident", 0, "time", progress=lambda *a, **k: None
+    )
+    assert "Why there is no verdict" in out[ui.verdict] and "Treat this verdict with care" not in out[ui.verdict]
+    assert out[ui.timeline_note]["value"] == app.PHOTO_NOTE_NO_FACE

@@ -51,12 +51,13 @@ def _fmt(v: float) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
-def warnings_html(warnings: list[str]) -> str:
+def warnings_html(warnings: list[str], head: str | None = None) -> str:
     if not warnings:
         return ""
+    head = head or "Treat this verdict with care"
     items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
     return (
-        f'<div style="{_WARN}"><b>&#9888; Treat this verdict with care</b>'
+        f'<div style="{_WARN}"><b>&#9888; {html.escape(head)}</b>'
         f'<ul style="margin:4px 0 0 18px;padding:0">{items}</ul></div>'
     )
 
@@ -133,7 +134,8 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
         facts.append(f"{report.timings['total']:.1f} s")
     parts.append(f'<div style="font-size:13px;margin-top:6px;color:#444">{" &middot; ".join(facts)}</div></div>')
     notes = list(report.warnings) + ([model_caveat] if model_caveat else [])
-    parts.append(warnings_html(notes))
+    # no face: there is no verdict to treat with care (a review), only the reason there is none
+    parts.append(warnings_html(notes, "Why there is no verdict" if report.label == "unknown" else None))
     return "".join(parts)
 
 
