@@ -775,7 +775,7 @@ def on_model_changed(ui, report, model_name, video, photo) -> dict:
 def card_markdown(card) -> str:
     if card is None:
         return "No model selected."
-    from webapp.cards import calibration_rule, card_figures, for_readers
+    from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers
 
     lines = [
         f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "
@@ -797,6 +797,7 @@ def card_markdown(card) -> str:
         lines.append("⚠ No validation metrics on this model's card.")
     if card.notes:
         lines.append(for_readers(card.notes))
+    lines.append(f"<small>{GLOSSARY}</small>")
     return "\n\n".join(lines)
 
 

@@ -183,3 +183,4 @@ def test_the_model_section_speaks_to_readers_and_red_is_not_evidence(uploaded, t
     page = report_html(uploaded, _card(tiny_model, notes=notes, trained={"data": data}))
     assert "run.py" not in page and "trained.config" not in page and "../shared" not in page
     assert "FaceForensics++ c40 (its real videos)" in page and "red is not evidence of a fake" in page
+    assert "How to read these figures: AUC is the chance" in page  # the words of the figures, for a journalist

@@ -14,7 +14,18 @@ import re
 
 from detector.constants import SOURCE_NAMES
 
-__all__ = ["card_figures", "calibration_rule", "SOURCE_NAMES", "source_name", "for_readers"]
+__all__ = ["card_figures", "calibration_rule", "SOURCE_NAMES", "source_name", "for_readers", "GLOSSARY"]
+
+# the words of the figures, for a reader who is not a machine-learning person (a review of the HTML report: "AUC",
+# "out of fold", "stratum" unexplained)
+GLOSSARY = (
+    "How to read these figures: AUC is the chance that the model scores a fake video above a real one (1 = always, "
+    "0.5 = a coin toss). Out of fold and cross-validated: the data was cut into parts (folds), and each video was "
+    "scored by a model trained on the other parts only, so those figures never come from a video it trained on. "
+    "A stratum is one kind of real material (real videos; photos of one population group): the threshold keeps "
+    "false alarms under the stated rate in each. ImageNet-initialised: the network started from one trained on "
+    "everyday photos (ImageNet), then learned faces."
+)
 
 
 # a parenthesis that speaks to developers: a file path, a source file, a field of the card (a review of the HTML

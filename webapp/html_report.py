@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from detector.inference.report import RULE_TEXT, FaceResult, Report, rule_text, score_text, verdict
-from webapp.cards import calibration_rule, card_figures, for_readers
+from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers
 from webapp.faces import draw_boxes, face_tile
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
@@ -131,7 +131,7 @@ def _model_section(report: Report, card) -> str:
     if card.notes:
         rows.append(("Notes", _esc(for_readers(card.notes))))
     body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
-    return f"<dl>{body}</dl>"
+    return f'<dl>{body}</dl><p class="small">{_esc(GLOSSARY)}</p>'
 
 
 def _band_text(report: Report) -> str:
