@@ -244,6 +244,10 @@ def test_faces_too_small_for_the_whole_photo_are_found_tile_by_tile(tmp_path, ti
     report = analyze(write(tmp_path / "group.jpg", photo), model=tiny_model)
     found = [f.box for f in report.faces]
     assert len(found) == 3, found
+    big = photo.copy()  # beside a large face, found in the whole photo, the small ones are still searched
+    big[40:440, 450:850] = cv2.resize(face, (400, 400))
+    boxes = sorted(f.box for f in analyze(write(tmp_path / "mixed.jpg", big), model=tiny_model).faces)
+    assert len(boxes) == 4 and max(b[2] for b in boxes) > 150, boxes
     assert [f.identity for f in report.faces] == [0, 1, 2]  # listed by number
     assert [b[0] + b[2] / 2 for b in found] == sorted(b[0] + b[2] / 2 for b in found)  # numbered left to right
     for (x, y), box in zip(sorted(spots), found):

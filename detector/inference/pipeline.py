@@ -73,6 +73,11 @@ def detect_faces(
     return per_frame
 
 
+def _holds(box, x: float, y: float) -> bool:
+    """Whether the point (x, y) lies inside ``box`` (x, y, w, h)."""
+    return box[0] <= x < box[0] + box[2] and box[1] <= y < box[1] + box[3]
+
+
 def faces_in(
     image: np.ndarray, margin: float, detector: FaceDetector, pad: float = 0.0, margins: Sequence[float] = ()
 ) -> list:
@@ -95,12 +100,14 @@ def faces_in(
             if not any(iou(moved, f.box) > 0.3 for f in found):
                 g.box, g.keypoints = moved, [(kx + ox, ky + oy) for kx, ky in g.keypoints]
                 found.append(g)
-        # no face in the whole photo: faces too small to be seen in it (a 1080p photo with 100 px faces), searched
-        # tile by tile
-        for g in [] if found else detector.detect_small(image[oy : oy + h, ox : ox + w]):
-            g.box = (g.box[0] + ox, g.box[1] + oy, g.box[2], g.box[3])
-            g.keypoints = [(kx + ox, ky + oy) for kx, ky in g.keypoints]
-            found.append(g)
+        # and faces too small to be seen in the whole photo (a 1080p photo with 100 px faces), searched tile by
+        # tile; one already found (or inside one found: a tile's view of part of a large face) stays one face
+        for g in detector.detect_small(image[oy : oy + h, ox : ox + w]):
+            moved = (g.box[0] + ox, g.box[1] + oy, g.box[2], g.box[3])
+            cx, cy = moved[0] + moved[2] / 2, moved[1] + moved[3] / 2
+            if not any(iou(moved, f.box) > 0.3 or _holds(f.box, cx, cy) for f in found):
+                g.box, g.keypoints = moved, [(kx + ox, ky + oy) for kx, ky in g.keypoints]
+                found.append(g)
         found.sort(key=lambda f: -f.confidence)
     for f in found:
         x, y, bw, bh = f.box
