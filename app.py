@@ -1430,8 +1430,8 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                         elem_id="lab-preview",
                     )
                     gr.Markdown(
-                        f"**Faces before and after** (original | perturbed: the original's largest face in "
-                        f"{LAB_PAIRS} of the sampled frames, spread over the clip, beside the same face perturbed)"
+                        f"**Faces before and after** (original | perturbed: the face that sets the original's score, "
+                        f"in {LAB_PAIRS} of the sampled frames spread over the clip, beside the same face perturbed)"
                     )
                     crops = gr.Gallery(
                         label="Faces before and after (original | perturbed)",

@@ -264,3 +264,14 @@ def test_a_flip_keeps_each_persons_number():
     stranger = _report([[(3, 0.9)]])  # a face paired with none gets a number of its own
     lab.align_numbers(_report([[(0, 0.2)]]), stranger)
     assert stranger.frames[0].faces[0].identity == 1 and stranger.identities[0].identity == 1
+
+
+def test_the_pairs_follow_the_face_that_sets_the_score():
+    # a review: a clip was "uncertain" because of its second face, while every pair showed the other one
+    from webapp import lab
+
+    clean = _report([[(0, 0.1), (1, 0.8)], [(0, 0.1), (1, 0.7)]])
+    blurred = _report([[(0, 0.1), (1, 0.3)], [(0, 0.2), (1, 0.2)]])
+    assert lab.key_identity(clean) == 1 and lab.key_identity(_report([[], []])) is None
+    captions = [c for _, c in lab.crop_pairs(clean, blurred, max_pairs=2, side=64)]
+    assert captions == ["t = 0.00 s · face 1 · score 0.80 → 0.30", "t = 0.40 s · face 1 · score 0.70 → 0.20"]

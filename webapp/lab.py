@@ -226,6 +226,22 @@ def _largest(faces):
     return max(faces, key=lambda f: f.box[2] * f.box[3]) if faces else None
 
 
+def key_identity(report: Report) -> int | None:
+    """The face (identity) whose score is the report's score: the one to follow when a change moves the verdict.
+    None without faces.  A review: a clip's verdict came from its small second face, while the lab's pairs showed
+    the large one."""
+    if not report.identities or report.score != report.score:
+        return None
+    return min(report.identities, key=lambda i: (abs(i.score - report.score), -i.frames)).identity
+
+
+def _shown_face(report: Report, pos: int):
+    """The face of :func:`key_identity` in sampled frame ``pos`` where it is there, else the frame's largest."""
+    faces = report.frames[pos].faces
+    key = key_identity(report)
+    return next((f for f in faces if f.identity == key), None) or _largest(faces)
+
+
 MOVING = {"hflip", "rotate", "fliprot"}  # perturbations (and levels) that move faces in the frame
 
 
@@ -250,8 +266,9 @@ def _partner(face, faces: list, width: int, moved: bool):
 
 
 def _pair_at(before: Report, after: Report, pos: int, moved: bool = False):
-    """(the unchanged run's largest face at sampled frame ``pos``, the same face in the perturbed run or None)."""
-    a = _largest(before.frames[pos].faces)
+    """(the unchanged run's face at sampled frame ``pos`` (:func:`_shown_face`), the same face in the perturbed run
+    or None)."""
+    a = _shown_face(before, pos)
     others = after.frames[pos].faces if pos < len(after.frames) else []
     if moved and len(others) == 1 and len(before.frames[pos].faces) == 1:
         return a, others[0]  # mirrored or turned, one face before and after: the same person, wherever it went
@@ -314,7 +331,8 @@ def crop_pairs(
 ) -> list[tuple[np.ndarray, str]]:
     """Gallery items: the face crop of the unchanged run beside the perturbed run's, at up to ``max_pairs``
     sampled frames spread over the clip (frames where the unchanged run found a face).  In each frame the
-    unchanged run's largest face is shown beside the same face in the perturbed run (:func:`_partner`: found by
+    unchanged run's face that sets its score (:func:`key_identity`; else the frame's largest) is shown beside the
+    same face in the perturbed run (:func:`_partner`: found by
     its place, also mirrored where the perturbation ``moved`` faces), "no face found" where the perturbed run lost
     it, "face lost" where it found only other faces.  Each crop is framed in its own verdict colour."""
     from webapp.faces import face_tile
@@ -339,7 +357,8 @@ def crop_pairs(
         before_score = score_text(a.score, before.threshold, before.uncertain)
         lost = "face lost (other faces found)" if others else "no face found"
         after_score = lost if b is None else score_text(b.score, after.threshold, after.uncertain)
-        items.append((np.concatenate([left, gap, right], axis=1), f"{where}score {before_score} → {after_score}"))
+        who = f"face {a.identity} · " if len(before.identities) > 1 else ""  # which person, where there are several
+        items.append((np.concatenate([left, gap, right], axis=1), f"{where}{who}score {before_score} → {after_score}"))
     return items
 
 
