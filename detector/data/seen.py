@@ -114,8 +114,9 @@ def seen_warning(path: str | os.PathLike, card, index_file: str | os.PathLike = 
     if source not in sources and f"{source}/{label}" not in sources:
         return None
     what = "photo" if source == "faces_utk" else "video"
+    name = SOURCE_NAMES.get(source, source).removesuffix(" photos")  # "the real photos of UTKFace", once
     return (
-        f"This {what} is one of the {label} {what}s of {SOURCE_NAMES.get(source, source)} that this model was "
+        f"This {what} is one of the {label} {what}s of {name} that this model was "
         "trained or validated on: its score shows what the model learned, not how it does on material it has never "
         "seen."
     )

@@ -32,6 +32,12 @@ MAX_STILL_PIXELS = 64_000_000  # a 64-megapixel photo; larger is refused before 
 MAX_STILL_SIDE = 4096  # larger photos are shrunk to this side after decoding (faces stay far above 160 px)
 MIN_STILL_SIDE = 16  # smaller cannot hold a face the detector finds
 STILL_PAD = 0.5  # mirror this share of each side outwards before face detection
+TRANSPARENT_SHARE = 0.01  # a photo with at least this share of (partly) transparent pixels is a cut-out: warned of
+CUT_OUT_WARNING = (
+    "The photo has transparent parts (a cut-out, its background removed): they are analysed and shown as white. "
+    "A cut-out is itself an edit the model never trained on, and its edge can look like a manipulation: a real "
+    "person cut out has scored fake. Give the original picture if you have it."
+)
 
 
 PHOTO_FORMATS = "jpg, png, webp, bmp or a one-frame gif"  # what read_still reads, for messages
@@ -58,11 +64,17 @@ def is_photo_report(video: str, video_info: dict | None) -> bool:
 
 def _animated(path: str) -> bool:
     """Whether the gif at ``path`` holds more than one frame (Pillow looks for a second one only)."""
+    import warnings
+
     from PIL import Image
 
+    if not os.path.isfile(path):  # a FIFO named .gif would block the open for ever (a review): read_still says why
+        return False
     try:
-        with Image.open(path) as im:
-            return bool(getattr(im, "is_animated", False))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: read_still gives the one line
+            with Image.open(path) as im:
+                return bool(getattr(im, "is_animated", False))
     except Exception:  # noqa: BLE001 -- missing, damaged, a bomb: read_still says why
         return False
 
@@ -102,7 +114,7 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
                     pass
                 if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: scale to 8 bits, do not clip
                     im = im.point(lambda v: v / 256).convert("L") if im.mode != "I" else im.convert("L")
-                im = _on_white(im)
+                im, transparent = _on_white(im)
                 if max(im.size) > MAX_STILL_SIDE:
                     im.thumbnail((MAX_STILL_SIDE, MAX_STILL_SIDE), Image.Resampling.LANCZOS)
                 image = np.asarray(im, dtype=np.uint8).copy()
@@ -129,21 +141,24 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
         frame_count=1,
         rotation=0,
         codec=fmt.lower(),
+        transparent=transparent,
     )
     return info, [SampledFrame(index=0, time=0.0, image=image)]
 
 
 def _on_white(im):
-    """``im`` as RGB, its transparent parts (alpha, or a palette's transparent colour) laid on white."""
+    """(``im`` as RGB, its transparent parts (alpha, or a palette's transparent colour) laid on white; whether at
+    least :data:`TRANSPARENT_SHARE` of it was transparent)."""
     from PIL import Image
 
     if im.mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         im = im.convert("RGBA")
+        alpha = np.asarray(im.getchannel("A"))
         white = Image.new("RGBA", im.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, im).convert("RGB")
-    return im.convert("RGB")
+        return Image.alpha_composite(white, im).convert("RGB"), bool(np.mean(alpha < 255) >= TRANSPARENT_SHARE)
+    return im.convert("RGB"), False
 
 
 def _bomb_message(name: str, reason: str) -> str:

@@ -54,9 +54,10 @@ class VideoInfo:
     # where the frames stopped short (seconds; None: they did not): at damaged data, or well before the stream's
     # own header's end (see _check_end)
     damaged_at: float | None = field(default=None, repr=False)
+    transparent: bool = field(default=False, repr=False)  # a photo with transparent parts (laid on white): a cut-out
 
-    def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "damaged_at"}  # the report's video_info
+    def to_dict(self) -> dict:  # the report's video_info ("transparent" only where it is so)
+        return {k: v for k, v in self.__dict__.items() if k != "damaged_at" and (k != "transparent" or v)}
 
 
 @dataclass
