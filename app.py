@@ -979,7 +979,7 @@ def on_compare_models(ui, video, models, frames, cam, progress=gr.Progress()) ->
         ui.summary: view.disagreement_markdown(comparison),
         ui.table: view.verdict_rows(comparison),
         ui.timeline: view.timeline_figure(comparison),
-        ui.cams: view.cam_row(comparison),
+        ui.cams: view.cam_row(comparison, top=36),  # the image's buttons covered the third tile's corner (a review)
         ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
     }

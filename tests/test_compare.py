@@ -320,6 +320,7 @@ def test_cam_row_puts_one_tile_per_model_side_by_side():
     grid = view.cam_row(c, side=100, gap=10, per_row=1)
     assert grid.shape == (2 * (tile.shape[0] + 30) + 10, tile.shape[1], 3)
     assert (grid[tile.shape[0] + 30 : tile.shape[0] + 40] == 255).all()  # the white gap between the rows
+    assert view.cam_row(c, side=100, gap=10, top=36).shape[0] == row.shape[0] + 36  # room for the page's buttons
     c.face = None
     assert view.cam_row(c) is None
 

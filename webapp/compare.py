@@ -196,10 +196,11 @@ def _title(text: str, width: int, colour: tuple[int, int, int], height: int = 30
     return strip
 
 
-def cam_row(c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3) -> np.ndarray | None:
+def cam_row(c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3, top: int = 0) -> np.ndarray | None:
     """One image: for each model, the explained face as it saw it beside its CAM overlay, framed in the colour of
     its label, under the model's name, at most ``per_row`` models a row (six side by side were shrunk to a strip
-    too small to read); None when no face was scored by every model."""
+    too small to read); ``top`` white pixels above it (where the page's image buttons sit); None when no face was
+    scored by every model."""
     from webapp.faces import face_tile
 
     if c.face is None or not c.runs:
@@ -224,7 +225,7 @@ def cam_row(c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3) -> 
         if r.shape[1] < full:
             r = np.concatenate([r, np.full((height, full - r.shape[1], 3), 255, np.uint8)], axis=1)
         out += ([np.full((gap, full, 3), 255, np.uint8)] if i else []) + [r]
-    return np.concatenate(out, axis=0)
+    return np.concatenate([np.full((int(top), full, 3), 255, np.uint8), *out], axis=0)
 
 
 def _score(row: dict) -> str:
