@@ -240,6 +240,11 @@ def test_a_one_frame_gif_is_a_photo_and_an_animated_gif_a_clip(tmp_path, tiny_mo
     pil.save(tmp_path / "moving.gif", save_all=True, append_images=[pil.rotate(3), pil.rotate(6)], duration=100)
     assert is_still(tmp_path / "one.gif") and not is_still(tmp_path / "moving.gif")
     assert not is_still(tmp_path / "one.mp4") and is_still(tmp_path / "missing.gif")  # read_still says why
+    clip = tmp_path / "clip.gif"  # a video under a .gif name: said so, with the name to give it
+    clip.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(200))
+    with pytest.raises(InputError, match=r"clip.gif: holds a video \(mp4\), not a picture; name it .mp4"):
+        read_still(str(clip))
+    clip.unlink()
     os.mkfifo(tmp_path / "pipe.gif")  # a review: opened to look for a second frame, it blocked the scan for ever
     assert is_still(tmp_path / "pipe.gif")
     with pytest.raises(InputError, match="not a regular file"):

@@ -123,6 +123,9 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
     except Image.DecompressionBombError as e:  # over twice Pillow's limit: refused by Pillow before its size is read
         raise InputError(_bomb_message(name, str(e))) from None
     except UnidentifiedImageError:
+        video = _video_signature(path)
+        if video:  # a clip under a photo's name (a review: an mp4 named .gif got only "not a picture")
+            raise InputError(f"{name}: holds a video ({video}), not a picture; name it .{video}") from None
         raise InputError(f"{name}: not a picture this can read ({PHOTO_FORMATS})") from None
     except OSError as e:
         if e.errno is None:  # Pillow's truncated or corrupt data (no system error number)
@@ -144,6 +147,22 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
         transparent=transparent,
     )
     return info, [SampledFrame(index=0, time=0.0, image=image)]
+
+
+def _video_signature(path: str) -> str | None:
+    """ "mp4", "webm" or "avi" when the file starts as such a video does; else None."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return None
+    if head[4:8] == b"ftyp":
+        return "mp4"
+    if head[:4] == b"\x1aE\xdf\xa3":
+        return "webm"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    return None
 
 
 def _on_white(im):
