@@ -851,18 +851,21 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
             draw_boxes(b, perturbed.frames[pos].faces, perturbed.threshold, perturbed.uncertain),
             ("original", lab.describe(name, float(strength)).split(":")[0]),
         )
-        if not original.is_photo:  # which moment of the clip it is (a review: the preview did not say)
-            fr = original.frames[pos]
-            label = f"The same frame, original and perturbed: t = {fr.time:.2f} s (frame {fr.index})"
-            preview = gr.Image(value=preview, label=label, show_label=True)
+    label = "The same frame, original and perturbed"
+    if preview is not None and not original.is_photo:  # which moment of the clip (a review: the preview did not say)
+        fr = original.frames[pos]
+        label += f": t = {fr.time:.2f} s (frame {fr.index})"
+    # label and show_label given every time: gradio keeps them from the last return (a photo showed a clip's time)
+    preview = gr.Image(value=preview, label=label, show_label=preview is not None and not original.is_photo)
+    mover = lab.mover_of(original, name, float(strength))
     return (
         verdict_html(original, title="original", compact=True),
         verdict_html(perturbed, title=lab.describe(name, float(strength)), compact=True),
         timeline_figure(original, title="original", height=300),
         timeline_figure(perturbed, title=f"{name} {float(strength):.2f}", height=300),
         preview,
-        lab.crop_pairs(original, perturbed, moved=lab.moves_faces(name)),
-        lab.compare_summary(original, perturbed, moved=lab.moves_faces(name)),
+        lab.crop_pairs(original, perturbed, mover=mover),
+        lab.compare_summary(original, perturbed, mover=mover),
     )
 
 

@@ -175,12 +175,14 @@ def test_the_model_section_speaks_to_readers_and_red_is_not_evidence(uploaded, t
     )
     assert for_readers(notes) == (
         "Trained by deepfake-lens train. Trained on the sources UTKFace photos, FaceForensics++ c23, "
-        "FaceForensics++ c40 (its real videos), DeepFakeDetection actor clips only."
+        "FaceForensics++ c40 (real only), DeepFakeDetection actor clips only."
     )
     data = "ffpp: 100 videos (33 real, 67 fake); 1554 photos held out (../shared/data/ffpp ../shared/data/faces_utk)"
     assert for_readers(data) == "FaceForensics++ c23: 100 videos (33 real, 67 fake); 1554 photos held out"
-    assert for_readers("see x/ffpp and ffpp_c23x") == "see x/ffpp and ffpp_c23x"  # names inside others stay
+    assert for_readers("see x/ffpp and ffpp_c23x, ffpp-c40") == "see x/ffpp and ffpp_c23x, ffpp-c40"  # inside others
+    assert for_readers("faces_utk/real, ffpp/fake") == "UTKFace photos (real only), FaceForensics++ c23 (fake only)"
+    assert for_readers("Trained by detector/train.py on FaceForensics++.") == "Trained on FaceForensics++."
     page = report_html(uploaded, _card(tiny_model, notes=notes, trained={"data": data}))
     assert "run.py" not in page and "trained.config" not in page and "../shared" not in page
-    assert "FaceForensics++ c40 (its real videos)" in page and "red is not evidence of a fake" in page
+    assert "FaceForensics++ c40 (real only)" in page and "red is not evidence of a fake" in page
     assert "How to read these figures: AUC is the chance" in page  # the words of the figures, for a journalist

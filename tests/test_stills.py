@@ -210,6 +210,12 @@ def test_transparent_parts_of_a_photo_are_laid_on_white(tmp_path):
     pal.save(tmp_path / "pal.png", transparency=int(np.asarray(pal)[60, 60]))  # the black index transparent
     assert tuple(read_still(str(tmp_path / "pal.png"))[1][0].image[60, 60]) == (255, 255, 255)
     assert read_still(str(tmp_path / "cut.png"))[0].transparent  # said in the report: a cut-out is an edit
+    for mode in ("RGB", "L"):  # a colour key (tRNS) on an RGB or grey png: black is the transparent colour
+        Image.fromarray(rgba[..., :3]).convert(mode).save(
+            tmp_path / f"key_{mode}.png", transparency=0 if mode == "L" else (0, 0, 0)
+        )
+        info, frames = read_still(str(tmp_path / f"key_{mode}.png"))
+        assert tuple(frames[0].image[60, 60]) == (255, 255, 255) and info.transparent, mode
 
 
 def test_a_cut_out_photo_is_warned_of(tmp_path, tiny_model):

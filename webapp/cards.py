@@ -32,15 +32,17 @@ GLOSSARY = (
 # report: "(detector/training/run.py)", "(trained.config.train_sources)", "(../shared/data/ffpp ...)")
 _DEVELOPER_ASIDE = re.compile(r"\s*\((?=[^()]*(?:\.py\b|\.\./|/shared/|\btrained\.\w|\bconfig\.\w))[^()]*\)")
 _SOURCES = "|".join(re.escape(k) for k in sorted(SOURCE_NAMES, key=len, reverse=True) if k != "all")
-_SOURCE_WORD = re.compile(rf"(?<![\w/.:-])({_SOURCES})(/real)?(?!\w)")  # "ffpp_c40/real": that source's real videos
+# "ffpp_c40/real": that source's reals only; not inside another word ("ffpp-c40", "x/ffpp")
+_SOURCE_WORD = re.compile(rf"(?<![\w/.:-])({_SOURCES})(?:/(real|fake))?(?![\w-])")
+_SCRIPT = re.compile(r"\s*\bby \S+\.py\b")  # "Trained by detector/train.py on ..." (early cards): the file goes
 
 
 def for_readers(text: str) -> str:
     """A card's data line or notes as a reader of the page or the report should see them: the data sources by
     their names (``ffpp_c40`` is "FaceForensics++ c40"), asides for developers (paths, source files, card fields)
     left out."""
-    text = _DEVELOPER_ASIDE.sub("", str(text))
-    return _SOURCE_WORD.sub(lambda m: SOURCE_NAMES[m.group(1)] + (" (its real videos)" if m.group(2) else ""), text)
+    text = _SCRIPT.sub("", _DEVELOPER_ASIDE.sub("", str(text)))
+    return _SOURCE_WORD.sub(lambda m: SOURCE_NAMES[m.group(1)] + (f" ({m.group(2)} only)" if m.group(2) else ""), text)
 
 
 def calibration_rule(card) -> str:

@@ -82,6 +82,12 @@ def run(
     )
 
 
+def mover_of(report: Report, name: str, strength: float) -> Mover | None:
+    """:func:`face_mover` for the frames of ``report`` (their size from its video_info)."""
+    info = report.video_info or {}
+    return face_mover(name, strength, int(info.get("width") or 0), int(info.get("height") or 0))
+
+
 def compare(
     video: str,
     name: str,
@@ -100,7 +106,7 @@ def compare(
     pos = preview_position(original)
     keep_frame(original, pos)
     perturbed = run(video, name, strength, progress=_part(progress, 0.5, 0.5, f"{name} {strength:.2f}"), **kwargs)
-    align_numbers(original, perturbed, moves_faces(name))
+    align_numbers(original, perturbed, mover_of(original, name, strength))
     return original, keep_frame(perturbed, pos)
 
 
@@ -113,7 +119,7 @@ def levels(video: str, *, progress: Progress | None = None, **kwargs) -> dict[st
     for i, name in enumerate(LEVELS):
         out[name] = run(video, name, progress=_part(progress, i / n, 1 / n, name), **kwargs)
         if i:
-            align_numbers(out[next(iter(out))], out[name], moves_faces(name))
+            align_numbers(out[next(iter(out))], out[name], mover_of(out[next(iter(out))], name, 0.0))
         pos = preview_position(out[name]) if pos is None else pos
         keep_frame(out[name], pos)
     return out
@@ -194,9 +200,9 @@ def levels_summary(reports: dict[str, Report]) -> str:
     )
 
 
-def compare_summary(original: Report, perturbed: Report, moved: bool = False) -> str:
-    """The score change and whether the verdict flipped, and a face-coverage warning (markdown).  ``moved``: the
-    perturbation moves faces (:func:`moves_faces`)."""
+def compare_summary(original: Report, perturbed: Report, mover: Mover | None = None) -> str:
+    """The score change and whether the verdict flipped, and a face-coverage warning (markdown).  ``mover``: where
+    the perturbation moves faces (:func:`face_mover`)."""
     lines = []
     if original.score == original.score and perturbed.score == perturbed.score:
         lines.append(
@@ -213,7 +219,7 @@ def compare_summary(original: Report, perturbed: Report, moved: bool = False) ->
     warning = coverage_warning(original, perturbed)
     if warning:
         lines.append(f"⚠ **Face coverage:** perturbed, {warning}.")
-    swapped, n = swapped_faces(original, perturbed, moved)
+    swapped, n = swapped_faces(original, perturbed, mover)
     if swapped:
         lines.append(
             f"⚠ **Other faces:** in {swapped} of {n} frames the perturbed run lost the clean run's face and found "
@@ -242,51 +248,79 @@ def _shown_face(report: Report, pos: int):
     return next((f for f in faces if f.identity == key), None) or _largest(faces)
 
 
-MOVING = {"hflip", "rotate", "fliprot"}  # perturbations (and levels) that move faces in the frame
+Mover = Callable[[tuple], tuple]  # a face box (x, y, w, h) in the unchanged frame -> where the perturbation puts it
 
 
-def moves_faces(name: str) -> bool:
-    """Whether perturbation or level ``name`` moves faces (mirrors or turns the frame)."""
-    return name in MOVING
+def face_mover(name: str, strength: float, width: int, height: int) -> Mover | None:
+    """Where perturbation (or level) ``name`` at ``strength`` moves a face box of a ``width`` x ``height`` frame:
+    mirrored (hflip), turned about the frame's centre (rotate: 30 degrees at strength 1, counter-clockwise, as
+    :func:`detector.evaluation.perturb.rotate` turns it), or both (fliprot); None for a perturbation that leaves
+    faces in place.  A review: trying every face's mirror image for every moving perturbation paired a turned face
+    with the other person of a two-shot."""
+    import math
+
+    steps = [(n, float(s)) for n, s in LEVELS[name].steps] if name in LEVELS else [(name, float(strength))]
+    moves = [(n, s) for n, s in steps if n in ("hflip", "rotate") and s > 0]
+    if not moves or not width or not height:
+        return None
+
+    def move(box):
+        x, y, w, h = box
+        cx, cy = x + w / 2, y + h / 2
+        for n, s in moves:
+            if n == "hflip":
+                cx = width - cx
+            else:  # cv2.getRotationMatrix2D's turn (y points down): counter-clockwise on the screen
+                a = math.radians(30.0 * s)
+                dx, dy = cx - width / 2, cy - height / 2
+                cx = width / 2 + dx * math.cos(a) + dy * math.sin(a)
+                cy = height / 2 - dx * math.sin(a) + dy * math.cos(a)
+        return (cx - w / 2, cy - h / 2, w, h)
+
+    return move
 
 
-def _partner(face, faces: list, width: int, moved: bool):
-    """The face among ``faces`` (a perturbed run's, in the same sampled frame) that is ``face``: the one whose box
-    overlaps its box most; where the perturbation ``moved`` faces, its mirror image's box counts too (a turn moves
-    it less).  None when it was lost.  The largest face of each run was paired before, and blur that lost the face
-    paired it with a "face" in the background (a review)."""
+def _matched(before_faces: list, after_faces: list, mover: Mover | None) -> dict[int, object]:
+    """{index in ``before_faces``: the same face in ``after_faces``}, one to one: pairs by the overlap of the moved
+    box (:func:`face_mover`) with the perturbed run's box, best first, at least 0.3 (0.2 for a moved box: a turn
+    changes a box's shape)."""
     from detector.inference.faces import iou
 
-    if not faces:
-        return None
-    x, y, w, h = face.box
-    boxes = [face.box, (width - x - w, y, w, h)] if moved and width else [face.box]
-    overlap, best = max(((max(iou(b, f.box) for b in boxes), i) for i, f in enumerate(faces)))
-    return faces[best] if overlap >= (0.1 if moved else 0.3) else None
+    move = mover or (lambda box: box)
+    pairs = sorted(
+        ((iou(move(a.box), b.box), i, j) for i, a in enumerate(before_faces) for j, b in enumerate(after_faces)),
+        key=lambda t: -t[0],
+    )
+    floor = 0.2 if mover else 0.3
+    out, used = {}, set()
+    for overlap, i, j in pairs:
+        if overlap < floor:
+            break
+        if i not in out and j not in used:
+            out[i] = after_faces[j]
+            used.add(j)
+    return out
 
 
-def _pair_at(before: Report, after: Report, pos: int, moved: bool = False):
+def _pair_at(before: Report, after: Report, pos: int, mover: Mover | None = None):
     """(the unchanged run's face at sampled frame ``pos`` (:func:`_shown_face`), the same face in the perturbed run
     or None)."""
+    faces = before.frames[pos].faces
     a = _shown_face(before, pos)
     others = after.frames[pos].faces if pos < len(after.frames) else []
-    if moved and len(others) == 1 and len(before.frames[pos].faces) == 1:
-        return a, others[0]  # mirrored or turned, one face before and after: the same person, wherever it went
-    return a, _partner(a, others, int(before.video_info.get("width") or 0), moved)
+    return a, _matched(faces, others, mover).get(faces.index(a)) if a is not None else None
 
 
-def align_numbers(before: Report, after: Report, moved: bool = False) -> Report:
+def align_numbers(before: Report, after: Report, mover: Mover | None = None) -> Report:
     """Number ``after``'s faces as ``before`` numbers the same people, in place: each of its identities takes the
-    number of the face it is paired with (:func:`_partner`) in most frames; one paired with none gets a number after
-    all of ``before``'s.  A review: a flipped frame numbers its faces left to right anew, so "face 0" of the
+    number of the face it is matched with (:func:`_matched`) in most frames; one matched with none gets a number
+    after all of ``before``'s.  A review: a flipped frame numbers its faces left to right anew, so "face 0" of the
     perturbed timeline was the other person, and read as one face's score jumping."""
-    width = int(before.video_info.get("width") or 0)
     votes: dict[tuple[int, int], int] = {}
     for fa, fb in zip(before.frames, after.frames):
-        for b in fb.faces:
-            a = _partner(b, fa.faces, width, moved)
-            if a is not None:
-                votes[(b.identity, a.identity)] = votes.get((b.identity, a.identity), 0) + 1
+        for i, b in _matched(fa.faces, fb.faces, mover).items():
+            key = (b.identity, fa.faces[i].identity)
+            votes[key] = votes.get(key, 0) + 1
     mapping: dict[int, int] = {}
     for (b_id, a_id), _ in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0])):
         if b_id not in mapping and a_id not in mapping.values():
@@ -307,12 +341,12 @@ def align_numbers(before: Report, after: Report, moved: bool = False) -> Report:
     return after
 
 
-def swapped_faces(before: Report, after: Report, moved: bool = False) -> tuple[int, int]:
+def swapped_faces(before: Report, after: Report, mover: Mover | None = None) -> tuple[int, int]:
     """(frames where the perturbed run lost the unchanged run's main face but found another, frames with a face in
     the unchanged run).  A review: heavy blur lost the face, a "face" in the background was scored instead and
     flipped the verdict, with nothing said."""
     with_face = [i for i, fr in enumerate(before.frames) if fr.faces and i < len(after.frames)]
-    swapped = sum(1 for i in with_face if after.frames[i].faces and _pair_at(before, after, i, moved)[1] is None)
+    swapped = sum(1 for i in with_face if after.frames[i].faces and _pair_at(before, after, i, mover)[1] is None)
     return swapped, len(with_face)
 
 
@@ -327,14 +361,14 @@ def _no_face_panel(shape: tuple[int, ...], lines: tuple[str, ...] = ("no face", 
 
 
 def crop_pairs(
-    before: Report, after: Report, max_pairs: int = LAB_PAIRS, side: int = 128, moved: bool = False
+    before: Report, after: Report, max_pairs: int = LAB_PAIRS, side: int = 128, mover: Mover | None = None
 ) -> list[tuple[np.ndarray, str]]:
     """Gallery items: the face crop of the unchanged run beside the perturbed run's, at up to ``max_pairs``
     sampled frames spread over the clip (frames where the unchanged run found a face).  In each frame the
     unchanged run's face that sets its score (:func:`key_identity`; else the frame's largest) is shown beside the
-    same face in the perturbed run (:func:`_partner`: found by
-    its place, also mirrored where the perturbation ``moved`` faces), "no face found" where the perturbed run lost
-    it, "face lost" where it found only other faces.  Each crop is framed in its own verdict colour."""
+    same face in the perturbed run (:func:`_matched`: found by its place, moved as the perturbation moves it:
+    ``mover``, :func:`face_mover`), "no face found" where the perturbed run lost it, "face lost" where it found only
+    other faces.  Each crop is framed in its own verdict colour."""
     from webapp.faces import face_tile
 
     border = 5
@@ -344,7 +378,7 @@ def crop_pairs(
     picks = sorted({with_face[round(k * (len(with_face) - 1) / max(1, max_pairs - 1))] for k in range(max_pairs)})
     items = []
     for pos in picks:
-        a, b = _pair_at(before, after, pos, moved)
+        a, b = _pair_at(before, after, pos, mover)
         others = after.frames[pos].faces
         left = face_tile(a, before.threshold, side, border, before.uncertain, panel=False, depth=False)
         right = (
@@ -444,7 +478,8 @@ __all__ = [
     "compare_summary",
     "crop_pairs",
     "align_numbers",
-    "moves_faces",
+    "face_mover",
+    "mover_of",
     "swapped_faces",
     "clip_for_lab",
     "clip_from_first_tab",

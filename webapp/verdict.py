@@ -182,7 +182,10 @@ def relabel(
     kept = [w for w in report.warnings if w not in old_auto and not w.startswith(HAND_THRESHOLD)]
     new = dataclasses.replace(report, threshold=t, uncertain=band, label=verdict(report.score, t, band))
     hand = [] if own or card_threshold is None else [hand_threshold_warning(t, float(card_threshold))]
-    new.warnings = hand + trust_warnings(new) + kept
+    from detector.data.seen import is_seen_warning
+
+    seen = [w for w in kept if is_seen_warning(w)]  # first, as analyze put it: it outweighs every other caveat
+    new.warnings = seen + hand + trust_warnings(new) + [w for w in kept if w not in seen]
     return new
 
 

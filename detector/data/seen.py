@@ -14,7 +14,7 @@ the source when the model card says the model trained on it.
 
 from __future__ import annotations
 
-__all__ = ["digest", "write_index", "read_index", "trained_sources", "seen_warning", "SEEN_DATA"]
+__all__ = ["digest", "write_index", "read_index", "trained_sources", "seen_warning", "is_seen_warning", "SEEN_DATA"]
 
 import hashlib
 import os
@@ -116,10 +116,17 @@ def seen_warning(path: str | os.PathLike, card, index_file: str | os.PathLike = 
     what = "photo" if source == "faces_utk" else "video"
     name = SOURCE_NAMES.get(source, source).removesuffix(" photos")  # "the real photos of UTKFace", once
     return (
-        f"This {what} is one of the {label} {what}s of {name} that this model was "
-        "trained or validated on: its score shows what the model learned, not how it does on material it has never "
-        "seen."
+        f"This {what} is one of the {label} {what}s of {name} {SEEN_TEXT}: its score shows what the model "
+        "learned, not how it does on material it has never seen."
     )
+
+
+SEEN_TEXT = "that this model was trained or validated on"  # what every seen_warning says
+
+
+def is_seen_warning(text: str) -> bool:
+    """Whether a report's warning is :func:`seen_warning`'s (kept first when the warnings are worked out again)."""
+    return SEEN_TEXT in text
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -170,7 +170,7 @@ def _on_white(im):
     least :data:`TRANSPARENT_SHARE` of it was transparent)."""
     from PIL import Image
 
-    if im.mode == "P" and "transparency" in im.info:
+    if "transparency" in im.info:  # a palette's, or an RGB or grey png's colour key (tRNS)
         im = im.convert("RGBA")
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         im = im.convert("RGBA")
