@@ -307,3 +307,19 @@ def test_a_folder_scan_says_which_files_it_skipped(tmp_path):
     line = skipped_line("photos", skipped)
     assert line.startswith("photos: 3 file(s) skipped, not videos or photos by their names (2 .heic, 1 .txt)")
     assert "jpg, jpeg, png, webp, bmp, gif" in line and "\n" not in line
+
+
+def test_crops_of_a_photo_large_enough_for_tiles_have_keys_of_their_own(tmp_path):
+    # a review: the tile search changed the crops of large photos, while their cache key stayed the same
+    from detector.data.crops import CACHE_VERSION, _tiled, cache_key
+
+    small, large = (
+        write(tmp_path / "small.jpg", data.astronaut()),
+        write(tmp_path / "large.jpg", np.zeros((800, 900, 3), np.uint8)),
+    )
+    assert not _tiled(small) and _tiled(large) and CACHE_VERSION == 2
+    import hashlib
+
+    plain = hashlib.sha1(b"v2|x|1|0.3|160").hexdigest()[:20]
+    assert cache_key(small, 32, 0.3, 160, "x") == plain  # the photos' entries of before stay readable
+    assert cache_key(large, 32, 0.3, 160, "x") != plain

@@ -78,10 +78,30 @@ def cache_key(video: str, frames: int, margin: float, max_side: int, fingerprint
     sampling settings."""
     from detector.inference.stills import is_still
 
+    tiles = ""
     if is_still(video):
         frames = 1  # a photo is one frame whatever the setting: one cache entry for every --frames
-    raw = f"v{CACHE_VERSION}|{fingerprint or source_fingerprint(video)}|{frames}|{margin}|{max_side}"
+        tiles = "|tiles" if _tiled(video) else ""  # its small faces are also searched tile by tile since then
+    raw = f"v{CACHE_VERSION}|{fingerprint or source_fingerprint(video)}|{frames}|{margin}|{max_side}{tiles}"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
+
+
+def _tiled(photo: str) -> bool:
+    """Whether faces of ``photo`` are also searched tile by tile (:meth:`FaceDetector.detect_small`: a photo at least
+    two tiles on its short side), read from its header; entries cut before that search keep their own keys."""
+    import warnings
+
+    from PIL import Image
+
+    from detector.inference.faces import TILE_MIN
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: the crop run gives the one line
+            with Image.open(photo) as im:
+                return min(im.size) >= 2 * TILE_MIN
+    except Exception:  # noqa: BLE001 -- unreadable: the crop run says why
+        return False
 
 
 def write_json(path: Path, data: dict) -> None:
