@@ -352,15 +352,13 @@ def _scan(args) -> int:
             skipped: list[str] = []
             if args.engine == "ray":
                 found = []
-                for p, size, mtime in list_inputs(path, unreadable):
+                for p, size, mtime in list_inputs(path, unreadable, skipped):
                     found.append(p)
                     stats[p] = (size, mtime)
             elif is_uri(path):
                 raise InputError(f"{path}: a URI is read by the Ray engine only (add --engine ray)")
             else:
                 found = list_videos(path, unreadable, skipped)
-                if skipped and not args.quiet:  # said, not counted as failed: a folder holds other files too
-                    print(printable(skipped_line(path, skipped)), file=sys.stderr)
             for p in found:
                 if key_path(p) in listed:
                     named_again += 1
@@ -368,6 +366,8 @@ def _scan(args) -> int:
                 listed.add(key_path(p))
                 videos.append(p)
                 results[key_path(p)] = {}  # its place in the outputs' order
+            if skipped and not args.quiet:  # said, not counted as failed: a folder holds other files too
+                print(printable(skipped_line(path, skipped)), file=sys.stderr)
             for message in unreadable:  # a folder below it that cannot be read: said, and counted as failed
                 listing_failed(message.split(": ", 1)[0], message)
         except InputError as e:  # a folder with nothing to analyse: the other paths still are

@@ -134,7 +134,9 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
         facts.append(f"{report.timings['total']:.1f} s")
     parts.append(f'<div style="font-size:13px;margin-top:6px;color:#444">{" &middot; ".join(facts)}</div></div>')
     notes = list(report.warnings) + ([model_caveat] if model_caveat else [])
-    # no face: there is no verdict to treat with care (a review), only the reason there is none
+    if report.label == "unknown":  # no face: no verdict to treat with care (a review), only the reason there is none;
+        # the threshold and the model's caveats judge nothing here
+        notes = [w for w in report.warnings if not w.startswith(HAND_THRESHOLD)]
     parts.append(warnings_html(notes, "Why there is no verdict" if report.label == "unknown" else None))
     return "".join(parts)
 

@@ -34,17 +34,19 @@ def is_uri(path: str) -> bool:
     return bool(sep) and head.isalnum()
 
 
-def list_inputs(path: str, unreadable: list[str] | None = None) -> list[tuple[str, int | None, int | None]]:
+def list_inputs(
+    path: str, unreadable: list[str] | None = None, skipped: list[str] | None = None
+) -> list[tuple[str, int | None, int | None]]:
     """The videos and photos at ``path`` (a file, a folder, or a URI of either) as ``(path, size, mtime)``.
-    Raises InputError when there is nothing to analyse there; ``unreadable`` (a local folder): as
-    :func:`detector.inference.video.list_videos` takes it."""
+    Raises InputError when there is nothing to analyse there; ``unreadable`` and ``skipped`` (a local folder): as
+    :func:`detector.inference.video.list_videos` takes them."""
     from detector.errors import InputError
 
     if not is_uri(path):
         from detector.inference.video import list_videos
 
         out = []
-        for p in list_videos(path, unreadable):
+        for p in list_videos(path, unreadable, skipped):
             try:
                 st = os.stat(p)
                 out.append((p, st.st_size, int(st.st_mtime)))

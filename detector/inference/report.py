@@ -548,7 +548,10 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     # 0.023 above it: 0.998 is not close to it; 0.1 below, as with any threshold from 0.4 up)
     room = (1.0 - t) if report.score >= t else t
     if abs(report.score - t) < min(0.1, 0.25 * room):
-        score_text, thr_text = agreeing_figures(report.score, t)
+        # to the digits the verdict card prints them (against the band's edge too)
+        score_text, thr_text = figures_against(
+            report.score, t, *([float(report.uncertain[0])] if report.uncertain else [])
+        )[:2]
         what = "The score" if photo else "The video score"
         out.append(f"{what} {score_text} is close to the threshold {thr_text}.")
     elif scores.size >= 4:
