@@ -19,7 +19,7 @@ import stat
 import sys
 from collections.abc import Iterable, Sequence
 
-from detector.constants import GIF_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from detector.constants import MEDIA_EXTENSIONS
 
 __all__ = [
     "Parser",
@@ -166,7 +166,7 @@ def check_outputs(targets: Sequence[tuple[str, str | None]], inputs: Iterable[st
     for flag, target in targets:
         if os.path.abspath(target) in given or any(_same_file(target, p) for p in given):
             return f"{flag} {target}: is one of the inputs; give another file name for the results"
-        if target.lower().endswith(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS + GIF_EXTENSIONS):
+        if target.lower().endswith(MEDIA_EXTENSIONS):
             return f"{flag} {target}: is named like a video or a photo; give a results file (e.g. results.json)"
         if not os.path.isdir(target):
             try:

@@ -57,6 +57,7 @@ DEFAULT_DISTILL_TEMPERATURE = 1.0  # train --teacher: softmax temperature of the
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".mpg", ".mpeg", ".wmv", ".flv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # photos: analysed as one-frame clips
 GIF_EXTENSIONS = (".gif",)  # a photo when it holds one frame, a clip when animated (detector.inference.stills)
+MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS + GIF_EXTENSIONS  # what a folder scan takes
 
 # the shared data's sources (a data folder's name; ":actors" for FF++ actor clips) by their names for readers
 SOURCE_NAMES = {

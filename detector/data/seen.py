@@ -27,6 +27,7 @@ from detector.constants import SHIPPED_MODELS, SOURCE_NAMES
 SEEN_DATA = SHIPPED_MODELS.parent / "seen_data.tsv"
 DIGEST_CHARS = 16  # 64 bits of SHA-256: no two of a few thousand files share them by chance
 HEADER = "# size\tsha256 prefix\tsource\tclass"
+SEEN_TEXT = "that this model was trained or validated on"  # what every seen_warning says
 
 
 def digest(path: str | os.PathLike) -> str:
@@ -119,9 +120,6 @@ def seen_warning(path: str | os.PathLike, card, index_file: str | os.PathLike = 
         f"This {what} is one of the {label} {what}s of {name} {SEEN_TEXT}: its score shows what the model "
         "learned, not how it does on material it has never seen."
     )
-
-
-SEEN_TEXT = "that this model was trained or validated on"  # what every seen_warning says
 
 
 def is_seen_warning(text: str) -> bool:

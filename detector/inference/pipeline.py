@@ -94,20 +94,20 @@ def faces_in(
     found = detector.detect(image, region=(ox, oy, ox + w, oy + h) if pad > 0 else None)
     if pad > 0:  # and faces the padded copy misses but the photo as it is shows (a wide group photo: faces half as
         # large in the padded copy, found by a browser check as "no face found") join them, moved into its pixels
-        plain = detector.detect(image[oy : oy + h, ox : ox + w])
-        for g in plain:
-            moved = (g.box[0] + ox, g.box[1] + oy, g.box[2], g.box[3])
-            if not any(iou(moved, f.box) > 0.3 for f in found):
-                g.box, g.keypoints = moved, [(kx + ox, ky + oy) for kx, ky in g.keypoints]
-                found.append(g)
+        photo = image[oy : oy + h, ox : ox + w]
+
+        def join(extra, within: bool) -> None:  # ``extra`` faces (the photo's pixels) not found yet, moved in
+            for g in extra:
+                moved = (g.box[0] + ox, g.box[1] + oy, g.box[2], g.box[3])
+                cx, cy = moved[0] + moved[2] / 2, moved[1] + moved[3] / 2
+                if not any(iou(moved, f.box) > 0.3 or (within and _holds(f.box, cx, cy)) for f in found):
+                    g.box, g.keypoints = moved, [(kx + ox, ky + oy) for kx, ky in g.keypoints]
+                    found.append(g)
+
+        join(detector.detect(photo), within=False)
         # and faces too small to be seen in the whole photo (a 1080p photo with 100 px faces), searched tile by
         # tile; one already found (or inside one found: a tile's view of part of a large face) stays one face
-        for g in detector.detect_small(image[oy : oy + h, ox : ox + w]):
-            moved = (g.box[0] + ox, g.box[1] + oy, g.box[2], g.box[3])
-            cx, cy = moved[0] + moved[2] / 2, moved[1] + moved[3] / 2
-            if not any(iou(moved, f.box) > 0.3 or _holds(f.box, cx, cy) for f in found):
-                g.box, g.keypoints = moved, [(kx + ox, ky + oy) for kx, ky in g.keypoints]
-                found.append(g)
+        join(detector.detect_small(photo), within=True)
         found.sort(key=lambda f: -f.confidence)
     for f in found:
         x, y, bw, bh = f.box

@@ -19,11 +19,11 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 
-from detector.constants import GIF_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from detector.constants import MEDIA_EXTENSIONS
 
 __all__ = ["is_uri", "list_inputs", "connect", "run", "settings_env"]
 
-MEDIA = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS + GIF_EXTENSIONS
+MEDIA = MEDIA_EXTENSIONS
 CHUNK = 2000  # inputs per Ray Data execution: bounds the driver's bookkeeping on a million-input archive
 TASK_RETRIES = 2  # Ray retries an input whose actor died this many times, then it is recorded as an error
 

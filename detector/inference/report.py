@@ -292,20 +292,15 @@ def agreeing_figures(score: float, bound: float) -> tuple[str, str]:
     """``score`` and ``bound`` printed to 3 decimals, or to as many more as it takes for the printed figures to
     compare as the raw ones do (0.9315 against 0.932064: "0.931" and "0.932"; 0.93204 against it: "0.9320" and
     "0.9321", never "0.932" twice): what every message that shows a score beside its threshold prints."""
-    shown = score_text(score, bound, digits=3)
-    return shown, f"{bound:.{len(shown.split('.')[1])}f}"
+    shown, bound_text = figures_against(score, bound)
+    return shown, bound_text
 
 
 def figures_against(score: float, *bounds: float) -> list[str]:
     """``score`` and each of ``bounds`` printed alike, to 3 decimals or as many more as it takes for the score to
     compare with every bound as the raw figures do (:func:`agreeing_figures` against several bounds at once)."""
-    shown = score
-    for d in range(3, 13):
-        shown = f"{score:.{d}f}"
-        if all((float(shown) >= float(f"{b:.{d}f}")) == (score >= b) for b in bounds):
-            break
-    d = len(shown.split(".")[1])
-    return [shown] + [f"{float(b):.{d}f}" for b in bounds]
+    d = _agreeing_decimals(score, bounds, 3)
+    return [f"{score:.{d}f}"] + [f"{float(b):.{d}f}" for b in bounds]
 
 
 def score_text(score: float, threshold: float, uncertain: list[float] | None = None, digits: int = 2) -> str:
@@ -313,11 +308,16 @@ def score_text(score: float, threshold: float, uncertain: list[float] | None = N
     the uncertain band's lower edge, printed alike, as the raw figures do: a face at 0.9078 under a threshold of
     0.90793 reads "0.9078", not "0.91" (which reads as at the threshold, though the face is not called fake)."""
     bounds = [float(threshold)] + ([float(uncertain[0])] if uncertain else [])
-    for d in range(digits, 13):
-        shown = f"{score:.{d}f}"
-        if all((float(shown) >= float(f"{b:.{d}f}")) == (score >= b) for b in bounds):
-            return shown
-    return shown
+    return f"{score:.{_agreeing_decimals(score, bounds, digits)}f}"
+
+
+def _agreeing_decimals(score: float, bounds, digits: int) -> int:
+    """The fewest decimals from ``digits`` (at most 12) at which ``score`` and every bound, printed so, compare as
+    the raw figures do."""
+    for d in range(digits, 12):
+        if all((float(f"{score:.{d}f}") >= float(f"{b:.{d}f}")) == (score >= b) for b in bounds):
+            return d
+    return 12
 
 
 def verdict(score: float, threshold: float, uncertain: list[float] | None = None) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import av
 import numpy as np
 
-from detector.constants import GIF_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS  # noqa: E402
+from detector.constants import GIF_EXTENSIONS, IMAGE_EXTENSIONS, MEDIA_EXTENSIONS  # noqa: E402
 from detector.errors import InputError
 
 
@@ -586,7 +586,7 @@ def list_videos(path: str, unreadable: list[str] | None = None, skipped: list[st
         hidden files aside) are appended, so that a caller can say so (a folder's .heic photos were passed over in
         silence)
     """
-    media = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS + GIF_EXTENSIONS
+    media = MEDIA_EXTENSIONS
     if os.path.isdir(path):
         errors: list[OSError] = []
         found, others = [], []
