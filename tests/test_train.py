@@ -181,6 +181,8 @@ def test_too_few_lr_find_steps_is_refused(tmp_path):
         ["--cutout", "2"],
         ["--compress", "-1"],
         ["--tight-pad", "1.2"],
+        ["--colour-cast", "1.5"],
+        ["--tight-flat", "-0.2"],
         ["--ema", "1"],
         ["--folds", "3", "--fold", "3"],
         ["--fold", "1"],
@@ -793,3 +795,54 @@ def test_train_step_bench_refuses_a_bad_stage_count(capsys):
         assert bench.main(["--arch", "nosuchnet", "--threads", threads]) == 2
     err = capsys.readouterr().err
     assert "freeze at most" in err and "unknown architecture" in err
+
+
+def test_colour_cast_tints_the_whole_crop_and_keeps_a_mask_channel():
+    """--colour-cast P: a real photo with a sepia filter or a warm cast was called fake far more often than as it was
+    (scripts/circulation_probe.py); each cast changes the colours of the whole crop, keeps its size and dtype, and
+    leaves --mask-weight's fourth channel alone."""
+    from skimage.data import astronaut
+
+    from detector.training.augment import COLOUR_CASTS, colour_cast
+    from detector.training.config import TrainConfig
+
+    assert TrainConfig().colour_cast == 0.0 and TrainConfig().tight_flat == 0.0
+    face = np.ascontiguousarray(astronaut()[0:200, 150:350])
+    mask = np.arange(200 * 200, dtype=np.uint8).reshape(200, 200)
+    for kind in COLOUR_CASTS:
+        out = colour_cast(np.dstack([face, mask]), np.random.default_rng(0), kind)
+        assert out.shape == (200, 200, 4) and out.dtype == np.uint8
+        assert np.array_equal(out[..., 3], mask)
+        assert np.abs(out[..., :3].astype(int) - face).mean() > 5, kind
+    sepia = colour_cast(face, np.random.default_rng(0), "sepia").reshape(-1, 3).mean(0)
+    assert sepia[0] > sepia[1] > sepia[2]  # brown: red over green over blue
+    dark = colour_cast(face, np.random.default_rng(0), "low_light")
+    assert dark.mean() < face.mean() * 0.8
+    drawn = {tuple(colour_cast(face, np.random.default_rng(s))[100, 100]) for s in range(8)}
+    assert len(drawn) > 4  # drawn from the generator: casts and strengths vary
+    with pytest.raises(ValueError, match="unknown colour cast"):
+        colour_cast(face, np.random.default_rng(0), "neon")
+
+
+def test_tight_flat_fills_the_border_with_one_colour():
+    """--tight-flat P: the border round the kept part is one colour (a photo inside a screenshot or on a page), the
+    kept part stays in place, and the validation transform never changes."""
+    from skimage.data import astronaut
+
+    from detector.training.augment import item_transforms, tight_box, tight_pad
+
+    face = np.ascontiguousarray(astronaut()[0:200, 150:350])
+    for seed in range(10):
+        out = tight_pad(face, np.random.default_rng(seed), flat=True)
+        x0, y0, iw, ih = tight_box(200, 200, np.random.default_rng(seed))
+        assert np.array_equal(out[y0 : y0 + ih, x0 : x0 + iw], face[y0 : y0 + ih, x0 : x0 + iw])
+        border = np.ones((200, 200), bool)
+        border[y0 : y0 + ih, x0 : x0 + iw] = False
+        assert len(np.unique(out[border].reshape(-1, 3), axis=0)) == 1
+    (aug,) = item_transforms(64, 0.0, ["fake", "real"], seed=1, tight=1.0, tight_flat=1.0, colour=1.0)
+    (plain,) = item_transforms(64, 0.0, ["fake", "real"], seed=1)
+    from fastai.vision.all import PILImage
+
+    img = PILImage.create(face)
+    assert np.array_equal(np.asarray(aug(img, split_idx=1)), np.asarray(plain(img, split_idx=1)))
+    assert not np.array_equal(np.asarray(aug(img, split_idx=0)), np.asarray(plain(img, split_idx=1)))

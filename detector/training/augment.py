@@ -15,6 +15,8 @@ __all__ = [
     "augmentations",
     "tight_pad",
     "tight_box",
+    "colour_cast",
+    "COLOUR_CASTS",
     "item_transforms",
     "MaskBuffer",
     "split_mask",
@@ -111,18 +113,66 @@ def tight_box(h: int, w: int, rng: np.random.Generator, low: float = 0.6) -> tup
     return int(rng.integers(0, w - iw + 1)), int(rng.integers(0, h - ih + 1)), iw, ih
 
 
-def tight_pad(image: np.ndarray, rng: np.random.Generator, low: float = 0.6) -> np.ndarray:
+def tight_pad(image: np.ndarray, rng: np.random.Generator, low: float = 0.6, flat: bool = False) -> np.ndarray:
     """``image`` (a square face crop, any channels) as if cut from a photo that held only part of it: a random inner
     rectangle (each side ``low``-100% of the crop's, at least one under 95%, placed at random) is kept and the rest
     is filled by mirroring it outwards, as :func:`detector.inference.stills.pad_still` fills a tightly cropped
-    photo's face square.  Same size as ``image``."""
+    photo's face square.  ``flat``: the rest is one colour instead (white, black, a grey or any colour, drawn from
+    ``rng``; a mask channel gets 0), as round a photo shown on a page or a screen and captured with it (a
+    screenshot).  Same size as ``image``."""
     import cv2
 
     h, w = image.shape[:2]
     x0, y0, iw, ih = tight_box(h, w, rng, low)
     inner = np.ascontiguousarray(image[y0 : y0 + ih, x0 : x0 + iw])
-    out = cv2.copyMakeBorder(inner, y0, h - ih - y0, x0, w - iw - x0, cv2.BORDER_REFLECT_101)
-    return out.reshape(image.shape)
+    if not flat:
+        out = cv2.copyMakeBorder(inner, y0, h - ih - y0, x0, w - iw - x0, cv2.BORDER_REFLECT_101)
+        return out.reshape(image.shape)
+    out = np.zeros_like(image)
+    kind = rng.integers(4)
+    if kind == 0:  # a white page
+        rgb = np.full(3, rng.integers(225, 256))
+    elif kind == 1:  # a dark page or a player's bars
+        rgb = np.full(3, rng.integers(0, 30))
+    elif kind == 2:  # a grey
+        rgb = np.full(3, rng.integers(30, 225))
+    else:  # any colour
+        rgb = rng.integers(0, 256, 3)
+    out[..., :3] = rgb.astype(image.dtype)
+    out[y0 : y0 + ih, x0 : x0 + iw] = inner
+    return out
+
+
+COLOUR_CASTS = ("sepia", "white_balance", "low_light", "washed_out")
+
+
+def colour_cast(image: np.ndarray, rng: np.random.Generator, kind: str | None = None) -> np.ndarray:
+    """``image`` (a face crop, RGB first, any further channel left as it is) as a photo that went through a colour
+    filter or was taken under other light, the whole picture alike: ``sepia`` (the sepia tone, blended 40-100%
+    with the picture), ``white_balance`` (each channel's gain 0.75-1.25: a warm or cool cast), ``low_light``
+    (gamma 1.2-2.2 and dimmed to 45-100%: a dark room) or ``washed_out`` (saturation 20-80%, blacks lifted by up
+    to 50 of 255 and a slight tint: a faded print).  ``kind``: one of :data:`COLOUR_CASTS`, or None to draw one
+    from ``rng``.  Same size and dtype as ``image``."""
+    kind = kind or COLOUR_CASTS[rng.integers(len(COLOUR_CASTS))]
+    rgb = image[..., :3].astype(np.float32)
+    if kind == "sepia":
+        m = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], np.float32)
+        a = rng.uniform(0.4, 1.0)
+        rgb = (1 - a) * rgb + a * (rgb @ m.T)
+    elif kind == "white_balance":
+        rgb = rgb * rng.uniform(0.75, 1.25, 3).astype(np.float32)
+    elif kind == "low_light":
+        rgb = 255.0 * (rgb / 255.0) ** rng.uniform(1.2, 2.2) * rng.uniform(0.45, 1.0)
+    elif kind == "washed_out":
+        grey = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+        rgb = grey[..., None] + rng.uniform(0.2, 0.8) * (rgb - grey[..., None])
+        lift = rng.uniform(0, 50)
+        rgb = lift + rgb * (255 - lift) / 255 + rng.uniform(-8, 8, 3).astype(np.float32)
+    else:
+        raise ValueError(f"unknown colour cast {kind!r}: one of {', '.join(COLOUR_CASTS)}")
+    out = image.copy()
+    out[..., :3] = np.clip(rgb, 0, 255).astype(image.dtype)
+    return out
 
 
 def item_transforms(
@@ -136,17 +186,24 @@ def item_transforms(
     sbi_regions: float = 0.0,
     compress: float = 0.0,
     tight: float = 0.0,
+    tight_flat: float = 0.0,
+    colour: float = 0.0,
 ):
     """Item transforms for fastai: self-blending (train only; ``sbi_regions``: :class:`SelfBlender`'s ``regions``),
     albumentations (train, at ``train_size``, default ``size``) / resize to ``size`` (valid).  ``tight``: the
     probability that a training crop, of either class, is first given a tightly cropped photo's mirrored border
     (:func:`tight_pad`): the photos trained on all have one, the video frames none, and without it a fake's face
-    cut as a tight photo scored as real (``scripts/tight_photos.py``)."""
+    cut as a tight photo scored as real (``scripts/tight_photos.py``).  ``tight_flat``: the share of those borders
+    filled with one colour instead of mirrored (a photo captured on a page or screen).  ``colour``: the
+    probability that a training crop, of either class, gets a whole-picture colour cast (:func:`colour_cast`: a
+    sepia filter, a warm or cool white balance, low light, a faded print), after the self-blending, so a real
+    face is not a fake by its tint."""
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
     train_aug = augmentations(train_size or size, downscale, seed, cutout, compress)
     tight_rng = np.random.default_rng(None if seed is None else seed + 7919)
+    colour_rng = np.random.default_rng(None if seed is None else seed + 104729)
 
     class AlbumentationsTransform(RandTransform):
         "Albumentations on training images; a plain resize on validation."
@@ -161,7 +218,10 @@ def item_transforms(
                 return img
             arr = np.asarray(img)
             if self.idx == 0 and tight > 0 and tight_rng.random() < tight:  # a tight photo's mirrored border
-                arr = tight_pad(arr, tight_rng)  # (with --mask-weight's mask channel, moved together)
+                flat = tight_flat > 0 and tight_rng.random() < tight_flat
+                arr = tight_pad(arr, tight_rng, flat=flat)  # (with --mask-weight's mask channel, moved together)
+            if self.idx == 0 and colour > 0 and colour_rng.random() < colour:  # a filter or other light
+                arr = colour_cast(arr, colour_rng)
             if self.idx == 0 and arr.ndim == 3 and arr.shape[2] == 4:  # --mask-weight: RGB + mask, moved together
                 aug = train_aug(image=np.ascontiguousarray(arr[..., :3]), mask=np.ascontiguousarray(arr[..., 3]))
                 out = np.dstack([aug["image"], aug["mask"]])

@@ -135,6 +135,18 @@ class TrainConfig:
         "60-100%% of each side and mirror it outwards, as the pipeline pads a photo whose face fills it",
         metavar="P",
     )
+    tight_flat: float = _f(
+        0.0,
+        "with --tight-pad: the share P of those borders filled with one colour (white, black, grey or any) "
+        "instead of mirrored, as round a photo captured on a page or a screen",
+        metavar="P",
+    )
+    colour_cast: float = _f(
+        0.0,
+        "with probability P, give a training crop (both classes) a whole-picture colour cast: a sepia filter, a "
+        "warm or cool white balance, low light or a faded print",
+        metavar="P",
+    )
     pairs: float = _f(
         0.0,
         "weight W of a ranking loss on (real, fake) pairs of one frame (0: off; needs --balance domain and an "
@@ -269,11 +281,20 @@ class TrainConfig:
             raise ValueError("no data: give --data ROOT [ROOT...] or a recipe with data = [...]")
         if not self.arch:
             raise ValueError('no architecture: give --arch NAME or a recipe with arch = "..."')
-        probabilities = (self.downscale, self.compress, self.sbi, self.cutout, self.sbi_regions, self.tight_pad)
+        probabilities = (
+            self.downscale,
+            self.compress,
+            self.sbi,
+            self.cutout,
+            self.sbi_regions,
+            self.tight_pad,
+            self.tight_flat,
+            self.colour_cast,
+        )
         if not all(0 <= p <= 1 for p in probabilities):
             raise ValueError(
-                "--downscale, --compress, --sbi, --sbi-regions, --cutout and --tight-pad are probabilities: "
-                "between 0 and 1"
+                "--downscale, --compress, --sbi, --sbi-regions, --cutout, --tight-pad, --tight-flat and "
+                "--colour-cast are probabilities: between 0 and 1"
             )
         if not 0 < self.train_groups <= 1:
             raise ValueError("--train-groups F is a share of the training groups: above 0 and at most 1")
