@@ -62,6 +62,26 @@ def test_faces_unlike_the_training_faces_are_warned_about():
     assert any("smaller" in w for w in warnings) and any("blurrier" in w for w in warnings)
 
 
+def test_a_sepia_face_is_yellower_than_training_and_a_grey_face_has_no_hue():
+    """Real photos with a sepia filter were called fake 36 times in 100 (scripts/circulation_probe.py): the hue of
+    the face's middle is measured (CIELAB angle: skin 35-70, sepia 85-100) and warned of outside the card's range;
+    a black and white face has no hue, and nothing is said of it."""
+    from skimage.data import astronaut
+
+    from detector.inference.quality import face_stats, out_of_range
+
+    kps = [(40.0, 50.0), (80.0, 50.0), (60.0, 70.0)]
+    face = np.ascontiguousarray(astronaut()[20:220, 150:350])
+    sepia = np.clip(face @ np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]]).T, 0, 255)
+    grey = np.repeat(face.mean(2, keepdims=True), 3, 2)
+    plain, toned, bw = (face_stats(x.astype(np.uint8), (0, 0, 150, 150), kps) for x in (face, sepia, grey))
+    assert 20 < plain["hue"] < 75 and toned["hue"] > 80 and np.isnan(bw["hue"])
+    ranges = {"hue": [35.0, 70.0]}
+    (warning,) = out_of_range([toned], ranges)
+    assert warning.startswith("The faces are yellower in colour (a sepia or warm filter") and "degrees" in warning
+    assert out_of_range([bw], ranges) == [] and out_of_range([toned], {"face_px": [10.0, 500.0]}) == []
+
+
 def test_ranges_join_each_sources_own_percentiles():
     # found by a browser check: 8 frames of each of 118 videos outweighed 282 photos in one pooled percentile, and
     # an ordinary training photo read as "sharper than nearly all the model was trained on"
