@@ -55,9 +55,10 @@ def write_index(roots: list[str], out: str | os.PathLike) -> int:
 
 
 @lru_cache(maxsize=4)
-def read_index(path: str) -> dict[int, dict[str, tuple[str, str]]]:
-    """{size: {digest: (source, class)}} from an index file; empty when there is none (an install without it)."""
-    index: dict[int, dict[str, tuple[str, str]]] = {}
+def read_index(path: str) -> dict[int, dict[str, list[tuple[str, str]]]]:
+    """{size: {digest: [(source, class), ...]}} from an index file (one file's bytes may be in several sources, or
+    both classes, under other names); empty when there is none (an install without it)."""
+    index: dict[int, dict[str, list[tuple[str, str]]]] = {}
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError:
@@ -66,7 +67,7 @@ def read_index(path: str) -> dict[int, dict[str, tuple[str, str]]]:
         parts = line.split("\t")
         if line.startswith("#") or len(parts) != 4 or not parts[0].isdigit():
             continue
-        index.setdefault(int(parts[0]), {})[parts[1]] = (parts[2], parts[3])
+        index.setdefault(int(parts[0]), {}).setdefault(parts[1], []).append((parts[2], parts[3]))
     return index
 
 
@@ -87,15 +88,18 @@ def trained_sources(card) -> list[str] | None:
 
 
 def _data_of(command) -> list[str]:
-    """The folders after ``--data`` in a training command line."""
+    """The folders after ``--data`` in a training command line (``--data A B`` or ``--data=A``)."""
     try:
         words = shlex.split(command) if isinstance(command, str) else []
     except ValueError:
         return []
-    if "--data" not in words:
-        return []
-    after = words[words.index("--data") + 1 :]
-    return [w for w in after[: next((i for i, w in enumerate(after) if w.startswith("-")), len(after))]]
+    for i, word in enumerate(words):
+        if word.startswith("--data="):
+            return [word.removeprefix("--data=")] if len(word) > len("--data=") else []
+        if word == "--data":
+            after = words[i + 1 :]
+            return after[: next((j for j, w in enumerate(after) if w.startswith("-")), len(after))]
+    return []
 
 
 def seen_warning(path: str | os.PathLike, card, index_file: str | os.PathLike = SEEN_DATA) -> str | None:
@@ -109,11 +113,10 @@ def seen_warning(path: str | os.PathLike, card, index_file: str | os.PathLike = 
         found = same_size.get(digest(path)) if same_size else None
     except OSError:
         return None
-    if found is None:
+    trained = [(source, label) for source, label in found or [] if source in sources or f"{source}/{label}" in sources]
+    if not trained:
         return None
-    source, label = found
-    if source not in sources and f"{source}/{label}" not in sources:
-        return None
+    source, label = trained[0]
     what = "photo" if source == "faces_utk" else "video"
     name = SOURCE_NAMES.get(source, source).removesuffix(" photos")  # "the real photos of UTKFace", once
     return (
