@@ -323,3 +323,32 @@ def test_crops_of_a_photo_large_enough_for_tiles_have_keys_of_their_own(tmp_path
     plain = hashlib.sha1(b"v2|x|1|0.3|160").hexdigest()[:20]
     assert cache_key(small, 32, 0.3, 160, "x") == plain  # the photos' entries of before stay readable
     assert cache_key(large, 32, 0.3, 160, "x") != plain
+
+
+def test_a_jpeg_cut_short_that_still_decodes_is_warned_of(tmp_path, tiny_model):
+    """A review: a JPEG cut in half with its end marker put back decodes without an error, its lower half the
+    decoder's flat grey, and was scored without a word.  The grey share is in video_info and a warning; a whole JPEG,
+    or a png whose bottom is that very grey, gets neither."""
+    import io
+
+    from PIL import Image
+
+    from detector.inference.stills import JPEG_GREY
+
+    buf = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buf, "JPEG", quality=90)
+    whole = buf.getvalue()
+    (tmp_path / "whole.jpg").write_bytes(whole)
+    (tmp_path / "cut.jpg").write_bytes(whole[: len(whole) // 2] + b"\xff\xd9")
+    info, frames = read_still(str(tmp_path / "cut.jpg"))
+    assert 0.3 < info.grey_share < 0.7 and (frames[0].image[-1] == JPEG_GREY).all()
+    report = analyze(str(tmp_path / "cut.jpg"), model=tiny_model)
+    (warning,) = [w for w in report.warnings if "flat grey" in w]
+    assert f"last {100 * info.grey_share:.0f}% of the picture" in warning and "cut short" in warning
+    assert report.video_info["grey_share"] == info.grey_share
+    report = analyze(str(tmp_path / "whole.jpg"), model=tiny_model)
+    assert "grey_share" not in report.video_info and not any("flat grey" in w for w in report.warnings)
+    grey_bottom = data.astronaut().copy()
+    grey_bottom[400:] = JPEG_GREY
+    info, _ = read_still(write(tmp_path / "bar.png", grey_bottom))
+    assert info.grey_share == 0.0

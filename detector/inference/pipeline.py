@@ -30,7 +30,7 @@ from detector.inference.report import (
     hand_threshold_warning,
     summarise,
 )
-from detector.inference.stills import CUT_OUT_WARNING, STILL_PAD, is_still, read_still
+from detector.inference.stills import CUT_OUT_WARNING, STILL_PAD, grey_tail_warning, is_still, read_still
 from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames
 from detector.models.classifier import Classifier, load_model
 
@@ -406,6 +406,8 @@ def analyze(
         report.warnings.insert(0, seen)
     if getattr(info, "transparent", False):  # a cut-out photo: an edit of its own
         report.warnings.append(CUT_OUT_WARNING)
+    if getattr(info, "grey_share", 0.0):  # a JPEG cut short that still decodes: the rest is the decoder's grey
+        report.warnings.append(grey_tail_warning(info.grey_share))
     if not is_still(video_path):  # a truncated file: say the verdict rests on its first part only
         short = cut_short(info)
         if short:

@@ -38,6 +38,17 @@ CUT_OUT_WARNING = (
     "A cut-out is itself an edit the model never trained on, and its edge can look like a manipulation: a real "
     "person cut out has scored fake. Give the original picture if you have it."
 )
+JPEG_GREY = 128  # what the JPEG decoder fills a picture's rest with when the file's data stops before the picture does
+MIN_GREY_ROWS = 8  # a flat grey band at a JPEG's bottom at least this tall (and 2% of it) is warned of as cut short
+
+
+def grey_tail_warning(share: float) -> str:
+    """The warning for a JPEG whose last ``share`` of rows is the decoder's flat grey (:func:`_grey_tail`)."""
+    return (
+        f"The last {100 * share:.0f}% of the picture is flat grey, as a JPEG whose data stops early decodes: the file "
+        "looks cut short (an interrupted download or copy?), and only the rest of it holds the picture. Give the "
+        "whole file if you have it."
+    )
 
 
 PHOTO_FORMATS = "jpg, png, webp, bmp or a one-frame gif"  # what read_still reads, for messages
@@ -108,6 +119,7 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
                 if min(w, h) * min(1.0, MAX_STILL_SIDE / max(w, h)) < MIN_STILL_SIDE:  # its short side once shrunk
                     raise InputError(f"{name}: {w}x{h} is too narrow a picture to hold a face")
                 fmt = im.format or "image"
+                grey_rows = _grey_tail(im) if fmt == "JPEG" else 0  # in the stored orientation, before turning
                 try:
                     im = ImageOps.exif_transpose(im)
                 except Exception:  # noqa: BLE001 -- malformed EXIF: keep the picture as stored, unrotated
@@ -145,6 +157,7 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
         rotation=0,
         codec=fmt.lower(),
         transparent=transparent,
+        grey_share=round(grey_rows / h, 3) if grey_rows >= max(MIN_GREY_ROWS, 0.02 * h) else 0.0,
     )
     return info, [SampledFrame(index=0, time=0.0, image=image)]
 
@@ -163,6 +176,23 @@ def _video_signature(path: str) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         return "avi"
     return None
+
+
+def _grey_tail(im) -> int:
+    """How many rows at the bottom of a decoded JPEG (``im``, still in its stored orientation) are all exactly
+    :data:`JPEG_GREY`: what the decoder fills in when the data stops early but the file still ends with an end
+    marker (a cut-short file that decodes without an error).  0 for other modes (CMYK...)."""
+    if im.mode not in ("RGB", "L"):
+        return 0
+    w, h = im.size
+    rows, step = 0, 64
+    while rows < h:
+        strip = np.asarray(im.crop((0, max(0, h - rows - step), w, h - rows)))
+        flat = np.all(strip.reshape(strip.shape[0], -1) == JPEG_GREY, axis=1)[::-1]  # from the bottom up
+        if not flat.all():
+            return rows + int(np.argmin(flat))
+        rows += len(flat)
+    return rows
 
 
 def _on_white(im):

@@ -55,9 +55,14 @@ class VideoInfo:
     # own header's end (see _check_end)
     damaged_at: float | None = field(default=None, repr=False)
     transparent: bool = field(default=False, repr=False)  # a photo with transparent parts (laid on white): a cut-out
+    grey_share: float = field(default=0.0, repr=False)  # a JPEG's last rows in the decoder's flat grey: cut short
 
-    def to_dict(self) -> dict:  # the report's video_info ("transparent" only where it is so)
-        return {k: v for k, v in self.__dict__.items() if k != "damaged_at" and (k != "transparent" or v)}
+    def to_dict(self) -> dict:  # the report's video_info ("transparent" and "grey_share" only where they are so)
+        return {
+            k: v
+            for k, v in self.__dict__.items()
+            if k != "damaged_at" and (k not in ("transparent", "grey_share") or v)
+        }
 
 
 @dataclass
