@@ -507,7 +507,7 @@ def on_analyze(
         ui.frame_slider: _frame_slider(report, pos, visible=not photo),
         ui.frame_image: image,
         ui.frame_caption: caption,
-        ui.gallery: items,
+        ui.gallery: gr.update(value=items, visible=bool(items)),  # no face: no empty box
         ui.positions_state: positions,
         ui.table: table_value(report),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
@@ -541,7 +541,7 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
     out = {
         ui.verdict: verdict_html(report, model_caveat=judged.get("caveat", "")),
         ui.frame_image: image,
-        ui.gallery: items,
+        ui.gallery: gr.update(value=items, visible=bool(items)),
         ui.positions_state: positions,
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
         ui.json_btn: gr.DownloadButton(value=json_path, visible=True),

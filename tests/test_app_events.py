@@ -51,7 +51,7 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     assert given[0] != clips["face"] and upload_dir not in json.dumps(exported)
     for button in (ui.csv_btn, ui.json_btn, ui.html_btn):
         assert upload_dir not in open(by[button._id]["value"]["path"]).read()
-    assert len(by[ui.gallery._id]) >= 1
+    assert by[ui.gallery._id]["visible"] is True and len(by[ui.gallery._id]["value"]) >= 1
     report = state[ui.report_state._id]
     assert report.label in ("real", "fake") and state[ui.judged_state._id]["threshold"] == 0.5
 

@@ -381,7 +381,7 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     assert o.table["headers"][:3] == ["frame", "time (s)", "face"] and len(o.table["data"][0]) == 11
     assert "Likely" in o.verdict and len(fig.data) >= 1
     assert o.frame_image is not None and o.frame_caption.startswith("Sampled frame")
-    assert len(o.gallery) == len(o.positions_state) == len(report.faces) >= 1
+    assert o.gallery["visible"] and len(o.gallery["value"]) == len(o.positions_state) == len(report.faces) >= 1
     assert len(o.table["data"]) == sum(max(1, len(fr.faces)) for fr in report.frames)
     assert sum(f.cam is not None for f in report.faces) == min(3, len(report.faces))  # cam_faces honoured
     assert data["video"] == "face.mp4" and data == report.to_dict()
@@ -404,7 +404,12 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     out = app.on_analyze(ui, clips["plain"], None, 4, card, "gradcam", 0.5, "confident", 3, "time", progress=_silent)
     o = _named(ui, out)
     assert "No verdict" in o.verdict and "No face was found" in o.verdict
-    assert o.gallery == [] and o.frame_image is not None and "no face found" in o.frame_caption
+    assert (
+        o.gallery["value"] == []
+        and not o.gallery["visible"]
+        and o.frame_image is not None
+        and "no face found" in o.frame_caption
+    )
     assert [t.name for t in o.timeline["value"].data] == ["no face"]
     assert app.on_frame(report, 1)[1].startswith("Sampled frame 1 of")
 
@@ -501,8 +506,10 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     assert not o.frame_slider.visible
     assert o.frame_image.shape[:2] == (512, 512) and o.frame_caption.startswith("The photo · face 0")
     report, data = o.report_state, o.report_json
-    assert len(o.gallery) == len(o.positions_state) == 1 and report.faces[0].cam is not None  # the face, explained
-    assert o.gallery[0][1].startswith("face 0 · score ")  # no time in a photo's captions
+    assert (
+        len(o.gallery["value"]) == len(o.positions_state) == 1 and report.faces[0].cam is not None
+    )  # the face, explained
+    assert o.gallery["value"][0][1].startswith("face 0 · score ")  # no time in a photo's captions
     assert len(o.table["data"]) == 1 and len(data["frames"]) == 1 and data["video"] == "astronaut.jpg"
     assert o.table["headers"][:2] == ["face", "fake probability"]  # a photo has no frame number or time
     assert o.table["data"][0][:2] == [0, pytest.approx(report.faces[0].score, abs=1e-4)]
@@ -655,7 +662,7 @@ def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_mode
     assert moved.label == "fake" and "Likely FAKE" in o.verdict and moved.score == report.score
     assert data["label"] == "fake" and data["uncertain"] is None
     assert json.load(open(o.json_btn.value["path"])) == data
-    assert all(caption.endswith("(FAKE)") for _, caption in o.gallery)
+    assert all(caption.endswith("(FAKE)") for _, caption in o.gallery["value"])
     assert any(abs(s.y0) < 1e-9 for s in o.timeline.layout.shapes if s.type == "line")  # threshold line at 0
     back = _named(ui, app.on_threshold(ui, moved, judged, 0.99, 1, "time"))
     assert back.report_state.label == "uncertain" and "What &ldquo;uncertain&rdquo; means" in back.verdict
