@@ -249,7 +249,7 @@ def cleared_results(ui) -> dict:
         ui.frame_slider: gr.Slider(minimum=1, maximum=2, value=1, visible=True),
         ui.frame_image: None,
         ui.frame_caption: "",
-        ui.gallery: [],
+        ui.gallery: gr.update(value=[], visible=False),
         ui.positions_state: [],
         ui.table: [],
         ui.csv_btn: gr.DownloadButton(value=None, visible=False),
@@ -1253,6 +1253,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
             object_fit="contain",
             elem_id="face-gallery",
             allow_preview=True,
+            visible=False,  # shown with the first faces
         )
         with gr.Accordion("Downloads (shareable report, CSV, JSON) and the per-frame table", open=False):
             with gr.Row():

@@ -64,6 +64,9 @@ def test_a_training_file_is_named_and_others_are_not(tmp_path, clips, tiny_model
     read_index.cache_clear()
     assert "of other that" in seen_warning(clips["face"], _card(config={"train_sources": ["other"]}), index)
     assert "of mydata that" in seen_warning(clips["face"], card, index)
+    for first, second in (("other", "mydata"), ("mydata", "other")):  # the card's own order names the source
+        both = _card(config={"train_sources": [first, second]})
+        assert f"of {first} that" in seen_warning(clips["face"], both, index)
     read_index.cache_clear()
 
     import detector.inference.pipeline as pipeline

@@ -183,6 +183,7 @@ def test_too_few_lr_find_steps_is_refused(tmp_path):
         ["--tight-pad", "1.2"],
         ["--colour-cast", "1.5"],
         ["--tight-flat", "-0.2"],
+        ["--tight-flat", "0.5"],  # without --tight-pad: nothing to fill
         ["--ema", "1"],
         ["--folds", "3", "--fold", "3"],
         ["--fold", "1"],

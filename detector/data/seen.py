@@ -113,7 +113,12 @@ def seen_warning(path: str | os.PathLike, card, index_file: str | os.PathLike = 
         found = same_size.get(digest(path)) if same_size else None
     except OSError:
         return None
-    trained = [(source, label) for source, label in found or [] if source in sources or f"{source}/{label}" in sources]
+    trained = [
+        (source, label)
+        for wanted in sources  # in the card's order: its first source holding these bytes is named
+        for source, label in found or []
+        if wanted in (source, f"{source}/{label}")
+    ]
     if not trained:
         return None
     source, label = trained[0]

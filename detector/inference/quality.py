@@ -8,9 +8,10 @@
 ``brightness``  mean grey level of the crop, 0-255;
 ``yaw``         nose offset from the eyes' midpoint over the eye distance (0 frontal; about +-1 in profile);
 ``hue``         the hue of the middle of the crop's mean colour, in degrees of the CIELAB a*-b* plane (0 pink-red,
-                90 yellow; skin in ordinary light 35-70; a sepia filter about 85-100, a cool cast under 30); not
-                measured (NaN) where the colour is nearly grey (chroma under :data:`MIN_CHROMA`): a black and white
-                picture has no hue.
+                90 yellow, 180 green, 270 blue; from :data:`HUE_CUT` to 225, so blue is -90), skin in ordinary
+                light about 10-70, a sepia filter 85-100, a green cast over 100, a cool one under 10; not measured
+                (NaN) where the colour is nearly grey (chroma under :data:`MIN_CHROMA`): a black and white picture
+                has no hue.
 
 A model card's ``ranges`` holds the 2nd and 98th percentiles of each over its training
 faces (never fewer than :data:`TAIL_FACES` faces beyond an end), taken within each source and joined
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["face_stats", "ranges_of", "out_of_range", "STAT_TEXT", "TAIL_FACES", "MIN_CHROMA"]
+__all__ = ["face_stats", "ranges_of", "out_of_range", "STAT_TEXT", "TAIL_FACES", "MIN_CHROMA", "HUE_CUT"]
 
 STAT_TEXT = {
     "face_px": ("smaller", "larger", "face size", "{:.0f} px"),
@@ -33,14 +34,16 @@ STAT_TEXT = {
     "yaw": ("more turned to one side", "more turned to the other side", "head turn", "{:+.2f}"),
     # a review: real photos with a sepia filter were called fake 36 times in 100 (scripts/circulation_probe.py)
     "hue": (
-        "pinker or bluer in colour (a cool filter or light?)",
-        "yellower in colour (a sepia or warm filter, or warm light?)",
-        "hue",
-        "{:.0f} degrees",
+        "pinker, redder or bluer in colour (a colour filter or coloured light?)",
+        "yellower or greener in colour (a sepia or warm filter, or other light?)",
+        "colour hue",
+        "{:.0f}°",
     ),
 }
 
 MIN_CHROMA = 5.0  # CIELAB chroma of the crop's middle under which its hue is not measured (grey)
+HUE_CUT = -135.0  # hues run from here to 360 degrees on: the cut falls in blue-green, where no skin tone lies, so a
+# clip's faces in one cast never straddle it (at +-180 a cyan cast's faces gave 178 and -179, and a median of 0)
 
 
 def face_stats(crop: np.ndarray, box, keypoints) -> dict[str, float]:
@@ -56,7 +59,9 @@ def face_stats(crop: np.ndarray, box, keypoints) -> dict[str, float]:
         "sharpness": float(cv2.Laplacian(grey, cv2.CV_64F).var()),
         "brightness": float(grey.mean()),
         "yaw": float("nan"),
-        "hue": float(np.degrees(np.arctan2(b, a))) if np.hypot(a, b) >= MIN_CHROMA else float("nan"),
+        "hue": (float(np.degrees(np.arctan2(b, a))) - HUE_CUT) % 360.0 + HUE_CUT
+        if np.hypot(a, b) >= MIN_CHROMA
+        else float("nan"),
     }
     if keypoints is not None and len(keypoints) >= 3:
         (rx, ry), (lx, ly), (nx, _) = keypoints[0], keypoints[1], keypoints[2]

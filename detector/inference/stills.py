@@ -45,9 +45,9 @@ MIN_GREY_ROWS = 8  # a flat grey band at a JPEG's bottom at least this tall (and
 def grey_tail_warning(share: float) -> str:
     """The warning for a JPEG whose last ``share`` of rows is the decoder's flat grey (:func:`_grey_tail`)."""
     return (
-        f"The last {100 * share:.0f}% of the picture is flat grey, as a JPEG whose data stops early decodes: the file "
-        "looks cut short (an interrupted download or copy?), and only the rest of it holds the picture. Give the "
-        "whole file if you have it."
+        f"A flat mid-grey band covers {100 * share:.0f}% of the picture (its last rows as stored), as a JPEG whose "
+        "data stops early decodes: the file may be cut short (an interrupted download or copy?), and then only the "
+        "rest holds the picture. Give the whole file if you have it."
     )
 
 
@@ -119,7 +119,8 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
                 if min(w, h) * min(1.0, MAX_STILL_SIDE / max(w, h)) < MIN_STILL_SIDE:  # its short side once shrunk
                     raise InputError(f"{name}: {w}x{h} is too narrow a picture to hold a face")
                 fmt = im.format or "image"
-                grey_rows = _grey_tail(im) if fmt == "JPEG" else 0  # in the stored orientation, before turning
+                # in the stored orientation, before turning; a phone's JPEG with a depth or gain map reads as MPO
+                grey_rows = _grey_tail(im) if fmt in ("JPEG", "MPO") else 0
                 try:
                     im = ImageOps.exif_transpose(im)
                 except Exception:  # noqa: BLE001 -- malformed EXIF: keep the picture as stored, unrotated
@@ -181,7 +182,9 @@ def _video_signature(path: str) -> str | None:
 def _grey_tail(im) -> int:
     """How many rows at the bottom of a decoded JPEG (``im``, still in its stored orientation) are all exactly
     :data:`JPEG_GREY`: what the decoder fills in when the data stops early but the file still ends with an end
-    marker (a cut-short file that decodes without an error).  0 for other modes (CMYK...)."""
+    marker (a cut-short file that decodes without an error).  0 for other modes (CMYK...).  A picture that truly
+    ends in a 128-grey band reads the same (hence the warning's "may"); a cut progressive JPEG has no such band
+    (its rest is coarse, not grey) and is not found."""
     if im.mode not in ("RGB", "L"):
         return 0
     w, h = im.size

@@ -296,6 +296,8 @@ class TrainConfig:
                 "--downscale, --compress, --sbi, --sbi-regions, --cutout, --tight-pad, --tight-flat and "
                 "--colour-cast are probabilities: between 0 and 1"
             )
+        if self.tight_flat > 0 and not self.tight_pad > 0:
+            raise ValueError("--tight-flat P is a share of --tight-pad's borders: give --tight-pad too")
         if not 0 < self.train_groups <= 1:
             raise ValueError("--train-groups F is a share of the training groups: above 0 and at most 1")
         if self.train_sources is not None and not self.train_sources:
