@@ -1692,9 +1692,10 @@ ABOUT = f"""
 ### Read the verdict with care
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
 - So do faces unlike all the model trained on: smaller or larger, blurrier or sharper (less compressed, or grainy:
-  noise counts as fine detail), darker or brighter, more turned, or tinted yellower (a sepia or warm filter) or
-  pinker and bluer (a cool one) than nearly all its training faces (the ranges are in its card). Its training
-  videos are compressed TV footage, so a clean HD clip can read "sharper": its score then means less, either way.
+  noise counts as fine detail), darker or brighter, more turned, or tinted yellower or greener (a sepia or warm
+  filter) or pinker or bluer (a colour filter or light) than nearly all its training faces (the ranges are in its
+  card). Its training videos are compressed TV footage, so a clean HD clip can read "sharper": its score then means
+  less, either way.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.
 - A clip or photo of the research data the model trained on (FaceForensics++, UTKFace) is recognised by its bytes
