@@ -37,7 +37,9 @@ def test_full_strength_changes_the_image(image, name):
     assert np.abs(out.astype(int) - image.astype(int)).mean() > 1.0
 
 
-@pytest.mark.parametrize("name", ["jpeg", "blur", "noise", "downscale", "contrast", "rotate", "dropout", "sepia", "warm"])
+@pytest.mark.parametrize(
+    "name", ["jpeg", "blur", "noise", "downscale", "contrast", "rotate", "dropout", "sepia", "warm"]
+)
 def test_stronger_means_further_from_the_original(image, name):
     diff = [
         np.abs(PERTURBATIONS[name](image, s, np.random.default_rng(1)).astype(int) - image).mean() for s in (0.2, 0.9)
