@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from detector.errors import InputError
+from detector.inference.quality import trained_away
 
 
 def main(argv=None) -> int:
@@ -60,7 +61,7 @@ def main(argv=None) -> int:
                 print(f"error: {e}", file=sys.stderr)
                 return 2
             measured[key] = measure_ranges(items, max_items=args.items, margin=margin)
-        new = measured[key]
+        new = trained_away(measured[key], trained.get("config"))
         print(f"{path}\n  was {json.dumps(data.get('ranges'))}\n  now {json.dumps(new)}")
         if not args.dry_run:
             data["ranges"] = new

@@ -90,6 +90,19 @@ def test_a_sepia_face_is_yellower_than_training_and_a_grey_face_has_no_hue():
     assert -135 <= face_stats(blue, (0, 0, 150, 150), kps)["hue"] < 10
 
 
+def test_a_model_trained_with_colour_casts_is_not_warned_of_tints():
+    """A model trained with --colour-cast saw sepia, warm and cool faces that the ranges (measured on the untouched
+    training faces) do not show: its card keeps no hue range, and says why."""
+    from detector.inference.quality import out_of_range, trained_away
+
+    ranges = {"faces": 9, "hue": [-28.0, 70.0], "face_px": [70.0, 400.0], "by_source": {"a": {"hue": [0.0, 60.0]}}}
+    assert trained_away(ranges, {"colour_cast": 0.0}) is ranges and trained_away(ranges, None) is ranges
+    cast = trained_away(ranges, {"colour_cast": 0.3})
+    assert "hue" not in cast and cast["by_source"] == {"a": {}} and "colour-cast" in cast["untested"]["hue"]
+    assert cast["face_px"] == [70.0, 400.0] and "hue" in ranges  # the rest kept; the card's dict untouched
+    assert out_of_range([{"hue": 95.0, "face_px": 100.0}], cast) == []
+
+
 def test_ranges_join_each_sources_own_percentiles():
     # found by a browser check: 8 frames of each of 118 videos outweighed 282 photos in one pooled percentile, and
     # an ordinary training photo read as "sharper than nearly all the model was trained on"

@@ -94,7 +94,10 @@ def make_ensemble(
         from detector.data.ranges import measure_ranges, training_items
 
         items = training_items(ranges_from, result["recipe"].get("train_sources"))
+        from detector.inference.quality import trained_away
+
         ranges = measure_ranges(items, max_items=ranges_items, margin=first.face_margin)
+        ranges = trained_away(ranges, (first.trained or {}).get("config"))  # e.g. no hue range after --colour-cast
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     members, walls = [], []
