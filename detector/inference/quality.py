@@ -44,7 +44,7 @@ STAT_TEXT = {
     # a review: real photos with a sepia filter were called fake 36 times in 100 (scripts/circulation_probe.py)
     "hue": (
         "pinker, redder or bluer in colour (a colour filter or coloured light?)",
-        "yellower or greener in colour (a sepia or warm filter, or other light?)",
+        "yellower or greener in colour (a sepia or warm filter, or yellowish light?)",
         "colour hue",
         "{:.0f}°",
     ),

@@ -45,9 +45,9 @@ MIN_GREY_ROWS = 8  # a flat grey band at a JPEG's bottom at least this tall (and
 def grey_tail_warning(share: float) -> str:
     """The warning for a JPEG whose last ``share`` of rows is the decoder's flat grey (:func:`_grey_tail`)."""
     return (
-        f"A flat mid-grey band covers {100 * share:.0f}% of the picture (its last rows as stored), as a JPEG whose "
-        "data stops early decodes: the file may be cut short (an interrupted download or copy?), and then only the "
-        "rest holds the picture. Give the whole file if you have it."
+        f"The last {100 * share:.0f}% of the picture's rows (its bottom, unless the photo is shown turned) are flat "
+        "grey. This usually means the file was cut short, e.g. by an interrupted download or copy, and only the rest "
+        "holds the picture. Give the whole file if you have it."
     )
 
 
