@@ -249,7 +249,8 @@ def cleared_results(ui) -> dict:
         ui.frame_slider: gr.Slider(minimum=1, maximum=2, value=1, visible=True),
         ui.frame_image: None,
         ui.frame_caption: "",
-        ui.gallery: gr.update(value=[], visible=False),
+        ui.gallery: [],
+        ui.faces_box: gr.update(visible=False),
         ui.positions_state: [],
         ui.table: [],
         ui.csv_btn: gr.DownloadButton(value=None, visible=False),
@@ -507,7 +508,8 @@ def on_analyze(
         ui.frame_slider: _frame_slider(report, pos, visible=not photo),
         ui.frame_image: image,
         ui.frame_caption: caption,
-        ui.gallery: gr.update(value=items, visible=bool(items)),  # no face: no empty box
+        ui.gallery: items,
+        ui.faces_box: gr.update(visible=bool(items)),  # no face: no empty box under an empty heading
         ui.positions_state: positions,
         ui.table: table_value(report),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
@@ -541,7 +543,7 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
     out = {
         ui.verdict: verdict_html(report, model_caveat=judged.get("caveat", "")),
         ui.frame_image: image,
-        ui.gallery: gr.update(value=items, visible=bool(items)),
+        ui.gallery: items,
         ui.positions_state: positions,
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
         ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
@@ -1049,6 +1051,7 @@ class AnalyseTab:
     frame_image: gr.Image
     order: gr.Radio
     gallery: gr.Gallery
+    faces_box: gr.Column  # the faces' heading, order and gallery: hidden while there is no face
     csv_btn: gr.DownloadButton
     json_btn: gr.DownloadButton
     html_btn: gr.DownloadButton
@@ -1071,6 +1074,7 @@ class AnalyseTab:
             self.frame_image,
             self.frame_caption,
             self.gallery,
+            self.faces_box,
             self.positions_state,
             self.table,
             self.csv_btn,
@@ -1231,30 +1235,30 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     elem_id="frame-image",
                     buttons=["download", "fullscreen"],
                 )
-        gr.Markdown(
-            "### Faces and their explanations\nEach tile: the face as the model saw it and, beside it, its CAM "
-            "heat map (red = pushed towards *fake*; each map is scaled to its own strongest spot, so on a face "
-            "scored real it shows where the model leaned most towards fake, not evidence of a fake) when a CAM "
-            "method is chosen; with an RGB + depth model, last, "
-            "the depth map its depth stream read (FaceMesh's estimate, brighter = nearer). Red frame = scored at or "
-            "above the threshold, amber = in the model's uncertain band just below it, green = below; the score is "
-            "in the frame's bottom strip. In a video, one face in one frame is not the verdict: the threshold was "
-            "set for whole clips, and a few frames of a real clip can score above it. Hatched, beyond a dashed line: "
-            "where the face's square runs past the picture's edge (a photo's border mirrored, a frame's black edge): "
-            "the model saw it, the picture does not hold it. Click a tile to see its frame."
-        )
-        order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
-        gallery = gr.Gallery(
-            label="Face crops with CAM overlays",
-            show_label=False,
-            columns=4,
-            fit_columns=False,  # one face: a quarter of the width, not the whole (its score strip fell out of view)
-            height=520,
-            object_fit="contain",
-            elem_id="face-gallery",
-            allow_preview=True,
-            visible=False,  # shown with the first faces
-        )
+        with gr.Column(visible=False) as faces_box:  # shown with the first faces (no face: no empty box, a review)
+            gr.Markdown(
+                "### Faces and their explanations\nEach tile: the face as the model saw it and, beside it, its "
+                "CAM heat map (red = pushed towards *fake*; each map is scaled to its own strongest spot, so on a face "
+                "scored real it shows where the model leaned most towards fake, not evidence of a fake) when a CAM "
+                "method is chosen; with an RGB + depth model, last, the depth map its depth stream read (FaceMesh's "
+                "estimate, brighter = nearer). Red frame = scored at or above the threshold, amber = in the model's "
+                "uncertain band just below it, green = below; the score is in the frame's bottom strip. In a video, "
+                "one face in one frame is not the verdict: the threshold was set for whole clips, and a few frames of "
+                "a real clip can score above it. Hatched, beyond a dashed line: where the face's square runs past the "
+                "picture's edge (a photo's border mirrored, a frame's black edge): the model saw it, the picture does "
+                "not hold it. Click a tile to see its frame."
+            )
+            order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
+            gallery = gr.Gallery(
+                label="Face crops with CAM overlays",
+                show_label=False,
+                columns=4,
+                fit_columns=False,  # one face: a quarter of the width, not the whole (its score strip fell out of view)
+                height=520,
+                object_fit="contain",
+                elem_id="face-gallery",
+                allow_preview=True,
+            )
         with gr.Accordion("Downloads (shareable report, CSV, JSON) and the per-frame table", open=False):
             with gr.Row():
                 html_btn = gr.DownloadButton(
@@ -1285,6 +1289,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
         frame_image=frame_image,
         order=order,
         gallery=gallery,
+        faces_box=faces_box,
         csv_btn=csv_btn,
         json_btn=json_btn,
         html_btn=html_btn,

@@ -51,7 +51,7 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     assert given[0] != clips["face"] and upload_dir not in json.dumps(exported)
     for button in (ui.csv_btn, ui.json_btn, ui.html_btn):
         assert upload_dir not in open(by[button._id]["value"]["path"]).read()
-    assert by[ui.gallery._id]["visible"] is True and len(by[ui.gallery._id]["value"]) >= 1
+    assert by[ui.faces_box._id]["visible"] is True and len(by[ui.gallery._id]) >= 1
     report = state[ui.report_state._id]
     assert report.label in ("real", "fake") and state[ui.judged_state._id]["threshold"] == 0.5
 
@@ -89,7 +89,12 @@ def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path):
     cleared = app.not_analysed(ui)
     assert set(cleared) == set(ui.results)
     assert "Nothing could be analysed" in cleared[ui.verdict] and "the file, or the model" in cleared[ui.verdict]
-    assert cleared[ui.report_state] is None and cleared[ui.judged_state] is None and cleared[ui.gallery]["value"] == []
+    assert (
+        cleared[ui.report_state] is None
+        and cleared[ui.judged_state] is None
+        and cleared[ui.gallery] == []
+        and not cleared[ui.faces_box]["visible"]
+    )
     assert app.on_threshold(ui, cleared[ui.report_state], None, 0.5, 1, "time") == {}
     # found by a browser check: once the error box was closed, the reason was gone; the panel says it too
     for fn in events(demo, "not_analysed"):
@@ -127,9 +132,7 @@ def test_a_new_file_clears_the_old_results_and_says_at_once_if_it_can_be_analyse
     out = run([file_data(clips["face"]), None, None])
     assert "Ready: face.mp4 (" in out[ui.verdict._id] and "Press Analyse" in out[ui.verdict._id]
     assert (
-        out[ui.report_state._id] is None
-        and out[ui.gallery._id]["value"] == []
-        and out[ui.gallery._id]["visible"] is False
+        out[ui.report_state._id] is None and out[ui.gallery._id] == [] and out[ui.faces_box._id]["visible"] is False
     )  # the previous file's results are gone
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
@@ -181,7 +184,7 @@ def test_another_file_or_model_cancels_a_running_analysis_and_a_new_model_clears
     same = app.on_model_changed(ui, report, str(ui.model.value), clips["face"], None)
     assert same == {ui.verdict: same[ui.verdict]} and "Model changed" not in str(same[ui.verdict])  # picked again
     out = app.on_model_changed(ui, report, "mesonet_df_authors", clips["face"], None)
-    assert out[ui.report_state] is None and out[ui.gallery]["value"] == [] and not out[ui.gallery]["visible"]
+    assert out[ui.report_state] is None and out[ui.gallery] == [] and not out[ui.faces_box]["visible"]
     assert "Model changed to mesonet_df_authors: press Analyse to score face.mp4 with it." in out[ui.verdict]
 
 

@@ -381,7 +381,7 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     assert o.table["headers"][:3] == ["frame", "time (s)", "face"] and len(o.table["data"][0]) == 11
     assert "Likely" in o.verdict and len(fig.data) >= 1
     assert o.frame_image is not None and o.frame_caption.startswith("Sampled frame")
-    assert o.gallery["visible"] and len(o.gallery["value"]) == len(o.positions_state) == len(report.faces) >= 1
+    assert o.faces_box["visible"] and len(o.gallery) == len(o.positions_state) == len(report.faces) >= 1
     assert len(o.table["data"]) == sum(max(1, len(fr.faces)) for fr in report.frames)
     assert sum(f.cam is not None for f in report.faces) == min(3, len(report.faces))  # cam_faces honoured
     assert data["video"] == "face.mp4" and data == report.to_dict()
@@ -405,8 +405,8 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     o = _named(ui, out)
     assert "No verdict" in o.verdict and "No face was found" in o.verdict
     assert (
-        o.gallery["value"] == []
-        and not o.gallery["visible"]
+        o.gallery == []
+        and not o.faces_box["visible"]
         and o.frame_image is not None
         and "no face found" in o.frame_caption
     )
@@ -506,10 +506,8 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     assert not o.frame_slider.visible
     assert o.frame_image.shape[:2] == (512, 512) and o.frame_caption.startswith("The photo · face 0")
     report, data = o.report_state, o.report_json
-    assert (
-        len(o.gallery["value"]) == len(o.positions_state) == 1 and report.faces[0].cam is not None
-    )  # the face, explained
-    assert o.gallery["value"][0][1].startswith("face 0 · score ")  # no time in a photo's captions
+    assert len(o.gallery) == len(o.positions_state) == 1 and report.faces[0].cam is not None  # the face, explained
+    assert o.gallery[0][1].startswith("face 0 · score ")  # no time in a photo's captions
     assert len(o.table["data"]) == 1 and len(data["frames"]) == 1 and data["video"] == "astronaut.jpg"
     assert o.table["headers"][:2] == ["face", "fake probability"]  # a photo has no frame number or time
     assert o.table["data"][0][:2] == [0, pytest.approx(report.faces[0].score, abs=1e-4)]
@@ -662,7 +660,7 @@ def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_mode
     assert moved.label == "fake" and "Likely FAKE" in o.verdict and moved.score == report.score
     assert data["label"] == "fake" and data["uncertain"] is None
     assert json.load(open(o.json_btn.value["path"])) == data
-    assert all(caption.endswith("(FAKE)") for _, caption in o.gallery["value"])
+    assert all(caption.endswith("(FAKE)") for _, caption in o.gallery)
     assert any(abs(s.y0) < 1e-9 for s in o.timeline.layout.shapes if s.type == "line")  # threshold line at 0
     back = _named(ui, app.on_threshold(ui, moved, judged, 0.99, 1, "time"))
     assert back.report_state.label == "uncertain" and "What &ldquo;uncertain&rdquo; means" in back.verdict

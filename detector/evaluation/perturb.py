@@ -211,7 +211,7 @@ _AT_STRENGTH = {
     "brightness": lambda s: f"brighter by {int(round(128 * s))} grey levels",
     "contrast": lambda s: f"contrast down to {1 - 0.8 * s:.0%}",
     "grayscale": lambda s: f"{s:.0%} of the colour removed",
-    "sepia": lambda s: f"a sepia filter at {s:.0%}",
+    "sepia": lambda s: f"the sepia tone blended in at {s:.0%}",
     "warm": lambda s: f"warmer: red +{30 * s:.0f}%, blue -{40 * s:.0f}%",
     "hflip": lambda s: "horizontal flip",
     "rotate": lambda s: f"rotated by {30 * s:.0f} degrees",
