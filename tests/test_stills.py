@@ -291,7 +291,8 @@ def test_a_photo_without_a_face_says_what_to_try(tmp_path, tiny_model):
     assert report.label == "unknown" and report.is_photo
     assert (
         report.warnings[0].startswith("No face was found in the photo")
-        and "crop the picture closer" in (report.warnings[0])
+        and "crop closer around a small face" in report.warnings[0]
+        and "more of the picture around a face that fills it" in report.warnings[0]
     )
 
 

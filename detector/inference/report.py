@@ -528,8 +528,9 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     if with_face == 0:
         if photo:  # a review: a photo's faces 100-150 px across were missed, with no hint what to do
             return [
-                "No face was found in the photo: there is nothing to judge. Faces turned far aside, partly hidden, or "
-                "small in a large picture are missed: crop the picture closer around the face and try again."
+                "No face was found in the photo: there is nothing to judge. Faces turned far aside, partly hidden, "
+                "small in a large picture, or cut tight at its edges can be missed: crop closer around a small face, "
+                "or give a version with more of the picture around a face that fills it, and try again."
             ]
         return ["No face was found in any sampled frame: there is nothing to judge."]
     if not photo and with_face < max(4, 0.5 * n):  # (a photo is one frame: nothing to warn of)
