@@ -23,8 +23,9 @@ import tempfile
 
 import numpy as np
 
+from detector.evaluation.perturb import SEPIA  # the failure lab's sepia tone
+
 UNLIKE = "than nearly all the model was trained on"  # detector.inference.quality.out_of_range's warnings
-SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
 
 
 def _jpeg(a: np.ndarray, q: int) -> np.ndarray:

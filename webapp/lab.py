@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from detector.constants import LAB_PAIRS
-from detector.evaluation.perturb import LEVELS, PERTURBATIONS, describe_at, make_transform
+from detector.evaluation.perturb import LEVELS, PERTURBATIONS, ROTATE_DEGREES, describe_at, make_transform
 from detector.inference.pipeline import analyze, face_detector
 from detector.inference.report import Report, score_text
 
@@ -271,7 +271,7 @@ def face_mover(name: str, strength: float, width: int, height: int) -> Mover | N
             if n == "hflip":
                 cx = width - cx
             else:  # cv2.getRotationMatrix2D's turn (y points down): counter-clockwise on the screen
-                a = math.radians(30.0 * s)
+                a = math.radians(ROTATE_DEGREES * s)
                 dx, dy = cx - width / 2, cy - height / 2
                 cx = width / 2 + dx * math.cos(a) + dy * math.sin(a)
                 cy = height / 2 - dx * math.sin(a) + dy * math.cos(a)

@@ -110,7 +110,8 @@ def grayscale(image: np.ndarray, strength: float, rng: np.random.Generator | Non
     return np.clip(out, 0, 255).round().astype(np.uint8)
 
 
-SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32)
+# the sepia tone (RGB rows); float64, cast to float32 where float32 pictures are toned (the training casts too)
+SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
 
 
 def sepia(image: np.ndarray, strength: float, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -120,7 +121,7 @@ def sepia(image: np.ndarray, strength: float, rng: np.random.Generator | None = 
     if s == 0:
         return image.copy()
     x = image.astype(np.float32)
-    out = (1.0 - s) * x + s * (x @ SEPIA.T)
+    out = (1.0 - s) * x + s * (x @ SEPIA.T.astype(np.float32))
     return np.clip(out, 0, 255).round().astype(np.uint8)
 
 
@@ -140,12 +141,15 @@ def hflip(image: np.ndarray, strength: float = 1.0, rng: np.random.Generator | N
     return np.ascontiguousarray(image[:, ::-1]) if s > 0 else image.copy()
 
 
+ROTATE_DEGREES = 30.0  # rotate's angle at strength 1 (webapp.lab.face_mover follows the faces by it)
+
+
 def rotate(image: np.ndarray, strength: float, rng: np.random.Generator | None = None) -> np.ndarray:
     """Rotate about the centre by up to 30 degrees (counter-clockwise), edges reflected."""
     import cv2
 
     s = _check(image, strength)
-    angle = 30.0 * s
+    angle = ROTATE_DEGREES * s
     if angle == 0:
         return image.copy()
     h, w = image.shape[:2]
@@ -214,7 +218,7 @@ _AT_STRENGTH = {
     "sepia": lambda s: f"the sepia tone blended in at {s:.0%}",
     "warm": lambda s: f"warmer: red +{30 * s:.0f}%, blue -{40 * s:.0f}%",
     "hflip": lambda s: "horizontal flip",
-    "rotate": lambda s: f"rotated by {30 * s:.0f} degrees",
+    "rotate": lambda s: f"rotated by {ROTATE_DEGREES * s:.0f} degrees",
     "dropout": lambda s: f"8 black squares over {25 * s:.0f}% of the frame",
 }
 

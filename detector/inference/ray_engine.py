@@ -23,7 +23,6 @@ from detector.constants import MEDIA_EXTENSIONS
 
 __all__ = ["is_uri", "list_inputs", "connect", "run", "settings_env"]
 
-MEDIA = MEDIA_EXTENSIONS
 CHUNK = 2000  # inputs per Ray Data execution: bounds the driver's bookkeeping on a million-input archive
 TASK_RETRIES = 2  # Ray retries an input whose actor died this many times, then it is recorded as an error
 
@@ -72,10 +71,12 @@ def list_inputs(
     found = sorted(
         (f"{scheme}://{i.path}", i.size, int(i.mtime.timestamp()) if i.mtime else None)
         for i in infos
-        if i.type == pafs.FileType.File and i.base_name.lower().endswith(MEDIA) and not i.base_name.startswith(".")
+        if i.type == pafs.FileType.File
+        and i.base_name.lower().endswith(MEDIA_EXTENSIONS)
+        and not i.base_name.startswith(".")
     )
     if not found:
-        raise InputError(f"{path}: no videos or photos there (looked for {', '.join(MEDIA)})")
+        raise InputError(f"{path}: no videos or photos there (looked for {', '.join(MEDIA_EXTENSIONS)})")
     return found
 
 

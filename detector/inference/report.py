@@ -292,8 +292,7 @@ def agreeing_figures(score: float, bound: float) -> tuple[str, str]:
     """``score`` and ``bound`` printed to 3 decimals, or to as many more as it takes for the printed figures to
     compare as the raw ones do (0.9315 against 0.932064: "0.931" and "0.932"; 0.93204 against it: "0.9320" and
     "0.9321", never "0.932" twice): what every message that shows a score beside its threshold prints."""
-    shown, bound_text = figures_against(score, bound)
-    return shown, bound_text
+    return tuple(figures_against(score, bound))
 
 
 def figures_against(score: float, *bounds: float) -> list[str]:

@@ -591,14 +591,13 @@ def list_videos(path: str, unreadable: list[str] | None = None, skipped: list[st
         hidden files aside) are appended, so that a caller can say so (a folder's .heic photos were passed over in
         silence)
     """
-    media = MEDIA_EXTENSIONS
     if os.path.isdir(path):
         errors: list[OSError] = []
         found, others = [], []
         for root, _, names in os.walk(path, onerror=errors.append):
             for name in names:
                 if not name.startswith("."):
-                    (found if name.lower().endswith(media) else others).append(os.path.join(root, name))
+                    (found if name.lower().endswith(MEDIA_EXTENSIONS) else others).append(os.path.join(root, name))
         found.sort()
         if skipped is not None:
             skipped.extend(sorted(others))
@@ -609,7 +608,9 @@ def list_videos(path: str, unreadable: list[str] | None = None, skipped: list[st
             if messages and os.path.abspath(str(errors[0].filename)) == os.path.abspath(path):
                 raise InputError(f"{path}: the folder cannot be read ({errors[0].strerror or errors[0]})")
             why = f"; {len(messages)} folder(s) below it cannot be read" if messages else ""
-            raise InputError(f"{path}: no videos or photos in this folder (looked for {', '.join(media)}){why}")
+            raise InputError(
+                f"{path}: no videos or photos in this folder (looked for {', '.join(MEDIA_EXTENSIONS)}){why}"
+            )
         if unreadable is not None:
             unreadable.extend(messages)
         return found

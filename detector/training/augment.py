@@ -156,9 +156,10 @@ def colour_cast(image: np.ndarray, rng: np.random.Generator, kind: str | None = 
     kind = kind or COLOUR_CASTS[rng.integers(len(COLOUR_CASTS))]
     rgb = image[..., :3].astype(np.float32)
     if kind == "sepia":
-        m = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], np.float32)
+        from detector.evaluation.perturb import SEPIA
+
         a = rng.uniform(0.4, 1.0)
-        rgb = (1 - a) * rgb + a * (rgb @ m.T)
+        rgb = (1 - a) * rgb + a * (rgb @ SEPIA.T.astype(np.float32))
     elif kind == "white_balance":
         rgb = rgb * rng.uniform(0.75, 1.25, 3).astype(np.float32)
     elif kind == "low_light":

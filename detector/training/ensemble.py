@@ -92,10 +92,9 @@ def make_ensemble(
         raise InputError("the fold models differ in architecture, input size, classes or face margin")
     if ranges_from:  # the faces the models trained on: the held-out photos and untrained sources left out
         from detector.data.ranges import measure_ranges, training_items
-
-        items = training_items(ranges_from, result["recipe"].get("train_sources"))
         from detector.inference.quality import trained_away
 
+        items = training_items(ranges_from, result["recipe"].get("train_sources"))
         ranges = measure_ranges(items, max_items=ranges_items, margin=first.face_margin)
         ranges = trained_away(ranges, (first.trained or {}).get("config"))  # e.g. no hue range after --colour-cast
     out = Path(out)
