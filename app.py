@@ -8,10 +8,10 @@ pictures, plots and tables come from the gradio-free helpers in ``webapp/``.
   point, a face tile, or move the slider to see that frame with its boxes), face
   crops beside their CAM overlays, and the per-frame table as CSV / JSON; a shareable report (one
   self-contained HTML file: verdict, warnings, timeline, faces with their CAMs, model card summary).
-* "Failure lab": perturb the clip (the first tab's video, or another) with JPEG, blur, noise, flip... and
-  compare verdicts and face crops; or run the three robustness levels (none / flip+rotate / heavy), with a
-  warning where a level finds faces in fewer frames than the clean run.
-* "Compare models": every installed model on one clip (the first tab's video, or another): their timelines
+* "Failure lab": perturb the clip or photo (the first tab's, or another) with JPEG, blur, noise, a sepia
+  filter, flip... and compare verdicts and face crops; or run the three robustness levels (none / flip+rotate /
+  heavy), with a warning where a level finds faces in fewer frames than the clean run.
+* "Compare models": every installed model on one clip or photo (the first tab's, or another): their timelines
   overlaid with each threshold, each verdict, where they label faces differently, one CAM per model of the same
   face, and the comparison as JSON / CSV (what ``deepfake-lens compare`` writes); models load when first compared.
 * HTTP API: ``/analyze_json`` returns the CLI's JSON report (see ``gradio_client``).
@@ -211,28 +211,25 @@ def not_analysed(ui, video=None, model_name=None, photo=None, asked=None) -> dic
     return {**cleared_results(ui), ui.verdict: message_html(text, "error")}
 
 
-NO_CLIP = (
-    "no video in this tab: upload one, pick an example or use the first tab's video (this tab works on videos; a "
-    "photo is analysed in the first tab)."
-)
+NO_CLIP = "no video or photo in this tab: upload one, pick an example or use the first tab's."
 
 
-def not_run(video, model_name, more: str | None = None) -> str:
+def not_run(video, model_name, photo=None, more: str | None = None) -> str:
     """The lab's and the compare tab's panel after a run failed: why, where the quick checks (or ``more``, a reason
     the caller can tell) say it, else where to read it.  Found by a browser check: their panels went on saying
     "Analysing ..." under gradio's bare "Error" badge, and the reason was only in a box that can be closed."""
-    reason = (failure_reason(video, model_name) if video else NO_CLIP) or more
+    reason = (failure_reason(video, model_name, photo) if (video or photo) else NO_CLIP) or more
     text = f"Not run: {reason}" if reason else "Not run: the reason is in the message box at the top right."
     return message_html(text, "error")
 
 
-def compare_not_run(ui, video, models, model_name) -> dict:
+def compare_not_run(ui, video, photo, models, model_name) -> dict:
     """The compare tab after a comparison failed: :func:`not_run`'s line, and the previous comparison's table,
     timeline, CAMs and downloads go (they were offered on as if of this run)."""
     more = None if models else "tick at least one model to compare."
     hidden = gr.DownloadButton(value=None, visible=False)
     return {
-        ui.summary: not_run(video, model_name, more),
+        ui.summary: not_run(video, model_name, photo, more),
         ui.table: None,
         ui.timeline: None,
         ui.cams: None,
@@ -818,14 +815,15 @@ def on_strength(name: str, strength: float):
     return gr.Slider(info=lab_strength_info(name, strength))
 
 
-def on_compare(video, name, strength, frames, seed, model_name, threshold, progress=gr.Progress()):
-    """The lab's compare button: verdicts, timelines, the same frame and the face crops before / after, and the
-    score change with a face-coverage warning."""
+def on_compare(video, photo, name, strength, frames, seed, model_name, threshold, progress=gr.Progress()):
+    """The lab's compare button: verdicts, timelines (none for a photo), the same frame and the face crops before /
+    after, and the score change with a face-coverage warning."""
     from webapp import lab
     from webapp.faces import draw_boxes, side_by_side
     from webapp.plots import timeline_figure
     from webapp.verdict import verdict_html
 
+    video = pick_media(video, photo)
     _hold_for_session(video)  # this session uses the upload too: another tab's end must not delete it
 
     def work(video):
@@ -860,18 +858,22 @@ def on_compare(video, name, strength, frames, seed, model_name, threshold, progr
     # label and show_label given every time: gradio keeps them from the last return (a photo showed a clip's time)
     preview = gr.Image(value=preview, label=label, show_label=preview is not None and not original.is_photo)
     mover = lab.mover_of(original, name, float(strength))
+    photo = original.is_photo  # one frame: no timelines (their box was empty but for one dot)
     return (
         verdict_html(original, title="original", compact=True),
         verdict_html(perturbed, title=lab.describe(name, float(strength)), compact=True),
-        timeline_figure(original, title="original", height=300),
-        timeline_figure(perturbed, title=f"{name} {float(strength):.2f}", height=300),
+        gr.Plot(value=None if photo else timeline_figure(original, title="original", height=300), visible=not photo),
+        gr.Plot(
+            value=None if photo else timeline_figure(perturbed, title=f"{name} {float(strength):.2f}", height=300),
+            visible=not photo,
+        ),
         preview,
         lab.crop_pairs(original, perturbed, mover=mover),
         lab.compare_summary(original, perturbed, mover=mover),
     )
 
 
-def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()):
+def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Progress()):
     """The lab's levels button: the score at each level, one frame per level, the levels table (with its
     face-coverage warnings) and a one-line summary."""
     from detector.inference.report import score_text
@@ -879,6 +881,7 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
     from webapp.faces import draw_boxes
     from webapp.plots import levels_figure
 
+    video = pick_media(video, photo)
     _hold_for_session(video)
 
     def work(video):
@@ -910,19 +913,20 @@ def on_levels(video, frames, seed, model_name, threshold, progress=gr.Progress()
     return figure, tiles, lab.levels_table(reports), lab.levels_summary(reports)
 
 
-def _clip_from_first_tab(choose, own, first_video, first_photo, asked: bool):
-    """(the tab's clip, or gr.skip() to leave it; a note when nothing could be done) from ``choose``
-    (:func:`webapp.lab.clip_for_lab` or :func:`webapp.compare.clip_for_compare`)."""
-    clip, note = choose(own, first_video, first_photo, asked=asked)
-    return (gr.skip() if clip is None else clip), (note or gr.skip())
+def on_clip_from_first_tab(prefix: str, own_video, own_photo, first_video, first_photo, asked: bool = False):
+    """Fill a tab of its own input (:func:`clip_input` ``prefix``: the lab, the compare view) with the first tab's
+    video or photo: on its button (``asked``), or when the tab is opened holding nothing.  Returns (video, photo,
+    the input's tabs, note): a photo goes in the Photo slot, shown (the other slot is emptied by :func:`_keep_one`);
+    ``gr.skip()`` where nothing changes."""
+    from webapp.lab import clip_from_first_tab
 
-
-def on_lab_clip(lab_clip, first_video, first_photo, asked: bool = False):
-    """Fill the lab with the first tab's video: on the button (``asked``), or when the lab tab is opened with
-    no clip of its own."""
-    from webapp import lab
-
-    return _clip_from_first_tab(lab.clip_for_lab, lab_clip, first_video, first_photo, asked)
+    clip, note = clip_from_first_tab(pick_media(own_video, own_photo), first_video, first_photo, asked=asked)
+    note = note or gr.skip()
+    if clip is None:
+        return gr.skip(), gr.skip(), gr.skip(), note
+    if clip == first_photo:  # (an animated gif from the Photo slot stays a photo's)
+        return gr.skip(), clip, gr.Tabs(selected=f"{prefix}-photo-tab"), note
+    return clip, gr.skip(), gr.Tabs(selected=f"{prefix}-video-tab"), note
 
 
 def lab_shown(compared: bool) -> tuple:
@@ -936,11 +940,12 @@ def lab_cleared(n: int) -> tuple:
     return tuple(None for _ in range(n))
 
 
-def on_lab_new_clip(n: int, clip) -> tuple:
-    """A new clip in the lab (upload, example, the first tab's, or none): its name under it, and ``n`` empty
-    results (those of the previous clip must not stay on screen)."""
+def on_lab_new_clip(n: int, video, photo) -> tuple:
+    """A new clip or photo in the lab (upload, example, the first tab's, or none): its name under it, and ``n``
+    empty results (those of the previous file must not stay on screen)."""
     from webapp import lab
 
+    clip = pick_media(video, photo)
     _hold_for_session(clip)
     return (lab.clip_note(clip), *lab_cleared(n))
 
@@ -948,10 +953,12 @@ def on_lab_new_clip(n: int, clip) -> tuple:
 # ---------------------------------------------------------------- compare models
 
 
-def on_compare_models(ui, video, models, frames, cam, progress=gr.Progress()) -> dict:
-    """The compare tab's button: every ticked model on the same sampled frames of the clip (each loaded when first
-    used, then kept), their timelines overlaid, their verdicts, one CAM per model of the same face, where they
-    disagree, and the CLI's JSON / CSV; returns ``{component of ui: value}`` (``ui``: its :class:`CompareTab`)."""
+def on_compare_models(ui, video, photo, models, frames, cam, progress=gr.Progress()) -> dict:
+    """The compare tab's button: every ticked model on the same sampled frames of the clip or photo (each loaded
+    when first used, then kept), their timelines overlaid (none for a photo), their verdicts, one CAM per model of
+    the same face, where they disagree, and the CLI's JSON / CSV; returns ``{component of ui: value}`` (``ui``: its
+    :class:`CompareTab`)."""
+    video = pick_media(video, photo)
     from detector.evaluation.compare import compare_models
     from webapp import compare as view
 
@@ -983,7 +990,10 @@ def on_compare_models(ui, video, models, frames, cam, progress=gr.Progress()) ->
     out = {
         ui.summary: view.disagreement_markdown(comparison),
         ui.table: view.verdict_rows(comparison),
-        ui.timeline: view.timeline_figure(comparison),
+        ui.timeline: gr.Plot(
+            value=None if view.is_photo(comparison) else view.timeline_figure(comparison),
+            visible=not view.is_photo(comparison),
+        ),
         ui.cams: view.cam_row(comparison, top=36),  # the image's buttons covered the third tile's corner (a review)
         ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
@@ -991,14 +1001,6 @@ def on_compare_models(ui, video, models, frames, cam, progress=gr.Progress()) ->
     del comparison  # the reports and face crops go now; the page keeps only what it shows
     release_memory()
     return out
-
-
-def on_compare_clip(own, first_video, first_photo, asked: bool = False):
-    """Fill the compare tab with the first tab's video: on its button (``asked``), or when the tab is opened with
-    no clip of its own."""
-    from webapp.compare import clip_for_compare
-
-    return _clip_from_first_tab(clip_for_compare, own, first_video, first_photo, asked)
 
 
 # ---------------------------------------------------------------- layout: one builder per tab
@@ -1009,23 +1011,54 @@ CSS = (STATIC / "app.css").read_text()
 HEAD = f"<script>\n{(STATIC / 'timeline_click.js').read_text()}</script>\n"
 
 
-def clip_input(prefix: str, examples: dict) -> tuple[gr.Video, gr.Button, gr.Markdown]:
-    """A tab's own video (the lab's, the compare view's): the upload, a button to take the first tab's video, the
-    line that names the clip, and the example clips; elem_ids ``<prefix>-video``, ``-use-first``, ``-note``."""
-    video = gr.Video(label="Video", sources=["upload"], height=220, elem_id=f"{prefix}-video")
+@dataclass
+class ClipInput:
+    """A tab's own video or photo (the lab's, the compare view's): :func:`clip_input`'s components."""
+
+    video: gr.Video
+    photo: gr.Image
+    tabs: gr.Tabs
+    use_first: gr.Button
+    note: gr.Markdown
+
+    @property
+    def media(self) -> list:
+        """The two slots, as a handler takes them (one holds a file at a time)."""
+        return [self.video, self.photo]
+
+
+def clip_input(prefix: str, examples: dict) -> ClipInput:
+    """A tab's own video or photo (the lab's, the compare view's), one at a time as in the first tab: the Video and
+    Photo slots, a button to take the first tab's file, the line that names it, and the example clips; elem_ids
+    ``<prefix>-video``, ``-photo``, ``-use-first``, ``-note``."""
+    with gr.Tabs(elem_id=f"{prefix}-media") as tabs:
+        with gr.Tab("Video", id=f"{prefix}-video-tab"):
+            video = gr.Video(label="Video", sources=["upload"], height=220, elem_id=f"{prefix}-video")
+            if examples:
+                gr.Examples(
+                    [[p] for p in examples.values()],
+                    inputs=[video],
+                    example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
+                    label="Examples",
+                )
+        with gr.Tab("Photo", id=f"{prefix}-photo-tab"):
+            photo = photo_input(
+                label="Photo",
+                sources=["upload", "clipboard"],
+                image_mode=None,
+                format="png",
+                height=220,
+                elem_id=f"{prefix}-photo",
+            )
     with gr.Row():
         use_first = gr.Button(
-            "Use the video from the first tab", size="sm", variant="secondary", elem_id=f"{prefix}-use-first"
+            "Use the video or photo from the first tab", size="sm", variant="secondary", elem_id=f"{prefix}-use-first"
         )
     note = gr.Markdown(elem_id=f"{prefix}-note")
-    if examples:
-        gr.Examples(
-            [[p] for p in examples.values()],
-            inputs=[video],
-            example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
-            label="Examples",
-        )
-    return video, use_first, note
+    quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    video.change(_keep_one, [video], [photo], **quick)
+    photo.change(_keep_one, [photo], [video], **quick)
+    return ClipInput(video, photo, tabs, use_first, note)
 
 
 @dataclass
@@ -1374,17 +1407,17 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
 
 
 def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -> None:
-    """The "Failure lab" tab (uses the first tab's model and threshold, and its video) and its events."""
+    """The "Failure lab" tab (uses the first tab's model and threshold, and its video or photo) and its events."""
     examples = examples or {}
     with gr.Tab("Failure lab", id="lab") as tab:
         gr.Markdown(
-            "**How fragile is the verdict?** Perturb the clip and run it again, or run the three "
+            "**How fragile is the verdict?** Perturb the clip or photo and run it again, or run the three "
             "levels of a small robustness study. Uses the model and threshold chosen in the first tab, and its "
-            "video when this tab has none; no CAM here, to keep it quick."
+            "video or photo when this tab has none; no CAM here, to keep it quick."
         )
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=320):
-                lab_video, use_first, lab_note = clip_input("lab", examples)
+                clip = clip_input("lab", examples)
                 pert = gr.Dropdown(
                     [(f"{n}: {DESCRIPTIONS[n]}", n) for n in PERTURBATIONS], value="jpeg", label="Perturbation"
                 )
@@ -1405,7 +1438,7 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                     step=1,
                     label="Frames to sample",
                     info=f"fewer than Analyse's {DEFAULT_FRAMES}, as each change is analysed again: the unchanged "
-                    "clip's score can differ a little from Analyse's",
+                    "clip's score can differ a little from Analyse's (a photo is one frame)",
                     elem_id="lab-frames",
                 )
                 seed = gr.Number(0, precision=0, label="Random seed (noise, dropout)", minimum=0, elem_id="lab-seed")
@@ -1466,25 +1499,26 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     compared = [verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta]
     levelled = [levels_plot, levels_gallery, levels_table, delta]
     check = dict(api_visibility="private", concurrency_limit=None, show_progress="minimal")
-    compare_checked = compare_btn.click(validate_input, [lab_video, analyse.model], [delta], **check)
+    checked_inputs = [clip.video, analyse.model, clip.photo]  # validate_input's and not_run's order
+    compare_checked = compare_btn.click(validate_input, checked_inputs, [delta], **check)
     compare_run = compare_checked.success(
         on_compare,
-        [lab_video, pert, strength, lab_frames, seed, analyse.model, analyse.threshold],
+        [*clip.media, pert, strength, lab_frames, seed, analyse.model, analyse.threshold],
         compared,
         api_visibility="private",
         concurrency_id="analysis",
     )
-    levels_checked = levels_btn.click(validate_input, [lab_video, analyse.model], [delta], **check)
+    levels_checked = levels_btn.click(validate_input, checked_inputs, [delta], **check)
     levels_run = levels_checked.success(
         on_levels,
-        [lab_video, lab_frames, seed, analyse.model, analyse.threshold],
+        [*clip.media, lab_frames, seed, analyse.model, analyse.threshold],
         levelled,
         api_visibility="private",
         concurrency_id="analysis",
     )
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
     for step in (compare_checked, compare_run, levels_checked, levels_run):  # the checks' failure or the run's:
-        step.failure(not_run, [lab_video, analyse.model], [delta], **quick)  # the panel says why
+        step.failure(not_run, checked_inputs, [delta], **quick)  # the panel says why
     compare_only, levels_only = [c for c in compared if c is not delta], [c for c in levelled if c is not delta]
     compare_btn.click(partial(lab_cleared, len(levels_only)), None, levels_only, **quick)
     levels_btn.click(partial(lab_cleared, len(compare_only)), None, compare_only, **quick)
@@ -1492,19 +1526,21 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
         btn.click(partial(lab_shown, shown), None, [compare_box, levels_box], **quick)
     for changed in (pert.change, strength.change):  # the slider says what the perturbation does at its strength
         changed(on_strength, [pert, strength], [strength], **quick)
-    first = [lab_video, analyse.video, analyse.photo]
-    use_first.click(partial(on_lab_clip, asked=True), first, [lab_video, lab_note], **quick)
-    tab.select(on_lab_clip, first, [lab_video, lab_note], **quick)
-    # a new clip (upload, example, the first tab's): the results shown are of the old one; a run still going
-    # for the old clip is cancelled
+    first = [*clip.media, analyse.video, analyse.photo]
+    filled = [*clip.media, clip.tabs, clip.note]
+    clip.use_first.click(partial(on_clip_from_first_tab, "lab", asked=True), first, filled, **quick)
+    tab.select(partial(on_clip_from_first_tab, "lab"), first, filled, **quick)
+    # a new clip or photo (upload, example, the first tab's): the results shown are of the old one; a run still
+    # going for the old one is cancelled
     stale = list(dict.fromkeys(compared + levelled))
-    lab_video.change(
-        partial(on_lab_new_clip, len(stale)),
-        [lab_video],
-        [lab_note, *stale],
-        cancels=[compare_run, levels_run],
-        **quick,
-    )
+    for changed in (clip.video.change, clip.photo.change):
+        changed(
+            partial(on_lab_new_clip, len(stale)),
+            clip.media,
+            [clip.note, *stale],
+            cancels=[compare_run, levels_run],
+            **quick,
+        )
 
 
 @dataclass
@@ -1512,6 +1548,7 @@ class CompareTab:
     """The "Compare models" tab's components: :func:`on_compare_models` returns ``{component: value}`` over these."""
 
     video: gr.Video
+    photo: gr.Image
     models: gr.CheckboxGroup
     frames: gr.Slider
     cam: gr.Dropdown
@@ -1530,7 +1567,7 @@ class CompareTab:
 
 
 def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str] | None = None) -> CompareTab:
-    """The "Compare models" tab (every installed model on one clip, the first tab's video when it has none) and
+    """The "Compare models" tab (every installed model on one clip or photo, the first tab's when it has none) and
     its events.  The models are loaded when a comparison runs, not when the page is built."""
     from webapp.compare import VERDICT_HEADERS
 
@@ -1538,14 +1575,15 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
     cams = cam_choices()
     with gr.Tab("Compare models", id="compare") as tab:
         gr.Markdown(
-            "**Do the models agree?** Every ticked model runs on the same sampled frames of one clip: their "
-            "timelines overlaid (each with its own threshold), each verdict, where they label faces differently, "
+            "**Do the models agree?** Every ticked model runs on the same sampled frames of one clip, or on one "
+            "photo: their timelines overlaid (each with its own threshold), each verdict, where they label faces "
+            "differently, "
             "and one CAM per model of the same face. Each model is loaded when first compared (the first run is "
             "slower)."
         )
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=320):
-                video, use_first, note = clip_input("compare", examples)
+                clip = clip_input("compare", examples)
                 chosen = gr.CheckboxGroup(
                     models,
                     value=[c.name for c in list_models(MODELS_DIR) if compared_by_default(c)],  # cards read once
@@ -1593,10 +1631,12 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                 with gr.Row():
                     json_btn = gr.DownloadButton("Download JSON", visible=False, elem_id="compare-json")
                     csv_btn = gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv")
-    ui = CompareTab(video, chosen, frames, cam, run_btn, summary, table, timeline, cam_row, json_btn, csv_btn)
+    ui = CompareTab(
+        clip.video, clip.photo, chosen, frames, cam, run_btn, summary, table, timeline, cam_row, json_btn, csv_btn
+    )
     checked = run_btn.click(
         validate_input,
-        [video, analyse.model],
+        [clip.video, analyse.model, clip.photo],
         [summary],
         api_visibility="private",
         concurrency_limit=None,
@@ -1604,33 +1644,30 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
     )
     run = checked.success(
         partial(on_compare_models, ui),
-        [video, chosen, frames, cam],
+        [*clip.media, chosen, frames, cam],
         ui.results,
         api_visibility="private",
         concurrency_id="analysis",
     )
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
     for step in (checked, run):
-        step.failure(partial(compare_not_run, ui), [video, chosen, analyse.model], ui.results, **quick)
-    first = [video, analyse.video, analyse.photo]
-    use_first.click(partial(on_compare_clip, asked=True), first, [video, note], **quick)
-    tab.select(on_compare_clip, first, [video, note], **quick)
+        step.failure(partial(compare_not_run, ui), [*clip.media, chosen, analyse.model], ui.results, **quick)
+    first = [*clip.media, analyse.video, analyse.photo]
+    filled = [*clip.media, clip.tabs, clip.note]
+    clip.use_first.click(partial(on_clip_from_first_tab, "compare", asked=True), first, filled, **quick)
+    tab.select(partial(on_clip_from_first_tab, "compare"), first, filled, **quick)
 
-    # a new clip: the results shown are of the old one, and a comparison still going for it is cancelled
-    def cleared(clip):
+    # a new clip or photo: the results shown are of the old one, and a comparison still going for it is cancelled
+    def cleared(video, photo):
         from webapp.lab import clip_note
 
-        _hold_for_session(clip)
+        media = pick_media(video, photo)
+        _hold_for_session(media)
         hidden = gr.DownloadButton(value=None, visible=False)
-        return clip_note(clip), None, None, None, None, hidden, hidden
+        return clip_note(media), None, None, None, None, hidden, hidden
 
-    video.change(
-        cleared,
-        [video],
-        [note, *ui.results],
-        cancels=[checked, run],
-        **quick,
-    )
+    for changed in (clip.video.change, clip.photo.change):
+        changed(cleared, clip.media, [clip.note, *ui.results], cancels=[checked, run], **quick)
     return ui
 
 
@@ -1709,15 +1746,16 @@ ABOUT = f"""
   can allow more); others wait in the queue, which shows their position.
 
 ### The other tabs
-- **Failure lab**: the same clip changed on purpose (JPEG re-compression, blur, noise, shrinking, brightness,
-  contrast, colour removed, a mirror flip, a turn, black squares), analysed again beside the original, with the
-  original's faces paired with the same faces changed. *Three levels* runs a small robustness study: unchanged,
-  *fliprot* (mirrored and turned by 10 degrees: a fair detector should not care) and *heavy* (several changes at
-  once). The perturbation's strength is said in figures under its slider (blur's *sigma* is how wide the blur
-  spreads, as a share of the frame's longer side). A verdict that flips under a change a person would not notice
-  is a verdict to doubt.
-- **Compare models**: every installed model on one clip, their timelines overlaid, each verdict, and one heat map
-  per model for the same face; where they disagree, no single verdict should be trusted alone.
+- **Failure lab**: the same clip or photo changed on purpose (JPEG re-compression, blur, noise, shrinking,
+  brightness, contrast, colour removed, a sepia or warm filter, a mirror flip, a turn, black squares), analysed
+  again beside the original, with the original's faces paired with the same faces changed. *Three levels* runs a
+  small robustness study: unchanged, *fliprot* (mirrored and turned by 10 degrees: a fair detector should not care)
+  and *heavy* (several changes at once). The perturbation's strength is said in figures under its slider (blur's
+  *sigma* is how wide the blur spreads, as a share of the frame's longer side). A verdict that flips under a change
+  a person would not notice is a verdict to doubt.
+- **Compare models**: every installed model on one clip or photo, their timelines overlaid (a clip's), each
+  verdict, and one heat map per model for the same face; where they disagree, no single verdict should be trusted
+  alone.
 
 ### Use it from code
 `python -m detector scan clip.mp4 --json out.json` writes the same report as the JSON download here. Over HTTP:

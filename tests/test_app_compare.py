@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from functools import partial
 
 import pytest
 from gradio_events import app_demo, by_elem, events, file_data, run_event  # tests/ is on sys.path under pytest
@@ -29,6 +28,7 @@ def test_the_tab_lists_every_model_and_loads_none_before_a_comparison(demo, pair
     assert [o._id for o in compare.outputs] == [c._id for c in ui.results]
     assert [getattr(c, "elem_id", None) for c in compare.inputs] == [
         "compare-video",
+        "compare-photo",
         "compare-models",
         "compare-frames",
         "compare-cam",
@@ -44,7 +44,7 @@ def test_compare_event_through_gradio(demo, clips):
 
     state = SessionState(demo)
     (compare,) = events(demo, "on_compare_models")
-    data = run_event(demo, compare, [file_data(clips["face"]), ["eager", "wary"], 4, "gradcam"], state)
+    data = run_event(demo, compare, [file_data(clips["face"]), None, ["eager", "wary"], 4, "gradcam"], state)
     out = by_elem(compare.outputs, data)
     summary = out["compare-summary"]
     assert "the models disagree: eager fake" in summary and "wary real" in summary
@@ -56,8 +56,9 @@ def test_compare_event_through_gradio(demo, clips):
     assert [row[4] for row in table["data"]] == ["0.010 fixed", "0.990"]
     assert "**Thresholds:** eager uses a fixed threshold" in summary
     assert "the only model calibrated on real people, wary, says real." in summary
-    plot = json.loads(out["compare-timeline"]["plot"])
-    assert out["compare-timeline"]["type"] == "plotly"
+    timeline = out["compare-timeline"]  # an update: shown, as for every clip (a photo's is hidden)
+    assert timeline["visible"] is True and timeline["value"]["type"] == "plotly"
+    plot = json.loads(timeline["value"]["plot"])
     assert [t["name"] for t in plot["data"] if t.get("mode") == "lines+markers"] == ["eager: fake", "wary: real"]
     assert out["compare-cams"]["path"].endswith(".png") or out["compare-cams"]["path"].endswith(".webp")
     for elem in ("compare-json", "compare-csv"):
@@ -72,7 +73,7 @@ def test_compare_event_through_gradio(demo, clips):
 
     # no model ticked: a readable error, no stack trace
     with pytest.raises(Exception) as err:
-        run_event(demo, compare, [file_data(clips["face"]), [], 4, "gradcam"], state)
+        run_event(demo, compare, [file_data(clips["face"]), None, [], 4, "gradcam"], state)
     assert "Tick at least one model" in str(err.value)
 
 
@@ -81,19 +82,24 @@ def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, c
     from PIL import Image
 
     state = SessionState(demo)
-    prefill = events(demo, "on_compare_clip")
-    opened = next(fn for fn in prefill if not isinstance(fn.fn, partial))  # the tab is opened
-    button = next(fn for fn in prefill if isinstance(fn.fn, partial))  # "Use the video from the first tab"
-    assert [getattr(c, "elem_id", None) for c in opened.outputs] == ["compare-video", "compare-note"]
-    assert [getattr(c, "elem_id", None) for c in opened.inputs] == ["compare-video", "video-in", "photo-in"]
-    data = run_event(demo, opened, [None, file_data(clips["face"]), None], state)
+    prefill = [fn for fn in events(demo, "on_clip_from_first_tab") if fn.fn.args == ("compare",)]
+    opened = next(fn for fn in prefill if not fn.fn.keywords)  # the tab is opened
+    button = next(fn for fn in prefill if fn.fn.keywords)  # "Use the video or photo from the first tab"
+    assert [getattr(c, "elem_id", None) for c in opened.outputs] == [
+        "compare-video",
+        "compare-photo",
+        "compare-media",
+        "compare-note",
+    ]
+    assert [c.elem_id for c in opened.inputs] == ["compare-video", "compare-photo", "video-in", "photo-in"]
+    data = run_event(demo, opened, [None, None, file_data(clips["face"]), None], state)
     assert data[0]["orig_name"] == "face.mp4"
-    data = run_event(demo, opened, [file_data(clips["plain"]), file_data(clips["face"]), None], state)
+    data = run_event(demo, opened, [file_data(clips["plain"]), None, file_data(clips["face"]), None], state)
     assert all(d.get("__type__") == "update" and len(d) == 1 for d in data)  # its own clip stays
     photo = tmp_path / "p.jpg"
     Image.new("RGB", (64, 64)).save(photo)
-    data = run_event(demo, button, [file_data(clips["plain"]), None, file_data(str(photo))], state)
-    assert data[0].get("__type__") == "update" and "photo" in data[1]
+    data = run_event(demo, button, [file_data(clips["plain"]), None, None, file_data(str(photo))], state)
+    assert data[1]["path"].endswith("p.jpg") and data[2]["selected"] == "compare-photo-tab"
 
     # a new clip: its name, the old results gone, a comparison still going cancelled
     (compare,) = events(demo, "on_compare_models")
@@ -102,6 +108,7 @@ def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, c
         for fn in demo.fns.values()
         if getattr(fn.fn, "__name__", "") == "cleared" and fn.inputs and fn.inputs[0] is compare.inputs[0]
     )
+    assert [c.elem_id for c in cleared.inputs] == ["compare-video", "compare-photo"]
     ids = [getattr(c, "elem_id", None) for c in cleared.outputs]
     assert ids == ["compare-note", "compare-summary", "compare-table", "compare-timeline", "compare-cams"] + [
         "compare-json",
@@ -114,7 +121,9 @@ def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, c
         for i in f.cancels
     }  # gradio runs the cancelling as its own event on the same trigger
     assert cancelled == {"on_compare_models", "validate_input"}  # the run, and its checks if still going
-    out = by_elem(cleared.outputs, run_event(demo, cleared, [file_data(clips["face"])], state))
+    out = by_elem(cleared.outputs, run_event(demo, cleared, [None, file_data(str(photo))], state))
+    assert out["compare-note"] == "Photo: **p.jpg**"
+    out = by_elem(cleared.outputs, run_event(demo, cleared, [file_data(clips["face"]), None], state))
     assert out["compare-note"] == "Clip: **face.mp4**"
     assert out["compare-json"]["visible"] is False and out["compare-csv"]["visible"] is False
     assert not out["compare-summary"] and not out["compare-cams"] and not out["compare-timeline"]
@@ -129,13 +138,16 @@ def test_a_failed_comparison_or_lab_run_says_why_and_drops_the_previous_results(
     assert len(failed) == 2  # the checks' failure and the run's
     ui = failed[0].fn.args[0]
     assert len(events(demo, "not_run")) == 4  # the lab: checks and run, of both of its buttons
-    out = app.compare_not_run(ui, clips["face"], [], str(pair_dir_model(demo)))
+    out = app.compare_not_run(ui, clips["face"], None, [], str(pair_dir_model(demo)))
     assert "Not run: tick at least one model to compare." in out[ui.summary]
     assert out[ui.table] is None and out[ui.timeline] is None and not out[ui.json_btn].visible
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
-    assert "Not run: notes.mp4" in app.compare_not_run(ui, str(bad), ["a"], None)[ui.summary]
-    assert "Not run: no video in this tab" in app.not_run(None, None) and "photo" in app.not_run(None, None)
+    assert "Not run: notes.mp4" in app.compare_not_run(ui, str(bad), None, ["a"], None)[ui.summary]
+    assert "Not run: no video or photo in this tab" in app.not_run(None, None)
+    bad_photo = tmp_path / "notes.jpg"
+    bad_photo.write_text("not a photo")
+    assert "Not run: notes.jpg" in app.not_run(None, None, str(bad_photo))
     assert "message box at the top right" in app.not_run(clips["face"], None)  # the checks pass: the run failed
 
 
@@ -143,3 +155,21 @@ def pair_dir_model(demo):
     """The first tab's model (its dropdown's value)."""
     (analysed,) = events(demo, "on_analyze")
     return analysed.fn.args[0].model.value
+
+
+def test_models_are_compared_on_a_photo(demo, tmp_path):
+    # the tab took videos only ("for a photo: the CLI"); a photo has one frame, so no timeline
+    import cv2
+
+    import app
+    from detector.data.synthetic import astronaut
+
+    photo = tmp_path / "portrait.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
+    (compare,) = events(demo, "on_compare_models")
+    ui = compare.fn.args[0]
+    out = app.on_compare_models(ui, None, str(photo), ["eager", "wary"], 4, "gradcam", progress=lambda *a, **k: None)
+    assert "Verdicts on the whole photo" in out[ui.summary] and "in the photo" in out[ui.summary]
+    assert out[ui.timeline].visible is False and out[ui.timeline].value is None
+    assert [row[:3] for row in out[ui.table]] == [["eager", "resnet18", "fake"], ["wary", "resnet18", "real"]]
+    assert out[ui.cams] is not None and out[ui.json_btn].visible

@@ -126,23 +126,23 @@ def test_crop_pairs_put_before_beside_after():
     assert lab.crop_pairs(levels["none"], levels["heavy"], max_pairs=4, side=64)[0][0].shape == image.shape
 
 
-def test_clip_for_lab_takes_the_first_tabs_video():
+def test_the_lab_and_compare_tabs_take_the_first_tabs_video_or_photo():
     from webapp import lab
 
-    # opening the lab tab: an empty lab takes the first tab's video, a clip already there stays
-    assert lab.clip_for_lab(None, "/c/a.mp4") == ("/c/a.mp4", "")
-    assert lab.clip_for_lab("/c/mine.mp4", "/c/a.mp4") == (None, "")
-    # found by a browser check: a photo in the first tab was a dead end, said only on pressing the button; said at once
-    clip, note = lab.clip_for_lab(None, None, "/c/p.jpg")
-    assert clip is None and "photo" in note and "videos" in note
-    assert lab.clip_for_lab("/c/mine.mp4", None, "/c/p.jpg") == (None, "")  # the lab's own clip: nothing to say
-    # the button: the first tab's video replaces the lab's; a photo or nothing is said so
-    assert lab.clip_for_lab("/c/mine.mp4", "/c/a.mp4", asked=True) == ("/c/a.mp4", "")
-    clip, note = lab.clip_for_lab("/c/mine.mp4", None, "/c/p.jpg", asked=True)
-    assert clip is None and "photo" in note and "videos" in note
-    clip, note = lab.clip_for_lab(None, None, None, asked=True)
-    assert clip is None and "no video yet" in note
+    take = lab.clip_from_first_tab
+    # opening the tab: an empty tab takes the first tab's video or photo, a file already there stays
+    assert take(None, "/c/a.mp4") == ("/c/a.mp4", "")
+    assert take("/c/mine.mp4", "/c/a.mp4") == (None, "")
+    # a photo in the first tab was a dead end ("the lab works on videos"): it is taken as a video is
+    assert take(None, None, "/c/p.jpg") == ("/c/p.jpg", "")
+    assert take("/c/mine.mp4", None, "/c/p.jpg") == (None, "")  # the tab's own file stays: nothing to say
+    # the button: the first tab's file replaces the tab's; nothing there is said so
+    assert take("/c/mine.mp4", "/c/a.mp4", asked=True) == ("/c/a.mp4", "")
+    assert take("/c/mine.mp4", None, "/c/p.jpg", asked=True) == ("/c/p.jpg", "")
+    clip, note = take(None, None, None, asked=True)
+    assert clip is None and "no video or photo yet" in note
     assert lab.clip_note("/tmp/gradio/x1/face.mp4") == "Clip: **face.mp4**" and lab.clip_note(None) == ""
+    assert lab.clip_note("/tmp/gradio/x1/p.jpg") == "Photo: **p.jpg**"
     # found by a browser check: an MPEG-4 Part 2 clip left the player blank with no word, the analysis unaffected
     assert "may not play this clip (mpeg4 video)" in lab.playable_note("mpeg4") and lab.playable_note("h264") == ""
 
@@ -170,14 +170,37 @@ def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):
     import app
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
-    out = app.on_compare(clips["face"], "hflip", 1.0, 4, 0, card, 0.5, progress=lambda *a, **k: None)
+    out = app.on_compare(clips["face"], None, "hflip", 1.0, 4, 0, card, 0.5, progress=lambda *a, **k: None)
     verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta = out
     assert "original" in verdict_a and "hflip" in verdict_b and preview.value is not None
+    assert plot_a.visible and plot_a.value is not None and plot_b.visible
     assert preview.label.startswith("The same frame, original and perturbed: t = ") and preview.show_label
     assert 1 <= len(crops) <= 4 and all(c.startswith("t = ") and "→" in c for _, c in crops)
     assert "Score change" in delta
-    figure, tiles, table, summary = app.on_levels(clips["face"], 4, 0, card, 0.5, progress=lambda *a, **k: None)
+    out = app.on_levels(clips["face"], None, 4, 0, card, 0.5, progress=lambda *a, **k: None)
+    figure, tiles, table, summary = out
     assert len(tiles) == 3 and "face coverage" in table and "**none**" in table and "Three levels" in summary
+
+
+def test_the_lab_runs_on_a_photo(tmp_path, tiny_model_dir):
+    # a teacher showing what a sepia filter does to a real photo's verdict: the lab took videos only
+    import cv2
+
+    import app
+    from detector.data.synthetic import astronaut
+
+    photo = tmp_path / "portrait.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    quiet = dict(progress=lambda *a, **k: None)
+    out = app.on_compare("/gone/old.mp4", str(photo), "sepia", 1.0, 4, 0, card, 0.5, **quiet)  # the photo is used
+    verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta = out
+    assert "original" in verdict_a and "sepia" in verdict_b and "Score change" in delta
+    assert not plot_a.visible and not plot_b.visible and plot_a.value is None  # one frame: no timelines
+    assert preview.value is not None and not preview.show_label  # no moment of a clip to name
+    assert len(crops) == 1 and "t = " not in crops[0][1] and "→" in crops[0][1]
+    figure, tiles, table, summary = app.on_levels(None, str(photo), 4, 0, card, 0.5, **quiet)
+    assert len(tiles) == 3 and "**heavy**" in table and "Three levels" in summary
 
 
 # ---------------------------------------------------------------- the lab's events through gradio
@@ -190,34 +213,45 @@ def demo(tiny_model_dir):
 
 
 def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
-    from functools import partial
-
     from gradio.state_holder import SessionState
 
     state = SessionState(demo)
-    prefill = events(demo, "on_lab_clip")
-    opened = next(fn for fn in prefill if not isinstance(fn.fn, partial))  # the lab tab is opened
-    button = next(fn for fn in prefill if isinstance(fn.fn, partial))  # "Use the video from the first tab"
+    prefill = [fn for fn in events(demo, "on_clip_from_first_tab") if fn.fn.args == ("lab",)]
+    opened = next(fn for fn in prefill if not fn.fn.keywords)  # the lab tab is opened
+    button = next(fn for fn in prefill if fn.fn.keywords)  # "Use the video or photo from the first tab"
     assert button.fn.keywords == {"asked": True}
-    assert [getattr(c, "elem_id", None) for c in opened.inputs][:1] == ["lab-video"]
-    assert [getattr(c, "elem_id", None) for c in opened.outputs] == ["lab-video", "lab-note"]
+    assert [getattr(c, "elem_id", None) for c in opened.inputs] == ["lab-video", "lab-photo", "video-in", "photo-in"]
+    assert [getattr(c, "elem_id", None) for c in opened.outputs] == ["lab-video", "lab-photo", "lab-media", "lab-note"]
 
-    # an empty lab takes the first tab's video when the tab is opened
-    data = run_event(demo, opened, [None, file_data(clips["face"]), None], state)
-    assert data[0]["orig_name"] == "face.mp4" and data[1] == {"__type__": "update"}  # no note to show
+    # an empty lab takes the first tab's video when the tab is opened, and shows its Video slot
+    data = run_event(demo, opened, [None, None, file_data(clips["face"]), None], state)
+    assert data[0]["orig_name"] == "face.mp4" and data[1] == {"__type__": "update"}
+    assert data[2]["selected"] == "lab-video-tab" and data[3] == {"__type__": "update"}  # no note to show
     # a lab with its own clip keeps it
-    data = run_event(demo, opened, [file_data(clips["plain"]), file_data(clips["face"]), None], state)
+    data = run_event(demo, opened, [file_data(clips["plain"]), None, file_data(clips["face"]), None], state)
     assert all(d.get("__type__") == "update" and len(d) == 1 for d in data)  # skipped: nothing changes
-    # the button with only a photo in the first tab: the lab is left alone, and says why
+    # the button with a photo in the first tab: the photo goes in the lab's Photo slot, shown
     photo = tmp_path / "p.jpg"
     from PIL import Image
 
     Image.new("RGB", (64, 64)).save(photo)
-    data = run_event(demo, button, [file_data(clips["plain"]), None, file_data(str(photo))], state)
-    assert data[0].get("__type__") == "update" and "photo" in data[1]
+    data = run_event(demo, button, [file_data(clips["plain"]), None, None, file_data(str(photo))], state)
+    assert data[0] == {"__type__": "update"} and data[1]["path"].endswith("p.jpg")
+    assert data[2]["selected"] == "lab-photo-tab"
+    # nothing in the first tab: the lab is left alone, and says why
+    data = run_event(demo, button, [file_data(clips["plain"]), None, None, None], state)
+    assert data[0] == {"__type__": "update"} and "no video or photo yet" in data[3]
+    # one file at a time: a photo put in empties the video slot, and the other way round
+    keep = [fn for fn in events(demo, "_keep_one") if fn.inputs[0].elem_id in ("lab-video", "lab-photo")]
+    assert sorted((fn.inputs[0].elem_id, fn.outputs[0].elem_id) for fn in keep) == [
+        ("lab-photo", "lab-video"),
+        ("lab-video", "lab-photo"),
+    ]
 
     # a new clip clears what was shown for the old one and names the new one
-    (new_clip,) = events(demo, "on_lab_new_clip")
+    new_clips = events(demo, "on_lab_new_clip")  # a new video, or a new photo
+    assert [[c.elem_id for c in fn.inputs] for fn in new_clips] == [["lab-video", "lab-photo"]] * 2
+    new_clip = new_clips[0]
     ids = [getattr(c, "elem_id", None) for c in new_clip.outputs]
     for elem in ("lab-note", "verdict-original", "verdict-perturbed", "timeline-original", "timeline-perturbed"):
         assert elem in ids
@@ -227,7 +261,9 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     # a run still going for the old clip is cancelled by the same trigger
     cancelled = {demo.fns[i].fn.__name__ for f in demo.fns.values() if f.targets == new_clip.targets for i in f.cancels}
     assert cancelled == {"on_compare", "on_levels"}
-    data = run_event(demo, new_clip, [file_data(clips["face"])], state)
+    out = by_elem(new_clip.outputs, run_event(demo, new_clip, [None, file_data(str(photo))], state))
+    assert out["lab-note"] == "Photo: **p.jpg**"
+    data = run_event(demo, new_clip, [file_data(clips["face"]), None], state)
     out = by_elem(new_clip.outputs, data)
     assert out["lab-note"] == "Clip: **face.mp4**"
     assert all(not v for k, v in out.items() if k != "lab-note"), out

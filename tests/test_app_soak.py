@@ -143,11 +143,12 @@ def test_every_handler_given_an_upload_holds_it_for_its_session(monkeypatch, tmp
     held = []
     monkeypatch.setattr(app, "_hold_for_session", lambda path, upload=True: held.append(path))
     clip = str(tmp_path / "clip.mp4")
-    app.on_lab_new_clip(3, clip)
+    app.on_lab_new_clip(3, clip, None)
+    app.on_lab_new_clip(3, None, clip.replace(".mp4", ".jpg"))  # a photo in the lab's Photo slot
     import gradio as gr
 
     with pytest.raises(gr.Error, match="clip.mp4"):  # no such file: held before anything is read
-        app.on_compare(clip, "jpeg", 0.5, 4, 0, str(tiny_model_dir / "untrained_resnet18.json"), 0.5)
+        app.on_compare(clip, None, "jpeg", 0.5, 4, 0, str(tiny_model_dir / "untrained_resnet18.json"), 0.5)
     with pytest.raises(gr.Error, match="clip.mp4"):
-        app.on_levels(clip, 4, 0, str(tiny_model_dir / "untrained_resnet18.json"), 0.5)
-    assert held == [clip, clip, clip]
+        app.on_levels(clip, None, 4, 0, str(tiny_model_dir / "untrained_resnet18.json"), 0.5)
+    assert held == [clip, clip.replace(".mp4", ".jpg"), clip, clip]

@@ -339,17 +339,6 @@ def test_downloads_are_the_clis_files(tmp_path):
     )
 
 
-def test_clip_for_compare_takes_the_first_tabs_video():
-    from webapp.compare import clip_for_compare
-
-    assert clip_for_compare(None, "/c/a.mp4") == ("/c/a.mp4", "")
-    assert clip_for_compare("/c/mine.mp4", "/c/a.mp4") == (None, "")
-    assert clip_for_compare("/c/mine.mp4", "/c/a.mp4", asked=True) == ("/c/a.mp4", "")
-    clip, note = clip_for_compare("/c/mine.mp4", None, "/c/p.jpg", asked=True)
-    assert clip is None and "photo" in note
-    assert clip_for_compare(None, None, None, asked=True)[1].startswith("The first tab has no video yet")
-
-
 def test_models_share_one_decode_and_each_gets_its_own_margin(clips, tmp_path, monkeypatch):
     """The clip is decoded and its faces found once for all the models; each model still scores crops at its own
     margin, exactly as a run of analyze() with that model alone does."""

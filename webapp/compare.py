@@ -31,8 +31,8 @@ __all__ = [
     "verdict_rows",
     "cam_row",
     "disagreement_markdown",
+    "is_photo",
     "write_downloads",
-    "clip_for_compare",
 ]
 
 VERDICT_HEADERS = ["model", "architecture", "label", "score", "threshold", "faces over threshold"]
@@ -50,7 +50,8 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
 
 
-def _photo(c: Comparison) -> bool:
+def is_photo(c: Comparison) -> bool:
+    """Whether the comparison is of a photo (one frame: no timeline)."""
     return bool(c.runs) and c.runs[0].report.is_photo
 
 
@@ -249,7 +250,7 @@ def disagreement_markdown(c: Comparison) -> str:
     grouped by who says what (with their times), and which face the CAMs show."""
     if not c.runs:
         return ""
-    photo = _photo(c)
+    photo = is_photo(c)
     rows = c.rows
     verdicts = disagreement(rows)
     scores = ", ".join(f"{r['model']} {r['label']} ({_score(r)})" for r in rows)
@@ -313,11 +314,3 @@ def write_downloads(c: Comparison, folder: str) -> tuple[str, str]:
     with open(csv_path, "w", newline="") as fh:
         write_csv(c, fh)
     return csv_path, json_path
-
-
-def clip_for_compare(own: str | None, first_video: str | None, first_photo: str | None = None, asked: bool = False):
-    """Which clip the compare tab should hold: :func:`webapp.lab.clip_from_first_tab` with this tab's note."""
-    from webapp.lab import clip_from_first_tab
-
-    note = "The first tab holds a photo; this tab compares models on a video (for a photo: the CLI)."
-    return clip_from_first_tab(own, first_video, first_photo, asked, photo_note=note)

@@ -1,15 +1,15 @@
-"""The failure lab: run the same clip through the pipeline with and without a perturbation.
+"""The failure lab: run the same clip or photo through the pipeline with and without a perturbation.
 
-Teaching aid: how much does a verdict move when the video is re-compressed, blurred,
-mirrored...?  Every run goes through :func:`detector.inference.pipeline.analyze` with a frame
+Teaching aid: how much does a verdict move when the video or photo is re-compressed, blurred,
+mirrored, tinted...?  Every run goes through :func:`detector.inference.pipeline.analyze` with a frame
 ``transform`` from :mod:`detector.evaluation.perturb`; nothing here re-implements the pipeline.
 
     original, perturbed = compare(path, "jpeg", 0.8, model="...", frames=16)
     reports = levels(path, model="...")          # {"none": Report, "fliprot": ..., "heavy": ...}
 
 What the lab tab shows is made here too: the levels table with its face-coverage warnings
-(:func:`levels_table`), the before/after face crops (:func:`crop_pairs`), and which clip the lab takes
-from the first tab (:func:`clip_for_lab`).
+(:func:`levels_table`), the before/after face crops (:func:`crop_pairs`), and which clip or photo the lab takes
+from the first tab (:func:`clip_from_first_tab`).
 """
 
 from __future__ import annotations
@@ -401,29 +401,20 @@ def clip_from_first_tab(
     first_video: str | None,
     first_photo: str | None = None,
     asked: bool = False,
-    photo_note: str = "The first tab holds a photo; the lab works on videos. Upload one here or pick an example.",
 ):
-    """Which clip a tab that works on videos (the lab, the compare view) should hold: ``(clip, or None to leave the
-    tab as it is; a note for the user)``.
+    """Which video or photo a tab of its own input (the lab, the compare view) should hold: ``(the file, or None to
+    leave the tab as it is; a note for the user)``.  ``own``: the file the tab holds now.
 
-    ``asked``: the user pressed "use the video from the first tab"; else the tab was just opened, and the first
-    tab's video fills an empty tab (a clip already there is kept).  The note says why nothing changed when the
-    user asked (``photo_note`` for a photo, or no video in the first tab).
+    ``asked``: the user pressed "use the first tab's video or photo"; else the tab was just opened, and the first
+    tab's file fills an empty tab (a file already there is kept).  The note says why nothing changed when the user
+    asked and the first tab holds nothing.
     """
-    if not asked:  # opened: an empty tab takes the first tab's video, or says at once why a photo there is not taken
-        if first_video and not own:
-            return first_video, ""
-        return None, (photo_note if first_photo and not own and not first_video else "")
-    if first_video:
-        return first_video, ""
-    if first_photo:
-        return None, photo_note
-    return None, "The first tab has no video yet. Upload one here or pick an example."
-
-
-def clip_for_lab(lab_clip: str | None, first_video: str | None, first_photo: str | None = None, asked: bool = False):
-    """:func:`clip_from_first_tab` for the lab."""
-    return clip_from_first_tab(lab_clip, first_video, first_photo, asked)
+    first = first_photo or first_video  # the first tab keeps one of them at a time
+    if not asked:  # opened: an empty tab takes the first tab's file
+        return (first if first and not own else None), ""
+    if first:
+        return first, ""
+    return None, "The first tab has no video or photo yet. Upload one here or pick an example."
 
 
 BROWSER_CODECS = {"h264", "vp8", "vp9", "av1"}  # what browsers' video players show; others play blank
@@ -454,10 +445,14 @@ def clip_codec(clip: str | None) -> str:
 
 
 def clip_note(clip: str | None) -> str:
-    """The line under a tab's video (the lab's, the compare view's): which clip the results will be of, and a word
-    when the browser will likely not play it."""
+    """The line under a tab's video or photo (the lab's, the compare view's): which file the results will be of,
+    and a word when the browser will likely not play a clip."""
     if not clip:
         return ""
+    from detector.inference.stills import is_still
+
+    if is_still(clip):
+        return f"Photo: **{os.path.basename(clip)}**"
     blank = playable_note(clip_codec(clip))
     return f"Clip: **{os.path.basename(clip)}**" + (f". {blank}" if blank else "")
 
@@ -481,7 +476,6 @@ __all__ = [
     "face_mover",
     "mover_of",
     "swapped_faces",
-    "clip_for_lab",
     "clip_from_first_tab",
     "clip_note",
     "playable_note",
