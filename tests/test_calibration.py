@@ -90,17 +90,43 @@ def test_a_sepia_face_is_yellower_than_training_and_a_grey_face_has_no_hue():
     assert -135 <= face_stats(blue, (0, 0, 150, 150), kps)["hue"] < 10
 
 
+def test_a_warm_face_is_more_strongly_coloured_than_training_and_a_grey_one_is_not_warned_of():
+    """Real photos with a warm white balance were called fake 11 times in 100, and the hue (still skin's) warned of
+    one: the chroma of the face's middle is measured too, and warned of above the card's range only (training
+    turns some crops grey, so a faded or black and white face is not unlike it)."""
+    from skimage.data import astronaut
+
+    from detector.inference.quality import face_stats, out_of_range
+
+    kps = [(40.0, 50.0), (80.0, 50.0), (60.0, 70.0)]
+    face = np.ascontiguousarray(astronaut()[20:220, 150:350])
+    warm = np.clip(face * np.array([1.15, 1.0, 0.8]), 0, 255).astype(np.uint8)
+    grey = np.repeat(face.mean(2, keepdims=True), 3, 2).astype(np.uint8)
+    plain, warmer, bw = (face_stats(x, (0, 0, 150, 150), kps) for x in (face, warm, grey))
+    assert warmer["chroma"] > plain["chroma"] + 8 and bw["chroma"] < 1
+    assert abs(warmer["hue"] - plain["hue"]) < 15  # the hue alone hardly moves
+    ranges = {"hue": [-28.0, 70.0], "chroma": [4.0, plain["chroma"] + 4]}
+    (warning,) = out_of_range([warmer], ranges)
+    assert (
+        warning.startswith("The faces are more strongly coloured (a warm or vivid filter")
+        and "colour strength" in warning
+    )
+    assert out_of_range([plain], ranges) == [] and out_of_range([bw], ranges) == []  # grey: below, not warned of
+
+
 def test_a_model_trained_with_colour_casts_is_not_warned_of_tints():
     """A model trained with --colour-cast saw sepia, warm and cool faces that the ranges (measured on the untouched
     training faces) do not show: its card keeps no hue range, and says why."""
     from detector.inference.quality import out_of_range, trained_away
 
-    ranges = {"faces": 9, "hue": [-28.0, 70.0], "face_px": [70.0, 400.0], "by_source": {"a": {"hue": [0.0, 60.0]}}}
+    ranges = {"faces": 9, "hue": [-28.0, 70.0], "chroma": [2.0, 40.0], "face_px": [70.0, 400.0]}
+    ranges["by_source"] = {"a": {"hue": [0.0, 60.0], "chroma": [3.0, 38.0]}}
     assert trained_away(ranges, {"colour_cast": 0.0}) is ranges and trained_away(ranges, None) is ranges
     cast = trained_away(ranges, {"colour_cast": 0.3})
-    assert "hue" not in cast and cast["by_source"] == {"a": {}} and "colour-cast" in cast["untested"]["hue"]
+    assert "hue" not in cast and "chroma" not in cast and cast["by_source"] == {"a": {}}
+    assert "colour-cast" in cast["untested"]["hue"] and "colour-cast" in cast["untested"]["chroma"]
     assert cast["face_px"] == [70.0, 400.0] and "hue" in ranges  # the rest kept; the card's dict untouched
-    assert out_of_range([{"hue": 95.0, "face_px": 100.0}], cast) == []
+    assert out_of_range([{"hue": 95.0, "chroma": 55.0, "face_px": 100.0}], cast) == []
 
 
 def test_ranges_join_each_sources_own_percentiles():
