@@ -901,7 +901,11 @@ def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Pro
     first = next(iter(reports.values()))
     scores = {name: r.score for name, r in reports.items()}
     figure = levels_figure(
-        scores, first.threshold, {n: LEVEL_DESCRIPTIONS[n] for n in reports}, uncertain=first.uncertain
+        scores,
+        first.threshold,
+        {n: LEVEL_DESCRIPTIONS[n] for n in reports},
+        uncertain=first.uncertain,
+        photo=first.is_photo,
     )
     pos = lab.preview_position(first)
     tiles = []
@@ -1473,7 +1477,8 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                     )
                     gr.Markdown(
                         f"**Faces before and after** (original | perturbed: the face that sets the original's score, "
-                        f"in {LAB_PAIRS} of the sampled frames spread over the clip, beside the same face perturbed)"
+                        f"in up to {LAB_PAIRS} of a clip's sampled frames spread over it, or a photo's, beside the "
+                        "same face perturbed)"
                     )
                     crops = gr.Gallery(
                         label="Faces before and after (original | perturbed)",
@@ -1616,7 +1621,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     headers=VERDICT_HEADERS,
                     interactive=False,
                     wrap=True,
-                    column_widths=["25%", "25%", "9%", "10%", "13%", "18%"],
+                    column_widths=["24%", "22%", "13%", "10%", "13%", "18%"],  # "uncertain" unbroken
                     elem_id="compare-table",
                 )
                 timeline = gr.Plot(show_label=False, elem_id="compare-timeline")

@@ -170,6 +170,8 @@ def test_models_are_compared_on_a_photo(demo, tmp_path):
     ui = compare.fn.args[0]
     out = app.on_compare_models(ui, None, str(photo), ["eager", "wary"], 4, "gradcam", progress=lambda *a, **k: None)
     assert "Verdicts on the whole photo" in out[ui.summary] and "in the photo" in out[ui.summary]
+    # one face, one frame: no "1 of 1 faces ... at 0.00 s" (a browser check)
+    assert "the face is labelled differently." in out[ui.summary] and " s." not in out[ui.summary]
     assert out[ui.timeline].visible is False and out[ui.timeline].value is None
     assert [row[:3] for row in out[ui.table]] == [["eager", "resnet18", "fake"], ["wary", "resnet18", "real"]]
     assert out[ui.cams] is not None and out[ui.json_btn].visible

@@ -201,6 +201,9 @@ def test_the_lab_runs_on_a_photo(tmp_path, tiny_model_dir):
     assert len(crops) == 1 and "t = " not in crops[0][1] and "→" in crops[0][1]
     figure, tiles, table, summary = app.on_levels(None, str(photo), 4, 0, card, 0.5, **quiet)
     assert len(tiles) == 3 and "**heavy**" in table and "Three levels" in summary
+    # one frame: a score and whether the face was found, not "video score" and "frames with a face: 1 of 1"
+    assert table.startswith("| level | score | verdict | face found |") and "video" not in table
+    assert figure.layout.title.text.startswith("Score at each") and "video" not in figure.layout.yaxis.title.text
 
 
 # ---------------------------------------------------------------- the lab's events through gradio
@@ -241,6 +244,16 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     # nothing in the first tab: the lab is left alone, and says why
     data = run_event(demo, button, [file_data(clips["plain"]), None, None, None], state)
     assert data[0] == {"__type__": "update"} and "no video or photo yet" in data[3]
+    # a text file named .jpg in the Photo slot after those updates (gradio rebuilt the slot for the session): the
+    # app's one-line check speaks, not gradio's tracebacks with the server's path (a browser check)
+    import gradio as gr
+
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a photo")
+    checks = [fn for fn in events(demo, "validate_input") if [c.elem_id for c in fn.inputs][0] == "lab-video"]
+    with pytest.raises(gr.Error) as err:
+        run_event(demo, checks[0], [None, None, file_data(str(notes))], state)
+    assert err.value.message.startswith("notes.jpg: not a picture") and str(tmp_path) not in err.value.message
     # one file at a time: a photo put in empties the video slot, and the other way round
     keep = [fn for fn in events(demo, "_keep_one") if fn.inputs[0].elem_id in ("lab-video", "lab-photo")]
     assert sorted((fn.inputs[0].elem_id, fn.outputs[0].elem_id) for fn in keep) == [

@@ -817,6 +817,13 @@ def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model
         assert err.value.message.startswith(f"{bad.name}:") and "\n" not in err.value.message
         assert str(tmp_path) not in err.value.message
     assert slot.preprocess(None) is None
+    # a handler's update (gr.skip() too) makes gradio build the slot afresh from its constructor's arguments for the
+    # session: the copy must pass the file on as well (a browser check: the lab's slot gave tracebacks after one)
+    rebuilt = gr.Image(**{k: v for k, v in slot.constructor_args.items() if k != "value"})
+    assert rebuilt.preprocess(FileData(path=str(empty), orig_name=empty.name)) == str(empty)
+    other = gr.Image(type="filepath", elem_id="not-a-photo-slot")  # any other Image is gradio's as before
+    with pytest.raises(OSError):  # PIL's UnidentifiedImageError
+        other.preprocess(FileData(path=str(empty), orig_name=empty.name))
     # the whole way, through gradio's own preprocessing of the API's inputs
     from gradio.state_holder import SessionState
     from gradio_events import app_demo, events, file_data, run_event  # tests/ is on sys.path under pytest

@@ -174,6 +174,11 @@ def levels_table(reports: dict[str, Report]) -> str:
     if not reports:
         return ""
     clean = reports.get("none") or next(iter(reports.values()))
+    if clean.is_photo:  # one frame: its score, and whether the face was found
+        rows = ["| level | score | verdict | face found |", "|---|---|---|---|"]
+        for name, r in reports.items():
+            rows.append(f"| **{name}** | {_score(r)} | {r.label} | {'yes' if face_frames(r) else '**no**'} |")
+        return "\n".join(rows)
     rows = ["| level | video score | verdict | frames with a face | face coverage |", "|---|---|---|---|---|"]
     for name, r in reports.items():
         warning = coverage_warning(clean, r)

@@ -128,9 +128,10 @@ def levels_figure(
     notes: dict[str, str] | None = None,
     height: int = 320,
     uncertain: list[float] | None = None,
+    photo: bool = False,
 ) -> go.Figure:
-    """Bar chart: video score at each perturbation level (NaN -> no face found), coloured by its label (red fake,
-    amber in the ``uncertain`` band, green real), the threshold line and the band."""
+    """Bar chart: video score (a ``photo``'s score) at each perturbation level (NaN -> no face found), coloured by its
+    label (red fake, amber in the ``uncertain`` band, green real), the threshold line and the band."""
     names = list(scores)
     values = [scores[n] for n in names]
     shown = [0.0 if v != v else v for v in values]  # NaN (no face) drawn as an empty bar
@@ -159,8 +160,9 @@ def levels_figure(
         annotation_font=dict(color=FAKE_RED, size=12),
         annotation_bgcolor="rgba(255,255,255,0.92)",
     )
-    _base_layout(fig, "Video score at each perturbation level", height)
-    fig.update_yaxes(title_text="video fake probability", range=[0, 1.12], gridcolor="#eee")
+    what = "Score" if photo else "Video score"  # a photo is one frame (a browser check: "video" for a photo)
+    _base_layout(fig, f"{what} at each perturbation level", height)
+    fig.update_yaxes(title_text=f"{'' if photo else 'video '}fake probability", range=[0, 1.12], gridcolor="#eee")
     fig.update_xaxes(title_text="perturbation level")
     return fig
 
