@@ -102,7 +102,10 @@ def model_choices(short: bool = False) -> list[tuple[str, str]]:
         threshold = "" if c.calibrated else f", threshold {c.threshold:g} not calibrated"
         return f"{c.name}  ({'default; ' if c.default else ''}{kind}{figure}{threshold})"
 
-    return [(label(c), c.name) for c in list_models(MODELS_DIR)]  # the default first; the input size is on the card
+    from webapp.cards import menu_order
+
+    # the default first, then the models installed beside it; the input size is on the card
+    return [(label(c), c.name) for c in menu_order(list_models(MODELS_DIR))]
 
 
 def model_card(name: str | None):

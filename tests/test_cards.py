@@ -71,3 +71,17 @@ def test_figures_of_the_wrong_type_are_left_out_never_an_error():
     assert card_figures(SimpleNamespace(metrics={"definitions": {"a": "b"}})) == []  # nothing to show: none
     assert card_figures(SimpleNamespace(metrics={"by_method_auc": {"Deepfakes": None}})) == []
     assert card_figures(SimpleNamespace(metrics="not a dict")) == []
+
+
+def test_the_menus_list_the_default_then_the_models_installed_beside_it():
+    # a browser check: mnv2_colour (for material where a false alarm costs most) sat alphabetically among twelve
+    from types import SimpleNamespace
+
+    from detector.training.config import recipe_index
+    from webapp.cards import menu_order
+
+    index = [r["model"] for r in recipe_index().values() if r.get("model")]
+    default = next(r["model"] for r in recipe_index().values() if r["status"] == "default")
+    cards = [SimpleNamespace(name=n, default=n == default) for n in ["zz_mine", "aa_peer", *sorted(index)]]
+    assert [c.name for c in menu_order(cards)] == [default, *[n for n in index if n != default], "aa_peer", "zz_mine"]
+    assert index.index("mnv2_colour") == 1  # right after the default

@@ -14,7 +14,21 @@ import re
 
 from detector.constants import SOURCE_NAMES
 
-__all__ = ["card_figures", "calibration_rule", "SOURCE_NAMES", "source_name", "for_readers", "GLOSSARY"]
+__all__ = ["card_figures", "calibration_rule", "SOURCE_NAMES", "source_name", "for_readers", "GLOSSARY", "menu_order"]
+
+
+def menu_order(cards: list) -> list:
+    """``cards`` as the model menus list them: the default first, then the models the recipe index ships, in its
+    order (newest first: the models installed beside the default for a purpose, such as ``mnv2_colour`` for
+    material where a false alarm costs most, then the earlier defaults and baselines), then the rest (the peers'
+    converted weights, models a user installed) by name.  A browser check: ``mnv2_colour`` sat alphabetically in
+    the middle of twelve, nowhere near the default it is the alternative to."""
+    from detector.training.config import recipe_index
+
+    shipped = [r["model"] for r in recipe_index().values() if r.get("model")]
+    rank = {name: i for i, name in enumerate(shipped)}
+    return sorted(cards, key=lambda c: (not c.default, rank.get(c.name, len(rank)), c.name))
+
 
 # the words of the figures, for a reader who is not a machine-learning person (a review of the HTML report: "AUC",
 # "out of fold", "stratum" unexplained)
