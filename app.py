@@ -852,14 +852,9 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
         preview = side_by_side(
             draw_boxes(a, original.frames[pos].faces, original.threshold, original.uncertain),
             draw_boxes(b, perturbed.frames[pos].faces, perturbed.threshold, perturbed.uncertain),
-            ("original", lab.describe(name, float(strength)).split(":")[0]),
+            lab.preview_titles(original, pos, name, float(strength)),
         )
-    label = "The same frame, original and perturbed"
-    if preview is not None and not original.is_photo:  # which moment of the clip (a review: the preview did not say)
-        fr = original.frames[pos]
-        label += f": t = {fr.time:.2f} s (frame {fr.index})"
-    # label and show_label given every time: gradio keeps them from the last return (a photo showed a clip's time)
-    preview = gr.Image(value=preview, label=label, show_label=preview is not None and not original.is_photo)
+    preview = gr.Image(value=preview, label="The same frame, original and perturbed", show_label=False)
     mover = lab.mover_of(original, name, float(strength))
     photo = original.is_photo  # one frame: no timelines (their box was empty but for one dot)
     return (

@@ -174,7 +174,12 @@ def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):
     verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta = out
     assert "original" in verdict_a and "hflip" in verdict_b and preview.value is not None
     assert plot_a.visible and plot_a.value is not None and plot_b.visible
-    assert preview.label.startswith("The same frame, original and perturbed: t = ") and preview.show_label
+    assert preview.value is not None and not preview.show_label  # its label hid a face's tag: the time is drawn in
+    from webapp import lab
+
+    first, second = lab.preview_titles(out_report := lab.run(clips["face"], None, frames=4), 1, "hflip", 1.0)
+    assert first == f"original, t = {out_report.frames[1].time:.2f} s (frame {out_report.frames[1].index})"
+    assert second == "hflip at strength 1.00"
     assert 1 <= len(crops) <= 4 and all(c.startswith("t = ") and "→" in c for _, c in crops)
     assert "Score change" in delta
     out = app.on_levels(clips["face"], None, 4, 0, card, 0.5, progress=lambda *a, **k: None)
@@ -197,7 +202,11 @@ def test_the_lab_runs_on_a_photo(tmp_path, tiny_model_dir):
     verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta = out
     assert "original" in verdict_a and "sepia" in verdict_b and "Score change" in delta
     assert not plot_a.visible and not plot_b.visible and plot_a.value is None  # one frame: no timelines
-    assert preview.value is not None and not preview.show_label  # no moment of a clip to name
+    assert preview.value is not None and not preview.show_label
+    from webapp import lab
+
+    photo_report = lab.run(str(photo), None, frames=4, model=card)
+    assert lab.preview_titles(photo_report, 0, "sepia", 1.0) == ("original", "sepia at strength 1.00")  # no time
     assert len(crops) == 1 and "t = " not in crops[0][1] and "→" in crops[0][1]
     figure, tiles, table, summary = app.on_levels(None, str(photo), 4, 0, card, 0.5, **quiet)
     assert len(tiles) == 3 and "**heavy**" in table and "Three levels" in summary

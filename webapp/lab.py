@@ -401,6 +401,16 @@ def crop_pairs(
     return items
 
 
+def preview_titles(original: Report, pos: int, name: str, strength: float) -> tuple[str, str]:
+    """The titles written under the two halves of the lab's preview: "original" with the moment of a clip
+    (``t = 3.36 s (frame 84)``; a photo has none), and the change.  Written into the picture: the viewer's own label,
+    over its top-left corner, hid the tag of a face there (a browser check)."""
+    first = "original"
+    if not original.is_photo and 0 <= pos < len(original.frames):
+        first += f", t = {original.frames[pos].time:.2f} s (frame {original.frames[pos].index})"  # cv2 draws ASCII only
+    return first, describe(name, strength).split(":")[0]
+
+
 def clip_from_first_tab(
     own: str | None,
     first_video: str | None,
@@ -469,6 +479,7 @@ __all__ = [
     "describe",
     "strength_info",
     "preview_position",
+    "preview_titles",
     "frame_at",
     "keep_frame",
     "face_frames",
