@@ -926,9 +926,10 @@ def on_clip_from_first_tab(prefix: str, own_video, own_photo, first_video, first
     note = note or gr.skip()
     if clip is None:
         return gr.skip(), gr.skip(), gr.skip(), note
-    if clip == first_photo:  # (an animated gif from the Photo slot stays a photo's)
-        return gr.skip(), clip, gr.Tabs(selected=f"{prefix}-photo-tab"), note
-    return clip, gr.skip(), gr.Tabs(selected=f"{prefix}-video-tab"), note
+    # the other slot emptied here, not left to _keep_one's round trip (meanwhile both would hold a file)
+    if clip == first_photo:  # (an animated gif from the first tab's Photo slot goes in the Photo slot)
+        return None, clip, gr.Tabs(selected=f"{prefix}-photo-tab"), note
+    return clip, None, gr.Tabs(selected=f"{prefix}-video-tab"), note
 
 
 def lab_shown(compared: bool) -> tuple:
@@ -942,12 +943,19 @@ def lab_cleared(n: int) -> tuple:
     return tuple(None for _ in range(n))
 
 
-def on_lab_new_clip(n: int, video, photo) -> tuple:
-    """A new clip or photo in the lab (upload, example, the first tab's, or none): its name under it, and ``n``
-    empty results (those of the previous file must not stay on screen)."""
+def changed_media(video, photo, slot: str) -> str | None:
+    """The file a tab holds after its ``slot`` ("video" or "photo") changed: that slot's file, or the other's where
+    it was emptied.  Until :func:`_keep_one` empties the other slot, both hold one (a review: a video put in beside
+    an old photo was named, and held, as the old photo for that moment)."""
+    return (video or photo or None) if slot == "video" else (photo or video or None)
+
+
+def on_lab_new_clip(n: int, video, photo, slot: str = "photo") -> tuple:
+    """A new clip or photo in the lab's ``slot`` (upload, example, the first tab's, or none): its name under it, and
+    ``n`` empty results (those of the previous file must not stay on screen)."""
     from webapp import lab
 
-    clip = pick_media(video, photo)
+    clip = changed_media(video, photo, slot)
     _hold_for_session(clip)
     return (lab.clip_note(clip), *lab_cleared(n))
 
@@ -1536,9 +1544,9 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     # a new clip or photo (upload, example, the first tab's): the results shown are of the old one; a run still
     # going for the old one is cancelled
     stale = list(dict.fromkeys(compared + levelled))
-    for changed in (clip.video.change, clip.photo.change):
+    for slot, changed in (("video", clip.video.change), ("photo", clip.photo.change)):
         changed(
-            partial(on_lab_new_clip, len(stale)),
+            partial(on_lab_new_clip, len(stale), slot=slot),
             clip.media,
             [clip.note, *stale],
             cancels=[compare_run, levels_run],
@@ -1661,16 +1669,16 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
     tab.select(partial(on_clip_from_first_tab, "compare"), first, filled, **quick)
 
     # a new clip or photo: the results shown are of the old one, and a comparison still going for it is cancelled
-    def cleared(video, photo):
+    def cleared(video, photo, slot):
         from webapp.lab import clip_note
 
-        media = pick_media(video, photo)
+        media = changed_media(video, photo, slot)
         _hold_for_session(media)
         hidden = gr.DownloadButton(value=None, visible=False)
         return clip_note(media), None, None, None, None, hidden, hidden
 
-    for changed in (clip.video.change, clip.photo.change):
-        changed(cleared, clip.media, [clip.note, *ui.results], cancels=[checked, run], **quick)
+    for slot, changed in (("video", clip.video.change), ("photo", clip.photo.change)):
+        changed(partial(cleared, slot=slot), clip.media, [clip.note, *ui.results], cancels=[checked, run], **quick)
     return ui
 
 
@@ -1737,10 +1745,10 @@ ABOUT = f"""
 ### Read the verdict with care
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
 - So do faces unlike all the model trained on: smaller or larger, blurrier or sharper (less compressed, or grainy:
-  noise counts as fine detail), darker or brighter, more turned, or tinted yellower or greener (a sepia or warm
-  filter) or pinker or bluer (a colour filter or light) than nearly all its training faces (the ranges are in its
-  card). Its training videos are compressed TV footage, so a clean HD clip can read "sharper": its score then means
-  less, either way.
+  noise counts as fine detail), darker or brighter, more turned, tinted yellower or greener (a sepia or warm
+  filter) or pinker or bluer (a colour filter or light), or more strongly coloured (a warm or vivid filter) than
+  nearly all its training faces (the ranges are in its card). Its training videos are compressed TV footage, so a
+  clean HD clip can read "sharper": its score then means less, either way.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.
 - A clip or photo of the research data the model trained on (FaceForensics++, UTKFace) is recognised by its bytes

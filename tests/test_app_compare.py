@@ -99,15 +99,17 @@ def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, c
     photo = tmp_path / "p.jpg"
     Image.new("RGB", (64, 64)).save(photo)
     data = run_event(demo, button, [file_data(clips["plain"]), None, None, file_data(str(photo))], state)
-    assert data[1]["path"].endswith("p.jpg") and data[2]["selected"] == "compare-photo-tab"
+    assert data[0] is None and data[1]["path"].endswith("p.jpg") and data[2]["selected"] == "compare-photo-tab"
 
     # a new clip: its name, the old results gone, a comparison still going cancelled
     (compare,) = events(demo, "on_compare_models")
-    cleared = next(
+    cleared_by = [
         fn
         for fn in demo.fns.values()
-        if getattr(fn.fn, "__name__", "") == "cleared" and fn.inputs and fn.inputs[0] is compare.inputs[0]
-    )
+        if getattr(getattr(fn.fn, "func", fn.fn), "__name__", "") == "cleared" and fn.inputs[:1] == compare.inputs[:1]
+    ]
+    assert [fn.fn.keywords["slot"] for fn in cleared_by] == ["video", "photo"]
+    cleared = cleared_by[1]  # the photo slot's
     assert [c.elem_id for c in cleared.inputs] == ["compare-video", "compare-photo"]
     ids = [getattr(c, "elem_id", None) for c in cleared.outputs]
     assert ids == ["compare-note", "compare-summary", "compare-table", "compare-timeline", "compare-cams"] + [

@@ -177,7 +177,9 @@ def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):
     assert preview.value is not None and not preview.show_label  # its label hid a face's tag: the time is drawn in
     from webapp import lab
 
-    first, second = lab.preview_titles(out_report := lab.run(clips["face"], None, frames=4), 1, "hflip", 1.0)
+    first, second = lab.preview_titles(
+        out_report := lab.run(clips["face"], None, frames=4, model=card), 1, "hflip", 1.0
+    )
     assert first == f"original, t = {out_report.frames[1].time:.2f} s (frame {out_report.frames[1].index})"
     assert second == "hflip at strength 1.00"
     assert 1 <= len(crops) <= 4 and all(c.startswith("t = ") and "→" in c for _, c in crops)
@@ -237,7 +239,7 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
 
     # an empty lab takes the first tab's video when the tab is opened, and shows its Video slot
     data = run_event(demo, opened, [None, None, file_data(clips["face"]), None], state)
-    assert data[0]["orig_name"] == "face.mp4" and data[1] == {"__type__": "update"}
+    assert data[0]["orig_name"] == "face.mp4" and data[1] is None  # the Photo slot emptied at once
     assert data[2]["selected"] == "lab-video-tab" and data[3] == {"__type__": "update"}  # no note to show
     # a lab with its own clip keeps it
     data = run_event(demo, opened, [file_data(clips["plain"]), None, file_data(clips["face"]), None], state)
@@ -248,7 +250,7 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
 
     Image.new("RGB", (64, 64)).save(photo)
     data = run_event(demo, button, [file_data(clips["plain"]), None, None, file_data(str(photo))], state)
-    assert data[0] == {"__type__": "update"} and data[1]["path"].endswith("p.jpg")
+    assert data[0] is None and data[1]["path"].endswith("p.jpg")
     assert data[2]["selected"] == "lab-photo-tab"
     # nothing in the first tab: the lab is left alone, and says why
     data = run_event(demo, button, [file_data(clips["plain"]), None, None, None], state)
@@ -273,7 +275,14 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     # a new clip clears what was shown for the old one and names the new one
     new_clips = events(demo, "on_lab_new_clip")  # a new video, or a new photo
     assert [[c.elem_id for c in fn.inputs] for fn in new_clips] == [["lab-video", "lab-photo"]] * 2
-    new_clip = new_clips[0]
+    assert [fn.fn.keywords["slot"] for fn in new_clips] == ["video", "photo"]
+    new_clip = new_clips[1]  # the photo slot's
+    # a review: a video put in beside an old photo was named as the old photo until _keep_one emptied its slot
+    video_clip = new_clips[0]
+    out = by_elem(
+        video_clip.outputs, run_event(demo, video_clip, [file_data(clips["face"]), file_data(str(photo))], state)
+    )
+    assert out["lab-note"] == "Clip: **face.mp4**"
     ids = [getattr(c, "elem_id", None) for c in new_clip.outputs]
     for elem in ("lab-note", "verdict-original", "verdict-perturbed", "timeline-original", "timeline-perturbed"):
         assert elem in ids
@@ -366,3 +375,27 @@ def test_the_pairs_follow_the_face_that_sets_the_score():
     assert lab.key_identity(clean) == 1 and lab.key_identity(_report([[], []])) is None
     captions = [c for _, c in lab.crop_pairs(clean, blurred, max_pairs=2, side=64)]
     assert captions == ["t = 0.00 s · face 1 · score 0.80 → 0.30", "t = 0.40 s · face 1 · score 0.70 → 0.20"]
+
+
+def test_a_photo_that_loses_its_face_and_a_narrow_preview_are_said_in_full(tmp_path):
+    # a review: "no face found in any of 1 frames (clean run: 1)" for a photo; and an upright phone clip's half of
+    # the preview, 169 px wide, cut "original, t = 3.36 s (frame 84)" off mid-text
+    import cv2
+    from PIL import Image
+
+    from webapp import lab
+    from webapp.faces import FONT, _fitting_scale
+
+    # an animated gif sits in the Photo slot, which has no player: no word on the browser's codecs
+    wave = tmp_path / "wave.gif"
+    frames = [Image.new("RGB", (32, 32), (40 * i, 0, 0)) for i in range(3)]
+    frames[0].save(wave, save_all=True, append_images=frames[1:], duration=100)
+    assert lab.clip_note(str(wave)) == "Animated gif: **wave.gif** (analysed as a short clip)"
+    clean, lost = _report([[(0, 0.2)]]), _report([[]])
+    clean.video = lost.video = "portrait.jpg"
+    assert lab.coverage_warning(clean, lost).startswith("no face found in the photo")
+    assert "frames" not in lab.compare_summary(clean, lost)
+    text = "original, t = 3.36 s (frame 84)"
+    scale = _fitting_scale(text, 169, 0.7)
+    assert scale < 0.7 and cv2.getTextSize(text, FONT, scale, 1)[0][0] + 12 <= 169
+    assert _fitting_scale("original", 400, 0.7) == 0.7

@@ -18,9 +18,9 @@ __all__ = ["card_figures", "calibration_rule", "SOURCE_NAMES", "source_name", "f
 
 
 def menu_order(cards: list) -> list:
-    """``cards`` as the model menus list them: the default first, then the models the recipe index ships, in its
-    order (newest first: the models installed beside the default for a purpose, such as ``mnv2_colour`` for
-    material where a false alarm costs most, then the earlier defaults and baselines), then the rest (the peers'
+    """``cards`` as the model menus list them: the default first, then the models the recipe index ships, in the
+    index's order (the models installed beside the default for a purpose, such as ``mnv2_colour`` for material
+    where a false alarm costs most, then the earlier defaults and baselines), then the rest (the peers'
     converted weights, models a user installed) by name.  A browser check: ``mnv2_colour`` sat alphabetically in
     the middle of twelve, nowhere near the default it is the alternative to."""
     from detector.training.config import recipe_index

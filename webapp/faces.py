@@ -300,9 +300,17 @@ def side_by_side(
         return cv2.resize(img, (max(1, round(img.shape[1] * scale)), height), interpolation=cv2.INTER_AREA)
 
     a, b = fit(left), fit(right)
-    _label(a, labels[0], (0, height), GREY, 0.7)  # bottom-left: the top-left holds the viewer's own label
-    _label(b, labels[1], (0, height), GREY, 0.7)
+    for img, text in ((a, labels[0]), (b, labels[1])):  # bottom-left, each shrunk to fit its half
+        _label(img, text, (0, height), GREY, _fitting_scale(text, img.shape[1], 0.7))
     return np.concatenate([a, np.full((height, 8, 3), 255, np.uint8), b], axis=1)
+
+
+def _fitting_scale(text: str, width: int, scale: float, smallest: float = 0.3) -> float:
+    """``scale``, or the largest smaller one (not under ``smallest``) at which ``text``'s box fits ``width`` pixels
+    (a review: a phone clip's upright half, 169 px wide, cut "original, t = 3.36 s (frame 84)" off mid-text)."""
+    while scale > smallest and cv2.getTextSize(text, FONT, scale, 1)[0][0] + 12 > width:
+        scale = round(scale - 0.05, 2)
+    return max(scale, smallest)
 
 
 __all__ = [

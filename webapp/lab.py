@@ -160,6 +160,8 @@ def coverage_warning(clean: Report, other: Report) -> str:
     if o >= c:
         return ""
     if o == 0:
+        if other.is_photo:
+            return "no face found in the photo (the unchanged photo had one): nothing left to judge"
         return f"no face found in any of {n} frames (clean run: {c}): nothing left to judge"
     return f"faces in only {o} of {n} frames, {c - o} fewer than the clean run: the score rests on fewer faces"
 
@@ -226,9 +228,14 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
         lines.append(f"⚠ **Face coverage:** perturbed, {warning}.")
     swapped, n = swapped_faces(original, perturbed, mover)
     if swapped:
+        lost = (
+            "the perturbed photo's run lost the unchanged photo's face"
+            if original.is_photo
+            else f"in {swapped} of {n} frames the perturbed run lost the clean run's face"
+        )
         lines.append(
-            f"⚠ **Other faces:** in {swapped} of {n} frames the perturbed run lost the clean run's face and found "
-            "another elsewhere (often not a face at all): its score is of those, not of the face you see before."
+            f"⚠ **Other faces:** {lost} and found another elsewhere (often not a face at all): its score is of "
+            "those, not of the face you see before."
         )
     return "\n\n".join(lines)
 
@@ -468,6 +475,8 @@ def clip_note(clip: str | None) -> str:
 
     if is_still(clip):
         return f"Photo: **{os.path.basename(clip)}**"
+    if clip.lower().endswith(".gif"):  # shown by the Photo slot, not a player: no word on the browser's codecs
+        return f"Animated gif: **{os.path.basename(clip)}** (analysed as a short clip)"
     blank = playable_note(clip_codec(clip))
     return f"Clip: **{os.path.basename(clip)}**" + (f". {blank}" if blank else "")
 

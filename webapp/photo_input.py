@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import gradio as gr
 
 __all__ = ["photo_input", "PHOTO_SLOTS"]
@@ -37,14 +39,15 @@ def _guard_image_class() -> None:
         return
     plain = gr.Image.preprocess
 
+    @functools.wraps(plain)
     def preprocess(self, payload):
         try:
             return plain(self, payload)
         except Exception:  # noqa: BLE001 -- whatever PIL makes of the file, the app's checks judge it
-            if self.elem_id not in PHOTO_SLOTS or self.type != "filepath":
-                raise
             path = getattr(payload, "path", None)
-            return str(path) if path else None
+            if not path or self.elem_id not in PHOTO_SLOTS or self.type != "filepath":
+                raise  # not a file of a photo slot (a pasted image that did not decode, another Image): gradio's
+            return str(path)
 
     preprocess._photo_slots = True
     gr.Image.preprocess = preprocess

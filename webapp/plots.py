@@ -147,7 +147,8 @@ def levels_figure(
             text=text,
             textposition="outside",
             customdata=hover,
-            hovertemplate="<b>%{x}</b><br>video score %{text}<br>%{customdata}<extra></extra>",
+            hovertemplate=f"<b>%{{x}}</b><br>{'score' if photo else 'video score'} %{{text}}<br>%{{customdata}}"
+            "<extra></extra>",
             width=0.5,
         )
     )
