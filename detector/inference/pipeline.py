@@ -29,6 +29,7 @@ from detector.inference.report import (
     band_at,
     hand_threshold_warning,
     summarise,
+    tint_alternative_warning,
 )
 from detector.inference.stills import CUT_OUT_WARNING, STILL_PAD, grey_tail_warning, is_still, read_still
 from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames
@@ -412,6 +413,9 @@ def analyze(
         short = cut_short(info)
         if short:
             report.warnings.append(short)
+    alternative = tint_alternative_warning(report, clf.card)  # a tinted face called fake: a model trained with tints
+    if alternative:
+        report.warnings.append(alternative)
     if temporal:
         t = time.perf_counter()
         depth = found_depth = None

@@ -39,6 +39,8 @@ __all__ = [
     "MIN_CHROMA",
     "HUE_CUT",
     "TINT",
+    "tint_warned",
+    "trained_with_casts",
 ]
 
 STAT_TEXT = {
@@ -156,6 +158,18 @@ def trained_away(ranges: dict, config: dict | None) -> dict:
         out["by_source"] = {g: {k: v for k, v in r.items() if k not in TINT} for g, r in ranges["by_source"].items()}
     out["untested"] = {k: "trained with --colour-cast: tinted faces were in its training" for k in TINT}
     return out
+
+
+def tint_warned(warnings: list[str]) -> bool:
+    """Whether any of a report's ``warnings`` is :func:`out_of_range`'s of a tint (hue or chroma)."""
+    names = [f"({STAT_TEXT[k][2]} " for k in TINT]
+    return any(n in w for w in warnings for n in names)
+
+
+def trained_with_casts(card) -> bool:
+    """Whether ``card``'s model was trained with ``--colour-cast`` (tinted faces in its training)."""
+    config = (getattr(card, "trained", None) or {}).get("config") or {}
+    return bool(config.get("colour_cast"))
 
 
 def out_of_range(stats: list[dict[str, float]], ranges: dict) -> list[str]:

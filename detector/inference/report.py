@@ -517,6 +517,28 @@ def hand_threshold_warning(threshold: float, card_threshold: float) -> str:
     )
 
 
+def tint_alternative_warning(report: Report, card, directory=None) -> str:
+    """Where a face is tinted beyond what ``card``'s model trained on (a hue or chroma warning) and the verdict is
+    fake or uncertain, the installed models trained with colour casts, calibrated on real people, by name ("" when
+    there is none, or ``card``'s own training had the casts).  Real photos with a sepia filter were called fake 36
+    times in 100 by a model that never saw a tint, 0 by one trained with tints (docs/results.md)."""
+    from detector.inference.quality import tint_warned, trained_with_casts
+
+    if report.label not in ("fake", "uncertain") or trained_with_casts(card) or not tint_warned(report.warnings):
+        return ""
+    from detector.models.store import list_models
+
+    others = [c.name for c in list_models(directory) if trained_with_casts(c) and c.calibrated and c.name != card.name]
+    if not others:
+        return ""
+    names = " or ".join(others[:2])
+    return (
+        f"Colour filters mislead this model; {names}, trained with such filters (sepia, warm and cool light, faded "
+        f"prints), calls far fewer filtered real faces fake and misses more fakes: try --model {others[0]} (in the "
+        "app, the Model menu or Compare models)."
+    )
+
+
 def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = None) -> list[str]:
     """Plain reasons to doubt the verdict (an empty list when nothing stands out); with the model card's
     ``ranges``, also where the faces are unlike those the model trained on (:mod:`detector.inference.quality`)."""
