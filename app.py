@@ -158,7 +158,7 @@ def _run_guarded(fn, video, *args, **kwargs):
         raise
     except InputError as e:
         raise gr.Error(
-            _friendly(e, video), title="Cannot analyse this video", duration=None, print_exception=False
+            _friendly(e, video), title="Cannot analyse this file", duration=None, print_exception=False
         ) from None
     except NoModelError as e:
         raise gr.Error(_friendly(e, video), title="No model", duration=None, print_exception=False) from None
@@ -950,14 +950,26 @@ def changed_media(video, photo, slot: str) -> str | None:
     return (video or photo or None) if slot == "video" else (photo or video or None)
 
 
-def on_lab_new_clip(n: int, video, photo, slot: str = "photo") -> tuple:
-    """A new clip or photo in the lab's ``slot`` (upload, example, the first tab's, or none): its name under it, and
-    ``n`` empty results (those of the previous file must not stay on screen)."""
-    from webapp import lab
+def media_note(video, photo, slot: str) -> str:
+    """The line under a tab's Video and Photo slots after ``slot`` changed (:func:`changed_media`): the file's name,
+    or at once why it cannot be analysed, as the first tab says on upload (a browser check: the lab and compare
+    view said so only when a button was pressed).  The file is held for the session (see
+    :func:`_hold_for_session`)."""
+    from webapp.lab import clip_note
 
-    clip = changed_media(video, photo, slot)
-    _hold_for_session(clip)
-    return (lab.clip_note(clip), *lab_cleared(n))
+    media = changed_media(video, photo, slot)
+    _hold_for_session(media)
+    if not media:
+        return ""
+    photo_slot = media == photo
+    reason = failure_reason(None if photo_slot else media, None, media if photo_slot else None)
+    return f"⚠ Cannot be analysed: {reason}" if reason else clip_note(media)
+
+
+def on_lab_new_clip(n: int, video, photo, slot: str = "photo") -> tuple:
+    """A new clip or photo in the lab's ``slot`` (upload, example, the first tab's, or none): its name under it (or
+    why it cannot be analysed), and ``n`` empty results (those of the previous file must not stay on screen)."""
+    return (media_note(video, photo, slot), *lab_cleared(n))
 
 
 # ---------------------------------------------------------------- compare models
@@ -976,9 +988,10 @@ def on_compare_models(ui, video, photo, models, frames, cam, progress=gr.Progres
         video = _check_video(video)
         if not models:
             raise InputError("Tick at least one model to compare.")
+        menu = [name for _, name in ui.models.choices]  # the results in the menus' order, not the order ticked
         return compare_models(
             video,
-            list(models),
+            sorted(models, key=lambda n: menu.index(n) if n in menu else len(menu)),
             int(frames),
             cam=None if not cam or cam == NO_CAM else cam,
             directory=MODELS_DIR,
@@ -1584,6 +1597,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
 
     examples = examples or {}
     cams = cam_choices()
+    cards = {c.name: c for c in list_models(MODELS_DIR)}  # read once
     with gr.Tab("Compare models", id="compare") as tab:
         gr.Markdown(
             "**Do the models agree?** Every ticked model runs on the same sampled frames of one clip, or on one "
@@ -1597,7 +1611,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                 clip = clip_input("compare", examples)
                 chosen = gr.CheckboxGroup(
                     models,
-                    value=[c.name for c in list_models(MODELS_DIR) if compared_by_default(c)],  # cards read once
+                    value=[n for _, n in models if compared_by_default(cards.get(n))],  # in the menus' order
                     label="Models to compare",
                     info="ticked: the default and the others calibrated on real people; the baselines with a fixed "
                     "0.5 threshold and the MesoNet authors' weights are one tick away",
@@ -1670,12 +1684,8 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
 
     # a new clip or photo: the results shown are of the old one, and a comparison still going for it is cancelled
     def cleared(video, photo, slot):
-        from webapp.lab import clip_note
-
-        media = changed_media(video, photo, slot)
-        _hold_for_session(media)
         hidden = gr.DownloadButton(value=None, visible=False)
-        return clip_note(media), None, None, None, None, hidden, hidden
+        return media_note(video, photo, slot), None, None, None, None, hidden, hidden
 
     for slot, changed in (("video", clip.video.change), ("photo", clip.photo.change)):
         changed(partial(cleared, slot=slot), clip.media, [clip.note, *ui.results], cancels=[checked, run], **quick)

@@ -265,6 +265,12 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     with pytest.raises(gr.Error) as err:
         run_event(demo, checks[0], [None, None, file_data(str(notes))], state)
     assert err.value.message.startswith("notes.jpg: not a picture") and str(tmp_path) not in err.value.message
+    # and said under the slot as soon as it is put there, as the first tab does (a browser check)
+    import app
+
+    note = app.media_note(None, str(notes), "photo")
+    assert note.startswith("⚠ Cannot be analysed: notes.jpg: not a picture") and str(tmp_path) not in note
+    assert app.media_note(clips["face"], None, "video") == "Clip: **face.mp4**"
     # one file at a time: a photo put in empties the video slot, and the other way round
     keep = [fn for fn in events(demo, "_keep_one") if fn.inputs[0].elem_id in ("lab-video", "lab-photo")]
     assert sorted((fn.inputs[0].elem_id, fn.outputs[0].elem_id) for fn in keep) == [
