@@ -1756,8 +1756,9 @@ ABOUT = f"""
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
 - So do faces unlike all the model trained on: smaller or larger, blurrier or sharper (less compressed, or grainy:
   noise counts as fine detail), darker or brighter, more turned, tinted yellower or greener (a sepia or warm
-  filter) or pinker or bluer (a colour filter or light), or more strongly coloured (a warm or vivid filter) than
-  nearly all its training faces (the ranges are in its card). Its training videos are compressed TV footage, so a
+  filter) or pinker or bluer (a colour filter or light), more strongly coloured (a warm or vivid filter), or
+  two-toned, their colour following their brightness (a duotone), than nearly all its training faces (the ranges
+  are in its card). Its training videos are compressed TV footage, so a
   clean HD clip can read "sharper": its score then means less, either way.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.

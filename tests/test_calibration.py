@@ -114,6 +114,37 @@ def test_a_warm_face_is_more_strongly_coloured_than_training_and_a_grey_one_is_n
     assert out_of_range([plain], ranges) == [] and out_of_range([bw], ranges) == []  # grey: below, not warned of
 
 
+def test_a_duotone_face_has_its_colour_follow_its_brightness():
+    """Real photos as a duotone were called fake 67 times in 100, and the hue warned of 20: a duotone maps dark to
+    one colour and light to another, so the colour of the face's middle follows its lightness (the CIELAB a*-b*
+    slope against L*), where skin keeps its colour from shadow to highlight; a sepia tone, a grey face and a flat
+    patch do not warn."""
+    import cv2
+    from skimage.data import astronaut
+
+    from detector.inference.quality import face_stats, out_of_range, tint_warned
+
+    kps = [(40.0, 50.0), (80.0, 50.0), (60.0, 70.0)]
+    face = np.ascontiguousarray(astronaut()[20:220, 150:350])
+    grey = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(np.float64)[..., None] / 255.0
+    dark, light = np.array([20.0, 30.0, 90.0]), np.array([245.0, 230.0, 190.0])  # dark blue to cream
+    duotone = np.clip(dark + grey * (light - dark), 0, 255).astype(np.uint8)
+    sepia = np.clip(face @ np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]]).T, 0, 255)
+    flat = np.full_like(face, 120)
+    plain, two, toned, bw, same = (
+        face_stats(x.astype(np.uint8), (0, 0, 150, 150), kps)
+        for x in (face, duotone, sepia, np.repeat(grey * 255, 3, 2), flat)
+    )
+    assert two["colour_slope"] > 0.3 > plain["colour_slope"] and toned["colour_slope"] < 0.3
+    assert bw["colour_slope"] < 0.05 and np.isnan(same["colour_slope"])
+    ranges = {"colour_slope": [0.01, 0.29]}
+    (warning,) = out_of_range([two], ranges)
+    assert warning.startswith("The faces are two-toned, their colour following their brightness (a duotone") and (
+        "colour change with brightness" in warning
+    )
+    assert tint_warned([warning]) and out_of_range([bw], ranges) == [] and out_of_range([plain], ranges) == []
+
+
 def test_a_model_trained_with_colour_casts_is_not_warned_of_tints():
     """A model trained with --colour-cast saw sepia, warm and cool faces that the ranges (measured on the untouched
     training faces) do not show: its card keeps no hue range, and says why."""
