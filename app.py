@@ -1065,14 +1065,7 @@ def clip_input(prefix: str, examples: dict) -> ClipInput:
                     label="Examples",
                 )
         with gr.Tab("Photo", id=f"{prefix}-photo-tab"):
-            photo = photo_input(
-                label="Photo",
-                sources=["upload", "clipboard"],
-                image_mode=None,
-                format="png",
-                height=220,
-                elem_id=f"{prefix}-photo",
-            )
+            photo = photo_input(height=220, elem_id=f"{prefix}-photo")
     with gr.Row():
         use_first = gr.Button(
             "Use the video or photo from the first tab", size="sm", variant="secondary", elem_id=f"{prefix}-use-first"
@@ -1196,15 +1189,7 @@ def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image, list]:
                     )
                 )
         with gr.Tab("Photo", id="photo-tab"):
-            # the uploaded file as it is (image_mode=None: never re-encoded before the analysis)
-            photo = photo_input(
-                label="Photo",
-                sources=["upload", "clipboard"],
-                image_mode=None,
-                format="png",
-                height=280,
-                elem_id="photo-in",
-            )
+            photo = photo_input(height=280, elem_id="photo-in")
             gr.Markdown(
                 f"jpg, png, webp, bmp or gif · up to {LIMITS.max_file_mb:.0f} MB · the photo is analysed as one frame "
                 "(an animated gif as a short clip)",

@@ -12,7 +12,9 @@ PHOTO_SLOTS: set[str] = set()  # elem_ids of the slots made by photo_input (a se
 
 
 def photo_input(**kwargs) -> gr.Image:
-    """``gr.Image(type="filepath", **kwargs)`` whose preprocessing never fails on the file itself.
+    """``gr.Image(type="filepath", **kwargs)`` whose preprocessing never fails on the file itself; by default
+    labelled "Photo", taking an upload or the clipboard, and the uploaded file as it is (``image_mode=None``: never
+    re-encoded before the analysis; a pasted picture is saved as PNG).
 
     gradio opens an uploaded image with PIL before any handler runs, so an empty, truncated or mislabelled file, or
     one over PIL's decompression-bomb limit, ended in gradio's several-line "Could not preprocess input" error with
@@ -26,6 +28,7 @@ def photo_input(**kwargs) -> gr.Image:
     tab had been opened with the first tab empty).  No subclass: gradio writes a ``.pyi`` stub beside the module of
     every component subclass, at import, which fails where the package is installed read-only.
     """
+    kwargs = {"label": "Photo", "sources": ["upload", "clipboard"], "image_mode": None, "format": "png", **kwargs}
     kwargs.setdefault("elem_id", f"photo-slot-{len(PHOTO_SLOTS)}")
     PHOTO_SLOTS.add(kwargs["elem_id"])
     _guard_image_class()
