@@ -246,7 +246,8 @@ def cleared_results(ui) -> dict:
     return {
         ui.timeline: gr.update(value=None, visible=True),
         ui.timeline_note: gr.update(value="", visible=False),
-        ui.frame_slider: gr.Slider(minimum=1, maximum=2, value=1, visible=True),
+        # hidden until there are frames to move through (a browser check: a 1-2 slider stood under a failure)
+        ui.frame_slider: gr.Slider(minimum=1, maximum=2, value=1, visible=False),
         ui.frame_image: None,
         ui.frame_caption: "",
         ui.gallery: [],

@@ -94,6 +94,7 @@ def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path):
         and cleared[ui.judged_state] is None
         and cleared[ui.gallery] == []
         and not cleared[ui.faces_box]["visible"]
+        and not cleared[ui.frame_slider].visible  # no frames to move through
     )
     assert app.on_threshold(ui, cleared[ui.report_state], None, 0.5, 1, "time") == {}
     # found by a browser check: once the error box was closed, the reason was gone; the panel says it too
