@@ -274,12 +274,21 @@ def _check_photo(photo: str | None) -> None:
         raise InputError(f"{os.path.basename(photo)}: photos must be jpg, png, webp, bmp or gif")
 
 
+CHECK_MESSAGE_SECONDS = 12  # how long the message box of a failed quick check stays (the panels keep the line)
+
+
 def validate_input(video, model_name, photo=None):
     """Quick checks before an analysis: a video or photo is given, readable, within the limits; the model exists.
 
-    Raises gr.Error (shown as a message box) on the first problem; else returns a "working" note.
+    Raises gr.Error (shown as a message box) on the first problem; else returns a "working" note.  The box closes
+    by itself after :data:`CHECK_MESSAGE_SECONDS`: each tab's panel says the same line (:func:`not_analysed`,
+    :func:`not_run`), and a box that stayed covered the results of the next file (a browser check).  A failure
+    inside an analysis keeps its box until closed: the panel points to it.
     """
-    media, info = checked_media(video, model_name, photo)
+    try:
+        media, info = checked_media(video, model_name, photo)
+    except gr.Error as e:
+        raise gr.Error(e.message, title=e.title, duration=CHECK_MESSAGE_SECONDS, print_exception=False) from None
     return message_html(f"Analysing {_media_line(media, info)}…")
 
 

@@ -815,6 +815,8 @@ def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model
         with pytest.raises(gr.Error) as err:
             app.validate_input(None, card, path)
         assert err.value.message.startswith(f"{bad.name}:") and "\n" not in err.value.message
+        # the panels repeat the line: the box closes by itself (a browser check: it covered the next file's results)
+        assert err.value.duration == app.CHECK_MESSAGE_SECONDS and err.value.title == "Cannot analyse this file"
         assert str(tmp_path) not in err.value.message
     assert slot.preprocess(None) is None
     # a handler's update (gr.skip() too) makes gradio build the slot afresh from its constructor's arguments for the
