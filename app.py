@@ -869,7 +869,8 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
     photo = original.is_photo  # one frame: no timelines (their box was empty but for one dot)
     return (
         verdict_html(original, title="original", compact=True),
-        verdict_html(perturbed, title=lab.describe(name, float(strength)), compact=True),
+        # "warm at strength 1.00", not the description after it (a browser check: in capitals it wrapped and read twice)
+        verdict_html(perturbed, title=lab.describe(name, float(strength)).split(":")[0], compact=True),
         gr.Plot(value=None if photo else timeline_figure(original, title="original", height=300), visible=not photo),
         gr.Plot(
             value=None if photo else timeline_figure(perturbed, title=f"{name} {float(strength):.2f}", height=300),
@@ -1275,7 +1276,14 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 timeline_note = gr.Markdown(visible=False, elem_id="timeline-note")
                 pick = gr.Textbox(visible="hidden", elem_id="timeline-pick")
                 frame_slider = gr.Slider(
-                    1, 2, value=1, step=1, label="Sampled frame", interactive=False, elem_id="frame-slider"
+                    1,
+                    2,
+                    value=1,
+                    step=1,
+                    label="Sampled frame",
+                    interactive=False,
+                    visible=False,  # shown with a clip's results (a browser check: an empty 1-2 slider on load)
+                    elem_id="frame-slider",
                 )
                 frame_caption = gr.Markdown(elem_id="frame-caption")
                 frame_image = gr.Image(

@@ -139,7 +139,7 @@ def test_a_duotone_face_has_its_colour_follow_its_brightness():
     assert bw["colour_slope"] < 0.05 and np.isnan(same["colour_slope"])
     ranges = {"colour_slope": [0.01, 0.29]}
     (warning,) = out_of_range([two], ranges)
-    assert warning.startswith("The faces are two-toned, their colour following their brightness (a duotone") and (
+    assert warning.startswith("The faces are more two-toned (their colour following their brightness: a duotone") and (
         "colour change with brightness" in warning
     )
     assert tint_warned([warning]) and out_of_range([bw], ranges) == [] and out_of_range([plain], ranges) == []
@@ -281,8 +281,8 @@ def test_a_tinted_face_called_fake_points_to_a_model_trained_with_tints(tmp_path
         return SimpleNamespace(label=label, warnings=warnings)
 
     hint = tint_alternative_warning(report("fake", sepia), plain, tmp_path)
-    assert hint.startswith("Colour filters mislead this model; tinted, trained with such filters") and (
-        "--model tinted" in hint
+    assert hint.startswith("Colour filters mislead this model. tinted was trained with such filters") and (
+        "the Model menu or Compare models in the app; --model tinted on the command line" in hint
     )
     assert tint_alternative_warning(report("uncertain", warm), plain, tmp_path) == hint
     assert tint_alternative_warning(report("real", sepia), plain, tmp_path) == ""  # nothing to doubt

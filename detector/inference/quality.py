@@ -73,7 +73,7 @@ STAT_TEXT = {
     # real photos as a duotone were called fake 67 times in 100, and the hue warned of 20 of them
     "colour_slope": (
         None,  # a grey or flat-coloured face has none: nothing unlike training
-        "two-toned, their colour following their brightness (a duotone or colour-grading filter?)",
+        "more two-toned (their colour following their brightness: a duotone or colour-grading filter?)",
         "colour change with brightness",
         "{:.2f}",
     ),

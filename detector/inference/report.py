@@ -532,10 +532,13 @@ def tint_alternative_warning(report: Report, card, directory=None) -> str:
     if not others:
         return ""
     names = " or ".join(others[:2])
+    # one line for the app, its HTML report and the command line alike (a browser check: "--model" alone meant
+    # nothing in the browser, and "calls far fewer ... fake and misses more fakes" was hard to read)
     return (
-        f"Colour filters mislead this model; {names}, trained with such filters (sepia, warm and cool light, faded "
-        f"prints), calls far fewer filtered real faces fake and misses more fakes: try --model {others[0]} (in the "
-        "app, the Model menu or Compare models)."
+        f"Colour filters mislead this model. {names} was trained with such filters (sepia, warm and cool light, "
+        "faded prints): it wrongly calls far fewer filtered real faces fake, but also catches fewer fakes. Analyse "
+        f"the file with {others[0]} too (the Model menu or Compare models in the app; --model {others[0]} on the "
+        "command line)."
     )
 
 
