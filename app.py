@@ -866,15 +866,18 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
         )
     preview = gr.Image(value=preview, label="The same frame, original and perturbed", show_label=False)
     mover = lab.mover_of(original, name, float(strength))
-    photo = original.is_photo  # one frame: no timelines (their box was empty but for one dot)
+    one_frame = original.is_photo  # a photo: no timelines (their box was empty but for one dot)
     return (
         verdict_html(original, title="original", compact=True),
         # "warm at strength 1.00", not the description after it (a browser check: in capitals it wrapped and read twice)
-        verdict_html(perturbed, title=lab.describe(name, float(strength)).split(":")[0], compact=True),
-        gr.Plot(value=None if photo else timeline_figure(original, title="original", height=300), visible=not photo),
+        verdict_html(perturbed, title=lab.change_title(name, float(strength)), compact=True),
         gr.Plot(
-            value=None if photo else timeline_figure(perturbed, title=f"{name} {float(strength):.2f}", height=300),
-            visible=not photo,
+            value=None if one_frame else timeline_figure(original, title="original", height=300),
+            visible=not one_frame,
+        ),
+        gr.Plot(
+            value=None if one_frame else timeline_figure(perturbed, title=f"{name} {float(strength):.2f}", height=300),
+            visible=not one_frame,
         ),
         preview,
         lab.crop_pairs(original, perturbed, mover=mover),
@@ -929,8 +932,8 @@ def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Pro
 def on_clip_from_first_tab(prefix: str, own_video, own_photo, first_video, first_photo, asked: bool = False):
     """Fill a tab of its own input (:func:`clip_input` ``prefix``: the lab, the compare view) with the first tab's
     video or photo: on its button (``asked``), or when the tab is opened holding nothing.  Returns (video, photo,
-    the input's tabs, note): a photo goes in the Photo slot, shown (the other slot is emptied by :func:`_keep_one`);
-    ``gr.skip()`` where nothing changes."""
+    the input's tabs, note): the file goes in its slot, shown, and the other slot is emptied; ``gr.skip()`` where
+    nothing changes."""
     from webapp.lab import clip_from_first_tab
 
     clip, note = clip_from_first_tab(pick_media(own_video, own_photo), first_video, first_photo, asked=asked)
@@ -1021,13 +1024,11 @@ def on_compare_models(ui, video, photo, models, frames, cam, progress=gr.Progres
     folder = tempfile.mkdtemp(prefix="compare_", dir=_downloads_root())
     _hold_for_session(folder, upload=False)
     csv_path, json_path = view.write_downloads(comparison, folder)
+    one_frame = view.is_photo(comparison)  # a photo: no timeline
     out = {
         ui.summary: view.disagreement_markdown(comparison),
         ui.table: view.verdict_rows(comparison),
-        ui.timeline: gr.Plot(
-            value=None if view.is_photo(comparison) else view.timeline_figure(comparison),
-            visible=not view.is_photo(comparison),
-        ),
+        ui.timeline: gr.Plot(value=None if one_frame else view.timeline_figure(comparison), visible=not one_frame),
         ui.cams: view.cam_row(comparison, top=36),  # the image's buttons covered the third tile's corner (a review)
         ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
@@ -1049,6 +1050,7 @@ HEAD = f"<script>\n{(STATIC / 'timeline_click.js').read_text()}</script>\n"
 class ClipInput:
     """A tab's own video or photo (the lab's, the compare view's): :func:`clip_input`'s components."""
 
+    prefix: str
     video: gr.Video
     photo: gr.Image
     tabs: gr.Tabs
@@ -1059,6 +1061,22 @@ class ClipInput:
     def media(self) -> list:
         """The two slots, as a handler takes them (one holds a file at a time)."""
         return [self.video, self.photo]
+
+    def follow_first_tab(self, tab: gr.Tab, analyse: AnalyseTab) -> None:
+        """Take the first tab's video or photo on the button, and when ``tab`` is opened holding nothing
+        (:func:`on_clip_from_first_tab`)."""
+        first, filled = [*self.media, analyse.video, analyse.photo], [*self.media, self.tabs, self.note]
+        quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+        self.use_first.click(partial(on_clip_from_first_tab, self.prefix, asked=True), first, filled, **quick)
+        tab.select(partial(on_clip_from_first_tab, self.prefix), first, filled, **quick)
+
+    def on_new_file(self, fn, outputs: list, cancels: list) -> None:
+        """``fn(video, photo, slot=...)`` on a new file in either slot (upload, example, the first tab's, or none),
+        told which slot changed (see :func:`changed_media`); the note first among ``outputs``; the runs still going
+        for the old file are cancelled."""
+        quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+        for slot, changed in (("video", self.video.change), ("photo", self.photo.change)):
+            changed(partial(fn, slot=slot), self.media, [self.note, *outputs], cancels=cancels, **quick)
 
 
 def clip_input(prefix: str, examples: dict) -> ClipInput:
@@ -1085,7 +1103,7 @@ def clip_input(prefix: str, examples: dict) -> ClipInput:
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
     video.change(_keep_one, [video], [photo], **quick)
     photo.change(_keep_one, [photo], [video], **quick)
-    return ClipInput(video, photo, tabs, use_first, note)
+    return ClipInput(prefix, video, photo, tabs, use_first, note)
 
 
 @dataclass
@@ -1553,21 +1571,10 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
         btn.click(partial(lab_shown, shown), None, [compare_box, levels_box], **quick)
     for changed in (pert.change, strength.change):  # the slider says what the perturbation does at its strength
         changed(on_strength, [pert, strength], [strength], **quick)
-    first = [*clip.media, analyse.video, analyse.photo]
-    filled = [*clip.media, clip.tabs, clip.note]
-    clip.use_first.click(partial(on_clip_from_first_tab, "lab", asked=True), first, filled, **quick)
-    tab.select(partial(on_clip_from_first_tab, "lab"), first, filled, **quick)
-    # a new clip or photo (upload, example, the first tab's): the results shown are of the old one; a run still
-    # going for the old one is cancelled
+    clip.follow_first_tab(tab, analyse)
+    # a new clip or photo: the results shown are of the old one
     stale = list(dict.fromkeys(compared + levelled))
-    for slot, changed in (("video", clip.video.change), ("photo", clip.photo.change)):
-        changed(
-            partial(on_lab_new_clip, len(stale), slot=slot),
-            clip.media,
-            [clip.note, *stale],
-            cancels=[compare_run, levels_run],
-            **quick,
-        )
+    clip.on_new_file(partial(on_lab_new_clip, len(stale)), stale, cancels=[compare_run, levels_run])
 
 
 @dataclass
@@ -1680,18 +1687,14 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
     for step in (checked, run):
         step.failure(partial(compare_not_run, ui), [*clip.media, chosen, analyse.model], ui.results, **quick)
-    first = [*clip.media, analyse.video, analyse.photo]
-    filled = [*clip.media, clip.tabs, clip.note]
-    clip.use_first.click(partial(on_clip_from_first_tab, "compare", asked=True), first, filled, **quick)
-    tab.select(partial(on_clip_from_first_tab, "compare"), first, filled, **quick)
+    clip.follow_first_tab(tab, analyse)
 
-    # a new clip or photo: the results shown are of the old one, and a comparison still going for it is cancelled
+    # a new clip or photo: the results shown are of the old one
     def cleared(video, photo, slot):
         hidden = gr.DownloadButton(value=None, visible=False)
         return media_note(video, photo, slot), None, None, None, None, hidden, hidden
 
-    for slot, changed in (("video", clip.video.change), ("photo", clip.photo.change)):
-        changed(partial(cleared, slot=slot), clip.media, [clip.note, *ui.results], cancels=[checked, run], **quick)
+    clip.on_new_file(cleared, ui.results, cancels=[checked, run])
     return ui
 
 

@@ -1,5 +1,5 @@
 """Measure again the face-quality ranges a model card records (``ranges``: face size, sharpness, brightness, head
-turn, hue and chroma over the training faces), from the data roots it trained on, and write them into the card.
+turn and the colour measures over the training faces), from the data roots it trained on, and write them into the card.
 
     python scripts/card_ranges.py assets/models/mnv2_c40_reals.json \
         --from ../shared/data/ffpp ../shared/data/ffpp_c40 ../shared/data/faces_utk

@@ -408,6 +408,12 @@ def crop_pairs(
     return items
 
 
+def change_title(name: str, strength: float) -> str:
+    """The change in a few words: "warm at strength 1.00", or a level's name (:func:`describe` without its
+    description)."""
+    return describe(name, strength).split(":")[0]
+
+
 def preview_titles(original: Report, pos: int, name: str, strength: float) -> tuple[str, str]:
     """The titles written under the two halves of the lab's preview: "original" with the moment of a clip
     (``t = 3.36 s (frame 84)``; a photo has none), and the change.  Written into the picture: the viewer's own label,
@@ -415,7 +421,7 @@ def preview_titles(original: Report, pos: int, name: str, strength: float) -> tu
     first = "original"
     if not original.is_photo and 0 <= pos < len(original.frames):
         first += f", t = {original.frames[pos].time:.2f} s (frame {original.frames[pos].index})"  # cv2 draws ASCII only
-    return first, describe(name, strength).split(":")[0]
+    return first, change_title(name, strength)
 
 
 def clip_from_first_tab(
@@ -489,6 +495,7 @@ __all__ = [
     "strength_info",
     "preview_position",
     "preview_titles",
+    "change_title",
     "frame_at",
     "keep_frame",
     "face_frames",

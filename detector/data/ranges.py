@@ -51,11 +51,11 @@ def drawn_by_source(items, max_items: int, seed: int = 0) -> list:
 
 
 def measure_ranges(items, frames: int = 8, max_items: int = 400, seed: int = 0, margin: float = FACE_MARGIN) -> dict:
-    """Ranges of face size, sharpness, brightness, head turn, hue and chroma over up to ``max_items`` items drawn in
-    turn from each source (:func:`drawn_by_source`; videos: ``frames`` frames each; photos: one), the main face of each
-    frame, cropped at ``margin`` (the model's: sharpness and brightness are measured over the crop); each source's
-    percentiles on its own faces, joined (:func:`~detector.inference.quality.ranges_of`).  The result records how
-    many items of each source it measured (``sources``)."""
+    """Ranges of the seven measures of :func:`~detector.inference.quality.face_stats` over up to ``max_items``
+    items drawn in turn from each source (:func:`drawn_by_source`; videos: ``frames`` frames each; photos: one),
+    the main face of each frame, cropped at ``margin`` (the model's: sharpness and brightness are measured over the
+    crop); each source's percentiles on its own faces, joined (:func:`~detector.inference.quality.ranges_of`).  The
+    result records how many items of each source it measured (``sources``)."""
     from detector.inference.pipeline import detect_faces
     from detector.inference.stills import STILL_PAD, is_still, read_still
     from detector.inference.video import sample_frames

@@ -321,14 +321,13 @@ def faces_line(comparison: Comparison) -> str:
     faces, differ = comparison.faces(), comparison.disagreements()
     if not faces:
         return "no face was scored by every model"
-    if comparison.runs and comparison.runs[0].report.is_photo:  # one frame: no time (a browser check: "at 0.00 s")
-        if len(faces) == 1:
-            return "the face is labelled differently" if differ else "every model labels the face alike"
-        if not differ:
-            return f"every model labels each of the {len(faces)} faces alike"
-        return f"{len(differ)} of {len(faces)} faces in the photo are labelled differently"
+    photo = comparison.runs and comparison.runs[0].report.is_photo  # one frame: no time (a browser check: "at 0.00 s")
+    if photo and len(faces) == 1:
+        return "the face is labelled differently" if differ else "every model labels the face alike"
     if not differ:
         return f"every model labels each of the {len(faces)} faces alike"
+    if photo:
+        return f"{len(differ)} of {len(faces)} faces in the photo are labelled differently"
     t0, t1 = min(f["time"] for f in differ), max(f["time"] for f in differ)
     when = f"at {t0:.2f} s" if t0 == t1 else f"between {t0:.2f} s and {t1:.2f} s"
     return f"{len(differ)} of {len(faces)} faces are labelled differently, {when}"

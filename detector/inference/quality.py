@@ -174,7 +174,7 @@ def trained_away(ranges: dict, config: dict | None) -> dict:
     ``--colour-cast`` saw tinted, warmer, cooler and faded faces, which the ranges, measured on the untouched
     training faces, do not show; warning of a tint (:data:`TINT`: hue, chroma) would be wrong for it.
     ``untested`` records why a measure is left out."""
-    if not ranges or not (config or {}).get("colour_cast"):
+    if not ranges or not _with_casts(config):
         return ranges
     out = {k: v for k, v in ranges.items() if k not in TINT}
     if "by_source" in ranges:
@@ -190,10 +190,14 @@ def tint_warned(warnings: list[str]) -> bool:
     return any(n in w for w in warnings for n in names)
 
 
+def _with_casts(config: dict | None) -> bool:
+    """Whether a training ``config`` had ``--colour-cast`` (tinted faces in its training)."""
+    return bool((config or {}).get("colour_cast"))
+
+
 def trained_with_casts(card) -> bool:
     """Whether ``card``'s model was trained with ``--colour-cast`` (tinted faces in its training)."""
-    config = (getattr(card, "trained", None) or {}).get("config") or {}
-    return bool(config.get("colour_cast"))
+    return _with_casts((getattr(card, "trained", None) or {}).get("config"))
 
 
 def out_of_range(stats: list[dict[str, float]], ranges: dict) -> list[str]:

@@ -518,10 +518,11 @@ def hand_threshold_warning(threshold: float, card_threshold: float) -> str:
 
 
 def tint_alternative_warning(report: Report, card, directory=None) -> str:
-    """Where a face is tinted beyond what ``card``'s model trained on (a hue or chroma warning) and the verdict is
-    fake or uncertain, the installed models trained with colour casts, calibrated on real people, by name ("" when
-    there is none, or ``card``'s own training had the casts).  Real photos with a sepia filter were called fake 36
-    times in 100 by a model that never saw a tint, 0 by one trained with tints (docs/results.md)."""
+    """Where a face is tinted beyond what ``card``'s model trained on (a colour warning: hue, chroma, colour
+    following brightness) and the verdict is fake or uncertain, the installed models trained with colour casts,
+    calibrated on real people, by name ("" when there is none, or ``card``'s own training had the casts).  Real
+    photos with a sepia filter were called fake 36 times in 100 by a model that never saw a tint, 0 by one trained
+    with tints (docs/results.md)."""
     from detector.inference.quality import tint_warned, trained_with_casts
 
     if report.label not in ("fake", "uncertain") or trained_with_casts(card) or not tint_warned(report.warnings):
