@@ -277,18 +277,22 @@ def _check_photo(photo: str | None) -> None:
 CHECK_MESSAGE_SECONDS = 12  # how long the message box of a failed quick check stays (the panels keep the line)
 
 
-def validate_input(video, model_name, photo=None):
+def validate_input(video, model_name, photo=None, box: bool = True):
     """Quick checks before an analysis: a video or photo is given, readable, within the limits; the model exists.
 
-    Raises gr.Error (shown as a message box) on the first problem; else returns a "working" note.  The box closes
-    by itself after :data:`CHECK_MESSAGE_SECONDS`: each tab's panel says the same line (:func:`not_analysed`,
-    :func:`not_run`), and a box that stayed covered the results of the next file (a browser check).  A failure
-    inside an analysis keeps its box until closed: the panel points to it.
+    Raises gr.Error on the first problem; else returns a "working" note.  Each tab's panel says the same line
+    (:func:`not_analysed`, :func:`not_run`).  With ``box``, the error is also a message box, closing by itself after
+    :data:`CHECK_MESSAGE_SECONDS` (a box that stayed covered the results of the next file: a browser check);
+    without, the panel alone says it: the lab and the compare tab, whose panel sits under the button pressed, and
+    whose box lay over the next run's verdict (a browser check).  A failure inside an analysis keeps its box until
+    closed: the panel points to it.
     """
     try:
         media, info = checked_media(video, model_name, photo)
     except gr.Error as e:
-        raise gr.Error(e.message, title=e.title, duration=CHECK_MESSAGE_SECONDS, print_exception=False) from None
+        raise gr.Error(
+            e.message, title=e.title, duration=CHECK_MESSAGE_SECONDS, visible=box, print_exception=False
+        ) from None
     return message_html(f"Analysing {_media_line(media, info)}…")
 
 
@@ -480,7 +484,7 @@ def on_analyze(
     from webapp.plots import timeline_figure
     from webapp.session import release_memory, slim_report
     from webapp.tables import table_value
-    from webapp.verdict import is_photo, model_caveat, verdict_html
+    from webapp.verdict import is_photo, verdict_html
 
     report = _run_guarded(
         run_analysis,
@@ -501,7 +505,6 @@ def on_analyze(
     judged = {  # what the threshold slider needs to judge these scores again
         "threshold": None if card is None else float(card.threshold),
         "uncertain": None if card is None or not card.uncertain else list(card.uncertain),
-        "caveat": model_caveat(card),
         "card": card,  # for the HTML report (its summary of the model card)
     }
     pos = _first_fake_position(report)
@@ -510,7 +513,7 @@ def on_analyze(
     csv_path, json_path, html_path = _write_downloads(report, judged)
     photo = is_photo(report)  # one frame: no timeline, no frame slider
     return {
-        ui.verdict: verdict_html(report, model_caveat=judged["caveat"]),
+        ui.verdict: verdict_html(report),
         ui.timeline: gr.update(value=None if photo else timeline_figure(report), visible=not photo),
         ui.timeline_note: gr.update(
             value=(PHOTO_NOTE if report.faces else PHOTO_NOTE_NO_FACE) if photo else "", visible=photo
@@ -551,7 +554,7 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
     items, positions = gallery_items(report, order)
     csv_path, json_path, html_path = _write_downloads(report, judged)
     out = {
-        ui.verdict: verdict_html(report, model_caveat=judged.get("caveat", "")),
+        ui.verdict: verdict_html(report),
         ui.frame_image: image,
         ui.gallery: items,
         ui.positions_state: positions,
@@ -568,7 +571,7 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
 
 def _write_downloads(report, judged: dict) -> tuple[str, str, str]:
     """The CSV, the JSON and the shareable HTML report of ``report``, in a fresh folder (gradio serves copies,
-    and the folder is deleted when the session ends); ``judged``: the model card and its caveat (see
+    and the folder is deleted when the session ends); ``judged``: the model card (see
     :func:`on_analyze`)."""
     from webapp.html_report import write_html_report
     from webapp.tables import write_downloads
@@ -576,7 +579,7 @@ def _write_downloads(report, judged: dict) -> tuple[str, str, str]:
     folder = tempfile.mkdtemp(prefix="report_", dir=_downloads_root())
     _hold_for_session(folder, upload=False)
     csv_path, json_path = write_downloads(report, folder)
-    html_path = write_html_report(report, judged.get("card"), folder, model_caveat=judged.get("caveat", ""))
+    html_path = write_html_report(report, judged.get("card"), folder)
     return csv_path, json_path, html_path
 
 
@@ -1137,7 +1140,7 @@ class AnalyseTab:
     report_json: gr.JSON
     report_state: gr.State
     positions_state: gr.State
-    judged_state: gr.State  # the model card's threshold, uncertain band and caveat, for the threshold slider
+    judged_state: gr.State  # the model card's threshold and uncertain band, for the threshold slider
     asked_state: gr.State  # (video, photo, model) of the analysis last asked for (see not_analysed)
     example_sets: list = field(default_factory=list)  # the video's example lists (picking one cancels an analysis)
 
@@ -1545,7 +1548,8 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     levelled = [levels_plot, levels_gallery, levels_table, delta]
     check = dict(api_visibility="private", concurrency_limit=None, show_progress="minimal")
     checked_inputs = [clip.video, analyse.model, clip.photo]  # validate_input's and not_run's order
-    compare_checked = compare_btn.click(validate_input, checked_inputs, [delta], **check)
+    panel_only = partial(validate_input, box=False)  # the panel under the buttons says why (see validate_input)
+    compare_checked = compare_btn.click(panel_only, checked_inputs, [delta], **check)
     compare_run = compare_checked.success(
         on_compare,
         [*clip.media, pert, strength, lab_frames, seed, analyse.model, analyse.threshold],
@@ -1553,7 +1557,7 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
         api_visibility="private",
         concurrency_id="analysis",
     )
-    levels_checked = levels_btn.click(validate_input, checked_inputs, [delta], **check)
+    levels_checked = levels_btn.click(panel_only, checked_inputs, [delta], **check)
     levels_run = levels_checked.success(
         on_levels,
         [*clip.media, lab_frames, seed, analyse.model, analyse.threshold],
@@ -1670,7 +1674,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
         clip.video, clip.photo, chosen, frames, cam, run_btn, summary, table, timeline, cam_row, json_btn, csv_btn
     )
     checked = run_btn.click(
-        validate_input,
+        partial(validate_input, box=False),  # the summary panel under the button says why (see validate_input)
         [clip.video, analyse.model, clip.photo],
         [summary],
         api_visibility="private",

@@ -59,7 +59,10 @@ def test_compare_event_through_gradio(demo, clips):
     timeline = out["compare-timeline"]  # an update: shown, as for every clip (a photo's is hidden)
     assert timeline["visible"] is True and timeline["value"]["type"] == "plotly"
     plot = json.loads(timeline["value"]["plot"])
-    assert [t["name"] for t in plot["data"] if t.get("mode") == "lines+markers"] == ["eager: fake", "wary: real"]
+    assert [t["name"] for t in plot["data"] if t.get("mode") == "lines+markers"] == [
+        "eager: fake (threshold 0.010)",
+        "wary: real (threshold 0.990)",
+    ]
     assert out["compare-cams"]["path"].endswith(".png") or out["compare-cams"]["path"].endswith(".webp")
     for elem in ("compare-json", "compare-csv"):
         assert out[elem]["visible"] is True

@@ -19,6 +19,12 @@ def _levels():
     return {"none": clean, "fliprot": flipped, "heavy": heavy, "blank": blank}
 
 
+def app_module():
+    import app
+
+    return app
+
+
 def test_levels_table_warns_where_faces_were_lost():
     from webapp import lab
 
@@ -265,6 +271,11 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     with pytest.raises(gr.Error) as err:
         run_event(demo, checks[0], [None, None, file_data(str(notes))], state)
     assert err.value.message.startswith("notes.jpg: not a picture") and str(tmp_path) not in err.value.message
+    # no message box: the panel under the buttons says it, and a box lay over the next run's verdict (a browser check)
+    assert err.value.visible is False
+    with pytest.raises(gr.Error) as err:  # the first tab's check (check_and_remember) keeps its box
+        app_module().check_and_remember(None, None, str(notes))
+    assert err.value.visible is True
     # and said under the slot as soon as it is put there, as the first tab does (a browser check)
     import app
 

@@ -98,12 +98,14 @@ def test_levels_figure_handles_no_face(report):
 def test_verdict_card_says_label_score_rule_and_escapes(report):
     from webapp.verdict import verdict_html
 
-    html = verdict_html(report, model_caveat="model <untested>")
-    assert "Likely FAKE" in html
+    report = dataclasses.replace(report, warnings=["Untested model: 'model <untested>' has no metrics"])
+    html = verdict_html(report)
+    assert "Likely FAKE" in html and "not to be relied on alone" in html  # under the headline, not only below
     assert f"{report.score:.3f}" in html and "threshold 0.50" in html
     assert "confident" in html and "mean rule" in html  # how it was aggregated, and the other rule
     assert "faces in 3 of 4 sampled frames" in html
     assert "model &lt;untested&gt;" in html and "<untested>" not in html
+    assert "not to be relied on" not in verdict_html(dataclasses.replace(report, warnings=[]))
 
 
 def test_verdict_for_no_face_and_warnings():
@@ -115,16 +117,35 @@ def test_verdict_for_no_face_and_warnings():
     assert math.isnan(r.score)
 
 
-def test_model_caveat_without_metrics_or_near_chance(tiny_model):
-    from webapp.verdict import model_caveat
+def test_model_warning_without_metrics_near_chance_or_uncalibrated(tiny_model):
+    from detector.inference.report import is_model_warning, model_warning
 
-    assert "no validation metrics" in model_caveat(tiny_model.card)
+    assert "no validation metrics" in model_warning(tiny_model.card)
     card = type(tiny_model.card)(**{**tiny_model.card.__dict__, "metrics": {"video_auc": 0.9}})
-    assert "fixed threshold of 0.50" in model_caveat(card)  # good on fakes, but its threshold was never calibrated
+    assert "fixed 0.50" in model_warning(card)  # good on fakes, but its threshold was never calibrated
+    assert is_model_warning(model_warning(card)) and not is_model_warning("The faces are sharper")
     card.trained = {"calibration": {"threshold": card.threshold, "strata": {"videos": 9}}}
-    assert model_caveat(card) == ""
+    assert model_warning(card) == ""
     chance = type(tiny_model.card)(**{**tiny_model.card.__dict__, "metrics": {"video_auc": 0.52}})
-    assert "close to chance" in model_caveat(chance) and "0.52" in model_caveat(chance)
+    assert "close to chance" in model_warning(chance) and "0.52" in model_warning(chance)
+
+
+def test_model_warning_reaches_the_report_first_and_stays_there(tiny_model, tmp_path):
+    """analyze puts the model's doubt in the report (so the command line, JSON, app and HTML report all carry
+    it), first but for a training file's; moving the threshold keeps it above the threshold's own warning."""
+    from detector import analyze
+    from webapp.verdict import relabel, verdict_html
+
+    photo = tmp_path / "astronaut.png"
+    import cv2
+    from skimage import data
+
+    cv2.imwrite(str(photo), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    report = analyze(str(photo), model=tiny_model)
+    assert report.warnings[0].startswith("Untested model:")
+    moved = relabel(report, 0.3, tiny_model.card.threshold)
+    assert moved.warnings[0].startswith("Untested model:") and moved.warnings[1].startswith("The threshold was set")
+    assert "not to be relied on alone" in verdict_html(moved)
 
 
 # ---------------------------------------------------------------- faces
@@ -393,11 +414,10 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     assert o.judged_state == {
         "threshold": 0.5,
         "uncertain": None,
-        "caveat": o.judged_state["caveat"],
         "card": o.judged_state["card"],
     }
     assert o.judged_state["card"].name == "untrained_resnet18"
-    assert "no validation metrics" in o.judged_state["caveat"] and "no validation metrics" in o.verdict
+    assert "no validation metrics" in data["warnings"][0] and "no validation metrics" in o.verdict
     assert calls and calls[0][1].startswith("decoding") and calls[-1][0] == 1.0
     assert app.on_timeline_pick("2:12345").value == 3
     # a clip without a face: a clear "no verdict", an empty gallery, the frames still viewable

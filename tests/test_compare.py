@@ -239,12 +239,15 @@ def test_timeline_has_a_line_and_a_threshold_per_model_and_marks_the_disagreemen
     c = _comparison(threshold_b=0.6)
     fig = view.timeline_figure(c)
     lines = [t for t in fig.data if t.mode == "lines+markers"]
-    assert [t.name for t in lines] == ["a: fake", "b: real"]  # b's video score 0.55 (the mean of 0.8 and 0.3)
+    # b's video score 0.55 (the mean of 0.8 and 0.3); each model's threshold in the legend
+    assert [t.name for t in lines] == ["a: fake (threshold 0.500)", "b: real (threshold 0.600)"]
     assert list(lines[1].y) == [0.8, 0.3, None]  # the frame with no face is a gap
     thresholds = [t for t in fig.data if t.mode == "lines"]
     assert [tuple(t.y) for t in thresholds] == [(0.5, 0.5), (0.6, 0.6)]
     assert [t.line.color for t in thresholds] == [t.line.color for t in lines] == view.MODEL_COLOURS[:2]
-    assert {a.text for a in fig.layout.annotations} >= {"threshold 0.500: a", "threshold 0.600: b", "explained face"}
+    assert {a.text for a in fig.layout.annotations} >= {"0.500", "0.600", "explained face"}
+    # the thresholds' labels lie in the right margin, beside the plot: over it they hid the lines at their height
+    assert all(a.xref == "paper" and a.x == 1.0 for a in fig.layout.annotations if a.text in ("0.500", "0.600"))
     (differ,) = [t for t in fig.data if t.name == "labels differ"]
     assert list(differ.x) == [0.4] and "a fake, b real" in differ.customdata[0][1]
     assert fig.layout.shapes[0].x0 == 0.4  # the dotted line at the explained face
@@ -253,13 +256,9 @@ def test_timeline_has_a_line_and_a_threshold_per_model_and_marks_the_disagreemen
 def test_close_thresholds_share_one_label_so_none_print_over_another():
     from webapp.compare import threshold_labels
 
-    labels = threshold_labels({0.5: ["r"], 0.91: ["a", "b"], 0.9: ["c"], 0.94: ["d"], 0.6: ["e"]})
-    assert labels == [
-        (0.5, "threshold 0.500: r"),
-        (0.6, "threshold 0.600: e"),
-        (0.94, "thresholds 0.90-0.94: c, a, b, d"),
-    ]
-    assert threshold_labels({}) == []
+    labels = threshold_labels([0.5, 0.91, 0.91, 0.9, 0.94, 0.6])
+    assert labels == [(0.5, "0.500"), (0.6, "0.600"), (0.94, "0.90-0.94")]
+    assert threshold_labels([]) == []
 
 
 def test_verdict_rows_and_the_disagreement_text():

@@ -55,22 +55,21 @@ def is_photo(c: Comparison) -> bool:
     return bool(c.runs) and c.runs[0].report.is_photo
 
 
-def threshold_labels(thresholds: dict[float, list[str]], gap: float = 0.06) -> list[tuple[float, str]]:
-    """Labels for the thresholds' dashed lines, ``(height, text)``: values closer than ``gap`` (about a label's
-    height on the plot) share one label at the highest of them, so that labels do not print over each other
-    (three ensembles at 0.90, 0.91 and 0.94 get "thresholds 0.90-0.94: a, b, c")."""
-    groups: list[list[tuple[float, list[str]]]] = []
-    for t, names in sorted(thresholds.items()):
-        if groups and t - groups[-1][-1][0] < gap:
-            groups[-1].append((t, names))
+def threshold_labels(thresholds, gap: float = 0.06) -> list[tuple[float, str]]:
+    """Labels for the thresholds' dashed lines, ``(height, text)``, printed in the plot's right margin (over the
+    plot, a label hid the lines running at its height: a browser check): values closer than ``gap`` (about a
+    label's height) share one label at the highest of them, so that labels do not print over each other (three
+    ensembles at 0.90, 0.91 and 0.94 get "0.90-0.94"); the legend names each model's threshold."""
+    groups: list[list[float]] = []
+    for t in sorted(set(thresholds)):
+        if groups and t - groups[-1][-1] < gap:
+            groups[-1].append(t)
         else:
-            groups.append([(t, names)])
+            groups.append([t])
     out = []
     for g in groups:
-        names = ", ".join(n for _, ns in g for n in ns)
-        low, high = g[0][0], g[-1][0]
-        text = f"threshold {low:.3f}: {names}" if len(g) == 1 else f"thresholds {low:.2f}-{high:.2f}: {names}"
-        out.append((high, text))
+        low, high = g[0], g[-1]
+        out.append((high, f"{low:.3f}" if len(g) == 1 else f"{low:.2f}-{high:.2f}"))
     return out
 
 
@@ -85,7 +84,7 @@ def timeline_figure(c: Comparison, height: int = 380):
     fig = go.Figure()
     times = [t for r in c.runs for t, _ in r.series()]
     duration = max(times + [0.1])
-    thresholds: dict[float, list[str]] = {}
+    thresholds: set[float] = set()
     for k, run in enumerate(c.runs):
         colour = model_colour(k)
         series = run.series()
@@ -95,7 +94,7 @@ def timeline_figure(c: Comparison, height: int = 380):
                 x=[x for x, _ in series],
                 y=[y for _, y in series],
                 mode="lines+markers",
-                name=f"{run.name}: {run.report.label}",
+                name=f"{run.name}: {run.report.label} (threshold {t:.3f})",
                 legendgroup=run.name,
                 connectgaps=False,
                 line=dict(color=colour, width=2.5),
@@ -116,17 +115,17 @@ def timeline_figure(c: Comparison, height: int = 380):
                 hovertemplate=f"{run.name} threshold {t:.3f}<extra></extra>",
             )
         )
-        thresholds.setdefault(round(t, 4), []).append(run.name)  # labelled as the table says it (0.666, not 0.670)
+        thresholds.add(round(t, 4))  # labelled as the table says it (0.666, not 0.670)
     for top, text in threshold_labels(thresholds):  # one label per group of close thresholds: none overlap
         fig.add_annotation(
-            x=duration * 1.02,
+            xref="paper",
+            x=1.0,
             y=top,
-            xanchor="right",
-            yanchor="bottom",
+            xanchor="left",
+            yanchor="middle",
             text=text,
             showarrow=False,
             font=dict(size=11, color="#444"),
-            bgcolor="rgba(255,255,255,0.92)",  # readable over a line that runs at its height
         )
     differ = c.disagreements()
     if differ:
@@ -152,7 +151,8 @@ def timeline_figure(c: Comparison, height: int = 380):
     _base_layout(fig, "Fake probability per model (top face of each sampled frame)", height)
     # the legend under the plot: above it, it would cover the label of the explained face's line
     fig.update_layout(
-        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0), margin=dict(b=40, t=60)
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
+        margin=dict(b=40, t=60, r=80),  # the thresholds' labels are printed in the right margin
     )
     fig.update_xaxes(
         title_text="time in the clip (s)", range=[-0.02 * duration, duration * 1.02], gridcolor="#eee", zeroline=False

@@ -259,11 +259,10 @@ def report_html(
     card=None,
     *,
     max_faces: int = MAX_FACES,
-    model_caveat: str = "",
     now: datetime | None = None,
 ) -> str:
     """The whole report as one HTML page (see the module's docstring).  ``card``: the model card the analysis
-    used (or None); ``model_caveat``: a line about the model shown with the warnings; ``now``: the date shown."""
+    used (or None); ``now``: the date shown."""
     import dataclasses
 
     name, warnings = _scrubbed(report)
@@ -293,9 +292,9 @@ def report_html(
         "<h1>Deepfake detector report</h1>",
         f'<div class="meta"><b>{_esc(name)}</b> · {_esc(", ".join(facts))} · analysed {_esc(when)}</div>',
         "<h2>Verdict</h2>",
-        verdict_html(shown, model_caveat=_no_scheme(model_caveat)),
+        verdict_html(shown),
     ]
-    if not (shown.warnings or model_caveat):
+    if not shown.warnings:
         parts.append('<p class="note">No warning was raised for this analysis.</p>')
     parts.append(f'<p class="note">{_band_text(report)}</p>')
     if report.aggregation in RULE_TEXT and not is_photo(report):  # a photo's score is its most fake face's

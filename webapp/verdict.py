@@ -19,6 +19,7 @@ from detector.inference.report import (
     band_at,
     figures_against,
     hand_threshold_warning,
+    is_model_warning,
     is_pooled,
     trust_warnings,
     verdict,
@@ -62,8 +63,9 @@ def warnings_html(warnings: list[str], head: str | None = None) -> str:
     )
 
 
-def verdict_html(report: Report, title: str = "", model_caveat: str = "", compact: bool = False) -> str:
-    """The verdict card of one report.  ``model_caveat``: a line about the model itself (shown as a warning)."""
+def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
+    """The verdict card of one report; under the headline, a line when the report doubts the model itself
+    (:func:`~detector.inference.report.model_warning`: untested, near chance, or an uncalibrated threshold)."""
     bg, fg, border = COLOURS.get(report.label, COLOURS["unknown"])
     head = HEADLINES.get(report.label, report.label)
     n = len(report.frames)
@@ -79,6 +81,12 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
         f'<div style="font-size:{24 if compact else 30}px;font-weight:800" class="verdict-label">'
         f"{html.escape(head)}</div>"
     )
+    doubted = report.label != "unknown" and any(is_model_warning(w) for w in report.warnings)
+    if doubted:  # the headline alone read as the default's verdict (a browser check)
+        parts.append(
+            f'<div style="font-size:{14 if compact else 16}px;font-weight:700" class="verdict-doubt">'
+            "From a model not to be relied on alone: see the first warning below.</div>"
+        )
     band = report.uncertain
     photo = is_photo(report)
     if not math.isnan(report.score):
@@ -133,10 +141,10 @@ def verdict_html(report: Report, title: str = "", model_caveat: str = "", compac
     if "total" in report.timings:
         facts.append(f"{report.timings['total']:.1f} s")
     parts.append(f'<div style="font-size:13px;margin-top:6px;color:#444">{" &middot; ".join(facts)}</div></div>')
-    notes = list(report.warnings) + ([model_caveat] if model_caveat else [])
+    notes = list(report.warnings)
     if report.label == "unknown":  # no face: no verdict to treat with care (a review), only the reason there is none;
         # the threshold and the model's caveats judge nothing here
-        notes = [w for w in report.warnings if not w.startswith(HAND_THRESHOLD)]
+        notes = [w for w in report.warnings if not (w.startswith(HAND_THRESHOLD) or is_model_warning(w))]
     parts.append(warnings_html(notes, "Why there is no verdict" if report.label == "unknown" else None))
     return "".join(parts)
 
@@ -186,8 +194,9 @@ def relabel(
     hand = [] if own or card_threshold is None else [hand_threshold_warning(t, float(card_threshold))]
     from detector.data.seen import is_seen_warning
 
-    seen = [w for w in kept if is_seen_warning(w)]  # first, as analyze put it: it outweighs every other caveat
-    new.warnings = seen + hand + trust_warnings(new) + [w for w in kept if w not in seen]
+    # first, as analyze put them: a training file (it outweighs every other caveat), then the model's own doubt
+    front = [w for w in kept if is_seen_warning(w)] + [w for w in kept if is_model_warning(w)]
+    new.warnings = front + hand + trust_warnings(new) + [w for w in kept if w not in front]
     return new
 
 
@@ -207,37 +216,10 @@ def message_html(text: str, kind: str = "info") -> str:
     return f'<div style="{_CARD.format(border=border, bg=bg, fg=fg)};font-size:15px">{html.escape(text)}</div>'
 
 
-def model_caveat(card) -> str:
-    """A warning when the model card records no validation metrics (e.g. an untrained test model),
-    metrics near chance (e.g. a net trained from scratch on too little data, kept for teaching), or a threshold
-    not calibrated on real people (the early baselines' and the MesoNet authors' fixed 0.5)."""
-    if card is None:
-        return ""
-    if not card.metrics:
-        return (
-            f"The model '{card.name}' has no validation metrics on its card: its scores are untested "
-            "and may mean nothing."
-        )
-    auc = card.metrics.get("video_auc", card.metrics.get("auc"))
-    if isinstance(auc, (int, float)) and auc < 0.65:
-        return (
-            f"The model '{card.name}' is close to chance on its validation videos (video AUC {auc:.2f}): "
-            "its verdicts mean little. It is shipped to show how such a model fails, not to judge a clip."
-        )
-    if not card.calibrated:
-        return (
-            f"The model '{card.name}' decides at a fixed threshold of {card.threshold:.2f}, not one chosen for a "
-            "stated false-alarm rate on real people it never trained on: it may call real faces fake often (the "
-            "model's figures say how often, where it was measured)."
-        )
-    return ""
-
-
 __all__ = [
     "verdict_html",
     "warnings_html",
     "message_html",
-    "model_caveat",
     "uncertain_html",
     "THRESHOLD_STEP",
     "relabel",

@@ -28,6 +28,7 @@ from detector.inference.report import (
     attach_sequence,
     band_at,
     hand_threshold_warning,
+    model_warning,
     summarise,
     tint_alternative_warning,
 )
@@ -400,11 +401,14 @@ def analyze(
         uncertain=band_at(t, clf.card.threshold, clf.card.uncertain),
         ranges=clf.card.ranges or None,
     )
-    if not own:
-        report.warnings.insert(0, hand_threshold_warning(t, clf.card.threshold))
-    seen = seen_warning(video_path, clf.card)  # a file of the model's own training data: its score proves nothing
-    if seen:
-        report.warnings.insert(0, seen)
+    # first, in this order: a file of the model's own training data (its score proves nothing), a model not to be
+    # relied on (untested, near chance, or a threshold never calibrated on real people), a threshold set by hand
+    front = [
+        seen_warning(video_path, clf.card),
+        "" if report.label == "unknown" else model_warning(clf.card),  # no face: it judges nothing
+        "" if own else hand_threshold_warning(t, clf.card.threshold),
+    ]
+    report.warnings[:0] = [w for w in front if w]
     if getattr(info, "transparent", False):  # a cut-out photo: an edit of its own
         report.warnings.append(CUT_OUT_WARNING)
     if getattr(info, "grey_share", 0.0):  # a JPEG cut short that still decodes: the rest is the decoder's grey

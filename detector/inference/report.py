@@ -517,6 +517,46 @@ def hand_threshold_warning(threshold: float, card_threshold: float) -> str:
     )
 
 
+# how model_warning's lines start: the verdict card says under its headline that the model is not to be relied on
+MODEL_DOUBTS = ("Untested model:", "Teaching model:", "Uncalibrated threshold:")
+CHANCE_AUC = 0.65  # a card's validation video AUC under this: its verdicts mean little
+
+
+def model_warning(card) -> str:
+    """A warning about the model itself, for every report it makes ("" for a model calibrated on real people with
+    metrics above chance): no validation metrics on its card (an untrained test model), metrics near chance (a
+    network trained from scratch on too little data, kept for teaching), or a threshold not calibrated on real
+    people (the early baselines' and the MesoNet authors' fixed 0.5).  A browser check: the efficientnet_lite0
+    baseline put the same red "Likely FAKE" on the real example clip as the default would, its doubt last in the
+    list below."""
+    if card is None:
+        return ""
+    if not card.metrics:
+        return (
+            f"{MODEL_DOUBTS[0]} '{card.name}' has no validation metrics on its card: its scores are untested and may "
+            "mean nothing."
+        )
+    auc = card.metrics.get("video_auc", card.metrics.get("auc"))
+    if isinstance(auc, (int, float)) and auc < CHANCE_AUC:
+        return (
+            f"{MODEL_DOUBTS[1]} '{card.name}' is close to chance on its validation videos (video AUC {auc:.2f}): its "
+            "verdicts mean little. It is shipped to show how such a model fails, not to judge a clip."
+        )
+    if not card.calibrated:
+        return (
+            f"{MODEL_DOUBTS[2]} '{card.name}' decides at a fixed {card.threshold:.2f}, not at a threshold chosen for a "
+            "stated false-alarm rate on real people it never trained on: it may call real faces fake often (its "
+            "model card says how often, where it was measured). Check with the default model."
+        )
+    return ""
+
+
+def is_model_warning(text: str) -> bool:
+    """Whether a report's warning is :func:`model_warning`'s (kept near the top when the warnings are worked out
+    again; the verdict card then says the model is not to be relied on alone)."""
+    return text.startswith(MODEL_DOUBTS)
+
+
 def tint_alternative_warning(report: Report, card, directory=None) -> str:
     """Where a face is tinted beyond what ``card``'s model trained on (a colour warning: hue, chroma, colour
     following brightness) and the verdict is fake or uncertain, the installed models trained with colour casts,
