@@ -47,7 +47,13 @@ import gradio as gr  # noqa: E402
 
 from detector.constants import APP_DOWNLOADS_PREFIX, DEFAULT_FRAMES, GIF_EXTENSIONS, LAB_PAIRS, model_dirs  # noqa: E402
 from detector.errors import InputError, NoModelError  # noqa: E402
-from detector.evaluation.perturb import DESCRIPTIONS, LEVEL_DESCRIPTIONS, LEVELS, PERTURBATIONS  # noqa: E402
+from detector.evaluation.perturb import (  # noqa: E402
+    DESCRIPTIONS,
+    LEVEL_DESCRIPTIONS,
+    LEVELS,
+    MENU_LABELS,
+    PERTURBATIONS,
+)
 from detector.inference.stills import is_still  # noqa: E402
 from detector.inference.video import Limits  # noqa: E402
 from detector.models.store import list_models  # noqa: E402
@@ -1466,7 +1472,9 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
             with gr.Column(scale=4, min_width=320):
                 clip = clip_input("lab", examples)
                 pert = gr.Dropdown(
-                    [(f"{n}: {DESCRIPTIONS[n]}", n) for n in PERTURBATIONS], value="jpeg", label="Perturbation"
+                    [(f"{n}: {MENU_LABELS.get(n, DESCRIPTIONS[n])}", n) for n in PERTURBATIONS],
+                    value="jpeg",
+                    label="Perturbation",
                 )
                 strength = gr.Slider(
                     0.0,
@@ -1484,8 +1492,8 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                     value=16,
                     step=1,
                     label="Frames to sample",
-                    info=f"fewer than Analyse's {DEFAULT_FRAMES}, as each change is analysed again: the unchanged "
-                    "clip's score can differ a little from Analyse's (a photo is one frame)",
+                    info=f"fewer than the {DEFAULT_FRAMES} that Analyse starts at, as each change is analysed again: "
+                    "the unchanged clip's score can differ a little from Analyse's (a photo is one frame)",
                     elem_id="lab-frames",
                 )
                 seed = gr.Number(0, precision=0, label="Random seed (noise, dropout)", minimum=0, elem_id="lab-seed")
@@ -1637,8 +1645,9 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     value=DEFAULT_FRAMES,
                     step=1,
                     label="Frames to sample",
-                    info=f"as Analyse's {DEFAULT_FRAMES}, so each verdict is the one it gives there; at most "
-                    f"{MANY_RUNS_MAX_FRAMES} here (Analyse: {LIMITS.max_frames}), as every ticked model scores each",
+                    info=f"{DEFAULT_FRAMES} as Analyse and the command line start at: with the same number there, "
+                    f"each verdict is the one it gives there; at most {MANY_RUNS_MAX_FRAMES} here (Analyse: "
+                    f"{LIMITS.max_frames}), as every ticked model scores each",
                     elem_id="compare-frames",
                 )
                 cam = gr.Dropdown(

@@ -118,7 +118,9 @@ def _parser() -> Parser:
         help="with --engine ray: the cluster to join ('auto': the one this node belongs to, or ray://HOST:10001); "
         "default: a local Ray on this machine's CPUs",
     )
-    s.add_argument("--quiet", action="store_true", help="no progress bar or summary lines")
+    s.add_argument(
+        "--quiet", action="store_true", help="no progress bar, verdict or summary lines (errors still on stderr)"
+    )
     m = sub.add_parser("models", help="list the installed models, or install one from a training run")
     m.add_argument("--json", action="store_true")
     m.add_argument(
@@ -395,9 +397,13 @@ def _scan(args) -> int:
 
         bar = tqdm(total=len(videos), unit="input", file=sys.stderr, dynamic_ncols=True)
 
-    def say(line: str) -> None:
+    # each input's verdict (and its warnings) is the scan's result: on standard output, unless that carries the JSON
+    # or CSV (a review: "scan photo.jpg > v.txt" left v.txt empty); errors and progress on standard error
+    verdicts = sys.stderr if STDOUT in (args.json, args.csv) else sys.stdout
+
+    def say(line: str, out=sys.stderr) -> None:
         line = printable(line)
-        (bar.write(line, file=sys.stderr) if bar else print(line, file=sys.stderr))
+        (bar.write(line, file=out) if bar else print(line, file=out, flush=True))
 
     table = writer = None
     if args.csv == STDOUT:
@@ -468,10 +474,11 @@ def _scan(args) -> int:
                     sequence = f"sequence {seq['label']} {s} at threshold {t}, "
                 say(
                     f"{report['video']}: {report['label']} (score {score}, threshold {thr}, "
-                    f"{sequence}{_faces_seen(report)}, {report['timings'].get('total', 0.0):.1f} s)"
+                    f"{sequence}{_faces_seen(report)}, {report['timings'].get('total', 0.0):.1f} s)",
+                    verdicts,
                 )
                 for w in report["warnings"]:
-                    say(f"  warning: {w}")
+                    say(f"  warning: {w}", verdicts)
             if bar:
                 bar.update(1)
     except NoModelError as e:

@@ -39,6 +39,12 @@ def test_levels_table_warns_where_faces_were_lost():
     assert "changes" in lab.levels_summary(_levels()) and "heavy real" in lab.levels_summary(_levels())
     same = {k: v for k, v in _levels().items() if k in ("none", "fliprot")}
     assert "holds at every level" in lab.levels_summary(same)
+    # a level that lost the face has no verdict: not a change of verdict (a browser check)
+    lost = {**same, "heavy": _levels()["blank"]}
+    text = lab.levels_summary(lost)
+    assert "changes" not in text and "holds at every level where a face was found (none, fliprot)" in text
+    assert "At heavy, no face was found" in text
+    assert "no verdict to compare" in lab.levels_summary({"heavy": _levels()["blank"]})
 
 
 def test_compare_summary_says_the_change_and_the_lost_faces():

@@ -109,6 +109,8 @@ def test_uncertain_band_and_calibration_text(tiny_model):
     assert calibration_rule(None) == ""
     plain = report_html(relabel(r, 0.3, 0.6, [0.4, 0.6]), None)
     assert "No uncertain band applies" in plain
+    hand = report_html(relabel(r, 0.9, 0.6, [0.4, 0.6]), None)
+    assert "0.900, set by hand" in hand and "real faces of its validation set also score there" not in hand
 
 
 def test_photo_and_no_face_and_cam_off(uploaded):

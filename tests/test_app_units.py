@@ -592,6 +592,10 @@ def test_uncertain_verdict_is_explained_and_drawn_amber():
     bands = [s for s in timeline_figure(r).layout.shapes if s.type == "rect" and abs(s.y0 - 0.4) < 1e-9]
     assert len(bands) == 1 and abs(bands[0].y1 - 0.6) < 1e-9
     assert "uncertain" not in verdict_html(relabel(r, 0.3, 0.6, [0.4, 0.6])).lower()
+    # a threshold set by hand: the band ends there, and real faces were never measured up to it (a browser check:
+    # "between 0.418 and the threshold 0.990, where real faces from the model's validation set also score")
+    hand = verdict_html(relabel(r, 0.9, 0.6, [0.4, 0.6]))
+    assert "UNCERTAIN" in hand and "0.900 set by hand" in hand and "validation set also score" not in hand
 
 
 def test_relabel_keeps_the_bands_lower_edge_at_any_threshold():

@@ -607,9 +607,12 @@ def test_the_scan_line_prints_figures_that_agree_with_the_label(fake_scan, capsy
 
     monkeypatch.setattr(sys.modules["detector.inference.pipeline"], "analyze", analyze)
     assert run_main(fake_scan.dir / "a.mp4") == 0
-    err = capsys.readouterr().err
-    assert "uncertain (score 0.9076, threshold 0.9079," in err, err
-    assert "The video score 0.9076 is close to the threshold 0.9079." in err
+    out = capsys.readouterr().out  # the verdict is the scan's result: on standard output (a review)
+    assert "uncertain (score 0.9076, threshold 0.9079," in out, out
+    assert "The video score 0.9076 is close to the threshold 0.9079." in out
+    assert run_main(fake_scan.dir / "a.mp4", "--json", "-") == 0  # unless that carries the JSON
+    printed = capsys.readouterr()
+    assert "uncertain (score 0.9076" in printed.err and json.loads(printed.out)["label"] == "uncertain"
 
 
 def test_the_scan_line_prints_sequence_figures_that_agree_with_its_label(fake_scan, capsys, monkeypatch):
@@ -628,8 +631,8 @@ def test_the_scan_line_prints_sequence_figures_that_agree_with_its_label(fake_sc
 
     monkeypatch.setattr(sys.modules["detector.inference.pipeline"], "analyze", analyze)
     assert run_main(fake_scan.dir / "a.mp4") == 0
-    err = capsys.readouterr().err
-    assert "sequence real 0.90790 at threshold 0.90793," in err, err
+    out = capsys.readouterr().out
+    assert "sequence real 0.90790 at threshold 0.90793," in out, out
 
 
 def test_a_full_disk_under_the_csv_or_the_jsonl_is_one_line_and_the_json_is_still_written(fake_scan, capsys):

@@ -303,6 +303,27 @@ def test_a_folder_without_a_layout_is_evaluated_with_the_label_given(dataset, ti
     assert level["videos"] == 3 and level["video"]["n_fake"] == 0 and level["false_alarms"][-1]["name"] == "all"
 
 
+def test_a_labelled_folder_leaves_out_the_models_own_training_files(dataset, tiny_model_dir, tmp_path, monkeypatch):
+    # a review: photos copied from UTKFace's training part were measured as if unseen, and nothing said so
+    import detector.data.seen as seen
+
+    def seen_warning(path, card, index_file=None):
+        return "seen" if os.path.basename(path).startswith(("a.", "b.")) else None
+
+    monkeypatch.setattr(seen, "seen_warning", seen_warning)
+    out = tmp_path / "wild.json"
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    real = str(dataset / "real")
+    names = sorted(os.listdir(real))
+    assert main([real, "--model", card, "--label", "real", "--frames", "4", "--quiet", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    left = sum(n.startswith(("a.", "b.")) for n in names)
+    assert 0 < left < len(names) and result["split"]["videos"] == len(names) - left
+    assert f"{left} left out: files this model trained or validated on" in result["split"]["note"]
+    monkeypatch.setattr(seen, "seen_warning", lambda path, card, index_file=None: "seen")
+    assert main([real, "--model", card, "--label", "real", "--quiet"]) == 2  # nothing unseen: said, not measured
+
+
 def test_a_report_folder_inside_the_data_is_refused_before_anything_is_written(tmp_path, tiny_model_dir, capsys):
     """roc.png written into a folder of photos would overwrite a photo of that name and join the data next time."""
     import cv2

@@ -147,3 +147,11 @@ def test_a_perturbation_is_described_by_its_figures_at_the_strength_used(image):
     assert describe_at("rotate", 0.5) == "rotated by 15 degrees" and describe_at("blur", 0.0) == "unchanged"
     assert describe_at("downscale", 1.0) == "shrunk to 12% of its size and back"
     assert all(describe_at(n, 0.5) for n in PERTURBATIONS)  # every perturbation has its words
+
+
+def test_every_perturbation_has_a_short_menu_label():
+    # the app's menu cut long descriptions off under its arrow (a browser check); the slider's help gives figures
+    from detector.evaluation.perturb import MENU_LABELS
+
+    assert set(MENU_LABELS) == set(PERTURBATIONS)
+    assert max(len(f"{n}: {label}") for n, label in MENU_LABELS.items()) <= 32

@@ -47,6 +47,19 @@ def test_a_tightly_cropped_face_is_found_and_its_mirror_images_are_not(tmp_path,
     assert np.array_equal(padded[oy : oy + tight.shape[0], ox : ox + tight.shape[1]], tight)
 
 
+def test_a_face_merged_with_its_mirror_image_is_not_a_second_face(tmp_path, tiny_model):
+    # a review: a real portrait at the top of a plain canvas gave a second "face" reaching far above the picture (the
+    # face and its mirror image in the padding, taken for one), and its score decided the verdict
+    import cv2
+
+    canvas = np.zeros((500, 500, 3), np.uint8)
+    canvas[:200, 150:350] = cv2.resize(data.astronaut()[70:220, 180:330], (200, 200))
+    report = analyze(write(tmp_path / "canvas.png", canvas), model=tiny_model)
+    assert len(report.faces) == 1
+    x, y, w, h = report.faces[0].box
+    assert y >= -0.3 * h and 150 <= x + w / 2 <= 350  # the photo's own face, not one reaching far above it
+
+
 def test_a_face_cropped_closer_than_its_margin_says_which_part_of_its_square_is_padding(tmp_path, tiny_model):
     tight = np.ascontiguousarray(data.astronaut()[60:180, 180:290])  # closer than the face's square with its margin
     report = analyze(write(tmp_path / "closer.jpg", tight), model=tiny_model, cam="gradcam")
@@ -322,9 +335,12 @@ def test_crops_of_a_photo_large_enough_for_tiles_have_keys_of_their_own(tmp_path
     assert not _tiled(small) and _tiled(large) and CACHE_VERSION == 2
     import hashlib
 
-    plain = hashlib.sha1(b"v2|x|1|0.3|160").hexdigest()[:20]
-    assert cache_key(small, 32, 0.3, 160, "x") == plain  # the photos' entries of before stay readable
+    # every photo's key says its face and mirror image are told apart (faces_in's _mirror_merge): crops cut before
+    # that rule are not read as if cut by it
+    plain = hashlib.sha1(b"v2|x|1|0.3|160|unmirrored").hexdigest()[:20]
+    assert cache_key(small, 32, 0.3, 160, "x") == plain
     assert cache_key(large, 32, 0.3, 160, "x") != plain
+    assert cache_key(small, 32, 0.3, 160, "x") != hashlib.sha1(b"v2|x|1|0.3|160").hexdigest()[:20]
 
 
 def test_a_jpeg_cut_short_that_still_decodes_is_warned_of(tmp_path, tiny_model):

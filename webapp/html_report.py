@@ -26,7 +26,15 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from detector.inference.report import RULE_TEXT, FaceResult, Report, rule_text, score_text, verdict
+from detector.inference.report import (
+    RULE_TEXT,
+    FaceResult,
+    Report,
+    rule_text,
+    score_text,
+    threshold_by_hand,
+    verdict,
+)
 from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers
 from webapp.faces import draw_boxes, face_tile
 from webapp.session import frame_scale
@@ -138,6 +146,14 @@ def _band_text(report: Report) -> str:
     """The threshold and the uncertain band in words (shown whatever the label)."""
     t = report.threshold
     what = "The photo's score (its most fake face's)" if is_photo(report) else "A video score"
+    if report.uncertain and threshold_by_hand(report):  # the band measured on real faces ends at the card's
+        low = float(report.uncertain[0])
+        return (
+            f"{what} at or above the threshold {t:.3f}, set by hand, is called <b>fake</b>. Scores from {low:.3f}, "
+            "where the model's uncertain band begins, up to that threshold are called <b>uncertain</b> (neither "
+            f"fake nor vouched real); below {low:.3f}: <b>real</b>. The model's own threshold and band, chosen on "
+            "real faces it never trained on, are in the warning above."
+        )
     if report.uncertain:
         low = float(report.uncertain[0])
         return (

@@ -198,13 +198,22 @@ def _said(label: str) -> str:
 
 
 def levels_summary(reports: dict[str, Report]) -> str:
-    """One line: does the verdict hold at every level?"""
-    labels = {r.label for r in reports.values()}
-    return "**Three levels:** the verdict " + (
-        "holds at every level."
+    """One line: does the verdict hold at every level?  A level where no face was found has no verdict to change:
+    said as the face lost, not as a change of verdict (a browser check: "the verdict **changes** between levels:
+    none real, fliprot real, heavy no verdict (no face found)")."""
+    judged = {n: r for n, r in reports.items() if r.label != "unknown"}
+    lost = [n for n in reports if n not in judged]
+    labels = {r.label for r in judged.values()}
+    if not judged:
+        return "**Three levels:** no face was found at any level: there is no verdict to compare."
+    line = "**Three levels:** the verdict " + (
+        ("holds at every level." if not lost else f"holds at every level where a face was found ({', '.join(judged)}).")
         if len(labels) == 1
-        else "**changes** between levels: " + ", ".join(f"{n} {_said(r.label)}" for n, r in reports.items()) + "."
+        else "**changes** between levels: " + ", ".join(f"{n} {r.label}" for n, r in judged.items()) + "."
     )
+    if lost:
+        line += f" At {' and '.join(lost)}, no face was found: the detector lost it, so that level has no verdict."
+    return line
 
 
 def compare_summary(original: Report, perturbed: Report, mover: Mover | None = None) -> str:

@@ -21,6 +21,7 @@ from detector.inference.report import (
     hand_threshold_warning,
     is_model_warning,
     is_pooled,
+    threshold_by_hand,
     trust_warnings,
     verdict,
 )
@@ -164,6 +165,12 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
     low = float(report.uncertain[0]) if report.uncertain else report.threshold
     if compact:
         text = f"Score in the uncertain band {low:.3f}&ndash;{report.threshold:.3f}: the model cannot tell."
+    elif threshold_by_hand(report):  # real faces were measured up to the card's threshold, not this one (a review)
+        text = (
+            f"<b>What &ldquo;uncertain&rdquo; means:</b> the score lies between {low:.3f}, where the model's uncertain "
+            f"band begins, and the threshold {report.threshold:.3f} set by hand. At this threshold the model does not "
+            "call it fake, and it does not vouch that it is real. Look for other evidence."
+        )
     else:
         text = (
             f"<b>What &ldquo;uncertain&rdquo; means:</b> the score lies between {low:.3f} and the threshold "

@@ -82,6 +82,7 @@ def cache_key(video: str, frames: int, margin: float, max_side: int, fingerprint
     if is_still(video):
         frames = 1  # a photo is one frame whatever the setting: one cache entry for every --frames
         tiles = "|tiles" if _tiled(video) else ""  # its small faces are also searched tile by tile since then
+        tiles += "|unmirrored"  # a face merged with its mirror image is replaced by the photo's own (faces_in)
     raw = f"v{CACHE_VERSION}|{fingerprint or source_fingerprint(video)}|{frames}|{margin}|{max_side}{tiles}"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
 

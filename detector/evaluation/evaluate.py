@@ -116,6 +116,20 @@ def parse_args(argv=None) -> argparse.Namespace:
 # ---------------------------------------------------------------- choosing videos
 
 
+def _without_seen(items, card, note: str):
+    """``items`` without the files ``card``'s model trained or validated on (by their bytes:
+    :func:`detector.data.seen.seen_warning`), and ``note`` saying how many were left out."""
+    from detector.data.seen import seen_warning
+
+    kept = [it for it in items if not seen_warning(it.path, card)]
+    if len(kept) < len(items):
+        note += (
+            f"; {len(items) - len(kept)} left out: files this model trained or validated on (the same bytes), "
+            f"{len(kept)} kept"
+        )
+    return kept, note
+
+
 def select_split(items, card, split: str):
     """(items to evaluate, split used, a note saying why) for ``split`` in val/train/all/heldout, from the card's split:
     ``train`` keeps only the sources the model trained on (``train --train-sources``) and never a held-out photo."""
@@ -565,6 +579,14 @@ def main(argv=None) -> int:
         items, used, note = select_split(items, clf.card, args.split)
     except InputError as e:
         return fail(str(e))
+    if args.label and used == "all":  # a plain folder: leave out the model's own training files (a review: 5 of 8
+        # photos copied from UTKFace's training part were counted, and nothing said so)
+        items, note = _without_seen(items, clf.card, note)
+        if not items:
+            return fail(
+                "every file given is one this model trained or validated on (the same bytes): nothing unseen to "
+                "measure; give other files, or the held-out part with --split heldout"
+            )
     if 0 < args.limit < len(items):  # evenly spread over the (label-sorted) list, so both classes stay in
         step = len(items) / args.limit
         items = [items[int(i * step)] for i in range(args.limit)]

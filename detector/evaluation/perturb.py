@@ -204,6 +204,22 @@ DESCRIPTIONS = {
     "dropout": "black squares over up to 25% of the frame",
 }
 
+# the app's Perturbation menu: short, as its strength slider's help says what each does in figures (a browser check:
+# "warm: a warm white balance (red up to +30%, blue d..." was cut off under the menu's arrow)
+MENU_LABELS = {
+    "jpeg": "JPEG re-compression",
+    "blur": "blur",
+    "noise": "noise",
+    "downscale": "shrunk and enlarged",
+    "brightness": "brighter",
+    "contrast": "lower contrast",
+    "grayscale": "colour removed",
+    "sepia": "sepia filter",
+    "warm": "warm white balance",
+    "hflip": "horizontal flip",
+    "rotate": "rotation",
+    "dropout": "black squares",
+}
 
 # what each perturbation does at a given strength s (DESCRIPTIONS: over the whole range); the figures follow the
 # functions above ("jpeg at strength 0.70: quality 95 -> 5" read as quality 5, where it was 32: a browser check)
@@ -290,4 +306,13 @@ def make_transform(name: str, strength: float = 0.5, seed: int = 0) -> Callable[
     return lambda image: fn(image, strength, rng)
 
 
-__all__ = ["describe_at", "PERTURBATIONS", "DESCRIPTIONS", "LEVELS", "LEVEL_DESCRIPTIONS", "Chain", "make_transform"]
+__all__ = [
+    "describe_at",
+    "PERTURBATIONS",
+    "DESCRIPTIONS",
+    "MENU_LABELS",
+    "LEVELS",
+    "LEVEL_DESCRIPTIONS",
+    "Chain",
+    "make_transform",
+]

@@ -205,6 +205,7 @@ def out_of_range(stats: list[dict[str, float]], ranges: dict) -> list[str]:
     if not stats or not ranges:
         return []
     warnings = []
+    subject = "The face is" if len(stats) == 1 else "The faces are"  # a photo's one face (a browser check)
     for key, (below, above, name, fmt) in STAT_TEXT.items():
         if key not in ranges:
             continue
@@ -217,7 +218,7 @@ def out_of_range(stats: list[dict[str, float]], ranges: dict) -> list[str]:
             if word is None:  # an end the training covered by augmenting (chroma's low end)
                 continue
             warnings.append(
-                f"The faces are {word} than nearly all the model was trained on ({name} {fmt.format(value)}; "
+                f"{subject} {word} than nearly all the model was trained on ({name} {fmt.format(value)}; "
                 f"training {fmt.format(lo)} to {fmt.format(hi)}): its score means less here."
             )
     return warnings

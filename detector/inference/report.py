@@ -557,6 +557,12 @@ def is_model_warning(text: str) -> bool:
     return text.startswith(MODEL_DOUBTS)
 
 
+def threshold_by_hand(report: Report) -> bool:
+    """Whether ``report`` was judged at a threshold other than its model card's (:func:`hand_threshold_warning`):
+    its uncertain band then ends at that threshold, and only the band's lower edge was measured on real faces."""
+    return any(w.startswith(HAND_THRESHOLD) for w in report.warnings)
+
+
 def tint_alternative_warning(report: Report, card, directory=None) -> str:
     """Where a face is tinted beyond what ``card``'s model trained on (a colour warning: hue, chroma, colour
     following brightness) and the verdict is fake or uncertain, the installed models trained with colour casts,

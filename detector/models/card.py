@@ -18,7 +18,7 @@ import json
 import math
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 
 from detector.constants import DEFAULT_THRESHOLD, FACE_MARGIN, IMAGENET_MEAN, IMAGENET_STD
@@ -98,6 +98,13 @@ class ModelCard:
             if not isinstance(data, dict):
                 raise TypeError("not a JSON object")
             known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+            missing = [
+                k
+                for k, f in cls.__dataclass_fields__.items()
+                if k not in known and f.default is MISSING and f.default_factory is MISSING
+            ]
+            if missing:  # said as a card's fields, not as Python's "__init__() missing 3 required ..." (a review)
+                raise ValueError(f"no {', '.join(missing)}: a model card names at least these")
             card = cls(**known)
             card.mean, card.std = tuple(card.mean), tuple(card.std)
             if not isinstance(card.name, str) or not NAME.fullmatch(card.name):

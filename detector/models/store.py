@@ -119,6 +119,8 @@ def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list
         for card in list_models(directory):
             if card.name == name_or_path:
                 return card_path_of(card)
+        if p.is_dir():  # a folder, but no card in it (a review: "no model 'emptydir'" read as a typo in a name)
+            raise NoModelError(f"{name_or_path}: the folder holds no model card (a .json card beside its weights)")
         known = ", ".join(c.name for c in list_models(directory)) or "none installed"
         raise NoModelError(f"no model {name_or_path!r} (installed: {known})")
     cards = list_models(directory)
