@@ -156,6 +156,15 @@ def _friendly(e: Exception, video: str | None) -> str:
     return re.sub(r"\[Errno -?\d+\] ", "", msg)  # FFmpeg's error numbers mean nothing to a user
 
 
+DRAWING = 0.9  # the progress bar's share for the analysis itself; drawing the results takes the rest
+
+
+def _before_drawing(progress):
+    """The analysis' progress (0 to 1) on the bar's first :data:`DRAWING` share: its "done" is not the page's (a
+    browser check: the bar read "done - 100%" for seconds while the results were drawn)."""
+    return lambda f, d: progress(DRAWING * f, desc="drawing the results" if f >= 1 else d)
+
+
 def _run_guarded(fn, video, *args, **kwargs):
     """Call ``fn``; turn every failure into a readable gr.Error (never a stack trace in the UI)."""
     try:
@@ -280,25 +289,18 @@ def _check_photo(photo: str | None) -> None:
         raise InputError(f"{os.path.basename(photo)}: photos must be jpg, png, webp, bmp or gif")
 
 
-CHECK_MESSAGE_SECONDS = 12  # how long the message box of a failed quick check stays (the panels keep the line)
-
-
-def validate_input(video, model_name, photo=None, box: bool = True):
+def validate_input(video, model_name, photo=None):
     """Quick checks before an analysis: a video or photo is given, readable, within the limits; the model exists.
 
-    Raises gr.Error on the first problem; else returns a "working" note.  Each tab's panel says the same line
-    (:func:`not_analysed`, :func:`not_run`).  With ``box``, the error is also a message box, closing by itself after
-    :data:`CHECK_MESSAGE_SECONDS` (a box that stayed covered the results of the next file: a browser check);
-    without, the panel alone says it: the lab and the compare tab, whose panel sits under the button pressed, and
-    whose box lay over the next run's verdict (a browser check).  A failure inside an analysis keeps its box until
-    closed: the panel points to it.
+    Raises gr.Error on the first problem, without a message box: each tab's panel, beside its button, says the same
+    line (:func:`not_analysed`, :func:`not_run`).  Browser checks: a box that stayed covered the results of the next
+    file, a bad photo gave two identical boxes, and the lab's lay over the next run's verdict.  A failure inside an
+    analysis keeps its box until closed: the panel points to it.  Returns a "working" note.
     """
     try:
         media, info = checked_media(video, model_name, photo)
     except gr.Error as e:
-        raise gr.Error(
-            e.message, title=e.title, duration=CHECK_MESSAGE_SECONDS, visible=box, print_exception=False
-        ) from None
+        raise gr.Error(e.message, title=e.title, visible=False, print_exception=False) from None
     return message_html(f"Analysing {_media_line(media, info)}…")
 
 
@@ -501,12 +503,12 @@ def on_analyze(
         threshold,
         rule,
         cam_faces,
-        progress=lambda f, d: progress(f, desc=d),
+        progress=_before_drawing(progress),
     )
     _hold_for_session(pick_media(video, photo))
     report = slim_report(report)  # the full-size frames go now, not when the session ends
     release_memory()
-    progress(1.0, desc="drawing the results")
+    progress(DRAWING, desc="drawing the results")
     card = _card_of(model_name)
     judged = {  # what the threshold slider needs to judge these scores again
         "threshold": None if card is None else float(card.threshold),
@@ -955,9 +957,10 @@ def on_clip_from_first_tab(prefix: str, own_video, own_photo, first_video, first
     return clip, None, gr.Tabs(selected=f"{prefix}-video-tab"), note
 
 
-def lab_shown(compared: bool) -> tuple:
-    """The lab's two result boxes, one shown at a time: the comparison's (``compared``) or the levels'."""
-    return gr.Column(visible=compared), gr.Column(visible=not compared)
+def lab_shown(compared: bool | None) -> tuple:
+    """The lab's two result boxes, one shown at a time: the comparison's (``compared``) or the levels'; neither
+    (``None``) after a run failed (a browser check: empty plot, image and gallery frames stood under "Not run")."""
+    return gr.Column(visible=compared is True), gr.Column(visible=compared is False)
 
 
 def lab_cleared(n: int) -> tuple:
@@ -1019,7 +1022,7 @@ def on_compare_models(ui, video, photo, models, frames, cam, progress=gr.Progres
             cam=None if not cam or cam == NO_CAM else cam,
             directory=MODELS_DIR,
             limits=LIMITS,
-            progress=lambda f, d: progress(f, desc=d),
+            progress=_before_drawing(progress),
         )
 
     from webapp.session import release_memory
@@ -1029,7 +1032,7 @@ def on_compare_models(ui, video, photo, models, frames, cam, progress=gr.Progres
     for run in comparison.runs:
         _without_server_path(run.report, video)
     comparison.path = os.path.basename(str(video))
-    progress(1.0, desc="drawing the results")
+    progress(DRAWING, desc="drawing the results")
     folder = tempfile.mkdtemp(prefix="compare_", dir=_downloads_root())
     _hold_for_session(folder, upload=False)
     csv_path, json_path = view.write_downloads(comparison, folder)
@@ -1556,8 +1559,7 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     levelled = [levels_plot, levels_gallery, levels_table, delta]
     check = dict(api_visibility="private", concurrency_limit=None, show_progress="minimal")
     checked_inputs = [clip.video, analyse.model, clip.photo]  # validate_input's and not_run's order
-    panel_only = partial(validate_input, box=False)  # the panel under the buttons says why (see validate_input)
-    compare_checked = compare_btn.click(panel_only, checked_inputs, [delta], **check)
+    compare_checked = compare_btn.click(validate_input, checked_inputs, [delta], **check)
     compare_run = compare_checked.success(
         on_compare,
         [*clip.media, pert, strength, lab_frames, seed, analyse.model, analyse.threshold],
@@ -1565,7 +1567,7 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
         api_visibility="private",
         concurrency_id="analysis",
     )
-    levels_checked = levels_btn.click(panel_only, checked_inputs, [delta], **check)
+    levels_checked = levels_btn.click(validate_input, checked_inputs, [delta], **check)
     levels_run = levels_checked.success(
         on_levels,
         [*clip.media, lab_frames, seed, analyse.model, analyse.threshold],
@@ -1576,6 +1578,7 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
     for step in (compare_checked, compare_run, levels_checked, levels_run):  # the checks' failure or the run's:
         step.failure(not_run, checked_inputs, [delta], **quick)  # the panel says why
+        step.failure(partial(lab_shown, None), None, [compare_box, levels_box], **quick)  # and no empty frames
     compare_only, levels_only = [c for c in compared if c is not delta], [c for c in levelled if c is not delta]
     compare_btn.click(partial(lab_cleared, len(levels_only)), None, levels_only, **quick)
     levels_btn.click(partial(lab_cleared, len(compare_only)), None, compare_only, **quick)
@@ -1587,6 +1590,8 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     # a new clip or photo: the results shown are of the old one
     stale = list(dict.fromkeys(compared + levelled))
     clip.on_new_file(partial(on_lab_new_clip, len(stale)), stale, cancels=[compare_run, levels_run])
+    for changed in (clip.video.change, clip.photo.change):  # and their boxes go until a run fills one
+        changed(partial(lab_shown, None), None, [compare_box, levels_box], **quick)
 
 
 @dataclass
@@ -1683,7 +1688,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
         clip.video, clip.photo, chosen, frames, cam, run_btn, summary, table, timeline, cam_row, json_btn, csv_btn
     )
     checked = run_btn.click(
-        partial(validate_input, box=False),  # the summary panel under the button says why (see validate_input)
+        validate_input,
         [clip.video, analyse.model, clip.photo],
         [summary],
         api_visibility="private",

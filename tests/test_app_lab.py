@@ -19,12 +19,6 @@ def _levels():
     return {"none": clean, "fliprot": flipped, "heavy": heavy, "blank": blank}
 
 
-def app_module():
-    import app
-
-    return app
-
-
 def test_levels_table_warns_where_faces_were_lost():
     from webapp import lab
 
@@ -271,6 +265,8 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     # app's one-line check speaks, not gradio's tracebacks with the server's path (a browser check)
     import gradio as gr
 
+    import app
+
     notes = tmp_path / "notes.jpg"
     notes.write_text("not a photo")
     checks = [fn for fn in events(demo, "validate_input") if [c.elem_id for c in fn.inputs][0] == "lab-video"]
@@ -279,12 +275,10 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     assert err.value.message.startswith("notes.jpg: not a picture") and str(tmp_path) not in err.value.message
     # no message box: the panel under the buttons says it, and a box lay over the next run's verdict (a browser check)
     assert err.value.visible is False
-    with pytest.raises(gr.Error) as err:  # the first tab's check (check_and_remember) keeps its box
-        app_module().check_and_remember(None, None, str(notes))
-    assert err.value.visible is True
+    with pytest.raises(gr.Error) as err:  # nor in the first tab: its verdict panel says it (two boxes came up there)
+        app.check_and_remember(None, None, str(notes))
+    assert err.value.visible is False
     # and said under the slot as soon as it is put there, as the first tab does (a browser check)
-    import app
-
     note = app.media_note(None, str(notes), "photo")
     assert note.startswith("⚠ Cannot be analysed: notes.jpg: not a picture") and str(tmp_path) not in note
     assert app.media_note(clips["face"], None, "video") == "Clip: **face.mp4**"
@@ -348,6 +342,8 @@ def test_lab_progress_names_each_part_once_and_one_result_box_shows(clips):
     assert {d.split(":")[0] for d in said} == {"original", "jpeg 0.70"}
     shown, hidden = app.lab_shown(False)
     assert (shown.visible, hidden.visible) == (False, True)
+    # a run that failed: neither box, not empty plot and gallery frames under "Not run" (a browser check)
+    assert [box.visible for box in app.lab_shown(None)] == [False, False]
 
 
 def test_the_strength_slider_says_what_the_perturbation_does(demo):
