@@ -29,22 +29,38 @@ def main(argv=None) -> int:
     p.add_argument("--crossval", default="runs/cvc40r/crossval.json", help="which fold validated each video")
     p.add_argument("--model", default=None, help="the card whose threshold labels the scores (default: the default)")
     p.add_argument("--tight", type=float, default=0.77, help="the photo's side over the face square's (UTKFace ~0.77)")
+    p.add_argument(
+        "--second",
+        default=None,
+        help="the fold models of the colour-trained model (e.g. runs/cvcol, written by scripts/fold_models.py from "
+        "mnv2_colour's card): the labels with its second opinion too, out of fold, where --model's colour ranges "
+        "warn of a tint (detector.inference.pipeline.colour_second_opinion)",
+    )
+    p.add_argument("--second-model", default="mnv2_colour", help="the card whose threshold labels --second's scores")
     args = p.parse_args(argv)
     import cv2
 
     from detector.data.datasets import read_datasets
     from detector.inference.faces import crop_box
     from detector.inference.pipeline import analyze, face_detector
-    from detector.inference.report import verdict
+    from detector.inference.quality import face_stats, out_of_range, tint_warned
+    from detector.inference.report import verdict, with_second_opinion
     from detector.inference.video import sample_frames
     from detector.models.classifier import load_model
 
     card = load_model(args.model).card
     folds = {(v["source"], v["method"], v["video"]): v["fold"] for v in json.load(open(args.crossval))["videos"]}
-    models = {}
-    for k in sorted(set(folds.values())):
-        cards = [f for f in os.listdir(os.path.join(args.folds, f"fold{k}", "model")) if f.endswith(".json")]
-        models[k] = load_model(os.path.join(args.folds, f"fold{k}", "model", cards[0]))
+
+    def fold_models(root):
+        out = {}
+        for k in sorted(set(folds.values())):
+            cards = [f for f in os.listdir(os.path.join(root, f"fold{k}", "model")) if f.endswith(".json")]
+            out[k] = load_model(os.path.join(root, f"fold{k}", "model", cards[0]))
+        return out
+
+    models = fold_models(args.folds)
+    seconds = fold_models(args.second) if args.second else {}
+    second_card = load_model(args.second_model).card if args.second else None
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for it in read_datasets([args.data]):
@@ -64,16 +80,26 @@ def main(argv=None) -> int:
             cx, cy = x + side / 2, y + side / 2
             x0, y0 = max(0, int(round(cx - cut / 2))), max(0, int(round(cy - cut / 2)))
             tight = image[y0 : min(h, y0 + cut), x0 : min(w, x0 + cut)]
-            scores = []
+            scores, heard = [], []
             for name, picture in (("whole", image), ("tight", tight)):
                 path = os.path.join(tmp, f"{name}.png")
                 cv2.imwrite(path, cv2.cvtColor(np.ascontiguousarray(picture), cv2.COLOR_RGB2BGR))
-                report = analyze(path, model=models[folds[key]])
+                report = analyze(path, model=models[folds[key]], second_opinion=False)
                 scores.append(report.score)
-            rows.append((it.label_name, it.method or "original", *scores))
+                label = verdict(report.score, card.threshold, card.uncertain)
+                if seconds and label == "fake":  # tinted by the card's ranges: the colour model's fold model too
+                    stats = [face_stats(f.crop, f.box, f.keypoints) for f in report.faces]
+                    if tint_warned(out_of_range(stats, card.ranges or {})):
+                        other = analyze(path, model=seconds[folds[key]], second_opinion=False).score
+                        said = verdict(other, second_card.threshold, second_card.uncertain)
+                        label = with_second_opinion(label, {"label": said})
+                heard.append(label)
+            rows.append((it.label_name, it.method or "original", *scores, *heard))
     print(f"{len(rows)} videos, one frame each; labels at {card.name}'s threshold {card.threshold:.4f}")
-    print("| videos | n | median score: whole frame | as a tight photo | fake / uncertain / real: whole | tight |")
-    print("|---|---:|---:|---:|---|---|")
+    extra = " with the second opinion: whole | tight |" if seconds else ""
+    head = "| videos | n | median score: whole frame | as a tight photo | fake / uncertain / real: whole | tight |"
+    print(head + extra)
+    print("|---|---:|---:|---:|---|---|" + ("---|---|" if seconds else ""))
 
     def labels(values):
         got = [verdict(v, card.threshold, card.uncertain) for v in values if v == v]
@@ -87,9 +113,19 @@ def main(argv=None) -> int:
         whole = np.array([r[2] for r in sel], dtype=float)
         tight = np.array([r[3] for r in sel], dtype=float)
         name = "real" if label == "real" else (f"fake: {method}" if method else "fake: all")
+        heard = ""
+        if seconds:
+            heard = (
+                " "
+                + " | ".join(
+                    " / ".join(str([r[k] for r in sel].count(lab)) for lab in ("fake", "uncertain", "real"))
+                    for k in (4, 5)
+                )
+                + " |"
+            )
         print(
             f"| {name} | {len(sel)} | {np.nanmedian(whole):.3f} | {np.nanmedian(tight):.3f} | "
-            f"{labels(whole)} | {labels(tight)} |"
+            f"{labels(whole)} | {labels(tight)} |{heard}"
         )
     return 0
 

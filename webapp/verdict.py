@@ -15,15 +15,18 @@ import os
 from detector.inference.report import (
     HAND_THRESHOLD,
     RULE_TEXT,
+    SECOND_OPINION,
     Report,
     band_at,
     figures_against,
     hand_threshold_warning,
     is_model_warning,
     is_pooled,
+    second_opinion_warning,
     threshold_by_hand,
     trust_warnings,
     verdict,
+    with_second_opinion,
 )
 
 COLOURS = {
@@ -163,6 +166,14 @@ THRESHOLD_STEP = 0.001  # the threshold slider's step: 0.90793 shows as 0.908, a
 def uncertain_html(report: Report, compact: bool = False) -> str:
     """What an "uncertain" verdict means, in words (the score is in the band where real faces also score)."""
     low = float(report.uncertain[0]) if report.uncertain else report.threshold
+    second = report.second_opinion
+    if second and report.score >= report.threshold:  # over the threshold, but the second opinion says not fake
+        text = (
+            f"<b>Why &ldquo;uncertain&rdquo;:</b> the score is over this model's threshold, but colour filters "
+            f"mislead it, and {html.escape(second['model'])}, trained with such filters, does not call this fake. "
+            "Neither verdict is vouched for: look for other evidence."
+        )
+        return f'<div class="verdict-uncertain" style="font-size:13.5px;margin-top:6px">{text}</div>'
     if compact:
         text = f"Score in the uncertain band {low:.3f}&ndash;{report.threshold:.3f}: the model cannot tell."
     elif threshold_by_hand(report):  # real faces were measured up to the card's threshold, not this one (a review)
@@ -196,14 +207,26 @@ def relabel(
     t = float(card_threshold) if own else float(threshold)
     band = band_at(t, card_threshold, card_band) if card_threshold is not None else None
     old_auto = trust_warnings(report)
-    kept = [w for w in report.warnings if w not in old_auto and not w.startswith(HAND_THRESHOLD)]
-    new = dataclasses.replace(report, threshold=t, uncertain=band, label=verdict(report.score, t, band))
+    kept = [
+        w
+        for w in report.warnings
+        if w not in old_auto and not w.startswith(HAND_THRESHOLD) and not w.startswith(SECOND_OPINION)
+    ]
+    own_label = verdict(report.score, t, band)  # this model's, then the second opinion's say on a "fake"
+    new = dataclasses.replace(
+        report, threshold=t, uncertain=band, label=with_second_opinion(own_label, report.second_opinion)
+    )
     hand = [] if own or card_threshold is None else [hand_threshold_warning(t, float(card_threshold))]
     from detector.data.seen import is_seen_warning
 
     # first, as analyze put them: a training file (it outweighs every other caveat), then the model's own doubt
     front = [w for w in kept if is_seen_warning(w)] + [w for w in kept if is_model_warning(w)]
-    new.warnings = front + hand + trust_warnings(new) + [w for w in kept if w not in front]
+    second = (  # what the second opinion did to the verdict: said only where this model still calls it fake
+        [second_opinion_warning(report.second_opinion, report.is_photo)]
+        if report.second_opinion and own_label == "fake"
+        else []
+    )
+    new.warnings = front + hand + trust_warnings(new) + [w for w in kept if w not in front] + second
     return new
 
 

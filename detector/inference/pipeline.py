@@ -29,8 +29,10 @@ from detector.inference.report import (
     band_at,
     hand_threshold_warning,
     model_warning,
+    second_opinion_warning,
     summarise,
     tint_alternative_warning,
+    with_second_opinion,
 )
 from detector.inference.stills import CUT_OUT_WARNING, STILL_PAD, grey_tail_warning, is_still, read_still
 from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames
@@ -102,6 +104,48 @@ def _mirror_merge(box, face, area) -> bool:
         return False
     inner = (box[0], box[1], box[0] + box[2], box[1] + box[3])
     return _share_inside(face, inner) >= 0.8 and max(face[2], face[3]) < MIRROR_SMALLER * max(box[2], box[3])
+
+
+def colour_second_opinion(report: Report, clf: Classifier, directory=None) -> dict | None:
+    """Where ``report`` calls a video or photo fake, its faces are tinted beyond ``clf``'s training faces (a colour
+    warning) and ``clf`` never trained with colour casts, the verdict of the first installed, calibrated model that
+    did (``mnv2_colour``) on the same face crops, by the same rule: ``{"model", "score", "threshold", "uncertain",
+    "label"}``; None where there is no such model, or its crops would differ (another margin).
+
+    Why: a colour filter on a real photo misleads the default (36 of 100 sepia-filtered real photos called fake, 67
+    of 100 duotones), not the model trained with filters (0 and 2), which misses more fakes (25 of 67 cut tight,
+    against 44).  Heard only on a tinted face called fake, its "not fake" makes the verdict uncertain
+    (:func:`~detector.inference.report.with_second_opinion`), never real (docs/results.md)."""
+    from detector.inference.quality import tint_warned, trained_with_casts
+    from detector.inference.report import colour_models
+
+    if report.label != "fake" or trained_with_casts(clf.card) or not tint_warned(report.warnings):
+        return None
+    names = colour_models(clf.card, directory)
+    if not names:
+        return None
+    other = load_model(names[0], directory)
+    if other.card.face_margin != clf.card.face_margin or getattr(other, "heads", None):
+        return None
+    faces = report.faces
+    crops = [f.crop for f in faces]
+    if any(c is None for c in crops):
+        return None
+    scores = iter(float(s) for s in other.predict(crops))  # the same frames and faces, the other model's scores
+    frames = [
+        replace(fr, faces=[replace(f, score=next(scores), cam=None, explanation=None) for f in fr.faces])
+        for fr in report.frames
+    ]
+    again = summarise(
+        report.video, frames, threshold=other.card.threshold, rule=report.aggregation, uncertain=other.card.uncertain
+    )
+    return {
+        "model": other.name,
+        "score": None if again.score != again.score else round(float(again.score), SCORE_DECIMALS),
+        "threshold": float(other.card.threshold),
+        "uncertain": list(other.card.uncertain) if other.card.uncertain else None,
+        "label": again.label,
+    }
 
 
 def faces_in(
@@ -316,6 +360,7 @@ def analyze(
     keep_frames: bool | int = False,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
     found: tuple[VideoInfo, list[SampledFrame], float] | None = None,
+    second_opinion: bool = True,
 ) -> Report:
     """Analyse one video (or one photo: jpg, png, webp, bmp, as a one-frame clip) and return its
     :class:`~detector.inference.report.Report`.
@@ -445,9 +490,16 @@ def analyze(
         short = cut_short(info)
         if short:
             report.warnings.append(short)
-    alternative = tint_alternative_warning(report, clf.card)  # a tinted face called fake: a model trained with tints
-    if alternative:
-        report.warnings.append(alternative)
+    # a tinted face called fake: the installed model trained with tints judges the same faces too
+    second = colour_second_opinion(report, clf) if second_opinion else None
+    if second:
+        report.second_opinion = second
+        report.label = with_second_opinion(report.label, second)
+        report.warnings.append(second_opinion_warning(second, report.is_photo))
+    else:
+        alternative = tint_alternative_warning(report, clf.card)  # or, where it cannot, its name
+        if alternative:
+            report.warnings.append(alternative)
     if temporal:
         t = time.perf_counter()
         depth = found_depth = None

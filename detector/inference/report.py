@@ -119,6 +119,8 @@ class Report:
     # (height, width) of each kept frame as decoded: boxes are in these pixels when frame_images are kept smaller
     frame_shapes: dict[int, tuple[int, int]] | None = field(default=None, repr=False)
     sequence: dict | None = None  # a temporal model's sequence scores per identity track (see attach_sequence)
+    # another model's verdict on the same faces, where colour filters mislead this one (see colour_second_opinion)
+    second_opinion: dict | None = None
 
     @property
     def faces(self) -> list[FaceResult]:
@@ -157,6 +159,7 @@ class Report:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "video_info": self.video_info,
             **({"sequence": self.sequence} if self.sequence is not None else {}),
+            **({"second_opinion": self.second_opinion} if self.second_opinion is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -563,6 +566,42 @@ def threshold_by_hand(report: Report) -> bool:
     return any(w.startswith(HAND_THRESHOLD) for w in report.warnings)
 
 
+def colour_models(card, directory=None) -> list[str]:
+    """The installed models other than ``card``'s trained with colour casts and calibrated on real people, by name
+    (in the store's order: the recipe index's)."""
+    from detector.inference.quality import trained_with_casts
+    from detector.models.store import list_models
+
+    return [c.name for c in list_models(directory) if trained_with_casts(c) and c.calibrated and c.name != card.name]
+
+
+def with_second_opinion(label: str, second: dict | None) -> str:
+    """The verdict once a second opinion is heard (:func:`colour_second_opinion`): "fake" that the second model does
+    not share becomes "uncertain"; nothing else changes (a second opinion never makes a verdict "real")."""
+    if label == "fake" and second and second.get("label") in ("real", "uncertain"):
+        return "uncertain"
+    return label
+
+
+SECOND_OPINION = "A second opinion:"  # how colour_second_opinion's warning starts
+
+
+def second_opinion_warning(second: dict, photo: bool) -> str:
+    """The line that says what the second model found, and what it did to the verdict."""
+    thing = "photo" if photo else "video"
+    score, threshold = agreeing_figures(second["score"], second["threshold"])
+    head = (
+        f"{SECOND_OPINION} colour filters mislead this model, and this {thing} looks colour-filtered. "
+        f"{second['model']}, trained with such filters, "
+    )
+    if second["label"] == "fake":
+        return head + f"calls it fake too ({score} against its threshold {threshold}): the verdict stays fake."
+    return head + (
+        f"does not call it fake ({second['label']}, {score} against its threshold {threshold}), so the verdict is "
+        f"uncertain, not fake. {second['model']} also misses more fakes: look for other evidence."
+    )
+
+
 def tint_alternative_warning(report: Report, card, directory=None) -> str:
     """Where a face is tinted beyond what ``card``'s model trained on (a colour warning: hue, chroma, colour
     following brightness) and the verdict is fake or uncertain, the installed models trained with colour casts,
@@ -573,9 +612,7 @@ def tint_alternative_warning(report: Report, card, directory=None) -> str:
 
     if report.label not in ("fake", "uncertain") or trained_with_casts(card) or not tint_warned(report.warnings):
         return ""
-    from detector.models.store import list_models
-
-    others = [c.name for c in list_models(directory) if trained_with_casts(c) and c.calibrated and c.name != card.name]
+    others = colour_models(card, directory)
     if not others:
         return ""
     names = " or ".join(others[:2])
