@@ -51,8 +51,19 @@ from explain.names import METHOD_NAMES
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 
+def _version() -> str:
+    """The installed package's version ("unknown" in a checkout that was never installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("deepfake-lens")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _parser() -> Parser:
     p = Parser(prog="deepfake-lens", description="Explainable deepfake detector for videos and photos")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("scan", help="score videos and photos (files or folders)")
     s.add_argument("paths", nargs="+", metavar="PATH", help="video or photo files, or folders of them")
@@ -67,9 +78,15 @@ def _parser() -> Parser:
     s.add_argument(
         "--model",
         type=model_name,
-        help="model name in assets/models, or a path to its .json card (default: the default)",
+        help="a model's name (deepfake-lens models lists them), its .json card, or a folder holding one card "
+        "(default: the installed default model)",
     )
-    s.add_argument("--rule", choices=["confident", "mean"], default="confident", help="frame-to-video aggregation")
+    s.add_argument(
+        "--rule",
+        choices=["confident", "mean"],
+        default="confident",
+        help="frame-to-video aggregation (default: confident)",
+    )
     s.add_argument(
         "--threshold",
         type=probability,
@@ -122,7 +139,7 @@ def _parser() -> Parser:
         "--quiet", action="store_true", help="no progress bar, verdict or summary lines (errors still on stderr)"
     )
     m = sub.add_parser("models", help="list the installed models, or install one from a training run")
-    m.add_argument("--json", action="store_true")
+    m.add_argument("--json", action="store_true", help="the list as JSON (name, card, threshold, metrics...)")
     m.add_argument(
         "--install",
         metavar="CARD",

@@ -290,3 +290,64 @@ def test_a_tinted_face_called_fake_points_to_a_model_trained_with_tints(tmp_path
     assert tint_alternative_warning(report("fake", sepia), tinted, tmp_path) == ""  # it is the model trained so
     (tmp_path / "tinted.json").unlink()
     assert tint_alternative_warning(report("fake", sepia), plain, tmp_path) == ""  # none installed
+
+
+def test_a_tinted_fake_verdict_hears_the_colour_trained_model_and_becomes_uncertain_not_real(tiny_model_dir, tmp_path):
+    """Where the default calls a tinted face fake, the installed model trained with colour casts scores the same crops
+    (colour_second_opinion): its "not fake" turns the verdict to uncertain, never real; its "fake" keeps it fake.
+    The app's threshold slider keeps that rule, and says the second opinion only while this model says fake."""
+    import json
+    import shutil
+
+    from detector.inference.pipeline import colour_second_opinion
+    from detector.inference.quality import out_of_range
+    from detector.inference.report import FaceResult, FrameResult, summarise, with_second_opinion
+    from detector.models.classifier import load_model
+    from webapp.verdict import relabel, verdict_html
+
+    sepia = out_of_range([{"hue": 95.0}], {"hue": [-28.0, 70.0]})
+    card = json.loads((tiny_model_dir / "untrained_resnet18.json").read_text())
+    calibration = {"threshold": 0.5, "strata": {"videos": {"reals": 10}}}
+
+    def install(name, config, threshold):
+        card.update(name=name, default=name == "plain", threshold=threshold, uncertain=None)
+        card["trained"] = {"config": config, "calibration": {**calibration, "threshold": threshold}}
+        (tmp_path / f"{name}.json").write_text(json.dumps(card))
+        shutil.copy(tiny_model_dir / card["weights"], tmp_path / card["weights"])
+
+    install("plain", {}, 0.5)
+    install("tinted", {"colour_cast": 0.3}, 0.999)  # an untrained net's scores stay far under it: "real"
+    plain = load_model(str(tmp_path / "plain.json"))
+    rng = np.random.default_rng(0)
+
+    def face():
+        return FaceResult(box=(0, 0, 64, 64), confidence=0.9, identity=0, score=0.9,
+                          crop=rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))  # fmt: skip
+
+    report = summarise("p.jpg", [FrameResult(index=0, time=0.0, faces=[face()])], threshold=0.5)
+    report.warnings = sepia
+    assert report.label == "fake"
+    second = colour_second_opinion(report, plain, tmp_path)
+    assert second["model"] == "tinted" and second["label"] == "real" and second["threshold"] == 0.999
+    assert with_second_opinion("fake", second) == "uncertain"  # never "real"
+    assert with_second_opinion("real", {"label": "fake"}) == "real" and with_second_opinion("fake", None) == "fake"
+    # only for a tinted face called fake, by a model that never saw tints, with one installed
+    assert colour_second_opinion(summarise("p.jpg", report.frames, threshold=0.95), plain, tmp_path) is None
+    report.warnings = []
+    assert colour_second_opinion(report, plain, tmp_path) is None
+    report.warnings = sepia
+    assert colour_second_opinion(report, load_model(str(tmp_path / "tinted.json")), tmp_path) is None
+    # the slider: the downgrade stays while this model says fake; below its threshold the second opinion is not said
+    report.second_opinion, report.label = second, "uncertain"
+    moved = relabel(report, 0.6, 0.5)
+    assert moved.label == "uncertain" and any(w.startswith("A second opinion:") for w in moved.warnings)
+    assert "tinted, trained with such filters, does not call this fake" in verdict_html(moved)
+    lower = relabel(report, 0.95, 0.5)
+    assert lower.label in ("real", "uncertain") and not any(w.startswith("A second opinion:") for w in lower.warnings)
+    install("tinted", {"colour_cast": 0.3}, 0.001)  # a second model that calls it fake too: the verdict stays fake
+    from detector.models.classifier import clear_cache
+
+    clear_cache()
+    report.second_opinion, report.label = None, "fake"
+    agreed = colour_second_opinion(report, plain, tmp_path)
+    assert agreed["label"] == "fake" and with_second_opinion("fake", agreed) == "fake"

@@ -463,3 +463,20 @@ def test_a_held_out_photo_with_the_bytes_of_a_training_photo_is_left_out(tmp_pat
     assert used == "heldout" and all(held_out(it) for it in got)
     assert sorted(os.path.basename(it.path) for it in got) == sorted(kept_out[1:])
     assert note.endswith("; 1 left out, the same bytes as a training photo")
+
+
+def test_false_alarms_count_verdicts_a_second_opinion_made_uncertain_as_not_fake():
+    # a real photo over the threshold whose colour second opinion made it "uncertain" is not called fake: the false
+    # alarms count what the user is told; the table says how many such there were
+    from detector.evaluation.evaluate import level_metrics
+
+    def row(label, score, predicted, subgroup="white"):
+        return {"label": label, "score": score, "score_mean": score, "frame_scores": [score], "predicted": predicted,
+                "method": "", "kind": "image", "subgroup": subgroup, "source": "faces_utk", "error": "",
+                "seconds": 0.1}  # fmt: skip
+
+    rows = [row(0, 0.9, "fake"), row(0, 0.8, "uncertain"), row(0, 0.1, "real"), row(1, 0.95, "fake")]
+    out = level_metrics(rows, 0.5)
+    everyone = {"name": "all", "reals": 3, "false_alarms": 1, "rate": 0.3333, "median_score": 0.8}
+    assert out["false_alarms"][-1] == everyone
+    assert out["second_opinion_uncertain"] == 1 and out["labels"] == {"real": 1, "uncertain": 1, "fake": 2}

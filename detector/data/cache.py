@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = Parser(
         prog="deepfake-lens cache",
-        description="the face-crop cache of training and evaluation: its size by state, and --prune to remove the "
+        description="The face-crop cache of training and evaluation: its size by state, and --prune to remove the "
         "entries no run can read again (their source changed or is gone, an earlier cache version, or their "
         "extraction was killed)",
     )

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from detector.constants import DEFAULT_FRAMES, SCORE_DECIMALS
-from detector.inference.report import FaceResult, Report, SafeDictWriter, verdict
+from detector.inference.report import FaceResult, Report, SafeDictWriter, agreeing_figures, verdict
 
 __all__ = [
     "compare",
@@ -84,7 +84,7 @@ class ModelRun:
             "model": self.name,
             "architecture": self.architecture,
             "label": r.label,
-            "score": None if r.score != r.score else round(float(r.score), 4),
+            "score": None if r.score != r.score else round(float(r.score), SCORE_DECIMALS),  # as the report's JSON
             "threshold": r.threshold,
             "uncertain_from": r.uncertain[0] if r.uncertain else None,
             "calibrated": self.calibrated,
@@ -400,10 +400,14 @@ def main(argv=None) -> int:
     shown = sys.stderr if STDOUT in (args.json, args.csv) else sys.stdout  # stdout holds the JSON or CSV then
     width = max(len(r["model"]) for r in rows)
     for r in rows:
-        score = "n/a" if r["score"] is None else f"{r['score']:.3f}"
+        # to as many digits as agree with the label, as scan prints them (a review: 0.2295 printed 0.230 here, 0.229
+        # by scan)
+        score, threshold = (
+            ("n/a", f"{r['threshold']:.3f}") if r["score"] is None else agreeing_figures(r["score"], r["threshold"])
+        )
         fixed = "" if r["calibrated"] else " (fixed, not calibrated)"
         line = (
-            f"{r['model']:<{width}}  {r['label']:<9}  score {score}  threshold {r['threshold']:.3f}{fixed}  "
+            f"{r['model']:<{width}}  {r['label']:<9}  score {score}  threshold {threshold}{fixed}  "
             f"faces over it {r['faces_over_threshold']}/{r['faces']}  ({r['architecture']})"
         )
         print(printable(line), file=shown)  # a card path given as the model may hold a line break

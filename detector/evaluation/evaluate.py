@@ -349,8 +349,16 @@ def level_metrics(rows: list[dict], threshold: float) -> dict:
     out["labels"] = {name: sum(r["predicted"] == name for r in scored) for name in ("real", "uncertain", "fake")}
     reals = [r for r in scored if r["label"] == 0]
     if reals:  # how often real people are called fake, overall and per group the data names
-        out["false_alarms"] = false_alarm_table(scored, threshold, score_key="score")
-        out["false_alarms_by_source"] = false_alarm_table(scored, threshold, score_key="score", by="source")
+        # by their verdict: a score over the threshold that a second opinion made "uncertain" is not called fake
+        # (detector.inference.pipeline.colour_second_opinion); other items' verdicts follow their scores
+        heard = {id(r) for r in scored if r["score"] >= threshold and r["predicted"] != "fake"}
+
+        def at(r):
+            return math.inf if id(r) in heard else threshold
+
+        out["false_alarms"] = false_alarm_table(scored, at, score_key="score")
+        out["false_alarms_by_source"] = false_alarm_table(scored, at, score_key="score", by="source")
+        out["second_opinion_uncertain"] = sum(r["label"] == 0 for r in scored if id(r) in heard)
         q = np.quantile([r["score"] for r in reals], [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99])
         out["real_score_quantiles"] = dict(zip(("p10", "p25", "p50", "p75", "p90", "p95", "p99"), q.round(4).tolist()))
     out["failed"] = sum(bool(r["error"]) for r in rows)
@@ -409,7 +417,13 @@ def table(result: dict) -> str:
         if lv.get("false_alarms"):
             lines += [
                 "",
-                f"{'':8s} false alarms at the threshold {result['threshold']:g} (real items called fake):",
+                f"{'':8s} false alarms at the threshold {result['threshold']:g} (real items called fake"
+                + (
+                    f"; {lv['second_opinion_uncertain']} more over it made uncertain by a second opinion, not counted"
+                    if lv.get("second_opinion_uncertain")
+                    else ""
+                )
+                + "):",
                 f"{'':8s} {'group':<22s} {'reals':>6s} {'false alarms':>12s} {'rate':>7s} {'median':>7s}",
             ]
             for row in lv["false_alarms"]:

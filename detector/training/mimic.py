@@ -634,7 +634,7 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(
         prog="deepfake-lens mimic",
-        description="label-free pretraining: a network without offline ImageNet weights learns to reproduce the "
+        description="Label-free pretraining: a network without offline ImageNet weights learns to reproduce the "
         "feature maps of one with them, on face crops (then: train --init OUT/ARCH_mimic.safetensors)",
     )
     p.add_argument("--data", nargs="+", help="data roots (their labels are not used)")
@@ -655,12 +655,14 @@ def main(argv=None) -> int:
         "refused unless it trained on this fold's training items only",
     )
     p.add_argument("--size", type=int, default=112, help="input size in pixels")
-    p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--epochs", type=int, default=6, help="passes over the training crops (default 6)")
+    p.add_argument("--lr", type=float, default=2e-3, help="the one-cycle schedule's peak learning rate (default 2e-3)")
     p.add_argument("--bs", type=int, default=64, help="batch size")
     p.add_argument("--frames", type=int, default=64, help="frames sampled per video (photos: one)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the draw and the training (default 0)")
+    p.add_argument(
+        "--precision", choices=["bf16", "fp32"], default="bf16", help="bf16: bfloat16 training passes (default)"
+    )
     p.add_argument("--limit", type=int, default=None, help="use at most N items")
     p.add_argument("--cache", default=None, help="crop cache folder (default: train's, see detector.constants)")
     p.add_argument("--workers", type=int, default=2, help="processes for crop extraction")
