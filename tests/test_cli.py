@@ -61,6 +61,9 @@ def test_scan_json_and_csv(tmp_path, clips, tiny_model_dir):
     assert set(r["timings"]) >= {"decode", "detect", "classify", "total"}
     rows = list(csv.DictReader(table.open()))
     assert len(rows) == 6 and rows[0]["face_found"] == "1"
+    # the input's warnings on each of its rows (the untrained test model's doubt first): a spreadsheet sees them too
+    assert r["warnings"] and all(row["warnings"] == " | ".join(r["warnings"]) for row in rows)
+    assert rows[0]["warnings"].startswith("Untested model:")
 
 
 @pytest.mark.slow

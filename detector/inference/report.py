@@ -188,6 +188,9 @@ CSV_FIELDS = [
     "sequence_score",  # a temporal model: the face's track's sequence score, and the face's contribution to it
     "contribution",
     "error",  # an input that could not be analysed: its one row says why (see error_entry)
+    # the input's warnings, " | " between them, on each of its rows (a review: an archive team reading the CSV in a
+    # spreadsheet never saw "a training file", "unlike the training faces" or the colour second opinion)
+    "warnings",
 ]
 
 
@@ -228,6 +231,7 @@ def csv_rows_of(report: dict) -> list[dict]:
         "video_label": report["label"],
         "threshold": report["threshold"],
         "model": report["model"],
+        "warnings": " | ".join(report.get("warnings") or []),
     }
     rows = []
     shares = {}  # (identity, frame) -> (the track's sequence score, the face's contribution)
