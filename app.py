@@ -862,7 +862,7 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
             threshold=_slider_threshold(threshold, model),
             seed=int(seed),
             limits=LIMITS,
-            progress=lambda f, d: progress(f, desc=d),
+            progress=_before_drawing(progress),
         )
 
     original, perturbed = _run_guarded(work, video)
@@ -871,8 +871,16 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
     preview = None
     if a is not None and b is not None:
         preview = side_by_side(
-            draw_boxes(a, original.frames[pos].faces, original.threshold, original.uncertain),
-            draw_boxes(b, perturbed.frames[pos].faces, perturbed.threshold, perturbed.uncertain),
+            draw_boxes(
+                a, original.frames[pos].faces, original.threshold, original.uncertain, second=original.second_opinion
+            ),
+            draw_boxes(
+                b,
+                perturbed.frames[pos].faces,
+                perturbed.threshold,
+                perturbed.uncertain,
+                second=perturbed.second_opinion,
+            ),
             lab.preview_titles(original, pos, name, float(strength)),
         )
     preview = gr.Image(value=preview, label="The same frame, original and perturbed", show_label=False)
@@ -917,7 +925,7 @@ def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Pro
             threshold=_slider_threshold(threshold, model),
             seed=int(seed),
             limits=LIMITS,
-            progress=lambda f, d: progress(f, desc=d),
+            progress=_before_drawing(progress),
         )
 
     reports = _run_guarded(work, video)
@@ -936,7 +944,8 @@ def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Pro
         img = lab.frame_at(r, pos)
         if img is not None:
             score = "no face" if r.score != r.score else f"{score_text(r.score, r.threshold, r.uncertain)} {r.label}"
-            tiles.append((draw_boxes(img, r.frames[pos].faces, r.threshold, r.uncertain), f"{name}: {score}"))
+            boxed = draw_boxes(img, r.frames[pos].faces, r.threshold, r.uncertain, second=r.second_opinion)
+            tiles.append((boxed, f"{name}: {score}"))
     return figure, tiles, lab.levels_table(reports), lab.levels_summary(reports)
 
 
@@ -1515,7 +1524,7 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
             with gr.Column(scale=7, min_width=480):
                 delta = gr.Markdown(elem_id="lab-delta")
                 # the comparison and the levels show one at a time: the other's empty boxes stood above the results
-                with gr.Column(elem_id="lab-compared") as compare_box:
+                with gr.Column(visible=False, elem_id="lab-compared") as compare_box:  # shown by a run
                     with gr.Row():
                         verdict_a = gr.HTML(elem_id="verdict-original", apply_default_css=False)
                         verdict_b = gr.HTML(elem_id="verdict-perturbed", apply_default_css=False)
@@ -1582,8 +1591,9 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     compare_only, levels_only = [c for c in compared if c is not delta], [c for c in levelled if c is not delta]
     compare_btn.click(partial(lab_cleared, len(levels_only)), None, levels_only, **quick)
     levels_btn.click(partial(lab_cleared, len(compare_only)), None, compare_only, **quick)
-    for btn, shown in ((compare_btn, True), (levels_btn, False)):
-        btn.click(partial(lab_shown, shown), None, [compare_box, levels_box], **quick)
+    # a run's box shows once its checks pass (on the click itself it raced the failure's hiding: a browser check)
+    for checked, shown in ((compare_checked, True), (levels_checked, False)):
+        checked.success(partial(lab_shown, shown), None, [compare_box, levels_box], **quick)
     for changed in (pert.change, strength.change):  # the slider says what the perturbation does at its strength
         changed(on_strength, [pert, strength], [strength], **quick)
     clip.follow_first_tab(tab, analyse)

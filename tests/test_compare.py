@@ -257,7 +257,7 @@ def test_close_thresholds_share_one_label_so_none_print_over_another():
     from webapp.compare import threshold_labels
 
     labels = threshold_labels([0.5, 0.91, 0.91, 0.9, 0.94, 0.6])
-    assert labels == [(0.5, "0.500"), (0.6, "0.600"), (0.94, "0.90-0.94")]
+    assert labels == [(0.5, "0.500"), (0.6, "0.600"), (0.94, "0.900-0.940")]
     assert threshold_labels([]) == []
 
 

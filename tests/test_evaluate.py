@@ -480,3 +480,4 @@ def test_false_alarms_count_verdicts_a_second_opinion_made_uncertain_as_not_fake
     everyone = {"name": "all", "reals": 3, "false_alarms": 1, "rate": 0.3333, "median_score": 0.8}
     assert out["false_alarms"][-1] == everyone
     assert out["second_opinion_uncertain"] == 1 and out["labels"] == {"real": 1, "uncertain": 1, "fake": 2}
+    assert out["second_opinion_uncertain_fakes"] == 0

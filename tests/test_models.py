@@ -185,6 +185,8 @@ def test_a_folder_of_several_cards_given_as_the_model_is_refused_not_guessed(tin
         resolve(str(one))
     assert "second" in str(refused.value) and "untrained_resnet18" in str(refused.value)
     (tmp_path / "empty").mkdir()  # a folder holding no card: said so, not "no model 'empty'" (a review)
-    (tmp_path / "empty" / "notes.json").write_text('{"a": 1}')
     with pytest.raises(NoModelError, match="the folder holds no model card"):
+        resolve(str(tmp_path / "empty"))
+    (tmp_path / "empty" / "notes.json").write_text('{"a": 1}')  # and why a .json in it is not one
+    with pytest.raises(NoModelError, match=r"holds no usable model card \(notes.json: .*no name"):
         resolve(str(tmp_path / "empty"))

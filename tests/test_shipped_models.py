@@ -138,3 +138,32 @@ def test_compare_ticks_the_default_and_the_calibrated_models_only():
         if is_peer(c) or (c.threshold == 0.5 and not c.calibrated):  # a fixed threshold: one tick away
             assert c.name not in ticked, c.name
     assert {"efficientnet_lite0", "resnet18"}.isdisjoint(ticked) and len(ticked) >= 2
+
+
+@pytest.mark.skipif(not (MODELS_DIR / "mnv2_colour.json").is_file(), reason="mnv2_colour is not installed")
+def test_analyze_hears_the_installed_colour_model_on_a_tinted_face_called_fake(tiny_model, tmp_path):
+    """Through analyze, as the command line, the app and evaluate call it: a model that never trained with colour
+    casts calls a sepia photo fake (a threshold near 0) with its tint warned (a narrow hue range on its card); the
+    report carries mnv2_colour's verdict on the same face, in its JSON too, says it, and is fake only if that one
+    says fake as well."""
+    import dataclasses
+
+    import cv2
+    from skimage import data
+
+    from detector import analyze
+    from detector.inference.report import with_second_opinion
+    from detector.models.classifier import Classifier
+
+    sepia = np.clip(data.astronaut().astype(float) @ np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168],
+                                                               [0.272, 0.534, 0.131]]).T, 0, 255)  # fmt: skip
+    photo = tmp_path / "sepia.jpg"
+    cv2.imwrite(str(photo), cv2.cvtColor(sepia.astype(np.uint8), cv2.COLOR_RGB2BGR))
+    card = dataclasses.replace(tiny_model.card, threshold=0.001, ranges={"hue": [-30.0, 40.0]})
+    report = analyze(str(photo), model=Classifier(card, tiny_model.net))
+    second = report.second_opinion
+    assert second is not None and second["model"] == "mnv2_colour" and 0 <= second["score"] <= 1
+    assert report.label == with_second_opinion("fake", second)
+    assert any(w.startswith("A second opinion:") and "mnv2_colour" in w for w in report.warnings)
+    assert json.loads(report.to_json())["second_opinion"] == second and "second_opinion" in report.timings
+    assert analyze(str(photo), model=Classifier(card, tiny_model.net), second_opinion=False).second_opinion is None

@@ -59,7 +59,7 @@ def threshold_labels(thresholds, gap: float = 0.06) -> list[tuple[float, str]]:
     """Labels for the thresholds' dashed lines, ``(height, text)``, printed in the plot's right margin (over the
     plot, a label hid the lines running at its height: a browser check): values closer than ``gap`` (about a
     label's height) share one label at the highest of them, so that labels do not print over each other (three
-    ensembles at 0.90, 0.91 and 0.94 get "0.90-0.94"); the legend names each model's threshold."""
+    ensembles at 0.903, 0.91 and 0.945 get "0.903-0.945"); the legend names each model's threshold."""
     groups: list[list[float]] = []
     for t in sorted(set(thresholds)):
         if groups and t - groups[-1][-1] < gap:
@@ -69,11 +69,11 @@ def threshold_labels(thresholds, gap: float = 0.06) -> list[tuple[float, str]]:
     out = []
     for g in groups:
         low, high = g[0], g[-1]
-        out.append((high, f"{low:.3f}" if len(g) == 1 else f"{low:.2f}-{high:.2f}"))
+        out.append((high, f"{low:.3f}" if len(g) == 1 else f"{low:.3f}-{high:.3f}"))  # 0.9446 is not "0.94"
     return out
 
 
-def timeline_figure(c: Comparison, height: int = 380):
+def timeline_figure(c: Comparison, height: int | None = None):
     """Each model's fake probability over time (the highest face score of each sampled frame), its own threshold
     as a dashed line of its colour, grey triangles at the bottom where the models label a face differently, and
     a dotted line at the explained face.  Returns a plotly Figure."""
@@ -82,6 +82,7 @@ def timeline_figure(c: Comparison, height: int = 380):
     from webapp.plots import _base_layout
 
     fig = go.Figure()
+    height = height or 330 + 24 * len(c.runs)  # the legend under the plot has a line per model
     times = [t for r in c.runs for t, _ in r.series()]
     duration = max(times + [0.1])
     thresholds: set[float] = set()
@@ -151,8 +152,10 @@ def timeline_figure(c: Comparison, height: int = 380):
     _base_layout(fig, "Fake probability per model (top face of each sampled frame)", height)
     # the legend under the plot: above it, it would cover the label of the explained face's line
     fig.update_layout(
-        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
-        margin=dict(b=40, t=60, r=80),  # the thresholds' labels are printed in the right margin
+        # under the axis title, not over it (a browser check), one entry a line: the names with their thresholds ran
+        # into each other side by side
+        legend=dict(orientation="v", yanchor="top", y=-0.28, xanchor="left", x=0.0),
+        margin=dict(b=40, t=60, r=95),  # the thresholds' labels are printed in the right margin
     )
     fig.update_xaxes(
         title_text="time in the clip (s)", range=[-0.02 * duration, duration * 1.02], gridcolor="#eee", zeroline=False
@@ -208,7 +211,14 @@ def cam_row(c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3, top
         return None
     tiles = []
     for k, run in enumerate(c.runs):
-        tile = face_tile(run.face, run.report.threshold, side, band=run.report.uncertain, cam_off=c.cam_method is None)
+        tile = face_tile(
+            run.face,
+            run.report.threshold,
+            side,
+            band=run.report.uncertain,
+            cam_off=c.cam_method is None,
+            second=run.report.second_opinion,
+        )
         head = _title(run.name, tile.shape[1], _rgb(model_colour(k)))
         tiles.append(np.concatenate([head, tile], axis=0))
     height, width = max(t.shape[0] for t in tiles), max(t.shape[1] for t in tiles)

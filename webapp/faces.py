@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from detector.inference.report import FaceResult, Report, score_text, verdict
+from detector.inference.report import FaceResult, Report, score_text, verdict, with_second_opinion
 from webapp.session import frame_scale
 
 RED = (214, 39, 40)
@@ -29,8 +29,15 @@ _COLOURS = {"fake": RED, "uncertain": AMBER, "real": GREEN}
 _WORDS = {"fake": "FAKE", "uncertain": "uncertain", "real": "real"}
 
 
-def _colour(score: float, threshold: float, band: list[float] | None = None) -> tuple[int, int, int]:
-    return _COLOURS.get(verdict(score, threshold, band), GREY)
+def face_label(score: float, threshold: float, band: list[float] | None = None, second: dict | None = None) -> str:
+    """A face's label as the report's verdict reads: "fake" at the threshold, unless the report's colour second opinion
+    (``second``: :attr:`Report.second_opinion`) does not share it, then "uncertain" (a browser check: a tile said
+    FAKE in red under an UNCERTAIN verdict)."""
+    return with_second_opinion(verdict(score, threshold, band), second)
+
+
+def _colour(score: float, threshold: float, band: list[float] | None = None, second: dict | None = None):
+    return _COLOURS.get(face_label(score, threshold, band, second), GREY)
 
 
 def _square(image: np.ndarray, side: int) -> np.ndarray:
@@ -157,6 +164,7 @@ def face_tile(
     panel: bool = True,
     cam_off: bool = False,
     depth: bool = True,
+    second: dict | None = None,
 ) -> np.ndarray:
     """Crop | CAM overlay (| depth map, for an RGB + depth model), framed in the verdict colour (``band``:
     uncertain), with the score and verdict in a strip under them (nothing is drawn over the pictures but the
@@ -182,10 +190,10 @@ def face_tile(
     tile = crop if right is None else np.concatenate([crop, gap, right], axis=1)
     if depth and face.depth is not None:  # an RGB + depth model: the depth map its second stream read, beside the crop
         tile = np.concatenate([tile, gap, depth_panel(face.depth, side)], axis=1)
-    colour = _colour(face.score, threshold, band)
+    colour = _colour(face.score, threshold, band, second)
     strip = max(18, round(side * 0.13))
     tile = cv2.copyMakeBorder(tile, border, strip, border, border, cv2.BORDER_CONSTANT, value=colour)
-    word = _WORDS.get(verdict(face.score, threshold, band), "")
+    word = _WORDS.get(face_label(face.score, threshold, band, second), "")
     shown = score_text(face.score, threshold, band)
     room = tile.shape[1] - 2 * border - 4
 
@@ -224,11 +232,18 @@ def gallery_items(
     items, positions = [], []
     photo = report.is_photo
     for pos, fr, f in entries:
-        word = _WORDS.get(verdict(f.score, report.threshold, report.uncertain), "?")
+        word = _WORDS.get(face_label(f.score, report.threshold, report.uncertain, report.second_opinion), "?")
         where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
         shown = score_text(f.score, report.threshold, report.uncertain)
         caption = f"{where}face {f.identity} · score {shown} ({word})"
-        tile = face_tile(f, report.threshold, side, band=report.uncertain, cam_off=report.cam_method is None)
+        tile = face_tile(
+            f,
+            report.threshold,
+            side,
+            band=report.uncertain,
+            cam_off=report.cam_method is None,
+            second=report.second_opinion,
+        )
         items.append((tile, caption))
         positions.append(pos)
     return items, positions
@@ -241,6 +256,7 @@ def draw_boxes(
     band: list[float] | None = None,
     view: tuple[int, int] = VIEW,
     box_scale: float = 1.0,
+    second: dict | None = None,
 ) -> np.ndarray:
     """A copy of the frame with each face's box and score, red at/above the threshold, amber in the uncertain
     ``band`` below it, green below that; letters and lines sized for the viewer (:func:`label_style`), labels
@@ -260,7 +276,7 @@ def draw_boxes(
     scale, letters, line = label_style(*out.shape[:2], view=view)
     for f in faces:
         x, y, w, h = (round(v * box_scale) for v in f.box)
-        colour = _colour(f.score, threshold, band)
+        colour = _colour(f.score, threshold, band, second)
         cv2.rectangle(out, (x, y), (x + w, y + h), EDGE, line + 2)  # the dark edge on each side of the line
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, line)
         shown = score_text(f.score, threshold, band)
@@ -287,7 +303,10 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
     if image is None:
         return None, caption
     box_scale = frame_scale(frames, fr.index)
-    return draw_boxes(image, fr.faces, report.threshold, report.uncertain, box_scale=box_scale), caption
+    boxed = draw_boxes(
+        image, fr.faces, report.threshold, report.uncertain, box_scale=box_scale, second=report.second_opinion
+    )
+    return boxed, caption
 
 
 def side_by_side(

@@ -33,10 +33,9 @@ from detector.inference.report import (
     rule_text,
     score_text,
     threshold_by_hand,
-    verdict,
 )
 from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers
-from webapp.faces import draw_boxes, face_tile
+from webapp.faces import draw_boxes, face_label, face_tile
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
 from webapp.verdict import HEADLINES, is_photo, verdict_html
@@ -146,6 +145,13 @@ def _band_text(report: Report) -> str:
     """The threshold and the uncertain band in words (shown whatever the label)."""
     t = report.threshold
     what = "The photo's score (its most fake face's)" if is_photo(report) else "A video score"
+    second = report.second_opinion
+    if second and report.label == "uncertain" and report.score >= t:  # over the threshold: the second opinion's say
+        return (
+            f"{what} at or above the threshold {t:.3f} is called <b>fake</b>, unless the faces look colour-filtered "
+            f"and {_esc(second['model'])}, trained with such filters, does not call them fake: then, as here, "
+            "<b>uncertain</b>. Scores under the threshold follow the model's own band."
+        )
     if report.uncertain and threshold_by_hand(report):  # the band measured on real faces ends at the card's
         low = float(report.uncertain[0])
         return (
@@ -203,8 +209,10 @@ def _faces_section(report: Report, max_faces: int) -> str:
     figures = []
     for pos, f in entries:
         fr = report.frames[pos]
-        tile = face_tile(f, report.threshold, side=144, band=report.uncertain, panel=cam_on)
-        word = verdict(f.score, report.threshold, report.uncertain)
+        tile = face_tile(
+            f, report.threshold, side=144, band=report.uncertain, panel=cam_on, second=report.second_opinion
+        )
+        word = face_label(f.score, report.threshold, report.uncertain, report.second_opinion)
         where = "" if is_photo(report) else f"t = {fr.time:.2f} s (frame {fr.index}) · "
         # a tile with a depth panel is wider: its figure grows with it, so the panels keep their size
         wide = f' style="width:{round(300 * tile.shape[1] / 304)}px"' if f.depth is not None else ""
@@ -229,7 +237,13 @@ def _frame_section(report: Report, max_side: int = 720) -> str:
         return ""
     box_scale = frame_scale(report.frame_images, fr.index)
     image = draw_boxes(
-        image, fr.faces, report.threshold, report.uncertain, view=(max_side, max_side), box_scale=box_scale
+        image,
+        fr.faces,
+        report.threshold,
+        report.uncertain,
+        view=(max_side, max_side),
+        box_scale=box_scale,
+        second=report.second_opinion,
     )
     scale = max_side / max(image.shape[:2])
     if scale < 1:

@@ -179,13 +179,13 @@ def levels_table(reports: dict[str, Report]) -> str:
     if clean.is_photo:  # one frame: its score, and whether the face was found
         rows = ["| level | score | verdict | face found |", "|---|---|---|---|"]
         for name, r in reports.items():
-            rows.append(f"| **{name}** | {_score(r)} | {r.label} | {'yes' if face_frames(r) else '**no**'} |")
+            rows.append(f"| **{name}** | {_score(r)} | {_said(r.label)} | {'yes' if face_frames(r) else '**no**'} |")
         return "\n".join(rows)
     rows = ["| level | video score | verdict | frames with a face | face coverage |", "|---|---|---|---|---|"]
     for name, r in reports.items():
         warning = coverage_warning(clean, r)
         rows.append(
-            f"| **{name}** | {_score(r)} | {r.label} | {face_frames(r)} of {len(r.frames)} | "
+            f"| **{name}** | {_score(r)} | {_said(r.label)} | {face_frames(r)} of {len(r.frames)} | "
             + (f"⚠ {warning}" if warning else ("clean run" if r is clean else "as the clean run"))
             + " |"
         )
@@ -199,20 +199,28 @@ def _said(label: str) -> str:
 
 def levels_summary(reports: dict[str, Report]) -> str:
     """One line: does the verdict hold at every level?  A level where no face was found has no verdict to change:
-    said as the face lost, not as a change of verdict (a browser check: "the verdict **changes** between levels:
-    none real, fliprot real, heavy no verdict (no face found)")."""
+    said as such, not as a change of verdict (a browser check: "the verdict **changes** between levels: none real,
+    fliprot real, heavy no verdict (no face found)"); a face the unchanged level never found was not "lost"."""
     judged = {n: r for n, r in reports.items() if r.label != "unknown"}
-    lost = [n for n in reports if n not in judged]
+    missing = [n for n in reports if n not in judged]
     labels = {r.label for r in judged.values()}
     if not judged:
         return "**Three levels:** no face was found at any level: there is no verdict to compare."
-    line = "**Three levels:** the verdict " + (
-        ("holds at every level." if not lost else f"holds at every level where a face was found ({', '.join(judged)}).")
-        if len(labels) == 1
-        else "**changes** between levels: " + ", ".join(f"{n} {r.label}" for n, r in judged.items()) + "."
-    )
-    if lost:
-        line += f" At {' and '.join(lost)}, no face was found: the detector lost it, so that level has no verdict."
+    if len(judged) == 1:
+        ((name, r),) = judged.items()
+        line = f"**Three levels:** only {name} found a face ({r.label}): nothing to compare it with."
+    elif len(labels) == 1:
+        where = "" if not missing else f" where a face was found ({', '.join(judged)})"
+        line = f"**Three levels:** the verdict holds at every level{where}."
+    else:
+        line = (
+            "**Three levels:** the verdict **changes** between levels: "
+            + ", ".join(f"{n} {r.label}" for n, r in judged.items())
+            + "."
+        )
+    if missing:
+        lost = "lost it" if "none" in judged else "found none in the unchanged picture either"
+        line += f" At {' and '.join(missing)}, no face was found (the detector {lost}): no verdict there."
     return line
 
 
@@ -401,9 +409,13 @@ def crop_pairs(
     for pos in picks:
         a, b = _pair_at(before, after, pos, mover)
         others = after.frames[pos].faces
-        left = face_tile(a, before.threshold, side, border, before.uncertain, panel=False, depth=False)
+        left = face_tile(
+            a, before.threshold, side, border, before.uncertain, panel=False, depth=False, second=before.second_opinion
+        )
         right = (
-            face_tile(b, after.threshold, side, border, after.uncertain, panel=False, depth=False)
+            face_tile(
+                b, after.threshold, side, border, after.uncertain, panel=False, depth=False, second=after.second_opinion
+            )
             if b is not None
             else _no_face_panel(left.shape, ("face", "lost") if others else ("no face", "found"))
         )

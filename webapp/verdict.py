@@ -89,7 +89,7 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
     if doubted:  # the headline alone read as the default's verdict (a browser check)
         parts.append(
             f'<div style="font-size:{14 if compact else 16}px;font-weight:700" class="verdict-doubt">'
-            "From a model not to be relied on alone: see the first warning below.</div>"
+            "From a model not to be relied on alone: see the warning about the model below.</div>"
         )
     band = report.uncertain
     photo = is_photo(report)
@@ -167,9 +167,13 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
     """What an "uncertain" verdict means, in words (the score is in the band where real faces also score)."""
     low = float(report.uncertain[0]) if report.uncertain else report.threshold
     second = report.second_opinion
+    if second and report.score >= report.threshold and compact:
+        name = html.escape(second["model"])
+        text = f"Over the threshold, but {name} (trained with colour filters) does not say fake."
+        return f'<div class="verdict-uncertain" style="font-size:13.5px;margin-top:6px">{text}</div>'
     if second and report.score >= report.threshold:  # over the threshold, but the second opinion says not fake
         text = (
-            f"<b>Why &ldquo;uncertain&rdquo;:</b> the score is over this model's threshold, but colour filters "
+            f"<b>Why &ldquo;uncertain&rdquo;:</b> the score is over the threshold, but colour filters "
             f"mislead it, and {html.escape(second['model'])}, trained with such filters, does not call this fake. "
             "Neither verdict is vouched for: look for other evidence."
         )
@@ -221,11 +225,8 @@ def relabel(
 
     # first, as analyze put them: a training file (it outweighs every other caveat), then the model's own doubt
     front = [w for w in kept if is_seen_warning(w)] + [w for w in kept if is_model_warning(w)]
-    second = (  # what the second opinion did to the verdict: said only where this model still calls it fake
-        [second_opinion_warning(report.second_opinion, report.is_photo)]
-        if report.second_opinion and own_label == "fake"
-        else []
-    )
+    said = second_opinion_warning(report.second_opinion, own_label, report.is_photo) if report.second_opinion else ""
+    second = [said] if said else []  # what the second opinion says, and did, at this threshold
     new.warnings = front + hand + trust_warnings(new) + [w for w in kept if w not in front] + second
     return new
 

@@ -27,6 +27,10 @@ import numpy as np
 from detector.constants import CROP_CACHE, CROP_MAX_SIDE, FACE_MARGIN
 
 CACHE_VERSION = 2  # 1 keyed by path, size and mtime: entries of an earlier version are never read
+# how a photo's faces are cut now, in its key and its entry's meta.json: a face merged with its mirror image in the
+# padding gives way to the photo's own (pipeline.faces_in); photo entries cut before are never read, and `cache
+# --prune` removes them ("outdated")
+STILL_CUT = "unmirrored"
 _FINGERPRINTS: dict[tuple, str] = {}  # per process, by the file's identity and times (see source_fingerprint)
 
 
@@ -82,7 +86,7 @@ def cache_key(video: str, frames: int, margin: float, max_side: int, fingerprint
     if is_still(video):
         frames = 1  # a photo is one frame whatever the setting: one cache entry for every --frames
         tiles = "|tiles" if _tiled(video) else ""  # its small faces are also searched tile by tile since then
-        tiles += "|unmirrored"  # a face merged with its mirror image is replaced by the photo's own (faces_in)
+        tiles += f"|{STILL_CUT}"
     raw = f"v{CACHE_VERSION}|{fingerprint or source_fingerprint(video)}|{frames}|{margin}|{max_side}{tiles}"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
 
@@ -120,6 +124,8 @@ def write_json(path: Path, data: dict) -> None:
 
 def _source_fields(video: str) -> dict:
     """What an entry records of the source it was last read for: `deepfake-lens cache` judges it by them."""
+    from detector.inference.stills import is_still
+
     fingerprint = source_fingerprint(video)  # InputError for what is not a readable file
     st = os.stat(video)
     return {
@@ -128,6 +134,7 @@ def _source_fields(video: str) -> dict:
         "fingerprint": fingerprint,
         "size": st.st_size,
         "mtime": int(st.st_mtime),
+        **({"cut": STILL_CUT} if is_still(video) else {}),
     }
 
 

@@ -348,17 +348,19 @@ def level_metrics(rows: list[dict], threshold: float) -> dict:
     out["videos"] = len(rows)
     out["labels"] = {name: sum(r["predicted"] == name for r in scored) for name in ("real", "uncertain", "fake")}
     reals = [r for r in scored if r["label"] == 0]
+    # over the threshold by score, but not called fake: a colour second opinion made them uncertain (the metric blocks
+    # above count by score; the verdicts, which a user reads, by label)
+    heard = {id(r) for r in scored if r["score"] >= threshold and r["predicted"] != "fake"}
+    out["second_opinion_uncertain"] = sum(r["label"] == 0 for r in scored if id(r) in heard)
+    out["second_opinion_uncertain_fakes"] = sum(r["label"] == 1 for r in scored if id(r) in heard)
     if reals:  # how often real people are called fake, overall and per group the data names
         # by their verdict: a score over the threshold that a second opinion made "uncertain" is not called fake
         # (detector.inference.pipeline.colour_second_opinion); other items' verdicts follow their scores
-        heard = {id(r) for r in scored if r["score"] >= threshold and r["predicted"] != "fake"}
-
         def at(r):
             return math.inf if id(r) in heard else threshold
 
         out["false_alarms"] = false_alarm_table(scored, at, score_key="score")
         out["false_alarms_by_source"] = false_alarm_table(scored, at, score_key="score", by="source")
-        out["second_opinion_uncertain"] = sum(r["label"] == 0 for r in scored if id(r) in heard)
         q = np.quantile([r["score"] for r in reals], [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99])
         out["real_score_quantiles"] = dict(zip(("p10", "p25", "p50", "p75", "p90", "p95", "p99"), q.round(4).tolist()))
     out["failed"] = sum(bool(r["error"]) for r in rows)
@@ -413,6 +415,12 @@ def table(result: dict) -> str:
         if lv["failed"] or lv["no_face"]:
             lines.append(
                 f"{'':8s} ({lv['failed']} could not be analysed, {lv['no_face']} without a face: not in the metrics)"
+            )
+        if lv.get("second_opinion_uncertain") or lv.get("second_opinion_uncertain_fakes"):
+            lines.append(
+                f"{'':8s} (TP FP TN FN count scores at the threshold; the verdicts differ where a colour second "
+                f"opinion made an item over it uncertain: {lv.get('second_opinion_uncertain', 0)} real, "
+                f"{lv.get('second_opinion_uncertain_fakes', 0)} fake)"
             )
         if lv.get("false_alarms"):
             lines += [

@@ -208,8 +208,8 @@ DESCRIPTIONS = {
 # "warm: a warm white balance (red up to +30%, blue d..." was cut off under the menu's arrow)
 MENU_LABELS = {
     "jpeg": "JPEG re-compression",
-    "blur": "blur",
-    "noise": "noise",
+    "blur": "Gaussian blur",
+    "noise": "Gaussian noise",
     "downscale": "shrunk and enlarged",
     "brightness": "brighter",
     "contrast": "lower contrast",

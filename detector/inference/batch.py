@@ -98,7 +98,26 @@ def model_id(clf) -> str:
                 parts.append(f"{name}:{st.st_size}:{int(st.st_mtime)}")
             except OSError:
                 parts.append(name)
+    second = _second_model(clf)  # the colour second opinion's model changes verdicts too (a review)
+    if second is not None:
+        parts.append(f"second:{model_id(second)}")
     return f"{clf.name}@{hashlib.sha1('|'.join(parts).encode()).hexdigest()[:10]}"
+
+
+def _second_model(clf):
+    """The model :func:`~detector.inference.pipeline.colour_second_opinion` would ask for ``clf``'s tinted faces, or
+    None (no colour ranges on its card, trained with casts itself, none installed, or one that cannot be loaded)."""
+    from detector.inference.quality import trained_with_casts
+    from detector.inference.report import colour_models
+    from detector.models.classifier import load_model
+
+    if not clf.card.ranges or trained_with_casts(clf.card):
+        return None
+    names = colour_models(clf.card)
+    try:
+        return load_model(names[0]) if names else None
+    except Exception:  # noqa: BLE001 -- unloadable: analyze points to it by name instead
+        return None
 
 
 def _key_id(key: dict) -> str:

@@ -6,6 +6,7 @@ command, the benchmark and the tests all call.
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import os
@@ -39,6 +40,7 @@ from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short,
 from detector.models.classifier import Classifier, load_model
 
 Progress = Callable[[float, str], None]
+log = logging.getLogger(__name__)
 
 
 def cam_batch(input_size: int) -> int:
@@ -107,29 +109,34 @@ def _mirror_merge(box, face, area) -> bool:
 
 
 def colour_second_opinion(report: Report, clf: Classifier, directory=None) -> dict | None:
-    """Where ``report`` calls a video or photo fake, its faces are tinted beyond ``clf``'s training faces (a colour
-    warning) and ``clf`` never trained with colour casts, the verdict of the first installed, calibrated model that
-    did (``mnv2_colour``) on the same face crops, by the same rule: ``{"model", "score", "threshold", "uncertain",
-    "label"}``; None where there is no such model, or its crops would differ (another margin).
+    """Where ``report``'s faces are tinted beyond ``clf``'s training faces (a colour warning) and ``clf`` never trained
+    with colour casts, the verdict of the first installed, calibrated model that did (``mnv2_colour``) on the same
+    face crops, by the same rule: ``{"model", "score", "threshold", "uncertain", "label"}``; None where there is no
+    such model, it cannot be loaded, its crops would differ (another margin) or it finds no score.
 
     Why: a colour filter on a real photo misleads the default (36 of 100 sepia-filtered real photos called fake, 67
     of 100 duotones), not the model trained with filters (0 and 2), which misses more fakes (25 of 67 cut tight,
-    against 44).  Heard only on a tinted face called fake, its "not fake" makes the verdict uncertain
+    against 44).  It is worked out whatever this model's label, so that another threshold (the app's slider) can
+    hear it too; it counts only where this model says fake: its "not fake" then makes the verdict uncertain
     (:func:`~detector.inference.report.with_second_opinion`), never real (docs/results.md)."""
+    from detector.errors import NoModelError
     from detector.inference.quality import tint_warned, trained_with_casts
     from detector.inference.report import colour_models
 
-    if report.label != "fake" or trained_with_casts(clf.card) or not tint_warned(report.warnings):
+    if report.label == "unknown" or trained_with_casts(clf.card) or not tint_warned(report.warnings):
         return None
     names = colour_models(clf.card, directory)
     if not names:
         return None
-    other = load_model(names[0], directory)
+    try:
+        other = load_model(names[0], directory)
+    except (NoModelError, OSError, ValueError) as e:  # a broken install: the report points to it by name instead
+        log.warning("second opinion: %s cannot be loaded (%s)", names[0], e)
+        return None
     if other.card.face_margin != clf.card.face_margin or getattr(other, "heads", None):
         return None
-    faces = report.faces
-    crops = [f.crop for f in faces]
-    if any(c is None for c in crops):
+    crops = [f.crop for f in report.faces]
+    if not crops or any(c is None for c in crops):
         return None
     scores = iter(float(s) for s in other.predict(crops))  # the same frames and faces, the other model's scores
     frames = [
@@ -139,9 +146,11 @@ def colour_second_opinion(report: Report, clf: Classifier, directory=None) -> di
     again = summarise(
         report.video, frames, threshold=other.card.threshold, rule=report.aggregation, uncertain=other.card.uncertain
     )
+    if again.label == "unknown" or not math.isfinite(again.score):
+        return None
     return {
         "model": other.name,
-        "score": None if again.score != again.score else round(float(again.score), SCORE_DECIMALS),
+        "score": round(float(again.score), SCORE_DECIMALS),
         "threshold": float(other.card.threshold),
         "uncertain": list(other.card.uncertain) if other.card.uncertain else None,
         "label": again.label,
@@ -382,6 +391,9 @@ def analyze(
     found         -- this clip's frames and faces, already found (:func:`faces_at` of a :func:`frames_and_faces`
                      result, at this model's margin): no decoding or detection (the compare view's models share
                      one decode).  Their faces are written into: pass a fresh copy per call.
+    second_opinion -- where a face is warned of as colour-filtered and this model never trained with colour casts,
+                     ask the installed model that did (:func:`colour_second_opinion`; ``report.second_opinion``):
+                     its "not fake" makes a fake verdict uncertain.  False: this model's verdict alone.
 
     Raises :class:`~detector.errors.InputError` for input it cannot use (one-line message),
     :class:`~detector.errors.NoModelError` when no trained model is installed.
@@ -490,12 +502,17 @@ def analyze(
         short = cut_short(info)
         if short:
             report.warnings.append(short)
-    # a tinted face called fake: the installed model trained with tints judges the same faces too
+    # a tinted face: the installed model trained with tints judges the same faces too; heard where this one says fake
+    t = time.perf_counter()
     second = colour_second_opinion(report, clf) if second_opinion else None
     if second:
-        report.second_opinion = second
-        report.label = with_second_opinion(report.label, second)
-        report.warnings.append(second_opinion_warning(second, report.is_photo))
+        report.timings["second_opinion"] = time.perf_counter() - t
+        report.timings["total"] += report.timings["second_opinion"]
+        report.second_opinion, own = second, report.label
+        report.label = with_second_opinion(own, second)
+        said = second_opinion_warning(second, own, report.is_photo)
+        if said:
+            report.warnings.append(said)
     else:
         alternative = tint_alternative_warning(report, clf.card)  # or, where it cannot, its name
         if alternative:

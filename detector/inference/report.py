@@ -8,7 +8,9 @@ download and the HTTP API returns::
      "frames": [{"index": int, "time": float,
                  "faces": [{"identity": int, "box": [x, y, w, h], "score": float}]}],
      "timings": {...}, ...,
-     "sequence": {...}}   (a temporal model only: sequence scores per identity track, see attach_sequence)
+     "sequence": {...},   (a temporal model only: sequence scores per identity track, see attach_sequence)
+     "second_opinion": {"model", "score", "threshold", "uncertain", "label"}}   (a colour-filtered face only: the
+                          verdict of a model trained with colour filters, see colour_second_opinion)
 
 Images (crops, CAM maps) stay on the Python objects and are left out of JSON.
 """
@@ -571,8 +573,8 @@ def threshold_by_hand(report: Report) -> bool:
 
 
 def colour_models(card, directory=None) -> list[str]:
-    """The installed models other than ``card``'s trained with colour casts and calibrated on real people, by name
-    (in the store's order: the recipe index's)."""
+    """The installed models other than ``card``'s trained with colour casts and calibrated on real people, by name,
+    in :func:`~detector.models.store.list_models`' order."""
     from detector.inference.quality import trained_with_casts
     from detector.models.store import list_models
 
@@ -590,19 +592,26 @@ def with_second_opinion(label: str, second: dict | None) -> str:
 SECOND_OPINION = "A second opinion:"  # how colour_second_opinion's warning starts
 
 
-def second_opinion_warning(second: dict, photo: bool) -> str:
-    """The line that says what the second model found, and what it did to the verdict."""
+def second_opinion_warning(second: dict, own: str, photo: bool) -> str:
+    """The line that says what the second model found where this model's own label is ``own``, and what it did to the
+    verdict: a "fake" it does not share becomes uncertain; beside an uncertain verdict, only what it says; nothing
+    beside a real one ("" then)."""
+    if own not in ("fake", "uncertain"):
+        return ""
     thing = "photo" if photo else "video"
     score, threshold = agreeing_figures(second["score"], second["threshold"])
     head = (
         f"{SECOND_OPINION} colour filters mislead this model, and this {thing} looks colour-filtered. "
         f"{second['model']}, trained with such filters, "
     )
+    figures = f"{score} against its threshold {threshold}"
+    if own == "uncertain":
+        return head + f"calls it {second['label']} ({figures})."
     if second["label"] == "fake":
-        return head + f"calls it fake too ({score} against its threshold {threshold}): the verdict stays fake."
+        return head + f"calls it fake too ({figures}): the verdict stays fake."
     return head + (
-        f"does not call it fake ({second['label']}, {score} against its threshold {threshold}), so the verdict is "
-        f"uncertain, not fake. {second['model']} also misses more fakes: look for other evidence."
+        f"does not call it fake ({second['label']}, {figures}), so the verdict is uncertain, not fake. "
+        f"{second['model']} also misses more fakes: look for other evidence."
     )
 
 

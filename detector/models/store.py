@@ -100,6 +100,22 @@ def card_path_of(card: ModelCard) -> Path:
     return Path(card.path)
 
 
+def _why_no_card(folder: Path) -> str:
+    """Why ``folder`` gives no model: the first of its ``.json`` files' reasons (a card without its weights, a card
+    missing fields), or that it holds none."""
+    from detector.models.card import BadCardError, ModelCard
+
+    for card_file in sorted(folder.glob("*.json"))[:20]:
+        try:
+            card = ModelCard.from_file(card_file)
+        except (BadCardError, OSError) as e:
+            return f"holds no usable model card ({e})"
+        missing = [w for w in card.weight_files if not (folder / w).is_file()]
+        if missing:
+            return f"holds no usable model card ({card_file.name}: its weights {', '.join(missing)} are not beside it)"
+    return "the folder holds no model card (a .json card beside its weights)"
+
+
 def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list | None = None) -> Path:
     """Path of a model card: ``None`` -> the default; a name -> an installed or shipped model; or a path to a
     card (``.json``), its weights (``.safetensors``) or a folder holding one card."""
@@ -119,8 +135,8 @@ def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list
         for card in list_models(directory):
             if card.name == name_or_path:
                 return card_path_of(card)
-        if p.is_dir():  # a folder, but no card in it (a review: "no model 'emptydir'" read as a typo in a name)
-            raise NoModelError(f"{name_or_path}: the folder holds no model card (a .json card beside its weights)")
+        if p.is_dir():  # a folder, but no usable card in it (a review: "no model 'emptydir'" read as a typo)
+            raise NoModelError(f"{name_or_path}: {_why_no_card(p)}")
         known = ", ".join(c.name for c in list_models(directory)) or "none installed"
         raise NoModelError(f"no model {name_or_path!r} (installed: {known})")
     cards = list_models(directory)
