@@ -143,7 +143,7 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
     facts.insert(0, f"<b>{html.escape(os.path.basename(report.video) or report.video)}</b>")  # whose verdict this is
     facts.append(f"model <code>{html.escape(report.model)}</code>")
     if "total" in report.timings:
-        facts.append(f"{report.timings['total']:.1f} s")
+        facts.append(f"analysed in {report.timings['total']:.1f} s")  # not the clip's length (a browser check)
     parts.append(f'<div style="font-size:13px;margin-top:6px;color:#444">{" &middot; ".join(facts)}</div></div>')
     notes = list(report.warnings)
     if report.label == "unknown":  # no face: no verdict to treat with care (a review), only the reason there is none;
