@@ -111,9 +111,10 @@ def _second_model(clf):
     from detector.inference.report import colour_models
     from detector.models.classifier import load_model
 
-    if not clf.card.ranges or trained_with_casts(clf.card):
+    card = getattr(clf, "card", None)
+    if card is None or not getattr(card, "ranges", None) or trained_with_casts(card):
         return None
-    names = colour_models(clf.card)
+    names = colour_models(card)
     try:
         return load_model(names[0]) if names else None
     except Exception:  # noqa: BLE001 -- unloadable: analyze points to it by name instead
