@@ -350,6 +350,9 @@ def test_a_tinted_fake_verdict_hears_the_colour_trained_model_and_becomes_uncert
     assert face_label(0.9, 0.5, None, second) == "uncertain" and face_label(0.9, 0.5, None, None) == "fake"
     items, _ = gallery_items(moved)
     assert items[0][1].endswith("(uncertain)")
+    from detector.evaluation.compare import ModelRun  # and the compare view's face-by-face labels (a browser check)
+
+    assert ModelRun("plain", "resnet18", moved).label_of(0.9) == "uncertain"
     install("tinted", {"colour_cast": 0.3}, 0.001)  # a second model that calls it fake too: the verdict stays fake
     from detector.models.classifier import clear_cache
 

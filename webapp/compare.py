@@ -82,7 +82,7 @@ def timeline_figure(c: Comparison, height: int | None = None):
     from webapp.plots import _base_layout
 
     fig = go.Figure()
-    height = height or 330 + 24 * len(c.runs)  # the legend under the plot has a line per model
+    height = height or 420 + 22 * len(c.runs)  # the legend under the plot has a line per model
     times = [t for r in c.runs for t, _ in r.series()]
     duration = max(times + [0.1])
     thresholds: set[float] = set()

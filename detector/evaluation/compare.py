@@ -36,7 +36,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from detector.constants import DEFAULT_FRAMES, SCORE_DECIMALS
-from detector.inference.report import FaceResult, Report, SafeDictWriter, agreeing_figures, verdict
+from detector.inference.report import (
+    FaceResult,
+    Report,
+    SafeDictWriter,
+    agreeing_figures,
+    verdict,
+    with_second_opinion,
+)
 
 __all__ = [
     "compare",
@@ -98,7 +105,10 @@ class ModelRun:
         return [(fr.time, max((f.score for f in fr.faces), default=None)) for fr in self.report.frames]
 
     def label_of(self, score: float) -> str:
-        return verdict(score, self.report.threshold, self.report.uncertain)
+        # as the report's verdict reads: a fake its colour second opinion does not share is uncertain (a browser check)
+        return with_second_opinion(
+            verdict(score, self.report.threshold, self.report.uncertain), self.report.second_opinion
+        )
 
 
 @dataclass
