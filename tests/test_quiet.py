@@ -23,5 +23,6 @@ def test_scan_prints_only_its_own_lines(clips, tiny_model_dir):
     assert proc.returncode == 0, proc.stderr
     for noise in ("XNNPACK", "W0000", "absl::InitializeLog", "inference_feedback_manager"):
         assert noise not in proc.stderr, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    lines = proc.stdout.strip().splitlines()  # the verdict and its warnings: the scan's result, on standard output
     assert lines[0].startswith(clips["face"]) and all(line.startswith("  warning: ") for line in lines[1:])
+    assert not proc.stderr.strip(), proc.stderr  # nothing else: no native library's noise, no progress for one file
