@@ -189,13 +189,11 @@ def verdict_rows(c: Comparison) -> list[list]:
 
 def _title(text: str, width: int, colour: tuple[int, int, int], height: int = 30) -> np.ndarray:
     """A white strip ``width`` wide with ``text`` in dark letters after a square of the model's colour."""
-    from webapp.faces import FONT
+    from webapp.faces import FONT, _fitting_scale
 
     strip = np.full((height, width, 3), 255, np.uint8)
     cv2.rectangle(strip, (2, 8), (16, 22), colour, -1)
-    scale = 0.55
-    while scale > 0.3 and cv2.getTextSize(text, FONT, scale, 1)[0][0] > width - 26:
-        scale -= 0.05
+    scale = _fitting_scale(text, width - 14, 0.55, smallest=0.25)  # the text starts 22 px in, 4 px to spare
     cv2.putText(strip, text, (22, 21), FONT, scale, (30, 30, 30), 1, cv2.LINE_AA)
     return strip
 

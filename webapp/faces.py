@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from detector.inference.report import FaceResult, Report, score_text, verdict, with_second_opinion
+from detector.inference.report import FaceResult, Report, face_label, score_text
 from webapp.session import frame_scale
 
 RED = (214, 39, 40)
@@ -27,13 +27,6 @@ GREY = (120, 120, 120)
 ORDERS = ("time", "most fake first")
 _COLOURS = {"fake": RED, "uncertain": AMBER, "real": GREEN}
 _WORDS = {"fake": "FAKE", "uncertain": "uncertain", "real": "real"}
-
-
-def face_label(score: float, threshold: float, band: list[float] | None = None, second: dict | None = None) -> str:
-    """A face's label as the report's verdict reads: "fake" at the threshold, unless the report's colour second opinion
-    (``second``: :attr:`Report.second_opinion`) does not share it, then "uncertain" (a browser check: a tile said
-    FAKE in red under an UNCERTAIN verdict)."""
-    return with_second_opinion(verdict(score, threshold, band), second)
 
 
 def _colour(score: float, threshold: float, band: list[float] | None = None, second: dict | None = None):

@@ -41,8 +41,7 @@ from detector.inference.report import (
     Report,
     SafeDictWriter,
     agreeing_figures,
-    verdict,
-    with_second_opinion,
+    face_label,
 )
 
 __all__ = [
@@ -106,9 +105,7 @@ class ModelRun:
 
     def label_of(self, score: float) -> str:
         # as the report's verdict reads: a fake its colour second opinion does not share is uncertain (a browser check)
-        return with_second_opinion(
-            verdict(score, self.report.threshold, self.report.uncertain), self.report.second_opinion
-        )
+        return face_label(score, self.report.threshold, self.report.uncertain, self.report.second_opinion)
 
 
 @dataclass

@@ -84,41 +84,47 @@ def input_key(
 
 def model_id(clf) -> str:
     """The model's name and a short hash of its card and weight files' sizes and times: a model retrained and
-    installed under the same name does not reuse the old results."""
+    installed under the same name does not reuse the old results.  The model its colour second opinion would ask is
+    part of it (it changes verdicts too: a review), by its files alone: its weights are not loaded for this."""
+    card = getattr(clf, "card", None)
+    second = _second_id(card)
+    return _files_id(clf.name, getattr(clf, "path", None), card, [f"second:{second}"] if second else [])
+
+
+def _files_id(name: str, path, card, extra: list[str]) -> str:
+    """``name@hash`` of the card at ``path`` and its weight files' sizes and times, and ``extra``."""
     import hashlib
 
-    parts = [clf.name]
-    path = getattr(clf, "path", None)
+    parts = [name]
     if path is not None and os.path.exists(path):
         folder = os.path.dirname(path)
-        heads = [clf.card.temporal["weights"]] if clf.card.temporal else []  # a temporal model's sequence heads
-        for name in [os.path.basename(path), *clf.card.weight_files, *heads]:
+        heads = [card.temporal["weights"]] if card.temporal else []  # a temporal model's sequence heads
+        for file in [os.path.basename(path), *card.weight_files, *heads]:
             try:
-                st = os.stat(os.path.join(folder, name))
-                parts.append(f"{name}:{st.st_size}:{int(st.st_mtime)}")
+                st = os.stat(os.path.join(folder, file))
+                parts.append(f"{file}:{st.st_size}:{int(st.st_mtime)}")
             except OSError:
-                parts.append(name)
-    second = _second_model(clf)  # the colour second opinion's model changes verdicts too (a review)
-    if second is not None:
-        parts.append(f"second:{model_id(second)}")
-    return f"{clf.name}@{hashlib.sha1('|'.join(parts).encode()).hexdigest()[:10]}"
+                parts.append(file)
+    return f"{name}@{hashlib.sha1('|'.join(parts + extra).encode()).hexdigest()[:10]}"
 
 
-def _second_model(clf):
-    """The model :func:`~detector.inference.pipeline.colour_second_opinion` would ask for ``clf``'s tinted faces, or
-    None (no colour ranges on its card, trained with casts itself, none installed, or one that cannot be loaded)."""
-    from detector.inference.quality import trained_with_casts
-    from detector.inference.report import colour_models
-    from detector.models.classifier import load_model
+def _second_id(card) -> str | None:
+    """:func:`_files_id` of the model :func:`~detector.inference.pipeline.colour_second_opinion` would ask for
+    ``card``'s tinted faces, or None (see :func:`~detector.inference.report.second_opinion_model`)."""
+    from detector.inference.report import second_opinion_model
+    from detector.models.card import ModelCard
+    from detector.models.store import resolve
 
-    card = getattr(clf, "card", None)
-    if card is None or not getattr(card, "ranges", None) or trained_with_casts(card):
+    # without colour ranges on its card no face of it is warned of as tinted, and no second opinion is asked
+    name = second_opinion_model(card) if getattr(card, "ranges", None) else None
+    if not name:
         return None
-    names = colour_models(card)
     try:
-        return load_model(names[0]) if names else None
-    except Exception:  # noqa: BLE001 -- unloadable: analyze points to it by name instead
+        path = resolve(name)
+        other = ModelCard.from_file(path)
+    except Exception:  # noqa: BLE001 -- unreadable: analyze points to it by name instead
         return None
+    return _files_id(other.name, path, other, [])
 
 
 def _key_id(key: dict) -> str:

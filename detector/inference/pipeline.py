@@ -120,18 +120,18 @@ def colour_second_opinion(report: Report, clf: Classifier, directory=None) -> di
     hear it too; it counts only where this model says fake: its "not fake" then makes the verdict uncertain
     (:func:`~detector.inference.report.with_second_opinion`), never real (docs/results.md)."""
     from detector.errors import NoModelError
-    from detector.inference.quality import tint_warned, trained_with_casts
-    from detector.inference.report import colour_models
+    from detector.inference.quality import tint_warned
+    from detector.inference.report import second_opinion_model
 
-    if report.label == "unknown" or trained_with_casts(clf.card) or not tint_warned(report.warnings):
+    if report.label == "unknown" or not tint_warned(report.warnings):
         return None
-    names = colour_models(clf.card, directory)
-    if not names:
+    name = second_opinion_model(clf.card, directory)
+    if not name:
         return None
     try:
-        other = load_model(names[0], directory)
+        other = load_model(name, directory)
     except (NoModelError, OSError, ValueError) as e:  # a broken install: the report points to it by name instead
-        log.warning("second opinion: %s cannot be loaded (%s)", names[0], e)
+        log.warning("second opinion: %s cannot be loaded (%s)", name, e)
         return None
     if other.card.face_margin != clf.card.face_margin or getattr(other, "heads", None):
         return None

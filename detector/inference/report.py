@@ -581,12 +581,31 @@ def colour_models(card, directory=None) -> list[str]:
     return [c.name for c in list_models(directory) if trained_with_casts(c) and c.calibrated and c.name != card.name]
 
 
+def second_opinion_model(card, directory=None) -> str | None:
+    """The name of the model :func:`~detector.inference.pipeline.colour_second_opinion` asks about ``card``'s
+    tinted faces: the first of :func:`colour_models`; None where ``card``'s model was trained with colour casts
+    itself, or none is installed."""
+    from detector.inference.quality import trained_with_casts
+
+    if trained_with_casts(card):
+        return None
+    names = colour_models(card, directory)
+    return names[0] if names else None
+
+
 def with_second_opinion(label: str, second: dict | None) -> str:
     """The verdict once a second opinion is heard (:func:`colour_second_opinion`): "fake" that the second model does
     not share becomes "uncertain"; nothing else changes (a second opinion never makes a verdict "real")."""
     if label == "fake" and second and second.get("label") in ("real", "uncertain"):
         return "uncertain"
     return label
+
+
+def face_label(score: float, threshold: float, band: list[float] | None = None, second: dict | None = None) -> str:
+    """A face's label as the report's verdict reads: "fake" at the threshold, unless the report's colour second opinion
+    (``second``: :attr:`Report.second_opinion`) does not share it, then "uncertain" (a browser check: a tile said
+    FAKE in red under an UNCERTAIN verdict)."""
+    return with_second_opinion(verdict(score, threshold, band), second)
 
 
 SECOND_OPINION = "A second opinion:"  # how colour_second_opinion's warning starts
