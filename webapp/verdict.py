@@ -167,18 +167,17 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
     """What an "uncertain" verdict means, in words (the score is in the band where real faces also score)."""
     low = float(report.uncertain[0]) if report.uncertain else report.threshold
     second = report.second_opinion
-    if second and report.score >= report.threshold and compact:
-        name = html.escape(second["model"])
+    heard = second and report.score >= report.threshold  # over the threshold, but the second opinion says not fake
+    name = html.escape(second["model"]) if heard else ""
+    if heard and compact:
         text = f"Over the threshold, but {name} (trained with colour filters) does not say fake."
-        return f'<div class="verdict-uncertain" style="font-size:13.5px;margin-top:6px">{text}</div>'
-    if second and report.score >= report.threshold:  # over the threshold, but the second opinion says not fake
+    elif heard:
         text = (
             f"<b>Why &ldquo;uncertain&rdquo;:</b> the score is over the threshold, but colour filters "
-            f"mislead it, and {html.escape(second['model'])}, trained with such filters, does not call this fake. "
+            f"mislead it, and {name}, trained with such filters, does not call this fake. "
             "Neither verdict is vouched for: look for other evidence."
         )
-        return f'<div class="verdict-uncertain" style="font-size:13.5px;margin-top:6px">{text}</div>'
-    if compact:
+    elif compact:
         text = f"Score in the uncertain band {low:.3f}&ndash;{report.threshold:.3f}: the model cannot tell."
     elif threshold_by_hand(report):  # real faces were measured up to the card's threshold, not this one (a review)
         text = (
