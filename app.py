@@ -156,6 +156,8 @@ def _friendly(e: Exception, video: str | None) -> str:
     return re.sub(r"\[Errno -?\d+\] ", "", msg)  # FFmpeg's error numbers mean nothing to a user
 
 
+GALLERY_COLUMNS = 4  # face tiles in a row of the Analyse tab's gallery
+GALLERY_HEIGHT = 520  # its height, with a scroll bar, once its tiles fill more than two rows
 DRAWING = 0.9  # the progress bar's share for the analysis itself; drawing the results takes the rest
 
 
@@ -529,7 +531,7 @@ def on_analyze(
         ui.frame_slider: _frame_slider(report, pos, visible=not photo),
         ui.frame_image: image,
         ui.frame_caption: caption,
-        ui.gallery: items,
+        ui.gallery: face_gallery(items),
         ui.faces_box: gr.update(visible=bool(items)),  # no face: no empty box under an empty heading
         ui.positions_state: positions,
         ui.table: table_value(report),
@@ -540,6 +542,14 @@ def on_analyze(
         ui.report_state: report,
         ui.judged_state: judged,
     }
+
+
+def face_gallery(items: list) -> dict:
+    """The Analyse tab's face gallery holding ``items``: as tall as its tiles for up to two rows, then
+    :data:`GALLERY_HEIGHT` with a scroll bar (a browser check: a photo's one tile stood over 400 px of empty
+    gallery)."""
+    rows = -(-len(items) // GALLERY_COLUMNS)
+    return gr.update(value=items, height="auto" if rows <= 2 else GALLERY_HEIGHT)
 
 
 def on_threshold(ui, report, judged, threshold, position, order) -> dict:
@@ -1350,9 +1360,9 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
             gallery = gr.Gallery(
                 label="Face crops with CAM overlays",
                 show_label=False,
-                columns=4,
+                columns=GALLERY_COLUMNS,
                 fit_columns=False,  # one face: a quarter of the width, not the whole (its score strip fell out of view)
-                height=520,
+                height=GALLERY_HEIGHT,
                 object_fit="contain",
                 elem_id="face-gallery",
                 allow_preview=True,

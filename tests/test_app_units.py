@@ -90,6 +90,12 @@ def test_levels_figure_handles_no_face(report):
     fig = levels_figure({"none": 0.9, "heavy": 0.71, "fliprot": 0.3}, 0.908, uncertain=[0.47, 0.908])
     assert list(fig.data[0].marker.color) == [UNCERTAIN_AMBER, UNCERTAIN_AMBER, REAL_GREEN]  # 0.9 < 0.908
     assert any(s.fillcolor == UNCERTAIN_AMBER for s in fig.layout.shapes)
+    # the labels stand in the right margin (over the plot, the last bar's score stood under "threshold"), the
+    # threshold's above its line and the band's below it: never one over the other
+    labels = {a.text: a for a in fig.layout.annotations}
+    assert set(labels) == {"threshold 0.908", "uncertain"}
+    assert all(a.xref == "paper" and a.x >= 1.0 and a.xanchor == "left" and a.y == 0.908 for a in labels.values())
+    assert labels["threshold 0.908"].yanchor == "bottom" and labels["uncertain"].yanchor == "top"
 
 
 # ---------------------------------------------------------------- verdict
@@ -149,6 +155,16 @@ def test_model_warning_reaches_the_report_first_and_stays_there(tiny_model, tmp_
 
 
 # ---------------------------------------------------------------- faces
+
+
+def test_face_gallery_is_as_tall_as_its_rows_up_to_two():
+    import app
+
+    tile = (np.zeros((8, 8, 3), np.uint8), "face 0")
+    assert app.face_gallery([tile])["height"] == "auto"  # one face: no empty gallery under it
+    assert app.face_gallery([tile] * 2 * app.GALLERY_COLUMNS)["height"] == "auto"
+    many = app.face_gallery([tile] * (2 * app.GALLERY_COLUMNS + 1))
+    assert many["height"] == app.GALLERY_HEIGHT and len(many["value"]) == 2 * app.GALLERY_COLUMNS + 1
 
 
 def test_gallery_orders_and_maps_tiles_to_frames(report):
@@ -402,7 +418,7 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     assert o.table["headers"][:3] == ["frame", "time (s)", "face"] and len(o.table["data"][0]) == 11
     assert "Likely" in o.verdict and len(fig.data) >= 1
     assert o.frame_image is not None and o.frame_caption.startswith("Sampled frame")
-    assert o.faces_box["visible"] and len(o.gallery) == len(o.positions_state) == len(report.faces) >= 1
+    assert o.faces_box["visible"] and len(o.gallery["value"]) == len(o.positions_state) == len(report.faces) >= 1
     assert len(o.table["data"]) == sum(max(1, len(fr.faces)) for fr in report.frames)
     assert sum(f.cam is not None for f in report.faces) == min(3, len(report.faces))  # cam_faces honoured
     assert data["video"] == "face.mp4" and data == report.to_dict()
@@ -426,7 +442,7 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     o = _named(ui, out)
     assert "No verdict" in o.verdict and "No face was found" in o.verdict
     assert (
-        o.gallery == []
+        o.gallery["value"] == []
         and not o.faces_box["visible"]
         and o.frame_image is not None
         and "no face found" in o.frame_caption
@@ -527,8 +543,8 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     assert not o.frame_slider.visible
     assert o.frame_image.shape[:2] == (512, 512) and o.frame_caption.startswith("The photo · face 0")
     report, data = o.report_state, o.report_json
-    assert len(o.gallery) == len(o.positions_state) == 1 and report.faces[0].cam is not None  # the face, explained
-    assert o.gallery[0][1].startswith("face 0 · score ")  # no time in a photo's captions
+    assert len(o.gallery["value"]) == len(o.positions_state) == 1 and report.faces[0].cam is not None  # explained
+    assert o.gallery["value"][0][1].startswith("face 0 · score ")  # no time in a photo's captions
     assert len(o.table["data"]) == 1 and len(data["frames"]) == 1 and data["video"] == "astronaut.jpg"
     assert o.table["headers"][:2] == ["face", "fake probability"]  # a photo has no frame number or time
     assert o.table["data"][0][:2] == [0, pytest.approx(report.faces[0].score, abs=1e-4)]

@@ -152,17 +152,30 @@ def levels_figure(
             width=0.5,
         )
     )
-    _band(fig, uncertain, threshold)
-    fig.add_hline(
-        y=threshold,
-        line=dict(color=FAKE_RED, dash="dash", width=1.5),
-        annotation_text=f"threshold {threshold:.3f}",
-        annotation_position="top right",  # past the last bar's middle: at the left, the first bar hid it (a review)
-        annotation_font=dict(color=FAKE_RED, size=12),
-        annotation_bgcolor="rgba(255,255,255,0.92)",
-    )
+    if uncertain and float(uncertain[0]) < threshold:  # the band, labelled in the margin below the threshold's label
+        fig.add_hrect(
+            y0=float(uncertain[0]), y1=threshold, fillcolor=UNCERTAIN_AMBER, opacity=0.18, line_width=0, layer="below"
+        )
+    fig.add_hline(y=threshold, line=dict(color=FAKE_RED, dash="dash", width=1.5))
+    # the labels in the right margin, just above and just below the line: over the plot, the last bar's top and its
+    # score stood under "threshold" (a browser check), and the two labels never meet however thin the band
+    labels = [(f"threshold {threshold:.3f}", "bottom", FAKE_RED)]
+    if uncertain and float(uncertain[0]) < threshold:
+        labels.append(("uncertain", "top", "#6d4c00"))
+    for text, anchor, colour in labels:
+        fig.add_annotation(
+            xref="paper",
+            x=1.0,
+            y=threshold,
+            xanchor="left",
+            yanchor=anchor,
+            text=text,
+            showarrow=False,
+            font=dict(color=colour, size=11),
+        )
     what = "Score" if photo else "Video score"  # a photo is one frame (a browser check: "video" for a photo)
     _base_layout(fig, f"{what} at each perturbation level", height)
+    fig.update_layout(margin=dict(r=105))  # the labels' room
     fig.update_yaxes(title_text=f"{'' if photo else 'video '}fake probability", range=[0, 1.12], gridcolor="#eee")
     fig.update_xaxes(title_text="perturbation level")
     return fig
