@@ -369,6 +369,7 @@ def _scan(args) -> int:
         try:
             unreadable: list[str] = []
             skipped: list[str] = []
+            hidden: list[str] = []
             if args.engine == "ray":
                 found = []
                 for p, size, mtime in list_inputs(path, unreadable, skipped):
@@ -377,7 +378,7 @@ def _scan(args) -> int:
             elif is_uri(path):
                 raise InputError(f"{path}: a URI is read by the Ray engine only (add --engine ray)")
             else:
-                found = list_videos(path, unreadable, skipped)
+                found = list_videos(path, unreadable, skipped, hidden)
             for p in found:
                 if key_path(p) in listed:
                     named_again += 1
@@ -387,6 +388,11 @@ def _scan(args) -> int:
                 results[key_path(p)] = {}  # its place in the outputs' order
             if skipped and not args.quiet:  # said, not counted as failed: a folder holds other files too
                 print(printable(skipped_line(path, skipped)), file=sys.stderr)
+            if hidden and not args.quiet:
+                print(
+                    printable(f"{path}: {len(hidden)} hidden file(s) or folder(s) left out (names starting with '.')"),
+                    file=sys.stderr,
+                )
             for message in unreadable:  # a folder below it that cannot be read: said, and counted as failed
                 listing_failed(message.split(": ", 1)[0], message)
         except InputError as e:  # a folder with nothing to analyse: the other paths still are
@@ -439,6 +445,7 @@ def _scan(args) -> int:
                 writer.writerows(csv_rows_of(entry))
     interrupted, skipped_n = False, 0
     csv_problem = output_problem = None
+    notes: list[str] = []
 
     def csv_failed(e: OSError) -> str:  # said once, when it happens; the scan goes on without the CSV
         problem = write_failed("--csv", args.csv, e)
@@ -454,8 +461,11 @@ def _scan(args) -> int:
             engine=args.engine,
             address=args.address,
             stats=stats,
+            notes=notes,
         )
         for row, skipped in rows:
+            while notes:  # said before the first result (the generator has read the --jsonl by then)
+                say(notes.pop(0))
             skipped_n += skipped
             if "error" in row:
                 failures.append(row["error"])
@@ -518,6 +528,8 @@ def _scan(args) -> int:
                 table.close()
             except OSError as e:
                 csv_problem = csv_problem or csv_failed(e)
+    for note in notes:  # not said yet (no input was analysed after it)
+        print(printable(note), file=sys.stderr)
     if skipped_n and not args.quiet:
         print(f"{skipped_n} input(s) already in {args.jsonl}: not analysed again", file=sys.stderr)
     if len(videos) > 1 and not args.quiet:  # the tally a long scan ends on (errors scroll away above: a review)
@@ -529,9 +541,41 @@ def _scan(args) -> int:
     problem = _write_json(args, ordered)
     if problem:
         return fail(problem)
-    if csv_problem or output_problem:  # said when it happened
-        return 1
+    if csv_problem or output_problem:  # said when it happened; 2, as for any output that cannot be written
+        return 2
+    if not interrupted and args.csv and args.csv != STDOUT:
+        _csv_in_input_order(args.csv, ordered)
     return 130 if interrupted else 1 if failures else 0
+
+
+def _csv_in_input_order(path: str, entries: list[dict]) -> None:
+    """The finished scan's --csv again, its rows in the inputs' order (as the JSON): written as results came, it
+    was in the order inputs finished, which differs between runs with several workers and after a resume (an
+    archive audit).  Replaced whole, and only where it is a plain file that can be; else it stays as written."""
+    import stat
+    import tempfile
+
+    from detector.inference.report import CSV_FIELDS, SafeDictWriter, csv_rows_of
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return
+        fd, tmp = tempfile.mkstemp(prefix=".scan-", suffix=".csv", dir=os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
+            writer = SafeDictWriter(f, fieldnames=CSV_FIELDS)
+            writer.writeheader()
+            for entry in entries:
+                writer.writerows(csv_rows_of(entry))
+        os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def _one_line(e: BaseException) -> str:

@@ -131,3 +131,74 @@ def test_an_error_names_its_input_even_when_the_message_starts_with_the_name(nam
 
     monkeypatch.setattr(pipeline, "analyze", named)
     assert batch._analyse(name)["error"] == f"{name}: not a readable video"  # named once, not twice
+
+
+def test_a_worker_ends_when_the_scan_that_started_it_is_killed(tmp_path):
+    # an archive audit: after kill -9 of a scan with --workers 2, its workers stayed, blocked on a pipe, 1 GB each
+    import subprocess
+    import sys
+    import time
+
+    parent = (  # the scan's pid is given to the worker, as _run gives it: the worker may start watching late
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', "
+        "'import time; from detector.inference.batch import _exit_with_parent; "
+        "_exit_with_parent(%d, poll=0.1); time.sleep(60)' % os.getpid()])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    scan = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+    child = int(scan.stdout.readline())
+    time.sleep(1.0)  # the child has imported and started watching
+    assert os.path.exists(f"/proc/{child}") or sys.platform != "linux"
+    scan.kill()  # kill -9: no cleanup in the parent
+    scan.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and _alive(child):
+        time.sleep(0.1)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by init, counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_model_is_known_by_its_files_contents_not_their_times(tiny_model_dir, tmp_path):
+    # an archive audit: touching the card, or a fresh clone, gave a new key and re-scanned a whole archive
+    import shutil
+
+    from detector.inference.batch import model_id
+    from detector.models.classifier import load_model
+
+    card = next(tiny_model_dir.glob("*.json"))
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model_dir, copy)  # new times, same contents
+    os.utime(copy / card.name, (1, 1))
+    same = model_id(load_model(str(copy / card.name)))
+    assert same == model_id(load_model(str(card)))
+    weights = next(p for p in copy.iterdir() if p.suffix == ".safetensors")
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # one bit of the weights changed
+    weights.write_bytes(bytes(data))
+    assert model_id(load_model(str(copy / card.name))) != same
+
+
+def test_a_resume_names_inputs_as_given_now_and_says_what_it_redoes(inputs, tiny_model_dir, tmp_path, monkeypatch):
+    # an archive audit: a resume from another folder kept the old spelling of skipped inputs beside the new one's,
+    # and inputs analysed before with other settings were redone without a word
+    monkeypatch.setenv("DEEPFAKE_MODELS_DIR", str(tiny_model_dir))
+    jsonl = str(tmp_path / "out.jsonl")
+    face = inputs[0]
+    list(scan_many([face], ScanSettings(frames=4), jsonl))
+    monkeypatch.chdir(os.path.dirname(face))
+    notes: list[str] = []
+    (row, skipped), *_ = scan_many([os.path.basename(face)], ScanSettings(frames=4), jsonl, notes=notes)
+    assert skipped and row["report"]["video"] == os.path.basename(face) and not notes
+    assert row["report"]["video_info"].get("path", os.path.basename(face)) == os.path.basename(face)
+    list(scan_many([face], ScanSettings(frames=5), jsonl, notes=notes))
+    assert len(notes) == 1 and notes[0].startswith("1 input(s) in ") and "analysed again" in notes[0]

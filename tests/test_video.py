@@ -1,5 +1,6 @@
 """Decoding: even sampling, timestamps, limits, and every kind of bad file."""
 
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -194,3 +195,22 @@ def test_a_clip_cut_short_is_said_and_a_whole_one_is_not(tmp_path):
     (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
     said = warning(str(tmp_path / "cut.mp4"))
     assert said and "of the 12.0 s its header gives: the file looks cut short" in said
+
+
+def test_list_videos_follows_linked_folders_once_and_leaves_hidden_ones_out(tmp_path):
+    # an archive audit: a linked folder's clips were in no output, without a word, while linked files were read;
+    # hidden files were dropped, yet those in hidden folders read
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "linked.mp4").write_bytes(b"x")
+    root = tmp_path / "archive"
+    (root / ".thumbs").mkdir(parents=True)
+    (root / ".thumbs" / "t.mp4").write_bytes(b"x")
+    (root / ".hidden.mp4").write_bytes(b"x")
+    (root / "a.mp4").write_bytes(b"x")
+    (root / "link").symlink_to(outside)
+    (root / "loop").symlink_to(root)  # a link back up the tree: each real folder is listed once
+    hidden: list[str] = []
+    found = list_videos(str(root), hidden=hidden)
+    assert [os.path.relpath(p, root) for p in found] == ["a.mp4", os.path.join("link", "linked.mp4")]
+    assert sorted(os.path.basename(p) for p in hidden) == [".hidden.mp4", ".thumbs"]

@@ -83,29 +83,35 @@ def input_key(
 
 
 def model_id(clf) -> str:
-    """The model's name and a short hash of its card and weight files' sizes and times: a model retrained and
-    installed under the same name does not reuse the old results.  The model its colour second opinion would ask is
-    part of it (it changes verdicts too: a review), by its files alone: its weights are not loaded for this."""
+    """The model's name and a short hash of its card's and weight files' contents: a model retrained and installed
+    under the same name does not reuse the old results, and a copy of the same files does (times were part of it
+    once, and a fresh clone or a container build re-scanned a whole archive without a word: an archive audit).  The
+    model its colour second opinion would ask is part of it (it changes verdicts too: a review), by its files alone:
+    its weights are not loaded for this."""
     card = getattr(clf, "card", None)
     second = _second_id(card)
     return _files_id(clf.name, getattr(clf, "path", None), card, [f"second:{second}"] if second else [])
 
 
 def _files_id(name: str, path, card, extra: list[str]) -> str:
-    """``name@hash`` of the card at ``path`` and its weight files' sizes and times, and ``extra``."""
+    """``name@hash`` of the contents of the card at ``path`` and of its weight files, and ``extra``."""
     import hashlib
 
-    parts = [name]
+    digest = hashlib.sha1(name.encode())
     if path is not None and os.path.exists(path):
         folder = os.path.dirname(path)
         heads = [card.temporal["weights"]] if card.temporal else []  # a temporal model's sequence heads
         for file in [os.path.basename(path), *card.weight_files, *heads]:
+            digest.update(f"|{file}:".encode())
             try:
-                st = os.stat(os.path.join(folder, file))
-                parts.append(f"{file}:{st.st_size}:{int(st.st_mtime)}")
+                with open(os.path.join(folder, file), "rb") as fh:
+                    for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                        digest.update(block)
             except OSError:
-                parts.append(file)
-    return f"{name}@{hashlib.sha1('|'.join(parts + extra).encode()).hexdigest()[:10]}"
+                digest.update(b"missing")
+    for part in extra:
+        digest.update(f"|{part}".encode())
+    return f"{name}@{digest.hexdigest()[:10]}"
 
 
 def _second_id(card) -> str | None:
@@ -178,7 +184,27 @@ def read_done(jsonl: str) -> dict[str, dict]:
 _WORKER: dict = {}
 
 
-def _init_worker(settings: ScanSettings, threads: int) -> None:
+PARENT_POLL_S = 1.0  # how often a worker looks whether the scan that started it is still there
+
+
+def _exit_with_parent(parent: int, poll: float = PARENT_POLL_S) -> None:
+    """End this process (at once, without cleanup) when ``parent`` is no longer its parent: a scan killed with
+    ``kill -9`` left its workers blocked on a pipe for good, about 1 GB each (an archive audit).  Runs in a daemon
+    thread of each worker."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _init_worker(settings: ScanSettings, threads: int, parent: int | None = None) -> None:
+    if parent is not None:
+        _exit_with_parent(parent)
     import torch
 
     torch.set_num_threads(max(1, threads))
@@ -228,9 +254,13 @@ def scan_many(
     engine: str = "local",
     address: str | None = None,
     stats: dict[str, tuple[int | None, int | None]] | None = None,
+    notes: list[str] | None = None,
 ) -> Iterator[tuple[dict, bool]]:
     """Analyse ``paths``, yielding ``(line, skipped)`` for each, in completion order.  With ``jsonl``, each new line
-    is appended and flushed as it comes, and inputs already there are yielded as skipped without work.
+    is appended and flushed as it comes, and inputs already there are yielded as skipped without work, their reports
+    naming each input as ``paths`` does (a resume from another folder mixed two spellings: an archive audit).
+    ``notes``: where given, a line is appended for inputs whose earlier lines were made with other settings, another
+    model or another version of the file, and so are analysed again (that happened without a word).
 
     engine  -- "local": ``workers`` processes on this machine; "ray": Ray Data with ``workers`` actors on the Ray
                cluster at ``address`` (None: a local Ray with this machine's CPUs), see
@@ -246,12 +276,21 @@ def scan_many(
     done = read_done(jsonl) if jsonl else {}
     mid = model_id(clf)  # once: it reads the model files' sizes and times
     todo = []
+    earlier = {row["key"].get("path") for row in done.values() if isinstance(row.get("key"), dict)}
+    changed = 0
     for p in paths:
-        row = done.get(_key_id(input_key(p, settings, mid, stats.get(p))))
+        key = input_key(p, settings, mid, stats.get(p))
+        row = done.get(_key_id(key))
         if row is not None and "error" not in row:  # an input that failed is tried again
-            yield row, True
+            yield _named_as(row, p), True
         else:
+            changed += row is None and key["path"] in earlier
             todo.append(p)
+    if changed and notes is not None:
+        notes.append(
+            f"{changed} input(s) in {jsonl} were analysed before with other settings, another model or another "
+            "version of the file: analysed again (the file keeps both lines; the last one of each input counts)"
+        )
     out = open(jsonl, "a+", encoding="utf-8") if jsonl else None
     if out is not None and out.tell() > 0:  # a killed run may have left a torn last line: start on a new one
         out.seek(out.tell() - 1)
@@ -282,6 +321,17 @@ def scan_many(
                 pass
 
 
+def _named_as(row: dict, path: str) -> dict:
+    """An earlier line's ``row`` with its report naming the input as ``path`` (the same file, by its key)."""
+    report = row.get("report")
+    if not isinstance(report, dict) or report.get("video") == path:
+        return row
+    report = {**report, "video": path}
+    if isinstance(report.get("video_info"), dict) and "path" in report["video_info"]:
+        report["video_info"] = {**report["video_info"], "path": path}
+    return {**row, "report": report}
+
+
 def _run(paths: list[str], settings: ScanSettings, workers: int, clf) -> Iterator[dict]:
     if not paths:
         return
@@ -303,7 +353,10 @@ def _run(paths: list[str], settings: ScanSettings, workers: int, clf) -> Iterato
                 yield _alone(p, settings, threads)
             return
         with ProcessPoolExecutor(
-            workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings, threads)
+            workers,
+            mp_context=get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(settings, threads, os.getpid()),
         ) as pool:
             futures = {pool.submit(_analyse, p): p for p in pending}
             finished: set[str] = set()
@@ -349,7 +402,7 @@ def _alone(path: str, settings: ScanSettings, threads: int) -> dict:
     from multiprocessing import get_context
 
     with ProcessPoolExecutor(
-        1, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings, threads)
+        1, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings, threads, os.getpid())
     ) as pool:
         try:
             return pool.submit(_analyse, path).result()

@@ -582,7 +582,9 @@ def _to_sample(frame, t: float, info: VideoInfo, on_frame=None) -> SampledFrame:
     return sample
 
 
-def list_videos(path: str, unreadable: list[str] | None = None, skipped: list[str] | None = None) -> list[str]:
+def list_videos(
+    path: str, unreadable: list[str] | None = None, skipped: list[str] | None = None, hidden: list[str] | None = None
+) -> list[str]:
     """A file as itself; a folder as the videos and photos below it, sorted.  Raises InputError if none.
 
     :param unreadable: where given, a one-line message is appended for each folder below ``path`` that cannot be
@@ -590,17 +592,34 @@ def list_videos(path: str, unreadable: list[str] | None = None, skipped: list[st
     :param skipped: where given, the files below ``path`` that are not listed (not a video or photo by their name;
         hidden files aside) are appended, so that a caller can say so (a folder's .heic photos were passed over in
         silence)
+    :param hidden: where given, the hidden files and folders below ``path`` (names starting with "."), which are
+        left out with all they hold (an archive audit: hidden files were dropped, yet those in hidden folders read)
+
+    Linked folders are followed, each real folder once (a link back up the tree is not a loop); they were passed
+    over without a word while linked files were read.
     """
     if os.path.isdir(path):
         errors: list[OSError] = []
-        found, others = [], []
-        for root, _, names in os.walk(path, onerror=errors.append):
+        found, others, dotted = [], [], []
+        seen: set[str] = set()
+        for root, dirs, names in os.walk(path, onerror=errors.append, followlinks=True):
+            real = os.path.realpath(root)
+            if real in seen:  # a folder reached again through a link: its files are listed once
+                dirs[:] = []
+                continue
+            seen.add(real)
+            dotted += [os.path.join(root, d) for d in dirs if d.startswith(".")]
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in names:
-                if not name.startswith("."):
+                if name.startswith("."):
+                    dotted.append(os.path.join(root, name))
+                else:
                     (found if name.lower().endswith(MEDIA_EXTENSIONS) else others).append(os.path.join(root, name))
         found.sort()
         if skipped is not None:
             skipped.extend(sorted(others))
+        if hidden is not None:
+            hidden.extend(sorted(dotted))
         messages = [
             f"{e.filename}: a folder that cannot be read ({e.strerror or e}); its files are skipped" for e in errors
         ]
