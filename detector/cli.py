@@ -472,7 +472,8 @@ def _scan(args) -> int:
                 failures.append(row["error"])
                 if not skipped:
                     say(f"error: {row['error']}")
-                report = error_entry(given.get(row["key"]["path"], row["key"]["path"]), row["error"])
+                model = str(row["key"].get("model") or "").split("@")[0] or None  # its key's "name@files"
+                report = error_entry(given.get(row["key"]["path"], row["key"]["path"]), row["error"], model)
                 results[row["key"]["path"]] = report
             else:
                 report = row["report"]

@@ -79,6 +79,7 @@ def test_scan_jsonl_resumes_and_the_summary_is_made_from_it(inputs, tiny_model_d
     assert [r["video"] for r in a] == [r["video"] for r in b] == inputs  # the broken one with its reason
     assert [bool(r.get("error")) for r in a] == [bool(r.get("error")) for r in b] == [False, True, False, False]
     assert [r["score"] for r in a] == [r["score"] for r in b]
+    assert a[1]["model"] == a[0]["model"] == "untrained_resnet18"  # an error's entry names the model too (an audit)
     with pytest.raises(SystemExit) as info:
         main(["scan", inputs[0], "--jsonl", jsonl, "--workers", "0"])
     assert info.value.code == 2 and "give 1 to 64 workers" in capsys.readouterr().err
