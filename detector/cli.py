@@ -372,7 +372,7 @@ def _scan(args) -> int:
             hidden: list[str] = []
             if args.engine == "ray":
                 found = []
-                for p, size, mtime in list_inputs(path, unreadable, skipped):
+                for p, size, mtime in list_inputs(path, unreadable, skipped, hidden):
                     found.append(p)
                     stats[p] = (size, mtime)
             elif is_uri(path):
@@ -465,7 +465,7 @@ def _scan(args) -> int:
             notes=notes,
         )
         for row, skipped in rows:
-            while notes:  # said before the first result (the generator has read the --jsonl by then)
+            while notes and not args.quiet:  # said before the first result (the generator has read the --jsonl)
                 say(notes.pop(0))
             skipped_n += skipped
             if "error" in row:
@@ -530,7 +530,7 @@ def _scan(args) -> int:
                 table.close()
             except OSError as e:
                 csv_problem = csv_problem or csv_failed(e)
-    for note in notes:  # not said yet (no input was analysed after it)
+    for note in [] if args.quiet else notes:  # not said yet (no input was analysed after it)
         print(printable(note), file=sys.stderr)
     if skipped_n and not args.quiet:
         print(f"{skipped_n} input(s) already in {args.jsonl}: not analysed again", file=sys.stderr)
@@ -546,21 +546,27 @@ def _scan(args) -> int:
     if csv_problem or output_problem:  # said when it happened; 2, as for any output that cannot be written
         return 2
     if not interrupted and args.csv and args.csv != STDOUT:
-        _csv_in_input_order(args.csv, ordered)
+        try:
+            _csv_in_input_order(args.csv, ordered)
+        except KeyboardInterrupt:  # the CSV as written so far is whole: only its order is left as it came
+            return 130
     return 130 if interrupted else 1 if failures else 0
 
 
 def _csv_in_input_order(path: str, entries: list[dict]) -> None:
     """The finished scan's --csv again, its rows in the inputs' order (as the JSON): written as results came, it
     was in the order inputs finished, which differs between runs with several workers and after a resume (an
-    archive audit).  Replaced whole, and only where it is a plain file that can be; else it stays as written."""
+    archive audit).  Replaced whole, and only where it is a plain file of its own (not a link, which would be
+    replaced instead of its target: /dev/stdout as root; not one of several hard links) owned by this user; else it
+    stays as written."""
     import stat
     import tempfile
 
     from detector.inference.report import CSV_FIELDS, SafeDictWriter, csv_rows_of
 
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid != os.geteuid():
             return
         fd, tmp = tempfile.mkstemp(prefix=".scan-", suffix=".csv", dir=os.path.dirname(os.path.abspath(path)))
     except OSError:
@@ -571,13 +577,15 @@ def _csv_in_input_order(path: str, entries: list[dict]) -> None:
             writer.writeheader()
             for entry in entries:
                 writer.writerows(csv_rows_of(entry))
-        os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
         os.replace(tmp, path)
-    except OSError:
+    except BaseException as e:  # a full disk, or Ctrl-C: the temporary file goes, the CSV stays as it was written
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if not isinstance(e, OSError):
+            raise
 
 
 def _one_line(e: BaseException) -> str:

@@ -51,7 +51,7 @@ def main(argv=None) -> int:
 
     from detector.data.datasets import held_out, read_datasets
     from detector.inference.pipeline import detect_faces
-    from detector.inference.quality import face_stats
+    from detector.inference.quality import face_stats, out_of_range
     from detector.inference.stills import STILL_PAD
     from detector.inference.video import SampledFrame
     from detector.models.card import ModelCard
@@ -81,15 +81,12 @@ def main(argv=None) -> int:
                 continue
             face = max(faces, key=lambda f: f.box[2] * f.box[3])
             stats = face_stats(face.crop, face.box, face.keypoints)
-            outside = False
             for k in MEASURES:
-                v = stats[k]
-                if np.isfinite(v):
-                    rows[k].append(v)
-                    lo, hi = ranges.get(k, (-np.inf, np.inf))
-                    outside |= (v > hi) or (v < lo and k == "hue")  # chroma's and colour_slope's low ends: not warned
+                if np.isfinite(stats[k]):
+                    rows[k].append(stats[k])
             rows["split"].append(split(face.crop))
-            warned[name] += outside
+            # the report's own rule (out_of_range), on the colour measures alone
+            warned[name] += bool(out_of_range([{k: stats[k] for k in MEASURES}], ranges))
         values[name] = rows
     base = np.percentile(values[names[0]]["split"], 98) if values[names[0]]["split"] else np.nan
     print(f"{len(photos)} held-out photos (seed {args.seed}); ranges of {resolve(args.model)}")

@@ -87,7 +87,7 @@ def test_a_uri_input_is_read_through_pyarrow(clips, tiny_model_dir, tmp_path, mo
     (row, skipped), *_ = list(
         scan_many([uri], settings, None, workers=1, engine="ray", stats={uri: list_inputs(uri)[0][1:]})
     )
-    assert not skipped and row["key"]["path"] == uri and row["report"]["video"] == "face.mp4"
+    assert not skipped and row["key"]["path"] == uri and row["report"]["video"] == uri  # as given (and resumed)
     (local, _), *_ = list(scan_many([clips["face"]], settings))
     assert face_scores(row) == pytest.approx(face_scores(local), abs=1e-6)
     assert row["report"].get("video_info", {}).get("path", uri) == uri  # the input, not the temporary copy

@@ -210,7 +210,10 @@ def test_list_videos_follows_linked_folders_once_and_leaves_hidden_ones_out(tmp_
     (root / "a.mp4").write_bytes(b"x")
     (root / "link").symlink_to(outside)
     (root / "loop").symlink_to(root)  # a link back up the tree: each real folder is listed once
+    (root / "2023").mkdir()
+    (root / "2023" / "x.mp4").write_bytes(b"x")
+    (root / "00_latest").symlink_to(root / "2023")  # inside the tree: read under the folder's own name
     hidden: list[str] = []
     found = list_videos(str(root), hidden=hidden)
-    assert [os.path.relpath(p, root) for p in found] == ["a.mp4", os.path.join("link", "linked.mp4")]
+    assert [os.path.relpath(p, root) for p in found] == ["2023/x.mp4", "a.mp4", os.path.join("link", "linked.mp4")]
     assert sorted(os.path.basename(p) for p in hidden) == [".hidden.mp4", ".thumbs"]

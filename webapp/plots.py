@@ -37,21 +37,27 @@ def _base_layout(fig: go.Figure, title: str, height: int) -> None:
     )
 
 
-def _band(fig: go.Figure, uncertain: list[float] | None, threshold: float) -> None:
-    """The uncertain band ``[low, threshold)`` as a labelled amber strip behind the data (none without a band)."""
-    if uncertain and float(uncertain[0]) < threshold:
-        fig.add_hrect(
-            y0=float(uncertain[0]),
-            y1=threshold,
-            fillcolor=UNCERTAIN_AMBER,
-            opacity=0.18,
-            line_width=0,
-            layer="below",
-            annotation_text="uncertain",
-            annotation_position="bottom right",  # the threshold's label is on the left: a thin band (a threshold
-            # moved down near the band's edge) printed one over the other (a browser check)
-            annotation_font=dict(color="#6d4c00", size=11),
-        )
+def _band(fig: go.Figure, uncertain: list[float] | None, threshold: float, label: bool = True) -> bool:
+    """The uncertain band ``[low, threshold)`` as an amber strip behind the data, labelled inside at its bottom
+    right where ``label``; whether there is a band."""
+    if not (uncertain and float(uncertain[0]) < threshold):
+        return False
+    text = dict(
+        annotation_text="uncertain",
+        annotation_position="bottom right",  # the threshold's label is on the left: a thin band (a threshold
+        # moved down near the band's edge) printed one over the other (a browser check)
+        annotation_font=dict(color="#6d4c00", size=11),
+    )
+    fig.add_hrect(
+        y0=float(uncertain[0]),
+        y1=threshold,
+        fillcolor=UNCERTAIN_AMBER,
+        opacity=0.18,
+        line_width=0,
+        layer="below",
+        **(text if label else {}),
+    )
+    return True
 
 
 def timeline_figure(report: Report, title: str = "", height: int = 340, selected: int | None = None) -> go.Figure:
@@ -152,15 +158,12 @@ def levels_figure(
             width=0.5,
         )
     )
-    if uncertain and float(uncertain[0]) < threshold:  # the band, labelled in the margin below the threshold's label
-        fig.add_hrect(
-            y0=float(uncertain[0]), y1=threshold, fillcolor=UNCERTAIN_AMBER, opacity=0.18, line_width=0, layer="below"
-        )
+    band = _band(fig, uncertain, threshold, label=False)  # labelled in the margin, below the threshold's label
     fig.add_hline(y=threshold, line=dict(color=FAKE_RED, dash="dash", width=1.5))
     # the labels in the right margin, just above and just below the line: over the plot, the last bar's top and its
     # score stood under "threshold" (a browser check), and the two labels never meet however thin the band
     labels = [(f"threshold {threshold:.3f}", "bottom", FAKE_RED)]
-    if uncertain and float(uncertain[0]) < threshold:
+    if band:
         labels.append(("uncertain", "top", "#6d4c00"))
     for text, anchor, colour in labels:
         fig.add_annotation(

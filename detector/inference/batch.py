@@ -202,7 +202,9 @@ def _exit_with_parent(parent: int, poll: float = PARENT_POLL_S) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _init_worker(settings: ScanSettings, threads: int, parent: int | None = None) -> None:
+def _init_worker(settings: ScanSettings, threads: int, parent: int | None = None, mid: str | None = None) -> None:
+    """A worker's start: the model loaded once; ``parent``: the scan's pid, whose end ends this worker; ``mid``: the
+    scan's :func:`model_id` of the model (else worked out here, reading its files again)."""
     if parent is not None:
         _exit_with_parent(parent)
     import torch
@@ -211,7 +213,7 @@ def _init_worker(settings: ScanSettings, threads: int, parent: int | None = None
     from detector.models.classifier import load_model
 
     clf = load_model(settings.model)
-    _WORKER.update(clf=clf, settings=settings, model_id=model_id(clf))
+    _WORKER.update(clf=clf, settings=settings, model_id=mid or model_id(clf))
 
 
 def _analyse(path: str) -> dict:
@@ -274,9 +276,10 @@ def scan_many(
     stats = stats or {}
     clf = load_model(settings.model)  # fail here, once, for a bad model: before any worker starts
     done = read_done(jsonl) if jsonl else {}
-    mid = model_id(clf)  # once: it reads the model files' sizes and times
+    mid = model_id(clf)  # once: it reads the model's files (the workers are given it)
     todo = []
-    earlier = {row["key"].get("path") for row in done.values() if isinstance(row.get("key"), dict)}
+    # inputs with a result made another way (a line of a crashed worker has a short key that never matches)
+    earlier = {row["key"].get("path") for row in done.values() if "report" in row and isinstance(row["key"], dict)}
     changed = 0
     for p in paths:
         key = input_key(p, settings, mid, stats.get(p))
@@ -300,7 +303,7 @@ def scan_many(
         if engine == "ray":
             rows = _run_ray(todo, settings, workers, address, mid, stats)
         else:
-            rows = _run(todo, settings, workers or 1, clf)
+            rows = _run(todo, settings, workers or 1, clf, mid)
         for row in rows:
             if out is not None:
                 try:
@@ -332,12 +335,12 @@ def _named_as(row: dict, path: str) -> dict:
     return {**row, "report": report}
 
 
-def _run(paths: list[str], settings: ScanSettings, workers: int, clf) -> Iterator[dict]:
+def _run(paths: list[str], settings: ScanSettings, workers: int, clf, mid: str | None = None) -> Iterator[dict]:
     if not paths:
         return
     workers = max(1, min(workers, len(paths)))
     if workers == 1:
-        _WORKER.update(clf=clf, settings=settings, model_id=model_id(clf))
+        _WORKER.update(clf=clf, settings=settings, model_id=mid or model_id(clf))
         for p in paths:
             yield _analyse(p)
         return
@@ -350,13 +353,13 @@ def _run(paths: list[str], settings: ScanSettings, workers: int, clf) -> Iterato
     while pending:  # a worker that dies (a crash in native code, memory) breaks the pool: start a new one
         if breaks >= 2:  # an input keeps killing workers: the rest go one by one, so only that one fails
             for p in pending:
-                yield _alone(p, settings, threads)
+                yield _alone(p, settings, threads, mid)
             return
         with ProcessPoolExecutor(
             workers,
             mp_context=get_context("spawn"),
             initializer=_init_worker,
-            initargs=(settings, threads, os.getpid()),
+            initargs=(settings, threads, os.getpid(), mid),
         ) as pool:
             futures = {pool.submit(_analyse, p): p for p in pending}
             finished: set[str] = set()
@@ -395,14 +398,14 @@ def _run_ray(
     yield from ray_engine.run(items, settings, workers, threads, mid)
 
 
-def _alone(path: str, settings: ScanSettings, threads: int) -> dict:
+def _alone(path: str, settings: ScanSettings, threads: int, mid: str | None = None) -> dict:
     """One input in a fresh worker of its own; an error line if that worker dies too."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
     with ProcessPoolExecutor(
-        1, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings, threads, os.getpid())
+        1, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings, threads, os.getpid(), mid)
     ) as pool:
         try:
             return pool.submit(_analyse, path).result()

@@ -34,18 +34,22 @@ def is_uri(path: str) -> bool:
 
 
 def list_inputs(
-    path: str, unreadable: list[str] | None = None, skipped: list[str] | None = None
+    path: str,
+    unreadable: list[str] | None = None,
+    skipped: list[str] | None = None,
+    hidden: list[str] | None = None,
 ) -> list[tuple[str, int | None, int | None]]:
     """The videos and photos at ``path`` (a file, a folder, or a URI of either) as ``(path, size, mtime)``.
-    Raises InputError when there is nothing to analyse there; ``unreadable`` and ``skipped`` (a local folder): as
-    :func:`detector.inference.video.list_videos` takes them."""
+    Raises InputError when there is nothing to analyse there; ``unreadable``, ``skipped`` and ``hidden``: as
+    :func:`detector.inference.video.list_videos` takes them (below a URI, a hidden file, or any file in a hidden
+    folder, goes to ``hidden``)."""
     from detector.errors import InputError
 
     if not is_uri(path):
         from detector.inference.video import list_videos
 
         out = []
-        for p in list_videos(path, unreadable, skipped):
+        for p in list_videos(path, unreadable, skipped, hidden):
             try:
                 st = os.stat(p)
                 out.append((p, st.st_size, int(st.st_mtime)))
@@ -68,12 +72,14 @@ def list_inputs(
         raise
     except Exception as e:  # noqa: BLE001 -- pyarrow raises OSError, ArrowInvalid...: one line for all
         raise InputError(f"{path}: cannot be listed ({' '.join(str(e).split())[:200]})") from None
+    files = [i for i in infos if i.type == pafs.FileType.File]
+    dotted = {i.path for i in files if any(part.startswith(".") for part in os.path.relpath(i.path, root).split("/"))}
+    if hidden is not None:
+        hidden.extend(sorted(f"{scheme}://{p}" for p in dotted))
     found = sorted(
         (f"{scheme}://{i.path}", i.size, int(i.mtime.timestamp()) if i.mtime else None)
-        for i in infos
-        if i.type == pafs.FileType.File
-        and i.base_name.lower().endswith(MEDIA_EXTENSIONS)
-        and not i.base_name.startswith(".")
+        for i in files
+        if i.base_name.lower().endswith(MEDIA_EXTENSIONS) and i.path not in dotted
     )
     if not found:
         raise InputError(f"{path}: no videos or photos there (looked for {', '.join(MEDIA_EXTENSIONS)})")
@@ -97,7 +103,7 @@ def connect(address: str | None, cpus: int) -> None:
         ray.init(num_cpus=cpus, include_dashboard=False, **quiet)
 
 
-def actor_class(settings, threads: int) -> type:
+def actor_class(settings, threads: int, model_id: str | None = None) -> type:
     """The Ray actor: the model loaded once, then one input per call (a batch of one path).  The settings are bound
     in the class rather than passed as constructor arguments, so an actor Ray restarts after a crash needs nothing
     from the object store."""
@@ -106,7 +112,7 @@ def actor_class(settings, threads: int) -> type:
         def __init__(self):
             from detector.inference import batch
 
-            batch._init_worker(settings, threads)
+            batch._init_worker(settings, threads, mid=model_id)  # the driver's: its files are not read again
 
         def __call__(self, rows: dict) -> dict:
             import json
@@ -146,8 +152,8 @@ def _analyse_any(path: str, size: int | None, mtime: int | None) -> dict:
         if "error" in row and row["error"].startswith(f"{named}: "):
             row["error"] = f"{path}: {row['error'][len(named) + 2 :]}"
             break
-    if "report" in row:  # the report names the input, not the temporary copy
-        row["report"]["video"] = name
+    if "report" in row:  # the report names the input as it was given (as a resumed line does), not the copy
+        row["report"]["video"] = path
         if isinstance(row["report"].get("video_info"), dict) and "path" in row["report"]["video_info"]:
             row["report"]["video_info"]["path"] = path
     return row
@@ -183,7 +189,7 @@ def run(
         with warnings.catch_warnings():  # max_task_retries has no named parameter yet in the pinned Ray
             warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated", category=DeprecationWarning)
             ds = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-                actor_class(settings, threads),
+                actor_class(settings, threads, model_id),
                 batch_size=1,
                 compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
                 num_cpus=threads,

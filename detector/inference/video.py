@@ -582,6 +582,14 @@ def _to_sample(frame, t: float, info: VideoInfo, on_frame=None) -> SampledFrame:
     return sample
 
 
+def _linked_inside(folder: str, top: str) -> bool:
+    """Whether ``folder`` is a link to a folder inside the real folder ``top`` (read there under its own name)."""
+    if not os.path.islink(folder):
+        return False
+    real = os.path.realpath(folder)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
 def list_videos(
     path: str, unreadable: list[str] | None = None, skipped: list[str] | None = None, hidden: list[str] | None = None
 ) -> list[str]:
@@ -595,21 +603,25 @@ def list_videos(
     :param hidden: where given, the hidden files and folders below ``path`` (names starting with "."), which are
         left out with all they hold (an archive audit: hidden files were dropped, yet those in hidden folders read)
 
-    Linked folders are followed, each real folder once (a link back up the tree is not a loop); they were passed
-    over without a word while linked files were read.
+    Folders linked from outside the tree are followed, each real folder once (a link back up is not a loop); they
+    were passed over without a word while linked files were read.  A link to a folder inside the tree is not: the
+    folder is read under its own name (a link "00_latest" to "2023" renamed 2023's files, and a resume redid them).
     """
     if os.path.isdir(path):
         errors: list[OSError] = []
         found, others, dotted = [], [], []
+        top = os.path.realpath(path)
         seen: set[str] = set()
         for root, dirs, names in os.walk(path, onerror=errors.append, followlinks=True):
             real = os.path.realpath(root)
-            if real in seen:  # a folder reached again through a link: its files are listed once
+            if real in seen:  # a folder reached again through links: its files are listed once
                 dirs[:] = []
                 continue
             seen.add(real)
             dotted += [os.path.join(root, d) for d in dirs if d.startswith(".")]
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            dirs[:] = sorted(
+                d for d in dirs if not d.startswith(".") and not _linked_inside(os.path.join(root, d), top)
+            )
             for name in names:
                 if name.startswith("."):
                     dotted.append(os.path.join(root, name))
