@@ -743,3 +743,13 @@ def test_the_csv_of_a_resumed_scan_is_in_the_inputs_order(fake_scan):
     assert fake_scan.calls == ["a.mp4", "b.mp4", "c.mp4", "b.mp4"]  # only b was done again, after a and c
     names = [Path(row["video"]).name for row in csv.DictReader(table.open())]
     assert names == ["a.mp4", "b.mp4", "c.mp4"]
+
+
+def test_a_csv_given_as_a_link_stays_a_link(fake_scan):
+    # a review: the final rewrite in the inputs' order replaced a link (as root, /dev/stdout) instead of its target
+    target, link = fake_scan.dir / "run7.csv", fake_scan.dir / "latest.csv"
+    target.write_text("")
+    link.symlink_to(target)
+    assert run_main(fake_scan.dir, "--csv", link, "--quiet") == 0
+    assert link.is_symlink() and target.read_text().count(".mp4") == 3  # written through the link, in place
+    assert not list(fake_scan.dir.glob(".scan-*"))  # no temporary file left
