@@ -158,6 +158,7 @@ def _friendly(e: Exception, video: str | None) -> str:
 
 GALLERY_COLUMNS = 4  # face tiles in a row of the Analyse tab's gallery
 GALLERY_HEIGHT = 520  # its height, with a scroll bar, once its tiles fill more than two rows
+SHOW_FRAME_JS = "() => document.querySelector('#frame-caption')?.scrollIntoView({behavior: 'smooth', block: 'start'})"
 DRAWING = 0.9  # the progress bar's share for the analysis itself; drawing the results takes the rest
 
 
@@ -1375,7 +1376,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 csv_btn = gr.DownloadButton("Download CSV", visible=False, elem_id="csv-download")
                 json_btn = gr.DownloadButton("Download JSON", visible=False, elem_id="json-download")
             table = gr.Dataframe(headers=HEADERS, interactive=False, max_height=420, elem_id="frame-table")
-            report_json = gr.JSON(label="Report (the CLI's JSON schema)", open=False)
+            report_json = gr.JSON(label="Report (the CLI's JSON schema)", open=False, elem_id="report-json")
     ui = AnalyseTab(
         video=video,
         photo=photo,
@@ -1474,7 +1475,11 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
         api_visibility="private",
         concurrency_limit=None,
     )
-    ui.gallery.select(on_gallery_select, [ui.positions_state], [ui.frame_slider], **quick)
+    # and the frame comes into view: on a phone it was 700 px above the tile, and a tap seemed to do nothing but
+    # enlarge the tile (a browser check)
+    ui.gallery.select(on_gallery_select, [ui.positions_state], [ui.frame_slider], **quick).then(
+        None, js=SHOW_FRAME_JS, api_visibility="private"
+    )
     ui.pick.change(on_timeline_pick, [ui.pick], [ui.frame_slider], **quick)
     ui.model.change(
         on_model, [ui.model], [ui.threshold, ui.model_info], api_visibility="private", concurrency_limit=None

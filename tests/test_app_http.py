@@ -333,6 +333,26 @@ def test_browser_phone_page_is_no_wider_than_the_screen(app_url, clips, tmp_path
         page.wait_for_timeout(800)
         assert page.locator("#face-gallery img").count() >= 4  # enough tiles for a row of four
         assert page.evaluate(width) <= 390
+        page.get_by_text("Downloads (shareable report", exact=False).first.click()  # the per-frame table, the JSON
+        page.wait_for_timeout(800)
+        assert page.evaluate(width) <= 390, "per-frame table"
+        # a small square photo with a long name (drawn 360 px wide, and the name unbroken, before)
+        from PIL import Image
+
+        from detector.data.synthetic import astronaut
+
+        small = tmp_path / "48_1_2_20170109002813437.jpg.chip.jpg"
+        Image.fromarray(astronaut()[:200, 150:350]).save(small)
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.locator("#media-tabs").get_by_role("tab", name="Photo").click()
+        page.locator("#photo-in input[type=file]").set_input_files(str(small))
+        page.wait_for_timeout(1500)
+        assert page.evaluate(width) <= 390, "photo uploaded"
+        page.locator("#analyse-btn").click()
+        expect(page.locator("#verdict")).to_contain_text("a photo with", timeout=120_000)
+        expect(page.locator("#frame-image img").first).to_be_attached(timeout=60_000)
+        page.wait_for_timeout(800)
+        assert page.evaluate(width) <= 390, "photo analysed"
         for tab in ("Compare models", "How it works", "Failure lab"):
             page.evaluate("() => window.scrollTo(0, 0)")
             page.locator("span.overflow-menu button").first.click()
