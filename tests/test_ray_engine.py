@@ -55,6 +55,15 @@ def test_a_file_uri_folder_is_listed_with_sizes_and_times(clips, tmp_path):
 
     with pytest.raises(InputError, match="not found"):
         list_inputs("file://" + str(tmp_path / "nothing-here"))
+    # hidden files and folders below a URI are left out and listed as hidden (a review); a file given itself is read
+    (tmp_path / "tree" / ".thumbs").mkdir(parents=True)
+    for name in ("a.mp4", ".b.mp4", ".thumbs/c.mp4"):
+        (tmp_path / "tree" / name).write_bytes(b"x")
+    hidden: list[str] = []
+    found = list_inputs("file://" + str(tmp_path / "tree"), hidden=hidden)
+    assert [os.path.basename(p) for p, _, _ in found] == ["a.mp4"]
+    assert sorted(os.path.basename(p) for p in hidden) == [".b.mp4", "c.mp4"]
+    assert [os.path.basename(p) for p, _, _ in list_inputs("file://" + str(tmp_path / "tree" / ".b.mp4"))] == [".b.mp4"]
 
 
 @pytest.mark.slow

@@ -73,7 +73,7 @@ def list_inputs(
     except Exception as e:  # noqa: BLE001 -- pyarrow raises OSError, ArrowInvalid...: one line for all
         raise InputError(f"{path}: cannot be listed ({' '.join(str(e).split())[:200]})") from None
     files = [i for i in infos if i.type == pafs.FileType.File]
-    dotted = {i.path for i in files if any(part.startswith(".") for part in os.path.relpath(i.path, root).split("/"))}
+    dotted = {i.path for i in files if _hidden_below(i.path, root)}
     if hidden is not None:
         hidden.extend(sorted(f"{scheme}://{p}" for p in dotted))
     found = sorted(
@@ -84,6 +84,12 @@ def list_inputs(
     if not found:
         raise InputError(f"{path}: no videos or photos there (looked for {', '.join(MEDIA_EXTENSIONS)})")
     return found
+
+
+def _hidden_below(path: str, root: str) -> bool:
+    """Whether ``path``, below the listed ``root``, is hidden or in a hidden folder (a file given itself is not)."""
+    rel = os.path.relpath(path, root)
+    return rel != "." and any(part.startswith(".") for part in rel.split("/"))
 
 
 def connect(address: str | None, cpus: int) -> None:
