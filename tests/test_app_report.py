@@ -65,6 +65,11 @@ def test_report_is_one_self_contained_file(uploaded, tiny_model):
     assert "Its own validation split (one split, not cross-validated): video AUC 0.91" in page  # in words
     assert "lowest score with at most 5% false alarms (on validation)" in page
     assert "2025-03-04 15:30" in page
+    # on a phone the page fits the screen (it was 409 px wide at 390, 596 with the per-frame table open): the table
+    # scrolls in its own box, the face figures and the model card's values shrink
+    style = page[page.index("<style>") : page.index("</style>")]
+    assert "max-width:100%;overflow-x:auto" in style and "figure{margin:0;width:300px;max-width:100%}" in style
+    assert "grid-template-columns:max-content minmax(0,1fr)" in style
 
 
 def test_an_rgbd_models_faces_show_their_depth_maps_at_the_same_panel_size(uploaded):

@@ -48,13 +48,13 @@ padding:0 16px;color:#222;line-height:1.45;background:#fff}
 h1{font-size:24px;margin:0 0 2px 0}
 h2{font-size:18px;margin:26px 0 8px 0;border-bottom:1px solid #ddd;padding-bottom:3px}
 .meta{color:#555;font-size:14px}.note{font-size:14px;color:#333}.small{font-size:12.5px;color:#555}
-.faces{display:flex;flex-wrap:wrap;gap:12px}.faces figure{margin:0;width:300px}
+.faces{display:flex;flex-wrap:wrap;gap:12px}.faces figure{margin:0;width:300px;max-width:100%}
 .faces img{width:100%;height:auto;display:block;border-radius:4px}
 .faces figcaption{font-size:12.5px;color:#333;margin-top:3px}
 img.wide{max-width:100%;height:auto;display:block}
-table{border-collapse:collapse;font-size:12.5px}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}
-th{background:#f4f4f4}dl{display:grid;grid-template-columns:max-content auto;gap:3px 14px;font-size:14px;margin:0}
-dt{font-weight:600;color:#444}dd{margin:0}
+table{border-collapse:collapse;font-size:12.5px;display:block;max-width:100%;overflow-x:auto}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}
+th{background:#f4f4f4}dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:3px 14px;font-size:14px;margin:0}
+dt{font-weight:600;color:#444}dd{margin:0;min-width:0;overflow-wrap:anywhere}
 """
 
 
