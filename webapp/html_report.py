@@ -52,8 +52,9 @@ h2{font-size:18px;margin:26px 0 8px 0;border-bottom:1px solid #ddd;padding-botto
 .faces img{width:100%;height:auto;display:block;border-radius:4px}
 .faces figcaption{font-size:12.5px;color:#333;margin-top:3px}
 img.wide{max-width:100%;height:auto;display:block}
-table{border-collapse:collapse;font-size:12.5px;display:block;max-width:100%;overflow-x:auto}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}
-th{background:#f4f4f4}dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:3px 14px;font-size:14px;margin:0}
+table{border-collapse:collapse;font-size:12.5px;display:block;max-width:100%;overflow-x:auto}
+td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}th{background:#f4f4f4}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:3px 14px;font-size:14px;margin:0}
 dt{font-weight:600;color:#444}dd{margin:0;min-width:0;overflow-wrap:anywhere}
 """
 
