@@ -1074,8 +1074,10 @@ def on_compare_models(ui, video, photo, models, frames, cam, progress=gr.Progres
 
 STATIC = files("webapp") / "static"
 CSS = (STATIC / "app.css").read_text()
-# gr.Plot has no click event (gradio 6): this script forwards plotly's click on a timeline point (see the file)
-HEAD = f"<script>\n{(STATIC / 'timeline_click.js').read_text()}</script>\n"
+# gr.Plot has no click event (gradio 6): timeline_click.js forwards plotly's click on a timeline point; verdict_live.js
+# tells a screen reader each new verdict (see the files)
+SCRIPTS = ("timeline_click.js", "verdict_live.js")
+HEAD = "".join(f"<script>\n{(STATIC / name).read_text()}</script>\n" for name in SCRIPTS)
 
 
 @dataclass
@@ -1346,7 +1348,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 )
         with gr.Column(visible=False) as faces_box:  # shown with the first faces (no face: no empty box, a review)
             gr.Markdown(
-                "### Faces and their explanations\nEach tile: the face as the model saw it and, beside it, its "
+                "## Faces and their explanations\nEach tile: the face as the model saw it and, beside it, its "
                 "CAM heat map (red = pushed towards *fake*; each map is scaled to its own strongest spot, so on a face "
                 "scored real it shows where the model leaned most towards fake, not evidence of a fake) when a CAM "
                 "method is chosen; with an RGB + depth model, last, the depth map its depth stream read (FaceMesh's "
@@ -1765,6 +1767,7 @@ def build_api(analyse: AnalyseTab) -> None:
 
 def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
     models = model_choices()
+    _session_files().keep_copies_of((examples or {}).values())  # an upload of an example clip is that clip
     with gr.Blocks(title=TITLE, delete_cache=(3600, 7200)) as demo:
         build_header(models)
         with gr.Tabs():
@@ -1782,7 +1785,7 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
 
 
 ABOUT = f"""
-### What happens to your video or photo
+## What happens to your video or photo
 1. **Decode**: {DEFAULT_FRAMES} frames (up to {LIMITS.max_frames} on the slider) are sampled evenly over the clip
    (PyAV); rotation tags are applied. A photo (jpg, png, webp, bmp, a one-frame gif) is one frame, turned
    upright by its EXIF tag, its transparent parts laid on white; an animated gif is a clip.
@@ -1801,7 +1804,7 @@ ABOUT = f"""
    face's square runs past the picture's edge, the tile hatches that part: padding (a photo's border mirrored
    outwards, black beyond a video frame) that the model saw and the picture does not hold.
 
-### Read the verdict with care
+## Read the verdict with care
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
 - So do faces unlike all the model trained on: smaller or larger, blurrier or sharper (less compressed, or grainy:
   noise counts as fine detail), darker or brighter, more turned, tinted yellower or greener (a sepia or warm
@@ -1816,7 +1819,7 @@ ABOUT = f"""
 - Limits: {LIMITS.max_file_mb:.0f} MB, {LIMITS.max_duration_s:.0f} s, 1440p. Analyses run one at a time (the host
   can allow more); others wait in the queue, which shows their position.
 
-### The other tabs
+## The other tabs
 - **Failure lab**: the same clip or photo changed on purpose (JPEG re-compression, blur, noise, shrinking,
   brightness, contrast, colour removed, a sepia or warm filter, a mirror flip, a turn, black squares), analysed
   again beside the original, with the original's faces paired with the same faces changed. *Three levels* runs a
@@ -1828,7 +1831,7 @@ ABOUT = f"""
   verdict, and one heat map per model for the same face; where they disagree, no single verdict should be trusted
   alone.
 
-### Use it from code
+## Use it from code
 `python -m detector scan clip.mp4 --json out.json` writes the same report as the JSON download here. Over HTTP:
 `gradio_client.Client(url).predict(handle_file("clip.mp4"), 32, None, "none (faster)", None, api_name="/analyze_json")`
 (the model `None`: the default; the threshold `None`: the model's own, with its uncertain band, as on this page; a

@@ -83,6 +83,18 @@ def test_uploads_are_deleted_when_no_session_uses_them(tmp_path):
     assert files.release("tab1") == [str(downloads)] and shared.exists() and not downloads.exists()
     assert files.release("tab2") == [str(shared)] and not shared.exists() and not (root / "abc").exists()
     assert example.exists() and root.exists() and files.held() == 0
+    # an upload of an example clip is gradio's cached copy of that clip, shared by every visitor: never deleted
+    # (an audit: a visitor who uploaded the example took it away from everyone when their tab closed)
+    source = other / "astronaut_real.mp4"
+    source.write_bytes(b"the example's bytes")
+    cached, renamed = root / "h1" / "astronaut_real.mp4", root / "h1" / "mine.mp4"
+    cached.parent.mkdir()
+    cached.write_bytes(b"the example's bytes")
+    renamed.write_bytes(b"the example's bytes")  # the same bytes under another name: the visitor's own file
+    files.keep_copies_of([str(source)])
+    files.hold(str(cached), "tab3")
+    files.hold(str(renamed), "tab3")
+    assert files.release("tab3") == [str(renamed)] and cached.exists() and not renamed.exists()
 
 
 def test_a_closed_session_is_freed_unless_it_came_back(tmp_path, monkeypatch):

@@ -107,6 +107,7 @@ def test_verdict_card_says_label_score_rule_and_escapes(report):
     report = dataclasses.replace(report, warnings=["Untested model: 'model <untested>' has no metrics"])
     html = verdict_html(report)
     assert "Likely FAKE" in html and "not to be relied on alone" in html  # under the headline, not only below
+    assert "<h2 " in html and ">Likely FAKE</h2>" in html  # a heading a screen reader can jump to (an audit)
     assert f"{report.score:.3f}" in html and "threshold 0.50" in html
     assert "confident" in html and "mean rule" in html  # how it was aggregated, and the other rule
     assert "faces in 3 of 4 sampled frames" in html
@@ -721,6 +722,8 @@ def test_styles_and_script_come_from_webapp_static():
     assert app.CSS == (static / "app.css").read_text() and "#face-gallery" in app.CSS
     assert app.HEAD.startswith("<script>") and app.HEAD.rstrip().endswith("</script>")
     assert (static / "timeline_click.js").read_text() in app.HEAD and "plotly_click" in app.HEAD
+    # each verdict is copied into a live region of its own, which a screen reader announces (an accessibility audit)
+    assert (static / "verdict_live.js").read_text() in app.HEAD and "aria-live" in app.HEAD
     source = Path(app.__file__).read_text()
     assert "plotly_click" not in source and "{font-size" not in source  # nothing inline any more
 

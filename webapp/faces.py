@@ -273,7 +273,16 @@ def draw_boxes(
         cv2.rectangle(out, (x, y), (x + w, y + h), EDGE, line + 2)  # the dark edge on each side of the line
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, line)
         shown = score_text(f.score, threshold, band)
-        _label(out, f"face {f.identity}: {shown}", (x - line // 2, y - line // 2), colour, scale, letters, edge=True)
+        word = _WORDS.get(face_label(f.score, threshold, band, second), "")  # not the box's colour alone (an audit)
+        _label(
+            out,
+            f"face {f.identity}: {shown} {word}".rstrip(),
+            (x - line // 2, y - line // 2),
+            colour,
+            scale,
+            letters,
+            edge=True,
+        )
     return out
 
 
@@ -286,7 +295,11 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
     frames = report.frame_images or {}
     image = frames.get(fr.index)
     scores = (
-        ", ".join(f"face {f.identity} {score_text(f.score, report.threshold, report.uncertain)}" for f in fr.faces)
+        ", ".join(
+            f"face {f.identity} {score_text(f.score, report.threshold, report.uncertain)} "
+            f"({_WORDS.get(face_label(f.score, report.threshold, report.uncertain, report.second_opinion), '?')})"
+            for f in fr.faces
+        )
         or "no face found"
     )
     if report.is_photo:

@@ -137,15 +137,34 @@ class Uploads:
     def __init__(self, *roots: str | os.PathLike | None):
         self.roots = [os.path.realpath(r) for r in roots if r]
         self._users: dict[str, set[str]] = {}  # path -> sessions
+        self._kept: list[str] = []  # files whose copies are never deleted (the example clips)
         self._lock = threading.Lock()
 
     def _ours(self, path: str) -> bool:
         real = os.path.realpath(path)
         return any(real.startswith(root + os.sep) for root in self.roots)
 
+    def keep_copies_of(self, paths) -> None:
+        """Never delete a copy of these files (same name and bytes): gradio keeps an upload and its cached copy of an
+        example clip in one file when they are the same, so a visitor who uploaded the example clip took it away
+        from everyone when their tab closed ("no such file" on the example: an accessibility audit found it)."""
+        self._kept += [str(p) for p in paths if p]
+
+    def _a_kept_copy(self, path: str) -> bool:
+        import filecmp
+
+        for kept in self._kept:
+            try:
+                if os.path.basename(kept) == os.path.basename(path) and filecmp.cmp(kept, path, shallow=False):
+                    return True
+            except OSError:
+                continue
+        return False
+
     def hold(self, path: str | None, session: str | None) -> None:
-        """Note that ``session`` uses ``path`` (a no-op for files outside ``root`` or without a session)."""
-        if not path or not session or not self._ours(str(path)):
+        """Note that ``session`` uses ``path`` (a no-op for files outside ``root``, without a session, or a copy of
+        a kept file: :meth:`keep_copies_of`)."""
+        if not path or not session or not self._ours(str(path)) or self._a_kept_copy(str(path)):
             return
         with self._lock:
             self._users.setdefault(str(path), set()).add(session)

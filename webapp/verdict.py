@@ -82,8 +82,9 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
             f"{html.escape(title)}</div>"
         )
     parts.append(
-        f'<div style="font-size:{24 if compact else 30}px;font-weight:800" class="verdict-label">'
-        f"{html.escape(head)}</div>"
+        # a heading, so that a screen reader can jump to it (an accessibility audit: it was a plain div)
+        f'<h2 style="font-size:{24 if compact else 30}px;font-weight:800;margin:0;line-height:1.2;color:inherit" '
+        f'class="verdict-label">{html.escape(head)}</h2>'
     )
     doubted = report.label != "unknown" and any(is_model_warning(w) for w in report.warnings)
     if doubted:  # the headline alone read as the default's verdict (a browser check)
