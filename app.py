@@ -1904,6 +1904,14 @@ def main() -> None:
         secondary_hue="slate",
         font=["Inter", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],
         font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    ).set(  # text contrast of at least 4.5:1 (an accessibility audit: labels 3.6:1, hints 2.5:1, buttons 4.5:1)
+        block_label_text_color="*primary_700",
+        block_title_text_color="*primary_700",
+        body_text_color_subdued="*neutral_600",
+        button_primary_background_fill="*primary_700",
+        button_primary_background_fill_hover="*primary_600",
+        checkbox_label_background_fill_selected="*primary_700",
+        color_accent="*primary_700",
     )
     demo.launch(
         server_name=name,
