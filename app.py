@@ -492,7 +492,7 @@ def on_analyze(
     The session keeps a slim copy of the report (:func:`webapp.session.slim_report`: frames as small JPEGs), and
     the uploaded file until the session ends (the lab and a second analysis use it again)."""
     from webapp.faces import frame_view, gallery_items
-    from webapp.plots import timeline_figure
+    from webapp.plots import timeline_figure, timeline_summary
     from webapp.session import release_memory, slim_report
     from webapp.tables import table_value
     from webapp.verdict import is_photo, verdict_html
@@ -526,8 +526,9 @@ def on_analyze(
     return {
         ui.verdict: verdict_html(report),
         ui.timeline: gr.update(value=None if photo else timeline_figure(report), visible=not photo),
-        ui.timeline_note: gr.update(
-            value=(PHOTO_NOTE if report.faces else PHOTO_NOTE_NO_FACE) if photo else "", visible=photo
+        ui.timeline_note: gr.update(  # a photo: why there is no timeline; a clip: the timeline in words
+            value=(PHOTO_NOTE if report.faces else PHOTO_NOTE_NO_FACE) if photo else timeline_summary(report),
+            visible=True,
         ),
         ui.frame_slider: _frame_slider(report, pos, visible=not photo),
         ui.frame_image: image,

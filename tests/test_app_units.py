@@ -77,6 +77,17 @@ def test_timeline_has_one_line_per_identity_and_marks_missing_faces(report):
     assert any(abs(s.y0 - 0.5) < 1e-9 for s in hlines), "threshold line"
 
 
+def test_timeline_summary_says_each_face_and_the_frames_without_one(report):
+    from webapp.plots import timeline_summary
+
+    text = timeline_summary(report)
+    faces = [f for fr in report.frames for f in fr.faces if f.identity == 0]
+    top = max(faces, key=lambda f: f.score)
+    assert text.startswith("**In words:** face 0 in ") and f"{top.score:.2f}" in text
+    missing = sum(not fr.faces for fr in report.frames)
+    assert (f"no face in {missing} of {len(report.frames)} sampled frames" in text) == bool(missing)
+
+
 def test_levels_figure_handles_no_face(report):
     from webapp.plots import FAKE_RED, REAL_GREEN, levels_figure
 
@@ -415,7 +426,10 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     assert set(out) == set(ui.results)  # every output of the analysis, each once
     o = _named(ui, out)
     fig, report, data = o.timeline["value"], o.report_state, o.report_json
-    assert o.timeline["visible"] and not o.timeline_note["visible"] and o.frame_slider.visible
+    assert o.timeline["visible"] and o.frame_slider.visible
+    # the timeline in words under it, for a screen reader (an accessibility audit): each face's range and peak
+    assert o.timeline_note["visible"] and o.timeline_note["value"].startswith("**In words:** face 0 in ")
+    assert "fake probability" in o.timeline_note["value"] and "highest at" in o.timeline_note["value"]
     assert o.table["headers"][:3] == ["frame", "time (s)", "face"] and len(o.table["data"][0]) == 11
     assert "Likely" in o.verdict and len(fig.data) >= 1
     assert o.frame_image is not None and o.frame_caption.startswith("Sampled frame")
@@ -556,7 +570,7 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     o = _named(
         ui, app.on_analyze(ui, clips["face"], None, 4, card, app.NO_CAM, 0.5, "confident", 3, "time", progress=_silent)
     )
-    assert o.timeline["visible"] and not o.timeline_note["visible"] and o.frame_slider.visible
+    assert o.timeline["visible"] and "In words" in o.timeline_note["value"] and o.frame_slider.visible
 
 
 def test_photo_input_errors_and_one_file_at_a_time(tmp_path, tiny_model_dir, photo):

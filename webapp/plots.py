@@ -184,4 +184,37 @@ def levels_figure(
     return fig
 
 
-__all__ = ["timeline_figure", "levels_figure", "IDENTITY_COLOURS", "FAKE_RED", "REAL_GREEN", "UNCERTAIN_AMBER"]
+def timeline_summary(report: Report, most: int = 4) -> str:
+    """The timeline in words, shown under it: to a screen reader the chart is an unnamed picture (an accessibility
+    audit).  Per face identity (the ``most`` seen most often): its sampled frames, the range of its fake
+    probabilities and when it was highest; and the frames without a face."""
+    n = len(report.frames)
+    parts = []
+    identities = sorted(
+        {f.identity for f in report.faces}, key=lambda i: (-sum(f.identity == i for f in report.faces), i)
+    )
+    for ident in identities[:most]:
+        seen = [(fr.time, f.score) for fr in report.frames for f in fr.faces if f.identity == ident]
+        scores = [s for _, s in seen]
+        at = max(seen, key=lambda ts: ts[1])[0]
+        parts.append(
+            f"face {ident} in {len(seen)} of {n} sampled frames, fake probability {min(scores):.2f} to "
+            f"{max(scores):.2f}, highest at {at:.2f} s"
+        )
+    if len(identities) > most:
+        parts.append(f"{len(identities) - most} more face identities")
+    missing = sum(not fr.faces for fr in report.frames)
+    if missing:
+        parts.append(f"no face in {missing} of {n} sampled frames")
+    return f"**In words:** {'; '.join(parts)}. Every score is in the per-frame table under Downloads."
+
+
+__all__ = [
+    "timeline_figure",
+    "timeline_summary",
+    "levels_figure",
+    "IDENTITY_COLOURS",
+    "FAKE_RED",
+    "REAL_GREEN",
+    "UNCERTAIN_AMBER",
+]
