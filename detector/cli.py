@@ -462,10 +462,10 @@ def _scan(args) -> int:
             engine=args.engine,
             address=args.address,
             stats=stats,
-            notes=notes,
+            notes=None if args.quiet else notes,
         )
         for row, skipped in rows:
-            while notes and not args.quiet:  # said before the first result (the generator has read the --jsonl)
+            while notes:  # said before the first result (the generator has read the --jsonl by then)
                 say(notes.pop(0))
             skipped_n += skipped
             if "error" in row:
@@ -530,7 +530,7 @@ def _scan(args) -> int:
                 table.close()
             except OSError as e:
                 csv_problem = csv_problem or csv_failed(e)
-    for note in [] if args.quiet else notes:  # not said yet (no input was analysed after it)
+    for note in notes:  # not said yet (no input was analysed after it)
         print(printable(note), file=sys.stderr)
     if skipped_n and not args.quiet:
         print(f"{skipped_n} input(s) already in {args.jsonl}: not analysed again", file=sys.stderr)
@@ -562,7 +562,7 @@ def _csv_in_input_order(path: str, entries: list[dict]) -> None:
     import stat
     import tempfile
 
-    from detector.inference.report import CSV_FIELDS, SafeDictWriter, csv_rows_of
+    from detector.inference.report import write_csv
 
     try:
         st = os.lstat(path)
@@ -573,10 +573,7 @@ def _csv_in_input_order(path: str, entries: list[dict]) -> None:
         return
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
-            writer = SafeDictWriter(f, fieldnames=CSV_FIELDS)
-            writer.writeheader()
-            for entry in entries:
-                writer.writerows(csv_rows_of(entry))
+            write_csv(entries, f)
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
         os.replace(tmp, path)
     except BaseException as e:  # a full disk, or Ctrl-C: the temporary file goes, the CSV stays as it was written

@@ -29,6 +29,12 @@ _COLOURS = {"fake": RED, "uncertain": AMBER, "real": GREEN}
 _WORDS = {"fake": "FAKE", "uncertain": "uncertain", "real": "real"}
 
 
+def face_word(score: float, threshold: float, band=None, second: dict | None = None, unknown: str = "") -> str:
+    """A face's label as a tile, box or caption writes it (FAKE, uncertain, real; ``unknown`` for none of them),
+    as the report's verdict reads it (:func:`~detector.inference.report.face_label`)."""
+    return _WORDS.get(face_label(score, threshold, band, second), unknown)
+
+
 def _colour(score: float, threshold: float, band: list[float] | None = None, second: dict | None = None):
     return _COLOURS.get(face_label(score, threshold, band, second), GREY)
 
@@ -186,7 +192,7 @@ def face_tile(
     colour = _colour(face.score, threshold, band, second)
     strip = max(18, round(side * 0.13))
     tile = cv2.copyMakeBorder(tile, border, strip, border, border, cv2.BORDER_CONSTANT, value=colour)
-    word = _WORDS.get(face_label(face.score, threshold, band, second), "")
+    word = face_word(face.score, threshold, band, second)
     shown = score_text(face.score, threshold, band)
     room = tile.shape[1] - 2 * border - 4
 
@@ -225,7 +231,7 @@ def gallery_items(
     items, positions = [], []
     photo = report.is_photo
     for pos, fr, f in entries:
-        word = _WORDS.get(face_label(f.score, report.threshold, report.uncertain, report.second_opinion), "?")
+        word = face_word(f.score, report.threshold, report.uncertain, report.second_opinion, "?")
         where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
         shown = score_text(f.score, report.threshold, report.uncertain)
         caption = f"{where}face {f.identity} · score {shown} ({word})"
@@ -273,7 +279,7 @@ def draw_boxes(
         cv2.rectangle(out, (x, y), (x + w, y + h), EDGE, line + 2)  # the dark edge on each side of the line
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, line)
         shown = score_text(f.score, threshold, band)
-        word = _WORDS.get(face_label(f.score, threshold, band, second), "")  # not the box's colour alone (an audit)
+        word = face_word(f.score, threshold, band, second)  # not the box's colour alone (an audit)
         _label(
             out,
             f"face {f.identity}: {shown} {word}".rstrip(),
@@ -297,7 +303,7 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
     scores = (
         ", ".join(
             f"face {f.identity} {score_text(f.score, report.threshold, report.uncertain)} "
-            f"({_WORDS.get(face_label(f.score, report.threshold, report.uncertain, report.second_opinion), '?')})"
+            f"({face_word(f.score, report.threshold, report.uncertain, report.second_opinion, '?')})"
             for f in fr.faces
         )
         or "no face found"

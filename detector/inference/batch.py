@@ -202,9 +202,9 @@ def _exit_with_parent(parent: int, poll: float = PARENT_POLL_S) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _init_worker(settings: ScanSettings, threads: int, parent: int | None = None, mid: str | None = None) -> None:
-    """A worker's start: the model loaded once; ``parent``: the scan's pid, whose end ends this worker; ``mid``: the
-    scan's :func:`model_id` of the model (else worked out here, reading its files again)."""
+def _init_worker(settings: ScanSettings, threads: int, parent: int | None, mid: str) -> None:
+    """A worker's start: the model loaded once; ``parent``: the scan's pid, whose end ends this worker (None: a Ray
+    actor, which Ray ends); ``mid``: the scan's :func:`model_id` of the model (its files are not read again)."""
     if parent is not None:
         _exit_with_parent(parent)
     import torch
@@ -213,7 +213,7 @@ def _init_worker(settings: ScanSettings, threads: int, parent: int | None = None
     from detector.models.classifier import load_model
 
     clf = load_model(settings.model)
-    _WORKER.update(clf=clf, settings=settings, model_id=mid or model_id(clf))
+    _WORKER.update(clf=clf, settings=settings, model_id=mid)
 
 
 def _analyse(path: str) -> dict:
@@ -335,12 +335,12 @@ def _named_as(row: dict, path: str) -> dict:
     return {**row, "report": report}
 
 
-def _run(paths: list[str], settings: ScanSettings, workers: int, clf, mid: str | None = None) -> Iterator[dict]:
+def _run(paths: list[str], settings: ScanSettings, workers: int, clf, mid: str) -> Iterator[dict]:
     if not paths:
         return
     workers = max(1, min(workers, len(paths)))
     if workers == 1:
-        _WORKER.update(clf=clf, settings=settings, model_id=mid or model_id(clf))
+        _WORKER.update(clf=clf, settings=settings, model_id=mid)
         for p in paths:
             yield _analyse(p)
         return
@@ -398,7 +398,7 @@ def _run_ray(
     yield from ray_engine.run(items, settings, workers, threads, mid)
 
 
-def _alone(path: str, settings: ScanSettings, threads: int, mid: str | None = None) -> dict:
+def _alone(path: str, settings: ScanSettings, threads: int, mid: str) -> dict:
     """One input in a fresh worker of its own; an error line if that worker dies too."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool

@@ -109,7 +109,7 @@ def connect(address: str | None, cpus: int) -> None:
         ray.init(num_cpus=cpus, include_dashboard=False, **quiet)
 
 
-def actor_class(settings, threads: int, model_id: str | None = None) -> type:
+def actor_class(settings, threads: int, model_id: str) -> type:
     """The Ray actor: the model loaded once, then one input per call (a batch of one path).  The settings are bound
     in the class rather than passed as constructor arguments, so an actor Ray restarts after a crash needs nothing
     from the object store."""
@@ -118,7 +118,7 @@ def actor_class(settings, threads: int, model_id: str | None = None) -> type:
         def __init__(self):
             from detector.inference import batch
 
-            batch._init_worker(settings, threads, mid=model_id)  # the driver's: its files are not read again
+            batch._init_worker(settings, threads, None, model_id)  # the driver's model id: its files are not read again
 
         def __call__(self, rows: dict) -> dict:
             import json
@@ -158,11 +158,7 @@ def _analyse_any(path: str, size: int | None, mtime: int | None) -> dict:
         if "error" in row and row["error"].startswith(f"{named}: "):
             row["error"] = f"{path}: {row['error'][len(named) + 2 :]}"
             break
-    if "report" in row:  # the report names the input as it was given (as a resumed line does), not the copy
-        row["report"]["video"] = path
-        if isinstance(row["report"].get("video_info"), dict) and "path" in row["report"]["video_info"]:
-            row["report"]["video_info"]["path"] = path
-    return row
+    return batch._named_as(row, path)  # the report names the input as given (as a resumed line does), not the copy
 
 
 def settings_env() -> dict[str, str]:
