@@ -34,6 +34,7 @@ __all__ = [
     "DEPTH_FLOOR",
     "APP_DOWNLOADS_PREFIX",
     "LAB_PAIRS",
+    "AGE_BANDS",
 ]
 
 # ---------------------------------------------------------------- faces and models
@@ -52,6 +53,11 @@ DEPTH_FLOOR = 0.1  # the farthest face point's value in a depth map (0 is kept f
 # ---------------------------------------------------------------- training
 DEFAULT_DISTILL_ALPHA = 0.7  # train --teacher: weight of the teacher's soft loss (the labels' loss gets the rest)
 DEFAULT_DISTILL_TEMPERATURE = 1.0  # train --teacher: softmax temperature of the soft loss
+
+# ---------------------------------------------------------------- evaluation
+# the age bands of the fairness tables (the lowest age of each, and its name): babies and old people apart, as their
+# faces differ most from the adults most training faces show
+AGE_BANDS = ((0, "0-2"), (3, "3-12"), (13, "13-19"), (20, "20-39"), (40, "40-59"), (60, "60-79"), (80, "80+"))
 
 # ---------------------------------------------------------------- inputs
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".mpg", ".mpeg", ".wmv", ".flv")

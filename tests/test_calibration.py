@@ -360,3 +360,44 @@ def test_a_tinted_fake_verdict_hears_the_colour_trained_model_and_becomes_uncert
     report.second_opinion, report.label = None, "fake"
     agreed = colour_second_opinion(report, plain, tmp_path)
     assert agreed["label"] == "fake" and with_second_opinion("fake", agreed) == "fake"
+
+
+def test_false_alarms_by_age_band_and_sex_count_the_labelled_reals_in_the_bands_order():
+    from detector.evaluation.calibration import false_alarms_by_population
+
+    items = [
+        {"label": 0, "confident": 0.9, "path": "/p/1_0_0_2017.jpg.chip.jpg"},  # a baby boy: called fake
+        {"label": 0, "confident": 0.1, "path": "/p/2_1_0_2017.jpg.chip.jpg"},
+        {"label": 0, "confident": 0.2, "video": "/p/70_1_2_2017.jpg.chip.jpg"},  # training's per-video scores
+        {"label": 0, "confident": 0.8, "path": "/p/30_0_1_2017.jpg.chip.jpg", "age_band": "20-39", "sex": None},
+        {"label": 1, "confident": 0.95, "path": "/p/40_0_0_2017.jpg.chip.jpg"},  # a fake: no false alarm
+        {"label": 0, "confident": 0.99, "path": "/videos/183.mp4"},  # no labels in its name: not in these tables
+    ]
+    got = false_alarms_by_population(items, 0.5)
+    ages = [(r["name"], r["reals"], r["false_alarms"]) for r in got["age_band"]]
+    assert ages == [("0-2", 2, 1), ("20-39", 1, 1), ("60-79", 1, 0), ("all", 4, 2)]  # bands in age order
+    sexes = [(r["name"], r["reals"], r["false_alarms"]) for r in got["sex"]]
+    assert sexes == [("female", 2, 0), ("male", 1, 1), ("all", 3, 1)]  # an item whose sex is None: left out
+    assert false_alarms_by_population([items[-1]], 0.5) == {}  # no labelled real: no tables
+
+
+def test_cross_fitted_false_alarms_come_by_age_band_too():
+    from detector.evaluation.crossval import cross_fitted_false_alarms, render
+    from detector.evaluation.scores import video_metrics
+
+    videos = []
+    for fold in range(3):
+        for i in range(40):
+            s, photo = 0.01 * i, f"/p/{i % 90}_{i % 2}_0_2017{fold}{i}.jpg.chip.jpg"
+            videos.append({"label": 0, "confident": s, "fold": fold, "kind": "image", "subgroup": "white",
+                           "source": "faces_utk", "video": photo})  # fmt: skip
+            videos.append({"label": 1, "confident": 0.5 + s, "fold": fold, "kind": "video", "source": "ffpp",
+                           "video": f"/v/{fold}_{i}.mp4"})  # fmt: skip
+    cf = cross_fitted_false_alarms(videos, target=0.05)
+    by_age = cf["by_population"]["age_band"]
+    assert by_age[-1]["reals"] == 120 and sum(r["reals"] for r in by_age[:-1]) == 120
+    assert by_age[-1]["false_alarms"] == next(r for r in cf["by_source"] if r["name"] == "all")["false_alarms"]
+    text = render({"folds": 3, "split_seed": 0, "folds_run": [0, 1, 2], "complete": True, "command": "x",
+                   "per_fold": [], "fold_auc_sd": None, "by_method": {}, "pooled": video_metrics(videos),
+                   "cross_fitted": cf, "reals_scored_most_fake": [], "fakes_scored_most_real": []})  # fmt: skip
+    assert "by age (the data's age in years):" in text and "by sex (as the data labels it):" in text

@@ -327,3 +327,32 @@ def test_a_folder_below_the_data_that_cannot_be_read_is_named_not_left_out(tmp_p
     monkeypatch.setattr(os, "scandir", scandir)
     with pytest.raises(InputError, match=r"locked: cannot be read \(Permission denied\)"):
         read_labelled_folder(tmp_path, 0)
+
+
+def test_photo_names_give_group_age_band_and_sex(tmp_path):
+    # UTKFace names <age>_<gender>_<race>_<date>: every label the fairness tables read comes from the name; a photo
+    # named otherwise (or a field outside the data's code) has none, and is left out of those tables
+    touch(
+        tmp_path / "photos",
+        "real/1_0_1_20170109.jpg.chip.jpg",
+        "real/85_1_4_20170110.jpg.chip.jpg",
+        "real/34_1_9_20170110.jpg.chip.jpg",
+        "real/holiday.jpg",
+    )
+    items = {Path(it.path).name.split("_")[0]: it for it in read_dataset(tmp_path / "photos")}
+    baby, old, unknown_race, other = items["1"], items["85"], items["34"], items["holiday.jpg"]
+    assert (baby.subgroup, baby.age_band, baby.sex) == ("black", "0-2", "male")
+    assert (old.subgroup, old.age_band, old.sex) == ("other", "80+", "female")
+    assert (unknown_race.subgroup, unknown_race.age_band, unknown_race.sex) == (None, "20-39", "female")
+    assert (other.subgroup, other.age_band, other.sex) == (None, None, None)
+
+
+def test_age_bands_cover_every_age_once():
+    from detector.constants import AGE_BANDS
+    from detector.data.datasets import age_band
+
+    lows = [low for low, _ in AGE_BANDS]
+    assert lows == sorted(lows) and lows[0] == 0
+    for (low, name), (next_low, _) in zip(AGE_BANDS, AGE_BANDS[1:]):
+        assert age_band(low) == age_band(next_low - 1) == name  # each band from its lowest age to the next one's
+    assert age_band(116) == AGE_BANDS[-1][1]

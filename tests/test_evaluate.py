@@ -481,3 +481,27 @@ def test_false_alarms_count_verdicts_a_second_opinion_made_uncertain_as_not_fake
     assert out["false_alarms"][-1] == everyone
     assert out["second_opinion_uncertain"] == 1 and out["labels"] == {"real": 1, "uncertain": 1, "fake": 2}
     assert out["second_opinion_uncertain_fakes"] == 0
+
+
+def test_false_alarms_on_photos_come_by_age_band_and_sex_in_the_json_and_the_table():
+    from detector.evaluation.evaluate import level_metrics, table
+
+    def row(score, age_band, sex, predicted):
+        return {"label": 0, "score": score, "score_mean": score, "frame_scores": [score], "predicted": predicted,
+                "method": "", "kind": "image", "subgroup": "white", "age_band": age_band, "sex": sex,
+                "source": "faces_utk", "error": "", "seconds": 0.1}  # fmt: skip
+
+    rows = [row(0.9, "0-2", "male", "fake"), row(0.2, "0-2", "female", "real"), row(0.95, "80+", "female", "fake")]
+    rows.append(row(0.85, "80+", "female", "uncertain"))  # over the threshold, made uncertain: not a false alarm
+    out = level_metrics(rows, 0.5)
+    ages = {r["name"]: (r["reals"], r["false_alarms"]) for r in out["false_alarms_by_population"]["age_band"]}
+    assert ages == {"0-2": (2, 1), "80+": (2, 1), "all": (4, 2)}
+    sexes = [(r["name"], r["reals"], r["false_alarms"]) for r in out["false_alarms_by_population"]["sex"]]
+    assert sexes == [("female", 3, 1), ("male", 1, 1), ("all", 4, 2)]
+    result = {"model": "m", "threshold": 0.5, "frames": 1, "inputs": "photos", "data": "photos",
+              "split": {"note": "all"}, "levels": {"none": out}}  # fmt: skip
+    text = table(result)
+    assert "by age (the data's age in years):" in text and "by sex (as the data labels it):" in text
+    lines = text.splitlines()
+    under_age = lines[lines.index(next(x for x in lines if "by age" in x)) + 1].split()
+    assert under_age[:4] == ["0-2", "2", "1", "50.0%"]

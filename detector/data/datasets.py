@@ -38,7 +38,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from detector.constants import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from detector.constants import AGE_BANDS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from detector.errors import InputError
 
 REAL, FAKE = 0, 1
@@ -60,12 +60,15 @@ class VideoItem:
     target: str | None = None  # a fake's target: the absolute path of the real video it was made from, where the
     # layout says it (FF++ <target>_<source> -> original_sequences/youtube at the fake's compression, DFDC's
     # "original", a fake/ file with one real/ file of its stem), else None; a name: the file may not exist
+    age_band: str | None = None  # the person's age band where the data names an age (UTKFace), for fairness tables
+    sex: str | None = None  # "male" or "female" where the data names it (UTKFace's gender field), for fairness tables
 
 
 Item = VideoItem  # a video or a photo
 
 UTK_RACES = {"0": "white", "1": "black", "2": "asian", "3": "indian", "4": "other"}
-_UTK_NAME = re.compile(r"^\d+_\d+_(\d)_\d+")  # <age>_<gender>_<race>_<date>.jpg.chip.jpg
+UTK_SEXES = {"0": "male", "1": "female"}
+_UTK_NAME = re.compile(r"^(\d+)_(\d)_(\d)_\d+")  # <age>_<gender>_<race>_<date>.jpg.chip.jpg
 STILL_HOLDOUT = 5  # one photo in STILL_HOLDOUT (by a hash of its file name) is never trained on: see held_out()
 
 
@@ -74,6 +77,22 @@ def held_out(item: VideoItem) -> bool:
     hash of the file name, so it is the same on every machine and in every run): training never uses it, in no
     fold; ``detector.evaluation.evaluate --split heldout`` measures false alarms on it."""
     return item.kind == "image" and zlib.crc32(os.path.basename(item.path).encode()) % STILL_HOLDOUT == 0
+
+
+def age_band(age: int) -> str:
+    """The band of :data:`~detector.constants.AGE_BANDS` an age in years falls in: ``34`` -> ``"20-39"``."""
+    return [name for low, name in AGE_BANDS if age >= low][-1]
+
+
+def population(path: str) -> dict:
+    """The population labels a photo's file name gives (UTKFace's ``<age>_<gender>_<race>_<date>`` names):
+    ``{"subgroup": "black", "age_band": "20-39", "sex": "female"}``; each None where the name gives none (any
+    other file, or a field out of the data's code)."""
+    m = _UTK_NAME.match(os.path.basename(str(path)))
+    if not m:
+        return {"subgroup": None, "age_band": None, "sex": None}
+    age, sex, race = m.groups()
+    return {"subgroup": UTK_RACES.get(race), "age_band": age_band(int(age)), "sex": UTK_SEXES.get(sex)}
 
 
 def real_person(path: str) -> str | None:
@@ -93,7 +112,7 @@ def _item(root: Path, path: Path, label: int, group: str, method: str | None, ta
     rel = path.relative_to(root).with_suffix("").as_posix()
     kind = "image" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
     source = root.name + (":actors" if "original_sequences/actors/" in path.as_posix() else "")
-    m = _UTK_NAME.match(path.name) if kind == "image" else None
+    named = population(path.name) if kind == "image" else {}
     return VideoItem(
         os.path.abspath(path),
         label,
@@ -103,8 +122,10 @@ def _item(root: Path, path: Path, label: int, group: str, method: str | None, ta
         rel,
         kind,
         source,
-        UTK_RACES.get(m.group(1)) if m else None,
+        named.get("subgroup"),
         os.path.abspath(target) if target is not None else None,
+        named.get("age_band"),
+        named.get("sex"),
     )
 
 
@@ -415,6 +436,9 @@ __all__ = [
     "read_datasets",
     "unique_ids",
     "UTK_RACES",
+    "UTK_SEXES",
+    "age_band",
+    "population",
     "REAL",
     "FAKE",
     "read_dataset",

@@ -14,15 +14,20 @@ threshold is chosen from validation (out-of-fold) scores of real items:
 * the **uncertain band** ``[low, threshold)`` is the same rule at ``band_factor``
   times the target rate: scores there are neither trusted as real nor called fake.
 
-:func:`false_alarm_table` reports the rate per stratum at a given threshold.
+:func:`false_alarm_table` reports the rate per stratum at a given threshold;
+:func:`false_alarms_by_population` per age band and sex, where the data names them.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 
 import numpy as np
+
+from detector.constants import AGE_BANDS
+from detector.data.datasets import population
 
 DEFAULT_TARGET_FA = 0.05
 BAND_FACTOR = 3.0  # the uncertain band starts where the false-alarm rate would be 3x the target
@@ -95,10 +100,17 @@ def calibrate_threshold(
     }
 
 
-def false_alarm_table(items: list[dict], threshold, score_key: str = "confident", by: str = "stratum") -> list[dict]:
+def false_alarm_table(
+    items: list[dict],
+    threshold,
+    score_key: str = "confident",
+    by: str = "stratum",
+    order: Sequence[str] = (),
+) -> list[dict]:
     """False alarms of the real items at ``threshold`` (a number, or a function of the item: e.g. each fold's own),
-    one row per stratum (``by="stratum"``) or per ``source``, plus an "all" row:
-    {name, reals, false_alarms, rate, median_score}."""
+    one row per stratum (``by="stratum"``) or per value of another field (``"source"``, ``"age_band"``), plus an
+    "all" row: {name, reals, false_alarms, rate, median_score}.  Rows come in ``order`` where it names them, the
+    others by name after them."""
     at = threshold if callable(threshold) else (lambda it: threshold)
     groups: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     for it in items:
@@ -107,7 +119,9 @@ def false_alarm_table(items: list[dict], threshold, score_key: str = "confident"
             groups[key].append((float(it[score_key]), float(it[score_key]) >= at(it)))
     rows = []
     everything = [x for v in groups.values() for x in v]
-    for name, judged in [*sorted(groups.items()), ("all", everything)]:
+    place = {name: i for i, name in enumerate(order)}
+    ranked = sorted(groups.items(), key=lambda kv: (place.get(kv[0], len(place)), kv[0]))
+    for name, judged in [*ranked, ("all", everything)]:
         s = np.asarray([score for score, _ in judged])
         fa = sum(fake for _, fake in judged)
         rows.append(
@@ -122,4 +136,38 @@ def false_alarm_table(items: list[dict], threshold, score_key: str = "confident"
     return rows
 
 
-__all__ = ["calibrate_threshold", "false_alarm_table", "stratum", "DEFAULT_TARGET_FA", "BAND_FACTOR"]
+# the population labels of a fairness table beyond the strata (which hold the data's ethnic groups), in the order
+# their rows are printed
+POPULATION_FIELDS = {"age_band": tuple(name for _, name in AGE_BANDS), "sex": ("female", "male")}
+
+
+def false_alarms_by_population(items: list[dict], threshold, score_key: str = "confident") -> dict:
+    """False alarms of the real items per age band and per sex (:data:`POPULATION_FIELDS`), among those the data
+    labels so (UTKFace's file names): ``{"age_band": rows, "sex": rows}`` of :func:`false_alarm_table`, each
+    "all" row counting the labelled reals only; a field no real item has is left out.  An item without the field
+    gets it from its file name (``path``, or ``video`` in training's per-video scores), so scores saved before
+    these tables existed still give them."""
+    out = {}
+    for field, order in POPULATION_FIELDS.items():
+        labelled = []
+        for it in items:  # the item itself where it has the field: ``threshold`` may be a function of the item
+            if int(it["label"]) != 0:
+                continue
+            if field not in it:
+                it = {**it, field: population(it.get("path") or it.get("video") or "")[field]}
+            if it[field]:
+                labelled.append(it)
+        if labelled:
+            out[field] = false_alarm_table(labelled, threshold, score_key=score_key, by=field, order=order)
+    return out
+
+
+__all__ = [
+    "calibrate_threshold",
+    "false_alarm_table",
+    "false_alarms_by_population",
+    "stratum",
+    "DEFAULT_TARGET_FA",
+    "BAND_FACTOR",
+    "POPULATION_FIELDS",
+]

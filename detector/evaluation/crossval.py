@@ -28,7 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from detector.errors import InputError
-from detector.evaluation.calibration import DEFAULT_TARGET_FA, calibrate_threshold, false_alarm_table
+from detector.evaluation.calibration import (
+    DEFAULT_TARGET_FA,
+    calibrate_threshold,
+    false_alarm_table,
+    false_alarms_by_population,
+)
 from detector.evaluation.scores import metrics_by_source, video_metrics, video_metrics_by_method
 
 
@@ -153,7 +158,7 @@ def pool(runs: list[dict]) -> dict:
 def cross_fitted_false_alarms(videos: list[dict], target: float) -> dict:
     """False alarms measured honestly: each fold's reals judged at the threshold calibrated on the OTHER folds'
     out-of-fold scores (the pooled threshold was fitted on all of them, so its own false-alarm rate is optimistic).
-    Rows per stratum and per source, summed over the folds."""
+    Rows per stratum, per source, and per age band and sex where the data names them, summed over the folds."""
     folds = sorted({v["fold"] for v in videos})
     if len(folds) < 2:
         return {}
@@ -165,6 +170,7 @@ def cross_fitted_false_alarms(videos: list[dict], target: float) -> dict:
         "thresholds": thresholds,
         "by_stratum": false_alarm_table(videos, at),
         "by_source": false_alarm_table(videos, at, by="source"),
+        "by_population": false_alarms_by_population(videos, at),
     }
 
 
@@ -222,11 +228,21 @@ def render(result: dict) -> str:
     cf = result.get("cross_fitted") or {}
     if cf:
         lines += ["", "cross-fitted false alarms (each fold judged at the threshold calibrated on the other folds):"]
-        for row in cf["by_stratum"] + cf["by_source"]:
-            rate = row["rate"] if row["rate"] is not None else "-"
-            lines.append(
-                f"  {row['name']:<22} reals {row['reals']:>5}  false alarms {row['false_alarms']:>4}  rate {rate}"
-            )
+        by_population = cf.get("by_population") or {}
+        for heading, rows in [
+            ("", cf["by_stratum"] + cf["by_source"]),
+            ("by age (the data's age in years)", by_population.get("age_band")),
+            ("by sex (as the data labels it)", by_population.get("sex")),
+        ]:
+            if rows is None:
+                continue
+            if heading:
+                lines.append(f"  {heading}:")
+            for row in rows:
+                rate = row["rate"] if row["rate"] is not None else "-"
+                lines.append(
+                    f"  {row['name']:<22} reals {row['reals']:>5}  false alarms {row['false_alarms']:>4}  rate {rate}"
+                )
     lines += [
         "",
         "reals scored most fake: "

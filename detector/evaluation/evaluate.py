@@ -56,6 +56,8 @@ CSV_FIELDS = [
     "method",
     "group",
     "subgroup",
+    "age_band",
+    "sex",
     "score",
     "score_mean",
     "predicted",
@@ -268,6 +270,8 @@ def run_one(item, level: str, clf, frames: int) -> dict:
         "kind": item.kind,
         "source": item.source,
         "subgroup": item.subgroup,
+        "age_band": item.age_band,
+        "sex": item.sex,
         "path": item.path,
         "score": None,
         "score_mean": None,
@@ -342,7 +346,7 @@ def level_metrics(rows: list[dict], threshold: float) -> dict:
             "frame": metrics_block(frame_labels, frame_scores, threshold),
         }
 
-    from detector.evaluation.calibration import false_alarm_table
+    from detector.evaluation.calibration import false_alarm_table, false_alarms_by_population
 
     out = blocks(scored)
     out["videos"] = len(rows)
@@ -361,6 +365,7 @@ def level_metrics(rows: list[dict], threshold: float) -> dict:
 
         out["false_alarms"] = false_alarm_table(scored, at, score_key="score")
         out["false_alarms_by_source"] = false_alarm_table(scored, at, score_key="score", by="source")
+        out["false_alarms_by_population"] = false_alarms_by_population(scored, at, score_key="score")
         q = np.quantile([r["score"] for r in reals], [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99])
         out["real_score_quantiles"] = dict(zip(("p10", "p25", "p50", "p75", "p90", "p95", "p99"), q.round(4).tolist()))
     out["failed"] = sum(bool(r["error"]) for r in rows)
@@ -434,12 +439,22 @@ def table(result: dict) -> str:
                 + "):",
                 f"{'':8s} {'group':<22s} {'reals':>6s} {'false alarms':>12s} {'rate':>7s} {'median':>7s}",
             ]
-            for row in lv["false_alarms"]:
-                rate = "-" if row["rate"] is None else f"{row['rate']:.1%}"
-                lines.append(
-                    f"{'':8s} {row['name']:<22s} {row['reals']:6d} {row['false_alarms']:12d} {rate:>7s} "
-                    f"{_f(row['median_score']):>7s}"
-                )
+            by_population = lv.get("false_alarms_by_population") or {}
+            for heading, rows_ in [
+                ("", lv["false_alarms"]),
+                ("by age (the data's age in years)", by_population.get("age_band")),
+                ("by sex (as the data labels it)", by_population.get("sex")),
+            ]:
+                if rows_ is None:
+                    continue
+                if heading:
+                    lines.append(f"{'':8s} {heading}:")
+                for row in rows_:
+                    rate = "-" if row["rate"] is None else f"{row['rate']:.1%}"
+                    lines.append(
+                        f"{'':8s} {row['name']:<22s} {row['reals']:6d} {row['false_alarms']:12d} {rate:>7s} "
+                        f"{_f(row['median_score']):>7s}"
+                    )
             lines.append(
                 f"{'':8s} labels: "
                 + ", ".join(f"{k} {v}" for k, v in lv["labels"].items())
@@ -650,6 +665,8 @@ def main(argv=None) -> int:
                 "predicted",
                 "source",
                 "subgroup",
+                "age_band",
+                "sex",
                 "frames_with_face",
                 "frames",
                 "error",

@@ -35,7 +35,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import numpy as np  # noqa: E402
 
 from detector.errors import InputError  # noqa: E402
-from detector.evaluation.calibration import calibrate_threshold  # noqa: E402
+from detector.evaluation.calibration import calibrate_threshold, false_alarms_by_population  # noqa: E402
 from detector.evaluation.metrics import metrics_block  # noqa: E402
 from detector.evaluation.scores import (  # noqa: E402
     false_alarms_by_subgroup,
@@ -681,6 +681,7 @@ def validate(cfg: TrainConfig, learn, full_valid, prep: Prepared, fitted: dict, 
             "by_source": metrics_by_source(vids),
             "by_subgroup": false_alarms_by_subgroup(vids),
             "by_subgroup_at_threshold": false_alarms_by_subgroup(vids, calibration["threshold"]),
+            "by_population_at_threshold": false_alarms_by_population(vids, calibration["threshold"]),
             "calibration": calibration,
         }
     )
