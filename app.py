@@ -484,6 +484,7 @@ def on_analyze(
     rule,
     cam_faces,
     order,
+    colours="jet",
     progress=gr.Progress(),
 ) -> dict:
     """The Analyse button: one analysis of the video or photo; returns ``{component of ui: value}`` for every
@@ -497,6 +498,7 @@ def on_analyze(
     from webapp.tables import table_value
     from webapp.verdict import is_photo, verdict_html
 
+    colours = _heat_colours(colours)  # before the analysis: a bad value is not found after minutes of work
     report = _run_guarded(
         run_analysis,
         pick_media(video, photo),
@@ -520,8 +522,8 @@ def on_analyze(
     }
     pos = _first_fake_position(report)
     image, caption = frame_view(report, pos)
-    items, positions = gallery_items(report, order)
-    csv_path, json_path, html_path = _write_downloads(report, judged)
+    items, positions = gallery_items(report, order, colours=colours)
+    csv_path, json_path, html_path = _write_downloads(report, judged, colours)
     photo = is_photo(report)  # one frame: no timeline, no frame slider
     return {
         ui.verdict: verdict_html(report),
@@ -554,7 +556,7 @@ def face_gallery(items: list) -> dict:
     return gr.update(value=items, height="auto" if rows <= 2 else GALLERY_HEIGHT)
 
 
-def on_threshold(ui, report, judged, threshold, position, order) -> dict:
+def on_threshold(ui, report, judged, threshold, position, order, colours="jet") -> dict:
     """The threshold slider: label the scores already computed again (no new analysis); ``{component: value}``.
 
     At the model card's own threshold its uncertain band applies; at another, the band keeps its lower edge.
@@ -564,6 +566,7 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
     from webapp.plots import timeline_figure
     from webapp.verdict import is_photo, relabel, verdict_html
 
+    colours = _heat_colours(colours)
     if report is None or threshold is None:
         return {}  # nothing analysed yet: nothing to re-label
     if not (math.isfinite(float(threshold)) and 0 <= float(threshold) <= 1):  # the slider sends none: raw HTTP
@@ -571,8 +574,8 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
     judged = judged or {}
     report = relabel(report, float(threshold), judged.get("threshold"), judged.get("uncertain"))
     image, _ = frame_view(report, int(position or 1) - 1)
-    items, positions = gallery_items(report, order)
-    csv_path, json_path, html_path = _write_downloads(report, judged)
+    items, positions = gallery_items(report, order, colours=colours)
+    csv_path, json_path, html_path = _write_downloads(report, judged, colours)
     out = {
         ui.verdict: verdict_html(report),
         ui.frame_image: image,
@@ -589,17 +592,17 @@ def on_threshold(ui, report, judged, threshold, position, order) -> dict:
     return out
 
 
-def _write_downloads(report, judged: dict) -> tuple[str, str, str]:
+def _write_downloads(report, judged: dict, colours: str = "jet") -> tuple[str, str, str]:
     """The CSV, the JSON and the shareable HTML report of ``report``, in a fresh folder (gradio serves copies,
     and the folder is deleted when the session ends); ``judged``: the model card (see
-    :func:`on_analyze`)."""
+    :func:`on_analyze`); ``colours``: the HTML report's heat maps'."""
     from webapp.html_report import write_html_report
     from webapp.tables import write_downloads
 
     folder = tempfile.mkdtemp(prefix="report_", dir=_downloads_root())
     _hold_for_session(folder, upload=False)
     csv_path, json_path = write_downloads(report, folder)
-    html_path = write_html_report(report, judged.get("card"), folder)
+    html_path = write_html_report(report, judged.get("card"), folder, colours=colours)
     return csv_path, json_path, html_path
 
 
@@ -753,12 +756,39 @@ def on_frame(report, position):
     return frame_view(report, int(position) - 1)
 
 
-def on_order(report, order):
+def on_order(report, order, colours="jet"):
     from webapp.faces import gallery_items
 
     if report is None:
         return [], []
-    return gallery_items(report, order)
+    return gallery_items(report, order, colours=_heat_colours(colours))
+
+
+def _heat_colours(colours) -> str:
+    """The heat maps' colours a handler was given, checked (the radio sends no other; raw HTTP may)."""
+    from webapp.faces import HOT_WORDS
+
+    if colours not in HOT_WORDS:
+        raise gr.Error(f"unknown heat-map colours {colours!r}: one of {', '.join(HOT_WORDS)}", print_exception=False)
+    return colours
+
+
+def on_heat_colours(ui, report, judged, order, colours) -> dict:
+    """Other heat-map colours: the gallery and the HTML report drawn again in them (no new analysis)."""
+    from webapp.faces import gallery_items
+
+    colours = _heat_colours(colours)
+    if report is None:
+        return {}
+    items, positions = gallery_items(report, order, colours=colours)
+    csv_path, json_path, html_path = _write_downloads(report, judged or {}, colours)
+    return {
+        ui.gallery: items,
+        ui.positions_state: positions,
+        ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
+        ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
+        ui.html_btn: gr.DownloadButton(value=html_path, visible=True),
+    }
 
 
 def _keep_one(value):
@@ -1022,12 +1052,12 @@ def on_lab_new_clip(n: int, video, photo, slot: str = "photo") -> tuple:
 # ---------------------------------------------------------------- compare models
 
 
-def on_compare_models(ui, video, photo, models, frames, cam, progress=gr.Progress()) -> dict:
+def on_compare_models(ui, video, photo, models, frames, cam, colours="jet", progress=gr.Progress()) -> dict:
     """The compare tab's button: every ticked model on the same sampled frames of the clip or photo (each loaded
     when first used, then kept), their timelines overlaid (none for a photo), their verdicts, one CAM per model of
     the same face, where they disagree, and the CLI's JSON / CSV; returns ``{component of ui: value}`` (``ui``: its
     :class:`CompareTab`)."""
-    video = pick_media(video, photo)
+    video, colours = pick_media(video, photo), _heat_colours(colours)
     from detector.evaluation.compare import compare_models
     from webapp import compare as view
 
@@ -1062,7 +1092,8 @@ def on_compare_models(ui, video, photo, models, frames, cam, progress=gr.Progres
         ui.summary: view.disagreement_markdown(comparison),
         ui.table: view.verdict_rows(comparison),
         ui.timeline: gr.Plot(value=None if one_frame else view.timeline_figure(comparison), visible=not one_frame),
-        ui.cams: view.cam_row(comparison, top=36),  # the image's buttons covered the third tile's corner (a review)
+        # top: the image's buttons covered the third tile's corner (a review)
+        ui.cams: view.cam_row(comparison, top=36, colours=colours),
         ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
     }
@@ -1163,6 +1194,7 @@ class AnalyseTab:
     frame_caption: gr.Markdown
     frame_image: gr.Image
     order: gr.Radio
+    heat_colours: gr.Radio  # the heat maps' colours (webapp.faces.HEAT_MAP_CHOICES)
     gallery: gr.Gallery
     faces_box: gr.Column  # the faces' heading, order and gallery: hidden while there is no face
     csv_btn: gr.DownloadButton
@@ -1264,6 +1296,8 @@ def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image, list]:
 
 def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> AnalyseTab:
     """The "Analyse a video or photo" tab: inputs and settings, verdict, timeline, frame, gallery, table; its events."""
+    from webapp.faces import HEAT_MAP_CHOICES
+
     default_model = models[0][1] if models else None
     default_card = model_card(default_model)
     cams = cam_choices()
@@ -1349,18 +1383,21 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 )
         with gr.Column(visible=False) as faces_box:  # shown with the first faces (no face: no empty box, a review)
             gr.Markdown(
-                "## Faces and their explanations\nEach tile: the face as the model saw it and, beside it, its "
-                "CAM heat map (red = pushed towards *fake*; each map is scaled to its own strongest spot, so on a face "
-                "scored real it shows where the model leaned most towards fake, not evidence of a fake) when a CAM "
-                "method is chosen; with an RGB + depth model, last, the depth map its depth stream read (FaceMesh's "
-                "estimate, brighter = nearer). Red frame = scored at or above the threshold, amber = in the model's "
-                "uncertain band just below it, green = below; the score is in the frame's bottom strip. In a video, "
-                "one face in one frame is not the verdict: the threshold was set for whole clips, and a few frames of "
-                "a real clip can score above it. Hatched, beyond a dashed line: where the face's square runs past the "
-                "picture's edge (a photo's border mirrored, a frame's black edge): the model saw it, the picture does "
-                "not hold it. Click a tile to see its frame."
+                "## Faces and their explanations\nEach tile: the face as the model saw it and, beside it, its CAM "
+                "heat map (red, or bright yellow in the colour-blind safe colours, = pushed towards *fake*; each map "
+                "is scaled to its own strongest spot, so on a face scored real it shows where the model leaned most "
+                "towards fake, not evidence of a fake) when a CAM method is chosen; with an RGB + depth model, last, "
+                "the depth map its depth stream read (FaceMesh's estimate, brighter = nearer). Red frame = scored at "
+                "or above the threshold, amber = in the model's uncertain band just below it, green = below; the "
+                "score is in the frame's bottom strip. In a video, one face in one frame is not the verdict: the "
+                "threshold was set for whole clips, and a few frames of a real clip can score above it. Hatched, "
+                "beyond a dashed line: where the face's square runs past the picture's edge (a photo's border "
+                "mirrored, a frame's black edge): the model saw it, the picture does not hold it. Click a tile to see "
+                "its frame."
             )
-            order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
+            with gr.Row():
+                order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
+                heat_colours = gr.Radio(HEAT_MAP_CHOICES, value="jet", label="Heat-map colours", elem_id="heat-colours")
             gallery = gr.Gallery(
                 label="Face crops with CAM overlays",
                 show_label=False,
@@ -1400,6 +1437,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
         frame_caption=frame_caption,
         frame_image=frame_image,
         order=order,
+        heat_colours=heat_colours,
         gallery=gallery,
         faces_box=faces_box,
         csv_btn=csv_btn,
@@ -1435,7 +1473,18 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     )
     analysed = checked.success(
         partial(on_analyze, ui),
-        [ui.video, ui.photo, ui.frames, ui.model, ui.cam, ui.threshold, ui.rule, ui.cam_faces, ui.order],
+        [
+            ui.video,
+            ui.photo,
+            ui.frames,
+            ui.model,
+            ui.cam,
+            ui.threshold,
+            ui.rule,
+            ui.cam_faces,
+            ui.order,
+            ui.heat_colours,
+        ],
         ui.results,
         api_name="analyze_page",  # undocumented: what the page calls (bench/app_soak.py calls it as a page would)
         api_visibility="undocumented",
@@ -1464,7 +1513,7 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     # the slider by on_model, must not re-judge the previous model's scores at it
     ui.threshold.input(
         partial(on_threshold, ui),
-        [ui.report_state, ui.judged_state, ui.threshold, ui.frame_slider, ui.order],
+        [ui.report_state, ui.judged_state, ui.threshold, ui.frame_slider, ui.order, ui.heat_colours],
         ui.judged,
         trigger_mode="always_last",
         **{**quick, "api_visibility": "undocumented"},
@@ -1473,8 +1522,15 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     ui.frame_slider.change(on_frame, [ui.report_state, ui.frame_slider], [ui.frame_image, ui.frame_caption], **quick)
     ui.order.change(
         on_order,
-        [ui.report_state, ui.order],
+        [ui.report_state, ui.order, ui.heat_colours],
         [ui.gallery, ui.positions_state],
+        api_visibility="private",
+        concurrency_limit=None,
+    )
+    ui.heat_colours.change(
+        partial(on_heat_colours, ui),
+        [ui.report_state, ui.judged_state, ui.order, ui.heat_colours],
+        [ui.gallery, ui.positions_state, ui.csv_btn, ui.json_btn, ui.html_btn],
         api_visibility="private",
         concurrency_limit=None,
     )
@@ -1631,6 +1687,7 @@ class CompareTab:
     models: gr.CheckboxGroup
     frames: gr.Slider
     cam: gr.Dropdown
+    heat_colours: gr.Radio
     run_btn: gr.Button
     summary: gr.Markdown
     table: gr.Dataframe
@@ -1649,6 +1706,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
     """The "Compare models" tab (every installed model on one clip or photo, the first tab's when it has none) and
     its events.  The models are loaded when a comparison runs, not when the page is built."""
     from webapp.compare import VERDICT_HEADERS
+    from webapp.faces import HEAT_MAP_CHOICES
 
     examples = examples or {}
     cams = cam_choices()
@@ -1690,6 +1748,9 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     info="one heat map per model, of the same face",
                     elem_id="compare-cam",
                 )
+                heat_colours = gr.Radio(
+                    HEAT_MAP_CHOICES, value="jet", label="Heat-map colours", elem_id="compare-heat-colours"
+                )
                 run_btn = gr.Button("Compare the models", variant="primary", elem_id="compare-models-btn")
             with gr.Column(scale=7, min_width=480):
                 summary = gr.Markdown(elem_id="compare-summary")
@@ -1713,7 +1774,19 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     json_btn = gr.DownloadButton("Download JSON", visible=False, elem_id="compare-json")
                     csv_btn = gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv")
     ui = CompareTab(
-        clip.video, clip.photo, chosen, frames, cam, run_btn, summary, table, timeline, cam_row, json_btn, csv_btn
+        clip.video,
+        clip.photo,
+        chosen,
+        frames,
+        cam,
+        heat_colours,
+        run_btn,
+        summary,
+        table,
+        timeline,
+        cam_row,
+        json_btn,
+        csv_btn,
     )
     checked = run_btn.click(
         validate_input,
@@ -1725,7 +1798,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
     )
     run = checked.success(
         partial(on_compare_models, ui),
-        [*clip.media, chosen, frames, cam],
+        [*clip.media, chosen, frames, cam, heat_colours],
         ui.results,
         api_visibility="private",
         concurrency_id="analysis",

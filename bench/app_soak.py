@@ -201,10 +201,11 @@ def one_session(url: str, clip: str, count: int, args, results: list, lock: thre
                     "confident",
                     16,
                     "time",
+                    "jet",
                     api_name="/analyze_page",
                 )
                 verdict = out[0]
-                moved = client.predict(0.05 + 0.9 * ((i % 7) / 7), 1, "time", api_name="/relabel_page")
+                moved = client.predict(0.05 + 0.9 * ((i % 7) / 7), 1, "time", "jet", api_name="/relabel_page")
                 ok = "verdict" in str(verdict) and "verdict" in str(moved[0])
                 err = "" if ok else f"unexpected output: {str(verdict)[:120]}"
             except Exception as e:

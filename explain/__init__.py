@@ -2,7 +2,8 @@
 
     from explain import explain_faces, overlay, METHODS
     exps = explain_faces(classifier, crops, method="gradcam")   # one Explanation per crop
-    image = overlay(crops[0], exps[0].cam)                       # RGB heat map over the crop
+    image = overlay(crops[0], exps[0].cam)                       # RGB heat map over the crop (jet)
+    image = overlay(crops[0], exps[0].cam, colours="inferno")    # brightness = value: colour-blind safe
     exps[0].figures()   # {"score", "drop_blur", "drop_remove", "face_mass", "face_area"}
 
 Files, one job each (after pytorch-grad-cam's layout):
@@ -11,16 +12,20 @@ Files, one job each (after pytorch-grad-cam's layout):
     cam.py           one cached CAM object per (classifier, method); CAMs of a batch at input size
     faithfulness.py  probability drop when the top CAM pixels are blurred/removed; CAM mass on the face
     explanation.py   Explanation and explain_faces(), which ties the above together
-    overlay.py       the CAM as a heat map over the crop
+    overlay.py       the CAM as a heat map over the crop; HEAT_MAPS: its colour maps (jet, inferno)
 
 The target layer of each architecture is ``detector.models.registry.get(name).cam_layer``.
 This package never imports gradio.
 """
 
 from .names import METHOD_NAMES
-from .overlay import overlay  # light (OpenCV, NumPy); bound now so the name is never shadowed by its module
+from .overlay import (
+    DEFAULT_HEAT_MAP,
+    HEAT_MAPS,
+    overlay,
+)  # light (OpenCV, NumPy); bound now so the name is never shadowed by its module
 
-__all__ = ["explain_faces", "Explanation", "METHODS", "METHOD_NAMES", "overlay"]
+__all__ = ["explain_faces", "Explanation", "METHODS", "METHOD_NAMES", "overlay", "HEAT_MAPS", "DEFAULT_HEAT_MAP"]
 
 _LAZY = {"explain_faces": "explanation", "Explanation": "explanation", "METHODS": "methods"}
 

@@ -32,6 +32,7 @@ def test_the_tab_lists_every_model_and_loads_none_before_a_comparison(demo, pair
         "compare-models",
         "compare-frames",
         "compare-cam",
+        "compare-heat-colours",
     ]
     assert ui.models.value == ["eager", "wary"] and [v for _, v in ui.models.choices] == ["eager", "wary"]
     # the page was built without loading any of them (they load when a comparison runs)
@@ -44,7 +45,7 @@ def test_compare_event_through_gradio(demo, clips):
 
     state = SessionState(demo)
     (compare,) = events(demo, "on_compare_models")
-    data = run_event(demo, compare, [file_data(clips["face"]), None, ["eager", "wary"], 4, "gradcam"], state)
+    data = run_event(demo, compare, [file_data(clips["face"]), None, ["eager", "wary"], 4, "gradcam", "jet"], state)
     out = by_elem(compare.outputs, data)
     summary = out["compare-summary"]
     assert "the models disagree: eager fake" in summary and "wary real" in summary
@@ -76,7 +77,7 @@ def test_compare_event_through_gradio(demo, clips):
 
     # no model ticked: a readable error, no stack trace
     with pytest.raises(Exception) as err:
-        run_event(demo, compare, [file_data(clips["face"]), None, [], 4, "gradcam"], state)
+        run_event(demo, compare, [file_data(clips["face"]), None, [], 4, "gradcam", "jet"], state)
     assert "Tick at least one model" in str(err.value)
 
 
@@ -181,3 +182,9 @@ def test_models_are_compared_on_a_photo(demo, tmp_path):
     assert out[ui.timeline].visible is False and out[ui.timeline].value is None
     assert [row[:3] for row in out[ui.table]] == [["eager", "resnet18", "fake"], ["wary", "resnet18", "real"]]
     assert out[ui.cams] is not None and out[ui.json_btn].visible
+    # the heat maps in the colour-blind safe colours: the same faces and models, other colours
+    bright = app.on_compare_models(
+        ui, None, str(photo), ["wary", "eager"], 4, "gradcam", "inferno", progress=lambda *a, **k: None
+    )
+    assert bright[ui.cams].shape == out[ui.cams].shape and not (bright[ui.cams] == out[ui.cams]).all()
+    assert [row[:4] for row in bright[ui.table]] == [row[:4] for row in out[ui.table]]

@@ -39,8 +39,8 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     given = []  # the paths the analysis was given
     real_run = app.run_analysis
     monkeypatch.setattr(app, "run_analysis", lambda media, *a, **k: given.append(media) or real_run(media, *a, **k))
-    # video, photo, frames, model, cam, threshold, rule, cam faces, order
-    settings = [4, "untrained_resnet18", "gradcam", 0.5, "confident", 2, "time"]
+    # video, photo, frames, model, cam, threshold, rule, cam faces, order, heat-map colours
+    settings = [4, "untrained_resnet18", "gradcam", 0.5, "confident", 2, "time", "jet"]
     data = run_event(demo, analyse, [file_data(clips["face"]), None, *settings], state)
     by = dict(zip([c._id for c in ui.results], data))
     assert "verdict-label" in by[ui.verdict._id]
@@ -56,10 +56,23 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     assert report.label in ("real", "fake") and state[ui.judged_state._id]["threshold"] == 0.5
 
     # the slider re-labels from the stored report (the state), without analysing again
-    data = run_event(demo, threshold, [None, None, 0.0, 1, "time"], state)
+    data = run_event(demo, threshold, [None, None, 0.0, 1, "time", "jet"], state)
     by = dict(zip([c._id for c in ui.judged], data))
     assert "Likely FAKE" in by[ui.verdict._id] and state[ui.report_state._id].label == "fake"
     assert state[ui.report_state._id].score == report.score
+    jet_html = open(by[ui.html_btn._id]["value"]["path"]).read()
+    assert "heat map (red = pushed towards fake)" in jet_html
+
+    # other heat-map colours: the gallery and the HTML report drawn again from the stored report, in them
+    colours = _event(demo, "on_heat_colours")
+    assert [getattr(c, "elem_id", None) for c in colours.inputs][2:] == ["order", "heat-colours"]
+    data = run_event(demo, colours, [None, None, "time", "inferno"], state)
+    by = dict(zip([c._id for c in colours.outputs], data))
+    html = open(by[ui.html_btn._id]["value"]["path"]).read()
+    assert "heat map (bright yellow = pushed towards fake)" in html and "bright yellow is not evidence" in html
+    assert len(by[ui.gallery._id]) == len(state[ui.positions_state._id]) >= 1
+    with pytest.raises(Exception, match="unknown heat-map colours"):
+        app.on_heat_colours(ui, report, None, "time", "rainbow")
 
     # a photo: given to the analysis as the uploaded file itself (never re-encoded), no timeline
     photo = tmp_path / "portrait.jpg"

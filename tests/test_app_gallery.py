@@ -187,3 +187,42 @@ def test_a_small_photo_is_labelled_at_the_size_it_is_seen_with_a_dark_edge():
     assert (out > 200).all(axis=2).sum() > 50, "white letters"
     big = np.full((1080, 1920, 3), 60, np.uint8)
     assert draw_boxes(big, [face], 0.5).shape == big.shape  # a frame the viewer shrinks is drawn as it is
+
+
+def test_the_colour_blind_safe_heat_map_gets_brighter_as_the_map_rises_and_jet_does_not():
+    # jet's red peak is darker than its yellow-green shoulder, and with red-green colour blindness the two look alike;
+    # inferno's brightness rises with the value, so the most telling spot is the brightest for everyone
+    from explain import HEAT_MAPS, overlay
+    from webapp.faces import HOT_WORDS, face_tile, gallery_items
+
+    assert set(HOT_WORDS) == set(HEAT_MAPS)
+    side = 176
+    grey = np.full((side, side, 3), 128, np.uint8)  # a flat crop: the overlay's brightness is the map's
+    ramp = np.tile(np.linspace(0, 1, side, dtype=np.float32), (side, 1))
+
+    def brightness(image):  # luma along the ramp, one value per column
+        return (image.astype(float) @ [0.299, 0.587, 0.114]).mean(axis=0)
+
+    inferno = brightness(overlay(grey, ramp, colours="inferno"))
+    jet = brightness(overlay(grey, ramp, colours="jet"))
+    assert np.all(np.diff(inferno[::8]) > 0)  # every step up the map is brighter
+    assert jet.argmax() < side - 30 and jet[-1] < jet.max() - 20  # jet's brightest is mid-way, not at the peak
+    with pytest.raises(ValueError, match="unknown heat map colours"):
+        overlay(grey, ramp, colours="rainbow")
+
+    f = _face(cam=True)
+    border = 6
+    tiles = {c: face_tile(f, 0.5, side=side, border=border, colours=c) for c in HEAT_MAPS}
+    crops = {c: t[border : border + side, border : border + side] for c, t in tiles.items()}
+    maps = {c: t[border : border + side, border + side + 4 : border + 2 * side + 4] for c, t in tiles.items()}
+    assert np.array_equal(crops["jet"], crops["inferno"]) and not np.array_equal(maps["jet"], maps["inferno"])
+
+    from test_app_units import _report
+
+    report = _report([[(0, 0.9)]])
+    report.cam_method = "gradcam"
+    report.frames[0].faces[0].cam = f.cam
+    (tile, _), *_ = gallery_items(report, colours="inferno")[0]
+    face = report.frames[0].faces[0]
+    assert np.array_equal(tile, face_tile(face, 0.5, side=176, band=report.uncertain, colours="inferno"))
+    assert not np.array_equal(tile, gallery_items(report)[0][0][0])  # jet unless asked

@@ -198,11 +198,13 @@ def _title(text: str, width: int, colour: tuple[int, int, int], height: int = 30
     return strip
 
 
-def cam_row(c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3, top: int = 0) -> np.ndarray | None:
-    """One image: for each model, the explained face as it saw it beside its CAM overlay, framed in the colour of
-    its label, under the model's name, at most ``per_row`` models a row (six side by side were shrunk to a strip
-    too small to read); ``top`` white pixels above it (where the page's image buttons sit); None when no face was
-    scored by every model."""
+def cam_row(
+    c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3, top: int = 0, colours: str = "jet"
+) -> np.ndarray | None:
+    """One image: for each model, the explained face as it saw it beside its CAM overlay (in heat map ``colours``),
+    framed in the colour of its label, under the model's name, at most ``per_row`` models a row (six side by side
+    were shrunk to a strip too small to read); ``top`` white pixels above it (where the page's image buttons sit);
+    None when no face was scored by every model."""
     from webapp.faces import face_tile
 
     if c.face is None or not c.runs:
@@ -216,6 +218,7 @@ def cam_row(c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3, top
             band=run.report.uncertain,
             cam_off=c.cam_method is None,
             second=run.report.second_opinion,
+            colours=colours,
         )
         head = _title(run.name, tile.shape[1], _rgb(model_colour(k)))
         tiles.append(np.concatenate([head, tile], axis=0))

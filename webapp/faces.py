@@ -25,6 +25,9 @@ GREEN = (44, 160, 44)
 AMBER = (214, 140, 0)
 GREY = (120, 120, 120)
 ORDERS = ("time", "most fake first")
+# the heat maps' colours (explain.HEAT_MAPS) as the page offers them, and the word for their "most" end
+HEAT_MAP_CHOICES = [("jet: red = most", "jet"), ("inferno: brightest = most (colour-blind safe)", "inferno")]
+HOT_WORDS = {"jet": "red", "inferno": "bright yellow"}
 _COLOURS = {"fake": RED, "uncertain": AMBER, "real": GREEN}
 _WORDS = {"fake": "FAKE", "uncertain": "uncertain", "real": "real"}
 
@@ -164,10 +167,12 @@ def face_tile(
     cam_off: bool = False,
     depth: bool = True,
     second: dict | None = None,
+    colours: str = "jet",
 ) -> np.ndarray:
     """Crop | CAM overlay (| depth map, for an RGB + depth model), framed in the verdict colour (``band``:
     uncertain), with the score and verdict in a strip under them (nothing is drawn over the pictures but the
-    hatching of padding beyond the picture's edge, :func:`mark_padding`).
+    hatching of padding beyond the picture's edge, :func:`mark_padding`); the heat map in ``colours`` (a name of
+    :data:`explain.HEAT_MAPS`).
 
     A face without a CAM gets a grey panel that says why: the CAM was off for the analysis (``cam_off``), or only
     the most fake faces were explained; ``panel=False``: no grey panel (the crop alone when there is no CAM).
@@ -180,7 +185,8 @@ def face_tile(
     elif face.cam is not None:
         from explain import overlay
 
-        right = mark_padding(overlay(crop, cv2.resize(face.cam.astype(np.float32), (side, side))), face.inside)
+        cam = cv2.resize(face.cam.astype(np.float32), (side, side))
+        right = mark_padding(overlay(crop, cam, colours=colours), face.inside)
     elif panel:
         right = (crop * 0.35 + 90).astype(np.uint8)
         _panel_text(right, CAM_OFF_TEXT if cam_off else NOT_EXPLAINED_TEXT)
@@ -222,9 +228,10 @@ def face_tile(
 
 
 def gallery_items(
-    report: Report, order: str = "time", side: int = 176
+    report: Report, order: str = "time", side: int = 176, colours: str = "jet"
 ) -> tuple[list[tuple[np.ndarray, str]], list[int]]:
-    """Tiles with captions and the frame position of each, ordered by time or most fake first."""
+    """Tiles with captions and the frame position of each, ordered by time or most fake first; heat maps in
+    ``colours`` (:data:`explain.HEAT_MAPS`)."""
     entries = [(pos, fr, f) for pos, fr in enumerate(report.frames) for f in fr.faces]
     if order == "most fake first":
         entries.sort(key=lambda e: (-e[2].score, e[1].time))
@@ -242,6 +249,7 @@ def gallery_items(
             band=report.uncertain,
             cam_off=report.cam_method is None,
             second=report.second_opinion,
+            colours=colours,
         )
         items.append((tile, caption))
         positions.append(pos)
@@ -353,5 +361,7 @@ __all__ = [
     "side_by_side",
     "label_style",
     "ORDERS",
+    "HEAT_MAP_CHOICES",
+    "HOT_WORDS",
     "DEPTH_TEXT",
 ]

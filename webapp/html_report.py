@@ -35,7 +35,7 @@ from detector.inference.report import (
     threshold_by_hand,
 )
 from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers
-from webapp.faces import draw_boxes, face_label, face_tile
+from webapp.faces import HOT_WORDS, draw_boxes, face_label, face_tile
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
 from webapp.verdict import HEADLINES, is_photo, verdict_html
@@ -182,17 +182,18 @@ def _faces_of(report: Report, max_faces: int) -> list[tuple[int, FaceResult]]:
     return entries[: max(0, int(max_faces))]
 
 
-def _faces_section(report: Report, max_faces: int) -> str:
+def _faces_section(report: Report, max_faces: int, colours: str = "jet") -> str:
     entries = _faces_of(report, max_faces)
     if not entries:
         return '<p class="note">No face was found, so there is nothing to show here.</p>'
     cam_on = report.cam_method is not None
     total = len(report.faces)
+    hot = HOT_WORDS[colours]
     intro = (
-        f"Each face as the model saw it, beside its <b>{_esc(report.cam_method)}</b> heat map (red = pushed towards "
-        "fake). Each map is scaled to its own strongest spot, so on a face scored real the red is only where the "
-        "model leaned most towards fake: <b>red is not evidence of a fake</b>. Only the most fake faces are "
-        "explained; the others show a grey panel."
+        f"Each face as the model saw it, beside its <b>{_esc(report.cam_method)}</b> heat map ({hot} = pushed "
+        f"towards fake). Each map is scaled to its own strongest spot, so on a face scored real the {hot} is only "
+        f"where the model leaned most towards fake: <b>{hot} is not evidence of a fake</b>. Only the most fake faces "
+        "are explained; the others show a grey panel."
         if cam_on
         else "The explanation (CAM) was off for this analysis: the crops are shown without heat maps."
     )
@@ -211,7 +212,13 @@ def _faces_section(report: Report, max_faces: int) -> str:
     for pos, f in entries:
         fr = report.frames[pos]
         tile = face_tile(
-            f, report.threshold, side=144, band=report.uncertain, panel=cam_on, second=report.second_opinion
+            f,
+            report.threshold,
+            side=144,
+            band=report.uncertain,
+            panel=cam_on,
+            second=report.second_opinion,
+            colours=colours,
         )
         word = face_label(f.score, report.threshold, report.uncertain, report.second_opinion)
         where = "" if is_photo(report) else f"t = {fr.time:.2f} s (frame {fr.index}) · "
@@ -291,9 +298,10 @@ def report_html(
     *,
     max_faces: int = MAX_FACES,
     now: datetime | None = None,
+    colours: str = "jet",
 ) -> str:
     """The whole report as one HTML page (see the module's docstring).  ``card``: the model card the analysis
-    used (or None); ``now``: the date shown."""
+    used (or None); ``now``: the date shown; ``colours``: the heat maps' (:data:`explain.HEAT_MAPS`)."""
     import dataclasses
 
     name, warnings = _scrubbed(report)
@@ -337,7 +345,7 @@ def report_html(
             f'<img class="wide" src="data:image/png;base64,{png}" alt="timeline of the per-frame scores">',
         ]
     parts.append(_frame_section(report))
-    parts += ["<h2>Faces and their explanations</h2>", _faces_section(report, max_faces)]
+    parts += ["<h2>Faces and their explanations</h2>", _faces_section(report, max_faces, colours)]
     if report.frames:
         parts += [f"<h2>{'Table' if is_photo(report) else 'Per-frame table'}</h2>", _table_section(report)]
     parts += ["<h2>Model</h2>", _model_section(report, card)]
