@@ -1396,8 +1396,13 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 "its frame."
             )
             with gr.Row():
-                order = gr.Radio(["time", "most fake first"], value="time", label="Order", elem_id="order")
-                heat_colours = gr.Radio(HEAT_MAP_CHOICES, value="jet", label="Heat-map colours", elem_id="heat-colours")
+                # min widths: on a phone each takes its own line (side by side, their choices broke a word a line)
+                order = gr.Radio(
+                    ["time", "most fake first"], value="time", label="Order", elem_id="order", min_width=260
+                )
+                heat_colours = gr.Radio(
+                    HEAT_MAP_CHOICES, value="jet", label="Heat-map colours", elem_id="heat-colours", min_width=340
+                )
             gallery = gr.Gallery(
                 label="Face crops with CAM overlays",
                 show_label=False,
