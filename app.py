@@ -1876,7 +1876,10 @@ ABOUT = f"""
    the threshold → *fake*; just below it, in the model's *uncertain* band (where real faces of its validation set
    also score) → *uncertain*.
 5. **Explain**: a class-activation map (Grad-CAM and relatives) shows which pixels pushed the score towards *fake*,
-   each map scaled to its own strongest spot (on a face scored real, red is not evidence of a fake); its faithfulness
+   each map scaled to its own strongest spot (on a face scored real, red is not evidence of a fake); in jet colours
+   (blue to red) or, chosen over the gallery, inferno (dark to bright yellow: its brightness rises with the map, so it
+   reads the same with red-green colour blindness and in greyscale, where jet's red peak and yellow shoulder look
+   alike); its faithfulness
    figures are in the table: *CAM drop (blur)* is how far the fake probability falls when the map's hottest pixels
    are blurred (large: the map found what drove the score; near 0: it did not; negative: blurring those pixels
    made the face look *more* fake), and the share of the map on the face itself. Where a
