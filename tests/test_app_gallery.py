@@ -226,3 +226,23 @@ def test_the_colour_blind_safe_heat_map_gets_brighter_as_the_map_rises_and_jet_d
     face = report.frames[0].faces[0]
     assert np.array_equal(tile, face_tile(face, 0.5, side=176, band=report.uncertain, colours="inferno"))
     assert not np.array_equal(tile, gallery_items(report)[0][0][0])  # jet unless asked
+
+
+def test_the_words_on_tiles_and_box_labels_contrast_with_their_colour():
+    # an accessibility audit: white on the amber strip was 2.8:1 and on the green 3.4:1 (4.5 is the least for
+    # small text); the letters are now white or black, whichever contrasts more
+    from webapp import faces
+
+    for colour in (faces.RED, faces.AMBER, faces.GREEN, faces.GREY):
+        assert faces.contrast(faces.ink(colour), colour) >= 4.5, colour
+    assert faces.ink(faces.RED) == (255, 255, 255) and faces.ink(faces.AMBER) == faces.ink(faces.GREEN) == (0, 0, 0)
+    assert round(faces.contrast((255, 255, 255), (0, 0, 0)), 1) == 21.0
+
+    side, border = 176, 6
+    for score, band, colour in ((0.9, None, faces.RED), (0.45, [0.4, 0.5], faces.AMBER), (0.1, None, faces.GREEN)):
+        tile = faces.face_tile(_face(score=score), 0.5, side=side, border=border, band=band)
+        strip = tile[border + side + 2 : -2, border:-border]
+        letters = ~(strip == colour).all(axis=2)  # what is not the strip's colour is its text (and its smoothing)
+        assert letters.any()
+        strongest = max(strip[letters], key=lambda px: faces.contrast(px, colour))  # the letters' core
+        assert faces.contrast(strongest, colour) >= 4.5

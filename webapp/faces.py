@@ -42,6 +42,27 @@ def _colour(score: float, threshold: float, band: list[float] | None = None, sec
     return _COLOURS.get(face_label(score, threshold, band, second), GREY)
 
 
+def _luminance(colour) -> float:
+    """WCAG's relative luminance of an sRGB colour (0-255 channels)."""
+    c = np.asarray(colour, np.float64) / 255.0
+    c = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(c @ [0.2126, 0.7152, 0.0722])
+
+
+def contrast(a, b) -> float:
+    """WCAG's contrast ratio of two colours (1 to 21; 4.5 is the least for small text)."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def ink(colour) -> tuple[int, int, int]:
+    """The letters' colour on a ``colour`` background: white or black, whichever contrasts more (white on the
+    red strip, 4.8:1; black on the amber and green ones, 7.6:1 and 6.2:1, where white was 2.8:1 and 3.4:1: an
+    accessibility audit)."""
+    white, black = (255, 255, 255), (0, 0, 0)
+    return white if contrast(white, colour) >= contrast(black, colour) else black
+
+
 def _square(image: np.ndarray, side: int) -> np.ndarray:
     interp = cv2.INTER_AREA if image.shape[0] > side else cv2.INTER_LINEAR
     return cv2.resize(image, (side, side), interpolation=interp)
@@ -75,8 +96,8 @@ def _label(
     thickness: int = 1,
     edge: bool = False,
 ) -> tuple[int, int, int, int]:
-    """Text on a filled box of ``colour`` (white letters), drawn in place with its bottom-left at ``org``, moved
-    inside the image where it would stick out (a box at the frame's top or right edge); with ``edge``, the box
+    """Text on a filled box of ``colour`` (letters in :func:`ink`), drawn in place with its bottom-left at ``org``,
+    moved inside the image where it would stick out (a box at the frame's top or right edge); with ``edge``, the box
     has a 1-px dark edge (:data:`EDGE`).  Returns the box drawn (x0, y0, x1, y1)."""
     (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
     pad = max(3, thickness + 2)
@@ -86,7 +107,7 @@ def _label(
     if edge:
         cv2.rectangle(image, (x - 1, y - h - 1), (x + w + 1, y + 1), EDGE, -1)
     cv2.rectangle(image, (x, y - h), (x + w, y), colour, -1)
-    cv2.putText(image, text, (x + pad, y - base - pad), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    cv2.putText(image, text, (x + pad, y - base - pad), FONT, scale, ink(colour), thickness, cv2.LINE_AA)
     return x, y - h, x + w, y
 
 
@@ -220,7 +241,7 @@ def face_tile(
         (border + 2, tile.shape[0] - (strip - th) // 2 - 1),
         FONT,
         scale,
-        (255, 255, 255),
+        ink(colour),
         1,
         cv2.LINE_AA,
     )
