@@ -533,7 +533,7 @@ def on_analyze(
             visible=True,
         ),
         ui.frame_slider: _frame_slider(report, pos, visible=not photo),
-        ui.frame_image: image,
+        ui.frame_image: frame_shown(image, caption),
         ui.frame_caption: caption,
         ui.gallery: face_gallery(items),
         ui.faces_box: gr.update(visible=bool(items)),  # no face: no empty box under an empty heading
@@ -573,12 +573,13 @@ def on_threshold(ui, report, judged, threshold, position, order, colours="jet") 
         raise gr.Error(f"the threshold is a probability, between 0 and 1; got {threshold!r}", print_exception=False)
     judged = judged or {}
     report = relabel(report, float(threshold), judged.get("threshold"), judged.get("uncertain"))
-    image, _ = frame_view(report, int(position or 1) - 1)
+    image, caption = frame_view(report, int(position or 1) - 1)
     items, positions = gallery_items(report, order, colours=colours)
     csv_path, json_path, html_path = _write_downloads(report, judged, colours)
     out = {
         ui.verdict: verdict_html(report),
-        ui.frame_image: image,
+        ui.frame_image: frame_shown(image, caption),
+        ui.frame_caption: caption,  # its words (FAKE, uncertain, real) follow the threshold too
         ui.gallery: items,
         ui.positions_state: positions,
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
@@ -748,12 +749,20 @@ def _first_fake_position(report) -> int:
     return best
 
 
+def frame_shown(image, caption: str) -> dict:
+    """The frame image's new value, with its caption as the text a screen reader says for it (an accessibility
+    audit: the picture had none)."""
+    alt = f"{caption}; a box around each face, labelled with its score" if image is not None and caption else None
+    return gr.update(value=image, alt_text=alt)
+
+
 def on_frame(report, position):
     from webapp.faces import frame_view
 
     if report is None:
         return None, ""
-    return frame_view(report, int(position) - 1)
+    image, caption = frame_view(report, int(position) - 1)
+    return frame_shown(image, caption), caption
 
 
 def on_order(report, order, colours="jet"):
@@ -1237,6 +1246,7 @@ class AnalyseTab:
             self.verdict,
             self.timeline,
             self.frame_image,
+            self.frame_caption,
             self.gallery,
             self.positions_state,
             self.csv_btn,

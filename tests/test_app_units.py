@@ -432,7 +432,9 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     assert "fake probability" in o.timeline_note["value"] and "highest at" in o.timeline_note["value"]
     assert o.table["headers"][:3] == ["frame", "time (s)", "face"] and len(o.table["data"][0]) == 11
     assert "Likely" in o.verdict and len(fig.data) >= 1
-    assert o.frame_image is not None and o.frame_caption.startswith("Sampled frame")
+    assert o.frame_image["value"] is not None and o.frame_caption.startswith("Sampled frame")
+    # the picture has the caption as its text for a screen reader (an accessibility audit: it had none)
+    assert o.frame_image["alt_text"].startswith(o.frame_caption) and "box around each face" in o.frame_image["alt_text"]
     assert o.faces_box["visible"] and len(o.gallery["value"]) == len(o.positions_state) == len(report.faces) >= 1
     assert len(o.table["data"]) == sum(max(1, len(fr.faces)) for fr in report.frames)
     assert sum(f.cam is not None for f in report.faces) == min(3, len(report.faces))  # cam_faces honoured
@@ -556,7 +558,7 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     assert not o.timeline["visible"] and o.timeline["value"] is None  # no timeline for one frame...
     assert o.timeline_note["visible"] and "photo" in o.timeline_note["value"]  # ...and a note that says why
     assert not o.frame_slider.visible
-    assert o.frame_image.shape[:2] == (512, 512) and o.frame_caption.startswith("The photo · face 0")
+    assert o.frame_image["value"].shape[:2] == (512, 512) and o.frame_caption.startswith("The photo · face 0")
     report, data = o.report_state, o.report_json
     assert len(o.gallery["value"]) == len(o.positions_state) == 1 and report.faces[0].cam is not None  # explained
     assert o.gallery["value"][0][1].startswith("face 0 · score ")  # no time in a photo's captions
@@ -717,6 +719,9 @@ def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_mode
     assert data["label"] == "fake" and data["uncertain"] is None
     assert json.load(open(o.json_btn.value["path"])) == data
     assert all(caption.endswith("(FAKE)") for _, caption in o.gallery)
+    # the frame's caption and the picture's text for a screen reader say the new words too (the caption kept the
+    # old ones: found while adding that text)
+    assert "(FAKE)" in o.frame_caption and "(FAKE)" in o.frame_image["alt_text"]
     assert any(abs(s.y0) < 1e-9 for s in o.timeline.layout.shapes if s.type == "line")  # threshold line at 0
     back = _named(ui, app.on_threshold(ui, moved, judged, 0.99, 1, "time"))
     assert back.report_state.label == "uncertain" and "What &ldquo;uncertain&rdquo; means" in back.verdict
