@@ -1,0 +1,147 @@
+"""Clips as a messaging app forwards them: do real people stay real, and are fakes still caught?
+
+A journalist rarely gets a clip as it was filmed: a messaging app has shrunk it and encoded it again at a low
+bit rate, often more than once.  Each clip's first ``--seconds`` is re-encoded (H.264, PyAV) into a temporary
+folder (deleted afterwards; nothing is written into the repository) under each condition of :data:`CONDITIONS`:
+
+* ``control``: the same size and frame rate at CRF 18 (nearly lossless), the baseline the others are compared with
+  (the same seconds of the clip, the same encoder);
+* ``messaging``: the short side at most 480 px, CRF 30 (about what a messaging app sends);
+* ``forwarded``: the short side at most 360 px, CRF 36, every other frame (sent on again, or a weak connection);
+
+and analysed by ``analyze`` with the fold model that never trained on the clip (``runs/cvtight/foldK``: see
+``scripts/fold_models.py``), the labels read at ``--model``'s threshold and band (by score; no second opinion).
+Clips of ``--real`` folders (``wild_real``) are scored by ``--model`` itself, which never trained on them.
+
+    python scripts/forward_probe.py --data ../shared/data/ffpp ../shared/data/ffpp_c40 \\
+        --real ../shared/data/wild_real --folds runs/cvtight --crossval runs/cvtight/crossval.json \\
+        --json runs/forward/probe.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from fractions import Fraction
+
+import numpy as np
+
+# name -> (largest short side in px or None, CRF, keep every k-th frame)
+CONDITIONS = {"control": (None, 18, 1), "messaging": (480, 30, 1), "forwarded": (360, 36, 2)}
+
+
+def reencode(src: str, dst: str, seconds: float, short_side: int | None, crf: int, every: int) -> None:
+    """``src``'s first ``seconds`` as H.264 at ``crf``, its short side at most ``short_side`` (even sizes), every
+    ``every``-th frame kept (the frame rate divided so)."""
+    import av
+    import cv2
+
+    with av.open(src) as inp, av.open(dst, "w") as out:
+        stream = inp.streams.video[0]
+        fps = Fraction(stream.average_rate or 25).limit_denominator(1000)
+        w, h = stream.codec_context.width, stream.codec_context.height
+        k = min(1.0, short_side / min(w, h)) if short_side else 1.0
+        size = (max(2, int(round(w * k / 2)) * 2), max(2, int(round(h * k / 2)) * 2))
+        enc = out.add_stream("libx264", rate=fps / every)
+        enc.width, enc.height, enc.pix_fmt = size[0], size[1], "yuv420p"
+        enc.options = {"crf": str(crf), "preset": "veryfast"}
+        for n, frame in enumerate(inp.decode(stream)):
+            if n >= seconds * float(fps):
+                break
+            if n % every:
+                continue
+            a = frame.to_ndarray(format="rgb24")
+            if a.shape[1::-1] != size:
+                a = cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+            out.mux(enc.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="rgb24")))
+        out.mux(enc.encode())
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", nargs="+", required=True, help="data roots (FF++ c23, c40 with its actors)")
+    p.add_argument("--real", nargs="*", default=[], help="folders of real clips no fold model saw (wild_real)")
+    p.add_argument("--folds", default="runs/cvtight", help="the default's fold models (foldK/model/*.json)")
+    p.add_argument("--crossval", default="runs/cvtight/crossval.json", help="which fold validated each clip")
+    p.add_argument("--model", default=None, help="the card whose threshold labels the scores (default: the default)")
+    p.add_argument("--frames", type=int, default=16, help="frames sampled per clip (default 16)")
+    p.add_argument("--seconds", type=float, default=8.0, help="seconds of each clip re-encoded (default 8)")
+    p.add_argument("--json", default=None, help="write every clip's scores here")
+    args = p.parse_args(argv)
+    from detector.data.datasets import REAL, read_datasets, read_labelled_folder
+    from detector.evaluation.metrics import metrics_block
+    from detector.inference.pipeline import analyze
+    from detector.inference.report import verdict
+    from detector.models.classifier import load_model
+
+    default = load_model(args.model)
+    card = default.card
+    folds = {(v["source"], v["method"], v["video"]): v["fold"] for v in json.load(open(args.crossval))["videos"]}
+    models = {}
+    for k in sorted(set(folds.values())):
+        folder = os.path.join(args.folds, f"fold{k}", "model")
+        models[k] = load_model(os.path.join(folder, next(f for f in os.listdir(folder) if f.endswith(".json"))))
+    real_sources = {os.path.basename(os.path.normpath(root)) for root in args.real}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        items = read_datasets(args.data) + [it for root in args.real for it in read_labelled_folder(root, REAL)]
+        for it in items:
+            if it.kind != "video":
+                continue
+            name = os.path.basename(it.path) if it.label == 0 else f"{it.method}/{os.path.basename(it.path)}"
+            fold = folds.get((it.source, it.method or "original", name))
+            if fold is None and it.source not in real_sources:  # trained on by every fold model: no honest score
+                continue
+            model = default if fold is None else models[fold]
+            row = {"clip": it.id, "source": it.source, "label": it.label, "method": it.method or "", "fold": fold}
+            for cond, (side, crf, every) in CONDITIONS.items():
+                out = os.path.join(tmp, f"{cond}.mp4")
+                reencode(it.path, out, args.seconds, side, crf, every)
+                report = analyze(out, frames=args.frames, model=model, second_opinion=False)
+                row[cond] = None if report.score != report.score else round(float(report.score), 6)
+            rows.append(row)
+            print(it.id, *(row[c] for c in CONDITIONS), flush=True)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump({"model": card.name, "threshold": card.threshold, "uncertain": card.uncertain,
+                       "frames": args.frames, "seconds": args.seconds, "conditions": CONDITIONS, "clips": rows},
+                      fh, indent=1)  # fmt: skip
+
+    def labels(sel, cond):
+        got = [verdict(r[cond], card.threshold, card.uncertain) for r in sel if r[cond] is not None]
+        return " / ".join(str(got.count(k)) for k in ("fake", "uncertain", "real"))
+
+    print(f"\n{len(rows)} clips, the first {args.seconds:g} s, {args.frames} frames each; labels at {card.name}'s "
+          f"threshold {card.threshold:.4f} (fake / uncertain / real), out of fold")  # fmt: skip
+    print("| clips | n | " + " | ".join(CONDITIONS) + " |")
+    print("|---|---:|" + "---|" * len(CONDITIONS))
+    groups = [
+        ("real: FF++ c23", lambda r: r["label"] == 0 and r["source"] == "ffpp"),
+        ("real: FF++ c40", lambda r: r["label"] == 0 and r["source"] == "ffpp_c40"),
+        ("real: actor clips", lambda r: r["label"] == 0 and r["source"] == "ffpp_c40:actors"),
+        ("real: from elsewhere (wild_real)", lambda r: r["label"] == 0 and r["source"] == "wild_real"),
+        ("fake: FF++ c23", lambda r: r["label"] == 1 and r["source"] == "ffpp"),
+        ("fake: FF++ c40", lambda r: r["label"] == 1 and r["source"] == "ffpp_c40"),
+    ]
+    for title, keep in groups:
+        sel = [r for r in rows if keep(r)]
+        if sel:
+            print(f"| {title} | {len(sel)} | " + " | ".join(labels(sel, c) for c in CONDITIONS) + " |")
+    for source in ("ffpp", "ffpp_c40"):
+        sel = [r for r in rows if r["source"] == source]
+        if len({r["label"] for r in sel}) == 2:
+            aucs = []
+            for c in CONDITIONS:
+                kept = [r for r in sel if r[c] is not None]
+                m = metrics_block([r["label"] for r in kept], [r[c] for r in kept], card.threshold, ci=True)
+                aucs.append(f"{c} {m['auc']:.3f} ({m['auc_ci95'][0]:.2f}-{m['auc_ci95'][1]:.2f})")
+            print(f"video AUC, {source}: " + ", ".join(aucs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
