@@ -270,6 +270,7 @@ def cleared_results(ui) -> dict:
         ui.frame_caption: "",
         ui.gallery: [],
         ui.faces_box: gr.update(visible=False),
+        ui.order: gr.update(visible=False),
         ui.positions_state: [],
         ui.table: [],
         ui.csv_btn: gr.DownloadButton(value=None, visible=False),
@@ -537,6 +538,7 @@ def on_analyze(
         ui.frame_caption: caption,
         ui.gallery: face_gallery(items),
         ui.faces_box: gr.update(visible=bool(items)),  # no face: no empty box under an empty heading
+        ui.order: gr.update(visible=len(items) > 1),  # one tile has no order to choose
         ui.positions_state: positions,
         ui.table: table_value(report),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
@@ -1229,6 +1231,7 @@ class AnalyseTab:
             self.frame_caption,
             self.gallery,
             self.faces_box,
+            self.order,
             self.positions_state,
             self.table,
             self.csv_btn,

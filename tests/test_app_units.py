@@ -436,6 +436,7 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     # the picture has the caption as its text for a screen reader (an accessibility audit: it had none)
     assert o.frame_image["alt_text"].startswith(o.frame_caption) and "box around each face" in o.frame_image["alt_text"]
     assert o.faces_box["visible"] and len(o.gallery["value"]) == len(o.positions_state) == len(report.faces) >= 1
+    assert o.order["visible"] == (len(report.faces) > 1)  # the tiles' order is offered where there are several
     assert len(o.table["data"]) == sum(max(1, len(fr.faces)) for fr in report.frames)
     assert sum(f.cam is not None for f in report.faces) == min(3, len(report.faces))  # cam_faces honoured
     assert data["video"] == "face.mp4" and data == report.to_dict()
@@ -561,6 +562,7 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     assert o.frame_image["value"].shape[:2] == (512, 512) and o.frame_caption.startswith("The photo · face 0")
     report, data = o.report_state, o.report_json
     assert len(o.gallery["value"]) == len(o.positions_state) == 1 and report.faces[0].cam is not None  # explained
+    assert o.order["visible"] is False  # one tile: no order to choose (its radio stood over the one tile)
     assert o.gallery["value"][0][1].startswith("face 0 · score ")  # no time in a photo's captions
     assert len(o.table["data"]) == 1 and len(data["frames"]) == 1 and data["video"] == "astronaut.jpg"
     assert o.table["headers"][:2] == ["face", "fake probability"]  # a photo has no frame number or time
