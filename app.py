@@ -271,6 +271,7 @@ def cleared_results(ui) -> dict:
         ui.gallery: [],
         ui.faces_box: gr.update(visible=False),
         ui.order: gr.update(visible=False),
+        ui.heat_colours: gr.update(visible=False),
         ui.positions_state: [],
         ui.table: [],
         ui.csv_btn: gr.DownloadButton(value=None, visible=False),
@@ -493,7 +494,7 @@ def on_analyze(
 
     The session keeps a slim copy of the report (:func:`webapp.session.slim_report`: frames as small JPEGs), and
     the uploaded file until the session ends (the lab and a second analysis use it again)."""
-    from webapp.faces import frame_view, gallery_items
+    from webapp.faces import gallery_items
     from webapp.plots import timeline_figure, timeline_summary
     from webapp.session import release_memory, slim_report
     from webapp.tables import table_value
@@ -522,7 +523,7 @@ def on_analyze(
         "card": card,  # for the HTML report (its summary of the model card)
     }
     pos = _first_fake_position(report)
-    image, caption = frame_view(report, pos)
+    image, caption = frame_shown(report, pos)
     items, positions = gallery_items(report, order, colours=colours)
     csv_path, json_path, html_path = _write_downloads(report, judged, colours)
     photo = is_photo(report)  # one frame: no timeline, no frame slider
@@ -534,11 +535,12 @@ def on_analyze(
             visible=True,
         ),
         ui.frame_slider: _frame_slider(report, pos, visible=not photo),
-        ui.frame_image: frame_shown(image, caption),
+        ui.frame_image: image,
         ui.frame_caption: caption,
         ui.gallery: face_gallery(items),
         ui.faces_box: gr.update(visible=bool(items)),  # no face: no empty box under an empty heading
         ui.order: gr.update(visible=len(items) > 1),  # one tile has no order to choose
+        ui.heat_colours: gr.update(visible=report.cam_method is not None),  # no CAM: no heat map to colour
         ui.positions_state: positions,
         ui.table: table_value(report),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
@@ -564,7 +566,7 @@ def on_threshold(ui, report, judged, threshold, position, order, colours="jet") 
     At the model card's own threshold its uncertain band applies; at another, the band keeps its lower edge.
     Redraws what shows the threshold: the verdict card, the timeline, the frame, the gallery and the downloads.
     """
-    from webapp.faces import frame_view, gallery_items
+    from webapp.faces import gallery_items
     from webapp.plots import timeline_figure
     from webapp.verdict import is_photo, relabel, verdict_html
 
@@ -575,12 +577,12 @@ def on_threshold(ui, report, judged, threshold, position, order, colours="jet") 
         raise gr.Error(f"the threshold is a probability, between 0 and 1; got {threshold!r}", print_exception=False)
     judged = judged or {}
     report = relabel(report, float(threshold), judged.get("threshold"), judged.get("uncertain"))
-    image, caption = frame_view(report, int(position or 1) - 1)
+    image, caption = frame_shown(report, int(position or 1) - 1)
     items, positions = gallery_items(report, order, colours=colours)
     csv_path, json_path, html_path = _write_downloads(report, judged, colours)
     out = {
         ui.verdict: verdict_html(report),
-        ui.frame_image: frame_shown(image, caption),
+        ui.frame_image: image,
         ui.frame_caption: caption,  # its words (FAKE, uncertain, real) follow the threshold too
         ui.gallery: items,
         ui.positions_state: positions,
@@ -751,20 +753,22 @@ def _first_fake_position(report) -> int:
     return best
 
 
-def frame_shown(image, caption: str) -> dict:
-    """The frame image's new value, with its caption as the text a screen reader says for it (an accessibility
-    audit: the picture had none)."""
-    alt = f"{caption}; a box around each face, labelled with its score" if image is not None and caption else None
-    return gr.update(value=image, alt_text=alt)
+def frame_shown(report, pos: int) -> tuple[dict, str]:
+    """The sampled frame at ``pos`` with its boxes (:func:`webapp.faces.frame_view`), as the frame image's new value,
+    with its caption as the text a screen reader says for it (an accessibility audit: the picture had none); and
+    the caption."""
+    from webapp.faces import frame_view
+
+    image, caption = frame_view(report, pos)
+    faces = bool(report.frames) and bool(report.frames[min(max(pos, 0), len(report.frames) - 1)].faces)
+    alt = caption + ("; a box around each face, labelled with its score" if faces else "")
+    return gr.update(value=image, alt_text=alt if image is not None else None), caption
 
 
 def on_frame(report, position):
-    from webapp.faces import frame_view
-
     if report is None:
         return None, ""
-    image, caption = frame_view(report, int(position) - 1)
-    return frame_shown(image, caption), caption
+    return frame_shown(report, int(position) - 1)
 
 
 def on_order(report, order, colours="jet"):
@@ -1232,6 +1236,7 @@ class AnalyseTab:
             self.gallery,
             self.faces_box,
             self.order,
+            self.heat_colours,
             self.positions_state,
             self.table,
             self.csv_btn,
@@ -1397,7 +1402,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
         with gr.Column(visible=False) as faces_box:  # shown with the first faces (no face: no empty box, a review)
             gr.Markdown(
                 "## Faces and their explanations\nEach tile: the face as the model saw it and, beside it, its CAM "
-                "heat map (red, or bright yellow in the colour-blind safe colours, = pushed towards *fake*; each map "
+                "heat map (pushed towards *fake*: red in jet, bright yellow in inferno; each map "
                 "is scaled to its own strongest spot, so on a face scored real it shows where the model leaned most "
                 "towards fake, not evidence of a fake) when a CAM method is chosen; with an RGB + depth model, last, "
                 "the depth map its depth stream read (FaceMesh's estimate, brighter = nearer). Red frame = scored at "
@@ -1766,8 +1771,12 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     info="one heat map per model, of the same face",
                     elem_id="compare-cam",
                 )
-                heat_colours = gr.Radio(
-                    HEAT_MAP_CHOICES, value="jet", label="Heat-map colours", elem_id="compare-heat-colours"
+                heat_colours = gr.Radio(  # the comparison is not kept (memory): a new choice needs a new run
+                    HEAT_MAP_CHOICES,
+                    value="jet",
+                    label="Heat-map colours",
+                    info="for the next comparison",
+                    elem_id="compare-heat-colours",
                 )
                 run_btn = gr.Button("Compare the models", variant="primary", elem_id="compare-models-btn")
             with gr.Column(scale=7, min_width=480):
@@ -1890,9 +1899,9 @@ ABOUT = f"""
    also score) → *uncertain*.
 5. **Explain**: a class-activation map (Grad-CAM and relatives) shows which pixels pushed the score towards *fake*,
    each map scaled to its own strongest spot (on a face scored real, red is not evidence of a fake); in jet colours
-   (blue to red) or, chosen over the gallery, inferno (dark to bright yellow: its brightness rises with the map, so it
-   reads the same with red-green colour blindness and in greyscale, where jet's red peak and yellow shoulder look
-   alike); its faithfulness
+   (blue to red) or, chosen over the gallery or in the Compare tab, inferno (dark to bright yellow: its brightness
+   rises with the map, so it reads the same with red-green colour blindness, where jet's red peak and yellow-green
+   shoulder look alike, and in greyscale); its faithfulness
    figures are in the table: *CAM drop (blur)* is how far the fake probability falls when the map's hottest pixels
    are blurred (large: the map found what drove the score; near 0: it did not; negative: blurring those pixels
    made the face look *more* fake), and the share of the map on the face itself. Where a

@@ -2,7 +2,8 @@
 
 Two colour maps (:data:`HEAT_MAPS`): ``jet``, the Grad-CAM convention (blue = least, red = most), and ``inferno``
 (black = least, bright yellow = most), whose brightness rises with the value: it reads the same with red-green
-colour blindness and in greyscale, where jet's red peak and its yellow-green shoulder look alike.
+colour blindness, where jet's red peak and its yellow-green shoulder look alike, and in greyscale, where jet's
+peak is as dark as its lowest values.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A journalist rarely gets a clip as it was filmed: a messaging app has shrunk it and encoded it again at a low
 bit rate, often more than once.  Each clip's first ``--seconds`` is re-encoded (H.264, PyAV) into a temporary
-folder (deleted afterwards; nothing is written into the repository) under each condition of :data:`CONDITIONS`:
+folder (deleted afterwards; only ``--json`` is written) under each condition of :data:`CONDITIONS`:
 
 * ``control``: the same size and frame rate at CRF 18 (nearly lossless), the baseline the others are compared with
   (the same seconds of the clip, the same encoder);
@@ -138,7 +138,9 @@ def main(argv=None) -> int:
             for c in CONDITIONS:
                 kept = [r for r in sel if r[c] is not None]
                 m = metrics_block([r["label"] for r in kept], [r[c] for r in kept], card.threshold, ci=True)
-                aucs.append(f"{c} {m['auc']:.3f} ({m['auc_ci95'][0]:.2f}-{m['auc_ci95'][1]:.2f})")
+                ci = m.get("auc_ci95")
+                shown = "n/a" if m["auc"] is None else f"{m['auc']:.3f}" + (f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else "")
+                aucs.append(f"{c} {shown}")
             print(f"video AUC, {source}: " + ", ".join(aucs))
     return 0
 

@@ -246,3 +246,20 @@ def test_the_words_on_tiles_and_box_labels_contrast_with_their_colour():
         assert letters.any()
         strongest = max(strip[letters], key=lambda px: faces.contrast(px, colour))  # the letters' core
         assert faces.contrast(strongest, colour) >= 4.5
+
+
+def test_padding_is_hatched_in_grey_over_an_inferno_heat_map():
+    # light stripes over the padding read as "hot" on inferno, whose brightest is the most telling spot (a review)
+    from explain.faithfulness import padding_mask
+    from webapp import faces
+
+    side, border = 176, 6
+    f = _face(cam=True)
+    f.cam = np.zeros_like(f.cam)
+    f.cam[40:56, 40:56] = 1.0  # a hot spot inside the picture; the padding is cold
+    f.inside = (0.0, 0.0, 0.75, 1.0)  # the right quarter of the square is beyond the picture's edge
+    outside = padding_mask((side, side), f.inside)
+    for colours, light in (("jet", True), ("inferno", False)):
+        tile = faces.face_tile(f, 0.5, side=side, border=border, colours=colours)
+        heat = tile[border : border + side, border + side + 4 : border + 2 * side + 4]
+        assert ((heat[outside] > 170).all(axis=1).any()) == light, colours

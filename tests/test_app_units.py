@@ -465,6 +465,7 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
         and o.frame_image is not None
         and "no face found" in o.frame_caption
     )
+    assert o.frame_image["alt_text"] == o.frame_caption  # no "a box around each face" where there is none
     assert [t.name for t in o.timeline["value"].data] == ["no face"]
     assert app.on_frame(report, 1)[1].startswith("Sampled frame 1 of")
 
@@ -1036,3 +1037,36 @@ def test_a_photo_without_a_face_has_no_verdict_to_doubt(tmp_path, tiny_model_dir
     )
     assert "Why there is no verdict" in out[ui.verdict] and "Treat this verdict with care" not in out[ui.verdict]
     assert out[ui.timeline_note]["value"] == app.PHOTO_NOTE_NO_FACE
+
+
+def test_the_chosen_heat_map_colours_hold_through_the_analysis_the_threshold_and_the_order(ui, clips, tiny_model_dir):
+    import app
+    from webapp.faces import face_tile
+
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    o = _named(
+        ui,
+        app.on_analyze(
+            ui, clips["face"], None, 4, card, "gradcam", 0.5, "confident", 2, "time", "inferno", progress=_silent
+        ),
+    )
+    report = o.report_state
+    assert o.heat_colours["visible"]  # a heat map to colour
+
+    def drawn(items, r, colours):  # each explained tile as face_tile draws it in ``colours``
+        faces = [f for fr in r.frames for f in fr.faces]
+        explained = [(tile, f) for (tile, _), f in zip(items, faces) if f.cam is not None]
+        assert explained
+        return all(np.array_equal(tile, face_tile(f, r.threshold, 176, band=r.uncertain, colours=colours))
+                   for tile, f in explained)  # fmt: skip
+
+    assert drawn(o.gallery["value"], report, "inferno") and not drawn(o.gallery["value"], report, "jet")
+    moved = _named(ui, app.on_threshold(ui, report, o.judged_state, 0.0, 1, "time", "inferno"))
+    assert drawn(moved.gallery, moved.report_state, "inferno")
+    items, _ = app.on_order(moved.report_state, "time", "inferno")
+    assert drawn(items, moved.report_state, "inferno")
+    html = open(moved.html_btn.value["path"]).read()
+    assert "bright yellow = pushed towards fake" in html
+    # no CAM: no colours to choose
+    plain = app.on_analyze(ui, clips["face"], None, 4, card, app.NO_CAM, 0.5, "confident", 2, "time", progress=_silent)
+    assert not _named(ui, plain).heat_colours["visible"]

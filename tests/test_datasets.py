@@ -338,6 +338,7 @@ def test_photo_names_give_group_age_band_and_sex(tmp_path):
         "real/85_1_4_20170110.jpg.chip.jpg",
         "real/34_1_9_20170110.jpg.chip.jpg",
         "real/holiday.jpg",
+        "real/61_1_20170109142408075.jpg.chip.jpg",  # two such UTKFace names lack the race field
     )
     items = {Path(it.path).name.split("_")[0]: it for it in read_dataset(tmp_path / "photos")}
     baby, old, unknown_race, other = items["1"], items["85"], items["34"], items["holiday.jpg"]
@@ -345,6 +346,8 @@ def test_photo_names_give_group_age_band_and_sex(tmp_path):
     assert (old.subgroup, old.age_band, old.sex) == ("other", "80+", "female")
     assert (unknown_race.subgroup, unknown_race.age_band, unknown_race.sex) == (None, "20-39", "female")
     assert (other.subgroup, other.age_band, other.sex) == (None, None, None)
+    no_race = items["61"]
+    assert (no_race.subgroup, no_race.age_band, no_race.sex) == (None, "60-79", "female")
 
 
 def test_age_bands_cover_every_age_once():

@@ -26,8 +26,12 @@ AMBER = (214, 140, 0)
 GREY = (120, 120, 120)
 ORDERS = ("time", "most fake first")
 # the heat maps' colours (explain.HEAT_MAPS) as the page offers them, and the word for their "most" end
-HEAT_MAP_CHOICES = [("jet: red = most", "jet"), ("inferno: brightest = most (colour-blind safe)", "inferno")]
+HEAT_MAP_CHOICES = [
+    ("jet: red = most towards fake", "jet"),
+    ("inferno: brightest = most towards fake (colour-blind safe)", "inferno"),
+]
 HOT_WORDS = {"jet": "red", "inferno": "bright yellow"}
+HATCH = {"jet": (255, 255, 255), "inferno": (128, 128, 128)}  # padding's stripes over each heat map: never "hot"
 _COLOURS = {"fake": RED, "uncertain": AMBER, "real": GREEN}
 _WORDS = {"fake": "FAKE", "uncertain": "uncertain", "real": "real"}
 
@@ -57,7 +61,7 @@ def contrast(a, b) -> float:
 
 def ink(colour) -> tuple[int, int, int]:
     """The letters' colour on a ``colour`` background: white or black, whichever contrasts more (white on the
-    red strip, 4.8:1; black on the amber and green ones, 7.6:1 and 6.2:1, where white was 2.8:1 and 3.4:1: an
+    red strip, 5.0:1; black on the amber and green ones, 7.6:1 and 6.2:1, where white was 2.8:1 and 3.4:1: an
     accessibility audit)."""
     white, black = (255, 255, 255), (0, 0, 0)
     return white if contrast(white, colour) >= contrast(black, colour) else black
@@ -133,10 +137,13 @@ EMPTY_MAP_TEXT = ("empty heat map:", "nothing in the", "face pushed", "towards f
 DEPTH_TEXT = ("no depth map:", "FaceMesh found", "no face mesh here")
 
 
-def mark_padding(panel: np.ndarray, inside: tuple[float, float, float, float] | None) -> np.ndarray:
+def mark_padding(
+    panel: np.ndarray, inside: tuple[float, float, float, float] | None, hatch=(255, 255, 255)
+) -> np.ndarray:
     """``panel`` (a crop or its CAM overlay, square) with the part outside the picture hatched and the picture's
     edge drawn dashed: padding the model saw (a photo's borders mirrored outwards, a frame's black edge) but that is
-    not in the picture, so a hot spot there is not a spot in the picture.  ``inside``: :attr:`Face.inside`."""
+    not in the picture, so a hot spot there is not a spot in the picture.  ``inside``: :attr:`Face.inside`;
+    ``hatch``: the stripes' colour (light; grey over an inferno heat map, where light reads as hot)."""
     if inside is None:
         return panel
     out = panel.copy()
@@ -147,7 +154,7 @@ def mark_padding(panel: np.ndarray, inside: tuple[float, float, float, float] | 
     outside = padding_mask((h, w), inside)  # the same part padding_mass and the report's warning measure
     yy, xx = np.mgrid[0:h, 0:w]
     stripes = ((xx + yy) % 8) < 3
-    out[outside & stripes] = (out[outside & stripes] * 0.3 + 255 * 0.7).astype(np.uint8)  # light diagonal hatching
+    out[outside & stripes] = (out[outside & stripes] * 0.3 + np.asarray(hatch) * 0.7).astype(np.uint8)  # diagonal
     dashes = ((xx + yy) // 4) % 2 == 0
     edge = np.zeros_like(outside)
     for x in (x0, x1 - 1):
@@ -207,7 +214,7 @@ def face_tile(
         from explain import overlay
 
         cam = cv2.resize(face.cam.astype(np.float32), (side, side))
-        right = mark_padding(overlay(crop, cam, colours=colours), face.inside)
+        right = mark_padding(overlay(crop, cam, colours=colours), face.inside, HATCH[colours])
     elif panel:
         right = (crop * 0.35 + 90).astype(np.uint8)
         _panel_text(right, CAM_OFF_TEXT if cam_off else NOT_EXPLAINED_TEXT)

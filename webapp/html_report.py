@@ -304,6 +304,8 @@ def report_html(
     used (or None); ``now``: the date shown; ``colours``: the heat maps' (:data:`explain.HEAT_MAPS`)."""
     import dataclasses
 
+    if colours not in HOT_WORDS:
+        raise ValueError(f"unknown heat map colours {colours!r}: one of {', '.join(HOT_WORDS)}")
     name, warnings = _scrubbed(report)
     shown = dataclasses.replace(report, video=name, warnings=[_no_scheme(w) for w in warnings])
     when = (now or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z").strip()

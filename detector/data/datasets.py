@@ -68,7 +68,8 @@ Item = VideoItem  # a video or a photo
 
 UTK_RACES = {"0": "white", "1": "black", "2": "asian", "3": "indian", "4": "other"}
 UTK_SEXES = {"0": "male", "1": "female"}
-_UTK_NAME = re.compile(r"^(\d+)_(\d)_(\d)_\d+")  # <age>_<gender>_<race>_<date>.jpg.chip.jpg
+# <age>_<gender>_<race>_<date>.jpg.chip.jpg; two of the data's names lack the race (61_1_20170109142408075...)
+_UTK_NAME = re.compile(r"^(\d+)_(\d)_(?:(\d)_)?\d{4,}")
 STILL_HOLDOUT = 5  # one photo in STILL_HOLDOUT (by a hash of its file name) is never trained on: see held_out()
 
 

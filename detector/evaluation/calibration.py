@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -104,18 +104,21 @@ def false_alarm_table(
     items: list[dict],
     threshold,
     score_key: str = "confident",
-    by: str = "stratum",
+    by: str | Callable[[dict], str | None] = "stratum",
     order: Sequence[str] = (),
 ) -> list[dict]:
     """False alarms of the real items at ``threshold`` (a number, or a function of the item: e.g. each fold's own),
-    one row per stratum (``by="stratum"``) or per value of another field (``"source"``, ``"age_band"``), plus an
-    "all" row: {name, reals, false_alarms, rate, median_score}.  Rows come in ``order`` where it names them, the
-    others by name after them."""
+    one row per stratum (``by="stratum"``), per value of another field (``"source"``) or per value of a function
+    of the item (a None value leaves the item out), plus an "all" row: {name, reals, false_alarms, rate,
+    median_score}.  Rows come in ``order`` where it names them, the others by name after them."""
     at = threshold if callable(threshold) else (lambda it: threshold)
+    group_of = by if callable(by) else stratum if by == "stratum" else (lambda it: str(it.get(by) or "-"))
     groups: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     for it in items:
         if int(it["label"]) == 0 and it.get(score_key) is not None and not np.isnan(it[score_key]):
-            key = stratum(it) if by == "stratum" else str(it.get(by) or "-")
+            key = group_of(it)
+            if key is None:
+                continue
             groups[key].append((float(it[score_key]), float(it[score_key]) >= at(it)))
     rows = []
     everything = [x for v in groups.values() for x in v]
@@ -149,16 +152,13 @@ def false_alarms_by_population(items: list[dict], threshold, score_key: str = "c
     these tables existed still give them."""
     out = {}
     for field, order in POPULATION_FIELDS.items():
-        labelled = []
-        for it in items:  # the item itself where it has the field: ``threshold`` may be a function of the item
-            if int(it["label"]) != 0:
-                continue
-            if field not in it:
-                it = {**it, field: population(it.get("path") or it.get("video") or "")[field]}
-            if it[field]:
-                labelled.append(it)
-        if labelled:
-            out[field] = false_alarm_table(labelled, threshold, score_key=score_key, by=field, order=order)
+
+        def value(it, field=field):  # never a copy of the item: ``threshold`` may be a function of the item itself
+            return it[field] if field in it else population(it.get("path") or it.get("video") or "")[field]
+
+        rows = false_alarm_table(items, threshold, score_key=score_key, by=lambda it: value(it) or None, order=order)
+        if rows[-1]["reals"]:
+            out[field] = rows
     return out
 
 
