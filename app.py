@@ -1108,7 +1108,9 @@ def on_compare_models(ui, video, photo, models, frames, cam, colours="jet", prog
         ui.table: view.verdict_rows(comparison),
         ui.timeline: gr.Plot(value=None if one_frame else view.timeline_figure(comparison), visible=not one_frame),
         # top: the image's buttons covered the third tile's corner (a review)
-        ui.cams: view.cam_row(comparison, top=36, colours=colours),
+        ui.cams: gr.update(
+            value=view.cam_row(comparison, top=36, colours=colours), alt_text=view.cam_row_text(comparison)
+        ),
         ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
     }

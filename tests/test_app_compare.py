@@ -64,7 +64,11 @@ def test_compare_event_through_gradio(demo, clips):
         "eager: fake (threshold 0.010)",
         "wary: real (threshold 0.990)",
     ]
-    assert out["compare-cams"]["path"].endswith(".png") or out["compare-cams"]["path"].endswith(".webp")
+    cams = out["compare-cams"]
+    assert cams["value"]["path"].endswith(".png") or cams["value"]["path"].endswith(".webp")
+    # the image in words, for a screen reader: the face and each model's score and label of it
+    assert cams["alt_text"].startswith("Face 0 at ") and "beside its heat map: eager: " in cams["alt_text"]
+    assert "(FAKE)" in cams["alt_text"] and "wary: " in cams["alt_text"]
     for elem in ("compare-json", "compare-csv"):
         assert out[elem]["visible"] is True
     saved = json.loads(open(out["compare-json"]["value"]["path"]).read())
@@ -181,10 +185,12 @@ def test_models_are_compared_on_a_photo(demo, tmp_path):
     assert "the face is labelled differently." in out[ui.summary] and " s." not in out[ui.summary]
     assert out[ui.timeline].visible is False and out[ui.timeline].value is None
     assert [row[:3] for row in out[ui.table]] == [["eager", "resnet18", "fake"], ["wary", "resnet18", "real"]]
-    assert out[ui.cams] is not None and out[ui.json_btn].visible
+    assert out[ui.cams]["value"] is not None and out[ui.json_btn].visible
+    assert out[ui.cams]["alt_text"].startswith("Face 0 as each model saw it")  # a photo: no time
     # the heat maps in the colour-blind safe colours: the same faces and models, other colours
     bright = app.on_compare_models(
         ui, None, str(photo), ["wary", "eager"], 4, "gradcam", "inferno", progress=lambda *a, **k: None
     )
-    assert bright[ui.cams].shape == out[ui.cams].shape and not (bright[ui.cams] == out[ui.cams]).all()
+    jet, inferno = out[ui.cams]["value"], bright[ui.cams]["value"]
+    assert inferno.shape == jet.shape and not (inferno == jet).all()
     assert [row[:4] for row in bright[ui.table]] == [row[:4] for row in out[ui.table]]

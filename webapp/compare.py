@@ -30,6 +30,7 @@ __all__ = [
     "timeline_figure",
     "verdict_rows",
     "cam_row",
+    "cam_row_text",
     "disagreement_markdown",
     "is_photo",
     "write_downloads",
@@ -238,6 +239,24 @@ def cam_row(
             r = np.concatenate([r, np.full((height, full - r.shape[1], 3), 255, np.uint8)], axis=1)
         out += ([np.full((gap, full, 3), 255, np.uint8)] if i else []) + [r]
     return np.concatenate([np.full((int(top), full, 3), 255, np.uint8), *out], axis=0)
+
+
+def cam_row_text(c: Comparison) -> str | None:
+    """What :func:`cam_row` shows, in words (the image's text for a screen reader): the face and each model's
+    score and label of it."""
+    from webapp.faces import face_word
+
+    if c.face is None or not c.runs:
+        return None
+    where = "" if is_photo(c) else f" at {c.face.time:.2f} s"
+    said = "; ".join(
+        f"{run.name}: {score_text(run.face.score, run.report.threshold, run.report.uncertain)} "
+        f"({face_word(run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, '?')})"
+        for run in c.runs
+        if run.face is not None
+    )
+    heat = "beside its heat map" if c.cam_method else "(no heat map: the CAM was off)"
+    return f"Face {c.face.identity}{where} as each model saw it, {heat}: {said}"
 
 
 def _score(row: dict) -> str:
