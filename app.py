@@ -900,7 +900,7 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
     """The lab's compare button: verdicts, timelines (none for a photo), the same frame and the face crops before /
     after, and the score change with a face-coverage warning."""
     from webapp import lab
-    from webapp.faces import draw_boxes, side_by_side
+    from webapp.faces import draw_boxes, faces_text, side_by_side
     from webapp.plots import timeline_figure
     from webapp.verdict import verdict_html
 
@@ -925,8 +925,13 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
     original, perturbed = _run_guarded(work, video)
     pos = lab.preview_position(original)
     a, b = lab.frame_at(original, pos), lab.frame_at(perturbed, pos)
-    preview = None
+    preview, said = None, None
     if a is not None and b is not None:
+        titles = lab.preview_titles(original, pos, name, float(strength))
+        said = "; ".join(  # the picture in words, for a screen reader
+            f"{title}: {faces_text(r.frames[pos].faces, r.threshold, r.uncertain, r.second_opinion)}"
+            for title, r in zip(titles, (original, perturbed))
+        )
         preview = side_by_side(
             draw_boxes(
                 a, original.frames[pos].faces, original.threshold, original.uncertain, second=original.second_opinion
@@ -938,9 +943,9 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
                 perturbed.uncertain,
                 second=perturbed.second_opinion,
             ),
-            lab.preview_titles(original, pos, name, float(strength)),
+            titles,
         )
-    preview = gr.Image(value=preview, label="The same frame, original and perturbed", show_label=False)
+    preview = gr.Image(value=preview, label="The same frame, original and perturbed", show_label=False, alt_text=said)
     mover = lab.mover_of(original, name, float(strength))
     one_frame = original.is_photo  # a photo: no timelines (their box was empty but for one dot)
     return (

@@ -181,6 +181,9 @@ def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):
     assert "original" in verdict_a and "hflip" in verdict_b and preview.value is not None
     assert plot_a.visible and plot_a.value is not None and plot_b.visible
     assert preview.value is not None and not preview.show_label  # its label hid a face's tag: the time is drawn in
+    # the picture in words for a screen reader: each side's title and faces
+    assert preview.alt_text.startswith("original, t = ") and "; hflip at strength 1.00: " in preview.alt_text
+    assert preview.alt_text.count("face 0 ") == 2
     from webapp import lab
 
     first, second = lab.preview_titles(

@@ -328,6 +328,14 @@ def draw_boxes(
     return out
 
 
+def faces_text(faces: list[FaceResult], threshold: float, band=None, second: dict | None = None) -> str:
+    """One frame's faces in words, as captions write them: "face 0 0.93 (FAKE), face 1 0.12 (real)", or "no face
+    found"."""
+    said = [f"face {f.identity} {score_text(f.score, threshold, band)}" for f in faces]
+    words = [face_word(f.score, threshold, band, second, "?") for f in faces]
+    return ", ".join(f"{s} ({w})" for s, w in zip(said, words)) or "no face found"
+
+
 def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
     """The sampled frame at position ``pos`` with its boxes drawn, and a one-line caption."""
     if not report.frames:
@@ -336,14 +344,7 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
     fr = report.frames[pos]
     frames = report.frame_images or {}
     image = frames.get(fr.index)
-    scores = (
-        ", ".join(
-            f"face {f.identity} {score_text(f.score, report.threshold, report.uncertain)} "
-            f"({face_word(f.score, report.threshold, report.uncertain, report.second_opinion, '?')})"
-            for f in fr.faces
-        )
-        or "no face found"
-    )
+    scores = faces_text(fr.faces, report.threshold, report.uncertain, report.second_opinion)
     if report.is_photo:
         caption = f"The photo · {scores}"
     else:
@@ -386,6 +387,7 @@ __all__ = [
     "depth_panel",
     "draw_boxes",
     "frame_view",
+    "faces_text",
     "side_by_side",
     "label_style",
     "ORDERS",
