@@ -65,6 +65,11 @@ def test_report_is_one_self_contained_file(uploaded, tiny_model):
     assert "Its own validation split (one split, not cross-validated): video AUC 0.91" in page  # in words
     assert "lowest score with at most 5% false alarms (on validation)" in page
     assert "2025-03-04 15:30" in page
+    # every picture has its text for a screen reader: the frame's faces, each tile what it holds
+    alts = re.findall(r'<img [^>]*alt="([^"]*)"', page)
+    assert len(alts) == len(images) and all(alts)
+    assert any(a.startswith("frame ") and "a box around each face: face 0 " in a for a in alts)
+    assert any(a.startswith("face 0 as the model saw it") for a in alts)
     # on a phone the page fits the screen (it was 409 px wide at 390, 596 with the per-frame table open): the table
     # scrolls in its own box, the face figures and the model card's values shrink
     style = page[page.index("<style>") : page.index("</style>")]

@@ -35,7 +35,7 @@ from detector.inference.report import (
     threshold_by_hand,
 )
 from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers
-from webapp.faces import HOT_WORDS, draw_boxes, face_label, face_tile
+from webapp.faces import HOT_WORDS, draw_boxes, face_label, face_tile, faces_text
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
 from webapp.verdict import HEADLINES, is_photo, verdict_html
@@ -225,12 +225,20 @@ def _faces_section(report: Report, max_faces: int, colours: str = "jet") -> str:
         # a tile with a depth panel is wider: its figure grows with it, so the panels keep their size
         wide = f' style="width:{round(300 * tile.shape[1] / 304)}px"' if f.depth is not None else ""
         figures.append(
-            f'<figure{wide}><img src="{data_uri(tile)}" alt="face {f.identity}">'
+            f'<figure{wide}><img src="{data_uri(tile)}" alt="{_esc(_tile_text(f, report))}">'
             f"<figcaption>{where}face {f.identity} · fake probability "
             f"<b>{score_text(f.score, report.threshold, report.uncertain, digits=3)}</b> ({_esc(word)})"
             "</figcaption></figure>"
         )
     return f'<p class="note">{intro}</p><div class="faces">{"".join(figures)}</div>'
+
+
+def _tile_text(face: FaceResult, report: Report) -> str:
+    """A face tile in words, for a screen reader (its caption gives the score)."""
+    text = f"face {face.identity} as the model saw it"
+    if face.cam is not None:
+        text += f", beside its {report.cam_method} heat map"
+    return text + (", and its depth map" if face.depth is not None else "")
 
 
 def _frame_section(report: Report, max_side: int = 720) -> str:
@@ -257,8 +265,10 @@ def _frame_section(report: Report, max_side: int = 720) -> str:
     if scale < 1:
         image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), cv2.INTER_AREA)
     what = "The photo" if is_photo(report) else f"The frame with the highest-scoring face (t = {fr.time:.2f} s)"
+    said = faces_text(fr.faces, report.threshold, report.uncertain, report.second_opinion)
     return (
-        f'<h2>{what}</h2><img class="wide" src="{data_uri(image, quality=85)}" alt="frame {fr.index}">'
+        f'<h2>{what}</h2><img class="wide" src="{data_uri(image, quality=85)}" '
+        f'alt="{_esc(f"frame {fr.index}, a box around each face: {said}")}">'
         '<p class="small">Boxes: red = at or above the threshold, amber = in the uncertain band, green = below.</p>'
     )
 
