@@ -35,6 +35,7 @@ __all__ = [
     "APP_DOWNLOADS_PREFIX",
     "LAB_PAIRS",
     "AGE_BANDS",
+    "SMALLEST_TRAINING_CLIP_SIDE",
 ]
 
 # ---------------------------------------------------------------- faces and models
@@ -58,6 +59,11 @@ DEFAULT_DISTILL_TEMPERATURE = 1.0  # train --teacher: softmax temperature of the
 # the age bands of the fairness tables (the lowest age of each, and its name): babies and old people apart, as their
 # faces differ most from the adults most training faces show
 AGE_BANDS = ((0, "0-2"), (3, "3-12"), (13, "13-19"), (20, "20-39"), (40, "40-59"), (60, "60-79"), (80, "80+"))
+
+# the training clips' smallest short side: FaceForensics++ (c23, c40, its actor clips) is 480p or larger; a video
+# below it is warned of (scripts/forward_probe.py: real clips shrunk to 360 px and compressed again, as when forwarded,
+# were called fake more than twice as often out of fold, and fewer fakes were caught)
+SMALLEST_TRAINING_CLIP_SIDE = 480
 
 # ---------------------------------------------------------------- inputs
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".mpg", ".mpeg", ".wmv", ".flv")

@@ -36,7 +36,7 @@ from detector.inference.report import (
     with_second_opinion,
 )
 from detector.inference.stills import CUT_OUT_WARNING, STILL_PAD, grey_tail_warning, is_still, read_still
-from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames
+from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames, small_clip_warning
 from detector.models.classifier import Classifier, load_model
 
 Progress = Callable[[float, str], None]
@@ -502,6 +502,9 @@ def analyze(
         short = cut_short(info)
         if short:
             report.warnings.append(short)
+        small = small_clip_warning(info) if report.label != "unknown" else None  # no face: nothing judged
+        if small:
+            report.warnings.append(small)
     # a tinted face: the installed model trained with tints judges the same faces too; heard where this one says fake
     t = time.perf_counter()
     second = colour_second_opinion(report, clf) if second_opinion else None

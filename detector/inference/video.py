@@ -27,7 +27,12 @@ from dataclasses import dataclass, field
 import av
 import numpy as np
 
-from detector.constants import GIF_EXTENSIONS, IMAGE_EXTENSIONS, MEDIA_EXTENSIONS  # noqa: E402
+from detector.constants import (  # noqa: E402
+    GIF_EXTENSIONS,
+    IMAGE_EXTENSIONS,
+    MEDIA_EXTENSIONS,
+    SMALLEST_TRAINING_CLIP_SIDE,
+)
 from detector.errors import InputError
 
 
@@ -400,6 +405,20 @@ def cut_short(info: VideoInfo) -> str | None:
     return (
         f"The clip's frames stop at {info.damaged_at:.1f} s of the {info.duration:.1f} s its header gives: the "
         "file looks cut short or damaged there, and what follows was not analysed."
+    )
+
+
+def small_clip_warning(info: VideoInfo) -> str | None:
+    """A warning when the video is smaller than every training clip (:data:`SMALLEST_TRAINING_CLIP_SIDE` on its short
+    side), as a clip sent on through a messaging app often is; else None."""
+    side = min(info.width, info.height)
+    if not side or side >= SMALLEST_TRAINING_CLIP_SIDE:
+        return None
+    return (
+        f"The video is {info.width}x{info.height}, smaller than every clip the model trained on "
+        f"({SMALLEST_TRAINING_CLIP_SIDE} px on the short side), as a clip forwarded through a messaging app often "
+        "is: real clips shrunk to 360 px and compressed again were called fake more than twice as often, and fewer "
+        "fakes were caught. Look for the original or a better copy."
     )
 
 
