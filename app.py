@@ -159,6 +159,18 @@ def _friendly(e: Exception, video: str | None) -> str:
 GALLERY_COLUMNS = 4  # face tiles in a row of the Analyse tab's gallery
 GALLERY_HEIGHT = 520  # its height, with a scroll bar, once its tiles fill more than two rows
 SHOW_FRAME_JS = "() => document.querySelector('#frame-caption')?.scrollIntoView({behavior: 'smooth', block: 'start'})"
+
+
+def show_js(selector: str) -> str:
+    """JavaScript that scrolls ``selector`` into view unless its top is already in the upper part of the screen: a
+    run's results (or its reason for not running) appear at the top of the right column, above the run's button
+    (a teacher's audit at 1280 x 800: the projector showed the bottom of the results, or nothing at all)."""
+    return (
+        f"() => {{ const e = document.querySelector('{selector}'); if (!e) return; const r = e.getBoundingClientRect();"
+        " if (r.top < 0 || r.top > window.innerHeight * 0.6) e.scrollIntoView({behavior: 'smooth', block: 'start'}); }"
+    )
+
+
 DRAWING = 0.9  # the progress bar's share for the analysis itself; drawing the results takes the rest
 
 
@@ -1522,7 +1534,10 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     )
     # the reason is in the error box; the verdict panel must not go on saying "Upload a video..." or "Analysing..."
     for step in (checked, analysed):
-        step.failure(partial(not_analysed, ui), [ui.video, ui.model, ui.photo, ui.asked_state], ui.results, **quick)
+        step.failure(
+            partial(not_analysed, ui), [ui.video, ui.model, ui.photo, ui.asked_state], ui.results, **quick
+        ).then(None, js=show_js("#verdict"), api_visibility="private")
+    analysed.success(None, js=show_js("#verdict"), api_visibility="private")  # the verdict in view
     # another file or another model while an analysis runs: it is cancelled (its verdict would land on the new file:
     # found by a browser check), and results already shown of another model go (on_model_changed)
     # the user's own change of file (upload, paste, clear, an example picked), not .change: the browser can deliver
@@ -1690,7 +1705,9 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     )
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
     for step in (compare_checked, compare_run, levels_checked, levels_run):  # the checks' failure or the run's:
-        step.failure(not_run, checked_inputs, [delta], **quick)  # the panel says why
+        step.failure(not_run, checked_inputs, [delta], **quick).then(  # the panel says why, in view
+            None, js=show_js("#lab-delta"), api_visibility="private"
+        )
         step.failure(partial(lab_shown, None), None, [compare_box, levels_box], **quick)  # and no empty frames
     compare_only, levels_only = [c for c in compared if c is not delta], [c for c in levelled if c is not delta]
     compare_btn.click(partial(lab_cleared, len(levels_only)), None, levels_only, **quick)
@@ -1698,6 +1715,8 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     # a run's box shows once its checks pass (on the click itself it raced the failure's hiding: a browser check)
     for checked, shown in ((compare_checked, True), (levels_checked, False)):
         checked.success(partial(lab_shown, shown), None, [compare_box, levels_box], **quick)
+    for run in (compare_run, levels_run):  # the score change and the verdicts in view
+        run.success(None, js=show_js("#lab-delta"), api_visibility="private")
     for changed in (pert.change, strength.change):  # the slider says what the perturbation does at its strength
         changed(on_strength, [pert, strength], [strength], **quick)
     clip.follow_first_tab(tab, analyse)
@@ -1839,7 +1858,10 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
     )
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
     for step in (checked, run):
-        step.failure(partial(compare_not_run, ui), [*clip.media, chosen, analyse.model], ui.results, **quick)
+        step.failure(partial(compare_not_run, ui), [*clip.media, chosen, analyse.model], ui.results, **quick).then(
+            None, js=show_js("#compare-summary"), api_visibility="private"
+        )
+    run.success(None, js=show_js("#compare-summary"), api_visibility="private")  # the summary in view
     clip.follow_first_tab(tab, analyse)
 
     # a new clip or photo: the results shown are of the old one

@@ -213,3 +213,16 @@ def test_a_clip_the_browser_cannot_play_is_said_to_be_analysed_all_the_same(demo
     said = app.on_new_media(ui, old, None, None)[ui.verdict]
     assert "Ready: old codec.mp4" in said and "may not play this clip (mpeg4 video)" in said
     assert "may not play" not in app.on_new_media(ui, clips["face"], None, None)[ui.verdict]  # H.264 plays
+
+
+def test_each_run_brings_its_results_into_view(demo):
+    # a teacher's audit at 1280 x 800: after pressing a run's button (below its settings) the projector showed the
+    # bottom of the results, or nothing at all when the run was refused: each run scrolls to its first result
+    import app
+
+    scrolls = {fn.js for fn in demo.fns.values() if fn.js and "scrollIntoView" in fn.js}
+    for target in ("#verdict", "#lab-delta", "#compare-summary"):
+        assert app.show_js(target) in scrolls, target
+    after = {fn.trigger_after for fn in demo.fns.values() if fn.js == app.show_js("#verdict")}
+    analyse = _event(demo, "on_analyze")
+    assert analyse._id in after  # after the analysis itself, not only after its failure
