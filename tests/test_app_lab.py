@@ -50,6 +50,16 @@ def test_compare_summary_says_the_change_and_the_lost_faces():
     assert "⚠ **Face coverage:** perturbed, faces in only 2 of 4 frames" in text
     assert "Face coverage" not in lab.compare_summary(levels["none"], levels["fliprot"])
     assert "fake → no verdict (no face found)" in lab.compare_summary(levels["none"], levels["blank"])
+    # a teacher's audit: blur "flipped" a verdict on 3 frames of 16, the other "faces" not faces at all; the headline
+    # taught "blur fools the classifier" where the change had defeated the face finder
+    few = _report([[(0, 0.3)], [], [], []])
+    text = lab.compare_summary(levels["none"], few)
+    assert "changed (fake → real), but **not a fair comparison**: the perturbed run found a face in only 1 of 4" in text
+    assert "flipped" not in text
+    # and a flip by a hair says the score was near the line already
+    near = _report([[(0, 0.5)], [(0, 0.5)], [(0, 0.5)], [(0, 0.5)]])
+    nearer = _report([[(0, 0.49)], [(0, 0.49)], [(0, 0.49)], [(0, 0.49)]])
+    assert "by a small change: the score was already near" in lab.compare_summary(near, nearer)
 
 
 def test_the_same_face_is_paired_and_a_background_face_is_not():

@@ -228,22 +228,39 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
     """The score change and whether the verdict flipped, and a face-coverage warning (markdown).  ``mover``: where
     the perturbation moves faces (:func:`face_mover`)."""
     lines = []
+    swapped, n = swapped_faces(original, perturbed, mover)
+    c, o = face_frames(original), face_frames(perturbed)
+    # not the same faces judged: the change broke the face finder (a teacher's audit: blur "flipped" a verdict on 3
+    # frames of 16 and on "faces" larger than any training face, and the headline taught "blur fools the classifier")
+    unfair = (
+        f"the perturbed run found a face in only {o} of {len(perturbed.frames)} frames (unchanged: {c})"
+        if 2 * o < c
+        else f"in {swapped} of {n} frames the perturbed run scored something other than the face"
+        if 2 * swapped > n
+        else ""
+    )
     if original.score == original.score and perturbed.score == perturbed.score:
-        lines.append(
-            f"**Score change:** {original.score:.3f} → {perturbed.score:.3f} "
-            f"({perturbed.score - original.score:+.3f}); verdict "
-            + (
-                "unchanged."
-                if original.label == perturbed.label
-                else f"**flipped** ({original.label} → {perturbed.label})."
+        change = perturbed.score - original.score
+        if original.label == perturbed.label:
+            said = "unchanged."
+        elif unfair:
+            said = (
+                f"changed ({original.label} → {perturbed.label}), but **not a fair comparison**: {unfair}. The change "
+                "defeated the face finder more than it fooled the classifier."
             )
-        )
+        elif abs(change) < 0.02:
+            said = (
+                f"**flipped** ({original.label} → {perturbed.label}), by a small change: the score was already near "
+                "the line between the two verdicts."
+            )
+        else:
+            said = f"**flipped** ({original.label} → {perturbed.label})."
+        lines.append(f"**Score change:** {original.score:.3f} → {perturbed.score:.3f} ({change:+.3f}); verdict {said}")
     else:
         lines.append(f"**Verdict:** {_said(original.label)} → {_said(perturbed.label)}.")
     warning = coverage_warning(original, perturbed)
     if warning:
         lines.append(f"⚠ **Face coverage:** perturbed, {warning}.")
-    swapped, n = swapped_faces(original, perturbed, mover)
     if swapped:
         lost = (
             "the perturbed photo's run lost the unchanged photo's face"
