@@ -1815,7 +1815,11 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     elem_id="compare-table",
                 )
                 timeline = gr.Plot(show_label=False, elem_id="compare-timeline")
-                gr.Markdown("**The same face, as each model saw it, beside its CAM**")
+                gr.Markdown(
+                    "**The same face, as each model saw it, beside its CAM** (each map scaled to its own strongest "
+                    "spot: on a face a model scores real, the hottest part is where it leaned most towards fake, not "
+                    "evidence of a fake)"
+                )
                 cam_row = gr.Image(
                     label="The same face, as each model saw it, beside its CAM",
                     show_label=False,

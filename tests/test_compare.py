@@ -378,3 +378,23 @@ def test_faces_at_refuses_a_margin_the_faces_were_not_cropped_at(clips):
     assert face.crop is found[1][0].faces[0].crops[0.5] and face.crops is None and face.identity == -1
     with pytest.raises(ValueError, match="not cropped at margin 0.2"):
         faces_at(found, 0.2)
+
+
+def test_the_summary_says_which_models_trained_on_the_file_and_what_every_report_warns_of():
+    # a teacher's audit: "the models agree: fake" on a FaceForensics++ clip the models had trained on, where Analyse
+    # warned of it; and a warning every model gave (few faces) was not said either
+    from detector.data.seen import SEEN_TEXT
+    from webapp import compare as view
+
+    c = _comparison()
+    seen = f"This video is one of the fake videos of FaceForensics++ c23 {SEEN_TEXT}: its score shows ..."
+    few = "Faces were found in only 2 of 3 sampled frames; the score rests on few faces."
+    c.runs[0].report.warnings[:] = [seen, few, "a's own range warning"]
+    c.runs[1].report.warnings[:] = [few]
+    text = view.disagreement_markdown(c)
+    assert "**Treat with care:** this clip is one the model a trained or validated on: its verdict shows" in text
+    assert f"⚠ {few}" in text and "a's own range warning" not in text  # shared warnings only
+    assert text.index("**Treat with care:**") < text.index("**Face by face:**")
+    c.runs[1].report.warnings.insert(0, seen)
+    assert "the models a, b trained or validated on: their verdicts show" in view.disagreement_markdown(c)
+    assert "Treat with care" not in view.disagreement_markdown(_comparison())

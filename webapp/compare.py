@@ -293,6 +293,7 @@ def disagreement_markdown(c: Comparison) -> str:
             "chosen for a stated false-alarm rate on real people never trained on: read "
             f"{'its label' if len(fixed) == 1 else 'their labels'} with care" + (f"; {agreed}." if agreed else ".")
         )
+    head += _care(c)
     head.append(f"**Face by face:** {faces_line(c)}.")
     groups: dict[tuple, list[dict]] = {}
     for f in c.disagreements():
@@ -309,6 +310,29 @@ def disagreement_markdown(c: Comparison) -> str:
         cam = f"{c.cam_method} CAM" if c.cam_method else "no CAM (none chosen)"
         head.append(f"**Explained face:** face {c.face.identity} {where}, {c.face.why}; {cam} of each model below.")
     return "\n\n".join(head)
+
+
+def _care(c: Comparison) -> list[str]:
+    """What Analyse would warn of that concerns the comparison as a whole (a teacher's audit: "six models agree: fake"
+    on a clip the models had trained on, said without the warning Analyse gives): which models trained on this very
+    file, and the warnings every model's report gives alike (few faces, a small video, a file cut short...)."""
+    from detector.data.seen import is_seen_warning
+
+    what = "photo" if is_photo(c) else "clip"
+    out = []
+    seen = [r.name for r in c.runs if any(is_seen_warning(w) for w in r.report.warnings)]
+    if seen:
+        models = ", ".join(seen)
+        who = f"the model {models}" if len(seen) == 1 else f"the models {models}"
+        verdicts = "its verdict shows" if len(seen) == 1 else "their verdicts show"
+        out.append(
+            f"**Treat with care:** this {what} is one {who} trained or validated on: {verdicts} what was learned, "
+            "not how a model does on material it has never seen."
+        )
+    first, *others = [r.report.warnings for r in c.runs]
+    shared = [w for w in first if not is_seen_warning(w) and all(w in ws for ws in others)]
+    out += [f"⚠ {w}" for w in shared]
+    return out
 
 
 def _pattern(labels: tuple) -> str:
