@@ -74,6 +74,11 @@ TITLE = "Deepfake detector for videos and photos"
 PHOTO_NOTE = "A photo is a single frame: there is no timeline. The photo with its faces is shown below."
 PHOTO_NOTE_NO_FACE = "A photo is a single frame: there is no timeline. No face was found in the photo below."
 EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: the same, face self-blended"}
+# a teacher's audit: "self-blended" was said nowhere else, and the fake example is the easy case for the default
+EXAMPLES_NOTE = (
+    "*Self-blended*: the face pasted back onto itself with a slight change of colour and shape, as in the default "
+    "model's training fakes: an easy case for it, not a fake from the wild."
+)
 
 
 # ---------------------------------------------------------------- choices
@@ -1321,6 +1326,7 @@ def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image, list]:
                         label="Examples (rendered by the project from a public-domain photo)",
                     )
                 )
+                gr.Markdown(EXAMPLES_NOTE, elem_id="examples-note")
         with gr.Tab("Photo", id="photo-tab"):
             photo = photo_input(height=280, elem_id="photo-in")
             gr.Markdown(
