@@ -1925,6 +1925,15 @@ def build_demo(examples: dict[str, str] | None = None) -> gr.Blocks:
 
 
 ABOUT = f"""
+## In short
+**video or photo → sampled frames → faces → a fake probability for each face → one verdict, and heat maps**
+
+A *deepfake* here is a video or photo in which a computer swapped or changed a face. This tool finds each face, and
+a neural network that learned from known real and fake faces gives it a *fake probability*. These become one
+verdict: **real**, **uncertain** or **fake**. A heat map shows which pixels pushed the score towards fake. It is one
+model's estimate, not proof: it can miss fakes unlike those it learned from, and it can call real people fake, more
+often on compressed, filtered or forwarded material. The details follow.
+
 ## What happens to your video or photo
 1. **Decode**: {DEFAULT_FRAMES} frames (up to {LIMITS.max_frames} on the slider) are sampled evenly over the clip
    (PyAV); rotation tags are applied. A photo (jpg, png, webp, bmp, a one-frame gif) is one frame, turned
