@@ -251,6 +251,10 @@ def test_timeline_has_a_line_and_a_threshold_per_model_and_marks_the_disagreemen
     (differ,) = [t for t in fig.data if t.name == "labels differ"]
     assert list(differ.x) == [0.4] and "a fake, b real" in differ.customdata[0][1]
     assert fig.layout.shapes[0].x0 == 0.4  # the dotted line at the explained face
+    # twelve models: the ninth to twelfth share the first four's colours, not their markers (a teacher's audit)
+    pairs = {(view.model_colour(k), view.model_symbol(k)) for k in range(12)}
+    assert len(pairs) == 12 and view.model_symbol(0) == "circle" != view.model_symbol(8)
+    assert [t.marker.symbol for t in lines] == ["circle", "circle"]
 
 
 def test_close_thresholds_share_one_label_so_none_print_over_another():

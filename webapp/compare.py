@@ -26,6 +26,7 @@ __all__ = [
     "VERDICT_HEADERS",
     "MODEL_COLOURS",
     "model_colour",
+    "model_symbol",
     "threshold_labels",
     "timeline_figure",
     "verdict_rows",
@@ -42,9 +43,18 @@ MAX_TIMES = 8  # times listed per group of faces in the disagreement text
 MODEL_COLOURS = ["#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#009E73", "#F0E442", "#000000", "#D55E00"]
 
 
+MODEL_SYMBOLS = ["circle", "square", "diamond", "triangle-up"]  # a second round of the colours gets other markers
+
+
 def model_colour(k: int) -> str:
     """The colour of the ``k``-th model, the same in the timeline and above its CAM tile."""
     return MODEL_COLOURS[k % len(MODEL_COLOURS)]
+
+
+def model_symbol(k: int) -> str:
+    """The timeline's marker of the ``k``-th model: a circle for the first eight, then another shape for each round
+    of the eight colours (a teacher's audit: with twelve models ticked, four pairs of lines looked alike)."""
+    return MODEL_SYMBOLS[(k // len(MODEL_COLOURS)) % len(MODEL_SYMBOLS)]
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -100,7 +110,7 @@ def timeline_figure(c: Comparison, height: int | None = None):
                 legendgroup=run.name,
                 connectgaps=False,
                 line=dict(color=colour, width=2.5),
-                marker=dict(size=7, color=colour, line=dict(color="white", width=1)),
+                marker=dict(size=8, color=colour, symbol=model_symbol(k), line=dict(color="white", width=1)),
                 hovertemplate=f"<b>{run.name}</b><br>time %{{x:.2f}} s<br>top face score %{{y:.3f}}"
                 f"<br>threshold {t:.3f}<extra></extra>",
             )
