@@ -1441,7 +1441,13 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
             with gr.Row():
                 # min widths: on a phone each takes its own line (side by side, their choices broke a word a line)
                 order = gr.Radio(
-                    ["time", "most fake first"], value="time", label="Order", elem_id="order", min_width=260
+                    # most fake first: the faces with heat maps (only the most fake get one) come first, not spread
+                    # among "not explained" tiles (a teacher's audit)
+                    ["most fake first", "time"],
+                    value="most fake first",
+                    label="Order",
+                    elem_id="order",
+                    min_width=260,
                 )
                 heat_colours = gr.Radio(
                     HEAT_MAP_CHOICES, value="jet", label="Heat-map colours", elem_id="heat-colours", min_width=340
