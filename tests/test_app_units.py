@@ -11,6 +11,7 @@ import dataclasses
 import io
 import json
 import math
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -633,6 +634,11 @@ def test_uncertain_verdict_is_explained_and_drawn_amber():
     # "between 0.418 and the threshold 0.990, where real faces from the model's validation set also score")
     hand = verdict_html(relabel(r, 0.9, 0.6, [0.4, 0.6]))
     assert "UNCERTAIN" in hand and "0.900 set by hand" in hand and "validation set also score" not in hand
+    # the score line says it too, on the lab's and the compare tab's compact cards as well (a teacher's audit: the
+    # lab's card showed the first tab's hand-set threshold as if it were the model's)
+    for card in (hand, verdict_html(relabel(r, 0.9, 0.6, [0.4, 0.6]), compact=True)):
+        assert re.search(r"threshold 0\.90+ \(set by hand\)", card)
+    assert "(set by hand)" not in html
 
 
 def test_relabel_keeps_the_bands_lower_edge_at_any_threshold():

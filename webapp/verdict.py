@@ -104,6 +104,8 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
         parts.append(
             f'<div style="font-size:{16 if compact else 18}px;margin-top:2px">{"score" if photo else "video score"} '
             f'<b class="verdict-score">{shown_score}</b> {cmp} threshold {thr_text}'
+            # the lab and compare cards too: a threshold moved on the first tab is not the model's (a teacher's audit)
+            + (" (set by hand)" if threshold_by_hand(report) else "")
             + (f" &middot; uncertain from {band_text}" if band else "")
             + "</div>"
         )
