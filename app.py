@@ -1971,7 +1971,8 @@ often on compressed, filtered or forwarded material. The details follow.
   are in its card). Its training videos are compressed TV footage, so a
   clean HD clip can read "sharper": its score then means less, either way.
 - A video smaller than every training clip (under 480 px on its short side), as a clip forwarded through a messaging
-  app often is, is warned of: real clips shrunk so and compressed again were called fake more than twice as often.
+  app often is, is warned of: shrunk to 360 px and compressed again, real clips were called fake more than twice
+  as often.
   Look for the original.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.

@@ -223,6 +223,12 @@ def test_each_run_brings_its_results_into_view(demo):
     scrolls = {fn.js for fn in demo.fns.values() if fn.js and "scrollIntoView" in fn.js}
     for target in ("#verdict", "#lab-delta", "#compare-summary"):
         assert app.show_js(target) in scrolls, target
-    after = {fn.trigger_after for fn in demo.fns.values() if fn.js == app.show_js("#verdict")}
-    analyse = _event(demo, "on_analyze")
-    assert analyse._id in after  # after the analysis itself, not only after its failure
+    for target, runs in (
+        ("#verdict", ["on_analyze"]),
+        ("#lab-delta", ["on_compare", "on_levels"]),
+        ("#compare-summary", ["on_compare_models"]),
+    ):
+        hooks = [fn for fn in demo.fns.values() if fn.js == app.show_js(target)]
+        on_success = {fn.trigger_after for fn in hooks if fn.trigger_only_on_success}
+        for name in runs:  # after the run itself succeeds, not only after a failure's message
+            assert _event(demo, name)._id in on_success, (target, name)

@@ -270,7 +270,13 @@ def test_browser_upload_analyse_and_inspect(app_url, ten_second_clip, tmp_path):
         expect(page.locator("#frame-caption")).to_contain_text("Sampled frame 6 of", timeout=20_000)
         assert page.locator("#frame-caption").inner_text() != caption_before
 
-        # "most fake first" reorders the gallery; clicking a tile shows that face's frame
+        # the gallery starts most fake first; "time" reorders it, and back; clicking a tile shows that face's frame
+        page.get_by_label("time", exact=True).check()
+        page.wait_for_timeout(1500)
+        times = [
+            float(t.split(" s")[0]) for t in page.locator("#face-gallery .caption-label").all_inner_texts()
+        ]  # captions "0.80 s · face 0 · score 0.48 (real)"
+        assert len(times) >= 2 and times == sorted(times)
         page.get_by_label("most fake first").check()
         page.wait_for_timeout(1500)
         first = page.locator("#face-gallery .thumbnail-item").first

@@ -54,12 +54,27 @@ def test_compare_summary_says_the_change_and_the_lost_faces():
     # taught "blur fools the classifier" where the change had defeated the face finder
     few = _report([[(0, 0.3)], [], [], []])
     text = lab.compare_summary(levels["none"], few)
-    assert "changed (fake → real), but **not a fair comparison**: the perturbed run found a face in only 1 of 4" in text
+    assert "changed (fake → real), but **not a fair comparison**: the perturbed run judged the original's face in " \
+        "only 1 of its 4 frames" in text  # fmt: skip
     assert "flipped" not in text
-    # and a flip by a hair says the score was near the line already
+    # lost in some frames and another "face" scored in others: each under half, together most (a review)
+    mixed = _report([[(0, 0.3)], [], [(3, 0.2)], [(0, 0.3)], [], [(3, 0.1)]])
+    clean6 = _report([[(0, 0.9)]] * 6)
+    assert "only 2 of its 6 frames" in lab.compare_summary(clean6, mixed)
+    # a flip by a hair says the score was near the line already
     near = _report([[(0, 0.5)], [(0, 0.5)], [(0, 0.5)], [(0, 0.5)]])
     nearer = _report([[(0, 0.49)], [(0, 0.49)], [(0, 0.49)], [(0, 0.49)]])
     assert "by a small change: the score was already near" in lab.compare_summary(near, nearer)
+    # ...but not when the colour second opinion changed the label while the score stayed on the same side (a review)
+    tinted = _report([[(0, 0.905)]] * 4)
+    tinted.label = "uncertain"
+    text = lab.compare_summary(_report([[(0, 0.9)]] * 4), tinted)
+    assert "by the colour second opinion" in text and "near the line" not in text and "flipped" not in text
+    # a photo says so in a photo's words (a review: "in 1 of 1 frames")
+    photo, lost = _report([[(0, 0.9)]]), _report([[(3, 0.1)]])
+    photo.video = lost.video = "portrait.jpg"
+    text = lab.compare_summary(photo, lost)
+    assert "the perturbed photo's run lost the face or scored something else" in text and "of 1 frames" not in text
 
 
 def test_the_same_face_is_paired_and_a_background_face_is_not():

@@ -265,8 +265,8 @@ def cam_row_text(c: Comparison) -> str | None:
         for run in c.runs
         if run.face is not None
     )
-    heat = "beside its heat map" if c.cam_method else "(no heat map: the CAM was off)"
-    return f"Face {c.face.identity}{where} as each model saw it, {heat}: {said}"
+    heat = ", beside its heat map" if c.cam_method else " (no heat map: the CAM was off)"
+    return f"Face {c.face.identity}{where} as each model saw it{heat}: {said}"
 
 
 def _score(row: dict) -> str:

@@ -266,9 +266,9 @@ def _frame_section(report: Report, max_side: int = 720) -> str:
         image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), cv2.INTER_AREA)
     what = "The photo" if is_photo(report) else f"The frame with the highest-scoring face (t = {fr.time:.2f} s)"
     said = faces_text(fr.faces, report.threshold, report.uncertain, report.second_opinion)
+    alt = f"frame {fr.index}, a box around each face: {said}" if fr.faces else f"frame {fr.index}: {said}"
     return (
-        f'<h2>{what}</h2><img class="wide" src="{data_uri(image, quality=85)}" '
-        f'alt="{_esc(f"frame {fr.index}, a box around each face: {said}")}">'
+        f'<h2>{what}</h2><img class="wide" src="{data_uri(image, quality=85)}" alt="{_esc(alt)}">'
         '<p class="small">Boxes: red = at or above the threshold, amber = in the uncertain band, green = below.</p>'
     )
 

@@ -227,26 +227,38 @@ def levels_summary(reports: dict[str, Report]) -> str:
 def compare_summary(original: Report, perturbed: Report, mover: Mover | None = None) -> str:
     """The score change and whether the verdict flipped, and a face-coverage warning (markdown).  ``mover``: where
     the perturbation moves faces (:func:`face_mover`)."""
+    from detector.inference.report import verdict
+
     lines = []
     swapped, n = swapped_faces(original, perturbed, mover)
-    c, o = face_frames(original), face_frames(perturbed)
+    with_face = [i for i, fr in enumerate(original.frames) if fr.faces and i < len(perturbed.frames)]
+    kept = n - swapped - sum(not perturbed.frames[i].faces for i in with_face)  # frames judging the same face
     # not the same faces judged: the change broke the face finder (a teacher's audit: blur "flipped" a verdict on 3
     # frames of 16 and on "faces" larger than any training face, and the headline taught "blur fools the classifier")
-    unfair = (
-        f"the perturbed run found a face in only {o} of {len(perturbed.frames)} frames (unchanged: {c})"
-        if 2 * o < c
-        else f"in {swapped} of {n} frames the perturbed run scored something other than the face"
-        if 2 * swapped > n
-        else ""
-    )
+    if original.is_photo:
+        unfair = "the perturbed photo's run lost the face or scored something else" if n and not kept else ""
+    else:
+        unfair = (
+            f"the perturbed run judged the original's face in only {kept} of its {n} frames (elsewhere it found no "
+            "face, or scored something else)"
+            if 2 * kept < n
+            else ""
+        )
     if original.score == original.score and perturbed.score == perturbed.score:
         change = perturbed.score - original.score
+        t, band = perturbed.threshold, perturbed.uncertain
+        by_score = verdict(original.score, t, band) != verdict(perturbed.score, t, band)
         if original.label == perturbed.label:
             said = "unchanged."
         elif unfair:
             said = (
                 f"changed ({original.label} → {perturbed.label}), but **not a fair comparison**: {unfair}. The change "
                 "defeated the face finder more than it fooled the classifier."
+            )
+        elif not by_score:  # the scores fall on the same side: the colour second opinion made the difference
+            said = (
+                f"changed ({original.label} → {perturbed.label}) by the colour second opinion (see the warnings), not "
+                "by the score."
             )
         elif abs(change) < 0.02:
             said = (

@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from detector.constants import DEFAULT_FRAMES, FACE_MARGIN, SCORE_DECIMALS
-from detector.data.seen import seen_warning
+from detector.data.seen import seen_warning, trained_sources
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, crop_inside, iou, track
 from detector.inference.quality import face_stats
@@ -502,7 +502,10 @@ def analyze(
         short = cut_short(info)
         if short:
             report.warnings.append(short)
-        small = small_clip_warning(info) if report.label != "unknown" else None  # no face: nothing judged
+        # no face: nothing judged; a model not trained on FaceForensics++ (the MesoNet authors'): not measured
+        trained = trained_sources(clf.card) or []
+        on_ffpp = any(str(s).startswith("ffpp") for s in trained)
+        small = small_clip_warning(info) if report.label != "unknown" and on_ffpp else None
         if small:
             report.warnings.append(small)
     # a tinted face: the installed model trained with tints judges the same faces too; heard where this one says fake

@@ -409,16 +409,17 @@ def cut_short(info: VideoInfo) -> str | None:
 
 
 def small_clip_warning(info: VideoInfo) -> str | None:
-    """A warning when the video is smaller than every training clip (:data:`SMALLEST_TRAINING_CLIP_SIDE` on its short
-    side), as a clip sent on through a messaging app often is; else None."""
+    """A warning when the video is smaller than every FaceForensics++ clip (:data:`SMALLEST_TRAINING_CLIP_SIDE` on
+    its short side), as a clip sent on through a messaging app often is; else None.  For a model trained on
+    FaceForensics++ only (the pipeline asks): the measure behind it is the default's."""
     side = min(info.width, info.height)
     if not side or side >= SMALLEST_TRAINING_CLIP_SIDE:
         return None
     return (
-        f"The video is {info.width}x{info.height}, smaller than every clip the model trained on "
+        f"The video is {info.width}x{info.height}, smaller than every FaceForensics++ clip the model trained on "
         f"({SMALLEST_TRAINING_CLIP_SIDE} px on the short side), as a clip forwarded through a messaging app often "
-        "is: real clips shrunk to 360 px and compressed again were called fake more than twice as often, and fewer "
-        "fakes were caught. Look for the original or a better copy."
+        "is: shrunk to 360 px and compressed again, real clips were called fake more than twice as often by the "
+        "default's fold models, and fewer fakes were caught. Look for the original or a better copy."
     )
 
 
