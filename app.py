@@ -796,6 +796,11 @@ def on_order(report, order, colours="jet"):
     return gallery_items(report, order, colours=_heat_colours(colours))
 
 
+def _same(value):
+    """The value given, for another component (one choice shown in two places)."""
+    return value
+
+
 def _heat_colours(colours) -> str:
     """The heat maps' colours a handler was given, checked (the radio sends no other; raw HTTP may)."""
     from webapp.faces import HOT_WORDS
@@ -1878,6 +1883,9 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
             None, js=show_js("#compare-summary"), api_visibility="private"
         )
     run.success(None, js=show_js("#compare-summary"), api_visibility="private")  # the summary in view
+    # one choice of heat-map colours for the page: a choice on either tab is the other's too (a teacher's audit)
+    analyse.heat_colours.input(_same, [analyse.heat_colours], [heat_colours], **quick)
+    heat_colours.input(_same, [heat_colours], [analyse.heat_colours], **quick)
     clip.follow_first_tab(tab, analyse)
 
     # a new clip or photo: the results shown are of the old one

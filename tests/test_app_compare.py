@@ -194,3 +194,17 @@ def test_models_are_compared_on_a_photo(demo, tmp_path):
     jet, inferno = out[ui.cams]["value"], bright[ui.cams]["value"]
     assert inferno.shape == jet.shape and not (inferno == jet).all()
     assert [row[:4] for row in bright[ui.table]] == [row[:4] for row in out[ui.table]]
+
+
+def test_one_choice_of_heat_map_colours_for_both_tabs(demo):
+    # a teacher's audit: inferno picked over the gallery, the Compare tab still drew jet
+    import app
+
+    (compare,) = events(demo, "on_compare_models")
+    ui = compare.fn.args[0]
+    analyse = events(demo, "on_analyze")[0].fn.args[0]
+    links = {
+        (fn.inputs[0]._id, fn.outputs[0]._id) for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "_same"
+    }
+    assert {(analyse.heat_colours._id, ui.heat_colours._id), (ui.heat_colours._id, analyse.heat_colours._id)} <= links
+    assert app._same("inferno") == "inferno"
