@@ -326,6 +326,14 @@ def validate_input(video, model_name, photo=None):
     return message_html(f"Analysing {_media_line(media, info)}…")
 
 
+def validate_comparison(video, model_name, photo=None, models=None):
+    """:func:`validate_input`, and at least one model ticked: said beside the button, without a message box (a
+    teacher's audit: the box of a run refused for no model stood over the next run's results)."""
+    if not models:
+        raise gr.Error("Tick at least one model to compare.", visible=False, print_exception=False)
+    return validate_input(video, model_name, photo)
+
+
 def check_and_remember(video, model_name, photo=None):
     """:func:`validate_input`'s note, and what was asked for (for :func:`not_analysed` to tell a cancelled run)."""
     return validate_input(video, model_name, photo), (video, photo, model_name)
@@ -1863,8 +1871,8 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
         csv_btn,
     )
     checked = run_btn.click(
-        validate_input,
-        [clip.video, analyse.model, clip.photo],
+        validate_comparison,
+        [clip.video, analyse.model, clip.photo, chosen],
         [summary],
         api_visibility="private",
         concurrency_limit=None,

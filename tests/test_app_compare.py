@@ -130,7 +130,7 @@ def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, c
         if f.targets == cleared.targets
         for i in f.cancels
     }  # gradio runs the cancelling as its own event on the same trigger
-    assert cancelled == {"on_compare_models", "validate_input"}  # the run, and its checks if still going
+    assert cancelled == {"on_compare_models", "validate_comparison"}  # the run, and its checks if still going
     out = by_elem(cleared.outputs, run_event(demo, cleared, [None, file_data(str(photo))], state))
     assert out["compare-note"] == "Photo: **p.jpg**"
     out = by_elem(cleared.outputs, run_event(demo, cleared, [file_data(clips["face"]), None], state))
@@ -208,3 +208,14 @@ def test_one_choice_of_heat_map_colours_for_both_tabs(demo):
     }
     assert {(analyse.heat_colours._id, ui.heat_colours._id), (ui.heat_colours._id, analyse.heat_colours._id)} <= links
     assert app._same("inferno") == "inferno"
+
+
+def test_no_model_ticked_is_said_beside_the_button_without_a_message_box(clips):
+    # a teacher's audit: the "Tick at least one model" box stayed over the next run's results
+    import gradio as gr
+
+    import app
+
+    with pytest.raises(gr.Error) as e:
+        app.validate_comparison(clips["face"], None, None, [])
+    assert "Tick at least one model" in e.value.message and e.value.visible is False
