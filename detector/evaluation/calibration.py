@@ -144,6 +144,18 @@ def false_alarm_table(
 POPULATION_FIELDS = {"age_band": tuple(name for _, name in AGE_BANDS), "sex": ("female", "male")}
 
 
+POPULATION_HEADINGS = {"age_band": "by age (the data's age in years)", "sex": "by sex (as the data labels it)"}
+
+
+def table_sections(rows: list[dict], by_population: dict | None) -> list[tuple[str, list[dict]]]:
+    """A printed false-alarm table's parts, ``(heading, rows)``: ``rows`` first (no heading), then each population
+    table of :func:`false_alarms_by_population` the result holds."""
+    by_population = by_population or {}
+    return [("", rows)] + [
+        (POPULATION_HEADINGS[k], by_population[k]) for k in POPULATION_FIELDS if by_population.get(k)
+    ]
+
+
 def false_alarms_by_population(items: list[dict], threshold, score_key: str = "confident") -> dict:
     """False alarms of the real items per age band and per sex (:data:`POPULATION_FIELDS`), among those the data
     labels so (UTKFace's file names): ``{"age_band": rows, "sex": rows}`` of :func:`false_alarm_table`, each
@@ -170,4 +182,5 @@ __all__ = [
     "DEFAULT_TARGET_FA",
     "BAND_FACTOR",
     "POPULATION_FIELDS",
+    "table_sections",
 ]

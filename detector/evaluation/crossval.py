@@ -33,6 +33,7 @@ from detector.evaluation.calibration import (
     calibrate_threshold,
     false_alarm_table,
     false_alarms_by_population,
+    table_sections,
 )
 from detector.evaluation.scores import metrics_by_source, video_metrics, video_metrics_by_method
 
@@ -228,14 +229,7 @@ def render(result: dict) -> str:
     cf = result.get("cross_fitted") or {}
     if cf:
         lines += ["", "cross-fitted false alarms (each fold judged at the threshold calibrated on the other folds):"]
-        by_population = cf.get("by_population") or {}
-        for heading, rows in [
-            ("", cf["by_stratum"] + cf["by_source"]),
-            ("by age (the data's age in years)", by_population.get("age_band")),
-            ("by sex (as the data labels it)", by_population.get("sex")),
-        ]:
-            if rows is None:
-                continue
+        for heading, rows in table_sections(cf["by_stratum"] + cf["by_source"], cf.get("by_population")):
             if heading:
                 lines.append(f"  {heading}:")
             for row in rows:

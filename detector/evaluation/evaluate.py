@@ -439,14 +439,9 @@ def table(result: dict) -> str:
                 + "):",
                 f"{'':8s} {'group':<22s} {'reals':>6s} {'false alarms':>12s} {'rate':>7s} {'median':>7s}",
             ]
-            by_population = lv.get("false_alarms_by_population") or {}
-            for heading, rows_ in [
-                ("", lv["false_alarms"]),
-                ("by age (the data's age in years)", by_population.get("age_band")),
-                ("by sex (as the data labels it)", by_population.get("sex")),
-            ]:
-                if rows_ is None:
-                    continue
+            from detector.evaluation.calibration import table_sections
+
+            for heading, rows_ in table_sections(lv["false_alarms"], lv.get("false_alarms_by_population")):
                 if heading:
                     lines.append(f"{'':8s} {heading}:")
                 for row in rows_:
