@@ -370,3 +370,19 @@ def test_a_jpeg_cut_short_that_still_decodes_is_warned_of(tmp_path, tiny_model):
     grey_bottom[400:] = JPEG_GREY
     info, _ = read_still(write(tmp_path / "bar.png", grey_bottom))
     assert info.grey_share == 0.0
+
+
+def test_a_small_animated_gif_is_warned_of_as_an_animation_not_as_a_forwarded_clip(tmp_path, tiny_model):
+    import copy
+    import dataclasses
+
+    from PIL import Image
+
+    on_ffpp = copy.copy(tiny_model)  # a card that says it trained on FaceForensics++, as the shipped ones
+    on_ffpp.card = dataclasses.replace(tiny_model.card, trained={"config": {"data": ["/data/ffpp"]}})
+    pil = Image.fromarray(data.astronaut()).resize((320, 320))
+    pil.save(tmp_path / "moving.gif", save_all=True, append_images=[pil.rotate(3), pil.rotate(6)], duration=100)
+    report = analyze(str(tmp_path / "moving.gif"), model=on_ffpp, frames=3)
+    said = [w for w in report.warnings if "smaller than every FaceForensics++ clip" in w]
+    assert report.faces and len(said) == 1
+    assert said[0].startswith("The animated GIF is 320x320,") and "messaging app" not in said[0]
