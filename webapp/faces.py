@@ -224,7 +224,7 @@ def face_tile(
     if depth and face.depth is not None:  # an RGB + depth model: the depth map its second stream read, beside the crop
         tile = np.concatenate([tile, gap, depth_panel(face.depth, side)], axis=1)
     colour = _colour(face.score, threshold, band, second)
-    strip = max(18, round(side * 0.13))
+    strip = max(18, round(side * 0.16))  # letters readable when the tile is shown small or projected
     tile = cv2.copyMakeBorder(tile, border, strip, border, border, cv2.BORDER_CONSTANT, value=colour)
     word = face_word(face.score, threshold, band, second)
     shown = score_text(face.score, threshold, band)
