@@ -230,9 +230,8 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
     from detector.inference.report import verdict
 
     lines = []
-    swapped, n = swapped_faces(original, perturbed, mover)
-    with_face = [i for i, fr in enumerate(original.frames) if fr.faces and i < len(perturbed.frames)]
-    kept = n - swapped - sum(not perturbed.frames[i].faces for i in with_face)  # frames judging the same face
+    fates = face_fates(original, perturbed, mover)
+    swapped, n, kept = fates["swapped"], fates["n"], fates["kept"]
     # not the same faces judged: the change broke the face finder (a teacher's audit: blur "flipped" a verdict on 3
     # frames of 16 and on "faces" larger than any training face, and the headline taught "blur fools the classifier")
     if original.is_photo:
@@ -399,13 +398,22 @@ def align_numbers(before: Report, after: Report, mover: Mover | None = None) -> 
     return after
 
 
+def face_fates(before: Report, after: Report, mover: Mover | None = None) -> dict[str, int]:
+    """What became of the unchanged run's main face in the perturbed run, counted over the frames where the
+    unchanged run found a face (``n``): ``kept`` (the same face found), ``swapped`` (lost, but another found: a
+    review saw heavy blur lose the face and a "face" in the background scored instead, flipping the verdict with
+    nothing said) and ``lost`` (no face found at all)."""
+    with_face = [i for i, fr in enumerate(before.frames) if fr.faces and i < len(after.frames)]
+    lost = sum(1 for i in with_face if not after.frames[i].faces)
+    swapped = sum(1 for i in with_face if after.frames[i].faces and _pair_at(before, after, i, mover)[1] is None)
+    return {"kept": len(with_face) - lost - swapped, "swapped": swapped, "lost": lost, "n": len(with_face)}
+
+
 def swapped_faces(before: Report, after: Report, mover: Mover | None = None) -> tuple[int, int]:
     """(frames where the perturbed run lost the unchanged run's main face but found another, frames with a face in
-    the unchanged run).  A review: heavy blur lost the face, a "face" in the background was scored instead and
-    flipped the verdict, with nothing said."""
-    with_face = [i for i, fr in enumerate(before.frames) if fr.faces and i < len(after.frames)]
-    swapped = sum(1 for i in with_face if after.frames[i].faces and _pair_at(before, after, i, mover)[1] is None)
-    return swapped, len(with_face)
+    the unchanged run): :func:`face_fates`."""
+    fates = face_fates(before, after, mover)
+    return fates["swapped"], fates["n"]
 
 
 def _no_face_panel(shape: tuple[int, ...], lines: tuple[str, ...] = ("no face", "found")) -> np.ndarray:
@@ -558,6 +566,7 @@ __all__ = [
     "face_mover",
     "mover_of",
     "swapped_faces",
+    "face_fates",
     "clip_from_first_tab",
     "clip_note",
     "playable_note",

@@ -503,10 +503,8 @@ def analyze(
         if short:
             report.warnings.append(short)
         # no face: nothing judged; a model not trained on FaceForensics++ (the MesoNet authors'): not measured
-        trained = trained_sources(clf.card) or []
-        on_ffpp = any(str(s).startswith("ffpp") for s in trained)
-        small = small_clip_warning(info) if report.label != "unknown" and on_ffpp else None
-        if small:
+        small = small_clip_warning(info) if report.label != "unknown" else None
+        if small and any(str(s).startswith("ffpp") for s in trained_sources(clf.card) or []):
             report.warnings.append(small)
     # a tinted face: the installed model trained with tints judges the same faces too; heard where this one says fake
     t = time.perf_counter()
