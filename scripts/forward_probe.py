@@ -16,6 +16,11 @@ Clips of ``--real`` folders (``wild_real``) are scored by ``--model`` itself, wh
     python scripts/forward_probe.py --data ../shared/data/ffpp ../shared/data/ffpp_c40 \\
         --real ../shared/data/wild_real --folds runs/cvtight --crossval runs/cvtight/crossval.json \\
         --json runs/forward/probe.json
+
+Two probes of the same clips (another recipe's fold models, ``--folds``, ``--crossval`` and ``--model`` its own),
+each table again and the paired difference of their video AUCs per source and condition::
+
+    python scripts/forward_probe.py --against runs/forward/probe.json runs/cvlow/probe.json
 """
 
 from __future__ import annotations
@@ -60,9 +65,75 @@ def reencode(src: str, dst: str, seconds: float, short_side: int | None, crf: in
         out.mux(enc.encode())
 
 
+GROUPS = (
+    ("real: FF++ c23", 0, "ffpp"),
+    ("real: FF++ c40", 0, "ffpp_c40"),
+    ("real: actor clips", 0, "ffpp_c40:actors"),
+    ("real: from elsewhere (wild_real)", 0, "wild_real"),
+    ("fake: FF++ c23", 1, "ffpp"),
+    ("fake: FF++ c40", 1, "ffpp_c40"),
+)
+
+
+def summary(doc: dict) -> None:
+    """Print a probe's table (fake / uncertain / real per group and condition, at its model's threshold and band) and
+    its video AUC per FaceForensics++ source and condition."""
+    from detector.evaluation.metrics import metrics_block
+    from detector.inference.report import verdict
+
+    rows, conds = doc["clips"], list(CONDITIONS)
+
+    def labels(sel, cond):
+        got = [verdict(r[cond], doc["threshold"], doc["uncertain"]) for r in sel if r[cond] is not None]
+        return " / ".join(str(got.count(k)) for k in ("fake", "uncertain", "real"))
+
+    print(f"\n{len(rows)} clips, the first {doc['seconds']:g} s, {doc['frames']} frames each; labels at "
+          f"{doc['model']}'s threshold {doc['threshold']:.4f} (fake / uncertain / real), out of fold")  # fmt: skip
+    print("| clips | n | " + " | ".join(conds) + " |")
+    print("|---|---:|" + "---|" * len(conds))
+    for title, label, source in GROUPS:
+        sel = [r for r in rows if r["label"] == label and r["source"] == source]
+        if sel:
+            print(f"| {title} | {len(sel)} | " + " | ".join(labels(sel, c) for c in conds) + " |")
+    for source in ("ffpp", "ffpp_c40"):
+        sel = [r for r in rows if r["source"] == source]
+        if len({r["label"] for r in sel}) == 2:
+            aucs = []
+            for c in conds:
+                kept = [r for r in sel if r[c] is not None]
+                m = metrics_block([r["label"] for r in kept], [r[c] for r in kept], doc["threshold"], ci=True)
+                ci = m.get("auc_ci95")
+                shown = "n/a" if m["auc"] is None else f"{m['auc']:.3f}" + (f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else "")
+                aucs.append(f"{c} {shown}")
+            print(f"video AUC, {source}: " + ", ".join(aucs))
+
+
+def against(path_a: str, path_b: str) -> None:
+    """Two probes of the same clips (two recipes' fold models), each printed, then per source and condition the
+    difference of their video AUCs (B - A) with a paired bootstrap interval, over the clips both scored."""
+    from detector.evaluation.metrics import metrics_block, paired_auc_difference
+
+    docs = [json.load(open(path)) for path in (path_a, path_b)]
+    for doc in docs:
+        summary(doc)
+    a, b = ({r["clip"]: r for r in doc["clips"]} for doc in docs)
+    print(f"\npaired, {docs[1]['model']} minus {docs[0]['model']} (video AUC; 95% bootstrap interval)")
+    for source in ("ffpp", "ffpp_c40"):
+        for c in CONDITIONS:
+            keys = [k for k in a if k in b and a[k]["source"] == source and None not in (a[k][c], b[k][c])]
+            y = [a[k]["label"] for k in keys]
+            if len(set(y)) < 2:
+                continue
+            sa, sb = [a[k][c] for k in keys], [b[k][c] for k in keys]
+            lo, hi = paired_auc_difference(y, sb, sa)
+            d = metrics_block(y, sb)["auc"] - metrics_block(y, sa)["auc"]
+            print(f"{source} {c}: {d:+.3f} ({lo:+.3f} to {hi:+.3f}), {len(keys)} clips")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", nargs="+", required=True, help="data roots (FF++ c23, c40 with its actors)")
+    p.add_argument("--against", nargs=2, metavar=("A", "B"), help="compare two probes' --json files and stop")
+    p.add_argument("--data", nargs="+", help="data roots (FF++ c23, c40 with its actors)")
     p.add_argument("--real", nargs="*", default=[], help="folders of real clips no fold model saw (wild_real)")
     p.add_argument("--folds", default="runs/cvtight", help="the default's fold models (foldK/model/*.json)")
     p.add_argument("--crossval", default="runs/cvtight/crossval.json", help="which fold validated each clip")
@@ -71,10 +142,13 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=8.0, help="seconds of each clip re-encoded (default 8)")
     p.add_argument("--json", default=None, help="write every clip's scores here")
     args = p.parse_args(argv)
+    if args.against:
+        against(*args.against)
+        return 0
+    if not args.data:
+        p.error("--data is required (or --against A B)")
     from detector.data.datasets import REAL, read_datasets, read_labelled_folder
-    from detector.evaluation.metrics import metrics_block
     from detector.inference.pipeline import analyze
-    from detector.inference.report import verdict
     from detector.models.classifier import load_model
 
     default = load_model(args.model)
@@ -111,37 +185,8 @@ def main(argv=None) -> int:
                        "frames": args.frames, "seconds": args.seconds, "conditions": CONDITIONS, "clips": rows},
                       fh, indent=1)  # fmt: skip
 
-    def labels(sel, cond):
-        got = [verdict(r[cond], card.threshold, card.uncertain) for r in sel if r[cond] is not None]
-        return " / ".join(str(got.count(k)) for k in ("fake", "uncertain", "real"))
-
-    print(f"\n{len(rows)} clips, the first {args.seconds:g} s, {args.frames} frames each; labels at {card.name}'s "
-          f"threshold {card.threshold:.4f} (fake / uncertain / real), out of fold")  # fmt: skip
-    print("| clips | n | " + " | ".join(CONDITIONS) + " |")
-    print("|---|---:|" + "---|" * len(CONDITIONS))
-    groups = [
-        ("real: FF++ c23", lambda r: r["label"] == 0 and r["source"] == "ffpp"),
-        ("real: FF++ c40", lambda r: r["label"] == 0 and r["source"] == "ffpp_c40"),
-        ("real: actor clips", lambda r: r["label"] == 0 and r["source"] == "ffpp_c40:actors"),
-        ("real: from elsewhere (wild_real)", lambda r: r["label"] == 0 and r["source"] == "wild_real"),
-        ("fake: FF++ c23", lambda r: r["label"] == 1 and r["source"] == "ffpp"),
-        ("fake: FF++ c40", lambda r: r["label"] == 1 and r["source"] == "ffpp_c40"),
-    ]
-    for title, keep in groups:
-        sel = [r for r in rows if keep(r)]
-        if sel:
-            print(f"| {title} | {len(sel)} | " + " | ".join(labels(sel, c) for c in CONDITIONS) + " |")
-    for source in ("ffpp", "ffpp_c40"):
-        sel = [r for r in rows if r["source"] == source]
-        if len({r["label"] for r in sel}) == 2:
-            aucs = []
-            for c in CONDITIONS:
-                kept = [r for r in sel if r[c] is not None]
-                m = metrics_block([r["label"] for r in kept], [r[c] for r in kept], card.threshold, ci=True)
-                ci = m.get("auc_ci95")
-                shown = "n/a" if m["auc"] is None else f"{m['auc']:.3f}" + (f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else "")
-                aucs.append(f"{c} {shown}")
-            print(f"video AUC, {source}: " + ", ".join(aucs))
+    summary({"model": card.name, "threshold": card.threshold, "uncertain": card.uncertain,
+             "frames": args.frames, "seconds": args.seconds, "clips": rows})  # fmt: skip
     return 0
 
 
