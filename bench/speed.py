@@ -13,7 +13,7 @@ For each resolution, in one process, the median of ``--runs`` runs after one war
 with frames per second, the stage times of ``full_cam`` (the report's timings), the
 ratio full_cam / decode_detect, and the peak resident memory of the process so far
 (``ru_maxrss``).  Then the app's cold start in a fresh process: ``import app``,
-``app.build_demo()`` and its warm-up (model, mediapipe and explain loaded).
+``webapp.server.build_demo()`` and its warm-up (model, mediapipe and explain loaded).
 
 Targets: full_cam of the 720p clip < 3 s on 2 CPU cores, ratio <= 2, peak RSS < 2 GB.
 With no model installed (and no ``--model``), an UNTRAINED network of ``--untrained``
@@ -186,14 +186,15 @@ t0 = time.perf_counter()
 out = {}
 try:
     import app
+    from webapp import server
     out["import_s"] = time.perf_counter() - t0
-    t = time.perf_counter(); app.build_demo(); out["build_demo_s"] = time.perf_counter() - t
+    t = time.perf_counter(); server.build_demo(); out["build_demo_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    warm = getattr(app, "_warm_up", None)
+    warm = getattr(server, "_warm_up", None)
     if warm is None:
-        raise ImportError("app has no _warm_up")
+        raise ImportError("webapp.server has no _warm_up")
     warm(); out["warm_up_s"] = time.perf_counter() - t
-    out["what"] = "import app + app.build_demo() + app._warm_up() (model, mediapipe, explain loaded)"
+    out["what"] = "import app + webapp.server.build_demo() + _warm_up() (model, mediapipe, explain loaded)"
 except ImportError as e:
     t = time.perf_counter()
     import detector, explain

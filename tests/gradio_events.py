@@ -13,18 +13,19 @@ __all__ = ["app_demo", "events", "file_data", "run_event", "by_elem"]
 @contextmanager
 def app_demo(models_dir):
     """The app's Blocks built over the models in ``models_dir`` (the app's model folder restored after)."""
-    import app
+    from webapp import common, server
 
-    old = app.MODELS_DIR
-    app.MODELS_DIR = models_dir
+    old = common.MODELS_DIR
+    common.MODELS_DIR = models_dir
     try:
-        yield app.build_demo({})
+        yield server.build_demo({})
     finally:
-        app.MODELS_DIR = old
+        common.MODELS_DIR = old
 
 
 def events(demo, name: str) -> list:
-    """The BlockFunctions whose handler is ``app.<name>`` (possibly bound with functools.partial), in order."""
+    """The BlockFunctions whose handler is the function ``name`` of a ``webapp`` tab module (possibly bound with
+    functools.partial), in order."""
     out = []
     for fn in demo.fns.values():
         f = fn.fn.func if isinstance(fn.fn, partial) else fn.fn

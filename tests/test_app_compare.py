@@ -142,23 +142,23 @@ def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, c
 def test_a_failed_comparison_or_lab_run_says_why_and_drops_the_previous_results(demo, clips, tmp_path):
     # found by a browser check: with no model ticked, the panel kept "Analysing ..." under a bare "Error" badge and
     # the previous comparison's downloads were still offered; the lab's panel likewise
-    import app
+    from webapp import common, compare_tab
 
     failed = events(demo, "compare_not_run")
     assert len(failed) == 2  # the checks' failure and the run's
     ui = failed[0].fn.args[0]
     assert len(events(demo, "not_run")) == 4  # the lab: checks and run, of both of its buttons
-    out = app.compare_not_run(ui, clips["face"], None, [], str(pair_dir_model(demo)))
+    out = compare_tab.compare_not_run(ui, clips["face"], None, [], str(pair_dir_model(demo)))
     assert "Not run: tick at least one model to compare." in out[ui.summary]
     assert out[ui.table] is None and out[ui.timeline] is None and not out[ui.json_btn].visible
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
-    assert "Not run: notes.mp4" in app.compare_not_run(ui, str(bad), None, ["a"], None)[ui.summary]
-    assert "Not run: no video or photo in this tab" in app.not_run(None, None)
+    assert "Not run: notes.mp4" in compare_tab.compare_not_run(ui, str(bad), None, ["a"], None)[ui.summary]
+    assert "Not run: no video or photo in this tab" in common.not_run(None, None)
     bad_photo = tmp_path / "notes.jpg"
     bad_photo.write_text("not a photo")
-    assert "Not run: notes.jpg" in app.not_run(None, None, str(bad_photo))
-    assert "message box at the top right" in app.not_run(clips["face"], None)  # the checks pass: the run failed
+    assert "Not run: notes.jpg" in common.not_run(None, None, str(bad_photo))
+    assert "message box at the top right" in common.not_run(clips["face"], None)  # the checks pass: the run failed
 
 
 def pair_dir_model(demo):
@@ -171,15 +171,17 @@ def test_models_are_compared_on_a_photo(demo, tmp_path):
     # the tab took videos only ("for a photo: the CLI"); a photo has one frame, so no timeline
     import cv2
 
-    import app
     from detector.data.synthetic import astronaut
+    from webapp import compare_tab
 
     photo = tmp_path / "portrait.png"
     cv2.imwrite(str(photo), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
     (compare,) = events(demo, "on_compare_models")
     ui = compare.fn.args[0]
     # ticked in the other order: the results keep the menus' (a browser check: they came in another order)
-    out = app.on_compare_models(ui, None, str(photo), ["wary", "eager"], 4, "gradcam", progress=lambda *a, **k: None)
+    out = compare_tab.on_compare_models(
+        ui, None, str(photo), ["wary", "eager"], 4, "gradcam", progress=lambda *a, **k: None
+    )
     assert "Verdicts on the whole photo" in out[ui.summary] and "in the photo" in out[ui.summary]
     # one face, one frame: no "1 of 1 faces ... at 0.00 s" (a browser check)
     assert "the face is labelled differently." in out[ui.summary] and " s." not in out[ui.summary]
@@ -188,7 +190,7 @@ def test_models_are_compared_on_a_photo(demo, tmp_path):
     assert out[ui.cams]["value"] is not None and out[ui.json_btn].visible
     assert out[ui.cams]["alt_text"].startswith("Face 0 as each model saw it")  # a photo: no time
     # the heat maps in the colour-blind safe colours: the same faces and models, other colours
-    bright = app.on_compare_models(
+    bright = compare_tab.on_compare_models(
         ui, None, str(photo), ["wary", "eager"], 4, "gradcam", "inferno", progress=lambda *a, **k: None
     )
     jet, inferno = out[ui.cams]["value"], bright[ui.cams]["value"]
@@ -198,7 +200,7 @@ def test_models_are_compared_on_a_photo(demo, tmp_path):
 
 def test_one_choice_of_heat_map_colours_for_both_tabs(demo):
     # a teacher's audit: inferno picked over the gallery, the Compare tab still drew jet
-    import app
+    from webapp import compare_tab
 
     (compare,) = events(demo, "on_compare_models")
     ui = compare.fn.args[0]
@@ -207,15 +209,15 @@ def test_one_choice_of_heat_map_colours_for_both_tabs(demo):
         (fn.inputs[0]._id, fn.outputs[0]._id) for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "_same"
     }
     assert {(analyse.heat_colours._id, ui.heat_colours._id), (ui.heat_colours._id, analyse.heat_colours._id)} <= links
-    assert app._same("inferno") == "inferno"
+    assert compare_tab._same("inferno") == "inferno"
 
 
 def test_no_model_ticked_is_said_beside_the_button_without_a_message_box(clips):
     # a teacher's audit: the "Tick at least one model" box stayed over the next run's results
     import gradio as gr
 
-    import app
+    from webapp import compare_tab
 
     with pytest.raises(gr.Error) as e:
-        app.validate_comparison(clips["face"], None, None, [])
+        compare_tab.validate_comparison(clips["face"], None, None, [])
     assert "Tick at least one model" in e.value.message and e.value.visible is False

@@ -21,7 +21,7 @@ def demo(tiny_model_dir):
 
 
 def _event(demo, name):
-    """The first BlockFunction whose handler is ``app.<name>``."""
+    """The first BlockFunction whose handler is ``name`` (see :func:`gradio_events.events`)."""
     return events(demo, name)[0]
 
 
@@ -29,16 +29,18 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     from gradio.state_holder import SessionState
     from PIL import Image
 
-    import app
     from detector.data.synthetic import astronaut
+    from webapp import analyse_tab
 
     analyse, threshold = _event(demo, "on_analyze"), _event(demo, "on_threshold")
     ui = analyse.fn.args[0]
     assert [o._id for o in analyse.outputs] == [c._id for c in ui.results]
     state = SessionState(demo)
     given = []  # the paths the analysis was given
-    real_run = app.run_analysis
-    monkeypatch.setattr(app, "run_analysis", lambda media, *a, **k: given.append(media) or real_run(media, *a, **k))
+    real_run = analyse_tab.run_analysis
+    monkeypatch.setattr(
+        analyse_tab, "run_analysis", lambda media, *a, **k: given.append(media) or real_run(media, *a, **k)
+    )
     # video, photo, frames, model, cam, threshold, rule, cam faces, order, heat-map colours
     settings = [4, "untrained_resnet18", "gradcam", 0.5, "confident", 2, "time", "jet"]
     data = run_event(demo, analyse, [file_data(clips["face"]), None, *settings], state)
@@ -72,7 +74,7 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     assert "heat map (bright yellow = pushed towards fake)" in html and "bright yellow is not evidence" in html
     assert len(by[ui.gallery._id]) == len(state[ui.positions_state._id]) >= 1
     with pytest.raises(Exception, match="unknown heat-map colours"):
-        app.on_heat_colours(ui, report, None, "time", "rainbow")
+        analyse_tab.on_heat_colours(ui, report, None, "time", "rainbow")
 
     # a photo: given to the analysis as the uploaded file itself (never re-encoded), no timeline
     photo = tmp_path / "portrait.jpg"
@@ -88,7 +90,7 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
 def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path):
     # found by a browser check: after a bad upload the verdict panel kept "Upload a video or a photo..." under an
     # error badge; the reason is in the error box, and the panel now says the file could not be analysed
-    import app
+    from webapp import analyse_tab
 
     check, analyse = _event(demo, "check_and_remember"), _event(demo, "on_analyze")
     ui = analyse.fn.args[0]
@@ -99,7 +101,7 @@ def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path):
             assert fn.trigger_only_on_failure and [o._id for o in fn.outputs] == [o._id for o in ui.results]
     # found by a browser check: after a failure the previous file's timeline, frame and faces stayed, and moving
     # the threshold re-labelled the previous file's report; every result is cleared now
-    cleared = app.not_analysed(ui)
+    cleared = analyse_tab.not_analysed(ui)
     assert set(cleared) == set(ui.results)
     assert "Nothing could be analysed" in cleared[ui.verdict] and "the file, or the model" in cleared[ui.verdict]
     assert (
@@ -109,21 +111,21 @@ def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path):
         and not cleared[ui.faces_box]["visible"]
         and not cleared[ui.frame_slider].visible  # no frames to move through
     )
-    assert app.on_threshold(ui, cleared[ui.report_state], None, 0.5, 1, "time") == {}
+    assert analyse_tab.on_threshold(ui, cleared[ui.report_state], None, 0.5, 1, "time") == {}
     # found by a browser check: once the error box was closed, the reason was gone; the panel says it too
     for fn in events(demo, "not_analysed"):
         assert [getattr(c, "elem_id", None) for c in fn.inputs][:3] == ["video-in", "model", "photo-in"]
         assert fn.inputs[3] is ui.asked_state
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
-    told = app.not_analysed(ui, str(bad), None, None, (str(bad), None, None))[ui.verdict]
+    told = analyse_tab.not_analysed(ui, str(bad), None, None, (str(bad), None, None))[ui.verdict]
     assert "Nothing could be analysed: notes.mp4" in told and "the file, or the model" not in told
     # found by a browser check: another model (or a photo) picked mid-analysis cancels it, and gradio then runs the
     # failure handler: it must leave the panel to that change's own line, not say "Nothing could be analysed"
     import gradio as gr
 
-    assert app.not_analysed(ui, str(bad), "other_model", None, (str(bad), None, "m")) == {ui.verdict: gr.skip()}
-    assert app.not_analysed(ui, None, "m", "photo.jpg", (str(bad), None, "m")) == {ui.verdict: gr.skip()}
+    assert analyse_tab.not_analysed(ui, str(bad), "other_model", None, (str(bad), None, "m")) == {ui.verdict: gr.skip()}
+    assert analyse_tab.not_analysed(ui, None, "m", "photo.jpg", (str(bad), None, "m")) == {ui.verdict: gr.skip()}
 
 
 def test_a_new_file_clears_the_old_results_and_says_at_once_if_it_can_be_analysed(demo, clips, tmp_path):
@@ -192,43 +194,43 @@ def test_another_file_or_model_cancels_a_running_analysis_and_a_new_model_clears
     state = SessionState(demo)
     nothing = run_event(demo, changed, [None, "untrained_resnet18", None, None], state)
     assert nothing[0] == {"props": {"__type__": "update"}, "__type__": "update"}  # nothing analysed: no change
-    import app
+    from webapp import analyse_tab, common
 
-    report = app.run_analysis(clips["face"], 4, str(ui.model.value), app.NO_CAM, 0.5)
-    same = app.on_model_changed(ui, report, str(ui.model.value), clips["face"], None)
+    report = analyse_tab.run_analysis(clips["face"], 4, str(ui.model.value), common.NO_CAM, 0.5)
+    same = analyse_tab.on_model_changed(ui, report, str(ui.model.value), clips["face"], None)
     assert same == {ui.verdict: same[ui.verdict]} and "Model changed" not in str(same[ui.verdict])  # picked again
-    out = app.on_model_changed(ui, report, "mesonet_df_authors", clips["face"], None)
+    out = analyse_tab.on_model_changed(ui, report, "mesonet_df_authors", clips["face"], None)
     assert out[ui.report_state] is None and out[ui.gallery] == [] and not out[ui.faces_box]["visible"]
     assert "Model changed to mesonet_df_authors: press Analyse to score face.mp4 with it." in out[ui.verdict]
 
 
 def test_a_clip_the_browser_cannot_play_is_said_to_be_analysed_all_the_same(demo, clips, tmp_path):
     # found by a browser check: MPEG-4 Part 2 clips (the SadTalker ones) left the player blank with no word
-    import app
     from detector.data.synthetic import render_clip
+    from webapp import analyse_tab
 
     old = render_clip(str(tmp_path / "old codec.mp4"), seconds=0.4, codec="mpeg4")
     (video_event, _) = events(demo, "on_new_media")
     ui = video_event.fn.args[0]
-    said = app.on_new_media(ui, old, None, None)[ui.verdict]
+    said = analyse_tab.on_new_media(ui, old, None, None)[ui.verdict]
     assert "Ready: old codec.mp4" in said and "may not play this clip (mpeg4 video)" in said
-    assert "may not play" not in app.on_new_media(ui, clips["face"], None, None)[ui.verdict]  # H.264 plays
+    assert "may not play" not in analyse_tab.on_new_media(ui, clips["face"], None, None)[ui.verdict]  # H.264 plays
 
 
 def test_each_run_brings_its_results_into_view(demo):
     # a teacher's audit at 1280 x 800: after pressing a run's button (below its settings) the projector showed the
     # bottom of the results, or nothing at all when the run was refused: each run scrolls to its first result
-    import app
+    from webapp import common
 
     scrolls = {fn.js for fn in demo.fns.values() if fn.js and "scrollIntoView" in fn.js}
     for target in ("#verdict", "#lab-delta", "#compare-summary"):
-        assert app.show_js(target) in scrolls, target
+        assert common.show_js(target) in scrolls, target
     for target, runs in (
         ("#verdict", ["on_analyze"]),
         ("#lab-delta", ["on_compare", "on_levels"]),
         ("#compare-summary", ["on_compare_models"]),
     ):
-        hooks = [fn for fn in demo.fns.values() if fn.js == app.show_js(target)]
+        hooks = [fn for fn in demo.fns.values() if fn.js == common.show_js(target)]
         on_success = {fn.trigger_after for fn in hooks if fn.trigger_only_on_success}
         for name in runs:  # after the run itself succeeds, not only after a failure's message
             assert _event(demo, name)._id in on_success, (target, name)

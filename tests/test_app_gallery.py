@@ -112,9 +112,9 @@ def test_cam_off_placeholder_says_so(monkeypatch):
 
 
 def test_captions_go_under_the_tiles():
-    import app
+    from webapp import server
 
-    css = re.sub(r"\s+", " ", app.CSS)
+    css = re.sub(r"\s+", " ", server.CSS)
     rules = dict(re.findall(r"([^{}]+)\{([^{}]*)\}", css))
     caption = next(body for sel, body in rules.items() if "#face-gallery .caption-label" in sel)
     assert "position: static !important" in caption and "opacity: 1 !important" in caption

@@ -181,8 +181,7 @@ def test_the_lab_and_compare_tabs_take_the_first_tabs_video_or_photo():
 def test_a_clip_the_browser_cannot_play_is_said_under_the_player(tmp_path):
     import av
 
-    import app
-    from webapp import lab
+    from webapp import analyse_tab, lab
 
     clip = tmp_path / "part2.mp4"
     with av.open(str(clip), "w") as out:
@@ -193,15 +192,15 @@ def test_a_clip_the_browser_cannot_play_is_said_under_the_player(tmp_path):
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
     assert lab.clip_codec(str(clip)) == "mpeg4"
-    assert "may not play this clip" in lab.clip_note(str(clip)) and "may not play" in app.limits_line(str(clip))
-    assert app.limits_line(None) == app.VIDEO_LIMITS
+    assert "may not play this clip" in lab.clip_note(str(clip)) and "may not play" in analyse_tab.limits_line(str(clip))
+    assert analyse_tab.limits_line(None) == analyse_tab.VIDEO_LIMITS
 
 
 def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):
-    import app
+    from webapp import lab_tab
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
-    out = app.on_compare(clips["face"], None, "hflip", 1.0, 4, 0, card, 0.5, progress=lambda *a, **k: None)
+    out = lab_tab.on_compare(clips["face"], None, "hflip", 1.0, 4, 0, card, 0.5, progress=lambda *a, **k: None)
     verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta = out
     assert "original" in verdict_a and "hflip" in verdict_b and preview.value is not None
     assert plot_a.visible and plot_a.value is not None and plot_b.visible
@@ -218,7 +217,7 @@ def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):
     assert second == "hflip at strength 1.00"
     assert 1 <= len(crops) <= 4 and all(c.startswith("t = ") and "→" in c for _, c in crops)
     assert "Score change" in delta
-    out = app.on_levels(clips["face"], None, 4, 0, card, 0.5, progress=lambda *a, **k: None)
+    out = lab_tab.on_levels(clips["face"], None, 4, 0, card, 0.5, progress=lambda *a, **k: None)
     figure, tiles, table, summary = out
     assert len(tiles) == 3 and "face coverage" in table and "**none**" in table and "Three levels" in summary
 
@@ -227,14 +226,14 @@ def test_the_lab_runs_on_a_photo(tmp_path, tiny_model_dir):
     # a teacher showing what a sepia filter does to a real photo's verdict: the lab took videos only
     import cv2
 
-    import app
     from detector.data.synthetic import astronaut
+    from webapp import lab_tab
 
     photo = tmp_path / "portrait.png"
     cv2.imwrite(str(photo), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
     card = str(tiny_model_dir / "untrained_resnet18.json")
     quiet = dict(progress=lambda *a, **k: None)
-    out = app.on_compare("/gone/old.mp4", str(photo), "sepia", 1.0, 4, 0, card, 0.5, **quiet)  # the photo is used
+    out = lab_tab.on_compare("/gone/old.mp4", str(photo), "sepia", 1.0, 4, 0, card, 0.5, **quiet)  # the photo is used
     verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta = out
     assert "original" in verdict_a and "sepia" in verdict_b and "Score change" in delta
     assert not plot_a.visible and not plot_b.visible and plot_a.value is None  # one frame: no timelines
@@ -244,7 +243,7 @@ def test_the_lab_runs_on_a_photo(tmp_path, tiny_model_dir):
     photo_report = lab.run(str(photo), None, frames=4, model=card)
     assert lab.preview_titles(photo_report, 0, "sepia", 1.0) == ("original", "sepia at strength 1.00")  # no time
     assert len(crops) == 1 and "t = " not in crops[0][1] and "→" in crops[0][1]
-    figure, tiles, table, summary = app.on_levels(None, str(photo), 4, 0, card, 0.5, **quiet)
+    figure, tiles, table, summary = lab_tab.on_levels(None, str(photo), 4, 0, card, 0.5, **quiet)
     assert len(tiles) == 3 and "**heavy**" in table and "Three levels" in summary
     # one frame: a score and whether the face was found, not "video score" and "frames with a face: 1 of 1"
     assert table.startswith("| level | score | verdict | face found |") and "video" not in table
@@ -293,7 +292,7 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     # app's one-line check speaks, not gradio's tracebacks with the server's path (a browser check)
     import gradio as gr
 
-    import app
+    from webapp import analyse_tab, clip_input
 
     notes = tmp_path / "notes.jpg"
     notes.write_text("not a photo")
@@ -304,12 +303,12 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     # no message box: the panel under the buttons says it, and a box lay over the next run's verdict (a browser check)
     assert err.value.visible is False
     with pytest.raises(gr.Error) as err:  # nor in the first tab: its verdict panel says it (two boxes came up there)
-        app.check_and_remember(None, None, str(notes))
+        analyse_tab.check_and_remember(None, None, str(notes))
     assert err.value.visible is False
     # and said under the slot as soon as it is put there, as the first tab does (a browser check)
-    note = app.media_note(None, str(notes), "photo")
+    note = clip_input.media_note(None, str(notes), "photo")
     assert note.startswith("⚠ Cannot be analysed: notes.jpg: not a picture") and str(tmp_path) not in note
-    assert app.media_note(clips["face"], None, "video") == "Clip: **face.mp4**"
+    assert clip_input.media_note(clips["face"], None, "video") == "Clip: **face.mp4**"
     # one file at a time: a photo put in empties the video slot, and the other way round
     keep = [fn for fn in events(demo, "_keep_one") if fn.inputs[0].elem_id in ("lab-video", "lab-photo")]
     assert sorted((fn.inputs[0].elem_id, fn.outputs[0].elem_id) for fn in keep) == [
@@ -361,17 +360,16 @@ def test_each_lab_run_clears_the_others_results(demo):
 def test_lab_progress_names_each_part_once_and_one_result_box_shows(clips):
     # found by a browser check: "jpeg 0.70: jpeg: decoding, finding faces"; and the comparison's empty boxes stood
     # above the levels' results
-    import app
-    from webapp import lab
+    from webapp import lab, lab_tab
 
     said = []
     lab.compare(clips["face"], "jpeg", 0.7, frames=4, progress=lambda f, d: said.append(d))
     assert said and all(d.count(":") == 1 for d in said), said
     assert {d.split(":")[0] for d in said} == {"original", "jpeg 0.70"}
-    shown, hidden = app.lab_shown(False)
+    shown, hidden = lab_tab.lab_shown(False)
     assert (shown.visible, hidden.visible) == (False, True)
     # a run that failed: neither box, not empty plot and gallery frames under "Not run" (a browser check)
-    assert [box.visible for box in app.lab_shown(None)] == [False, False]
+    assert [box.visible for box in lab_tab.lab_shown(None)] == [False, False]
 
 
 def test_the_strength_slider_says_what_the_perturbation_does(demo):

@@ -156,12 +156,12 @@ def test_write_html_report_names_the_file_after_the_input(uploaded, tmp_path):
 def test_the_app_offers_the_report_beside_the_csv_and_json(clips, tiny_model_dir):
     import gradio as gr
 
-    import app
+    from webapp import analyse_tab
 
     with gr.Blocks():
-        ui = app.build_analyse_tab([], {})
+        ui = analyse_tab.build_analyse_tab([], {})
     card = str(tiny_model_dir / "untrained_resnet18.json")
-    out = app.on_analyze(
+    out = analyse_tab.on_analyze(
         ui, clips["face"], None, 4, card, "gradcam", 0.5, "confident", 2, "time", progress=lambda *a, **k: None
     )
     path = out[ui.html_btn].value["path"]
@@ -171,7 +171,7 @@ def test_the_app_offers_the_report_beside_the_csv_and_json(clips, tiny_model_dir
     assert str(tiny_model_dir) not in page and clips["face"] not in page
     assert "random weights, for tests only" in page  # the model card's notes
     # the threshold slider writes the report again, judged at the new threshold
-    moved = app.on_threshold(ui, out[ui.report_state], out[ui.judged_state], 0.0, 1, "time")
+    moved = analyse_tab.on_threshold(ui, out[ui.report_state], out[ui.judged_state], 0.0, 1, "time")
     assert "Likely FAKE" in open(moved[ui.html_btn].value["path"], encoding="utf-8").read()
 
 

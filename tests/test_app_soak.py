@@ -103,7 +103,7 @@ def test_a_closed_session_is_freed_unless_it_came_back(tmp_path, monkeypatch):
     import gradio as gr
     from gradio.state_holder import StateHolder
 
-    import app
+    from webapp import session_files
     from webapp.session import Uploads
 
     with gr.Blocks() as demo:
@@ -112,15 +112,15 @@ def test_a_closed_session_is_freed_unless_it_came_back(tmp_path, monkeypatch):
     holder = StateHolder()
     holder.set_blocks(demo)
     holder["tab"][state._id] = "a report"
-    monkeypatch.setattr(app, "_FILES", [Uploads(tmp_path)])
+    monkeypatch.setattr(session_files, "_FILES", [Uploads(tmp_path)])
     upload = tmp_path / "h" / "clip.mp4"
     upload.parent.mkdir()
     upload.write_bytes(b"x")
-    app._session_files().hold(str(upload), "tab")
+    session_files._session_files().hold(str(upload), "tab")
     before = datetime.datetime.now() - datetime.timedelta(seconds=5)
-    assert not app.free_session(demo, "tab", before)  # an event ran after the page closed: the tab came back
+    assert not session_files.free_session(demo, "tab", before)  # an event ran after the page closed: the tab came back
     assert "tab" in holder and upload.exists() and not dropped
-    assert app.free_session(demo, "tab", datetime.datetime.now())
+    assert session_files.free_session(demo, "tab", datetime.datetime.now())
     assert "tab" not in holder and dropped == ["a report"] and not upload.exists()
 
 
@@ -150,17 +150,17 @@ def test_tiny_soak_frees_every_session(request):
 def test_every_handler_given_an_upload_holds_it_for_its_session(monkeypatch, tmp_path, tiny_model_dir):
     # found by a browser check: two tabs uploaded the same clip (gradio keeps one file per content); one ran only
     # the failure lab, which held nothing, and the other tab's end deleted the clip under it ("no such file")
-    import app
+    from webapp import lab_tab, session_files
 
     held = []
-    monkeypatch.setattr(app, "_hold_for_session", lambda path, upload=True: held.append(path))
+    monkeypatch.setattr(session_files, "_hold_for_session", lambda path, upload=True: held.append(path))
     clip = str(tmp_path / "clip.mp4")
-    app.on_lab_new_clip(3, clip, None)
-    app.on_lab_new_clip(3, None, clip.replace(".mp4", ".jpg"))  # a photo in the lab's Photo slot
+    lab_tab.on_lab_new_clip(3, clip, None)
+    lab_tab.on_lab_new_clip(3, None, clip.replace(".mp4", ".jpg"))  # a photo in the lab's Photo slot
     import gradio as gr
 
     with pytest.raises(gr.Error, match="clip.mp4"):  # no such file: held before anything is read
-        app.on_compare(clip, None, "jpeg", 0.5, 4, 0, str(tiny_model_dir / "untrained_resnet18.json"), 0.5)
+        lab_tab.on_compare(clip, None, "jpeg", 0.5, 4, 0, str(tiny_model_dir / "untrained_resnet18.json"), 0.5)
     with pytest.raises(gr.Error, match="clip.mp4"):
-        app.on_levels(clip, None, 4, 0, str(tiny_model_dir / "untrained_resnet18.json"), 0.5)
+        lab_tab.on_levels(clip, None, 4, 0, str(tiny_model_dir / "untrained_resnet18.json"), 0.5)
     assert held == [clip, clip.replace(".mp4", ".jpg"), clip, clip]

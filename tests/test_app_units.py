@@ -171,13 +171,13 @@ def test_model_warning_reaches_the_report_first_and_stays_there(tiny_model, tmp_
 
 
 def test_face_gallery_is_as_tall_as_its_rows_up_to_two():
-    import app
+    from webapp import analyse_tab
 
     tile = (np.zeros((8, 8, 3), np.uint8), "face 0")
-    assert app.face_gallery([tile])["height"] == "auto"  # one face: no empty gallery under it
-    assert app.face_gallery([tile] * 2 * app.GALLERY_COLUMNS)["height"] == "auto"
-    many = app.face_gallery([tile] * (2 * app.GALLERY_COLUMNS + 1))
-    assert many["height"] == app.GALLERY_HEIGHT and len(many["value"]) == 2 * app.GALLERY_COLUMNS + 1
+    assert analyse_tab.face_gallery([tile])["height"] == "auto"  # one face: no empty gallery under it
+    assert analyse_tab.face_gallery([tile] * 2 * analyse_tab.GALLERY_COLUMNS)["height"] == "auto"
+    many = analyse_tab.face_gallery([tile] * (2 * analyse_tab.GALLERY_COLUMNS + 1))
+    assert many["height"] == analyse_tab.GALLERY_HEIGHT and len(many["value"]) == 2 * analyse_tab.GALLERY_COLUMNS + 1
 
 
 def test_gallery_orders_and_maps_tiles_to_frames(report):
@@ -361,26 +361,26 @@ def test_ensure_examples_renders_missing_real_clip(tmp_path, monkeypatch):
 def test_errors_become_readable_gradio_errors(tmp_path, tiny_model_dir):
     import gradio as gr
 
-    import app
+    from webapp import analyse_tab, common
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
     bad = tmp_path / "holiday.avi"
     bad.write_bytes(b"\x00" * 2000)
     with pytest.raises(gr.Error) as err:
-        app._run_guarded(app.run_analysis, str(bad), 8, card, app.NO_CAM, 0.5)
+        common._run_guarded(analyse_tab.run_analysis, str(bad), 8, card, common.NO_CAM, 0.5)
     assert "holiday.avi" in err.value.message and str(tmp_path) not in err.value.message
     with pytest.raises(gr.Error) as err:
-        app._run_guarded(app.run_analysis, None, 8, card, app.NO_CAM, 0.5)
+        common._run_guarded(analyse_tab.run_analysis, None, 8, card, common.NO_CAM, 0.5)
     assert "Upload a video" in err.value.message and "or a photo" in err.value.message
     with pytest.raises(gr.Error) as err:
-        app._run_guarded(app.run_analysis, str(bad), 8, "no_such_model", app.NO_CAM, 0.5)
+        common._run_guarded(analyse_tab.run_analysis, str(bad), 8, "no_such_model", common.NO_CAM, 0.5)
     assert "no_such_model" in err.value.message and err.value.title == "No model"
 
     def boom(video):
         raise ZeroDivisionError("x")
 
     with pytest.raises(gr.Error) as err:
-        app._run_guarded(boom, "v.mp4")
+        common._run_guarded(boom, "v.mp4")
     assert "ZeroDivisionError" in err.value.message and "Traceback" not in err.value.message
 
 
@@ -389,10 +389,10 @@ def ui():
     """The first tab's components, built outside a server: its handlers return {component: value} over them."""
     import gradio as gr
 
-    import app
+    from webapp import analyse_tab
 
     with gr.Blocks():
-        return app.build_analyse_tab([], {})
+        return analyse_tab.build_analyse_tab([], {})
 
 
 def _named(ui, out: dict) -> SimpleNamespace:
@@ -407,11 +407,11 @@ def _silent(*args, **kwargs):
 
 
 def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
-    import app
+    from webapp import analyse_tab, common
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
     calls = []
-    out = app.on_analyze(
+    out = analyse_tab.on_analyze(
         ui,
         clips["face"],
         None,
@@ -453,11 +453,13 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     }
     assert o.judged_state["card"].name == "untrained_resnet18"
     assert "no validation metrics" in data["warnings"][0] and "no validation metrics" in o.verdict
-    assert calls and calls[0][1].startswith("decoding") and calls[-1] == (app.DRAWING, "drawing the results")
-    assert all(f <= app.DRAWING for f, _ in calls) and "done" not in [d for _, d in calls]  # not while drawing
-    assert app.on_timeline_pick("2:12345").value == 3
+    assert calls and calls[0][1].startswith("decoding") and calls[-1] == (common.DRAWING, "drawing the results")
+    assert all(f <= common.DRAWING for f, _ in calls) and "done" not in [d for _, d in calls]  # not while drawing
+    assert analyse_tab.on_timeline_pick("2:12345").value == 3
     # a clip without a face: a clear "no verdict", an empty gallery, the frames still viewable
-    out = app.on_analyze(ui, clips["plain"], None, 4, card, "gradcam", 0.5, "confident", 3, "time", progress=_silent)
+    out = analyse_tab.on_analyze(
+        ui, clips["plain"], None, 4, card, "gradcam", 0.5, "confident", 3, "time", progress=_silent
+    )
     o = _named(ui, out)
     assert "No verdict" in o.verdict and "No face was found" in o.verdict
     assert (
@@ -468,27 +470,27 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     )
     assert o.frame_image["alt_text"] == o.frame_caption  # no "a box around each face" where there is none
     assert [t.name for t in o.timeline["value"].data] == ["no face"]
-    assert app.on_frame(report, 1)[1].startswith("Sampled frame 1 of")
+    assert analyse_tab.on_frame(report, 1)[1].startswith("Sampled frame 1 of")
 
 
 def test_server_address_reads_the_environment(monkeypatch):
-    import app
+    from webapp import server
 
     for k in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "PORT"):
         monkeypatch.delenv(k, raising=False)
-    assert app.server_address() == ("127.0.0.1", 7860)
+    assert server.server_address() == ("127.0.0.1", 7860)
     monkeypatch.setenv("PORT", "8080")
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
-    assert app.server_address() == ("0.0.0.0", 8080)
+    assert server.server_address() == ("0.0.0.0", 8080)
     monkeypatch.setenv("GRADIO_SERVER_PORT", "9000")
-    assert app.server_address() == ("0.0.0.0", 9000)
+    assert server.server_address() == ("0.0.0.0", 9000)
 
 
 def test_without_a_model_the_page_says_so(monkeypatch, tmp_path):
-    import app
+    from webapp import common, server
 
-    monkeypatch.setattr(app, "MODELS_DIR", tmp_path)  # an empty folder: no model installed
-    demo = app.build_demo({})
+    monkeypatch.setattr(common, "MODELS_DIR", tmp_path)  # an empty folder: no model installed
+    demo = server.build_demo({})
     values = [str(c.get("props", {}).get("value")) for c in demo.get_config_file()["components"]]
     assert any("No trained model is installed" in v and str(tmp_path) in v for v in values)
     dropdown = next(c for c in demo.get_config_file()["components"] if c.get("props", {}).get("elem_id") == "model")
@@ -496,41 +498,41 @@ def test_without_a_model_the_page_says_so(monkeypatch, tmp_path):
 
 
 def test_the_page_offers_every_model_and_cam_method(monkeypatch, tiny_model_dir):
-    import app
     from explain import METHODS
+    from webapp import common, server
 
-    monkeypatch.setattr(app, "MODELS_DIR", tiny_model_dir)
-    config = app.build_demo({}).get_config_file()
+    monkeypatch.setattr(common, "MODELS_DIR", tiny_model_dir)
+    config = server.build_demo({}).get_config_file()
     props = {c["props"].get("elem_id"): c["props"] for c in config["components"] if c.get("props", {}).get("elem_id")}
     assert [v for _, v in props["model"]["choices"]] == ["untrained_resnet18"]
     assert props["model"]["value"] == "untrained_resnet18"
-    assert [v for _, v in props["cam"]["choices"]] == [*METHODS, app.NO_CAM]
+    assert [v for _, v in props["cam"]["choices"]] == [*METHODS, common.NO_CAM]
     assert "analyze_json" in [d.get("api_name") for d in config["dependencies"]]
 
 
 def test_validate_input_checks_file_limits_and_model(clips, tiny_model_dir, tmp_path):
     import gradio as gr
 
-    import app
+    from webapp import common
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
-    note = app.validate_input(clips["face"], card)
+    note = common.validate_input(clips["face"], card)
     assert "Analysing face.mp4 (2.0 s, 640x480, 25 fps)" in note
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x01" * 5000)
     with pytest.raises(gr.Error) as err:
-        app.validate_input(str(bad), card)
+        common.validate_input(str(bad), card)
     assert err.value.message.startswith("broken.mp4:") and str(tmp_path) not in err.value.message
     assert "Errno" not in err.value.message
     with pytest.raises(gr.Error) as err:
-        app.validate_input(clips["face"], "no_such_model")
+        common.validate_input(clips["face"], "no_such_model")
     assert err.value.title == "No model"
     long_clip = tmp_path / "long.mp4"
     from detector.data.synthetic import render_clip
 
     render_clip(str(long_clip), seconds=121, fps=1, size=(64, 48), source="plain")
     with pytest.raises(gr.Error) as err:
-        app.validate_input(str(long_clip), card)
+        common.validate_input(str(long_clip), card)
     assert "120 s limit" in err.value.message
 
 
@@ -550,13 +552,15 @@ def photo(tmp_path_factory) -> str:
 
 
 def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
-    import app
+    from webapp import analyse_tab, common
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
-    assert app.pick_media(None, photo) == photo and app.pick_media(clips["face"], None) == clips["face"]
-    assert app.pick_media(None, None) is None
-    assert app.validate_input(None, card, photo).count("Analysing the photo astronaut.jpg (512x512)") == 1
-    o = _named(ui, app.on_analyze(ui, None, photo, 6, card, "gradcam", 0.5, "confident", 3, "time", progress=_silent))
+    assert common.pick_media(None, photo) == photo and common.pick_media(clips["face"], None) == clips["face"]
+    assert common.pick_media(None, None) is None
+    assert common.validate_input(None, card, photo).count("Analysing the photo astronaut.jpg (512x512)") == 1
+    o = _named(
+        ui, analyse_tab.on_analyze(ui, None, photo, 6, card, "gradcam", 0.5, "confident", 3, "time", progress=_silent)
+    )
     assert "Likely" in o.verdict and "a photo with 1 face" in o.verdict and "sampled frames" not in o.verdict
     assert not o.timeline["visible"] and o.timeline["value"] is None  # no timeline for one frame...
     assert o.timeline_note["visible"] and "photo" in o.timeline_note["value"]  # ...and a note that says why
@@ -571,10 +575,13 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     assert o.table["data"][0][:2] == [0, pytest.approx(report.faces[0].score, abs=1e-4)]
     assert o.json_btn.value["path"].endswith("astronaut_report.json")
     # the threshold slider on a photo leaves the (hidden) timeline alone
-    assert ui.timeline not in app.on_threshold(ui, report, o.judged_state, 0.2, 1, "time")
+    assert ui.timeline not in analyse_tab.on_threshold(ui, report, o.judged_state, 0.2, 1, "time")
     # a video analysed afterwards shows its timeline again
     o = _named(
-        ui, app.on_analyze(ui, clips["face"], None, 4, card, app.NO_CAM, 0.5, "confident", 3, "time", progress=_silent)
+        ui,
+        analyse_tab.on_analyze(
+            ui, clips["face"], None, 4, card, common.NO_CAM, 0.5, "confident", 3, "time", progress=_silent
+        ),
     )
     assert o.timeline["visible"] and "In words" in o.timeline_note["value"] and o.frame_slider.visible
 
@@ -582,33 +589,33 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
 def test_photo_input_errors_and_one_file_at_a_time(tmp_path, tiny_model_dir, photo):
     import gradio as gr
 
-    import app
+    from webapp import analyse_tab, common
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
     tiff = tmp_path / "scan.tiff"
     tiff.write_bytes(b"II*\x00" + b"\x00" * 100)
     with pytest.raises(gr.Error) as err:
-        app.validate_input(None, card, str(tiff))
+        common.validate_input(None, card, str(tiff))
     assert err.value.message == "scan.tiff: photos must be jpg, png, webp, bmp or gif"
     gif = tmp_path / "broken.gif"
     gif.write_bytes(b"GIF89a" + b"\x00" * 100)
     with pytest.raises(gr.Error) as err:
-        app.validate_input(None, card, str(gif))
+        common.validate_input(None, card, str(gif))
     assert err.value.message == "broken.gif: not a picture this can read (jpg, png, webp, bmp or a one-frame gif)"
     from PIL import Image  # an animated gif in the photo slot is the short clip it is (it was refused: a review)
 
     frames = [Image.open(photo).resize((128, 128)).rotate(a) for a in (0, 5, 10)]  # the same three would be one
     frames[0].save(tmp_path / "moving.gif", save_all=True, append_images=frames[1:], duration=100)
-    assert app.validate_input(None, card, str(tmp_path / "moving.gif")).count("moving.gif (0.3 s, 128x128, 10 fps)")
+    assert common.validate_input(None, card, str(tmp_path / "moving.gif")).count("moving.gif (0.3 s, 128x128, 10 fps)")
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)
     with pytest.raises(gr.Error) as err:
-        app.validate_input(None, card, str(broken))
+        common.validate_input(None, card, str(broken))
     assert err.value.message.startswith("broken.png:") and str(tmp_path) not in err.value.message
-    assert app.analyze_json(None, 4, card, app.NO_CAM, 0.5, photo)["video"] == "astronaut.jpg"
+    assert analyse_tab.analyze_json(None, 4, card, common.NO_CAM, 0.5, photo)["video"] == "astronaut.jpg"
     # a file put in one input empties the other; emptying one leaves the other alone
-    assert app._keep_one(photo) is None
-    assert app._keep_one(None) == gr.skip()
+    assert common._keep_one(photo) is None
+    assert common._keep_one(None) == gr.skip()
 
 
 # ---------------------------------------------------------------- three-way verdict
@@ -709,18 +716,21 @@ def banded_model_dir(tiny_model_dir, tmp_path_factory):
 def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_model_dir, monkeypatch):
     import gradio as gr
 
-    import app
+    from webapp import analyse_tab, common
 
     card = str(banded_model_dir / "untrained_resnet18.json")
     o = _named(
-        ui, app.on_analyze(ui, clips["face"], None, 4, card, app.NO_CAM, 0.99, "confident", 0, "time", progress=_silent)
+        ui,
+        analyse_tab.on_analyze(
+            ui, clips["face"], None, 4, card, common.NO_CAM, 0.99, "confident", 0, "time", progress=_silent
+        ),
     )
     report, judged = o.report_state, o.judged_state
     assert report.label == "uncertain" and "UNCERTAIN" in o.verdict and o.report_json["uncertain"] == [0.01, 0.99]
     assert judged["threshold"] == 0.99 and judged["uncertain"] == [0.01, 0.99]
 
-    monkeypatch.setattr(app, "run_analysis", lambda *a, **k: pytest.fail("the slider must not analyse again"))
-    out = app.on_threshold(ui, report, judged, 0.0, 1, "time")
+    monkeypatch.setattr(analyse_tab, "run_analysis", lambda *a, **k: pytest.fail("the slider must not analyse again"))
+    out = analyse_tab.on_threshold(ui, report, judged, 0.0, 1, "time")
     assert set(out) == set(ui.judged)
     o = _named(ui, out)
     moved, data = o.report_state, o.report_json
@@ -732,12 +742,12 @@ def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_mode
     # old ones: found while adding that text)
     assert "(FAKE)" in o.frame_caption and "(FAKE)" in o.frame_image["alt_text"]
     assert any(abs(s.y0) < 1e-9 for s in o.timeline.layout.shapes if s.type == "line")  # threshold line at 0
-    back = _named(ui, app.on_threshold(ui, moved, judged, 0.99, 1, "time"))
+    back = _named(ui, analyse_tab.on_threshold(ui, moved, judged, 0.99, 1, "time"))
     assert back.report_state.label == "uncertain" and "What &ldquo;uncertain&rdquo; means" in back.verdict
-    assert app.on_threshold(ui, None, None, 0.5, 1, "time") == {}  # nothing analysed yet: nothing changes
+    assert analyse_tab.on_threshold(ui, None, None, 0.5, 1, "time") == {}  # nothing analysed yet: nothing changes
     for bad in (float("nan"), 1.5):  # the undocumented page API, called raw (found by review)
         with pytest.raises(gr.Error, match="threshold is a probability"):
-            app.on_threshold(ui, report, judged, bad, 1, "time")
+            analyse_tab.on_threshold(ui, report, judged, bad, 1, "time")
 
 
 def test_styles_and_script_come_from_webapp_static():
@@ -745,15 +755,17 @@ def test_styles_and_script_come_from_webapp_static():
 
     import app
     import webapp
+    from webapp import server
 
     static = Path(webapp.__file__).parent / "static"
-    assert app.CSS == (static / "app.css").read_text() and "#face-gallery" in app.CSS
-    assert app.HEAD.startswith("<script>") and app.HEAD.rstrip().endswith("</script>")
-    assert (static / "timeline_click.js").read_text() in app.HEAD and "plotly_click" in app.HEAD
+    assert server.CSS == (static / "app.css").read_text() and "#face-gallery" in server.CSS
+    assert server.HEAD.startswith("<script>") and server.HEAD.rstrip().endswith("</script>")
+    assert (static / "timeline_click.js").read_text() in server.HEAD and "plotly_click" in server.HEAD
     # each verdict is copied into a live region of its own, which a screen reader announces (an accessibility audit)
-    assert (static / "verdict_live.js").read_text() in app.HEAD and "aria-live" in app.HEAD
-    source = Path(app.__file__).read_text()
-    assert "plotly_click" not in source and "{font-size" not in source  # nothing inline any more
+    assert (static / "verdict_live.js").read_text() in server.HEAD and "aria-live" in server.HEAD
+    for module in (app, server):  # nothing inline any more
+        source = Path(module.__file__).read_text()
+        assert "plotly_click" not in source and "{font-size" not in source
 
 
 # ---------------------------------------------------------------- no server path in what leaves the server
@@ -762,17 +774,20 @@ def test_styles_and_script_come_from_webapp_static():
 def test_no_server_path_in_the_api_or_the_downloads(ui, clips, photo, tiny_model_dir):
     import os
 
-    import app
+    from webapp import analyse_tab, common
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
     folders = {os.path.dirname(clips["face"]), os.path.dirname(photo)}
     for video, pic, name in ((clips["face"], None, "face.mp4"), (None, photo, "astronaut.jpg")):
-        data = app.analyze_json(video, 4, card, app.NO_CAM, 0.5, pic)
+        data = analyse_tab.analyze_json(video, 4, card, common.NO_CAM, 0.5, pic)
         assert data["video"] == name and "path" not in data["video_info"]  # gradio_client would fetch a "path"
         assert data["video_info"]["width"] > 0
         assert not any(f in json.dumps(data) for f in folders)
         o = _named(
-            ui, app.on_analyze(ui, video, pic, 4, card, app.NO_CAM, 0.5, "confident", 0, "time", progress=_silent)
+            ui,
+            analyse_tab.on_analyze(
+                ui, video, pic, 4, card, common.NO_CAM, 0.5, "confident", 0, "time", progress=_silent
+            ),
         )
         assert o.report_json["video_info"]["path"] == name and o.report_state.video == name
         for button in (o.csv_btn, o.json_btn, o.html_btn):
@@ -781,17 +796,17 @@ def test_no_server_path_in_the_api_or_the_downloads(ui, clips, photo, tiny_model
 
 
 def test_queue_settings_come_from_the_environment(monkeypatch):
-    import app
+    from webapp import server
 
     monkeypatch.delenv("DEEPFAKE_APP_CONCURRENCY", raising=False)
     monkeypatch.delenv("DEEPFAKE_APP_QUEUE_SIZE", raising=False)
-    assert app.queue_settings() == (1, 16)
+    assert server.queue_settings() == (1, 16)
     monkeypatch.setenv("DEEPFAKE_APP_CONCURRENCY", "4")
     monkeypatch.setenv("DEEPFAKE_APP_QUEUE_SIZE", "64")
-    assert app.queue_settings() == (4, 64)
+    assert server.queue_settings() == (4, 64)
     monkeypatch.setenv("DEEPFAKE_APP_CONCURRENCY", "lots")
     monkeypatch.setenv("DEEPFAKE_APP_QUEUE_SIZE", "0")
-    assert app.queue_settings() == (1, 1)
+    assert server.queue_settings() == (1, 1)
 
 
 def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
@@ -799,18 +814,21 @@ def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
     # threshold (None to analyze, which then keeps the card's uncertain band); elsewhere its value, exactly
     from types import SimpleNamespace
 
-    import app
+    from webapp import analyse_tab, common
 
     model = SimpleNamespace(card=SimpleNamespace(threshold=0.932064))
-    assert app._slider_threshold(None, model) is None
-    assert app._slider_threshold(0.932, model) is None and app._slider_threshold(0.9325, model) is None
-    assert app._slider_threshold(0.931, model) == 0.931 and app._slider_threshold(0.5, model) == 0.5
+    assert common._slider_threshold(None, model) is None
+    assert common._slider_threshold(0.932, model) is None and common._slider_threshold(0.9325, model) is None
+    assert common._slider_threshold(0.931, model) == 0.931 and common._slider_threshold(0.5, model) == 0.5
     # found by a browser check: the slider was given 0.90793 with a step it cannot hold; it shows the card's
     # threshold to its step (0.908, as the verdict prints it), which still stands for the card's own
-    assert app.slider_value(0.90793) == 0.908 and app.slider_value(0.5) == 0.5
-    assert app._slider_threshold(app.slider_value(0.932064), model) is None
+    assert analyse_tab.slider_value(0.90793) == 0.908 and analyse_tab.slider_value(0.5) == 0.5
+    assert common._slider_threshold(analyse_tab.slider_value(0.932064), model) is None
     for t in (0.1255, 0.9045, 0.3335):  # rounded by exactly half a step: still the card's own, float error or not
-        assert app._slider_threshold(app.slider_value(t), SimpleNamespace(card=SimpleNamespace(threshold=t))) is None
+        assert (
+            common._slider_threshold(analyse_tab.slider_value(t), SimpleNamespace(card=SimpleNamespace(threshold=t)))
+            is None
+        )
 
 
 def test_the_http_api_takes_a_threshold_exactly(tiny_model_dir, tmp_path):
@@ -818,15 +836,15 @@ def test_the_http_api_takes_a_threshold_exactly(tiny_model_dir, tmp_path):
     import cv2
     from skimage import data
 
-    import app
+    from webapp import analyse_tab, common
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
     own = json.loads(open(card).read())["threshold"]
     photo = str(tmp_path / "a.jpg")
     cv2.imwrite(photo, cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
     near = own + 0.0003  # within the slider's half step (0.0005)
-    exact = app.run_analysis(photo, 1, card, app.NO_CAM, near, keep_frames=False, from_slider=False)
-    slider = app.run_analysis(photo, 1, card, app.NO_CAM, near, keep_frames=False)
+    exact = analyse_tab.run_analysis(photo, 1, card, common.NO_CAM, near, keep_frames=False, from_slider=False)
+    slider = analyse_tab.run_analysis(photo, 1, card, common.NO_CAM, near, keep_frames=False)
     assert exact.threshold == near and slider.threshold == own
 
 
@@ -842,7 +860,7 @@ def test_api_callers_who_give_no_threshold_get_the_chosen_models_own(tiny_model_
     from gradio_events import app_demo, events  # tests/ is on sys.path under pytest
     from skimage import data
 
-    import app
+    from webapp import analyse_tab, common
 
     with app_demo(tiny_model_dir) as demo:
         (api,) = events(demo, "analyze_json")
@@ -855,13 +873,13 @@ def test_api_callers_who_give_no_threshold_get_the_chosen_models_own(tiny_model_
     photo = str(tmp_path / "a.png")
     cv2.imwrite(photo, cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
     own = json.loads(open(card).read())["threshold"]
-    assert app.analyze_json(None, 1, card, app.NO_CAM, None, photo)["threshold"] == own
+    assert analyse_tab.analyze_json(None, 1, card, common.NO_CAM, None, photo)["threshold"] == own
     for bad in (float("nan"), float("inf"), 1.5, -0.1):
         with pytest.raises(gr.Error) as err:
-            app.analyze_json(None, 1, card, app.NO_CAM, bad, photo)
+            analyse_tab.analyze_json(None, 1, card, common.NO_CAM, bad, photo)
         assert "threshold is a probability" in err.value.message and "\n" not in err.value.message
     with pytest.raises(gr.Error) as err:
-        app.analyze_json(None, float("nan"), card, app.NO_CAM, None, photo)
+        analyse_tab.analyze_json(None, float("nan"), card, common.NO_CAM, None, photo)
     assert err.value.message == "frames must be a finite number; got nan"
 
 
@@ -871,7 +889,7 @@ def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model
     import gradio as gr
     from gradio.data_classes import FileData
 
-    import app
+    from webapp import common
     from webapp.photo_input import photo_input
 
     slot = photo_input(image_mode=None)
@@ -885,7 +903,7 @@ def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model
         path = slot.preprocess(FileData(path=str(bad), orig_name=bad.name))
         assert path == str(bad)
         with pytest.raises(gr.Error) as err:
-            app.validate_input(None, card, path)
+            common.validate_input(None, card, path)
         assert err.value.message.startswith(f"{bad.name}:") and "\n" not in err.value.message
         # the panels say the line: no message box (a browser check: it covered the next file's results)
         assert err.value.visible is False and err.value.title == "Cannot analyse this file"
@@ -905,7 +923,7 @@ def test_a_photo_pil_cannot_open_reaches_the_apps_own_check(tmp_path, tiny_model
     with app_demo(tiny_model_dir) as demo:
         (api,) = events(demo, "analyze_json")
         with pytest.raises(gr.Error) as err:
-            run_event(demo, api, [None, 4, None, app.NO_CAM, None, file_data(str(empty))], SessionState(demo))
+            run_event(demo, api, [None, 4, None, common.NO_CAM, None, file_data(str(empty))], SessionState(demo))
     assert err.value.message == "empty.png: the file is empty (0 bytes)"  # as an empty video is said
 
 
@@ -985,9 +1003,9 @@ def test_a_verdict_whose_faces_were_pooled_does_not_speak_of_the_most_fake_perso
 
 def test_the_model_menu_labels_fit_the_closed_menu():
     # found by a browser check: "mnv2_tightpad  (default; 3 x mobilenetv2, cross-valida" cut off by the menu's arrow
-    import app
+    from webapp import common
 
-    short, full = app.model_choices(short=True), app.model_choices()
+    short, full = common.model_choices(short=True), common.model_choices()
     assert [n for _, n in short] == [n for _, n in full] and short
     assert all(label.startswith(name + " (") and len(label) <= 52 for label, name in short), short
     assert short[0][0].startswith(f"{short[0][1]} (default, ")
@@ -1031,28 +1049,28 @@ def test_a_photo_without_a_face_has_no_verdict_to_doubt(tmp_path, tiny_model_dir
     import gradio as gr
     import numpy as np
 
-    import app
+    from webapp import analyse_tab, common
 
     wall = tmp_path / "wall.jpg"
     cv2.imwrite(str(wall), np.full((300, 400, 3), 128, np.uint8))
     with gr.Blocks():
-        ui = app.build_analyse_tab([], {})
+        ui = analyse_tab.build_analyse_tab([], {})
     card = str(tiny_model_dir / "untrained_resnet18.json")
-    out = app.on_analyze(
-        ui, None, str(wall), 4, card, app.NO_CAM, 0.5, "confident", 0, "time", progress=lambda *a, **k: None
+    out = analyse_tab.on_analyze(
+        ui, None, str(wall), 4, card, common.NO_CAM, 0.5, "confident", 0, "time", progress=lambda *a, **k: None
     )
     assert "Why there is no verdict" in out[ui.verdict] and "Treat this verdict with care" not in out[ui.verdict]
-    assert out[ui.timeline_note]["value"] == app.PHOTO_NOTE_NO_FACE
+    assert out[ui.timeline_note]["value"] == analyse_tab.PHOTO_NOTE_NO_FACE
 
 
 def test_the_chosen_heat_map_colours_hold_through_the_analysis_the_threshold_and_the_order(ui, clips, tiny_model_dir):
-    import app
+    from webapp import analyse_tab, common
     from webapp.faces import face_tile
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
     o = _named(
         ui,
-        app.on_analyze(
+        analyse_tab.on_analyze(
             ui, clips["face"], None, 4, card, "gradcam", 0.5, "confident", 2, "time", "inferno", progress=_silent
         ),
     )
@@ -1067,12 +1085,14 @@ def test_the_chosen_heat_map_colours_hold_through_the_analysis_the_threshold_and
                    for tile, f in explained)  # fmt: skip
 
     assert drawn(o.gallery["value"], report, "inferno") and not drawn(o.gallery["value"], report, "jet")
-    moved = _named(ui, app.on_threshold(ui, report, o.judged_state, 0.0, 1, "time", "inferno"))
+    moved = _named(ui, analyse_tab.on_threshold(ui, report, o.judged_state, 0.0, 1, "time", "inferno"))
     assert drawn(moved.gallery, moved.report_state, "inferno")
-    items, _ = app.on_order(moved.report_state, "time", "inferno")
+    items, _ = analyse_tab.on_order(moved.report_state, "time", "inferno")
     assert drawn(items, moved.report_state, "inferno")
     html = open(moved.html_btn.value["path"]).read()
     assert "bright yellow = pushed towards fake" in html
     # no CAM: no colours to choose
-    plain = app.on_analyze(ui, clips["face"], None, 4, card, app.NO_CAM, 0.5, "confident", 2, "time", progress=_silent)
+    plain = analyse_tab.on_analyze(
+        ui, clips["face"], None, 4, card, common.NO_CAM, 0.5, "confident", 2, "time", progress=_silent
+    )
     assert not _named(ui, plain).heat_colours["visible"]

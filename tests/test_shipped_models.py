@@ -127,7 +127,7 @@ def test_install_model_refuses_a_card_without_weights(tmp_path, tiny_model_dir):
 def test_compare_ticks_the_default_and_the_calibrated_models_only():
     """The compare tab's first ticks: a real clip is not shown "models disagree" because of the two early baselines
     with a fixed 0.5 threshold (they call many real faces fake) or the peers; those stay one tick away."""
-    from app import compared_by_default, is_peer
+    from webapp.compare_tab import compared_by_default, is_peer
 
     cards = list_models()
     ticked = {c.name for c in cards if compared_by_default(c)}

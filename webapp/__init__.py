@@ -1,4 +1,19 @@
-"""Gradio-free helpers of the browser app (``app.py``): what it shows, computed from a Report.
+"""The browser app (``python app.py``): its tabs, and the gradio-free helpers that compute what it shows from a Report.
+
+The page, one module per job (these import gradio):
+
+    server.py       the page put together (build_demo), the HTTP API, and main: queue, address, theme, warm-up
+    analyse_tab.py  "Analyse a video or photo": AnalyseTab, its builder and handlers ({component: value}); the API's
+                    analysis (analyze_json)
+    lab_tab.py      "Failure lab": its builder and handlers (the work is lab.py)
+    compare_tab.py  "Compare models": CompareTab, its builder and handlers (the drawing is compare.py)
+    about.py        "How it works": the text and its tab
+    clip_input.py   the lab's and the compare view's own video or photo, and the line that names it
+    common.py       what the tabs share: the models offered, the limits, the quick checks, the error guard
+    session_files.py  the uploads and downloads each session holds, deleted when the session ends
+    photo_input.py  the photo slots (gradio's Image, with the app's own checks of a bad file)
+
+The helpers (nothing in these imports gradio, so each is testable, and reusable, on its own):
 
     verdict.py   the verdict card (label, score, how it was aggregated, warnings) as HTML
     plots.py     plotly figures: the score timeline, the robustness-level bars
@@ -9,6 +24,4 @@
     compare.py   the compare view: every model on one clip, timelines overlaid, one CAM each, where they disagree
     session.py   what a browser session keeps (frames as small JPEGs), uploads and memory freed when it ends
     examples.py  the two example clips (rendered here: a real one and a self-blended fake)
-
-Nothing here imports gradio, so each piece is testable (and reusable) on its own.
 """

@@ -68,7 +68,8 @@ def run(
     jpeg: decoding" said the name twice, a browser check found)."""
     transform = None if name in (None, "", "none") else make_transform(name, strength, seed)
     kwargs = {"limits": limits} if limits is not None else {}
-    face_detector()  # made before the frames are decoded (see app.run_analysis: its first import pins its callers)
+    # made before the frames are decoded (see webapp.analyse_tab.run_analysis: its first import pins its callers)
+    face_detector()
     return analyze(
         video,
         frames=frames,

@@ -1,6 +1,6 @@
 // gr.Plot has no click event (gradio 6): this script forwards plotly's own click on a timeline
 // point into a hidden textbox (#timeline-pick), whose change event selects that frame.
-// app.py reads it at start and puts it in the page's <head>.
+// webapp/server.py reads it at start and puts it in the page's <head>.
 (function () {
   function onClick(ev) {
     if (!ev || !ev.points || !ev.points.length) return;

@@ -1,7 +1,7 @@
 // A screen reader is told each new verdict (an accessibility audit: it was never announced, and focus stays on
 // the Analyse button). Gradio replaces a gr.HTML's content whole, so a live region inside it is not reliable:
 // this keeps one hidden live region of its own and copies each verdict card's headline and score line into it.
-// app.py reads it at start and puts it in the page's <head>.
+// webapp/server.py reads it at start and puts it in the page's <head>.
 (function () {
   var region = null, last = '';
   function ensureRegion() {

@@ -1,0 +1,86 @@
+"""The "How it works" tab: what happens to a video or photo, how to read the verdict, the other tabs, the API."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from detector.constants import DEFAULT_FRAMES
+from webapp.common import LIMITS
+
+__all__ = ["ABOUT", "build_about_tab"]
+
+ABOUT = f"""
+## In short
+**video or photo → sampled frames → faces → a fake probability for each face → one verdict, and heat maps**
+
+A *deepfake* here is a video or photo in which a computer swapped or changed a face. This tool finds each face, and
+a neural network that learned from known real and fake faces gives it a *fake probability*. These become one
+verdict: **real**, **uncertain** or **fake**. A heat map shows which pixels pushed the score towards fake. It is one
+model's estimate, not proof: it can miss fakes unlike those it learned from, and it can call real people fake, more
+often on compressed, filtered or forwarded material. The details follow.
+
+## What happens to your video or photo
+1. **Decode**: {DEFAULT_FRAMES} frames (up to {LIMITS.max_frames} on the slider) are sampled evenly over the clip
+   (PyAV); rotation tags are applied. A photo (jpg, png, webp, bmp, a one-frame gif) is one frame, turned
+   upright by its EXIF tag, its transparent parts laid on white; an animated gif is a clip.
+2. **Find faces**: BlazeFace (mediapipe) finds faces in each sampled frame, and follows each person from frame to
+   frame: face 0, face 1... numbered left to right as they first appear.
+3. **Score**: each face crop gets a *fake probability* from the classifier (the model card says what it was trained on).
+4. **Aggregate**: the *confident* rule (from the DFDC winning solution) turns frame scores into one score per person;
+   the video score is the highest among the people seen often enough (a photo's: its most fake face's). At or above
+   the threshold → *fake*; just below it, in the model's *uncertain* band (where real faces of its validation set
+   also score) → *uncertain*.
+5. **Explain**: a class-activation map (Grad-CAM and relatives) shows which pixels pushed the score towards *fake*,
+   each map scaled to its own strongest spot (on a face scored real, red is not evidence of a fake); in jet colours
+   (blue to red) or, chosen over the gallery or in the Compare tab, inferno (dark to bright yellow: its brightness
+   rises with the map, so it reads the same with red-green colour blindness, where jet's red peak and yellow-green
+   shoulder look alike, and in greyscale); its faithfulness
+   figures are in the table: *CAM drop (blur)* is how far the fake probability falls when the map's hottest pixels
+   are blurred (large: the map found what drove the score; near 0: it did not; negative: blurring those pixels
+   made the face look *more* fake), and the share of the map on the face itself. Where a
+   face's square runs past the picture's edge, the tile hatches that part: padding (a photo's border mirrored
+   outwards, black beyond a video frame) that the model saw and the picture does not hold.
+
+## Read the verdict with care
+- No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
+- So do faces unlike all the model trained on: smaller or larger, blurrier or sharper (less compressed, or grainy:
+  noise counts as fine detail), darker or brighter, more turned, tinted yellower or greener (a sepia or warm
+  filter) or pinker or bluer (a colour filter or light), more strongly coloured (a warm or vivid filter), or
+  two-toned, their colour following their brightness (a duotone), than nearly all its training faces (the ranges
+  are in its card). Its training videos are compressed TV footage, so a
+  clean HD clip can read "sharper": its score then means less, either way.
+- A video smaller than every training clip (under 480 px on its short side), as a clip forwarded through a messaging
+  app often is, is warned of: shrunk to 360 px and compressed again, real clips were called fake more than twice
+  as often.
+  Look for the original.
+- A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
+  *Failure lab*.
+- A clip or photo of the research data the model trained on (FaceForensics++, UTKFace) is recognised by its bytes
+  and named in the first warning: a right verdict on it proves nothing about new material.
+- Limits: {LIMITS.max_file_mb:.0f} MB, {LIMITS.max_duration_s:.0f} s, 1440p. Analyses run one at a time (the host
+  can allow more); others wait in the queue, which shows their position.
+
+## The other tabs
+- **Failure lab**: the same clip or photo changed on purpose (JPEG re-compression, blur, noise, shrinking,
+  brightness, contrast, colour removed, a sepia or warm filter, a mirror flip, a turn, black squares), analysed
+  again beside the original, with the original's faces paired with the same faces changed. *Three levels* runs a
+  small robustness study: unchanged, *fliprot* (mirrored and turned by 10 degrees: a fair detector should not care)
+  and *heavy* (several changes at once). The perturbation's strength is said in figures under its slider (blur's
+  *sigma* is how wide the blur spreads, as a share of the frame's longer side). A verdict that flips under a change
+  a person would not notice is a verdict to doubt.
+- **Compare models**: every installed model on one clip or photo, their timelines overlaid (a clip's), each
+  verdict, and one heat map per model for the same face; where they disagree, no single verdict should be trusted
+  alone.
+
+## Use it from code
+`python -m detector scan clip.mp4 --json out.json` writes the same report as the JSON download here. Over HTTP:
+`gradio_client.Client(url).predict(handle_file("clip.mp4"), 32, None, "none (faster)", None, api_name="/analyze_json")`
+(the model `None`: the default; the threshold `None`: the model's own, with its uncertain band, as on this page; a
+number there is used as given, the band ending at it); for a photo, pass `None` as the video and
+`photo=handle_file("photo.jpg")`.
+"""
+
+
+def build_about_tab() -> None:
+    with gr.Tab("How it works", id="about"):
+        gr.Markdown(ABOUT)

@@ -1,0 +1,119 @@
+"""A tab's own video or photo (the failure lab's, the compare view's): the Video and Photo slots, a button that takes
+the first tab's file, and the line that names the file, or says why it cannot be analysed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+import gradio as gr
+
+from webapp import session_files
+from webapp.common import EXAMPLE_LABELS, _keep_one, failure_reason, pick_media
+from webapp.photo_input import photo_input
+
+if TYPE_CHECKING:
+    from webapp.analyse_tab import AnalyseTab
+
+__all__ = ["ClipInput", "clip_input", "on_clip_from_first_tab", "changed_media", "media_note"]
+
+
+@dataclass
+class ClipInput:
+    """A tab's own video or photo (the lab's, the compare view's): :func:`clip_input`'s components."""
+
+    prefix: str
+    video: gr.Video
+    photo: gr.Image
+    tabs: gr.Tabs
+    use_first: gr.Button
+    note: gr.Markdown
+
+    @property
+    def media(self) -> list:
+        """The two slots, as a handler takes them (one holds a file at a time)."""
+        return [self.video, self.photo]
+
+    def follow_first_tab(self, tab: gr.Tab, analyse: AnalyseTab) -> None:
+        """Take the first tab's video or photo on the button, and when ``tab`` is opened holding nothing
+        (:func:`on_clip_from_first_tab`)."""
+        first, filled = [*self.media, analyse.video, analyse.photo], [*self.media, self.tabs, self.note]
+        quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+        self.use_first.click(partial(on_clip_from_first_tab, self.prefix, asked=True), first, filled, **quick)
+        tab.select(partial(on_clip_from_first_tab, self.prefix), first, filled, **quick)
+
+    def on_new_file(self, fn, outputs: list, cancels: list) -> None:
+        """``fn(video, photo, slot=...)`` on a new file in either slot (upload, example, the first tab's, or none),
+        told which slot changed (see :func:`changed_media`); the note first among ``outputs``; the runs still going
+        for the old file are cancelled."""
+        quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+        for slot, changed in (("video", self.video.change), ("photo", self.photo.change)):
+            changed(partial(fn, slot=slot), self.media, [self.note, *outputs], cancels=cancels, **quick)
+
+
+def clip_input(prefix: str, examples: dict) -> ClipInput:
+    """A tab's own video or photo (the lab's, the compare view's), one at a time as in the first tab: the Video and
+    Photo slots, a button to take the first tab's file, the line that names it, and the example clips; elem_ids
+    ``<prefix>-video``, ``-photo``, ``-use-first``, ``-note``."""
+    with gr.Tabs(elem_id=f"{prefix}-media") as tabs:
+        with gr.Tab("Video", id=f"{prefix}-video-tab"):
+            video = gr.Video(label="Video", sources=["upload"], height=220, elem_id=f"{prefix}-video")
+            if examples:
+                gr.Examples(
+                    [[p] for p in examples.values()],
+                    inputs=[video],
+                    example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
+                    label="Examples",
+                )
+        with gr.Tab("Photo", id=f"{prefix}-photo-tab"):
+            photo = photo_input(height=220, elem_id=f"{prefix}-photo")
+    with gr.Row():
+        use_first = gr.Button(
+            "Use the video or photo from the first tab", size="sm", variant="secondary", elem_id=f"{prefix}-use-first"
+        )
+    note = gr.Markdown(elem_id=f"{prefix}-note")
+    quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    video.change(_keep_one, [video], [photo], **quick)
+    photo.change(_keep_one, [photo], [video], **quick)
+    return ClipInput(prefix, video, photo, tabs, use_first, note)
+
+
+def on_clip_from_first_tab(prefix: str, own_video, own_photo, first_video, first_photo, asked: bool = False):
+    """Fill a tab of its own input (:func:`clip_input` ``prefix``: the lab, the compare view) with the first tab's
+    video or photo: on its button (``asked``), or when the tab is opened holding nothing.  Returns (video, photo,
+    the input's tabs, note): the file goes in its slot, shown, and the other slot is emptied; ``gr.skip()`` where
+    nothing changes."""
+    from webapp.lab import clip_from_first_tab
+
+    clip, note = clip_from_first_tab(pick_media(own_video, own_photo), first_video, first_photo, asked=asked)
+    note = note or gr.skip()
+    if clip is None:
+        return gr.skip(), gr.skip(), gr.skip(), note
+    # the other slot emptied here, not left to _keep_one's round trip (meanwhile both would hold a file)
+    if clip == first_photo:  # (an animated gif from the first tab's Photo slot goes in the Photo slot)
+        return None, clip, gr.Tabs(selected=f"{prefix}-photo-tab"), note
+    return clip, None, gr.Tabs(selected=f"{prefix}-video-tab"), note
+
+
+def changed_media(video, photo, slot: str) -> str | None:
+    """The file a tab holds after its ``slot`` ("video" or "photo") changed: that slot's file, or the other's where
+    it was emptied.  Until :func:`_keep_one` empties the other slot, both hold one (a review: a video put in beside
+    an old photo was named, and held, as the old photo for that moment)."""
+    return (video or photo or None) if slot == "video" else (photo or video or None)
+
+
+def media_note(video, photo, slot: str) -> str:
+    """The line under a tab's Video and Photo slots after ``slot`` changed (:func:`changed_media`): the file's name,
+    or at once why it cannot be analysed, as the first tab says on upload (a browser check: the lab and compare
+    view said so only when a button was pressed).  The file is held for the session (see
+    :func:`_hold_for_session`)."""
+    from webapp.lab import clip_note
+
+    media = changed_media(video, photo, slot)
+    session_files._hold_for_session(media)
+    if not media:
+        return ""
+    photo_slot = media == photo
+    reason = failure_reason(None if photo_slot else media, None, media if photo_slot else None)
+    return f"⚠ Cannot be analysed: {reason}" if reason else clip_note(media)
