@@ -7,7 +7,7 @@ import os
 from contextlib import contextmanager
 from functools import partial
 
-__all__ = ["app_demo", "events", "file_data", "run_event", "by_elem"]
+__all__ = ["app_demo", "events", "file_data", "run_event", "by_elem", "cancels_on"]
 
 
 @contextmanager
@@ -47,3 +47,17 @@ def run_event(demo, fn, inputs, state):
 def by_elem(outputs, data) -> dict:
     """An event's outputs by elem_id (else gradio's id)."""
     return {getattr(c, "elem_id", None) or c._id: v for c, v in zip(outputs, data)}
+
+
+def cancels_on(demo) -> dict[tuple[str, str], set[str]]:
+    """What each trigger cancels: {(elem_id, event name): the names of the handlers it cancels} (gradio runs the
+    cancelling as an event of its own on the trigger)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for fn in demo.fns.values():
+        for block_id, event in fn.targets if fn.cancels else []:
+            block = demo.blocks.get(block_id)
+            key = (getattr(block, "elem_id", None) or type(block).__name__, event)
+            out.setdefault(key, set()).update(
+                getattr(demo.fns[i].fn, "func", demo.fns[i].fn).__name__ for i in fn.cancels
+            )
+    return out

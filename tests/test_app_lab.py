@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradio_events import app_demo, by_elem, events, file_data, run_event  # tests/ is on sys.path under pytest
+from gradio_events import (
+    app_demo,
+    by_elem,
+    cancels_on,
+    events,
+    file_data,
+    run_event,
+)  # tests/ is on sys.path under pytest
 from test_app_units import _report  # tests/ is on sys.path under pytest
 
 
@@ -315,6 +322,8 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
         ("lab-photo", "lab-video"),
         ("lab-video", "lab-photo"),
     ]
+    # told what the other slot holds, so that an empty one is not emptied again: its change event cancels the runs
+    assert all([c.elem_id for c in fn.inputs] == [fn.inputs[0].elem_id, fn.outputs[0].elem_id] for fn in keep)
 
     # a new clip clears what was shown for the old one and names the new one
     new_clips = events(demo, "on_lab_new_clip")  # a new video, or a new photo
@@ -333,9 +342,17 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     for elem in ("lab-preview", "lab-crops", "lab-delta", "levels-plot", "levels-table", "levels-gallery"):
         assert elem in ids
     assert len(ids) == len(set(ids))
-    # a run still going for the old clip is cancelled by the same trigger
-    cancelled = {demo.fns[i].fn.__name__ for f in demo.fns.values() if f.targets == new_clip.targets for i in f.cancels}
-    assert cancelled == {"on_compare", "on_levels"}
+    # a run still going for the old clip is cancelled by the user's own change of file, not by the slots' change
+    # events: a handler's emptying of a slot fired one after Compare was pressed, and it cancelled the run
+    cancels = {k: v for k, v in cancels_on(demo).items() if k[0].startswith("lab-")}
+    runs = {"on_compare", "on_levels"}
+    assert cancels == {("lab-video", "input"): runs, ("lab-photo", "input"): runs, ("lab-use-first", "click"): runs}
+    with gr.Blocks() as shown:  # and by picking an example, where the tab has examples
+        with_examples = clip_input.clip_input("ex", {"real": clips["face"]})
+        run = gr.Button().click(lambda: None)
+        with_examples.on_new_file(lambda v, p, slot: "", [], cancels=[run])
+    picked = {(type(shown.blocks[t[0]]).__name__, t[1]) for f in shown.fns.values() if f.cancels for t in f.targets}
+    assert picked == {("Video", "input"), ("Image", "input"), ("Button", "click"), ("Dataset", "click")}
     out = by_elem(new_clip.outputs, run_event(demo, new_clip, [None, file_data(str(photo))], state))
     assert out["lab-note"] == "Photo: **p.jpg**"
     data = run_event(demo, new_clip, [file_data(clips["face"]), None], state)

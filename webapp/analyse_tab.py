@@ -815,8 +815,8 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
 def _wire_analyse_tab(ui: AnalyseTab) -> None:
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
     # one file at a time: a new video (upload or example) clears the photo, a new photo the video
-    ui.video.change(_keep_one, [ui.video], [ui.photo], **quick)
-    ui.photo.change(_keep_one, [ui.photo], [ui.video], **quick)
+    ui.video.change(_keep_one, [ui.video, ui.photo], [ui.photo], **quick)
+    ui.photo.change(_keep_one, [ui.photo, ui.video], [ui.video], **quick)
     for media, other in ((ui.video, ui.photo), (ui.photo, ui.video)):  # a new file: the old results go, and
         # the panel says whether it can be analysed
         media.change(partial(on_new_media, ui), [media, other, ui.model], ui.results, **quick)

@@ -29,6 +29,7 @@ class ClipInput:
     tabs: gr.Tabs
     use_first: gr.Button
     note: gr.Markdown
+    examples: list  # the video's example lists (gr.Examples), picked by a click
 
     @property
     def media(self) -> list:
@@ -43,28 +44,40 @@ class ClipInput:
         self.use_first.click(partial(on_clip_from_first_tab, self.prefix, asked=True), first, filled, **quick)
         tab.select(partial(on_clip_from_first_tab, self.prefix), first, filled, **quick)
 
+    def user_changes(self) -> list:
+        """The user's own changes of file: an upload or a clear in either slot, an example picked, the first tab's
+        file taken.  Not the slots' change events, which also fire when a handler sets a slot, and which the browser
+        can deliver after a button was pressed (a flaky browser test: a late change event cancelled the lab's run,
+        "Not run" with no reason; the first tab had met the same, see :func:`webapp.analyse_tab._wire_analyse_tab`)."""
+        return [self.video.input, self.photo.input, *(ex.dataset.click for ex in self.examples), self.use_first.click]
+
     def on_new_file(self, fn, outputs: list, cancels: list) -> None:
         """``fn(video, photo, slot=...)`` on a new file in either slot (upload, example, the first tab's, or none),
-        told which slot changed (see :func:`changed_media`); the note first among ``outputs``; the runs still going
-        for the old file are cancelled."""
+        told which slot changed (see :func:`changed_media`); the note first among ``outputs``.  The runs still going
+        for the old file are cancelled on the user's own change (:meth:`user_changes`)."""
         quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
         for slot, changed in (("video", self.video.change), ("photo", self.photo.change)):
-            changed(partial(fn, slot=slot), self.media, [self.note, *outputs], cancels=cancels, **quick)
+            changed(partial(fn, slot=slot), self.media, [self.note, *outputs], **quick)
+        for change in self.user_changes():
+            change(None, None, None, cancels=cancels, **quick)
 
 
 def clip_input(prefix: str, examples: dict) -> ClipInput:
     """A tab's own video or photo (the lab's, the compare view's), one at a time as in the first tab: the Video and
     Photo slots, a button to take the first tab's file, the line that names it, and the example clips; elem_ids
     ``<prefix>-video``, ``-photo``, ``-use-first``, ``-note``."""
+    example_sets = []
     with gr.Tabs(elem_id=f"{prefix}-media") as tabs:
         with gr.Tab("Video", id=f"{prefix}-video-tab"):
             video = gr.Video(label="Video", sources=["upload"], height=220, elem_id=f"{prefix}-video")
             if examples:
-                gr.Examples(
-                    [[p] for p in examples.values()],
-                    inputs=[video],
-                    example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
-                    label="Examples",
+                example_sets.append(
+                    gr.Examples(
+                        [[p] for p in examples.values()],
+                        inputs=[video],
+                        example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
+                        label="Examples",
+                    )
                 )
         with gr.Tab("Photo", id=f"{prefix}-photo-tab"):
             photo = photo_input(height=220, elem_id=f"{prefix}-photo")
@@ -74,9 +87,9 @@ def clip_input(prefix: str, examples: dict) -> ClipInput:
         )
     note = gr.Markdown(elem_id=f"{prefix}-note")
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
-    video.change(_keep_one, [video], [photo], **quick)
-    photo.change(_keep_one, [photo], [video], **quick)
-    return ClipInput(prefix, video, photo, tabs, use_first, note)
+    video.change(_keep_one, [video, photo], [photo], **quick)
+    photo.change(_keep_one, [photo, video], [video], **quick)
+    return ClipInput(prefix, video, photo, tabs, use_first, note, example_sets)
 
 
 def on_clip_from_first_tab(prefix: str, own_video, own_photo, first_video, first_photo, asked: bool = False):

@@ -279,6 +279,9 @@ def _heat_colours(colours) -> str:
     return colours
 
 
-def _keep_one(value):
-    """A file was put in one input: empty the other one (left unchanged when this one was emptied)."""
-    return None if value else gr.skip()
+def _keep_one(value, other=None):
+    """A file was put in one input: empty the other one where it holds a file (left unchanged when this one was
+    emptied, or the other is empty already: emptying an empty slot fires its change event all the same, and that
+    event's handlers cancel a run and clear its results; under load it came after the button was pressed, and the
+    failure lab's run was cancelled with "Not run" and no reason, a flaky browser test)."""
+    return None if value and other else gr.skip()

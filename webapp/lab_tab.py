@@ -307,5 +307,5 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     # a new clip or photo: the results shown are of the old one
     stale = list(dict.fromkeys(compared + levelled))
     clip.on_new_file(partial(on_lab_new_clip, len(stale)), stale, cancels=[compare_run, levels_run])
-    for changed in (clip.video.change, clip.photo.change):  # and their boxes go until a run fills one
-        changed(partial(lab_shown, None), None, [compare_box, levels_box], **quick)
+    for change in clip.user_changes():  # and their boxes go until a run fills one
+        change(partial(lab_shown, None), None, [compare_box, levels_box], **quick)
