@@ -203,10 +203,14 @@ def test_a_clip_the_browser_cannot_play_is_said_under_the_player(tmp_path):
     assert analyse_tab.limits_line(None) == analyse_tab.VIDEO_LIMITS
 
 
-def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):
-    from webapp import lab_tab
+def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir, monkeypatch):
+    import cv2
+
+    from webapp import faces, lab_tab
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
+    views, draw = [], faces.draw_boxes  # the box labels are drawn for where the lab shows each frame
+    monkeypatch.setattr(faces, "draw_boxes", lambda *a, **k: views.append(k.get("view")) or draw(*a, **k))
     out = lab_tab.on_compare(clips["face"], None, "hflip", 1.0, 4, 0, card, 0.5, progress=lambda *a, **k: None)
     verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta = out
     assert "original" in verdict_a and "hflip" in verdict_b and preview.value is not None
@@ -227,6 +231,11 @@ def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir):
     out = lab_tab.on_levels(clips["face"], None, 4, 0, card, 0.5, progress=lambda *a, **k: None)
     figure, tiles, table, summary = out
     assert len(tiles) == 3 and "face coverage" in table and "**none**" in table and "Three levels" in summary
+    assert views == [lab_tab.PREVIEW_VIEW] * 2 + [lab_tab.LEVELS_VIEW] * 3
+    # a teacher's audit: drawn for the Analyse tab's view, the levels' labels were 7 px high in their 242 px tiles
+    scale, _, _ = faces.label_style(480, 640, view=lab_tab.LEVELS_VIEW)
+    letters = cv2.getTextSize("0", faces.FONT, scale, 1)[0][1] * 242 / 640  # on screen: 640 px shown in 242
+    assert letters >= 12
 
 
 def test_the_lab_runs_on_a_photo(tmp_path, tiny_model_dir):

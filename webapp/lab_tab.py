@@ -28,6 +28,12 @@ from webapp.common import (
 
 __all__ = ["build_lab_tab", "on_compare", "on_levels", "on_strength", "on_lab_new_clip", "lab_shown", "lab_cleared"]
 
+# where the lab's frames are seen, so that their box labels are drawn to be read there (faces.label_style): each half
+# of the before/after picture (300 px high), and a tile of the three levels' gallery (three to a row, 260 px high).
+# Drawn for the Analyse tab's larger frame view, a teacher's audit found the levels' labels 7 px high at 1280 px.
+PREVIEW_VIEW = (380, 290)
+LEVELS_VIEW = (240, 180)
+
 
 def lab_strength_info(name: str, strength: float) -> str:
     """:func:`webapp.lab.strength_info` (the lab's strength slider's help)."""
@@ -79,13 +85,19 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
         )
         preview = side_by_side(
             draw_boxes(
-                a, original.frames[pos].faces, original.threshold, original.uncertain, second=original.second_opinion
+                a,
+                original.frames[pos].faces,
+                original.threshold,
+                original.uncertain,
+                view=PREVIEW_VIEW,
+                second=original.second_opinion,
             ),
             draw_boxes(
                 b,
                 perturbed.frames[pos].faces,
                 perturbed.threshold,
                 perturbed.uncertain,
+                view=PREVIEW_VIEW,
                 second=perturbed.second_opinion,
             ),
             titles,
@@ -151,7 +163,9 @@ def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Pro
         img = lab.frame_at(r, pos)
         if img is not None:
             score = "no face" if r.score != r.score else f"{score_text(r.score, r.threshold, r.uncertain)} {r.label}"
-            boxed = draw_boxes(img, r.frames[pos].faces, r.threshold, r.uncertain, second=r.second_opinion)
+            boxed = draw_boxes(
+                img, r.frames[pos].faces, r.threshold, r.uncertain, view=LEVELS_VIEW, second=r.second_opinion
+            )
             tiles.append((boxed, f"{name}: {score}"))
     return figure, tiles, lab.levels_table(reports), lab.levels_summary(reports)
 
