@@ -30,29 +30,22 @@ often on compressed, filtered or forwarded material. The details follow.
    the video score is the highest among the people seen often enough (a photo's: its most fake face's). At or above
    the threshold → *fake*; just below it, in the model's *uncertain* band (where real faces of its validation set
    also score) → *uncertain*.
-5. **Explain**: a class-activation map (Grad-CAM and relatives) shows which pixels pushed the score towards *fake*,
-   each map scaled to its own strongest spot (on a face scored real, red is not evidence of a fake); in jet colours
-   (blue to red) or, chosen over the gallery or in the Compare tab, inferno (dark to bright yellow: its brightness
-   rises with the map, so it reads the same with red-green colour blindness, where jet's red peak and yellow-green
-   shoulder look alike, and in greyscale); its faithfulness
-   figures are in the table: *CAM drop (blur)* is how far the fake probability falls when the map's hottest pixels
-   are blurred (large: the map found what drove the score; near 0: it did not; negative: blurring those pixels
-   made the face look *more* fake), and the share of the map on the face itself. Where a
-   face's square runs past the picture's edge, the tile hatches that part: padding (a photo's border mirrored
-   outwards, black beyond a video frame) that the model saw and the picture does not hold.
+5. **Explain**: a heat map (Grad-CAM or a relative) shows which pixels pushed the score towards *fake*. Each map
+   is scaled to its own strongest spot: on a face scored real, red is not evidence of a fake. Colours: jet (blue to
+   red) or inferno (dark to bright yellow, which reads the same with red-green colour blindness and in greyscale),
+   chosen over the gallery or in the Compare tab. Two figures in the table say how far to trust a map: *CAM drop
+   (blur)*, how far the fake probability falls when the map's hottest pixels are blurred (near 0: the map missed
+   what drove the score; negative: blurring them made the face look *more* fake), and the share of the map on the
+   face. A hatched part of a tile is padding past the picture's edge: the model saw it, the picture does not hold it.
 
 ## Read the verdict with care
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
-- So do faces unlike all the model trained on: smaller or larger, blurrier or sharper (less compressed, or grainy:
-  noise counts as fine detail), darker or brighter, more turned, tinted yellower or greener (a sepia or warm
-  filter) or pinker or bluer (a colour filter or light), more strongly coloured (a warm or vivid filter), or
-  two-toned, their colour following their brightness (a duotone), than nearly all its training faces (the ranges
-  are in its card). Its training videos are compressed TV footage, so a
-  clean HD clip can read "sharper": its score then means less, either way.
+- So do faces unlike all the model trained on (the ranges are in its card): smaller or larger, blurrier or sharper,
+  darker or brighter, more turned, or coloured by a filter (sepia, warm, cool, vivid, two-toned). Its training
+  videos are compressed TV footage: a clean HD clip can read "sharper", and its score then means less, either way.
 - A video smaller than every training clip (under 480 px on its short side), as a clip forwarded through a messaging
   app often is, is warned of: shrunk to 360 px and compressed again, real clips were called fake more than twice
-  as often.
-  Look for the original.
+  as often. Look for the original.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.
 - A clip or photo of the research data the model trained on (FaceForensics++, UTKFace) is recognised by its bytes
