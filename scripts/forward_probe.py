@@ -81,7 +81,7 @@ def summary(doc: dict) -> None:
     from detector.evaluation.metrics import metrics_block
     from detector.inference.report import verdict
 
-    rows, conds = doc["clips"], list(CONDITIONS)
+    rows, conds = doc["clips"], list(doc.get("conditions") or CONDITIONS)
 
     def labels(sel, cond):
         got = [verdict(r[cond], doc["threshold"], doc["uncertain"]) for r in sel if r[cond] is not None]
@@ -113,14 +113,20 @@ def against(path_a: str, path_b: str) -> None:
     difference of their video AUCs (B - A) with a paired bootstrap interval, over the clips both scored."""
     from detector.evaluation.metrics import metrics_block, paired_auc_difference
 
-    docs = [json.load(open(path)) for path in (path_a, path_b)]
+    docs = []
+    for path in (path_a, path_b):
+        with open(path) as fh:
+            docs.append(json.load(fh))
     for doc in docs:
         summary(doc)
     a, b = ({r["clip"]: r for r in doc["clips"]} for doc in docs)
     print(f"\npaired, {docs[1]['model']} minus {docs[0]['model']} (video AUC; 95% bootstrap interval)")
+    if any(b[k]["label"] != r["label"] for k, r in a.items() if k in b):
+        raise SystemExit("the two probes label a clip differently: not probes of the same clips")
+    conds = [c for c in (docs[0].get("conditions") or CONDITIONS) if c in (docs[1].get("conditions") or CONDITIONS)]
     for source in ("ffpp", "ffpp_c40"):
-        for c in CONDITIONS:
-            keys = [k for k in a if k in b and a[k]["source"] == source and None not in (a[k][c], b[k][c])]
+        for c in conds:
+            keys = [k for k in a if k in b and a[k]["source"] == source and None not in (a[k].get(c), b[k].get(c))]
             y = [a[k]["label"] for k in keys]
             if len(set(y)) < 2:
                 continue

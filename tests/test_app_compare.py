@@ -148,12 +148,18 @@ def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, c
 def test_a_failed_comparison_or_lab_run_says_why_and_drops_the_previous_results(demo, clips, tmp_path):
     # found by a browser check: with no model ticked, the panel kept "Analysing ..." under a bare "Error" badge and
     # the previous comparison's downloads were still offered; the lab's panel likewise
+    import gradio as gr
+
     from webapp import common, compare_tab
 
     failed = events(demo, "compare_not_run")
     assert len(failed) == 2  # the checks' failure and the run's
     ui = failed[0].fn.args[0]
-    assert len(events(demo, "not_run")) == 4  # the lab: checks and run, of both of its buttons
+    lab_failed = events(demo, "_not_run")  # the lab: checks and run, of both of its buttons
+    assert len(lab_failed) == 4
+    # the runs' failure handlers are told what was asked (a run cancelled by a new file says nothing), the checks' not
+    assert sorted(len(fn.inputs) for fn in lab_failed) == [3, 3, 4, 4]
+    assert sorted(len(fn.inputs) for fn in failed) == [4, 5]
     out = compare_tab.compare_not_run(ui, clips["face"], None, [], str(pair_dir_model(demo)))
     assert "Not run: tick at least one model to compare." in out[ui.summary]
     assert out[ui.table] is None and out[ui.timeline] is None and not out[ui.json_btn].visible
@@ -165,6 +171,14 @@ def test_a_failed_comparison_or_lab_run_says_why_and_drops_the_previous_results(
     bad_photo.write_text("not a photo")
     assert "Not run: notes.jpg" in common.not_run(None, None, str(bad_photo))
     assert "message box at the top right" in common.not_run(clips["face"], None)  # the checks pass: the run failed
+    # a run cancelled by a new file: the inputs are no longer those asked for, and nothing is said or cleared
+    asked = (clips["face"], None, None)
+    assert common.not_run(str(bad), None, None, asked=asked) == gr.skip()
+    assert "message box" in common.not_run(clips["face"], None, None, asked=asked)  # the same file: it failed
+    skipped = compare_tab.compare_not_run(ui, str(bad), None, ["a"], None, asked)
+    assert set(skipped) == set(ui.results) and all(v == gr.skip() for v in skipped.values())
+    _, remembered = compare_tab.validate_comparison(clips["face"], None, None, ["a"])
+    assert remembered == asked
 
 
 def pair_dir_model(demo):

@@ -308,18 +308,18 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     # app's one-line check speaks, not gradio's tracebacks with the server's path (a browser check)
     import gradio as gr
 
-    from webapp import analyse_tab, clip_input
+    from webapp import clip_input, common
 
     notes = tmp_path / "notes.jpg"
     notes.write_text("not a photo")
-    checks = [fn for fn in events(demo, "validate_input") if [c.elem_id for c in fn.inputs][0] == "lab-video"]
+    checks = [fn for fn in events(demo, "check_and_remember") if [c.elem_id for c in fn.inputs][0] == "lab-video"]
     with pytest.raises(gr.Error) as err:
         run_event(demo, checks[0], [None, None, file_data(str(notes))], state)
     assert err.value.message.startswith("notes.jpg: not a picture") and str(tmp_path) not in err.value.message
     # no message box: the panel under the buttons says it, and a box lay over the next run's verdict (a browser check)
     assert err.value.visible is False
     with pytest.raises(gr.Error) as err:  # nor in the first tab: its verdict panel says it (two boxes came up there)
-        analyse_tab.check_and_remember(None, None, str(notes))
+        common.check_and_remember(None, None, str(notes))
     assert err.value.visible is False
     # and said under the slot as soon as it is put there, as the first tab does (a browser check)
     note = clip_input.media_note(None, str(notes), "photo")
@@ -356,6 +356,10 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     cancels = {k: v for k, v in cancels_on(demo).items() if k[0].startswith("lab-")}
     runs = {"on_compare", "on_levels"}
     assert cancels == {("lab-video", "input"): runs, ("lab-photo", "input"): runs, ("lab-use-first", "click"): runs}
+    # and the result boxes go on the same triggers (a late change event hid the box of a run just started)
+    hidden = [fn for fn in events(demo, "lab_shown") if fn.fn.args == (None,)]
+    shown_on = {(getattr(demo.blocks.get(b), "elem_id", None), e) for fn in hidden for b, e in fn.targets}
+    assert shown_on - {(None, "failure")} == set(cancels)
     with gr.Blocks() as shown:  # and by picking an example, where the tab has examples
         with_examples = clip_input.clip_input("ex", {"real": clips["face"]})
         run = gr.Button().click(lambda: None)

@@ -25,3 +25,10 @@ The helpers (nothing in these imports gradio, so each is testable, and reusable,
     session.py   what a browser session keeps (frames as small JPEGs), uploads and memory freed when it ends
     examples.py  the two example clips (rendered here: a real one and a self-blended fake)
 """
+
+import os as _os
+
+# before gradio is imported by any module of the package (app.py sets them too, for its own imports)
+_os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+_os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+_os.environ.setdefault("HF_HUB_OFFLINE", "1")

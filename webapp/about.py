@@ -34,15 +34,17 @@ often on compressed, filtered or forwarded material. The details follow.
    is scaled to its own strongest spot: on a face scored real, red is not evidence of a fake. Colours: jet (blue to
    red) or inferno (dark to bright yellow, which reads the same with red-green colour blindness and in greyscale),
    chosen over the gallery or in the Compare tab. Two figures in the table say how far to trust a map: *CAM drop
-   (blur)*, how far the fake probability falls when the map's hottest pixels are blurred (near 0: the map missed
-   what drove the score; negative: blurring them made the face look *more* fake), and the share of the map on the
-   face. A hatched part of a tile is padding past the picture's edge: the model saw it, the picture does not hold it.
+   (blur)*, how far the fake probability falls when the map's hottest pixels are blurred (large: the map found what
+   drove the score; near 0: it did not; negative: blurring them made the face look *more* fake), and the share of
+   the map on the face. A hatched part of a tile is padding past the picture's edge (a photo's border mirrored
+   outwards, black beyond a video frame): the model saw it, the picture does not hold it.
 
 ## Read the verdict with care
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
-- So do faces unlike all the model trained on (the ranges are in its card): smaller or larger, blurrier or sharper,
-  darker or brighter, more turned, or coloured by a filter (sepia, warm, cool, vivid, two-toned). Its training
-  videos are compressed TV footage: a clean HD clip can read "sharper", and its score then means less, either way.
+- So do faces unlike all the model trained on (the ranges are in its card): smaller or larger, blurrier or sharper
+  (grain and noise count as fine detail), darker or brighter, more turned, or coloured by a filter or the light
+  (sepia, warm, cool, pink, vivid, two-toned). Its training videos are compressed TV footage: a clean HD clip can
+  read "sharper", and its score then means less, either way.
 - A video smaller than every training clip (under 480 px on its short side), as a clip forwarded through a messaging
   app often is, is warned of: shrunk to 360 px and compressed again, real clips were called fake more than twice
   as often. Look for the original.

@@ -37,13 +37,13 @@ from webapp.common import (
     _slider_threshold,
     _without_server_path,
     cam_choices,
+    check_and_remember,
     checked_media,
     failure_reason,
     model_card,
     model_choices,
     pick_media,
     show_js,
-    validate_input,
 )
 from webapp.photo_input import photo_input
 from webapp.tables import HEADERS
@@ -58,9 +58,16 @@ __all__ = [
     "on_threshold",
     "on_new_media",
     "on_model_changed",
+    "on_model",
+    "on_frame",
+    "on_order",
+    "on_heat_colours",
+    "on_gallery_select",
+    "on_timeline_pick",
+    "face_gallery",
+    "frame_shown",
     "not_analysed",
     "cleared_results",
-    "check_and_remember",
     "limits_line",
     "slider_value",
     "card_markdown",
@@ -122,11 +129,6 @@ def cleared_results(ui) -> dict:
         ui.report_state: None,
         ui.judged_state: None,
     }
-
-
-def check_and_remember(video, model_name, photo=None):
-    """:func:`validate_input`'s note, and what was asked for (for :func:`not_analysed` to tell a cancelled run)."""
-    return validate_input(video, model_name, photo), (video, photo, model_name)
 
 
 # video codecs browsers play in a <video> element; others (MPEG-4 Part 2, say) leave the player blank

@@ -30,6 +30,7 @@ class ClipInput:
     use_first: gr.Button
     note: gr.Markdown
     examples: list  # the video's example lists (gr.Examples), picked by a click
+    asked: gr.State  # (video, photo, model) of the run last asked for (common.check_and_remember, common.not_run)
 
     @property
     def media(self) -> list:
@@ -45,10 +46,13 @@ class ClipInput:
         tab.select(partial(on_clip_from_first_tab, self.prefix), first, filled, **quick)
 
     def user_changes(self) -> list:
-        """The user's own changes of file: an upload or a clear in either slot, an example picked, the first tab's
-        file taken.  Not the slots' change events, which also fire when a handler sets a slot, and which the browser
-        can deliver after a button was pressed (a flaky browser test: a late change event cancelled the lab's run,
-        "Not run" with no reason; the first tab had met the same, see :func:`webapp.analyse_tab._wire_analyse_tab`)."""
+        """The user's own changes of file: an upload or a clear in either slot, an example picked, the "use the first
+        tab's file" button.  Not the slots' change events, which also fire when a handler sets a slot, and which the
+        browser can deliver after a button was pressed (a flaky browser test: a late change event cancelled the lab's
+        run, "Not run" with no reason; the first tab had met the same, see
+        :func:`webapp.analyse_tab._wire_analyse_tab`).  The button counts even where it leaves the file as it was
+        (the first tab empty, or holding the same file): gradio cancels only on an event's own trigger, not on a
+        step chained after a check."""
         return [self.video.input, self.photo.input, *(ex.dataset.click for ex in self.examples), self.use_first.click]
 
     def on_new_file(self, fn, outputs: list, cancels: list) -> None:
@@ -86,10 +90,11 @@ def clip_input(prefix: str, examples: dict) -> ClipInput:
             "Use the video or photo from the first tab", size="sm", variant="secondary", elem_id=f"{prefix}-use-first"
         )
     note = gr.Markdown(elem_id=f"{prefix}-note")
+    asked = gr.State(None)
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
     video.change(_keep_one, [video, photo], [photo], **quick)
     photo.change(_keep_one, [photo, video], [video], **quick)
-    return ClipInput(prefix, video, photo, tabs, use_first, note, example_sets)
+    return ClipInput(prefix, video, photo, tabs, use_first, note, example_sets, asked)
 
 
 def on_clip_from_first_tab(prefix: str, own_video, own_photo, first_video, first_photo, asked: bool = False):

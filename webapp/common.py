@@ -7,6 +7,9 @@ turns any failure into a one-line message.
     validate_input(...)      the quick checks before a run: a file given, readable, within LIMITS; the model exists
     _run_guarded(fn, video)  ``fn(video)``, every failure turned into a readable gr.Error (never a stack trace)
     not_run(...)             the failure lab's and the compare tab's panel after a run failed
+
+The tabs import these functions by name: a test that replaces one patches it where it is called (the tab's module),
+or reads it through ``common`` as the tabs read MODELS_DIR.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ __all__ = [
     "not_run",
     "pick_media",
     "validate_input",
+    "check_and_remember",
     "checked_media",
 ]
 
@@ -102,10 +106,6 @@ def cam_choices() -> list[str]:
     from explain import METHOD_NAMES
 
     return [*METHOD_NAMES, NO_CAM]
-
-
-class _UserError(Exception):
-    pass
 
 
 def _friendly(e: Exception, video: str | None) -> str:
@@ -178,10 +178,16 @@ def failure_reason(video, model_name, photo=None) -> str | None:
 NO_CLIP = "no video or photo in this tab: upload one, pick an example or use the first tab's."
 
 
-def not_run(video, model_name, photo=None, more: str | None = None) -> str:
+def not_run(video, model_name, photo=None, more: str | None = None, asked=None):
     """The lab's and the compare tab's panel after a run failed: why, where the quick checks (or ``more``, a reason
     the caller can tell) say it, else where to read it.  Found by a browser check: their panels went on saying
-    "Analysing ..." under gradio's bare "Error" badge, and the reason was only in a box that can be closed."""
+    "Analysing ..." under gradio's bare "Error" badge, and the reason was only in a box that can be closed.
+
+    ``asked``: the (video, photo, model) the run was asked for (:func:`check_and_remember`); where the inputs are
+    no longer those, the run did not fail: a new file cancelled it, and the new file's note speaks (``gr.skip()``;
+    a review: "Not run: the reason is in the message box" stood under a new, valid file)."""
+    if asked is not None and tuple(asked) != (video, photo, model_name):
+        return gr.skip()
     reason = (failure_reason(video, model_name, photo) if (video or photo) else NO_CLIP) or more
     text = f"Not run: {reason}" if reason else "Not run: the reason is in the message box at the top right."
     return message_html(text, "error")
@@ -202,15 +208,21 @@ def validate_input(video, model_name, photo=None):
     """Quick checks before an analysis: a video or photo is given, readable, within the limits; the model exists.
 
     Raises gr.Error on the first problem, without a message box: each tab's panel, beside its button, says the same
-    line (:func:`not_analysed`, :func:`not_run`).  Browser checks: a box that stayed covered the results of the next
-    file, a bad photo gave two identical boxes, and the lab's lay over the next run's verdict.  A failure inside an
-    analysis keeps its box until closed: the panel points to it.  Returns a "working" note.
+    line (:func:`webapp.analyse_tab.not_analysed`, :func:`not_run`).  Browser checks: a box that stayed covered the
+    results of the next file, a bad photo gave two identical boxes, and the lab's lay over the next run's verdict.
+    A failure inside an analysis keeps its box until closed: the panel points to it. Returns a "working" note.
     """
     try:
         media, info = checked_media(video, model_name, photo)
     except gr.Error as e:
         raise gr.Error(e.message, title=e.title, visible=False, print_exception=False) from None
     return message_html(f"Analysing {_media_line(media, info)}…")
+
+
+def check_and_remember(video, model_name, photo=None):
+    """:func:`validate_input`'s note, and what was asked for (for :func:`not_run` and
+    :func:`webapp.analyse_tab.not_analysed` to tell a cancelled run from a failed one)."""
+    return validate_input(video, model_name, photo), (video, photo, model_name)
 
 
 def checked_media(video, model_name, photo=None):

@@ -27,10 +27,10 @@ from webapp.common import (
     _run_guarded,
     _without_server_path,
     cam_choices,
+    check_and_remember,
     not_run,
     pick_media,
     show_js,
-    validate_input,
 )
 
 __all__ = [
@@ -58,15 +58,20 @@ def compared_by_default(card) -> bool:
 
 def validate_comparison(video, model_name, photo=None, models=None):
     """:func:`validate_input`, and at least one model ticked: said beside the button, without a message box (a
-    teacher's audit: the box of a run refused for no model stood over the next run's results)."""
+    teacher's audit: the box of a run refused for no model stood over the next run's results); and what was asked
+    for (:func:`compare_not_run` tells a run cancelled by a new file from one that failed)."""
     if not models:
         raise gr.Error("Tick at least one model to compare.", visible=False, print_exception=False)
-    return validate_input(video, model_name, photo)
+    return check_and_remember(video, model_name, photo)
 
 
-def compare_not_run(ui, video, photo, models, model_name) -> dict:
+def compare_not_run(ui, video, photo, models, model_name, asked=None) -> dict:
     """The compare tab after a comparison failed: :func:`not_run`'s line, and the previous comparison's table,
-    timeline, CAMs and downloads go (they were offered on as if of this run)."""
+    timeline, CAMs and downloads go (they were offered on as if of this run).  ``asked``: the run's (video, photo,
+    model); where the inputs are no longer those, a new file cancelled it and has cleared the results itself:
+    nothing changes."""
+    if asked is not None and tuple(asked) != (video, photo, model_name):
+        return {c: gr.skip() for c in ui.results}
     more = None if models else "tick at least one model to compare."
     hidden = gr.DownloadButton(value=None, visible=False)
     return {
@@ -257,7 +262,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
     checked = run_btn.click(
         validate_comparison,
         [clip.video, analyse.model, clip.photo, chosen],
-        [summary],
+        [summary, clip.asked],
         api_visibility="private",
         concurrency_limit=None,
         show_progress="minimal",
@@ -270,8 +275,9 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
         concurrency_id="analysis",
     )
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
-    for step in (checked, run):
-        step.failure(partial(compare_not_run, ui), [*clip.media, chosen, analyse.model], ui.results, **quick).then(
+    for step, guarded in ((checked, False), (run, True)):  # a run cancelled by a new file: nothing said
+        inputs = [*clip.media, chosen, analyse.model, *([clip.asked] if guarded else [])]
+        step.failure(partial(compare_not_run, ui), inputs, ui.results, **quick).then(
             None, js=show_js("#compare-summary"), api_visibility="private"
         )
     run.success(None, js=show_js("#compare-summary"), api_visibility="private")  # the summary in view

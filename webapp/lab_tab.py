@@ -20,13 +20,22 @@ from webapp.common import (
     _model,
     _run_guarded,
     _slider_threshold,
+    check_and_remember,
     not_run,
     pick_media,
     show_js,
-    validate_input,
 )
 
-__all__ = ["build_lab_tab", "on_compare", "on_levels", "on_strength", "on_lab_new_clip", "lab_shown", "lab_cleared"]
+__all__ = [
+    "build_lab_tab",
+    "on_compare",
+    "on_levels",
+    "on_strength",
+    "lab_strength_info",
+    "on_lab_new_clip",
+    "lab_shown",
+    "lab_cleared",
+]
 
 # where the lab's frames are seen, so that their box labels are drawn to be read there (faces.label_style): each half
 # of the before/after picture (300 px high), and a tile of the three levels' gallery (three to a row, 260 px high).
@@ -170,6 +179,12 @@ def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Pro
     return figure, tiles, lab.levels_table(reports), lab.levels_summary(reports)
 
 
+def _not_run(video, model_name, photo=None, asked=None):
+    """:func:`webapp.common.not_run` in the lab's panel; ``asked`` (the run's, not the checks'): a run cancelled by a
+    new file says nothing."""
+    return not_run(video, model_name, photo, asked=asked)
+
+
 def lab_shown(compared: bool | None) -> tuple:
     """The lab's two result boxes, one shown at a time: the comparison's (``compared``) or the levels'; neither
     (``None``) after a run failed (a browser check: empty plot, image and gallery frames stood under "Not run")."""
@@ -285,7 +300,7 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
     levelled = [levels_plot, levels_gallery, levels_table, delta]
     check = dict(api_visibility="private", concurrency_limit=None, show_progress="minimal")
     checked_inputs = [clip.video, analyse.model, clip.photo]  # validate_input's and not_run's order
-    compare_checked = compare_btn.click(validate_input, checked_inputs, [delta], **check)
+    compare_checked = compare_btn.click(check_and_remember, checked_inputs, [delta, clip.asked], **check)
     compare_run = compare_checked.success(
         on_compare,
         [*clip.media, pert, strength, lab_frames, seed, analyse.model, analyse.threshold],
@@ -293,7 +308,7 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
         api_visibility="private",
         concurrency_id="analysis",
     )
-    levels_checked = levels_btn.click(validate_input, checked_inputs, [delta], **check)
+    levels_checked = levels_btn.click(check_and_remember, checked_inputs, [delta, clip.asked], **check)
     levels_run = levels_checked.success(
         on_levels,
         [*clip.media, lab_frames, seed, analyse.model, analyse.threshold],
@@ -302,10 +317,10 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
         concurrency_id="analysis",
     )
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
-    for step in (compare_checked, compare_run, levels_checked, levels_run):  # the checks' failure or the run's:
-        step.failure(not_run, checked_inputs, [delta], **quick).then(  # the panel says why, in view
-            None, js=show_js("#lab-delta"), api_visibility="private"
-        )
+    for step, guarded in ((compare_checked, False), (compare_run, True), (levels_checked, False), (levels_run, True)):
+        # the checks' failure or the run's: the panel says why, in view; a run cancelled by a new file says nothing
+        inputs = [*checked_inputs, clip.asked] if guarded else checked_inputs
+        step.failure(_not_run, inputs, [delta], **quick).then(None, js=show_js("#lab-delta"), api_visibility="private")
         step.failure(partial(lab_shown, None), None, [compare_box, levels_box], **quick)  # and no empty frames
     compare_only, levels_only = [c for c in compared if c is not delta], [c for c in levelled if c is not delta]
     compare_btn.click(partial(lab_cleared, len(levels_only)), None, levels_only, **quick)

@@ -24,7 +24,7 @@ from webapp.compare_tab import build_compare_tab
 from webapp.lab_tab import build_lab_tab
 from webapp.verdict import message_html
 
-__all__ = ["build_demo", "build_api", "main", "queue_settings", "server_address", "CSS", "HEAD"]
+__all__ = ["build_demo", "build_header", "build_api", "main", "queue_settings", "server_address", "CSS", "HEAD"]
 
 log = logging.getLogger("app")
 _imported = time.perf_counter()  # the app's imports done (gradio, the tabs): see main
