@@ -23,7 +23,6 @@ from detector.inference.stills import is_still
 from webapp import common, session_files
 from webapp.common import (
     DRAWING,
-    EXAMPLE_LABELS,
     LIMITS,
     NO_CAM,
     _before_drawing,
@@ -39,6 +38,7 @@ from webapp.common import (
     cam_choices,
     check_and_remember,
     checked_media,
+    example_list,
     failure_reason,
     model_card,
     model_choices,
@@ -625,12 +625,7 @@ def _media_inputs(examples: dict[str, str]) -> tuple[gr.Video, gr.Image, list]:
             example_sets = []
             if examples:
                 example_sets.append(
-                    gr.Examples(
-                        [[p] for p in examples.values()],
-                        inputs=[video],
-                        example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
-                        label="Examples (rendered by the project from a public-domain photo)",
-                    )
+                    example_list(video, examples, "Examples (rendered by the project from a public-domain photo)")
                 )
                 gr.Markdown(EXAMPLES_NOTE, elem_id="examples-note")
         with gr.Tab("Photo", id="photo-tab"):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from webapp import session_files
-from webapp.common import EXAMPLE_LABELS, _keep_one, failure_reason, pick_media
+from webapp.common import _keep_one, example_list, failure_reason, pick_media
 from webapp.photo_input import photo_input
 
 if TYPE_CHECKING:
@@ -75,14 +75,7 @@ def clip_input(prefix: str, examples: dict) -> ClipInput:
         with gr.Tab("Video", id=f"{prefix}-video-tab"):
             video = gr.Video(label="Video", sources=["upload"], height=220, elem_id=f"{prefix}-video")
             if examples:
-                example_sets.append(
-                    gr.Examples(
-                        [[p] for p in examples.values()],
-                        inputs=[video],
-                        example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
-                        label="Examples",
-                    )
-                )
+                example_sets.append(example_list(video, examples))
         with gr.Tab("Photo", id=f"{prefix}-photo-tab"):
             photo = photo_input(height=220, elem_id=f"{prefix}-photo")
     with gr.Row():

@@ -45,6 +45,7 @@ __all__ = [
     "validate_input",
     "check_and_remember",
     "checked_media",
+    "example_list",
 ]
 
 MODELS_DIR = None  # where models are looked up: None for the user's and the shipped models (tests set a folder)
@@ -289,6 +290,17 @@ def _heat_colours(colours) -> str:
     if colours not in HOT_WORDS:
         raise gr.Error(f"unknown heat-map colours {colours!r}: one of {', '.join(HOT_WORDS)}", print_exception=False)
     return colours
+
+
+def example_list(video: gr.Video, examples: dict[str, str], label: str = "Examples") -> gr.Examples:
+    """The example clips (``{kind: path}``) under a Video slot, labelled as :data:`EXAMPLE_LABELS` says; picking one
+    is a click on its ``dataset``."""
+    return gr.Examples(
+        [[p] for p in examples.values()],
+        inputs=[video],
+        example_labels=[EXAMPLE_LABELS.get(k, k) for k in examples],
+        label=label,
+    )
 
 
 def _keep_one(value, other=None):

@@ -92,25 +92,13 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
             f"{title}: {faces_text(r.frames[pos].faces, r.threshold, r.uncertain, r.second_opinion)}"
             for title, r in zip(titles, (original, perturbed))
         )
-        preview = side_by_side(
-            draw_boxes(
-                a,
-                original.frames[pos].faces,
-                original.threshold,
-                original.uncertain,
-                view=PREVIEW_VIEW,
-                second=original.second_opinion,
-            ),
-            draw_boxes(
-                b,
-                perturbed.frames[pos].faces,
-                perturbed.threshold,
-                perturbed.uncertain,
-                view=PREVIEW_VIEW,
-                second=perturbed.second_opinion,
-            ),
-            titles,
-        )
+
+        def boxed(img, r):  # the box labels drawn for half of the before/after picture
+            return draw_boxes(
+                img, r.frames[pos].faces, r.threshold, r.uncertain, view=PREVIEW_VIEW, second=r.second_opinion
+            )
+
+        preview = side_by_side(boxed(a, original), boxed(b, perturbed), titles)
     preview = gr.Image(value=preview, label="The same frame, original and perturbed", show_label=False, alt_text=said)
     mover = lab.mover_of(original, name, float(strength))
     one_frame = original.is_photo  # a photo: no timelines (their box was empty but for one dot)
