@@ -135,7 +135,7 @@ def test_compare_tab_takes_the_first_tabs_video_and_clears_on_a_new_clip(demo, c
     cancels = {k: v for k, v in cancels_on(demo).items() if k[0].startswith("compare-")}
     runs = {"on_compare_models", "validate_comparison"}  # the run, and its checks if still going
     assert cancels == {
-        (f"compare-{e}", ev): runs for e, ev in (("video", "input"), ("photo", "input"), ("use-first", "click"))
+        (f"compare-{e}", ev): runs for e, ev in (("video", "input"), ("photo", "input"), ("stop", "click"))
     }
     out = by_elem(cleared.outputs, run_event(demo, cleared, [None, file_data(str(photo))], state))
     assert out["compare-note"] == "Photo: **p.jpg**"

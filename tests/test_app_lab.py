@@ -355,7 +355,20 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     # events: a handler's emptying of a slot fired one after Compare was pressed, and it cancelled the run
     cancels = {k: v for k, v in cancels_on(demo).items() if k[0].startswith("lab-")}
     runs = {"on_compare", "on_levels"}
-    assert cancels == {("lab-video", "input"): runs, ("lab-photo", "input"): runs, ("lab-use-first", "click"): runs}
+    assert cancels == {("lab-video", "input"): runs, ("lab-photo", "input"): runs, ("lab-stop", "click"): runs}
+    # the first tab's file taken: the run stops only where it is another file (a browser audit: the same file there,
+    # and the run stopped with "Not run"); the check's success clicks the off-screen stop button
+    (guard,) = [fn for fn in events(demo, "takes_another_file") if fn.inputs[0].elem_id == "lab-video"]
+    assert guard.preprocess is False
+    assert [(demo.blocks[b].elem_id, e) for b, e in guard.targets] == [("lab-use-first", "click")]
+    (stop_js,) = [f.js for f in demo.fns.values() if f.js and "lab-stop" in f.js]
+    assert "getElementById('lab-stop')?.click()" in stop_js
+    same, other = {"path": clips["face"]}, {"path": clips["plain"]}
+    clip_input.takes_another_file(same, None, other, None)  # another file: passes
+    for own, first in ((same, same), (same, None), (None, None)):
+        with pytest.raises(gr.Error) as err:
+            clip_input.takes_another_file(own, None, first, None)
+        assert err.value.visible is False
     # and the result boxes go on the same triggers (a late change event hid the box of a run just started)
     hidden = [fn for fn in events(demo, "lab_shown") if fn.fn.args == (None,)]
     shown_on = {(getattr(demo.blocks.get(b), "elem_id", None), e) for fn in hidden for b, e in fn.targets}
@@ -365,7 +378,7 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
         run = gr.Button().click(lambda: None)
         with_examples.on_new_file(lambda v, p, slot: "", [], cancels=[run])
     picked = {(type(shown.blocks[t[0]]).__name__, t[1]) for f in shown.fns.values() if f.cancels for t in f.targets}
-    assert picked == {("Video", "input"), ("Image", "input"), ("Button", "click"), ("Dataset", "click")}
+    assert picked == {("Video", "input"), ("Image", "input"), ("Button", "click"), ("Dataset", "click")}  # the stop
     out = by_elem(new_clip.outputs, run_event(demo, new_clip, [None, file_data(str(photo))], state))
     assert out["lab-note"] == "Photo: **p.jpg**"
     data = run_event(demo, new_clip, [file_data(clips["face"]), None], state)

@@ -16,7 +16,7 @@ from webapp.photo_input import photo_input
 if TYPE_CHECKING:
     from webapp.analyse_tab import AnalyseTab
 
-__all__ = ["ClipInput", "clip_input", "on_clip_from_first_tab", "changed_media", "media_note"]
+__all__ = ["ClipInput", "clip_input", "on_clip_from_first_tab", "takes_another_file", "changed_media", "media_note"]
 
 
 @dataclass
@@ -31,6 +31,7 @@ class ClipInput:
     note: gr.Markdown
     examples: list  # the video's example lists (gr.Examples), picked by a click
     asked: gr.State  # (video, photo, model) of the run last asked for (common.check_and_remember, common.not_run)
+    stop: gr.Button  # off screen: clicked by a script where "use the first tab's file" brings another file
 
     @property
     def media(self) -> list:
@@ -42,18 +43,23 @@ class ClipInput:
         (:func:`on_clip_from_first_tab`)."""
         first, filled = [*self.media, analyse.video, analyse.photo], [*self.media, self.tabs, self.note]
         quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
+        # the run going for the old file stops only where the button brings another (a browser audit: pressed with the
+        # same file there, it stopped the run with "Not run" and no reason); gradio cancels on an event's own
+        # trigger only, not on a step after a check, so the check's success clicks the off-screen stop button
+        # preprocess=False: the files' names are enough, and a video slot's preprocessing waited for the run (6 s)
+        taken = self.use_first.click(takes_another_file, first, None, preprocess=False, **quick)
+        stop = f"() => document.getElementById('{self.prefix}-stop')?.click()"
+        taken.success(None, js=stop, api_visibility="private")
         self.use_first.click(partial(on_clip_from_first_tab, self.prefix, asked=True), first, filled, **quick)
         tab.select(partial(on_clip_from_first_tab, self.prefix), first, filled, **quick)
 
     def user_changes(self) -> list:
         """The user's own changes of file: an upload or a clear in either slot, an example picked, the "use the first
-        tab's file" button.  Not the slots' change events, which also fire when a handler sets a slot, and which the
-        browser can deliver after a button was pressed (a flaky browser test: a late change event cancelled the lab's
-        run, "Not run" with no reason; the first tab had met the same, see
-        :func:`webapp.analyse_tab._wire_analyse_tab`).  The button counts even where it leaves the file as it was
-        (the first tab empty, or holding the same file): gradio cancels only on an event's own trigger, not on a
-        step chained after a check."""
-        return [self.video.input, self.photo.input, *(ex.dataset.click for ex in self.examples), self.use_first.click]
+        tab's file" button where it brings another file (:attr:`stop`).  Not the slots' change events, which also
+        fire when a handler sets a slot, and which the browser can deliver after a button was pressed (a flaky
+        browser test: a late change event cancelled the lab's run, "Not run" with no reason; the first tab had met
+        the same, see :func:`webapp.analyse_tab._wire_analyse_tab`)."""
+        return [self.video.input, self.photo.input, *(ex.dataset.click for ex in self.examples), self.stop.click]
 
     def on_new_file(self, fn, outputs: list, cancels: list) -> None:
         """``fn(video, photo, slot=...)`` on a new file in either slot (upload, example, the first tab's, or none),
@@ -84,10 +90,11 @@ def clip_input(prefix: str, examples: dict) -> ClipInput:
         )
     note = gr.Markdown(elem_id=f"{prefix}-note")
     asked = gr.State(None)
+    stop = gr.Button("Stop the run on the previous file", elem_id=f"{prefix}-stop", elem_classes=["offscreen-stop"])
     quick = dict(api_visibility="private", concurrency_limit=None, show_progress="hidden")
     video.change(_keep_one, [video, photo], [photo], **quick)
     photo.change(_keep_one, [photo, video], [video], **quick)
-    return ClipInput(prefix, video, photo, tabs, use_first, note, example_sets, asked)
+    return ClipInput(prefix, video, photo, tabs, use_first, note, example_sets, asked, stop)
 
 
 def on_clip_from_first_tab(prefix: str, own_video, own_photo, first_video, first_photo, asked: bool = False):
@@ -105,6 +112,18 @@ def on_clip_from_first_tab(prefix: str, own_video, own_photo, first_video, first
     if clip == first_photo:  # (an animated gif from the first tab's Photo slot goes in the Photo slot)
         return None, clip, gr.Tabs(selected=f"{prefix}-photo-tab"), note
     return clip, None, gr.Tabs(selected=f"{prefix}-video-tab"), note
+
+
+def takes_another_file(own_video, own_photo, first_video, first_photo) -> None:
+    """Passes where "use the first tab's file" puts another file in the tab; else a silent gr.Error, which stops
+    what follows it (:meth:`ClipInput.follow_first_tab`).  Each value a path, or gradio's file data (a dict with
+    its ``path``) when the event skips preprocessing."""
+    own_video, own_photo, first_video, first_photo = (
+        v.get("path") if isinstance(v, dict) else v for v in (own_video, own_photo, first_video, first_photo)
+    )
+    first = first_photo or first_video
+    if not first or first == pick_media(own_video, own_photo):
+        raise gr.Error("the tab keeps its file", visible=False, print_exception=False)
 
 
 def changed_media(video, photo, slot: str) -> str | None:
