@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from detector.constants import DEFAULT_FRAMES
-from webapp.common import LIMITS
+from webapp.common import CAM_FACES, LIMITS
 
 __all__ = ["ABOUT", "build_about_tab"]
 
@@ -15,7 +15,8 @@ ABOUT = f"""
 
 A *deepfake* here is a video or photo in which a computer swapped or changed a face. This tool finds each face, and
 a neural network that learned from known real and fake faces gives it a *fake probability*. These become one
-verdict: **real**, **uncertain** or **fake**. A heat map shows which pixels pushed the score towards fake. It is one
+verdict: **real**, **uncertain** or **fake** (the card says *Likely REAL*, *UNCERTAIN: cannot tell* or *Likely
+FAKE*). A heat map shows which pixels pushed the score towards fake. It is one
 model's estimate, not proof: it can miss fakes unlike those it learned from, and it can call real people fake, more
 often on compressed, filtered or forwarded material. The details follow.
 
@@ -38,6 +39,9 @@ often on compressed, filtered or forwarded material. The details follow.
    drove the score; near 0: it did not; negative: blurring them made the face look *more* fake), and the share of
    the map on the face. A hatched part of a tile is padding past the picture's edge (a photo's border mirrored
    outwards, black beyond a video frame): the model saw it, the picture does not hold it.
+   Only the most fake faces are explained ({CAM_FACES} by default; *Explain at most this many faces*), so the two
+   figures are filled in on their rows only; a tile that reads *empty heat map* is a face where nothing pushed
+   towards fake.
 
 ## Read the verdict with care
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.

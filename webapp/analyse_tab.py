@@ -22,6 +22,7 @@ from detector.errors import InputError
 from detector.inference.stills import is_still
 from webapp import common, session_files
 from webapp.common import (
+    CAM_FACES,
     DRAWING,
     LIMITS,
     NO_CAM,
@@ -688,7 +689,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     cam_faces = gr.Slider(
                         0,
                         128,
-                        value=16,
+                        value=CAM_FACES,
                         step=1,
                         label="Explain at most this many faces",
                         info="the most fake first; 0 = all (slower on CPU)",

@@ -31,6 +31,7 @@ __all__ = [
     "MODELS_DIR",
     "LIMITS",
     "MANY_RUNS_MAX_FRAMES",
+    "CAM_FACES",
     "NO_CAM",
     "EXAMPLE_LABELS",
     "model_choices",
@@ -55,6 +56,7 @@ log = logging.getLogger("app")  # the app's one logger, whichever module logs ("
 LIMITS = Limits(max_file_mb=200, max_duration_s=120, max_frames=128)
 # the lab and compare tabs analyse a clip several times over (each change, each model): fewer frames at most
 MANY_RUNS_MAX_FRAMES = 64
+CAM_FACES = 16  # the Analyse tab explains at most this many faces, the most fake first (its slider's start)
 NO_CAM = "none (faster)"
 EXAMPLE_LABELS = {"real": "real: astronaut, panned and zoomed", "fake": "fake: the same, face self-blended"}
 
