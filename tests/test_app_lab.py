@@ -231,6 +231,7 @@ def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir, monkeypatch)
     out = lab_tab.on_levels(clips["face"], None, 4, 0, card, 0.5, progress=lambda *a, **k: None)
     figure, tiles, table, summary = out
     assert len(tiles) == 3 and "face coverage" in table and "**none**" in table and "Three levels" in summary
+    assert [c.split(" ")[:2] for _, c in tiles] == [["none:", "clip"], ["fliprot:", "clip"], ["heavy:", "clip"]]
     assert views == [lab_tab.PREVIEW_VIEW] * 2 + [lab_tab.LEVELS_VIEW] * 3
     # a teacher's audit: drawn for the Analyse tab's view, the levels' labels were 7 px high in their 242 px tiles
     scale, _, _ = faces.label_style(480, 640, view=lab_tab.LEVELS_VIEW)
@@ -261,6 +262,7 @@ def test_the_lab_runs_on_a_photo(tmp_path, tiny_model_dir):
     assert len(crops) == 1 and "t = " not in crops[0][1] and "→" in crops[0][1]
     figure, tiles, table, summary = lab_tab.on_levels(None, str(photo), 4, 0, card, 0.5, **quiet)
     assert len(tiles) == 3 and "**heavy**" in table and "Three levels" in summary
+    assert all(c.split(" ")[1] in ("photo", "no") for _, c in tiles)  # the photo's score, or "no face"
     # one frame: a score and whether the face was found, not "video score" and "frames with a face: 1 of 1"
     assert table.startswith("| level | score | verdict | face found |") and "video" not in table
     assert figure.layout.title.text.startswith("Score at each") and "video" not in figure.layout.yaxis.title.text

@@ -159,7 +159,10 @@ def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Pro
     for name, r in reports.items():
         img = lab.frame_at(r, pos)
         if img is not None:
-            score = "no face" if r.score != r.score else f"{score_text(r.score, r.threshold, r.uncertain)} {r.label}"
+            # the caption the clip's score, the box this frame's: said, as they differ (a browser audit)
+            whole = "photo" if r.is_photo else "clip"
+            said = f"{whole} {score_text(r.score, r.threshold, r.uncertain)} {r.label}"
+            score = "no face" if r.score != r.score else said
             boxed = draw_boxes(
                 img, r.frames[pos].faces, r.threshold, r.uncertain, view=LEVELS_VIEW, second=r.second_opinion
             )
