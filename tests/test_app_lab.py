@@ -360,14 +360,17 @@ def test_lab_events_prefill_and_clear(demo, clips, tmp_path):
     assert cancels == {("lab-video", "input"): runs, ("lab-photo", "input"): runs, ("lab-stop", "click"): runs}
     # the first tab's file taken: the run stops only where it is another file (a browser audit: the same file there,
     # and the run stopped with "Not run"); the check's success clicks the off-screen stop button
-    (guard,) = [fn for fn in events(demo, "takes_another_file") if fn.inputs[0].elem_id == "lab-video"]
-    assert guard.preprocess is False
-    assert [(demo.blocks[b].elem_id, e) for b, e in guard.targets] == [("lab-use-first", "click")]
-    (stop_js,) = [f.js for f in demo.fns.values() if f.js and "lab-stop" in f.js]
-    assert "getElementById('lab-stop')?.click()" in stop_js
+    for tab in ("lab", "compare"):  # the stop is clicked only after the check passed (.then would click it always)
+        (guard,) = [fn for fn in events(demo, "takes_another_file") if fn.inputs[0].elem_id == f"{tab}-video"]
+        assert guard.preprocess is False
+        assert [(demo.blocks[b].elem_id, e) for b, e in guard.targets] == [(f"{tab}-use-first", "click")]
+        (stop,) = [f for f in demo.fns.values() if f.js and f"getElementById('{tab}-stop')?.click()" in f.js]
+        assert (stop.trigger_after, stop.trigger_only_on_success) == (guard._id, True)
     same, other = {"path": clips["face"]}, {"path": clips["plain"]}
     clip_input.takes_another_file(same, None, other, None)  # another file: passes
-    for own, first in ((same, same), (same, None), (None, None)):
+    clip_input.takes_another_file(clips["face"], None, None, str(photo))  # a video here, the first tab's photo
+    converted = {"path": "/tmp/gradio/abc/face.mp4"}  # gradio's playable copy of a face.avi: the same file
+    for own, first in ((same, same), (same, None), (None, None), (converted, {"path": "/tmp/gradio/xyz/face.avi"})):
         with pytest.raises(gr.Error) as err:
             clip_input.takes_another_file(own, None, first, None)
         assert err.value.visible is False

@@ -6,6 +6,7 @@ import gradio as gr
 
 from detector.constants import DEFAULT_FRAMES
 from webapp.common import CAM_FACES, LIMITS
+from webapp.verdict import HEADLINES
 
 __all__ = ["ABOUT", "build_about_tab"]
 
@@ -15,8 +16,8 @@ ABOUT = f"""
 
 A *deepfake* here is a video or photo in which a computer swapped or changed a face. This tool finds each face, and
 a neural network that learned from known real and fake faces gives it a *fake probability*. These become one
-verdict: **real**, **uncertain** or **fake** (the card says *Likely REAL*, *UNCERTAIN: cannot tell* or *Likely
-FAKE*). A heat map shows which pixels pushed the score towards fake. It is one
+verdict: **real**, **uncertain** or **fake** (the card says *{HEADLINES["real"]}*, *{HEADLINES["uncertain"]}* or
+*{HEADLINES["fake"]}*). A heat map shows which pixels pushed the score towards fake. It is one
 model's estimate, not proof: it can miss fakes unlike those it learned from, and it can call real people fake, more
 often on compressed, filtered or forwarded material. The details follow.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import gradio as gr
@@ -117,12 +118,14 @@ def on_clip_from_first_tab(prefix: str, own_video, own_photo, first_video, first
 def takes_another_file(own_video, own_photo, first_video, first_photo) -> None:
     """Passes where "use the first tab's file" puts another file in the tab; else a silent gr.Error, which stops
     what follows it (:meth:`ClipInput.follow_first_tab`).  Each value a path, or gradio's file data (a dict with
-    its ``path``) when the event skips preprocessing."""
+    its ``path``) when the event skips preprocessing.  The same file is the same name: where ffmpeg is installed,
+    gradio gives a video browsers cannot play (an .avi, an MPEG-4 Part 2 mp4) to a slot as an mp4 of the same name
+    in another folder of its cache (a review)."""
     own_video, own_photo, first_video, first_photo = (
         v.get("path") if isinstance(v, dict) else v for v in (own_video, own_photo, first_video, first_photo)
     )
-    first = first_photo or first_video
-    if not first or first == pick_media(own_video, own_photo):
+    first, own = first_photo or first_video, pick_media(own_video, own_photo)
+    if not first or (own and Path(first).stem == Path(own).stem):
         raise gr.Error("the tab keeps its file", visible=False, print_exception=False)
 
 
