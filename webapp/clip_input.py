@@ -32,7 +32,7 @@ class ClipInput:
     note: gr.Markdown
     examples: list  # the video's example lists (gr.Examples), picked by a click
     asked: gr.State  # (video, photo, model) of the run last asked for (common.check_and_remember, common.not_run)
-    stop: gr.Button  # off screen: clicked by a script where "use the first tab's file" brings another file
+    stop: gr.Button  # hidden: clicked by a script where "use the first tab's file" brings another file
 
     @property
     def media(self) -> list:
@@ -47,7 +47,7 @@ class ClipInput:
         # the run going for the old file stops only where the button brings another (a browser audit: pressed with the
         # same file there, it stopped the run with "Not run" and no reason); gradio cancels on an event's own
         # trigger only, not on a step after a check, so the check's success clicks the off-screen stop button
-        # preprocess=False: the files' names are enough, and a video slot's preprocessing waited for the run (6 s)
+        # preprocess=False: the files' names are enough (nothing copied or converted for the check)
         taken = self.use_first.click(takes_another_file, first, None, preprocess=False, **quick)
         stop = f"() => document.getElementById('{self.prefix}-stop')?.click()"
         taken.success(None, js=stop, api_visibility="private")
@@ -76,7 +76,7 @@ class ClipInput:
 def clip_input(prefix: str, examples: dict) -> ClipInput:
     """A tab's own video or photo (the lab's, the compare view's), one at a time as in the first tab: the Video and
     Photo slots, a button to take the first tab's file, the line that names it, and the example clips; elem_ids
-    ``<prefix>-video``, ``-photo``, ``-use-first``, ``-note``."""
+    ``<prefix>-video``, ``-photo``, ``-use-first``, ``-note``, ``-stop``."""
     example_sets = []
     with gr.Tabs(elem_id=f"{prefix}-media") as tabs:
         with gr.Tab("Video", id=f"{prefix}-video-tab"):
