@@ -20,6 +20,7 @@ import gradio as gr
 from detector.constants import DEFAULT_FRAMES
 from detector.errors import InputError
 from detector.inference.stills import is_still
+from explain import DEFAULT_HEAT_MAP
 from webapp import common, session_files
 from webapp.common import (
     CAM_FACES,
@@ -248,7 +249,7 @@ def on_analyze(
     rule,
     cam_faces,
     order,
-    colours="jet",
+    colours=DEFAULT_HEAT_MAP,
     progress=gr.Progress(),
 ) -> dict:
     """The Analyse button: one analysis of the video or photo; returns ``{component of ui: value}`` for every
@@ -322,7 +323,7 @@ def face_gallery(items: list) -> dict:
     return gr.update(value=items, height="auto" if rows <= 2 else GALLERY_HEIGHT)
 
 
-def on_threshold(ui, report, judged, threshold, position, order, colours="jet") -> dict:
+def on_threshold(ui, report, judged, threshold, position, order, colours=DEFAULT_HEAT_MAP) -> dict:
     """The threshold slider: label the scores already computed again (no new analysis); ``{component: value}``.
 
     At the model card's own threshold its uncertain band applies; at another, the band keeps its lower edge.
@@ -359,7 +360,7 @@ def on_threshold(ui, report, judged, threshold, position, order, colours="jet") 
     return out
 
 
-def _write_downloads(report, judged: dict, colours: str = "jet") -> tuple[str, str, str]:
+def _write_downloads(report, judged: dict, colours: str = DEFAULT_HEAT_MAP) -> tuple[str, str, str]:
     """The CSV, the JSON and the shareable HTML report of ``report``, in a fresh folder (gradio serves copies,
     and the folder is deleted when the session ends); ``judged``: the model card (see
     :func:`on_analyze`); ``colours``: the HTML report's heat maps'."""
@@ -442,7 +443,7 @@ def on_frame(report, position):
     return frame_shown(report, int(position) - 1)
 
 
-def on_order(report, order, colours="jet"):
+def on_order(report, order, colours=DEFAULT_HEAT_MAP):
     from webapp.faces import gallery_items
 
     if report is None:
@@ -752,7 +753,11 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     min_width=260,
                 )
                 heat_colours = gr.Radio(
-                    HEAT_MAP_CHOICES, value="jet", label="Heat-map colours", elem_id="heat-colours", min_width=340
+                    HEAT_MAP_CHOICES,
+                    value=DEFAULT_HEAT_MAP,
+                    label="Heat-map colours",
+                    elem_id="heat-colours",
+                    min_width=340,
                 )
             gallery = gr.Gallery(
                 label="Face crops with CAM overlays",

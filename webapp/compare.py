@@ -19,6 +19,7 @@ import numpy as np
 
 from detector.evaluation.compare import Comparison, disagreement, faces_line, write_csv
 from detector.inference.report import agreeing_figures, score_text
+from explain import DEFAULT_HEAT_MAP
 
 # plotly and the tile drawing are imported where used: the app imports this module (for its headers) while it builds
 
@@ -210,7 +211,7 @@ def _title(text: str, width: int, colour: tuple[int, int, int], height: int = 30
 
 
 def cam_row(
-    c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3, top: int = 0, colours: str = "jet"
+    c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3, top: int = 0, colours: str = DEFAULT_HEAT_MAP
 ) -> np.ndarray | None:
     """One image: for each model, the explained face as it saw it beside its CAM overlay (in heat map ``colours``),
     framed in the colour of its label, under the model's name, at most ``per_row`` models a row (six side by side
@@ -254,14 +255,14 @@ def cam_row(
 def cam_row_text(c: Comparison) -> str | None:
     """What :func:`cam_row` shows, in words (the image's text for a screen reader): the face and each model's
     score and label of it."""
-    from webapp.faces import face_word
+    from webapp.faces import score_said
 
     if c.face is None or not c.runs:
         return None
     where = "" if is_photo(c) else f" at {c.face.time:.2f} s"
     said = "; ".join(
-        f"{run.name}: {score_text(run.face.score, run.report.threshold, run.report.uncertain)} "
-        f"({face_word(run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, '?')})"
+        f"{run.name}: "
+        + score_said(run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion)
         for run in c.runs
         if run.face is not None
     )

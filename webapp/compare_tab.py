@@ -13,6 +13,7 @@ import gradio as gr
 from detector.constants import DEFAULT_FRAMES
 from detector.errors import InputError
 from detector.models.store import list_models
+from explain import DEFAULT_HEAT_MAP
 from webapp import common, session_files
 from webapp.analyse_tab import AnalyseTab
 from webapp.clip_input import clip_input, media_note
@@ -84,7 +85,7 @@ def compare_not_run(ui, video, photo, models, model_name, asked=None) -> dict:
     }
 
 
-def on_compare_models(ui, video, photo, models, frames, cam, colours="jet", progress=gr.Progress()) -> dict:
+def on_compare_models(ui, video, photo, models, frames, cam, colours=DEFAULT_HEAT_MAP, progress=gr.Progress()) -> dict:
     """The compare tab's button: every ticked model on the same sampled frames of the clip or photo (each loaded
     when first used, then kept), their timelines overlaid (none for a photo), their verdicts, one CAM per model of
     the same face, where they disagree, and the CLI's JSON / CSV; returns ``{component of ui: value}`` (``ui``: its
@@ -213,7 +214,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                 )
                 heat_colours = gr.Radio(  # the comparison is not kept (memory): a new choice needs a new run
                     HEAT_MAP_CHOICES,
-                    value="jet",
+                    value=DEFAULT_HEAT_MAP,
                     label="Heat-map colours",
                     info="for the next comparison",
                     elem_id="compare-heat-colours",

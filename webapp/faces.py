@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from detector.inference.report import FaceResult, Report, face_label, score_text
+from explain import DEFAULT_HEAT_MAP
 from webapp.session import frame_scale
 
 RED = (214, 39, 40)
@@ -195,7 +196,7 @@ def face_tile(
     cam_off: bool = False,
     depth: bool = True,
     second: dict | None = None,
-    colours: str = "jet",
+    colours: str = DEFAULT_HEAT_MAP,
 ) -> np.ndarray:
     """Crop | CAM overlay (| depth map, for an RGB + depth model), framed in the verdict colour (``band``:
     uncertain), with the score and verdict in a strip under them (nothing is drawn over the pictures but the
@@ -256,7 +257,7 @@ def face_tile(
 
 
 def gallery_items(
-    report: Report, order: str = "time", side: int = 176, colours: str = "jet"
+    report: Report, order: str = "time", side: int = 176, colours: str = DEFAULT_HEAT_MAP
 ) -> tuple[list[tuple[np.ndarray, str]], list[int]]:
     """Tiles with captions and the frame position of each, ordered by time or most fake first; heat maps in
     ``colours`` (:data:`explain.HEAT_MAPS`)."""
@@ -266,10 +267,9 @@ def gallery_items(
     items, positions = [], []
     photo = report.is_photo
     for pos, fr, f in entries:
-        word = face_word(f.score, report.threshold, report.uncertain, report.second_opinion, "?")
         where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
-        shown = score_text(f.score, report.threshold, report.uncertain)
-        caption = f"{where}face {f.identity} · score {shown} ({word})"
+        said = score_said(f.score, report.threshold, report.uncertain, report.second_opinion)
+        caption = f"{where}face {f.identity} · score {said}"
         tile = face_tile(
             f,
             report.threshold,
@@ -328,12 +328,17 @@ def draw_boxes(
     return out
 
 
+def score_said(score: float, threshold: float, band=None, second: dict | None = None) -> str:
+    """A face's score and its word, as captions write them: "0.93 (FAKE)", "0.47 (uncertain)"."""
+    return f"{score_text(score, threshold, band)} ({face_word(score, threshold, band, second, '?')})"
+
+
 def faces_text(faces: list[FaceResult], threshold: float, band=None, second: dict | None = None) -> str:
     """One frame's faces in words, as captions write them: "face 0 0.93 (FAKE), face 1 0.12 (real)", or "no face
     found"."""
-    said = [f"face {f.identity} {score_text(f.score, threshold, band)}" for f in faces]
-    words = [face_word(f.score, threshold, band, second, "?") for f in faces]
-    return ", ".join(f"{s} ({w})" for s, w in zip(said, words)) or "no face found"
+    return ", ".join(f"face {f.identity} {score_said(f.score, threshold, band, second)}" for f in faces) or (
+        "no face found"
+    )
 
 
 def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
@@ -388,6 +393,7 @@ __all__ = [
     "draw_boxes",
     "frame_view",
     "faces_text",
+    "score_said",
     "side_by_side",
     "label_style",
     "ORDERS",

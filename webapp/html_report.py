@@ -34,6 +34,7 @@ from detector.inference.report import (
     score_text,
     threshold_by_hand,
 )
+from explain import DEFAULT_HEAT_MAP
 from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers
 from webapp.faces import HOT_WORDS, draw_boxes, face_label, face_tile, faces_text
 from webapp.session import frame_scale
@@ -182,7 +183,7 @@ def _faces_of(report: Report, max_faces: int) -> list[tuple[int, FaceResult]]:
     return entries[: max(0, int(max_faces))]
 
 
-def _faces_section(report: Report, max_faces: int, colours: str = "jet") -> str:
+def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_MAP) -> str:
     entries = _faces_of(report, max_faces)
     if not entries:
         return '<p class="note">No face was found, so there is nothing to show here.</p>'
@@ -308,7 +309,7 @@ def report_html(
     *,
     max_faces: int = MAX_FACES,
     now: datetime | None = None,
-    colours: str = "jet",
+    colours: str = DEFAULT_HEAT_MAP,
 ) -> str:
     """The whole report as one HTML page (see the module's docstring).  ``card``: the model card the analysis
     used (or None); ``now``: the date shown; ``colours``: the heat maps' (:data:`explain.HEAT_MAPS`)."""

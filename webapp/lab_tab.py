@@ -56,24 +56,19 @@ def on_strength(name: str, strength: float):
     return gr.Slider(info=lab_strength_info(name, strength))
 
 
-def on_compare(video, photo, name, strength, frames, seed, model_name, threshold, progress=gr.Progress()):
-    """The lab's compare button: verdicts, timelines (none for a photo), the same frame and the face crops before /
-    after, and the score change with a face-coverage warning."""
-    from webapp import lab
-    from webapp.faces import draw_boxes, faces_text, side_by_side
-    from webapp.plots import timeline_figure
-    from webapp.verdict import verdict_html
-
+def _run_lab(job, video, photo, model_name, frames, threshold, seed, progress, *args):
+    """``job`` (:func:`webapp.lab.compare` or :func:`webapp.lab.levels`) on the tab's file with the first tab's model
+    and threshold, every failure a readable gr.Error (:func:`webapp.common._run_guarded`).  The file is held for this
+    session too: another tab's end must not delete it."""
     video = pick_media(video, photo)
-    session_files._hold_for_session(video)  # this session uses the upload too: another tab's end must not delete it
+    session_files._hold_for_session(video)
 
     def work(video):
         video = _check_video(video)
         model = _model(model_name)
-        return lab.compare(
+        return job(
             video,
-            name,
-            float(strength),
+            *args,
             model=model,
             frames=int(frames),
             threshold=_slider_threshold(threshold, model),
@@ -82,7 +77,19 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
             progress=_before_drawing(progress),
         )
 
-    original, perturbed = _run_guarded(work, video)
+    return _run_guarded(work, video)
+
+
+def on_compare(video, photo, name, strength, frames, seed, model_name, threshold, progress=gr.Progress()):
+    """The lab's compare button: verdicts, timelines (none for a photo), the same frame and the face crops before /
+    after, and the score change with a face-coverage warning."""
+    from webapp import lab
+    from webapp.faces import draw_boxes, faces_text, side_by_side
+    from webapp.plots import timeline_figure
+    from webapp.verdict import verdict_html
+
+    run = (video, photo, model_name, frames, threshold, seed, progress)
+    original, perturbed = _run_lab(lab.compare, *run, name, float(strength))
     pos = lab.preview_position(original)
     a, b = lab.frame_at(original, pos), lab.frame_at(perturbed, pos)
     preview, said = None, None
@@ -128,23 +135,7 @@ def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Pro
     from webapp.faces import draw_boxes
     from webapp.plots import levels_figure
 
-    video = pick_media(video, photo)
-    session_files._hold_for_session(video)
-
-    def work(video):
-        video = _check_video(video)
-        model = _model(model_name)
-        return lab.levels(
-            video,
-            model=model,
-            frames=int(frames),
-            threshold=_slider_threshold(threshold, model),
-            seed=int(seed),
-            limits=LIMITS,
-            progress=_before_drawing(progress),
-        )
-
-    reports = _run_guarded(work, video)
+    reports = _run_lab(lab.levels, video, photo, model_name, frames, threshold, seed, progress)
     first = next(iter(reports.values()))
     scores = {name: r.score for name, r in reports.items()}
     figure = levels_figure(
