@@ -84,6 +84,11 @@ def test_compare_summary_says_the_change_and_the_lost_faces():
     assert "the perturbed photo's run lost the face or scored something else" in text and "of 1 frames" not in text
 
 
+def _swapped(fates: dict) -> tuple[int, int]:
+    """(frames where the perturbed run found another face than the original's, frames with the original's face)."""
+    return fates["swapped"], fates["n"]
+
+
 def test_the_same_face_is_paired_and_a_background_face_is_not():
     # a review: heavy blur lost the face and found a "face" in the background; the lab paired the two (the largest
     # face of each run) and said nothing while that other face's score flipped the verdict
@@ -94,14 +99,14 @@ def test_the_same_face_is_paired_and_a_background_face_is_not():
     captions = [c for _, c in lab.crop_pairs(clean, blurred, max_pairs=4, side=64)]
     assert captions[0].endswith("score 0.90 → 0.85")
     assert captions[1].endswith("→ face lost (other faces found)") and captions[3].endswith("→ no face found")
-    assert lab.swapped_faces(clean, blurred) == (2, 4)
+    assert _swapped(lab.face_fates(clean, blurred)) == (2, 4)
     assert "⚠ **Other faces:** in 2 of 4 frames" in lab.compare_summary(clean, blurred)
     # mirrored: the face is where its mirror image was (the frames are 320 px wide here)
     mover = lab.face_mover("hflip", 1.0, 320, 240)
     assert lab.face_mover("blur", 1.0, 320, 240) is None and lab.face_mover("hflip", 0.0, 320, 240) is None
     mirrored = _report([[(2, 0.7)], [(2, 0.6)], [(0, 0.6), (2, 0.5)], [(2, 0.6)]])
-    assert lab.swapped_faces(clean, mirrored, mover) == (0, 4)  # face 2's box (240..320) mirrors 0's (0..80)
-    assert lab.swapped_faces(clean, mirrored) == (3, 4)  # unmoved, a face elsewhere is another face
+    assert _swapped(lab.face_fates(clean, mirrored, mover)) == (0, 4)  # face 2's box (240..320) mirrors 0's (0..80)
+    assert _swapped(lab.face_fates(clean, mirrored)) == (3, 4)  # unmoved, a face elsewhere is another face
     assert "Other faces" not in lab.compare_summary(clean, mirrored, mover)
 
 
@@ -132,7 +137,7 @@ def test_a_turn_moves_each_face_where_the_frame_turns_it():
                 tx, ty = m @ np.array([cx, cy, 1.0])
                 f.box = (int(tx - 50) + 3, int(ty - 50) - 3, 100, 100)
         mover = lab.face_mover("rotate", strength, 1280, 720)
-        assert lab.swapped_faces(clean, turned, mover) == (0, 2)
+        assert _swapped(lab.face_fates(clean, turned, mover)) == (0, 2)
         lab.align_numbers(clean, turned, mover)
         assert [(f.identity, f.score) for f in turned.frames[0].faces] == [(0, 0.25), (1, 0.55)], angle
 

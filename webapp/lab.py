@@ -410,13 +410,6 @@ def face_fates(before: Report, after: Report, mover: Mover | None = None) -> dic
     return {"kept": len(with_face) - lost - swapped, "swapped": swapped, "lost": lost, "n": len(with_face)}
 
 
-def swapped_faces(before: Report, after: Report, mover: Mover | None = None) -> tuple[int, int]:
-    """(frames where the perturbed run lost the unchanged run's main face but found another, frames with a face in
-    the unchanged run): :func:`face_fates`."""
-    fates = face_fates(before, after, mover)
-    return fates["swapped"], fates["n"]
-
-
 def _no_face_panel(shape: tuple[int, ...], lines: tuple[str, ...] = ("no face", "found")) -> np.ndarray:
     """A light grey panel of ``shape`` that says "no face found" (or ``lines``)."""
     panel = np.full(shape, 200, np.uint8)
@@ -566,7 +559,6 @@ __all__ = [
     "align_numbers",
     "face_mover",
     "mover_of",
-    "swapped_faces",
     "face_fates",
     "clip_from_first_tab",
     "clip_note",
