@@ -193,9 +193,9 @@ def test_the_colour_blind_safe_heat_map_gets_brighter_as_the_map_rises_and_jet_d
     # jet's red peak is darker than its yellow-green shoulder, and with red-green colour blindness the two look alike;
     # inferno's brightness rises with the value, so the most telling spot is the brightest for everyone
     from explain import HEAT_MAPS, overlay
-    from webapp.faces import HOT_WORDS, face_tile, gallery_items
+    from webapp.faces import HEAT_MAP_LOOKS, face_tile, gallery_items
 
-    assert set(HOT_WORDS) == set(HEAT_MAPS)
+    assert set(HEAT_MAP_LOOKS) == set(HEAT_MAPS)
     side = 176
     grey = np.full((side, side, 3), 128, np.uint8)  # a flat crop: the overlay's brightness is the map's
     ramp = np.tile(np.linspace(0, 1, side, dtype=np.float32), (side, 1))

@@ -218,12 +218,13 @@ def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir, monkeypatch)
     monkeypatch.setattr(faces, "draw_boxes", lambda *a, **k: views.append(k.get("view")) or draw(*a, **k))
     out = lab_tab.on_compare(clips["face"], None, "hflip", 1.0, 4, 0, card, 0.5, progress=lambda *a, **k: None)
     verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta = out
-    assert "original" in verdict_a and "hflip" in verdict_b and preview.value is not None
+    assert "original" in verdict_a and "hflip" in verdict_b
     assert plot_a.visible and plot_a.value is not None and plot_b.visible
-    assert preview.value is not None and not preview.show_label  # its label hid a face's tag: the time is drawn in
-    # the picture in words for a screen reader: each side's title and faces
-    assert preview.alt_text.startswith("original, t = ") and "; hflip at strength 1.00: " in preview.alt_text
-    assert preview.alt_text.count("face 0 ") == 2
+    # two pictures (one picture of both had 5 px labels on a phone), each captioned with its title and faces in words
+    # (a gallery's caption is its picture's alt text, for a screen reader)
+    assert len(preview) == 2 and all(img.ndim == 3 for img, _ in preview)
+    assert preview[0][1].startswith("original, t = ") and preview[1][1].startswith("hflip at strength 1.00: ")
+    assert all("face 0 " in caption for _, caption in preview)
     from webapp import lab
 
     first, second = lab.preview_titles(
@@ -259,7 +260,7 @@ def test_the_lab_runs_on_a_photo(tmp_path, tiny_model_dir):
     verdict_a, verdict_b, plot_a, plot_b, preview, crops, delta = out
     assert "original" in verdict_a and "sepia" in verdict_b and "Score change" in delta
     assert not plot_a.visible and not plot_b.visible and plot_a.value is None  # one frame: no timelines
-    assert preview.value is not None and not preview.show_label
+    assert [caption.split(":")[0] for _, caption in preview] == ["original", "sepia at strength 1.00"]
     from webapp import lab
 
     photo_report = lab.run(str(photo), None, frames=4, model=card)
@@ -476,8 +477,8 @@ def test_the_pairs_follow_the_face_that_sets_the_score():
 
 
 def test_a_photo_that_loses_its_face_and_a_narrow_preview_are_said_in_full(tmp_path):
-    # a review: "no face found in any of 1 frames (clean run: 1)" for a photo; and an upright phone clip's half of
-    # the preview, 169 px wide, cut "original, t = 3.36 s (frame 84)" off mid-text
+    # a review: "no face found in any of 1 frames (clean run: 1)" for a photo; and an upright phone clip's frame,
+    # 169 px wide, cut "original, t = 3.36 s (frame 84)" off mid-text (a title's scale, now for the compare view)
     import cv2
     from PIL import Image
 

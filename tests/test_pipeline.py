@@ -287,6 +287,9 @@ def test_close_to_the_threshold_means_close_on_its_own_side():
     assert close(0.85, 0.90793) and not close(0.80, 0.90793)  # below: 0.1, as before
     assert close(0.58, 0.5) and close(0.42, 0.5) and not close(0.61, 0.5)  # a threshold of 0.5: 0.1 both sides
     assert close(0.93, 0.90793, "p.jpg") == ["The score 0.930 is close to the threshold 0.908."]  # a photo
+    # found by a browser audit: a hand-set threshold of 0.02 called 0.086, four times it, close to it
+    assert not close(0.086, 0.02) and close(0.03, 0.02) and close(0.016, 0.02)
+    assert not close(0.9, 0.98) and close(0.97, 0.98)  # the same at the other end
 
 
 def test_a_video_smaller_than_every_training_clip_is_warned_of(clips, tiny_model, tmp_path):

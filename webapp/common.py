@@ -287,10 +287,11 @@ def _model(model_name):
 
 def _heat_colours(colours) -> str:
     """The heat maps' colours a handler was given, checked (the radio sends no other; raw HTTP may)."""
-    from webapp.faces import HOT_WORDS
+    from webapp.faces import HEAT_MAP_LOOKS
 
-    if colours not in HOT_WORDS:
-        raise gr.Error(f"unknown heat-map colours {colours!r}: one of {', '.join(HOT_WORDS)}", print_exception=False)
+    if colours not in HEAT_MAP_LOOKS:
+        known = ", ".join(HEAT_MAP_LOOKS)
+        raise gr.Error(f"unknown heat-map colours {colours!r}: one of {known}", print_exception=False)
     return colours
 
 

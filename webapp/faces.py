@@ -14,6 +14,8 @@ when a tile is clicked).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -26,13 +28,24 @@ GREEN = (44, 160, 44)
 AMBER = (214, 140, 0)
 GREY = (120, 120, 120)
 ORDERS = ("time", "most fake first")
-# the heat maps' colours (explain.HEAT_MAPS) as the page offers them, and the word for their "most" end
-HEAT_MAP_CHOICES = [
-    ("jet: red = most towards fake", "jet"),
-    ("inferno: brightest = most towards fake (colour-blind safe)", "inferno"),
-]
-HOT_WORDS = {"jet": "red", "inferno": "bright yellow"}
-HATCH = {"jet": (255, 255, 255), "inferno": (128, 128, 128)}  # padding's stripes over each heat map: never "hot"
+
+
+@dataclass(frozen=True)
+class HeatMapLook:
+    """How the page speaks of one of the heat maps' colour maps (:data:`explain.HEAT_MAPS`)."""
+
+    choice: str  # the radio button's words
+    hot: str  # the word for its "most towards fake" end
+    hatch: tuple[int, int, int]  # the padding's stripes over each heat map: a colour never "hot"
+
+
+HEAT_MAP_LOOKS = {
+    "jet": HeatMapLook("jet: red = most towards fake", "red", (255, 255, 255)),
+    "inferno": HeatMapLook(
+        "inferno: brightest = most towards fake (colour-blind safe)", "bright yellow", (128, 128, 128)
+    ),
+}
+HEAT_MAP_CHOICES = [(look.choice, name) for name, look in HEAT_MAP_LOOKS.items()]
 _COLOURS = {"fake": RED, "uncertain": AMBER, "real": GREEN}
 _WORDS = {"fake": "FAKE", "uncertain": "uncertain", "real": "real"}
 
@@ -215,7 +228,7 @@ def face_tile(
         from explain import overlay
 
         cam = cv2.resize(face.cam.astype(np.float32), (side, side))
-        right = mark_padding(overlay(crop, cam, colours=colours), face.inside, HATCH[colours])
+        right = mark_padding(overlay(crop, cam, colours=colours), face.inside, HEAT_MAP_LOOKS[colours].hatch)
     elif panel:
         right = (crop * 0.35 + 90).astype(np.uint8)
         _panel_text(right, CAM_OFF_TEXT if cam_off else NOT_EXPLAINED_TEXT)
@@ -363,24 +376,10 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
     return boxed, caption
 
 
-def side_by_side(
-    left: np.ndarray, right: np.ndarray, labels: tuple[str, str] = ("original", "perturbed"), height: int = 300
-) -> np.ndarray:
-    """Two frames at the same height next to each other, each with its label (the lab's preview)."""
-
-    def fit(img):
-        scale = height / img.shape[0]
-        return cv2.resize(img, (max(1, round(img.shape[1] * scale)), height), interpolation=cv2.INTER_AREA)
-
-    a, b = fit(left), fit(right)
-    for img, text in ((a, labels[0]), (b, labels[1])):  # bottom-left, each shrunk to fit its half
-        _label(img, text, (0, height), GREY, _fitting_scale(text, img.shape[1], 0.7))
-    return np.concatenate([a, np.full((height, 8, 3), 255, np.uint8), b], axis=1)
-
-
 def _fitting_scale(text: str, width: int, scale: float, smallest: float = 0.3) -> float:
     """``scale``, or the largest smaller one (not under ``smallest``) at which ``text``'s box fits ``width`` pixels
-    (a review: a phone clip's upright half, 169 px wide, cut "original, t = 3.36 s (frame 84)" off mid-text)."""
+    (a review: a phone clip's upright frame, 169 px wide, cut "original, t = 3.36 s (frame 84)" off mid-text; now
+    the compare view's tiles' titles)."""
     while scale > smallest and cv2.getTextSize(text, FONT, scale, 1)[0][0] + 12 > width:
         scale = round(scale - 0.05, 2)
     return max(scale, smallest)
@@ -394,10 +393,10 @@ __all__ = [
     "frame_view",
     "faces_text",
     "score_said",
-    "side_by_side",
     "label_style",
     "ORDERS",
     "HEAT_MAP_CHOICES",
-    "HOT_WORDS",
+    "HEAT_MAP_LOOKS",
+    "HeatMapLook",
     "DEPTH_TEXT",
 ]

@@ -36,7 +36,7 @@ from detector.inference.report import (
 )
 from explain import DEFAULT_HEAT_MAP
 from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers
-from webapp.faces import HOT_WORDS, draw_boxes, face_label, face_tile, faces_text
+from webapp.faces import HEAT_MAP_LOOKS, draw_boxes, face_label, face_tile, faces_text
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
 from webapp.verdict import HEADLINES, is_photo, verdict_html
@@ -189,7 +189,7 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
         return '<p class="note">No face was found, so there is nothing to show here.</p>'
     cam_on = report.cam_method is not None
     total = len(report.faces)
-    hot = HOT_WORDS[colours]
+    hot = HEAT_MAP_LOOKS[colours].hot
     intro = (
         f"Each face as the model saw it, beside its <b>{_esc(report.cam_method)}</b> heat map ({hot} = pushed "
         f"towards fake). Each map is scaled to its own strongest spot, so on a face scored real the {hot} is only "
@@ -315,8 +315,8 @@ def report_html(
     used (or None); ``now``: the date shown; ``colours``: the heat maps' (:data:`explain.HEAT_MAPS`)."""
     import dataclasses
 
-    if colours not in HOT_WORDS:
-        raise ValueError(f"unknown heat map colours {colours!r}: one of {', '.join(HOT_WORDS)}")
+    if colours not in HEAT_MAP_LOOKS:
+        raise ValueError(f"unknown heat map colours {colours!r}: one of {', '.join(HEAT_MAP_LOOKS)}")
     name, warnings = _scrubbed(report)
     shown = dataclasses.replace(report, video=name, warnings=[_no_scheme(w) for w in warnings])
     when = (now or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z").strip()

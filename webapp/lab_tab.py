@@ -37,8 +37,9 @@ __all__ = [
     "lab_cleared",
 ]
 
-# where the lab's frames are seen, so that their box labels are drawn to be read there (faces.label_style): each half
-# of the before/after picture (300 px high), and a tile of the three levels' gallery (three to a row, 260 px high).
+# where the lab's frames are seen, so that their box labels are drawn to be read there (faces.label_style): the
+# before and after pictures (two to a row, or one on a phone), and a tile of the three levels' gallery (three to a
+# row, 260 px high).
 # Drawn for the Analyse tab's larger frame view, a teacher's audit found the levels' labels 7 px high at 1280 px.
 PREVIEW_VIEW = (380, 290)
 LEVELS_VIEW = (240, 180)
@@ -84,7 +85,7 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
     """The lab's compare button: verdicts, timelines (none for a photo), the same frame and the face crops before /
     after, and the score change with a face-coverage warning."""
     from webapp import lab
-    from webapp.faces import draw_boxes, faces_text, side_by_side
+    from webapp.faces import draw_boxes, faces_text
     from webapp.plots import timeline_figure
     from webapp.verdict import verdict_html
 
@@ -92,21 +93,14 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
     original, perturbed = _run_lab(lab.compare, *run, name, float(strength))
     pos = lab.preview_position(original)
     a, b = lab.frame_at(original, pos), lab.frame_at(perturbed, pos)
-    preview, said = None, None
+    preview = []  # the same frame before and after: two pictures, each with its title and its faces in words
     if a is not None and b is not None:
         titles = lab.preview_titles(original, pos, name, float(strength))
-        said = "; ".join(  # the picture in words, for a screen reader
-            f"{title}: {faces_text(r.frames[pos].faces, r.threshold, r.uncertain, r.second_opinion)}"
-            for title, r in zip(titles, (original, perturbed))
-        )
-
-        def boxed(img, r):  # the box labels drawn for half of the before/after picture
-            return draw_boxes(
-                img, r.frames[pos].faces, r.threshold, r.uncertain, view=PREVIEW_VIEW, second=r.second_opinion
-            )
-
-        preview = side_by_side(boxed(a, original), boxed(b, perturbed), titles)
-    preview = gr.Image(value=preview, label="The same frame, original and perturbed", show_label=False, alt_text=said)
+        for img, title, r in zip((a, b), titles, (original, perturbed)):
+            faces = r.frames[pos].faces
+            boxed = draw_boxes(img, faces, r.threshold, r.uncertain, view=PREVIEW_VIEW, second=r.second_opinion)
+            # the caption is also the picture's alt text: the faces' scores for a screen reader
+            preview.append((boxed, f"{title}: {faces_text(faces, r.threshold, r.uncertain, r.second_opinion)}"))
     mover = lab.mover_of(original, name, float(strength))
     one_frame = original.is_photo  # a photo: no timelines (their box was empty but for one dot)
     return (
@@ -245,12 +239,15 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                     with gr.Row():
                         plot_a = gr.Plot(show_label=False, elem_id="timeline-original")
                         plot_b = gr.Plot(show_label=False, elem_id="timeline-perturbed")
-                    preview = gr.Image(
+                    # two pictures, not one drawn side by side: on a phone its halves' labels were 5 px high
+                    preview = gr.Gallery(
                         label="The same frame, original and perturbed",
                         show_label=False,
-                        interactive=False,
-                        height=300,
+                        columns=2,
+                        height="auto",
+                        object_fit="contain",
                         elem_id="lab-preview",
+                        allow_preview=True,
                     )
                     gr.Markdown(
                         f"**Faces before and after** (original | perturbed: the face that sets the original's score, "

@@ -139,12 +139,12 @@ def false_alarm_table(
     return rows
 
 
-# the population labels of a fairness table beyond the strata (which hold the data's ethnic groups), in the order
-# their rows are printed
-POPULATION_FIELDS = {"age_band": tuple(name for _, name in AGE_BANDS), "sex": ("female", "male")}
-
-
-POPULATION_HEADINGS = {"age_band": "by age (the data's age in years)", "sex": "by sex (as the data labels it)"}
+# the population fields of a fairness table beyond the strata (which hold the data's ethnic groups): each one's
+# heading and its values in the order their rows are printed
+POPULATION_FIELDS = {
+    "age_band": ("by age (the data's age in years)", tuple(name for _, name in AGE_BANDS)),
+    "sex": ("by sex (as the data labels it)", ("female", "male")),
+}
 
 
 def table_sections(rows: list[dict], by_population: dict | None) -> list[tuple[str, list[dict]]]:
@@ -152,7 +152,7 @@ def table_sections(rows: list[dict], by_population: dict | None) -> list[tuple[s
     table of :func:`false_alarms_by_population` the result holds."""
     by_population = by_population or {}
     return [("", rows)] + [
-        (POPULATION_HEADINGS[k], by_population[k]) for k in POPULATION_FIELDS if by_population.get(k)
+        (heading, by_population[k]) for k, (heading, _) in POPULATION_FIELDS.items() if by_population.get(k)
     ]
 
 
@@ -163,7 +163,7 @@ def false_alarms_by_population(items: list[dict], threshold, score_key: str = "c
     gets it from its file name (``path``, or ``video`` in training's per-video scores), so scores saved before
     these tables existed still give them."""
     out = {}
-    for field, order in POPULATION_FIELDS.items():
+    for field, (_, order) in POPULATION_FIELDS.items():
 
         def value(it, field=field):  # never a copy of the item: ``threshold`` may be a function of the item itself
             return it[field] if field in it else population(it.get("path") or it.get("video") or "")[field]

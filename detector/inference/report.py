@@ -686,9 +686,10 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     scores = np.array([f.score for f in report.faces])
     t = report.threshold
     # "close": within a quarter of the room on its side of the threshold, at most 0.1 (with a threshold of 0.908,
-    # 0.023 above it: 0.998 is not close to it; 0.1 below, as with any threshold from 0.4 up)
+    # 0.023 above it: 0.998 is not close to it; 0.1 below, as with any threshold from 0.4 up), and never further than
+    # the threshold lies from its nearer end (a hand-set 0.02: 0.086, four times it, is not close; 0.03 is)
     room = (1.0 - t) if report.score >= t else t
-    if abs(report.score - t) < min(0.1, 0.25 * room):
+    if abs(report.score - t) < min(0.1, 0.25 * room, t, 1.0 - t):
         # to the digits the verdict card prints them (against the band's edge too)
         score_text, thr_text = figures_against(
             report.score, t, *([float(report.uncertain[0])] if report.uncertain else [])
