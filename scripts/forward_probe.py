@@ -136,6 +136,86 @@ def against(path_a: str, path_b: str) -> None:
             print(f"{source} {c}: {d:+.3f} ({lo:+.3f} to {hi:+.3f}), {len(keys)} clips")
 
 
+SMALL_CONDITION = "forwarded"  # the condition a card's threshold for small videos is calibrated on
+
+
+def small_video(path: str, card_path: str | None, write: bool = False) -> dict:
+    """A model card's threshold for small videos (``small_video``) from a probe's real clips in the forwarded
+    condition (:func:`detector.evaluation.calibration.small_video_threshold`), and what it does there, cross-fitted:
+    each clip judged at the threshold the other clips give (no clip calibrates its own verdict), against the card's
+    own threshold.  Printed; with ``write``, the entry is written into the card (a JSON edit: its weights are not
+    touched)."""
+    from detector.constants import SMALLEST_TRAINING_CLIP_SIDE
+    from detector.evaluation.calibration import DEFAULT_TARGET_FA, small_video_threshold
+    from detector.inference.report import verdict
+    from detector.models.card import ModelCard
+
+    with open(path) as fh:
+        doc = json.load(fh)
+    card_file = card_path or os.path.join("assets", "models", f"{doc['model']}.json")
+    card = ModelCard.from_file(card_file)
+    if card.name != doc["model"]:
+        raise SystemExit(f"the probe labelled its clips at {doc['model']}'s threshold, not {card.name}'s")
+    cond, band = SMALL_CONDITION, card.uncertain
+    clips = [r for r in doc["clips"] if r.get(cond) is not None]
+    reals = [r for r in clips if r["label"] == 0]
+    if len(reals) < 20:
+        raise SystemExit(f"{len(reals)} real clips scored in the {cond} condition: too few to set a threshold on")
+
+    def judged_apart(r):  # the threshold and band from every other real clip
+        others = [o[cond] for o in reals if o is not r and (r["fold"] is None or o["fold"] != r["fold"])]
+        return small_video_threshold(others, card.threshold, band)
+
+    counts = {}
+    for title, label, source in GROUPS:
+        sel = [r for r in clips if r["label"] == label and r["source"] == source]
+        if sel:
+            before = [verdict(r[cond], card.threshold, band) for r in sel]
+            after = [verdict(r[cond], *judged_apart(r)) for r in sel]
+            counts[title] = {
+                "n": len(sel),
+                **{f"{k}_before": before.count(k) for k in ("fake", "uncertain", "real")},
+                **{f"{k}_after": after.count(k) for k in ("fake", "uncertain", "real")},
+            }
+    t, low_high = small_video_threshold([r[cond] for r in reals], card.threshold, band)
+    side, crf, every = CONDITIONS[cond]
+    entry = {
+        "below": SMALLEST_TRAINING_CLIP_SIDE,
+        "threshold": round(t, 6),
+        "uncertain": [round(x, 6) for x in low_high],
+        "target_false_alarms": DEFAULT_TARGET_FA,
+        "rule": (
+            f"lowest score with at most {DEFAULT_TARGET_FA:.0%} false alarms among {len(reals)} real clips re-encoded "
+            f"as forwarded ({side} px on the short side, H.264 CRF {crf}, every {every}nd frame; "
+            "scripts/forward_probe.py), scored by models that never trained on them, and never below the card's own "
+            "threshold; uncertain from the lower of the two bands' edges"
+        ),
+        "measured": {  # cross-fitted: each clip judged at the threshold the other clips (other folds) give
+            "condition": cond,
+            "probe": path if not os.path.isabs(path) else os.path.basename(path),
+            "groups": counts,
+        },
+    }
+    print(f"\n{card.name}: threshold for videos under {entry['below']} px: {entry['threshold']:.4f} (its own "
+          f"{card.threshold:.4f}), uncertain from {entry['uncertain'][0]:.4f}")  # fmt: skip
+    print(f"cross-fitted, {cond} ({side} px, CRF {crf}): fake / uncertain / real at the card's threshold -> at the "
+          "threshold for small videos")  # fmt: skip
+    print("| clips | n | card's threshold | small videos' |\n|---|---:|---|---|")
+    for title, c in counts.items():
+        before = " / ".join(str(c[f"{k}_before"]) for k in ("fake", "uncertain", "real"))
+        after = " / ".join(str(c[f"{k}_after"]) for k in ("fake", "uncertain", "real"))
+        print(f"| {title} | {c['n']} | {before} | {after} |")
+    if write:
+        with open(card_file) as fh:
+            raw = json.load(fh)
+        raw["small_video"] = entry
+        with open(card_file, "w") as fh:
+            fh.write(json.dumps(raw, indent=2) + "\n")
+        ModelCard.from_file(card_file)  # still a usable card
+        print(f"written: {card_file}")
+    return entry
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--against", nargs=2, metavar=("A", "B"), help="compare two probes' --json files and stop")
@@ -147,9 +227,19 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=16, help="frames sampled per clip (default 16)")
     p.add_argument("--seconds", type=float, default=8.0, help="seconds of each clip re-encoded (default 8)")
     p.add_argument("--json", default=None, help="write every clip's scores here")
+    p.add_argument(
+        "--small-video",
+        metavar="PROBE",
+        help="a probe's --json: the card's threshold for small videos from its forwarded real clips, and stop",
+    )
+    p.add_argument("--card", default=None, help="with --small-video: the card (default: the probe's model's)")
+    p.add_argument("--write", action="store_true", help="with --small-video: write the entry into the card")
     args = p.parse_args(argv)
     if args.against:
         against(*args.against)
+        return 0
+    if args.small_video:
+        small_video(args.small_video, args.card, args.write)
         return 0
     if not args.data:
         p.error("--data is required (or --against A B)")

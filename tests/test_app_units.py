@@ -424,7 +424,8 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
         "most fake first",
         progress=lambda f, desc=None: calls.append((f, desc)),
     )
-    assert set(out) == set(ui.results)  # every output of the analysis, each once
+    # every output of the analysis, each once, and the slider at the card's threshold that judged the file
+    assert set(out) == {*ui.results, ui.threshold} and out[ui.threshold]["value"] == 0.5
     o = _named(ui, out)
     fig, report, data = o.timeline["value"], o.report_state, o.report_json
     assert o.timeline["visible"] and o.frame_slider.visible
@@ -816,9 +817,10 @@ def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
     # threshold (None to analyze, which then keeps the card's uncertain band); elsewhere its value, exactly
     from types import SimpleNamespace
 
+    from detector.models.card import ModelCard
     from webapp import analyse_tab, common
 
-    model = SimpleNamespace(card=SimpleNamespace(threshold=0.932064))
+    model = SimpleNamespace(card=ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.932064))
     assert common._slider_threshold(None, model) is None
     assert common._slider_threshold(0.932, model) is None and common._slider_threshold(0.9325, model) is None
     assert common._slider_threshold(0.931, model) == 0.931 and common._slider_threshold(0.5, model) == 0.5
@@ -827,10 +829,46 @@ def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
     assert analyse_tab.slider_value(0.90793) == 0.908 and analyse_tab.slider_value(0.5) == 0.5
     assert common._slider_threshold(analyse_tab.slider_value(0.932064), model) is None
     for t in (0.1255, 0.9045, 0.3335):  # rounded by exactly half a step: still the card's own, float error or not
-        assert (
-            common._slider_threshold(analyse_tab.slider_value(t), SimpleNamespace(card=SimpleNamespace(threshold=t)))
-            is None
-        )
+        at_t = SimpleNamespace(card=dataclasses.replace(model.card, threshold=t))
+        assert common._slider_threshold(analyse_tab.slider_value(t), at_t) is None
+
+
+def test_a_small_video_moves_the_slider_to_the_cards_threshold_for_small_videos(ui, tiny_model_dir, tmp_path):
+    # the verdict of a video under the training clips' size is read at the card's threshold for small videos: the
+    # slider shows it, stands for the card's own there, and moving it judges the same scores again as before
+    import json
+    import shutil
+
+    from detector.data.synthetic import render_clip
+    from webapp import analyse_tab, common
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    raw = json.loads((tiny_model_dir / "untrained_resnet18.json").read_text())
+    small_rule = {"below": 480, "threshold": 0.9, "uncertain": [0.3, 0.9]}
+    raw.update(threshold=0.5, uncertain=[0.3, 0.5], small_video=small_rule)
+    (folder / "untrained_resnet18.json").write_text(json.dumps(raw))
+    shutil.copy(tiny_model_dir / "untrained_resnet18.safetensors", folder)
+    card = str(folder / "untrained_resnet18.json")
+    assert common._slider_threshold(0.9, common._model(card)) is None  # one of the card's own
+    small = render_clip(str(tmp_path / "forwarded.mp4"), seconds=1, fps=25, size=(480, 360))
+    args = (6, card, None, 0.5, "confident", 0, "most fake first")
+    o = _named(ui, analyse_tab.on_analyze(ui, small, None, *args, progress=_silent))
+    assert o.report_state.threshold == 0.9 and o.threshold["value"] == 0.9
+    assert o.judged_state["threshold"] == 0.9 and o.judged_state["uncertain"] == [0.3, 0.9]
+    # the model's summary on the page and in the HTML report names it
+    assert "Videos under 480 px on the short side" in analyse_tab.card_markdown(o.judged_state["card"])
+    from webapp.html_report import write_html_report
+
+    html = open(write_html_report(o.report_state, o.judged_state["card"], str(tmp_path))).read()
+    assert "<dt>Threshold for videos under 480 px</dt><dd>0.900: rule not recorded</dd>" in html
+    moved = _named(ui, analyse_tab.on_threshold(ui, o.report_state, o.judged_state, 0.95, 1, "time"))
+    assert moved.report_state.threshold == 0.95 and any("by hand" in w for w in moved.report_state.warnings)
+    back = _named(ui, analyse_tab.on_threshold(ui, o.report_state, o.judged_state, 0.9, 1, "time"))
+    assert back.report_state.threshold == 0.9 and not any("by hand" in w for w in back.report_state.warnings)
+    # a threshold set by hand judges the small video as given, and the slider stays where the user put it
+    by_hand = analyse_tab.on_analyze(ui, small, None, 6, card, None, 0.7, "confident", 0, "time", progress=_silent)
+    assert ui.threshold not in by_hand and _named(ui, by_hand).report_state.threshold == 0.7
 
 
 def test_the_http_api_takes_a_threshold_exactly(tiny_model_dir, tmp_path):

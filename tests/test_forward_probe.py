@@ -45,3 +45,57 @@ def test_the_probe_itself_needs_data_unless_it_compares(capsys):
     with pytest.raises(SystemExit) as info:
         mod.main([])
     assert info.value.code == 2 and "--data is required" in capsys.readouterr().err
+
+
+def test_small_video_sets_a_cards_threshold_for_small_videos_from_the_forwarded_reals(tmp_path, capsys):
+    # forwarded at 360 px, 10 of 55 real clips scored over the default's threshold: the card gets a threshold of its
+    # own for small videos, from those reals, and the table says what it does to each clip, cross-fitted
+    from detector.models.card import BadCardError, ModelCard
+
+    probe = load_script("scripts/forward_probe.py", "forward_probe")
+    rng = __import__("numpy").random.default_rng(0)
+    clips = []
+    for fold in range(3):
+        for i in range(10):  # per fold: ten reals, two of them high when forwarded; ten fakes
+            high = i < 2
+            clips.append(
+                {
+                    "clip": f"r{fold}{i}",
+                    "source": "ffpp",
+                    "label": 0,
+                    "method": "",
+                    "fold": fold,
+                    "control": 0.1,
+                    "messaging": 0.1,
+                    "forwarded": 0.93 + 0.01 * i if high else 0.1 + 0.02 * i,
+                }
+            )
+            clips.append({"clip": f"f{fold}{i}", "source": "ffpp", "label": 1, "method": "Deepfakes", "fold": fold,
+                          "control": 0.9, "messaging": 0.9, "forwarded": float(rng.uniform(0.5, 1.0))})  # fmt: skip
+    doc = {"model": "m", "threshold": 0.6, "uncertain": [0.4, 0.6], "frames": 16, "seconds": 8.0, "clips": clips}
+    (tmp_path / "probe.json").write_text(json.dumps(doc))
+    card = ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6, uncertain=[0.4, 0.6])
+    (tmp_path / "m.json").write_text(card.to_json())
+    entry = probe.small_video(str(tmp_path / "probe.json"), str(tmp_path / "m.json"), write=True)
+    # 30 reals, 6 of them 0.93 or 0.94: at most 5% (one) at or over the threshold, so just over the second highest
+    assert entry["below"] == 480 and 0.94 < entry["threshold"] <= 0.9401
+    assert entry["uncertain"][0] == 0.4 and entry["uncertain"][1] == entry["threshold"]  # the card's band's edge
+    reals = entry["measured"]["groups"]["real: FF++ c23"]
+    assert reals["n"] == 30 and reals["fake_before"] == 6 and reals["fake_after"] < reals["fake_before"]
+    assert "| real: FF++ c23 | 30 | 6 / 0 / 24 |" in capsys.readouterr().out
+    written = ModelCard.from_file(tmp_path / "m.json")  # the card, read back, holds it and judges by it
+    assert written.small_video_rule(360)["threshold"] == entry["threshold"] and written.small_video_rule(480) is None
+    assert written.is_own_threshold(entry["threshold"]) and written.is_own_threshold(0.6)
+    assert not written.is_own_threshold(0.7)
+    # a card may not hold a threshold for small videos below its own (a small video called fake more readily)
+    raw = json.loads((tmp_path / "m.json").read_text())
+    raw["small_video"]["threshold"] = 0.5
+    (tmp_path / "m.json").write_text(json.dumps(raw))
+    with pytest.raises(BadCardError, match="small_video.threshold"):
+        ModelCard.from_file(tmp_path / "m.json")
+    (tmp_path / "m.json").write_text(card.to_json())
+    # too few reals to set a threshold on: said, nothing written
+    doc["clips"] = clips[:10]
+    (tmp_path / "few.json").write_text(json.dumps(doc))
+    with pytest.raises(SystemExit, match="too few"):
+        probe.small_video(str(tmp_path / "few.json"), str(tmp_path / "m.json"))

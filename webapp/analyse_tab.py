@@ -280,9 +280,12 @@ def on_analyze(
     release_memory()
     progress(DRAWING, desc="drawing the results")
     card = _card_of(model_name)
+    # the card's own threshold judged the file where the slider stood at one of them: the card's, or its threshold
+    # for small videos where the file is one (analyze chose); the slider then shows the one that judged it
+    own = card is not None and _slider_threshold(threshold, _model(model_name)) is None
     judged = {  # what the threshold slider needs to judge these scores again
-        "threshold": None if card is None else float(card.threshold),
-        "uncertain": None if card is None or not card.uncertain else list(card.uncertain),
+        "threshold": None if card is None else float(report.threshold if own else card.threshold),
+        "uncertain": None if card is None else (report.uncertain if own else card.uncertain) or None,
         "card": card,  # for the HTML report (its summary of the model card)
     }
     pos = _first_fake_position(report)
@@ -312,6 +315,7 @@ def on_analyze(
         ui.report_json: report.to_dict(),
         ui.report_state: report,
         ui.judged_state: judged,
+        **({ui.threshold: gr.update(value=slider_value(judged["threshold"]))} if own else {}),
     }
 
 
@@ -523,6 +527,12 @@ def card_markdown(card) -> str:
         lines.append(f"Threshold: {calibration_rule(card) or 'calibrated on validation reals (rule not recorded)'}.")
     else:
         lines.append("Threshold: fixed, not calibrated on real people.")
+    if card.small_video:  # a threshold of its own for videos smaller than the training clips
+        small = card.small_video
+        lines.append(
+            f"Videos under {int(small['below'])} px on the short side (as a forwarded clip often is): threshold "
+            f"{float(small['threshold']):.3f}, {small.get('rule') or 'rule not recorded'}."
+        )
     if card.trained:
         data = card.trained.get("data") or card.trained.get("dataset")
         if data:
@@ -677,7 +687,8 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     step=THRESHOLD_STEP,
                     label="Threshold",
                     info="score at or above it → fake; from the model's uncertain band's lower edge up to it "
-                    "→ uncertain. Moving it re-labels at once.",
+                    "→ uncertain. Moving it re-labels at once. A video under 480 px gets the model's threshold for "
+                    "small videos, where it has one.",
                     elem_id="threshold",
                 )
                 with gr.Accordion("More settings", open=False):
@@ -846,7 +857,8 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
             ui.order,
             ui.heat_colours,
         ],
-        ui.results,
+        # and the slider: the card's threshold that judged the file (a small video's has its own)
+        [*ui.results, ui.threshold],
         api_name="analyze_page",  # undocumented: what the page calls (bench/app_soak.py calls it as a page would)
         api_visibility="undocumented",
         concurrency_id="analysis",

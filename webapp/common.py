@@ -271,8 +271,9 @@ def _without_server_path(report, path: str):
 
 def _slider_threshold(threshold, model) -> float | None:
     """The threshold slider's value as ``analyze`` takes it: None (the card's own threshold and its uncertain band)
-    within half a slider step of the card's threshold, which the slider cannot show to the last digit."""
-    if threshold is None or abs(float(threshold) - float(model.card.threshold)) <= THRESHOLD_STEP / 2 + 1e-9:
+    within half a slider step of one of the card's thresholds (its own, or its small videos'), which the slider
+    cannot show to the last digit."""
+    if threshold is None or model.card.is_own_threshold(threshold, tolerance=THRESHOLD_STEP / 2 + 1e-9):
         return None
     return float(threshold)
 

@@ -131,6 +131,14 @@ def _model_section(report: Report, card) -> str:
         ),
         ("How the threshold was chosen", _esc(calibration_rule(card) or "not recorded on the card")),
     ]
+    small = card.small_video
+    if small:  # a threshold of its own for videos smaller than the training clips
+        rows.append(
+            (
+                f"Threshold for videos under {int(small['below'])} px",
+                f"{float(small['threshold']):.3f}: {_esc(small.get('rule') or 'rule not recorded')}",
+            )
+        )
     data = (card.trained or {}).get("data") or (card.trained or {}).get("dataset")
     if data:
         data = ", ".join(map(str, data)) if isinstance(data, list) else data

@@ -100,6 +100,25 @@ def calibrate_threshold(
     }
 
 
+def small_video_threshold(
+    real_scores: Sequence[float],
+    card_threshold: float,
+    card_band: Sequence[float] | None,
+    target: float = DEFAULT_TARGET_FA,
+    band_factor: float = BAND_FACTOR,
+) -> tuple[float, list[float]]:
+    """A threshold and uncertain band for videos smaller than the training clips, from the scores of real clips
+    shrunk and compressed as a messaging app forwards them, never trained on: :func:`calibrate_threshold`'s rule on
+    them, never below the card's own threshold (a small video is never called fake more readily), and the band
+    from the lower of the two bands' edges (what the card's band calls uncertain stays uncertain)."""
+    cal = calibrate_threshold(
+        [{"label": 0, "kind": "video", "s": float(x)} for x in real_scores], target, "s", band_factor
+    )
+    t = max(float(card_threshold), cal["threshold"])
+    low = min([cal["uncertain"][0] if cal["uncertain"] else t] + ([float(card_band[0])] if card_band else []))
+    return t, [min(low, t), t]
+
+
 def false_alarm_table(
     items: list[dict],
     threshold,
@@ -183,4 +202,5 @@ __all__ = [
     "BAND_FACTOR",
     "POPULATION_FIELDS",
     "table_sections",
+    "small_video_threshold",
 ]

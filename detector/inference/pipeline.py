@@ -471,9 +471,15 @@ def analyze(
 
     timings["total"] = time.perf_counter() - t0
     # a threshold given by the caller (other than the card's own) replaces the card's, as given, to the last digit
-    # (the app's slider passes None within half its step of the card's own); the uncertain band keeps its lower edge
-    own = threshold is None or float(threshold) == float(clf.card.threshold)
-    t = clf.card.threshold if own else float(threshold)
+    # (the app's slider passes None within half its step of the card's own); the uncertain band keeps its lower edge.
+    # A video smaller than the training clips gets the card's threshold for small videos, where it has one.
+    own = threshold is None or clf.card.is_own_threshold(threshold)
+    small = None if is_still(video_path) else clf.card.small_video_rule(min(info.width, info.height))
+    if own and small:
+        t, band = float(small["threshold"]), small["uncertain"]
+    else:
+        t = clf.card.threshold if own else float(threshold)
+        band = band_at(t, clf.card.threshold, clf.card.uncertain)
     report = summarise(
         video_path,
         results,
@@ -483,7 +489,7 @@ def analyze(
         timings=timings,
         video_info=info.to_dict(),
         cam_method=cam if cam else None,
-        uncertain=band_at(t, clf.card.threshold, clf.card.uncertain),
+        uncertain=band,
         ranges=clf.card.ranges or None,
     )
     # first, in this order: a file of the model's own training data (its score proves nothing), a model not to be
@@ -503,9 +509,9 @@ def analyze(
         if short:
             report.warnings.append(short)
         # no face: nothing judged; a model not trained on FaceForensics++ (the MesoNet authors'): not measured
-        small = small_clip_warning(info) if report.label != "unknown" else None
-        if small and any(str(s).startswith("ffpp") for s in trained_sources(clf.card) or []):
-            report.warnings.append(small)
+        said = None if report.label == "unknown" else small_clip_warning(info, small, clf.card.threshold)
+        if said and (small or any(str(s).startswith("ffpp") for s in trained_sources(clf.card) or [])):
+            report.warnings.append(said)
     # a tinted face: the installed model trained with tints judges the same faces too; heard where this one says fake
     t = time.perf_counter()
     second = colour_second_opinion(report, clf) if second_opinion else None

@@ -408,24 +408,38 @@ def cut_short(info: VideoInfo) -> str | None:
     )
 
 
-def small_clip_warning(info: VideoInfo) -> str | None:
+def small_clip_warning(info: VideoInfo, small: dict | None = None, usual: float | None = None) -> str | None:
     """A warning when the video is smaller than every FaceForensics++ clip (:data:`SMALLEST_TRAINING_CLIP_SIDE` on
     its short side), as a clip sent on through a messaging app often is; else None.  For a model trained on
-    FaceForensics++ only (the pipeline asks): the measure behind it is the default's."""
+    FaceForensics++ (the pipeline asks): the measure behind it is the default's.  With ``small``, the model card's
+    threshold for small videos (:meth:`~detector.models.card.ModelCard.small_video_rule`; ``usual``: the card's
+    threshold for other inputs), it says what it is."""
     side = min(info.width, info.height)
     if not side or side >= SMALLEST_TRAINING_CLIP_SIDE:
         return None
     if str(info.path).lower().endswith(GIF_EXTENSIONS):  # an animation is small by nature: not "forwarded"
-        return (
+        said = (
             f"The animated GIF is {info.width}x{info.height}, smaller than every FaceForensics++ clip the model "
             f"trained on ({SMALLEST_TRAINING_CLIP_SIDE} px on the short side): its score means less (shrunk to 360 px "
             "and compressed, real clips were called fake more than twice as often by the default's fold models)."
         )
+    else:
+        said = (
+            f"The video is {info.width}x{info.height}, smaller than every FaceForensics++ clip the model trained on "
+            f"({SMALLEST_TRAINING_CLIP_SIDE} px on the short side), as a clip forwarded through a messaging app often "
+            "is: shrunk to 360 px and compressed again, real clips were called fake more than twice as often by the "
+            "default's fold models, and fewer fakes were caught. Look for the original or a better copy."
+        )
+    if not small:
+        return said
+    t, band = float(small["threshold"]), small.get("uncertain")
+    others = f" ({usual:.3f} for larger ones)" if usual is not None else ""
+    target = float(small.get("target_false_alarms", 0.05))
+    from_low = f"; scores from {band[0]:.3f} up to it are uncertain" if band and band[0] < t else ""
+    # a fact of the model, still true where a threshold set by hand judged the video (the app's slider)
     return (
-        f"The video is {info.width}x{info.height}, smaller than every FaceForensics++ clip the model trained on "
-        f"({SMALLEST_TRAINING_CLIP_SIDE} px on the short side), as a clip forwarded through a messaging app often "
-        "is: shrunk to 360 px and compressed again, real clips were called fake more than twice as often by the "
-        "default's fold models, and fewer fakes were caught. Look for the original or a better copy."
+        f"{said} For such videos the model's threshold is {t:.3f}{others}, set so that at most {target:.0%} of real "
+        f"clips shrunk so were called fake{from_low}."
     )
 
 

@@ -7,8 +7,8 @@ Architecture name (:mod:`detector.models.registry`), input size, normalisation, 
 order, the decision threshold and its "uncertain" band (how they were chosen:
 ``trained.calibration``), where the model came from (data, split, config, metrics),
 and, for an ensemble, its members' weight files; for a temporal model (``temporal``), its sequence heads' file
-and settings.  Loading never unpickles anything:
-safetensors holds tensors only, and the card is JSON.  A card may only name weight
+and settings; where measured, a threshold of its own for videos smaller than the training clips (``small_video``).
+Loading never unpickles anything: safetensors holds tensors only, and the card is JSON.  A card may only name weight
 files that sit in its own folder (:func:`weights_path`).
 """
 
@@ -58,6 +58,23 @@ class ModelCard:
     # ({"head": "lstm"|"transformer", "weights": "<heads>.safetensors", "threshold": ..., ...}, see
     # detector.models.temporal); empty for a frame model
     temporal: dict = field(default_factory=dict)
+    # a threshold of its own for videos smaller than the training clips, as a forwarded clip often is
+    # ({"below": short side in px, "threshold": ..., "uncertain": [low, threshold], "rule": how it was chosen, ...};
+    # scripts/forward_probe.py --small-video); empty where the model has none
+    small_video: dict = field(default_factory=dict)
+
+    def small_video_rule(self, short_side: int | None) -> dict | None:
+        """The card's threshold and band for a video whose short side is ``short_side`` px: its ``small_video``
+        entry where the video is below that entry's ``below``, else None (the card's own threshold applies)."""
+        if not self.small_video or not short_side:
+            return None
+        return self.small_video if short_side < self.small_video["below"] else None
+
+    def is_own_threshold(self, threshold: float, tolerance: float = 1e-9) -> bool:
+        """Whether ``threshold`` is one of the card's own (its threshold or its small videos'), within
+        ``tolerance`` (the app's slider cannot show them to the last digit)."""
+        own = [self.threshold] + ([self.small_video["threshold"]] if self.small_video else [])
+        return any(abs(float(threshold) - float(t)) <= tolerance for t in own)
 
     @property
     def fake_index(self) -> int:
@@ -147,6 +164,13 @@ def _check_numbers(card: ModelCard) -> None:
             card.temporal["threshold"] = _number(card.temporal["threshold"], "temporal.threshold", 0.0, 1.0)
         if "uncertain" in card.temporal:
             card.temporal["uncertain"] = _band(card.temporal["uncertain"], "temporal.uncertain")
+    if card.small_video:  # never more lenient towards "fake" than the card's own threshold
+        small = card.small_video
+        if not isinstance(small, dict):
+            raise TypeError("small_video is an object with below, threshold and uncertain")
+        small["below"] = int(_number(small.get("below"), "small_video.below", 16, 8192))
+        small["threshold"] = _number(small.get("threshold"), "small_video.threshold", card.threshold, 1.0)
+        small["uncertain"] = _band(small.get("uncertain"), "small_video.uncertain")
     card.face_margin = _number(card.face_margin, "face_margin", 0.0, 4.0)
     if card.dtype not in DTYPES:
         raise ValueError(f"dtype {card.dtype!r}: one of {', '.join(DTYPES)}")
