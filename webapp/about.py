@@ -52,7 +52,8 @@ often on compressed, filtered or forwarded material. The details follow.
   read "sharper", and its score then means less, either way.
 - A video smaller than every training clip (under 480 px on its short side), as a clip forwarded through a messaging
   app often is, is warned of: shrunk to 360 px and compressed again, real clips were called fake more than twice
-  as often. Look for the original.
+  as often. Where the model has a threshold for small videos (the default's: set for at most 5% false alarms on
+  such clips), its verdict uses it, and the threshold slider shows it. Look for the original.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.
 - A clip or photo of the research data the model trained on (FaceForensics++, UTKFace) is recognised by its bytes
