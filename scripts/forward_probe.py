@@ -179,6 +179,7 @@ def small_video(path: str, card_path: str | None, write: bool = False) -> dict:
             }
     t, low_high = small_video_threshold([r[cond] for r in reals], card.threshold, band)
     side, crf, every = CONDITIONS[cond]
+    kept = "every frame" if every == 1 else "every other frame" if every == 2 else f"1 frame in {every}"
     entry = {
         "below": SMALLEST_TRAINING_CLIP_SIDE,
         "threshold": round(t, 6),
@@ -186,7 +187,7 @@ def small_video(path: str, card_path: str | None, write: bool = False) -> dict:
         "target_false_alarms": DEFAULT_TARGET_FA,
         "rule": (
             f"lowest score with at most {DEFAULT_TARGET_FA:.0%} false alarms among {len(reals)} real clips re-encoded "
-            f"as forwarded ({side} px on the short side, H.264 CRF {crf}, every {every}nd frame; "
+            f"as forwarded ({side} px on the short side, H.264 CRF {crf}, {kept}; "
             "scripts/forward_probe.py), scored by models that never trained on them, and never below the card's own "
             "threshold; uncertain from the lower of the two bands' edges"
         ),

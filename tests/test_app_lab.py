@@ -57,6 +57,11 @@ def test_compare_summary_says_the_change_and_the_lost_faces():
     assert "⚠ **Face coverage:** perturbed, faces in only 2 of 4 frames" in text
     assert "Face coverage" not in lab.compare_summary(levels["none"], levels["fliprot"])
     assert "fake → no verdict (no face found)" in lab.compare_summary(levels["none"], levels["blank"])
+    # each score to the digits its verdict card prints (a browser check: "0.942 → 0.689" beside an "uncertain" card
+    # that read "0.9416 < threshold 0.9421")
+    near = _report([[(0, 0.9416)]] * 4, threshold=0.942062)
+    near.uncertain = [0.418374, 0.942062]
+    assert "**Score change:** 0.9416 → 0.689 (-0.253)" in lab.compare_summary(near, _report([[(0, 0.689)]] * 4))
     # a teacher's audit: blur "flipped" a verdict on 3 frames of 16, the other "faces" not faces at all; the headline
     # taught "blur fools the classifier" where the change had defeated the face finder
     few = _report([[(0, 0.3)], [], [], []])

@@ -833,6 +833,13 @@ def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
         assert common._slider_threshold(analyse_tab.slider_value(t), at_t) is None
 
 
+def clips_face(tmp_path) -> str:
+    """A 640x480 clip of a face (the training clips' smallest size)."""
+    from detector.data.synthetic import render_clip
+
+    return render_clip(str(tmp_path / "as_filmed.mp4"), seconds=1, fps=25, size=(640, 480))
+
+
 def test_a_small_video_moves_the_slider_to_the_cards_threshold_for_small_videos(ui, tiny_model_dir, tmp_path):
     # the verdict of a video under the training clips' size is read at the card's threshold for small videos: the
     # slider shows it, stands for the card's own there, and moving it judges the same scores again as before
@@ -852,9 +859,10 @@ def test_a_small_video_moves_the_slider_to_the_cards_threshold_for_small_videos(
     card = str(folder / "untrained_resnet18.json")
     assert common._slider_threshold(0.9, common._model(card)) is None  # one of the card's own
     small = render_clip(str(tmp_path / "forwarded.mp4"), seconds=1, fps=25, size=(480, 360))
-    args = (6, card, None, 0.5, "confident", 0, "most fake first")
+    args = (6, card, None, 0.9, "confident", 0, "most fake first")  # the slider where a small video left it
     o = _named(ui, analyse_tab.on_analyze(ui, small, None, *args, progress=_silent))
     assert o.report_state.threshold == 0.9 and o.threshold["value"] == 0.9
+    assert "threshold 0.900 (the model's for small videos)" in o.verdict  # the headline says which threshold
     assert o.judged_state["threshold"] == 0.9 and o.judged_state["uncertain"] == [0.3, 0.9]
     # the model's summary on the page and in the HTML report names it
     assert "Videos under 480 px on the short side" in analyse_tab.card_markdown(o.judged_state["card"])
@@ -866,9 +874,17 @@ def test_a_small_video_moves_the_slider_to_the_cards_threshold_for_small_videos(
     assert moved.report_state.threshold == 0.95 and any("by hand" in w for w in moved.report_state.warnings)
     back = _named(ui, analyse_tab.on_threshold(ui, o.report_state, o.judged_state, 0.9, 1, "time"))
     assert back.report_state.threshold == 0.9 and not any("by hand" in w for w in back.report_state.warnings)
-    # a threshold set by hand judges the small video as given, and the slider stays where the user put it
+    # a threshold set by hand judges the small video as given, and the slider stays where the user put it; moved
+    # later, it judges against the threshold for this file, as a new analysis would (a review: back at 0.5 it read
+    # as the card's own, with no word, where a new analysis at 0.5 said "set by hand")
     by_hand = analyse_tab.on_analyze(ui, small, None, 6, card, None, 0.7, "confident", 0, "time", progress=_silent)
-    assert ui.threshold not in by_hand and _named(ui, by_hand).report_state.threshold == 0.7
+    h = _named(ui, by_hand)
+    assert ui.threshold not in by_hand and h.report_state.threshold == 0.7 and h.judged_state["threshold"] == 0.9
+    at_half = _named(ui, analyse_tab.on_threshold(ui, h.report_state, h.judged_state, 0.5, 1, "time")).report_state
+    assert at_half.threshold == 0.5 and any("by hand" in w for w in at_half.warnings)
+    # a larger video after it: the slider, at the small videos' threshold, stands for the card's, which judges it
+    large = _named(ui, analyse_tab.on_analyze(ui, clips_face(tmp_path), None, *args, progress=_silent))
+    assert large.report_state.threshold == 0.5 and large.threshold["value"] == 0.5
 
 
 def test_the_http_api_takes_a_threshold_exactly(tiny_model_dir, tmp_path):

@@ -402,3 +402,22 @@ def test_the_summary_says_which_models_trained_on_the_file_and_what_every_report
     c.runs[1].report.warnings.insert(0, seen)
     assert "the models a, b trained or validated on: their verdicts show" in view.disagreement_markdown(c)
     assert "Treat with care" not in view.disagreement_markdown(_comparison())
+
+
+def test_a_small_video_is_said_once_and_the_models_judged_at_their_threshold_for_small_videos_are_named():
+    # a browser check: the default's own line on its threshold for small videos made its warnings differ from the
+    # other models', and the warning that the video is small, shared by every model, went from the summary
+    from webapp.compare import disagreement_markdown
+
+    c = _comparison()
+    small = (
+        "The video is 480x360, smaller than every FaceForensics++ clip the model trained on (480 px on the short "
+        "side), as a clip forwarded through a messaging app often is."
+    )
+    c.runs[0].report.warnings = [small, "For a video this small the model uses a stricter threshold, 0.942 ..."]
+    c.runs[1].report.warnings = []  # a model not trained on FaceForensics++ does not say it
+    text = disagreement_markdown(c)
+    assert text.count("⚠ The video is 480x360") == 1
+    assert "Judged at the model's threshold for small videos: a at 0.500" in text
+    c.runs[0].report.warnings = [small]  # no model judged at one: nothing named
+    assert "Judged at the model's threshold" not in disagreement_markdown(c)

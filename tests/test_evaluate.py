@@ -483,6 +483,28 @@ def test_false_alarms_count_verdicts_a_second_opinion_made_uncertain_as_not_fake
     assert out["second_opinion_uncertain_fakes"] == 0
 
 
+def test_a_small_video_judged_at_its_own_threshold_is_not_counted_as_a_second_opinions_doing():
+    # a review: a small video scoring between the card's threshold and its threshold for small videos is
+    # "uncertain" by that threshold, and was counted as made uncertain by a colour second opinion
+    from detector.evaluation.evaluate import level_metrics, table
+
+    def row(label, score, predicted, threshold):
+        return {"label": label, "score": score, "score_mean": score, "frame_scores": [score], "predicted": predicted,
+                "threshold": threshold, "method": "", "kind": "video", "subgroup": None, "source": "clips",
+                "error": "", "seconds": 0.1}  # fmt: skip
+
+    rows = [row(0, 0.8, "uncertain", 0.94), row(0, 0.96, "fake", 0.94), row(0, 0.7, "fake", 0.6)]
+    rows += [row(1, 0.9, "uncertain", 0.94)]
+    out = level_metrics(rows, 0.6)
+    assert out["second_opinion_uncertain"] == 0 and out["second_opinion_uncertain_fakes"] == 0
+    assert out["small_video_threshold"] == 3
+    assert out["false_alarms"][-1]["false_alarms"] == 2  # 0.96 over 0.94, 0.7 over 0.6; 0.8 is under 0.94
+    result = {"model": "m", "threshold": 0.6, "frames": 1, "inputs": "videos", "data": "clips",
+              "split": {"note": "all"}, "levels": {"none": out}}  # fmt: skip
+    text = " ".join(table(result).split())  # the note, wrapped over lines, as one
+    assert "3 videos under the card's small-video size were judged at its threshold for small videos" in text
+
+
 def test_false_alarms_on_photos_come_by_age_band_and_sex_in_the_json_and_the_table():
     from detector.evaluation.evaluate import level_metrics, table
 

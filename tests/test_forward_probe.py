@@ -93,6 +93,10 @@ def test_small_video_sets_a_cards_threshold_for_small_videos_from_the_forwarded_
     (tmp_path / "m.json").write_text(json.dumps(raw))
     with pytest.raises(BadCardError, match="small_video.threshold"):
         ModelCard.from_file(tmp_path / "m.json")
+    raw["small_video"].update(threshold=0.95, uncertain=[0.4, 0.9])  # a band that ends elsewhere than its threshold
+    (tmp_path / "m.json").write_text(json.dumps(raw))
+    with pytest.raises(BadCardError, match="ends at small_video.threshold"):
+        ModelCard.from_file(tmp_path / "m.json")
     (tmp_path / "m.json").write_text(card.to_json())
     # too few reals to set a threshold on: said, nothing written
     doc["clips"] = clips[:10]

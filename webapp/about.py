@@ -51,9 +51,9 @@ often on compressed, filtered or forwarded material. The details follow.
   (sepia, warm, cool, pink, vivid, two-toned). Its training videos are compressed TV footage: a clean HD clip can
   read "sharper", and its score then means less, either way.
 - A video smaller than every training clip (under 480 px on its short side), as a clip forwarded through a messaging
-  app often is, is warned of: shrunk to 360 px and compressed again, real clips were called fake more than twice
-  as often. Where the model has a threshold for small videos (the default's: set for at most 5% false alarms on
-  such clips), its verdict uses it, and the threshold slider shows it. Look for the original.
+  app often is, is warned of: it is judged less reliably both ways. The default judges it at a stricter threshold
+  of its own for such videos (0.942 instead of 0.666), so that few real clips are called fake; it then calls fewer
+  fakes fake, and the verdict is often "uncertain". The threshold slider shows it. Look for the original.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.
 - A clip or photo of the research data the model trained on (FaceForensics++, UTKFace) is recognised by its bytes

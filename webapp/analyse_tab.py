@@ -257,6 +257,7 @@ def on_analyze(
 
     The session keeps a slim copy of the report (:func:`webapp.session.slim_report`: frames as small JPEGs), and
     the uploaded file until the session ends (the lab and a second analysis use it again)."""
+    from detector.inference.pipeline import judged_side
     from webapp.faces import gallery_items
     from webapp.plots import timeline_figure, timeline_summary
     from webapp.session import release_memory, slim_report
@@ -279,20 +280,22 @@ def on_analyze(
     report = slim_report(report)  # the full-size frames go now, not when the session ends
     release_memory()
     progress(DRAWING, desc="drawing the results")
+    photo = is_photo(report)  # one frame: no timeline, no frame slider
     card = _card_of(model_name)
-    # the card's own threshold judged the file where the slider stood at one of them: the card's, or its threshold
-    # for small videos where the file is one (analyze chose); the slider then shows the one that judged it
+    # the card's threshold and band for this file (a small video's where the card has one), as analyze chose them;
+    # where the slider stood at one of the card's own, that one judged the file and the slider now shows it
     own = card is not None and _slider_threshold(threshold, _model(model_name)) is None
+    side = judged_side(report.video, report.video_info.get("width"), report.video_info.get("height"), photo)
+    card_t, card_band = card.threshold_for(side) if card is not None else (None, None)
     judged = {  # what the threshold slider needs to judge these scores again
-        "threshold": None if card is None else float(report.threshold if own else card.threshold),
-        "uncertain": None if card is None else (report.uncertain if own else card.uncertain) or None,
+        "threshold": card_t,
+        "uncertain": list(card_band) if card_band else None,
         "card": card,  # for the HTML report (its summary of the model card)
     }
     pos = _first_fake_position(report)
     image, caption = frame_shown(report, pos)
     items, positions = gallery_items(report, order, colours=colours)
     csv_path, json_path, html_path = _write_downloads(report, judged, colours)
-    photo = is_photo(report)  # one frame: no timeline, no frame slider
     return {
         ui.verdict: verdict_html(report),
         ui.timeline: gr.update(value=None if photo else timeline_figure(report), visible=not photo),

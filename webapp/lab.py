@@ -23,7 +23,7 @@ import numpy as np
 from detector.constants import LAB_PAIRS
 from detector.evaluation.perturb import LEVELS, PERTURBATIONS, ROTATE_DEGREES, describe_at, make_transform
 from detector.inference.pipeline import analyze, face_detector
-from detector.inference.report import Report, score_text
+from detector.inference.report import Report, figures_against, score_text
 
 Progress = Callable[[float, str], None]
 
@@ -267,7 +267,13 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
             )
         else:
             said = f"**flipped** ({original.label} → {perturbed.label})."
-        lines.append(f"**Score change:** {original.score:.3f} → {perturbed.score:.3f} ({change:+.3f}); verdict {said}")
+        # each score to as many digits as its verdict card prints it (a browser check: "0.942 → ..." beside an
+        # "uncertain" card that read 0.9416 < threshold 0.9421)
+        before, after = (
+            figures_against(r.score, r.threshold, *([float(r.uncertain[0])] if r.uncertain else []))[0]
+            for r in (original, perturbed)
+        )
+        lines.append(f"**Score change:** {before} → {after} ({change:+.3f}); verdict {said}")
     else:
         lines.append(f"**Verdict:** {_said(original.label)} → {_said(perturbed.label)}.")
     warning = coverage_warning(original, perturbed)

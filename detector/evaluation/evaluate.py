@@ -61,6 +61,7 @@ CSV_FIELDS = [
     "score",
     "score_mean",
     "predicted",
+    "threshold",
     "correct",
     "frames",
     "frames_with_face",
@@ -276,6 +277,7 @@ def run_one(item, level: str, clf, frames: int) -> dict:
         "score": None,
         "score_mean": None,
         "predicted": "",
+        "threshold": None,
         "frames": 0,
         "frames_with_face": 0,
         "faces": 0,
@@ -294,6 +296,7 @@ def run_one(item, level: str, clf, frames: int) -> dict:
             score=float(report.score) if finite else None,
             score_mean=float(report.scores_by_rule["mean"]) if finite else None,
             predicted=report.label,
+            threshold=float(report.threshold),  # the card's for this file (a small video's may be its own)
             frames=len(report.frames),
             frames_with_face=sum(fr.has_face for fr in report.frames),
             faces=len(report.faces),
@@ -352,16 +355,23 @@ def level_metrics(rows: list[dict], threshold: float) -> dict:
     out["videos"] = len(rows)
     out["labels"] = {name: sum(r["predicted"] == name for r in scored) for name in ("real", "uncertain", "fake")}
     reals = [r for r in scored if r["label"] == 0]
+
     # over the threshold by score, but not called fake: a colour second opinion made them uncertain (the metric blocks
     # above count by score; the verdicts, which a user reads, by label)
-    heard = {id(r) for r in scored if r["score"] >= threshold and r["predicted"] != "fake"}
+    # each item at the threshold that judged it: the card's, or its threshold for small videos (a video under the
+    # training clips' size, where the card has one)
+    def judged_at(r):
+        return r.get("threshold") or threshold
+
+    out["small_video_threshold"] = sum(judged_at(r) != threshold for r in scored)
+    heard = {id(r) for r in scored if r["score"] >= judged_at(r) and r["predicted"] != "fake"}
     out["second_opinion_uncertain"] = sum(r["label"] == 0 for r in scored if id(r) in heard)
     out["second_opinion_uncertain_fakes"] = sum(r["label"] == 1 for r in scored if id(r) in heard)
     if reals:  # how often real people are called fake, overall and per group the data names
         # by their verdict: a score over the threshold that a second opinion made "uncertain" is not called fake
         # (detector.inference.pipeline.colour_second_opinion); other items' verdicts follow their scores
         def at(r):
-            return math.inf if id(r) in heard else threshold
+            return math.inf if id(r) in heard else judged_at(r)
 
         out["false_alarms"] = false_alarm_table(scored, at, score_key="score")
         out["false_alarms_by_source"] = false_alarm_table(scored, at, score_key="score", by="source")
@@ -420,6 +430,12 @@ def table(result: dict) -> str:
         if lv["failed"] or lv["no_face"]:
             lines.append(
                 f"{'':8s} ({lv['failed']} could not be analysed, {lv['no_face']} without a face: not in the metrics)"
+            )
+        if lv.get("small_video_threshold"):
+            lines.append(
+                f"{'':8s} ({lv['small_video_threshold']} videos under the card's small-video size were judged at its "
+                "threshold for small videos: their verdicts and the false alarms below use it; TP FP TN FN count "
+                "every score at the threshold above)"
             )
         if lv.get("second_opinion_uncertain") or lv.get("second_opinion_uncertain_fakes"):
             lines.append(
@@ -658,6 +674,7 @@ def main(argv=None) -> int:
                 "score",
                 "score_mean",
                 "predicted",
+                "threshold",
                 "source",
                 "subgroup",
                 "age_band",

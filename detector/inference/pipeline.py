@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from detector.constants import DEFAULT_FRAMES, FACE_MARGIN, SCORE_DECIMALS
+from detector.constants import DEFAULT_FRAMES, FACE_MARGIN, GIF_EXTENSIONS, SCORE_DECIMALS
 from detector.data.seen import seen_warning, trained_sources
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, crop_inside, iou, track
@@ -36,7 +36,15 @@ from detector.inference.report import (
     with_second_opinion,
 )
 from detector.inference.stills import CUT_OUT_WARNING, STILL_PAD, grey_tail_warning, is_still, read_still
-from detector.inference.video import Limits, SampledFrame, VideoInfo, cut_short, sample_frames, small_clip_warning
+from detector.inference.video import (
+    Limits,
+    SampledFrame,
+    VideoInfo,
+    cut_short,
+    sample_frames,
+    small_clip_warning,
+    small_threshold_warning,
+)
 from detector.models.classifier import Classifier, load_model
 
 Progress = Callable[[float, str], None]
@@ -317,6 +325,15 @@ def sequence_tracks(
     return tracks
 
 
+def judged_side(path, width: int | None, height: int | None, photo: bool) -> int | None:
+    """The short side (px) by which a model card's threshold for small videos is chosen
+    (:meth:`~detector.models.card.ModelCard.threshold_for`): None for a photo, an animated GIF (neither was
+    measured: the rule was set on forwarded H.264 clips) or a video of unknown size."""
+    if photo or str(path).lower().endswith(GIF_EXTENSIONS) or not width or not height:
+        return None
+    return min(int(width), int(height))
+
+
 def check_arguments(video_path, frames, fps, rule, threshold, cam_faces, cam=None) -> str:
     """``video_path`` as a string (a ``pathlib.Path`` too), once :func:`analyze`'s other arguments are known good:
     an :class:`InputError` (one line) before any decoding for a bad one, not a crash after the work is done."""
@@ -470,16 +487,15 @@ def analyze(
         timings["explain"] = time.perf_counter() - t  # with CAM on every face, includes the scoring
 
     timings["total"] = time.perf_counter() - t0
-    # a threshold given by the caller (other than the card's own) replaces the card's, as given, to the last digit
-    # (the app's slider passes None within half its step of the card's own); the uncertain band keeps its lower edge.
-    # A video smaller than the training clips gets the card's threshold for small videos, where it has one.
-    own = threshold is None or clf.card.is_own_threshold(threshold)
-    small = None if is_still(video_path) else clf.card.small_video_rule(min(info.width, info.height))
-    if own and small:
-        t, band = float(small["threshold"]), small["uncertain"]
-    else:
-        t = clf.card.threshold if own else float(threshold)
-        band = band_at(t, clf.card.threshold, clf.card.uncertain)
+    # the card's threshold for this file: its threshold for small videos where it has one and the video is under it,
+    # else its own. A threshold given by the caller (other than that one) replaces it, as given, to the last digit
+    # (the app's slider passes None within half its step of either of the card's); the band keeps its lower edge.
+    side = judged_side(video_path, info.width, info.height, is_still(video_path))
+    small = clf.card.small_video_rule(side)
+    card_t, card_band = clf.card.threshold_for(side)
+    own = threshold is None or float(threshold) == card_t
+    t = card_t if own else float(threshold)
+    band = card_band if own else band_at(t, card_t, card_band)
     report = summarise(
         video_path,
         results,
@@ -497,7 +513,7 @@ def analyze(
     front = [
         seen_warning(video_path, clf.card),
         "" if report.label == "unknown" else model_warning(clf.card),  # no face: it judges nothing
-        "" if own else hand_threshold_warning(t, clf.card.threshold),
+        "" if own else hand_threshold_warning(t, card_t),
     ]
     report.warnings[:0] = [w for w in front if w]
     if getattr(info, "transparent", False):  # a cut-out photo: an edit of its own
@@ -509,9 +525,11 @@ def analyze(
         if short:
             report.warnings.append(short)
         # no face: nothing judged; a model not trained on FaceForensics++ (the MesoNet authors'): not measured
-        said = None if report.label == "unknown" else small_clip_warning(info, small, clf.card.threshold)
+        said = None if report.label == "unknown" else small_clip_warning(info)
         if said and (small or any(str(s).startswith("ffpp") for s in trained_sources(clf.card) or [])):
             report.warnings.append(said)
+            if small:  # judged at the card's threshold for small videos (unless one was set by hand)
+                report.warnings.append(small_threshold_warning(small, clf.card.threshold))
     # a tinted face: the installed model trained with tints judges the same faces too; heard where this one says fake
     t = time.perf_counter()
     second = colour_second_opinion(report, clf) if second_opinion else None
@@ -559,6 +577,7 @@ def analyze(
 
 __all__ = [
     "analyze",
+    "judged_side",
     "check_arguments",
     "detect_faces",
     "face_detector",

@@ -572,6 +572,13 @@ def threshold_by_hand(report: Report) -> bool:
     return any(w.startswith(HAND_THRESHOLD) for w in report.warnings)
 
 
+def threshold_for_small_video(report: Report) -> bool:
+    """Whether ``report`` was judged at its model card's threshold for small videos (not one set by hand)."""
+    from detector.inference.video import SMALL_THRESHOLD
+
+    return not threshold_by_hand(report) and any(w.startswith(SMALL_THRESHOLD) for w in report.warnings)
+
+
 def colour_models(card, directory=None) -> list[str]:
     """The installed models other than ``card``'s trained with colour casts and calibrated on real people, by name,
     in :func:`~detector.models.store.list_models`' order."""
@@ -686,8 +693,9 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     scores = np.array([f.score for f in report.faces])
     t = report.threshold
     # "close": within a quarter of the room on its side of the threshold, at most 0.1 (with a threshold of 0.908,
-    # 0.023 above it: 0.998 is not close to it; 0.1 below, as with any threshold from 0.4 up), and never further than
-    # the threshold lies from its nearer end (a hand-set 0.02: 0.086, four times it, is not close; 0.03 is)
+    # 0.023 above it: 0.998 is not close to it; 0.1 below, as with any threshold from 0.4 to 0.9), and never further
+    # than the threshold lies from its nearer end (a hand-set 0.02: 0.086, four times it, is not close, 0.03 is;
+    # the same near 1: below 0.942, 0.058)
     room = (1.0 - t) if report.score >= t else t
     if abs(report.score - t) < min(0.1, 0.25 * room, t, 1.0 - t):
         # to the digits the verdict card prints them (against the band's edge too)

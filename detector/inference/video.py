@@ -408,38 +408,49 @@ def cut_short(info: VideoInfo) -> str | None:
     )
 
 
-def small_clip_warning(info: VideoInfo, small: dict | None = None, usual: float | None = None) -> str | None:
+SMALL_THRESHOLD = "For a video this small the model uses"  # how small_threshold_warning's line starts
+
+
+def small_clip_warning(info: VideoInfo) -> str | None:
     """A warning when the video is smaller than every FaceForensics++ clip (:data:`SMALLEST_TRAINING_CLIP_SIDE` on
     its short side), as a clip sent on through a messaging app often is; else None.  For a model trained on
-    FaceForensics++ (the pipeline asks): the measure behind it is the default's.  With ``small``, the model card's
-    threshold for small videos (:meth:`~detector.models.card.ModelCard.small_video_rule`; ``usual``: the card's
-    threshold for other inputs), it says what it is."""
+    FaceForensics++ (the pipeline asks): the measure behind it is the default's.  Said of the file, alike for every
+    model (the Compare tab shows it once); a model's own threshold for such videos is
+    :func:`small_threshold_warning`."""
     side = min(info.width, info.height)
     if not side or side >= SMALLEST_TRAINING_CLIP_SIDE:
         return None
     if str(info.path).lower().endswith(GIF_EXTENSIONS):  # an animation is small by nature: not "forwarded"
-        said = (
+        return (
             f"The animated GIF is {info.width}x{info.height}, smaller than every FaceForensics++ clip the model "
             f"trained on ({SMALLEST_TRAINING_CLIP_SIDE} px on the short side): its score means less (shrunk to 360 px "
             "and compressed, real clips were called fake more than twice as often by the default's fold models)."
         )
-    else:
-        said = (
-            f"The video is {info.width}x{info.height}, smaller than every FaceForensics++ clip the model trained on "
-            f"({SMALLEST_TRAINING_CLIP_SIDE} px on the short side), as a clip forwarded through a messaging app often "
-            "is: shrunk to 360 px and compressed again, real clips were called fake more than twice as often by the "
-            "default's fold models, and fewer fakes were caught. Look for the original or a better copy."
-        )
-    if not small:
-        return said
-    t, band = float(small["threshold"]), small.get("uncertain")
-    others = f" ({usual:.3f} for larger ones)" if usual is not None else ""
-    target = float(small.get("target_false_alarms", 0.05))
-    from_low = f"; scores from {band[0]:.3f} up to it are uncertain" if band and band[0] < t else ""
-    # a fact of the model, still true where a threshold set by hand judged the video (the app's slider)
     return (
-        f"{said} For such videos the model's threshold is {t:.3f}{others}, set so that at most {target:.0%} of real "
-        f"clips shrunk so were called fake{from_low}."
+        f"The video is {info.width}x{info.height}, smaller than every FaceForensics++ clip the model trained on "
+        f"({SMALLEST_TRAINING_CLIP_SIDE} px on the short side), as a clip forwarded through a messaging app often "
+        "is. Such clips are judged less reliably both ways: shrunk to 360 px and compressed again, real clips scored "
+        "over the usual threshold more than twice as often, and fewer fakes were caught. Look for the original or a "
+        "better copy."
+    )
+
+
+def is_small_clip_warning(text: str) -> bool:
+    """Whether ``text`` is :func:`small_clip_warning`'s."""
+    return text.startswith(("The video is ", "The animated GIF is ")) and "smaller than every FaceForensics++" in text
+
+
+def small_threshold_warning(small: dict, usual: float) -> str:
+    """What the model card's threshold for small videos is (``small``: its
+    :meth:`~detector.models.card.ModelCard.small_video_rule`; ``usual``: the card's threshold for other inputs): a
+    fact of the model, still true where a threshold set by hand judged the video (the app's slider)."""
+    t, band = float(small["threshold"]), small.get("uncertain")
+    # "about 1 in 20": set on real clips forwarded at 360 px for at most 5%; judged apart (each at the threshold the
+    # other folds' clips give), 3 of 55 were over it
+    low = f" Scores from {band[0]:.3f} up to it are uncertain." if band and band[0] < t else ""
+    return (
+        f"{SMALL_THRESHOLD} a stricter threshold, {t:.3f} instead of {float(usual):.3f}, so that few real clips "
+        f"are called fake (about 1 in 20 of those measured at 360 px); it also calls fewer fakes fake.{low}"
     )
 
 

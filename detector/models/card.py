@@ -70,9 +70,20 @@ class ModelCard:
             return None
         return self.small_video if short_side < self.small_video["below"] else None
 
+    def threshold_for(self, short_side: int | None) -> tuple[float, list[float] | None]:
+        """The threshold and uncertain band that judge a video whose short side is ``short_side`` px (None: a
+        photo, or a size no rule is measured for): the small videos' where :meth:`small_video_rule` applies, else
+        the card's own."""
+        small = self.small_video_rule(short_side)
+        if small:
+            return float(small["threshold"]), small.get("uncertain")
+        return float(self.threshold), self.uncertain
+
     def is_own_threshold(self, threshold: float, tolerance: float = 1e-9) -> bool:
         """Whether ``threshold`` is one of the card's own (its threshold or its small videos'), within
-        ``tolerance`` (the app's slider cannot show them to the last digit)."""
+        ``tolerance``: the app's slider, which shows the threshold that judged the last file, stands for the card's
+        rule at either (an explicit threshold given to ``analyze`` counts as the card's only where it is the one
+        that applies to the file)."""
         own = [self.threshold] + ([self.small_video["threshold"]] if self.small_video else [])
         return any(abs(float(threshold) - float(t)) <= tolerance for t in own)
 
@@ -171,6 +182,8 @@ def _check_numbers(card: ModelCard) -> None:
         small["below"] = int(_number(small.get("below"), "small_video.below", 16, 8192))
         small["threshold"] = _number(small.get("threshold"), "small_video.threshold", card.threshold, 1.0)
         small["uncertain"] = _band(small.get("uncertain"), "small_video.uncertain")
+        if small["uncertain"] and small["uncertain"][1] != small["threshold"]:
+            raise ValueError("small_video.uncertain ends at small_video.threshold")
     card.face_margin = _number(card.face_margin, "face_margin", 0.0, 4.0)
     if card.dtype not in DTYPES:
         raise ValueError(f"dtype {card.dtype!r}: one of {', '.join(DTYPES)}")
