@@ -528,8 +528,8 @@ def analyze(
         said = None if report.label == "unknown" else small_clip_warning(info)
         if said and (small or any(str(s).startswith("ffpp") for s in trained_sources(clf.card) or [])):
             report.warnings.append(said)
-            if small:  # judged at the card's threshold for small videos (unless one was set by hand)
-                report.warnings.append(small_threshold_warning(small, clf.card.threshold))
+        if small and report.label != "unknown":  # the card's threshold for small videos (unless set by hand)
+            report.warnings.append(small_threshold_warning(small, clf.card.threshold))
     # a tinted face: the installed model trained with tints judges the same faces too; heard where this one says fake
     t = time.perf_counter()
     second = colour_second_opinion(report, clf) if second_opinion else None
