@@ -49,7 +49,9 @@ often on compressed, filtered or forwarded material. The details follow.
 - So do faces unlike all the model trained on (the ranges are in its card): smaller or larger, blurrier or sharper
   (grain and noise count as fine detail), darker or brighter, more turned, or coloured by a filter or the light
   (sepia, warm, cool, pink, vivid, two-toned). Its training videos are compressed TV footage: a clean HD clip can
-  read "sharper", and its score then means less, either way.
+  read "sharper", and its score then means less, either way. Where the default calls a colour-filtered face fake, a
+  model trained with such filters gives a second opinion on the same faces; if it does not say fake, the verdict is
+  "uncertain", never "real", and the warnings say why.
 - A video smaller than every training clip (under 480 px on its short side), as a clip forwarded through a messaging
   app often is, is warned of: it is judged less reliably both ways. The default judges it at a stricter threshold
   of its own for such videos (0.942 instead of 0.666), so that few real clips are called fake; it then calls fewer
