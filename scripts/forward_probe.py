@@ -9,8 +9,11 @@ folder (deleted afterwards; only ``--json`` is written) under each condition of 
 * ``messaging``: the short side at most 480 px, CRF 30 (about what a messaging app sends);
 * ``forwarded``: the short side at most 360 px, CRF 36, every other frame (sent on again, or a weak connection);
 
-and analysed by ``analyze`` with the fold model that never trained on the clip (``runs/cvtight/foldK``: see
-``scripts/fold_models.py``), the labels read at ``--model``'s threshold and band (by score; no second opinion).
+and, asked for by ``--conditions``, the sizes around it (:data:`MORE_CONDITIONS`: ``between``, 432 px at CRF 33;
+``tiny``, 240 px at CRF 36, every other frame), where a card's threshold for small videos (set on ``forwarded``)
+is judged on sizes it was not set on.  Each version is analysed by ``analyze`` with the fold model that never
+trained on the clip (``runs/cvtight/foldK``: see ``scripts/fold_models.py``), the labels read at ``--model``'s
+threshold and band (by score; no second opinion), and, under its size, at its threshold for small videos.
 Clips of ``--real`` folders (``wild_real``) are scored by ``--model`` itself, which never trained on them.
 
     python scripts/forward_probe.py --data ../shared/data/ffpp ../shared/data/ffpp_c40 \\
@@ -36,6 +39,7 @@ import numpy as np
 
 # name -> (largest short side in px or None, CRF, keep every k-th frame)
 CONDITIONS = {"control": (None, 18, 1), "messaging": (480, 30, 1), "forwarded": (360, 36, 2)}
+MORE_CONDITIONS = {"between": (432, 33, 1), "tiny": (240, 36, 2)}  # --conditions: sizes the others leave out
 
 
 def reencode(src: str, dst: str, seconds: float, short_side: int | None, crf: int, every: int) -> None:
@@ -95,6 +99,22 @@ def summary(doc: dict) -> None:
         sel = [r for r in rows if r["label"] == label and r["source"] == source]
         if sel:
             print(f"| {title} | {len(sel)} | " + " | ".join(labels(sel, c) for c in conds) + " |")
+    small = doc.get("small_video")
+    sizes = doc.get("conditions") or CONDITIONS
+    under = [c for c in conds if small and (sizes[c][0] or 10**9) < small["below"]]
+    if under:  # the sizes a card's threshold for small videos judges, at that threshold
+        t, band = small["threshold"], small.get("uncertain")
+        print(f"\nthe same, at the threshold for videos under {small['below']} px, {t:.4f} (the card's, from all the "
+              "forwarded real clips: not cross-fitted)")  # fmt: skip
+        print("| clips | n | " + " | ".join(under) + " |")
+        print("|---|---:|" + "---|" * len(under))
+        for title, label, source in GROUPS:
+            sel = [r for r in rows if r["label"] == label and r["source"] == source]
+            if sel:
+                got = [[verdict(r[c], t, band) for r in sel if r.get(c) is not None] for c in under]
+                print(f"| {title} | {len(sel)} | "
+                      + " | ".join(" / ".join(str(g.count(k)) for k in ("fake", "uncertain", "real")) for g in got)
+                      + " |")  # fmt: skip
     for source in ("ffpp", "ffpp_c40"):
         sel = [r for r in rows if r["source"] == source]
         if len({r["label"] for r in sel}) == 2:
@@ -229,6 +249,13 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=8.0, help="seconds of each clip re-encoded (default 8)")
     p.add_argument("--json", default=None, help="write every clip's scores here")
     p.add_argument(
+        "--conditions",
+        nargs="+",
+        choices=[*CONDITIONS, *MORE_CONDITIONS],
+        default=list(CONDITIONS),
+        help="which re-encodings to run (default: control messaging forwarded)",
+    )
+    p.add_argument(
         "--small-video",
         metavar="PROBE",
         help="a probe's --json: the card's threshold for small videos from its forwarded real clips, and stop",
@@ -256,6 +283,7 @@ def main(argv=None) -> int:
         folder = os.path.join(args.folds, f"fold{k}", "model")
         models[k] = load_model(os.path.join(folder, next(f for f in os.listdir(folder) if f.endswith(".json"))))
     real_sources = {os.path.basename(os.path.normpath(root)) for root in args.real}
+    conditions = {c: {**CONDITIONS, **MORE_CONDITIONS}[c] for c in args.conditions}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         items = read_datasets(args.data) + [it for root in args.real for it in read_labelled_folder(root, REAL)]
@@ -268,22 +296,21 @@ def main(argv=None) -> int:
                 continue
             model = default if fold is None else models[fold]
             row = {"clip": it.id, "source": it.source, "label": it.label, "method": it.method or "", "fold": fold}
-            for cond, (side, crf, every) in CONDITIONS.items():
+            for cond, (side, crf, every) in conditions.items():
                 out = os.path.join(tmp, f"{cond}.mp4")
                 reencode(it.path, out, args.seconds, side, crf, every)
                 report = analyze(out, frames=args.frames, model=model, second_opinion=False)
                 row[cond] = None if report.score != report.score else round(float(report.score), 6)
             rows.append(row)
-            print(it.id, *(row[c] for c in CONDITIONS), flush=True)
+            print(it.id, *(row[c] for c in conditions), flush=True)
+    doc = {"model": card.name, "threshold": card.threshold, "uncertain": card.uncertain, "frames": args.frames,
+           "seconds": args.seconds, "conditions": conditions, "small_video": card.small_video or None,
+           "clips": rows}  # fmt: skip
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as fh:
-            json.dump({"model": card.name, "threshold": card.threshold, "uncertain": card.uncertain,
-                       "frames": args.frames, "seconds": args.seconds, "conditions": CONDITIONS, "clips": rows},
-                      fh, indent=1)  # fmt: skip
-
-    summary({"model": card.name, "threshold": card.threshold, "uncertain": card.uncertain,
-             "frames": args.frames, "seconds": args.seconds, "clips": rows})  # fmt: skip
+            json.dump(doc, fh, indent=1)
+    summary(doc)
     return 0
 
 

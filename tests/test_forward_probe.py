@@ -103,3 +103,19 @@ def test_small_video_sets_a_cards_threshold_for_small_videos_from_the_forwarded_
     (tmp_path / "few.json").write_text(json.dumps(doc))
     with pytest.raises(SystemExit, match="too few"):
         probe.small_video(str(tmp_path / "few.json"), str(tmp_path / "m.json"))
+
+
+def test_the_summary_reads_the_sizes_under_a_cards_small_video_size_at_its_threshold_for_them(tmp_path, capsys):
+    # the threshold for small videos was set on the forwarded clips (360 px): the probe's other sizes under 480 px
+    # (432 and 240 px, --conditions between tiny) are where it is judged on sizes it was not set on
+    probe = load_script("scripts/forward_probe.py", "forward_probe")
+    doc = json.loads(Path(_probe(tmp_path / "p.json", "m", fake=0.95, real=0.9)).read_text())
+    doc["conditions"] = {c: probe.CONDITIONS.get(c) or probe.MORE_CONDITIONS[c] for c in ("control", "between")}
+    for clip in doc["clips"]:
+        clip["between"] = clip.pop("forwarded")
+    doc["small_video"] = {"below": 480, "threshold": 0.92, "uncertain": [0.4, 0.92]}
+    probe.summary(doc)
+    out = capsys.readouterr().out
+    assert "at the threshold for videos under 480 px, 0.9200" in out
+    assert "| clips | n | between |" in out  # not the control, at the clips' own size
+    assert "| real: FF++ c23 | 2 | 0 / 1 / 1 |" in out  # 0.9 is uncertain there (fake at the card's 0.5)
