@@ -99,19 +99,21 @@ def summary(doc: dict) -> None:
         sel = [r for r in rows if r["label"] == label and r["source"] == source]
         if sel:
             print(f"| {title} | {len(sel)} | " + " | ".join(labels(sel, c) for c in conds) + " |")
-    small = doc.get("small_video")
+    small = doc.get("small_video") or []
+    tiers = sorted([small] if isinstance(small, dict) else small, key=lambda t: t["below"])
     sizes = doc.get("conditions") or CONDITIONS
-    under = [c for c in conds if small and (sizes[c][0] or 10**9) < small["below"]]
-    if under:  # the sizes a card's threshold for small videos judges, at that threshold
-        t, band = small["threshold"], small.get("uncertain")
-        print(f"\nthe same, at the threshold for videos under {small['below']} px, {t:.4f} (the card's, from all the "
-              "forwarded real clips: not cross-fitted)")  # fmt: skip
+    tier_of = {c: next((t for t in tiers if (sizes[c][0] or 10**9) < t["below"]), None) for c in conds}
+    under = [c for c in conds if tier_of[c]]
+    if under:  # the sizes a card's thresholds for small videos judge, each at the one for its size
+        print("\nthe same, each size at the card's threshold for it (set from all the clips of one size: not "
+              "cross-fitted): " + ", ".join(f"{c} {tier_of[c]['threshold']:.4f}" for c in under))  # fmt: skip
         print("| clips | n | " + " | ".join(under) + " |")
         print("|---|---:|" + "---|" * len(under))
         for title, label, source in GROUPS:
             sel = [r for r in rows if r["label"] == label and r["source"] == source]
             if sel:
-                got = [[verdict(r[c], t, band) for r in sel if r.get(c) is not None] for c in under]
+                got = [[verdict(r[c], tier_of[c]["threshold"], tier_of[c].get("uncertain")) for r in sel
+                        if r.get(c) is not None] for c in under]  # fmt: skip
                 print(f"| {title} | {len(sel)} | "
                       + " | ".join(" / ".join(str(g.count(k)) for k in ("fake", "uncertain", "real")) for g in got)
                       + " |")  # fmt: skip
@@ -159,57 +161,68 @@ def against(path_a: str, path_b: str) -> None:
 SMALL_CONDITION = "forwarded"  # the condition a card's threshold for small videos is calibrated on
 
 
-def small_video(path: str, card_path: str | None, write: bool = False) -> dict:
-    """A model card's threshold for small videos (``small_video``) from a probe's real clips in the forwarded
-    condition (:func:`detector.evaluation.calibration.small_video_threshold`), and what it does there, cross-fitted:
-    each clip judged at the threshold the other clips give (no clip calibrates its own verdict), against the card's
-    own threshold.  Printed; with ``write``, the entry is written into the card (a JSON edit: its weights are not
-    touched)."""
+def small_video(
+    path: str, card_path: str | None, write: bool = False, cond: str = SMALL_CONDITION, below: int | None = None
+) -> dict:
+    """A model card's threshold for videos under ``below`` px (a tier of ``small_video``) from a probe's real clips in
+    condition ``cond`` (:func:`detector.evaluation.calibration.small_video_threshold`, never below the card's own
+    threshold nor a larger size's tier), and what it does there, cross-fitted: each clip judged at the threshold the
+    clips of the other folds give (no clip calibrates its own verdict), against the threshold that judges that size
+    without this tier.  Printed; with ``write``, the tier is written into the card (a JSON edit: its weights are not
+    touched; a tier of the same size is replaced)."""
     from detector.constants import SMALLEST_TRAINING_CLIP_SIDE
     from detector.evaluation.calibration import DEFAULT_TARGET_FA, small_video_threshold
     from detector.inference.report import verdict
     from detector.models.card import ModelCard
 
+    below = int(below or SMALLEST_TRAINING_CLIP_SIDE)
+    side, crf, every = {**CONDITIONS, **MORE_CONDITIONS}[cond]
+    if not side or side >= below:
+        raise SystemExit(f"the {cond} condition's clips are not under {below} px: they cannot set its threshold")
     with open(path) as fh:
         doc = json.load(fh)
     card_file = card_path or os.path.join("assets", "models", f"{doc['model']}.json")
     card = ModelCard.from_file(card_file)
     if card.name != doc["model"]:
         raise SystemExit(f"the probe labelled its clips at {doc['model']}'s threshold, not {card.name}'s")
-    cond, band = SMALL_CONDITION, card.uncertain
+    others_tiers = [t for t in card.small_video_tiers if t["below"] != below]
+    floor = max([card.threshold] + [t["threshold"] for t in others_tiers if t["below"] > below])
+    today = next((t for t in others_tiers if side < t["below"]), None)  # what judges this size without the tier
+    today_t, today_band = (today["threshold"], today.get("uncertain")) if today else (card.threshold, card.uncertain)
+    band = card.uncertain
     clips = [r for r in doc["clips"] if r.get(cond) is not None]
     reals = [r for r in clips if r["label"] == 0]
     if len(reals) < 20:
         raise SystemExit(f"{len(reals)} real clips scored in the {cond} condition: too few to set a threshold on")
 
-    def judged_apart(r):  # the threshold and band from every other real clip
+    def judged_apart(r):  # the threshold and band from the real clips of the other folds (a wild clip: all others)
         others = [o[cond] for o in reals if o is not r and (r["fold"] is None or o["fold"] != r["fold"])]
-        return small_video_threshold(others, card.threshold, band)
+        return small_video_threshold(others, floor, band)
 
     counts = {}
     for title, label, source in GROUPS:
         sel = [r for r in clips if r["label"] == label and r["source"] == source]
         if sel:
-            before = [verdict(r[cond], card.threshold, band) for r in sel]
+            before = [verdict(r[cond], today_t, today_band) for r in sel]
             after = [verdict(r[cond], *judged_apart(r)) for r in sel]
             counts[title] = {
                 "n": len(sel),
                 **{f"{k}_before": before.count(k) for k in ("fake", "uncertain", "real")},
                 **{f"{k}_after": after.count(k) for k in ("fake", "uncertain", "real")},
             }
-    t, low_high = small_video_threshold([r[cond] for r in reals], card.threshold, band)
-    side, crf, every = CONDITIONS[cond]
+    t, low_high = small_video_threshold([r[cond] for r in reals], floor, band)
     kept = "every frame" if every == 1 else "every other frame" if every == 2 else f"1 frame in {every}"
     entry = {
-        "below": SMALLEST_TRAINING_CLIP_SIDE,
+        "below": below,
         "threshold": round(t, 6),
         "uncertain": [round(x, 6) for x in low_high],
         "target_false_alarms": DEFAULT_TARGET_FA,
+        "measured_at": side,
         "rule": (
             f"lowest score with at most {DEFAULT_TARGET_FA:.0%} false alarms among {len(reals)} real clips re-encoded "
             f"as forwarded ({side} px on the short side, H.264 CRF {crf}, {kept}; "
             "scripts/forward_probe.py), scored by models that never trained on them, and never below the card's own "
-            "threshold; uncertain from the lower of the two bands' edges"
+            "threshold or a larger size's; uncertain from the lower of the two bands' edges"
         ),
         "measured": {  # cross-fitted: each clip judged at the threshold the other clips (other folds) give
             "condition": cond,
@@ -217,11 +230,11 @@ def small_video(path: str, card_path: str | None, write: bool = False) -> dict:
             "groups": counts,
         },
     }
-    print(f"\n{card.name}: threshold for videos under {entry['below']} px: {entry['threshold']:.4f} (its own "
-          f"{card.threshold:.4f}), uncertain from {entry['uncertain'][0]:.4f}")  # fmt: skip
-    print(f"cross-fitted, {cond} ({side} px, CRF {crf}): fake / uncertain / real at the card's threshold -> at the "
-          "threshold for small videos")  # fmt: skip
-    print("| clips | n | card's threshold | small videos' |\n|---|---:|---|---|")
+    print(f"\n{card.name}: threshold for videos under {below} px: {entry['threshold']:.4f} (without it "
+          f"{today_t:.4f}), uncertain from {entry['uncertain'][0]:.4f}")  # fmt: skip
+    print(f"cross-fitted, {cond} ({side} px, CRF {crf}): fake / uncertain / real at {today_t:.4f} -> at the "
+          f"threshold for videos under {below} px")  # fmt: skip
+    print(f"| clips | n | at {today_t:.4f} | this tier's |\n|---|---:|---|---|")
     for title, c in counts.items():
         before = " / ".join(str(c[f"{k}_before"]) for k in ("fake", "uncertain", "real"))
         after = " / ".join(str(c[f"{k}_after"]) for k in ("fake", "uncertain", "real"))
@@ -229,7 +242,10 @@ def small_video(path: str, card_path: str | None, write: bool = False) -> dict:
     if write:
         with open(card_file) as fh:
             raw = json.load(fh)
-        raw["small_video"] = entry
+        old = raw.get("small_video") or []
+        tiers = sorted([t for t in ([old] if isinstance(old, dict) else old) if t.get("below") != below] + [entry],
+                       key=lambda t: t["below"])  # fmt: skip
+        raw["small_video"] = tiers[0] if len(tiers) == 1 else tiers
         with open(card_file, "w") as fh:
             fh.write(json.dumps(raw, indent=2) + "\n")
         ModelCard.from_file(card_file)  # still a usable card
@@ -261,13 +277,20 @@ def main(argv=None) -> int:
         help="a probe's --json: the card's threshold for small videos from its forwarded real clips, and stop",
     )
     p.add_argument("--card", default=None, help="with --small-video: the card (default: the probe's model's)")
+    p.add_argument(
+        "--condition",
+        default=SMALL_CONDITION,
+        choices=[*CONDITIONS, *MORE_CONDITIONS],
+        help="with --small-video: the re-encoding whose real clips set it (default: forwarded)",
+    )
+    p.add_argument("--below", type=int, default=None, help="with --small-video: the size it is for (default 480)")
     p.add_argument("--write", action="store_true", help="with --small-video: write the entry into the card")
     args = p.parse_args(argv)
     if args.against:
         against(*args.against)
         return 0
     if args.small_video:
-        small_video(args.small_video, args.card, args.write)
+        small_video(args.small_video, args.card, args.write, args.condition, args.below)
         return 0
     if not args.data:
         p.error("--data is required (or --against A B)")
@@ -304,7 +327,7 @@ def main(argv=None) -> int:
             rows.append(row)
             print(it.id, *(row[c] for c in conditions), flush=True)
     doc = {"model": card.name, "threshold": card.threshold, "uncertain": card.uncertain, "frames": args.frames,
-           "seconds": args.seconds, "conditions": conditions, "small_video": card.small_video or None,
+           "seconds": args.seconds, "conditions": conditions, "small_video": card.small_video_tiers or None,
            "clips": rows}  # fmt: skip
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -116,6 +116,57 @@ def test_the_summary_reads_the_sizes_under_a_cards_small_video_size_at_its_thres
     doc["small_video"] = {"below": 480, "threshold": 0.92, "uncertain": [0.4, 0.92]}
     probe.summary(doc)
     out = capsys.readouterr().out
-    assert "at the threshold for videos under 480 px, 0.9200" in out
+    assert "each size at the card's threshold for it" in out and "between 0.9200" in out
     assert "| clips | n | between |" in out  # not the control, at the clips' own size
     assert "| real: FF++ c23 | 2 | 0 / 1 / 1 |" in out  # 0.9 is uncertain there (fake at the card's 0.5)
+
+
+def test_a_second_tier_for_smaller_videos_joins_the_first_and_each_size_gets_its_own(tmp_path, capsys):
+    # at 240 px real clips were called fake twice as often as at 360 px, at the threshold set on 360 px: a card may
+    # hold a tier per size, the smaller's never below the larger's; written, a tier of the same size is replaced
+    from detector.models.card import BadCardError, ModelCard
+
+    probe = load_script("scripts/forward_probe.py", "forward_probe")
+    clips = []
+    for fold in range(3):
+        for i in range(10):
+            clips.append(
+                {
+                    "clip": f"r{fold}{i}",
+                    "source": "ffpp",
+                    "label": 0,
+                    "method": "",
+                    "fold": fold,
+                    "forwarded": 0.93 if i < 2 else 0.1,
+                    "tiny": 0.97 if i < 3 else 0.2,
+                }
+            )
+            clips.append({"clip": f"f{fold}{i}", "source": "ffpp", "label": 1, "method": "Deepfakes", "fold": fold,
+                          "forwarded": 0.95, "tiny": 0.98})  # fmt: skip
+    doc = {"model": "m", "threshold": 0.6, "uncertain": [0.4, 0.6], "frames": 16, "seconds": 8.0, "clips": clips}
+    (tmp_path / "probe.json").write_text(json.dumps(doc))
+    card = ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6, uncertain=[0.4, 0.6])
+    (tmp_path / "m.json").write_text(card.to_json())
+    first = probe.small_video(str(tmp_path / "probe.json"), str(tmp_path / "m.json"), write=True)
+    second = probe.small_video(str(tmp_path / "probe.json"), str(tmp_path / "m.json"), True, "tiny", 300)
+    assert second["below"] == 300 and second["measured_at"] == 240 and second["threshold"] > first["threshold"]
+    assert "at 0.9300" in capsys.readouterr().out.split("under 300 px")[-1]  # before: the 480 px tier judged 240 px
+    written = ModelCard.from_file(tmp_path / "m.json")
+    assert [t["below"] for t in written.small_video_tiers] == [300, 480]
+    assert written.threshold_for(240)[0] == second["threshold"] and written.threshold_for(360)[0] == first["threshold"]
+    assert written.threshold_for(480)[0] == 0.6 and written.threshold_for(None)[0] == 0.6
+    assert written.is_own_threshold(second["threshold"]) and written.is_own_threshold(first["threshold"])
+    probe.small_video(str(tmp_path / "probe.json"), str(tmp_path / "m.json"), True, "tiny", 300)  # again: replaced
+    assert len(ModelCard.from_file(tmp_path / "m.json").small_video_tiers) == 2
+    # a smaller size more lenient than a larger one, or two tiers of one size: not a usable card
+    raw = json.loads((tmp_path / "m.json").read_text())
+    raw["small_video"][0].update(threshold=0.7, uncertain=[0.4, 0.7])
+    (tmp_path / "m.json").write_text(json.dumps(raw))
+    with pytest.raises(BadCardError, match="a smaller size's threshold below a larger one's"):
+        ModelCard.from_file(tmp_path / "m.json")
+    raw["small_video"][0].update(below=480, threshold=0.99, uncertain=[0.4, 0.99])
+    (tmp_path / "m.json").write_text(json.dumps(raw))
+    with pytest.raises(BadCardError, match="two tiers of one size"):
+        ModelCard.from_file(tmp_path / "m.json")
+    with pytest.raises(SystemExit, match="not under 300 px"):  # 360 px clips cannot set a threshold for under 300
+        probe.small_video(str(tmp_path / "probe.json"), None, False, "forwarded", 300)

@@ -352,6 +352,14 @@ def test_a_small_video_is_judged_at_the_cards_threshold_for_small_videos(clips, 
     assert not threshold_for_small_video(by_hand)  # the line stays (a fact of the model); the verdict is the user's
     large = analyze(clips["face"], frames=4, model=model, threshold=0.97)  # 640x480
     assert large.threshold == 0.97 and any(w.startswith(hand) for w in large.warnings)
+    # tiers: a smaller video gets the tier for its size, with the size it was measured at in its line
+    tiers = [small_rule, {"below": 300, "threshold": 0.99, "uncertain": [0.2, 0.99], "measured_at": 240}]
+    tiered = copy.copy(model)
+    tiered.card = dataclasses.replace(model.card, small_video=tiers)
+    tiny = render_clip(str(tmp_path / "tiny.mp4"), seconds=1, fps=25, size=(320, 240))
+    judged = analyze(tiny, frames=4, model=tiered)
+    assert judged.threshold == 0.99 and analyze(small, frames=4, model=tiered).threshold == 0.97
+    assert any("0.990 instead of 0.600" in w and "measured at 240 px" in w for w in judged.warnings)
     # a video at the training clips' size, a photo of any size and an animated GIF (never measured) keep the card's
     assert analyze(clips["face"], frames=4, model=model).threshold == 0.6
     photo = tmp_path / "small.png"

@@ -530,8 +530,7 @@ def card_markdown(card) -> str:
         lines.append(f"Threshold: {calibration_rule(card) or 'calibrated on validation reals (rule not recorded)'}.")
     else:
         lines.append("Threshold: fixed, not calibrated on real people.")
-    if card.small_video:  # a threshold of its own for videos smaller than the training clips
-        small = card.small_video
+    for small in card.small_video_tiers:  # thresholds of its own for videos smaller than the training clips
         lines.append(
             f"Videos under {int(small['below'])} px on the short side (as a forwarded clip often is): threshold "
             f"{float(small['threshold']):.3f}, {small.get('rule') or 'rule not recorded'}."

@@ -131,8 +131,7 @@ def _model_section(report: Report, card) -> str:
         ),
         ("How the threshold was chosen", _esc(calibration_rule(card) or "not recorded on the card")),
     ]
-    small = card.small_video
-    if small:  # a threshold of its own for videos smaller than the training clips
+    for small in card.small_video_tiers:  # thresholds of its own for videos smaller than the training clips
         rows.append(
             (
                 f"Threshold for videos under {int(small['below'])} px",

@@ -445,12 +445,13 @@ def small_threshold_warning(small: dict, usual: float) -> str:
     :meth:`~detector.models.card.ModelCard.small_video_rule`; ``usual``: the card's threshold for other inputs): a
     fact of the model, still true where a threshold set by hand judged the video (the app's slider)."""
     t, band = float(small["threshold"]), small.get("uncertain")
-    # "about 1 in 20": set on real clips forwarded at 360 px for at most 5%; judged apart (each at the threshold the
-    # other folds' clips give), 3 of 55 were over it
+    # "about 1 in 20": set on real clips forwarded at that size for at most 5% (the default's, judged apart, each at
+    # the threshold the other folds' clips give: 3 of 55 at 360 px)
     low = f" Scores from {band[0]:.3f} up to it are uncertain." if band and band[0] < t else ""
+    measured = f" of those measured at {int(small['measured_at'])} px" if small.get("measured_at") else ""
     return (
         f"{SMALL_THRESHOLD} a stricter threshold, {t:.3f} instead of {float(usual):.3f}, so that few real clips "
-        f"are called fake (about 1 in 20 of those measured at 360 px); it also calls fewer fakes fake.{low}"
+        f"are called fake (about 1 in 20{measured}); it also calls fewer fakes fake.{low}"
     )
 
 

@@ -58,17 +58,23 @@ class ModelCard:
     # ({"head": "lstm"|"transformer", "weights": "<heads>.safetensors", "threshold": ..., ...}, see
     # detector.models.temporal); empty for a frame model
     temporal: dict = field(default_factory=dict)
-    # a threshold of its own for videos smaller than the training clips, as a forwarded clip often is
-    # ({"below": short side in px, "threshold": ..., "uncertain": [low, threshold], "rule": how it was chosen, ...};
-    # scripts/forward_probe.py --small-video); empty where the model has none
-    small_video: dict = field(default_factory=dict)
+    # thresholds of its own for videos smaller than the training clips, as a forwarded clip often is: one tier, or a
+    # list of them, each {"below": short side in px, "threshold": ..., "uncertain": [low, threshold], "measured_at":
+    # the size it was set on, "rule": how, ...} (scripts/forward_probe.py --small-video); empty where it has none
+    small_video: dict | list = field(default_factory=dict)
+
+    @property
+    def small_video_tiers(self) -> list[dict]:
+        """The card's thresholds for small videos, smallest size first (a card may hold one tier as an object)."""
+        tiers = [self.small_video] if isinstance(self.small_video, dict) else list(self.small_video or [])
+        return sorted((t for t in tiers if t), key=lambda t: t["below"])
 
     def small_video_rule(self, short_side: int | None) -> dict | None:
-        """The card's threshold and band for a video whose short side is ``short_side`` px: its ``small_video``
-        entry where the video is below that entry's ``below``, else None (the card's own threshold applies)."""
-        if not self.small_video or not short_side:
+        """The card's threshold and band for a video whose short side is ``short_side`` px: the smallest of its
+        ``small_video`` tiers the video is below, else None (the card's own threshold applies)."""
+        if not short_side:
             return None
-        return self.small_video if short_side < self.small_video["below"] else None
+        return next((t for t in self.small_video_tiers if short_side < t["below"]), None)
 
     def threshold_for(self, short_side: int | None) -> tuple[float, list[float] | None]:
         """The threshold and uncertain band that judge a video whose short side is ``short_side`` px (None: a
@@ -84,7 +90,7 @@ class ModelCard:
         ``tolerance``: the app's slider, which shows the threshold that judged the last file, stands for the card's
         rule at either (an explicit threshold given to ``analyze`` counts as the card's only where it is the one
         that applies to the file)."""
-        own = [self.threshold] + ([self.small_video["threshold"]] if self.small_video else [])
+        own = [self.threshold] + [t["threshold"] for t in self.small_video_tiers]
         return any(abs(float(threshold) - float(t)) <= tolerance for t in own)
 
     @property
@@ -175,15 +181,21 @@ def _check_numbers(card: ModelCard) -> None:
             card.temporal["threshold"] = _number(card.temporal["threshold"], "temporal.threshold", 0.0, 1.0)
         if "uncertain" in card.temporal:
             card.temporal["uncertain"] = _band(card.temporal["uncertain"], "temporal.uncertain")
-    if card.small_video:  # never more lenient towards "fake" than the card's own threshold
-        small = card.small_video
-        if not isinstance(small, dict):
-            raise TypeError("small_video is an object with below, threshold and uncertain")
-        small["below"] = int(_number(small.get("below"), "small_video.below", 16, 8192))
-        small["threshold"] = _number(small.get("threshold"), "small_video.threshold", card.threshold, 1.0)
-        small["uncertain"] = _band(small.get("uncertain"), "small_video.uncertain")
-        if small["uncertain"] and small["uncertain"][1] != small["threshold"]:
-            raise ValueError("small_video.uncertain ends at small_video.threshold")
+    if card.small_video:  # never more lenient towards "fake" than the card's own threshold, nor than a larger size's
+        tiers = [card.small_video] if isinstance(card.small_video, dict) else card.small_video
+        if not isinstance(tiers, list) or not all(isinstance(t, dict) for t in tiers):
+            raise TypeError("small_video is an object (or a list of them) with below, threshold and uncertain")
+        for small in tiers:
+            small["below"] = int(_number(small.get("below"), "small_video.below", 16, 8192))
+            small["threshold"] = _number(small.get("threshold"), "small_video.threshold", card.threshold, 1.0)
+            small["uncertain"] = _band(small.get("uncertain"), "small_video.uncertain")
+            if small["uncertain"] and small["uncertain"][1] != small["threshold"]:
+                raise ValueError("small_video.uncertain ends at small_video.threshold")
+        ordered = sorted(tiers, key=lambda t: t["below"])
+        if len({t["below"] for t in tiers}) != len(tiers):
+            raise ValueError("small_video: two tiers of one size")
+        if any(a["threshold"] < b["threshold"] for a, b in zip(ordered, ordered[1:])):
+            raise ValueError("small_video: a smaller size's threshold below a larger one's")
     card.face_margin = _number(card.face_margin, "face_margin", 0.0, 4.0)
     if card.dtype not in DTYPES:
         raise ValueError(f"dtype {card.dtype!r}: one of {', '.join(DTYPES)}")
