@@ -47,6 +47,23 @@ def test_the_probe_itself_needs_data_unless_it_compares(capsys):
     assert info.value.code == 2 and "--data is required" in capsys.readouterr().err
 
 
+def _fold_clip(name: str, label: int, fold: int, **scores) -> dict:
+    """One FF++ clip of a probe, as --json writes it: its fold and its score per condition."""
+    method = "Deepfakes" if label else ""
+    return {"clip": name, "source": "ffpp", "label": label, "method": method, "fold": fold, **scores}
+
+
+def _probe_and_card(tmp_path: Path, clips: list[dict]):
+    """probe.json of ``clips`` labelled at the card m's threshold (0.6, band from 0.4), and m.json, in ``tmp_path``."""
+    from detector.models.card import ModelCard
+
+    doc = {"model": "m", "threshold": 0.6, "uncertain": [0.4, 0.6], "frames": 16, "seconds": 8.0, "clips": clips}
+    (tmp_path / "probe.json").write_text(json.dumps(doc))
+    card = ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6, uncertain=[0.4, 0.6])
+    (tmp_path / "m.json").write_text(card.to_json())
+    return doc, card
+
+
 def test_small_video_sets_a_cards_threshold_for_small_videos_from_the_forwarded_reals(tmp_path, capsys):
     # forwarded at 360 px, 10 of 55 real clips scored over the default's threshold: the card gets a threshold of its
     # own for small videos, from those reals, and the table says what it does to each clip, cross-fitted
@@ -57,25 +74,10 @@ def test_small_video_sets_a_cards_threshold_for_small_videos_from_the_forwarded_
     clips = []
     for fold in range(3):
         for i in range(10):  # per fold: ten reals, two of them high when forwarded; ten fakes
-            high = i < 2
-            clips.append(
-                {
-                    "clip": f"r{fold}{i}",
-                    "source": "ffpp",
-                    "label": 0,
-                    "method": "",
-                    "fold": fold,
-                    "control": 0.1,
-                    "messaging": 0.1,
-                    "forwarded": 0.93 + 0.01 * i if high else 0.1 + 0.02 * i,
-                }
-            )
-            clips.append({"clip": f"f{fold}{i}", "source": "ffpp", "label": 1, "method": "Deepfakes", "fold": fold,
-                          "control": 0.9, "messaging": 0.9, "forwarded": float(rng.uniform(0.5, 1.0))})  # fmt: skip
-    doc = {"model": "m", "threshold": 0.6, "uncertain": [0.4, 0.6], "frames": 16, "seconds": 8.0, "clips": clips}
-    (tmp_path / "probe.json").write_text(json.dumps(doc))
-    card = ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6, uncertain=[0.4, 0.6])
-    (tmp_path / "m.json").write_text(card.to_json())
+            high = 0.93 + 0.01 * i if i < 2 else 0.1 + 0.02 * i
+            clips.append(_fold_clip(f"r{fold}{i}", 0, fold, control=0.1, messaging=0.1, forwarded=high))
+            clips.append(_fold_clip(f"f{fold}{i}", 1, fold, control=0.9, messaging=0.9, forwarded=rng.uniform(0.5, 1)))
+    doc, card = _probe_and_card(tmp_path, clips)
     entry = probe.small_video(str(tmp_path / "probe.json"), str(tmp_path / "m.json"), write=True)
     # 30 reals, 6 of them 0.93 or 0.94: at most 5% (one) at or over the threshold, so just over the second highest
     assert entry["below"] == 480 and 0.94 < entry["threshold"] <= 0.9401
@@ -130,23 +132,10 @@ def test_a_second_tier_for_smaller_videos_joins_the_first_and_each_size_gets_its
     clips = []
     for fold in range(3):
         for i in range(10):
-            clips.append(
-                {
-                    "clip": f"r{fold}{i}",
-                    "source": "ffpp",
-                    "label": 0,
-                    "method": "",
-                    "fold": fold,
-                    "forwarded": 0.93 if i < 2 else 0.1,
-                    "tiny": 0.97 if i < 3 else 0.2,
-                }
-            )
-            clips.append({"clip": f"f{fold}{i}", "source": "ffpp", "label": 1, "method": "Deepfakes", "fold": fold,
-                          "forwarded": 0.95, "tiny": 0.98})  # fmt: skip
-    doc = {"model": "m", "threshold": 0.6, "uncertain": [0.4, 0.6], "frames": 16, "seconds": 8.0, "clips": clips}
-    (tmp_path / "probe.json").write_text(json.dumps(doc))
-    card = ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6, uncertain=[0.4, 0.6])
-    (tmp_path / "m.json").write_text(card.to_json())
+            real = {"forwarded": 0.93 if i < 2 else 0.1, "tiny": 0.97 if i < 3 else 0.2}
+            clips.append(_fold_clip(f"r{fold}{i}", 0, fold, **real))
+            clips.append(_fold_clip(f"f{fold}{i}", 1, fold, forwarded=0.95, tiny=0.98))
+    _probe_and_card(tmp_path, clips)
     first = probe.small_video(str(tmp_path / "probe.json"), str(tmp_path / "m.json"), write=True)
     second = probe.small_video(str(tmp_path / "probe.json"), str(tmp_path / "m.json"), True, "tiny", 300)
     assert second["below"] == 300 and second["measured_at"] == 240 and second["threshold"] > first["threshold"]

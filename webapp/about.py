@@ -54,8 +54,9 @@ often on compressed, filtered or forwarded material. The details follow.
   "uncertain", never "real", and the warnings say why.
 - A video smaller than every training clip (under 480 px on its short side), as a clip forwarded through a messaging
   app often is, is warned of: it is judged less reliably both ways. The default judges it at a stricter threshold
-  of its own for such videos (0.942 instead of 0.666; 0.954 under 300 px), so that few real clips are called fake; it then calls fewer
-  fakes fake, and the verdict is often "uncertain". The threshold slider shows it. Look for the original.
+  of its own for such videos (0.942 instead of 0.666; 0.954 under 300 px), so that few real clips are called fake;
+  it then calls fewer fakes fake, and the verdict is often "uncertain". The threshold slider shows it. Look for the
+  original.
 - A detector trained on one kind of fakes can miss other kinds, and compression or filters can fool it: try the
   *Failure lab*.
 - A clip or photo of the research data the model trained on (FaceForensics++, UTKFace) is recognised by its bytes
