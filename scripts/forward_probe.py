@@ -105,8 +105,12 @@ def summary(doc: dict) -> None:
     tier_of = {c: next((t for t in tiers if (sizes[c][0] or 10**9) < t["below"]), None) for c in conds}
     under = [c for c in conds if tier_of[c]]
     if under:  # the sizes a card's thresholds for small videos judge, each at the one for its size
-        print("\nthe same, each size at the card's threshold for it (set from all the clips of one size: not "
-              "cross-fitted): " + ", ".join(f"{c} {tier_of[c]['threshold']:.4f}" for c in under))  # fmt: skip
+        named = [
+            f"{c} {tier_of[c]['threshold']:.4f}" + (f" (set at {t} px)" if (t := tier_of[c].get("measured_at")) else "")
+            for c in under
+        ]
+        print("\nthe same, each size at the card's tier for it (when the probe ran; set on all the clips, so not "
+              "cross-fitted): " + ", ".join(named))  # fmt: skip
         print("| clips | n | " + " | ".join(under) + " |")
         print("|---|---:|" + "---|" * len(under))
         for title, label, source in GROUPS:
@@ -168,8 +172,10 @@ def small_video(
     condition ``cond`` (:func:`detector.evaluation.calibration.small_video_threshold`, never below the card's own
     threshold nor a larger size's tier), and what it does there, cross-fitted: each clip judged at the threshold the
     clips of the other folds give (no clip calibrates its own verdict), against the threshold that judges that size
-    without this tier.  Printed; with ``write``, the tier is written into the card (a JSON edit: its weights are not
-    touched; a tier of the same size is replaced)."""
+    without this tier.  The floor, a larger size's tier, was set on other versions of the same clips (its size's),
+    each clip's own among them: the table says in how many folds it, not the clips of the other folds, set the
+    threshold.  Printed; with ``write``, the tier is written into the card (a JSON edit: its weights are not touched;
+    a tier of the same size is replaced; the card is checked before it replaces the old one)."""
     from detector.constants import SMALLEST_TRAINING_CLIP_SIDE
     from detector.evaluation.calibration import DEFAULT_TARGET_FA, small_video_threshold
     from detector.inference.report import verdict
@@ -186,6 +192,10 @@ def small_video(
     if card.name != doc["model"]:
         raise SystemExit(f"the probe labelled its clips at {doc['model']}'s threshold, not {card.name}'s")
     others_tiers = [t for t in card.small_video_tiers if t["below"] != below]
+    smaller = [t for t in others_tiers if t["below"] < below]
+    judging = next((t["below"] for t in smaller if side < t["below"]), None)
+    if judging:  # that tier judges these clips: this one would judge none of them
+        raise SystemExit(f"the card's tier for videos under {judging} px judges the {cond} clips ({side} px)")
     floor = max([card.threshold] + [t["threshold"] for t in others_tiers if t["below"] > below])
     today = next((t for t in others_tiers if side < t["below"]), None)  # what judges this size without the tier
     today_t, today_band = (today["threshold"], today.get("uncertain")) if today else (card.threshold, card.uncertain)
@@ -210,7 +220,13 @@ def small_video(
                 **{f"{k}_before": before.count(k) for k in ("fake", "uncertain", "real")},
                 **{f"{k}_after": after.count(k) for k in ("fake", "uncertain", "real")},
             }
+    folds = sorted({r["fold"] for r in reals if r["fold"] is not None})
+    floored = sum(  # folds where the floor, not the other folds' clips, set the threshold
+        small_video_threshold([o[cond] for o in reals if o["fold"] != k], floor, band)[0] <= floor for k in folds
+    )
     t, low_high = small_video_threshold([r[cond] for r in reals], floor, band)
+    if any(t > s["threshold"] for s in smaller):
+        raise SystemExit(f"{t:.4f} for videos under {below} px is above a smaller size's tier: set that one again")
     kept = "every frame" if every == 1 else "every other frame" if every == 2 else f"1 frame in {every}"
     entry = {
         "below": below,
@@ -220,20 +236,23 @@ def small_video(
         "measured_at": side,
         "rule": (
             f"lowest score with at most {DEFAULT_TARGET_FA:.0%} false alarms among {len(reals)} real clips re-encoded "
-            f"as forwarded ({side} px on the short side, H.264 CRF {crf}, {kept}; "
+            f"as a messaging app forwards them ({side} px on the short side, H.264 CRF {crf}, {kept}; "
             "scripts/forward_probe.py), scored by models that never trained on them, and never below the card's own "
             "threshold or a larger size's; uncertain from the lower of the two bands' edges"
         ),
         "measured": {  # cross-fitted: each clip judged at the threshold the other clips (other folds) give
             "condition": cond,
+            "floor": round(floor, 6),  # the card's or a larger size's tier (set on other versions of these clips)
+            "folds_at_floor": f"{floored} of {len(folds)}",
             "probe": path if not os.path.isabs(path) else os.path.basename(path),
             "groups": counts,
         },
     }
     print(f"\n{card.name}: threshold for videos under {below} px: {entry['threshold']:.4f} (without it "
           f"{today_t:.4f}), uncertain from {entry['uncertain'][0]:.4f}")  # fmt: skip
-    print(f"cross-fitted, {cond} ({side} px, CRF {crf}): fake / uncertain / real at {today_t:.4f} -> at the "
-          f"threshold for videos under {below} px")  # fmt: skip
+    print(f"cross-fitted, {cond} ({side} px, CRF {crf}): fake / uncertain / real at {today_t:.4f} (the same scores "
+          f"read at what judges this size today) -> at the threshold for videos under {below} px; the floor "
+          f"{floor:.4f} set it in {floored} of {len(folds)} folds")  # fmt: skip
     print(f"| clips | n | at {today_t:.4f} | this tier's |\n|---|---:|---|---|")
     for title, c in counts.items():
         before = " / ".join(str(c[f"{k}_before"]) for k in ("fake", "uncertain", "real"))
@@ -246,9 +265,15 @@ def small_video(
         tiers = sorted([t for t in ([old] if isinstance(old, dict) else old) if t.get("below") != below] + [entry],
                        key=lambda t: t["below"])  # fmt: skip
         raw["small_video"] = tiers[0] if len(tiers) == 1 else tiers
-        with open(card_file, "w") as fh:
+        new = f"{card_file}.new"
+        with open(new, "w") as fh:
             fh.write(json.dumps(raw, indent=2) + "\n")
-        ModelCard.from_file(card_file)  # still a usable card
+        try:
+            ModelCard.from_file(new)  # still a usable card, or the old one stays
+        except Exception:
+            os.remove(new)
+            raise
+        os.replace(new, card_file)
         print(f"written: {card_file}")
     return entry
 

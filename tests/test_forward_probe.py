@@ -118,7 +118,7 @@ def test_the_summary_reads_the_sizes_under_a_cards_small_video_size_at_its_thres
     doc["small_video"] = {"below": 480, "threshold": 0.92, "uncertain": [0.4, 0.92]}
     probe.summary(doc)
     out = capsys.readouterr().out
-    assert "each size at the card's threshold for it" in out and "between 0.9200" in out
+    assert "each size at the card's tier for it" in out and "between 0.9200" in out
     assert "| clips | n | between |" in out  # not the control, at the clips' own size
     assert "| real: FF++ c23 | 2 | 0 / 1 / 1 |" in out  # 0.9 is uncertain there (fake at the card's 0.5)
 
@@ -159,3 +159,62 @@ def test_a_second_tier_for_smaller_videos_joins_the_first_and_each_size_gets_its
         ModelCard.from_file(tmp_path / "m.json")
     with pytest.raises(SystemExit, match="not under 300 px"):  # 360 px clips cannot set a threshold for under 300
         probe.small_video(str(tmp_path / "probe.json"), None, False, "forwarded", 300)
+
+
+def test_a_tier_that_would_break_the_order_of_the_tiers_is_refused_and_the_card_is_left_as_it_was(tmp_path):
+    # a review: the 480 px tier set again above the 300 px one wrote a card that no longer loaded (the app's default
+    # gone); and a tier for under 400 px set on 240 px clips, which the 300 px tier judges, would judge none of them
+    from detector.models.card import ModelCard
+
+    probe = load_script("scripts/forward_probe.py", "forward_probe")
+    clips = []
+    for fold in range(3):
+        for i in range(10):
+            clips.append(_fold_clip(f"r{fold}{i}", 0, fold, forwarded=0.95 if i < 2 else 0.1, tiny=0.2))
+            clips.append(_fold_clip(f"f{fold}{i}", 1, fold, forwarded=0.97, tiny=0.98))
+    _probe_and_card(tmp_path, clips)
+    raw = json.loads((tmp_path / "m.json").read_text())
+    raw["small_video"] = [{"below": 300, "threshold": 0.9, "uncertain": [0.4, 0.9], "measured_at": 240}]
+    (tmp_path / "m.json").write_text(json.dumps(raw))
+    before = (tmp_path / "m.json").read_text()
+    with pytest.raises(SystemExit, match="above a smaller size's tier"):  # 0.95+ for under 480, over 0.9 for 300
+        probe.small_video(str(tmp_path / "probe.json"), str(tmp_path / "m.json"), write=True)
+    with pytest.raises(SystemExit, match="tier for videos under 300 px judges the tiny clips"):
+        probe.small_video(str(tmp_path / "probe.json"), str(tmp_path / "m.json"), True, "tiny", 400)
+    assert (tmp_path / "m.json").read_text() == before and ModelCard.from_file(tmp_path / "m.json")
+    assert not list(tmp_path.glob("*.new"))
+
+
+def test_two_tiers_survive_a_round_trip_and_each_size_is_read_at_its_own():
+    import dataclasses
+
+    from detector.inference.video import small_threshold_warning
+    from detector.models.card import ModelCard
+
+    tiers = [
+        {"below": 480, "threshold": 0.94, "uncertain": [0.4, 0.94], "measured_at": 360},
+        {"below": 300, "threshold": 0.95, "uncertain": [0.4, 0.95], "measured_at": 240},
+    ]
+    card = ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6, small_video=tiers)
+    path = Path(__import__("tempfile").mkdtemp()) / "m.json"
+    path.write_text(card.to_json())
+    read = ModelCard.from_file(path)
+    assert [t["below"] for t in read.small_video_tiers] == [300, 480] and read.threshold_for(250)[0] == 0.95
+    one = dataclasses.replace(card, small_video=[tiers[0]])  # a list of one, as a dict
+    assert one.threshold_for(250)[0] == 0.94 and one.small_video_rule(480) is None
+    said = small_threshold_warning({"threshold": 0.94, "uncertain": [0.4, 0.94]}, 0.6)  # no size recorded
+    assert "0.940 instead of 0.600" in said and "measured at" not in said and "about 1 in 20)" in said
+    probe = load_script("scripts/forward_probe.py", "forward_probe")
+    clips = [_fold_clip("r", 0, 0, forwarded=0.945, tiny=0.945), _fold_clip("f", 1, 0, forwarded=1, tiny=1)]
+    sizes = {"forwarded": [360, 36, 2], "tiny": [240, 36, 2]}
+    doc = {"model": "m", "threshold": 0.6, "uncertain": [0.4, 0.6], "frames": 16, "seconds": 8.0,
+           "conditions": sizes, "small_video": tiers, "clips": clips}  # fmt: skip
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        probe.summary(doc)
+    text = out.getvalue()
+    assert "forwarded 0.9400 (set at 360 px), tiny 0.9500 (set at 240 px)" in text
+    assert "| real: FF++ c23 | 1 | 1 / 0 / 0 | 0 / 1 / 0 |" in text  # 0.945: fake at 0.94, uncertain under 0.95
