@@ -833,6 +833,32 @@ def test_the_slider_at_the_cards_threshold_means_the_cards_threshold_and_band():
         assert common._slider_threshold(analyse_tab.slider_value(t), at_t) is None
 
 
+def test_a_model_picked_with_a_small_video_loaded_puts_the_slider_at_its_threshold_for_it(tmp_path):
+    # a browser check: after a small clip, picking the default again showed its usual 0.666 until Analyse moved the
+    # slider to the 0.942 that then judged the clip
+    from detector.data.synthetic import render_clip
+    from detector.models.card import ModelCard
+    from webapp import analyse_tab
+
+    card = ModelCard.from_file("assets/models/mnv2_tightpad.json")  # the default's, with its tiers for small videos
+    tiny = render_clip(str(tmp_path / "tiny.mp4"), seconds=0.4, fps=10, size=(320, 240))
+    small = render_clip(str(tmp_path / "small.mp4"), seconds=0.4, fps=10, size=(480, 360))
+    shown = {
+        name: analyse_tab.on_model(card.name, *media)[0].value
+        for name, media in {
+            "tiny": (tiny, None),
+            "small": (small, None),
+            "large": (clips_face(tmp_path), None),
+            "photo": (None, "assets/examples/none.png"),
+            "none": (None, None),
+            "broken": (str(tmp_path / "missing.mp4"), None),
+        }.items()
+    }
+    usual = analyse_tab.slider_value(card.threshold)
+    assert shown["tiny"] == analyse_tab.slider_value(card.threshold_for(240)[0]) > shown["small"] > usual
+    assert shown["large"] == shown["photo"] == shown["none"] == shown["broken"] == usual
+
+
 def clips_face(tmp_path) -> str:
     """A 640x480 clip of a face (the training clips' smallest size)."""
     from detector.data.synthetic import render_clip

@@ -490,11 +490,29 @@ def on_timeline_pick(value):
         return gr.Slider()
 
 
-def on_model(name):
+def on_model(name, video=None, photo=None):
+    """Another model picked: the slider at its threshold for the file in the slots (a small video's where the card
+    has one: a browser check saw the usual one until Analyse moved it), and its card in words."""
     card = model_card(name)
     if card is None:
         return gr.Slider(), ""
-    return gr.Slider(value=slider_value(card.threshold)), card_markdown(card)
+    return gr.Slider(value=slider_value(card.threshold_for(_loaded_side(video, photo))[0])), card_markdown(card)
+
+
+def _loaded_side(video, photo) -> int | None:
+    """The short side by which a card's threshold for small videos would judge the file in the slots
+    (:func:`detector.inference.pipeline.judged_side`): None for a photo, no file, or one that cannot be probed."""
+    from detector.inference.pipeline import judged_side
+    from detector.inference.video import probe
+
+    media = pick_media(video, photo)
+    if not media or is_still(media):
+        return None
+    try:
+        info = probe(media)
+    except Exception:  # noqa: BLE001 -- a file the checks refuse is said by them, on Analyse; here: the usual threshold
+        return None
+    return judged_side(media, info.width, info.height, photo=False)
 
 
 def on_model_changed(ui, report, model_name, video, photo) -> dict:
@@ -919,5 +937,9 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     )
     ui.pick.change(on_timeline_pick, [ui.pick], [ui.frame_slider], **quick)
     ui.model.change(
-        on_model, [ui.model], [ui.threshold, ui.model_info], api_visibility="private", concurrency_limit=None
+        on_model,
+        [ui.model, ui.video, ui.photo],
+        [ui.threshold, ui.model_info],
+        api_visibility="private",
+        concurrency_limit=None,
     )
