@@ -79,17 +79,26 @@ GROUPS = (
 )
 
 
+VERDICTS = ("fake", "uncertain", "real")
+
+
+def _counted(count) -> str:
+    """ "fake / uncertain / real" counts as a table shows them (``count``: a verdict -> its count)."""
+    return " / ".join(str(count(k)) for k in VERDICTS)
+
+
 def summary(doc: dict) -> None:
     """Print a probe's table (fake / uncertain / real per group and condition, at its model's threshold and band) and
     its video AUC per FaceForensics++ source and condition."""
     from detector.evaluation.metrics import metrics_block
     from detector.inference.report import verdict
+    from detector.models.card import small_video_tiers
 
     rows, conds = doc["clips"], list(doc.get("conditions") or CONDITIONS)
 
     def labels(sel, cond):
         got = [verdict(r[cond], doc["threshold"], doc["uncertain"]) for r in sel if r[cond] is not None]
-        return " / ".join(str(got.count(k)) for k in ("fake", "uncertain", "real"))
+        return _counted(got.count)
 
     print(f"\n{len(rows)} clips, the first {doc['seconds']:g} s, {doc['frames']} frames each; labels at "
           f"{doc['model']}'s threshold {doc['threshold']:.4f} (fake / uncertain / real), out of fold")  # fmt: skip
@@ -99,8 +108,7 @@ def summary(doc: dict) -> None:
         sel = [r for r in rows if r["label"] == label and r["source"] == source]
         if sel:
             print(f"| {title} | {len(sel)} | " + " | ".join(labels(sel, c) for c in conds) + " |")
-    small = doc.get("small_video") or []
-    tiers = sorted([small] if isinstance(small, dict) else small, key=lambda t: t["below"])
+    tiers = small_video_tiers(doc.get("small_video"))
     sizes = doc.get("conditions") or CONDITIONS
     tier_of = {c: next((t for t in tiers if (sizes[c][0] or 10**9) < t["below"]), None) for c in conds}
     under = [c for c in conds if tier_of[c]]
@@ -118,9 +126,7 @@ def summary(doc: dict) -> None:
             if sel:
                 got = [[verdict(r[c], tier_of[c]["threshold"], tier_of[c].get("uncertain")) for r in sel
                         if r.get(c) is not None] for c in under]  # fmt: skip
-                print(f"| {title} | {len(sel)} | "
-                      + " | ".join(" / ".join(str(g.count(k)) for k in ("fake", "uncertain", "real")) for g in got)
-                      + " |")  # fmt: skip
+                print(f"| {title} | {len(sel)} | " + " | ".join(_counted(g.count) for g in got) + " |")
     for source in ("ffpp", "ffpp_c40"):
         sel = [r for r in rows if r["source"] == source]
         if len({r["label"] for r in sel}) == 2:
@@ -217,8 +223,8 @@ def small_video(
             after = [verdict(r[cond], *judged_apart(r)) for r in sel]
             counts[title] = {
                 "n": len(sel),
-                **{f"{k}_before": before.count(k) for k in ("fake", "uncertain", "real")},
-                **{f"{k}_after": after.count(k) for k in ("fake", "uncertain", "real")},
+                **{f"{k}_before": before.count(k) for k in VERDICTS},
+                **{f"{k}_after": after.count(k) for k in VERDICTS},
             }
     folds = sorted({r["fold"] for r in reals if r["fold"] is not None})
     floored = sum(  # folds where the floor, not the other folds' clips, set the threshold
@@ -255,8 +261,7 @@ def small_video(
           f"{floor:.4f} set it in {floored} of {len(folds)} folds")  # fmt: skip
     print(f"| clips | n | at {today_t:.4f} | this tier's |\n|---|---:|---|---|")
     for title, c in counts.items():
-        before = " / ".join(str(c[f"{k}_before"]) for k in ("fake", "uncertain", "real"))
-        after = " / ".join(str(c[f"{k}_after"]) for k in ("fake", "uncertain", "real"))
+        before, after = (_counted(lambda k, c=c, when=when: c[f"{k}_{when}"]) for when in ("before", "after"))
         print(f"| {title} | {c['n']} | {before} | {after} |")
     if write:
         with open(card_file) as fh:

@@ -409,6 +409,7 @@ def cut_short(info: VideoInfo) -> str | None:
 
 
 SMALL_THRESHOLD = "For a video this small the model uses"  # how small_threshold_warning's line starts
+SMALLER_THAN_TRAINING = "smaller than every FaceForensics++ clip the model trained on"  # small_clip_warning says it
 
 
 def small_clip_warning(info: VideoInfo) -> str | None:
@@ -422,12 +423,12 @@ def small_clip_warning(info: VideoInfo) -> str | None:
         return None
     if str(info.path).lower().endswith(GIF_EXTENSIONS):  # an animation is small by nature: not "forwarded"
         return (
-            f"The animated GIF is {info.width}x{info.height}, smaller than every FaceForensics++ clip the model "
-            f"trained on ({SMALLEST_TRAINING_CLIP_SIDE} px on the short side): its score means less (shrunk to 360 px "
+            f"The animated GIF is {info.width}x{info.height}, {SMALLER_THAN_TRAINING} "
+            f"({SMALLEST_TRAINING_CLIP_SIDE} px on the short side): its score means less (shrunk to 360 px "
             "and compressed, real clips were called fake more than twice as often by the default's fold models)."
         )
     return (
-        f"The video is {info.width}x{info.height}, smaller than every FaceForensics++ clip the model trained on "
+        f"The video is {info.width}x{info.height}, {SMALLER_THAN_TRAINING} "
         f"({SMALLEST_TRAINING_CLIP_SIDE} px on the short side), as a clip forwarded through a messaging app often "
         "is. Such clips are judged less reliably both ways: shrunk to 360 px and compressed again, real clips scored "
         "over the usual threshold more than twice as often, and fewer fakes were caught. Look for the original or a "
@@ -437,7 +438,7 @@ def small_clip_warning(info: VideoInfo) -> str | None:
 
 def is_small_clip_warning(text: str) -> bool:
     """Whether ``text`` is :func:`small_clip_warning`'s."""
-    return text.startswith(("The video is ", "The animated GIF is ")) and "smaller than every FaceForensics++" in text
+    return text.startswith(("The video is ", "The animated GIF is ")) and SMALLER_THAN_TRAINING in text
 
 
 def small_threshold_warning(small: dict, usual: float) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from detector.constants import DEFAULT_THRESHOLD, FACE_MARGIN, IMAGENET_MEAN, IMAGENET_STD
 from detector.errors import NoModelError
 
-__all__ = ["ModelCard", "weights_path", "BadCardError", "NAME"]
+__all__ = ["ModelCard", "weights_path", "BadCardError", "NAME", "small_video_tiers"]
 
 DTYPES = ("float32", "float16", "bfloat16")  # how a card's weights may be stored
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")  # a model's name is also its card's file name
@@ -65,9 +65,8 @@ class ModelCard:
 
     @property
     def small_video_tiers(self) -> list[dict]:
-        """The card's thresholds for small videos, smallest size first (a card may hold one tier as an object)."""
-        tiers = [self.small_video] if isinstance(self.small_video, dict) else list(self.small_video or [])
-        return sorted((t for t in tiers if t), key=lambda t: t["below"])
+        """The card's thresholds for small videos, smallest size first (:func:`small_video_tiers`)."""
+        return small_video_tiers(self.small_video)
 
     def small_video_rule(self, short_side: int | None) -> dict | None:
         """The card's threshold and band for a video whose short side is ``short_side`` px: the smallest of its
@@ -158,6 +157,13 @@ class ModelCard:
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
             raise BadCardError(f"{Path(path).name}: not a usable model card ({str(e).splitlines()[0][:120]})") from None
         return card
+
+
+def small_video_tiers(small_video: dict | list | None) -> list[dict]:
+    """A card's ``small_video`` as a list of tiers, smallest size first: one tier may stand as an object (as in a
+    card written before tiers, or a probe's record of one)."""
+    tiers = [small_video] if isinstance(small_video, dict) else list(small_video or [])
+    return sorted((t for t in tiers if t), key=lambda t: t["below"])
 
 
 def _number(value, what: str, low: float = -math.inf, high: float = math.inf) -> float:
