@@ -1,7 +1,7 @@
 """Bad-input corpus: malformed and unusual inputs and arguments, made at run time, scanned, each one classified.
 
-    .venv/bin/python bench/corpus.py                 # full: about 250 inputs and 60 argument cases
-    .venv/bin/python bench/corpus.py --fast          # a representative 60 inputs and 15 cases (CI runs this)
+    .venv/bin/python bench/corpus.py                 # full: about 310 inputs and 67 argument cases
+    .venv/bin/python bench/corpus.py --fast          # a representative 70 inputs and 14 cases (CI runs this)
     .venv/bin/python bench/corpus.py --keep DIR      # make the corpus in DIR and leave it there
 
 :func:`generate` writes the inputs into a folder (nothing is committed but this code; the same inputs on every

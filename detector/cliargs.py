@@ -153,9 +153,13 @@ def check_outputs(targets: Sequence[tuple[str, str | None]], inputs: Iterable[st
     """Why one of the output ``targets`` ((flag, path or None) pairs) cannot be written, or None: checked before
     any analysis, so that no result is lost at the end and no input is overwritten.  ``-`` (standard output) is
     fine for one flag.  Refused: two flags naming one file, a target that is one of ``inputs`` or named like a video or
-    a photo (``--json clip.mp4`` with the OUT forgotten would write over the clip), a folder, a missing folder
-    that cannot be made (one that can is made, for every command: ``--json runs/x/out.json`` in a fresh
-    checkout), a file that cannot be opened for writing, and two flags both writing to standard output."""
+    a photo (``--json clip.mp4`` with the OUT forgotten would write over the clip), an empty name (``--json ''``
+    wrote nothing and said nothing), a folder, a missing folder that cannot be made (one that can is made, for every
+    command: ``--json runs/x/out.json`` in a fresh checkout, and a line on standard error names it, so that a typo in
+    the path is seen), a file that cannot be opened for writing, and two flags both writing to standard output."""
+    for flag, t in targets:
+        if t is not None and not t.strip():
+            return f"{flag}: empty: give a file name (or - for standard output)"
     to_stdout = [flag for flag, t in targets if t == STDOUT]
     if len(to_stdout) > 1:
         return f"{' - and '.join(to_stdout)} - would mix on standard output: give one of them a file"
@@ -168,11 +172,13 @@ def check_outputs(targets: Sequence[tuple[str, str | None]], inputs: Iterable[st
             return f"{flag} {target}: is one of the inputs; give another file name for the results"
         if target.lower().endswith(MEDIA_EXTENSIONS):
             return f"{flag} {target}: is named like a video or a photo; give a results file (e.g. results.json)"
-        if not os.path.isdir(target):
+        folder = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(target) and not os.path.isdir(folder):
             try:
-                os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+                os.makedirs(folder, exist_ok=True)
             except OSError as e:
                 return f"{flag} {target}: its folder cannot be made ({e.strerror or e})"
+            print(f"note: {flag}: made the folder {printable(folder)}", file=sys.stderr)
         problem = unwritable(target)
         if problem:
             return f"{flag} {target}: {problem}"

@@ -211,6 +211,15 @@ def test_a_clip_the_browser_cannot_play_is_said_under_the_player(tmp_path):
     assert lab.clip_codec(str(clip)) == "mpeg4"
     assert "may not play this clip" in lab.clip_note(str(clip)) and "may not play" in analyse_tab.limits_line(str(clip))
     assert analyse_tab.limits_line(None) == analyse_tab.VIDEO_LIMITS
+    # a file that cannot be analysed: why, under the player (gradio's "Video not playable" pop-up was all a phone
+    # showed of it: a browser check), in plain words for FFmpeg's "Invalid data found when processing input"
+    broken = tmp_path / "cut.mp4"
+    broken.write_bytes(clip.read_bytes()[:300] if clip.stat().st_size > 300 else b"not a video at all")
+    line = analyse_tab.limits_line(str(broken))
+    assert line.startswith(analyse_tab.VIDEO_LIMITS) and "**This file cannot be analysed: " in line
+    text = tmp_path / "notes.mp4"
+    text.write_text("hello " * 50)
+    assert "the file is damaged, cut off, or not a video at all" in analyse_tab.limits_line(str(text))
 
 
 def test_on_compare_shows_crops_and_coverage(clips, tiny_model_dir, monkeypatch):

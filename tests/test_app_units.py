@@ -125,6 +125,18 @@ def test_verdict_card_says_label_score_rule_and_escapes(report):
     assert "faces in 3 of 4 sampled frames" in html
     assert "model &lt;untested&gt;" in html and "<untested>" not in html
     assert "not to be relied on" not in verdict_html(dataclasses.replace(report, warnings=[]))
+    assert "verdict-real" not in html  # the hedge of a real verdict, below, is said of "real" only
+
+
+def test_a_real_verdict_says_it_is_no_proof(report):
+    from webapp.verdict import verdict_html
+
+    # a browser check: a c40 NeuralTextures fake called "Likely REAL" with nothing to hedge it, where "uncertain"
+    # said it vouched for nothing, which read as if "real" did
+    real = dataclasses.replace(report, label="real", score=0.1, warnings=[])
+    html = verdict_html(real)
+    assert "Likely REAL" in html and "not proof that the face is real" in html and "misses many" in html
+    assert "not proof that it is real" in verdict_html(real, compact=True)
 
 
 def test_verdict_for_no_face_and_warnings():

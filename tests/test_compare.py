@@ -79,7 +79,7 @@ def test_when_the_models_agree_the_most_fake_face_of_the_first_is_explained():
 
 
 def test_the_comparison_json_has_rows_face_disagreements_and_reports():
-    from detector.evaluation.compare import disagreement, faces_line
+    from detector.evaluation.compare import AGREEMENT_NOTE, disagreement, faces_line
 
     c = _comparison()
     data = json.loads(json.dumps(c.to_dict()))  # plain JSON
@@ -90,7 +90,8 @@ def test_the_comparison_json_has_rows_face_disagreements_and_reports():
         {"frame": 10, "time": 0.4, "identity": 0, "scores": {"a": 0.7, "b": 0.3}, "labels": {"a": "fake", "b": "real"}}
     ]
     assert set(data["reports"]) == {"a", "b"} and data["reports"]["b"]["frames"][1]["faces"][0]["score"] == 0.3
-    assert disagreement(c.rows).startswith("the models agree")
+    assert disagreement(c.rows) == f"the models agree: fake ({AGREEMENT_NOTE})"  # not read as corroboration
+    assert disagreement(c.rows[:1]) == "one model: fake"  # not "the models agree" of one (an audit)
     assert faces_line(c) == "1 of 3 faces are labelled differently, at 0.40 s"
 
 
@@ -191,11 +192,18 @@ def test_cli_compare_checks_its_outputs_and_models_before_any_run(tmp_path, monk
         (["--csv", str(tmp_path)], "is a folder"),
         (["--json", str(clip)], "is one of the inputs"),
         (["--models", ","], "no model name in it"),
+        (["--json", ""], "--json: empty"),  # an empty name wrote nothing and said nothing (an audit)
     ]
     for extra, pattern in cases:
         assert compare.main([str(clip), *extra]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error:") and pattern in err[0], err
+    made = tmp_path / "new" / "deeper" / "out.json"  # a folder that can be made is made, and said (a typo shows)
+    from detector.cliargs import check_outputs
+
+    assert check_outputs([("--json", str(made))]) is None and made.parent.is_dir()
+    assert capsys.readouterr().err.strip() == f"note: --json: made the folder {made.parent}"
+    assert check_outputs([("--json", str(made))]) is None and capsys.readouterr().err == ""  # there now: no word
     with pytest.raises(SystemExit) as e:
         compare.main([str(clip), "--frames", "0"])
     assert e.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
@@ -206,13 +214,13 @@ def test_cli_compare_checks_its_outputs_and_models_before_any_run(tmp_path, monk
         raise InputError(f"{path}: not a readable video")
 
     monkeypatch.setattr(compare, "compare_models", refuse)
-    # an input that is there but cannot be read exits 1, as scan does; a path that is not there exits 2
+    # an input that cannot be read exits 1, as scan does, and so does a path that is not there (scan's 1 too)
     hostile = tmp_path / "new\nline.mp4"
     hostile.write_bytes(b"not a video")
     assert compare.main([str(hostile), "--models", "a"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "new\\nline.mp4: not a readable video" in err[0]
-    assert compare.main([str(tmp_path / "gone.mp4"), "--models", "a"]) == 2
+    assert compare.main([str(tmp_path / "gone.mp4"), "--models", "a"]) == 1
     assert "gone.mp4: not a readable video" in capsys.readouterr().err
 
     from detector.errors import NoModelError
@@ -266,15 +274,18 @@ def test_close_thresholds_share_one_label_so_none_print_over_another():
 
 
 def test_verdict_rows_and_the_disagreement_text():
+    from detector.evaluation.compare import AGREEMENT_NOTE
     from webapp import compare as view
 
     c = _comparison()
     assert view.verdict_rows(c) == [
-        ["a", "resnet18", "fake", "0.900", "0.500", "2 of 3"],
-        ["b", "3 x efficientnet_lite0", "fake", "0.550", "0.500", "1 of 3"],
+        ["a", "fake", "0.900", "0.500", "2 of 3", "resnet18"],
+        ["b", "fake", "0.550", "0.500", "1 of 3", "3 x efficientnet_lite0"],
     ]  # video scores by the confident rule: a's one frame over 0.8 (0.9); b's plain mean of 0.8 and 0.3
     text = view.disagreement_markdown(c)
-    assert text.startswith("**Verdicts on the whole clip:** the models agree: a fake (0.90), b fake (0.55).")
+    assert text.startswith(
+        f"**Verdicts on the whole clip:** the models agree: a fake (0.90), b fake (0.55). Note: {AGREEMENT_NOTE}."
+    )
     assert "**Face by face:** 1 of 3 faces are labelled differently, at 0.40 s." in text
     assert "- a **fake** · b **real**: 1 face (0.40 s)" in text
     assert "**Explained face:** face 0 at 0.40 s (frame 10), the face the models disagree on most; no CAM" in text
@@ -290,7 +301,7 @@ def test_verdict_rows_and_the_disagreement_text():
     )
     # found by review: the table printed 0.908 (fake) beside a threshold of 0.91
     close = _comparison(threshold_b=0.5504)
-    assert view.verdict_rows(close)[1][3:5] == ["0.5500", "0.5504"] and "b real (0.5500)" in view.disagreement_markdown(
+    assert view.verdict_rows(close)[1][2:4] == ["0.5500", "0.5504"] and "b real (0.5500)" in view.disagreement_markdown(
         close
     )
 

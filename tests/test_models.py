@@ -190,3 +190,8 @@ def test_a_folder_of_several_cards_given_as_the_model_is_refused_not_guessed(tin
     (tmp_path / "empty" / "notes.json").write_text('{"a": 1}')  # and why a .json in it is not one
     with pytest.raises(NoModelError, match=r"holds no usable model card \(notes.json: .*no name"):
         resolve(str(tmp_path / "empty"))
+    # a card whose weights lead out of its folder: the card's own reason, not "holds no model card" (an audit)
+    outside = tmp_path / "outside"
+    _copy_card(tiny_model_dir, outside, weights="../one/untrained_resnet18.safetensors")
+    with pytest.raises(NoModelError, match=r"holds no usable model card \(.*must be a \.safetensors file name in"):
+        resolve(str(outside))

@@ -267,8 +267,11 @@ def test_a_one_frame_gif_is_a_photo_and_an_animated_gif_a_clip(tmp_path, tiny_mo
     clip.unlink()
     os.mkfifo(tmp_path / "pipe.gif")  # a review: opened to look for a second frame, it blocked the scan for ever
     assert is_still(tmp_path / "pipe.gif")
-    with pytest.raises(InputError, match="not a regular file"):
+    with pytest.raises(InputError, match=r"not a regular file \(a device, pipe or socket\)"):
         read_still(str(tmp_path / "pipe.gif"))
+    (tmp_path / "album.jpg").mkdir()  # worded as a video's checks word it (an audit)
+    with pytest.raises(InputError, match="album.jpg: is a folder, not a video or a photo"):
+        read_still(str(tmp_path / "album.jpg"))
     os.remove(tmp_path / "pipe.gif")
     photo = analyze(str(tmp_path / "one.gif"), model=tiny_model)
     clip = analyze(str(tmp_path / "moving.gif"), model=tiny_model, frames=3)

@@ -149,11 +149,19 @@ VIDEO_LIMITS = (
 
 
 def limits_line(video) -> str:
-    """The line under the first tab's video: the formats and limits, and, for a clip the browser will likely show
-    blank, that it is analysed all the same (the "Ready" line said it, but the verdict replaces it)."""
-    from webapp.lab import clip_codec, playable_note
+    """The line under the first tab's video: the formats and limits; for a clip the browser will likely show blank,
+    that it is analysed all the same (the "Ready" line said it, but the verdict replaces it); for a file that cannot
+    be analysed, why, beside the player that shows it (a browser check: on a phone the verdict panel saying so was a
+    screen further down, and gradio's own "Video not playable" pop-up, hidden now, was all that showed)."""
+    from webapp.lab import playable_note
 
-    note = playable_note(clip_codec(video))
+    if not video:
+        return VIDEO_LIMITS
+    try:
+        _, info = checked_media(video, None)
+    except gr.Error as e:
+        return f"{VIDEO_LIMITS}  \n**This file cannot be analysed: {e.message}**"
+    note = playable_note(getattr(info, "codec", ""))
     return f"{VIDEO_LIMITS}  \n**{note}**" if note else VIDEO_LIMITS
 
 

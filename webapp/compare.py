@@ -17,7 +17,7 @@ import os
 import cv2
 import numpy as np
 
-from detector.evaluation.compare import Comparison, disagreement, faces_line, write_csv
+from detector.evaluation.compare import AGREEMENT_NOTE, Comparison, disagreement, faces_line, write_csv
 from detector.inference.report import agreeing_figures, score_text
 from explain import DEFAULT_HEAT_MAP
 
@@ -38,7 +38,9 @@ __all__ = [
     "write_downloads",
 ]
 
-VERDICT_HEADERS = ["model", "architecture", "label", "score", "threshold", "faces over threshold"]
+# the verdict first, the architecture last: on a phone the table shows its first columns and scrolls (a browser
+# check: score and threshold were off the screen, behind the architecture)
+VERDICT_HEADERS = ["model", "label", "score", "threshold", "faces over threshold", "architecture"]
 MAX_TIMES = 8  # times listed per group of faces in the disagreement text
 # the colours of webapp.plots.IDENTITY_COLOURS (Okabe-Ito, colour-blind-safe), one per model
 MODEL_COLOURS = ["#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#009E73", "#F0E442", "#000000", "#D55E00"]
@@ -189,11 +191,11 @@ def verdict_rows(c: Comparison) -> list[list]:
         out.append(
             [
                 r["model"],
-                r["architecture"],
                 r["label"],
                 score,
                 threshold + ("" if r.get("calibrated", True) else " fixed"),
                 f"{r['faces_over_threshold']} of {r['faces']}",
+                r["architecture"],
             ]
         )
     return out
@@ -296,6 +298,8 @@ def disagreement_markdown(c: Comparison) -> str:
     verdicts = disagreement(rows)
     scores = ", ".join(f"{r['model']} {r['label']} ({_score(r)})" for r in rows)
     head = [f"**Verdicts on the whole {'photo' if photo else 'clip'}:** {verdicts.split(':')[0]}: {scores}."]
+    if AGREEMENT_NOTE in verdicts:
+        head[0] += f" Note: {AGREEMENT_NOTE}."
     fixed = [r["model"] for r in rows if not r.get("calibrated", True)]
     if fixed:
         agreed = verdicts.partition("; ")[2]  # "the N models calibrated on real people agree: real", or ""

@@ -226,7 +226,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     headers=VERDICT_HEADERS,
                     interactive=False,
                     wrap=True,
-                    column_widths=["24%", "22%", "13%", "10%", "13%", "18%"],  # "uncertain" unbroken
+                    column_widths=["24%", "13%", "10%", "13%", "18%", "22%"],  # "uncertain" unbroken
                     elem_id="compare-table",
                 )
                 timeline = gr.Plot(show_label=False, elem_id="compare-timeline")

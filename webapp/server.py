@@ -33,8 +33,8 @@ TITLE = "Deepfake detector for videos and photos"
 STATIC = files("webapp") / "static"
 CSS = (STATIC / "app.css").read_text()
 # gr.Plot has no click event (gradio 6): timeline_click.js forwards plotly's click on a timeline point; verdict_live.js
-# tells a screen reader each new verdict (see the files)
-SCRIPTS = ("timeline_click.js", "verdict_live.js")
+# tells a screen reader each new verdict; quiet_player.js closes gradio's "Video not playable" pop-up (see the files)
+SCRIPTS = ("timeline_click.js", "verdict_live.js", "quiet_player.js")
 HEAD = "".join(f"<script>\n{(STATIC / name).read_text()}</script>\n" for name in SCRIPTS)
 
 

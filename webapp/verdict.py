@@ -113,6 +113,8 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
         )
         if report.label == "uncertain":
             parts.append(uncertain_html(report, compact))
+        elif report.label == "real":
+            parts.append(real_html(compact))
         rule = report.aggregation
         others = ", ".join(f"{k} rule {_fmt(v)}" for k, v in report.scores_by_rule.items() if k != rule)
         if photo and not compact:
@@ -166,6 +168,21 @@ HOW_TEXT = {
 
 
 THRESHOLD_STEP = 0.001  # the threshold slider's step: 0.90793 shows as 0.908, as the verdict prints it
+
+
+def real_html(compact: bool = False) -> str:
+    """What a "real" verdict means, in words: no sign found, not proof (a browser check: a c40 NeuralTextures fake
+    called "Likely REAL" with nothing to hedge it, where "uncertain" said it vouched for nothing, which read as if
+    "real" did)."""
+    if compact:
+        text = "No sign of a fake found by this model; not proof that it is real."
+    else:
+        text = (
+            "<b>What &ldquo;likely real&rdquo; means:</b> the score is under the threshold: this model found no sign "
+            "of the face swaps and re-enactments it learned. It is not proof that the face is real: it misses many "
+            "fakes, above all heavily compressed ones and methods it never saw (its model card gives the rates)."
+        )
+    return f'<div class="verdict-real" style="font-size:13.5px;margin-top:6px">{text}</div>'
 
 
 def uncertain_html(report: Report, compact: bool = False) -> str:
@@ -256,6 +273,7 @@ __all__ = [
     "warnings_html",
     "message_html",
     "uncertain_html",
+    "real_html",
     "THRESHOLD_STEP",
     "relabel",
     "is_photo",

@@ -30,7 +30,6 @@ track identity: every model sees the same frames and the same detections (only i
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ __all__ = [
     "ModelRun",
     "ChosenFace",
     "disagreement",
+    "AGREEMENT_NOTE",
     "main",
     "FIELDS",
     "write_csv",
@@ -304,13 +304,22 @@ def compare(path: str, models: list[str], frames: int = DEFAULT_FRAMES) -> tuple
     return c.rows, c.reports
 
 
+# said beside "the models agree" (a browser check: six models agreeing on "real" for a fake they all missed read as
+# corroboration; the shipped models learned from the same clips and miss the same fakes, docs/results.md "The recipes
+# share their errors")
+AGREEMENT_NOTE = "agreement is not confirmation: models that learned from the same clips miss the same fakes"
+
+
 def disagreement(rows: list[dict]) -> str:
     """One line on the verdicts: "the models agree: fake", or who says what; when only models with an
     uncalibrated threshold (``calibrated`` false in their rows) differ, it says that those calibrated on real people
     agree."""
     labels = {r["label"] for r in rows if r["label"] != "unknown"}
+    label = next(iter(labels)) if len(labels) == 1 else "no face"
+    if len(rows) == 1:  # "the models agree" of one model (an audit: --models a,a keeps one)
+        return f"one model: {label}"
     if len(labels) <= 1:
-        return f"the models agree: {labels.pop() if labels else 'no face'}"
+        return f"the models agree: {label}" + (f" ({AGREEMENT_NOTE})" if labels else "")
     line = "the models disagree: " + ", ".join(f"{r['model']} says {r['label']}" for r in rows)
     calibrated = [r for r in rows if r.get("calibrated", True) and r["label"] != "unknown"]  # those that judged
     agreed = {r["label"] for r in calibrated}
@@ -326,6 +335,9 @@ def disagreement(rows: list[dict]) -> str:
 def faces_line(comparison: Comparison) -> str:
     """One line on the faces: how many of those every model scored are labelled differently, and when."""
     faces, differ = comparison.faces(), comparison.disagreements()
+    if len(comparison.runs) == 1:  # nothing to compare (an audit: "every model labels..." of one model)
+        n = len(faces)
+        return f"{n} face{'' if n == 1 else 's'} scored by the one model"
     if not faces:
         return "no face was scored by every model"
     photo = comparison.runs and comparison.runs[0].report.is_photo  # one frame: no time (a browser check: "at 0.00 s")
@@ -389,7 +401,7 @@ def main(argv=None) -> int:
         comparison = compare_models(args.path, models, args.frames)
     except NoModelError as e:
         return fail(str(e))
-    except InputError as e:  # as scan's codes: a path that is not there is a bad argument (2), a clip that fails is 1
+    except InputError as e:  # as scan's codes (README): an input that is missing or cannot be read is 1
         # the outputs say so too: an earlier comparison's files left in their place would be read as this one's
         message = str(e)
         for option, target, write in (
@@ -402,7 +414,7 @@ def main(argv=None) -> int:
                         write(fh)
                 except OSError as w:
                     print(f"error: {printable(write_failed(option, target, w))}", file=sys.stderr)
-        return fail(message, code=1 if os.path.exists(args.path) else 2)
+        return fail(message, code=1)
     rows = comparison.rows
     shown = sys.stderr if STDOUT in (args.json, args.csv) else sys.stdout  # stdout holds the JSON or CSV then
     width = max(len(r["model"]) for r in rows)

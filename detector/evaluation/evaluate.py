@@ -1,4 +1,4 @@
-"""Evaluate a model on a labelled video dataset, clean and under perturbations.
+"""Evaluate a model on a labelled dataset of videos or photos, clean and under perturbations.
 
     python -m detector.evaluation.evaluate ../shared/data/ffpp --split val --perturb all --json eval.json --report eval/
 
@@ -42,7 +42,17 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.cliargs import STDOUT, Parser, check_outputs, fail, frame_count, printable, whole, write_failed
+from detector.cliargs import (
+    STDOUT,
+    Parser,
+    check_outputs,
+    fail,
+    frame_count,
+    model_name,
+    printable,
+    whole,
+    write_failed,
+)
 from detector.constants import SCORE_DECIMALS
 from detector.inference.report import SafeDictWriter
 
@@ -75,7 +85,7 @@ CSV_FIELDS = [
 def parse_args(argv=None) -> argparse.Namespace:
     p = Parser(
         prog="deepfake-lens evaluate",
-        description="Evaluate a model on a labelled video dataset, clean and perturbed",
+        description="Evaluate a model on a labelled dataset of videos or photos, clean and perturbed",
     )
     p.add_argument(
         "data",
@@ -83,7 +93,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs="+",
         help="dataset folder(s): FaceForensics++ tree, DFDC metadata.json, real/+fake/ folders of videos or photos",
     )
-    p.add_argument("--model", help="model name in assets/models or path to its .json card (default: the default)")
+    p.add_argument(
+        "--model",
+        type=model_name,
+        help="a model's name (deepfake-lens models lists them), its .json card, or a folder holding one card "
+        "(default: the installed default model)",
+    )
     p.add_argument("--frames", type=frame_count, default=32, help="frames sampled evenly over each video (default 32)")
     p.add_argument(
         "--perturb",

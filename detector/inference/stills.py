@@ -99,7 +99,14 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
     path = str(path)
     name = path  # as video errors name it: in a folder tree, which IMG_0001.jpg failed
     if not os.path.isfile(path):
-        raise InputError(f"{name}: no such file" if not os.path.exists(path) else f"{name}: not a regular file")
+        if not os.path.exists(path):
+            raise InputError(f"{name}: no such file")
+        what = (
+            "is a folder, not a video or a photo"
+            if os.path.isdir(path)
+            else "not a regular file (a device, pipe or socket)"
+        )
+        raise InputError(f"{name}: {what}")  # worded as video.py's checks word them (an audit)
     if os.path.getsize(path) == 0:
         raise InputError(f"{name}: the file is empty (0 bytes)")
     try:

@@ -96,9 +96,9 @@ def _check_file(path: str, limits: Limits) -> None:
     except OSError as e:
         raise InputError(f"{path}: cannot be read ({e.strerror or _short(e)})") from None
     if stat.S_ISDIR(st.st_mode):
-        raise InputError(f"{path}: is a folder, not a video file")
+        raise InputError(f"{path}: is a folder, not a video or a photo")
     if not stat.S_ISREG(st.st_mode):  # a device (/dev/urandom), a FIFO, a socket: no size to check, maybe no end
-        raise InputError(f"{path}: not a regular file (a device, pipe or socket), not a video file")
+        raise InputError(f"{path}: not a regular file (a device, pipe or socket)")
     if st.st_size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes)")
     if st.st_size > limits.max_file_mb * 1024 * 1024:
@@ -153,7 +153,10 @@ def _check_streams(container, path: str) -> None:
 
 
 def _short(e: Exception) -> str:
-    """FFmpeg's reason in a few words: no error number, no repeated file name."""
+    """FFmpeg's reason in a few words: no error number, no repeated file name; its "Invalid data found when
+    processing input" in plain words (a browser check: read as jargon for a file cut off while downloading)."""
+    if isinstance(e, av.error.InvalidDataError):
+        return "the file is damaged, cut off, or not a video at all"
     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     msg = re.sub(r"^\[Errno -?\d+\]\s*", "", msg)
     msg = re.sub(r":\s*'[^']*'$", "", msg)  # PyAV appends ": '<path>'"; the caller names the file already

@@ -108,9 +108,10 @@ def _why_no_card(folder: Path) -> str:
     for card_file in sorted(folder.glob("*.json"))[:20]:
         try:
             card = ModelCard.from_file(card_file)
+            # weights_path, as list_models checks them: a name leading out of the folder is refused with its reason
+            missing = [w for w in card.weight_files if not weights_path(card, folder, w).is_file()]
         except (BadCardError, OSError) as e:
             return f"holds no usable model card ({e})"
-        missing = [w for w in card.weight_files if not (folder / w).is_file()]
         if missing:
             return f"holds no usable model card ({card_file.name}: its weights {', '.join(missing)} are not beside it)"
     return "the folder holds no model card (a .json card beside its weights)"
