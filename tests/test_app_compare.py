@@ -74,11 +74,11 @@ def test_compare_event_through_gradio(demo, clips):
         "eager: fake (threshold 0.010)",
         "wary: real (threshold 0.990)",
     ]
-    cams = out["compare-cams"]
-    assert cams["value"]["path"].endswith(".png") or cams["value"]["path"].endswith(".webp")
-    # the image in words, for a screen reader: the face and each model's score and label of it
-    assert cams["alt_text"].startswith("Face 0 at ") and "beside its heat map: eager: " in cams["alt_text"]
-    assert "(FAKE)" in cams["alt_text"] and "wary: " in cams["alt_text"]
+    cams = out["compare-cams"]  # one picture a model, each captioned with its model's name
+    assert [item["caption"].split(":")[0] for item in cams["value"]] == ["eager", "wary"]
+    # the pictures in words, for a screen reader (the gallery's label): the face and each model's score and label
+    assert cams["label"].startswith("Face 0 at ") and "beside its heat map: eager: " in cams["label"]
+    assert "(FAKE)" in cams["label"] and "wary: " in cams["label"]
     for elem in ("compare-json", "compare-csv"):
         assert out[elem]["visible"] is True
     saved = json.loads(open(out["compare-json"]["value"]["path"]).read())
@@ -213,13 +213,13 @@ def test_models_are_compared_on_a_photo(demo, tmp_path):
         ["eager", "fake", "resnet18"],
         ["wary", "real", "resnet18"],
     ]
-    assert out[ui.cams]["value"] is not None and out[ui.json_btn].visible
-    assert out[ui.cams]["alt_text"].startswith("Face 0 as each model saw it")  # a photo: no time
+    assert len(out[ui.cams]["value"]) == 2 and out[ui.json_btn].visible
+    assert out[ui.cams]["label"].startswith("Face 0 as each model saw it")  # a photo: no time
     # the heat maps in the colour-blind safe colours: the same faces and models, other colours
     bright = compare_tab.on_compare_models(
         ui, None, str(photo), ["wary", "eager"], 4, "gradcam", "inferno", progress=lambda *a, **k: None
     )
-    jet, inferno = out[ui.cams]["value"], bright[ui.cams]["value"]
+    jet, inferno = out[ui.cams]["value"][0][0], bright[ui.cams]["value"][0][0]
     assert inferno.shape == jet.shape and not (inferno == jet).all()
     assert [row[:4] for row in bright[ui.table]] == [row[:4] for row in out[ui.table]]
 

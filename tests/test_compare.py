@@ -317,26 +317,24 @@ def test_models_that_found_no_face_are_not_counted_as_agreeing():
     assert disagreement(rows).endswith("; the only model calibrated on real people, a, says real")
 
 
-def test_cam_row_puts_one_tile_per_model_side_by_side():
+def test_cam_tiles_are_one_picture_per_model():
     from webapp import compare as view
     from webapp.faces import face_tile
 
     c = _comparison()
     c.runs[0].face.cam = np.linspace(0, 1, 96 * 96, dtype=np.float32).reshape(96, 96)
-    row = view.cam_row(c, side=100, gap=10)
+    tiles = view.cam_tiles(c, side=100)
     tile = face_tile(c.runs[0].face, 0.5, 100)
-    assert row.dtype == np.uint8 and row.shape == (tile.shape[0] + 30, 2 * tile.shape[1] + 10, 3)
-    assert (row[40:, tile.shape[1] : tile.shape[1] + 10] == 255).all()  # the white gap between the tiles
-    assert tuple(row[30 + 2, 2]) == (214, 39, 40)  # a says fake on this face: red frame
-    assert tuple(row[30 + 2, tile.shape[1] + 12]) == (44, 160, 44)  # b says real: green
-    assert tuple(row[15, 9]) == (0, 114, 178)  # a's colour square in its title (#0072B2)
-    # found by a browser check: six models side by side shrank to an unreadable strip; three a row at most
-    grid = view.cam_row(c, side=100, gap=10, per_row=1)
-    assert grid.shape == (2 * (tile.shape[0] + 30) + 10, tile.shape[1], 3)
-    assert (grid[tile.shape[0] + 30 : tile.shape[0] + 40] == 255).all()  # the white gap between the rows
-    assert view.cam_row(c, side=100, gap=10, top=36).shape[0] == row.shape[0] + 36  # room for the page's buttons
+    # one picture a model (a browser check: drawn as one image, a phone shrank its names and scores to 4-5 px)
+    assert [caption.split(":")[0] for _, caption in tiles] == ["a", "b"]
+    (a, a_said), (b, _) = tiles
+    assert a.dtype == np.uint8 and a.shape == (tile.shape[0] + 30, tile.shape[1], 3)  # a title strip over the tile
+    assert tuple(a[30 + 2, 2]) == (214, 39, 40)  # a says fake on this face: red frame
+    assert tuple(b[30 + 2, 2]) == (44, 160, 44)  # b says real: green
+    assert tuple(a[15, 9]) == (0, 114, 178)  # a's colour square in its title (#0072B2)
+    assert "FAKE" in a_said  # the caption says the score and label in words
     c.face = None
-    assert view.cam_row(c) is None
+    assert view.cam_tiles(c) == []
 
 
 def test_downloads_are_the_clis_files(tmp_path):

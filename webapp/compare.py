@@ -3,7 +3,7 @@
     c = compare_models(path, [card.name for card in list_models()], frames=16, cam="gradcam")
     timeline_figure(c)        # one line per model (its top face score per sampled frame), each with its threshold
     verdict_rows(c)           # model, architecture, label, score, threshold, faces over threshold
-    cam_row(c)                # one CAM tile per model, all of the same face, each under its model's name
+    cam_tiles(c)              # one CAM tile per model, all of the same face, each under its model's name
     disagreement_markdown(c)  # which frames / faces the models label differently
     write_downloads(c, dir)   # the CLI's files: <clip>_compare.json and <clip>_compare.csv
 
@@ -31,7 +31,7 @@ __all__ = [
     "threshold_labels",
     "timeline_figure",
     "verdict_rows",
-    "cam_row",
+    "cam_tiles",
     "cam_row_text",
     "disagreement_markdown",
     "is_photo",
@@ -212,18 +212,17 @@ def _title(text: str, width: int, colour: tuple[int, int, int], height: int = 30
     return strip
 
 
-def cam_row(
-    c: Comparison, side: int = 150, gap: int = 14, per_row: int = 3, top: int = 0, colours: str = DEFAULT_HEAT_MAP
-) -> np.ndarray | None:
-    """One image: for each model, the explained face as it saw it beside its CAM overlay (in heat map ``colours``),
-    framed in the colour of its label, under the model's name, at most ``per_row`` models a row (six side by side
-    were shrunk to a strip too small to read); ``top`` white pixels above it (where the page's image buttons sit);
-    None when no face was scored by every model."""
-    from webapp.faces import face_tile
+def cam_tiles(c: Comparison, side: int = 150, colours: str = DEFAULT_HEAT_MAP) -> list[tuple[np.ndarray, str]]:
+    """For each model, one picture and its caption: the explained face as the model saw it beside its CAM overlay
+    (in heat map ``colours``), framed in the colour of its label, under the model's name; the caption says its score
+    and label in words.  One picture a model, not one image of them all: on a phone that image was shrunk until its
+    names and scores were 4-5 px high (a browser check); a gallery puts them one under the other there.  An empty
+    list when no face was scored by every model."""
+    from webapp.faces import face_tile, score_said
 
     if c.face is None or not c.runs:
-        return None
-    tiles = []
+        return []
+    out = []
     for k, run in enumerate(c.runs):
         tile = face_tile(
             run.face,
@@ -235,27 +234,13 @@ def cam_row(
             colours=colours,
         )
         head = _title(run.name, tile.shape[1], _rgb(model_colour(k)))
-        tiles.append(np.concatenate([head, tile], axis=0))
-    height, width = max(t.shape[0] for t in tiles), max(t.shape[1] for t in tiles)
-    rows = []
-    for start in range(0, len(tiles), per_row):
-        parts = []
-        for i, t in enumerate(tiles[start : start + per_row]):
-            pad = np.full((height, width, 3), 255, np.uint8)
-            pad[: t.shape[0], : t.shape[1]] = t
-            parts += ([np.full((height, gap, 3), 255, np.uint8)] if i else []) + [pad]
-        rows.append(np.concatenate(parts, axis=1))
-    full = rows[0].shape[1]
-    out = []
-    for i, r in enumerate(rows):  # a short last row stays on the left, white to the right
-        if r.shape[1] < full:
-            r = np.concatenate([r, np.full((height, full - r.shape[1], 3), 255, np.uint8)], axis=1)
-        out += ([np.full((gap, full, 3), 255, np.uint8)] if i else []) + [r]
-    return np.concatenate([np.full((int(top), full, 3), 255, np.uint8), *out], axis=0)
+        said = score_said(run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion)
+        out.append((np.concatenate([head, tile], axis=0), f"{run.name}: {said}"))
+    return out
 
 
 def cam_row_text(c: Comparison) -> str | None:
-    """What :func:`cam_row` shows, in words (the image's text for a screen reader): the face and each model's
+    """What :func:`cam_tiles` show, in words (the image's text for a screen reader): the face and each model's
     score and label of it."""
     from webapp.faces import score_said
 

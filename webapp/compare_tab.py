@@ -125,9 +125,8 @@ def on_compare_models(ui, video, photo, models, frames, cam, colours=DEFAULT_HEA
         ui.summary: view.disagreement_markdown(comparison),
         ui.table: view.verdict_rows(comparison),
         ui.timeline: gr.Plot(value=None if one_frame else view.timeline_figure(comparison), visible=not one_frame),
-        # top: the image's buttons covered the third tile's corner (a review)
         ui.cams: gr.update(
-            value=view.cam_row(comparison, top=36, colours=colours), alt_text=view.cam_row_text(comparison)
+            value=view.cam_tiles(comparison, colours=colours) or None, label=view.cam_row_text(comparison)
         ),
         ui.json_btn: gr.DownloadButton(value=json_path, visible=True),
         ui.csv_btn: gr.DownloadButton(value=csv_path, visible=True),
@@ -156,7 +155,7 @@ class CompareTab:
     summary: gr.Markdown
     table: gr.Dataframe
     timeline: gr.Plot
-    cams: gr.Image
+    cams: gr.Gallery
     json_btn: gr.DownloadButton
     csv_btn: gr.DownloadButton
 
@@ -235,12 +234,14 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     "spot: on a face a model scores real, the hottest part is where it leaned most towards fake, not "
                     "evidence of a fake)"
                 )
-                cam_row = gr.Image(
+                cam_row = gr.Gallery(  # its label, hidden, says what the pictures show (a screen reader's text)
                     label="The same face, as each model saw it, beside its CAM",
                     show_label=False,
-                    interactive=False,
+                    columns=3,
+                    height="auto",
+                    object_fit="contain",
                     elem_id="compare-cams",
-                    buttons=["download", "fullscreen"],
+                    allow_preview=True,
                 )
                 with gr.Row():
                     json_btn = gr.DownloadButton("Download JSON", visible=False, elem_id="compare-json")
