@@ -292,6 +292,39 @@ def test_close_to_the_threshold_means_close_on_its_own_side():
     assert not close(0.9, 0.98) and close(0.97, 0.98)  # the same at the other end
 
 
+def test_faces_too_small_to_judge_give_no_verdict(tmp_path, tiny_model):
+    # a browser check: a 48x48 clip's 9 px faces got "Likely REAL 0.353"; under SMALLEST_FACE_PX there is no verdict
+    from detector.constants import SMALLEST_FACE_PX
+    from detector.data.synthetic import render_clip
+    from detector.inference.report import TOO_SMALL
+    from webapp.verdict import headline, relabel
+
+    tiny = analyze(
+        render_clip(str(tmp_path / "tiny.mp4"), seconds=1, fps=10, size=(64, 48)), frames=3, model=tiny_model
+    )
+    assert tiny.label == "unknown" and math.isnan(tiny.score) and not tiny.faces
+    assert tiny.warnings[0].startswith(f"{TOO_SMALL}: 3 faces in the sampled frames, the largest ")
+    assert f"under the {SMALLEST_FACE_PX} px" in tiny.warnings[0]
+    assert not [w for w in tiny.warnings if w.startswith("No face")]  # faces were found: not "no face"
+    assert headline(tiny) == "No verdict: faces too small"
+    moved = relabel(tiny, 0.3, tiny_model.card.threshold, tiny_model.card.uncertain)  # the app's slider
+    assert not [w for w in moved.warnings if w.startswith("No face")] and headline(moved) == headline(tiny)
+    larger = analyze(
+        render_clip(str(tmp_path / "small.mp4"), seconds=1, fps=10, size=(160, 120)), frames=3, model=tiny_model
+    )
+    assert larger.label != "unknown" and min(max(f.box[2], f.box[3]) for f in larger.faces) >= SMALLEST_FACE_PX
+    assert not [w for w in larger.warnings if w.startswith(TOO_SMALL) or "unjudged" in w]
+    from types import SimpleNamespace
+
+    from detector.inference.pipeline import small_faces_warning
+
+    judged = SimpleNamespace(label="real", is_photo=False)  # beside larger faces: those left out are said
+    assert small_faces_warning([12.0, 20.4], judged) == (
+        f"2 faces were left unjudged, under {SMALLEST_FACE_PX} px across (the largest 20 px): the verdict rests on "
+        "the larger faces only."
+    )
+
+
 def test_a_video_smaller_than_every_training_clip_is_warned_of(clips, tiny_model, tmp_path):
     # scripts/forward_probe.py: real clips shrunk to 360 px and compressed again (as when forwarded) were called fake
     # more than twice as often; no training clip is under 480 px on its short side, and no warning said so

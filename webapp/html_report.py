@@ -39,7 +39,7 @@ from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers
 from webapp.faces import HEAT_MAP_LOOKS, draw_boxes, face_label, face_tile, faces_text
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
-from webapp.verdict import HEADLINES, is_photo, verdict_html
+from webapp.verdict import headline, is_photo, verdict_html
 
 MAX_FACES = 24
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -339,14 +339,14 @@ def report_html(
         if info.get("fps"):
             facts.append(f"{float(info['fps']):.0f} fps")
         facts.append(f"{len(report.frames)} frames sampled")
-    headline = HEADLINES.get(report.label, report.label)
+    said = headline(report)
     score = "no score" if report.score is None or math.isnan(report.score) else f"score {report.score:.3f}"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(name)}: {_esc(headline)} ({score})</title>",
+        f"<title>{_esc(name)}: {_esc(said)} ({score})</title>",
         f"<style>{_STYLE}</style></head><body>",
         "<h1>Deepfake detector report</h1>",
         f'<div class="meta"><b>{_esc(name)}</b> · {_esc(", ".join(facts))} · analysed {_esc(when)}</div>',

@@ -14,8 +14,10 @@ import os
 
 from detector.inference.report import (
     HAND_THRESHOLD,
+    NO_FACE,
     RULE_TEXT,
     SECOND_OPINION,
+    TOO_SMALL,
     Report,
     band_at,
     figures_against,
@@ -53,6 +55,14 @@ _WARN = (
 )
 
 
+def headline(report: Report) -> str:
+    """The verdict card's headline: :data:`HEADLINES` by label, and for no verdict because every face found was too
+    small to judge, that (not "no face found")."""
+    if report.label == "unknown" and any(w.startswith(TOO_SMALL) for w in report.warnings):
+        return "No verdict: faces too small"
+    return HEADLINES.get(report.label, report.label)
+
+
 def _fmt(v: float) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
@@ -72,7 +82,7 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
     """The verdict card of one report; under the headline, a line when the report doubts the model itself
     (:func:`~detector.inference.report.model_warning`: untested, near chance, or an uncalibrated threshold)."""
     bg, fg, border = COLOURS.get(report.label, COLOURS["unknown"])
-    head = HEADLINES.get(report.label, report.label)
+    head = headline(report)
     n = len(report.frames)
     with_face = sum(fr.has_face for fr in report.frames)
     ids = len(report.identities)
@@ -248,7 +258,10 @@ def relabel(
     front = [w for w in kept if is_seen_warning(w)] + [w for w in kept if is_model_warning(w)]
     said = second_opinion_warning(report.second_opinion, own_label, report.is_photo) if report.second_opinion else ""
     second = [said] if said else []  # what the second opinion says, and did, at this threshold
-    new.warnings = front + hand + trust_warnings(new) + [w for w in kept if w not in front] + second
+    auto = trust_warnings(new)
+    if any(w.startswith(TOO_SMALL) for w in kept):  # faces were found, too small: not "no face was found"
+        auto = [w for w in auto if not w.startswith(NO_FACE)]
+    new.warnings = front + hand + auto + [w for w in kept if w not in front] + second
     return new
 
 
@@ -278,4 +291,5 @@ __all__ = [
     "relabel",
     "is_photo",
     "HEADLINES",
+    "headline",
 ]

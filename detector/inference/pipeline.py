@@ -17,13 +17,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from detector.constants import DEFAULT_FRAMES, FACE_MARGIN, GIF_EXTENSIONS, SCORE_DECIMALS
+from detector.constants import DEFAULT_FRAMES, FACE_MARGIN, GIF_EXTENSIONS, SCORE_DECIMALS, SMALLEST_FACE_PX
 from detector.data.seen import seen_warning, trained_sources
 from detector.errors import InputError
 from detector.inference.faces import FaceDetector, crop_face, crop_inside, iou, track
 from detector.inference.quality import face_stats
 from detector.inference.report import (
+    NO_FACE,
     RULES,
+    TOO_SMALL,
     FrameResult,
     Report,
     attach_sequence,
@@ -163,6 +165,28 @@ def colour_second_opinion(report: Report, clf: Classifier, directory=None) -> di
         "uncertain": list(other.card.uncertain) if other.card.uncertain else None,
         "label": again.label,
     }
+
+
+def too_small(face) -> bool:
+    """Whether ``face`` is too small to judge: its box under :data:`SMALLEST_FACE_PX` across."""
+    return max(face.box[2], face.box[3]) < SMALLEST_FACE_PX
+
+
+def small_faces_warning(sides: list[float], report: Report) -> str:
+    """What is said of the faces left out as too small (``sides``: each one's size across, px): that they were not
+    judged, and, when no other face was, that there is no verdict (it starts with :data:`TOO_SMALL`)."""
+    n, largest = len(sides), max(sides)
+    what = "the photo" if report.is_photo else "the sampled frames"
+    if report.label == "unknown":
+        return (
+            f"{TOO_SMALL}: {n} face{'s' * (n != 1)} in {what}, the largest {largest:.0f} px across, under the "
+            f"{SMALLEST_FACE_PX} px a face needs to be judged, so there is no verdict. Give a larger version of the "
+            "file if there is one."
+        )
+    return (
+        f"{n} face{'s were' if n != 1 else ' was'} left unjudged, under {SMALLEST_FACE_PX} px across (the largest "
+        f"{largest:.0f} px): the verdict rests on the larger faces only."
+    )
 
 
 def faces_in(
@@ -436,6 +460,10 @@ def analyze(
     else:
         info, sampled, detect_s = found
     faces_per_frame = [fr.faces or [] for fr in sampled]
+    # faces too small to judge are left out, and said (below): no score is made of a few pixels blown up
+    tiny = [max(f.box[2], f.box[3]) for faces in faces_per_frame for f in faces if too_small(f)]
+    if tiny:
+        faces_per_frame = [[f for f in faces if not too_small(f)] for faces in faces_per_frame]
     track(faces_per_frame)
     timings["decode"] = 0.0 if found is not None else time.perf_counter() - t - detect_s
     timings["detect"] = 0.0 if found is not None else detect_s  # shared: counted once, by whoever decoded
@@ -516,6 +544,12 @@ def analyze(
         "" if own else hand_threshold_warning(t, card_t),
     ]
     report.warnings[:0] = [w for w in front if w]
+    if tiny:  # where no face was large enough, this replaces "no face was found", which was not so
+        if report.label == "unknown":
+            report.warnings = [w for w in report.warnings if not w.startswith(NO_FACE)]
+        report.warnings.insert(
+            0 if report.label == "unknown" else len(report.warnings), small_faces_warning(tiny, report)
+        )
     if getattr(info, "transparent", False):  # a cut-out photo: an edit of its own
         report.warnings.append(CUT_OUT_WARNING)
     if getattr(info, "grey_share", 0.0):  # a JPEG cut short that still decodes: the rest is the decoder's grey
@@ -577,6 +611,8 @@ def analyze(
 
 __all__ = [
     "analyze",
+    "too_small",
+    "small_faces_warning",
     "judged_side",
     "check_arguments",
     "detect_faces",

@@ -665,6 +665,10 @@ def tint_alternative_warning(report: Report, card, directory=None) -> str:
     )
 
 
+NO_FACE = "No face was found"  # how the warning of a report without a face starts (a photo's, a clip's)
+TOO_SMALL = "Faces too small to judge"  # how it starts where faces were found, all too small (pipeline.analyze)
+
+
 def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = None) -> list[str]:
     """Plain reasons to doubt the verdict (an empty list when nothing stands out); with the model card's
     ``ranges``, also where the faces are unlike those the model trained on (:mod:`detector.inference.quality`)."""
@@ -675,11 +679,11 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     if with_face == 0:
         if photo:  # a review: a photo's faces 100-150 px across were missed, with no hint what to do
             return [
-                "No face was found in the photo: there is nothing to judge. Faces turned far aside, partly hidden, "
+                f"{NO_FACE} in the photo: there is nothing to judge. Faces turned far aside, partly hidden, "
                 "small in a large picture, or cut tight at its edges can be missed: crop closer around a small face, "
                 "or give a version with more of the picture around a face that fills it, and try again."
             ]
-        return ["No face was found in any sampled frame: there is nothing to judge."]
+        return [f"{NO_FACE} in any sampled frame: there is nothing to judge."]
     if not photo and with_face < max(4, 0.5 * n):  # (a photo is one frame: nothing to warn of)
         if with_face < n:
             out.append(f"Faces were found in only {with_face} of {n} sampled frames; the score rests on few faces.")
