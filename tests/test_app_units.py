@@ -128,6 +128,17 @@ def test_verdict_card_says_label_score_rule_and_escapes(report):
     assert "verdict-real" not in html  # the hedge of a real verdict, below, is said of "real" only
 
 
+def test_a_change_of_settings_after_an_analysis_is_said_over_its_verdict(report):
+    import gradio as gr
+
+    from webapp import analyse_tab
+
+    # a browser check: another CAM method or frame count left the old results with nothing to say they were not new
+    panel = analyse_tab.on_settings_changed(report)
+    assert panel.index(analyse_tab.SETTINGS_CHANGED) < panel.index("Likely FAKE")
+    assert isinstance(analyse_tab.on_settings_changed(None), type(gr.skip()))  # nothing analysed: nothing to say
+
+
 def test_a_real_verdict_says_it_is_no_proof(report):
     from webapp.verdict import verdict_html
 

@@ -71,6 +71,8 @@ __all__ = [
     "not_analysed",
     "cleared_results",
     "limits_line",
+    "on_settings_changed",
+    "SETTINGS_CHANGED",
     "slider_value",
     "card_markdown",
 ]
@@ -498,6 +500,20 @@ def on_timeline_pick(value):
         return gr.Slider()
 
 
+SETTINGS_CHANGED = "The settings changed since this analysis: press Analyse to apply them to this file."
+
+
+def on_settings_changed(report) -> str:
+    """The verdict panel after the frames, CAM method, rule or explained faces changed: the results shown were made
+    with the old ones, and a line above the verdict says so (a browser check: the old gallery and downloads stayed
+    with nothing to say they were not the new settings'); no report yet: nothing to say."""
+    from webapp.verdict import verdict_html
+
+    if report is None:
+        return gr.skip()
+    return message_html(SETTINGS_CHANGED) + verdict_html(report)
+
+
 def on_model(name, video=None, photo=None):
     """Another model picked: the slider at its threshold for the file in the slots (a small video's where the card
     has one: a browser check saw the usual one until Analyse moved it), and its card in words."""
@@ -923,6 +939,8 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
         **{**quick, "api_visibility": "undocumented"},
         api_name="relabel_page",
     )
+    for setting in (ui.frames, ui.cam, ui.rule, ui.cam_faces):  # results of the old settings: said so
+        setting.input(on_settings_changed, [ui.report_state], [ui.verdict], **quick)
     ui.frame_slider.change(on_frame, [ui.report_state, ui.frame_slider], [ui.frame_image, ui.frame_caption], **quick)
     ui.order.change(
         on_order,
