@@ -21,7 +21,7 @@ def _report(clips, tiny_model, **kwargs):
 
 
 def test_slim_report_keeps_small_frames_and_the_boxes_in_place(clips, tiny_model):
-    from webapp.faces import frame_view
+    from webapp.faces import frame_view, verdict_strip
     from webapp.session import FACE_SIDE, EncodedFrames, report_nbytes, slim_report
 
     full = _report(clips, tiny_model, cam="gradcam")
@@ -52,6 +52,7 @@ def test_slim_report_keeps_small_frames_and_the_boxes_in_place(clips, tiny_model
     pos = next(i for i, fr in enumerate(slim.frames) if fr.faces)
     image, caption = frame_view(slim, pos)
     k = image.shape[1] / 320  # the viewer enlarges a 320-px frame: it is drawn enlarged, its labels sharp
+    image = image[: image.shape[0] - verdict_strip(slim, image.shape[1]).shape[0]]  # the frame, above the verdict
     assert image.shape == (round(240 * k), round(320 * k), 3) and "face" in caption
     x, y, w, h = slim.frames[pos].faces[0].box
     frame = slim.frame_images[slim.frames[pos].index]

@@ -257,8 +257,17 @@ def test_frame_view_draws_boxes(report):
     assert tuple(image[y + h // 2, x]) == (214, 39, 40)  # left edge of the fake face's box is red
     x, y, w, h = (round(v * k) for v in report.frames[0].faces[1].box)
     assert tuple(image[y + h // 2, x]) == (44, 160, 44)
+    # under the frame, the whole clip's verdict, so that the frame alone is not read as it (a browser check)
+    from webapp.faces import verdict_strip
+
+    strip = verdict_strip(report, image.shape[1])
+    frame_h = image.shape[0] - strip.shape[0]
+    assert np.array_equal(image[frame_h:], strip) and (strip[:, :, 0] < 200).any()  # text drawn on white
+    first = strip[: strip.shape[0] // 2]  # the verdict's line; under it, in grey, what the boxes are
+    ink = first.reshape(-1, 3)[first.astype(int).sum(axis=2).argmin()]
+    assert np.abs(ink.astype(int) - (183, 28, 28)).max() <= 8  # the verdict card's dark red (a fake clip)
     image, caption = frame_view(report, 2)
-    assert "no face found" in caption and np.all(image == 50)
+    assert "no face found" in caption and np.all(image[:frame_h] == 50)
 
 
 # ---------------------------------------------------------------- tables
@@ -577,6 +586,7 @@ def photo(tmp_path_factory) -> str:
 
 def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     from webapp import analyse_tab, common
+    from webapp.faces import verdict_strip
 
     card = str(tiny_model_dir / "untrained_resnet18.json")
     assert common.pick_media(None, photo) == photo and common.pick_media(clips["face"], None) == clips["face"]
@@ -589,7 +599,8 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     assert not o.timeline["visible"] and o.timeline["value"] is None  # no timeline for one frame...
     assert o.timeline_note["visible"] and "photo" in o.timeline_note["value"]  # ...and a note that says why
     assert not o.frame_slider.visible
-    assert o.frame_image["value"].shape[:2] == (512, 512) and o.frame_caption.startswith("The photo · face 0")
+    strip = verdict_strip(o.report_state, 512).shape[0]  # the photo's verdict, under it
+    assert o.frame_image["value"].shape[:2] == (512 + strip, 512) and o.frame_caption.startswith("The photo · face 0")
     report, data = o.report_state, o.report_json
     assert len(o.gallery["value"]) == len(o.positions_state) == 1 and report.faces[0].cam is not None  # explained
     assert o.order["visible"] is False  # one tile: no order to choose (its radio stood over the one tile)

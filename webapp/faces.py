@@ -373,7 +373,34 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
     boxed = draw_boxes(
         image, fr.faces, report.threshold, report.uncertain, box_scale=box_scale, second=report.second_opinion
     )
-    return boxed, caption
+    return np.concatenate([boxed, verdict_strip(report, boxed.shape[1])], axis=0), caption
+
+
+_VERDICT_WORDS = {"fake": "likely FAKE", "real": "likely real", "uncertain": "UNCERTAIN", "unknown": "no verdict"}
+# the verdict card's dark text colours (webapp.verdict.COLOURS): readable on white, as the boxes' colours are not
+_VERDICT_INK = {"fake": (183, 28, 28), "real": (27, 94, 32), "uncertain": (109, 76, 0), "unknown": (66, 66, 66)}
+
+
+def verdict_strip(report: Report, width: int) -> np.ndarray:
+    """A white strip for under a frame: the verdict on the whole clip or photo, in its colour, and under it that each
+    box is its face's own score, so that the frame, saved or screenshotted alone, does not read as the verdict (a
+    browser check: an "uncertain" clip opened on a frame whose face box said "0.99 FAKE", and the frame's download
+    carried nothing more)."""
+    line = max(22, round(width * 0.045))
+    strip = np.full((2 * line + 6, width, 3), 255, np.uint8)
+    word = _VERDICT_WORDS.get(report.label, report.label)
+    text = f"{'Photo' if report.is_photo else 'Whole clip'}: {word}"
+    if report.score is not None and np.isfinite(report.score):
+        text += (
+            f" ({'score' if report.is_photo else 'video score'} {report.score:.3f}, threshold {report.threshold:.3f})"
+        )
+    ink = _VERDICT_INK.get(report.label, _VERDICT_INK["unknown"])
+    scale = _fitting_scale(text, width, line / 26, smallest=0.3)
+    cv2.putText(strip, text, (6, round(line * 0.8)), FONT, scale, ink, 2 if scale >= 0.7 else 1, cv2.LINE_AA)
+    note = "Each box: that face's own score, not the verdict"
+    small = min(_fitting_scale(note, width, line / 32), scale)  # never larger than the verdict's line
+    cv2.putText(strip, note, (6, round(line * 1.85)), FONT, small, (70, 70, 70), 1, cv2.LINE_AA)
+    return strip
 
 
 def _fitting_scale(text: str, width: int, scale: float, smallest: float = 0.3) -> float:
@@ -391,6 +418,7 @@ __all__ = [
     "depth_panel",
     "draw_boxes",
     "frame_view",
+    "verdict_strip",
     "faces_text",
     "score_said",
     "label_style",
