@@ -163,7 +163,9 @@ def timeline_figure(c: Comparison, height: int | None = None):
             annotation_position="top",
             annotation_font=dict(size=11, color="#555"),
         )
-    _base_layout(fig, "Fake probability per model (top face of each sampled frame)", height)
+    # on two lines: on a phone one line was cut at "(top face of eac" (a browser check)
+    _base_layout(fig, "Fake probability per model<br><sup>the top face of each sampled frame</sup>", height)
+    fig.update_layout(margin=dict(t=62))  # room for the title's second line
     # the legend under the plot: above it, it would cover the label of the explained face's line
     fig.update_layout(
         # under the axis title, not over it (a browser check), one entry a line: the names with their thresholds ran

@@ -225,7 +225,7 @@ def build_compare_tab(analyse: AnalyseTab, models: list, examples: dict[str, str
                     headers=VERDICT_HEADERS,
                     interactive=False,
                     wrap=True,
-                    column_widths=["24%", "13%", "10%", "13%", "18%", "22%"],  # "uncertain" unbroken
+                    column_widths=["22%", "16%", "11%", "13%", "16%", "22%"],  # "uncertain" unbroken (at 600 px too)
                     elem_id="compare-table",
                 )
                 timeline = gr.Plot(show_label=False, elem_id="compare-timeline")

@@ -233,7 +233,7 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                 delta = gr.Markdown(elem_id="lab-delta")
                 # the comparison and the levels show one at a time: the other's empty boxes stood above the results
                 with gr.Column(visible=False, elem_id="lab-compared") as compare_box:  # shown by a run
-                    with gr.Row():
+                    with gr.Row(elem_id="lab-verdicts"):
                         verdict_a = gr.HTML(elem_id="verdict-original", apply_default_css=False)
                         verdict_b = gr.HTML(elem_id="verdict-perturbed", apply_default_css=False)
                     with gr.Row():
