@@ -187,6 +187,19 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, capsys):
     assert err.startswith("error:") and "is a folder" in err and len(err.splitlines()) == 1
 
 
+def test_an_item_that_cannot_be_read_is_said_as_scan_says_it(tmp_path, tiny_model_dir, clips, capsys):
+    import shutil
+
+    card = str(tiny_model_dir / "untrained_resnet18.json")
+    (tmp_path / "real").mkdir()
+    shutil.copy(clips["face"], tmp_path / "real" / "good.mp4")
+    (tmp_path / "real" / "notes.mp4").write_text("not a video")
+    main([str(tmp_path), "--label", "real", "--model", card, "--frames", "2"])
+    err = [line for line in capsys.readouterr().err.splitlines() if "notes" in line and "run/s" not in line]
+    # an audit: "not analysed: ..." where scan says "error: ..."
+    assert len(err) == 1 and err[0].startswith("error: ") and "notes.mp4: not a readable video" in err[0]
+
+
 def test_command_line_bad_folder(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "detector.evaluation.evaluate", str(tmp_path / "nope")],

@@ -706,7 +706,7 @@ def main(argv=None) -> int:
     # the table goes to stderr when stdout holds the JSON (--json -): what a reader of stdout parses is JSON alone
     print(table(result), file=sys.stderr if args.json == STDOUT else sys.stdout)
     for failure in result["failures"]:
-        print(f"not analysed: {printable(failure)}", file=sys.stderr)
+        print(f"error: {printable(failure)}", file=sys.stderr)  # as scan says an input it could not analyse
     problems = []  # each output is tried, whatever became of the other: the JSON first (the whole result)
     if args.json:
         text = json.dumps(result, indent=2)
