@@ -1,6 +1,7 @@
 """analyze(): one report with per-frame faces, identities, aggregation, timings; aggregation rules."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -323,6 +324,38 @@ def test_faces_too_small_to_judge_give_no_verdict(tmp_path, tiny_model):
         f"2 faces were left unjudged, under {SMALLEST_FACE_PX} px across (the largest 20 px): the verdict rests on "
         "the larger faces only."
     )
+
+
+def test_a_video_compressed_as_heavily_as_c40_is_warned_of_short_of_fake(clips, tiny_model, monkeypatch):
+    # a browser check: a c40 NeuralTextures fake was called "Likely REAL" with nothing to say that at c40 compression
+    # the default misses most fakes (AUC 0.742 against 0.949 at c23)
+    import copy
+    import dataclasses
+
+    from detector.constants import HEAVY_COMPRESSION_BPP
+    from detector.inference import pipeline
+    from detector.inference.video import bits_per_pixel, heavy_compression_warning, probe
+
+    info = probe(clips["face"])
+    bpp = bits_per_pixel(clips["face"], info)  # a rendered clip: lightly compressed
+    assert bpp == pytest.approx(os.path.getsize(clips["face"]) * 8 / (info.duration * info.fps * 640 * 480))
+    assert bpp > HEAVY_COMPRESSION_BPP
+    said = [w for w in analyze(clips["face"], frames=4, model=tiny_model).warnings if "compressed very heavily" in w]
+    assert not said
+    measured = copy.copy(tiny_model)
+    measured.card = dataclasses.replace(
+        tiny_model.card, metrics={"by_source_auc": {"ffpp": 0.949, "ffpp_c40": 0.742}}, threshold=0.99, uncertain=None
+    )
+    monkeypatch.setattr(pipeline, "bits_per_pixel", lambda path, info: 0.004)  # as the c40 files are
+    report = analyze(clips["face"], frames=4, model=measured)
+    assert report.label == "real"
+    said = [w for w in report.warnings if "compressed very heavily" in w]
+    assert said == [heavy_compression_warning(0.004, 0.742, 0.949)]
+    assert "(0.0040 bits per pixel)" in said[0] and "AUC 0.74 on FaceForensics++'s c40 videos, against 0.95" in said[0]
+    fake = copy.copy(tiny_model)  # called fake: no false alarm was measured on such reals, nothing to add
+    fake.card = dataclasses.replace(tiny_model.card, threshold=0.0001, uncertain=None)
+    assert not [w for w in analyze(clips["face"], frames=4, model=fake).warnings if "compressed very heavily" in w]
+    assert "not measured at that compression" in heavy_compression_warning(0.004)
 
 
 def test_a_video_smaller_than_every_training_clip_is_warned_of(clips, tiny_model, tmp_path):
