@@ -90,7 +90,10 @@ def test_the_comparison_json_has_rows_face_disagreements_and_reports():
         {"frame": 10, "time": 0.4, "identity": 0, "scores": {"a": 0.7, "b": 0.3}, "labels": {"a": "fake", "b": "real"}}
     ]
     assert set(data["reports"]) == {"a", "b"} and data["reports"]["b"]["frames"][1]["faces"][0]["score"] == 0.3
-    assert disagreement(c.rows) == f"the models agree: fake ({AGREEMENT_NOTE})"  # not read as corroboration
+    assert disagreement(c.rows) == "the models agree: fake"  # agreeing on fake needs no caveat
+    real = [{**r, "label": "real"} for r in c.rows]  # on real, agreement is not read as corroboration
+    assert disagreement(real) == f"the models agree: real ({AGREEMENT_NOTE})"
+    assert disagreement([{**r, "label": "unknown"} for r in c.rows]) == "no model judged it (no face it could judge)"
     assert disagreement(c.rows[:1]) == "one model: fake"  # not "the models agree" of one (an audit)
     assert faces_line(c) == "1 of 3 faces are labelled differently, at 0.40 s"
 
@@ -274,7 +277,6 @@ def test_close_thresholds_share_one_label_so_none_print_over_another():
 
 
 def test_verdict_rows_and_the_disagreement_text():
-    from detector.evaluation.compare import AGREEMENT_NOTE
     from webapp import compare as view
 
     c = _comparison()
@@ -283,9 +285,7 @@ def test_verdict_rows_and_the_disagreement_text():
         ["b", "fake", "0.550", "0.500", "1 of 3", "3 x efficientnet_lite0"],
     ]  # video scores by the confident rule: a's one frame over 0.8 (0.9); b's plain mean of 0.8 and 0.3
     text = view.disagreement_markdown(c)
-    assert text.startswith(
-        f"**Verdicts on the whole clip:** the models agree: a fake (0.90), b fake (0.55). Note: {AGREEMENT_NOTE}."
-    )
+    assert text.startswith("**Verdicts on the whole clip:** the models agree: a fake (0.90), b fake (0.55).")
     assert "**Face by face:** 1 of 3 faces are labelled differently, at 0.40 s." in text
     assert "- a **fake** · b **real**: 1 face (0.40 s)" in text
     assert "**Explained face:** face 0 at 0.40 s (frame 10), the face the models disagree on most; no CAM" in text

@@ -1,6 +1,6 @@
 """The bad-input corpus (bench/corpus.py): its fast form scanned for real, and its runner's own verdicts.
 
-The slow test makes the fast corpus (about 65 inputs and 13 argument cases, rendered on the spot) and scans it
+The slow test makes the fast corpus (about 70 inputs and 14 argument cases, rendered on the spot) and scans it
 with the real command line: every input must end in a sane report or a one-line error, with no traceback, hang
 or memory over 2 GB, and every input and case the generator made must be counted.  The quick tests check that
 the runner does catch each kind of failure, with a stand-in for the command.

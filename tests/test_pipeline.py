@@ -304,7 +304,7 @@ def test_faces_too_small_to_judge_give_no_verdict(tmp_path, tiny_model):
         render_clip(str(tmp_path / "tiny.mp4"), seconds=1, fps=10, size=(64, 48)), frames=3, model=tiny_model
     )
     assert tiny.label == "unknown" and math.isnan(tiny.score) and not tiny.faces
-    assert tiny.warnings[0].startswith(f"{TOO_SMALL}: 3 faces in the sampled frames, the largest ")
+    assert tiny.warnings[0].startswith(f"{TOO_SMALL}: 3 faces found over the sampled frames, the largest ")
     assert f"under the {SMALLEST_FACE_PX} px" in tiny.warnings[0]
     assert not [w for w in tiny.warnings if w.startswith("No face")]  # faces were found: not "no face"
     assert headline(tiny) == "No verdict: faces too small"
@@ -321,8 +321,8 @@ def test_faces_too_small_to_judge_give_no_verdict(tmp_path, tiny_model):
 
     judged = SimpleNamespace(label="real", is_photo=False)  # beside larger faces: those left out are said
     assert small_faces_warning([12.0, 20.4], judged) == (
-        f"2 faces were left unjudged, under {SMALLEST_FACE_PX} px across (the largest 20 px): the verdict rests on "
-        "the larger faces only."
+        f"2 faces found over the sampled frames left unjudged, under {SMALLEST_FACE_PX} px across (the largest "
+        "20 px): the verdict rests on the larger faces only."
     )
 
 

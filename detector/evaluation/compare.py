@@ -315,11 +315,13 @@ def disagreement(rows: list[dict]) -> str:
     uncalibrated threshold (``calibrated`` false in their rows) differ, it says that those calibrated on real people
     agree."""
     labels = {r["label"] for r in rows if r["label"] != "unknown"}
-    label = next(iter(labels)) if len(labels) == 1 else "no face"
+    if not labels:  # no face, or every face too small: nothing judged
+        return "no model judged it (no face it could judge)"
+    label = next(iter(labels)) if len(labels) == 1 else ""
     if len(rows) == 1:  # "the models agree" of one model (an audit: --models a,a keeps one)
         return f"one model: {label}"
-    if len(labels) <= 1:
-        return f"the models agree: {label}" + (f" ({AGREEMENT_NOTE})" if labels else "")
+    if label:  # agreeing on "fake" needs no caveat; on real or uncertain, it is not corroboration
+        return f"the models agree: {label}" + (f" ({AGREEMENT_NOTE})" if label != "fake" else "")
     line = "the models disagree: " + ", ".join(f"{r['model']} says {r['label']}" for r in rows)
     calibrated = [r for r in rows if r.get("calibrated", True) and r["label"] != "unknown"]  # those that judged
     agreed = {r["label"] for r in calibrated}

@@ -184,17 +184,17 @@ def too_small(face) -> bool:
 def small_faces_warning(sides: list[float], report: Report) -> str:
     """What is said of the faces left out as too small (``sides``: each one's size across, px): that they were not
     judged, and, when no other face was, that there is no verdict (it starts with :data:`TOO_SMALL`)."""
-    n, largest = len(sides), max(sides)
-    what = "the photo" if report.is_photo else "the sampled frames"
+    n, largest = len(sides), max(sides)  # face boxes over the frames (one face in 3 frames is 3), not people
+    what = "in the photo" if report.is_photo else "over the sampled frames"
+    found = f"{n} face{'s' * (n != 1)} found {what}"
     if report.label == "unknown":
         return (
-            f"{TOO_SMALL}: {n} face{'s' * (n != 1)} in {what}, the largest {largest:.0f} px across, under the "
-            f"{SMALLEST_FACE_PX} px a face needs to be judged, so there is no verdict. Give a larger version of the "
-            "file if there is one."
+            f"{TOO_SMALL}: {found}, the largest {largest:.0f} px across, under the {SMALLEST_FACE_PX} px a face needs "
+            "to be judged, so there is no verdict. Give a larger version of the file if there is one."
         )
     return (
-        f"{n} face{'s were' if n != 1 else ' was'} left unjudged, under {SMALLEST_FACE_PX} px across (the largest "
-        f"{largest:.0f} px): the verdict rests on the larger faces only."
+        f"{found} left unjudged, under {SMALLEST_FACE_PX} px across (the largest {largest:.0f} px): the verdict rests "
+        "on the larger faces only."
     )
 
 
@@ -591,11 +591,10 @@ def analyze(
     # compressed as heavily as FaceForensics++'s c40 videos: many fakes missed there, so "real" or "uncertain" is
     # warned of (a browser check: a c40 NeuralTextures fake called "Likely REAL" with no caveat); no false alarm was
     # measured on such reals, so "fake" is not
-    bpp = (
-        None
-        if is_still(video_path) or video_path.lower().endswith(GIF_EXTENSIONS)
-        else bits_per_pixel(video_path, info)
-    )
+    # (not for a file cut short: its size shrank, its header's duration did not, and it would read as compressed)
+    gif = video_path.lower().endswith(GIF_EXTENSIONS)
+    cut = getattr(info, "damaged_at", None) is not None or bool(cut_short(info))
+    bpp = None if is_still(video_path) or gif or cut else bits_per_pixel(video_path, info)
     if bpp is not None and bpp < HEAVY_COMPRESSION_BPP and report.label in ("real", "uncertain"):
         aucs = (clf.card.metrics or {}).get("by_source_auc") or {}
         report.warnings.append(heavy_compression_warning(bpp, aucs.get("ffpp_c40"), aucs.get("ffpp")))
