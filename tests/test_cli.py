@@ -753,3 +753,13 @@ def test_a_csv_given_as_a_link_stays_a_link(fake_scan):
     assert run_main(fake_scan.dir, "--csv", link, "--quiet") == 0
     assert link.is_symlink() and target.read_text().count(".mp4") == 3  # written through the link, in place
     assert not list(fake_scan.dir.glob(".scan-*"))  # no temporary file left
+
+
+def test_a_photo_whose_faces_were_all_too_small_is_not_said_to_have_none():
+    from detector.cli import _faces_seen
+    from detector.inference.report import TOO_SMALL
+
+    photo = {"video": "tiny.jpg", "video_info": {"codec": "jpeg"}, "frames": [{"faces": []}], "warnings": []}
+    assert _faces_seen(photo) == "no face found"
+    small = {**photo, "warnings": [f"{TOO_SMALL}: 1 face found in the photo, the largest 9 px across, ..."]}
+    assert _faces_seen(small) == "faces too small to judge"  # a review: the scan line said "no face found"

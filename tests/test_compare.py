@@ -95,6 +95,13 @@ def test_the_comparison_json_has_rows_face_disagreements_and_reports():
     assert disagreement(real) == f"the models agree: real ({AGREEMENT_NOTE})"
     assert disagreement([{**r, "label": "unknown"} for r in c.rows]) == "no model judged it (no face it could judge)"
     assert disagreement(c.rows[:1]) == "one model: fake"  # not "the models agree" of one (an audit)
+    import copy
+
+    from detector.evaluation.compare import choose_face
+
+    one = copy.copy(c)
+    one.runs = c.runs[:1]  # one model: its explained face is not said of "the models" (a browser check)
+    assert "models" not in choose_face(one).why and "models" in choose_face(c).why
     assert faces_line(c) == "1 of 3 faces are labelled differently, at 0.40 s"
 
 

@@ -226,7 +226,8 @@ def choose_face(comparison: Comparison) -> ChosenFace | None:
         why = "the face the models disagree on most"
     else:
         best = max(faces, key=lambda f: f["scores"][first])
-        why = f"the most fake face under {first} (the models label every face alike)"
+        alike = " (the models label every face alike)" if len(comparison.runs) > 1 else ""  # one model: no "models"
+        why = f"the most fake face under {first}{alike}"
     return ChosenFace(best["position"], best["frame"], best["time"], best["identity"], best["box"], why)
 
 
