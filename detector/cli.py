@@ -266,14 +266,13 @@ def _models(args) -> int:
 def _faces_seen(report: dict) -> str:
     """How many faces a report's input showed, in words: a photo's face count ("1 face", "no face found"; a photo
     was "faces in 100% of 1 frames"), a video's share of sampled frames with a face."""
-    from detector.inference.report import TOO_SMALL
+    from detector.inference.report import faces_too_small
     from detector.inference.stills import is_photo_report
 
     if is_photo_report(report["video"], report.get("video_info")):
         n = sum(len(fr.get("faces") or []) for fr in report["frames"])
         if n == 0:  # faces found but all too small to judge (pipeline.small_faces_warning) are not "no face"
-            small = any(str(w).startswith(TOO_SMALL) for w in report.get("warnings") or [])
-            return "faces too small to judge" if small else "no face found"
+            return "faces too small to judge" if faces_too_small(report.get("warnings")) else "no face found"
         return f"{n} face{'s' if n > 1 else ''}"
     return f"faces in {report['face_rate']:.0%} of {len(report['frames'])} frames"
 

@@ -60,10 +60,6 @@ def model_symbol(k: int) -> str:
     return MODEL_SYMBOLS[(k // len(MODEL_COLOURS)) % len(MODEL_SYMBOLS)]
 
 
-def _rgb(colour: str) -> tuple[int, int, int]:
-    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
-
-
 def is_photo(c: Comparison) -> bool:
     """Whether the comparison is of a photo (one frame: no timeline)."""
     return bool(c.runs) and c.runs[0].report.is_photo
@@ -220,7 +216,7 @@ def cam_tiles(c: Comparison, side: int = 150, colours: str = DEFAULT_HEAT_MAP) -
     and label in words.  One picture a model, not one image of them all: on a phone that image was shrunk until its
     names and scores were 4-5 px high (a browser check); a gallery puts them one under the other there.  An empty
     list when no face was scored by every model."""
-    from webapp.faces import face_tile, score_said
+    from webapp.faces import face_tile, hex_rgb, score_said
 
     if c.face is None or not c.runs:
         return []
@@ -235,7 +231,7 @@ def cam_tiles(c: Comparison, side: int = 150, colours: str = DEFAULT_HEAT_MAP) -
             second=run.report.second_opinion,
             colours=colours,
         )
-        head = _title(run.name, tile.shape[1], _rgb(model_colour(k)))
+        head = _title(run.name, tile.shape[1], hex_rgb(model_colour(k)))
         said = score_said(run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion)
         out.append((np.concatenate([head, tile], axis=0), f"{run.name}: {said}"))
     return out

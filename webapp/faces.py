@@ -22,6 +22,7 @@ import numpy as np
 from detector.inference.report import FaceResult, Report, face_label, score_text
 from explain import DEFAULT_HEAT_MAP
 from webapp.session import frame_scale
+from webapp.verdict import COLOURS as VERDICT_COLOURS
 
 RED = (214, 39, 40)
 GREEN = (44, 160, 44)
@@ -48,6 +49,11 @@ HEAT_MAP_LOOKS = {
 HEAT_MAP_CHOICES = [(look.choice, name) for name, look in HEAT_MAP_LOOKS.items()]
 _COLOURS = {"fake": RED, "uncertain": AMBER, "real": GREEN}
 _WORDS = {"fake": "FAKE", "uncertain": "uncertain", "real": "real"}
+
+
+def hex_rgb(colour: str) -> tuple[int, int, int]:
+    """``"#rrggbb"`` as an (r, g, b) tuple of 0-255 channels."""
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
 
 
 def face_word(score: float, threshold: float, band=None, second: dict | None = None, unknown: str = "") -> str:
@@ -378,7 +384,7 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
 
 _VERDICT_WORDS = {"fake": "likely FAKE", "real": "likely real", "uncertain": "UNCERTAIN", "unknown": "no verdict"}
 # the verdict card's dark text colours (webapp.verdict.COLOURS): readable on white, as the boxes' colours are not
-_VERDICT_INK = {"fake": (183, 28, 28), "real": (27, 94, 32), "uncertain": (109, 76, 0), "unknown": (66, 66, 66)}
+_VERDICT_INK = {label: hex_rgb(text) for label, (_, text, _) in VERDICT_COLOURS.items()}
 
 
 def verdict_strip(report: Report, width: int) -> np.ndarray:
@@ -419,6 +425,7 @@ __all__ = [
     "draw_boxes",
     "frame_view",
     "verdict_strip",
+    "hex_rgb",
     "faces_text",
     "score_said",
     "label_style",

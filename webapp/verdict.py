@@ -17,9 +17,9 @@ from detector.inference.report import (
     NO_FACE,
     RULE_TEXT,
     SECOND_OPINION,
-    TOO_SMALL,
     Report,
     band_at,
+    faces_too_small,
     figures_against,
     hand_threshold_warning,
     is_model_warning,
@@ -58,7 +58,7 @@ _WARN = (
 def headline(report: Report) -> str:
     """The verdict card's headline: :data:`HEADLINES` by label, and for no verdict because every face found was too
     small to judge, that (not "no face found")."""
-    if report.label == "unknown" and any(w.startswith(TOO_SMALL) for w in report.warnings):
+    if report.label == "unknown" and faces_too_small(report.warnings):
         return "No verdict: faces too small"
     return HEADLINES.get(report.label, report.label)
 
@@ -259,7 +259,7 @@ def relabel(
     said = second_opinion_warning(report.second_opinion, own_label, report.is_photo) if report.second_opinion else ""
     second = [said] if said else []  # what the second opinion says, and did, at this threshold
     auto = trust_warnings(new)
-    if any(w.startswith(TOO_SMALL) for w in kept):  # faces were found, too small: not "no face was found"
+    if faces_too_small(kept):  # faces were found, too small: not "no face was found"
         auto = [w for w in auto if not w.startswith(NO_FACE)]
     new.warnings = front + hand + auto + [w for w in kept if w not in front] + second
     return new

@@ -669,6 +669,11 @@ NO_FACE = "No face was found"  # how the warning of a report without a face star
 TOO_SMALL = "Faces too small to judge"  # how it starts where faces were found, all too small (pipeline.analyze)
 
 
+def faces_too_small(warnings) -> bool:
+    """Whether ``warnings`` (a report's) say its faces were found but all too small to judge (:data:`TOO_SMALL`)."""
+    return any(str(w).startswith(TOO_SMALL) for w in warnings or [])
+
+
 def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = None) -> list[str]:
     """Plain reasons to doubt the verdict (an empty list when nothing stands out); with the model card's
     ``ranges``, also where the faces are unlike those the model trained on (:mod:`detector.inference.quality`)."""
