@@ -265,7 +265,8 @@ def _models(args) -> int:
 
 def _faces_seen(report: dict) -> str:
     """How many faces a report's input showed, in words: a photo's face count ("1 face", "no face found"; a photo
-    was "faces in 100% of 1 frames"), a video's share of sampled frames with a face."""
+    was "faces in 100% of 1 frames"), a video's share of sampled frames with a face it judged, and in how many of the
+    others the faces found were too small to judge."""
     from detector.inference.report import faces_too_small
     from detector.inference.stills import is_photo_report
 
@@ -274,7 +275,9 @@ def _faces_seen(report: dict) -> str:
         if n == 0:  # faces found but all too small to judge (pipeline.small_faces_warning) are not "no face"
             return "faces too small to judge" if faces_too_small(report.get("warnings")) else "no face found"
         return f"{n} face{'s' if n > 1 else ''}"
-    return f"faces in {report['face_rate']:.0%} of {len(report['frames'])} frames"
+    said = f"faces in {report['face_rate']:.0%} of {len(report['frames'])} frames"
+    small = sum(bool(fr.get("too_small")) and not fr.get("faces") for fr in report["frames"])
+    return said + (f" (too small to judge in {small})" if small else "")
 
 
 def _architectures(as_json: bool) -> int:

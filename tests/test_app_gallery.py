@@ -263,3 +263,51 @@ def test_padding_is_hatched_in_grey_over_an_inferno_heat_map():
         tile = faces.face_tile(f, 0.5, side=side, border=border, colours=colours)
         heat = tile[border : border + side, border + side + 4 : border + 2 * side + 4]
         assert ((heat[outside] > 170).all(axis=1).any()) == light, colours
+
+
+def test_a_face_too_small_to_judge_is_boxed_grey_and_said_not_no_face():
+    from detector.inference.report import FaceResult
+    from webapp.faces import UNJUDGED, draw_boxes, faces_text
+
+    frame = np.full((240, 320, 3), 60, np.uint8)
+    out = draw_boxes(frame, [], 0.5, small=[(100, 100, 16, 18)])
+    k = out.shape[1] / frame.shape[1]  # a small frame is enlarged for the viewer before it is drawn on
+    grey = np.all(out == np.array(UNJUDGED, np.uint8), axis=-1)
+    assert grey[round(100 * k) : round(118 * k), round(100 * k) : round(116 * k)].any()  # its box
+    assert not grey[round(150 * k) :].any()  # and its label above it: nothing elsewhere
+    assert not np.any(draw_boxes(frame, [], 0.5) != 60)  # nothing found: nothing drawn (the frame, enlarged)
+    assert faces_text([], 0.5) == "no face found"
+    assert faces_text([], 0.5, small=[(0, 0, 16, 18)]) == "face too small to judge (18 px)"
+    judged = FaceResult(identity=0, box=(0, 0, 80, 80), confidence=0.9, score=0.9)
+    said = faces_text([judged], 0.5, small=[(0, 0, 16, 18), (5, 5, 20, 12)])
+    assert said.startswith("face 0 0.90 (FAKE), ") and said.endswith("2 faces too small to judge (the largest 20 px)")
+
+
+def test_the_html_report_shows_the_frame_of_faces_too_small_to_judge():
+    from test_app_units import _report  # tests/ is on sys.path under pytest
+
+    from webapp.html_report import report_html
+
+    r = _report([[], [], []])
+    r.frames[1].too_small = [(100, 100, 12, 14)]  # found there, under SMALLEST_FACE_PX: not judged
+    page = report_html(r, None)
+    assert 'alt="frame 10, a box around each face: face too small to judge (14 px)"' in page
+    assert "grey = too small to judge (no score)" in page
+    assert "grey = too small" not in report_html(_report([[], [], []]), None)  # only where there are such faces
+
+
+def test_the_verdict_strip_breaks_its_lines_on_a_narrow_frame_and_stays_low_under_a_panorama():
+    # a review: under a 240 px frame the verdict's figures were cut off; under a 3000 x 500 one the strip was tall
+    from test_app_units import _report  # tests/ is on sys.path under pytest
+
+    from webapp.faces import verdict_strip
+
+    r = _report([[(0, 0.9)], [(0, 0.6)]], threshold=0.9079)
+    for width in (169, 240, 320, 640):  # (a frame narrower than the viewer is drawn enlarged: 169 px is a phone's)
+        strip = verdict_strip(r, width, round(width * 0.75))
+        assert (strip[:, -6:] == 255).all(), width  # no text runs into the right edge: every line fits
+        assert (strip[:, :-6] < 200).any(), width
+    narrow, wide = verdict_strip(r, 240, 180), verdict_strip(r, 640, 480)
+    assert narrow.shape[0] > wide.shape[0]  # more lines, not letters too small to read
+    assert verdict_strip(r, 3000, 500).shape[0] < 500 / 4  # as under a 16:9 frame of its height, not its width
+    assert verdict_strip(r, 3000, 500).shape[0] < verdict_strip(r, 3000).shape[0]

@@ -512,3 +512,29 @@ def test_a_photo_that_loses_its_face_and_a_narrow_preview_are_said_in_full(tmp_p
     scale = _fitting_scale(text, 169, 0.7)
     assert scale < 0.7 and cv2.getTextSize(text, FONT, scale, 1)[0][0] + 12 <= 169
     assert _fitting_scale("original", 400, 0.7) == 0.7
+
+
+def _shrunk(report):
+    """``report`` as a level whose faces were all found too small to judge (pipeline.analyze's form of it)."""
+    from detector.inference.report import TOO_SMALL
+
+    for fr in report.frames:
+        fr.too_small = [(40, 30, 12, 14)]
+    report.warnings = [f"{TOO_SMALL}: 4 faces found over the sampled frames, the largest 14 px across, ..."]
+    return report
+
+
+def test_a_level_whose_faces_shrank_too_small_is_not_said_to_have_lost_them():
+    # a review: a downscaling level whose faces fell under SMALLEST_FACE_PX read "no face found" in the lab
+    from webapp import lab
+
+    levels = {**_levels(), "blank": _shrunk(_levels()["blank"])}
+    row = lab.levels_table(levels).splitlines()[5]
+    assert "faces too small" in row and "no verdict (faces too small to judge)" in row
+    assert "⚠ faces too small to judge in every one of 4 frames (clean run: 4 judged)" in row and "no face" not in row
+    text = lab.levels_summary({"none": levels["none"], "heavy": levels["blank"]})
+    assert "At heavy, the faces were too small to judge: no verdict there." in text and "no face was found" not in text
+    assert "no face was judged (too small) at any level" in lab.levels_summary({"heavy": levels["blank"]})
+    assert "fake → no verdict (faces too small to judge)" in lab.compare_summary(levels["none"], levels["blank"])
+    pairs = lab.crop_pairs(levels["none"], levels["blank"], max_pairs=2)
+    assert pairs and all(caption.endswith("→ face too small to judge (14 px)") for _, caption in pairs)

@@ -72,7 +72,7 @@ def test_timeline_has_one_line_per_identity_and_marks_missing_faces(report):
     assert list(face0.x) == [0.0, pytest.approx(0.4), pytest.approx(1.2)]
     # customdata: position in report.frames (the click bridge relies on it), frame index, identity
     assert [list(c) for c in face0.customdata] == [[0, 0, 0], [1, 10, 0], [3, 30, 0]]
-    assert list(fig.data[2].customdata[0]) == [2, 20, -1]
+    assert list(fig.data[2].customdata[0]) == [2, 20, -1, "no face found"]
     assert "time" in face0.hovertemplate and "fake probability" in face0.hovertemplate
     hlines = [s for s in fig.layout.shapes if s.type == "line" and s.y0 == s.y1]
     assert any(abs(s.y0 - 0.5) < 1e-9 for s in hlines), "threshold line"

@@ -437,3 +437,19 @@ def test_a_small_video_is_said_once_and_the_models_judged_at_their_threshold_for
     assert "Judged at the model's threshold for small videos: a at 0.500" in text
     c.runs[0].report.warnings = [small]  # no model judged at one: nothing named
     assert "Judged at the model's threshold" not in disagreement_markdown(c)
+
+
+def test_models_that_found_only_faces_too_small_say_so_not_no_face():
+    from detector.evaluation.compare import Comparison, ModelRun
+    from webapp import compare as view
+
+    runs = []
+    for name in ("a", "b"):
+        r = _report([[], []], threshold=0.5)
+        r.frames[1].too_small = [(10, 10, 12, 14)]  # found in one frame, under SMALLEST_FACE_PX: not judged
+        runs.append(ModelRun(name, "resnet18", r))
+    c = Comparison("clip.mp4", runs)
+    assert [row["faces_too_small"] for row in c.rows] == [1, 1]
+    assert [row[2] for row in view.verdict_rows(c)] == ["faces too small"] * 2
+    plain = Comparison("clip.mp4", [ModelRun("a", "resnet18", _report([[], []], threshold=0.5))])
+    assert view.verdict_rows(plain)[0][2] == "no face" and plain.rows[0]["faces_too_small"] == 0

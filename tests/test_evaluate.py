@@ -557,3 +557,27 @@ def test_age_and_sex_tables_count_by_verdict_when_the_rows_name_no_age_or_sex():
     assert out["false_alarms"][-1]["false_alarms"] == 0
     ages = {r["name"]: (r["reals"], r["false_alarms"]) for r in out["false_alarms_by_population"]["age_band"]}
     assert ages == {"0-2": (2, 0), "all": (2, 0)}
+
+
+def test_a_clip_whose_faces_were_all_too_small_is_counted_apart_from_one_without_a_face(tmp_path, tiny_model):
+    # a review: evaluate counted a clip of 9 px faces "without a face"; they were found, too small to judge
+    from types import SimpleNamespace
+
+    from detector.data.synthetic import render_clip
+    from detector.evaluation.evaluate import level_metrics, run_one, table
+
+    def item(name, **kw):
+        path = render_clip(str(tmp_path / f"{name}.mp4"), seconds=1, fps=10, **kw)
+        fields = "method group kind source subgroup age_band sex".split()
+        return SimpleNamespace(id=name, label=0, path=path, **dict.fromkeys(fields, ""), label_name="real")
+
+    tiny = run_one(item("tiny", size=(64, 48)), "none", tiny_model, frames=3)
+    plain = run_one(item("plain", size=(160, 120), source="plain"), "none", tiny_model, frames=3)
+    assert tiny["score"] is None and tiny["faces_too_small"] == 3 and not tiny["error"]
+    assert plain["score"] is None and plain["faces_too_small"] == 0
+    lv = level_metrics([tiny, plain], 0.5)
+    assert (lv["no_face"], lv["too_small"]) == (1, 1)
+    result = {"model": "m", "threshold": 0.5, "frames": 3, "data": "d", "split": {"note": ""}, "levels": {"none": lv}}
+    assert "(0 could not be analysed, 1 without a face, 1 with faces too small to judge: not in the metrics)" in table(
+        result
+    )

@@ -293,6 +293,24 @@ def test_close_to_the_threshold_means_close_on_its_own_side():
     assert not close(0.9, 0.98) and close(0.97, 0.98)  # the same at the other end
 
 
+def _too_small_is_said_everywhere(tiny):
+    """What a report whose faces were all too small says of its frames: each view names them, not "no face"."""
+    from detector.cli import _faces_seen
+    from webapp.faces import frame_view
+    from webapp.plots import timeline_figure, timeline_summary
+
+    assert all(len(fr.too_small) == 1 and not fr.faces for fr in tiny.frames)
+    data = tiny.to_dict()
+    side = max(data["frames"][0]["too_small"][0][2:])
+    assert 0 < side < 24 and _faces_seen(data) == "faces in 0% of 3 frames (too small to judge in 3)"
+    _, caption = frame_view(tiny, 0)
+    assert caption.endswith(f"face too small to judge ({side} px)") and "no face" not in caption
+    names = [t.name for t in timeline_figure(tiny).data]
+    assert names == ["face too small"]  # a ring per frame, no "no face" cross
+    assert "faces too small to judge in 3 of 3 sampled frames" in timeline_summary(tiny)
+    assert "no face" not in timeline_summary(tiny)
+
+
 def test_faces_too_small_to_judge_give_no_verdict(tmp_path, tiny_model):
     # a browser check: a 48x48 clip's 9 px faces got "Likely REAL 0.353"; under SMALLEST_FACE_PX there is no verdict
     from detector.constants import SMALLEST_FACE_PX
@@ -310,6 +328,8 @@ def test_faces_too_small_to_judge_give_no_verdict(tmp_path, tiny_model):
     assert headline(tiny) == "No verdict: faces too small"
     moved = relabel(tiny, 0.3, tiny_model.card.threshold, tiny_model.card.uncertain)  # the app's slider
     assert not [w for w in moved.warnings if w.startswith("No face")] and headline(moved) == headline(tiny)
+    # a review: the headline was right, but each frame, the timeline, the scan line and the counts said "no face"
+    _too_small_is_said_everywhere(tiny)
     larger = analyze(
         render_clip(str(tmp_path / "small.mp4"), seconds=1, fps=10, size=(160, 120)), frames=3, model=tiny_model
     )
@@ -356,6 +376,18 @@ def test_a_video_compressed_as_heavily_as_c40_is_warned_of_short_of_fake(clips, 
     fake.card = dataclasses.replace(tiny_model.card, threshold=0.0001, uncertain=None)
     assert not [w for w in analyze(clips["face"], frames=4, model=fake).warnings if "compressed very heavily" in w]
     assert "not measured at that compression" in heavy_compression_warning(0.004)
+    assert report.video_info["bits_per_pixel"] == 0.004  # in the JSON, and for the slider's relabel below
+    # a review: the threshold slider kept the warning on a verdict moved to fake and never said it of one moved to real
+    from webapp.verdict import relabel
+
+    def squeezed(r):
+        return [w for w in r.warnings if "compressed very heavily" in w]
+
+    to_fake = relabel(report, 0.0001, 0.99, None, measured.card)
+    assert to_fake.label == "fake" and not squeezed(to_fake)
+    back = relabel(to_fake, 0.99, 0.99, None, measured.card)
+    assert back.label == "real" and squeezed(back) == said
+    assert squeezed(relabel(report, 0.95, 0.99, None)) == said  # no card given: the one said before is kept
 
 
 def test_a_video_smaller_than_every_training_clip_is_warned_of(clips, tiny_model, tmp_path):

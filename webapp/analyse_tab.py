@@ -356,7 +356,7 @@ def on_threshold(ui, report, judged, threshold, position, order, colours=DEFAULT
     if not (math.isfinite(float(threshold)) and 0 <= float(threshold) <= 1):  # the slider sends none: raw HTTP
         raise gr.Error(f"the threshold is a probability, between 0 and 1; got {threshold!r}", print_exception=False)
     judged = judged or {}
-    report = relabel(report, float(threshold), judged.get("threshold"), judged.get("uncertain"))
+    report = relabel(report, float(threshold), judged.get("threshold"), judged.get("uncertain"), judged.get("card"))
     image, caption = frame_shown(report, int(position or 1) - 1)
     items, positions = gallery_items(report, order, colours=colours)
     csv_path, json_path, html_path = _write_downloads(report, judged, colours)

@@ -183,7 +183,7 @@ def verdict_rows(c: Comparison) -> list[list]:
     score at or above it."""
     out = []
     for r in c.rows:
-        score, threshold = ("no face", f"{r['threshold']:.3f}")
+        score, threshold = (_unscored(r), f"{r['threshold']:.3f}")
         if r["score"] is not None:  # printed so that they compare as the raw figures do
             score, threshold = agreeing_figures(r["score"], r["threshold"])
         out.append(
@@ -255,10 +255,15 @@ def cam_row_text(c: Comparison) -> str | None:
     return f"Face {c.face.identity}{where} as each model saw it{heat}: {said}"
 
 
+def _unscored(row: dict) -> str:
+    """Why a row has no video score: "no face", or "faces too small" where those found were too small to judge."""
+    return "faces too small" if row.get("faces_too_small") else "no face"
+
+
 def _score(row: dict) -> str:
     """A row's video score, to as many decimals as it takes to compare with its threshold as the raw one does."""
     if row["score"] is None:
-        return "no face"
+        return _unscored(row)
     band = [row["uncertain_from"]] if row.get("uncertain_from") is not None else None
     return score_text(row["score"], row["threshold"], band)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from detector.inference.report import FaceResult, Report, face_label, score_text
+from detector.inference.report import FaceResult, Report, face_label, score_text, unjudged_text
 from explain import DEFAULT_HEAT_MAP
 from webapp.session import frame_scale
 from webapp.verdict import COLOURS as VERDICT_COLOURS
@@ -99,6 +99,7 @@ VIEW = (720, 360)
 LABEL_PX = 13  # height of a box label's letters on screen, in the viewer
 MAX_ENLARGE = 4.0  # a small photo is enlarged at most this much before its labels are drawn (draw_boxes)
 EDGE = (20, 20, 20)  # the dark edge around boxes and labels: readable on a red or a green background
+UNJUDGED = (190, 190, 190)  # a face found too small to judge: grey, no verdict's colour
 
 
 def label_style(height: int, width: int, view: tuple[int, int] = VIEW, px: float = LABEL_PX) -> tuple[float, int, int]:
@@ -311,11 +312,13 @@ def draw_boxes(
     view: tuple[int, int] = VIEW,
     box_scale: float = 1.0,
     second: dict | None = None,
+    small=(),
 ) -> np.ndarray:
     """A copy of the frame with each face's box and score, red at/above the threshold, amber in the uncertain
     ``band`` below it, green below that; letters and lines sized for the viewer (:func:`label_style`), labels
     kept inside the frame (``view``: the box the frame is shown in; ``box_scale``: the frame's size over the
-    clip's, for a frame kept downscaled, see :func:`webapp.session.frame_scale`).
+    clip's, for a frame kept downscaled, see :func:`webapp.session.frame_scale`).  ``small``: the boxes of faces
+    found too small to judge (a frame's ``too_small``), drawn grey and labelled "too small", with no score.
 
     A frame the viewer would enlarge (a small photo) is enlarged here first, up to :data:`MAX_ENLARGE` times, so
     that its labels are drawn at the size they are seen, not blown up into blurred letters; each box and label
@@ -328,6 +331,11 @@ def draw_boxes(
     else:
         out = image.copy()
     scale, letters, line = label_style(*out.shape[:2], view=view)
+    for box in small:  # found, not judged: grey, so that no colour reads as a verdict
+        x, y, w, h = (round(v * box_scale) for v in box)
+        cv2.rectangle(out, (x, y), (x + w, y + h), EDGE, line + 2)
+        cv2.rectangle(out, (x, y), (x + w, y + h), UNJUDGED, line)
+        _label(out, "too small", (x - line // 2, y - line // 2), UNJUDGED, scale, letters, edge=True)
     for f in faces:
         x, y, w, h = (round(v * box_scale) for v in f.box)
         colour = _colour(f.score, threshold, band, second)
@@ -352,12 +360,14 @@ def score_said(score: float, threshold: float, band=None, second: dict | None = 
     return f"{score_text(score, threshold, band)} ({face_word(score, threshold, band, second, '?')})"
 
 
-def faces_text(faces: list[FaceResult], threshold: float, band=None, second: dict | None = None) -> str:
+def faces_text(faces: list[FaceResult], threshold: float, band=None, second: dict | None = None, small=()) -> str:
     """One frame's faces in words, as captions write them: "face 0 0.93 (FAKE), face 1 0.12 (real)", or "no face
-    found"."""
-    return ", ".join(f"face {f.identity} {score_said(f.score, threshold, band, second)}" for f in faces) or (
-        "no face found"
-    )
+    found"; ``small``, the boxes of the faces found there too small to judge (a frame's ``too_small``), are said
+    too ("face too small to judge (14 px)": not "no face found")."""
+    said = [f"face {f.identity} {score_said(f.score, threshold, band, second)}" for f in faces]
+    if small or not said:
+        said.append(unjudged_text(small))
+    return ", ".join(said)
 
 
 def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
@@ -368,7 +378,7 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
     fr = report.frames[pos]
     frames = report.frame_images or {}
     image = frames.get(fr.index)
-    scores = faces_text(fr.faces, report.threshold, report.uncertain, report.second_opinion)
+    scores = faces_text(fr.faces, report.threshold, report.uncertain, report.second_opinion, fr.too_small)
     if report.is_photo:
         caption = f"The photo · {scores}"
     else:
@@ -377,9 +387,15 @@ def frame_view(report: Report, pos: int) -> tuple[np.ndarray | None, str]:
         return None, caption
     box_scale = frame_scale(frames, fr.index)
     boxed = draw_boxes(
-        image, fr.faces, report.threshold, report.uncertain, box_scale=box_scale, second=report.second_opinion
+        image,
+        fr.faces,
+        report.threshold,
+        report.uncertain,
+        box_scale=box_scale,
+        second=report.second_opinion,
+        small=fr.too_small,
     )
-    return np.concatenate([boxed, verdict_strip(report, boxed.shape[1])], axis=0), caption
+    return np.concatenate([boxed, verdict_strip(report, *boxed.shape[1::-1])], axis=0), caption
 
 
 _VERDICT_WORDS = {"fake": "likely FAKE", "real": "likely real", "uncertain": "UNCERTAIN", "unknown": "no verdict"}
@@ -387,13 +403,17 @@ _VERDICT_WORDS = {"fake": "likely FAKE", "real": "likely real", "uncertain": "UN
 _VERDICT_INK = {label: hex_rgb(text) for label, (_, text, _) in VERDICT_COLOURS.items()}
 
 
-def verdict_strip(report: Report, width: int) -> np.ndarray:
+def verdict_strip(report: Report, width: int, height: int | None = None) -> np.ndarray:
     """A white strip for under a frame: the verdict on the whole clip or photo, in its colour, and under it that each
     box is its face's own score, so that the frame, saved or screenshotted alone, does not read as the verdict (a
     browser check: an "uncertain" clip opened on a frame whose face box said "0.99 FAKE", and the frame's download
-    carried nothing more)."""
-    line = max(22, round(width * 0.045))
-    strip = np.full((2 * line + 6, width, 3), 255, np.uint8)
+    carried nothing more).
+
+    Its letters scale with the frame as it is seen: with its ``width``, but for a frame wider than 16:9 (``height``
+    given) as if it were 16:9, so that a panorama's strip is not taller than its picture.  A line that does not fit
+    the width legibly is broken in two (a review: a 240 px wide frame cut the verdict's figures off)."""
+    base = width if height is None else min(width, round(height * 16 / 9))
+    line = max(22, round(base * 0.045))
     word = _VERDICT_WORDS.get(report.label, report.label)
     text = f"{'Photo' if report.is_photo else 'Whole clip'}: {word}"
     if report.score is not None and np.isfinite(report.score):
@@ -401,19 +421,43 @@ def verdict_strip(report: Report, width: int) -> np.ndarray:
             f" ({'score' if report.is_photo else 'video score'} {report.score:.3f}, threshold {report.threshold:.3f})"
         )
     ink = _VERDICT_INK.get(report.label, _VERDICT_INK["unknown"])
-    scale = _fitting_scale(text, width, line / 26, smallest=0.3)
-    cv2.putText(strip, text, (6, round(line * 0.8)), FONT, scale, ink, 2 if scale >= 0.7 else 1, cv2.LINE_AA)
-    note = "Each box: that face's own score, not the verdict"
-    small = min(_fitting_scale(note, width, line / 32), scale)  # never larger than the verdict's line
-    cv2.putText(strip, note, (6, round(line * 1.85)), FONT, small, (70, 70, 70), 1, cv2.LINE_AA)
+    verdict_lines, scale = _wrapped(text, width, line / 26, thickness=2)
+    thick = 2 if scale >= 0.7 else 1
+    note_lines, small = _wrapped("Each box: that face's own score, not the verdict", width, min(line / 32, scale))
+    grey = (70, 70, 70)
+    rows = [(t, scale, thick, ink) for t in verdict_lines] + [(t, small, 1 + (small >= 1.2), grey) for t in note_lines]
+    heights = [round(32 * sc) for _, sc, _, _ in rows]  # the font's capitals (22) and descenders (10) at that scale
+    strip = np.full((sum(heights) + 10, width, 3), 255, np.uint8)
+    y = 4
+    for (t, sc, th, colour), h in zip(rows, heights):
+        y += h
+        cv2.putText(strip, t, (6, y - round(10 * sc)), FONT, sc, colour, th, cv2.LINE_AA)
     return strip
 
 
-def _fitting_scale(text: str, width: int, scale: float, smallest: float = 0.3) -> float:
-    """``scale``, or the largest smaller one (not under ``smallest``) at which ``text``'s box fits ``width`` pixels
-    (a review: a phone clip's upright frame, 169 px wide, cut "original, t = 3.36 s (frame 84)" off mid-text; now
-    the compare view's tiles' titles)."""
-    while scale > smallest and cv2.getTextSize(text, FONT, scale, 1)[0][0] + 12 > width:
+def _wrapped(text: str, width: int, scale: float, thickness: int = 1, legible: float = 0.4) -> tuple[list[str], float]:
+    """``text`` as lines to draw ``width`` pixels wide, and their scale: one line at ``scale`` or the largest smaller
+    one it fits at, unless that is under ``legible``; then broken (before " (", after ", " or ": "), a line at a
+    time, into up to three lines, each at the same scale."""
+    lines = [text]
+    while min(_fitting_scale(t, width, scale, thickness=thickness) for t in lines) < legible and len(lines) < 3:
+        longest = max(range(len(lines)), key=lambda k: len(lines[k]))
+        t = lines[longest]
+        for mark, cut in ((" (", 0), (", ", 1), (": ", 1)):
+            i = t.find(mark)
+            if i > 0:
+                lines[longest : longest + 1] = [t[: i + cut], t[i + cut :].strip()]
+                break
+        else:
+            break  # nowhere to break it
+    return lines, min(_fitting_scale(t, width, scale, thickness=thickness) for t in lines)
+
+
+def _fitting_scale(text: str, width: int, scale: float, smallest: float = 0.3, thickness: int = 1) -> float:
+    """``scale``, or the largest smaller one (not under ``smallest``) at which ``text``'s box, drawn ``thickness``
+    thick, fits ``width`` pixels (a review: a phone clip's upright frame, 169 px wide, cut "original, t = 3.36 s
+    (frame 84)" off mid-text; now the compare view's tiles' titles)."""
+    while scale > smallest and cv2.getTextSize(text, FONT, scale, thickness)[0][0] + 12 > width:
         scale = round(scale - 0.05, 2)
     return max(scale, smallest)
 

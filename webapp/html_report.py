@@ -83,7 +83,8 @@ def data_uri(image: np.ndarray, fmt: str = "jpeg", quality: int = 88) -> str:
 
 def timeline_png(report: Report, width: float = 8.5, height: float = 2.8, dpi: int = 100) -> bytes:
     """The fake probability of each sampled frame over time as a PNG (matplotlib, no pyplot: thread-safe):
-    one line per face identity, the threshold, the uncertain band, grey crosses where no face was found."""
+    one line per face identity, the threshold, the uncertain band, grey crosses where no face was found, grey rings
+    where the faces found were too small to judge."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -103,9 +104,12 @@ def timeline_png(report: Report, width: float = 8.5, height: float = 2.8, dpi: i
         xs, ys = zip(*pts)
         colour = IDENTITY_COLOURS[k % len(IDENTITY_COLOURS)]
         ax.plot(xs, ys, "-o", color=colour, ms=4, lw=1.6, label=f"face {ident}")
-    missing = [fr.time for fr in report.frames if not fr.faces]
+    missing = [fr.time for fr in report.frames if not fr.faces and not fr.too_small]
     if missing:
         ax.plot(missing, [-0.03] * len(missing), "x", color="#888", ms=6, label="no face")
+    small = [fr.time for fr in report.frames if not fr.faces and fr.too_small]
+    if small:
+        ax.plot(small, [-0.03] * len(small), "o", mfc="none", color="#888", ms=6, label="face too small to judge")
     ax.set_xlim(-0.02 * duration, duration * 1.02)
     ax.set_ylim(-0.07, 1.05)
     ax.set_xlabel("time in the clip (s)")
@@ -252,7 +256,8 @@ def _tile_text(face: FaceResult, report: Report) -> str:
 def _frame_section(report: Report, max_side: int = 720) -> str:
     """The frame with the highest-scoring face (the photo itself for a photo), boxes drawn, as a JPEG."""
     entries = _faces_of(report, 1)
-    pos = entries[0][0] if entries else 0
+    small = [pos for pos, fr in enumerate(report.frames) if fr.too_small]  # none judged: where the small ones are
+    pos = entries[0][0] if entries else (small[0] if small else 0)
     if not report.frames or not report.frame_images:
         return ""
     fr = report.frames[pos]
@@ -268,16 +273,20 @@ def _frame_section(report: Report, max_side: int = 720) -> str:
         view=(max_side, max_side),
         box_scale=box_scale,
         second=report.second_opinion,
+        small=fr.too_small,
     )
     scale = max_side / max(image.shape[:2])
     if scale < 1:
         image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), cv2.INTER_AREA)
     what = "The photo" if is_photo(report) else f"The frame with the highest-scoring face (t = {fr.time:.2f} s)"
-    said = faces_text(fr.faces, report.threshold, report.uncertain, report.second_opinion)
-    alt = f"frame {fr.index}, a box around each face: {said}" if fr.faces else f"frame {fr.index}: {said}"
+    said = faces_text(fr.faces, report.threshold, report.uncertain, report.second_opinion, fr.too_small)
+    boxed = fr.faces or fr.too_small
+    alt = f"frame {fr.index}, a box around each face: {said}" if boxed else f"frame {fr.index}: {said}"
+    grey = ", grey = too small to judge (no score)" if any(f.too_small for f in report.frames) else ""
     return (
         f'<h2>{what}</h2><img class="wide" src="{data_uri(image, quality=85)}" alt="{_esc(alt)}">'
-        '<p class="small">Boxes: red = at or above the threshold, amber = in the uncertain band, green = below.</p>'
+        '<p class="small">Boxes: red = at or above the threshold, amber = in the uncertain band, green = below'
+        f"{grey}.</p>"
     )
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from detector.constants import LAB_PAIRS
 from detector.evaluation.perturb import LEVELS, PERTURBATIONS, ROTATE_DEGREES, describe_at, make_transform
 from detector.inference.pipeline import analyze, face_detector
-from detector.inference.report import Report, figures_against, score_text
+from detector.inference.report import Report, faces_too_small, figures_against, score_text, unjudged_text
 
 Progress = Callable[[float, str], None]
 
@@ -161,14 +161,29 @@ def coverage_warning(clean: Report, other: Report) -> str:
     if o >= c:
         return ""
     if o == 0:
+        if faces_too_small(other.warnings):  # found, but shrunk under the size a face needs to be judged
+            where = "in the photo" if other.is_photo else f"in every one of {n} frames (clean run: {c} judged)"
+            return f"faces too small to judge {where}: nothing left to judge"
         if other.is_photo:
             return "no face found in the photo (the unchanged photo had one): nothing left to judge"
         return f"no face found in any of {n} frames (clean run: {c}): nothing left to judge"
     return f"faces in only {o} of {n} frames, {c - o} fewer than the clean run: the score rests on fewer faces"
 
 
+def _photo_face(r: Report) -> str:
+    """The photo levels table's "face found" cell for a level that judged no face."""
+    return "too small to judge" if faces_too_small(r.warnings) else "**no**"
+
+
+def _none_judged(r: Report) -> str:
+    """Why ``r`` judged no face: "faces too small to judge" where it found only such faces, else "no face found"."""
+    return "faces too small to judge" if faces_too_small(r.warnings) else "no face found"
+
+
 def _score(r: Report) -> str:
-    return "no face" if r.score != r.score else f"{r.score:.3f}"
+    if r.score == r.score:
+        return f"{r.score:.3f}"
+    return "faces too small" if faces_too_small(r.warnings) else "no face"
 
 
 def levels_table(reports: dict[str, Report]) -> str:
@@ -180,22 +195,23 @@ def levels_table(reports: dict[str, Report]) -> str:
     if clean.is_photo:  # one frame: its score, and whether the face was found
         rows = ["| level | score | verdict | face found |", "|---|---|---|---|"]
         for name, r in reports.items():
-            rows.append(f"| **{name}** | {_score(r)} | {_said(r.label)} | {'yes' if face_frames(r) else '**no**'} |")
+            rows.append(f"| **{name}** | {_score(r)} | {_said(r)} | {'yes' if face_frames(r) else _photo_face(r)} |")
         return "\n".join(rows)
     rows = ["| level | video score | verdict | frames with a face | face coverage |", "|---|---|---|---|---|"]
     for name, r in reports.items():
         warning = coverage_warning(clean, r)
         rows.append(
-            f"| **{name}** | {_score(r)} | {_said(r.label)} | {face_frames(r)} of {len(r.frames)} | "
+            f"| **{name}** | {_score(r)} | {_said(r)} | {face_frames(r)} of {len(r.frames)} | "
             + (f"⚠ {warning}" if warning else ("clean run" if r is clean else "as the clean run"))
             + " |"
         )
     return "\n".join(rows)
 
 
-def _said(label: str) -> str:
-    """A label as the verdict card words it: "unknown" is "no verdict (no face found)"."""
-    return "no verdict (no face found)" if label == "unknown" else label
+def _said(r: Report) -> str:
+    """A report's label as the verdict card words it: "unknown" is "no verdict (no face found)" (or "(faces too
+    small to judge)")."""
+    return f"no verdict ({_none_judged(r)})" if r.label == "unknown" else r.label
 
 
 def levels_summary(reports: dict[str, Report]) -> str:
@@ -206,7 +222,8 @@ def levels_summary(reports: dict[str, Report]) -> str:
     missing = [n for n in reports if n not in judged]
     labels = {r.label for r in judged.values()}
     if not judged:
-        return "**Three levels:** no face was found at any level: there is no verdict to compare."
+        what = "judged (too small)" if any(faces_too_small(r.warnings) for r in reports.values()) else "found"
+        return f"**Three levels:** no face was {what} at any level: there is no verdict to compare."
     if len(judged) == 1:
         ((name, r),) = judged.items()
         line = f"**Three levels:** only {name} found a face ({r.label}): nothing to compare it with."
@@ -219,9 +236,13 @@ def levels_summary(reports: dict[str, Report]) -> str:
             + ", ".join(f"{n} {r.label}" for n, r in judged.items())
             + "."
         )
+    small = [n for n in missing if faces_too_small(reports[n].warnings)]
+    missing = [n for n in missing if n not in small]
     if missing:
         lost = "lost it" if "none" in judged else "found none in the unchanged picture either"
         line += f" At {' and '.join(missing)}, no face was found (the detector {lost}): no verdict there."
+    if small:
+        line += f" At {' and '.join(small)}, the faces were too small to judge: no verdict there."
     return line
 
 
@@ -275,7 +296,7 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
         )
         lines.append(f"**Score change:** {before} → {after} ({change:+.3f}); verdict {said}")
     else:
-        lines.append(f"**Verdict:** {_said(original.label)} → {_said(perturbed.label)}.")
+        lines.append(f"**Verdict:** {_said(original)} → {_said(perturbed)}.")
     warning = coverage_warning(original, perturbed)
     if warning:
         lines.append(f"⚠ **Face coverage:** perturbed, {warning}.")
@@ -454,16 +475,24 @@ def crop_pairs(
                 b, after.threshold, side, border, after.uncertain, panel=False, depth=False, second=after.second_opinion
             )
             if b is not None
-            else _no_face_panel(left.shape, ("face", "lost") if others else ("no face", "found"))
+            else _no_face_panel(left.shape, _lost_lines(after.frames[pos], others))
         )
         gap = np.full((left.shape[0], 8, 3), 255, np.uint8)
         where = "" if before.is_photo else f"t = {before.frames[pos].time:.2f} s · "  # a photo: no time
         before_score = score_text(a.score, before.threshold, before.uncertain)
-        lost = "face lost (other faces found)" if others else "no face found"
+        lost = "face lost (other faces found)" if others else unjudged_text(after.frames[pos].too_small)
         after_score = lost if b is None else score_text(b.score, after.threshold, after.uncertain)
         who = f"face {a.identity} · " if len(before.identities) > 1 else ""  # which person, where there are several
         items.append((np.concatenate([left, gap, right], axis=1), f"{where}{who}score {before_score} → {after_score}"))
     return items
+
+
+def _lost_lines(frame, others) -> tuple[str, str]:
+    """The grey panel's two lines where the perturbed run has no match for the face: lost among other faces, too
+    small to judge, or no face found."""
+    if others:
+        return ("face", "lost")
+    return ("face too", "small") if frame.too_small else ("no face", "found")
 
 
 def change_title(name: str, strength: float) -> str:

@@ -2,7 +2,8 @@
 
 ``timeline_figure(report)`` draws one line per face identity (fake probability of each
 sampled frame over time), the decision threshold, a shaded "fake" zone above it, and
-grey crosses at the bottom for sampled frames where no face was found; an amber band
+grey crosses at the bottom for sampled frames where no face was found (grey rings where the faces
+found were too small to judge); an amber band
 below the threshold when the report has an "uncertain" band.  Hovering a
 point shows the time, the frame number, the face and its score; each point's
 ``customdata`` carries the position of its frame in ``report.frames`` so the app can
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from detector.inference.report import Report, score_text, verdict
+from detector.inference.report import Report, score_text, unjudged_text, verdict
 
 # colour-blind-safe identity colours (Okabe-Ito), none of them the red/green of the verdicts
 IDENTITY_COLOURS = ["#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#009E73", "#F0E442", "#000000", "#D55E00"]
@@ -99,19 +100,20 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
                 ),
             )
         )
-    missing = [(pos, fr) for pos, fr in enumerate(report.frames) if not fr.faces]
-    if missing:
-        fig.add_trace(
-            go.Scatter(
-                x=[fr.time for _, fr in missing],
-                y=[-0.03] * len(missing),
-                customdata=[[pos, fr.index, -1] for pos, fr in missing],
-                mode="markers",
-                name="no face",
-                marker=dict(symbol="x-thin", size=9, color="#888", line=dict(color="#888", width=2)),
-                hovertemplate="no face found<br>time %{x:.2f} s (frame %{customdata[1]})<extra></extra>",
+    for small, name, symbol in ((False, "no face", "x-thin"), (True, "face too small", "circle-open")):
+        missing = [(pos, fr) for pos, fr in enumerate(report.frames) if not fr.faces and bool(fr.too_small) == small]
+        if missing:
+            fig.add_trace(
+                go.Scatter(
+                    x=[fr.time for _, fr in missing],
+                    y=[-0.03] * len(missing),
+                    customdata=[[pos, fr.index, -1, unjudged_text(fr.too_small)] for pos, fr in missing],
+                    mode="markers",
+                    name=name,
+                    marker=dict(symbol=symbol, size=9, color="#888", line=dict(color="#888", width=2)),
+                    hovertemplate="%{customdata[3]}<br>time %{x:.2f} s (frame %{customdata[1]})<extra></extra>",
+                )
             )
-        )
     if selected is not None and 0 <= selected < len(report.frames):
         fig.add_vline(x=report.frames[selected].time, line=dict(color="#555", width=1, dash="dot"))
     _base_layout(fig, title, height)
@@ -203,9 +205,12 @@ def timeline_summary(report: Report, most: int = 4) -> str:
         )
     if len(identities) > most:
         parts.append(f"{len(identities) - most} more face identities")
-    missing = sum(not fr.faces for fr in report.frames)
+    missing = sum(not fr.faces and not fr.too_small for fr in report.frames)
     if missing:
         parts.append(f"no face in {missing} of {n} sampled frames")
+    small = sum(not fr.faces and bool(fr.too_small) for fr in report.frames)
+    if small:
+        parts.append(f"faces too small to judge in {small} of {n} sampled frames")
     return f"**In words:** {'; '.join(parts)}. Every score is in the per-frame table under Downloads."
 
 

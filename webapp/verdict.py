@@ -228,16 +228,24 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
 
 
 def relabel(
-    report: Report, threshold: float, card_threshold: float | None = None, card_band: list[float] | None = None
+    report: Report,
+    threshold: float,
+    card_threshold: float | None = None,
+    card_band: list[float] | None = None,
+    card=None,
 ) -> Report:
     """A copy of ``report`` judged at ``threshold`` from its scores (no new analysis).
 
     At the model card's own threshold (to the slider's step, :data:`THRESHOLD_STEP`) the card's uncertain band
     applies; at another, the
     band keeps its lower edge and ends at the new threshold (:func:`~detector.inference.report.band_at`), as in
-    :func:`detector.inference.pipeline.analyze`.  The warnings that depend on the threshold are worked out again;
-    the others are kept.
+    :func:`detector.inference.pipeline.analyze`.  The warnings that depend on the threshold (or on the verdict) are
+    worked out again; the others are kept.  ``card``, the model card, words the heavy-compression warning of a
+    verdict moved from fake to real or uncertain (without it, one said before is kept where the verdict allows).
     """
+    from detector.inference.pipeline import compression_warning
+    from detector.inference.video import is_heavy_compression_warning
+
     own = card_threshold is not None and abs(float(threshold) - float(card_threshold)) <= THRESHOLD_STEP / 2 + 1e-9
     t = float(card_threshold) if own else float(threshold)
     band = band_at(t, card_threshold, card_band) if card_threshold is not None else None
@@ -261,7 +269,11 @@ def relabel(
     auto = trust_warnings(new)
     if faces_too_small(kept):  # faces were found, too small: not "no face was found"
         auto = [w for w in auto if not w.startswith(NO_FACE)]
-    new.warnings = front + hand + auto + [w for w in kept if w not in front] + second
+    said_before = [w for w in kept if is_heavy_compression_warning(w)]  # said of real and uncertain verdicts only
+    kept = [w for w in kept if w not in said_before]
+    squeezed = compression_warning(new, card) if card is not None else (said_before[:1] or [""])[0]
+    squeezed = [squeezed] if squeezed and new.label in ("real", "uncertain") else []
+    new.warnings = front + hand + auto + [w for w in kept if w not in front] + squeezed + second
     return new
 
 

@@ -66,6 +66,7 @@ FIELDS = [
     "calibrated",
     "faces",
     "faces_over_threshold",
+    "faces_too_small",
 ]
 
 Progress = Callable[[float, str], None]
@@ -96,6 +97,7 @@ class ModelRun:
             "calibrated": self.calibrated,
             "faces": len(scores),
             "faces_over_threshold": sum(s >= r.threshold for s in scores),
+            "faces_too_small": sum(len(fr.too_small) for fr in r.frames),  # found, not judged (pipeline.too_small)
         }
 
     def series(self) -> list[tuple[float, float | None]]:

@@ -19,7 +19,8 @@ For each level it reports, at the model card's threshold (:mod:`detector.evaluat
   all the real videos.
 
 Videos where no face is found have no score: they are counted (``no_face``) and left
-out of the metrics.  ``--split val`` (the default) keeps only the pair groups the
+out of the metrics, as are those whose faces were all too small to judge (``too_small``).
+``--split val`` (the default) keeps only the pair groups the
 model card lists as its validation split (``trained.split.val_groups``), i.e. videos
 the model never saw; without a split in the card, or when no video of DATA is in it,
 it says so and evaluates everything.
@@ -76,6 +77,7 @@ CSV_FIELDS = [
     "frames",
     "frames_with_face",
     "faces",
+    "faces_too_small",
     "seconds",
     "error",
     "path",
@@ -296,6 +298,7 @@ def run_one(item, level: str, clf, frames: int) -> dict:
         "frames": 0,
         "frames_with_face": 0,
         "faces": 0,
+        "faces_too_small": 0,  # faces found but too small to judge (pipeline.too_small): not scored
         "frame_scores": [],
         "error": "",
     }
@@ -315,6 +318,7 @@ def run_one(item, level: str, clf, frames: int) -> dict:
             frames=len(report.frames),
             frames_with_face=sum(fr.has_face for fr in report.frames),
             faces=len(report.faces),
+            faces_too_small=sum(len(fr.too_small) for fr in report.frames),
             frame_scores=_main_identity_scores(report),
         )
     row["seconds"] = round(time.perf_counter() - t0, 3)
@@ -394,7 +398,9 @@ def level_metrics(rows: list[dict], threshold: float) -> dict:
         q = np.quantile([r["score"] for r in reals], [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99])
         out["real_score_quantiles"] = dict(zip(("p10", "p25", "p50", "p75", "p90", "p95", "p99"), q.round(4).tolist()))
     out["failed"] = sum(bool(r["error"]) for r in rows)
-    out["no_face"] = sum(r["score"] is None and not r["error"] for r in rows)
+    unscored = [r for r in rows if r["score"] is None and not r["error"]]
+    out["no_face"] = sum(not r.get("faces_too_small") for r in unscored)
+    out["too_small"] = sum(bool(r.get("faces_too_small")) for r in unscored)  # faces found, all too small to judge
     out["seconds"] = round(sum(r["seconds"] for r in rows), 1)
     methods = sorted({r["method"] for r in scored if r["label"] == 1 and r["method"]})
     out["by_method"] = {}
@@ -442,9 +448,11 @@ def table(result: dict) -> str:
                 f"{'':8s} video AUC {_f(lv['video']['auc'])}, 95% bootstrap interval {ci[0]:.3f}-{ci[1]:.3f} "
                 f"({lv['video']['n_fake']} fake, {lv['video']['n_real']} real {nouns})"
             )
-        if lv["failed"] or lv["no_face"]:
+        if lv["failed"] or lv["no_face"] or lv.get("too_small"):
+            small = f", {lv['too_small']} with faces too small to judge" if lv.get("too_small") else ""
             lines.append(
-                f"{'':8s} ({lv['failed']} could not be analysed, {lv['no_face']} without a face: not in the metrics)"
+                f"{'':8s} ({lv['failed']} could not be analysed, {lv['no_face']} without a face{small}: "
+                "not in the metrics)"
             )
         if lv.get("small_video_threshold"):
             lines.append(
@@ -695,6 +703,7 @@ def main(argv=None) -> int:
                 "age_band",
                 "sex",
                 "frames_with_face",
+                "faces_too_small",
                 "frames",
                 "error",
                 "path",

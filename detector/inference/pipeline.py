@@ -176,6 +176,18 @@ def colour_second_opinion(report: Report, clf: Classifier, directory=None) -> di
     }
 
 
+def compression_warning(report: Report, card) -> str:
+    """What is said of ``report``'s video where it is compressed as heavily as FaceForensics++'s c40 videos (its
+    ``video_info["bits_per_pixel"]`` under :data:`HEAVY_COMPRESSION_BPP`) and judged real or uncertain: there many
+    fakes are missed (``card``'s c40 and c23 AUCs, where measured).  "" otherwise: a fake verdict gets none (no
+    false alarm was measured on such reals), nor a photo, a GIF or a file cut short (no figure in ``video_info``)."""
+    bpp = (report.video_info or {}).get("bits_per_pixel")
+    if bpp is None or bpp >= HEAVY_COMPRESSION_BPP or report.label not in ("real", "uncertain"):
+        return ""
+    aucs = ((getattr(card, "metrics", None) or {}).get("by_source_auc")) or {}
+    return heavy_compression_warning(bpp, aucs.get("ffpp_c40"), aucs.get("ffpp"))
+
+
 def too_small(face) -> bool:
     """Whether ``face`` is too small to judge: its box under :data:`SMALLEST_FACE_PX` across."""
     return max(face.box[2], face.box[3]) < SMALLEST_FACE_PX
@@ -470,7 +482,8 @@ def analyze(
         info, sampled, detect_s = found
     faces_per_frame = [fr.faces or [] for fr in sampled]
     # faces too small to judge are left out, and said (below): no score is made of a few pixels blown up
-    tiny = [max(f.box[2], f.box[3]) for faces in faces_per_frame for f in faces if too_small(f)]
+    small_boxes = [[tuple(f.box) for f in faces if too_small(f)] for faces in faces_per_frame]
+    tiny = [max(b[2], b[3]) for boxes in small_boxes for b in boxes]
     if tiny:
         faces_per_frame = [[f for f in faces if not too_small(f)] for faces in faces_per_frame]
     track(faces_per_frame)
@@ -493,7 +506,10 @@ def analyze(
     if clf.card.ranges:  # what the faces look like, against what the model trained on
         for f in all_faces:
             f.stats = face_stats(f.crop, f.box, f.keypoints)
-    results = [FrameResult(index=fr.index, time=fr.time, faces=faces) for fr, faces in zip(sampled, faces_per_frame)]
+    results = [
+        FrameResult(index=fr.index, time=fr.time, faces=faces, too_small=small)
+        for fr, faces, small in zip(sampled, faces_per_frame, small_boxes)
+    ]
     face_results = [f for fr in results for f in fr.faces]
     for f, s in zip(face_results, scores if scores is not None else []):
         f.score = float(s)
@@ -595,9 +611,11 @@ def analyze(
     gif = video_path.lower().endswith(GIF_EXTENSIONS)
     cut = getattr(info, "damaged_at", None) is not None or bool(cut_short(info))
     bpp = None if is_still(video_path) or gif or cut else bits_per_pixel(video_path, info)
-    if bpp is not None and bpp < HEAVY_COMPRESSION_BPP and report.label in ("real", "uncertain"):
-        aucs = (clf.card.metrics or {}).get("by_source_auc") or {}
-        report.warnings.append(heavy_compression_warning(bpp, aucs.get("ffpp_c40"), aucs.get("ffpp")))
+    if bpp is not None:  # a fact of the file, in the JSON; the threshold slider's relabel reads it again
+        report.video_info["bits_per_pixel"] = round(float(bpp), 6)
+    said = compression_warning(report, clf.card)
+    if said:
+        report.warnings.append(said)
     if temporal:
         t = time.perf_counter()
         depth = found_depth = None
@@ -630,6 +648,7 @@ def analyze(
 
 __all__ = [
     "analyze",
+    "compression_warning",
     "too_small",
     "small_faces_warning",
     "judged_side",

@@ -74,17 +74,23 @@ class FrameResult:
     index: int
     time: float
     faces: list[FaceResult] = field(default_factory=list)
+    # faces found in this frame but too small to judge (x, y, w, h each; pipeline.too_small): not scored, not in faces
+    too_small: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     @property
     def has_face(self) -> bool:
+        """Whether a face was judged here (a face too small to judge is not)."""
         return bool(self.faces)
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "index": int(self.index),
             "time": round(float(self.time), 4),
             "faces": [f.to_dict() for f in self.faces],
         }
+        if self.too_small:  # only where there were some: the JSON of every other frame is as before
+            d["too_small"] = [[int(v) for v in box] for box in self.too_small]
+        return d
 
 
 @dataclass
@@ -667,6 +673,18 @@ def tint_alternative_warning(report: Report, card, directory=None) -> str:
 
 NO_FACE = "No face was found"  # how the warning of a report without a face starts (a photo's, a clip's)
 TOO_SMALL = "Faces too small to judge"  # how it starts where faces were found, all too small (pipeline.analyze)
+
+
+def unjudged_text(small) -> str:
+    """Why a frame has no score, in words, from the boxes of the faces found there too small to judge (a
+    :class:`FrameResult`'s ``too_small``; x, y, w, h each): "no face found" where there are none, else "face too small
+    to judge (14 px)" or "2 faces too small to judge (the largest 14 px)"."""
+    if not small:
+        return "no face found"
+    largest = max(max(int(b[2]), int(b[3])) for b in small)
+    if len(small) == 1:
+        return f"face too small to judge ({largest} px)"
+    return f"{len(small)} faces too small to judge (the largest {largest} px)"
 
 
 def faces_too_small(warnings) -> bool:

@@ -467,6 +467,11 @@ def heavy_compression_warning(bpp: float, c40_auc: float | None = None, c23_auc:
     )
 
 
+def is_heavy_compression_warning(text: str) -> bool:
+    """Whether ``text`` is :func:`heavy_compression_warning`'s."""
+    return text.startswith("The video is compressed very heavily")
+
+
 def is_small_clip_warning(text: str) -> bool:
     """Whether ``text`` is :func:`small_clip_warning`'s."""
     return text.startswith(("The video is ", "The animated GIF is ")) and SMALLER_THAN_TRAINING in text
