@@ -88,7 +88,7 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     assert "a photo with 1 face" in by[ui.verdict._id]
 
 
-def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path):
+def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path, monkeypatch):
     # found by a browser check: after a bad upload the verdict panel kept "Upload a video or a photo..." under an
     # error badge; the reason is in the error box, and the panel now says the file could not be analysed
     from webapp import analyse_tab
@@ -104,7 +104,12 @@ def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path):
     # the threshold re-labelled the previous file's report; every result is cleared now
     cleared = analyse_tab.not_analysed(ui)
     assert set(cleared) == set(ui.results)
-    assert "Nothing could be analysed" in cleared[ui.verdict] and "the file, or the model" in cleared[ui.verdict]
+    # a browser check: Analyse with no file pointed to a message box; the quick check's refusal opens none
+    assert analyse_tab.NOTHING_GIVEN in cleared[ui.verdict] and "message box" not in cleared[ui.verdict]
+    monkeypatch.setattr(analyse_tab, "failure_reason", lambda *a: None)  # the checks pass; the analysis failed
+    failed = analyse_tab.not_analysed(ui, "clip.mp4", "m")[ui.verdict]
+    assert "Nothing could be analysed" in failed and "the file, or the model" in failed
+    monkeypatch.undo()
     assert (
         cleared[ui.report_state] is None
         and cleared[ui.judged_state] is None

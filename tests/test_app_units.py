@@ -134,9 +134,19 @@ def test_a_change_of_settings_after_an_analysis_is_said_over_its_verdict(report)
     from webapp import analyse_tab
 
     # a browser check: another CAM method or frame count left the old results with nothing to say they were not new
-    panel = analyse_tab.on_settings_changed(report)
+    panel, judged = analyse_tab.on_settings_changed(report, {"threshold": 0.5})
     assert panel.index(analyse_tab.SETTINGS_CHANGED) < panel.index("Likely FAKE")
-    assert isinstance(analyse_tab.on_settings_changed(None), type(gr.skip()))  # nothing analysed: nothing to say
+    assert judged == {"threshold": 0.5, "settings_changed": True}
+    assert all(isinstance(v, type(gr.skip())) for v in analyse_tab.on_settings_changed(None))  # nothing to say
+    # a review: the line went as soon as the threshold slider moved; the results were still the old settings'
+    from types import SimpleNamespace
+
+    names = "verdict frame_image frame_caption gallery positions_state csv_btn json_btn html_btn report_json"
+    ui = SimpleNamespace(**{n: n for n in (names + " report_state timeline timeline_note frame_slider").split()})
+    moved = analyse_tab.on_threshold(ui, report, judged, 0.6, 1, "time")
+    assert moved["verdict"].index(analyse_tab.SETTINGS_CHANGED) < moved["verdict"].index("Likely")
+    fresh = analyse_tab.on_threshold(ui, report, {"threshold": 0.5}, 0.6, 1, "time")  # a new analysis' state
+    assert analyse_tab.SETTINGS_CHANGED not in fresh["verdict"]
 
 
 def test_a_real_verdict_says_it_is_no_proof(report):

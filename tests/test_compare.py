@@ -168,6 +168,11 @@ def test_cli_compare_says_where_the_models_disagree(clips, pair_dir, tmp_path, m
     printed = capsys.readouterr().out
     assert "the models disagree: eager says fake, wary says real" in printed
     assert "4 of 4 faces are labelled differently, between" in printed
+    # a teacher's audit: each model's warnings were in the JSON alone; a fake verdict from 4 frames is said of eager
+    assert (
+        "eager: Only 4 frames were sampled (each with a face); the score rests on few faces. A fake verdict" in printed
+    )
+    assert "wary: Only 4 frames were sampled (each with a face); the score rests on few faces.\n" in printed
     # a full disk under --json (checked writable before the run): one line naming the option, not "None: ..."
     assert main(["compare", clips["face"], "--frames", "4", "--json", "/dev/full"]) == 2
     assert "error: --json /dev/full: cannot be written (No space left on device)" in capsys.readouterr().err

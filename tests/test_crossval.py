@@ -168,6 +168,20 @@ def test_a_run_without_folds_or_results_is_a_clear_error(tmp_path, capsys):
     assert "not a finished training run (no metrics.json)" in capsys.readouterr().err
 
 
+def test_an_output_that_cannot_be_written_is_refused_before_the_folds_are_read(tmp_path, capsys):
+    # a review: '--json ""' was skipped without a word; an unwritable one failed with a traceback after the work
+    missing = str(tmp_path / "missing")  # refused on its output first: the folds are not read
+    for argv, said in (
+        (["--json", ""], "error: --json: empty: give a file name (or - for standard output)"),
+        (["--plot", " "], "error: --plot: empty: give a file name (e.g. scores.png)"),
+        (["--json", str(tmp_path)], "is a folder; give a file name"),
+        (["--plot", str(tmp_path)], "is a folder; give a file name"),
+    ):
+        assert main([missing, *argv]) == 2
+        err = capsys.readouterr().err
+        assert said in err and "no metrics.json" not in err and err.count("\n") == 1, argv
+
+
 @pytest.mark.slow
 def test_a_shipped_ensemble_scores_its_folds_again(fold_runs, tmp_path):
     """scripts/fold_models.py --score: the ensemble of the fold runs, unpacked and scored again, gives each run's own

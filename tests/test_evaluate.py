@@ -581,3 +581,10 @@ def test_a_clip_whose_faces_were_all_too_small_is_counted_apart_from_one_without
     assert "(0 could not be analysed, 1 without a face, 1 with faces too small to judge: not in the metrics)" in table(
         result
     )
+
+
+def test_an_empty_report_folder_is_refused_not_skipped(tmp_path, capsys):
+    from detector.evaluation.evaluate import main as evaluate_main
+
+    assert evaluate_main([str(tmp_path), "--report", ""]) == 2  # a review: nothing was written and nothing said
+    assert capsys.readouterr().err.strip() == "error: --report: empty: give a folder for the report"

@@ -142,6 +142,21 @@ def test_one_sampled_frame_of_a_video_rests_on_few_faces_but_a_photo_does_not():
     assert not any("rests on few faces" in w for w in summarise("p.jpg", one, threshold=0.5).warnings)
 
 
+def test_a_fake_verdict_from_few_frames_says_it_is_the_least_sure():
+    # an audit: a real wild clip was "fake 0.865" at --frames 4 with no word of it (uncertain from 8 frames to 64)
+    from detector.constants import FEW_FRAMES
+
+    four = summarise("v.mp4", _frames({0: [0.9, 0.85, 0.9, 0.8]}), threshold=0.666)
+    assert four.label == "fake"
+    said = [w for w in four.warnings if w.startswith("Only 4 frames were sampled (each with a face)")]
+    assert len(said) == 1 and "A fake verdict from so few frames is the least sure" in said[0]
+    assert said[0].endswith("sample more frames if the clip is longer.")
+    real = summarise("v.mp4", _frames({0: [0.1] * 4}), threshold=0.666)  # few faces said, no word of a fake verdict
+    assert [w for w in real.warnings if "few faces" in w] and not [w for w in real.warnings if "least sure" in w]
+    enough = summarise("v.mp4", _frames({0: [0.9] * FEW_FRAMES}), threshold=0.666)
+    assert not [w for w in enough.warnings if "few faces" in w or "least sure" in w]
+
+
 def test_an_unknown_cam_method_is_refused_even_without_a_face(clips, tiny_model):
     # found by review: the name was checked only where faces got explained, so a clip without a face took any name
     from detector.errors import InputError

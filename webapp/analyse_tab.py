@@ -88,6 +88,8 @@ GALLERY_COLUMNS = 4  # face tiles in a row of the Analyse tab's gallery
 GALLERY_HEIGHT = 520  # its height, with a scroll bar, once its tiles fill more than two rows
 SHOW_FRAME_JS = "() => document.querySelector('#frame-caption')?.scrollIntoView({behavior: 'smooth', block: 'start'})"
 WELCOME = "Upload a video or a photo, or pick an example, then press Analyse."
+# Analyse pressed with no file (a browser check: the panel pointed to a message box that never opened)
+NOTHING_GIVEN = "Nothing to analyse yet: upload a video or a photo first (or pick an example), then press Analyse."
 NOT_ANALYSED = (
     "Nothing could be analysed: the reason is in the message box at the top right (the file, or the model chosen). "
     "Change what it names, then press Analyse."
@@ -106,7 +108,9 @@ def not_analysed(ui, video=None, model_name=None, photo=None, asked=None) -> dic
     analysed: the reason is in the message box" with no message box, after a model was picked mid-analysis."""
     if asked is not None and tuple(asked) != (video, photo, model_name):
         return {ui.verdict: gr.skip()}
-    reason = failure_reason(video, model_name, photo) if (video or photo) else None
+    if not (video or photo):  # the quick check's refusal has no message box: the panel is the only place it shows
+        return {**cleared_results(ui), ui.verdict: message_html(NOTHING_GIVEN, "error")}
+    reason = failure_reason(video, model_name, photo)
     text = f"Nothing could be analysed: {reason}" if reason else NOT_ANALYSED
     return {**cleared_results(ui), ui.verdict: message_html(text, "error")}
 
@@ -360,8 +364,9 @@ def on_threshold(ui, report, judged, threshold, position, order, colours=DEFAULT
     image, caption = frame_shown(report, int(position or 1) - 1)
     items, positions = gallery_items(report, order, colours=colours)
     csv_path, json_path, html_path = _write_downloads(report, judged, colours)
+    stale = message_html(SETTINGS_CHANGED) if judged.get("settings_changed") else ""  # still true: still said
     out = {
-        ui.verdict: verdict_html(report),
+        ui.verdict: stale + verdict_html(report),
         ui.frame_image: image,
         ui.frame_caption: caption,  # its words (FAKE, uncertain, real) follow the threshold too
         ui.gallery: items,
@@ -503,15 +508,17 @@ def on_timeline_pick(value):
 SETTINGS_CHANGED = "The settings changed since this analysis: press Analyse to apply them to this file."
 
 
-def on_settings_changed(report) -> str:
+def on_settings_changed(report, judged=None) -> tuple:
     """The verdict panel after the frames, CAM method, rule or explained faces changed: the results shown were made
     with the old ones, and a line above the verdict says so (a browser check: the old gallery and downloads stayed
-    with nothing to say they were not the new settings'); no report yet: nothing to say."""
+    with nothing to say they were not the new settings'); no report yet: nothing to say.  Returns (the panel, the
+    analysis' ``judged`` state marked ``settings_changed``, so that the threshold slider's redraw says it again: a
+    review found the line gone once the slider moved)."""
     from webapp.verdict import verdict_html
 
     if report is None:
-        return gr.skip()
-    return message_html(SETTINGS_CHANGED) + verdict_html(report)
+        return gr.skip(), gr.skip()
+    return message_html(SETTINGS_CHANGED) + verdict_html(report), {**(judged or {}), "settings_changed": True}
 
 
 def on_model(name, video=None, photo=None):
@@ -940,7 +947,7 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
         api_name="relabel_page",
     )
     for setting in (ui.frames, ui.cam, ui.rule, ui.cam_faces):  # results of the old settings: said so
-        setting.input(on_settings_changed, [ui.report_state], [ui.verdict], **quick)
+        setting.input(on_settings_changed, [ui.report_state, ui.judged_state], [ui.verdict, ui.judged_state], **quick)
     ui.frame_slider.change(on_frame, [ui.report_state, ui.frame_slider], [ui.frame_image, ui.frame_caption], **quick)
     ui.order.change(
         on_order,

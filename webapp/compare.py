@@ -17,7 +17,7 @@ import os
 import cv2
 import numpy as np
 
-from detector.evaluation.compare import AGREEMENT_NOTE, Comparison, disagreement, faces_line, write_csv
+from detector.evaluation.compare import AGREEMENT_NOTE, Comparison, care_notes, disagreement, faces_line, write_csv
 from detector.inference.report import agreeing_figures, score_text
 from explain import DEFAULT_HEAT_MAP
 
@@ -316,37 +316,9 @@ def disagreement_markdown(c: Comparison) -> str:
 
 
 def _care(c: Comparison) -> list[str]:
-    """What Analyse would warn of that concerns the comparison as a whole (a teacher's audit: "six models agree: fake"
-    on a clip the models had trained on, said without the warning Analyse gives): which models trained on this very
-    file, and the warnings every model's report gives alike (few faces, a small video, a file cut short...)."""
-    from detector.data.seen import is_seen_warning
-    from detector.inference.report import threshold_for_small_video
-    from detector.inference.video import is_small_clip_warning
-
-    what = "photo" if is_photo(c) else "clip"
-    out = []
-    seen = [r.name for r in c.runs if any(is_seen_warning(w) for w in r.report.warnings)]
-    if seen:
-        models = ", ".join(seen)
-        who = f"the model {models}" if len(seen) == 1 else f"the models {models}"
-        verdicts = "its verdict shows" if len(seen) == 1 else "their verdicts show"
-        out.append(
-            f"**Treat with care:** this {what} is one {who} trained or validated on: {verdicts} what was learned, "
-            "not how a model does on material it has never seen."
-        )
-    first, *others = [r.report.warnings for r in c.runs]
-    shared = [w for w in first if not is_seen_warning(w) and all(w in ws for ws in others)]
-    # a small video is said of the file, by the models trained on FaceForensics++ only: once, where any says it (a
-    # browser check: the default's own threshold line made its report differ, and the warning went)
-    small = next((w for r in c.runs for w in r.report.warnings if is_small_clip_warning(w)), None)
-    if small and small not in shared:
-        shared.insert(0, small)
-    out += [f"⚠ {w}" for w in shared]
-    judged_small = [r for r in c.runs if threshold_for_small_video(r.report)]
-    if judged_small:  # a model's threshold for small videos judged it: the table's threshold is that one
-        named = ", ".join(f"{r.name} at {r.report.threshold:.3f}" for r in judged_small)
-        out.append(f"Judged at the model's threshold for small videos: {named} (stricter than for larger videos).")
-    return out
+    """What Analyse would warn of that concerns the comparison as a whole (:func:`care_notes`), in markdown."""
+    marks = {"seen": "**Treat with care:** ", "warning": "⚠ "}
+    return [marks.get(kind, "") + text for kind, text in care_notes(c)]
 
 
 def _pattern(labels: tuple) -> str:

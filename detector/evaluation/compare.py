@@ -50,6 +50,9 @@ __all__ = [
     "ModelRun",
     "ChosenFace",
     "disagreement",
+    "care_notes",
+    "shared_warnings",
+    "own_warnings",
     "AGREEMENT_NOTE",
     "main",
     "FIELDS",
@@ -337,6 +340,67 @@ def disagreement(rows: list[dict]) -> str:
     return line
 
 
+def care_notes(c: Comparison) -> list[tuple[str, str]]:
+    """What Analyse would warn of that concerns the comparison as a whole, as (kind, text) pairs for the app and the
+    command line to word: ``seen``, which models trained or validated on this very file (a teacher's audit: "six
+    models agree: fake" on a clip the models had trained on, said without the warning Analyse gives); ``warning``,
+    each warning every model's report gives alike (few faces, a small video, a file cut short...); ``note``, the
+    models judged at their threshold for small videos."""
+    from detector.data.seen import is_seen_warning
+    from detector.inference.report import threshold_for_small_video
+
+    if not c.runs:
+        return []
+    what = "photo" if c.runs[0].report.is_photo else "clip"
+    out = []
+    seen = [r.name for r in c.runs if any(is_seen_warning(w) for w in r.report.warnings)]
+    if seen:
+        models = ", ".join(seen)
+        who = f"the model {models}" if len(seen) == 1 else f"the models {models}"
+        verdicts = "its verdict shows" if len(seen) == 1 else "their verdicts show"
+        out.append(
+            (
+                "seen",
+                f"this {what} is one {who} trained or validated on: {verdicts} what was learned, not how a model does "
+                "on material it has never seen.",
+            )
+        )
+    out += [("warning", w) for w in shared_warnings(c)]
+    judged_small = [r for r in c.runs if threshold_for_small_video(r.report)]
+    if judged_small:  # a model's threshold for small videos judged it: the table's threshold is that one
+        named = ", ".join(f"{r.name} at {r.report.threshold:.3f}" for r in judged_small)
+        out.append(
+            ("note", f"Judged at the model's threshold for small videos: {named} (stricter than for larger videos).")
+        )
+    return out
+
+
+def shared_warnings(c: Comparison) -> list[str]:
+    """The warnings every model's report gives alike (not "a training file", which :func:`care_notes` says by
+    model); a small video's, said of the file by the models trained on FaceForensics++ only, once where any says it
+    (a browser check: the default's own threshold line made its report differ, and the warning went)."""
+    from detector.data.seen import is_seen_warning
+    from detector.inference.video import is_small_clip_warning
+
+    if not c.runs:
+        return []
+    first, *others = [r.report.warnings for r in c.runs]
+    shared = [w for w in first if not is_seen_warning(w) and all(w in ws for ws in others)]
+    small = next((w for r in c.runs for w in r.report.warnings if is_small_clip_warning(w)), None)
+    if small and small not in shared:
+        shared.insert(0, small)
+    return shared
+
+
+def own_warnings(c: Comparison, run: ModelRun) -> list[str]:
+    """``run``'s warnings that :func:`care_notes` does not already say of the comparison as a whole (a model not to be
+    relied on alone, a colour second opinion, a score close to its threshold...)."""
+    from detector.data.seen import is_seen_warning
+
+    said = set(shared_warnings(c))
+    return [w for w in run.report.warnings if w not in said and not is_seen_warning(w)]
+
+
 def faces_line(comparison: Comparison) -> str:
     """One line on the faces: how many of those every model scored are labelled differently, and when."""
     faces, differ = comparison.faces(), comparison.disagreements()
@@ -437,6 +501,12 @@ def main(argv=None) -> int:
         print(printable(line), file=shown)  # a card path given as the model may hold a line break
     print(disagreement(rows), file=shown)
     print(faces_line(comparison), file=shown)
+    # what Analyse (and the app's compare view) would warn of: on screen too, not in the JSON alone (a teacher's audit)
+    for kind, text in care_notes(comparison):
+        print(printable({"seen": "treat with care: ", "warning": "warning: "}.get(kind, "") + text), file=shown)
+    for run in comparison.runs:
+        for w in own_warnings(comparison, run):
+            print(printable(f"{run.name}: {w}"), file=shown)
     for option, target, write in (
         ("--json", args.json, lambda fh: json.dump(comparison.to_dict(), fh, indent=1)),
         ("--csv", args.csv, lambda fh: write_csv(comparison, fh)),

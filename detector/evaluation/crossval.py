@@ -19,7 +19,6 @@ wide.  This prints, and ``--json`` writes:
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import sys
@@ -288,25 +287,52 @@ def plot_scores(result: dict, path: str | Path) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(
+    from detector.cliargs import STDOUT, Parser, check_outputs, fail, unwritable, write_failed
+
+    p = Parser(
         prog="deepfake-lens crossval",
         description="Pool the runs of deepfake-lens train --folds K --fold I into one measure",
     )
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders of one recipe, one per fold")
-    p.add_argument("--json", metavar="OUT", help="also write the result as JSON")
+    p.add_argument("--json", metavar="OUT", help="also write the result as JSON (- for standard output)")
     p.add_argument("--plot", metavar="PNG", help="also draw the out-of-fold scores by class, with the threshold")
     args = p.parse_args(argv)
+    # before the folds are read: an output that cannot be written, or an empty name, is said, not skipped
+    problem = check_outputs([("--json", args.json)], inputs=args.runs)
+    if not problem and args.plot is not None:
+        if not args.plot.strip():
+            problem = "--plot: empty: give a file name (e.g. scores.png)"
+        elif unwritable(args.plot):
+            problem = f"--plot {args.plot}: {unwritable(args.plot)}"
+    if problem:
+        return fail(problem)
     try:
         result = pool([read_fold(d) for d in args.runs])
     except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(render(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
-    if args.plot:
-        plot_scores(result, args.plot)
-    return 0
+        return fail(str(e))
+    print(render(result), file=sys.stderr if args.json == STDOUT else sys.stdout)  # stdout: the JSON alone
+    problems = []
+    for flag, target, write in (
+        ("--json", args.json, lambda path: _write_json(result, path)),
+        ("--plot", args.plot, lambda path: plot_scores(result, path)),
+    ):
+        if target:
+            try:
+                write(target)
+            except OSError as e:  # checked before; gone since (a full disk, a folder removed)
+                problems.append(write_failed(flag, target, e))
+    for problem in problems[:-1]:
+        print(f"error: {problem}", file=sys.stderr)
+    return fail(problems[-1]) if problems else 0
+
+
+def _write_json(result: dict, path: str) -> None:
+    """``result`` as JSON, to ``path`` (``-``: standard output)."""
+    text = json.dumps(result, indent=1)
+    if path == "-":
+        print(text)
+    else:
+        Path(path).write_text(text)
 
 
 if __name__ == "__main__":

@@ -509,6 +509,8 @@ REPORT_FILES = ("roc.png", "score_histograms.png", "videos.csv")  # what write_r
 def report_folder_problem(directory: str, data: list[str]) -> str | None:
     """Why ``--report directory`` cannot take the report, or None: a file, or a folder inside one of
     the ``data`` roots, where roc.png and videos.csv could overwrite an input or join the data as one."""
+    if not directory.strip():
+        return "--report: empty: give a folder for the report"
     if os.path.exists(directory) and not os.path.isdir(directory):
         return f"--report {directory}: is a file; give a folder"
     folder = Path(directory).resolve()
@@ -616,7 +618,7 @@ def main(argv=None) -> int:
 
     # before any item is scored: results that cannot be written are not worth the wait
     problem = check_outputs([("--json", args.json)], inputs=args.data)
-    if not problem and args.report:
+    if not problem and args.report is not None:  # an empty name ('--report ""') wrote nothing and said nothing
         problem = report_folder_problem(args.report, args.data)
     if problem:
         return fail(problem)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from detector.constants import SCORE_DECIMALS
+from detector.constants import DEFAULT_FRAMES, FEW_FRAMES, SCORE_DECIMALS
 from detector.inference.faces import Face
 
 # ---------------------------------------------------------------- aggregation rules
@@ -707,13 +707,20 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
                 "or give a version with more of the picture around a face that fills it, and try again."
             ]
         return [f"{NO_FACE} in any sampled frame: there is nothing to judge."]
-    if not photo and with_face < max(4, 0.5 * n):  # (a photo is one frame: nothing to warn of)
+    if not photo and with_face < max(FEW_FRAMES, 0.5 * n):  # (a photo is one frame: nothing to warn of)
         if with_face < n:
-            out.append(f"Faces were found in only {with_face} of {n} sampled frames; the score rests on few faces.")
+            said = f"Faces were found in only {with_face} of {n} sampled frames; the score rests on few faces."
         elif n == 1:  # a one-frame clip, or one frame asked for
-            out.append("Only 1 frame was sampled (with a face); the score rests on few faces.")
+            said = "Only 1 frame was sampled (with a face); the score rests on few faces."
         else:  # few frames (a very short clip, or few asked for), each with a face
-            out.append(f"Only {n} frames were sampled (each with a face); the score rests on few faces.")
+            said = f"Only {n} frames were sampled (each with a face); the score rests on few faces."
+        if report.label == "fake" and with_face < FEW_FRAMES:  # the threshold was set on many frames per clip
+            said += (
+                " A fake verdict from so few frames is the least sure: one frame moves the score far, and real clips "
+                f"are called fake more often than over the {DEFAULT_FRAMES} frames sampled by default"
+                + (": sample more frames if the clip is longer." if n < DEFAULT_FRAMES else ".")
+            )
+        out.append(said)
     sides = [max(f.box[2], f.box[3]) for f in report.faces]
     if np.median(sides) < min_face_px:
         out.append(f"Faces are small (median {np.median(sides):.0f} px); the model sees little detail.")
