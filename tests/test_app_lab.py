@@ -193,6 +193,29 @@ def test_the_lab_and_compare_tabs_take_the_first_tabs_video_or_photo():
     assert lab.clip_note("/tmp/gradio/x1/p.jpg") == "Photo: **p.jpg**"
     # found by a browser check: an MPEG-4 Part 2 clip left the player blank with no word, the analysis unaffected
     assert "may not play this clip (mpeg4 video)" in lab.playable_note("mpeg4") and lab.playable_note("h264") == ""
+    # a review: H.264 in 4:4:4 or 10-bit pixels, and AVI files, also play blank; their note said nothing
+    assert "(h264 video in yuv444p pixels)" in lab.playable_note("h264", "yuv444p")
+    assert lab.playable_note("h264", "yuv420p", "/c/clip.mp4") == "" and lab.playable_note("vp9", "yuv420p") == ""
+    assert "(an AVI file)" in lab.playable_note("h264", "yuv420p", "/c/clip.AVI")
+    assert "(mpeg4 video)" in lab.playable_note("mpeg4", "yuv420p", "/c/clip.avi")  # the codec says the most
+
+
+def test_an_h264_clip_in_4_4_4_pixels_is_said_to_play_blank(tmp_path):
+    import av
+
+    from webapp import analyse_tab, lab
+
+    clip = tmp_path / "screen.mp4"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv444p"
+        for i in range(5):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((64, 64, 3), 40 * i, np.uint8), format="rgb24")))
+        out.mux(stream.encode())
+    info = lab.clip_info(str(clip))
+    assert info.codec == "h264" and info.pixel_format == "yuv444p" and "pixel_format" not in info.to_dict()
+    assert "(h264 video in yuv444p pixels)" in analyse_tab.limits_line(str(clip))
+    assert "(h264 video in yuv444p pixels)" in lab.clip_note(str(clip))
 
 
 def test_a_clip_the_browser_cannot_play_is_said_under_the_player(tmp_path):

@@ -217,3 +217,30 @@ def test_list_videos_follows_linked_folders_once_and_leaves_hidden_ones_out(tmp_
     found = list_videos(str(root), hidden=hidden)
     assert [os.path.relpath(p, root) for p in found] == ["2023/x.mp4", "a.mp4", os.path.join("link", "linked.mp4")]
     assert sorted(os.path.basename(p) for p in hidden) == [".hidden.mp4", ".thumbs"]
+
+
+def test_a_header_is_read_once_per_unchanged_file(tmp_path, clips, monkeypatch):
+    # a review: the app read an upload's header two or three times (the line under the player, Ready, Analyse)
+    import shutil
+
+    from detector.inference import video
+
+    reads = []
+    real_probe = video.probe
+    monkeypatch.setattr(video, "probe", lambda path, limits=Limits(): reads.append(path) or real_probe(path, limits))
+    clip = str(tmp_path / "c.mp4")
+    shutil.copy(clips["face"], clip)
+    first, again = video.probe_cached(clip), video.probe_cached(clip)
+    assert len(reads) == 1 and first == again and first is not again  # each caller gets its own copy
+    video.probe_cached(clip, Limits(max_file_mb=100.0))  # other limits: read under them
+    assert len(reads) == 2
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    for _ in range(2):  # a refusal is kept, and raised again in the same words
+        with pytest.raises(InputError, match="bad.mp4"):
+            video.probe_cached(str(bad))
+    assert reads.count(str(bad)) == 1
+    bad.write_bytes(open(clips["face"], "rb").read())  # the file changed (size, time): read again
+    assert video.probe_cached(str(bad)).codec == "h264" and reads.count(str(bad)) == 2
+    with pytest.raises(InputError):
+        video.probe_cached(str(tmp_path / "gone.mp4"))  # not there: probe's own words, nothing kept

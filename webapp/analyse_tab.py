@@ -142,9 +142,9 @@ def cleared_results(ui) -> dict:
 # video codecs browsers play in a <video> element; others (MPEG-4 Part 2, say) leave the player blank
 def _playable_note(info, photo: bool) -> str:
     """:func:`webapp.lab.playable_note` for the "Ready" line (a leading space, "" for a photo)."""
-    from webapp.lab import playable_note
+    from webapp.lab import info_note
 
-    note = "" if photo else playable_note(getattr(info, "codec", ""))
+    note = "" if photo else info_note(info)
     return f" {note}" if note else ""
 
 
@@ -159,7 +159,7 @@ def limits_line(video) -> str:
     that it is analysed all the same (the "Ready" line said it, but the verdict replaces it); for a file that cannot
     be analysed, why, beside the player that shows it (a browser check: on a phone the verdict panel saying so was a
     screen further down, and gradio's own "Video not playable" pop-up, hidden now, was all that showed)."""
-    from webapp.lab import playable_note
+    from webapp.lab import info_note
 
     if not video:
         return VIDEO_LIMITS
@@ -167,7 +167,7 @@ def limits_line(video) -> str:
         _, info = checked_media(video, None)
     except gr.Error as e:
         return f"{VIDEO_LIMITS}  \n**This file cannot be analysed: {e.message}**"
-    note = playable_note(getattr(info, "codec", ""))
+    note = info_note(info, video)
     return f"{VIDEO_LIMITS}  \n**{note}**" if note else VIDEO_LIMITS
 
 
@@ -534,13 +534,13 @@ def _loaded_side(video, photo) -> int | None:
     """The short side by which a card's threshold for small videos would judge the file in the slots
     (:func:`detector.inference.pipeline.judged_side`): None for a photo, no file, or one that cannot be probed."""
     from detector.inference.pipeline import judged_side
-    from detector.inference.video import probe
+    from detector.inference.video import probe_cached
 
     media = pick_media(video, photo)
     if not media or is_still(media):
         return None
     try:
-        info = probe(media)
+        info = probe_cached(media, LIMITS)
     except Exception:  # noqa: BLE001 -- a file the checks refuse is said by them, on Analyse; here: the usual threshold
         return None
     return judged_side(media, info.width, info.height, photo=False)

@@ -231,7 +231,7 @@ def check_and_remember(video, model_name, photo=None):
 def checked_media(video, model_name, photo=None):
     """(the file to analyse, its header info) after :func:`validate_input`'s checks; gr.Error (one line) on the
     first problem."""
-    from detector.inference.video import probe
+    from detector.inference.video import probe_cached
     from detector.models.store import resolve
 
     media = pick_media(video, photo)
@@ -244,7 +244,7 @@ def checked_media(video, model_name, photo=None):
 
             info, _ = read_still(media)
         else:
-            info = probe(media, LIMITS)
+            info = probe_cached(media, LIMITS)
         resolve(model_name or None, MODELS_DIR)
         return info
 

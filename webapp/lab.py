@@ -533,30 +533,56 @@ def clip_from_first_tab(
 
 
 BROWSER_CODECS = {"h264", "vp8", "vp9", "av1"}  # what browsers' video players show; others play blank
+# of those, in the pixel formats browsers decode: 8-bit 4:2:0 (4:4:4 and 10-bit H.264, common from screen recorders and
+# cameras, play blank in Chrome and Firefox)
+BROWSER_PIXEL_FORMATS = {"yuv420p", "yuvj420p"}
+NOT_PLAYED = {".avi": "an AVI file", ".wmv": "a WMV file", ".flv": "a Flash video", ".mpg": "an MPEG file"}
+NOT_PLAYED[".mpeg"] = NOT_PLAYED[".mpg"]
 
 
-def playable_note(codec: str | None) -> str:
+def playable_note(codec: str | None, pixel_format: str = "", path: str = "") -> str:
     """A word for a clip the browser's player will likely show blank (found by a browser check: the SadTalker clips,
-    MPEG-4 Part 2, stayed blank with no message, though they analyse as any other); "" for the others."""
-    codec = (codec or "").lower()
-    if not codec or codec in BROWSER_CODECS:
+    MPEG-4 Part 2, stayed blank with no message, though they analyse as any other): by its ``codec``, its frames'
+    ``pixel_format`` (a review: H.264 in 4:4:4 played blank unexplained) or its container (``path``'s extension:
+    AVI, WMV...); "" for the others."""
+    codec, pixel_format = (codec or "").lower(), (pixel_format or "").lower()
+    if codec and codec not in BROWSER_CODECS:
+        what = f"{codec} video"
+    elif codec and pixel_format and pixel_format not in BROWSER_PIXEL_FORMATS:
+        what = f"{codec} video in {pixel_format} pixels"
+    elif os.path.splitext(path or "")[1].lower() in NOT_PLAYED:
+        what = NOT_PLAYED[os.path.splitext(path)[1].lower()]
+    else:
         return ""
-    return f"Your browser may not play this clip ({codec} video) in the player above: it is analysed all the same."
+    return f"Your browser may not play this clip ({what}) in the player above: it is analysed all the same."
+
+
+def clip_info(clip: str | None):
+    """The header of ``clip`` (:func:`~detector.inference.video.probe`), or None (no clip, a photo, a file that cannot
+    be probed)."""
+    if not clip:
+        return None
+    from detector.inference.stills import is_still
+    from detector.inference.video import probe_cached
+
+    if is_still(clip):
+        return None
+    try:
+        return probe_cached(clip)
+    except Exception:  # noqa: BLE001 -- a file the checks refuse is said by them, on Run; this line only names it
+        return None
 
 
 def clip_codec(clip: str | None) -> str:
     """The video codec of ``clip`` from its header, or "" (no clip, a photo, a file that cannot be probed)."""
-    if not clip:
-        return ""
-    from detector.inference.stills import is_still
-    from detector.inference.video import probe
+    return getattr(clip_info(clip), "codec", "") or ""
 
-    if is_still(clip):
+
+def info_note(info, path: str = "") -> str:
+    """:func:`playable_note` of a probed clip's header (``info``; None: "")."""
+    if info is None:
         return ""
-    try:
-        return getattr(probe(clip), "codec", "") or ""
-    except Exception:  # noqa: BLE001 -- a file the checks refuse is said by them, on Run; this line only names it
-        return ""
+    return playable_note(getattr(info, "codec", ""), getattr(info, "pixel_format", ""), path or info.path)
 
 
 def clip_note(clip: str | None) -> str:
@@ -570,7 +596,7 @@ def clip_note(clip: str | None) -> str:
         return f"Photo: **{os.path.basename(clip)}**"
     if clip.lower().endswith(".gif"):  # shown by the Photo slot, not a player: no word on the browser's codecs
         return f"Animated gif: **{os.path.basename(clip)}** (analysed as a short clip)"
-    blank = playable_note(clip_codec(clip))
+    blank = info_note(clip_info(clip), clip)
     return f"Clip: **{os.path.basename(clip)}**" + (f". {blank}" if blank else "")
 
 
@@ -598,5 +624,7 @@ __all__ = [
     "clip_from_first_tab",
     "clip_note",
     "playable_note",
+    "info_note",
+    "clip_info",
     "clip_codec",
 ]

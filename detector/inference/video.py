@@ -15,11 +15,14 @@ The first stage of the pipeline.  ``sample_frames`` turns a path into a list of
 
 from __future__ import annotations
 
+import collections
+import copy
 import itertools
 import math
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,12 +65,14 @@ class VideoInfo:
     damaged_at: float | None = field(default=None, repr=False)
     transparent: bool = field(default=False, repr=False)  # a photo with transparent parts (laid on white): a cut-out
     grey_share: float = field(default=0.0, repr=False)  # a JPEG's last rows in the decoder's flat grey: cut short
+    # the decoded frames' pixel format ("yuv420p", "yuv444p", "yuv420p10le"...): whether a browser's player shows it
+    pixel_format: str = field(default="", repr=False)
 
     def to_dict(self) -> dict:  # the report's video_info ("transparent" and "grey_share" only where they are so)
         return {
             k: v
             for k, v in self.__dict__.items()
-            if k != "damaged_at" and (k not in ("transparent", "grey_share") or v)
+            if k not in ("damaged_at", "pixel_format") and (k not in ("transparent", "grey_share") or v)
         }
 
 
@@ -217,6 +222,36 @@ def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, k=k)) if k else image
 
 
+_PROBED: collections.OrderedDict = collections.OrderedDict()  # (path, size, mtime, limits) -> (ok, info or message)
+_PROBED_LOCK = threading.Lock()
+
+
+def probe_cached(path: str, limits: Limits = Limits()) -> VideoInfo:
+    """:func:`probe`, read once per unchanged file: the app's line under the player, its "Ready" line and Analyse's
+    check each asked for the same header (a review: two or three header reads per upload).  Keyed by the file's
+    size and modification time (a changed file is read again); a refusal is kept too, and raised again."""
+    try:
+        st = os.stat(path)
+    except (OSError, TypeError, ValueError):
+        return probe(path, limits)  # its own words for a path that is not a file
+    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, limits)
+    with _PROBED_LOCK:
+        hit = _PROBED.get(key)
+    if hit is None:
+        try:
+            hit = (True, probe(path, limits))
+        except InputError as e:
+            hit = (False, str(e))
+        with _PROBED_LOCK:
+            _PROBED[key] = hit
+            while len(_PROBED) > 64:
+                _PROBED.popitem(last=False)
+    ok, value = hit
+    if not ok:
+        raise InputError(value)
+    return copy.copy(value)  # the caller's own: a change to it is not seen by the next
+
+
 def probe(path: str, limits: Limits = Limits()) -> VideoInfo:
     """Read the header of a video and check it against ``limits`` (decodes at most one frame)."""
     try:
@@ -276,6 +311,7 @@ def _probe(container, path: str, limits: Limits):
         frame_count=frame_count,
         rotation=rotation,
         codec=ctx.name or "?",
+        pixel_format=getattr(getattr(first, "format", None), "name", "") or "",
     )
     return info, first, frames
 
