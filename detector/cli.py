@@ -14,7 +14,8 @@ traceback.  Exit codes: 0 all inputs analysed; 1 some could not be analysed (the
 others are still written); 2 bad arguments, no model, nothing to analyse, or a
 --json/--csv target that cannot be written, or that names an input or a video or photo
 file (checked before any analysis, so no result is lost and no input overwritten); 130
-interrupted (Ctrl-C: what was analysed so far is still written).
+interrupted (Ctrl-C), 143 terminated (SIGTERM): what was analysed so far is still written, the
+rest listed as not analysed.
 
 One input that fails, in any way, never costs the others: its error is printed and
 the scan goes on, and --json and --csv list it with the reports (label ``unknown``, no
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from dataclasses import asdict
 
@@ -328,6 +330,41 @@ def _recipes(as_json: bool) -> int:
     return 0
 
 
+NOT_ANALYSED = "not analysed: the scan was stopped before it (run it again with the same --jsonl FILE to go on)"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a scan, taken as Ctrl-C is: what was analysed so far is written."""
+
+
+def _sigterm_as_interrupt():
+    """Make SIGTERM raise :class:`Terminated` in the main thread; returns the handler it replaced (to put back)."""
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends the process, as a second Ctrl-C would
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (scan called from a thread): left as it is
+        return signal.getsignal(signal.SIGTERM)
+
+
+def _append_csv(path: str, entries: list[dict]) -> str | None:
+    """The rows of ``entries`` added to the CSV at ``path`` (``-``: standard output); why not, or None."""
+    from detector.inference.report import CSV_FIELDS, SafeDictWriter, csv_rows_of
+
+    try:
+        if path == STDOUT:
+            SafeDictWriter(sys.stdout, fieldnames=CSV_FIELDS).writerows(r for e in entries for r in csv_rows_of(e))
+            return None
+        with open(path, "a", newline="", encoding="utf-8", errors="surrogateescape") as fh:
+            SafeDictWriter(fh, fieldnames=CSV_FIELDS).writerows(r for e in entries for r in csv_rows_of(e))
+    except OSError as e:
+        return write_failed("--csv", path, e)
+    return None
+
+
 def _scan(args) -> int:
     if args.jsonl == STDOUT:
         return fail("--jsonl needs a file: a rerun reads it back to skip what is done")
@@ -450,7 +487,7 @@ def _scan(args) -> int:
         for entry in results.values():  # the paths that could not be listed come first, as in the JSON
             if entry:
                 writer.writerows(csv_rows_of(entry))
-    interrupted, skipped_n = False, 0
+    interrupted, skipped_n = "", 0  # "interrupted" (Ctrl-C) or "terminated" (SIGTERM) when the scan was stopped
     csv_problem = output_problem = None
     notes: list[str] = []
 
@@ -459,6 +496,8 @@ def _scan(args) -> int:
         say(f"error: {problem}")
         return problem
 
+    # a scheduler's or `docker stop`'s SIGTERM, as Ctrl-C: it lost the JSON without a word (an archive audit)
+    sigterm = _sigterm_as_interrupt()
     try:
         rows = scan_many(
             videos,
@@ -525,10 +564,15 @@ def _scan(args) -> int:
     except OutputError as e:  # the --jsonl could not be written: the results so far still go to --json
         output_problem = str(e)
         say(f"error: {output_problem}")
-    except KeyboardInterrupt:
-        interrupted = True
-        say(f"interrupted: writing the {len(reports)} result(s) of the inputs analysed so far")
+    except KeyboardInterrupt as e:
+        interrupted = "terminated" if isinstance(e, Terminated) else "interrupted"
+        rest = sum(not entry for entry in results.values())
+        say(
+            f"{interrupted}: writing the {len(reports)} result(s) of the inputs analysed so far"
+            + (f"; the {rest} not analysed are listed as such" if rest else "")
+        )
     finally:
+        signal.signal(signal.SIGTERM, sigterm)
         if bar:
             bar.close()
         if table is not None and table is not sys.stdout:
@@ -545,7 +589,12 @@ def _scan(args) -> int:
         if failures:
             tally += f"; {len(failures)} could not be analysed (each said above, as 'error: ...')"
         print(tally, file=sys.stderr)
-    ordered = [entry for entry in results.values() if entry]  # input order; an interrupted scan's rest left out
+    if interrupted:  # every input is in the outputs, as the README says: the rest as not analysed (an archive audit)
+        rest = {p: error_entry(given.get(p, p), NOT_ANALYSED, args.model) for p, entry in results.items() if not entry}
+        results.update(rest)
+        if rest and args.csv:
+            csv_problem = csv_problem or _append_csv(args.csv, list(rest.values()))
+    ordered = [entry for entry in results.values() if entry]  # input order
     problem = _write_json(args, ordered)
     if problem:
         return fail(problem)
@@ -556,7 +605,7 @@ def _scan(args) -> int:
             _csv_in_input_order(args.csv, ordered)
         except KeyboardInterrupt:  # the CSV as written so far is whole: only its order is left as it came
             return 130
-    return 130 if interrupted else 1 if failures else 0
+    return {"terminated": 143, "interrupted": 130}.get(interrupted) or (1 if failures else 0)
 
 
 def _csv_in_input_order(path: str, entries: list[dict]) -> None:

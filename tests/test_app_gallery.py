@@ -283,17 +283,40 @@ def test_a_face_too_small_to_judge_is_boxed_grey_and_said_not_no_face():
     assert said.startswith("face 0 0.90 (FAKE), ") and said.endswith("2 faces too small to judge (the largest 20 px)")
 
 
-def test_the_html_report_shows_the_frame_of_faces_too_small_to_judge():
+def test_the_html_report_shows_the_frame_of_faces_too_small_to_judge(monkeypatch):
     from test_app_units import _report  # tests/ is on sys.path under pytest
 
+    from detector.inference.report import TOO_SMALL
     from webapp.html_report import report_html
 
     r = _report([[], [], []])
     r.frames[1].too_small = [(100, 100, 12, 14)]  # found there, under SMALLEST_FACE_PX: not judged
+    r.warnings = [f"{TOO_SMALL}: 1 face found over the sampled frames, ..."]  # as pipeline.analyze words it
     page = report_html(r, None)
     assert 'alt="frame 10, a box around each face: face too small to judge (14 px)"' in page
     assert "grey = too small to judge (no score)" in page
     assert "grey = too small" not in report_html(_report([[], [], []]), None)  # only where there are such faces
+    # a browser check: the report's faces section said "No face was found" and its table "none" on every row
+    assert "The faces found were all too small to judge (under 24 px across)" in page
+    assert "No face was found" not in page
+    assert "<td>too small</td>" in page and page.count("<td>none</td>") == 2  # the other two frames found none
+    from webapp.faces import verdict_strip
+    from webapp.verdict import verdict_html
+
+    card = verdict_html(r)
+    assert "faces judged in 0 of 3 sampled frames" in card and "1 face too small to judge" in card
+    assert "faces in 0 of 3 sampled frames" in verdict_html(_report([[], [], []]))  # none found: as before
+    # the strip under the frame: what the grey box is, not "each box: that face's own score"
+    import cv2
+
+    drawn = []
+    real_put = cv2.putText
+    monkeypatch.setattr(cv2, "putText", lambda img, text, *a, **k: drawn.append(text) or real_put(img, text, *a, **k))
+    verdict_strip(r, 640)
+    assert drawn[-1] == "Grey box: a face too small to judge, not scored"
+    drawn.clear()
+    verdict_strip(_report([[], [], []]), 640)  # no face at all: no line about boxes
+    assert len(drawn) == 1 and drawn[0].startswith("Whole clip")
 
 
 def test_the_verdict_strip_breaks_its_lines_on_a_narrow_frame_and_stays_low_under_a_panorama():

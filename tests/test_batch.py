@@ -204,3 +204,51 @@ def test_a_resume_names_inputs_as_given_now_and_says_what_it_redoes(inputs, tiny
     assert row["report"]["video_info"].get("path", os.path.basename(face)) == os.path.basename(face)
     list(scan_many([face], ScanSettings(frames=5), jsonl, notes=notes))
     assert len(notes) == 1 and notes[0].startswith("1 input(s) in ") and "analysed again" in notes[0]
+
+
+@pytest.mark.slow
+def test_a_stopped_scan_with_workers_ends_them_at_once_and_drops_the_queue(
+    clips, tiny_model_dir, tmp_path, monkeypatch
+):
+    # an archive audit: Ctrl-C on a scan with --workers 2 waited for every queued input (23 s), and a second Ctrl-C
+    # in that wait left it hanging; the workers took the Ctrl-C as their own and went on with the next input
+    import time
+
+    from detector.inference import batch
+
+    monkeypatch.setenv("DEEPFAKE_MODELS_DIR", str(tiny_model_dir))
+    many = [clips["face"]] + [os.path.join(tmp_path, f"c{i}.mp4") for i in range(40)]  # the queue: a minute or so
+    for p in many[1:]:
+        os.symlink(clips["face"], p)
+    started = []
+    real_stop = batch._stop
+    monkeypatch.setattr(batch, "_stop", lambda pool: started.append(list(pool._processes.values())) or real_stop(pool))
+    rows = scan_many(many, ScanSettings(frames=16), str(tmp_path / "r.jsonl"), workers=2)
+    next(rows)  # the first result: the other inputs are queued or in flight
+    t0 = time.monotonic()
+    rows.close()  # as Ctrl-C (KeyboardInterrupt) or a reader gone ends the scan's loop
+    assert time.monotonic() - t0 < 5 and started  # the workers stopped, not the queue run through
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p.pid) for p in started[0]):
+        time.sleep(0.1)
+    assert not any(_alive(p.pid) for p in started[0])  # (by /proc: the pool's own thread may reap them first)
+    assert len(open(tmp_path / "r.jsonl").read().splitlines()) < len(many)  # the queue was dropped
+
+
+def test_a_result_made_by_another_version_is_reused_and_said(inputs, tiny_model_dir, tmp_path, monkeypatch):
+    # an archive audit: a --jsonl made by an earlier version was reused without a word, its warnings out of date
+    from detector.inference import batch
+
+    monkeypatch.setenv("DEEPFAKE_MODELS_DIR", str(tiny_model_dir))
+    jsonl = tmp_path / "r.jsonl"
+    first = list(scan_many(inputs[:1], ScanSettings(frames=4), str(jsonl)))
+    assert first[0][0]["version"] == batch.software_version() != ""
+    notes: list[str] = []
+    assert all(skipped for _, skipped in scan_many(inputs[:1], ScanSettings(frames=4), str(jsonl), notes=notes))
+    assert not notes  # the same version: nothing to say
+    row = json.loads(jsonl.read_text().splitlines()[0])
+    row["version"] = "0.1.0"
+    jsonl.write_text(json.dumps(row) + "\n")
+    again = list(scan_many(inputs[:1], ScanSettings(frames=4), str(jsonl), notes=notes))
+    assert [skipped for _, skipped in again] == [True]  # kept: not the whole archive again at each upgrade
+    assert len(notes) == 1 and "made by another version of deepfake-lens (0.1.0; this is " in notes[0]

@@ -282,8 +282,33 @@ def test_interrupted_scan_still_writes_what_was_analysed(fake_scan, capsys):
     code = run_main(fake_scan.dir, "--json", out, "--csv", table, "--quiet")
     assert code == 130
     assert fake_scan.calls == ["a.mp4", "b.mp4"]
-    assert [Path(r["video"]).name for r in json.loads(out.read_text())] == ["a.mp4"]
-    assert [Path(r["video"]).name for r in csv.DictReader(table.open())] == ["a.mp4"]
+    # an archive audit: the JSON left out what was not analysed, though "every input is in them"
+    from detector.cli import NOT_ANALYSED
+
+    entries = json.loads(out.read_text())
+    assert [Path(r["video"]).name for r in entries] == ["a.mp4", "b.mp4", "c.mp4"]
+    assert "error" not in entries[0] and [r["error"] for r in entries[1:]] == [NOT_ANALYSED] * 2
+    rows = list(csv.DictReader(table.open()))
+    assert [(Path(r["video"]).name, r["error"]) for r in rows] == [
+        ("a.mp4", ""),
+        ("b.mp4", NOT_ANALYSED),
+        ("c.mp4", NOT_ANALYSED),
+    ]
+
+
+def test_a_terminated_scan_writes_what_was_analysed_as_ctrl_c_does(fake_scan, capsys):
+    # an archive audit: SIGTERM (a scheduler, docker stop) lost the JSON without a word
+    import signal
+
+    fake_scan.on["b.mp4"] = lambda path, kwargs: os.kill(os.getpid(), signal.SIGTERM)
+    out = fake_scan.dir / "r.json"
+    before = signal.getsignal(signal.SIGTERM)
+    assert run_main(fake_scan.dir, "--json", out) == 143
+    assert "terminated: writing the 1 result(s) of the inputs analysed so far; the 2 not analysed" in (
+        capsys.readouterr().err
+    )
+    assert [Path(r["video"]).name for r in json.loads(out.read_text())] == ["a.mp4", "b.mp4", "c.mp4"]
+    assert signal.getsignal(signal.SIGTERM) == before  # put back
 
 
 def test_empty_folder_among_inputs_costs_no_other(fake_scan, capsys):

@@ -418,7 +418,8 @@ def test_the_summary_says_which_models_trained_on_the_file_and_what_every_report
     c.runs[1].report.warnings[:] = [few]
     text = view.disagreement_markdown(c)
     assert "**Treat with care:** this clip is one the model a trained or validated on: its verdict shows" in text
-    assert f"⚠ {few}" in text and "a's own range warning" not in text  # shared warnings only
+    assert f"⚠ {few}" in text and "⚠ a's own range warning" not in text  # shared warnings only, with ⚠
+    assert "**Each model's own warnings:**\n- a: a's own range warning" in text  # and each model's own, listed
     assert text.index("**Treat with care:**") < text.index("**Face by face:**")
     c.runs[1].report.warnings.insert(0, seen)
     assert "the models a, b trained or validated on: their verdicts show" in view.disagreement_markdown(c)
@@ -458,3 +459,24 @@ def test_models_that_found_only_faces_too_small_say_so_not_no_face():
     assert [row[2] for row in view.verdict_rows(c)] == ["faces too small"] * 2
     plain = Comparison("clip.mp4", [ModelRun("a", "resnet18", _report([[], []], threshold=0.5))])
     assert view.verdict_rows(plain)[0][2] == "no face" and plain.rows[0]["faces_too_small"] == 0
+
+
+def test_heavy_compression_is_said_once_of_the_file_and_each_models_own_warnings_are_listed():
+    # a browser check: each model's compression warning quotes its own AUCs, so none was "shared" and Compare said
+    # nothing of it; and a model's own warnings were in the JSON download alone
+    from detector.evaluation.compare import shared_warnings
+    from detector.inference.video import heavy_compression_warning
+    from webapp import compare as view
+
+    c = _comparison()
+    a, b = (run.report for run in c.runs)
+    a.warnings = [heavy_compression_warning(0.0038, 0.742, 0.949), "The video score 0.90 is close to the threshold."]
+    b.warnings = [heavy_compression_warning(0.0038, 0.777, 0.937)]
+    said = [w for w in shared_warnings(c) if "compressed very heavily" in w]
+    assert said == [heavy_compression_warning(0.0038).replace(" (this model was not measured at that compression)", "")]
+    assert "(0.0038 bits per pixel)" in said[0] and "AUC" not in said[0]
+    text = view.disagreement_markdown(c)
+    assert text.count("compressed very heavily") == 1
+    assert "**Each model's own warnings:**\n- a: The video score 0.90 is close to the threshold." in text
+    b.warnings = []  # one model alone judged short of fake: still said, once
+    assert len([w for w in shared_warnings(c) if "compressed very heavily" in w]) == 1

@@ -17,7 +17,15 @@ import os
 import cv2
 import numpy as np
 
-from detector.evaluation.compare import AGREEMENT_NOTE, Comparison, care_notes, disagreement, faces_line, write_csv
+from detector.evaluation.compare import (
+    AGREEMENT_NOTE,
+    Comparison,
+    care_notes,
+    disagreement,
+    faces_line,
+    own_warnings,
+    write_csv,
+)
 from detector.inference.report import agreeing_figures, score_text
 from explain import DEFAULT_HEAT_MAP
 
@@ -188,7 +196,7 @@ def verdict_rows(c: Comparison) -> list[list]:
             score, threshold = agreeing_figures(r["score"], r["threshold"])
         out.append(
             [
-                r["model"],
+                r["model"].replace("_", "_\u200b"),  # may wrap after an underscore, not mid-word ("lite|0")
                 r["label"],
                 score,
                 threshold + ("" if r.get("calibrated", True) else " fixed"),
@@ -316,9 +324,13 @@ def disagreement_markdown(c: Comparison) -> str:
 
 
 def _care(c: Comparison) -> list[str]:
-    """What Analyse would warn of that concerns the comparison as a whole (:func:`care_notes`), in markdown."""
+    """What Analyse would warn of that concerns the comparison as a whole (:func:`care_notes`), then each model's own
+    warnings (:func:`own_warnings`), in markdown."""
     marks = {"seen": "**Treat with care:** ", "warning": "⚠ "}
-    return [marks.get(kind, "") + text for kind, text in care_notes(c)]
+    out = [marks.get(kind, "") + text for kind, text in care_notes(c)]
+    # and each model's own (a browser check: they were in the JSON download alone, as on the command line before)
+    own = [f"- {r.name}: {w}" for r in c.runs for w in own_warnings(c, r)]
+    return out + (["**Each model's own warnings:**\n" + "\n".join(own)] if own else [])
 
 
 def _pattern(labels: tuple) -> str:

@@ -423,7 +423,10 @@ def verdict_strip(report: Report, width: int, height: int | None = None) -> np.n
     ink = _VERDICT_INK.get(report.label, _VERDICT_INK["unknown"])
     verdict_lines, scale = _wrapped(text, width, line / 26, thickness=2)
     thick = 2 if scale >= 0.7 else 1
-    note_lines, small = _wrapped("Each box: that face's own score, not the verdict", width, min(line / 32, scale))
+    note = "Each box: that face's own score, not the verdict"
+    if not report.faces:  # no box holds a score: what a grey box is, or nothing
+        note = "Grey box: a face too small to judge, not scored" if any(f.too_small for f in report.frames) else ""
+    note_lines, small = _wrapped(note, width, min(line / 32, scale)) if note else ([], scale)
     grey = (70, 70, 70)
     rows = [(t, scale, thick, ink) for t in verdict_lines] + [(t, small, 1 + (small >= 1.2), grey) for t in note_lines]
     heights = [round(32 * sc) for _, sc, _, _ in rows]  # the font's capitals (22) and descenders (10) at that scale

@@ -26,6 +26,7 @@ from datetime import datetime
 import cv2
 import numpy as np
 
+from detector.constants import SMALLEST_FACE_PX
 from detector.inference.report import (
     RULE_TEXT,
     FaceResult,
@@ -197,6 +198,11 @@ def _faces_of(report: Report, max_faces: int) -> list[tuple[int, FaceResult]]:
 def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_MAP) -> str:
     entries = _faces_of(report, max_faces)
     if not entries:
+        if any(fr.too_small for fr in report.frames):  # found, but none large enough to score or explain
+            return (
+                f'<p class="note">The faces found were all too small to judge (under {SMALLEST_FACE_PX} px across): '
+                "none was scored or explained.</p>"
+            )
         return '<p class="note">No face was found, so there is nothing to show here.</p>'
     cam_on = report.cam_method is not None
     total = len(report.faces)

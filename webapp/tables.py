@@ -93,11 +93,13 @@ def _figure(v):
 
 
 def table_rows(report: Report) -> list[list]:
-    """One row per face, and one (face columns empty) per sampled frame where no face was found."""
+    """One row per face, and one (face columns empty) per sampled frame where no face was judged: "none" where none
+    was found, "too small" where those found were too small to judge."""
     rows = []
     for fr in report.frames:
         if not fr.faces:
-            rows.append([fr.index, round(fr.time, 3), "none", None, None, None, None, None, None, None, None])
+            said = "too small" if fr.too_small else "none"
+            rows.append([fr.index, round(fr.time, 3), said, None, None, None, None, None, None, None, None])
         for f in fr.faces:
             x, y, w, h = (int(v) for v in f.box)
             exp = f.explanation or {}

@@ -149,14 +149,18 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
                 + (f" For comparison: {html.escape(others)}." if others else "")
                 + "</div>"
             )
+    small = sum(len(fr.too_small) for fr in report.frames)  # found, too small to judge: not "0 faces" alone
+    judged = " judged" if small else ""
     if photo:
         faces = len(report.faces)
-        facts = [f"a photo with {faces} face{'' if faces == 1 else 's'}"]
+        facts = [f"a photo with {faces} face{'s' * (faces != 1)}{judged}"]
     else:
         facts = [
-            f"faces in {with_face} of {n} sampled frames",
+            f"faces{judged} in {with_face} of {n} sampled frames",
             f"{ids} face identit{'y' if ids == 1 else 'ies'}",
         ]
+    if small:
+        facts.append(f"{small} face{'s' * (small != 1)} too small to judge")
     facts.insert(0, f"<b>{html.escape(os.path.basename(report.video) or report.video)}</b>")  # whose verdict this is
     facts.append(f"model <code>{html.escape(report.model)}</code>")
     if "total" in report.timings:

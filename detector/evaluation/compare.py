@@ -30,6 +30,7 @@ track identity: every model sees the same frames and the same detections (only i
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -380,7 +381,7 @@ def shared_warnings(c: Comparison) -> list[str]:
     model); a small video's, said of the file by the models trained on FaceForensics++ only, once where any says it
     (a browser check: the default's own threshold line made its report differ, and the warning went)."""
     from detector.data.seen import is_seen_warning
-    from detector.inference.video import is_small_clip_warning
+    from detector.inference.video import is_heavy_compression_warning, is_small_clip_warning
 
     if not c.runs:
         return []
@@ -389,6 +390,11 @@ def shared_warnings(c: Comparison) -> list[str]:
     small = next((w for r in c.runs for w in r.report.warnings if is_small_clip_warning(w)), None)
     if small and small not in shared:
         shared.insert(0, small)
+    # heavy compression, said by each model judging short of fake with its own AUCs: said once, of the file (a
+    # browser check: the texts differed, so the warning that "real means little here" went from Compare)
+    squeezed = next((w for r in c.runs for w in r.report.warnings if is_heavy_compression_warning(w)), None)
+    if squeezed and squeezed not in shared:
+        shared.append(re.sub(r" \((?:AUC [^)]*|this model was not measured at that compression)\)", "", squeezed))
     return shared
 
 
@@ -396,9 +402,10 @@ def own_warnings(c: Comparison, run: ModelRun) -> list[str]:
     """``run``'s warnings that :func:`care_notes` does not already say of the comparison as a whole (a model not to be
     relied on alone, a colour second opinion, a score close to its threshold...)."""
     from detector.data.seen import is_seen_warning
+    from detector.inference.video import is_heavy_compression_warning
 
-    said = set(shared_warnings(c))
-    return [w for w in run.report.warnings if w not in said and not is_seen_warning(w)]
+    said = set(shared_warnings(c))  # (heavy compression among them, said once of the file)
+    return [w for w in run.report.warnings if not (w in said or is_seen_warning(w) or is_heavy_compression_warning(w))]
 
 
 def faces_line(comparison: Comparison) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -64,6 +65,16 @@ def key_path(path: str) -> str:
     from detector.inference.ray_engine import is_uri
 
     return path if is_uri(path) else os.path.abspath(path)
+
+
+def software_version() -> str:
+    """This deepfake-lens's version (the installed package's), or "unknown" where it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("deepfake-lens")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def input_key(
@@ -207,6 +218,9 @@ def _init_worker(settings: ScanSettings, threads: int, parent: int | None, mid: 
     actor, which Ray ends); ``mid``: the scan's :func:`model_id` of the model (its files are not read again)."""
     if parent is not None:
         _exit_with_parent(parent)
+        # Ctrl-C reaches the whole process group: the scan decides (it ends the workers); a worker that took it as
+        # its own went on with the next input, and the scan waited for them all (an archive audit: 23 s, or a hang)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
     torch.set_num_threads(max(1, threads))
@@ -280,11 +294,14 @@ def scan_many(
     todo = []
     # inputs with a result made another way (a line of a crashed worker has a short key that never matches)
     earlier = {row["key"].get("path") for row in done.values() if "report" in row and isinstance(row["key"], dict)}
-    changed = 0
+    changed, older = 0, set()
+    version = software_version()
     for p in paths:
         key = input_key(p, settings, mid, stats.get(p))
         row = done.get(_key_id(key))
         if row is not None and "error" not in row:  # an input that failed is tried again
+            if row.get("version") != version:
+                older.add(str(row.get("version") or "before 0.2.0"))
             yield _named_as(row, p), True
         else:
             changed += row is None and key["path"] in earlier
@@ -294,17 +311,25 @@ def scan_many(
             f"{changed} input(s) in {jsonl} were analysed before with other settings, another model or another "
             "version of the file: analysed again (the file keeps both lines; the last one of each input counts)"
         )
+    if older and notes is not None:  # kept, not redone (a whole archive again at each upgrade), but said (an audit)
+        notes.append(
+            f"some results reused from {jsonl} were made by another version of deepfake-lens "
+            f"({', '.join(sorted(older))}; this is {version}): their verdicts and warnings may differ from this "
+            "version's; move the file aside to analyse them again"
+        )
     out = open(jsonl, "a+", encoding="utf-8") if jsonl else None
     if out is not None and out.tell() > 0:  # a killed run may have left a torn last line: start on a new one
         out.seek(out.tell() - 1)
         if out.read(1) != "\n":
             out.write("\n")
+    rows = None
     try:
         if engine == "ray":
             rows = _run_ray(todo, settings, workers, address, mid, stats)
         else:
             rows = _run(todo, settings, workers or 1, clf, mid)
         for row in rows:
+            row["version"] = version  # which deepfake-lens made it: said when a later one reuses it
             if out is not None:
                 try:
                     out.write(json.dumps(row) + "\n")
@@ -317,6 +342,8 @@ def scan_many(
                     raise OutputError(write_failed("--jsonl", jsonl, e)) from None
             yield row, False
     finally:
+        if rows is not None:  # stopped early (Ctrl-C, a reader gone): its workers end now, not when it is collected
+            rows.close()
         if out is not None:
             try:
                 out.close()
@@ -371,6 +398,21 @@ def _run(paths: list[str], settings: ScanSettings, workers: int, clf, mid: str) 
                 pending = []
             except BrokenProcessPool:
                 pending, breaks = [p for p in pending if p not in finished], breaks + 1
+            except BaseException:  # Ctrl-C, SIGTERM, the reader gone: stop now, not after every queued input
+                _stop(pool)
+                raise
+
+
+def _stop(pool) -> None:
+    """End ``pool``'s workers at once and drop its queue (the inputs in flight are lost, as the docs say): its own
+    shutdown waits for every queued input, and a second Ctrl-C in that wait left the scan hanging (an archive
+    audit)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            process.terminate()
+        except (OSError, ValueError, AttributeError):  # already gone
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _run_ray(
