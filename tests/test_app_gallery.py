@@ -143,7 +143,7 @@ def test_small_frames_keep_a_legible_minimum():
 
 @pytest.mark.parametrize("width,height", [(1080, 1920), (1920, 1080)])
 def test_box_labels_stay_inside_the_frame(width, height):
-    from webapp.faces import FONT, RED, _label, draw_boxes, label_style
+    from webapp.faces import EDGE, FONT, RED, _label, draw_boxes, label_style
 
     # a face at the top-right corner: its label would stick out above and to the right
     side = width // 5
@@ -155,7 +155,11 @@ def test_box_labels_stay_inside_the_frame(width, height):
     ys, xs = np.nonzero(red[: th + base + 30])
     assert xs.max() == width - 1 and xs.max() - xs.min() + 1 >= tw, "the whole label, moved inside"
     x0, y0, x1, y1 = _label(np.zeros((100, 200, 3), np.uint8), "face 12: 0.99", (190, 3), RED, 0.5)
-    assert x0 > 0 and y0 == 0 and x1 == 200 and y1 <= 100  # moved left and down, just inside
+    assert x0 > 0 and y0 == 0 and x1 == 199 and y1 <= 100  # moved left and down, just inside
+    narrow = np.zeros((60, 120, 3), np.uint8)  # narrower than the label at its scale: smaller letters, all inside
+    x0, _, x1, _ = _label(narrow, "face 0: 0.34 real", (10, 30), RED, 0.5, edge=True)
+    assert x0 >= 1 and x1 <= 118  # its dark edge inside too (a browser check: at the right edge it lost its border)
+    assert x1 + 1 <= 119 and (narrow[:, x1 + 1] == EDGE).all(axis=-1).any()  # the edge's column is in the image
 
 
 def test_a_long_score_fits_a_narrow_tile():
