@@ -304,6 +304,7 @@ def test_the_html_report_shows_the_frame_of_faces_too_small_to_judge(monkeypatch
     assert "The faces found were all too small to judge (under 24 px across)" in page
     assert "No face was found" not in page
     assert "<td>too small</td>" in page and page.count("<td>none</td>") == 2  # the other two frames found none
+    assert "A frame with faces too small to judge (t = 0.40 s)" in page and "highest-scoring face" not in page
     from webapp.faces import verdict_strip
     from webapp.verdict import verdict_html
 

@@ -480,3 +480,20 @@ def test_heavy_compression_is_said_once_of_the_file_and_each_models_own_warnings
     assert "**Each model's own warnings:**\n- a: The video score 0.90 is close to the threshold." in text
     b.warnings = []  # one model alone judged short of fake: still said, once
     assert len([w for w in shared_warnings(c) if "compressed very heavily" in w]) == 1
+
+
+def test_a_models_doubt_of_itself_is_said_once_for_all_the_models_it_concerns():
+    # a browser check: the same 45-word "uncalibrated threshold" text four times over, "teaching model" twice
+    from detector.evaluation.compare import care_notes, own_warnings
+    from detector.inference.report import MODEL_DOUBTS
+
+    c = _comparison()
+    a, b = (run.report for run in c.runs)
+    a.warnings = [f"{MODEL_DOUBTS[1]} 'a' is close to chance (video AUC 0.58): ...", "a's own"]
+    b.warnings = [f"{MODEL_DOUBTS[1]} 'b' is close to chance (video AUC 0.60): ...", f"{MODEL_DOUBTS[2]} 'b' ..."]
+    notes = [text for kind, text in care_notes(c) if kind == "note"]
+    assert notes == [
+        "Teaching models (close to chance on their validation videos, shipped to show how such a model fails, not to "
+        "judge a clip): a, b."
+    ]
+    assert own_warnings(c, c.runs[0]) == ["a's own"] and own_warnings(c, c.runs[1]) == []  # fixed: the table says it

@@ -285,6 +285,8 @@ def _frame_section(report: Report, max_side: int = 720) -> str:
     if scale < 1:
         image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), cv2.INTER_AREA)
     what = "The photo" if is_photo(report) else f"The frame with the highest-scoring face (t = {fr.time:.2f} s)"
+    if not entries and not is_photo(report) and fr.too_small:  # nothing scored: not "the highest-scoring face"
+        what = f"A frame with faces too small to judge (t = {fr.time:.2f} s)"
     said = faces_text(fr.faces, report.threshold, report.uncertain, report.second_opinion, fr.too_small)
     boxed = fr.faces or fr.too_small
     alt = f"frame {fr.index}, a box around each face: {said}" if boxed else f"frame {fr.index}: {said}"

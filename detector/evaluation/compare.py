@@ -37,11 +37,13 @@ from dataclasses import dataclass, field
 
 from detector.constants import DEFAULT_FRAMES, SCORE_DECIMALS
 from detector.inference.report import (
+    MODEL_DOUBTS,
     FaceResult,
     Report,
     SafeDictWriter,
     agreeing_figures,
     face_label,
+    is_model_warning,
 )
 
 __all__ = [
@@ -346,7 +348,7 @@ def care_notes(c: Comparison) -> list[tuple[str, str]]:
     command line to word: ``seen``, which models trained or validated on this very file (a teacher's audit: "six
     models agree: fake" on a clip the models had trained on, said without the warning Analyse gives); ``warning``,
     each warning every model's report gives alike (few faces, a small video, a file cut short...); ``note``, the
-    models judged at their threshold for small videos."""
+    teaching and untested models, each kind once, and the models judged at their threshold for small videos."""
     from detector.data.seen import is_seen_warning
     from detector.inference.report import threshold_for_small_video
 
@@ -367,6 +369,22 @@ def care_notes(c: Comparison) -> list[tuple[str, str]]:
             )
         )
     out += [("warning", w) for w in shared_warnings(c)]
+    # a model's doubt of itself, once for all the models it concerns (a browser check: the same 45 words four times
+    # over; a fixed threshold is said by the table and the summary's thresholds line)
+    doubted: dict[str, list[str]] = {}
+    for r in c.runs:
+        for w in r.report.warnings:
+            if w.startswith(MODEL_DOUBTS[:2]):
+                doubted.setdefault(w.split(":")[0], []).append(r.name)
+    for kind, names in doubted.items():
+        many = len(names) > 1
+        its = "their" if many else "its"
+        what = (
+            f"close to chance on {its} validation videos, shipped to show how such a model fails, not to judge a clip"
+            if kind == MODEL_DOUBTS[1].rstrip(":")
+            else f"no validation figures on {its} card{'s' * many}: {its} scores are untested"
+        )
+        out.append(("note", f"{kind}{'s' * many} ({what}): {', '.join(names)}."))
     judged_small = [r for r in c.runs if threshold_for_small_video(r.report)]
     if judged_small:  # a model's threshold for small videos judged it: the table's threshold is that one
         named = ", ".join(f"{r.name} at {r.report.threshold:.3f}" for r in judged_small)
@@ -404,8 +422,13 @@ def own_warnings(c: Comparison, run: ModelRun) -> list[str]:
     from detector.data.seen import is_seen_warning
     from detector.inference.video import is_heavy_compression_warning
 
-    said = set(shared_warnings(c))  # (heavy compression among them, said once of the file)
-    return [w for w in run.report.warnings if not (w in said or is_seen_warning(w) or is_heavy_compression_warning(w))]
+    said = set(shared_warnings(c))  # (heavy compression among them, said once of the file; a model's doubt of itself,
+    # by care_notes or the thresholds line, once for all the models it concerns)
+    return [
+        w
+        for w in run.report.warnings
+        if not (w in said or is_seen_warning(w) or is_heavy_compression_warning(w) or is_model_warning(w))
+    ]
 
 
 def faces_line(comparison: Comparison) -> str:
