@@ -196,7 +196,7 @@ def verdict_rows(c: Comparison) -> list[list]:
             score, threshold = agreeing_figures(r["score"], r["threshold"])
         out.append(
             [
-                r["model"].replace("_", "_\u200b"),  # may wrap after an underscore, not mid-word ("lite|0")
+                r["model"],
                 r["label"],
                 score,
                 threshold + ("" if r.get("calibrated", True) else " fixed"),
