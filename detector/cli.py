@@ -30,6 +30,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 
 from detector.cliargs import (
@@ -330,24 +331,27 @@ def _recipes(as_json: bool) -> int:
     return 0
 
 
-NOT_ANALYSED = "not analysed: the scan was stopped before it (run it again with the same --jsonl FILE to go on)"
+NOT_ANALYSED = "not analysed: the scan was stopped before it (with --jsonl FILE, the same command goes on from there)"
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM during a scan, taken as Ctrl-C is: what was analysed so far is written."""
 
 
-def _sigterm_as_interrupt():
-    """Make SIGTERM raise :class:`Terminated` in the main thread; returns the handler it replaced (to put back)."""
+def _sigterm_as_interrupt() -> Callable[[], None]:
+    """Make SIGTERM raise :class:`Terminated` in the main thread; returns what puts the handler it replaced back (a
+    no-op where none was replaced: scan called from another thread, a review found it crashed there)."""
 
     def stop(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends the process, as a second Ctrl-C would
         raise Terminated()
 
     try:
-        return signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread (scan called from a thread): left as it is
-        return signal.getsignal(signal.SIGTERM)
+        before = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: left as it is
+        return lambda: None
+    # a handler set from C reads as None, which cannot be set again: the default then
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
 
 
 def _append_csv(path: str, entries: list[dict]) -> str | None:
@@ -360,6 +364,8 @@ def _append_csv(path: str, entries: list[dict]) -> str | None:
             return None
         with open(path, "a", newline="", encoding="utf-8", errors="surrogateescape") as fh:
             SafeDictWriter(fh, fieldnames=CSV_FIELDS).writerows(r for e in entries for r in csv_rows_of(e))
+    except BrokenPipeError:  # `--csv - | head`: the reader went away; main ends quietly, as for the rows before
+        raise
     except OSError as e:
         return write_failed("--csv", path, e)
     return None
@@ -497,7 +503,8 @@ def _scan(args) -> int:
         return problem
 
     # a scheduler's or `docker stop`'s SIGTERM, as Ctrl-C: it lost the JSON without a word (an archive audit)
-    sigterm = _sigterm_as_interrupt()
+    put_back_sigterm = _sigterm_as_interrupt()
+    rows = None
     try:
         rows = scan_many(
             videos,
@@ -572,7 +579,9 @@ def _scan(args) -> int:
             + (f"; the {rest} not analysed are listed as such" if rest else "")
         )
     finally:
-        signal.signal(signal.SIGTERM, sigterm)
+        put_back_sigterm()
+        if rows is not None:  # stopped mid-row: its workers end now, not when this returns (a review)
+            rows.close()
         if bar:
             bar.close()
         if table is not None and table is not sys.stdout:
@@ -589,11 +598,13 @@ def _scan(args) -> int:
         if failures:
             tally += f"; {len(failures)} could not be analysed (each said above, as 'error: ...')"
         print(tally, file=sys.stderr)
-    if interrupted:  # every input is in the outputs, as the README says: the rest as not analysed (an archive audit)
-        rest = {p: error_entry(given.get(p, p), NOT_ANALYSED, args.model) for p, entry in results.items() if not entry}
+    # every input is in the outputs, as the README says: the rest of a scan stopped early (Ctrl-C, SIGTERM, a --jsonl
+    # that could not be written) as not analysed (an archive audit)
+    rest = {p: error_entry(given.get(p, p), NOT_ANALYSED, args.model) for p, entry in results.items() if not entry}
+    if rest:
         results.update(rest)
-        if rest and args.csv:
-            csv_problem = csv_problem or _append_csv(args.csv, list(rest.values()))
+        if args.csv and not csv_problem:
+            csv_problem = _append_csv(args.csv, list(rest.values()))
     ordered = [entry for entry in results.values() if entry]  # input order
     problem = _write_json(args, ordered)
     if problem:

@@ -197,6 +197,7 @@ def test_the_lab_and_compare_tabs_take_the_first_tabs_video_or_photo():
     assert "(h264 video in yuv444p pixels)" in lab.playable_note("h264", "yuv444p")
     assert lab.playable_note("h264", "yuv420p", "/c/clip.mp4") == "" and lab.playable_note("vp9", "yuv420p") == ""
     assert "(an AVI file)" in lab.playable_note("h264", "yuv420p", "/c/clip.AVI")
+    assert lab.playable_note("vp9", "yuv420p10le") == lab.playable_note("av1", "yuv420p10le") == ""  # these play
     assert "(mpeg4 video)" in lab.playable_note("mpeg4", "yuv420p", "/c/clip.avi")  # the codec says the most
 
 
@@ -559,5 +560,11 @@ def test_a_level_whose_faces_shrank_too_small_is_not_said_to_have_lost_them():
     assert "At heavy, the faces were too small to judge: no verdict there." in text and "no face was found" not in text
     assert "no face was judged (too small) at any level" in lab.levels_summary({"heavy": levels["blank"]})
     assert "fake → no verdict (faces too small to judge)" in lab.compare_summary(levels["none"], levels["blank"])
+    from webapp.plots import levels_figure
+
+    bars = levels_figure(
+        {"none": 0.9, "blank": float("nan")}, 0.5, unscored={"blank": lab.unscored_word(levels["blank"])}
+    )
+    assert list(bars.data[0].text) == ["0.90", "faces too small"]
     pairs = lab.crop_pairs(levels["none"], levels["blank"], max_pairs=2)
     assert pairs and all(caption.endswith("→ face too small to judge (14 px)") for _, caption in pairs)

@@ -480,6 +480,8 @@ def test_heavy_compression_is_said_once_of_the_file_and_each_models_own_warnings
     assert "**Each model's own warnings:**\n- a: The video score 0.90 is close to the threshold." in text
     b.warnings = []  # one model alone judged short of fake: still said, once
     assert len([w for w in shared_warnings(c) if "compressed very heavily" in w]) == 1
+    a.warnings = b.warnings = [heavy_compression_warning(0.0038)]  # alike, "this model was not measured": of the file
+    assert [w for w in shared_warnings(c) if "compressed very heavily" in w] == said  # no one model's words
 
 
 def test_a_models_doubt_of_itself_is_said_once_for_all_the_models_it_concerns():

@@ -180,10 +180,13 @@ def _none_judged(r: Report) -> str:
     return "faces too small to judge" if faces_too_small(r.warnings) else "no face found"
 
 
-def _score(r: Report) -> str:
-    if r.score == r.score:
-        return f"{r.score:.3f}"
+def unscored_word(r: Report) -> str:
+    """Why ``r`` has no score, in two words: "faces too small" (all found under the size a face needs) or "no face"."""
     return "faces too small" if faces_too_small(r.warnings) else "no face"
+
+
+def _score(r: Report) -> str:
+    return f"{r.score:.3f}" if r.score == r.score else unscored_word(r)
 
 
 def levels_table(reports: dict[str, Report]) -> str:
@@ -533,8 +536,8 @@ def clip_from_first_tab(
 
 
 BROWSER_CODECS = {"h264", "vp8", "vp9", "av1"}  # what browsers' video players show; others play blank
-# of those, in the pixel formats browsers decode: 8-bit 4:2:0 (4:4:4 and 10-bit H.264, common from screen recorders and
-# cameras, play blank in Chrome and Firefox)
+# H.264 in the pixel formats browsers decode: 8-bit 4:2:0 (4:4:4 and 10-bit H.264, common from screen recorders and
+# cameras, play blank in Chrome and Firefox; 10-bit VP9 and AV1 play)
 BROWSER_PIXEL_FORMATS = {"yuv420p", "yuvj420p"}
 NOT_PLAYED = {".avi": "an AVI file", ".wmv": "a WMV file", ".flv": "a Flash video", ".mpg": "an MPEG file"}
 NOT_PLAYED[".mpeg"] = NOT_PLAYED[".mpg"]
@@ -548,7 +551,7 @@ def playable_note(codec: str | None, pixel_format: str = "", path: str = "") -> 
     codec, pixel_format = (codec or "").lower(), (pixel_format or "").lower()
     if codec and codec not in BROWSER_CODECS:
         what = f"{codec} video"
-    elif codec and pixel_format and pixel_format not in BROWSER_PIXEL_FORMATS:
+    elif codec == "h264" and pixel_format and pixel_format not in BROWSER_PIXEL_FORMATS:  # (10-bit VP9, AV1 play)
         what = f"{codec} video in {pixel_format} pixels"
     elif os.path.splitext(path or "")[1].lower() in NOT_PLAYED:
         what = NOT_PLAYED[os.path.splitext(path)[1].lower()]
@@ -624,6 +627,7 @@ __all__ = [
     "clip_from_first_tab",
     "clip_note",
     "playable_note",
+    "unscored_word",
     "info_note",
     "clip_info",
     "clip_codec",

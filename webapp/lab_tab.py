@@ -97,10 +97,13 @@ def on_compare(video, photo, name, strength, frames, seed, model_name, threshold
     if a is not None and b is not None:
         titles = lab.preview_titles(original, pos, name, float(strength))
         for img, title, r in zip((a, b), titles, (original, perturbed)):
-            faces = r.frames[pos].faces
-            boxed = draw_boxes(img, faces, r.threshold, r.uncertain, view=PREVIEW_VIEW, second=r.second_opinion)
+            fr = r.frames[pos]
+            boxed = draw_boxes(
+                img, fr.faces, r.threshold, r.uncertain, view=PREVIEW_VIEW, second=r.second_opinion, small=fr.too_small
+            )
             # the caption is also the picture's alt text: the faces' scores for a screen reader
-            preview.append((boxed, f"{title}: {faces_text(faces, r.threshold, r.uncertain, r.second_opinion)}"))
+            said = faces_text(fr.faces, r.threshold, r.uncertain, r.second_opinion, fr.too_small)
+            preview.append((boxed, f"{title}: {said}"))
     mover = lab.mover_of(original, name, float(strength))
     one_frame = original.is_photo  # a photo: no timelines (their box was empty but for one dot)
     return (
@@ -138,6 +141,7 @@ def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Pro
         {n: LEVEL_DESCRIPTIONS[n] for n in reports},
         uncertain=first.uncertain,
         photo=first.is_photo,
+        unscored={n: lab.unscored_word(r) for n, r in reports.items()},
     )
     pos = lab.preview_position(first)
     tiles = []
@@ -147,9 +151,10 @@ def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Pro
             # the caption the clip's score, the box this frame's: said, as they differ (a browser audit)
             whole = "photo" if r.is_photo else "clip"
             said = f"{whole} {score_text(r.score, r.threshold, r.uncertain)} {r.label}"
-            score = "no face" if r.score != r.score else said
+            score = lab.unscored_word(r) if r.score != r.score else said
+            fr = r.frames[pos]
             boxed = draw_boxes(
-                img, r.frames[pos].faces, r.threshold, r.uncertain, view=LEVELS_VIEW, second=r.second_opinion
+                img, fr.faces, r.threshold, r.uncertain, view=LEVELS_VIEW, second=r.second_opinion, small=fr.too_small
             )
             tiles.append((boxed, f"{name}: {score}"))
     return figure, tiles, lab.levels_table(reports), lab.levels_summary(reports)

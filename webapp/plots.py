@@ -137,15 +137,20 @@ def levels_figure(
     height: int = 320,
     uncertain: list[float] | None = None,
     photo: bool = False,
+    unscored: dict[str, str] | None = None,
 ) -> go.Figure:
-    """Bar chart: video score (a ``photo``'s score) at each perturbation level (NaN -> no face found), coloured by its
-    label (red fake, amber in the ``uncertain`` band, green real), the threshold line and the band."""
+    """Bar chart: video score (a ``photo``'s score) at each perturbation level (NaN -> no face found, or ``unscored``'s
+    word for that level: "faces too small"), coloured by its label (red fake, amber in the ``uncertain`` band, green
+    real), the threshold line and the band."""
     names = list(scores)
     values = [scores[n] for n in names]
     shown = [0.0 if v != v else v for v in values]  # NaN (no face) drawn as an empty bar
     colour_of = {"fake": FAKE_RED, "uncertain": UNCERTAIN_AMBER, "real": REAL_GREEN}
     colours = ["#bbb" if v != v else colour_of[verdict(v, threshold, uncertain)] for v in values]
-    text = ["no face" if v != v else score_text(v, threshold, uncertain) for v in values]
+    text = [
+        (unscored or {}).get(n, "no face") if v != v else score_text(v, threshold, uncertain)
+        for n, v in zip(names, values)
+    ]
     hover = [(notes or {}).get(n, "") for n in names]
     fig = go.Figure(
         go.Bar(

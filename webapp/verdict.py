@@ -149,7 +149,7 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
                 + (f" For comparison: {html.escape(others)}." if others else "")
                 + "</div>"
             )
-    small = sum(len(fr.too_small) for fr in report.frames)  # found, too small to judge: not "0 faces" alone
+    small = report.too_small_faces  # found, too small to judge: not "0 faces" alone
     judged = " judged" if small else ""
     if photo:
         faces = len(report.faces)

@@ -103,7 +103,7 @@ class ModelRun:
             "calibrated": self.calibrated,
             "faces": len(scores),
             "faces_over_threshold": sum(s >= r.threshold for s in scores),
-            "faces_too_small": sum(len(fr.too_small) for fr in r.frames),  # found, not judged (pipeline.too_small)
+            "faces_too_small": r.too_small_faces,  # found, not judged (pipeline.too_small)
         }
 
     def series(self) -> list[tuple[float, float | None]]:
@@ -411,7 +411,8 @@ def shared_warnings(c: Comparison) -> list[str]:
     # heavy compression, said by each model judging short of fake with its own AUCs: said once, of the file (a
     # browser check: the texts differed, so the warning that "real means little here" went from Compare)
     squeezed = next((w for r in c.runs for w in r.report.warnings if is_heavy_compression_warning(w)), None)
-    if squeezed and squeezed not in shared:
+    if squeezed:  # of the file, without one model's figures (or "this model was not measured"), shared or not
+        shared = [w for w in shared if w != squeezed]
         shared.append(re.sub(r" \((?:AUC [^)]*|this model was not measured at that compression)\)", "", squeezed))
     return shared
 

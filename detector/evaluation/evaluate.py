@@ -318,7 +318,7 @@ def run_one(item, level: str, clf, frames: int) -> dict:
             frames=len(report.frames),
             frames_with_face=sum(fr.has_face for fr in report.frames),
             faces=len(report.faces),
-            faces_too_small=sum(len(fr.too_small) for fr in report.frames),
+            faces_too_small=report.too_small_faces,
             frame_scores=_main_identity_scores(report),
         )
     row["seconds"] = round(time.perf_counter() - t0, 3)

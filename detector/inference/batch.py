@@ -301,7 +301,7 @@ def scan_many(
         row = done.get(_key_id(key))
         if row is not None and "error" not in row:  # an input that failed is tried again
             if row.get("version") != version:
-                older.add(str(row.get("version") or "before 0.2.0"))
+                older.add(str(row.get("version") or "an earlier one, not recorded"))
             yield _named_as(row, p), True
         else:
             changed += row is None and key["path"] in earlier

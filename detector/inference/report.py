@@ -142,6 +142,11 @@ class Report:
         return is_photo_report(self.video, self.video_info)
 
     @property
+    def too_small_faces(self) -> int:
+        """Faces found but too small to judge, over the sampled frames (each frame's ``too_small``)."""
+        return sum(len(fr.too_small) for fr in self.frames)
+
+    @property
     def face_rate(self) -> float:
         """Share of sampled frames with at least one face."""
         return sum(fr.has_face for fr in self.frames) / len(self.frames) if self.frames else 0.0
