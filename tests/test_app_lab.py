@@ -201,18 +201,23 @@ def test_the_lab_and_compare_tabs_take_the_first_tabs_video_or_photo():
     assert "(mpeg4 video)" in lab.playable_note("mpeg4", "yuv420p", "/c/clip.avi")  # the codec says the most
 
 
-def test_an_h264_clip_in_4_4_4_pixels_is_said_to_play_blank(tmp_path):
+def _encoded(path, codec: str, pix_fmt: str = "yuv420p"):
+    """A 64x64, five-frame clip at ``path`` in ``codec`` and ``pix_fmt`` (PyAV)."""
     import av
 
-    from webapp import analyse_tab, lab
-
-    clip = tmp_path / "screen.mp4"
-    with av.open(str(clip), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv444p"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, pix_fmt
         for i in range(5):
             out.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((64, 64, 3), 40 * i, np.uint8), format="rgb24")))
         out.mux(stream.encode())
+    return path
+
+
+def test_an_h264_clip_in_4_4_4_pixels_is_said_to_play_blank(tmp_path):
+    from webapp import analyse_tab, lab
+
+    clip = _encoded(tmp_path / "screen.mp4", "libx264", "yuv444p")
     info = lab.clip_info(str(clip))
     assert info.codec == "h264" and info.pixel_format == "yuv444p" and "pixel_format" not in info.to_dict()
     assert "(h264 video in yuv444p pixels)" in analyse_tab.limits_line(str(clip))
@@ -220,18 +225,9 @@ def test_an_h264_clip_in_4_4_4_pixels_is_said_to_play_blank(tmp_path):
 
 
 def test_a_clip_the_browser_cannot_play_is_said_under_the_player(tmp_path):
-    import av
-
     from webapp import analyse_tab, lab
 
-    clip = tmp_path / "part2.mp4"
-    with av.open(str(clip), "w") as out:
-        stream = out.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
-        for i in range(5):
-            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 40 * i, np.uint8), format="rgb24")
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode())
+    clip = _encoded(tmp_path / "part2.mp4", "mpeg4")
     assert lab.clip_codec(str(clip)) == "mpeg4"
     assert "may not play this clip" in lab.clip_note(str(clip)) and "may not play" in analyse_tab.limits_line(str(clip))
     assert analyse_tab.limits_line(None) == analyse_tab.VIDEO_LIMITS
