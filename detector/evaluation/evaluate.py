@@ -499,6 +499,10 @@ def table(result: dict) -> str:
         "",
         "video level: confident-frames rule, highest-scoring identity; per method: that method's fakes "
         f"against all real {nouns}; frame level: the main identity's face in each sampled frame",
+        # the columns in words (a teacher's audit: "fAUC facc fAP logloss" meant nothing to a class)
+        f"columns: AUC (how well fake {nouns} rank above real ones, 0.5 is chance), acc (share labelled right at the "
+        "threshold), AP (average precision), logloss (how confident the wrong scores were); TP FP TN FN: fakes "
+        "called fake, reals called fake, reals called real, fakes called real; fAUC facc fAP: the same over frames",
     ]
     return "\n".join(lines)
 
