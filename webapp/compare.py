@@ -329,7 +329,7 @@ def _care(c: Comparison) -> list[str]:
     marks = {"seen": "**Treat with care:** ", "warning": "⚠ "}
     out = [marks.get(kind, "") + text for kind, text in care_notes(c)]
     # and each model's own (a browser check: they were in the JSON download alone, as on the command line before)
-    own = [f"- {r.name}: {w}" for r in c.runs for w in own_warnings(c, r)]
+    own = [f"- {name}: {w}" for name, w in own_warnings(c)]
     return out + (["**Each model's own warnings:**\n" + "\n".join(own)] if own else [])
 
 

@@ -30,7 +30,6 @@ track identity: every model sees the same frames and the same detections (only i
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -379,12 +378,12 @@ def care_notes(c: Comparison) -> list[tuple[str, str]]:
     for kind, names in doubted.items():
         many = len(names) > 1
         its = "their" if many else "its"
-        what = (
+        why = (
             f"close to chance on {its} validation videos, shipped to show how such a model fails, not to judge a clip"
             if kind == MODEL_DOUBTS[1].rstrip(":")
             else f"no validation figures on {its} card{'s' * many}: {its} scores are untested"
         )
-        out.append(("note", f"{kind}{'s' * many} ({what}): {', '.join(names)}."))
+        out.append(("note", f"{kind}{'s' * many} ({why}): {', '.join(names)}."))
     judged_small = [r for r in c.runs if threshold_for_small_video(r.report)]
     if judged_small:  # a model's threshold for small videos judged it: the table's threshold is that one
         named = ", ".join(f"{r.name} at {r.report.threshold:.3f}" for r in judged_small)
@@ -399,7 +398,11 @@ def shared_warnings(c: Comparison) -> list[str]:
     model); a small video's, said of the file by the models trained on FaceForensics++ only, once where any says it
     (a browser check: the default's own threshold line made its report differ, and the warning went)."""
     from detector.data.seen import is_seen_warning
-    from detector.inference.video import is_heavy_compression_warning, is_small_clip_warning
+    from detector.inference.video import (
+        heavy_compression_warning,
+        is_heavy_compression_warning,
+        is_small_clip_warning,
+    )
 
     if not c.runs:
         return []
@@ -410,23 +413,25 @@ def shared_warnings(c: Comparison) -> list[str]:
         shared.insert(0, small)
     # heavy compression, said by each model judging short of fake with its own AUCs: said once, of the file (a
     # browser check: the texts differed, so the warning that "real means little here" went from Compare)
-    squeezed = next((w for r in c.runs for w in r.report.warnings if is_heavy_compression_warning(w)), None)
+    squeezed = [r for r in c.runs if any(is_heavy_compression_warning(w) for w in r.report.warnings)]
     if squeezed:  # of the file, without one model's figures (or "this model was not measured"), shared or not
-        shared = [w for w in shared if w != squeezed]
-        shared.append(re.sub(r" \((?:AUC [^)]*|this model was not measured at that compression)\)", "", squeezed))
+        shared = [w for w in shared if not is_heavy_compression_warning(w)]
+        bpp = squeezed[0].report.video_info["bits_per_pixel"]  # (the file's figure, which the warning was made from)
+        shared.append(heavy_compression_warning(bpp, of_model=False))
     return shared
 
 
-def own_warnings(c: Comparison, run: ModelRun) -> list[str]:
-    """``run``'s warnings that :func:`care_notes` does not already say of the comparison as a whole (a model not to be
-    relied on alone, a colour second opinion, a score close to its threshold...)."""
+def own_warnings(c: Comparison) -> list[tuple[str, str]]:
+    """(model, warning) for each model's warnings that :func:`care_notes` does not already say of the comparison as a
+    whole (a colour second opinion, a score close to its threshold...), the models in their order."""
     from detector.data.seen import is_seen_warning
     from detector.inference.video import is_heavy_compression_warning
 
     said = set(shared_warnings(c))  # (heavy compression among them, said once of the file; a model's doubt of itself,
     # by care_notes or the thresholds line, once for all the models it concerns)
     return [
-        w
+        (run.name, w)
+        for run in c.runs
         for w in run.report.warnings
         if not (w in said or is_seen_warning(w) or is_heavy_compression_warning(w) or is_model_warning(w))
     ]
@@ -535,9 +540,8 @@ def main(argv=None) -> int:
     # what Analyse (and the app's compare view) would warn of: on screen too, not in the JSON alone (a teacher's audit)
     for kind, text in care_notes(comparison):
         print(printable({"seen": "treat with care: ", "warning": "warning: "}.get(kind, "") + text), file=shown)
-    for run in comparison.runs:
-        for w in own_warnings(comparison, run):
-            print(printable(f"{run.name}: {w}"), file=shown)
+    for name, w in own_warnings(comparison):
+        print(printable(f"{name}: {w}"), file=shown)
     for option, target, write in (
         ("--json", args.json, lambda fh: json.dump(comparison.to_dict(), fh, indent=1)),
         ("--csv", args.csv, lambda fh: write_csv(comparison, fh)),

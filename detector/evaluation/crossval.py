@@ -302,8 +302,8 @@ def main(argv=None) -> int:
     if not problem and args.plot is not None:
         if not args.plot.strip():
             problem = "--plot: empty: give a file name (e.g. scores.png)"
-        elif unwritable(args.plot):
-            problem = f"--plot {args.plot}: {unwritable(args.plot)}"
+        elif why := unwritable(args.plot):  # (asked once: it opens the file to see)
+            problem = f"--plot {args.plot}: {why}"
     if problem:
         return fail(problem)
     try:

@@ -487,15 +487,20 @@ def bits_per_pixel(path: str, info: VideoInfo) -> float | None:
     return size * 8 / pixels if pixels > 0 and math.isfinite(pixels) else None
 
 
-def heavy_compression_warning(bpp: float, c40_auc: float | None = None, c23_auc: float | None = None) -> str:
+def heavy_compression_warning(
+    bpp: float, c40_auc: float | None = None, c23_auc: float | None = None, of_model: bool = True
+) -> str:
     """What is said of a video under :data:`HEAVY_COMPRESSION_BPP` judged short of fake: compressed as heavily as
-    FaceForensics++'s c40 videos, where the model (its card's AUCs, where measured) misses many fakes."""
-    measured = (
-        f" (AUC {c40_auc:.2f} on FaceForensics++'s c40 videos"
-        + (f", against {c23_auc:.2f} on its c23 ones)" if c23_auc is not None else ")")
-        if c40_auc is not None
-        else " (this model was not measured at that compression)"
-    )
+    FaceForensics++'s c40 videos, where the model (its card's AUCs, where measured) misses many fakes.  ``of_model``
+    false: said of the file alone, no model's figures (the compare view, where each model has its own)."""
+    measured = ""
+    if of_model:
+        measured = (
+            f" (AUC {c40_auc:.2f} on FaceForensics++'s c40 videos"
+            + (f", against {c23_auc:.2f} on its c23 ones)" if c23_auc is not None else ")")
+            if c40_auc is not None
+            else " (this model was not measured at that compression)"
+        )
     return (
         f"The video is compressed very heavily ({bpp:.4f} bits per pixel), as FaceForensics++'s c40 videos are "
         f"(under {HEAVY_COMPRESSION_BPP}; its c23 videos 0.026 and more). At that compression fakes are told from "
