@@ -270,13 +270,13 @@ def _faces_seen(report: dict) -> str:
     """How many faces a report's input showed, in words: a photo's face count ("1 face", "no face found"; a photo
     was "faces in 100% of 1 frames"), a video's share of sampled frames with a face it judged, and in how many of the
     others the faces found were too small to judge."""
-    from detector.inference.report import faces_too_small
+    from detector.inference.report import all_too_small
     from detector.inference.stills import is_photo_report
 
     if is_photo_report(report["video"], report.get("video_info")):
         n = sum(len(fr.get("faces") or []) for fr in report["frames"])
         if n == 0:  # faces found but all too small to judge (pipeline.small_faces_warning) are not "no face"
-            return "faces too small to judge" if faces_too_small(report.get("warnings")) else "no face found"
+            return "faces too small to judge" if all_too_small(report["frames"]) else "no face found"
         return f"{n} face{'s' if n > 1 else ''}"
     said = f"faces in {report['face_rate']:.0%} of {len(report['frames'])} frames"
     small = sum(bool(fr.get("too_small")) and not fr.get("faces") for fr in report["frames"])

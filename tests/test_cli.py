@@ -797,9 +797,8 @@ def test_a_csv_given_as_a_link_stays_a_link(fake_scan):
 
 def test_a_photo_whose_faces_were_all_too_small_is_not_said_to_have_none():
     from detector.cli import _faces_seen
-    from detector.inference.report import TOO_SMALL
 
     photo = {"video": "tiny.jpg", "video_info": {"codec": "jpeg"}, "frames": [{"faces": []}], "warnings": []}
     assert _faces_seen(photo) == "no face found"
-    small = {**photo, "warnings": [f"{TOO_SMALL}: 1 face found in the photo, the largest 9 px across, ..."]}
+    small = {**photo, "frames": [{"faces": [], "too_small": [[3, 4, 9, 9]]}]}  # a frame's JSON keeps their boxes
     assert _faces_seen(small) == "faces too small to judge"  # a review: the scan line said "no face found"

@@ -23,7 +23,7 @@ import numpy as np
 from detector.constants import LAB_PAIRS
 from detector.evaluation.perturb import LEVELS, PERTURBATIONS, ROTATE_DEGREES, describe_at, make_transform
 from detector.inference.pipeline import analyze, face_detector
-from detector.inference.report import Report, faces_too_small, figures_against, score_text, unjudged_text
+from detector.inference.report import Report, figures_against, score_text, unjudged_text
 
 Progress = Callable[[float, str], None]
 
@@ -161,7 +161,7 @@ def coverage_warning(clean: Report, other: Report) -> str:
     if o >= c:
         return ""
     if o == 0:
-        if faces_too_small(other.warnings):  # found, but shrunk under the size a face needs to be judged
+        if other.all_too_small:  # found, but shrunk under the size a face needs to be judged
             where = "in the photo" if other.is_photo else f"in every one of {n} frames (clean run: {c} judged)"
             return f"faces too small to judge {where}: nothing left to judge"
         if other.is_photo:
@@ -172,17 +172,17 @@ def coverage_warning(clean: Report, other: Report) -> str:
 
 def _photo_face(r: Report) -> str:
     """The photo levels table's "face found" cell for a level that judged no face."""
-    return "too small to judge" if faces_too_small(r.warnings) else "**no**"
+    return "too small to judge" if r.all_too_small else "**no**"
 
 
 def _none_judged(r: Report) -> str:
     """Why ``r`` judged no face: "faces too small to judge" where it found only such faces, else "no face found"."""
-    return "faces too small to judge" if faces_too_small(r.warnings) else "no face found"
+    return "faces too small to judge" if r.all_too_small else "no face found"
 
 
 def unscored_word(r: Report) -> str:
     """Why ``r`` has no score, in two words: "faces too small" (all found under the size a face needs) or "no face"."""
-    return "faces too small" if faces_too_small(r.warnings) else "no face"
+    return "faces too small" if r.all_too_small else "no face"
 
 
 def _score(r: Report) -> str:
@@ -225,7 +225,7 @@ def levels_summary(reports: dict[str, Report]) -> str:
     missing = [n for n in reports if n not in judged]
     labels = {r.label for r in judged.values()}
     if not judged:
-        what = "judged (too small)" if any(faces_too_small(r.warnings) for r in reports.values()) else "found"
+        what = "judged (too small)" if any(r.all_too_small for r in reports.values()) else "found"
         return f"**Three levels:** no face was {what} at any level: there is no verdict to compare."
     if len(judged) == 1:
         ((name, r),) = judged.items()
@@ -239,7 +239,7 @@ def levels_summary(reports: dict[str, Report]) -> str:
             + ", ".join(f"{n} {r.label}" for n, r in judged.items())
             + "."
         )
-    small = [n for n in missing if faces_too_small(reports[n].warnings)]
+    small = [n for n in missing if reports[n].all_too_small]
     missing = [n for n in missing if n not in small]
     if missing:
         lost = "lost it" if "none" in judged else "found none in the unchanged picture either"

@@ -19,7 +19,6 @@ from detector.inference.report import (
     SECOND_OPINION,
     Report,
     band_at,
-    faces_too_small,
     figures_against,
     hand_threshold_warning,
     is_model_warning,
@@ -58,7 +57,7 @@ _WARN = (
 def headline(report: Report) -> str:
     """The verdict card's headline: :data:`HEADLINES` by label, and for no verdict because every face found was too
     small to judge, that (not "no face found")."""
-    if report.label == "unknown" and faces_too_small(report.warnings):
+    if report.all_too_small:
         return "No verdict: faces too small"
     return HEADLINES.get(report.label, report.label)
 
@@ -271,7 +270,7 @@ def relabel(
     said = second_opinion_warning(report.second_opinion, own_label, report.is_photo) if report.second_opinion else ""
     second = [said] if said else []  # what the second opinion says, and did, at this threshold
     auto = trust_warnings(new)
-    if faces_too_small(kept):  # faces were found, too small: not "no face was found"
+    if new.all_too_small:  # faces were found, too small: not "no face was found"
         auto = [w for w in auto if not w.startswith(NO_FACE)]
     said_before = [w for w in kept if is_heavy_compression_warning(w)]  # said of real and uncertain verdicts only
     kept = [w for w in kept if w not in said_before]

@@ -147,6 +147,12 @@ class Report:
         return sum(len(fr.too_small) for fr in self.frames)
 
     @property
+    def all_too_small(self) -> bool:
+        """Whether faces were found but every one was too small to judge (so none was scored): see
+        :func:`all_too_small`."""
+        return all_too_small(self.frames)
+
+    @property
     def face_rate(self) -> float:
         """Share of sampled frames with at least one face."""
         return sum(fr.has_face for fr in self.frames) / len(self.frames) if self.frames else 0.0
@@ -692,9 +698,14 @@ def unjudged_text(small) -> str:
     return f"{len(small)} faces too small to judge (the largest {largest} px)"
 
 
-def faces_too_small(warnings) -> bool:
-    """Whether ``warnings`` (a report's) say its faces were found but all too small to judge (:data:`TOO_SMALL`)."""
-    return any(str(w).startswith(TOO_SMALL) for w in warnings or [])
+def all_too_small(frames) -> bool:
+    """Whether faces were found in ``frames`` but every one was too small to judge, so none was scored: the frames of
+    a :class:`Report` (:class:`FrameResult`) or of its JSON (dicts), read from each frame's faces and ``too_small``."""
+
+    def get(fr, key):
+        return fr.get(key) if isinstance(fr, dict) else getattr(fr, key)
+
+    return not any(get(fr, "faces") for fr in frames) and any(get(fr, "too_small") for fr in frames)
 
 
 def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = None) -> list[str]:
