@@ -35,6 +35,7 @@ __all__ = [
     "fail",
     "check_outputs",
     "unwritable",
+    "same_file",
     "write_failed",
     "STDOUT",
 ]
@@ -168,7 +169,7 @@ def check_outputs(targets: Sequence[tuple[str, str | None]], inputs: Iterable[st
         return f"{', '.join(flag for flag, _ in targets)} must name different files"
     given = {os.path.abspath(p) for p in inputs}
     for flag, target in targets:
-        if os.path.abspath(target) in given or any(_same_file(target, p) for p in given):
+        if os.path.abspath(target) in given or any(same_file(target, p) for p in given):
             return f"{flag} {target}: is one of the inputs; give another file name for the results"
         if target.lower().endswith(MEDIA_EXTENSIONS):
             return f"{flag} {target}: is named like a video or a photo; give a results file (e.g. results.json)"
@@ -185,7 +186,10 @@ def check_outputs(targets: Sequence[tuple[str, str | None]], inputs: Iterable[st
     return None
 
 
-def _same_file(a: str, b: str) -> bool:
+def same_file(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same path, or one file under two names (a link)."""
+    if os.path.abspath(a) == os.path.abspath(b):
+        return True
     try:
         return os.path.samefile(a, b)
     except OSError:

@@ -182,6 +182,23 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_folds_are_read(t
         assert said in err and "no metrics.json" not in err and err.count("\n") == 1, argv
 
 
+def test_an_output_naming_a_file_a_fold_is_read_from_is_refused(tmp_path, capsys):
+    # the last audit: --json/--plot were not checked against the run folders' own files
+    run = tmp_path / "fold0"
+    run.mkdir()
+    metrics = run / "metrics.json"
+    metrics.write_text("{}")
+    for argv, said in (
+        (["--json", str(metrics)], f"--json {metrics}: is one of the inputs"),
+        (["--plot", str(run / "val_videos.json")], "is one of the inputs; give another file name for the picture"),
+        (["--json", str(tmp_path / "a.out"), "--plot", str(tmp_path / "a.out")], "--json, --plot must name different"),
+    ):
+        assert main([str(run), *argv]) == 2
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, argv
+    assert metrics.read_text() == "{}"  # left as it was
+
+
 @pytest.mark.slow
 def test_a_shipped_ensemble_scores_its_folds_again(fold_runs, tmp_path):
     """scripts/fold_models.py --score: the ensemble of the fold runs, unpacked and scored again, gives each run's own

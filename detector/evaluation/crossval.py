@@ -36,13 +36,15 @@ from detector.evaluation.calibration import (
 )
 from detector.evaluation.scores import metrics_by_source, video_metrics, video_metrics_by_method
 
+FOLD_FILES = ("metrics.json", "val_videos.json")  # what read_fold reads of a run folder
+
 
 def read_fold(run_dir: str | Path) -> dict:
     """One cross-validation run: its split (folds, fold, seed), command and per-video validation scores."""
     run = Path(run_dir)
     try:
-        metrics = json.loads((run / "metrics.json").read_text())
-        videos = json.loads((run / "val_videos.json").read_text())
+        metrics = json.loads((run / FOLD_FILES[0]).read_text())
+        videos = json.loads((run / FOLD_FILES[1]).read_text())
     except FileNotFoundError as e:
         raise InputError(f"{run}: not a finished training run (no {Path(e.filename).name})") from None
     except json.JSONDecodeError as e:
@@ -287,7 +289,7 @@ def plot_scores(result: dict, path: str | Path) -> None:
 
 
 def main(argv=None) -> int:
-    from detector.cliargs import STDOUT, Parser, check_outputs, fail, unwritable, write_failed
+    from detector.cliargs import STDOUT, Parser, check_outputs, fail, same_file, unwritable, write_failed
 
     p = Parser(
         prog="deepfake-lens crossval",
@@ -298,10 +300,16 @@ def main(argv=None) -> int:
     p.add_argument("--plot", metavar="PNG", help="also draw the out-of-fold scores by class, with the threshold")
     args = p.parse_args(argv)
     # before the folds are read: an output that cannot be written, or an empty name, is said, not skipped
-    problem = check_outputs([("--json", args.json)], inputs=args.runs)
-    if not problem and args.plot is not None:
+    # the files each fold is read from are inputs too: --json runs/cv/fold0/metrics.json would write over that fold
+    read = [str(Path(d) / name) for d in args.runs for name in FOLD_FILES]
+    problem = check_outputs([("--json", args.json)], inputs=[*args.runs, *read])
+    if not problem and args.plot is not None:  # a picture: check_outputs refuses names like a photo's
         if not args.plot.strip():
             problem = "--plot: empty: give a file name (e.g. scores.png)"
+        elif args.json and args.json != STDOUT and same_file(args.plot, args.json):
+            problem = "--json, --plot must name different files"
+        elif any(same_file(args.plot, p) for p in [*args.runs, *read]):
+            problem = f"--plot {args.plot}: is one of the inputs; give another file name for the picture"
         elif why := unwritable(args.plot):  # (asked once: it opens the file to see)
             problem = f"--plot {args.plot}: {why}"
     if problem:
