@@ -224,6 +224,19 @@ def test_an_h264_clip_in_4_4_4_pixels_is_said_to_play_blank(tmp_path):
     assert "(h264 video in yuv444p pixels)" in lab.clip_note(str(clip))
 
 
+def test_the_tabs_read_an_uploads_header_once(tmp_path, monkeypatch):
+    # the last note: the lab's clip notes probed under the CLI's limits, the Analyse tab under the app's (two reads)
+    from detector.inference import video
+    from webapp import analyse_tab, lab
+
+    clip = str(_encoded(tmp_path / "once.mp4", "libx264"))
+    reads = []
+    real = video.probe
+    monkeypatch.setattr(video, "probe", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+    analyse_tab.limits_line(clip), lab.clip_note(clip), lab.clip_codec(clip)
+    assert reads == [clip]
+
+
 def test_a_clip_the_browser_cannot_play_is_said_under_the_player(tmp_path):
     from webapp import analyse_tab, lab
 

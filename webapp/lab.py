@@ -561,17 +561,18 @@ def playable_note(codec: str | None, pixel_format: str = "", path: str = "") -> 
 
 
 def clip_info(clip: str | None):
-    """The header of ``clip`` (:func:`~detector.inference.video.probe`), or None (no clip, a photo, a file that cannot
-    be probed)."""
+    """The header of ``clip`` (:func:`~detector.inference.video.probe`, under the app's limits as the Analyse tab
+    reads it, so one upload is probed once), or None (no clip, a photo, a file that cannot be probed)."""
     if not clip:
         return None
     from detector.inference.stills import is_still
     from detector.inference.video import probe_cached
+    from webapp.common import LIMITS
 
     if is_still(clip):
         return None
     try:
-        return probe_cached(clip)
+        return probe_cached(clip, LIMITS)
     except Exception:  # noqa: BLE001 -- a file the checks refuse is said by them, on Run; this line only names it
         return None
 
