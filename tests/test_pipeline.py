@@ -484,3 +484,40 @@ def test_a_small_video_is_judged_at_the_cards_threshold_for_small_videos(clips, 
     frames[0].save(tmp_path / "wave.gif", save_all=True, append_images=frames[1:], duration=100)
     gif = analyze(str(tmp_path / "wave.gif"), frames=4, model=model)
     assert gif.threshold == 0.6 and not any(w.startswith("For a video this small") for w in gif.warnings)
+
+
+def test_a_small_photo_is_judged_at_the_cards_threshold_for_small_photos(tiny_model, tmp_path):
+    # a journalist's audit: a real photo shrunk to 64 px was "Likely FAKE" (0.82; 0.08 at 200 px): a card may hold a
+    # threshold of its own for photos under the training photos' size (scripts/small_photo_probe.py --tier)
+    import copy
+    import dataclasses
+
+    import cv2
+
+    from detector.data.synthetic import astronaut
+    from detector.inference.report import threshold_for_small_video
+
+    rule = {"below": 100, "threshold": 0.97, "uncertain": [0.2, 0.97], "measured_at": 64}
+    model = copy.copy(tiny_model)
+    model.card = dataclasses.replace(tiny_model.card, threshold=0.6, uncertain=[0.4, 0.6], small_photo=rule)
+    face = astronaut()[28:212, 136:320]  # the face and a margin round it, 184 px
+
+    def photo(side):
+        path = tmp_path / f"face_{side}.png"
+        cv2.imwrite(
+            str(path), cv2.cvtColor(cv2.resize(face, (side, side), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGR)
+        )
+        return str(path)
+
+    small = analyze(photo(80), model=model)
+    assert small.faces and small.threshold == 0.97 and small.uncertain == [0.2, 0.97]
+    said = [w for w in small.warnings if w.startswith("For a photo this small the model uses")]
+    assert len(said) == 1 and "(under 100 px on its short side" in said[0] and "0.970 instead of 0.600" in said[0]
+    assert "measured at 64 px" in said[0] and threshold_for_small_video(small)
+    large = analyze(photo(184), model=model)  # at or over the tier's size: the card's own, no such line
+    assert large.faces and large.threshold == 0.6 and not any(w.startswith("For a photo") for w in large.warnings)
+    # a video of the same small size keeps the card's own (no small_video tier): the photo tier is for photos
+    assert model.card.threshold_for(80) == (0.6, [0.4, 0.6]) and model.card.threshold_for(80, photo=True)[0] == 0.97
+    # set by hand: judged as given, the tier's line not said to have judged it
+    hand = analyze(photo(80), model=model, threshold=0.7)
+    assert hand.threshold == 0.7 and not threshold_for_small_video(hand)

@@ -300,7 +300,7 @@ def on_analyze(
     # where the slider stood at one of the card's own, that one judged the file and the slider now shows it
     own = card is not None and _slider_threshold(threshold, _model(model_name)) is None
     side = judged_side(report.video, report.video_info.get("width"), report.video_info.get("height"), photo)
-    card_t, card_band = card.threshold_for(side) if card is not None else (None, None)
+    card_t, card_band = card.threshold_for(side, photo) if card is not None else (None, None)
     judged = {  # what the threshold slider needs to judge these scores again
         "threshold": card_t,
         "uncertain": list(card_band) if card_band else None,
@@ -527,18 +527,31 @@ def on_model(name, video=None, photo=None):
     card = model_card(name)
     if card is None:
         return gr.Slider(), ""
-    return gr.Slider(value=slider_value(card.threshold_for(_loaded_side(video, photo))[0])), card_markdown(card)
+    media = pick_media(video, photo)
+    threshold = card.threshold_for(_loaded_side(video, photo), bool(media) and is_still(media))[0]
+    return gr.Slider(value=slider_value(threshold)), card_markdown(card)
 
 
 def _loaded_side(video, photo) -> int | None:
-    """The short side by which a card's threshold for small videos would judge the file in the slots
-    (:func:`detector.inference.pipeline.judged_side`): None for a photo, no file, or one that cannot be probed."""
+    """The short side by which a card's threshold for small videos (or small photos) would judge the file in the
+    slots (:func:`detector.inference.pipeline.judged_side`): None for no file or one that cannot be read."""
     from detector.inference.pipeline import judged_side
     from detector.inference.video import probe_cached
 
     media = pick_media(video, photo)
-    if not media or is_still(media):
+    if not media:
         return None
+    if is_still(media):
+        from PIL import Image
+
+        from detector.inference.stills import MAX_STILL_SIDE
+
+        try:
+            with Image.open(media) as im:  # the header only; the side read_still keeps (a huge photo is shrunk)
+                w, h = im.size
+        except Exception:  # noqa: BLE001 -- a file the checks refuse is said by them, on Analyse
+            return None
+        return judged_side(media, *(round(v * min(1.0, MAX_STILL_SIDE / max(w, h))) for v in (w, h)), photo=True)
     try:
         info = probe_cached(media, LIMITS)
     except Exception:  # noqa: BLE001 -- a file the checks refuse is said by them, on Analyse; here: the usual threshold
@@ -582,6 +595,11 @@ def card_markdown(card) -> str:
     for small in card.small_video_tiers:  # thresholds of its own for videos smaller than the training clips
         lines.append(
             f"Videos under {int(small['below'])} px on the short side (as a forwarded clip often is): threshold "
+            f"{float(small['threshold']):.3f}, {small.get('rule') or 'rule not recorded'}."
+        )
+    for small in card.small_photo_tiers:  # and for photos smaller than the training photos
+        lines.append(
+            f"Photos under {int(small['below'])} px on the short side (a thumbnail, an avatar): threshold "
             f"{float(small['threshold']):.3f}, {small.get('rule') or 'rule not recorded'}."
         )
     if card.trained:

@@ -136,13 +136,14 @@ def _model_section(report: Report, card) -> str:
         ),
         ("How the threshold was chosen", _esc(calibration_rule(card) or "not recorded on the card")),
     ]
-    for small in card.small_video_tiers:  # thresholds of its own for videos smaller than the training clips
-        rows.append(
-            (
-                f"Threshold for videos under {int(small['below'])} px",
-                f"{float(small['threshold']):.3f}: {_esc(small.get('rule') or 'rule not recorded')}",
+    for kind, tiers in (("videos", card.small_video_tiers), ("photos", card.small_photo_tiers)):
+        for small in tiers:  # thresholds of its own for videos (photos) smaller than the training clips (photos)
+            rows.append(
+                (
+                    f"Threshold for {kind} under {int(small['below'])} px",
+                    f"{float(small['threshold']):.3f}: {_esc(small.get('rule') or 'rule not recorded')}",
+                )
             )
-        )
     data = (card.trained or {}).get("data") or (card.trained or {}).get("dataset")
     if data:
         data = ", ".join(map(str, data)) if isinstance(data, list) else data

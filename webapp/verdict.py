@@ -116,7 +116,7 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
             f'<b class="verdict-score">{shown_score}</b> {cmp} threshold {thr_text}'
             # the lab and compare cards too: a threshold moved on the first tab is not the model's (a teacher's audit)
             + (" (set by hand)" if threshold_by_hand(report) else "")
-            + (" (the model's for small videos)" if threshold_for_small_video(report) else "")
+            + (f" (the model's for small {('videos', 'photos')[photo]})" if threshold_for_small_video(report) else "")
             + (f" &middot; uncertain from {band_text}" if band else "")
             + "</div>"
         )

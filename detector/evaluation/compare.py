@@ -387,8 +387,9 @@ def care_notes(c: Comparison) -> list[tuple[str, str]]:
     judged_small = [r for r in c.runs if threshold_for_small_video(r.report)]
     if judged_small:  # a model's threshold for small videos judged it: the table's threshold is that one
         named = ", ".join(f"{r.name} at {r.report.threshold:.3f}" for r in judged_small)
+        kind = "photos" if what == "photo" else "videos"
         out.append(
-            ("note", f"Judged at the model's threshold for small videos: {named} (stricter than for larger videos).")
+            ("note", f"Judged at the model's threshold for small {kind}: {named} (stricter than for larger {kind}).")
         )
     return out
 

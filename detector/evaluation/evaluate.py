@@ -456,9 +456,9 @@ def table(result: dict) -> str:
             )
         if lv.get("small_video_threshold"):
             lines.append(
-                f"{'':8s} ({lv['small_video_threshold']} videos under the card's small-video size were judged at its "
-                "threshold for small videos: their verdicts and the false alarms below use it; TP FP TN FN count "
-                "every score at the threshold above)"
+                f"{'':8s} ({lv['small_video_threshold']} videos or photos under the card's small-video or small-photo "
+                "size were judged at its threshold for such files: their verdicts and the false alarms below use it; "
+                "TP FP TN FN count every score at the threshold above)"
             )
         if lv.get("second_opinion_uncertain") or lv.get("second_opinion_uncertain_fakes"):
             lines.append(

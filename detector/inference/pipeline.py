@@ -371,10 +371,10 @@ def sequence_tracks(
 
 
 def judged_side(path, width: int | None, height: int | None, photo: bool) -> int | None:
-    """The short side (px) by which a model card's threshold for small videos is chosen
-    (:meth:`~detector.models.card.ModelCard.threshold_for`): None for a photo, an animated GIF (neither was
-    measured: the rule was set on forwarded H.264 clips) or a video of unknown size."""
-    if photo or str(path).lower().endswith(GIF_EXTENSIONS) or not width or not height:
+    """The short side (px) by which a model card's threshold for small videos, or for small photos (``photo``), is
+    chosen (:meth:`~detector.models.card.ModelCard.threshold_for`): None for an animated GIF (not measured: the
+    rules were set on forwarded H.264 clips and on photos) or a file of unknown size."""
+    if str(path).lower().endswith(GIF_EXTENSIONS) or not width or not height:
         return None
     return min(int(width), int(height))
 
@@ -543,9 +543,10 @@ def analyze(
     # the card's threshold for this file: its threshold for small videos where it has one and the video is under it,
     # else its own. A threshold given by the caller (other than that one) replaces it, as given, to the last digit
     # (the app's slider passes None within half its step of either of the card's); the band keeps its lower edge.
-    side = judged_side(video_path, info.width, info.height, is_still(video_path))
-    small = clf.card.small_video_rule(side)
-    card_t, card_band = clf.card.threshold_for(side)
+    photo = is_still(video_path)
+    side = judged_side(video_path, info.width, info.height, photo)
+    small = clf.card.small_rule(side, photo)
+    card_t, card_band = clf.card.threshold_for(side, photo)
     own = threshold is None or float(threshold) == card_t
     t = card_t if own else float(threshold)
     band = card_band if own else band_at(t, card_t, card_band)
@@ -575,6 +576,8 @@ def analyze(
         report.warnings.insert(
             0 if report.label == "unknown" else len(report.warnings), small_faces_warning(tiny, report)
         )
+    if small and photo and report.label != "unknown":  # the card's threshold for small photos (unless set by hand)
+        report.warnings.append(small_threshold_warning(small, clf.card.threshold, photo=True))
     if getattr(info, "transparent", False):  # a cut-out photo: an edit of its own
         report.warnings.append(CUT_OUT_WARNING)
     if getattr(info, "grey_share", 0.0):  # a JPEG cut short that still decodes: the rest is the decoder's grey

@@ -590,10 +590,12 @@ def threshold_by_hand(report: Report) -> bool:
 
 
 def threshold_for_small_video(report: Report) -> bool:
-    """Whether ``report`` was judged at its model card's threshold for small videos (not one set by hand)."""
-    from detector.inference.video import SMALL_THRESHOLD
+    """Whether ``report`` was judged at its model card's threshold for small videos or small photos (not one set by
+    hand)."""
+    from detector.inference.video import SMALL_PHOTO_THRESHOLD, SMALL_THRESHOLD
 
-    return not threshold_by_hand(report) and any(w.startswith(SMALL_THRESHOLD) for w in report.warnings)
+    said = (SMALL_THRESHOLD, SMALL_PHOTO_THRESHOLD)
+    return not threshold_by_hand(report) and any(w.startswith(said) for w in report.warnings)
 
 
 def colour_models(card, directory=None) -> list[str]:

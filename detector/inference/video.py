@@ -449,6 +449,7 @@ def cut_short(info: VideoInfo) -> str | None:
 
 
 SMALL_THRESHOLD = "For a video this small the model uses"  # how small_threshold_warning's line starts
+SMALL_PHOTO_THRESHOLD = "For a photo this small the model uses"  # and how it starts of a photo
 SMALLER_THAN_TRAINING = "smaller than every FaceForensics++ clip the model trained on"  # small_clip_warning says it
 
 
@@ -518,15 +519,22 @@ def is_small_clip_warning(text: str) -> bool:
     return text.startswith(("The video is ", "The animated GIF is ")) and SMALLER_THAN_TRAINING in text
 
 
-def small_threshold_warning(small: dict, usual: float) -> str:
-    """What the model card's threshold for small videos is (``small``: its
-    :meth:`~detector.models.card.ModelCard.small_video_rule`; ``usual``: the card's threshold for other inputs): a
-    fact of the model, still true where a threshold set by hand judged the video (the app's slider)."""
+def small_threshold_warning(small: dict, usual: float, photo: bool = False) -> str:
+    """What the model card's threshold for small videos (or, with ``photo``, small photos) is (``small``: its
+    :meth:`~detector.models.card.ModelCard.small_rule`; ``usual``: the card's threshold for other inputs): a fact of
+    the model, still true where a threshold set by hand judged the file (the app's slider)."""
     t, band = float(small["threshold"]), small.get("uncertain")
-    # "about 1 in 20": set on real clips forwarded at that size for at most 5% (the default's, judged apart, each at
-    # the threshold the other folds' clips give: 3 of 55 at 360 px)
+    # "about 1 in 20": set on real clips (photos) shrunk to that size for at most 5% (the default's, judged apart:
+    # each clip at the threshold the other folds' clips give, each photo at the one the other half's give)
     low = f" Scores from {band[0]:.3f} up to it are uncertain." if band and band[0] < t else ""
     measured = f" of those measured at {int(small['measured_at'])} px" if small.get("measured_at") else ""
+    if photo:
+        return (
+            f"{SMALL_PHOTO_THRESHOLD} (under {int(small['below'])} px on its short side, smaller than every photo it "
+            f"trained on) a stricter threshold, {t:.3f} instead of {float(usual):.3f}: shrunk this far, real faces are "
+            f"called fake more often, and at this one few real photos are (about 1 in 20{measured}); it also calls "
+            f"fewer fakes fake.{low} A larger copy of the photo, if there is one, says more."
+        )
     return (
         f"{SMALL_THRESHOLD} a stricter threshold, {t:.3f} instead of {float(usual):.3f}, so that few real clips "
         f"are called fake (about 1 in 20{measured}); it also calls fewer fakes fake.{low}"

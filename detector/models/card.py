@@ -7,7 +7,8 @@ Architecture name (:mod:`detector.models.registry`), input size, normalisation, 
 order, the decision threshold and its "uncertain" band (how they were chosen:
 ``trained.calibration``), where the model came from (data, split, config, metrics),
 and, for an ensemble, its members' weight files; for a temporal model (``temporal``), its sequence heads' file
-and settings; where measured, a threshold of its own for videos smaller than the training clips (``small_video``).
+and settings; where measured, a threshold of its own for videos smaller than the training clips (``small_video``)
+and for photos smaller than the training photos (``small_photo``).
 Loading never unpickles anything: safetensors holds tensors only, and the card is JSON.  A card may only name weight
 files that sit in its own folder (:func:`weights_path`).
 """
@@ -62,34 +63,48 @@ class ModelCard:
     # list of them, each {"below": short side in px, "threshold": ..., "uncertain": [low, threshold], "measured_at":
     # the size it was set on, "rule": how, ...} (scripts/forward_probe.py --small-video); empty where it has none
     small_video: dict | list = field(default_factory=dict)
+    # the same for photos smaller than the training photos (a thumbnail, an avatar, a picture saved from a page): the
+    # tiers' "below" is the photo's short side (scripts/small_photo_probe.py --tier); empty where it has none
+    small_photo: dict | list = field(default_factory=dict)
 
     @property
     def small_video_tiers(self) -> list[dict]:
         """The card's thresholds for small videos, smallest size first (:func:`small_video_tiers`)."""
         return small_video_tiers(self.small_video)
 
-    def small_video_rule(self, short_side: int | None) -> dict | None:
-        """The card's threshold and band for a video whose short side is ``short_side`` px: the smallest of its
-        ``small_video`` tiers the video is below, else None (the card's own threshold applies)."""
+    @property
+    def small_photo_tiers(self) -> list[dict]:
+        """The card's thresholds for small photos, smallest size first (:func:`small_video_tiers`)."""
+        return small_video_tiers(self.small_photo)
+
+    def small_rule(self, short_side: int | None, photo: bool = False) -> dict | None:
+        """The card's threshold and band for a video (or, with ``photo``, a photo) whose short side is
+        ``short_side`` px: the smallest of its ``small_video`` (``small_photo``) tiers the file is below, else None
+        (the card's own threshold applies)."""
         if not short_side:
             return None
-        return next((t for t in self.small_video_tiers if short_side < t["below"]), None)
+        tiers = self.small_photo_tiers if photo else self.small_video_tiers
+        return next((t for t in tiers if short_side < t["below"]), None)
 
-    def threshold_for(self, short_side: int | None) -> tuple[float, list[float] | None]:
-        """The threshold and uncertain band that judge a video whose short side is ``short_side`` px (None: a
-        photo, or a size no rule is measured for): the small videos' where :meth:`small_video_rule` applies, else
-        the card's own."""
-        small = self.small_video_rule(short_side)
+    def small_video_rule(self, short_side: int | None) -> dict | None:
+        """:meth:`small_rule` of a video."""
+        return self.small_rule(short_side)
+
+    def threshold_for(self, short_side: int | None, photo: bool = False) -> tuple[float, list[float] | None]:
+        """The threshold and uncertain band that judge a video (or, with ``photo``, a photo) whose short side is
+        ``short_side`` px (None: a size no rule is measured for): the small files' where :meth:`small_rule` applies,
+        else the card's own."""
+        small = self.small_rule(short_side, photo)
         if small:
             return float(small["threshold"]), small.get("uncertain")
         return float(self.threshold), self.uncertain
 
     def is_own_threshold(self, threshold: float, tolerance: float = 1e-9) -> bool:
-        """Whether ``threshold`` is one of the card's own (its threshold or its small videos'), within
+        """Whether ``threshold`` is one of the card's own (its threshold or its small videos' or photos'), within
         ``tolerance``: the app's slider, which shows the threshold that judged the last file, stands for the card's
         rule at either (an explicit threshold given to ``analyze`` counts as the card's only where it is the one
         that applies to the file)."""
-        own = [self.threshold] + [t["threshold"] for t in self.small_video_tiers]
+        own = [self.threshold] + [t["threshold"] for t in self.small_video_tiers + self.small_photo_tiers]
         return any(abs(float(threshold) - float(t)) <= tolerance for t in own)
 
     @property
@@ -187,27 +202,35 @@ def _check_numbers(card: ModelCard) -> None:
             card.temporal["threshold"] = _number(card.temporal["threshold"], "temporal.threshold", 0.0, 1.0)
         if "uncertain" in card.temporal:
             card.temporal["uncertain"] = _band(card.temporal["uncertain"], "temporal.uncertain")
-    if card.small_video:  # never more lenient towards "fake" than the card's own threshold, nor than a larger size's
-        tiers = [card.small_video] if isinstance(card.small_video, dict) else card.small_video
-        if not isinstance(tiers, list) or not all(isinstance(t, dict) for t in tiers):
-            raise TypeError("small_video is an object (or a list of them) with below, threshold and uncertain")
-        for small in tiers:
-            small["below"] = int(_number(small.get("below"), "small_video.below", 16, 8192))
-            small["threshold"] = _number(small.get("threshold"), "small_video.threshold", card.threshold, 1.0)
-            small["uncertain"] = _band(small.get("uncertain"), "small_video.uncertain")
-            if small["uncertain"] and small["uncertain"][1] != small["threshold"]:
-                raise ValueError("small_video.uncertain ends at small_video.threshold")
-        ordered = sorted(tiers, key=lambda t: t["below"])
-        if len({t["below"] for t in tiers}) != len(tiers):
-            raise ValueError("small_video: two tiers of one size")
-        if any(a["threshold"] < b["threshold"] for a, b in zip(ordered, ordered[1:])):
-            raise ValueError("small_video: a smaller size's threshold below a larger one's")
+    for key in ("small_video", "small_photo"):  # never more lenient towards "fake" than the card's own threshold,
+        _check_tiers(card, key)  # nor than a larger size's
     card.face_margin = _number(card.face_margin, "face_margin", 0.0, 4.0)
     if card.dtype not in DTYPES:
         raise ValueError(f"dtype {card.dtype!r}: one of {', '.join(DTYPES)}")
     classes = card.classes
     if not isinstance(classes, list) or len(classes) < 2 or len(set(map(str, classes))) != len(classes):
         raise ValueError(f"classes {card.classes!r}: two or more distinct names")
+
+
+def _check_tiers(card: ModelCard, key: str) -> None:
+    """The card's ``small_video`` or ``small_photo`` tiers are usable (see :func:`_check_numbers`)."""
+    value = getattr(card, key)
+    if not value:
+        return
+    tiers = [value] if isinstance(value, dict) else value
+    if not isinstance(tiers, list) or not all(isinstance(t, dict) for t in tiers):
+        raise TypeError(f"{key} is an object (or a list of them) with below, threshold and uncertain")
+    for small in tiers:
+        small["below"] = int(_number(small.get("below"), f"{key}.below", 16, 8192))
+        small["threshold"] = _number(small.get("threshold"), f"{key}.threshold", card.threshold, 1.0)
+        small["uncertain"] = _band(small.get("uncertain"), f"{key}.uncertain")
+        if small["uncertain"] and small["uncertain"][1] != small["threshold"]:
+            raise ValueError(f"{key}.uncertain ends at {key}.threshold")
+    ordered = sorted(tiers, key=lambda t: t["below"])
+    if len({t["below"] for t in tiers}) != len(tiers):
+        raise ValueError(f"{key}: two tiers of one size")
+    if any(a["threshold"] < b["threshold"] for a, b in zip(ordered, ordered[1:])):
+        raise ValueError(f"{key}: a smaller size's threshold below a larger one's")
 
 
 def _band(band, what: str) -> list[float] | None:
