@@ -397,6 +397,23 @@ def test_ensure_examples_renders_missing_real_clip(tmp_path, monkeypatch):
     assert not list(tmp_path.glob("*.part.mp4"))
 
 
+def test_the_example_clips_go_elsewhere_where_the_apps_folder_cannot_be_written(tmp_path, monkeypatch):
+    # a host's audit: mkdir of the app's own folder was outside the guard, so a read-only install failed to start
+    from detector.data.synthetic import render_clip
+    from webapp import examples
+
+    monkeypatch.setattr(examples, "render_real", lambda path: render_clip(str(path), seconds=0.5))
+    monkeypatch.setattr(examples, "render_fake", lambda path: render_clip(str(path), seconds=0.5))
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")  # its "subfolder" cannot be made, as under a read-only app folder
+    elsewhere = tmp_path / "cache" / "examples"
+    monkeypatch.setattr(examples, "FALLBACK_DIRS", (blocked / "x", elsewhere))
+    made = examples.ensure_examples(blocked / "examples")
+    assert set(made) == {"real", "fake"} and all(p.startswith(str(elsewhere)) for p in made.values())
+    monkeypatch.setattr(examples, "FALLBACK_DIRS", ())
+    assert examples.ensure_examples(blocked / "examples") == {}  # nowhere to write: no examples, no crash
+
+
 # ---------------------------------------------------------------- handlers (gradio objects, no server)
 
 
@@ -1222,3 +1239,15 @@ def test_the_chosen_heat_map_colours_hold_through_the_analysis_the_threshold_and
         ui, clips["face"], None, 4, card, common.NO_CAM, 0.5, "confident", 2, "time", progress=_silent
     )
     assert not _named(ui, plain).heat_colours["visible"]
+
+
+def test_the_apps_own_address_is_never_sent_through_a_proxy():
+    # a host's audit: with HTTP_PROXY set, gradio's launch called 127.0.0.1 through the proxy and the app stopped
+    import webapp
+
+    env = {"NO_PROXY": "corp.example, localhost", "HTTP_PROXY": "http://127.0.0.1:9"}
+    webapp._loopback_without_proxy(env)
+    assert env["NO_PROXY"] == "corp.example,localhost,127.0.0.1,::1" and env["no_proxy"] == "127.0.0.1,localhost,::1"
+    import os
+
+    assert "127.0.0.1" in os.environ["NO_PROXY"].split(",")  # done when the package is imported, before gradio

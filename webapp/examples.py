@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 from detector.constants import FACE_MARGIN
 from detector.constants import REPO_ASSETS as ASSETS
 
 EXAMPLES_DIR = ASSETS / "examples"
+# where they go when the app's own folder cannot be written: the user's cache, else the system's temporary folder
+FALLBACK_DIRS = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "deepfake-lens" / "examples",
+    Path(tempfile.gettempdir()) / "deepfake-lens-examples",
+)
 REAL = "astronaut_real.mp4"
 FAKE = "astronaut_selfblended_fake.mp4"
 SECONDS, FPS, SIZE = 6.0, 25, (640, 480)
@@ -81,13 +87,29 @@ def render_fake(path: str | os.PathLike, seconds: float = SECONDS, fps: int = FP
             detector.close()
 
 
+def _writable(folder: Path) -> bool:
+    """Whether the example clips can be written into ``folder`` (made if missing)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
 def ensure_examples(folder: str | os.PathLike = EXAMPLES_DIR, force: bool = False) -> dict[str, str]:
     """Render the missing example clips; returns {"real": path, "fake": path} for those that exist.
 
-    A clip that cannot be rendered (e.g. ``detector.training.sbi`` missing) is logged and left out.
+    A clip that cannot be rendered (e.g. ``detector.training.sbi`` missing) is logged and left out.  Where ``folder``
+    cannot be written (an app folder installed read-only, a container run as another user), the clips go to
+    the first of :data:`FALLBACK_DIRS` that can be: the app starts either way.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    wanted = Path(folder)
+    folder = next((f for f in (wanted, *FALLBACK_DIRS) if _writable(f)), None)
+    if folder is None:
+        log.warning("no folder to render the example clips into (%s, ...): the app starts without them", wanted)
+        return {}
+    if folder != wanted:
+        log.info("%s cannot be written: the example clips go to %s", wanted, folder)
     out = {}
     for kind, name, render in (("real", REAL, render_real), ("fake", FAKE, render_fake)):
         path = folder / name
@@ -104,4 +126,4 @@ def ensure_examples(folder: str | os.PathLike = EXAMPLES_DIR, force: bool = Fals
     return out
 
 
-__all__ = ["ensure_examples", "render_real", "render_fake", "self_blend_frame", "EXAMPLES_DIR"]
+__all__ = ["ensure_examples", "render_real", "render_fake", "self_blend_frame", "EXAMPLES_DIR", "FALLBACK_DIRS"]
