@@ -95,7 +95,7 @@ def test_faces_most_fake_first_and_at_most_max_faces(uploaded):
     from webapp.html_report import report_html
 
     page = report_html(uploaded, None, max_faces=3)
-    scores = [float(s) for s in re.findall(r"fake probability <b>([0-9.]+)</b>", page)]
+    scores = [float(s) for s in re.findall(r"fake score <b>([0-9.]+)</b>", page)]
     assert scores == [0.95, 0.9, 0.8]  # most fake first, three of five
     assert "3 of 5 faces shown" in page and "heat map" in page
     assert "model card of <code>m</code> was not available" in page

@@ -73,7 +73,7 @@ def test_timeline_has_one_line_per_identity_and_marks_missing_faces(report):
     # customdata: position in report.frames (the click bridge relies on it), frame index, identity
     assert [list(c) for c in face0.customdata] == [[0, 0, 0], [1, 10, 0], [3, 30, 0]]
     assert list(fig.data[2].customdata[0]) == [2, 20, -1, "no face found"]
-    assert "time" in face0.hovertemplate and "fake probability" in face0.hovertemplate
+    assert "time" in face0.hovertemplate and "fake score" in face0.hovertemplate
     hlines = [s for s in fig.layout.shapes if s.type == "line" and s.y0 == s.y1]
     assert any(abs(s.y0 - 0.5) < 1e-9 for s in hlines), "threshold line"
 
@@ -490,7 +490,7 @@ def test_on_analyze_fills_every_output(ui, clips, tiny_model_dir):
     assert o.timeline["visible"] and o.frame_slider.visible
     # the timeline in words under it, for a screen reader (an accessibility audit): each face's range and peak
     assert o.timeline_note["visible"] and o.timeline_note["value"].startswith("**In words:** face 0 in ")
-    assert "fake probability" in o.timeline_note["value"] and "highest at" in o.timeline_note["value"]
+    assert "fake score" in o.timeline_note["value"] and "highest at" in o.timeline_note["value"]
     assert o.table["headers"][:3] == ["frame", "time (s)", "face"] and len(o.table["data"][0]) == 11
     assert "Likely" in o.verdict and len(fig.data) >= 1
     assert o.frame_image["value"] is not None and o.frame_caption.startswith("Sampled frame")
@@ -633,7 +633,7 @@ def test_photo_is_analysed_as_one_frame(ui, photo, tiny_model_dir, clips):
     assert o.order["visible"] is False  # one tile: no order to choose (its radio stood over the one tile)
     assert o.gallery["value"][0][1].startswith("face 0 · score ")  # no time in a photo's captions
     assert len(o.table["data"]) == 1 and len(data["frames"]) == 1 and data["video"] == "astronaut.jpg"
-    assert o.table["headers"][:2] == ["face", "fake probability"]  # a photo has no frame number or time
+    assert o.table["headers"][:2] == ["face", "fake score"]  # a photo has no frame number or time
     assert o.table["data"][0][:2] == [0, pytest.approx(report.faces[0].score, abs=1e-4)]
     assert o.json_btn.value["path"].endswith("astronaut_report.json")
     # the threshold slider on a photo leaves the (hidden) timeline alone
@@ -709,7 +709,14 @@ def test_uncertain_verdict_is_explained_and_drawn_amber():
     # lab's card showed the first tab's hand-set threshold as if it were the model's)
     for card in (hand, verdict_html(relabel(r, 0.9, 0.6, [0.4, 0.6]), compact=True)):
         assert re.search(r"threshold 0\.90+ \(set by hand\)", card)
-    assert "(set by hand)" not in html
+        assert "At a threshold set by hand, not the model's own" in card  # under the headline (a journalist's audit)
+    assert "(set by hand)" not in html and "At a threshold set by hand" not in html
+    # a fake verdict says what it means, as the real and uncertain ones do: evidence, not proof (the same audit)
+    fake = relabel(r, 0.45, 0.45, [0.4, 0.45])
+    full, compact = verdict_html(fake), verdict_html(fake, compact=True)
+    assert "Likely FAKE" in full and "What &ldquo;likely fake&rdquo; means" in full and "evidence, not proof" in full
+    assert "Evidence, not proof" in compact and "What &ldquo;likely fake" not in compact
+    assert "What &ldquo;likely fake" not in html  # not on an uncertain verdict
 
 
 def test_relabel_keeps_the_bands_lower_edge_at_any_threshold():

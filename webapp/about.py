@@ -12,10 +12,10 @@ __all__ = ["ABOUT", "build_about_tab"]
 
 ABOUT = f"""
 ## In short
-**video or photo → sampled frames → faces → a fake probability for each face → one verdict, and heat maps**
+**video or photo → sampled frames → faces → a fake score for each face → one verdict, and heat maps**
 
 A *deepfake* here is a video or photo in which a computer swapped or changed a face. This tool finds each face, and
-a neural network that learned from known real and fake faces gives it a *fake probability*. These become one
+a neural network that learned from known real and fake faces gives it a *fake score*. These become one
 verdict: **real**, **uncertain** or **fake** (the card says *{HEADLINES["real"]}*, *{HEADLINES["uncertain"]}* or
 *{HEADLINES["fake"]}*). A heat map shows which pixels pushed the score towards fake. It is one
 model's estimate, not proof: it can miss fakes unlike those it learned from, and it can call real people fake, more
@@ -27,7 +27,10 @@ often on compressed, filtered or forwarded material. The details follow.
    upright by its EXIF tag, its transparent parts laid on white; an animated gif is a clip.
 2. **Find faces**: BlazeFace (mediapipe) finds faces in each sampled frame, and follows each person from frame to
    frame: face 0, face 1... numbered left to right as they first appear.
-3. **Score**: each face crop gets a *fake probability* from the classifier (the model card says what it was trained on).
+3. **Score**: each face crop gets a *fake score* from 0 to 1 from the classifier (the model card says what it was
+   trained on). It is the network's output, not a measured chance that the face is fake: 0.9 does not mean "nine in
+   ten such faces are fakes". What it means is where it stands against the threshold, which was set on real faces the
+   model never trained on.
 4. **Aggregate**: the *confident* rule (from the DFDC winning solution) turns frame scores into one score per person;
    the video score is the highest among the people seen often enough (a photo's: its most fake face's). At or above
    the threshold → *fake*; just below it, in the model's *uncertain* band (where real faces of its validation set
@@ -36,7 +39,7 @@ often on compressed, filtered or forwarded material. The details follow.
    is scaled to its own strongest spot: on a face scored real, red is not evidence of a fake. Colours: jet (blue to
    red) or inferno (dark to bright yellow, which reads the same with red-green colour blindness and in greyscale),
    chosen over the gallery or in the Compare tab. Two figures in the table say how far to trust a map: *CAM drop
-   (blur)*, how far the fake probability falls when the map's hottest pixels are blurred (large: the map found what
+   (blur)*, how far the fake score falls when the map's hottest pixels are blurred (large: the map found what
    drove the score; near 0: it did not; negative: blurring them made the face look *more* fake), and the share of
    the map on the face. A hatched part of a tile is padding past the picture's edge (a photo's border mirrored
    outwards, black beyond a video frame): the model saw it, the picture does not hold it.

@@ -783,9 +783,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     elem_id="verdict",
                     apply_default_css=False,
                 )
-                timeline = gr.Plot(
-                    label="Fake probability over time (click a point to see its frame)", elem_id="timeline"
-                )
+                timeline = gr.Plot(label="Fake score over time (click a point to see its frame)", elem_id="timeline")
                 timeline_note = gr.Markdown(visible=False, elem_id="timeline-note")
                 pick = gr.Textbox(visible="hidden", elem_id="timeline-pick")
                 frame_slider = gr.Slider(

@@ -92,7 +92,7 @@ def threshold_labels(thresholds, gap: float = 0.06) -> list[tuple[float, str]]:
 
 
 def timeline_figure(c: Comparison, height: int | None = None):
-    """Each model's fake probability over time (the highest face score of each sampled frame), its own threshold
+    """Each model's fake score over time (the highest face score of each sampled frame), its own threshold
     as a dashed line of its colour, grey triangles at the bottom where the models label a face differently, and
     a dotted line at the explained face.  Returns a plotly Figure."""
     import plotly.graph_objects as go
@@ -168,7 +168,7 @@ def timeline_figure(c: Comparison, height: int | None = None):
             annotation_font=dict(size=11, color="#555"),
         )
     # on two lines: on a phone one line was cut at "(top face of eac" (a browser check)
-    _base_layout(fig, "Fake probability per model<br><sup>the top face of each sampled frame</sup>", height)
+    _base_layout(fig, "Fake score per model<br><sup>the top face of each sampled frame</sup>", height)
     fig.update_layout(margin=dict(t=62))  # room for the title's second line
     # the legend under the plot: above it, it would cover the label of the explained face's line
     fig.update_layout(
@@ -181,7 +181,7 @@ def timeline_figure(c: Comparison, height: int | None = None):
         title_text="time in the clip (s)", range=[-0.02 * duration, duration * 1.02], gridcolor="#eee", zeroline=False
     )
     fig.update_yaxes(
-        title_text="fake probability", range=[-0.07, 1.05], gridcolor="#eee", zeroline=False, tickvals=[0, 0.5, 1.0]
+        title_text="fake score", range=[-0.07, 1.05], gridcolor="#eee", zeroline=False, tickvals=[0, 0.5, 1.0]
     )
     return fig
 

@@ -83,7 +83,7 @@ def data_uri(image: np.ndarray, fmt: str = "jpeg", quality: int = 88) -> str:
 
 
 def timeline_png(report: Report, width: float = 8.5, height: float = 2.8, dpi: int = 100) -> bytes:
-    """The fake probability of each sampled frame over time as a PNG (matplotlib, no pyplot: thread-safe):
+    """The fake score of each sampled frame over time as a PNG (matplotlib, no pyplot: thread-safe):
     one line per face identity, the threshold, the uncertain band, grey crosses where no face was found, grey rings
     where the faces found were too small to judge."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -114,7 +114,7 @@ def timeline_png(report: Report, width: float = 8.5, height: float = 2.8, dpi: i
     ax.set_xlim(-0.02 * duration, duration * 1.02)
     ax.set_ylim(-0.07, 1.05)
     ax.set_xlabel("time in the clip (s)")
-    ax.set_ylabel("fake probability")
+    ax.set_ylabel("fake score")
     ax.grid(color="#eee")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
@@ -245,7 +245,7 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
         wide = f' style="width:{round(300 * tile.shape[1] / 304)}px"' if f.depth is not None else ""
         figures.append(
             f'<figure{wide}><img src="{data_uri(tile)}" alt="{_esc(_tile_text(f, report))}">'
-            f"<figcaption>{where}face {f.identity} · fake probability "
+            f"<figcaption>{where}face {f.identity} · fake score "
             f"<b>{score_text(f.score, report.threshold, report.uncertain, digits=3)}</b> ({_esc(word)})"
             "</figcaption></figure>"
         )
@@ -379,7 +379,7 @@ def report_html(
     if report.frames and not is_photo(report):
         png = base64.b64encode(timeline_png(report)).decode("ascii")
         parts += [
-            "<h2>Fake probability over time</h2>",
+            "<h2>Fake score over time</h2>",
             f'<img class="wide" src="data:image/png;base64,{png}" alt="timeline of the per-frame scores">',
         ]
     parts.append(_frame_section(report))

@@ -1,6 +1,6 @@
 """Plotly figures of the app: the fake-probability timeline and the robustness-level chart.
 
-``timeline_figure(report)`` draws one line per face identity (fake probability of each
+``timeline_figure(report)`` draws one line per face identity (fake score of each
 sampled frame over time), the decision threshold, a shaded "fake" zone above it, and
 grey crosses at the bottom for sampled frames where no face was found (grey rings where the faces
 found were too small to judge); an amber band
@@ -62,7 +62,7 @@ def _band(fig: go.Figure, uncertain: list[float] | None, threshold: float, label
 
 
 def timeline_figure(report: Report, title: str = "", height: int = 340, selected: int | None = None) -> go.Figure:
-    """Fake probability per sampled frame, one line per identity.  ``selected``: frame position to mark."""
+    """Fake score per sampled frame, one line per identity.  ``selected``: frame position to mark."""
     fig = go.Figure()
     t = report.threshold
     duration = max([fr.time for fr in report.frames] + [report.video_info.get("duration", 0.0) or 0.0, 0.1])
@@ -96,7 +96,7 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
                 marker=dict(size=9, color=colour, line=dict(color="white", width=1)),
                 hovertemplate=(
                     "<b>face %{customdata[2]}</b><br>time %{x:.2f} s (frame %{customdata[1]})"
-                    "<br>fake probability %{y:.3f}<extra></extra>"
+                    "<br>fake score %{y:.3f}<extra></extra>"
                 ),
             )
         )
@@ -121,7 +121,7 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
         title_text="time in the clip (s)", range=[-0.02 * duration, duration * 1.02], gridcolor="#eee", zeroline=False
     )
     fig.update_yaxes(
-        title_text="fake probability",
+        title_text="fake score",
         range=[-0.07, 1.05],
         gridcolor="#eee",
         zeroline=False,
@@ -186,7 +186,7 @@ def levels_figure(
     what = "Score" if photo else "Video score"  # a photo is one frame (a browser check: "video" for a photo)
     _base_layout(fig, f"{what} at each perturbation level", height)
     fig.update_layout(margin=dict(r=105))  # the labels' room
-    fig.update_yaxes(title_text=f"{'' if photo else 'video '}fake probability", range=[0, 1.12], gridcolor="#eee")
+    fig.update_yaxes(title_text=f"{'' if photo else 'video '}fake score", range=[0, 1.12], gridcolor="#eee")
     fig.update_xaxes(title_text="perturbation level")
     return fig
 
@@ -205,7 +205,7 @@ def timeline_summary(report: Report, most: int = 4) -> str:
         scores = [s for _, s in seen]
         at = max(seen, key=lambda ts: ts[1])[0]
         parts.append(
-            f"face {ident} in {len(seen)} of {n} sampled frames, fake probability {min(scores):.2f} to "
+            f"face {ident} in {len(seen)} of {n} sampled frames, fake score {min(scores):.2f} to "
             f"{max(scores):.2f}, highest at {at:.2f} s"
         )
     if len(identities) > most:

@@ -102,6 +102,12 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
             f'<div style="font-size:{14 if compact else 16}px;font-weight:700" class="verdict-doubt">'
             "From a model not to be relied on alone: see the warning about the model below.</div>"
         )
+    if report.label != "unknown" and threshold_by_hand(report):  # a journalist's audit: one slider drag made a
+        # shareable red "Likely FAKE" of a clip the model called uncertain, its caveat only in a box further down
+        parts.append(
+            f'<div style="font-size:{14 if compact else 16}px;font-weight:700" class="verdict-hand">'
+            "At a threshold set by hand, not the model's own: see the warning below.</div>"
+        )
     band = report.uncertain
     photo = is_photo(report)
     if not math.isnan(report.score):
@@ -124,6 +130,8 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
             parts.append(uncertain_html(report, compact))
         elif report.label == "real":
             parts.append(real_html(compact))
+        elif report.label == "fake":
+            parts.append(fake_html(report, compact))
         rule = report.aggregation
         others = ", ".join(f"{k} rule {_fmt(v)}" for k, v in report.scores_by_rule.items() if k != rule)
         if photo and not compact:
@@ -144,7 +152,7 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
             )
             parts.append(
                 f'<div style="font-size:13.5px;margin-top:6px;color:#333"><b>How:</b> each face in each sampled '
-                f"frame gets a fake probability; {how} {who}"
+                f"frame gets a fake score; {how} {who}"
                 + (f" For comparison: {html.escape(others)}." if others else "")
                 + "</div>"
             )
@@ -196,6 +204,24 @@ def real_html(compact: bool = False) -> str:
             "fakes, above all heavily compressed ones and methods it never saw (its model card gives the rates)."
         )
     return f'<div class="verdict-real" style="font-size:13.5px;margin-top:6px">{text}</div>'
+
+
+def fake_html(report: Report, compact: bool = False) -> str:
+    """What a "fake" verdict means, in words: evidence, not proof, and what to do before reporting it (a journalist's
+    audit: the real and uncertain cards said what they meant, the fake card stood alone with its red headline)."""
+    hand = threshold_by_hand(report)
+    if compact:
+        text = "Evidence, not proof: real faces sometimes score this high too."
+    else:
+        at = "the threshold set by hand" if hand else "the threshold"
+        text = (
+            f"<b>What &ldquo;likely fake&rdquo; means:</b> the score is at or over {at}: the face looks like the "
+            "face swaps and re-enactments this model learned. It is evidence, not proof: real faces sometimes score "
+            "this high too (the model card gives how often), more so when the picture is small, heavily compressed "
+            "or colour-filtered. Before relying on it, find the original source and a version known to be real, "
+            "read the warnings below, and see where the heat maps point."
+        )
+    return f'<div class="verdict-fake" style="font-size:13.5px;margin-top:6px">{text}</div>'
 
 
 def uncertain_html(report: Report, compact: bool = False) -> str:
@@ -302,6 +328,7 @@ __all__ = [
     "message_html",
     "uncertain_html",
     "real_html",
+    "fake_html",
     "THRESHOLD_STEP",
     "relabel",
     "is_photo",
