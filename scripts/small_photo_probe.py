@@ -6,12 +6,13 @@ out as ``evaluate --split heldout`` does) is shrunk to each ``--sides`` (its sho
 PNG in a temporary folder) and analysed by the pipeline as a user's file would be (no CAM, no second opinion).
 
     python scripts/small_photo_probe.py --json runs/small_photo/probe.json            # score every size (~35 min)
-    python scripts/small_photo_probe.py --tier runs/small_photo/probe.json --below 100 --measured-at 64 \\
-        --card assets/models/mnv2_tightpad.json [--write]                            # the table, and the card's tier
+    python scripts/small_photo_probe.py --tier runs/small_photo/probe.json --tiers 80:64 56:48 \\
+        --card assets/models/mnv2_tightpad.json [--write]                           # the table, and the card's tiers
 
-``--tier`` sets a threshold of the card's own for photos under ``--below`` px on their short side, by the rule of
-the card's threshold for small videos (:func:`detector.evaluation.calibration.small_video_threshold`: at most 5%
-false alarms among the real photos at ``--measured-at`` px, never below the card's own threshold), and prints
+``--tier`` sets thresholds of the card's own for photos under each ``BELOW`` px on their short side, by the rule of
+the card's thresholds for small videos (:func:`detector.evaluation.calibration.small_video_threshold`: at most 5%
+false alarms among the real photos shrunk to ``AT`` px, never below the card's own threshold or a larger size's), and
+prints
 what it does at every size measured, cross-fitted: the photos are split in two halves by a hash of their name and
 each half is judged at the threshold the other half gives, so no photo judges itself.  Nothing is written into the
 repository but the card, with ``--write``.
@@ -97,6 +98,15 @@ def _labels(scores, t: float, low: float) -> tuple[int, int, int]:
     return fake, uncertain, len(scores) - fake - uncertain
 
 
+def _tiers(spec: list[str]) -> list[tuple[int, int]]:
+    """``BELOW:MEASURED`` pairs (px), largest size first: each tier judges photos under BELOW, set at MEASURED."""
+    out = []
+    for item in spec:
+        below, _, at = item.partition(":")
+        out.append((int(below), int(at or below)))
+    return sorted(out, reverse=True)
+
+
 def tier(args) -> int:
     from detector.evaluation.calibration import small_video_threshold
     from detector.models.card import ModelCard
@@ -106,18 +116,35 @@ def tier(args) -> int:
     t0, band0 = float(card.threshold), card.uncertain
     low0 = float(band0[0]) if band0 else t0
     rows = [r for r in probe["rows"] if r["score"] is not None]
-    at = [r for r in rows if r["side"] == args.measured_at]
-    if not at:
-        print(f"no photo measured at {args.measured_at} px in {args.tier}", file=sys.stderr)
-        return 2
-    whole, band = small_video_threshold([r["score"] for r in at], t0, band0)
-    halves = {}
-    for h in (0, 1):  # each half judged at the threshold the other half's photos give
-        halves[h] = small_video_threshold([r["score"] for r in at if _half(r["photo"]) != h], t0, band0)
+    spec = _tiers(args.tiers)
+    tiers = []  # largest size first; each never below a larger size's (nor the card's own): as small_video's tiers
+    floor = {"all": t0, 0: t0, 1: t0}
+    for below, at in spec:
+        scores = [r for r in rows if r["side"] == at]
+        if not scores:
+            print(f"no photo measured at {at} px in {args.tier}", file=sys.stderr)
+            return 2
+        if at >= below:
+            print(f"a tier for photos under {below} px cannot be set at {at} px", file=sys.stderr)
+            return 2
+        whole, band = small_video_threshold([r["score"] for r in scores], floor["all"], band0)
+        halves = {  # each half judged at the threshold the other half's photos give
+            h: small_video_threshold([r["score"] for r in scores if _half(r["photo"]) != h], floor[h], band0)
+            for h in (0, 1)
+        }
+        floor = {"all": whole, 0: halves[0][0], 1: halves[1][0]}
+        tiers.append({"below": below, "at": at, "t": whole, "band": band, "halves": halves, "n": len(scores)})
+        print(
+            f"tier for photos under {below} px, set at {at} px: {whole:.4f}, uncertain from {band[0]:.4f} "
+            f"(halves: {halves[0][0]:.4f}, {halves[1][0]:.4f})"
+        )
+
+    def applying(side):  # the smallest tier the size is under (as ModelCard.small_rule picks)
+        return next((t for t in reversed(tiers) if side < t["below"]), None)
+
     print(
-        f"{probe['photos']} held-out real photos ({probe['model']}); tier for photos under {args.below} px set at "
-        f"{args.measured_at} px: {whole:.4f}, uncertain from {band[0]:.4f} (halves: {halves[0][0]:.4f}, "
-        f"{halves[1][0]:.4f}); card's own {t0:.4f}, uncertain from {low0:.4f}"
+        f"{probe['photos']} held-out real photos ({probe['model']}); card's own threshold {t0:.4f}, uncertain from "
+        f"{low0:.4f}"
     )
     print(
         "| short side | photos with a face | no face | median face px | "
@@ -130,9 +157,10 @@ def tier(args) -> int:
         none = sum(1 for r in probe["rows"] if r["side"] == side and r["score"] is None)
         scores = [r["score"] for r in got]
         card_l = _labels(scores, t0, low0)
-        if side < args.below:  # each half at the threshold (and band) the other half gives
+        t = applying(side)
+        if t:  # each half at the threshold (and band) the other half gives
             parts = [
-                _labels([r["score"] for r in got if _half(r["photo"]) == h], halves[h][0], halves[h][1][0])
+                _labels([r["score"] for r in got if _half(r["photo"]) == h], t["halves"][h][0], t["halves"][h][1][0])
                 for h in (0, 1)
             ]
             tier_l = tuple(a + b for a, b in zip(*parts))
@@ -140,47 +168,51 @@ def tier(args) -> int:
             tier_l = card_l
         px = np.median([r["face_px"] for r in got]) if got else float("nan")
         n = max(1, len(scores))
+        said = f" (under {t['below']} px)" if t else " (no tier)"
         print(
             f"| {side} | {len(scores)} | {none} | {px:.0f} | {' / '.join(map(str, card_l))} | "
-            f"{' / '.join(map(str, tier_l))}{'' if side < args.below else ' (no tier)'} | "
-            f"{card_l[0] / n:.1%}, {tier_l[0] / n:.1%} |"
+            f"{' / '.join(map(str, tier_l))}{said} | {card_l[0] / n:.1%}, {tier_l[0] / n:.1%} |"
         )
-    groups = sorted({r["group"] or "-" for r in rows})
-    print("\nBy group, photos under the tier's size (cross-fitted), false alarms at the card's threshold, at the tier:")
-    print("| group | " + " | ".join(f"{s} px" for s in probe["sides"] if s < args.below) + " |")
-    print("|---|" + "---|" * sum(s < args.below for s in probe["sides"]))
-    for g in groups:
+    small = [s for s in probe["sides"] if applying(s)]
+    print("\nBy group, photos judged at a tier: false alarms at the card's threshold, at the tier (cross-fitted):")
+    print("| group | " + " | ".join(f"{s} px" for s in small) + " |")
+    print("|---|" + "---|" * len(small))
+    for g in sorted({r["group"] or "-" for r in rows}):
         cells = []
-        for side in (s for s in probe["sides"] if s < args.below):
+        for side in small:
+            t = applying(side)
             got = [r for r in rows if r["side"] == side and (r["group"] or "-") == g]
             card_fa = sum(r["score"] >= t0 for r in got)
-            tier_fa = sum(r["score"] >= halves[_half(r["photo"])][0] for r in got)
+            tier_fa = sum(r["score"] >= t["halves"][_half(r["photo"])][0] for r in got)
             cells.append(f"{card_fa}, {tier_fa} of {len(got)}")
         print(f"| {g} | " + " | ".join(cells) + " |")
     if args.write:
         raw = json.loads(open(args.card).read())
-        scores_at = [r["score"] for r in at]
-        raw["small_photo"] = {
-            "below": int(args.below),
-            "threshold": round(whole, 6),
-            "uncertain": [round(band[0], 6), round(whole, 6)],
-            "target_false_alarms": 0.05,
-            "measured_at": int(args.measured_at),
-            "rule": (
-                f"lowest score with at most 5% false alarms among {len(scores_at)} held-out real UTKFace photos "
-                f"(never trained on) shrunk to {args.measured_at} px on the short side (scripts/small_photo_probe.py), "
-                "never below the card's own threshold; uncertain from the lower of the two bands' edges"
-            ),
-            "measured": {
-                "probe": args.tier,
-                "photos": len(scores_at),
-                "halves": [round(halves[0][0], 6), round(halves[1][0], 6)],
-            },
-        }
+        raw["small_photo"] = [
+            {
+                "below": t["below"],
+                "threshold": round(t["t"], 6),
+                "uncertain": [round(t["band"][0], 6), round(t["t"], 6)],
+                "target_false_alarms": 0.05,
+                "measured_at": t["at"],
+                "rule": (
+                    f"lowest score with at most 5% false alarms among {t['n']} held-out real UTKFace photos (never "
+                    f"trained on) shrunk to {t['at']} px on the short side (scripts/small_photo_probe.py), never below "
+                    "the card's own threshold or a larger size's; uncertain from the lower of the two bands' edges"
+                ),
+                "measured": {
+                    "probe": args.tier,
+                    "photos": t["n"],
+                    "halves": [round(t["halves"][0][0], 6), round(t["halves"][1][0], 6)],
+                },
+            }
+            for t in sorted(tiers, key=lambda t: t["below"])
+        ]
         with open(args.card, "w") as fh:
             json.dump(raw, fh, indent=2)
             fh.write("\n")
-        print(f"wrote small_photo into {args.card}")
+        ModelCard.from_file(args.card)  # still a card that loads
+        print(f"wrote small_photo ({len(tiers)} tiers) into {args.card}")
     return 0
 
 
@@ -192,8 +224,13 @@ def main(argv=None) -> int:
     p.add_argument("--photos", type=int, default=0, help="only the first N held-out photos (0: all)")
     p.add_argument("--json", default=None, help="score: write every photo's score at every size here")
     p.add_argument("--tier", default=None, help="a probe JSON: print the table and the tier it gives")
-    p.add_argument("--below", type=int, default=100, help="--tier: photos under this short side (px) get the tier")
-    p.add_argument("--measured-at", type=int, default=64, help="--tier: the size whose scores set it (px)")
+    p.add_argument(
+        "--tiers",
+        nargs="+",
+        default=["80:64", "56:48"],
+        metavar="BELOW:AT",
+        help="--tier: a threshold for photos under BELOW px (short side), set on the photos shrunk to AT px",
+    )
     p.add_argument("--card", default="assets/models/mnv2_tightpad.json", help="--tier: the card to read and write")
     p.add_argument("--write", action="store_true", help="--tier: write the tier into --card as small_photo")
     args = p.parse_args(argv)

@@ -9,6 +9,9 @@ through ``analyze`` with the fold model that never trained on the video (``runs/
 ``scripts/fold_models.py``).  The same face, the same model: only the picture's extent differs.
 
     python scripts/tight_photos.py --data ../shared/data/ffpp --folds runs/cvc40r --crossval runs/cvc40r/crossval.json
+
+``--side N`` shrinks each tight photo to N px on its short side first (a thumbnail), and also labels it at the card's
+threshold for small photos, where it has one.
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ def main(argv=None) -> int:
         "warn of a tint (detector.inference.pipeline.colour_second_opinion)",
     )
     p.add_argument("--second-model", default="mnv2_colour", help="the card whose threshold labels --second's scores")
+    p.add_argument(
+        "--side",
+        type=int,
+        default=0,
+        help="shrink the tight photo to this short side (px), as a thumbnail is; the labels then also at the card's "
+        "threshold for small photos where it has one (scripts/small_photo_probe.py); 0: as cut",
+    )
     args = p.parse_args(argv)
     import cv2
 
@@ -80,6 +90,10 @@ def main(argv=None) -> int:
             cx, cy = x + side / 2, y + side / 2
             x0, y0 = max(0, int(round(cx - cut / 2))), max(0, int(round(cy - cut / 2)))
             tight = image[y0 : min(h, y0 + cut), x0 : min(w, x0 + cut)]
+            if args.side and min(tight.shape[:2]) > args.side:
+                f = args.side / min(tight.shape[:2])
+                size = (round(tight.shape[1] * f), round(tight.shape[0] * f))
+                tight = cv2.resize(np.ascontiguousarray(tight), size, interpolation=cv2.INTER_AREA)
             scores, heard = [], []
             for name, picture in (("whole", image), ("tight", tight)):
                 path = os.path.join(tmp, f"{name}.png")
@@ -96,6 +110,17 @@ def main(argv=None) -> int:
                 heard.append(label)
             rows.append((it.label_name, it.method or "original", *scores, *heard))
     print(f"{len(rows)} videos, one frame each; labels at {card.name}'s threshold {card.threshold:.4f}")
+    small = card.small_rule(args.side, photo=True) if args.side else None
+    if small:  # the tight photos at the card's threshold for photos of their size (the whole frames are larger)
+        t = float(small["threshold"])
+        band = small.get("uncertain") or [t, t]
+        for label in ("real", "fake"):
+            got = [verdict(r[3], t, band) for r in rows if r[0] == label and r[3] == r[3]]
+            counts = " / ".join(str(got.count(k)) for k in ("fake", "uncertain", "real"))
+            print(
+                f"{label} tight photos at {args.side} px, at the threshold for photos under {small['below']} px "
+                f"({t:.4f}): fake / uncertain / real {counts}"
+            )
     extra = " with the second opinion: whole | tight |" if seconds else ""
     head = "| videos | n | median score: whole frame | as a tight photo | fake / uncertain / real: whole | tight |"
     print(head + extra)

@@ -37,7 +37,7 @@ def test_the_tier_is_set_from_the_shrunk_reals_and_judges_small_photos_only(tmp_
 
     probe = load_script("scripts/small_photo_probe.py", "small_photo_probe")
     path, card = _probe(tmp_path), _card(tmp_path)
-    assert probe.main(["--tier", path, "--card", card, "--below", "100", "--measured-at", "64", "--write"]) == 0
+    assert probe.main(["--tier", path, "--card", card, "--tiers", "100:64", "--write"]) == 0
     out = capsys.readouterr().out
     written = ModelCard.from_file(card)
     tier = written.small_photo_tiers[0]
@@ -56,6 +56,7 @@ def test_the_tier_is_set_from_the_shrunk_reals_and_judges_small_photos_only(tmp_
         if line.startswith("| 200 ") or line.startswith("| 64 ")
     }
     assert "0 / 0 / 40" in rows["200"] and "(no tier)" in rows["200"]  # at 200 px: the card's own judges
+    assert "(under 100 px)" in rows["64"]
     assert "| 40 | 1 |" in rows["64"] and "8 / 0 / 32" in rows["64"]  # the card's own calls 8 of them fake
     fakes_cross_fitted = int(rows["64"].split("|")[6].split("/")[0])
     assert fakes_cross_fitted <= 4  # each half at the other half's threshold: far fewer than 8
@@ -74,3 +75,19 @@ def test_a_card_whose_photo_tier_is_more_lenient_than_its_own_threshold_is_refus
     (tmp_path / "m.json").write_text(json.dumps(raw))
     with pytest.raises(BadCardError, match="small_photo: a smaller size's threshold below a larger one's"):
         ModelCard.from_file(tmp_path / "m.json")
+
+
+def test_a_smaller_sizes_tier_is_never_more_lenient_than_a_larger_ones(tmp_path, capsys):
+    from detector.models.card import ModelCard
+
+    probe = load_script("scripts/small_photo_probe.py", "small_photo_probe")
+    path, card = _probe(tmp_path), _card(tmp_path)
+    doc = json.loads(open(path).read())
+    doc["rows"] += [{**r, "side": 48, "score": 0.3} for r in doc["rows"] if r["side"] == 64 and r["score"]]
+    doc["sides"].append(48)
+    open(path, "w").write(json.dumps(doc))
+    assert probe.main(["--tier", path, "--card", card, "--tiers", "100:64", "56:48", "--write"]) == 0
+    tiers = ModelCard.from_file(card).small_photo_tiers
+    assert [t["below"] for t in tiers] == [56, 100] and tiers[0]["threshold"] == tiers[1]["threshold"]  # the floor
+    assert "(under 56 px)" in capsys.readouterr().out
+    assert probe.main(["--tier", path, "--card", card, "--tiers", "64:64"]) == 2  # set at a size it does not judge
