@@ -78,7 +78,7 @@ def test_compare_event_through_gradio(demo, clips):
     assert [item["caption"].split(":")[0] for item in cams["value"]] == ["eager", "wary"]
     # the pictures in words, for a screen reader (the gallery's label): the face and each model's score and label
     assert cams["label"].startswith("Face 0 at ") and "beside its heat map: eager: " in cams["label"]
-    assert "(FAKE)" in cams["label"] and "wary: " in cams["label"]
+    assert "(fake)" in cams["label"] and "wary: " in cams["label"]
     for elem in ("compare-json", "compare-csv"):
         assert out[elem]["visible"] is True
     saved = json.loads(open(out["compare-json"]["value"]["path"]).read())

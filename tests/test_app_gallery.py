@@ -284,7 +284,7 @@ def test_a_face_too_small_to_judge_is_boxed_grey_and_said_not_no_face():
     assert faces_text([], 0.5, small=[(0, 0, 16, 18)]) == "face too small to judge (18 px)"
     judged = FaceResult(identity=0, box=(0, 0, 80, 80), confidence=0.9, score=0.9)
     said = faces_text([judged], 0.5, small=[(0, 0, 16, 18), (5, 5, 20, 12)])
-    assert said.startswith("face 0 0.90 (FAKE), ") and said.endswith("2 faces too small to judge (the largest 20 px)")
+    assert said.startswith("face 0 0.90 (fake), ") and said.endswith("2 faces too small to judge (the largest 20 px)")
 
 
 def test_the_html_report_shows_the_frame_of_faces_too_small_to_judge(monkeypatch):

@@ -808,10 +808,10 @@ def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_mode
     assert moved.label == "fake" and "Likely FAKE" in o.verdict and moved.score == report.score
     assert data["label"] == "fake" and data["uncertain"] is None
     assert json.load(open(o.json_btn.value["path"])) == data
-    assert all(caption.endswith("(FAKE)") for _, caption in o.gallery)
+    assert all(caption.endswith("(fake)") for _, caption in o.gallery)
     # the frame's caption and the picture's text for a screen reader say the new words too (the caption kept the
     # old ones: found while adding that text)
-    assert "(FAKE)" in o.frame_caption and "(FAKE)" in o.frame_image["alt_text"]
+    assert "(fake)" in o.frame_caption and "(fake)" in o.frame_image["alt_text"]
     assert any(abs(s.y0) < 1e-9 for s in o.timeline.layout.shapes if s.type == "line")  # threshold line at 0
     back = _named(ui, analyse_tab.on_threshold(ui, moved, judged, 0.99, 1, "time"))
     assert back.report_state.label == "uncertain" and "What &ldquo;uncertain&rdquo; means" in back.verdict

@@ -344,7 +344,7 @@ def test_cam_tiles_are_one_picture_per_model():
     assert tuple(a[30 + 2, 2]) == (214, 39, 40)  # a says fake on this face: red frame
     assert tuple(b[30 + 2, 2]) == (44, 160, 44)  # b says real: green
     assert tuple(a[15, 9]) == (0, 114, 178)  # a's colour square in its title (#0072B2)
-    assert "FAKE" in a_said  # the caption says the score and label in words
+    assert "(fake)" in a_said  # the caption says the score and label in words
     c.face = None
     assert view.cam_tiles(c) == []
 

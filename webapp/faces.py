@@ -48,7 +48,7 @@ HEAT_MAP_LOOKS = {
 }
 HEAT_MAP_CHOICES = [(look.choice, name) for name, look in HEAT_MAP_LOOKS.items()]
 _COLOURS = {"fake": RED, "uncertain": AMBER, "real": GREEN}
-_WORDS = {"fake": "FAKE", "uncertain": "uncertain", "real": "real"}
+_WORDS = {"fake": "fake", "uncertain": "uncertain", "real": "real"}  # a face's own: not in capitals, as the verdict is
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
