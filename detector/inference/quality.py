@@ -37,6 +37,9 @@ import numpy as np
 
 __all__ = [
     "face_stats",
+    "roll_degrees",
+    "sideways_warning",
+    "SIDEWAYS_DEG",
     "ranges_of",
     "out_of_range",
     "trained_away",
@@ -114,11 +117,44 @@ def face_stats(crop: np.ndarray, box, keypoints) -> dict[str, float]:
         "colour_slope": slope,
     }
     if keypoints is not None and len(keypoints) >= 3:
+        # as the cards' ranges were measured; on a face lying on its side it means nothing, and the report says the
+        # face is sideways instead (sideways_warning; a journalist's audit: "head turn +0.70" of a photo turned 90)
         (rx, ry), (lx, ly), (nx, _) = keypoints[0], keypoints[1], keypoints[2]
         eye = float(np.hypot(lx - rx, ly - ry))
         if eye > 1e-3:
             stats["yaw"] = float((nx - (rx + lx) / 2) / eye)
     return stats
+
+
+SIDEWAYS_DEG = 45.0  # a face whose eyes' line is turned further than this from level lies on its side (or upside down)
+
+
+def roll_degrees(keypoints) -> float | None:
+    """How far a face is turned in the picture's plane, from its eyes' line (0: upright; +-90: on its side; 180:
+    upside down), or None without keypoints."""
+    if keypoints is None or len(keypoints) < 2:
+        return None
+    (rx, ry), (lx, ly) = keypoints[0], keypoints[1]
+    if abs(lx - rx) < 1e-6 and abs(ly - ry) < 1e-6:
+        return None
+    return float(np.degrees(np.arctan2(ly - ry, lx - rx)))
+
+
+def sideways_warning(faces) -> str:
+    """A warning when most faces lie on their side or upside down (:data:`SIDEWAYS_DEG`): the models learned
+    upright faces, and a sideways picture is easily put right; else ""."""
+    rolls = [r for r in (roll_degrees(getattr(f, "keypoints", None)) for f in faces) if r is not None]
+    turned = [r for r in rolls if abs(r) > SIDEWAYS_DEG]
+    if not rolls or len(turned) * 2 < len(rolls):
+        return ""
+    median = float(np.median(np.abs(turned)))
+    many = len(rolls) > 1
+    how = "upside down" if median > 135 else ("on their side" if many else "on its side")
+    return (
+        f"The face{'s' * many} {'lie' if many else 'lies'} {how} in the picture (turned about "
+        f"{round(median / 45) * 45:.0f} degrees): the model learned upright faces, and its score means little here. "
+        "If the photo or video is sideways, turn it upright and analyse it again."
+    )
 
 
 # a range's end is never set by fewer training faces than this, beyond it: the 2nd percentile of a source of 80

@@ -742,6 +742,11 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     sides = [max(f.box[2], f.box[3]) for f in report.faces]
     if np.median(sides) < min_face_px:
         out.append(f"Faces are small (median {np.median(sides):.0f} px); the model sees little detail.")
+    from detector.inference.quality import sideways_warning
+
+    sideways = sideways_warning(report.faces)
+    if sideways:
+        out.append(sideways)
     scores = np.array([f.score for f in report.faces])
     t = report.threshold
     # "close": within a quarter of the room on its side of the threshold, at most 0.1 (with a threshold of 0.908,
@@ -764,7 +769,10 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     if ranges:
         from detector.inference.quality import out_of_range
 
-        out += out_of_range([f.stats for f in report.faces if f.stats], ranges)
+        unlike = out_of_range([f.stats for f in report.faces if f.stats], ranges)
+        if sideways:  # the eyes and nose the head turn is read from are placed poorly on a face lying on its side
+            unlike = [w for w in unlike if "(head turn" not in w]
+        out += unlike
     cut = sorted({f.identity for f in report.faces if f.inside is not None})
     if photo and cut:
         who = (  # which faces, where the photo holds several (a review: the group photo's warning named none)
