@@ -339,3 +339,9 @@ def test_the_verdict_strip_breaks_its_lines_on_a_narrow_frame_and_stays_low_unde
     assert narrow.shape[0] > wide.shape[0]  # more lines, not letters too small to read
     assert verdict_strip(r, 3000, 500).shape[0] < 500 / 4  # as under a 16:9 frame of its height, not its width
     assert verdict_strip(r, 3000, 500).shape[0] < verdict_strip(r, 3000).shape[0]
+    # an upright or square frame is shown by its height (360 px on the page): its strip's letters scale with that
+    # (a journalist's audit: under a 576 x 768 clip they were about 6 px high on screen)
+    for w, h in ((576, 768), (512, 512), (720, 1280)):
+        strip = verdict_strip(r, w, h)
+        assert strip.shape[0] * 360 / (h + strip.shape[0]) >= 40, (w, h)  # three lines or more of 10+ px, as shown
+        assert (strip[:, -6:] == 255).all(), (w, h)

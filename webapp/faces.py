@@ -417,9 +417,13 @@ def verdict_strip(report: Report, width: int, height: int | None = None) -> np.n
 
     Its letters scale with the frame as it is seen: with its ``width``, but for a frame wider than 16:9 (``height``
     given) as if it were 16:9, so that a panorama's strip is not taller than its picture.  A line that does not fit
-    the width legibly is broken in two (a review: a 240 px wide frame cut the verdict's figures off)."""
-    base = width if height is None else min(width, round(height * 16 / 9))
+    the width legibly is broken in two (a review: a 240 px wide frame cut the verdict's figures off).  An upright or
+    square frame is shown by its height, not its width: its letters scale with the height, and its lines break
+    sooner, up to three (a journalist's audit: under a 576 x 768 clip the line was about 6 px high on screen)."""
+    tall = height is not None and height >= width  # a square frame too: shown by its height
+    base = height if tall else (width if height is None else min(width, round(height * 16 / 9)))
     line = max(22, round(base * 0.045))
+    legible = 0.6 * line / 26 if tall else 0.4  # the smallest scale a line may keep before it is broken
     word = _VERDICT_WORDS.get(report.label, report.label)
     text = f"{'Photo' if report.is_photo else 'Whole clip'}: {word}"
     if report.score is not None and np.isfinite(report.score):
@@ -427,12 +431,14 @@ def verdict_strip(report: Report, width: int, height: int | None = None) -> np.n
             f" ({'score' if report.is_photo else 'video score'} {report.score:.3f}, threshold {report.threshold:.3f})"
         )
     ink = _VERDICT_INK.get(report.label, _VERDICT_INK["unknown"])
-    verdict_lines, scale = _wrapped(text, width, line / 26, thickness=2)
+    verdict_lines, scale = _wrapped(text, width, line / 26, thickness=2, legible=legible)
     thick = 2 if scale >= 0.7 else 1
     note = "Each box: that face's own score, not the verdict"
     if not report.faces:  # no box holds a score: what a grey box is, or nothing
         note = "Grey box: a face too small to judge, not scored" if any(f.too_small for f in report.frames) else ""
-    note_lines, small = _wrapped(note, width, min(line / 32, scale)) if note else ([], scale)
+    note_lines, small = (
+        _wrapped(note, width, min(line / 32, scale), legible=min(legible, scale)) if note else ([], scale)
+    )
     grey = (70, 70, 70)
     rows = [(t, scale, thick, ink) for t in verdict_lines] + [(t, small, 1 + (small >= 1.2), grey) for t in note_lines]
     heights = [round(32 * sc) for _, sc, _, _ in rows]  # the font's capitals (22) and descenders (10) at that scale
