@@ -389,3 +389,23 @@ def test_a_small_animated_gif_is_warned_of_as_an_animation_not_as_a_forwarded_cl
     said = [w for w in report.warnings if "smaller than every FaceForensics++ clip" in w]
     assert report.faces and len(said) == 1
     assert said[0].startswith("The animated GIF is 320x320,") and "messaging app" not in said[0]
+
+
+def test_a_thing_the_detector_is_unsure_is_a_face_is_not_judged_unless_facemesh_sees_one_too(tmp_path):
+    # a journalist's audit: skimage's coffee cup was a "face" (BlazeFace 0.59) with a box, a heat map and a verdict;
+    # the same picture as a clip said "no face found"
+    import cv2
+    import skimage.data
+
+    from detector.data.synthetic import astronaut
+    from detector.inference.faces import MESH_CHECK_BELOW
+    from detector.inference.pipeline import analyze
+
+    cup = tmp_path / "coffee.png"
+    cv2.imwrite(str(cup), cv2.cvtColor(skimage.data.coffee(), cv2.COLOR_RGB2BGR))
+    report = analyze(str(cup), cam=None)
+    assert report.label == "unknown" and not report.faces
+    person = tmp_path / "astronaut.png"
+    cv2.imwrite(str(person), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
+    faces = analyze(str(person), cam=None).faces
+    assert len(faces) == 1 and 0 < MESH_CHECK_BELOW < 1
