@@ -117,6 +117,9 @@ def tier(args) -> int:
     low0 = float(band0[0]) if band0 else t0
     rows = [r for r in probe["rows"] if r["score"] is not None]
     spec = _tiers(args.tiers)
+    if len({below for below, _ in spec}) < len(spec):
+        print("two tiers of one size", file=sys.stderr)
+        return 2
     tiers = []  # largest size first; each never below a larger size's (nor the card's own): as small_video's tiers
     floor = {"all": t0, 0: t0, 1: t0}
     for below, at in spec:
@@ -208,10 +211,16 @@ def tier(args) -> int:
             }
             for t in sorted(tiers, key=lambda t: t["below"])
         ]
-        with open(args.card, "w") as fh:
+        part = f"{args.card}.part"
+        with open(part, "w") as fh:
             json.dump(raw, fh, indent=2)
             fh.write("\n")
-        ModelCard.from_file(args.card)  # still a card that loads
+        try:
+            ModelCard.from_file(part)  # a card that loads, or the card is left as it was
+        except Exception:
+            os.remove(part)
+            raise
+        os.replace(part, args.card)
         print(f"wrote small_photo ({len(tiers)} tiers) into {args.card}")
     return 0
 

@@ -412,6 +412,15 @@ def test_the_example_clips_go_elsewhere_where_the_apps_folder_cannot_be_written(
     assert set(made) == {"real", "fake"} and all(p.startswith(str(elsewhere)) for p in made.values())
     monkeypatch.setattr(examples, "FALLBACK_DIRS", ())
     assert examples.ensure_examples(blocked / "examples") == {}  # nowhere to write: no examples, no crash
+    # clips already in a folder that cannot be written (rendered when a container image was built) are used as
+    # they are, not rendered again elsewhere (a review)
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    for name in (examples.REAL, examples.FAKE):
+        (ready / name).write_bytes(b"clip")
+    monkeypatch.setattr(examples, "_writable", lambda folder: False)
+    monkeypatch.setattr(examples, "render_real", lambda path: pytest.fail("rendered again"))
+    assert examples.ensure_examples(ready) == {"real": str(ready / examples.REAL), "fake": str(ready / examples.FAKE)}
 
 
 # ---------------------------------------------------------------- handlers (gradio objects, no server)
@@ -1252,9 +1261,14 @@ def test_the_apps_own_address_is_never_sent_through_a_proxy():
     # a host's audit: with HTTP_PROXY set, gradio's launch called 127.0.0.1 through the proxy and the app stopped
     import webapp
 
-    env = {"NO_PROXY": "corp.example, localhost", "HTTP_PROXY": "http://127.0.0.1:9"}
+    env = {"NO_PROXY": "corp.example, localhost", "no_proxy": "intra.example", "HTTP_PROXY": "http://127.0.0.1:9"}
     webapp._loopback_without_proxy(env)
-    assert env["NO_PROXY"] == "corp.example,localhost,127.0.0.1,::1" and env["no_proxy"] == "127.0.0.1,localhost,::1"
+    # both names, with every entry either had (a review: no_proxy, which urllib and httpx read first, lost the
+    # user's own hosts), and the loopback
+    assert env["NO_PROXY"] == env["no_proxy"] == "corp.example,localhost,intra.example,127.0.0.1,::1"
+    everything = {"NO_PROXY": "*"}
+    webapp._loopback_without_proxy(everything)
+    assert everything == {"NO_PROXY": "*"}  # no proxy for anything: left as it is
     import os
 
     assert "127.0.0.1" in os.environ["NO_PROXY"].split(",")  # done when the package is imported, before gradio

@@ -512,8 +512,14 @@ def test_a_small_photo_is_judged_at_the_cards_threshold_for_small_photos(tiny_mo
     small = analyze(photo(80), model=model)
     assert small.faces and small.threshold == 0.97 and small.uncertain == [0.2, 0.97]
     said = [w for w in small.warnings if w.startswith("For a photo this small the model uses")]
-    assert len(said) == 1 and "(under 100 px on its short side" in said[0] and "0.970 instead of 0.600" in said[0]
+    assert len(said) == 1 and "(the photo is under 100 px on its short side" in said[0]
+    assert "a stricter threshold, 0.970 instead of 0.600" in said[0]
     assert "measured at 64 px" in said[0] and threshold_for_small_video(small)
+    from PIL import Image  # a one-frame GIF is a photo: judged at the tier too (a review: any .gif was left out)
+
+    gif = tmp_path / "avatar.gif"
+    Image.open(photo(80)).save(gif)
+    assert analyze(str(gif), model=model).threshold == 0.97
     large = analyze(photo(184), model=model)  # at or over the tier's size: the card's own, no such line
     assert large.faces and large.threshold == 0.6 and not any(w.startswith("For a photo") for w in large.warnings)
     # a video of the same small size keeps the card's own (no small_video tier): the photo tier is for photos

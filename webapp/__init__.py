@@ -37,10 +37,16 @@ _os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def _loopback_without_proxy(env=_os.environ) -> None:
     """The app's own address never through a proxy: gradio's launch calls the server it started
     (``http://127.0.0.1:PORT``), and with ``HTTP_PROXY`` set and the loopback not in ``NO_PROXY`` (a laptop behind a
-    company proxy) that call went to the proxy and the app stopped with a ConnectError (a host's audit)."""
+    company proxy) that call went to the proxy and the app stopped with a ConnectError (a host's audit).  The entries
+    of ``NO_PROXY`` and ``no_proxy`` are joined, with the loopback, into both (libraries read one or the other); a
+    ``*`` (no proxy for anything) is left as it is."""
+    have = []
     for key in ("NO_PROXY", "no_proxy"):
-        have = [h.strip() for h in env.get(key, "").split(",") if h.strip()]
-        env[key] = ",".join(have + [h for h in ("127.0.0.1", "localhost", "::1") if h not in have])
+        have += [h.strip() for h in env.get(key, "").split(",") if h.strip() and h.strip() not in have]
+    if "*" in have:
+        return
+    joined = ",".join(have + [h for h in ("127.0.0.1", "localhost", "::1") if h not in have])
+    env["NO_PROXY"] = env["no_proxy"] = joined
 
 
 _loopback_without_proxy()

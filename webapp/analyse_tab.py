@@ -756,8 +756,8 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     step=THRESHOLD_STEP,
                     label="Threshold",
                     info="score at or above it → fake; from the model's uncertain band's lower edge up to it "
-                    "→ uncertain. Moving it re-labels at once. A video under 480 px gets the model's threshold for "
-                    "small videos, where it has one.",
+                    "→ uncertain. Moving it re-labels at once. A small video or photo (under 480 px, or 80 px for a "
+                    "photo) gets the model's stricter threshold for such files, where it has one.",
                     elem_id="threshold",
                 )
                 with gr.Accordion("More settings", open=False):

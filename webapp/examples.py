@@ -21,11 +21,21 @@ from detector.constants import FACE_MARGIN
 from detector.constants import REPO_ASSETS as ASSETS
 
 EXAMPLES_DIR = ASSETS / "examples"
-# where they go when the app's own folder cannot be written: the user's cache, else the system's temporary folder
-FALLBACK_DIRS = (
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "deepfake-lens" / "examples",
-    Path(tempfile.gettempdir()) / "deepfake-lens-examples",
-)
+
+
+def _fallback_dirs() -> tuple[Path, ...]:
+    """Where the clips go when the app's own folder cannot be written: the user's cache, else a folder of this
+    user's own in the system's temporary folder (a review: one name for every user let another plant clips there)."""
+    out = []
+    try:
+        out.append(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "deepfake-lens" / "examples")
+    except RuntimeError:  # no HOME and no passwd entry for this user (a container's arbitrary user id)
+        pass
+    out.append(Path(tempfile.gettempdir()) / f"deepfake-lens-examples-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    return tuple(out)
+
+
+FALLBACK_DIRS = _fallback_dirs()
 REAL = "astronaut_real.mp4"
 FAKE = "astronaut_selfblended_fake.mp4"
 SECONDS, FPS, SIZE = 6.0, 25, (640, 480)
@@ -104,6 +114,9 @@ def ensure_examples(folder: str | os.PathLike = EXAMPLES_DIR, force: bool = Fals
     the first of :data:`FALLBACK_DIRS` that can be: the app starts either way.
     """
     wanted = Path(folder)
+    made = all((wanted / name).is_file() and (wanted / name).stat().st_size > 0 for name in (REAL, FAKE))
+    if made and not force:  # rendered already (a container image built with them, run as another user): used
+        return {"real": str(wanted / REAL), "fake": str(wanted / FAKE)}
     folder = next((f for f in (wanted, *FALLBACK_DIRS) if _writable(f)), None)
     if folder is None:
         log.warning("no folder to render the example clips into (%s, ...): the app starts without them", wanted)

@@ -57,7 +57,7 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
 
 
 def face_word(score: float, threshold: float, band=None, second: dict | None = None, unknown: str = "") -> str:
-    """A face's label as a tile, box or caption writes it (FAKE, uncertain, real; ``unknown`` for none of them),
+    """A face's label as a tile, box or caption writes it (fake, uncertain, real; ``unknown`` for none of them),
     as the report's verdict reads it (:func:`~detector.inference.report.face_label`)."""
     return _WORDS.get(face_label(score, threshold, band, second), unknown)
 
@@ -362,12 +362,12 @@ def draw_boxes(
 
 
 def score_said(score: float, threshold: float, band=None, second: dict | None = None) -> str:
-    """A face's score and its word, as captions write them: "0.93 (FAKE)", "0.47 (uncertain)"."""
+    """A face's score and its word, as captions write them: "0.93 (fake)", "0.47 (uncertain)"."""
     return f"{score_text(score, threshold, band)} ({face_word(score, threshold, band, second, '?')})"
 
 
 def faces_text(faces: list[FaceResult], threshold: float, band=None, second: dict | None = None, small=()) -> str:
-    """One frame's faces in words, as captions write them: "face 0 0.93 (FAKE), face 1 0.12 (real)", or "no face
+    """One frame's faces in words, as captions write them: "face 0 0.93 (fake), face 1 0.12 (real)", or "no face
     found"; ``small``, the boxes of the faces found there too small to judge (a frame's ``too_small``), are said
     too ("face too small to judge (14 px)": not "no face found")."""
     said = [f"face {f.identity} {score_said(f.score, threshold, band, second)}" for f in faces]

@@ -137,7 +137,7 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
         if photo and not compact:
             parts.append(
                 '<div style="font-size:13.5px;margin-top:6px;color:#333"><b>How:</b> each face gets a fake '
-                "probability; the score is the most fake face's.</div>"
+                "score (0 to 1); the score is the most fake face's.</div>"
             )
         elif not compact:
             how = HOW_TEXT.get(rule, html.escape(RULE_TEXT.get(rule, rule)))

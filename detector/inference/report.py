@@ -721,8 +721,9 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
         if photo:  # a review: a photo's faces 100-150 px across were missed, with no hint what to do
             return [
                 f"{NO_FACE} in the photo: there is nothing to judge. Faces turned far aside, partly hidden, "
-                "small in a large picture, or cut tight at its edges can be missed: crop closer around a small face, "
-                "or give a version with more of the picture around a face that fills it, and try again."
+                "small in a large picture, cut tight at its edges, or in a picture lying on its side or upside down "
+                "can be missed: crop closer around a small face, give a version with more of the picture around a "
+                "face that fills it, or turn the picture upright, and try again."
             ]
         return [f"{NO_FACE} in any sampled frame: there is nothing to judge."]
     if not photo and with_face < max(FEW_FRAMES, 0.5 * n):  # (a photo is one frame: nothing to warn of)

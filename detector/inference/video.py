@@ -530,10 +530,10 @@ def small_threshold_warning(small: dict, usual: float, photo: bool = False) -> s
     measured = f" of those measured at {int(small['measured_at'])} px" if small.get("measured_at") else ""
     if photo:
         return (
-            f"{SMALL_PHOTO_THRESHOLD} (under {int(small['below'])} px on its short side, smaller than every photo it "
-            f"trained on) a stricter threshold, {t:.3f} instead of {float(usual):.3f}: shrunk this far, real faces are "
-            f"called fake more often, and at this one few real photos are (about 1 in 20{measured}); it also calls "
-            f"fewer fakes fake.{low} A larger copy of the photo, if there is one, says more."
+            f"{SMALL_PHOTO_THRESHOLD} a stricter threshold, {t:.3f} instead of {float(usual):.3f} (the photo is under "
+            f"{int(small['below'])} px on its short side, smaller than every photo it trained on): shrunk this far, "
+            f"real faces are called fake more often, and at this threshold few real photos are (about 1 in 20"
+            f"{measured}); it also calls fewer fakes fake.{low} A larger copy of the photo, if there is one, says more."
         )
     return (
         f"{SMALL_THRESHOLD} a stricter threshold, {t:.3f} instead of {float(usual):.3f}, so that few real clips "
