@@ -221,7 +221,7 @@ def _browser(playwright, tmp_path):
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)")
 def test_browser_upload_analyse_and_inspect(app_url, ten_second_clip, tmp_path):
     """Upload, Analyse, then inspect a frame and a face tile.  Saves app_result.png (docs/screenshot.png is its top
-    1,640 pixels, taken with the rendered astronaut clip)."""
+    1,980 pixels, taken with the rendered real astronaut clip)."""
     from playwright.sync_api import expect, sync_playwright
 
     out = _out_dir()
