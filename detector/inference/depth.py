@@ -41,14 +41,20 @@ class DepthMap:
     found: bool
 
 
+_WARMED = False  # whether FaceMesh has found a face once: its C++ side logs on the first runs of each stage
+
+
 def _mesh():
     global _MESH
     if _MESH is None:
         from mediapipe.python.solutions import face_mesh  # mediapipe.solutions does not import in 0.10.21 here
 
-        _MESH = face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=False, min_detection_confidence=0.5
-        )
+        from detector.inference.faces import quiet_native_stderr
+
+        with quiet_native_stderr():
+            _MESH = face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=False, min_detection_confidence=0.5
+            )
     return _MESH
 
 
@@ -58,8 +64,18 @@ def landmarks(crop: np.ndarray) -> np.ndarray | None:
     img = np.ascontiguousarray(crop[..., :3], dtype=np.uint8)
     if img.ndim != 3 or min(img.shape[:2]) < 8:
         return None
+    global _WARMED
     with _LOCK:
-        result = _mesh().process(img)
+        mesh = _mesh()  # (built in a quiet window of its own: not inside the one below, which is not re-entrant)
+        if _WARMED:
+            result = mesh.process(img)
+        else:  # until a face was found once, what mediapipe prints on its first runs ("Feedback manager requires
+            # ...", "Using NORM_RECT without IMAGE_DIMENSIONS...") is silenced: a scan's output carried it
+            from detector.inference.faces import quiet_native_stderr
+
+            with quiet_native_stderr():
+                result = mesh.process(img)
+            _WARMED = bool(result.multi_face_landmarks)
     if not result.multi_face_landmarks:
         return None
     return np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], np.float32)
