@@ -338,12 +338,17 @@ def test_crops_of_a_photo_large_enough_for_tiles_have_keys_of_their_own(tmp_path
     assert not _tiled(small) and _tiled(large) and CACHE_VERSION == 2
     import hashlib
 
-    # every photo's key says its face and mirror image are told apart (faces_in's _mirror_merge): crops cut before
-    # that rule are not read as if cut by it
-    plain = hashlib.sha1(b"v2|x|1|0.3|160|unmirrored").hexdigest()[:20]
+    # every photo's key says how its faces were cut: a face and its mirror image told apart (faces_in's
+    # _mirror_merge), and an unsure face kept only where FaceMesh sees one too; crops cut before either rule are not
+    # read as if cut by it
+    from detector.data.crops import STILL_CUT
+
+    assert STILL_CUT == "unmirrored,mesh"
+    plain = hashlib.sha1(b"v2|x|1|0.3|160|unmirrored,mesh").hexdigest()[:20]
     assert cache_key(small, 32, 0.3, 160, "x") == plain
     assert cache_key(large, 32, 0.3, 160, "x") != plain
-    assert cache_key(small, 32, 0.3, 160, "x") != hashlib.sha1(b"v2|x|1|0.3|160").hexdigest()[:20]
+    for before in (b"v2|x|1|0.3|160", b"v2|x|1|0.3|160|unmirrored"):
+        assert cache_key(small, 32, 0.3, 160, "x") != hashlib.sha1(before).hexdigest()[:20]
 
 
 def test_a_jpeg_cut_short_that_still_decodes_is_warned_of(tmp_path, tiny_model):
