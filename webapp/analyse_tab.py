@@ -527,20 +527,19 @@ def on_model(name, video=None, photo=None):
     card = model_card(name)
     if card is None:
         return gr.Slider(), ""
-    media = pick_media(video, photo)
-    threshold = card.threshold_for(_loaded_side(video, photo), bool(media) and is_still(media))[0]
-    return gr.Slider(value=slider_value(threshold)), card_markdown(card)
+    return gr.Slider(value=slider_value(card.threshold_for(*_loaded_side(video, photo))[0])), card_markdown(card)
 
 
-def _loaded_side(video, photo) -> int | None:
-    """The short side by which a card's threshold for small videos (or small photos) would judge the file in the
-    slots (:func:`detector.inference.pipeline.judged_side`): None for no file or one that cannot be read."""
+def _loaded_side(video, photo) -> tuple[int | None, bool]:
+    """(the short side by which a card's threshold for small videos or small photos would judge the file in the
+    slots (:func:`detector.inference.pipeline.judged_side`), whether it is a photo): a side of None for no file or
+    one that cannot be read."""
     from detector.inference.pipeline import judged_side
     from detector.inference.video import probe_cached
 
     media = pick_media(video, photo)
     if not media:
-        return None
+        return None, False
     if is_still(media):
         from PIL import Image
 
@@ -550,13 +549,13 @@ def _loaded_side(video, photo) -> int | None:
             with Image.open(media) as im:  # the header only; the side read_still keeps (a huge photo is shrunk)
                 w, h = im.size
         except Exception:  # noqa: BLE001 -- a file the checks refuse is said by them, on Analyse
-            return None
-        return judged_side(media, *(round(v * min(1.0, MAX_STILL_SIDE / max(w, h))) for v in (w, h)), photo=True)
+            return None, True
+        return judged_side(media, *(round(v * min(1.0, MAX_STILL_SIDE / max(w, h))) for v in (w, h)), photo=True), True
     try:
         info = probe_cached(media, LIMITS)
     except Exception:  # noqa: BLE001 -- a file the checks refuse is said by them, on Analyse; here: the usual threshold
-        return None
-    return judged_side(media, info.width, info.height, photo=False)
+        return None, False
+    return judged_side(media, info.width, info.height, photo=False), False
 
 
 def on_model_changed(ui, report, model_name, video, photo) -> dict:

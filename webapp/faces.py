@@ -48,7 +48,7 @@ HEAT_MAP_LOOKS = {
 }
 HEAT_MAP_CHOICES = [(look.choice, name) for name, look in HEAT_MAP_LOOKS.items()]
 _COLOURS = {"fake": RED, "uncertain": AMBER, "real": GREEN}
-_WORDS = {"fake": "fake", "uncertain": "uncertain", "real": "real"}  # a face's own: not in capitals, as the verdict is
+_WORDS = {"fake", "uncertain", "real"}  # a face's own labels, written as they are: not in capitals, as the verdict is
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
@@ -59,7 +59,8 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
 def face_word(score: float, threshold: float, band=None, second: dict | None = None, unknown: str = "") -> str:
     """A face's label as a tile, box or caption writes it (fake, uncertain, real; ``unknown`` for none of them),
     as the report's verdict reads it (:func:`~detector.inference.report.face_label`)."""
-    return _WORDS.get(face_label(score, threshold, band, second), unknown)
+    label = face_label(score, threshold, band, second)
+    return label if label in _WORDS else unknown
 
 
 def _colour(score: float, threshold: float, band: list[float] | None = None, second: dict | None = None):
@@ -435,7 +436,7 @@ def verdict_strip(report: Report, width: int, height: int | None = None) -> np.n
     thick = 2 if scale >= 0.7 else 1
     note = "Each box: that face's own score, not the verdict"
     if not report.faces:  # no box holds a score: what a grey box is, or nothing
-        note = "Grey box: a face too small to judge, not scored" if any(f.too_small for f in report.frames) else ""
+        note = "Grey box: a face too small to judge, not scored" if report.all_too_small else ""
     note_lines, small = (
         _wrapped(note, width, min(line / 32, scale), legible=min(legible, scale)) if note else ([], scale)
     )

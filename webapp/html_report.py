@@ -199,7 +199,7 @@ def _faces_of(report: Report, max_faces: int) -> list[tuple[int, FaceResult]]:
 def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_MAP) -> str:
     entries = _faces_of(report, max_faces)
     if not entries:
-        if any(fr.too_small for fr in report.frames):  # found, but none large enough to score or explain
+        if report.all_too_small:  # found, but none large enough to score or explain
             return (
                 f'<p class="note">The faces found were all too small to judge (under {SMALLEST_FACE_PX} px across): '
                 "none was scored or explained.</p>"

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detector.constants import DEPTH_FLOOR, DEPTH_SIZE
+from detector.inference.faces import quiet_native_stderr
 
 _MESH = None  # one FaceMesh per process (its graph takes ~0.3 s to build), used under _LOCK
 _LOCK = threading.Lock()
@@ -49,8 +50,6 @@ def _mesh():
     if _MESH is None:
         from mediapipe.python.solutions import face_mesh  # mediapipe.solutions does not import in 0.10.21 here
 
-        from detector.inference.faces import quiet_native_stderr
-
         with quiet_native_stderr():
             _MESH = face_mesh.FaceMesh(
                 static_image_mode=True, max_num_faces=1, refine_landmarks=False, min_detection_confidence=0.5
@@ -71,8 +70,6 @@ def landmarks(crop: np.ndarray) -> np.ndarray | None:
             result = mesh.process(img)
         else:  # until a face was found once, what mediapipe prints on its first runs ("Feedback manager requires
             # ...", "Using NORM_RECT without IMAGE_DIMENSIONS...") is silenced: a scan's output carried it
-            from detector.inference.faces import quiet_native_stderr
-
             with quiet_native_stderr():
                 result = mesh.process(img)
             _WARMED = bool(result.multi_face_landmarks)

@@ -216,7 +216,7 @@ def _mesh_sees_a_face(crop: np.ndarray) -> bool:
     gives BlazeFace less confidence too (a review: 26 of 80 photos turned 90 degrees lost their face)."""
     from detector.inference.depth import landmarks
 
-    return any(landmarks(np.ascontiguousarray(np.rot90(crop, k))) is not None for k in (0, 1, 3, 2))
+    return any(landmarks(np.rot90(crop, k)) is not None for k in (0, 1, 3, 2))
 
 
 def faces_in(
