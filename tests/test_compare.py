@@ -400,7 +400,7 @@ def test_faces_at_refuses_a_margin_the_faces_were_not_cropped_at(clips):
     found = frames_and_faces(clips["face"], frames=2, fps=None, limits=Limits(), margin=0.3, margins=[0.3, 0.5])
     info, frames, _ = faces_at(found, 0.5)
     face = frames[0].faces[0]
-    assert face.crop is found[1][0].faces[0].crops[0.5] and face.crops is None and face.identity == -1
+    assert face.crop is found[1][0].faces[0].crops[0.5][0] and face.crops is None and face.identity == -1
     with pytest.raises(ValueError, match="not cropped at margin 0.2"):
         faces_at(found, 0.2)
 

@@ -77,3 +77,46 @@ def test_track_numbers_new_faces_left_to_right():
     assert [(f.identity, f.box[0]) for f in frames[0]] == [(0, 20), (1, 300)]
     assert [(f.identity, f.box[0]) for f in frames[1]] == [(0, 22), (1, 302), (2, 150)]  # a face first seen later
     # comes after, wherever it stands
+
+
+def _texture(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A busy picture: coloured noise blurred a little, as skin, hair and clothes are busy at 8 px."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (3, 3), 0)
+
+
+def test_an_inner_pictures_edge_is_found_where_flat_ground_lies_beyond_it():
+    from detector.inference.faces import inner_picture
+
+    crop = np.full((130, 130, 3), 200, np.uint8)  # a page around a portrait whose edges fall in the face's crop
+    crop += np.random.default_rng(1).normal(0, 4, crop.shape).clip(-10, 10).astype(np.uint8)  # a scan's light noise
+    crop[12:120, 20:112] = _texture(108, 92)
+    assert inner_picture(crop, (25, 20, 80, 90)) == (20, 12, 112, 120)
+    left_only = crop.copy()
+    left_only[:, 112:] = _texture(130, 18, 2)  # busy beyond the right edge: another photo, not ground
+    left_only[:12], left_only[120:] = _texture(12, 130, 3), _texture(10, 130, 4)
+    assert inner_picture(left_only, (25, 20, 80, 90)) == (20, 0, 130, 130)
+
+
+def test_a_picture_with_no_inner_edge_is_left_as_it_is():
+    from detector.inference.faces import inner_picture
+
+    assert inner_picture(_texture(130, 130), (25, 20, 80, 90)) is None  # busy everywhere
+    flat_face = np.full((130, 130, 3), 90, np.uint8)
+    flat_face[40:90, 40:90] = 200  # a step, but inside the face box and not along its whole span
+    assert inner_picture(flat_face, (25, 20, 80, 90)) is None
+    assert inner_picture(np.zeros((20, 20, 3), np.uint8), (2, 2, 5, 5)) is None  # a face box too small to judge
+
+
+def test_mirror_outside_fills_past_the_edge_with_the_inside_reflected():
+    from detector.inference.faces import mirror_outside
+
+    crop = np.zeros((50, 50, 3), np.uint8)
+    inner = _texture(30, 20)
+    crop[10:40, 20:40] = inner
+    out = mirror_outside(crop, (20, 10, 40, 40))
+    assert out.shape == crop.shape and np.array_equal(out[10:40, 20:40], inner)
+    assert np.array_equal(out[10:40, 19], inner[:, 1]) and np.array_equal(out[10:40, 40], inner[:, -2])
+    assert np.array_equal(out[9, 20:40], inner[1]) and out[:10].any() and out[:, :20].any()  # no black left

@@ -339,15 +339,15 @@ def test_crops_of_a_photo_large_enough_for_tiles_have_keys_of_their_own(tmp_path
     import hashlib
 
     # every photo's key says how its faces were cut: a face and its mirror image told apart (faces_in's
-    # _mirror_merge), and an unsure face kept only where FaceMesh sees one too; crops cut before either rule are not
-    # read as if cut by it
+    # _mirror_merge), an unsure face kept only where FaceMesh sees one too, and a picture inside the picture mirrored
+    # past its edge (inner_picture); crops cut before any of these rules are not read as if cut by it
     from detector.data.crops import STILL_CUT
 
-    assert STILL_CUT == "unmirrored,mesh"
-    plain = hashlib.sha1(b"v2|x|1|0.3|160|unmirrored,mesh").hexdigest()[:20]
+    assert STILL_CUT == "unmirrored,mesh,inner"
+    plain = hashlib.sha1(b"v2|x|1|0.3|160|unmirrored,mesh,inner").hexdigest()[:20]
     assert cache_key(small, 32, 0.3, 160, "x") == plain
     assert cache_key(large, 32, 0.3, 160, "x") != plain
-    for before in (b"v2|x|1|0.3|160", b"v2|x|1|0.3|160|unmirrored"):
+    for before in (b"v2|x|1|0.3|160", b"v2|x|1|0.3|160|unmirrored", b"v2|x|1|0.3|160|unmirrored,mesh"):
         assert cache_key(small, 32, 0.3, 160, "x") != hashlib.sha1(before).hexdigest()[:20]
 
 
@@ -414,3 +414,50 @@ def test_a_thing_the_detector_is_unsure_is_a_face_is_not_judged_unless_facemesh_
     cv2.imwrite(str(person), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
     faces = analyze(str(person), cam=None).faces
     assert len(faces) == 1 and 0 < MESH_CHECK_BELOW < 1
+
+
+def test_a_portrait_in_a_collage_is_mirrored_past_its_edge_as_a_photo_is(tmp_path, tiny_model):
+    # a probe of small faces in large photos (scripts/group_photo_probe.py): real portraits laid on a plain ground,
+    # each portrait's edge in its face's crop, were called fake far more often than the same portraits alone; the
+    # crop is now filled past that edge by mirroring, as past a photo's own edge
+    tight = np.ascontiguousarray(data.astronaut()[60:180, 180:290])  # closer than the face's square with its margin
+    page = np.full((400, 700, 3), 235, np.uint8)
+    page[100:220, 260:370] = tight
+    report = analyze(write(tmp_path / "collage.png", page), model=tiny_model)
+    assert len(report.faces) == 1
+    face = report.faces[0]
+    x0, y0, x1, y1 = face.inside  # the portrait's part of the square, as for a photo cut tight: its left edge lies
+    assert 0.05 < x0 < 0.3 and (y0, x1, y1) == (0, 1, 1)  # in the square (the others are past it or too near it)
+    side, row = len(face.crop), len(face.crop) // 2
+    left = round(x0 * side)
+    assert np.array_equal(face.crop[row, left - 3], face.crop[row, left + 3])  # mirrored, not the page
+    assert not (face.crop[:, : left - 1] >= 230).all(axis=-1).all()
+
+
+def test_the_astronaut_as_she_is_has_no_picture_inside_her_picture(tmp_path, tiny_model):
+    report = analyze(write(tmp_path / "astronaut.png", data.astronaut()), model=tiny_model)
+    assert len(report.faces) == 1 and report.faces[0].inside is None
+
+
+def test_a_collage_portrait_is_cut_alike_for_every_model_of_a_comparison(tmp_path, tiny_model):
+    # the compare view decodes once and crops each face at every model's margin: each crop is mirrored past the inner
+    # picture's edge, and each face says which part of its square that picture holds, as analyze's own do
+    from detector.inference.pipeline import faces_at, frames_and_faces
+    from detector.inference.video import Limits
+
+    page = np.full((400, 700, 3), 235, np.uint8)
+    page[100:220, 260:370] = data.astronaut()[60:180, 180:290]
+    path = write(tmp_path / "collage.png", page)
+    found = frames_and_faces(path, frames=None, fps=None, limits=Limits(), margin=0.3, margins=(0.3, 0.5))
+    alone = analyze(path, model=tiny_model).faces[0]
+    for m in (0.3, 0.5):
+        face = faces_at(found, m)[1][0].faces[0]
+        assert face.framed and face.inside[0] > 0
+        left = round(face.inside[0] * len(face.crop))
+        assert not (face.crop[:, : left - 1] >= 230).all(axis=-1).all()  # the page is not in the crop
+    at = faces_at(found, 0.3)[1][0].faces[0]
+    assert np.array_equal(at.crop, alone.crop) and at.inside == alone.inside
+    report = analyze(path, model=tiny_model)
+    assert any(w.startswith("The face lies in a picture inside the photo") for w in report.warnings)
+    assert not any(w.startswith("A face fills the photo") for w in report.warnings)
+    assert report.to_dict()["frames"][0]["faces"][0]["framed"] is True

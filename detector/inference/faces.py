@@ -53,13 +53,17 @@ class Face:
     cam: np.ndarray | None = field(default=None, repr=False)  # CAM in [0, 1], crop-sized
     explanation: dict | None = None  # faithfulness figures of the CAM, see explain/
     stats: dict | None = field(default=None, repr=False)  # face size, sharpness... (detector.inference.quality)
-    # crops at other margins, {margin: crop}, when one decode serves models with different margins (compare view)
+    # crops at other margins, {margin: (crop, the inner picture's part of it or None)}, when one decode serves models
+    # with different margins (compare view; see detector.inference.pipeline.faces_at)
     crops: dict | None = field(default=None, repr=False)
     # an RGB + depth model's depth map of the crop (S x S in [0, 1], 0 off the face; detector.inference.depth)
     depth: np.ndarray | None = field(default=None, repr=False)
     # the part of the crop inside the picture, (x0, y0, x1, y1) as shares of its side (crop_inside); None: all of it.
     # The rest is padding the model saw but the picture does not hold: mirrored for a photo, black for a video frame
     inside: tuple[float, float, float, float] | None = field(default=None, repr=False)
+    # whether the face lies in a picture inside the picture (a collage's portrait, a photo on a page), part of whose
+    # edge crosses its square: ``inside`` then stops at that edge too (inner_picture)
+    framed: bool = field(default=False, repr=False)
 
     def to_dict(self) -> dict:
         d = {
@@ -70,6 +74,8 @@ class Face:
         }
         if self.explanation:
             d["explanation"] = self.explanation
+        if self.framed:
+            d["framed"] = True  # in a picture inside the picture, mirrored past its edge (inner_picture)
         if self.depth is not None:
             d["depth_found"] = bool(self.depth.any())  # a non-empty map: FaceMesh found the face, a surface was drawn
         return d
@@ -233,6 +239,98 @@ def crop_inside(
     if x0 <= 0 and y0 <= 0 and x1 >= 1 and y1 >= 1:
         return None
     return tuple(float(min(1.0, max(0.0, v))) for v in (x0, y0, x1, y1))
+
+
+# a picture inside the picture (a portrait in a collage, a photo on a page or a screenshot): where a face's crop holds
+# the inner picture's straight edge with flat ground beyond it, the crop is filled past the edge by mirroring, as past
+# a photo's own edge (inner_picture).  Why: cut with a plain border in its crop, a real face was called fake far more
+# often (scripts/group_photo_probe.py; scripts/padding_probe.py: a black border changed 22 of 149 photos' labels)
+INNER_EDGE_STEP = 12  # an edge: the colour steps by at least this much (0-255, any channel) across it ...
+INNER_EDGE_SHARE = 0.9  # ... along at least this share of the face box's span
+INNER_FLAT_GRADIENT = 4.0  # flat beyond it: its pixels, averaged in 8 x 8 blocks, change by less than this ...
+INNER_FLAT_SHARE = 0.15  # ... from block to block, but for at most this share of them
+INNER_MIN_BEYOND = 4  # px beyond the edge needed to judge it flat (a thinner strip is left as it is)
+
+
+def _flat(region: np.ndarray) -> bool:
+    """Whether ``region`` (H x W x 3) is flat ground: plain or blurred colour, with light noise at most, judged on
+    its means over blocks of 8 x 8 px (a strip thinner than 8 px: over 8 px along it)."""
+    import cv2
+
+    h, w = region.shape[:2]
+    if min(h, w) < INNER_MIN_BEYOND:
+        return False
+    small = cv2.resize(region, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_AREA).astype(np.float32)
+    steps = [np.abs(np.diff(small, axis=a)).max(axis=-1).ravel() for a in (0, 1) if small.shape[a] > 1]
+    if not steps:
+        return False
+    steps = np.concatenate(steps)
+    return float(np.mean(steps >= INNER_FLAT_GRADIENT)) <= INNER_FLAT_SHARE
+
+
+def inner_picture(crop: np.ndarray, box: tuple[float, float, float, float]) -> tuple[int, int, int, int] | None:
+    """The inner picture of a face's ``crop`` (H x W x 3, RGB): ``(x0, y0, x1, y1)`` px, each side at the edge
+    nearest the face (``box``: the face in the crop's pixels) where the colour steps along the face's whole span
+    with flat ground beyond it (a collage's background, a page, a black or blurred bar), or the crop's own side
+    where none is; None when no side has such an edge.  An edge is looked for from just inside the face box (a
+    detector's box can pass a tight portrait's edge) outwards."""
+    h, w = crop.shape[:2]
+    bx, by, bw, bh = (float(v) for v in box)
+    img = crop.astype(np.int16)
+    rows = slice(max(0, int(by)), min(h, int(by + bh)))
+    cols = slice(max(0, int(bx)), min(w, int(bx + bw)))
+    if rows.stop - rows.start < 8 or cols.stop - cols.start < 8:
+        return None
+
+    def step(a: np.ndarray, b: np.ndarray) -> float:  # share of the span where the colour steps from a to b
+        return float(np.mean(np.abs(a - b).max(axis=-1) >= INNER_EDGE_STEP))
+
+    def vertical(start: int, stop: int, direction: int) -> int | None:  # an edge between columns p - 1 and p
+        for p in range(start, stop, direction):
+            if p < 2 or p > w - 2:
+                break
+            inner = img[rows, p : p + 2].mean(axis=1) if direction < 0 else img[rows, p - 2 : p].mean(axis=1)
+            outer = img[rows, p - 2 : p].mean(axis=1) if direction < 0 else img[rows, p : p + 2].mean(axis=1)
+            if step(inner, outer) >= INNER_EDGE_SHARE:
+                beyond = crop[rows, :p] if direction < 0 else crop[rows, p:]
+                if _flat(beyond):  # the sharpest single-pixel step of the edge's few pixels is where it lies
+                    near = [q for q in (p - 1, p, p + 1) if 1 <= q <= w - 1]
+                    return max(near, key=lambda q: float(np.abs(img[rows, q] - img[rows, q - 1]).mean()))
+        return None
+
+    def horizontal(start: int, stop: int, direction: int) -> int | None:  # between rows p - 1 and p
+        for p in range(start, stop, direction):
+            if p < 2 or p > h - 2:
+                break
+            inner = img[p : p + 2, cols].mean(axis=0) if direction < 0 else img[p - 2 : p, cols].mean(axis=0)
+            outer = img[p - 2 : p, cols].mean(axis=0) if direction < 0 else img[p : p + 2, cols].mean(axis=0)
+            if step(inner, outer) >= INNER_EDGE_SHARE:
+                beyond = crop[:p, cols] if direction < 0 else crop[p:, cols]
+                if _flat(beyond):
+                    near = [q for q in (p - 1, p, p + 1) if 1 <= q <= h - 1]
+                    return max(near, key=lambda q: float(np.abs(img[q, cols] - img[q - 1, cols]).mean()))
+        return None
+
+    inset_x, inset_y = int(0.15 * bw), int(0.15 * bh)
+    left = vertical(int(bx) + inset_x, 1, -1)
+    right = vertical(int(bx + bw) - inset_x, w - 1, 1)
+    top = horizontal(int(by) + inset_y, 1, -1)
+    bottom = horizontal(int(by + bh) - inset_y, h - 1, 1)
+    if left is None and right is None and top is None and bottom is None:
+        return None
+    x0, y0, x1, y1 = left or 0, top or 0, right or w, bottom or h
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    return x0, y0, x1, y1
+
+
+def mirror_outside(crop: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
+    """``crop`` with everything outside ``rect`` (x0, y0, x1, y1 px) filled by mirroring the inside outwards (as a
+    photo's own edge is: :func:`~detector.inference.stills.pad_still`)."""
+    x0, y0, x1, y1 = rect
+    h, w = crop.shape[:2]
+    inner = crop[y0:y1, x0:x1]
+    return np.ascontiguousarray(np.pad(inner, ((y0, h - y1), (x0, w - x1), (0, 0)), mode="reflect"))
 
 
 def crop_face(image: np.ndarray, box, margin: float = FACE_MARGIN) -> np.ndarray:

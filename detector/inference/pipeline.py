@@ -27,7 +27,17 @@ from detector.constants import (
 )
 from detector.data.seen import seen_warning, trained_sources
 from detector.errors import InputError
-from detector.inference.faces import MESH_CHECK_BELOW, FaceDetector, crop_face, crop_inside, iou, track
+from detector.inference.faces import (
+    MESH_CHECK_BELOW,
+    FaceDetector,
+    crop_box,
+    crop_face,
+    crop_inside,
+    inner_picture,
+    iou,
+    mirror_outside,
+    track,
+)
 from detector.inference.quality import face_stats
 from detector.inference.report import (
     NO_FACE,
@@ -223,7 +233,8 @@ def faces_in(
     image: np.ndarray, margin: float, detector: FaceDetector, pad: float = 0.0, margins: Sequence[float] = ()
 ) -> list:
     """The faces of one frame, each with its square crop (not yet tracked): see :func:`detect_faces`.  With
-    ``margins``, each face also keeps its crop at each of those margins (``face.crops``, ``margin`` included)."""
+    ``margins``, each face also keeps its crop at each of those margins (``face.crops``, ``margin`` included), each
+    with its inner picture's part of it (see :func:`_past_inner_edge`)."""
     h, w = image.shape[:2]
     ox = oy = 0
     if pad > 0:
@@ -256,19 +267,44 @@ def faces_in(
         found.sort(key=lambda f: -f.confidence)
     for f in found:
         f.crop = crop_face(image, f.box, margin)
+        if pad > 0:  # a photo: a picture inside it (a collage's portrait) is mirrored past its edge, as a photo's own
+            f.crop, f.inside = _past_inner_edge(image, f.box, margin, f.crop)
     if pad > 0:  # a photo: a face BlazeFace was unsure of stays only where FaceMesh sees a face in its crop too (a
         # journalist's audit: a coffee cup got a box, a heat map and a verdict; see MESH_CHECK_BELOW)
         found = [f for f in found if f.confidence >= MESH_CHECK_BELOW or _mesh_sees_a_face(f.crop)]
     for f in found:
         x, y, bw, bh = f.box
-        if margins:
-            f.crops = {float(m): crop_face(image, f.box, m) for m in margins if float(m) != float(margin)}
-            f.crops[float(margin)] = f.crop
+        inner = f.inside  # a photo's inner picture, shares of the crop (None: none)
+        if margins:  # each crop with its inner picture's share of it (None: none), as f.crop and inner
+            f.crops = {float(margin): (f.crop, inner)}
+            for m in margins:
+                if float(m) != float(margin):
+                    crop = crop_face(image, f.box, m)
+                    f.crops[float(m)] = _past_inner_edge(image, f.box, m, crop) if pad > 0 else (crop, None)
         f.box = (int(x - ox), int(y - oy), int(bw), int(bh))
         f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
-        f.inside = crop_inside(f.box, w, h, margin)  # a photo's mirrored padding, a frame's black edge
+        f.inside = _both(crop_inside(f.box, w, h, margin), inner)  # a photo's mirrored padding, a frame's black edge
+        f.framed = inner is not None
         faces.append(f)
     return faces
+
+
+def _past_inner_edge(image: np.ndarray, box, margin: float, crop: np.ndarray):
+    """``crop`` (of ``box`` in ``image`` at ``margin``) mirrored past the edge of a picture inside the picture where
+    its face lies in one (:func:`~detector.inference.faces.inner_picture`), and the inner picture's part of the crop
+    as shares of its side (None where none was found)."""
+    x, y, side = crop_box(box, image.shape[1], image.shape[0], margin)
+    rect = inner_picture(crop, (box[0] - x, box[1] - y, box[2], box[3]))
+    if rect is None:
+        return crop, None
+    return mirror_outside(crop, rect), tuple(float(v) / side for v in rect)
+
+
+def _both(a, b):
+    """The part of a crop inside both ``a`` and ``b`` ((x0, y0, x1, y1) shares of its side, None: all of it)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
 
 
 def frames_and_faces(
@@ -324,10 +360,10 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
         faces = []
         for f in fr.faces or []:
             crops = f.crops or {}
-            crop = crops.get(float(margin))
-            if crop is None:
+            if float(margin) not in crops:
                 raise ValueError(f"faces were not cropped at margin {margin} (have {sorted(crops)})")
-            inside = crop_inside(f.box, fr.shape[1], fr.shape[0], margin) if fr.shape else None
+            crop, inner = crops[float(margin)]
+            inside = _both(crop_inside(f.box, fr.shape[1], fr.shape[0], margin) if fr.shape else None, inner)
             faces.append(
                 replace(
                     f,
@@ -340,6 +376,7 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
                     stats=None,
                     depth=None,
                     inside=inside,
+                    framed=inner is not None,
                 )
             )
         frames.append(replace(fr, faces=faces))

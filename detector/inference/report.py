@@ -774,7 +774,20 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
         if sideways:  # the eyes and nose the head turn is read from are placed poorly on a face lying on its side
             unlike = [w for w in unlike if "(head turn" not in w]
         out += unlike
-    cut = sorted({f.identity for f in report.faces if f.inside is not None})
+    framed = sorted({f.identity for f in report.faces if f.framed})
+    if photo and framed:
+        many = len(framed) > 1
+        who = (
+            "The face lies"
+            if len(report.faces) == 1
+            else f"Face{'s' * many} {', '.join(map(str, framed))} li{'e' if many else 'es'}"
+        )
+        out.append(
+            f"{who} in a picture inside the photo (a collage, a page, a screenshot) whose edge crosses "
+            f"{'their' if many else 'its'} square: past that edge the square is filled by mirroring, as at a photo's "
+            "own edge, not with what lies beyond it. Give the picture itself if you have it."
+        )
+    cut = sorted({f.identity for f in report.faces if f.inside is not None and not f.framed})
     if photo and cut:
         who = (  # which faces, where the photo holds several (a review: the group photo's warning named none)
             "A face fills the photo or touches its edge"
