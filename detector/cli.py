@@ -190,6 +190,8 @@ def _unbreakable_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if sys.stdout is None:  # standard output closed (">&-"): what goes there goes nowhere, as the caller chose (an
+        sys.stdout = open(os.devnull, "w")  # audit: the analysis ran, then its flush was a traceback)
     _unbreakable_stdout()
     try:
         code = _main(argv)
@@ -199,10 +201,32 @@ def main(argv: list[str] | None = None) -> int:
         if not _stdout_is_broken():  # another pipe (a --csv FIFO whose reader went): said, as any failed output
             return fail(f"an output's reader went away before everything was written ({_one_line(e)})", code=1)
         # the reader of our output went away (| head): stop quietly, as a Unix tool does
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit must not raise again
-        os.close(devnull)
+        _stdout_to_devnull()
         return 1
+    except OSError as e:  # standard output cannot be written (a full disk, "> /dev/full"): said in one line
+        if not _stdout_failed(e):
+            raise
+        _stdout_to_devnull()
+        return fail(f"standard output could not be written ({_one_line(e)})", code=1)
+
+
+def _stdout_to_devnull() -> None:
+    """Send what is left in standard output's buffer nowhere: Python's flush at exit must not raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # no descriptor (a test's capture): nothing is flushed at exit
+        pass
+
+
+def _stdout_failed(e: OSError) -> bool:
+    """Whether ``e`` came from writing standard output (its traceback's last frame writes or flushes it)."""
+    import traceback
+
+    frames = traceback.extract_tb(e.__traceback__)
+    line = (frames[-1].line or "") if frames else ""
+    return "stdout" in line or "print(" in line or "say(" in line
 
 
 def _stdout_is_broken() -> bool:

@@ -802,3 +802,40 @@ def test_a_photo_whose_faces_were_all_too_small_is_not_said_to_have_none():
     assert _faces_seen(photo) == "no face found"
     small = {**photo, "frames": [{"faces": [], "too_small": [[3, 4, 9, 9]]}]}  # a frame's JSON keeps their boxes
     assert _faces_seen(small) == "faces too small to judge"  # a review: the scan line said "no face found"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux): a device every write to fails")
+def test_a_standard_output_that_cannot_be_written_or_is_closed_is_one_line_not_a_traceback(clips, tiny_model_dir):
+    # an audit: "scan photo.jpg > /dev/full" ended in an OSError traceback, and with standard output closed (">&-")
+    # the analysis ran, then its flush raised AttributeError
+    env = dict(os.environ, NO_ALBUMENTATIONS_UPDATE="1", DEEPFAKE_MODELS_DIR=str(tiny_model_dir))
+    command = [sys.executable, "-m", "detector", "scan", clips["face"], "--frames", "2"]
+    for extra in ([], ["--json", "-"]):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(command + extra, cwd=ROOT, env=env, stdout=full, stderr=subprocess.PIPE, text=True)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert errors == ["error: standard output could not be written (OSError: [Errno 28] No space left on device)"]
+    proc = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=None,
+        stderr=subprocess.PIPE,
+        text=True,
+        close_fds=True,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_the_library_refuses_frames_and_fps_together_and_a_rate_of_zero(clips, tiny_model):
+    from detector.errors import InputError
+    from detector.inference.pipeline import analyze
+
+    with pytest.raises(InputError, match="give frames or fps, not both"):
+        analyze(clips["face"], frames=32, fps=2, model=tiny_model)  # an audit: fps won, quietly
+    for rate in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(InputError, match="fps must be a positive number"):
+            analyze(clips["face"], fps=rate, model=tiny_model)  # 0 meant "the default", quietly
+    assert len(analyze(clips["face"], fps=1, model=tiny_model).frames) == 2  # a 2 s clip, one frame a second

@@ -447,8 +447,10 @@ def check_arguments(video_path, frames, fps, rule, threshold, cam_faces, cam=Non
         raise InputError(f"frames must be a whole number of frames; got {frames!r}")
     if frames is not None and frames < 1:  # 0 was taken as "the default" below, quietly (a review): say so instead
         raise InputError(f"frames must be at least 1 (None: the default, {DEFAULT_FRAMES}); got {frames!r}")
-    if fps is not None and not number(fps):
-        raise InputError(f"fps must be a number of frames a second; got {fps!r}")
+    if fps is not None and not (number(fps) and math.isfinite(fps) and fps > 0):  # 0 meant "the default", quietly
+        raise InputError(f"fps must be a positive number of frames a second (None: frames spread evenly); got {fps!r}")
+    if fps is not None and frames is not None:  # one of the two was ignored, quietly (an audit: fps won)
+        raise InputError(f"give frames or fps, not both (frames={frames!r}, fps={fps!r}); frames=None with fps")
     if rule not in RULES:
         raise InputError(f"unknown rule {rule!r}; known: {', '.join(RULES)}")
     if threshold is not None and not (number(threshold) and math.isfinite(threshold) and 0 <= threshold <= 1):
@@ -466,9 +468,9 @@ def check_arguments(video_path, frames, fps, rule, threshold, cam_faces, cam=Non
 
 
 def analyze(
-    video_path: str,
+    video_path: str | os.PathLike,
     *,
-    frames: int | None = DEFAULT_FRAMES,
+    frames: int | None = None,
     fps: float | None = None,
     model: str | Classifier | None = None,
     rule: str = "confident",
@@ -483,10 +485,11 @@ def analyze(
     found: tuple[VideoInfo, list[SampledFrame], float] | None = None,
     second_opinion: bool = True,
 ) -> Report:
-    """Analyse one video (or one photo: jpg, png, webp, bmp, as a one-frame clip) and return its
-    :class:`~detector.inference.report.Report`.
+    """Analyse one video (or one photo: jpg, png, webp, bmp, or a one-frame gif, as a one-frame clip) and return
+    its :class:`~detector.inference.report.Report`.
 
-    frames / fps  -- sample ``frames`` evenly over the clip, or one every ``1/fps`` s.
+    video_path    -- the file (a str or a ``pathlib.Path``).
+    frames / fps  -- sample ``frames`` evenly over the clip (None: 32), or one every ``1/fps`` s; not both.
     model         -- a loaded Classifier, a model name in ``assets/models``, a card path, or None (default).
     rule          -- how frame scores become a video score: "confident" (DFDC winner) or "mean".
     threshold     -- video score at or above which the label is "fake" (default: the model card's).
@@ -503,6 +506,10 @@ def analyze(
     found         -- this clip's frames and faces, already found (:func:`faces_at` of a :func:`frames_and_faces`
                      result, at this model's margin): no decoding or detection (the compare view's models share
                      one decode).  Their faces are written into: pass a fresh copy per call.
+    faithfulness  -- with CAM, also measure how much each map matters to the score (``face.explanation``: the
+                     score's drop with the hottest part blurred, ...; see :mod:`explain.faithfulness`).
+    limits        -- the file size, duration, resolution and frame count allowed (:class:`Limits`).
+    progress      -- called as ``progress(fraction, description)`` at each stage (the app's progress bar).
     second_opinion -- where a face is warned of as colour-filtered and this model never trained with colour casts,
                      ask the installed model that did (:func:`colour_second_opinion`; ``report.second_opinion``):
                      its "not fake" makes a fake verdict uncertain.  False: this model's verdict alone.

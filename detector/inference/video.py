@@ -395,7 +395,9 @@ def _check_request(n_frames: float | None, fps: float | None, max_frames: int) -
     if not (math.isfinite(n_frames) and n_frames >= 1):
         raise InputError(f"the number of frames to sample must be at least 1, not {n_frames}")
     if n_frames > max_frames:
-        raise InputError(f"asked for {n_frames:.0f} frames; the limit is {max_frames} (lower --frames or --fps)")
+        raise InputError(
+            f"asked for {n_frames:.0f} frames; the limit is {max_frames} (ask for fewer frames or a lower rate)"
+        )
 
 
 def sample_times(
@@ -412,7 +414,9 @@ def sample_times(
         expected = duration * fps  # the number of targets, but for rounding
         if expected > max_frames + 1:
             count = f"{expected:.0f}" if expected < 1e12 else f"{expected:.3g}"  # --fps 1e308: not 309 digits
-            raise InputError(f"asked for about {count} frames; the limit is {max_frames} (lower --frames or --fps)")
+            raise InputError(
+                f"asked for about {count} frames; the limit is {max_frames} (ask for fewer frames or a lower rate)"
+            )
         step = 1.0 / fps
         if not math.isfinite(step):  # a rate so small (5e-324) that its interval overflows: the first frame
             return [0.0]
@@ -421,7 +425,9 @@ def sample_times(
         n = int(n_frames or 32)
         times = [(i + 0.5) * duration / n for i in range(n)]
     if len(times) > max_frames:
-        raise InputError(f"asked for {len(times)} frames; the limit is {max_frames} (lower --frames or --fps)")
+        raise InputError(
+            f"asked for {len(times)} frames; the limit is {max_frames} (ask for fewer frames or a lower rate)"
+        )
     return times
 
 
