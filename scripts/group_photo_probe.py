@@ -10,6 +10,8 @@ user's file would be (no CAM, no second opinion).  Every face found is matched t
 
     python scripts/group_photo_probe.py --json runs/group_photo/probe.json          # score (~20 min)
     python scripts/group_photo_probe.py --read runs/group_photo/probe.json         # the tables
+    python scripts/group_photo_probe.py --tier runs/mesh/eval_utk_heldout.json \\
+        --canvases runs/group_photo/probe_mirror_inner.json [--write]               # thresholds for n faces
 
 The tables: per face, false alarms at the threshold that judged the canvas and at the card's small-photo tier its
 face size would get (the tier whose size the face's box is under, the box's longer side standing for the photo's
@@ -173,6 +175,173 @@ def read(args) -> int:
     return 0
 
 
+def _half(name: str) -> int:
+    """The cross-fitting half of a photo, as scripts/small_photo_probe.py splits them (the same on every run)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from small_photo_probe import _half as half
+
+    return half(name)
+
+
+def group_rate(scores: np.ndarray, n: int, threshold: float, draws: int, rng) -> float:
+    """The share of ``draws`` photos of ``n`` faces, each drawn at random from ``scores`` (real faces, without
+    replacement within a photo), with at least one face at or over ``threshold``: a photo called fake."""
+    if len(scores) < n:
+        return float("nan")
+    picks = np.stack([rng.choice(len(scores), n, replace=False) for _ in range(draws)])
+    return float(np.mean(scores[picks].max(axis=1) >= threshold))
+
+
+def _size_spec(spec: list[str]) -> list[tuple[int, int]]:
+    """``BELOW:AT`` pairs (px), largest first: tiers for photos judged under BELOW px, set on faces shrunk to AT."""
+    return sorted(((int(b), int(a)) for b, _, a in (x.partition(":") for x in spec)), reverse=True)
+
+
+def tier(args) -> int:
+    """Thresholds for photos of 2 to ``--max-faces`` faces from real photos' scores (one face each): for ``n`` faces,
+    the card's rule (:func:`~detector.evaluation.calibration.small_video_threshold`) at the per-face rate that leaves
+    at most ``--target`` of real ``n``-face photos called fake were the faces' scores independent, ``1 - (1 - target)
+    ** (1 / n)``, never below the card's, fewer faces', or a larger size's threshold. Sizes: the held-out photos as
+    they are (an evaluate JSON, ``--tier``), and, with ``--small`` (scripts/small_photo_probe.py's JSON), the same
+    photos shrunk to each ``--sizes`` AT px, for photos judged under BELOW px (a tier with "below"). Cross-fitted
+    over the two halves of the photos: each half's groups judged at the thresholds the other half gives."""
+    from detector.evaluation.calibration import small_video_threshold
+    from detector.models.card import ModelCard
+
+    card = ModelCard.from_file(args.card)
+    t0, band0 = float(card.threshold), card.uncertain
+    rows = [v for v in json.load(open(args.tier))["videos"] if v.get("score") is not None and v["score"] == v["score"]]
+    groups = [(None, None, [(os.path.basename(v["path"]), v["score"]) for v in rows])]  # (below, at, [(name, s)])
+    if args.small:
+        probe = json.load(open(args.small))["rows"]
+        for below, at in _size_spec(args.sizes):
+            got = [(r["photo"], r["score"]) for r in probe if r["side"] == at and r["score"] is not None]
+            if not got:
+                print(f"no photo measured at {at} px in {args.small}", file=sys.stderr)
+                return 2
+            groups.append((below, at, got))
+    tiers, larger = [], {}  # larger: each half's thresholds by n at the previous (larger) size
+    for below, at, named in groups:
+        scores = {"all": np.array([x for _, x in named])}
+        for h in (0, 1):
+            scores[h] = np.array([x for name, x in named if _half(name) == h])
+        size_floor = float(card.threshold_for(at, photo=True)[0]) if at else t0  # the card's small-photo tier there
+        floors = {k: size_floor for k in scores}
+        for n in range(2, args.max_faces + 1):
+            rate = 1 - (1 - args.target) ** (1 / n)
+            got = {}
+            for k, s in scores.items():
+                floor = max(floors[k], larger.get((k, n), t0))
+                got[k] = small_video_threshold(s, floor, band0, target=rate)
+                floors[k] = got[k][0]
+            tiers.append(
+                {
+                    "faces": n,
+                    "below": below,
+                    "at": at,
+                    "rate": rate,
+                    "t": got["all"][0],
+                    "band": got["all"][1],
+                    "halves": got,
+                    "scores": scores,
+                    "size_floor": size_floor,
+                }
+            )
+        larger = {(k, t["faces"]): t["halves"][k][0] for t in tiers if t["below"] == below for k in ("all", 0, 1)}
+    rng = np.random.default_rng(0)
+    print(
+        f"{len(rows)} held-out real photos ({args.tier}); card's threshold {t0:.4f}; {args.draws} random photos of n "
+        "faces per half, each half judged at the thresholds the other half gives"
+    )
+    print(
+        "| faces of | faces | per-face rate | threshold (halves) | photos called fake at the threshold for one face | "
+        "at the threshold for n faces (cross-fitted) |"
+    )
+    print("|---|---:|---:|---|---:|---:|")
+    for t in tiers:
+        n, sc = t["faces"], t["scores"]
+        one = np.nanmean([group_rate(sc[h], n, t["size_floor"], args.draws, rng) for h in (0, 1)])
+        fitted = np.nanmean([group_rate(sc[h], n, t["halves"][1 - h][0], args.draws, rng) for h in (0, 1)])
+        size = f"{t['at']} px (under {t['below']})" if t["below"] else "full size"
+        print(
+            f"| {size} | {n} | {t['rate']:.2%} | {t['t']:.4f} ({t['halves'][0][0]:.4f}, {t['halves'][1][0]:.4f}) | "
+            f"{one:.1%} at {t['size_floor']:.4f} | {fitted:.1%} |"
+        )
+
+    def shrunk(t) -> str:
+        return f", shrunk to {t['at']} px" if t["at"] else ""
+
+    written = [
+        {
+            "faces": t["faces"],
+            **({"below": t["below"], "measured_at": t["at"]} if t["below"] else {}),
+            "threshold": round(t["t"], 6),
+            "uncertain": [round(t["band"][0], 6), round(t["t"], 6)],
+            "target_false_alarms": args.target,
+            "rule": (
+                f"lowest score with at most {t['rate']:.2%} false alarms among {len(t['scores']['all'])} held-out real "
+                f"UTKFace photos (one face each, never trained on{shrunk(t)}), "
+                f"the per-face rate at which at most {args.target:.0%} of photos of {t['faces']} real faces would have "
+                "one called fake were their scores independent (scripts/group_photo_probe.py --tier); never below the "
+                "card's threshold for one face of that size, fewer faces' or a larger size's; uncertain from the lower "
+                "of the two bands' edges"
+            ),
+            "measured": {
+                "scores": args.small if t["at"] else args.tier,
+                "photos": len(t["scores"]["all"]),
+                "halves": [round(t["halves"][0][0], 6), round(t["halves"][1][0], 6)],
+            },
+        }
+        for t in tiers
+    ]
+    if args.canvases:  # the laid-out group photos: faces of one canvas share its making, not independent draws
+        probe = json.load(open(args.canvases))
+        before = ModelCard.from_file(args.card)
+        before.many_faces = []
+        after = ModelCard.from_file(args.card)
+        after.many_faces = [dict(t) for t in written]
+        print(
+            f"\nCanvases of {args.canvases} ({probe.get('fill', 'grey')} fill), called fake as the pipeline judges "
+            "them (the judged side: the canvas's, or its smallest face's; not cross-fitted):"
+        )
+        print("| photo side | canvases | faces (median) | without many_faces | with |")
+        print("|---:|---:|---:|---:|---:|")
+        for side in probe["sides"]:
+            cs = [c for c in probe["canvases"] if c["side"] == side and "error" not in c and c["faces"]]
+            by: dict[int, list] = {}
+            for f in probe["faces"]:
+                if f["side"] == side:
+                    by.setdefault(f["canvas"], []).append(f)
+            counts = {"before": 0, "after": 0}
+            for c in cs:
+                faces = by.get(c["canvas"], [])
+                top = max(f["score"] for f in faces)
+                judged = min([c["short_side"]] + [f["face_px"] for f in faces])
+                for name, crd in (("before", before), ("after", after)):
+                    counts[name] += top >= crd.threshold_for(judged, photo=True, faces=len(faces))[0]
+            n = max(1, len(cs))
+            median = int(np.median([c["faces"] for c in cs])) if cs else 0
+            print(
+                f"| {side} | {len(cs)} | {median} | {counts['before']} ({counts['before'] / n:.1%}) | "
+                f"{counts['after']} ({counts['after'] / n:.1%}) |"
+            )
+    if args.write:
+        raw = json.loads(open(args.card).read())
+        raw["many_faces"] = written
+        part = f"{args.card}.part"
+        with open(part, "w") as fh:
+            json.dump(raw, fh, indent=2)
+            fh.write("\n")
+        try:
+            ModelCard.from_file(part)  # a card that loads, or the card is left as it was
+        except Exception:
+            os.remove(part)
+            raise
+        os.replace(part, args.card)
+        print(f"wrote many_faces ({len(written)} tiers) into {args.card}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None, help="model name or card (default: the default)")
@@ -184,7 +353,24 @@ def main(argv=None) -> int:
     p.add_argument("--photos", type=int, default=0, help="only the first N held-out photos (0: all)")
     p.add_argument("--json", default=None, help="score: write every face's score here")
     p.add_argument("--read", default=None, help="a probe JSON: print the tables")
+    p.add_argument("--tier", default=None, help="an evaluate --json of held-out real photos: thresholds for n faces")
+    p.add_argument("--max-faces", type=int, default=6, help="--tier: tiers for 2 to this many faces (more: its tier)")
+    p.add_argument("--target", type=float, default=0.05, help="--tier: real n-face photos called fake, at most")
+    p.add_argument("--draws", type=int, default=20000, help="--tier: random photos of n faces per half")
+    p.add_argument("--canvases", default=None, help="--tier: a probe JSON of canvases to judge at the thresholds too")
+    p.add_argument("--small", default=None, help="--tier: scripts/small_photo_probe.py's JSON, for smaller faces")
+    p.add_argument(
+        "--sizes",
+        nargs="+",
+        default=["80:64", "56:48"],
+        metavar="BELOW:AT",
+        help="--tier with --small: tiers for photos judged under BELOW px, set on the photos shrunk to AT px",
+    )
+    p.add_argument("--card", default="assets/models/mnv2_tightpad.json", help="--tier: the card to read and write")
+    p.add_argument("--write", action="store_true", help="--tier: write the tiers into --card as many_faces")
     args = p.parse_args(argv)
+    if args.tier:
+        return tier(args)
     if args.read:
         return read(args)
     if not args.json:

@@ -47,6 +47,7 @@ def main(argv=None) -> int:
         help="shrink the tight photo to this short side (px), as a thumbnail is; the labels then also at the card's "
         "threshold for small photos where it has one (scripts/small_photo_probe.py); 0: as cut",
     )
+    p.add_argument("--json", default=None, help="also write each video's scores here (label, method, whole, tight)")
     args = p.parse_args(argv)
     import cv2
 
@@ -109,6 +110,10 @@ def main(argv=None) -> int:
                         label = with_second_opinion(label, {"label": said})
                 heard.append(label)
             rows.append((it.label_name, it.method or "original", *scores, *heard))
+    if args.json:
+        keys = ("label", "method", "whole", "tight", "whole_label", "tight_label")
+        with open(args.json, "w") as fh:
+            json.dump([dict(zip(keys, r)) for r in rows], fh, indent=0)
     print(f"{len(rows)} videos, one frame each; labels at {card.name}'s threshold {card.threshold:.4f}")
     small = card.small_rule(args.side, photo=True) if args.side else None
     if small:  # the tight photos at the card's threshold for photos of their size (the whole frames are larger)

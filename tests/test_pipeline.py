@@ -227,7 +227,7 @@ def test_bad_arguments_are_refused_before_any_work(clips, tiny_model, monkeypatc
         ({"frames": 8.5}, "frames must be a whole number"),
         ({"frames": float("nan")}, "frames must be a whole number"),
         ({"frames": 0}, "frames must be at least 1 (None: the default, 32); got 0"),
-        ({"fps": "2"}, "fps must be a number"),
+        ({"fps": "2"}, "fps must be a positive number"),
         ({"threshold": float("nan")}, "the threshold is a probability, between 0 and 1; got nan"),
         ({"threshold": 1.5}, "the threshold is a probability"),
         ({"threshold": -0.1}, "the threshold is a probability"),
@@ -527,3 +527,102 @@ def test_a_small_photo_is_judged_at_the_cards_threshold_for_small_photos(tiny_mo
     # set by hand: judged as given, the tier's line not said to have judged it
     hand = analyze(photo(80), model=model, threshold=0.7)
     assert hand.threshold == 0.7 and not threshold_for_small_video(hand)
+
+
+def test_a_photo_with_several_faces_is_judged_at_the_cards_threshold_for_that_many(tmp_path, tiny_model):
+    # a probe of group photos (scripts/group_photo_probe.py): each real face is judged on its own and the photo is
+    # called fake if one is, so a photo of six real people got a false alarm several times as often as a portrait
+    import copy
+    import dataclasses
+
+    import cv2
+
+    from detector.data.synthetic import astronaut
+    from detector.inference.report import card_rule_of, judged_faces
+
+    tiers = [
+        {"faces": 2, "threshold": 0.8, "uncertain": [0.3, 0.8]},
+        {"faces": 3, "threshold": 0.9, "uncertain": [0.3, 0.9]},
+    ]
+    small = {"below": 100, "threshold": 0.85, "uncertain": [0.2, 0.85]}
+    model = copy.copy(tiny_model)
+    model.card = dataclasses.replace(
+        tiny_model.card, threshold=0.6, uncertain=[0.4, 0.6], many_faces=tiers, small_photo=small
+    )
+    face = cv2.resize(astronaut()[28:212, 136:320], (184, 184))
+
+    def group(n: int, side: int = 184) -> str:
+        canvas = np.concatenate([cv2.resize(face, (side, side))] * n, axis=1)
+        path = tmp_path / f"group_{n}_{side}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+        return str(path)
+
+    one = analyze(group(1), model=model)
+    assert judged_faces(one) == 1 and one.threshold == 0.6 and card_rule_of(one) is None
+    two = analyze(group(2), model=model)
+    assert judged_faces(two) == 2 and (two.threshold, two.uncertain) == (0.8, [0.3, 0.8])
+    said = [w for w in two.warnings if w.startswith("For a photo with this many faces the model uses")]
+    assert len(said) == 1 and "a stricter threshold, 0.800 instead of 0.600 (2 faces" in said[0], two.warnings
+    assert "about 1 in 20 photos of 2 real faces" in said[0] and card_rule_of(two) == "photos with several faces"
+    four = analyze(group(4), model=model)  # more faces than any tier names: the tier of the most
+    assert judged_faces(four) == 4 and four.threshold == 0.9
+    assert any("photos of 3 or more real faces" in w for w in four.warnings)
+    # a small photo with two faces: the stricter of the two rules judges it, the band from the lower of their edges
+    small_two = analyze(group(2, 90), model=model)
+    assert judged_faces(small_two) == 2 and (small_two.threshold, small_two.uncertain) == (0.85, [0.2, 0.85])
+    assert card_rule_of(small_two) == "small photos"
+    assert not any(w.startswith("For a photo with this many faces") for w in small_two.warnings)
+    # a video is judged at the card's own: the tiers were measured on photos
+    assert model.card.threshold_for(720, photo=False, faces=3) == (0.6, [0.4, 0.6])
+    hand = analyze(group(2), model=model, threshold=0.7)  # set by hand: as given
+    assert hand.threshold == 0.7 and card_rule_of(hand) is None
+
+
+def test_a_card_refuses_thresholds_for_many_faces_it_cannot_use(tmp_path):
+    import json
+
+    from detector.models.card import BadCardError, ModelCard
+
+    base = {"name": "m", "architecture": "resnet18", "input_size": 64, "threshold": 0.6, "weights": "m.safetensors"}
+    for bad, why in (
+        ([{"faces": 1, "threshold": 0.8}], "many_faces.faces"),
+        ([{"faces": 2, "threshold": 0.5}], "many_faces.threshold"),
+        ([{"faces": 2, "threshold": 0.9}, {"faces": 3, "threshold": 0.8}], "lower threshold than fewer"),
+        ([{"faces": 2, "threshold": 0.8}, {"faces": 2, "threshold": 0.9}], "two tiers of one number"),
+        ([{"faces": 2, "threshold": 0.8, "uncertain": [0.3, 0.7]}], "ends at many_faces.threshold"),
+        ({"faces": 2}, "a list of objects"),
+    ):
+        path = tmp_path / "m.json"
+        path.write_text(json.dumps(dict(base, many_faces=bad)))
+        with pytest.raises(BadCardError, match=why):
+            ModelCard.from_file(path)
+    path.write_text(json.dumps(dict(base, many_faces=[{"faces": 3, "threshold": 0.9}, {"faces": 2, "threshold": 0.8}])))
+    card = ModelCard.from_file(path)
+    assert [card.faces_rule(n) and card.faces_rule(n)["threshold"] for n in (1, 2, 3, 9)] == [None, 0.8, 0.9, 0.9]
+    assert card.is_own_threshold(0.9) and card.threshold_for(None, photo=True, faces=2) == (0.8, None)
+
+
+def test_a_small_face_in_a_large_photo_is_judged_at_the_cards_threshold_for_its_size(tmp_path, tiny_model):
+    # a probe of group photos: small real faces in a large photo were called fake as often as in a small photo of one
+    # face (scripts/group_photo_probe.py), while the small photos' tiers went by the photo's side alone
+    import copy
+    import dataclasses
+
+    import cv2
+
+    from detector.data.synthetic import astronaut
+    from detector.inference.pipeline import judged_side
+
+    model = copy.copy(tiny_model)
+    rule = {"below": 100, "threshold": 0.97, "uncertain": [0.2, 0.97]}
+    model.card = dataclasses.replace(tiny_model.card, threshold=0.6, uncertain=[0.4, 0.6], small_photo=rule)
+    page = np.full((400, 600, 3), 90, np.uint8)
+    page[150:230, 250:330] = cv2.resize(astronaut()[28:212, 136:320], (80, 80), interpolation=cv2.INTER_AREA)
+    path = tmp_path / "far.png"
+    cv2.imwrite(str(path), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
+    report = analyze(str(path), model=model)
+    assert report.faces and max(report.faces[0].box[2:]) < 100 and report.threshold == 0.97
+    said = [w for w in report.warnings if w.startswith("For a photo this small the model uses")]
+    assert len(said) == 1 and "(a face in the photo is under 100 px across" in said[0]
+    assert judged_side("a.png", 600, 400, True, [(0, 0, 60, 70)]) == 70 and judged_side("a.png", 600, 400, True) == 400
+    assert judged_side("a.mp4", 600, 400, False, [(0, 0, 60, 70)]) == 400  # a video goes by its side alone

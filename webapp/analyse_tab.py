@@ -272,6 +272,7 @@ def on_analyze(
     The session keeps a slim copy of the report (:func:`webapp.session.slim_report`: frames as small JPEGs), and
     the uploaded file until the session ends (the lab and a second analysis use it again)."""
     from detector.inference.pipeline import judged_side
+    from detector.inference.report import judged_faces
     from webapp.faces import gallery_items
     from webapp.plots import timeline_figure, timeline_summary
     from webapp.session import release_memory, slim_report
@@ -296,11 +297,13 @@ def on_analyze(
     progress(DRAWING, desc="drawing the results")
     photo = is_photo(report)  # one frame: no timeline, no frame slider
     card = _card_of(model_name)
-    # the card's threshold and band for this file (a small video's where the card has one), as analyze chose them;
-    # where the slider stood at one of the card's own, that one judged the file and the slider now shows it
+    # the card's threshold and band for this file (a small file's, or a photo with several faces', where the card has
+    # one), as analyze chose them; where the slider stood at one of the card's own, that one judged the file and the
+    # slider now shows it
     own = card is not None and _slider_threshold(threshold, _model(model_name)) is None
-    side = judged_side(report.video, report.video_info.get("width"), report.video_info.get("height"), photo)
-    card_t, card_band = card.threshold_for(side, photo) if card is not None else (None, None)
+    info = report.video_info
+    side = judged_side(report.video, info.get("width"), info.get("height"), photo, report.faces if photo else ())
+    card_t, card_band = card.threshold_for(side, photo, judged_faces(report)) if card is not None else (None, None)
     judged = {  # what the threshold slider needs to judge these scores again
         "threshold": card_t,
         "uncertain": list(card_band) if card_band else None,

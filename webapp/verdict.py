@@ -19,13 +19,13 @@ from detector.inference.report import (
     SECOND_OPINION,
     Report,
     band_at,
+    card_rule_of,
     figures_against,
     hand_threshold_warning,
     is_model_warning,
     is_pooled,
     second_opinion_warning,
     threshold_by_hand,
-    threshold_for_small_video,
     trust_warnings,
     verdict,
     with_second_opinion,
@@ -122,7 +122,7 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
             f'<b class="verdict-score">{shown_score}</b> {cmp} threshold {thr_text}'
             # the lab and compare cards too: a threshold moved on the first tab is not the model's (a teacher's audit)
             + (" (set by hand)" if threshold_by_hand(report) else "")
-            + (f" (the model's for small {('videos', 'photos')[photo]})" if threshold_for_small_video(report) else "")
+            + (f" (the model's for {card_rule_of(report)})" if card_rule_of(report) else "")
             + (f" &middot; uncertain from {band_text}" if band else "")
             + "</div>"
         )

@@ -349,7 +349,7 @@ def care_notes(c: Comparison) -> list[tuple[str, str]]:
     each warning every model's report gives alike (few faces, a small video, a file cut short...); ``note``, the
     teaching and untested models, each kind once, and the models judged at their threshold for small videos."""
     from detector.data.seen import is_seen_warning
-    from detector.inference.report import threshold_for_small_video
+    from detector.inference.report import card_rule_of
 
     if not c.runs:
         return []
@@ -384,13 +384,15 @@ def care_notes(c: Comparison) -> list[tuple[str, str]]:
             else f"no validation figures on {its} card{'s' * many}: {its} scores are untested"
         )
         out.append(("note", f"{kind}{'s' * many} ({why}): {', '.join(names)}."))
-    judged_small = [r for r in c.runs if threshold_for_small_video(r.report)]
-    if judged_small:  # a model's threshold for small videos judged it: the table's threshold is that one
-        named = ", ".join(f"{r.name} at {r.report.threshold:.3f}" for r in judged_small)
-        kind = "photos" if what == "photo" else "videos"
-        out.append(
-            ("note", f"Judged at the model's threshold for small {kind}: {named} (stricter than for larger {kind}).")
-        )
+    by_rule: dict[str, list] = {}  # a model's threshold for small files (or many faces) judged it: the table's is it
+    for r in c.runs:
+        rule = card_rule_of(r.report)
+        if rule:
+            by_rule.setdefault(rule, []).append(r)
+    for rule, runs in by_rule.items():
+        named = ", ".join(f"{r.name} at {r.report.threshold:.3f}" for r in runs)
+        than = "for fewer faces" if rule == "photos with several faces" else f"for larger {rule.split()[-1]}"
+        out.append(("note", f"Judged at the model's threshold for {rule}: {named} (stricter than {than})."))
     return out
 
 

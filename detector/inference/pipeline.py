@@ -62,6 +62,7 @@ from detector.inference.video import (
     bits_per_pixel,
     cut_short,
     heavy_compression_warning,
+    many_faces_warning,
     sample_frames,
     small_clip_warning,
     small_threshold_warning,
@@ -420,13 +421,20 @@ def sequence_tracks(
     return tracks
 
 
-def judged_side(path, width: int | None, height: int | None, photo: bool) -> int | None:
-    """The short side (px) by which a model card's threshold for small videos, or for small photos (``photo``), is
-    chosen (:meth:`~detector.models.card.ModelCard.threshold_for`): None for an animated GIF (not measured: the
-    rules were set on forwarded H.264 clips and on photos; a one-frame GIF is a photo) or a file of unknown size."""
+def judged_side(path, width: int | None, height: int | None, photo: bool, faces=()) -> int | None:
+    """The size (px) by which a model card's threshold for small videos, or for small photos (``photo``), is chosen
+    (:meth:`~detector.models.card.ModelCard.threshold_for`): a video's short side; a photo's short side, or the
+    longer side of the smallest of its judged ``faces`` (faces, or their boxes) where that is smaller (the photo
+    tiers were set on photos whose face filled them: a small face in a large group photo is blown up from as few
+    pixels as in a small photo); None for an animated GIF (not measured: the rules were set on forwarded H.264 clips
+    and on photos; a one-frame GIF is a photo) or a file of unknown size."""
     if (not photo and str(path).lower().endswith(GIF_EXTENSIONS)) or not width or not height:
         return None
-    return min(int(width), int(height))
+    side = min(int(width), int(height))
+    if photo:
+        boxes = [getattr(f, "box", f) for f in faces]
+        side = min([side] + [int(max(b[2], b[3])) for b in boxes if b[2] > 0 and b[3] > 0])
+    return side
 
 
 def check_arguments(video_path, frames, fps, rule, threshold, cam_faces, cam=None) -> str:
@@ -600,10 +608,15 @@ def analyze(
     # the card's threshold for this file: its threshold for small videos where it has one and the video is under it,
     # else its own. A threshold given by the caller (other than that one) replaces it, as given, to the last digit
     # (the app's slider passes None within half its step of either of the card's); the band keeps its lower edge.
+    # and for a photo with several faces, each judged on its own, the card's threshold for that many faces where it is
+    # stricter (a group photo of real people gets a false alarm on one of them more often than a portrait)
     photo = is_still(video_path)
-    side = judged_side(video_path, info.width, info.height, photo)
-    small = clf.card.small_rule(side, photo)
-    card_t, card_band = clf.card.threshold_for(side, photo)
+    side = judged_side(video_path, info.width, info.height, photo, face_results)
+    n_faces = len(face_results) if photo else None
+    rule_used = clf.card.deciding_rule(side, photo, n_faces)
+    small = rule_used if rule_used is not None and "below" in rule_used else None
+    many = rule_used if rule_used is not None and "faces" in rule_used else None
+    card_t, card_band = clf.card.threshold_for(side, photo, n_faces)
     own = threshold is None or float(threshold) == card_t
     t = card_t if own else float(threshold)
     band = card_band if own else band_at(t, card_t, card_band)
@@ -634,7 +647,10 @@ def analyze(
             0 if report.label == "unknown" else len(report.warnings), small_faces_warning(tiny, report)
         )
     if small and photo and report.label != "unknown":  # the card's threshold for small photos (unless set by hand)
-        report.warnings.append(small_threshold_warning(small, clf.card.threshold, photo=True))
+        by_face = min(info.width, info.height) >= small["below"]  # a small face in a photo not small itself
+        report.warnings.append(small_threshold_warning(small, clf.card.threshold, photo=True, face=by_face))
+    if many and report.label != "unknown":  # and for photos with several faces
+        report.warnings.append(many_faces_warning(many, clf.card.threshold, n_faces))
     if getattr(info, "transparent", False):  # a cut-out photo: an edit of its own
         report.warnings.append(CUT_OUT_WARNING)
     if getattr(info, "grey_share", 0.0):  # a JPEG cut short that still decodes: the rest is the decoder's grey

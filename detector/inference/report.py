@@ -590,12 +590,27 @@ def threshold_by_hand(report: Report) -> bool:
 
 
 def threshold_for_small_video(report: Report) -> bool:
-    """Whether ``report`` was judged at its model card's threshold for small videos or small photos (not one set by
-    hand)."""
-    from detector.inference.video import SMALL_PHOTO_THRESHOLD, SMALL_THRESHOLD
+    """Whether ``report`` was judged at one of its model card's thresholds of its own, for small videos, small
+    photos or photos with several faces (not one set by hand): :func:`card_rule_of`."""
+    return card_rule_of(report) is not None
 
-    said = (SMALL_THRESHOLD, SMALL_PHOTO_THRESHOLD)
-    return not threshold_by_hand(report) and any(w.startswith(said) for w in report.warnings)
+
+def card_rule_of(report: Report) -> str | None:
+    """Which of its model card's thresholds of its own judged ``report`` (not one set by hand), in words ("small
+    videos", "small photos", "photos with several faces"), or None: the card's usual threshold or one set by hand."""
+    from detector.inference.video import MANY_FACES_THRESHOLD, SMALL_PHOTO_THRESHOLD, SMALL_THRESHOLD
+
+    if threshold_by_hand(report):
+        return None
+    said = {SMALL_THRESHOLD: "small videos", SMALL_PHOTO_THRESHOLD: "small photos"}
+    said[MANY_FACES_THRESHOLD] = "photos with several faces"
+    return next((words for start, words in said.items() for w in report.warnings if w.startswith(start)), None)
+
+
+def judged_faces(report: Report) -> int | None:
+    """How many faces a photo's report judged (each its own identity; those too small to judge left out), the
+    number its model card's threshold for photos with several faces goes by; None for a video."""
+    return len(report.faces) if report.is_photo else None
 
 
 def colour_models(card, directory=None) -> list[str]:

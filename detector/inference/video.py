@@ -456,6 +456,7 @@ def cut_short(info: VideoInfo) -> str | None:
 
 SMALL_THRESHOLD = "For a video this small the model uses"  # how small_threshold_warning's line starts
 SMALL_PHOTO_THRESHOLD = "For a photo this small the model uses"  # and how it starts of a photo
+MANY_FACES_THRESHOLD = "For a photo with this many faces the model uses"  # how many_faces_warning's line starts
 SMALLER_THAN_TRAINING = "smaller than every FaceForensics++ clip the model trained on"  # small_clip_warning says it
 
 
@@ -525,7 +526,7 @@ def is_small_clip_warning(text: str) -> bool:
     return text.startswith(("The video is ", "The animated GIF is ")) and SMALLER_THAN_TRAINING in text
 
 
-def small_threshold_warning(small: dict, usual: float, photo: bool = False) -> str:
+def small_threshold_warning(small: dict, usual: float, photo: bool = False, face: bool = False) -> str:
     """What the model card's threshold for small videos (or, with ``photo``, small photos) is (``small``: its
     :meth:`~detector.models.card.ModelCard.small_rule`; ``usual``: the card's threshold for other inputs): a fact of
     the model, still true where a threshold set by hand judged the file (the app's slider)."""
@@ -535,15 +536,38 @@ def small_threshold_warning(small: dict, usual: float, photo: bool = False) -> s
     low = f" Scores from {band[0]:.3f} up to it are uncertain." if band and band[0] < t else ""
     measured = f" of those measured at {int(small['measured_at'])} px" if small.get("measured_at") else ""
     if photo:
+        what = (
+            f"a face in the photo is under {int(small['below'])} px across, smaller than every face in the photos it "
+            "trained on"
+            if face
+            else f"the photo is under {int(small['below'])} px on its short side, smaller than every photo it trained "
+            "on"
+        )
         return (
-            f"{SMALL_PHOTO_THRESHOLD} a stricter threshold, {t:.3f} instead of {float(usual):.3f} (the photo is under "
-            f"{int(small['below'])} px on its short side, smaller than every photo it trained on): shrunk this far, "
-            f"real faces are called fake more often, and at this threshold few real photos are (about 1 in 20"
-            f"{measured}); it also calls fewer fakes fake.{low} A larger copy of the photo, if there is one, says more."
+            f"{SMALL_PHOTO_THRESHOLD} a stricter threshold, {t:.3f} instead of {float(usual):.3f} ({what}): shrunk "
+            f"this far, real faces are called fake more often, and at this threshold few real photos are (about 1 in "
+            f"20{measured}); it also calls fewer fakes fake.{low} A larger copy of the photo, if there is one, says "
+            "more."
         )
     return (
         f"{SMALL_THRESHOLD} a stricter threshold, {t:.3f} instead of {float(usual):.3f}, so that few real clips "
         f"are called fake (about 1 in 20{measured}); it also calls fewer fakes fake.{low}"
+    )
+
+
+def many_faces_warning(tier: dict, usual: float, faces: int) -> str:
+    """What the model card's threshold for photos with several faces is (``tier``: its
+    :meth:`~detector.models.card.ModelCard.faces_rule` for ``faces`` judged faces; ``usual``: the card's threshold
+    for one face): a fact of the model, still true where a threshold set by hand judged the file."""
+    t, band, k = float(tier["threshold"]), tier.get("uncertain"), int(tier["faces"])
+    low = f" Scores from {band[0]:.3f} up to it are uncertain: look at those faces." if band and band[0] < t else ""
+    group = f"{k} real faces" if faces == k else f"{k} or more real faces"
+    size = f", one of them under {int(tier['below'])} px across" if tier.get("below") else ""
+    return (
+        f"{MANY_FACES_THRESHOLD} a stricter threshold, {t:.3f} instead of {float(usual):.3f} ({faces} faces{size}, "
+        "each judged on its own, and the photo called fake if one is): the more real faces a photo holds, the "
+        f"likelier one of them scores high by chance (smaller faces more so), and at this threshold about 1 in 20 "
+        f"photos of {group} {'that small ' if size else ''}has one called fake. It also calls fewer fakes fake.{low}"
     )
 
 

@@ -8,7 +8,8 @@ order, the decision threshold and its "uncertain" band (how they were chosen:
 ``trained.calibration``), where the model came from (data, split, config, metrics),
 and, for an ensemble, its members' weight files; for a temporal model (``temporal``), its sequence heads' file
 and settings; where measured, a threshold of its own for videos smaller than the training clips (``small_video``)
-and for photos smaller than the training photos (``small_photo``).
+and for photos smaller than the training photos (``small_photo``), and for photos with several faces
+(``many_faces``).
 Loading never unpickles anything: safetensors holds tensors only, and the card is JSON.  A card may only name weight
 files that sit in its own folder (:func:`weights_path`).
 """
@@ -66,6 +67,12 @@ class ModelCard:
     # the same for photos smaller than the training photos (a thumbnail, an avatar, a picture saved from a page): the
     # tiers' "below" is the photo's short side (scripts/small_photo_probe.py --tier); empty where it has none
     small_photo: dict | list = field(default_factory=dict)
+    # thresholds of its own for photos with several faces, each judged on its own, where the photo is called fake if
+    # any face is: with every face a chance of a false alarm, a photo of many real people gets one more often. A list
+    # of tiers, each {"faces": from this many faces on, "threshold": ..., "uncertain": [low, threshold], "rule": how,
+    # ...}, and "below" (px) for a tier of photos whose judged side is under it, set on smaller faces
+    # (scripts/group_photo_probe.py --tier); empty where it has none
+    many_faces: list = field(default_factory=list)
 
     @property
     def small_video_tiers(self) -> list[dict]:
@@ -86,25 +93,60 @@ class ModelCard:
         tiers = self.small_photo_tiers if photo else self.small_video_tiers
         return next((t for t in tiers if short_side < t["below"]), None)
 
+    @property
+    def many_faces_tiers(self) -> list[dict]:
+        """The card's thresholds for photos with several faces, fewest faces first."""
+        return sorted(self.many_faces or [], key=lambda t: t["faces"])
+
+    def faces_rule(self, faces: int | None, short_side: int | None = None) -> dict | None:
+        """The card's threshold and band for a photo whose ``faces`` faces are judged and whose judged side is
+        ``short_side`` px: of the tiers for at most ``faces`` faces (and, where a tier names a size, for photos under
+        it), the strictest; else None (one face, or a card without such tiers: its own threshold applies)."""
+        if not faces or faces < 2:
+            return None
+        fits = [
+            t
+            for t in self.many_faces_tiers
+            if faces >= t["faces"] and (t.get("below") is None or (short_side is not None and short_side < t["below"]))
+        ]
+        return max(fits, key=lambda t: t["threshold"]) if fits else None
+
     def small_video_rule(self, short_side: int | None) -> dict | None:
         """:meth:`small_rule` of a video."""
         return self.small_rule(short_side)
 
-    def threshold_for(self, short_side: int | None, photo: bool = False) -> tuple[float, list[float] | None]:
+    def threshold_for(
+        self, short_side: int | None, photo: bool = False, faces: int | None = None
+    ) -> tuple[float, list[float] | None]:
         """The threshold and uncertain band that judge a video (or, with ``photo``, a photo) whose short side is
-        ``short_side`` px (None: a size no rule is measured for): the small files' where :meth:`small_rule` applies,
-        else the card's own."""
+        ``short_side`` px (None: a size no rule is measured for) and, for a photo, whose ``faces`` faces are judged:
+        the strictest of the rules that apply (:meth:`small_rule`, :meth:`faces_rule`), else the card's own; the
+        band from the lowest of their edges (what one calls uncertain stays uncertain)."""
+        rule = self.deciding_rule(short_side, photo, faces)
+        if rule is None:
+            return float(self.threshold), self.uncertain
+        t = float(rule["threshold"])
+        lows = [float(r["uncertain"][0]) for r in self._rules(short_side, photo, faces) if r.get("uncertain")]
+        return t, ([min(lows + [t]), t] if lows else rule.get("uncertain"))
+
+    def _rules(self, short_side, photo, faces) -> list[dict]:
         small = self.small_rule(short_side, photo)
-        if small:
-            return float(small["threshold"]), small.get("uncertain")
-        return float(self.threshold), self.uncertain
+        many = self.faces_rule(faces, short_side) if photo else None
+        return [r for r in (small, many) if r]
+
+    def deciding_rule(self, short_side: int | None, photo: bool = False, faces: int | None = None) -> dict | None:
+        """Which of the card's rules for small files and for photos with several faces judges the file (the
+        strictest; a small file's on a tie), or None: the card's own threshold."""
+        rules = self._rules(short_side, photo, faces)
+        return max(rules, key=lambda r: float(r["threshold"])) if rules else None
 
     def is_own_threshold(self, threshold: float, tolerance: float = 1e-9) -> bool:
         """Whether ``threshold`` is one of the card's own (its threshold or its small videos' or photos'), within
         ``tolerance``: the app's slider, which shows the threshold that judged the last file, stands for the card's
         rule at either (an explicit threshold given to ``analyze`` counts as the card's only where it is the one
         that applies to the file)."""
-        own = [self.threshold] + [t["threshold"] for t in self.small_video_tiers + self.small_photo_tiers]
+        tiers = self.small_video_tiers + self.small_photo_tiers + self.many_faces_tiers
+        own = [self.threshold] + [t["threshold"] for t in tiers]
         return any(abs(float(threshold) - float(t)) <= tolerance for t in own)
 
     @property
@@ -204,12 +246,38 @@ def _check_numbers(card: ModelCard) -> None:
             card.temporal["uncertain"] = _band(card.temporal["uncertain"], "temporal.uncertain")
     for key in ("small_video", "small_photo"):  # never more lenient towards "fake" than the card's own threshold,
         _check_tiers(card, key)  # nor than a larger size's
+    _check_faces_tiers(card)  # nor than fewer faces'
     card.face_margin = _number(card.face_margin, "face_margin", 0.0, 4.0)
     if card.dtype not in DTYPES:
         raise ValueError(f"dtype {card.dtype!r}: one of {', '.join(DTYPES)}")
     classes = card.classes
     if not isinstance(classes, list) or len(classes) < 2 or len(set(map(str, classes))) != len(classes):
         raise ValueError(f"classes {card.classes!r}: two or more distinct names")
+
+
+def _check_faces_tiers(card: ModelCard) -> None:
+    """The card's ``many_faces`` tiers are usable: from 2 faces on, never below the card's threshold, never lower
+    for more faces."""
+    tiers = card.many_faces
+    if not tiers:
+        card.many_faces = []
+        return
+    if not isinstance(tiers, list) or not all(isinstance(t, dict) for t in tiers):
+        raise TypeError("many_faces is a list of objects with faces, threshold and uncertain")
+    for t in tiers:
+        t["faces"] = int(_number(t.get("faces"), "many_faces.faces", 2, 10_000))
+        t["threshold"] = _number(t.get("threshold"), "many_faces.threshold", card.threshold, 1.0)
+        t["uncertain"] = _band(t.get("uncertain"), "many_faces.uncertain")
+        if t.get("below") is not None:
+            t["below"] = int(_number(t["below"], "many_faces.below", 16, 8192))
+        if t["uncertain"] and t["uncertain"][1] != t["threshold"]:
+            raise ValueError("many_faces.uncertain ends at many_faces.threshold")
+    for size in {t.get("below") for t in tiers}:  # each size's tiers (or those of any size)
+        ordered = sorted((t for t in tiers if t.get("below") == size), key=lambda t: t["faces"])
+        if len({t["faces"] for t in ordered}) != len(ordered):
+            raise ValueError("many_faces: two tiers of one number of faces")
+        if any(a["threshold"] > b["threshold"] for a, b in zip(ordered, ordered[1:])):
+            raise ValueError("many_faces: more faces with a lower threshold than fewer")
 
 
 def _check_tiers(card: ModelCard, key: str) -> None:
