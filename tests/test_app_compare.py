@@ -82,7 +82,7 @@ def test_compare_event_through_gradio(demo, clips):
     for elem in ("compare-json", "compare-csv"):
         assert out[elem]["visible"] is True
     saved = json.loads(open(out["compare-json"]["value"]["path"]).read())
-    assert saved["input"] == "face.mp4" and [r["model"] for r in saved["models"]] == ["eager", "wary"]
+    assert saved["video"] == "face.mp4" and [r["model"] for r in saved["models"]] == ["eager", "wary"]
     assert saved["explained_face"]["cam_method"] == "gradcam" and len(saved["faces_labelled_differently"]) == 4
     upload_dir = os.path.dirname(compare.inputs[0].preprocess(compare.inputs[0].data_model(**file_data(clips["face"]))))
     assert upload_dir not in json.dumps(saved)  # the server's upload folder is never in a download

@@ -81,6 +81,7 @@ def test_batch_folder_keeps_input_order_and_reports_failures(tmp_path, clips, ti
     broken = data[2]  # listed with the reports, its reason beside it (an archive scan's review lost it)
     assert broken["label"] == "unknown" and broken["score"] is None and "not a readable video" in broken["error"]
     assert "error" not in data[0] and "error" not in data[1]
+    assert set(broken) - {"error"} == set(data[0])  # every key a report has (an audit: r["uncertain"] was KeyError)
     plain = data[1]
     assert plain["label"] == "unknown" and plain["score"] is None
     assert all(fr["faces"] == [] for fr in plain["frames"]) and len(plain["frames"]) == 4

@@ -83,7 +83,7 @@ def test_the_comparison_json_has_rows_face_disagreements_and_reports():
 
     c = _comparison()
     data = json.loads(json.dumps(c.to_dict()))  # plain JSON
-    assert data["input"] == "clip.mp4" and [r["model"] for r in data["models"]] == ["a", "b"]
+    assert data["video"] == "clip.mp4" and [r["model"] for r in data["models"]] == ["a", "b"]
     assert data["verdicts_agree"] is True  # both videos score fake; only one face differs
     assert data["explained_face"]["frame"] == 10 and data["faces_compared"] == 3
     assert data["faces_labelled_differently"] == [
@@ -182,8 +182,8 @@ def test_cli_compare_says_where_the_models_disagree(clips, pair_dir, tmp_path, m
     assert data["explained_face"]["cam_method"] is None  # the CLI explains nothing
     rows = list(csv.DictReader(table.open()))
     assert [(r["model"], r["label"], r["threshold"], r["calibrated"]) for r in rows] == [
-        ("eager", "fake", "0.01", "False"),
-        ("wary", "real", "0.99", "True"),
+        ("eager", "fake", "0.01", "0"),
+        ("wary", "real", "0.99", "1"),
     ]
     eager = next(line for line in printed.splitlines() if line.startswith("eager "))
     assert "threshold 0.010 (fixed, not calibrated)" in eager

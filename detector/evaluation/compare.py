@@ -99,6 +99,7 @@ class ModelRun:
             "score": None if r.score != r.score else round(float(r.score), SCORE_DECIMALS),  # as the report's JSON
             "threshold": r.threshold,
             "uncertain_from": r.uncertain[0] if r.uncertain else None,
+            "uncertain": list(r.uncertain) if r.uncertain else None,  # as a scan's report gives its band
             "calibrated": self.calibrated,
             "faces": len(scores),
             "faces_over_threshold": sum(s >= r.threshold for s in scores),
@@ -206,7 +207,7 @@ class Comparison:
             }
 
         return {
-            "input": self.path,
+            "video": self.path,  # as a scan's report names its input
             "models": self.rows,
             "verdicts_agree": len({r["label"] for r in self.rows if r["label"] != "unknown"}) <= 1,
             "explained_face": None if self.face is None else {**self.face.to_dict(), "cam_method": self.cam_method},
@@ -463,9 +464,9 @@ def faces_line(comparison: Comparison) -> str:
 def write_csv(comparison: Comparison, fh) -> None:
     """The comparison's CSV (one row per model, :data:`FIELDS`) to an open text file: what ``--csv`` writes and the
     app's compare tab offers."""
-    writer = SafeDictWriter(fh, fieldnames=FIELDS)
-    writer.writeheader()
-    writer.writerows(comparison.rows)
+    writer = SafeDictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
+    writer.writeheader()  # yes/no as 1/0, as a scan's CSV writes face_found (an audit: Python's True/False)
+    writer.writerows({k: int(v) if isinstance(v, bool) else v for k, v in row.items()} for row in comparison.rows)
 
 
 def _output(target: str, **kwargs):
@@ -513,7 +514,7 @@ def main(argv=None) -> int:
         # the outputs say so too: an earlier comparison's files left in their place would be read as this one's
         message = str(e)
         for option, target, write in (
-            ("--json", args.json, lambda fh: json.dump({"input": args.path, "models": [], "error": message}, fh)),
+            ("--json", args.json, lambda fh: json.dump({"video": args.path, "models": [], "error": message}, fh)),
             ("--csv", args.csv, lambda fh: SafeDictWriter(fh, fieldnames=FIELDS).writeheader()),
         ):
             if target and target != STDOUT:

@@ -214,18 +214,26 @@ CSV_FIELDS = [
 
 
 def error_entry(video: str, message: str, model: str | None = None) -> dict:
-    """The JSON form of an input that could not be analysed, as a scan's ``--json`` lists it among the reports: the
-    keys a reader of reports needs (no score, label ``unknown``, no frames, identities or warnings) and ``error``, the
-    one-line reason.  A reader tells it from a report by its ``error`` key."""
+    """The JSON form of an input that could not be analysed, as a scan's ``--json`` lists it among the reports: every
+    key of :meth:`Report.to_dict` (no score, label ``unknown``, nothing measured: null or empty; an audit: a reader's
+    ``r["uncertain"]`` raised KeyError on it) and ``error``, the one-line reason.  A reader tells it from a report by
+    its ``error`` key."""
     return {
         "video": video,
         "score": None,
         "label": "unknown",
         "threshold": None,
+        "uncertain": None,
+        "aggregation": None,
+        "scores_by_rule": {},
         "model": model,
+        "cam_method": None,
         "frames": [],
         "identities": [],
+        "face_rate": 0.0,
         "warnings": [],
+        "timings": {},
+        "video_info": {},
         "error": message,
     }
 
