@@ -461,3 +461,23 @@ def test_a_collage_portrait_is_cut_alike_for_every_model_of_a_comparison(tmp_pat
     assert any(w.startswith("The face lies in a picture inside the photo") for w in report.warnings)
     assert not any(w.startswith("A face fills the photo") for w in report.warnings)
     assert report.to_dict()["frames"][0]["faces"][0]["framed"] is True
+
+
+def test_facemesh_vouches_only_for_a_face_that_fills_the_box_it_checks():
+    # an audit: a 115 px astronaut pasted into skimage's coffee cup gave BlazeFace a 380 px "face" round the cup
+    # (0.65), and FaceMesh, asked about that box's crop, found a face off to its side; its verdict was fake. The
+    # second look now counts a face only near the crop's middle and a fair share of it across
+    import cv2
+
+    from detector.inference.pipeline import MESH_MIN_SHARE, _mesh_sees_a_face
+
+    face = cv2.resize(np.ascontiguousarray(data.astronaut()[30:230, 130:330]), (240, 240))
+    assert _mesh_sees_a_face(face)  # the face fills its square, as a face's crop does
+    for k in (1, 3):
+        assert _mesh_sees_a_face(np.rot90(face, k).copy())  # lying on its side too
+    from detector.inference.depth import landmarks
+
+    ground = np.full((600, 600, 3), 120, np.uint8)
+    ground[390:590, 390:590] = cv2.resize(face, (200, 200))  # a smaller face off in a corner of the crop
+    assert landmarks(ground) is not None  # FaceMesh finds it...
+    assert not _mesh_sees_a_face(ground) and 0 < MESH_MIN_SHARE < 0.77  # ...but it is not the box's face
