@@ -433,8 +433,11 @@ def _scan(args) -> int:
     listed: set[str] = set()
     named_again = 0
 
+    listing_failures = [0]  # how many of the failures are paths or folders that could not be listed
+
     def listing_failed(path: str, message: str) -> None:
         failures.append(message)
+        listing_failures[0] += 1
         results[f"listing:{len(results)}"] = error_entry(path, message)
         print(f"error: {printable(message)}", file=sys.stderr)
 
@@ -619,8 +622,12 @@ def _scan(args) -> int:
         print(f"{skipped_n} input(s) already in {args.jsonl}: not analysed again", file=sys.stderr)
     if len(videos) > 1 and not args.quiet:  # the tally a long scan ends on (errors scroll away above: a review)
         tally = f"{len(reports)} of {len(videos)} input(s) with a result"
-        if failures:
-            tally += f"; {len(failures)} could not be analysed (each said above, as 'error: ...')"
+        unlisted = len(failures) - listing_failures[0]  # inputs that were analysed, or tried
+        if unlisted:
+            tally += f"; {unlisted} could not be analysed (each said above, as 'error: ...')"
+        if listing_failures[0]:  # a path or folder that could not be listed is not one of the inputs counted (an
+            # audit: "1 of 2 input(s) with a result; 2 could not be analysed" summed to three)
+            tally += f"; {listing_failures[0]} path(s) or folder(s) could not be listed"
         print(tally, file=sys.stderr)
     # every input is in the outputs, as the README says: the rest of a scan stopped early (Ctrl-C, SIGTERM, a --jsonl
     # that could not be written) as not analysed (an archive audit)

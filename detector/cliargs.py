@@ -12,6 +12,7 @@ messages kept on one line whatever a file name holds.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import re
@@ -202,6 +203,9 @@ def write_failed(option: str, path: str, error: OSError) -> str:
     return f"{option} {path}: cannot be written ({error.strerror or error})"
 
 
+_HELD_PIPES: list[int] = []  # named pipes found read by unwritable(), held open as writers until the process ends
+
+
 def unwritable(path: str) -> str | None:
     """Why ``path`` cannot be written as a results file, or None (an existing file is left as it is)."""
     if os.path.isdir(path):
@@ -215,8 +219,15 @@ def unwritable(path: str) -> str | None:
         mode = None
     except OSError as e:
         return f"cannot be written ({e.strerror or e})"
-    if mode is not None and stat.S_ISFIFO(mode):
-        return None  # a named pipe: opening it here would wait for its reader
+    if mode is not None and stat.S_ISFIFO(mode):  # a named pipe: opening it to write waits for its reader, so ask
+        try:  # without waiting whether one is there (an audit: --json to a FIFO nothing read hung after the analysis)
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno == errno.ENXIO:
+                return "is a named pipe that nothing reads: start its reader first"
+            return f"cannot be written ({e.strerror or e})"
+        _HELD_PIPES.append(fd)  # kept open to the end: closed now, it would tell the reader the results had ended
+        return None
     try:
         with open(path, "a"):  # "a": an existing file is left as it is until the results are written
             pass

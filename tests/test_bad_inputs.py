@@ -381,3 +381,88 @@ def test_an_absurd_rate_is_refused_in_a_short_line():
     with pytest.raises(InputError, match=r"about 2e\+308 frames|about inf frames") as e:
         sample_times(2.0, n_frames=None, fps=1e308)
     assert len(str(e.value)) < 120
+
+
+def test_a_model_folder_with_a_card_that_is_no_regular_file_is_one_line_not_a_hang_or_a_memory_blowup(tmp_path):
+    # a hostile-input audit: a *.json in a models folder linked to /dev/zero read until 24 GB were gone, and a FIFO
+    # named *.json hung the scan (every *.json of a folder is read as a card)
+    from detector.errors import NoModelError
+    from detector.models.card import BadCardError, ModelCard
+    from detector.models.store import list_models, resolve
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.json")
+    if os.path.exists("/dev/zero"):
+        os.symlink("/dev/zero", folder / "zero.json")
+    for card in folder.iterdir():
+        with pytest.raises(BadCardError, match="not a regular file"):
+            ModelCard.from_file(card)
+    assert list_models(folder) == []
+    with pytest.raises(NoModelError, match="holds no usable model card .*not a regular file"):
+        resolve(str(folder))
+    big = tmp_path / "big.json"
+    with open(big, "wb") as fh:
+        fh.truncate(17 << 20)  # a sparse 17 MB "card"
+    with pytest.raises(BadCardError, match="far too large for a card"):
+        ModelCard.from_file(big)
+
+
+def test_a_model_that_is_not_a_name_a_path_or_a_model_and_a_pickle_are_said_so(tmp_path, clips):
+    from detector.errors import NoModelError
+    from detector.inference.pipeline import analyze
+    from detector.models.store import resolve
+
+    with pytest.raises(NoModelError, match="a model is a name, a card's path or a loaded model; got int 5"):
+        analyze(clips["face"], model=5)
+    pickle = tmp_path / "evil.pt"
+    pickle.write_bytes(b"\x80\x04not read")
+    with pytest.raises(NoModelError, match="a .pt file is not a model card and is never loaded"):
+        resolve(str(pickle))
+
+
+def test_a_cards_weights_that_are_a_pipe_are_not_called_missing(tmp_path, tiny_model_dir):
+    import json
+    import shutil
+
+    from detector.models.card import BadCardError
+    from detector.models.classifier import load_model
+
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, folder)
+    card = next(folder.glob("*.json"))
+    weights = folder / json.loads(card.read_text())["weights"]
+    weights.unlink()
+    os.mkfifo(weights)
+    with pytest.raises(BadCardError, match="are not a regular file"):
+        load_model(str(card))
+
+
+def test_limits_that_are_not_positive_numbers_are_refused():
+    from detector.errors import InputError
+    from detector.inference.video import Limits
+
+    for bad in (dict(max_duration_s=float("nan")), dict(max_file_mb=0), dict(max_frames=-1), dict(max_pixels="x")):
+        with pytest.raises(InputError, match="must be a positive number"):
+            Limits(**bad)
+    assert Limits(max_duration_s=float("inf")).max_duration_s == float("inf")  # no limit, said so
+
+
+def test_an_output_named_pipe_that_nothing_reads_is_refused_before_the_work(tmp_path):
+    # a hostile-input audit: --json naming a FIFO nothing read hung once the analysis was done
+    from detector.cliargs import check_outputs
+
+    pipe = tmp_path / "out.json"
+    os.mkfifo(pipe)
+    assert (
+        check_outputs([("--json", str(pipe))])
+        == f"--json {pipe}: is a named pipe that nothing reads: start its reader first"
+    )
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # a reader there: fine, and it is not told "the end" yet
+    try:
+        assert check_outputs([("--json", str(pipe))]) is None
+        with open(pipe, "w") as fh:
+            fh.write("{}")
+        assert os.read(reader, 10) == b"{}"
+    finally:
+        os.close(reader)

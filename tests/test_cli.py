@@ -741,6 +741,11 @@ def test_a_scan_of_several_inputs_ends_on_its_tally(fake_scan, capsys):
     assert err[-1] == "2 of 3 input(s) with a result; 1 could not be analysed (each said above, as 'error: ...')"
     assert run_main(fake_scan.dir, "--quiet") == 1
     assert "with a result" not in capsys.readouterr().err  # --quiet: errors only
+    # a path that could not be listed is not an input counted (an audit: "1 of 2 ...; 2 could not be analysed")
+    (fake_scan.dir / "empty").mkdir()  # a folder with nothing to analyse: said, and not listed as an input
+    assert run_main(fake_scan.dir / "a.mp4", fake_scan.dir / "c.mp4", fake_scan.dir / "empty") == 1
+    err = [line.strip() for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err[-1] == "2 of 2 input(s) with a result; 1 path(s) or folder(s) could not be listed", err
 
 
 def test_a_file_named_like_an_option_gets_a_hint(tmp_path, monkeypatch, capsys):

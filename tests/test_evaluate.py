@@ -198,6 +198,14 @@ def test_an_item_that_cannot_be_read_is_said_as_scan_says_it(tmp_path, tiny_mode
     err = [line for line in capsys.readouterr().err.splitlines() if "notes" in line and "run/s" not in line]
     # an audit: "not analysed: ..." where scan says "error: ..."
     assert len(err) == 1 and err[0].startswith("error: ") and "notes.mp4: not a readable video" in err[0]
+    # a named pipe, a dangling link, a link to itself under a video's name: said too, not left out without a word
+    os.mkfifo(tmp_path / "real" / "pipe.mp4")
+    os.symlink("missing.mp4", tmp_path / "real" / "dangling.mp4")
+    os.symlink("loop.mp4", tmp_path / "real" / "loop.mp4")
+    main([str(tmp_path), "--label", "real", "--model", card, "--frames", "2"])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    for said in ("pipe.mp4: not a regular file", "dangling.mp4: no such file", "loop.mp4: cannot be read"):
+        assert any(said in line for line in err), err
 
 
 def test_command_line_bad_folder(tmp_path):

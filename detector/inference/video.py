@@ -49,6 +49,12 @@ class Limits:
     max_pixels: int = 2560 * 1440  # 1440p is the largest accepted; 4K is refused
     max_frames: int = 512  # most frames one analysis may sample
 
+    def __post_init__(self) -> None:  # a NaN limit let every file through (an audit: a 2-hour clip was analysed)
+        for name in ("max_file_mb", "max_duration_s", "max_pixels", "max_frames"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value > 0):
+                raise InputError(f"Limits.{name} must be a positive number (math.inf: no limit); got {value!r}")
+
 
 @dataclass
 class VideoInfo:

@@ -183,6 +183,7 @@ class ModelCard:
     def from_file(cls, path: str | os.PathLike) -> ModelCard:
         """Read a card; BadCardError (one line) for a file that is not one."""
         try:
+            _check_plain_file(path)
             with open(path) as f:
                 data = json.load(f)
             if not isinstance(data, dict):
@@ -214,6 +215,21 @@ class ModelCard:
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
             raise BadCardError(f"{Path(path).name}: not a usable model card ({str(e).splitlines()[0][:120]})") from None
         return card
+
+
+MAX_CARD_BYTES = 16 << 20  # a card is a few kB (the default's, with its tiers, about 40 kB): larger is not one
+
+
+def _check_plain_file(path) -> None:
+    """A card must be a regular file of at most :data:`MAX_CARD_BYTES`: a FIFO hung its reading, and a link to
+    /dev/zero read until memory ran out (a hostile-input audit; a folder's every ``*.json`` is read as a card)."""
+    import stat
+
+    st = os.stat(path)  # OSError (no such file...) is said as the card's
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError("not a regular file")
+    if st.st_size > MAX_CARD_BYTES:
+        raise ValueError(f"{st.st_size} bytes: far too large for a card")
 
 
 def small_video_tiers(small_video: dict | list | None) -> list[dict]:

@@ -219,6 +219,10 @@ def load_model(name_or_path: str | None = None, directory: str | os.PathLike | l
     No pickle: safetensors + JSON.  NoModelError / BadCardError (one line) when it cannot."""
     from detector.models.store import resolve
 
+    if name_or_path is not None and not isinstance(name_or_path, (str, os.PathLike)):  # analyze(model=5): one line
+        raise NoModelError(
+            f"a model is a name, a card's path or a loaded model; got {type(name_or_path).__name__} {name_or_path!r}"
+        )
     card_path = resolve(name_or_path, directory).resolve()
     key = str(card_path)
     if key not in _CACHE:
@@ -230,8 +234,10 @@ def load_model(name_or_path: str | None = None, directory: str | os.PathLike | l
             )
         files = [weights_path(card, card_path.parent, f) for f in card.weight_files]
         for f in files:
-            if not f.is_file():
+            if not f.exists():
                 raise NoModelError(f"{card_path.name}: its weights {f.name} are missing")
+            if not f.is_file():  # a FIFO or a device: never opened (an audit: said "missing")
+                raise BadCardError(f"{card_path.name}: its weights {f.name} are not a regular file")
         nets = [Classifier(card, _network(card, f), card_path) for f in files]
         if card.temporal:
             _CACHE[key] = TemporalClassifier(card, nets, _heads(card, card_path.parent, len(nets)), card_path)

@@ -69,6 +69,9 @@ def install_model(
     return directory / f"{card.name}.json"
 
 
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt", ".h5", ".keras")  # refused by name, never read
+
+
 def _dirs(directory) -> list[Path]:
     if directory is None:
         return model_dirs()
@@ -139,6 +142,11 @@ def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list
         if p.is_dir():  # a folder, but no usable card in it (a review: "no model 'emptydir'" read as a typo)
             raise NoModelError(f"{name_or_path}: {_why_no_card(p)}")
         known = ", ".join(c.name for c in list_models(directory)) or "none installed"
+        if p.suffix.lower() in PICKLE_SUFFIXES and p.exists():  # an audit: "no model 'evil.pt'" read as a typo
+            raise NoModelError(
+                f"{name_or_path}: a {p.suffix} file is not a model card and is never loaded (pickled weights can run "
+                "code); give a card (.json beside .safetensors weights) or an installed name"
+            )
         raise NoModelError(f"no model {name_or_path!r} (installed: {known})")
     cards = list_models(directory)
     if not cards:
