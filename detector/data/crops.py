@@ -28,10 +28,10 @@ from detector.constants import CROP_CACHE, CROP_MAX_SIDE, FACE_MARGIN
 
 CACHE_VERSION = 2  # 1 keyed by path, size and mtime: entries of an earlier version are never read
 # how a photo's faces are cut now, in its key and its entry's meta.json: a face merged with its mirror image in the
-# padding gives way to the photo's own, a face stays only where FaceMesh sees one filling its crop too, and a picture
-# inside the photo is mirrored past its edge (pipeline.faces_in); photo entries cut before are never read, and
+# padding gives way to the photo's own, an unsure face stays only where FaceMesh sees one filling its crop too, and a
+# picture inside the photo is mirrored past its edge (pipeline.faces_in); photo entries cut before are never read, and
 # `cache --prune` removes them ("outdated")
-STILL_CUT = "unmirrored,meshall,inner"
+STILL_CUT = "unmirrored,meshfill,inner"
 _FINGERPRINTS: dict[tuple, str] = {}  # per process, by the file's identity and times (see source_fingerprint)
 
 

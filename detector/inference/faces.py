@@ -30,6 +30,13 @@ TILE_MIN = 384  # FaceDetector.detect_small: the smallest tile (px); a photo und
 TILE_CONFIDENCE = 0.8  # and the detector confidence a face found in a tile needs (0.5 on a whole picture): at 0.6,
 # tiles of 40 frames of the 1080p actor clips added 13 "faces", 11 of them hair, hands, leaves or a window; at 0.8,
 # of 60 frames, one: a real person in the background
+# a photo's face found with less confidence than this is kept only where FaceMesh also finds a face filling its crop
+# (detector.inference.pipeline.faces_in): of 400 UTKFace photos, 80 faces fell under it; FaceMesh found 76, the 4
+# others were 3 parts of a face (an eye, a nose) found beside the whole one and 1 real face; a coffee cup (0.59) and a
+# patch of the Hubble deep field (0.67), both "faces", were dropped. Not for every face: of the 1,528 held-out photos,
+# FaceMesh saw no face filling the crop of 5 real close-ups BlazeFace found at 0.72-0.80 (an old man's moustached face
+# among them), which became "no face found"
+MESH_CHECK_BELOW = 0.7
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
 
 
