@@ -45,6 +45,7 @@ from detector.cliargs import (
     positive,
     printable,
     probability,
+    release_held_pipes,
     workers,
     write_failed,
 )
@@ -203,11 +204,13 @@ def main(argv: list[str] | None = None) -> int:
         # the reader of our output went away (| head): stop quietly, as a Unix tool does
         _stdout_to_devnull()
         return 1
-    except OSError as e:  # standard output cannot be written (a full disk, "> /dev/full"): said in one line
-        if not _stdout_failed(e):
-            raise
-        _stdout_to_devnull()
-        return fail(f"standard output could not be written ({_one_line(e)})", code=1)
+    except OSError as e:  # standard output cannot be written (a full disk, "> /dev/full"), or another file: one line
+        if _stdout_failed(e):
+            _stdout_to_devnull()
+            return fail(f"standard output could not be written ({_one_line(e)})", code=1)
+        return fail(f"{e.filename or 'a file'}: could not be read or written ({_one_line(e)})", code=1)
+    finally:
+        release_held_pipes()  # a named pipe held open while the work ran: its reader may see the end now
 
 
 def _stdout_to_devnull() -> None:
@@ -221,12 +224,21 @@ def _stdout_to_devnull() -> None:
 
 
 def _stdout_failed(e: OSError) -> bool:
-    """Whether ``e`` came from writing standard output (its traceback's last frame writes or flushes it)."""
+    """Whether standard output is what failed with ``e``: it cannot be flushed now, or ``e`` is a write error raised
+    by a line writing to it (a print or a flush of it: after a failed write the buffer may be gone, and the flush
+    fine)."""
+    import errno
     import traceback
 
+    try:
+        sys.stdout.flush()
+    except OSError:
+        return True
+    if e.errno not in (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EPIPE):
+        return False
     frames = traceback.extract_tb(e.__traceback__)
     line = (frames[-1].line or "") if frames else ""
-    return "stdout" in line or "print(" in line or "say(" in line
+    return "stdout" in line or (("print(" in line or "say(" in line) and "stderr" not in line)
 
 
 def _stdout_is_broken() -> bool:

@@ -36,6 +36,7 @@ __all__ = [
     "fail",
     "check_outputs",
     "unwritable",
+    "release_held_pipes",
     "same_file",
     "write_failed",
     "STDOUT",
@@ -203,7 +204,17 @@ def write_failed(option: str, path: str, error: OSError) -> str:
     return f"{option} {path}: cannot be written ({error.strerror or error})"
 
 
-_HELD_PIPES: list[int] = []  # named pipes found read by unwritable(), held open as writers until the process ends
+_HELD_PIPES: list[int] = []  # named pipes found read by unwritable(), held open as writers until the command ends
+
+
+def release_held_pipes() -> None:
+    """Close the named pipes :func:`unwritable` held open (the command's outputs are written by then): their readers
+    see the end once the command's own writers close too."""
+    while _HELD_PIPES:
+        try:
+            os.close(_HELD_PIPES.pop())
+        except OSError:
+            pass
 
 
 def unwritable(path: str) -> str | None:

@@ -458,11 +458,18 @@ def test_an_output_named_pipe_that_nothing_reads_is_refused_before_the_work(tmp_
         check_outputs([("--json", str(pipe))])
         == f"--json {pipe}: is a named pipe that nothing reads: start its reader first"
     )
+    from detector.cliargs import release_held_pipes
+
     reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # a reader there: fine, and it is not told "the end" yet
     try:
         assert check_outputs([("--json", str(pipe))]) is None
         with open(pipe, "w") as fh:
             fh.write("{}")
         assert os.read(reader, 10) == b"{}"
+        with pytest.raises(BlockingIOError):  # no end yet: the check's writer is still held ...
+            os.read(reader, 10)
+        release_held_pipes()
+        assert os.read(reader, 10) == b""  # ... until the command ends: then the reader sees the end
     finally:
+        release_held_pipes()
         os.close(reader)

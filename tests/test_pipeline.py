@@ -566,7 +566,7 @@ def test_a_photo_with_several_faces_is_judged_at_the_cards_threshold_for_that_ma
     assert "about 1 in 20 photos of 2 real faces" in said[0] and card_rule_of(two) == "photos with several faces"
     four = analyze(group(4), model=model)  # more faces than any tier names: the tier of the most
     assert judged_faces(four) == 4 and four.threshold == 0.9
-    assert any("photos of 3 or more real faces" in w for w in four.warnings)
+    assert any("photos of 3 real faces has one called fake (set for 3: with 4, more often)" in w for w in four.warnings)
     # a small photo with two faces: the stricter of the two rules judges it, the band from the lower of their edges
     small_two = analyze(group(2, 90), model=model)
     assert judged_faces(small_two) == 2 and (small_two.threshold, small_two.uncertain) == (0.85, [0.2, 0.85])
@@ -626,3 +626,35 @@ def test_a_small_face_in_a_large_photo_is_judged_at_the_cards_threshold_for_its_
     assert len(said) == 1 and "(a face in the photo is under 100 px across" in said[0]
     assert judged_side("a.png", 600, 400, True, [(0, 0, 60, 70)]) == 70 and judged_side("a.png", 600, 400, True) == 400
     assert judged_side("a.mp4", 600, 400, False, [(0, 0, 60, 70)]) == 400  # a video goes by its side alone
+
+
+def test_a_tier_for_several_small_faces_is_said_once_as_the_many_faces_rule(tmp_path, tiny_model):
+    # a review: a many-faces tier for small faces has "below" too, and was said as the small-photo tier as well
+    import copy
+    import dataclasses
+
+    import cv2
+
+    from detector.data.synthetic import astronaut
+    from detector.inference.report import card_rule_of
+
+    model = copy.copy(tiny_model)
+    model.card = dataclasses.replace(
+        tiny_model.card,
+        threshold=0.6,
+        uncertain=[0.4, 0.6],
+        small_photo={"below": 100, "threshold": 0.7, "uncertain": [0.4, 0.7]},
+        many_faces=[
+            {"faces": 2, "threshold": 0.8, "uncertain": [0.4, 0.8]},
+            {"faces": 2, "below": 100, "threshold": 0.9, "uncertain": [0.4, 0.9]},
+        ],
+    )
+    face = cv2.resize(astronaut()[28:212, 136:320], (90, 90), interpolation=cv2.INTER_AREA)
+    page = np.concatenate([face, face], axis=1)  # a small photo of two small faces: both rules apply, the stricter
+    path = tmp_path / "two_small.png"
+    cv2.imwrite(str(path), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
+    report = analyze(str(path), model=model)
+    assert len(report.faces) == 2 and report.threshold == 0.9
+    said = [w for w in report.warnings if w.startswith("For a photo")]
+    assert len(said) == 1 and said[0].startswith("For a photo with this many faces the model uses"), said
+    assert "one of them under 100 px across" in said[0] and card_rule_of(report) == "photos with several faces"

@@ -135,9 +135,16 @@ def _is_video(path: Path) -> bool:
 
 
 def _is_media(path: Path) -> bool:
-    """A video's or a photo's name, not hidden, and not a folder: a named pipe, a dangling or looping link under such a
-    name is listed too, to fail with its own one-line reason as a scan's do (an audit: evaluate left them out without
-    a word and said "all 2 photos")."""
+    """A video or a photo: a file with such a name, not hidden."""
+    return (
+        path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS + IMAGE_EXTENSIONS and not path.name.startswith(".")
+    )
+
+
+def _named_media(path: Path) -> bool:
+    """A folder's entry under a video's or a photo's name, not hidden and not a folder: a named pipe, a dangling or
+    looping link so named is listed too, to fail with its own one-line reason as a scan's do (an audit: evaluate left
+    them out without a word and said "all 2 photos")."""
     return (
         path.suffix.lower() in VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
         and not path.name.startswith(".")
@@ -154,7 +161,7 @@ def _videos_below(folder: Path) -> list[Path]:
 
     found = []
     for here, _, files in os.walk(folder, onerror=unreadable):
-        found += [p for p in (Path(here) / f for f in files) if _is_media(p)]
+        found += [p for p in (Path(here) / f for f in files) if _named_media(p)]
     return sorted(found)
 
 

@@ -228,12 +228,12 @@ MESH_MIN_SHARE = 0.45  # FaceMesh's face, across, as a share of the crop's side 
 MESH_OFF_CENTRE = 0.2  # and its middle at most this share of the crop's side from the crop's
 
 
-def _mesh_sees_a_face(crop: np.ndarray) -> bool:
+def _mesh_sees_a_face(crop: np.ndarray, margin: float = FACE_MARGIN) -> bool:
     """Whether FaceMesh finds a face in ``crop`` (a second opinion on a face BlazeFace was unsure of), upright or
     turned by a quarter, a half or three quarters: FaceMesh looks for upright faces, and a photo lying on its side
     gives BlazeFace less confidence too (a review: 26 of 80 photos turned 90 degrees lost their face).  The face it
-    finds must be the box's: near the crop's middle and at least :data:`MESH_MIN_SHARE` of its side across (an audit:
-    a coffee cup's 380 px box passed on a 25 px portrait pasted into the cup)."""
+    finds must be the box's: near the crop's middle and at least :data:`MESH_MIN_SHARE` of its side across, for a
+    crop at the default margin (``margin``: the crop's; a wider one holds a smaller share of face)."""
     from detector.inference.depth import landmarks
 
     for k in (0, 1, 3, 2):
@@ -242,7 +242,7 @@ def _mesh_sees_a_face(crop: np.ndarray) -> bool:
             continue
         (x0, y0), (x1, y1) = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
         centred = all(0.5 - MESH_OFF_CENTRE <= (a + b) / 2 <= 0.5 + MESH_OFF_CENTRE for a, b in ((x0, x1), (y0, y1)))
-        if max(x1 - x0, y1 - y0) >= MESH_MIN_SHARE and centred:
+        if max(x1 - x0, y1 - y0) >= MESH_MIN_SHARE * (1 + FACE_MARGIN) / (1 + margin) and centred:
             return True
     return False
 
@@ -289,7 +289,7 @@ def faces_in(
             f.crop, f.inside = _past_inner_edge(image, f.box, margin, f.crop)
     if pad > 0:  # a photo: a face BlazeFace was unsure of stays only where FaceMesh sees a face in its crop too (a
         # journalist's audit: a coffee cup got a box, a heat map and a verdict; see MESH_CHECK_BELOW)
-        found = [f for f in found if f.confidence >= MESH_CHECK_BELOW or _mesh_sees_a_face(f.crop)]
+        found = [f for f in found if f.confidence >= MESH_CHECK_BELOW or _mesh_sees_a_face(f.crop, margin)]
     for f in found:
         x, y, bw, bh = f.box
         inner = f.inside  # a photo's inner picture, shares of the crop (None: none)
@@ -630,9 +630,10 @@ def analyze(
     photo = is_still(video_path)
     side = judged_side(video_path, info.width, info.height, photo, face_results)
     n_faces = len(face_results) if photo else None
-    rule_used = clf.card.deciding_rule(side, photo, n_faces)
-    small = rule_used if rule_used is not None and "below" in rule_used else None
-    many = rule_used if rule_used is not None and "faces" in rule_used else None
+    rule_used = clf.card.deciding_rule(side, photo, n_faces)  # which rule, by what it is, not by its keys (a review:
+    # a many-faces tier for small faces has "below" too, and was said as the small-photo tier as well)
+    small = rule_used if rule_used is not None and rule_used is clf.card.small_rule(side, photo) else None
+    many = rule_used if rule_used is not None and small is None else None
     card_t, card_band = clf.card.threshold_for(side, photo, n_faces)
     own = threshold is None or float(threshold) == card_t
     t = card_t if own else float(threshold)

@@ -19,6 +19,7 @@ import collections
 import copy
 import itertools
 import math
+import numbers
 import os
 import re
 import stat
@@ -52,7 +53,7 @@ class Limits:
     def __post_init__(self) -> None:  # a NaN limit let every file through (an audit: a 2-hour clip was analysed)
         for name in ("max_file_mb", "max_duration_s", "max_pixels", "max_frames"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value > 0):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (value > 0):
                 raise InputError(f"Limits.{name} must be a positive number (math.inf: no limit); got {value!r}")
 
 
@@ -567,13 +568,14 @@ def many_faces_warning(tier: dict, usual: float, faces: int) -> str:
     for one face): a fact of the model, still true where a threshold set by hand judged the file."""
     t, band, k = float(tier["threshold"]), tier.get("uncertain"), int(tier["faces"])
     low = f" Scores from {band[0]:.3f} up to it are uncertain: look at those faces." if band and band[0] < t else ""
-    group = f"{k} real faces" if faces == k else f"{k} or more real faces"
     size = f", one of them under {int(tier['below'])} px across" if tier.get("below") else ""
+    small = " that small" if size else ""
+    more = "" if faces == k else f" (set for {k}: with {faces}, more often)"  # the rate climbs again past the tiers
     return (
         f"{MANY_FACES_THRESHOLD} a stricter threshold, {t:.3f} instead of {float(usual):.3f} ({faces} faces{size}, "
         "each judged on its own, and the photo called fake if one is): the more real faces a photo holds, the "
         f"likelier one of them scores high by chance (smaller faces more so), and at this threshold about 1 in 20 "
-        f"photos of {group} {'that small ' if size else ''}has one called fake. It also calls fewer fakes fake.{low}"
+        f"photos of {k} real faces{small} has one called fake{more}. It also calls fewer fakes fake.{low}"
     )
 
 
