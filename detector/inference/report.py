@@ -806,9 +806,9 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
             else f"Face{'s' * many} {', '.join(map(str, framed))} li{'e' if many else 'es'}"
         )
         out.append(
-            f"{who} in a picture inside the photo (a collage, a page, a screenshot) whose edge crosses "
-            f"{'their' if many else 'its'} square: past that edge the square is filled by mirroring, as at a photo's "
-            "own edge, not with what lies beyond it. Give the picture itself if you have it."
+            f"{who} in a picture inside the photo (a collage, a page, a screenshot), or by a straight edge with plain "
+            f"ground beyond it, crossing {'their' if many else 'its'} square: past that edge the square is filled by "
+            "mirroring, as at a photo's own edge, not with what lies beyond it. Give the picture itself if you have it."
         )
     cut = sorted({f.identity for f in report.faces if f.inside is not None and not f.framed})
     if photo and cut:
