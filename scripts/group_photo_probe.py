@@ -302,7 +302,7 @@ def tier(args) -> int:
         after.many_faces = [dict(t) for t in written]
         print(
             f"\nCanvases of {args.canvases} ({probe.get('fill', 'grey')} fill), called fake as the pipeline judges "
-            "them (the judged side: the canvas's, or its smallest face's; not cross-fitted):"
+            "them (the judged side: the canvas's, or its highest-scoring face's; not cross-fitted):"
         )
         print("| photo side | canvases | faces (median) | without many_faces | with |")
         print("|---:|---:|---:|---:|---:|")
@@ -315,8 +315,8 @@ def tier(args) -> int:
             counts = {"before": 0, "after": 0}
             for c in cs:
                 faces = by.get(c["canvas"], [])
-                top = max(f["score"] for f in faces)
-                judged = min([c["short_side"]] + [f["face_px"] for f in faces])
+                best = max(faces, key=lambda f: f["score"])  # the face that decides, as pipeline.judged_side
+                top, judged = best["score"], min(c["short_side"], best["face_px"])
                 for name, crd in (("before", before), ("after", after)):
                     counts[name] += top >= crd.threshold_for(judged, photo=True, faces=len(faces))[0]
             n = max(1, len(cs))

@@ -626,6 +626,13 @@ def test_a_small_face_in_a_large_photo_is_judged_at_the_cards_threshold_for_its_
     assert len(said) == 1 and "(a face in the photo is under 100 px across" in said[0]
     assert judged_side("a.png", 600, 400, True, [(0, 0, 60, 70)]) == 70 and judged_side("a.png", 600, 400, True) == 400
     assert judged_side("a.mp4", 600, 400, False, [(0, 0, 60, 70)]) == 400  # a video goes by its side alone
+    import types
+
+    subject, bystander = (types.SimpleNamespace(box=(0, 0, 300, 300), score=s) for s in (0.9, 0.1))
+    bystander.box = (0, 0, 30, 30)
+    assert judged_side("a.png", 1000, 800, True, [bystander, subject]) == 300  # the face that decides sets it
+    subject.score, bystander.score = 0.1, 0.9
+    assert judged_side("a.png", 1000, 800, True, [bystander, subject]) == 30
 
 
 def test_a_tier_for_several_small_faces_is_said_once_as_the_many_faces_rule(tmp_path, tiny_model):

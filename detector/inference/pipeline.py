@@ -441,16 +441,20 @@ def sequence_tracks(
 def judged_side(path, width: int | None, height: int | None, photo: bool, faces=()) -> int | None:
     """The size (px) by which a model card's threshold for small videos, or for small photos (``photo``), is chosen
     (:meth:`~detector.models.card.ModelCard.threshold_for`): a video's short side; a photo's short side, or the
-    longer side of the smallest of its judged ``faces`` (faces, or their boxes) where that is smaller (the photo
-    tiers were set on photos whose face filled them: a small face in a large group photo is blown up from as few
-    pixels as in a small photo); None for an animated GIF (not measured: the rules were set on forwarded H.264 clips
-    and on photos; a one-frame GIF is a photo) or a file of unknown size."""
+    longer side of its judged face that scores highest (``faces``: scored faces, or boxes) where that is smaller (the
+    photo tiers were set on photos whose face filled them: a small face in a large group photo is blown up from as
+    few pixels as in a small photo). The face that decides the verdict sets it: a large subject beside a small
+    bystander who scores low is not judged as strictly as the bystander would be (a review: the smallest face set it
+    for every face). None for an animated GIF (not measured: the rules were set on forwarded H.264 clips and on
+    photos; a one-frame GIF is a photo) or a file of unknown size."""
     if (not photo and str(path).lower().endswith(GIF_EXTENSIONS)) or not width or not height:
         return None
     side = min(int(width), int(height))
-    if photo:
-        boxes = [getattr(f, "box", f) for f in faces]
-        side = min([side] + [int(max(b[2], b[3])) for b in boxes if b[2] > 0 and b[3] > 0])
+    if photo and len(faces):
+        top = max(faces, key=lambda f: float(getattr(f, "score", 0.0)))  # the first of equals
+        b = getattr(top, "box", top)
+        if b[2] > 0 and b[3] > 0:
+            side = min(side, int(max(b[2], b[3])))
     return side
 
 
