@@ -69,7 +69,16 @@ def _parser() -> Parser:
     p = Parser(prog="deepfake-lens", description="Explainable deepfake detector for videos and photos")
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("scan", help="score videos and photos (files or folders)")
+    s = sub.add_parser(
+        "scan",
+        help="score videos and photos (files or folders)",
+        description="Score each video and photo: per face and per input, a fake score, a label (real, uncertain, "
+        "fake, or unknown where no face could be judged) and the warnings that say how far to trust it.",
+        epilog="Exit codes: 0 every input analysed (whatever its verdict); 1 some inputs could not be read or "
+        "analysed (the others are still written; each said on standard error as 'error: ...'); 2 bad arguments, no "
+        "input found, no model, or an output that cannot be written; 130 Ctrl-C, 143 SIGTERM (what was analysed is "
+        "written, the rest listed as not analysed). --json keys, --csv columns: see the README's 'Command line'.",
+    )
     s.add_argument("paths", nargs="+", metavar="PATH", help="video or photo files, or folders of them")
     g = s.add_mutually_exclusive_group()
     g.add_argument(

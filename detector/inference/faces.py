@@ -50,7 +50,7 @@ class Face:
     confidence: float  # detector confidence
     keypoints: list[tuple[float, float]] = field(default_factory=list, repr=False)  # 6 BlazeFace keypoints, pixels
     identity: int = -1  # set by track()
-    score: float = 0.0  # fake probability from the classifier
+    score: float = 0.0  # the classifier's fake score: its probability for the fake class, not a measured chance
     crop: np.ndarray | None = field(default=None, repr=False)  # square RGB crop with margin, given to the classifier
     cam: np.ndarray | None = field(default=None, repr=False)  # CAM in [0, 1], crop-sized
     explanation: dict | None = None  # faithfulness figures of the CAM, see explain/

@@ -109,6 +109,11 @@ class IdentityResult:
 
 @dataclass
 class Report:
+    """What :func:`~detector.inference.pipeline.analyze` found in one video or photo: the input's score and label
+    (:func:`verdict` against ``threshold`` and the ``uncertain`` band), every sampled frame with its faces (boxes,
+    scores, heat maps where asked), the identities they were tracked into, the warnings that say how far to trust
+    the verdict, timings and the input's facts. :meth:`to_dict` is its JSON form (``scan --json``)."""
+
     video: str
     score: float  # NaN when no face was found
     label: str  # "fake", "uncertain", "real" or "unknown" (no face): see verdict()
@@ -158,6 +163,8 @@ class Report:
         return sum(fr.has_face for fr in self.frames) / len(self.frames) if self.frames else 0.0
 
     def to_dict(self) -> dict:
+        """The JSON form: scores to :data:`SCORE_DECIMALS` decimals, ``null`` for no score (never NaN), no arrays
+        (heat maps and frames are left out); the keys the README's "Command line" lists."""
         score = None if np.isnan(self.score) else round(float(self.score), SCORE_DECIMALS)
         return {
             "video": self.video,
@@ -182,6 +189,7 @@ class Report:
         }
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON text."""
         return json.dumps(self.to_dict(), indent=2)
 
     def csv_rows(self) -> list[dict]:
