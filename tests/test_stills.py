@@ -481,3 +481,16 @@ def test_facemesh_vouches_only_for_a_face_that_fills_the_box_it_checks():
     ground[390:590, 390:590] = cv2.resize(face, (200, 200))  # a smaller face off in a corner of the crop
     assert landmarks(ground) is not None  # FaceMesh finds it...
     assert not _mesh_sees_a_face(ground) and 0 < MESH_MIN_SHARE < 0.77  # ...but it is not the box's face
+
+
+def test_a_photo_name_too_long_or_a_link_loop_is_said_as_it_is(tmp_path):
+    # an audit: a 300-byte name was "no such file"
+    long = str(tmp_path / ("b" * 300 + ".jpg"))
+    with pytest.raises(InputError, match="cannot be read .*(too long|File name)"):
+        read_still(long)
+    loop = tmp_path / "loop.jpg"
+    os.symlink("loop.jpg", loop)
+    with pytest.raises(InputError, match="cannot be read"):
+        read_still(str(loop))
+    with pytest.raises(InputError, match="no such file"):
+        read_still(str(tmp_path / "gone.jpg"))

@@ -99,8 +99,12 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
     path = str(path)
     name = path  # as video errors name it: in a folder tree, which IMG_0001.jpg failed
     if not os.path.isfile(path):
-        if not os.path.exists(path):
-            raise InputError(f"{name}: no such file")
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            raise InputError(f"{name}: no such file") from None
+        except OSError as e:  # a name too long, a link loop: said as it is (an audit: "no such file")
+            raise InputError(f"{name}: cannot be read ({e.strerror or e})") from None
         what = (
             "is a folder, not a video or a photo"
             if os.path.isdir(path)
