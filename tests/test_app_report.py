@@ -198,3 +198,25 @@ def test_the_model_section_speaks_to_readers_and_red_is_not_evidence(uploaded, t
     assert "run.py" not in page and "trained.config" not in page and "../shared" not in page
     assert "FaceForensics++ c40 (real only)" in page and "red is not evidence of a fake" in page
     assert "How to read these figures: AUC is the chance" in page  # the words of the figures, for a journalist
+
+
+def test_the_model_section_and_summary_name_the_thresholds_for_photos_with_several_faces(uploaded, tiny_model):
+    # a browser check: a group photo's verdict said 0.862, and the report's model section listed every threshold of
+    # the card but that one
+    import dataclasses
+
+    from webapp import analyse_tab
+    from webapp.cards import many_faces_summary
+    from webapp.html_report import report_html
+
+    tiers = [
+        {"faces": 2, "threshold": 0.72, "uncertain": [0.4, 0.72]},
+        {"faces": 8, "threshold": 0.9, "uncertain": [0.4, 0.9]},
+        {"faces": 2, "below": 80, "threshold": 0.84, "uncertain": [0.4, 0.84]},
+    ]
+    card = dataclasses.replace(tiny_model.card, threshold=0.6, many_faces=tiers)
+    said = many_faces_summary(card)
+    assert "at full size 0.720 (2 faces) to 0.900 (8 or more)" in said and "with a face under 80 px 0.840" in said
+    assert "<dt>Thresholds for photos with several faces</dt>" in report_html(uploaded, card)
+    assert said in analyse_tab.card_markdown(card)
+    assert many_faces_summary(tiny_model.card) is None  # a card without them: nothing said

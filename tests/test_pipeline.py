@@ -283,6 +283,10 @@ def test_a_heat_map_strongest_on_the_padding_beyond_the_picture_is_warned_of():
     warnings = summarise("portrait.jpg", photo, threshold=0.5).warnings
     assert "On 1 of 1 explained face, the heat map is strongest beyond the picture's edge" in " ".join(warnings)
     assert any("the photo's border mirrored outwards" in w for w in warnings)
+    photo[0].faces[0].framed = True  # a collage's portrait: its padding is the inner picture's edge mirrored
+    warnings = summarise("collage.jpg", photo, threshold=0.5).warnings
+    assert any("the photo's border, or the edge of the picture inside it, mirrored outwards" in w for w in warnings)
+    assert any("in a picture inside the photo" in w for w in warnings)
     frames = [FrameResult(index=i, time=i / 10, faces=[face(i == 0)]) for i in range(8)]
     for fr in frames:
         fr.faces[0].inside = inside

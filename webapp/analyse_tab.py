@@ -584,7 +584,7 @@ def on_model_changed(ui, report, model_name, video, photo) -> dict:
 def card_markdown(card) -> str:
     if card is None:
         return "No model selected."
-    from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers
+    from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers, many_faces_summary
 
     lines = [
         f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "
@@ -604,6 +604,8 @@ def card_markdown(card) -> str:
             f"Photos under {int(small['below'])} px on the short side (a thumbnail, an avatar): threshold "
             f"{float(small['threshold']):.3f}, {small.get('rule') or 'rule not recorded'}."
         )
+    if many_faces_summary(card):  # and for photos with several faces
+        lines.append(f"{many_faces_summary(card)}.")
     if card.trained:
         data = card.trained.get("data") or card.trained.get("dataset")
         if data:
@@ -759,7 +761,8 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     label="Threshold",
                     info="score at or above it → fake; from the model's uncertain band's lower edge up to it "
                     "→ uncertain. Moving it re-labels at once. A small video or photo (under 480 px, or 80 px for a "
-                    "photo) gets the model's stricter threshold for such files, where it has one.",
+                    "photo or its face), and a photo with several faces, get the model's stricter threshold for such "
+                    "files, where it has one.",
                     elem_id="threshold",
                 )
                 with gr.Accordion("More settings", open=False):

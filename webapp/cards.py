@@ -14,7 +14,16 @@ import re
 
 from detector.constants import SOURCE_NAMES
 
-__all__ = ["card_figures", "calibration_rule", "SOURCE_NAMES", "source_name", "for_readers", "GLOSSARY", "menu_order"]
+__all__ = [
+    "card_figures",
+    "calibration_rule",
+    "many_faces_summary",
+    "SOURCE_NAMES",
+    "source_name",
+    "for_readers",
+    "GLOSSARY",
+    "menu_order",
+]
 
 
 def menu_order(cards: list) -> list:
@@ -67,6 +76,29 @@ def calibration_rule(card) -> str:
         on = cal.get("on")
         return f"{rule} (on {on})" if rule and on else (rule or "")
     return cal if isinstance(cal, str) else ""
+
+
+def many_faces_summary(card) -> str | None:
+    """The card's thresholds for photos with several faces (``many_faces``) in one sentence, or None where it has
+    none: the range per face size, fewest faces to most (a browser check: the model summary listed every threshold
+    but the one that had judged a group photo)."""
+    tiers = card.many_faces_tiers
+    if not tiers:
+        return None
+    parts = []
+    for below in sorted({t.get("below") for t in tiers}, key=lambda b: -(b or 10**9)):
+        group = [t for t in tiers if t.get("below") == below]
+        lo, hi = group[0], group[-1]
+        where = f"with a face under {int(below)} px" if below else "at full size"
+        parts.append(
+            f"{where} {float(lo['threshold']):.3f} ({lo['faces']} faces) to {float(hi['threshold']):.3f} "
+            f"({hi['faces']} or more)"
+        )
+    return (
+        "Photos with several faces, each judged on its own and the photo called fake if one is: thresholds "
+        + "; ".join(parts)
+        + ", set so that about 1 in 20 photos of that many real faces has one called fake"
+    )
 
 
 def source_name(name: str) -> str:

@@ -36,7 +36,7 @@ from detector.inference.report import (
     threshold_by_hand,
 )
 from explain import DEFAULT_HEAT_MAP
-from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers
+from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers, many_faces_summary
 from webapp.faces import HEAT_MAP_LOOKS, draw_boxes, face_label, face_tile, faces_text
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
@@ -144,6 +144,9 @@ def _model_section(report: Report, card) -> str:
                     f"{float(small['threshold']):.3f}: {_esc(small.get('rule') or 'rule not recorded')}",
                 )
             )
+    many = many_faces_summary(card)
+    if many:
+        rows.append(("Thresholds for photos with several faces", _esc(many)))
     data = (card.trained or {}).get("data") or (card.trained or {}).get("dataset")
     if data:
         data = ", ".join(map(str, data)) if isinstance(data, list) else data

@@ -833,7 +833,14 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     explained = [f for f in report.faces if f.cam is not None]
     off_picture = sum(_peak_in_padding(f) for f in explained)
     if off_picture:
-        pad = "the photo's border mirrored outwards" if photo else "black beyond the frame's edge"
+        framed_cam = any(f.framed for f in explained if _peak_in_padding(f))
+        pad = (
+            "the photo's border, or the edge of the picture inside it, mirrored outwards"
+            if photo and framed_cam
+            else "the photo's border mirrored outwards"
+            if photo
+            else "black beyond the frame's edge"
+        )
         faces = f"{off_picture} of {len(explained)} explained face{'s' * (len(explained) != 1)}"
         out.append(
             f"On {faces}, the heat map is strongest beyond the picture's edge, on padding the model was given "
