@@ -378,7 +378,7 @@ def level_metrics(rows: list[dict], threshold: float) -> dict:
     # over the threshold by score, but not called fake: a colour second opinion made them uncertain (the metric blocks
     # above count by score; the verdicts, which a user reads, by label)
     # each item at the threshold that judged it: the card's, or its threshold for small videos (a video under the
-    # training clips' size, where the card has one)
+    # training clips' size, where the card has one), small photos or photos with several faces
     def judged_at(r):
         return r.get("threshold") or threshold
 
@@ -457,8 +457,8 @@ def table(result: dict) -> str:
         if lv.get("small_video_threshold"):
             lines.append(
                 f"{'':8s} ({lv['small_video_threshold']} videos or photos under the card's small-video or small-photo "
-                "size were judged at its threshold for such files: their verdicts and the false alarms below use it; "
-                "TP FP TN FN count every score at the threshold above)"
+                "size, or photos with several faces, were judged at its threshold for such files: their verdicts and "
+                "the false alarms below use it; TP FP TN FN count every score at the threshold above)"
             )
         if lv.get("second_opinion_uncertain") or lv.get("second_opinion_uncertain_fakes"):
             lines.append(
