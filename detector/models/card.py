@@ -141,10 +141,10 @@ class ModelCard:
         return max(rules, key=lambda r: float(r["threshold"])) if rules else None
 
     def is_own_threshold(self, threshold: float, tolerance: float = 1e-9) -> bool:
-        """Whether ``threshold`` is one of the card's own (its threshold or its small videos' or photos'), within
-        ``tolerance``: the app's slider, which shows the threshold that judged the last file, stands for the card's
-        rule at either (an explicit threshold given to ``analyze`` counts as the card's only where it is the one
-        that applies to the file)."""
+        """Whether ``threshold`` is one of the card's own (its threshold, or its small videos', small photos' or many
+        faces'), within ``tolerance``: the app's slider, which shows the threshold that judged the last file, stands
+        for the card's rule at either (an explicit threshold given to ``analyze`` counts as the card's only where it
+        is the one that applies to the file)."""
         tiers = self.small_video_tiers + self.small_photo_tiers + self.many_faces_tiers
         own = [self.threshold] + [t["threshold"] for t in tiers]
         return any(abs(float(threshold) - float(t)) <= tolerance for t in own)
