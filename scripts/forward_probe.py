@@ -269,16 +269,9 @@ def small_video(
         old = raw.get("small_video") or []
         tiers = sorted([t for t in ([old] if isinstance(old, dict) else old) if t.get("below") != below] + [entry],
                        key=lambda t: t["below"])  # fmt: skip
-        raw["small_video"] = tiers[0] if len(tiers) == 1 else tiers
-        new = f"{card_file}.new"
-        with open(new, "w") as fh:
-            fh.write(json.dumps(raw, indent=2) + "\n")
-        try:
-            ModelCard.from_file(new)  # still a usable card, or the old one stays
-        except Exception:
-            os.remove(new)
-            raise
-        os.replace(new, card_file)
+        from detector.models.card import write_card_fields
+
+        write_card_fields(card_file, {"small_video": tiers[0] if len(tiers) == 1 else tiers})  # or the old one stays
         print(f"written: {card_file}")
     return entry
 

@@ -21,7 +21,6 @@ was called fake.  Nothing is written into the repository.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -175,12 +174,8 @@ def read(args) -> int:
     return 0
 
 
-def _half(name: str) -> int:
-    """The cross-fitting half of a photo, as scripts/small_photo_probe.py splits them (the same on every run)."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from small_photo_probe import _half as half
-
-    return half(name)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # its sibling, scripts/small_photo_probe.py
+from small_photo_probe import _half, probe_parser, score_if_possible, sizes_option  # noqa: E402  (the same halves)
 
 
 def group_rate(scores: np.ndarray, n: int, threshold: float, draws: int, rng) -> float:
@@ -326,31 +321,19 @@ def tier(args) -> int:
                 f"{counts['after']} ({counts['after'] / n:.1%}) |"
             )
     if args.write:
-        raw = json.loads(open(args.card).read())
-        raw["many_faces"] = written
-        part = f"{args.card}.part"
-        with open(part, "w") as fh:
-            json.dump(raw, fh, indent=2)
-            fh.write("\n")
-        try:
-            ModelCard.from_file(part)  # a card that loads, or the card is left as it was
-        except Exception:
-            os.remove(part)
-            raise
-        os.replace(part, args.card)
+        from detector.models.card import write_card_fields
+
+        write_card_fields(args.card, {"many_faces": written})
         print(f"wrote many_faces ({len(written)} tiers) into {args.card}")
     return 0
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default=None, help="model name or card (default: the default)")
-    p.add_argument("--utk", default="../shared/data/faces_utk", help="the UTKFace data root")
+    p = probe_parser(__doc__.split("\n\n")[0])
     p.add_argument("--sides", type=int, nargs="+", default=list(SIDES), help="each photo's side in the canvas, px")
     p.add_argument("--cols", type=int, default=3)
     p.add_argument("--rows", type=int, default=2)
     p.add_argument("--fill", choices=("grey", "mirror"), default="grey", help="around each photo (see canvas)")
-    p.add_argument("--photos", type=int, default=0, help="only the first N held-out photos (0: all)")
     p.add_argument("--json", default=None, help="score: write every face's score here")
     p.add_argument("--read", default=None, help="a probe JSON: print the tables")
     p.add_argument("--tier", default=None, help="an evaluate --json of held-out real photos: thresholds for n faces")
@@ -359,26 +342,16 @@ def main(argv=None) -> int:
     p.add_argument("--draws", type=int, default=20000, help="--tier: random photos of n faces per half")
     p.add_argument("--canvases", default=None, help="--tier: a probe JSON of canvases to judge at the thresholds too")
     p.add_argument("--small", default=None, help="--tier: scripts/small_photo_probe.py's JSON, for smaller faces")
-    p.add_argument(
-        "--sizes",
-        nargs="+",
-        default=["80:64", "56:48"],
-        metavar="BELOW:AT",
-        help="--tier with --small: tiers for photos judged under BELOW px, set on the photos shrunk to AT px",
+    sizes_option(
+        p, "--sizes", "--tier with --small: tiers for photos judged under BELOW px, set on them shrunk to AT px"
     )
-    p.add_argument("--card", default="assets/models/mnv2_tightpad.json", help="--tier: the card to read and write")
     p.add_argument("--write", action="store_true", help="--tier: write the tiers into --card as many_faces")
     args = p.parse_args(argv)
     if args.tier:
         return tier(args)
     if args.read:
         return read(args)
-    if not args.json:
-        p.error("give --json OUT to score, or --read PROBE to read a probe")
-    if not os.path.isdir(args.utk):
-        print(f"no UTKFace data at {args.utk}", file=sys.stderr)
-        return 1
-    return score(args)
+    return score_if_possible(p, args, score, "--read PROBE to read a probe")
 
 
 if __name__ == "__main__":

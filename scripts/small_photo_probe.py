@@ -190,8 +190,9 @@ def tier(args) -> int:
             cells.append(f"{card_fa}, {tier_fa} of {len(got)}")
         print(f"| {g} | " + " | ".join(cells) + " |")
     if args.write:
-        raw = json.loads(open(args.card).read())
-        raw["small_photo"] = [
+        from detector.models.card import write_card_fields
+
+        small_photo = [
             {
                 "below": t["below"],
                 "threshold": round(t["t"], 6),
@@ -211,46 +212,50 @@ def tier(args) -> int:
             }
             for t in sorted(tiers, key=lambda t: t["below"])
         ]
-        part = f"{args.card}.part"
-        with open(part, "w") as fh:
-            json.dump(raw, fh, indent=2)
-            fh.write("\n")
-        try:
-            ModelCard.from_file(part)  # a card that loads, or the card is left as it was
-        except Exception:
-            os.remove(part)
-            raise
-        os.replace(part, args.card)
+        write_card_fields(args.card, {"small_photo": small_photo})
         print(f"wrote small_photo ({len(tiers)} tiers) into {args.card}")
     return 0
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def probe_parser(description: str) -> argparse.ArgumentParser:
+    """The options of a probe of the held-out UTKFace photos (this one's and scripts/group_photo_probe.py's): the
+    model, the data root, how many photos, and the card its ``--tier`` reads (and writes)."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--model", default=None, help="model name or card (default: the default)")
     p.add_argument("--utk", default="../shared/data/faces_utk", help="the UTKFace data root")
-    p.add_argument("--sides", type=int, nargs="+", default=list(SIDES), help="short sides to shrink to, px")
     p.add_argument("--photos", type=int, default=0, help="only the first N held-out photos (0: all)")
-    p.add_argument("--json", default=None, help="score: write every photo's score at every size here")
-    p.add_argument("--tier", default=None, help="a probe JSON: print the table and the tier it gives")
-    p.add_argument(
-        "--tiers",
-        nargs="+",
-        default=["80:64", "56:48"],
-        metavar="BELOW:AT",
-        help="--tier: a threshold for photos under BELOW px (short side), set on the photos shrunk to AT px",
-    )
     p.add_argument("--card", default="assets/models/mnv2_tightpad.json", help="--tier: the card to read and write")
-    p.add_argument("--write", action="store_true", help="--tier: write the tier into --card as small_photo")
-    args = p.parse_args(argv)
-    if args.tier:
-        return tier(args)
+    return p
+
+
+def sizes_option(p: argparse.ArgumentParser, flag: str, text: str) -> None:
+    """A ``BELOW:AT`` option (px): tiers for photos under BELOW, each set on the photos shrunk to AT; the default's."""
+    p.add_argument(flag, nargs="+", default=["80:64", "56:48"], metavar="BELOW:AT", help=text)
+
+
+def score_if_possible(p: argparse.ArgumentParser, args, score, other: str) -> int:
+    """``score(args)``, once ``--json`` names where and the data are there (``other``: the probe's other mode)."""
     if not args.json:
-        p.error("give --json OUT to score, or --tier PROBE to read a probe")
+        p.error(f"give --json OUT to score, or {other}")
     if not os.path.isdir(args.utk):
         print(f"no UTKFace data at {args.utk}", file=sys.stderr)
         return 1
     return score(args)
+
+
+def main(argv=None) -> int:
+    p = probe_parser(__doc__.split("\n\n")[0])
+    p.add_argument("--sides", type=int, nargs="+", default=list(SIDES), help="short sides to shrink to, px")
+    p.add_argument("--json", default=None, help="score: write every photo's score at every size here")
+    p.add_argument("--tier", default=None, help="a probe JSON: print the table and the tier it gives")
+    sizes_option(
+        p, "--tiers", "--tier: a threshold for photos under BELOW px (short side), set on the photos shrunk to AT px"
+    )
+    p.add_argument("--write", action="store_true", help="--tier: write the tier into --card as small_photo")
+    args = p.parse_args(argv)
+    if args.tier:
+        return tier(args)
+    return score_if_possible(p, args, score, "--tier PROBE to read a probe")
 
 
 if __name__ == "__main__":

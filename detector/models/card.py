@@ -26,7 +26,7 @@ from pathlib import Path
 from detector.constants import DEFAULT_THRESHOLD, FACE_MARGIN, IMAGENET_MEAN, IMAGENET_STD
 from detector.errors import NoModelError
 
-__all__ = ["ModelCard", "weights_path", "BadCardError", "NAME", "small_video_tiers"]
+__all__ = ["ModelCard", "weights_path", "BadCardError", "NAME", "small_video_tiers", "write_card_fields"]
 
 DTYPES = ("float32", "float16", "bfloat16")  # how a card's weights may be stored
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")  # a model's name is also its card's file name
@@ -215,6 +215,24 @@ class ModelCard:
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
             raise BadCardError(f"{Path(path).name}: not a usable model card ({str(e).splitlines()[0][:120]})") from None
         return card
+
+
+def write_card_fields(path: str | os.PathLike, fields: dict) -> None:
+    """Set ``fields`` (top-level keys) in the card at ``path``, keeping the rest as it is: written beside it first and
+    put in its place only once it loads as a card (a card that would not load leaves the old one as it was). What the
+    probes' ``--write`` use to record thresholds they set (``small_video``, ``small_photo``, ``many_faces``)."""
+    with open(path) as fh:
+        raw = json.load(fh)
+    raw.update(fields)
+    part = f"{os.fspath(path)}.part"
+    with open(part, "w") as fh:
+        fh.write(json.dumps(raw, indent=2) + "\n")
+    try:
+        ModelCard.from_file(part)
+    except Exception:
+        os.remove(part)
+        raise
+    os.replace(part, path)
 
 
 MAX_CARD_BYTES = 16 << 20  # a card is a few kB (the default's, with its tiers, about 40 kB): larger is not one
