@@ -73,6 +73,7 @@ def main(argv=None) -> int:
     from detector.inference.pipeline import analyze
     from detector.inference.video import sample_frames
     from detector.models.classifier import load_model
+    from detector.training.ensemble import run_card
 
     card = load_model(args.model).card
     t = float(card.threshold)
@@ -82,8 +83,7 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for fold in sorted({x["fold"] for x in alone.values()}):
-            folder = os.path.join(args.folds, f"fold{fold}", "model")
-            model = load_model(os.path.join(folder, next(f for f in os.listdir(folder) if f.endswith(".json"))))
+            model = load_model(str(run_card(os.path.join(args.folds, f"fold{fold}"))))  # the card the run wrote
             names = sorted(n for n, x in alone.items() if x["fold"] == fold and n in paths)
             for a, b in zip(names[0::2], names[1::2]):
                 _, fa = sample_frames(paths[a], n_frames=args.frames)

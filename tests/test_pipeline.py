@@ -454,9 +454,9 @@ def test_a_small_video_is_judged_at_the_cards_threshold_for_small_videos(clips, 
     # Compare tab shows the file's warning once, where every model gives it alike)
     assert len(said) == 1 and len(strict) == 1 and "a stricter threshold, 0.970 instead of 0.600" in strict[0]
     assert "Scores from 0.200 up to it are uncertain." in strict[0]
-    from detector.inference.report import threshold_for_small_video
+    from detector.inference.report import card_rule_of
 
-    assert threshold_for_small_video(report)
+    assert card_rule_of(report) == "small videos"
     # a threshold given is the card's only where it is the one for this file; any other is the user's, as given
     # (a review: 0.6 given for a small video was read as "the card's" and judged at 0.97; 0.97 for a large one at 0.6)
     hand = "The threshold was set by hand"
@@ -466,7 +466,7 @@ def test_a_small_video_is_judged_at_the_cards_threshold_for_small_videos(clips, 
         assert by_hand.threshold == given and by_hand.uncertain == band
         said = [w for w in by_hand.warnings if w.startswith(hand)]
         assert len(said) == 1 and "0.970" in said[0]  # against the threshold for this file
-    assert not threshold_for_small_video(by_hand)  # the line stays (a fact of the model); the verdict is the user's
+    assert card_rule_of(by_hand) is None  # the line stays (a fact of the model); the verdict is the user's
     large = analyze(clips["face"], frames=4, model=model, threshold=0.97)  # 640x480
     assert large.threshold == 0.97 and any(w.startswith(hand) for w in large.warnings)
     # tiers: a smaller video gets the tier for its size, with the size it was measured at in its line
@@ -499,7 +499,7 @@ def test_a_small_photo_is_judged_at_the_cards_threshold_for_small_photos(tiny_mo
     import cv2
 
     from detector.data.synthetic import astronaut
-    from detector.inference.report import threshold_for_small_video
+    from detector.inference.report import card_rule_of
 
     rule = {"below": 100, "threshold": 0.97, "uncertain": [0.2, 0.97], "measured_at": 64}
     model = copy.copy(tiny_model)
@@ -518,7 +518,7 @@ def test_a_small_photo_is_judged_at_the_cards_threshold_for_small_photos(tiny_mo
     said = [w for w in small.warnings if w.startswith("For a photo this small the model uses")]
     assert len(said) == 1 and "(the photo is under 100 px on its short side" in said[0]
     assert "a stricter threshold, 0.970 instead of 0.600" in said[0]
-    assert "measured at 64 px" in said[0] and threshold_for_small_video(small)
+    assert "measured at 64 px" in said[0] and card_rule_of(small) == "small photos"
     from PIL import Image  # a one-frame GIF is a photo: judged at the tier too (a review: any .gif was left out)
 
     gif = tmp_path / "avatar.gif"
@@ -530,7 +530,7 @@ def test_a_small_photo_is_judged_at_the_cards_threshold_for_small_photos(tiny_mo
     assert model.card.threshold_for(80) == (0.6, [0.4, 0.6]) and model.card.threshold_for(80, photo=True)[0] == 0.97
     # set by hand: judged as given, the tier's line not said to have judged it
     hand = analyze(photo(80), model=model, threshold=0.7)
-    assert hand.threshold == 0.7 and not threshold_for_small_video(hand)
+    assert hand.threshold == 0.7 and card_rule_of(hand) is None
 
 
 def test_a_photo_with_several_faces_is_judged_at_the_cards_threshold_for_that_many(tmp_path, tiny_model):

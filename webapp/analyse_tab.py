@@ -604,8 +604,9 @@ def card_markdown(card) -> str:
             f"Photos under {int(small['below'])} px on the short side (a thumbnail, an avatar): threshold "
             f"{float(small['threshold']):.3f}, {small.get('rule') or 'rule not recorded'}."
         )
-    if many_faces_summary(card):  # and for photos with several faces
-        lines.append(f"{many_faces_summary(card)}.")
+    many = many_faces_summary(card)  # and for photos with several faces
+    if many:
+        lines.append(f"{many}.")
     if card.trained:
         data = card.trained.get("data") or card.trained.get("dataset")
         if data:

@@ -115,6 +115,7 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
         # against the threshold and the band's edge at once: "0.418" beside "uncertain from 0.4184" read as a
         # score in the band called real (a review); it is "0.4183"
         shown = figures_against(report.score, report.threshold, *([float(band[0])] if band else []))
+        rule = card_rule_of(report)  # which of the card's own thresholds judged it, if one of them did
         shown_score, thr_text, band_text = (shown + [""])[:3]
         cmp = "&ge;" if report.score >= report.threshold else "&lt;"
         parts.append(
@@ -122,7 +123,7 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
             f'<b class="verdict-score">{shown_score}</b> {cmp} threshold {thr_text}'
             # the lab and compare cards too: a threshold moved on the first tab is not the model's (a teacher's audit)
             + (" (set by hand)" if threshold_by_hand(report) else "")
-            + (f" (the model's for {card_rule_of(report)})" if card_rule_of(report) else "")
+            + (f" (the model's for {rule})" if rule else "")
             + (f" &middot; uncertain from {band_text}" if band else "")
             + "</div>"
         )

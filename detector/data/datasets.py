@@ -136,9 +136,7 @@ def _is_video(path: Path) -> bool:
 
 def _is_media(path: Path) -> bool:
     """A video or a photo: a file with such a name, not hidden."""
-    return (
-        path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS + IMAGE_EXTENSIONS and not path.name.startswith(".")
-    )
+    return path.is_file() and _named_media(path)
 
 
 def _named_media(path: Path) -> bool:

@@ -605,12 +605,6 @@ def threshold_by_hand(report: Report) -> bool:
     return any(w.startswith(HAND_THRESHOLD) for w in report.warnings)
 
 
-def threshold_for_small_video(report: Report) -> bool:
-    """Whether ``report`` was judged at one of its model card's thresholds of its own, for small videos, small
-    photos or photos with several faces (not one set by hand): :func:`card_rule_of`."""
-    return card_rule_of(report) is not None
-
-
 def card_rule_of(report: Report) -> str | None:
     """Which of its model card's thresholds of its own judged ``report`` (not one set by hand), in words ("small
     videos", "small photos", "photos with several faces"), or None: the card's usual threshold or one set by hand."""
@@ -831,16 +825,15 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
             "models missed most fakes cut so): give the whole picture if you have it."
         )
     explained = [f for f in report.faces if f.cam is not None]
-    off_picture = sum(_peak_in_padding(f) for f in explained)
+    peaked = [f for f in explained if _peak_in_padding(f)]
+    off_picture = len(peaked)
     if off_picture:
-        framed_cam = any(f.framed for f in explained if _peak_in_padding(f))
-        pad = (
-            "the photo's border, or the edge of the picture inside it, mirrored outwards"
-            if photo and framed_cam
-            else "the photo's border mirrored outwards"
-            if photo
-            else "black beyond the frame's edge"
-        )
+        if not photo:
+            pad = "black beyond the frame's edge"
+        elif any(f.framed for f in peaked):
+            pad = "the photo's border, or the edge of the picture inside it, mirrored outwards"
+        else:
+            pad = "the photo's border mirrored outwards"
         faces = f"{off_picture} of {len(explained)} explained face{'s' * (len(explained) != 1)}"
         out.append(
             f"On {faces}, the heat map is strongest beyond the picture's edge, on padding the model was given "

@@ -122,11 +122,12 @@ class ModelCard:
         ``short_side`` px (None: a size no rule is measured for) and, for a photo, whose ``faces`` faces are judged:
         the strictest of the rules that apply (:meth:`small_rule`, :meth:`faces_rule`), else the card's own; the
         band from the lowest of their edges (what one calls uncertain stays uncertain)."""
-        rule = self.deciding_rule(short_side, photo, faces)
-        if rule is None:
+        rules = self._rules(short_side, photo, faces)
+        if not rules:
             return float(self.threshold), self.uncertain
+        rule = _strictest(rules)
         t = float(rule["threshold"])
-        lows = [float(r["uncertain"][0]) for r in self._rules(short_side, photo, faces) if r.get("uncertain")]
+        lows = [float(r["uncertain"][0]) for r in rules if r.get("uncertain")]
         return t, ([min(lows + [t]), t] if lows else rule.get("uncertain"))
 
     def _rules(self, short_side, photo, faces) -> list[dict]:
@@ -138,7 +139,7 @@ class ModelCard:
         """Which of the card's rules for small files and for photos with several faces judges the file (the
         strictest; a small file's on a tie), or None: the card's own threshold."""
         rules = self._rules(short_side, photo, faces)
-        return max(rules, key=lambda r: float(r["threshold"])) if rules else None
+        return _strictest(rules) if rules else None
 
     def is_own_threshold(self, threshold: float, tolerance: float = 1e-9) -> bool:
         """Whether ``threshold`` is one of the card's own (its threshold, or its small videos', small photos' or many
@@ -215,6 +216,11 @@ class ModelCard:
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
             raise BadCardError(f"{Path(path).name}: not a usable model card ({str(e).splitlines()[0][:120]})") from None
         return card
+
+
+def _strictest(rules: list[dict]) -> dict:
+    """The rule with the highest threshold (the first of equals: a small file's before a photo's many faces')."""
+    return max(rules, key=lambda r: float(r["threshold"]))
 
 
 def write_card_fields(path: str | os.PathLike, fields: dict) -> None:
@@ -300,18 +306,23 @@ def _check_faces_tiers(card: ModelCard) -> None:
         raise TypeError("many_faces is a list of objects with faces, threshold and uncertain")
     for t in tiers:
         t["faces"] = int(_number(t.get("faces"), "many_faces.faces", 2, 10_000))
-        t["threshold"] = _number(t.get("threshold"), "many_faces.threshold", card.threshold, 1.0)
-        t["uncertain"] = _band(t.get("uncertain"), "many_faces.uncertain")
         if t.get("below") is not None:
             t["below"] = int(_number(t["below"], "many_faces.below", 16, 8192))
-        if t["uncertain"] and t["uncertain"][1] != t["threshold"]:
-            raise ValueError("many_faces.uncertain ends at many_faces.threshold")
+        _check_tier_threshold(card, t, "many_faces")
     for size in {t.get("below") for t in tiers}:  # each size's tiers (or those of any size)
         ordered = sorted((t for t in tiers if t.get("below") == size), key=lambda t: t["faces"])
         if len({t["faces"] for t in ordered}) != len(ordered):
             raise ValueError("many_faces: two tiers of one number of faces")
         if any(a["threshold"] > b["threshold"] for a, b in zip(ordered, ordered[1:])):
             raise ValueError("many_faces: more faces with a lower threshold than fewer")
+
+
+def _check_tier_threshold(card: ModelCard, tier: dict, key: str) -> None:
+    """One tier's threshold (never below the card's own) and band (ending at it), made usable in place."""
+    tier["threshold"] = _number(tier.get("threshold"), f"{key}.threshold", card.threshold, 1.0)
+    tier["uncertain"] = _band(tier.get("uncertain"), f"{key}.uncertain")
+    if tier["uncertain"] and tier["uncertain"][1] != tier["threshold"]:
+        raise ValueError(f"{key}.uncertain ends at {key}.threshold")
 
 
 def _check_tiers(card: ModelCard, key: str) -> None:
@@ -324,10 +335,7 @@ def _check_tiers(card: ModelCard, key: str) -> None:
         raise TypeError(f"{key} is an object (or a list of them) with below, threshold and uncertain")
     for small in tiers:
         small["below"] = int(_number(small.get("below"), f"{key}.below", 16, 8192))
-        small["threshold"] = _number(small.get("threshold"), f"{key}.threshold", card.threshold, 1.0)
-        small["uncertain"] = _band(small.get("uncertain"), f"{key}.uncertain")
-        if small["uncertain"] and small["uncertain"][1] != small["threshold"]:
-            raise ValueError(f"{key}.uncertain ends at {key}.threshold")
+        _check_tier_threshold(card, small, key)
     ordered = sorted(tiers, key=lambda t: t["below"])
     if len({t["below"] for t in tiers}) != len(tiers):
         raise ValueError(f"{key}: two tiers of one size")

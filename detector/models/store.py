@@ -141,12 +141,12 @@ def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list
                 return card_path_of(card)
         if p.is_dir():  # a folder, but no usable card in it (a review: "no model 'emptydir'" read as a typo)
             raise NoModelError(f"{name_or_path}: {_why_no_card(p)}")
-        known = ", ".join(c.name for c in list_models(directory)) or "none installed"
         if p.suffix.lower() in PICKLE_SUFFIXES and p.exists():  # an audit: "no model 'evil.pt'" read as a typo
             raise NoModelError(
                 f"{name_or_path}: a {p.suffix} file is not a model card and is never loaded (pickled weights can run "
                 "code); give a card (.json beside .safetensors weights) or an installed name"
             )
+        known = ", ".join(c.name for c in list_models(directory)) or "none installed"
         raise NoModelError(f"no model {name_or_path!r} (installed: {known})")
     cards = list_models(directory)
     if not cards:
