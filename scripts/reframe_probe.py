@@ -1,0 +1,179 @@
+"""Real clips reframed as broadcasts and feeds show them: are real people still called real?
+
+A journalist rarely meets a clip as it was filmed. A phone's vertical video is shown in a landscape frame with black
+bars or with a blurred copy of itself at the sides (pillarbox); a film-like clip has bars above and below (letterbox);
+a newsroom shows a clip small, in a corner of the screen (picture in picture). The thresholds were set on full
+frames, and a bar's edge or the ground round an inset may fall inside a face's square. This takes real clips that the
+judging model never trained on (the FF++ c23 and c40 reals and the actor clips, each by the fold model that validated
+it, out of fold; the ``wild_real`` clips by the default), samples ``--frames`` frames, reframes each frame (layouts
+below), writes a clip (H.264, CRF 20, in a temporary folder: nothing is written into the repository) and analyses it.
+Each clip as it is is analysed the same way, so the two columns differ only by the reframing.
+
+Layouts (``--layouts``):
+  pillar_black  a 9:16 column round the face, centred in a 16:9 frame of the clip's height, black at the sides
+  pillar_blur   the same column, the sides filled by the column enlarged, blurred and dimmed (TV and social feeds)
+  letterbox     a 2.39:1 band round the face across the frame's width, black above and below
+  pip           the whole frame at 45% of a 1280 x 720 frame's width, top right, on a flat dark ground
+
+    python scripts/reframe_probe.py --folds runs/cvtight --crossval runs/cvtight/crossval.json \
+        --json runs/reframe/probe.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+LAYOUTS = ("pillar_black", "pillar_blur", "letterbox", "pip")
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2)) * 2)
+
+
+def reframe(frame: np.ndarray, layout: str, centre: tuple[float, float]) -> np.ndarray:
+    """``frame`` (RGB) laid out as ``layout`` (see the module's text); ``centre`` (x, y) is the face's centre in it."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    cx, cy = centre
+    if layout in ("pillar_black", "pillar_blur"):
+        cw = min(w, _even(h * 9 / 16))
+        x0 = int(np.clip(round(cx - cw / 2), 0, w - cw))
+        column = frame[:, x0 : x0 + cw]
+        W = _even(h * 16 / 9)
+        if layout == "pillar_black":
+            out = np.zeros((h, W, 3), np.uint8)
+        else:  # the column scaled to cover the frame, blurred and dimmed, as feeds fill the sides
+            f = W / cw
+            big = cv2.resize(column, (W, _even(h * f)), interpolation=cv2.INTER_LINEAR)
+            y0 = (big.shape[0] - h) // 2
+            out = cv2.GaussianBlur(big[y0 : y0 + h], (0, 0), sigmaX=h / 25)
+            out = (out.astype(np.float32) * 0.7).astype(np.uint8)
+        xs = (W - cw) // 2
+        out[:, xs : xs + cw] = column
+        return out
+    if layout == "letterbox":
+        bh = min(h, _even(w / 2.39))
+        y0 = int(np.clip(round(cy - bh / 2), 0, h - bh))
+        out = np.zeros_like(frame)
+        ys = (h - bh) // 2
+        out[ys : ys + bh] = frame[y0 : y0 + bh]
+        return out
+    if layout == "pip":
+        W, H = 1280, 720
+        out = np.empty((H, W, 3), np.uint8)
+        out[:] = (22, 30, 58)
+        iw = _even(W * 0.45)
+        ih = _even(h * iw / w)
+        inset = cv2.resize(frame, (iw, ih), interpolation=cv2.INTER_AREA)
+        out[24 : 24 + ih, W - 24 - iw : W - 24] = inset
+        return out
+    raise ValueError(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)}")
+
+
+def face_centre(frames, detector) -> tuple[float, float] | None:
+    """The median centre of the most confident face over the frames (None: no face in any)."""
+    centres = []
+    for f in frames:
+        faces = detector.detect(f.image)
+        if faces:
+            x, y, bw, bh = faces[0].box
+            centres.append((x + bw / 2, y + bh / 2))
+    return tuple(np.median(np.array(centres), axis=0)) if centres else None
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
+    p.add_argument("--wild", default="../shared/data/wild_real", help="real clips no model trained on ('' to skip)")
+    p.add_argument("--folds", default="runs/cvtight", help="the default's fold runs (foldK)")
+    p.add_argument("--crossval", default="runs/cvtight/crossval.json", help="the fold that validated each video")
+    p.add_argument("--model", default=None, help="the card whose threshold labels the scores, and judges wild clips")
+    p.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=LAYOUTS)
+    p.add_argument("--frames", type=int, default=32, help="frames sampled from each video")
+    p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
+    p.add_argument("--json", default=None, help="also write each clip's scores here")
+    args = p.parse_args(argv)
+
+    from detector.data.datasets import read_datasets
+    from detector.inference.faces import FaceDetector
+    from detector.inference.pipeline import analyze
+    from detector.inference.video import sample_frames
+    from detector.models.classifier import load_model
+    from detector.training.ensemble import run_card
+    from scripts.split_screen_probe import write_clip
+
+    default = load_model(args.model)
+    card = default.card
+    videos = json.load(open(args.crossval))["videos"]
+    fold_of = {(x["source"], x["video"]): x["fold"] for x in videos if x["label"] == 0 and x["kind"] == "video"}
+    clips = []  # (source, name, path, fold or None)
+    for it in read_datasets(args.data):
+        key = (it.source, os.path.basename(it.path))
+        if it.label == 0 and it.kind == "video" and key in fold_of:
+            clips.append((*key, it.path, fold_of[key]))
+    if args.wild:
+        for name in sorted(os.listdir(args.wild)):
+            if name.lower().endswith((".mp4", ".mov", ".mkv", ".webm", ".avi")):
+                clips.append(("wild_real", name, os.path.join(args.wild, name), None))
+    clips.sort(key=lambda c: (c[3] is None, c[3] if c[3] is not None else 0, c[0], c[1]))
+    if args.limit:
+        clips = clips[: args.limit]
+    models = {None: default}
+    detector = FaceDetector()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for source, name, path, fold in clips:
+            if fold not in models:
+                models[fold] = load_model(str(run_card(os.path.join(args.folds, f"fold{fold}"))))
+            model = models[fold]
+            t = float(model.card.threshold)
+
+            def judge(clip: str, model=model) -> dict:
+                r = analyze(clip, model=model, frames=args.frames, cam=None)
+                score = None if r.score != r.score else round(float(r.score), 4)
+                framed = sum(x.framed for x in r.faces)
+                return {"score": score, "label": r.label, "faces": len(r.faces), "framed": framed}
+
+            _, frames = sample_frames(path, n_frames=args.frames)
+            centre = face_centre(frames, detector)
+            row = {"source": source, "video": name, "fold": fold, "threshold": round(t, 4)}
+            row["as_is"] = judge(write_clip(os.path.join(tmp, "as_is.mp4"), [f.image for f in frames]))
+            for layout in args.layouts:
+                if centre is None:
+                    row[layout] = {"score": None, "label": "unknown", "faces": 0, "framed": 0}
+                    continue
+                out = [reframe(f.image, layout, centre) for f in frames]
+                row[layout] = judge(write_clip(os.path.join(tmp, f"{layout}.mp4"), out))
+            rows.append(row)
+            cells = ", ".join(f"{k} {row[k]['score']} {row[k]['label']}" for k in ("as_is", *args.layouts))
+            print(f"{source}/{name} (fold {fold}): {cells}", file=sys.stderr, flush=True)
+    detector.close()
+    print(f"{len(rows)} real clips, each judged out of fold (wild clips by {card.name}), {args.frames} frames")
+    print(f"{'layout':14s} {'fake':>5s} {'uncertain':>9s} {'real':>5s} {'no face':>7s} {'median':>7s} {'framed':>6s}")
+    for layout in ("as_is", *args.layouts):
+        cells = [r[layout] for r in rows]
+        n = {k: sum(c["label"] == k for c in cells) for k in ("fake", "uncertain", "real", "unknown")}
+        scores = [c["score"] for c in cells if c["score"] is not None]
+        med = f"{np.median(scores):.3f}" if scores else "-"
+        framed = sum(c["framed"] > 0 for c in cells)
+        print(f"{layout:14s} {n['fake']:5d} {n['uncertain']:9d} {n['real']:5d} {n['unknown']:7d} {med:>7s} {framed:6d}")
+        for r in rows:
+            if r[layout]["label"] == "fake":
+                print(f"    called fake: {r['source']}/{r['video']} {r[layout]['score']} (as is {r['as_is']['score']})")
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump({"frames": args.frames, "rows": rows}, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.exit(main())
