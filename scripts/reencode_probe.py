@@ -1,0 +1,189 @@
+"""Does a clip's verdict survive one re-encode? Every clip a journalist meets has been re-encoded at least once.
+
+Each FF++ video (c23 and c40) and actor clip is analysed by the fold model that validated it (out of fold), as it
+is and re-encoded whole once (H.264 at ``--crf``, its own size and frame rate, in a temporary folder: nothing is
+written into the repository); the ``wild_real`` clips by the default (no member trained on them). For each clip the
+main identities' frame scores are kept, so every video-score rule can be compared on the same faces:
+
+  confident  the DFDC winner's rule (the pipeline's default): the mean of the frames over 0.8 once over 40% of them
+             are, the mean of those under 0.2 once over 90% are, else the plain mean; it jumps where a share crosses
+  mean       the plain mean of the frames
+
+Each rule's labels use thresholds calibrated for it on the other folds' out-of-fold scores (the training runs'
+``val_videos.json``, every stratum, as the card's threshold is set), so a fold's clips are judged by a threshold
+that never saw them. Printed per rule: pooled AUC (as is, re-encoded) on c23 and c40, reals called fake, and how
+many clips change label (fake / not fake) between the two encodings.
+
+    python scripts/reencode_probe.py --folds runs/cvtight --json runs/reencode/probe.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from fractions import Fraction
+
+import numpy as np
+
+
+def reencode(src: str, dst: str, crf: int) -> str:
+    """``src`` re-encoded whole as H.264 at ``crf`` (yuv420p, its own size and frame rate; no audio)."""
+    import av
+
+    with av.open(src) as inp, av.open(dst, "w") as out:
+        vin = inp.streams.video[0]
+        rate = vin.average_rate or vin.guessed_rate or Fraction(25)
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height = vin.codec_context.width // 2 * 2, vin.codec_context.height // 2 * 2
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": str(crf)}
+        for frame in inp.decode(vin):
+            img = frame.to_ndarray(format="rgb24")[: stream.height, : stream.width]
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dst
+
+
+def main_frame_scores(report) -> list[list[float]]:
+    """The frame scores of each main identity (seen in a quarter of the frames with a face); all faces together
+    where tracking kept none, as the pipeline pools them."""
+    from detector.inference.report import MAIN_SHARE, main_identities
+
+    ids = main_identities(report.identities, report.frames, MAIN_SHARE)
+    by_id: dict[int, list[float]] = {}
+    for fr in report.frames:
+        for f in fr.faces:
+            by_id.setdefault(f.identity, []).append(round(float(f.score), 5))
+    if ids:
+        return [by_id[i] for i in sorted(ids)]
+    return [[s for v in by_id.values() for s in v]] if by_id else []
+
+
+def rule_score(rule: str, tracks: list[list[float]]) -> float:
+    from detector.inference.report import RULES
+
+    return max(RULES[rule](t) for t in tracks) if tracks else float("nan")
+
+
+def thresholds_by_fold(folds_dir: str, rules: list[str]) -> dict:
+    """{rule: {fold: threshold}} calibrated on the other folds' out-of-fold scores (val_videos.json)."""
+    from detector.evaluation.calibration import calibrate_threshold
+
+    vids = []
+    for name in sorted(os.listdir(folds_dir)):
+        path = os.path.join(folds_dir, name, "val_videos.json")
+        if name.startswith("fold") and os.path.isfile(path):
+            vids += [dict(v, fold=int(name[4:])) for v in json.load(open(path))]
+    folds = sorted({v["fold"] for v in vids})
+    return {
+        rule: {f: calibrate_threshold([v for v in vids if v["fold"] != f], score_key=rule)["threshold"] for f in folds}
+        | {None: calibrate_threshold(vids, score_key=rule)["threshold"]}
+        for rule in rules
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
+    p.add_argument("--wild", default="../shared/data/wild_real", help="real clips no model trained on ('' to skip)")
+    p.add_argument("--folds", default="runs/cvtight", help="the default's fold runs (foldK with val_videos.json)")
+    p.add_argument("--model", default=None, help="the card that judges the wild clips (default: the default)")
+    p.add_argument("--crf", type=int, default=23, help="the re-encode's H.264 quality (23: x264's default)")
+    p.add_argument("--frames", type=int, default=32, help="frames sampled from each video")
+    p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
+    p.add_argument("--json", default=None, help="also write each clip's frame scores here")
+    args = p.parse_args(argv)
+
+    from sklearn.metrics import roc_auc_score
+
+    from detector.data.datasets import read_datasets
+    from detector.inference.pipeline import analyze
+    from detector.models.classifier import load_model
+    from detector.training.ensemble import run_card
+
+    rules = ["confident", "mean"]
+    thresholds = thresholds_by_fold(args.folds, rules)
+    fold_of = {}
+    for name in sorted(os.listdir(args.folds)):
+        path = os.path.join(args.folds, name, "val_videos.json")
+        if name.startswith("fold") and os.path.isfile(path):
+            for v in json.load(open(path)):
+                if v["kind"] == "video":
+                    fold_of[os.path.realpath(v["video"])] = int(name[4:])
+    clips = [
+        (it.source, it.method or "original", it.label, it.path, fold_of[os.path.realpath(it.path)])
+        for it in read_datasets(args.data)
+        if it.kind == "video" and os.path.realpath(it.path) in fold_of
+    ]
+    if args.wild:
+        for name in sorted(os.listdir(args.wild)):
+            if name.lower().endswith((".mp4", ".mov", ".mkv", ".webm", ".avi")):
+                clips.append(("wild_real", "original", 0, os.path.join(args.wild, name), None))
+    if args.limit:
+        clips = clips[: args.limit]
+    models: dict = {None: load_model(args.model)}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for source, method, label, path, fold in clips:
+            if fold not in models:
+                models[fold] = load_model(str(run_card(os.path.join(args.folds, f"fold{fold}"))))
+            row = {"source": source, "video": os.path.basename(path), "method": method, "label": label, "fold": fold}
+            for kind, clip in (("as_is", path), ("reencoded", None)):
+                if clip is None:
+                    clip = reencode(path, os.path.join(tmp, "re.mp4"), args.crf)
+                r = analyze(clip, model=models[fold], frames=args.frames, cam=None)
+                row[kind] = main_frame_scores(r)
+            rows.append(row)
+            cells = " ".join(
+                f"{rule} {rule_score(rule, row['as_is']):.3f}->{rule_score(rule, row['reencoded']):.3f}"
+                for rule in rules
+            )
+            print(
+                f"{source}/{method}/{row['video']} (fold {fold}, label {label}): {cells}", file=sys.stderr, flush=True
+            )
+
+    print(f"{len(rows)} clips, each as it is and re-encoded once (H.264 CRF {args.crf}), {args.frames} frames")
+    for rule in rules:
+        print(f"\n{rule}: thresholds by fold {thresholds[rule]}")
+        for kind in ("as_is", "reencoded"):
+            aucs = []
+            for src in ("ffpp", "ffpp_c40"):
+                sub = [r for r in rows if r["source"] in (src, f"{src}:actors") and r["source"] != "ffpp_c40:actors"]
+                y = [r["label"] for r in sub]
+                s = [np.nan_to_num(rule_score(rule, r[kind])) for r in sub]
+                aucs.append(f"{src} AUC {roc_auc_score(y, s):.3f}" if len(set(y)) == 2 else f"{src} -")
+            reals = [r for r in rows if r["label"] == 0]
+            fa = [r for r in reals if rule_score(rule, r[kind]) >= thresholds[rule][r["fold"]]]
+            fakes = [r for r in rows if r["label"] == 1]
+            caught = sum(rule_score(rule, r[kind]) >= thresholds[rule][r["fold"]] for r in fakes)
+            print(
+                f"  {kind:9s} {', '.join(aucs)}; fakes called fake {caught} of {len(fakes)}; reals called fake "
+                f"{len(fa)} of {len(reals)} {[r['source'] + '/' + r['video'] for r in fa]}"
+            )
+        flips = [
+            r
+            for r in rows
+            if (rule_score(rule, r["as_is"]) >= thresholds[rule][r["fold"]])
+            != (rule_score(rule, r["reencoded"]) >= thresholds[rule][r["fold"]])
+        ]
+        moves = [abs(rule_score(rule, r["as_is"]) - rule_score(rule, r["reencoded"])) for r in rows]
+        print(
+            f"  clips changing label (fake / not fake): {len(flips)} of {len(rows)} "
+            f"(reals {sum(r['label'] == 0 for r in flips)}, fakes {sum(r['label'] == 1 for r in flips)}); "
+            f"score moves: median {np.nanmedian(moves):.3f}, 90th percentile {np.nanpercentile(moves, 90):.3f}, "
+            f"max {np.nanmax(moves):.3f}"
+        )
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump({"crf": args.crf, "frames": args.frames, "thresholds": thresholds, "rows": rows}, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
