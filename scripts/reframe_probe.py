@@ -13,7 +13,7 @@ Layouts (``--layouts``):
   pillar_black  a 9:16 column round the face, centred in a 16:9 frame of the clip's height, black at the sides
   pillar_blur   the same column, the sides filled by the column enlarged, blurred and dimmed (TV and social feeds)
   letterbox     a 2.39:1 band round the face across the frame's width, black above and below
-  pip           the whole frame at 45% of a 1280 x 720 frame's width, top right, on a flat dark ground
+  pip           the whole frame at 45% of a 1280 x 720 frame's width (less if tall), top right, on a dark ground
 
     python scripts/reframe_probe.py --folds runs/cvtight --crossval runs/cvtight/crossval.json \
         --json runs/reframe/probe.json
@@ -69,8 +69,8 @@ def reframe(frame: np.ndarray, layout: str, centre: tuple[float, float]) -> np.n
         W, H = 1280, 720
         out = np.empty((H, W, 3), np.uint8)
         out[:] = (22, 30, 58)
-        iw = _even(W * 0.45)
-        ih = _even(h * iw / w)
+        f = min(W * 0.45 / w, (H - 48) / h)  # 45% of the width, or less where a tall clip would not fit
+        iw, ih = _even(w * f), _even(h * f)
         inset = cv2.resize(frame, (iw, ih), interpolation=cv2.INTER_AREA)
         out[24 : 24 + ih, W - 24 - iw : W - 24] = inset
         return out
