@@ -6,8 +6,9 @@ a newsroom shows a clip small, in a corner of the screen (picture in picture). T
 frames, and a bar's edge or the ground round an inset may fall inside a face's square. This takes real clips that the
 judging model never trained on (the FF++ c23 and c40 reals and the actor clips, each by the fold model that validated
 it, out of fold; the ``wild_real`` clips by the default), samples ``--frames`` frames, reframes each frame (layouts
-below), writes a clip (H.264, CRF 20, in a temporary folder: nothing is written into the repository) and analyses it.
-Each clip as it is is analysed the same way, so the two columns differ only by the reframing.
+below), writes a clip (H.264, CRF 20, 4 frames a second, in a temporary folder: nothing is written into the
+repository) and analyses it. The sampled frames as they are go through the same encode ("as_is"), so "as_is" and a
+layout differ only by the reframing; "original" is the file itself, analysed as a user would.
 
 Layouts (``--layouts``):
   pillar_black  a 9:16 column round the face, centred in a 16:9 frame of the clip's height, black at the sides
@@ -139,11 +140,22 @@ def main(argv=None) -> int:
                 r = analyze(clip, model=model, frames=args.frames, cam=None)
                 score = None if r.score != r.score else round(float(r.score), 4)
                 framed = sum(x.framed for x in r.faces)
-                return {"score": score, "label": r.label, "faces": len(r.faces), "framed": framed}
+                side = round(float(np.median([max(x.box[2], x.box[3]) for x in r.faces])), 1) if r.faces else None
+                short = min(r.video_info.get("width") or 0, r.video_info.get("height") or 0)
+                return {
+                    "score": score,
+                    "label": r.label,
+                    "faces": len(r.faces),
+                    "framed": framed,
+                    "face_side": side,
+                    "short_side": short,
+                    "threshold": round(float(r.threshold), 4),
+                }
 
             _, frames = sample_frames(path, n_frames=args.frames)
             centre = face_centre(frames, detector)
             row = {"source": source, "video": name, "fold": fold, "threshold": round(t, 4)}
+            row["original"] = judge(path)  # the file itself: "as_is" differs from it by one encode only
             row["as_is"] = judge(write_clip(os.path.join(tmp, "as_is.mp4"), [f.image for f in frames]))
             for layout in args.layouts:
                 if centre is None:
@@ -152,12 +164,12 @@ def main(argv=None) -> int:
                 out = [reframe(f.image, layout, centre) for f in frames]
                 row[layout] = judge(write_clip(os.path.join(tmp, f"{layout}.mp4"), out))
             rows.append(row)
-            cells = ", ".join(f"{k} {row[k]['score']} {row[k]['label']}" for k in ("as_is", *args.layouts))
+            cells = ", ".join(f"{k} {row[k]['score']} {row[k]['label']}" for k in ("original", "as_is", *args.layouts))
             print(f"{source}/{name} (fold {fold}): {cells}", file=sys.stderr, flush=True)
     detector.close()
     print(f"{len(rows)} real clips, each judged out of fold (wild clips by {card.name}), {args.frames} frames")
     print(f"{'layout':14s} {'fake':>5s} {'uncertain':>9s} {'real':>5s} {'no face':>7s} {'median':>7s} {'framed':>6s}")
-    for layout in ("as_is", *args.layouts):
+    for layout in ("original", "as_is", *args.layouts):
         cells = [r[layout] for r in rows]
         n = {k: sum(c["label"] == k for c in cells) for k in ("fake", "uncertain", "real", "unknown")}
         scores = [c["score"] for c in cells if c["score"] is not None]
