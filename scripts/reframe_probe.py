@@ -11,9 +11,9 @@ repository) and analyses it. The sampled frames as they are go through the same 
 layout differ only by the reframing; "original" is the file itself, analysed as a user would.
 
 Layouts (``--layouts``):
-  pillar_black  a 9:16 column round the face, centred in a 16:9 frame of the clip's height, black at the sides
+  pillar_black  a 9:16 column following the face, centred in a 16:9 frame of the clip's height, black at the sides
   pillar_blur   the same column, the sides filled by the column enlarged, blurred and dimmed (TV and social feeds)
-  letterbox     a 2.39:1 band round the face across the frame's width, black above and below
+  letterbox     a 2.39:1 band following the face across the frame's width, black above and below
   pip           the whole frame at 45% of a 1280 x 720 frame's width (less if tall), top right, on a dark ground
 
     python scripts/reframe_probe.py --folds runs/cvtight --crossval runs/cvtight/crossval.json \
@@ -78,15 +78,21 @@ def reframe(frame: np.ndarray, layout: str, centre: tuple[float, float]) -> np.n
     raise ValueError(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)}")
 
 
-def face_centre(frames, detector) -> tuple[float, float] | None:
-    """The median centre of the most confident face over the frames (None: no face in any)."""
-    centres = []
+def face_centres(frames, detector, window: int = 5) -> list[tuple[float, float]] | None:
+    """Per frame, where the column or band is centred: the most confident face's centre, as a median over
+    ``window`` frames (a camera that follows its subject smoothly, as a vertical phone video does); frames without
+    a face take the nearest frame's. None: no face in any frame."""
+    found = []
     for f in frames:
         faces = detector.detect(f.image)
-        if faces:
-            x, y, bw, bh = faces[0].box
-            centres.append((x + bw / 2, y + bh / 2))
-    return tuple(np.median(np.array(centres), axis=0)) if centres else None
+        x, y, bw, bh = faces[0].box if faces else (0, 0, 0, 0)
+        found.append((x + bw / 2, y + bh / 2) if faces else None)
+    known = [i for i, c in enumerate(found) if c is not None]
+    if not known:
+        return None
+    filled = np.array([found[min(known, key=lambda k: abs(k - i))] for i in range(len(found))])
+    half = window // 2
+    return [tuple(np.median(filled[max(0, i - half) : i + half + 1], axis=0)) for i in range(len(filled))]
 
 
 def main(argv=None) -> int:
@@ -153,15 +159,15 @@ def main(argv=None) -> int:
                 }
 
             _, frames = sample_frames(path, n_frames=args.frames)
-            centre = face_centre(frames, detector)
+            centres = face_centres(frames, detector)
             row = {"source": source, "video": name, "fold": fold, "threshold": round(t, 4)}
             row["original"] = judge(path)  # the file itself: "as_is" differs from it by one encode only
             row["as_is"] = judge(write_clip(os.path.join(tmp, "as_is.mp4"), [f.image for f in frames]))
             for layout in args.layouts:
-                if centre is None:
+                if centres is None:
                     row[layout] = {"score": None, "label": "unknown", "faces": 0, "framed": 0}
                     continue
-                out = [reframe(f.image, layout, centre) for f in frames]
+                out = [reframe(f.image, layout, c) for f, c in zip(frames, centres)]
                 row[layout] = judge(write_clip(os.path.join(tmp, f"{layout}.mp4"), out))
             rows.append(row)
             cells = ", ".join(f"{k} {row[k]['score']} {row[k]['label']}" for k in ("original", "as_is", *args.layouts))
