@@ -95,6 +95,28 @@ def face_centres(frames, detector, window: int = 5) -> list[tuple[float, float]]
     return [tuple(np.median(filled[max(0, i - half) : i + half + 1], axis=0)) for i in range(len(filled))]
 
 
+def summarise(rows: list[dict], layouts, how: str) -> None:
+    """Per layout and class: clips called fake / uncertain / real / no face, the median score, framed faces."""
+    print(f"{len(rows)} clips, {how}")
+    print(f"{'class':5s} {'layout':14s} {'fake':>5s} {'uncertain':>9s} {'real':>5s} {'no face':>7s} {'median':>7s}")
+    for label, name in ((0, "real"), (1, "fake")):
+        sub = [r for r in rows if r.get("label", 0) == label]
+        for layout in ("original", "as_is", *layouts) if sub else ():
+            cells = [r[layout] for r in sub]
+            n = {k: sum(c["label"] == k for c in cells) for k in ("fake", "uncertain", "real", "unknown")}
+            scores = [c["score"] for c in cells if c["score"] is not None]
+            med = f"{np.median(scores):.3f}" if scores else "-"
+            print(
+                f"{name:5s} {layout:14s} {n['fake']:5d} {n['uncertain']:9d} {n['real']:5d} {n['unknown']:7d} {med:>7s}"
+            )
+            for r in sub if label == 0 else ():
+                if r[layout]["label"] == "fake":
+                    print(
+                        f"      called fake: {r['source']}/{r['video']} {r[layout]['score']} (original "
+                        f"{r['original']['score']}, as is {r['as_is']['score']})"
+                    )
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
@@ -105,8 +127,14 @@ def main(argv=None) -> int:
     p.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=LAYOUTS)
     p.add_argument("--frames", type=int, default=32, help="frames sampled from each video")
     p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
+    p.add_argument("--fakes", action="store_true", help="the fake clips too (out of fold): what the layouts cost")
     p.add_argument("--json", default=None, help="also write each clip's scores here")
+    p.add_argument("--read", default=None, help="print the tables of an earlier --json and stop")
     args = p.parse_args(argv)
+    if args.read:
+        done = json.load(open(args.read))
+        summarise(done["rows"], done["layouts"], f"from {args.read}, {done['frames']} frames")
+        return 0
 
     from detector.data.datasets import read_datasets
     from detector.inference.faces import FaceDetector
@@ -119,24 +147,24 @@ def main(argv=None) -> int:
     default = load_model(args.model)
     card = default.card
     videos = json.load(open(args.crossval))["videos"]
-    fold_of = {(x["source"], x["video"]): x["fold"] for x in videos if x["label"] == 0 and x["kind"] == "video"}
-    clips = []  # (source, name, path, fold or None)
+    fold_of = {(x["source"], x["video"]): x["fold"] for x in videos if x["kind"] == "video"}
+    clips = []  # (source, name, path, fold or None, label)
     for it in read_datasets(args.data):
-        key = (it.source, os.path.basename(it.path))
-        if it.label == 0 and it.kind == "video" and key in fold_of:
-            clips.append((*key, it.path, fold_of[key]))
+        key = (it.source, (f"{it.method}/" if it.label else "") + os.path.basename(it.path))
+        if (it.label == 0 or args.fakes) and it.kind == "video" and key in fold_of:
+            clips.append((*key, it.path, fold_of[key], it.label))
     if args.wild:
         for name in sorted(os.listdir(args.wild)):
             if name.lower().endswith((".mp4", ".mov", ".mkv", ".webm", ".avi")):
-                clips.append(("wild_real", name, os.path.join(args.wild, name), None))
-    clips.sort(key=lambda c: (c[3] is None, c[3] if c[3] is not None else 0, c[0], c[1]))
+                clips.append(("wild_real", name, os.path.join(args.wild, name), None, 0))
+    clips.sort(key=lambda c: (c[4], c[3] is None, c[3] if c[3] is not None else 0, c[0], c[1]))
     if args.limit:
         clips = clips[: args.limit]
     models = {None: default}
     detector = FaceDetector()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for source, name, path, fold in clips:
+        for source, name, path, fold, label in clips:
             if fold not in models:
                 models[fold] = load_model(str(run_card(os.path.join(args.folds, f"fold{fold}"))))
             model = models[fold]
@@ -160,7 +188,7 @@ def main(argv=None) -> int:
 
             _, frames = sample_frames(path, n_frames=args.frames)
             centres = face_centres(frames, detector)
-            row = {"source": source, "video": name, "fold": fold, "threshold": round(t, 4)}
+            row = {"source": source, "video": name, "label": label, "fold": fold, "threshold": round(t, 4)}
             row["original"] = judge(path)  # the file itself: "as_is" differs from it by one encode only
             row["as_is"] = judge(write_clip(os.path.join(tmp, "as_is.mp4"), [f.image for f in frames]))
             for layout in args.layouts:
@@ -173,22 +201,11 @@ def main(argv=None) -> int:
             cells = ", ".join(f"{k} {row[k]['score']} {row[k]['label']}" for k in ("original", "as_is", *args.layouts))
             print(f"{source}/{name} (fold {fold}): {cells}", file=sys.stderr, flush=True)
     detector.close()
-    print(f"{len(rows)} real clips, each judged out of fold (wild clips by {card.name}), {args.frames} frames")
-    print(f"{'layout':14s} {'fake':>5s} {'uncertain':>9s} {'real':>5s} {'no face':>7s} {'median':>7s} {'framed':>6s}")
-    for layout in ("original", "as_is", *args.layouts):
-        cells = [r[layout] for r in rows]
-        n = {k: sum(c["label"] == k for c in cells) for k in ("fake", "uncertain", "real", "unknown")}
-        scores = [c["score"] for c in cells if c["score"] is not None]
-        med = f"{np.median(scores):.3f}" if scores else "-"
-        framed = sum(c["framed"] > 0 for c in cells)
-        print(f"{layout:14s} {n['fake']:5d} {n['uncertain']:9d} {n['real']:5d} {n['unknown']:7d} {med:>7s} {framed:6d}")
-        for r in rows:
-            if r[layout]["label"] == "fake":
-                print(f"    called fake: {r['source']}/{r['video']} {r[layout]['score']} (as is {r['as_is']['score']})")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as fh:
-            json.dump({"frames": args.frames, "rows": rows}, fh, indent=1)
+            json.dump({"frames": args.frames, "layouts": args.layouts, "rows": rows}, fh, indent=1)
+    summarise(rows, args.layouts, f"judged out of fold (wild clips by {card.name}), {args.frames} frames")
     return 0
 
 
