@@ -87,6 +87,73 @@ def thresholds_by_fold(folds_dir: str, rules: list[str]) -> dict:
     }
 
 
+def summarise(rows: list[dict], thresholds: dict, crf: int, frames: int) -> None:
+    """Per rule: AUCs, fakes and reals called fake as is and re-encoded, clips changing label, score moves; then
+    :func:`fragile_table`. ``thresholds``: {rule: {fold: threshold}} (fold keys as ints, or as JSON's strings)."""
+    from sklearn.metrics import roc_auc_score
+
+    def at(rule: str, r: dict) -> float:
+        by_fold = thresholds[rule]
+        return by_fold[r["fold"]] if r["fold"] in by_fold else by_fold[json.dumps(r["fold"])]
+
+    print(f"{len(rows)} clips, each as it is and re-encoded once (H.264 CRF {crf}), {frames} frames")
+    for rule in thresholds:
+        print(f"\n{rule}: thresholds by fold {thresholds[rule]}")
+        for kind in ("as_is", "reencoded"):
+            aucs = []
+            for src in ("ffpp", "ffpp_c40"):
+                sub = [r for r in rows if r["source"] in (src, f"{src}:actors") and r["source"] != "ffpp_c40:actors"]
+                y = [r["label"] for r in sub]
+                s = [np.nan_to_num(rule_score(rule, r[kind])) for r in sub]
+                aucs.append(f"{src} AUC {roc_auc_score(y, s):.3f}" if len(set(y)) == 2 else f"{src} -")
+            reals = [r for r in rows if r["label"] == 0]
+            fa = [r for r in reals if rule_score(rule, r[kind]) >= at(rule, r)]
+            fakes = [r for r in rows if r["label"] == 1]
+            caught = sum(rule_score(rule, r[kind]) >= at(rule, r) for r in fakes)
+            print(
+                f"  {kind:9s} {', '.join(aucs)}; fakes called fake {caught} of {len(fakes)}; reals called fake "
+                f"{len(fa)} of {len(reals)} {[r['source'] + '/' + r['video'] for r in fa]}"
+            )
+        flips = [
+            r
+            for r in rows
+            if (rule_score(rule, r["as_is"]) >= at(rule, r)) != (rule_score(rule, r["reencoded"]) >= at(rule, r))
+        ]
+        moves = [abs(rule_score(rule, r["as_is"]) - rule_score(rule, r["reencoded"])) for r in rows]
+        print(
+            f"  clips changing label (fake / not fake): {len(flips)} of {len(rows)} "
+            f"(reals {sum(r['label'] == 0 for r in flips)}, fakes {sum(r['label'] == 1 for r in flips)}); "
+            f"score moves: median {np.nanmedian(moves):.3f}, 90th percentile {np.nanpercentile(moves, 90):.3f}, "
+            f"max {np.nanmax(moves):.3f}"
+        )
+    fragile_table(rows)
+
+
+FRAGILE_STARTS = ("The video score", "Frame scores are split")  # the two warnings (trust_warnings) checked here
+
+
+def fragile_table(rows: list[dict]) -> None:
+    """At each report's own threshold (its card's): clips whose label (fake / not fake) changed with the encode,
+    among those whose report as it was warned of a score near the threshold or split frames, and the others."""
+    if not rows or "as_is_report" not in rows[0]:
+        return
+    print("\nat the card's threshold, by the report's own warning (score close to the threshold, or frames split):")
+    for warned in (True, False):
+        sub = [r for r in rows if r["as_is_report"]["warned"] == warned]
+        changed = [
+            r
+            for r in sub
+            if r["as_is_report"]["score"] is not None
+            and r["reencoded_report"]["score"] is not None
+            and (r["as_is_report"]["score"] >= r["as_is_report"]["threshold"])
+            != (r["reencoded_report"]["score"] >= r["reencoded_report"]["threshold"])
+        ]
+        print(
+            f"  {'warned' if warned else 'not warned'}: {len(changed)} of {len(sub)} changed label "
+            f"(reals {sum(r['label'] == 0 for r in changed)} of {sum(r['label'] == 0 for r in sub)})"
+        )
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
@@ -97,9 +164,12 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=32, help="frames sampled from each video")
     p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
     p.add_argument("--json", default=None, help="also write each clip's frame scores here")
+    p.add_argument("--read", default=None, help="print the tables of an earlier --json and stop")
     args = p.parse_args(argv)
-
-    from sklearn.metrics import roc_auc_score
+    if args.read:
+        done = json.load(open(args.read))
+        summarise(done["rows"], done["thresholds"], done["crf"], done["frames"])
+        return 0
 
     from detector.data.datasets import read_datasets
     from detector.inference.pipeline import analyze
@@ -136,8 +206,15 @@ def main(argv=None) -> int:
             for kind, clip in (("as_is", path), ("reencoded", None)):
                 if clip is None:
                     clip = reencode(path, os.path.join(tmp, "re.mp4"), args.crf)
-                r = analyze(clip, model=models[fold], frames=args.frames, cam=None)
+                r = analyze(clip, model=models[fold], frames=args.frames, cam=None, second_opinion=False)
                 row[kind] = main_frame_scores(r)
+                # what the report itself said: its score and threshold (the card's), and whether it warned that the
+                # verdict is near the threshold or the frames split round it (the warnings calling a verdict fragile)
+                row[f"{kind}_report"] = {
+                    "score": None if r.score != r.score else round(float(r.score), 5),
+                    "threshold": float(r.threshold),
+                    "warned": any(w.startswith(FRAGILE_STARTS) for w in r.warnings),
+                }
             rows.append(row)
             cells = " ".join(
                 f"{rule} {rule_score(rule, row['as_is']):.3f}->{rule_score(rule, row['reencoded']):.3f}"
@@ -147,41 +224,11 @@ def main(argv=None) -> int:
                 f"{source}/{method}/{row['video']} (fold {fold}, label {label}): {cells}", file=sys.stderr, flush=True
             )
 
-    print(f"{len(rows)} clips, each as it is and re-encoded once (H.264 CRF {args.crf}), {args.frames} frames")
-    for rule in rules:
-        print(f"\n{rule}: thresholds by fold {thresholds[rule]}")
-        for kind in ("as_is", "reencoded"):
-            aucs = []
-            for src in ("ffpp", "ffpp_c40"):
-                sub = [r for r in rows if r["source"] in (src, f"{src}:actors") and r["source"] != "ffpp_c40:actors"]
-                y = [r["label"] for r in sub]
-                s = [np.nan_to_num(rule_score(rule, r[kind])) for r in sub]
-                aucs.append(f"{src} AUC {roc_auc_score(y, s):.3f}" if len(set(y)) == 2 else f"{src} -")
-            reals = [r for r in rows if r["label"] == 0]
-            fa = [r for r in reals if rule_score(rule, r[kind]) >= thresholds[rule][r["fold"]]]
-            fakes = [r for r in rows if r["label"] == 1]
-            caught = sum(rule_score(rule, r[kind]) >= thresholds[rule][r["fold"]] for r in fakes)
-            print(
-                f"  {kind:9s} {', '.join(aucs)}; fakes called fake {caught} of {len(fakes)}; reals called fake "
-                f"{len(fa)} of {len(reals)} {[r['source'] + '/' + r['video'] for r in fa]}"
-            )
-        flips = [
-            r
-            for r in rows
-            if (rule_score(rule, r["as_is"]) >= thresholds[rule][r["fold"]])
-            != (rule_score(rule, r["reencoded"]) >= thresholds[rule][r["fold"]])
-        ]
-        moves = [abs(rule_score(rule, r["as_is"]) - rule_score(rule, r["reencoded"])) for r in rows]
-        print(
-            f"  clips changing label (fake / not fake): {len(flips)} of {len(rows)} "
-            f"(reals {sum(r['label'] == 0 for r in flips)}, fakes {sum(r['label'] == 1 for r in flips)}); "
-            f"score moves: median {np.nanmedian(moves):.3f}, 90th percentile {np.nanpercentile(moves, 90):.3f}, "
-            f"max {np.nanmax(moves):.3f}"
-        )
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as fh:
             json.dump({"crf": args.crf, "frames": args.frames, "thresholds": thresholds, "rows": rows}, fh, indent=1)
+    summarise(rows, thresholds, args.crf, args.frames)
     return 0
 
 
