@@ -152,6 +152,14 @@ def fragile_table(rows: list[dict]) -> None:
             f"  {'warned' if warned else 'not warned'}: {len(changed)} of {len(sub)} changed label "
             f"(reals {sum(r['label'] == 0 for r in changed)} of {sum(r['label'] == 0 for r in sub)})"
         )
+    for kind in ("as_is", "reencoded"):  # the clips each report called fake, by class and by its warning
+        called = [r for r in rows if (r[f"{kind}_report"]["score"] or 0) >= r[f"{kind}_report"]["threshold"]]
+        cells = ", ".join(
+            f"{name} {sum(r['label'] == label and r[f'{kind}_report']['warned'] for r in called)} warned of "
+            f"{sum(r['label'] == label for r in called)}"
+            for label, name in ((0, "reals"), (1, "fakes"))
+        )
+        print(f"  called fake {kind}: {cells}")
 
 
 def main(argv=None) -> int:
