@@ -127,7 +127,13 @@ def main(argv=None) -> int:
     p.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=LAYOUTS)
     p.add_argument("--frames", type=int, default=32, help="frames sampled from each video")
     p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
-    p.add_argument("--fakes", action="store_true", help="the fake clips too (out of fold): what the layouts cost")
+    p.add_argument(
+        "--classes",
+        nargs="+",
+        default=["real"],
+        choices=["real", "fake"],
+        help="which clips: the real ones (default), the fakes (out of fold: what the layouts cost), or both",
+    )
     p.add_argument("--json", default=None, help="also write each clip's scores here")
     p.add_argument("--read", default=None, help="print the tables of an earlier --json and stop")
     args = p.parse_args(argv)
@@ -151,9 +157,9 @@ def main(argv=None) -> int:
     clips = []  # (source, name, path, fold or None, label)
     for it in read_datasets(args.data):
         key = (it.source, (f"{it.method}/" if it.label else "") + os.path.basename(it.path))
-        if (it.label == 0 or args.fakes) and it.kind == "video" and key in fold_of:
+        if ("fake" if it.label else "real") in args.classes and it.kind == "video" and key in fold_of:
             clips.append((*key, it.path, fold_of[key], it.label))
-    if args.wild:
+    if args.wild and "real" in args.classes:
         for name in sorted(os.listdir(args.wild)):
             if name.lower().endswith((".mp4", ".mov", ".mkv", ".webm", ".avi")):
                 clips.append(("wild_real", name, os.path.join(args.wild, name), None, 0))
