@@ -983,6 +983,12 @@ def test_a_small_video_moves_the_slider_to_the_cards_threshold_for_small_videos(
     by_hand = analyse_tab.on_analyze(ui, small, None, 6, card, None, 0.7, "confident", 0, "time", progress=_silent)
     h = _named(ui, by_hand)
     assert ui.threshold not in by_hand and h.report_state.threshold == 0.7 and h.judged_state["threshold"] == 0.9
+    # the card's line for small videos is said where its threshold judged, not at one set by hand (an audit: at 0.6
+    # a small clip read "the model uses 0.954 ... uncertain from 0.418 up to it")
+    from detector.inference.video import SMALL_THRESHOLD
+
+    assert any(w.startswith(SMALL_THRESHOLD) for w in o.report_state.warnings)
+    assert not any(w.startswith(SMALL_THRESHOLD) for w in h.report_state.warnings)
     at_half = _named(ui, analyse_tab.on_threshold(ui, h.report_state, h.judged_state, 0.5, 1, "time")).report_state
     assert at_half.threshold == 0.5 and any("by hand" in w for w in at_half.warnings)
     # a larger video after it: the slider, at the small videos' threshold, stands for the card's, which judges it
@@ -1183,10 +1189,10 @@ def test_the_score_is_printed_to_agree_with_the_threshold_and_the_band():
     r.uncertain = [0.4184, 0.666]
     page = verdict_html(r)
     assert "0.41837</b>" in page and "uncertain from 0.41840" in page and "Likely REAL" in page
-    from detector.inference.report import FRAGILE, trust_warnings
+    from detector.inference.report import trust_warnings
 
     r.threshold, r.uncertain = 0.43, [0.4184, 0.43]  # the close-to-threshold warning prints them alike
-    assert "The video score 0.41837 is close to the threshold 0.43000." + FRAGILE in trust_warnings(r)
+    assert "The video score 0.41837 is close to the threshold 0.43000." in trust_warnings(r)
 
 
 def test_the_edge_warning_of_a_group_photo_names_its_faces():
@@ -1272,3 +1278,23 @@ def test_the_apps_own_address_is_never_sent_through_a_proxy():
     import os
 
     assert "127.0.0.1" in os.environ["NO_PROXY"].split(",")  # done when the package is imported, before gradio
+
+
+def test_the_slider_says_a_verdict_is_fragile_at_the_cards_threshold_only_and_drops_the_tier_line_when_set_by_hand():
+    # an audit: at a hand-set 0.6 a small clip still read "For a video this small the model uses 0.954 ... uncertain
+    # from 0.418 up to it", and the fragile figure (measured at the default's own threshold) followed any threshold
+    from detector.inference.report import FRAGILE, with_fragile
+    from detector.inference.video import SMALL_THRESHOLD
+    from webapp.verdict import relabel
+
+    r = _report([[(0, 0.94)], [(0, 0.96)], [(0, 0.95)], [(0, 0.94)]], threshold=0.954)
+    tier = f"{SMALL_THRESHOLD} 0.954 instead of its usual 0.666: ..."
+    r.warnings.append(tier)
+    r.warnings = with_fragile(r)
+    assert sum(w.endswith(FRAGILE) for w in r.warnings) == 1 and tier in r.warnings  # close to 0.954: fragile
+    hand = relabel(r, 0.6, 0.954, [0.418, 0.954])
+    assert hand.label == "fake" and tier not in hand.warnings and not any(FRAGILE in w for w in hand.warnings)
+    own = relabel(hand, 0.954, 0.954, [0.418, 0.954])
+    assert sum(w.endswith(FRAGILE) for w in own.warnings) == 1
+    again = relabel(r, 0.954, 0.954, [0.418, 0.954])  # from the analysed report, as the slider does: as analysed
+    assert again.warnings == r.warnings

@@ -501,3 +501,24 @@ def test_a_models_doubt_of_itself_is_said_once_for_all_the_models_it_concerns():
         "judge a clip): a, b."
     ]
     assert own_warnings(c) == [("a", "a's own")]  # b's fixed threshold: the table says it
+
+
+def test_how_fragile_a_verdict_is_is_said_once_for_the_models_it_concerns():
+    # a teacher's audit: the same fragile-verdict sentence after each model's close-to-threshold line
+    from detector.evaluation.compare import care_notes, own_warnings
+    from detector.inference.report import FRAGILE
+    from webapp import compare as view
+
+    c = _comparison()
+    a, b = (run.report for run in c.runs)
+    a.warnings = ["The video score 0.70 is close to the threshold 0.666." + FRAGILE]
+    b.warnings = ["Frame scores are split: 40% of faces score above the threshold, the rest below." + FRAGILE]
+    assert own_warnings(c) == [
+        ("a", "The video score 0.70 is close to the threshold 0.666."),
+        ("b", "Frame scores are split: 40% of faces score above the threshold, the rest below."),
+    ]
+    notes = [text for kind, text in care_notes(c) if FRAGILE in text]
+    assert len(notes) == 1 and notes[0].startswith("a, b:")
+    assert view.disagreement_markdown(c).count(FRAGILE.strip()) == 1
+    b.warnings = []
+    assert [text for _, text in care_notes(c) if FRAGILE in text][0].startswith("a:")

@@ -129,21 +129,38 @@ def test_the_close_to_threshold_warning_agrees_with_the_label():
     # found by review: 0.906 under the threshold 0.90793 read "The video score 0.91 is close to the threshold 0.908."
     r = summarise("v.mp4", _frames({0: [0.906] * 8}), threshold=0.90793, rule="mean")
     assert r.label == "real"
-    assert "The video score 0.906 is close to the threshold 0.908." + FRAGILE in r.warnings
+    assert "The video score 0.906 is close to the threshold 0.908." in r.warnings
 
 
 def test_a_verdict_near_the_threshold_or_on_split_frames_is_called_fragile_in_a_video_only():
-    # a video encoded once more changed label in 11 of 35 clips so warned (scripts/reencode_probe.py): the warning says
-    # so; a photo's (no such figure measured) does not
-    close = summarise("v.mp4", _frames({0: [0.68] * 8}), threshold=0.666, rule="mean").warnings
-    split = summarise("v.mp4", _frames({0: [0.1] * 4 + [0.95] * 4}), threshold=0.666, rule="mean").warnings
-    far = summarise("v.mp4", _frames({0: [0.05] * 8}), threshold=0.666, rule="mean").warnings
+    # a video encoded once more changed label in 10 of 35 clips so warned (scripts/reencode_probe.py): the warning says
+    # so, once, at the card's own threshold of a calibrated model; not of a photo (no such figure measured), not at a
+    # threshold set by hand, not for a model that doubts itself (an audit: resnet18's fixed 0.5 got the figure)
+    from detector.inference.report import MODEL_DOUBTS, hand_threshold_warning, with_fragile, without_fragile
+
+    def said(report):
+        report.warnings = with_fragile(report)
+        return report.warnings
+
+    close = said(summarise("v.mp4", _frames({0: [0.68] * 8}), threshold=0.666, rule="mean"))
+    split = said(summarise("v.mp4", _frames({0: [0.1] * 4 + [0.95] * 4}), threshold=0.666, rule="mean"))
+    far = said(summarise("v.mp4", _frames({0: [0.05] * 8}), threshold=0.666, rule="mean"))
     assert [w for w in close if w.endswith(FRAGILE)] == [w for w in close if "close to the threshold" in w] != []
     assert [w for w in split if w.endswith(FRAGILE)] == [w for w in split if "scores are split" in w] != []
     assert not any(FRAGILE in w for w in far)
-    photo = summarise("p.jpg", _frames({0: [0.68]}), threshold=0.666, rule="mean").warnings
+    r = summarise("v.mp4", _frames({0: [0.68] * 8}), threshold=0.666, rule="mean")
+    r.warnings = with_fragile(r)
+    assert with_fragile(r) == r.warnings and sum(FRAGILE in w for w in r.warnings) == 1  # said once, asked twice
+    assert without_fragile(r.warnings) == summarise("v.mp4", _frames({0: [0.68] * 8}), threshold=0.666).warnings
+    photo = said(summarise("p.jpg", _frames({0: [0.68]}), threshold=0.666, rule="mean"))
     assert any("close to the threshold" in w for w in photo) and not any(FRAGILE in w for w in photo)
-    assert "encoded once more" in FRAGILE and "changed label" in FRAGILE
+    hand = summarise("v.mp4", _frames({0: [0.68] * 8}), threshold=0.666, rule="mean")
+    hand.warnings.insert(0, hand_threshold_warning(0.666, 0.9))
+    assert not any(FRAGILE in w for w in said(hand))
+    doubted = summarise("v.mp4", _frames({0: [0.52] * 8}), threshold=0.5, rule="mean")
+    doubted.warnings.insert(0, f"{MODEL_DOUBTS[2]} 'resnet18' decides at a fixed 0.50")
+    assert any("close to the threshold" in w for w in doubted.warnings) and not any(FRAGILE in w for w in said(doubted))
+    assert "encoded once more" in FRAGILE and "changed label" in FRAGILE and "uncertain" in FRAGILE
 
 
 def test_one_sampled_frame_of_a_video_rests_on_few_faces_but_a_photo_does_not():
@@ -317,7 +334,7 @@ def test_close_to_the_threshold_means_close_on_its_own_side():
         return [w for w in r.warnings if "close to the threshold" in w]
 
     assert close(0.998, 0.90793) == []
-    assert close(0.93, 0.90793) == ["The video score 0.930 is close to the threshold 0.908." + FRAGILE]
+    assert close(0.93, 0.90793) == ["The video score 0.930 is close to the threshold 0.908."]
     assert close(0.85, 0.90793) and not close(0.80, 0.90793)  # below: 0.1, as before
     assert close(0.58, 0.5) and close(0.42, 0.5) and not close(0.61, 0.5)  # a threshold of 0.5: 0.1 both sides
     assert close(0.93, 0.90793, "p.jpg") == ["The score 0.930 is close to the threshold 0.908."]  # a photo

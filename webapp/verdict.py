@@ -28,8 +28,14 @@ from detector.inference.report import (
     threshold_by_hand,
     trust_warnings,
     verdict,
+    with_fragile,
     with_second_opinion,
+    without_fragile,
 )
+from detector.inference.video import MANY_FACES_THRESHOLD, SMALL_PHOTO_THRESHOLD, SMALL_THRESHOLD
+
+# the lines a card's threshold for small videos, small photos or many faces adds (detector.inference.video)
+TIER_LINES = (SMALL_THRESHOLD, SMALL_PHOTO_THRESHOLD, MANY_FACES_THRESHOLD)
 
 COLOURS = {
     "fake": ("#fdecea", "#b71c1c", "#e53935"),  # background, text, border
@@ -280,10 +286,16 @@ def relabel(
     t = float(card_threshold) if own else float(threshold)
     band = band_at(t, card_threshold, card_band) if card_threshold is not None else None
     old_auto = trust_warnings(report)
+    # a card's line for its tier (small files, many faces) says what judges the file at the card's threshold only (an
+    # audit: at a hand-set 0.6 a small clip still read "the model uses 0.954 ... from 0.418 up to it is uncertain")
+    tiers = () if own else TIER_LINES
     kept = [
         w
-        for w in report.warnings
-        if w not in old_auto and not w.startswith(HAND_THRESHOLD) and not w.startswith(SECOND_OPINION)
+        for w in without_fragile(report.warnings)
+        if w not in old_auto
+        and not w.startswith(HAND_THRESHOLD)
+        and not w.startswith(SECOND_OPINION)
+        and not w.startswith(tiers)
     ]
     own_label = verdict(report.score, t, band)  # this model's, then the second opinion's say on a "fake"
     new = dataclasses.replace(
@@ -304,6 +316,7 @@ def relabel(
     squeezed = compression_warning(new, card) if card is not None else (said_before[:1] or [""])[0]
     squeezed = [squeezed] if squeezed and new.label in ("real", "uncertain") else []
     new.warnings = front + hand + auto + [w for w in kept if w not in front] + squeezed + second
+    new.warnings = with_fragile(new)  # at the card's threshold only
     return new
 
 

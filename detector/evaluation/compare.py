@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from detector.constants import DEFAULT_FRAMES, SCORE_DECIMALS
 from detector.inference.report import (
+    FRAGILE,
     MODEL_DOUBTS,
     FaceResult,
     Report,
@@ -43,6 +44,7 @@ from detector.inference.report import (
     agreeing_figures,
     face_label,
     is_model_warning,
+    without_fragile,
 )
 
 __all__ = [
@@ -369,6 +371,10 @@ def care_notes(c: Comparison) -> list[tuple[str, str]]:
             )
         )
     out += [("warning", w) for w in shared_warnings(c)]
+    fragile = [r.name for r in c.runs if any(w.endswith(FRAGILE) for w in r.report.warnings)]
+    if fragile:  # a score near the threshold or frames split round it: once, not after each model's line (an audit)
+        who = ", ".join(fragile)
+        out.append(("warning", f"{who}: a score near the threshold or frames split round it.{FRAGILE}"))
     # a model's doubt of itself, once for all the models it concerns (a browser check: the same 45 words four times
     # over; a fixed threshold is said by the table and the summary's thresholds line)
     doubted: dict[str, list[str]] = {}
@@ -436,7 +442,7 @@ def own_warnings(c: Comparison) -> list[tuple[str, str]]:
     return [
         (run.name, w)
         for run in c.runs
-        for w in run.report.warnings
+        for w in without_fragile(run.report.warnings)  # how fragile such a verdict is: said once (care_notes)
         if not (w in said or is_seen_warning(w) or is_heavy_compression_warning(w) or is_model_warning(w))
     ]
 

@@ -52,6 +52,7 @@ from detector.inference.report import (
     second_opinion_warning,
     summarise,
     tint_alternative_warning,
+    with_fragile,
     with_second_opinion,
 )
 from detector.inference.stills import CUT_OUT_WARNING, STILL_PAD, grey_tail_warning, is_still, read_still
@@ -668,6 +669,8 @@ def analyze(
         report.warnings.insert(
             0 if report.label == "unknown" else len(report.warnings), small_faces_warning(tiny, report)
         )
+    if not own:  # a threshold set by hand judged it: the card's tier did not, and its line would say it did
+        small = many = None
     if small and photo and report.label != "unknown":  # the card's threshold for small photos (unless set by hand)
         by_face = min(info.width, info.height) >= small["below"]  # a small face in a photo not small itself
         report.warnings.append(small_threshold_warning(small, clf.card.threshold, photo=True, face=by_face))
@@ -714,6 +717,7 @@ def analyze(
     said = compression_warning(report, clf.card)
     if said:
         report.warnings.append(said)
+    report.warnings = with_fragile(report)  # a verdict near the threshold: how often one more encode changed it
     if temporal:
         t = time.perf_counter()
         depth = found_depth = None
