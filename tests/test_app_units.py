@@ -1298,3 +1298,14 @@ def test_the_slider_says_a_verdict_is_fragile_at_the_cards_threshold_only_and_dr
     assert sum(w.endswith(FRAGILE) for w in own.warnings) == 1
     again = relabel(r, 0.954, 0.954, [0.418, 0.954])  # from the analysed report, as the slider does: as analysed
     assert again.warnings == r.warnings
+
+
+def test_the_slider_keeps_a_clip_fake_in_part_from_real():
+    from webapp.verdict import relabel
+
+    r = _report([[(0, 0.05)]] * 20 + [[(0, 0.99)]] * 12, threshold=0.666)
+    assert r.label == "uncertain"  # no band: "real" by score, but a third of the clip in a row scores 0.99
+    for t in (0.5, 0.666, 0.9):
+        moved = relabel(r, t, 0.666, [0.418, 0.666])
+        assert moved.label == "uncertain" and any(w.startswith("Part of the clip") for w in moved.warnings)
+    assert relabel(r, 0.3, 0.666, [0.418, 0.666]).label == "fake"  # the score itself over a threshold set so low

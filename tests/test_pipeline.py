@@ -700,3 +700,62 @@ def test_a_tier_for_several_small_faces_is_said_once_as_the_many_faces_rule(tmp_
     said = [w for w in report.warnings if w.startswith("For a photo")]
     assert len(said) == 1 and said[0].startswith("For a photo with this many faces the model uses"), said
     assert "one of them under 100 px across" in said[0] and card_rule_of(report) == "photos with several faces"
+
+
+def test_a_clip_fake_in_part_is_never_called_real():
+    # a teacher's audit: a third of a clip swapped (12 of 32 frames at 1.00, in a row) read "real" 0.383, as the
+    # confident rule takes the plain mean under 40% of high frames; now "uncertain", with a warning that says where
+    from detector.inference.report import fake_segment
+
+    def judged(name, frames):
+        return summarise(name, frames, threshold=0.666, uncertain=[0.418, 0.666])
+
+    part = judged("v.mp4", _frames({0: [0.05] * 20 + [0.99] * 12}))
+    assert part.score < 0.418 and part.label == "uncertain"
+    assert fake_segment(part) == {"identity": 0, "frames": 12, "start": 2.0, "end": 3.1, "over": 0.8}
+    said = [w for w in part.warnings if w.startswith("Part of the clip scores strongly fake")]
+    assert len(said) == 1 and "12 sampled frames in a row, from 2.0 s to 3.1 s" in said[0]
+    scattered = judged("v.mp4", _frames({0: ([0.05, 0.05, 0.99] * 11)[:32]}))  # as many high frames, apart
+    assert scattered.label == "real" and fake_segment(scattered) is None
+    short = judged("v.mp4", _frames({0: [0.05] * 29 + [0.99] * 3}))  # three in a row: as real clips had
+    assert short.label == "real" and fake_segment(short) is None
+    # an eighth of the person's frames at least: 4 of 64 is not enough, 8 is
+    assert fake_segment(judged("v.mp4", _frames({0: [0.05] * 60 + [0.99] * 4}))) is None
+    assert fake_segment(judged("v.mp4", _frames({0: [0.05] * 56 + [0.99] * 8})))["frames"] == 8
+    whole = judged("v.mp4", _frames({0: [0.99] * 32}))  # a fake stays fake, with nothing more to say
+    assert whole.label == "fake" and not any(w.startswith("Part of the clip") for w in whole.warnings)
+    assert fake_segment(judged("p.jpg", _frames({0: [0.99]}))) is None  # a photo has one frame
+    # "strongly" is over the threshold too: at a stricter one (0.954, a small video's) frames at 0.9 are not
+    strict = summarise("v.mp4", _frames({0: [0.05] * 20 + [0.9] * 12}), threshold=0.954, uncertain=[0.5, 0.954])
+    assert strict.label == "real" and fake_segment(strict) is None and fake_segment(strict, 0.666)["over"] == 0.8
+
+
+@pytest.mark.slow
+def test_the_default_model_calls_the_example_clip_swapped_in_part_uncertain_not_real(tmp_path):
+    # the audit's clip: the real example's first 94 frames, then the self-blended fake's last 56 (37% fake)
+    from fractions import Fraction
+
+    import av
+
+    from detector.errors import NoModelError
+    from detector.models.store import resolve
+    from webapp.examples import ensure_examples
+
+    try:
+        resolve(None)
+    except NoModelError:
+        pytest.skip("no default model installed")
+    made = ensure_examples(tmp_path)
+    frames = []
+    for name, keep in (("real", slice(0, 94)), ("fake", slice(94, 150))):
+        with av.open(made[name]) as f:
+            frames += [fr.to_ndarray(format="rgb24") for fr in f.decode(video=0)][keep]
+    clip = str(tmp_path / "part.mp4")
+    with av.open(clip, "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(25))
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        for frame in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode())
+    r = analyze(clip, frames=32)
+    assert r.label == "uncertain" and any(w.startswith("Part of the clip scores strongly fake") for w in r.warnings)

@@ -30,6 +30,7 @@ from detector.inference.report import (
     verdict,
     with_fragile,
     with_second_opinion,
+    with_segment,
     without_fragile,
 )
 from detector.inference.video import MANY_FACES_THRESHOLD, SMALL_PHOTO_THRESHOLD, SMALL_THRESHOLD
@@ -297,7 +298,9 @@ def relabel(
         and not w.startswith(SECOND_OPINION)
         and not w.startswith(tiers)
     ]
-    own_label = verdict(report.score, t, band)  # this model's, then the second opinion's say on a "fake"
+    # this model's (never "real" with a stretch of the clip scoring strongly fake), then the second opinion's say on
+    # a "fake"
+    own_label = with_segment(verdict(report.score, t, band), report, t)
     new = dataclasses.replace(
         report, threshold=t, uncertain=band, label=with_second_opinion(own_label, report.second_opinion)
     )
