@@ -765,6 +765,10 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     "photo or its face), and a photo with several faces, get the model's stricter threshold for such "
                     "files, where it has one.",
                     elem_id="threshold",
+                    # no reset button (Gradio shows one unless told): it sends "change", not "input", so the verdict
+                    # kept the old threshold, and it went back to the value the page was built with, not the one
+                    # the loaded file is judged at (a teacher's audit)
+                    buttons=[],
                 )
                 with gr.Accordion("More settings", open=False):
                     rule = gr.Radio(
