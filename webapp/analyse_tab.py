@@ -743,7 +743,8 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     value=DEFAULT_FRAMES,
                     step=1,
                     label="Frames to sample",
-                    info="spread evenly over a clip (a photo is one frame); more is steadier but slower",
+                    info="spread evenly over a clip (a photo is one frame); more is steadier but slower, and a score "
+                    "near the threshold may still change with the number",
                     elem_id="frames",
                 )
                 model = gr.Dropdown(model_choices(short=True), value=default_model, label="Model", elem_id="model")

@@ -218,7 +218,8 @@ def build_lab_tab(analyse: AnalyseTab, examples: dict[str, str] | None = None) -
                     step=1,
                     label="Frames to sample",
                     info=f"fewer than the {DEFAULT_FRAMES} that Analyse starts at, as each change is analysed again: "
-                    "the unchanged clip's score can differ a little from Analyse's (a photo is one frame)",
+                    "the unchanged clip's score, even its label, can differ from Analyse's where its frames differ "
+                    "(a clip changed in part, a score near the threshold); a photo is one frame",
                     elem_id="lab-frames",
                 )
                 seed = gr.Number(0, precision=0, label="Random seed (noise, dropout)", minimum=0, elem_id="lab-seed")
