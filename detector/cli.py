@@ -71,6 +71,7 @@ def _parser() -> Parser:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser(
         "scan",
+        aliases=["analyze"],  # the library's function is analyze(): a teacher's audit typed that first
         help="score videos and photos (files or folders)",
         description="Score each video and photo: per face and per input, a fake score, a label (real, uncertain, "
         "fake, or unknown where no face could be judged) and the warnings that say how far to trust it.",

@@ -49,6 +49,11 @@ often on compressed, filtered or forwarded material. The details follow.
 
 ## Read the verdict with care
 - No face, few faces, tiny faces, or frame scores split around the threshold all make a verdict shaky; the app says so.
+  A score close to the threshold, or frames split round it, is fragile: in a test, one more encode (as an upload or a
+  download does) changed such a clip's label 10 times in 35, and every real clip called fake had that warning. Read
+  it as uncertain and look for the best copy.
+- A clip fake in part (a stretch of it swapped) is judged on all its frames: where several frames in a row score
+  strongly fake the verdict is at most "uncertain", never "real", and a warning names the stretch. Read the timeline.
 - So do faces unlike all the model trained on (the ranges are in its card): smaller or larger, blurrier or sharper
   (grain and noise count as fine detail), darker or brighter, more turned, or coloured by a filter or the light
   (sepia, warm, cool, pink, vivid, two-toned). Its training videos are compressed TV footage: a clean HD clip can
