@@ -1282,7 +1282,8 @@ def test_the_apps_own_address_is_never_sent_through_a_proxy():
 
 def test_the_slider_says_a_verdict_is_fragile_at_the_cards_threshold_only_and_drops_the_tier_line_when_set_by_hand():
     # an audit: at a hand-set 0.6 a small clip still read "For a video this small the model uses 0.954 ... uncertain
-    # from 0.418 up to it", and the fragile figure (measured at the default's own threshold) followed any threshold
+    # from 0.418 up to it", and the fragile figure (measured at the default's own threshold) followed any threshold;
+    # a review: off the card's threshold and back, the slider (which re-labels its last re-label) lost the tier line
     from detector.inference.report import FRAGILE, with_fragile
     from detector.inference.video import SMALL_THRESHOLD
     from webapp.verdict import relabel
@@ -1290,14 +1291,17 @@ def test_the_slider_says_a_verdict_is_fragile_at_the_cards_threshold_only_and_dr
     r = _report([[(0, 0.94)], [(0, 0.96)], [(0, 0.95)], [(0, 0.94)]], threshold=0.954)
     tier = f"{SMALL_THRESHOLD} 0.954 instead of its usual 0.666: ..."
     r.warnings.append(tier)
+    r.card_lines = [tier]  # as analyze keeps it
     r.warnings = with_fragile(r)
     assert sum(w.endswith(FRAGILE) for w in r.warnings) == 1 and tier in r.warnings  # close to 0.954: fragile
     hand = relabel(r, 0.6, 0.954, [0.418, 0.954])
     assert hand.label == "fake" and tier not in hand.warnings and not any(FRAGILE in w for w in hand.warnings)
-    own = relabel(hand, 0.954, 0.954, [0.418, 0.954])
-    assert sum(w.endswith(FRAGILE) for w in own.warnings) == 1
-    again = relabel(r, 0.954, 0.954, [0.418, 0.954])  # from the analysed report, as the slider does: as analysed
-    assert again.warnings == r.warnings
+    own = relabel(hand, 0.954, 0.954, [0.418, 0.954])  # from the last re-label, as the slider does
+    assert sum(w.endswith(FRAGILE) for w in own.warnings) == 1 and own.warnings.count(tier) == 1
+    assert sorted(relabel(own, 0.954, 0.954, [0.418, 0.954]).warnings) == sorted(r.warnings)
+    # analysed at a hand-set threshold: no line, but kept; the slider at the card's threshold says it
+    r.warnings.remove(tier)
+    assert relabel(r, 0.954, 0.954, [0.418, 0.954]).warnings.count(tier) == 1
 
 
 def test_the_slider_keeps_a_clip_fake_in_part_from_real():
@@ -1309,6 +1313,27 @@ def test_the_slider_keeps_a_clip_fake_in_part_from_real():
         moved = relabel(r, t, 0.666, [0.418, 0.666])
         assert moved.label == "uncertain" and any(w.startswith("Part of the clip") for w in moved.warnings)
     assert relabel(r, 0.3, 0.666, [0.418, 0.666]).label == "fake"  # the score itself over a threshold set so low
+    # the card says why, not "the score lies in the band" (a review: "between 0.418 and the threshold 0.666")
+    from webapp.html_report import _band_text
+    from webapp.verdict import verdict_html
+
+    at = relabel(r, 0.666, 0.666, [0.418, 0.666])
+    page, compact, band = verdict_html(at), verdict_html(at, compact=True), _band_text(at)
+    assert "12 of one face" in page and "2.4&ndash;6.8 s" not in page and "lies between" not in page
+    assert "fake in part?" in compact and "uncertain band" not in compact
+    assert "<b>uncertain</b>, not real" in band and "Below 0.418" not in band
+
+
+def test_a_fake_made_uncertain_by_the_second_opinion_gets_no_stretch_warning_from_the_slider():
+    # a review: the slider re-labelled from the second opinion's "uncertain" and added "Part of the clip scores
+    # strongly fake" to a clip scoring 0.99 in every frame, which analyze had not said
+    from webapp.verdict import relabel
+
+    r = _report([[(0, 0.99)]] * 32, threshold=0.666)
+    r.second_opinion = {"model": "mnv2_colour", "score": 0.2, "threshold": 0.897, "uncertain": None, "label": "real"}
+    r.label = "uncertain"
+    moved = relabel(r, 0.666, 0.666, [0.418, 0.666])
+    assert moved.label == "uncertain" and not any(w.startswith("Part of the clip") for w in moved.warnings)
 
 
 def test_the_threshold_slider_has_no_reset_button(ui):

@@ -522,3 +522,11 @@ def test_how_fragile_a_verdict_is_is_said_once_for_the_models_it_concerns():
     assert view.disagreement_markdown(c).count(FRAGILE.strip()) == 1
     b.warnings = []
     assert [text for _, text in care_notes(c) if FRAGILE in text][0].startswith("a:")
+    # a review: the same line from both models was "shared" with the sentence, said again, and again bare
+    split = "Frame scores are split: 50% of faces score above the threshold, the rest below."
+    a.warnings = b.warnings = [split + FRAGILE]
+    text = view.disagreement_markdown(c)
+    assert text.count(FRAGILE.strip()) == 1 and text.count(split) == 1
+    one = type(c)(c.path, c.runs[:1])  # one model: its own line once, the sentence once
+    text = view.disagreement_markdown(one)
+    assert text.count(FRAGILE.strip()) == 1 and text.count(split) == 1

@@ -714,7 +714,8 @@ def test_a_clip_fake_in_part_is_never_called_real():
     assert part.score < 0.418 and part.label == "uncertain"
     assert fake_segment(part) == {"identity": 0, "frames": 12, "start": 2.0, "end": 3.1, "over": 0.8}
     said = [w for w in part.warnings if w.startswith("Part of the clip scores strongly fake")]
-    assert len(said) == 1 and "12 sampled frames in a row, from 2.0 s to 3.1 s" in said[0]
+    assert len(said) == 1 and "face 0 scores over 0.8 in 12 of its sampled frames in a row" in said[0]
+    assert "from 2.0 s to 3.1 s" in said[0]
     scattered = judged("v.mp4", _frames({0: ([0.05, 0.05, 0.99] * 11)[:32]}))  # as many high frames, apart
     assert scattered.label == "real" and fake_segment(scattered) is None
     short = judged("v.mp4", _frames({0: [0.05] * 29 + [0.99] * 3}))  # three in a row: as real clips had
@@ -725,6 +726,24 @@ def test_a_clip_fake_in_part_is_never_called_real():
     whole = judged("v.mp4", _frames({0: [0.99] * 32}))  # a fake stays fake, with nothing more to say
     assert whole.label == "fake" and not any(w.startswith("Part of the clip") for w in whole.warnings)
     assert fake_segment(judged("p.jpg", _frames({0: [0.99]}))) is None  # a photo has one frame
+    # two people: the one with the stretch is named; a clip whose faces could not be followed (no main person):
+    # no stretch, as short side tracks are no stretch of the clip (a review)
+    two = judged("v.mp4", _frames({0: [0.05] * 32, 1: [0.05] * 16 + [0.99] * 8 + [0.05] * 8}))
+    assert two.label == "uncertain" and fake_segment(two)["identity"] == 1
+    frames = [  # each frame a face of its own, but a side track of 4 frames at 0.99: nobody followed
+        FrameResult(
+            index=i,
+            time=i / 10,
+            faces=[
+                FaceResult(
+                    identity=99 if i < 4 else i, box=(0, 0, 100, 100), confidence=0.9, score=0.99 if i < 4 else 0.05
+                )
+            ],
+        )
+        for i in range(40)
+    ]
+    pooled = judged("v.mp4", frames)
+    assert pooled.label == "real" and fake_segment(pooled) is None
     # "strongly" is over the threshold too: at a stricter one (0.954, a small video's) frames at 0.9 are not
     strict = summarise("v.mp4", _frames({0: [0.05] * 20 + [0.9] * 12}), threshold=0.954, uncertain=[0.5, 0.954])
     assert strict.label == "real" and fake_segment(strict) is None and fake_segment(strict, 0.666)["over"] == 0.8

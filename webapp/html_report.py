@@ -33,6 +33,7 @@ from detector.inference.report import (
     Report,
     rule_text,
     score_text,
+    segment_made_uncertain,
     threshold_by_hand,
 )
 from explain import DEFAULT_HEAT_MAP
@@ -169,6 +170,14 @@ def _band_text(report: Report) -> str:
             f"{what} at or above the threshold {t:.3f} is called <b>fake</b>, unless the faces look colour-filtered "
             f"and {_esc(second['model'])}, trained with such filters, does not call them fake: then, as here, "
             "<b>uncertain</b>. Scores under the threshold follow the model's own band."
+        )
+    seg = segment_made_uncertain(report)
+    if seg:  # under the band by its score, uncertain for a stretch of strongly fake frames (a review)
+        return (
+            f"{what} at or above the threshold {t:.3f} is called <b>fake</b>; this one is under it, and under the "
+            f"uncertain band, but {seg['frames']} of one face's sampled frames in a row ({seg['start']:.1f} to "
+            f"{seg['end']:.1f} s) score over {seg['over']:.3g}: a clip manipulated in part looks so, so it is called "
+            "<b>uncertain</b>, not real."
         )
     if report.uncertain and threshold_by_hand(report):  # the band measured on real faces ends at the card's
         low = float(report.uncertain[0])

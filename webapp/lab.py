@@ -252,7 +252,7 @@ def levels_summary(reports: dict[str, Report]) -> str:
 def compare_summary(original: Report, perturbed: Report, mover: Mover | None = None) -> str:
     """The score change and whether the verdict flipped, and a face-coverage warning (markdown).  ``mover``: where
     the perturbation moves faces (:func:`face_mover`)."""
-    from detector.inference.report import verdict
+    from detector.inference.report import verdict, with_segment
 
     lines = []
     fates = face_fates(original, perturbed, mover)
@@ -271,7 +271,11 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
     if original.score == original.score and perturbed.score == perturbed.score:
         change = perturbed.score - original.score
         t, band = perturbed.threshold, perturbed.uncertain
-        by_score = verdict(original.score, t, band) != verdict(perturbed.score, t, band)
+        # each report's label from its score, and a stretch of strongly fake frames (with_segment), but not the
+        # second opinion: what is left of a change is the second opinion's doing (a review)
+        by_score = with_segment(verdict(original.score, t, band), original, t) != with_segment(
+            verdict(perturbed.score, t, band), perturbed, t
+        )
         if original.label == perturbed.label:
             said = "unchanged."
         elif unfair:

@@ -25,6 +25,7 @@ from detector.inference.report import (
     is_model_warning,
     is_pooled,
     second_opinion_warning,
+    segment_made_uncertain,
     threshold_by_hand,
     trust_warnings,
     verdict,
@@ -246,6 +247,17 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
             f"mislead it, and {name}, trained with such filters, does not call this fake. "
             "Neither verdict is vouched for: look for other evidence."
         )
+    elif segment_made_uncertain(report):  # under the band, but a stretch scores strongly fake (a review)
+        seg = segment_made_uncertain(report)
+        text = (
+            f"Under the band, but {seg['frames']} frames in a row ({seg['start']:.1f}&ndash;{seg['end']:.1f} s) score "
+            f"over {seg['over']:.3g}: fake in part?"
+            if compact
+            else f"<b>Why &ldquo;uncertain&rdquo;:</b> the video score {report.score:.3f} weighs every sampled frame "
+            f"and is low, but {seg['frames']} of one face's sampled frames in a row, from {seg['start']:.1f} s to "
+            f"{seg['end']:.1f} s, score over {seg['over']:.3g}. A clip manipulated in part looks so, so the model does "
+            "not vouch that it is real. See the timeline there, and look for other evidence."
+        )
     elif compact:
         text = f"Score in the uncertain band {low:.3f}&ndash;{report.threshold:.3f}: the model cannot tell."
     elif threshold_by_hand(report):  # real faces were measured up to the card's threshold, not this one (a review)
@@ -289,15 +301,18 @@ def relabel(
     old_auto = trust_warnings(report)
     # a card's line for its tier (small files, many faces) says what judges the file at the card's threshold only (an
     # audit: at a hand-set 0.6 a small clip still read "the model uses 0.954 ... from 0.418 up to it is uncertain")
-    tiers = () if own else TIER_LINES
     kept = [
         w
         for w in without_fragile(report.warnings)
         if w not in old_auto
         and not w.startswith(HAND_THRESHOLD)
         and not w.startswith(SECOND_OPINION)
-        and not w.startswith(tiers)
+        and not w.startswith(TIER_LINES)
     ]
+    # said again from the analysis where the card's threshold judges (a review: off it and back, the slider lost them)
+    tiers = list(report.card_lines) if own or card_threshold is None else []
+    if card_threshold is None:  # a report from before the card's lines were kept: as it was
+        tiers = [w for w in report.warnings if w.startswith(TIER_LINES)] or tiers
     # this model's (never "real" with a stretch of the clip scoring strongly fake), then the second opinion's say on
     # a "fake"
     own_label = with_segment(verdict(report.score, t, band), report, t)
@@ -318,8 +333,9 @@ def relabel(
     kept = [w for w in kept if w not in said_before]
     squeezed = compression_warning(new, card) if card is not None else (said_before[:1] or [""])[0]
     squeezed = [squeezed] if squeezed and new.label in ("real", "uncertain") else []
-    new.warnings = front + hand + auto + [w for w in kept if w not in front] + squeezed + second
-    new.warnings = with_fragile(new)  # at the card's threshold only
+    new.warnings = front + hand + auto + [w for w in kept if w not in front] + tiers + squeezed + second
+    if card_threshold is not None:  # at the card's threshold only (not said where it is unknown)
+        new.warnings = with_fragile(new)
     return new
 
 

@@ -416,7 +416,7 @@ def shared_warnings(c: Comparison) -> list[str]:
 
     if not c.runs:
         return []
-    first, *others = [r.report.warnings for r in c.runs]
+    first, *others = [without_fragile(r.report.warnings) for r in c.runs]  # how fragile: said once, by care_notes
     shared = [w for w in first if not is_seen_warning(w) and all(w in ws for ws in others)]
     small = next((w for r in c.runs for w in r.report.warnings if is_small_clip_warning(w)), None)
     if small and small not in shared:

@@ -669,13 +669,17 @@ def analyze(
         report.warnings.insert(
             0 if report.label == "unknown" else len(report.warnings), small_faces_warning(tiny, report)
         )
-    if not own:  # a threshold set by hand judged it: the card's tier did not, and its line would say it did
-        small = many = None
-    if small and photo and report.label != "unknown":  # the card's threshold for small photos (unless set by hand)
+
+    def tier_line(line: str) -> None:  # the card's line for the tier that judges the file at the card's threshold:
+        report.card_lines.append(line)  # kept for the slider, said where that threshold judged (an audit: at a
+        if own:  # hand-set 0.6 a small clip read "the model uses 0.954 ... uncertain from 0.418 up to it")
+            report.warnings.append(line)
+
+    if small and photo and report.label != "unknown":  # the card's threshold for small photos
         by_face = min(info.width, info.height) >= small["below"]  # a small face in a photo not small itself
-        report.warnings.append(small_threshold_warning(small, clf.card.threshold, photo=True, face=by_face))
+        tier_line(small_threshold_warning(small, clf.card.threshold, photo=True, face=by_face))
     if many and report.label != "unknown":  # and for photos with several faces
-        report.warnings.append(many_faces_warning(many, clf.card.threshold, n_faces))
+        tier_line(many_faces_warning(many, clf.card.threshold, n_faces))
     if getattr(info, "transparent", False):  # a cut-out photo: an edit of its own
         report.warnings.append(CUT_OUT_WARNING)
     if getattr(info, "grey_share", 0.0):  # a JPEG cut short that still decodes: the rest is the decoder's grey
@@ -688,8 +692,8 @@ def analyze(
         said = None if report.label == "unknown" else small_clip_warning(info)
         if said and (small or any(str(s).startswith("ffpp") for s in trained_sources(clf.card) or [])):
             report.warnings.append(said)
-        if small and report.label != "unknown":  # the card's threshold for small videos (unless set by hand)
-            report.warnings.append(small_threshold_warning(small, clf.card.threshold))
+        if small and report.label != "unknown":  # the card's threshold for small videos
+            tier_line(small_threshold_warning(small, clf.card.threshold))
     # a tinted face: the installed model trained with tints judges the same faces too; heard where this one says fake
     t = time.perf_counter()
     second = colour_second_opinion(report, clf) if second_opinion else None

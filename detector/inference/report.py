@@ -147,6 +147,9 @@ class Report:
     sequence: dict | None = None  # a temporal model's sequence scores per identity track (see attach_sequence)
     # another model's verdict on the same faces, where colour filters mislead this one (see colour_second_opinion)
     second_opinion: dict | None = None
+    # the card's lines for the tier that judges this file at the card's own threshold (small video, small photo, many
+    # faces), said among the warnings only where that threshold judged; the threshold slider puts them back
+    card_lines: list[str] = field(default_factory=list, repr=False)
 
     @property
     def faces(self) -> list[FaceResult]:
@@ -429,7 +432,8 @@ def fake_segment(report: Report, threshold: float | None = None) -> dict | None:
     if report.is_photo or not report.identities:
         return None
     high = max(SEGMENT_HIGH, float(report.threshold if threshold is None else threshold))
-    ids = main_identities(report.identities, report.frames) or {i.identity for i in report.identities}
+    ids = main_identities(report.identities, report.frames)  # none (tracking broke every face apart): no person
+    # to follow, and a short side track (a background false detection) is no stretch of the clip
     best = None
     for ident in sorted(ids):
         seen = [(fr.time, f.score) for fr in report.frames for f in fr.faces if f.identity == ident]
@@ -448,6 +452,15 @@ def with_segment(label: str, report: Report, threshold: float | None = None) -> 
     """``label``, or "uncertain" where it is "real" and part of the clip scores strongly fake at ``threshold`` (or
     the report's: :func:`fake_segment`)."""
     return "uncertain" if label == "real" and fake_segment(report, threshold) else label
+
+
+def segment_made_uncertain(report: Report) -> dict | None:
+    """The stretch (:func:`fake_segment`) where it is what keeps ``report`` from "real": its score alone would say
+    real at its threshold and band. None otherwise (a clip in the band or over the threshold keeps its own label and
+    is not told of a stretch: 2 of the 55 real clips in the band had one)."""
+    if verdict(report.score, report.threshold, report.uncertain) != "real":
+        return None
+    return fake_segment(report)
 
 
 def is_pooled(report: Report, share: float = MAIN_SHARE) -> bool:
@@ -870,13 +883,13 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
         if 0.25 <= above <= 0.75:
             what = "Face scores are split" if photo else "Frame scores are split"
             out.append(f"{what}: {above:.0%} of faces score above the threshold, the rest below.")
-    segment = fake_segment(report) if report.label in ("real", "uncertain") else None
+    segment = segment_made_uncertain(report)  # from the score's own label: a second opinion's "uncertain" is not it
     if segment:
         out.append(
-            f"Part of the clip scores strongly fake: {segment['frames']} sampled frames in a row, from "
-            f"{segment['start']:.1f} s to {segment['end']:.1f} s, score over {segment['over']:.3g} for one person, "
-            "while the video score weighs every frame. A clip manipulated in part looks so: the verdict is at most "
-            '"uncertain". See the timeline.'
+            f"Part of the clip scores strongly fake: face {segment['identity']} scores over {segment['over']:.3g} in "
+            f"{segment['frames']} of its sampled frames in a row, from {segment['start']:.1f} s to "
+            f"{segment['end']:.1f} s, while the video score weighs every frame. A clip manipulated in part looks so: "
+            'the verdict is "uncertain", not "real". See the timeline there.'
         )
     if ranges:
         from detector.inference.quality import out_of_range

@@ -535,8 +535,9 @@ def is_small_clip_warning(text: str) -> bool:
 
 def small_threshold_warning(small: dict, usual: float, photo: bool = False, face: bool = False) -> str:
     """What the model card's threshold for small videos (or, with ``photo``, small photos) is (``small``: its
-    :meth:`~detector.models.card.ModelCard.small_rule`; ``usual``: the card's threshold for other inputs): a fact of
-    the model, still true where a threshold set by hand judged the file (the app's slider)."""
+    :meth:`~detector.models.card.ModelCard.small_rule`; ``usual``: the card's threshold for other inputs). Said
+    where that threshold judged the file; at one set by hand it is kept on the report (``card_lines``) for the
+    slider, not said (an audit: it read as the threshold in use)."""
     t, band = float(small["threshold"]), small.get("uncertain")
     # "about 1 in 20": set on real clips (photos) shrunk to that size for at most 5% (the default's, judged apart:
     # each clip at the threshold the other folds' clips give, each photo at the one the other half's give)
@@ -565,7 +566,7 @@ def small_threshold_warning(small: dict, usual: float, photo: bool = False, face
 def many_faces_warning(tier: dict, usual: float, faces: int) -> str:
     """What the model card's threshold for photos with several faces is (``tier``: its
     :meth:`~detector.models.card.ModelCard.faces_rule` for ``faces`` judged faces; ``usual``: the card's threshold
-    for one face): a fact of the model, still true where a threshold set by hand judged the file."""
+    for one face). Said where that threshold judged the photo, as :func:`small_threshold_warning` is."""
     t, band, k = float(tier["threshold"]), tier.get("uncertain"), int(tier["faces"])
     low = f" Scores from {band[0]:.3f} up to it are uncertain: look at those faces." if band and band[0] < t else ""
     size = f", one of them under {int(tier['below'])} px across" if tier.get("below") else ""
