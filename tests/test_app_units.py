@@ -108,6 +108,11 @@ def test_levels_figure_handles_no_face(report):
     assert set(labels) == {"threshold 0.908", "uncertain"}
     assert all(a.xref == "paper" and a.x >= 1.0 and a.xanchor == "left" and a.y == 0.908 for a in labels.values())
     assert labels["threshold 0.908"].yanchor == "bottom" and labels["uncertain"].yanchor == "top"
+    # each level's report's label where given (a review: a level a stretch of strongly fake frames or the second
+    # opinion made "uncertain" was a green or red bar beside a table reading uncertain)
+    said = {"none": "uncertain", "fliprot": "uncertain"}
+    fig = levels_figure({"none": 0.9, "heavy": 0.71, "fliprot": 0.3}, 0.5, uncertain=[0.4, 0.5], labels=said)
+    assert list(fig.data[0].marker.color) == [UNCERTAIN_AMBER, FAKE_RED, UNCERTAIN_AMBER]
 
 
 # ---------------------------------------------------------------- verdict

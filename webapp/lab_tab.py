@@ -142,6 +142,7 @@ def on_levels(video, photo, frames, seed, model_name, threshold, progress=gr.Pro
         uncertain=first.uncertain,
         photo=first.is_photo,
         unscored={n: lab.unscored_word(r) for n, r in reports.items()},
+        labels={n: r.label for n, r in reports.items()},  # as the table says them (a review: a green "uncertain")
     )
     pos = lab.preview_position(first)
     tiles = []

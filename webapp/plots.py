@@ -138,15 +138,21 @@ def levels_figure(
     uncertain: list[float] | None = None,
     photo: bool = False,
     unscored: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> go.Figure:
     """Bar chart: video score (a ``photo``'s score) at each perturbation level (NaN -> no face found, or ``unscored``'s
-    word for that level: "faces too small"), coloured by its label (red fake, amber in the ``uncertain`` band, green
-    real), the threshold line and the band."""
+    word for that level: "faces too small"), coloured by its label (red fake, amber uncertain, green real: each
+    level's report's label from ``labels`` where given, which a colour second opinion or a stretch of strongly fake
+    frames may have made "uncertain"; else the score's at the threshold and band), the threshold line and the band."""
     names = list(scores)
     values = [scores[n] for n in names]
     shown = [0.0 if v != v else v for v in values]  # NaN (no face) drawn as an empty bar
     colour_of = {"fake": FAKE_RED, "uncertain": UNCERTAIN_AMBER, "real": REAL_GREEN}
-    colours = ["#bbb" if v != v else colour_of[verdict(v, threshold, uncertain)] for v in values]
+    said = labels or {}
+    colours = [
+        "#bbb" if v != v else colour_of.get(said.get(n), colour_of[verdict(v, threshold, uncertain)])
+        for n, v in zip(names, values)
+    ]
     text = [
         (unscored or {}).get(n, "no face") if v != v else score_text(v, threshold, uncertain)
         for n, v in zip(names, values)
