@@ -577,3 +577,26 @@ def test_a_level_whose_faces_shrank_too_small_is_not_said_to_have_lost_them():
     assert list(bars.data[0].text) == ["0.90", "faces too small"]
     pairs = lab.crop_pairs(levels["none"], levels["blank"], max_pairs=2)
     assert pairs and all(caption.endswith("→ face too small to judge (14 px)") for _, caption in pairs)
+
+
+def test_the_lab_says_when_a_label_stays_for_another_reason():
+    # a browser check: blur took a swapped stretch's frames from 1.00 to about 0.47; "uncertain" before (the stretch)
+    # and after (the band), and the lab said "verdict unchanged"
+    from detector.inference.report import FaceResult, FrameResult, summarise
+    from webapp.lab import compare_summary
+
+    def clip(scores):
+        frames = [
+            FrameResult(
+                index=i, time=i / 10, faces=[FaceResult(identity=0, box=(0, 0, 99, 99), confidence=0.9, score=s)]
+            )
+            for i, s in enumerate(scores)
+        ]
+        return summarise("v.mp4", frames, threshold=0.666, uncertain=[0.418, 0.666])
+
+    before, after = clip([0.05] * 20 + [0.99] * 12), clip([0.45] * 32)
+    assert before.label == after.label == "uncertain"
+    said = compare_summary(before, after)
+    assert "unchanged (uncertain), but for another reason" in said and "no longer found after the change" in said
+    assert "found only after the change" in compare_summary(after, before)
+    assert "for another reason" not in compare_summary(before, before)

@@ -530,3 +530,11 @@ def test_how_fragile_a_verdict_is_is_said_once_for_the_models_it_concerns():
     one = type(c)(c.path, c.runs[:1])  # one model: its own line once, the sentence once
     text = view.disagreement_markdown(one)
     assert text.count(FRAGILE.strip()) == 1 and text.count(split) == 1
+    # a stretch of strongly fake frames: one line naming the models (a browser check: six near-alike lines)
+    from detector.inference.report import PART_FAKE
+
+    a.warnings = [f"{PART_FAKE}: face 0 scores over 0.8 in 12 ..."]
+    b.warnings = [f"{PART_FAKE}: face 0 scores over 0.897 in 10 ..."]
+    notes = [text for _, text in care_notes(c) if "part of the clip scores strongly fake" in text]
+    assert len(notes) == 1 and notes[0].startswith("a, b:") and not own_warnings(c)
+    assert view.disagreement_markdown(c).lower().count("part of the clip scores strongly fake") == 1

@@ -160,7 +160,7 @@ def test_a_verdict_near_the_threshold_or_on_split_frames_is_called_fragile_in_a_
     doubted = summarise("v.mp4", _frames({0: [0.52] * 8}), threshold=0.5, rule="mean")
     doubted.warnings.insert(0, f"{MODEL_DOUBTS[2]} 'resnet18' decides at a fixed 0.50")
     assert any("close to the threshold" in w for w in doubted.warnings) and not any(FRAGILE in w for w in said(doubted))
-    assert "encoded once more" in FRAGILE and "changed label" in FRAGILE and "uncertain" in FRAGILE
+    assert "one more encode" in FRAGILE and "changed label" in FRAGILE and "uncertain" in FRAGILE
 
 
 def test_one_sampled_frame_of_a_video_rests_on_few_faces_but_a_photo_does_not():

@@ -176,7 +176,7 @@ def _band_text(report: Report) -> str:
         return (
             f"{what} at or above the threshold {t:.3f} is called <b>fake</b>; this one is under it, and under the "
             f"uncertain band, but {seg['frames']} of one face's sampled frames in a row ({seg['start']:.1f} to "
-            f"{seg['end']:.1f} s) score over {seg['over']:.3g}: a clip manipulated in part looks so, so it is called "
+            f"{seg['end']:.1f} s) score over {seg['over']:.3g}, as in a partly edited clip, so it is called "
             "<b>uncertain</b>, not real."
         )
     if report.uncertain and threshold_by_hand(report):  # the band measured on real faces ends at the card's

@@ -252,7 +252,7 @@ def levels_summary(reports: dict[str, Report]) -> str:
 def compare_summary(original: Report, perturbed: Report, mover: Mover | None = None) -> str:
     """The score change and whether the verdict flipped, and a face-coverage warning (markdown).  ``mover``: where
     the perturbation moves faces (:func:`face_mover`)."""
-    from detector.inference.report import verdict, with_segment
+    from detector.inference.report import segment_made_uncertain, verdict, with_segment
 
     lines = []
     fates = face_fates(original, perturbed, mover)
@@ -276,7 +276,16 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
         by_score = with_segment(verdict(original.score, t, band), original, t) != with_segment(
             verdict(perturbed.score, t, band), perturbed, t
         )
-        if original.label == perturbed.label:
+        before_seg, after_seg = segment_made_uncertain(original), segment_made_uncertain(perturbed)
+        if original.label == perturbed.label and bool(before_seg) != bool(after_seg):
+            # the same label for another reason (a browser check: blur erased a swapped stretch, "verdict unchanged")
+            seg = before_seg or after_seg
+            where = f"{seg['start']:.1f}-{seg['end']:.1f} s"
+            said = (
+                f"unchanged ({perturbed.label}), but for another reason: the run of strongly fake frames ({where}) is "
+                + ("no longer found after the change." if before_seg else "found only after the change.")
+            )
+        elif original.label == perturbed.label:
             said = "unchanged."
         elif unfair:
             said = (

@@ -255,8 +255,8 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
             if compact
             else f"<b>Why &ldquo;uncertain&rdquo;:</b> the video score {report.score:.3f} weighs every sampled frame "
             f"and is low, but {seg['frames']} of one face's sampled frames in a row, from {seg['start']:.1f} s to "
-            f"{seg['end']:.1f} s, score over {seg['over']:.3g}. A clip manipulated in part looks so, so the model does "
-            "not vouch that it is real. See the timeline there, and look for other evidence."
+            f"{seg['end']:.1f} s, score over {seg['over']:.3g}: a partly edited clip looks like this, so the model "
+            "does not vouch that it is real. See the timeline there, and look for other evidence."
         )
     elif compact:
         text = f"Score in the uncertain band {low:.3f}&ndash;{report.threshold:.3f}: the model cannot tell."

@@ -38,12 +38,14 @@ from detector.constants import DEFAULT_FRAMES, SCORE_DECIMALS
 from detector.inference.report import (
     FRAGILE,
     MODEL_DOUBTS,
+    PART_FAKE,
     FaceResult,
     Report,
     SafeDictWriter,
     agreeing_figures,
     face_label,
     is_model_warning,
+    segment_made_uncertain,
     without_fragile,
 )
 
@@ -371,6 +373,18 @@ def care_notes(c: Comparison) -> list[tuple[str, str]]:
             )
         )
     out += [("warning", w) for w in shared_warnings(c)]
+    stretch = [r for r in c.runs if any(w.startswith(PART_FAKE) for w in r.report.warnings)]
+    if stretch:  # a stretch of strongly fake frames: once, naming the models (a browser check: six near-alike lines)
+        seg = segment_made_uncertain(stretch[0].report) or {}
+        where = f" (face {seg['identity']}, {seg['start']:.1f}-{seg['end']:.1f} s)" if seg else ""
+        out.append(
+            (
+                "warning",
+                f"{', '.join(r.name for r in stretch)}: part of the clip scores strongly fake{where}, each over its "
+                "own threshold, while the video score weighs every frame: a partly edited clip looks like this, so "
+                'the verdict is "uncertain", not "real". See the timeline there.',
+            )
+        )
     fragile = [r.name for r in c.runs if any(w.endswith(FRAGILE) for w in r.report.warnings)]
     if fragile:  # a score near the threshold or frames split round it: once, not after each model's line (an audit)
         who = ", ".join(fragile)
@@ -417,7 +431,9 @@ def shared_warnings(c: Comparison) -> list[str]:
     if not c.runs:
         return []
     first, *others = [without_fragile(r.report.warnings) for r in c.runs]  # how fragile: said once, by care_notes
-    shared = [w for w in first if not is_seen_warning(w) and all(w in ws for ws in others)]
+    shared = [
+        w for w in first if not (is_seen_warning(w) or w.startswith(PART_FAKE)) and all(w in ws for ws in others)
+    ]  # (a stretch of strongly fake frames: said by care_notes, naming the models)
     small = next((w for r in c.runs for w in r.report.warnings if is_small_clip_warning(w)), None)
     if small and small not in shared:
         shared.insert(0, small)
@@ -443,7 +459,13 @@ def own_warnings(c: Comparison) -> list[tuple[str, str]]:
         (run.name, w)
         for run in c.runs
         for w in without_fragile(run.report.warnings)  # how fragile such a verdict is: said once (care_notes)
-        if not (w in said or is_seen_warning(w) or is_heavy_compression_warning(w) or is_model_warning(w))
+        if not (
+            w in said
+            or is_seen_warning(w)
+            or is_heavy_compression_warning(w)
+            or is_model_warning(w)
+            or w.startswith(PART_FAKE)  # a stretch of strongly fake frames: said once (care_notes)
+        )
     ]
 
 

@@ -42,9 +42,9 @@ def mean_rule(scores) -> float:
 # 2 encoded once more), 15 of the 60 fakes called fake did (the confident rule's jump where 40% of the frames pass 0.8
 # does much of it)
 FRAGILE = (
-    " Fragile: in a test of the default model, 10 of 35 clips with this warning changed label when encoded once more "
-    "(as an upload or a download does), 2 of 119 without it, and every real clip it called fake had it. Read the "
-    "verdict as uncertain and check the best copy you can find."
+    " Fragile: in a test of the default model, 10 of 35 clips with this warning changed label after one more encode "
+    "(as an upload or a download does), against 2 of 119 without it, and every real clip it wrongly called fake had "
+    "this warning. Treat such a verdict as uncertain and check the best copy you can find."
 )
 
 
@@ -421,6 +421,7 @@ def main_identities(identities: list[IdentityResult], frames: list[FrameResult],
 SEGMENT_HIGH = 0.8
 SEGMENT_MIN = 4
 SEGMENT_SHARE = 1 / 8
+PART_FAKE = "Part of the clip scores strongly fake"  # how the warning of such a stretch starts
 
 
 def fake_segment(report: Report, threshold: float | None = None) -> dict | None:
@@ -886,10 +887,10 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     segment = segment_made_uncertain(report)  # from the score's own label: a second opinion's "uncertain" is not it
     if segment:
         out.append(
-            f"Part of the clip scores strongly fake: face {segment['identity']} scores over {segment['over']:.3g} in "
+            f"{PART_FAKE}: face {segment['identity']} scores over {segment['over']:.3g} in "
             f"{segment['frames']} of its sampled frames in a row, from {segment['start']:.1f} s to "
-            f"{segment['end']:.1f} s, while the video score weighs every frame. A clip manipulated in part looks so: "
-            'the verdict is "uncertain", not "real". See the timeline there.'
+            f"{segment['end']:.1f} s, while the video score weighs every frame. This is what a partly edited clip "
+            'looks like: the verdict is "uncertain", not "real". See the timeline there.'
         )
     if ranges:
         from detector.inference.quality import out_of_range
