@@ -70,15 +70,24 @@ def rule_score(rule: str, tracks: list[list[float]]) -> float:
     return max(RULES[rule](t) for t in tracks) if tracks else float("nan")
 
 
-def thresholds_by_fold(folds_dir: str, rules: list[str]) -> dict:
-    """{rule: {fold: threshold}} calibrated on the other folds' out-of-fold scores (val_videos.json)."""
+def fold_videos(folds_dir: str) -> list[dict]:
+    """Every fold run's out-of-fold validation scores (its ``val_videos.json``, read by
+    :func:`detector.evaluation.crossval.read_fold`), each with its ``fold``."""
+    from detector.evaluation.crossval import read_fold
+
+    runs = [
+        os.path.join(folds_dir, name)
+        for name in sorted(os.listdir(folds_dir))
+        if name.startswith("fold") and os.path.isfile(os.path.join(folds_dir, name, "val_videos.json"))
+    ]
+    return [dict(v, fold=run["fold"]) for run in map(read_fold, runs) for v in run["videos"]]
+
+
+def thresholds_by_fold(vids: list[dict], rules: list[str]) -> dict:
+    """{rule: {fold: threshold}} calibrated on the other folds' out-of-fold scores (``vids``: :func:`fold_videos`),
+    and under None on all of them."""
     from detector.evaluation.calibration import calibrate_threshold
 
-    vids = []
-    for name in sorted(os.listdir(folds_dir)):
-        path = os.path.join(folds_dir, name, "val_videos.json")
-        if name.startswith("fold") and os.path.isfile(path):
-            vids += [dict(v, fold=int(name[4:])) for v in json.load(open(path))]
     folds = sorted({v["fold"] for v in vids})
     return {
         rule: {f: calibrate_threshold([v for v in vids if v["fold"] != f], score_key=rule)["threshold"] for f in folds}
@@ -179,20 +188,16 @@ def main(argv=None) -> int:
         summarise(done["rows"], done["thresholds"], done["crf"], done["frames"])
         return 0
 
+    from detector.constants import VIDEO_EXTENSIONS
     from detector.data.datasets import read_datasets
     from detector.inference.pipeline import analyze
     from detector.models.classifier import load_model
     from detector.training.ensemble import run_card
 
     rules = ["confident", "mean"]
-    thresholds = thresholds_by_fold(args.folds, rules)
-    fold_of = {}
-    for name in sorted(os.listdir(args.folds)):
-        path = os.path.join(args.folds, name, "val_videos.json")
-        if name.startswith("fold") and os.path.isfile(path):
-            for v in json.load(open(path)):
-                if v["kind"] == "video":
-                    fold_of[os.path.realpath(v["video"])] = int(name[4:])
+    vids = fold_videos(args.folds)  # read once: the thresholds and which fold validated each clip
+    thresholds = thresholds_by_fold(vids, rules)
+    fold_of = {os.path.realpath(v["video"]): v["fold"] for v in vids if v["kind"] == "video"}
     clips = [
         (it.source, it.method or "original", it.label, it.path, fold_of[os.path.realpath(it.path)])
         for it in read_datasets(args.data)
@@ -200,7 +205,7 @@ def main(argv=None) -> int:
     ]
     if args.wild:
         for name in sorted(os.listdir(args.wild)):
-            if name.lower().endswith((".mp4", ".mov", ".mkv", ".webm", ".avi")):
+            if name.lower().endswith(VIDEO_EXTENSIONS):
                 clips.append(("wild_real", "original", 0, os.path.join(args.wild, name), None))
     if args.limit:
         clips = clips[: args.limit]

@@ -142,6 +142,7 @@ def main(argv=None) -> int:
         summarise(done["rows"], done["layouts"], f"from {args.read}, {done['frames']} frames")
         return 0
 
+    from detector.constants import VIDEO_EXTENSIONS
     from detector.data.datasets import read_datasets
     from detector.inference.faces import FaceDetector
     from detector.inference.pipeline import analyze
@@ -161,7 +162,7 @@ def main(argv=None) -> int:
             clips.append((*key, it.path, fold_of[key], it.label))
     if args.wild and "real" in args.classes:
         for name in sorted(os.listdir(args.wild)):
-            if name.lower().endswith((".mp4", ".mov", ".mkv", ".webm", ".avi")):
+            if name.lower().endswith(VIDEO_EXTENSIONS):
                 clips.append(("wild_real", name, os.path.join(args.wild, name), None, 0))
     clips.sort(key=lambda c: (c[4], c[3] is None, c[3] if c[3] is not None else 0, c[0], c[1]))
     if args.limit:

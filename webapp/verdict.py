@@ -247,8 +247,7 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
             f"mislead it, and {name}, trained with such filters, does not call this fake. "
             "Neither verdict is vouched for: look for other evidence."
         )
-    elif segment_made_uncertain(report):  # under the band, but a stretch scores strongly fake (a review)
-        seg = segment_made_uncertain(report)
+    elif seg := segment_made_uncertain(report):  # under the band, but a stretch scores strongly fake (a review)
         text = (
             f"Under the band, but {seg['frames']} frames in a row ({seg['start']:.1f}&ndash;{seg['end']:.1f} s) score "
             f"over {seg['over']:.3g}: fake in part?"
@@ -310,9 +309,10 @@ def relabel(
         and not w.startswith(TIER_LINES)
     ]
     # said again from the analysis where the card's threshold judges (a review: off it and back, the slider lost them)
-    tiers = list(report.card_lines) if own or card_threshold is None else []
-    if card_threshold is None:  # a report from before the card's lines were kept: as it was
-        tiers = [w for w in report.warnings if w.startswith(TIER_LINES)] or tiers
+    if card_threshold is None:  # the card's threshold unknown: the lines as the report had them
+        tiers = [w for w in report.warnings if w.startswith(TIER_LINES)] or list(report.card_lines)
+    else:
+        tiers = list(report.card_lines) if own else []
     # this model's (never "real" with a stretch of the clip scoring strongly fake), then the second opinion's say on
     # a "fake"
     own_label = with_segment(verdict(report.score, t, band), report, t)
