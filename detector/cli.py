@@ -132,6 +132,12 @@ def _parser() -> Parser:
         "size, modification time, model and settings): an interrupted archive scan resumes where it stopped",
     )
     s.add_argument(
+        "--redo-older",
+        action="store_true",
+        help="with --jsonl: analyse again the inputs whose lines were made by another version of deepfake-lens or "
+        "of its verdict rules (by default they are kept, with a line saying so)",
+    )
+    s.add_argument(
         "--workers",
         type=workers,
         help="processes (local engine, default 1) or Ray actors (default: one per CPU of the cluster), "
@@ -420,6 +426,8 @@ def _append_csv(path: str, entries: list[dict]) -> str | None:
 def _scan(args) -> int:
     if args.jsonl == STDOUT:
         return fail("--jsonl needs a file: a rerun reads it back to skip what is done")
+    if args.redo_older and not args.jsonl:
+        return fail("--redo-older needs --jsonl FILE: it redoes that file's lines made by another version")
     targets = [("--json", args.json), ("--csv", args.csv), ("--jsonl", args.jsonl)]
     problem = check_outputs(targets, inputs=args.paths)  # before anything is loaded or analysed
     if not problem and args.jsonl:
@@ -564,6 +572,7 @@ def _scan(args) -> int:
             address=args.address,
             stats=stats,
             notes=None if args.quiet else notes,
+            redo_older=args.redo_older,
         )
         for row, skipped in rows:
             while notes:  # said before the first result (the generator has read the --jsonl by then)

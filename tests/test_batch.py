@@ -251,4 +251,65 @@ def test_a_result_made_by_another_version_is_reused_and_said(inputs, tiny_model_
     jsonl.write_text(json.dumps(row) + "\n")
     again = list(scan_many(inputs[:1], ScanSettings(frames=4), str(jsonl), notes=notes))
     assert [skipped for _, skipped in again] == [True]  # kept: not the whole archive again at each upgrade
-    assert len(notes) == 1 and "made by another version of deepfake-lens (0.1.0; this is " in notes[0]
+    said = "made by another version of deepfake-lens or of its verdict rules (0.1.0; this is "
+    assert len(notes) == 1 and said in notes[0]
+
+
+def test_the_version_names_the_verdict_rules_so_a_rule_change_is_told_apart(monkeypatch, tmp_path):
+    # an archive audit: the verdict rules changed (a stretch of strongly fake frames, the fragile warning) under the
+    # same package version, so --jsonl lines made by the old rules were reused without a word
+    from detector.inference import batch
+
+    version = batch.software_version()
+    package, _, rules = version.partition("+rules.")
+    assert package and len(rules) == 10 and int(rules, 16) >= 0
+    assert batch.rules_fingerprint() == rules  # the same code, the same fingerprint
+    root = tmp_path / "src"
+    for name in ("detector/inference/report.py", "detector/inference/batch.py", "detector/training/run.py"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("# v1\n")
+    fake_file = root / "detector" / "inference" / "batch.py"
+    monkeypatch.setattr(batch, "__file__", str(fake_file))
+
+    def fingerprint() -> str:
+        batch.rules_fingerprint.cache_clear()
+        return batch.rules_fingerprint()
+
+    try:
+        first = fingerprint()
+        (root / "detector/training/run.py").write_text("# v2\n")  # training code: no report changes
+        (root / "detector/inference/batch.py").write_text("# v2\n")  # how inputs are scheduled, not what they say
+        assert fingerprint() == first
+        (root / "detector/inference/report.py").write_text("# v2: another rule\n")
+        assert fingerprint() != first
+    finally:
+        batch.rules_fingerprint.cache_clear()
+
+
+def test_redo_older_analyses_again_the_lines_of_another_version(inputs, tiny_model_dir, tmp_path, monkeypatch):
+    from detector.inference import batch
+
+    monkeypatch.setenv("DEEPFAKE_MODELS_DIR", str(tiny_model_dir))
+    jsonl = tmp_path / "r.jsonl"
+    pair = [inputs[0], inputs[2]]  # two that can be read (inputs[1] fails, and a failure is always tried again)
+    list(scan_many(pair, ScanSettings(frames=4), str(jsonl)))
+    lines = [json.loads(x) for x in jsonl.read_text().splitlines()]
+    lines[0]["version"] = "0.2.0+rules.0000000000"  # one input made by older rules, the other by these
+    jsonl.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    notes: list[str] = []
+    again = list(scan_many(pair, ScanSettings(frames=4), str(jsonl), notes=notes, redo_older=True))
+    assert sorted(skipped for _, skipped in again) == [False, True]  # the older one redone, the other kept
+    redone = next(row for row, skipped in again if not skipped)
+    assert redone["version"] == batch.software_version() and "report" in redone
+    assert len(notes) == 1 and notes[0].startswith("1 input(s)") and "--redo-older" in notes[0]
+    notes.clear()
+    assert all(skipped for _, skipped in scan_many(pair, ScanSettings(frames=4), str(jsonl), notes=notes))
+    assert not notes  # the last line of each input is this version's: nothing older is left to say
+
+
+def test_redo_older_without_jsonl_is_a_one_line_error(capsys):
+    from detector.cli import main
+
+    assert main(["scan", "nothing.mp4", "--redo-older"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--redo-older needs --jsonl" in err[0]

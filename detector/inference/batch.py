@@ -15,11 +15,14 @@ that could not be; :func:`summary` reads the file back (the summary JSON and CSV
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["ScanSettings", "input_key", "key_path", "read_done", "scan_many", "summary", "available_cpus"]
 
@@ -67,14 +70,37 @@ def key_path(path: str) -> str:
     return path if is_uri(path) else os.path.abspath(path)
 
 
+# the code that makes a report from an input (frames, faces, scores, verdict rules, warnings, CAM), relative to the
+# folder holding the ``detector`` and ``explain`` packages: its fingerprint is part of a line's version, so a change
+# of the verdict rules is told apart from the same package version (0.2.0 made both sides of a rule change)
+REPORT_CODE = ("detector/constants.py", "detector/inference/*.py", "detector/models/*.py", "explain/*.py")
+NOT_REPORT_CODE = frozenset({"detector/inference/batch.py", "detector/inference/ray_engine.py"})  # how, not what
+
+
+@functools.lru_cache(maxsize=1)
+def rules_fingerprint() -> str:
+    """10 hex digits of a hash of :data:`REPORT_CODE`'s files (their names and bytes): changes whenever the code
+    that decides what a report says changes, whatever the package version says."""
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for pattern in REPORT_CODE:
+        for f in sorted(root.glob(pattern)):
+            name = f.relative_to(root).as_posix()
+            if name not in NOT_REPORT_CODE:
+                digest.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()[:10]
+
+
 def software_version() -> str:
-    """This deepfake-lens's version (the installed package's), or "unknown" where it is not installed."""
+    """This deepfake-lens's version (the installed package's, or "unknown" where it is not installed) and the
+    fingerprint of the code that makes its reports (:func:`rules_fingerprint`): ``0.2.0+rules.0123456789``."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("deepfake-lens")
+        package = version("deepfake-lens")
     except PackageNotFoundError:
-        return "unknown"
+        package = "unknown"
+    return f"{package}+rules.{rules_fingerprint()}"
 
 
 def input_key(
@@ -271,12 +297,15 @@ def scan_many(
     address: str | None = None,
     stats: dict[str, tuple[int | None, int | None]] | None = None,
     notes: list[str] | None = None,
+    redo_older: bool = False,
 ) -> Iterator[tuple[dict, bool]]:
     """Analyse ``paths``, yielding ``(line, skipped)`` for each, in completion order.  With ``jsonl``, each new line
     is appended and flushed as it comes, and inputs already there are yielded as skipped without work, their reports
     naming each input as ``paths`` does (a resume from another folder mixed two spellings: an archive audit).
     ``notes``: where given, a line is appended for inputs whose earlier lines were made with other settings, another
-    model or another version of the file, and so are analysed again (that happened without a word).
+    model or another version of the file, and so are analysed again (that happened without a word), and for inputs
+    whose lines were made by another version of deepfake-lens or of its verdict rules (:func:`software_version`):
+    kept as they are, or with ``redo_older`` analysed again.
 
     engine  -- "local": ``workers`` processes on this machine; "ray": Ray Data with ``workers`` actors on the Ray
                cluster at ``address`` (None: a local Ray with this machine's CPUs), see
@@ -294,17 +323,19 @@ def scan_many(
     todo = []
     # inputs with a result made another way (a line of a crashed worker has a short key that never matches)
     earlier = {row["key"].get("path") for row in done.values() if "report" in row and isinstance(row["key"], dict)}
-    changed, older = 0, set()
+    changed, older, redone = 0, set(), 0
     version = software_version()
     for p in paths:
         key = input_key(p, settings, mid, stats.get(p))
         row = done.get(_key_id(key))
-        if row is not None and "error" not in row:  # an input that failed is tried again
-            if row.get("version") != version:
-                older.add(str(row.get("version") or "an earlier one, not recorded"))
+        made_by = row and str(row.get("version") or "an earlier one, not recorded")
+        if row is not None and "error" not in row and (made_by == version or not redo_older):
+            if made_by != version:
+                older.add(made_by)
             yield _named_as(row, p), True
-        else:
+        else:  # an input that failed is tried again; one made by another version too where asked
             changed += row is None and key["path"] in earlier
+            redone += row is not None and "error" not in row
             todo.append(p)
     if changed and notes is not None:
         notes.append(
@@ -313,9 +344,14 @@ def scan_many(
         )
     if older and notes is not None:  # kept, not redone (a whole archive again at each upgrade), but said (an audit)
         notes.append(
-            f"some results reused from {jsonl} were made by another version of deepfake-lens "
+            f"some results reused from {jsonl} were made by another version of deepfake-lens or of its verdict rules "
             f"({', '.join(sorted(older))}; this is {version}): their verdicts and warnings may differ from this "
-            "version's; move the file aside to analyse them again"
+            "version's; --redo-older analyses them again"
+        )
+    if redone and notes is not None:
+        notes.append(
+            f"{redone} input(s) in {jsonl} made by another version of deepfake-lens or of its verdict rules: "
+            "analysed again (--redo-older; the file keeps both lines, the last one of each input counts)"
         )
     out = open(jsonl, "a+", encoding="utf-8") if jsonl else None
     if out is not None and out.tell() > 0:  # a killed run may have left a torn last line: start on a new one
