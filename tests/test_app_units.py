@@ -89,6 +89,29 @@ def test_timeline_summary_says_each_face_and_the_frames_without_one(report):
     assert (f"no face in {missing} of {len(report.frames)} sampled frames" in text) == bool(missing)
 
 
+def test_the_timeline_shades_a_stretch_that_keeps_a_clip_from_real():
+    # a teacher's audit: the warning named the swapped stretch of a clip fake in part, the timeline did not show it
+    from webapp.html_report import timeline_png
+    from webapp.plots import FAKE_RED, stretch_span, timeline_figure, timeline_summary
+
+    part = summarise(
+        "v.mp4", _report([[(0, 0.05)]] * 20 + [[(0, 0.99)]] * 12).frames, threshold=0.666, uncertain=[0.418, 0.666]
+    )
+    assert part.label == "uncertain"
+    start, end, label = stretch_span(part)
+    assert start == pytest.approx(20 * 0.4 - 0.2) and end == pytest.approx(31 * 0.4 + 0.2)  # half a step each side
+    assert label == "face 0: 12 frames in a row over 0.80"
+    rects = [s for s in timeline_figure(part).layout.shapes if s.type == "rect" and s.xref == "x"]
+    assert [(r.x0, r.x1, r.fillcolor) for r in rects] == [(start, end, FAKE_RED)]
+    assert "from 8.00 s to 12.40 s, shaded red" in timeline_summary(part)
+    assert timeline_png(part).startswith(b"\x89PNG")
+    # a clip fake throughout is labelled fake by its score: nothing is "kept from real", nothing shaded
+    whole = summarise("v.mp4", _report([[(0, 0.99)]] * 32).frames, threshold=0.666, uncertain=[0.418, 0.666])
+    assert whole.label == "fake" and stretch_span(whole) is None
+    assert not [s for s in timeline_figure(whole).layout.shapes if s.type == "rect" and s.xref == "x"]
+    assert "shaded red" not in timeline_summary(whole)
+
+
 def test_levels_figure_handles_no_face(report):
     from webapp.plots import FAKE_RED, REAL_GREEN, levels_figure
 

@@ -86,11 +86,12 @@ def data_uri(image: np.ndarray, fmt: str = "jpeg", quality: int = 88) -> str:
 def timeline_png(report: Report, width: float = 8.5, height: float = 2.8, dpi: int = 100) -> bytes:
     """The fake score of each sampled frame over time as a PNG (matplotlib, no pyplot: thread-safe):
     one line per face identity, the threshold, the uncertain band, grey crosses where no face was found, grey rings
-    where the faces found were too small to judge."""
+    where the faces found were too small to judge, a red column over a stretch of strongly fake frames that keeps the
+    clip from "real" (:func:`webapp.plots.stretch_span`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from webapp.plots import FAKE_RED, IDENTITY_COLOURS, UNCERTAIN_AMBER
+    from webapp.plots import FAKE_RED, IDENTITY_COLOURS, UNCERTAIN_AMBER, stretch_span
 
     fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
@@ -101,6 +102,9 @@ def timeline_png(report: Report, width: float = 8.5, height: float = 2.8, dpi: i
     if report.uncertain and float(report.uncertain[0]) < t:
         ax.axhspan(float(report.uncertain[0]), t, color=UNCERTAIN_AMBER, alpha=0.2, lw=0, label="uncertain band")
     ax.axhline(t, color=FAKE_RED, ls="--", lw=1.3, label=f"threshold {t:.3f}")
+    span = stretch_span(report)
+    if span:
+        ax.axvspan(span[0], span[1], color=FAKE_RED, alpha=0.12, lw=0, label="strongly fake stretch")
     for k, ident in enumerate(sorted({f.identity for f in report.faces})):
         pts = [(fr.time, f.score) for fr in report.frames for f in fr.faces if f.identity == ident]
         xs, ys = zip(*pts)

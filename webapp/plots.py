@@ -4,7 +4,8 @@
 sampled frame over time), the decision threshold, a shaded "fake" zone above it, and
 grey crosses at the bottom for sampled frames where no face was found (grey rings where the faces
 found were too small to judge); an amber band
-below the threshold when the report has an "uncertain" band.  Hovering a
+below the threshold when the report has an "uncertain" band; and a red column over the stretch of
+strongly fake frames where that stretch is what keeps the clip from "real" (:func:`stretch_span`).  Hovering a
 point shows the time, the frame number, the face and its score; each point's
 ``customdata`` carries the position of its frame in ``report.frames`` so the app can
 show that frame when a point is clicked.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from detector.inference.report import Report, score_text, unjudged_text, verdict
+from detector.inference.report import Report, score_text, segment_made_uncertain, unjudged_text, verdict
 
 # colour-blind-safe identity colours (Okabe-Ito), none of them the red/green of the verdicts
 IDENTITY_COLOURS = ["#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#009E73", "#F0E442", "#000000", "#D55E00"]
@@ -61,6 +62,20 @@ def _band(fig: go.Figure, uncertain: list[float] | None, threshold: float, label
     return True
 
 
+def stretch_span(report: Report) -> tuple[float, float, str] | None:
+    """Where on the timeline to mark the stretch of strongly fake frames that makes a clip "uncertain" rather than
+    "real" (:func:`~detector.inference.report.segment_made_uncertain`): ``(start, end, label)`` in seconds, widened
+    by half the spacing of the sampled frames on each side (a stretch of frames, not of instants), or None."""
+    seg = segment_made_uncertain(report)
+    if not seg:
+        return None
+    times = sorted({fr.time for fr in report.frames})
+    steps = [b - a for a, b in zip(times, times[1:]) if b > a]
+    pad = min(steps) / 2 if steps else 0.0
+    label = f"face {seg['identity']}: {seg['frames']} frames in a row over {seg['over']:.2f}"
+    return max(0.0, seg["start"] - pad), seg["end"] + pad, label
+
+
 def timeline_figure(report: Report, title: str = "", height: int = 340, selected: int | None = None) -> go.Figure:
     """Fake score per sampled frame, one line per identity.  ``selected``: frame position to mark."""
     fig = go.Figure()
@@ -75,6 +90,19 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
         annotation_position="top left",
         annotation_font=dict(color=FAKE_RED, size=12),
     )
+    span = stretch_span(report)
+    if span:  # where the clip is fake in part: the warning names it, the timeline shows it (a teacher's audit)
+        fig.add_vrect(
+            x0=span[0],
+            x1=span[1],
+            fillcolor=FAKE_RED,
+            opacity=0.12,
+            line_width=0,
+            layer="below",
+            annotation_text=f"strongly fake stretch ({span[2]})",
+            annotation_position="bottom left",
+            annotation_font=dict(color=FAKE_RED, size=11),
+        )
     identities = sorted({f.identity for f in report.faces})
     for k, ident in enumerate(identities):
         xs, ys, custom = [], [], []
@@ -222,12 +250,19 @@ def timeline_summary(report: Report, most: int = 4) -> str:
     small = sum(not fr.faces and bool(fr.too_small) for fr in report.frames)
     if small:
         parts.append(f"faces too small to judge in {small} of {n} sampled frames")
+    seg = segment_made_uncertain(report)
+    if seg:
+        parts.append(
+            f"a stretch of strongly fake frames (face {seg['identity']}, {seg['frames']} in a row over "
+            f"{seg['over']:.2f}) from {seg['start']:.2f} s to {seg['end']:.2f} s, shaded red"
+        )
     return f"**In words:** {'; '.join(parts)}. Every score is in the per-frame table under Downloads."
 
 
 __all__ = [
     "timeline_figure",
     "timeline_summary",
+    "stretch_span",
     "levels_figure",
     "IDENTITY_COLOURS",
     "FAKE_RED",
