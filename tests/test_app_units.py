@@ -1369,3 +1369,31 @@ def test_the_threshold_slider_has_no_reset_button(ui):
     # "input" that re-labels, and goes back to the threshold the page was built with, not the loaded file's: the
     # slider read 0.666 while the verdict stayed at a hand-set 0.500
     assert ui.threshold.buttons == [] and ui.threshold.get_config()["buttons"] == []
+
+
+def test_the_model_threshold_button_puts_the_slider_and_the_verdict_back(ui, clips, banded_model_dir, monkeypatch):
+    # a teacher's audit left: without a reset, a slider dragged back near the card's threshold read "set by hand"
+    from webapp import analyse_tab, common
+
+    card = str(banded_model_dir / "untrained_resnet18.json")
+    o = _named(
+        ui,
+        analyse_tab.on_analyze(
+            ui, clips["face"], None, 4, card, common.NO_CAM, 0.99, "confident", 0, "time", progress=_silent
+        ),
+    )
+    report, judged = o.report_state, o.judged_state
+    monkeypatch.setattr(analyse_tab, "run_analysis", lambda *a, **k: pytest.fail("the button must not analyse again"))
+    moved = _named(ui, analyse_tab.on_threshold(ui, report, judged, 0.985, 1, "time"))
+    assert moved.report_state.threshold == 0.985 and "set by hand" in " ".join(moved.report_state.warnings)
+    assert moved.timeline_note.startswith("**In words:**")  # the words under the timeline follow the threshold too
+    out = analyse_tab.on_own_threshold(ui, moved.report_state, judged, card, 1, "time")
+    assert set(out) == {*ui.judged, ui.threshold}
+    back = _named(ui, out)
+    assert back.threshold == 0.99 and back.report_state.threshold == 0.99
+    assert back.report_state.label == "uncertain" and back.report_state.uncertain == [0.01, 0.99]  # the card's band
+    assert not any("set by hand" in w for w in back.report_state.warnings)
+    # before any analysis: the chosen model's own threshold, nothing else
+    monkeypatch.setattr(common, "MODELS_DIR", str(banded_model_dir))
+    assert analyse_tab.on_own_threshold(ui, None, None, "untrained_resnet18", 1, "time") == {ui.threshold: 0.99}
+    assert analyse_tab.on_own_threshold(ui, None, None, "no such model", 1, "time") == {}

@@ -354,7 +354,7 @@ def on_threshold(ui, report, judged, threshold, position, order, colours=DEFAULT
     Redraws what shows the threshold: the verdict card, the timeline, the frame, the gallery and the downloads.
     """
     from webapp.faces import gallery_items
-    from webapp.plots import timeline_figure
+    from webapp.plots import timeline_figure, timeline_summary
     from webapp.verdict import is_photo, relabel, verdict_html
 
     colours = _heat_colours(colours)
@@ -382,7 +382,20 @@ def on_threshold(ui, report, judged, threshold, position, order, colours=DEFAULT
     }
     if not is_photo(report):  # a photo has no timeline
         out[ui.timeline] = timeline_figure(report)
+        out[ui.timeline_note] = timeline_summary(report)  # its words: a stretch that keeps the clip from real
     return out
+
+
+def on_own_threshold(ui, report, judged, model_name, position, order, colours=DEFAULT_HEAT_MAP) -> dict:
+    """The "Model's threshold" button: the slider back at the threshold the model card judges this file at (a small
+    file's, a photo with several faces', where the card has one), and the scores labelled there again, with its
+    uncertain band; before any analysis, the chosen model's own threshold.  Dragging the slider back to a card's
+    threshold to the step (0.001) was all but impossible, and anywhere else the verdict reads "set by hand"."""
+    card_t = (judged or {}).get("threshold")
+    if report is None or card_t is None:
+        card = model_card(model_name)
+        return {ui.threshold: slider_value(card.threshold)} if card is not None else {}
+    return {**on_threshold(ui, report, judged, card_t, position, order, colours), ui.threshold: slider_value(card_t)}
 
 
 def _write_downloads(report, judged: dict, colours: str = DEFAULT_HEAT_MAP) -> tuple[str, str, str]:
@@ -633,6 +646,7 @@ class AnalyseTab:
     model: gr.Dropdown
     cam: gr.Dropdown
     threshold: gr.Slider
+    own_btn: gr.Button  # the slider back at the card's threshold for the file (see on_own_threshold)
     rule: gr.Radio
     cam_faces: gr.Slider
     model_info: gr.Markdown
@@ -689,6 +703,7 @@ class AnalyseTab:
         return [
             self.verdict,
             self.timeline,
+            self.timeline_note,
             self.frame_image,
             self.frame_caption,
             self.gallery,
@@ -771,6 +786,9 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     # the loaded file is judged at (a teacher's audit)
                     buttons=[],
                 )
+                # the slider back where the model judges this file (with the card's band): dragging back to it to
+                # the step was all but impossible, and a verdict anywhere else reads "set by hand"
+                own_btn = gr.Button("Back to the model's threshold", size="sm", elem_id="own-threshold")
                 with gr.Accordion("More settings", open=False):
                     rule = gr.Radio(
                         ["confident", "mean"],
@@ -875,6 +893,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
         model=model,
         cam=cam,
         threshold=threshold,
+        own_btn=own_btn,
         rule=rule,
         cam_faces=cam_faces,
         model_info=model_info,
@@ -972,6 +991,13 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
         trigger_mode="always_last",
         **{**quick, "api_visibility": "undocumented"},
         api_name="relabel_page",
+    )
+    ui.own_btn.click(
+        partial(on_own_threshold, ui),
+        [ui.report_state, ui.judged_state, ui.model, ui.frame_slider, ui.order, ui.heat_colours],
+        [*ui.judged, ui.threshold],
+        trigger_mode="always_last",
+        **quick,
     )
     for setting in (ui.frames, ui.cam, ui.rule, ui.cam_faces):  # results of the old settings: said so
         setting.input(on_settings_changed, [ui.report_state, ui.judged_state], [ui.verdict, ui.judged_state], **quick)
