@@ -251,18 +251,34 @@ INNER_EDGE_STEP = 12  # an edge: the colour steps by at least this much (0-255, 
 INNER_EDGE_SHARE = 0.9  # ... along at least this share of the face box's span
 INNER_FLAT_GRADIENT = 4.0  # flat beyond it: its pixels, averaged in 8 x 8 blocks, change by less than this ...
 INNER_FLAT_SHARE = 0.15  # ... from block to block, but for at most this share of them
-INNER_MIN_BEYOND = 4  # px beyond the edge needed to judge it flat (a thinner strip is left as it is)
+INNER_FLAT_BLOCK = 64  # px in a block: 8 x 8, or along a strip thinner than 8 px, as long as it takes (4 x 16)
+INNER_THIN_STRIP = 4  # a strip thinner than this (2-3 px) is too thin for blocks: flat if its colour barely varies,
+INNER_THIN_SPREAD = 12.0  # a standard deviation under this in every channel (light noise on one colour); a strip of
+# 4-7 px needs that too besides its blocks (2-5 of them along a face: too few to tell a busy picture by alone)
+INNER_MIN_BEYOND = 2  # px beyond the edge needed to judge it flat (a thinner strip is left as it is)
 
 
 def _flat(region: np.ndarray) -> bool:
     """Whether ``region`` (H x W x 3) is flat ground: plain or blurred colour, with light noise at most, judged on
-    its means over blocks of 8 x 8 px (a strip thinner than 8 px: over 8 px along it)."""
+    its means over blocks of 8 x 8 px; across a strip thinner than 8 px, over blocks of its whole thickness and as
+    long as it takes to hold :data:`INNER_FLAT_BLOCK` px, so that light noise averages out as much (a portrait of
+    48 px in a collage leaves 2-8 px of ground in its face's crop: over 8 px blocks, the ground's light noise read as
+    texture and left a grey strip in 4 crops of 10, and those faces scored as fake as a plain border makes them);
+    a strip thinner than 8 px must also be near one colour (:data:`INNER_THIN_SPREAD`), a strip of 2-3 px by that
+    alone."""
     import cv2
 
     h, w = region.shape[:2]
-    if min(h, w) < INNER_MIN_BEYOND:
+    thin = min(h, w)
+    if thin < INNER_MIN_BEYOND:
         return False
-    small = cv2.resize(region, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_AREA).astype(np.float32)
+    if thin < 8:  # a strip: one plain colour with light noise along it (2-3 px: that alone)
+        plain = max(h, w) >= 8 and float(region.reshape(-1, region.shape[-1]).std(axis=0).max()) < INNER_THIN_SPREAD
+        if not plain or thin < INNER_THIN_STRIP:
+            return plain
+    along = max(8, -(-INNER_FLAT_BLOCK // min(thin, 8)))  # a block's length along a thin strip, px
+    bh, bw = (8, 8) if thin >= 8 else ((along, thin) if h > w else (thin, along))
+    small = cv2.resize(region, (max(1, w // bw), max(1, h // bh)), interpolation=cv2.INTER_AREA).astype(np.float32)
     steps = [np.abs(np.diff(small, axis=a)).max(axis=-1).ravel() for a in (0, 1) if small.shape[a] > 1]
     if not steps:
         return False
