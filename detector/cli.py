@@ -55,19 +55,11 @@ from explain.names import METHOD_NAMES
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 
-def _version() -> str:
-    """The installed package's version ("unknown" in a checkout that was never installed)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("deepfake-lens")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def _parser() -> Parser:
     p = Parser(prog="deepfake-lens", description="Explainable deepfake detector for videos and photos")
-    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    from detector.inference.batch import software_version  # the package's, and its verdict rules' fingerprint
+
+    p.add_argument("--version", action="version", version=f"%(prog)s {software_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser(
         "scan",

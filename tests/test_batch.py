@@ -313,3 +313,12 @@ def test_redo_older_without_jsonl_is_a_one_line_error(capsys):
     assert main(["scan", "nothing.mp4", "--redo-older"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--redo-older needs --jsonl" in err[0]
+
+
+def test_version_says_the_verdict_rules_fingerprint(capsys):
+    from detector.cli import main
+    from detector.inference.batch import software_version
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"deepfake-lens {software_version()}"
