@@ -127,7 +127,7 @@ def _parser() -> Parser:
         "--redo-older",
         action="store_true",
         help="with --jsonl: analyse again the inputs whose lines were made by another version of deepfake-lens or "
-        "of its verdict rules (by default they are kept, with a line saying so)",
+        "of the code that makes its reports (by default they are kept, with a line saying so)",
     )
     s.add_argument(
         "--workers",

@@ -100,7 +100,7 @@ def test_the_timeline_shades_a_stretch_that_keeps_a_clip_from_real():
     assert part.label == "uncertain"
     start, end, label = stretch_span(part)
     assert start == pytest.approx(20 * 0.4 - 0.2) and end == pytest.approx(31 * 0.4 + 0.2)  # half a step each side
-    assert label == "face 0: 12 frames in a row over 0.80"
+    assert label == "face 0: 12 frames in a row over 0.8"  # as the warning says it
     rects = [s for s in timeline_figure(part).layout.shapes if s.type == "rect" and s.xref == "x"]
     assert [(r.x0, r.x1, r.fillcolor) for r in rects] == [(start, end, FAKE_RED)]
     assert "from 8.00 s to 12.40 s, shaded red" in timeline_summary(part)
@@ -110,6 +110,23 @@ def test_the_timeline_shades_a_stretch_that_keeps_a_clip_from_real():
     assert whole.label == "fake" and stretch_span(whole) is None
     assert not [s for s in timeline_figure(whole).layout.shapes if s.type == "rect" and s.xref == "x"]
     assert "shaded red" not in timeline_summary(whole)
+
+
+def test_the_slider_redraws_the_stretch_and_its_words(ui):
+    # the stretch that keeps a clip from "real" depends on the threshold: at a hand-set 0.995 none of the frames
+    # passes it, so the shading and its words go; the button brings both back
+    from webapp import analyse_tab
+
+    part = _report([[(0, 0.05)]] * 20 + [[(0, 0.99)]] * 12)
+    judged = {"threshold": 0.666, "uncertain": [0.418, 0.666], "card": None}
+    own = _named(ui, analyse_tab.on_threshold(ui, part, judged, 0.666, 1, "time"))
+    assert own.report_state.label == "uncertain" and "shaded red" in own.timeline_note
+    assert [s.type for s in own.timeline.layout.shapes if s.xref == "x"] == ["rect"]
+    high = _named(ui, analyse_tab.on_threshold(ui, own.report_state, judged, 0.995, 1, "time"))
+    assert high.report_state.label == "real" and "shaded red" not in high.timeline_note
+    assert not [s for s in high.timeline.layout.shapes if s.type == "rect" and s.xref == "x"]
+    back = _named(ui, analyse_tab.on_own_threshold(ui, high.report_state, judged, "m", None, None, 1, "time"))
+    assert back.threshold == 0.666 and "shaded red" in back.timeline_note
 
 
 def test_levels_figure_handles_no_face(report):
@@ -971,7 +988,9 @@ def clips_face(tmp_path) -> str:
     return render_clip(str(tmp_path / "as_filmed.mp4"), seconds=1, fps=25, size=(640, 480))
 
 
-def test_a_small_video_moves_the_slider_to_the_cards_threshold_for_small_videos(ui, tiny_model_dir, tmp_path):
+def test_a_small_video_moves_the_slider_to_the_cards_threshold_for_small_videos(
+    ui, tiny_model_dir, tmp_path, monkeypatch
+):
     # the verdict of a video under the training clips' size is read at the card's threshold for small videos: the
     # slider shows it, stands for the card's own there, and moving it judges the same scores again as before
     import json
@@ -1019,6 +1038,16 @@ def test_a_small_video_moves_the_slider_to_the_cards_threshold_for_small_videos(
     assert not any(w.startswith(SMALL_THRESHOLD) for w in h.report_state.warnings)
     at_half = _named(ui, analyse_tab.on_threshold(ui, h.report_state, h.judged_state, 0.5, 1, "time")).report_state
     assert at_half.threshold == 0.5 and any("by hand" in w for w in at_half.warnings)
+    # the button: back at the threshold for small videos, its band and its line (not the card's usual 0.5); before
+    # any analysis, at that threshold for the small video in the slot too
+    own = _named(ui, analyse_tab.on_own_threshold(ui, h.report_state, h.judged_state, card, small, None, 1, "time"))
+    assert own.threshold == 0.9 and own.report_state.threshold == 0.9 and own.report_state.uncertain == [0.3, 0.9]
+    assert any(w.startswith(SMALL_THRESHOLD) for w in own.report_state.warnings)
+    assert not any("by hand" in w for w in own.report_state.warnings)
+    monkeypatch.setattr(common, "MODELS_DIR", str(folder))
+    assert analyse_tab.on_own_threshold(ui, None, None, "untrained_resnet18", small, None, 1, "time") == {
+        ui.threshold: 0.9
+    }
     # a larger video after it: the slider, at the small videos' threshold, stands for the card's, which judges it
     large = _named(ui, analyse_tab.on_analyze(ui, clips_face(tmp_path), None, *args, progress=_silent))
     assert large.report_state.threshold == 0.5 and large.threshold["value"] == 0.5
@@ -1387,7 +1416,7 @@ def test_the_model_threshold_button_puts_the_slider_and_the_verdict_back(ui, cli
     moved = _named(ui, analyse_tab.on_threshold(ui, report, judged, 0.985, 1, "time"))
     assert moved.report_state.threshold == 0.985 and "set by hand" in " ".join(moved.report_state.warnings)
     assert moved.timeline_note.startswith("**In words:**")  # the words under the timeline follow the threshold too
-    out = analyse_tab.on_own_threshold(ui, moved.report_state, judged, card, 1, "time")
+    out = analyse_tab.on_own_threshold(ui, moved.report_state, judged, card, clips["face"], None, 1, "time")
     assert set(out) == {*ui.judged, ui.threshold}
     back = _named(ui, out)
     assert back.threshold == 0.99 and back.report_state.threshold == 0.99
@@ -1395,5 +1424,7 @@ def test_the_model_threshold_button_puts_the_slider_and_the_verdict_back(ui, cli
     assert not any("set by hand" in w for w in back.report_state.warnings)
     # before any analysis: the chosen model's own threshold, nothing else
     monkeypatch.setattr(common, "MODELS_DIR", str(banded_model_dir))
-    assert analyse_tab.on_own_threshold(ui, None, None, "untrained_resnet18", 1, "time") == {ui.threshold: 0.99}
-    assert analyse_tab.on_own_threshold(ui, None, None, "no such model", 1, "time") == {}
+    assert analyse_tab.on_own_threshold(ui, None, None, "untrained_resnet18", None, None, 1, "time") == {
+        ui.threshold: 0.99
+    }
+    assert analyse_tab.on_own_threshold(ui, None, None, "no such model", None, None, 1, "time") == {}

@@ -251,7 +251,7 @@ def test_a_result_made_by_another_version_is_reused_and_said(inputs, tiny_model_
     jsonl.write_text(json.dumps(row) + "\n")
     again = list(scan_many(inputs[:1], ScanSettings(frames=4), str(jsonl), notes=notes))
     assert [skipped for _, skipped in again] == [True]  # kept: not the whole archive again at each upgrade
-    said = "made by another version of deepfake-lens or of its verdict rules (0.1.0; this is "
+    said = "made by another version of deepfake-lens or of the code that makes its reports (0.1.0; this is "
     assert len(notes) == 1 and said in notes[0]
 
 
@@ -265,7 +265,9 @@ def test_the_version_names_the_verdict_rules_so_a_rule_change_is_told_apart(monk
     assert package and len(rules) == 10 and int(rules, 16) >= 0
     assert batch.rules_fingerprint() == rules  # the same code, the same fingerprint
     root = tmp_path / "src"
-    for name in ("detector/inference/report.py", "detector/inference/batch.py", "detector/training/run.py"):
+    report_code = ["detector/inference/report.py", "explain/cam.py", "detector/models/card.py", "detector/data/seen.py"]
+    scheduling = ["detector/inference/batch.py", "detector/inference/ray_engine.py", "detector/training/run.py"]
+    for name in report_code + scheduling:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text("# v1\n")
     fake_file = root / "detector" / "inference" / "batch.py"
@@ -277,11 +279,19 @@ def test_the_version_names_the_verdict_rules_so_a_rule_change_is_told_apart(monk
 
     try:
         first = fingerprint()
-        (root / "detector/training/run.py").write_text("# v2\n")  # training code: no report changes
-        (root / "detector/inference/batch.py").write_text("# v2\n")  # how inputs are scheduled, not what they say
+        for name in scheduling:  # how inputs are scheduled, and training: not what a report says
+            (root / name).write_text("# v2\n")
         assert fingerprint() == first
-        (root / "detector/inference/report.py").write_text("# v2: another rule\n")
-        assert fingerprint() != first
+        (root / "explain/cam.py").write_bytes(b"# v1\r\n")  # a checkout with Windows line endings: the same code
+        assert fingerprint() == first
+        seen = {first}
+        for name in report_code:  # each part of the code that makes a report
+            (root / name).write_text("# v2: another rule\n")
+            assert fingerprint() not in seen
+            seen.add(fingerprint())
+        for name in report_code:  # an install without its sources: not one fingerprint for every build
+            (root / name).unlink()
+        assert fingerprint() == "unknown"
     finally:
         batch.rules_fingerprint.cache_clear()
 

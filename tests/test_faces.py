@@ -115,6 +115,20 @@ def test_a_thin_strip_of_noisy_ground_beyond_a_small_portraits_edge_counts_as_gr
     busy[:3] = _texture(3, 58, 6)
     assert inner_picture(busy, (9, 7, 42, 42)) == (6, 0, 58, 52)
     assert inner_picture(_texture(58, 58), (9, 7, 42, 42)) is None  # no ground anywhere: as it was
+    two = np.clip(rng.normal(120, 8, (58, 58, 3)), 0, 255).astype(np.uint8)
+    two[3:52, 6:56] = _texture(49, 50)  # the portrait 1 px wider: 2 px of ground beyond its right edge
+    assert inner_picture(two, (9, 7, 42, 42)) == (6, 3, 56, 52)  # found beside the sure edges
+
+
+def test_a_straight_edge_with_only_two_pixels_of_plain_wall_beyond_it_is_no_inner_picture():
+    # a review: a face by a door frame, the plain wall 2 px beyond it at the crop's side, was taken for a collage's
+    # portrait (and said so); 2-3 px of ground count only beside a sure edge with more
+    from detector.inference.faces import inner_picture
+
+    rng = np.random.default_rng(4)
+    crop = np.clip(rng.normal(200, 3, (120, 120, 3)), 0, 255).astype(np.uint8)  # a plain wall
+    crop[:, :118] = _texture(120, 118)  # the room and the person, up to the door frame's straight edge
+    assert inner_picture(crop, (20, 15, 80, 90)) is None
 
 
 def test_a_picture_with_no_inner_edge_is_left_as_it_is():

@@ -386,15 +386,18 @@ def on_threshold(ui, report, judged, threshold, position, order, colours=DEFAULT
     return out
 
 
-def on_own_threshold(ui, report, judged, model_name, position, order, colours=DEFAULT_HEAT_MAP) -> dict:
-    """The "Model's threshold" button: the slider back at the threshold the model card judges this file at (a small
-    file's, a photo with several faces', where the card has one), and the scores labelled there again, with its
-    uncertain band; before any analysis, the chosen model's own threshold.  Dragging the slider back to a card's
-    threshold to the step (0.001) was all but impossible, and anywhere else the verdict reads "set by hand"."""
+def on_own_threshold(ui, report, judged, model_name, video, photo, position, order, colours=DEFAULT_HEAT_MAP) -> dict:
+    """The "Back to the model's threshold" button: the slider back at the threshold the model card judges this file
+    at (a small file's, a photo with several faces', where the card has one), and the scores labelled there again,
+    with its uncertain band; before any analysis, the chosen model's threshold for the file in the slots (as
+    :func:`on_model` puts it).  Dragging the slider back to a card's threshold to the step (0.001) was all but
+    impossible, and anywhere else the verdict reads "set by hand"."""
     card_t = (judged or {}).get("threshold")
     if report is None or card_t is None:
         card = model_card(model_name)
-        return {ui.threshold: slider_value(card.threshold)} if card is not None else {}
+        if card is None:
+            return {}
+        return {ui.threshold: slider_value(card.threshold_for(*_loaded_side(video, photo))[0])}
     return {**on_threshold(ui, report, judged, card_t, position, order, colours), ui.threshold: slider_value(card_t)}
 
 
@@ -994,7 +997,7 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     )
     ui.own_btn.click(
         partial(on_own_threshold, ui),
-        [ui.report_state, ui.judged_state, ui.model, ui.frame_slider, ui.order, ui.heat_colours],
+        [ui.report_state, ui.judged_state, ui.model, ui.video, ui.photo, ui.frame_slider, ui.order, ui.heat_colours],
         [*ui.judged, ui.threshold],
         trigger_mode="always_last",
         **quick,

@@ -65,15 +65,19 @@ def _band(fig: go.Figure, uncertain: list[float] | None, threshold: float, label
 def stretch_span(report: Report) -> tuple[float, float, str] | None:
     """Where on the timeline to mark the stretch of strongly fake frames that makes a clip "uncertain" rather than
     "real" (:func:`~detector.inference.report.segment_made_uncertain`): ``(start, end, label)`` in seconds, widened
-    by half the spacing of the sampled frames on each side (a stretch of frames, not of instants), or None."""
+    to halfway to the sampled frame on each side (a stretch of frames, not of instants), or None."""
     seg = segment_made_uncertain(report)
     if not seg:
         return None
     times = sorted({fr.time for fr in report.frames})
-    steps = [b - a for a, b in zip(times, times[1:]) if b > a]
-    pad = min(steps) / 2 if steps else 0.0
-    label = f"face {seg['identity']}: {seg['frames']} frames in a row over {seg['over']:.2f}"
-    return max(0.0, seg["start"] - pad), seg["end"] + pad, label
+    before = [t for t in times if t < seg["start"]]
+    after = [t for t in times if t > seg["end"]]
+    inside = [t for t in times if seg["start"] <= t <= seg["end"]]
+    step = (inside[-1] - inside[0]) / (len(inside) - 1) if len(inside) > 1 else 0.0  # where it has no neighbour
+    left = (seg["start"] - before[-1]) / 2 if before else step / 2
+    right = (after[0] - seg["end"]) / 2 if after else step / 2
+    label = f"face {seg['identity']}: {seg['frames']} frames in a row over {seg['over']:.3g}"  # as the warning says
+    return max(0.0, seg["start"] - left), seg["end"] + right, label
 
 
 def timeline_figure(report: Report, title: str = "", height: int = 340, selected: int | None = None) -> go.Figure:
@@ -254,7 +258,7 @@ def timeline_summary(report: Report, most: int = 4) -> str:
     if seg:
         parts.append(
             f"a stretch of strongly fake frames (face {seg['identity']}, {seg['frames']} in a row over "
-            f"{seg['over']:.2f}) from {seg['start']:.2f} s to {seg['end']:.2f} s, shaded red"
+            f"{seg['over']:.3g}) from {seg['start']:.2f} s to {seg['end']:.2f} s, shaded red"
         )
     return f"**In words:** {'; '.join(parts)}. Every score is in the per-frame table under Downloads."
 

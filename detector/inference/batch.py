@@ -73,22 +73,35 @@ def key_path(path: str) -> str:
 # the code that makes a report from an input (frames, faces, scores, verdict rules, warnings, CAM), relative to the
 # folder holding the ``detector`` and ``explain`` packages: its fingerprint is part of a line's version, so a change
 # of the verdict rules is told apart from the same package version (0.2.0 made both sides of a rule change)
-REPORT_CODE = ("detector/constants.py", "detector/inference/*.py", "detector/models/*.py", "explain/*.py")
+REPORT_CODE = (
+    "detector/constants.py",
+    "detector/inference/*.py",
+    "detector/models/*.py",
+    "detector/data/seen.py",  # the "a file the model trained on" warning, and the list it reads
+    "detector/data/datasets.py",
+    "assets/seen_data.tsv",
+    "explain/*.py",
+)
 NOT_REPORT_CODE = frozenset({"detector/inference/batch.py", "detector/inference/ray_engine.py"})  # how, not what
 
 
 @functools.lru_cache(maxsize=1)
 def rules_fingerprint() -> str:
-    """10 hex digits of a hash of :data:`REPORT_CODE`'s files (their names and bytes): changes whenever the code
-    that decides what a report says changes, whatever the package version says."""
+    """10 hex digits of a hash of :data:`REPORT_CODE`'s files (their names and bytes, line endings as in a
+    checkout on Linux): changes whenever the code that makes a report changes (a comment included), whatever the
+    package version says; "unknown" where those files cannot be read (an install without its sources)."""
     root = Path(__file__).resolve().parents[2]
-    digest = hashlib.sha256()
-    for pattern in REPORT_CODE:
-        for f in sorted(root.glob(pattern)):
-            name = f.relative_to(root).as_posix()
-            if name not in NOT_REPORT_CODE:
-                digest.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return digest.hexdigest()[:10]
+    digest, read = hashlib.sha256(), 0
+    try:
+        for pattern in REPORT_CODE:
+            for f in sorted(root.glob(pattern)):
+                name = f.relative_to(root).as_posix()
+                if name not in NOT_REPORT_CODE:
+                    digest.update(name.encode() + b"\0" + f.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+                    read += 1
+    except OSError:
+        return "unknown"
+    return digest.hexdigest()[:10] if read else "unknown"
 
 
 def software_version() -> str:
@@ -279,7 +292,7 @@ def _analyse(path: str) -> dict:
             cam_faces=settings.cam_faces,
             limits=Limits(max_duration_s=settings.max_duration),
         )
-        return {"key": key, "report": report.to_dict()}
+        return {"key": key, "report": report.to_dict(), "version": software_version()}  # the worker's own code
     except InputError as e:  # every error names its input (a limit on the frames asked for says nothing of which)
         message = str(e)
         return {"key": key, "error": message if message.startswith(f"{path}: ") else f"{path}: {message}"}
@@ -304,7 +317,8 @@ def scan_many(
     naming each input as ``paths`` does (a resume from another folder mixed two spellings: an archive audit).
     ``notes``: where given, a line is appended for inputs whose earlier lines were made with other settings, another
     model or another version of the file, and so are analysed again (that happened without a word), and for inputs
-    whose lines were made by another version of deepfake-lens or of its verdict rules (:func:`software_version`):
+    whose lines were made by another version of deepfake-lens or of the code that makes its reports
+    (:func:`software_version`):
     kept as they are, or with ``redo_older`` analysed again.
 
     engine  -- "local": ``workers`` processes on this machine; "ray": Ray Data with ``workers`` actors on the Ray
@@ -344,13 +358,15 @@ def scan_many(
         )
     if older and notes is not None:  # kept, not redone (a whole archive again at each upgrade), but said (an audit)
         notes.append(
-            f"some results reused from {jsonl} were made by another version of deepfake-lens or of its verdict rules "
+            f"some results reused from {jsonl} were made by another version of deepfake-lens or of the code that makes "
+            "its reports "
             f"({', '.join(sorted(older))}; this is {version}): their verdicts and warnings may differ from this "
             "version's; --redo-older analyses them again"
         )
     if redone and notes is not None:
         notes.append(
-            f"{redone} input(s) in {jsonl} made by another version of deepfake-lens or of its verdict rules: "
+            f"{redone} input(s) in {jsonl} made by another version of deepfake-lens or of the code that makes its "
+            "reports: "
             "analysed again (--redo-older; the file keeps both lines, the last one of each input counts)"
         )
     out = open(jsonl, "a+", encoding="utf-8") if jsonl else None
@@ -365,7 +381,9 @@ def scan_many(
         else:
             rows = _run(todo, settings, workers or 1, clf, mid)
         for row in rows:
-            row["version"] = version  # which deepfake-lens made it: said when a later one reuses it
+            # which deepfake-lens made it, said when a later one reuses it: the worker's (a Ray cluster's nodes run
+            # their own install), else this one's
+            row.setdefault("version", version)
             if out is not None:
                 try:
                     out.write(json.dumps(row) + "\n")

@@ -258,7 +258,7 @@ INNER_THIN_SPREAD = 12.0  # a standard deviation under this in every channel (li
 INNER_MIN_BEYOND = 2  # px beyond the edge needed to judge it flat (a thinner strip is left as it is)
 
 
-def _flat(region: np.ndarray) -> bool:
+def _flat(region: np.ndarray, thinnest: int = INNER_MIN_BEYOND) -> bool:
     """Whether ``region`` (H x W x 3) is flat ground: plain or blurred colour, with light noise at most, judged on
     its means over blocks of 8 x 8 px; across a strip thinner than 8 px, over blocks of its whole thickness and as
     long as it takes to hold :data:`INNER_FLAT_BLOCK` px, so that light noise averages out as much (a portrait of
@@ -270,7 +270,7 @@ def _flat(region: np.ndarray) -> bool:
 
     h, w = region.shape[:2]
     thin = min(h, w)
-    if thin < INNER_MIN_BEYOND:
+    if thin < max(INNER_MIN_BEYOND, thinnest):
         return False
     if thin < 8:  # a strip: one plain colour with light noise along it (2-3 px: that alone)
         plain = max(h, w) >= 8 and float(region.reshape(-1, region.shape[-1]).std(axis=0).max()) < INNER_THIN_SPREAD
@@ -283,7 +283,8 @@ def _flat(region: np.ndarray) -> bool:
     if not steps:
         return False
     steps = np.concatenate(steps)
-    return float(np.mean(steps >= INNER_FLAT_GRADIENT)) <= INNER_FLAT_SHARE
+    # a gentle slope (a blurred bar) climbs in proportion to the block's length: per px as over 8 px
+    return float(np.mean(steps >= INNER_FLAT_GRADIENT * max(bh, bw) / 8)) <= INNER_FLAT_SHARE
 
 
 def inner_picture(crop: np.ndarray, box: tuple[float, float, float, float]) -> tuple[int, int, int, int] | None:
@@ -291,7 +292,9 @@ def inner_picture(crop: np.ndarray, box: tuple[float, float, float, float]) -> t
     nearest the face (``box``: the face in the crop's pixels) where the colour steps along the face's whole span
     with flat ground beyond it (a collage's background, a page, a black or blurred bar), or the crop's own side
     where none is; None when no side has such an edge.  An edge is looked for from just inside the face box (a
-    detector's box can pass a tight portrait's edge) outwards."""
+    detector's box can pass a tight portrait's edge) outwards.  An edge with only 2-3 px of ground beyond it in the
+    crop counts only beside another side's edge with more (a door frame by a plain wall is not a collage's portrait:
+    a review)."""
     h, w = crop.shape[:2]
     bx, by, bw, bh = (float(v) for v in box)
     img = crop.astype(np.int16)
@@ -303,7 +306,7 @@ def inner_picture(crop: np.ndarray, box: tuple[float, float, float, float]) -> t
     def step(a: np.ndarray, b: np.ndarray) -> float:  # share of the span where the colour steps from a to b
         return float(np.mean(np.abs(a - b).max(axis=-1) >= INNER_EDGE_STEP))
 
-    def vertical(start: int, stop: int, direction: int) -> int | None:  # an edge between columns p - 1 and p
+    def vertical(start: int, stop: int, direction: int, thinnest: int) -> int | None:  # between columns p - 1, p
         for p in range(start, stop, direction):
             if p < 2 or p > w - 2:
                 break
@@ -311,12 +314,12 @@ def inner_picture(crop: np.ndarray, box: tuple[float, float, float, float]) -> t
             outer = img[rows, p - 2 : p].mean(axis=1) if direction < 0 else img[rows, p : p + 2].mean(axis=1)
             if step(inner, outer) >= INNER_EDGE_SHARE:
                 beyond = crop[rows, :p] if direction < 0 else crop[rows, p:]
-                if _flat(beyond):  # the sharpest single-pixel step of the edge's few pixels is where it lies
+                if _flat(beyond, thinnest):  # the sharpest single-pixel step of the edge's few pixels is where it lies
                     near = [q for q in (p - 1, p, p + 1) if 1 <= q <= w - 1]
                     return max(near, key=lambda q: float(np.abs(img[rows, q] - img[rows, q - 1]).mean()))
         return None
 
-    def horizontal(start: int, stop: int, direction: int) -> int | None:  # between rows p - 1 and p
+    def horizontal(start: int, stop: int, direction: int, thinnest: int) -> int | None:  # between rows p - 1, p
         for p in range(start, stop, direction):
             if p < 2 or p > h - 2:
                 break
@@ -324,18 +327,27 @@ def inner_picture(crop: np.ndarray, box: tuple[float, float, float, float]) -> t
             outer = img[p - 2 : p, cols].mean(axis=0) if direction < 0 else img[p : p + 2, cols].mean(axis=0)
             if step(inner, outer) >= INNER_EDGE_SHARE:
                 beyond = crop[:p, cols] if direction < 0 else crop[p:, cols]
-                if _flat(beyond):
+                if _flat(beyond, thinnest):
                     near = [q for q in (p - 1, p, p + 1) if 1 <= q <= h - 1]
                     return max(near, key=lambda q: float(np.abs(img[q, cols] - img[q - 1, cols]).mean()))
         return None
 
     inset_x, inset_y = int(0.15 * bw), int(0.15 * bh)
-    left = vertical(int(bx) + inset_x, 1, -1)
-    right = vertical(int(bx + bw) - inset_x, w - 1, 1)
-    top = horizontal(int(by) + inset_y, 1, -1)
-    bottom = horizontal(int(by + bh) - inset_y, h - 1, 1)
-    if left is None and right is None and top is None and bottom is None:
+
+    def edges(thinnest: int) -> list[int | None]:  # left, top, right, bottom
+        return [
+            vertical(int(bx) + inset_x, 1, -1, thinnest),
+            horizontal(int(by) + inset_y, 1, -1, thinnest),
+            vertical(int(bx + bw) - inset_x, w - 1, 1, thinnest),
+            horizontal(int(by + bh) - inset_y, h - 1, 1, thinnest),
+        ]
+
+    found = edges(INNER_THIN_STRIP)
+    if all(e is None for e in found):
         return None
+    if any(e is None for e in found):  # one edge is sure: the others may leave a thinner strip of the same ground
+        found = [e if e is not None else again for e, again in zip(found, edges(INNER_MIN_BEYOND))]
+    left, top, right, bottom = found
     x0, y0, x1, y1 = left or 0, top or 0, right or w, bottom or h
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
