@@ -98,6 +98,30 @@ def test_uploads_are_deleted_when_no_session_uses_them(tmp_path):
     assert files.release("tab3") == [str(renamed)] and cached.exists() and not renamed.exists()
 
 
+def test_empty_folders_left_by_gradios_cache_sweep_are_removed_once_old(tmp_path):
+    # a Space host's audit: gradio serves each output from a folder of its own and its sweep deletes the files, not
+    # the folders: 427 empty folders after 40 analyses, growing for as long as the Space runs
+    import os
+    import time
+
+    from webapp.session import Uploads
+
+    root = tmp_path / "gradio"
+    old_empty, new_empty, full = root / "a1", root / "b2", root / "c3"
+    for d in (old_empty, new_empty, full):
+        d.mkdir(parents=True)
+    (full / "tile.png").write_bytes(b"x")
+    hour_ago = time.time() - 3600
+    for d in (old_empty, full):
+        os.utime(d, (hour_ago, hour_ago))
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    os.utime(outside, (hour_ago, hour_ago))
+    assert Uploads(root).sweep_empty(min_age_s=600) == 1
+    assert not old_empty.exists() and new_empty.exists() and (full / "tile.png").exists() and outside.exists()
+    assert Uploads(tmp_path / "missing").sweep_empty() == 0  # a root that is gone: nothing, no error
+
+
 def test_a_closed_session_is_freed_unless_it_came_back(tmp_path, monkeypatch):
     import datetime
 

@@ -116,7 +116,8 @@ def test_compare_models_explains_the_same_face_with_every_model(clips, pair_dir)
     assert [r.name for r in c.runs] == ["eager", "wary"] and c.cam_method == "gradcam"
     assert [r["label"] for r in c.rows] == ["fake", "real"]
     assert disagreement(c.rows) == (  # eager's threshold is not calibrated
-        "the models disagree: eager says fake, wary says real; the only model calibrated on real people, wary, "
+        "the models disagree (1 fake, 1 real): eager says fake, wary says real; the only model calibrated on real "
+        "people, wary, "
         "says real"
     )
     assert [r["calibrated"] for r in c.rows] == [False, True]
@@ -166,7 +167,7 @@ def test_cli_compare_says_where_the_models_disagree(clips, pair_dir, tmp_path, m
     out, table = tmp_path / "cmp.json", tmp_path / "cmp.csv"
     assert main(["compare", clips["face"], "--frames", "4", "--json", str(out), "--csv", str(table)]) == 0
     printed = capsys.readouterr().out
-    assert "the models disagree: eager says fake, wary says real" in printed
+    assert "the models disagree (1 fake, 1 real): eager says fake, wary says real" in printed
     assert "4 of 4 faces are labelled differently, between" in printed
     # a teacher's audit: each model's warnings were in the JSON alone; a fake verdict from 4 frames is said of eager
     assert (
@@ -538,3 +539,15 @@ def test_how_fragile_a_verdict_is_is_said_once_for_the_models_it_concerns():
     notes = [text for _, text in care_notes(c) if "part of the clip scores strongly fake" in text]
     assert len(notes) == 1 and notes[0].startswith("a, b:") and not own_warnings(c)
     assert view.disagreement_markdown(c).lower().count("part of the clip scores strongly fake") == 1
+
+
+def test_disagreement_says_first_how_many_say_what_and_that_none_says_fake():
+    # a Space host's audit: on a real clip five models said real and one uncertain, and the summary opened "the models
+    # disagree", which reads as an alarm
+    from detector.evaluation.compare import disagreement
+
+    rows = [{"model": f"m{i}", "label": "real"} for i in range(5)] + [{"model": "u", "label": "uncertain"}]
+    line = disagreement(rows)
+    assert line.startswith("the models disagree, none says fake (1 uncertain, 5 real): m0 says real")
+    rows[0]["label"] = "fake"
+    assert disagreement(rows).startswith("the models disagree (1 fake, 1 uncertain, 4 real): m0 says fake")

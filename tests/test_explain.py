@@ -248,5 +248,9 @@ def test_analyze_fills_cams(clips, tiny_model):
         assert set(f.explanation) == FIGURES
         assert f.explanation["score"] == pytest.approx(f.score, abs=1e-3)
     assert report.cam_method == "gradcam" and "explain" in report.timings
+    # every face explained: the CAM's pass scored them, no "classify" pass (its 0.0 read as free: an audit)
+    assert "classify" not in report.timings
+    one = analyze(clips["face"], frames=3, model=tiny_model, cam="gradcam", cam_faces=1)
+    assert one.timings["classify"] > 0 and "explain" in one.timings  # one face explained: the others scored apart
     data = json.loads(report.to_json())
     assert set(data["frames"][0]["faces"][0]["explanation"]) == FIGURES

@@ -193,6 +193,28 @@ class Uploads:
                 pass
         return gone
 
+    def sweep_empty(self, min_age_s: float = 600.0) -> int:
+        """Remove the empty folders right under each root last changed over ``min_age_s`` ago: gradio serves each
+        output (a face tile, a download) from a folder of its own there, and its cache sweep deletes the files but
+        not their folders (a Space host's audit: 427 empty folders after 40 analyses, without end on a long-running
+        Space).  A younger one may be about to receive its file.  Returns how many were removed."""
+        import time
+
+        removed, now = 0, time.time()
+        for root in self.roots:
+            try:
+                entries = list(os.scandir(root))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False) and now - entry.stat().st_mtime > min_age_s:
+                        os.rmdir(entry.path)  # only an empty one: rmdir refuses the others
+                        removed += 1
+                except OSError:
+                    continue
+        return removed
+
     def held(self) -> int:
         with self._lock:
             return len(self._users)

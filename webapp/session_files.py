@@ -106,6 +106,7 @@ def free_session(demo: gr.Blocks, session: str, closed_at=None) -> bool:
             holder.session_data.pop(session, None)  # the session's copy of the page's config goes too
             holder.time_last_used.pop(session, None)
     gone = _session_files().release(session)
+    _session_files().sweep_empty()  # the empty folders gradio's own cache sweep leaves
     release_memory()
     log.info(
         "session ended: %d file(s) deleted; %d session(s) with state, %d file(s) held",

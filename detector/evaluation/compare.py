@@ -324,7 +324,8 @@ AGREEMENT_NOTE = "agreement is not confirmation: models that learned from the sa
 
 
 def disagreement(rows: list[dict]) -> str:
-    """One line on the verdicts: "the models agree: fake", or who says what; when only models with an
+    """One line on the verdicts: "the models agree: fake", or how many say what (and that none says fake, where
+    none does) and who says what; when only models with an
     uncalibrated threshold (``calibrated`` false in their rows) differ, it says that those calibrated on real people
     agree."""
     labels = {r["label"] for r in rows if r["label"] != "unknown"}
@@ -335,7 +336,13 @@ def disagreement(rows: list[dict]) -> str:
         return f"one model: {label}"
     if label:  # agreeing on "fake" needs no caveat; on real or uncertain, it is not corroboration
         return f"the models agree: {label}" + (f" ({AGREEMENT_NOTE})" if label != "fake" else "")
-    line = "the models disagree: " + ", ".join(f"{r['model']} says {r['label']}" for r in rows)
+    # how many say what, and whether any says fake, first: "the models disagree" over five "real" and one
+    # "uncertain" read as an alarm on a real clip (a Space host's audit)
+    tally = ", ".join(
+        f"{n} {lab}" for lab in ("fake", "uncertain", "real") if (n := sum(r["label"] == lab for r in rows))
+    )
+    none = ", none says fake" if "fake" not in labels else ""
+    line = f"the models disagree{none} ({tally}): " + ", ".join(f"{r['model']} says {r['label']}" for r in rows)
     calibrated = [r for r in rows if r.get("calibrated", True) and r["label"] != "unknown"]  # those that judged
     agreed = {r["label"] for r in calibrated}
     if len(agreed) == 1 and any(not r.get("calibrated", True) for r in rows):
