@@ -292,6 +292,32 @@ def test_a_very_short_clip_is_not_said_to_lack_faces():
     assert any("only 2 of 3 sampled frames" in w for w in trust_warnings(summarise("v.mp4", frames, threshold=0.5)))
 
 
+def test_small_faces_are_said_once_with_the_training_sizes_where_the_card_has_them():
+    # two lines said the same ("Faces are small (median 46 px)" and "smaller than nearly all the model was trained
+    # on (face size 46 px; training 70 px to 405 px)"): where the card has the sizes, the second alone
+    from detector.inference.report import trust_warnings
+
+    frames = [
+        FrameResult(
+            index=i, time=i / 10, faces=[FaceResult(identity=0, box=(10, 10, 46, 46), confidence=0.9, score=0.1)]
+        )
+        for i in range(8)
+    ]
+    for f in (fr.faces[0] for fr in frames):
+        f.stats = {"face_px": 46.0}
+    report = summarise("v.mp4", frames, threshold=0.5)
+    alone = [w for w in trust_warnings(report) if "46 px" in w]
+    assert alone == ["Faces are small (median 46 px); the model sees little detail."]  # no card sizes: this one
+    ranged = [w for w in trust_warnings(report, ranges={"face_px": [70.0, 405.0]}) if "46 px" in w]
+    assert len(ranged) == 1 and "(face size 46 px; training 70 px to 405 px)" in ranged[0]
+    # the slider judges the scores again without the card's sizes: it must not bring the plain line back
+    from webapp.verdict import relabel
+
+    report.warnings = trust_warnings(report, ranges={"face_px": [70.0, 405.0]})
+    moved = [w for w in relabel(report, 0.4, 0.5, None).warnings if "46 px" in w]
+    assert moved == ranged
+
+
 def test_a_heat_map_strongest_on_the_padding_beyond_the_picture_is_warned_of():
     # found looking at tiles of tightly cropped photos: the CAM was often hottest on the mirrored border
     from explain.faithfulness import padding_mass, peak_in_padding

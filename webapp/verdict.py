@@ -26,6 +26,7 @@ from detector.inference.report import (
     is_pooled,
     second_opinion_warning,
     segment_made_uncertain,
+    small_faces_once,
     threshold_by_hand,
     trust_warnings,
     verdict,
@@ -333,7 +334,9 @@ def relabel(
     kept = [w for w in kept if w not in said_before]
     squeezed = compression_warning(new, card) if card is not None else (said_before[:1] or [""])[0]
     squeezed = [squeezed] if squeezed and new.label in ("real", "uncertain") else []
-    new.warnings = front + hand + auto + [w for w in kept if w not in front] + tiers + squeezed + second
+    new.warnings = small_faces_once(
+        front + hand + auto + [w for w in kept if w not in front] + tiers + squeezed + second
+    )
     if card_threshold is not None:  # at the card's threshold only (not said where it is unknown)
         new.warnings = with_fragile(new)
     return new

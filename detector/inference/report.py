@@ -827,6 +827,17 @@ def all_too_small(frames) -> bool:
     return not any(get(fr, "faces") for fr in frames) and any(get(fr, "too_small") for fr in frames)
 
 
+SMALL_FACES = "Faces are small (median"  # how trust_warnings' line on small faces starts
+
+
+def small_faces_once(warnings: list[str]) -> list[str]:
+    """``warnings`` without the plain "Faces are small" line where the card's face sizes say it, with the training's
+    sizes ("smaller than nearly all the model was trained on (face size 46 px; ...)"): two lines said the same."""
+    if any("(face size " in w for w in warnings):
+        return [w for w in warnings if not w.startswith(SMALL_FACES)]
+    return warnings
+
+
 def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = None) -> list[str]:
     """Plain reasons to doubt the verdict (an empty list when nothing stands out); with the model card's
     ``ranges``, also where the faces are unlike those the model trained on (:mod:`detector.inference.quality`)."""
@@ -859,7 +870,7 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
         out.append(said)
     sides = [max(f.box[2], f.box[3]) for f in report.faces]
     if np.median(sides) < min_face_px:
-        out.append(f"Faces are small (median {np.median(sides):.0f} px); the model sees little detail.")
+        out.append(f"{SMALL_FACES} {np.median(sides):.0f} px); the model sees little detail.")
     from detector.inference.quality import sideways_warning
 
     sideways = sideways_warning(report.faces)
@@ -898,7 +909,7 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
         unlike = out_of_range([f.stats for f in report.faces if f.stats], ranges)
         if sideways:  # the eyes and nose the head turn is read from are placed poorly on a face lying on its side
             unlike = [w for w in unlike if "(head turn" not in w]
-        out += unlike
+        out = small_faces_once(out + unlike)
     framed = sorted({f.identity for f in report.faces if f.framed})
     if photo and framed:
         many = len(framed) > 1
