@@ -55,7 +55,7 @@ def test_compare_event_through_gradio(demo, clips):
     data = run_event(demo, compare, [file_data(clips["face"]), None, ["eager", "wary"], 4, "gradcam", "jet"], state)
     out = by_elem(compare.outputs, data)
     summary = out["compare-summary"]
-    assert "the models disagree (1 fake, 1 real): eager fake" in summary and "wary real" in summary
+    assert "the models disagree (1 fake, 1 real); eager fake" in summary and "wary real" in summary
     assert "4 of 4 faces are labelled differently" in summary and "gradcam CAM of each model" in summary
     table = out["compare-table"]
     assert table["headers"][:2] == ["model", "label"] and table["headers"][-1] == "architecture"  # verdict first

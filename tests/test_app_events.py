@@ -37,6 +37,12 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     # and the slider, which shows the card's threshold that judged the file (a small video's has its own)
     assert [o._id for o in analyse.outputs] == [c._id for c in [*ui.results, ui.threshold]]
     state = SessionState(demo)
+    # the slider moved and the threshold button pressed before any analysis: nothing changes, and no error box (the
+    # handler's empty dict read as one value: "didn't return enough output values", a browser check)
+    inputs = [None, None, 0.3, 1, "time", "jet"]  # report, judged, threshold, frame, order, colours
+    assert run_event(demo, threshold, inputs, state) is not None
+    own = _event(demo, "on_own_threshold")
+    assert run_event(demo, own, [None, None, "untrained_resnet18", None, None, 1, "time", "jet"], state)[-1] == 0.5
     given = []  # the paths the analysis was given
     real_run = analyse_tab.run_analysis
     monkeypatch.setattr(
@@ -117,7 +123,8 @@ def test_a_failed_analysis_says_so_in_the_verdict_panel(demo, tmp_path, monkeypa
         and not cleared[ui.faces_box]["visible"]
         and not cleared[ui.frame_slider].visible  # no frames to move through
     )
-    assert analyse_tab.on_threshold(ui, cleared[ui.report_state], None, 0.5, 1, "time") == {}
+    # nothing to re-label: nothing changes (through gradio: test_analyse_and_threshold_events_through_gradio)
+    assert list(analyse_tab.on_threshold(ui, cleared[ui.report_state], None, 0.5, 1, "time")) == [ui.verdict]
     # found by a browser check: once the error box was closed, the reason was gone; the panel says it too
     for fn in events(demo, "not_analysed"):
         assert [getattr(c, "elem_id", None) for c in fn.inputs][:3] == ["video-in", "model", "photo-in"]

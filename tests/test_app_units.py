@@ -101,8 +101,11 @@ def test_the_timeline_shades_a_stretch_that_keeps_a_clip_from_real():
     start, end, label = stretch_span(part)
     assert start == pytest.approx(20 * 0.4 - 0.2) and end == pytest.approx(31 * 0.4 + 0.2)  # half a step each side
     assert label == "face 0: 12 frames in a row over 0.8"  # as the warning says it
-    rects = [s for s in timeline_figure(part).layout.shapes if s.type == "rect" and s.xref == "x"]
+    fig = timeline_figure(part)
+    rects = [s for s in fig.layout.shapes if s.type == "rect" and s.xref == "x"]
     assert [(r.x0, r.x1, r.fillcolor) for r in rects] == [(start, end, FAKE_RED)]
+    assert [t.name for t in fig.data] == ["face 0", "strongly fake stretch"]  # named in the legend, not on the plot
+    assert not fig.layout.annotations or all("stretch" not in (a.text or "") for a in fig.layout.annotations)
     assert "from 8.00 s to 12.40 s, shaded red" in timeline_summary(part)
     assert timeline_png(part).startswith(b"\x89PNG")
     # a clip fake throughout is labelled fake by its score: nothing is "kept from real", nothing shaded
@@ -869,7 +872,7 @@ def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_mode
     assert any(abs(s.y0) < 1e-9 for s in o.timeline.layout.shapes if s.type == "line")  # threshold line at 0
     back = _named(ui, analyse_tab.on_threshold(ui, moved, judged, 0.99, 1, "time"))
     assert back.report_state.label == "uncertain" and "What &ldquo;uncertain&rdquo; means" in back.verdict
-    assert analyse_tab.on_threshold(ui, None, None, 0.5, 1, "time") == {}  # nothing analysed yet: nothing changes
+    assert set(analyse_tab.on_threshold(ui, None, None, 0.5, 1, "time")) == {ui.verdict}  # nothing analysed: skipped
     for bad in (float("nan"), 1.5):  # the undocumented page API, called raw (found by review)
         with pytest.raises(gr.Error, match="threshold is a probability"):
             analyse_tab.on_threshold(ui, report, judged, bad, 1, "time")
@@ -1427,4 +1430,4 @@ def test_the_model_threshold_button_puts_the_slider_and_the_verdict_back(ui, cli
     assert analyse_tab.on_own_threshold(ui, None, None, "untrained_resnet18", None, None, 1, "time") == {
         ui.threshold: 0.99
     }
-    assert analyse_tab.on_own_threshold(ui, None, None, "no such model", None, None, 1, "time") == {}
+    assert set(analyse_tab.on_own_threshold(ui, None, None, "no such model", None, None, 1, "time")) == {ui.verdict}

@@ -298,7 +298,7 @@ def test_verdict_rows_and_the_disagreement_text():
         ["b", "fake", "0.550", "0.500", "1 of 3", "3 x efficientnet_lite0"],
     ]  # video scores by the confident rule: a's one frame over 0.8 (0.9); b's plain mean of 0.8 and 0.3
     text = view.disagreement_markdown(c)
-    assert text.startswith("**Verdicts on the whole clip:** the models agree: a fake (0.90), b fake (0.55).")
+    assert text.startswith("**Verdicts on the whole clip:** the models agree: fake; a fake (0.90), b fake (0.55).")
     assert "**Face by face:** 1 of 3 faces are labelled differently, at 0.40 s." in text
     assert "- a **fake** · b **real**: 1 face (0.40 s)" in text
     assert "**Explained face:** face 0 at 0.40 s (frame 10), the face the models disagree on most; no CAM" in text

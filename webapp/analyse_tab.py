@@ -358,8 +358,10 @@ def on_threshold(ui, report, judged, threshold, position, order, colours=DEFAULT
     from webapp.verdict import is_photo, relabel, verdict_html
 
     colours = _heat_colours(colours)
-    if report is None or threshold is None:
-        return {}  # nothing analysed yet: nothing to re-label
+    if report is None or threshold is None:  # nothing analysed yet: nothing to re-label; a dict, so that gradio reads
+        # it as {component: value} (an empty one it took for one value: "didn't return enough output values" in an
+        # error box at each move of the slider before an analysis, a browser check)
+        return {ui.verdict: gr.skip()}
     if not (math.isfinite(float(threshold)) and 0 <= float(threshold) <= 1):  # the slider sends none: raw HTTP
         raise gr.Error(f"the threshold is a probability, between 0 and 1; got {threshold!r}", print_exception=False)
     judged = judged or {}
@@ -396,7 +398,7 @@ def on_own_threshold(ui, report, judged, model_name, video, photo, position, ord
     if report is None or card_t is None:
         card = model_card(model_name)
         if card is None:
-            return {}
+            return {ui.verdict: gr.skip()}
         return {ui.threshold: slider_value(card.threshold_for(*_loaded_side(video, photo))[0])}
     return {**on_threshold(ui, report, judged, card_t, position, order, colours), ui.threshold: slider_value(card_t)}
 
