@@ -644,7 +644,7 @@ def _scan(args) -> int:
     if skipped_n and not args.quiet:
         print(f"{skipped_n} input(s) already in {args.jsonl}: not analysed again", file=sys.stderr)
     if len(videos) > 1 and not args.quiet:  # the tally a long scan ends on (errors scroll away above: a review)
-        tally = f"{len(reports)} of {len(videos)} input(s) with a result"
+        tally = f"{len(reports)} of {len(videos)} input(s) with a result" + _labels_tally(list(reports.values()))
         unlisted = len(failures) - listing_failures[0]  # inputs that were analysed, or tried
         if unlisted:
             tally += f"; {unlisted} could not be analysed (each said above, as 'error: ...')"
@@ -671,6 +671,23 @@ def _scan(args) -> int:
         except KeyboardInterrupt:  # the CSV as written so far is whole: only its order is left as it came
             return 130
     return {"terminated": 143, "interrupted": 130}.get(interrupted) or (1 if failures else 0)
+
+
+def _labels_tally(reports: list[dict]) -> str:
+    """ ": 2 fake, 3 uncertain, 35 real (4 of them close to the threshold or split: fragile; 1 with a stretch of
+    strongly fake frames)": what an archive scan found, and which verdicts to look at again (an archive team's triage
+    read every line of the JSON for it); "" for none."""
+    from detector.inference.report import FRAGILE, PART_FAKE
+
+    counts = {lab: sum(r.get("label") == lab for r in reports) for lab in ("fake", "uncertain", "real", "unknown")}
+    said = [f"{n} {'no face judged' if lab == 'unknown' else lab}" for lab, n in counts.items() if n]
+    if not said:
+        return ""
+    fragile = sum(any(FRAGILE.strip() in w for w in r.get("warnings") or ()) for r in reports)
+    part = sum(any(w.startswith(PART_FAKE) for w in r.get("warnings") or ()) for r in reports)
+    notes = [f"{fragile} of them close to the threshold or split: fragile"] if fragile else []
+    notes += [f"{part} with a stretch of strongly fake frames"] if part else []
+    return ": " + ", ".join(said) + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _csv_in_input_order(path: str, entries: list[dict]) -> None:

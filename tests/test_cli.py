@@ -749,14 +749,36 @@ def test_a_scan_of_several_inputs_ends_on_its_tally(fake_scan, capsys):
     assert run_main(fake_scan.dir) == 1
     err = [line.strip() for line in capsys.readouterr().err.splitlines() if line.strip()]  # (with the progress bar's)
     assert any(line.startswith("error: ") and line.endswith("b.mp4: not a readable video") for line in err), err
-    assert err[-1] == "2 of 3 input(s) with a result; 1 could not be analysed (each said above, as 'error: ...')"
+    assert err[-1] == (
+        "2 of 3 input(s) with a result: 2 no face judged; 1 could not be analysed (each said above, as 'error: ...')"
+    )
     assert run_main(fake_scan.dir, "--quiet") == 1
     assert "with a result" not in capsys.readouterr().err  # --quiet: errors only
     # a path that could not be listed is not an input counted (an audit: "1 of 2 ...; 2 could not be analysed")
     (fake_scan.dir / "empty").mkdir()  # a folder with nothing to analyse: said, and not listed as an input
     assert run_main(fake_scan.dir / "a.mp4", fake_scan.dir / "c.mp4", fake_scan.dir / "empty") == 1
     err = [line.strip() for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert err[-1] == "2 of 2 input(s) with a result; 1 path(s) or folder(s) could not be listed", err
+    assert err[-1] == "2 of 2 input(s) with a result: 2 no face judged; 1 path(s) or folder(s) could not be listed"
+
+
+def test_the_tally_says_what_the_scan_found_and_which_verdicts_to_look_at_again():
+    # an archive team's triage: the tally said how many inputs had a result, not what they were, nor which verdicts
+    # the reports call fragile or fake in part (they read every line of the JSON for it)
+    from detector.cli import _labels_tally
+    from detector.inference.report import FRAGILE, PART_FAKE
+
+    reports = [
+        {"label": "fake", "warnings": [f"The video score 0.70 is close to the threshold 0.666.{FRAGILE}"]},
+        {"label": "uncertain", "warnings": [f"{PART_FAKE}: face 0 scores over 0.8 in 12 ..."]},
+        {"label": "real", "warnings": []},
+        {"label": "real", "warnings": None},
+        {"label": "unknown", "warnings": ["No face was found."]},
+    ]
+    assert _labels_tally(reports) == (
+        ": 1 fake, 1 uncertain, 2 real, 1 no face judged (1 of them close to the threshold or split: fragile; "
+        "1 with a stretch of strongly fake frames)"
+    )
+    assert _labels_tally(reports[2:4]) == ": 2 real" and _labels_tally([]) == ""
 
 
 def test_a_file_named_like_an_option_gets_a_hint(tmp_path, monkeypatch, capsys):
