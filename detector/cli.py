@@ -675,8 +675,8 @@ def _scan(args) -> int:
 
 def _labels_tally(reports: list[dict]) -> str:
     """ ": 2 fake, 3 uncertain, 35 real (4 of them close to the threshold or split: fragile; 1 with a stretch of
-    strongly fake frames)": what an archive scan found, and which verdicts to look at again (an archive team's triage
-    read every line of the JSON for it); "" for none."""
+    strongly fake frames)": what an archive scan found, and which verdicts to look at again (before, only the JSON
+    said it, report by report); "" for none."""
     from detector.inference.report import FRAGILE, PART_FAKE
 
     counts = {lab: sum(r.get("label") == lab for r in reports) for lab in ("fake", "uncertain", "real", "unknown")}

@@ -762,8 +762,8 @@ def test_a_scan_of_several_inputs_ends_on_its_tally(fake_scan, capsys):
 
 
 def test_the_tally_says_what_the_scan_found_and_which_verdicts_to_look_at_again():
-    # an archive team's triage: the tally said how many inputs had a result, not what they were, nor which verdicts
-    # the reports call fragile or fake in part (they read every line of the JSON for it)
+    # the tally said how many inputs had a result, not what they were, nor which verdicts the reports call fragile
+    # or fake in part: the JSON alone said it, report by report
     from detector.cli import _labels_tally
     from detector.inference.report import FRAGILE, PART_FAKE
 
