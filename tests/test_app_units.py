@@ -841,18 +841,23 @@ def banded_model_dir(tiny_model_dir, tmp_path_factory):
     return d
 
 
-def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_model_dir, monkeypatch):
-    import gradio as gr
-
+def _banded_analysis(ui, clips, banded_model_dir):
+    """The face clip analysed in the tab with the banded card at its threshold, 0.99: (the card's path, outputs)."""
     from webapp import analyse_tab, common
 
     card = str(banded_model_dir / "untrained_resnet18.json")
-    o = _named(
-        ui,
-        analyse_tab.on_analyze(
-            ui, clips["face"], None, 4, card, common.NO_CAM, 0.99, "confident", 0, "time", progress=_silent
-        ),
+    out = analyse_tab.on_analyze(
+        ui, clips["face"], None, 4, card, common.NO_CAM, 0.99, "confident", 0, "time", progress=_silent
     )
+    return card, _named(ui, out)
+
+
+def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_model_dir, monkeypatch):
+    import gradio as gr
+
+    from webapp import analyse_tab
+
+    _, o = _banded_analysis(ui, clips, banded_model_dir)
     report, judged = o.report_state, o.judged_state
     assert report.label == "uncertain" and "UNCERTAIN" in o.verdict and o.report_json["uncertain"] == [0.01, 0.99]
     assert judged["threshold"] == 0.99 and judged["uncertain"] == [0.01, 0.99]
@@ -1407,13 +1412,7 @@ def test_the_model_threshold_button_puts_the_slider_and_the_verdict_back(ui, cli
     # a teacher's audit left: without a reset, a slider dragged back near the card's threshold read "set by hand"
     from webapp import analyse_tab, common
 
-    card = str(banded_model_dir / "untrained_resnet18.json")
-    o = _named(
-        ui,
-        analyse_tab.on_analyze(
-            ui, clips["face"], None, 4, card, common.NO_CAM, 0.99, "confident", 0, "time", progress=_silent
-        ),
-    )
+    card, o = _banded_analysis(ui, clips, banded_model_dir)
     report, judged = o.report_state, o.judged_state
     monkeypatch.setattr(analyse_tab, "run_analysis", lambda *a, **k: pytest.fail("the button must not analyse again"))
     moved = _named(ui, analyse_tab.on_threshold(ui, report, judged, 0.985, 1, "time"))
