@@ -57,7 +57,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 def _parser() -> Parser:
     p = Parser(prog="deepfake-lens", description="Explainable deepfake detector for videos and photos")
-    from detector.inference.batch import software_version  # the package's, and its verdict rules' fingerprint
+    from detector.provenance import software_version  # the package's, and its verdict rules' fingerprint
 
     p.add_argument("--version", action="version", version=f"%(prog)s {software_version()}")
     sub = p.add_subparsers(dest="command", required=True)

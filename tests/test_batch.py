@@ -258,24 +258,23 @@ def test_a_result_made_by_another_version_is_reused_and_said(inputs, tiny_model_
 def test_the_version_names_the_verdict_rules_so_a_rule_change_is_told_apart(monkeypatch, tmp_path):
     # an archive audit: the verdict rules changed (a stretch of strongly fake frames, the fragile warning) under the
     # same package version, so --jsonl lines made by the old rules were reused without a word
-    from detector.inference import batch
+    from detector import provenance  # where the version is made (scan's lines and every report carry it)
 
-    version = batch.software_version()
+    version = provenance.software_version()
     package, _, rules = version.partition("+rules.")
     assert package and len(rules) == 10 and int(rules, 16) >= 0
-    assert batch.rules_fingerprint() == rules  # the same code, the same fingerprint
+    assert provenance.rules_fingerprint() == rules  # the same code, the same fingerprint
     root = tmp_path / "src"
     report_code = ["detector/inference/report.py", "explain/cam.py", "detector/models/card.py", "detector/data/seen.py"]
     scheduling = ["detector/inference/batch.py", "detector/inference/ray_engine.py", "detector/training/run.py"]
     for name in report_code + scheduling:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text("# v1\n")
-    fake_file = root / "detector" / "inference" / "batch.py"
-    monkeypatch.setattr(batch, "__file__", str(fake_file))
+    monkeypatch.setattr(provenance, "__file__", str(root / "detector" / "provenance.py"))
 
     def fingerprint() -> str:
-        batch.rules_fingerprint.cache_clear()
-        return batch.rules_fingerprint()
+        provenance.rules_fingerprint.cache_clear()
+        return provenance.rules_fingerprint()
 
     try:
         first = fingerprint()
@@ -293,7 +292,7 @@ def test_the_version_names_the_verdict_rules_so_a_rule_change_is_told_apart(monk
             (root / name).unlink()
         assert fingerprint() == "unknown"
     finally:
-        batch.rules_fingerprint.cache_clear()
+        provenance.rules_fingerprint.cache_clear()
 
 
 def test_redo_older_analyses_again_the_lines_of_another_version(inputs, tiny_model_dir, tmp_path, monkeypatch):
@@ -327,8 +326,24 @@ def test_redo_older_without_jsonl_is_a_one_line_error(capsys):
 
 def test_version_says_the_verdict_rules_fingerprint(capsys):
     from detector.cli import main
-    from detector.inference.batch import software_version
+    from detector.provenance import software_version
 
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.strip() == f"deepfake-lens {software_version()}"
+
+
+def test_every_report_says_which_deepfake_lens_made_it(tmp_path):
+    # a report shared with an editor, or an archive's result, says which version and verdict rules gave its verdict
+    from detector.inference.report import FaceResult, FrameResult, error_entry, summarise
+    from detector.provenance import software_version
+    from webapp.html_report import write_html_report
+
+    frames = [FrameResult(index=0, time=0.0, faces=[FaceResult(identity=0, box=(0, 0, 90, 90), confidence=0.9)])]
+    report = summarise("clip.mp4", frames, threshold=0.5)
+    data = report.to_dict()
+    assert data["software"] == software_version() and "+rules." in data["software"]
+    failed = error_entry("bad.mp4", "not a readable video")
+    assert failed["software"] == data["software"] and set(failed) - {"error"} == set(data)  # the same keys
+    html = open(write_html_report(report, None, str(tmp_path))).read()
+    assert f"by deepfake-lens {software_version()}</div>" in html

@@ -383,7 +383,8 @@ def report_html(
         f"<title>{_esc(name)}: {_esc(said)} ({score})</title>",
         f"<style>{_STYLE}</style></head><body>",
         "<h1>Deepfake detector report</h1>",
-        f'<div class="meta"><b>{_esc(name)}</b> · {_esc(", ".join(facts))} · analysed {_esc(when)}</div>',
+        f'<div class="meta"><b>{_esc(name)}</b> · {_esc(", ".join(facts))} · analysed {_esc(when)} by deepfake-lens '
+        f"{_esc(report.software)}</div>",  # which version and verdict rules made it (detector.provenance)
         "<h2>Verdict</h2>",
         verdict_html(shown),
     ]

@@ -15,14 +15,13 @@ that could not be; :func:`summary` reads the file back (the summary JSON and CSV
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from detector.provenance import software_version
 
 __all__ = ["ScanSettings", "input_key", "key_path", "read_done", "scan_many", "summary", "available_cpus"]
 
@@ -68,52 +67,6 @@ def key_path(path: str) -> str:
     from detector.inference.ray_engine import is_uri
 
     return path if is_uri(path) else os.path.abspath(path)
-
-
-# the code that makes a report from an input (frames, faces, scores, verdict rules, warnings, CAM), relative to the
-# folder holding the ``detector`` and ``explain`` packages: its fingerprint is part of a line's version, so a change
-# of the verdict rules is told apart from the same package version (0.2.0 made both sides of a rule change)
-REPORT_CODE = (
-    "detector/constants.py",
-    "detector/inference/*.py",
-    "detector/models/*.py",
-    "detector/data/seen.py",  # the "a file the model trained on" warning, and the list it reads
-    "detector/data/datasets.py",
-    "assets/seen_data.tsv",
-    "explain/*.py",
-)
-NOT_REPORT_CODE = frozenset({"detector/inference/batch.py", "detector/inference/ray_engine.py"})  # how, not what
-
-
-@functools.lru_cache(maxsize=1)
-def rules_fingerprint() -> str:
-    """10 hex digits of a hash of :data:`REPORT_CODE`'s files (their names and bytes, line endings as in a
-    checkout on Linux): changes whenever the code that makes a report changes (a comment included), whatever the
-    package version says; "unknown" where those files cannot be read (an install without its sources)."""
-    root = Path(__file__).resolve().parents[2]
-    digest, read = hashlib.sha256(), 0
-    try:
-        for pattern in REPORT_CODE:
-            for f in sorted(root.glob(pattern)):
-                name = f.relative_to(root).as_posix()
-                if name not in NOT_REPORT_CODE:
-                    digest.update(name.encode() + b"\0" + f.read_bytes().replace(b"\r\n", b"\n") + b"\0")
-                    read += 1
-    except OSError:
-        return "unknown"
-    return digest.hexdigest()[:10] if read else "unknown"
-
-
-def software_version() -> str:
-    """This deepfake-lens's version (the installed package's, or "unknown" where it is not installed) and the
-    fingerprint of the code that makes its reports (:func:`rules_fingerprint`): ``0.2.0+rules.0123456789``."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        package = version("deepfake-lens")
-    except PackageNotFoundError:
-        package = "unknown"
-    return f"{package}+rules.{rules_fingerprint()}"
 
 
 def input_key(

@@ -120,6 +120,12 @@ class IdentityResult:
         return {k: (round(v, SCORE_DECIMALS) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
+def _software() -> str:
+    from detector.provenance import software_version
+
+    return software_version()
+
+
 @dataclass
 class Report:
     """What :func:`~detector.inference.pipeline.analyze` found in one video or photo: the input's score and label
@@ -150,6 +156,9 @@ class Report:
     # the card's lines for the tier that judges this file at the card's own threshold (small video, small photo, many
     # faces), said among the warnings only where that threshold judged; the threshold slider puts them back
     card_lines: list[str] = field(default_factory=list, repr=False)
+    # which deepfake-lens made it: its version and the fingerprint of the code that makes reports (a report shared
+    # with an editor, or an archive's result, says which rules gave its verdict: detector.provenance)
+    software: str = field(default_factory=lambda: _software())
 
     @property
     def faces(self) -> list[FaceResult]:
@@ -202,6 +211,7 @@ class Report:
             "video_info": self.video_info,
             **({"sequence": self.sequence} if self.sequence is not None else {}),
             **({"second_opinion": self.second_opinion} if self.second_opinion is not None else {}),
+            "software": self.software,
         }
 
     def to_json(self) -> str:
@@ -258,6 +268,7 @@ def error_entry(video: str, message: str, model: str | None = None) -> dict:
         "warnings": [],
         "timings": {},
         "video_info": {},
+        "software": _software(),
         "error": message,
     }
 
