@@ -685,8 +685,8 @@ def _labels_tally(reports: list[dict]) -> str:
         return ""
     fragile = sum(any(FRAGILE.strip() in w for w in r.get("warnings") or ()) for r in reports)
     part = sum(any(w.startswith(PART_FAKE) for w in r.get("warnings") or ()) for r in reports)
-    notes = [f"{fragile} of them close to the threshold or split: fragile"] if fragile else []
-    notes += [f"{part} with a stretch of strongly fake frames"] if part else []
+    notes = [f"{fragile} fragile verdict(s): close to the threshold or split"] if fragile else []
+    notes += [f"{part} clip(s) with a stretch of strongly fake frames"] if part else []
     return ": " + ", ".join(said) + (f" ({'; '.join(notes)})" if notes else "")
 
 

@@ -89,7 +89,7 @@ def test_timeline_summary_says_each_face_and_the_frames_without_one(report):
     assert (f"no face in {missing} of {len(report.frames)} sampled frames" in text) == bool(missing)
 
 
-def test_the_timeline_shades_a_stretch_that_keeps_a_clip_from_real():
+def test_the_timeline_shades_a_stretch_that_keeps_a_clip_from_real(tmp_path):
     # a teacher's audit: the warning named the swapped stretch of a clip fake in part, the timeline did not show it
     from webapp.html_report import timeline_png
     from webapp.plots import FAKE_RED, stretch_span, timeline_figure, timeline_summary
@@ -108,6 +108,10 @@ def test_the_timeline_shades_a_stretch_that_keeps_a_clip_from_real():
     assert not fig.layout.annotations or all("stretch" not in (a.text or "") for a in fig.layout.annotations)
     assert "from 8.00 s to 12.40 s, shaded red" in timeline_summary(part)
     assert timeline_png(part).startswith(b"\x89PNG")
+    from webapp.html_report import write_html_report
+
+    html = open(write_html_report(part, None, str(tmp_path))).read()  # the picture's text says the stretch too
+    assert 'alt="Timeline of the scores: face 0 in 32 of 32 sampled frames' in html and "shaded red." in html
     # a clip fake throughout is labelled fake by its score: nothing is "kept from real", nothing shaded
     whole = summarise("v.mp4", _report([[(0, 0.99)]] * 32).frames, threshold=0.666, uncertain=[0.418, 0.666])
     assert whole.label == "fake" and stretch_span(whole) is None

@@ -775,8 +775,8 @@ def test_the_tally_says_what_the_scan_found_and_which_verdicts_to_look_at_again(
         {"label": "unknown", "warnings": ["No face was found."]},
     ]
     assert _labels_tally(reports) == (
-        ": 1 fake, 1 uncertain, 2 real, 1 no face judged (1 of them close to the threshold or split: fragile; "
-        "1 with a stretch of strongly fake frames)"
+        ": 1 fake, 1 uncertain, 2 real, 1 no face judged (1 fragile verdict(s): close to the threshold or split; "
+        "1 clip(s) with a stretch of strongly fake frames)"
     )
     assert _labels_tally(reports[2:4]) == ": 2 real" and _labels_tally([]) == ""
 

@@ -102,6 +102,10 @@ def test_the_comparison_json_has_rows_face_disagreements_and_reports():
     one = copy.copy(c)
     one.runs = c.runs[:1]  # one model: its explained face is not said of "the models" (a browser check)
     assert "models" not in choose_face(one).why and "models" in choose_face(c).why
+    from webapp.compare import disagreement_markdown
+
+    one.face = choose_face(one)
+    assert disagreement_markdown(one).startswith("**Verdicts on the whole clip:** one model: fake; ")  # says what
     assert faces_line(c) == "1 of 3 faces are labelled differently, at 0.40 s"
 
 
@@ -551,3 +555,5 @@ def test_disagreement_says_first_how_many_say_what_and_that_none_says_fake():
     assert line.startswith("the models disagree, none says fake (1 uncertain, 5 real): m0 says real")
     rows[0]["label"] = "fake"
     assert disagreement(rows).startswith("the models disagree (1 fake, 1 uncertain, 4 real): m0 says fake")
+    rows[1]["label"] = "unknown"  # a model that judged no face is counted too: the figures add up to the models
+    assert disagreement(rows).startswith("the models disagree (1 fake, 1 uncertain, 3 real, 1 no face judged): ")

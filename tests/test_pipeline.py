@@ -316,6 +316,10 @@ def test_small_faces_are_said_once_with_the_training_sizes_where_the_card_has_th
     report.warnings = trust_warnings(report, ranges={"face_px": [70.0, 405.0]})
     moved = [w for w in relabel(report, 0.4, 0.5, None).warnings if "46 px" in w]
     assert moved == ranged
+    from detector.inference.report import small_faces_once
+
+    larger = "The faces are larger than nearly all the model was trained on (face size 46 px; training 10 px to 40 px)"
+    assert small_faces_once([alone[0], larger]) == [alone[0], larger]  # not the same thing said twice: both stay
 
 
 def test_a_heat_map_strongest_on_the_padding_beyond_the_picture_is_warned_of():

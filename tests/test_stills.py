@@ -430,7 +430,7 @@ def test_a_portrait_in_a_collage_is_mirrored_past_its_edge_as_a_photo_is(tmp_pat
     assert 0.05 < x0 < 0.3 and (y0, x1) == (0, 1)  # in the square (top and right are past it)
     # the bottom edge leaves 3 px of page in the square: found beside the surer left edge (it was left as a band)
     assert 0.95 < y1 < 1
-    assert not (face.crop[-3:] >= 230).all(axis=-1).all()
+    assert (face.crop[-3:] >= 230).all(axis=-1).mean() < 0.1  # the page's white is gone from the bottom rows
     side, row = len(face.crop), len(face.crop) // 2
     left = round(x0 * side)
     assert np.array_equal(face.crop[row, left - 3], face.crop[row, left + 3])  # mirrored, not the page

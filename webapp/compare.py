@@ -294,8 +294,8 @@ def disagreement_markdown(c: Comparison) -> str:
     verdicts = disagreement(rows)
     scores = ", ".join(f"{r['model']} {r['label']} ({_score(r)})" for r in rows)
     lead = verdicts.split(":")[0]  # "the models agree", "the models disagree, none says fake (1 uncertain, 5 real)"
-    if lead == "the models agree":  # with what they agree on, first (a browser check: it was left to the list)
-        lead = f"the models agree: {verdicts.split(':')[1].split('(')[0].strip()}"
+    if lead in ("the models agree", "one model"):  # with what they say, first (a browser check: left to the list)
+        lead = f"{lead}: {verdicts.split(':')[1].split('(')[0].strip()}"
     head = [f"**Verdicts on the whole {'photo' if photo else 'clip'}:** {lead}; {scores}."]
     if AGREEMENT_NOTE in verdicts:
         head[0] += f" Note: {AGREEMENT_NOTE}."

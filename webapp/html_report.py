@@ -394,14 +394,14 @@ def report_html(
     if report.aggregation in RULE_TEXT and not is_photo(report):  # a photo's score is its most fake face's
         parts.append(f'<p class="small">Aggregation: {_esc(report.aggregation)}: {_esc(rule_text(report))}.</p>')
     if report.frames and not is_photo(report):
-        from webapp.plots import timeline_summary
+        from webapp.plots import timeline_words
 
         png = base64.b64encode(timeline_png(report)).decode("ascii")
         # the chart in words for a screen reader, as the app says it under its chart (a stretch shaded red included)
-        words = timeline_summary(report).removeprefix("**In words:** ").split(" Every score is in")[0]
+        words = f"Timeline of the scores: {timeline_words(report)}."
         parts += [
             "<h2>Fake score over time</h2>",
-            f'<img class="wide" src="data:image/png;base64,{png}" alt="{_esc("Timeline of the scores: " + words)}">',
+            f'<img class="wide" src="data:image/png;base64,{png}" alt="{_esc(words)}">',
         ]
     parts.append(_frame_section(report))
     parts += ["<h2>Faces and their explanations</h2>", _faces_section(report, max_faces, colours)]

@@ -233,8 +233,14 @@ def levels_figure(
 
 def timeline_summary(report: Report, most: int = 4) -> str:
     """The timeline in words, shown under it: to a screen reader the chart is an unnamed picture (an accessibility
-    audit).  Per face identity (the ``most`` seen most often): its sampled frames, the range of its fake
-    probabilities and when it was highest; and the frames without a face."""
+    audit): :func:`timeline_words`, and where every score is."""
+    return f"**In words:** {timeline_words(report, most)}. Every score is in the per-frame table under Downloads."
+
+
+def timeline_words(report: Report, most: int = 4) -> str:
+    """The timeline in plain words (the app's text under the chart, the HTML report picture's text): per face
+    identity (the ``most`` seen most often), its sampled frames, the range of its fake probabilities and when it was
+    highest; the frames without a face; a stretch of strongly fake frames that keeps the clip from "real"."""
     n = len(report.frames)
     parts = []
     identities = sorted(
@@ -262,12 +268,13 @@ def timeline_summary(report: Report, most: int = 4) -> str:
             f"a stretch of strongly fake frames (face {seg['identity']}, {seg['frames']} in a row over "
             f"{seg['over']:.3g}) from {seg['start']:.2f} s to {seg['end']:.2f} s, shaded red"
         )
-    return f"**In words:** {'; '.join(parts)}. Every score is in the per-frame table under Downloads."
+    return "; ".join(parts)
 
 
 __all__ = [
     "timeline_figure",
     "timeline_summary",
+    "timeline_words",
     "stretch_span",
     "levels_figure",
     "IDENTITY_COLOURS",

@@ -193,11 +193,13 @@ class Uploads:
                 pass
         return gone
 
-    def sweep_empty(self, min_age_s: float = 600.0) -> int:
+    def sweep_empty(self, min_age_s: float = 3600.0) -> int:
         """Remove the empty folders right under each root last changed over ``min_age_s`` ago: gradio serves each
-        output (a face tile, a download) from a folder of its own there, and its cache sweep deletes the files but
-        not their folders (a Space host's audit: 427 empty folders after 40 analyses, without end on a long-running
-        Space).  A younger one may be about to receive its file.  Returns how many were removed."""
+        output (a face tile, a download) from a folder of its own there, named by its bytes' hash, and its cache
+        sweep deletes the files but not their folders (a Space host's audit: 427 empty folders after 40 analyses,
+        without end on a long-running Space).  A younger one may be about to receive its file.  Left: gradio reuses
+        a folder for the same bytes (mkdir, then write), so the same picture served again in the microseconds
+        between would fail that event; a folder empty for an hour makes that rare.  Returns how many were removed."""
         import time
 
         removed, now = 0, time.time()

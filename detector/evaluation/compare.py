@@ -339,7 +339,9 @@ def disagreement(rows: list[dict]) -> str:
     # how many say what, and whether any says fake, first: "the models disagree" over five "real" and one
     # "uncertain" read as an alarm on a real clip (a Space host's audit)
     tally = ", ".join(
-        f"{n} {lab}" for lab in ("fake", "uncertain", "real") if (n := sum(r["label"] == lab for r in rows))
+        f"{n} {'no face judged' if lab == 'unknown' else lab}"
+        for lab in ("fake", "uncertain", "real", "unknown")
+        if (n := sum(r["label"] == lab for r in rows))
     )
     none = ", none says fake" if "fake" not in labels else ""
     line = f"the models disagree{none} ({tally}): " + ", ".join(f"{r['model']} says {r['label']}" for r in rows)

@@ -334,19 +334,17 @@ def inner_picture(crop: np.ndarray, box: tuple[float, float, float, float]) -> t
 
     inset_x, inset_y = int(0.15 * bw), int(0.15 * bh)
 
-    def edges(thinnest: int) -> list[int | None]:  # left, top, right, bottom
-        return [
-            vertical(int(bx) + inset_x, 1, -1, thinnest),
-            horizontal(int(by) + inset_y, 1, -1, thinnest),
-            vertical(int(bx + bw) - inset_x, w - 1, 1, thinnest),
-            horizontal(int(by + bh) - inset_y, h - 1, 1, thinnest),
-        ]
-
-    found = edges(INNER_THIN_STRIP)
+    sides = [  # left, top, right, bottom: each a search for its edge, given the thinnest strip of ground to take
+        lambda thinnest: vertical(int(bx) + inset_x, 1, -1, thinnest),
+        lambda thinnest: horizontal(int(by) + inset_y, 1, -1, thinnest),
+        lambda thinnest: vertical(int(bx + bw) - inset_x, w - 1, 1, thinnest),
+        lambda thinnest: horizontal(int(by + bh) - inset_y, h - 1, 1, thinnest),
+    ]
+    found = [side(INNER_THIN_STRIP) for side in sides]
     if all(e is None for e in found):
         return None
-    if any(e is None for e in found):  # one edge is sure: the others may leave a thinner strip of the same ground
-        found = [e if e is not None else again for e, again in zip(found, edges(INNER_MIN_BEYOND))]
+    # one edge is sure: the sides without one may leave a thinner strip of the same ground (searched again alone)
+    found = [e if e is not None else side(INNER_MIN_BEYOND) for e, side in zip(found, sides)]
     left, top, right, bottom = found
     x0, y0, x1, y1 = left or 0, top or 0, right or w, bottom or h
     if x1 - x0 < 8 or y1 - y0 < 8:

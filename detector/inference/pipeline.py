@@ -588,7 +588,8 @@ def analyze(
         scores = None if cam_all else probs
     else:
         scores = None if cam_all else clf.predict([f.crop for f in all_faces])
-    if not cam_all:  # else the CAM's pass scores the faces, timed as "explain" ("classify" 0.0 read as free: an audit)
+    if not cam_all or temporal:  # else the CAM's pass scores the faces, timed as "explain" ("classify" 0.0 read as
+        # free: an audit); a temporal model's embedding pass runs all the same
         timings["classify"] = time.perf_counter() - t
 
     if clf.card.ranges:  # what the faces look like, against what the model trained on

@@ -844,7 +844,7 @@ SMALL_FACES = "Faces are small (median"  # how trust_warnings' line on small fac
 def small_faces_once(warnings: list[str]) -> list[str]:
     """``warnings`` without the plain "Faces are small" line where the card's face sizes say it, with the training's
     sizes ("smaller than nearly all the model was trained on (face size 46 px; ...)"): two lines said the same."""
-    if any("(face size " in w for w in warnings):
+    if any("smaller than nearly all" in w and "(face size " in w for w in warnings):
         return [w for w in warnings if not w.startswith(SMALL_FACES)]
     return warnings
 
