@@ -120,6 +120,23 @@ def test_a_thin_strip_of_noisy_ground_beyond_a_small_portraits_edge_counts_as_gr
     assert inner_picture(two, (9, 7, 42, 42)) == (6, 3, 56, 52)  # found beside the sure edges
 
 
+def test_a_portrait_filling_its_square_with_thin_ground_all_round_is_an_inner_picture():
+    # the smallest collage portraits leave only 2-3 px of the ground on every side of their face's square, with no
+    # surer edge beside them: found where two sides or more hold the same ground, not where their colours differ
+    from detector.inference.faces import inner_picture
+
+    rng = np.random.default_rng(5)
+    crop = np.clip(rng.normal(120, 8, (54, 54, 3)), 0, 255).astype(np.uint8)
+    crop[3:51, 2:51] = _texture(48, 49, 8)  # 3 px of ground above and to the right, 2 to the left, 3 below
+    assert inner_picture(crop, (8, 7, 40, 40)) == (2, 3, 51, 51)
+    two_grounds = crop.copy()
+    two_grounds[:, :2] = 30  # the left strip another colour: no one ground round the picture
+    two_grounds[:3] = 220
+    two_grounds[51:] = 220
+    two_grounds[:, 51:] = 30
+    assert inner_picture(two_grounds, (8, 7, 40, 40)) is None
+
+
 def test_a_straight_edge_with_only_two_pixels_of_plain_wall_beyond_it_is_no_inner_picture():
     # a review: a face by a door frame, the plain wall 2 px beyond it at the crop's side, was taken for a collage's
     # portrait (and said so); 2-3 px of ground count only beside a sure edge with more

@@ -256,6 +256,15 @@ INNER_THIN_STRIP = 4  # a strip thinner than this (2-3 px) is too thin for block
 INNER_THIN_SPREAD = 12.0  # a standard deviation under this in every channel (light noise on one colour); a strip of
 # 4-7 px needs that too besides its blocks (2-5 of them along a face: too few to tell a busy picture by alone)
 INNER_MIN_BEYOND = 2  # px beyond the edge needed to judge it flat (a thinner strip is left as it is)
+INNER_GROUND_MATCH = 10.0  # thin strips on two sides or more, with no sure edge, must be this alike in colour (each
+# channel's median, 0-255): one ground round the picture
+
+
+def _ground(crop: np.ndarray, side: int, p: int, rows: slice, cols: slice) -> np.ndarray:
+    """The median colour of the ground beyond side ``side``'s edge at ``p`` (0 left, 1 top, 2 right, 3 bottom),
+    along the face's span (``rows`` for left and right, ``cols`` for top and bottom)."""
+    beyond = (crop[rows, :p], crop[:p, cols], crop[rows, p:], crop[p:, cols])[side]
+    return np.median(beyond.reshape(-1, beyond.shape[-1]), axis=0).astype(np.float32)
 
 
 def _flat(region: np.ndarray, thinnest: int = INNER_MIN_BEYOND) -> bool:
@@ -293,8 +302,8 @@ def inner_picture(crop: np.ndarray, box: tuple[float, float, float, float]) -> t
     with flat ground beyond it (a collage's background, a page, a black or blurred bar), or the crop's own side
     where none is; None when no side has such an edge.  An edge is looked for from just inside the face box (a
     detector's box can pass a tight portrait's edge) outwards.  An edge with only 2-3 px of ground beyond it in the
-    crop counts only beside another side's edge with more (a door frame by a plain wall is not a collage's portrait:
-    a review)."""
+    crop counts only beside another side's edge with more, or beside another such thin strip of the same colour (a
+    door frame by a plain wall, one side, is not a collage's portrait: a review)."""
     h, w = crop.shape[:2]
     bx, by, bw, bh = (float(v) for v in box)
     img = crop.astype(np.int16)
@@ -342,9 +351,14 @@ def inner_picture(crop: np.ndarray, box: tuple[float, float, float, float]) -> t
     ]
     found = [side(INNER_THIN_STRIP) for side in sides]
     if all(e is None for e in found):
-        return None
-    # one edge is sure: the sides without one may leave a thinner strip of the same ground (searched again alone)
-    found = [e if e is not None else side(INNER_MIN_BEYOND) for e, side in zip(found, sides)]
+        # no sure edge: thin strips alone, where two sides or more hold one of the same ground (a small portrait
+        # filling its square leaves 2-3 px of the collage's ground all round; a door frame by a wall, one side)
+        found = [side(INNER_MIN_BEYOND) for side in sides]
+        grounds = [_ground(crop, i, e, rows, cols) for i, e in enumerate(found) if e is not None]
+        if len(grounds) < 2 or np.ptp(np.array(grounds), axis=0).max() > INNER_GROUND_MATCH:
+            return None
+    else:  # one edge is sure: the sides without one may leave a thinner strip of the same ground (searched again)
+        found = [e if e is not None else side(INNER_MIN_BEYOND) for e, side in zip(found, sides)]
     left, top, right, bottom = found
     x0, y0, x1, y1 = left or 0, top or 0, right or w, bottom or h
     if x1 - x0 < 8 or y1 - y0 < 8:
