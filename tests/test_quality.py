@@ -28,7 +28,9 @@ def test_a_face_lying_on_its_side_is_said_to_and_its_head_turn_is_not_misread():
     assert sideways_warning(mixed) == ""  # one face of three on its side (a person lying down): not the picture
 
 
-def test_a_photo_turned_on_its_side_is_warned_of(tmp_path):
+def test_a_photo_turned_on_its_side_is_analysed_upright_and_said_so(tmp_path):
+    # it was warned of ("the face lies on its side ... its score means little"), and a real portrait so turned was
+    # called fake (a journalist's audit): a photo is now turned upright first (a video's frames are warned of)
     import cv2
 
     from detector.data.synthetic import astronaut
@@ -37,5 +39,8 @@ def test_a_photo_turned_on_its_side_is_warned_of(tmp_path):
     path = tmp_path / "sideways.png"
     cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(np.rot90(astronaut())), cv2.COLOR_RGB2BGR))
     report = analyze(str(path), cam=None)
-    assert report.faces and any(w.startswith("The face lies on its side") for w in report.warnings)
-    assert not any("(head turn" in w for w in report.warnings)
+    assert report.faces and report.video_info["turned_upright"] == 270
+    assert any(
+        w.startswith("The faces lay on their side, so the photo was analysed turned upright") for w in report.warnings
+    )
+    assert not any(w.startswith("The face lies on its side") or "(head turn" in w for w in report.warnings)

@@ -74,12 +74,16 @@ class VideoInfo:
     grey_share: float = field(default=0.0, repr=False)  # a JPEG's last rows in the decoder's flat grey: cut short
     # the decoded frames' pixel format ("yuv420p", "yuv444p", "yuv420p10le"...): whether a browser's player shows it
     pixel_format: str = field(default="", repr=False)
+    # degrees (counter-clockwise) a photo was turned because its faces lay on their side, to be analysed upright
+    # (detector.inference.pipeline.frames_and_faces); width and height are then the turned photo's
+    turned_upright: int = field(default=0, repr=False)
 
-    def to_dict(self) -> dict:  # the report's video_info ("transparent" and "grey_share" only where they are so)
+    def to_dict(self) -> dict:  # the report's video_info ("transparent", "grey_share", "turned_upright" only where so)
         return {
             k: v
             for k, v in self.__dict__.items()
-            if k not in ("damaged_at", "pixel_format") and (k not in ("transparent", "grey_share") or v)
+            if k not in ("damaged_at", "pixel_format")
+            and (k not in ("transparent", "grey_share", "turned_upright") or v)
         }
 
 
