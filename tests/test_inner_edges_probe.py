@@ -1,5 +1,5 @@
-"""scripts/inner_edges_probe.py: busy squares are given no inner picture; a missing data folder is a one-line error;
-on the research data, most portrait edges of 48 px collages are found."""
+"""scripts/inner_edges_probe.py and scripts/turned_photos_probe.py: busy squares get no inner picture, a missing
+data folder is a one-line error, and on the research data most portrait edges of 48 px collages are found."""
 
 import os
 
@@ -30,3 +30,10 @@ def test_most_edges_of_small_portraits_in_a_collage_are_found(probe):
     counts, why = probe.collage_edges(UTK, collages=3, side=48)
     total = counts["found"] + counts["missed"]
     assert total >= 40 and counts["found"] >= 0.85 * total, (counts, why)
+
+
+def test_the_turned_photos_probe_says_a_missing_data_folder_in_one_line(tmp_path, capsys):
+    turned = load_script("scripts/turned_photos_probe.py", "turned_photos_probe")
+    assert turned.main(["--utk", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no such folder" in err[0]
