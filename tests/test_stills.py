@@ -516,3 +516,17 @@ def test_a_photo_whose_faces_lie_on_their_side_is_analysed_turned_upright(tmp_pa
         assert (report.video_info["width"], report.video_info["height"]) == (400, 512)  # the turned photo's
         assert report.faces[0].score == pytest.approx(upright.faces[0].score, abs=0.05)
         assert next(iter(report.frame_images.values())).shape == (512, 400, 3)
+
+
+def test_a_photo_analysed_shrunk_says_its_own_size_and_how_to_read_the_boxes(tmp_path, tiny_model):
+    # a journalist's audit: a 6000x4000 photo read "4096x2731" in the report, its boxes in those pixels, without a word
+    from detector.inference.stills import MAX_STILL_SIDE
+
+    big = cv2.resize(data.astronaut(), (MAX_STILL_SIDE + 904, 3000), interpolation=cv2.INTER_LINEAR)
+    report = analyze(write(tmp_path / "big.png", big), model=tiny_model)
+    info = report.video_info
+    assert info["shrunk_from"] == [MAX_STILL_SIDE + 904, 3000] and info["width"] == MAX_STILL_SIDE
+    said = [w for w in report.warnings if w.startswith(f"The photo is {MAX_STILL_SIDE + 904}x3000; it was analysed")]
+    assert len(said) == 1 and f"multiply by {(MAX_STILL_SIDE + 904) / MAX_STILL_SIDE:.2f}" in said[0]
+    small = analyze(write(tmp_path / "small.png", data.astronaut()), model=tiny_model)
+    assert "shrunk_from" not in small.video_info and not any("analysed shrunk" in w for w in small.warnings)

@@ -728,6 +728,13 @@ def analyze(
         report.warnings.append(CUT_OUT_WARNING)
     if getattr(info, "turned_upright", 0):  # analysed turned: what is shown is the turned photo
         report.warnings.append(turned_upright_warning(info.turned_upright))
+    if getattr(info, "shrunk_from", None) and report.label != "unknown":  # its boxes are in the shrunk pixels
+        (w0, h0), w1 = info.shrunk_from, int(info.width) if not info.turned_upright % 180 else int(info.height)
+        report.warnings.append(
+            f"The photo is {w0}x{h0}; it was analysed shrunk to {info.width}x{info.height} (its longer side to "
+            f"{max(info.width, info.height)} px), and the face boxes are in those pixels: multiply by "
+            f"{w0 / w1:.2f} for the original's."
+        )
     if getattr(info, "grey_share", 0.0):  # a JPEG cut short that still decodes: the rest is the decoder's grey
         report.warnings.append(grey_tail_warning(info.grey_share))
     if not is_still(video_path):  # a truncated file: say the verdict rests on its first part only

@@ -139,7 +139,10 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
                 if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: scale to 8 bits, do not clip
                     im = im.point(lambda v: v / 256).convert("L") if im.mode != "I" else im.convert("L")
                 im, transparent = _on_white(im)
+                shrunk_from = None
                 if max(im.size) > MAX_STILL_SIDE:
+                    shrunk_from = [int(v) for v in im.size]  # upright, as shown (a journalist's audit: the report
+                    # gave 4096x2731 for a 6000x4000 photo, and boxes in those pixels, without a word)
                     im.thumbnail((MAX_STILL_SIDE, MAX_STILL_SIDE), Image.Resampling.LANCZOS)
                 image = np.asarray(im, dtype=np.uint8).copy()
     except InputError:
@@ -170,6 +173,7 @@ def read_still(path: str | os.PathLike) -> tuple[VideoInfo, list[SampledFrame]]:
         codec=fmt.lower(),
         transparent=transparent,
         grey_share=round(grey_rows / h, 3) if grey_rows >= max(MIN_GREY_ROWS, 0.02 * h) else 0.0,
+        shrunk_from=shrunk_from,
     )
     return info, [SampledFrame(index=0, time=0.0, image=image)]
 

@@ -77,13 +77,16 @@ class VideoInfo:
     # degrees (counter-clockwise) a photo was turned because its faces lay on their side, to be analysed upright
     # (detector.inference.pipeline.frames_and_faces); width and height are then the turned photo's
     turned_upright: int = field(default=0, repr=False)
+    # a photo's own [width, height] where it was larger than it is analysed (shrunk to MAX_STILL_SIDE): width and
+    # height, and the face boxes, are then the shrunk picture's
+    shrunk_from: list[int] | None = field(default=None, repr=False)
 
-    def to_dict(self) -> dict:  # the report's video_info ("transparent", "grey_share", "turned_upright" only where so)
+    def to_dict(self) -> dict:  # the report's video_info (the fields of a photo's particulars only where they are so)
         return {
             k: v
             for k, v in self.__dict__.items()
             if k not in ("damaged_at", "pixel_format")
-            and (k not in ("transparent", "grey_share", "turned_upright") or v)
+            and (k not in ("transparent", "grey_share", "turned_upright", "shrunk_from") or v)
         }
 
 
