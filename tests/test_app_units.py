@@ -724,7 +724,7 @@ def test_photo_input_errors_and_one_file_at_a_time(tmp_path, tiny_model_dir, pho
     gif.write_bytes(b"GIF89a" + b"\x00" * 100)
     with pytest.raises(gr.Error) as err:
         common.validate_input(None, card, str(gif))
-    assert err.value.message == "broken.gif: not a picture this can read (jpg, png, webp, bmp or a one-frame gif)"
+    assert err.value.message == ("broken.gif: not a picture this can read (jpg, png, webp, bmp or gif)")
     from PIL import Image  # an animated gif in the photo slot is the short clip it is (it was refused: a review)
 
     frames = [Image.open(photo).resize((128, 128)).rotate(a) for a in (0, 5, 10)]  # the same three would be one

@@ -41,6 +41,6 @@ def test_a_photo_turned_on_its_side_is_analysed_upright_and_said_so(tmp_path):
     report = analyze(str(path), cam=None)
     assert report.faces and report.video_info["turned_upright"] == 270
     assert any(
-        w.startswith("The faces lay on their side, so the photo was analysed turned upright") for w in report.warnings
+        w.startswith("The photo lay on its side, so it was analysed turned a quarter") for w in report.warnings
     )
     assert not any(w.startswith("The face lies on its side") or "(head turn" in w for w in report.warnings)

@@ -17,7 +17,7 @@ from functools import partial
 
 import gradio as gr
 
-from detector.constants import DEFAULT_FRAMES
+from detector.constants import DEFAULT_FRAMES, GIF_EXTENSIONS
 from detector.errors import InputError
 from detector.inference.stills import is_still
 from explain import DEFAULT_HEAT_MAP
@@ -186,7 +186,12 @@ def on_new_media(ui, media, other, model_name) -> dict:
     photo = is_still(media)
     try:  # the file is read once: its header for the "Ready" line, or the reason it cannot be analysed
         media, info = checked_media(None if photo else media, model_name, media if photo else None)
-        panel = message_html(f"Ready: {_media_line(media, info)}. Press Analyse.{_playable_note(info, photo)}")
+        # an animated gif comes in through the Photo tab and is shown as a picture: no player to fail to play it (a
+        # journalist's audit: "your browser may not play this clip (gif video) in the player above", with none)
+        shown_as_picture = photo or str(media).lower().endswith(GIF_EXTENSIONS)
+        panel = message_html(
+            f"Ready: {_media_line(media, info)}. Press Analyse.{_playable_note(info, shown_as_picture)}"
+        )
     except gr.Error as e:
         panel = message_html(f"This file cannot be analysed: {e.message}", "error")
     return {**cleared_results(ui), ui.verdict: panel}

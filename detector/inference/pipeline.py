@@ -350,30 +350,31 @@ def frames_and_faces(
     pad = STILL_PAD if still else 0.0
     detect_s = 0.0
 
-    def on_frame(fr: SampledFrame) -> None:
+    def on_frame(fr: SampledFrame, found: list | None = None) -> None:
         nonlocal detect_s
         if transform is not None:
             fr.image = np.ascontiguousarray(transform(fr.image), dtype=np.uint8)
         fr.shape = tuple(fr.image.shape[:2])
         td = time.perf_counter()
-        fr.faces = faces_in(fr.image, margin, detector, pad, margins)
+        fr.faces = found if found is not None else faces_in(fr.image, margin, detector, pad, margins)
         detect_s += time.perf_counter() - td
         fr.image = kept_image(fr.image, keep_frames)
 
     if still:
         info, sampled = read_still(video_path)
         for fr in sampled:
-            if transform is not None:
-                fr.image = np.ascontiguousarray(transform(fr.image), dtype=np.uint8)
-                transform = None  # applied once
-            turns = _upright_turns(fr.image, margin, detector, pad)
-            if turns:  # its faces lie on their side: the photo is analysed turned upright (a journalist's audit: a
-                # real portrait turned by 90 degrees scored 0.771, "Likely FAKE"; upright 0.019)
+            # whether its faces lie on their side, on the photo as given (before a failure lab's change: the photo
+            # and its changed copy are turned alike, and their faces matched: a review)
+            td = time.perf_counter()
+            turns, found = _upright_turns(fr.image, margin, detector, pad, margins)
+            detect_s += time.perf_counter() - td
+            if turns:  # the photo is analysed turned upright (a journalist's audit: a real portrait turned by 90
+                # degrees scored 0.771, "Likely FAKE"; upright 0.019)
                 fr.image = np.ascontiguousarray(np.rot90(fr.image, turns))
                 info.turned_upright = 90 * turns
                 if turns % 2:
                     info.width, info.height = info.height, info.width
-            on_frame(fr)
+            on_frame(fr, found if transform is None else None)  # the faces already found, where nothing changes
     else:
         info, sampled = sample_frames(video_path, n_frames=frames, fps=fps, limits=limits, on_frame=on_frame)
     return info, sampled, detect_s
@@ -381,34 +382,40 @@ def frames_and_faces(
 
 def turned_upright_warning(degrees: int) -> str:
     """What is said of a photo analysed turned upright by ``degrees`` (counter-clockwise: :func:`_upright_turns`)."""
-    how = {90: "a quarter turn to the left", 180: "upside down", 270: "a quarter turn to the right"}[int(degrees) % 360]
+    how = {
+        90: "lay on its side, so it was analysed turned a quarter to the left",
+        180: "was upside down, so it was analysed turned the right way up",
+        270: "lay on its side, so it was analysed turned a quarter to the right",
+    }[int(degrees) % 360]
     return (
-        f"The faces lay on their side, so the photo was analysed turned upright ({how}): the models learned upright "
-        "faces. The face boxes, the picture shown and the heat maps are of the turned photo."
+        f"The photo {how}: its faces lay turned, and the models learned upright faces. The face boxes, the picture "
+        "shown and the heat maps are of the turned photo."
     )
 
 
-def _upright_turns(image: np.ndarray, margin: float, detector: FaceDetector, pad: float) -> int:
-    """Quarter turns (``np.rot90``'s k: 1, 2 or 3, counter-clockwise) that put a photo's faces upright where most of
+def _upright_turns(
+    image: np.ndarray, margin: float, detector: FaceDetector, pad: float, margins: Sequence[float] = ()
+) -> tuple[int, list]:
+    """(quarter turns, np.rot90's k counter-clockwise: 1, 2 or 3, that put a photo's faces upright where most of
     them lie on their side or upside down (:func:`~detector.inference.quality.sideways_warning`'s rule), checked by
-    finding them again in the turned photo; 0 where they are upright, where none is found, or where no turn helps."""
+    finding them again in the turned photo, else 0; the faces found in the photo so turned (:func:`faces_in`))."""
     from detector.inference.quality import SIDEWAYS_DEG, roll_degrees
 
-    def rolls_in(picture: np.ndarray) -> list[float]:
-        faces = faces_in(picture, margin, detector, pad)
+    def rolls_of(faces: list) -> list[float]:
         return [r for r in (roll_degrees(f.keypoints) for f in faces) if r is not None]
 
     def lying(rolls: list[float]) -> bool:  # most faces turned further than SIDEWAYS_DEG (as sideways_warning says)
         return bool(rolls) and 2 * sum(abs(r) > SIDEWAYS_DEG for r in rolls) >= len(rolls)
 
-    rolls = rolls_in(image)
+    faces = faces_in(image, margin, detector, pad, margins)
+    rolls = rolls_of(faces)
     if not lying(rolls):
-        return 0
+        return 0, faces
     for k in (1, 3, 2) if np.median(rolls) > 0 else (3, 1, 2):  # the likelier quarter first
-        again = rolls_in(np.ascontiguousarray(np.rot90(image, k)))
-        if len(again) >= len(rolls) and not lying(again):
-            return k
-    return 0
+        again = faces_in(np.ascontiguousarray(np.rot90(image, k)), margin, detector, pad, margins)
+        if len(rolls_of(again)) >= len(rolls) and not lying(rolls_of(again)):
+            return k, again
+    return 0, faces
 
 
 def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):

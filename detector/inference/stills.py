@@ -51,7 +51,7 @@ def grey_tail_warning(share: float) -> str:
     )
 
 
-PHOTO_FORMATS = "jpg, png, webp, bmp or a one-frame gif"  # what read_still reads, for messages
+PHOTO_FORMATS = "jpg, png, webp, bmp or gif"  # what is read (an animated gif as a clip), for messages
 
 
 def is_still(path: str | os.PathLike) -> bool:
