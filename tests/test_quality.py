@@ -40,7 +40,5 @@ def test_a_photo_turned_on_its_side_is_analysed_upright_and_said_so(tmp_path):
     cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(np.rot90(astronaut())), cv2.COLOR_RGB2BGR))
     report = analyze(str(path), cam=None)
     assert report.faces and report.video_info["turned_upright"] == 270
-    assert any(
-        w.startswith("The photo lay on its side, so it was analysed turned a quarter") for w in report.warnings
-    )
+    assert any(w.startswith("The photo lay on its side, so it was analysed turned a quarter") for w in report.warnings)
     assert not any(w.startswith("The face lies on its side") or "(head turn" in w for w in report.warnings)
