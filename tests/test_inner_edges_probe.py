@@ -37,3 +37,16 @@ def test_the_turned_photos_probe_says_a_missing_data_folder_in_one_line(tmp_path
     assert turned.main(["--utk", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no such folder" in err[0]
+
+
+def test_the_cutout_probe_cuts_an_oval_and_says_a_missing_folder_in_one_line(tmp_path, capsys):
+    import numpy as np
+
+    cut = load_script("scripts/cutout_probe.py", "cutout_probe")
+    image = np.full((100, 80, 3), 90, np.uint8)
+    out = cut.cut_out(image, "alpha")
+    assert out.shape == (100, 80, 4) and out[48, 40, 3] == 255 and out[0, 0, 3] == 0  # the middle kept, corners gone
+    assert cut.cut_out(image, "none") is image
+    assert cut.main(["--utk", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no such folder" in err[0]

@@ -31,6 +31,7 @@ from detector.inference.report import (
     RULE_TEXT,
     FaceResult,
     Report,
+    is_cut_out,
     rule_text,
     score_text,
     segment_made_uncertain,
@@ -174,6 +175,12 @@ def _band_text(report: Report) -> str:
             f"{what} at or above the threshold {t:.3f} is called <b>fake</b>, unless the faces look colour-filtered "
             f"and {_esc(second['model'])}, trained with such filters, does not call them fake: then, as here, "
             "<b>uncertain</b>. Scores under the threshold follow the model's own band."
+        )
+    if is_cut_out(report) and report.label == "uncertain" and report.score >= t:  # a cut-out: never fake
+        return (
+            f"{what} at or above the threshold {t:.3f} is called <b>fake</b>, unless the photo is a cut-out (its "
+            "background removed): then, as here, <b>uncertain</b>. Scores under the threshold follow the model's own "
+            "band."
         )
     seg = segment_made_uncertain(report)
     if seg:  # under the band by its score, uncertain for a stretch of strongly fake frames (a review)

@@ -13,6 +13,7 @@ import math
 import os
 
 from detector.inference.report import (
+    CUT_OUT_FAKE,
     HAND_THRESHOLD,
     NO_FACE,
     RULE_TEXT,
@@ -22,6 +23,7 @@ from detector.inference.report import (
     card_rule_of,
     figures_against,
     hand_threshold_warning,
+    is_cut_out,
     is_model_warning,
     is_pooled,
     second_opinion_warning,
@@ -30,6 +32,7 @@ from detector.inference.report import (
     threshold_by_hand,
     trust_warnings,
     verdict,
+    with_cut_out,
     with_fragile,
     with_second_opinion,
     with_segment,
@@ -248,6 +251,14 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
             f"mislead it, and {name}, trained with such filters, does not call this fake. "
             "Neither verdict is vouched for: look for other evidence."
         )
+    elif is_cut_out(report) and report.score >= report.threshold:  # over the threshold, but a cut-out
+        text = (
+            "Over the threshold, but a cut-out: real cut-outs score fake too."
+            if compact
+            else "<b>Why &ldquo;uncertain&rdquo;:</b> the score is over the threshold, but the photo is a cut-out (its "
+            f"background removed, shown on white), an edit the model never trained on: {CUT_OUT_FAKE}. So it does "
+            "not call a cut-out fake. Give the original picture if you have it."
+        )
     elif seg := segment_made_uncertain(report):  # under the band, but a stretch scores strongly fake (a review)
         text = (
             f"Under the band, but {seg['frames']} frames in a row ({seg['start']:.1f}&ndash;{seg['end']:.1f} s) score "
@@ -316,7 +327,7 @@ def relabel(
         tiers = list(report.card_lines) if own else []
     # this model's (never "real" with a stretch of the clip scoring strongly fake), then the second opinion's say on
     # a "fake"
-    own_label = with_segment(verdict(report.score, t, band), report, t)
+    own_label = with_cut_out(with_segment(verdict(report.score, t, band), report, t), report)  # a cut-out: uncertain
     new = dataclasses.replace(
         report, threshold=t, uncertain=band, label=with_second_opinion(own_label, report.second_opinion)
     )

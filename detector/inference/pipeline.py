@@ -52,6 +52,7 @@ from detector.inference.report import (
     second_opinion_warning,
     summarise,
     tint_alternative_warning,
+    with_cut_out,
     with_fragile,
     with_second_opinion,
 )
@@ -731,8 +732,10 @@ def analyze(
         tier_line(small_threshold_warning(small, clf.card.threshold, photo=True, face=by_face))
     if many and report.label != "unknown":  # and for photos with several faces
         tier_line(many_faces_warning(many, clf.card.threshold, n_faces))
-    if getattr(info, "transparent", False):  # a cut-out photo: an edit of its own
+    if getattr(info, "transparent", False):  # a cut-out photo: an edit of its own, never more than uncertain (a
+        # journalist's audit: a real portrait cut out as an oval read "Likely FAKE" 0.863)
         report.warnings.append(CUT_OUT_WARNING)
+        report.label = with_cut_out(report.label, report)
     if getattr(info, "turned_upright", 0):  # analysed turned: what is shown is the turned photo
         report.warnings.append(turned_upright_warning(info.turned_upright))
     if getattr(info, "shrunk_from", None) and report.label != "unknown":  # its boxes are in the shrunk pixels
