@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections import Counter
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # turned_photos_probe: the held-out photos, edited
 
 
 def cut_out(image: np.ndarray, fill: str) -> np.ndarray:
@@ -36,29 +37,16 @@ def cut_out(image: np.ndarray, fill: str) -> np.ndarray:
 
 
 def main(argv=None) -> int:
+    from turned_photos_probe import edited_reports, no_data
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--utk", default="../shared/data/faces_utk", help="the UTKFace data root")
     p.add_argument("--photos", type=int, default=150, help="the first N held-out photos")
     p.add_argument("--fill", default="alpha", choices=["alpha", "inpaint", "none"], help="what is outside the oval")
     args = p.parse_args(argv)
-    if not os.path.isdir(args.utk):
-        print(f"error: {args.utk}: no such folder (the UTKFace data)", file=sys.stderr)
+    if no_data(args.utk):
         return 2
-    import cv2
-
-    from detector.data.datasets import read_datasets
-    from detector.evaluation.evaluate import select_split
-    from detector.inference.pipeline import analyze
-    from detector.models.classifier import load_model
-
-    model = load_model(None)
-    items, _, _ = select_split(read_datasets([args.utk]), model.card, "heldout")
-    labels = Counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        for it in items[: args.photos]:
-            path = os.path.join(tmp, "cut.png")
-            cv2.imwrite(path, cut_out(cv2.imread(it.path), args.fill))
-            labels[analyze(path, model=model, cam=None).label] += 1
+    labels = Counter(r.label for r in edited_reports(args.utk, args.photos, lambda image: cut_out(image, args.fill)))
     said = ", ".join(f"{labels[k]} {k}" for k in ("fake", "uncertain", "real", "unknown"))
     print(f"{args.photos} held-out photos, outside an oval {args.fill}: {said}")
     return 0

@@ -15,19 +15,15 @@ import os
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--utk", default="../shared/data/faces_utk", help="the UTKFace data root")
-    p.add_argument("--photos", type=int, default=300, help="the first N held-out photos")
-    p.add_argument("--turn", type=int, default=1, choices=[0, 1, 2, 3], help="quarter turns, counter-clockwise")
-    args = p.parse_args(argv)
-    if not os.path.isdir(args.utk):
-        print(f"error: {args.utk}: no such folder (the UTKFace data)", file=sys.stderr)
-        return 2
+def edited_reports(utk: str, photos: int, edit) -> Iterator:
+    """The default model's report on each of the first ``photos`` held-out real UTKFace photos (never trained on)
+    after ``edit`` (a BGR picture -> the picture to write: BGR, or BGRA for transparency), each written as a PNG to a
+    temporary folder, deleted afterwards, and analysed as a user's photo (no CAM)."""
     import cv2
 
     from detector.data.datasets import read_datasets
@@ -36,15 +32,34 @@ def main(argv=None) -> int:
     from detector.models.classifier import load_model
 
     model = load_model(None)
-    items, _, _ = select_split(read_datasets([args.utk]), model.card, "heldout")
-    labels, turned = Counter(), 0
+    items, _, _ = select_split(read_datasets([utk]), model.card, "heldout")
     with tempfile.TemporaryDirectory() as tmp:
-        for it in items[: args.photos]:
-            path = os.path.join(tmp, "turned.png")
-            cv2.imwrite(path, np.ascontiguousarray(np.rot90(cv2.imread(it.path), args.turn)))
-            report = analyze(path, model=model, cam=None)
-            labels[report.label] += 1
-            turned += bool(report.video_info.get("turned_upright"))
+        for it in items[:photos]:
+            path = os.path.join(tmp, "edited.png")
+            cv2.imwrite(path, edit(cv2.imread(it.path)))
+            yield analyze(path, model=model, cam=None)
+
+
+def no_data(utk: str) -> bool:
+    """Whether the UTKFace folder is missing (said in one line)."""
+    if os.path.isdir(utk):
+        return False
+    print(f"error: {utk}: no such folder (the UTKFace data)", file=sys.stderr)
+    return True
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--utk", default="../shared/data/faces_utk", help="the UTKFace data root")
+    p.add_argument("--photos", type=int, default=300, help="the first N held-out photos")
+    p.add_argument("--turn", type=int, default=1, choices=[0, 1, 2, 3], help="quarter turns, counter-clockwise")
+    args = p.parse_args(argv)
+    if no_data(args.utk):
+        return 2
+    labels, turned = Counter(), 0
+    for report in edited_reports(args.utk, args.photos, lambda image: np.ascontiguousarray(np.rot90(image, args.turn))):
+        labels[report.label] += 1
+        turned += bool(report.video_info.get("turned_upright"))
     said = ", ".join(f"{labels[k]} {k}" for k in ("fake", "uncertain", "real", "unknown"))
     print(
         f"{args.photos} held-out photos turned by {90 * args.turn} degrees: {said}; analysed turned upright: {turned}"
