@@ -400,21 +400,16 @@ def _upright_turns(
     """(quarter turns, np.rot90's k counter-clockwise: 1, 2 or 3, that put a photo's faces upright where most of
     them lie on their side or upside down (:func:`~detector.inference.quality.sideways_warning`'s rule), checked by
     finding them again in the turned photo, else 0; the faces found in the photo so turned (:func:`faces_in`))."""
-    from detector.inference.quality import SIDEWAYS_DEG, roll_degrees
-
-    def rolls_of(faces: list) -> list[float]:
-        return [r for r in (roll_degrees(f.keypoints) for f in faces) if r is not None]
-
-    def lying(rolls: list[float]) -> bool:  # most faces turned further than SIDEWAYS_DEG (as sideways_warning says)
-        return bool(rolls) and 2 * sum(abs(r) > SIDEWAYS_DEG for r in rolls) >= len(rolls)
+    from detector.inference.quality import face_rolls, mostly_turned
 
     faces = faces_in(image, margin, detector, pad, margins)
-    rolls = rolls_of(faces)
-    if not lying(rolls):
+    rolls = face_rolls(faces)
+    if not mostly_turned(rolls):
         return 0, faces
     for k in (1, 3, 2) if np.median(rolls) > 0 else (3, 1, 2):  # the likelier quarter first
         again = faces_in(np.ascontiguousarray(np.rot90(image, k)), margin, detector, pad, margins)
-        if len(rolls_of(again)) >= len(rolls) and not lying(rolls_of(again)):
+        rolls_again = face_rolls(again)
+        if len(rolls_again) >= len(rolls) and not mostly_turned(rolls_again):
             return k, again
     return 0, faces
 

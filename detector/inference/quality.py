@@ -40,6 +40,8 @@ __all__ = [
     "roll_degrees",
     "sideways_warning",
     "SIDEWAYS_DEG",
+    "face_rolls",
+    "mostly_turned",
     "ranges_of",
     "out_of_range",
     "trained_away",
@@ -140,15 +142,25 @@ def roll_degrees(keypoints) -> float | None:
     return float(np.degrees(np.arctan2(ly - ry, lx - rx)))
 
 
+def face_rolls(faces) -> list[float]:
+    """Each face's :func:`roll_degrees` (faces without keypoints left out)."""
+    return [r for r in (roll_degrees(getattr(f, "keypoints", None)) for f in faces) if r is not None]
+
+
+def mostly_turned(rolls: list[float]) -> bool:
+    """Whether most of these faces (at least half) lie turned further than :data:`SIDEWAYS_DEG`."""
+    return bool(rolls) and 2 * sum(abs(r) > SIDEWAYS_DEG for r in rolls) >= len(rolls)
+
+
 def sideways_warning(faces) -> str:
-    """A warning when most faces lie on their side or upside down (:data:`SIDEWAYS_DEG`): the models learned
+    """A warning when most faces lie on their side or upside down (:func:`mostly_turned`): the models learned
     upright faces, and a sideways picture is easily put right; else "".  From BlazeFace's eye keypoints: it finds
     most faces turned by a quarter, with their eyes placed so; an upside-down face it seldom finds, and places its
     eyes as if upright, so that is seldom said."""
-    rolls = [r for r in (roll_degrees(getattr(f, "keypoints", None)) for f in faces) if r is not None]
-    turned = [r for r in rolls if abs(r) > SIDEWAYS_DEG]
-    if not rolls or len(turned) * 2 < len(rolls):
+    rolls = face_rolls(faces)
+    if not mostly_turned(rolls):
         return ""
+    turned = [r for r in rolls if abs(r) > SIDEWAYS_DEG]
     median = float(np.median(np.abs(turned)))
     many = len(rolls) > 1
     how = "upside down" if median > 135 else ("on their side" if many else "on its side")
