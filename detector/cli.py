@@ -677,17 +677,16 @@ def _labels_tally(reports: list[dict]) -> str:
     """ ": 2 fake, 3 uncertain, 35 real (4 of them close to the threshold or split: fragile; 1 with a stretch of
     strongly fake frames)": what an archive scan found, and which verdicts to look at again (before, only the JSON
     said it, report by report); "" for none."""
-    from detector.inference.report import FRAGILE, PART_FAKE
+    from detector.inference.report import FRAGILE, PART_FAKE, label_tally
 
-    counts = {lab: sum(r.get("label") == lab for r in reports) for lab in ("fake", "uncertain", "real", "unknown")}
-    said = [f"{n} {'no face judged' if lab == 'unknown' else lab}" for lab, n in counts.items() if n]
+    said = label_tally(r.get("label") for r in reports)
     if not said:
         return ""
     fragile = sum(any(FRAGILE.strip() in w for w in r.get("warnings") or ()) for r in reports)
     part = sum(any(w.startswith(PART_FAKE) for w in r.get("warnings") or ()) for r in reports)
     notes = [f"{fragile} fragile verdict(s): close to the threshold or split"] if fragile else []
     notes += [f"{part} clip(s) with a stretch of strongly fake frames"] if part else []
-    return ": " + ", ".join(said) + (f" ({'; '.join(notes)})" if notes else "")
+    return f": {said}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _csv_in_input_order(path: str, entries: list[dict]) -> None:

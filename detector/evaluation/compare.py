@@ -45,6 +45,7 @@ from detector.inference.report import (
     agreeing_figures,
     face_label,
     is_model_warning,
+    label_tally,
     segment_made_uncertain,
     without_fragile,
 )
@@ -338,11 +339,7 @@ def disagreement(rows: list[dict]) -> str:
         return f"the models agree: {label}" + (f" ({AGREEMENT_NOTE})" if label != "fake" else "")
     # how many say what, and whether any says fake, first: "the models disagree" over five "real" and one
     # "uncertain" read as an alarm on a real clip (a Space host's audit)
-    tally = ", ".join(
-        f"{n} {'no face judged' if lab == 'unknown' else lab}"
-        for lab in ("fake", "uncertain", "real", "unknown")
-        if (n := sum(r["label"] == lab for r in rows))
-    )
+    tally = label_tally(r["label"] for r in rows)
     none = ", none says fake" if "fake" not in labels else ""
     line = f"the models disagree{none} ({tally}): " + ", ".join(f"{r['model']} says {r['label']}" for r in rows)
     calibrated = [r for r in rows if r.get("calibrated", True) and r["label"] != "unknown"]  # those that judged

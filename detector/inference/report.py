@@ -388,6 +388,17 @@ def _agreeing_decimals(score: float, bounds, digits: int) -> int:
     return 12
 
 
+def label_tally(labels) -> str:
+    """How many of ``labels`` say what, in the order fake, uncertain, real, unknown ("no face judged"), those with
+    none left out: "1 fake, 3 real, 1 no face judged" ("" for none)."""
+    labels = list(labels)
+    return ", ".join(
+        f"{n} {'no face judged' if lab == 'unknown' else lab}"
+        for lab in ("fake", "uncertain", "real", "unknown")
+        if (n := labels.count(lab))
+    )
+
+
 def verdict(score: float, threshold: float, uncertain: list[float] | None = None) -> str:
     """The label of a score: "fake" at or above ``threshold``; "uncertain" in the band ``[low, threshold)`` the
     model card gives (scores a model cannot tell from its real validation faces' upper tail); else "real";
