@@ -245,7 +245,7 @@ def _analyse(path: str) -> dict:
             cam_faces=settings.cam_faces,
             limits=Limits(max_duration_s=settings.max_duration),
         )
-        return {"key": key, "report": report.to_dict(), "version": software_version()}  # the worker's own code
+        return {"key": key, "report": report.to_dict(), "version": report.software}  # the worker's own code
     except InputError as e:  # every error names its input (a limit on the frames asked for says nothing of which)
         message = str(e)
         return {"key": key, "error": message if message.startswith(f"{path}: ") else f"{path}: {message}"}
