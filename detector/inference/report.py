@@ -158,7 +158,7 @@ class Report:
     card_lines: list[str] = field(default_factory=list, repr=False)
     # which deepfake-lens made it: its version and the fingerprint of the code that makes reports (a report shared
     # with an editor, or an archive's result, says which rules gave its verdict: detector.provenance)
-    software: str = field(default_factory=lambda: _software())
+    software: str = field(default_factory=_software)
 
     @property
     def faces(self) -> list[FaceResult]:
