@@ -2,6 +2,7 @@
 
 python scripts/make_examples.py            # only the missing ones
 python scripts/make_examples.py --force    # render both again
+python scripts/make_examples.py --teaching # also the teaching clips: the fake as forwarded, one swapped in part
 """
 
 from __future__ import annotations
@@ -14,13 +15,20 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from webapp.examples import EXAMPLES_DIR, ensure_examples
+    from webapp.examples import EXAMPLES_DIR, ensure_examples, ensure_teaching
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(EXAMPLES_DIR), help="folder to write into (default: assets/examples)")
     parser.add_argument("--force", action="store_true", help="render again even if the clips exist")
+    parser.add_argument(
+        "--teaching",
+        action="store_true",
+        help="also the fake example as forwarded, and a clip swapped in its last third",
+    )
     args = parser.parse_args(argv)
     made = ensure_examples(args.out, force=args.force)
+    if args.teaching:
+        made |= ensure_teaching(args.out, force=args.force)
     for kind, path in made.items():
         print(f"{kind}: {path}")
     missing = {"real", "fake"} - set(made)

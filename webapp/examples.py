@@ -7,7 +7,12 @@
   changed copy, the training trick of Shiohara & Yamasaki 2022): a synthetic fake.
 
 They are written into ``assets/examples/`` (git-ignored) on the app's first start, or by
-``python scripts/make_examples.py``.
+``python scripts/make_examples.py``.  Two more, for the README's teaching demonstrations, are made from them only on
+request (``python scripts/make_examples.py --teaching``, :func:`ensure_teaching`):
+
+* ``astronaut_forwarded.mp4`` -- the fake example as a messaging app forwards it: every other frame, shrunk to
+  480 x 360 and encoded at H.264 CRF 36 (``scripts/forward_probe.py``'s "forwarded" condition);
+* ``astronaut_part_swapped.mp4`` -- the real example with its last third self-blended (a clip fake in part).
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ def _fallback_dirs() -> tuple[Path, ...]:
 FALLBACK_DIRS = _fallback_dirs()
 REAL = "astronaut_real.mp4"
 FAKE = "astronaut_selfblended_fake.mp4"
+FORWARDED = "astronaut_forwarded.mp4"
+PART_SWAPPED = "astronaut_part_swapped.mp4"
+SWAPPED_FROM = 2 / 3  # the part-swapped clip's frames from this share of it on are self-blended
 SECONDS, FPS, SIZE = 6.0, 25, (640, 480)
 
 log = logging.getLogger(__name__)
@@ -95,6 +103,82 @@ def render_fake(path: str | os.PathLike, seconds: float = SECONDS, fps: int = FP
             )
         finally:
             detector.close()
+
+
+def render_part_swapped(path: str | os.PathLike, seconds: float = SECONDS, fps: int = FPS, size=SIZE, seed: int = 0):
+    """The real clip with the face of its frames from :data:`SWAPPED_FROM` of it on self-blended, as the fake's."""
+    from detector.data.synthetic import render_clip
+    from detector.inference.faces import FaceDetector
+    from detector.training.sbi import SelfBlender
+
+    start = int(round(seconds * fps * SWAPPED_FROM))
+    detector = FaceDetector()
+    with SelfBlender(seed=seed) as blender:
+        try:
+            return render_clip(
+                str(path),
+                seconds=seconds,
+                fps=fps,
+                size=size,
+                transform=lambda frame, i: self_blend_frame(frame, detector, blender, seed) if i >= start else frame,
+            )
+        finally:
+            detector.close()
+
+
+def forward(src: str | os.PathLike, path: str | os.PathLike, short_side: int = 360, crf: int = 36) -> str:
+    """``src`` as a messaging app forwards a clip: every other frame, shrunk so that its short side is at most
+    ``short_side`` px (even sizes), H.264 at ``crf``."""
+    from fractions import Fraction
+
+    import av
+    import cv2
+    import numpy as np
+
+    with av.open(str(src)) as inp, av.open(str(path), "w") as out:
+        vin = inp.streams.video[0]
+        w, h = vin.codec_context.width, vin.codec_context.height
+        scale = min(1.0, short_side / min(w, h))
+        size = (int(w * scale) // 2 * 2, int(h * scale) // 2 * 2)
+        stream = out.add_stream("libx264", rate=(vin.average_rate or Fraction(FPS)) / 2)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": str(crf)}
+        for i, frame in enumerate(inp.decode(vin)):
+            if i % 2:
+                continue
+            img = cv2.resize(frame.to_ndarray(format="rgb24"), size, interpolation=cv2.INTER_AREA)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return str(path)
+
+
+def ensure_teaching(folder: str | os.PathLike = EXAMPLES_DIR, force: bool = False) -> dict[str, str]:
+    """The two teaching clips (:data:`FORWARDED`, :data:`PART_SWAPPED`) in ``folder``, rendered where missing (the
+    fake example too, where the forwarded clip needs it); returns {"forwarded": path, "part_swapped": path}.
+    Unlike :func:`ensure_examples`, a clip that cannot be made raises: it was asked for."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for kind, name in (("forwarded", FORWARDED), ("part_swapped", PART_SWAPPED)):
+        path = folder / name
+        if force or not path.is_file() or path.stat().st_size == 0:
+            tmp = path.with_suffix(".part.mp4")
+            try:
+                if kind == "forwarded":
+                    fake = folder / FAKE
+                    if not fake.is_file() or fake.stat().st_size == 0:
+                        render_fake(fake)
+                    forward(fake, tmp)
+                else:
+                    render_part_swapped(tmp)
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+        out[kind] = str(path)
+    return out
 
 
 def _writable(folder: Path) -> bool:
