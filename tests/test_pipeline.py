@@ -808,3 +808,25 @@ def test_the_default_model_calls_the_example_clip_swapped_in_part_uncertain_not_
         out.mux(stream.encode())
     r = analyze(clip, frames=32)
     assert r.label == "uncertain" and any(w.startswith("Part of the clip scores strongly fake") for w in r.warnings)
+
+
+@pytest.mark.slow
+def test_the_teaching_clips_show_what_the_readme_says(tmp_path):
+    # make_examples.py --teaching: the fake as forwarded is judged at the stricter threshold for small videos; the
+    # real example with its last third self-blended reads uncertain with the stretch named
+    from detector.errors import NoModelError
+    from detector.models.classifier import load_model
+    from webapp.examples import ensure_teaching
+
+    try:
+        model = load_model(None)
+    except NoModelError:
+        pytest.skip("no default model installed")
+    made = ensure_teaching(tmp_path)
+    forwarded = analyze(made["forwarded"], model=model)
+    assert (forwarded.video_info["width"], forwarded.video_info["height"]) == (480, 360)
+    assert forwarded.video_info["fps"] == pytest.approx(12.5, abs=0.1)
+    assert forwarded.threshold > model.card.threshold and forwarded.label in ("fake", "uncertain")
+    swapped = analyze(made["part_swapped"], model=model)
+    assert swapped.label == "uncertain"
+    assert any(w.startswith("Part of the clip scores strongly") for w in swapped.warnings)
