@@ -8,7 +8,7 @@ and class; the fixed held-out fifth of a photo folder (:func:`detector.data.data
 training run uses it.  :func:`seen_warning` looks an input up (hashing it only when its size is listed) and names
 the source when the model card says the model trained on it.
 
-    python -m detector.data.seen ../shared/data/ffpp ../shared/data/ffpp_c40 ../shared/data/faces_utk \\
+    python scripts/seen_data.py ../shared/data/ffpp ../shared/data/ffpp_c40 ../shared/data/faces_utk \\
         --out assets/seen_data.tsv
 """
 
@@ -138,7 +138,7 @@ def is_seen_warning(text: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m detector.data.seen", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python scripts/seen_data.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("roots", nargs="+", help="data folders, as train --data takes them")
     parser.add_argument("--out", default=str(SEEN_DATA), help="the index file (default: the shipped one)")
     args = parser.parse_args(argv)
