@@ -39,6 +39,7 @@ __all__ = [
     "AGE_BANDS",
     "SMALLEST_TRAINING_CLIP_SIDE",
     "HEAVY_COMPRESSION_BPP",
+    "HEAVY_KEYFRAME_BPP",
 ]
 
 # ---------------------------------------------------------------- faces and models
@@ -81,6 +82,12 @@ SMALLEST_TRAINING_CLIP_SIDE = 480
 # 0.0256-0.0836, the wild clips 0.065-0.54 (H.264 all). At c40 the models catch far fewer fakes (the default: AUC
 # 0.742 against 0.949 at c23, 11 of 32 fakes called fake), so a verdict short of "fake" is warned of
 HEAVY_COMPRESSION_BPP = 0.015
+# ... unless its keyframes (whole pictures) are this large or more, in bits per pixel (their median): a still or slow
+# picture costs few bits between keyframes at any quality (an audit: real portraits as 2 s still clips at CRF 20,
+# 0.007-0.014 over all, were warned of as c40). Keyframes: c40 reals and fakes and actor clips 0.042-0.144, c23
+# 0.140-1.18, still clips of photos at CRF 20 0.27-0.64 (slowly zoomed 0.28-0.68), at CRF 36 0.073-0.143
+# (scripts/compression_probe.py --clips)
+HEAVY_KEYFRAME_BPP = 0.2
 
 # ---------------------------------------------------------------- inputs
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".mpg", ".mpeg", ".wmv", ".flv")

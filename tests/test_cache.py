@@ -16,8 +16,8 @@ def _source(path, text="clip") -> str:
     return str(path)
 
 
-def _entry(cache, key, source, *, version=2, size=None, mtime=None, fingerprint=None, png_bytes=100):
-    from detector.data.crops import source_fingerprint
+def _entry(cache, key, source, *, version=2, size=None, mtime=None, fingerprint=None, png_bytes=100, cut=True):
+    from detector.data.crops import cut_of, source_fingerprint
 
     folder = cache / key
     folder.mkdir(parents=True)
@@ -27,6 +27,8 @@ def _entry(cache, key, source, *, version=2, size=None, mtime=None, fingerprint=
     meta |= {"size": st.st_size if size is None else size, "mtime": int(st.st_mtime) if mtime is None else mtime}
     if version >= 2:
         meta |= {"version": version, "fingerprint": fingerprint or source_fingerprint(source)}
+    if cut:  # as its faces are cut now (cut=False: an entry cut before tilted faces were cut upright)
+        meta["cut"] = cut_of(source)
     (folder / "meta.json").write_text(json.dumps(meta))
     return folder
 
@@ -41,6 +43,7 @@ def cache(tmp_path):
     _entry(cache, "b" * 20, _source(data / "rewritten.mp4"), size=1, fingerprint="0" * 40)  # changed: other bytes
     _entry(cache, "c" * 20, _source(data / "copied.mp4"), mtime=1)  # copied again: a new mtime, the same bytes: current
     _entry(cache, "d" * 20, _source(data / "v1.mp4"), version=1)  # keyed by path and mtime, as before: outdated
+    _entry(cache, "2" * 20, _source(data / "tilted.mp4"), cut=False)  # its tilted faces cut as they lay: outdated
     gone = _source(data / "gone.mp4")
     _entry(cache, "e" * 20, gone)
     os.remove(gone)  # orphaned
@@ -64,13 +67,14 @@ def test_entries_are_judged_by_their_source(cache):
         "b": ("changed", True),
         "c": ("current", False),
         "d": ("outdated", True),
+        "2": ("outdated", True),
         "e": ("orphaned", True),
         "f": ("incomplete", False),
         "0": ("incomplete", True),
         "1": ("incomplete", True),
     }
     found = survey(cache)
-    assert found["total"]["entries"] == 8 and found["removable"]["entries"] == 5
+    assert found["total"]["entries"] == 9 and found["removable"]["entries"] == 6
     metas = sum(len((cache / (k * 20) / "meta.json").read_text()) for k in "ac")
     assert found["current"] == {"entries": 2, "bytes": 2 * 100 + metas}
 
@@ -150,8 +154,8 @@ def test_prune_judges_each_entry_again_before_it_goes(cache, monkeypatch):
 
 def test_prune_removes_only_what_no_run_reads_again(cache):
     dry = prune(cache, dry_run=True)
-    assert dry["entries"] == 5 and dry["failed"] == 0
-    assert len(list(cache.iterdir())) == 10  # nothing removed
+    assert dry["entries"] == 6 and dry["failed"] == 0
+    assert len(list(cache.iterdir())) == 11  # nothing removed
     done = prune(cache)
     assert done == dry
     assert sorted(p.name for p in cache.iterdir()) == sorted(["a" * 20, "c" * 20, "f" * 20, "notes", "README.txt"])
@@ -205,13 +209,13 @@ def test_an_entry_follows_its_bytes_to_a_copy_and_goes_when_they_change(tmp_path
 def test_cli_reports_prunes_and_refuses_nonsense(cache, tmp_path, capsys):
     assert main(["--dir", str(cache)]) == 0
     out = capsys.readouterr().out
-    assert "8 entries" in out and "orphaned" in out and "--prune would remove 5" in out
+    assert "9 entries" in out and "orphaned" in out and "--prune would remove 6" in out
     assert main(["--dir", str(cache), "--prune", "--dry-run"]) == 0
-    assert "would remove 5 entries" in capsys.readouterr().out
-    assert len([p for p in cache.iterdir() if len(p.name) == 20]) == 8
+    assert "would remove 6 entries" in capsys.readouterr().out
+    assert len([p for p in cache.iterdir() if len(p.name) == 20]) == 9
     assert main(["--dir", str(cache), "--prune", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["pruned"]["entries"] == 5 and report["survey"]["total"]["entries"] == 8
+    assert report["pruned"]["entries"] == 6 and report["survey"]["total"]["entries"] == 9
     assert main(["--dir", str(cache), "--dry-run"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
     afile = tmp_path / "file"

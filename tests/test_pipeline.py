@@ -447,6 +447,7 @@ def test_a_video_compressed_as_heavily_as_c40_is_warned_of_short_of_fake(clips, 
         tiny_model.card, metrics={"by_source_auc": {"ffpp": 0.949, "ffpp_c40": 0.742}}, threshold=0.99, uncertain=None
     )
     monkeypatch.setattr(pipeline, "bits_per_pixel", lambda path, info: 0.004)  # as the c40 files are
+    monkeypatch.setattr(pipeline, "keyframe_bits_per_pixel", lambda path, info: 0.08)  # their keyframes too
     report = analyze(clips["face"], frames=4, model=measured)
     assert report.label == "real"
     said = [w for w in report.warnings if "compressed very heavily" in w]
@@ -468,6 +469,38 @@ def test_a_video_compressed_as_heavily_as_c40_is_warned_of_short_of_fake(clips, 
     back = relabel(to_fake, 0.99, 0.99, None, measured.card)
     assert back.label == "real" and squeezed(back) == said
     assert squeezed(relabel(report, 0.95, 0.99, None)) == said  # no card given: the one said before is kept
+
+
+@pytest.mark.parametrize("crf, warned", [(30, False), (45, True)])
+def test_a_still_picture_as_a_clip_is_not_taken_for_heavy_compression(tmp_path, tiny_model, crf, warned):
+    # an audit: real portraits shown as 2 s still clips at CRF 20 were warned of as compressed like c40 (a still
+    # picture costs few bits between keyframes at any quality); their keyframes tell the two apart
+    import copy
+    import dataclasses
+    from fractions import Fraction
+
+    import av
+    import cv2
+    from skimage import data
+
+    from detector.constants import HEAVY_COMPRESSION_BPP, HEAVY_KEYFRAME_BPP
+
+    path = str(tmp_path / f"still{crf}.mp4")
+    picture = cv2.resize(data.astronaut(), (640, 480))
+    with av.open(path, "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(25))
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": str(crf)}
+        for _ in range(75):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        out.mux(stream.encode())
+    calm = copy.copy(tiny_model)
+    calm.card = dataclasses.replace(tiny_model.card, threshold=0.99, uncertain=None)  # judged real
+    report = analyze(path, frames=4, model=calm)
+    info = report.video_info
+    assert report.label == "real" and info["bits_per_pixel"] < HEAVY_COMPRESSION_BPP  # under the file's limit ...
+    assert (info["keyframe_bits_per_pixel"] < HEAVY_KEYFRAME_BPP) == warned  # ... and the keyframes decide
+    assert any("compressed very heavily" in w for w in report.warnings) == warned
 
 
 def test_a_video_smaller_than_every_training_clip_is_warned_of(clips, tiny_model, tmp_path):

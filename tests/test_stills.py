@@ -343,12 +343,13 @@ def test_crops_of_a_photo_large_enough_for_tiles_have_keys_of_their_own(tmp_path
     # past its edge (inner_picture); crops cut before any of these rules are not read as if cut by it
     from detector.data.crops import STILL_CUT
 
-    assert STILL_CUT == "unmirrored,meshfill,inner"
-    plain = hashlib.sha1(b"v2|x|1|0.3|160|unmirrored,meshfill,inner").hexdigest()[:20]
+    # and tilted faces cut upright (quality.straighten_by)
+    assert STILL_CUT == "unmirrored,meshfill,inner,upright"
+    plain = hashlib.sha1(b"v2|x|1|0.3|160|unmirrored,meshfill,inner,upright").hexdigest()[:20]
     assert cache_key(small, 32, 0.3, 160, "x") == plain
     assert cache_key(large, 32, 0.3, 160, "x") != plain
     old = (b"v2|x|1|0.3|160", b"v2|x|1|0.3|160|unmirrored", b"v2|x|1|0.3|160|unmirrored,mesh")
-    for before in old + (b"v2|x|1|0.3|160|unmirrored,mesh,inner",):
+    for before in old + (b"v2|x|1|0.3|160|unmirrored,mesh,inner", b"v2|x|1|0.3|160|unmirrored,meshfill,inner"):
         assert cache_key(small, 32, 0.3, 160, "x") != hashlib.sha1(before).hexdigest()[:20]
 
 

@@ -39,9 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from detector.constants import CROP_CACHE
-from detector.data.crops import CACHE_VERSION, STILL_CUT, source_fingerprint
+from detector.data.crops import CACHE_VERSION, cut_of, source_fingerprint
 from detector.errors import InputError
-from detector.inference.stills import is_still
 
 __all__ = ["STATES", "Entry", "entries", "survey", "prune", "main"]
 
@@ -93,7 +92,7 @@ def _state(folder: Path, now: float) -> tuple[str, str | None, bool]:
     version = meta.get("version")
     if not isinstance(version, int) or version < CACHE_VERSION or not isinstance(meta.get("fingerprint"), str):
         return "outdated", source, True
-    if version == CACHE_VERSION and is_still(source) and meta.get("cut") != STILL_CUT:  # a photo cut the old way
+    if version == CACHE_VERSION and meta.get("cut") != cut_of(source):  # faces cut the old way
         return "outdated", source, True
     if version > CACHE_VERSION:
         return "newer", source, False

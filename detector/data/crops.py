@@ -31,7 +31,10 @@ CACHE_VERSION = 2  # 1 keyed by path, size and mtime: entries of an earlier vers
 # padding gives way to the photo's own, an unsure face stays only where FaceMesh sees one filling its crop too, and a
 # picture inside the photo is mirrored past its edge (pipeline.faces_in); photo entries cut before are never read, and
 # `cache --prune` removes them ("outdated")
-STILL_CUT = "unmirrored,meshfill,inner"
+STILL_CUT = "unmirrored,meshfill,inner,upright"
+# and a video frame's: a face tilted by 10-45 degrees is cut turned upright (quality.straighten_by); entries of either
+# kind cut before that (no "upright" in their cut) are never read, and `cache --prune` removes them ("outdated")
+VIDEO_CUT = "upright"
 _FINGERPRINTS: dict[tuple, str] = {}  # per process, by the file's identity and times (see source_fingerprint)
 
 
@@ -83,13 +86,21 @@ def cache_key(video: str, frames: int, margin: float, max_side: int, fingerprint
     sampling settings."""
     from detector.inference.stills import is_still
 
-    tiles = ""
+    tiles = f"|{VIDEO_CUT}"
     if is_still(video):
         frames = 1  # a photo is one frame whatever the setting: one cache entry for every --frames
         tiles = "|tiles" if _tiled(video) else ""  # its small faces are also searched tile by tile since then
         tiles += f"|{STILL_CUT}"
     raw = f"v{CACHE_VERSION}|{fingerprint or source_fingerprint(video)}|{frames}|{margin}|{max_side}{tiles}"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
+
+
+def cut_of(source: str) -> str:
+    """How faces of ``source`` are cut now (:data:`STILL_CUT` for a photo, :data:`VIDEO_CUT`): what its entry's
+    ``meta.json`` records, and an entry cut otherwise is outdated."""
+    from detector.inference.stills import is_still
+
+    return STILL_CUT if is_still(source) else VIDEO_CUT
 
 
 def _tiled(photo: str) -> bool:
@@ -125,7 +136,6 @@ def write_json(path: Path, data: dict) -> None:
 
 def _source_fields(video: str) -> dict:
     """What an entry records of the source it was last read for: `deepfake-lens cache` judges it by them."""
-    from detector.inference.stills import is_still
 
     fingerprint = source_fingerprint(video)  # InputError for what is not a readable file
     st = os.stat(video)
@@ -135,7 +145,7 @@ def _source_fields(video: str) -> dict:
         "fingerprint": fingerprint,
         "size": st.st_size,
         "mtime": int(st.st_mtime),
-        **({"cut": STILL_CUT} if is_still(video) else {}),
+        "cut": cut_of(video),
     }
 
 

@@ -66,6 +66,10 @@ class Face:
     # whether the face lies in a picture inside the picture (a collage's portrait, a photo on a page), part of whose
     # edge crosses its square: ``inside`` then stops at that edge too (inner_picture)
     framed: bool = field(default=False, repr=False)
+    # degrees its square was cut turned by, so that a tilted face stands upright in the crop (0: not turned; see
+    # detector.inference.quality.straighten_by): the crop, its heat map and ``inside`` are of the turned square, and
+    # ``box`` is the upright face's box (found again in the turned square), centred where the face lies
+    straightened: float = 0.0
 
     def to_dict(self) -> dict:
         d = {
@@ -78,6 +82,8 @@ class Face:
             d["explanation"] = self.explanation
         if self.framed:
             d["framed"] = True  # in a picture inside the picture, mirrored past its edge (inner_picture)
+        if self.straightened:
+            d["straightened"] = round(float(self.straightened), 1)  # degrees its crop was turned to stand it upright
         if self.depth is not None:
             d["depth_found"] = bool(self.depth.any())  # a non-empty map: FaceMesh found the face, a surface was drawn
         return d
@@ -230,12 +236,25 @@ def crop_box(box, frame_w: int, frame_h: int, margin: float = FACE_MARGIN) -> tu
 
 
 def crop_inside(
-    box, frame_w: int, frame_h: int, margin: float = FACE_MARGIN
+    box, frame_w: int, frame_h: int, margin: float = FACE_MARGIN, roll: float = 0.0
 ) -> tuple[float, float, float, float] | None:
     """The part of ``box``'s square crop (:func:`crop_box`) that lies inside a ``frame_w`` x ``frame_h`` picture, as
     ``(x0, y0, x1, y1)`` shares of the crop's side; None when the whole crop does.  The rest of the crop is
-    padding: black in a video frame (:func:`crop_face`), the picture mirrored outwards in a photo."""
+    padding: black in a video frame (:func:`crop_face`), the picture mirrored outwards in a photo.  For a square
+    cut turned by ``roll`` degrees (:func:`crop_face`), whose picture's edge runs aslant across it: the rows and
+    columns of it at least half inside the picture."""
     x, y, side = crop_box(box, frame_w, frame_h, margin)
+    if roll:
+        import cv2
+
+        square = turned_square(box, side, roll)
+        inside = cv2.warpAffine(np.ones((frame_h, frame_w), np.uint8), square, (side, side), flags=cv2.INTER_NEAREST)
+        if inside.all():
+            return None
+        rows, cols = np.flatnonzero(inside.mean(axis=1) >= 0.5), np.flatnonzero(inside.mean(axis=0) >= 0.5)
+        if not len(rows) or not len(cols):
+            return (0.0, 0.0, 0.0, 0.0)
+        return (cols[0] / side, rows[0] / side, (cols[-1] + 1) / side, (rows[-1] + 1) / side)
     x0, y0 = max(0, -x) / side, max(0, -y) / side
     x1, y1 = min(side, frame_w - x) / side, min(side, frame_h - y) / side
     if x0 <= 0 and y0 <= 0 and x1 >= 1 and y1 >= 1:
@@ -375,10 +394,27 @@ def mirror_outside(crop: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndar
     return np.ascontiguousarray(np.pad(inner, ((y0, h - y1), (x0, w - x1), (0, 0)), mode="reflect"))
 
 
-def crop_face(image: np.ndarray, box, margin: float = FACE_MARGIN) -> np.ndarray:
-    """Square RGB crop around ``box`` with ``margin``; parts outside the frame are black."""
+def turned_square(box, side: int, roll: float) -> np.ndarray:
+    """The 2 x 3 affine map from a picture to the ``side`` px square around ``box``'s centre turned by ``roll``
+    degrees (counter-clockwise as the picture is shown, cv2's sense): the face in it turned upright by as much."""
+    import cv2
+
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    m = cv2.getRotationMatrix2D((cx, cy), roll, 1.0)
+    m[:, 2] += (side / 2 - cx, side / 2 - cy)
+    return m
+
+
+def crop_face(image: np.ndarray, box, margin: float = FACE_MARGIN, roll: float = 0.0) -> np.ndarray:
+    """Square RGB crop around ``box`` with ``margin``; parts outside the frame are black.  ``roll``: the square is
+    cut turned by so many degrees about the box's centre (a tilted face's eye line, as
+    :func:`~detector.inference.quality.roll_degrees` reads it: the face then stands upright in the crop)."""
     h, w = image.shape[:2]
     x, y, side = crop_box(box, w, h, margin)
+    if roll:
+        import cv2
+
+        return cv2.warpAffine(image, turned_square(box, side, roll), (side, side), flags=cv2.INTER_LINEAR)
     out = np.zeros((side, side, 3), dtype=image.dtype)
     sx0, sy0 = max(x, 0), max(y, 0)
     sx1, sy1 = min(x + side, w), min(y + side, h)

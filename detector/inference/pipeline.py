@@ -22,6 +22,7 @@ from detector.constants import (
     FACE_MARGIN,
     GIF_EXTENSIONS,
     HEAVY_COMPRESSION_BPP,
+    HEAVY_KEYFRAME_BPP,
     SCORE_DECIMALS,
     SMALLEST_FACE_PX,
 )
@@ -37,8 +38,9 @@ from detector.inference.faces import (
     iou,
     mirror_outside,
     track,
+    turned_square,
 )
-from detector.inference.quality import face_stats
+from detector.inference.quality import face_stats, straighten_by
 from detector.inference.report import (
     NO_FACE,
     RULES,
@@ -64,6 +66,7 @@ from detector.inference.video import (
     bits_per_pixel,
     cut_short,
     heavy_compression_warning,
+    keyframe_bits_per_pixel,
     many_faces_warning,
     sample_frames,
     small_clip_warning,
@@ -191,11 +194,16 @@ def colour_second_opinion(report: Report, clf: Classifier, directory=None) -> di
 
 def compression_warning(report: Report, card) -> str:
     """What is said of ``report``'s video where it is compressed as heavily as FaceForensics++'s c40 videos (its
-    ``video_info["bits_per_pixel"]`` under :data:`HEAVY_COMPRESSION_BPP`) and judged real or uncertain: there many
-    fakes are missed (``card``'s c40 and c23 AUCs, where measured).  "" otherwise: a fake verdict gets none (no
-    false alarm was measured on such reals), nor a photo, a GIF or a file cut short (no figure in ``video_info``)."""
+    ``video_info["bits_per_pixel"]`` under :data:`HEAVY_COMPRESSION_BPP`, and its keyframes',
+    ``keyframe_bits_per_pixel``, where read, under :data:`HEAVY_KEYFRAME_BPP`) and judged real or uncertain: there
+    many fakes are missed (``card``'s c40 and c23 AUCs, where measured).  "" otherwise: a fake verdict gets none (no
+    false alarm was measured on such reals), nor a photo, a GIF or a file cut short (no figure in ``video_info``),
+    nor a still or slow clip whose keyframes show it is not compressed that heavily."""
     bpp = (report.video_info or {}).get("bits_per_pixel")
     if bpp is None or bpp >= HEAVY_COMPRESSION_BPP or report.label not in ("real", "uncertain"):
+        return ""
+    keyframes = (report.video_info or {}).get("keyframe_bits_per_pixel")
+    if keyframes is not None and keyframes >= HEAVY_KEYFRAME_BPP:
         return ""
     aucs = ((getattr(card, "metrics", None) or {}).get("by_source_auc")) or {}
     return heavy_compression_warning(bpp, aucs.get("ffpp_c40"), aucs.get("ffpp"))
@@ -289,6 +297,12 @@ def faces_in(
         f.crop = crop_face(image, f.box, margin)
         if pad > 0:  # a photo: a picture inside it (a collage's portrait) is mirrored past its edge, as a photo's own
             f.crop, f.inside = _past_inner_edge(image, f.box, margin, f.crop)
+        if f.inside is None:  # a tilted head is cut turned upright (not in a picture inside the picture: its edge is
+            # found square to the photo's)
+            f.straightened = straighten_by(f.keypoints)
+            if f.straightened:
+                f.box = _upright_box(image, f.box, f.straightened, detector)
+                f.crop = crop_face(image, f.box, margin, f.straightened)
     if pad > 0:  # a photo: a face BlazeFace was unsure of stays only where FaceMesh sees a face in its crop too (a
         # journalist's audit: a coffee cup got a box, a heat map and a verdict; see MESH_CHECK_BELOW)
         found = [f for f in found if f.confidence >= MESH_CHECK_BELOW or _mesh_sees_a_face(f.crop, margin)]
@@ -299,14 +313,40 @@ def faces_in(
             f.crops = {float(margin): (f.crop, inner)}
             for m in margins:
                 if float(m) != float(margin):
-                    crop = crop_face(image, f.box, m)
-                    f.crops[float(m)] = _past_inner_edge(image, f.box, m, crop) if pad > 0 else (crop, None)
+                    crop = crop_face(image, f.box, m, f.straightened)
+                    inner_edge = pad > 0 and not f.straightened  # (a straightened face's has none: see above)
+                    f.crops[float(m)] = _past_inner_edge(image, f.box, m, crop) if inner_edge else (crop, None)
         f.box = (int(x - ox), int(y - oy), int(bw), int(bh))
         f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
-        f.inside = _both(crop_inside(f.box, w, h, margin), inner)  # a photo's mirrored padding, a frame's black edge
+        # a photo's mirrored padding, a frame's black edge
+        f.inside = _both(crop_inside(f.box, w, h, margin, f.straightened), inner)
         f.framed = inner is not None
         faces.append(f)
     return faces
+
+
+UPRIGHT_LOOK = 1.0  # _upright_box looks for the face again in a square this much larger than its box (each side)
+
+
+def _upright_box(image: np.ndarray, box, roll: float, detector: FaceDetector):
+    """The box a tilted face gets once turned upright: BlazeFace's box round a face tilted by ``roll`` degrees is
+    sized otherwise than round the same face upright (80 UTKFace photos tilted by 30 degrees: 0.92 of the upright
+    box's side, from 0.84 to 1.01 for the middle 80%: ``scripts/tilted_photos_probe.py --boxes``), so the face is found again in a square round it turned by
+    ``roll``, and its box there (0.99 of the upright box's, 0.94 to 1.04), centred where it lies in ``image``, is
+    what its crop is cut round (by :func:`crop_face` with the same ``roll``), at the scale training crops were cut.
+    ``box`` as it was where the face is not found again in the square's middle."""
+    import cv2
+
+    _, _, side = crop_box(box, image.shape[1], image.shape[0], UPRIGHT_LOOK)
+    square = crop_face(image, box, UPRIGHT_LOOK, roll)
+    found = [f for f in detector.detect(square) if _holds(f.box, side / 2, side / 2)]
+    if not found:
+        return box
+    bx, by, bw, bh = max(found, key=lambda f: f.confidence).box
+    # its centre, from the turned square back into the image (the square's centre is the box's)
+    m = cv2.invertAffineTransform(turned_square(box, side, roll))
+    cx, cy = m @ np.array([bx + bw / 2, by + bh / 2, 1.0])
+    return (int(round(cx - bw / 2)), int(round(cy - bh / 2)), int(bw), int(bh))
 
 
 def _past_inner_edge(image: np.ndarray, box, margin: float, crop: np.ndarray):
@@ -427,7 +467,8 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
             if float(margin) not in crops:
                 raise ValueError(f"faces were not cropped at margin {margin} (have {sorted(crops)})")
             crop, inner = crops[float(margin)]
-            inside = _both(crop_inside(f.box, fr.shape[1], fr.shape[0], margin) if fr.shape else None, inner)
+            inside = crop_inside(f.box, fr.shape[1], fr.shape[0], margin, f.straightened) if fr.shape else None
+            inside = _both(inside, inner)
             faces.append(
                 replace(
                     f,
@@ -776,6 +817,10 @@ def analyze(
     bpp = None if is_still(video_path) or gif or cut else bits_per_pixel(video_path, info)
     if bpp is not None:  # a fact of the file, in the JSON; the threshold slider's relabel reads it again
         report.video_info["bits_per_pixel"] = round(float(bpp), 6)
+        if bpp < HEAVY_COMPRESSION_BPP:  # is it the compression, or a still picture? (read only where it matters)
+            keyframes = keyframe_bits_per_pixel(video_path, info)
+            if keyframes is not None:
+                report.video_info["keyframe_bits_per_pixel"] = round(float(keyframes), 6)
     said = compression_warning(report, clf.card)
     if said:
         report.warnings.append(said)

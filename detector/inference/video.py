@@ -509,6 +509,31 @@ def bits_per_pixel(path: str, info: VideoInfo) -> float | None:
     return size * 8 / pixels if pixels > 0 and math.isfinite(pixels) else None
 
 
+KEYFRAMES_READ = 8  # keyframe_bits_per_pixel reads at most this many keyframes ...
+PACKETS_READ = 3000  # ... among at most this many packets (a long clip's header and first minutes: milliseconds)
+
+
+def keyframe_bits_per_pixel(path: str, info: VideoInfo) -> float | None:
+    """How heavily the file's whole pictures are compressed: the median size of its first keyframes (at most
+    :data:`KEYFRAMES_READ`, among its first :data:`PACKETS_READ` packets; read, not decoded) in bits over a frame's
+    pixels.  Unlike :func:`bits_per_pixel` it does not fall with a still picture (a photo shown as a clip costs
+    few bits between keyframes at any quality).  None where none is found or the file cannot be read."""
+    pixels = info.width * info.height
+    if pixels <= 0:
+        return None
+    sizes = []
+    try:
+        with av.open(path) as container:
+            for i, packet in enumerate(container.demux(container.streams.video[0])):
+                if packet.size and packet.is_keyframe:
+                    sizes.append(packet.size)
+                if len(sizes) >= KEYFRAMES_READ or i >= PACKETS_READ:
+                    break
+    except Exception:  # noqa: BLE001 -- a figure for a warning: the analysis itself says what is wrong with the file
+        return None
+    return float(np.median(sizes)) * 8 / pixels if sizes else None
+
+
 def heavy_compression_warning(
     bpp: float, c40_auc: float | None = None, c23_auc: float | None = None, of_model: bool = True
 ) -> str:
