@@ -262,3 +262,31 @@ def test_mask_weight_refuses_a_network_without_a_global_pool_module_before_any_w
     )
     with pytest.raises(ValueError, match="global pool module"):
         resolve_arch(cfg)
+
+
+def test_a_tilted_faces_mask_is_cut_from_its_target_turned_alike(tmp_path):
+    # a review: the fake's crop of a tilted face is cut turned upright (quality.straighten_by) and the target's was
+    # not, so the two squares never lined up and every tilted face lost its mask; here the "fake" is the target
+    # itself: each of its masks must be there, and empty
+    import shutil
+
+    import cv2
+    from skimage import data as skdata
+
+    from detector.data.masks import manipulation_masks
+    from detector.data.synthetic import render_clip
+    from detector.inference.pipeline import detect_faces
+    from detector.inference.video import sample_frames
+
+    picture = skdata.astronaut()
+    h, w = picture.shape[:2]
+    big = cv2.copyMakeBorder(picture, h // 2, h // 2, w // 2, w // 2, cv2.BORDER_REPLICATE)
+    turn = cv2.getRotationMatrix2D((big.shape[1] / 2, big.shape[0] / 2), -30, 1.0)
+    tilted = cv2.warpAffine(big, turn, (big.shape[1], big.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+    target = render_clip(str(tmp_path / "000.mp4"), seconds=1.0, source=tilted)
+    fake = shutil.copy(target, tmp_path / "000_001.mp4")
+    _, sampled = sample_frames(str(fake), n_frames=4)
+    assert all(f.straightened for faces in detect_faces(sampled) for f in faces)  # cut upright
+    masks = manipulation_masks(str(fake), target, frames=4, cache=tmp_path / "cache")
+    assert masks and all(m is not None for m in masks.values())
+    assert all(not cv2.imread(m, cv2.IMREAD_GRAYSCALE).any() for m in masks.values())

@@ -95,3 +95,18 @@ def test_a_tilted_face_is_judged_on_an_upright_crop_and_the_report_says_so(tmp_p
     assert abs(face.box[2] - upright_side) < abs(tilted.box[2] - upright_side)
     centre = np.array(face.box[:2]) + np.array(face.box[2:]) / 2
     assert np.abs(centre - (np.array(tilted.box[:2]) + np.array(tilted.box[2:]) / 2)).max() < 0.15 * tilted.box[2]
+
+
+def test_a_turned_square_whose_corners_alone_leave_the_picture_counts_as_inside():
+    # a review: the whole square was given as its inside part, which read as "past the picture's edge" with nothing
+    # marked; a corner or two of mirrored padding is no edge to warn of
+    assert crop_inside((25, 100, 100, 100), 400, 300, 0.3) is None
+    assert crop_inside((25, 100, 100, 100), 400, 300, 0.3, roll=30.0) is None
+
+
+def test_embeddings_of_faces_cut_otherwise_are_not_reused():
+    # a review: the temporal heads' embedding cache kept rows of tilted faces cut as they lay
+    from detector.data.crops import VIDEO_CUT
+    from detector.training.temporal import TemporalConfig, faces_key
+
+    assert faces_key(TemporalConfig())["cut"] == VIDEO_CUT

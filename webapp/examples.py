@@ -223,4 +223,14 @@ def ensure_examples(folder: str | os.PathLike = EXAMPLES_DIR, force: bool = Fals
     return out
 
 
-__all__ = ["ensure_examples", "render_real", "render_fake", "self_blend_frame", "EXAMPLES_DIR", "FALLBACK_DIRS"]
+__all__ = [
+    "ensure_examples",
+    "ensure_teaching",
+    "forward",
+    "render_real",
+    "render_fake",
+    "render_part_swapped",
+    "self_blend_frame",
+    "EXAMPLES_DIR",
+    "FALLBACK_DIRS",
+]

@@ -157,7 +157,10 @@ def manipulation_masks(
         index, face = by_name[name]
         cached = read_crop(path)
         dx, dy = offset
-        fake_crop, real_crop = face.crop, crop_face(real[index][dy : dy + hf, dx : dx + wf], face.box, margin)
+        # the real frame's square cut as the fake's was (turned upright with it: a review found tilted faces' masks
+        # all lost, the two squares not lining up)
+        real_frame = real[index][dy : dy + hf, dx : dx + wf]
+        fake_crop, real_crop = face.crop, crop_face(real_frame, face.box, margin, face.straightened)
         if fake_crop.shape[0] > max_side:
             fake_crop = cv2.resize(fake_crop, (max_side, max_side), interpolation=cv2.INTER_AREA)
             real_crop = cv2.resize(real_crop, (max_side, max_side), interpolation=cv2.INTER_AREA)

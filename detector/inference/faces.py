@@ -254,6 +254,9 @@ def crop_inside(
         rows, cols = np.flatnonzero(inside.mean(axis=1) >= 0.5), np.flatnonzero(inside.mean(axis=0) >= 0.5)
         if not len(rows) or not len(cols):
             return (0.0, 0.0, 0.0, 0.0)
+        if len(rows) == side and len(cols) == side:  # only corners past the edge: counted as inside (a review: the
+            # whole square given as the inside read as "past the edge" with nothing marked)
+            return None
         return (cols[0] / side, rows[0] / side, (cols[-1] + 1) / side, (rows[-1] + 1) / side)
     x0, y0 = max(0, -x) / side, max(0, -y) / side
     x1, y1 = min(side, frame_w - x) / side, min(side, frame_h - y) / side

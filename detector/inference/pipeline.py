@@ -331,10 +331,11 @@ UPRIGHT_LOOK = 1.0  # _upright_box looks for the face again in a square this muc
 def _upright_box(image: np.ndarray, box, roll: float, detector: FaceDetector):
     """The box a tilted face gets once turned upright: BlazeFace's box round a face tilted by ``roll`` degrees is
     sized otherwise than round the same face upright (80 UTKFace photos tilted by 30 degrees: 0.92 of the upright
-    box's side, from 0.84 to 1.01 for the middle 80%: ``scripts/tilted_photos_probe.py --boxes``), so the face is found again in a square round it turned by
-    ``roll``, and its box there (0.99 of the upright box's, 0.94 to 1.04), centred where it lies in ``image``, is
-    what its crop is cut round (by :func:`crop_face` with the same ``roll``), at the scale training crops were cut.
-    ``box`` as it was where the face is not found again in the square's middle."""
+    box's side, from 0.84 to 1.01 for the middle 80%; ``scripts/tilted_photos_probe.py --boxes``), so the face is
+    found again in a square round it turned by ``roll``, and its box there (0.99 of the upright box's, 0.94 to
+    1.04; on one face, the astronaut, up to 1.12), centred where it lies in ``image``, is what its crop is cut round
+    (by :func:`crop_face` with the same ``roll``), at about the scale training crops were cut.  ``box`` as it was
+    where the face is not found again in the square's middle."""
     import cv2
 
     _, _, side = crop_box(box, image.shape[1], image.shape[0], UPRIGHT_LOOK)

@@ -180,8 +180,17 @@ def backbone_digest(name: str) -> str | None:
 
 
 def faces_key(cfg: TemporalConfig) -> dict:
-    """Which faces an embedding cache's rows are: frames, backbone (by name), data, extra reals."""
-    return {"frames": cfg.frames, "backbone": cfg.backbone, "data": cfg.data, "extra_reals": cfg.extra_reals}
+    """Which faces an embedding cache's rows are: frames, backbone (by name), data, extra reals, and how faces are cut
+    (:data:`detector.data.crops.VIDEO_CUT`: rows embedded before tilted faces were cut upright are not reused)."""
+    from detector.data.crops import VIDEO_CUT
+
+    return {
+        "frames": cfg.frames,
+        "backbone": cfg.backbone,
+        "data": cfg.data,
+        "extra_reals": cfg.extra_reals,
+        "cut": VIDEO_CUT,
+    }
 
 
 def embedding_key(cfg: TemporalConfig) -> dict:
