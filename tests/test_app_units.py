@@ -280,6 +280,18 @@ def test_gallery_orders_and_maps_tiles_to_frames(report):
     assert tuple(items[-1][0][2, 100]) == (44, 160, 44)  # green frame: below
 
 
+def test_a_tilted_faces_caption_says_it_was_turned_upright(report):
+    # its tile shows the face as the model saw it, turned upright: the caption (app and HTML report) says by how much
+    from webapp.faces import gallery_items
+    from webapp.html_report import report_html
+
+    report.frames[0].faces[0].straightened = -27.6
+    items, _ = gallery_items(report, "time")
+    assert items[0][1].endswith(" · turned 28° upright")
+    assert not any("upright" in caption for _, caption in items[1:])
+    assert "turned 28° upright</figcaption>" in report_html(report, None)
+
+
 def test_tile_uses_the_cam_overlay(report):
     from webapp.faces import face_tile
 

@@ -296,7 +296,7 @@ def gallery_items(
     for pos, fr, f in entries:
         where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
         said = score_said(f.score, report.threshold, report.uncertain, report.second_opinion)
-        caption = f"{where}face {f.identity} · score {said}"
+        caption = f"{where}face {f.identity} · score {said}{straightened_note(f)}"
         tile = face_tile(
             f,
             report.threshold,
@@ -360,6 +360,16 @@ def draw_boxes(
             edge=True,
         )
     return out
+
+
+def straightened_note(face) -> str:
+    """What a tile's caption adds for a tilted face cut turned upright (``face.straightened`` degrees, see
+    :func:`detector.inference.quality.straighten_by`): the tile shows it as the model saw it, not as the picture
+    holds it; "" for any other face."""
+    degrees = getattr(face, "straightened", 0.0)
+    if not degrees:
+        return ""
+    return f" · turned {abs(degrees):.0f}° upright"
 
 
 def score_said(score: float, threshold: float, band=None, second: dict | None = None) -> str:
@@ -488,6 +498,7 @@ __all__ = [
     "hex_rgb",
     "faces_text",
     "score_said",
+    "straightened_note",
     "label_style",
     "ORDERS",
     "HEAT_MAP_CHOICES",

@@ -39,7 +39,7 @@ from detector.inference.report import (
 )
 from explain import DEFAULT_HEAT_MAP
 from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers, many_faces_summary
-from webapp.faces import HEAT_MAP_LOOKS, draw_boxes, face_label, face_tile, faces_text
+from webapp.faces import HEAT_MAP_LOOKS, draw_boxes, face_label, face_tile, faces_text, straightened_note
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
 from webapp.verdict import headline, is_photo, verdict_html
@@ -270,7 +270,7 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
             f'<figure{wide}><img src="{data_uri(tile)}" alt="{_esc(_tile_text(f, report))}">'
             f"<figcaption>{where}face {f.identity} · fake score "
             f"<b>{score_text(f.score, report.threshold, report.uncertain, digits=3)}</b> ({_esc(word)})"
-            "</figcaption></figure>"
+            f"{_esc(straightened_note(f))}</figcaption></figure>"
         )
     return f'<p class="note">{intro}</p><div class="faces">{"".join(figures)}</div>'
 
