@@ -26,7 +26,8 @@ often on compressed, filtered or forwarded material. The details follow.
    (PyAV); rotation tags are applied. A photo (jpg, png, webp, bmp, a one-frame gif) is one frame, turned
    upright by its EXIF tag, its transparent parts laid on white; an animated gif is a clip.
 2. **Find faces**: BlazeFace (mediapipe) finds faces in each sampled frame, and follows each person from frame to
-   frame: face 0, face 1... numbered left to right as they first appear.
+   frame: face 0, face 1... numbered left to right as they first appear. A head tilted by 10 to 45 degrees is cut
+   turned upright, as the models learned faces.
 3. **Score**: each face crop gets a *fake score* from 0 to 1 from the classifier (the model card says what it was
    trained on). It is the network's output, not a measured chance that the face is fake: 0.9 does not mean "nine in
    ten such faces are fakes". What it means is where it stands against the threshold, which was set on real faces the
