@@ -103,6 +103,8 @@ def test_the_same_face_is_paired_and_a_background_face_is_not():
     blurred = _report([[(0, 0.85)], [(3, 0.2)], [(3, 0.1)], []])  # identity 3: a box far to the right
     captions = [c for _, c in lab.crop_pairs(clean, blurred, max_pairs=4, side=64)]
     assert captions[0].endswith("score 0.90 → 0.85")
+    clean.frames[0].faces[0].straightened = 31.4  # a tilted face: the pair is shown upright, and its caption says so
+    assert lab.crop_pairs(clean, blurred, max_pairs=4, side=64)[0][1].endswith("score 0.90 → 0.85 · turned 31° upright")
     assert captions[1].endswith("→ face lost (other faces found)") and captions[3].endswith("→ no face found")
     assert _swapped(lab.face_fates(clean, blurred)) == (2, 4)
     assert "⚠ **Other faces:** in 2 of 4 frames" in lab.compare_summary(clean, blurred)

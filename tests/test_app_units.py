@@ -289,7 +289,10 @@ def test_a_tilted_faces_caption_says_it_was_turned_upright(report):
     items, _ = gallery_items(report, "time")
     assert items[0][1].endswith(" · turned 28° upright")
     assert not any("upright" in caption for _, caption in items[1:])
-    assert "turned 28° upright</figcaption>" in report_html(report, None)
+    page = report_html(report, None)
+    assert "turned 28° upright</figcaption>" in page and "A head tilted by 10 to 45 degrees is cut turned" in page
+    report.frames[0].faces[0].straightened = 0.0
+    assert "A head tilted" not in report_html(report, None)  # said only where a face was turned
 
 
 def test_tile_uses_the_cam_overlay(report):

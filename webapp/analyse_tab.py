@@ -846,7 +846,8 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 )
         with gr.Column(visible=False) as faces_box:  # shown with the first faces (no face: no empty box, a review)
             gr.Markdown(
-                "## Faces and their explanations\nEach tile: the face as the model saw it and, beside it, its CAM "
+                "## Faces and their explanations\nEach tile: the face as the model saw it (a head tilted by 10 to 45 "
+                "degrees turned upright: its caption says so) and, beside it, its CAM "
                 "heat map (pushed towards *fake*: red in jet, bright yellow in inferno; each map "
                 "is scaled to its own strongest spot, so on a face scored real it shows where the model leaned most "
                 "towards fake, not evidence of a fake) when a CAM method is chosen; with an RGB + depth model, last, "
@@ -855,9 +856,8 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 "score is in the frame's bottom strip. In a video, one face in one frame is not the verdict: the "
                 "threshold was set for whole clips, and a few frames of a real clip can score above it. Hatched, "
                 "beyond a dashed line: where the face's square runs past the picture's edge (a photo's border "
-                "mirrored, a frame's black edge): the model saw it, the picture does not hold it. A head tilted by 10 "
-                "to 45 degrees is cut turned upright, as the models learned faces (its caption says by how much). "
-                "Click a tile to see its frame."
+                "mirrored, a frame's black edge): the model saw it, the picture does not hold it. Click a tile to see "
+                "its frame."
             )
             with gr.Row():
                 # min widths: on a phone each takes its own line (side by side, their choices broke a word a line)

@@ -244,6 +244,11 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
             " Hatched, beyond a dashed line: where the face's square runs past the picture's edge (a photo's border "
             "mirrored outwards, black beyond a video frame): the model saw it, the picture does not hold it."
         )
+    if any(f.straightened for _, f in entries):  # a browser check: the report alone never said why a face was turned
+        intro += (
+            " A head tilted by 10 to 45 degrees is cut turned upright, as the models learned faces: its tile shows it "
+            "so, and its caption says by how much."
+        )
     if any(f.depth is not None for _, f in entries):
         intro += (
             " Last panel: the face's depth map as the model's depth stream read it (brighter = nearer; FaceMesh's "
