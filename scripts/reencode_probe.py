@@ -83,6 +83,25 @@ def fold_videos(folds_dir: str) -> list[dict]:
     return [dict(v, fold=run["fold"]) for run in map(read_fold, runs) for v in run["videos"]]
 
 
+def probe_clips(vids: list[dict], data: list[str], wild: str) -> list[tuple]:
+    """(source, method, label, path, fold) of every video of ``data`` that a fold validated (``vids``:
+    :func:`fold_videos`), then the clips of the ``wild`` folder (no fold: judged by a model none trained on them)."""
+    from detector.constants import VIDEO_EXTENSIONS
+    from detector.data.datasets import read_datasets
+
+    fold_of = {os.path.realpath(v["video"]): v["fold"] for v in vids if v["kind"] == "video"}
+    clips = [
+        (it.source, it.method or "original", it.label, it.path, fold_of[os.path.realpath(it.path)])
+        for it in read_datasets(data)
+        if it.kind == "video" and os.path.realpath(it.path) in fold_of
+    ]
+    if wild:
+        for name in sorted(os.listdir(wild)):
+            if name.lower().endswith(VIDEO_EXTENSIONS):
+                clips.append(("wild_real", "original", 0, os.path.join(wild, name), None))
+    return clips
+
+
 def thresholds_by_fold(vids: list[dict], rules: list[str]) -> dict:
     """{rule: {fold: threshold}} calibrated on the other folds' out-of-fold scores (``vids``: :func:`fold_videos`),
     and under None on all of them."""
@@ -188,8 +207,6 @@ def main(argv=None) -> int:
         summarise(done["rows"], done["thresholds"], done["crf"], done["frames"])
         return 0
 
-    from detector.constants import VIDEO_EXTENSIONS
-    from detector.data.datasets import read_datasets
     from detector.inference.pipeline import analyze
     from detector.models.classifier import load_model
     from detector.training.ensemble import run_card
@@ -197,16 +214,7 @@ def main(argv=None) -> int:
     rules = ["confident", "mean"]
     vids = fold_videos(args.folds)  # read once: the thresholds and which fold validated each clip
     thresholds = thresholds_by_fold(vids, rules)
-    fold_of = {os.path.realpath(v["video"]): v["fold"] for v in vids if v["kind"] == "video"}
-    clips = [
-        (it.source, it.method or "original", it.label, it.path, fold_of[os.path.realpath(it.path)])
-        for it in read_datasets(args.data)
-        if it.kind == "video" and os.path.realpath(it.path) in fold_of
-    ]
-    if args.wild:
-        for name in sorted(os.listdir(args.wild)):
-            if name.lower().endswith(VIDEO_EXTENSIONS):
-                clips.append(("wild_real", "original", 0, os.path.join(args.wild, name), None))
+    clips = probe_clips(vids, args.data, args.wild)
     if args.limit:
         clips = clips[: args.limit]
     models: dict = {None: load_model(args.model)}

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from reencode_probe import fold_videos, main_frame_scores, rule_score, thresholds_by_fold  # noqa: E402
+from reencode_probe import fold_videos, main_frame_scores, probe_clips, rule_score, thresholds_by_fold  # noqa: E402
 
 KINDS = ("as_lying", "upright")
 
@@ -104,8 +104,6 @@ def main(argv=None) -> int:
         summarise(done["rows"], done["thresholds"])
         return 0
 
-    from detector.constants import VIDEO_EXTENSIONS
-    from detector.data.datasets import read_datasets
     from detector.inference import quality
     from detector.inference.pipeline import analyze
     from detector.models.classifier import load_model
@@ -113,16 +111,7 @@ def main(argv=None) -> int:
 
     vids = fold_videos(args.folds)
     thresholds = thresholds_by_fold(vids, ["confident"])
-    fold_of = {os.path.realpath(v["video"]): v["fold"] for v in vids if v["kind"] == "video"}
-    clips = [
-        (it.source, it.method or "original", it.label, it.path, fold_of[os.path.realpath(it.path)])
-        for it in read_datasets(args.data)
-        if it.kind == "video" and os.path.realpath(it.path) in fold_of
-    ]
-    if args.wild:
-        for name in sorted(os.listdir(args.wild)):
-            if name.lower().endswith(VIDEO_EXTENSIONS):
-                clips.append(("wild_real", "original", 0, os.path.join(args.wild, name), None))
+    clips = probe_clips(vids, args.data, args.wild)
     if args.reals:
         clips = [c for c in clips if c[2] == 0]
     if args.limit:

@@ -85,33 +85,14 @@ def self_blend_frame(frame, detector, blender, seed: int = 0, margin: float = FA
     return out
 
 
-def render_fake(path: str | os.PathLike, seconds: float = SECONDS, fps: int = FPS, size=SIZE, seed: int = 0) -> str:
-    """The real clip with the face of every frame self-blended (:func:`self_blend_frame`)."""
+def render_fake(
+    path: str | os.PathLike, seconds: float = SECONDS, fps: int = FPS, size=SIZE, seed: int = 0, start: int = 0
+) -> str:
+    """The real clip with the face of every frame (from frame ``start`` on) self-blended (:func:`self_blend_frame`)."""
     from detector.data.synthetic import render_clip
     from detector.inference.faces import FaceDetector
     from detector.training.sbi import SelfBlender
 
-    detector = FaceDetector()
-    with SelfBlender(seed=seed) as blender:
-        try:
-            return render_clip(
-                str(path),
-                seconds=seconds,
-                fps=fps,
-                size=size,
-                transform=lambda frame, i: self_blend_frame(frame, detector, blender, seed),
-            )
-        finally:
-            detector.close()
-
-
-def render_part_swapped(path: str | os.PathLike, seconds: float = SECONDS, fps: int = FPS, size=SIZE, seed: int = 0):
-    """The real clip with the face of its frames from :data:`SWAPPED_FROM` of it on self-blended, as the fake's."""
-    from detector.data.synthetic import render_clip
-    from detector.inference.faces import FaceDetector
-    from detector.training.sbi import SelfBlender
-
-    start = int(round(seconds * fps * SWAPPED_FROM))
     detector = FaceDetector()
     with SelfBlender(seed=seed) as blender:
         try:
@@ -124,6 +105,11 @@ def render_part_swapped(path: str | os.PathLike, seconds: float = SECONDS, fps: 
             )
         finally:
             detector.close()
+
+
+def render_part_swapped(path: str | os.PathLike, seconds: float = SECONDS, fps: int = FPS, size=SIZE, seed: int = 0):
+    """The real clip with the face of its frames from :data:`SWAPPED_FROM` of it on self-blended, as the fake's."""
+    return render_fake(path, seconds, fps, size, seed, start=int(round(seconds * fps * SWAPPED_FROM)))
 
 
 def forward(src: str | os.PathLike, path: str | os.PathLike, short_side: int = 360, crf: int = 36) -> str:
