@@ -136,7 +136,6 @@ def write_json(path: Path, data: dict) -> None:
 
 def _source_fields(video: str) -> dict:
     """What an entry records of the source it was last read for: `deepfake-lens cache` judges it by them."""
-
     fingerprint = source_fingerprint(video)  # InputError for what is not a readable file
     st = os.stat(video)
     return {
