@@ -29,8 +29,9 @@ from fractions import Fraction
 import numpy as np
 
 
-def reencode(src: str, dst: str, crf: int) -> str:
-    """``src`` re-encoded whole as H.264 at ``crf`` (yuv420p, its own size and frame rate; no audio)."""
+def reencode(src: str, dst: str, crf: int, transform=None) -> str:
+    """``src`` re-encoded whole as H.264 at ``crf`` (yuv420p, its own size and frame rate; no audio); each frame
+    (RGB, cut to even sides) through ``transform`` first where one is given."""
     import av
 
     with av.open(src) as inp, av.open(dst, "w") as out:
@@ -42,6 +43,8 @@ def reencode(src: str, dst: str, crf: int) -> str:
         stream.options = {"preset": "veryfast", "crf": str(crf)}
         for frame in inp.decode(vin):
             img = frame.to_ndarray(format="rgb24")[: stream.height, : stream.width]
+            if transform is not None:
+                img = transform(img)
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
                 out.mux(packet)
         for packet in stream.encode():

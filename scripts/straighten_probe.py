@@ -21,38 +21,34 @@ import json
 import os
 import sys
 import tempfile
-from fractions import Fraction
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from reencode_probe import fold_videos, main_frame_scores, probe_clips, rule_score, thresholds_by_fold  # noqa: E402
+from reencode_probe import (  # noqa: E402
+    fold_videos,
+    main_frame_scores,
+    probe_clips,
+    reencode,
+    rule_score,
+    thresholds_by_fold,
+)
 
 KINDS = ("as_lying", "upright")
 
 
 def tilt_clip(src: str, dst: str, degrees: float) -> str:
     """``src`` with every frame turned by ``degrees`` (counter-clockwise as shown) about its centre, edges drawn
-    outwards, as H.264 CRF 18 at its own size and frame rate."""
-    import av
+    outwards, as H.264 CRF 18 at its own size and frame rate (:func:`reencode_probe.reencode`)."""
     import cv2
 
-    with av.open(src) as inp, av.open(dst, "w") as out:
-        vin = inp.streams.video[0]
-        stream = out.add_stream("libx264", rate=vin.average_rate or vin.guessed_rate or Fraction(25))
-        w, h = vin.codec_context.width // 2 * 2, vin.codec_context.height // 2 * 2
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": "18"}
+    def turn(img: np.ndarray) -> np.ndarray:
+        h, w = img.shape[:2]
         m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-        for frame in inp.decode(vin):
-            img = frame.to_ndarray(format="rgb24")[:h, :w]
-            img = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return dst
+        return cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+    return reencode(src, dst, 18, transform=turn)
 
 
 def summarise(rows: list[dict], thresholds: dict) -> None:
