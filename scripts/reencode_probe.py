@@ -29,9 +29,10 @@ from fractions import Fraction
 import numpy as np
 
 
-def reencode(src: str, dst: str, crf: int, transform=None) -> str:
+def reencode(src: str, dst: str, crf: int, transform=None, seconds: float | None = None) -> str:
     """``src`` re-encoded whole as H.264 at ``crf`` (yuv420p, its own size and frame rate; no audio); each frame
-    (RGB, cut to even sides) through ``transform`` first where one is given."""
+    (RGB, cut to even sides) through ``transform`` first where one is given; only its first ``seconds`` where
+    given."""
     import av
 
     with av.open(src) as inp, av.open(dst, "w") as out:
@@ -41,7 +42,9 @@ def reencode(src: str, dst: str, crf: int, transform=None) -> str:
         stream.width, stream.height = vin.codec_context.width // 2 * 2, vin.codec_context.height // 2 * 2
         stream.pix_fmt = "yuv420p"
         stream.options = {"preset": "veryfast", "crf": str(crf)}
-        for frame in inp.decode(vin):
+        for i, frame in enumerate(inp.decode(vin)):
+            if seconds is not None and i >= seconds * rate:
+                break
             img = frame.to_ndarray(format="rgb24")[: stream.height, : stream.width]
             if transform is not None:
                 img = transform(img)

@@ -296,7 +296,7 @@ def gallery_items(
     for pos, fr, f in entries:
         where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
         said = score_said(f.score, report.threshold, report.uncertain, report.second_opinion)
-        caption = f"{where}face {f.identity} · score {said}{straightened_note(f)}"
+        caption = f"{where}face {f.identity} · score {said}{crop_note(f)}"
         tile = face_tile(
             f,
             report.threshold,
@@ -362,14 +362,18 @@ def draw_boxes(
     return out
 
 
-def straightened_note(face) -> str:
-    """What a tile's caption adds for a tilted face cut turned upright (``face.straightened`` degrees, see
-    :func:`detector.inference.quality.straighten_by`): the tile shows it as the model saw it, not as the picture
-    holds it; "" for any other face."""
+def crop_note(face) -> str:
+    """What a tile's caption adds where the model's crop is not the picture as it holds the face: a tilted face cut
+    turned upright (``face.straightened`` degrees, see :func:`detector.inference.quality.straighten_by`), text laid
+    over it painted out (``face.text_over``, see :mod:`detector.inference.overlays`); the tile shows the crop as the
+    model saw it.  "" for any other face."""
+    notes = []
     degrees = getattr(face, "straightened", 0.0)
-    if not degrees:
-        return ""
-    return f" · turned {abs(degrees):.0f}° upright"
+    if degrees:
+        notes.append(f" · turned {abs(degrees):.0f}° upright")
+    if getattr(face, "text_over", 0.0):
+        notes.append(" · text over it painted out")
+    return "".join(notes)
 
 
 def score_said(score: float, threshold: float, band=None, second: dict | None = None) -> str:
@@ -498,7 +502,7 @@ __all__ = [
     "hex_rgb",
     "faces_text",
     "score_said",
-    "straightened_note",
+    "crop_note",
     "label_style",
     "ORDERS",
     "HEAT_MAP_CHOICES",

@@ -35,11 +35,12 @@ from detector.inference.report import (
     rule_text,
     score_text,
     segment_made_uncertain,
+    text_made_uncertain,
     threshold_by_hand,
 )
 from explain import DEFAULT_HEAT_MAP
 from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers, many_faces_summary
-from webapp.faces import HEAT_MAP_LOOKS, draw_boxes, face_label, face_tile, faces_text, straightened_note
+from webapp.faces import HEAT_MAP_LOOKS, crop_note, draw_boxes, face_label, face_tile, faces_text
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
 from webapp.verdict import headline, is_photo, verdict_html
@@ -182,6 +183,12 @@ def _band_text(report: Report) -> str:
             "background removed): then, as here, <b>uncertain</b>. Scores under the threshold follow the model's own "
             "band."
         )
+    if text_made_uncertain(report):  # faces under text: never fake on their own
+        return (
+            f"{what} at or above the threshold {t:.3f} is called <b>fake</b>, unless the faces that make it so had "
+            "text laid over them (painted out before judging) and the faces free of text are under it: then, as "
+            "here, <b>uncertain</b>. Scores under the threshold follow the model's own band."
+        )
     seg = segment_made_uncertain(report)
     if seg:  # under the band by its score, uncertain for a stretch of strongly fake frames (a review)
         return (
@@ -249,6 +256,11 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
             " A head tilted by 10 to 45 degrees is cut turned upright, as the models learned faces: its tile shows it "
             "so, and its caption says by how much."
         )
+    if any(f.text_over for _, f in entries):
+        intro += (
+            " Text laid over a face (a caption) is painted out before it is judged, as the models never trained on "
+            "faces under text: its tile shows the painted crop, and its caption says so."
+        )
     if any(f.depth is not None for _, f in entries):
         intro += (
             " Last panel: the face's depth map as the model's depth stream read it (brighter = nearer; FaceMesh's "
@@ -275,7 +287,7 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
             f'<figure{wide}><img src="{data_uri(tile)}" alt="{_esc(_tile_text(f, report))}">'
             f"<figcaption>{where}face {f.identity} · fake score "
             f"<b>{score_text(f.score, report.threshold, report.uncertain, digits=3)}</b> ({_esc(word)})"
-            f"{_esc(straightened_note(f))}</figcaption></figure>"
+            f"{_esc(crop_note(f))}</figcaption></figure>"
         )
     return f'<p class="note">{intro}</p><div class="faces">{"".join(figures)}</div>'
 

@@ -472,7 +472,7 @@ def crop_pairs(
     same face in the perturbed run (:func:`_matched`: found by its place, moved as the perturbation moves it:
     ``mover``, :func:`face_mover`), "no face found" where the perturbed run lost it, "face lost" where it found only
     other faces.  Each crop is framed in its own verdict colour."""
-    from webapp.faces import face_tile, straightened_note
+    from webapp.faces import crop_note, face_tile
 
     border = 5
     with_face = [i for i, fr in enumerate(before.frames) if fr.faces and i < len(after.frames)]
@@ -499,7 +499,7 @@ def crop_pairs(
         lost = "face lost (other faces found)" if others else unjudged_text(after.frames[pos].too_small)
         after_score = lost if b is None else score_text(b.score, after.threshold, after.uncertain)
         who = f"face {a.identity} · " if len(before.identities) > 1 else ""  # which person, where there are several
-        turned = straightened_note(a)  # the pair shown upright, as the model saw it
+        turned = crop_note(a)  # the pair shown upright, as the model saw it
         caption = f"{where}{who}score {before_score} → {after_score}{turned}"
         items.append((np.concatenate([left, gap, right], axis=1), caption))
     return items

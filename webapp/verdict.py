@@ -29,6 +29,7 @@ from detector.inference.report import (
     second_opinion_warning,
     segment_made_uncertain,
     small_faces_once,
+    text_made_uncertain,
     threshold_by_hand,
     trust_warnings,
     verdict,
@@ -36,6 +37,7 @@ from detector.inference.report import (
     with_fragile,
     with_second_opinion,
     with_segment,
+    with_text_over,
     without_fragile,
 )
 from detector.inference.video import MANY_FACES_THRESHOLD, SMALL_PHOTO_THRESHOLD, SMALL_THRESHOLD
@@ -259,6 +261,15 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
             f"background removed, shown on white), an edit the model never trained on: {CUT_OUT_FAKE}. So it does "
             "not call a cut-out fake. Give the original picture if you have it."
         )
+    elif text_made_uncertain(report):  # over the threshold, but on faces under text
+        text = (
+            "Over the threshold, but on faces with text laid over them: real ones score fake too."
+            if compact
+            else "<b>Why &ldquo;uncertain&rdquo;:</b> the score is over the threshold, but the faces that make it so "
+            "had text laid over them (a caption), painted out before they were judged: the model never trained on "
+            "faces under text, and captions over the chin made real clips score fake. The faces free of text do not "
+            "call it fake on their own. Find a copy without captions if you can."
+        )
     elif seg := segment_made_uncertain(report):  # under the band, but a stretch scores strongly fake (a review)
         text = (
             f"Under the band, but {seg['frames']} frames in a row ({seg['start']:.1f}&ndash;{seg['end']:.1f} s) score "
@@ -328,6 +339,7 @@ def relabel(
     # this model's (never "real" with a stretch of the clip scoring strongly fake), then the second opinion's say on
     # a "fake"
     own_label = with_cut_out(with_segment(verdict(report.score, t, band), report, t), report)  # a cut-out: uncertain
+    own_label = with_text_over(own_label, report, t)  # faces under text: not fake on their own
     new = dataclasses.replace(
         report, threshold=t, uncertain=band, label=with_second_opinion(own_label, report.second_opinion)
     )

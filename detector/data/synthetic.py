@@ -5,15 +5,24 @@ FaceForensics++ data ever needs to be copied into the repository.
 
     render_clip("astronaut.mp4", seconds=2, size=(640, 480))   # a face, panned and zoomed
     render_clip("plain.mp4", seconds=1, source="plain")          # no face at all
+    burn_caption(frame, "a line of text", 320, 400, 20, "outline")  # a burned-in caption, as social video has
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from fractions import Fraction
 
 import av
 import numpy as np
+
+# how burn_caption draws a caption:
+#   outline  white letters, a black outline (OpenCV's own font; the common social-video caption)
+#   boxed    white letters on a 75% opaque black band (OpenCV's font; broadcast and video players' captions)
+#   social   bold TrueType letters (DejaVu Sans Bold, from matplotlib), white with a black stroke, half as large again
+#   yellow   the same letters in yellow with a soft dark shadow and no stroke
+CAPTION_STYLES = ("outline", "boxed", "social", "yellow")
 
 
 def astronaut() -> np.ndarray:
@@ -83,3 +92,58 @@ def render_clip(
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+def burn_caption(img: np.ndarray, text: str, centre_x: float, middle_y: float, height: float, style: str) -> np.ndarray:
+    """``img`` (RGB) with ``text`` drawn on it, centred at (``centre_x``, ``middle_y``), its capitals ``height`` px
+    high, in ``style`` (:data:`CAPTION_STYLES`)."""
+    import cv2
+
+    if style in ("social", "yellow"):
+        return _truetype_caption(img, text, centre_x, middle_y, height, style)
+    font, out = cv2.FONT_HERSHEY_DUPLEX, img.copy()
+    scale = max(0.3, height / 22.0)  # DUPLEX capitals are ~22 px high at scale 1
+    thick = max(1, int(round(scale * 1.6)))
+    (tw, th), base = cv2.getTextSize(text, font, scale, thick)
+    x, y = int(round(centre_x - tw / 2)), int(round(middle_y + th / 2))
+    if style == "boxed":
+        pad = int(round(th * 0.35))
+        band = out.copy()
+        cv2.rectangle(band, (x - pad, y - th - pad), (x + tw + pad, y + base + pad), (0, 0, 0), -1)
+        out = cv2.addWeighted(band, 0.75, out, 0.25, 0)  # 75% opaque: video players' default
+    elif style == "outline":
+        cv2.putText(out, text, (x, y), font, scale, (0, 0, 0), thick + max(2, thick), cv2.LINE_AA)
+    else:
+        raise ValueError(f"unknown style {style!r}: one of {', '.join(CAPTION_STYLES)}")
+    cv2.putText(out, text, (x, y), font, scale, (255, 255, 255), thick, cv2.LINE_AA)
+    return out
+
+
+def _truetype_caption(img: np.ndarray, text: str, centre_x: float, middle_y: float, height: float, style: str):
+    import matplotlib
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    path = os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf", "DejaVuSans-Bold.ttf")
+    size = max(8, int(round(height * 1.5 / 0.73)))  # DejaVu's capitals are ~0.73 of its size
+    font = ImageFont.truetype(path, size)
+    out = Image.fromarray(img)
+    x0, y0, x1, y1 = ImageDraw.Draw(out).textbbox((0, 0), text, font=font, anchor="lm")
+    at = (int(round(centre_x - (x1 - x0) / 2)), int(round(middle_y)))
+    if style == "social":
+        ImageDraw.Draw(out).text(
+            at,
+            text,
+            font=font,
+            anchor="lm",
+            fill=(255, 255, 255),
+            stroke_width=max(1, size // 9),
+            stroke_fill=(0, 0, 0),
+        )
+        return np.asarray(out)
+    shadow = Image.new("L", out.size, 0)
+    off = max(1, size // 14)
+    ImageDraw.Draw(shadow).text((at[0] + off, at[1] + off), text, font=font, anchor="lm", fill=200)
+    shadow = shadow.filter(ImageFilter.GaussianBlur(max(1, size // 16)))
+    out = Image.composite(Image.new("RGB", out.size, (0, 0, 0)), out, shadow)
+    ImageDraw.Draw(out).text(at, text, font=font, anchor="lm", fill=(255, 230, 40))
+    return np.asarray(out)

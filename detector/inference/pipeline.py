@@ -40,6 +40,7 @@ from detector.inference.faces import (
     track,
     turned_square,
 )
+from detector.inference.overlays import paint_out_text, text_over_warning
 from detector.inference.quality import face_stats, straighten_by
 from detector.inference.report import (
     NO_FACE,
@@ -57,6 +58,7 @@ from detector.inference.report import (
     with_cut_out,
     with_fragile,
     with_second_opinion,
+    with_text_over,
 )
 from detector.inference.stills import CUT_OUT_WARNING, STILL_PAD, grey_tail_warning, is_still, read_still
 from detector.inference.video import (
@@ -309,13 +311,18 @@ def faces_in(
     for f in found:
         x, y, bw, bh = f.box
         inner = f.inside  # a photo's inner picture, shares of the crop (None: none)
-        if margins:  # each crop with its inner picture's share of it (None: none), as f.crop and inner
-            f.crops = {float(margin): (f.crop, inner)}
+        # text laid over the face (a burned-in caption across the chin: an audit, 16 of 40 real portraits "fake")
+        # is painted out before the face is judged (detector.inference.overlays)
+        f.crop, f.text_over = paint_out_text(f.crop)
+        if margins:  # each crop with its inner picture's share of it (None: none) and its text's, as f.crop
+            f.crops = {float(margin): (f.crop, inner, f.text_over)}
             for m in margins:
                 if float(m) != float(margin):
                     crop = crop_face(image, f.box, m, f.straightened)
                     inner_edge = pad > 0 and not f.straightened  # (a straightened face's has none: see above)
-                    f.crops[float(m)] = _past_inner_edge(image, f.box, m, crop) if inner_edge else (crop, None)
+                    crop, edge = _past_inner_edge(image, f.box, m, crop) if inner_edge else (crop, None)
+                    painted, share = paint_out_text(crop)
+                    f.crops[float(m)] = (painted, edge, share)
         f.box = (int(x - ox), int(y - oy), int(bw), int(bh))
         f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
         # a photo's mirrored padding, a frame's black edge
@@ -467,7 +474,7 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
             crops = f.crops or {}
             if float(margin) not in crops:
                 raise ValueError(f"faces were not cropped at margin {margin} (have {sorted(crops)})")
-            crop, inner = crops[float(margin)]
+            crop, inner, text_over = crops[float(margin)]
             inside = crop_inside(f.box, fr.shape[1], fr.shape[0], margin, f.straightened) if fr.shape else None
             inside = _both(inside, inner)
             faces.append(
@@ -483,6 +490,7 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
                     depth=None,
                     inside=inside,
                     framed=inner is not None,
+                    text_over=text_over,
                 )
             )
         frames.append(replace(fr, faces=faces))
@@ -773,6 +781,10 @@ def analyze(
         # journalist's audit: a real portrait cut out as an oval read "Likely FAKE" 0.863)
         report.warnings.append(CUT_OUT_WARNING)
         report.label = with_cut_out(report.label, report)
+    said = text_over_warning(results)
+    if said:  # never "fake" on faces under text alone (their own frames free of it may say so)
+        report.warnings.append(said)
+        report.label = with_text_over(report.label, report)
     if getattr(info, "turned_upright", 0):  # analysed turned: what is shown is the turned photo
         report.warnings.append(turned_upright_warning(info.turned_upright))
     if getattr(info, "shrunk_from", None) and report.label != "unknown":  # its boxes are in the shrunk pixels

@@ -487,6 +487,44 @@ def with_cut_out(label: str, report: Report) -> str:
     return "uncertain" if label == "fake" and is_cut_out(report) else label
 
 
+TEXT_FREE_FACES = 4  # a video identity's faces without text over them that can carry a "fake" verdict on their own
+
+
+def text_free_score(report: Report) -> float | None:
+    """The video score (the report's rule, over its main identities as :func:`summarise` takes them) of the faces
+    with no text painted out of them (``face.text_over``), each identity counted only with at least
+    :data:`TEXT_FREE_FACES` such faces (a photo: one); None where no face had text painted out, nan where too few
+    were free of it."""
+    faces = [f for fr in report.frames for f in fr.faces]
+    if not any(f.text_over for f in faces):
+        return None
+    need = 1 if report.is_photo else TEXT_FREE_FACES
+    rule = RULES.get(report.aggregation, RULES["confident"])
+    main = main_identities(report.identities, report.frames, MAIN_SHARE)
+    groups = [[f for f in faces if f.identity == i] for i in sorted(main)] if main else [faces]
+    free = [[f.score for f in g if not f.text_over] for g in groups]
+    scores = [rule(s) for s in free if len(s) >= need]
+    return max(scores) if scores else float("nan")
+
+
+def with_text_over(label: str, report: Report, threshold: float | None = None) -> str:
+    """``label``, or "uncertain" where it is "fake" and the faces that make it so had text laid over them (painted out:
+    :mod:`detector.inference.overlays`): the models never trained on such faces, and captions over the chin made real
+    clips "fake" (docs/results.md "Text laid over the face"). A "fake" stands where the faces free of text score over
+    ``threshold`` (the report's) on their own (:func:`text_free_score`)."""
+    if label != "fake":
+        return label
+    free = text_free_score(report)
+    t = report.threshold if threshold is None else threshold
+    return label if free is None or free >= t else "uncertain"
+
+
+def text_made_uncertain(report: Report) -> bool:
+    """Whether ``report`` is "uncertain" only for the text over its faces (:func:`with_text_over`): its score is over
+    its threshold."""
+    return report.label == "uncertain" and report.score >= report.threshold and text_free_score(report) is not None
+
+
 def with_segment(label: str, report: Report, threshold: float | None = None) -> str:
     """``label``, or "uncertain" where it is "real" and part of the clip scores strongly fake at ``threshold`` (or
     the report's: :func:`fake_segment`)."""

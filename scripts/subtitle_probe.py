@@ -1,0 +1,293 @@
+"""Real clips with subtitles burned in over the face: are real people still called real?
+
+Social video carries its words on the picture: captions burned into the frames, over the speaker's chin when the
+face fills the frame. An audit found such captions made real portraits "fake". This takes the real clips that the
+judging model never trained on (the FF++ c23 and c40 reals and the actor clips, each by the fold model that
+validated it, out of fold; the ``wild_real`` clips by the default), and their first ``--seconds`` seconds as they are
+and with a caption burned in (H.264 CRF 18, its own size and frame rate, in a temporary folder: nothing is written
+into the repository); ``--fakes`` takes the fakes too (what the captions, and anything done about them, cost there).
+
+The caption is fixed in the frame, as burned-in captions are: centred on the face's median centre across the clip,
+its text a tenth of the face's height high (``--size``), its middle at ``--at`` face heights below the face's centre
+(0.3: across the mouth and chin), changing every two seconds; styles (``--styles``): those of
+:func:`detector.data.synthetic.burn_caption` (outline, boxed, social, yellow). The text finder
+(:mod:`detector.inference.overlays`) was written against the first two only (OpenCV's own font; the last two are
+drawn by Pillow from a TrueType font).
+
+Each captioned clip is analysed twice: as the pipeline does, the text found over faces painted out and a "fake" on
+faces under text alone made "uncertain" ("outline"), and with the text kept ("outline_kept": the pipeline before it
+did either). Printed per style: reals (and fakes)
+called fake / uncertain / real at each clip's threshold (calibrated on the other folds' out-of-fold scores; the
+card's for wild clips), the clips with text found over a face, and the clips whose label changed from "as_is".
+
+    python scripts/subtitle_probe.py --json runs/subtitles/probe.json             # the 55 real clips, ~20 min
+    python scripts/subtitle_probe.py --fakes --json runs/subtitles/probe_all.json  # and the 99 fakes
+
+``--portraits N``: instead, the first N held-out real UTKFace photos (never trained on), each enlarged until its face
+is ``--face-px`` high (650: a face filling a phone's portrait video) and shown as a 3 s still clip, 720 x 1280, as
+it is and captioned; judged by the default at its card's threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from reencode_probe import fold_videos, probe_clips, reencode, thresholds_by_fold  # noqa: E402
+
+from detector.data.synthetic import CAPTION_STYLES as STYLES  # noqa: E402
+from detector.data.synthetic import burn_caption  # noqa: E402
+
+LINES = (
+    "and that is what we saw on the ground",
+    "nobody expected the vote to go this way",
+    "we will be back after the break",
+    "the numbers speak for themselves",
+    "thank you all for being here today",
+    "this is only the beginning",
+)
+
+
+def median_face(path: str, detector, n: int = 8) -> tuple[float, float, float] | None:
+    """(centre x, centre y, side) of the most confident face, medians over ``n`` frames sampled from ``path``."""
+    from detector.inference.video import sample_frames
+
+    _, frames = sample_frames(path, n_frames=n)
+    found = []
+    for fr in frames:
+        faces = detector.detect(fr.image)
+        if faces:
+            x, y, w, h = faces[0].box
+            found.append((x + w / 2, y + h / 2, max(w, h)))
+    return tuple(float(v) for v in np.median(found, axis=0)) if found else None
+
+
+def captioned(src: str, dst: str, face, style: str, size: float, at: float, seconds: float) -> str:
+    """``src``'s first ``seconds`` with a caption burned in over ``face`` (:func:`median_face`) in every frame."""
+    import av
+
+    with av.open(src) as inp:
+        rate = float(inp.streams.video[0].average_rate or 25)
+    cx, cy, side = face
+    count = [0]
+
+    def burn(img: np.ndarray) -> np.ndarray:
+        line = LINES[int(count[0] / rate / 2.0) % len(LINES)]
+        count[0] += 1
+        return burn_caption(img, line, cx, cy + at * side, size * side, style)
+
+    return reencode(src, dst, 18, transform=burn, seconds=seconds)
+
+
+@contextlib.contextmanager
+def text_kept():
+    """The pipeline as it was before text over faces was painted out (each crop judged with its text)."""
+    from detector.inference import pipeline
+
+    paint = pipeline.paint_out_text
+    pipeline.paint_out_text = lambda crop: (crop, 0.0)
+    try:
+        yield
+    finally:
+        pipeline.paint_out_text = paint
+
+
+def portrait_clips(utk: str, n: int, face_px: float, tmp: str, styles, size: float, at: float):
+    """For each of the first ``n`` held-out real UTKFace photos (never trained on): (name, {kind: clip path}), the
+    photo enlarged until its face is ``face_px`` high and cut as a 720 x 1280 portrait centred on the face (edges
+    drawn outwards), as a 3 s still clip (4 frames a second, H.264 CRF 20), as it is ("as_is") and with a caption in
+    each of ``styles`` (where the face was found)."""
+    import cv2
+    from split_screen_probe import write_clip
+
+    from detector.data.datasets import read_datasets
+    from detector.evaluation.evaluate import select_split
+    from detector.inference.pipeline import face_detector
+    from detector.models.classifier import load_model
+
+    items, _, _ = select_split(read_datasets([utk]), load_model(None).card, "heldout")
+    detector, W, H = face_detector(), 720, 1280
+    for it in items[:n]:
+        rgb = cv2.cvtColor(cv2.imread(it.path), cv2.COLOR_BGR2RGB)
+        faces = detector.detect(rgb)
+        if not faces:
+            continue
+        x, y, w, h = faces[0].box
+        f = face_px / max(w, h)
+        big = cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
+        cx, cy = (x + w / 2) * f, (y + h / 2) * f
+        pad = max(W, H)
+        big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        x0, y0 = int(round(cx + pad - W / 2)), int(round(cy + pad - H * 0.4))
+        frame = np.ascontiguousarray(big[y0 : y0 + H, x0 : x0 + W])
+        fx, fy = W / 2, H * 0.4  # the face's centre in the portrait
+        clips = {"as_is": write_clip(os.path.join(tmp, "as_is.mp4"), [frame] * 12)}
+        for style in styles:
+            burnt = [
+                burn_caption(frame, LINES[i // 8 % len(LINES)], fx, fy + at * face_px, size * face_px, style)
+                for i in range(12)
+            ]
+            clips[style] = write_clip(os.path.join(tmp, f"{style}.mp4"), burnt)
+        yield os.path.basename(it.path), clips
+
+
+def verdict(score: float, threshold: float, band: float) -> str:
+    if score != score:
+        return "unknown"
+    return "fake" if score >= threshold else "uncertain" if score >= band else "real"
+
+
+def summarise(rows: list[dict], styles) -> None:
+    print(f"{len(rows)} clips")
+    for label, name in ((0, "reals"), (1, "fakes")):
+        sub = [r for r in rows if r["label"] == label]
+        if not sub:
+            continue
+        for kind in ("as_is", *(k for s in styles for k in (f"{s}_kept", s))):
+            n = {k: sum(r[kind]["label"] == k for r in sub) for k in ("fake", "uncertain", "real", "unknown")}
+            text = sum(r[kind].get("text_frames", 0) > 0 for r in sub)
+            print(
+                f"  {name} {kind:8s} fake {n['fake']:3d}  uncertain {n['uncertain']:3d}  real {n['real']:3d}  "
+                f"no face {n['unknown']:2d}  median {np.nanmedian([r[kind]['score'] for r in sub]):.3f}  "
+                f"clips with text found over a face {text}"
+            )
+        for r in sub:
+            for kind in (k for s in styles for k in (f"{s}_kept", s)):
+                if (r[kind]["label"] == "fake") != (r["as_is"]["label"] == "fake"):
+                    print(
+                        f"    {kind}: {r['source']}/{r['method']}/{r['video']} {r['as_is']['score']:.3f} "
+                        f"{r['as_is']['label']} -> {r[kind]['score']:.3f} {r[kind]['label']}"
+                    )
+
+
+def portraits(args) -> int:
+    """``--portraits``: the held-out photos as portrait clips (:func:`portrait_clips`), judged by the default at its
+    card's threshold, with the text painted out and kept."""
+    from detector.inference.pipeline import analyze
+    from detector.models.classifier import load_model
+
+    model = load_model(None)
+    t, band = float(model.card.threshold), float((model.card.uncertain or [model.card.threshold])[0])
+    rows = []
+
+    def judge(clip: str) -> dict:
+        r = analyze(clip, model=model, cam=None, second_opinion=False)
+        text = sum(bool(f.text_over) for f in r.faces)
+        side = float(np.median([max(f.box[2:]) for f in r.faces])) if r.faces else None
+        return {
+            "score": round(float(r.score), 4),
+            "label": r.label,
+            "text_frames": text,
+            "faces": len(r.faces),
+            "face_side": side,
+        }
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, clips in portrait_clips(args.utk, args.portraits, args.face_px, tmp, args.styles, args.size, args.at):
+            row = {"source": "faces_utk", "method": "portrait", "video": name, "label": 0, "fold": None}
+            row["threshold"] = t
+            for kind, clip in clips.items():
+                row[kind] = judge(clip)
+                if kind != "as_is":
+                    with text_kept():
+                        row[f"{kind}_kept"] = judge(clip)
+            rows.append(row)
+            kinds = ("as_is", *(k for s in args.styles for k in (f"{s}_kept", s)))
+            print(f"{name}: " + ", ".join(f"{k} {row[k]['score']} {row[k]['label']}" for k in kinds), file=sys.stderr)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump({"portraits": args.portraits, "styles": args.styles, "rows": rows}, fh, indent=1)
+    summarise(rows, args.styles)
+    print(f"(portraits judged by {model.card.name} at its card's threshold {t:.4f}, uncertain from {band:.4f})")
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
+    p.add_argument("--wild", default="../shared/data/wild_real", help="real clips no model trained on ('' to skip)")
+    p.add_argument("--folds", default="runs/cvtight", help="the default's fold runs (foldK with val_videos.json)")
+    p.add_argument("--frames", type=int, default=32, help="frames sampled from each video")
+    p.add_argument("--seconds", type=float, default=8.0, help="each clip's first this many seconds")
+    p.add_argument("--styles", nargs="+", default=list(STYLES), choices=STYLES)
+    p.add_argument("--size", type=float, default=0.1, help="the letters' height, in face heights")
+    p.add_argument("--at", type=float, default=0.3, help="the caption's middle, in face heights below its centre")
+    p.add_argument("--fakes", action="store_true", help="the fakes too")
+    p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
+    p.add_argument("--json", default=None, help="also write each clip's scores here")
+    p.add_argument("--read", default=None, help="print the tables of an earlier --json and stop")
+    p.add_argument("--portraits", type=int, default=0, help="instead: this many held-out UTKFace photos as portraits")
+    p.add_argument("--face-px", type=float, default=650.0, help="the portraits' face height, px")
+    p.add_argument("--utk", default="../shared/data/faces_utk", help="the UTKFace data root (--portraits)")
+    args = p.parse_args(argv)
+    if args.read:
+        done = json.load(open(args.read))
+        summarise(done["rows"], done["styles"])
+        return 0
+
+    from detector.inference.pipeline import analyze, face_detector
+    from detector.inference.report import with_text_over
+    from detector.models.classifier import load_model
+    from detector.training.ensemble import run_card
+
+    if args.portraits:
+        return portraits(args)
+    vids = fold_videos(args.folds)
+    thresholds = thresholds_by_fold(vids, ["confident"])["confident"]
+    clips = [c for c in probe_clips(vids, args.data, args.wild) if args.fakes or c[2] == 0]
+    if args.limit:
+        clips = clips[: args.limit]
+    models: dict = {None: load_model(None)}
+    detector, rows = face_detector(), []
+    with tempfile.TemporaryDirectory() as tmp:
+        for source, method, label, path, fold in clips:
+            if fold not in models:
+                models[fold] = load_model(str(run_card(os.path.join(args.folds, f"fold{fold}"))))
+            model = models[fold]
+            t = thresholds[fold] if fold is not None else float(model.card.threshold)
+            band = float((model.card.uncertain or [t])[0]) * t / float(model.card.threshold)
+            row = {"source": source, "method": method, "video": os.path.basename(path), "label": label, "fold": fold}
+            row["threshold"] = round(t, 4)
+            face = median_face(path, detector)
+
+            def judge(clip: str, model=model, t=t, band=band) -> dict:
+                r = analyze(clip, model=model, frames=args.frames, cam=None, second_opinion=False)
+                score, text = float(r.score), sum(bool(f.text_over) for f in r.faces)
+                label = with_text_over(verdict(score, t, band), r, t)  # as the pipeline labels, at this threshold
+                return {"score": round(score, 4), "label": label, "text_frames": text, "faces": len(r.faces)}
+
+            row["as_is"] = judge(reencode(path, os.path.join(tmp, "as_is.mp4"), 18, seconds=args.seconds))
+            for style in args.styles:
+                if face is None:
+                    row[style] = row[f"{style}_kept"] = {"score": float("nan"), "label": "unknown"}
+                    continue
+                clip = captioned(path, os.path.join(tmp, f"{style}.mp4"), face, style, args.size, args.at, args.seconds)
+                row[style] = judge(clip)
+                with text_kept():
+                    row[f"{style}_kept"] = judge(clip)
+            rows.append(row)
+            kinds = ("as_is", *(k for s in args.styles for k in (f"{s}_kept", s)))
+            cells = ", ".join(f"{k} {row[k]['score']} {row[k]['label']}" for k in kinds)
+            print(
+                f"{source}/{method}/{row['video']} (fold {fold}, label {label}): {cells}", file=sys.stderr, flush=True
+            )
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump({"frames": args.frames, "styles": args.styles, "rows": rows}, fh, indent=1)
+    summarise(rows, args.styles)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.exit(main())
