@@ -5,7 +5,8 @@ face fills the frame. An audit found such captions made real portraits "fake". T
 judging model never trained on (the FF++ c23 and c40 reals and the actor clips, each by the fold model that
 validated it, out of fold; the ``wild_real`` clips by the default), and their first ``--seconds`` seconds as they are
 and with a caption burned in (H.264 CRF 18, its own size and frame rate, in a temporary folder: nothing is written
-into the repository); ``--fakes`` takes the fakes too (what the captions, and anything done about them, cost there).
+into the repository); ``--classes fake`` takes the fakes instead (what the captions, and anything done about them,
+cost there).
 
 The caption is fixed in the frame, as burned-in captions are: centred on the face's median centre across the clip,
 its text a tenth of the face's height high (``--size``), its middle at ``--at`` face heights below the face's centre
@@ -21,7 +22,7 @@ called fake / uncertain / real at each clip's threshold (calibrated on the other
 card's for wild clips), the clips with text found over a face, and the clips whose label changed from "as_is".
 
     python scripts/subtitle_probe.py --json runs/subtitles/probe.json             # the 55 real clips, ~20 min
-    python scripts/subtitle_probe.py --fakes --json runs/subtitles/probe_all.json  # and the 99 fakes
+    python scripts/subtitle_probe.py --classes fake --styles outline social --json runs/subtitles/probe_fakes.json
 
 ``--portraits N``: instead, the first N held-out real UTKFace photos (never trained on), each enlarged until its face
 is ``--face-px`` high (650: a face filling a phone's portrait video) and shown as a 3 s still clip, 720 x 1280, as
@@ -93,7 +94,7 @@ def text_kept():
     from detector.inference import pipeline
 
     paint = pipeline.paint_out_text
-    pipeline.paint_out_text = lambda crop: (crop, 0.0)
+    pipeline.paint_out_text = lambda crop, *args: (crop, 0.0)
     try:
         yield
     finally:
@@ -168,6 +169,60 @@ def summarise(rows: list[dict], styles) -> None:
                     )
 
 
+def finder(args) -> int:
+    """``--finder``: how often :func:`detector.inference.overlays.text_lines` finds text in face crops without it (every
+    UTKFace photo's most confident face; 6 frames of every FF++, actor and wild clip), and in the same crops with a
+    caption of each style over the chin (the clips' frames; every tenth photo), at the default's margin."""
+    import glob
+
+    import cv2
+
+    from detector.data.datasets import read_datasets
+    from detector.inference.faces import crop_face
+    from detector.inference.overlays import text_lines
+    from detector.inference.pipeline import face_detector
+    from detector.inference.video import sample_frames
+    from detector.models.classifier import load_model
+
+    margin, detector = load_model(None).card.face_margin, face_detector()
+    found: dict = {}
+
+    def count(where: str, kind: str, crop: np.ndarray, name: str) -> None:
+        n = found.setdefault((where, kind), [0, 0, []])
+        hit = bool(text_lines(crop))
+        n[0], n[1] = n[0] + 1, n[1] + hit
+        if hit and kind == "none":
+            n[2].append(name)
+
+    def each(where: str, image: np.ndarray, name: str, captions: bool) -> None:
+        faces = detector.detect(image)
+        if not faces:
+            return
+        box = faces[0].box
+        count(where, "none", crop_face(image, box, margin), name)
+        side = max(box[2], box[3])
+        for k, style in enumerate(args.styles if captions else ()):
+            line = LINES[(len(name) + k) % len(LINES)]
+            cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2 + args.at * side
+            count(
+                where, style, crop_face(burn_caption(image, line, cx, cy, args.size * side, style), box, margin), name
+            )
+
+    clips = [it.path for it in read_datasets(args.data) if it.kind == "video"]
+    clips += sorted(glob.glob(os.path.join(args.wild, "*"))) if args.wild else []
+    for path in clips:
+        for fr in sample_frames(path, n_frames=6)[1]:
+            each("video frames", fr.image, f"{os.path.basename(path)}@{fr.index}", True)
+    photos = sorted(glob.glob(os.path.join(args.utk, "real", "*.jpg")))
+    for i, path in enumerate(photos):
+        each("UTKFace photos", cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB), os.path.basename(path), i % 10 == 0)
+    print(f"text found in face crops (margin {margin}), caption {args.size} face heights high, {args.at} below centre")
+    for (where, kind), (n, hit, names) in found.items():
+        said = f"  e.g. {', '.join(names[:5])}" if names else ""
+        print(f"  {where:15s} {'no caption' if kind == 'none' else kind:10s} {hit:5d} of {n:5d}{said}")
+    return 0
+
+
 def portraits(args) -> int:
     """``--portraits``: the held-out photos as portrait clips (:func:`portrait_clips`), judged by the default at its
     card's threshold, with the text painted out and kept."""
@@ -221,10 +276,17 @@ def main(argv=None) -> int:
     p.add_argument("--styles", nargs="+", default=list(STYLES), choices=STYLES)
     p.add_argument("--size", type=float, default=0.1, help="the letters' height, in face heights")
     p.add_argument("--at", type=float, default=0.3, help="the caption's middle, in face heights below its centre")
-    p.add_argument("--fakes", action="store_true", help="the fakes too")
+    p.add_argument(
+        "--classes",
+        nargs="+",
+        default=["real"],
+        choices=["real", "fake"],
+        help="which clips: the real ones (default), the fakes (what the captions, and painting them out, cost there)",
+    )
     p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
     p.add_argument("--json", default=None, help="also write each clip's scores here")
     p.add_argument("--read", default=None, help="print the tables of an earlier --json and stop")
+    p.add_argument("--finder", action="store_true", help="instead: the text finder alone, on crops with and without")
     p.add_argument("--portraits", type=int, default=0, help="instead: this many held-out UTKFace photos as portraits")
     p.add_argument("--face-px", type=float, default=650.0, help="the portraits' face height, px")
     p.add_argument("--utk", default="../shared/data/faces_utk", help="the UTKFace data root (--portraits)")
@@ -241,9 +303,11 @@ def main(argv=None) -> int:
 
     if args.portraits:
         return portraits(args)
+    if args.finder:
+        return finder(args)
     vids = fold_videos(args.folds)
     thresholds = thresholds_by_fold(vids, ["confident"])["confident"]
-    clips = [c for c in probe_clips(vids, args.data, args.wild) if args.fakes or c[2] == 0]
+    clips = [c for c in probe_clips(vids, args.data, args.wild) if ("fake" if c[2] else "real") in args.classes]
     if args.limit:
         clips = clips[: args.limit]
     models: dict = {None: load_model(None)}

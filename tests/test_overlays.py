@@ -43,7 +43,7 @@ def test_no_text_is_found_on_a_face_without_it_nor_on_a_few_words():
     assert text_lines(np.zeros((20, 20, 3), np.uint8)) == [] and text_lines(None) == []
 
 
-def test_painting_out_removes_the_text_and_leaves_the_rest_of_the_crop():
+def test_painting_out_covers_the_text_and_leaves_the_rest_of_the_crop():
     clean = crop_face(data.astronaut(), BOX)
     same, share = paint_out_text(clean)
     assert same is clean and share == 0.0
@@ -56,10 +56,11 @@ def test_painting_out_removes_the_text_and_leaves_the_rest_of_the_crop():
     rows = np.nonzero(changed.any(axis=1))[0]
     assert rows.min() >= y0 - (y1 - y0) and rows.max() <= y1 + (y1 - y0)  # only the line's band changed
     assert np.array_equal(painted[: y0 - (y1 - y0)], crop[: y0 - (y1 - y0)])  # the eyes are as they were
-    # the band painted is nearer the face without the caption than the captioned crop was
-    band = slice(y0, y1)
-    after, before = (np.abs(c[band].astype(int) - clean[band]).mean() for c in (painted, crop))
-    assert after < 0.5 * before
+    # covered by one flat bar of the colour round it (of the fills measured, it kept real faces' scores lowest)
+    bar = np.unique(painted[changed], axis=0)
+    assert len(bar) == 1
+    rows_round = np.r_[rows.min() - 4 : rows.min(), rows.max() + 1 : rows.max() + 5]
+    assert np.abs(bar[0].astype(int) - crop[rows_round].reshape(-1, 3).mean(axis=0)).max() < 30
 
 
 def test_the_warning_says_where_text_was_painted_out():
@@ -136,11 +137,12 @@ def _clip(scores_and_text, threshold=0.5):
         ([(0.9, 0.2)] * 4 + [(0.9, 0.0)] * 4, "fake"),  # the faces free of text say fake on their own
         ([(0.9, 0.2)] * 4 + [(0.1, 0.0)] * 4, "uncertain"),  # they do not
         ([(0.9, 0.2)] * 5 + [(0.9, 0.0)] * 3, "uncertain"),  # too few to say
+        ([(0.9, 0.2)] * 12 + [(0.9, 0.0)] * 5, "uncertain"),  # under half its faces: text missed in a few captioned
         ([(0.2, 0.2)] * 8, "real"),  # under the band: text or not
     ],
 )
 def test_faces_under_text_alone_never_make_a_clip_fake(frames, label):
-    from detector.inference.report import text_made_uncertain, with_text_over
+    from detector.inference.report import text_free_score, text_made_uncertain, with_text_over
     from webapp.verdict import relabel, uncertain_html
 
     report = _clip(frames)
@@ -148,7 +150,10 @@ def test_faces_under_text_alone_never_make_a_clip_fake(frames, label):
     assert report.label == label
     assert text_made_uncertain(report) == (label == "uncertain" and report.score >= 0.5)
     if text_made_uncertain(report):
-        assert "text laid over them" in uncertain_html(report)
+        said = uncertain_html(report)
+        assert "text laid over them" in said
+        free = text_free_score(report)  # nan: too few faces free of text to judge on their own
+        assert ("No face free of text" in said) == (free != free) and ("do not call it fake" in said) == (free == free)
     # the threshold slider judges the same way; lowered far, a clip under text is still not fake on it alone
     assert relabel(report, 0.5, card_threshold=0.5, card_band=[0.3, 0.5]).label == label
     if any(t for _, t in frames) and label != "fake":
@@ -167,3 +172,88 @@ def test_a_photo_is_judged_by_its_faces_free_of_text():
         return with_text_over(r.label, r)
 
     assert photo(0.9) == "fake" and photo(0.1) == "uncertain"
+
+
+def test_a_face_under_text_is_never_labelled_fake_on_its_own():
+    from detector.inference.report import face_label
+    from webapp.faces import faces_text, score_said
+    from webapp.lab import _pair_caption_note
+
+    assert face_label(0.9, 0.5, [0.3, 0.5]) == "fake" and face_label(0.9, 0.5, [0.3, 0.5], text=0.2) == "uncertain"
+    assert face_label(0.1, 0.5, [0.3, 0.5], text=0.2) == "real"
+    assert score_said(0.9, 0.5, [0.3, 0.5], text=0.2).endswith("(uncertain)")
+    report = _clip([(0.9, 0.2)] * 8)
+    assert "face 0 0.90 (uncertain)" in faces_text(report.frames[0].faces, 0.5, [0.3, 0.5])
+    # the failure lab's pair: said where text was found on one side only
+    a, b = report.frames[0].faces[0], _clip([(0.9, 0.0)]).frames[0].faces[0]
+    assert _pair_caption_note(a, b) == " · text painted out before only"
+    assert _pair_caption_note(b, a) == " · text painted out after only"
+    assert _pair_caption_note(a, a) == " · text over it painted out" and _pair_caption_note(b, None) == ""
+
+
+def test_only_text_crossing_the_face_is_painted_and_a_pattern_is_not_text():
+    from detector.inference.overlays import face_in_crop
+
+    x, y, w, h = BOX
+    crop = crop_face(captioned("outline"), BOX)
+    face = face_in_crop(len(crop), BOX, 0.3)
+    assert face == pytest.approx(
+        (len(crop) / 2 - w / 2, len(crop) / 2 - h / 2, len(crop) / 2 + w / 2, len(crop) / 2 + h / 2), abs=1
+    )
+    assert paint_out_text(crop, face)[1] > 0
+    # a line below the chin, in the square's margin (a T-shirt's print, a name under a portrait): left as it is
+    below = burn_caption(data.astronaut(), LINE, x + w / 2, y + h + 0.1 * h, 0.08 * h, "outline")
+    crop = crop_face(below, BOX)
+    assert text_lines(crop) and text_lines(crop, face) == [] and paint_out_text(crop, face)[1] == 0.0
+    # a checked pattern over the whole square (a shirt): rows of like shapes, but covering most of it
+    check = np.zeros((512, 512, 3), np.uint8)
+    for i in range(0, 512, 32):
+        for j in range(0, 512, 32):
+            if (i + j) // 32 % 2:
+                check[i + 4 : i + 28, j + 4 : j + 28] = 255
+    assert text_lines(check)  # found as rows of letters...
+    same, share = paint_out_text(check)
+    assert same is check and share == 0.0  # ...but not painted: they would cover most of the square
+
+
+def test_a_tilted_head_with_a_level_caption_is_painted_in_its_upright_crop(tmp_path, tiny_model):
+    # a review: looked for in the turned square, where the picture's level caption lies aslant, it was missed from
+    # 15 degrees on
+    import cv2
+    from test_straighten import tilted_astronaut
+
+    from detector.inference.pipeline import analyze, face_detector
+
+    image = cv2.cvtColor(cv2.imread(tilted_astronaut(tmp_path, -30)), cv2.COLOR_BGR2RGB)
+    (found,) = face_detector().detect(image)
+    x, y, w, h = found.box
+    path = tmp_path / "tilted_captioned.png"
+    captioned_tilted = burn_caption(image, LINE, x + w / 2, y + 0.8 * h, 0.1 * h, "outline")
+    cv2.imwrite(str(path), cv2.cvtColor(captioned_tilted, cv2.COLOR_RGB2BGR))
+    (face,) = analyze(str(path), model=tiny_model).faces
+    assert abs(face.straightened) > 20 and 0.05 < face.text_over < 0.35
+    painted = np.any(face.crop == face.crop[face.crop.shape[0] * 3 // 4, face.crop.shape[1] // 2], axis=2)
+    rows = np.nonzero(painted.mean(axis=1) > 0.2)[0]  # the bar crosses the crop aslant, as the caption lies in it
+    assert len(rows) > 0.3 * face.crop.shape[0]
+
+
+def test_training_crops_are_cut_as_the_picture_holds_them(tmp_path):
+    # a review: detect_faces (the crop cache, masks, ranges) went through the same painting
+    from detector.inference.pipeline import detect_faces
+    from detector.inference.video import SampledFrame
+
+    frame = SampledFrame(index=0, time=0.0, image=captioned("outline"))
+    ((face,),) = detect_faces([frame])
+    assert face.text_over == 0.0 and text_lines(face.crop)
+
+
+def test_a_captioned_photo_over_the_threshold_is_uncertain_and_the_plain_one_fake(tmp_path, tiny_model):
+    import cv2
+
+    from detector.inference.pipeline import analyze
+
+    for name, image, label in (("plain", data.astronaut(), "fake"), ("captioned", captioned("outline"), "uncertain")):
+        path = tmp_path / f"{name}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        report = analyze(str(path), model=tiny_model, threshold=1e-9)  # every face over it
+        assert report.label == label

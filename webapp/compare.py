@@ -224,7 +224,7 @@ def cam_tiles(c: Comparison, side: int = 150, colours: str = DEFAULT_HEAT_MAP) -
     and label in words.  One picture a model, not one image of them all: on a phone that image was shrunk until its
     names and scores were 4-5 px high (a browser check); a gallery puts them one under the other there.  An empty
     list when no face was scored by every model."""
-    from webapp.faces import face_tile, hex_rgb, score_said
+    from webapp.faces import crop_note, face_tile, hex_rgb, score_said
 
     if c.face is None or not c.runs:
         return []
@@ -240,8 +240,10 @@ def cam_tiles(c: Comparison, side: int = 150, colours: str = DEFAULT_HEAT_MAP) -
             colours=colours,
         )
         head = _title(run.name, tile.shape[1], hex_rgb(model_colour(k)))
-        said = score_said(run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion)
-        out.append((np.concatenate([head, tile], axis=0), f"{run.name}: {said}"))
+        said = score_said(
+            run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, run.face.text_over
+        )
+        out.append((np.concatenate([head, tile], axis=0), f"{run.name}: {said}{crop_note(run.face)}"))
     return out
 
 
@@ -255,7 +257,9 @@ def cam_row_text(c: Comparison) -> str | None:
     where = "" if is_photo(c) else f" at {c.face.time:.2f} s"
     said = "; ".join(
         f"{run.name}: "
-        + score_said(run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion)
+        + score_said(
+            run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, run.face.text_over
+        )
         for run in c.runs
         if run.face is not None
     )

@@ -279,7 +279,7 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
             second=report.second_opinion,
             colours=colours,
         )
-        word = face_label(f.score, report.threshold, report.uncertain, report.second_opinion)
+        word = face_label(f.score, report.threshold, report.uncertain, report.second_opinion, f.text_over)
         where = "" if is_photo(report) else f"t = {fr.time:.2f} s (frame {fr.index}) · "
         # a tile with a depth panel is wider: its figure grows with it, so the panels keep their size
         wide = f' style="width:{round(300 * tile.shape[1] / 304)}px"' if f.depth is not None else ""

@@ -252,7 +252,7 @@ def levels_summary(reports: dict[str, Report]) -> str:
 def compare_summary(original: Report, perturbed: Report, mover: Mover | None = None) -> str:
     """The score change and whether the verdict flipped, and a face-coverage warning (markdown).  ``mover``: where
     the perturbation moves faces (:func:`face_mover`)."""
-    from detector.inference.report import segment_made_uncertain, verdict, with_segment
+    from detector.inference.report import segment_made_uncertain, verdict, with_segment, with_text_over
 
     lines = []
     fates = face_fates(original, perturbed, mover)
@@ -272,10 +272,11 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
         change = perturbed.score - original.score
         t, band = perturbed.threshold, perturbed.uncertain
         # each report's label from its score, and a stretch of strongly fake frames (with_segment), but not the
-        # second opinion: what is left of a change is the second opinion's doing (a review)
-        by_score = with_segment(verdict(original.score, t, band), original, t) != with_segment(
-            verdict(perturbed.score, t, band), perturbed, t
-        )
+        # second opinion nor text over the faces: what is left of a change is their doing (a review)
+        by_label = [with_segment(verdict(r.score, t, band), r, t) for r in (original, perturbed)]
+        by_score = by_label[0] != by_label[1]
+        text_before, text_after = (with_text_over(lab, r, t) != lab for lab, r in zip(by_label, (original, perturbed)))
+        by_text = original.label != perturbed.label and not by_score and text_before != text_after
         before_seg, after_seg = segment_made_uncertain(original), segment_made_uncertain(perturbed)
         if original.label == perturbed.label and bool(before_seg) != bool(after_seg):
             # the same label for another reason (a browser check: blur erased a swapped stretch, "verdict unchanged")
@@ -291,6 +292,11 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
             said = (
                 f"changed ({original.label} → {perturbed.label}), but **not a fair comparison**: {unfair}. The change "
                 "defeated the face finder more than it fooled the classifier."
+            )
+        elif by_text:  # the scores fall on the same side: text found over the faces on one side only
+            said = (
+                f"changed ({original.label} → {perturbed.label}) by text over the faces, found and painted out "
+                f"{'before' if text_before else 'after'} the change only (see the warnings), not by the score."
             )
         elif not by_score:  # the scores fall on the same side: the colour second opinion made the difference
             said = (
@@ -472,7 +478,7 @@ def crop_pairs(
     same face in the perturbed run (:func:`_matched`: found by its place, moved as the perturbation moves it:
     ``mover``, :func:`face_mover`), "no face found" where the perturbed run lost it, "face lost" where it found only
     other faces.  Each crop is framed in its own verdict colour."""
-    from webapp.faces import crop_note, face_tile
+    from webapp.faces import face_tile
 
     border = 5
     with_face = [i for i, fr in enumerate(before.frames) if fr.faces and i < len(after.frames)]
@@ -499,10 +505,23 @@ def crop_pairs(
         lost = "face lost (other faces found)" if others else unjudged_text(after.frames[pos].too_small)
         after_score = lost if b is None else score_text(b.score, after.threshold, after.uncertain)
         who = f"face {a.identity} · " if len(before.identities) > 1 else ""  # which person, where there are several
-        turned = crop_note(a)  # the pair shown upright, as the model saw it
+        turned = _pair_caption_note(a, b)  # the pair shown upright, as the model saw it, and text painted out
         caption = f"{where}{who}score {before_score} → {after_score}{turned}"
         items.append((np.concatenate([left, gap, right], axis=1), caption))
     return items
+
+
+def _pair_caption_note(a, b) -> str:
+    """:func:`~webapp.faces.crop_note` of a face pair's "before" face ``a``, its text said of the side it was found
+    on where that is one side only (a browser check: text found before a JPEG re-compression, missed after, was
+    captioned as painted out of both); ``b``: the "after" face or None."""
+    from webapp.faces import crop_note
+
+    note = crop_note(a)
+    if b is None or bool(a.text_over) == bool(b.text_over):
+        return note
+    side = "before" if a.text_over else "after"
+    return note.replace(" · text over it painted out", "") + f" · text painted out {side} only"
 
 
 def _lost_lines(frame, others) -> tuple[str, str]:

@@ -29,6 +29,7 @@ from detector.inference.report import (
     second_opinion_warning,
     segment_made_uncertain,
     small_faces_once,
+    text_free_score,
     text_made_uncertain,
     threshold_by_hand,
     trust_warnings,
@@ -262,13 +263,19 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
             "not call a cut-out fake. Give the original picture if you have it."
         )
     elif text_made_uncertain(report):  # over the threshold, but on faces under text
+        free = text_free_score(report)
+        rest = (
+            "No face free of text was seen often enough to judge it on its own."
+            if free != free
+            else "The faces free of text do not call it fake on their own."
+        )
         text = (
             "Over the threshold, but on faces with text laid over them: real ones score fake too."
             if compact
             else "<b>Why &ldquo;uncertain&rdquo;:</b> the score is over the threshold, but the faces that make it so "
             "had text laid over them (a caption), painted out before they were judged: the model never trained on "
-            "faces under text, and captions over the chin made real clips score fake. The faces free of text do not "
-            "call it fake on their own. Find a copy without captions if you can."
+            f"faces under text, and real faces under captions score fake too. {rest} Find a copy without captions "
+            "if you can."
         )
     elif seg := segment_made_uncertain(report):  # under the band, but a stretch scores strongly fake (a review)
         text = (

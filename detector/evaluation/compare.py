@@ -116,9 +116,10 @@ class ModelRun:
         on), None where no face was found."""
         return [(fr.time, max((f.score for f in fr.faces), default=None)) for fr in self.report.frames]
 
-    def label_of(self, score: float) -> str:
-        # as the report's verdict reads: a fake its colour second opinion does not share is uncertain (a browser check)
-        return face_label(score, self.report.threshold, self.report.uncertain, self.report.second_opinion)
+    def label_of(self, score: float, text: float = 0.0) -> str:
+        # as the report's verdict reads: a fake its colour second opinion does not share is uncertain (a browser
+        # check), and so is a face with text painted out of it (``text``: its ``text_over``; a review)
+        return face_label(score, self.report.threshold, self.report.uncertain, self.report.second_opinion, text)
 
 
 @dataclass
@@ -188,7 +189,10 @@ class Comparison:
                         "identity": f.identity,
                         "box": tuple(int(v) for v in f.box),
                         "scores": scores,
-                        "labels": {r.name: r.label_of(scores[r.name]) for r in self.runs},
+                        "labels": {
+                            r.name: r.label_of(scores[r.name], faces[key].text_over)
+                            for r, faces in zip(self.runs, per_run)
+                        },
                         "spread": max(margins) - min(margins),
                     }
                 )

@@ -2,15 +2,20 @@
 
 Social video burns its captions into the picture, often across the chin of a face that fills the frame; a meme's
 words lie over the photo. No training face carried text, and the models read the sharp, high-contrast letters as a
-sign of a fake: an audit found burned-in subtitles over the chin made 16 of 40 real portrait clips "fake". Captions
-are drawn to be read over any picture, so their letters are bright and edged by dark (an outline, a shadow, a dark
-band behind them) and stand in a row of like-sized shapes: that is what :func:`text_lines` looks for, in the crop
-the model is given. :func:`paint_out_text` fills each line found from the pixels round it (OpenCV's Telea
-inpainting), so the model judges the rest of the face; the report says so, for what lay under the text (often the
-mouth) was not judged.
+sign of a fake (burned-in captions across the chin raised real clips' scores and made some "fake": docs/results.md
+"Text laid over the face"). Captions are drawn to be read over any picture, so their letters are bright and edged by
+dark (an outline, a shadow, a dark band behind them) and stand in a row of like-sized shapes: that is what
+:func:`text_lines` looks for, in the crop the model is given, keeping the lines that cross the face itself (not its
+margin: a T-shirt's print below the chin is left as it is). :func:`paint_out_text` covers each line with a flat bar
+of the colour round it: of the fills measured (OpenCV's inpainting, rows blended across, with grain or without, a
+flat bar) the flat bar kept the real clips' scores lowest and ranked fakes over reals best, and it costs nothing. The
+model then judges the rest of the face; the report says so, for what the text hid (often the mouth and chin) was
+not judged, and a verdict resting on faces under text alone is never more than "uncertain"
+(:func:`detector.inference.report.with_text_over`).
 
-Measured (``scripts/subtitle_probe.py``; docs/results.md "Text laid over the face"): found in none of 1,488 UTKFace
-photos' crops nor 203 video frames without text.
+Not found: letters with no dark edge (plain white or coloured text on skin), letters darker than light grey, a soft
+shadow too faint over pale skin, captions of fewer than :data:`TEXT_MIN_LETTERS` letters, very large letters (a
+fifth of the crop and more).
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ __all__ = [
     "text_lines",
     "paint_out_text",
     "text_over_warning",
+    "face_in_crop",
     "TEXT_BRIGHT",
     "TEXT_DARK",
     "TEXT_MIN_LETTERS",
     "TEXT_MIN_SPAN",
+    "TEXT_MAX_SHARE",
 ]
 
 import numpy as np
@@ -31,6 +38,7 @@ TEXT_BRIGHT = 200  # a letter's pixels are at least this bright (grey level, 0-2
 TEXT_DARK = 70  # ...and lie within a stroke's width of pixels at most this bright (its outline, shadow or band)
 TEXT_MIN_LETTERS = 6  # a line of text: at least this many letter-sized shapes side by side...
 TEXT_MIN_SPAN = 0.35  # ...spanning at least this share of the crop's width
+TEXT_MAX_SHARE = 0.5  # lines covering more of the crop than this are a pattern (a checked shirt), not text
 LETTER_HEIGHT = (0.02, 0.2)  # a letter's height, as shares of the crop's side
 LETTER_MAX_WIDTH = 0.3  # and its width at most this share
 MAX_SHAPES = 400  # a crop with more bright-edged shapes than this is noise, not text: nothing is found
@@ -49,11 +57,14 @@ def _shapes(grey: np.ndarray, side: int) -> list[tuple[int, int, int, int]]:
     return [s for s in shapes if lo <= s[3] <= hi and s[2] <= LETTER_MAX_WIDTH * side]
 
 
-def text_lines(crop: np.ndarray) -> list[tuple[int, int, int, int]]:
+def text_lines(
+    crop: np.ndarray, face: tuple[float, float, float, float] | None = None
+) -> list[tuple[int, int, int, int]]:
     """The lines of text laid over ``crop`` (a square RGB face crop), each as a box (x0, y0, x1, y1) in its pixels:
     at least :data:`TEXT_MIN_LETTERS` bright, dark-edged shapes of like height whose middles lie on one row,
     spanning :data:`TEXT_MIN_SPAN` of the width.  A line reaching within its height of the crop's side runs on past
-    it (a caption is wider than a face): its box is taken to that side.  [] where none is found."""
+    it (a caption is wider than a face): its box is taken to that side.  ``face``: the face's box in the crop's
+    pixels (x0, y0, x1, y1); only lines that cross it are kept.  [] where none is found."""
     import cv2
 
     if crop is None or crop.ndim != 3 or min(crop.shape[:2]) < 32:
@@ -89,7 +100,11 @@ def text_lines(crop: np.ndarray) -> list[tuple[int, int, int, int]]:
         x0 = 0 if x0 <= height else x0
         x1 = side if side - x1 <= height else x1
         lines.append((x0, y0, x1, y1))
-    return _merged(lines)
+    lines = _merged(lines)
+    if face is not None:
+        fx0, fy0, fx1, fy1 = face
+        lines = [b for b in lines if b[0] < fx1 and b[2] > fx0 and b[1] < fy1 and b[3] > fy0]
+    return lines
 
 
 def _merged(lines: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
@@ -104,22 +119,62 @@ def _merged(lines: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int,
     return [tuple(b) for b in out]
 
 
-def paint_out_text(crop: np.ndarray) -> tuple[np.ndarray, float]:
-    """``crop`` with the lines of :func:`text_lines` painted out (each line's box grown by half its height, filled
-    from the pixels round it by Telea's inpainting), and the share of the crop painted; ``(crop, 0.0)`` itself where
-    no text is found."""
-    import cv2
-
-    lines = text_lines(crop)
-    if not lines:
-        return crop, 0.0
-    side = crop.shape[1]
-    mask = np.zeros(crop.shape[:2], np.uint8)
+def _mask(side: int, lines) -> np.ndarray:
+    """The bars that cover ``lines``: each line's box grown by half its height and a stroke's width (its outline,
+    shadow or band)."""
+    mask = np.zeros((side, side), np.uint8)
     for x0, y0, x1, y1 in lines:
         grow = int(round(0.5 * (y1 - y0))) + max(1, side // 120)
         mask[max(0, y0 - grow) : y1 + grow, max(0, x0 - grow) : x1 + grow] = 1
-    painted = cv2.inpaint(np.ascontiguousarray(crop), mask, max(3, side // 40), cv2.INPAINT_TELEA)
-    return painted, float(mask.mean())
+    return mask
+
+
+def paint_out_text(
+    crop: np.ndarray,
+    face: tuple[float, float, float, float] | None = None,
+    roll: float = 0.0,
+    level: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """``crop`` with the lines of :func:`text_lines` (those crossing ``face``, its box in the crop's pixels) covered
+    by flat bars of the mean colour round them, and the share of the crop covered; ``(crop, 0.0)`` itself where no
+    text is found, or where the lines would cover more than :data:`TEXT_MAX_SHARE` of it (a pattern, not text).
+    ``roll``: the crop was cut turned by so many degrees (a tilted head cut upright,
+    :func:`~detector.inference.faces.crop_face`), so the picture's level text lies turned in it: it is looked for in
+    ``level``, the same square cut unturned (else in the crop turned back, resampled twice: small letters are lost),
+    and its bars turned as the crop was."""
+    import cv2
+
+    if crop is None or crop.ndim != 3 or min(crop.shape[:2]) < 32:
+        return crop, 0.0
+    side = crop.shape[1]
+    centre = (side / 2, side / 2)
+    if not roll:
+        level = crop
+    elif level is None or level.shape != crop.shape:
+        level = cv2.warpAffine(crop, cv2.getRotationMatrix2D(centre, -roll, 1.0), (side, side))
+    lines = text_lines(level, face)
+    if not lines:
+        return crop, 0.0
+    mask = _mask(side, lines)
+    if roll:
+        mask = cv2.warpAffine(mask, cv2.getRotationMatrix2D(centre, roll, 1.0), (side, side), flags=cv2.INTER_NEAREST)
+    share = float(mask.mean())
+    if share > TEXT_MAX_SHARE or not mask.any():
+        return crop, 0.0
+    ring = cv2.dilate(mask, np.ones((5, 5), np.uint8), iterations=max(1, side // 100)) & ~mask.astype(bool)
+    colour = crop[ring.astype(bool)].reshape(-1, 3).mean(axis=0) if ring.any() else crop.reshape(-1, 3).mean(axis=0)
+    painted = crop.copy()
+    painted[mask.astype(bool)] = np.round(colour).astype(crop.dtype)
+    return painted, share
+
+
+def face_in_crop(side: int, box, margin: float) -> tuple[float, float, float, float]:
+    """Where a face's box (x, y, w, h) lies in its square crop of ``side`` px at ``margin``
+    (:func:`~detector.inference.faces.crop_face`: the box centred, the square ``1 + margin`` times its longer side),
+    as (x0, y0, x1, y1) in the crop's pixels."""
+    w, h = float(box[2]), float(box[3])
+    scale = side / max(1.0, max(w, h) * (1 + margin))  # 1 but for the square's rounding
+    return side / 2 - w * scale / 2, side / 2 - h * scale / 2, side / 2 + w * scale / 2, side / 2 + h * scale / 2
 
 
 def text_over_warning(frames) -> str:

@@ -40,7 +40,7 @@ from detector.inference.faces import (
     track,
     turned_square,
 )
-from detector.inference.overlays import paint_out_text, text_over_warning
+from detector.inference.overlays import face_in_crop, paint_out_text, text_over_warning
 from detector.inference.quality import face_stats, straighten_by
 from detector.inference.report import (
     NO_FACE,
@@ -311,18 +311,13 @@ def faces_in(
     for f in found:
         x, y, bw, bh = f.box
         inner = f.inside  # a photo's inner picture, shares of the crop (None: none)
-        # text laid over the face (a burned-in caption across the chin: an audit, 16 of 40 real portraits "fake")
-        # is painted out before the face is judged (detector.inference.overlays)
-        f.crop, f.text_over = paint_out_text(f.crop)
-        if margins:  # each crop with its inner picture's share of it (None: none) and its text's, as f.crop
-            f.crops = {float(margin): (f.crop, inner, f.text_over)}
+        if margins:  # each crop with its inner picture's share of it (None: none), as f.crop and inner
+            f.crops = {float(margin): (f.crop, inner)}
             for m in margins:
                 if float(m) != float(margin):
                     crop = crop_face(image, f.box, m, f.straightened)
                     inner_edge = pad > 0 and not f.straightened  # (a straightened face's has none: see above)
-                    crop, edge = _past_inner_edge(image, f.box, m, crop) if inner_edge else (crop, None)
-                    painted, share = paint_out_text(crop)
-                    f.crops[float(m)] = (painted, edge, share)
+                    f.crops[float(m)] = _past_inner_edge(image, f.box, m, crop) if inner_edge else (crop, None)
         f.box = (int(x - ox), int(y - oy), int(bw), int(bh))
         f.keypoints = [(float(kx - ox), float(ky - oy)) for kx, ky in f.keypoints]
         # a photo's mirrored padding, a frame's black edge
@@ -330,6 +325,23 @@ def faces_in(
         f.framed = inner is not None
         faces.append(f)
     return faces
+
+
+def paint_out_faces_text(faces: list, margin: float, image: np.ndarray) -> None:
+    """Text laid over each face of ``image`` (a burned-in caption across the chin) painted out of its crop, and of its
+    crops at other margins, before it is judged (:func:`detector.inference.overlays.paint_out_text`; a tilted face's
+    looked for in its square cut unturned, where the picture's text lies level); ``face.text_over`` the share of its
+    crop covered (at ``margin``).  Analysis only: training crops (:func:`detect_faces`) are cut as the pictures hold
+    them."""
+
+    def paint(crop: np.ndarray, f, m: float) -> tuple[np.ndarray, float]:
+        level = crop_face(image, f.box, m) if f.straightened else None
+        return paint_out_text(crop, face_in_crop(len(crop), f.box, m), f.straightened, level)
+
+    for f in faces:
+        f.crop, f.text_over = paint(f.crop, f, margin)
+        for m, (crop, inner) in (f.crops or {}).items():
+            f.crops[m] = (paint(crop, f, m)[0], inner)
 
 
 UPRIGHT_LOOK = 1.0  # _upright_box looks for the face again in a square this much larger than its box (each side)
@@ -406,6 +418,7 @@ def frames_and_faces(
         fr.shape = tuple(fr.image.shape[:2])
         td = time.perf_counter()
         fr.faces = found if found is not None else faces_in(fr.image, margin, detector, pad, margins)
+        paint_out_faces_text(fr.faces, margin, fr.image)  # text laid over a face: painted out before it is judged
         detect_s += time.perf_counter() - td
         fr.image = kept_image(fr.image, keep_frames)
 
@@ -474,7 +487,7 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
             crops = f.crops or {}
             if float(margin) not in crops:
                 raise ValueError(f"faces were not cropped at margin {margin} (have {sorted(crops)})")
-            crop, inner, text_over = crops[float(margin)]
+            crop, inner = crops[float(margin)]
             inside = crop_inside(f.box, fr.shape[1], fr.shape[0], margin, f.straightened) if fr.shape else None
             inside = _both(inside, inner)
             faces.append(
@@ -490,7 +503,7 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
                     depth=None,
                     inside=inside,
                     framed=inner is not None,
-                    text_over=text_over,
+                    text_over=f.text_over,  # (found at the analysis' own margin; each margin's crop painted)
                 )
             )
         frames.append(replace(fr, faces=faces))
@@ -879,6 +892,7 @@ __all__ = [
     "face_detector",
     "faces_at",
     "faces_in",
+    "paint_out_faces_text",
     "frames_and_faces",
     "kept_image",
     "sequence_tracks",

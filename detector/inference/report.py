@@ -488,13 +488,14 @@ def with_cut_out(label: str, report: Report) -> str:
 
 
 TEXT_FREE_FACES = 4  # a video identity's faces without text over them that can carry a "fake" verdict on their own
+TEXT_FREE_SHARE = 0.5  # ...and the least share of its faces they must be (text missed in a captioned frame or two)
 
 
 def text_free_score(report: Report) -> float | None:
     """The video score (the report's rule, over its main identities as :func:`summarise` takes them) of the faces
-    with no text painted out of them (``face.text_over``), each identity counted only with at least
-    :data:`TEXT_FREE_FACES` such faces (a photo: one); None where no face had text painted out, nan where too few
-    were free of it."""
+    with no text painted out of them (``face.text_over``), each identity counted only where such faces are at least
+    :data:`TEXT_FREE_FACES` and :data:`TEXT_FREE_SHARE` of its faces (a photo's faces: each on its own); None where
+    no face had text painted out, nan where too few were free of it."""
     faces = [f for fr in report.frames for f in fr.faces]
     if not any(f.text_over for f in faces):
         return None
@@ -502,8 +503,8 @@ def text_free_score(report: Report) -> float | None:
     rule = RULES.get(report.aggregation, RULES["confident"])
     main = main_identities(report.identities, report.frames, MAIN_SHARE)
     groups = [[f for f in faces if f.identity == i] for i in sorted(main)] if main else [faces]
-    free = [[f.score for f in g if not f.text_over] for g in groups]
-    scores = [rule(s) for s in free if len(s) >= need]
+    free = [([f.score for f in g if not f.text_over], len(g)) for g in groups]
+    scores = [rule(s) for s, n in free if len(s) >= max(need, TEXT_FREE_SHARE * n)]
     return max(scores) if scores else float("nan")
 
 
@@ -820,11 +821,15 @@ def with_second_opinion(label: str, second: dict | None) -> str:
     return label
 
 
-def face_label(score: float, threshold: float, band: list[float] | None = None, second: dict | None = None) -> str:
+def face_label(
+    score: float, threshold: float, band: list[float] | None = None, second: dict | None = None, text: float = 0.0
+) -> str:
     """A face's label as the report's verdict reads: "fake" at the threshold, unless the report's colour second opinion
-    (``second``: :attr:`Report.second_opinion`) does not share it, then "uncertain" (a browser check: a tile said
-    FAKE in red under an UNCERTAIN verdict)."""
-    return with_second_opinion(verdict(score, threshold, band), second)
+    (``second``: :attr:`Report.second_opinion`) does not share it, or text was painted out of the face (``text``: its
+    ``text_over``; :func:`with_text_over`), then "uncertain" (a browser check: a tile said FAKE in red under an
+    UNCERTAIN verdict)."""
+    label = with_second_opinion(verdict(score, threshold, band), second)
+    return "uncertain" if label == "fake" and text else label
 
 
 SECOND_OPINION = "A second opinion:"  # how colour_second_opinion's warning starts

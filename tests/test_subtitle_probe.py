@@ -1,0 +1,68 @@
+"""scripts/subtitle_probe.py: captions burned into a clip where the face is, the pipeline as it was (text kept), and
+its tables read back from JSON."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import load_script
+
+
+@pytest.fixture(scope="module")
+def probe():
+    return load_script("scripts/subtitle_probe.py", "subtitle_probe")
+
+
+def test_a_captioned_clip_has_its_caption_over_the_face_in_every_frame(probe, tmp_path):
+    import av
+
+    from detector.data.synthetic import render_clip
+    from detector.inference.faces import crop_face
+    from detector.inference.overlays import text_lines
+    from detector.inference.pipeline import face_detector
+
+    src = render_clip(str(tmp_path / "face.mp4"), seconds=1, fps=8)
+    face = probe.median_face(src, face_detector())
+    assert face is not None and face[2] > 40
+    out = probe.captioned(src, str(tmp_path / "captioned.mp4"), face, "outline", 0.1, 0.3, seconds=0.5)
+    with av.open(out) as clip:
+        frames = [f.to_ndarray(format="rgb24") for f in clip.decode(video=0)]
+    assert len(frames) == 4  # the first half second of 8 frames a second
+    cx, cy, side = face
+    box = (cx - side / 2, cy - side / 2, side, side)
+    assert all(text_lines(crop_face(f, box)) for f in frames)
+
+
+def test_text_kept_judges_as_the_pipeline_did_before_and_is_undone(probe, tmp_path, tiny_model):
+    import cv2
+    from skimage import data
+
+    from detector.data.synthetic import burn_caption
+    from detector.inference.pipeline import analyze
+
+    path = tmp_path / "captioned.png"
+    image = burn_caption(data.astronaut(), "nobody expected the vote to go this way", 226, 151, 10.4, "outline")
+    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    with probe.text_kept():
+        kept = analyze(str(path), model=tiny_model)
+    painted = analyze(str(path), model=tiny_model)
+    assert kept.faces[0].text_over == 0 and painted.faces[0].text_over > 0
+    assert not np.array_equal(kept.faces[0].crop, painted.faces[0].crop)
+
+
+def test_the_tables_count_labels_and_changes(probe, tmp_path, capsys):
+    cell = lambda score, label, text=0: {"score": score, "label": label, "text_frames": text}  # noqa: E731
+    rows = [
+        {"source": "ffpp", "method": "original", "video": "a.mp4", "label": 0, "as_is": cell(0.1, "real"),
+         "outline_kept": cell(0.9, "fake"), "outline": cell(0.2, "real", 8)},
+        {"source": "ffpp", "method": "original", "video": "b.mp4", "label": 0, "as_is": cell(0.1, "real"),
+         "outline_kept": cell(0.3, "real"), "outline": cell(0.8, "uncertain", 8)},
+    ]  # fmt: skip
+    path = tmp_path / "probe.json"
+    path.write_text(json.dumps({"frames": 32, "styles": ["outline"], "rows": rows}))
+    assert probe.main(["--read", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "reals outline_kept fake   1" in out and "reals outline  fake   0  uncertain   1  real   1" in out
+    assert "outline_kept: ffpp/original/a.mp4 0.100 real -> 0.900 fake" in out
+    assert "clips with text found over a face 2" in out
+    assert probe.verdict(float("nan"), 0.5, 0.3) == "unknown" and probe.verdict(0.4, 0.5, 0.3) == "uncertain"
