@@ -170,53 +170,75 @@ def summarise(rows: list[dict], styles) -> None:
 
 
 def finder(args) -> int:
-    """``--finder``: how often :func:`detector.inference.overlays.text_lines` finds text in face crops without it (every
-    UTKFace photo's most confident face; 6 frames of every FF++, actor and wild clip), and in the same crops with a
-    caption of each style over the chin (the clips' frames; every tenth photo), at the default's margin."""
+    """``--finder``: how often text is found over a face (``face.text_over``) where there is none, and where a caption
+    of each style lies over the chin: 6 frames of every FF++, actor and wild clip (each frame's most confident face,
+    cut as the pipeline cuts a video frame's), and every UTKFace photo analysed as a user's photo
+    (:func:`~detector.inference.pipeline.frames_and_faces`: mirrored border, every face; captioned: every tenth)."""
     import glob
 
     import cv2
 
     from detector.data.datasets import read_datasets
     from detector.inference.faces import crop_face
-    from detector.inference.overlays import text_lines
-    from detector.inference.pipeline import face_detector
-    from detector.inference.video import sample_frames
+    from detector.inference.overlays import face_in_crop, paint_out_text
+    from detector.inference.pipeline import face_detector, frames_and_faces
+    from detector.inference.video import Limits, sample_frames
     from detector.models.classifier import load_model
 
     margin, detector = load_model(None).card.face_margin, face_detector()
     found: dict = {}
 
-    def count(where: str, kind: str, crop: np.ndarray, name: str) -> None:
+    def count(where: str, kind: str, hits: list[bool], name: str) -> None:
         n = found.setdefault((where, kind), [0, 0, []])
-        hit = bool(text_lines(crop))
-        n[0], n[1] = n[0] + 1, n[1] + hit
-        if hit and kind == "none":
+        n[0], n[1] = n[0] + len(hits), n[1] + sum(hits)
+        if any(hits) and kind == "none":
             n[2].append(name)
 
-    def each(where: str, image: np.ndarray, name: str, captions: bool) -> None:
+    def frame(image: np.ndarray, name: str) -> None:
         faces = detector.detect(image)
         if not faces:
             return
-        box = faces[0].box
-        count(where, "none", crop_face(image, box, margin), name)
-        side = max(box[2], box[3])
-        for k, style in enumerate(args.styles if captions else ()):
-            line = LINES[(len(name) + k) % len(LINES)]
-            cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2 + args.at * side
-            count(
-                where, style, crop_face(burn_caption(image, line, cx, cy, args.size * side, style), box, margin), name
-            )
+        box, side = faces[0].box, max(faces[0].box[2:])
 
-    clips = [it.path for it in read_datasets(args.data) if it.kind == "video"]
+        def hit(img: np.ndarray) -> bool:
+            crop = crop_face(img, box, margin)
+            return paint_out_text(crop, face_in_crop(len(crop), box, margin))[1] > 0
+
+        count("video frames", "none", [hit(image)], name)
+        for k, style in enumerate(args.styles):
+            cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2 + args.at * side
+            line = LINES[(len(name) + k) % len(LINES)]
+            count("video frames", style, [hit(burn_caption(image, line, cx, cy, args.size * side, style))], name)
+
+    clips = [it.path for it in (read_datasets(args.data) if args.data else []) if it.kind == "video"]
     clips += sorted(glob.glob(os.path.join(args.wild, "*"))) if args.wild else []
     for path in clips:
         for fr in sample_frames(path, n_frames=6)[1]:
-            each("video frames", fr.image, f"{os.path.basename(path)}@{fr.index}", True)
+            frame(fr.image, f"{os.path.basename(path)}@{fr.index}")
+
+    def photo(path: str) -> list[bool]:
+        _, sampled, _ = frames_and_faces(path, frames=None, fps=None, limits=Limits(), margin=margin)
+        return [bool(f.text_over) for fr in sampled for f in fr.faces or []]
+
     photos = sorted(glob.glob(os.path.join(args.utk, "real", "*.jpg")))
-    for i, path in enumerate(photos):
-        each("UTKFace photos", cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB), os.path.basename(path), i % 10 == 0)
-    print(f"text found in face crops (margin {margin}), caption {args.size} face heights high, {args.at} below centre")
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, path in enumerate(photos):
+            name = os.path.basename(path)
+            count("UTKFace photos", "none", photo(path), name)
+            if i % 10:
+                continue
+            bgr = cv2.imread(path)
+            faces = detector.detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            if not faces:
+                continue
+            box, side = faces[0].box, max(faces[0].box[2:])
+            for k, style in enumerate(args.styles):
+                cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2 + args.at * side
+                rgb = burn_caption(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), LINES[(i + k) % len(LINES)], cx, cy,
+                                   args.size * side, style)  # fmt: skip
+                cv2.imwrite(os.path.join(tmp, "captioned.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+                count("UTKFace photos", style, photo(os.path.join(tmp, "captioned.png"))[:1], name)
+    print(f"faces with text found over them (margin {margin}); captions {args.size} face heights high, {args.at} below")
     for (where, kind), (n, hit, names) in found.items():
         said = f"  e.g. {', '.join(names[:5])}" if names else ""
         print(f"  {where:15s} {'no caption' if kind == 'none' else kind:10s} {hit:5d} of {n:5d}{said}")
