@@ -258,8 +258,9 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
         )
     if any(f.text_over for _, f in entries):
         intro += (
-            " Text laid over a face (a caption) is painted out before it is judged, as the models never trained on "
-            "faces under text: its tile shows the painted crop, and its caption says so."
+            " Text laid over a face (a caption) is covered by a flat bar of the colour round it before the face is "
+            "judged, as the models never trained on faces under text: its tile shows the covered crop, and its "
+            "caption says so; a face under text is never called fake on its own."
         )
     if any(f.depth is not None for _, f in entries):
         intro += (

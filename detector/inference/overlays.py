@@ -191,8 +191,8 @@ def text_over_warning(frames) -> str:
         where = f"faces in {sum(any(f.text_over for f in fr.faces) for fr in shown)} of the {len(shown)} frames"
     share = max(f.text_over for f in covered)
     return (
-        f"Text laid over the face (a caption, or other lettering) was found on {where} and painted out before "
-        f"judging (up to {share:.0%} of a face's square): the models never trained on faces under text, and read "
-        "its sharp letters as a sign of a fake. What the text hid, often the mouth and chin, was not judged, so a "
-        "change made there can be missed."
+        f"Text laid over the face (a caption, or other lettering) was found on {where} and covered by a flat bar "
+        f"before judging (up to {share:.0%} of a face's square): the models never trained on faces under text, and "
+        "read its sharp letters as a sign of a fake. What the text hid, often the mouth and chin, was not judged, so "
+        "a change made there can be missed, and faces under text alone never make the verdict fake."
     )
