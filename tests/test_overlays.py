@@ -49,7 +49,7 @@ def test_painting_out_covers_the_text_and_leaves_the_rest_of_the_crop():
     assert same is clean and share == 0.0
     crop = crop_face(captioned("outline"), BOX)
     painted, share = paint_out_text(crop)
-    assert 0.05 < share < 0.35
+    assert 0.05 < share < 0.45
     assert text_lines(painted) == []
     _, y0, _, y1 = text_lines(crop)[0]
     changed = np.any(painted != crop, axis=2)
@@ -86,7 +86,7 @@ def test_a_captioned_photo_and_clip_are_judged_with_the_text_painted_out(tmp_pat
     cv2.imwrite(str(path), cv2.cvtColor(captioned("social"), cv2.COLOR_RGB2BGR))
     report = analyze(str(path), model=tiny_model)
     (face,) = report.faces
-    assert 0.05 < face.text_over < 0.35 and text_lines(face.crop) == []  # the model was given the painted crop
+    assert 0.05 < face.text_over < 0.45 and text_lines(face.crop) == []  # the model was given the painted crop
     assert report.to_dict()["frames"][0]["faces"][0]["text_over"] == round(face.text_over, 3)
     assert any(w.startswith("Text laid over the face") for w in report.warnings)
     assert "text over it painted out" in crop_note(face)
@@ -153,7 +153,7 @@ def test_faces_under_text_alone_never_make_a_clip_fake(frames, label):
         said = uncertain_html(report)
         assert "text laid over them" in said
         free = text_free_score(report)  # nan: too few faces free of text to judge on their own
-        assert ("No face free of text" in said) == (free != free) and ("do not call it fake" in said) == (free == free)
+        assert ("Too few of its frames" in said) == (free != free) and ("do not call it fake" in said) == (free == free)
     # the threshold slider judges the same way; lowered far, a clip under text is still not fake on it alone
     assert relabel(report, 0.5, card_threshold=0.5, card_band=[0.3, 0.5]).label == label
     if any(t for _, t in frames) and label != "fake":
@@ -172,6 +172,13 @@ def test_a_photo_is_judged_by_its_faces_free_of_text():
         return with_text_over(r.label, r)
 
     assert photo(0.9) == "fake" and photo(0.1) == "uncertain"
+    # one face, under text: the reason says so as of a photo (a browser check: "seen often enough" of a photo)
+    from webapp.verdict import uncertain_html
+
+    face = FaceResult(identity=0, box=(10, 10, 80, 80), confidence=0.9, score=0.95, text_over=0.2)
+    r = summarise("one.jpg", [FrameResult(index=0, time=0.0, faces=[face])], threshold=0.5, uncertain=[0.3, 0.5])
+    r.label = with_text_over(r.label, r)
+    assert r.label == "uncertain" and "No face in the photo was free of text." in uncertain_html(r)
 
 
 def test_a_face_under_text_is_never_labelled_fake_on_its_own():
@@ -231,7 +238,7 @@ def test_a_tilted_head_with_a_level_caption_is_painted_in_its_upright_crop(tmp_p
     captioned_tilted = burn_caption(image, LINE, x + w / 2, y + 0.8 * h, 0.1 * h, "outline")
     cv2.imwrite(str(path), cv2.cvtColor(captioned_tilted, cv2.COLOR_RGB2BGR))
     (face,) = analyze(str(path), model=tiny_model).faces
-    assert abs(face.straightened) > 20 and 0.05 < face.text_over < 0.35
+    assert abs(face.straightened) > 20 and 0.05 < face.text_over < 0.45
     painted = np.any(face.crop == face.crop[face.crop.shape[0] * 3 // 4, face.crop.shape[1] // 2], axis=2)
     rows = np.nonzero(painted.mean(axis=1) > 0.2)[0]  # the bar crosses the crop aslant, as the caption lies in it
     assert len(rows) > 0.3 * face.crop.shape[0]

@@ -847,13 +847,14 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
         with gr.Column(visible=False) as faces_box:  # shown with the first faces (no face: no empty box, a review)
             gr.Markdown(
                 "## Faces and their explanations\nEach tile: the face as the model saw it (a head tilted by 10 to 45 "
-                "degrees turned upright, text laid over it covered by a flat bar: its caption says so) and, beside "
-                "it, its CAM "
+                "degrees turned upright, text laid over it painted out with a flat bar: its caption says so) and, "
+                "beside it, its CAM "
                 "heat map (pushed towards *fake*: red in jet, bright yellow in inferno; each map "
                 "is scaled to its own strongest spot, so on a face scored real it shows where the model leaned most "
                 "towards fake, not evidence of a fake) when a CAM method is chosen; with an RGB + depth model, last, "
                 "the depth map its depth stream read (FaceMesh's estimate, brighter = nearer). Red frame = scored at "
-                "or above the threshold, amber = in the model's uncertain band just below it, green = below; the "
+                "or above the threshold, amber = in the model's uncertain band just below it (or over it, under "
+                "text), green = below; the "
                 "score is in the frame's bottom strip. In a video, one face in one frame is not the verdict: the "
                 "threshold was set for whole clips, and a few frames of a real clip can score above it. Hatched, "
                 "beyond a dashed line: where the face's square runs past the picture's edge (a photo's border "

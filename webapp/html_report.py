@@ -186,8 +186,8 @@ def _band_text(report: Report) -> str:
     if text_made_uncertain(report):  # faces under text: never fake on their own
         return (
             f"{what} at or above the threshold {t:.3f} is called <b>fake</b>, unless the faces that make it so had "
-            "text laid over them (painted out before judging) and the faces free of text are under it: then, as "
-            "here, <b>uncertain</b>. Scores under the threshold follow the model's own band."
+            "text laid over them (painted out before judging) and no faces free of text score over it on their own: "
+            "then, as here, <b>uncertain</b>. Scores under the threshold follow the model's own band."
         )
     seg = segment_made_uncertain(report)
     if seg:  # under the band by its score, uncertain for a stretch of strongly fake frames (a review)

@@ -264,11 +264,12 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
         )
     elif text_made_uncertain(report):  # over the threshold, but on faces under text
         free = text_free_score(report)
-        rest = (
-            "No face free of text was seen often enough to judge it on its own."
-            if free != free
-            else "The faces free of text do not call it fake on their own."
-        )
+        if free == free:
+            rest = "The faces free of text do not call it fake on their own."
+        elif is_photo(report):
+            rest = "No face in the photo was free of text."
+        else:
+            rest = "Too few of its frames were free of text to judge it on their own."
         text = (
             "Over the threshold, but on faces with text laid over them: real ones score fake too."
             if compact

@@ -120,11 +120,11 @@ def _merged(lines: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int,
 
 
 def _mask(side: int, lines) -> np.ndarray:
-    """The bars that cover ``lines``: each line's box grown by half its height and a stroke's width (its outline,
-    shadow or band)."""
+    """The bars that cover ``lines``: each line's box grown by three quarters of its height and a stroke's width (its
+    letters' tails, outline, shadow or band)."""
     mask = np.zeros((side, side), np.uint8)
     for x0, y0, x1, y1 in lines:
-        grow = int(round(0.5 * (y1 - y0))) + max(1, side // 120)
+        grow = int(round(0.75 * (y1 - y0))) + max(1, side // 120)  # (half its height left letters' tails out)
         mask[max(0, y0 - grow) : y1 + grow, max(0, x0 - grow) : x1 + grow] = 1
     return mask
 
@@ -191,8 +191,8 @@ def text_over_warning(frames) -> str:
         where = f"faces in {sum(any(f.text_over for f in fr.faces) for fr in shown)} of the {len(shown)} frames"
     share = max(f.text_over for f in covered)
     return (
-        f"Text laid over the face (a caption, or other lettering) was found on {where} and covered by a flat bar "
-        f"before judging (up to {share:.0%} of a face's square): the models never trained on faces under text, and "
+        f"Text laid over the face (a caption, or other lettering) was found on {where} and painted out with a flat "
+        f"bar before judging (up to {share:.0%} of a face's square): the models never trained on faces under text, and "
         "read its sharp letters as a sign of a fake. What the text hid, often the mouth and chin, was not judged, so "
         "a change made there can be missed, and faces under text alone never make the verdict fake."
     )
