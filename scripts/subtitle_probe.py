@@ -169,6 +169,92 @@ def summarise(rows: list[dict], styles) -> None:
                     )
 
 
+FILLS = ("kept", "telea", "ns", "blend", "blend_grain", "bar")  # --fills: how a line found may be covered
+
+
+def fill(crop: np.ndarray, how: str) -> np.ndarray:
+    """``crop`` with the lines :func:`detector.inference.overlays.text_lines` finds covered ``how``: "kept" (not
+    covered), "telea" / "ns" (OpenCV's inpainting), "blend" (each column blended straight from the row above the bar
+    to the row below), "blend_grain" (the same, with noise as grainy as the rows round it), "bar" (a flat bar of the
+    colour round it: :func:`~detector.inference.overlays.paint_out_text`, the pipeline's)."""
+    import cv2
+
+    from detector.inference.overlays import _mask, paint_out_text, text_lines
+
+    lines = text_lines(crop)
+    if how == "kept" or not lines:
+        return crop
+    if how == "bar":
+        return paint_out_text(crop)[0]
+    side, mask = crop.shape[1], _mask(crop.shape[1], lines)
+    if how in ("telea", "ns"):
+        flag = cv2.INPAINT_TELEA if how == "telea" else cv2.INPAINT_NS
+        return cv2.inpaint(crop, mask, max(3, side // 40), flag)
+    out = crop.astype(np.float32)
+    rows = np.nonzero(mask.any(axis=1))[0]
+    for run in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1):
+        above, below = out[max(run[0] - 1, 0)], out[min(run[-1] + 1, side - 1)]
+        for k, y in enumerate(run):
+            t = (k + 1) / (len(run) + 1)
+            out[y, mask[y] > 0] = ((1 - t) * above + t * below)[mask[y] > 0]
+    if how == "blend_grain":
+        grain = crop.astype(np.float32) - cv2.GaussianBlur(crop.astype(np.float32), (0, 0), 1.5)
+        ring = (cv2.dilate(mask, np.ones((9, 9), np.uint8)) > 0) & (mask == 0)
+        noise = np.random.default_rng(0).normal(0, float(grain[ring].std()), crop.shape).astype(np.float32)
+        out[mask > 0] += cv2.GaussianBlur(noise, (0, 0), 0.7)[mask > 0]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def fills(args) -> int:
+    """``--fills``: the ways of covering a caption, on 8 frames of every real clip and ``--fake-clips`` fakes (each
+    by the fold model that never trained on it; the caption of each style burned over each frame's most confident
+    face as :func:`captioned` places it): per fill, the AUC of the clips' mean frame scores, the reals over 0.5, the
+    medians."""
+    from sklearn.metrics import roc_auc_score
+
+    from detector.inference.faces import crop_face
+    from detector.inference.pipeline import face_detector
+    from detector.inference.video import sample_frames
+    from detector.models.classifier import load_model
+    from detector.training.ensemble import run_card
+
+    clips = probe_clips(fold_videos(args.folds), args.data, args.wild)
+    fakes = [c for c in clips if c[2] == 1]
+    pick = np.random.default_rng(0).choice(len(fakes), min(args.fake_clips, len(fakes)), replace=False)
+    clips = [c for c in clips if c[2] == 0] + [fakes[i] for i in pick]
+    models, detector, rows = {None: load_model(None)}, face_detector(), []
+    for _, _, label, path, fold in clips:
+        if fold not in models:
+            models[fold] = load_model(str(run_card(os.path.join(args.folds, f"fold{fold}"))))
+        crops: dict = {"no caption": []}
+        for fr in sample_frames(path, n_frames=8)[1]:
+            faces = detector.detect(fr.image)
+            if not faces:
+                continue
+            (x, y, w, h), side = faces[0].box, max(faces[0].box[2:])
+            crops["no caption"].append(crop_face(fr.image, faces[0].box, models[fold].card.face_margin))
+            for style in args.styles:
+                line = LINES[fr.index % len(LINES)]
+                img = burn_caption(fr.image, line, x + w / 2, y + h / 2 + args.at * side, args.size * side, style)
+                crop = crop_face(img, faces[0].box, models[fold].card.face_margin)
+                for how in FILLS:
+                    crops.setdefault(f"{style} {how}", []).append(fill(crop, how))
+        if crops["no caption"]:
+            rows.append({"label": label} | {k: float(np.mean(models[fold].predict(v))) for k, v in crops.items()})
+    y = [r["label"] for r in rows]
+    print(f"{len(rows)} clips ({sum(y)} fakes), 8 frames each, the mean frame score per clip")
+    for k in rows[0]:
+        if k == "label":
+            continue
+        reals, fakes_ = [r[k] for r in rows if not r["label"]], [r[k] for r in rows if r["label"]]
+        auc, over = roc_auc_score(y, [r[k] for r in rows]), sum(v > 0.5 for v in reals)
+        print(
+            f"  {k:22s} AUC {auc:.3f}  reals over 0.5 {over:2d}  reals' median {np.median(reals):.3f}"
+            f"  fakes' median {np.median(fakes_):.3f}"
+        )
+    return 0
+
+
 def finder(args) -> int:
     """``--finder``: how often text is found over a face (``face.text_over``) where there is none, and where a caption
     of each style lies over the chin: 6 frames of every FF++, actor and wild clip (each frame's most confident face,
@@ -309,6 +395,8 @@ def main(argv=None) -> int:
     p.add_argument("--json", default=None, help="also write each clip's scores here")
     p.add_argument("--read", default=None, help="print the tables of an earlier --json and stop")
     p.add_argument("--finder", action="store_true", help="instead: the text finder alone, on crops with and without")
+    p.add_argument("--fills", action="store_true", help="instead: the ways of covering a caption, compared")
+    p.add_argument("--fake-clips", type=int, default=40, help="--fills: this many fakes, drawn at random (seed 0)")
     p.add_argument("--portraits", type=int, default=0, help="instead: this many held-out UTKFace photos as portraits")
     p.add_argument("--face-px", type=float, default=650.0, help="the portraits' face height, px")
     p.add_argument("--utk", default="../shared/data/faces_utk", help="the UTKFace data root (--portraits)")
@@ -327,6 +415,8 @@ def main(argv=None) -> int:
         return portraits(args)
     if args.finder:
         return finder(args)
+    if args.fills:
+        return fills(args)
     vids = fold_videos(args.folds)
     thresholds = thresholds_by_fold(vids, ["confident"])["confident"]
     clips = [c for c in probe_clips(vids, args.data, args.wild) if ("fake" if c[2] else "real") in args.classes]

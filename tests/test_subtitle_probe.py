@@ -66,3 +66,20 @@ def test_the_tables_count_labels_and_changes(probe, tmp_path, capsys):
     assert "outline_kept: ffpp/original/a.mp4 0.100 real -> 0.900 fake" in out
     assert "clips with text found over a face 2" in out
     assert probe.verdict(float("nan"), 0.5, 0.3) == "unknown" and probe.verdict(0.4, 0.5, 0.3) == "uncertain"
+
+
+def test_each_fill_covers_the_line_found_and_nothing_else(probe):
+    from skimage import data
+
+    from detector.data.synthetic import burn_caption
+    from detector.inference.faces import crop_face
+    from detector.inference.overlays import text_lines
+
+    crop = crop_face(burn_caption(data.astronaut(), probe.LINES[1], 226, 151, 10.4, "outline"), (174, 68, 104, 104))
+    (_, y0, _, y1), reach = text_lines(crop)[0], 2 * (text_lines(crop)[0][3] - text_lines(crop)[0][1])
+    assert probe.fill(crop, "kept") is crop
+    for how in probe.FILLS[1:]:
+        out = probe.fill(crop, how)
+        rows = np.nonzero(np.any(out != crop, axis=(1, 2)))[0]
+        assert len(rows) and rows.min() >= y0 - reach and rows.max() <= y1 + reach, how
+        assert not text_lines(out), how
