@@ -264,3 +264,14 @@ def test_a_captioned_photo_over_the_threshold_is_uncertain_and_the_plain_one_fak
         cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         report = analyze(str(path), model=tiny_model, threshold=1e-9)  # every face over it
         assert report.label == label
+
+
+def test_a_temporal_models_sequence_label_follows_the_text_rule():
+    # a review: the sequence head's "fake" on tracks under text was left as it was
+    from detector.inference.report import sequence_with_text_over
+
+    under = _clip([(0.9, 0.2)] * 8)
+    assert sequence_with_text_over("fake", under) == "uncertain"
+    assert sequence_with_text_over("real", under) == "real"
+    assert sequence_with_text_over("fake", _clip([(0.9, 0.0)] * 8)) == "fake"  # no text: as it was
+    assert sequence_with_text_over("fake", _clip([(0.9, 0.2)] * 4 + [(0.9, 0.0)] * 4)) == "fake"

@@ -53,6 +53,7 @@ from detector.inference.report import (
     hand_threshold_warning,
     model_warning,
     second_opinion_warning,
+    sequence_with_text_over,
     summarise,
     tint_alternative_warning,
     with_cut_out,
@@ -868,6 +869,7 @@ def analyze(
             threshold=float(clf.card.temporal.get("threshold", clf.card.threshold)),
             uncertain=clf.card.temporal.get("uncertain"),
         )
+        seq["label"] = sequence_with_text_over(seq["label"], report)
         if depth is not None:
             seq["depth"] = {"source": "facemesh_z", "faces": len(found_depth), "found": int(found_depth.sum())}
             for row, tr in zip(seq["tracks"], sorted(tracks, key=lambda tr: tr["identity"])):
