@@ -196,17 +196,31 @@ def fragile_table(rows: list[dict]) -> None:
         print(f"  called fake {kind}: {cells}")
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def clip_arguments(p: argparse.ArgumentParser, classes: str = "") -> argparse.ArgumentParser:
+    """The arguments the out-of-fold clip probes share: --data, --wild, --folds, --frames, --limit, --json, --read;
+    with ``classes`` (what the fakes are for, in words), --classes too."""
     p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
     p.add_argument("--wild", default="../shared/data/wild_real", help="real clips no model trained on ('' to skip)")
     p.add_argument("--folds", default="runs/cvtight", help="the default's fold runs (foldK with val_videos.json)")
-    p.add_argument("--model", default=None, help="the card that judges the wild clips (default: the default)")
-    p.add_argument("--crf", type=int, default=23, help="the re-encode's H.264 quality (23: x264's default)")
     p.add_argument("--frames", type=int, default=32, help="frames sampled from each video")
     p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
-    p.add_argument("--json", default=None, help="also write each clip's frame scores here")
+    p.add_argument("--json", default=None, help="also write each clip's scores here")
     p.add_argument("--read", default=None, help="print the tables of an earlier --json and stop")
+    if classes:
+        p.add_argument(
+            "--classes",
+            nargs="+",
+            default=["real"],
+            choices=["real", "fake"],
+            help=f"which clips: the real ones (default), the fakes ({classes}), or both",
+        )
+    return p
+
+
+def main(argv=None) -> int:
+    p = clip_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
+    p.add_argument("--model", default=None, help="the card that judges the wild clips (default: the default)")
+    p.add_argument("--crf", type=int, default=23, help="the re-encode's H.264 quality (23: x264's default)")
     args = p.parse_args(argv)
     if args.read:
         done = json.load(open(args.read))

@@ -118,24 +118,14 @@ def summarise(rows: list[dict], layouts, how: str) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
-    p.add_argument("--wild", default="../shared/data/wild_real", help="real clips no model trained on ('' to skip)")
-    p.add_argument("--folds", default="runs/cvtight", help="the default's fold runs (foldK)")
+    from scripts.reencode_probe import clip_arguments
+
+    p = clip_arguments(
+        argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), "out of fold: what the layouts cost"
+    )
     p.add_argument("--crossval", default="runs/cvtight/crossval.json", help="the fold that validated each video")
     p.add_argument("--model", default=None, help="the card whose threshold labels the scores, and judges wild clips")
     p.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=LAYOUTS)
-    p.add_argument("--frames", type=int, default=32, help="frames sampled from each video")
-    p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
-    p.add_argument(
-        "--classes",
-        nargs="+",
-        default=["real"],
-        choices=["real", "fake"],
-        help="which clips: the real ones (default), the fakes (out of fold: what the layouts cost), or both",
-    )
-    p.add_argument("--json", default=None, help="also write each clip's scores here")
-    p.add_argument("--read", default=None, help="print the tables of an earlier --json and stop")
     args = p.parse_args(argv)
     if args.read:
         done = json.load(open(args.read))

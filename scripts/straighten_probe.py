@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from reencode_probe import (  # noqa: E402
+    clip_arguments,
     fold_videos,
     main_frame_scores,
     probe_clips,
@@ -84,14 +85,7 @@ def summarise(rows: list[dict], thresholds: dict) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
-    p.add_argument("--wild", default="../shared/data/wild_real", help="real clips no model trained on ('' to skip)")
-    p.add_argument("--folds", default="runs/cvtight", help="the default's fold runs (foldK with val_videos.json)")
-    p.add_argument("--frames", type=int, default=32, help="frames sampled from each video")
-    p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
-    p.add_argument("--json", default=None, help="also write each clip's frame scores here")
-    p.add_argument("--read", default=None, help="print the tables of an earlier --json and stop")
+    p = clip_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     p.add_argument("--tilt", type=float, default=0.0, help="turn every clip by this many degrees first")
     p.add_argument("--reals", action="store_true", help="the real clips only")
     args = p.parse_args(argv)

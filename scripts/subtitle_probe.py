@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from reencode_probe import fold_videos, probe_clips, reencode, thresholds_by_fold  # noqa: E402
+from reencode_probe import clip_arguments, fold_videos, probe_clips, reencode, thresholds_by_fold  # noqa: E402
 
 from detector.data.synthetic import CAPTION_STYLES as STYLES  # noqa: E402
 from detector.data.synthetic import burn_caption  # noqa: E402
@@ -375,25 +375,11 @@ def portraits(args) -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
-    p.add_argument("--wild", default="../shared/data/wild_real", help="real clips no model trained on ('' to skip)")
-    p.add_argument("--folds", default="runs/cvtight", help="the default's fold runs (foldK with val_videos.json)")
-    p.add_argument("--frames", type=int, default=32, help="frames sampled from each video")
+    p = clip_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), "what the captions cost there")
     p.add_argument("--seconds", type=float, default=8.0, help="each clip's first this many seconds")
     p.add_argument("--styles", nargs="+", default=list(STYLES), choices=STYLES)
     p.add_argument("--size", type=float, default=0.1, help="the letters' height, in face heights")
     p.add_argument("--at", type=float, default=0.3, help="the caption's middle, in face heights below its centre")
-    p.add_argument(
-        "--classes",
-        nargs="+",
-        default=["real"],
-        choices=["real", "fake"],
-        help="which clips: the real ones (default), the fakes (what the captions, and painting them out, cost there)",
-    )
-    p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
-    p.add_argument("--json", default=None, help="also write each clip's scores here")
-    p.add_argument("--read", default=None, help="print the tables of an earlier --json and stop")
     p.add_argument("--finder", action="store_true", help="instead: the text finder alone, on crops with and without")
     p.add_argument("--fills", action="store_true", help="instead: the ways of covering a caption, compared")
     p.add_argument("--fake-clips", type=int, default=40, help="--fills: this many fakes, drawn at random (seed 0)")
