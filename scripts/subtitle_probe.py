@@ -15,9 +15,10 @@ its text a tenth of the face's height high (``--size``), its middle at ``--at`` 
 (:mod:`detector.inference.overlays`) was written against the first two only (OpenCV's own font; the last two are
 drawn by Pillow from a TrueType font).
 
-Each captioned clip is analysed twice: as the pipeline does, the text found over faces painted out and a "fake" on
-faces under text alone made "uncertain" ("outline"), and with the text kept ("outline_kept": the pipeline before it
-did either). Printed per style: reals (and fakes)
+Each captioned clip is analysed three ways: as the pipeline does, the face judged as the picture shows it and a
+"fake" on faces under text alone made "uncertain" ("outline"); as before text was looked for ("outline_kept": no
+rule); and with the text painted out with a flat bar before judging and the same rule ("outline_painted":
+``overlays.PAINT_TEXT``). Printed per style: reals (and fakes)
 called fake / uncertain / real at each clip's threshold (calibrated on the other folds' out-of-fold scores; the
 card's for wild clips), the clips with text found over a face, and the clips whose label changed from "as_is".
 
@@ -88,17 +89,28 @@ def captioned(src: str, dst: str, face, style: str, size: float, at: float, seco
     return reencode(src, dst, 18, transform=burn, seconds=seconds)
 
 
-@contextlib.contextmanager
-def text_kept():
-    """The pipeline as it was before text over faces was painted out (each crop judged with its text)."""
-    from detector.inference import pipeline
+HOW = ("kept", "", "painted")  # each caption's analyses: "{style}_kept", "{style}" (the pipeline's), "{style}_painted"
 
-    paint = pipeline.paint_out_text
-    pipeline.paint_out_text = lambda crop, *args: (crop, 0.0)
+
+def kinds_of(styles) -> list[str]:
+    """The names of each style's analyses (:data:`HOW`), in order."""
+    return [f"{s}_{how}" if how else s for s in styles for how in HOW]
+
+
+@contextlib.contextmanager
+def text_handled(how: str):
+    """The pipeline with text over faces handled ``how``: "kept" as before it was looked for (no text found, no
+    rule), "painted" painted out before judging (``overlays.PAINT_TEXT``), "" as the pipeline does."""
+    from detector.inference import overlays, pipeline
+
+    found, paint = pipeline.text_over, overlays.PAINT_TEXT
+    if how == "kept":
+        pipeline.text_over = lambda *args: 0.0
+    overlays.PAINT_TEXT = how == "painted"
     try:
         yield
     finally:
-        pipeline.paint_out_text = paint
+        pipeline.text_over, overlays.PAINT_TEXT = found, paint
 
 
 def portrait_clips(utk: str, n: int, face_px: float, tmp: str, styles, size: float, at: float):
@@ -152,7 +164,7 @@ def summarise(rows: list[dict], styles) -> None:
         sub = [r for r in rows if r["label"] == label]
         if not sub:
             continue
-        for kind in ("as_is", *(k for s in styles for k in (f"{s}_kept", s))):
+        for kind in ("as_is", *(k for k in kinds_of(styles) if k in sub[0])):
             n = {k: sum(r[kind]["label"] == k for r in sub) for k in ("fake", "uncertain", "real", "unknown")}
             text = sum(r[kind].get("text_frames", 0) > 0 for r in sub)
             print(
@@ -161,7 +173,7 @@ def summarise(rows: list[dict], styles) -> None:
                 f"clips with text found over a face {text}"
             )
         for r in sub:
-            for kind in (k for s in styles for k in (f"{s}_kept", s)):
+            for kind in (k for k in kinds_of(styles) if k in r):
                 if (r[kind]["label"] == "fake") != (r["as_is"]["label"] == "fake"):
                     print(
                         f"    {kind}: {r['source']}/{r['method']}/{r['video']} {r['as_is']['score']:.3f} "
@@ -306,7 +318,7 @@ def finder(args) -> int:
         _, sampled, _ = frames_and_faces(path, frames=None, fps=None, limits=Limits(), margin=margin)
         return [bool(f.text_over) for fr in sampled for f in fr.faces or []]
 
-    photos = sorted(glob.glob(os.path.join(args.utk, "real", "*.jpg")))
+    photos = sorted(glob.glob(os.path.join(args.utk, "real", "*.jpg")))[: args.photos or None]
     with tempfile.TemporaryDirectory() as tmp:
         for i, path in enumerate(photos):
             name = os.path.basename(path)
@@ -357,13 +369,13 @@ def portraits(args) -> int:
         for name, clips in portrait_clips(args.utk, args.portraits, args.face_px, tmp, args.styles, args.size, args.at):
             row = {"source": "faces_utk", "method": "portrait", "video": name, "label": 0, "fold": None}
             row["threshold"] = t
-            for kind, clip in clips.items():
-                row[kind] = judge(clip)
-                if kind != "as_is":
-                    with text_kept():
-                        row[f"{kind}_kept"] = judge(clip)
+            row["as_is"] = judge(clips.pop("as_is"))
+            for style, clip in clips.items():
+                for how in HOW:
+                    with text_handled(how):
+                        row[f"{style}_{how}" if how else style] = judge(clip)
             rows.append(row)
-            kinds = ("as_is", *(k for s in args.styles for k in (f"{s}_kept", s)))
+            kinds = ("as_is", *kinds_of(args.styles))
             print(f"{name}: " + ", ".join(f"{k} {row[k]['score']} {row[k]['label']}" for k in kinds), file=sys.stderr)
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
@@ -381,6 +393,7 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=float, default=0.1, help="the letters' height, in face heights")
     p.add_argument("--at", type=float, default=0.3, help="the caption's middle, in face heights below its centre")
     p.add_argument("--finder", action="store_true", help="instead: the text finder alone, on crops with and without")
+    p.add_argument("--photos", type=int, default=0, help="--finder: the first this many UTKFace photos (0: all)")
     p.add_argument("--fills", action="store_true", help="instead: the ways of covering a caption, compared")
     p.add_argument("--fake-clips", type=int, default=40, help="--fills: this many fakes, drawn at random (seed 0)")
     p.add_argument("--portraits", type=int, default=0, help="instead: this many held-out UTKFace photos as portraits")
@@ -430,14 +443,15 @@ def main(argv=None) -> int:
             row["as_is"] = judge(reencode(path, os.path.join(tmp, "as_is.mp4"), 18, seconds=args.seconds))
             for style in args.styles:
                 if face is None:
-                    row[style] = row[f"{style}_kept"] = {"score": float("nan"), "label": "unknown"}
+                    for kind in kinds_of([style]):
+                        row[kind] = {"score": float("nan"), "label": "unknown"}
                     continue
                 clip = captioned(path, os.path.join(tmp, f"{style}.mp4"), face, style, args.size, args.at, args.seconds)
-                row[style] = judge(clip)
-                with text_kept():
-                    row[f"{style}_kept"] = judge(clip)
+                for how in HOW:
+                    with text_handled(how):
+                        row[f"{style}_{how}" if how else style] = judge(clip)
             rows.append(row)
-            kinds = ("as_is", *(k for s in args.styles for k in (f"{s}_kept", s)))
+            kinds = ("as_is", *kinds_of(args.styles))
             cells = ", ".join(f"{k} {row[k]['score']} {row[k]['label']}" for k in kinds)
             print(
                 f"{source}/{method}/{row['video']} (fold {fold}, label {label}): {cells}", file=sys.stderr, flush=True

@@ -1,5 +1,5 @@
-"""Text laid over a face is found and painted out before the face is judged (detector.inference.overlays): burned-in
-captions across the chin made real portraits "fake" (scripts/subtitle_probe.py)."""
+"""Text laid over a face is found, said, and never alone the ground of a "fake" (detector.inference.overlays,
+report.with_text_over): burned-in captions across the chin made real clips "fake" (scripts/subtitle_probe.py)."""
 
 from __future__ import annotations
 
@@ -63,19 +63,20 @@ def test_painting_out_covers_the_text_and_leaves_the_rest_of_the_crop():
     assert np.abs(bar[0].astype(int) - crop[rows_round].reshape(-1, 3).mean(axis=0)).max() < 30
 
 
-def test_the_warning_says_where_text_was_painted_out():
+def test_the_warning_says_where_text_was_found():
     from types import SimpleNamespace as NS
 
     face = lambda share: NS(text_over=share)  # noqa: E731
     assert text_over_warning([NS(faces=[face(0.0)])]) == ""
     said = text_over_warning([NS(faces=[face(0.18)])])
-    assert "found on the face" in said and "18%" in said and "not judged" in said
+    assert "found on the face" in said and "18%" in said and "never make the verdict fake" in said
+    assert "painted out" not in said and "means less" in said
     assert "2 of the 3 faces" in text_over_warning([NS(faces=[face(0.1), face(0.0), face(0.2)])])
     video = [NS(faces=[face(0.1)]), NS(faces=[face(0.0)]), NS(faces=[]), NS(faces=[face(0.2)])]
     assert "faces in 2 of the 3 frames" in text_over_warning(video)
 
 
-def test_a_captioned_photo_and_clip_are_judged_with_the_text_painted_out(tmp_path, tiny_model):
+def test_a_captioned_photo_and_clip_are_judged_as_they_are_and_their_text_said(tmp_path, tiny_model, monkeypatch):
     import cv2
 
     from detector.data.synthetic import render_clip
@@ -86,10 +87,18 @@ def test_a_captioned_photo_and_clip_are_judged_with_the_text_painted_out(tmp_pat
     cv2.imwrite(str(path), cv2.cvtColor(captioned("social"), cv2.COLOR_RGB2BGR))
     report = analyze(str(path), model=tiny_model)
     (face,) = report.faces
-    assert 0.05 < face.text_over < 0.45 and text_lines(face.crop) == []  # the model was given the painted crop
+    assert 0.05 < face.text_over < 0.45 and text_lines(face.crop)  # the model was given the picture as it is
     assert report.to_dict()["frames"][0]["faces"][0]["text_over"] == round(face.text_over, 3)
     assert any(w.startswith("Text laid over the face") for w in report.warnings)
-    assert "text over it painted out" in crop_note(face)
+    assert "text laid over it" in crop_note(face)
+    # measured, not shipped: the text painted out with a flat bar before judging (overlays.PAINT_TEXT)
+    from detector.inference import overlays
+
+    monkeypatch.setattr(overlays, "PAINT_TEXT", True)
+    painted = analyze(str(path), model=tiny_model)
+    assert painted.faces[0].text_over > 0 and text_lines(painted.faces[0].crop) == []
+    assert any("painted out with a flat bar" in w for w in painted.warnings)
+    monkeypatch.setattr(overlays, "PAINT_TEXT", False)
     plain = analyze(render_clip(str(tmp_path / "plain.mp4"), seconds=1, fps=8), model=tiny_model, frames=4)
     assert not any(f.text_over for f in plain.faces) and not any(w.startswith("Text laid") for w in plain.warnings)
     assert "text_over" not in plain.to_dict()["frames"][0]["faces"][0] and crop_note(plain.faces[0]) == ""
@@ -100,7 +109,7 @@ def test_a_captioned_photo_and_clip_are_judged_with_the_text_painted_out(tmp_pat
     assert any("faces in" in w and "frames" in w for w in report.warnings if w.startswith("Text laid"))
 
 
-def test_the_compare_views_crops_at_other_margins_are_painted_too(tmp_path):
+def test_the_compare_views_crops_at_other_margins_carry_the_text_found(tmp_path, monkeypatch):
     import cv2
 
     from detector.inference.pipeline import faces_at, frames_and_faces
@@ -108,10 +117,14 @@ def test_the_compare_views_crops_at_other_margins_are_painted_too(tmp_path):
 
     path = tmp_path / "captioned.png"
     cv2.imwrite(str(path), cv2.cvtColor(captioned("outline"), cv2.COLOR_RGB2BGR))
-    found = frames_and_faces(str(path), frames=None, fps=None, limits=Limits(), margin=0.3, margins=(0.3, 0.5))
-    for margin in (0.3, 0.5):
-        (face,) = faces_at(found, margin)[1][0].faces
-        assert face.text_over > 0 and text_lines(face.crop) == []
+    from detector.inference import overlays
+
+    for paint in (False, True):  # (painted: measured, not shipped)
+        monkeypatch.setattr(overlays, "PAINT_TEXT", paint)
+        found = frames_and_faces(str(path), frames=None, fps=None, limits=Limits(), margin=0.3, margins=(0.3, 0.5))
+        for margin in (0.3, 0.5):
+            (face,) = faces_at(found, margin)[1][0].faces
+            assert face.text_over > 0 and bool(text_lines(face.crop)) != paint
 
 
 def _clip(scores_and_text, threshold=0.5):
@@ -193,9 +206,9 @@ def test_a_face_under_text_is_never_labelled_fake_on_its_own():
     assert "face 0 0.90 (uncertain)" in faces_text(report.frames[0].faces, 0.5, [0.3, 0.5])
     # the failure lab's pair: said where text was found on one side only
     a, b = report.frames[0].faces[0], _clip([(0.9, 0.0)]).frames[0].faces[0]
-    assert _pair_caption_note(a, b) == " · text painted out before only"
-    assert _pair_caption_note(b, a) == " · text painted out after only"
-    assert _pair_caption_note(a, a) == " · text over it painted out" and _pair_caption_note(b, None) == ""
+    assert _pair_caption_note(a, b) == " · text found before only"
+    assert _pair_caption_note(b, a) == " · text found after only"
+    assert _pair_caption_note(a, a) == " · text laid over it" and _pair_caption_note(b, None) == ""
 
 
 def test_only_text_crossing_the_face_is_painted_and_a_pattern_is_not_text():
@@ -223,7 +236,7 @@ def test_only_text_crossing_the_face_is_painted_and_a_pattern_is_not_text():
     assert same is check and share == 0.0  # ...but not painted: they would cover most of the square
 
 
-def test_a_tilted_head_with_a_level_caption_is_painted_in_its_upright_crop(tmp_path, tiny_model):
+def test_a_tilted_head_with_a_level_caption_is_found_in_its_upright_crop(tmp_path, tiny_model, monkeypatch):
     # a review: looked for in the turned square, where the picture's level caption lies aslant, it was missed from
     # 15 degrees on
     import cv2
@@ -239,6 +252,10 @@ def test_a_tilted_head_with_a_level_caption_is_painted_in_its_upright_crop(tmp_p
     cv2.imwrite(str(path), cv2.cvtColor(captioned_tilted, cv2.COLOR_RGB2BGR))
     (face,) = analyze(str(path), model=tiny_model).faces
     assert abs(face.straightened) > 20 and 0.05 < face.text_over < 0.45
+    from detector.inference import overlays
+
+    monkeypatch.setattr(overlays, "PAINT_TEXT", True)  # painted (measured): the bar lies aslant, as the text does
+    (face,) = analyze(str(path), model=tiny_model).faces
     painted = np.any(face.crop == face.crop[face.crop.shape[0] * 3 // 4, face.crop.shape[1] // 2], axis=2)
     rows = np.nonzero(painted.mean(axis=1) > 0.2)[0]  # the bar crosses the crop aslant, as the caption lies in it
     assert len(rows) > 0.3 * face.crop.shape[0]

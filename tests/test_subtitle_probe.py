@@ -33,21 +33,26 @@ def test_a_captioned_clip_has_its_caption_over_the_face_in_every_frame(probe, tm
     assert all(text_lines(crop_face(f, box)) for f in frames)
 
 
-def test_text_kept_judges_as_the_pipeline_did_before_and_is_undone(probe, tmp_path, tiny_model):
+def test_text_handled_each_way_and_undone(probe, tmp_path, tiny_model):
     import cv2
     from skimage import data
 
     from detector.data.synthetic import burn_caption
+    from detector.inference import overlays
     from detector.inference.pipeline import analyze
 
     path = tmp_path / "captioned.png"
     image = burn_caption(data.astronaut(), "nobody expected the vote to go this way", 226, 151, 10.4, "outline")
     cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    with probe.text_kept():
-        kept = analyze(str(path), model=tiny_model)
-    painted = analyze(str(path), model=tiny_model)
-    assert kept.faces[0].text_over == 0 and painted.faces[0].text_over > 0
-    assert not np.array_equal(kept.faces[0].crop, painted.faces[0].crop)
+    faces = {}
+    for how in probe.HOW:
+        with probe.text_handled(how):
+            faces[how] = analyze(str(path), model=tiny_model).faces[0]
+    assert faces["kept"].text_over == 0 and faces[""].text_over > 0 and faces["painted"].text_over > 0
+    assert np.array_equal(faces["kept"].crop, faces[""].crop)  # the picture as it is, found or not
+    assert not np.array_equal(faces[""].crop, faces["painted"].crop)
+    assert overlays.PAINT_TEXT is False and analyze(str(path), model=tiny_model).faces[0].text_over > 0  # undone
+    assert probe.kinds_of(["outline"]) == ["outline_kept", "outline", "outline_painted"]
 
 
 def test_the_tables_count_labels_and_changes(probe, tmp_path, capsys):

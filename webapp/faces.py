@@ -368,14 +368,14 @@ def draw_boxes(
 def crop_note(face) -> str:
     """What a tile's caption adds where the model's crop is not the picture as it holds the face: a tilted face cut
     turned upright (``face.straightened`` degrees, see :func:`detector.inference.quality.straighten_by`), text laid
-    over it painted out (``face.text_over``, see :mod:`detector.inference.overlays`); the tile shows the crop as the
-    model saw it.  "" for any other face."""
+    over it (``face.text_over``, see :mod:`detector.inference.overlays`: never called fake on its own); the tile
+    shows the crop as the model saw it.  "" for any other face."""
     notes = []
     degrees = getattr(face, "straightened", 0.0)
     if degrees:
         notes.append(f" · turned {abs(degrees):.0f}° upright")
     if getattr(face, "text_over", 0.0):
-        notes.append(" · text over it painted out")
+        notes.append(" · text laid over it")
     return "".join(notes)
 
 

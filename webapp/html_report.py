@@ -186,7 +186,7 @@ def _band_text(report: Report) -> str:
     if text_made_uncertain(report):  # faces under text: never fake on their own
         return (
             f"{what} at or above the threshold {t:.3f} is called <b>fake</b>, unless the faces that make it so had "
-            "text laid over them (painted out before judging) and no faces free of text score over it on their own: "
+            "text laid over them (a caption) and no faces free of text score over it on their own: "
             "then, as here, <b>uncertain</b>. Scores under the threshold follow the model's own band."
         )
     seg = segment_made_uncertain(report)
@@ -258,9 +258,8 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
         )
     if any(f.text_over for _, f in entries):
         intro += (
-            " Text laid over a face (a caption) is covered by a flat bar of the colour round it before the face is "
-            "judged, as the models never trained on faces under text: its tile shows the covered crop, and its "
-            "caption says so; a face under text is never called fake on its own."
+            " Text laid over a face (a caption) is said in its tile's caption: the models never trained on faces under "
+            "text, and read its letters as a sign of a fake, so a face under text is never called fake on its own."
         )
     if any(f.depth is not None for _, f in entries):
         intro += (

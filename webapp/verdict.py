@@ -274,9 +274,8 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
             "Over the threshold, but on faces with text laid over them: real ones score fake too."
             if compact
             else "<b>Why &ldquo;uncertain&rdquo;:</b> the score is over the threshold, but the faces that make it so "
-            "had text laid over them (a caption), painted out before they were judged: the model never trained on "
-            f"faces under text, and real faces under captions score fake too. {rest} Find a copy without captions "
-            "if you can."
+            "had text laid over them (a caption): the model never trained on faces under text, and real faces under "
+            f"captions score fake too. {rest} Find a copy without captions if you can."
         )
     elif seg := segment_made_uncertain(report):  # under the band, but a stretch scores strongly fake (a review)
         text = (

@@ -118,7 +118,7 @@ class ModelRun:
 
     def label_of(self, score: float, text: float = 0.0) -> str:
         # as the report's verdict reads: a fake its colour second opinion does not share is uncertain (a browser
-        # check), and so is a face with text painted out of it (``text``: its ``text_over``; a review)
+        # check), and so is a face with text laid over it (``text``: its ``text_over``; a review)
         return face_label(score, self.report.threshold, self.report.uncertain, self.report.second_opinion, text)
 
 

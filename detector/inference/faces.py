@@ -70,8 +70,8 @@ class Face:
     # detector.inference.quality.straighten_by): the crop, its heat map and ``inside`` are of the turned square, and
     # ``box`` is the upright face's box (found again in the turned square), centred where the face lies
     straightened: float = 0.0
-    # the share of the crop where text laid over the face (a caption, a meme's words) was painted out before it was
-    # judged (0: none found; see detector.inference.overlays): the crop, its score and heat map are of the painted crop
+    # the share of the crop under text laid over the face (a caption, a meme's words; 0: none found; see
+    # detector.inference.overlays): such a face is never alone the ground of a "fake"
     text_over: float = 0.0
 
     def to_dict(self) -> dict:
@@ -88,7 +88,7 @@ class Face:
         if self.straightened:
             d["straightened"] = round(float(self.straightened), 1)  # degrees its crop was turned to stand it upright
         if self.text_over:
-            d["text_over"] = round(float(self.text_over), 3)  # share of its crop where text was painted out
+            d["text_over"] = round(float(self.text_over), 3)  # share of its crop under text laid over the face
         if self.depth is not None:
             d["depth_found"] = bool(self.depth.any())  # a non-empty map: FaceMesh found the face, a surface was drawn
         return d

@@ -28,6 +28,7 @@ from detector.constants import (
 )
 from detector.data.seen import seen_warning, trained_sources
 from detector.errors import InputError
+from detector.inference import overlays
 from detector.inference.faces import (
     MESH_CHECK_BELOW,
     FaceDetector,
@@ -40,7 +41,7 @@ from detector.inference.faces import (
     track,
     turned_square,
 )
-from detector.inference.overlays import face_in_crop, paint_out_text, text_over_warning
+from detector.inference.overlays import face_in_crop, paint_out_text, text_over, text_over_warning
 from detector.inference.quality import face_stats, straighten_by
 from detector.inference.report import (
     NO_FACE,
@@ -328,21 +329,28 @@ def faces_in(
     return faces
 
 
-def paint_out_faces_text(faces: list, margin: float, image: np.ndarray) -> None:
-    """Text laid over each face of ``image`` (a burned-in caption across the chin) painted out of its crop, and of its
-    crops at other margins, before it is judged (:func:`detector.inference.overlays.paint_out_text`; a tilted face's
-    looked for in its square cut unturned, where the picture's text lies level); ``face.text_over`` the share of its
-    crop covered (at ``margin``).  Analysis only: training crops (:func:`detect_faces`) are cut as the pictures hold
-    them."""
+def find_text_over_faces(faces: list, margin: float, image: np.ndarray) -> None:
+    """Text laid over each face of ``image`` (a burned-in caption across the chin): ``face.text_over``, the share of
+    its crop (at ``margin``) under it (:func:`detector.inference.overlays.text_over`; a tilted face's looked for in
+    its square cut unturned, where the picture's text lies level).  Where ``overlays.PAINT_TEXT`` is set, the text
+    is also painted out of its crops, at every margin, before they are judged.  Analysis only:
+    training crops (:func:`detect_faces`) are as the pictures hold them."""
 
-    def paint(crop: np.ndarray, f, m: float) -> tuple[np.ndarray, float]:
-        level = crop_face(image, f.box, m) if f.straightened else None
-        return paint_out_text(crop, face_in_crop(len(crop), f.box, m), f.straightened, level)
+    def level(f, m: float) -> np.ndarray | None:
+        return crop_face(image, f.box, m) if f.straightened else None
 
     for f in faces:
-        f.crop, f.text_over = paint(f.crop, f, margin)
+        if not overlays.PAINT_TEXT:
+            f.text_over = text_over(f.crop, face_in_crop(len(f.crop), f.box, margin), f.straightened, level(f, margin))
+            continue
+        f.crop, f.text_over = paint_out_text(
+            f.crop, face_in_crop(len(f.crop), f.box, margin), f.straightened, level(f, margin)
+        )
         for m, (crop, inner) in (f.crops or {}).items():
-            f.crops[m] = (paint(crop, f, m)[0], inner)
+            f.crops[m] = (
+                paint_out_text(crop, face_in_crop(len(crop), f.box, m), f.straightened, level(f, m))[0],
+                inner,
+            )
 
 
 UPRIGHT_LOOK = 1.0  # _upright_box looks for the face again in a square this much larger than its box (each side)
@@ -419,7 +427,7 @@ def frames_and_faces(
         fr.shape = tuple(fr.image.shape[:2])
         td = time.perf_counter()
         fr.faces = found if found is not None else faces_in(fr.image, margin, detector, pad, margins)
-        paint_out_faces_text(fr.faces, margin, fr.image)  # text laid over a face: painted out before it is judged
+        find_text_over_faces(fr.faces, margin, fr.image)  # text laid over a face: never alone the ground of "fake"
         detect_s += time.perf_counter() - td
         fr.image = kept_image(fr.image, keep_frames)
 
@@ -504,7 +512,7 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
                     depth=None,
                     inside=inside,
                     framed=inner is not None,
-                    text_over=f.text_over,  # (found at the analysis' own margin; each margin's crop painted)
+                    text_over=f.text_over,  # (found at the analysis' own margin)
                 )
             )
         frames.append(replace(fr, faces=faces))
@@ -894,7 +902,7 @@ __all__ = [
     "face_detector",
     "faces_at",
     "faces_in",
-    "paint_out_faces_text",
+    "find_text_over_faces",
     "frames_and_faces",
     "kept_image",
     "sequence_tracks",

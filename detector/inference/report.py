@@ -493,9 +493,9 @@ TEXT_FREE_SHARE = 0.5  # ...and the least share of its faces they must be (text 
 
 def text_free_score(report: Report) -> float | None:
     """The video score (the report's rule, over its main identities as :func:`summarise` takes them) of the faces
-    with no text painted out of them (``face.text_over``), each identity counted only where such faces are at least
+    with no text found over them (``face.text_over``), each identity counted only where such faces are at least
     :data:`TEXT_FREE_FACES` and :data:`TEXT_FREE_SHARE` of its faces (a photo's faces: each on its own); None where
-    no face had text painted out, nan where too few were free of it."""
+    no face had text over it, nan where too few were free of it."""
     faces = [f for fr in report.frames for f in fr.faces]
     if not any(f.text_over for f in faces):
         return None
@@ -509,7 +509,7 @@ def text_free_score(report: Report) -> float | None:
 
 
 def with_text_over(label: str, report: Report, threshold: float | None = None) -> str:
-    """``label``, or "uncertain" where it is "fake" and the faces that make it so had text laid over them (painted out:
+    """``label``, or "uncertain" where it is "fake" and the faces that make it so had text laid over them (found:
     :mod:`detector.inference.overlays`): the models never trained on such faces, and captions over the chin made real
     clips "fake" (docs/results.md "Text laid over the face"). A "fake" stands where the faces free of text score over
     ``threshold`` (the report's) on their own (:func:`text_free_score`)."""
@@ -522,7 +522,7 @@ def with_text_over(label: str, report: Report, threshold: float | None = None) -
 
 def sequence_with_text_over(label: str, report: Report) -> str:
     """A temporal model's sequence ``label`` (:func:`attach_sequence`), or "uncertain" where it is "fake" and text was
-    painted out of the faces its tracks run over, unless the faces free of text carry a "fake" at the frame level on
+    found over the faces its tracks run over, unless the faces free of text carry a "fake" at the frame level on
     their own (:func:`with_text_over`: the sequence head reads whole tracks, and no sequence score of their faces free
     of text is made)."""
     if label != "fake":
@@ -836,7 +836,7 @@ def face_label(
     score: float, threshold: float, band: list[float] | None = None, second: dict | None = None, text: float = 0.0
 ) -> str:
     """A face's label as the report's verdict reads: "fake" at the threshold, unless the report's colour second opinion
-    (``second``: :attr:`Report.second_opinion`) does not share it, or text was painted out of the face (``text``: its
+    (``second``: :attr:`Report.second_opinion`) does not share it, or text was laid over the face (``text``: its
     ``text_over``; :func:`with_text_over`), then "uncertain" (a browser check: a tile said FAKE in red under an
     UNCERTAIN verdict)."""
     label = with_second_opinion(verdict(score, threshold, band), second)
