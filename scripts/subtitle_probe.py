@@ -188,17 +188,17 @@ def fill(crop: np.ndarray, how: str) -> np.ndarray:
     """``crop`` with the lines :func:`detector.inference.overlays.text_lines` finds covered ``how``: "kept" (not
     covered), "telea" / "ns" (OpenCV's inpainting), "blend" (each column blended straight from the row above the bar
     to the row below), "blend_grain" (the same, with noise as grainy as the rows round it), "bar" (a flat bar of the
-    colour round it: :func:`~detector.inference.overlays.paint_out_text`, the pipeline's)."""
+    colour round it: :func:`~detector.inference.overlays.paint_out_text`, behind ``overlays.PAINT_TEXT``, off)."""
     import cv2
 
-    from detector.inference.overlays import _mask, paint_out_text, text_lines
+    from detector.inference.overlays import paint_out_text, text_mask
 
-    lines = text_lines(crop)
-    if how == "kept" or not lines:
+    mask = text_mask(crop)
+    if how == "kept" or mask is None:
         return crop
     if how == "bar":
         return paint_out_text(crop)[0]
-    side, mask = crop.shape[1], _mask(crop.shape[1], lines)
+    side = crop.shape[1]
     if how in ("telea", "ns"):
         flag = cv2.INPAINT_TELEA if how == "telea" else cv2.INPAINT_NS
         return cv2.inpaint(crop, mask, max(3, side // 40), flag)

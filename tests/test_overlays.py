@@ -161,6 +161,8 @@ def test_faces_under_text_alone_never_make_a_clip_fake(frames, label):
     report = _clip(frames)
     report.label = with_text_over(report.label, report)
     assert report.label == label
+    if label == "uncertain" and report.score >= 0.5:
+        assert text_made_uncertain(report)
     assert text_made_uncertain(report) == (label == "uncertain" and report.score >= 0.5)
     if text_made_uncertain(report):
         said = uncertain_html(report)
@@ -171,6 +173,34 @@ def test_faces_under_text_alone_never_make_a_clip_fake(frames, label):
     assert relabel(report, 0.5, card_threshold=0.5, card_band=[0.3, 0.5]).label == label
     if any(t for _, t in frames) and label != "fake":
         assert relabel(report, 0.15).label == "uncertain"
+
+
+def test_the_sliders_threshold_judges_the_faces_free_of_text_too():
+    from detector.inference.report import text_made_uncertain, with_text_over
+    from webapp.verdict import relabel
+
+    report = _clip([(0.9, 0.2)] * 4 + [(0.4, 0.0)] * 4)
+    report.label = with_text_over(report.label, report)
+    assert report.label == "uncertain" and text_made_uncertain(report)
+    assert relabel(report, 0.35).label == "fake"  # at 0.35 the faces free of text say fake on their own
+
+
+def test_each_person_is_judged_by_their_own_faces_free_of_text():
+    from detector.inference.report import FaceResult, FrameResult, summarise, with_text_over
+
+    def clip(second_score, second_frames=8):
+        frames = []
+        for i in range(8):
+            faces = [FaceResult(identity=0, box=(10, 10, 80, 80), confidence=0.9, score=0.95, text_over=0.2)]
+            if i < second_frames:
+                faces.append(FaceResult(identity=1, box=(200, 10, 80, 80), confidence=0.9, score=second_score))
+            frames.append(FrameResult(index=i, time=0.3 * i, faces=faces))
+        r = summarise("two.mp4", frames, threshold=0.5, uncertain=[0.3, 0.5])
+        return with_text_over(r.label, r)
+
+    assert clip(0.9) == "fake"  # the person free of text is fake on their own
+    assert clip(0.1) == "uncertain"  # only the person under text scores over the threshold
+    assert clip(0.9, second_frames=1) == "uncertain"  # a face seen once is no main identity: it cannot carry it
 
 
 def test_a_photo_is_judged_by_its_faces_free_of_text():

@@ -847,7 +847,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
         with gr.Column(visible=False) as faces_box:  # shown with the first faces (no face: no empty box, a review)
             gr.Markdown(
                 "## Faces and their explanations\nEach tile: the face as the model saw it (a head tilted by 10 to 45 "
-                "degrees turned upright, text laid over it: its caption says so) and, "
+                "degrees turned upright, or with text found over it: its caption says so) and, "
                 "beside it, its CAM "
                 "heat map (pushed towards *fake*: red in jet, bright yellow in inferno; each map "
                 "is scaled to its own strongest spot, so on a face scored real it shows where the model leaned most "

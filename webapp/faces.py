@@ -365,8 +365,11 @@ def draw_boxes(
     return out
 
 
+TEXT_NOTE = " · text laid over it"  # a tile caption's note for a face with text found over it (crop_note)
+
+
 def crop_note(face) -> str:
-    """What a tile's caption adds where the model's crop is not the picture as it holds the face: a tilted face cut
+    """What a tile's caption adds about a face's crop: a tilted face cut
     turned upright (``face.straightened`` degrees, see :func:`detector.inference.quality.straighten_by`), text laid
     over it (``face.text_over``, see :mod:`detector.inference.overlays`: never called fake on its own); the tile
     shows the crop as the model saw it.  "" for any other face."""
@@ -375,7 +378,7 @@ def crop_note(face) -> str:
     if degrees:
         notes.append(f" · turned {abs(degrees):.0f}° upright")
     if getattr(face, "text_over", 0.0):
-        notes.append(" · text laid over it")
+        notes.append(TEXT_NOTE)
     return "".join(notes)
 
 

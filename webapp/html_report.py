@@ -171,7 +171,8 @@ def _band_text(report: Report) -> str:
     t = report.threshold
     what = "The photo's score (its most fake face's)" if is_photo(report) else "A video score"
     second = report.second_opinion
-    if second and report.label == "uncertain" and report.score >= t:  # over the threshold: the second opinion's say
+    if second and second.get("label") != "fake" and report.label == "uncertain" and report.score >= t:
+        # over the threshold: the second opinion's say (not where it says fake too: another rule's doing)
         return (
             f"{what} at or above the threshold {t:.3f} is called <b>fake</b>, unless the faces look colour-filtered "
             f"and {_esc(second['model'])}, trained with such filters, does not call them fake: then, as here, "

@@ -295,8 +295,9 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
             )
         elif by_text:  # the scores fall on the same side: text found over the faces on one side only
             said = (
-                f"changed ({original.label} → {perturbed.label}) by text laid over the faces, found "
-                f"{'before' if text_before else 'after'} the change only (see the warnings), not by the score."
+                f"changed ({original.label} → {perturbed.label}) by the rule for faces under text, which made the "
+                f"verdict uncertain {'before' if text_before else 'after'} the change only (see the warnings), not by "
+                "the score."
             )
         elif not by_score:  # the scores fall on the same side: the colour second opinion made the difference
             said = (
@@ -505,8 +506,8 @@ def crop_pairs(
         lost = "face lost (other faces found)" if others else unjudged_text(after.frames[pos].too_small)
         after_score = lost if b is None else score_text(b.score, after.threshold, after.uncertain)
         who = f"face {a.identity} · " if len(before.identities) > 1 else ""  # which person, where there are several
-        turned = _pair_caption_note(a, b)  # the pair shown upright, as the model saw it; text over it
-        caption = f"{where}{who}score {before_score} → {after_score}{turned}"
+        note = _pair_caption_note(a, b)  # the pair shown upright, as the model saw it; text found over it
+        caption = f"{where}{who}score {before_score} → {after_score}{note}"
         items.append((np.concatenate([left, gap, right], axis=1), caption))
     return items
 
@@ -515,13 +516,13 @@ def _pair_caption_note(a, b) -> str:
     """:func:`~webapp.faces.crop_note` of a face pair's "before" face ``a``, its text said of the side it was found
     on where that is one side only (a browser check: text found before a JPEG re-compression, missed after, was
     captioned as found on both); ``b``: the "after" face or None."""
-    from webapp.faces import crop_note
+    from webapp.faces import TEXT_NOTE, crop_note
 
     note = crop_note(a)
     if b is None or bool(a.text_over) == bool(b.text_over):
         return note
     side = "before" if a.text_over else "after"
-    return note.replace(" · text laid over it", "") + f" · text found {side} only"
+    return note.replace(TEXT_NOTE, "") + f" · text found {side} only"
 
 
 def _lost_lines(frame, others) -> tuple[str, str]:

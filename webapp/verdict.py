@@ -244,7 +244,9 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
     """What an "uncertain" verdict means, in words (the score is in the band where real faces also score)."""
     low = float(report.uncertain[0]) if report.uncertain else report.threshold
     second = report.second_opinion
-    heard = second and report.score >= report.threshold  # over the threshold, but the second opinion says not fake
+    # over the threshold, but the second opinion says not fake (not where it says fake too: then another rule made it
+    # uncertain, such as text over the faces: a review)
+    heard = second and report.score >= report.threshold and second.get("label") != "fake"
     name = html.escape(second["model"]) if heard else ""
     if heard and compact:
         text = f"Over the threshold, but {name} (trained with colour filters) does not say fake."

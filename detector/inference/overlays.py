@@ -205,7 +205,7 @@ def face_in_crop(side: int, box, margin: float) -> tuple[float, float, float, fl
 
 
 def text_over_warning(frames) -> str:
-    """What the report says where text was painted out of any face of ``frames`` (each with ``faces``, each with
+    """What the report says where text was found over any face of ``frames`` (each with ``faces``, each with
     ``text_over``: see :class:`~detector.inference.faces.Face`); "" where none was."""
     faces = [f for fr in frames for f in fr.faces]
     covered = [f for f in faces if f.text_over]

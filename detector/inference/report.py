@@ -525,16 +525,13 @@ def sequence_with_text_over(label: str, report: Report) -> str:
     found over the faces its tracks run over, unless the faces free of text carry a "fake" at the frame level on
     their own (:func:`with_text_over`: the sequence head reads whole tracks, and no sequence score of their faces free
     of text is made)."""
-    if label != "fake":
-        return label
-    free = text_free_score(report)
-    return label if free is None or free >= report.threshold else "uncertain"
+    return with_text_over(label, report)
 
 
 def text_made_uncertain(report: Report) -> bool:
     """Whether ``report`` is "uncertain" only for the text over its faces (:func:`with_text_over`): its score is over
     its threshold."""
-    return report.label == "uncertain" and report.score >= report.threshold and text_free_score(report) is not None
+    return report.label == "uncertain" and report.score >= report.threshold and with_text_over("fake", report) != "fake"
 
 
 def with_segment(label: str, report: Report, threshold: float | None = None) -> str:
