@@ -153,9 +153,11 @@ def portrait_clips(utk: str, n: int, face_px: float, tmp: str, styles, size: flo
 
 
 def verdict(score: float, threshold: float, band: float) -> str:
-    if score != score:
-        return "unknown"
-    return "fake" if score >= threshold else "uncertain" if score >= band else "real"
+    """The report's label of ``score`` at ``threshold``, uncertain from ``band``
+    (:func:`~detector.inference.report.verdict`)."""
+    from detector.inference.report import verdict as label_of
+
+    return label_of(score, threshold, [band, threshold])
 
 
 def summarise(rows: list[dict], styles) -> None:
@@ -300,7 +302,7 @@ def finder(args) -> int:
 
         def hit(img: np.ndarray) -> bool:
             crop = crop_face(img, box, margin)
-            return paint_out_text(crop, face_in_crop(len(crop), box, margin))[1] > 0
+            return paint_out_text(crop, face_in_crop(box, margin))[1] > 0
 
         count("video frames", "none", [hit(image)], name)
         for k, style in enumerate(args.styles):

@@ -246,7 +246,7 @@ def test_only_text_crossing_the_face_is_painted_and_a_pattern_is_not_text():
 
     x, y, w, h = BOX
     crop = crop_face(captioned("outline"), BOX)
-    face = face_in_crop(len(crop), BOX, 0.3)
+    face = face_in_crop(BOX, 0.3)
     assert face == pytest.approx(
         (len(crop) / 2 - w / 2, len(crop) / 2 - h / 2, len(crop) / 2 + w / 2, len(crop) / 2 + h / 2), abs=1
     )
@@ -315,10 +315,10 @@ def test_a_captioned_photo_over_the_threshold_is_uncertain_and_the_plain_one_fak
 
 def test_a_temporal_models_sequence_label_follows_the_text_rule():
     # a review: the sequence head's "fake" on tracks under text was left as it was
-    from detector.inference.report import sequence_with_text_over
+    from detector.inference.report import with_text_over  # analyze applies the frame level's rule to it
 
     under = _clip([(0.9, 0.2)] * 8)
-    assert sequence_with_text_over("fake", under) == "uncertain"
-    assert sequence_with_text_over("real", under) == "real"
-    assert sequence_with_text_over("fake", _clip([(0.9, 0.0)] * 8)) == "fake"  # no text: as it was
-    assert sequence_with_text_over("fake", _clip([(0.9, 0.2)] * 4 + [(0.9, 0.0)] * 4)) == "fake"
+    assert with_text_over("fake", under) == "uncertain"
+    assert with_text_over("real", under) == "real"
+    assert with_text_over("fake", _clip([(0.9, 0.0)] * 8)) == "fake"  # no text: as it was
+    assert with_text_over("fake", _clip([(0.9, 0.2)] * 4 + [(0.9, 0.0)] * 4)) == "fake"

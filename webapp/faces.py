@@ -368,16 +368,16 @@ def draw_boxes(
 TEXT_NOTE = " · text laid over it"  # a tile caption's note for a face with text found over it (crop_note)
 
 
-def crop_note(face) -> str:
+def crop_note(face, text: bool = True) -> str:
     """What a tile's caption adds about a face's crop: a tilted face cut
     turned upright (``face.straightened`` degrees, see :func:`detector.inference.quality.straighten_by`), text laid
     over it (``face.text_over``, see :mod:`detector.inference.overlays`: never called fake on its own); the tile
-    shows the crop as the model saw it.  "" for any other face."""
+    shows the crop as the model saw it.  "" for any other face.  ``text``: False leaves the text out."""
     notes = []
     degrees = getattr(face, "straightened", 0.0)
     if degrees:
         notes.append(f" · turned {abs(degrees):.0f}° upright")
-    if getattr(face, "text_over", 0.0):
+    if text and getattr(face, "text_over", 0.0):
         notes.append(TEXT_NOTE)
     return "".join(notes)
 

@@ -516,13 +516,11 @@ def _pair_caption_note(a, b) -> str:
     """:func:`~webapp.faces.crop_note` of a face pair's "before" face ``a``, its text said of the side it was found
     on where that is one side only (a browser check: text found before a JPEG re-compression, missed after, was
     captioned as found on both); ``b``: the "after" face or None."""
-    from webapp.faces import TEXT_NOTE, crop_note
+    from webapp.faces import crop_note
 
-    note = crop_note(a)
     if b is None or bool(a.text_over) == bool(b.text_over):
-        return note
-    side = "before" if a.text_over else "after"
-    return note.replace(TEXT_NOTE, "") + f" · text found {side} only"
+        return crop_note(a)
+    return crop_note(a, text=False) + f" · text found {'before' if a.text_over else 'after'} only"
 
 
 def _lost_lines(frame, others) -> tuple[str, str]:

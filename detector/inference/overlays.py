@@ -195,13 +195,14 @@ def paint_out_text(
     return painted, float(mask.mean())
 
 
-def face_in_crop(side: int, box, margin: float) -> tuple[float, float, float, float]:
-    """Where a face's box (x, y, w, h) lies in its square crop of ``side`` px at ``margin``
-    (:func:`~detector.inference.faces.crop_face`: the box centred, the square ``1 + margin`` times its longer side),
-    as (x0, y0, x1, y1) in the crop's pixels."""
-    w, h = float(box[2]), float(box[3])
-    scale = side / max(1.0, max(w, h) * (1 + margin))  # 1 but for the square's rounding
-    return side / 2 - w * scale / 2, side / 2 - h * scale / 2, side / 2 + w * scale / 2, side / 2 + h * scale / 2
+def face_in_crop(box, margin: float) -> tuple[float, float, float, float]:
+    """Where a face's box (x, y, w, h) lies in its square crop at ``margin``
+    (:func:`~detector.inference.faces.crop_box`, the square :func:`~detector.inference.faces.crop_face` cuts, turned
+    or not, round the box's centre), as (x0, y0, x1, y1) in the crop's pixels."""
+    from detector.inference.faces import crop_box
+
+    x, y, _ = crop_box(box, 0, 0, margin)
+    return box[0] - x, box[1] - y, box[0] + box[2] - x, box[1] + box[3] - y
 
 
 def text_over_warning(frames) -> str:

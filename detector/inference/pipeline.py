@@ -54,7 +54,6 @@ from detector.inference.report import (
     hand_threshold_warning,
     model_warning,
     second_opinion_warning,
-    sequence_with_text_over,
     summarise,
     tint_alternative_warning,
     with_cut_out,
@@ -336,21 +335,16 @@ def find_text_over_faces(faces: list, margin: float, image: np.ndarray) -> None:
     is also painted out of its crops, at every margin, before they are judged.  Analysis only:
     training crops (:func:`detect_faces`) are as the pictures hold them."""
 
-    def level(f, m: float) -> np.ndarray | None:
-        return crop_face(image, f.box, m) if f.straightened else None
+    def where(f, m: float) -> tuple:  # the face's box in its square at margin m, the turn, the square cut unturned
+        return face_in_crop(f.box, m), f.straightened, crop_face(image, f.box, m) if f.straightened else None
 
     for f in faces:
         if not overlays.PAINT_TEXT:
-            f.text_over = text_over(f.crop, face_in_crop(len(f.crop), f.box, margin), f.straightened, level(f, margin))
+            f.text_over = text_over(f.crop, *where(f, margin))
             continue
-        f.crop, f.text_over = paint_out_text(
-            f.crop, face_in_crop(len(f.crop), f.box, margin), f.straightened, level(f, margin)
-        )
+        f.crop, f.text_over = paint_out_text(f.crop, *where(f, margin))
         for m, (crop, inner) in (f.crops or {}).items():
-            f.crops[m] = (
-                paint_out_text(crop, face_in_crop(len(crop), f.box, m), f.straightened, level(f, m))[0],
-                inner,
-            )
+            f.crops[m] = (paint_out_text(crop, *where(f, m))[0], inner)
 
 
 UPRIGHT_LOOK = 1.0  # _upright_box looks for the face again in a square this much larger than its box (each side)
@@ -877,7 +871,9 @@ def analyze(
             threshold=float(clf.card.temporal.get("threshold", clf.card.threshold)),
             uncertain=clf.card.temporal.get("uncertain"),
         )
-        seq["label"] = sequence_with_text_over(seq["label"], report)
+        # its "fake" over tracks under text: uncertain unless the faces free of text say fake on their own (the frame
+        # level's rule: the sequence head reads whole tracks, and no sequence score of their faces free of text is made)
+        seq["label"] = with_text_over(seq["label"], report)
         if depth is not None:
             seq["depth"] = {"source": "facemesh_z", "faces": len(found_depth), "found": int(found_depth.sum())}
             for row, tr in zip(seq["tracks"], sorted(tracks, key=lambda tr: tr["identity"])):

@@ -520,14 +520,6 @@ def with_text_over(label: str, report: Report, threshold: float | None = None) -
     return label if free is None or free >= t else "uncertain"
 
 
-def sequence_with_text_over(label: str, report: Report) -> str:
-    """A temporal model's sequence ``label`` (:func:`attach_sequence`), or "uncertain" where it is "fake" and text was
-    found over the faces its tracks run over, unless the faces free of text carry a "fake" at the frame level on
-    their own (:func:`with_text_over`: the sequence head reads whole tracks, and no sequence score of their faces free
-    of text is made)."""
-    return with_text_over(label, report)
-
-
 def text_made_uncertain(report: Report) -> bool:
     """Whether ``report`` is "uncertain" only for the text over its faces (:func:`with_text_over`): its score is over
     its threshold."""
