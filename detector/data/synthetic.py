@@ -10,6 +10,7 @@ FaceForensics++ data ever needs to be copied into the repository.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from fractions import Fraction
@@ -119,13 +120,22 @@ def burn_caption(img: np.ndarray, text: str, centre_x: float, middle_y: float, h
     return out
 
 
-def _truetype_caption(img: np.ndarray, text: str, centre_x: float, middle_y: float, height: float, style: str):
+@functools.lru_cache(maxsize=64)
+def _bold_font(size: int):
+    """matplotlib's own DejaVu Sans Bold at ``size`` (loaded once per size: training draws captions by the
+    thousand)."""
     import matplotlib
-    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+    from PIL import ImageFont
 
     path = os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf", "DejaVuSans-Bold.ttf")
+    return ImageFont.truetype(path, size)
+
+
+def _truetype_caption(img: np.ndarray, text: str, centre_x: float, middle_y: float, height: float, style: str):
+    from PIL import Image, ImageDraw, ImageFilter
+
     size = max(8, int(round(height * 1.5 / 0.73)))  # DejaVu's capitals are ~0.73 of its size
-    font = ImageFont.truetype(path, size)
+    font = _bold_font(size)
     out = Image.fromarray(img)
     x0, y0, x1, y1 = ImageDraw.Draw(out).textbbox((0, 0), text, font=font, anchor="lm")
     at = (int(round(centre_x - (x1 - x0) / 2)), int(round(middle_y)))

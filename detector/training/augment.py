@@ -17,6 +17,7 @@ __all__ = [
     "tight_box",
     "colour_cast",
     "COLOUR_CASTS",
+    "caption_crop",
     "item_transforms",
     "MaskBuffer",
     "split_mask",
@@ -176,6 +177,98 @@ def colour_cast(image: np.ndarray, rng: np.random.Generator, kind: str | None = 
     return out
 
 
+CAPTION_WORDS = (
+    "people",
+    "city",
+    "after",
+    "water",
+    "right",
+    "still",
+    "never",
+    "house",
+    "world",
+    "change",
+    "story",
+    "money",
+    "power",
+    "morning",
+    "school",
+    "market",
+    "family",
+    "really",
+    "around",
+    "between",
+    "police",
+    "because",
+    "tonight",
+    "thing",
+    "doctor",
+    "season",
+    "happy",
+    "music",
+    "country",
+    "million",
+    "history",
+    "travel",
+    "phone",
+    "video",
+    "friend",
+    "again",
+    "under",
+    "listen",
+    "watch",
+    "follow",
+    "share",
+    "love",
+    "when",
+    "they",
+    "what",
+    "this",
+    "just",
+    "your",
+    "from",
+    "have",
+    "will",
+    "more",
+    "like",
+    "here",
+    "there",
+    "about",
+    "first",
+    "last",
+    "good",
+    "time",
+    "year",
+)  # a caption's words in training (none of scripts/subtitle_probe.py's lines is made of them in order)
+
+
+def caption_crop(image: np.ndarray, rng: np.random.Generator, margin: float = 0.3) -> np.ndarray:
+    """``image`` (a square face crop, RGB first, the face's box in the middle grown by ``margin``, any further
+    channel left as it is) with a line of text burned across the lower face, as social video burns its captions
+    and memes lay words over a photo: 2-7 words drawn from :data:`CAPTION_WORDS`, in a style of
+    :data:`detector.data.synthetic.CAPTION_STYLES` (white with a black outline, on a dark band, bold with a stroke,
+    yellow with a soft shadow), its capitals 6-15% of the face high, its middle 0.05-0.5 face heights below the
+    face's centre (mouth to chin and below), a fifth of the time anywhere over the face, centred within a tenth of
+    the face of its middle.  The line may run past the crop's edges, as a caption wider than the face does."""
+    from detector.data.synthetic import CAPTION_STYLES, burn_caption
+
+    side = image.shape[0]
+    face = side / (1 + margin)
+    words = rng.choice(len(CAPTION_WORDS), int(rng.integers(2, 8)))
+    text = " ".join(CAPTION_WORDS[i] for i in words)
+    if rng.random() < 0.5:
+        text = text.upper()
+    style = CAPTION_STYLES[rng.integers(len(CAPTION_STYLES))]
+    at = rng.uniform(-0.45, 0.5) if rng.random() < 0.2 else rng.uniform(0.05, 0.5)
+    cx = side / 2 + rng.uniform(-0.1, 0.1) * face
+    rgb = burn_caption(
+        np.ascontiguousarray(image[..., :3]), text, cx, side / 2 + at * face, rng.uniform(0.06, 0.15) * face, style
+    )
+    out = image.copy()
+    out[..., :3] = rgb
+    return out
+
+
 def item_transforms(
     size: int,
     sbi_p: float,
@@ -189,6 +282,8 @@ def item_transforms(
     tight: float = 0.0,
     tight_flat: float = 0.0,
     colour: float = 0.0,
+    captions: float = 0.0,
+    margin: float = 0.3,
 ):
     """Item transforms for fastai: self-blending (train only; ``sbi_regions``: :class:`SelfBlender`'s ``regions``),
     albumentations (train, at ``train_size``, default ``size``) / resize to ``size`` (valid).  ``tight``: the
@@ -198,13 +293,16 @@ def item_transforms(
     filled with one colour instead of mirrored (a photo captured on a page or screen).  ``colour``: the
     probability that a training crop, of either class, gets a whole-picture colour cast (:func:`colour_cast`: a
     sepia filter, a warm or cool white balance, low light, a faded print), after the self-blending, so a real
-    face is not a fake by its tint."""
+    face is not a fake by its tint.  ``captions``: the probability that a training crop, of either class, gets a
+    line of text across the lower face (:func:`caption_crop`), after the self-blending, so that a real face under a
+    caption is not a fake by its sharp letters."""
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
     train_aug = augmentations(train_size or size, downscale, seed, cutout, compress)
     tight_rng = np.random.default_rng(None if seed is None else seed + 7919)
     colour_rng = np.random.default_rng(None if seed is None else seed + 104729)
+    caption_rng = np.random.default_rng(None if seed is None else seed + 130363)
 
     class AlbumentationsTransform(RandTransform):
         "Albumentations on training images; a plain resize on validation."
@@ -223,6 +321,8 @@ def item_transforms(
                 arr = tight_pad(arr, tight_rng, flat=flat)  # (with --mask-weight's mask channel, moved together)
             if self.idx == 0 and colour > 0 and colour_rng.random() < colour:  # a filter or other light
                 arr = colour_cast(arr, colour_rng)
+            if self.idx == 0 and captions > 0 and caption_rng.random() < captions:  # a caption over the face
+                arr = caption_crop(arr, caption_rng, margin)
             if self.idx == 0 and arr.ndim == 3 and arr.shape[2] == 4:  # --mask-weight: RGB + mask, moved together
                 aug = train_aug(image=np.ascontiguousarray(arr[..., :3]), mask=np.ascontiguousarray(arr[..., 3]))
                 out = np.dstack([aug["image"], aug["mask"]])

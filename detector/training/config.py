@@ -147,6 +147,12 @@ class TrainConfig:
         "warm or cool white balance, low light or a faded print",
         metavar="P",
     )
+    captions: float = _f(
+        0.0,
+        "with probability P, burn a line of text across a training crop's lower face (both classes), as social "
+        "video burns its captions and memes lay words over a photo",
+        metavar="P",
+    )
     pairs: float = _f(
         0.0,
         "weight W of a ranking loss on (real, fake) pairs of one frame (0: off; needs --balance domain and an "
@@ -290,11 +296,12 @@ class TrainConfig:
             self.tight_pad,
             self.tight_flat,
             self.colour_cast,
+            self.captions,
         )
         if not all(0 <= p <= 1 for p in probabilities):
             raise ValueError(
-                "--downscale, --compress, --sbi, --sbi-regions, --cutout, --tight-pad, --tight-flat and "
-                "--colour-cast are probabilities: between 0 and 1"
+                "--downscale, --compress, --sbi, --sbi-regions, --cutout, --tight-pad, --tight-flat, "
+                "--colour-cast and --captions are probabilities: between 0 and 1"
             )
         if self.tight_flat > 0 and not self.tight_pad > 0:
             raise ValueError("--tight-flat P is a share of --tight-pad's borders: give --tight-pad too")

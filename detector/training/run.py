@@ -402,6 +402,8 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
             tight=cfg.tight_pad,
             tight_flat=cfg.tight_flat,
             colour=cfg.colour_cast,
+            captions=cfg.captions,
+            margin=cfg.margin,
         ),
         # the distillation callback undoes Normalize for the teacher; split_mask takes --mask-weight's masks off
         batch_tfms=[*([split_mask(buffer)] if with_masks else []), Normalize.from_stats(*imagenet_stats)],
