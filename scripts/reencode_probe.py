@@ -197,11 +197,14 @@ def fragile_table(rows: list[dict]) -> None:
 
 
 def clip_arguments(p: argparse.ArgumentParser, classes: str = "") -> argparse.ArgumentParser:
-    """The arguments the out-of-fold clip probes share: --data, --wild, --folds, --frames, --limit, --json, --read;
-    with ``classes`` (what the fakes are for, in words), --classes too."""
+    """The arguments the out-of-fold clip probes share: --data, --wild, --folds, --model, --frames, --limit, --json,
+    --read; with ``classes`` (what the fakes are for, in words), --classes too."""
     p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
     p.add_argument("--wild", default="../shared/data/wild_real", help="real clips no model trained on ('' to skip)")
     p.add_argument("--folds", default="runs/cvtight", help="the default's fold runs (foldK with val_videos.json)")
+    p.add_argument(
+        "--model", default=None, help="the card that judges what no fold validated, the wild clips (default: default)"
+    )
     p.add_argument("--frames", type=int, default=32, help="frames sampled from each video")
     p.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
     p.add_argument("--json", default=None, help="also write each clip's scores here")
@@ -219,7 +222,6 @@ def clip_arguments(p: argparse.ArgumentParser, classes: str = "") -> argparse.Ar
 
 def main(argv=None) -> int:
     p = clip_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
-    p.add_argument("--model", default=None, help="the card that judges the wild clips (default: the default)")
     p.add_argument("--crf", type=int, default=23, help="the re-encode's H.264 quality (23: x264's default)")
     args = p.parse_args(argv)
     if args.read:

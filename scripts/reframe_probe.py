@@ -124,7 +124,6 @@ def main(argv=None) -> int:
         argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), "out of fold: what the layouts cost"
     )
     p.add_argument("--crossval", default="runs/cvtight/crossval.json", help="the fold that validated each video")
-    p.add_argument("--model", default=None, help="the card whose threshold labels the scores, and judges wild clips")
     p.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=LAYOUTS)
     args = p.parse_args(argv)
     if args.read:

@@ -126,7 +126,7 @@ def portrait_clips(utk: str, n: int, face_px: float, tmp: str, styles, size: flo
     from detector.inference.pipeline import face_detector
     from detector.models.classifier import load_model
 
-    items, _, _ = select_split(read_datasets([utk]), load_model(None).card, "heldout")
+    items, _, _ = select_split(read_datasets([utk]), load_model(None).card, "heldout")  # the default's held-out part
     detector, W, H = face_detector(), 720, 1280
     for it in items[:n]:
         rgb = cv2.cvtColor(cv2.imread(it.path), cv2.COLOR_BGR2RGB)
@@ -236,7 +236,7 @@ def fills(args) -> int:
     fakes = [c for c in clips if c[2] == 1]
     pick = np.random.default_rng(0).choice(len(fakes), min(args.fake_clips, len(fakes)), replace=False)
     clips = [c for c in clips if c[2] == 0] + [fakes[i] for i in pick]
-    models, detector, rows = {None: load_model(None)}, face_detector(), []
+    models, detector, rows = {None: load_model(args.model)}, face_detector(), []
     for _, _, label, path, fold in clips:
         if fold not in models:
             models[fold] = load_model(str(run_card(os.path.join(args.folds, f"fold{fold}"))))
@@ -285,7 +285,7 @@ def finder(args) -> int:
     from detector.inference.video import Limits, sample_frames
     from detector.models.classifier import load_model
 
-    margin, detector = load_model(None).card.face_margin, face_detector()
+    margin, detector = load_model(args.model).card.face_margin, face_detector()
     found: dict = {}
 
     def count(where: str, kind: str, hits: list[bool], name: str) -> None:
@@ -351,7 +351,7 @@ def portraits(args) -> int:
     from detector.inference.pipeline import analyze
     from detector.models.classifier import load_model
 
-    model = load_model(None)
+    model = load_model(args.model)
     t, band = float(model.card.threshold), float((model.card.uncertain or [model.card.threshold])[0])
     rows = []
 
@@ -423,7 +423,7 @@ def main(argv=None) -> int:
     clips = [c for c in probe_clips(vids, args.data, args.wild) if ("fake" if c[2] else "real") in args.classes]
     if args.limit:
         clips = clips[: args.limit]
-    models: dict = {None: load_model(None)}
+    models: dict = {None: load_model(args.model)}
     detector, rows = face_detector(), []
     with tempfile.TemporaryDirectory() as tmp:
         for source, method, label, path, fold in clips:

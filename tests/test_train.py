@@ -847,3 +847,42 @@ def test_tight_flat_fills_the_border_with_one_colour():
     img = PILImage.create(face)
     assert np.array_equal(np.asarray(aug(img, split_idx=1)), np.asarray(plain(img, split_idx=1)))
     assert not np.array_equal(np.asarray(aug(img, split_idx=0)), np.asarray(plain(img, split_idx=1)))
+
+
+def test_captions_burn_a_line_of_text_the_pipelines_finder_sees_over_the_face():
+    """--captions P: a caption over the chin made real clips fake (scripts/subtitle_probe.py) because no training face
+    carried text.  A captioned training crop keeps its size, dtype and --mask-weight's fourth channel, changes only
+    a band of rows across it, mostly over the lower face, in every style, and is text the pipeline's own finder sees
+    over the face; the validation transform never draws one; the option is a probability, off by default."""
+    from fastai.vision.all import PILImage
+    from skimage.data import astronaut
+
+    from detector.inference.overlays import face_in_crop, text_over
+    from detector.training.augment import caption_crop, item_transforms
+    from detector.training.config import TrainConfig
+
+    assert TrainConfig().captions == 0.0
+    with pytest.raises(ValueError, match="--captions are probabilities"):
+        TrainConfig(data=["x"], arch="mobilenetv2", captions=1.5).check()
+    face = np.ascontiguousarray(cv2_resize(astronaut()[20:280, 120:380], 260))
+    mask = np.arange(260 * 260, dtype=np.uint8).reshape(260, 260)
+    found, lower = 0, 0
+    for seed in range(40):
+        out = caption_crop(np.dstack([face, mask]), np.random.default_rng(seed))
+        assert out.shape == (260, 260, 4) and out.dtype == np.uint8 and np.array_equal(out[..., 3], mask)
+        rows = np.flatnonzero(np.abs(out[..., :3].astype(int) - face).sum(axis=(1, 2)) > 0)
+        assert 0 < len(rows) < 260 * 0.4  # a band of rows, not the whole crop
+        lower += rows.mean() > 130
+        found += text_over(out[..., :3], face_in_crop((30, 30, 200, 200), 0.3)) > 0
+    assert lower >= 28  # mostly across the lower face (a fifth of them anywhere over it)
+    assert found >= 30, found  # what the pipeline looks for (captions of few short words, or cut by the edge, less)
+    (aug,) = item_transforms(64, 0.0, ["fake", "real"], seed=1, captions=1.0)
+    (plain,) = item_transforms(64, 0.0, ["fake", "real"], seed=1)
+    img = PILImage.create(face)
+    assert np.array_equal(np.asarray(aug(img, split_idx=1)), np.asarray(plain(img, split_idx=1)))
+
+
+def cv2_resize(img: np.ndarray, side: int) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA)
