@@ -89,6 +89,8 @@ def test_a_captioned_photo_and_clip_are_judged_as_they_are_and_their_text_said(t
     (face,) = report.faces
     assert 0.05 < face.text_over < 0.45 and text_lines(face.crop)  # the model was given the picture as it is
     assert report.to_dict()["frames"][0]["faces"][0]["text_over"] == round(face.text_over, 3)
+    (row,) = report.csv_rows()  # the CSV says so too, per face (an archive team reads the CSV)
+    assert row["text_over"] == round(face.text_over, 3) > 0
     assert any(w.startswith("Text laid over the face") for w in report.warnings)
     assert "text laid over it" in crop_note(face)
     # measured, not shipped: the text painted out with a flat bar before judging (overlays.PAINT_TEXT)

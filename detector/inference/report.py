@@ -234,6 +234,8 @@ CSV_FIELDS = [
     "h",
     "score",
     "face_found",
+    "text_over",  # the share of the face's crop under text laid over it (0: none found; a face under text alone
+    # never makes a "fake": with_text_over)
     "video_score",
     "video_label",
     "threshold",
@@ -316,6 +318,7 @@ def csv_rows_of(report: dict) -> list[dict]:
                     "h": h,
                     "score": f["score"],
                     "face_found": 1,
+                    "text_over": f.get("text_over") or 0.0,
                 }
             )
             if (f["identity"], fr["index"]) in shares:
