@@ -174,6 +174,13 @@ def summarise(rows: list[dict], styles) -> None:
                 f"no face {n['unknown']:2d}  median {np.nanmedian([r[kind]['score'] for r in sub]):.3f}  "
                 f"clips with text found over a face {text}"
             )
+            if kind in styles and all("band" in r for r in sub):  # the pipeline's run: its labels by score alone too
+                alone = [verdict(r[kind]["score"], r["threshold"], r["band"]) for r in sub]
+                n = {k: alone.count(k) for k in ("fake", "uncertain", "real")}
+                print(
+                    f"  {name} {kind:8s} score alone, no rule: fake {n['fake']:3d}  uncertain {n['uncertain']:3d}  "
+                    f"real {n['real']:3d}"
+                )
         for r in sub:
             for kind in (k for k in kinds_of(styles) if k in r):
                 if (r[kind]["label"] == "fake") != (r["as_is"]["label"] == "fake"):
@@ -373,7 +380,7 @@ def portraits(args) -> int:
             row["threshold"] = t
             row["as_is"] = judge(clips.pop("as_is"))
             for style, clip in clips.items():
-                for how in HOW:
+                for how in (h for h in HOW if (h or "rule") in args.ways):
                     with text_handled(how):
                         row[f"{style}_{how}" if how else style] = judge(clip)
             rows.append(row)
@@ -394,6 +401,13 @@ def main(argv=None) -> int:
     p.add_argument("--styles", nargs="+", default=list(STYLES), choices=STYLES)
     p.add_argument("--size", type=float, default=0.1, help="the letters' height, in face heights")
     p.add_argument("--at", type=float, default=0.3, help="the caption's middle, in face heights below its centre")
+    p.add_argument(
+        "--ways",
+        nargs="+",
+        default=["kept", "rule", "painted"],
+        choices=["kept", "rule", "painted"],
+        help="how each captioned clip is judged: text kept, no rule; as the pipeline does; painted out (default: all)",
+    )
     p.add_argument("--finder", action="store_true", help="instead: the text finder alone, on crops with and without")
     p.add_argument("--photos", type=int, default=0, help="--finder: the first this many UTKFace photos (0: all)")
     p.add_argument("--fills", action="store_true", help="instead: the ways of covering a caption, compared")
@@ -433,7 +447,7 @@ def main(argv=None) -> int:
             t = thresholds[fold] if fold is not None else float(model.card.threshold)
             band = float((model.card.uncertain or [t])[0]) * t / float(model.card.threshold)
             row = {"source": source, "method": method, "video": os.path.basename(path), "label": label, "fold": fold}
-            row["threshold"] = round(t, 4)
+            row["threshold"], row["band"] = round(t, 4), round(band, 4)
             face = median_face(path, detector)
 
             def judge(clip: str, model=model, t=t, band=band) -> dict:
