@@ -324,37 +324,3 @@ def test_a_temporal_models_sequence_label_follows_the_text_rule():
     assert with_text_over("real", under) == "real"
     assert with_text_over("fake", _clip([(0.9, 0.0)] * 8)) == "fake"  # no text: as it was
     assert with_text_over("fake", _clip([(0.9, 0.2)] * 4 + [(0.9, 0.0)] * 4)) == "fake"
-
-
-def test_a_model_trained_with_captions_judges_a_face_under_text_as_any_other(tiny_model, tmp_path):
-    """A model trained with captions over its faces (--captions: realfaces_captions) read a caption as no sign of a
-    fake (scripts/subtitle_probe.py): text over a face holds its label back only for models that never trained on
-    such faces.  The same captioned photo, its score over the threshold: "uncertain" by a model without captions,
-    "fake" by one with them, its face's tile, box and compare labels alike; the text is found and said either way."""
-    import copy
-    from dataclasses import replace
-
-    import cv2
-
-    from detector.inference.overlays import trained_with_captions
-    from detector.inference.pipeline import analyze
-    from detector.inference.report import face_label, text_made_uncertain
-    from webapp.faces import face_word
-
-    path = tmp_path / "captioned.png"
-    cv2.imwrite(str(path), cv2.cvtColor(captioned("outline"), cv2.COLOR_RGB2BGR))
-    labels = {}
-    for name, config in (("plain", {}), ("captions", {"captions": 0.3})):
-        model = copy.copy(tiny_model)  # the session's model, its card changed on a copy: over a threshold this low
-        trained = {**(tiny_model.card.trained or {}), "config": config}
-        model.card = replace(tiny_model.card, threshold=1e-6, uncertain=[5e-7, 1e-6], trained=trained)
-        assert trained_with_captions(model.card) == (name == "captions")
-        report = analyze(str(path), model=model, cam=None, second_opinion=False)
-        (face,) = report.faces
-        assert face.text_over > 0 and face.score > 1e-6
-        said = [w for w in report.warnings if w.startswith("Text laid over the face")]
-        assert len(said) == 1 and ("trained with captions" in said[0]) == (name == "captions")
-        word = face_word(face.score, report.threshold, report.uncertain, None, text=face.under_text)
-        assert word == face_label(face.score, report.threshold, report.uncertain, None, face.under_text)
-        labels[name] = (report.label, word, text_made_uncertain(report))
-    assert labels == {"plain": ("uncertain", "uncertain", True), "captions": ("fake", "fake", False)}

@@ -241,7 +241,7 @@ def cam_tiles(c: Comparison, side: int = 150, colours: str = DEFAULT_HEAT_MAP) -
         )
         head = _title(run.name, tile.shape[1], hex_rgb(model_colour(k)))
         said = score_said(
-            run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, run.face.under_text
+            run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, run.face.text_over
         )
         out.append((np.concatenate([head, tile], axis=0), f"{run.name}: {said}{crop_note(run.face)}"))
     return out
@@ -258,7 +258,7 @@ def cam_row_text(c: Comparison) -> str | None:
     said = "; ".join(
         f"{run.name}: "
         + score_said(
-            run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, run.face.under_text
+            run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, run.face.text_over
         )
         for run in c.runs
         if run.face is not None

@@ -61,7 +61,7 @@ def face_word(
 ) -> str:
     """A face's label as a tile, box or caption writes it (fake, uncertain, real; ``unknown`` for none of them),
     as the report's verdict reads it (:func:`~detector.inference.report.face_label`; ``text``: the face's
-    ``under_text``)."""
+    ``text_over``)."""
     label = face_label(score, threshold, band, second, text)
     return label if label in _WORDS else unknown
 
@@ -254,10 +254,10 @@ def face_tile(
     tile = crop if right is None else np.concatenate([crop, gap, right], axis=1)
     if depth and face.depth is not None:  # an RGB + depth model: the depth map its second stream read, beside the crop
         tile = np.concatenate([tile, gap, depth_panel(face.depth, side)], axis=1)
-    colour = _colour(face.score, threshold, band, second, face.under_text)
+    colour = _colour(face.score, threshold, band, second, face.text_over)
     strip = max(18, round(side * 0.16))  # letters readable when the tile is shown small or projected
     tile = cv2.copyMakeBorder(tile, border, strip, border, border, cv2.BORDER_CONSTANT, value=colour)
-    word = face_word(face.score, threshold, band, second, text=face.under_text)
+    word = face_word(face.score, threshold, band, second, text=face.text_over)
     shown = score_text(face.score, threshold, band)
     room = tile.shape[1] - 2 * border - 4
 
@@ -298,7 +298,7 @@ def gallery_items(
     photo = report.is_photo
     for pos, fr, f in entries:
         where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
-        said = score_said(f.score, report.threshold, report.uncertain, report.second_opinion, f.under_text)
+        said = score_said(f.score, report.threshold, report.uncertain, report.second_opinion, f.text_over)
         caption = f"{where}face {f.identity} · score {said}{crop_note(f)}"
         tile = face_tile(
             f,
@@ -348,11 +348,11 @@ def draw_boxes(
         _label(out, "too small", (x - line // 2, y - line // 2), UNJUDGED, scale, letters, edge=True)
     for f in faces:
         x, y, w, h = (round(v * box_scale) for v in f.box)
-        colour = _colour(f.score, threshold, band, second, f.under_text)
+        colour = _colour(f.score, threshold, band, second, f.text_over)
         cv2.rectangle(out, (x, y), (x + w, y + h), EDGE, line + 2)  # the dark edge on each side of the line
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, line)
         shown = score_text(f.score, threshold, band)
-        word = face_word(f.score, threshold, band, second, text=f.under_text)  # not the box's colour alone (an audit)
+        word = face_word(f.score, threshold, band, second, text=f.text_over)  # not the box's colour alone (an audit)
         _label(
             out,
             f"face {f.identity}: {shown} {word}".rstrip(),
@@ -384,7 +384,7 @@ def crop_note(face, text: bool = True) -> str:
 
 def score_said(score: float, threshold: float, band=None, second: dict | None = None, text: float = 0.0) -> str:
     """A face's score and its word, as captions write them: "0.93 (fake)", "0.47 (uncertain)" (``text``: the face's
-    ``under_text``: under text, never "fake")."""
+    ``text_over``: under text, never "fake")."""
     return f"{score_text(score, threshold, band)} ({face_word(score, threshold, band, second, '?', text)})"
 
 
@@ -392,7 +392,7 @@ def faces_text(faces: list[FaceResult], threshold: float, band=None, second: dic
     """One frame's faces in words, as captions write them: "face 0 0.93 (fake), face 1 0.12 (real)", or "no face
     found"; ``small``, the boxes of the faces found there too small to judge (a frame's ``too_small``), are said
     too ("face too small to judge (14 px)": not "no face found")."""
-    said = [f"face {f.identity} {score_said(f.score, threshold, band, second, f.under_text)}" for f in faces]
+    said = [f"face {f.identity} {score_said(f.score, threshold, band, second, f.text_over)}" for f in faces]
     if small or not said:
         said.append(unjudged_text(small))
     return ", ".join(said)

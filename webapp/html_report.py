@@ -257,15 +257,10 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
             " A head tilted by 10 to 45 degrees is cut turned upright, as the models learned faces: its tile shows it "
             "so, and its caption says by how much."
         )
-    if any(f.under_text for _, f in entries):
+    if any(f.text_over for _, f in entries):
         intro += (
             " Text laid over a face (a caption) is said in its tile's caption: the models never trained on faces under "
             "text, and read its letters as a sign of a fake, so a face under text is never called fake on its own."
-        )
-    elif any(f.text_over for _, f in entries):  # its model trained with captions over faces (--captions)
-        intro += (
-            " Text laid over a face (a caption) is said in its tile's caption; this model trained with captions over "
-            "its faces, so such a face is judged as any other."
         )
     if any(f.depth is not None for _, f in entries):
         intro += (
@@ -285,7 +280,7 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
             second=report.second_opinion,
             colours=colours,
         )
-        word = face_label(f.score, report.threshold, report.uncertain, report.second_opinion, f.under_text)
+        word = face_label(f.score, report.threshold, report.uncertain, report.second_opinion, f.text_over)
         where = "" if is_photo(report) else f"t = {fr.time:.2f} s (frame {fr.index}) · "
         # a tile with a depth panel is wider: its figure grows with it, so the panels keep their size
         wide = f' style="width:{round(300 * tile.shape[1] / 304)}px"' if f.depth is not None else ""

@@ -118,7 +118,7 @@ class ModelRun:
 
     def label_of(self, score: float, text: float = 0.0) -> str:
         # as the report's verdict reads: a fake its colour second opinion does not share is uncertain (a browser
-        # check), and so is a face with text laid over it (``text``: its ``under_text``; a review)
+        # check), and so is a face with text laid over it (``text``: its ``text_over``; a review)
         return face_label(score, self.report.threshold, self.report.uncertain, self.report.second_opinion, text)
 
 
@@ -190,7 +190,7 @@ class Comparison:
                         "box": tuple(int(v) for v in f.box),
                         "scores": scores,
                         "labels": {
-                            r.name: r.label_of(scores[r.name], faces[key].under_text)
+                            r.name: r.label_of(scores[r.name], faces[key].text_over)
                             for r, faces in zip(self.runs, per_run)
                         },
                         "spread": max(margins) - min(margins),

@@ -71,16 +71,8 @@ class Face:
     # ``box`` is the upright face's box (found again in the turned square), centred where the face lies
     straightened: float = 0.0
     # the share of the crop under text laid over the face (a caption, a meme's words; 0: none found; see
-    # detector.inference.overlays): such a face is never alone the ground of a "fake" (under_text)...
+    # detector.inference.overlays): such a face is never alone the ground of a "fake"
     text_over: float = 0.0
-    # ...unless the model that scored it trained with captions over its faces (--captions; set by analyze)
-    text_rule: bool = field(default=True, repr=False)
-
-    @property
-    def under_text(self) -> float:
-        """``text_over`` where text over the face holds its label back from "fake" (its model never trained on faces
-        under text: ``text_rule``), else 0.0: what every per-face label and the verdict's text rule read."""
-        return self.text_over if self.text_rule else 0.0
 
     def to_dict(self) -> dict:
         d = {

@@ -26,7 +26,6 @@ __all__ = [
     "text_over",
     "PAINT_TEXT",
     "text_over_warning",
-    "trained_with_captions",
     "face_in_crop",
     "TEXT_BRIGHT",
     "TEXT_DARK",
@@ -206,16 +205,9 @@ def face_in_crop(box, margin: float) -> tuple[float, float, float, float]:
     return box[0] - x, box[1] - y, box[0] + box[2] - x, box[1] + box[3] - y
 
 
-def trained_with_captions(card) -> bool:
-    """Whether ``card``'s model trained with captions over its faces (``--captions``): text over a face does not hold
-    its label back (:attr:`~detector.inference.faces.Face.under_text`)."""
-    return bool(((getattr(card, "trained", None) or {}).get("config") or {}).get("captions"))
-
-
-def text_over_warning(frames, rule: bool = True) -> str:
+def text_over_warning(frames) -> str:
     """What the report says where text was found over any face of ``frames`` (each with ``faces``, each with
-    ``text_over``: see :class:`~detector.inference.faces.Face`); "" where none was.  ``rule``: False where the model
-    trained with captions over its faces (:func:`trained_with_captions`): its score stands."""
+    ``text_over``: see :class:`~detector.inference.faces.Face`); "" where none was."""
     faces = [f for fr in frames for f in fr.faces]
     covered = [f for f in faces if f.text_over]
     if not covered:
@@ -227,13 +219,6 @@ def text_over_warning(frames, rule: bool = True) -> str:
         where = f"faces in {sum(any(f.text_over for f in fr.faces) for fr in shown)} of the {len(shown)} frames"
     share = max(f.text_over for f in covered)
     done = " and painted out with a flat bar before judging" if PAINT_TEXT else ""
-    if not rule:
-        return (
-            f"Text laid over the face (a caption, or other lettering) was found on {where}{done} (up to {share:.0%} of "
-            "a face's square): this model trained with captions over its faces, so its score stands. Text can also "
-            'hide a fake\'s traces (often about the mouth): a "real" under text means less. Find a copy without '
-            "captions if you can."
-        )
     return (
         f"Text laid over the face (a caption, or other lettering) was found on {where}{done} (up to {share:.0%} of a "
         "face's square): the models never trained on faces under text, and read its sharp letters as a sign of a "

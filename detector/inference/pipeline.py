@@ -41,13 +41,7 @@ from detector.inference.faces import (
     track,
     turned_square,
 )
-from detector.inference.overlays import (
-    face_in_crop,
-    paint_out_text,
-    text_over,
-    text_over_warning,
-    trained_with_captions,
-)
+from detector.inference.overlays import face_in_crop, paint_out_text, text_over, text_over_warning
 from detector.inference.quality import face_stats, straighten_by
 from detector.inference.report import (
     NO_FACE,
@@ -803,10 +797,7 @@ def analyze(
         # journalist's audit: a real portrait cut out as an oval read "Likely FAKE" 0.863)
         report.warnings.append(CUT_OUT_WARNING)
         report.label = with_cut_out(report.label, report)
-    rule = not trained_with_captions(clf.card)  # a model trained with captions over faces: text holds nothing back
-    for f in report.faces:
-        f.text_rule = rule
-    said = text_over_warning(results, rule)
+    said = text_over_warning(results)
     if said:  # never "fake" on faces under text alone (their own frames free of it may say so)
         report.warnings.append(said)
         report.label = with_text_over(report.label, report)

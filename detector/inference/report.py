@@ -496,17 +496,17 @@ TEXT_FREE_SHARE = 0.5  # ...and the least share of its faces they must be (text 
 
 def text_free_score(report: Report) -> float | None:
     """The video score (the report's rule, over its main identities as :func:`summarise` takes them) of the faces
-    with no text found over them (``face.under_text``: none where the model trained with captions), each identity
-    counted only where such faces are at least :data:`TEXT_FREE_FACES` and :data:`TEXT_FREE_SHARE` of its faces (a
-    photo's faces: each on its own); None where no face had text over it, nan where too few were free of it."""
+    with no text found over them (``face.text_over``), each identity counted only where such faces are at least
+    :data:`TEXT_FREE_FACES` and :data:`TEXT_FREE_SHARE` of its faces (a photo's faces: each on its own); None where
+    no face had text over it, nan where too few were free of it."""
     faces = [f for fr in report.frames for f in fr.faces]
-    if not any(f.under_text for f in faces):
+    if not any(f.text_over for f in faces):
         return None
     need = 1 if report.is_photo else TEXT_FREE_FACES
     rule = RULES.get(report.aggregation, RULES["confident"])
     main = main_identities(report.identities, report.frames, MAIN_SHARE)
     groups = [[f for f in faces if f.identity == i] for i in sorted(main)] if main else [faces]
-    free = [([f.score for f in g if not f.under_text], len(g)) for g in groups]
+    free = [([f.score for f in g if not f.text_over], len(g)) for g in groups]
     scores = [rule(s) for s, n in free if len(s) >= max(need, TEXT_FREE_SHARE * n)]
     return max(scores) if scores else float("nan")
 
@@ -829,7 +829,7 @@ def face_label(
 ) -> str:
     """A face's label as the report's verdict reads: "fake" at the threshold, unless the report's colour second opinion
     (``second``: :attr:`Report.second_opinion`) does not share it, or text was laid over the face (``text``: its
-    ``under_text``; :func:`with_text_over`), then "uncertain" (a browser check: a tile said FAKE in red under an
+    ``text_over``; :func:`with_text_over`), then "uncertain" (a browser check: a tile said FAKE in red under an
     UNCERTAIN verdict)."""
     label = with_second_opinion(verdict(score, threshold, band), second)
     return "uncertain" if label == "fake" and text else label
