@@ -463,7 +463,7 @@ def main(argv=None) -> int:
                         row[kind] = {"score": float("nan"), "label": "unknown"}
                     continue
                 clip = captioned(path, os.path.join(tmp, f"{style}.mp4"), face, style, args.size, args.at, args.seconds)
-                for how in HOW:
+                for how in (h for h in HOW if (h or "rule") in args.ways):
                     with text_handled(how):
                         row[f"{style}_{how}" if how else style] = judge(clip)
             rows.append(row)
