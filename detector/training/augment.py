@@ -9,6 +9,8 @@ import random
 
 import numpy as np
 
+from detector.constants import FACE_MARGIN
+
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 __all__ = [
@@ -177,72 +179,15 @@ def colour_cast(image: np.ndarray, rng: np.random.Generator, kind: str | None = 
     return out
 
 
-CAPTION_WORDS = (
-    "people",
-    "city",
-    "after",
-    "water",
-    "right",
-    "still",
-    "never",
-    "house",
-    "world",
-    "change",
-    "story",
-    "money",
-    "power",
-    "morning",
-    "school",
-    "market",
-    "family",
-    "really",
-    "around",
-    "between",
-    "police",
-    "because",
-    "tonight",
-    "thing",
-    "doctor",
-    "season",
-    "happy",
-    "music",
-    "country",
-    "million",
-    "history",
-    "travel",
-    "phone",
-    "video",
-    "friend",
-    "again",
-    "under",
-    "listen",
-    "watch",
-    "follow",
-    "share",
-    "love",
-    "when",
-    "they",
-    "what",
-    "this",
-    "just",
-    "your",
-    "from",
-    "have",
-    "will",
-    "more",
-    "like",
-    "here",
-    "there",
-    "about",
-    "first",
-    "last",
-    "good",
-    "time",
-    "year",
+CAPTION_WORDS = tuple(
+    "people city after water right still never house world change story money power morning school market "
+    "family really around between police because tonight thing doctor season happy music country million history "
+    "travel phone video friend again under listen watch follow share love when they what this just your "
+    "from have will more like here there about first last good time year".split()
 )  # a caption's words in training (none of scripts/subtitle_probe.py's lines is made of them in order)
 
 
-def caption_crop(image: np.ndarray, rng: np.random.Generator, margin: float = 0.3) -> np.ndarray:
+def caption_crop(image: np.ndarray, rng: np.random.Generator, margin: float = FACE_MARGIN) -> np.ndarray:
     """``image`` (a square face crop, RGB first, the face's box in the middle grown by ``margin``, any further
     channel left as it is) with a line of text burned across the lower face, as social video burns its captions
     and memes lay words over a photo: 2-7 words drawn from :data:`CAPTION_WORDS`, in a style of
@@ -283,7 +228,7 @@ def item_transforms(
     tight_flat: float = 0.0,
     colour: float = 0.0,
     captions: float = 0.0,
-    margin: float = 0.3,
+    margin: float = FACE_MARGIN,
 ):
     """Item transforms for fastai: self-blending (train only; ``sbi_regions``: :class:`SelfBlender`'s ``regions``),
     albumentations (train, at ``train_size``, default ``size``) / resize to ``size`` (valid).  ``tight``: the
@@ -294,8 +239,8 @@ def item_transforms(
     probability that a training crop, of either class, gets a whole-picture colour cast (:func:`colour_cast`: a
     sepia filter, a warm or cool white balance, low light, a faded print), after the self-blending, so a real
     face is not a fake by its tint.  ``captions``: the probability that a training crop, of either class, gets a
-    line of text across the lower face (:func:`caption_crop`), after the self-blending, so that a real face under a
-    caption is not a fake by its sharp letters."""
+    line of text across the lower face (:func:`caption_crop`; ``margin``: the crops' face margin), after the
+    self-blending, so that a real face under a caption is not a fake by its sharp letters."""
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
