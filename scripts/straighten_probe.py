@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     if args.limit:
         clips = clips[: args.limit]
     tmp = tempfile.TemporaryDirectory()
-    models: dict = {None: load_model(None)}
+    models: dict = {None: load_model(args.model)}
     rows, cut = [], quality.STRAIGHTEN_MIN_DEG
     for source, method, label, path, fold in clips:
         if fold not in models:

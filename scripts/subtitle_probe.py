@@ -384,7 +384,7 @@ def portraits(args) -> int:
                     with text_handled(how):
                         row[f"{style}_{how}" if how else style] = judge(clip)
             rows.append(row)
-            kinds = ("as_is", *kinds_of(args.styles))
+            kinds = [k for k in ("as_is", *kinds_of(args.styles)) if k in row]  # the --ways judged
             print(f"{name}: " + ", ".join(f"{k} {row[k]['score']} {row[k]['label']}" for k in kinds), file=sys.stderr)
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
@@ -467,7 +467,7 @@ def main(argv=None) -> int:
                     with text_handled(how):
                         row[f"{style}_{how}" if how else style] = judge(clip)
             rows.append(row)
-            kinds = ("as_is", *kinds_of(args.styles))
+            kinds = [k for k in ("as_is", *kinds_of(args.styles)) if k in row]  # the --ways judged
             cells = ", ".join(f"{k} {row[k]['score']} {row[k]['label']}" for k in kinds)
             print(
                 f"{source}/{method}/{row['video']} (fold {fold}, label {label}): {cells}", file=sys.stderr, flush=True

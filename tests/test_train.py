@@ -880,6 +880,29 @@ def test_captions_burn_a_line_of_text_the_pipelines_finder_sees_over_the_face():
     (plain,) = item_transforms(64, 0.0, ["fake", "real"], seed=1)
     img = PILImage.create(face)
     assert np.array_equal(np.asarray(aug(img, split_idx=1)), np.asarray(plain(img, split_idx=1)))
+    assert aug(img, split_idx=0).shape == (64, 64)
+
+
+def test_a_training_caption_is_never_mirrored_and_other_recipes_augment_as_before():
+    """A caption is burned after the mirror and quarter turns (a review: burned before them, half the training
+    captions read mirrored, as no picture shows them) and before the compression and noise; a recipe without captions
+    keeps its augmentations in their old order, so it draws as before."""
+    from detector.training.augment import augmentations
+
+    def left_mark(img):  # an asymmetric "caption": the left third white
+        out = img.copy()
+        out[:, : img.shape[1] // 3] = 255
+        return out
+
+    grey = np.full((96, 96, 3), 90, np.uint8)
+    aug = augmentations(64, seed=3, captions=1.0, caption=left_mark)
+    for _ in range(60):
+        out = aug(image=grey)["image"].astype(float)
+        assert out[:, :16].mean() > out[:, -16:].mean() + 10  # the mark stays on the left: never mirrored
+    names = [type(t).__name__ for t in augmentations(64, seed=3).transforms]
+    assert names[:3] == ["ImageCompression", "GaussNoise", "OneOf"] and names[3:5] == ["HorizontalFlip", "OneOf"]
+    with_captions = [type(t).__name__ for t in aug.transforms]
+    assert with_captions[:4] == ["HorizontalFlip", "OneOf", "Lambda", "ImageCompression"]
 
 
 def cv2_resize(img: np.ndarray, side: int) -> np.ndarray:

@@ -234,8 +234,6 @@ CSV_FIELDS = [
     "h",
     "score",
     "face_found",
-    "text_over",  # the share of the face's crop under text laid over it (0: none found; a face under text alone
-    # never makes a "fake": with_text_over)
     "video_score",
     "video_label",
     "threshold",
@@ -246,6 +244,9 @@ CSV_FIELDS = [
     # the input's warnings, " | " between them, on each of its rows (a review: an archive team reading the CSV in a
     # spreadsheet never saw "a training file", "unlike the training faces" or the colour second opinion)
     "warnings",
+    # the share of the face's crop under text laid over it (0: none found; a face under text alone never makes a
+    # "fake": with_text_over); last, so that the columns before it keep their places
+    "text_over",
 ]
 
 

@@ -36,7 +36,13 @@ __all__ = [
 
 
 def augmentations(
-    size: int, downscale: float = 0.0, seed: int | None = None, cutout: float = 0.0, compress: float = 0.0
+    size: int,
+    downscale: float = 0.0,
+    seed: int | None = None,
+    cutout: float = 0.0,
+    compress: float = 0.0,
+    captions: float = 0.0,
+    caption=None,
 ):
     """Training augmentations (albumentations), after the seeds' recipe for face-swap detection.
 
@@ -54,12 +60,25 @@ def augmentations(
     ``cutout``: probability of blacking out one or two random rectangles, each 15-35% of the crop's side, after
     the other augmentations (the DFDC winner's face cutout, Seferbekov 2020, without landmarks): a fake whose
     most telling region is hidden must be found by what remains, so that one region (or one person's look)
-    does not carry the decision."""
+    does not carry the decision.
+
+    ``captions``: probability of ``caption`` (an RGB image -> image function: :func:`caption_crop`) burning a line of
+    text into the crop.  The mirror and quarter turns then come first, so that the text reads as it would in a
+    picture (never mirrored or on its side), and the caption goes through every degradation after them, as a
+    caption burned into a frame is compressed with it.  Without captions the order is as it always was (a
+    recipe's augmentations draw as before)."""
     import albumentations as A
     import cv2
 
+    mirror = [A.HorizontalFlip(p=0.5), A.OneOf([A.RandomRotate90(p=1.0), A.Transpose(p=1.0)], p=0.1)]
+
+    def burn(img, **_):  # (a named function: albumentations warns of lambdas)
+        return caption(img)
+
+    first = [*mirror, A.Lambda(image=burn, p=captions)] if captions > 0 else []
     return A.Compose(
         [
+            *first,
             *(
                 [
                     A.Downscale(
@@ -75,8 +94,7 @@ def augmentations(
             A.ImageCompression(quality_range=(60, 100), p=0.5),
             A.GaussNoise(std_range=(0.02, 0.08), p=0.2),
             A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MedianBlur(blur_limit=3), A.Blur(blur_limit=3)], p=0.15),
-            A.HorizontalFlip(p=0.5),
-            A.OneOf([A.RandomRotate90(p=1.0), A.Transpose(p=1.0)], p=0.1),
+            *([] if captions > 0 else mirror),
             A.Affine(
                 translate_percent=(-0.06, 0.06),
                 scale=(0.9, 1.1),
@@ -193,7 +211,7 @@ def caption_crop(image: np.ndarray, rng: np.random.Generator, margin: float = FA
     and memes lay words over a photo: 2-7 words drawn from :data:`CAPTION_WORDS`, in a style of
     :data:`detector.data.synthetic.CAPTION_STYLES` (white with a black outline, on a dark band, bold with a stroke,
     yellow with a soft shadow), its capitals 6-15% of the face high, its middle 0.05-0.5 face heights below the
-    face's centre (mouth to chin and below), a fifth of the time anywhere over the face, centred within a tenth of
+    face's centre (nose to chin and below), a fifth of the time anywhere over the face, centred within a tenth of
     the face of its middle.  The line may run past the crop's edges, as a caption wider than the face does."""
     from detector.data.synthetic import CAPTION_STYLES, burn_caption
 
@@ -240,14 +258,23 @@ def item_transforms(
     sepia filter, a warm or cool white balance, low light, a faded print), after the self-blending, so a real
     face is not a fake by its tint.  ``captions``: the probability that a training crop, of either class, gets a
     line of text across the lower face (:func:`caption_crop`; ``margin``: the crops' face margin), after the
-    self-blending, so that a real face under a caption is not a fake by its sharp letters."""
+    self-blending and the mirror (:func:`augmentations`), so that a real face under a caption is not a fake by its
+    sharp letters."""
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
-    train_aug = augmentations(train_size or size, downscale, seed, cutout, compress)
     tight_rng = np.random.default_rng(None if seed is None else seed + 7919)
     colour_rng = np.random.default_rng(None if seed is None else seed + 104729)
     caption_rng = np.random.default_rng(None if seed is None else seed + 130363)
+    train_aug = augmentations(
+        train_size or size,
+        downscale,
+        seed,
+        cutout,
+        compress,
+        captions,
+        lambda img: caption_crop(img, caption_rng, margin),  # a caption over the face
+    )
 
     class AlbumentationsTransform(RandTransform):
         "Albumentations on training images; a plain resize on validation."
@@ -266,8 +293,6 @@ def item_transforms(
                 arr = tight_pad(arr, tight_rng, flat=flat)  # (with --mask-weight's mask channel, moved together)
             if self.idx == 0 and colour > 0 and colour_rng.random() < colour:  # a filter or other light
                 arr = colour_cast(arr, colour_rng)
-            if self.idx == 0 and captions > 0 and caption_rng.random() < captions:  # a caption over the face
-                arr = caption_crop(arr, caption_rng, margin)
             if self.idx == 0 and arr.ndim == 3 and arr.shape[2] == 4:  # --mask-weight: RGB + mask, moved together
                 aug = train_aug(image=np.ascontiguousarray(arr[..., :3]), mask=np.ascontiguousarray(arr[..., 3]))
                 out = np.dstack([aug["image"], aug["mask"]])
