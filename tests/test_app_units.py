@@ -1449,3 +1449,57 @@ def test_the_model_threshold_button_puts_the_slider_and_the_verdict_back(ui, cli
         ui.threshold: 0.99
     }
     assert set(analyse_tab.on_own_threshold(ui, None, None, "no such model", None, None, 1, "time")) == {ui.verdict}
+
+
+def test_a_temporal_models_sequence_shows_in_the_card_and_on_the_timeline(report):
+    # the JSON and the CLI had the sequence verdict; the app showed nothing of it
+    from detector.inference.report import attach_sequence
+    from webapp.plots import timeline_figure
+    from webapp.verdict import verdict_html
+
+    tracks = [
+        {"identity": 0, "score": 0.31, "frames": [0, 10, 30], "weights": [0.5, 0.3, 0.2], "contributions": [0] * 3},
+        {"identity": 1, "score": 0.12, "frames": [0, 30], "weights": [0.6, 0.4], "contributions": [0, 0]},
+    ]
+    attach_sequence(report, tracks, threshold=0.6, uncertain=[0.4, 0.6])
+    card = verdict_html(report)
+    assert "Read in order" in card and "likely real" in card and "sequence score 0.310 &lt; its threshold 0.600" in card
+    fig = timeline_figure(report)
+    seq = [t for t in fig.data if t.name == "face 0: sequence"]
+    assert len(seq) == 1 and list(seq[0].y) == [0.31] * 3
+    assert list(seq[0].x) == [0.0, pytest.approx(0.4), pytest.approx(1.2)]
+    # the click bridge reads customdata[0] as the frame's position in report.frames
+    assert [list(c)[:3] for c in seq[0].customdata] == [[0, 0, 0], [1, 10, 0], [3, 30, 0]]
+    assert "face 1: sequence" in [t.name for t in fig.data]
+    plain = _report([[(0, 0.9)], [(0, 0.8)]])
+    assert "Read in order" not in verdict_html(plain)
+    assert not [t for t in timeline_figure(plain).data if "sequence" in (t.name or "")]
+
+
+def test_the_slider_judges_the_sequence_again_by_the_frame_rules():
+    from detector.inference.report import attach_sequence
+    from webapp.verdict import relabel
+
+    # a stretch of 6 frames at 0.85, the rest low: a strongly fake stretch at 0.5, none once 0.9 is the threshold
+    r = _report([[(0, 0.85)]] * 6 + [[(0, 0.05)]] * 26)
+    attach_sequence(
+        r,
+        [
+            {
+                "identity": 0,
+                "score": 0.2,
+                "frames": [fr.index for fr in r.frames],
+                "weights": [1 / 32] * 32,
+                "contributions": [0] * 32,
+            }
+        ],
+        threshold=0.6,
+        uncertain=[0.4, 0.6],
+    )
+    from detector.inference.report import sequence_label
+
+    r.sequence["label"] = sequence_label(r.sequence["label"], r)
+    assert r.sequence["label"] == "uncertain"
+    assert relabel(r, 0.9, card_threshold=0.5, card_band=[0.3, 0.5]).sequence["label"] == "real"
+    assert relabel(r, 0.5, card_threshold=0.5, card_band=[0.3, 0.5]).sequence["label"] == "uncertain"
+    assert r.sequence["label"] == "uncertain"  # the report itself is left as it was

@@ -324,3 +324,17 @@ def test_a_temporal_models_sequence_label_follows_the_text_rule():
     assert with_text_over("real", under) == "real"
     assert with_text_over("fake", _clip([(0.9, 0.0)] * 8)) == "fake"  # no text: as it was
     assert with_text_over("fake", _clip([(0.9, 0.2)] * 4 + [(0.9, 0.0)] * 4)) == "fake"
+
+
+def test_a_temporal_models_sequence_label_follows_the_stretch_rule():
+    # a sequence "real" over a clip whose frames score strongly fake for a stretch was left "real" (the frame label
+    # was "uncertain"); analyze puts the sequence label through sequence_label
+    from detector.inference.report import sequence_label
+
+    stretch = _clip([(0.95, 0.0)] * 6 + [(0.05, 0.0)] * 26)  # 6 of 32 frames over 0.8 in a row
+    assert stretch.label == "uncertain"  # the frame level's rule
+    assert sequence_label("real", stretch) == "uncertain"
+    assert sequence_label("fake", stretch) == "fake"
+    calm = _clip([(0.95, 0.0)] * 2 + [(0.05, 0.0)] * 30)  # too short a run to count
+    assert sequence_label("real", calm) == "real"
+    assert sequence_label("fake", _clip([(0.9, 0.2)] * 8)) == "uncertain"  # and the text rule, as before

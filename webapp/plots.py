@@ -122,6 +122,7 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
                 ),
             )
         )
+    sequence_traces(fig, report, identities)
     if span:  # named in the legend, after the faces, not on the plot: a label on the column ran past it, under the
         # points or off the plot's edge (a browser check); the words under the chart give its figures
         fig.add_trace(
@@ -162,6 +163,35 @@ def timeline_figure(report: Report, title: str = "", height: int = 340, selected
         tickvals=[0, 0.25, 0.5, 0.75, 1.0],
     )
     return fig
+
+
+def sequence_traces(fig: go.Figure, report: Report, identities: list[int]) -> None:
+    """A temporal model's sequence score of each person (:attr:`Report.sequence`), a dotted line across the frames
+    its track covers, in the person's colour; hovered, each frame's share of the score (the head's weight)."""
+    where = {fr.index: (pos, fr.time) for pos, fr in enumerate(report.frames)}
+    for row in (report.sequence or {}).get("tracks") or []:
+        frames = [(*where[i], i, w) for i, w in zip(row["frames"], row.get("weights") or []) if i in where]
+        if not frames or row.get("score") is None:
+            continue
+        ident = row["identity"]
+        k = identities.index(ident) if ident in identities else len(identities)
+        colour = IDENTITY_COLOURS[k % len(IDENTITY_COLOURS)]
+        fig.add_trace(
+            go.Scatter(
+                x=[t for _, t, _, _ in frames],
+                y=[row["score"]] * len(frames),
+                # as the faces' points: position in report.frames first (a click selects that frame), frame index,
+                # identity; then the frame's weight
+                customdata=[[pos, i, ident, w] for pos, _, i, w in frames],
+                mode="lines",
+                name=f"face {ident}: sequence",
+                line=dict(color=colour, width=2, dash="dot"),
+                hovertemplate=(
+                    "<b>face %{customdata[2]}, sequence score %{y:.3f}</b><br>time %{x:.2f} s (frame "
+                    "%{customdata[1]}): %{customdata[3]:.0%} of its weight<extra></extra>"
+                ),
+            )
+        )
 
 
 def levels_figure(

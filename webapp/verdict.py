@@ -28,6 +28,7 @@ from detector.inference.report import (
     is_pooled,
     second_opinion_warning,
     segment_made_uncertain,
+    sequence_label,
     small_faces_once,
     text_free_score,
     text_made_uncertain,
@@ -148,6 +149,8 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
             parts.append(real_html(compact))
         elif report.label == "fake":
             parts.append(fake_html(report, compact))
+        if report.sequence:  # a temporal model: its own verdict over each person's frames in order
+            parts.append(sequence_html(report.sequence, compact))
         rule = report.aggregation
         others = ", ".join(f"{k} rule {_fmt(v)}" for k, v in report.scores_by_rule.items() if k != rule)
         if photo and not compact:
@@ -195,6 +198,23 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
         notes = [w for w in report.warnings if not (w.startswith(HAND_THRESHOLD) or is_model_warning(w))]
     parts.append(warnings_html(notes, "Why there is no verdict" if report.label == "unknown" else None))
     return "".join(parts)
+
+
+def sequence_html(sequence: dict, compact: bool = False) -> str:
+    """The line of a temporal model's sequence verdict (:attr:`Report.sequence`): its label and score against its own
+    threshold, beside the frame verdict above it."""
+    score, label = sequence.get("score"), str(sequence.get("label", "unknown"))
+    if score is None:
+        figures = "no sequence score"
+    else:
+        s, t = figures_against(float(score), float(sequence["threshold"]))[:2]
+        figures = f"sequence score {s} {'&ge;' if score >= sequence['threshold'] else '&lt;'} its threshold {t}"
+    words = {"fake": "likely fake", "real": "likely real"}.get(label, label)
+    return (
+        f'<div style="font-size:{13.5 if compact else 15}px;margin-top:4px" class="verdict-sequence">'
+        f"<b>Read in order</b> (the model's sequence head over each person's frames): {html.escape(words)}, "
+        f"{figures}</div>"
+    )
 
 
 HOW_TEXT = {
@@ -352,6 +372,9 @@ def relabel(
     new = dataclasses.replace(
         report, threshold=t, uncertain=band, label=with_second_opinion(own_label, report.second_opinion)
     )
+    if report.sequence and report.sequence.get("score") is not None:  # its own threshold; the frame rules at this one
+        seq = report.sequence
+        new.sequence = {**seq, "label": sequence_label(verdict(seq["score"], seq["threshold"], seq["uncertain"]), new)}
     hand = [] if own or card_threshold is None else [hand_threshold_warning(t, float(card_threshold))]
     from detector.data.seen import is_seen_warning
 

@@ -54,6 +54,7 @@ from detector.inference.report import (
     hand_threshold_warning,
     model_warning,
     second_opinion_warning,
+    sequence_label,
     summarise,
     tint_alternative_warning,
     with_cut_out,
@@ -871,9 +872,10 @@ def analyze(
             threshold=float(clf.card.temporal.get("threshold", clf.card.threshold)),
             uncertain=clf.card.temporal.get("uncertain"),
         )
-        # its "fake" over tracks under text: uncertain unless the faces free of text say fake on their own (the frame
-        # level's rule: the sequence head reads whole tracks, and no sequence score of their faces free of text is made)
-        seq["label"] = with_text_over(seq["label"], report)
+        # the frame level's rules: its "fake" over tracks under text is uncertain unless the faces free of text say
+        # fake on their own (no sequence score of those faces alone is made), and its "real" over a clip with a
+        # stretch scoring strongly fake is uncertain (the frame label's rule; it was left "real": a review)
+        seq["label"] = sequence_label(seq["label"], report)
         if depth is not None:
             seq["depth"] = {"source": "facemesh_z", "faces": len(found_depth), "found": int(found_depth.sum())}
             for row, tr in zip(seq["tracks"], sorted(tracks, key=lambda tr: tr["identity"])):

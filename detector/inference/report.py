@@ -536,6 +536,13 @@ def with_segment(label: str, report: Report, threshold: float | None = None) -> 
     return "uncertain" if label == "real" and fake_segment(report, threshold) else label
 
 
+def sequence_label(label: str, report: Report) -> str:
+    """A temporal model's sequence ``label`` under the frame level's rules on ``report``: never "fake" on faces
+    under text alone (:func:`with_text_over`), never "real" where a stretch of the clip scores strongly fake
+    (:func:`with_segment`; the sequence head reads whole tracks, and a short swapped stretch can sink in one)."""
+    return with_segment(with_text_over(label, report), report)
+
+
 def segment_made_uncertain(report: Report) -> dict | None:
     """The stretch (:func:`fake_segment`) where it is what keeps ``report`` from "real": its score alone would say
     real at its threshold and band. None otherwise (a clip in the band or over the threshold keeps its own label and
