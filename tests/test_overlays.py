@@ -9,7 +9,7 @@ from skimage import data
 
 from detector.data.synthetic import CAPTION_STYLES, burn_caption
 from detector.inference.faces import crop_face
-from detector.inference.overlays import paint_out_text, text_lines, text_over_warning
+from detector.inference.overlays import face_in_crop, paint_out_text, text_lines, text_over_warning
 
 LINE = "nobody expected the vote to go this way"
 BOX = (174, 68, 104, 104)  # BlazeFace's box round the astronaut's face
@@ -127,6 +127,9 @@ def test_the_compare_views_crops_at_other_margins_carry_the_text_found(tmp_path,
         for margin in (0.3, 0.5):
             (face,) = faces_at(found, margin)[1][0].faces
             assert face.text_over > 0 and bool(text_lines(face.crop)) != paint
+            if not paint:  # found in this margin's own square (each margin was given the analysis margin's before)
+                assert not face.straightened
+                assert face.text_over == pytest.approx(overlays.text_over(face.crop, face_in_crop(face.box, margin)))
 
 
 def _clip(scores_and_text, threshold=0.5):

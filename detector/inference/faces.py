@@ -73,6 +73,8 @@ class Face:
     # the share of the crop under text laid over the face (a caption, a meme's words; 0: none found; see
     # detector.inference.overlays): such a face is never alone the ground of a "fake"
     text_over: float = 0.0
+    # ``text_over`` of each of ``crops``' squares, by margin (found in each: the share differs with the square's size)
+    text_at: dict | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         d = {

@@ -342,10 +342,15 @@ def find_text_over_faces(faces: list, margin: float, image: np.ndarray) -> None:
     for f in faces:
         if not overlays.PAINT_TEXT:
             f.text_over = text_over(f.crop, *where(f, margin))
+            if f.crops:  # each margin's square, as faces_at gives it (a model of another margin sees that one)
+                f.text_at = {m: text_over(crop, *where(f, m)) for m, (crop, _) in f.crops.items()}
             continue
         f.crop, f.text_over = paint_out_text(f.crop, *where(f, margin))
-        for m, (crop, inner) in (f.crops or {}).items():
-            f.crops[m] = (paint_out_text(crop, *where(f, m))[0], inner)
+        if f.crops:
+            f.text_at = {}
+            for m, (crop, inner) in f.crops.items():
+                painted, f.text_at[m] = paint_out_text(crop, *where(f, m))
+                f.crops[m] = (painted, inner)
 
 
 UPRIGHT_LOOK = 1.0  # _upright_box looks for the face again in a square this much larger than its box (each side)
@@ -507,7 +512,8 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
                     depth=None,
                     inside=inside,
                     framed=inner is not None,
-                    text_over=f.text_over,  # (found at the analysis' own margin)
+                    text_over=(f.text_at or {}).get(float(margin), f.text_over),  # found in this margin's square
+                    text_at=None,
                 )
             )
         frames.append(replace(fr, faces=faces))
