@@ -11,7 +11,7 @@ fakes and reals called fake at thresholds calibrated on the other folds' out-of-
 
 ``--tilt DEG`` first turns every clip by DEG degrees about its centre (each frame, its edge pixels drawn outwards;
 H.264 CRF 18 into a temporary folder): heads tilted as a camera held aslant shows them; ``--reals`` keeps the real
-clips only.
+clips only, ``--fakes`` the fakes.
 """
 
 from __future__ import annotations
@@ -87,7 +87,9 @@ def summarise(rows: list[dict], thresholds: dict) -> None:
 def main(argv=None) -> int:
     p = clip_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     p.add_argument("--tilt", type=float, default=0.0, help="turn every clip by this many degrees first")
-    p.add_argument("--reals", action="store_true", help="the real clips only")
+    kept = p.add_mutually_exclusive_group()
+    kept.add_argument("--reals", action="store_true", help="the real clips only")
+    kept.add_argument("--fakes", action="store_true", help="the fake clips only")
     args = p.parse_args(argv)
     if args.read:
         done = json.load(open(args.read))
@@ -102,8 +104,8 @@ def main(argv=None) -> int:
     vids = fold_videos(args.folds)
     thresholds = thresholds_by_fold(vids, ["confident"])
     clips = probe_clips(vids, args.data, args.wild)
-    if args.reals:
-        clips = [c for c in clips if c[2] == 0]
+    if args.reals or args.fakes:
+        clips = [c for c in clips if c[2] == int(args.fakes)]
     if args.limit:
         clips = clips[: args.limit]
     tmp = tempfile.TemporaryDirectory()

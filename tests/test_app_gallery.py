@@ -162,6 +162,34 @@ def test_box_labels_stay_inside_the_frame(width, height):
     assert x1 + 1 <= 119 and (narrow[:, x1 + 1] == EDGE).all(axis=-1).any()  # the edge's column is in the image
 
 
+def test_close_faces_labels_do_not_cover_each_other(monkeypatch):
+    # a group photo's faces side by side: each label was drawn above its box, the second over the first
+    from webapp import faces as drawing
+
+    drawn = []
+    label = drawing._label
+    monkeypatch.setattr(drawing, "_label", lambda *a, **k: drawn.append(label(*a, **k)) or drawn[-1])
+    width, height = 640, 360
+    close = [
+        FaceResult(identity=i, box=(60 + 70 * i, 120, 64, 64), confidence=1.0, score=s)
+        for i, s in enumerate((0.93, 0.12, 0.95))
+    ]
+    drawing.draw_boxes(np.full((height, width, 3), 60, np.uint8), close, 0.5, small=[(300, 120, 64, 64)])
+    assert len(drawn) == 4
+    assert not any(drawing._overlaps(a, b) for k, a in enumerate(drawn) for b in drawn[:k])
+    scale, letters, line = drawing.label_style(height, width)
+    above = drawing._label_place(
+        (height, width), "face 1: 0.12 real", (130 - line // 2, 120 - line // 2), scale, letters, edge=True
+    )[0]
+    assert drawing._overlaps(drawn[1], above) and not drawing._overlaps(
+        drawn[2], above
+    )  # face 1 moved off the place above its box, which face 0's label covers
+    drawn.clear()
+    apart = [FaceResult(identity=i, box=(60 + 300 * i, 120, 64, 64), confidence=1.0, score=0.9) for i in range(2)]
+    drawing.draw_boxes(np.full((height, width, 3), 60, np.uint8), apart, 0.5)
+    assert [b[3] for b in drawn] == [120 - line // 2] * 2  # faces apart: each label above its box, as before
+
+
 def test_a_long_score_fits_a_narrow_tile():
     # found by review: "0.9078 uncertain" (a score printed to 4 decimals beside its threshold) ran off a 64-px tile
     from webapp.faces import face_tile

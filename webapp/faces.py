@@ -116,6 +116,24 @@ def label_style(height: int, width: int, view: tuple[int, int] = VIEW, px: float
     return scale, max(1, round(scale * 1.5)), max(2, round(2 / shown))
 
 
+def _label_place(
+    shape: tuple, text: str, org: tuple[int, int], scale: float = 0.5, thickness: int = 1, edge: bool = False
+) -> tuple[tuple[int, int, int, int], float]:
+    """Where :func:`_label` would draw ``text`` with its bottom-left at ``org`` on an image of ``shape``: the box
+    (x0, y0, x1, y1), moved inside the image, and the font scale (smaller where the image is narrower than the
+    label)."""
+    pad = max(3, thickness + 2)
+    margin = 1 if edge else 0
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
+    while scale > 0.3 and tw + 2 * pad + 2 * margin > shape[1]:
+        scale = round(scale - 0.05, 2)
+        (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
+    w, h = tw + 2 * pad, th + base + 2 * pad
+    x = int(min(max(margin, org[0]), max(margin, shape[1] - w - 1 - margin)))
+    y = int(min(max(h, org[1]), shape[0]))
+    return (x, y - h, x + w, y), scale
+
+
 def _label(
     image: np.ndarray,
     text: str,
@@ -130,20 +148,33 @@ def _label(
     where the image is narrower than it (a browser check: on a 180 px frame "face 0: 0.34 real" ran past the edge);
     with ``edge``, the box has a 1-px dark edge (:data:`EDGE`), inside the image too.  Returns the box drawn (x0, y0,
     x1, y1)."""
+    (x, y0, x1, y), scale = _label_place(image.shape, text, org, scale, thickness, edge)
     pad = max(3, thickness + 2)
-    margin = 1 if edge else 0
-    (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
-    while scale > 0.3 and tw + 2 * pad + 2 * margin > image.shape[1]:
-        scale = round(scale - 0.05, 2)
-        (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
-    w, h = tw + 2 * pad, th + base + 2 * pad
-    x = int(min(max(margin, org[0]), max(margin, image.shape[1] - w - 1 - margin)))
-    y = int(min(max(h, org[1]), image.shape[0]))
+    (_, _), base = cv2.getTextSize(text, FONT, scale, thickness)
     if edge:
-        cv2.rectangle(image, (x - 1, y - h - 1), (x + w + 1, y + 1), EDGE, -1)
-    cv2.rectangle(image, (x, y - h), (x + w, y), colour, -1)
+        cv2.rectangle(image, (x - 1, y0 - 1), (x1 + 1, y + 1), EDGE, -1)
+    cv2.rectangle(image, (x, y0), (x1, y), colour, -1)
     cv2.putText(image, text, (x + pad, y - base - pad), FONT, scale, ink(colour), thickness, cv2.LINE_AA)
-    return x, y - h, x + w, y
+    return x, y0, x1, y
+
+
+def _overlaps(a: tuple, b: tuple) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _free_spot(shape: tuple, text: str, box: tuple, line: int, taken: list, scale: float, thickness: int) -> tuple:
+    """The bottom-left at which a face's label does not cover one already drawn (``taken``: their boxes): above the
+    face's box, else just under its top edge inside it, else under its bottom edge, else above it again (a crowd
+    too dense for any: the first place). A group photo's close faces put their labels over each other (a review)."""
+    x, y, w, h = box
+    (_, th), base = cv2.getTextSize(text, FONT, scale, thickness)
+    high = th + base + 2 * max(3, thickness + 2) + 2
+    spots = [(x - line // 2, y - line // 2), (x + line, y + line + high), (x - line // 2, y + h + line + high)]
+    for org in spots:
+        placed, _ = _label_place(shape, text, org, scale, thickness, edge=True)
+        if not any(_overlaps(placed, t) for t in taken):
+            return org
+    return spots[0]
 
 
 def _panel_text(panel: np.ndarray, lines: tuple[str, ...]) -> None:
@@ -341,11 +372,12 @@ def draw_boxes(
     else:
         out = image.copy()
     scale, letters, line = label_style(*out.shape[:2], view=view)
+    labels = []  # (text, box, colour): drawn after every box, each where it covers none drawn before it
     for box in small:  # found, not judged: grey, so that no colour reads as a verdict
         x, y, w, h = (round(v * box_scale) for v in box)
         cv2.rectangle(out, (x, y), (x + w, y + h), EDGE, line + 2)
         cv2.rectangle(out, (x, y), (x + w, y + h), UNJUDGED, line)
-        _label(out, "too small", (x - line // 2, y - line // 2), UNJUDGED, scale, letters, edge=True)
+        labels.append(("too small", (x, y, w, h), UNJUDGED))
     for f in faces:
         x, y, w, h = (round(v * box_scale) for v in f.box)
         colour = _colour(f.score, threshold, band, second, f.text_over)
@@ -353,15 +385,11 @@ def draw_boxes(
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, line)
         shown = score_text(f.score, threshold, band)
         word = face_word(f.score, threshold, band, second, text=f.text_over)  # not the box's colour alone (an audit)
-        _label(
-            out,
-            f"face {f.identity}: {shown} {word}".rstrip(),
-            (x - line // 2, y - line // 2),
-            colour,
-            scale,
-            letters,
-            edge=True,
-        )
+        labels.append((f"face {f.identity}: {shown} {word}".rstrip(), (x, y, w, h), colour))
+    taken: list = []
+    for text, box, colour in labels:
+        org = _free_spot(out.shape, text, box, line, taken, scale, letters)
+        taken.append(_label(out, text, org, colour, scale, letters, edge=True))
     return out
 
 
