@@ -110,3 +110,30 @@ def test_embeddings_of_faces_cut_otherwise_are_not_reused():
     from detector.training.temporal import TemporalConfig, faces_key
 
     assert faces_key(TemporalConfig())["cut"] == VIDEO_CUT
+
+
+def test_a_turned_squares_inside_matches_the_whole_pictures_mask():
+    # crop_inside(roll=) warped a mask of the whole picture for each tilted face; it now warps the part the square
+    # reaches: the same answer, checked against the whole picture's mask
+    import cv2
+
+    from detector.inference.faces import crop_box, turned_square
+
+    def whole(box, fw, fh, margin, roll):
+        _, _, side = crop_box(box, fw, fh, margin)
+        inside = cv2.warpAffine(
+            np.ones((fh, fw), np.uint8), turned_square(box, side, roll), (side, side), flags=cv2.INTER_NEAREST
+        )
+        rows, cols = np.flatnonzero(inside.mean(axis=1) >= 0.5), np.flatnonzero(inside.mean(axis=0) >= 0.5)
+        if inside.all() or (len(rows) == side and len(cols) == side):
+            return None
+        if not len(rows) or not len(cols):
+            return (0.0, 0.0, 0.0, 0.0)
+        return (cols[0] / side, rows[0] / side, (cols[-1] + 1) / side, (rows[-1] + 1) / side)
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        fw, fh, bw = int(rng.integers(50, 700)), int(rng.integers(50, 700)), int(rng.integers(8, 300))
+        box = (int(rng.integers(-bw, fw)), int(rng.integers(-bw, fh)), bw, int(bw * rng.uniform(0.8, 1.3)))
+        roll, margin = float(rng.uniform(-45, 45)), float(rng.choice([0.0, 0.3, 0.5]))
+        assert crop_inside(box, fw, fh, margin, roll) == whole(box, fw, fh, margin, roll), (box, fw, fh, margin, roll)

@@ -255,7 +255,16 @@ def crop_inside(
         import cv2
 
         square = turned_square(box, side, roll)
-        inside = cv2.warpAffine(np.ones((frame_h, frame_w), np.uint8), square, (side, side), flags=cv2.INTER_NEAREST)
+        # warped from the part of the picture the square can reach, not the whole picture (a 4K frame's mask per
+        # tilted face): the square's corners in the picture, a pixel more each way, within the picture
+        corners = cv2.invertAffineTransform(square) @ np.array([[0, 0, side, side], [0, side, 0, side], [1, 1, 1, 1]])
+        ox, oy = (int(max(0, np.floor(c.min()) - 1)) for c in corners)
+        ex, ey = int(min(frame_w, np.ceil(corners[0].max()) + 2)), int(min(frame_h, np.ceil(corners[1].max()) + 2))
+        if ex <= ox or ey <= oy:
+            return (0.0, 0.0, 0.0, 0.0)
+        shifted = square.copy()
+        shifted[:, 2] += square[:, :2] @ np.array([ox, oy], dtype=float)
+        inside = cv2.warpAffine(np.ones((ey - oy, ex - ox), np.uint8), shifted, (side, side), flags=cv2.INTER_NEAREST)
         if inside.all():
             return None
         rows, cols = np.flatnonzero(inside.mean(axis=1) >= 0.5), np.flatnonzero(inside.mean(axis=0) >= 0.5)
