@@ -155,7 +155,8 @@ def _parser() -> Parser:
     m.add_argument(
         "--install",
         metavar="CARD",
-        help="copy a trained model (its .json card and weights) into the user's model folder",
+        help="copy a trained model (its .json card and weights, or a folder holding one card) into the user's model "
+        "folder",
     )
     m.add_argument("--default", action="store_true", help="with --install: make it the default model")
     m.add_argument(

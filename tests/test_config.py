@@ -33,6 +33,15 @@ def test_recipe_leaves_out_where_and_how_a_run_was_done():
         (["--data", "d", "--arch", "resnet18", "--margin", "-0.1"], "--margin M is a share"),
         (["--data", "d", "--arch", "resnet18", "--margin", "nan"], "--margin M is a share"),
         (["--data", "d", "--arch", "resnet18", "--margin", "1.5"], "--margin M is a share"),
+        # an audit: these trained (or failed with a traceback) instead
+        (["--data", "d", "--arch", "resnet18", "--lr", "nan"], "--lr is a learning rate above 0"),
+        (["--data", "d", "--arch", "resnet18", "--lr", "0"], "--lr is a learning rate above 0"),
+        (["--data", "d", "--arch", "resnet18", "--epochs", "-1"], "--epochs is at least 1"),
+        (["--data", "d", "--arch", "resnet18", "--size", "0"], "--size is the input's side"),
+        (["--data", "d", "--arch", "resnet18", "--bs", "0"], "--bs, --frames and --workers are at least 1"),
+        (["--data", "d", "--arch", "resnet18", "--frames", "0"], "--bs, --frames and --workers are at least 1"),
+        (["--data", "d", "--arch", "resnet18", "--lr-mult", "inf"], "--lr-mult is above 0"),
+        (["--data", "d", "--arch", "resnet18", "--val-fraction", "1"], "--val-fraction is a share"),
     ],
 )
 def test_bad_configs_are_usage_errors(argv, message, capsys):

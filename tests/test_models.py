@@ -195,3 +195,16 @@ def test_a_folder_of_several_cards_given_as_the_model_is_refused_not_guessed(tin
     _copy_card(tiny_model_dir, outside, weights="../one/untrained_resnet18.safetensors")
     with pytest.raises(NoModelError, match=r"holds no usable model card \(.*must be a \.safetensors file name in"):
         resolve(str(outside))
+
+
+def test_a_broken_card_in_the_models_folder_is_named_when_asked_for(tmp_path):
+    # an audit: zz.json holding "{bad" was left out quietly, and --model zz said "no model 'zz'" as for a typo
+    from detector.models.store import resolve
+
+    (tmp_path / "zz.json").write_text("{bad")
+    with pytest.raises(NoModelError) as refused:
+        resolve("zz", tmp_path)
+    said = str(refused.value)
+    assert said.startswith("zz: ") and "zz.json is not a usable model card" in said and "\n" not in said
+    with pytest.raises(NoModelError, match="no model 'yy'"):  # a name with no file: as before
+        resolve("yy", tmp_path)

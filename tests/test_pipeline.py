@@ -270,7 +270,18 @@ def test_bad_arguments_are_refused_before_any_work(clips, tiny_model, monkeypatc
         assert message in str(err.value) and "\n" not in str(err.value)
     with pytest.raises(InputError, match="must be a file path"):
         analyze(42, model=tiny_model)
+    contents = open(clips["face"], "rb").read()  # a file's contents given for its name (an audit: a 38,669-character
+    # message over 150 lines of raw bytes)
+    for wrong, said in (
+        (contents, f"got {len(contents):,} bytes (a file's contents? give its path)"),
+        ("clip\0.mp4", "holds a NUL character"),
+        ("a" * 5000, "5,000 characters long"),
+    ):
+        with pytest.raises(InputError) as err:
+            analyze(wrong, model=tiny_model)
+        assert said in str(err.value) and "\n" not in str(err.value) and len(str(err.value)) < 120
     monkeypatch.undo()
+    assert analyze(os.fsencode(clips["face"]), model=tiny_model, frames=2).video == clips["face"]  # a bytes name
     report = analyze(Path(clips["face"]), model=tiny_model, frames=np.int64(4), threshold=np.float32(0.5))
     assert len(analyze(clips["face"], model=tiny_model, frames=4.0).frames) == 4  # a whole float is a count
     assert report.video == clips["face"] and isinstance(report.video, str)

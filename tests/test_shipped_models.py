@@ -95,6 +95,7 @@ def test_each_model_is_deterministic_and_sensitive_to_input(card_path):
 
 
 def test_install_model_copies_card_and_weights_and_keeps_one_default(tiny_model_dir, tmp_path):
+    from detector.errors import NoModelError
     from detector.models.store import install_model, list_models
 
     target = tmp_path / "models"
@@ -111,6 +112,13 @@ def test_install_model_copies_card_and_weights_and_keeps_one_default(tiny_model_
     install_model(other, default=True, directory=target)
     cards = {c.name: c.default for c in list_models(target)}
     assert cards == {"other": True, "untrained_resnet18": False}
+    # a run's model folder, holding one card, stands for it (an audit: refused as "not a regular file")
+    data["name"] = "third"
+    (other.parent / "other.json").unlink()
+    (other.parent / "third.json").write_text(json.dumps(data))
+    assert install_model(other.parent, directory=target) == target / "third.json"
+    with pytest.raises(NoModelError, match="holds no model card"):
+        install_model(tmp_path, directory=target / "x")  # a folder holding none: said so
 
 
 def test_install_model_refuses_a_card_without_weights(tmp_path, tiny_model_dir):

@@ -343,6 +343,23 @@ def test_bad_data_folder_is_one_line_error(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
+def test_data_without_a_face_is_one_line_error(tmp_path, capsys):
+    # an audit: "crops: 0 train, 1 validation", then an IndexError traceback from the learner
+    import cv2
+
+    from detector.training.run import main
+
+    rng = np.random.default_rng(0)
+    for cls in ("real", "fake"):
+        (tmp_path / "d" / cls).mkdir(parents=True)
+        for i in range(3):
+            cv2.imwrite(str(tmp_path / "d" / cls / f"{i}.jpg"), rng.integers(0, 255, (96, 96, 3), dtype=np.uint8))
+    argv = ["--data", str(tmp_path / "d"), "--arch", "resnet18", "--out", str(tmp_path / "r"), "--workers", "1"]
+    rc = main(argv + ["--cache", str(tmp_path / "cache"), "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "error: no training crops" in err and "Traceback" not in err
+
+
 @pytest.mark.slow
 def test_freeze_stages_keeps_the_early_layers_at_imagenet_values(tiny_dataset, tmp_path):
     """--freeze-stages 2 on the ImageNet-initialised EfficientNet: the stem and first two stages (batch-norm

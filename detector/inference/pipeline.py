@@ -577,6 +577,9 @@ def judged_side(path, width: int | None, height: int | None, photo: bool, faces=
     return side
 
 
+PATH_MAX = 4096  # the longest path Linux opens (bytes or characters over it: not a file name)
+
+
 def check_arguments(video_path, frames, fps, rule, threshold, cam_faces, cam=None) -> str:
     """``video_path`` as a string (a ``pathlib.Path`` too), once :func:`analyze`'s other arguments are known good:
     an :class:`InputError` (one line) before any decoding for a bad one, not a crash after the work is done."""
@@ -584,8 +587,14 @@ def check_arguments(video_path, frames, fps, rule, threshold, cam_faces, cam=Non
         path = os.fspath(video_path)
     except TypeError:
         raise InputError(f"the input must be a file path; got {type(video_path).__name__}") from None
+    if isinstance(path, bytes) and (b"\0" in path or len(path) > PATH_MAX):  # a file's contents, not its name
+        raise InputError(f"the input must be a file path; got {len(path):,} bytes (a file's contents? give its path)")
     if isinstance(path, bytes):
         path = os.fsdecode(path)
+    if "\0" in path:  # (the name printed back held the raw character: an audit)
+        raise InputError("the file name holds a NUL character, which no file name can")
+    if len(path) > PATH_MAX:
+        raise InputError(f"the file name is {len(path):,} characters long; no path is longer than {PATH_MAX:,}")
 
     def number(value) -> bool:
         return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -40,8 +40,11 @@ def install_model(
     card_path: str | os.PathLike, default: bool = False, directory: str | os.PathLike | None = None
 ) -> Path:
     """Copy a card and its weights (e.g. ``runs/x/model/<name>.json``) into ``directory`` (default: the user's
-    model folder).  With ``default``, it becomes the only default model there.  Returns the installed card."""
+    model folder); a folder holding one card (a run's ``model/``) stands for that card, as ``--model`` takes it.  With
+    ``default``, it becomes the only default model there.  Returns the installed card."""
     src = Path(card_path)
+    if src.is_dir():  # (an audit: refused as "not a regular file")
+        src = resolve(str(src), directory=[])
     card = ModelCard.from_file(src)
     files = [weights_path(card, src.parent, f) for f in card.weight_files]
     missing = [f.name for f in files if not f.is_file()]
@@ -120,6 +123,21 @@ def _why_no_card(folder: Path) -> str:
     return "the folder holds no model card (a .json card beside its weights)"
 
 
+def _why_not(card_file: Path, folder: Path) -> str:
+    """Why the card file ``card_file`` in ``folder`` gives no model: its own reason, its weights missing, or its name
+    given to another card."""
+    from detector.models.card import BadCardError, ModelCard
+
+    try:
+        card = ModelCard.from_file(card_file)
+        missing = [w for w in card.weight_files if not weights_path(card, folder, w).is_file()]
+    except (BadCardError, OSError) as e:
+        return str(e)
+    if missing:
+        return f"its weights {', '.join(missing)} are not beside it"
+    return f"it names the model {card.name!r}"
+
+
 def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list | None = None) -> Path:
     """Path of a model card: ``None`` -> the default; a name -> an installed or shipped model; or a path to a
     card (``.json``), its weights (``.safetensors``) or a folder holding one card."""
@@ -146,6 +164,11 @@ def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list
                 f"{name_or_path}: a {p.suffix} file is not a model card and is never loaded (pickled weights can run "
                 "code); give a card (.json beside .safetensors weights) or an installed name"
             )
+        for folder in _dirs(directory):  # a card file of that name that does not load (an audit: "no model 'zz'"
+            # read as a typo where zz.json was there, broken)
+            named = folder / f"{name_or_path}.json"
+            if "/" not in name_or_path and named.is_file():
+                raise NoModelError(f"{name_or_path}: {named} is not a usable model card ({_why_not(named, folder)})")
         known = ", ".join(c.name for c in list_models(directory)) or "none installed"
         raise NoModelError(f"no model {name_or_path!r} (installed: {known})")
     cards = list_models(directory)

@@ -371,6 +371,22 @@ class TrainConfig:
             raise ValueError(
                 "--lr-find-steps must be at least 10 (lr_find drops the first tenth and the last 5 losses)"
             )
+        # (an audit: --lr nan trained and wrote invalid JSON, --epochs -1 exported an untrained model, --size 0 became
+        # the architecture's size, --bs 0 ended in a ZeroDivisionError traceback)
+        if self.epochs < 1 or self.freeze_epochs < 0:
+            raise ValueError("--epochs is at least 1 and --freeze-epochs at least 0")
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"--lr is a learning rate above 0 (leave it out for the default); got {self.lr}")
+        if not (math.isfinite(self.lr_mult) and self.lr_mult > 0):
+            raise ValueError(f"--lr-mult is above 0; got {self.lr_mult}")
+        if self.size is not None and not 16 <= self.size <= 1024:
+            raise ValueError(
+                f"--size is the input's side in pixels, 16 to 1024 (leave it out for the default); got {self.size}"
+            )
+        if self.bs < 1 or self.frames < 1 or self.workers < 1 or self.threads < 0 or self.max_train_frames < 0:
+            raise ValueError("--bs, --frames and --workers are at least 1; --threads and --max-train-frames at least 0")
+        if not (math.isfinite(self.val_fraction) and 0 < self.val_fraction < 1):
+            raise ValueError(f"--val-fraction is a share of the groups, above 0 and below 1; got {self.val_fraction}")
 
     @property
     def effective_split_seed(self) -> int:
