@@ -303,6 +303,31 @@ def test_faces_too_small_for_the_whole_photo_are_found_tile_by_tile(tmp_path, ti
         assert abs(box[0] + box[2] / 2 - (x + 75)) < 40 and abs(box[1] + box[3] / 2 - (y + 75)) < 40
 
 
+def test_small_faces_in_a_very_large_photo_and_in_a_mid_sized_one_are_found():
+    # an audit: the astronaut's 100 px face in a 4096 px photo was "no face found" (tiles of half the short side only,
+    # where BlazeFace misses a face under about a twelfth of a tile); and a photo under two tiles (1344 x 756) was
+    # searched whole only, missing 80-110 px faces
+    from detector.inference.faces import FaceDetector
+
+    detector = FaceDetector()
+    for (w, h), side, spots in (
+        ((4096, 4096), 512, [(3000, 600), (500, 3100)]),
+        ((1344, 756), 300, [(100, 100), (900, 400)]),
+    ):
+        picture = cv2.resize(data.astronaut(), (side, side), interpolation=cv2.INTER_AREA)  # its face: a fifth of it
+        photo = np.full((h, w, 3), 120, np.uint8)
+        for x, y in spots:
+            photo[y : y + side, x : x + side] = picture
+        assert not detector.detect(photo)  # too small for the whole picture
+        found = sorted(detector.detect_small(photo), key=lambda f: f.box[0])
+        assert len(found) == len(spots), (w, h, [f.box for f in found])
+        for f, (x, y) in zip(
+            found, sorted(spots)
+        ):  # the face: about (0.44, 0.26) of the picture's side from its corner
+            assert abs(f.box[0] + f.box[2] / 2 - (x + 0.44 * side)) < side / 8
+            assert abs(f.box[1] + f.box[3] / 2 - (y + 0.26 * side)) < side / 8
+
+
 def test_a_photo_without_a_face_says_what_to_try(tmp_path, tiny_model):
     report = analyze(write(tmp_path / "wall.jpg", np.full((600, 800, 3), 128, np.uint8)), model=tiny_model)
     assert report.label == "unknown" and report.is_photo
@@ -332,10 +357,11 @@ def test_crops_of_a_photo_large_enough_for_tiles_have_keys_of_their_own(tmp_path
     from detector.data.crops import CACHE_VERSION, _tiled, cache_key
 
     small, large = (
-        write(tmp_path / "small.jpg", data.astronaut()),
+        write(tmp_path / "small.jpg", cv2.resize(data.astronaut(), (400, 400))),
         write(tmp_path / "large.jpg", np.zeros((800, 900, 3), np.uint8)),
     )
     assert not _tiled(small) and _tiled(large) and CACHE_VERSION == 2
+    assert _tiled(write(tmp_path / "mid.jpg", np.zeros((480, 640, 3), np.uint8)))  # 1.25 tiles of 384 px
     import hashlib
 
     # every photo's key says how its faces were cut: a face and its mirror image told apart (faces_in's
@@ -348,6 +374,9 @@ def test_crops_of_a_photo_large_enough_for_tiles_have_keys_of_their_own(tmp_path
     plain = hashlib.sha1(b"v2|x|1|0.3|160|unmirrored,meshfill,inner,upright").hexdigest()[:20]
     assert cache_key(small, 32, 0.3, 160, "x") == plain
     assert cache_key(large, 32, 0.3, 160, "x") != plain
+    # tiles of several sizes since "tiles2": a large photo's entries cut with one size of tiles are not read
+    one_size = hashlib.sha1(b"v2|x|1|0.3|160|tiles|unmirrored,meshfill,inner,upright").hexdigest()[:20]
+    assert cache_key(large, 32, 0.3, 160, "x") != one_size
     old = (b"v2|x|1|0.3|160", b"v2|x|1|0.3|160|unmirrored", b"v2|x|1|0.3|160|unmirrored,mesh")
     for before in old + (b"v2|x|1|0.3|160|unmirrored,mesh,inner", b"v2|x|1|0.3|160|unmirrored,meshfill,inner"):
         assert cache_key(small, 32, 0.3, 160, "x") != hashlib.sha1(before).hexdigest()[:20]

@@ -89,7 +89,9 @@ def cache_key(video: str, frames: int, margin: float, max_side: int, fingerprint
     tiles = f"|{VIDEO_CUT}"
     if is_still(video):
         frames = 1  # a photo is one frame whatever the setting: one cache entry for every --frames
-        tiles = "|tiles" if _tiled(video) else ""  # its small faces are also searched tile by tile since then
+        # its small faces are also searched tile by tile since then; in tiles of several sizes, from photos 1.25 tiles
+        # on their short side, since "tiles2" (one size, from two tiles, before)
+        tiles = "|tiles2" if _tiled(video) else ""
         tiles += f"|{STILL_CUT}"
     raw = f"v{CACHE_VERSION}|{fingerprint or source_fingerprint(video)}|{frames}|{margin}|{max_side}{tiles}"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
@@ -105,18 +107,19 @@ def cut_of(source: str) -> str:
 
 def _tiled(photo: str) -> bool:
     """Whether faces of ``photo`` are also searched tile by tile (:meth:`FaceDetector.detect_small`: a photo at least
-    two tiles on its short side), read from its header; entries cut before that search keep their own keys."""
+    :data:`~detector.inference.faces.TILE_ROOM` tiles on its short side), read from its header; entries cut before
+    that search keep their own keys."""
     import warnings
 
     from PIL import Image
 
-    from detector.inference.faces import TILE_MIN
+    from detector.inference.faces import TILE_MIN, TILE_ROOM
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: the crop run gives the one line
             with Image.open(photo) as im:
-                return min(im.size) >= 2 * TILE_MIN
+                return min(im.size) >= TILE_ROOM * TILE_MIN
     except Exception:  # noqa: BLE001 -- unreadable: the crop run says why
         return False
 

@@ -26,7 +26,10 @@ from detector.constants import FACE_MARGIN, SCORE_DECIMALS
 os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ logging
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-TILE_MIN = 384  # FaceDetector.detect_small: the smallest tile (px); a photo under twice this is searched whole only
+TILE_MIN = 384  # FaceDetector.detect_small: the smallest tile (px); a photo ...
+TILE_ROOM = 1.25  # ... searched tile by tile where its short side is at least this many tiles (the tiles then overlap):
+# at two, a 1344 x 756 picture of four people with 80-110 px faces was searched whole only, and 12 of 48 such faces
+# were missed (/tmp mosaics of the actor clips' frames; under 1.5, a 960 x 540 one)
 TILE_CONFIDENCE = 0.8  # and the detector confidence a face found in a tile needs (0.5 on a whole picture): at 0.6,
 # tiles of 40 frames of the 1080p actor clips added 13 "faces", 11 of them hair, hands, leaves or a window; at 0.8,
 # of 60 frames, one: a real person in the background
@@ -140,10 +143,13 @@ class FaceDetector:
         self.full_range.close()
         self.short_range.close()
 
-    def detect(self, image: np.ndarray, region: tuple[float, float, float, float] | None = None) -> list[Face]:
+    def detect(
+        self, image: np.ndarray, region: tuple[float, float, float, float] | None = None, short_range: bool = True
+    ) -> list[Face]:
         """Faces in an RGB uint8 frame, most confident first, overlapping duplicates removed.  ``region``
         (x0, y0, x1, y1): keep only faces centred inside it (a photo's own area inside its mirrored padding),
-        before duplicates are removed and before the short-range model is tried."""
+        before duplicates are removed and before the short-range model is tried (where the full-range model found
+        none; ``short_range=False``: not at all)."""
         h, w = image.shape[:2]
         small = image
         k = -(-max(h, w) // self.max_side)  # BlazeFace works at 128/192 px anyway: shrink huge frames first
@@ -165,7 +171,7 @@ class FaceDetector:
             return [f for f in faces if x0 <= f.box[0] + f.box[2] / 2 < x1 and y0 <= f.box[1] + f.box[3] / 2 < y1]
 
         faces = inside(self._run(self.full_range, small, w, h))
-        if not faces:
+        if not faces and short_range:
             faces = inside(self._run(self.short_range, small, w, h))
         return _nms(sorted(faces, key=lambda f: -f.confidence))
 
@@ -174,31 +180,49 @@ class FaceDetector:
     ) -> list[Face]:
         """Faces too small for :meth:`detect` on the whole picture (BlazeFace sees it at 192 px: a face under about a
         tenth of its side is missed; a review's 1080p photo with 100-150 px faces gave "no face found").  The picture is
-        cut into overlapping tiles of half its short side (at least ``tile`` px; none for a picture smaller than two
-        tiles), each searched alone.  A face is kept only where it lies wholly inside its tile, away from the cuts
-        (tiles overlap by half, so every face under half a tile lies so in one of them), at ``min_confidence`` or
-        above (tiles raise false finds on background).  For photos: a video frame's cost would multiply (a 4096 x
-        3072 photo takes about half a second more)."""
+        cut into overlapping tiles of half its short side, each searched alone, then into tiles half as large, and so
+        on down to ``tile`` px (none for a picture smaller than two tiles): a face is found in tiles up to about
+        twelve times its size, and a 4096 px photo's 100 px faces need tiles of 1,024 px or less (an audit: one
+        level of 2,048 px tiles left them "no face found").  A face is kept only where it lies wholly inside its
+        tile, away from the cuts (tiles overlap by half, so every face under half a tile lies so in one of them), at
+        ``min_confidence`` or above (tiles raise false finds on background).  For photos: a video frame's cost would
+        multiply (``bench/tiles.py`` times it)."""
         h, w = image.shape[:2]
-        side = max(tile, min(h, w) // 2)
-        if min(h, w) < 2 * tile:
+        if min(h, w) < TILE_ROOM * tile:
             return []
-        step = side // 2
+        found: list[Face] = []
+        side, largest = max(tile, min(h, w) // 2), 2
+        while True:
+            found += self._tiled(image, side, min_confidence, side // largest)
+            if side // 2 < tile:
+                break
+            # finer tiles need only the faces the tiles twice their size miss (under about a twelfth of those: a
+            # sixth of these), so they keep faces up to a quarter of their side and overlap by that much
+            side, largest = side // 2, 4
+        return _nms(sorted(found, key=lambda f: -f.confidence))
+
+    def _tiled(self, image: np.ndarray, side: int, min_confidence: float, largest: int) -> list[Face]:
+        """The faces :meth:`detect_small` keeps from tiles of ``side`` px: at most ``largest`` px, wholly inside
+        their tile; the tiles overlap by ``largest``, so that every such face lies so in one of them."""
+        h, w = image.shape[:2]
+        step = side - largest
         ys = sorted({*range(0, h - side + 1, step), h - side})
         xs = sorted({*range(0, w - side + 1, step), w - side})
         found: list[Face] = []
         for y0 in ys:
             for x0 in xs:
-                for f in self.detect(np.ascontiguousarray(image[y0 : y0 + side, x0 : x0 + side])):
+                # the full-range model alone: the short-range one, for a face filling the picture, would double
+                # the cost of the tiles without a face (most of them), and faces over half a tile are not kept
+                for f in self.detect(np.ascontiguousarray(image[y0 : y0 + side, x0 : x0 + side]), short_range=False):
                     x, y, bw, bh = f.box
                     cut = (x <= 1 and x0 > 0) or (y <= 1 and y0 > 0)
                     cut |= (x + bw >= side - 1 and x0 + side < w) or (y + bh >= side - 1 and y0 + side < h)
-                    if cut or f.confidence < min_confidence or max(bw, bh) > side // 2:
+                    if cut or f.confidence < min_confidence or max(bw, bh) > largest:
                         continue
                     f.box = (x + x0, y + y0, bw, bh)
                     f.keypoints = [(kx + x0, ky + y0) for kx, ky in f.keypoints]
                     found.append(f)
-        return _nms(sorted(found, key=lambda f: -f.confidence))
+        return found
 
     @staticmethod
     def _run(model, image: np.ndarray, w: int, h: int) -> list[Face]:
