@@ -244,3 +244,41 @@ def test_a_header_is_read_once_per_unchanged_file(tmp_path, clips, monkeypatch):
     assert video.probe_cached(str(bad)).codec == "h264" and reads.count(str(bad)) == 2
     with pytest.raises(InputError):
         video.probe_cached(str(tmp_path / "gone.mp4"))  # not there: probe's own words, nothing kept
+
+
+def _mpeg(path, image, frames: int = 25) -> None:
+    """An MPEG program stream (.mpg, MPEG-2 video at 25 fps) of ``frames`` frames of ``image``."""
+    import av
+
+    with av.open(str(path), "w", format="mpeg") as c:
+        s = c.add_stream("mpeg2video", rate=25)
+        s.width, s.height, s.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
+        for _ in range(frames):
+            for p in s.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+
+
+def test_mpeg_files_joined_end_to_end_are_sampled_whole(tmp_path, tiny_model):
+    # an audit: `cat a.mpg b.mpg` plays whole, but its header tells of the first file only: the second half (the face)
+    # was never sampled, "no face found"
+    import cv2
+    from skimage import data
+
+    from detector.inference.pipeline import analyze
+
+    dark, face = tmp_path / "dark.mpg", tmp_path / "face.mpg"
+    _mpeg(dark, np.zeros((240, 320, 3), np.uint8))
+    _mpeg(face, cv2.resize(data.astronaut(), (320, 240)))
+    joined = tmp_path / "joined.mpg"
+    joined.write_bytes(dark.read_bytes() + face.read_bytes())
+    assert probe(str(dark)).restarts == 0
+    info, frames = sample_frames(str(joined), 10)
+    assert info.restarts == 1 and info.frame_count == 50 and info.duration == pytest.approx(2.0)
+    assert max(fr.time for fr in frames) > 1.5 and frames[-1].image.mean() > 50  # the second file's frames too
+    report = analyze(str(joined), model=tiny_model, frames=8)
+    assert report.label != "unknown" and any("timestamps start again once" in w for w in report.warnings)
+    assert report.video_info["restarts"] == 1
+    alone = analyze(str(face), model=tiny_model, frames=4)
+    assert not any("start again" in w for w in alone.warnings) and "restarts" not in alone.video_info

@@ -72,6 +72,7 @@ from detector.inference.video import (
     heavy_compression_warning,
     keyframe_bits_per_pixel,
     many_faces_warning,
+    restart_warning,
     sample_frames,
     small_clip_warning,
     small_threshold_warning,
@@ -832,6 +833,9 @@ def analyze(
         short = cut_short(info)
         if short:
             report.warnings.append(short)
+        joined = restart_warning(info)  # files joined end to end: sampled whole, timed by frame order
+        if joined:
+            report.warnings.append(joined)
         # no face: nothing judged; a model not trained on FaceForensics++ (the MesoNet authors'): not measured
         said = None if report.label == "unknown" else small_clip_warning(info)
         if said and (small or any(str(s).startswith("ffpp") for s in trained_sources(clf.card) or [])):

@@ -80,13 +80,16 @@ class VideoInfo:
     # a photo's own [width, height] where it was larger than it is analysed (shrunk to MAX_STILL_SIDE): width and
     # height, and the face boxes, are then the shrunk picture's
     shrunk_from: list[int] | None = field(default=None, repr=False)
+    # times the video's timestamps start again (an MPEG program or transport stream made of files joined end to end,
+    # as ``cat a.mpg b.mpg`` joins them): its duration and frames are then counted, and frames timed by their order
+    restarts: int = field(default=0, repr=False)
 
     def to_dict(self) -> dict:  # the report's video_info (the fields of a photo's particulars only where they are so)
         return {
             k: v
             for k, v in self.__dict__.items()
             if k not in ("damaged_at", "pixel_format")
-            and (k not in ("transparent", "grey_share", "turned_upright", "shrunk_from") or v)
+            and (k not in ("transparent", "grey_share", "turned_upright", "shrunk_from", "restarts") or v)
         }
 
 
@@ -314,6 +317,11 @@ def _probe(container, path: str, limits: Limits):
     if width * height > limits.max_pixels:
         raise InputError(_too_large(path, width, height, limits))
     duration, frame_count = _duration(container, stream, fps, path, limits)
+    restarts = 0
+    if (container.format.name or "") in JOINABLE_FORMATS:  # files joined end to end: the header tells of the first
+        restarts, counted = _restarts(path, fps, limits)
+        if restarts and counted and fps:
+            duration, frame_count = counted / fps, counted
     if duration > limits.max_duration_s:
         raise InputError(f"{path}: the clip lasts {duration:.4g} s, longer than the {limits.max_duration_s:g} s limit")
     info = VideoInfo(
@@ -326,8 +334,55 @@ def _probe(container, path: str, limits: Limits):
         rotation=rotation,
         codec=ctx.name or "?",
         pixel_format=getattr(getattr(first, "format", None), "name", "") or "",
+        restarts=restarts,
     )
     return info, first, frames
+
+
+# containers that files joined byte by byte stay valid in (MPEG program and transport streams: ``cat a.mpg b.mpg``),
+# whose header then tells of the first file only (an audit: the second half of a joined .mpg was never sampled)
+JOINABLE_FORMATS = {"mpeg", "mpegts"}
+RESTART_GAP_S = 0.5  # a timestamp this far behind the latest one so far starts the video again (not B-frame order)
+
+
+def _restarts(path: str, fps: float, limits: Limits) -> tuple[int, int]:
+    """How many times the video stream's timestamps start again, and its packets (read without decoding, in a second
+    reader of the file; a damaged tail ends the count)."""
+    restarts, n, latest = 0, 0, None
+    with _opened(path, limits) as container:
+        stream = container.streams.video[0]
+        gap = RESTART_GAP_S / float(stream.time_base) if stream.time_base else None
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                n += 1
+                if fps and n / fps > limits.max_duration_s:
+                    raise InputError(f"{path}: the clip lasts longer than the {limits.max_duration_s:g} s limit")
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is None or gap is None:
+                    continue
+                if latest is not None and ts < latest - gap:
+                    restarts += 1
+                    latest = ts
+                latest = ts if latest is None else max(latest, ts)
+        except InputError:
+            raise
+        except _AV_ERRORS:
+            pass
+    return restarts, n
+
+
+def restart_warning(info: VideoInfo) -> str | None:
+    """The report's line for a video whose timestamps start again (:attr:`VideoInfo.restarts`), else None."""
+    if not getattr(info, "restarts", 0):
+        return None
+    times = "once" if info.restarts == 1 else f"{info.restarts} times"
+    return (
+        f"The video's timestamps start again {times} (files joined end to end?): the whole file was sampled, its "
+        f"{info.frame_count} frames timed by their order in it at {info.fps:g} fps, so the times shown are counted, "
+        "not the file's own."
+    )
 
 
 def _too_large(path: str, width: int, height: int, limits: Limits) -> str:
@@ -693,7 +748,8 @@ def _decode_at(
     tb = float(stream.time_base) if stream.time_base else 0.0
     start = _start(stream)
     half = 0.5 / info.fps if info.fps else 0.0
-    timeless = first.pts is None or not tb  # a raw stream: times from the frame count, no seeking
+    # a raw stream, or one whose timestamps start again (files joined): times from the frame count, no seeking
+    timeless = first.pts is None or not tb or bool(info.restarts)
     can_seek = not timeless
     out: list[SampledFrame] = []
     taken: set[float] = set()
