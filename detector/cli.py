@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -265,13 +266,29 @@ def _stdout_is_broken() -> bool:
     return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
 
 
+_WORD_NUMBER = re.compile(r"-(inf|infinity|nan)", re.IGNORECASE)
+
+
+def _joined_values(argv: list[str]) -> list[str]:
+    """``argv`` with an option's value written as a negative word-number ("--threshold -inf") joined to it
+    ("--threshold=-inf"): argparse takes "-inf" for an option and said "expected one argument" (an audit), where the
+    option's own check has the right words for it."""
+    out: list[str] = []
+    for i, token in enumerate(argv):
+        if out and i and out[-1].startswith("--") and "=" not in out[-1] and _WORD_NUMBER.fullmatch(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in DELEGATED:
         import importlib
 
         return importlib.import_module(DELEGATED[argv[0]][0]).main(argv[1:])
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_joined_values(argv))
     if args.command == "models":
         return _models(args)
     return _scan(args)

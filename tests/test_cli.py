@@ -878,3 +878,19 @@ def test_the_library_refuses_frames_and_fps_together_and_a_rate_of_zero(clips, t
         with pytest.raises(InputError, match="fps must be a positive number"):
             analyze(clips["face"], fps=rate, model=tiny_model)  # 0 meant "the default", quietly
     assert len(analyze(clips["face"], fps=1, model=tiny_model).frames) == 2  # a 2 s clip, one frame a second
+
+
+def test_a_negative_word_number_as_a_value_gets_the_options_own_message(tmp_path, capsys):
+    # an audit: "--threshold -inf" said "expected one argument" (argparse took -inf for an option)
+    from detector.cli import _joined_values, main
+
+    assert _joined_values(["scan", "a.mp4", "--threshold", "-inf"]) == ["scan", "a.mp4", "--threshold=-inf"]
+    assert _joined_values(["scan", "--frames", "-1", "-NaN"]) == ["scan", "--frames", "-1", "-NaN"]  # not after a value
+    assert _joined_values(["scan", "-inf"]) == ["scan", "-inf"]
+    clip = tmp_path / "a.mp4"
+    clip.write_bytes(b"x")
+    for word in ("-inf", "-NaN"):
+        with pytest.raises(SystemExit) as info:
+            main(["scan", str(clip), "--threshold", word])
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and "--threshold: must be a finite number" in err and "expected one" not in err
