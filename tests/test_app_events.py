@@ -247,3 +247,13 @@ def test_each_run_brings_its_results_into_view(demo):
         on_success = {fn.trigger_after for fn in hooks if fn.trigger_only_on_success}
         for name in runs:  # after the run itself succeeds, not only after a failure's message
             assert _event(demo, name)._id in on_success, (target, name)
+
+
+def test_the_slider_and_the_threshold_button_run_one_at_a_time_and_each_sets_both(demo):
+    # a browser check: the button, then a click on the slider within half a second, left the slider at 0.666 and the
+    # card at 1.000 (set by hand): the two events ran side by side and the button's reply came last for the slider
+    slider, button = _event(demo, "on_threshold"), _event(demo, "on_own_threshold")
+    assert slider.concurrency_id == button.concurrency_id and slider.concurrency_limit == button.concurrency_limit == 1
+    ui = slider.fn.args[0]
+    for event in (slider, button):
+        assert ui.threshold._id in [o._id for o in event.outputs] and ui.verdict._id in [o._id for o in event.outputs]

@@ -177,6 +177,9 @@ def test_close_faces_labels_do_not_cover_each_other(monkeypatch):
     drawing.draw_boxes(np.full((height, width, 3), 60, np.uint8), close, 0.5, small=[(300, 120, 64, 64)])
     assert len(drawn) == 4
     assert not any(drawing._overlaps(a, b) for k, a in enumerate(drawn) for b in drawn[:k])
+    # nor a face: moved under its box, not inside it (a browser check: inside, labels covered the faces' eyes)
+    inner = [(x + 4, y + 4, x + 60, y + 60) for x, y, _, _ in [f.box for f in close] + [(300, 120, 64, 64)]]
+    assert not any(drawing._overlaps(a, b) for a in drawn for b in inner)
     scale, letters, line = drawing.label_style(height, width)
     above = drawing._label_place(
         (height, width), "face 1: 0.12 real", (130 - line // 2, 120 - line // 2), scale, letters, edge=True

@@ -164,17 +164,25 @@ def _overlaps(a: tuple, b: tuple) -> bool:
 
 def _free_spot(shape: tuple, text: str, box: tuple, line: int, taken: list, scale: float, thickness: int) -> tuple:
     """The bottom-left at which a face's label does not cover one already drawn (``taken``: their boxes): above the
-    face's box, else just under its top edge inside it, else under its bottom edge, else above it again (a crowd
-    too dense for any: the first place). A group photo's close faces put their labels over each other (a review)."""
+    face's box, else under it, else a label's height further above or under, else just inside its top edge (over the
+    face: the last resort), else above it again (a crowd too dense for any). A group photo's close faces put their
+    labels over each other (a review); inside the box they covered the faces (a browser check)."""
     x, y, w, h = box
     (_, th), base = cv2.getTextSize(text, FONT, scale, thickness)
-    high = th + base + 2 * max(3, thickness + 2) + 2
-    spots = [(x - line // 2, y - line // 2), (x + line, y + line + high), (x - line // 2, y + h + line + high)]
+    high = th + base + 2 * max(3, thickness + 2) + 2  # a label's height, its edge included
+    above, under = (x - line // 2, y - line // 2), (x - line // 2, y + h + line + high)
+    spots = [
+        above,
+        under,
+        (above[0], above[1] - high),
+        (under[0], under[1] + high),
+        (x + line, y + line + high),
+    ]
     for org in spots:
         placed, _ = _label_place(shape, text, org, scale, thickness, edge=True)
         if not any(_overlaps(placed, t) for t in taken):
             return org
-    return spots[0]
+    return above
 
 
 def _panel_text(panel: np.ndarray, lines: tuple[str, ...]) -> None:
@@ -386,7 +394,7 @@ def draw_boxes(
         shown = score_text(f.score, threshold, band)
         word = face_word(f.score, threshold, band, second, text=f.text_over)  # not the box's colour alone (an audit)
         labels.append((f"face {f.identity}: {shown} {word}".rstrip(), (x, y, w, h), colour))
-    taken: list = []
+    taken: list = []  # (a label moved off the top or bottom edge into the picture may cover another: tried in turn)
     for text, box, colour in labels:
         org = _free_spot(out.shape, text, box, line, taken, scale, letters)
         taken.append(_label(out, text, org, colour, scale, letters, edge=True))

@@ -47,8 +47,8 @@ def grey_tail_warning(share: float) -> str:
     """The warning for a JPEG whose last ``share`` of rows is the decoder's flat grey (:func:`_grey_tail`)."""
     return (
         f"The last {100 * share:.0f}% of the picture's rows (its bottom, unless the photo is shown turned) are flat "
-        "grey. This usually means the file was cut short, e.g. by an interrupted download or copy, and only the rest "
-        "holds the picture. Give the whole file if you have it."
+        "grey, as when a file was cut short (an interrupted download or copy) and only the rest holds the picture; a "
+        "picture whose bottom is truly plain mid-grey reads the same. Give the whole file if you have it."
     )
 
 
