@@ -33,6 +33,9 @@ TILE_ROOM = 1.25  # ... searched tile by tile where its short side is at least t
 TILE_CONFIDENCE = 0.8  # and the detector confidence a face found in a tile needs (0.5 on a whole picture): at 0.6,
 # tiles of 40 frames of the 1080p actor clips added 13 "faces", 11 of them hair, hands, leaves or a window; at 0.8,
 # of 60 frames, one: a real person in the background
+TILE_MESH_FLOOR = 0.6  # a photo's face found in a tile from this confidence up to TILE_CONFIDENCE is kept where
+# FaceMesh also finds a face filling its crop (detector.inference.pipeline.faces_in), as for MESH_CHECK_BELOW (a
+# browser check: the astronaut's 85 px face in a 4000 x 3000 photo, found at 0.79 in its tile, got no box)
 # a photo's face found with less confidence than this is kept only where FaceMesh also finds a face filling its crop
 # (detector.inference.pipeline.faces_in): of 400 UTKFace photos, 80 faces fell under it; FaceMesh found 76, the 4
 # others were 3 parts of a face (an eye, a nose) found beside the whole one and 1 real face; a coffee cup (0.59) and a
@@ -58,6 +61,7 @@ class Face:
     cam: np.ndarray | None = field(default=None, repr=False)  # CAM in [0, 1], crop-sized
     explanation: dict | None = None  # faithfulness figures of the CAM, see explain/
     stats: dict | None = field(default=None, repr=False)  # face size, sharpness... (detector.inference.quality)
+    tiled: bool = field(default=False, repr=False)  # found in a tile of a photo (FaceDetector.detect_small)
     # crops at other margins, {margin: (crop, the inner picture's part of it or None)}, when one decode serves models
     # with different margins (compare view; see detector.inference.pipeline.faces_at)
     crops: dict | None = field(default=None, repr=False)
@@ -221,6 +225,7 @@ class FaceDetector:
                         continue
                     f.box = (x + x0, y + y0, bw, bh)
                     f.keypoints = [(kx + x0, ky + y0) for kx, ky in f.keypoints]
+                    f.tiled = True
                     found.append(f)
         return found
 

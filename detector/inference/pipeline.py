@@ -31,6 +31,8 @@ from detector.errors import InputError
 from detector.inference import overlays
 from detector.inference.faces import (
     MESH_CHECK_BELOW,
+    TILE_CONFIDENCE,
+    TILE_MESH_FLOOR,
     FaceDetector,
     crop_box,
     crop_face,
@@ -296,7 +298,8 @@ def faces_in(
         join(detector.detect(photo), within=False)
         # and faces too small to be seen in the whole photo (a 1080p photo with 100 px faces), searched tile by
         # tile; one already found (or inside one found: a tile's view of part of a large face) stays one face
-        join(detector.detect_small(photo), within=True)
+        join(detector.detect_small(photo, min_confidence=TILE_MESH_FLOOR), within=True)  # (those under
+        # TILE_CONFIDENCE: kept below only where FaceMesh sees a face)
         found.sort(key=lambda f: -f.confidence)
     for f in found:
         f.crop = crop_face(image, f.box, margin)
@@ -310,7 +313,8 @@ def faces_in(
                 f.crop = crop_face(image, f.box, margin, f.straightened)
     if pad > 0:  # a photo: a face BlazeFace was unsure of stays only where FaceMesh sees a face in its crop too (a
         # journalist's audit: a coffee cup got a box, a heat map and a verdict; see MESH_CHECK_BELOW)
-        found = [f for f in found if f.confidence >= MESH_CHECK_BELOW or _mesh_sees_a_face(f.crop, margin)]
+        sure = lambda f: f.confidence >= (TILE_CONFIDENCE if f.tiled else MESH_CHECK_BELOW)  # noqa: E731
+        found = [f for f in found if sure(f) or _mesh_sees_a_face(f.crop, margin)]
     for f in found:
         x, y, bw, bh = f.box
         inner = f.inside  # a photo's inner picture, shares of the crop (None: none)
