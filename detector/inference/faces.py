@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 TILE_MIN = 384  # FaceDetector.detect_small: the smallest tile (px); a photo ...
 TILE_ROOM = 1.25  # ... searched tile by tile where its short side is at least this many tiles (the tiles then overlap):
 # at two, a 1344 x 756 picture of four people with 80-110 px faces was searched whole only, and 12 of 48 such faces
-# were missed (/tmp mosaics of the actor clips' frames; under 1.5, a 960 x 540 one)
+# were missed (bench/tiles.py: mosaics of the actor clips' frames; and at 1.5, a 960 x 540 one)
 TILE_CONFIDENCE = 0.8  # and the detector confidence a face found in a tile needs (0.5 on a whole picture): at 0.6,
 # tiles of 40 frames of the 1080p actor clips added 13 "faces", 11 of them hair, hands, leaves or a window; at 0.8,
 # of 60 frames, one: a real person in the background
@@ -184,13 +184,14 @@ class FaceDetector:
     ) -> list[Face]:
         """Faces too small for :meth:`detect` on the whole picture (BlazeFace sees it at 192 px: a face under about a
         tenth of its side is missed; a review's 1080p photo with 100-150 px faces gave "no face found").  The picture is
-        cut into overlapping tiles of half its short side, each searched alone, then into tiles half as large, and so
-        on down to ``tile`` px (none for a picture smaller than two tiles): a face is found in tiles up to about
-        twelve times its size, and a 4096 px photo's 100 px faces need tiles of 1,024 px or less (an audit: one
-        level of 2,048 px tiles left them "no face found").  A face is kept only where it lies wholly inside its
-        tile, away from the cuts (tiles overlap by half, so every face under half a tile lies so in one of them), at
-        ``min_confidence`` or above (tiles raise false finds on background).  For photos: a video frame's cost would
-        multiply (``bench/tiles.py`` times it)."""
+        cut into overlapping tiles of half its short side (at least ``tile`` px), each searched alone, then into tiles
+        half as large, and so on down to ``tile`` px (none for a picture under :data:`TILE_ROOM` tiles on its short
+        side): a face is found in tiles up to about twelve times its size, and a 4096 px photo's 100 px faces need
+        tiles of 1,024 px or less (an audit: one level of 2,048 px tiles left them "no face found").  A face is kept
+        only where it lies wholly inside its tile, away from the cuts (the first tiles keep faces up to half their
+        side and overlap by half, finer ones up to a quarter and overlap by a quarter: every such face lies wholly in
+        one of them), at ``min_confidence`` or above (tiles raise false finds on background).  For photos: a video
+        frame's cost would multiply (``bench/tiles.py`` times it)."""
         h, w = image.shape[:2]
         if min(h, w) < TILE_ROOM * tile:
             return []
