@@ -282,3 +282,24 @@ def test_mpeg_files_joined_end_to_end_are_sampled_whole(tmp_path, tiny_model):
     assert report.video_info["restarts"] == 1
     alone = analyze(str(face), model=tiny_model, frames=4)
     assert not any("start again" in w for w in alone.warnings) and "restarts" not in alone.video_info
+
+
+def test_a_folder_whose_only_subfolder_cannot_be_read_is_named_with_the_reason(tmp_path):
+    # an audit: a photo 60 folders down (a path over 4,096 characters) gave "1 folder(s) below it cannot be read",
+    # naming neither the folder nor why
+    deep = tmp_path / "top"
+    os.makedirs(deep)
+    here = os.getcwd()
+    try:
+        os.chdir(deep)
+        for _ in range(60):  # made relative to the folder each time: the whole path is too long to give at once
+            os.mkdir("a" * 72)
+            os.chdir("a" * 72)
+        open("x.jpg", "wb").write(b"x")
+    finally:
+        os.chdir(here)
+    with pytest.raises(InputError) as err:
+        list_videos(str(deep))
+    said = str(err.value)
+    assert "1 folder(s) below it cannot be read, the first ..." in said and "characters) (File name too long)" in said
+    assert "\n" not in said and len(said) < 600

@@ -903,7 +903,12 @@ def list_videos(
         if not found:
             if messages and os.path.abspath(str(errors[0].filename)) == os.path.abspath(path):
                 raise InputError(f"{path}: the folder cannot be read ({errors[0].strerror or errors[0]})")
-            why = f"; {len(messages)} folder(s) below it cannot be read" if messages else ""
+            why = ""
+            if messages:  # which, and why (an audit: a folder 60 levels down, its path over 4,096 characters, unnamed)
+                first = str(errors[0].filename)
+                shown = first if len(first) <= 200 else f"...{first[-120:]} ({len(first):,} characters)"
+                reason = errors[0].strerror or errors[0]
+                why = f"; {len(messages)} folder(s) below it cannot be read, the first {shown} ({reason})"
             raise InputError(
                 f"{path}: no videos or photos in this folder (looked for {', '.join(MEDIA_EXTENSIONS)}){why}"
             )
