@@ -194,9 +194,7 @@ def test_a_change_of_settings_after_an_analysis_is_said_over_its_verdict(report)
     from types import SimpleNamespace
 
     names = "verdict frame_image frame_caption gallery positions_state csv_btn json_btn html_btn report_json"
-    ui = SimpleNamespace(
-        **{n: n for n in (names + " report_state timeline timeline_note frame_slider threshold").split()}
-    )
+    ui = SimpleNamespace(**{n: n for n in (names + " report_state timeline timeline_note frame_slider").split()})
     moved = analyse_tab.on_threshold(ui, report, judged, 0.6, 1, "time")
     assert moved["verdict"].index(analyse_tab.SETTINGS_CHANGED) < moved["verdict"].index("Likely")
     fresh = analyse_tab.on_threshold(ui, report, {"threshold": 0.5}, 0.6, 1, "time")  # a new analysis' state
@@ -885,9 +883,7 @@ def test_threshold_slider_relabels_without_a_new_analysis(ui, clips, banded_mode
 
     monkeypatch.setattr(analyse_tab, "run_analysis", lambda *a, **k: pytest.fail("the slider must not analyse again"))
     out = analyse_tab.on_threshold(ui, report, judged, 0.0, 1, "time")
-    # and the slider at the threshold judged (a browser check: the button's late reply moved the slider back while the
-    # card stayed at the slider's value; the last reply now sets both)
-    assert set(out) == {*ui.judged, ui.threshold} and out[ui.threshold] == 0.0
+    assert set(out) == set(ui.judged)  # not the slider: set by each reply, a slow drag snapped back (a browser check)
     o = _named(ui, out)
     moved, data = o.report_state, o.report_json
     assert moved.label == "fake" and "Likely FAKE" in o.verdict and moved.score == report.score

@@ -390,11 +390,6 @@ def on_threshold(ui, report, judged, threshold, position, order, colours=DEFAULT
     if not is_photo(report):  # a photo has no timeline
         out[ui.timeline] = timeline_figure(report)
         out[ui.timeline_note] = timeline_summary(report)  # its words: a stretch that keeps the clip from real
-    # and the slider at the threshold judged: the "Back to the model's threshold" button's reply, landing after a move
-    # of the slider made before it came, put the slider back while the card stayed at the moved value (a browser
-    # check: slider 0.666, card "score 0.989 < threshold 1.000 (set by hand)"); the two events run one at a time, so
-    # the last one's reply sets both
-    out[ui.threshold] = float(threshold)
     return out
 
 
@@ -1002,24 +997,27 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     )
     # .input, not .change: only the user's own moves re-label the report on screen; a new model's threshold, set on
     # the slider by on_model, must not re-judge the previous model's scores at it
-    # the slider and the "Back to the model's threshold" button both set the threshold and the card: one at a time (a
-    # queue of their own), each reply setting both, so that the last one asked for is what stays on the page
-    in_turn = dict(concurrency_limit=1, concurrency_id="threshold")
-    ui.threshold.input(
+    relabelled = ui.threshold.input(
         partial(on_threshold, ui),
         [ui.report_state, ui.judged_state, ui.threshold, ui.frame_slider, ui.order, ui.heat_colours],
-        [*ui.judged, ui.threshold],
+        ui.judged,
         trigger_mode="always_last",
-        **{**quick, **in_turn, "api_visibility": "undocumented"},
+        **{**quick, "api_visibility": "undocumented"},
         api_name="relabel_page",
     )
-    ui.own_btn.click(
+    # the slider and the "Back to the model's threshold" button both judge the scores again; the last of them the
+    # user touched wins: each cancels the other's reply still to come (a browser check: the button's reply, landing
+    # after a click on the slider, put the slider back at 0.666 while the card stayed at the click's 1.000; the slider's
+    # own replies must not set the slider, or a slow drag snaps back to each stale value)
+    back = ui.own_btn.click(
         partial(on_own_threshold, ui),
         [ui.report_state, ui.judged_state, ui.model, ui.video, ui.photo, ui.frame_slider, ui.order, ui.heat_colours],
         [*ui.judged, ui.threshold],
         trigger_mode="always_last",
-        **{**quick, **in_turn},
+        cancels=[relabelled],
+        **quick,
     )
+    ui.threshold.input(None, None, None, cancels=[back], **quick)
     for setting in (ui.frames, ui.cam, ui.rule, ui.cam_faces):  # results of the old settings: said so
         setting.input(on_settings_changed, [ui.report_state, ui.judged_state], [ui.verdict, ui.judged_state], **quick)
     ui.frame_slider.change(on_frame, [ui.report_state, ui.frame_slider], [ui.frame_image, ui.frame_caption], **quick)
