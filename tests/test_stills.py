@@ -417,7 +417,8 @@ def test_a_jpeg_cut_short_that_still_decodes_is_warned_of(tmp_path, tiny_model):
     assert 0.3 < info.grey_share < 0.7 and (frames[0].image[-1] == JPEG_GREY).all()
     report = analyze(str(tmp_path / "cut.jpg"), model=tiny_model)
     (warning,) = [w for w in report.warnings if "are flat grey" in w]
-    assert f"last {100 * info.grey_share:.0f}% of the picture's rows" in warning and "as when a file was cut short" in warning
+    assert f"last {100 * info.grey_share:.0f}% of the picture's rows" in warning
+    assert "as when a file was cut short" in warning
     assert report.video_info["grey_share"] == info.grey_share
     report = analyze(str(tmp_path / "whole.jpg"), model=tiny_model)
     assert "grey_share" not in report.video_info and not any("flat grey" in w for w in report.warnings)
