@@ -42,7 +42,7 @@ def test_analyse_and_threshold_events_through_gradio(demo, clips, tmp_path, monk
     inputs = [None, None, 0.3, 1, "time", "jet"]  # report, judged, threshold, frame, order, colours
     assert run_event(demo, threshold, inputs, state) is not None
     own = _event(demo, "on_own_threshold")
-    assert run_event(demo, own, [None, None, "untrained_resnet18", None, None, 1, "time", "jet"], state)[-1] == 0.5
+    assert run_event(demo, own, [None, None, "untrained_resnet18", None, None], state)[-1] == 0.5
     given = []  # the paths the analysis was given
     real_run = analyse_tab.run_analysis
     monkeypatch.setattr(
@@ -249,25 +249,20 @@ def test_each_run_brings_its_results_into_view(demo):
             assert _event(demo, name)._id in on_success, (target, name)
 
 
-def test_the_slider_and_the_threshold_button_each_cancel_the_others_reply_to_come(demo):
+def test_the_threshold_button_sets_the_slider_and_the_slider_alone_labels_the_scores(demo):
     # a browser check: the button, then a click on the slider within half a second, left the slider at 0.666 and the
-    # card at 1.000 (set by hand): the button's reply landed after the click. Each now cancels the other's; the
-    # slider's own reply never sets the slider (when it did, a slow drag snapped back to each stale value)
+    # card at 1.000 (set by hand): both events labelled the scores, and the button's reply came last. Now the button
+    # sets the slider only, then the page sends the slider's own input event; the slider's reply never sets the
+    # slider (when it did, a slow drag snapped back to each stale value)
+    from webapp.analyse_tab import SLIDER_INPUT_JS
+
     slider, button = _event(demo, "on_threshold"), _event(demo, "on_own_threshold")
     ui = slider.fn.args[0]
     assert ui.threshold._id not in [o._id for o in slider.outputs]
-    assert ui.threshold._id in [o._id for o in button.outputs]
-    # (gradio keeps ``cancels=`` as a handler-less function on the same trigger, listing the functions it cancels)
+    assert [o._id for o in button.outputs] == [ui.threshold._id]
     items = demo.fns.items() if isinstance(demo.fns, dict) else enumerate(demo.fns)
-    index = {id(f): key for key, f in items}
+    key = {id(f): k for k, f in items}
     fns = list(demo.fns.values() if isinstance(demo.fns, dict) else demo.fns)
-
-    def cancelled_by(trigger_id: int, event_name: str) -> set:
-        out = set()
-        for f in fns:
-            if any(getattr(t[0], "_id", t[0]) == trigger_id and t[1] == event_name for t in f.targets):
-                out |= {c for c in (getattr(f, "cancels", None) or [])}
-        return out
-
-    assert index[id(slider)] in cancelled_by(ui.own_btn._id, "click")
-    assert index[id(button)] in cancelled_by(ui.threshold._id, "input")
+    after = [f for f in fns if f.fn is None and f.js == SLIDER_INPUT_JS]
+    assert len(after) == 1 and "#threshold input[type=range]" in SLIDER_INPUT_JS
+    assert after[0].trigger_after == key[id(button)]  # sent once the button's reply has set the slider

@@ -132,8 +132,9 @@ def test_the_slider_redraws_the_stretch_and_its_words(ui):
     high = _named(ui, analyse_tab.on_threshold(ui, own.report_state, judged, 0.995, 1, "time"))
     assert high.report_state.label == "real" and "shaded red" not in high.timeline_note
     assert not [s for s in high.timeline.layout.shapes if s.type == "rect" and s.xref == "x"]
-    back = _named(ui, analyse_tab.on_own_threshold(ui, high.report_state, judged, "m", None, None, 1, "time"))
-    assert back.threshold == 0.666 and "shaded red" in back.timeline_note
+    own_t = analyse_tab.on_own_threshold(ui, high.report_state, judged, "m", None, None)[ui.threshold]
+    back = _named(ui, analyse_tab.on_threshold(ui, high.report_state, judged, own_t, 1, "time"))  # (the page's input)
+    assert own_t == 0.666 and "shaded red" in back.timeline_note
 
 
 def test_levels_figure_handles_no_face(report):
@@ -1067,14 +1068,13 @@ def test_a_small_video_moves_the_slider_to_the_cards_threshold_for_small_videos(
     assert at_half.threshold == 0.5 and any("by hand" in w for w in at_half.warnings)
     # the button: back at the threshold for small videos, its band and its line (not the card's usual 0.5); before
     # any analysis, at that threshold for the small video in the slot too
-    own = _named(ui, analyse_tab.on_own_threshold(ui, h.report_state, h.judged_state, card, small, None, 1, "time"))
-    assert own.threshold == 0.9 and own.report_state.threshold == 0.9 and own.report_state.uncertain == [0.3, 0.9]
+    own_t = analyse_tab.on_own_threshold(ui, h.report_state, h.judged_state, card, small, None)[ui.threshold]
+    own = _named(ui, analyse_tab.on_threshold(ui, h.report_state, h.judged_state, own_t, 1, "time"))
+    assert own_t == 0.9 and own.report_state.threshold == 0.9 and own.report_state.uncertain == [0.3, 0.9]
     assert any(w.startswith(SMALL_THRESHOLD) for w in own.report_state.warnings)
     assert not any("by hand" in w for w in own.report_state.warnings)
     monkeypatch.setattr(common, "MODELS_DIR", str(folder))
-    assert analyse_tab.on_own_threshold(ui, None, None, "untrained_resnet18", small, None, 1, "time") == {
-        ui.threshold: 0.9
-    }
+    assert analyse_tab.on_own_threshold(ui, None, None, "untrained_resnet18", small, None) == {ui.threshold: 0.9}
     # a larger video after it: the slider, at the small videos' threshold, stands for the card's, which judges it
     large = _named(ui, analyse_tab.on_analyze(ui, clips_face(tmp_path), None, *args, progress=_silent))
     assert large.report_state.threshold == 0.5 and large.threshold["value"] == 0.5
@@ -1437,18 +1437,16 @@ def test_the_model_threshold_button_puts_the_slider_and_the_verdict_back(ui, cli
     moved = _named(ui, analyse_tab.on_threshold(ui, report, judged, 0.985, 1, "time"))
     assert moved.report_state.threshold == 0.985 and "set by hand" in " ".join(moved.report_state.warnings)
     assert moved.timeline_note.startswith("**In words:**")  # the words under the timeline follow the threshold too
-    out = analyse_tab.on_own_threshold(ui, moved.report_state, judged, card, clips["face"], None, 1, "time")
-    assert set(out) == {*ui.judged, ui.threshold}
-    back = _named(ui, out)
-    assert back.threshold == 0.99 and back.report_state.threshold == 0.99
+    out = analyse_tab.on_own_threshold(ui, moved.report_state, judged, card, clips["face"], None)
+    assert set(out) == {ui.threshold}  # the slider alone: the page then sends the slider's input (SLIDER_INPUT_JS)
+    back = _named(ui, analyse_tab.on_threshold(ui, moved.report_state, judged, out[ui.threshold], 1, "time"))
+    assert out[ui.threshold] == 0.99 and back.report_state.threshold == 0.99
     assert back.report_state.label == "uncertain" and back.report_state.uncertain == [0.01, 0.99]  # the card's band
     assert not any("set by hand" in w for w in back.report_state.warnings)
     # before any analysis: the chosen model's own threshold, nothing else
     monkeypatch.setattr(common, "MODELS_DIR", str(banded_model_dir))
-    assert analyse_tab.on_own_threshold(ui, None, None, "untrained_resnet18", None, None, 1, "time") == {
-        ui.threshold: 0.99
-    }
-    assert set(analyse_tab.on_own_threshold(ui, None, None, "no such model", None, None, 1, "time")) == {ui.verdict}
+    assert analyse_tab.on_own_threshold(ui, None, None, "untrained_resnet18", None, None) == {ui.threshold: 0.99}
+    assert set(analyse_tab.on_own_threshold(ui, None, None, "no such model", None, None)) == {ui.threshold}
 
 
 def test_a_temporal_models_sequence_shows_in_the_card_and_on_the_timeline(report):

@@ -393,19 +393,30 @@ def on_threshold(ui, report, judged, threshold, position, order, colours=DEFAULT
     return out
 
 
-def on_own_threshold(ui, report, judged, model_name, video, photo, position, order, colours=DEFAULT_HEAT_MAP) -> dict:
+def on_own_threshold(ui, report, judged, model_name, video, photo) -> dict:
     """The "Back to the model's threshold" button: the slider back at the threshold the model card judges this file
-    at (a small file's, a photo with several faces', where the card has one), and the scores labelled there again,
-    with its uncertain band; before any analysis, the chosen model's threshold for the file in the slots (as
-    :func:`on_model` puts it).  Dragging the slider back to a card's threshold to the step (0.001) was all but
-    impossible, and anywhere else the verdict reads "set by hand"."""
+    at (a small file's, a photo with several faces', where the card has one); before any analysis, the chosen model's
+    threshold for the file in the slots (as :func:`on_model` puts it).  The page then sends the slider's own input
+    event (:data:`SLIDER_INPUT_JS`), so that the scores are labelled again by :func:`on_threshold`, as for a move of
+    the slider, and the last value the slider took is the one that judges (a browser check: the button's reply,
+    which also labelled the scores, landed after a click on the slider and left the slider at 0.666 under a card
+    judged at 1.000).  Dragging the slider back to a card's threshold to the step (0.001) was all but impossible,
+    and anywhere else the verdict reads "set by hand"."""
     card_t = (judged or {}).get("threshold")
     if report is None or card_t is None:
         card = model_card(model_name)
         if card is None:
-            return {ui.verdict: gr.skip()}
-        return {ui.threshold: slider_value(card.threshold_for(*_loaded_side(video, photo))[0])}
-    return {**on_threshold(ui, report, judged, card_t, position, order, colours), ui.threshold: slider_value(card_t)}
+            return {ui.threshold: gr.skip()}
+        card_t = card.threshold_for(*_loaded_side(video, photo))[0]
+    return {ui.threshold: slider_value(card_t)}
+
+
+# the slider's input event, sent by the page once the button has put the slider back: the scores are labelled again
+# at the value the slider shows (Svelte listens for it on the range input)
+SLIDER_INPUT_JS = """() => {
+  const range = document.querySelector('#threshold input[type=range]');
+  if (range) range.dispatchEvent(new Event('input', {bubbles: true}));
+}"""
 
 
 def _write_downloads(report, judged: dict, colours: str = DEFAULT_HEAT_MAP) -> tuple[str, str, str]:
@@ -997,7 +1008,7 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
     )
     # .input, not .change: only the user's own moves re-label the report on screen; a new model's threshold, set on
     # the slider by on_model, must not re-judge the previous model's scores at it
-    relabelled = ui.threshold.input(
+    ui.threshold.input(
         partial(on_threshold, ui),
         [ui.report_state, ui.judged_state, ui.threshold, ui.frame_slider, ui.order, ui.heat_colours],
         ui.judged,
@@ -1005,19 +1016,17 @@ def _wire_analyse_tab(ui: AnalyseTab) -> None:
         **{**quick, "api_visibility": "undocumented"},
         api_name="relabel_page",
     )
-    # the slider and the "Back to the model's threshold" button both judge the scores again; the last of them the
-    # user touched wins: each cancels the other's reply still to come (a browser check: the button's reply, landing
-    # after a click on the slider, put the slider back at 0.666 while the card stayed at the click's 1.000; the slider's
-    # own replies must not set the slider, or a slow drag snaps back to each stale value)
-    back = ui.own_btn.click(
+    # the "Back to the model's threshold" button sets the slider only; the page then sends the slider's own input
+    # event, so that one handler labels the scores, at the value the slider shows (a browser check: when the button
+    # labelled them too, its reply landing after a click on the slider left the slider at 0.666 under a card judged
+    # at 1.000; the slider's replies must not set the slider, or a slow drag snaps back to each stale value)
+    ui.own_btn.click(
         partial(on_own_threshold, ui),
-        [ui.report_state, ui.judged_state, ui.model, ui.video, ui.photo, ui.frame_slider, ui.order, ui.heat_colours],
-        [*ui.judged, ui.threshold],
+        [ui.report_state, ui.judged_state, ui.model, ui.video, ui.photo],
+        [ui.threshold],
         trigger_mode="always_last",
-        cancels=[relabelled],
         **quick,
-    )
-    ui.threshold.input(None, None, None, cancels=[back], **quick)
+    ).then(None, js=SLIDER_INPUT_JS, api_visibility="private")
     for setting in (ui.frames, ui.cam, ui.rule, ui.cam_faces):  # results of the old settings: said so
         setting.input(on_settings_changed, [ui.report_state, ui.judged_state], [ui.verdict, ui.judged_state], **quick)
     ui.frame_slider.change(on_frame, [ui.report_state, ui.frame_slider], [ui.frame_image, ui.frame_caption], **quick)
