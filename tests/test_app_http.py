@@ -289,6 +289,18 @@ def test_browser_upload_analyse_and_inspect(app_url, ten_second_clip, tmp_path):
         first.click()
         expect(page.locator("#frame-caption")).to_contain_text(f"t = {tile_time} s", timeout=20_000)
         page.screenshot(path=str(out / "app_gallery_preview.png"), full_page=True)
+
+        # "Back to the model's threshold", then at once a click near the slider's right end: the slider and the card
+        # agree, at whichever value came last (a browser check: the button's late reply left the slider at the
+        # model's threshold under a card judged at the click's 1.000)
+        page.locator("#threshold").scroll_into_view_if_needed()
+        track = page.locator("#threshold input[type=range]").bounding_box()
+        page.locator("#own-threshold").click()
+        page.mouse.click(track["x"] + track["width"] - 6, track["y"] + track["height"] / 2)
+        page.wait_for_timeout(4000)
+        shown = float(page.locator("#threshold input[type=number]").input_value())
+        judged = float(re.search(r"threshold ([0-9.]+)", page.locator("#verdict").inner_text()).group(1))
+        assert abs(judged - shown) < 0.0015, (shown, judged)
         browser.close()
 
     print(
