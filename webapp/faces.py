@@ -162,26 +162,27 @@ def _overlaps(a: tuple, b: tuple) -> bool:
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
-def _free_spot(shape: tuple, text: str, box: tuple, line: int, taken: list, scale: float, thickness: int) -> tuple:
-    """The bottom-left at which a face's label does not cover one already drawn (``taken``: their boxes): above the
-    face's box, else under it, else a label's height further above or under, else just inside its top edge (over the
-    face: the last resort), else above it again (a crowd too dense for any). A group photo's close faces put their
-    labels over each other (a review); inside the box they covered the faces (a browser check)."""
+def _free_spot(
+    shape: tuple, text: str, box: tuple, line: int, taken: list, scale: float, thickness: int, faces: tuple = ()
+) -> tuple:
+    """The bottom-left at which a face's label covers neither a label already drawn (``taken``: their boxes) nor a
+    face (``faces``: the boxes' insides, (x0, y0, x1, y1)), where it lands once kept inside the picture: above the
+    face's box, else under it, else one to three labels' heights further above or under, else just inside its top;
+    where each covers a face, the first that covers no label; else above the box (a crowd too dense for any). A group
+    photo's close faces put their labels over each other (a review), then over the faces (a browser check)."""
     x, y, w, h = box
     (_, th), base = cv2.getTextSize(text, FONT, scale, thickness)
     high = th + base + 2 * max(3, thickness + 2) + 2  # a label's height, its edge included
     above, under = (x - line // 2, y - line // 2), (x - line // 2, y + h + line + high)
-    spots = [
-        above,
-        under,
-        (above[0], above[1] - high),
-        (under[0], under[1] + high),
-        (x + line, y + line + high),
-    ]
-    for org in spots:
-        placed, _ = _label_place(shape, text, org, scale, thickness, edge=True)
-        if not any(_overlaps(placed, t) for t in taken):
-            return org
+    spots = [above, under]
+    for k in (1, 2, 3):  # stacked: a row of faces whose labels are wider than the faces
+        spots += [(above[0], above[1] - k * high), (under[0], under[1] + k * high)]
+    spots.append((x + line, y + line + high))  # just inside its top edge
+    placed = [_label_place(shape, text, org, scale, thickness, edge=True)[0] for org in spots]
+    for avoid in (list(taken) + list(faces), list(taken)):
+        for org, at in zip(spots, placed):
+            if not any(_overlaps(at, t) for t in avoid):
+                return org
     return above
 
 
@@ -394,9 +395,12 @@ def draw_boxes(
         shown = score_text(f.score, threshold, band)
         word = face_word(f.score, threshold, band, second, text=f.text_over)  # not the box's colour alone (an audit)
         labels.append((f"face {f.identity}: {shown} {word}".rstrip(), (x, y, w, h), colour))
-    taken: list = []  # (a label moved off the top or bottom edge into the picture may cover another: tried in turn)
+    taken: list = []  # labels drawn; and the faces' insides, which no label should cover either
+    inner = tuple(
+        (bx + line + 1, by + line + 1, bx + bw - line - 1, by + bh - line - 1) for _, (bx, by, bw, bh), _ in labels
+    )
     for text, box, colour in labels:
-        org = _free_spot(out.shape, text, box, line, taken, scale, letters)
+        org = _free_spot(out.shape, text, box, line, taken, scale, letters, faces=inner)
         taken.append(_label(out, text, org, colour, scale, letters, edge=True))
     return out
 
