@@ -3,7 +3,8 @@
 1. Time: the astronaut's picture pasted, small, into grey photos of common sizes (its face 60-200 px), each searched
    whole and then tile by tile; printed: faces found each way and milliseconds, and by the earlier search of one
    size of tiles (half the short side, from photos two tiles on their short side).
-2. Recall (needs ``../shared/data``; skipped without it): 2 x 2 mosaics of four frames of the 1080p actor clips (four
+2. The smallest face found: the astronaut's face at 30-60 px, pasted into 8 grey photos each.
+3. Recall (needs ``../shared/data``; skipped without it): 2 x 2 mosaics of four frames of the 1080p actor clips (four
    people at their own size, 3840 x 2160), and the same mosaics shrunk to a half, 0.35 and a quarter (faces 55-300 px);
    printed: faces found, whole picture and tiles together (tiles of several sizes, and of one as before), against the
    four people in each.
@@ -122,6 +123,25 @@ def recall(detector, mosaics: int = 12) -> None:
         print(f"{scale:5.2f}  {w} x {h:<6} {people:6d} {whole:14d} {both:14d} {before:14d}")
 
 
+def smallest(detector, photos: int = 8) -> None:
+    """How small a face is still found: the astronaut pasted at random into ``photos`` grey 1400 x 1000 photos, her face
+    30-60 px; printed: photos where it was found (whole picture or tiles)."""
+    import cv2
+    from skimage import data
+
+    print(f"\nsmallest face: the astronaut pasted into {photos} grey 1400 x 1000 photos")
+    print("face px  found")
+    for px in (30, 35, 40, 45, 50, 60):
+        side, found = int(512 * px / 104), 0
+        for k in range(photos):
+            img = np.full((1000, 1400, 3), 100, np.uint8)
+            rng = np.random.default_rng(k)
+            x, y = int(rng.integers(0, 1400 - side)), int(rng.integers(0, 1000 - side))
+            img[y : y + side, x : x + side] = cv2.resize(data.astronaut(), (side, side), interpolation=cv2.INTER_AREA)
+            found += bool(detector.detect(img) or detector.detect_small(img))
+        print(f"{px:7d}  {found} of {photos}")
+
+
 def main() -> int:
     import torch
 
@@ -131,6 +151,7 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.2f}")
     detector = FaceDetector()
     timing(detector)
+    smallest(detector)
     recall(detector)
     return 0
 

@@ -266,16 +266,29 @@ def _stdout_is_broken() -> bool:
     return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
 
 
-_WORD_NUMBER = re.compile(r"-(inf|infinity|nan)", re.IGNORECASE)
+_PLAIN_NEGATIVE = re.compile(r"-\d+|-\d*\.\d+")  # the negative numbers argparse itself reads as values
+
+
+def _negative_number(token: str) -> bool:
+    """Whether ``token`` is a negative number argparse would take for an option: "-inf", "-nan", "-1e9", "-.5e1"."""
+    if not token.startswith("-") or token == "-" or _PLAIN_NEGATIVE.fullmatch(token):
+        return False
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
 
 
 def _joined_values(argv: list[str]) -> list[str]:
-    """``argv`` with an option's value written as a negative word-number ("--threshold -inf") joined to it
-    ("--threshold=-inf"): argparse takes "-inf" for an option and said "expected one argument" (an audit), where the
-    option's own check has the right words for it."""
+    """``argv`` with an option's value written as such a negative number ("--threshold -inf") joined to it
+    ("--threshold=-inf"): argparse said "expected one argument" (an audit), where the option's own check has the
+    right words for it.  Nothing after "--" (file names) is touched."""
     out: list[str] = []
-    for i, token in enumerate(argv):
-        if out and i and out[-1].startswith("--") and "=" not in out[-1] and _WORD_NUMBER.fullmatch(token):
+    for k, token in enumerate(argv):
+        if token == "--":
+            return out + argv[k:]
+        if out and out[-1].startswith("--") and out[-1] != "--" and "=" not in out[-1] and _negative_number(token):
             out[-1] = f"{out[-1]}={token}"
         else:
             out.append(token)

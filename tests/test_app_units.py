@@ -1462,13 +1462,16 @@ def test_a_temporal_models_sequence_shows_in_the_card_and_on_the_timeline(report
     attach_sequence(report, tracks, threshold=0.6, uncertain=[0.4, 0.6])
     card = verdict_html(report)
     assert "Read in order" in card and "likely real" in card and "sequence score 0.310 &lt; its threshold 0.600" in card
+    assert "uncertain from 0.400" in card and "held at" not in card
+    report.sequence["label"] = "uncertain"  # as the stretch rule holds it: said why
+    assert "its score alone says real, held at uncertain" in verdict_html(report)
     fig = timeline_figure(report)
-    seq = [t for t in fig.data if t.name == "face 0: sequence"]
+    seq = [t for t in fig.data if t.name == "face 0: sequence (its threshold 0.600)"]
     assert len(seq) == 1 and list(seq[0].y) == [0.31] * 3
     assert list(seq[0].x) == [0.0, pytest.approx(0.4), pytest.approx(1.2)]
     # the click bridge reads customdata[0] as the frame's position in report.frames
     assert [list(c)[:3] for c in seq[0].customdata] == [[0, 0, 0], [1, 10, 0], [3, 30, 0]]
-    assert "face 1: sequence" in [t.name for t in fig.data]
+    assert "face 1: sequence (its threshold 0.600)" in [t.name for t in fig.data]
     plain = _report([[(0, 0.9)], [(0, 0.8)]])
     assert "Read in order" not in verdict_html(plain)
     assert not [t for t in timeline_figure(plain).data if "sequence" in (t.name or "")]

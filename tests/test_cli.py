@@ -887,6 +887,9 @@ def test_a_negative_word_number_as_a_value_gets_the_options_own_message(tmp_path
     assert _joined_values(["scan", "a.mp4", "--threshold", "-inf"]) == ["scan", "a.mp4", "--threshold=-inf"]
     assert _joined_values(["scan", "--frames", "-1", "-NaN"]) == ["scan", "--frames", "-1", "-NaN"]  # not after a value
     assert _joined_values(["scan", "-inf"]) == ["scan", "-inf"]
+    assert _joined_values(["scan", "--threshold", "-1e9"]) == ["scan", "--threshold=-1e9"]  # (a review)
+    assert _joined_values(["scan", "--threshold", "-0.5"]) == ["scan", "--threshold", "-0.5"]  # argparse reads it
+    assert _joined_values(["scan", "--", "-nan"]) == ["scan", "--", "-nan"]  # a file named -nan
     clip = tmp_path / "a.mp4"
     clip.write_bytes(b"x")
     for word in ("-inf", "-NaN"):

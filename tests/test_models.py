@@ -205,6 +205,6 @@ def test_a_broken_card_in_the_models_folder_is_named_when_asked_for(tmp_path):
     with pytest.raises(NoModelError) as refused:
         resolve("zz", tmp_path)
     said = str(refused.value)
-    assert said.startswith("zz: ") and "zz.json is not a usable model card" in said and "\n" not in said
+    assert said.startswith("zz: ") and "zz.json does not give this model" in said and "\n" not in said
     with pytest.raises(NoModelError, match="no model 'yy'"):  # a name with no file: as before
         resolve("yy", tmp_path)

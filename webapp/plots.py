@@ -184,7 +184,7 @@ def sequence_traces(fig: go.Figure, report: Report, identities: list[int]) -> No
                 # identity; then the frame's weight
                 customdata=[[pos, i, ident, w] for pos, _, i, w in frames],
                 mode="lines",
-                name=f"face {ident}: sequence",
+                name=f"face {ident}: sequence (its threshold {float((report.sequence or {}).get('threshold', 0)):.3f})",
                 line=dict(color=colour, width=2, dash="dot"),
                 hovertemplate=(
                     "<b>face %{customdata[2]}, sequence score %{y:.3f}</b><br>time %{x:.2f} s (frame "

@@ -202,13 +202,21 @@ def verdict_html(report: Report, title: str = "", compact: bool = False) -> str:
 
 def sequence_html(sequence: dict, compact: bool = False) -> str:
     """The line of a temporal model's sequence verdict (:attr:`Report.sequence`): its label and score against its own
-    threshold, beside the frame verdict above it."""
+    threshold and band, beside the frame verdict above it, and why, where the frame level's rules moved its label
+    (:func:`~detector.inference.report.sequence_label`)."""
     score, label = sequence.get("score"), str(sequence.get("label", "unknown"))
+    band = sequence.get("uncertain")
     if score is None:
         figures = "no sequence score"
     else:
-        s, t = figures_against(float(score), float(sequence["threshold"]))[:2]
-        figures = f"sequence score {s} {'&ge;' if score >= sequence['threshold'] else '&lt;'} its threshold {t}"
+        t = float(sequence["threshold"])
+        shown = figures_against(float(score), t, *([float(band[0])] if band else []))
+        figures = f"sequence score {shown[0]} {'&ge;' if score >= t else '&lt;'} its threshold {shown[1]}"
+        if band:
+            figures += f", uncertain from {shown[2]}"
+        own = verdict(float(score), t, band)
+        if own != label:  # a stretch of the clip scoring strongly fake, or text over the faces (the frame rules)
+            figures += f"; its score alone says {own}, held at {label} by the frame level's rules (see the warnings)"
     words = {"fake": "likely fake", "real": "likely real"}.get(label, label)
     return (
         f'<div style="font-size:{13.5 if compact else 15}px;margin-top:4px" class="verdict-sequence">'

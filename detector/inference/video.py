@@ -347,7 +347,9 @@ RESTART_GAP_S = 0.5  # a timestamp this far behind the latest one so far starts 
 
 def _restarts(path: str, fps: float, limits: Limits) -> tuple[int, int]:
     """How many times the video stream's timestamps start again, and its packets (read without decoding, in a second
-    reader of the file; a damaged tail ends the count)."""
+    reader of the file; a damaged tail ends the count).  The packets stand for frames only where the timestamps
+    restart (the caller then counts on them; a stream coded field by field has two packets a frame, but is seldom
+    joined so)."""
     restarts, n, latest = 0, 0, None
     with _opened(path, limits) as container:
         stream = container.streams.video[0]
@@ -357,7 +359,7 @@ def _restarts(path: str, fps: float, limits: Limits) -> tuple[int, int]:
                 if packet.size == 0:
                     continue
                 n += 1
-                if fps and n / fps > limits.max_duration_s:
+                if restarts and fps and n / fps > limits.max_duration_s:  # (counted only where they restart)
                     raise InputError(f"{path}: the clip lasts longer than the {limits.max_duration_s:g} s limit")
                 ts = packet.pts if packet.pts is not None else packet.dts
                 if ts is None or gap is None:

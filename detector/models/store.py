@@ -135,7 +135,7 @@ def _why_not(card_file: Path, folder: Path) -> str:
         return str(e)
     if missing:
         return f"its weights {', '.join(missing)} are not beside it"
-    return f"it names the model {card.name!r}"
+    return f"the card inside names the model {card.name!r}: give that name"
 
 
 def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list | None = None) -> Path:
@@ -168,7 +168,7 @@ def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list
             # read as a typo where zz.json was there, broken)
             named = folder / f"{name_or_path}.json"
             if "/" not in name_or_path and named.is_file():
-                raise NoModelError(f"{name_or_path}: {named} is not a usable model card ({_why_not(named, folder)})")
+                raise NoModelError(f"{name_or_path}: {named} does not give this model ({_why_not(named, folder)})")
         known = ", ".join(c.name for c in list_models(directory)) or "none installed"
         raise NoModelError(f"no model {name_or_path!r} (installed: {known})")
     cards = list_models(directory)

@@ -383,9 +383,9 @@ class TrainConfig:
             raise ValueError(
                 f"--size is the input's side in pixels, 16 to 1024 (leave it out for the default); got {self.size}"
             )
-        if self.bs < 1 or self.frames < 1 or self.workers < 1 or self.threads < 0 or self.max_train_frames < 0:
-            raise ValueError("--bs, --frames and --workers are at least 1; --threads and --max-train-frames at least 0")
-        if not (math.isfinite(self.val_fraction) and 0 < self.val_fraction < 1):
+        if self.bs < 1 or self.frames < 1 or min(self.workers, self.threads, self.max_train_frames) < 0:
+            raise ValueError("--bs and --frames are at least 1; --workers, --threads and --max-train-frames at least 0")
+        if not self.folds and not (math.isfinite(self.val_fraction) and 0 < self.val_fraction < 1):
             raise ValueError(f"--val-fraction is a share of the groups, above 0 and below 1; got {self.val_fraction}")
 
     @property

@@ -285,8 +285,11 @@ def prepare(cfg: TrainConfig, resolved=None) -> Prepared:
             log(f"skipped: {v}")
     t_crops = time.time() - t0
     df = build_table(items, crops, {it.path for it in val_items})
-    for name, valid in (("training", False), ("validation", True)):  # (an audit: "crops: 0 train", then a traceback)
-        if not len(df) or not (df.is_valid == valid).any():
+    for name, part in (("training", train_items), ("validation", val_items)):  # (an audit: "crops: 0 train", then
+        # a traceback)
+        if not part:
+            raise InputError(f"no {name} files: the data's groups all went to the other side (give more groups)")
+        if not len(df) or not (df.is_valid == (name == "validation")).any():
             raise InputError(f"no {name} crops: no face was found in the {name} files that could be read")
     if cfg.max_train_frames:
         import pandas as pd
