@@ -118,10 +118,10 @@ def label_style(height: int, width: int, view: tuple[int, int] = VIEW, px: float
 
 def _label_place(
     shape: tuple, text: str, org: tuple[int, int], scale: float = 0.5, thickness: int = 1, edge: bool = False
-) -> tuple[tuple[int, int, int, int], float]:
+) -> tuple[tuple[int, int, int, int], float, int]:
     """Where :func:`_label` would draw ``text`` with its bottom-left at ``org`` on an image of ``shape``: the box
-    (x0, y0, x1, y1), moved inside the image, and the font scale (smaller where the image is narrower than the
-    label)."""
+    (x0, y0, x1, y1), moved inside the image, the font scale (smaller where the image is narrower than the label) and
+    the text's baseline at that scale."""
     pad = max(3, thickness + 2)
     margin = 1 if edge else 0
     (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
@@ -131,7 +131,7 @@ def _label_place(
     w, h = tw + 2 * pad, th + base + 2 * pad
     x = int(min(max(margin, org[0]), max(margin, shape[1] - w - 1 - margin)))
     y = int(min(max(h, org[1]), shape[0]))
-    return (x, y - h, x + w, y), scale
+    return (x, y - h, x + w, y), scale, base
 
 
 def _label(
@@ -148,9 +148,8 @@ def _label(
     where the image is narrower than it (a browser check: on a 180 px frame "face 0: 0.34 real" ran past the edge);
     with ``edge``, the box has a 1-px dark edge (:data:`EDGE`), inside the image too.  Returns the box drawn (x0, y0,
     x1, y1)."""
-    (x, y0, x1, y), scale = _label_place(image.shape, text, org, scale, thickness, edge)
+    (x, y0, x1, y), scale, base = _label_place(image.shape, text, org, scale, thickness, edge)
     pad = max(3, thickness + 2)
-    (_, _), base = cv2.getTextSize(text, FONT, scale, thickness)
     if edge:
         cv2.rectangle(image, (x - 1, y0 - 1), (x1 + 1, y + 1), EDGE, -1)
     cv2.rectangle(image, (x, y0), (x1, y), colour, -1)

@@ -196,14 +196,14 @@ class FaceDetector:
         if min(h, w) < TILE_ROOM * tile:
             return []
         found: list[Face] = []
-        side, largest = max(tile, min(h, w) // 2), 2
+        side, kept = max(tile, min(h, w) // 2), 2  # faces up to side // kept px kept
         while True:
-            found += self._tiled(image, side, min_confidence, side // largest)
+            found += self._tiled(image, side, min_confidence, side // kept)
             if side // 2 < tile:
                 break
             # finer tiles need only the faces the tiles twice their size miss (under about a twelfth of those: a
             # sixth of these), so they keep faces up to a quarter of their side and overlap by that much
-            side, largest = side // 2, 4
+            side, kept = side // 2, 4
         return _nms(sorted(found, key=lambda f: -f.confidence))
 
     def _tiled(self, image: np.ndarray, side: int, min_confidence: float, largest: int) -> list[Face]:

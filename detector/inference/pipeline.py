@@ -345,17 +345,19 @@ def find_text_over_faces(faces: list, margin: float, image: np.ndarray) -> None:
         return face_in_crop(f.box, m), f.straightened, crop_face(image, f.box, m) if f.straightened else None
 
     for f in faces:
-        if not overlays.PAINT_TEXT:
-            f.text_over = text_over(f.crop, *where(f, margin))
-            if f.crops:  # each margin's square, as faces_at gives it (a model of another margin sees that one)
-                f.text_at = {m: text_over(crop, *where(f, m)) for m, (crop, _) in f.crops.items()}
-            continue
-        f.crop, f.text_over = paint_out_text(f.crop, *where(f, margin))
+        # each margin's square once (the analysis margin's is f.crop itself), as faces_at gives it to a model of
+        # that margin
+        squares = dict(f.crops or {float(margin): (f.crop, None)})
+        shares = {}
+        for m, (crop, inner) in squares.items():
+            if overlays.PAINT_TEXT:
+                painted, shares[m] = paint_out_text(crop, *where(f, m))
+                squares[m] = (painted, inner)
+            else:
+                shares[m] = text_over(crop, *where(f, m))
+        f.crop, f.text_over = squares[float(margin)][0], shares[float(margin)]
         if f.crops:
-            f.text_at = {}
-            for m, (crop, inner) in f.crops.items():
-                painted, f.text_at[m] = paint_out_text(crop, *where(f, m))
-                f.crops[m] = (painted, inner)
+            f.crops, f.text_at = squares, shares
 
 
 UPRIGHT_LOOK = 1.0  # _upright_box looks for the face again in a square this much larger than its box (each side)

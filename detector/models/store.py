@@ -106,36 +106,33 @@ def card_path_of(card: ModelCard) -> Path:
     return Path(card.path)
 
 
+def _card_problem(card_file: Path, folder: Path) -> tuple[ModelCard | None, str | None]:
+    """The card in ``card_file`` (None where it does not read) and what keeps it from giving a model in ``folder``:
+    its own reason, its weights not beside it, or None."""
+    try:
+        card = ModelCard.from_file(card_file)
+        # weights_path, as list_models checks them: a name leading out of the folder is refused with its reason
+        missing = [w for w in card.weight_files if not weights_path(card, folder, w).is_file()]
+    except (BadCardError, OSError) as e:
+        return None, str(e)
+    return card, f"its weights {', '.join(missing)} are not beside it" if missing else None
+
+
 def _why_no_card(folder: Path) -> str:
     """Why ``folder`` gives no model: the first of its ``.json`` files' reasons (a card without its weights, a card
     missing fields), or that it holds none."""
-    from detector.models.card import BadCardError, ModelCard
-
     for card_file in sorted(folder.glob("*.json"))[:20]:
-        try:
-            card = ModelCard.from_file(card_file)
-            # weights_path, as list_models checks them: a name leading out of the folder is refused with its reason
-            missing = [w for w in card.weight_files if not weights_path(card, folder, w).is_file()]
-        except (BadCardError, OSError) as e:
-            return f"holds no usable model card ({e})"
-        if missing:
-            return f"holds no usable model card ({card_file.name}: its weights {', '.join(missing)} are not beside it)"
+        card, problem = _card_problem(card_file, folder)
+        if problem:
+            return f"holds no usable model card ({problem if card is None else f'{card_file.name}: {problem}'})"
     return "the folder holds no model card (a .json card beside its weights)"
 
 
 def _why_not(card_file: Path, folder: Path) -> str:
     """Why the card file ``card_file`` in ``folder`` gives no model: its own reason, its weights missing, or its name
     given to another card."""
-    from detector.models.card import BadCardError, ModelCard
-
-    try:
-        card = ModelCard.from_file(card_file)
-        missing = [w for w in card.weight_files if not weights_path(card, folder, w).is_file()]
-    except (BadCardError, OSError) as e:
-        return str(e)
-    if missing:
-        return f"its weights {', '.join(missing)} are not beside it"
-    return f"the card inside names the model {card.name!r}: give that name"
+    card, problem = _card_problem(card_file, folder)
+    return problem or f"the card inside names the model {card.name!r}: give that name"
 
 
 def resolve(name_or_path: str | None = None, directory: str | os.PathLike | list | None = None) -> Path:
