@@ -346,33 +346,44 @@ RESTART_GAP_S = 0.5  # a timestamp this far behind the latest one so far starts 
 
 
 def _restarts(path: str, fps: float, limits: Limits) -> tuple[int, int]:
-    """How many times the video stream's timestamps start again, and its packets (read without decoding, in a second
-    reader of the file; a damaged tail ends the count).  The packets stand for frames only where the timestamps
-    restart (the caller then counts on them; a stream coded field by field has two packets a frame, but is seldom
-    joined so)."""
+    """How many times the video stream's timestamps start again, and its packets (:func:`_packets`).  The packets
+    stand for frames only where the timestamps restart (the caller then counts on them; a stream coded field by field
+    has two packets a frame, but is seldom joined so)."""
     restarts, n, latest = 0, 0, None
+    with _packets(path, limits) as (stream, packets):
+        gap = RESTART_GAP_S / float(stream.time_base) if stream.time_base else None
+        for ts, _ in packets:
+            n += 1
+            if restarts and fps and n / fps > limits.max_duration_s:  # (counted only where they restart)
+                raise InputError(f"{path}: the clip lasts longer than the {limits.max_duration_s:g} s limit")
+            if ts is None or gap is None:
+                continue
+            if latest is not None and ts < latest - gap:
+                restarts += 1
+                latest = ts
+            latest = ts if latest is None else max(latest, ts)
+    return restarts, n
+
+
+@contextmanager
+def _packets(path: str, limits: Limits):
+    """The video stream of a second reader of the file and its packets, read without decoding, as (timestamp,
+    duration): the pts, else the dts, else None.  The empty packet that flushes the decoder at the end is skipped;
+    a damaged tail ends them (what was read so far stands)."""
     with _opened(path, limits) as container:
         stream = container.streams.video[0]
-        gap = RESTART_GAP_S / float(stream.time_base) if stream.time_base else None
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0:
-                    continue
-                n += 1
-                if restarts and fps and n / fps > limits.max_duration_s:  # (counted only where they restart)
-                    raise InputError(f"{path}: the clip lasts longer than the {limits.max_duration_s:g} s limit")
-                ts = packet.pts if packet.pts is not None else packet.dts
-                if ts is None or gap is None:
-                    continue
-                if latest is not None and ts < latest - gap:
-                    restarts += 1
-                    latest = ts
-                latest = ts if latest is None else max(latest, ts)
-        except InputError:
-            raise
-        except _AV_ERRORS:
-            pass
-    return restarts, n
+
+        def walk():
+            try:
+                for packet in container.demux(stream):
+                    if packet.size:
+                        yield (packet.pts if packet.pts is not None else packet.dts), packet.duration or 0
+            except InputError:
+                raise
+            except _AV_ERRORS:
+                return
+
+        yield stream, walk()
 
 
 def restart_warning(info: VideoInfo) -> str | None:
@@ -416,36 +427,27 @@ def _duration(container, stream, fps: float, path: str, limits: Limits) -> tuple
 
 
 def _count(path: str, fps: float, limits: Limits) -> tuple[float, int]:
-    """Seconds and frames of the video stream, counted from its packets (in a second reader of the file).
+    """Seconds and frames of the video stream, counted from its packets (:func:`_packets`).
 
-    Stops as soon as the clip is known to be over ``limits.max_duration_s``; a damaged tail ends the count.
+    Stops as soon as the clip is known to be over ``limits.max_duration_s``.
     """
     n, first, end, timed = 0, None, None, True
-    with _opened(path, limits) as container:
-        stream = container.streams.video[0]
+    with _packets(path, limits) as (stream, packets):
         tb = float(stream.time_base) if stream.time_base else 0.0
         start = stream.start_time
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0:  # the empty packet that flushes the decoder at the end
-                    continue
-                n += 1
-                ts = packet.pts if packet.pts is not None else packet.dts
-                if ts is None or not tb:
-                    timed = False
-                if timed:
-                    first = ts if first is None else min(first, ts)
-                    stop = ts + (packet.duration or 0)
-                    end = stop if end is None else max(end, stop)
-                    seconds = (end - (start if start is not None else first)) * tb
-                else:
-                    seconds = n / fps if fps else 0.0
-                if seconds > limits.max_duration_s:
-                    raise InputError(f"{path}: the clip lasts longer than the {limits.max_duration_s:g} s limit")
-        except InputError:
-            raise
-        except _AV_ERRORS:
-            pass  # a damaged tail: what was read so far
+        for ts, duration in packets:
+            n += 1
+            if ts is None or not tb:
+                timed = False
+            if timed:
+                first = ts if first is None else min(first, ts)
+                stop = ts + duration
+                end = stop if end is None else max(end, stop)
+                seconds = (end - (start if start is not None else first)) * tb
+            else:
+                seconds = n / fps if fps else 0.0
+            if seconds > limits.max_duration_s:
+                raise InputError(f"{path}: the clip lasts longer than the {limits.max_duration_s:g} s limit")
     if timed and end is not None:
         seconds = (end - (start if start is not None else first)) * tb
         if end == first and fps:  # one packet without a duration: one frame's time

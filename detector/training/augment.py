@@ -20,6 +20,8 @@ __all__ = [
     "colour_cast",
     "COLOUR_CASTS",
     "caption_crop",
+    "occlude_crop",
+    "OCCLUDERS",
     "item_transforms",
     "MaskBuffer",
     "split_mask",
@@ -232,6 +234,134 @@ def caption_crop(image: np.ndarray, rng: np.random.Generator, margin: float = FA
     return out
 
 
+OCCLUDERS = ("held", "lower", "eyes", "hand", "edge")  # the kinds :func:`occlude_crop` draws
+
+
+def occlude_crop(
+    image: np.ndarray, rng: np.random.Generator, margin: float = FACE_MARGIN, kind: str | None = None
+) -> np.ndarray:
+    """``image`` (a square face crop, RGB first, the face's box in the middle grown by ``margin``, any further channel
+    left as it is) with something in front of the face, as people are filmed and photographed: ``held`` (a round or
+    boxy object held under the mouth, a microphone's head or a phone, on a handle half the time, plain, meshed or
+    shaded), ``lower`` (a cloth over nose, mouth and chin: a face mask or a scarf, plain or striped), ``eyes`` (a pair
+    of lenses, dark or only their rims: glasses), ``hand`` (a hand-like blob in a skin tone taken from the face
+    itself, from one side) or ``edge`` (an object reaching in from the bottom or a side: a cup, a shoulder, a
+    headrest).  Shapes, sizes, colours and places are drawn from ``rng``, round where a face's parts usually lie in
+    a crop (eyes 0.35, mouth 0.75 of the face's box down), jittered by a tenth of the face; edges antialiased.
+    ``kind``: one of :data:`OCCLUDERS`, or None to draw one.  Same size and dtype as ``image``."""
+    import cv2
+
+    kind = kind or OCCLUDERS[rng.integers(len(OCCLUDERS))]
+    side = image.shape[0]
+    face = side / (1 + margin)
+    x0 = y0 = (side - face) / 2
+    at = lambda fx, fy: (x0 + fx * face, y0 + fy * face)  # noqa: E731  (a point in face-box shares)
+    j = lambda: rng.normal(0, 0.05)  # noqa: E731
+    rgb = np.ascontiguousarray(image[..., :3]).copy()
+    cover = np.zeros((side, side), np.uint8)  # where the object lies (antialiased: 0-255)
+    s16 = lambda pts: (np.asarray(pts, float) * 16).round().astype(np.int32).reshape(-1, 1, 2)  # noqa: E731
+
+    def blob(cx, cy, rx, ry, angle=0.0, n=24, rough=0.0):
+        t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        r = 1 + rough * rng.uniform(-1, 1, n)
+        a = np.deg2rad(angle)
+        px = rx * r * np.cos(t)
+        py = ry * r * np.sin(t)
+        return np.stack([cx + px * np.cos(a) - py * np.sin(a), cy + px * np.sin(a) + py * np.cos(a)], 1)
+
+    def fill(pts, mask=cover):
+        cv2.fillPoly(mask, [s16(pts)], 255, cv2.LINE_AA, 4)
+
+    colour = rng.uniform(0, 255, 3)
+    if kind == "held":
+        cx, cy = at(0.5 + rng.uniform(-0.25, 0.25), rng.uniform(0.8, 1.1))
+        r = rng.uniform(0.12, 0.28) * face
+        if rng.random() < 0.5:
+            shape = blob(cx, cy, r, r)
+        else:
+            shape = blob(cx, cy, r * rng.uniform(0.6, 1.0), r * rng.uniform(1.0, 1.6), rng.uniform(-30, 30), n=4)
+        fill(shape)
+        if rng.random() < 0.5:  # a handle
+            w = r * rng.uniform(0.2, 0.45)
+            fill([(cx - w, cy), (cx + w, cy), (cx + w * 0.8, side + 1), (cx - w * 0.8, side + 1)])
+        colour = rng.choice([rng.uniform(10, 80, 3), rng.uniform(0, 255, 3)])
+    elif kind == "lower":
+        top = rng.uniform(0.45, 0.62) + j()
+        bottom = rng.uniform(1.0, 1.2)
+        w = rng.uniform(0.45, 0.6)
+        fill(
+            [
+                at(0.5 - w, top),
+                at(0.5, top - rng.uniform(0, 0.06)),
+                at(0.5 + w, top),
+                at(0.5 + w * 0.9, bottom - 0.1),
+                at(0.5 + w * 0.4, bottom),
+                at(0.5 - w * 0.4, bottom),
+                at(0.5 - w * 0.9, bottom - 0.1),
+            ]
+        )
+        colour = rng.choice(
+            [
+                rng.uniform([150, 180, 200], [200, 225, 245]),
+                rng.uniform(180, 250, 3),
+                rng.uniform(0, 60, 3),
+                rng.uniform(0, 255, 3),
+            ]
+        )
+    elif kind == "eyes":
+        dx, ey = rng.uniform(0.18, 0.24), rng.uniform(0.3, 0.42) + j()
+        rx, ry = rng.uniform(0.11, 0.17), rng.uniform(0.07, 0.12)
+        lenses = np.zeros_like(cover)
+        for sx in (-1, 1):
+            fill(blob(*at(0.5 + sx * dx, ey), rx * face, ry * face, n=32), lenses)
+        if rng.random() < 0.5:  # dark lenses
+            cover = lenses
+            colour = rng.uniform(5, 60, 3)
+        else:  # rims only
+            k = max(1, int(round(face * rng.uniform(0.012, 0.03))))
+            cover = cv2.morphologyEx(lenses, cv2.MORPH_GRADIENT, np.ones((k + 1, k + 1), np.uint8))
+            colour = rng.uniform(0, 120, 3)
+        k = max(1, int(round(face * 0.02)))
+        cv2.line(
+            cover, tuple(map(int, at(0.5 - dx + rx, ey))), tuple(map(int, at(0.5 + dx - rx, ey))), 255, k, cv2.LINE_AA
+        )
+    elif kind == "hand":
+        sx = rng.choice([-1, 1])
+        cx, cy = at(0.5 + sx * rng.uniform(0.3, 0.55), rng.uniform(0.5, 1.0))
+        fill(
+            blob(cx, cy, rng.uniform(0.2, 0.32) * face, rng.uniform(0.12, 0.2) * face, rng.uniform(-60, 60), rough=0.15)
+        )
+        mid = side // 2
+        patch = rgb[mid - side // 10 : mid + side // 10, mid - side // 10 : mid + side // 10].reshape(-1, 3)
+        colour = np.median(patch, 0) * rng.uniform(0.8, 1.15) + rng.normal(0, 6, 3)
+    elif kind == "edge":
+        where = rng.integers(3)  # bottom, left, right
+        w, depth = rng.uniform(0.3, 0.8) * side, rng.uniform(0.15, 0.35) * side
+        c = rng.uniform(0.2, 0.8) * side
+        if where == 0:
+            shape = blob(c, side, w / 2, depth, n=4 if rng.random() < 0.5 else 24)
+        else:
+            shape = blob(0 if where == 1 else side, c, depth, w / 2, n=4 if rng.random() < 0.5 else 24)
+        fill(shape)
+    else:
+        raise ValueError(f"unknown occluder {kind!r}: one of {', '.join(OCCLUDERS)}")
+    alpha = (cover.astype(np.float32) / 255)[..., None]
+    paint = np.broadcast_to(np.asarray(colour, np.float32), rgb.shape).copy()
+    # shading across the object (a light from one side) and, a third of the time, a mesh or stripes
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) / side
+    paint *= (1 + rng.uniform(-0.25, 0.25) * (xx - 0.5) + rng.uniform(-0.25, 0.25) * (yy - 0.5))[..., None]
+    if rng.random() < 0.33:
+        step = max(2, int(round(face * rng.uniform(0.03, 0.08))))
+        lines = np.arange(side) % step == 0
+        grid = np.broadcast_to(lines[:, None], (side, side))  # stripes, or a mesh half the time
+        grid = grid | lines[None, :] if rng.random() < 0.5 else grid
+        paint[grid] *= rng.uniform(0.5, 0.8)
+    paint += rng.normal(0, rng.uniform(0, 6), paint.shape)
+    out = image.copy()
+    out[..., :3] = np.clip(rgb * (1 - alpha) + paint * alpha, 0, 255).astype(image.dtype)
+    return out
+
+
 def item_transforms(
     size: int,
     sbi_p: float,
@@ -247,6 +377,7 @@ def item_transforms(
     colour: float = 0.0,
     captions: float = 0.0,
     margin: float = FACE_MARGIN,
+    occlude: float = 0.0,
 ):
     """Item transforms for fastai: self-blending (train only; ``sbi_regions``: :class:`SelfBlender`'s ``regions``),
     albumentations (train, at ``train_size``, default ``size``) / resize to ``size`` (valid).  ``tight``: the
@@ -259,13 +390,17 @@ def item_transforms(
     face is not a fake by its tint.  ``captions``: the probability that a training crop, of either class, gets a
     line of text across the lower face (:func:`caption_crop`; ``margin``: the crops' face margin), after the
     self-blending and the mirror (:func:`augmentations`), so that a real face under a caption is not a fake by its
-    sharp letters."""
+    sharp letters.  ``occlude``: the probability that a training crop, of either class, gets something in front of
+    the face (:func:`occlude_crop`: a microphone, a mask, glasses, a hand, an object at the edge), after the
+    self-blending and before the other augmentations, so that a real face partly covered is not a fake by what
+    covers it."""
     import cv2
     from fastai.vision.all import ItemTransform, PILImage, RandTransform, TensorCategory
 
     tight_rng = np.random.default_rng(None if seed is None else seed + 7919)
     colour_rng = np.random.default_rng(None if seed is None else seed + 104729)
     caption_rng = np.random.default_rng(None if seed is None else seed + 130363)
+    occlude_rng = np.random.default_rng(None if seed is None else seed + 155921)
     train_aug = augmentations(
         train_size or size,
         downscale,
@@ -288,6 +423,8 @@ def item_transforms(
             if not isinstance(img, PILImage):
                 return img
             arr = np.asarray(img)
+            if self.idx == 0 and occlude > 0 and occlude_rng.random() < occlude:  # something in front of the face
+                arr = occlude_crop(arr, occlude_rng, margin)
             if self.idx == 0 and tight > 0 and tight_rng.random() < tight:  # a tight photo's mirrored border
                 flat = tight_flat > 0 and tight_rng.random() < tight_flat
                 arr = tight_pad(arr, tight_rng, flat=flat)  # (with --mask-weight's mask channel, moved together)

@@ -153,6 +153,12 @@ class TrainConfig:
         "video burns its captions and memes lay words over a photo",
         metavar="P",
     )
+    occlude: float = _f(
+        0.0,
+        "with probability P, draw something in front of a training crop's face (both classes): a microphone or "
+        "phone under the mouth, a mask, glasses, a hand, an object at the edge",
+        metavar="P",
+    )
     pairs: float = _f(
         0.0,
         "weight W of a ranking loss on (real, fake) pairs of one frame (0: off; needs --balance domain and an "
@@ -297,11 +303,12 @@ class TrainConfig:
             self.tight_flat,
             self.colour_cast,
             self.captions,
+            self.occlude,
         )
         if not all(0 <= p <= 1 for p in probabilities):
             raise ValueError(
                 "--downscale, --compress, --sbi, --sbi-regions, --cutout, --tight-pad, --tight-flat, "
-                "--colour-cast and --captions are probabilities: between 0 and 1"
+                "--colour-cast, --captions and --occlude are probabilities: between 0 and 1"
             )
         if self.tight_flat > 0 and not self.tight_pad > 0:
             raise ValueError("--tight-flat P is a share of --tight-pad's borders: give --tight-pad too")

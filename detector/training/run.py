@@ -410,6 +410,7 @@ def learner(cfg: TrainConfig, prep: Prepared, out: Path, teacher=None):
             colour=cfg.colour_cast,
             captions=cfg.captions,
             margin=cfg.margin,
+            occlude=cfg.occlude,
         ),
         # the distillation callback undoes Normalize for the teacher; split_mask takes --mask-weight's masks off
         batch_tfms=[*([split_mask(buffer)] if with_masks else []), Normalize.from_stats(*imagenet_stats)],

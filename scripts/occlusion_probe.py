@@ -1,0 +1,438 @@
+"""Real faces partly covered: how often is a real face called fake when the person wears sunglasses, glasses or a
+face mask, or holds a microphone under the chin, as people in news clips and photos do?  Nothing in training covers a
+face so.  Each held-out UTKFace photo (real, never trained on by any shipped model) gets each cover drawn over its
+face, placed by the face finder's six keypoints on the photo as it is, and is analysed by the pipeline as a user's
+file would be, at each model's own threshold, on the same photos for every model.
+
+    python scripts/occlusion_probe.py --photos 200 --json runs/occlusion/photos.json
+
+``--clips`` draws the same covers over the faces of FaceForensics++ c23 videos instead (real and fake; a face found
+again in every sampled frame), and scores each clip with the fold model of the default that never trained on it
+(out of fold): what a rule about covered faces would cost in fakes missed.
+
+    python scripts/occlusion_probe.py --clips --json runs/occlusion/clips.json
+
+The covers are drawn, not photographed: flat shapes with soft edges (``cv2.LINE_AA``), in a plausible colour; they
+say how the model meets a covered face, not how a real pair of sunglasses looks to it.  Nothing is written but the
+optional JSON (the changed photos go to a temporary folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import random
+import sys
+import tempfile
+
+import numpy as np
+
+
+def _pts(keypoints):
+    """Right eye, left eye, nose tip, mouth centre, right ear, left ear (BlazeFace's order) as float arrays, and the
+    face's unit vectors: across (eye to eye) and down (eyes to mouth), and the eye distance."""
+    k = [np.asarray(p, float) for p in keypoints[:6]]
+    re, le, nose, mouth, rear, lear = k
+    across = le - re
+    d = float(np.hypot(*across)) or 1.0
+    across = across / d
+    down = np.array([-across[1], across[0]])
+    if np.dot(down, mouth - (re + le) / 2) < 0:
+        down = -down
+    return re, le, nose, mouth, rear, lear, across, down, d
+
+
+def _ipt(p) -> tuple[int, int]:
+    return int(round(p[0] * 16)), int(round(p[1] * 16))  # cv2's shift=4 sub-pixel points
+
+
+def _poly(img, points, colour, closed=True, thickness=-1):
+    import cv2
+
+    pts = np.array([_ipt(p) for p in points], np.int32).reshape(-1, 1, 2)
+    if thickness < 0:
+        cv2.fillPoly(img, [pts], colour, cv2.LINE_AA, 4)
+    else:
+        cv2.polylines(img, [pts], closed, colour, thickness, cv2.LINE_AA, 4)
+
+
+def _ellipse_points(centre, a: float, b: float, across, down, n: int = 40):
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return [centre + a * np.cos(s) * across + b * np.sin(s) * down for s in t]
+
+
+def _glasses(img, keypoints, dark: bool):
+    re, le, nose, mouth, rear, lear, across, down, d = _pts(keypoints)
+    thick = max(1, int(round(d / 18)))
+    for eye, side in ((re, -1), (le, 1)):
+        centre = eye + 0.05 * d * down
+        lens = _ellipse_points(centre, 0.36 * d, 0.26 * d, across, down)
+        if dark:
+            _poly(img, lens, (22, 24, 28))
+            _poly(
+                img,
+                _ellipse_points(centre - 0.12 * d * across - 0.08 * d * down, 0.08 * d, 0.04 * d, across, down),
+                (90, 95, 105),
+            )  # a highlight
+        _poly(img, lens, (30, 30, 30), thickness=thick)
+        # the temple arm, from the lens's outer edge towards the ear
+        ear = rear if side < 0 else lear
+        start = centre + side * 0.36 * d * across
+        _poly(img, [start, start + 0.6 * (ear - start)], (30, 30, 30), closed=False, thickness=thick)
+    bridge = [
+        re + 0.05 * d * down + 0.36 * d * across,
+        (re + le) / 2 - 0.02 * d * down,
+        le + 0.05 * d * down - 0.36 * d * across,
+    ]
+    _poly(img, bridge, (30, 30, 30), closed=False, thickness=thick)
+
+
+def _mask(img, keypoints):
+    re, le, nose, mouth, rear, lear, across, down, d = _pts(keypoints)
+    eyes = (re + le) / 2
+    h = float(np.dot(mouth - eyes, down))  # eyes to mouth
+    top = eyes + 0.45 * h * down
+    chin = mouth + 0.75 * h * down
+    w = 0.95 * d
+    outline = [
+        top - w * across,
+        top - 0.3 * w * across - 0.08 * h * down,
+        top - 0.08 * h * down * 1.4,
+        top + 0.3 * w * across - 0.08 * h * down,
+        top + w * across,
+        mouth + 1.0 * w * across + 0.2 * h * down,
+        chin + 0.55 * w * across,
+        chin,
+        chin - 0.55 * w * across,
+        mouth - 1.0 * w * across + 0.2 * h * down,
+    ]
+    _poly(img, outline, (172, 203, 226))
+    for f in (0.35, 0.6, 0.85):  # pleats
+        y = top + f * (chin - top) * 0.8
+        _poly(
+            img,
+            [y - 0.85 * w * across, y + 0.85 * w * across],
+            (140, 170, 195),
+            closed=False,
+            thickness=max(1, int(round(d / 30))),
+        )
+    for side, ear in ((-1, rear), (1, lear)):  # ear loops
+        _poly(
+            img,
+            [top + side * w * across, ear, mouth + side * w * across + 0.2 * h * down],
+            (235, 238, 240),
+            closed=False,
+            thickness=max(1, int(round(d / 30))),
+        )
+
+
+def _microphone(img, keypoints):
+    import cv2
+
+    re, le, nose, mouth, rear, lear, across, down, d = _pts(keypoints)
+    eyes = (re + le) / 2
+    h = float(np.dot(mouth - eyes, down))
+    head = mouth + 0.55 * h * down + 0.2 * d * across  # held just under the mouth, covering the chin
+    r = 0.38 * d
+    handle = [
+        head + 0.9 * r * down - 0.18 * d * across,
+        head + 0.9 * r * down + 0.18 * d * across,
+        head + 4 * r * down + 0.14 * d * across,
+        head + 4 * r * down - 0.14 * d * across,
+    ]
+    _poly(img, handle, (25, 25, 28))
+    _poly(img, _ellipse_points(head, r, r, across, down), (70, 72, 76))
+    mesh = np.zeros(img.shape[:2], np.uint8)
+    _poly(mesh, _ellipse_points(head, r * 0.92, r * 0.92, across, down), 255)
+    grid = np.zeros_like(mesh)
+    step = max(2, int(round(r / 5)))
+    grid[::step, :] = 255
+    grid[:, ::step] = 255
+    sel = (mesh > 0) & (grid > 0)
+    img[sel] = (45, 46, 50)
+    cv2.circle(
+        img,
+        _ipt(head - 0.4 * r * across - 0.4 * r * down),
+        int(round(0.18 * r * 16)),
+        (140, 140, 145),
+        -1,
+        cv2.LINE_AA,
+        4,
+    )
+
+
+def _cup_photo():
+    """skimage's coffee photo and a mask of its cup (rim, body and handle; hand-placed shapes), cached."""
+    global _CUP
+    if _CUP is None:
+        import cv2
+        from skimage.data import coffee
+
+        img = coffee()
+        mask = np.zeros(img.shape[:2], np.uint8)
+        cv2.ellipse(mask, (290, 105), (118, 92), 0, 0, 360, 255, -1, cv2.LINE_AA)
+        body = np.array([(175, 110), (405, 110), (385, 245), (335, 285), (245, 285), (195, 245)], np.int32)
+        cv2.fillPoly(mask, [body], 255, cv2.LINE_AA)
+        cv2.ellipse(mask, (225, 268), (30, 38), 0, 0, 360, 255, -1, cv2.LINE_AA)  # the handle
+        _CUP = img, cv2.GaussianBlur(mask, (5, 5), 0)
+    return _CUP
+
+
+_CUP = None
+
+
+def _cup(img, keypoints):
+    """A photographed coffee cup (skimage.data.coffee) held before the mouth, as someone drinks: 1.3 eye distances
+    wide, turned with the face.  No training occluder is a photograph."""
+    import cv2
+
+    re, le, nose, mouth, rear, lear, across, down, d = _pts(keypoints)
+    eyes = (re + le) / 2
+    h = float(np.dot(mouth - eyes, down))
+    photo, mask = _cup_photo()
+    scale = 1.3 * d / 240.0
+    angle = np.degrees(np.arctan2(across[1], across[0]))
+    m = cv2.getRotationMatrix2D((290.0, 170.0), -angle, scale)
+    target = mouth + 0.45 * h * down
+    m[:, 2] += target - np.array([290.0, 170.0])
+    size = (img.shape[1], img.shape[0])
+    warped = cv2.warpAffine(photo, m, size, flags=cv2.INTER_AREA)
+    alpha = cv2.warpAffine(mask, m, size, flags=cv2.INTER_LINEAR)[..., None].astype(np.float32) / 255
+    img[:] = np.clip(img * (1 - alpha) + warped * alpha, 0, 255).astype(np.uint8)
+
+
+# name: (what it draws, function of (RGB image, keypoints) drawing in place)
+COVERS = {
+    "none": ("the face as it is", lambda img, k: None),
+    "sunglasses": ("dark sunglasses", lambda img, k: _glasses(img, k, dark=True)),
+    "glasses": ("clear glasses (thin dark frames)", lambda img, k: _glasses(img, k, dark=False)),
+    "mask": ("a light-blue surgical mask over nose and mouth", _mask),
+    "microphone": ("a hand-held microphone under the chin", _microphone),
+    "cup": ("a photographed coffee cup held before the mouth", _cup),
+}
+
+
+def cover(image: np.ndarray, faces, name: str) -> np.ndarray:
+    """``image`` with cover ``name`` drawn over each face of ``faces`` (with six keypoints)."""
+    out = np.ascontiguousarray(image.copy())
+    for f in faces:
+        if len(f.keypoints) >= 6:
+            COVERS[name][1](out, f.keypoints)
+    return out
+
+
+def _faces(image: np.ndarray, detector):
+    """The faces of a photo as the pipeline finds them (padded, as stills are), keypoints in the photo's pixels."""
+    from detector.constants import FACE_MARGIN
+    from detector.inference.pipeline import faces_in
+    from detector.inference.stills import STILL_PAD
+
+    return faces_in(image, FACE_MARGIN, detector, STILL_PAD)
+
+
+def _photos(args, names) -> dict:
+    from PIL import Image
+
+    from detector.data.datasets import held_out, read_datasets
+    from detector.errors import InputError
+    from detector.inference.faces import FaceDetector
+    from detector.inference.pipeline import analyze
+    from detector.models.classifier import load_model
+
+    photos = [it for it in read_datasets([args.utk]) if held_out(it)]
+    random.Random(args.seed).shuffle(photos)
+    photos = photos[: args.photos]
+    models = [load_model(m) for m in (args.model or [None])]
+    detector = FaceDetector()
+    rows = collections.defaultdict(list)  # (cover, model) -> [(photo, label, score, warnings)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for it in photos:
+            original = np.asarray(Image.open(it.path).convert("RGB"))
+            faces = _faces(original, detector)
+            for name in names:
+                path = os.path.join(tmp, f"{name}.png")
+                Image.fromarray(cover(original, faces, name)).save(path)
+                if args.save:
+                    os.makedirs(args.save, exist_ok=True)
+                    Image.fromarray(cover(original, faces, name)).save(
+                        os.path.join(args.save, f"{name}_{os.path.basename(it.path)}.png")
+                    )
+                for model in models:
+                    try:
+                        r = analyze(path, model=model)
+                        got = (r.label, r.score, list(r.warnings))
+                    except InputError:
+                        got = ("error", None, [])
+                    rows[name, model.card.name].append((os.path.basename(it.path), *got))
+    print(f"{len(photos)} held-out real photos (seed {args.seed}); each model at its own threshold")
+    print("| cover | model | fake | uncertain | real | no face | median score |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for name in names:
+        for model in models:
+            got = rows[name, model.card.name]
+            c = collections.Counter(g[1] for g in got)
+            scores = [g[2] for g in got if g[2] is not None and np.isfinite(g[2])]
+            median = f"{np.median(scores):.3f}" if scores else "-"
+            print(
+                f"| {name}: {COVERS[name][0]} | {model.card.name} | {c['fake']} | {c['uncertain']} | {c['real']} | "
+                f"{c['unknown'] + c['error']} | {median} |"
+            )
+    return {"photos": len(photos), "seed": args.seed, "rows": {f"{n}|{m}": g for (n, m), g in rows.items()}}
+
+
+class _Follow:
+    """The keypoints of the clip's main face, frame by frame: the face nearest the one before (the most confident at
+    first), smoothed over frames (half the new, half the old) so that a cover moves with the head without jitter; the
+    last keypoints stand in a frame without a face."""
+
+    def __init__(self, detector):
+        self.detector, self.k = detector, None
+
+    def __call__(self, image: np.ndarray):
+        faces = [f for f in self.detector.detect(image) if len(f.keypoints) >= 6]
+        if faces:
+            if self.k is None:
+                k = np.asarray(max(faces, key=lambda f: f.confidence).keypoints[:6], float)
+            else:
+                centre = self.k.mean(0)
+                k = min(
+                    (np.asarray(f.keypoints[:6], float) for f in faces), key=lambda q: np.hypot(*(q.mean(0) - centre))
+                )
+            self.k = k if self.k is None else 0.5 * self.k + 0.5 * k
+        return self.k
+
+
+def _fold_of(card_path: str, folds: str) -> dict:
+    """{pair group or actor: fold} from the member cards :mod:`scripts.fold_models` writes (``FOLDS/foldK/model``)."""
+    out = {}
+    for name in sorted(os.listdir(folds)):
+        model = os.path.join(folds, name, "model")
+        if name.startswith("fold") and os.path.isdir(model):
+            for f in os.listdir(model):
+                if f.endswith(".json"):
+                    split = json.load(open(os.path.join(model, f)))["trained"]["split"]
+                    out.update({g: (split["fold"], os.path.join(model, f)) for g in split["val_groups"]})
+    return out
+
+
+def _clips(args, names) -> dict:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from reencode_probe import reencode
+
+    from detector.constants import VIDEO_EXTENSIONS
+    from detector.data.datasets import read_datasets
+    from detector.errors import InputError
+    from detector.inference.faces import FaceDetector
+    from detector.inference.pipeline import analyze
+    from detector.models.classifier import load_model
+
+    fold_of = _fold_of(args.card, args.folds)
+    clips = [
+        (it.source, it.method or "original", it.label, it.path, *fold_of[it.group])
+        for it in read_datasets(args.data)
+        if it.kind == "video" and it.group in fold_of and it.label_name in args.classes
+    ]
+    if args.wild and "real" in args.classes:
+        for name in sorted(os.listdir(args.wild)):
+            if name.lower().endswith(VIDEO_EXTENSIONS):
+                clips.append(("wild_real", "original", 0, os.path.join(args.wild, name), None, args.card))
+    if args.limit:
+        clips = clips[: args.limit]
+    models, rows, detector = {}, [], FaceDetector()
+    with tempfile.TemporaryDirectory() as tmp:
+        for source, method, label, path, fold, card in clips:
+            if card not in models:
+                models[card] = load_model(card)
+            model = models[card]
+            row = {"source": source, "method": method, "video": os.path.basename(path), "label": label, "fold": fold}
+            for name in names:
+                follow = _Follow(detector)
+
+                def draw(img, name=name, follow=follow):
+                    k = follow(img)
+                    if k is not None and name != "none":
+                        img = np.ascontiguousarray(img.copy())
+                        COVERS[name][1](img, [tuple(p) for p in k])
+                    return img
+
+                try:
+                    clip = reencode(path, os.path.join(tmp, f"{name}.mp4"), 18, transform=draw, seconds=args.seconds)
+                    r = analyze(clip, model=model, frames=args.frames, second_opinion=False)
+                    row[name] = {"score": round(float(r.score), 4), "label": r.label}
+                except InputError as e:
+                    row[name] = {"score": None, "label": "error", "error": str(e)}
+            rows.append(row)
+            cells = ", ".join(f"{n} {row[n]['score']} {row[n]['label']}" for n in names)
+            print(
+                f"{source}/{method}/{row['video']} (fold {fold}, label {label}): {cells}", file=sys.stderr, flush=True
+            )
+    _clip_table(rows, names)
+    return {"frames": args.frames, "seconds": args.seconds, "covers": names, "rows": rows}
+
+
+def _clip_table(rows: list[dict], names) -> None:
+    from detector.evaluation.metrics import metrics_block
+
+    print("| cover | reals: fake / uncertain / real | fakes: fake / uncertain / real | c23 video AUC |")
+    print("|---|---|---|---:|")
+    for name in names:
+        cells = []
+        for label in (0, 1):
+            c = collections.Counter(r[name]["label"] for r in rows if r["label"] == label)
+            cells.append(
+                f"{c['fake']} / {c['uncertain']} / {c['real']}"
+                + (f" ({c['unknown'] + c['error']} no face)" if c["unknown"] + c["error"] else "")
+            )
+        c23 = [r for r in rows if r["source"] == "ffpp" and r[name]["score"] is not None]
+        auc = metrics_block([r["label"] for r in c23], [r[name]["score"] for r in c23])["auc"] if c23 else float("nan")
+        print(f"| {name}: {COVERS[name][0]} | {cells[0]} | {cells[1]} | {auc:.3f} |")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", action="append", default=None, help="model name or card; repeat to compare")
+    p.add_argument("--photos", type=int, default=100, help="held-out photos drawn (default 100)")
+    p.add_argument("--seed", type=int, default=1, help="the draw's seed (default 1)")
+    p.add_argument("--utk", default="../shared/data/faces_utk", help="the UTKFace data root")
+    p.add_argument("--covers", default=None, help="comma-separated cover names (default: all)")
+    p.add_argument("--save", default=None, help="also save each covered photo in this folder (outside the repository)")
+    p.add_argument("--json", default=None, help="write every item's label and score per cover and model here")
+    p.add_argument("--clips", action="store_true", help="instead: FF++ clips, out of fold (see above)")
+    p.add_argument("--card", default="assets/models/mnv2_tightpad.json", help="--clips: the ensemble (wild clips)")
+    p.add_argument("--folds", default="runs/cvtight", help="--clips: its member cards (scripts/fold_models.py)")
+    p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
+    p.add_argument("--wild", default="../shared/data/wild_real", help="--clips: real clips no model trained on")
+    p.add_argument("--classes", nargs="+", default=["real", "fake"], choices=["real", "fake"])
+    p.add_argument("--frames", type=int, default=16, help="--clips: frames sampled from each clip")
+    p.add_argument("--seconds", type=float, default=8.0, help="--clips: each clip's first this many seconds")
+    p.add_argument("--limit", type=int, default=0, help="--clips: at most this many clips (0: all)")
+    args = p.parse_args(argv)
+    names = args.covers.split(",") if args.covers else list(COVERS)
+    unknown = [n for n in names if n not in COVERS]
+    if unknown:
+        print(f"unknown cover(s): {', '.join(unknown)}; known: {', '.join(COVERS)}", file=sys.stderr)
+        return 2
+    if args.clips:
+        if not os.path.isdir(args.folds):
+            print(
+                f"no fold cards at {args.folds}: python scripts/fold_models.py {args.card} {args.folds}",
+                file=sys.stderr,
+            )
+            return 1
+        out = _clips(args, names)
+    elif not os.path.isdir(args.utk):
+        print(f"no UTKFace data at {args.utk}", file=sys.stderr)
+        return 1
+    else:
+        out = _photos(args, names)
+    if args.json:
+        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
