@@ -305,14 +305,21 @@ class _Follow:
 
 
 def _fold_of(card_path: str, folds: str) -> dict:
-    """{pair group or actor: fold} from the member cards :mod:`scripts.fold_models` writes (``FOLDS/foldK/model``)."""
+    """{pair group or actor: (fold, member card)} from the member cards of ``card_path``'s ensemble that
+    ``scripts/fold_models.py`` writes (``FOLDS/foldK/model``); a card whose weights
+    are not one of the ensemble's members is refused (fold cards of another model).  Their threshold and band are
+    the ensemble's (out of fold), as ``fold_models.py`` writes them."""
+    ensemble = json.load(open(card_path))["name"]
     out = {}
     for name in sorted(os.listdir(folds)):
         model = os.path.join(folds, name, "model")
         if name.startswith("fold") and os.path.isdir(model):
             for f in os.listdir(model):
                 if f.endswith(".json"):
-                    split = json.load(open(os.path.join(model, f)))["trained"]["split"]
+                    card = json.load(open(os.path.join(model, f)))
+                    if not card["trained"].get("unpacked_from", "").startswith(f"{ensemble} (member "):
+                        raise SystemExit(f"{model}/{f}: not a member of {card_path} written by scripts/fold_models.py")
+                    split = card["trained"]["split"]
                     out.update({g: (split["fold"], os.path.join(model, f)) for g in split["val_groups"]})
     return out
 
@@ -360,34 +367,45 @@ def _clips(args, names) -> dict:
                 try:
                     clip = reencode(path, os.path.join(tmp, f"{name}.mp4"), 18, transform=draw, seconds=args.seconds)
                     r = analyze(clip, model=model, frames=args.frames, second_opinion=False)
-                    row[name] = {"score": round(float(r.score), 4), "label": r.label}
-                except InputError as e:
-                    row[name] = {"score": None, "label": "error", "error": str(e)}
+                    score = float(r.score) if np.isfinite(r.score) else None  # (no face: NaN)
+                    row[name] = {"score": None if score is None else round(score, 4), "label": r.label}
+                except (InputError, OSError, ValueError, RuntimeError) as e:  # one clip's failure, not the run's
+                    row[name] = {"score": None, "label": "error", "error": str(e)[:200]}
             rows.append(row)
             cells = ", ".join(f"{n} {row[n]['score']} {row[n]['label']}" for n in names)
             print(
                 f"{source}/{method}/{row['video']} (fold {fold}, label {label}): {cells}", file=sys.stderr, flush=True
             )
-    _clip_table(rows, names)
     return {"frames": args.frames, "seconds": args.seconds, "covers": names, "rows": rows}
 
 
 def _clip_table(rows: list[dict], names) -> None:
+    """Per cover and source: reals and fakes called fake / uncertain / real (no face or an error apart), and the c23
+    video AUC over the clips scored."""
     from detector.evaluation.metrics import metrics_block
 
-    print("| cover | reals: fake / uncertain / real | fakes: fake / uncertain / real | c23 video AUC |")
-    print("|---|---|---|---:|")
+    sources = sorted({r["source"] for r in rows})
+    print("| cover | source | reals: fake / uncertain / real | fakes: fake / uncertain / real | video AUC |")
+    print("|---|---|---|---|---:|")
     for name in names:
-        cells = []
-        for label in (0, 1):
-            c = collections.Counter(r[name]["label"] for r in rows if r["label"] == label)
-            cells.append(
-                f"{c['fake']} / {c['uncertain']} / {c['real']}"
-                + (f" ({c['unknown'] + c['error']} no face)" if c["unknown"] + c["error"] else "")
+        for source in sources:
+            mine = [r for r in rows if r["source"] == source]
+            cells = []
+            for label in (0, 1):
+                c = collections.Counter(r[name]["label"] for r in mine if r["label"] == label)
+                lost = c["unknown"] + c["error"]
+                cells.append(
+                    f"{c['fake']} / {c['uncertain']} / {c['real']}" + (f" ({lost} no face or error)" if lost else "")
+                    if sum(c.values())
+                    else "-"
+                )
+            scored = [r for r in mine if r[name]["score"] is not None]
+            both = len({r["label"] for r in scored}) == 2
+            auc = (
+                metrics_block([r["label"] for r in scored], [r[name]["score"] for r in scored])["auc"] if both else None
             )
-        c23 = [r for r in rows if r["source"] == "ffpp" and r[name]["score"] is not None]
-        auc = metrics_block([r["label"] for r in c23], [r[name]["score"] for r in c23])["auc"] if c23 else float("nan")
-        print(f"| {name}: {COVERS[name][0]} | {cells[0]} | {cells[1]} | {auc:.3f} |")
+            auc = "-" if auc is None or not np.isfinite(auc) else f"{auc:.3f}"
+            print(f"| {name}: {COVERS[name][0]} | {source} | {cells[0]} | {cells[1]} | {auc} |")
 
 
 def main(argv=None) -> int:
@@ -422,16 +440,22 @@ def main(argv=None) -> int:
             )
             return 1
         out = _clips(args, names)
+        _write(args.json, out)
+        _clip_table(out["rows"], names)
+        return 0
     elif not os.path.isdir(args.utk):
         print(f"no UTKFace data at {args.utk}", file=sys.stderr)
         return 1
     else:
-        out = _photos(args, names)
-    if args.json:
-        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=1)
+        _write(args.json, _photos(args, names))
     return 0
+
+
+def _write(path: str | None, out: dict) -> None:
+    if path:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "w") as fh:
+            json.dump(out, fh, indent=1)
 
 
 if __name__ == "__main__":

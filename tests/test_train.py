@@ -928,15 +928,18 @@ def cv2_resize(img: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA)
 
 
-def test_occluders_cover_part_of_the_face_where_its_parts_lie_and_only_in_training():
+def test_occluders_cover_part_of_the_face_where_its_parts_lie_and_only_in_training(monkeypatch):
     """--occlude P: a microphone under the chin or a mask made real photos fake (scripts/occlusion_probe.py), since no
-    training face was covered.  Each kind keeps the crop's size, dtype and --mask-weight's fourth channel, covers a
-    part of the crop (never all of it), where that kind lies: glasses across the upper face, a mask over the lower, a
-    held object under the mouth; a hand takes its tone from the face; the validation transform never draws one; the
-    option is a probability, off by default; an unknown kind is refused."""
+    training face was covered.  Each kind keeps the crop's size and dtype, covers a part of the crop (never all of
+    it), where that kind lies: glasses across the upper face, a mask over the lower, a held object under the mouth, a
+    hand at a side, an object at an edge; a hand takes its tone from the face; --mask-weight's fourth channel is
+    cleared under the object (it shows no change) and kept elsewhere; tiny crops work, crops that are not square
+    and unknown kinds are refused; the training transform draws them, the validation transform never; the option is
+    a probability, off by default."""
     from fastai.vision.all import PILImage
     from skimage.data import astronaut
 
+    import detector.training.augment as augment
     from detector.training.augment import OCCLUDERS, item_transforms, occlude_crop
     from detector.training.config import TrainConfig
 
@@ -944,30 +947,40 @@ def test_occluders_cover_part_of_the_face_where_its_parts_lie_and_only_in_traini
     with pytest.raises(ValueError, match="--occlude are probabilities"):
         TrainConfig(data=["x"], arch="mobilenetv2", occlude=-0.1).check()
     face = np.ascontiguousarray(cv2_resize(astronaut()[20:280, 120:380], 260))
-    mask = np.arange(260 * 260, dtype=np.uint8).reshape(260, 260)
-    face_box = slice(30, 230)  # the face's box in a 260 px crop at margin 0.3
+    mask = np.full((260, 260), 200, np.uint8)  # a fake changed every pixel
     for kind in OCCLUDERS:
-        rows_mean, shares = [], []
+        rows_mean, cols_mean, shares = [], [], []
         for seed in range(12):
             out = occlude_crop(np.dstack([face, mask]), np.random.default_rng(seed), 0.3, kind)
-            assert out.shape == (260, 260, 4) and out.dtype == np.uint8 and np.array_equal(out[..., 3], mask)
+            assert out.shape == (260, 260, 4) and out.dtype == np.uint8
             changed = np.abs(out[..., :3].astype(int) - face).sum(axis=2) > 24
+            cleared = out[..., 3] == 0
+            assert set(np.unique(out[..., 3])) <= {0, 200} and cleared.any()
+            assert (changed & ~cleared).mean() < 0.02 and (cleared & ~changed).mean() < 0.02  # cleared where drawn
             shares.append(changed.mean())
             rows_mean.append(np.flatnonzero(changed.any(axis=1)).mean())
+            cols_mean.append(abs(np.flatnonzero(changed.any(axis=0)).mean() - 130))
         assert 0.002 < np.median(shares) < 0.45, (kind, shares)  # a part of the crop, never all of it
         middle = float(np.median(rows_mean))
         if kind == "eyes":
-            assert face_box.start < middle < 130, (kind, middle)  # across the upper face
+            assert 30 < middle < 130, (kind, middle)  # across the upper face (the face's box: rows 30-230)
         elif kind in ("lower", "held"):
             assert middle > 150, (kind, middle)  # the lower face, the chin and below
+        elif kind in ("hand", "edge"):
+            assert np.median(cols_mean) > 40 or middle > 170, (kind, cols_mean)  # at a side (or the bottom edge)
+    assert occlude_crop(face[:9, :9], np.random.default_rng(0), 0.3, "hand").shape == (9, 9, 3)
     with pytest.raises(ValueError, match="unknown occluder"):
         occlude_crop(face, np.random.default_rng(0), 0.3, "umbrella")
+    with pytest.raises(ValueError, match="square"):
+        occlude_crop(face[:, :200], np.random.default_rng(0), 0.3, "held")
     skin = np.median(face[110:150, 110:150].reshape(-1, 3), axis=0)
     hand = occlude_crop(face, np.random.default_rng(5), 0.3, "hand")
     covered = np.abs(hand.astype(int) - face).sum(axis=2) > 60
     assert np.abs(np.median(hand[covered], axis=0) - skin).max() < 60  # the face's own tone, roughly
+    drawn = []
+    monkeypatch.setattr(augment, "occlude_crop", lambda img, rng, margin: drawn.append(1) or img)
     (aug,) = item_transforms(64, 0.0, ["fake", "real"], seed=1, occlude=1.0)
     (plain,) = item_transforms(64, 0.0, ["fake", "real"], seed=1)
     img = PILImage.create(face)
-    assert np.array_equal(np.asarray(aug(img, split_idx=1)), np.asarray(plain(img, split_idx=1)))
-    assert aug(img, split_idx=0).shape == (64, 64)
+    assert np.array_equal(np.asarray(aug(img, split_idx=1)), np.asarray(plain(img, split_idx=1))) and not drawn
+    assert aug(img, split_idx=0).shape == (64, 64) and drawn == [1]

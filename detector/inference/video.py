@@ -378,12 +378,16 @@ def _packets(path: str, limits: Limits):
                 for packet in container.demux(stream):
                     if packet.size:
                         yield (packet.pts if packet.pts is not None else packet.dts), packet.duration or 0
-            except InputError:
+            except InputError:  # (a ValueError: the reader's own limits)
                 raise
             except _AV_ERRORS:
                 return
 
-        yield stream, walk()
+        packets = walk()
+        try:
+            yield stream, packets
+        finally:
+            packets.close()  # the demuxer released before the file closes, also where the caller raised
 
 
 def restart_warning(info: VideoInfo) -> str | None:

@@ -248,10 +248,15 @@ def occlude_crop(
     itself, from one side) or ``edge`` (an object reaching in from the bottom or a side: a cup, a shoulder, a
     headrest).  Shapes, sizes, colours and places are drawn from ``rng``, round where a face's parts usually lie in
     a crop (eyes 0.35, mouth 0.75 of the face's box down), jittered by a tenth of the face; edges antialiased.
-    ``kind``: one of :data:`OCCLUDERS`, or None to draw one.  Same size and dtype as ``image``."""
+    ``kind``: one of :data:`OCCLUDERS`, or None to draw one.  Same size and dtype as ``image``; a fourth channel
+    (``--mask-weight``'s mask of what a fake changed) is cleared under the object, which shows no change."""
     import cv2
 
     kind = kind or OCCLUDERS[rng.integers(len(OCCLUDERS))]
+    if kind not in OCCLUDERS:
+        raise ValueError(f"unknown occluder {kind!r}: one of {', '.join(OCCLUDERS)}")
+    if image.shape[0] != image.shape[1]:
+        raise ValueError(f"occlude_crop takes a square face crop, not {image.shape[1]}x{image.shape[0]}")
     side = image.shape[0]
     face = side / (1 + margin)
     x0 = y0 = (side - face) / 2
@@ -331,8 +336,8 @@ def occlude_crop(
         fill(
             blob(cx, cy, rng.uniform(0.2, 0.32) * face, rng.uniform(0.12, 0.2) * face, rng.uniform(-60, 60), rough=0.15)
         )
-        mid = side // 2
-        patch = rgb[mid - side // 10 : mid + side // 10, mid - side // 10 : mid + side // 10].reshape(-1, 3)
+        mid, r = side // 2, max(1, side // 10)
+        patch = rgb[mid - r : mid + r, mid - r : mid + r].reshape(-1, 3)
         colour = np.median(patch, 0) * rng.uniform(0.8, 1.15) + rng.normal(0, 6, 3)
     elif kind == "edge":
         where = rng.integers(3)  # bottom, left, right
@@ -343,8 +348,6 @@ def occlude_crop(
         else:
             shape = blob(0 if where == 1 else side, c, depth, w / 2, n=4 if rng.random() < 0.5 else 24)
         fill(shape)
-    else:
-        raise ValueError(f"unknown occluder {kind!r}: one of {', '.join(OCCLUDERS)}")
     alpha = (cover.astype(np.float32) / 255)[..., None]
     paint = np.broadcast_to(np.asarray(colour, np.float32), rgb.shape).copy()
     # shading across the object (a light from one side) and, a third of the time, a mesh or stripes
@@ -359,6 +362,8 @@ def occlude_crop(
     paint += rng.normal(0, rng.uniform(0, 6), paint.shape)
     out = image.copy()
     out[..., :3] = np.clip(rgb * (1 - alpha) + paint * alpha, 0, 255).astype(image.dtype)
+    if out.ndim == 3 and out.shape[2] > 3:
+        out[..., 3][cover >= 128] = 0
     return out
 
 
