@@ -6,10 +6,13 @@ file would be, at each model's own threshold, on the same photos for every model
 
     python scripts/occlusion_probe.py --photos 200 --json runs/occlusion/photos.json
 
-``--clips`` draws the same covers over the faces of FaceForensics++ c23 videos instead (real and fake; a face found
-again in every sampled frame), and scores each clip with the fold model of the default that never trained on it
-(out of fold): what a rule about covered faces would cost in fakes missed.
+``--clips`` draws the same covers over the main face of FaceForensics++ videos instead (real and fake; the face
+followed frame by frame, each clip's first ``--seconds`` encoded again with the cover, H.264 CRF 18), and scores each
+clip with the fold model of each ``--card`` that never trained on it (out of fold; the member cards
+``scripts/fold_models.py`` writes, at the ensemble's threshold; the ``wild_real`` clips by the ensemble), the colour
+second opinion off: what covers do to real clips, and what they hide of a fake.
 
+    python scripts/fold_models.py assets/models/mnv2_tightpad.json runs/cvtight
     python scripts/occlusion_probe.py --clips --json runs/occlusion/clips.json
 
 The covers are drawn, not photographed: flat shapes with soft edges (``cv2.LINE_AA``), in a plausible colour; they
@@ -335,25 +338,38 @@ def _clips(args, names) -> dict:
     from detector.inference.pipeline import analyze
     from detector.models.classifier import load_model
 
-    fold_of = _fold_of(args.card, args.folds)
+    cards = args.card or ["assets/models/mnv2_tightpad.json"]
+    folds = args.folds or ["runs/cvtight"]
+    if len(folds) != len(cards):
+        raise SystemExit("give one --folds per --card")
+    fold_maps = [_fold_of(c, f) for c, f in zip(cards, folds)]
+    groups = set(fold_maps[0])
+    if any(set(m) != groups or any(m[g][0] != fold_maps[0][g][0] for g in groups) for m in fold_maps):
+        raise SystemExit("the models' folds differ: each clip must be out of fold for every model")
     clips = [
-        (it.source, it.method or "original", it.label, it.path, *fold_of[it.group])
+        (it.source, it.method or "original", it.label, it.path, fold_maps[0][it.group][0], it.group)
         for it in read_datasets(args.data)
-        if it.kind == "video" and it.group in fold_of and it.label_name in args.classes
+        if it.kind == "video" and it.group in groups and it.label_name in args.classes
     ]
     if args.wild and "real" in args.classes:
         for name in sorted(os.listdir(args.wild)):
             if name.lower().endswith(VIDEO_EXTENSIONS):
-                clips.append(("wild_real", "original", 0, os.path.join(args.wild, name), None, args.card))
+                clips.append(("wild_real", "original", 0, os.path.join(args.wild, name), None, None))
     if args.limit:
         clips = clips[: args.limit]
-    models, rows, detector = {}, [], FaceDetector()
+    loaded, rows, detector = {}, [], FaceDetector()
+
+    def judges(group):  # (model name, the model that never trained on the clip): a fold member, or the ensemble
+        for card, fold_of in zip(cards, fold_maps):
+            path = card if group is None else fold_of[group][1]
+            if path not in loaded:
+                loaded[path] = load_model(path)
+            yield json.load(open(card))["name"], loaded[path]
+
     with tempfile.TemporaryDirectory() as tmp:
-        for source, method, label, path, fold, card in clips:
-            if card not in models:
-                models[card] = load_model(card)
-            model = models[card]
+        for source, method, label, path, fold, group in clips:
             row = {"source": source, "method": method, "video": os.path.basename(path), "label": label, "fold": fold}
+            row["models"] = collections.defaultdict(dict)
             for name in names:
                 follow = _Follow(detector)
 
@@ -364,24 +380,42 @@ def _clips(args, names) -> dict:
                         COVERS[name][1](img, [tuple(p) for p in k])
                     return img
 
-                try:
-                    clip = reencode(path, os.path.join(tmp, f"{name}.mp4"), 18, transform=draw, seconds=args.seconds)
-                    r = analyze(clip, model=model, frames=args.frames, second_opinion=False)
-                    score = float(r.score) if np.isfinite(r.score) else None  # (no face: NaN)
-                    row[name] = {"score": None if score is None else round(score, 4), "label": r.label}
+                clip = os.path.join(tmp, f"{name}.mp4")
+                try:  # one encode, judged by each model
+                    reencode(path, clip, 18, transform=draw, seconds=args.seconds)
                 except (InputError, OSError, ValueError, RuntimeError) as e:  # one clip's failure, not the run's
-                    row[name] = {"score": None, "label": "error", "error": str(e)[:200]}
+                    clip, failed = None, str(e)[:200]
+                for model_name, model in judges(group):
+                    try:
+                        if clip is None:
+                            raise InputError(failed)
+                        r = analyze(clip, model=model, frames=args.frames, second_opinion=False)
+                        score = float(r.score) if np.isfinite(r.score) else None  # (no face: NaN)
+                        got = {"score": None if score is None else round(score, 4), "label": r.label}
+                    except (InputError, OSError, ValueError, RuntimeError) as e:
+                        got = {"score": None, "label": "error", "error": str(e)[:200]}
+                    row["models"][model_name][name] = got
             rows.append(row)
-            cells = ", ".join(f"{n} {row[n]['score']} {row[n]['label']}" for n in names)
+            cells = "; ".join(
+                f"{m}: " + ", ".join(f"{n} {v[n]['score']} {v[n]['label']}" for n in names)
+                for m, v in row["models"].items()
+            )
             print(
                 f"{source}/{method}/{row['video']} (fold {fold}, label {label}): {cells}", file=sys.stderr, flush=True
             )
     return {"frames": args.frames, "seconds": args.seconds, "covers": names, "rows": rows}
 
 
+def _clip_tables(rows: list[dict], names) -> None:
+    """:func:`_clip_table` for each model judged (``row["models"]``)."""
+    for model in dict.fromkeys(m for r in rows for m in r["models"]):
+        print(f"\n{model} (fold members out of fold; the ensemble for clips no fold validated)")
+        _clip_table([dict(r, **r["models"][model]) for r in rows if model in r["models"]], names)
+
+
 def _clip_table(rows: list[dict], names) -> None:
-    """Per cover and source: reals and fakes called fake / uncertain / real (no face or an error apart), and the c23
-    video AUC over the clips scored."""
+    """Per cover and source: reals and fakes called fake / uncertain / real (no face or an error apart), and the
+    video AUC over the clips scored (``row[cover]``: a label and a score)."""
     from detector.evaluation.metrics import metrics_block
 
     sources = sorted({r["source"] for r in rows})
@@ -418,8 +452,14 @@ def main(argv=None) -> int:
     p.add_argument("--save", default=None, help="also save each covered photo in this folder (outside the repository)")
     p.add_argument("--json", default=None, help="write every item's label and score per cover and model here")
     p.add_argument("--clips", action="store_true", help="instead: FF++ clips, out of fold (see above)")
-    p.add_argument("--card", default="assets/models/mnv2_tightpad.json", help="--clips: the ensemble (wild clips)")
-    p.add_argument("--folds", default="runs/cvtight", help="--clips: its member cards (scripts/fold_models.py)")
+    p.add_argument(
+        "--card",
+        action="append",
+        help="--clips: an ensemble (default: the default's); repeat to compare, one --folds each",
+    )
+    p.add_argument(
+        "--folds", action="append", help="--clips: its member cards (scripts/fold_models.py; default runs/cvtight)"
+    )
     p.add_argument("--data", nargs="+", default=["../shared/data/ffpp", "../shared/data/ffpp_c40"])
     p.add_argument("--wild", default="../shared/data/wild_real", help="--clips: real clips no model trained on")
     p.add_argument("--classes", nargs="+", default=["real", "fake"], choices=["real", "fake"])
@@ -433,15 +473,13 @@ def main(argv=None) -> int:
         print(f"unknown cover(s): {', '.join(unknown)}; known: {', '.join(COVERS)}", file=sys.stderr)
         return 2
     if args.clips:
-        if not os.path.isdir(args.folds):
-            print(
-                f"no fold cards at {args.folds}: python scripts/fold_models.py {args.card} {args.folds}",
-                file=sys.stderr,
-            )
-            return 1
+        for folds in args.folds or ["runs/cvtight"]:
+            if not os.path.isdir(folds):
+                print(f"no fold cards at {folds}: python scripts/fold_models.py CARD {folds}", file=sys.stderr)
+                return 1
         out = _clips(args, names)
         _write(args.json, out)
-        _clip_table(out["rows"], names)
+        _clip_tables(out["rows"], names)
         return 0
     elif not os.path.isdir(args.utk):
         print(f"no UTKFace data at {args.utk}", file=sys.stderr)

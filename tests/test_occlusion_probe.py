@@ -66,8 +66,12 @@ def test_the_clip_table_counts_by_source_and_keeps_faces_lost_apart(probe, capsy
             "mask": {"score": 0.8, "label": "fake"},
         },
     ]
-    probe._clip_table(rows, ["none", "mask"])
+    probe._clip_tables(
+        [{k: v for k, v in r.items() if k not in ("none", "mask")} | {"models": {"m": r}} for r in rows],
+        ["none", "mask"],
+    )
     out = capsys.readouterr().out
+    assert out.splitlines()[1].startswith("m (fold members out of fold")
     assert "| none: the face as it is | ffpp | 0 / 0 / 1 | 2 / 0 / 0 | 1.000 |" in out
     mask = "| mask: a light-blue surgical mask over nose and mouth"
     assert f"{mask} | ffpp | 0 / 0 / 0 (1 no face or error) | 0 / 1 / 1 | - |" in out
