@@ -32,6 +32,8 @@ import tempfile
 
 import numpy as np
 
+from detector.inference.covers import COVERED_WARNING
+
 
 def _pts(keypoints):
     """Right eye, left eye, nose tip, mouth centre, right ear, left ear (BlazeFace's order) as float arrays, and the
@@ -270,17 +272,22 @@ def _photos(args, names) -> dict:
                         got = ("error", None, [])
                     rows[name, model.card.name].append((os.path.basename(it.path), *got))
     print(f"{len(photos)} held-out real photos (seed {args.seed}); each model at its own threshold")
-    print("| cover | model | fake | uncertain | real | no face | median score |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print(
+        "| cover | model | fake | uncertain | real | no face | median score | said covered: of the fakes, uncertain |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for name in names:
         for model in models:
             got = rows[name, model.card.name]
             c = collections.Counter(g[1] for g in got)
             scores = [g[2] for g in got if g[2] is not None and np.isfinite(g[2])]
             median = f"{np.median(scores):.3f}" if scores else "-"
+            said = {k: sum(g[1] == k and any(w.startswith(COVERED_WARNING) for w in g[3]) for g in got)
+                    for k in ("fake", "uncertain")}  # fmt: skip
             print(
                 f"| {name}: {COVERS[name][0]} | {model.card.name} | {c['fake']} | {c['uncertain']} | {c['real']} | "
-                f"{c['unknown'] + c['error']} | {median} |"
+                f"{c['unknown'] + c['error']} | {median} | {said['fake']} of {c['fake']}, "
+                f"{said['uncertain']} of {c['uncertain']} |"
             )
     return {"photos": len(photos), "seed": args.seed, "rows": {f"{n}|{m}": g for (n, m), g in rows.items()}}
 
@@ -392,6 +399,7 @@ def _clips(args, names) -> dict:
                         r = analyze(clip, model=model, frames=args.frames, second_opinion=False)
                         score = float(r.score) if np.isfinite(r.score) else None  # (no face: NaN)
                         got = {"score": None if score is None else round(score, 4), "label": r.label}
+                        got["warned"] = any(w.startswith(COVERED_WARNING) for w in r.warnings)  # covers.py's line
                     except (InputError, OSError, ValueError, RuntimeError) as e:
                         got = {"score": None, "label": "error", "error": str(e)[:200]}
                     row["models"][model_name][name] = got

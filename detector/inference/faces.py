@@ -73,6 +73,10 @@ class Face:
     # whether the face lies in a picture inside the picture (a collage's portrait, a photo on a page), part of whose
     # edge crosses its square: ``inside`` then stops at that edge too (inner_picture)
     framed: bool = field(default=False, repr=False)
+    # the share of its lower face unlike its own skin (a hand, a cup, a microphone, a mask before the mouth:
+    # detector.inference.covers.lower_face_covered), measured on faces that score in the uncertain band or over it;
+    # 0: not measured or bare
+    covered: float = field(default=0.0, repr=False)
     # degrees its square was cut turned by, so that a tilted face stands upright in the crop (0: not turned; see
     # detector.inference.quality.straighten_by): the crop, its heat map and ``inside`` are of the turned square, and
     # ``box`` is the upright face's box (found again in the turned square), centred where the face lies
@@ -98,6 +102,8 @@ class Face:
             d["straightened"] = round(float(self.straightened), 1)  # degrees its crop was turned to stand it upright
         if self.text_over:
             d["text_over"] = round(float(self.text_over), 3)  # share of its crop under text laid over the face
+        if self.covered:
+            d["covered"] = round(float(self.covered), 3)  # share of its lower face unlike its skin (covers.py)
         if self.depth is not None:
             d["depth_found"] = bool(self.depth.any())  # a non-empty map: FaceMesh found the face, a surface was drawn
         return d

@@ -29,6 +29,7 @@ from detector.constants import (
 from detector.data.seen import seen_warning, trained_sources
 from detector.errors import InputError
 from detector.inference import overlays
+from detector.inference.covers import covered_warning, lower_face_covered
 from detector.inference.faces import (
     MESH_CHECK_BELOW,
     TILE_CONFIDENCE,
@@ -779,6 +780,15 @@ def analyze(
     own = threshold is None or float(threshold) == card_t
     t = card_t if own else float(threshold)
     band = card_band if own else band_at(t, card_t, card_band)
+    # something in front of a face (a hand, a cup, a microphone, a mask): looked for on the faces that could make the
+    # verdict uncertain or fake at this threshold and band, and said (covers.covered_warning); the verdict stands
+    t0_covers, floor = time.perf_counter(), min([t, *(band or [])])
+    checked = [f for f in face_results if f.score >= floor and f.crop is not None]
+    for f in checked:
+        f.covered = lower_face_covered(f.crop) or 0.0
+    if checked:
+        timings["covers"] = time.perf_counter() - t0_covers
+        timings["total"] += timings["covers"]
     report = summarise(
         video_path,
         results,
@@ -824,6 +834,9 @@ def analyze(
     if said:  # never "fake" on faces under text alone (their own frames free of it may say so)
         report.warnings.append(said)
         report.label = with_text_over(report.label, report)
+    said = covered_warning(results) if report.label in ("fake", "uncertain") else ""
+    if said:
+        report.warnings.append(said)
     if getattr(info, "turned_upright", 0):  # analysed turned: what is shown is the turned photo
         report.warnings.append(turned_upright_warning(info.turned_upright))
     if getattr(info, "shrunk_from", None) and report.label != "unknown":  # its boxes are in the shrunk pixels
