@@ -37,22 +37,32 @@ def test_a_covered_lower_face_reads_as_covered_and_a_bare_one_does_not(face_crop
     assert lower_face_covered(np.full((160, 160, 3), 128, np.uint8)) is None  # no face: nothing to measure
 
 
-class _F:
-    def __init__(self, covered):
-        self.covered = covered
+def _report(label: str, faces_per_frame, photo: bool = False, identities=()):
+    """A stand-in report: ``faces_per_frame`` lists (score, covered, identity) per face, per frame."""
+    from types import SimpleNamespace as NS
+
+    frames = [
+        NS(faces=[NS(score=s, covered=c, identity=i) for s, c, i in fr], has_face=bool(fr)) for fr in faces_per_frame
+    ]
+    ids = [NS(identity=i, frames=n) for i, n in identities]
+    return NS(label=label, threshold=0.6, uncertain=[0.4, 0.6], frames=frames, identities=ids, is_photo=photo)
 
 
-class _Fr:
-    def __init__(self, *covered):
-        self.faces = [_F(c) for c in covered]
-
-
-def test_the_warning_names_where_the_covered_faces_are():
-    assert covered_warning([_Fr(0.0)]) == "" and covered_warning([_Fr(COVER_SHARE)]) == ""  # over the share only
-    one = covered_warning([_Fr(0.8)])
-    assert one.startswith(COVERED_WARNING) and "on the face (up to 80%" in one
-    assert "on 1 of the 2 faces" in covered_warning([_Fr(0.8, 0.1)])
-    assert "faces in 2 of the 3 frames" in covered_warning([_Fr(0.5), _Fr(0.9), _Fr(0.0), _Fr()])
+def test_the_warning_counts_only_the_faces_the_verdict_rests_on():
+    assert covered_warning(_report("fake", [[(0.9, 0.0, 0)]], True)) == ""  # bare
+    assert covered_warning(_report("real", [[(0.9, 0.8, 0)]], True)) == ""  # a "real" verdict: nothing said
+    assert covered_warning(_report("fake", [[(0.9, COVER_SHARE, 0)]], True)) == ""  # over the share only
+    one = covered_warning(_report("fake", [[(0.9, 0.8, 0)]], True))
+    assert one.startswith(COVERED_WARNING) and "on the face that make" in one and "up to 80%" in one
+    # a group photo called fake on a bare face: a covered face in the band is not what the verdict rests on
+    assert covered_warning(_report("fake", [[(0.95, 0.0, 0), (0.5, 0.8, 1)]], True)) == ""
+    assert "1 of the 2 faces" in covered_warning(_report("fake", [[(0.95, 0.0, 0), (0.7, 0.8, 1)]], True))
+    # an uncertain verdict counts the band too
+    assert covered_warning(_report("uncertain", [[(0.5, 0.8, 0)]], True)).startswith(COVERED_WARNING)
+    # a clip: frames of its main identity only (identity 1, seen once, is left out)
+    clip = [[(0.9, 0.8, 0)], *[[(0.9, 0.0, 0)]] * 8, [(0.9, 0.0, 0), (0.9, 0.9, 1)], []]
+    said = covered_warning(_report("fake", clip, identities=[(0, 10), (1, 1)]))
+    assert "faces in 1 of the 10 frames" in said
 
 
 def test_a_covered_face_over_the_threshold_is_said_and_a_real_verdict_is_left_alone(tmp_path, tiny_model, face_crop):

@@ -29,7 +29,7 @@ from detector.constants import (
 from detector.data.seen import seen_warning, trained_sources
 from detector.errors import InputError
 from detector.inference import overlays
-from detector.inference.covers import covered_warning, lower_face_covered
+from detector.inference.covers import lower_face_covered
 from detector.inference.faces import (
     MESH_CHECK_BELOW,
     TILE_CONFIDENCE,
@@ -518,6 +518,7 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
                     explanation=None,
                     stats=None,
                     depth=None,
+                    covered=0.0,  # measured again on each model's own scores (covers.py)
                     inside=inside,
                     framed=inner is not None,
                     text_over=(f.text_at or {}).get(float(margin), f.text_over),  # found in this margin's square
@@ -834,9 +835,6 @@ def analyze(
     if said:  # never "fake" on faces under text alone (their own frames free of it may say so)
         report.warnings.append(said)
         report.label = with_text_over(report.label, report)
-    said = covered_warning(results) if report.label in ("fake", "uncertain") else ""
-    if said:
-        report.warnings.append(said)
     if getattr(info, "turned_upright", 0):  # analysed turned: what is shown is the turned photo
         report.warnings.append(turned_upright_warning(info.turned_upright))
     if getattr(info, "shrunk_from", None) and report.label != "unknown":  # its boxes are in the shrunk pixels

@@ -968,6 +968,11 @@ def trust_warnings(report: Report, min_face_px: int = 64, ranges: dict | None = 
     sideways = sideways_warning(report.faces)
     if sideways:
         out.append(sideways)
+    from detector.inference.covers import covered_warning
+
+    covered = covered_warning(report)  # a face the verdict rests on looks covered (said again at each threshold)
+    if covered:
+        out.append(covered)
     scores = np.array([f.score for f in report.faces])
     t = report.threshold
     # "close": within a quarter of the room on its side of the threshold, at most 0.1 (with a threshold of 0.908,
