@@ -77,6 +77,10 @@ def test_a_covered_face_over_the_threshold_is_said_and_a_real_verdict_is_left_al
     assert fake.label == "fake"  # a warning only: the verdict stands
     assert fake.faces[0].covered > COVER_SHARE and fake.faces[0].to_dict()["covered"] > COVER_SHARE
     assert any(w.startswith(COVERED_WARNING) for w in fake.warnings)
+    from webapp.verdict import relabel  # the app's slider: said again at each threshold
+
+    assert not any(w.startswith(COVERED_WARNING) for w in relabel(fake, 1.0).warnings)  # now "real"
+    assert any(w.startswith(COVERED_WARNING) for w in relabel(relabel(fake, 1.0), 1e-9).warnings)
     real = analyze(str(path), model=tiny_model, threshold=1.0)  # no face over it: nothing looked for, nothing said
     assert real.label == "real" and not any(w.startswith(COVERED_WARNING) for w in real.warnings)
     assert real.faces[0].covered == 0.0 and "covered" not in real.faces[0].to_dict()
