@@ -879,7 +879,7 @@ def test_captions_burn_a_line_of_text_the_pipelines_finder_sees_over_the_face():
     from detector.training.config import TrainConfig
 
     assert TrainConfig().captions == 0.0
-    with pytest.raises(ValueError, match="--captions are probabilities"):
+    with pytest.raises(ValueError, match="--captions and --occlude are probabilities"):
         TrainConfig(data=["x"], arch="mobilenetv2", captions=1.5).check()
     face = np.ascontiguousarray(cv2_resize(astronaut()[20:280, 120:380], 260))
     mask = np.arange(260 * 260, dtype=np.uint8).reshape(260, 260)
