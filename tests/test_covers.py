@@ -53,7 +53,7 @@ def test_the_warning_counts_only_the_faces_the_verdict_rests_on():
     assert covered_warning(_report("real", [[(0.9, 0.8, 0)]], True)) == ""  # a "real" verdict: nothing said
     assert covered_warning(_report("fake", [[(0.9, COVER_SHARE, 0)]], True)) == ""  # over the share only
     one = covered_warning(_report("fake", [[(0.9, 0.8, 0)]], True))
-    assert one.startswith(COVERED_WARNING) and "on the face that make" in one and "up to 80%" in one
+    assert one.startswith(COVERED_WARNING) and "on the face this verdict rests on" in one and "up to 80%" in one
     # a group photo called fake on a bare face: a covered face in the band is not what the verdict rests on
     assert covered_warning(_report("fake", [[(0.95, 0.0, 0), (0.5, 0.8, 1)]], True)) == ""
     assert "1 of the 2 faces" in covered_warning(_report("fake", [[(0.95, 0.0, 0), (0.7, 0.8, 1)]], True))

@@ -101,7 +101,7 @@ def covered_warning(report) -> str:
         where = f"faces in {n} of the {sum(any(counts(f) for f in fr.faces) for fr in shown)} frames"
     share = max(f.covered for f in hit)
     return (
-        f"{COVERED_WARNING} (a hand, a cup, a microphone, a mask?) on {where} that make this verdict (up to "
+        f"{COVERED_WARNING} (a hand, a cup, a microphone, a mask?) on {where} this verdict rests on (up to "
         f"{share:.0%} of the lower face unlike the face's own skin). No model here trained on covered faces, and they "
         "read what covers one as a sign of a fake: with a cover put over 200 real photos, a photographed cup before "
         "the mouth made the default model call 68 of them fake, a drawn microphone under the chin 25, against 7 "
