@@ -87,3 +87,13 @@ def test_a_covered_face_over_the_threshold_is_said_and_a_real_verdict_is_left_al
     bare = tmp_path / "bare.png"
     cv2.imwrite(str(bare), cv2.cvtColor(np.ascontiguousarray(data.astronaut()), cv2.COLOR_RGB2BGR))
     assert not any(w.startswith(COVERED_WARNING) for w in analyze(str(bare), model=tiny_model, threshold=1e-9).warnings)
+
+
+def test_a_tile_caption_says_which_face_looks_covered():
+    from types import SimpleNamespace as NS
+
+    from webapp.faces import COVER_NOTE, crop_note
+
+    assert crop_note(NS(straightened=0.0, text_over=0.0, covered=0.8)) == COVER_NOTE
+    assert crop_note(NS(straightened=0.0, text_over=0.0, covered=COVER_SHARE)) == ""
+    assert crop_note(NS(straightened=0.0, text_over=0.0)) == ""  # a face from before the field

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from detector.inference.covers import COVER_SHARE
 from detector.inference.report import FaceResult, Report, face_label, score_text, unjudged_text
 from explain import DEFAULT_HEAT_MAP
 from webapp.session import frame_scale
@@ -405,19 +406,24 @@ def draw_boxes(
 
 
 TEXT_NOTE = " · text laid over it"  # a tile caption's note for a face with text found over it (crop_note)
+COVER_NOTE = " · its mouth and chin look covered"  # and for a face something seems to cover (covers.py)
 
 
 def crop_note(face, text: bool = True) -> str:
     """What a tile's caption adds about a face's crop: a tilted face cut
     turned upright (``face.straightened`` degrees, see :func:`detector.inference.quality.straighten_by`), text laid
-    over it (``face.text_over``, see :mod:`detector.inference.overlays`: never called fake on its own); the tile
-    shows the crop as the model saw it.  "" for any other face.  ``text``: False leaves the text out."""
+    over it (``face.text_over``, see :mod:`detector.inference.overlays`: never called fake on its own), something
+    over its mouth and chin (``face.covered``, see :mod:`detector.inference.covers`: which face the report's line is
+    about); the tile shows the crop as the model saw it.  "" for any other face.  ``text``: False leaves the text
+    out."""
     notes = []
     degrees = getattr(face, "straightened", 0.0)
     if degrees:
         notes.append(f" · turned {abs(degrees):.0f}° upright")
     if text and getattr(face, "text_over", 0.0):
         notes.append(TEXT_NOTE)
+    if (getattr(face, "covered", 0.0) or 0.0) > COVER_SHARE:
+        notes.append(COVER_NOTE)
     return "".join(notes)
 
 
