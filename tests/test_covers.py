@@ -54,11 +54,13 @@ def test_the_warning_counts_only_the_faces_the_verdict_rests_on():
     assert covered_warning(_report("fake", [[(0.9, COVER_SHARE, 0)]], True)) == ""  # over the share only
     one = covered_warning(_report("fake", [[(0.9, 0.8, 0)]], True))
     assert one.startswith(COVERED_WARNING) and "on the face this verdict rests on" in one and "up to 80%" in one
+    assert 'Read this "fake" as uncertain' in one  # the advice before the figures
     # a group photo called fake on a bare face: a covered face in the band is not what the verdict rests on
     assert covered_warning(_report("fake", [[(0.95, 0.0, 0), (0.5, 0.8, 1)]], True)) == ""
     assert "1 of the 2 faces" in covered_warning(_report("fake", [[(0.95, 0.0, 0), (0.7, 0.8, 1)]], True))
     # an uncertain verdict counts the band too
-    assert covered_warning(_report("uncertain", [[(0.5, 0.8, 0)]], True)).startswith(COVERED_WARNING)
+    unsure = covered_warning(_report("uncertain", [[(0.5, 0.8, 0)]], True))
+    assert unsure.startswith(COVERED_WARNING) and "Covered real faces score high too" in unsure
     # a clip: frames of its main identity only (identity 1, seen once, is left out)
     clip = [[(0.9, 0.8, 0)], *[[(0.9, 0.0, 0)]] * 8, [(0.9, 0.0, 0), (0.9, 0.9, 1)], []]
     said = covered_warning(_report("fake", clip, identities=[(0, 10), (1, 1)]))

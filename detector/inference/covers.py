@@ -100,11 +100,15 @@ def covered_warning(report) -> str:
         n = sum(any(covered(f) for f in fr.faces) for fr in shown)
         where = f"faces in {n} of the {sum(any(counts(f) for f in fr.faces) for fr in shown)} frames"
     share = max(f.covered for f in hit)
+    advice = (
+        'Read this "fake" as uncertain, and look for a picture where the face is free.'
+        if report.label == "fake"
+        else "Covered real faces score high too: look for a picture where the face is free."
+    )
     return (
         f"{COVERED_WARNING} (a hand, a cup, a microphone, a mask?) on {where} this verdict rests on (up to "
-        f"{share:.0%} of the lower face unlike the face's own skin). No model here trained on covered faces, and they "
-        "read what covers one as a sign of a fake: with a cover put over 200 real photos, a photographed cup before "
-        "the mouth made the default model call 68 of them fake, a drawn microphone under the chin 25, against 7 "
-        'bare. Read a "fake" on a covered face as uncertain, and look for a picture where the face is free. (A thick '
-        "beard or a shadow across the chin can read as a cover too.)"
+        f"{share:.0%} of the lower face unlike the face's own skin). {advice} No model here trained on covered faces: "
+        "with a cover put over 200 real photos, a photographed cup before the mouth made the default model call 68 "
+        "of them fake, a drawn microphone under the chin 25, against 7 bare. (A thick beard or a shadow across the "
+        "chin can read as a cover too.)"
     )
