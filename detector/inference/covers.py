@@ -71,8 +71,8 @@ def lower_face_covered(crop: np.ndarray) -> float | None:
     lower = (face > 0) & below_nose & (lips == 0)
     if lower.sum() < 20:
         return None
-    distance = np.sqrt((((lab - median) / spread) ** 2).sum(axis=2))
-    return float((distance[lower] > COVER_DISTANCE).mean())
+    distance = np.sqrt((((lab[lower] - median) / spread) ** 2).sum(axis=1))
+    return float((distance > COVER_DISTANCE).mean())
 
 
 def covered_warning(report) -> str:
@@ -81,24 +81,20 @@ def covered_warning(report) -> str:
     :func:`~detector.inference.report.main_identities`) that score at its threshold (a "fake") or in its band (an
     "uncertain"), and whose ``covered`` (:func:`lower_face_covered`'s share; 0 where it was not measured: a face
     scoring under the band the analysis was judged at) is over :data:`COVER_SHARE`."""
-    from detector.inference.report import MAIN_SHARE, main_identities
+    from detector.inference.report import MAIN_SHARE, faces_where, main_identities, verdict
 
     if report.label not in ("fake", "uncertain"):
         return ""
-    floor = report.threshold if report.label == "fake" else min([report.threshold, *(report.uncertain or [])])
-    main = main_identities(report.identities, report.frames, MAIN_SHARE) if report.identities else set()
-    shown = [fr for fr in report.frames if fr.faces]
-    counts = lambda f: f.score >= floor and (not main or f.identity in main)  # noqa: E731
-    covered = lambda f: counts(f) and (getattr(f, "covered", 0.0) or 0.0) > COVER_SHARE  # noqa: E731
-    faces = [f for fr in shown for f in fr.faces if counts(f)]
-    hit = [f for f in faces if covered(f)]
+    labels = ("fake",) if report.label == "fake" else ("fake", "uncertain")  # the faces that make such a verdict
+    main = main_identities(report.identities, report.frames, MAIN_SHARE)
+    counts = lambda f: verdict(f.score, report.threshold, report.uncertain) in labels and (  # noqa: E731
+        not main or f.identity in main
+    )
+    covered = lambda f: (getattr(f, "covered", 0.0) or 0.0) > COVER_SHARE  # noqa: E731
+    hit = [f for fr in report.frames for f in fr.faces if counts(f) and covered(f)]
     if not hit:
         return ""
-    if report.is_photo:
-        where = "the face" if len(faces) == 1 else f"{len(hit)} of the {len(faces)} faces"
-    else:
-        n = sum(any(covered(f) for f in fr.faces) for fr in shown)
-        where = f"faces in {n} of the {sum(any(counts(f) for f in fr.faces) for fr in shown)} frames"
+    where = faces_where(report.frames, covered, counts, single=report.is_photo)
     share = max(f.covered for f in hit)
     advice = (
         'Read this "fake" as uncertain, and look for a picture where the face is free.'

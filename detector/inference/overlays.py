@@ -208,15 +208,12 @@ def face_in_crop(box, margin: float) -> tuple[float, float, float, float]:
 def text_over_warning(frames) -> str:
     """What the report says where text was found over any face of ``frames`` (each with ``faces``, each with
     ``text_over``: see :class:`~detector.inference.faces.Face`); "" where none was."""
-    faces = [f for fr in frames for f in fr.faces]
-    covered = [f for f in faces if f.text_over]
+    from detector.inference.report import faces_where
+
+    covered = [f for fr in frames for f in fr.faces if f.text_over]
     if not covered:
         return ""
-    if len(frames) == 1:
-        where = "the face" if len(faces) == 1 else f"{len(covered)} of the {len(faces)} faces"
-    else:
-        shown = [fr for fr in frames if fr.faces]
-        where = f"faces in {sum(any(f.text_over for f in fr.faces) for fr in shown)} of the {len(shown)} frames"
+    where = faces_where(frames, lambda f: bool(f.text_over))
     share = max(f.text_over for f in covered)
     done = " and painted out with a flat bar before judging" if PAINT_TEXT else ""
     return (

@@ -60,6 +60,7 @@ from detector.inference.report import (
     sequence_label,
     summarise,
     tint_alternative_warning,
+    verdict,
     with_cut_out,
     with_fragile,
     with_second_opinion,
@@ -783,8 +784,8 @@ def analyze(
     band = card_band if own else band_at(t, card_t, card_band)
     # something in front of a face (a hand, a cup, a microphone, a mask): looked for on the faces that could make the
     # verdict uncertain or fake at this threshold and band, and said (covers.covered_warning); the verdict stands
-    t0_covers, floor = time.perf_counter(), min([t, *(band or [])])
-    checked = [f for f in face_results if f.score >= floor and f.crop is not None]
+    t0_covers = time.perf_counter()
+    checked = [f for f in face_results if verdict(f.score, t, band) in ("fake", "uncertain") and f.crop is not None]
     for f in checked:
         f.covered = lower_face_covered(f.crop) or 0.0
     if checked:

@@ -417,6 +417,17 @@ def verdict(score: float, threshold: float, uncertain: list[float] | None = None
     return "real"
 
 
+def faces_where(frames, hit, counted=lambda f: True, single: bool | None = None) -> str:
+    """Where among ``frames``' faces (those ``counted``) the ones ``hit`` says lie, as a warning names them: "the
+    face" or "2 of the 3 faces" for one frame (``single``; default: one frame given), else "faces in 4 of the 30
+    frames" (of the frames with a counted face)."""
+    shown = [fr for fr in frames if any(counted(f) for f in fr.faces)]
+    if len(frames) == 1 if single is None else single:
+        faces = [f for fr in frames for f in fr.faces if counted(f)]
+        return "the face" if len(faces) == 1 else f"{sum(hit(f) for f in faces)} of the {len(faces)} faces"
+    return f"faces in {sum(any(counted(f) and hit(f) for f in fr.faces) for fr in shown)} of the {len(shown)} frames"
+
+
 def band_at(threshold: float, card_threshold: float, card_band: list[float] | None) -> list[float] | None:
     """The uncertain band at ``threshold``.  At the card's own threshold, the card's band.  At another, the band
     keeps its lower edge (the score above which the model's validation reals stop being rare: calibration's rule
