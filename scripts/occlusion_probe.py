@@ -248,10 +248,10 @@ def _photos(args, names) -> dict:
 
     photos = [it for it in read_datasets([args.utk]) if held_out(it)]
     random.Random(args.seed).shuffle(photos)
-    photos = photos[: args.photos]
+    photos = photos[args.skip : args.skip + args.photos]  # --skip: a draw disjoint from a smaller one's
     models = [load_model(m) for m in (args.model or [None])]
     detector = FaceDetector()
-    rows = collections.defaultdict(list)  # (cover, model) -> [(photo, label, score, warnings)]
+    rows = collections.defaultdict(list)  # (cover, model) -> [(photo, label, score, warnings, covered)]
     with tempfile.TemporaryDirectory() as tmp:
         for it in photos:
             original = np.asarray(Image.open(it.path).convert("RGB"))
@@ -267,11 +267,14 @@ def _photos(args, names) -> dict:
                 for model in models:
                     try:
                         r = analyze(path, model=model)
-                        got = (r.label, r.score, list(r.warnings))
+                        got = (r.label, r.score, list(r.warnings), _covered(r))
                     except InputError:
-                        got = ("error", None, [])
+                        got = ("error", None, [], None)
                     rows[name, model.card.name].append((os.path.basename(it.path), *got))
-    print(f"{len(photos)} held-out real photos (seed {args.seed}); each model at its own threshold")
+    print(
+        f"{len(photos)} held-out real photos (seed {args.seed}, skipping the draw's first {args.skip}); each model at "
+        "its own threshold"
+    )
     print(
         "| cover | model | fake | uncertain | real | no face | median score | said covered: of the fakes, uncertain |"
     )
@@ -289,7 +292,26 @@ def _photos(args, names) -> dict:
                 f"{c['unknown'] + c['error']} | {median} | {said['fake']} of {c['fake']}, "
                 f"{said['uncertain']} of {c['uncertain']} |"
             )
-    return {"photos": len(photos), "seed": args.seed, "rows": {f"{n}|{m}": g for (n, m), g in rows.items()}}
+    return {
+        "photos": len(photos),
+        "seed": args.seed,
+        "skip": args.skip,
+        "rows": {f"{n}|{m}": g for (n, m), g in rows.items()},
+    }
+
+
+def _covered(report) -> float | None:
+    """The lower-face share of the highest-scoring face (:func:`~detector.inference.covers.lower_face_covered`),
+    measured here on every photo: the pipeline measures it only on faces that score in the band or over it, and a
+    threshold for covered faces is set on how many covered faces there are at all.  None: no face, or none measured."""
+    from detector.inference.covers import lower_face_covered
+
+    faces = [f for fr in report.frames for f in fr.faces if f.crop is not None]
+    if not faces:
+        return None
+    top = max(faces, key=lambda f: f.score)
+    share = lower_face_covered(top.crop)
+    return None if share is None else round(share, 4)
 
 
 class _Follow:
@@ -455,6 +477,7 @@ def main(argv=None) -> int:
     p.add_argument("--model", action="append", default=None, help="model name or card; repeat to compare")
     p.add_argument("--photos", type=int, default=100, help="held-out photos drawn (default 100)")
     p.add_argument("--seed", type=int, default=1, help="the draw's seed (default 1)")
+    p.add_argument("--skip", type=int, default=0, help="leave out the draw's first this many (a disjoint set)")
     p.add_argument("--utk", default="../shared/data/faces_utk", help="the UTKFace data root")
     p.add_argument("--covers", default=None, help="comma-separated cover names (default: all)")
     p.add_argument("--save", default=None, help="also save each covered photo in this folder (outside the repository)")
@@ -474,7 +497,13 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=16, help="--clips: frames sampled from each clip")
     p.add_argument("--seconds", type=float, default=8.0, help="--clips: each clip's first this many seconds")
     p.add_argument("--limit", type=int, default=0, help="--clips: at most this many clips (0: all)")
+    p.add_argument("--tier", default=None, help="a photo run's --json: the threshold for faces read as covered")
+    p.add_argument("--card-file", default="assets/models/mnv2_tightpad.json", help="--tier: the card it is for")
+    p.add_argument("--target", type=float, default=0.05, help="--tier: covered real faces called fake, at most")
+    p.add_argument("--write", action="store_true", help="--tier: write it into --card-file as covered")
     args = p.parse_args(argv)
+    if args.tier:
+        return covered_tier(args)
     names = args.covers.split(",") if args.covers else list(COVERS)
     unknown = [n for n in names if n not in COVERS]
     if unknown:
@@ -494,6 +523,83 @@ def main(argv=None) -> int:
         return 1
     else:
         _write(args.json, _photos(args, names))
+    return 0
+
+
+def covered_tier(args) -> int:
+    """``--tier``: the threshold for faces read as covered, from a photo run's JSON (``--skip``: photos the figures
+    quoted elsewhere do not use): of each cover's photos, those whose face is read as covered (the share over
+    :data:`~detector.inference.covers.COVER_SHARE`), and calibration's rule on their scores, every cover a stratum
+    (:func:`~detector.evaluation.calibration.calibrate_threshold`), never below the card's own threshold.  With
+    ``--write``, recorded in ``--card`` as ``covered``, where the report reads it."""
+    from detector.evaluation.calibration import calibrate_threshold
+    from detector.inference.covers import COVER_SHARE
+    from detector.models.card import ModelCard, write_card_fields
+
+    run = json.load(open(args.tier))
+    card = ModelCard.from_file(args.card_file)
+    t0 = float(card.threshold)
+    rows = {k.split("|")[0]: v for k, v in run["rows"].items() if k.split("|")[1] == card.name}
+    if not rows:
+        raise SystemExit(f"{args.tier} has no photos scored by {card.name}")
+    read = {
+        name: [
+            r[2]
+            for r in got
+            if len(r) > 4 and r[4] is not None and r[4] > COVER_SHARE and r[2] is not None and np.isfinite(r[2])
+        ]  # fmt: skip
+        for name, got in rows.items()
+    }
+
+    def rule(part) -> float:
+        items = [
+            {"label": 0, "kind": "image", "subgroup": name, "s": float(s)}
+            for name, scores in read.items()
+            for i, s in enumerate(scores)
+            if part is None or i % 2 == part
+        ]
+        return max(t0, calibrate_threshold(items, args.target, "s")["threshold"])
+
+    t, halves = rule(None), [rule(0), rule(1)]
+    print(
+        f"{card.name}; card's threshold {t0:.4f}; {run['photos']} held-out photos ({args.tier}); faces read as "
+        f"covered: share over {COVER_SHARE}"
+    )
+    print("| cover | photos scored | read as covered | of them at the card's threshold | at the covered threshold |")
+    print("|---|---:|---:|---:|---:|")
+    for name, got in rows.items():
+        scored = sum(r[2] is not None and np.isfinite(r[2]) for r in got)
+        s = np.asarray(read[name], float)
+        print(f"| {name} | {scored} | {len(s)} | {int((s >= t0).sum())} | {int((s >= t).sum())} |")
+    print(f"threshold for covered faces: {t:.6f} (each half of the photos: {halves[0]:.6f}, {halves[1]:.6f})")
+    if args.write:
+        band = list(card.uncertain) if card.uncertain else [t0, t0]
+        write_card_fields(
+            args.card_file,
+            {
+                "covered": {
+                    "threshold": round(t, 6),
+                    "share": COVER_SHARE,
+                    "target_false_alarms": args.target,
+                    "rule": (
+                        f"lowest score with at most {args.target:.0%} false alarms among held-out real UTKFace photos "
+                        "(never trained on) with a cover drawn over them and read as covered, in every cover's "
+                        "stratum (" + ", ".join(read) + "; scripts/occlusion_probe.py --tier), never below the "
+                        "card's own threshold: a face read as covered that scores under it makes no verdict fake"
+                    ),
+                    "uncertain": [min(float(band[0]), t), round(t, 6)],
+                    "measured": {
+                        "probe": args.tier,
+                        "photos": run["photos"],
+                        "seed": run.get("seed"),
+                        "skip": run.get("skip", 0),
+                        "read_as_covered": {k: len(v) for k, v in read.items()},
+                        "halves": [round(h, 6) for h in halves],
+                    },
+                }
+            },
+        )
+        print(f"wrote covered into {args.card_file}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """Something in front of the face (detector.inference.covers): a lower face covered by a flat shape is read as
 covered, a bare one is not, a crop with no face gives None; the report says so where a covered face makes the
-verdict, and not where the verdict is real."""
+verdict, and not where the verdict is real; under the card's threshold for covered faces such faces never make a
+verdict fake on their own (report.with_covered), in the verdict, the tiles, the slider and the CSV alike."""
 
 import cv2
 import numpy as np
@@ -45,7 +46,15 @@ def _report(label: str, faces_per_frame, photo: bool = False, identities=()):
         NS(faces=[NS(score=s, covered=c, identity=i) for s, c, i in fr], has_face=bool(fr)) for fr in faces_per_frame
     ]
     ids = [NS(identity=i, frames=n) for i, n in identities]
-    return NS(label=label, threshold=0.6, uncertain=[0.4, 0.6], frames=frames, identities=ids, is_photo=photo)
+    return NS(
+        label=label,
+        threshold=0.6,
+        uncertain=[0.4, 0.6],
+        frames=frames,
+        identities=ids,
+        is_photo=photo,
+        covered_threshold=None,
+    )
 
 
 def test_the_warning_counts_only_the_faces_the_verdict_rests_on():
@@ -99,3 +108,131 @@ def test_a_tile_caption_says_which_face_looks_covered():
     assert crop_note(NS(straightened=0.0, text_over=0.0, covered=0.8)) == COVER_NOTE
     assert crop_note(NS(straightened=0.0, text_over=0.0, covered=COVER_SHARE)) == ""
     assert crop_note(NS(straightened=0.0, text_over=0.0)) == ""  # a face from before the field
+
+
+def _clip(faces, threshold=0.5, covered_threshold=0.9, photo=False):
+    """A one-person report (a photo: one frame of ``faces``' first): per frame (score, covered share), each face
+    ``covered_under`` as the pipeline marks it."""
+    from detector.inference.report import FaceResult, FrameResult, summarise
+
+    frames = []
+    for i, (s, c) in enumerate(faces[:1] if photo else faces):
+        under = covered_threshold is not None and c > COVER_SHARE and s < covered_threshold
+        face = FaceResult(identity=0, box=(40, 30, 80, 90), confidence=0.9, score=s, covered=c, covered_under=under)
+        frames.append(FrameResult(index=i, time=i * 0.3, faces=[face]))
+    return summarise(
+        "one.jpg" if photo else "clip.mp4",
+        frames,
+        threshold=threshold,
+        uncertain=[0.3, threshold],
+        covered_threshold=covered_threshold,
+    )
+
+
+@pytest.mark.parametrize(
+    "faces, covered_threshold, label",
+    [
+        ([(0.8, 0.6)] * 8, 0.9, "uncertain"),  # covered, under the covered faces' threshold: not fake
+        ([(0.95, 0.6)] * 8, 0.9, "fake"),  # over it: fake
+        ([(0.8, 0.6)] * 8, None, "fake"),  # a card without one: a warning only, as before
+        ([(0.8, 0.0)] * 8, 0.9, "fake"),  # bare
+        ([(0.8, 0.6)] * 4 + [(0.8, 0.0)] * 4, 0.9, "fake"),  # the bare faces say fake on their own
+        ([(0.8, 0.6)] * 4 + [(0.1, 0.0)] * 4, 0.9, "uncertain"),  # they do not
+        ([(0.8, 0.6)] * 6 + [(0.8, 0.0)] * 2, 0.9, "uncertain"),  # too few bare faces to say
+        ([(0.2, 0.6)] * 8, 0.9, "real"),  # under the band: covered or not
+    ],
+)
+def test_covered_faces_under_their_threshold_never_make_a_clip_fake(faces, covered_threshold, label):
+    from detector.inference.report import covered_made_uncertain
+    from webapp.verdict import relabel, uncertain_html
+
+    report = _clip(faces, covered_threshold=covered_threshold)
+    assert report.label == label
+    assert covered_made_uncertain(report) == (label == "uncertain" and report.score >= 0.5)
+    said = [w for w in report.warnings if w.startswith(COVERED_WARNING)]
+    if covered_made_uncertain(report):
+        assert "a covered face is called fake only from 0.900" in said[0]
+        assert "covered real faces score high" in uncertain_html(report) and "0.900" in uncertain_html(report)
+    if label == "fake" and covered_threshold and said:
+        assert "It stays fake" in said[0]
+    # the threshold slider judges the same way: at the card's threshold, and at one over the covered faces' (where
+    # the score itself decides)
+    assert relabel(report, 0.5, card_threshold=0.5, card_band=[0.3, 0.5]).label == label
+    assert relabel(report, 0.97).label in ("real", "uncertain")
+    if label == "uncertain" and report.score >= 0.5:
+        assert relabel(report, 0.3).label == "uncertain"  # lowered: still not fake on covered faces alone
+
+
+def test_a_covered_photo_and_its_tile_are_uncertain_under_the_covered_threshold():
+    from detector.inference.report import face_label, held_back
+    from webapp.faces import face_word
+
+    under = _clip([(0.8, 0.6)], photo=True)
+    over = _clip([(0.95, 0.6)], photo=True)
+    assert under.label == "uncertain" and over.label == "fake"
+    for report, word in ((under, "uncertain"), (over, "fake")):
+        f = report.faces[0]
+        assert face_label(f.score, report.threshold, report.uncertain, None, held_back(f)) == word
+        assert face_word(f.score, report.threshold, report.uncertain, None, text=held_back(f)) == word
+    assert (
+        under.to_dict()["covered_threshold"] == 0.9
+        and "covered_threshold" not in _clip([(0.8, 0.6)], covered_threshold=None, photo=True).to_dict()
+    )
+    row = under.csv_rows()[0]
+    assert row["covered"] == 0.6 and row["text_over"] == 0.0
+
+
+def test_a_card_never_calls_a_covered_face_fake_more_readily_than_a_bare_one(tmp_path, tiny_model_dir):
+    import json
+    import shutil
+
+    from detector.models.card import BadCardError, ModelCard
+
+    shutil.copytree(tiny_model_dir, tmp_path / "m")
+    path = tmp_path / "m" / "untrained_resnet18.json"
+    raw = json.loads(path.read_text())
+    raw["covered"] = {"threshold": 0.9, "uncertain": [0.4, 0.9]}
+    path.write_text(json.dumps(raw))
+    assert ModelCard.from_file(path).covered_threshold == 0.9
+    raw["covered"] = {"threshold": 0.2}  # under the card's own 0.5
+    path.write_text(json.dumps(raw))
+    with pytest.raises((BadCardError, ValueError)):
+        ModelCard.from_file(path)
+    del raw["covered"]
+    path.write_text(json.dumps(raw))
+    assert ModelCard.from_file(path).covered_threshold is None
+
+
+def test_the_pipeline_holds_a_covered_face_under_the_cards_covered_threshold(tmp_path, tiny_model_dir, face_crop):
+    import json
+    import shutil
+
+    from detector.inference.pipeline import analyze
+    from detector.models.classifier import load_model
+
+    shutil.copytree(tiny_model_dir, tmp_path / "m")
+    path = tmp_path / "m" / "untrained_resnet18.json"
+    raw = json.loads(path.read_text())
+    raw["covered"] = {"threshold": 0.999999}
+    path.write_text(json.dumps(raw))
+    model = load_model("untrained_resnet18", directory=tmp_path / "m")
+    photo = np.ascontiguousarray(data.astronaut()).copy()
+    x, y, w, h = face_crop.box
+    cv2.rectangle(photo, (x + w // 6, y + int(0.62 * h)), (x + 5 * w // 6, y + h), (170, 200, 225), -1)
+    masked = tmp_path / "masked.png"
+    cv2.imwrite(str(masked), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    report = analyze(str(masked), model=model, threshold=1e-9)  # over a hand-set threshold, under the covered one
+    assert report.faces[0].covered_under and report.label == "uncertain"
+    assert any("a covered face is called fake only from" in w for w in report.warnings)
+    bare = tmp_path / "bare.png"
+    cv2.imwrite(str(bare), cv2.cvtColor(np.ascontiguousarray(data.astronaut()), cv2.COLOR_RGB2BGR))
+    assert analyze(str(bare), model=model, threshold=1e-9).label == "fake"  # bare: the threshold alone
+
+
+def test_the_failure_lab_says_a_verdict_changed_by_the_covered_faces_rule_not_by_the_score():
+    from webapp.lab import compare_summary
+
+    bare, covered = _clip([(0.8, 0.0)] * 8), _clip([(0.8, 0.6)] * 8)
+    assert (bare.label, covered.label) == ("fake", "uncertain")
+    said = compare_summary(bare, covered)
+    assert "by the rule for covered faces" in said and "after the change only" in said and "flipped" not in said

@@ -26,7 +26,7 @@ from detector.evaluation.compare import (
     own_warnings,
     write_csv,
 )
-from detector.inference.report import agreeing_figures, score_text
+from detector.inference.report import agreeing_figures, held_back, score_text
 from explain import DEFAULT_HEAT_MAP
 
 # plotly and the tile drawing are imported where used: the app imports this module (for its headers) while it builds
@@ -241,7 +241,7 @@ def cam_tiles(c: Comparison, side: int = 150, colours: str = DEFAULT_HEAT_MAP) -
         )
         head = _title(run.name, tile.shape[1], hex_rgb(model_colour(k)))
         said = score_said(
-            run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, run.face.text_over
+            run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, held_back(run.face)
         )
         out.append((np.concatenate([head, tile], axis=0), f"{run.name}: {said}{crop_note(run.face)}"))
     return out
@@ -258,7 +258,7 @@ def cam_row_text(c: Comparison) -> str | None:
     said = "; ".join(
         f"{run.name}: "
         + score_said(
-            run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, run.face.text_over
+            run.face.score, run.report.threshold, run.report.uncertain, run.report.second_opinion, held_back(run.face)
         )
         for run in c.runs
         if run.face is not None

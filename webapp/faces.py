@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from detector.inference.covers import COVER_SHARE
-from detector.inference.report import FaceResult, Report, face_label, score_text, unjudged_text
+from detector.inference.report import FaceResult, Report, face_label, held_back, score_text, unjudged_text
 from explain import DEFAULT_HEAT_MAP
 from webapp.session import frame_scale
 from webapp.verdict import COLOURS as VERDICT_COLOURS
@@ -294,10 +294,10 @@ def face_tile(
     tile = crop if right is None else np.concatenate([crop, gap, right], axis=1)
     if depth and face.depth is not None:  # an RGB + depth model: the depth map its second stream read, beside the crop
         tile = np.concatenate([tile, gap, depth_panel(face.depth, side)], axis=1)
-    colour = _colour(face.score, threshold, band, second, face.text_over)
+    colour = _colour(face.score, threshold, band, second, held_back(face))
     strip = max(18, round(side * 0.16))  # letters readable when the tile is shown small or projected
     tile = cv2.copyMakeBorder(tile, border, strip, border, border, cv2.BORDER_CONSTANT, value=colour)
-    word = face_word(face.score, threshold, band, second, text=face.text_over)
+    word = face_word(face.score, threshold, band, second, text=held_back(face))
     shown = score_text(face.score, threshold, band)
     room = tile.shape[1] - 2 * border - 4
 
@@ -338,7 +338,7 @@ def gallery_items(
     photo = report.is_photo
     for pos, fr, f in entries:
         where = "" if photo else f"{fr.time:.2f} s · "  # a photo has no time
-        said = score_said(f.score, report.threshold, report.uncertain, report.second_opinion, f.text_over)
+        said = score_said(f.score, report.threshold, report.uncertain, report.second_opinion, held_back(f))
         caption = f"{where}face {f.identity} · score {said}{crop_note(f)}"
         tile = face_tile(
             f,
@@ -389,11 +389,11 @@ def draw_boxes(
         labels.append(("too small", (x, y, w, h), UNJUDGED))
     for f in faces:
         x, y, w, h = (round(v * box_scale) for v in f.box)
-        colour = _colour(f.score, threshold, band, second, f.text_over)
+        colour = _colour(f.score, threshold, band, second, held_back(f))
         cv2.rectangle(out, (x, y), (x + w, y + h), EDGE, line + 2)  # the dark edge on each side of the line
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, line)
         shown = score_text(f.score, threshold, band)
-        word = face_word(f.score, threshold, band, second, text=f.text_over)  # not the box's colour alone (an audit)
+        word = face_word(f.score, threshold, band, second, text=held_back(f))  # not the box's colour alone (an audit)
         labels.append((f"face {f.identity}: {shown} {word}".rstrip(), (x, y, w, h), colour))
     taken: list = []  # labels drawn; and the faces' insides, which no label should cover either
     inner = tuple(
@@ -437,7 +437,7 @@ def faces_text(faces: list[FaceResult], threshold: float, band=None, second: dic
     """One frame's faces in words, as captions write them: "face 0 0.93 (fake), face 1 0.12 (real)", or "no face
     found"; ``small``, the boxes of the faces found there too small to judge (a frame's ``too_small``), are said
     too ("face too small to judge (14 px)": not "no face found")."""
-    said = [f"face {f.identity} {score_said(f.score, threshold, band, second, f.text_over)}" for f in faces]
+    said = [f"face {f.identity} {score_said(f.score, threshold, band, second, held_back(f))}" for f in faces]
     if small or not said:
         said.append(unjudged_text(small))
     return ", ".join(said)

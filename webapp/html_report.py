@@ -31,6 +31,8 @@ from detector.inference.report import (
     RULE_TEXT,
     FaceResult,
     Report,
+    covered_made_uncertain,
+    held_back,
     is_cut_out,
     rule_text,
     score_text,
@@ -190,6 +192,13 @@ def _band_text(report: Report) -> str:
             "text laid over them (a caption) and no faces free of text score over it on their own: "
             "then, as here, <b>uncertain</b>. Scores under the threshold follow the model's own band."
         )
+    if covered_made_uncertain(report):  # covered faces: fake only from their own threshold
+        return (
+            f"{what} at or above the threshold {t:.3f} is called <b>fake</b>, unless the faces that make it so look "
+            f"covered (something before the mouth and chin) and score under {float(report.covered_threshold):.3f}, "
+            "the threshold set on covered real faces, and no uncovered faces score over it on their own: then, as "
+            "here, <b>uncertain</b>. Scores under the threshold follow the model's own band."
+        )
     seg = segment_made_uncertain(report)
     if seg:  # under the band by its score, uncertain for a stretch of strongly fake frames (a review)
         return (
@@ -280,7 +289,7 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
             second=report.second_opinion,
             colours=colours,
         )
-        word = face_label(f.score, report.threshold, report.uncertain, report.second_opinion, f.text_over)
+        word = face_label(f.score, report.threshold, report.uncertain, report.second_opinion, held_back(f))
         where = "" if is_photo(report) else f"t = {fr.time:.2f} s (frame {fr.index}) · "
         # a tile with a depth panel is wider: its figure grows with it, so the panels keep their size
         wide = f' style="width:{round(300 * tile.shape[1] / 304)}px"' if f.depth is not None else ""

@@ -252,7 +252,7 @@ def levels_summary(reports: dict[str, Report]) -> str:
 def compare_summary(original: Report, perturbed: Report, mover: Mover | None = None) -> str:
     """The score change and whether the verdict flipped, and a face-coverage warning (markdown).  ``mover``: where
     the perturbation moves faces (:func:`face_mover`)."""
-    from detector.inference.report import segment_made_uncertain, verdict, with_segment, with_text_over
+    from detector.inference.report import segment_made_uncertain, verdict, with_covered, with_segment, with_text_over
 
     lines = []
     fates = face_fates(original, perturbed, mover)
@@ -277,6 +277,8 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
         by_score = by_label[0] != by_label[1]
         text_before, text_after = (with_text_over(lab, r, t) != lab for lab, r in zip(by_label, (original, perturbed)))
         by_text = original.label != perturbed.label and not by_score and text_before != text_after
+        cover_before, cover_after = (with_covered(lab, r, t) != lab for lab, r in zip(by_label, (original, perturbed)))
+        by_cover = original.label != perturbed.label and not by_score and not by_text and cover_before != cover_after
         before_seg, after_seg = segment_made_uncertain(original), segment_made_uncertain(perturbed)
         if original.label == perturbed.label and bool(before_seg) != bool(after_seg):
             # the same label for another reason (a browser check: blur erased a swapped stretch, "verdict unchanged")
@@ -298,6 +300,12 @@ def compare_summary(original: Report, perturbed: Report, mover: Mover | None = N
                 f"changed ({original.label} → {perturbed.label}) by the rule for faces under text, which made the "
                 f"verdict uncertain {'before' if text_before else 'after'} the change only (see the warnings), not by "
                 "the score."
+            )
+        elif by_cover:  # the same: a face read as covered, under the covered faces' threshold, on one side only
+            said = (
+                f"changed ({original.label} → {perturbed.label}) by the rule for covered faces (a face read as covered "
+                "that scores under their own threshold is not called fake), which made the verdict uncertain "
+                f"{'before' if cover_before else 'after'} the change only (see the warnings), not by the score."
             )
         elif not by_score:  # the scores fall on the same side: the colour second opinion made the difference
             said = (

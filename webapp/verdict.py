@@ -21,6 +21,7 @@ from detector.inference.report import (
     Report,
     band_at,
     card_rule_of,
+    covered_made_uncertain,
     figures_against,
     hand_threshold_warning,
     is_cut_out,
@@ -35,6 +36,7 @@ from detector.inference.report import (
     threshold_by_hand,
     trust_warnings,
     verdict,
+    with_covered,
     with_cut_out,
     with_fragile,
     with_second_opinion,
@@ -307,6 +309,18 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
             "had text laid over them (a caption): the model never trained on faces under text, and real faces under "
             f"captions score fake too. {rest} Find a copy without captions if you can."
         )
+    elif covered_made_uncertain(report):  # over the threshold, but on faces read as covered, under their own
+        ct = float(report.covered_threshold)
+        text = (
+            f"Over the threshold, but on covered faces (mouth and chin), under {ct:.3f}: covered real faces score "
+            "this high too."
+            if compact
+            else "<b>Why &ldquo;uncertain&rdquo;:</b> the score is over the threshold, but something seems to cover "
+            "the lower face of the faces that make it so (a hand, a cup, a microphone, a mask?), and covered real "
+            f"faces score high: the model never trained on covered faces. It calls a covered face fake from {ct:.3f}, "
+            "a threshold set on real photos with such covers, and this one is under it. Look for a picture where "
+            "the face is free."
+        )
     elif seg := segment_made_uncertain(report):  # under the band, but a stretch scores strongly fake (a review)
         text = (
             f"Under the band, but {seg['frames']} frames in a row ({seg['start']:.1f}&ndash;{seg['end']:.1f} s) score "
@@ -377,6 +391,7 @@ def relabel(
     # a "fake"
     own_label = with_cut_out(with_segment(verdict(report.score, t, band), report, t), report)  # a cut-out: uncertain
     own_label = with_text_over(own_label, report, t)  # faces under text: not fake on their own
+    own_label = with_covered(own_label, report, t)  # nor covered ones under their threshold
     new = dataclasses.replace(
         report, threshold=t, uncertain=band, label=with_second_opinion(own_label, report.second_opinion)
     )

@@ -44,6 +44,7 @@ from detector.inference.report import (
     SafeDictWriter,
     agreeing_figures,
     face_label,
+    held_back,
     is_model_warning,
     label_tally,
     segment_made_uncertain,
@@ -190,7 +191,7 @@ class Comparison:
                         "box": tuple(int(v) for v in f.box),
                         "scores": scores,
                         "labels": {
-                            r.name: r.label_of(scores[r.name], faces[key].text_over)
+                            r.name: r.label_of(scores[r.name], held_back(faces[key]))
                             for r, faces in zip(self.runs, per_run)
                         },
                         "spread": max(margins) - min(margins),

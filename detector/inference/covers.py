@@ -81,7 +81,7 @@ def covered_warning(report) -> str:
     :func:`~detector.inference.report.main_identities`) that score at its threshold (a "fake") or in its band (an
     "uncertain"), and whose ``covered`` (:func:`lower_face_covered`'s share; 0 where it was not measured: a face
     scoring under the band the analysis was judged at) is over :data:`COVER_SHARE`."""
-    from detector.inference.report import MAIN_SHARE, faces_where, main_identities, verdict
+    from detector.inference.report import MAIN_SHARE, covered_made_uncertain, faces_where, main_identities, verdict
 
     if report.label not in ("fake", "uncertain"):
         return ""
@@ -96,11 +96,23 @@ def covered_warning(report) -> str:
         return ""
     where = faces_where(report.frames, covered, counts, single=report.is_photo)
     share = max(f.covered for f in hit)
-    advice = (
-        'Read this "fake" as uncertain, and look for a picture where the face is free.'
-        if report.label == "fake"
-        else "Covered real faces score high too: look for a picture where the face is free."
-    )
+    ct = report.covered_threshold
+    if report.label == "fake" and ct is not None:  # it stood: over the covered faces' threshold, or bare faces' say
+        advice = (
+            f"It stays fake: the score is over {max(float(ct), report.threshold):.3f}, the threshold for covered "
+            "faces (set on real photos with a cup or a mask before the mouth)."
+            if report.score >= max(float(ct), report.threshold)
+            else "It stays fake: the faces not covered call it fake on their own."
+        )
+    elif report.label == "fake":  # a card without a threshold for covered faces
+        advice = 'Read this "fake" as uncertain, and look for a picture where the face is free.'
+    elif ct is not None and covered_made_uncertain(report):  # made uncertain by report.with_covered
+        advice = (
+            f"So the verdict is uncertain, not fake: a covered face is called fake only from {float(ct):.3f}, a "
+            "threshold set on real photos with such covers. Look for a picture where the face is free."
+        )
+    else:
+        advice = "Covered real faces score high too: look for a picture where the face is free."
     return (
         f"{COVERED_WARNING} (a hand, a cup, a microphone, a mask?) on {where} this verdict rests on (up to "
         f"{share:.0%} of the lower face unlike the face's own skin). {advice} No model here trained on covered faces: "

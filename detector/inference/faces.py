@@ -77,6 +77,9 @@ class Face:
     # detector.inference.covers.lower_face_covered), measured on faces that score in the uncertain band or over it;
     # 0: not measured or bare
     covered: float = field(default=0.0, repr=False)
+    # read as covered (``covered`` over detector.inference.covers.COVER_SHARE) and scoring under the model card's
+    # threshold for covered faces: such a face never makes a "fake" on its own (report.with_covered)
+    covered_under: bool = field(default=False, repr=False)
     # degrees its square was cut turned by, so that a tilted face stands upright in the crop (0: not turned; see
     # detector.inference.quality.straighten_by): the crop, its heat map and ``inside`` are of the turned square, and
     # ``box`` is the upright face's box (found again in the turned square), centred where the face lies

@@ -29,7 +29,7 @@ from detector.constants import (
 from detector.data.seen import seen_warning, trained_sources
 from detector.errors import InputError
 from detector.inference import overlays
-from detector.inference.covers import lower_face_covered
+from detector.inference.covers import COVER_SHARE, lower_face_covered
 from detector.inference.faces import (
     MESH_CHECK_BELOW,
     TILE_CONFIDENCE,
@@ -786,8 +786,10 @@ def analyze(
     # verdict uncertain or fake at this threshold and band, and said (covers.covered_warning); the verdict stands
     t0_covers = time.perf_counter()
     checked = [f for f in face_results if verdict(f.score, t, band) in ("fake", "uncertain") and f.crop is not None]
+    covered_t = clf.card.covered_threshold  # under it, a face read as covered makes no verdict fake (with_covered)
     for f in checked:
         f.covered = lower_face_covered(f.crop) or 0.0
+        f.covered_under = covered_t is not None and f.covered > COVER_SHARE and f.score < covered_t
     if checked:
         timings["covers"] = time.perf_counter() - t0_covers
         timings["total"] += timings["covers"]
@@ -802,6 +804,7 @@ def analyze(
         cam_method=cam if cam else None,
         uncertain=band,
         ranges=clf.card.ranges or None,
+        covered_threshold=covered_t,
     )
     # first, in this order: a file of the model's own training data (its score proves nothing), a model not to be
     # relied on (untested, near chance, or a threshold never calibrated on real people), a threshold set by hand

@@ -156,6 +156,9 @@ class Report:
     # the card's lines for the tier that judges this file at the card's own threshold (small video, small photo, many
     # faces), said among the warnings only where that threshold judged; the threshold slider puts them back
     card_lines: list[str] = field(default_factory=list, repr=False)
+    # the model card's threshold for faces read as covered (ModelCard.covered_threshold; None: the card has none):
+    # under it, such faces make no verdict fake (with_covered)
+    covered_threshold: float | None = None
     # which deepfake-lens made it: its version and the fingerprint of the code that makes reports (a report shared
     # with an editor, or an archive's result, says which rules gave its verdict: detector.provenance)
     software: str = field(default_factory=_software)
@@ -211,6 +214,7 @@ class Report:
             "video_info": self.video_info,
             **({"sequence": self.sequence} if self.sequence is not None else {}),
             **({"second_opinion": self.second_opinion} if self.second_opinion is not None else {}),
+            **({"covered_threshold": self.covered_threshold} if self.covered_threshold is not None else {}),
             "software": self.software,
         }
 
@@ -247,6 +251,9 @@ CSV_FIELDS = [
     # the share of the face's crop under text laid over it (0: none found; a face under text alone never makes a
     # "fake": with_text_over); last, so that the columns before it keep their places
     "text_over",
+    # the share of the face's lower face unlike its own skin where it was measured (detector.inference.covers; over
+    # 0.3: read as covered, and under the card's threshold for covered faces never "fake" on its own: with_covered)
+    "covered",
 ]
 
 
@@ -320,6 +327,7 @@ def csv_rows_of(report: dict) -> list[dict]:
                     "score": f["score"],
                     "face_found": 1,
                     "text_over": f.get("text_over") or 0.0,
+                    "covered": f.get("covered") or 0.0,
                 }
             )
             if (f["identity"], fr["index"]) in shares:
@@ -506,21 +514,66 @@ TEXT_FREE_FACES = 4  # a video identity's faces without text over them that can 
 TEXT_FREE_SHARE = 0.5  # ...and the least share of its faces they must be (text missed in a captioned frame or two)
 
 
-def text_free_score(report: Report) -> float | None:
+def free_score(report: Report, held) -> float | None:
     """The video score (the report's rule, over its main identities as :func:`summarise` takes them) of the faces
-    with no text found over them (``face.text_over``), each identity counted only where such faces are at least
-    :data:`TEXT_FREE_FACES` and :data:`TEXT_FREE_SHARE` of its faces (a photo's faces: each on its own); None where
-    no face had text over it, nan where too few were free of it."""
+    ``held`` does not hold back (text over them, a cover before the mouth), each identity counted only where such
+    faces are at least :data:`TEXT_FREE_FACES` and :data:`TEXT_FREE_SHARE` of its faces (a photo's faces: each on
+    its own); None where ``held`` holds back no face, nan where too few were free."""
     faces = [f for fr in report.frames for f in fr.faces]
-    if not any(f.text_over for f in faces):
+    if not any(held(f) for f in faces):
         return None
     need = 1 if report.is_photo else TEXT_FREE_FACES
     rule = RULES.get(report.aggregation, RULES["confident"])
     main = main_identities(report.identities, report.frames, MAIN_SHARE)
     groups = [[f for f in faces if f.identity == i] for i in sorted(main)] if main else [faces]
-    free = [([f.score for f in g if not f.text_over], len(g)) for g in groups]
+    free = [([f.score for f in g if not held(f)], len(g)) for g in groups]
     scores = [rule(s) for s, n in free if len(s) >= max(need, TEXT_FREE_SHARE * n)]
     return max(scores) if scores else float("nan")
+
+
+def text_free_score(report: Report) -> float | None:
+    """:func:`free_score` of the faces with no text found over them (``face.text_over``)."""
+    return free_score(report, lambda f: f.text_over)
+
+
+def uncovered_score(report: Report) -> float | None:
+    """:func:`free_score` of the faces not read as covered under the card's threshold for covered faces
+    (``face.covered_under``)."""
+    return free_score(report, lambda f: f.covered_under)
+
+
+def held_back(face) -> float:
+    """What keeps ``face`` from "fake" on its own, as :func:`face_label`'s ``text`` takes it: the share of its crop
+    under text (``text_over``), else 1 where it is read as covered and scores under the card's threshold for covered
+    faces (``covered_under``), else 0."""
+    return float(face.text_over or (1.0 if getattr(face, "covered_under", False) else 0.0))
+
+
+def with_covered(label: str, report: Report, threshold: float | None = None) -> str:
+    """``label``, or "uncertain" where it is "fake", the report's score is under the model card's threshold for
+    covered faces (``report.covered_threshold``; never below ``threshold``, the report's), and the faces that make it
+    so are read as covered (something before the mouth and chin: :mod:`detector.inference.covers`): covered real
+    faces score high (a cup before the mouth made the default call a third of 200 real photos fake), and the card's
+    threshold was set on bare ones.  A "fake" stands where the faces not read as covered score over ``threshold`` on
+    their own (:func:`uncovered_score`).  A card without such a threshold: ``label``."""
+    if label != "fake" or report.covered_threshold is None:
+        return label
+    t = report.threshold if threshold is None else threshold
+    if report.score >= max(float(report.covered_threshold), t):
+        return label
+    free = uncovered_score(report)
+    return label if free is None or free >= t else "uncertain"
+
+
+def covered_made_uncertain(report: Report) -> bool:
+    """Whether ``report`` is "uncertain" for the covered faces it rests on (:func:`with_covered`) and not for text
+    over them (:func:`text_made_uncertain` says that first): its score is over its threshold."""
+    return (
+        report.label == "uncertain"
+        and report.score >= report.threshold
+        and with_text_over("fake", report) == "fake"
+        and with_covered("fake", report) != "fake"
+    )
 
 
 def with_text_over(label: str, report: Report, threshold: float | None = None) -> str:
@@ -549,9 +602,10 @@ def with_segment(label: str, report: Report, threshold: float | None = None) -> 
 
 def sequence_label(label: str, report: Report) -> str:
     """A temporal model's sequence ``label`` under the frame level's rules on ``report``: never "fake" on faces
-    under text alone (:func:`with_text_over`), never "real" where a stretch of the clip scores strongly fake
-    (:func:`with_segment`; the sequence head reads whole tracks, and a short swapped stretch can sink in one)."""
-    return with_segment(with_text_over(label, report), report)
+    under text alone (:func:`with_text_over`) or covered ones under their threshold (:func:`with_covered`, on the
+    frame score), never "real" where a stretch of the clip scores strongly fake (:func:`with_segment`; the sequence
+    head reads whole tracks, and a short swapped stretch can sink in one)."""
+    return with_segment(with_covered(with_text_over(label, report), report), report)
 
 
 def segment_made_uncertain(report: Report) -> dict | None:
@@ -591,6 +645,7 @@ def summarise(
     min_identity_share: float = MAIN_SHARE,
     uncertain: list[float] | None = None,
     ranges: dict | None = None,
+    covered_threshold: float | None = None,
 ) -> Report:
     """Aggregate face scores into identity and video scores, and note what makes the verdict shaky.
 
@@ -647,8 +702,10 @@ def summarise(
         scores_by_rule=scores_by_rule,
         cam_method=cam_method,
         uncertain=list(uncertain) if uncertain else None,
+        covered_threshold=covered_threshold,
     )
     report.label = with_segment(label, report)  # a stretch of the clip scoring strongly fake: never "real"
+    report.label = with_covered(report.label, report)  # covered faces under their own threshold: never "fake" alone
     report.warnings = trust_warnings(report, ranges=ranges)
     if identities and not main:
         report.warnings.insert(
@@ -847,9 +904,10 @@ def face_label(
     score: float, threshold: float, band: list[float] | None = None, second: dict | None = None, text: float = 0.0
 ) -> str:
     """A face's label as the report's verdict reads: "fake" at the threshold, unless the report's colour second opinion
-    (``second``: :attr:`Report.second_opinion`) does not share it, or text was laid over the face (``text``: its
-    ``text_over``; :func:`with_text_over`), then "uncertain" (a browser check: a tile said FAKE in red under an
-    UNCERTAIN verdict)."""
+    (``second``: :attr:`Report.second_opinion`) does not share it, or something holds the face back (``text``:
+    :func:`held_back`, text laid over it, :func:`with_text_over`, or a cover before its mouth under the card's
+    threshold for covered faces, :func:`with_covered`), then "uncertain" (a browser check: a tile said FAKE in red
+    under an UNCERTAIN verdict)."""
     label = with_second_opinion(verdict(score, threshold, band), second)
     return "uncertain" if label == "fake" and text else label
 

@@ -73,6 +73,16 @@ class ModelCard:
     # ...}, and "below" (px) for a tier of photos whose judged side is under it, set on smaller faces
     # (scripts/group_photo_probe.py --tier); empty where it has none
     many_faces: list = field(default_factory=list)
+    # a threshold of its own for faces read as covered (a cup, a hand, a mask before the mouth and chin:
+    # detector.inference.covers): {"threshold": ..., "share": the lower-face share over which a face is read as
+    # covered, "rule": how, "measured": ...} (scripts/occlusion_probe.py --tier); a face read as covered that scores
+    # under it makes no verdict fake (detector.inference.report.with_covered); empty where it has none
+    covered: dict = field(default_factory=dict)
+
+    @property
+    def covered_threshold(self) -> float | None:
+        """The threshold a face read as covered must reach to make a verdict fake (:attr:`covered`), or None."""
+        return float(self.covered["threshold"]) if self.covered else None
 
     @property
     def small_video_tiers(self) -> list[dict]:
@@ -287,6 +297,12 @@ def _check_numbers(card: ModelCard) -> None:
     for key in ("small_video", "small_photo"):  # never more lenient towards "fake" than the card's own threshold,
         _check_tiers(card, key)  # nor than a larger size's
     _check_faces_tiers(card)  # nor than fewer faces'
+    if card.covered:  # a face read as covered: never called fake more readily than a bare one
+        if not isinstance(card.covered, dict):
+            raise TypeError("covered is an object with threshold and uncertain")
+        _check_tier_threshold(card, card.covered, "covered")
+    else:
+        card.covered = {}
     card.face_margin = _number(card.face_margin, "face_margin", 0.0, 4.0)
     if card.dtype not in DTYPES:
         raise ValueError(f"dtype {card.dtype!r}: one of {', '.join(DTYPES)}")
