@@ -501,6 +501,7 @@ def main(argv=None) -> int:
     p.add_argument("--card-file", default="assets/models/mnv2_tightpad.json", help="--tier: the card it is for")
     p.add_argument("--target", type=float, default=0.05, help="--tier: covered real faces called fake, at most")
     p.add_argument("--write", action="store_true", help="--tier: write it into --card-file as covered")
+    p.add_argument("--min-covered", type=int, default=100, help="--tier: at least this many faces read as covered")
     args = p.parse_args(argv)
     if args.tier:
         return covered_tier(args)
@@ -542,21 +543,30 @@ def covered_tier(args) -> int:
     rows = {k.split("|")[0]: v for k, v in run["rows"].items() if k.split("|")[1] == card.name}
     if not rows:
         raise SystemExit(f"{args.tier} has no photos scored by {card.name}")
-    read = {
+    if not any(len(r) > 4 for got in rows.values() for r in got):
+        raise SystemExit(f"{args.tier}: no lower-face shares (a run from before they were recorded): run it again")
+    photos = sorted({r[0] for got in rows.values() for r in got})
+    half = {p: i % 2 for i, p in enumerate(photos)}  # each photo in one half, whatever its cover
+    read = {  # name -> [(photo, score)] of the photos whose face is read as covered
         name: [
-            r[2]
+            (r[0], float(r[2]))
             for r in got
             if len(r) > 4 and r[4] is not None and r[4] > COVER_SHARE and r[2] is not None and np.isfinite(r[2])
         ]  # fmt: skip
         for name, got in rows.items()
     }
+    if sum(map(len, read.values())) < args.min_covered:
+        raise SystemExit(
+            f"{args.tier}: {sum(map(len, read.values()))} faces read as covered, fewer than {args.min_covered}: no "
+            "threshold set"
+        )
 
     def rule(part) -> float:
         items = [
-            {"label": 0, "kind": "image", "subgroup": name, "s": float(s)}
-            for name, scores in read.items()
-            for i, s in enumerate(scores)
-            if part is None or i % 2 == part
+            {"label": 0, "kind": "image", "subgroup": name, "s": s}
+            for name, got in read.items()
+            for photo, s in got
+            if part is None or half[photo] == part
         ]
         return max(t0, calibrate_threshold(items, args.target, "s")["threshold"])
 
@@ -569,11 +579,10 @@ def covered_tier(args) -> int:
     print("|---|---:|---:|---:|---:|")
     for name, got in rows.items():
         scored = sum(r[2] is not None and np.isfinite(r[2]) for r in got)
-        s = np.asarray(read[name], float)
+        s = np.asarray([score for _, score in read[name]], float)
         print(f"| {name} | {scored} | {len(s)} | {int((s >= t0).sum())} | {int((s >= t).sum())} |")
     print(f"threshold for covered faces: {t:.6f} (each half of the photos: {halves[0]:.6f}, {halves[1]:.6f})")
     if args.write:
-        band = list(card.uncertain) if card.uncertain else [t0, t0]
         write_card_fields(
             args.card_file,
             {
@@ -587,7 +596,6 @@ def covered_tier(args) -> int:
                         "stratum (" + ", ".join(read) + "; scripts/occlusion_probe.py --tier), never below the "
                         "card's own threshold: a face read as covered that scores under it makes no verdict fake"
                     ),
-                    "uncertain": [min(float(band[0]), t), round(t, 6)],
                     "measured": {
                         "probe": args.tier,
                         "photos": run["photos"],

@@ -92,3 +92,33 @@ def test_fold_cards_of_another_model_are_refused(probe, tmp_path):
     (model / "mobilenetv2.json").write_text(json.dumps(card))
     with pytest.raises(SystemExit, match="not a member"):
         probe._fold_of(str(ensemble), str(tmp_path / "folds"))
+
+
+def test_the_covered_threshold_is_calibrations_rule_per_cover_and_refuses_a_run_without_shares(probe, tmp_path):
+    import shutil
+
+    card = tmp_path / "mnv2_tightpad.json"
+    shutil.copy("assets/models/mnv2_tightpad.json", card)
+    for f in ("mnv2_tightpad_fold0.safetensors", "mnv2_tightpad_fold1.safetensors", "mnv2_tightpad_fold2.safetensors"):
+        (tmp_path / f).write_bytes(b"")  # the card names its members; --tier reads the card only
+    rng = np.random.default_rng(0)
+    photos = [f"{i}_0_0_x.jpg" for i in range(200)]
+    rows = {
+        # 200 covered photos per cover: scores spread 0-1, shares over COVER_SHARE; the cup's higher
+        "cup|mnv2_tightpad": [[p, "real", float(s), [], 0.6] for p, s in zip(photos, rng.uniform(0.2, 1.0, 200))],
+        "mask|mnv2_tightpad": [[p, "real", float(s), [], 0.6] for p, s in zip(photos, rng.uniform(0.0, 0.8, 200))],
+        # bare: read as bare, left out
+        "none|mnv2_tightpad": [[p, "real", 0.99, [], 0.0] for p in photos],
+    }
+    run = tmp_path / "calib.json"
+    run.write_text(json.dumps({"photos": 200, "seed": 1, "skip": 200, "rows": rows}))
+    assert probe.main(["--tier", str(run), "--card-file", str(card), "--write"]) == 0
+    got = json.loads(card.read_text())["covered"]
+    cup = sorted((r[2] for r in rows["cup|mnv2_tightpad"]), reverse=True)
+    assert cup[10] < got["threshold"] <= cup[9] + 1e-6  # 5% of 200: ten cup photos at or over it, the mask's fewer
+    assert got["measured"]["read_as_covered"] == {"cup": 200, "mask": 200, "none": 0}
+    # a run from before each photo's share was recorded: refused, nothing written
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"photos": 200, "rows": {k: [r[:4] for r in v] for k, v in rows.items()}}))
+    with pytest.raises(SystemExit, match="no lower-face shares"):
+        probe.main(["--tier", str(old), "--card-file", str(card), "--write"])

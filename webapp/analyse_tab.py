@@ -618,7 +618,7 @@ def on_model_changed(ui, report, model_name, video, photo) -> dict:
 def card_markdown(card) -> str:
     if card is None:
         return "No model selected."
-    from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers, many_faces_summary
+    from webapp.cards import GLOSSARY, calibration_rule, card_figures, covered_summary, for_readers, many_faces_summary
 
     lines = [
         f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "
@@ -641,6 +641,9 @@ def card_markdown(card) -> str:
     many = many_faces_summary(card)  # and for photos with several faces
     if many:
         lines.append(f"{many}.")
+    covered = covered_summary(card)  # and for faces read as covered
+    if covered:
+        lines.append(f"{covered}.")
     if card.trained:
         data = card.trained.get("data") or card.trained.get("dataset")
         if data:

@@ -101,6 +101,17 @@ def many_faces_summary(card) -> str | None:
     )
 
 
+def covered_summary(card) -> str | None:
+    """The card's threshold for faces read as covered (``covered``) in one sentence, or None where it has none."""
+    t = card.covered_threshold
+    if t is None:
+        return None
+    return (
+        f"Faces whose mouth and chin look covered (a cup, a hand, a mask): called fake only from {t:.3f} (under it, "
+        "uncertain), set so that about 1 in 20 real photos with such a cover drawn over the face scores over it"
+    )
+
+
 def source_name(name: str) -> str:
     """A data source's name for readers ("ffpp_c40" -> "FaceForensics++ c40"); unknown names as they are."""
     return SOURCE_NAMES.get(name, name)

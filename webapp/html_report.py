@@ -41,7 +41,7 @@ from detector.inference.report import (
     threshold_by_hand,
 )
 from explain import DEFAULT_HEAT_MAP
-from webapp.cards import GLOSSARY, calibration_rule, card_figures, for_readers, many_faces_summary
+from webapp.cards import GLOSSARY, calibration_rule, card_figures, covered_summary, for_readers, many_faces_summary
 from webapp.faces import HEAT_MAP_LOOKS, crop_note, draw_boxes, face_label, face_tile, faces_text
 from webapp.session import frame_scale
 from webapp.tables import stem, table_value
@@ -156,6 +156,9 @@ def _model_section(report: Report, card) -> str:
     many = many_faces_summary(card)
     if many:
         rows.append(("Thresholds for photos with several faces", _esc(many)))
+    covered = covered_summary(card)
+    if covered:
+        rows.append(("Threshold for covered faces", _esc(covered)))
     data = (card.trained or {}).get("data") or (card.trained or {}).get("dataset")
     if data:
         data = ", ".join(map(str, data)) if isinstance(data, list) else data
@@ -270,6 +273,11 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
         intro += (
             " Text laid over a face (a caption) is said in its tile's caption: the models never trained on faces under "
             "text, and read its letters as a sign of a fake, so a face under text is never called fake on its own."
+        )
+    if any(getattr(f, "covered_under", False) for _, f in entries):
+        intro += (
+            " A face whose mouth and chin look covered (a cup, a hand, a mask) and that scores under the model's "
+            "threshold for covered faces is never labelled fake, uncertain at most: covered real faces score high too."
         )
     if any(f.depth is not None for _, f in entries):
         intro += (

@@ -7,7 +7,10 @@ against 7 uncovered. :func:`lower_face_covered` measures, in the crop the model 
 (below the nose, inside the face's outline, the lips left out: FaceMesh's landmarks) is unlike the face's own skin
 (sampled on the forehead, under the eyes and on the cheeks); the pipeline measures it on the faces that score in the
 uncertain band or over it, and the report says so where a face that makes the verdict looks covered
-(:func:`covered_warning`).  A warning only: the verdict stands.
+(:func:`covered_warning`).  Where the model card sets a threshold for covered faces (``covered``, set on other
+held-out photos with covers: ``scripts/occlusion_probe.py --tier``), a face read as covered that scores under it
+makes no verdict fake on its own (:func:`detector.inference.report.with_covered`): the verdict is "uncertain"
+instead; elsewhere the warning alone says it.
 
 Read with care: on 79 of those photos bare, 5 were read as covered (6%; a thick dark beard, a shadow across the
 chin, lipstick beyond the lips), against 63 of 79 with the cup, 65 of 72 with the mask (35 of 52 with one drawn
@@ -81,7 +84,14 @@ def covered_warning(report) -> str:
     :func:`~detector.inference.report.main_identities`) that score at its threshold (a "fake") or in its band (an
     "uncertain"), and whose ``covered`` (:func:`lower_face_covered`'s share; 0 where it was not measured: a face
     scoring under the band the analysis was judged at) is over :data:`COVER_SHARE`."""
-    from detector.inference.report import MAIN_SHARE, covered_made_uncertain, faces_where, main_identities, verdict
+    from detector.inference.report import (
+        MAIN_SHARE,
+        covered_made_uncertain,
+        faces_where,
+        main_identities,
+        uncovered_score,
+        verdict,
+    )
 
     if report.label not in ("fake", "uncertain"):
         return ""
@@ -97,13 +107,17 @@ def covered_warning(report) -> str:
     where = faces_where(report.frames, covered, counts, single=report.is_photo)
     share = max(f.covered for f in hit)
     ct = report.covered_threshold
-    if report.label == "fake" and ct is not None:  # it stood: over the covered faces' threshold, or bare faces' say
-        advice = (
-            f"It stays fake: the score is over {max(float(ct), report.threshold):.3f}, the threshold for covered "
-            "faces (set on real photos with a cup or a mask before the mouth)."
-            if report.score >= max(float(ct), report.threshold)
-            else "It stays fake: the faces not covered call it fake on their own."
-        )
+    if report.label == "fake" and ct is not None:  # it stood: say why, quoting the covered faces' own threshold
+        free = uncovered_score(report)
+        over = f"{float(ct):.3f}, the threshold for covered faces (set on real photos with a cup or a mask before it)"
+        if report.threshold > float(ct):  # a hand-set or a tier's threshold over it judged the file
+            over += f", and the threshold {report.threshold:.3f} that judged it"
+        if free is None:  # no covered face scores under its threshold
+            advice = f"It stays fake: the faces that look covered score over {over}."
+        elif free == free and free >= report.threshold:
+            advice = "It stays fake: the faces not covered call it fake on their own."
+        else:
+            advice = f"It stays fake: the score is over {over}."
     elif report.label == "fake":  # a card without a threshold for covered faces
         advice = 'Read this "fake" as uncertain, and look for a picture where the face is free.'
     elif ct is not None and covered_made_uncertain(report):  # made uncertain by report.with_covered

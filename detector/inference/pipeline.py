@@ -520,6 +520,7 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
                     stats=None,
                     depth=None,
                     covered=0.0,  # measured again on each model's own scores (covers.py)
+                    covered_under=False,
                     inside=inside,
                     framed=inner is not None,
                     text_over=(f.text_at or {}).get(float(margin), f.text_over),  # found in this margin's square
@@ -783,7 +784,8 @@ def analyze(
     t = card_t if own else float(threshold)
     band = card_band if own else band_at(t, card_t, card_band)
     # something in front of a face (a hand, a cup, a microphone, a mask): looked for on the faces that could make the
-    # verdict uncertain or fake at this threshold and band, and said (covers.covered_warning); the verdict stands
+    # verdict uncertain or fake at this threshold and band, and said (covers.covered_warning); where the card sets a
+    # threshold for covered faces, one read as covered under it makes no verdict fake on its own (with_covered)
     t0_covers = time.perf_counter()
     checked = [f for f in face_results if verdict(f.score, t, band) in ("fake", "uncertain") and f.crop is not None]
     covered_t = clf.card.covered_threshold  # under it, a face read as covered makes no verdict fake (with_covered)

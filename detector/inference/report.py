@@ -514,32 +514,34 @@ TEXT_FREE_FACES = 4  # a video identity's faces without text over them that can 
 TEXT_FREE_SHARE = 0.5  # ...and the least share of its faces they must be (text missed in a captioned frame or two)
 
 
-def free_score(report: Report, held) -> float | None:
+def free_score(report: Report, found) -> float | None:
     """The video score (the report's rule, over its main identities as :func:`summarise` takes them) of the faces
-    ``held`` does not hold back (text over them, a cover before the mouth), each identity counted only where such
-    faces are at least :data:`TEXT_FREE_FACES` and :data:`TEXT_FREE_SHARE` of its faces (a photo's faces: each on
-    its own); None where ``held`` holds back no face, nan where too few were free."""
+    nothing holds back (:func:`held_back`: text over them, or a cover before the mouth under its own threshold), each
+    identity counted only where such faces are at least :data:`TEXT_FREE_FACES` and :data:`TEXT_FREE_SHARE` of its
+    faces (a photo's faces: each on its own); None where ``found`` (one kind of holding back) holds back no face, nan
+    where too few were free.  Both kinds are left out whichever is asked about: a face under text must not carry a
+    "fake" that covered faces could not, nor the other way round (a review)."""
     faces = [f for fr in report.frames for f in fr.faces]
-    if not any(held(f) for f in faces):
+    if not any(found(f) for f in faces):
         return None
     need = 1 if report.is_photo else TEXT_FREE_FACES
     rule = RULES.get(report.aggregation, RULES["confident"])
     main = main_identities(report.identities, report.frames, MAIN_SHARE)
     groups = [[f for f in faces if f.identity == i] for i in sorted(main)] if main else [faces]
-    free = [([f.score for f in g if not held(f)], len(g)) for g in groups]
+    free = [([f.score for f in g if not held_back(f)], len(g)) for g in groups]
     scores = [rule(s) for s, n in free if len(s) >= max(need, TEXT_FREE_SHARE * n)]
     return max(scores) if scores else float("nan")
 
 
 def text_free_score(report: Report) -> float | None:
-    """:func:`free_score` of the faces with no text found over them (``face.text_over``)."""
+    """:func:`free_score` where text was found over a face (``face.text_over``)."""
     return free_score(report, lambda f: f.text_over)
 
 
 def uncovered_score(report: Report) -> float | None:
-    """:func:`free_score` of the faces not read as covered under the card's threshold for covered faces
+    """:func:`free_score` where a face is read as covered under the card's threshold for covered faces
     (``face.covered_under``)."""
-    return free_score(report, lambda f: f.covered_under)
+    return free_score(report, lambda f: getattr(f, "covered_under", False))
 
 
 def held_back(face) -> float:
@@ -550,19 +552,23 @@ def held_back(face) -> float:
 
 
 def with_covered(label: str, report: Report, threshold: float | None = None) -> str:
-    """``label``, or "uncertain" where it is "fake", the report's score is under the model card's threshold for
-    covered faces (``report.covered_threshold``; never below ``threshold``, the report's), and the faces that make it
-    so are read as covered (something before the mouth and chin: :mod:`detector.inference.covers`): covered real
-    faces score high (a cup before the mouth made the default call a third of 200 real photos fake), and the card's
-    threshold was set on bare ones.  A "fake" stands where the faces not read as covered score over ``threshold`` on
-    their own (:func:`uncovered_score`).  A card without such a threshold: ``label``."""
+    """``label``, or "uncertain" where it is "fake", faces the report rests on are read as covered and score under
+    the model card's threshold for covered faces (``face.covered_under``; something before the mouth and chin:
+    :mod:`detector.inference.covers`), and neither the report's score reaches that threshold (``covered_threshold``,
+    never below ``threshold``, the report's; not where a face is under text: its score might carry it) nor the faces
+    nothing holds back score over ``threshold`` on their own (:func:`uncovered_score`): covered real faces score high
+    (a cup before the mouth made the default call a third of 200 real photos fake), and the card's threshold was set
+    on bare ones.  A card without such a threshold: ``label``."""
     if label != "fake" or report.covered_threshold is None:
         return label
-    t = report.threshold if threshold is None else threshold
-    if report.score >= max(float(report.covered_threshold), t):
-        return label
     free = uncovered_score(report)
-    return label if free is None or free >= t else "uncertain"
+    if free is None:  # no face held back by a cover
+        return label
+    t = report.threshold if threshold is None else threshold
+    texted = any(f.text_over for f in report.faces)
+    if not texted and report.score >= max(float(report.covered_threshold), t):
+        return label
+    return label if free >= t else "uncertain"
 
 
 def covered_made_uncertain(report: Report) -> bool:

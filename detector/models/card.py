@@ -301,6 +301,13 @@ def _check_numbers(card: ModelCard) -> None:
         if not isinstance(card.covered, dict):
             raise TypeError("covered is an object with threshold and uncertain")
         _check_tier_threshold(card, card.covered, "covered")
+        from detector.inference.covers import COVER_SHARE
+
+        share = card.covered.get("share", COVER_SHARE)
+        if _number(share, "covered.share", 0.0, 1.0) != COVER_SHARE:  # the faces it was set on are those read so
+            raise ValueError(
+                f"covered.share {share}: set on faces read as covered over {COVER_SHARE}, as analyze reads"
+            )
     else:
         card.covered = {}
     card.face_margin = _number(card.face_margin, "face_margin", 0.0, 4.0)
