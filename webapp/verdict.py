@@ -310,16 +310,16 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
             f"captions score fake too. {rest} Find a copy without captions if you can."
         )
     elif covered_made_uncertain(report):  # over the threshold, but on faces read as covered, under their own
-        ct = float(report.covered_threshold)
+        ct, one = float(report.covered_threshold), is_photo(report) and len(report.faces) == 1
         text = (
             f"Over the threshold, but on covered faces (mouth and chin), under {ct:.3f}: covered real faces score "
             "this high too."
             if compact
             else "<b>Why &ldquo;uncertain&rdquo;:</b> the score is over the threshold, but something seems to cover "
-            "the lower face of the faces that make it so (a hand, a cup, a microphone, a mask?), and covered real "
-            f"faces score high: the model never trained on covered faces. It calls a covered face fake from {ct:.3f}, "
-            "a threshold set on real photos with such covers, and this one is under it. Look for a picture where "
-            "the face is free."
+            f"the lower face of {'the face that makes' if one else 'the faces that make'} it so (a hand, a cup, a "
+            "microphone, a mask?), and covered real faces score high: the model never "
+            f"trained on covered faces. It calls a covered face fake from {ct:.3f}, a threshold set on real photos "
+            "with such covers, and this one is under it. Look for a picture where the face is free."
         )
     elif seg := segment_made_uncertain(report):  # under the band, but a stretch scores strongly fake (a review)
         text = (

@@ -12,7 +12,7 @@ held-out photos with covers: ``scripts/occlusion_probe.py --tier``), a face read
 makes no verdict fake on its own (:func:`detector.inference.report.with_covered`): the verdict is "uncertain"
 instead; elsewhere the warning alone says it.
 
-Read with care: on 79 of those photos bare, 5 were read as covered (6%; a thick dark beard, a shadow across the
+Read with care: on 79 of the probe's photos bare, 5 were read as covered (6%; a thick dark beard, a shadow across the
 chin, lipstick beyond the lips), against 63 of 79 with the cup, 65 of 72 with the mask (35 of 52 with one drawn
 higher) and 9 of 79 with the drawn microphone, which lies mostly under the chin, outside the face's outline (the skin
 points were chosen on these 79 photos); a cover close to the skin's own colour (a white cup before a pale face) is
@@ -107,13 +107,15 @@ def covered_warning(report) -> str:
     where = faces_where(report.frames, covered, counts, single=report.is_photo)
     share = max(f.covered for f in hit)
     ct = report.covered_threshold
+    single = report.is_photo and sum(len(fr.faces) for fr in report.frames) == 1
     if report.label == "fake" and ct is not None:  # it stood: say why, quoting the covered faces' own threshold
         free = uncovered_score(report)
-        over = f"{float(ct):.3f}, the threshold for covered faces (set on real photos with a cup or a mask before it)"
+        over = f"{float(ct):.3f}, the threshold for covered faces (set on real photos with such covers)"
         if report.threshold > float(ct):  # a hand-set or a tier's threshold over it judged the file
             over += f", and the threshold {report.threshold:.3f} that judged it"
         if free is None:  # no covered face scores under its threshold
-            advice = f"It stays fake: the faces that look covered score over {over}."
+            advice = f"It stays fake: {'the face' if single else 'the faces'} that look{'s' if single else ''} covered "
+            advice += f"score{'s' if single else ''} over {over}."
         elif free == free and free >= report.threshold:
             advice = "It stays fake: the faces not covered call it fake on their own."
         else:
@@ -130,7 +132,7 @@ def covered_warning(report) -> str:
     return (
         f"{COVERED_WARNING} (a hand, a cup, a microphone, a mask?) on {where} this verdict rests on (up to "
         f"{share:.0%} of the lower face unlike the face's own skin). {advice} No model here trained on covered faces: "
-        "with a cover put over 200 real photos, a photographed cup before the mouth made the default model call 68 "
-        "of them fake, a drawn microphone under the chin 25, against 7 bare. (A thick beard or a shadow across the "
-        "chin can read as a cover too.)"
+        "with a cover put over 200 real photos, a photographed cup before the mouth put 68 of them over the default "
+        "model's threshold (26 still called fake with its threshold for covered faces), a drawn microphone under the "
+        "chin 25 (23), against 7 bare. (A thick beard or a shadow across the chin can read as a cover too.)"
     )
