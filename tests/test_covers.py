@@ -334,3 +334,12 @@ def test_the_model_summary_names_the_threshold_for_covered_faces():
     card = ModelCard.from_file("assets/models/mnv2_tightpad.json")
     assert card.covered_threshold is not None and f"{card.covered_threshold:.3f}" in covered_summary(card)
     assert covered_summary(ModelCard(name="x", architecture="resnet18", input_size=64)) is None
+
+
+def test_the_fake_card_says_why_a_covered_face_is_still_called_fake():
+    from webapp.verdict import fake_html
+
+    stays = _clip([(0.95, 0.6)] * 8)
+    assert stays.label == "fake" and "scores over the model's threshold for covered faces" in fake_html(stays)
+    assert "threshold for covered faces" not in fake_html(_clip([(0.95, 0.0)] * 8))  # bare
+    assert "threshold for covered faces" not in fake_html(_clip([(0.95, 0.6)] * 8, covered_threshold=None))

@@ -12,6 +12,7 @@ import html
 import math
 import os
 
+from detector.inference.covers import COVERED_WARNING
 from detector.inference.report import (
     CUT_OUT_FAKE,
     HAND_THRESHOLD,
@@ -267,6 +268,13 @@ def fake_html(report: Report, compact: bool = False) -> str:
             "or colour-filtered. Before relying on it, find the original source and a version known to be real, "
             "read the warnings below, and see where the heat maps point."
         )
+        covered = any(w.startswith(COVERED_WARNING) for w in report.warnings)
+        if covered and report.covered_threshold is not None:  # a browser check: the card said nothing of it
+            text += (
+                " Something seems to cover the mouth and chin, and covered real faces score high: it is called fake "
+                "here because it scores over the model's threshold for covered faces too, or because faces not "
+                "covered do (see the warning about it)."
+            )
     return f'<div class="verdict-fake" style="font-size:13.5px;margin-top:6px">{text}</div>'
 
 
