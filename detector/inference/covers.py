@@ -2,7 +2,7 @@
 
 No training face was covered, and the models read what covers one as a sign of a fake: drawn over 200 held-out real
 photos (``scripts/occlusion_probe.py``; docs/results.md "Something in front of the face"), a photographed coffee cup
-held before the mouth made the default call 68 of them fake, a microphone under the chin 25, a surgical mask 12,
+held before the mouth put 68 of them over the default's threshold, a microphone under the chin 25, a surgical mask 12,
 against 7 uncovered. :func:`lower_face_covered` measures, in the crop the model is given, how much of the lower face
 (below the nose, inside the face's outline, the lips left out: FaceMesh's landmarks) is unlike the face's own skin
 (sampled on the forehead, under the eyes and on the cheeks); the pipeline measures it on the faces that score in the
