@@ -299,7 +299,7 @@ def _check_numbers(card: ModelCard) -> None:
     _check_faces_tiers(card)  # nor than fewer faces'
     if card.covered:  # a face read as covered: never called fake more readily than a bare one
         if not isinstance(card.covered, dict):
-            raise TypeError("covered is an object with threshold and uncertain")
+            raise TypeError("covered is an object with a threshold")
         _check_tier_threshold(card, card.covered, "covered")
         from detector.inference.covers import COVER_SHARE
 
