@@ -12,7 +12,7 @@ import html
 import math
 import os
 
-from detector.inference.covers import COVERED_WARNING
+from detector.inference.covers import COVERED_WARNING, check_covers
 from detector.inference.report import (
     CUT_OUT_FAKE,
     HAND_THRESHOLD,
@@ -397,6 +397,8 @@ def relabel(
         tiers = list(report.card_lines) if own else []
     # this model's (never "real" with a stretch of the clip scoring strongly fake), then the second opinion's say on
     # a "fake"
+    # faces this threshold reaches that the analysis never looked at for a cover (under its band): looked at now
+    check_covers(report.faces, t, band, report.covered_threshold)
     own_label = with_cut_out(with_segment(verdict(report.score, t, band), report, t), report)  # a cut-out: uncertain
     own_label = with_text_over(own_label, report, t)  # faces under text: not fake on their own
     own_label = with_covered(own_label, report, t)  # nor covered ones under their threshold

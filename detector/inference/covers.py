@@ -21,7 +21,14 @@ missed, and so is one over the eyes or the forehead, or one behind which FaceMes
 
 from __future__ import annotations
 
-__all__ = ["lower_face_covered", "covered_warning", "COVER_SHARE", "COVER_DISTANCE", "COVERED_WARNING"]
+__all__ = [
+    "lower_face_covered",
+    "check_covers",
+    "covered_warning",
+    "COVER_SHARE",
+    "COVER_DISTANCE",
+    "COVERED_WARNING",
+]
 
 import numpy as np
 
@@ -78,12 +85,32 @@ def lower_face_covered(crop: np.ndarray) -> float | None:
     return float((distance > COVER_DISTANCE).mean())
 
 
+def check_covers(faces, threshold: float, band: list[float] | None, covered_threshold: float | None) -> int:
+    """Measure :func:`lower_face_covered` on each of ``faces`` (with a crop) that scores fake or uncertain at
+    ``threshold`` and ``band`` and was not measured before (``covers_checked``), and mark every measured face read as
+    covered that scores under ``covered_threshold`` (the card's, None: none) as ``covered_under``.  What analyze does
+    at its threshold, and the app's slider again at another (a threshold moved under the band reaches faces analyze
+    never looked at).  Returns how many faces were measured now."""
+    from detector.inference.report import verdict
+
+    measured = 0
+    for f in faces:
+        if f.crop is None or f.covers_checked or verdict(f.score, threshold, band) not in ("fake", "uncertain"):
+            continue
+        f.covered, f.covers_checked = lower_face_covered(f.crop) or 0.0, True
+        measured += 1
+    for f in faces:
+        f.covered_under = covered_threshold is not None and f.covered > COVER_SHARE and f.score < covered_threshold
+    return measured
+
+
 def covered_warning(report) -> str:
     """What the report says where a face its verdict rests on looks covered; "" where none does, and beside a "real"
     verdict.  The faces counted are those of its main identities (all faces where tracking found none:
     :func:`~detector.inference.report.main_identities`) that score at its threshold (a "fake") or in its band (an
     "uncertain"), and whose ``covered`` (:func:`lower_face_covered`'s share; 0 where it was not measured: a face
-    scoring under the band the analysis was judged at) is over :data:`COVER_SHARE`."""
+    scoring under the band it was judged at, by the analysis or the slider, :func:`check_covers`) is over
+    :data:`COVER_SHARE`."""
     from detector.inference.report import (
         MAIN_SHARE,
         covered_made_uncertain,

@@ -80,6 +80,8 @@ class Face:
     # read as covered (``covered`` over detector.inference.covers.COVER_SHARE) and scoring under the model card's
     # threshold for covered faces: such a face never makes a "fake" on its own (report.with_covered)
     covered_under: bool = field(default=False, repr=False)
+    # whether ``covered`` was measured (covers.check_covers: only faces that score in the band or over it are)
+    covers_checked: bool = field(default=False, repr=False)
     # degrees its square was cut turned by, so that a tilted face stands upright in the crop (0: not turned; see
     # detector.inference.quality.straighten_by): the crop, its heat map and ``inside`` are of the turned square, and
     # ``box`` is the upright face's box (found again in the turned square), centred where the face lies

@@ -29,7 +29,7 @@ from detector.constants import (
 from detector.data.seen import seen_warning, trained_sources
 from detector.errors import InputError
 from detector.inference import overlays
-from detector.inference.covers import COVER_SHARE, lower_face_covered
+from detector.inference.covers import check_covers
 from detector.inference.faces import (
     MESH_CHECK_BELOW,
     TILE_CONFIDENCE,
@@ -60,7 +60,6 @@ from detector.inference.report import (
     sequence_label,
     summarise,
     tint_alternative_warning,
-    verdict,
     with_cut_out,
     with_fragile,
     with_second_opinion,
@@ -521,6 +520,7 @@ def faces_at(found: tuple[VideoInfo, list[SampledFrame], float], margin: float):
                     depth=None,
                     covered=0.0,  # measured again on each model's own scores (covers.py)
                     covered_under=False,
+                    covers_checked=False,
                     inside=inside,
                     framed=inner is not None,
                     text_over=(f.text_at or {}).get(float(margin), f.text_over),  # found in this margin's square
@@ -787,12 +787,8 @@ def analyze(
     # verdict uncertain or fake at this threshold and band, and said (covers.covered_warning); where the card sets a
     # threshold for covered faces, one read as covered under it makes no verdict fake on its own (with_covered)
     t0_covers = time.perf_counter()
-    checked = [f for f in face_results if verdict(f.score, t, band) in ("fake", "uncertain") and f.crop is not None]
     covered_t = clf.card.covered_threshold  # under it, a face read as covered makes no verdict fake (with_covered)
-    for f in checked:
-        f.covered = lower_face_covered(f.crop) or 0.0
-        f.covered_under = covered_t is not None and f.covered > COVER_SHARE and f.score < covered_t
-    if checked:
+    if check_covers(face_results, t, band, covered_t):
         timings["covers"] = time.perf_counter() - t0_covers
         timings["total"] += timings["covers"]
     report = summarise(
