@@ -208,6 +208,42 @@ def _cup(img, keypoints):
     img[:] = np.clip(img * (1 - alpha) + warped * alpha, 0, 255).astype(np.uint8)
 
 
+def _hand(img, keypoints):
+    """A hand before the mouth, four fingers across the mouth and chin, in the face's own skin colour (the median of
+    two cheek patches) with darker lines between the fingers: drawn, as the others; the cover the lower-face check,
+    which looks for colours unlike the skin, is least built to see."""
+    import cv2
+
+    re, le, nose, mouth, rear, lear, across, down, d = _pts(keypoints)
+    eyes = (re + le) / 2
+    h = float(np.dot(mouth - eyes, down))
+    r = max(2, int(round(0.08 * d)))
+    patches = []
+    for c in (re + 0.5 * h * down, le + 0.5 * h * down):  # the cheeks, under the eyes
+        x, y = int(round(c[0])), int(round(c[1]))
+        patches.append(img[max(0, y - r) : max(0, y + r), max(0, x - r) : max(0, x + r)].reshape(-1, 3))
+    skin = np.concatenate(patches)
+    skin = np.median(skin, axis=0) if len(skin) else np.array([200.0, 160.0, 140.0])
+    colour = tuple(int(v) for v in np.clip(skin * 1.03, 0, 255))
+    crease = tuple(int(v) for v in np.clip(skin * 0.75, 0, 255))
+    width = 0.27 * d  # a finger's
+    top = mouth - 0.15 * h * down
+    for i in range(4):  # from just over the mouth down over the chin, reaching in from the right
+        c = top + (i + 0.5) * width * down
+        cv2.line(img, _ipt(c - 0.9 * d * across), _ipt(c + 1.4 * d * across), colour, int(round(width)), cv2.LINE_AA, 4)
+    for i in range(1, 4):  # the lines between them
+        c = top + i * width * down
+        cv2.line(
+            img,
+            _ipt(c - 0.8 * d * across),
+            _ipt(c + 1.4 * d * across),
+            crease,
+            max(1, int(round(d / 40))),
+            cv2.LINE_AA,
+            4,
+        )
+
+
 # name: (what it draws, function of (RGB image, keypoints) drawing in place)
 COVERS = {
     "none": ("the face as it is", lambda img, k: None),
@@ -216,6 +252,7 @@ COVERS = {
     "mask": ("a light-blue surgical mask over nose and mouth", _mask),
     "microphone": ("a hand-held microphone under the chin", _microphone),
     "cup": ("a photographed coffee cup held before the mouth", _cup),
+    "hand": ("a hand before the mouth, in the face's own skin colour", _hand),
 }
 
 
