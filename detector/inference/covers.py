@@ -136,7 +136,7 @@ def covered_warning(report) -> str:
     ct = report.covered_threshold
     single = report.is_photo and sum(len(fr.faces) for fr in report.frames) == 1
     if report.label == "fake" and ct is not None:  # it stood: say why, quoting the covered faces' own threshold
-        free = uncovered_score(report)
+        free = uncovered_score(report, report.threshold)
         over = f"{float(ct):.3f}, the threshold for covered faces (set on real photos with such covers)"
         if report.threshold > float(ct):  # a hand-set or a tier's threshold over it judged the file
             over += f", and the threshold {report.threshold:.3f} that judged it"

@@ -514,34 +514,39 @@ TEXT_FREE_FACES = 4  # a video identity's faces without text over them that can 
 TEXT_FREE_SHARE = 0.5  # ...and the least share of its faces they must be (text missed in a captioned frame or two)
 
 
-def free_score(report: Report, found) -> float | None:
+def free_score(report: Report, found, threshold: float | None = None) -> float | None:
     """The video score (the report's rule, over its main identities as :func:`summarise` takes them) of the faces
-    nothing holds back (:func:`held_back`: text over them, or a cover before the mouth under its own threshold), each
-    identity counted only where such faces are at least :data:`TEXT_FREE_FACES` and :data:`TEXT_FREE_SHARE` of its
-    faces (a photo's faces: each on its own); None where ``found`` (one kind of holding back) holds back no face, nan
-    where too few were free.  Both kinds are left out whichever is asked about: a face under text must not carry a
-    "fake" that covered faces could not, nor the other way round (a review)."""
+    nothing holds back (text over them, or a cover before the mouth under its own threshold on a face that reaches
+    ``threshold``, the report's by default: :func:`held_back`), each identity counted only where such faces are at
+    least :data:`TEXT_FREE_FACES` and :data:`TEXT_FREE_SHARE` of its faces (a photo's faces: each on its own); None
+    where ``found`` (one kind of holding back) holds back no face, nan where too few were free.  Both kinds are left
+    out whichever is asked about: a face under text must not carry a "fake" that covered faces could not, nor the
+    other way round (a review).  A covered face under ``threshold`` makes nothing fake and is not held back: the
+    slider measures faces the analysis never looked at, and holding those back would change a verdict on a round trip
+    (a review)."""
+    t = report.threshold if threshold is None else threshold
     faces = [f for fr in report.frames for f in fr.faces]
-    if not any(found(f) for f in faces):
+    held = lambda f: held_back(f) if f.text_over or f.score >= t else 0.0  # noqa: E731
+    if not any(found(f) and held(f) for f in faces):
         return None
     need = 1 if report.is_photo else TEXT_FREE_FACES
     rule = RULES.get(report.aggregation, RULES["confident"])
     main = main_identities(report.identities, report.frames, MAIN_SHARE)
     groups = [[f for f in faces if f.identity == i] for i in sorted(main)] if main else [faces]
-    free = [([f.score for f in g if not held_back(f)], len(g)) for g in groups]
+    free = [([f.score for f in g if not held(f)], len(g)) for g in groups]
     scores = [rule(s) for s, n in free if len(s) >= max(need, TEXT_FREE_SHARE * n)]
     return max(scores) if scores else float("nan")
 
 
-def text_free_score(report: Report) -> float | None:
+def text_free_score(report: Report, threshold: float | None = None) -> float | None:
     """:func:`free_score` where text was found over a face (``face.text_over``)."""
-    return free_score(report, lambda f: f.text_over)
+    return free_score(report, lambda f: f.text_over, threshold)
 
 
-def uncovered_score(report: Report) -> float | None:
-    """:func:`free_score` where a face is read as covered under the card's threshold for covered faces
-    (``face.covered_under``)."""
-    return free_score(report, lambda f: getattr(f, "covered_under", False))
+def uncovered_score(report: Report, threshold: float | None = None) -> float | None:
+    """:func:`free_score` where a face reaching ``threshold`` is read as covered under the card's threshold for
+    covered faces (``face.covered_under``)."""
+    return free_score(report, lambda f: getattr(f, "covered_under", False), threshold)
 
 
 def held_back(face) -> float:
@@ -561,10 +566,10 @@ def with_covered(label: str, report: Report, threshold: float | None = None) -> 
     on bare ones.  A card without such a threshold: ``label``."""
     if label != "fake" or report.covered_threshold is None:
         return label
-    free = uncovered_score(report)
+    t = report.threshold if threshold is None else threshold
+    free = uncovered_score(report, t)
     if free is None:  # no face held back by a cover
         return label
-    t = report.threshold if threshold is None else threshold
     texted = any(f.text_over for f in report.faces)
     if not texted and report.score >= max(float(report.covered_threshold), t):
         return label
@@ -589,8 +594,8 @@ def with_text_over(label: str, report: Report, threshold: float | None = None) -
     ``threshold`` (the report's) on their own (:func:`text_free_score`)."""
     if label != "fake":
         return label
-    free = text_free_score(report)
     t = report.threshold if threshold is None else threshold
+    free = text_free_score(report, t)
     return label if free is None or free >= t else "uncertain"
 
 
