@@ -107,8 +107,9 @@ def covered_summary(card) -> str | None:
     if t is None:
         return None
     return (
-        f"Faces whose mouth and chin look covered (a cup, a hand, a mask): called fake only from {t:.3f} (under it, "
-        "uncertain), set so that about 1 in 20 real photos with such a cover drawn over the face scores over it"
+        f"Faces whose mouth and chin look covered (a cup, a mask): called fake only from {t:.3f} (under it, "
+        "uncertain), set so that, for each kind of cover, at most 1 in 20 real photos with it drawn over the face and "
+        "read as covered scores over it"
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from detector.inference.covers import COVER_SHARE
+from detector.inference.covers import read_as_covered
 from detector.inference.report import FaceResult, Report, face_label, held_back, score_text, unjudged_text
 from explain import DEFAULT_HEAT_MAP
 from webapp.session import frame_scale
@@ -422,7 +422,7 @@ def crop_note(face, text: bool = True) -> str:
         notes.append(f" · turned {abs(degrees):.0f}° upright")
     if text and getattr(face, "text_over", 0.0):
         notes.append(TEXT_NOTE)
-    if (getattr(face, "covered", 0.0) or 0.0) > COVER_SHARE:
+    if read_as_covered(face):
         notes.append(COVER_NOTE)
     return "".join(notes)
 

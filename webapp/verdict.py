@@ -395,10 +395,10 @@ def relabel(
         tiers = [w for w in report.warnings if w.startswith(TIER_LINES)] or list(report.card_lines)
     else:
         tiers = list(report.card_lines) if own else []
-    # this model's (never "real" with a stretch of the clip scoring strongly fake), then the second opinion's say on
-    # a "fake"
     # faces this threshold reaches that the analysis never looked at for a cover (under its band): looked at now
     check_covers(report.faces, t, band, report.covered_threshold)
+    # this model's (never "real" with a stretch of the clip scoring strongly fake), then the second opinion's say on
+    # a "fake"
     own_label = with_cut_out(with_segment(verdict(report.score, t, band), report, t), report)  # a cut-out: uncertain
     own_label = with_text_over(own_label, report, t)  # faces under text: not fake on their own
     own_label = with_covered(own_label, report, t)  # nor covered ones under their threshold

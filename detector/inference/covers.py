@@ -23,6 +23,7 @@ from __future__ import annotations
 
 __all__ = [
     "lower_face_covered",
+    "read_as_covered",
     "check_covers",
     "covered_warning",
     "COVER_SHARE",
@@ -85,6 +86,12 @@ def lower_face_covered(crop: np.ndarray) -> float | None:
     return float((distance > COVER_DISTANCE).mean())
 
 
+def read_as_covered(face) -> bool:
+    """Whether ``face``'s measured lower-face share (``covered``: 0 or absent where not measured) is over
+    :data:`COVER_SHARE`: what the report's line, the tiles' note and the covered faces' threshold all count."""
+    return (getattr(face, "covered", 0.0) or 0.0) > COVER_SHARE
+
+
 def check_covers(faces, threshold: float, band: list[float] | None, covered_threshold: float | None) -> int:
     """Measure :func:`lower_face_covered` on each of ``faces`` (with a crop) that scores fake or uncertain at
     ``threshold`` and ``band`` and was not measured before (``covers_checked``), and mark every measured face read as
@@ -100,7 +107,7 @@ def check_covers(faces, threshold: float, band: list[float] | None, covered_thre
         f.covered, f.covers_checked = lower_face_covered(f.crop) or 0.0, True
         measured += 1
     for f in faces:
-        f.covered_under = covered_threshold is not None and f.covered > COVER_SHARE and f.score < covered_threshold
+        f.covered_under = covered_threshold is not None and read_as_covered(f) and f.score < covered_threshold
     return measured
 
 
@@ -127,11 +134,10 @@ def covered_warning(report) -> str:
     counts = lambda f: verdict(f.score, report.threshold, report.uncertain) in labels and (  # noqa: E731
         not main or f.identity in main
     )
-    covered = lambda f: (getattr(f, "covered", 0.0) or 0.0) > COVER_SHARE  # noqa: E731
-    hit = [f for fr in report.frames for f in fr.faces if counts(f) and covered(f)]
+    hit = [f for fr in report.frames for f in fr.faces if counts(f) and read_as_covered(f)]
     if not hit:
         return ""
-    where = faces_where(report.frames, covered, counts, single=report.is_photo)
+    where = faces_where(report.frames, read_as_covered, counts, single=report.is_photo)
     share = max(f.covered for f in hit)
     ct = report.covered_threshold
     single = report.is_photo and sum(len(fr.faces) for fr in report.frames) == 1
