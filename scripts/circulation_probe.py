@@ -23,6 +23,7 @@ import tempfile
 
 import numpy as np
 
+from detector.data.synthetic import burn_caption
 from detector.evaluation.perturb import SEPIA  # the failure lab's sepia tone
 
 UNLIKE = "than nearly all the model was trained on"  # detector.inference.quality.out_of_range's warnings
@@ -84,6 +85,51 @@ def _vintage(a: np.ndarray) -> np.ndarray:
     return _clip(faded * (1 - 0.35 * np.clip(r - 0.4, 0, 1))[..., None])
 
 
+def _watermark_layer(size, text: str, height: float, angle: float = 0.0, tile: bool = False, at=(0.5, 0.5)):
+    """A white watermark's coverage (0-255, PIL "L") over an image of ``size``: ``text`` in bold letters whose
+    capitals are ``height`` px high, once at ``at`` (fractions of the width and height) or tiled over the whole
+    picture, turned by ``angle`` degrees."""
+    from PIL import Image, ImageDraw
+
+    from detector.data.synthetic import _bold_font
+
+    w, h = size
+    font = _bold_font(max(8, int(round(height / 0.73))))
+    big = Image.new("L", (2 * w, 2 * h), 0)
+    d = ImageDraw.Draw(big)
+    if tile:
+        x0, y0, x1, y1 = d.textbbox((0, 0), text, font=font)
+        step_x, step_y = int((x1 - x0) * 1.4), int((y1 - y0) * 2.6)
+        for row, y in enumerate(range(0, 2 * h, step_y)):
+            for x in range(-step_x + (row % 2) * step_x // 2, 2 * w, step_x):
+                d.text((x, y), text, font=font, fill=255)
+    else:
+        d.text((w, h), text, font=font, fill=255, anchor="mm")
+    big = big.rotate(angle, resample=Image.BILINEAR, center=(w, h))
+    cx, cy = int(round(at[0] * w)), int(round(at[1] * h))
+    return big.crop((w - cx, h - cy, 2 * w - cx, 2 * h - cy))
+
+
+def _stock(a: np.ndarray) -> np.ndarray:
+    """A stock agency's preview mark: a word tiled diagonally over the whole picture, white at 35%, no edge."""
+    h, w = a.shape[:2]
+    cover = np.asarray(_watermark_layer((w, h), "PREVIEW", h / 12, angle=30, tile=True), float)[..., None] / 255
+    return _clip(a * (1 - 0.35 * cover) + 255 * 0.35 * cover)
+
+
+def _agency(a: np.ndarray) -> np.ndarray:
+    """An agency's name once across the middle of the picture, large, white at 50%, no edge."""
+    h, w = a.shape[:2]
+    return burn_caption(a, "NEWSWIRE", w / 2, h / 2, h / 10, "agency")
+
+
+def _platform(a: np.ndarray) -> np.ndarray:
+    """A short-video platform's mark over the cheek and mouth: a logo square and an @handle, white at 85% over a
+    soft dark shadow (as a reposted clip carries it wherever it happened to lie)."""
+    h, w = a.shape[:2]
+    return burn_caption(a, "@dailyclips", w / 2, 0.62 * h, h / 16, "handle")
+
+
 # name: (what it does, in the training casts' family, function)
 FILTERS = {
     "none": ("the photo as it is", True, lambda a: a),
@@ -130,6 +176,9 @@ FILTERS = {
         lambda a: _jpeg(_jpeg(_resize(a, 2.0), 40), 40),
     ),
     "small": ("shrunk to a third of its side", False, lambda a: _resize(a, 1 / 3)),
+    "stock": ("a stock agency's 'PREVIEW' tiled diagonally, white at 35%", False, _stock),
+    "agency": ("an agency's name once across the face, large, white at 50%", False, _agency),
+    "platform": ("a platform's logo and @handle over the mouth, white over a soft shadow", False, _platform),
 }
 
 
@@ -175,27 +224,30 @@ def main(argv=None) -> int:
                         r = analyze(path, model=model)
                         label, score = r.label, r.score
                         unlike = any(UNLIKE in w for w in r.warnings)
+                        text = any(f.text_over for fr in r.frames for f in fr.faces)
                     except InputError:
-                        label, score, unlike = "error", None, False
-                    rows[name, model.card.name].append((os.path.basename(it.path), label, score, unlike))
+                        label, score, unlike, text = "error", None, False, False
+                    rows[name, model.card.name].append((os.path.basename(it.path), label, score, unlike, text))
     print(f"{len(photos)} held-out real photos (seed {args.seed}); each model at its own threshold")
     print(
         "| filter | in training's casts | model | fake | uncertain | real | no face | median score | "
-        "warned unlike the training faces: all, of the fakes |"
+        "warned unlike the training faces: all, of the fakes | text found over a face |"
     )
-    print("|---|---|---|---:|---:|---:|---:|---:|---|")
+    print("|---|---|---|---:|---:|---:|---:|---:|---|---:|")
     for name in names:
         for model in models:
             got = rows[name, model.card.name]
-            c = collections.Counter(label for _, label, _, _ in got)
-            scores = [s for _, _, s, _ in got if s is not None]
-            warned = sum(u for _, _, _, u in got)
-            warned_fakes = sum(u for _, label, _, u in got if label == "fake")
+            c = collections.Counter(label for _, label, _, _, _ in got)
+            scores = [s for _, _, s, _, _ in got if s is not None and np.isfinite(s)]
+            warned = sum(u for _, _, _, u, _ in got)
+            warned_fakes = sum(u for _, label, _, u, _ in got if label == "fake")
+            text = sum(t for *_, t in got)
             median = f"{np.median(scores):.3f}" if scores else "-"
             trained = "yes" if FILTERS[name][1] and name != "none" else ("-" if name == "none" else "no")
             print(
                 f"| {name}: {FILTERS[name][0]} | {trained} | {model.card.name} | {c['fake']} | {c['uncertain']} | "
-                f"{c['real']} | {c['unknown'] + c['error']} | {median} | {warned}, {warned_fakes} of {c['fake']} |"
+                f"{c['real']} | {c['unknown'] + c['error']} | {median} | {warned}, {warned_fakes} of {c['fake']} | "
+                f"{text} |"
             )
     if args.json:
         out = {f"{name}|{model}": got for (name, model), got in rows.items()}

@@ -13,7 +13,9 @@ its text a tenth of the face's height high (``--size``), its middle at ``--at`` 
 (0.3: across the mouth and chin), changing every two seconds; styles (``--styles``): those of
 :func:`detector.data.synthetic.burn_caption` (outline, boxed, social, yellow). The text finder
 (:mod:`detector.inference.overlays`) was written against the first two only (OpenCV's own font; the last two are
-drawn by Pillow from a TrueType font).
+drawn by Pillow from a TrueType font). Two watermark styles can be asked for too (agency: "NEWSWIRE" in white at 50%
+with no edge; handle: "@dailyclips" after a logo square, white at 85% over a soft shadow), the same text in every
+frame.
 
 Each captioned clip is analysed three ways: as the pipeline does, the face judged as the picture shows it and a
 "fake" on faces under text alone made "uncertain" ("outline"); as before text was looked for ("outline_kept": no
@@ -45,7 +47,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from reencode_probe import clip_arguments, fold_videos, probe_clips, reencode, thresholds_by_fold  # noqa: E402
 
-from detector.data.synthetic import CAPTION_STYLES as STYLES  # noqa: E402
+from detector.data.synthetic import CAPTION_STYLES, WATERMARK_STYLES  # noqa: E402
+
+STYLES = CAPTION_STYLES + WATERMARK_STYLES
 from detector.data.synthetic import burn_caption  # noqa: E402
 
 LINES = (
@@ -56,6 +60,12 @@ LINES = (
     "thank you all for being here today",
     "this is only the beginning",
 )
+WATERMARKS = {"agency": "NEWSWIRE", "handle": "@dailyclips"}  # a watermark's text, the same in every frame
+
+
+def line_for(style: str, k: int) -> str:
+    """The ``k``-th caption line, or a watermark style's own text (:data:`WATERMARKS`)."""
+    return WATERMARKS.get(style) or LINES[k % len(LINES)]
 
 
 def median_face(path: str, detector, n: int = 8) -> tuple[float, float, float] | None:
@@ -82,7 +92,7 @@ def captioned(src: str, dst: str, face, style: str, size: float, at: float, seco
     count = [0]
 
     def burn(img: np.ndarray) -> np.ndarray:
-        line = LINES[int(count[0] / rate / 2.0) % len(LINES)]
+        line = line_for(style, int(count[0] / rate / 2.0))
         count[0] += 1
         return burn_caption(img, line, cx, cy + at * side, size * side, style)
 
@@ -145,7 +155,7 @@ def portrait_clips(utk: str, n: int, face_px: float, tmp: str, styles, size: flo
         clips = {"as_is": write_clip(os.path.join(tmp, "as_is.mp4"), [frame] * 12)}
         for style in styles:
             burnt = [
-                burn_caption(frame, LINES[i // 8 % len(LINES)], fx, fy + at * face_px, size * face_px, style)
+                burn_caption(frame, line_for(style, i // 8), fx, fy + at * face_px, size * face_px, style)
                 for i in range(12)
             ]
             clips[style] = write_clip(os.path.join(tmp, f"{style}.mp4"), burnt)
@@ -255,7 +265,7 @@ def fills(args) -> int:
             (x, y, w, h), side = faces[0].box, max(faces[0].box[2:])
             crops["no caption"].append(crop_face(fr.image, faces[0].box, models[fold].card.face_margin))
             for style in args.styles:
-                line = LINES[fr.index % len(LINES)]
+                line = line_for(style, fr.index)
                 img = burn_caption(fr.image, line, x + w / 2, y + h / 2 + args.at * side, args.size * side, style)
                 crop = crop_face(img, faces[0].box, models[fold].card.face_margin)
                 for how in FILLS:
@@ -314,7 +324,7 @@ def finder(args) -> int:
         count("video frames", "none", [hit(image)], name)
         for k, style in enumerate(args.styles):
             cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2 + args.at * side
-            line = LINES[(len(name) + k) % len(LINES)]
+            line = line_for(style, len(name) + k)
             count("video frames", style, [hit(burn_caption(image, line, cx, cy, args.size * side, style))], name)
 
     clips = [it.path for it in (read_datasets(args.data) if args.data else []) if it.kind == "video"]
@@ -341,7 +351,7 @@ def finder(args) -> int:
             box, side = faces[0].box, max(faces[0].box[2:])
             for k, style in enumerate(args.styles):
                 cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2 + args.at * side
-                rgb = burn_caption(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), LINES[(i + k) % len(LINES)], cx, cy,
+                rgb = burn_caption(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), line_for(style, i + k), cx, cy,
                                    args.size * side, style)  # fmt: skip
                 cv2.imwrite(os.path.join(tmp, "captioned.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
                 count("UTKFace photos", style, photo(os.path.join(tmp, "captioned.png"))[:1], name)
@@ -398,7 +408,7 @@ def portraits(args) -> int:
 def main(argv=None) -> int:
     p = clip_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), "what the captions cost there")
     p.add_argument("--seconds", type=float, default=8.0, help="each clip's first this many seconds")
-    p.add_argument("--styles", nargs="+", default=list(STYLES), choices=STYLES)
+    p.add_argument("--styles", nargs="+", default=list(CAPTION_STYLES), choices=STYLES)
     p.add_argument("--size", type=float, default=0.1, help="the letters' height, in face heights")
     p.add_argument("--at", type=float, default=0.3, help="the caption's middle, in face heights below its centre")
     p.add_argument(

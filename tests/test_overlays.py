@@ -43,6 +43,43 @@ def test_no_text_is_found_on_a_face_without_it_nor_on_a_few_words():
     assert text_lines(np.zeros((20, 20, 3), np.uint8)) == [] and text_lines(None) == []
 
 
+@pytest.mark.parametrize(("style", "text", "at"), [("handle", "@dailyclips", 0.5), ("handle", "@dailyclips", 0.8)])
+def test_a_watermark_across_the_face_is_found(style, text, at):
+    # a platform's @handle, white at 85% over a soft shadow: no dark edge for the caption finder to hold on to
+    x, y, w, h = BOX
+    crop = crop_face(burn_caption(data.astronaut(), text, x + w / 2, y + at * h, 0.1 * h, style), BOX)
+    lines = text_lines(crop, face_in_crop(BOX, 0.3))
+    assert len(lines) == 1
+    x0, y0, x1, y1 = lines[0]
+    side = crop.shape[0]
+    assert x1 - x0 > 0.35 * side and y1 - y0 < 0.2 * side
+    assert y0 <= (0.3 + at) / 1.6 * side <= y1  # the line lies where it was drawn (the crop: 1.6 face sides)
+
+
+@pytest.mark.parametrize("shade", [1.0, 0.6])
+def test_an_agencys_name_at_half_strength_is_found_across_the_face(shade):
+    # white at 50%, no edge: it lifts a face by half its distance from white, less over pale skin than dark
+    x, y, w, h = BOX
+    face = (data.astronaut() * shade).astype(np.uint8)
+    marked = burn_caption(face, "NEWSWIRE", x + w / 2, y + 0.5 * h, 0.12 * h, "agency")
+    assert len(text_lines(crop_face(marked, BOX), face_in_crop(BOX, 0.3))) == 1
+    assert text_lines(crop_face(face, BOX)) == []
+
+
+def test_light_shapes_in_a_row_are_a_watermark_only_as_strokes_standing_close():
+    import cv2
+
+    grey = np.full((300, 300, 3), 110, np.uint8)
+    assert len(text_lines(burn_caption(grey, "NEWSWIRE", 150, 155, 30, "agency"))) == 1
+    # the same letters far apart (a gap of more than 0.6 of their height) are not a word
+    assert text_lines(burn_caption(grey, "N   E   W   S   W   I   R   E", 150, 155, 30, "agency")) == []
+    # solid light blocks side by side (teeth, a row of highlights) are not strokes
+    blocks = grey.copy()
+    for i in range(8):
+        cv2.rectangle(blocks, (40 + i * 28, 140), (62 + i * 28, 170), (230, 230, 230), -1)
+    assert text_lines(blocks) == []
+
+
 def test_painting_out_covers_the_text_and_leaves_the_rest_of_the_crop():
     clean = crop_face(data.astronaut(), BOX)
     same, share = paint_out_text(clean)

@@ -271,8 +271,9 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
         )
     if any(f.text_over for _, f in entries):
         intro += (
-            " Text laid over a face (a caption) is said in its tile's caption: the models never trained on faces under "
-            "text, and read its letters as a sign of a fake, so a face under text is never called fake on its own."
+            " Text laid over a face (a caption or a watermark) is said in its tile's caption: the models never trained "
+            "on faces under text, and read its letters as a sign of a fake, so a face under text is never called fake "
+            "on its own."
         )
     if any(getattr(f, "covered_under", False) for _, f in entries):
         intro += (

@@ -314,8 +314,8 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
             "Over the threshold, but on faces with text laid over them: real ones score fake too."
             if compact
             else "<b>Why &ldquo;uncertain&rdquo;:</b> the score is over the threshold, but the faces that make it so "
-            "had text laid over them (a caption): the model never trained on faces under text, and real faces under "
-            f"captions score fake too. {rest} Find a copy without captions if you can."
+            "had text laid over them (a caption or a watermark): the model never trained on faces under text, and "
+            f"real faces under text score fake too. {rest} Find a copy without the text if you can."
         )
     elif covered_made_uncertain(report):  # over the threshold, but on faces read as covered, under their own
         ct, one = float(report.covered_threshold), is_photo(report) and len(report.faces) == 1

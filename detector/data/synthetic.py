@@ -24,6 +24,10 @@ import numpy as np
 #   social   bold TrueType letters (DejaVu Sans Bold, from matplotlib), white with a black stroke, half as large again
 #   yellow   the same letters in yellow with a soft dark shadow and no stroke
 CAPTION_STYLES = ("outline", "boxed", "social", "yellow")
+# and a watermark (drawn by burn_caption too; not among training's captions):
+#   agency   bold TrueType letters, white at 50% over the picture, no edge (an agency's or a channel's name)
+#   handle   a logo square and the text in bold letters, white at 85% over a soft shadow (a platform's @handle)
+WATERMARK_STYLES = ("agency", "handle")
 
 
 def astronaut() -> np.ndarray:
@@ -97,11 +101,13 @@ def render_clip(
 
 def burn_caption(img: np.ndarray, text: str, centre_x: float, middle_y: float, height: float, style: str) -> np.ndarray:
     """``img`` (RGB) with ``text`` drawn on it, centred at (``centre_x``, ``middle_y``), its capitals ``height`` px
-    high, in ``style`` (:data:`CAPTION_STYLES`)."""
+    high, in ``style`` (:data:`CAPTION_STYLES`, or a watermark's :data:`WATERMARK_STYLES`)."""
     import cv2
 
     if style in ("social", "yellow"):
         return _truetype_caption(img, text, centre_x, middle_y, height, style)
+    if style in WATERMARK_STYLES:
+        return _watermark(img, text, centre_x, middle_y, height, style)
     font, out = cv2.FONT_HERSHEY_DUPLEX, img.copy()
     scale = max(0.3, height / 22.0)  # DUPLEX capitals are ~22 px high at scale 1
     thick = max(1, int(round(scale * 1.6)))
@@ -115,7 +121,7 @@ def burn_caption(img: np.ndarray, text: str, centre_x: float, middle_y: float, h
     elif style == "outline":
         cv2.putText(out, text, (x, y), font, scale, (0, 0, 0), thick + max(2, thick), cv2.LINE_AA)
     else:
-        raise ValueError(f"unknown style {style!r}: one of {', '.join(CAPTION_STYLES)}")
+        raise ValueError(f"unknown style {style!r}: one of {', '.join(CAPTION_STYLES + WATERMARK_STYLES)}")
     cv2.putText(out, text, (x, y), font, scale, (255, 255, 255), thick, cv2.LINE_AA)
     return out
 
@@ -157,3 +163,24 @@ def _truetype_caption(img: np.ndarray, text: str, centre_x: float, middle_y: flo
     out = Image.composite(Image.new("RGB", out.size, (0, 0, 0)), out, shadow)
     ImageDraw.Draw(out).text(at, text, font=font, anchor="lm", fill=(255, 230, 40))
     return np.asarray(out)
+
+
+def _watermark(img: np.ndarray, text: str, centre_x: float, middle_y: float, height: float, style: str) -> np.ndarray:
+    """``img`` with ``text`` laid over it as a watermark (:data:`WATERMARK_STYLES`): white letters blended into the
+    picture, with no edge ("agency", 50%), or after a logo square over a soft shadow ("handle", 85%)."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    font = _bold_font(max(8, int(round(height / 0.73))))  # DejaVu's capitals are ~0.73 of its size
+    if style == "handle":
+        text = "\u25a0 " + text
+    cover = Image.new("L", (img.shape[1], img.shape[0]), 0)
+    ImageDraw.Draw(cover).text((centre_x, middle_y), text, font=font, anchor="mm", fill=255)
+    alpha = np.asarray(cover, np.float32)[..., None] / 255
+    out = img.astype(np.float32)
+    if style == "handle":
+        shadow = np.asarray(cover.filter(ImageFilter.GaussianBlur(max(1.0, height / 8))), np.float32)[..., None] / 255
+        off = max(1, int(round(height / 10)))
+        out *= 1 - 0.5 * np.roll(shadow, (off, off), (0, 1))
+    strength = 0.85 if style == "handle" else 0.5
+    out = out * (1 - strength * alpha) + 255 * strength * alpha
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
