@@ -56,6 +56,21 @@ def test_a_watermark_across_the_face_is_found(style, text, at):
     assert y0 <= (0.3 + at) / 1.6 * side <= y1  # the line lies where it was drawn (the crop: 1.6 face sides)
 
 
+def test_a_watermark_over_a_large_face_is_found_in_its_crop_shrunk():
+    import cv2
+
+    from detector.inference.overlays import WATERMARK_SIDE
+
+    x, y, w, h = (v * 5 for v in BOX)
+    big = cv2.resize(data.astronaut(), None, fx=5, fy=5, interpolation=cv2.INTER_CUBIC)
+    marked = burn_caption(big, "@dailyclips", x + w / 2, y + 0.5 * h, 0.1 * h, "handle")
+    crop = crop_face(marked, (x, y, w, h))
+    assert crop.shape[0] > 1.5 * WATERMARK_SIDE
+    (x0, y0, x1, y1), side = text_lines(crop, face_in_crop((x, y, w, h), 0.3))[0], crop.shape[0]
+    assert y0 <= 0.8 / 1.6 * side <= y1 and x1 - x0 > 0.35 * side  # in the crop's own pixels
+    assert text_lines(crop_face(big, (x, y, w, h))) == []
+
+
 @pytest.mark.parametrize("shade", [1.0, 0.6])
 def test_an_agencys_name_at_half_strength_is_found_across_the_face(shade):
     # white at 50%, no edge: it lifts a face by half its distance from white, less over pale skin than dark
