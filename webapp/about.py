@@ -37,7 +37,7 @@ often on compressed, filtered or forwarded material. The details follow.
    the threshold → *fake*; just below it, in the model's *uncertain* band (where real faces of its validation set
    also score) → *uncertain*. Faces under text, and faces whose mouth and chin look covered (a cup, a hand, a mask)
    and score under the model's own threshold for covered faces, never make a *fake* on their own: covered real
-   faces, and faces under captions, score high too.
+   faces, and faces under captions or watermarks, score high too.
 5. **Explain**: a heat map (Grad-CAM or a relative) shows which pixels pushed the score towards *fake*. Each map
    is scaled to its own strongest spot: on a face scored real, red is not evidence of a fake. Colours: jet (blue to
    red) or inferno (dark to bright yellow, which reads the same with red-green colour blindness and in greyscale),
