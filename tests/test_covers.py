@@ -177,7 +177,7 @@ def test_a_covered_photo_and_its_tile_are_uncertain_under_the_covered_threshold(
     for report, word in ((under, "uncertain"), (over, "fake")):
         f = report.faces[0]
         assert face_label(f.score, report.threshold, report.uncertain, None, held_back(f)) == word
-        assert face_word(f.score, report.threshold, report.uncertain, None, text=held_back(f)) == word
+        assert face_word(f.score, report.threshold, report.uncertain, None, held=held_back(f)) == word
     assert (
         under.to_dict()["covered_threshold"] == 0.9
         and "covered_threshold" not in _clip([(0.8, 0.6)], covered_threshold=None, photo=True).to_dict()

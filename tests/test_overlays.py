@@ -286,9 +286,9 @@ def test_a_face_under_text_is_never_labelled_fake_on_its_own():
     from webapp.faces import faces_text, score_said
     from webapp.lab import _pair_caption_note
 
-    assert face_label(0.9, 0.5, [0.3, 0.5]) == "fake" and face_label(0.9, 0.5, [0.3, 0.5], text=0.2) == "uncertain"
-    assert face_label(0.1, 0.5, [0.3, 0.5], text=0.2) == "real"
-    assert score_said(0.9, 0.5, [0.3, 0.5], text=0.2).endswith("(uncertain)")
+    assert face_label(0.9, 0.5, [0.3, 0.5]) == "fake" and face_label(0.9, 0.5, [0.3, 0.5], held=0.2) == "uncertain"
+    assert face_label(0.1, 0.5, [0.3, 0.5], held=0.2) == "real"
+    assert score_said(0.9, 0.5, [0.3, 0.5], held=0.2).endswith("(uncertain)")
     report = _clip([(0.9, 0.2)] * 8)
     assert "face 0 0.90 (uncertain)" in faces_text(report.frames[0].faces, 0.5, [0.3, 0.5])
     # the failure lab's pair: said where text was found on one side only

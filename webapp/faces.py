@@ -58,17 +58,17 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
 
 
 def face_word(
-    score: float, threshold: float, band=None, second: dict | None = None, unknown: str = "", text: float = 0.0
+    score: float, threshold: float, band=None, second: dict | None = None, unknown: str = "", held: float = 0.0
 ) -> str:
     """A face's label as a tile, box or caption writes it (fake, uncertain, real; ``unknown`` for none of them),
-    as the report's verdict reads it (:func:`~detector.inference.report.face_label`; ``text``: the face's
-    ``text_over``)."""
-    label = face_label(score, threshold, band, second, text)
+    as the report's verdict reads it (:func:`~detector.inference.report.face_label`; ``held``: the face's
+    :func:`~detector.inference.report.held_back`, text over it or a cover under its threshold)."""
+    label = face_label(score, threshold, band, second, held)
     return label if label in _WORDS else unknown
 
 
-def _colour(score: float, threshold: float, band: list[float] | None = None, second: dict | None = None, text=0.0):
-    return _COLOURS.get(face_label(score, threshold, band, second, text), GREY)
+def _colour(score: float, threshold: float, band: list[float] | None = None, second: dict | None = None, held=0.0):
+    return _COLOURS.get(face_label(score, threshold, band, second, held), GREY)
 
 
 def _luminance(colour) -> float:
@@ -297,7 +297,7 @@ def face_tile(
     colour = _colour(face.score, threshold, band, second, held_back(face))
     strip = max(18, round(side * 0.16))  # letters readable when the tile is shown small or projected
     tile = cv2.copyMakeBorder(tile, border, strip, border, border, cv2.BORDER_CONSTANT, value=colour)
-    word = face_word(face.score, threshold, band, second, text=held_back(face))
+    word = face_word(face.score, threshold, band, second, held=held_back(face))
     shown = score_text(face.score, threshold, band)
     room = tile.shape[1] - 2 * border - 4
 
@@ -393,7 +393,7 @@ def draw_boxes(
         cv2.rectangle(out, (x, y), (x + w, y + h), EDGE, line + 2)  # the dark edge on each side of the line
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, line)
         shown = score_text(f.score, threshold, band)
-        word = face_word(f.score, threshold, band, second, text=held_back(f))  # not the box's colour alone (an audit)
+        word = face_word(f.score, threshold, band, second, held=held_back(f))  # not the box's colour alone (an audit)
         labels.append((f"face {f.identity}: {shown} {word}".rstrip(), (x, y, w, h), colour))
     taken: list = []  # labels drawn; and the faces' insides, which no label should cover either
     inner = tuple(
@@ -427,10 +427,10 @@ def crop_note(face, text: bool = True) -> str:
     return "".join(notes)
 
 
-def score_said(score: float, threshold: float, band=None, second: dict | None = None, text: float = 0.0) -> str:
-    """A face's score and its word, as captions write them: "0.93 (fake)", "0.47 (uncertain)" (``text``: the face's
-    ``text_over``: under text, never "fake")."""
-    return f"{score_text(score, threshold, band)} ({face_word(score, threshold, band, second, '?', text)})"
+def score_said(score: float, threshold: float, band=None, second: dict | None = None, held: float = 0.0) -> str:
+    """A face's score and its word, as captions write them: "0.93 (fake)", "0.47 (uncertain)" (``held``: the face's
+    :func:`~detector.inference.report.held_back`: under text, or a cover under its threshold, never "fake")."""
+    return f"{score_text(score, threshold, band)} ({face_word(score, threshold, band, second, '?', held)})"
 
 
 def faces_text(faces: list[FaceResult], threshold: float, band=None, second: dict | None = None, small=()) -> str:

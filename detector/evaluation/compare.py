@@ -117,10 +117,10 @@ class ModelRun:
         on), None where no face was found."""
         return [(fr.time, max((f.score for f in fr.faces), default=None)) for fr in self.report.frames]
 
-    def label_of(self, score: float, text: float = 0.0) -> str:
+    def label_of(self, score: float, held: float = 0.0) -> str:
         # as the report's verdict reads: a fake its colour second opinion does not share is uncertain (a browser
-        # check), and so is a face with text laid over it (``text``: its ``text_over``; a review)
-        return face_label(score, self.report.threshold, self.report.uncertain, self.report.second_opinion, text)
+        # check), and so is a face held back, under text or a cover (``held``: its ``held_back``; a review)
+        return face_label(score, self.report.threshold, self.report.uncertain, self.report.second_opinion, held)
 
 
 @dataclass

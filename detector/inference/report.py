@@ -912,15 +912,15 @@ def with_second_opinion(label: str, second: dict | None) -> str:
 
 
 def face_label(
-    score: float, threshold: float, band: list[float] | None = None, second: dict | None = None, text: float = 0.0
+    score: float, threshold: float, band: list[float] | None = None, second: dict | None = None, held: float = 0.0
 ) -> str:
     """A face's label as the report's verdict reads: "fake" at the threshold, unless the report's colour second opinion
-    (``second``: :attr:`Report.second_opinion`) does not share it, or something holds the face back (``text``:
+    (``second``: :attr:`Report.second_opinion`) does not share it, or something holds the face back (``held``:
     :func:`held_back`, text laid over it, :func:`with_text_over`, or a cover before its mouth under the card's
     threshold for covered faces, :func:`with_covered`), then "uncertain" (a browser check: a tile said FAKE in red
     under an UNCERTAIN verdict)."""
     label = with_second_opinion(verdict(score, threshold, band), second)
-    return "uncertain" if label == "fake" and text else label
+    return "uncertain" if label == "fake" and held else label
 
 
 SECOND_OPINION = "A second opinion:"  # how colour_second_opinion's warning starts
