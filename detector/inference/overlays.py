@@ -50,16 +50,18 @@ LETTER_HEIGHT = (0.02, 0.2)  # a letter's height, as shares of the crop's side
 LETTER_MAX_WIDTH = 0.3  # and its width at most this share
 MAX_SHAPES = 400  # a crop with more bright-edged shapes than this is noise, not text: nothing is found
 # a watermark's letters: strokes lighter than the picture round them by at least one of these grey levels (a white
-# top-hat: what a closing-up of bright strokes narrower than 1/40 or 1/20 of the crop takes away), standing side by
-# side (gaps under WATERMARK_GAP of their height) on one baseline; their shapes at most WATERMARK_FILL filled (a
-# stroke, not a blob: teeth, a highlight).  Set on 150 held-out real photos with a drawn agency name and @handle
-# over the face (found 93 and 138 times) and as they are (found 3 times: wrinkles, a fringe): docs/results.md
-# "Watermarks over the face"
+# top-hat: the picture less its opening by a square 1/40 or 1/20 of the crop wide, which takes away light strokes
+# narrower than it), standing side by side (gaps under WATERMARK_GAP of their height) on one baseline; their shapes
+# at most WATERMARK_FILL filled (a stroke, not a blob: teeth, a highlight).  Set by eye on the first 150 of the 300
+# held-out real photos of docs/results.md "Watermarks over the face", with a drawn agency name and @handle over the
+# face and as they are (wrinkles, a fringe, glasses were found too: its figures say how often)
 WATERMARK_LIFT = (25, 40)
 WATERMARK_KERNELS = (1 / 40, 1 / 20)
 WATERMARK_GAP = 0.6
 WATERMARK_FILL = 0.75
-WATERMARK_SIDE = 400  # a larger crop is looked at shrunk to this side (the search: ~2.6 ms at 400 px, 14 at 800)
+WATERMARK_BASELINE = 0.6  # at least this share of a line's letters end within a fifth of their height of its baseline
+WATERMARK_DRIFT = 1.5  # a line's box at most this many times its tallest letter high (ascenders and descenders)
+WATERMARK_SIDE = 400  # a larger crop is looked at shrunk to this side (the search: ~3 ms at 400 px)
 # whether the pipeline covers the text it finds before judging a face (paint_out_text), or judges the picture as it
 # is; either way a verdict resting on faces under text alone is never "fake".  Measured both ways (docs/results.md
 # "Text laid over the face"): covered, the real clips' scores fell back, but so did the fakes', and half of 99
@@ -167,13 +169,20 @@ def _chains(shapes: list[tuple[int, int, int, int, int]], side: int) -> list[tup
             continue
         if np.median([s[4] / (s[2] * s[3]) for s in word]) > WATERMARK_FILL:
             continue
-        lines.append((x0, min(s[1] for s in word), x1, max(s[1] + s[3] for s in word)))
+        y0, y1 = min(s[1] for s in word), max(s[1] + s[3] for s in word)
+        if y1 - y0 > WATERMARK_DRIFT * max(s[3] for s in word):
+            continue  # pairs alike step by step, drifting up or down a texture: not one line (a review)
+        bottoms, height = [s[1] + s[3] for s in word], float(np.median([s[3] for s in word]))
+        on_line = sum(abs(b - np.median(bottoms)) <= 0.2 * height for b in bottoms)
+        if on_line < WATERMARK_BASELINE * len(word):
+            continue  # most letters stand on one baseline (a few descend: y, p); blotches do not
+        lines.append((x0, y0, x1, y1))
     return lines
 
 
 def _light_lines(grey: np.ndarray, side: int, edged: list | tuple = ()) -> list[tuple[int, int, int, int]]:
     """The lines of a watermark's letters (:func:`_chains` of :func:`_light_shapes`, at each of
-    :data:`WATERMARK_LIFT` and :data:`WATERMARK_KERNELS`): of those found more than once, the lowest box; none on
+    :data:`WATERMARK_LIFT` and :data:`WATERMARK_KERNELS`): of boxes whose rows overlap, the shortest; none on
     the rows of an ``edged`` line (a caption's letters are light too, and their box taken with their outline is
     taller: merged, the bar over the caption would grow past the share a pattern is told by)."""
     import cv2
@@ -202,18 +211,26 @@ def text_lines(
     spanning :data:`TEXT_MIN_SPAN` of the width, and the lines of a watermark's lighter letters
     (:func:`_light_lines`).  ``face``: the face's box in the crop's pixels (x0, y0, x1, y1); only lines that cross
     it are kept.  [] where none is found."""
+    edged, light = _lines_by_kind(crop, face)
+    return _merged(edged + light)
+
+
+def _lines_by_kind(crop: np.ndarray, face=None) -> tuple[list, list]:
+    """(a caption's lines, a watermark's lines) over ``crop`` that cross ``face``, as :func:`text_lines` finds
+    them."""
     import cv2
 
-    if crop is None or crop.ndim != 3 or min(crop.shape[:2]) < 32:
-        return []
+    if crop is None or crop.ndim != 3 or crop.shape[2] not in (3, 4) or min(crop.shape[:2]) < 32:
+        return [], []
     side = crop.shape[1]
-    grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
+    grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY if crop.shape[2] == 3 else cv2.COLOR_RGBA2GRAY)
     edged = _edged_lines(grey, side)
-    lines = _merged(edged + _light_lines(grey, side, edged))
+    light = _light_lines(grey, side, edged)
     if face is not None:
         fx0, fy0, fx1, fy1 = face
-        lines = [b for b in lines if b[0] < fx1 and b[2] > fx0 and b[1] < fy1 and b[3] > fy0]
-    return lines
+        crosses = lambda b: b[0] < fx1 and b[2] > fx0 and b[1] < fy1 and b[3] > fy0  # noqa: E731
+        edged, light = [b for b in edged if crosses(b)], [b for b in light if crosses(b)]
+    return edged, light
 
 
 def _merged(lines: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
@@ -252,7 +269,7 @@ def text_mask(
     crop turned back, resampled twice: small letters are lost), and its bars turned as the crop was."""
     import cv2
 
-    if crop is None or crop.ndim != 3 or min(crop.shape[:2]) < 32:
+    if crop is None or crop.ndim != 3 or crop.shape[2] not in (3, 4) or min(crop.shape[:2]) < 32:
         return None
     side = crop.shape[1]
     centre = (side / 2, side / 2)
@@ -260,13 +277,19 @@ def text_mask(
         level = crop
     elif level is None or level.shape != crop.shape:
         level = cv2.warpAffine(crop, cv2.getRotationMatrix2D(centre, -roll, 1.0), (side, side))
-    lines = text_lines(level, face)
-    if not lines:
-        return None
-    mask = _mask(side, lines)
-    if roll:
-        mask = cv2.warpAffine(mask, cv2.getRotationMatrix2D(centre, roll, 1.0), (side, side), flags=cv2.INTER_NEAREST)
-    return mask if mask.any() and mask.mean() <= TEXT_MAX_SHARE else None
+    edged, light = _lines_by_kind(level, face)
+    # both kinds; where together they would cover more than a pattern's share, the caption alone (a watermark found
+    # beside it must not lose a caption that is found on its own: a review)
+    for lines in (_merged(edged + light), edged):
+        if not lines:
+            continue
+        mask = _mask(side, lines)
+        if roll:
+            turn = cv2.getRotationMatrix2D(centre, roll, 1.0)
+            mask = cv2.warpAffine(mask, turn, (side, side), flags=cv2.INTER_NEAREST)
+        if mask.any() and mask.mean() <= TEXT_MAX_SHARE:
+            return mask
+    return None
 
 
 def text_over(crop: np.ndarray, face=None, roll: float = 0.0, level: np.ndarray | None = None) -> float:
