@@ -329,6 +329,7 @@ def finder(args) -> int:
 
     clips = [it.path for it in (read_datasets(args.data) if args.data else []) if it.kind == "video"]
     clips += sorted(glob.glob(os.path.join(args.wild, "*"))) if args.wild else []
+    clips = [] if args.heldout else clips
     for path in clips:
         for fr in sample_frames(path, n_frames=6)[1]:
             frame(fr.image, f"{os.path.basename(path)}@{fr.index}")
@@ -337,7 +338,12 @@ def finder(args) -> int:
         _, sampled, _ = frames_and_faces(path, frames=None, fps=None, limits=Limits(), margin=margin)
         return [bool(f.text_over) for fr in sampled for f in fr.faces or []]
 
-    photos = sorted(glob.glob(os.path.join(args.utk, "real", "*.jpg")))[: args.photos or None]
+    if args.heldout:  # the held-out part alone (no clips): what its evaluation sees
+        from detector.data.datasets import held_out
+
+        photos = sorted(it.path for it in read_datasets([args.utk]) if held_out(it))[: args.photos or None]
+    else:
+        photos = sorted(glob.glob(os.path.join(args.utk, "real", "*.jpg")))[: args.photos or None]
     with tempfile.TemporaryDirectory() as tmp:
         for i, path in enumerate(photos):
             name = os.path.basename(path)
@@ -359,6 +365,8 @@ def finder(args) -> int:
     for (where, kind), (n, hit, names) in found.items():
         said = f"  e.g. {', '.join(names[:5])}" if names else ""
         print(f"  {where:15s} {'no caption' if kind == 'none' else kind:10s} {hit:5d} of {n:5d}{said}")
+        if args.heldout and kind == "none":
+            print("    " + "\n    ".join(names))  # every one, to be looked at
     return 0
 
 
@@ -420,6 +428,7 @@ def main(argv=None) -> int:
     )
     p.add_argument("--finder", action="store_true", help="instead: the text finder alone, on crops with and without")
     p.add_argument("--photos", type=int, default=0, help="--finder: the first this many UTKFace photos (0: all)")
+    p.add_argument("--heldout", action="store_true", help="--finder: the held-out UTKFace photos only, no clips")
     p.add_argument("--fills", action="store_true", help="instead: the ways of covering a caption, compared")
     p.add_argument("--fake-clips", type=int, default=40, help="--fills: this many fakes, drawn at random (seed 0)")
     p.add_argument("--portraits", type=int, default=0, help="instead: this many held-out UTKFace photos as portraits")
