@@ -52,9 +52,10 @@ MAX_SHAPES = 400  # a crop with more bright-edged shapes than this is noise, not
 # a watermark's letters: strokes lighter than the picture round them by at least one of these grey levels (a white
 # top-hat: the picture less its opening by a square 1/40 or 1/20 of the crop wide, which takes away light strokes
 # narrower than it), standing side by side (gaps under WATERMARK_GAP of their height) on one baseline; their shapes
-# at most WATERMARK_FILL filled (a stroke, not a blob: teeth, a highlight).  Set by eye on the first 150 of the 300
-# held-out real photos of docs/results.md "Watermarks over the face", with a drawn agency name and @handle over the
-# face and as they are (wrinkles, a fringe, glasses were found too: its figures say how often)
+# at most WATERMARK_FILL filled (a stroke, not a blob: teeth, a highlight).  Chosen over a small grid on the first 150
+# of the 300 held-out real photos of docs/results.md "Watermarks over the face", with a drawn agency name and @handle
+# over the face and as they are; the other 150, the clips and the held-out evaluation played no part (the height and
+# baseline checks came from a review's textures)
 WATERMARK_LIFT = (25, 40)
 WATERMARK_KERNELS = (1 / 40, 1 / 20)
 WATERMARK_GAP = 0.6
