@@ -85,35 +85,24 @@ def _vintage(a: np.ndarray) -> np.ndarray:
     return _clip(faded * (1 - 0.35 * np.clip(r - 0.4, 0, 1))[..., None])
 
 
-def _watermark_layer(size, text: str, height: float, angle: float = 0.0, tile: bool = False, at=(0.5, 0.5)):
-    """A white watermark's coverage (0-255, PIL "L") over an image of ``size``: ``text`` in bold letters whose
-    capitals are ``height`` px high, once at ``at`` (fractions of the width and height) or tiled over the whole
-    picture, turned by ``angle`` degrees."""
+def _stock(a: np.ndarray) -> np.ndarray:
+    """A stock agency's preview mark: a word tiled diagonally over the whole picture, white at 35%, no edge."""
     from PIL import Image, ImageDraw
 
     from detector.data.synthetic import _bold_font
 
-    w, h = size
-    font = _bold_font(max(8, int(round(height / 0.73))))
-    big = Image.new("L", (2 * w, 2 * h), 0)
-    d = ImageDraw.Draw(big)
-    if tile:
-        x0, y0, x1, y1 = d.textbbox((0, 0), text, font=font)
-        step_x, step_y = int((x1 - x0) * 1.4), int((y1 - y0) * 2.6)
-        for row, y in enumerate(range(0, 2 * h, step_y)):
-            for x in range(-step_x + (row % 2) * step_x // 2, 2 * w, step_x):
-                d.text((x, y), text, font=font, fill=255)
-    else:
-        d.text((w, h), text, font=font, fill=255, anchor="mm")
-    big = big.rotate(angle, resample=Image.BILINEAR, center=(w, h))
-    cx, cy = int(round(at[0] * w)), int(round(at[1] * h))
-    return big.crop((w - cx, h - cy, 2 * w - cx, 2 * h - cy))
-
-
-def _stock(a: np.ndarray) -> np.ndarray:
-    """A stock agency's preview mark: a word tiled diagonally over the whole picture, white at 35%, no edge."""
     h, w = a.shape[:2]
-    cover = np.asarray(_watermark_layer((w, h), "PREVIEW", h / 12, angle=30, tile=True), float)[..., None] / 255
+    font = _bold_font(max(8, int(round(h / 12 / 0.73))))  # capitals a twelfth of the picture high
+    big = Image.new("L", (2 * w, 2 * h), 0)  # drawn twice the size, turned about its middle, the middle kept
+    d = ImageDraw.Draw(big)
+    x0, y0, x1, y1 = d.textbbox((0, 0), "PREVIEW", font=font)
+    step_x, step_y = int((x1 - x0) * 1.4), int((y1 - y0) * 2.6)
+    for row, y in enumerate(range(0, 2 * h, step_y)):
+        for x in range(-step_x + (row % 2) * step_x // 2, 2 * w, step_x):
+            d.text((x, y), "PREVIEW", font=font, fill=255)
+    big = big.rotate(30, resample=Image.BILINEAR, center=(w, h))
+    cx, cy = int(round(0.5 * w)), int(round(0.5 * h))
+    cover = np.asarray(big.crop((w - cx, h - cy, 2 * w - cx, 2 * h - cy)), float)[..., None] / 255
     return _clip(a * (1 - 0.35 * cover) + 255 * 0.35 * cover)
 
 

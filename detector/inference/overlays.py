@@ -77,9 +77,17 @@ def _shapes(grey: np.ndarray, side: int) -> list[tuple[int, int, int, int]]:
     r = max(1, int(round(side / 120)))  # a stroke's width, about
     near_dark = cv2.dilate((grey <= TEXT_DARK).astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
     marks = ((grey >= TEXT_BRIGHT) & near_dark).astype(np.uint8)
+    return [s[:4] for s in _letter_sized(marks, side)]
+
+
+def _letter_sized(marks: np.ndarray, side: int) -> list[tuple[int, int, int, int, int]]:
+    """The connected shapes of ``marks`` (0/1) of a letter's size (:data:`LETTER_HEIGHT`, :data:`LETTER_MAX_WIDTH`;
+    at least 4 pixels), as (x, y, w, h, area)."""
+    import cv2
+
     n, _, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
     lo, hi = LETTER_HEIGHT[0] * side, LETTER_HEIGHT[1] * side
-    shapes = [tuple(int(v) for v in stats[i, :4]) for i in range(1, n) if stats[i, 4] >= 4]
+    shapes = [tuple(int(v) for v in stats[i, :5]) for i in range(1, n) if stats[i, 4] >= 4]
     return [s for s in shapes if lo <= s[3] <= hi and s[2] <= LETTER_MAX_WIDTH * side]
 
 
@@ -126,11 +134,7 @@ def _light_shapes(grey: np.ndarray, side: int, lift: int, kernel: int) -> list[t
     import cv2
 
     element = cv2.getStructuringElement(cv2.MORPH_RECT, (kernel, kernel))
-    marks = (cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, element) >= lift).astype(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
-    lo, hi = LETTER_HEIGHT[0] * side, LETTER_HEIGHT[1] * side
-    shapes = [tuple(int(v) for v in stats[i, :5]) for i in range(1, n) if stats[i, 4] >= 4]
-    return [s for s in shapes if lo <= s[3] <= hi and s[2] <= LETTER_MAX_WIDTH * side]
+    return _letter_sized((cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, element) >= lift).astype(np.uint8), side)
 
 
 def _chains(shapes: list[tuple[int, int, int, int, int]], side: int) -> list[tuple[int, int, int, int]]:
