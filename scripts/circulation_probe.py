@@ -119,6 +119,12 @@ def _platform(a: np.ndarray) -> np.ndarray:
     return burn_caption(a, "@dailyclips", w / 2, 0.62 * h, h / 16, "handle")
 
 
+def _caption(style: str):
+    """A burned-in caption line across the mouth and chin in ``style`` (:data:`detector.data.synthetic.CAPTION_STYLES`),
+    its capitals a sixteenth of the picture high: a still from captioned social video, or a meme's words."""
+    return lambda a: burn_caption(a, "wait for it", a.shape[1] / 2, 0.72 * a.shape[0], a.shape[0] / 16, style)
+
+
 # name: (what it does, in the training casts' family, function)
 FILTERS = {
     "none": ("the photo as it is", True, lambda a: a),
@@ -168,10 +174,12 @@ FILTERS = {
     "stock": ("a stock agency's 'PREVIEW' tiled diagonally, white at 35%", False, _stock),
     "agency": ("an agency's name once across the face, large, white at 50%", False, _agency),
     "platform": ("a platform's logo and @handle over the mouth, white over a soft shadow", False, _platform),
+    "caption": ("a caption across the mouth and chin, white with a black outline", False, _caption("outline")),
+    "caption_bold": ("a caption across the mouth and chin, bold white with a black stroke", False, _caption("social")),
 }
 
 
-WATERMARKS = ("stock", "agency", "platform")  # asked for by name (--filters): not in the earlier default runs
+WATERMARKS = ("stock", "agency", "platform", "caption", "caption_bold")  # text: asked for by name (--filters) only
 
 
 def main(argv=None) -> int:
@@ -181,6 +189,7 @@ def main(argv=None) -> int:
     )
     p.add_argument("--photos", type=int, default=100, help="held-out photos drawn (default 100)")
     p.add_argument("--seed", type=int, default=1, help="the draw's seed (default 1)")
+    p.add_argument("--skip", type=int, default=0, help="leave out the draw's first this many photos (another set)")
     p.add_argument("--utk", default="../shared/data/faces_utk", help="the UTKFace data root")
     p.add_argument(
         "--filters", default=None, help="comma-separated filter names (default: all but the watermarks, WATERMARKS)"
@@ -204,7 +213,7 @@ def main(argv=None) -> int:
         return 2
     photos = [it for it in read_datasets([args.utk]) if held_out(it)]
     random.Random(args.seed).shuffle(photos)
-    photos = photos[: args.photos]
+    photos = photos[args.skip : args.skip + args.photos]
     models = [load_model(m) for m in (args.model or [None])]
     rows = collections.defaultdict(list)  # (filter, model) -> [(photo, label, score)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -222,7 +231,8 @@ def main(argv=None) -> int:
                     except InputError:
                         label, score, unlike, text = "error", None, False, False
                     rows[name, model.card.name].append((os.path.basename(it.path), label, score, unlike, text))
-    print(f"{len(photos)} held-out real photos (seed {args.seed}); each model at its own threshold")
+    skipped = f", the first {args.skip} of the draw left out" if args.skip else ""
+    print(f"{len(photos)} held-out real photos (seed {args.seed}{skipped}); each model at its own threshold")
     print(
         "| filter | in training's casts | model | fake | uncertain | real | no face | median score | "
         "warned unlike the training faces: all, of the fakes | text found over a face |"
@@ -246,7 +256,7 @@ def main(argv=None) -> int:
     if args.json:
         out = {f"{name}|{model}": got for (name, model), got in rows.items()}
         with open(args.json, "w") as fh:
-            json.dump({"photos": len(photos), "seed": args.seed, "rows": out}, fh, indent=1)
+            json.dump({"photos": len(photos), "seed": args.seed, "skip": args.skip, "rows": out}, fh, indent=1)
     return 0
 
 
