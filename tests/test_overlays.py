@@ -418,3 +418,101 @@ def test_a_temporal_models_sequence_label_follows_the_stretch_rule():
     calm = _clip([(0.95, 0.0)] * 2 + [(0.05, 0.0)] * 30)  # too short a run to count
     assert sequence_label("real", calm) == "real"
     assert sequence_label("fake", _clip([(0.9, 0.2)] * 8)) == "uncertain"  # and the text rule, as before
+
+
+def _tiered_clip(scores_and_text, text_threshold, threshold=0.5):
+    """:func:`_clip` as analyze makes it where the model card sets a threshold for faces under text."""
+    from detector.inference.report import FaceResult, FrameResult, clear_text, summarise
+
+    frames = [
+        FrameResult(
+            index=i,
+            time=i * 0.3,
+            faces=[FaceResult(identity=0, box=(40, 30, 80, 90), confidence=0.9, score=s, text_over=t)],
+        )
+        for i, (s, t) in enumerate(scores_and_text)
+    ]
+    clear_text([f for fr in frames for f in fr.faces], text_threshold)
+    r = summarise("clip.mp4", frames, threshold=threshold, uncertain=[0.3, threshold], text_threshold=text_threshold)
+    return r
+
+
+@pytest.mark.parametrize(
+    "frames, tier, label",
+    [
+        ([(0.9, 0.2)] * 8, 0.8, "fake"),  # every face under text, over the threshold for such faces: fake
+        ([(0.9, 0.2)] * 8, 0.95, "uncertain"),  # under it: never fake on them alone
+        ([(0.9, 0.2)] * 8, None, "uncertain"),  # a card without one: never
+        ([(0.9, 0.2)] * 4 + [(0.85, 0.2)] * 4, 0.88, "fake"),  # the clip's score reaches it (confident frames)
+        ([(0.2, 0.2)] * 8, 0.8, "real"),  # under the band: text or not
+    ],
+)
+def test_faces_under_text_make_a_fake_from_the_cards_threshold_for_them(frames, tier, label):
+    from detector.inference.report import face_label, held_back, text_made_uncertain, with_text_over
+    from webapp.verdict import fake_html, relabel, uncertain_html
+
+    report = _tiered_clip(frames, tier)
+    report.label = with_text_over(report.label, report)
+    assert report.label == label and report.text_threshold == tier
+    assert ("text_threshold" in report.to_dict()) == (tier is not None)
+    said = text_over_warning(report.frames, report)
+    if tier is None:
+        assert "never make the verdict fake" in said
+    else:
+        assert f"only from {tier:.3f}" in said and ("reaches it" in said) == (report.score >= tier)
+    face = report.frames[0].faces[0]
+    cleared = tier is not None and face.score >= tier
+    assert face.text_cleared == cleared  # its tile says what the verdict says
+    if face.score >= 0.5:
+        assert face_label(face.score, 0.5, [0.3, 0.5], held=held_back(face)) == ("fake" if cleared else "uncertain")
+    if label == "uncertain" and tier is not None:
+        assert text_made_uncertain(report) and f"fake from {tier:.3f}" in uncertain_html(report)
+    if label == "fake":
+        assert "threshold for faces under text" in fake_html(report)
+        # the slider: raised over the score, not fake; lowered, a face under text is still judged at its own
+        assert relabel(report, 0.95).label != "fake"
+        assert relabel(report, 0.15).label == "fake"
+    if label == "uncertain" and tier is not None:
+        assert relabel(report, 0.15).label == "uncertain"
+
+
+def test_a_cards_threshold_for_faces_under_text_is_never_below_its_own():
+    from detector.models.card import ModelCard, _check_numbers
+
+    card = ModelCard(
+        name="m", architecture="resnet18", input_size=64, threshold=0.6, text_over={"threshold": 0.9, "rule": "r"}
+    )
+    _check_numbers(card)
+    assert card.text_threshold == 0.9
+    with pytest.raises(ValueError):
+        _check_numbers(
+            ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6, text_over={"threshold": 0.5})
+        )
+    with pytest.raises(TypeError):
+        _check_numbers(ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6, text_over=[0.9]))
+    bare = ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6)
+    _check_numbers(bare)
+    assert bare.text_threshold is None and bare.text_over == {}
+
+
+def test_a_captioned_photo_is_fake_only_over_the_cards_threshold_for_faces_under_text(
+    tmp_path, tiny_model, monkeypatch
+):
+    import cv2
+
+    from detector.inference.pipeline import analyze
+
+    path = tmp_path / "captioned.png"
+    cv2.imwrite(str(path), cv2.cvtColor(captioned("outline"), cv2.COLOR_RGB2BGR))
+    first = analyze(str(path), model=tiny_model, cam=None)
+    assert any(f.text_over for f in first.faces)
+    s = first.score
+    monkeypatch.setattr(tiny_model.card, "threshold", s - 0.02)  # over the card's threshold
+    monkeypatch.setattr(tiny_model.card, "uncertain", [s - 0.1, s - 0.02])
+    for tier, label in ((None, "uncertain"), (s + 0.01, "uncertain"), (s - 0.01, "fake")):
+        monkeypatch.setattr(tiny_model.card, "text_over", {"threshold": tier} if tier else {})
+        report = analyze(str(path), model=tiny_model, cam=None)
+        assert report.label == label, (tier, report.score)
+        assert report.to_dict().get("text_threshold") == tier
+        (said,) = [w for w in report.warnings if w.startswith("Text laid over the face")]
+        assert ("reaches it" in said) == (label == "fake")

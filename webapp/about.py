@@ -35,9 +35,9 @@ often on compressed, filtered or forwarded material. The details follow.
 4. **Aggregate**: the *confident* rule (from the DFDC winning solution) turns frame scores into one score per person;
    the video score is the highest among the people seen often enough (a photo's: its most fake face's). At or above
    the threshold → *fake*; just below it, in the model's *uncertain* band (where real faces of its validation set
-   also score) → *uncertain*. Faces under text, and faces whose mouth and chin look covered (a cup, a hand, a mask)
-   and score under the model's own threshold for covered faces, never make a *fake* on their own: covered real
-   faces, and faces under captions or watermarks, score high too.
+   also score) → *uncertain*. Faces under text (a caption, a watermark) and faces whose mouth and chin look covered
+   (a cup, a hand, a mask) never make a *fake* on their own under the model's own threshold for such faces (or at
+   all, where it has none): covered real faces, and faces under captions or watermarks, score high too.
 5. **Explain**: a heat map (Grad-CAM or a relative) shows which pixels pushed the score towards *fake*. Each map
    is scaled to its own strongest spot: on a face scored real, red is not evidence of a fake. Colours: jet (blue to
    red) or inferno (dark to bright yellow, which reads the same with red-green colour blindness and in greyscale),

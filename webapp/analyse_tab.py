@@ -618,7 +618,15 @@ def on_model_changed(ui, report, model_name, video, photo) -> dict:
 def card_markdown(card) -> str:
     if card is None:
         return "No model selected."
-    from webapp.cards import GLOSSARY, calibration_rule, card_figures, covered_summary, for_readers, many_faces_summary
+    from webapp.cards import (
+        GLOSSARY,
+        calibration_rule,
+        card_figures,
+        covered_summary,
+        for_readers,
+        many_faces_summary,
+        text_summary,
+    )
 
     lines = [
         f"**{card.name}** — architecture `{card.architecture}`, input {card.input_size} px, "
@@ -644,6 +652,9 @@ def card_markdown(card) -> str:
     covered = covered_summary(card)  # and for faces read as covered
     if covered:
         lines.append(f"{covered}.")
+    texted = text_summary(card)  # and for faces under text
+    if texted:
+        lines.append(f"{texted}.")
     if card.trained:
         data = card.trained.get("data") or card.trained.get("dataset")
         if data:
@@ -800,8 +811,8 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     value=slider_value(default_card.threshold if default_card else 0.5),
                     step=THRESHOLD_STEP,
                     label="Threshold",
-                    info="score at or above it → fake (a face under text, or with its mouth and chin covered and "
-                    "under the model's threshold for covered faces: uncertain); from the model's uncertain band's "
+                    info="score at or above it → fake (a face under text, or with its mouth and chin covered, and "
+                    "under the model's threshold for such faces: uncertain); from the model's uncertain band's "
                     "lower edge up to it → uncertain. Moving it re-labels at once. A small video or photo (under "
                     "480 px, or 80 px for a photo or its face), and a photo with several faces, get the model's "
                     "stricter threshold for such files, where it has one.",
@@ -869,7 +880,7 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 "towards fake, not evidence of a fake) when a CAM method is chosen; with an RGB + depth model, last, "
                 "the depth map its depth stream read (FaceMesh's estimate, brighter = nearer). Red frame = scored at "
                 "or above the threshold, amber = in the model's uncertain band just below it (or over it, under "
-                "text, or covered over the mouth and chin under the model's threshold for covered faces), green = "
+                "text or covered over the mouth and chin, and under the model's threshold for such faces), green = "
                 "below; the "
                 "score is in the frame's bottom strip. In a video, one face in one frame is not the verdict: the "
                 "threshold was set for whole clips, and a few frames of a real clip can score above it. Hatched, "

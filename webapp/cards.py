@@ -113,6 +113,18 @@ def covered_summary(card) -> str | None:
     )
 
 
+def text_summary(card) -> str | None:
+    """The card's threshold for faces under text (``text_over``) in one sentence, or None where it has none."""
+    t = card.text_threshold
+    if t is None:
+        return None
+    return (
+        f"Faces with text laid over them (a caption, a watermark): called fake only from {t:.3f} (under it, "
+        "uncertain), set so that, for each kind of text, at most 1 in 20 real photos and clips with it laid over the "
+        "face and found scores over it"
+    )
+
+
 def source_name(name: str) -> str:
     """A data source's name for readers ("ffpp_c40" -> "FaceForensics++ c40"); unknown names as they are."""
     return SOURCE_NAMES.get(name, name)

@@ -192,8 +192,13 @@ def _band_text(report: Report) -> str:
     if text_made_uncertain(report):  # faces under text: never fake on their own
         return (
             f"{what} at or above the threshold {t:.3f} is called <b>fake</b>, unless the faces that make it so had "
-            "text laid over them (a caption) and no faces free of text score over it on their own: "
-            "then, as here, <b>uncertain</b>. Scores under the threshold follow the model's own band."
+            "text laid over them (a caption) and no faces free of text score over it on their own"
+            + (
+                f" (nor the score reaches {float(report.text_threshold):.3f}, the threshold for faces under text)"
+                if report.text_threshold is not None
+                else ""
+            )
+            + ": then, as here, <b>uncertain</b>. Scores under the threshold follow the model's own band."
         )
     if covered_made_uncertain(report):  # covered faces: fake only from their own threshold
         return (

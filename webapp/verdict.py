@@ -268,6 +268,13 @@ def fake_html(report: Report, compact: bool = False) -> str:
             "or colour-filtered. Before relying on it, find the original source and a version known to be real, "
             "read the warnings below, and see where the heat maps point."
         )
+        texted = any(f.text_over for f in report.faces)
+        if texted and report.text_threshold is not None:  # faces under text that make it so: their own threshold
+            text += (
+                " Text is laid over the face, and real faces under text score high: it is called fake here because "
+                f"it scores over the model's threshold for faces under text ({float(report.text_threshold):.3f}) "
+                "too, or because faces free of text do."
+            )
         covered = any(w.startswith(COVERED_WARNING) for w in report.warnings)
         if covered and report.covered_threshold is not None:  # a browser check: the card said nothing of it
             text += (
@@ -310,12 +317,19 @@ def uncertain_html(report: Report, compact: bool = False) -> str:
             rest = "No face in the photo was free of text."
         else:
             rest = "Too few of its frames were free of text to judge it on their own."
+        tt = report.text_threshold
+        own = (
+            f" It calls a face under text fake from {float(tt):.3f}, a threshold set on real faces with captions and "
+            "watermarks laid over them, and this score is under it."
+            if tt is not None
+            else ""
+        )
         text = (
             "Over the threshold, but on faces with text laid over them: real ones score fake too."
             if compact
             else "<b>Why &ldquo;uncertain&rdquo;:</b> the score is over the threshold, but the faces that make it so "
             "had text laid over them (a caption or a watermark): the model never trained on faces under text, and "
-            f"real faces under text score fake too. {rest} Find a copy without the text if you can."
+            f"real faces under text score fake too.{own} {rest} Find a copy without the text if you can."
         )
     elif covered_made_uncertain(report):  # over the threshold, but on faces read as covered, under their own
         ct, one = float(report.covered_threshold), is_photo(report) and len(report.faces) == 1

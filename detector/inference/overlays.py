@@ -335,9 +335,11 @@ def face_in_crop(box, margin: float) -> tuple[float, float, float, float]:
     return box[0] - x, box[1] - y, box[0] + box[2] - x, box[1] + box[3] - y
 
 
-def text_over_warning(frames) -> str:
+def text_over_warning(frames, report=None) -> str:
     """What the report says where text was found over any face of ``frames`` (each with ``faces``, each with
-    ``text_over``: see :class:`~detector.inference.faces.Face`); "" where none was."""
+    ``text_over``: see :class:`~detector.inference.faces.Face`); "" where none was.  With ``report`` (its
+    ``text_threshold``: the model card's threshold for faces under text), the score from which such faces make the
+    verdict fake, and whether this one reaches it."""
     from detector.inference.report import faces_where
 
     covered = [f for fr in frames for f in fr.faces if f.text_over]
@@ -346,10 +348,21 @@ def text_over_warning(frames) -> str:
     where = faces_where(frames, lambda f: bool(f.text_over))
     share = max(f.text_over for f in covered)
     done = " and painted out with a flat bar before judging" if PAINT_TEXT else ""
+    tt = getattr(report, "text_threshold", None)
+    if tt is None:
+        rule = "so faces under text alone never make the verdict fake, at most uncertain."
+    else:
+        rule = (
+            f"so faces under text alone make the verdict fake only from {float(tt):.3f}, a threshold of their own set "
+            "on real faces with captions and watermarks laid over them (at most 1 in 20 of them scored over it); "
+            "under it, at most uncertain."
+        )
+        if report.score is not None and report.score >= float(tt):
+            rule += f" This score, {report.score:.3f}, reaches it."
     return (
         f"Text laid over the face (a caption, a watermark or other lettering) was found on {where}{done} (up to "
         f"{share:.0%} of a face's square): the models never trained on faces under text, and read its sharp letters "
-        "as a sign of a fake, so faces under text alone never make the verdict fake, at most uncertain. Text can also "
+        f"as a sign of a fake, {rule} Text can also "
         'hide a fake\'s traces (often about the mouth): a "real" under text means less. Find a copy without the text '
         "if you can."
     )

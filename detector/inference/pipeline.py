@@ -54,6 +54,7 @@ from detector.inference.report import (
     Report,
     attach_sequence,
     band_at,
+    clear_text,
     hand_threshold_warning,
     model_warning,
     second_opinion_warning,
@@ -791,6 +792,8 @@ def analyze(
     if check_covers(face_results, t, band, covered_t):
         timings["covers"] = time.perf_counter() - t0_covers
         timings["total"] += timings["covers"]
+    text_t = clf.card.text_threshold  # at or over it, a face under text is not held back by it (with_text_over)
+    clear_text(face_results, text_t)
     report = summarise(
         video_path,
         results,
@@ -803,6 +806,7 @@ def analyze(
         uncertain=band,
         ranges=clf.card.ranges or None,
         covered_threshold=covered_t,
+        text_threshold=text_t,
     )
     # first, in this order: a file of the model's own training data (its score proves nothing), a model not to be
     # relied on (untested, near chance, or a threshold never calibrated on real people), a threshold set by hand
@@ -833,10 +837,10 @@ def analyze(
         # journalist's audit: a real portrait cut out as an oval read "Likely FAKE" 0.863)
         report.warnings.append(CUT_OUT_WARNING)
         report.label = with_cut_out(report.label, report)
-    said = text_over_warning(results)
-    if said:  # never "fake" on faces under text alone (their own frames free of it may say so)
-        report.warnings.append(said)
+    if any(f.text_over for f in face_results):  # never "fake" on faces under text alone (their own frames free of
+        # it may say so), unless they score over the card's threshold for faces under text
         report.label = with_text_over(report.label, report)
+        report.warnings.append(text_over_warning(results, report))
     if getattr(info, "turned_upright", 0):  # analysed turned: what is shown is the turned photo
         report.warnings.append(turned_upright_warning(info.turned_upright))
     if getattr(info, "shrunk_from", None) and report.label != "unknown":  # its boxes are in the shrunk pixels

@@ -159,6 +159,9 @@ class Report:
     # the model card's threshold for faces read as covered (ModelCard.covered_threshold; None: the card has none):
     # under it, such faces make no verdict fake (with_covered)
     covered_threshold: float | None = None
+    # the model card's threshold for faces under text (ModelCard.text_threshold; None: the card has none, and faces
+    # under text never make a verdict fake on their own): under it, they make none (with_text_over)
+    text_threshold: float | None = None
     # which deepfake-lens made it: its version and the fingerprint of the code that makes reports (a report shared
     # with an editor, or an archive's result, says which rules gave its verdict: detector.provenance)
     software: str = field(default_factory=_software)
@@ -215,6 +218,7 @@ class Report:
             **({"sequence": self.sequence} if self.sequence is not None else {}),
             **({"second_opinion": self.second_opinion} if self.second_opinion is not None else {}),
             **({"covered_threshold": self.covered_threshold} if self.covered_threshold is not None else {}),
+            **({"text_threshold": self.text_threshold} if self.text_threshold is not None else {}),
             "software": self.software,
         }
 
@@ -543,6 +547,22 @@ def text_free_score(report: Report, threshold: float | None = None) -> float | N
     return free_score(report, lambda f: f.text_over, threshold)
 
 
+def under_text(face) -> bool:
+    """Whether text laid over ``face`` holds it back: found (``text_over``), and the face scores under the model
+    card's threshold for faces under text (not ``text_cleared``: :func:`clear_text`)."""
+    return bool(face.text_over) and not getattr(face, "text_cleared", False)
+
+
+def clear_text(faces, text_threshold: float | None) -> int:
+    """Mark each of ``faces`` under text that scores at or over ``text_threshold`` (the card's; None: none) as
+    ``text_cleared``: the text does not hold it back (:func:`held_back`).  Returns how many were."""
+    n = 0
+    for f in faces:
+        f.text_cleared = text_threshold is not None and bool(f.text_over) and f.score >= text_threshold
+        n += f.text_cleared
+    return n
+
+
 def uncovered_score(report: Report, threshold: float | None = None) -> float | None:
     """:func:`free_score` where a face reaching ``threshold`` is read as covered under the card's threshold for
     covered faces (``face.covered_under``)."""
@@ -550,10 +570,12 @@ def uncovered_score(report: Report, threshold: float | None = None) -> float | N
 
 
 def held_back(face) -> float:
-    """What keeps ``face`` from "fake" on its own, as :func:`face_label`'s ``text`` takes it: the share of its crop
-    under text (``text_over``), else 1 where it is read as covered and scores under the card's threshold for covered
+    """What keeps ``face`` from "fake" on its own, as :func:`face_label`'s ``held`` takes it: the share of its crop
+    under text (``text_over``) where the text holds it back (:func:`under_text`: it scores under the card's threshold
+    for faces under text), else 1 where it is read as covered and scores under the card's threshold for covered
     faces (``covered_under``), else 0."""
-    return float(face.text_over or (1.0 if getattr(face, "covered_under", False) else 0.0))
+    text = float(face.text_over) if under_text(face) else 0.0
+    return text or (1.0 if getattr(face, "covered_under", False) else 0.0)
 
 
 def with_covered(label: str, report: Report, threshold: float | None = None) -> str:
@@ -570,7 +592,7 @@ def with_covered(label: str, report: Report, threshold: float | None = None) -> 
     free = uncovered_score(report, t)
     if free is None:  # no face held back by a cover
         return label
-    texted = any(f.text_over for f in report.faces)
+    texted = any(under_text(f) for f in report.faces)
     if not texted and report.score >= max(float(report.covered_threshold), t):
         return label
     return label if free >= t else "uncertain"
@@ -591,10 +613,15 @@ def with_text_over(label: str, report: Report, threshold: float | None = None) -
     """``label``, or "uncertain" where it is "fake" and the faces that make it so had text laid over them (found:
     :mod:`detector.inference.overlays`): the models never trained on such faces, and captions over the chin made real
     clips "fake" (docs/results.md "Text laid over the face"). A "fake" stands where the faces free of text score over
-    ``threshold`` (the report's) on their own (:func:`text_free_score`)."""
+    ``threshold`` (the report's) on their own (:func:`text_free_score`), or where the model card sets a threshold for
+    faces under text (``text_threshold``, set on real faces with captions and watermarks laid over them) and the
+    report's score, or every face under text it rests on (:func:`clear_text`), reaches it (never below
+    ``threshold``)."""
     if label != "fake":
         return label
     t = report.threshold if threshold is None else threshold
+    if report.text_threshold is not None and report.score >= max(float(report.text_threshold), t):
+        return label
     free = text_free_score(report, t)
     return label if free is None or free >= t else "uncertain"
 
@@ -657,6 +684,7 @@ def summarise(
     uncertain: list[float] | None = None,
     ranges: dict | None = None,
     covered_threshold: float | None = None,
+    text_threshold: float | None = None,
 ) -> Report:
     """Aggregate face scores into identity and video scores, and note what makes the verdict shaky.
 
@@ -714,6 +742,7 @@ def summarise(
         cam_method=cam_method,
         uncertain=list(uncertain) if uncertain else None,
         covered_threshold=covered_threshold,
+        text_threshold=text_threshold,
     )
     report.label = with_segment(label, report)  # a stretch of the clip scoring strongly fake: never "real"
     report.label = with_covered(report.label, report)  # covered faces under their own threshold: never "fake" alone

@@ -78,11 +78,21 @@ class ModelCard:
     # covered, "rule": how, "measured": ...} (scripts/occlusion_probe.py --tier); a face read as covered that scores
     # under it makes no verdict fake (detector.inference.report.with_covered); empty where it has none
     covered: dict = field(default_factory=dict)
+    # a threshold of its own for faces with text laid over them (a caption, a watermark: detector.inference.overlays):
+    # {"threshold": ..., "rule": how, "measured": ...} (scripts/text_tier.py); a face under text that scores under it
+    # makes no verdict fake on its own, one at or over it may (detector.inference.report.with_text_over); empty: a
+    # face under text never makes a verdict fake on its own
+    text_over: dict = field(default_factory=dict)
 
     @property
     def covered_threshold(self) -> float | None:
         """The threshold a face read as covered must reach to make a verdict fake (:attr:`covered`), or None."""
         return float(self.covered["threshold"]) if self.covered else None
+
+    @property
+    def text_threshold(self) -> float | None:
+        """The threshold a face under text must reach to make a verdict fake (:attr:`text_over`), or None: never."""
+        return float(self.text_over["threshold"]) if self.text_over else None
 
     @property
     def small_video_tiers(self) -> list[dict]:
@@ -310,6 +320,12 @@ def _check_numbers(card: ModelCard) -> None:
             )
     else:
         card.covered = {}
+    if card.text_over:  # a face under text: never called fake more readily than a bare one
+        if not isinstance(card.text_over, dict):
+            raise TypeError("text_over is an object with a threshold")
+        _check_tier_threshold(card, card.text_over, "text_over")
+    else:
+        card.text_over = {}
     card.face_margin = _number(card.face_margin, "face_margin", 0.0, 4.0)
     if card.dtype not in DTYPES:
         raise ValueError(f"dtype {card.dtype!r}: one of {', '.join(DTYPES)}")
