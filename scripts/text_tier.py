@@ -31,15 +31,18 @@ import sys
 import numpy as np
 
 CARD = "assets/models/mnv2_tightpad.json"
+TEXT_FILTERS = ("caption", "caption_bold", "agency", "platform", "stock")  # circulation_probe's filters that lay text
 
 
 def photo_scores(path: str, model: str) -> dict[str, list[float]]:
-    """{filter: [score]} of the photos in a circulation probe's JSON scored by ``model`` with text found."""
+    """{filter: [score]} of the photos in a circulation probe's JSON scored by ``model`` with text found, for the
+    filters that lay text over the picture (:data:`TEXT_FILTERS`; on the others, text found is the finder's
+    mistake)."""
     run = json.load(open(path))
     out = {}
     for key, got in run["rows"].items():
         name, by = key.split("|")
-        if by == model and name != "none":
+        if by == model and name in TEXT_FILTERS:
             out[f"photos {name}"] = [float(r[2]) for r in got if r[4] and r[2] is not None and np.isfinite(r[2])]
     return out
 
@@ -63,11 +66,18 @@ def clip_scores(rows: list[dict], styles: list[str], keep=lambda r: True) -> dic
 
 
 def tier(strata: dict[str, list[float]], floor: float, target: float) -> float:
-    """Calibration's rule over ``strata`` (each its own), never below ``floor``."""
+    """Calibration's rule on each of ``strata`` on its own (the lowest score with at most ``target`` of its reals at
+    or over it), the highest of them, never below ``floor``."""
     from detector.evaluation.calibration import calibrate_threshold
 
-    items = [{"label": 0, "kind": "image", "subgroup": k, "s": s} for k, v in strata.items() for s in v]
-    return max(floor, float(calibrate_threshold(items, target, "s")["threshold"]))
+    return max(
+        [floor]
+        + [
+            float(calibrate_threshold([{"label": 0, "kind": "image", "s": s} for s in v], target, "s")["threshold"])
+            for v in strata.values()
+            if v
+        ]
+    )
 
 
 def label_with(cell: dict, t: float, tt: float) -> str:
@@ -141,9 +151,10 @@ def main(argv=None) -> int:
                     "target_false_alarms": args.target,
                     "rule": (
                         f"lowest score with at most {args.target:.0%} false alarms among real faces never trained on "
-                        "with text laid over them and found, in every stratum (" + ", ".join(strata) + "; "
-                        "scripts/text_tier.py), never below the card's own threshold: a face under text that scores "
-                        "under it makes no verdict fake on its own"
+                        "with text laid over them and found, in every stratum (" + ", ".join(strata) + "; the clips "
+                        "scored by the fold model that never trained on them, the photos by this card's models; "
+                        "scripts/text_tier.py), never below the card's own threshold: a report whose score is under "
+                        "it makes no verdict fake on faces under text alone"
                     ),
                     "measured": {
                         "photos": args.photos,

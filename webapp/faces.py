@@ -412,7 +412,8 @@ COVER_NOTE = " · its mouth and chin look covered"  # and for a face something s
 def crop_note(face, text: bool = True) -> str:
     """What a tile's caption adds about a face's crop: a tilted face cut
     turned upright (``face.straightened`` degrees, see :func:`detector.inference.quality.straighten_by`), text laid
-    over it (``face.text_over``, see :mod:`detector.inference.overlays`: never called fake on its own), something
+    over it (``face.text_over``, see :mod:`detector.inference.overlays`: never called fake on its own under the card's
+    threshold for faces under text), something
     over its mouth and chin (``face.covered``, see :mod:`detector.inference.covers`: which face the report's line is
     about); the tile shows the crop as the model saw it.  "" for any other face.  ``text``: False leaves the text
     out."""
@@ -429,7 +430,7 @@ def crop_note(face, text: bool = True) -> str:
 
 def score_said(score: float, threshold: float, band=None, second: dict | None = None, held: float = 0.0) -> str:
     """A face's score and its word, as captions write them: "0.93 (fake)", "0.47 (uncertain)" (``held``: the face's
-    :func:`~detector.inference.report.held_back`: under text, or a cover under its threshold, never "fake")."""
+    :func:`~detector.inference.report.held_back`: under text or a cover, under its threshold, never "fake")."""
     return f"{score_text(score, threshold, band)} ({face_word(score, threshold, band, second, '?', held)})"
 
 

@@ -275,10 +275,11 @@ def _faces_section(report: Report, max_faces: int, colours: str = DEFAULT_HEAT_M
             "so, and its caption says by how much."
         )
     if any(f.text_over for _, f in entries):
+        tt = getattr(report, "text_threshold", None)
         intro += (
             " Text laid over a face (a caption or a watermark) is said in its tile's caption: the models never trained "
             "on faces under text, and read its letters as a sign of a fake, so a face under text is never called fake "
-            "on its own."
+            + ("on its own." if tt is None else f"on its own under {float(tt):.3f}, the model's threshold for them.")
         )
     if any(getattr(f, "covered_under", False) for _, f in entries):
         intro += (

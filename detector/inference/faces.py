@@ -110,6 +110,8 @@ class Face:
             d["straightened"] = round(float(self.straightened), 1)  # degrees its crop was turned to stand it upright
         if self.text_over:
             d["text_over"] = round(float(self.text_over), 3)  # share of its crop under text laid over the face
+        if self.text_cleared:
+            d["text_cleared"] = True  # over the card's threshold for faces under text: not held back by it
         if self.covered:
             d["covered"] = round(float(self.covered), 3)  # share of its lower face unlike its skin (covers.py)
         if self.depth is not None:

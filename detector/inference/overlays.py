@@ -1,4 +1,4 @@
-"""Text laid over a face: found in its crop, said, and never alone the ground of a "fake".
+"""Text laid over a face: found in its crop, said, and alone the ground of a "fake" only over a threshold of its own.
 
 Social video burns its captions into the picture, often across the chin of a face that fills the frame; a meme's
 words lie over the photo. No training face carried text, and the models read the sharp, high-contrast letters as a
@@ -10,10 +10,11 @@ below the chin is left alone). A watermark (an agency's name, a platform's @hand
 half transparent over the picture, lighter than what lies under them, with no dark edge; they are found as
 letter-sized light strokes standing close side by side on one baseline (:func:`_light_lines`). :func:`text_over`
 gives the share of the crop under them; the report says so, and a verdict resting on faces under text alone is
-never more than "uncertain" (:func:`detector.inference.report.with_text_over`). The face is judged as the picture
-shows it: covering the text (:func:`paint_out_text`, a flat bar of the colour round it, the best of the fills
-measured) lowered the real clips' scores but also the fakes', so that half of the captioned fakes read "real"
-(:data:`PAINT_TEXT`).
+never more than "uncertain" under the model card's threshold for faces under text (``text_over``, set on real faces
+with text laid over them; never at all where the card has none: :func:`detector.inference.report.with_text_over`).
+The face is judged as the picture shows it: covering the text (:func:`paint_out_text`, a flat bar of the colour round
+it, the best of the fills measured) lowered the real clips' scores but also the fakes', so that half of the captioned
+fakes read "real" (:data:`PAINT_TEXT`).
 
 Not found: letters darker than what lies under them, faint watermarks (lifting the picture by less than
 :data:`WATERMARK_LIFT`'s smaller step, as a half-transparent white does over pale skin), watermarks tiled at a slant,
@@ -64,9 +65,9 @@ WATERMARK_BASELINE = 0.6  # at least this share of a line's letters end within a
 WATERMARK_DRIFT = 1.5  # a line's box at most this many times its tallest letter high (ascenders and descenders)
 WATERMARK_SIDE = 400  # a larger crop is looked at shrunk to this side (the search: ~3 ms at 400 px)
 # whether the pipeline covers the text it finds before judging a face (paint_out_text), or judges the picture as it
-# is; either way a verdict resting on faces under text alone is never "fake".  Measured both ways (docs/results.md
-# "Text laid over the face"): covered, the real clips' scores fell back, but so did the fakes', and half of 99
-# captioned fakes read "real" (a quarter with the text kept): kept
+# is; either way a verdict resting on faces under text alone is "fake" only over the card's threshold for them.
+# Measured both ways (docs/results.md "Text laid over the face"): covered, the real clips' scores fell back, but so
+# did the fakes', and half of 99 captioned fakes read "real" (a quarter with the text kept): kept
 PAINT_TEXT = False
 
 
@@ -357,8 +358,6 @@ def text_over_warning(frames, report=None) -> str:
             "on real faces with captions and watermarks laid over them (at most 1 in 20 of them scored over it); "
             "under it, at most uncertain."
         )
-        if report.score is not None and report.score >= float(tt):
-            rule += f" This score, {report.score:.3f}, reaches it."
     return (
         f"Text laid over the face (a caption, a watermark or other lettering) was found on {where}{done} (up to "
         f"{share:.0%} of a face's square): the models never trained on faces under text, and read its sharp letters "

@@ -792,8 +792,7 @@ def analyze(
     if check_covers(face_results, t, band, covered_t):
         timings["covers"] = time.perf_counter() - t0_covers
         timings["total"] += timings["covers"]
-    text_t = clf.card.text_threshold  # at or over it, a face under text is not held back by it (with_text_over)
-    clear_text(face_results, text_t)
+    text_t = clf.card.text_threshold  # from it, faces under text may make a verdict fake (with_text_over)
     report = summarise(
         video_path,
         results,
@@ -838,7 +837,8 @@ def analyze(
         report.warnings.append(CUT_OUT_WARNING)
         report.label = with_cut_out(report.label, report)
     if any(f.text_over for f in face_results):  # never "fake" on faces under text alone (their own frames free of
-        # it may say so), unless they score over the card's threshold for faces under text
+        # it may say so), unless the score reaches the card's threshold for faces under text
+        clear_text(report)
         report.label = with_text_over(report.label, report)
         report.warnings.append(text_over_warning(results, report))
     if getattr(info, "turned_upright", 0):  # analysed turned: what is shown is the turned photo

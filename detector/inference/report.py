@@ -252,8 +252,9 @@ CSV_FIELDS = [
     # the input's warnings, " | " between them, on each of its rows (a review: an archive team reading the CSV in a
     # spreadsheet never saw "a training file", "unlike the training faces" or the colour second opinion)
     "warnings",
-    # the share of the face's crop under text laid over it (0: none found; a face under text alone never makes a
-    # "fake": with_text_over); last, so that the columns before it keep their places
+    # the share of the face's crop under text laid over it (0: none found; faces under text alone make a "fake" only
+    # from the card's threshold for them, never where it has none: with_text_over); last, so that the columns before
+    # it keep their places
     "text_over",
     # the share of the face's lower face unlike its own skin where it was measured (detector.inference.covers; over
     # 0.3: read as covered, and under the card's threshold for covered faces never "fake" on its own: with_covered)
@@ -553,12 +554,14 @@ def under_text(face) -> bool:
     return bool(face.text_over) and not getattr(face, "text_cleared", False)
 
 
-def clear_text(faces, text_threshold: float | None) -> int:
-    """Mark each of ``faces`` under text that scores at or over ``text_threshold`` (the card's; None: none) as
-    ``text_cleared``: the text does not hold it back (:func:`held_back`).  Returns how many were."""
-    n = 0
-    for f in faces:
-        f.text_cleared = text_threshold is not None and bool(f.text_over) and f.score >= text_threshold
+def clear_text(report: Report) -> int:
+    """Mark each face of ``report`` under text as ``text_cleared`` (the text does not hold it back: :func:`held_back`)
+    where the report's score reaches the card's threshold for faces under text (``text_threshold``; None: none) and so
+    does the face's own: the threshold was set on the scores of whole clips and photos (scripts/text_tier.py), so a
+    clip whose score is under it is never made fake by a few of its faces over it.  Returns how many were marked."""
+    tt, n = report.text_threshold, 0
+    for f in report.faces:
+        f.text_cleared = tt is not None and bool(f.text_over) and report.score >= tt and f.score >= tt
         n += f.text_cleared
     return n
 
@@ -614,9 +617,8 @@ def with_text_over(label: str, report: Report, threshold: float | None = None) -
     :mod:`detector.inference.overlays`): the models never trained on such faces, and captions over the chin made real
     clips "fake" (docs/results.md "Text laid over the face"). A "fake" stands where the faces free of text score over
     ``threshold`` (the report's) on their own (:func:`text_free_score`), or where the model card sets a threshold for
-    faces under text (``text_threshold``, set on real faces with captions and watermarks laid over them) and the
-    report's score, or every face under text it rests on (:func:`clear_text`), reaches it (never below
-    ``threshold``)."""
+    faces under text (``text_threshold``, set on the scores of real photos and clips with captions and watermarks laid
+    over them) and the report's score reaches it (and ``threshold``)."""
     if label != "fake":
         return label
     t = report.threshold if threshold is None else threshold
