@@ -209,9 +209,10 @@ def test_the_compare_views_crops_at_other_margins_carry_the_text_found(tmp_path,
                 assert face.text_over == pytest.approx(overlays.text_over(face.crop, face_in_crop(face.box, margin)))
 
 
-def _clip(scores_and_text, threshold=0.5):
-    """A one-person clip's report: per frame (score, text_over)."""
-    from detector.inference.report import FaceResult, FrameResult, summarise
+def _clip(scores_and_text, threshold=0.5, text_threshold=None):
+    """A one-person clip's report: per frame (score, text_over); with ``text_threshold``, as analyze makes it where
+    the model card sets a threshold for faces under text."""
+    from detector.inference.report import FaceResult, FrameResult, clear_text, summarise
 
     frames = [
         FrameResult(
@@ -221,7 +222,9 @@ def _clip(scores_and_text, threshold=0.5):
         )
         for i, (s, t) in enumerate(scores_and_text)
     ]
-    return summarise("clip.mp4", frames, threshold=threshold, uncertain=[0.3, threshold])
+    r = summarise("clip.mp4", frames, threshold=threshold, uncertain=[0.3, threshold], text_threshold=text_threshold)
+    clear_text(r)
+    return r
 
 
 @pytest.mark.parametrize(
@@ -420,23 +423,6 @@ def test_a_temporal_models_sequence_label_follows_the_stretch_rule():
     assert sequence_label("fake", _clip([(0.9, 0.2)] * 8)) == "uncertain"  # and the text rule, as before
 
 
-def _tiered_clip(scores_and_text, text_threshold, threshold=0.5):
-    """:func:`_clip` as analyze makes it where the model card sets a threshold for faces under text."""
-    from detector.inference.report import FaceResult, FrameResult, clear_text, summarise
-
-    frames = [
-        FrameResult(
-            index=i,
-            time=i * 0.3,
-            faces=[FaceResult(identity=0, box=(40, 30, 80, 90), confidence=0.9, score=s, text_over=t)],
-        )
-        for i, (s, t) in enumerate(scores_and_text)
-    ]
-    r = summarise("clip.mp4", frames, threshold=threshold, uncertain=[0.3, threshold], text_threshold=text_threshold)
-    clear_text(r)
-    return r
-
-
 @pytest.mark.parametrize(
     "frames, tier, label",
     [
@@ -453,7 +439,7 @@ def test_faces_under_text_make_a_fake_from_the_cards_threshold_for_them(frames, 
     from detector.inference.report import face_label, held_back, text_made_uncertain, with_text_over
     from webapp.verdict import fake_html, relabel, uncertain_html
 
-    report = _tiered_clip(frames, tier)
+    report = _clip(frames, text_threshold=tier)
     report.label = with_text_over(report.label, report)
     assert report.label == label and report.text_threshold == tier
     assert ("text_threshold" in report.to_dict()) == (tier is not None)
@@ -511,6 +497,9 @@ def test_a_cards_threshold_for_faces_under_text_is_never_below_its_own():
     )
     _check_numbers(card)
     assert card.text_threshold == 0.9
+    from webapp.cards import text_summary  # the app's model panel says it
+
+    assert "called fake only from 0.900" in text_summary(card)
     with pytest.raises(ValueError):
         _check_numbers(
             ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6, text_over={"threshold": 0.5})
@@ -519,7 +508,7 @@ def test_a_cards_threshold_for_faces_under_text_is_never_below_its_own():
         _check_numbers(ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6, text_over=[0.9]))
     bare = ModelCard(name="m", architecture="resnet18", input_size=64, threshold=0.6)
     _check_numbers(bare)
-    assert bare.text_threshold is None and bare.text_over == {}
+    assert bare.text_threshold is None and bare.text_over == {} and text_summary(bare) is None
 
 
 def test_a_captioned_photo_is_fake_only_over_the_cards_threshold_for_faces_under_text(

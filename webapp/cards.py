@@ -101,27 +101,33 @@ def many_faces_summary(card) -> str | None:
     )
 
 
-def covered_summary(card) -> str | None:
-    """The card's threshold for faces read as covered (``covered``) in one sentence, or None where it has none."""
-    t = card.covered_threshold
+def _held_summary(t: float | None, faces: str, kind: str, real: str) -> str | None:
+    """A card's threshold for faces something holds back (a cover, text) in one sentence, or None where it has none."""
     if t is None:
         return None
     return (
-        f"Faces whose mouth and chin look covered (a cup, a mask): called fake only from {t:.3f} (under it, "
-        "uncertain), set so that, for each kind of cover, at most 1 in 20 real photos with it drawn over the face and "
-        "read as covered scores over it"
+        f"{faces}: called fake only from {t:.3f} (under it, uncertain), set so that, for each kind of {kind}, at most "
+        f"1 in 20 {real} scores over it"
+    )
+
+
+def covered_summary(card) -> str | None:
+    """The card's threshold for faces read as covered (``covered``) in one sentence, or None where it has none."""
+    return _held_summary(
+        card.covered_threshold,
+        "Faces whose mouth and chin look covered (a cup, a mask)",
+        "cover",
+        "real photos with it drawn over the face and read as covered",
     )
 
 
 def text_summary(card) -> str | None:
     """The card's threshold for faces under text (``text_over``) in one sentence, or None where it has none."""
-    t = card.text_threshold
-    if t is None:
-        return None
-    return (
-        f"Faces with text laid over them (a caption, a watermark): called fake only from {t:.3f} (under it, "
-        "uncertain), set so that, for each kind of text, at most 1 in 20 real photos and clips with it laid over the "
-        "face and found scores over it"
+    return _held_summary(
+        card.text_threshold,
+        "Faces with text laid over them (a caption, a watermark)",
+        "text",
+        "real photos and clips with it laid over the face and found",
     )
 
 
