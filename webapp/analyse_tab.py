@@ -811,11 +811,11 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                     value=slider_value(default_card.threshold if default_card else 0.5),
                     step=THRESHOLD_STEP,
                     label="Threshold",
-                    info="score at or above it → fake (a face under text, or with its mouth and chin covered, and "
-                    "under the model's threshold for such faces: uncertain); from the model's uncertain band's "
-                    "lower edge up to it → uncertain. Moving it re-labels at once. A small video or photo (under "
-                    "480 px, or 80 px for a photo or its face), and a photo with several faces, get the model's "
-                    "stricter threshold for such files, where it has one.",
+                    info="score at or above it → fake (a face under text, or with its mouth and chin covered: "
+                    "uncertain, unless it reaches the model's own threshold for such faces); from the model's "
+                    "uncertain band's lower edge up to it → uncertain. Moving it re-labels at once. A small video"
+                    " or photo (under 480 px, or 80 px for a photo or its face), and a photo with several faces, "
+                    "get the model's stricter threshold for such files, where it has one.",
                     elem_id="threshold",
                     # no reset button (Gradio shows one unless told): it sends "change", not "input", so the verdict
                     # kept the old threshold, and it went back to the value the page was built with, not the one
@@ -880,7 +880,8 @@ def build_analyse_tab(models: list, examples: dict[str, str] | None = None) -> A
                 "towards fake, not evidence of a fake) when a CAM method is chosen; with an RGB + depth model, last, "
                 "the depth map its depth stream read (FaceMesh's estimate, brighter = nearer). Red frame = scored at "
                 "or above the threshold, amber = in the model's uncertain band just below it (or over it, under "
-                "text or covered over the mouth and chin, and under the model's threshold for such faces), green = "
+                "text or covered over the mouth and chin, short of the model's own threshold for such faces where it "
+                "has one), green = "
                 "below; the "
                 "score is in the frame's bottom strip. In a video, one face in one frame is not the verdict: the "
                 "threshold was set for whole clips, and a few frames of a real clip can score above it. Hatched, "

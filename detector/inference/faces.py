@@ -91,8 +91,8 @@ class Face:
     text_over: float = 0.0
     # ``text_over`` of each of ``crops``' squares, by margin (found in each: the share differs with the square's size)
     text_at: dict | None = field(default=None, repr=False)
-    # under text, but scoring at or over the model card's threshold for faces under text (report.clear_text): the
-    # text does not hold it back (real faces under text were set to score over that threshold at most 1 in 20 times)
+    # under text, but it and its report's score reach the model card's threshold for faces under text
+    # (report.clear_text): the text does not hold it back
     text_cleared: bool = field(default=False, repr=False)
 
     def to_dict(self) -> dict:

@@ -340,7 +340,8 @@ def text_over_warning(frames, report=None) -> str:
     """What the report says where text was found over any face of ``frames`` (each with ``faces``, each with
     ``text_over``: see :class:`~detector.inference.faces.Face`); "" where none was.  With ``report`` (its
     ``text_threshold``: the model card's threshold for faces under text), the score from which such faces make the
-    verdict fake, and whether this one reaches it."""
+    verdict fake (not whether this one reaches it: a later rule, or the threshold slider, may still judge it
+    otherwise)."""
     from detector.inference.report import faces_where
 
     covered = [f for fr in frames for f in fr.faces if f.text_over]
