@@ -176,10 +176,22 @@ FILTERS = {
     "platform": ("a platform's logo and @handle over the mouth, white over a soft shadow", False, _platform),
     "caption": ("a caption across the mouth and chin, white with a black outline", False, _caption("outline")),
     "caption_bold": ("a caption across the mouth and chin, bold white with a black stroke", False, _caption("social")),
+    "caption_jpeg": (
+        "the outline caption, then saved as JPEG at quality 30 (a meme saved again)",
+        False,
+        lambda a: _jpeg(_caption("outline")(a), 30),
+    ),
 }
 
 
-WATERMARKS = ("stock", "agency", "platform", "caption", "caption_bold")  # text: asked for by name (--filters) only
+WATERMARKS = (
+    "stock",
+    "agency",
+    "platform",
+    "caption",
+    "caption_bold",
+    "caption_jpeg",
+)  # text: asked for by name (--filters) only
 
 
 def main(argv=None) -> int:
