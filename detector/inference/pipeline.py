@@ -836,11 +836,12 @@ def analyze(
         # journalist's audit: a real portrait cut out as an oval read "Likely FAKE" 0.863)
         report.warnings.append(CUT_OUT_WARNING)
         report.label = with_cut_out(report.label, report)
-    if any(f.text_over for f in face_results):  # never "fake" on faces under text alone (their own frames free of
-        # it may say so), unless the score reaches the card's threshold for faces under text
+    said = text_over_warning(results, report)
+    if said:  # never "fake" on faces under text alone (their own frames free of it may say so), unless the score
+        # reaches the card's threshold for faces under text
+        report.warnings.append(said)
         clear_text(report)
         report.label = with_text_over(report.label, report)
-        report.warnings.append(text_over_warning(results, report))
     if getattr(info, "turned_upright", 0):  # analysed turned: what is shown is the turned photo
         report.warnings.append(turned_upright_warning(info.turned_upright))
     if getattr(info, "shrunk_from", None) and report.label != "unknown":  # its boxes are in the shrunk pixels

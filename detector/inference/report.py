@@ -554,16 +554,14 @@ def under_text(face) -> bool:
     return bool(face.text_over) and not getattr(face, "text_cleared", False)
 
 
-def clear_text(report: Report) -> int:
+def clear_text(report: Report) -> None:
     """Mark each face of ``report`` under text as ``text_cleared`` (the text does not hold it back: :func:`held_back`)
     where the report's score reaches the card's threshold for faces under text (``text_threshold``; None: none) and so
     does the face's own: the threshold was set on the scores of whole clips and photos (scripts/text_tier.py), so a
-    clip whose score is under it is never made fake by a few of its faces over it.  Returns how many were marked."""
-    tt, n = report.text_threshold, 0
+    clip whose score is under it is never made fake by a few of its faces over it."""
+    tt = report.text_threshold
     for f in report.faces:
         f.text_cleared = tt is not None and bool(f.text_over) and report.score >= tt and f.score >= tt
-        n += f.text_cleared
-    return n
 
 
 def uncovered_score(report: Report, threshold: float | None = None) -> float | None:
